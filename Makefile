@@ -1,0 +1,55 @@
+# One build for Rust (maturin -> nexus._native), Cython (engine/) and Python (nexus/).
+# `make demo` and `make test` each create or refresh .venv/, build in release mode, then run.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+export VIRTUAL_ENV := $(abspath $(VENV))
+export PATH := $(abspath $(BIN)):$(PATH)
+DEPS_STAMP := $(VENV)/.deps-stamp
+
+.PHONY: all build demo test test-native test-python bench prereqs clean distclean
+
+all: build
+
+prereqs:
+	@PYTHON=$(PYTHON) scripts/check-prereqs.sh
+
+$(BIN)/python: | prereqs
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Build tools first (bounded in requirements-build.txt), refreshed when it changes.
+$(DEPS_STAMP): requirements-build.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements-build.txt
+	touch $@
+
+# maturin builds native/ into nexus/_native*.so (release) and installs the package in
+# editable mode with its bounded dependencies from pyproject.toml (+ the dev extra);
+# setup.py then compiles the Cython engine in place.
+build: prereqs $(DEPS_STAMP)
+	$(BIN)/maturin develop --release --extras dev
+	$(BIN)/python setup.py --quiet build_ext --inplace
+	@$(BIN)/python -c "import nexus.record, engine" || { echo "nexus: build finished but the modules do not import"; exit 1; }
+	@test -x $(BIN)/nexus || { echo "nexus: the CLI entry point was not installed"; exit 1; }
+
+demo: build
+	$(BIN)/nexus demo --duration 5
+
+test: build test-native test-python
+
+test-native:
+	cargo test --release --quiet -p nexus-native
+
+test-python:
+	$(BIN)/python -m pytest tests -q
+
+bench: build
+	$(BIN)/python -m pytest bench -q --benchmark-only --benchmark-columns=min,median,max,ops
+	$(BIN)/nexus bench ring
+
+clean:
+	rm -rf build target engine/*.c engine/*.so nexus/_native*.so .pytest_cache .benchmarks
+
+distclean: clean
+	rm -rf $(VENV)

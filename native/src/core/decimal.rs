@@ -1,0 +1,223 @@
+//! Exact conversion between decimal strings and scaled integers.
+//!
+//! `parse_scaled("123.45", 4) == Ok(1_234_500)`. A value with more significant fractional
+//! digits than the exponent allows is an error (`OffGrid`), never a rounding. Trailing
+//! zeros beyond the exponent are accepted ("1.2300" at exponent 2 is 123).
+
+/// The largest decimal exponent (digits after the point) an instrument may use.
+pub const MAX_EXPONENT: u32 = 18;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DecimalError {
+    Empty,
+    Syntax,
+    OffGrid,
+    Overflow,
+}
+
+impl DecimalError {
+    pub fn message(self) -> &'static str {
+        match self {
+            DecimalError::Empty => "empty decimal string",
+            DecimalError::Syntax => "not a plain decimal number",
+            DecimalError::OffGrid => "more decimal places than the instrument's precision",
+            DecimalError::Overflow => "value does not fit in a signed 64-bit integer",
+        }
+    }
+}
+
+const POW10: [i64; 19] = {
+    let mut t = [1i64; 19];
+    let mut i = 1;
+    while i < 19 {
+        t[i] = t[i - 1] * 10;
+        i += 1;
+    }
+    t
+};
+
+/// Parse an optionally signed plain decimal (`-12.340`, `7`, `.5`, `5.`) scaled by 10^exponent.
+/// Exponent notation ("1e-5") is accepted as venues occasionally send it.
+pub fn parse_scaled(s: &[u8], exponent: u32) -> Result<i64, DecimalError> {
+    if exponent > MAX_EXPONENT {
+        return Err(DecimalError::Overflow);
+    }
+    if s.is_empty() {
+        return Err(DecimalError::Empty);
+    }
+    let (neg, body) = match s[0] {
+        b'-' => (true, &s[1..]),
+        b'+' => (false, &s[1..]),
+        _ => (false, s),
+    };
+    // Split an exponent part, if any.
+    let (mantissa, exp10): (&[u8], i32) = match body.iter().position(|&c| c == b'e' || c == b'E') {
+        None => (body, 0),
+        Some(p) => (&body[..p], parse_small_int(&body[p + 1..])?),
+    };
+    // Trailing fractional zeros do not change the value; dropping them keeps `acc` small.
+    let had_digit = mantissa.iter().any(|c| c.is_ascii_digit());
+    let mut mantissa = mantissa;
+    if mantissa.contains(&b'.') {
+        while let [rest @ .., b'0'] = mantissa {
+            mantissa = rest;
+        }
+    }
+    let mut acc: i128 = 0;
+    let mut digits = 0usize;
+    let mut frac_digits: i32 = 0;
+    let mut seen_point = false;
+    for &c in mantissa {
+        match c {
+            b'0'..=b'9' => {
+                digits += 1;
+                acc = acc * 10 + (c - b'0') as i128;
+                if acc > 1_000_000_000_000_000_000_000_000_000_000_000_000 {
+                    return Err(DecimalError::Overflow);
+                }
+                if seen_point {
+                    frac_digits += 1;
+                }
+            }
+            b'.' if !seen_point => seen_point = true,
+            _ => return Err(DecimalError::Syntax),
+        }
+    }
+    if digits == 0 && !had_digit {
+        return Err(DecimalError::Syntax);
+    }
+    // value = acc * 10^(exp10 - frac_digits); scaled = value * 10^exponent
+    let mut shift = exp10 - frac_digits + exponent as i32;
+    while shift < 0 {
+        if acc % 10 != 0 {
+            return Err(DecimalError::OffGrid);
+        }
+        acc /= 10;
+        shift += 1;
+    }
+    while shift > 0 {
+        acc *= 10;
+        if acc > i64::MAX as i128 + 1 {
+            return Err(DecimalError::Overflow);
+        }
+        shift -= 1;
+    }
+    let v = if neg { -acc } else { acc };
+    if v > i64::MAX as i128 || v < i64::MIN as i128 {
+        return Err(DecimalError::Overflow);
+    }
+    Ok(v as i64)
+}
+
+fn parse_small_int(s: &[u8]) -> Result<i32, DecimalError> {
+    let (neg, d) = match s.first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    if d.is_empty() || d.len() > 3 || !d.iter().all(|c| c.is_ascii_digit()) {
+        return Err(DecimalError::Syntax);
+    }
+    let v: i32 = d.iter().fold(0, |a, &c| a * 10 + (c - b'0') as i32);
+    Ok(if neg { -v } else { v })
+}
+
+/// Format a scaled integer as a plain decimal string with trailing fractional zeros removed
+/// ("1.5", "100", "-0.001"). Exact inverse of `parse_scaled` up to trailing zeros.
+pub fn format_scaled(v: i64, exponent: u32, out: &mut String) {
+    let neg = v < 0;
+    let mag = (v as i128).unsigned_abs();
+    let p = POW10[exponent.min(MAX_EXPONENT) as usize] as u128;
+    let int = mag / p;
+    let mut frac = mag % p;
+    if neg && mag != 0 {
+        out.push('-');
+    }
+    out.push_str(&int.to_string());
+    if frac != 0 {
+        let mut width = exponent as usize;
+        while frac % 10 == 0 {
+            frac /= 10;
+            width -= 1;
+        }
+        out.push('.');
+        let s = frac.to_string();
+        for _ in s.len()..width {
+            out.push('0');
+        }
+        out.push_str(&s);
+    }
+}
+
+/// Format with exactly `exponent` fractional digits (Kraken's checksum representation).
+pub fn format_fixed(v: i64, exponent: u32, out: &mut String) {
+    let neg = v < 0;
+    let mag = (v as i128).unsigned_abs();
+    let p = POW10[exponent.min(MAX_EXPONENT) as usize] as u128;
+    if neg && mag != 0 {
+        out.push('-');
+    }
+    out.push_str(&(mag / p).to_string());
+    if exponent > 0 {
+        out.push('.');
+        let s = (mag % p).to_string();
+        for _ in s.len()..exponent as usize {
+            out.push('0');
+        }
+        out.push_str(&s);
+    }
+}
+
+pub fn pow10(e: u32) -> i64 {
+    POW10[e as usize]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str, e: u32) -> Result<i64, DecimalError> {
+        parse_scaled(s.as_bytes(), e)
+    }
+
+    #[test]
+    fn parses_exactly() {
+        assert_eq!(p("123.45", 2), Ok(12345));
+        assert_eq!(p("123.45", 4), Ok(1234500));
+        assert_eq!(p("-0.001", 3), Ok(-1));
+        assert_eq!(p("7", 0), Ok(7));
+        assert_eq!(p(".5", 1), Ok(5));
+        assert_eq!(p("5.", 1), Ok(50));
+        assert_eq!(p("1.2300", 2), Ok(123));
+        assert_eq!(p("1e-5", 8), Ok(1000));
+        assert_eq!(p("2.5E2", 0), Ok(250));
+        assert_eq!(p(".0", 2), Ok(0));
+        assert_eq!(p("1.0000000000000000000000000000000000000000000", 2), Ok(100));
+    }
+
+    #[test]
+    fn rejects_off_grid_and_garbage() {
+        assert_eq!(p("1.234", 2), Err(DecimalError::OffGrid));
+        assert_eq!(p("", 2), Err(DecimalError::Empty));
+        assert_eq!(p("1.2.3", 2), Err(DecimalError::Syntax));
+        assert_eq!(p("abc", 2), Err(DecimalError::Syntax));
+        assert_eq!(p("-", 2), Err(DecimalError::Syntax));
+        assert_eq!(p("NaN", 2), Err(DecimalError::Syntax));
+        assert_eq!(p("99999999999999999999", 0), Err(DecimalError::Overflow));
+        assert_eq!(p("9223372036854775807", 0), Ok(i64::MAX));
+        assert_eq!(p("9223372036854775808", 0), Err(DecimalError::Overflow));
+    }
+
+    #[test]
+    fn formats_round_trip() {
+        for (v, e, s) in [(12345, 2, "123.45"), (100, 2, "1"), (-1, 3, "-0.001"), (0, 4, "0"), (1050, 2, "10.5")] {
+            let mut out = String::new();
+            format_scaled(v, e, &mut out);
+            assert_eq!(out, s);
+            assert_eq!(p(&out, e), Ok(v));
+        }
+        let mut out = String::new();
+        format_fixed(12340, 3, &mut out);
+        assert_eq!(out, "12.340");
+    }
+}

@@ -1,0 +1,5 @@
+//! Pure Rust core: no pyo3 here. Tested with `cargo test`.
+pub mod bench;
+pub mod decimal;
+pub mod record;
+pub mod ring;

@@ -1,0 +1,35 @@
+//! NumPy record arrays as byte slices. Rust and Cython meet only at these buffers.
+use crate::core::record::RECORD_SIZE;
+use numpy::{PyUntypedArray, PyUntypedArrayMethods, PyArrayDescrMethods};
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+
+fn check(arr: &Bound<'_, PyUntypedArray>, writable: bool) -> PyResult<(*mut u8, usize)> {
+    if arr.ndim() != 1 {
+        return Err(PyValueError::new_err("expected a 1-D array of records (nexus.record.RECORD_DTYPE)"));
+    }
+    if arr.dtype().itemsize() != RECORD_SIZE || !arr.dtype().has_fields() {
+        return Err(PyTypeError::new_err("expected an array of dtype nexus.record.RECORD_DTYPE (64-byte records)"));
+    }
+    if !arr.is_c_contiguous() {
+        return Err(PyValueError::new_err("record array must be C-contiguous"));
+    }
+    // SAFETY: reading the PyArrayObject fields of a live array.
+    let raw = unsafe { &*arr.as_array_ptr() };
+    if writable && (raw.flags & numpy::npyffi::NPY_ARRAY_WRITEABLE) == 0 {
+        return Err(PyValueError::new_err("output record array is read-only"));
+    }
+    Ok((raw.data as *mut u8, arr.len() * RECORD_SIZE))
+}
+
+/// Borrow a record array's bytes for reading. The caller holds a reference to `arr`.
+pub fn records<'a>(arr: &'a Bound<'_, PyUntypedArray>) -> PyResult<&'a [u8]> {
+    let (p, n) = check(arr, false)?;
+    Ok(unsafe { std::slice::from_raw_parts(p, n) })
+}
+
+/// Borrow a record array's bytes for writing.
+pub fn records_mut<'a>(arr: &'a Bound<'_, PyUntypedArray>) -> PyResult<&'a mut [u8]> {
+    let (p, n) = check(arr, true)?;
+    Ok(unsafe { std::slice::from_raw_parts_mut(p, n) })
+}

@@ -1,0 +1,19 @@
+//! Thin pyo3 wrappers: newtypes and one-line delegations to `crate::core`.
+use pyo3::prelude::*;
+
+mod buffers;
+mod decimal;
+mod error;
+mod record;
+mod ring;
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("BUILD", if cfg!(debug_assertions) { "debug" } else { "release" })?;
+    m.add("VERSION", env!("CARGO_PKG_VERSION"))?;
+    error::register(m)?;
+    record::register(m)?;
+    decimal::register(m)?;
+    ring::register(m)?;
+    Ok(())
+}

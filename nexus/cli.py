@@ -1,0 +1,70 @@
+"""The `nexus` command line. Subcommands live in their own modules and are imported only
+when used, so `nexus --help` and small commands start fast.
+
+Exit statuses (a contract): 0 ok, 2 usage error, 3 some input rejected (the rest
+processed), 4 upstream or connection failure.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from nexus import __version__
+
+EXIT_OK, EXIT_USAGE, EXIT_REJECTED, EXIT_UPSTREAM = 0, 2, 3, 4
+
+# name -> "module:attribute" of a click command or group. Add new subcommands here.
+COMMANDS: dict[str, str] = {
+    "version": "nexus.commands.version:version",
+    "ring": "nexus.commands.ring:ring",
+    "bench": "nexus.commands.bench:bench",
+    "demo": "nexus.commands.demo:demo",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        target = COMMANDS.get(name)
+        if target is None:
+            return None
+        module, attr = target.split(":")
+        return getattr(importlib.import_module(module), attr)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="nexus")
+def cli() -> None:
+    """Nexus: low-latency market data and execution, with a crypto broker back office.
+
+    Every command that prints figures accepts --json. Exit statuses: 0 ok, 2 usage error,
+    3 some input rejected (the rest processed), 4 upstream or connection failure.
+    """
+
+
+def main() -> None:
+    from nexus.exceptions import NexusError
+
+    try:
+        cli.main(prog_name="nexus", standalone_mode=False)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(EXIT_USAGE if isinstance(e, click.UsageError) else e.exit_code)
+    except click.exceptions.Exit as e:
+        sys.exit(e.exit_code)
+    except NexusError as e:
+        click.echo(f"nexus: {e}", err=True)
+        sys.exit(EXIT_USAGE)
+    else:
+        sys.exit(EXIT_OK)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,50 @@
+import json
+
+import click
+
+
+@click.group()
+def ring() -> None:
+    """Inspect and clean up shared-memory rings (/dev/shm/nexus-ring-*)."""
+
+
+@ring.command("ls")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per ring, as JSON Lines.")
+def ring_ls(as_json: bool) -> None:
+    """List rings with their size, writer and position. A ring whose writer is gone is stale."""
+    from nexus.ring import ring_list
+
+    rings = ring_list()
+    if as_json:
+        for r in rings:
+            click.echo(json.dumps(r))
+        return
+    if not rings:
+        click.echo("no rings")
+        return
+    click.echo(f"{'NAME':32} {'SLOTS':>9} {'MiB':>8} {'POSITION':>14} {'WRITER':>8}  STATE")
+    for r in rings:
+        state = "live" if r["writer_alive"] else ("invalid" if not r["valid"] else "stale")
+        click.echo(
+            f"{r['name']:32} {r['slots']:>9} {r['bytes'] / 2**20:>8.1f} {r['position']:>14} {r['writer_pid']:>8}  {state}"
+        )
+
+
+@ring.command("rm")
+@click.argument("names", nargs=-1, required=True)
+@click.option("--force", is_flag=True, help="Remove even if its writer is alive.")
+def ring_rm(names: tuple[str, ...], force: bool) -> None:
+    """Remove ring segments by NAME (refuses a ring with a live writer unless --force)."""
+    from nexus.exceptions import RingError
+    from nexus.ring import ring_remove
+
+    failed = False
+    for name in names:
+        try:
+            ring_remove(name, force)
+            click.echo(f"removed {name}")
+        except RingError as e:
+            click.echo(f"nexus ring rm: {e}", err=True)
+            failed = True
+    if failed:
+        raise click.exceptions.Exit(1)

@@ -1,0 +1,41 @@
+"""The Nexus exception hierarchy. Native (Rust) errors are raised as these classes by the
+one mapping in native/src/py/error.rs, so callers catch one family everywhere."""
+
+
+class NexusError(Exception):
+    """Root of every error Nexus raises on purpose."""
+
+
+class ConfigError(NexusError, ValueError):
+    """A setting, argument or name is invalid. The message says how to fix it."""
+
+
+class DecimalError(NexusError, ValueError):
+    """A decimal string is malformed, off the instrument's grid, or out of range."""
+
+
+class RecordLayoutError(NexusError):
+    """A mirror of the 64-byte record (NumPy dtype, Cython struct) drifted from the native one."""
+
+
+class RingError(NexusError):
+    """A shared-memory ring operation failed."""
+
+
+class RingConfigError(RingError, ValueError):
+    """Invalid ring name or slot count."""
+
+
+class RingNotFound(RingError, FileNotFoundError):
+    """No ring segment of that name exists."""
+
+
+class RingBusy(RingError):
+    """The ring already has a live writer."""
+
+
+class UnknownInstrument(NexusError, KeyError):
+    """No instrument of that venue and symbol is registered."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
