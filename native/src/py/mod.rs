@@ -1,6 +1,7 @@
 //! Thin pyo3 wrappers: newtypes and one-line delegations to `crate::core`.
 use pyo3::prelude::*;
 
+mod book;
 mod buffers;
 mod decimal;
 mod error;
@@ -15,5 +16,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     record::register(m)?;
     decimal::register(m)?;
     ring::register(m)?;
+    book::register(m)?;
     Ok(())
 }
