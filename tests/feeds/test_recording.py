@@ -64,3 +64,47 @@ def test_recorder_writes_frames_as_received_with_connection_events(tmp_path):
     assert [f.payload for f in frames if f.kind == FRAME] == msgs
     assert frames[0].kind == EVENT and b'"connected"' in frames[0].payload
     assert all(f.venue_id == 3 for f in frames)
+
+
+def test_record_command_against_a_local_server(tmp_path):
+    import json
+    import subprocess
+    import sys
+    import threading
+
+    msgs = [b'{"arg":{"channel":"books"},"n":%d}' % i for i in range(30)]
+
+    async def serve(ready, done):
+        srv = await ScriptServer(lambda n: msgs).start()
+        ready["url"] = srv.url
+        ready["ev"].set()
+        while not done.is_set():
+            await asyncio.sleep(0.05)
+        await srv.stop()
+
+    ready, done = {"ev": threading.Event()}, threading.Event()
+    t = threading.Thread(target=lambda: asyncio.run(serve(ready, done)), daemon=True)
+    t.start()
+    assert ready["ev"].wait(10)
+    out = tmp_path / "cli.nxr"
+    p = subprocess.run([sys.executable, "-m", "nexus.cli", "record", "--venues", "okx-swap", "--duration", "1.5",
+                        "-o", str(out), "--endpoint", f"okx-swap={ready['url']}", "--json"],
+                       capture_output=True, text=True, timeout=60)
+    done.set()
+    assert p.returncode == 0, p.stderr
+    summary = json.loads(p.stdout.splitlines()[-1])["summary"]
+    assert summary["venues"]["okx-swap"]["msgs"] == 30
+    with RecordingReader(out) as r:
+        assert r.header["venues"] == ["okx-swap"]
+        assert [f.payload for f in r if f.kind == FRAME] == msgs
+
+
+def test_record_command_exits_4_when_nothing_is_reachable(tmp_path):
+    import subprocess
+    import sys
+
+    p = subprocess.run([sys.executable, "-m", "nexus.cli", "record", "--venues", "okx-swap", "--duration", "1",
+                        "-o", str(tmp_path / "x.nxr"), "--endpoint", "okx-swap=ws://127.0.0.1:9/"],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 4
+    assert "no venue sent anything" in p.stderr
