@@ -83,7 +83,7 @@ def run(messages: int = 10_000, rounds: int = 5, progress=None) -> dict:
     for _ in range(max(1, rounds // 2)):
         pc = PyConsensus()
         for v in range(VENUES):
-            s = streams[v][0]
+            s = streams[v][0][1:]
             for side, p, q in zip(s["side"].tolist(), s["price"].tolist(), s["qty"].tolist()):
                 pc.set(v, side, p, q)
         msgs = [(v, streams[v][2][i]) for v, i in order]
@@ -117,7 +117,7 @@ def _remerge_baseline(streams, order, want, native_ns) -> dict:
 
     books = [{BID: {}, ASK: {}} for _ in range(VENUES)]
     for v in range(VENUES):
-        s = streams[v][0]
+        s = streams[v][0][1:]
         for side, p, q in zip(s["side"].tolist(), s["price"].tolist(), s["qty"].tolist()):
             books[v][side][p] = q
 
