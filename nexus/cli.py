@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "bench": "nexus.commands.bench:bench",
     "demo": "nexus.commands.demo:demo",
     "record": "nexus.commands.record:record",
+    "run": "nexus.commands.run:run",
 }
 
 
