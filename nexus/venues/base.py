@@ -312,7 +312,8 @@ class Decoder:
         try:
             return self._parser.parse(raw, True)
         except (ValueError, RuntimeError, MemoryError) as e:
-            raise DecodeError(f"not valid JSON ({e})") from None
+            why = str(e).split(". ", 1)[0].rstrip(".")
+            raise DecodeError(f"not valid JSON ({why})") from None
 
     def _decode(self, doc: Any) -> list[Segment]:
         raise NotImplementedError
@@ -572,3 +573,36 @@ def truncate(book: Book, depth: int) -> None:
         if extra > 0:
             for price, _ in book.top(side, depth + extra)[depth:]:
                 book.set(side, price, 0)
+
+
+# -- the venue modules ---------------------------------------------------------------------------
+
+MODULES: dict[str, str] = {
+    "binance-spot": "nexus.venues.binance_spot",
+    "binance-perp": "nexus.venues.binance_perp",
+    "bybit-perp": "nexus.venues.bybit_perp",
+    "okx-swap": "nexus.venues.okx_swap",
+    "coinbase": "nexus.venues.coinbase",
+    "kraken": "nexus.venues.kraken",
+    "hyperliquid": "nexus.venues.hyperliquid",
+}
+
+
+def load(venue: str):
+    """The module of a venue: it exports `Decoder` and `Sync` (and `VENUE`)."""
+    import importlib
+
+    from nexus.exceptions import ConfigError
+
+    try:
+        name = MODULES[venue]
+    except KeyError:
+        raise ConfigError(f"no decoder for venue {venue!r}; decoders exist for: {', '.join(MODULES)}") from None
+    return importlib.import_module(name)
+
+
+def canonical_symbol(venue: str, symbol: str) -> str:
+    """A user's spelling of a symbol -> the venue's ("btcusdt" -> "BTCUSDT" on Binance)."""
+    if venue == "hyperliquid":  # coin names are case-sensitive ("kPEPE")
+        return symbol
+    return symbol.upper()
