@@ -16,10 +16,17 @@ VENUE_CHOICE = click.Choice(sorted(MODULES))
 EXIT_REJECTED = 3
 
 
+class _EchoHandler(logging.Handler):
+    """Writes to whatever sys.stderr is at the time (click's test runner swaps it)."""
+
+    def emit(self, rec: logging.LogRecord) -> None:
+        click.echo(self.format(rec), err=True)
+
+
 def setup_logging() -> None:
     log = logging.getLogger("nexus.venues")
-    if not log.handlers:
-        h = logging.StreamHandler(sys.stderr)
+    if not any(isinstance(h, _EchoHandler) for h in log.handlers):
+        h = _EchoHandler()
         h.setFormatter(logging.Formatter("nexus: warning: %(message)s"))
         log.addHandler(h)
         log.setLevel(logging.WARNING)

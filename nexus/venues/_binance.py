@@ -176,7 +176,7 @@ class BinanceSync(Sync):
             st.dropped += 1  # older than the book we hold: nothing to learn from it
             return
         pending = [b for b in st.buffer if self.still_needed(last, b[1])]
-        if pending and not self.connects(last, pending[0][0]):
+        if pending and not self.connects(last, pending[0]):
             st.buffer = pending
             st.buffered_records = sum(len(b[3]) for b in pending)
             st.gaps += 1
@@ -217,7 +217,8 @@ class BinanceSync(Sync):
     def still_needed(self, last_update_id: int, final: int) -> bool:
         raise NotImplementedError
 
-    def connects(self, last_update_id: int, first: int) -> bool:
+    def connects(self, last_update_id: int, item: tuple) -> bool:
+        """Does the first buffered event kept, item = (U, u, pu, records), follow the snapshot?"""
         raise NotImplementedError
 
     def step(self, st: BookState, first: int, final: int, prev: int | None, recs: np.ndarray) -> None:

@@ -11,8 +11,10 @@ local order book correctly":
    at 2.
 6. Quantities are absolute; 0 removes the level (removing an absent level is normal).
 
-Beyond the text, an event with u <= the last applied u is a duplicate or stale and is
-ignored rather than treated as a gap (it carries nothing the book does not have).
+Beyond the text: an event with u <= the last applied u is a duplicate or stale and is
+ignored rather than treated as a gap (it carries nothing the book does not have); and a
+first event whose pu equals lastUpdateId also connects (the snapshot ends exactly where the
+event's predecessor ended, so the event holds every later change).
 """
 
 from __future__ import annotations
@@ -43,15 +45,16 @@ class BinancePerpSync(BinanceSync):
     def still_needed(self, last_update_id: int, final: int) -> bool:
         return final >= last_update_id  # drop u < lastUpdateId
 
-    def connects(self, last_update_id: int, first: int) -> bool:
-        return first <= last_update_id  # U <= lastUpdateId <= u for the first kept
+    def connects(self, last_update_id: int, item: tuple) -> bool:
+        first, _, prev, _ = item  # U <= lastUpdateId <= u for the first kept (u >= it already)
+        return first <= last_update_id or prev == last_update_id
 
     def step(self, st: BookState, first: int, final: int, prev: int | None, recs: np.ndarray) -> None:
         last = st.last_seq
         if st.last_prev is None:  # the first event after the snapshot must bracket it
             if final < last:
                 st.dropped += 1
-            elif first > last:
+            elif first > last and prev != last:
                 self.gap(st, f"gap: first event U={first} is after lastUpdateId {last}",
                          (first, final, prev, recs.copy()))
             else:

@@ -44,8 +44,8 @@ class BinanceSpotSync(BinanceSync):
     def still_needed(self, last_update_id: int, final: int) -> bool:
         return final > last_update_id  # discard u <= lastUpdateId
 
-    def connects(self, last_update_id: int, first: int) -> bool:
-        return first <= last_update_id + 1  # lastUpdateId within [U; u] of the first kept
+    def connects(self, last_update_id: int, item: tuple) -> bool:
+        return item[0] <= last_update_id + 1  # lastUpdateId within [U; u] of the first kept
 
     def step(self, st: BookState, first: int, final: int, prev: int | None, recs: np.ndarray) -> None:
         if final <= st.last_seq:
