@@ -54,6 +54,7 @@ assert decimals_of(GENERIC_STEP) == GENERIC_EXPONENT
 MAX_BUFFERED_MESSAGES = 10_000  # deltas kept per symbol while waiting for a REST snapshot
 MAX_TRADE_ID = (1 << 63) - 1  # trade ids are stored in an int64 view of the u64 field
 MAX_SEQ = (1 << 63) - 1
+MAX_TS_MS = ((1 << 63) - 1) // 1_000_000  # ns timestamps are int64
 DEFAULT_BATCH_RECORDS = 1 << 16
 
 _KIND_LEVEL = int(record.Kind.BOOK_LEVEL)
@@ -169,6 +170,8 @@ def ms_to_ns(v: Any) -> int:
         v = int(v)
     elif type(v) is not int or v < 0:
         raise DecodeError(f"timestamp {v!r} is not a whole number of milliseconds")
+    if v > MAX_TS_MS:
+        raise DecodeError(f"timestamp {v!r} ms is beyond the year 2262 (int64 nanoseconds)")
     return v * 1_000_000
 
 
@@ -298,7 +301,7 @@ class Decoder:
             raise DecodeError(str(e)) from None
         except (KeyError, IndexError) as e:
             raise DecodeError(f"missing field {e}") from None
-        except (TypeError, ValueError, AttributeError, OverflowError, UnicodeError) as e:
+        except (TypeError, ValueError, AttributeError, OverflowError, UnicodeError, struct.error) as e:
             raise DecodeError(f"malformed message: {e}") from None
         if segs:
             last = segs[-1].stop
