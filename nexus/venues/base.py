@@ -1,0 +1,611 @@
+"""What every venue module shares: the decoded-message `Segment`, the `Decoder` base (one
+reusable pysimdjson parser, instrument resolution, records written into a caller-owned
+batch) and the `Sync` base (one native book per symbol, kept by the venue's own rules).
+
+Data flow, one raw message at a time::
+
+    segments = decoder.decode(raw, batch)     # records in batch[0:n], described by segments
+    sync.feed(segments, batch)                # the venue's sequence / checksum rules
+    sync.books["BTCUSDT"].book                # nexus._native.Book, correct or marked unsynced
+
+`decode` overwrites the batch from index 0 on every call: consume (apply, publish, copy)
+the records before decoding the next message. It never changes any state on a malformed
+message: it raises `DecodeError` and the caller counts and skips it.
+
+Records of one message: a book snapshot is a BOOK_CLEAR record followed by its levels, all
+flagged F_SNAPSHOT; a delta is its levels in the venue's order (bids block, then asks
+block, unless the venue interleaves); trades are one TRADE record each with the taker side.
+The last record of a message carries F_LAST. `seq` is the venue's sequence number for the
+message (Binance `u`, Bybit `u`, OKX `seqId`, Coinbase `sequence_num`; 0 where the venue
+has none), `trade_id` the venue's numeric trade id (or a 63-bit BLAKE2 hash of a
+non-numeric one, e.g. Bybit's UUIDs).
+
+An unknown symbol gets the generic exponents below with a warning: prices and sizes with
+more decimals than that are rejected, never rounded, so a value is exact or refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import struct
+from datetime import datetime, timezone
+from enum import IntEnum
+from itertools import repeat
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+import simdjson
+
+from nexus import record
+from nexus._native import Book, format_scaled, parse_scaled
+from nexus.exceptions import BatchFull, DecodeError, NexusError
+from nexus.instruments import Instrument, Registry, decimals_of
+from nexus.venues import venue_id
+
+log = logging.getLogger("nexus.venues")
+
+# The documented fallback for a symbol with no metadata: 8 decimals for prices and sizes.
+GENERIC_STEP = "0.00000001"
+GENERIC_EXPONENT = 8
+assert decimals_of(GENERIC_STEP) == GENERIC_EXPONENT
+
+# Bounds (every limit is a named constant).
+MAX_BUFFERED_MESSAGES = 10_000  # deltas kept per symbol while waiting for a REST snapshot
+MAX_TRADE_ID = (1 << 63) - 1  # trade ids are stored in an int64 view of the u64 field
+MAX_SEQ = (1 << 63) - 1
+MAX_TS_MS = ((1 << 63) - 1) // 1_000_000  # ns timestamps are int64
+DEFAULT_BATCH_RECORDS = 1 << 16
+
+_KIND_LEVEL = int(record.Kind.BOOK_LEVEL)
+_KIND_CLEAR = int(record.Kind.BOOK_CLEAR)
+_KIND_TRADE = int(record.Kind.TRADE)
+_F_LAST = int(record.Flag.LAST)
+_F_SNAPSHOT = int(record.Flag.SNAPSHOT)
+BID = int(record.Side.BID)
+ASK = int(record.Side.ASK)
+
+# The record seen as eight little-endian int64 words (see native/src/core/record.rs):
+# 0 ts_exchange_ns, 1 ts_local_ns, 2 price, 3 qty, 4 seq, 5 trade_id,
+# 6 instrument_id | aux << 32, 7 venue_id | kind << 16 | flags << 24 | side << 32.
+_W_PRICE, _W_QTY, _W_HDR = 2, 3, 7
+_RECORD_WORDS = struct.Struct("<qqqqqqqq")
+assert _RECORD_WORDS.size == record.RECORD_SIZE
+assert record.RECORD_DTYPE.fields["price"][1] == 8 * _W_PRICE
+assert record.RECORD_DTYPE.fields["venue_id"][1] == 8 * _W_HDR
+assert record.RECORD_DTYPE.fields["side"][1] == 8 * _W_HDR + 4
+
+
+def header_word(venue: int, kind: int, flags: int, side: int) -> int:
+    """Word 7 of a record: venue_id, kind, flags and side packed little-endian."""
+    return venue | kind << 16 | flags << 24 | side << 32
+
+
+class SegKind(IntEnum):
+    CONTROL = 0  # ack, heartbeat, pong, status, metadata: no records
+    BOOK = 1
+    TRADES = 2
+
+
+class Segment:
+    """One decoded part of a message: its records are batch[start:stop]."""
+
+    __slots__ = (
+        "kind", "inst", "start", "stop", "snapshot", "seq", "first_seq", "prev_seq",
+        "checksum", "ts_exchange_ns", "trade_ids", "rest", "depth",
+    )
+
+    def __init__(self, kind: SegKind, inst: Instrument | None = None, start: int = 0, stop: int = 0,
+                 *, snapshot: bool = False, seq: int | None = None, first_seq: int | None = None,
+                 prev_seq: int | None = None, checksum: int | None = None,
+                 ts_exchange_ns: int | None = None, trade_ids: list[str] | None = None,
+                 rest: bool = False, depth: int | None = None) -> None:
+        self.kind = kind
+        self.inst = inst
+        self.start = start
+        self.stop = stop
+        self.snapshot = snapshot  # a full book (replaces the local one)
+        self.seq = seq  # the venue's sequence for this message (last update id)
+        self.first_seq = first_seq  # Binance U
+        self.prev_seq = prev_seq  # Binance futures pu, OKX prevSeqId
+        self.checksum = checksum  # the checksum the venue sent, if any
+        self.ts_exchange_ns = ts_exchange_ns
+        self.trade_ids = trade_ids  # the venue's trade ids as strings, one per record
+        self.rest = rest  # a REST response body (Binance depth snapshot)
+        self.depth = depth  # subscribed depth, when the venue states it (Kraken ack)
+
+    @property
+    def symbol(self) -> str | None:
+        return self.inst.symbol if self.inst is not None else None
+
+    def __repr__(self) -> str:
+        return (f"Segment({self.kind.name}, {self.symbol}, [{self.start}:{self.stop}], "
+                f"snapshot={self.snapshot}, seq={self.seq})")
+
+
+CONTROL = Segment(SegKind.CONTROL)  # shared, immutable by convention
+
+
+class _Ent:
+    """Per-instrument constants for the record path (looked up once per message)."""
+
+    __slots__ = ("inst", "iid", "pe", "qe", "lvl", "snap", "clear", "buy", "sell")
+
+    def __init__(self, inst: Instrument, vid: int) -> None:
+        self.inst = inst
+        self.iid = inst.instrument_id
+        self.pe = inst.price_exponent
+        self.qe = inst.qty_exponent
+        self.lvl = (0, header_word(vid, _KIND_LEVEL, 0, BID), header_word(vid, _KIND_LEVEL, 0, ASK))
+        self.snap = (0, header_word(vid, _KIND_LEVEL, _F_SNAPSHOT, BID),
+                     header_word(vid, _KIND_LEVEL, _F_SNAPSHOT, ASK))
+        self.clear = header_word(vid, _KIND_CLEAR, _F_SNAPSHOT, 0)
+        self.buy = header_word(vid, _KIND_TRADE, 0, BID)
+        self.sell = header_word(vid, _KIND_TRADE, 0, ASK)
+
+
+_LIST_ONLY = {list}
+
+
+def columns(levels: Any, what: str) -> tuple[Sequence[str], Sequence[str]]:
+    """[[price, qty, ...], ...] -> (prices, qtys) with every level checked to be a list of
+    at least two items (a string or object in its place is refused, never iterated)."""
+    if type(levels) is not list:
+        raise DecodeError(f"{what}: expected an array of levels")
+    if not levels:
+        return (), ()
+    if set(map(type, levels)) != _LIST_ONLY:
+        raise DecodeError(f"{what}: every level must be an array [price, size, ...]")
+    cols = tuple(zip(*levels))
+    if len(cols) < 2 or len(cols[1]) != len(levels):
+        raise DecodeError(f"{what}: a level lacks its price or size")
+    return cols[0], cols[1]
+
+
+def ms_to_ns(v: Any) -> int:
+    """Milliseconds (JSON integer or decimal-digit string) -> nanoseconds."""
+    if type(v) is str:
+        if not v.isdigit():
+            raise DecodeError(f"timestamp {v!r} is not a whole number of milliseconds")
+        v = int(v)
+    elif type(v) is not int or v < 0:
+        raise DecodeError(f"timestamp {v!r} is not a whole number of milliseconds")
+    if v > MAX_TS_MS:
+        raise DecodeError(f"timestamp {v!r} ms is beyond the year 2262 (int64 nanoseconds)")
+    return v * 1_000_000
+
+
+_iso_cache: dict[str, int] = {}
+
+
+def iso_to_ns(s: Any) -> int:
+    """'2023-02-09T20:32:50.714964855Z' -> ns since the epoch, exactly (no float)."""
+    if type(s) is not str or len(s) < 20 or s[-1] != "Z" or s[10] != "T":
+        raise DecodeError(f"timestamp {s!r} is not RFC 3339 UTC")
+    base = s[:19]
+    if len(s) == 20:
+        frac = ""
+    elif s[19] == "." and 21 <= len(s) <= 30 and s[20:-1].isdigit():
+        frac = s[20:-1]
+    else:
+        raise DecodeError(f"timestamp {s!r} is not RFC 3339 UTC with at most 9 fractional digits")
+    secs = _iso_cache.get(base)
+    if secs is None:
+        try:
+            dt = datetime.strptime(base, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc)
+        except ValueError:
+            raise DecodeError(f"timestamp {s!r} is not a valid date and time") from None
+        secs = int(dt.timestamp())
+        if len(_iso_cache) > 4096:
+            _iso_cache.clear()
+        _iso_cache[base] = secs
+    return secs * 1_000_000_000 + (int(frac.ljust(9, "0")) if frac else 0)
+
+
+def trade_id_int(v: Any) -> int:
+    """The record's trade_id: the venue's id when it is a whole number below 2**63, else a
+    63-bit BLAKE2b hash of its text (documented: not reversible; normalize prints the text)."""
+    if type(v) is int:
+        if 0 <= v <= MAX_TRADE_ID:
+            return v
+    elif type(v) is str:
+        if v.isdigit() and len(v) <= 18:
+            return int(v)
+    else:
+        raise DecodeError(f"trade id {v!r} is neither a string nor an integer")
+    h = hashlib.blake2b(str(v).encode(), digest_size=8).digest()
+    return int.from_bytes(h, "little") & MAX_TRADE_ID
+
+
+def seq_int(v: Any, what: str = "sequence") -> int:
+    if type(v) is not int or v < 0 or v > MAX_SEQ:
+        raise DecodeError(f"{what} {v!r} is not a non-negative integer")
+    return v
+
+
+class Decoder:
+    """Base of the venue decoders. Subclasses set `venue`, `DEFAULTS` and implement
+    `_decode(doc, ts_local_ns)`; `decode` does the parsing, error mapping and F_LAST."""
+
+    venue: str = ""
+    DEFAULTS: tuple[Instrument, ...] = ()
+    PRICE_FIELDS: Any = None  # a compiled regex quoting numeric fields before parsing (Kraken)
+
+    def __init__(self, registry: Registry | None = None) -> None:
+        self.venue_id = venue_id(self.venue)
+        self.registry = registry if registry is not None else Registry()
+        for inst in self.DEFAULTS:
+            if (inst.venue, inst.symbol) not in self.registry:
+                self.registry.add(inst)
+        self._parser = simdjson.Parser()  # one per decoder, reused for every message
+        self._ents: dict[str, _Ent] = {}
+        self.generic: set[str] = set()  # symbols running on the generic fallback
+        self.rest_symbol: str | None = None  # the symbol a REST book body belongs to
+        self._out: np.ndarray | None = None
+        self._w: np.ndarray = np.zeros((0, 8), np.int64)
+        self._mv: memoryview = memoryview(b"")
+        self._cap = 0
+        self._row = np.zeros(8, np.int64)
+        self._pack = _RECORD_WORDS.pack_into
+
+    # -- instruments -------------------------------------------------------------------
+    def instrument(self, symbol: str) -> Instrument:
+        return self._ent(symbol).inst
+
+    def set_instrument(self, inst: Instrument) -> None:
+        """Register or replace an instrument (from the venue's metadata)."""
+        if inst.venue != self.venue:
+            raise NexusError(f"instrument of {inst.venue} given to the {self.venue} decoder")
+        self.registry.add(inst)
+        self._ents.pop(inst.symbol, None)
+        self.generic.discard(inst.symbol)
+
+    def _ent(self, symbol: Any) -> _Ent:
+        e = self._ents.get(symbol)
+        if e is not None:
+            return e
+        if type(symbol) is not str or not symbol or len(symbol) > 64:
+            raise DecodeError(f"symbol {symbol!r} is not a non-empty string")
+        if (self.venue, symbol) in self.registry:
+            inst = self.registry.get(self.venue, symbol)
+        else:
+            inst = self.generic_instrument(symbol)
+            log.warning("%s: no instrument metadata for %r; using the generic exponent %d for "
+                        "prices and sizes (more decimals are rejected, never rounded)",
+                        self.venue, symbol, GENERIC_EXPONENT)
+            self.registry.add(inst)
+            self.generic.add(symbol)
+        e = self._ents[symbol] = _Ent(inst, self.venue_id)
+        return e
+
+    def generic_instrument(self, symbol: str) -> Instrument:
+        return Instrument(self.venue, symbol, GENERIC_STEP, GENERIC_STEP)
+
+    # -- decoding ------------------------------------------------------------------------
+    def decode(self, raw: bytes | str, out: np.ndarray, ts_local_ns: int = 0) -> list[Segment]:
+        """Decode one raw message into `out` (from index 0). Raises DecodeError on a
+        message that cannot be understood and BatchFull when `out` is too small."""
+        if out is not self._out:
+            self._bind(out)
+        self._tl = ts_local_ns
+        try:
+            if type(raw) is str:
+                raw = raw.encode()
+            if not raw.strip():
+                raise DecodeError("empty frame")
+            doc = self._parse(raw)
+            segs = self._decode(doc)
+        except (DecodeError, BatchFull):
+            raise
+        except NexusError as e:  # DecimalError from parse_scaled, UnknownInstrument, ...
+            raise DecodeError(str(e)) from None
+        except (KeyError, IndexError) as e:
+            raise DecodeError(f"missing field {e}") from None
+        except (TypeError, ValueError, AttributeError, OverflowError, UnicodeError, struct.error) as e:
+            raise DecodeError(f"malformed message: {e}") from None
+        if segs:
+            last = segs[-1].stop
+            if last:
+                self._w[last - 1, _W_HDR] |= _F_LAST << 24
+        return segs
+
+    def _parse(self, raw: bytes) -> Any:
+        if self.PRICE_FIELDS is not None:
+            raw = self.PRICE_FIELDS.sub(rb'"\1":"\2"', raw)
+        try:
+            return self._parser.parse(raw, True)
+        except (ValueError, RuntimeError, MemoryError) as e:
+            why = str(e).split(". ", 1)[0].rstrip(".")
+            raise DecodeError(f"not valid JSON ({why})") from None
+
+    def _decode(self, doc: Any) -> list[Segment]:
+        raise NotImplementedError
+
+    def load_metadata(self, raw: bytes | str) -> int:
+        """Load instruments from the venue's own REST/channel metadata body; returns how many."""
+        if type(raw) is str:
+            raw = raw.encode()
+        doc = self._parse(raw)
+        try:
+            return self._metadata(doc)
+        except (DecodeError, NexusError):
+            raise
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError) as e:
+            raise DecodeError(f"malformed metadata: {e!r}") from None
+
+    def _metadata(self, doc: Any) -> int:
+        raise DecodeError(f"{self.venue}: not a metadata body this decoder knows")
+
+    # -- writing records -------------------------------------------------------------------
+    def _bind(self, out: np.ndarray) -> None:
+        if not isinstance(out, np.ndarray) or out.dtype != record.RECORD_DTYPE or out.ndim != 1 \
+                or not out.flags.c_contiguous or not out.flags.writeable:
+            raise NexusError("the batch must be a writable, contiguous nexus.record array")
+        self._out = out
+        self._w = out.view(np.int64).reshape(-1, 8)
+        self._mv = memoryview(out.view(np.uint8))
+        self._cap = len(out)
+
+    def _put_book(self, pos: int, e: _Ent, bp: Sequence[str], bq: Sequence[str], ap: Sequence[str],
+              aq: Sequence[str], ts: int, seq: int, snapshot: bool) -> int:
+        """Write a book message: [CLEAR] + bid levels + ask levels. Returns the end index."""
+        nb, na = len(bp), len(ap)
+        stop = pos + nb + na + (1 if snapshot else 0)
+        if stop > self._cap:
+            raise BatchFull(stop, self._cap)
+        pe, qe = e.pe, e.qe
+        prices = list(map(parse_scaled, bp, repeat(pe))) + list(map(parse_scaled, ap, repeat(pe)))
+        qtys = list(map(parse_scaled, bq, repeat(qe))) + list(map(parse_scaled, aq, repeat(qe)))
+        if prices and (min(prices) <= 0 or min(qtys) < 0):
+            raise DecodeError("a price is not positive or a size is negative")
+        w, row = self._w, self._row
+        row[0] = ts
+        row[1] = self._tl
+        row[4] = seq
+        row[6] = e.iid
+        hdr = e.snap if snapshot else e.lvl
+        if snapshot:
+            row[7] = e.clear
+            w[pos] = row
+            pos += 1
+        if nb:
+            row[7] = hdr[1]
+            w[pos:pos + nb] = row
+        if na:
+            row[7] = hdr[2]
+            w[pos + nb:stop] = row
+        if nb or na:
+            blk = w[pos:stop]
+            blk[:, _W_PRICE] = prices
+            blk[:, _W_QTY] = qtys
+        return stop
+
+    def _put_mixed(self, pos: int, e: _Ent, sides: Sequence[int], px: Sequence[str],
+                      qty: Sequence[str], ts: int, seq: int, snapshot: bool) -> int:
+        """Write levels whose sides are interleaved (Coinbase): [CLEAR] + one record each."""
+        n = len(px)
+        stop = pos + n + (1 if snapshot else 0)
+        if stop > self._cap:
+            raise BatchFull(stop, self._cap)
+        prices = list(map(parse_scaled, px, repeat(e.pe)))
+        qtys = list(map(parse_scaled, qty, repeat(e.qe)))
+        if prices and (min(prices) <= 0 or min(qtys) < 0):
+            raise DecodeError("a price is not positive or a size is negative")
+        pack, mv, tl, iid = self._pack, self._mv, self._tl, e.iid
+        hdr = e.snap if snapshot else e.lvl
+        off = pos * 64
+        if snapshot:
+            pack(mv, off, ts, tl, 0, 0, seq, 0, iid, e.clear)
+            off += 64
+        for s, p, q in zip(sides, prices, qtys):
+            pack(mv, off, ts, tl, p, q, seq, 0, iid, hdr[s])
+            off += 64
+        return stop
+
+    def _put_trade(self, pos: int, e: _Ent, price: str, qty: str, buy: bool, tid: int, ts: int,
+               seq: int = 0) -> int:
+        """Write one trade record (side = the taker's side). Returns pos + 1."""
+        if pos >= self._cap:
+            raise BatchFull(pos + 1, self._cap)
+        p = parse_scaled(price, e.pe)
+        q = parse_scaled(qty, e.qe)
+        if p <= 0 or q <= 0:
+            raise DecodeError(f"trade price {price!r} or size {qty!r} is not positive")
+        self._pack(self._mv, pos * 64, ts, self._tl, p, q, seq, tid, e.iid, e.buy if buy else e.sell)
+        return pos + 1
+
+
+def side_buy(v: Any, buy: str, sell: str, what: str = "side") -> bool:
+    if v == buy:
+        return True
+    if v == sell:
+        return False
+    raise DecodeError(f"{what} {v!r} is neither {buy!r} nor {sell!r}")
+
+
+# -- book sync ---------------------------------------------------------------------------------
+
+
+class BookState:
+    """One symbol's book and its sync bookkeeping."""
+
+    __slots__ = (
+        "inst", "book", "synced", "gaps", "checksum_failures", "resyncs", "crossed", "dropped",
+        "checksum_venue", "checksum_bad", "last_seq", "last_prev", "last_ts", "buffer",
+        "buffered_records", "depth_limit", "is_crossed",
+    )
+
+    def __init__(self, inst: Instrument) -> None:
+        self.inst = inst
+        self.book = Book(inst.price_exponent, inst.qty_exponent)
+        self.synced = False  # False: needs a snapshot; deltas are not applied
+        self.gaps = 0  # sequence gaps detected
+        self.checksum_failures = 0
+        self.resyncs = 0  # times the book was discarded to wait for a snapshot
+        self.crossed = 0  # times the book became crossed
+        self.dropped = 0  # stale or duplicate messages ignored
+        self.checksum_venue: int | None = None  # the last checksum the venue sent
+        self.checksum_bad = False  # the book was discarded because a checksum did not match
+        self.last_seq: int | None = None
+        self.last_prev: int | None = None
+        self.last_ts: int | None = None
+        self.buffer: list[tuple[Segment, np.ndarray]] = []  # (segment, its copied records)
+        self.buffered_records = 0
+        self.depth_limit: int | None = None  # truncate each side to this (Kraken)
+        self.is_crossed = False
+
+
+class Sync:
+    """Keeps one native book per symbol by the venue's own rules. Feed it every decoded
+    message (`feed`); read `books`, `notes` (human-readable events: gaps, checksum
+    failures, crossed books) and `needs_snapshot()` (what a live feed must resync)."""
+
+    venue: str = ""
+    has_checksum = False
+
+    def __init__(self, decoder: Decoder) -> None:
+        if decoder.venue != self.venue:
+            raise NexusError(f"{type(self).__name__} needs a {self.venue} decoder, got {decoder.venue}")
+        self.decoder = decoder
+        self.books: dict[str, BookState] = {}
+        self.notes: list[str] = []
+
+    def state(self, inst: Instrument) -> BookState:
+        st = self.books.get(inst.symbol)
+        if st is None:
+            st = self.books[inst.symbol] = BookState(inst)
+        elif st.inst is not inst:
+            if (st.inst.price_exponent, st.inst.qty_exponent) != (inst.price_exponent, inst.qty_exponent):
+                # New metadata with other exponents: the old integers mean other values.
+                fresh = BookState(inst)
+                fresh.gaps, fresh.checksum_failures = st.gaps, st.checksum_failures
+                fresh.resyncs, fresh.crossed = st.resyncs + (1 if st.synced else 0), st.crossed
+                self.notes.append(f"{inst.symbol}: instrument exponents changed; waiting for a snapshot")
+                st = self.books[inst.symbol] = fresh
+            else:
+                st.inst = inst
+        return st
+
+    def feed(self, segments: Iterable[Segment], batch: np.ndarray) -> None:
+        for seg in segments:
+            if seg.kind is SegKind.BOOK:
+                st = self.state(seg.inst)
+                self.on_book(st, seg, batch)
+                if st.synced:
+                    self._check_crossed(st)
+            elif seg.kind is SegKind.CONTROL:
+                self.on_control(seg)
+
+    # -- venue rules (override) ------------------------------------------------------------
+    def on_book(self, st: BookState, seg: Segment, batch: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def on_control(self, seg: Segment) -> None:
+        pass
+
+    def checksum(self, st: BookState) -> int | None:
+        """The venue's checksum computed by Nexus over the current book (None: no checksum)."""
+        return None
+
+    # -- helpers -----------------------------------------------------------------------------
+    @staticmethod
+    def apply(st: BookState, seg: Segment, batch: np.ndarray) -> None:
+        if seg.stop > seg.start:
+            st.book.apply(batch[seg.start:seg.stop] if seg.start else batch, seg.stop - seg.start)
+        if st.depth_limit is not None:
+            truncate(st.book, st.depth_limit)
+
+    def desync(self, st: BookState, reason: str, *, gap: bool = False, checksum: bool = False) -> None:
+        """Discard the book: it stays empty and unsynced until the next snapshot."""
+        if gap:
+            st.gaps += 1
+        if checksum:
+            st.checksum_failures += 1
+        st.checksum_bad = checksum
+        if st.synced:
+            st.resyncs += 1
+        st.synced = False
+        st.is_crossed = False
+        st.book.clear(0)
+        self.notes.append(f"{st.inst.symbol}: {reason}; book discarded until the next snapshot")
+
+    def _check_crossed(self, st: BookState) -> None:
+        crossed = st.book.crossed()
+        if crossed and not st.is_crossed:
+            st.crossed += 1
+            bb, ba = st.book.best_bid(), st.book.best_ask()
+            self.notes.append(
+                f"{st.inst.symbol}: crossed book (best bid {st.inst.price_str(bb[0])} >= "
+                f"best ask {st.inst.price_str(ba[0])})")
+        st.is_crossed = crossed
+
+    def needs_snapshot(self) -> list[str]:
+        return [s for s, st in self.books.items() if not st.synced]
+
+    def result(self, symbol: str, depth: int = 0) -> dict[str, Any]:
+        """The `book replay` output object for one symbol (an unsynced book is empty)."""
+        st = self.books[symbol]
+        inst = st.inst
+        pe, qe = inst.price_exponent, inst.qty_exponent
+        bids: list[list[str]] = []
+        asks: list[list[str]] = []
+        checksum: int | None = None
+        ok: bool | None = None
+        if st.synced:
+            nb = st.book.depth(BID) if depth <= 0 else depth
+            na = st.book.depth(ASK) if depth <= 0 else depth
+            bids = [[format_scaled(p, pe), format_scaled(q, qe)] for p, q in st.book.top(BID, nb)]
+            asks = [[format_scaled(p, pe), format_scaled(q, qe)] for p, q in st.book.top(ASK, na)]
+            checksum = self.checksum(st)
+            if checksum is not None and st.checksum_venue is not None:
+                ok = checksum == st.checksum_venue
+        elif st.checksum_bad:
+            ok = False
+        return {
+            "venue": self.venue, "symbol": symbol, "bids": bids, "asks": asks,
+            "checksum": checksum, "checksum_ok": ok,
+            "checksum_failures": st.checksum_failures, "gaps": st.gaps,
+        }
+
+
+def truncate(book: Book, depth: int) -> None:
+    """Remove the levels beyond `depth` on each side (Kraken: the venue sends no deletes
+    for levels that fall out of the subscribed depth)."""
+    for side in (BID, ASK):
+        extra = book.depth(side) - depth
+        if extra > 0:
+            for price, _ in book.top(side, depth + extra)[depth:]:
+                book.set(side, price, 0)
+
+
+# -- the venue modules ---------------------------------------------------------------------------
+
+MODULES: dict[str, str] = {
+    "binance-spot": "nexus.venues.binance_spot",
+    "binance-perp": "nexus.venues.binance_perp",
+    "bybit-perp": "nexus.venues.bybit_perp",
+    "okx-swap": "nexus.venues.okx_swap",
+    "coinbase": "nexus.venues.coinbase",
+    "kraken": "nexus.venues.kraken",
+    "hyperliquid": "nexus.venues.hyperliquid",
+}
+
+
+def load(venue: str):
+    """The module of a venue: it exports `Decoder` and `Sync` (and `VENUE`)."""
+    import importlib
+
+    from nexus.exceptions import ConfigError
+
+    try:
+        name = MODULES[venue]
+    except KeyError:
+        raise ConfigError(f"no decoder for venue {venue!r}; decoders exist for: {', '.join(MODULES)}") from None
+    return importlib.import_module(name)
+
+
+def canonical_symbol(venue: str, symbol: str) -> str:
+    """A user's spelling of a symbol -> the venue's ("btcusdt" -> "BTCUSDT" on Binance)."""
+    if venue == "hyperliquid":  # coin names are case-sensitive ("kPEPE")
+        return symbol
+    return symbol.upper()
