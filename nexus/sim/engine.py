@@ -54,7 +54,7 @@ class NullSink:
 class Engine:
     def __init__(self, seed: int = 0, venues: Iterable[str] | None = None, symbol: str = "BTCUSDT",
                  faults: Iterable[str | Fault] = (), epoch_ns: int = SIM_EPOCH_NS, patterns: bool = True,
-                 on_label: Callable[[dict], None] | None = None) -> None:
+                 on_label: Callable[[dict], None] | None = None, record_fills: bool = False) -> None:
         self.seed = int(seed)
         self.venue_names = check_venues(list(venues) if venues else None)
         self.market = market_for(symbol)
@@ -73,6 +73,7 @@ class Engine:
         self.sink: Sink = NullSink()
         self.on_label = on_label
         self._last_payload: dict[str, str] = {}
+        self.fill_log: list | None = [] if record_fills else None   # (venue, Fill), tests only
 
     def clock(self) -> int:
         return self.t_ns
@@ -96,6 +97,9 @@ class Engine:
             if self.on_label:
                 self.on_label(label)
         fills = self.sim.step(t)
+        if self.fill_log is not None:
+            for venue, fs in fills.items():
+                self.fill_log.extend((venue, f) for f in fs)
         for venue, feed in self.feeds.items():
             events = feed.on_step(t, fills[venue])
             if events:
@@ -151,22 +155,24 @@ class Engine:
                       "duration_s": f.duration_s()} for f in self.faults]
         return scheduled
 
-    def book(self, venue: str, channel: str | None = None, seq: int | None = None) -> dict:
+    def book(self, venue: str, channel: str | None = None, seq: int | None = None,
+             at_ns: int | None = None) -> dict:
         """The book as published on `channel` (default: the venue's main book channel), in the
         venue's own representation: {"venue","symbol","channel","seq","ts_ns","bids":[[px,sz]..]
-        best first,"asks":[..]}. With `seq`, the view as it was right after that sequence
-        number was published (the last 64 publications, top 50 levels)."""
+        best first,"asks":[..]}. With `seq` (the venue's sequence field: Binance u, Bybit u,
+        OKX seqId; a publication counter elsewhere) or `at_ns` (the publication's exchange
+        timestamp), the view right after that publication (last 64 kept, top 50 levels)."""
         feed = self.feeds[venue]
         ch = channel or feed.primary
         view = feed.view(ch)
-        if seq is None:
+        if seq is None and at_ns is None:
             b, a = view.top()
             cur = feed.view_seq(ch)
             ts = view.history[-1].ts_ns if view.history else self.epoch_ns
         else:
-            match = [h for h in view.history if h.seq == seq]
+            match = [h for h in view.history if (seq is None or h.seq == seq) and (at_ns is None or h.ts_ns == at_ns)]
             if not match:
-                raise KeyError(f"{venue} {ch}: sequence {seq} is not in the recent history")
+                raise KeyError(f"{venue} {ch}: publication seq={seq} at_ns={at_ns} is not in the recent history")
             h = match[-1]
             b, a, cur, ts = list(h.bids), list(h.asks), h.seq, h.ts_ns
         s = feed.spec

@@ -124,10 +124,11 @@ class Simulator:
     def endpoints(self) -> dict[str, Any]:
         return self.server.endpoints()
 
-    def book(self, venue: str, channel: str | None = None, seq: int | None = None) -> dict:
+    def book(self, venue: str, channel: str | None = None, seq: int | None = None,
+             at_ns: int | None = None) -> dict:
         """The simulator's own book of `venue` as published so far (see Engine.book)."""
         self._check(venue)
-        return self.engine.book(venue, channel, seq)
+        return self.engine.book(venue, channel, seq, at_ns)
 
     def labels(self, include_active: bool = True) -> list[dict]:
         return self.engine.labels(include_active)

@@ -33,6 +33,12 @@ PERP_UID_BASE = 7_000_000_000_000
 PERP_UID_STRIDE = 3          # futures update ids advance by 3 per book change (not contiguous)
 
 
+def _stream(name: str) -> str:
+    """Stream names carry the symbol in lower case; the rest (aggTrade, depth@100ms) as is."""
+    sym, at, rest = name.partition("@")
+    return sym.lower() + at + rest
+
+
 def _split(q: int, k: int, lot: int) -> list[int]:
     lots = q // lot
     k = max(1, min(k, lots))
@@ -164,7 +170,7 @@ class BinanceFeed(Feed):
             rest = conn.path[len("/ws"):].strip("/")
             streams = [s for s in rest.split("/") if s]
         for s in streams:
-            conn.subscribe(s.lower())
+            conn.subscribe(_stream(s))
 
     def on_text(self, conn: Conn, text: str) -> None:
         if self.faults.silent(self.clock()):
@@ -180,11 +186,11 @@ class BinanceFeed(Feed):
         rid, method, params = req.get("id"), req.get("method"), req.get("params") or []
         if method == "SUBSCRIBE":
             for s in params:
-                conn.subscribe(str(s).lower())
+                conn.subscribe(_stream(str(s)))
             conn.send(fmt.compact({"result": None, "id": rid}))
         elif method == "UNSUBSCRIBE":
             for s in params:
-                conn.unsubscribe(str(s).lower())
+                conn.unsubscribe(_stream(str(s)))
             conn.send(fmt.compact({"result": None, "id": rid}))
         elif method == "LIST_SUBSCRIPTIONS":
             conn.send(fmt.compact({"result": sorted(conn.subs), "id": rid}))
