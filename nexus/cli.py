@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "run": "nexus.commands.run:run",
     "normalize": "nexus.commands.normalize:normalize",
     "book": "nexus.commands.book:book",
+    "sim": "nexus.sim.cli:sim",
 }
 
 
