@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "normalize": "nexus.commands.normalize:normalize",
     "book": "nexus.commands.book:book",
     "sim": "nexus.sim.cli:sim",
+    "sim": "nexus.sim.cli:sim",
 }
 
 
