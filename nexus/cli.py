@@ -27,7 +27,6 @@ COMMANDS: dict[str, str] = {
     "normalize": "nexus.commands.normalize:normalize",
     "book": "nexus.commands.book:book",
     "sim": "nexus.sim.cli:sim",
-    "sim": "nexus.sim.cli:sim",
 }
 
 
