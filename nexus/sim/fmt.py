@@ -9,6 +9,7 @@ embed a pre-formatted number literal that `json.dumps` would otherwise quote.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import json
 from typing import Any
 
@@ -16,6 +17,7 @@ NS_PER_S = 1_000_000_000
 NS_PER_MS = 1_000_000
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def fixed(v: int, dec: int) -> str:
     """v * 10**-dec with exactly `dec` fractional digits: fixed(650001, 1) == "65000.1"."""
     if dec <= 0:
@@ -25,6 +27,7 @@ def fixed(v: int, dec: int) -> str:
     return f"{sign}{digits[:-dec]}.{digits[-dec:]}"
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def trim(v: int, dec: int) -> str:
     """Shortest exact form: trim(6500000, 2) == "65000", trim(150, 2) == "1.5"."""
     s = fixed(v, dec)

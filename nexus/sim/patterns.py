@@ -88,11 +88,13 @@ class Pattern:
         }
 
     def _pin_fair(self, vs: VenueSim, price: int) -> None:
-        """Keep the venue's fair price on the right side of a level the pattern defends."""
-        if self.side == BID:
-            vs.fair = max(vs.fair, price + vs.tick * 1.5)
-        else:
-            vs.fair = min(vs.fair, price - vs.tick * 1.5)
+        """Hold the venue's fair price half a spread off a level the pattern defends, so the
+        makers keep that level as the touch (the price does not give way)."""
+        half = vs.flow.spread_ticks * vs.tick / 2.0
+        vs.fair = price + half if self.side == BID else price - half
+
+    def _at_touch(self, vs: VenueSim) -> bool:
+        return (vs.best_bid() if self.side == BID else vs.best_ask()) == self.price
 
 
 class Iceberg(Pattern):
@@ -116,7 +118,7 @@ class Iceberg(Pattern):
             self.finish(t_ns)
             return
         self._pin_fair(vs, self.price)
-        if self.rng.random() < 0.12:  # takers lean on the level
+        if self._at_touch(vs) and self.rng.random() < 0.12:  # takers lean on the level
             taker = SELL if self.side == BID else BUY
             lots = max(1, int(self.visible // vs.spec.lot * (0.5 + self.rng.random())))
             self.executed += vs.market(taker, lots, limit=self.price, tag=self.id)
@@ -196,7 +198,7 @@ class Absorption(Pattern):
             self.finish(t_ns)
             return
         self._pin_fair(vs, self.price)
-        if self.rng.random() < 0.3:
+        if self._at_touch(vs) and self.rng.random() < 0.3:
             taker = SELL if self.side == BID else BUY
             lots = max(1, int(self.lots * (1 + 2 * self.rng.random())))
             self.aggressed += vs.market(taker, lots, limit=self.price, tag=self.id)

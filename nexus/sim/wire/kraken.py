@@ -44,10 +44,9 @@ class KrakenFeed(Feed):
     def __init__(self, vs, clock, seed=0) -> None:
         super().__init__(vs, clock, seed)
         self.sym = self.spec.symbol
-        for d in DEPTHS:
-            self.views[f"book:{d}:{self.sym}"] = DepthView(vs, d, scope_deletes=False)
         self.primary = f"book:10:{self.sym}"
-        self.n_pub = {ch: 0 for ch in self.views}
+        self.n_pub: dict[str, int] = {}
+        self._view(10)
         self.trade_id = TRADE_ID_BASE
         self.recent: collections.deque[dict] = collections.deque(maxlen=TRADE_SNAPSHOT)
         self.conns = 0
@@ -55,10 +54,19 @@ class KrakenFeed(Feed):
     def view_seq(self, channel):
         return self.n_pub.get(channel)
 
+    def _view(self, depth: int) -> DepthView:
+        """Depth 10 is always published; other depths from their first subscriber on (Kraken
+        has no sequence numbers, so a view starting late changes nothing a client can see)."""
+        ch = f"book:{depth}:{self.sym}"
+        if ch not in self.views:
+            self.views[ch] = DepthView(self.vs, depth, scope_deletes=False)
+            self.n_pub[ch] = 0
+        return self.views[ch]
+
     # -- rendering ------------------------------------------------------------------------
-    def _lv(self, p: int, q: int) -> dict:
-        # a deleted level is sent as "qty": 0, the form the book guide uses
-        return {"price": Raw(self.spec.px(p)), "qty": Raw(self.spec.qty(q) if q else "0")}
+    def _lv(self, p: int, q: int) -> str:
+        # numbers at the pair's precisions; a deleted level is sent as "qty": 0 (the book guide's form)
+        return '{"price":%s,"qty":%s}' % (self.spec.px(p), self.spec.qty(q) if q else "0")
 
     def checksum_of(self, view: DepthView) -> int:
         b, a = view.top()
@@ -66,9 +74,9 @@ class KrakenFeed(Feed):
                                [(self.spec.px(p), self.spec.qty(q)) for p, q in a[:10]])
 
     def _book_msg(self, kind: str, bids, asks, cs: int, t_ns: int) -> str:
-        return fmt.dumps({"channel": "book", "type": kind, "data": [{
-            "symbol": self.sym, "bids": [self._lv(p, q) for p, q in bids], "asks": [self._lv(p, q) for p, q in asks],
-            "checksum": cs, "timestamp": fmt.rfc3339(t_ns, 6)}]})
+        return '{"channel":"book","type":"%s","data":[{"symbol":%s,"bids":[%s],"asks":[%s],"checksum":%d,' \
+               '"timestamp":"%s"}]}' % (kind, json.dumps(self.sym), ",".join(self._lv(p, q) for p, q in bids),
+                                       ",".join(self._lv(p, q) for p, q in asks), cs, fmt.rfc3339(t_ns, 6))
 
     def _trade(self, f: Fill) -> dict:
         self.trade_id += 1
@@ -175,6 +183,8 @@ class KrakenFeed(Feed):
                 continue
             if channel == "book":
                 key = f"book:{depth}:{sym}"
+                if method == "subscribe":
+                    self._view(depth)
                 result = {"channel": "book", "depth": depth, "snapshot": params.get("snapshot", True), "symbol": sym}
             else:
                 key = f"trade:{sym}"
