@@ -231,16 +231,23 @@ class BinanceFeed(Feed):
             return 400, {"code": -1100, "msg": "Illegal characters found in parameter 'limit'."}
         limit = max(1, min(limit, self.max_limit))
         t = self.clock()
+        # The snapshot is the book as of the last published diff event on the primary stream,
+        # not the live book: depth@100ms events are net diffs between publications, so a level
+        # added and removed inside one window appears in no event, and a snapshot taken inside
+        # the window could hold a level that no later event ever deletes.
+        view = self.views[self.primary]
+        u_pub = self.last_u[self.primary]
         if self.futures:
-            last = self.uid() + 1     # a virtual id: every stream's next event brackets it
+            last = u_pub + 1          # a virtual id between two events: the next one brackets it
         else:
-            last = self.uid()
+            last = u_pub
         body: dict[str, Any] = {"lastUpdateId": last}
         if self.futures:
             body["E"] = fmt.ms(t)
             body["T"] = fmt.ms(t)
-        body["bids"] = [[self.spec.px(p), self.spec.qty(q)] for p, q in self.vs.levels(BID, limit)]
-        body["asks"] = [[self.spec.px(p), self.spec.qty(q)] for p, q in self.vs.levels(ASK, limit)]
+        pub_bids, pub_asks = view.top()
+        body["bids"] = [[self.spec.px(p), self.spec.qty(q)] for p, q in pub_bids[:limit]]
+        body["asks"] = [[self.spec.px(p), self.spec.qty(q)] for p, q in pub_asks[:limit]]
         return 200, body
 
     def _check_symbol(self, query: dict):
