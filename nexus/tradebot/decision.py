@@ -211,7 +211,15 @@ def _emit(kind: str, amount: Decimal, decimals: int, minimum: Decimal, inclusive
     if q > minimum or (inclusive and q == minimum):
         return Action(kind, q), None
     cmp = "below" if inclusive else "not above"
-    return None, f"{kind}: amount {dec_str(q)} {cmp} the minimum {dec_str(minimum)}"
+    return None, f"{kind}: amount {dec_str(q)} {cmp} the minimum {_shown(minimum, decimals)}"
+
+
+NOTE_EXTRA_DIGITS = 4  # a converted minimum is shown to the crypto's decimals + this, then "..."
+
+
+def _shown(value: Decimal, decimals: int) -> str:
+    short = value.quantize(Decimal(1).scaleb(-(decimals + NOTE_EXTRA_DIGITS)), rounding=ROUND_DOWN)
+    return dec_str(short) + ("" if short == value else "...")
 
 
 def rule_transfer_to_exchange(s: Snapshot, t: CryptoTerms) -> RuleResult:
