@@ -169,7 +169,7 @@ def check_deterministic(s: Snapshot, d) -> None:
     assert json.loads(json.dumps(decision_to_obj(d))) == decision_to_obj(d)
 
 
-@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(consistent_snapshots())
 def test_consistent_snapshots_respect_every_bound(s):
     d = decide(s)
@@ -177,7 +177,7 @@ def test_consistent_snapshots_respect_every_bound(s):
     check_deterministic(s, d)
 
 
-@settings(max_examples=800, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(arbitrary_snapshots())
 def test_any_snapshot_is_decided_safely(s):
     d = decide(s)
@@ -189,7 +189,7 @@ def test_the_generator_reaches_every_action():
     """Guard against a vacuous property: the consistent generator must produce each action."""
     seen: set[str] = set()
 
-    @settings(max_examples=1500, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=1000, deadline=None, database=None, suppress_health_check=list(HealthCheck))
     @given(consistent_snapshots())
     def collect(s):
         seen.update(a.action for a in decide(s).actions)
