@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import json
-from typing import Any, BinaryIO, NoReturn, TextIO
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, BinaryIO, NoReturn, TextIO, TypeVar
 
 import click
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from nexus.tradebot.settings import CryptoSettings
+    from nexus.tradebot.store import AuditEntry
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_REJECTED = 3  # nexus.cli contract: some input rejected, the rest processed
 EXIT_UPSTREAM = 4
@@ -92,11 +101,11 @@ def _fail(message: str, code: int) -> NoReturn:
 # ---- shared options -----------------------------------------------------------------------
 
 
-def db_option(f):  # type: ignore[no-untyped-def]
+def db_option(f: F) -> F:
     return click.option("--db", "db_url", envvar="NEXUS_DB", default=DEFAULT_DB, show_default=True, help=DB_HELP)(f)
 
 
-def _open(db_url: str):  # type: ignore[no-untyped-def]
+def _open(db_url: str) -> Engine:
     from nexus.tradebot.store import open_db
 
     try:
@@ -131,7 +140,7 @@ def settings_group() -> None:
     """Per-crypto Tradebot settings (show, set). Amounts in fiat except --min-confirmed."""
 
 
-def _settings_line(s) -> str:  # type: ignore[no-untyped-def]
+def _settings_line(s: CryptoSettings) -> str:
     return (
         f"{s.crypto:8} {s.exchange:>12} {s.currency:>5} {'yes' if s.active else 'no':>6} "
         f"{s.balance_target:>14f} {s.balance_wobble:>12f} {s.min_trade:>10f} {s.max_trade:>12f} "
@@ -168,7 +177,7 @@ def settings_show(crypto: str | None, as_json: bool, db_url: str) -> None:
         click.echo(_settings_line(s))
 
 
-def _with_setting_options(f):  # type: ignore[no-untyped-def]
+def _with_setting_options(f: F) -> F:
     for flag, dest, text in reversed(_SETTING_OPTIONS):
         f = click.option(flag, dest, default=None, help=text)(f)
     return f
@@ -218,7 +227,7 @@ def _iso(ns: int) -> str:
     return datetime.fromtimestamp(ns / 1e9, tz=timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _entry_line(e) -> str:  # type: ignore[no-untyped-def]
+def _entry_line(e: AuditEntry) -> str:
     if e.outcome == "error":
         detail = e.error or ""
     elif e.outcome == "skipped":
@@ -305,7 +314,7 @@ def run_cmd(paper_path: str | None, interval_s: float, rounds: int | None, fast:
 
     bad = []
 
-    def show(entry) -> None:  # type: ignore[no-untyped-def]
+    def show(entry: AuditEntry) -> None:
         if entry.outcome in ("error", "failed"):
             bad.append(entry)
         click.echo(json.dumps(entry.to_obj()) if as_json else _entry_line(entry))

@@ -267,8 +267,8 @@ def dec_str(d: Decimal) -> str:
 def snapshot_to_obj(s: Snapshot) -> dict[str, Any]:
     """The JSON form `parse_snapshot` reads back to an equal Snapshot (amounts as strings)."""
 
-    def strs(obj: object) -> dict[str, Any]:
-        return {f.name: _jsonable(getattr(obj, f.name)) for f in fields(obj)}  # type: ignore[arg-type]
+    def strs(obj: SnapshotSettings | SnapshotState | SnapshotFlags) -> dict[str, Any]:
+        return {f.name: _jsonable(getattr(obj, f.name)) for f in fields(obj)}
 
     return {
         "decimals": s.decimals,

@@ -179,7 +179,9 @@ class AuditLog:
                     error=e.error,
                 )
             )
-            e.id = int(result.inserted_primary_key[0])
+            key = result.inserted_primary_key
+            assert key is not None
+            e.id = int(key[0])
         return e.id
 
     def entries(self, crypto: str | None = None, limit: int = 100) -> list[AuditEntry]:
