@@ -19,8 +19,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 EXIT_REJECTED = 3  # nexus.cli contract: some input rejected, the rest processed
 EXIT_UPSTREAM = 4
 
-DB_HELP = "SQLAlchemy database URL (default: $NEXUS_DB, else sqlite:///nexus.db in the current directory)."
-DEFAULT_DB = "sqlite:///nexus.db"
+DB_HELP = "The broker's database: a SQLite path, sqlite:///path or postgresql://... (or $NEXUS_DB)."
 
 
 @click.group()
@@ -102,7 +101,9 @@ def _fail(message: str, code: int) -> NoReturn:
 
 
 def db_option(f: F) -> F:
-    return click.option("--db", "db_url", envvar="NEXUS_DB", default=DEFAULT_DB, show_default=True, help=DB_HELP)(f)
+    # Required (no silent default file): settings written to the wrong database would never be
+    # seen by the broker's scheduler.
+    return click.option("--db", "db_url", envvar="NEXUS_DB", required=True, help=DB_HELP)(f)
 
 
 def _open(db_url: str) -> Engine:

@@ -59,8 +59,20 @@ tradebot_audit = sa.Table(
 )
 
 
+def normalize_url(url: str) -> str:
+    """The broker's URL forms: a bare path is a SQLite file; postgres:// and postgresql:// use
+    the psycopg 3 driver."""
+    if "://" not in url:
+        return f"sqlite:///{url}"
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
 def open_db(url: str, create: bool = True) -> Engine:
     """An engine for `url`, with the tradebot tables created if missing."""
+    url = normalize_url(url)
     kwargs: dict[str, Any] = {}
     if url.startswith("sqlite"):
         # Scheduler runs use worker threads; an in-memory database must be one shared connection.

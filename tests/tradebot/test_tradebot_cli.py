@@ -167,3 +167,12 @@ def test_help_lists_tradebot():
 @pytest.mark.parametrize("args", [["tradebot", "decide", "--nope"], ["tradebot", "log", "--limit", "0"]])
 def test_usage_errors_exit_2(args):
     assert nexus(*args).returncode == 2
+
+
+def test_db_is_required_and_a_bare_path_is_sqlite(tmp_path):
+    p = nexus("tradebot", "log", cwd=tmp_path)
+    assert p.returncode == 2 and b"--db" in p.stderr
+    assert list(tmp_path.iterdir()) == []  # no stray database file
+    p = nexus("tradebot", "settings", "set", "BTC", *SET_BTC, "--db", "bare.db", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert (tmp_path / "bare.db").exists()
