@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "normalize": "nexus.commands.normalize:normalize",
     "book": "nexus.commands.book:book",
     "sim": "nexus.sim.cli:sim",
+    "tradebot": "nexus.tradebot.cli:tradebot",
 }
 
 
@@ -59,6 +60,9 @@ def main() -> None:
         # With standalone_mode=False, click returns the code of a `ctx.exit(code)` instead
         # of exiting: honour it (e.g. 3 from `normalize` when some lines were rejected).
         rc = cli.main(prog_name="nexus", standalone_mode=False)
+        # With standalone_mode=False click *returns* the code of a raised click Exit (e.g.
+        # `raise click.exceptions.Exit(3)`) instead of exiting with it: pass it on below.
+        code = cli.main(prog_name="nexus", standalone_mode=False)
     except click.exceptions.Abort:
         sys.exit(130)
     except click.ClickException as e:
@@ -71,6 +75,7 @@ def main() -> None:
         sys.exit(EXIT_USAGE)
     else:
         sys.exit(rc if type(rc) is int else EXIT_OK)
+        sys.exit(code if isinstance(code, int) else EXIT_OK)
 
 
 if __name__ == "__main__":
