@@ -57,11 +57,9 @@ def main() -> None:
     from nexus.exceptions import NexusError
 
     try:
-        # With standalone_mode=False, click returns the code of a `ctx.exit(code)` instead
-        # of exiting: honour it (e.g. 3 from `normalize` when some lines were rejected).
-        rc = cli.main(prog_name="nexus", standalone_mode=False)
-        # With standalone_mode=False click *returns* the code of a raised click Exit (e.g.
-        # `raise click.exceptions.Exit(3)`) instead of exiting with it: pass it on below.
+        # With standalone_mode=False click *returns* the code of `ctx.exit(code)` or of a
+        # raised click Exit (e.g. 3 from `normalize` when some lines were rejected) instead
+        # of exiting with it: pass it on below.
         code = cli.main(prog_name="nexus", standalone_mode=False)
     except click.exceptions.Abort:
         sys.exit(130)
@@ -74,7 +72,6 @@ def main() -> None:
         click.echo(f"nexus: {e}", err=True)
         sys.exit(EXIT_USAGE)
     else:
-        sys.exit(rc if type(rc) is int else EXIT_OK)
         sys.exit(code if isinstance(code, int) else EXIT_OK)
 
 

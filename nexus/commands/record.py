@@ -63,13 +63,12 @@ def record(venues, symbol, duration, output, sim, seed, faults, endpoints, rest_
     async def main() -> dict:
         simulator = None
         if sim:
-            from nexus.sim.runtime import start_simulator  # lands with the simulator
+            from nexus.sim.simulator import Simulator
 
-            simulator = await start_simulator(vlist, symbol, seed, list(faults))
+            simulator = await Simulator(seed=seed, venues=vlist, symbol=symbol, faults=list(faults)).start()
             for v in vlist:
-                ws_urls.setdefault(v, simulator.ws_url(v))
-                if simulator.rest_url(v):
-                    rest_urls.setdefault(v, simulator.rest_url(v))
+                ws_urls.setdefault(v, simulator.url(v))
+                rest_urls.setdefault(v, simulator.rest_url(v))
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for s in (signal.SIGINT, signal.SIGTERM):

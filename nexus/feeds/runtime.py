@@ -33,6 +33,9 @@ from nexus.venues import VENUE_NAMES, venue_id
 log = logging.getLogger("nexus.feeds")
 
 RING_SLOTS = 1 << 16
+# What a venue reports before its feed process has said anything.
+EMPTY_STATS = {"state": "DOWN", "msgs": 0, "gaps": 0, "resyncs": 0, "reconnects": 0, "checksum_failures": 0,
+               "malformed": 0, "best_bid": None, "best_ask": None}
 POLL_INTERVAL_S = 0.001
 READ_BATCH = 4096
 TAPE_LEN = 200
@@ -259,7 +262,7 @@ class Runtime:
             if v in self.feeds:
                 s = self.feeds[v].stats(now)
             else:
-                s = {k: val for k, val in self.proc_stats.get(v, {"state": "DOWN"}).items() if k != "_inst"}
+                s = {k: val for k, val in self.proc_stats.get(v, EMPTY_STATS).items() if k != "_inst"}
             rs = self.readers[v]
             # best bid/ask as the readers see them: what crossed the ring
             if rs.book is not None and rs.inst is not None:
