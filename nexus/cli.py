@@ -24,6 +24,8 @@ COMMANDS: dict[str, str] = {
     "demo": "nexus.commands.demo:demo",
     "record": "nexus.commands.record:record",
     "run": "nexus.commands.run:run",
+    "replay": "nexus.commands.replay:replay",
+    "export": "nexus.commands.replay:export",
     "normalize": "nexus.commands.normalize:normalize",
     "book": "nexus.commands.book:book",
     "sim": "nexus.sim.cli:sim",

@@ -88,7 +88,7 @@ def record(venues, symbol, duration, output, sim, seed, faults, endpoints, rest_
                                    f"{s['bytes_out'] / 2**20:.1f} MiB written", nl=False, err=True)
 
                 await rec.run(duration, stop, tick)
-                return rec.summary()
+            return rec.summary()  # after the writer closed: its byte counts are final
         finally:
             if simulator is not None:
                 await simulator.stop()
