@@ -84,3 +84,29 @@ def bench_agg(as_json: bool, messages: int) -> None:
                f"(native is {res['ratio_native_vs_python_remerge']:.0f}x)")
     for k, t in res["targets"].items():
         click.echo(f"target {k} {t['target']}: {'met' if t['met'] else 'MISSED'}")
+
+
+@bench.command("feeds")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object with every figure.")
+@click.option("--quick", is_flag=True, help="Short runs (smoke test; noisier figures).")
+@click.option("--minutes", type=click.FloatRange(1, 120), default=10.0, show_default=True,
+              help="Simulated minutes of traffic for the memory figure.")
+@click.option("--speed", type=click.FloatRange(1, 100), default=10.0, show_default=True,
+              help="Simulator speed for the memory run (simulated seconds per second).")
+def bench_feeds(as_json: bool, quick: bool, minutes: float, speed: float) -> None:
+    """Replay throughput of a five-venue session, live wire-to-book latency, memory growth."""
+    from nexus.bench import feeds as feeds_bench
+
+    progress = (lambda m: click.echo(f"… {m}", err=True)) if not as_json else None
+    res = feeds_bench.run(quick=quick, minutes=minutes, speed=speed, progress=progress)
+    if as_json:
+        click.echo(json.dumps(res))
+        return
+    click.echo(f"replay (decode+sync+book+ring+reader): {res['replay_msgs_per_s']:,.0f} msgs/s "
+               f"({res['replay_us_per_msg']:.1f} µs/msg, {res['replay_msgs']:,} msgs)")
+    click.echo(f"live wire-to-book latency: p50 {res['wire_to_book_ns_p50'] / 1e3:.0f} µs  "
+               f"p99 {res['wire_to_book_ns_p99'] / 1e3:.0f} µs  p99.9 {res['wire_to_book_ns_p999'] / 1e3:.0f} µs "
+               f"({res['wire_to_book_samples']:,} samples)")
+    click.echo(f"RSS after 1 simulated minute {res['rss_first_minute_bytes'] / 2**20:.1f} MiB, after "
+               f"{res['rss_simulated_minutes']:g}: {res['rss_end_bytes'] / 2**20:.1f} MiB "
+               f"(growth {res['rss_growth_bytes'] / 2**20:+.1f} MiB)")

@@ -57,6 +57,7 @@ class RunConfig:
     procs: bool = False
     agg: bool = False
     agg_options: dict = field(default_factory=dict)
+    sim_speed: float = 1.0
 
 
 class ReaderSide:
@@ -130,14 +131,18 @@ class Runtime:
         self.stop_event: asyncio.Event | None = None
         self._out = record.empty(READ_BATCH)
         self._alerts: list[dict] = []
+        self._wake_pending = False
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     # -- life cycle ---------------------------------------------------------------------------
     async def start(self) -> None:
         cfg = self.cfg
+        self._loop = asyncio.get_running_loop()
         if cfg.sim:
             from nexus.sim.simulator import Simulator
 
-            self.sim = await Simulator(seed=cfg.seed, venues=cfg.venues, symbol=cfg.symbol, faults=cfg.faults).start()
+            self.sim = await Simulator(seed=cfg.seed, venues=cfg.venues, symbol=cfg.symbol, faults=cfg.faults,
+                                       speed=cfg.sim_speed).start()
             for v in cfg.venues:
                 cfg.ws_urls.setdefault(v, self.sim.url(v))
                 cfg.rest_urls.setdefault(v, self.sim.rest_url(v))
@@ -159,8 +164,13 @@ class Runtime:
                 s = spec(v)
                 w = RingWriter(self.readers[v].ring, slots=RING_SLOTS)
                 self.writers[v] = w
+
+                def publish(recs, w=w):
+                    w.publish(recs)
+                    self._wake()
+
                 feed = VenueFeed(v, s, cfg.symbol, cfg.ws_urls.get(v, s.ws_url), cfg.rest_urls.get(v, s.rest_url),
-                                 w.publish, cfg.stale_after_s)
+                                 publish, cfg.stale_after_s)
                 self.feeds[v] = feed
                 self.readers[v].set_instrument(feed.decoder.instrument(feed.symbol))
                 feed.conn.start()
@@ -223,6 +233,16 @@ class Runtime:
                 for i in trades.tolist():
                     self._trade(v, rs, batch[i], now)
         return total
+
+    def _wake(self) -> None:
+        """In-process feeds: read the rings as soon as the event loop is free, once per burst."""
+        if not self._wake_pending and self._loop is not None:
+            self._wake_pending = True
+            self._loop.call_soon(self._woken)
+
+    def _woken(self) -> None:
+        self._wake_pending = False
+        self.poll()
 
     def _learn_instrument(self, venue: str) -> bool:
         item = self.proc_stats.get(venue)
