@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "run": "nexus.commands.run:run",
     "replay": "nexus.commands.replay:replay",
     "export": "nexus.commands.replay:export",
+    "agg": "nexus.commands.agg:agg",
     "normalize": "nexus.commands.normalize:normalize",
     "book": "nexus.commands.book:book",
     "sim": "nexus.sim.cli:sim",

@@ -299,6 +299,10 @@ class Runtime:
         if self.agg is not None:
             alerts = self.agg.tick(now)
             line["agg"] = self.agg.summary()
+            metrics = self.agg.venue_metrics(now)
+            for v, m in metrics.items():
+                m["latency_us_p50"] = self.latency_us_p50(v)
+            line["agg"]["venue_metrics"] = metrics
             line["alerts"] = alerts
             self._alerts.extend(alerts)
         return line
