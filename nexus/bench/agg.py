@@ -45,7 +45,32 @@ class PyConsensus:
         return [(p, lv[p][VENUES]) for p in prices]
 
 
-def run(messages: int = 10_000, rounds: int = 5, progress=None) -> dict:
+def replay_throughput(seconds: float = 15, rounds: int = 3, progress=None) -> dict:
+    """A recorded five-venue simulator session through decoders, sync rules and the
+    consensus (`nexus agg replay` without printing), as fast as possible."""
+    import os
+    import tempfile
+
+    from nexus.agg.replay import replay_agg
+    from nexus.bench.feeds import record_session
+    from nexus.feeds.recording import FRAME, REST, RecordingReader
+
+    say = progress or (lambda m: None)
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "five.nxr")
+        say("recording a five-venue session for the replay throughput")
+        record_session(path, seconds)
+        with RecordingReader(path) as r:
+            n = sum(1 for f in r if f.kind in (FRAME, REST))
+        times = []
+        for _ in range(rounds):
+            t0 = time.perf_counter_ns()
+            replay_agg(path, lambda line: None)
+            times.append(time.perf_counter_ns() - t0)
+    return {"agg_replay_msgs": n, "agg_replay_msgs_per_s": n / (median(times) / 1e9)}
+
+
+def run(messages: int = 10_000, rounds: int = 5, progress=None, replay: bool = True) -> dict:
     say = progress or (lambda m: None)
     streams = [make_stream(messages // VENUES, depth=500, seed=10 + v) for v in range(VENUES)]
     # interleave venues message by message, as the runtime would see them
@@ -101,6 +126,8 @@ def run(messages: int = 10_000, rounds: int = 5, progress=None) -> dict:
 
     say("pure-Python re-merge of the five venue books after every message (top 25)")
     res.update(_remerge_baseline(streams, order, want, res["native_ns_per_venue_level_update"]))
+    if replay:
+        res.update(replay_throughput(progress=progress))
     res["targets"] = {
         "native_ns_per_venue_level_update": {"target": 200, "met": res["native_ns_per_venue_level_update"] <= 200},
         # judged on the stronger (incremental) pure-Python baseline

@@ -82,6 +82,9 @@ def bench_agg(as_json: bool, messages: int) -> None:
                f"(native is {res['ratio_native_vs_python']:.1f}x)")
     click.echo(f"pure-Python re-merge per message (top 25): {res['python_remerge_ns_per_venue_level_update']:.0f} ns "
                f"(native is {res['ratio_native_vs_python_remerge']:.0f}x)")
+    if "agg_replay_msgs_per_s" in res:
+        click.echo(f"five-venue recorded session through decoders, sync and consensus: "
+                   f"{res['agg_replay_msgs_per_s']:,.0f} msgs/s ({res['agg_replay_msgs']:,} msgs)")
     for k, t in res["targets"].items():
         click.echo(f"target {k} {t['target']}: {'met' if t['met'] else 'MISSED'}")
 
