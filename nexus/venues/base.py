@@ -29,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import struct
+from array import array
 from datetime import datetime, timezone
 from enum import IntEnum
 from itertools import repeat
@@ -57,6 +58,7 @@ MAX_SEQ = (1 << 63) - 1
 MAX_TS_MS = ((1 << 63) - 1) // 1_000_000  # ns timestamps are int64
 DEFAULT_BATCH_RECORDS = 1 << 16
 
+_WHITESPACE = b" \t\r\n"
 _KIND_LEVEL = int(record.Kind.BOOK_LEVEL)
 _KIND_CLEAR = int(record.Kind.BOOK_CLEAR)
 _KIND_TRADE = int(record.Kind.TRADE)
@@ -144,7 +146,7 @@ class _Ent:
         self.sell = header_word(vid, _KIND_TRADE, 0, ASK)
 
 
-_LIST_ONLY = {list}
+_list_len = list.__len__  # raises TypeError for anything but a list: a type check at C speed
 
 
 def columns(levels: Any, what: str) -> tuple[Sequence[str], Sequence[str]]:
@@ -154,10 +156,12 @@ def columns(levels: Any, what: str) -> tuple[Sequence[str], Sequence[str]]:
         raise DecodeError(f"{what}: expected an array of levels")
     if not levels:
         return (), ()
-    if set(map(type, levels)) != _LIST_ONLY:
-        raise DecodeError(f"{what}: every level must be an array [price, size, ...]")
-    cols = tuple(zip(*levels))
-    if len(cols) < 2 or len(cols[1]) != len(levels):
+    try:
+        sum(map(_list_len, levels))
+    except TypeError:
+        raise DecodeError(f"{what}: every level must be an array [price, size, ...]") from None
+    cols = tuple(zip(*levels))  # as many columns as the shortest level has items
+    if len(cols) < 2:
         raise DecodeError(f"{what}: a level lacks its price or size")
     return cols[0], cols[1]
 
@@ -244,8 +248,8 @@ class Decoder:
         self._out: np.ndarray | None = None
         self._w: np.ndarray = np.zeros((0, 8), np.int64)
         self._mv: memoryview = memoryview(b"")
+        self._q: memoryview = memoryview(b"").cast("q")
         self._cap = 0
-        self._row = np.zeros(8, np.int64)
         self._pack = _RECORD_WORDS.pack_into
 
     # -- instruments -------------------------------------------------------------------
@@ -291,7 +295,7 @@ class Decoder:
         try:
             if type(raw) is str:
                 raw = raw.encode()
-            if not raw.strip():
+            if not raw or raw[0] in _WHITESPACE and not raw.strip():
                 raise DecodeError("empty frame")
             doc = self._parse(raw)
             segs = self._decode(doc)
@@ -344,40 +348,31 @@ class Decoder:
         self._out = out
         self._w = out.view(np.int64).reshape(-1, 8)
         self._mv = memoryview(out.view(np.uint8))
+        self._q = self._mv.cast("q")
         self._cap = len(out)
 
     def _put_book(self, pos: int, e: _Ent, bp: Sequence[str], bq: Sequence[str], ap: Sequence[str],
-              aq: Sequence[str], ts: int, seq: int, snapshot: bool) -> int:
-        """Write a book message: [CLEAR] + bid levels + ask levels. Returns the end index."""
+                  aq: Sequence[str], ts: int, seq: int, snapshot: bool) -> int:
+        """Write a book message: [CLEAR] + bid levels + ask levels. Returns the end index.
+        The records are assembled as int64 words in an array.array (a few C calls per
+        message, none per level) and copied into the batch in one slice assignment."""
         nb, na = len(bp), len(ap)
         stop = pos + nb + na + (1 if snapshot else 0)
         if stop > self._cap:
             raise BatchFull(stop, self._cap)
         pe, qe = e.pe, e.qe
-        prices = list(map(parse_scaled, bp, repeat(pe))) + list(map(parse_scaled, ap, repeat(pe)))
-        qtys = list(map(parse_scaled, bq, repeat(qe))) + list(map(parse_scaled, aq, repeat(qe)))
+        prices = array("q", map(parse_scaled, bp + ap, repeat(pe)))
+        qtys = array("q", map(parse_scaled, bq + aq, repeat(qe)))
         if prices and (min(prices) <= 0 or min(qtys) < 0):
             raise DecodeError("a price is not positive or a size is negative")
-        w, row = self._w, self._row
-        row[0] = ts
-        row[1] = self._tl
-        row[4] = seq
-        row[6] = e.iid
+        tl, iid = self._tl, e.iid
         hdr = e.snap if snapshot else e.lvl
+        words = array("q", (ts, tl, 0, 0, seq, 0, iid, hdr[1])) * nb + array("q", (ts, tl, 0, 0, seq, 0, iid, hdr[2])) * na
+        words[_W_PRICE::8] = prices
+        words[_W_QTY::8] = qtys
         if snapshot:
-            row[7] = e.clear
-            w[pos] = row
-            pos += 1
-        if nb:
-            row[7] = hdr[1]
-            w[pos:pos + nb] = row
-        if na:
-            row[7] = hdr[2]
-            w[pos + nb:stop] = row
-        if nb or na:
-            blk = w[pos:stop]
-            blk[:, _W_PRICE] = prices
-            blk[:, _W_QTY] = qtys
+            words = array("q", (ts, tl, 0, 0, seq, 0, iid, e.clear)) + words
+        self._q[pos * 8:stop * 8] = words
         return stop
 
     def _put_mixed(self, pos: int, e: _Ent, sides: Sequence[int], px: Sequence[str],
@@ -540,7 +535,18 @@ class Sync:
         st.is_crossed = crossed
 
     def needs_snapshot(self) -> list[str]:
+        """Symbols whose book waits for a snapshot (a live feed fetches or resubscribes)."""
         return [s for s, st in self.books.items() if not st.synced]
+
+    def stats(self) -> dict[str, int]:
+        """Counters summed over the venue's books (cumulative)."""
+        out = {"books": len(self.books), "synced": 0, "gaps": 0, "resyncs": 0, "checksum_failures": 0,
+               "crossed": 0, "dropped": 0}
+        for st in self.books.values():
+            out["synced"] += st.synced
+            for k in ("gaps", "resyncs", "checksum_failures", "crossed", "dropped"):
+                out[k] += getattr(st, k)
+        return out
 
     def result(self, symbol: str, depth: int = 0) -> dict[str, Any]:
         """The `book replay` output object for one symbol (an unsynced book is empty)."""
