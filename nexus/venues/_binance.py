@@ -24,9 +24,10 @@ import numpy as np
 from nexus.exceptions import DecodeError
 from nexus.instruments import Instrument, decimals_of
 from nexus.venues.base import (
-    CONTROL, MAX_BUFFERED_MESSAGES, BookState, Decoder, Segment, SegKind, Sync, columns, log,
-    ms_to_ns, seq_int, trade_id_int,
+    CONTROL, MAX_BUFFERED_MESSAGES, Decoder, Segment, SegKind, columns, log, ms_to_ns, seq_int,
+    trade_id_int,
 )
+from nexus.venues.booksync import BookState, Sync
 
 # Binance writes spot prices and sizes with 8 decimals ("4.00000200"); futures with the
 # symbol's precision. Exponents of 8 hold every value either writes, exactly.

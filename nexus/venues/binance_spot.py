@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from nexus.venues._binance import BinanceDecoder, BinanceSync, instrument
-from nexus.venues.base import BookState
+from nexus.venues.booksync import BookState
 
 VENUE = "binance-spot"
 
