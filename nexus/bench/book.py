@@ -24,13 +24,17 @@ def make_stream(messages: int, depth: int = 1000, seed: int = 1):
     """Returns (snapshot records, update records, list of per-message Python tuples)."""
     rng = np.random.default_rng(seed)
     mid = 6_500_000
-    snap = record.empty(2 * depth)
-    snap["kind"] = record.Kind.BOOK_LEVEL
-    snap["side"][:depth] = BID
-    snap["price"][:depth] = mid - 1 - np.arange(depth)
-    snap["side"][depth:] = ASK
-    snap["price"][depth:] = mid + 1 + np.arange(depth)
-    snap["qty"] = rng.integers(1, 10_000, 2 * depth)
+    # As decoders emit a snapshot: BOOK_CLEAR, then the levels best first, all F_SNAPSHOT.
+    snap = record.empty(2 * depth + 1)
+    snap["flags"] = record.Flag.SNAPSHOT
+    snap["kind"][0] = record.Kind.BOOK_CLEAR
+    lv = snap[1:]
+    lv["kind"] = record.Kind.BOOK_LEVEL
+    lv["side"][:depth] = BID
+    lv["price"][:depth] = mid - 1 - np.arange(depth)
+    lv["side"][depth:] = ASK
+    lv["price"][depth:] = mid + 1 + np.arange(depth)
+    lv["qty"] = rng.integers(1, 10_000, 2 * depth)
     upd = record.empty(messages * 20)
     upd["kind"] = record.Kind.BOOK_LEVEL
     sides = np.tile(np.repeat([BID, ASK], 10), messages)
@@ -117,7 +121,7 @@ def run(messages: int = 20_000, rounds: int = 5, progress=None) -> dict:
         b.apply(snap)
         t_snap.append(time.perf_counter_ns() - t0)
     res["native_ns_per_level_update"] = median(t_native) / n_levels
-    res["native_ns_per_level_snapshot"] = median(t_snap) / len(snap)
+    res["native_ns_per_level_snapshot"] = median(t_snap) / (len(snap) - 1)
     res["native_msgs_per_s"] = messages / (median(t_native_msg) / 1e9)
     res["native_us_per_msg_python_api"] = median(t_native_msg) / messages / 1e3
 
@@ -125,7 +129,7 @@ def run(messages: int = 20_000, rounds: int = 5, progress=None) -> dict:
     t_py = []
     for _ in range(max(1, rounds // 2)):
         pb = PyBook()
-        for s, p, q in zip(snap["side"].tolist(), snap["price"].tolist(), snap["qty"].tolist()):
+        for s, p, q in zip(snap["side"][1:].tolist(), snap["price"][1:].tolist(), snap["qty"][1:].tolist()):
             pb.set(s, p, q)
         t0 = time.perf_counter_ns()
         for msg in py_msgs:
@@ -166,7 +170,7 @@ def _run_nautilus(nt, snap, py_msgs, native_top, rounds) -> dict:
         return BookOrder(side_of[s], Price(p / 100, 2), Quantity(q, 0), 0)
 
     # Orders are built outside the timed loop: only the book's update/delete are timed.
-    snap_orders = [order(s, p, q) for s, p, q in zip(snap["side"].tolist(), snap["price"].tolist(), snap["qty"].tolist())]
+    snap_orders = [order(s, p, q) for s, p, q in zip(snap["side"][1:].tolist(), snap["price"][1:].tolist(), snap["qty"][1:].tolist())]
     msg_orders = [[(order(s, p, q if q else 1), q == 0) for s, p, q in m] for m in py_msgs]
     times = []
     for _ in range(max(1, rounds // 2)):

@@ -62,3 +62,25 @@ def bench_book(as_json: bool, messages: int) -> None:
         click.echo(f"NautilusTrader: not measured ({nt['error']}); install with `.venv/bin/pip install nautilus_trader`")
     for k, t in res["targets"].items():
         click.echo(f"target {k} {t['target']}: {'met' if t['met'] else 'MISSED'}")
+
+
+@bench.command("agg")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object with every figure.")
+@click.option("--messages", type=click.IntRange(100, 10_000_000), default=10_000, show_default=True)
+def bench_agg(as_json: bool, messages: int) -> None:
+    """Consensus book update cost per venue level update vs a pure-Python merge."""
+    from nexus.bench import agg as agg_bench
+
+    progress = (lambda m: click.echo(f"… {m}", err=True)) if not as_json else None
+    res = agg_bench.run(messages=messages, progress=progress)
+    if as_json:
+        click.echo(json.dumps(res))
+        return
+    click.echo(f"native consensus: {res['native_ns_per_venue_level_update']:.1f} ns per venue level update "
+               f"(one apply per message; {res['native_ns_per_venue_level_update_bulk']:.1f} ns in bulk)")
+    click.echo(f"pure-Python incremental merge: {res['python_ns_per_venue_level_update']:.1f} ns "
+               f"(native is {res['ratio_native_vs_python']:.1f}x)")
+    click.echo(f"pure-Python re-merge per message (top 25): {res['python_remerge_ns_per_venue_level_update']:.0f} ns "
+               f"(native is {res['ratio_native_vs_python_remerge']:.0f}x)")
+    for k, t in res["targets"].items():
+        click.echo(f"target {k} {t['target']}: {'met' if t['met'] else 'MISSED'}")

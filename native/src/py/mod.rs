@@ -3,6 +3,7 @@ use pyo3::prelude::*;
 
 mod book;
 mod buffers;
+mod consensus;
 mod decimal;
 mod error;
 mod record;
@@ -17,5 +18,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     decimal::register(m)?;
     ring::register(m)?;
     book::register(m)?;
+    consensus::register(m)?;
     Ok(())
 }
