@@ -246,7 +246,6 @@ class Decoder:
         self.generic: set[str] = set()  # symbols running on the generic fallback
         self.rest_symbol: str | None = None  # the symbol a REST book body belongs to
         self._out: np.ndarray | None = None
-        self._w: np.ndarray = np.zeros((0, 8), np.int64)
         self._mv: memoryview = memoryview(b"")
         self._q: memoryview = memoryview(b"").cast("q")
         self._cap = 0
@@ -310,7 +309,9 @@ class Decoder:
         if segs:
             last = segs[-1].stop
             if last:
-                self._w[last - 1, _W_HDR] |= _F_LAST << 24
+                i = (last - 1) * 8 + _W_HDR  # F_LAST on the message's last record
+                q = self._q
+                q[i] = q[i] | _F_LAST << 24
         return segs
 
     def _parse(self, raw: bytes) -> Any:
@@ -346,7 +347,6 @@ class Decoder:
                 or not out.flags.c_contiguous or not out.flags.writeable:
             raise NexusError("the batch must be a writable, contiguous nexus.record array")
         self._out = out
-        self._w = out.view(np.int64).reshape(-1, 8)
         self._mv = memoryview(out.view(np.uint8))
         self._q = self._mv.cast("q")
         self._cap = len(out)
