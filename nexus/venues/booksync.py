@@ -38,7 +38,8 @@ class BookState:
         self.last_seq: int | None = None
         self.last_prev: int | None = None
         self.last_ts: int | None = None
-        self.buffer: list[tuple[Segment, np.ndarray]] = []  # (segment, its copied records)
+        # Binance: deltas waiting for a REST snapshot, (U, u, pu, copied records), bounded
+        self.buffer: list[tuple[int, int, int | None, np.ndarray]] = []
         self.buffered_records = 0
         self.depth_limit: int | None = None  # truncate each side to this (Kraken)
         self.is_crossed = False
