@@ -146,9 +146,6 @@ class _Ent:
         self.sell = header_word(vid, _KIND_TRADE, 0, ASK)
 
 
-_list_len = list.__len__  # raises TypeError for anything but a list: a type check at C speed
-
-
 def columns(levels: Any, what: str) -> tuple[Sequence[str], Sequence[str]]:
     """[[price, qty, ...], ...] -> (prices, qtys) with every level checked to be a list of
     at least two items (a string or object in its place is refused, never iterated)."""
@@ -156,10 +153,9 @@ def columns(levels: Any, what: str) -> tuple[Sequence[str], Sequence[str]]:
         raise DecodeError(f"{what}: expected an array of levels")
     if not levels:
         return (), ()
-    try:
-        sum(map(_list_len, levels))
-    except TypeError:
-        raise DecodeError(f"{what}: every level must be an array [price, size, ...]") from None
+    for lv in levels:  # a string or an object would be iterated by zip: refuse it first
+        if type(lv) is not list:
+            raise DecodeError(f"{what}: every level must be an array [price, size, ...]")
     cols = tuple(zip(*levels))  # as many columns as the shortest level has items
     if len(cols) < 2:
         raise DecodeError(f"{what}: a level lacks its price or size")
@@ -361,16 +357,16 @@ class Decoder:
         if stop > self._cap:
             raise BatchFull(stop, self._cap)
         pe, qe = e.pe, e.qe
-        prices = array("q", map(parse_scaled, bp + ap, repeat(pe)))
-        qtys = array("q", map(parse_scaled, bq + aq, repeat(qe)))
+        prices = list(map(parse_scaled, bp + ap, repeat(pe)))  # list(map) is the fastest way in
+        qtys = list(map(parse_scaled, bq + aq, repeat(qe)))
         if prices and (min(prices) <= 0 or min(qtys) < 0):
             raise DecodeError("a price is not positive or a size is negative")
         tl, iid = self._tl, e.iid
         hdr = e.snap if snapshot else e.lvl
         words = (array("q", (ts, tl, 0, 0, seq, 0, iid, hdr[1])) * nb
                  + array("q", (ts, tl, 0, 0, seq, 0, iid, hdr[2])) * na)
-        words[_W_PRICE::8] = prices
-        words[_W_QTY::8] = qtys
+        words[_W_PRICE::8] = array("q", prices)
+        words[_W_QTY::8] = array("q", qtys)
         if snapshot:
             words = array("q", (ts, tl, 0, 0, seq, 0, iid, e.clear)) + words
         self._q[pos * 8:stop * 8] = words
