@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "bench": "nexus.commands.bench:bench",
     "demo": "nexus.commands.demo:demo",
     "record": "nexus.commands.record:record",
+    "tradebot": "nexus.tradebot.cli:tradebot",
     "normalize": "nexus.commands.normalize:normalize",
     "book": "nexus.commands.book:book",
 }
@@ -54,9 +55,9 @@ def main() -> None:
     from nexus.exceptions import NexusError
 
     try:
-        # With standalone_mode=False, click returns the code of a `ctx.exit(code)` instead
-        # of exiting: honour it (e.g. 3 from `normalize` when some lines were rejected).
-        rc = cli.main(prog_name="nexus", standalone_mode=False)
+        # With standalone_mode=False click *returns* the code of a raised click Exit (e.g.
+        # `raise click.exceptions.Exit(3)`) instead of exiting with it: pass it on below.
+        code = cli.main(prog_name="nexus", standalone_mode=False)
     except click.exceptions.Abort:
         sys.exit(130)
     except click.ClickException as e:
@@ -68,7 +69,7 @@ def main() -> None:
         click.echo(f"nexus: {e}", err=True)
         sys.exit(EXIT_USAGE)
     else:
-        sys.exit(rc if type(rc) is int else EXIT_OK)
+        sys.exit(code if isinstance(code, int) else EXIT_OK)
 
 
 if __name__ == "__main__":
