@@ -24,9 +24,10 @@ import numpy as np
 from nexus.exceptions import DecodeError
 from nexus.instruments import Instrument, decimals_of
 from nexus.venues.base import (
-    CONTROL, MAX_BUFFERED_MESSAGES, BookState, Decoder, Segment, SegKind, Sync, columns, log,
-    ms_to_ns, seq_int, trade_id_int,
+    CONTROL, MAX_BUFFERED_MESSAGES, Decoder, Segment, SegKind, columns, log, ms_to_ns, seq_int,
+    trade_id_int,
 )
+from nexus.venues.booksync import BookState, Sync
 
 # Binance writes spot prices and sizes with 8 decimals ("4.00000200"); futures with the
 # symbol's precision. Exponents of 8 hold every value either writes, exactly.
@@ -88,6 +89,14 @@ class BinanceDecoder(Decoder):
             return [CONTROL]
         raise DecodeError("not a Binance message this decoder knows (no depthUpdate, aggTrade, "
                           "trade, depth snapshot or ack)")
+
+    def decode_rest_snapshot(self, raw: bytes | str, symbol: str, out: np.ndarray) -> list[Segment]:
+        """Decode a REST depth response body (GET /api/v3/depth, /fapi/v1/depth) for `symbol`."""
+        saved, self.rest_symbol = self.rest_symbol, symbol
+        try:
+            return self.decode(raw, out)
+        finally:
+            self.rest_symbol = saved
 
     def _depth(self, d: dict) -> list[Segment]:
         e = self._ent(d["s"])
@@ -167,8 +176,11 @@ class BinanceSync(Sync):
             self.on_snapshot(st, seg, batch)
         elif not st.synced:
             self.buffer(st, (seg.first_seq, seg.seq, seg.prev_seq, batch[seg.start:seg.stop].copy()))
+        elif seg.start == 0:  # the common case: no slice object per message
+            self.step(st, seg.first_seq, seg.seq, seg.prev_seq, batch, seg.stop)
         else:
-            self.step(st, seg.first_seq, seg.seq, seg.prev_seq, batch[seg.start:seg.stop])
+            recs = batch[seg.start:seg.stop]
+            self.step(st, seg.first_seq, seg.seq, seg.prev_seq, recs, len(recs))
 
     def on_snapshot(self, st: BookState, seg: Segment, batch: np.ndarray) -> None:
         last = seg.seq
@@ -191,7 +203,7 @@ class BinanceSync(Sync):
         st.buffer = []
         st.buffered_records = 0
         for i, (first, final, prev, recs) in enumerate(pending):
-            self.step(st, first, final, prev, recs)
+            self.step(st, first, final, prev, recs, len(recs))
             if not st.synced:  # a gap inside the buffer: keep what follows for the next try
                 for b in pending[i + 1:]:
                     self.buffer(st, b)
@@ -204,8 +216,8 @@ class BinanceSync(Sync):
         st.buffer.append(item)
         st.buffered_records += len(item[3])
 
-    def apply_delta(self, st: BookState, final: int, prev: int | None, recs: np.ndarray) -> None:
-        st.book.apply(recs)
+    def apply_delta(self, st: BookState, final: int, prev: int | None, recs: np.ndarray, n: int) -> None:
+        st.book.apply(recs, n)
         st.last_seq = final
         st.last_prev = prev if prev is not None else final
 
@@ -221,5 +233,6 @@ class BinanceSync(Sync):
         """Does the first buffered event kept, item = (U, u, pu, records), follow the snapshot?"""
         raise NotImplementedError
 
-    def step(self, st: BookState, first: int, final: int, prev: int | None, recs: np.ndarray) -> None:
+    def step(self, st: BookState, first: int, final: int, prev: int | None, recs: np.ndarray, n: int) -> None:
+        """Apply the event whose records are recs[:n], or detect its gap, by the venue's rule."""
         raise NotImplementedError

@@ -1,6 +1,6 @@
-"""What every venue module shares: the decoded-message `Segment`, the `Decoder` base (one
+"""What every venue decoder shares: the decoded-message `Segment` and the `Decoder` base (one
 reusable pysimdjson parser, instrument resolution, records written into a caller-owned
-batch) and the `Sync` base (one native book per symbol, kept by the venue's own rules).
+batch). The book-keeping side, `Sync`, is in nexus/venues/booksync.py.
 
 Data flow, one raw message at a time::
 
@@ -29,16 +29,17 @@ from __future__ import annotations
 import hashlib
 import logging
 import struct
+from array import array
 from datetime import datetime, timezone
 from enum import IntEnum
 from itertools import repeat
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import simdjson
 
 from nexus import record
-from nexus._native import Book, format_scaled, parse_scaled
+from nexus._native import parse_scaled
 from nexus.exceptions import BatchFull, DecodeError, NexusError
 from nexus.instruments import Instrument, Registry, decimals_of
 from nexus.venues import venue_id
@@ -57,6 +58,7 @@ MAX_SEQ = (1 << 63) - 1
 MAX_TS_MS = ((1 << 63) - 1) // 1_000_000  # ns timestamps are int64
 DEFAULT_BATCH_RECORDS = 1 << 16
 
+_WHITESPACE = b" \t\r\n"
 _KIND_LEVEL = int(record.Kind.BOOK_LEVEL)
 _KIND_CLEAR = int(record.Kind.BOOK_CLEAR)
 _KIND_TRADE = int(record.Kind.TRADE)
@@ -144,9 +146,6 @@ class _Ent:
         self.sell = header_word(vid, _KIND_TRADE, 0, ASK)
 
 
-_LIST_ONLY = {list}
-
-
 def columns(levels: Any, what: str) -> tuple[Sequence[str], Sequence[str]]:
     """[[price, qty, ...], ...] -> (prices, qtys) with every level checked to be a list of
     at least two items (a string or object in its place is refused, never iterated)."""
@@ -154,10 +153,11 @@ def columns(levels: Any, what: str) -> tuple[Sequence[str], Sequence[str]]:
         raise DecodeError(f"{what}: expected an array of levels")
     if not levels:
         return (), ()
-    if set(map(type, levels)) != _LIST_ONLY:
-        raise DecodeError(f"{what}: every level must be an array [price, size, ...]")
-    cols = tuple(zip(*levels))
-    if len(cols) < 2 or len(cols[1]) != len(levels):
+    for lv in levels:  # a string or an object would be iterated by zip: refuse it first
+        if type(lv) is not list:
+            raise DecodeError(f"{what}: every level must be an array [price, size, ...]")
+    cols = tuple(zip(*levels))  # as many columns as the shortest level has items
+    if len(cols) < 2:
         raise DecodeError(f"{what}: a level lacks its price or size")
     return cols[0], cols[1]
 
@@ -242,10 +242,9 @@ class Decoder:
         self.generic: set[str] = set()  # symbols running on the generic fallback
         self.rest_symbol: str | None = None  # the symbol a REST book body belongs to
         self._out: np.ndarray | None = None
-        self._w: np.ndarray = np.zeros((0, 8), np.int64)
         self._mv: memoryview = memoryview(b"")
+        self._q: memoryview = memoryview(b"").cast("q")
         self._cap = 0
-        self._row = np.zeros(8, np.int64)
         self._pack = _RECORD_WORDS.pack_into
 
     # -- instruments -------------------------------------------------------------------
@@ -291,7 +290,7 @@ class Decoder:
         try:
             if type(raw) is str:
                 raw = raw.encode()
-            if not raw.strip():
+            if not raw or raw[0] in _WHITESPACE and not raw.strip():
                 raise DecodeError("empty frame")
             doc = self._parse(raw)
             segs = self._decode(doc)
@@ -306,7 +305,9 @@ class Decoder:
         if segs:
             last = segs[-1].stop
             if last:
-                self._w[last - 1, _W_HDR] |= _F_LAST << 24
+                i = (last - 1) * 8 + _W_HDR  # F_LAST on the message's last record
+                q = self._q
+                q[i] = q[i] | _F_LAST << 24
         return segs
 
     def _parse(self, raw: bytes) -> Any:
@@ -342,46 +343,37 @@ class Decoder:
                 or not out.flags.c_contiguous or not out.flags.writeable:
             raise NexusError("the batch must be a writable, contiguous nexus.record array")
         self._out = out
-        self._w = out.view(np.int64).reshape(-1, 8)
         self._mv = memoryview(out.view(np.uint8))
+        self._q = self._mv.cast("q")
         self._cap = len(out)
 
     def _put_book(self, pos: int, e: _Ent, bp: Sequence[str], bq: Sequence[str], ap: Sequence[str],
-              aq: Sequence[str], ts: int, seq: int, snapshot: bool) -> int:
-        """Write a book message: [CLEAR] + bid levels + ask levels. Returns the end index."""
+                  aq: Sequence[str], ts: int, seq: int, snapshot: bool) -> int:
+        """Write a book message: [CLEAR] + bid levels + ask levels. Returns the end index.
+        The records are assembled as int64 words in an array.array (a few C calls per
+        message, none per level) and copied into the batch in one slice assignment."""
         nb, na = len(bp), len(ap)
         stop = pos + nb + na + (1 if snapshot else 0)
         if stop > self._cap:
             raise BatchFull(stop, self._cap)
         pe, qe = e.pe, e.qe
-        prices = list(map(parse_scaled, bp, repeat(pe))) + list(map(parse_scaled, ap, repeat(pe)))
-        qtys = list(map(parse_scaled, bq, repeat(qe))) + list(map(parse_scaled, aq, repeat(qe)))
+        prices = list(map(parse_scaled, bp + ap, repeat(pe)))  # list(map) is the fastest way in
+        qtys = list(map(parse_scaled, bq + aq, repeat(qe)))
         if prices and (min(prices) <= 0 or min(qtys) < 0):
             raise DecodeError("a price is not positive or a size is negative")
-        w, row = self._w, self._row
-        row[0] = ts
-        row[1] = self._tl
-        row[4] = seq
-        row[6] = e.iid
+        tl, iid = self._tl, e.iid
         hdr = e.snap if snapshot else e.lvl
+        words = (array("q", (ts, tl, 0, 0, seq, 0, iid, hdr[1])) * nb
+                 + array("q", (ts, tl, 0, 0, seq, 0, iid, hdr[2])) * na)
+        words[_W_PRICE::8] = array("q", prices)
+        words[_W_QTY::8] = array("q", qtys)
         if snapshot:
-            row[7] = e.clear
-            w[pos] = row
-            pos += 1
-        if nb:
-            row[7] = hdr[1]
-            w[pos:pos + nb] = row
-        if na:
-            row[7] = hdr[2]
-            w[pos + nb:stop] = row
-        if nb or na:
-            blk = w[pos:stop]
-            blk[:, _W_PRICE] = prices
-            blk[:, _W_QTY] = qtys
+            words = array("q", (ts, tl, 0, 0, seq, 0, iid, e.clear)) + words
+        self._q[pos * 8:stop * 8] = words
         return stop
 
     def _put_mixed(self, pos: int, e: _Ent, sides: Sequence[int], px: Sequence[str],
-                      qty: Sequence[str], ts: int, seq: int, snapshot: bool) -> int:
+                   qty: Sequence[str], ts: int, seq: int, snapshot: bool) -> int:
         """Write levels whose sides are interleaved (Coinbase): [CLEAR] + one record each."""
         n = len(px)
         stop = pos + n + (1 if snapshot else 0)
@@ -403,7 +395,7 @@ class Decoder:
         return stop
 
     def _put_trade(self, pos: int, e: _Ent, price: str, qty: str, buy: bool, tid: int, ts: int,
-               seq: int = 0) -> int:
+                   seq: int = 0) -> int:
         """Write one trade record (side = the taker's side). Returns pos + 1."""
         if pos >= self._cap:
             raise BatchFull(pos + 1, self._cap)
@@ -421,161 +413,6 @@ def side_buy(v: Any, buy: str, sell: str, what: str = "side") -> bool:
     if v == sell:
         return False
     raise DecodeError(f"{what} {v!r} is neither {buy!r} nor {sell!r}")
-
-
-# -- book sync ---------------------------------------------------------------------------------
-
-
-class BookState:
-    """One symbol's book and its sync bookkeeping."""
-
-    __slots__ = (
-        "inst", "book", "synced", "gaps", "checksum_failures", "resyncs", "crossed", "dropped",
-        "checksum_venue", "checksum_bad", "last_seq", "last_prev", "last_ts", "buffer",
-        "buffered_records", "depth_limit", "is_crossed",
-    )
-
-    def __init__(self, inst: Instrument) -> None:
-        self.inst = inst
-        self.book = Book(inst.price_exponent, inst.qty_exponent)
-        self.synced = False  # False: needs a snapshot; deltas are not applied
-        self.gaps = 0  # sequence gaps detected
-        self.checksum_failures = 0
-        self.resyncs = 0  # times the book was discarded to wait for a snapshot
-        self.crossed = 0  # times the book became crossed
-        self.dropped = 0  # stale or duplicate messages ignored
-        self.checksum_venue: int | None = None  # the last checksum the venue sent
-        self.checksum_bad = False  # the book was discarded because a checksum did not match
-        self.last_seq: int | None = None
-        self.last_prev: int | None = None
-        self.last_ts: int | None = None
-        self.buffer: list[tuple[Segment, np.ndarray]] = []  # (segment, its copied records)
-        self.buffered_records = 0
-        self.depth_limit: int | None = None  # truncate each side to this (Kraken)
-        self.is_crossed = False
-
-
-class Sync:
-    """Keeps one native book per symbol by the venue's own rules. Feed it every decoded
-    message (`feed`); read `books`, `notes` (human-readable events: gaps, checksum
-    failures, crossed books) and `needs_snapshot()` (what a live feed must resync)."""
-
-    venue: str = ""
-    has_checksum = False
-
-    def __init__(self, decoder: Decoder) -> None:
-        if decoder.venue != self.venue:
-            raise NexusError(f"{type(self).__name__} needs a {self.venue} decoder, got {decoder.venue}")
-        self.decoder = decoder
-        self.books: dict[str, BookState] = {}
-        self.notes: list[str] = []
-
-    def state(self, inst: Instrument) -> BookState:
-        st = self.books.get(inst.symbol)
-        if st is None:
-            st = self.books[inst.symbol] = BookState(inst)
-        elif st.inst is not inst:
-            if (st.inst.price_exponent, st.inst.qty_exponent) != (inst.price_exponent, inst.qty_exponent):
-                # New metadata with other exponents: the old integers mean other values.
-                fresh = BookState(inst)
-                fresh.gaps, fresh.checksum_failures = st.gaps, st.checksum_failures
-                fresh.resyncs, fresh.crossed = st.resyncs + (1 if st.synced else 0), st.crossed
-                self.notes.append(f"{inst.symbol}: instrument exponents changed; waiting for a snapshot")
-                st = self.books[inst.symbol] = fresh
-            else:
-                st.inst = inst
-        return st
-
-    def feed(self, segments: Iterable[Segment], batch: np.ndarray) -> None:
-        for seg in segments:
-            if seg.kind is SegKind.BOOK:
-                st = self.state(seg.inst)
-                self.on_book(st, seg, batch)
-                if st.synced:
-                    self._check_crossed(st)
-            elif seg.kind is SegKind.CONTROL:
-                self.on_control(seg)
-
-    # -- venue rules (override) ------------------------------------------------------------
-    def on_book(self, st: BookState, seg: Segment, batch: np.ndarray) -> None:
-        raise NotImplementedError
-
-    def on_control(self, seg: Segment) -> None:
-        pass
-
-    def checksum(self, st: BookState) -> int | None:
-        """The venue's checksum computed by Nexus over the current book (None: no checksum)."""
-        return None
-
-    # -- helpers -----------------------------------------------------------------------------
-    @staticmethod
-    def apply(st: BookState, seg: Segment, batch: np.ndarray) -> None:
-        if seg.stop > seg.start:
-            st.book.apply(batch[seg.start:seg.stop] if seg.start else batch, seg.stop - seg.start)
-        if st.depth_limit is not None:
-            truncate(st.book, st.depth_limit)
-
-    def desync(self, st: BookState, reason: str, *, gap: bool = False, checksum: bool = False) -> None:
-        """Discard the book: it stays empty and unsynced until the next snapshot."""
-        if gap:
-            st.gaps += 1
-        if checksum:
-            st.checksum_failures += 1
-        st.checksum_bad = checksum
-        if st.synced:
-            st.resyncs += 1
-        st.synced = False
-        st.is_crossed = False
-        st.book.clear(0)
-        self.notes.append(f"{st.inst.symbol}: {reason}; book discarded until the next snapshot")
-
-    def _check_crossed(self, st: BookState) -> None:
-        crossed = st.book.crossed()
-        if crossed and not st.is_crossed:
-            st.crossed += 1
-            bb, ba = st.book.best_bid(), st.book.best_ask()
-            self.notes.append(
-                f"{st.inst.symbol}: crossed book (best bid {st.inst.price_str(bb[0])} >= "
-                f"best ask {st.inst.price_str(ba[0])})")
-        st.is_crossed = crossed
-
-    def needs_snapshot(self) -> list[str]:
-        return [s for s, st in self.books.items() if not st.synced]
-
-    def result(self, symbol: str, depth: int = 0) -> dict[str, Any]:
-        """The `book replay` output object for one symbol (an unsynced book is empty)."""
-        st = self.books[symbol]
-        inst = st.inst
-        pe, qe = inst.price_exponent, inst.qty_exponent
-        bids: list[list[str]] = []
-        asks: list[list[str]] = []
-        checksum: int | None = None
-        ok: bool | None = None
-        if st.synced:
-            nb = st.book.depth(BID) if depth <= 0 else depth
-            na = st.book.depth(ASK) if depth <= 0 else depth
-            bids = [[format_scaled(p, pe), format_scaled(q, qe)] for p, q in st.book.top(BID, nb)]
-            asks = [[format_scaled(p, pe), format_scaled(q, qe)] for p, q in st.book.top(ASK, na)]
-            checksum = self.checksum(st)
-            if checksum is not None and st.checksum_venue is not None:
-                ok = checksum == st.checksum_venue
-        elif st.checksum_bad:
-            ok = False
-        return {
-            "venue": self.venue, "symbol": symbol, "bids": bids, "asks": asks,
-            "checksum": checksum, "checksum_ok": ok,
-            "checksum_failures": st.checksum_failures, "gaps": st.gaps,
-        }
-
-
-def truncate(book: Book, depth: int) -> None:
-    """Remove the levels beyond `depth` on each side (Kraken: the venue sends no deletes
-    for levels that fall out of the subscribed depth)."""
-    for side in (BID, ASK):
-        extra = book.depth(side) - depth
-        if extra > 0:
-            for price, _ in book.top(side, depth + extra)[depth:]:
-                book.set(side, price, 0)
 
 
 # -- the venue modules ---------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from nexus.venues._binance import BinanceDecoder, BinanceSync, instrument
-from nexus.venues.base import BookState
+from nexus.venues.booksync import BookState
 
 VENUE = "binance-perp"
 
@@ -49,23 +49,23 @@ class BinancePerpSync(BinanceSync):
         first, _, prev, _ = item  # U <= lastUpdateId <= u for the first kept (u >= it already)
         return first <= last_update_id or prev == last_update_id
 
-    def step(self, st: BookState, first: int, final: int, prev: int | None, recs: np.ndarray) -> None:
+    def step(self, st: BookState, first: int, final: int, prev: int | None, recs: np.ndarray, n: int) -> None:
         last = st.last_seq
         if st.last_prev is None:  # the first event after the snapshot must bracket it
             if final < last:
                 st.dropped += 1
             elif first > last and prev != last:
                 self.gap(st, f"gap: first event U={first} is after lastUpdateId {last}",
-                         (first, final, prev, recs.copy()))
+                         (first, final, prev, recs[:n].copy()))
             else:
-                self.apply_delta(st, final, prev, recs)
+                self.apply_delta(st, final, prev, recs, n)
         elif prev == last:
-            self.apply_delta(st, final, prev, recs)
+            self.apply_delta(st, final, prev, recs, n)
         elif final <= last:
             st.dropped += 1
         else:
             self.gap(st, f"gap: pu={prev} but the previous event's u was {last}",
-                     (first, final, prev, recs.copy()))
+                     (first, final, prev, recs[:n].copy()))
 
 
 Decoder = BinancePerpDecoder

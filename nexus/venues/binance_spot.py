@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from nexus.venues._binance import BinanceDecoder, BinanceSync, instrument
-from nexus.venues.base import BookState
+from nexus.venues.booksync import BookState
 
 VENUE = "binance-spot"
 
@@ -47,13 +47,13 @@ class BinanceSpotSync(BinanceSync):
     def connects(self, last_update_id: int, item: tuple) -> bool:
         return item[0] <= last_update_id + 1  # lastUpdateId within [U; u] of the first kept
 
-    def step(self, st: BookState, first: int, final: int, prev: int | None, recs: np.ndarray) -> None:
+    def step(self, st: BookState, first: int, final: int, prev: int | None, recs: np.ndarray, n: int) -> None:
         if final <= st.last_seq:
             st.dropped += 1
         elif first > st.last_seq + 1:
-            self.gap(st, f"gap: U={first} after update id {st.last_seq}", (first, final, prev, recs.copy()))
+            self.gap(st, f"gap: U={first} after update id {st.last_seq}", (first, final, prev, recs[:n].copy()))
         else:
-            self.apply_delta(st, final, prev, recs)
+            self.apply_delta(st, final, prev, recs, n)
 
 
 Decoder = BinanceSpotDecoder

@@ -30,9 +30,9 @@ import numpy as np
 from nexus.exceptions import DecodeError
 from nexus.instruments import Instrument, decimals_of
 from nexus.venues.base import (
-    CONTROL, BookState, Decoder, Segment, SegKind, Sync, columns, log, ms_to_ns, seq_int,
-    side_buy, trade_id_int,
+    CONTROL, Decoder, Segment, SegKind, columns, log, ms_to_ns, seq_int, side_buy, trade_id_int,
 )
+from nexus.venues.booksync import BookState, Sync
 
 VENUE = "bybit-perp"
 

@@ -29,9 +29,9 @@ import numpy as np
 from nexus.exceptions import DecodeError
 from nexus.instruments import Instrument
 from nexus.venues.base import (
-    ASK, BID, BookState, Decoder, Segment, SegKind, Sync, iso_to_ns, log, seq_int, side_buy,
-    trade_id_int,
+    ASK, BID, Decoder, Segment, SegKind, iso_to_ns, log, seq_int, side_buy, trade_id_int,
 )
+from nexus.venues.booksync import BookState, Sync
 
 VENUE = "coinbase"
 BOOK_SIDES = {"bid": BID, "offer": ASK}

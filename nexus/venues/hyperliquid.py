@@ -23,9 +23,8 @@ import numpy as np
 
 from nexus.exceptions import DecodeError
 from nexus.instruments import Instrument
-from nexus.venues.base import (
-    CONTROL, BookState, Decoder, Segment, SegKind, Sync, ms_to_ns, side_buy, trade_id_int,
-)
+from nexus.venues.base import CONTROL, Decoder, Segment, SegKind, ms_to_ns, side_buy, trade_id_int
+from nexus.venues.booksync import BookState, Sync
 
 VENUE = "hyperliquid"
 MAX_PRICE_DECIMALS_PERP = 6

@@ -31,6 +31,7 @@ Trades: `side` is the taker's side.
 from __future__ import annotations
 
 import re
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import numpy as np
@@ -38,9 +39,9 @@ import numpy as np
 from nexus.exceptions import DecodeError
 from nexus.instruments import Instrument
 from nexus.venues.base import (
-    CONTROL, BookState, Decoder, Segment, SegKind, Sync, columns, iso_to_ns, log, side_buy,
-    trade_id_int,
+    CONTROL, Decoder, Segment, SegKind, iso_to_ns, log, side_buy, trade_id_int,
 )
+from nexus.venues.booksync import BookState, Sync
 
 VENUE = "kraken"
 CHECKSUM_DEPTH = 10
@@ -187,8 +188,6 @@ def _increment(v: Any, precision: int) -> str | None:
     """An increment as a decimal string, if it is one the precision can express."""
     if v is None:
         return None
-    from decimal import Decimal, InvalidOperation
-
     try:
         d = Decimal(_text(v))
     except (InvalidOperation, DecodeError):

@@ -86,3 +86,14 @@ def test_trade_taker_side_follows_m():
     assert out[0]["kind"] == record.Kind.TRADE and out[0]["flags"] == record.Flag.LAST
     with pytest.raises(DecodeError, match="boolean"):
         dec.decode(b'{"e":"aggTrade","E":1,"s":"BTCUSDT","a":7,"p":"1","q":"1","T":2,"m":"true"}', out)
+
+
+def test_rest_snapshot_helper_and_stats():
+    dec = binance_spot.Decoder()
+    sync = binance_spot.Sync(dec)
+    out = record.empty(8)
+    sync.feed(dec.decode_rest_snapshot(b'{"lastUpdateId":3,"bids":[["1.00","1"]],"asks":[]}', "ETHUSDT", out), out)
+    assert dec.rest_symbol is None and sync.books["ETHUSDT"].synced
+    sync.feed(dec.decode(b'{"e":"depthUpdate","E":1,"s":"ETHUSDT","U":9,"u":9,"b":[],"a":[]}', out), out)
+    s = sync.stats()
+    assert (s["books"], s["synced"], s["gaps"], s["resyncs"]) == (1, 0, 1, 1)

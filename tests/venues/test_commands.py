@@ -46,3 +46,17 @@ def test_depth_limits_the_printed_levels():
     r = json.loads(p.stdout)
     assert r["bids"] == [["45283.5", "0.1"], ["45283.4", "1.54582015"]] and len(r["asks"]) == 2
     assert r["checksum"] == 3310070434  # computed over the whole book, not the printed part
+
+
+def test_instruments_file_is_loaded_first(tmp_path):
+    meta = tmp_path / "meta.json"
+    meta.write_bytes(b'{"universe":[{"name":"HPOS","szDecimals":0,"maxLeverage":3,"onlyIsolated":true}]}')
+    raw = b'{"channel":"l2Book","data":{"coin":"HPOS","time":1700000000000,"levels":[[{"px":"0.123456","sz":"7","n":1}],[]]}}\n'
+    p = nexus("normalize", "--venue", "hyperliquid", "--instruments", str(meta), stdin=raw)
+    assert p.returncode == 0 and p.stderr == b""  # no generic-fallback warning: the metadata was used
+    import json
+
+    assert json.loads(p.stdout)["bids"] == [["0.123456", "7"]]
+    bad = tmp_path / "bad.json"
+    bad.write_bytes(b"not json")
+    assert nexus("normalize", "--venue", "hyperliquid", "--instruments", str(bad)).returncode == 2
