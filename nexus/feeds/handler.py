@@ -105,6 +105,8 @@ class VenueFeed:
         self.batch = record.empty(DEFAULT_BATCH_RECORDS)
         self.counters = FeedCounters()
         self._last_resync_ns = 0
+        self.last_book_ts_ns: int | None = None  # exchange time and sequence of the last book message
+        self.last_book_seq: int | None = None
         self._resync_task: asyncio.Task | None = None
         self.conn = FeedConnection(venue, ws_url, spec.subscribe(self.vsym), spec.heartbeat,
                                    self.on_message, self.on_connect, self.on_disconnect)
@@ -147,6 +149,8 @@ class VenueFeed:
         for seg in segs:
             if seg.kind is SegKind.TRADES and seg.stop > seg.start:
                 self._publish(self.batch[seg.start:seg.stop])
+            elif seg.kind is SegKind.BOOK:
+                self.last_book_ts_ns, self.last_book_seq = seg.ts_exchange_ns, seg.seq
         if self.sync.notes:
             for n in self.sync.notes:
                 log.info("%s: %s", self.venue, n)

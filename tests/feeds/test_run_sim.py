@@ -39,9 +39,9 @@ def _compare(rt, venue, depth=10):
     mine_a = [(Decimal(inst.price_str(p)), Decimal(inst.qty_str(q))) for p, q in st.book.top(2, depth)]
     # Binance/Bybit/OKX: the venue's own sequence; elsewhere the publication's timestamp.
     if venue in ("coinbase", "kraken", "hyperliquid"):
-        sim_book = rt.sim.book(venue, at_ns=st.last_ts)
+        sim_book = rt.sim.book(venue, at_ns=f.last_book_ts_ns)
     else:
-        sim_book = rt.sim.book(venue, seq=st.last_seq)
+        sim_book = rt.sim.book(venue, seq=f.last_book_seq)
     rs = rt.readers[venue]
     ring_b = [(Decimal(inst.price_str(p)), Decimal(inst.qty_str(q))) for p, q in rs.book.top(1, depth)]
     ring_a = [(Decimal(inst.price_str(p)), Decimal(inst.qty_str(q))) for p, q in rs.book.top(2, depth)]
