@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from nexus._native import binance_depth
 from nexus.exceptions import DecodeError
 from nexus.instruments import Instrument, decimals_of
 from nexus.venues.base import (
@@ -50,6 +51,40 @@ class BinanceDecoder(Decoder):
 
     REQUIRE_PU = False
     CONTRACT_KIND = "spot"
+    _fast_symbol: str | None = None  # the last symbol the native fast path decoded
+
+    def decode(self, raw, out, ts_local_ns: int = 0) -> list[Segment]:
+        """A well-formed depthUpdate goes through the native fast path
+        (native/src/core/binance.rs): parsed and written into `out` in Rust. Anything else,
+        or anything unusual in it, takes the general path, which accepts and rejects exactly
+        the same messages (the fast path only declines, never decides)."""
+        if type(raw) is bytes and b'"depthUpdate"' in raw[:24]:
+            if out is not self._out:
+                self._bind(out)
+            e = self._ents.get(self._fast_symbol) if self._fast_symbol else None  # current metadata
+            if e is None:
+                r = binance_depth(raw, out, "", 0, 0, 0, 0, 0, ts_local_ns)
+            else:
+                r = binance_depth(raw, out, self._fast_symbol, e.pe, e.qe, e.iid, e.lvl[1], e.lvl[2], ts_local_ns)
+            if r is not None and r[0] == "symbol":
+                try:
+                    e = self._ent(r[1])
+                except Exception:
+                    return super().decode(raw, out, ts_local_ns)
+                self._fast_symbol = r[1]
+                r = binance_depth(raw, out, r[1], e.pe, e.qe, e.iid, e.lvl[1], e.lvl[2], ts_local_ns)
+            if r is not None and r[0] != "symbol":
+                n, ts, first, last, pu = r
+                if pu is None and self.REQUIRE_PU:
+                    return super().decode(raw, out, ts_local_ns)
+                if pu is not None and pu != -1 and pu < 0:
+                    return super().decode(raw, out, ts_local_ns)
+                if n:
+                    i = (n - 1) * 8 + 7  # F_LAST on the message's last record (header word)
+                    self._q[i] = self._q[i] | 1 << 24
+                return [Segment(SegKind.BOOK, e.inst, 0, n, seq=last, first_seq=first, prev_seq=pu,
+                                ts_exchange_ns=ts)]
+        return super().decode(raw, out, ts_local_ns)
 
     def _decode(self, doc: Any) -> list[Segment]:
         if type(doc) is not dict:

@@ -1,5 +1,6 @@
 //! Pure Rust core: no pyo3 here. Tested with `cargo test`.
 pub mod bench;
+pub mod binance;
 pub mod book;
 pub mod consensus;
 pub mod dedup;
