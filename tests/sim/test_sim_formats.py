@@ -4,7 +4,7 @@ with the examples in the venues' documentation (tests/sim/doc_examples.py)."""
 import json
 import re
 
-import doc_examples as doc
+import sim_doc_examples as doc
 from simclient import Client, http_get, http_post, run
 
 from nexus.sim import Simulator
