@@ -1,5 +1,5 @@
 """Each venue's handshake, acks and message shapes over real WebSockets on 127.0.0.1, compared
-with the examples in the venues' documentation (tests/sim/doc_examples.py)."""
+with the examples in the venues' documentation (tests/sim/sim_doc_examples.py)."""
 
 import json
 import re
