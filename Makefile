@@ -44,9 +44,13 @@ test-native:
 test-python:
 	$(BIN)/python -m pytest tests -q
 
+# NautilusTrader is a benchmark baseline only (not a dependency); if it does not install,
+# `nexus bench book` says so in its output.
 bench: build
+	-$(BIN)/python -m pip install --quiet "nautilus_trader>=1.200,<2"
 	$(BIN)/python -m pytest bench -q --benchmark-only --benchmark-columns=min,median,max,ops
 	$(BIN)/nexus bench ring
+	$(BIN)/nexus bench book
 
 clean:
 	rm -rf build target engine/*.c engine/*.so nexus/_native*.so .pytest_cache .benchmarks

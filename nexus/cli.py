@@ -22,6 +22,8 @@ COMMANDS: dict[str, str] = {
     "ring": "nexus.commands.ring:ring",
     "bench": "nexus.commands.bench:bench",
     "demo": "nexus.commands.demo:demo",
+    "record": "nexus.commands.record:record",
+    "tradebot": "nexus.tradebot.cli:tradebot",
     "sim": "nexus.sim.cli:sim",
 }
 
@@ -52,7 +54,9 @@ def main() -> None:
     from nexus.exceptions import NexusError
 
     try:
-        cli.main(prog_name="nexus", standalone_mode=False)
+        # With standalone_mode=False click *returns* the code of a raised click Exit (e.g.
+        # `raise click.exceptions.Exit(3)`) instead of exiting with it: pass it on below.
+        code = cli.main(prog_name="nexus", standalone_mode=False)
     except click.exceptions.Abort:
         sys.exit(130)
     except click.ClickException as e:
@@ -64,7 +68,7 @@ def main() -> None:
         click.echo(f"nexus: {e}", err=True)
         sys.exit(EXIT_USAGE)
     else:
-        sys.exit(EXIT_OK)
+        sys.exit(code if isinstance(code, int) else EXIT_OK)
 
 
 if __name__ == "__main__":

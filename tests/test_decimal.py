@@ -11,6 +11,8 @@ def reference(s: str, exp: int) -> int:
     scaled = Decimal(s).scaleb(exp)
     if scaled != scaled.to_integral_value():
         raise DecimalError("off grid")
+    if not -(2**63) <= scaled < 2**63:
+        raise DecimalError("out of range")
     return int(scaled)
 
 

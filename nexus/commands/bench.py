@@ -34,3 +34,53 @@ def bench_ring(as_json: bool, quick: bool) -> None:
     )
     for k, t in res["targets"].items():
         click.echo(f"target {k} {t['target']}: {'met' if t['met'] else 'MISSED'}")
+
+
+@bench.command("book")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object with every figure.")
+@click.option("--messages", type=click.IntRange(100, 10_000_000), default=20_000, show_default=True, help="10+10-level delta messages.")
+def bench_book(as_json: bool, messages: int) -> None:
+    """Native L2 book vs a pure-Python sorted-dict book and NautilusTrader's OrderBook."""
+    from nexus.bench import book as book_bench
+
+    progress = (lambda m: click.echo(f"… {m}", err=True)) if not as_json else None
+    res = book_bench.run(messages=messages, progress=progress)
+    if as_json:
+        click.echo(json.dumps(res))
+        return
+    click.echo(f"native: {res['native_ns_per_level_update']:.1f} ns/level update (10-level deltas), "
+               f"{res['native_ns_per_level_snapshot']:.1f} ns/level (snapshot rebuild)")
+    click.echo(f"native via Python API, one apply per message: {res['native_msgs_per_s'] / 1e3:,.0f} k msgs/s "
+               f"({res['native_us_per_msg_python_api']:.2f} µs/msg)")
+    click.echo(f"pure-Python sorted-dict book: {res['python_msgs_per_s'] / 1e3:,.0f} k msgs/s "
+               f"(native is {res['ratio_native_vs_python']:.1f}x)")
+    nt = res["nautilus"]
+    if nt["available"]:
+        click.echo(f"NautilusTrader {nt['version']} OrderBook: {nt['msgs_per_s'] / 1e3:,.0f} k msgs/s "
+                   f"(native is {res['ratio_native_vs_nautilus']:.1f}x)")
+    else:
+        click.echo(f"NautilusTrader: not measured ({nt['error']}); install with `.venv/bin/pip install nautilus_trader`")
+    for k, t in res["targets"].items():
+        click.echo(f"target {k} {t['target']}: {'met' if t['met'] else 'MISSED'}")
+
+
+@bench.command("agg")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object with every figure.")
+@click.option("--messages", type=click.IntRange(100, 10_000_000), default=10_000, show_default=True)
+def bench_agg(as_json: bool, messages: int) -> None:
+    """Consensus book update cost per venue level update vs a pure-Python merge."""
+    from nexus.bench import agg as agg_bench
+
+    progress = (lambda m: click.echo(f"… {m}", err=True)) if not as_json else None
+    res = agg_bench.run(messages=messages, progress=progress)
+    if as_json:
+        click.echo(json.dumps(res))
+        return
+    click.echo(f"native consensus: {res['native_ns_per_venue_level_update']:.1f} ns per venue level update "
+               f"(one apply per message; {res['native_ns_per_venue_level_update_bulk']:.1f} ns in bulk)")
+    click.echo(f"pure-Python incremental merge: {res['python_ns_per_venue_level_update']:.1f} ns "
+               f"(native is {res['ratio_native_vs_python']:.1f}x)")
+    click.echo(f"pure-Python re-merge per message (top 25): {res['python_remerge_ns_per_venue_level_update']:.0f} ns "
+               f"(native is {res['ratio_native_vs_python_remerge']:.0f}x)")
+    for k, t in res["targets"].items():
+        click.echo(f"target {k} {t['target']}: {'met' if t['met'] else 'MISSED'}")

@@ -1,5 +1,8 @@
 //! Pure Rust core: no pyo3 here. Tested with `cargo test`.
 pub mod bench;
+pub mod book;
+pub mod consensus;
+pub mod dedup;
 pub mod decimal;
 pub mod record;
 pub mod ring;

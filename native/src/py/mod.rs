@@ -1,7 +1,9 @@
 //! Thin pyo3 wrappers: newtypes and one-line delegations to `crate::core`.
 use pyo3::prelude::*;
 
+mod book;
 mod buffers;
+mod consensus;
 mod decimal;
 mod error;
 mod record;
@@ -15,5 +17,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     record::register(m)?;
     decimal::register(m)?;
     ring::register(m)?;
+    book::register(m)?;
+    consensus::register(m)?;
     Ok(())
 }
