@@ -27,10 +27,9 @@ pattern's own orders carry the label id in `Fill.tag` (never on the wire).
 
 from __future__ import annotations
 
-import math
 import random
 
-from nexus.sim.market import ASK, BID, BUY, SELL, STEP_NS, STEPS_PER_S, VenueSim, seeded
+from nexus.sim.market import BID, BUY, SELL, VenueSim, seeded
 
 KINDS: tuple[str, ...] = ("iceberg", "spoof", "absorption", "exhaustion", "delta_spike", "accumulation")
 FIRST_PATTERN_S = 3.0
@@ -370,5 +369,3 @@ class Scheduler:
             out += [p.label() for p in self.active]
         return out
 
-
-assert STEP_NS * STEPS_PER_S == NS and math.isfinite(GAP_S[0])
