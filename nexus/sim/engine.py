@@ -151,9 +151,10 @@ class Engine:
         return self.scheduler.labels(include_active)
 
     def fault_log(self) -> list[dict]:
-        scheduled = [{"kind": f.kind, "venue": f.venue, "at_s": str(f.at_s), "t_ns": self.epoch_ns + f.at_ns,
-                      "duration_s": f.duration_s()} for f in self.faults]
-        return scheduled
+        """Every scheduled fault: kind, venue, at_s, t_ns (simulated clock), duration_s, fired."""
+        pending = set(map(id, self._pending_faults))
+        return [{"kind": f.kind, "venue": f.venue, "at_s": str(f.at_s), "t_ns": self.epoch_ns + f.at_ns,
+                 "duration_s": f.duration_s(), "fired": id(f) not in pending} for f in self.faults]
 
     def book(self, venue: str, channel: str | None = None, seq: int | None = None,
              at_ns: int | None = None) -> dict:

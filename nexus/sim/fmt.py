@@ -15,9 +15,10 @@ from typing import Any
 
 NS_PER_S = 1_000_000_000
 NS_PER_MS = 1_000_000
+FORMAT_CACHE = 1 << 13   # formatted numbers kept per function (prices near the touch repeat a lot)
 
 
-@functools.lru_cache(maxsize=1 << 16)
+@functools.lru_cache(maxsize=FORMAT_CACHE)
 def fixed(v: int, dec: int) -> str:
     """v * 10**-dec with exactly `dec` fractional digits: fixed(650001, 1) == "65000.1"."""
     if dec <= 0:
@@ -27,7 +28,7 @@ def fixed(v: int, dec: int) -> str:
     return f"{sign}{digits[:-dec]}.{digits[-dec:]}"
 
 
-@functools.lru_cache(maxsize=1 << 16)
+@functools.lru_cache(maxsize=FORMAT_CACHE)
 def trim(v: int, dec: int) -> str:
     """Shortest exact form: trim(6500000, 2) == "65000", trim(150, 2) == "1.5"."""
     s = fixed(v, dec)

@@ -86,7 +86,7 @@ class Hook(Protocol):
     def before_flow(self, vs: "VenueSim", t_ns: int) -> None: ...
     def protects(self, side: int, price: int) -> bool: ...
     def before_consume(self, vs: "VenueSim", side: int, price: int) -> None: ...
-    def refill(self, vs: "VenueSim", side: int, price: int, fill_qty: int) -> int: ...
+    def after_fill(self, vs: "VenueSim", side: int, price: int, fill_qty: int, left: int) -> int: ...
 
 
 class Latent:
@@ -226,11 +226,8 @@ class VenueSim:
             remaining -= q
             done += q
             left = avail - q
-            if left == 0:
-                extra = 0
-                for h in self.hooks:
-                    extra = max(extra, h.refill(self, side, price, q))
-                left = extra
+            for h in self.hooks:
+                left = max(left, h.after_fill(self, side, price, q, left))  # icebergs, absorbers refill
             self.set_level(side, price, left)
             self.fills.append(Fill(self.t_ns, price, q, taker, order, self._makers(q), tag))
         return done

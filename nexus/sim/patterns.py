@@ -5,9 +5,9 @@ Kinds (the signal families of the product description) and what `side` means in 
 - `iceberg`: a resting order shows a small visible size and refills it at the same price
   each time it is taken, so far more trades there than was ever displayed. side = the side
   of the hidden order ("buy" = a hidden bid).
-- `spoof`: a wall 25-40 typical orders large appears 6-12 ticks behind the touch and is
-  cancelled entirely before the touch reaches it (within 2 ticks) or after a few seconds;
-  it never trades. side = the side of the wall.
+- `spoof`: a wall 25-40 typical orders large appears 1.5-3 bp behind the touch and is
+  cancelled entirely before the touch reaches it (within a fifth of that distance, at least
+  2 ticks) or after 2-5 s; it never trades. side = the side of the wall.
 - `absorption`: a burst of aggressive orders hits one level whose passive owner keeps
   replenishing it; the price does not give way. side = the absorbing (passive) side.
 - `exhaustion`: an aggressive burst with growing size pushes the price for ~1.5 s, then the
@@ -27,10 +27,9 @@ pattern's own orders carry the label id in `Fill.tag` (never on the wire).
 
 from __future__ import annotations
 
-import math
 import random
 
-from nexus.sim.market import ASK, BID, BUY, SELL, STEP_NS, STEPS_PER_S, VenueSim, seeded
+from nexus.sim.market import BID, BUY, SELL, VenueSim, seeded
 
 KINDS: tuple[str, ...] = ("iceberg", "spoof", "absorption", "exhaustion", "delta_spike", "accumulation")
 FIRST_PATTERN_S = 3.0
@@ -66,8 +65,9 @@ class Pattern:
 
     def before_consume(self, vs: VenueSim, side: int, price: int) -> None: ...
 
-    def refill(self, vs: VenueSim, side: int, price: int, fill_qty: int) -> int:
-        return 0
+    def after_fill(self, vs: VenueSim, side: int, price: int, fill_qty: int, left: int) -> int:
+        """The level's quantity after a fill, as this pattern leaves it (at least `left`)."""
+        return left
 
     def finish(self, t_ns: int) -> None:
         if not self.done:
@@ -92,6 +92,11 @@ class Pattern:
         makers keep that level as the touch (the price does not give way)."""
         half = vs.flow.spread_ticks * vs.tick / 2.0
         vs.fair = price + half if self.side == BID else price - half
+        while True:     # orders that undercut the defended level are withdrawn: it stays the touch
+            touch = vs.best_bid() if self.side == BID else vs.best_ask()
+            if touch is None or touch == price or (touch < price if self.side == BID else touch > price):
+                break
+            vs.set_level(self.side, touch, 0)
 
     def _at_touch(self, vs: VenueSim) -> bool:
         return (vs.best_bid() if self.side == BID else vs.best_ask()) == self.price
@@ -107,6 +112,7 @@ class Iceberg(Pattern):
         self.price = vs.best_bid() if self.side == BID else vs.best_ask()
         self.visible = max(1, self.lots // 2) * vs.spec.lot
         self.hidden = self.visible * self.rng.randint(8, 14)
+        self.shown = self.visible       # the displayed slice, queued behind the level's other orders
         self.refills = 0
         self.executed = 0
         book = vs.book_side(self.side)
@@ -114,11 +120,11 @@ class Iceberg(Pattern):
         self.detail = {"visible": vs.spec.qty(self.visible), "refills": 0, "executed": "0"}
 
     def before_flow(self, vs, t_ns):
-        if self.elapsed_s(t_ns) > self.TIMEOUT_S or (self.hidden == 0 and self.price not in vs.book_side(self.side)):
+        if self.elapsed_s(t_ns) > self.TIMEOUT_S or (self.hidden == 0 and self.shown == 0):
             self.finish(t_ns)
             return
         self._pin_fair(vs, self.price)
-        if self._at_touch(vs) and self.rng.random() < 0.12:  # takers lean on the level
+        if self._at_touch(vs) and self.rng.random() < 0.05:  # takers lean on the level
             taker = SELL if self.side == BID else BUY
             lots = max(1, int(self.visible // vs.spec.lot * (0.5 + self.rng.random())))
             self.executed += vs.market(taker, lots, limit=self.price, tag=self.id)
@@ -126,14 +132,18 @@ class Iceberg(Pattern):
     def protects(self, side, price):
         return not self.done and side == self.side and price == self.price
 
-    def refill(self, vs, side, price, fill_qty):
-        if self.done or side != self.side or price != self.price or self.hidden <= 0:
-            return 0
-        q = min(self.visible, self.hidden)
-        self.hidden -= q
+    def after_fill(self, vs, side, price, fill_qty, left):
+        if self.done or side != self.side or price != self.price:
+            return left
+        others = left + fill_qty - self.shown          # orders ahead of the slice fill first
+        self.shown -= max(0, fill_qty - max(0, others))
+        if self.shown > 0 or self.hidden <= 0:
+            return left
+        self.shown = min(self.visible, self.hidden)     # the next slice appears at the same price
+        self.hidden -= self.shown
         self.refills += 1
         self.detail.update(refills=self.refills, executed=vs.spec.qty(self.executed))
-        return q
+        return left + self.shown
 
     def finish(self, t_ns):
         self.detail.update(refills=self.refills, executed=self.vs.spec.qty(self.executed))
@@ -142,12 +152,14 @@ class Iceberg(Pattern):
 
 class Spoof(Pattern):
     kind = "spoof"
+    DISTANCE_BPS = (1.5, 3.0)
 
     def __init__(self, *a) -> None:
         super().__init__(*a)
         vs = self.vs
         touch = vs.best_bid() if self.side == BID else vs.best_ask()
-        self.distance = self.rng.randint(6, 12)
+        self.distance = max(4, int(self.rng.uniform(*self.DISTANCE_BPS) * 1e-4 * touch / vs.tick))
+        self.pull_ticks = max(2, self.distance // 5)
         d = self.distance * vs.tick
         self.price = touch - d if self.side == BID else touch + d
         self.size = self.lots * self.rng.randint(25, 40) * vs.spec.lot
@@ -165,7 +177,7 @@ class Spoof(Pattern):
 
     def before_flow(self, vs, t_ns):
         touch = vs.best_bid() if self.side == BID else vs.best_ask()
-        near = touch is not None and abs(touch - self.price) <= 2 * vs.tick
+        near = touch is not None and abs(touch - self.price) <= self.pull_ticks * vs.tick
         if near:
             self._pull("approach")
         elif self.elapsed_s(t_ns) > self.hold_s:
@@ -207,10 +219,10 @@ class Absorption(Pattern):
     def protects(self, side, price):
         return not self.done and side == self.side and price == self.price
 
-    def refill(self, vs, side, price, fill_qty):
+    def after_fill(self, vs, side, price, fill_qty, left):
         if self.done or side != self.side or price != self.price:
-            return 0
-        return self.display
+            return left
+        return max(left, self.display)      # the absorber replenishes what was taken
 
 
 class Exhaustion(Pattern):
@@ -357,5 +369,3 @@ class Scheduler:
             out += [p.label() for p in self.active]
         return out
 
-
-assert STEP_NS * STEPS_PER_S == NS and math.isfinite(GAP_S[0])

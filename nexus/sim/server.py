@@ -205,7 +205,7 @@ class SimServer:
                                           "symbol": feed.spec.symbol})
             if self.engine.t_ns < self.refuse_until.get(feed.venue, 0):
                 return web.Response(status=503, text="simulated outage: reconnect later")
-            ws = web.WebSocketResponse(autoping=True, max_msg_size=1 << 20)
+            ws = web.WebSocketResponse(autoping=True, max_msg_size=1 << 20, compress=False)
             await ws.prepare(request)
             conn = ServerConn(self, feed, ws, request)
             self.conns[feed.venue].add(conn)

@@ -34,9 +34,11 @@ class Simulator:
                  labels_out: str | Path | None = None) -> None:
         if not speed > 0:
             raise ValueError("speed must be positive")
-        self._labels_file = open(labels_out, "w", encoding="utf-8") if labels_out else None
+        self._labels_file = None
         self.engine = Engine(seed=seed, venues=venues, symbol=symbol, faults=faults, epoch_ns=epoch_ns,
                              patterns=patterns, on_label=self._write_label)
+        if labels_out:
+            self._labels_file = open(labels_out, "w", encoding="utf-8")
         self.server = SimServer(self.engine, host, port)
         self.speed = float(speed)
         self._task: asyncio.Task | None = None
@@ -115,6 +117,8 @@ class Simulator:
         """The WebSocket URL serving `venue` (use with `--endpoint VENUE=URL`)."""
         self._check(venue)
         return self.server.ws_url(venue)
+
+    ws_url = url
 
     def rest_url(self, venue: str) -> str:
         """The REST base of `venue`: append the venue's own paths (e.g. /api/v3/depth)."""

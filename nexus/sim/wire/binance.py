@@ -25,7 +25,7 @@ import json
 from typing import Any
 
 from nexus.sim import fmt
-from nexus.sim.market import ASK, BID, BUY, SELL, STEPS_PER_S, Fill
+from nexus.sim.market import ASK, BID, SELL, STEPS_PER_S, Fill
 from nexus.sim.wire.base import Conn, DepthView, Event, Feed
 
 SPOT_UID_BASE = 50_000_000_000
@@ -350,5 +350,3 @@ class BinancePerpFeed(BinanceFeed):
             "timeInForce": ["GTC", "IOC", "FOK", "GTX"],
         }
 
-
-assert BUY == 1 and SELL == -1

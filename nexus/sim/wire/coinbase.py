@@ -28,7 +28,7 @@ import json
 from typing import Any
 
 from nexus.sim import fmt
-from nexus.sim.market import ASK, BID, BUY, Fill
+from nexus.sim.market import ASK, BID, BUY
 from nexus.sim.wire.base import Conn, DepthView, Event, Feed
 
 L2_EVERY = 5                 # 50 ms

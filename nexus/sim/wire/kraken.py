@@ -180,32 +180,36 @@ class KrakenFeed(Feed):
         for sym in symbols:
             if sym != self.sym:
                 self._ack(conn, method, rid, error=f"Currency pair not supported {sym}", symbol=sym)
-                continue
-            if channel == "book":
-                key = f"book:{depth}:{sym}"
-                if method == "subscribe":
-                    self._view(depth)
-                result = {"channel": "book", "depth": depth, "snapshot": params.get("snapshot", True), "symbol": sym}
             else:
-                key = f"trade:{sym}"
-                result = {"channel": "trade", "snapshot": params.get("snapshot", True), "symbol": sym}
-            if method == "unsubscribe":
-                result.pop("snapshot")
-                conn.unsubscribe(key)
-                self._ack(conn, method, rid, result)
-                continue
-            for other in [c for c in conn.subs if c.startswith("book:") and c.endswith(sym) and c != key]:
-                if channel == "book":
-                    conn.unsubscribe(other)
-            conn.subscribe(key)
+                self._symbol(conn, method, rid, channel, sym, depth, params.get("snapshot", True))
+
+    def _symbol(self, conn: Conn, method: str, rid, channel: str, sym: str, depth: int, snapshot: bool) -> None:
+        """(Un)subscribe one symbol to book or trade: one acknowledgement per symbol."""
+        if channel == "book":
+            key = f"book:{depth}:{sym}"
+            result = {"channel": "book", "depth": depth, "snapshot": snapshot, "symbol": sym}
+        else:
+            key = f"trade:{sym}"
+            result = {"channel": "trade", "snapshot": snapshot, "symbol": sym}
+        if method == "unsubscribe":
+            result.pop("snapshot")
+            conn.unsubscribe(key)
             self._ack(conn, method, rid, result)
-            if params.get("snapshot", True):
-                if channel == "book":
-                    view = self.views[key]
-                    b, a = view.top()
-                    conn.send(self._book_msg("snapshot", b, a, self.checksum_of(view), self.clock()))
-                else:
-                    conn.send(fmt.dumps({"channel": "trade", "type": "snapshot", "data": list(self.recent)}))
+            return
+        if channel == "book":
+            self._view(depth)
+            for other in [c for c in conn.subs if c.startswith("book:") and c.endswith(sym) and c != key]:
+                conn.unsubscribe(other)      # one depth per symbol and connection
+        conn.subscribe(key)
+        self._ack(conn, method, rid, result)
+        if not snapshot:
+            return
+        if channel == "book":
+            view = self.views[key]
+            b, a = view.top()
+            conn.send(self._book_msg("snapshot", b, a, self.checksum_of(view), self.clock()))
+        else:
+            conn.send(fmt.dumps({"channel": "trade", "type": "snapshot", "data": list(self.recent)}))
 
     def on_second(self, conn: Conn, t_ns: int) -> None:
         if conn.subs and t_ns - conn.last_sent_ns >= 1_000_000_000:
@@ -222,7 +226,7 @@ class KrakenFeed(Feed):
             ],
             "pairs": [{
                 "symbol": s.symbol, "base": s.base, "quote": s.quote, "status": "online",
-                "qty_precision": s.qty_dec, "qty_increment": Raw(s.lot_str() if "." in s.lot_str() else s.lot_str()),
+                "qty_precision": s.qty_dec, "qty_increment": Raw(s.lot_str()),
                 "price_precision": s.price_dec, "cost_precision": 5, "marginable": True, "has_index": True,
                 "cost_min": Raw("0.5"), "margin_initial": Raw("0.2"), "position_limit_long": 250,
                 "position_limit_short": 200, "tick_size": Raw(s.tick_str()), "price_increment": Raw(s.tick_str()),

@@ -59,7 +59,7 @@ def test_spoof_wall_never_trades_and_is_pulled(engine):
         touched = [f for v, f in engine.fill_log if v == lb["venue"] and _px(engine, lb, f.price) == lb["price"]
                    and lb["t_start_ns"] <= f.ts_ns < lb["t_end_ns"]]
         assert touched == []
-        assert lb["detail"]["pulled"] in ("approach", "timeout") and 6 <= lb["detail"]["distance_ticks"] <= 12
+        assert lb["detail"]["pulled"] in ("approach", "timeout") and lb["detail"]["distance_ticks"] >= 4
 
 
 def test_absorption_level_takes_the_aggression(engine):

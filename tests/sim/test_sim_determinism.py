@@ -40,6 +40,11 @@ def test_engine_output_is_a_function_of_the_seed():
         assert ea.book(v) == eb.book(v)
     c, _ = _record(6)
     assert c[:200] != a[:200]
+    log = ea.fault_log()
+    assert [(f["kind"], f["fired"]) for f in log] == [("gap", True), ("diverge", True), ("malformed", True)]
+    later = Engine(seed=5, venues=["kraken"], faults=["silence:kraken:30"])
+    later.advance(1)
+    assert later.fault_log()[0]["fired"] is False and later.fault_log()[0]["duration_s"] == 8
 
 
 def test_wire_messages_repeat_byte_for_byte_across_runs():

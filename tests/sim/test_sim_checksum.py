@@ -2,7 +2,7 @@
 
 import zlib
 
-import doc_examples as doc
+import sim_doc_examples as doc
 from nexus.sim import checksum, fmt
 
 
