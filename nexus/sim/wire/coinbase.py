@@ -13,9 +13,9 @@ api-reference/advanced-trade-api/websocket/{level2,market-trades,heartbeats}):
   [{"side":"bid"|"offer","event_time","price_level","new_quantity"}]}]; new_quantity is the
   level's new size, "0" removes it.
 - market_trades: events [{"type":"snapshot"|"update","trades":[{"trade_id","product_id",
-  "price","size","side":"BUY"|"SELL","time"}]}], updates collected over 250 ms. The
-  simulator writes the taker's side in `side` (the documented examples do not say which side
-  it is; see the report).
+  "price","size","side":"BUY"|"SELL","time"}]}], updates collected over 250 ms. `side` is
+  the MAKER's side, as Coinbase reports it on public market trades (the channel
+  documentation: "side refers to the makers side"): a taker buy is written "SELL".
 - heartbeats: every second, events [{"current_time","heartbeat_counter"}].
 - REST: GET /api/v3/brokerage/market/products[/{product_id}], GET /api/v3/brokerage/market/
   product_book (also served under /api/v3/brokerage/products… without "market").
@@ -82,7 +82,7 @@ class CoinbaseFeed(Feed):
         for f in self.take_fills():
             self.trade_id += 1
             tr = {"trade_id": str(self.trade_id), "product_id": self.pid, "price": self.spec.px(f.price),
-                  "size": self.spec.qty(f.qty), "side": "BUY" if f.side == BUY else "SELL",
+                  "size": self.spec.qty(f.qty), "side": "SELL" if f.side == BUY else "BUY",  # maker side
                   "time": fmt.rfc3339(f.ts_ns, 6)}
             self.recent.append(tr)
             self.trade_buf.append(tr)
