@@ -149,11 +149,21 @@ def run(messages: int = 20_000, rounds: int = 5, progress=None) -> dict:
         say("NautilusTrader OrderBook (L2_MBP) through its Python API")
         res["nautilus"] = _run_nautilus(nt, snap, py_msgs, native_top, rounds)
         res["ratio_native_vs_nautilus"] = res["native_msgs_per_s"] / res["nautilus"]["msgs_per_s"]
+        say("NautilusTrader pyo3 OrderBook (nautilus_pyo3, L2_MBP)")
+        try:
+            res["nautilus_pyo3"] = _run_nautilus_pyo3(snap, py_msgs, native_top, rounds)
+            res["ratio_native_vs_nautilus_pyo3"] = res["native_msgs_per_s"] / res["nautilus_pyo3"]["msgs_per_s"]
+        except ImportError as e:
+            res["nautilus_pyo3"] = {"available": False, "error": str(e)}
     res["targets"] = {
         "native_ns_per_level_update": {"target": 50, "met": res["native_ns_per_level_update"] <= 50},
         "ratio_native_vs_nautilus": {
             "target": 5,
             "met": bool(res.get("ratio_native_vs_nautilus", 0) >= 5),
+        },
+        "ratio_native_vs_nautilus_pyo3": {
+            "target": 5,
+            "met": bool(res.get("ratio_native_vs_nautilus_pyo3", 0) >= 5),
         },
     }
     return res
@@ -199,4 +209,44 @@ def _run_nautilus(nt, snap, py_msgs, native_top, rounds) -> dict:
         "ns_per_level_update": median(times) / (len(py_msgs) * 20),
         "agrees_with_native": agree,
         "api": "OrderBook(L2_MBP).update/delete per level, BookOrder objects prebuilt",
+    }
+
+
+def _run_nautilus_pyo3(snap, py_msgs, native_top, rounds) -> dict:
+    """NautilusTrader's pyo3 OrderBook (nautilus_trader.core.nautilus_pyo3), same updates."""
+    from decimal import Decimal
+
+    from nautilus_trader.core import nautilus_pyo3 as n
+
+    iid = n.InstrumentId.from_str("BTCUSDT-PERP.BINANCE")
+    side_of = {BID: n.OrderSide.BUY, ASK: n.OrderSide.SELL}
+
+    def order(s, p, q):
+        return n.BookOrder(side_of[s], n.Price(p / 100, 2), n.Quantity(q, 0), 0)
+
+    snap_orders = [order(s, p, q) for s, p, q in zip(snap["side"][1:].tolist(), snap["price"][1:].tolist(), snap["qty"][1:].tolist())]
+    msg_orders = [[(order(s, p, q if q else 1), q == 0) for s, p, q in m] for m in py_msgs]
+    times = []
+    for _ in range(max(1, rounds // 2)):
+        book = n.OrderBook(iid, n.BookType.L2_MBP)
+        for o in snap_orders:
+            book.add(o, 0, 0, 0)
+        t0 = time.perf_counter_ns()
+        for m in msg_orders:
+            for o, delete in m:
+                if delete:
+                    book.delete(o, 0, 0, 0)
+                else:
+                    book.update(o, 0, 0, 0)
+        times.append(time.perf_counter_ns() - t0)
+    top_bids = [(int(Decimal(str(l.price)) * 100), int(float(str(l.size())))) for l in book.bids()[:20]]
+    top_asks = [(int(Decimal(str(l.price)) * 100), int(float(str(l.size())))) for l in book.asks()[:20]]
+    if (top_bids, top_asks) != tuple(map(list, native_top)):
+        raise AssertionError("NautilusTrader pyo3 book disagrees with the native book")
+    return {
+        "available": True,
+        "msgs_per_s": len(py_msgs) / (median(times) / 1e9),
+        "ns_per_level_update": median(times) / (len(py_msgs) * 20),
+        "agrees_with_native": True,
+        "api": "nautilus_pyo3.OrderBook(L2_MBP).update/delete per level, BookOrder objects prebuilt",
     }

@@ -60,6 +60,10 @@ def bench_book(as_json: bool, messages: int) -> None:
                    f"(native is {res['ratio_native_vs_nautilus']:.1f}x)")
     else:
         click.echo(f"NautilusTrader: not measured ({nt['error']}); install with `.venv/bin/pip install nautilus_trader`")
+    n3 = res.get("nautilus_pyo3", {})
+    if n3.get("available"):
+        click.echo(f"NautilusTrader pyo3 OrderBook: {n3['msgs_per_s'] / 1e3:,.0f} k msgs/s "
+                   f"(native is {res['ratio_native_vs_nautilus_pyo3']:.1f}x)")
     for k, t in res["targets"].items():
         click.echo(f"target {k} {t['target']}: {'met' if t['met'] else 'MISSED'}")
 
