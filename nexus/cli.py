@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "ring": "nexus.commands.ring:ring",
     "bench": "nexus.commands.bench:bench",
     "demo": "nexus.commands.demo:demo",
+    "broker": "nexus.broker.cli:broker",
 }
 
 

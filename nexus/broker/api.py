@@ -1,0 +1,298 @@
+"""The broker's HTTP API (FastAPI): JSON under /api/v1, integrator key in X-API-Key, operator
+key in X-Operator-Key, errors as {"error": {"code", "message"}}, OpenAPI at /openapi.json.
+Handlers are thin: each runs one service call in one database transaction."""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+from typing import Annotated, Literal, Optional
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.security import APIKeyHeader
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from nexus.broker import api_models as M
+from nexus.broker import customers, idempotency, ledger, orders, pricing
+from nexus.broker import schema as S
+from nexus.broker.clock import iso
+from nexus.broker.context import Broker
+from nexus.broker.errors import BrokerError, Invalid, Unauthorized
+from nexus.broker.units import CRYPTOS, CURRENCIES, EUR, to_str, to_units
+
+log = logging.getLogger("nexus.broker.api")
+PREFIX = "/api/v1"
+
+_api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="integrator key")
+_operator_key = APIKeyHeader(name="X-Operator-Key", auto_error=False, description="operator key")
+
+
+def _errors(*codes: int) -> dict:
+    return {c: {"model": M.ErrorBody, "description": "error"} for c in codes}
+
+
+def _error_response(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+
+
+IdemKey = Annotated[Optional[str], Header(alias="Idempotency-Key", max_length=200, description="replays the first response for the same body")]
+Code = Annotated[str, Path(max_length=64)]
+
+
+def create_app(broker: Broker) -> FastAPI:
+    app = FastAPI(
+        title="Nexus broker back office",
+        version="1",
+        description="Customers, accounts, Buy/Sell/Merchant/Gift transactions, ledger and signed callbacks.",
+        openapi_url="/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+    )
+    b = broker
+
+    def integrator(key: Annotated[Optional[str], Depends(_api_key)]) -> str:
+        if not b.secrets.check_api_key(key):
+            raise Unauthorized("missing or wrong X-API-Key", code="unauthorized")
+        return "integrator"
+
+    def operator(key: Annotated[Optional[str], Depends(_operator_key)]) -> str:
+        name = b.secrets.operator_for(key)
+        if name is None:
+            raise Unauthorized("missing or wrong X-Operator-Key", code="unauthorized")
+        return name
+
+    @app.exception_handler(BrokerError)
+    async def _broker_error(_req: Request, e: BrokerError):
+        return _error_response(e.http_status, e.code, e.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_req: Request, e: RequestValidationError):
+        errs = e.errors()
+        if any(err.get("type") == "json_invalid" for err in errs):
+            return _error_response(400, "malformed_json", "the request body is not valid JSON")
+        first = errs[0] if errs else {}
+        where = ".".join(str(x) for x in first.get("loc", ()) if x != "body")
+        return _error_response(422, "invalid_request", f"{where}: {first.get('msg', 'invalid')}" if where else str(first.get("msg", "invalid request")))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_req: Request, e: StarletteHTTPException):
+        code = {404: "not_found", 405: "method_not_allowed"}.get(e.status_code, "http_error")
+        resp = _error_response(e.status_code, code, str(e.detail))
+        for k, v in (e.headers or {}).items():
+            resp.headers[k] = v
+        return resp
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_req: Request, e: Exception):
+        log.exception("unexpected error")
+        return _error_response(500, "internal", "internal error; see the server log")
+
+    r = APIRouter(prefix=PREFIX)
+
+    def run(fn):
+        out = b.db.run(fn)
+        b.wake()
+        return out
+
+    def idempotent(request: Request, key: Optional[str], body: M.BaseModel, fn, status: int = 201) -> JSONResponse:
+        h = idempotency.request_hash(request.method, request.url.path, body.model_dump(mode="json"))
+        code, content, replayed = idempotency.run(b, key, h, lambda conn: (status, fn(conn)))
+        b.wake()
+        resp = JSONResponse(content, status_code=code)
+        if replayed:
+            resp.headers["Idempotent-Replayed"] = "true"
+        return resp
+
+    # -- customers and accounts ------------------------------------------------------------
+
+    @r.post("/customers", status_code=201, response_model=M.CustomerOut, responses=_errors(400, 401, 409, 422), tags=["customers"])
+    def create_customer(body: M.CustomerIn, request: Request, idem: IdemKey = None, _: str = Depends(integrator)):
+        return idempotent(request, idem, body, lambda conn: customers.create_customer(conn, b, body.code, body.name, body.email, body.merchant))
+
+    @r.get("/customers/{code}", response_model=M.CustomerOut, responses=_errors(401, 404, 422), tags=["customers"])
+    def get_customer(code: Code, _: str = Depends(integrator)):
+        with b.db.read() as conn:
+            return customers.customer_view(customers.get_customer_row(conn, code))
+
+    @r.post("/customers/{code}/accounts", status_code=201, response_model=M.AccountOut, responses=_errors(400, 401, 404, 409, 422), tags=["customers"])
+    def create_account(code: Code, body: M.AccountIn, request: Request, idem: IdemKey = None, _: str = Depends(integrator)):
+        return idempotent(request, idem, body, lambda conn: customers.create_account(conn, b, code, body.crypto, body.withdraw_address, body.callback_url))
+
+    @r.get("/accounts/{code}", response_model=M.AccountOut, responses=_errors(401, 404, 422), tags=["customers"])
+    def get_account(code: Code, _: str = Depends(integrator)):
+        with b.db.read() as conn:
+            acc = customers.get_account_row(conn, code)
+            return customers.account_view(acc, acc["customer_code"])
+
+    # -- prices and quotes -----------------------------------------------------------------
+
+    @r.get("/prices/{crypto}", response_model=M.PriceOut, responses=_errors(401, 422, 503), tags=["prices"])
+    def get_price(crypto: M.Crypto, _: str = Depends(integrator)):
+        mid, at = b.prices.mid(crypto)
+        return {"crypto": crypto, "fiat": EUR.code, "buy_price": str(pricing.buy_price(mid)), "sell_price": str(pricing.sell_price(mid)), "at": iso(at)}
+
+    quote_errors = _errors(400, 401, 404, 409, 422, 503)
+
+    @r.post("/buy", status_code=201, response_model=M.QuoteOut, responses=quote_errors, tags=["transactions"])
+    def create_buy(body: M.BuyIn, request: Request, idem: IdemKey = None, _: str = Depends(integrator)):
+        return idempotent(request, idem, body, lambda conn: orders.buy(conn, b, body.model_dump(), simulate=False))
+
+    @r.post("/buy/simulate", response_model=M.QuoteOut, responses=quote_errors, tags=["transactions"])
+    def simulate_buy(body: M.BuyIn, _: str = Depends(integrator)):
+        with b.db.read() as conn:
+            return orders.buy(conn, b, body.model_dump(), simulate=True)
+
+    @r.post("/sell", status_code=201, response_model=M.QuoteOut, responses=quote_errors, tags=["transactions"])
+    def create_sell(body: M.SellIn, request: Request, idem: IdemKey = None, _: str = Depends(integrator)):
+        return idempotent(request, idem, body, lambda conn: orders.sell(conn, b, body.model_dump(), simulate=False))
+
+    @r.post("/sell/simulate", response_model=M.QuoteOut, responses=quote_errors, tags=["transactions"])
+    def simulate_sell(body: M.SellIn, _: str = Depends(integrator)):
+        with b.db.read() as conn:
+            return orders.sell(conn, b, body.model_dump(), simulate=True)
+
+    @r.post("/merchant", status_code=201, response_model=M.QuoteOut, responses=quote_errors, tags=["transactions"])
+    def create_merchant(body: M.BuyIn, request: Request, idem: IdemKey = None, _: str = Depends(integrator)):
+        return idempotent(request, idem, body, lambda conn: orders.merchant(conn, b, body.model_dump()))
+
+    @r.post("/gift", status_code=201, response_model=M.QuoteOut, responses=quote_errors, tags=["operator"])
+    def create_gift(body: M.GiftIn, request: Request, idem: IdemKey = None, op: str = Depends(operator)):
+        return idempotent(request, idem, body, lambda conn: orders.gift(conn, b, body.model_dump(), op))
+
+    # -- transactions ----------------------------------------------------------------------
+
+    action_errors = _errors(401, 403, 404, 409, 422)
+
+    @r.post("/transactions/{code}/payment", response_model=M.TransactionOut, responses=action_errors, tags=["transactions"])
+    def payment(code: Code, _: str = Depends(integrator)):
+        return run(lambda conn: orders.act(conn, b, code, "payment", "integrator", "integrator"))
+
+    @r.post("/transactions/{code}/cancel", response_model=M.TransactionOut, responses=action_errors, tags=["transactions"])
+    def cancel(code: Code, _: str = Depends(integrator)):
+        return run(lambda conn: orders.act(conn, b, code, "cancel", "integrator", "integrator"))
+
+    @r.post("/transactions/{code}/payout", response_model=M.TransactionOut, responses=action_errors, tags=["transactions"])
+    def payout(code: Code, _: str = Depends(integrator)):
+        return run(lambda conn: orders.act(conn, b, code, "payout", "integrator", "integrator"))
+
+    @r.get("/transactions/{code}", response_model=M.TransactionOut, responses=_errors(401, 404, 422), tags=["transactions"])
+    def get_transaction(code: Code, _: str = Depends(integrator)):
+        with b.db.read() as conn:
+            return orders.get(conn, b, code)
+
+    @r.get("/transactions", response_model=M.TransactionList, responses=_errors(401, 422), tags=["transactions"])
+    def list_transactions(
+        customer: Annotated[Optional[str], Query(max_length=64)] = None,
+        status: Optional[M.Status] = None,
+        limit: Annotated[int, Query(ge=1, le=orders.MAX_LIST)] = 100,
+        _: str = Depends(integrator),
+    ):
+        with b.db.read() as conn:
+            return {"transactions": orders.listing(conn, customer, status, limit)}
+
+    @r.get("/transactions/{code}/callbacks", response_model=M.CallbackLog, responses=_errors(401, 404, 422), tags=["transactions"])
+    def transaction_callbacks(code: Code, _: str = Depends(integrator)):
+        with b.db.read() as conn:
+            return orders.callbacks_of(conn, b, code)
+
+    # -- operators -------------------------------------------------------------------------
+
+    @r.post("/operator/transactions/{code}/{action}", response_model=M.TransactionOut, responses=action_errors, tags=["operator"])
+    def operator_action(code: Code, action: M.Action, op: str = Depends(operator)):
+        return run(lambda conn: orders.operator_action(conn, b, code, action, op))
+
+    @r.post("/operator/accounts/{code}/deactivate", response_model=M.AccountOut, responses=_errors(401, 404, 422), tags=["operator"])
+    def deactivate(code: Code, op: str = Depends(operator)):
+        return run(lambda conn: customers.deactivate_account(conn, b, code, op))
+
+    @r.put("/operator/payment-methods/{code}", response_model=M.PaymentMethodOut, responses=_errors(401, 422), tags=["operator"])
+    def put_payment_method(code: Annotated[str, Path(pattern=r"^[a-z0-9_\-]{1,40}$")], body: M.PaymentMethodIn, _: str = Depends(operator)):
+        fee_fixed = to_units(body.fee_fixed, CURRENCIES[body.fiat], field="fee_fixed")
+        if Decimal(body.fee_rate) >= 1:
+            raise Invalid("fee_rate must be below 1", code="invalid_fee")
+        row = {"code": code, "fiat": body.fiat, "quote_window_s": body.quote_window_s, "fee_rate": body.fee_rate, "fee_fixed": fee_fixed, "callback_url": body.callback_url}
+
+        def work(conn):
+            pm = S.payment_methods
+            if conn.execute(sa.select(pm.c.code).where(pm.c.code == code)).first():
+                conn.execute(pm.update().where(pm.c.code == code).values(**row))
+            else:
+                conn.execute(pm.insert().values(**row))
+
+        run(work)
+        return {**row, "fee_fixed": body.fee_fixed}
+
+    @r.put("/operator/cryptos/{crypto}", response_model=M.CryptoSettingsOut, responses=_errors(401, 422), tags=["operator"])
+    def put_crypto(crypto: M.Crypto, body: M.CryptoSettingsIn, _: str = Depends(operator)):
+        run(lambda conn: conn.execute(S.crypto_settings.update().where(S.crypto_settings.c.crypto == crypto).values(send_delay_s=body.send_delay_s)))
+        return {"crypto": crypto, "send_delay_s": body.send_delay_s}
+
+    @r.get("/operator/hotwallet", response_model=M.HotWalletOut, responses=_errors(401, 502), tags=["operator"])
+    def hot_wallet(_: str = Depends(operator)):
+        items = []
+        with b.db.read() as conn:
+            for crypto in CRYPTOS:
+                if not b.chain.supports(crypto):
+                    continue
+                cur = CRYPTOS[crypto]
+                items.append({
+                    "crypto": crypto, "address": b.chain.hot_address,
+                    "administrative_balance": to_str(ledger.balance(conn, "hot_wallet", crypto), cur),
+                    "outgoing": to_str(ledger.balance(conn, "outgoing", crypto), cur),
+                    "measured_reserve": to_str(b.chain.balance(crypto, b.chain.hot_address), cur),
+                })
+        return {"hot_wallet": items}
+
+    @r.get("/operator/deposits", response_model=M.DepositList, responses=_errors(401, 422), tags=["operator"])
+    def list_deposits(state: Optional[Literal["assigned", "unassigned"]] = None, _: str = Depends(operator)):
+        d, t = S.deposits.c, S.transactions.c
+        q = sa.select(S.deposits, t.code.label("transaction_code")).select_from(S.deposits.outerjoin(S.transactions, t.id == d.transaction_id))
+        if state:
+            q = q.where(d.state == state)
+        with b.db.read() as conn:
+            rows = conn.execute(q.order_by(d.id.desc()).limit(500)).mappings().all()
+        return {"deposits": [
+            {"tx_hash": x["tx_hash"], "log_index": x["log_index"], "crypto": x["crypto"], "address": x["address"],
+             "amount": to_str(x["amount"], CRYPTOS[x["crypto"]]), "block_number": x["block_number"], "state": x["state"],
+             "transaction_code": x["transaction_code"], "note": x["note"], "detected_at": iso(x["detected_at_us"])}
+            for x in rows
+        ]}
+
+    # -- the in-process chain (--chain sim only) -------------------------------------------
+
+    if b.chain.sim is not None:
+        sim = b.chain.sim
+
+        @r.post("/sim/deposit", response_model=M.SimDepositOut, responses=_errors(400, 401, 422, 502), tags=["sim"])
+        def sim_deposit(body: M.SimDepositIn, _: str = Depends(integrator)):
+            amount = to_units(body.amount, CRYPTOS[body.crypto])
+            if amount <= 0:
+                raise Invalid("amount must be greater than zero", code="invalid_amount")
+            try:
+                h = sim.deposit(body.address, body.crypto, amount)
+            except Exception as e:
+                raise Invalid(f"the simulated customer wallet refused: {type(e).__name__}", code="sim_refused") from None
+            rcpt = b.chain.receipt(h)
+            b.wake()
+            return {"tx_hash": h, "block_number": rcpt.block if rcpt else b.chain.head()}
+
+        @r.post("/sim/mine", response_model=M.SimMineOut, responses=_errors(400, 401, 422), tags=["sim"])
+        def sim_mine(body: M.SimMineIn, _: str = Depends(integrator)):
+            n = sim.mine(body.blocks)
+            b.wake()
+            return {"block_number": n}
+
+        if isinstance(b.prices, pricing.FixedPriceSource):
+
+            @r.put("/sim/prices/{crypto}", response_model=M.PriceOut, responses=_errors(400, 401, 422), tags=["sim"])
+            def sim_price(crypto: M.Crypto, body: M.SimPriceIn, _: str = Depends(integrator)):
+                if not Decimal(body.mid) > 0:
+                    raise Invalid("mid must be greater than zero", code="invalid_price")
+                b.prices.set(crypto, Decimal(body.mid))
+                return get_price(crypto, "integrator")
+
+    app.include_router(r)
+    return app
