@@ -10,6 +10,7 @@ the broker (the lower of quoted and current sell price)."""
 from __future__ import annotations
 
 import logging
+import threading
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -33,6 +34,7 @@ class DepositWatcher:
         self.b = broker
         self._addresses: set[str] = set()
         self._address_count = -1
+        self._lock = threading.Lock()
 
     def _watch_set(self) -> set[str]:
         with self.b.db.read() as conn:
@@ -57,7 +59,8 @@ class DepositWatcher:
         return self._cursor()
 
     def tick(self) -> int:
-        return self.scan() + self.confirm()
+        with self._lock:
+            return self.scan() + self.confirm()
 
     # -- new deposits ---------------------------------------------------------------------
 
@@ -69,7 +72,7 @@ class DepositWatcher:
         to = min(head, cursor + self.b.settings.scan_batch_blocks)
         transfers = self.b.chain.transfers_to(self._watch_set(), cursor + 1, to)
         for t in transfers:
-            self.b.db.run(lambda conn, t=t: self._record(conn, t))
+            self.b.db.run(lambda conn, t=t: self._record(conn, t), retry_integrity=True)
 
         def advance(conn):
             conn.execute(S.chain_cursor.update().where(S.chain_cursor.c.name == CURSOR, S.chain_cursor.c.block < to).values(block=to))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
 
 import sqlalchemy as sa
@@ -36,9 +37,11 @@ class Sender:
     def __init__(self, broker) -> None:
         self.b = broker
         self._last_broadcast: dict[int, float] = {}  # send id -> monotonic time; empty after a restart
+        self._lock = threading.Lock()  # one signer per process; the unique nonce guards the rest
 
     def tick(self) -> int:
-        return self.check_signed() + self.sign_queued()
+        with self._lock:
+            return self.check_signed() + self.sign_queued()
 
     # -- signed -> mined --------------------------------------------------------------------
 
@@ -102,7 +105,7 @@ class Sender:
         n = 0
         for send_id in ids:
             try:
-                raw = self.b.db.run(lambda conn, i=send_id: self._sign(conn, i))
+                raw = self.b.db.run(lambda conn, i=send_id: self._sign(conn, i), retry_integrity=True)
             except BrokerError as e:
                 log.warning("signing send %s failed: %s", send_id, e)
                 break

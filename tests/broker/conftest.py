@@ -60,3 +60,12 @@ def receiver():
     r = Receiver(b"test-callback-secret").start()
     yield r
     r.stop()
+
+
+@pytest.fixture
+def api_manual(db_url):
+    """Like `api`, but no background workers: the test drives the scheduler itself."""
+    b, rt = make_broker(db_url)
+    server = ApiServer(b, rt, background=False).start()
+    yield server
+    server.stop()
