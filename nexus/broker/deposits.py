@@ -49,6 +49,9 @@ class DepositWatcher:
             v = conn.execute(sa.select(S.chain_cursor.c.block).where(S.chain_cursor.c.name == CURSOR)).scalar()
         if v is not None:
             return v
+        return self.init_cursor()
+
+    def init_cursor(self) -> int:
         start = self.b.chain.head()  # first start: watch from here on
 
         def init(conn):
@@ -56,7 +59,8 @@ class DepositWatcher:
                 conn.execute(S.chain_cursor.insert().values(name=CURSOR, block=start))
 
         self.b.db.run(init, retry_integrity=True)
-        return self._cursor()
+        with self.b.db.read() as conn:
+            return conn.execute(sa.select(S.chain_cursor.c.block).where(S.chain_cursor.c.name == CURSOR)).scalar()
 
     def tick(self) -> int:
         with self._lock:

@@ -53,6 +53,7 @@ class Runtime:
     def prepare(self) -> None:
         migrate(self.b.db, self.b.now_us())
         book_opening_balances(self.b)
+        self.deposits.init_cursor()  # a fresh database watches the chain from its head now
 
     def tick(self) -> int:
         """One scheduler round (also used directly by tests with a manual clock)."""
