@@ -79,8 +79,7 @@ def serve(db_url, host, port, chain_spec, api_key, operators, callback_secret, c
 @broker.command("audit")
 @click.option("--db", "db_url", required=True, help="the broker database URL or SQLite path")
 @click.option("--json", "as_json", is_flag=True, help="print {\"ok\", \"violations\"} as JSON")
-@click.pass_context
-def audit_cmd(ctx, db_url, as_json):
+def audit_cmd(db_url, as_json):
     """Check the ledger and status histories; exit 0 when every invariant holds, else 1."""
     from nexus.broker.audit import audit
     from nexus.broker.db import Database, redact
@@ -93,7 +92,7 @@ def audit_cmd(ctx, db_url, as_json):
 
         if isinstance(e, SQLAlchemyError):
             click.echo(f"nexus: cannot read {redact(db_url)}: {type(e).__name__}", err=True)
-            ctx.exit(EXIT_UPSTREAM)
+            sys.exit(EXIT_UPSTREAM)
         raise
     if as_json:
         click.echo(json.dumps({"ok": not violations, "violations": violations}))
@@ -103,7 +102,9 @@ def audit_cmd(ctx, db_url, as_json):
             click.echo(f"  {line}")
     else:
         click.echo("ok: ledger balanced, balances match postings, histories follow the tables, callbacks complete")
-    ctx.exit(0 if not violations else 1)
+    # sys.exit, not ctx.exit: nexus.cli.main runs click with standalone_mode=False, which
+    # turns ctx.exit(1) into a return value it does not pass on
+    sys.exit(0 if not violations else 1)
 
 
 @broker.command("chain-sim")
