@@ -26,8 +26,8 @@ from nexus.broker.units import CRYPTOS, CURRENCIES, EUR, to_str, to_units
 log = logging.getLogger("nexus.broker.api")
 PREFIX = "/api/v1"
 
-_api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="integrator key")
-_operator_key = APIKeyHeader(name="X-Operator-Key", auto_error=False, description="operator key")
+_api_key = APIKeyHeader(name="X-API-Key", scheme_name="IntegratorKey", auto_error=False, description="integrator key")
+_operator_key = APIKeyHeader(name="X-Operator-Key", scheme_name="OperatorKey", auto_error=False, description="operator key")
 
 
 def _errors(*codes: int) -> dict:
@@ -90,7 +90,23 @@ def create_app(broker: Broker) -> FastAPI:
         log.exception("unexpected error")
         return _error_response(500, "internal", "internal error; see the server log")
 
-    r = APIRouter(prefix=PREFIX)
+    declared: dict[tuple[str, str], set[str]] = {}
+
+    def no_unknown_query_parameters(request: Request) -> None:
+        """A query parameter the operation does not declare is refused, not silently ignored."""
+        if not request.query_params:
+            return
+        if not declared:  # built once from the app's own OpenAPI document
+            for path, ops in app.openapi()["paths"].items():
+                for method, op in ops.items():
+                    declared[(method, path)] = {p["name"] for p in op.get("parameters", []) if p["in"] == "query"}
+        route = request.scope.get("route")
+        allowed = declared.get((request.method.lower(), getattr(route, "path", "")), set())
+        unknown = sorted(set(request.query_params) - allowed)
+        if unknown:
+            raise Invalid(f"unknown query parameter(s): {', '.join(unknown)}", code="invalid_request")
+
+    r = APIRouter(prefix=PREFIX, dependencies=[Depends(no_unknown_query_parameters)])
 
     def run(fn):
         out = b.db.run(fn)
@@ -208,7 +224,7 @@ def create_app(broker: Broker) -> FastAPI:
     def deactivate(code: Code, op: str = Depends(operator)):
         return run(lambda conn: customers.deactivate_account(conn, b, code, op))
 
-    @r.put("/operator/payment-methods/{code}", response_model=M.PaymentMethodOut, responses=_errors(401, 422), tags=["operator"])
+    @r.put("/operator/payment-methods/{code}", response_model=M.PaymentMethodOut, responses=_errors(400, 401, 422), tags=["operator"])
     def put_payment_method(code: Annotated[str, Path(pattern=r"^[a-z0-9_\-]{1,40}$")], body: M.PaymentMethodIn, _: str = Depends(operator)):
         fee_fixed = to_units(body.fee_fixed, CURRENCIES[body.fiat], field="fee_fixed")
         if Decimal(body.fee_rate) >= 1:
@@ -225,7 +241,7 @@ def create_app(broker: Broker) -> FastAPI:
         run(work)
         return {**row, "fee_fixed": body.fee_fixed}
 
-    @r.put("/operator/cryptos/{crypto}", response_model=M.CryptoSettingsOut, responses=_errors(401, 422), tags=["operator"])
+    @r.put("/operator/cryptos/{crypto}", response_model=M.CryptoSettingsOut, responses=_errors(400, 401, 422), tags=["operator"])
     def put_crypto(crypto: M.Crypto, body: M.CryptoSettingsIn, _: str = Depends(operator)):
         run(lambda conn: conn.execute(S.crypto_settings.update().where(S.crypto_settings.c.crypto == crypto).values(send_delay_s=body.send_delay_s)))
         return {"crypto": crypto, "send_delay_s": body.send_delay_s}

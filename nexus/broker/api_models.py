@@ -25,7 +25,9 @@ def Amount(default=...):  # noqa: N802 - reads like a type in the models
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """Request bodies: unknown fields refused, no type coercion (false is not 0, 1 is not "1")."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class ErrorDetail(BaseModel):
@@ -238,8 +240,11 @@ class SimDepositOut(BaseModel):
     block_number: int
 
 
+MAX_SIM_MINE_BLOCKS = 100  # one request's work on the in-process chain
+
+
 class SimMineIn(Strict):
-    blocks: int = Field(ge=1, le=10_000)
+    blocks: int = Field(ge=1, le=MAX_SIM_MINE_BLOCKS)
 
 
 class SimMineOut(BaseModel):
