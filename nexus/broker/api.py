@@ -39,7 +39,7 @@ def _error_response(status: int, code: str, message: str) -> JSONResponse:
 
 
 IdemKey = Annotated[Optional[str], Header(alias="Idempotency-Key", max_length=200, description="replays the first response for the same body")]
-Code = Annotated[str, Path(max_length=64)]
+Code = Annotated[str, Path(pattern=M.CODE_PATTERN)]
 
 
 def create_app(broker: Broker) -> FastAPI:
@@ -84,6 +84,10 @@ def create_app(broker: Broker) -> FastAPI:
         for k, v in (e.headers or {}).items():
             resp.headers[k] = v
         return resp
+
+    @app.exception_handler(sa.exc.DataError)
+    async def _data_error(_req: Request, e: sa.exc.DataError):  # defence in depth: the models refuse this first
+        return _error_response(422, "invalid_request", "a value cannot be stored (invalid characters or out of range)")
 
     @app.exception_handler(Exception)
     async def _unexpected(_req: Request, e: Exception):
@@ -201,7 +205,7 @@ def create_app(broker: Broker) -> FastAPI:
 
     @r.get("/transactions", response_model=M.TransactionList, responses=_errors(401, 422), tags=["transactions"])
     def list_transactions(
-        customer: Annotated[Optional[str], Query(max_length=64)] = None,
+        customer: Annotated[Optional[str], Query(pattern=M.CODE_PATTERN)] = None,
         status: Optional[M.Status] = None,
         limit: Annotated[int, Query(ge=1, le=orders.MAX_LIST)] = 100,
         _: str = Depends(integrator),
@@ -225,7 +229,7 @@ def create_app(broker: Broker) -> FastAPI:
         return run(lambda conn: customers.deactivate_account(conn, b, code, op))
 
     @r.put("/operator/payment-methods/{code}", response_model=M.PaymentMethodOut, responses=_errors(400, 401, 422), tags=["operator"])
-    def put_payment_method(code: Annotated[str, Path(pattern=r"^[a-z0-9_\-]{1,40}$")], body: M.PaymentMethodIn, _: str = Depends(operator)):
+    def put_payment_method(code: Annotated[str, Path(pattern=M.METHOD_PATTERN)], body: M.PaymentMethodIn, _: str = Depends(operator)):
         fee_fixed = to_units(body.fee_fixed, CURRENCIES[body.fiat], field="fee_fixed")
         if Decimal(body.fee_rate) >= 1:
             raise Invalid("fee_rate must be below 1", code="invalid_fee")

@@ -17,7 +17,8 @@ Action = Literal[OPERATOR_ACTIONS]  # type: ignore[valid-type]
 
 CODE_PATTERN = r"^[A-Za-z0-9_.\-]{1,64}$"
 ADDRESS_PATTERN = r"^0x[0-9a-fA-F]{40}$"
-URL_PATTERN = r"^https?://[^\s]{1,1990}$"
+URL_PATTERN = r"^https?://[!-~]{1,1990}$"  # printable ASCII only
+METHOD_PATTERN = r"^[a-z0-9_\-]{1,40}$"
 
 
 def Amount(default=...):  # noqa: N802 - reads like a type in the models
@@ -80,22 +81,22 @@ class PriceOut(BaseModel):
 
 
 class BuyIn(Strict):
-    account_code: str = Field(max_length=64)
-    payment_method: str = Field(max_length=40)
+    account_code: str = Field(pattern=CODE_PATTERN)
+    payment_method: str = Field(pattern=METHOD_PATTERN)
     fiat_amount: Optional[str] = Amount(None)
     crypto_amount: Optional[str] = Amount(None)
     callback_url: Optional[str] = Field(None, pattern=URL_PATTERN)
 
 
 class SellIn(Strict):
-    account_code: str = Field(max_length=64)
-    payment_method: str = Field(max_length=40)
+    account_code: str = Field(pattern=CODE_PATTERN)
+    payment_method: str = Field(pattern=METHOD_PATTERN)
     crypto_amount: str = Amount()
     callback_url: Optional[str] = Field(None, pattern=URL_PATTERN)
 
 
 class GiftIn(Strict):
-    account_code: str = Field(max_length=64)
+    account_code: str = Field(pattern=CODE_PATTERN)
     fiat_amount: Optional[str] = Amount(None)
     crypto_amount: Optional[str] = Amount(None)
     callback_url: Optional[str] = Field(None, pattern=URL_PATTERN)

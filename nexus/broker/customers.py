@@ -20,6 +20,17 @@ EMAIL_RE = re.compile(r"^[^@\s]{1,100}@[^@\s]{1,100}$")
 HD_COUNTER = "hd_index"
 
 
+def check_text(value: str, field: str, max_length: int = 200) -> str:
+    """Free text: printable, encodable as UTF-8 (no lone surrogates), no control characters."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise Invalid(f"{field}: not valid Unicode text", code=f"invalid_{field}") from None
+    if not value.strip() or len(value) > max_length or any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise Invalid(f"{field}: 1 to {max_length} printable characters", code=f"invalid_{field}")
+    return value.strip()
+
+
 def check_address(text: str, field: str = "withdraw_address") -> str:
     if not isinstance(text, str) or not is_address(text):
         raise Invalid(f"{field}: {text!r} is not an Ethereum address", code="invalid_address")
@@ -48,14 +59,14 @@ def account_view(row, customer_code: str) -> dict:
 def create_customer(conn: Connection, broker, code: str, name: str, email: str, merchant: bool) -> dict:
     if not CODE_RE.match(code):
         raise Invalid("code: 1 to 64 letters, digits, '_', '.' or '-'", code="invalid_code")
-    if not name.strip():
-        raise Invalid("name must not be empty", code="invalid_name")
+    name = check_text(name, "name")
+    email = check_text(email, "email")
     if not EMAIL_RE.match(email):
         raise Invalid(f"email: {email!r} is not an e-mail address", code="invalid_email")
     c = S.customers.c
     if conn.execute(sa.select(c.id).where(c.code == code)).first():
         raise Conflict(f"customer {code} already exists", code="customer_exists")
-    row = {"code": code, "name": name.strip(), "email": email, "merchant": bool(merchant), "created_at_us": broker.now_us()}
+    row = {"code": code, "name": name, "email": email, "merchant": bool(merchant), "created_at_us": broker.now_us()}
     conn.execute(S.customers.insert().values(**row))
     return customer_view(row)
 
