@@ -8,7 +8,7 @@ export VIRTUAL_ENV := $(abspath $(VENV))
 export PATH := $(abspath $(BIN)):$(PATH)
 DEPS_STAMP := $(VENV)/.deps-stamp
 
-.PHONY: all build demo test test-native test-python bench prereqs clean distclean
+.PHONY: all build demo test test-native test-python bench prereqs postgres clean distclean
 
 all: build
 
@@ -36,7 +36,12 @@ build: prereqs $(DEPS_STAMP)
 demo: build
 	$(BIN)/nexus demo --duration 5
 
-test: build test-native test-python
+test: build postgres test-native test-python
+
+# The broker tests start their own PostgreSQL server in a temporary directory; this installs
+# the server binaries from Debian packages when they are missing.
+postgres:
+	@scripts/ensure-postgres.sh
 
 test-native:
 	cargo test --release --quiet -p nexus-native
@@ -44,9 +49,10 @@ test-native:
 test-python:
 	$(BIN)/python -m pytest tests -q
 
-bench: build
+bench: build postgres
 	$(BIN)/python -m pytest bench -q --benchmark-only --benchmark-columns=min,median,max,ops
 	$(BIN)/nexus bench ring
+	$(BIN)/nexus bench broker
 
 clean:
 	rm -rf build target engine/*.c engine/*.so nexus/_native*.so .pytest_cache .benchmarks

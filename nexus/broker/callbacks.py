@@ -94,12 +94,15 @@ class Deliverer:
         with self._lock:
             self._inflight.update(r["id"] for r in rows)
         try:
-            return sum(self._pool.map(self._deliver, rows))
+            results = list(self._pool.map(self._post, rows))
+            # one database transaction books the whole batch (attempt log + state)
+            self.b.db.run(lambda conn: [self._book(conn, *res) for res in results])
+            return sum(1 for res in results if res[1])
         finally:
             with self._lock:
                 self._inflight.difference_update(r["id"] for r in rows)
 
-    def _deliver(self, row: dict) -> int:
+    def _post(self, row: dict) -> tuple:
         body = row["body"].encode()
         t = int(time.time())
         headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(self.b.secrets.callback_secret, body, t), "User-Agent": "nexus-broker"}
@@ -115,9 +118,7 @@ class Deliverer:
         except Exception as e:  # a malformed URL and the like: logged, retried later
             error = f"{type(e).__name__}: {e}"[:300]
         ms = int((time.monotonic() - start) * 1000)
-        ok = error is None
-        self.b.db.run(lambda conn: self._book(conn, row, ok, status, error, ms))
-        return 1 if ok else 0
+        return row, error is None, status, error, ms
 
     def _book(self, conn, row: dict, ok: bool, status: int | None, error: str | None, ms: int) -> None:
         now = self.b.now_us()

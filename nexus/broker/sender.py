@@ -55,6 +55,7 @@ class Sender:
                 last = self._last_broadcast.get(s["id"])
                 if last is None or time.monotonic() - last > REBROADCAST_AFTER_S:
                     self._broadcast(s["id"], s["raw_tx"])
+                    self.b.chain.after_broadcasts()
                 continue
             self.b.db.run(lambda conn, s=s, r=rcpt: self._mined(conn, s, r))
             self._last_broadcast.pop(s["id"], None)
@@ -112,6 +113,8 @@ class Sender:
             if raw:
                 self._broadcast(send_id, raw)
                 n += 1
+        if n:
+            self.b.chain.after_broadcasts()
         return n
 
     def _signed_ids(self) -> list[int]:

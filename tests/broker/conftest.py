@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-from pgserver import PgServer, PostgresUnavailable
+from nexus.broker.pgtemp import PgServer, PostgresUnavailable
 from broker_helpers import ApiServer, Receiver, make_broker
 
 _db_counter = itertools.count()

@@ -1,5 +1,5 @@
-"""A throwaway PostgreSQL server for the tests: initdb in a temporary directory, pg_ctl start
-on a free loopback port, stop and remove at the end. When running as root (initdb refuses
+"""A throwaway PostgreSQL server for the tests and `nexus bench broker`: initdb in a temporary
+directory, pg_ctl start on a free loopback port, stop and remove at the end. When running as root (initdb refuses
 root) the server runs as the `postgres` system user (or `nobody`) through runuser."""
 
 from __future__ import annotations
