@@ -16,7 +16,7 @@ from fastapi.security import APIKeyHeader
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from nexus.broker import api_models as M
-from nexus.broker import customers, idempotency, ledger, orders, pricing
+from nexus.broker import customers, idempotency, orders, pricing, treasury
 from nexus.broker import schema as S
 from nexus.broker.clock import iso
 from nexus.broker.context import Broker
@@ -250,21 +250,21 @@ def create_app(broker: Broker) -> FastAPI:
         run(lambda conn: conn.execute(S.crypto_settings.update().where(S.crypto_settings.c.crypto == crypto).values(send_delay_s=body.send_delay_s)))
         return {"crypto": crypto, "send_delay_s": body.send_delay_s}
 
-    @r.get("/operator/hotwallet", response_model=M.HotWalletOut, responses=_errors(401, 502), tags=["operator"])
-    def hot_wallet(_: str = Depends(operator)):
-        items = []
-        with b.db.read() as conn:
-            for crypto in CRYPTOS:
-                if not b.chain.supports(crypto):
-                    continue
-                cur = CRYPTOS[crypto]
-                items.append({
-                    "crypto": crypto, "address": b.chain.hot_address,
-                    "administrative_balance": to_str(ledger.balance(conn, "hot_wallet", crypto), cur),
-                    "outgoing": to_str(ledger.balance(conn, "outgoing", crypto), cur),
-                    "measured_reserve": to_str(b.chain.balance(crypto, b.chain.hot_address), cur),
-                })
-        return {"hot_wallet": items}
+    @r.get("/operator/balances/{crypto}", response_model=M.BalancesOut, responses=_errors(401, 422, 502), tags=["operator"])
+    def balances(crypto: M.Crypto, _: str = Depends(operator)):
+        return treasury.balances(b, crypto)
+
+    @r.post("/operator/ledger/transfers", status_code=201, response_model=M.BalancesOut, responses=_errors(400, 401, 409, 422, 502), tags=["operator"])
+    def ledger_transfer(body: M.TransferIn, request: Request, idem: IdemKey = None, op: str = Depends(operator)):
+        def work(conn):
+            treasury.transfer(conn, b, body.crypto, body.from_account, body.to_account, body.amount, op, body.memo)
+            return {"crypto": body.crypto}
+
+        first = idempotent(request, idem, body, work)
+        out = JSONResponse(treasury.balances(b, body.crypto), status_code=first.status_code)
+        if first.headers.get("Idempotent-Replayed"):
+            out.headers["Idempotent-Replayed"] = "true"
+        return out
 
     @r.get("/operator/deposits", response_model=M.DepositList, responses=_errors(401, 422), tags=["operator"])
     def list_deposits(state: Optional[Literal["assigned", "unassigned"]] = None, _: str = Depends(operator)):

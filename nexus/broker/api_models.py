@@ -201,16 +201,29 @@ class CryptoSettingsOut(BaseModel):
     send_delay_s: int
 
 
-class HotWalletItem(BaseModel):
+class BalancesOut(BaseModel):
+    """What the Tradebot reads: the administrative balances beside the measured reserve."""
+
     crypto: Crypto
-    address: str
-    administrative_balance: str
-    outgoing: str
-    measured_reserve: str
+    hot_wallet_address: str
+    hotwallet_confirmed_balance: str
+    hotwallet_total_balance: str  # plus incoming unconfirmed Sells (Confirming, Blocked)
+    delayed_send: str  # subtracted from the administrative balance, not yet mined
+    hotwallet_confirmed_reserve: str  # measured on chain: hot wallet + deposit addresses
+    exchange: str
+    coldstore: str
+    unbalanced: bool  # |confirmed reserve - (confirmed balance + delayed send)| > one smallest unit
 
 
-class HotWalletOut(BaseModel):
-    hot_wallet: list[HotWalletItem]
+Reserve = Literal["hot_wallet", "exchange", "coldstore"]
+
+
+class TransferIn(Strict):
+    crypto: Crypto
+    from_account: Reserve
+    to_account: Reserve
+    amount: str = Amount()
+    memo: Optional[str] = Field(None, pattern=r"^[ -~]{1,120}$")
 
 
 class DepositOut(BaseModel):

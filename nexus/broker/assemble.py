@@ -46,6 +46,28 @@ def parse_prices(items: list[str]) -> dict[str, Decimal]:
     return prices
 
 
+def parse_ring_instruments(items: list[str]):
+    """CRYPTO=VENUE:SYMBOL:PRICE_EXPONENT[:FX] -> {crypto: RingInstrument}."""
+    from nexus.broker.pricing import RingInstrument
+    from nexus.instruments import instrument_id_of
+
+    out = {}
+    for item in items:
+        crypto, _, spec = item.partition("=")
+        parts = spec.split(":")
+        try:
+            venue, symbol, exponent = parts[0], parts[1], int(parts[2])
+            fx = Decimal(parts[3]) if len(parts) > 3 else Decimal(1)
+        except (IndexError, ValueError, InvalidOperation):
+            raise ConfigError(f"--ring-instrument {item!r}: expected CRYPTO=VENUE:SYMBOL:PRICE_EXPONENT[:FX]") from None
+        if crypto not in DEFAULT_PRICES or not fx > 0:
+            raise ConfigError(f"--ring-instrument {item!r}: crypto must be one of {', '.join(DEFAULT_PRICES)} and FX > 0")
+        out[crypto] = RingInstrument(instrument_id_of(venue, symbol), exponent, fx)
+    if not out:
+        raise ConfigError("--price-ring needs at least one --ring-instrument")
+    return out
+
+
 def parse_operators(items: list[str]) -> dict[str, str]:
     ops: dict[str, str] = {}
     for item in items:

@@ -61,9 +61,15 @@ class Chain:
         self._lock = threading.RLock()
         self._chain_id: int | None = None
         self.sim = None  # set by the in-process chain: a nexus.broker.chainsim.SimControl
+        self._scrub: list[str] = []  # parts of the node URL (tokens) kept out of messages
 
     def __repr__(self) -> str:
         return f"Chain({self.name}, hot_wallet={self.hot_address})"
+
+    def scrub(self, text: str) -> str:
+        for part in self._scrub:
+            text = text.replace(part, "…")
+        return text
 
     def supports(self, crypto: str) -> bool:
         return crypto == "ETH" or (crypto == "USDT" and self.token_address is not None)
@@ -75,7 +81,7 @@ class Chain:
             except ChainError:
                 raise
             except Exception as e:  # node or transport failure: one error type upward
-                raise ChainError(f"chain {self.name}: {type(e).__name__}: {e}") from None
+                raise ChainError(f"chain {self.name}: {type(e).__name__}: {self.scrub(str(e))}") from None
 
     @property
     def chain_id(self) -> int:
@@ -164,7 +170,7 @@ class Chain:
                 text = str(e).lower()
                 if "already known" in text or "nonce" in text or "known transaction" in text:
                     return  # already in the pool or mined; the receipt decides
-                raise ChainError(f"chain {self.name}: broadcast failed: {type(e).__name__}: {e}") from None
+                raise ChainError(f"chain {self.name}: broadcast failed: {type(e).__name__}: {self.scrub(str(e))}") from None
 
     def after_broadcasts(self) -> None:
         """On the in-process chain, produce the block that includes what was just broadcast."""
@@ -178,7 +184,7 @@ class Chain:
             except Exception as e:
                 if type(e).__name__ == "TransactionNotFound":
                     return None
-                raise ChainError(f"chain {self.name}: {type(e).__name__}: {e}") from None
+                raise ChainError(f"chain {self.name}: {type(e).__name__}: {self.scrub(str(e))}") from None
         if r is None or r.get("blockNumber") is None:
             return None
         gas = int(r["gasUsed"]) * int(r.get("effectiveGasPrice") or 0)
@@ -206,5 +212,9 @@ def connect(url: str, hot_key_hex: str, token_address: str | None, *, timeout_s:
     except Exception:
         raise ChainError("the hot wallet key is not a valid private key") from None
     chain = Chain(w3, acct, token_address, name=redact_url(url))
+    from urllib.parse import urlsplit
+
+    p = urlsplit(url)
+    chain._scrub = [x for x in (p.username, p.password, p.path if len(p.path) > 1 else "", p.query) if x]
     chain.head()  # fail fast when the node is unreachable
     return chain

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from nexus.cli import EXIT_UPSTREAM
+from nexus.cli import EXIT_UPSTREAM, EXIT_USAGE
 
 
 @click.group()
@@ -28,10 +28,13 @@ def broker() -> None:
 @click.option("--xpub", envvar="NEXUS_BROKER_XPUB", default=None, help="BIP44 account xpub (m/44'/60'/0') for deposit addresses; sim: a throwaway one")
 @click.option("--usdt-contract", default=None, help="ERC-20 contract address of USDT on a URL chain")
 @click.option("--price", "prices", multiple=True, help="CRYPTO=MID in EUR for the configured price source, e.g. ETH=2000")
+@click.option("--price-ring", default=None, help="read prices from this shared-memory ring (the engine's consensus) instead")
+@click.option("--ring-instrument", "ring_instruments", multiple=True, help="CRYPTO=VENUE:SYMBOL:PRICE_EXPONENT[:FX to EUR], with --price-ring")
 @click.option("--four-eyes-threshold", default="1000.00", show_default=True, help="payouts at or above this (EUR) need two operators")
 @click.option("--poll-interval", default=0.05, show_default=True, type=click.FloatRange(0.001, 10), help="scheduler poll, real seconds")
 @click.option("--log-level", default="warning", show_default=True, type=click.Choice(["debug", "info", "warning", "error"]))
-def serve(db_url, host, port, chain_spec, api_key, operators, callback_secret, confirmations, time_scale, xpub, usdt_contract, prices, four_eyes_threshold, poll_interval, log_level):
+def serve(db_url, host, port, chain_spec, api_key, operators, callback_secret, confirmations, time_scale, xpub, usdt_contract, prices,
+          price_ring, ring_instruments, four_eyes_threshold, poll_interval, log_level):
     """Serve the broker API (JSON under /api/v1, OpenAPI at /openapi.json)."""
     import logging
 
@@ -44,6 +47,7 @@ def serve(db_url, host, port, chain_spec, api_key, operators, callback_secret, c
     from nexus.broker.pricing import FixedPriceSource
     from nexus.broker.runtime import Runtime
     from nexus.broker.units import EUR, to_units
+    from nexus.exceptions import NexusError
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     ops = [o for item in operators for o in item.split()]
@@ -53,12 +57,20 @@ def serve(db_url, host, port, chain_spec, api_key, operators, callback_secret, c
             db_url=db_url, chain=chain_spec, api_key=api_key, operators=assemble.parse_operators(ops),
             callback_secret=callback_secret, settings=settings, xpub=xpub, usdt_contract=usdt_contract, time_scale=time_scale,
         )
-        b.prices = FixedPriceSource(b.clock, assemble.parse_prices(list(prices)))
+        if price_ring:
+            from nexus.broker.pricing import RingPriceSource
+
+            b.prices = RingPriceSource(price_ring, assemble.parse_ring_instruments(list(ring_instruments)), b.clock)
+        else:
+            b.prices = FixedPriceSource(b.clock, assemble.parse_prices(list(prices)))
         rt = Runtime(b)
         rt.prepare()
     except BrokerError as e:
         click.echo(f"nexus: {e}", err=True)
         sys.exit(EXIT_UPSTREAM)
+    except NexusError as e:  # configuration: a usage error
+        click.echo(f"nexus: {e}", err=True)
+        sys.exit(EXIT_USAGE)
     except Exception as e:  # database unreachable and the like
         from sqlalchemy.exc import SQLAlchemyError
 

@@ -217,3 +217,29 @@ def test_block_unblock_incasso_and_deactivation(api_manual):
     r = buy()
     assert r.status_code == 409 and r.json()["error"]["code"] == "account_inactive"
     assert audit(api.b.db) == []
+
+
+def test_treasury_balances_and_reserve_transfers(api):
+    c, op = api.client(), api.operator()
+    acc = customer_and_account(c, "ETH")
+    b0 = op.get("/operator/balances/ETH").json()
+    assert b0["unbalanced"] is False and b0["hotwallet_confirmed_balance"] == b0["hotwallet_confirmed_reserve"]
+    s = c.post("/sell", json={"account_code": acc["account_code"], "payment_method": "sepa", "crypto_amount": "2"}).json()
+    c.post("/sim/deposit", json={"address": acc["deposit_address"], "crypto": "ETH", "amount": "2"})
+    api.wait_status(s["transaction_code"], "Confirming")
+    b1 = op.get("/operator/balances/ETH").json()
+    assert Decimal(b1["hotwallet_total_balance"]) - Decimal(b1["hotwallet_confirmed_balance"]) == 2
+    assert b1["unbalanced"] is False
+    c.post("/sim/mine", json={"blocks": 3})
+    api.wait_status(s["transaction_code"], "ToPayout")
+    b2 = op.get("/operator/balances/ETH").json()
+    assert Decimal(b2["hotwallet_confirmed_balance"]) == Decimal(b0["hotwallet_confirmed_balance"]) + 2 and not b2["unbalanced"]
+    r = op.post("/operator/ledger/transfers", json={"crypto": "ETH", "from_account": "hot_wallet", "to_account": "exchange", "amount": "5"},
+                headers={"Idempotency-Key": "t-1"})
+    assert r.status_code == 201 and r.json()["exchange"] == "5.000000000000000000"
+    r2 = op.post("/operator/ledger/transfers", json={"crypto": "ETH", "from_account": "hot_wallet", "to_account": "exchange", "amount": "5"},
+                 headers={"Idempotency-Key": "t-1"})
+    assert r2.status_code == 201 and r2.json()["exchange"] == "5.000000000000000000"  # replayed, not booked twice
+    r = op.post("/operator/ledger/transfers", json={"crypto": "ETH", "from_account": "coldstore", "to_account": "exchange", "amount": "1"})
+    assert r.status_code == 409 and r.json()["error"]["code"] == "insufficient_funds"
+    assert audit(api.b.db) == []
