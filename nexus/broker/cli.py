@@ -81,6 +81,11 @@ def serve(db_url, host, port, chain_spec, api_key, operators, callback_secret, c
     app = create_app(b)
     rt.start()
     click.echo(json.dumps({"listening": f"http://{host}:{port}", "chain": b.chain.name, "hot_wallet": b.chain.hot_address}), err=True)
+    # uvicorn shuts down gracefully on SIGTERM and then re-raises it under the handler that was
+    # installed before it ran: make that one a no-op so the workers below stop cleanly (exit 0)
+    import signal
+
+    signal.signal(signal.SIGTERM, lambda *_: None)
     try:
         uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
     finally:
