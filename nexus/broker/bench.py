@@ -35,6 +35,7 @@ class _Receiver:
         self.ok = 0
         self.bad = 0
         self.ids: set[str] = set()
+        self.completed: dict[str, threading.Event] = {}
         lock = threading.Lock()
         rec = self
 
@@ -46,8 +47,11 @@ class _Receiver:
                 good = callbacks.verify(CALLBACK_SECRET.encode(), self.headers.get(callbacks.SIGNATURE_HEADER), body)
                 with lock:
                     if good:
+                        event = json.loads(body)
                         rec.ok += 1
-                        rec.ids.add(json.loads(body)["event_id"])
+                        rec.ids.add(event["event_id"])
+                        if event["status"] == "BuyCompleted":
+                            rec.completed.setdefault(event["transaction_code"], threading.Event()).set()
                     else:
                         rec.bad += 1
                 self.send_response(200 if good else 401)
@@ -57,10 +61,16 @@ class _Receiver:
             def log_message(self, *a):
                 pass
 
+        self._lock = lock
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), H)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def wait_completed(self, code: str, timeout: float) -> bool:
+        with self._lock:
+            ev = self.completed.setdefault(code, threading.Event())
+        return ev.wait(timeout)
 
     def close(self) -> None:
         self.server.shutdown()
@@ -89,12 +99,14 @@ def _broker(db_url: str):
 
 
 def buy_flows(db_url: str, flows: int, concurrency: int) -> dict:
-    """Create customer+account once; then `flows` times: POST /buy, POST payment, poll until
-    BuyCompleted (the crypto mined on the in-process chain). Wall time over all flows."""
+    """Create customer+account once; then `flows` times, from `concurrency` clients: POST /buy
+    with a callback URL, POST payment, and wait for the signed BuyCompleted callback (the
+    crypto mined on the in-process chain). Wall time over all flows."""
     from nexus.broker.audit import audit
 
     b, rt, server, th, base = _broker(db_url)
     rt.start()
+    rec = _Receiver()
     withdraw = "0x" + secrets.token_hex(20)
     try:
         with httpx.Client(base_url=base, headers={"X-API-Key": API_KEY}, timeout=60) as c:
@@ -104,10 +116,11 @@ def buy_flows(db_url: str, flows: int, concurrency: int) -> dict:
         def one(_i: int) -> tuple[str, float]:
             with httpx.Client(base_url=base, headers={"X-API-Key": API_KEY}, timeout=60) as c:
                 t0 = time.perf_counter()
-                q = c.post("/buy", json={"account_code": acc["account_code"], "payment_method": "sepa", "fiat_amount": "20.00"}).json()
+                q = c.post("/buy", json={"account_code": acc["account_code"], "payment_method": "sepa", "fiat_amount": "20.00",
+                                         "callback_url": rec.url}).json()
                 c.post(f"/transactions/{q['transaction_code']}/payment").raise_for_status()
-                while c.get(f"/transactions/{q['transaction_code']}").json()["status"] != "BuyCompleted":
-                    time.sleep(0.002)
+                if not rec.wait_completed(q["transaction_code"], 120):
+                    raise RuntimeError(f"{q['transaction_code']} did not complete")
                 return q["crypto_amount"], time.perf_counter() - t0
 
         start = time.perf_counter()
@@ -133,6 +146,7 @@ def buy_flows(db_url: str, flows: int, concurrency: int) -> dict:
         server.should_exit = True
         th.join(timeout=10)
         rt.stop()
+        rec.close()
         b.db.dispose()
 
 

@@ -172,11 +172,6 @@ class Chain:
                     return  # already in the pool or mined; the receipt decides
                 raise ChainError(f"chain {self.name}: broadcast failed: {type(e).__name__}: {self.scrub(str(e))}") from None
 
-    def after_broadcasts(self) -> None:
-        """On the in-process chain, produce the block that includes what was just broadcast."""
-        if self.sim is not None:
-            self.sim.mine_pending()
-
     def receipt(self, tx_hash: str) -> Receipt | None:
         with self._lock:
             try:

@@ -35,7 +35,6 @@ class SimControl:
         self._lock = lock
 
     def deposit(self, address: str, crypto: str, amount: int) -> str:
-        """The customer's wallet sends to `address`; the transaction is mined in its own block."""
         address = Web3.to_checksum_address(address)
         with self._lock:
             if crypto == "ETH":
@@ -44,19 +43,7 @@ class SimControl:
                 h = self.token.functions.transfer(address, amount).transact({"from": self.customer})
             else:
                 raise ValueError(f"unknown crypto {crypto}")
-            if not self.auto_mine:
-                self.tester.mine_blocks(1)
         return "0x" + bytes(h).hex()
-
-    @property
-    def auto_mine(self) -> bool:
-        return bool(self.tester.auto_mine_transactions)
-
-    def mine_pending(self) -> None:
-        """The in-process chain's block production: called after the broker broadcasts a batch."""
-        with self._lock:
-            if not self.auto_mine:
-                self.tester.mine_blocks(1)
 
     def mine(self, blocks: int) -> int:
         with self._lock:
@@ -90,15 +77,12 @@ def build(fund: list[str] = ()) -> tuple[Web3, SimControl, str]:
     return w3, sim, token.address
 
 
-def sim_chain(*, batch_blocks: bool = True) -> Chain:
-    """The in-process chain with a fresh hot wallet (random key, in memory). With
-    `batch_blocks`, transactions wait in the pool and the broker's sender mines one block per
-    batch it broadcasts (as a network would include many transactions per block); otherwise
-    every transaction is mined at once in its own block."""
+def sim_chain() -> Chain:
+    """The in-process chain with a fresh hot wallet (random key, in memory). Every transaction
+    is mined at once in its own block (eth-tester validates a nonce against the mined state,
+    so a pool of several pending transactions from one sender is not possible)."""
     hot = Account.create()
     w3, sim, token_address = build([hot.address])
-    if batch_blocks:
-        sim.tester.disable_auto_mine_transactions()
     chain = Chain(w3, hot, token_address, name="sim")
     chain._lock = sim._lock  # one lock for the one in-process EVM
     chain.sim = sim

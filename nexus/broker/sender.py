@@ -55,7 +55,6 @@ class Sender:
                 last = self._last_broadcast.get(s["id"])
                 if last is None or time.monotonic() - last > REBROADCAST_AFTER_S:
                     self._broadcast(s["id"], s["raw_tx"])
-                    self.b.chain.after_broadcasts()
                 continue
             self.b.db.run(lambda conn, s=s, r=rcpt: self._mined(conn, s, r))
             self._last_broadcast.pop(s["id"], None)
@@ -63,7 +62,9 @@ class Sender:
         return done
 
     def _mined(self, conn, s, rcpt) -> None:
-        cur = conn.execute(sa.select(_C.state).where(_C.id == s["id"])).scalar()
+        # lock order everywhere: the transaction row first, then its sends
+        tx = transitions.load(conn, self.b, tx_id=s["transaction_id"])
+        cur = conn.execute(self.b.db.for_update(sa.select(_C.state).where(_C.id == s["id"]))).scalar()
         if cur != "signed":
             return
         conn.execute(
@@ -71,7 +72,6 @@ class Sender:
                 state="mined" if rcpt.ok else "failed", block_number=rcpt.block, gas_cost_wei=rcpt.gas_cost_wei, updated_at_us=self.b.now_us()
             )
         )
-        tx = transitions.load(conn, self.b, tx_id=s["transaction_id"])
         if rcpt.ok and tx["status"] in MINED_EVENT_FROM.get(tx["kind"], ()):
             transitions.fire(conn, self.b, tx, "mined", states.SYSTEM, "system:chain", {"gas_cost_wei": rcpt.gas_cost_wei})
             return
@@ -113,8 +113,6 @@ class Sender:
             if raw:
                 self._broadcast(send_id, raw)
                 n += 1
-        if n:
-            self.b.chain.after_broadcasts()
         return n
 
     def _signed_ids(self) -> list[int]:
@@ -122,11 +120,13 @@ class Sender:
             return [r.id for r in conn.execute(sa.select(_C.id).where(_C.state == "signed"))]
 
     def _sign(self, conn, send_id: int) -> str | None:
-        q = sa.select(S.chain_sends).where(_C.id == send_id)
-        s = conn.execute(self.b.db.for_update(q)).mappings().first()
+        tx_id = conn.execute(sa.select(_C.transaction_id).where(_C.id == send_id)).scalar()
+        if tx_id is None:
+            return None
+        tx = transitions.load(conn, self.b, tx_id=tx_id)  # the transaction row first, then the send
+        s = conn.execute(self.b.db.for_update(sa.select(S.chain_sends).where(_C.id == send_id))).mappings().first()
         if s is None or s["state"] != "queued":
             return None
-        tx = transitions.load(conn, self.b, tx_id=s["transaction_id"])
         if tx["status"] not in SENDABLE.get(tx["kind"], ()):
             return None  # e.g. ToCancel: the scheduler decides; Blocked cancels the send
         max_nonce = conn.execute(sa.select(sa.func.max(_C.nonce))).scalar()
