@@ -34,6 +34,10 @@ def _errors(*codes: int) -> dict:
     return {c: {"model": M.ErrorBody, "description": "error"} for c in codes}
 
 
+ACTION_ERRORS = _errors(401, 403, 404, 409, 422)
+QUOTE_ERRORS = _errors(400, 401, 404, 409, 422, 503)
+
+
 def _error_response(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
 
@@ -42,27 +46,46 @@ IdemKey = Annotated[Optional[str], Header(alias="Idempotency-Key", max_length=20
 Code = Annotated[str, Path(pattern=M.CODE_PATTERN)]
 
 
-def create_app(broker: Broker) -> FastAPI:
-    app = FastAPI(
-        title="Nexus broker back office",
-        version="1",
-        description="Customers, accounts, Buy/Sell/Merchant/Gift transactions, ledger and signed callbacks.",
-        openapi_url="/openapi.json",
-        docs_url=None,
-        redoc_url=None,
-    )
-    b = broker
+class Ctx:
+    """What the route groups share: the broker, the two key checks (FastAPI dependencies), and
+    the two ways a handler writes: one transaction, or one idempotent creating transaction."""
 
-    def integrator(key: Annotated[Optional[str], Depends(_api_key)]) -> str:
-        if not b.secrets.check_api_key(key):
+    def __init__(self, broker: Broker) -> None:
+        self.b = broker
+
+    def integrator(self, key: Annotated[Optional[str], Depends(_api_key)]) -> str:
+        if not self.b.secrets.check_api_key(key):
             raise Unauthorized("missing or wrong X-API-Key", code="unauthorized")
         return "integrator"
 
-    def operator(key: Annotated[Optional[str], Depends(_operator_key)]) -> str:
-        name = b.secrets.operator_for(key)
+    def operator(self, key: Annotated[Optional[str], Depends(_operator_key)]) -> str:
+        name = self.b.secrets.operator_for(key)
         if name is None:
             raise Unauthorized("missing or wrong X-Operator-Key", code="unauthorized")
         return name
+
+    def run(self, fn):
+        out = self.b.db.run(fn)
+        self.b.wake()
+        return out
+
+    def idempotent(self, request: Request, key: Optional[str], body: M.BaseModel, fn, status: int = 201) -> JSONResponse:
+        h = idempotency.request_hash(request.method, request.url.path, body.model_dump(mode="json"))
+        code, content, replayed = idempotency.run(self.b, key, h, lambda conn: (status, fn(conn)))
+        self.b.wake()
+        resp = JSONResponse(content, status_code=code)
+        if replayed:
+            resp.headers["Idempotent-Replayed"] = "true"
+        return resp
+
+
+def price_view(b: Broker, crypto: str) -> dict:
+    mid, at = b.prices.mid(crypto)
+    return {"crypto": crypto, "fiat": EUR.code, "buy_price": str(pricing.buy_price(mid)), "sell_price": str(pricing.sell_price(mid)), "at": iso(at)}
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    """Every error leaves as {"error": {"code", "message"}}."""
 
     @app.exception_handler(BrokerError)
     async def _broker_error(_req: Request, e: BrokerError):
@@ -94,6 +117,9 @@ def create_app(broker: Broker) -> FastAPI:
         log.exception("unexpected error")
         return _error_response(500, "internal", "internal error; see the server log")
 
+
+def _query_guard(app: FastAPI):
+    """A dependency refusing query parameters the operation does not declare."""
     declared: dict[tuple[str, str], set[str]] = {}
 
     def no_unknown_query_parameters(request: Request) -> None:
@@ -110,23 +136,15 @@ def create_app(broker: Broker) -> FastAPI:
         if unknown:
             raise Invalid(f"unknown query parameter(s): {', '.join(unknown)}", code="invalid_request")
 
-    r = APIRouter(prefix=PREFIX, dependencies=[Depends(no_unknown_query_parameters)])
+    return no_unknown_query_parameters
 
-    def run(fn):
-        out = b.db.run(fn)
-        b.wake()
-        return out
 
-    def idempotent(request: Request, key: Optional[str], body: M.BaseModel, fn, status: int = 201) -> JSONResponse:
-        h = idempotency.request_hash(request.method, request.url.path, body.model_dump(mode="json"))
-        code, content, replayed = idempotency.run(b, key, h, lambda conn: (status, fn(conn)))
-        b.wake()
-        resp = JSONResponse(content, status_code=code)
-        if replayed:
-            resp.headers["Idempotent-Replayed"] = "true"
-        return resp
+def _customer_routes(r: APIRouter, c: "Ctx") -> None:
+    """Customers and accounts."""
+    b = c.b
+    integrator = c.integrator
+    idempotent = c.idempotent
 
-    # -- customers and accounts ------------------------------------------------------------
 
     @r.post("/customers", status_code=201, response_model=M.CustomerOut, responses=_errors(400, 401, 409, 422), tags=["customers"])
     def create_customer(body: M.CustomerIn, request: Request, idem: IdemKey = None, _: str = Depends(integrator)):
@@ -147,54 +165,62 @@ def create_app(broker: Broker) -> FastAPI:
             acc = customers.get_account_row(conn, code)
             return customers.account_view(acc, acc["customer_code"])
 
-    # -- prices and quotes -----------------------------------------------------------------
+
+def _quote_routes(r: APIRouter, c: "Ctx") -> None:
+    """Prices, quotes and the creating POSTs of transactions."""
+    b = c.b
+    integrator = c.integrator
+    operator = c.operator
+    idempotent = c.idempotent
+
 
     @r.get("/prices/{crypto}", response_model=M.PriceOut, responses=_errors(401, 422, 503), tags=["prices"])
     def get_price(crypto: M.Crypto, _: str = Depends(integrator)):
-        mid, at = b.prices.mid(crypto)
-        return {"crypto": crypto, "fiat": EUR.code, "buy_price": str(pricing.buy_price(mid)), "sell_price": str(pricing.sell_price(mid)), "at": iso(at)}
+        return price_view(b, crypto)
 
-    quote_errors = _errors(400, 401, 404, 409, 422, 503)
-
-    @r.post("/buy", status_code=201, response_model=M.QuoteOut, responses=quote_errors, tags=["transactions"])
+    @r.post("/buy", status_code=201, response_model=M.QuoteOut, responses=QUOTE_ERRORS, tags=["transactions"])
     def create_buy(body: M.BuyIn, request: Request, idem: IdemKey = None, _: str = Depends(integrator)):
         return idempotent(request, idem, body, lambda conn: orders.buy(conn, b, body.model_dump(), simulate=False))
 
-    @r.post("/buy/simulate", response_model=M.QuoteOut, responses=quote_errors, tags=["transactions"])
+    @r.post("/buy/simulate", response_model=M.QuoteOut, responses=QUOTE_ERRORS, tags=["transactions"])
     def simulate_buy(body: M.BuyIn, _: str = Depends(integrator)):
         with b.db.read() as conn:
             return orders.buy(conn, b, body.model_dump(), simulate=True)
 
-    @r.post("/sell", status_code=201, response_model=M.QuoteOut, responses=quote_errors, tags=["transactions"])
+    @r.post("/sell", status_code=201, response_model=M.QuoteOut, responses=QUOTE_ERRORS, tags=["transactions"])
     def create_sell(body: M.SellIn, request: Request, idem: IdemKey = None, _: str = Depends(integrator)):
         return idempotent(request, idem, body, lambda conn: orders.sell(conn, b, body.model_dump(), simulate=False))
 
-    @r.post("/sell/simulate", response_model=M.QuoteOut, responses=quote_errors, tags=["transactions"])
+    @r.post("/sell/simulate", response_model=M.QuoteOut, responses=QUOTE_ERRORS, tags=["transactions"])
     def simulate_sell(body: M.SellIn, _: str = Depends(integrator)):
         with b.db.read() as conn:
             return orders.sell(conn, b, body.model_dump(), simulate=True)
 
-    @r.post("/merchant", status_code=201, response_model=M.QuoteOut, responses=quote_errors, tags=["transactions"])
+    @r.post("/merchant", status_code=201, response_model=M.QuoteOut, responses=QUOTE_ERRORS, tags=["transactions"])
     def create_merchant(body: M.BuyIn, request: Request, idem: IdemKey = None, _: str = Depends(integrator)):
         return idempotent(request, idem, body, lambda conn: orders.merchant(conn, b, body.model_dump()))
 
-    @r.post("/gift", status_code=201, response_model=M.QuoteOut, responses=quote_errors, tags=["operator"])
+    @r.post("/gift", status_code=201, response_model=M.QuoteOut, responses=QUOTE_ERRORS, tags=["operator"])
     def create_gift(body: M.GiftIn, request: Request, idem: IdemKey = None, op: str = Depends(operator)):
         return idempotent(request, idem, body, lambda conn: orders.gift(conn, b, body.model_dump(), op))
 
-    # -- transactions ----------------------------------------------------------------------
 
-    action_errors = _errors(401, 403, 404, 409, 422)
+def _transaction_routes(r: APIRouter, c: "Ctx") -> None:
+    """The integrator's signals and the transaction views."""
+    b = c.b
+    integrator = c.integrator
+    run = c.run
 
-    @r.post("/transactions/{code}/payment", response_model=M.TransactionOut, responses=action_errors, tags=["transactions"])
+
+    @r.post("/transactions/{code}/payment", response_model=M.TransactionOut, responses=ACTION_ERRORS, tags=["transactions"])
     def payment(code: Code, _: str = Depends(integrator)):
         return run(lambda conn: orders.act(conn, b, code, "payment", "integrator", "integrator"))
 
-    @r.post("/transactions/{code}/cancel", response_model=M.TransactionOut, responses=action_errors, tags=["transactions"])
+    @r.post("/transactions/{code}/cancel", response_model=M.TransactionOut, responses=ACTION_ERRORS, tags=["transactions"])
     def cancel(code: Code, _: str = Depends(integrator)):
         return run(lambda conn: orders.act(conn, b, code, "cancel", "integrator", "integrator"))
 
-    @r.post("/transactions/{code}/payout", response_model=M.TransactionOut, responses=action_errors, tags=["transactions"])
+    @r.post("/transactions/{code}/payout", response_model=M.TransactionOut, responses=ACTION_ERRORS, tags=["transactions"])
     def payout(code: Code, _: str = Depends(integrator)):
         return run(lambda conn: orders.act(conn, b, code, "payout", "integrator", "integrator"))
 
@@ -218,9 +244,15 @@ def create_app(broker: Broker) -> FastAPI:
         with b.db.read() as conn:
             return orders.callbacks_of(conn, b, code)
 
-    # -- operators -------------------------------------------------------------------------
 
-    @r.post("/operator/transactions/{code}/{action}", response_model=M.TransactionOut, responses=action_errors, tags=["operator"])
+def _operator_routes(r: APIRouter, c: "Ctx") -> None:
+    """Operator actions and settings."""
+    b = c.b
+    operator = c.operator
+    run = c.run
+
+
+    @r.post("/operator/transactions/{code}/{action}", response_model=M.TransactionOut, responses=ACTION_ERRORS, tags=["operator"])
     def operator_action(code: Code, action: M.Action, op: str = Depends(operator)):
         return run(lambda conn: orders.operator_action(conn, b, code, action, op))
 
@@ -249,6 +281,13 @@ def create_app(broker: Broker) -> FastAPI:
     def put_crypto(crypto: M.Crypto, body: M.CryptoSettingsIn, _: str = Depends(operator)):
         run(lambda conn: conn.execute(S.crypto_settings.update().where(S.crypto_settings.c.crypto == crypto).values(send_delay_s=body.send_delay_s)))
         return {"crypto": crypto, "send_delay_s": body.send_delay_s}
+
+
+def _treasury_routes(r: APIRouter, c: "Ctx") -> None:
+    """Balances beside the measured reserve, reserve transfers, deposits."""
+    b = c.b
+    operator = c.operator
+    idempotent = c.idempotent
 
     @r.get("/operator/balances/{crypto}", response_model=M.BalancesOut, responses=_errors(401, 422, 502), tags=["operator"])
     def balances(crypto: M.Crypto, _: str = Depends(operator)):
@@ -281,38 +320,59 @@ def create_app(broker: Broker) -> FastAPI:
             for x in rows
         ]}
 
-    # -- the in-process chain (--chain sim only) -------------------------------------------
 
-    if b.chain.sim is not None:
-        sim = b.chain.sim
+def _sim_routes(r: APIRouter, c: "Ctx") -> None:
+    """The in-process chain's controls (`--chain sim` only)."""
+    b = c.b
+    integrator = c.integrator
 
-        @r.post("/sim/deposit", response_model=M.SimDepositOut, responses=_errors(400, 401, 422, 502), tags=["sim"])
-        def sim_deposit(body: M.SimDepositIn, _: str = Depends(integrator)):
-            amount = to_units(body.amount, CRYPTOS[body.crypto])
-            if amount <= 0:
-                raise Invalid("amount must be greater than zero", code="invalid_amount")
-            try:
-                h = sim.deposit(body.address, body.crypto, amount)
-            except Exception as e:
-                raise Invalid(f"the simulated customer wallet refused: {type(e).__name__}", code="sim_refused") from None
-            rcpt = b.chain.receipt(h)
-            b.wake()
-            return {"tx_hash": h, "block_number": rcpt.block if rcpt else b.chain.head()}
 
-        @r.post("/sim/mine", response_model=M.SimMineOut, responses=_errors(400, 401, 422), tags=["sim"])
-        def sim_mine(body: M.SimMineIn, _: str = Depends(integrator)):
-            n = sim.mine(body.blocks)
-            b.wake()
-            return {"block_number": n}
+    sim = b.chain.sim
 
-        if isinstance(b.prices, pricing.FixedPriceSource):
+    @r.post("/sim/deposit", response_model=M.SimDepositOut, responses=_errors(400, 401, 422, 502), tags=["sim"])
+    def sim_deposit(body: M.SimDepositIn, _: str = Depends(integrator)):
+        amount = to_units(body.amount, CRYPTOS[body.crypto])
+        if amount <= 0:
+            raise Invalid("amount must be greater than zero", code="invalid_amount")
+        try:
+            h = sim.deposit(body.address, body.crypto, amount)
+        except Exception as e:
+            raise Invalid(f"the simulated customer wallet refused: {type(e).__name__}", code="sim_refused") from None
+        rcpt = b.chain.receipt(h)
+        b.wake()
+        return {"tx_hash": h, "block_number": rcpt.block if rcpt else b.chain.head()}
 
-            @r.put("/sim/prices/{crypto}", response_model=M.PriceOut, responses=_errors(400, 401, 422), tags=["sim"])
-            def sim_price(crypto: M.Crypto, body: M.SimPriceIn, _: str = Depends(integrator)):
-                if not Decimal(body.mid) > 0:
-                    raise Invalid("mid must be greater than zero", code="invalid_price")
-                b.prices.set(crypto, Decimal(body.mid))
-                return get_price(crypto, "integrator")
+    @r.post("/sim/mine", response_model=M.SimMineOut, responses=_errors(400, 401, 422), tags=["sim"])
+    def sim_mine(body: M.SimMineIn, _: str = Depends(integrator)):
+        n = sim.mine(body.blocks)
+        b.wake()
+        return {"block_number": n}
 
+    if isinstance(b.prices, pricing.FixedPriceSource):
+
+        @r.put("/sim/prices/{crypto}", response_model=M.PriceOut, responses=_errors(400, 401, 422), tags=["sim"])
+        def sim_price(crypto: M.Crypto, body: M.SimPriceIn, _: str = Depends(integrator)):
+            if not Decimal(body.mid) > 0:
+                raise Invalid("mid must be greater than zero", code="invalid_price")
+            b.prices.set(crypto, Decimal(body.mid))
+            return price_view(b, crypto)
+
+
+def create_app(broker: Broker) -> FastAPI:
+    app = FastAPI(
+        title="Nexus broker back office",
+        version="1",
+        description="Customers, accounts, Buy/Sell/Merchant/Gift transactions, ledger and signed callbacks.",
+        openapi_url="/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+    )
+    _install_error_handlers(app)
+    c = Ctx(broker)
+    r = APIRouter(prefix=PREFIX, dependencies=[Depends(_query_guard(app))])
+    for add in (_customer_routes, _quote_routes, _transaction_routes, _operator_routes, _treasury_routes):
+        add(r, c)
+    if broker.chain.sim is not None:
+        _sim_routes(r, c)
     app.include_router(r)
     return app

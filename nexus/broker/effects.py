@@ -22,7 +22,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-import sqlalchemy as sa
 
 from nexus.broker import schema as S
 from nexus.broker.guards import Step

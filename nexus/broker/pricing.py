@@ -17,7 +17,7 @@ from typing import Mapping
 
 from nexus.broker.clock import Clock
 from nexus.broker.errors import BrokerError, Invalid
-from nexus.broker.units import CRYPTOS, Currency
+from nexus.broker.units import Currency
 
 SPREAD = Decimal("0.005")
 PRICE_QUANTUM = Decimal("0.000001")  # prices carry 6 decimals
@@ -210,22 +210,3 @@ def quote_gift(price: Decimal, crypto: Currency, fiat: Currency, *, fiat_amount:
         crypto_amount = crypto_for(fiat_amount, price, crypto, fiat, ROUND_FLOOR)
     value = fiat_value(crypto_amount, price, crypto, fiat, ROUND_FLOOR)
     return _positive(Quote(price, 0, value, crypto_amount))
-
-
-def known_crypto(code: str) -> Currency:
-    from nexus.broker.units import crypto
-
-    return crypto(code)
-
-
-__all__ = [
-    "CRYPTOS",
-    "FixedPriceSource",
-    "RingPriceSource",
-    "PaymentMethod",
-    "Quote",
-    "quote_buy",
-    "quote_sell",
-    "quote_merchant",
-    "quote_gift",
-]

@@ -30,7 +30,7 @@ def book_opening_balances(broker: Broker) -> None:
             continue
 
         def work(conn, crypto=crypto):
-            p, j = S.postings.c, S.journal.c
+            p = S.postings.c
             opened = conn.execute(sa.select(sa.func.count()).select_from(S.postings).where(p.account == "equity", p.currency == crypto)).scalar()
             if opened:
                 return

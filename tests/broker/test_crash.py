@@ -17,7 +17,6 @@ import threading
 import time
 
 import httpx
-import pytest
 from eth_account import Account
 
 from nexus.broker.chain import connect
