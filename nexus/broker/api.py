@@ -374,5 +374,9 @@ def create_app(broker: Broker) -> FastAPI:
         add(r, c)
     if broker.chain.sim is not None:
         _sim_routes(r, c)
+    # Tradebot (issue 8): its settings routes, defined in nexus/tradebot/broker_api.py
+    from nexus.tradebot.broker_api import tradebot_routes
+
+    tradebot_routes(r, c)
     app.include_router(r)
     return app
