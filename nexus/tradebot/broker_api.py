@@ -26,23 +26,25 @@ Crypto = Annotated[str, Path(pattern=CRYPTO_PATTERN)]
 
 
 def tradebot_routes(r: APIRouter, c) -> None:
+    from nexus.broker.api import _errors
+
     b = c.b
     metadata.create_all(b.db.engine)  # only the tradebot_* tables
     store = SettingsStore(b.db.engine)
     operator = c.operator
 
-    @r.get("/operator/tradebot/settings", tags=["tradebot"])
+    @r.get("/operator/tradebot/settings", responses=_errors(401), tags=["tradebot"])
     def list_settings(_: str = Depends(operator)) -> dict[str, Any]:
         return {"settings": [s.to_obj() for s in store.all()]}
 
-    @r.get("/operator/tradebot/settings/{crypto}", tags=["tradebot"])
+    @r.get("/operator/tradebot/settings/{crypto}", responses=_errors(401, 404, 422), tags=["tradebot"])
     def get_settings(crypto: Crypto, _: str = Depends(operator)) -> dict[str, Any]:
         s = store.get(crypto)
         if s is None:
             raise NotFound(f"no Tradebot settings for {crypto}", code="not_found")
         return s.to_obj()
 
-    @r.put("/operator/tradebot/settings/{crypto}", tags=["tradebot"])
+    @r.put("/operator/tradebot/settings/{crypto}", responses=_errors(400, 401, 422), tags=["tradebot"])
     def put_settings(crypto: Crypto, body: Annotated[dict[str, Any], Body()], _: str = Depends(operator)) -> dict[str, Any]:
         for name in AMOUNT_FIELDS:
             if name in body and not isinstance(body[name], str):
