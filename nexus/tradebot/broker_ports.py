@@ -258,7 +258,7 @@ class BrokerHotWallet:
             def sign_and_book(conn):
                 max_nonce = conn.execute(sa.select(sa.func.max(S.chain_sends.c.nonce))).scalar()
                 ours = conn.execute(sa.select(sa.func.max(tradebot_chain_sends.c.nonce))).scalar()
-                nonce = max(chain.pending_nonce(), *(n + 1 for n in (max_nonce, ours) if n is not None))
+                nonce = max([chain.pending_nonce()] + [n + 1 for n in (max_nonce, ours) if n is not None])
                 raw, tx_hash = chain.sign_send(crypto, address, units, nonce)
                 ledger.post(conn, [Posting("hot_wallet", crypto, -units), Posting("exchange", crypto, units)],
                             memo=f"tradebot: transfer {amount} {crypto} hot wallet -> exchange {address} ({tx_hash})",
