@@ -277,9 +277,16 @@ def log_cmd(crypto: str | None, limit: int, as_json: bool, db_url: str) -> None:
 @click.option("--customer-flow", "flow_seed", type=int, default=None,
               help="Paper only: random customer buys and sells each round, from this seed.")
 @click.option("--json", "as_json", is_flag=True, help="Each run's audit entry as a JSON line.")
+@click.option("--chain", "chain_spec", type=click.Choice(["sim"]), default=None,
+              help="Broker mode: the broker's ledger in --db and its in-process chain; exchanges are "
+                   "SimExchange accounts over the venue simulator's books.")
+@click.option("--sim-seed", type=int, default=0, show_default=True, help="Broker mode: the venue simulator's seed.")
+@click.option("--exchange-fund", "exchange_funds", multiple=True, metavar="ASSET=AMOUNT",
+              help="Broker mode: opening balance of each exchange account (repeatable), e.g. EUR=100000.")
 @db_option
 def run_cmd(paper_path: str | None, interval_s: float, rounds: int | None, fast: bool, dry_run: bool,
-            flow_seed: int | None, as_json: bool, db_url: str) -> None:
+            flow_seed: int | None, as_json: bool, chain_spec: str | None, sim_seed: int,
+            exchange_funds: tuple[str, ...], db_url: str) -> None:
     """Run the Tradebot for every active crypto, every --interval seconds, never overlapping.
 
     Each run reads the balances, decides, executes the actions and records an audit entry
@@ -295,9 +302,15 @@ def run_cmd(paper_path: str | None, interval_s: float, rounds: int | None, fast:
     from nexus.tradebot.scheduler import Scheduler
     from nexus.tradebot.store import AuditLog, SettingsStore
 
-    if paper_path is None:
-        _fail("nexus tradebot run: only --paper WORLD.json is available until the broker back office "
-              "lands (balances from its ledger, transfers on its chain); see README.md, Tradebot", 2)
+    if paper_path is None and chain_spec is None:
+        _fail("nexus tradebot run: give --paper WORLD.json or --chain sim (the broker); see README.md, Tradebot", 2)
+    if paper_path is not None and chain_spec is not None:
+        _fail("nexus tradebot run: --paper and --chain exclude each other", 2)
+    if chain_spec is not None:
+        if fast and rounds is None:
+            _fail("nexus tradebot run: --fast needs --rounds", 2)
+        _run_broker(db_url, sim_seed, exchange_funds, interval_s, rounds, fast, dry_run, as_json)
+        return
     if fast and rounds is None:
         _fail("nexus tradebot run: --fast needs --rounds", 2)
     engine = _open(db_url)
@@ -331,5 +344,87 @@ def run_cmd(paper_path: str | None, interval_s: float, rounds: int | None, fast:
         except KeyboardInterrupt:
             stop.set()
             scheduler.wait()
+    if bad:
+        raise click.exceptions.Exit(EXIT_UPSTREAM)
+
+
+def _run_broker(db_url: str, sim_seed: int, exchange_funds: tuple[str, ...], interval_s: float,
+                rounds: int | None, fast: bool, dry_run: bool, as_json: bool) -> None:
+    """The Tradebot against a broker in this process: its database (`--db`), the in-process
+    chain, its scheduler threads (deposits, sends), and one SimExchange per configured exchange
+    over the venue simulator's ETH book of the venue of the same name."""
+    import secrets
+    import threading
+    import time
+    from decimal import Decimal, InvalidOperation
+
+    from nexus.broker import assemble
+    from nexus.broker.runtime import Runtime
+    from nexus.sim.engine import Engine
+    from nexus.sim.specs import VENUES
+    from nexus.tradebot.broker_world import broker_ports, fund_exchange, make_exchange
+    from nexus.tradebot.ports import ManualClock, SystemClock
+    from nexus.tradebot.scheduler import Scheduler
+    from nexus.tradebot.store import AuditLog, SettingsStore, metadata
+
+    funds: list[tuple[str, Decimal]] = []
+    for item in exchange_funds:
+        asset, _, amount = item.partition("=")
+        try:
+            funds.append((asset, Decimal(amount)))
+        except InvalidOperation:
+            _fail(f"nexus tradebot run: --exchange-fund {item!r}: expected ASSET=AMOUNT", 2)
+    # A broker in this process; its keys are random, in memory only (no API is served here).
+    b = assemble.build(db_url=db_url, chain="sim", api_key=secrets.token_hex(16),
+                       operators={"tradebot": secrets.token_hex(16)}, callback_secret=secrets.token_hex(16))
+    rt = Runtime(b)
+    rt.prepare()
+    metadata.create_all(b.db.engine)
+    store = SettingsStore(b.db.engine)
+    active = store.active()
+    if not active:
+        _fail("nexus tradebot run: no active crypto (nexus tradebot settings set CRYPTO --active ...)", 2)
+    clock = ManualClock(time.time()) if fast else SystemClock()
+    names = sorted({s.exchange for s in active})
+    unknown = [n for n in names if n not in VENUES]
+    if unknown:
+        _fail(f"nexus tradebot run: exchange {unknown[0]!r} is not a simulator venue ({', '.join(VENUES)})", 2)
+    engine = Engine(seed=sim_seed, venues=names, symbol="ETHUSDT")
+    for _ in range(50):
+        engine.step()
+    exchanges = {}
+    for n in names:
+        ex = exchanges[n] = make_exchange(b, n, engine, n, clock)
+        for asset, amount in funds:
+            fund_exchange(b, ex, asset, amount)
+    mid = exchanges[names[0]].price()
+    if mid is not None:  # the broker's fixed price source follows the simulated market
+        b.prices.set("ETH", mid.quantize(Decimal("0.01")))
+    wallet, prices = broker_ports(b)
+    bad = []
+
+    def show(entry: AuditEntry) -> None:
+        if entry.outcome in ("error", "failed"):
+            bad.append(entry)
+        click.echo(json.dumps(entry.to_obj()) if as_json else _entry_line(entry))
+
+    def before_round() -> None:
+        for _ in range(min(int(interval_s * 100), 200)):  # the book moves on (at most 2 simulated s)
+            engine.step()
+        b.chain.sim.mine(1)  # blocks keep coming: deposits confirm
+        rt.tick()
+
+    stop = threading.Event()
+    try:
+        with Scheduler(settings=store, audit=AuditLog(b.db.engine), wallet=wallet, exchanges=exchanges, prices=prices,
+                       clock=clock, interval_s=interval_s, execute=not dry_run, on_entry=show,
+                       wait_each_round=True, before_round=before_round) as scheduler:
+            try:
+                scheduler.run(stop, max_rounds=rounds)
+            except KeyboardInterrupt:
+                stop.set()
+                scheduler.wait()
+    finally:
+        b.db.dispose()
     if bad:
         raise click.exceptions.Exit(EXIT_UPSTREAM)
