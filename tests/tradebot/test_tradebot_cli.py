@@ -176,3 +176,23 @@ def test_db_is_required_and_a_bare_path_is_sqlite(tmp_path):
     p = nexus("tradebot", "settings", "set", "BTC", *SET_BTC, "--db", "bare.db", cwd=tmp_path)
     assert p.returncode == 0, p.stderr
     assert (tmp_path / "bare.db").exists()
+
+
+def test_run_against_the_broker_on_the_in_process_chain(tmp_path):
+    db = str(tmp_path / "broker.db")
+    r = nexus("tradebot", "settings", "set", "ETH", "--db", db, "--exchange", "kraken", "--currency", "EUR",
+              "--target", "2880000", "--wobble", "160000", "--min-trade", "320", "--max-trade", "1600",
+              "--min-transfer", "3200", "--max-transfer", "64000", "--min-confirmed", "0", "--active")
+    assert r.returncode == 0, r.stderr
+    r = nexus("tradebot", "settings", "set", "ETH", "--db", db, "--max-transfer", "0")
+    assert r.returncode == 2 and b"bad_transfer_limits" in r.stderr
+    r = nexus("tradebot", "run", "--db", db, "--chain", "sim", "--exchange-fund", "EUR=100000", "--rounds", "3",
+              "--fast", "--json")
+    assert r.returncode == 0, r.stderr
+    runs = [json.loads(line) for line in r.stdout.splitlines()]
+    assert len(runs) == 3 and all(e["outcome"] == "executed" for e in runs), runs
+    assert runs[0]["actions"][0]["action"] == "transfer_to_exchange"  # 1000 ETH > 900 + 50 (at ~3200 EUR)
+    assert all(res["ok"] for e in runs for res in e["results"])
+    assert any(a["action"] == "sell" for e in runs[1:] for a in e["actions"])
+    log = nexus("tradebot", "log", "--db", db, "--json")
+    assert [json.loads(line)["id"] for line in log.stdout.splitlines()] == [e["id"] for e in runs]
