@@ -1,0 +1,107 @@
+"""Random record streams for the engine tests: book messages near a wandering mid (inserts,
+updates, deletes, deep levels), full snapshots (clear + reload, sometimes identical to the
+book), resyncs, one-sided books, trades of every taker side including unknown, several
+records per message, and messages that change nothing."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nexus import record
+
+BOOK_LEVEL, BOOK_CLEAR, TRADE = 1, 2, 3
+F_LAST, F_SNAPSHOT, F_RESYNC = 1, 2, 4
+
+
+def random_stream(seed: int, messages: int = 400, spread_levels: int = 12, ts_step_ns: int = 50_000_000):
+    """A list of records as dicts -> NumPy batch. Deterministic per seed."""
+    rng = np.random.default_rng(seed)
+    recs = []
+    mid = 100_000
+    book = {1: {}, 2: {}}
+    ts = 1_700_000_000_000_000_000
+    for m in range(messages):
+        ts += int(rng.integers(0, ts_step_ns))
+        msg = []
+        roll = rng.random()
+        if roll < 0.06:  # full snapshot (sometimes exactly the current book)
+            same = rng.random() < 0.3 and (book[1] or book[2])
+            msg.append(dict(kind=BOOK_CLEAR, side=0, flags=F_SNAPSHOT))
+            if same:
+                levels = [(s, p, q) for s in (1, 2) for p, q in book[s].items()]
+            else:
+                levels = []
+                for s in (1, 2):
+                    for k in range(int(rng.integers(0, spread_levels))):
+                        p = mid - 1 - k if s == 1 else mid + 1 + k
+                        levels.append((s, p, int(rng.integers(1, 50))))
+                book = {1: {}, 2: {}}
+            for s, p, q in levels:
+                book[s][p] = q
+                msg.append(dict(kind=BOOK_LEVEL, side=s, price=p, qty=q, flags=F_SNAPSHOT))
+            if rng.random() < 0.3:
+                msg[0]["flags"] |= F_RESYNC
+        elif roll < 0.09:  # one side cleared
+            s = int(rng.integers(1, 3))
+            msg.append(dict(kind=BOOK_CLEAR, side=s, flags=0))
+            book[s] = {}
+        elif roll < 0.45:  # trades
+            for _ in range(int(rng.integers(1, 4))):
+                side = int(rng.choice([1, 2, 0], p=[0.45, 0.45, 0.1]))
+                msg.append(dict(kind=TRADE, side=side, price=mid + int(rng.integers(-3, 4)),
+                                qty=int(rng.integers(0, 40)) if rng.random() > 0.02 else 0))
+        else:  # incremental book update
+            mid += int(rng.integers(-2, 3))
+            for _ in range(int(rng.integers(1, 6))):
+                s = int(rng.integers(1, 3))
+                off = int(rng.integers(0, spread_levels))
+                p = mid - 1 - off if s == 1 else mid + 1 + off
+                if rng.random() < 0.05:  # far away
+                    p += -1000 if s == 1 else 1000
+                q = 0 if rng.random() < 0.3 else int(rng.integers(1, 60))
+                if rng.random() < 0.1 and book[s]:  # same size again: no change
+                    p = list(book[s])[int(rng.integers(0, len(book[s])))]
+                    q = book[s][p]
+                if q:
+                    book[s][p] = q
+                else:
+                    book[s].pop(p, None)
+                msg.append(dict(kind=BOOK_LEVEL, side=s, price=p, qty=q, flags=0))
+            if rng.random() < 0.05:
+                msg.append(dict(kind=3, side=1, price=mid, qty=int(rng.integers(1, 10))))
+        if rng.random() < 0.03:  # a heartbeat-like record with no content
+            msg.append(dict(kind=6, side=0))
+        for k, r in enumerate(msg):
+            r.setdefault("flags", 0)
+            r["ts"] = ts
+            if k == len(msg) - 1:
+                r["flags"] |= F_LAST
+        recs.extend(msg)
+    return to_batch(recs)
+
+
+def to_batch(recs, instrument_id: int = 7, venue_id: int = 2):
+    b = record.empty(len(recs))
+    for i, r in enumerate(recs):
+        b[i]["kind"] = r["kind"]
+        b[i]["side"] = r.get("side", 0)
+        b[i]["price"] = r.get("price", 0)
+        b[i]["qty"] = r.get("qty", 0)
+        b[i]["flags"] = r.get("flags", 0)
+        b[i]["ts_exchange_ns"] = r.get("ts", 0)
+        b[i]["ts_local_ns"] = r.get("ts", 0)
+        b[i]["instrument_id"] = instrument_id
+        b[i]["venue_id"] = venue_id
+    return b
+
+
+def msg(*recs, ts=0):
+    """One message: records given as (kind, side, price, qty[, flags]); F_LAST on the last."""
+    out = []
+    for k, r in enumerate(recs):
+        kind, side, price, qty = r[:4]
+        flags = r[4] if len(r) > 4 else 0
+        if k == len(recs) - 1:
+            flags |= F_LAST
+        out.append(dict(kind=kind, side=side, price=price, qty=qty, flags=flags, ts=ts))
+    return out
