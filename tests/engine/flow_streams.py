@@ -105,3 +105,104 @@ def msg(*recs, ts=0):
             flags |= F_LAST
         out.append(dict(kind=kind, side=side, price=price, qty=qty, flags=flags, ts=ts))
     return out
+
+
+class Market:
+    """A small synthetic market for the detector tests: a book of `depth` levels a side
+    around a wandering mid, background trades (mostly 1-5 lots, either side) that consume
+    the touch, cancels and adds near the touch, and patterns injected by the test through
+    the helper methods below. Trades are one message, their book consequences the next
+    message (as venues send them on separate channels). Times are exchange ns."""
+
+    def __init__(self, seed: int, depth: int = 20, step_ns: int = 20_000_000, t0: int = 10**18):
+        self.rng = np.random.default_rng(seed)
+        self.depth, self.step_ns, self.t = depth, step_ns, t0
+        self.mid = 100_000
+        self.book = {1: {}, 2: {}}
+        self.recs = []
+        lv = []
+        for k in range(depth):
+            for s in (1, 2):
+                p = self.mid - 1 - k if s == 1 else self.mid + 1 + k
+                q = int(self.rng.integers(5, 20))
+                self.book[s][p] = q
+                lv.append((BOOK_LEVEL, s, p, q))
+        self.emit([(BOOK_CLEAR, 0, 0, 0)] + lv)
+
+    # -- plumbing -------------------------------------------------------------------------
+    def emit(self, recs):
+        if recs:
+            self.recs += msg(*recs, ts=self.t)
+
+    def setq(self, s, p, q):
+        if q > 0:
+            self.book[s][p] = q
+        else:
+            self.book[s].pop(p, None)
+        return (BOOK_LEVEL, s, p, max(q, 0))
+
+    def best(self, s):
+        b = self.book[s]
+        return (max(b) if s == 1 else min(b)) if b else None
+
+    def trade(self, taker, qty, consume=True):
+        """A market order of `qty` against the touch of the other side; the book message
+        follows in a separate message."""
+        ps = 3 - taker
+        trades, upd = [], []
+        left = qty
+        while left > 0 and self.book[ps]:
+            p = self.best(ps)
+            take = min(left, self.book[ps][p])
+            trades.append((TRADE, taker, p, take))
+            left -= take
+            upd.append(self.setq(ps, p, self.book[ps][p] - take) if consume else None)
+        self.emit(trades)
+        self.emit([u for u in upd if u])
+        return trades
+
+    def refill_side(self, s):
+        """Keep `depth` levels on a side by adding behind the last one."""
+        b = self.book[s]
+        out = []
+        while len(b) < self.depth:
+            worst = (min(b) - 1 if s == 1 else max(b) + 1) if b else (self.mid - 1 if s == 1 else self.mid + 1)
+            out.append(self.setq(s, worst, int(self.rng.integers(5, 20))))
+        return out
+
+    # -- background ----------------------------------------------------------------------
+    def step(self, trade_prob=0.25, protect=()):
+        self.t += self.step_ns
+        rng = self.rng
+        if rng.random() < trade_prob:
+            self.trade(int(rng.integers(1, 3)), int(rng.integers(1, 6)))
+        upd = []
+        for _ in range(int(rng.integers(0, 3))):
+            s = int(rng.integers(1, 3))
+            b = self.book[s]
+            if not b:
+                continue
+            best = self.best(s)
+            k = int(rng.integers(0, 6))
+            p = best - k if s == 1 else best + k
+            if (s, p) in protect:
+                continue
+            q = b.get(p, 0)
+            r = rng.random()
+            nq = 0 if r < 0.2 and k > 0 else max(1, q + int(rng.integers(-4, 6)))
+            upd.append(self.setq(s, p, nq))
+        # the touch moves back when a side thins out
+        for s in (1, 2):
+            upd += self.refill_side(s)
+        if self.book[1] and self.book[2] and self.best(2) - self.best(1) > 2:
+            s = int(rng.integers(1, 3))
+            p = self.best(1) + 1 if s == 1 else self.best(2) - 1
+            upd.append(self.setq(s, p, int(rng.integers(3, 12))))
+        self.emit(upd)
+
+    def run(self, seconds, **kw):
+        for _ in range(int(seconds * 1e9 / self.step_ns)):
+            self.step(**kw)
+
+    def batch(self):
+        return to_batch(self.recs)

@@ -1,0 +1,97 @@
+"""The compiled engine against its pure-Python twin (nexus/flow/pyengine.py), output for
+output -- metrics, VPIN and every signal with its facts -- on random streams and on the
+synthetic market with injected patterns, for several parameter sets."""
+
+import numpy as np
+import pytest
+
+from flow_streams import Market, random_stream
+from nexus.flow.params import FlowParams
+from nexus.flow.pyengine import PyFlowEngine
+from nexus.flow.runtime import FlowRunner
+
+
+def both(batch, params: FlowParams, capacity=4096):
+    out = FlowRunner(params, capacity=capacity).run(batch)
+    py = PyFlowEngine(params.engine_dict())
+    py.update([tuple(r)[:12] for r in batch.tolist()])
+    return out, py
+
+
+def assert_same(out, py):
+    got_m = [(int(r["msg"]), int(r["rec"]), int(r["ts_exchange_ns"]), int(r["bid_px"]), int(r["bid_qty"]),
+              int(r["ask_px"]), int(r["ask_qty"]), [int(v) for v in r["ofi"][:int(r["levels"])]],
+              int(r["obi_num"]), int(r["obi_den"]), int(r["cvd"]), int(r["buy_qty"]), int(r["sell_qty"]),
+              int(r["flags"])) for r in out.metrics]
+    assert got_m == py.metrics
+    assert [tuple(int(v) for v in r.tolist()) for r in out.vpin] == py.vpin_rows
+    got_s = [(int(s["aux"]), int(s["side"]), int(s["price"]), int(s["qty"]), tuple(int(v) for v in f["f"]),
+              int(s["seq"]), int(s["trade_id"]), int(s["ts_exchange_ns"])) for s, f in zip(out.signals, out.facts)]
+    assert got_s == py.signals
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_same_outputs_on_random_streams(seed):
+    params = FlowParams(ofi_levels=1 + seed * 3, vpin_bucket_volume=40, vpin_window=3, warmup_trades=5,
+                        delta_spike_min_buckets=3, delta_spike_bucket_ns=100_000_000)
+    out, py = both(random_stream(seed, messages=2000), params, capacity=64)
+    assert_same(out, py)
+
+
+def market_with_patterns(seed):
+    m = Market(seed)
+    m.run(30)
+    rng = np.random.default_rng(seed)
+    for _ in range(12):
+        kind = int(rng.integers(0, 5))
+        if kind == 0:  # a burst of buying or selling
+            side = int(rng.integers(1, 3))
+            for _ in range(25):
+                m.trade(side, int(rng.integers(3, 9)))
+                m.step(trade_prob=0)
+        elif kind == 1:  # a wall behind the touch, pulled later
+            s = int(rng.integers(1, 3))
+            p = m.best(s) - 6 if s == 1 else m.best(s) + 6
+            m.emit([m.setq(s, p, 200)])
+            m.run(2, protect={(s, p)})
+            m.emit([m.setq(s, p, 0)])
+        elif kind == 2:  # large lots
+            for _ in range(8):
+                m.trade(int(rng.integers(1, 3)) if rng.random() < 0.2 else 1, 40)
+                m.run(1)
+        elif kind == 3:  # an iceberg: the touch shows 3 and refills after each print
+            s = int(rng.integers(1, 3))
+            p = m.best(s)
+            m.emit([m.setq(s, p, 3)])
+            for _ in range(6):
+                m.step(trade_prob=0, protect={(s, p)})
+                m.emit([(3, 3 - s, p, 4)])          # 4 print at p although 3 show
+                m.step(trade_prob=0, protect={(s, p)})
+                m.emit([m.setq(s, p, 3)])           # and 3 show again
+        m.run(5)
+    return m.batch()
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_same_outputs_on_market_with_patterns(seed):
+    batch = market_with_patterns(seed)
+    params = FlowParams(vpin_bucket_volume=100, vpin_window=10, vpin_bar_ns=500_000_000)
+    out, py = both(batch, params)
+    assert len(out.signals) > 3
+    assert_same(out, py)
+
+
+def test_same_outputs_with_every_detector_sensitive():
+    # Low thresholds so every detector fires often and every branch runs.
+    params = FlowParams(warmup_trades=3, absorption_vol_mult_pct=50, absorption_min_prints=1, absorption_hold_ns=0,
+                        iceberg_min_refills=1, iceberg_vol_mult_pct=50, exhaustion_burst_mult=2,
+                        exhaustion_min_move_ticks=1, exhaustion_retrace_ticks=1, exhaustion_stall_ns=0,
+                        delta_spike_min_buckets=2, delta_spike_z_x100=100, spoof_mult_pct=150,
+                        smart_money_mult_pct=150, smart_money_min_count=2, smart_money_imbalance_pct=50,
+                        oracle_min_types=1, oracle_min_conf=10, oracle_cooldown_ns=0,
+                        absorption_cooldown_ns=0, iceberg_cooldown_ns=0, exhaustion_cooldown_ns=0,
+                        smart_money_cooldown_ns=0)
+    out, py = both(market_with_patterns(11), params)
+    kinds = set(int(t) for t in out.signals["aux"])
+    assert kinds == {1, 2, 3, 4, 5, 6, 7}, kinds
+    assert_same(out, py)
