@@ -22,6 +22,8 @@ COMMANDS: dict[str, str] = {
     "ring": "nexus.commands.ring:ring",
     "bench": "nexus.commands.bench:bench",
     "demo": "nexus.commands.demo:demo",
+    "metrics": "nexus.commands.metrics:metrics",
+    "signals": "nexus.commands.signals:signals",
 }
 
 
