@@ -16,6 +16,8 @@ from libc.string cimport memmove
 
 cdef enum:
     LADDER_INITIAL_LEVELS = 256
+    # Levels from the touch searched linearly before the binary search (updates cluster there).
+    LADDER_SCAN = 4
     # A limit on everything: a side deeper than this is refused (an error, never a silent cut).
     LADDER_MAX_LEVELS = 1 << 20
 
@@ -46,21 +48,39 @@ cdef inline void side_free(LadderSide* s) noexcept nogil:
     s.cap = 0
 
 
-cdef inline bint side_before(const LadderSide* s, int64_t a, int64_t b) noexcept nogil:
-    """True when price a sorts before price b in storage order (further from the touch)."""
-    return a < b if s.is_bid else a > b
-
-
 cdef inline Py_ssize_t side_lower_bound(const LadderSide* s, int64_t price) noexcept nogil:
-    """First storage index whose price does not sort before `price`."""
-    cdef Py_ssize_t lo = 0, hi = s.n, mid
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if side_before(s, s.levels[mid].price, price):
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
+    """First storage index whose price does not sort before `price`. Updates cluster at the
+    touch (the end of the array), so the first LADDER_SCAN levels from the touch are scanned
+    linearly, then a branchless binary search covers the rest."""
+    cdef Py_ssize_t i = s.n, stop = s.n - LADDER_SCAN, base, length, half
+    cdef const Level* a = s.levels
+    if stop < 0:
+        stop = 0
+    if s.is_bid:
+        while i > stop and a[i - 1].price >= price:
+            i -= 1
+        if i > stop or i == 0 or a[i - 1].price < price:
+            return i
+        base = 0                              # a[i-1].price >= price: search [0, i)
+        length = i
+        while length > 1:
+            half = length >> 1
+            if a[base + half].price < price:
+                base += half
+            length -= half
+        return base + (1 if a[base].price < price else 0)
+    while i > stop and a[i - 1].price <= price:
+        i -= 1
+    if i > stop or i == 0 or a[i - 1].price > price:
+        return i
+    base = 0
+    length = i
+    while length > 1:
+        half = length >> 1
+        if a[base + half].price > price:
+            base += half
+        length -= half
+    return base + (1 if a[base].price > price else 0)
 
 
 cdef inline int64_t side_qty_at(const LadderSide* s, int64_t price) noexcept nogil:

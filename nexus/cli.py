@@ -53,7 +53,9 @@ def main() -> None:
     from nexus.exceptions import NexusError
 
     try:
-        cli.main(prog_name="nexus", standalone_mode=False)
+        # With standalone_mode=False, click returns the code of a `ctx.exit(code)` instead
+        # of exiting: honour it (e.g. 3 from `normalize` when some lines were rejected).
+        rc = cli.main(prog_name="nexus", standalone_mode=False)
     except click.exceptions.Abort:
         sys.exit(130)
     except click.ClickException as e:
@@ -65,7 +67,7 @@ def main() -> None:
         click.echo(f"nexus: {e}", err=True)
         sys.exit(EXIT_USAGE)
     else:
-        sys.exit(EXIT_OK)
+        sys.exit(rc if type(rc) is int else EXIT_OK)
 
 
 if __name__ == "__main__":

@@ -112,6 +112,9 @@ def replay(venue, symbol, instruments, records, price_exponent, qty_exponent, ti
         except Exception as e:
             raise click.UsageError(str(e)) from None
 
+    if records:  # the exponents are known: refuse a bad bucket volume before reading anything
+        from nexus.flow.replay import Unit
+        make_params(Unit(0, "", price_exponent, qty_exponent, tick, None))
     rp = Replay(make_params)
     dumps = json.JSONEncoder(separators=(",", ":")).encode
     write = sys.stdout.write

@@ -60,6 +60,7 @@ def replay(venue, symbol, instruments, records, price_exponent, qty_exponent, ti
         overrides = parse_param_overrides(params)
     except ConfigError as e:
         raise click.UsageError(str(e)) from None
+    build_params(overrides, tick, not no_oracle)  # refuse bad parameters before reading anything
     source = open_source(venue, symbol, instruments, records, price_exponent, qty_exponent, tick)
     rp = Replay(lambda unit: build_params(overrides, unit.tick, not no_oracle))
     dumps = json.JSONEncoder(separators=(",", ":")).encode

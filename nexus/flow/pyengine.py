@@ -78,11 +78,14 @@ class Side:
             return len(self.prices) - bisect_right(self.prices, price)
         return bisect_left(self.prices, price)
 
-    def depth_sum(self, levels):
-        p = self.prices
-        sel = p[::-1][:levels] if self.is_bid else p[:levels]
+    def top(self, levels):
+        """(prices, sizes) of the `levels` best levels, best first."""
+        sel = self.prices[-levels:][::-1] if self.is_bid else self.prices[:levels]
         q = self.qty
-        return sum(q[x] for x in sel)
+        return sel, [q[x] for x in sel]
+
+    def depth_sum(self, levels):
+        return sum(self.top(levels)[1])
 
 
 class PyFlowEngine:
@@ -229,17 +232,23 @@ class PyFlowEngine:
             b, a = self.bids, self.asks
             if changed:
                 flags |= ROW_BOOK_CHANGED
-                cur = [(b.px(k), b.sz(k), a.px(k), a.sz(k)) for k in range(L)]
+                bps, bqs = b.top(L)
+                aps, aqs = a.top(L)
+                if len(bps) < L:
+                    bps, bqs = bps + [INT64_MIN] * (L - len(bps)), bqs + [0] * (L - len(bqs))
+                if len(aps) < L:
+                    aps, aqs = aps + [INT64_MAX] * (L - len(aps)), aqs + [0] * (L - len(aqs))
                 reset = self.msg_resync or self.prev is None
                 if reset:
                     flags |= ROW_RESET
                 else:
+                    pbps, pbqs, paps, paqs = self.prev
                     for k in range(L):
-                        bp, bq, ap, aq = cur[k]
-                        pbp, pbq, pap, paq = self.prev[k]
+                        bp, bq, ap, aq = bps[k], bqs[k], aps[k], aqs[k]
+                        pbp, pbq, pap, paq = pbps[k], pbqs[k], paps[k], paqs[k]
                         ofi[k] = ((bq if bp >= pbp else 0) - (pbq if bp <= pbp else 0)
                                   - (aq if ap <= pap else 0) + (paq if ap >= pap else 0))
-                self.prev = cur
+                self.prev = (bps, bqs, aps, aqs)
             if self.msg_trades:
                 flags |= ROW_TRADES
             if b.prices:
@@ -552,13 +561,13 @@ class PyFlowEngine:
         L = min(p["spoof_levels"], len(side.prices))
         if L < 2:
             return
-        total = sum(side.sz(k) for k in range(L))
-        thr = max((total // L) * p["spoof_mult_pct"] // 100, p["spoof_min_qty"], 1)
+        prices, sizes = side.top(L)
+        thr = max((sum(sizes) // L) * p["spoof_mult_pct"] // 100, p["spoof_min_qty"], 1)
         for k in range(1, L):
-            q = side.sz(k)
+            q = sizes[k]
             if q < thr:
                 continue
-            price = side.px(k)
+            price = prices[k]
             slot = -1
             for i, w in enumerate(walls):
                 if w is not None and w["price"] == price:
