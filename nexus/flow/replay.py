@@ -151,7 +151,7 @@ class VenueSource:
                 recs = np.concatenate(out) if len(out) > 1 else out[0]
                 if len(recs) == 0:
                     continue
-                recs["flags"] &= ~_F_LAST
+                recs["flags"] &= np.uint8(0xFF ^ _F_LAST)
                 recs["flags"][-1] |= _F_LAST
                 tick = max(1, int(inst.price_to_int(inst.tick_size)))
                 yield Unit(lineno - 1, sym, inst.price_exponent, inst.qty_exponent, tick, recs)
