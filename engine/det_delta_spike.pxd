@@ -13,13 +13,14 @@
 #     z = (c*d - S1) / sqrt(c*S2 - S1^2)          (= (d - mean) / population sd)
 # computed in IEEE double; when c*S2 - S1^2 = 0 the sd is floored at one quantity unit,
 # z = (c*d - S1) / c. It fires when c >= min_buckets, |d| >= min_qty, z and d have the same
-# sign and |z| * 100 >= z_x100; at most once per bucket. The current bucket is not in its
-# own baseline. Confidence: conf_ratio(z_x100, |z|*100). Facts: delta, z*100 (truncated),
+# sign, |z| * 100 >= z_x100 and |d| >= min_rate_pct % of the market's normal taker volume
+# over bucket_ns (engine/detctx.pxd: a spike is large for the market, not only for a quiet
+# window); at most once per bucket. The current bucket is not in its own baseline. Confidence: conf_ratio(z_x100, |z|*100). Facts: delta, z*100 (truncated),
 # window sum S1, buckets in the window c, bucket_ns.
 from libc.stdint cimport int64_t
 from libc.math cimport sqrt, fabs
 from engine.int128 cimport int128_t
-from engine.detctx cimport DetCtx
+from engine.detctx cimport DetCtx, ctx_flow, ctx_warm
 from engine.signal cimport SignalOut, emit, conf_ratio, SIG_DELTA_SPIKE
 
 cdef enum:
@@ -31,6 +32,7 @@ cdef struct DeltaSpikeParams:
     int64_t min_buckets
     int64_t z_x100
     int64_t min_qty
+    int64_t min_rate_pct
 
 cdef struct DeltaSpike:
     DeltaSpikeParams p
@@ -82,10 +84,10 @@ cdef inline void delta_spike_trade(DeltaSpike* s, DetCtx* c, int taker, int64_t 
         s.delta = 0
         s.fired = 0
     s.delta += q if taker == 1 else -q
-    if s.fired or s.count < s.p.min_buckets:
+    if s.fired or s.count < s.p.min_buckets or not ctx_warm(c):
         return
     absd = s.delta if s.delta >= 0 else -s.delta
-    if absd < s.p.min_qty or absd == 0:
+    if absd < s.p.min_qty or absd == 0 or absd < ctx_flow(c, s.p.min_rate_pct, s.p.bucket_ns):
         return
     num = <int128_t>s.count * s.delta - s.s1
     var = <int128_t>s.count * s.s2 - <int128_t>s.s1 * s.s1

@@ -6,21 +6,21 @@
 #
 # Definition. Trades with a known taker side enter a rolling window of window_ns (at most
 # EXH_RING trades; the oldest leave first). On a trade in direction d:
-#   * a burst is armed when the window's volume in d is >= T = max(min_qty, burst_mult x
-#     average trade size), is >= dominance_pct % of the window's volume, and the price has
-#     travelled >= min_move_ticks ticks in d from the oldest trade in the window; the burst
-#     extreme E is that trade's price;
+#   * a burst is armed when the window's volume in d is >= T = max(min_qty, burst_rate_pct %
+#     of the market's normal taker volume over window_ns), is >= dominance_pct % of the
+#     window's volume, and the price has travelled >= min_move_bps basis points in d from
+#     the oldest trade in the window; the burst extreme E is that trade's price;
 #   * while armed, a trade in d beyond E is continuation: E moves there and the stall clock
 #     restarts.
 # At the end of every message, an armed burst fires when no new extreme came for stall_ns
-# and the mid has retraced >= retrace_ticks ticks from E (mid = floor((bid + ask) / 2));
-# after watch_ns without a new extreme it is dropped silently. At most one signal per
-# direction per cooldown_ns. Confidence: mean of conf_ratio(T, burst volume) and
-# conf_ratio(retrace_ticks*tick, retrace). Facts: burst volume, move (price units, from
-# the window's oldest trade to E), retrace (price units), ns since the extreme, burst
+# and the mid (floor((bid + ask) / 2)) has retraced >= retrace_pct % of the burst's move
+# (from the window's oldest trade to E) back from E; after watch_ns without a new extreme it
+# is dropped silently. At most one signal per direction per cooldown_ns. Confidence: mean of
+# conf_ratio(T, burst volume) and conf_ratio(retrace_pct, retrace % of the move). Facts:
+# burst volume, move (price units), retrace (price units), ns since the extreme, burst
 # direction (1 buy, 2 sell), T.
 from libc.stdint cimport int64_t
-from engine.detctx cimport DetCtx, ctx_avg_trade, ctx_warm
+from engine.detctx cimport DetCtx, ctx_flow, ctx_warm
 from engine.signal cimport SignalOut, emit, conf_ratio, SIG_EXHAUSTION
 
 cdef enum:
@@ -28,12 +28,12 @@ cdef enum:
 
 cdef struct ExhaustionParams:
     int64_t window_ns
-    int64_t burst_mult
+    int64_t burst_rate_pct
     int64_t min_qty
     int64_t dominance_pct
-    int64_t min_move_ticks
+    int64_t min_move_bps
     int64_t stall_ns
-    int64_t retrace_ticks
+    int64_t retrace_pct
     int64_t watch_ns
     int64_t cooldown_ns
 
@@ -92,7 +92,7 @@ cdef inline void exhaustion_trade(Exhaustion* x, DetCtx* c, int taker, int64_t p
     if x.ever_fired[taker] and ts - x.last_fire_ts[taker] < x.p.cooldown_ns:
         return
     vol = x.buy if taker == 1 else x.sell
-    thr = ctx_avg_trade(c) * x.p.burst_mult
+    thr = ctx_flow(c, x.p.burst_rate_pct, x.p.window_ns)
     if thr < x.p.min_qty:
         thr = x.p.min_qty
     if thr < 1:
@@ -101,7 +101,7 @@ cdef inline void exhaustion_trade(Exhaustion* x, DetCtx* c, int taker, int64_t p
         return
     oldest_px = x.r_px[x.head]
     move = px - oldest_px if taker == 1 else oldest_px - px
-    if move < x.p.min_move_ticks * c.tick:
+    if move <= 0 or move * 10000 < x.p.min_move_bps * oldest_px:
         return
     x.armed[taker] = 1
     x.extreme[taker] = px
@@ -113,7 +113,7 @@ cdef inline void exhaustion_trade(Exhaustion* x, DetCtx* c, int taker, int64_t p
 
 cdef inline void exhaustion_message(Exhaustion* x, DetCtx* c, SignalOut* o) noexcept nogil:
     cdef int d
-    cdef int64_t mid, retrace, need, move
+    cdef int64_t mid, retrace, move, pct
     if c.bids.n == 0 or c.asks.n == 0:
         return
     mid = (c.bids.levels[c.bids.n - 1].price + c.asks.levels[c.asks.n - 1].price) >> 1
@@ -126,14 +126,12 @@ cdef inline void exhaustion_message(Exhaustion* x, DetCtx* c, SignalOut* o) noex
         if c.now_ns - x.ext_ts[d] < x.p.stall_ns:
             continue
         retrace = x.extreme[d] - mid if d == 1 else mid - x.extreme[d]
-        need = x.p.retrace_ticks * c.tick
-        if need < 1:
-            need = 1
-        if retrace < need:
-            continue
         move = x.extreme[d] - x.start_px[d] if d == 1 else x.start_px[d] - x.extreme[d]
+        if retrace <= 0 or move <= 0 or retrace * 100 < x.p.retrace_pct * move:
+            continue
+        pct = retrace * 100 // move
         emit(o, SIG_EXHAUSTION, 3 - d, x.extreme[d],
-             (conf_ratio(x.burst_thr[d], x.burst_vol[d]) + conf_ratio(need, retrace)) // 2,
+             (conf_ratio(x.burst_thr[d], x.burst_vol[d]) + conf_ratio(x.p.retrace_pct if x.p.retrace_pct > 0 else 1, pct)) // 2,
              x.burst_vol[d], move, retrace, c.now_ns - x.ext_ts[d], d, x.burst_thr[d])
         x.armed[d] = 0
         x.ever_fired[d] = 1

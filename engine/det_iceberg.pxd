@@ -12,21 +12,26 @@
 #     such update: if X > 0 and d > D - X (more is showing than the fills left) it is a
 #     refill; then D = d. A level that is gone (d = 0) is not a refill; the episode ends
 #     when the touch moves through P (best bid < P, best ask > P) with the level gone;
-#   * it fires once refills >= min_refills and the traded volume V >= T =
-#     max(min_qty, vol_mult_pct/100 * Dmax): prints exceeded the displayed size. One signal
-#     per episode, at most one per side per cooldown_ns.
+#   * it fires once refills >= min_refills, the traded volume V >= T = max(min_qty,
+#     vol_mult_pct % of Dmax) (prints exceeded the display), at least settle_ns after the
+#     first print, and the same level did not take absorption-grade flow within window_ns
+#     (engine/det_absorption.pxd armed there): one level, one reading -- a steadily
+#     refilled clip is an iceberg, a level soaking up a flood of aggression is absorption.
+#     One signal per episode, at most one per side per cooldown_ns.
 # Confidence: the mean of conf_ratio(min_refills, refills) and conf_ratio(T, V). Facts:
 # volume, refills, largest display, duration ns, displayed now, volume beyond the display.
 from libc.stdint cimport int64_t
 from engine.detctx cimport DetCtx, ctx_side
 from engine.ladder cimport side_px, side_qty_at
 from engine.signal cimport SignalOut, emit, conf_ratio, SIG_ICEBERG
+from engine.det_absorption cimport Absorption, absorption_heavy
 
 cdef struct IcebergParams:
     int64_t window_ns
     int64_t min_refills
     int64_t vol_mult_pct
     int64_t min_qty
+    int64_t settle_ns
     int64_t cooldown_ns
 
 cdef struct IcebergSide:
@@ -79,29 +84,32 @@ cdef inline void iceberg_clear(Iceberg* b, int side) noexcept nogil:
         b.s[2].touched = b.s[2].active
 
 
-cdef inline void iceberg_message(Iceberg* b, DetCtx* c, SignalOut* o) noexcept nogil:
+cdef inline void iceberg_message(Iceberg* b, DetCtx* c, const Absorption* a, SignalOut* o) noexcept nogil:
     cdef int ps
     cdef IcebergSide* e
     cdef int64_t d, best, thr
     for ps in range(1, 3):
         e = &b.s[ps]
-        if not e.active or not e.touched:
+        if not e.active:
             continue
-        e.touched = 0
-        d = side_qty_at(ctx_side(c, ps), e.px)
-        if d == 0:
-            best = side_px(ctx_side(c, ps), 0)
-            if (ps == 1 and best < e.px) or (ps == 2 and best > e.px):
-                e.active = 0
-            e.last_disp = 0
+        if e.touched:
+            e.touched = 0
+            d = side_qty_at(ctx_side(c, ps), e.px)
+            if d == 0:
+                best = side_px(ctx_side(c, ps), 0)
+                if (ps == 1 and best < e.px) or (ps == 2 and best > e.px):
+                    e.active = 0
+                e.last_disp = 0
+                continue
+            if e.traded_since > 0 and d > e.last_disp - e.traded_since:
+                e.refills += 1
+            e.traded_since = 0
+            e.last_disp = d
+            if d > e.max_disp:
+                e.max_disp = d
+        if e.fired or e.refills < b.p.min_refills or c.now_ns - e.start_ts < b.p.settle_ns:
             continue
-        if e.traded_since > 0 and d > e.last_disp - e.traded_since:
-            e.refills += 1
-        e.traded_since = 0
-        e.last_disp = d
-        if d > e.max_disp:
-            e.max_disp = d
-        if e.fired or e.refills < b.p.min_refills:
+        if absorption_heavy(a, ps, e.px, c.now_ns, b.p.window_ns):
             continue
         thr = e.max_disp * b.p.vol_mult_pct // 100
         if thr < b.p.min_qty:
@@ -114,7 +122,7 @@ cdef inline void iceberg_message(Iceberg* b, DetCtx* c, SignalOut* o) noexcept n
             continue
         emit(o, SIG_ICEBERG, ps, e.px,
              (conf_ratio(b.p.min_refills, e.refills) + conf_ratio(thr, e.traded)) // 2,
-             e.traded, e.refills, e.max_disp, c.now_ns - e.start_ts, d, e.traded - e.max_disp)
+             e.traded, e.refills, e.max_disp, c.now_ns - e.start_ts, e.last_disp, e.traded - e.max_disp)
         e.fired = 1
         e.ever_fired = 1
         e.last_fire_ts = c.now_ns

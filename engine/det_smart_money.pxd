@@ -4,16 +4,18 @@
 # many large market orders on the same side over a minute rather than one block. Points in
 # the direction of the large lots (accumulation: buy, distribution: sell).
 #
-# Definition. A trade with a known taker side is a large lot when its quantity is >=
-# T = max(min_qty, mult_pct/100 * average trade size) (engine/detctx.pxd; the average
-# before this trade). Large lots enter a rolling window of window_ns (at most SM_RING lots).
-# After a large lot in direction d it fires when the window holds >= min_count large lots in
-# d and the large-lot imbalance (Q_d - Q_other) / (Q_d + Q_other) >= imbalance_pct %, at
-# most once per direction per cooldown_ns. Confidence: the mean of
+# Definition. Detectors see aggressive ORDERS: consecutive prints with the same taker side
+# and exchange timestamp are one order (engine/detctx.pxd), so a market order that sweeps
+# three levels is one lot, not three small ones. An order is a large lot when its quantity
+# is >= T = max(min_qty, mult_pct % of the average order size) (the average before this
+# order). Large lots enter a rolling window of window_ns (at most SM_RING lots). After a
+# large lot in direction d it fires when the window holds >= min_count large lots in d and
+# the large-lot imbalance (Q_d - Q_other) / (Q_d + Q_other) >= imbalance_pct %, at most once
+# per direction per cooldown_ns. Confidence: the mean of
 # conf_ratio(min_count, count) and conf_ratio(imbalance_pct, imbalance %). Facts: net large
 # quantity Q_d - Q_other, count in d, total large quantity, age of the oldest lot (ns), T.
 from libc.stdint cimport int64_t
-from engine.detctx cimport DetCtx, ctx_avg_trade, ctx_warm
+from engine.detctx cimport DetCtx, ctx_avg_order, ctx_warm
 from engine.signal cimport SignalOut, emit, conf_ratio, SIG_SMART_MONEY
 
 cdef enum:
@@ -39,12 +41,12 @@ cdef struct SmartMoney:
     bint ever_fired[3]
 
 
-cdef inline void smart_money_trade(SmartMoney* m, DetCtx* c, int taker, int64_t px, int64_t q, int64_t ts, SignalOut* o) noexcept nogil:
+cdef inline void smart_money_order(SmartMoney* m, DetCtx* c, int taker, int64_t px, int64_t q, int64_t ts, SignalOut* o) noexcept nogil:
     cdef int64_t thr, old, slot, mine, other, imb
     cdef int d
     if not ctx_warm(c):
         return
-    thr = ctx_avg_trade(c) * m.p.mult_pct // 100
+    thr = ctx_avg_order(c) * m.p.mult_pct // 100
     if thr < m.p.min_qty:
         thr = m.p.min_qty
     if thr < 1:

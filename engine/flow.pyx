@@ -27,7 +27,7 @@ from engine.detectors cimport Detectors, det_trade, det_level, det_clear, det_re
 from engine.det_exhaustion cimport EXH_RING
 from engine.det_delta_spike cimport DS_MAX_WINDOW
 from engine.det_smart_money cimport SM_RING
-from engine.det_spoof cimport SPOOF_MAX_WALLS
+from engine.det_spoof cimport SPOOF_MAX_WALLS, SPOOF_MAX_LEVELS
 
 import numpy as np
 
@@ -127,6 +127,7 @@ cdef class FlowEngine:
         d.ctx.asks = &self.asks
         d.ctx.tick = _get(p, "tick")
         d.ctx.warmup_trades = _get(p, "warmup_trades")
+        d.ctx.warmup_s = _get(p, "warmup_s")
         if d.ctx.tick < 1:
             raise ValueError("tick must be >= 1 price unit")
         on = self.signals_enabled
@@ -140,7 +141,8 @@ cdef class FlowEngine:
         a = &d.absorption.p
         a.window_ns = _get(p, "absorption_window_ns")
         a.hold_ns = _get(p, "absorption_hold_ns")
-        a.vol_mult_pct = _get(p, "absorption_vol_mult_pct")
+        a.rate_pct = _get(p, "absorption_rate_pct")
+        a.display_pct = _get(p, "absorption_display_pct")
         a.min_qty = _get(p, "absorption_min_qty")
         a.min_prints = _get(p, "absorption_min_prints")
         a.cooldown_ns = _get(p, "absorption_cooldown_ns")
@@ -149,15 +151,16 @@ cdef class FlowEngine:
         b.min_refills = _get(p, "iceberg_min_refills")
         b.vol_mult_pct = _get(p, "iceberg_vol_mult_pct")
         b.min_qty = _get(p, "iceberg_min_qty")
+        b.settle_ns = _get(p, "iceberg_settle_ns")
         b.cooldown_ns = _get(p, "iceberg_cooldown_ns")
         x = &d.exhaustion.p
         x.window_ns = _get(p, "exhaustion_window_ns")
-        x.burst_mult = _get(p, "exhaustion_burst_mult")
+        x.burst_rate_pct = _get(p, "exhaustion_burst_rate_pct")
         x.min_qty = _get(p, "exhaustion_min_qty")
         x.dominance_pct = _get(p, "exhaustion_dominance_pct")
-        x.min_move_ticks = _get(p, "exhaustion_min_move_ticks")
+        x.min_move_bps = _get(p, "exhaustion_min_move_bps")
         x.stall_ns = _get(p, "exhaustion_stall_ns")
-        x.retrace_ticks = _get(p, "exhaustion_retrace_ticks")
+        x.retrace_pct = _get(p, "exhaustion_retrace_pct")
         x.watch_ns = _get(p, "exhaustion_watch_ns")
         x.cooldown_ns = _get(p, "exhaustion_cooldown_ns")
         s = &d.delta_spike.p
@@ -166,16 +169,22 @@ cdef class FlowEngine:
         s.min_buckets = _get(p, "delta_spike_min_buckets")
         s.z_x100 = _get(p, "delta_spike_z_x100")
         s.min_qty = _get(p, "delta_spike_min_qty")
+        s.min_rate_pct = _get(p, "delta_spike_min_rate_pct")
         if s.bucket_ns < 1 or not (1 <= s.window <= DS_MAX_WINDOW):
             raise ValueError(f"delta spike needs bucket_ns >= 1 and 1 <= window <= {DS_MAX_WINDOW}")
         w = &d.spoof.p
         w.levels = _get(p, "spoof_levels")
         w.mult_pct = _get(p, "spoof_mult_pct")
+        w.order_mult_pct = _get(p, "spoof_order_mult_pct")
         w.min_qty = _get(p, "spoof_min_qty")
         w.max_life_ns = _get(p, "spoof_max_life_ns")
         w.pull_pct = _get(p, "spoof_pull_pct")
         w.max_traded_pct = _get(p, "spoof_max_traded_pct")
         w.min_rank = _get(p, "spoof_min_rank")
+        w.min_behind = _get(p, "spoof_min_behind")
+        w.approach_pct = _get(p, "spoof_approach_pct")
+        if not (2 <= w.levels <= SPOOF_MAX_LEVELS):
+            raise ValueError(f"spoof_levels must be in 2..{SPOOF_MAX_LEVELS}")
         m = &d.smart_money.p
         m.mult_pct = _get(p, "smart_money_mult_pct")
         m.min_qty = _get(p, "smart_money_min_qty")
@@ -485,9 +494,11 @@ cdef class FlowEngine:
 
     @property
     def baselines(self):
-        """The detectors' baselines: average trade and touch size (quantity units, floor)."""
-        return {"avg_trade_qty": self.det.ctx.avg_trade_q16 >> 16,
-                "avg_touch_qty": self.det.ctx.avg_touch_q16 >> 16,
+        """The detectors' baselines: average aggressive order size and taker volume per
+        second (quantity units, floor), seconds and trades seen."""
+        return {"avg_order_qty": self.det.ctx.avg_order_q16 >> 16,
+                "volume_per_s": self.det.ctx.rate_q16 >> 16,
+                "seconds": self.det.ctx.seconds,
                 "trades": self.det.ctx.trades, "now_ns": self.det.ctx.now_ns}
 
     @property

@@ -42,28 +42,31 @@ class FlowParams:
     smart_money: bool = True
     oracle: bool = True                 # emitted; excluded from trading by default (signals.TRADE_DEFAULT)
     tick: int = 1                       # price units per tick (set from the instrument)
-    warmup_trades: int = 20             # relative thresholds wait for this many trades
+    warmup_trades: int = 20             # relative thresholds wait for this many trades ...
+    warmup_s: int = 10                  # ... and this many seconds of flow (engine/detctx.pxd)
 
-    absorption_window_ns: int = 10 * S
-    absorption_hold_ns: int = 500 * MS
-    absorption_vol_mult_pct: int = 300   # x average touch size
+    absorption_window_ns: int = 2 * S
+    absorption_hold_ns: int = 300 * MS
+    absorption_rate_pct: int = 100       # x normal taker volume over the window
+    absorption_display_pct: int = 300    # x the largest size the level showed
     absorption_min_qty: int = 0
-    absorption_min_prints: int = 3
+    absorption_min_prints: int = 5
     absorption_cooldown_ns: int = 5 * S
 
     iceberg_window_ns: int = 30 * S
     iceberg_min_refills: int = 3
     iceberg_vol_mult_pct: int = 200      # x largest displayed size
     iceberg_min_qty: int = 0
+    iceberg_settle_ns: int = 500 * MS
     iceberg_cooldown_ns: int = 5 * S
 
     exhaustion_window_ns: int = 2 * S
-    exhaustion_burst_mult: int = 15      # x average trade size
+    exhaustion_burst_rate_pct: int = 150  # x normal taker volume over the window, one direction
     exhaustion_min_qty: int = 0
-    exhaustion_dominance_pct: int = 80
-    exhaustion_min_move_ticks: int = 3
+    exhaustion_dominance_pct: int = 75
+    exhaustion_min_move_bps: int = 2
     exhaustion_stall_ns: int = 1 * S
-    exhaustion_retrace_ticks: int = 2
+    exhaustion_retrace_pct: int = 40     # of the burst's move
     exhaustion_watch_ns: int = 10 * S
     exhaustion_cooldown_ns: int = 5 * S
 
@@ -72,16 +75,20 @@ class FlowParams:
     delta_spike_min_buckets: int = 20
     delta_spike_z_x100: int = 400
     delta_spike_min_qty: int = 0
+    delta_spike_min_rate_pct: int = 100  # |delta| >= this % of normal taker volume per bucket
 
     spoof_levels: int = 10
-    spoof_mult_pct: int = 500            # x mean size of the top `spoof_levels` levels
+    spoof_mult_pct: int = 1000           # x median size of the top `spoof_levels` levels
+    spoof_order_mult_pct: int = 0        # x average aggressive order size (0: not used)
     spoof_min_qty: int = 0
     spoof_max_life_ns: int = 30 * S
     spoof_pull_pct: int = 75
     spoof_max_traded_pct: int = 10
     spoof_min_rank: int = 1
+    spoof_min_behind: int = 3
+    spoof_approach_pct: int = 100        # distance at the pull <= this % of the distance at placement
 
-    smart_money_mult_pct: int = 500      # x average trade size
+    smart_money_mult_pct: int = 500      # x average aggressive order size
     smart_money_min_qty: int = 0
     smart_money_window_ns: int = 60 * S
     smart_money_min_count: int = 4
@@ -132,7 +139,7 @@ class FlowParams:
         need(self.smart_money_min_count >= 1, "smart_money_min_count must be >= 1")
         need(2 <= self.spoof_levels <= MAX_LEVELS, f"spoof_levels must be in 2..{MAX_LEVELS}")
         for name in ("exhaustion_dominance_pct", "spoof_pull_pct", "spoof_max_traded_pct",
-                     "smart_money_imbalance_pct", "oracle_min_conf"):
+                     "smart_money_imbalance_pct", "oracle_min_conf", "exhaustion_retrace_pct"):
             need(getattr(self, name) <= 100, f"{name} must be in 0..100")
         need(1 <= self.oracle_min_types <= 6, "oracle_min_types must be in 1..6")
         if errors:

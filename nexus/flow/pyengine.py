@@ -115,8 +115,11 @@ class PyFlowEngine:
                    (SMART_MONEY, "smart_money"), (ORACLE, "oracle"))}
         self.signals_on = on
         self.now = 0
-        self.tick, self.warmup = p["tick"], p["warmup_trades"]
-        self.ctx_trades = self.avg_trade = self.avg_touch = 0
+        self.tick, self.warmup, self.warmup_s = p["tick"], p["warmup_trades"], p["warmup_s"]
+        self.ctx_trades = self.seconds = self.rate = self.avg_order = 0
+        self.sec_id = None
+        self.sec_vol = 0
+        self.order = None  # [side, ts, qty, px] of the aggressive order being assembled
         self.abs = {s: None for s in (BID, ASK)}
         self.ice = {s: None for s in (BID, ASK)}
         self.exh_ring = deque()
@@ -128,6 +131,7 @@ class PyFlowEngine:
         self.ds_started = self.ds_fired = False
         self.ds_bucket = self.ds_delta = 0
         self.walls = {BID: [None] * SPOOF_MAX_WALLS, ASK: [None] * SPOOF_MAX_WALLS}
+        self.spoof_prev = {BID: {}, ASK: {}}
         self.sm_ring = deque()
         self.sm_q, self.sm_n = {BID: 0, ASK: 0}, {BID: 0, ASK: 0}
         self.sm_last = {}
@@ -262,6 +266,7 @@ class PyFlowEngine:
         if self.signals_on:
             if self.msg_resync and self.msg_book:
                 self.walls = {BID: [None] * SPOOF_MAX_WALLS, ASK: [None] * SPOOF_MAX_WALLS}
+                self.spoof_prev = {BID: {}, ASK: {}}
             self._det_message(changed)
         self.msg_book = self.msg_resync = False
         self.msg_trades = self.msg_buy = self.msg_sell = 0
@@ -326,13 +331,48 @@ class PyFlowEngine:
         self.signals.append((t, side, price, min(100, max(0, conf)), (f0, f1, f2, f3, f4, f5), m, rec, ts))
 
     def _warm(self):
-        return self.ctx_trades >= self.warmup and self.avg_trade > 0
+        return (self.ctx_trades >= self.warmup and self.seconds >= self.warmup_s
+                and self.rate > 0 and self.avg_order > 0)
+
+    def _flow(self, pct, window_ns):
+        """pct % of the normal taker volume over window_ns (engine/detctx.pxd ctx_flow)."""
+        return ((self.rate >> 8) * pct // 100 * (window_ns // 1000000) // 1000) >> 8
+
+    def _fold_second(self, vol):
+        v16 = vol << 16
+        self.rate = v16 if self.seconds == 0 else self.rate + ((v16 - self.rate) >> 6)
+        self.seconds += 1
 
     def _book_side(self, s):
         return self.bids if s == BID else self.asks
 
+    def _close_order(self):
+        side, ts, qty, px = self.order
+        if self.on[SMART_MONEY]:
+            self._smart_money_order(side, px, qty, ts)
+        o16 = qty << 16
+        if self.avg_order == 0:
+            self.avg_order = o16
+        else:
+            if o16 > 8 * self.avg_order:
+                o16 = 8 * self.avg_order
+            self.avg_order += (o16 - self.avg_order) >> 5
+        self.order = None
+
     def _det_trade(self, taker, px, q, ts):
         first = len(self.signals)
+        if self.order is not None and (taker != self.order[0] or ts != self.order[1]):
+            self._close_order()
+        sec = ts // 1000000000
+        if self.sec_id is None:
+            self.sec_id, self.sec_vol = sec, 0
+        elif sec > self.sec_id:
+            self._fold_second(self.sec_vol)
+            for _ in range(min(sec - self.sec_id - 1, 64)):
+                self._fold_second(0)
+            self.sec_id, self.sec_vol = sec, 0
+        self.sec_vol += q
+        self.ctx_trades += 1
         on = self.on
         if on[ABSORPTION]:
             self._absorption_trade(taker, px, q, ts)
@@ -344,23 +384,17 @@ class PyFlowEngine:
             self._delta_spike_trade(taker, px, q, ts)
         if on[SPOOF]:
             self._spoof_trade(taker, px, q)
-        if on[SMART_MONEY]:
-            self._smart_money_trade(taker, px, q, ts)
-        q16 = q << 16
-        if self.avg_trade == 0:
-            self.avg_trade = q16
+        if self.order is not None:
+            self.order[2] += q
+            self.order[3] = px
         else:
-            if q16 > 8 * self.avg_trade:
-                q16 = 8 * self.avg_trade
-            self.avg_trade += (q16 - self.avg_trade) >> 5
-        self.ctx_trades += 1
+            self.order = [taker, ts, q, px]
         self._feed_oracle(first)
 
     def _det_message(self, changed):
         first = len(self.signals)
-        if changed and self.bids.prices and self.asks.prices:
-            t16 = (self.bids.sz(0) + self.asks.sz(0)) << 15
-            self.avg_touch = t16 if self.avg_touch == 0 else self.avg_touch + ((t16 - self.avg_touch) >> 6)
+        if self.order is not None and self.now > self.order[1]:
+            self._close_order()
         on = self.on
         if on[ABSORPTION]:
             self._absorption_message()
@@ -373,18 +407,29 @@ class PyFlowEngine:
         self._feed_oracle(first)
 
     def _absorption_trade(self, taker, px, q, ts):
+        p = self.p
         ps = 3 - taker
         e = self.abs[ps]
-        if e is None or not e["active"] or px != e["px"] or ts - e["start"] > self.p["absorption_window_ns"]:
+        if e is None or not e["active"] or px != e["px"] or ts - e["start"] > p["absorption_window_ns"]:
             last = e["last"] if e is not None else None
-            e = self.abs[ps] = {"active": True, "armed": False, "fired": False, "px": px, "vol": 0,
-                                "prints": 0, "start": ts, "armed_ts": 0, "thr": 0, "last": last}
+            heavy = e["heavy"] if e is not None else None
+            e = self.abs[ps] = {"active": True, "armed": False, "fired": False, "px": px, "vol": 0, "prints": 0,
+                                "disp": self._book_side(ps).qty.get(px, 0), "start": ts, "armed_ts": 0, "thr": 0,
+                                "last": last, "heavy": heavy}
         e["vol"] += q
         e["prints"] += 1
-        if not e["armed"] and not e["fired"] and self._warm() and self.avg_touch > 0:
-            thr = max((self.avg_touch >> 16) * self.p["absorption_vol_mult_pct"] // 100, self.p["absorption_min_qty"], 1)
-            if e["vol"] >= thr and e["prints"] >= self.p["absorption_min_prints"]:
-                e["armed"], e["armed_ts"], e["thr"] = True, ts, thr
+        if e["armed"] or e["fired"] or not self._warm() or e["prints"] < p["absorption_min_prints"]:
+            return
+        thr = max(self._flow(p["absorption_rate_pct"], p["absorption_window_ns"]),
+                  e["disp"] * p["absorption_display_pct"] // 100, p["absorption_min_qty"], 1)
+        if e["vol"] >= thr:
+            e["armed"], e["armed_ts"], e["thr"] = True, ts, thr
+            e["heavy"] = (px, ts)
+
+    def _absorption_heavy(self, side, px):
+        e = self.abs[side]
+        h = e["heavy"] if e is not None else None
+        return h is not None and h[0] == px and self.now - h[1] <= self.p["iceberg_window_ns"]
 
     def _absorption_message(self):
         for ps in (BID, ASK):
@@ -396,12 +441,15 @@ class PyFlowEngine:
             if (ps == BID and best < e["px"]) or (ps == ASK and best > e["px"]):
                 e["active"] = False
                 continue
+            d = side.qty.get(e["px"], 0)
+            if d > e["disp"]:
+                e["disp"] = d
             if not e["armed"] or e["fired"] or self.now - e["armed_ts"] < self.p["absorption_hold_ns"]:
                 continue
             if e["last"] is not None and self.now - e["last"] < self.p["absorption_cooldown_ns"]:
                 continue
             self._emit(ABSORPTION, ps, e["px"], conf_ratio(e["thr"], e["vol"]), e["vol"], e["prints"],
-                       side.qty.get(e["px"], 0), self.now - e["start"], e["thr"])
+                       d, self.now - e["start"], e["thr"])
             e["fired"] = True
             e["last"] = self.now
 
@@ -420,24 +468,27 @@ class PyFlowEngine:
         p = self.p
         for ps in (BID, ASK):
             e = self.ice[ps]
-            if e is None or not e["active"] or not e["touched"]:
+            if e is None or not e["active"]:
                 continue
-            e["touched"] = False
-            side = self._book_side(ps)
-            d = side.qty.get(e["px"], 0)
-            if d == 0:
-                best = side.px(0)
-                if (ps == BID and best < e["px"]) or (ps == ASK and best > e["px"]):
-                    e["active"] = False
-                e["last_disp"] = 0
+            if e["touched"]:
+                e["touched"] = False
+                side = self._book_side(ps)
+                d = side.qty.get(e["px"], 0)
+                if d == 0:
+                    best = side.px(0)
+                    if (ps == BID and best < e["px"]) or (ps == ASK and best > e["px"]):
+                        e["active"] = False
+                    e["last_disp"] = 0
+                    continue
+                if e["since"] > 0 and d > e["last_disp"] - e["since"]:
+                    e["refills"] += 1
+                e["since"] = 0
+                e["last_disp"] = d
+                if d > e["max_disp"]:
+                    e["max_disp"] = d
+            if e["fired"] or e["refills"] < p["iceberg_min_refills"] or self.now - e["start"] < p["iceberg_settle_ns"]:
                 continue
-            if e["since"] > 0 and d > e["last_disp"] - e["since"]:
-                e["refills"] += 1
-            e["since"] = 0
-            e["last_disp"] = d
-            if d > e["max_disp"]:
-                e["max_disp"] = d
-            if e["fired"] or e["refills"] < p["iceberg_min_refills"]:
+            if self._absorption_heavy(ps, e["px"]):
                 continue
             thr = max(e["max_disp"] * p["iceberg_vol_mult_pct"] // 100, p["iceberg_min_qty"], 1)
             if e["traded"] < thr:
@@ -446,7 +497,8 @@ class PyFlowEngine:
                 continue
             self._emit(ICEBERG, ps, e["px"],
                        (conf_ratio(p["iceberg_min_refills"], e["refills"]) + conf_ratio(thr, e["traded"])) // 2,
-                       e["traded"], e["refills"], e["max_disp"], self.now - e["start"], d, e["traded"] - e["max_disp"])
+                       e["traded"], e["refills"], e["max_disp"], self.now - e["start"], e["last_disp"],
+                       e["traded"] - e["max_disp"])
             e["fired"] = True
             e["last"] = self.now
 
@@ -475,12 +527,12 @@ class PyFlowEngine:
         if last is not None and ts - last < p["exhaustion_cooldown_ns"]:
             return
         vol = self.exh_buy if taker == BID else self.exh_sell
-        thr = max((self.avg_trade >> 16) * p["exhaustion_burst_mult"], p["exhaustion_min_qty"], 1)
+        thr = max(self._flow(p["exhaustion_burst_rate_pct"], p["exhaustion_window_ns"]), p["exhaustion_min_qty"], 1)
         if vol < thr or vol * 100 < p["exhaustion_dominance_pct"] * (self.exh_buy + self.exh_sell):
             return
         oldest = ring[0][2]
         move = px - oldest if taker == BID else oldest - px
-        if move < p["exhaustion_min_move_ticks"] * self.tick:
+        if move <= 0 or move * 10000 < p["exhaustion_min_move_bps"] * oldest:
             return
         self.exh[taker] = {"ext": px, "ext_ts": ts, "start": oldest, "vol": vol, "thr": thr}
 
@@ -499,11 +551,12 @@ class PyFlowEngine:
             if self.now - b["ext_ts"] < p["exhaustion_stall_ns"]:
                 continue
             retrace = b["ext"] - mid if d == BID else mid - b["ext"]
-            need = max(p["exhaustion_retrace_ticks"] * self.tick, 1)
-            if retrace < need:
-                continue
             move = b["ext"] - b["start"] if d == BID else b["start"] - b["ext"]
-            self._emit(EXHAUSTION, 3 - d, b["ext"], (conf_ratio(b["thr"], b["vol"]) + conf_ratio(need, retrace)) // 2,
+            if retrace <= 0 or move <= 0 or retrace * 100 < p["exhaustion_retrace_pct"] * move:
+                continue
+            pct = retrace * 100 // move
+            rp = p["exhaustion_retrace_pct"] if p["exhaustion_retrace_pct"] > 0 else 1
+            self._emit(EXHAUSTION, 3 - d, b["ext"], (conf_ratio(b["thr"], b["vol"]) + conf_ratio(rp, pct)) // 2,
                        b["vol"], move, retrace, self.now - b["ext_ts"], d, b["thr"])
             self.exh[d] = None
             self.exh_last[d] = self.now
@@ -529,10 +582,10 @@ class PyFlowEngine:
             self.ds_bucket, self.ds_delta, self.ds_fired = b, 0, False
         self.ds_delta += q if taker == BID else -q
         c = len(self.ds_ring)
-        if self.ds_fired or c < p["delta_spike_min_buckets"]:
+        if self.ds_fired or c < p["delta_spike_min_buckets"] or not self._warm():
             return
         d = self.ds_delta
-        if abs(d) < p["delta_spike_min_qty"] or d == 0:
+        if abs(d) < p["delta_spike_min_qty"] or d == 0 or abs(d) < self._flow(p["delta_spike_min_rate_pct"], p["delta_spike_bucket_ns"]):
             return
         num = c * d - self.ds_s1
         var = c * self.ds_s2 - self.ds_s1 * self.ds_s1
@@ -559,31 +612,36 @@ class PyFlowEngine:
     def _spoof_scan(self, ps):
         p, side, walls = self.p, self._book_side(ps), self.walls[ps]
         L = min(p["spoof_levels"], len(side.prices))
-        if L < 2:
-            return
         prices, sizes = side.top(L)
-        thr = max((sum(sizes) // L) * p["spoof_mult_pct"] // 100, p["spoof_min_qty"], 1)
-        for k in range(1, L):
-            q = sizes[k]
-            if q < thr:
-                continue
-            price = prices[k]
-            slot = -1
-            for i, w in enumerate(walls):
-                if w is not None and w["price"] == price:
-                    if q > w["peak"]:
-                        w["peak"] = q
-                    slot = -2
-                    break
-                if w is None and slot == -1:
-                    slot = i
-            if slot >= 0:
-                walls[slot] = {"price": price, "peak": q, "thr": thr, "first": self.now, "traded": 0}
+        prev = self.spoof_prev[ps]
+        if L >= 2 and (p["spoof_order_mult_pct"] == 0 or self._warm()):
+            thr = max(sorted(sizes)[L // 2] * p["spoof_mult_pct"] // 100,
+                      (self.avg_order >> 16) * p["spoof_order_mult_pct"] // 100, p["spoof_min_qty"], 1)
+            for k in range(1, L):
+                q = sizes[k]
+                if q < thr:
+                    continue
+                price = prices[k]
+                slot = -1
+                for i, w in enumerate(walls):
+                    if w is not None and w["price"] == price:
+                        if q > w["peak"]:
+                            w["peak"] = q
+                        slot = -2
+                        break
+                    if w is None and slot == -1:
+                        slot = i
+                if slot < 0 or q - prev.get(price, 0) < thr:
+                    continue
+                touch = side.px(0)
+                dist0 = (touch - price if ps == BID else price - touch) if side.prices else 0
+                walls[slot] = {"price": price, "peak": q, "last": q, "thr": thr, "first": self.now, "traded": 0,
+                               "dist0": dist0}
+        self.spoof_prev[ps] = dict(zip(prices, sizes))
 
     def _spoof_message(self):
         p = self.p
         for ps in (BID, ASK):
-            self._spoof_scan(ps)
             side, walls = self._book_side(ps), self.walls[ps]
             for i, w in enumerate(walls):
                 if w is None:
@@ -596,21 +654,27 @@ class PyFlowEngine:
                 if d > 0 and rank == 0:
                     walls[i] = None
                     continue
-                if d * 100 > (100 - p["spoof_pull_pct"]) * w["peak"]:
+                last, w["last"] = w["last"], d
+                if d * 100 > (100 - p["spoof_pull_pct"]) * w["peak"] or (last - d) * 100 < p["spoof_pull_pct"] * w["peak"]:
                     continue
                 walls[i] = None
-                if w["traded"] * 100 > p["spoof_max_traded_pct"] * w["peak"] or rank < p["spoof_min_rank"]:
+                behind = len(side.prices) - rank - (1 if d > 0 else 0)
+                if (w["traded"] * 100 > p["spoof_max_traded_pct"] * w["peak"] or rank < p["spoof_min_rank"]
+                        or behind < p["spoof_min_behind"]):
                     continue
                 touch = side.px(0)
                 dist = 0 if not side.prices else (touch - w["price"] if ps == BID else w["price"] - touch)
+                if p["spoof_approach_pct"] < 100 and dist * 100 > p["spoof_approach_pct"] * w["dist0"]:
+                    continue
                 self._emit(SPOOF, 3 - ps, w["price"], conf_ratio(w["thr"], w["peak"]),
-                           w["peak"], self.now - w["first"], rank, w["traded"], dist, d)
+                           w["peak"], self.now - w["first"], rank, w["traded"], dist, w["dist0"])
+            self._spoof_scan(ps)
 
-    def _smart_money_trade(self, taker, px, q, ts):
+    def _smart_money_order(self, taker, px, q, ts):
         if not self._warm():
             return
         p, ring = self.p, self.sm_ring
-        thr = max((self.avg_trade >> 16) * p["smart_money_mult_pct"] // 100, p["smart_money_min_qty"], 1)
+        thr = max((self.avg_order >> 16) * p["smart_money_mult_pct"] // 100, p["smart_money_min_qty"], 1)
         while ring and (len(ring) == SM_RING or ts - ring[0][0] > p["smart_money_window_ns"]):
             _, old = ring.popleft()
             d = BID if old > 0 else ASK

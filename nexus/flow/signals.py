@@ -41,7 +41,7 @@ FACT_NAMES: dict[int, tuple[tuple[str, str], ...]] = {
     SignalType.DELTA_SPIKE: (("delta", "qty"), ("z_x100", "x100"), ("window_delta_sum", "qty"),
                              ("window_buckets", "count"), ("bucket_ns", "ns")),
     SignalType.SPOOF: (("wall_qty", "qty"), ("life_ns", "ns"), ("levels_in_front", "count"),
-                       ("traded", "qty"), ("distance", "price"), ("left", "qty")),
+                       ("traded", "qty"), ("distance", "price"), ("distance_at_placement", "price")),
     SignalType.SMART_MONEY: (("net_large_qty", "qty"), ("large_lots", "count"), ("large_qty", "qty"),
                              ("span_ns", "ns"), ("threshold", "qty")),
     SignalType.ORACLE: (("types", "count"), ("agreeing", "count"), ("type_mask", "mask"),

@@ -42,8 +42,8 @@ def market_with_patterns(seed):
     m = Market(seed)
     m.run(30)
     rng = np.random.default_rng(seed)
-    for _ in range(12):
-        kind = int(rng.integers(0, 5))
+    for n in range(12):
+        kind = (n + seed) % 5 if n < 10 else int(rng.integers(0, 5))
         if kind == 0:  # a burst of buying or selling
             side = int(rng.integers(1, 3))
             for _ in range(25):
@@ -55,7 +55,7 @@ def market_with_patterns(seed):
             m.emit([m.setq(s, p, 200)])
             m.run(2, protect={(s, p)})
             m.emit([m.setq(s, p, 0)])
-        elif kind == 2:  # large lots
+        elif kind == 2:  # large lots (each sweeps several levels: several prints, one order)
             for _ in range(8):
                 m.trade(int(rng.integers(1, 3)) if rng.random() < 0.2 else 1, 40)
                 m.run(1)
@@ -68,6 +68,13 @@ def market_with_patterns(seed):
                 m.emit([(3, 3 - s, p, 4)])          # 4 print at p although 3 show
                 m.step(trade_prob=0, protect={(s, p)})
                 m.emit([m.setq(s, p, 3)])           # and 3 show again
+        elif kind == 4:  # absorption: a flood of prints into a level that keeps showing 10
+            s = int(rng.integers(1, 3))
+            p = m.best(s)
+            for _ in range(25):
+                m.emit([(3, 3 - s, p, 8)])
+                m.t += 10_000_000
+                m.emit([m.setq(s, p, 10)])
         m.run(5)
     return m.batch()
 
@@ -83,11 +90,13 @@ def test_same_outputs_on_market_with_patterns(seed):
 
 def test_same_outputs_with_every_detector_sensitive():
     # Low thresholds so every detector fires often and every branch runs.
-    params = FlowParams(warmup_trades=3, absorption_vol_mult_pct=50, absorption_min_prints=1, absorption_hold_ns=0,
-                        iceberg_min_refills=1, iceberg_vol_mult_pct=50, exhaustion_burst_mult=2,
-                        exhaustion_min_move_ticks=1, exhaustion_retrace_ticks=1, exhaustion_stall_ns=0,
-                        delta_spike_min_buckets=2, delta_spike_z_x100=100, spoof_mult_pct=150,
-                        smart_money_mult_pct=150, smart_money_min_count=2, smart_money_imbalance_pct=50,
+    params = FlowParams(warmup_trades=3, warmup_s=2, absorption_rate_pct=20, absorption_display_pct=1000,
+                        absorption_min_prints=1, absorption_hold_ns=0, iceberg_settle_ns=0,
+                        iceberg_min_refills=1, iceberg_vol_mult_pct=50, exhaustion_burst_rate_pct=20,
+                        exhaustion_min_move_bps=1, exhaustion_retrace_pct=10, exhaustion_stall_ns=0,
+                        delta_spike_min_buckets=2, delta_spike_z_x100=100, delta_spike_min_rate_pct=10,
+                        spoof_mult_pct=150, spoof_min_behind=0,
+                        smart_money_mult_pct=600, smart_money_min_count=2, smart_money_imbalance_pct=50,
                         oracle_min_types=1, oracle_min_conf=10, oracle_cooldown_ns=0,
                         absorption_cooldown_ns=0, iceberg_cooldown_ns=0, exhaustion_cooldown_ns=0,
                         smart_money_cooldown_ns=0)
