@@ -8,8 +8,11 @@
 # EXH_RING trades; the oldest leave first). On a trade in direction d:
 #   * a burst is armed when the window's volume in d is >= T = max(min_qty, burst_rate_pct %
 #     of the market's normal taker volume over window_ns), is >= dominance_pct % of the
-#     window's volume, and the price has travelled >= min_move_bps basis points in d from
-#     the oldest trade in the window; the burst extreme E is that trade's price;
+#     window's volume, the price has travelled >= min_move_bps basis points in d from the
+#     oldest trade in the window, and the aggression was sustained: at least min_orders
+#     aggressive orders in d (prints with distinct timestamps) and at least spread_pct % of
+#     the window's d-volume in its older half (a series of orders, not one block or one
+#     flash); the burst extreme E is that trade's price;
 #   * while armed, a trade in d beyond E is continuation: E moves there and the stall clock
 #     restarts.
 # At the end of every message, an armed burst fires when no new extreme came for stall_ns
@@ -32,6 +35,8 @@ cdef struct ExhaustionParams:
     int64_t min_qty
     int64_t dominance_pct
     int64_t min_move_bps
+    int64_t min_orders
+    int64_t spread_pct
     int64_t stall_ns
     int64_t retrace_pct
     int64_t watch_ns
@@ -68,6 +73,24 @@ cdef inline void exh_evict(Exhaustion* x) noexcept nogil:
     x.count -= 1
 
 
+cdef inline bint exh_sustained(const Exhaustion* x, int taker, int64_t now, int64_t vol) noexcept nogil:
+    """At least min_orders orders in direction `taker` in the window and spread_pct % of its
+    volume in the older half of the window."""
+    cdef int64_t i, slot, q, orders = 0, older = 0, last_ts = -1
+    cdef int64_t half = now - x.p.window_ns // 2
+    for i in range(x.count):
+        slot = (x.head + i) % EXH_RING
+        q = x.r_q[slot]
+        if (taker == 1 and q <= 0) or (taker == 2 and q >= 0):
+            continue
+        if x.r_ts[slot] != last_ts:
+            orders += 1
+            last_ts = x.r_ts[slot]
+        if x.r_ts[slot] < half:
+            older += q if q > 0 else -q
+    return orders >= x.p.min_orders and older * 100 >= x.p.spread_pct * vol
+
+
 cdef inline void exhaustion_trade(Exhaustion* x, DetCtx* c, int taker, int64_t px, int64_t q, int64_t ts) noexcept nogil:
     cdef int64_t slot, vol, thr, move, oldest_px
     while x.count > 0 and (x.count == EXH_RING or ts - x.r_ts[x.head] > x.p.window_ns):
@@ -102,6 +125,8 @@ cdef inline void exhaustion_trade(Exhaustion* x, DetCtx* c, int taker, int64_t p
     oldest_px = x.r_px[x.head]
     move = px - oldest_px if taker == 1 else oldest_px - px
     if move <= 0 or move * 10000 < x.p.min_move_bps * oldest_px:
+        return
+    if not exh_sustained(x, taker, ts, vol):
         return
     x.armed[taker] = 1
     x.extreme[taker] = px

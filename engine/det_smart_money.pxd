@@ -9,11 +9,14 @@
 # three levels is one lot, not three small ones. An order is a large lot when its quantity
 # is >= T = max(min_qty, mult_pct % of the average order size) (the average before this
 # order). Large lots enter a rolling window of window_ns (at most SM_RING lots). After a
-# large lot in direction d it fires when the window holds >= min_count large lots in d and
-# the large-lot imbalance (Q_d - Q_other) / (Q_d + Q_other) >= imbalance_pct %, at most once
-# per direction per cooldown_ns. Confidence: the mean of
-# conf_ratio(min_count, count) and conf_ratio(imbalance_pct, imbalance %). Facts: net large
-# quantity Q_d - Q_other, count in d, total large quantity, age of the oldest lot (ns), T.
+# large lot in direction d it fires when, with n_d and n_o the large lots in d and in the
+# other direction in the window, n_d - n_o >= min_count and the excess is persistent beyond
+# chance: n_d - n_o >= z_x100/100 * sqrt(n_d + n_o) (a sign test: on a busy venue large lots
+# of random sides are common, and a real accumulator stands out of them), and the volume
+# imbalance (Q_d - Q_o) / (Q_d + Q_o) >= imbalance_pct %; at most once per direction per
+# cooldown_ns. Confidence: the mean of conf_ratio(min_count, n_d - n_o) and
+# conf_ratio(imbalance_pct, imbalance %). Facts: net large quantity Q_d - Q_o, large lots in
+# d, total large quantity, age of the oldest lot (ns), T, net large-lot count n_d - n_o.
 from libc.stdint cimport int64_t
 from engine.detctx cimport DetCtx, ctx_avg_order, ctx_warm
 from engine.signal cimport SignalOut, emit, conf_ratio, SIG_SMART_MONEY
@@ -27,6 +30,7 @@ cdef struct SmartMoneyParams:
     int64_t window_ns
     int64_t min_count
     int64_t imbalance_pct
+    int64_t z_x100
     int64_t cooldown_ns
 
 cdef struct SmartMoney:
@@ -42,7 +46,7 @@ cdef struct SmartMoney:
 
 
 cdef inline void smart_money_order(SmartMoney* m, DetCtx* c, int taker, int64_t px, int64_t q, int64_t ts, SignalOut* o) noexcept nogil:
-    cdef int64_t thr, old, slot, mine, other, imb
+    cdef int64_t thr, old, slot, mine, other, imb, net
     cdef int d
     if not ctx_warm(c):
         return
@@ -70,13 +74,16 @@ cdef inline void smart_money_order(SmartMoney* m, DetCtx* c, int taker, int64_t 
     m.n[taker] += 1
     mine = m.q[taker]
     other = m.q[3 - taker]
-    if m.n[taker] < m.p.min_count or (mine - other) * 100 < m.p.imbalance_pct * (mine + other):
+    net = m.n[taker] - m.n[3 - taker]
+    if net < m.p.min_count or net * net * 10000 < m.p.z_x100 * m.p.z_x100 * (m.n[taker] + m.n[3 - taker]):
+        return
+    if (mine - other) * 100 < m.p.imbalance_pct * (mine + other):
         return
     if m.ever_fired[taker] and ts - m.last_fire_ts[taker] < m.p.cooldown_ns:
         return
     imb = (mine - other) * 100 // (mine + other)
     emit(o, SIG_SMART_MONEY, taker, px,
-         (conf_ratio(m.p.min_count, m.n[taker]) + conf_ratio(m.p.imbalance_pct, imb)) // 2,
-         mine - other, m.n[taker], mine + other, ts - m.r_ts[m.head], thr, 0)
+         (conf_ratio(m.p.min_count, net) + conf_ratio(m.p.imbalance_pct if m.p.imbalance_pct > 0 else 1, imb)) // 2,
+         mine - other, m.n[taker], mine + other, ts - m.r_ts[m.head], thr, net)
     m.ever_fired[taker] = 1
     m.last_fire_ts[taker] = ts

@@ -159,6 +159,8 @@ cdef class FlowEngine:
         x.min_qty = _get(p, "exhaustion_min_qty")
         x.dominance_pct = _get(p, "exhaustion_dominance_pct")
         x.min_move_bps = _get(p, "exhaustion_min_move_bps")
+        x.min_orders = _get(p, "exhaustion_min_orders")
+        x.spread_pct = _get(p, "exhaustion_spread_pct")
         x.stall_ns = _get(p, "exhaustion_stall_ns")
         x.retrace_pct = _get(p, "exhaustion_retrace_pct")
         x.watch_ns = _get(p, "exhaustion_watch_ns")
@@ -170,6 +172,7 @@ cdef class FlowEngine:
         s.z_x100 = _get(p, "delta_spike_z_x100")
         s.min_qty = _get(p, "delta_spike_min_qty")
         s.min_rate_pct = _get(p, "delta_spike_min_rate_pct")
+        s.calm_z_x100 = _get(p, "delta_spike_calm_z_x100")
         if s.bucket_ns < 1 or not (1 <= s.window <= DS_MAX_WINDOW):
             raise ValueError(f"delta spike needs bucket_ns >= 1 and 1 <= window <= {DS_MAX_WINDOW}")
         w = &d.spoof.p
@@ -191,6 +194,7 @@ cdef class FlowEngine:
         m.window_ns = _get(p, "smart_money_window_ns")
         m.min_count = _get(p, "smart_money_min_count")
         m.imbalance_pct = _get(p, "smart_money_imbalance_pct")
+        m.z_x100 = _get(p, "smart_money_z_x100")
         m.cooldown_ns = _get(p, "smart_money_cooldown_ns")
         o = &d.oracle.p
         o.window_ns = _get(p, "oracle_window_ns")

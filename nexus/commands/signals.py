@@ -76,3 +76,43 @@ def replay(venue, symbol, instruments, records, price_exponent, qty_exponent, ti
                           f"conf {line['confidence']:>3}  {json.dumps(line['facts'])}\n")
     sys.stdout.flush()
     finish(source)
+
+
+@signals.command("eval")
+@click.option("--seed", type=int, default=0, show_default=True, help="The simulator's seed (the scenario).")
+@click.option("--duration", "duration_s", type=click.FloatRange(30, 3600), default=300.0, show_default=True,
+              help="Simulated seconds (patterns start every 5-8 s after the first 3 s).")
+@click.option("--venues", default=None, help="Comma-separated venues (default: all seven).")
+@click.option("--details", is_flag=True,
+              help="Also report, per detector, its false positives and how many fell while a pattern of "
+                   "another kind was running on that venue.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object: per detector precision, recall, labelled, detected.")
+def eval_(seed, duration_s, venues, details, as_json) -> None:
+    """Run the simulator's labelled scenario in process (no network), replay every venue's
+    wire messages through its decoder, sync rules and the detectors (default parameters),
+    and score each detector against the labels:
+
+    \b
+    {"absorption": {"precision", "recall", "labelled", "detected"}, "iceberg": {...},
+     "exhaustion": ..., "delta_spike": ..., "spoof": ..., "smart_money": ..., "oracle": ...}
+
+    Matching rules (time window, expected side, level price): nexus/flow/evaluate.py.
+    precision / recall are null when nothing was detected / labelled.
+    """
+    from nexus.flow import evaluate
+
+    vs = tuple(v.strip() for v in venues.split(",")) if venues else evaluate.DEFAULT_VENUES
+    progress = (lambda m: click.echo(f"… {m}", err=True)) if not as_json else None
+    res = evaluate.run(seed=seed, duration_s=duration_s, venues=vs, progress=progress)
+    keys = ("precision", "recall", "labelled", "detected")
+    out = {name: (d if details else {k: d[k] for k in keys}) for name, d in res["detectors"].items()}
+    if as_json:
+        click.echo(json.dumps(out))
+        return
+    click.echo(f"seed {seed}, {duration_s:g} simulated s, venues: {', '.join(vs)}")
+    for name, d in res["detectors"].items():
+        p = "-" if d["precision"] is None else f"{d['precision']:.2f}"
+        r = "-" if d["recall"] is None else f"{d['recall']:.2f}"
+        extra = (f"  (false positives {d['false_positives']}, {d['false_positives_during_other_patterns']} "
+                 f"during other patterns)") if "false_positives" in d else ""
+        click.echo(f"{name:<12} precision {p:>5}  recall {r:>5}  labelled {d['labelled']:>3}  detected {d['detected']:>4}{extra}")

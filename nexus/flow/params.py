@@ -47,8 +47,8 @@ class FlowParams:
 
     absorption_window_ns: int = 2 * S
     absorption_hold_ns: int = 300 * MS
-    absorption_rate_pct: int = 100       # x normal taker volume over the window
-    absorption_display_pct: int = 300    # x the largest size the level showed
+    absorption_rate_pct: int = 30        # x normal taker volume over the window
+    absorption_display_pct: int = 600    # x the largest size the level showed
     absorption_min_qty: int = 0
     absorption_min_prints: int = 5
     absorption_cooldown_ns: int = 5 * S
@@ -64,7 +64,9 @@ class FlowParams:
     exhaustion_burst_rate_pct: int = 150  # x normal taker volume over the window, one direction
     exhaustion_min_qty: int = 0
     exhaustion_dominance_pct: int = 75
-    exhaustion_min_move_bps: int = 2
+    exhaustion_min_move_bps: int = 3
+    exhaustion_min_orders: int = 20      # aggressive orders in the burst's direction in the window
+    exhaustion_spread_pct: int = 10      # share of the burst volume in the window's older half
     exhaustion_stall_ns: int = 1 * S
     exhaustion_retrace_pct: int = 40     # of the burst's move
     exhaustion_watch_ns: int = 10 * S
@@ -73,26 +75,28 @@ class FlowParams:
     delta_spike_bucket_ns: int = 1 * S
     delta_spike_window: int = 60
     delta_spike_min_buckets: int = 20
-    delta_spike_z_x100: int = 400
+    delta_spike_z_x100: int = 500
     delta_spike_min_qty: int = 0
     delta_spike_min_rate_pct: int = 100  # |delta| >= this % of normal taker volume per bucket
+    delta_spike_calm_z_x100: int = 300   # the delta of the bucket before must have |z| below this (0: off)
 
     spoof_levels: int = 10
     spoof_mult_pct: int = 1000           # x median size of the top `spoof_levels` levels
-    spoof_order_mult_pct: int = 0        # x average aggressive order size (0: not used)
+    spoof_order_mult_pct: int = 2000     # x average aggressive order size (0: not used)
     spoof_min_qty: int = 0
     spoof_max_life_ns: int = 30 * S
     spoof_pull_pct: int = 75
     spoof_max_traded_pct: int = 10
     spoof_min_rank: int = 1
     spoof_min_behind: int = 3
-    spoof_approach_pct: int = 100        # distance at the pull <= this % of the distance at placement
+    spoof_approach_pct: int = 75         # distance at the pull <= this % of the distance at placement
 
     smart_money_mult_pct: int = 500      # x average aggressive order size
     smart_money_min_qty: int = 0
-    smart_money_window_ns: int = 60 * S
-    smart_money_min_count: int = 4
-    smart_money_imbalance_pct: int = 70
+    smart_money_window_ns: int = 30 * S
+    smart_money_min_count: int = 6
+    smart_money_imbalance_pct: int = 50  # volume imbalance of the large lots, %
+    smart_money_z_x100: int = 300        # sign test: net large lots >= z * sqrt(large lots)
     smart_money_cooldown_ns: int = 30 * S
 
     oracle_window_ns: int = 30 * S

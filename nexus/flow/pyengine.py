@@ -128,8 +128,11 @@ class PyFlowEngine:
         self.exh_last = {}
         self.ds_ring = deque()
         self.ds_s1 = self.ds_s2 = 0
-        self.ds_started = self.ds_fired = False
+        self.ds_started = False
         self.ds_bucket = self.ds_delta = 0
+        self.ds_recent, self.ds_older = deque(), deque()
+        self.ds_recent_sum = self.ds_older_sum = 0
+        self.ds_fired_ts = None
         self.walls = {BID: [None] * SPOOF_MAX_WALLS, ASK: [None] * SPOOF_MAX_WALLS}
         self.spoof_prev = {BID: {}, ASK: {}}
         self.sm_ring = deque()
@@ -534,6 +537,18 @@ class PyFlowEngine:
         move = px - oldest if taker == BID else oldest - px
         if move <= 0 or move * 10000 < p["exhaustion_min_move_bps"] * oldest:
             return
+        half = ts - p["exhaustion_window_ns"] // 2
+        orders, older, last_ts = 0, 0, -1
+        for t, sq, _ in ring:
+            if (taker == BID and sq <= 0) or (taker == ASK and sq >= 0):
+                continue
+            if t != last_ts:
+                orders += 1
+                last_ts = t
+            if t < half:
+                older += abs(sq)
+        if orders < p["exhaustion_min_orders"] or older * 100 < p["exhaustion_spread_pct"] * vol:
+            return
         self.exh[taker] = {"ext": px, "ext_ts": ts, "start": oldest, "vol": vol, "thr": thr}
 
     def _exhaustion_message(self):
@@ -561,6 +576,14 @@ class PyFlowEngine:
             self.exh[d] = None
             self.exh_last[d] = self.now
 
+    def _ds_z(self, d):
+        c = len(self.ds_ring)
+        if c == 0:
+            return 0.0
+        num = c * d - self.ds_s1
+        var = c * self.ds_s2 - self.ds_s1 * self.ds_s1
+        return float(num) / math.sqrt(float(var)) if var > 0 else float(num) / float(c)
+
     def _ds_push(self, v):
         if len(self.ds_ring) == self.p["delta_spike_window"]:
             old = self.ds_ring.popleft()
@@ -572,32 +595,52 @@ class PyFlowEngine:
 
     def _delta_spike_trade(self, taker, px, q, ts):
         p = self.p
-        b = ts // p["delta_spike_bucket_ns"]
+        W = p["delta_spike_bucket_ns"]
+        sq = q if taker == BID else -q
+        b = ts // W
         if not self.ds_started:
-            self.ds_started, self.ds_bucket, self.ds_delta, self.ds_fired = True, b, 0, False
+            self.ds_started, self.ds_bucket, self.ds_delta = True, b, 0
         elif b > self.ds_bucket:
             self._ds_push(self.ds_delta)
             for _ in range(min(b - self.ds_bucket - 1, p["delta_spike_window"])):
                 self._ds_push(0)
-            self.ds_bucket, self.ds_delta, self.ds_fired = b, 0, False
-        self.ds_delta += q if taker == BID else -q
+            self.ds_bucket, self.ds_delta = b, 0
+        self.ds_delta += sq
+        # sliding sums: prints in (ts - W, ts] and (ts - 2W, ts - W]
+        recent, older = self.ds_recent, self.ds_older
+        if len(recent) + len(older) == 8192:
+            if older:
+                self.ds_older_sum -= older.popleft()[1]
+            else:
+                self.ds_recent_sum -= recent.popleft()[1]
+        recent.append((ts, sq))
+        self.ds_recent_sum += sq
+        while recent and recent[0][0] <= ts - W:
+            e = recent.popleft()
+            self.ds_recent_sum -= e[1]
+            older.append(e)
+            self.ds_older_sum += e[1]
+        while older and older[0][0] <= ts - 2 * W:
+            self.ds_older_sum -= older.popleft()[1]
+        if self.ds_fired_ts is not None and ts - self.ds_fired_ts < W:
+            return
         c = len(self.ds_ring)
-        if self.ds_fired or c < p["delta_spike_min_buckets"] or not self._warm():
+        if c < p["delta_spike_min_buckets"] or not self._warm():
             return
-        d = self.ds_delta
-        if abs(d) < p["delta_spike_min_qty"] or d == 0 or abs(d) < self._flow(p["delta_spike_min_rate_pct"], p["delta_spike_bucket_ns"]):
+        d = self.ds_recent_sum
+        if abs(d) < p["delta_spike_min_qty"] or d == 0 or abs(d) < self._flow(p["delta_spike_min_rate_pct"], W):
             return
-        num = c * d - self.ds_s1
-        var = c * self.ds_s2 - self.ds_s1 * self.ds_s1
-        z = float(num) / math.sqrt(float(var)) if var > 0 else float(num) / float(c)
+        if p["delta_spike_calm_z_x100"] > 0 and abs(self._ds_z(self.ds_older_sum)) * 100.0 >= float(p["delta_spike_calm_z_x100"]):
+            return
+        z = self._ds_z(d)
         if (z > 0) != (d > 0):
             return
         az = abs(z) * 100.0
         if az < float(p["delta_spike_z_x100"]):
             return
         self._emit(DELTA_SPIKE, BID if d > 0 else ASK, px, conf_ratio(p["delta_spike_z_x100"], int(az)),
-                   d, int(z * 100.0), self.ds_s1, c, p["delta_spike_bucket_ns"])
-        self.ds_fired = True
+                   d, int(z * 100.0), self.ds_s1, c, W)
+        self.ds_fired_ts = ts
 
     def _spoof_trade(self, taker, px, q):
         ps = 3 - taker
@@ -686,15 +729,20 @@ class PyFlowEngine:
         self.sm_q[taker] += q
         self.sm_n[taker] += 1
         mine, other = self.sm_q[taker], self.sm_q[3 - taker]
-        if self.sm_n[taker] < p["smart_money_min_count"] or (mine - other) * 100 < p["smart_money_imbalance_pct"] * (mine + other):
+        net = self.sm_n[taker] - self.sm_n[3 - taker]
+        zz = p["smart_money_z_x100"]
+        if net < p["smart_money_min_count"] or net * net * 10000 < zz * zz * (self.sm_n[taker] + self.sm_n[3 - taker]):
+            return
+        if (mine - other) * 100 < p["smart_money_imbalance_pct"] * (mine + other):
             return
         last = self.sm_last.get(taker)
         if last is not None and ts - last < p["smart_money_cooldown_ns"]:
             return
         imb = (mine - other) * 100 // (mine + other)
+        ip = p["smart_money_imbalance_pct"] if p["smart_money_imbalance_pct"] > 0 else 1
         self._emit(SMART_MONEY, taker, px,
-                   (conf_ratio(p["smart_money_min_count"], self.sm_n[taker]) + conf_ratio(p["smart_money_imbalance_pct"], imb)) // 2,
-                   mine - other, self.sm_n[taker], mine + other, ts - ring[0][0], thr)
+                   (conf_ratio(p["smart_money_min_count"], net) + conf_ratio(ip, imb)) // 2,
+                   mine - other, self.sm_n[taker], mine + other, ts - ring[0][0], thr, net)
         self.sm_last[taker] = ts
 
     def _feed_oracle(self, first):

@@ -43,7 +43,7 @@ FACT_NAMES: dict[int, tuple[tuple[str, str], ...]] = {
     SignalType.SPOOF: (("wall_qty", "qty"), ("life_ns", "ns"), ("levels_in_front", "count"),
                        ("traded", "qty"), ("distance", "price"), ("distance_at_placement", "price")),
     SignalType.SMART_MONEY: (("net_large_qty", "qty"), ("large_lots", "count"), ("large_qty", "qty"),
-                             ("span_ns", "ns"), ("threshold", "qty")),
+                             ("span_ns", "ns"), ("threshold", "qty"), ("net_large_lots", "count")),
     SignalType.ORACLE: (("types", "count"), ("agreeing", "count"), ("type_mask", "mask"),
                         ("score", "raw")),
 }
