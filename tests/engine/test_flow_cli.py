@@ -69,10 +69,12 @@ def test_signals_replay_records_json_contract():
     m = Market(8)
     m.run(90)
     batch = m.batch()
-    p = nexus("signals", "replay", "--records", "--json", "--param", "spoof_mult_pct=200", stdin=batch.tobytes())
+    over = dict(spoof_mult_pct=200, spoof_order_mult_pct=0, spoof_approach_pct=100, exhaustion_min_orders=5)
+    args = [a for k, v in over.items() for a in ("--param", f"{k}={v}")]
+    p = nexus("signals", "replay", "--records", "--json", *args, stdin=batch.tobytes())
     assert p.returncode == 0, p.stderr
     lines = [json.loads(x) for x in p.stdout.splitlines()]
-    out = FlowRunner(FlowParams(spoof_mult_pct=200)).run(batch)
+    out = FlowRunner(FlowParams(**over)).run(batch)
     assert len(lines) == len(out.signals) > 0
     names = {1: "absorption", 2: "iceberg", 3: "exhaustion", 4: "delta_spike", 5: "spoof", 6: "smart_money", 7: "oracle"}
     for line, sig in zip(lines, out.signals):
