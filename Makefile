@@ -33,8 +33,10 @@ build: prereqs $(DEPS_STAMP)
 	@$(BIN)/python -c "import nexus.record, engine" || { echo "nexus: build finished but the modules do not import"; exit 1; }
 	@test -x $(BIN)/nexus || { echo "nexus: the CLI entry point was not installed"; exit 1; }
 
+# The main job on its embedded default: the venue simulator in-process, five venues live in
+# the terminal view for 20 seconds (a gap on binance-spot at 8 s shows a resync).
 demo: build
-	$(BIN)/nexus demo --duration 5
+	$(BIN)/nexus run --sim --duration 20 --fault gap:binance-spot:8
 
 test: build test-native test-python
 

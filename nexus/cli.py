@@ -22,6 +22,15 @@ COMMANDS: dict[str, str] = {
     "ring": "nexus.commands.ring:ring",
     "bench": "nexus.commands.bench:bench",
     "demo": "nexus.commands.demo:demo",
+    "record": "nexus.commands.record:record",
+    "run": "nexus.commands.run:run",
+    "replay": "nexus.commands.replay:replay",
+    "export": "nexus.commands.replay:export",
+    "agg": "nexus.commands.agg:agg",
+    "normalize": "nexus.commands.normalize:normalize",
+    "book": "nexus.commands.book:book",
+    "sim": "nexus.sim.cli:sim",
+    "tradebot": "nexus.tradebot.cli:tradebot",
     "metrics": "nexus.commands.metrics:metrics",
     "signals": "nexus.commands.signals:signals",
 }
@@ -53,9 +62,10 @@ def main() -> None:
     from nexus.exceptions import NexusError
 
     try:
-        # With standalone_mode=False, click returns the code of a `ctx.exit(code)` instead
-        # of exiting: honour it (e.g. 3 from `normalize` when some lines were rejected).
-        rc = cli.main(prog_name="nexus", standalone_mode=False)
+        # With standalone_mode=False click *returns* the code of `ctx.exit(code)` or of a
+        # raised click Exit (e.g. 3 from `normalize` when some lines were rejected) instead
+        # of exiting with it: pass it on below.
+        code = cli.main(prog_name="nexus", standalone_mode=False)
     except click.exceptions.Abort:
         sys.exit(130)
     except click.ClickException as e:
@@ -67,7 +77,7 @@ def main() -> None:
         click.echo(f"nexus: {e}", err=True)
         sys.exit(EXIT_USAGE)
     else:
-        sys.exit(rc if type(rc) is int else EXIT_OK)
+        sys.exit(code if isinstance(code, int) else EXIT_OK)
 
 
 if __name__ == "__main__":

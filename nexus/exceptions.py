@@ -39,3 +39,17 @@ class UnknownInstrument(NexusError, KeyError):
 
     def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0]) if self.args else ""
+
+
+class DecodeError(NexusError, ValueError):
+    """A venue message could not be understood (not JSON, a missing field, a malformed
+    decimal, an impossible value). The message says why; nothing of it was applied."""
+
+
+class BatchFull(NexusError):
+    """A decoded message needs more records than the caller's batch holds (`needed`)."""
+
+    def __init__(self, needed: int, capacity: int) -> None:
+        super().__init__(f"message needs {needed} records, the batch holds {capacity}")
+        self.needed = needed
+        self.capacity = capacity

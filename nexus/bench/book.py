@@ -24,13 +24,17 @@ def make_stream(messages: int, depth: int = 1000, seed: int = 1):
     """Returns (snapshot records, update records, list of per-message Python tuples)."""
     rng = np.random.default_rng(seed)
     mid = 6_500_000
-    snap = record.empty(2 * depth)
-    snap["kind"] = record.Kind.BOOK_LEVEL
-    snap["side"][:depth] = BID
-    snap["price"][:depth] = mid - 1 - np.arange(depth)
-    snap["side"][depth:] = ASK
-    snap["price"][depth:] = mid + 1 + np.arange(depth)
-    snap["qty"] = rng.integers(1, 10_000, 2 * depth)
+    # As decoders emit a snapshot: BOOK_CLEAR, then the levels best first, all F_SNAPSHOT.
+    snap = record.empty(2 * depth + 1)
+    snap["flags"] = record.Flag.SNAPSHOT
+    snap["kind"][0] = record.Kind.BOOK_CLEAR
+    lv = snap[1:]
+    lv["kind"] = record.Kind.BOOK_LEVEL
+    lv["side"][:depth] = BID
+    lv["price"][:depth] = mid - 1 - np.arange(depth)
+    lv["side"][depth:] = ASK
+    lv["price"][depth:] = mid + 1 + np.arange(depth)
+    lv["qty"] = rng.integers(1, 10_000, 2 * depth)
     upd = record.empty(messages * 20)
     upd["kind"] = record.Kind.BOOK_LEVEL
     sides = np.tile(np.repeat([BID, ASK], 10), messages)
@@ -117,7 +121,7 @@ def run(messages: int = 20_000, rounds: int = 5, progress=None) -> dict:
         b.apply(snap)
         t_snap.append(time.perf_counter_ns() - t0)
     res["native_ns_per_level_update"] = median(t_native) / n_levels
-    res["native_ns_per_level_snapshot"] = median(t_snap) / len(snap)
+    res["native_ns_per_level_snapshot"] = median(t_snap) / (len(snap) - 1)
     res["native_msgs_per_s"] = messages / (median(t_native_msg) / 1e9)
     res["native_us_per_msg_python_api"] = median(t_native_msg) / messages / 1e3
 
@@ -125,7 +129,7 @@ def run(messages: int = 20_000, rounds: int = 5, progress=None) -> dict:
     t_py = []
     for _ in range(max(1, rounds // 2)):
         pb = PyBook()
-        for s, p, q in zip(snap["side"].tolist(), snap["price"].tolist(), snap["qty"].tolist()):
+        for s, p, q in zip(snap["side"][1:].tolist(), snap["price"][1:].tolist(), snap["qty"][1:].tolist()):
             pb.set(s, p, q)
         t0 = time.perf_counter_ns()
         for msg in py_msgs:
@@ -145,11 +149,21 @@ def run(messages: int = 20_000, rounds: int = 5, progress=None) -> dict:
         say("NautilusTrader OrderBook (L2_MBP) through its Python API")
         res["nautilus"] = _run_nautilus(nt, snap, py_msgs, native_top, rounds)
         res["ratio_native_vs_nautilus"] = res["native_msgs_per_s"] / res["nautilus"]["msgs_per_s"]
+        say("NautilusTrader pyo3 OrderBook (nautilus_pyo3, L2_MBP)")
+        try:
+            res["nautilus_pyo3"] = _run_nautilus_pyo3(snap, py_msgs, native_top, rounds)
+            res["ratio_native_vs_nautilus_pyo3"] = res["native_msgs_per_s"] / res["nautilus_pyo3"]["msgs_per_s"]
+        except ImportError as e:
+            res["nautilus_pyo3"] = {"available": False, "error": str(e)}
     res["targets"] = {
         "native_ns_per_level_update": {"target": 50, "met": res["native_ns_per_level_update"] <= 50},
         "ratio_native_vs_nautilus": {
             "target": 5,
             "met": bool(res.get("ratio_native_vs_nautilus", 0) >= 5),
+        },
+        "ratio_native_vs_nautilus_pyo3": {
+            "target": 5,
+            "met": bool(res.get("ratio_native_vs_nautilus_pyo3", 0) >= 5),
         },
     }
     return res
@@ -166,7 +180,7 @@ def _run_nautilus(nt, snap, py_msgs, native_top, rounds) -> dict:
         return BookOrder(side_of[s], Price(p / 100, 2), Quantity(q, 0), 0)
 
     # Orders are built outside the timed loop: only the book's update/delete are timed.
-    snap_orders = [order(s, p, q) for s, p, q in zip(snap["side"].tolist(), snap["price"].tolist(), snap["qty"].tolist())]
+    snap_orders = [order(s, p, q) for s, p, q in zip(snap["side"][1:].tolist(), snap["price"][1:].tolist(), snap["qty"][1:].tolist())]
     msg_orders = [[(order(s, p, q if q else 1), q == 0) for s, p, q in m] for m in py_msgs]
     times = []
     for _ in range(max(1, rounds // 2)):
@@ -195,4 +209,44 @@ def _run_nautilus(nt, snap, py_msgs, native_top, rounds) -> dict:
         "ns_per_level_update": median(times) / (len(py_msgs) * 20),
         "agrees_with_native": agree,
         "api": "OrderBook(L2_MBP).update/delete per level, BookOrder objects prebuilt",
+    }
+
+
+def _run_nautilus_pyo3(snap, py_msgs, native_top, rounds) -> dict:
+    """NautilusTrader's pyo3 OrderBook (nautilus_trader.core.nautilus_pyo3), same updates."""
+    from decimal import Decimal
+
+    from nautilus_trader.core import nautilus_pyo3 as n
+
+    iid = n.InstrumentId.from_str("BTCUSDT-PERP.BINANCE")
+    side_of = {BID: n.OrderSide.BUY, ASK: n.OrderSide.SELL}
+
+    def order(s, p, q):
+        return n.BookOrder(side_of[s], n.Price(p / 100, 2), n.Quantity(q, 0), 0)
+
+    snap_orders = [order(s, p, q) for s, p, q in zip(snap["side"][1:].tolist(), snap["price"][1:].tolist(), snap["qty"][1:].tolist())]
+    msg_orders = [[(order(s, p, q if q else 1), q == 0) for s, p, q in m] for m in py_msgs]
+    times = []
+    for _ in range(max(1, rounds // 2)):
+        book = n.OrderBook(iid, n.BookType.L2_MBP)
+        for o in snap_orders:
+            book.add(o, 0, 0, 0)
+        t0 = time.perf_counter_ns()
+        for m in msg_orders:
+            for o, delete in m:
+                if delete:
+                    book.delete(o, 0, 0, 0)
+                else:
+                    book.update(o, 0, 0, 0)
+        times.append(time.perf_counter_ns() - t0)
+    top_bids = [(int(Decimal(str(l.price)) * 100), int(float(str(l.size())))) for l in book.bids()[:20]]
+    top_asks = [(int(Decimal(str(l.price)) * 100), int(float(str(l.size())))) for l in book.asks()[:20]]
+    if (top_bids, top_asks) != tuple(map(list, native_top)):
+        raise AssertionError("NautilusTrader pyo3 book disagrees with the native book")
+    return {
+        "available": True,
+        "msgs_per_s": len(py_msgs) / (median(times) / 1e9),
+        "ns_per_level_update": median(times) / (len(py_msgs) * 20),
+        "agrees_with_native": True,
+        "api": "nautilus_pyo3.OrderBook(L2_MBP).update/delete per level, BookOrder objects prebuilt",
     }

@@ -60,6 +60,10 @@ def bench_book(as_json: bool, messages: int) -> None:
                    f"(native is {res['ratio_native_vs_nautilus']:.1f}x)")
     else:
         click.echo(f"NautilusTrader: not measured ({nt['error']}); install with `.venv/bin/pip install nautilus_trader`")
+    n3 = res.get("nautilus_pyo3", {})
+    if n3.get("available"):
+        click.echo(f"NautilusTrader pyo3 OrderBook: {n3['msgs_per_s'] / 1e3:,.0f} k msgs/s "
+                   f"(native is {res['ratio_native_vs_nautilus_pyo3']:.1f}x)")
     for k, t in res["targets"].items():
         click.echo(f"target {k} {t['target']}: {'met' if t['met'] else 'MISSED'}")
 
@@ -89,3 +93,54 @@ def bench_engine(as_json: bool, records: int, python_records: int) -> None:
     click.echo(f"compiled / Python: {res['ratio_engine_vs_python']:.0f}x; outputs identical: {res['outputs_identical']}")
     for k, t in res["targets"].items():
         click.echo(f"target {k} {t['target']}: {'met' if t['met'] else 'MISSED'}")
+
+
+@bench.command("agg")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object with every figure.")
+@click.option("--messages", type=click.IntRange(100, 10_000_000), default=10_000, show_default=True)
+def bench_agg(as_json: bool, messages: int) -> None:
+    """Consensus book update cost per venue level update vs a pure-Python merge."""
+    from nexus.bench import agg as agg_bench
+
+    progress = (lambda m: click.echo(f"… {m}", err=True)) if not as_json else None
+    res = agg_bench.run(messages=messages, progress=progress)
+    if as_json:
+        click.echo(json.dumps(res))
+        return
+    click.echo(f"native consensus: {res['native_ns_per_venue_level_update']:.1f} ns per venue level update "
+               f"(one apply per message; {res['native_ns_per_venue_level_update_bulk']:.1f} ns in bulk)")
+    click.echo(f"pure-Python incremental merge: {res['python_ns_per_venue_level_update']:.1f} ns "
+               f"(native is {res['ratio_native_vs_python']:.1f}x)")
+    click.echo(f"pure-Python re-merge per message (top 25): {res['python_remerge_ns_per_venue_level_update']:.0f} ns "
+               f"(native is {res['ratio_native_vs_python_remerge']:.0f}x)")
+    if "agg_replay_msgs_per_s" in res:
+        click.echo(f"five-venue recorded session through decoders, sync and consensus: "
+                   f"{res['agg_replay_msgs_per_s']:,.0f} msgs/s ({res['agg_replay_msgs']:,} msgs)")
+    for k, t in res["targets"].items():
+        click.echo(f"target {k} {t['target']}: {'met' if t['met'] else 'MISSED'}")
+
+
+@bench.command("feeds")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object with every figure.")
+@click.option("--quick", is_flag=True, help="Short runs (smoke test; noisier figures).")
+@click.option("--minutes", type=click.FloatRange(1, 120), default=10.0, show_default=True,
+              help="Simulated minutes of traffic for the memory figure.")
+@click.option("--speed", type=click.FloatRange(1, 100), default=10.0, show_default=True,
+              help="Simulator speed for the memory run (simulated seconds per second).")
+def bench_feeds(as_json: bool, quick: bool, minutes: float, speed: float) -> None:
+    """Replay throughput of a five-venue session, live wire-to-book latency, memory growth."""
+    from nexus.bench import feeds as feeds_bench
+
+    progress = (lambda m: click.echo(f"… {m}", err=True)) if not as_json else None
+    res = feeds_bench.run(quick=quick, minutes=minutes, speed=speed, progress=progress)
+    if as_json:
+        click.echo(json.dumps(res))
+        return
+    click.echo(f"replay (decode+sync+book+ring+reader): {res['replay_msgs_per_s']:,.0f} msgs/s "
+               f"({res['replay_us_per_msg']:.1f} µs/msg, {res['replay_msgs']:,} msgs)")
+    click.echo(f"live wire-to-book latency: p50 {res['wire_to_book_ns_p50'] / 1e3:.0f} µs  "
+               f"p99 {res['wire_to_book_ns_p99'] / 1e3:.0f} µs  p99.9 {res['wire_to_book_ns_p999'] / 1e3:.0f} µs "
+               f"({res['wire_to_book_samples']:,} samples)")
+    click.echo(f"RSS after 1 simulated minute {res['rss_first_minute_bytes'] / 2**20:.1f} MiB, after "
+               f"{res['rss_simulated_minutes']:g}: {res['rss_end_bytes'] / 2**20:.1f} MiB "
+               f"(growth {res['rss_growth_bytes'] / 2**20:+.1f} MiB)")

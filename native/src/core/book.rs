@@ -123,14 +123,69 @@ impl Book {
     }
 
     /// Apply records given as raw bytes (any alignment). Returns how many were book records.
+    ///
+    /// Snapshot levels (F_SNAPSHOT) that follow a BOOK_CLEAR in the same batch are pushed
+    /// unsorted and sorted once when the snapshot ends: venues send snapshots best first,
+    /// which would otherwise insert every bid at the front of its vector.
     pub fn apply_bytes(&mut self, bytes: &[u8]) -> usize {
         let mut applied = 0;
+        let mut bulk = [false; 3]; // per side: pushing a snapshot after a clear
         for chunk in bytes.chunks_exact(RECORD_SIZE) {
             // SAFETY: a chunk is exactly one record's bytes; read_unaligned has no alignment need.
             let r: Record = unsafe { std::ptr::read_unaligned(chunk.as_ptr() as *const Record) };
-            applied += self.apply_record(&r) as usize;
+            let snap = r.flags & crate::core::record::flags::F_SNAPSHOT != 0;
+            match r.kind {
+                kind::BOOK_CLEAR => {
+                    self.finish_bulk(&mut bulk);
+                    self.clear(r.side);
+                    if snap {
+                        if r.side != side::ASK {
+                            bulk[side::BID as usize] = true;
+                        }
+                        if r.side != side::BID {
+                            bulk[side::ASK as usize] = true;
+                        }
+                    }
+                    applied += 1;
+                }
+                kind::BOOK_LEVEL if snap && (r.side == side::BID || r.side == side::ASK) && bulk[r.side as usize] => {
+                    let s = if r.side == side::BID { &mut self.bids } else { &mut self.asks };
+                    s.levels.push(Level { price: r.price, qty: r.qty });
+                    applied += 1;
+                }
+                kind::BOOK_LEVEL => {
+                    self.finish_bulk(&mut bulk);
+                    self.set(r.side, r.price, r.qty);
+                    applied += 1;
+                }
+                _ => {}
+            }
         }
+        self.finish_bulk(&mut bulk);
         applied
+    }
+
+    /// Sort the sides filled in bulk; a price given twice keeps its last quantity, and
+    /// zero quantities are dropped, exactly as `set` would have done.
+    fn finish_bulk(&mut self, bulk: &mut [bool; 3]) {
+        for (sd, s) in [(side::BID, &mut self.bids), (side::ASK, &mut self.asks)] {
+            if !bulk[sd as usize] {
+                continue;
+            }
+            bulk[sd as usize] = false;
+            let asc = s.ascending;
+            // stable sort keeps arrival order among equal prices; keep the last of each run
+            s.levels.sort_by(|a, b| if asc { a.price.cmp(&b.price) } else { b.price.cmp(&a.price) });
+            let mut out: Vec<Level> = Vec::with_capacity(s.levels.len());
+            for l in s.levels.drain(..) {
+                match out.last_mut() {
+                    Some(prev) if prev.price == l.price => *prev = l,
+                    _ => out.push(l),
+                }
+            }
+            out.retain(|l| l.qty != 0);
+            s.levels = out;
+        }
     }
 
     pub fn best_bid(&self) -> Option<Level> {

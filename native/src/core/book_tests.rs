@@ -108,3 +108,28 @@ fn kraken_checksum_string_formats_with_precision() {
 fn crc32_is_the_standard_one() {
     assert_eq!(crc32fast::hash(b"123456789"), 0xCBF4_3926);
 }
+
+#[test]
+fn bulk_snapshot_equals_level_by_level() {
+    let mut recs = vec![Record { kind: kind::BOOK_CLEAR, side: side::NONE, flags: flags::F_SNAPSHOT, ..Default::default() }];
+    let snap = |s: u8, p: i64, q: i64| Record { kind: kind::BOOK_LEVEL, side: s, price: p, qty: q, flags: flags::F_SNAPSHOT, ..Default::default() };
+    for i in 0..200 {
+        recs.push(snap(side::BID, 1000 - i, 1 + i % 7));
+        recs.push(snap(side::ASK, 1001 + i, 2 + i % 5));
+    }
+    recs.push(snap(side::BID, 990, 0)); // a zero inside a snapshot deletes
+    recs.push(snap(side::ASK, 1001, 99)); // a repeated price: the last wins
+    recs.push(lvl(side::BID, 1000, 5)); // a delta after the snapshot in the same batch
+    let bytes: Vec<u8> = recs.iter().flat_map(|r| unsafe { std::mem::transmute::<Record, [u8; 64]>(*r) }).collect();
+    let mut bulk = Book::new(0, 0);
+    bulk.set(side::BID, 5000, 1); // stale level the clear must remove
+    assert_eq!(bulk.apply_bytes(&bytes), recs.len());
+    let mut one = Book::new(0, 0);
+    for r in &recs {
+        one.apply_record(r);
+    }
+    assert_eq!(bulk.top(side::BID, 1000), one.top(side::BID, 1000));
+    assert_eq!(bulk.top(side::ASK, 1000), one.top(side::ASK, 1000));
+    assert_eq!(bulk.best_ask(), Some(Level { price: 1001, qty: 99 }));
+    assert_eq!(bulk.best_bid(), Some(Level { price: 1000, qty: 5 }));
+}

@@ -1,6 +1,9 @@
 //! Pure Rust core: no pyo3 here. Tested with `cargo test`.
 pub mod bench;
+pub mod binance;
 pub mod book;
+pub mod consensus;
+pub mod dedup;
 pub mod decimal;
 pub mod record;
 pub mod ring;

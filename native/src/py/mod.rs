@@ -1,8 +1,10 @@
 //! Thin pyo3 wrappers: newtypes and one-line delegations to `crate::core`.
 use pyo3::prelude::*;
 
+mod binance;
 mod book;
 mod buffers;
+mod consensus;
 mod decimal;
 mod error;
 mod record;
@@ -17,5 +19,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     decimal::register(m)?;
     ring::register(m)?;
     book::register(m)?;
+    binance::register(m)?;
+    consensus::register(m)?;
     Ok(())
 }

@@ -1,0 +1,147 @@
+//! Native fast path for Binance `depthUpdate` (spot and USD-M futures): parse the message
+//! and write its level records straight into a record batch.
+//!
+//! Anything unusual — another event type, a missing or mistyped field, an escaped string, a
+//! decimal off the instrument's grid, a non-positive price, U > u, a batch too small —
+//! returns `None`, and the Python decoder handles the message (and produces its precise
+//! error). So the fast path never changes what is accepted or rejected, only how fast.
+
+use crate::core::decimal::parse_scaled;
+use crate::core::record::RECORD_SIZE;
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+struct Depth<'a> {
+    #[serde(rename = "e")]
+    event: &'a str,
+    #[serde(rename = "E")]
+    event_ms: u64,
+    #[serde(rename = "T", default)]
+    trans_ms: Option<u64>,
+    #[serde(rename = "s")]
+    symbol: &'a str,
+    #[serde(rename = "U")]
+    first: u64,
+    #[serde(rename = "u")]
+    last: u64,
+    #[serde(default)]
+    pu: Option<i64>,
+    #[serde(borrow)]
+    b: Vec<[&'a str; 2]>,
+    #[serde(borrow)]
+    a: Vec<[&'a str; 2]>,
+}
+
+/// What the caller needs besides the records.
+#[derive(Debug, PartialEq, Eq)]
+pub struct DepthInfo {
+    pub records: usize,
+    pub ts_exchange_ns: i64,
+    pub first: u64,
+    pub last: u64,
+    pub pu: Option<i64>,
+}
+
+pub enum DepthResult<'a> {
+    Done(DepthInfo),
+    /// The message is for another symbol than the caller's parameters describe.
+    OtherSymbol(&'a str),
+    /// Not for the fast path: let the general decoder handle it.
+    Fallback,
+}
+
+/// Per-instrument constants the caller supplies: exponents, instrument id and the two
+/// record header words (venue/kind/flags/side packed as in the record's last 8 bytes).
+pub struct Target<'s> {
+    pub symbol: &'s str,
+    pub price_exponent: u32,
+    pub qty_exponent: u32,
+    pub instrument_id: u32,
+    pub hdr_bid: i64,
+    pub hdr_ask: i64,
+    pub ts_local_ns: i64,
+}
+
+const MAX_SEQ: u64 = i64::MAX as u64;
+
+pub fn decode_depth<'a>(raw: &'a [u8], out: &mut [u8], t: &Target) -> DepthResult<'a> {
+    let d: Depth<'a> = match serde_json::from_slice(raw) {
+        Ok(d) => d,
+        Err(_) => return DepthResult::Fallback,
+    };
+    if d.event != "depthUpdate" || d.first > d.last || d.last > MAX_SEQ {
+        return DepthResult::Fallback;
+    }
+    if d.symbol != t.symbol {
+        return DepthResult::OtherSymbol(d.symbol);
+    }
+    let n = d.b.len() + d.a.len();
+    if n * RECORD_SIZE > out.len() {
+        return DepthResult::Fallback;
+    }
+    let ts_ms = d.trans_ms.unwrap_or(d.event_ms);
+    if ts_ms > (i64::MAX / 1_000_000) as u64 {
+        return DepthResult::Fallback;
+    }
+    let ts = ts_ms as i64 * 1_000_000;
+    let mut i = 0;
+    for (levels, hdr) in [(&d.b, t.hdr_bid), (&d.a, t.hdr_ask)] {
+        for [p, q] in levels.iter() {
+            let (Ok(price), Ok(qty)) = (parse_scaled(p.as_bytes(), t.price_exponent), parse_scaled(q.as_bytes(), t.qty_exponent)) else {
+                return DepthResult::Fallback;
+            };
+            if price <= 0 || qty < 0 {
+                return DepthResult::Fallback;
+            }
+            let words: [i64; 8] = [ts, t.ts_local_ns, price, qty, d.last as i64, 0, t.instrument_id as i64, hdr];
+            let dst = &mut out[i * RECORD_SIZE..(i + 1) * RECORD_SIZE];
+            for (k, w) in words.iter().enumerate() {
+                dst[k * 8..k * 8 + 8].copy_from_slice(&w.to_le_bytes());
+            }
+            i += 1;
+        }
+    }
+    DepthResult::Done(DepthInfo { records: n, ts_exchange_ns: ts, first: d.first, last: d.last, pu: d.pu })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target() -> Target<'static> {
+        Target { symbol: "BNBBTC", price_exponent: 8, qty_exponent: 8, instrument_id: 7, hdr_bid: 11, hdr_ask: 22, ts_local_ns: 5 }
+    }
+
+    // The diff-depth payload shown in Binance's spot "WebSocket Streams" documentation.
+    const DOC: &[u8] = br#"{"e":"depthUpdate","E":1672515782136,"s":"BNBBTC","U":157,"u":160,"b":[["0.0024","10"]],"a":[["0.0026","100"]]}"#;
+
+    #[test]
+    fn decodes_the_documented_example() {
+        let mut out = vec![0u8; 64 * 4];
+        let DepthResult::Done(info) = decode_depth(DOC, &mut out, &target()) else { panic!("fallback") };
+        assert_eq!(info, DepthInfo { records: 2, ts_exchange_ns: 1672515782136_000_000, first: 157, last: 160, pu: None });
+        let word = |rec: usize, w: usize| i64::from_le_bytes(out[rec * 64 + w * 8..rec * 64 + w * 8 + 8].try_into().unwrap());
+        assert_eq!((word(0, 2), word(0, 3), word(0, 4), word(0, 7)), (240_000, 1_000_000_000, 160, 11));
+        assert_eq!((word(1, 2), word(1, 3), word(1, 7)), (260_000, 10_000_000_000, 22));
+    }
+
+    #[test]
+    fn anything_unusual_falls_back() {
+        let mut out = vec![0u8; 64 * 4];
+        let t = target();
+        for bad in [
+            &br#"{"e":"aggTrade","E":1,"s":"BNBBTC"}"#[..],
+            br#"{"e":"depthUpdate","E":1,"s":"BNBBTC","U":9,"u":8,"b":[],"a":[]}"#,
+            br#"{"e":"depthUpdate","E":1,"s":"BNBBTC","U":1,"u":2,"b":[["0.000000001","1"]],"a":[]}"#,
+            br#"{"e":"depthUpdate","E":1,"s":"BNBBTC","U":1,"u":2,"b":[["-1","1"]],"a":[]}"#,
+            br#"{"e":"depthUpdate","E":1,"s":"BNBBTC","U":1,"u":2,"b":[["1","1","x"]],"a":[]}"#,
+            br#"{"e":"depthUpdate","E":"1","s":"BNBBTC","U":1,"u":2,"b":[],"a":[]}"#,
+            br#"{"e":"depthUpdate","E":1,"s":"BNBBTC","U":1,"u":2,"b":[["1","1"],["1","1"],["1","1"],["1","1"],["1","1"]],"a":[]}"#,
+            b"not json",
+        ] {
+            assert!(matches!(decode_depth(bad, &mut out, &t), DepthResult::Fallback), "{}", String::from_utf8_lossy(bad));
+        }
+        let other = br#"{"e":"depthUpdate","E":1,"s":"ETHBTC","U":1,"u":2,"b":[],"a":[]}"#;
+        assert!(matches!(decode_depth(other, &mut out, &t), DepthResult::OtherSymbol("ETHBTC")));
+    }
+}

@@ -1,0 +1,41 @@
+use super::buffers::records_mut;
+use crate::core::binance::{decode_depth, DepthResult, Target};
+use numpy::PyUntypedArray;
+use pyo3::prelude::*;
+use pyo3::types::PyTuple;
+
+/// Fast path for a Binance depthUpdate (see native/src/core/binance.rs). Returns
+/// (records, ts_exchange_ns, U, u, pu) when the records were written into `out` from index
+/// 0, ("symbol", s) when the message is for another symbol, or None to fall back.
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+fn binance_depth<'py>(
+    py: Python<'py>,
+    raw: &[u8],
+    out: &Bound<'py, PyUntypedArray>,
+    symbol: &str,
+    price_exponent: u32,
+    qty_exponent: u32,
+    instrument_id: u32,
+    hdr_bid: i64,
+    hdr_ask: i64,
+    ts_local_ns: i64,
+) -> PyResult<Option<Bound<'py, PyTuple>>> {
+    let buf = records_mut(out)?;
+    let t = Target { symbol, price_exponent, qty_exponent, instrument_id, hdr_bid, hdr_ask, ts_local_ns };
+    Ok(match decode_depth(raw, buf, &t) {
+        DepthResult::Done(i) => Some(PyTuple::new(py, [
+            i.records.into_pyobject(py)?.into_any(),
+            i.ts_exchange_ns.into_pyobject(py)?.into_any(),
+            i.first.into_pyobject(py)?.into_any(),
+            i.last.into_pyobject(py)?.into_any(),
+            i.pu.into_pyobject(py)?.into_any(),
+        ])?),
+        DepthResult::OtherSymbol(s) => Some(PyTuple::new(py, ["symbol", s])?),
+        DepthResult::Fallback => None,
+    })
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(binance_depth, m)?)
+}

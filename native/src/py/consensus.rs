@@ -1,0 +1,119 @@
+use super::buffers::records;
+use crate::core::consensus::{self, CLevel, VenueScale, MAX_VENUES};
+use crate::core::dedup;
+use numpy::PyUntypedArray;
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+
+fn venue_arg(v: usize) -> PyResult<usize> {
+    if v < MAX_VENUES {
+        Ok(v)
+    } else {
+        Err(PyValueError::new_err(format!("venue index must be below {MAX_VENUES}")))
+    }
+}
+
+fn level_tuple(l: &CLevel) -> (i64, i64, Vec<i64>) {
+    (l.price, l.total, l.qty.to_vec())
+}
+
+/// Consensus book over up to 8 venues (see native/src/core/consensus.rs).
+#[pyclass(module = "nexus._native")]
+pub struct Consensus(consensus::Consensus);
+
+#[pymethods]
+impl Consensus {
+    #[new]
+    fn new() -> Self {
+        Consensus(consensus::Consensus::new())
+    }
+    /// Venue v's conversion into consensus units: price*price_mul; qty*qty_mul/qty_div
+    /// (or notional/price for inverse contracts).
+    #[pyo3(signature = (v, price_mul, qty_mul, qty_div=1, inverse=false))]
+    fn set_scale(&mut self, v: usize, price_mul: i64, qty_mul: i64, qty_div: i64, inverse: bool) -> PyResult<()> {
+        if price_mul <= 0 || qty_mul <= 0 || qty_div <= 0 {
+            return Err(PyValueError::new_err("scale factors must be positive"));
+        }
+        self.0.set_scale(venue_arg(v)?, VenueScale { price_mul, qty_mul, qty_div, inverse });
+        Ok(())
+    }
+    /// Apply venue v's book records (in the venue's own units).
+    fn apply(&mut self, v: usize, batch: &Bound<'_, PyUntypedArray>) -> PyResult<usize> {
+        let v = venue_arg(v)?;
+        Ok(self.0.apply_bytes(v, records(batch)?))
+    }
+    /// Set venue v's quantity at a consensus price (consensus units).
+    fn set(&mut self, v: usize, side: u8, price: i64, qty: i64) -> PyResult<()> {
+        self.0.set(venue_arg(v)?, side, price, qty);
+        Ok(())
+    }
+    #[pyo3(signature = (v, side=0))]
+    fn clear_venue(&mut self, v: usize, side: u8) -> PyResult<()> {
+        self.0.clear_venue(venue_arg(v)?, side);
+        Ok(())
+    }
+    fn set_included(&mut self, v: usize, included: bool) -> PyResult<()> {
+        self.0.set_included(venue_arg(v)?, included);
+        Ok(())
+    }
+    fn included(&self, v: usize) -> PyResult<bool> {
+        Ok(self.0.included(venue_arg(v)?))
+    }
+    /// (price, total, [qty per venue]) of the best bid, or None.
+    fn best_bid(&self) -> Option<(i64, i64, Vec<i64>)> {
+        self.0.best_bid().map(level_tuple)
+    }
+    fn best_ask(&self) -> Option<(i64, i64, Vec<i64>)> {
+        self.0.best_ask().map(level_tuple)
+    }
+    fn top(&self, side: u8, n: usize) -> Vec<(i64, i64, Vec<i64>)> {
+        self.0.top(side, n).iter().map(level_tuple).collect()
+    }
+    fn at(&self, side: u8, price: i64) -> Option<(i64, i64, Vec<i64>)> {
+        self.0.at(side, price).as_ref().map(level_tuple)
+    }
+    /// ([qty per included venue], total) summed over prices in [lo, hi].
+    fn depth_between(&self, side: u8, lo: i64, hi: i64) -> (Vec<i64>, i64) {
+        let (per, total) = self.0.depth_between(side, lo, hi);
+        (per.to_vec(), total)
+    }
+    fn levels(&self, side: u8) -> usize {
+        self.0.levels(side)
+    }
+}
+
+/// Cross-feed trade dedup (the rule is in native/src/core/dedup.rs).
+#[pyclass(module = "nexus._native")]
+pub struct TradeDedup(dedup::TradeDedup);
+
+#[pymethods]
+impl TradeDedup {
+    #[new]
+    #[pyo3(signature = (window_ns=0, retention_ns=60_000_000_000))]
+    fn new(window_ns: i64, retention_ns: i64) -> Self {
+        TradeDedup(dedup::TradeDedup::new(window_ns, retention_ns))
+    }
+    /// True if the trade is new, False if it duplicates one already counted.
+    fn check(&mut self, venue: u8, ts_ns: i64, price: i64, qty: i64, side: u8, trade_id: u64) -> bool {
+        self.0.check(venue, ts_ns, price, qty, side, trade_id)
+    }
+    #[getter]
+    fn unique(&self) -> u64 {
+        self.0.unique
+    }
+    #[getter]
+    fn duplicates_same_venue(&self) -> u64 {
+        self.0.duplicates_same_venue
+    }
+    #[getter]
+    fn duplicates_cross_venue(&self) -> u64 {
+        self.0.duplicates_cross_venue
+    }
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Consensus>()?;
+    m.add_class::<TradeDedup>()?;
+    m.add("MAX_VENUES", MAX_VENUES)?;
+    Ok(())
+}

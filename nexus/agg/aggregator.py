@@ -1,0 +1,251 @@
+"""Aggregator state: the native consensus book, trade dedup, staleness, divergence alerts
+and per-venue metrics. Fed with each venue's validated book records and trades (from the
+rings), ticked once per second by the runtime. Data-only: it never places orders.
+
+Staleness: a venue with no message for `stale_after_s` is stale; in "exclude" mode its
+levels leave the consensus totals until it recovers (kept, so recovery is exact); in
+"flag" mode they stay and the venue is only flagged.
+
+Divergence: a venue's mid more than `divergence_pct` % away from the consensus mid of the
+OTHER venues fires one alert; it re-arms only after the gap falls below
+`divergence_clear_pct` (hysteresis), so one episode gives one alert. "Consensus mid of the
+others" is the median of the other live venues' own mids: the mid of their merged book
+would be pulled (or crossed) by the very outlier being judged, the median is not, as long
+as at least three other venues are live (the default AGG set has four others). With fewer,
+an outlier also moves the reference and other venues may be flagged as well.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import numpy as np
+
+from nexus import record
+from nexus._native import Book, Consensus, TradeDedup
+from nexus.agg.scales import Grid, Scale, common_grid, scale_for, to_common_qty
+from nexus.exceptions import ConfigError
+from nexus.instruments import Instrument
+
+MAX_AGG_VENUES = 5
+BID, ASK = int(record.Side.BID), int(record.Side.ASK)
+
+
+class AggOrderRefused(ConfigError):
+    """Orders cannot be placed in AGG mode."""
+
+
+def refuse_order_in_agg() -> None:
+    raise AggOrderRefused(
+        "orders are not accepted in AGG mode: the consensus book is data-only; "
+        "pick one venue (nexus run --venues VENUE) to trade"
+    )
+
+
+@dataclass
+class AggConfig:
+    stale_after_s: float = 5.0
+    stale_mode: str = "exclude"  # or "flag"
+    divergence_pct: Decimal = Decimal("0.3")
+    divergence_clear_pct: Decimal | None = None  # default: half of divergence_pct
+    dedup_window_ms: float = 0.0
+    depth_bps: int = 10
+    tape_len: int = 200
+
+    def __post_init__(self):
+        if self.stale_mode not in ("exclude", "flag"):
+            raise ConfigError("stale mode must be 'exclude' or 'flag'")
+        if self.divergence_clear_pct is None:
+            self.divergence_clear_pct = self.divergence_pct / 2
+        if not (0 < self.divergence_clear_pct <= self.divergence_pct):
+            raise ConfigError("divergence clear threshold must be in (0, divergence threshold]")
+
+
+@dataclass
+class VenueState:
+    name: str
+    idx: int
+    inst: Instrument
+    scale: Scale
+    book: Book
+    last_msg_ns: int | None = None
+    msgs: int = 0
+    msgs_at_last_tick: int = 0
+    stale: bool = False
+    stale_since_ns: int = 0
+    stale_total_ns: int = 0
+    diverged: bool = False
+    trades: int = 0
+    latency_ns: deque = field(default_factory=lambda: deque(maxlen=4096))
+
+
+@dataclass(frozen=True)
+class TapeTrade:
+    ts_exchange_ns: int
+    venue: str
+    price: int  # consensus grid
+    qty: int  # consensus qty exponent
+    side: int
+
+
+class Aggregator:
+    def __init__(self, instruments: dict[str, Instrument], cfg: AggConfig | None = None):
+        if not 1 <= len(instruments) <= MAX_AGG_VENUES:
+            raise ConfigError(f"the aggregator takes 1 to {MAX_AGG_VENUES} venues, got {len(instruments)}")
+        self.cfg = cfg or AggConfig()
+        self.grid: Grid = common_grid(list(instruments.values()))
+        self.consensus = Consensus()
+        self.dedup = TradeDedup(int(self.cfg.dedup_window_ms * 1e6), 60_000_000_000)
+        self.venues: dict[str, VenueState] = {}
+        for i, (name, inst) in enumerate(instruments.items()):
+            sc = scale_for(inst, self.grid)
+            self.consensus.set_scale(i, sc.price_mul, sc.qty_mul, sc.qty_div, sc.inverse)
+            self.venues[name] = VenueState(name, i, inst, sc, Book(inst.price_exponent, inst.qty_exponent))
+        self.tape: deque[TapeTrade] = deque(maxlen=self.cfg.tape_len)
+        self.trades_in = 0
+
+    # -- inputs ------------------------------------------------------------------------------
+    def on_book(self, venue: str, batch: np.ndarray, now_ns: int) -> None:
+        v = self.venues[venue]
+        v.book.apply(batch)
+        self.consensus.apply(v.idx, batch)
+        self._seen(v, now_ns)
+
+    def on_trade(self, venue: str, ts_exchange_ns: int, price: int, qty: int, side: int, trade_id: int, now_ns: int) -> bool:
+        v = self.venues[venue]
+        self._seen(v, now_ns)
+        self.trades_in += 1
+        v.trades += 1
+        pc = price * v.scale.price_mul
+        qc = to_common_qty(qty, v.scale, pc)
+        new = self.dedup.check(v.idx, ts_exchange_ns, pc, qc, side, trade_id)
+        if new:
+            self.tape.append(TapeTrade(ts_exchange_ns, venue, pc, qc, side))
+        return new
+
+    def on_message(self, venue: str, now_ns: int, latency_ns: int | None = None) -> None:
+        """Any message from the venue (liveness and rate), with its wire-to-book latency."""
+        v = self.venues[venue]
+        self._seen(v, now_ns)
+        if latency_ns is not None:
+            v.latency_ns.append(latency_ns)
+
+    def _seen(self, v: VenueState, now_ns: int) -> None:
+        v.last_msg_ns = now_ns
+        v.msgs += 1
+
+    def on_venue_reset(self, venue: str) -> None:
+        """The venue's book was invalidated (gap, resync, disconnect): drop its levels."""
+        v = self.venues[venue]
+        v.book.clear()
+        self.consensus.clear_venue(v.idx)
+
+    # -- once per second --------------------------------------------------------------------
+    def tick(self, now_ns: int) -> list[dict]:
+        alerts: list[dict] = []
+        limit_ns = int(self.cfg.stale_after_s * 1e9)
+        for v in self.venues.values():
+            silent = now_ns - v.last_msg_ns if v.last_msg_ns is not None else None
+            if silent is not None and silent > limit_ns and not v.stale:
+                v.stale, v.stale_since_ns = True, now_ns
+                if self.cfg.stale_mode == "exclude":
+                    self.consensus.set_included(v.idx, False)
+                alerts.append({"type": "stale", "venue": v.name, "state": "stale", "silent_s": round(silent / 1e9, 3)})
+            elif v.stale and silent is not None and silent <= limit_ns:
+                v.stale = False
+                v.stale_total_ns += now_ns - v.stale_since_ns
+                self.consensus.set_included(v.idx, True)
+                alerts.append({"type": "stale", "venue": v.name, "state": "recovered",
+                               "stale_s": round((now_ns - v.stale_since_ns) / 1e9, 3)})
+        alerts.extend(self._divergence())
+        return alerts
+
+    def _mid_c(self) -> Decimal | None:
+        b, a = self.consensus.best_bid(), self.consensus.best_ask()
+        if not b or not a:
+            return None
+        return Decimal(b[0] + a[0]) / 2
+
+    def venue_mid_c(self, v: VenueState) -> Decimal | None:
+        b, a = v.book.best_bid(), v.book.best_ask()
+        if not b or not a:
+            return None
+        return Decimal((b[0] + a[0]) * v.scale.price_mul) / 2
+
+    def _divergence(self) -> list[dict]:
+        alerts = []
+        live = [v for v in self.venues.values() if not v.stale]
+        if len(live) < 2:
+            return alerts
+        mids = {v.name: self.venue_mid_c(v) for v in live}
+        for v in live:
+            rest = sorted(m for n, m in mids.items() if n != v.name and m is not None)
+            mine = mids[v.name]
+            if not rest:
+                continue
+            k = len(rest)
+            others = rest[k // 2] if k % 2 else (rest[k // 2 - 1] + rest[k // 2]) / 2
+            if mine is None or others is None or others == 0:
+                continue
+            gap_pct = abs(mine / others - 1) * 100
+            if not v.diverged and gap_pct > self.cfg.divergence_pct:
+                v.diverged = True
+                alerts.append({
+                    "type": "divergence", "venue": v.name, "state": "diverged",
+                    "gap_pct": f"{gap_pct:.4f}", "venue_mid": self.price_str(mine), "others_mid": self.price_str(others),
+                })
+            elif v.diverged and gap_pct < self.cfg.divergence_clear_pct:
+                v.diverged = False
+                alerts.append({"type": "divergence", "venue": v.name, "state": "cleared", "gap_pct": f"{gap_pct:.4f}"})
+        return alerts
+
+    # -- views -------------------------------------------------------------------------------
+    def price_str(self, p) -> str | None:
+        """Consensus-grid price (int, or a Decimal mid that may fall between ticks) as a plain decimal."""
+        if p is None:
+            return None
+        return format(Decimal(p).scaleb(-self.grid.price_exponent).normalize(), "f")
+
+    def qty_str(self, q: int) -> str:
+        return format(Decimal(q).scaleb(-self.grid.qty_exponent).normalize(), "f")
+
+    def summary(self) -> dict:
+        b, a = self.consensus.best_bid(), self.consensus.best_ask()
+        return {
+            "best_bid": self.price_str(b[0]) if b else None,
+            "best_ask": self.price_str(a[0]) if a else None,
+            "venues_live": sum(1 for v in self.venues.values() if not v.stale and v.last_msg_ns is not None),
+            "trades": self.trades_in,
+            "trades_deduped": self.dedup.duplicates_cross_venue + self.dedup.duplicates_same_venue,
+        }
+
+    def venue_metrics(self, now_ns: int, interval_s: float = 1.0) -> dict:
+        out = {}
+        mid = self._mid_c()
+        for v in self.venues.values():
+            rate = (v.msgs - v.msgs_at_last_tick) / interval_s
+            v.msgs_at_last_tick = v.msgs
+            b, a = v.book.best_bid(), v.book.best_ask()
+            spread = self.price_str((a[0] - b[0]) * v.scale.price_mul) if b and a else None
+            share = None
+            if mid is not None:
+                w = mid * self.cfg.depth_bps / 10_000
+                lo, hi = int(mid - w), int(mid + w) + 1
+                pb, tb = self.consensus.depth_between(BID, lo, hi)
+                pa, ta = self.consensus.depth_between(ASK, lo, hi)
+                total = tb + ta
+                share = f"{(pb[v.idx] + pa[v.idx]) / total:.4f}" if total > 0 else None
+            lat = np.asarray(v.latency_ns, dtype=np.int64)
+            stale_ns = v.stale_total_ns + (now_ns - v.stale_since_ns if v.stale else 0)
+            out[v.name] = {
+                "msgs_per_s": rate,
+                "latency_us_p50": round(float(np.percentile(lat, 50)) / 1e3, 1) if lat.size else None,
+                "spread": spread,
+                "depth_share": share,
+                "stale": v.stale,
+                "stale_s": round(stale_ns / 1e9, 3),
+                "diverged": v.diverged,
+            }
+        return out

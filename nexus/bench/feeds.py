@@ -1,0 +1,205 @@
+"""`nexus bench feeds`: the live data path against the venue simulator running in its own
+process (as a venue would be).
+
+(a) Replay throughput: a recorded five-venue session pushed through the whole path minus
+    the network — decoder, the venue's sync rules, the native book, ring publish, reader
+    book rebuild — as fast as possible, in messages/s on one core.
+(b) Wire-to-book latency, live: from a message's local receive time (stamped by the
+    connection) to the moment the reader has applied it to its book, p50/p99/p99.9.
+(c) Memory: resident set size after one simulated minute and after `minutes` simulated
+    minutes (the simulator runs `speed` times faster than real time); growth reported.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+from nexus import record
+from nexus.bench.stats import median, percentiles_ns
+from nexus.feeds.recording import EVENT, FRAME, REST, RecordingReader
+from nexus.feeds.specs import AGG_DEFAULT_VENUES, spec
+from nexus.venues import VENUE_NAMES
+
+VENUES = list(AGG_DEFAULT_VENUES)
+
+
+def rss_bytes() -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return -1
+
+
+class SimProcess:
+    """`nexus sim` in a child process; endpoints read from its --json line."""
+
+    def __init__(self, venues, seed=1, speed=1.0, faults=()):
+        args = [sys.executable, "-m", "nexus.cli", "sim", "--port", "0", "--json", "--seed", str(seed),
+                "--speed", str(speed), "--venues", ",".join(venues)]
+        for f in faults:
+            args += ["--fault", f]
+        self.p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        line = self.p.stdout.readline()
+        if not line:
+            raise RuntimeError("nexus sim did not start")
+        self.info = json.loads(line)
+
+    def ws(self):
+        return {v: e["ws"] for v, e in self.info["venues"].items()}
+
+    def rest(self):
+        return {v: e["rest"] for v, e in self.info["venues"].items()}
+
+    def stop(self):
+        self.p.terminate()
+        try:
+            self.p.wait(10)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+
+
+def record_session(path: str, seconds: float, seed: int = 1) -> None:
+    p = subprocess.run([sys.executable, "-m", "nexus.cli", "record", "--sim", "--seed", str(seed), "--venues",
+                        ",".join(VENUES), "--duration", str(seconds), "-o", path, "--json"],
+                       capture_output=True, text=True, timeout=seconds + 120)
+    if p.returncode != 0:
+        raise RuntimeError(f"recording failed: {p.stderr[-500:]}")
+
+
+def replay_throughput(path: str, rounds: int = 3) -> dict:
+    """Decode + sync + book + ring publish + reader rebuild, every frame of the recording."""
+    from nexus._native import Book
+    from nexus.exceptions import BatchFull, DecodeError
+    from nexus.feeds.handler import PublishingBook
+    from nexus.ring import RingReader, RingWriter
+    from nexus.venues.base import DEFAULT_BATCH_RECORDS, SegKind, canonical_symbol, load
+
+    with RecordingReader(path) as r:
+        frames = [(VENUE_NAMES[f.venue_id], f.kind, f.payload, f.ts_local_ns) for f in r]
+        header = r.header
+    n_msgs = sum(1 for f in frames if f[1] in (FRAME, REST))
+    rates = []
+    for _ in range(rounds):
+        name = f"bench-feeds-{os.getpid()}"
+        with RingWriter(name, slots=1 << 16) as w, RingReader(name) as rd:
+            out = record.empty(4096)
+            reader_books: dict[int, Book] = {}
+            decoders, syncs = {}, {}
+            batch = record.empty(DEFAULT_BATCH_RECORDS)
+
+            def new(venue):
+                mod = load(venue)
+                d = mod.Decoder()
+                d.rest_symbol = canonical_symbol(venue, spec(venue).symbol_of(header.get("symbol", "BTCUSDT")))
+                s = mod.Sync(d)
+                orig = s.state
+
+                def state(inst, orig=orig):
+                    st = orig(inst)
+                    if not isinstance(st.book, PublishingBook):
+                        st.book = PublishingBook(st.book, w.publish, 0, inst.instrument_id)
+                        reader_books.setdefault(inst.instrument_id, Book(inst.price_exponent, inst.qty_exponent))
+                    return st
+
+                s.state = state
+                decoders[venue], syncs[venue] = d, s
+
+            t0 = time.perf_counter_ns()
+            for venue, kind, payload, ts in frames:
+                if kind == EVENT:
+                    if b'"connected"' in payload:
+                        new(venue)
+                    continue
+                if venue not in decoders:
+                    new(venue)
+                try:
+                    segs = decoders[venue].decode(payload, batch, ts)
+                except (DecodeError, BatchFull):
+                    continue
+                syncs[venue].feed(segs, batch)
+                for seg in segs:
+                    if seg.kind is SegKind.TRADES and seg.stop > seg.start:
+                        w.publish(batch[seg.start:seg.stop])
+                while True:
+                    n = rd.poll(out)
+                    if not n:
+                        break
+                    iid = int(out["instrument_id"][0])
+                    rb = reader_books.get(iid)
+                    if rb is not None:
+                        rb.apply(out, n)
+            dt = time.perf_counter_ns() - t0
+            if rd.lost:
+                raise AssertionError(f"reader lost {rd.lost} records")
+        rates.append(n_msgs / (dt / 1e9))
+    return {"replay_msgs": n_msgs, "replay_msgs_per_s": median(rates), "replay_us_per_msg": 1e6 / median(rates)}
+
+
+async def _live(ws, rest, seconds, sim_speed_for_rss=None, rss_marks=()) -> tuple:
+    from nexus.feeds.runtime import RunConfig, Runtime
+
+    rt = Runtime(RunConfig(venues=list(ws), ws_urls=dict(ws), rest_urls=dict(rest)))
+    await rt.start()
+    rss = {}
+    t0 = time.monotonic()
+    loop = asyncio.get_running_loop()
+    marks = list(rss_marks)
+    while time.monotonic() - t0 < seconds:
+        rt.poll()
+        el = time.monotonic() - t0
+        if marks and el >= marks[0][1]:
+            rss[marks[0][0]] = rss_bytes()
+            marks.pop(0)
+        await asyncio.sleep(0.005)
+    lat = np.concatenate([np.asarray(r.latency_ns, dtype=np.int64) for r in rt.readers.values()])
+    stats = rt.venue_stats()
+    msgs = sum(s.get("msgs", 0) for s in stats.values())
+    await rt.stop()
+    return lat, rss, msgs, stats
+
+
+def run(quick: bool = False, minutes: float = 10.0, speed: float = 10.0, progress=None) -> dict:
+    say = progress or (lambda m: None)
+    res: dict = {"benchmark": "feeds", "venues": VENUES}
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "session.nxr")
+        say("recording a five-venue session from the simulator")
+        record_session(path, 8 if quick else 30)
+        say("replaying it through decoder, sync, book, ring and reader")
+        res.update(replay_throughput(path, rounds=2 if quick else 3))
+
+    say("live wire-to-book latency against `nexus sim` in its own process")
+    sim = SimProcess(VENUES)
+    try:
+        lat, _, msgs, _ = asyncio.run(_live(sim.ws(), sim.rest(), 5 if quick else 20))
+    finally:
+        sim.stop()
+    res.update(percentiles_ns(lat, "wire_to_book_ns"))
+    res["wire_to_book_samples"] = int(lat.size)
+    res["live_msgs"] = msgs
+
+    minutes = 1.5 if quick else minutes
+    wall_s = minutes * 60 / speed
+    say(f"memory over {minutes:g} simulated minutes (simulator at {speed:g}x)")
+    sim = SimProcess(VENUES, speed=speed)
+    try:
+        _, rss, msgs, stats = asyncio.run(_live(sim.ws(), sim.rest(), wall_s,
+                                                rss_marks=[("first_minute", 60 / speed), ("end", wall_s - 0.5)]))
+    finally:
+        sim.stop()
+    res["rss_simulated_minutes"] = minutes
+    res["rss_first_minute_bytes"] = rss.get("first_minute", -1)
+    res["rss_end_bytes"] = rss.get("end", -1)
+    res["rss_growth_bytes"] = res["rss_end_bytes"] - res["rss_first_minute_bytes"]
+    res["memory_run_msgs"] = msgs
+    res["memory_run_states"] = {v: s["state"] for v, s in stats.items()}
+    return res

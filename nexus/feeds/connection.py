@@ -1,0 +1,202 @@
+"""One venue WebSocket connection (picows): subscribe on open, application heartbeats where
+the venue wants them, message reassembly, and reconnect with exponential backoff + jitter.
+
+The connection knows nothing about books: it hands each complete message to `on_message`
+with its local receive time (CLOCK_MONOTONIC ns) and reports connects / disconnects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
+
+from nexus._native import monotonic_ns
+from nexus.feeds.backoff import Backoff
+from nexus.feeds.specs import Heartbeat
+
+log = logging.getLogger("nexus.feeds")
+
+MAX_MESSAGE_BYTES = 16 << 20
+
+
+@dataclass
+class ConnStats:
+    connects: int = 0
+    reconnects: int = 0
+    disconnects: int = 0
+    msgs: int = 0
+    bytes: int = 0
+    last_msg_ns: int = 0
+    connected_since_ns: int = 0
+    last_error: str = ""
+
+
+class _Listener(WSListener):
+    def __init__(self, conn: "FeedConnection"):
+        self.conn = conn
+        self._parts: list[bytes] = []
+        self._size = 0
+
+    def on_ws_connected(self, transport: WSTransport) -> None:
+        self.conn._on_connected(transport)
+
+    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        t = frame.msg_type
+        if t == WSMsgType.CLOSE:
+            transport.disconnect()
+            return
+        if t not in (WSMsgType.TEXT, WSMsgType.BINARY, WSMsgType.CONTINUATION):
+            return
+        if frame.fin and not self._parts:
+            self.conn._on_message(frame.get_payload_as_bytes())
+            return
+        self._parts.append(frame.get_payload_as_bytes())
+        self._size += frame.payload_size
+        if self._size > MAX_MESSAGE_BYTES:
+            self.conn.stats.last_error = "message larger than the limit"
+            transport.disconnect()
+        elif frame.fin:
+            msg = b"".join(self._parts)
+            self._parts.clear()
+            self._size = 0
+            self.conn._on_message(msg)
+
+    def on_ws_disconnected(self, transport: WSTransport) -> None:
+        self.conn._on_disconnected()
+
+    # picows auto-ping with the venue's own application-level ping.
+    def send_user_specific_ping(self, transport: WSTransport) -> None:
+        hb = self.conn.heartbeat
+        if hb.ping is not None:
+            transport.send(WSMsgType.TEXT, hb.ping)
+        else:
+            transport.send_ping()
+
+    def is_user_specific_pong(self, frame: WSFrame) -> bool:
+        hb = self.conn.heartbeat
+        if hb.pong_marker is None:
+            return frame.msg_type == WSMsgType.PONG
+        return frame.msg_type == WSMsgType.TEXT and hb.pong_marker in frame.get_payload_as_bytes()
+
+
+class FeedConnection:
+    """Keeps one venue connection alive until `stop()`."""
+
+    def __init__(
+        self,
+        venue: str,
+        url: str,
+        subscribe: list[bytes],
+        heartbeat: Heartbeat,
+        on_message: Callable[[bytes, int], None],
+        on_connect: Callable[[], None] | None = None,
+        on_disconnect: Callable[[], None] | None = None,
+        backoff: Backoff | None = None,
+    ):
+        self.venue = venue
+        self.url = url
+        self.subscribe = subscribe
+        self.heartbeat = heartbeat
+        self.on_message_cb = on_message
+        self.on_connect_cb = on_connect
+        self.on_disconnect_cb = on_disconnect
+        self.backoff = backoff or Backoff()
+        self.stats = ConnStats()
+        self.connected = False
+        self._transport: WSTransport | None = None
+        self._stopping = False
+        self._task: asyncio.Task | None = None
+
+    # -- callbacks from the listener ---------------------------------------------------------
+    def _on_connected(self, transport: WSTransport) -> None:
+        self._transport = transport
+        self.connected = True
+        self.stats.connects += 1
+        if self.stats.connects > 1:
+            self.stats.reconnects += 1
+        self.stats.connected_since_ns = monotonic_ns()
+        self.stats.last_msg_ns = self.stats.connected_since_ns
+        if self.on_connect_cb:
+            self.on_connect_cb()
+        for msg in self.subscribe:
+            transport.send(WSMsgType.TEXT, msg)
+
+    def _on_message(self, payload: bytes) -> None:
+        now = monotonic_ns()
+        self.stats.msgs += 1
+        self.stats.bytes += len(payload)
+        self.stats.last_msg_ns = now
+        hb = self.heartbeat
+        if hb.pong_marker is not None and len(payload) < 64 and hb.pong_marker in payload:
+            return  # the venue's pong: liveness only
+        try:
+            self.on_message_cb(payload, now)
+        except Exception as e:  # a handler bug must not kill the connection silently
+            log.exception("%s: message handler failed", self.venue)
+            self.stats.last_error = f"handler: {e}"
+
+    def _on_disconnected(self) -> None:
+        was = self.connected
+        self.connected = False
+        self._transport = None
+        if was:
+            self.stats.disconnects += 1
+            if self.on_disconnect_cb:
+                self.on_disconnect_cb()
+
+    # -- control -----------------------------------------------------------------------------
+    def start(self) -> asyncio.Task:
+        self._task = asyncio.get_running_loop().create_task(self._run(), name=f"feed:{self.venue}")
+        return self._task
+
+    def send(self, payload: bytes) -> None:
+        if self._transport is not None:
+            self._transport.send(WSMsgType.TEXT, payload)
+
+    def drop(self) -> None:
+        """Close the current connection (it reconnects): used to resubscribe for a resync."""
+        if self._transport is not None:
+            self._transport.disconnect()
+
+    async def stop(self) -> None:
+        self._stopping = True
+        if self._transport is not None:
+            self._transport.disconnect()
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except (asyncio.CancelledError, Exception):
+                pass
+
+    async def _run(self) -> None:
+        hb = self.heartbeat
+        ctx = ssl.create_default_context() if self.url.startswith("wss://") else None
+        while not self._stopping:
+            try:
+                transport, _ = await ws_connect(
+                    lambda: _Listener(self),
+                    self.url,
+                    ssl_context=ctx,
+                    enable_auto_ping=hb.idle_s > 0,
+                    auto_ping_idle_timeout=hb.idle_s or 10,
+                    auto_ping_reply_timeout=min(hb.idle_s, max(5.0, hb.idle_s / 2)) if hb.idle_s > 0 else 5.0,
+                    websocket_handshake_timeout=10,
+                )
+                t_up = time.monotonic()
+                await transport.wait_disconnected()
+                self.backoff.connected_for(time.monotonic() - t_up)
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:
+                self.stats.last_error = f"{type(e).__name__}: {e}"
+                log.warning("%s: connect to %s failed: %s", self.venue, self.url, e)
+            if self._stopping:
+                break
+            await asyncio.sleep(self.backoff.next_delay())

@@ -1,0 +1,231 @@
+"""A venue feed handler: connection -> decoder -> the venue's sync rules -> ring.
+
+Every change the venue's sync rules make to a book (snapshot, delta, buffered deltas
+replayed after a REST snapshot, discard on a gap or checksum mismatch, depth truncation)
+goes through a `PublishingBook`, which applies it to the handler's native book and
+publishes the same change as records on the venue's ring. Readers (view, recorder,
+aggregator, another process) rebuild exactly the handler's book from the ring. Trades are
+published as decoded.
+
+A gap or checksum failure leaves the book unsynced (the sync rules clear it); the handler
+then resyncs: a REST snapshot where the venue's book comes from REST (Binance), otherwise a
+fresh subscription (reconnect), which the venue answers with a snapshot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from nexus import record
+from nexus._native import monotonic_ns
+from nexus.exceptions import BatchFull, DecodeError
+from nexus.feeds.connection import FeedConnection
+from nexus.feeds.recorder import fetch_rest
+from nexus.feeds.specs import VenueSpec
+from nexus.venues import venue_id
+from nexus.venues.base import DEFAULT_BATCH_RECORDS, SegKind, canonical_symbol, load
+
+log = logging.getLogger("nexus.feeds")
+
+STALE_AFTER_S = 5.0
+RESYNC_MIN_INTERVAL_S = 1.0  # do not hammer a venue's REST endpoint or reconnect in a loop
+REST_SNAPSHOT_DELAY_S = 0.3  # let diffs buffer first (Binance's documented procedure)
+
+_CLEAR = int(record.Kind.BOOK_CLEAR)
+_LEVEL = int(record.Kind.BOOK_LEVEL)
+_F_RESYNC = int(record.Flag.RESYNC)
+
+
+class PublishingBook:
+    """A native Book whose every mutation is also published as records."""
+
+    __slots__ = ("inner", "publish", "venue_id", "instrument_id", "_one")
+
+    def __init__(self, inner, publish, venue_id_: int, instrument_id: int):
+        self.inner = inner
+        self.publish = publish
+        self.venue_id = venue_id_
+        self.instrument_id = instrument_id
+        self._one = record.empty(1)
+
+    def apply(self, batch, n=-1):
+        k = self.inner.apply(batch, n)
+        self.publish(batch if n < 0 else batch[:n])
+        return k
+
+    def clear(self, side=0):
+        self.inner.clear(side)
+        self._emit(_CLEAR, side, 0, 0, _F_RESYNC)
+
+    def set(self, side, price, qty):
+        self.inner.set(side, price, qty)
+        self._emit(_LEVEL, side, price, qty, 0)
+
+    def _emit(self, kind, side, price, qty, flags):
+        r = self._one
+        r["kind"], r["side"], r["price"], r["qty"], r["flags"] = kind, side, price, qty, flags
+        r["venue_id"], r["instrument_id"] = self.venue_id, self.instrument_id
+        r["ts_local_ns"] = monotonic_ns()
+        self.publish(r)
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+@dataclass
+class FeedCounters:
+    malformed: int = 0
+    resync_requests: int = 0
+    rest_errors: int = 0
+    records_published: int = 0
+
+
+class VenueFeed:
+    """One venue, one symbol: keeps the book synced and publishes to `publish(records)`."""
+
+    def __init__(self, venue: str, spec: VenueSpec, symbol: str, ws_url: str, rest_url: str | None,
+                 publish, stale_after_s: float = STALE_AFTER_S):
+        self.venue = venue
+        self.vid = venue_id(venue)
+        self.spec = spec
+        self.vsym = spec.symbol_of(symbol)
+        self.symbol = canonical_symbol(venue, self.vsym)
+        self.rest_url = rest_url
+        self.stale_after_ns = int(stale_after_s * 1e9)
+        self.module = load(venue)
+        self.decoder = self.module.Decoder()
+        self.decoder.rest_symbol = self.symbol
+        self.sync = self.module.Sync(self.decoder)
+        self._wrap_books()
+        self._publish_out = publish
+        self.batch = record.empty(DEFAULT_BATCH_RECORDS)
+        self.counters = FeedCounters()
+        self._last_resync_ns = 0
+        self.last_book_ts_ns: int | None = None  # exchange time and sequence of the last book message
+        self.last_book_seq: int | None = None
+        self._resync_task: asyncio.Task | None = None
+        self.conn = FeedConnection(venue, ws_url, spec.subscribe(self.vsym), spec.heartbeat,
+                                   self.on_message, self.on_connect, self.on_disconnect)
+
+    # -- every book the sync rules create is a publishing one ---------------------------------
+    def _wrap_books(self) -> None:
+        sync, feed = self.sync, self
+        original_state = sync.state
+
+        def state(inst):
+            st = original_state(inst)
+            if not isinstance(st.book, PublishingBook):
+                st.book = PublishingBook(st.book, feed._publish, feed.vid, inst.instrument_id)
+            return st
+
+        sync.state = state  # instance attribute: only this handler's sync is affected
+
+    def _publish(self, recs: np.ndarray) -> None:
+        if len(recs):
+            self.counters.records_published += len(recs)
+            self._publish_out(recs)
+
+    # -- connection callbacks -----------------------------------------------------------------
+    def on_connect(self) -> None:
+        # A new connection starts a new stream: everything must be re-synced from its snapshot.
+        for st in self.sync.books.values():
+            if st.synced:
+                self.sync.desync(st, "reconnected")
+        if self.spec.snapshot_path:
+            self.request_resync(delay_s=REST_SNAPSHOT_DELAY_S)
+
+    def on_disconnect(self) -> None:
+        pass
+
+    def on_message(self, payload: bytes, ts_local_ns: int) -> None:
+        segs = self._decode(payload, ts_local_ns)
+        if segs is None:
+            return
+        self.sync.feed(segs, self.batch)
+        for seg in segs:
+            if seg.kind is SegKind.TRADES and seg.stop > seg.start:
+                self._publish(self.batch[seg.start:seg.stop])
+            elif seg.kind is SegKind.BOOK:
+                self.last_book_ts_ns, self.last_book_seq = seg.ts_exchange_ns, seg.seq
+        if self.sync.notes:
+            for n in self.sync.notes:
+                log.info("%s: %s", self.venue, n)
+            self.sync.notes.clear()
+        if self.needs_resync():
+            self.request_resync()
+
+    def _decode(self, payload: bytes, ts_local_ns: int):
+        while True:
+            try:
+                return self.decoder.decode(payload, self.batch, ts_local_ns)
+            except BatchFull as e:
+                self.batch = record.empty(max(e.needed, 2 * len(self.batch)))
+            except DecodeError as e:
+                self.counters.malformed += 1
+                log.warning("%s: malformed message skipped: %s", self.venue, e)
+                return None
+
+    # -- resync -------------------------------------------------------------------------------
+    def synced(self) -> bool:
+        st = self.sync.books.get(self.symbol)
+        return bool(st and st.synced)
+
+    def needs_resync(self) -> bool:
+        st = self.sync.books.get(self.symbol)
+        return st is not None and not st.synced and self.conn.connected
+
+    def request_resync(self, delay_s: float = 0.0) -> None:
+        now = monotonic_ns()
+        if self._resync_task is not None and not self._resync_task.done():
+            return
+        if now - self._last_resync_ns < RESYNC_MIN_INTERVAL_S * 1e9 and delay_s == 0:
+            delay_s = RESYNC_MIN_INTERVAL_S
+        self._last_resync_ns = now
+        self.counters.resync_requests += 1
+        self._resync_task = asyncio.get_running_loop().create_task(self._resync(delay_s))
+
+    async def _resync(self, delay_s: float) -> None:
+        if delay_s:
+            await asyncio.sleep(delay_s)
+        if self.synced() or not self.conn.connected:
+            return
+        if self.spec.snapshot_path and self.rest_url:
+            url = self.rest_url + self.spec.snapshot_path(self.vsym)
+            try:
+                body = await asyncio.to_thread(fetch_rest, url)
+            except Exception as e:
+                self.counters.rest_errors += 1
+                log.warning("%s: REST snapshot failed: %s", self.venue, e)
+                return
+            self.on_message(body, monotonic_ns())
+        else:
+            self.conn.drop()  # resubscribe: the venue starts the new stream with a snapshot
+
+    # -- state --------------------------------------------------------------------------------
+    def state(self, now_ns: int) -> str:
+        if not self.conn.connected:
+            return "DOWN"
+        if now_ns - self.conn.stats.last_msg_ns > self.stale_after_ns:
+            return "STALE"
+        return "LIVE" if self.synced() else "SYNCING"
+
+    def stats(self, now_ns: int) -> dict:
+        st = self.sync.books.get(self.symbol)
+        b = st.book.best_bid() if st and st.synced else None
+        a = st.book.best_ask() if st and st.synced else None
+        inst = st.inst if st else None
+        return {
+            "state": self.state(now_ns),
+            "msgs": self.conn.stats.msgs,
+            "gaps": st.gaps if st else 0,
+            "resyncs": (st.resyncs if st else 0),
+            "reconnects": self.conn.stats.reconnects,
+            "checksum_failures": st.checksum_failures if st else 0,
+            "malformed": self.counters.malformed,
+            "best_bid": inst.price_str(b[0]) if b and inst else None,
+            "best_ask": inst.price_str(a[0]) if a and inst else None,
+        }

@@ -1,0 +1,181 @@
+"""The simulator without a network: market, venue wire adapters, patterns and faults, stepped
+in simulated time. `Simulator` (nexus.sim.simulator) paces it in real time and serves it;
+tests can also drive it directly (`advance`) and read what it would have sent.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Callable, Iterable, Protocol
+
+from nexus.sim import faults as faults_mod
+from nexus.sim.faults import Fault
+from nexus.sim.market import STEP_NS, STEPS_PER_S, MarketSim
+from nexus.sim.patterns import Scheduler
+from nexus.sim.specs import check_venues, market_for
+from nexus.sim.wire.base import MALFORMED_FRAMES, Event, Feed
+from nexus.sim.wire.binance import BinancePerpFeed, BinanceSpotFeed
+from nexus.sim.wire.bybit import BybitFeed
+from nexus.sim.wire.coinbase import CoinbaseFeed
+from nexus.sim.wire.hyperliquid import HyperliquidFeed
+from nexus.sim.wire.kraken import KrakenFeed
+from nexus.sim.wire.okx import OkxFeed
+
+# 2026-01-01T00:00:00Z: simulated exchange timestamps start here unless told otherwise, so a
+# seed fixes every byte of every message.
+SIM_EPOCH_NS = 1_767_225_600_000_000_000
+
+FEEDS: dict[str, type[Feed]] = {
+    "binance-spot": BinanceSpotFeed, "binance-perp": BinancePerpFeed, "bybit-perp": BybitFeed,
+    "okx-swap": OkxFeed, "coinbase": CoinbaseFeed, "kraken": KrakenFeed, "hyperliquid": HyperliquidFeed,
+}
+ALL_CONNECTIONS = "*"   # event channel meaning: every connection of the venue, sent verbatim
+
+
+class Sink(Protocol):
+    """Where the engine's output goes (the server, or a recorder in tests)."""
+
+    def deliver(self, venue: str, events: list[Event]) -> None: ...
+    def disconnect(self, venue: str, refuse_until_ns: int) -> None: ...
+    def second(self, t_ns: int) -> None: ...
+
+
+class NullSink:
+    def deliver(self, venue, events):
+        pass
+
+    def disconnect(self, venue, refuse_until_ns):
+        pass
+
+    def second(self, t_ns):
+        pass
+
+
+class Engine:
+    def __init__(self, seed: int = 0, venues: Iterable[str] | None = None, symbol: str = "BTCUSDT",
+                 faults: Iterable[str | Fault] = (), epoch_ns: int = SIM_EPOCH_NS, patterns: bool = True,
+                 on_label: Callable[[dict], None] | None = None, record_fills: bool = False) -> None:
+        self.seed = int(seed)
+        self.venue_names = check_venues(list(venues) if venues else None)
+        self.market = market_for(symbol)
+        self.epoch_ns = int(epoch_ns)
+        self.t_ns = self.epoch_ns
+        self.step_no = 0
+        self.sim = MarketSim(self.market, self.venue_names, self.seed)
+        self.feeds: dict[str, Feed] = {
+            v: FEEDS[v](self.sim.venues[v], self.clock, self.seed) for v in self.venue_names
+        }
+        self.scheduler = Scheduler(self.seed, self.sim.venues, self.epoch_ns, enabled=patterns)
+        self.faults = faults_mod.parse_all(faults, self.venue_names)
+        self._pending_faults = list(self.faults)
+        self.fired: list[dict] = []
+        self._diverge_until: dict[str, int] = {}
+        self.sink: Sink = NullSink()
+        self.on_label = on_label
+        self._last_payload: dict[str, str] = {}
+        self.fill_log: list | None = [] if record_fills else None   # (venue, Fill), tests only
+
+    def clock(self) -> int:
+        return self.t_ns
+
+    @property
+    def t_s(self) -> float:
+        return (self.t_ns - self.epoch_ns) / 1e9
+
+    # -- stepping ---------------------------------------------------------------------------
+    def step(self) -> None:
+        self.step_no += 1
+        self.t_ns = self.epoch_ns + self.step_no * STEP_NS
+        t = self.t_ns
+        while self._pending_faults and self.epoch_ns + self._pending_faults[0].at_ns <= t:
+            self._fire(self._pending_faults.pop(0), t)
+        for venue, until in list(self._diverge_until.items()):
+            if t >= until:
+                self.sim.venues[venue].fair_mult = 1.0
+                del self._diverge_until[venue]
+        for label in self.scheduler.step(t):
+            if self.on_label:
+                self.on_label(label)
+        fills = self.sim.step(t)
+        if self.fill_log is not None:
+            for venue, fs in fills.items():
+                self.fill_log.extend((venue, f) for f in fs)
+        for venue, feed in self.feeds.items():
+            events = feed.on_step(t, fills[venue])
+            if events:
+                self._last_payload[venue] = next((p for _, p in reversed(events) if isinstance(p, str)),
+                                                 self._last_payload.get(venue, ""))
+                self.sink.deliver(venue, events)
+        if self.step_no % STEPS_PER_S == 0:
+            self.sink.second(t)
+
+    def advance(self, seconds: float) -> None:
+        """Run `seconds` of simulated time at once (no pacing)."""
+        for _ in range(int(round(seconds * STEPS_PER_S))):
+            self.step()
+
+    # -- faults -----------------------------------------------------------------------------
+    def _fire(self, f: Fault, t: int) -> None:
+        feed = self.feeds[f.venue]
+        rec = {"kind": f.kind, "venue": f.venue, "at_s": str(f.at_s), "t_ns": t,
+               "until_ns": t + f.duration_s() * 1_000_000_000 if f.duration_s() else None}
+        self.fired.append(rec)
+        if f.kind == "disconnect":
+            self.sink.disconnect(f.venue, t + faults_mod.DISCONNECT_REFUSE_S * 1_000_000_000)
+        elif f.kind == "gap":
+            feed.arm_gap(1)
+        elif f.kind == "bad-checksum":
+            feed.arm_bad_checksum(1)
+        elif f.kind == "silence":
+            feed.faults.silent_until_ns = t + faults_mod.SILENCE_S * 1_000_000_000
+        elif f.kind == "malformed":
+            self.sink.deliver(f.venue, [(ALL_CONNECTIONS, p) for p in self._malformed(f.venue)])
+        elif f.kind == "diverge":
+            self.sim.venues[f.venue].fair_mult = float(faults_mod.DIVERGE_FACTOR)
+            self._diverge_until[f.venue] = t + faults_mod.DIVERGE_S * 1_000_000_000
+
+    def _malformed(self, venue: str) -> list[str]:
+        real = self._last_payload.get(venue) or '{"truncated":'
+        frames = [real[: max(1, len(real) // 2)], "\x00\x01 not json }{", "{"]
+        assert len(frames) == MALFORMED_FRAMES
+        for fr in frames:
+            try:
+                json.loads(fr)
+            except ValueError:
+                continue
+            raise AssertionError("a malformed frame parsed as JSON")
+        return frames
+
+    # -- introspection ------------------------------------------------------------------------
+    def labels(self, include_active: bool = True) -> list[dict]:
+        return self.scheduler.labels(include_active)
+
+    def fault_log(self) -> list[dict]:
+        """Every scheduled fault: kind, venue, at_s, t_ns (simulated clock), duration_s, fired."""
+        pending = set(map(id, self._pending_faults))
+        return [{"kind": f.kind, "venue": f.venue, "at_s": str(f.at_s), "t_ns": self.epoch_ns + f.at_ns,
+                 "duration_s": f.duration_s(), "fired": id(f) not in pending} for f in self.faults]
+
+    def book(self, venue: str, channel: str | None = None, seq: int | None = None,
+             at_ns: int | None = None) -> dict:
+        """The book as published on `channel` (default: the venue's main book channel), in the
+        venue's own representation: {"venue","symbol","channel","seq","ts_ns","bids":[[px,sz]..]
+        best first,"asks":[..]}. With `seq` (the venue's sequence field: Binance u, Bybit u,
+        OKX seqId; a publication counter elsewhere) or `at_ns` (the publication's exchange
+        timestamp), the view right after that publication (last 64 kept, top 50 levels)."""
+        feed = self.feeds[venue]
+        ch = channel or feed.primary
+        view = feed.view(ch)
+        if seq is None and at_ns is None:
+            b, a = view.top()
+            cur = feed.view_seq(ch)
+            ts = view.history[-1].ts_ns if view.history else self.epoch_ns
+        else:
+            match = [h for h in view.history if (seq is None or h.seq == seq) and (at_ns is None or h.ts_ns == at_ns)]
+            if not match:
+                raise KeyError(f"{venue} {ch}: publication seq={seq} at_ns={at_ns} is not in the recent history")
+            h = match[-1]
+            b, a, cur, ts = list(h.bids), list(h.asks), h.seq, h.ts_ns
+        s = feed.spec
+        return {"venue": venue, "symbol": s.symbol, "channel": ch, "seq": cur, "ts_ns": ts,
+                "bids": [[s.px(p), s.qty(q)] for p, q in b], "asks": [[s.px(p), s.qty(q)] for p, q in a]}

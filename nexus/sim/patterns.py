@@ -1,0 +1,371 @@
+"""Scripted order-flow patterns injected into a venue's book, each with a ground-truth label.
+
+Kinds (the signal families of the product description) and what `side` means in the label:
+
+- `iceberg`: a resting order shows a small visible size and refills it at the same price
+  each time it is taken, so far more trades there than was ever displayed. side = the side
+  of the hidden order ("buy" = a hidden bid).
+- `spoof`: a wall 25-40 typical orders large appears 1.5-3 bp behind the touch and is
+  cancelled entirely before the touch reaches it (within a fifth of that distance, at least
+  2 ticks) or after 2-5 s; it never trades. side = the side of the wall.
+- `absorption`: a burst of aggressive orders hits one level whose passive owner keeps
+  replenishing it; the price does not give way. side = the absorbing (passive) side.
+- `exhaustion`: an aggressive burst with growing size pushes the price for ~1.5 s, then the
+  aggression stops and the price drifts back. side = the side that is exhausted; `t_ns` is
+  the end of the burst and `price` the extreme touch reached.
+- `delta_spike`: ~0.6 s of one-sided market orders, several times the normal rate and
+  size. side = the aggressor side.
+- `accumulation`: for ~25 s, market orders of one identical large size every 1-2 s,
+  whatever the price does (the "smart money" pattern). side = the accumulating side;
+  `price` is the VWAP of its fills (rounded down to the tick).
+
+Every label has: id, kind, venue, symbol (the venue's), side, price (venue-formatted
+string), t_ns (the characteristic time), t_start_ns, t_end_ns (simulated exchange clock,
+the same clock as the messages' timestamps), and a `detail` object. Fills produced by a
+pattern's own orders carry the label id in `Fill.tag` (never on the wire).
+"""
+
+from __future__ import annotations
+
+import random
+
+from nexus.sim.market import BID, BUY, SELL, VenueSim, seeded
+
+KINDS: tuple[str, ...] = ("iceberg", "spoof", "absorption", "exhaustion", "delta_spike", "accumulation")
+FIRST_PATTERN_S = 3.0
+GAP_S = (5.0, 8.0)          # between pattern starts (market-wide)
+NS = 1_000_000_000
+
+
+def _side_name(side: int) -> str:
+    return "buy" if side in (BUY, BID) else "sell"
+
+
+class Pattern:
+    kind = ""
+
+    def __init__(self, label_id: str, vs: VenueSim, t_ns: int, rng: random.Random, side: int) -> None:
+        self.id = label_id
+        self.vs = vs
+        self.rng = rng
+        self.side = side                     # BUY / SELL (== BID / ASK for passive sides)
+        self.t_start = t_ns
+        self.t_end: int | None = None
+        self.t_mark = t_ns
+        self.price: int | None = None
+        self.detail: dict = {}
+        self.done = False
+        self.lots = max(1, int(vs.order_lots))
+
+    # hook interface (see nexus.sim.market.Hook)
+    def before_flow(self, vs: VenueSim, t_ns: int) -> None: ...
+
+    def protects(self, side: int, price: int) -> bool:
+        return False
+
+    def before_consume(self, vs: VenueSim, side: int, price: int) -> None: ...
+
+    def after_fill(self, vs: VenueSim, side: int, price: int, fill_qty: int, left: int) -> int:
+        """The level's quantity after a fill, as this pattern leaves it (at least `left`)."""
+        return left
+
+    def finish(self, t_ns: int) -> None:
+        if not self.done:
+            self.done = True
+            self.t_end = t_ns
+
+    def elapsed_s(self, t_ns: int) -> float:
+        return (t_ns - self.t_start) / NS
+
+    def label(self) -> dict:
+        spec = self.vs.spec
+        return {
+            "id": self.id, "kind": self.kind, "venue": spec.venue, "symbol": spec.symbol,
+            "side": _side_name(self.side),
+            "price": spec.px(self.price) if self.price is not None else None,
+            "t_ns": self.t_mark, "t_start_ns": self.t_start, "t_end_ns": self.t_end,
+            "active": not self.done, "detail": dict(self.detail),
+        }
+
+    def _pin_fair(self, vs: VenueSim, price: int) -> None:
+        """Hold the venue's fair price half a spread off a level the pattern defends, so the
+        makers keep that level as the touch (the price does not give way)."""
+        half = vs.flow.spread_ticks * vs.tick / 2.0
+        vs.fair = price + half if self.side == BID else price - half
+        while True:     # orders that undercut the defended level are withdrawn: it stays the touch
+            touch = vs.best_bid() if self.side == BID else vs.best_ask()
+            if touch is None or touch == price or (touch < price if self.side == BID else touch > price):
+                break
+            vs.set_level(self.side, touch, 0)
+
+    def _at_touch(self, vs: VenueSim) -> bool:
+        return (vs.best_bid() if self.side == BID else vs.best_ask()) == self.price
+
+
+class Iceberg(Pattern):
+    kind = "iceberg"
+    TIMEOUT_S = 8.0
+
+    def __init__(self, *a) -> None:
+        super().__init__(*a)
+        vs = self.vs
+        self.price = vs.best_bid() if self.side == BID else vs.best_ask()
+        self.visible = max(1, self.lots // 2) * vs.spec.lot
+        self.hidden = self.visible * self.rng.randint(8, 14)
+        self.shown = self.visible       # the displayed slice, queued behind the level's other orders
+        self.refills = 0
+        self.executed = 0
+        book = vs.book_side(self.side)
+        vs.set_level(self.side, self.price, book.get(self.price, 0) + self.visible)
+        self.detail = {"visible": vs.spec.qty(self.visible), "refills": 0, "executed": "0"}
+
+    def before_flow(self, vs, t_ns):
+        if self.elapsed_s(t_ns) > self.TIMEOUT_S or (self.hidden == 0 and self.shown == 0):
+            self.finish(t_ns)
+            return
+        self._pin_fair(vs, self.price)
+        if self._at_touch(vs) and self.rng.random() < 0.05:  # takers lean on the level
+            taker = SELL if self.side == BID else BUY
+            lots = max(1, int(self.visible // vs.spec.lot * (0.5 + self.rng.random())))
+            self.executed += vs.market(taker, lots, limit=self.price, tag=self.id)
+
+    def protects(self, side, price):
+        return not self.done and side == self.side and price == self.price
+
+    def after_fill(self, vs, side, price, fill_qty, left):
+        if self.done or side != self.side or price != self.price:
+            return left
+        others = left + fill_qty - self.shown          # orders ahead of the slice fill first
+        self.shown -= max(0, fill_qty - max(0, others))
+        if self.shown > 0 or self.hidden <= 0:
+            return left
+        self.shown = min(self.visible, self.hidden)     # the next slice appears at the same price
+        self.hidden -= self.shown
+        self.refills += 1
+        self.detail.update(refills=self.refills, executed=vs.spec.qty(self.executed))
+        return left + self.shown
+
+    def finish(self, t_ns):
+        self.detail.update(refills=self.refills, executed=self.vs.spec.qty(self.executed))
+        super().finish(t_ns)
+
+
+class Spoof(Pattern):
+    kind = "spoof"
+    DISTANCE_BPS = (1.5, 3.0)
+
+    def __init__(self, *a) -> None:
+        super().__init__(*a)
+        vs = self.vs
+        touch = vs.best_bid() if self.side == BID else vs.best_ask()
+        self.distance = max(4, int(self.rng.uniform(*self.DISTANCE_BPS) * 1e-4 * touch / vs.tick))
+        self.pull_ticks = max(2, self.distance // 5)
+        d = self.distance * vs.tick
+        self.price = touch - d if self.side == BID else touch + d
+        self.size = self.lots * self.rng.randint(25, 40) * vs.spec.lot
+        self.hold_s = self.rng.uniform(2.0, 5.0)
+        book = vs.book_side(self.side)
+        vs.set_level(self.side, self.price, book.get(self.price, 0) + self.size)
+        self.detail = {"size": vs.spec.qty(self.size), "distance_ticks": self.distance, "pulled": None}
+
+    def _pull(self, why: str) -> None:
+        vs = self.vs
+        book = vs.book_side(self.side)
+        vs.set_level(self.side, self.price, max(0, book.get(self.price, 0) - self.size))
+        self.detail["pulled"] = why
+        self.finish(vs.t_ns)
+
+    def before_flow(self, vs, t_ns):
+        touch = vs.best_bid() if self.side == BID else vs.best_ask()
+        near = touch is not None and abs(touch - self.price) <= self.pull_ticks * vs.tick
+        if near:
+            self._pull("approach")
+        elif self.elapsed_s(t_ns) > self.hold_s:
+            self._pull("timeout")
+
+    def protects(self, side, price):
+        return not self.done and side == self.side and price == self.price
+
+    def before_consume(self, vs, side, price):
+        if not self.done and side == self.side and price == self.price:
+            self._pull("approach")
+
+
+class Absorption(Pattern):
+    kind = "absorption"
+    DURATION_S = 4.0
+
+    def __init__(self, *a) -> None:
+        super().__init__(*a)
+        vs = self.vs
+        self.price = vs.best_bid() if self.side == BID else vs.best_ask()
+        self.display = self.lots * 3 * vs.spec.lot
+        book = vs.book_side(self.side)
+        vs.set_level(self.side, self.price, max(book.get(self.price, 0), self.display))
+        self.aggressed = 0
+        self.detail = {"display": vs.spec.qty(self.display), "aggressor_volume": "0"}
+
+    def before_flow(self, vs, t_ns):
+        if self.elapsed_s(t_ns) > self.DURATION_S:
+            self.finish(t_ns)
+            return
+        self._pin_fair(vs, self.price)
+        if self._at_touch(vs) and self.rng.random() < 0.3:
+            taker = SELL if self.side == BID else BUY
+            lots = max(1, int(self.lots * (1 + 2 * self.rng.random())))
+            self.aggressed += vs.market(taker, lots, limit=self.price, tag=self.id)
+            self.detail["aggressor_volume"] = vs.spec.qty(self.aggressed)
+
+    def protects(self, side, price):
+        return not self.done and side == self.side and price == self.price
+
+    def after_fill(self, vs, side, price, fill_qty, left):
+        if self.done or side != self.side or price != self.price:
+            return left
+        return max(left, self.display)      # the absorber replenishes what was taken
+
+
+class Exhaustion(Pattern):
+    kind = "exhaustion"
+    BURST_S = 1.5
+    FADE_S = 3.0
+    PUSH_BPS = 4.0
+
+    def __init__(self, *a) -> None:
+        super().__init__(*a)
+        self.volume = 0
+        self.extreme: int | None = None
+        self.detail = {"burst_ms": int(self.BURST_S * 1000), "push_bps": self.PUSH_BPS, "burst_volume": "0"}
+
+    def before_flow(self, vs, t_ns):
+        e = self.elapsed_s(t_ns)
+        sign = 1 if self.side == BUY else -1
+        if e <= self.BURST_S:
+            progress = e / self.BURST_S
+            vs.fair_add = sign * self.PUSH_BPS * 1e-4 * vs.fair * progress
+            if self.rng.random() < 0.35:
+                lots = max(1, int(self.lots * (1 + 3 * progress) * (0.5 + self.rng.random())))
+                self.volume += vs.market(self.side, lots, tag=self.id)
+            touch = vs.best_ask() if self.side == BUY else vs.best_bid()
+            if touch is not None and (self.extreme is None or sign * (touch - self.extreme) > 0):
+                self.extreme = touch
+            self.t_mark = t_ns
+            self.price = self.extreme
+            self.detail["burst_volume"] = vs.spec.qty(self.volume)
+        elif e <= self.BURST_S + self.FADE_S:
+            vs.buy_bias = -0.25 * sign
+        else:
+            vs.buy_bias = 0.0
+            self.finish(t_ns)
+
+
+class DeltaSpike(Pattern):
+    kind = "delta_spike"
+    DURATION_S = 0.6
+
+    def __init__(self, *a) -> None:
+        super().__init__(*a)
+        vs = self.vs
+        self.price = vs.best_ask() if self.side == BUY else vs.best_bid()
+        self.delta = 0
+        self.orders = 0
+        self.detail = {"delta": "0", "orders": 0, "duration_ms": int(self.DURATION_S * 1000)}
+
+    def before_flow(self, vs, t_ns):
+        if self.elapsed_s(t_ns) > self.DURATION_S:
+            self.finish(t_ns)
+            return
+        if self.rng.random() < 0.6:
+            lots = max(1, int(self.lots * (1 + 2 * self.rng.random())))
+            self.delta += vs.market(self.side, lots, tag=self.id)
+            self.orders += 1
+            self.detail.update(delta=vs.spec.qty(self.delta), orders=self.orders)
+
+
+class Accumulation(Pattern):
+    kind = "accumulation"
+    DURATION_S = 25.0
+
+    def __init__(self, *a) -> None:
+        super().__init__(*a)
+        self.lot = self.lots * self.rng.randint(10, 16)
+        self.next_s = 0.0
+        self.count = 0
+        self.notional = 0   # sum(price * qty) over its fills
+        self.filled = 0
+        self.detail = {"lot": self.vs.spec.qty(self.lot * self.vs.spec.lot), "orders": 0, "filled": "0"}
+
+    def before_flow(self, vs, t_ns):
+        e = self.elapsed_s(t_ns)
+        if e > self.DURATION_S:
+            self.finish(t_ns)
+            return
+        if e >= self.next_s:
+            start = len(vs.fills)
+            vs.market(self.side, self.lot, tag=self.id)
+            for f in vs.fills[start:]:
+                self.notional += f.price * f.qty
+                self.filled += f.qty
+            self.count += 1
+            self.next_s = e + self.rng.uniform(1.0, 2.0)
+            if self.filled:
+                vwap = self.notional // self.filled
+                self.price = vwap // vs.tick * vs.tick
+            self.detail.update(orders=self.count, filled=vs.spec.qty(self.filled))
+
+
+CLASSES: dict[str, type[Pattern]] = {c.kind: c for c in (Iceberg, Spoof, Absorption, Exhaustion, DeltaSpike, Accumulation)}
+assert tuple(CLASSES) == KINDS
+
+
+class Scheduler:
+    """Starts patterns at seeded times on seeded venues and collects their labels. The first
+    six patterns are one of each kind (in seeded order), so every kind appears in the first
+    minute of simulated time."""
+
+    def __init__(self, seed: int, venues: dict[str, VenueSim], epoch_ns: int, enabled: bool = True) -> None:
+        self.rng = seeded(seed, 7)
+        self.venues = venues
+        self.epoch_ns = epoch_ns
+        self.enabled = enabled and bool(venues)
+        self.queue: list[str] = []
+        self.next_ns = epoch_ns + int((FIRST_PATTERN_S + self.rng.uniform(0, 1.0)) * NS)
+        self.active: list[Pattern] = []
+        self.finished: list[dict] = []
+        self.n = 0
+
+    def _next_kind(self) -> str:
+        if not self.queue:
+            self.queue = list(KINDS)
+            self.rng.shuffle(self.queue)
+        return self.queue.pop(0)
+
+    def step(self, t_ns: int) -> list[dict]:
+        """Start due patterns (before the venues step); returns labels finished since last call."""
+        done = [p for p in self.active if p.done]
+        if done:
+            self.active = [p for p in self.active if not p.done]
+            for p in done:
+                self.finished.append(p.label())
+        if self.enabled and t_ns >= self.next_ns:
+            busy = {p.vs.spec.venue for p in self.active}
+            free = [v for v in self.venues if v not in busy]
+            if free:
+                kind = self._next_kind()
+                venue = free[self.rng.randrange(len(free))]
+                side = BUY if self.rng.random() < 0.5 else SELL
+                self.n += 1
+                vs = self.venues[venue]
+                if vs.best_bid() is not None and vs.best_ask() is not None:
+                    p = CLASSES[kind](f"L{self.n:04d}", vs, t_ns, seeded(self.rng.getrandbits(48), self.n), side)
+                    vs.hooks.append(p)
+                    self.active.append(p)
+            self.next_ns = t_ns + int(self.rng.uniform(*GAP_S) * NS)
+        return [p.label() for p in done]
+
+    def labels(self, include_active: bool = True) -> list[dict]:
+        out = list(self.finished)
+        if include_active:
+            out += [p.label() for p in self.active]
+        return out
+

@@ -1,0 +1,145 @@
+"""The in-process API: an `Engine` paced in real time and served on 127.0.0.1.
+
+    async with Simulator(seed=7, faults=["gap:binance-spot:5"]) as sim:
+        url = sim.url("okx-swap")              # ws://127.0.0.1:PORT/okx-swap/ws/v5/public
+        rest = sim.rest_url("binance-spot")    # http://127.0.0.1:PORT/binance-spot
+        book = sim.book("okx-swap")            # the simulator's own book, as published
+        labels = sim.labels()
+
+or `sim = await Simulator(...).start()` … `await sim.stop()` on a running asyncio loop.
+Simulated time advances at `speed` × real time in 10 ms steps; message timestamps are
+simulated (from `epoch_ns`), so the same seed produces the same messages byte for byte.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any, Iterable
+
+from nexus.sim.engine import SIM_EPOCH_NS, Engine
+from nexus.sim.faults import Fault
+from nexus.sim.market import STEP_NS
+from nexus.sim.server import SimServer
+
+MAX_BEHIND_S = 0.5        # further behind than this, the clock re-anchors (simulated time slows)
+CATCH_UP_BATCH = 20       # steps run back to back before yielding to the connections
+
+
+class Simulator:
+    def __init__(self, seed: int = 0, venues: Iterable[str] | None = None, symbol: str = "BTCUSDT",
+                 faults: Iterable[str | Fault] = (), host: str = "127.0.0.1", port: int = 0,
+                 speed: float = 1.0, epoch_ns: int = SIM_EPOCH_NS, patterns: bool = True,
+                 labels_out: str | Path | None = None) -> None:
+        if not speed > 0:
+            raise ValueError("speed must be positive")
+        self._labels_file = None
+        self.engine = Engine(seed=seed, venues=venues, symbol=symbol, faults=faults, epoch_ns=epoch_ns,
+                             patterns=patterns, on_label=self._write_label)
+        if labels_out:
+            self._labels_file = open(labels_out, "w", encoding="utf-8")
+        self.server = SimServer(self.engine, host, port)
+        self.speed = float(speed)
+        self._task: asyncio.Task | None = None
+        self._stopping = False
+        self.lag_events = 0
+
+    # -- lifecycle --------------------------------------------------------------------------
+    async def start(self) -> "Simulator":
+        await self.server.start()
+        self._task = asyncio.get_running_loop().create_task(self._run())
+        return self
+
+    async def stop(self) -> None:
+        self._stopping = True
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+        await self.server.stop()
+        if self._labels_file is not None:
+            for label in self.engine.labels(include_active=True):
+                if label["active"]:
+                    self._write_label(label)
+            self._labels_file.close()
+            self._labels_file = None
+
+    async def __aenter__(self) -> "Simulator":
+        return await self.start()
+
+    async def __aexit__(self, *exc) -> None:
+        await self.stop()
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        step_s = STEP_NS / 1e9 / self.speed
+        t0 = loop.time() - self.engine.step_no * step_s
+        batch = 0
+        while not self._stopping:
+            target = t0 + (self.engine.step_no + 1) * step_s
+            delay = target - loop.time()
+            if delay > 0:
+                batch = 0
+                await asyncio.sleep(delay)
+            else:
+                if -delay > MAX_BEHIND_S:
+                    t0 += -delay
+                    self.lag_events += 1
+                batch += 1
+                if batch >= CATCH_UP_BATCH:
+                    batch = 0
+                    await asyncio.sleep(0)
+            self.engine.step()
+
+    def _write_label(self, label: dict) -> None:
+        if self._labels_file is not None:
+            self._labels_file.write(json.dumps(label, separators=(",", ":")) + "\n")
+            self._labels_file.flush()
+
+    # -- API --------------------------------------------------------------------------------
+    @property
+    def venues(self) -> tuple[str, ...]:
+        return self.engine.venue_names
+
+    @property
+    def now_ns(self) -> int:
+        return self.engine.t_ns
+
+    @property
+    def t_s(self) -> float:
+        return self.engine.t_s
+
+    def url(self, venue: str) -> str:
+        """The WebSocket URL serving `venue` (use with `--endpoint VENUE=URL`)."""
+        self._check(venue)
+        return self.server.ws_url(venue)
+
+    ws_url = url
+
+    def rest_url(self, venue: str) -> str:
+        """The REST base of `venue`: append the venue's own paths (e.g. /api/v3/depth)."""
+        self._check(venue)
+        return self.server.rest_url(venue)
+
+    def endpoints(self) -> dict[str, Any]:
+        return self.server.endpoints()
+
+    def book(self, venue: str, channel: str | None = None, seq: int | None = None,
+             at_ns: int | None = None) -> dict:
+        """The simulator's own book of `venue` as published so far (see Engine.book)."""
+        self._check(venue)
+        return self.engine.book(venue, channel, seq, at_ns)
+
+    def labels(self, include_active: bool = True) -> list[dict]:
+        return self.engine.labels(include_active)
+
+    def connections(self, venue: str) -> int:
+        return len(self.server.conns.get(venue, ()))
+
+    def _check(self, venue: str) -> None:
+        if venue not in self.engine.feeds:
+            raise KeyError(f"{venue!r} is not served; venues: {', '.join(self.engine.feeds)}")

@@ -1,0 +1,1 @@
+"""One module per venue: the venue's WebSocket protocol and REST endpoints as documented."""

@@ -1,0 +1,145 @@
+"""Hyperliquid WebSocket and info endpoint, as documented
+(https://hyperliquid.gitbook.io/hyperliquid-docs/for-developers/api/websocket,
+.../websocket/subscriptions, .../websocket/timeouts-and-heartbeats, .../api/info-endpoint):
+
+- {"method":"subscribe","subscription":{"type":"l2Book","coin":"BTC"}} answered
+  {"channel":"subscriptionResponse","data":{"method":"subscribe","subscription":{..}}};
+  then {"channel":"l2Book","data":WsBook} where WsBook = {"coin","time","levels":[bids,
+  asks]} and each level {"px","sz","n"}: a full snapshot (20 levels a side), pushed on each
+  block at least 0.5 s after the previous push. No sequence numbers, no checksum.
+- trades: {"channel":"trades","data":[WsTrade]} with WsTrade {"coin","side":"B"|"A" (the
+  aggressor),"px","sz","hash","time","tid","users":[buyer, seller]}.
+- {"method":"ping"} is answered {"channel":"pong"}.
+- POST /info {"type":"meta"} → {"universe":[{"name","szDecimals","maxLeverage",..}],..};
+  {"type":"l2Book","coin"} → WsBook; {"type":"allMids"} → {coin: mid}.
+Prices are written in their shortest form ("19900"), sizes likewise ("1.5").
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from nexus.sim import fmt
+from nexus.sim.market import ASK, BID, BUY, Fill
+from nexus.sim.wire.base import Conn, DepthView, Event, Feed
+
+BOOK_LEVELS = 20
+PUSH_EVERY = 50              # 500 ms
+TID_BASE = 500_000_000_000_000
+
+
+class HyperliquidFeed(Feed):
+    venue = "hyperliquid"
+    ws_path = "/ws"
+
+    def __init__(self, vs, clock, seed=0) -> None:
+        super().__init__(vs, clock, seed)
+        self.coin = self.spec.symbol
+        self.views["l2Book"] = DepthView(vs, BOOK_LEVELS)
+        self.primary = "l2Book"
+        self.n_pub = 0
+        self.tid = TID_BASE
+        self.order_qty = max(self.spec.lot, int(vs.order_lots) * self.spec.lot)
+
+    def view_seq(self, channel):
+        return self.n_pub
+
+    def book_channels(self):
+        return []
+
+    def _lv(self, p: int, q: int) -> dict:
+        return {"px": self.spec.px(p), "sz": self.spec.qty(q), "n": max(1, min(99, math.ceil(q / self.order_qty)))}
+
+    def wsbook(self, t_ns: int, live: bool = False) -> dict:
+        if live:
+            b, a = self.vs.levels(BID, BOOK_LEVELS), self.vs.levels(ASK, BOOK_LEVELS)
+        else:
+            b, a = self.views["l2Book"].top()
+        return {"coin": self.coin, "time": fmt.ms(t_ns),
+                "levels": [[self._lv(p, q) for p, q in b], [self._lv(p, q) for p, q in a]]}
+
+    def publish(self, t_ns: int) -> list[Event]:
+        out: list[Event] = []
+        fills = self.take_fills()
+        if fills:
+            out.append((f"trades:{self.coin}", fmt.compact({"channel": "trades",
+                                                            "data": [self._trade(f) for f in fills]})))
+        if self.step_no % PUSH_EVERY == 0:
+            view = self.views["l2Book"]
+            view.refresh()
+            self.n_pub += 1
+            view.record(self.n_pub, t_ns)
+            out.append((f"l2Book:{self.coin}", fmt.compact({"channel": "l2Book", "data": self.wsbook(t_ns)})))
+        return out
+
+    def _trade(self, f: Fill) -> dict:
+        self.tid += 1
+        taker, maker = self.token("user", self.tid * 2, 40), self.token("user", self.tid * 2 + 1, 40)
+        buyer, seller = (taker, maker) if f.side == BUY else (maker, taker)
+        return {"coin": self.coin, "side": "B" if f.side == BUY else "A", "px": self.spec.px(f.price),
+                "sz": self.spec.qty(f.qty), "time": fmt.ms(f.ts_ns), "hash": "0x" + self.token("hash", self.tid, 64),
+                "tid": self.tid, "users": ["0x" + buyer, "0x" + seller]}
+
+    # -- connections ----------------------------------------------------------------------
+    def on_text(self, conn: Conn, text: str) -> None:
+        if self.faults.silent(self.clock()):
+            return
+        try:
+            req = json.loads(text)
+        except ValueError:
+            conn.send(fmt.compact({"channel": "error", "data": f"Error parsing JSON into valid websocket request: {text}"}))
+            return
+        if not isinstance(req, dict):
+            conn.send(fmt.compact({"channel": "error", "data": f"Error parsing JSON into valid websocket request: {text}"}))
+            return
+        method = req.get("method")
+        if method == "ping":
+            conn.send('{"channel":"pong"}')
+            return
+        sub = req.get("subscription")
+        if method not in ("subscribe", "unsubscribe") or not isinstance(sub, dict):
+            conn.send(fmt.compact({"channel": "error", "data": f"Error parsing JSON into valid websocket request: {text}"}))
+            return
+        kind, coin = sub.get("type"), sub.get("coin")
+        if kind not in ("l2Book", "trades") or coin != self.coin:
+            conn.send(fmt.compact({"channel": "error", "data": f"Invalid subscription: {fmt.compact(sub)}"}))
+            return
+        if kind == "l2Book" and sub.get("nSigFigs") not in (None, 5):
+            conn.send(fmt.compact({"channel": "error", "data": "the simulator serves nSigFigs 5 (full precision) only"}))
+            return
+        key = f"{kind}:{coin}"
+        conn.send(fmt.compact({"channel": "subscriptionResponse", "data": {"method": method, "subscription": sub}}))
+        if method == "subscribe":
+            conn.subscribe(key)
+            if kind == "l2Book":
+                conn.send(fmt.compact({"channel": "l2Book", "data": self.wsbook(self.clock())}))
+        else:
+            conn.unsubscribe(key)
+
+    # -- REST -----------------------------------------------------------------------------
+    def meta(self) -> dict:
+        s = self.spec
+        return {"universe": [{"name": s.symbol, "szDecimals": s.extra["szDecimals"],
+                              "maxLeverage": s.extra["maxLeverage"], "marginTableId": s.extra["maxLeverage"]}],
+                "marginTables": [[s.extra["maxLeverage"], {"description": "", "marginTiers": [
+                    {"lowerBound": "0.0", "maxLeverage": s.extra["maxLeverage"]}]}]]}
+
+    def _info(self, query: dict, body: Any) -> tuple[int, Any]:
+        if not isinstance(body, dict) or "type" not in body:
+            return 422, "Failed to deserialize the JSON body into the target type"
+        kind = body["type"]
+        if kind == "meta":
+            return 200, self.meta()
+        if kind == "l2Book":
+            if body.get("coin") != self.coin:
+                return 200, None
+            return 200, self.wsbook(self.clock(), live=True)
+        if kind == "allMids":
+            bb, ba = self.vs.best_bid(), self.vs.best_ask()
+            return 200, {self.coin: fmt.trim((bb + ba) * 5, self.spec.price_dec + 1)}  # exact (bb+ba)/2
+        return 422, "Failed to deserialize the JSON body into the target type"
+
+    def rest_routes(self):
+        return {("POST", "/info"): self._info}

@@ -1,0 +1,235 @@
+"""Kraken Spot WebSocket v2, as documented (https://docs.kraken.com/api/docs/websocket-v2/
+book, trade, instrument, heartbeat, ping, status; guides/spot-ws-book-v2):
+
+- on connect a `status` update {"channel":"status","type":"update","data":[{"api_version":
+  "v2","connection_id","system":"online","version"}]}.
+- {"method":"subscribe","params":{"channel":"book","symbol":[..],"depth":10|25|100|500|1000,
+  "snapshot":true},"req_id"?} is acknowledged once per symbol {"method":"subscribe","result":
+  {"channel","depth","snapshot","symbol"},"success":true,"time_in","time_out","req_id"?}.
+- book: {"channel":"book","type":"snapshot"|"update","data":[{"symbol","bids":[{"price",
+  "qty"}],"asks":..,"checksum","timestamp"}]}; prices and quantities are JSON numbers written
+  at the pair's price/qty precision; qty 0 deletes; a level pushed out of the subscribed depth
+  by better ones is NOT deleted by a message — the client truncates to its depth; a level
+  that comes into scope is sent. checksum (snapshot and updates): nexus.sim.checksum.kraken
+  over the top 10 levels.
+- trade: snapshot of the last 50 trades, then {"channel":"trade","type":"update","data":
+  [{"symbol","side" (taker),"price","qty","ord_type","trade_id","timestamp"}]}.
+- instrument: {"channel":"instrument","type":"snapshot","data":{"assets":[..],"pairs":[{..,
+  "price_precision","qty_precision","price_increment","qty_increment",..}]}}.
+- {"channel":"heartbeat"} about once a second when nothing else was sent; {"method":"ping"}
+  is answered {"method":"pong","req_id","time_in","time_out"}.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+
+from nexus.sim import checksum, fmt
+from nexus.sim.fmt import Raw
+from nexus.sim.market import BUY, Fill
+from nexus.sim.wire.base import Conn, DepthView, Event, Feed
+
+DEPTHS = (10, 25, 100, 500, 1000)
+BOOK_EVERY = 5               # 50 ms
+TRADE_SNAPSHOT = 50
+TRADE_ID_BASE = 80_000_000
+CONNECTION_ID_BASE = 12_393_906_104_898_154_338
+
+
+class KrakenFeed(Feed):
+    venue = "kraken"
+    ws_path = "/v2"
+
+    def __init__(self, vs, clock, seed=0) -> None:
+        super().__init__(vs, clock, seed)
+        self.sym = self.spec.symbol
+        self.primary = f"book:10:{self.sym}"
+        self.n_pub: dict[str, int] = {}
+        self._view(10)
+        self.trade_id = TRADE_ID_BASE
+        self.recent: collections.deque[dict] = collections.deque(maxlen=TRADE_SNAPSHOT)
+        self.conns = 0
+
+    def view_seq(self, channel):
+        return self.n_pub.get(channel)
+
+    def _view(self, depth: int) -> DepthView:
+        """Depth 10 is always published; other depths from their first subscriber on (Kraken
+        has no sequence numbers, so a view starting late changes nothing a client can see)."""
+        ch = f"book:{depth}:{self.sym}"
+        if ch not in self.views:
+            self.views[ch] = DepthView(self.vs, depth, scope_deletes=False)
+            self.n_pub[ch] = 0
+        return self.views[ch]
+
+    # -- rendering ------------------------------------------------------------------------
+    def _lv(self, p: int, q: int) -> str:
+        # numbers at the pair's precisions; a deleted level is sent as "qty": 0 (the book guide's form)
+        return '{"price":%s,"qty":%s}' % (self.spec.px(p), self.spec.qty(q) if q else "0")
+
+    def checksum_of(self, view: DepthView) -> int:
+        b, a = view.top()
+        return checksum.kraken([(self.spec.px(p), self.spec.qty(q)) for p, q in b[:10]],
+                               [(self.spec.px(p), self.spec.qty(q)) for p, q in a[:10]])
+
+    def _book_msg(self, kind: str, bids, asks, cs: int, t_ns: int) -> str:
+        return '{"channel":"book","type":"%s","data":[{"symbol":%s,"bids":[%s],"asks":[%s],"checksum":%d,' \
+               '"timestamp":"%s"}]}' % (kind, json.dumps(self.sym), ",".join(self._lv(p, q) for p, q in bids),
+                                       ",".join(self._lv(p, q) for p, q in asks), cs, fmt.rfc3339(t_ns, 6))
+
+    def _trade(self, f: Fill) -> dict:
+        self.trade_id += 1
+        return {"symbol": self.sym, "side": "buy" if f.side == BUY else "sell", "price": Raw(self.spec.px(f.price)),
+                "qty": Raw(self.spec.qty(f.qty)), "ord_type": "market", "trade_id": self.trade_id,
+                "timestamp": fmt.rfc3339(f.ts_ns, 6)}
+
+    # -- publishing -----------------------------------------------------------------------
+    def publish(self, t_ns: int) -> list[Event]:
+        out: list[Event] = []
+        fills = self.take_fills()
+        if fills:
+            data = [self._trade(f) for f in fills]
+            self.recent.extend(data)
+            out.append((f"trade:{self.sym}", fmt.dumps({"channel": "trade", "type": "update", "data": data})))
+        if self.step_no % BOOK_EVERY:
+            return out
+        for ch, view in self.views.items():
+            if not view.changed():
+                continue
+            bids, asks = view.diff()
+            if not bids and not asks:
+                continue
+            self.n_pub[ch] += 1
+            view.record(self.n_pub[ch], t_ns)
+            if self.drop_book_message(ch):
+                continue
+            cs = self.corrupt(ch, self.checksum_of(view), signed=False)
+            out.append((ch, self._book_msg("update", bids, asks, cs, t_ns)))
+        return out
+
+    # -- connections ----------------------------------------------------------------------
+    def _times(self) -> dict:
+        ts = fmt.rfc3339(self.clock(), 6)
+        return {"time_in": ts, "time_out": ts}
+
+    def _ack(self, conn: Conn, method: str, req_id, result: dict | None = None, error: str | None = None,
+             symbol: str | None = None) -> None:
+        msg: dict = {"method": method}
+        if error is None:
+            msg["result"] = result
+            msg["success"] = True
+        else:
+            msg["error"] = error
+            msg["success"] = False
+            if symbol is not None:
+                msg["symbol"] = symbol
+        msg.update(self._times())
+        if req_id is not None:
+            msg["req_id"] = req_id
+        conn.send(fmt.dumps(msg))
+
+    def on_open(self, conn: Conn) -> None:
+        self.conns += 1
+        conn.send(fmt.dumps({"channel": "status", "data": [{
+            "api_version": "v2", "connection_id": CONNECTION_ID_BASE + self.conns, "system": "online",
+            "version": "2.0.0"}], "type": "update"}))
+
+    def on_text(self, conn: Conn, text: str) -> None:
+        if self.faults.silent(self.clock()):
+            return
+        try:
+            req = json.loads(text)
+        except ValueError:
+            conn.send(fmt.dumps({"error": "Malformed request", "success": False, **self._times()}))
+            return
+        if not isinstance(req, dict):
+            conn.send(fmt.dumps({"error": "Malformed request", "success": False, **self._times()}))
+            return
+        method, rid, params = req.get("method"), req.get("req_id"), req.get("params") or {}
+        if method == "ping":
+            msg = {"method": "pong"}
+            if rid is not None:
+                msg["req_id"] = rid
+            msg.update(self._times())
+            conn.send(fmt.dumps(msg))
+            return
+        if method not in ("subscribe", "unsubscribe"):
+            self._ack(conn, str(method), rid, error=f"Method not supported: {method}")
+            return
+        channel = params.get("channel")
+        if channel == "instrument":
+            self._ack(conn, method, rid, {"channel": "instrument", "snapshot": True})
+            if method == "subscribe":
+                conn.subscribe("instrument")
+                conn.send(fmt.dumps({"channel": "instrument", "type": "snapshot", "data": self.instrument()}))
+            else:
+                conn.unsubscribe("instrument")
+            return
+        if channel not in ("book", "trade"):
+            self._ack(conn, method, rid, error=f"Channel not supported: {channel}")
+            return
+        symbols = params.get("symbol")
+        if not isinstance(symbols, list) or not symbols:
+            self._ack(conn, method, rid, error="Missing or invalid field: symbol")
+            return
+        depth = params.get("depth", 10)
+        if channel == "book" and depth not in DEPTHS:
+            self._ack(conn, method, rid, error="Invalid depth: must be one of 10, 25, 100, 500, 1000")
+            return
+        for sym in symbols:
+            if sym != self.sym:
+                self._ack(conn, method, rid, error=f"Currency pair not supported {sym}", symbol=sym)
+            else:
+                self._symbol(conn, method, rid, channel, sym, depth, params.get("snapshot", True))
+
+    def _symbol(self, conn: Conn, method: str, rid, channel: str, sym: str, depth: int, snapshot: bool) -> None:
+        """(Un)subscribe one symbol to book or trade: one acknowledgement per symbol."""
+        if channel == "book":
+            key = f"book:{depth}:{sym}"
+            result = {"channel": "book", "depth": depth, "snapshot": snapshot, "symbol": sym}
+        else:
+            key = f"trade:{sym}"
+            result = {"channel": "trade", "snapshot": snapshot, "symbol": sym}
+        if method == "unsubscribe":
+            result.pop("snapshot")
+            conn.unsubscribe(key)
+            self._ack(conn, method, rid, result)
+            return
+        if channel == "book":
+            self._view(depth)
+            for other in [c for c in conn.subs if c.startswith("book:") and c.endswith(sym) and c != key]:
+                conn.unsubscribe(other)      # one depth per symbol and connection
+        conn.subscribe(key)
+        self._ack(conn, method, rid, result)
+        if not snapshot:
+            return
+        if channel == "book":
+            view = self.views[key]
+            b, a = view.top()
+            conn.send(self._book_msg("snapshot", b, a, self.checksum_of(view), self.clock()))
+        else:
+            conn.send(fmt.dumps({"channel": "trade", "type": "snapshot", "data": list(self.recent)}))
+
+    def on_second(self, conn: Conn, t_ns: int) -> None:
+        if conn.subs and t_ns - conn.last_sent_ns >= 1_000_000_000:
+            conn.send('{"channel":"heartbeat"}')
+
+    def instrument(self) -> dict:
+        s = self.spec
+        return {
+            "assets": [
+                {"id": s.base, "status": "enabled", "precision": 10, "precision_display": 5, "borrowable": True,
+                 "collateral_value": Raw("1.0"), "margin_rate": Raw("0.01")},
+                {"id": s.quote, "status": "enabled", "precision": 4, "precision_display": 2, "borrowable": True,
+                 "collateral_value": Raw("1.0"), "margin_rate": Raw("0.015")},
+            ],
+            "pairs": [{
+                "symbol": s.symbol, "base": s.base, "quote": s.quote, "status": "online",
+                "qty_precision": s.qty_dec, "qty_increment": Raw(s.lot_str()),
+                "price_precision": s.price_dec, "cost_precision": 5, "marginable": True, "has_index": True,
+                "cost_min": Raw("0.5"), "margin_initial": Raw("0.2"), "position_limit_long": 250,
+                "position_limit_short": 200, "tick_size": Raw(s.tick_str()), "price_increment": Raw(s.tick_str()),
+                "qty_min": Raw("0.0001"),
+            }],
+        }

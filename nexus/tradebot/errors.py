@@ -1,0 +1,19 @@
+"""Tradebot errors, under the one Nexus hierarchy (`nexus.exceptions.NexusError`)."""
+
+from nexus.exceptions import ConfigError, NexusError
+
+
+class TradebotError(NexusError):
+    """Root of the Tradebot's errors."""
+
+
+class SnapshotError(TradebotError, ValueError):
+    """A snapshot is malformed. The message names the field (`settings.max_trade`) and why."""
+
+
+class SettingsRefused(TradebotError, ConfigError):
+    """Settings that the seed calls bad parameters were refused; the message lists every problem."""
+
+
+class UpstreamError(TradebotError):
+    """A balance source, exchange or wallet failed (maps to exit status 4 on the CLI)."""

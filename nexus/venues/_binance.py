@@ -1,0 +1,273 @@
+"""What Binance spot and USD-M futures share: the wire formats of the diff-depth stream
+(`depthUpdate`), `aggTrade` and `trade`, the REST depth snapshot body, `exchangeInfo`
+metadata and the combined-stream wrapper. The two venues differ only in their book sync
+rules (binance_spot.py, binance_perp.py).
+
+Sources: Binance Spot API docs, "WebSocket Streams" (Diff. Depth Stream, Aggregate Trade
+Streams, Trade Streams, How to manage a local order book correctly) and "Market Data
+endpoints" (Order book); Binance USD-M Futures docs, "Websocket Market Streams" (Diff. Book
+Depth Streams, Aggregate Trade Streams, How to manage a local order book correctly) and
+"Order Book" REST; both "Exchange Information".
+
+Conventions: `m` ("is the buyer the market maker?") true means the taker sold. A REST depth
+body carries no symbol: the decoder's `rest_symbol` (the CLI's --symbol) names it; a
+partial-depth push on a combined stream (`{"stream":"btcusdt@depth5","data":{...}}`) takes
+its symbol from the stream name.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from nexus._native import binance_depth
+from nexus.exceptions import DecodeError
+from nexus.instruments import Instrument, decimals_of
+from nexus.venues.base import (
+    CONTROL, MAX_BUFFERED_MESSAGES, Decoder, Segment, SegKind, columns, log, ms_to_ns, seq_int,
+    trade_id_int,
+)
+from nexus.venues.booksync import BookState, Sync
+
+# Binance writes spot prices and sizes with 8 decimals ("4.00000200"); futures with the
+# symbol's precision. Exponents of 8 hold every value either writes, exactly.
+WIRE_EXPONENT = 8
+
+IGNORED_EVENTS = frozenset({
+    "24hrTicker", "24hrMiniTicker", "kline", "bookTicker", "markPriceUpdate", "forceOrder",
+    "continuous_kline", "compositeIndex", "contractInfo", "assetIndexUpdate", "avgPrice",
+})
+
+
+def instrument(venue: str, symbol: str, tick: str, step: str, *, kind: str = "spot",
+               base: str = "", quote: str = "", pe: int = WIRE_EXPONENT, qe: int = WIRE_EXPONENT) -> Instrument:
+    return Instrument(venue, symbol, tick, step, "1", kind, base, quote,
+                      max(pe, decimals_of(tick)), max(qe, decimals_of(step)))
+
+
+class BinanceDecoder(Decoder):
+    """Decoder for both Binance venues; `REQUIRE_PU` (futures) insists on the `pu` field."""
+
+    REQUIRE_PU = False
+    CONTRACT_KIND = "spot"
+    _fast_symbol: str | None = None  # the last symbol the native fast path decoded
+
+    def decode(self, raw, out, ts_local_ns: int = 0) -> list[Segment]:
+        """A well-formed depthUpdate goes through the native fast path
+        (native/src/core/binance.rs): parsed and written into `out` in Rust. Anything else,
+        or anything unusual in it, takes the general path, which accepts and rejects exactly
+        the same messages (the fast path only declines, never decides)."""
+        if type(raw) is bytes and b'"depthUpdate"' in raw[:24]:
+            if out is not self._out:
+                self._bind(out)
+            e = self._ents.get(self._fast_symbol) if self._fast_symbol else None  # current metadata
+            if e is None:
+                r = binance_depth(raw, out, "", 0, 0, 0, 0, 0, ts_local_ns)
+            else:
+                r = binance_depth(raw, out, self._fast_symbol, e.pe, e.qe, e.iid, e.lvl[1], e.lvl[2], ts_local_ns)
+            if r is not None and r[0] == "symbol":
+                try:
+                    e = self._ent(r[1])
+                except Exception:
+                    return super().decode(raw, out, ts_local_ns)
+                self._fast_symbol = r[1]
+                r = binance_depth(raw, out, r[1], e.pe, e.qe, e.iid, e.lvl[1], e.lvl[2], ts_local_ns)
+            if r is not None and r[0] != "symbol":
+                n, ts, first, last, pu = r
+                if pu is None and self.REQUIRE_PU:
+                    return super().decode(raw, out, ts_local_ns)
+                if pu is not None and pu != -1 and pu < 0:
+                    return super().decode(raw, out, ts_local_ns)
+                if n:
+                    i = (n - 1) * 8 + 7  # F_LAST on the message's last record (header word)
+                    self._q[i] = self._q[i] | 1 << 24
+                return [Segment(SegKind.BOOK, e.inst, 0, n, seq=last, first_seq=first, prev_seq=pu,
+                                ts_exchange_ns=ts)]
+        return super().decode(raw, out, ts_local_ns)
+
+    def _decode(self, doc: Any) -> list[Segment]:
+        if type(doc) is not dict:
+            raise DecodeError("expected a JSON object")
+        stream = None
+        if "stream" in doc and "data" in doc:
+            stream = doc["stream"]
+            if type(stream) is not str:
+                raise DecodeError("combined-stream 'stream' is not a string")
+            doc = doc["data"]
+            if type(doc) is not dict:
+                raise DecodeError("combined-stream 'data' is not an object")
+        e = doc.get("e")
+        if e == "depthUpdate":
+            return self._depth(doc)
+        if e == "aggTrade":
+            return self._trade(doc, "a")
+        if e == "trade":
+            return self._trade(doc, "t")
+        if type(e) is str and e in IGNORED_EVENTS:
+            return [CONTROL]
+        if "lastUpdateId" in doc:
+            if stream is not None:
+                symbol = stream.split("@", 1)[0].upper()
+            elif self.rest_symbol is not None:
+                symbol = self.rest_symbol
+            else:
+                raise DecodeError("a REST depth snapshot carries no symbol: name it with --symbol")
+            return self._snapshot(doc, symbol, rest=stream is None)
+        if "result" in doc and "id" in doc:  # subscribe / unsubscribe ack
+            return [CONTROL]
+        if "symbols" in doc and "timezone" in doc:  # exchangeInfo
+            self._metadata(doc)
+            return [CONTROL]
+        if "code" in doc and "msg" in doc:
+            log.warning("%s: the venue reported an error: %s %s", self.venue, doc["code"], doc["msg"])
+            return [CONTROL]
+        raise DecodeError("not a Binance message this decoder knows (no depthUpdate, aggTrade, "
+                          "trade, depth snapshot or ack)")
+
+    def decode_rest_snapshot(self, raw: bytes | str, symbol: str, out: np.ndarray) -> list[Segment]:
+        """Decode a REST depth response body (GET /api/v3/depth, /fapi/v1/depth) for `symbol`."""
+        saved, self.rest_symbol = self.rest_symbol, symbol
+        try:
+            return self.decode(raw, out)
+        finally:
+            self.rest_symbol = saved
+
+    def _depth(self, d: dict) -> list[Segment]:
+        e = self._ent(d["s"])
+        first = seq_int(d["U"], "U")
+        last = seq_int(d["u"], "u")
+        if first > last:
+            raise DecodeError(f"first update id U={first} is after the final one u={last}")
+        prev = d.get("pu")
+        if prev is not None:
+            prev = seq_int(prev, "pu") if prev != -1 else -1
+        elif self.REQUIRE_PU:
+            raise DecodeError("futures depthUpdate without 'pu'")
+        ts = ms_to_ns(d["T"] if "T" in d else d["E"])
+        bp, bq = columns(d["b"], "b")
+        ap, aq = columns(d["a"], "a")
+        stop = self._put_book(0, e, bp, bq, ap, aq, ts, last, False)
+        return [Segment(SegKind.BOOK, e.inst, 0, stop, seq=last, first_seq=first, prev_seq=prev,
+                        ts_exchange_ns=ts)]
+
+    def _snapshot(self, d: dict, symbol: str, rest: bool) -> list[Segment]:
+        e = self._ent(symbol)
+        last = seq_int(d["lastUpdateId"], "lastUpdateId")
+        ts = ms_to_ns(d["T"]) if "T" in d else (ms_to_ns(d["E"]) if "E" in d else 0)
+        bp, bq = columns(d["bids"], "bids")
+        ap, aq = columns(d["asks"], "asks")
+        stop = self._put_book(0, e, bp, bq, ap, aq, ts, last, True)
+        return [Segment(SegKind.BOOK, e.inst, 0, stop, snapshot=True, seq=last,
+                        ts_exchange_ns=ts or None, rest=rest)]
+
+    def _trade(self, d: dict, id_field: str) -> list[Segment]:
+        e = self._ent(d["s"])
+        m = d["m"]
+        if type(m) is not bool:
+            raise DecodeError(f"'m' (buyer is maker) is not a boolean: {m!r}")
+        tid_raw = d[id_field]
+        tid = trade_id_int(tid_raw)
+        ts = ms_to_ns(d["T"])
+        stop = self._put_trade(0, e, d["p"], d["q"], not m, tid, ts)
+        return [Segment(SegKind.TRADES, e.inst, 0, stop, ts_exchange_ns=ts, trade_ids=[str(tid_raw)])]
+
+    def _metadata(self, doc: Any) -> int:
+        """exchangeInfo: PRICE_FILTER tickSize and LOT_SIZE stepSize per symbol."""
+        if type(doc) is not dict or type(doc.get("symbols")) is not list:
+            raise DecodeError("not an exchangeInfo body (no 'symbols' array)")
+        n = 0
+        for s in doc["symbols"]:
+            filters = {f.get("filterType"): f for f in s.get("filters", ())}
+            tick = filters.get("PRICE_FILTER", {}).get("tickSize")
+            step = filters.get("LOT_SIZE", {}).get("stepSize")
+            if not tick or not step:
+                log.warning("%s: %s has no PRICE_FILTER/LOT_SIZE; skipped", self.venue, s.get("symbol"))
+                continue
+            pe = max(WIRE_EXPONENT, int(s.get("pricePrecision", 0)))
+            qe = max(WIRE_EXPONENT, int(s.get("quantityPrecision", 0)))
+            self.set_instrument(instrument(self.venue, s["symbol"], _trim(tick), _trim(step),
+                                           kind=self.CONTRACT_KIND, base=s.get("baseAsset", ""),
+                                           quote=s.get("quoteAsset", ""), pe=pe, qe=qe))
+            n += 1
+        return n
+
+
+def _trim(v: str) -> str:
+    """'0.01000000' -> '0.01' (Instrument wants a positive decimal string; zeros are noise)."""
+    if "." in v:
+        v = v.rstrip("0").rstrip(".")
+    return v
+
+
+class BinanceSync(Sync):
+    """The part of the two Binance procedures that is the same: deltas that arrive before a
+    usable REST snapshot are copied (the batch is reused) and buffered, bounded, in arrival
+    order; a snapshot drops the buffered events it already contains, must connect to the
+    first one left, and the rest are then applied by the venue's `step` rule."""
+
+    def on_book(self, st: BookState, seg: Segment, batch: np.ndarray) -> None:
+        if seg.snapshot:
+            self.on_snapshot(st, seg, batch)
+        elif not st.synced:
+            self.buffer(st, (seg.first_seq, seg.seq, seg.prev_seq, batch[seg.start:seg.stop].copy()))
+        elif seg.start == 0:  # the common case: no slice object per message
+            self.step(st, seg.first_seq, seg.seq, seg.prev_seq, batch, seg.stop)
+        else:
+            recs = batch[seg.start:seg.stop]
+            self.step(st, seg.first_seq, seg.seq, seg.prev_seq, recs, len(recs))
+
+    def on_snapshot(self, st: BookState, seg: Segment, batch: np.ndarray) -> None:
+        last = seg.seq
+        if st.synced and last <= st.last_seq:
+            st.dropped += 1  # older than the book we hold: nothing to learn from it
+            return
+        pending = [b for b in st.buffer if self.still_needed(last, b[1])]
+        if pending and not self.connects(last, pending[0]):
+            st.buffer = pending
+            st.buffered_records = sum(len(b[3]) for b in pending)
+            st.gaps += 1
+            self.notes.append(f"{st.inst.symbol}: snapshot lastUpdateId={last} is older than the "
+                              f"buffered stream (first U={pending[0][0]}); waiting for a newer one")
+            return
+        st.book.apply(batch[seg.start:seg.stop] if seg.start else batch, seg.stop - seg.start)
+        st.synced = True
+        st.checksum_bad = False
+        st.last_seq = last
+        st.last_prev = None  # no event applied since the snapshot yet
+        st.buffer = []
+        st.buffered_records = 0
+        for i, (first, final, prev, recs) in enumerate(pending):
+            self.step(st, first, final, prev, recs, len(recs))
+            if not st.synced:  # a gap inside the buffer: keep what follows for the next try
+                for b in pending[i + 1:]:
+                    self.buffer(st, b)
+                break
+
+    def buffer(self, st: BookState, item: tuple) -> None:
+        if len(st.buffer) >= MAX_BUFFERED_MESSAGES:
+            st.buffer.pop(0)
+            st.dropped += 1
+        st.buffer.append(item)
+        st.buffered_records += len(item[3])
+
+    def apply_delta(self, st: BookState, final: int, prev: int | None, recs: np.ndarray, n: int) -> None:
+        st.book.apply(recs, n)
+        st.last_seq = final
+        st.last_prev = prev if prev is not None else final
+
+    def gap(self, st: BookState, reason: str, item: tuple) -> None:
+        self.desync(st, reason, gap=True)
+        self.buffer(st, item)
+
+    # the venue's rules
+    def still_needed(self, last_update_id: int, final: int) -> bool:
+        raise NotImplementedError
+
+    def connects(self, last_update_id: int, item: tuple) -> bool:
+        """Does the first buffered event kept, item = (U, u, pu, records), follow the snapshot?"""
+        raise NotImplementedError
+
+    def step(self, st: BookState, first: int, final: int, prev: int | None, recs: np.ndarray, n: int) -> None:
+        """Apply the event whose records are recs[:n], or detect its gap, by the venue's rule."""
+        raise NotImplementedError

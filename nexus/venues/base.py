@@ -1,0 +1,448 @@
+"""What every venue decoder shares: the decoded-message `Segment` and the `Decoder` base (one
+reusable pysimdjson parser, instrument resolution, records written into a caller-owned
+batch). The book-keeping side, `Sync`, is in nexus/venues/booksync.py.
+
+Data flow, one raw message at a time::
+
+    segments = decoder.decode(raw, batch)     # records in batch[0:n], described by segments
+    sync.feed(segments, batch)                # the venue's sequence / checksum rules
+    sync.books["BTCUSDT"].book                # nexus._native.Book, correct or marked unsynced
+
+`decode` overwrites the batch from index 0 on every call: consume (apply, publish, copy)
+the records before decoding the next message. It never changes any state on a malformed
+message: it raises `DecodeError` and the caller counts and skips it.
+
+Records of one message: a book snapshot is a BOOK_CLEAR record followed by its levels, all
+flagged F_SNAPSHOT; a delta is its levels in the venue's order (bids block, then asks
+block, unless the venue interleaves); trades are one TRADE record each with the taker side.
+The last record of a message carries F_LAST. `seq` is the venue's sequence number for the
+message (Binance `u`, Bybit `u`, OKX `seqId`, Coinbase `sequence_num`; 0 where the venue
+has none), `trade_id` the venue's numeric trade id (or a 63-bit BLAKE2 hash of a
+non-numeric one, e.g. Bybit's UUIDs).
+
+An unknown symbol gets the generic exponents below with a warning: prices and sizes with
+more decimals than that are rejected, never rounded, so a value is exact or refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import struct
+from array import array
+from datetime import datetime, timezone
+from enum import IntEnum
+from itertools import repeat
+from typing import Any, Sequence
+
+import numpy as np
+import simdjson
+
+from nexus import record
+from nexus._native import parse_scaled
+from nexus.exceptions import BatchFull, DecodeError, NexusError
+from nexus.instruments import Instrument, Registry, decimals_of
+from nexus.venues import venue_id
+
+log = logging.getLogger("nexus.venues")
+
+# The documented fallback for a symbol with no metadata: 8 decimals for prices and sizes.
+GENERIC_STEP = "0.00000001"
+GENERIC_EXPONENT = 8
+assert decimals_of(GENERIC_STEP) == GENERIC_EXPONENT
+
+# Bounds (every limit is a named constant).
+MAX_BUFFERED_MESSAGES = 10_000  # deltas kept per symbol while waiting for a REST snapshot
+MAX_TRADE_ID = (1 << 63) - 1  # trade ids are stored in an int64 view of the u64 field
+MAX_SEQ = (1 << 63) - 1
+MAX_TS_MS = ((1 << 63) - 1) // 1_000_000  # ns timestamps are int64
+DEFAULT_BATCH_RECORDS = 1 << 16
+
+_WHITESPACE = b" \t\r\n"
+_KIND_LEVEL = int(record.Kind.BOOK_LEVEL)
+_KIND_CLEAR = int(record.Kind.BOOK_CLEAR)
+_KIND_TRADE = int(record.Kind.TRADE)
+_F_LAST = int(record.Flag.LAST)
+_F_SNAPSHOT = int(record.Flag.SNAPSHOT)
+BID = int(record.Side.BID)
+ASK = int(record.Side.ASK)
+
+# The record seen as eight little-endian int64 words (see native/src/core/record.rs):
+# 0 ts_exchange_ns, 1 ts_local_ns, 2 price, 3 qty, 4 seq, 5 trade_id,
+# 6 instrument_id | aux << 32, 7 venue_id | kind << 16 | flags << 24 | side << 32.
+_W_PRICE, _W_QTY, _W_HDR = 2, 3, 7
+_RECORD_WORDS = struct.Struct("<qqqqqqqq")
+assert _RECORD_WORDS.size == record.RECORD_SIZE
+assert record.RECORD_DTYPE.fields["price"][1] == 8 * _W_PRICE
+assert record.RECORD_DTYPE.fields["venue_id"][1] == 8 * _W_HDR
+assert record.RECORD_DTYPE.fields["side"][1] == 8 * _W_HDR + 4
+
+
+def header_word(venue: int, kind: int, flags: int, side: int) -> int:
+    """Word 7 of a record: venue_id, kind, flags and side packed little-endian."""
+    return venue | kind << 16 | flags << 24 | side << 32
+
+
+class SegKind(IntEnum):
+    CONTROL = 0  # ack, heartbeat, pong, status, metadata: no records
+    BOOK = 1
+    TRADES = 2
+
+
+class Segment:
+    """One decoded part of a message: its records are batch[start:stop]."""
+
+    __slots__ = (
+        "kind", "inst", "start", "stop", "snapshot", "seq", "first_seq", "prev_seq",
+        "checksum", "ts_exchange_ns", "trade_ids", "rest", "depth",
+    )
+
+    def __init__(self, kind: SegKind, inst: Instrument | None = None, start: int = 0, stop: int = 0,
+                 *, snapshot: bool = False, seq: int | None = None, first_seq: int | None = None,
+                 prev_seq: int | None = None, checksum: int | None = None,
+                 ts_exchange_ns: int | None = None, trade_ids: list[str] | None = None,
+                 rest: bool = False, depth: int | None = None) -> None:
+        self.kind = kind
+        self.inst = inst
+        self.start = start
+        self.stop = stop
+        self.snapshot = snapshot  # a full book (replaces the local one)
+        self.seq = seq  # the venue's sequence for this message (last update id)
+        self.first_seq = first_seq  # Binance U
+        self.prev_seq = prev_seq  # Binance futures pu, OKX prevSeqId
+        self.checksum = checksum  # the checksum the venue sent, if any
+        self.ts_exchange_ns = ts_exchange_ns
+        self.trade_ids = trade_ids  # the venue's trade ids as strings, one per record
+        self.rest = rest  # a REST response body (Binance depth snapshot)
+        self.depth = depth  # subscribed depth, when the venue states it (Kraken ack)
+
+    @property
+    def symbol(self) -> str | None:
+        return self.inst.symbol if self.inst is not None else None
+
+    def __repr__(self) -> str:
+        return (f"Segment({self.kind.name}, {self.symbol}, [{self.start}:{self.stop}], "
+                f"snapshot={self.snapshot}, seq={self.seq})")
+
+
+CONTROL = Segment(SegKind.CONTROL)  # shared, immutable by convention
+
+
+class _Ent:
+    """Per-instrument constants for the record path (looked up once per message)."""
+
+    __slots__ = ("inst", "iid", "pe", "qe", "lvl", "snap", "clear", "buy", "sell")
+
+    def __init__(self, inst: Instrument, vid: int) -> None:
+        self.inst = inst
+        self.iid = inst.instrument_id
+        self.pe = inst.price_exponent
+        self.qe = inst.qty_exponent
+        self.lvl = (0, header_word(vid, _KIND_LEVEL, 0, BID), header_word(vid, _KIND_LEVEL, 0, ASK))
+        self.snap = (0, header_word(vid, _KIND_LEVEL, _F_SNAPSHOT, BID),
+                     header_word(vid, _KIND_LEVEL, _F_SNAPSHOT, ASK))
+        self.clear = header_word(vid, _KIND_CLEAR, _F_SNAPSHOT, 0)
+        self.buy = header_word(vid, _KIND_TRADE, 0, BID)
+        self.sell = header_word(vid, _KIND_TRADE, 0, ASK)
+
+
+def columns(levels: Any, what: str) -> tuple[Sequence[str], Sequence[str]]:
+    """[[price, qty, ...], ...] -> (prices, qtys) with every level checked to be a list of
+    at least two items (a string or object in its place is refused, never iterated)."""
+    if type(levels) is not list:
+        raise DecodeError(f"{what}: expected an array of levels")
+    if not levels:
+        return (), ()
+    for lv in levels:  # a string or an object would be iterated by zip: refuse it first
+        if type(lv) is not list:
+            raise DecodeError(f"{what}: every level must be an array [price, size, ...]")
+    cols = tuple(zip(*levels))  # as many columns as the shortest level has items
+    if len(cols) < 2:
+        raise DecodeError(f"{what}: a level lacks its price or size")
+    return cols[0], cols[1]
+
+
+def ms_to_ns(v: Any) -> int:
+    """Milliseconds (JSON integer or decimal-digit string) -> nanoseconds."""
+    if type(v) is str:
+        if not v.isdigit():
+            raise DecodeError(f"timestamp {v!r} is not a whole number of milliseconds")
+        v = int(v)
+    elif type(v) is not int or v < 0:
+        raise DecodeError(f"timestamp {v!r} is not a whole number of milliseconds")
+    if v > MAX_TS_MS:
+        raise DecodeError(f"timestamp {v!r} ms is beyond the year 2262 (int64 nanoseconds)")
+    return v * 1_000_000
+
+
+_iso_cache: dict[str, int] = {}
+
+
+def iso_to_ns(s: Any) -> int:
+    """'2023-02-09T20:32:50.714964855Z' -> ns since the epoch, exactly (no float)."""
+    if type(s) is not str or len(s) < 20 or s[-1] != "Z" or s[10] != "T":
+        raise DecodeError(f"timestamp {s!r} is not RFC 3339 UTC")
+    base = s[:19]
+    if len(s) == 20:
+        frac = ""
+    elif s[19] == "." and 21 <= len(s) <= 30 and s[20:-1].isdigit():
+        frac = s[20:-1]
+    else:
+        raise DecodeError(f"timestamp {s!r} is not RFC 3339 UTC with at most 9 fractional digits")
+    secs = _iso_cache.get(base)
+    if secs is None:
+        try:
+            dt = datetime.strptime(base, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc)
+        except ValueError:
+            raise DecodeError(f"timestamp {s!r} is not a valid date and time") from None
+        secs = int(dt.timestamp())
+        if len(_iso_cache) > 4096:
+            _iso_cache.clear()
+        _iso_cache[base] = secs
+    return secs * 1_000_000_000 + (int(frac.ljust(9, "0")) if frac else 0)
+
+
+def trade_id_int(v: Any) -> int:
+    """The record's trade_id: the venue's id when it is a whole number below 2**63, else a
+    63-bit BLAKE2b hash of its text (documented: not reversible; normalize prints the text)."""
+    if type(v) is int:
+        if 0 <= v <= MAX_TRADE_ID:
+            return v
+    elif type(v) is str:
+        if v.isdigit() and len(v) <= 18:
+            return int(v)
+    else:
+        raise DecodeError(f"trade id {v!r} is neither a string nor an integer")
+    h = hashlib.blake2b(str(v).encode(), digest_size=8).digest()
+    return int.from_bytes(h, "little") & MAX_TRADE_ID
+
+
+def seq_int(v: Any, what: str = "sequence") -> int:
+    if type(v) is not int or v < 0 or v > MAX_SEQ:
+        raise DecodeError(f"{what} {v!r} is not a non-negative integer")
+    return v
+
+
+class Decoder:
+    """Base of the venue decoders. Subclasses set `venue`, `DEFAULTS` and implement
+    `_decode(doc, ts_local_ns)`; `decode` does the parsing, error mapping and F_LAST."""
+
+    venue: str = ""
+    DEFAULTS: tuple[Instrument, ...] = ()
+    PRICE_FIELDS: Any = None  # a compiled regex quoting numeric fields before parsing (Kraken)
+
+    def __init__(self, registry: Registry | None = None) -> None:
+        self.venue_id = venue_id(self.venue)
+        self.registry = registry if registry is not None else Registry()
+        for inst in self.DEFAULTS:
+            if (inst.venue, inst.symbol) not in self.registry:
+                self.registry.add(inst)
+        self._parser = simdjson.Parser()  # one per decoder, reused for every message
+        self._ents: dict[str, _Ent] = {}
+        self.generic: set[str] = set()  # symbols running on the generic fallback
+        self.rest_symbol: str | None = None  # the symbol a REST book body belongs to
+        self._out: np.ndarray | None = None
+        self._mv: memoryview = memoryview(b"")
+        self._q: memoryview = memoryview(b"").cast("q")
+        self._cap = 0
+        self._pack = _RECORD_WORDS.pack_into
+
+    # -- instruments -------------------------------------------------------------------
+    def instrument(self, symbol: str) -> Instrument:
+        return self._ent(symbol).inst
+
+    def set_instrument(self, inst: Instrument) -> None:
+        """Register or replace an instrument (from the venue's metadata)."""
+        if inst.venue != self.venue:
+            raise NexusError(f"instrument of {inst.venue} given to the {self.venue} decoder")
+        self.registry.add(inst)
+        self._ents.pop(inst.symbol, None)
+        self.generic.discard(inst.symbol)
+
+    def _ent(self, symbol: Any) -> _Ent:
+        e = self._ents.get(symbol)
+        if e is not None:
+            return e
+        if type(symbol) is not str or not symbol or len(symbol) > 64:
+            raise DecodeError(f"symbol {symbol!r} is not a non-empty string")
+        if (self.venue, symbol) in self.registry:
+            inst = self.registry.get(self.venue, symbol)
+        else:
+            inst = self.generic_instrument(symbol)
+            log.warning("%s: no instrument metadata for %r; using the generic exponent %d for "
+                        "prices and sizes (more decimals are rejected, never rounded)",
+                        self.venue, symbol, GENERIC_EXPONENT)
+            self.registry.add(inst)
+            self.generic.add(symbol)
+        e = self._ents[symbol] = _Ent(inst, self.venue_id)
+        return e
+
+    def generic_instrument(self, symbol: str) -> Instrument:
+        return Instrument(self.venue, symbol, GENERIC_STEP, GENERIC_STEP)
+
+    # -- decoding ------------------------------------------------------------------------
+    def decode(self, raw: bytes | str, out: np.ndarray, ts_local_ns: int = 0) -> list[Segment]:
+        """Decode one raw message into `out` (from index 0). Raises DecodeError on a
+        message that cannot be understood and BatchFull when `out` is too small."""
+        if out is not self._out:
+            self._bind(out)
+        self._tl = ts_local_ns
+        try:
+            if type(raw) is str:
+                raw = raw.encode()
+            if not raw or raw[0] in _WHITESPACE and not raw.strip():
+                raise DecodeError("empty frame")
+            doc = self._parse(raw)
+            segs = self._decode(doc)
+        except (DecodeError, BatchFull):
+            raise
+        except NexusError as e:  # DecimalError from parse_scaled, UnknownInstrument, ...
+            raise DecodeError(str(e)) from None
+        except (KeyError, IndexError) as e:
+            raise DecodeError(f"missing field {e}") from None
+        except (TypeError, ValueError, AttributeError, OverflowError, UnicodeError, struct.error) as e:
+            raise DecodeError(f"malformed message: {e}") from None
+        if segs:
+            last = segs[-1].stop
+            if last:
+                i = (last - 1) * 8 + _W_HDR  # F_LAST on the message's last record
+                q = self._q
+                q[i] = q[i] | _F_LAST << 24
+        return segs
+
+    def _parse(self, raw: bytes) -> Any:
+        if self.PRICE_FIELDS is not None:
+            raw = self.PRICE_FIELDS.sub(rb'"\1":"\2"', raw)
+        try:
+            return self._parser.parse(raw, True)
+        except (ValueError, RuntimeError, MemoryError) as e:
+            why = str(e).split(". ", 1)[0].rstrip(".")
+            raise DecodeError(f"not valid JSON ({why})") from None
+
+    def _decode(self, doc: Any) -> list[Segment]:
+        raise NotImplementedError
+
+    def load_metadata(self, raw: bytes | str) -> int:
+        """Load instruments from the venue's own REST/channel metadata body; returns how many."""
+        if type(raw) is str:
+            raw = raw.encode()
+        doc = self._parse(raw)
+        try:
+            return self._metadata(doc)
+        except (DecodeError, NexusError):
+            raise
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError) as e:
+            raise DecodeError(f"malformed metadata: {e!r}") from None
+
+    def _metadata(self, doc: Any) -> int:
+        raise DecodeError(f"{self.venue}: not a metadata body this decoder knows")
+
+    # -- writing records -------------------------------------------------------------------
+    def _bind(self, out: np.ndarray) -> None:
+        if not isinstance(out, np.ndarray) or out.dtype != record.RECORD_DTYPE or out.ndim != 1 \
+                or not out.flags.c_contiguous or not out.flags.writeable:
+            raise NexusError("the batch must be a writable, contiguous nexus.record array")
+        self._out = out
+        self._mv = memoryview(out.view(np.uint8))
+        self._q = self._mv.cast("q")
+        self._cap = len(out)
+
+    def _put_book(self, pos: int, e: _Ent, bp: Sequence[str], bq: Sequence[str], ap: Sequence[str],
+                  aq: Sequence[str], ts: int, seq: int, snapshot: bool) -> int:
+        """Write a book message: [CLEAR] + bid levels + ask levels. Returns the end index.
+        The records are assembled as int64 words in an array.array (a few C calls per
+        message, none per level) and copied into the batch in one slice assignment."""
+        nb, na = len(bp), len(ap)
+        stop = pos + nb + na + (1 if snapshot else 0)
+        if stop > self._cap:
+            raise BatchFull(stop, self._cap)
+        pe, qe = e.pe, e.qe
+        prices = list(map(parse_scaled, bp + ap, repeat(pe)))  # list(map) is the fastest way in
+        qtys = list(map(parse_scaled, bq + aq, repeat(qe)))
+        if prices and (min(prices) <= 0 or min(qtys) < 0):
+            raise DecodeError("a price is not positive or a size is negative")
+        tl, iid = self._tl, e.iid
+        hdr = e.snap if snapshot else e.lvl
+        words = (array("q", (ts, tl, 0, 0, seq, 0, iid, hdr[1])) * nb
+                 + array("q", (ts, tl, 0, 0, seq, 0, iid, hdr[2])) * na)
+        words[_W_PRICE::8] = array("q", prices)
+        words[_W_QTY::8] = array("q", qtys)
+        if snapshot:
+            words = array("q", (ts, tl, 0, 0, seq, 0, iid, e.clear)) + words
+        self._q[pos * 8:stop * 8] = words
+        return stop
+
+    def _put_mixed(self, pos: int, e: _Ent, sides: Sequence[int], px: Sequence[str],
+                   qty: Sequence[str], ts: int, seq: int, snapshot: bool) -> int:
+        """Write levels whose sides are interleaved (Coinbase): [CLEAR] + one record each."""
+        n = len(px)
+        stop = pos + n + (1 if snapshot else 0)
+        if stop > self._cap:
+            raise BatchFull(stop, self._cap)
+        prices = list(map(parse_scaled, px, repeat(e.pe)))
+        qtys = list(map(parse_scaled, qty, repeat(e.qe)))
+        if prices and (min(prices) <= 0 or min(qtys) < 0):
+            raise DecodeError("a price is not positive or a size is negative")
+        pack, mv, tl, iid = self._pack, self._mv, self._tl, e.iid
+        hdr = e.snap if snapshot else e.lvl
+        off = pos * 64
+        if snapshot:
+            pack(mv, off, ts, tl, 0, 0, seq, 0, iid, e.clear)
+            off += 64
+        for s, p, q in zip(sides, prices, qtys):
+            pack(mv, off, ts, tl, p, q, seq, 0, iid, hdr[s])
+            off += 64
+        return stop
+
+    def _put_trade(self, pos: int, e: _Ent, price: str, qty: str, buy: bool, tid: int, ts: int,
+                   seq: int = 0) -> int:
+        """Write one trade record (side = the taker's side). Returns pos + 1."""
+        if pos >= self._cap:
+            raise BatchFull(pos + 1, self._cap)
+        p = parse_scaled(price, e.pe)
+        q = parse_scaled(qty, e.qe)
+        if p <= 0 or q <= 0:
+            raise DecodeError(f"trade price {price!r} or size {qty!r} is not positive")
+        self._pack(self._mv, pos * 64, ts, self._tl, p, q, seq, tid, e.iid, e.buy if buy else e.sell)
+        return pos + 1
+
+
+def side_buy(v: Any, buy: str, sell: str, what: str = "side") -> bool:
+    if v == buy:
+        return True
+    if v == sell:
+        return False
+    raise DecodeError(f"{what} {v!r} is neither {buy!r} nor {sell!r}")
+
+
+# -- the venue modules ---------------------------------------------------------------------------
+
+MODULES: dict[str, str] = {
+    "binance-spot": "nexus.venues.binance_spot",
+    "binance-perp": "nexus.venues.binance_perp",
+    "bybit-perp": "nexus.venues.bybit_perp",
+    "okx-swap": "nexus.venues.okx_swap",
+    "coinbase": "nexus.venues.coinbase",
+    "kraken": "nexus.venues.kraken",
+    "hyperliquid": "nexus.venues.hyperliquid",
+}
+
+
+def load(venue: str):
+    """The module of a venue: it exports `Decoder` and `Sync` (and `VENUE`)."""
+    import importlib
+
+    from nexus.exceptions import ConfigError
+
+    try:
+        name = MODULES[venue]
+    except KeyError:
+        raise ConfigError(f"no decoder for venue {venue!r}; decoders exist for: {', '.join(MODULES)}") from None
+    return importlib.import_module(name)
+
+
+def canonical_symbol(venue: str, symbol: str) -> str:
+    """A user's spelling of a symbol -> the venue's ("btcusdt" -> "BTCUSDT" on Binance)."""
+    if venue == "hyperliquid":  # coin names are case-sensitive ("kPEPE")
+        return symbol
+    return symbol.upper()

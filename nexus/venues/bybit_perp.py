@@ -1,0 +1,143 @@
+"""Bybit v5 linear perpetuals (USDT contracts): `orderbook.{depth}.{symbol}` and
+`publicTrade.{symbol}` on the public linear WebSocket, instruments from
+`GET /v5/market/instruments-info?category=linear`.
+
+Sources: Bybit V5 API docs, WebSocket Stream > Public > Orderbook ("Process snapshot/delta"
+and the response parameters), Trade, and Market > Get Instruments Info.
+
+Sync rules:
+- A `snapshot` message replaces the local book ("If you receive a new snapshot message,
+  you will have to reset your local orderbook").
+- `delta` messages set absolute sizes; size 0 deletes the level.
+- `u` is the update id, "always in sequence": each delta must carry the previous u + 1,
+  otherwise updates were missed: the book is discarded until the next snapshot.
+- "Occasionally, you'll receive "u"=1, which is a snapshot data due to the restart of the
+  service. So please overwrite your local orderbook": a message with u = 1 is decoded as a
+  snapshot whatever its `type`.
+- A delta whose u is not above the last applied u is a duplicate or stale: ignored.
+- `seq` (the cross sequence) is not contiguous and is not checked; the records carry u as
+  their `seq`.
+Trades: `S` is the taker's side (Buy/Sell); `i` is the trade id (a UUID: hashed in the
+record, printed as text by normalize). Linear quantities are in the base coin.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from nexus.exceptions import DecodeError
+from nexus.instruments import Instrument, decimals_of
+from nexus.venues.base import (
+    CONTROL, Decoder, Segment, SegKind, columns, log, ms_to_ns, seq_int, side_buy, trade_id_int,
+)
+from nexus.venues.booksync import BookState, Sync
+
+VENUE = "bybit-perp"
+
+
+def instrument(symbol: str, tick: str, step: str, price_scale: int, base: str, quote: str = "USDT") -> Instrument:
+    return Instrument(VENUE, symbol, tick, step, "1", "linear", base, quote,
+                      max(price_scale, decimals_of(tick)), decimals_of(step))
+
+
+class BybitPerpDecoder(Decoder):
+    venue = VENUE
+    DEFAULTS = (
+        # Offline defaults (instruments-info priceFilter.tickSize, lotSizeFilter.qtyStep, priceScale).
+        instrument("BTCUSDT", "0.1", "0.001", 2, "BTC"),
+        instrument("ETHUSDT", "0.01", "0.01", 2, "ETH"),
+        instrument("SOLUSDT", "0.01", "0.1", 3, "SOL"),
+    )
+
+    def _decode(self, doc: Any) -> list[Segment]:
+        if type(doc) is not dict:
+            raise DecodeError("expected a JSON object")
+        topic = doc.get("topic")
+        if topic is None:
+            if "op" in doc or "success" in doc:  # subscribe ack, pong
+                if doc.get("success") is False:
+                    log.warning("%s: the venue refused a request: %s", self.venue, doc.get("ret_msg"))
+                return [CONTROL]
+            if doc.get("retCode") == 0 and "result" in doc:  # instruments-info body
+                self._metadata(doc)
+                return [CONTROL]
+            raise DecodeError("not a Bybit message this decoder knows (no topic, op or result)")
+        if type(topic) is not str:
+            raise DecodeError("'topic' is not a string")
+        if topic.startswith("orderbook."):
+            return self._book(doc)
+        if topic.startswith("publicTrade."):
+            return self._trades(doc)
+        return [CONTROL]  # tickers, klines, liquidations: other channels
+
+    def _book(self, doc: dict) -> list[Segment]:
+        typ = doc["type"]
+        if typ not in ("snapshot", "delta"):
+            raise DecodeError(f"orderbook type {typ!r} is neither snapshot nor delta")
+        d = doc["data"]
+        e = self._ent(d["s"])
+        u = seq_int(d["u"], "u")
+        snapshot = typ == "snapshot" or u == 1
+        ts = ms_to_ns(doc["cts"] if "cts" in doc else doc["ts"])
+        bp, bq = columns(d["b"], "b")
+        ap, aq = columns(d["a"], "a")
+        stop = self._put_book(0, e, bp, bq, ap, aq, ts, u, snapshot)
+        return [Segment(SegKind.BOOK, e.inst, 0, stop, snapshot=snapshot, seq=u, ts_exchange_ns=ts)]
+
+    def _trades(self, doc: dict) -> list[Segment]:
+        data = doc["data"]
+        if type(data) is not list:
+            raise DecodeError("publicTrade 'data' is not an array")
+        segs: list[Segment] = []
+        pos = 0
+        for t in data:
+            e = self._ent(t["s"])
+            ts = ms_to_ns(t["T"])
+            start = pos
+            pos = self._put_trade(pos, e, t["p"], t["v"], side_buy(t["S"], "Buy", "Sell", "S"),
+                                  trade_id_int(t["i"]), ts)
+            if segs and segs[-1].inst is e.inst:
+                segs[-1].stop = pos
+                segs[-1].trade_ids.append(str(t["i"]))
+            else:
+                segs.append(Segment(SegKind.TRADES, e.inst, start, pos, ts_exchange_ns=ts,
+                                    trade_ids=[str(t["i"])]))
+        return segs or [CONTROL]
+
+    def _metadata(self, doc: Any) -> int:
+        """instruments-info: {"retCode":0,"result":{"category":"linear","list":[...]}}."""
+        lst = doc["result"]["list"]
+        n = 0
+        for s in lst:
+            tick = s["priceFilter"]["tickSize"]
+            step = s["lotSizeFilter"]["qtyStep"]
+            self.set_instrument(instrument(s["symbol"], tick, step, int(s.get("priceScale", 0)),
+                                           s.get("baseCoin", ""), s.get("quoteCoin", "")))
+            n += 1
+        return n
+
+
+class BybitPerpSync(Sync):
+    venue = VENUE
+
+    def on_book(self, st: BookState, seg: Segment, batch: np.ndarray) -> None:
+        if seg.snapshot:
+            self.apply(st, seg, batch)
+            st.synced = True
+            st.checksum_bad = False
+            st.last_seq = seg.seq
+        elif not st.synced:
+            st.dropped += 1  # a delta before any snapshot: nothing to apply it to
+        elif seg.seq <= st.last_seq:
+            st.dropped += 1
+        elif seg.seq != st.last_seq + 1:
+            self.desync(st, f"gap: u={seg.seq} after u={st.last_seq}", gap=True)
+        else:
+            self.apply(st, seg, batch)
+            st.last_seq = seg.seq
+
+
+Decoder = BybitPerpDecoder
+Sync = BybitPerpSync

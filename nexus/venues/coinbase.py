@@ -1,0 +1,191 @@
+"""Coinbase Advanced Trade market-data WebSocket: `level2` (messages on channel `l2_data`),
+`market_trades`, `heartbeats`, `subscriptions`, `status`; products from
+`GET /api/v3/brokerage/market/products` or the `status` channel.
+
+Sources: Coinbase Developer Platform docs, Advanced Trade API > WebSocket > "WebSocket
+Channels" (Level2, Market Trades, Heartbeats, Status) and "WebSocket Overview" (Sequence
+Numbers).
+
+Sync rules:
+- An l2_data event of type `snapshot` replaces the product's book; `update` events set
+  absolute sizes (`new_quantity` is "the updated size at that price level, not a delta";
+  "0" removes the level). Sides are `bid` and `offer`.
+- `sequence_num` numbers every message of a connection: "Sequence numbers that are greater
+  than one integer value from the previous number indicate that a message has been
+  dropped". Since any message, of any channel, may be the lost one, a gap discards every
+  book of the connection until its next snapshot. "Sequence numbers that are less than the
+  previous number can be ignored": such a message is ignored. sequence_num 0 starts a new
+  connection: the books wait for the snapshots a new subscription sends.
+Trades: "Each market trade belongs to a side, which refers to the makers side": the taker
+side printed and recorded is the opposite one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from nexus.exceptions import DecodeError
+from nexus.instruments import Instrument
+from nexus.venues.base import (
+    ASK, BID, Decoder, Segment, SegKind, iso_to_ns, log, seq_int, side_buy, trade_id_int,
+)
+from nexus.venues.booksync import BookState, Sync
+
+VENUE = "coinbase"
+BOOK_SIDES = {"bid": BID, "offer": ASK}
+CONTROL_CHANNELS = frozenset({"heartbeats", "subscriptions", "ticker", "ticker_batch", "candles", "user",
+                              "futures_balance_summary"})
+
+
+def instrument(product_id: str, quote_increment: str, base_increment: str) -> Instrument:
+    base, _, quote = product_id.partition("-")
+    return Instrument(VENUE, product_id, quote_increment, base_increment, "1", "spot", base, quote)
+
+
+class CoinbaseDecoder(Decoder):
+    venue = VENUE
+    DEFAULTS = (
+        # Offline defaults (products: quote_increment / price_increment, base_increment).
+        instrument("BTC-USD", "0.01", "0.00000001"),
+        instrument("ETH-USD", "0.01", "0.00000001"),
+        instrument("SOL-USD", "0.01", "0.00000001"),
+        instrument("BTC-USDT", "0.01", "0.00000001"),
+    )
+
+    def _decode(self, doc: Any) -> list[Segment]:
+        if type(doc) is not dict:
+            raise DecodeError("expected a JSON object")
+        channel = doc.get("channel")
+        if channel is None:
+            if doc.get("type") == "error":
+                log.warning("%s: the venue reported an error: %s", self.venue, doc.get("message"))
+                return [Segment(SegKind.CONTROL)]
+            if type(doc.get("products")) is list:  # REST products body
+                self._metadata(doc)
+                return [Segment(SegKind.CONTROL)]
+            raise DecodeError("not a Coinbase message this decoder knows (no channel)")
+        seq = seq_int(doc["sequence_num"], "sequence_num")
+        ts = iso_to_ns(doc["timestamp"])
+        events = doc["events"]
+        if type(events) is not list:
+            raise DecodeError("'events' is not an array")
+        if channel == "l2_data":
+            segs = self._l2(events, seq, ts)
+        elif channel == "market_trades":
+            segs = self._trades(events, seq)
+        elif channel == "status":
+            self._status(events)
+            segs = []
+        elif channel in CONTROL_CHANNELS:
+            segs = []
+        else:
+            raise DecodeError(f"unknown channel {channel!r}")
+        # The first segment carries the message's sequence_num (the sync checks it once).
+        return segs or [Segment(SegKind.CONTROL, seq=seq, ts_exchange_ns=ts)]
+
+    def _l2(self, events: list, seq: int, ts: int) -> list[Segment]:
+        segs: list[Segment] = []
+        pos = 0
+        for ev in events:
+            typ = ev["type"]
+            if typ not in ("snapshot", "update"):
+                raise DecodeError(f"l2_data event type {typ!r} is neither snapshot nor update")
+            e = self._ent(ev["product_id"])
+            updates = ev["updates"]
+            if type(updates) is not list:
+                raise DecodeError("'updates' is not an array")
+            sides = []
+            for u in updates:
+                s = BOOK_SIDES.get(u["side"]) if type(u) is dict else None
+                if s is None:
+                    raise DecodeError(f"update {u!r}: side must be 'bid' or 'offer'")
+                sides.append(s)
+            px = [u["price_level"] for u in updates]
+            qty = [u["new_quantity"] for u in updates]
+            start = pos
+            pos = self._put_mixed(pos, e, sides, px, qty, ts, seq, typ == "snapshot")
+            segs.append(Segment(SegKind.BOOK, e.inst, start, pos, snapshot=typ == "snapshot", seq=seq,
+                                ts_exchange_ns=ts))
+        return segs
+
+    def _trades(self, events: list, seq: int) -> list[Segment]:
+        segs: list[Segment] = []
+        pos = 0
+        for ev in events:
+            trades = ev["trades"]
+            if type(trades) is not list:
+                raise DecodeError("'trades' is not an array")
+            for t in trades:
+                e = self._ent(t["product_id"])
+                ts = iso_to_ns(t["time"])
+                maker_buy = side_buy(t["side"], "BUY", "SELL")
+                start = pos
+                pos = self._put_trade(pos, e, t["price"], t["size"], not maker_buy,
+                                      trade_id_int(t["trade_id"]), ts, seq)
+                if segs and segs[-1].inst is e.inst:
+                    segs[-1].stop = pos
+                    segs[-1].trade_ids.append(str(t["trade_id"]))
+                else:
+                    segs.append(Segment(SegKind.TRADES, e.inst, start, pos, seq=seq, ts_exchange_ns=ts,
+                                        trade_ids=[str(t["trade_id"])]))
+        return segs
+
+    def _status(self, events: list) -> None:
+        for ev in events:
+            for p in ev.get("products", ()):
+                if p.get("quote_increment") and p.get("base_increment"):
+                    self.set_instrument(instrument(p["id"], p["quote_increment"], p["base_increment"]))
+
+    def _metadata(self, doc: Any) -> int:
+        n = 0
+        for p in doc["products"]:
+            inc = p.get("price_increment") or p["quote_increment"]
+            self.set_instrument(instrument(p["product_id"], inc, p["base_increment"]))
+            n += 1
+        return n
+
+
+class CoinbaseSync(Sync):
+    venue = VENUE
+
+    def __init__(self, decoder: Decoder) -> None:
+        super().__init__(decoder)
+        self.last_seq: int | None = None
+        self.dropped = 0
+
+    def feed(self, segments, batch: np.ndarray) -> None:
+        seq = segments[0].seq if segments else None
+        if seq is not None:
+            last = self.last_seq
+            if seq == 0 and last is not None:  # a new connection: wait for its snapshots
+                for st in self.books.values():
+                    if st.synced:
+                        self.desync(st, "new connection (sequence_num 0)")
+            elif last is not None and seq <= last:
+                self.dropped += 1  # out of order or repeated: ignored, as documented
+                return
+            elif last is not None and seq > last + 1:
+                for st in self.books.values():
+                    if st.synced:
+                        self.desync(st, f"gap: sequence_num {seq} after {last}", gap=True)
+                    else:
+                        st.gaps += 1
+            self.last_seq = seq
+        super().feed(segments, batch)
+
+    def on_book(self, st: BookState, seg: Segment, batch: np.ndarray) -> None:
+        if seg.snapshot:
+            self.apply(st, seg, batch)
+            st.synced = True
+            st.checksum_bad = False
+        elif st.synced:
+            self.apply(st, seg, batch)
+        else:
+            st.dropped += 1
+        st.last_seq = seg.seq
+
+
+Decoder = CoinbaseDecoder
+Sync = CoinbaseSync

@@ -1,0 +1,131 @@
+"""Hyperliquid perpetuals: the `l2Book` and `trades` WebSocket subscriptions, metadata from
+`POST /info {"type": "meta"}` (szDecimals per coin).
+
+Sources: Hyperliquid docs, For developers > API > Websocket > Subscriptions (WsBook,
+WsLevel, WsTrade, the subscriptionResponse and pong messages) and Info endpoint >
+Perpetuals > "Retrieve perpetuals metadata"; tick and lot sizes from the docs' "Tick and lot
+size" rules: sizes have szDecimals decimals, prices at most 6 - szDecimals decimals (and 5
+significant figures, which this finest grid contains).
+
+Sync rules: "every l2Book push is a full snapshot" (WsBook, "Snapshot feed, pushed on each
+block"): each one replaces the book; `levels` is [bids, asks], each best first. There is no
+sequence number; a push whose `time` is older than the last applied one is stale and
+ignored. There is no checksum.
+Trades: `side` is the aggressor's side, "B" (bid: the taker bought) or "A" (ask: the taker
+sold); `tid` is the trade id.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from nexus.exceptions import DecodeError
+from nexus.instruments import Instrument
+from nexus.venues.base import CONTROL, Decoder, Segment, SegKind, ms_to_ns, side_buy, trade_id_int
+from nexus.venues.booksync import BookState, Sync
+
+VENUE = "hyperliquid"
+MAX_PRICE_DECIMALS_PERP = 6
+
+
+def instrument(coin: str, sz_decimals: int) -> Instrument:
+    if type(sz_decimals) is not int or not 0 <= sz_decimals <= MAX_PRICE_DECIMALS_PERP:
+        raise DecodeError(f"{coin}: szDecimals {sz_decimals!r} is not between 0 and 6")
+    pd = MAX_PRICE_DECIMALS_PERP - sz_decimals
+    tick = "1" if pd == 0 else "0." + "0" * (pd - 1) + "1"
+    lot = "1" if sz_decimals == 0 else "0." + "0" * (sz_decimals - 1) + "1"
+    return Instrument(VENUE, coin, tick, lot, "1", "linear", coin, "USDC")
+
+
+class HyperliquidDecoder(Decoder):
+    venue = VENUE
+    DEFAULTS = (
+        # Offline defaults (meta: universe[].szDecimals).
+        instrument("BTC", 5),
+        instrument("ETH", 4),
+        instrument("SOL", 2),
+    )
+
+    def _decode(self, doc: Any) -> list[Segment]:
+        if type(doc) is not dict:
+            raise DecodeError("expected a JSON object")
+        channel = doc.get("channel")
+        if channel == "l2Book":
+            return self._book(doc["data"])
+        if channel == "trades":
+            return self._trades(doc["data"])
+        if channel in ("subscriptionResponse", "pong", "error", "allMids", "bbo", "candle", "notification"):
+            return [CONTROL]
+        if channel is None and type(doc.get("universe")) is list:  # meta body
+            self._metadata(doc)
+            return [CONTROL]
+        raise DecodeError("not a Hyperliquid message this decoder knows (channel l2Book, trades, ...)")
+
+    def _book(self, d: Any) -> list[Segment]:
+        if type(d) is not dict:
+            raise DecodeError("l2Book 'data' is not an object")
+        e = self._ent(d["coin"])
+        levels = d["levels"]
+        if type(levels) is not list or len(levels) != 2:
+            raise DecodeError("'levels' is not [bids, asks]")
+        ts = ms_to_ns(d["time"])
+        bp, bq = _levels(levels[0], "bids")
+        ap, aq = _levels(levels[1], "asks")
+        stop = self._put_book(0, e, bp, bq, ap, aq, ts, 0, True)
+        return [Segment(SegKind.BOOK, e.inst, 0, stop, snapshot=True, ts_exchange_ns=ts)]
+
+    def _trades(self, data: Any) -> list[Segment]:
+        if type(data) is not list:
+            raise DecodeError("trades 'data' is not an array")
+        segs: list[Segment] = []
+        pos = 0
+        for t in data:
+            e = self._ent(t["coin"])
+            ts = ms_to_ns(t["time"])
+            start = pos
+            pos = self._put_trade(pos, e, t["px"], t["sz"], side_buy(t["side"], "B", "A"),
+                                  trade_id_int(t["tid"]), ts)
+            if segs and segs[-1].inst is e.inst:
+                segs[-1].stop = pos
+                segs[-1].trade_ids.append(str(t["tid"]))
+            else:
+                segs.append(Segment(SegKind.TRADES, e.inst, start, pos, ts_exchange_ns=ts,
+                                    trade_ids=[str(t["tid"])]))
+        return segs or [CONTROL]
+
+    def _metadata(self, doc: Any) -> int:
+        n = 0
+        for a in doc["universe"]:
+            self.set_instrument(instrument(a["name"], a["szDecimals"]))
+            n += 1
+        return n
+
+
+def _levels(levels: Any, what: str) -> tuple[list[str], list[str]]:
+    if type(levels) is not list:
+        raise DecodeError(f"{what}: expected an array of levels")
+    px, sz = [], []
+    for lv in levels:
+        if type(lv) is not dict:
+            raise DecodeError(f"{what}: every level must be an object {{px, sz, n}}")
+        px.append(lv["px"])
+        sz.append(lv["sz"])
+    return px, sz
+
+
+class HyperliquidSync(Sync):
+    venue = VENUE
+
+    def on_book(self, st: BookState, seg: Segment, batch: np.ndarray) -> None:
+        if st.last_ts is not None and seg.ts_exchange_ns < st.last_ts:
+            st.dropped += 1
+            return
+        self.apply(st, seg, batch)
+        st.synced = True
+        st.last_ts = seg.ts_exchange_ns
+
+
+Decoder = HyperliquidDecoder
+Sync = HyperliquidSync

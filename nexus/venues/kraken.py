@@ -1,0 +1,244 @@
+"""Kraken spot WebSocket v2: `book`, `trade`, `instrument` (price and quantity precisions),
+`heartbeat`, `status` and the method replies.
+
+Sources: Kraken API docs, Spot WebSocket v2 > Book (Level 2), Trade, Instrument; guide
+"Spot Websockets (v2) Book Checksum" (https://docs.kraken.com/api/docs/guides/spot-ws-book-v2).
+
+Kraken v2 writes prices and quantities as JSON numbers (45283.5, 0.10000000). A JSON parser
+turns those into binary doubles, which Nexus never uses for money, so before parsing, the
+values of the numeric keys below are quoted textually (`"price":45283.5` becomes
+`"price":"45283.5"`): the decimal text reaches parse_scaled exactly as Kraken wrote it. A
+key is matched with its quotes and colon, which cannot occur unescaped inside a JSON string
+value, so string contents are never touched.
+
+Sync rules (the guide):
+- A `snapshot` replaces the book; an `update` sets absolute quantities (qty 0 removes),
+  processed in message order.
+- "After each update, the book should be truncated to your subscribed depth as you won't
+  receive qty: 0 for price levels that fall out of scope": the depth comes from the
+  subscribe reply (`result.depth`), else it is inferred from the snapshot (the smallest
+  valid depth, 10/25/100/500/1000, that holds it).
+- Checksum: CRC32 (unsigned 32-bit) of the top 10 asks (low to high) then the top 10 bids
+  (high to low), each price and qty written with the instrument's `price_precision` and
+  `qty_precision`, '.' removed, leading zeros stripped (native Book.checksum_kraken),
+  compared after every message; a mismatch discards the book until the next snapshot. For
+  a symbol with no precisions (no `instrument` message, no bundled default) the checksum
+  cannot be computed: it is reported as null, with a warning.
+- Kraken v2 book messages carry no sequence numbers; the checksum is the gap detector.
+Trades: `side` is the taker's side.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import numpy as np
+
+from nexus.exceptions import DecodeError
+from nexus.instruments import Instrument
+from nexus.venues.base import (
+    CONTROL, Decoder, Segment, SegKind, iso_to_ns, log, side_buy, trade_id_int,
+)
+from nexus.venues.booksync import BookState, Sync
+
+VENUE = "kraken"
+CHECKSUM_DEPTH = 10
+VALID_DEPTHS = (10, 25, 100, 500, 1000)
+UINT32_MAX = (1 << 32) - 1
+NUMERIC_KEYS = re.compile(
+    rb'"(price|qty|price_increment|qty_increment|tick_size|qty_min|cost_min)"\s*:\s*(-?[0-9][0-9.eE+-]*)')
+
+
+def instrument(symbol: str, price_precision: int, qty_precision: int, price_increment: str | None = None,
+               qty_increment: str | None = None) -> Instrument:
+    base, _, quote = symbol.partition("/")
+    tick = price_increment or _step(price_precision)
+    lot = qty_increment or _step(qty_precision)
+    return Instrument(VENUE, symbol, tick, lot, "1", "spot", base, quote, price_precision, qty_precision)
+
+
+def _step(decimals: int) -> str:
+    return "1" if decimals == 0 else "0." + "0" * (decimals - 1) + "1"
+
+
+class KrakenDecoder(Decoder):
+    venue = VENUE
+    PRICE_FIELDS = NUMERIC_KEYS
+    DEFAULTS = (
+        # Offline defaults (instrument channel: price_precision, qty_precision, increments).
+        instrument("BTC/USD", 1, 8, "0.1", "0.00000001"),
+        instrument("ETH/USD", 2, 8, "0.01", "0.00000001"),
+        instrument("SOL/USD", 2, 8, "0.01", "0.00000001"),
+        instrument("BTC/EUR", 1, 8, "0.1", "0.00000001"),
+    )
+
+    def _decode(self, doc: Any) -> list[Segment]:
+        if type(doc) is not dict:
+            raise DecodeError("expected a JSON object")
+        channel = doc.get("channel")
+        if channel is None:
+            if "method" in doc:  # subscribe / unsubscribe / pong replies
+                return self._reply(doc)
+            raise DecodeError("not a Kraken v2 message this decoder knows (no channel or method)")
+        if channel == "book":
+            return self._book(doc)
+        if channel == "trade":
+            return self._trades(doc)
+        if channel == "instrument":
+            self._metadata(doc)
+            return [CONTROL]
+        if channel in ("heartbeat", "status", "ticker", "ohlc", "level3", "executions", "balances"):
+            return [CONTROL]
+        raise DecodeError(f"unknown channel {channel!r}")
+
+    def _reply(self, doc: dict) -> list[Segment]:
+        if doc.get("success") is False:
+            log.warning("%s: the venue refused a request: %s", self.venue, doc.get("error"))
+            return [CONTROL]
+        result = doc.get("result")
+        if doc.get("method") == "subscribe" and type(result) is dict and result.get("channel") == "book":
+            depth = result.get("depth")
+            if type(depth) is int and depth > 0 and type(result.get("symbol")) is str:
+                return [Segment(SegKind.CONTROL, self._ent(result["symbol"]).inst, depth=depth)]
+        return [CONTROL]
+
+    def _book(self, doc: dict) -> list[Segment]:
+        typ = doc["type"]
+        if typ not in ("snapshot", "update"):
+            raise DecodeError(f"book type {typ!r} is neither snapshot nor update")
+        data = doc["data"]
+        if type(data) is not list or not data:
+            raise DecodeError("'data' is not a non-empty array")
+        segs: list[Segment] = []
+        pos = 0
+        for d in data:
+            e = self._ent(d["symbol"])
+            checksum = d.get("checksum")
+            if checksum is not None and (type(checksum) is not int or not 0 <= checksum <= UINT32_MAX):
+                raise DecodeError(f"checksum {checksum!r} is not an unsigned 32-bit integer")
+            ts = iso_to_ns(d["timestamp"]) if "timestamp" in d else 0
+            bp, bq = _levels(d["bids"], "bids")
+            ap, aq = _levels(d["asks"], "asks")
+            start = pos
+            pos = self._put_book(pos, e, bp, bq, ap, aq, ts, 0, typ == "snapshot")
+            segs.append(Segment(SegKind.BOOK, e.inst, start, pos, snapshot=typ == "snapshot",
+                                checksum=checksum, ts_exchange_ns=ts or None))
+        return segs
+
+    def _trades(self, doc: dict) -> list[Segment]:
+        data = doc["data"]
+        if type(data) is not list:
+            raise DecodeError("'data' is not an array")
+        segs: list[Segment] = []
+        pos = 0
+        for t in data:
+            e = self._ent(t["symbol"])
+            ts = iso_to_ns(t["timestamp"])
+            start = pos
+            pos = self._put_trade(pos, e, _text(t["price"]), _text(t["qty"]),
+                                  side_buy(t["side"], "buy", "sell"), trade_id_int(t["trade_id"]), ts)
+            if segs and segs[-1].inst is e.inst:
+                segs[-1].stop = pos
+                segs[-1].trade_ids.append(str(t["trade_id"]))
+            else:
+                segs.append(Segment(SegKind.TRADES, e.inst, start, pos, ts_exchange_ns=ts,
+                                    trade_ids=[str(t["trade_id"])]))
+        return segs or [CONTROL]
+
+    def _metadata(self, doc: Any) -> int:
+        """The `instrument` channel: data.pairs[] with price_precision and qty_precision."""
+        data = doc["data"]
+        pairs = data.get("pairs", ()) if type(data) is dict else ()
+        n = 0
+        for p in pairs:
+            pp, qp = p["price_precision"], p["qty_precision"]
+            if type(pp) is not int or type(qp) is not int or not 0 <= pp <= 18 or not 0 <= qp <= 18:
+                raise DecodeError(f"{p.get('symbol')}: precisions {pp!r}/{qp!r} are not small integers")
+            tick = _increment(p.get("price_increment"), pp)
+            lot = _increment(p.get("qty_increment"), qp)
+            self.set_instrument(instrument(p["symbol"], pp, qp, tick, lot))
+            n += 1
+        return n
+
+
+def _text(v: Any) -> str:
+    """A quoted number's text; a JSON integer (no decimals) arrives as int."""
+    if type(v) is str:
+        return v
+    if type(v) is int:
+        return str(v)
+    raise DecodeError(f"{v!r} is not a decimal number")
+
+
+def _levels(levels: Any, what: str) -> tuple[list[str], list[str]]:
+    if type(levels) is not list:
+        raise DecodeError(f"{what}: expected an array of levels")
+    px, qty = [], []
+    for lv in levels:
+        if type(lv) is not dict:
+            raise DecodeError(f"{what}: every level must be an object {{price, qty}}")
+        px.append(_text(lv["price"]))
+        qty.append(_text(lv["qty"]))
+    return px, qty
+
+
+def _increment(v: Any, precision: int) -> str | None:
+    """An increment as a decimal string, if it is one the precision can express."""
+    if v is None:
+        return None
+    try:
+        d = Decimal(_text(v))
+    except (InvalidOperation, DecodeError):
+        return None
+    if d <= 0 or d.as_tuple().exponent < -precision:
+        return None
+    return format(d.normalize(), "f")
+
+
+class KrakenSync(Sync):
+    venue = VENUE
+    has_checksum = True
+
+    def __init__(self, decoder: Decoder) -> None:
+        super().__init__(decoder)
+        self._warned: set[str] = set()
+
+    def on_control(self, seg: Segment) -> None:
+        if seg.depth is not None and seg.inst is not None:
+            self.state(seg.inst).depth_limit = seg.depth
+
+    def on_book(self, st: BookState, seg: Segment, batch: np.ndarray) -> None:
+        if seg.snapshot:
+            self.apply(st, seg, batch)
+            if st.depth_limit is None:
+                held = max(st.book.depth(1), st.book.depth(2))
+                st.depth_limit = next((d for d in VALID_DEPTHS if d >= held), None)
+            st.synced = True
+            st.checksum_bad = False
+        elif not st.synced:
+            st.dropped += 1
+            return
+        else:
+            self.apply(st, seg, batch)
+        if seg.checksum is not None:
+            st.checksum_venue = seg.checksum
+            mine = self.checksum(st)
+            if mine is not None and mine != seg.checksum:
+                self.desync(st, f"checksum mismatch: Kraken sent {seg.checksum}, the book gives {mine}",
+                            checksum=True)
+
+    def checksum(self, st: BookState) -> int | None:
+        symbol = st.inst.symbol
+        if symbol in self.decoder.generic:
+            if symbol not in self._warned:
+                self._warned.add(symbol)
+                log.warning("%s: no price/qty precision for %r (no instrument message): its "
+                            "checksum cannot be verified", self.venue, symbol)
+            return None
+        return st.book.checksum_kraken(st.inst.price_exponent, st.inst.qty_exponent, CHECKSUM_DEPTH)
+
+
+Decoder = KrakenDecoder
+Sync = KrakenSync

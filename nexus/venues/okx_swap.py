@@ -1,0 +1,192 @@
+"""OKX v5 perpetual swaps: the `books` family of order book channels (`books`,
+`books-l2-tbt`, `books50-l2-tbt`; `books5` and `bbo-tbt` push whole snapshots), `trades`
+and `trades-all`, instruments from `GET /api/v5/public/instruments?instType=SWAP` or the
+`instruments` channel.
+
+Sources: OKX API v5 docs, Order Book Trading > Market Data > WS / Order book channel
+(push data, "Sequence ID", "Checksum", "Merging incremental data into full data"),
+WS / Trades channel, Public Data > Get instruments; the checksum worked examples with their
+values come from the OKX v3 docs (futures_ws-checksum), the same algorithm.
+
+Sync rules:
+- `action: snapshot` replaces the book (prevSeqId is -1); `update` carries increments whose
+  `prevSeqId` must equal the previous message's `seqId`. A keep-alive update has empty
+  sides and prevSeqId = seqId = the last seqId; after maintenance the sequence may restart
+  with seqId < prevSeqId (still chained by prevSeqId). Anything else is a gap: the book is
+  discarded until the next snapshot. An exact repeat of the last message is ignored.
+- Checksum: CRC32 over "bid1px:bid1sz:ask1px:ask1sz:..." of the top 25 levels of each side
+  interleaved (a side that runs out is skipped), as a signed 32-bit integer, compared after
+  each message is applied; a mismatch discards the book. The values are written as OKX
+  writes them, the shortest decimal (native Book.checksum_okx): this assumes OKX sends no
+  trailing zeros, which holds for its books ("8476.98", "415").
+- OKX announced that from June 2026 the checksum field "will always return 0 and must no
+  longer be used": a checksum of 0 is treated as not sent.
+Sizes are in contracts (ctVal base units each); normalize prints them as OKX sends them.
+Trades: `side` is the taker's side.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from nexus.exceptions import DecodeError
+from nexus.instruments import Instrument, decimals_of
+from nexus.venues.base import (
+    CONTROL, Decoder, Segment, SegKind, columns, log, ms_to_ns, side_buy, trade_id_int,
+)
+from nexus.venues.booksync import BookState, Sync
+
+VENUE = "okx-swap"
+CHECKSUM_DEPTH = 25
+BOOK_CHANNELS = frozenset({"books", "books-l2-tbt", "books50-l2-tbt", "books5", "bbo-tbt", "books-elp"})
+TRADE_CHANNELS = frozenset({"trades", "trades-all"})
+INT32_MIN, INT32_MAX = -(1 << 31), (1 << 31) - 1
+
+
+def instrument(inst_id: str, tick: str, lot: str, ct_val: str, ct_type: str = "linear",
+               base: str = "", quote: str = "") -> Instrument:
+    return Instrument(VENUE, inst_id, tick, lot, ct_val, ct_type, base, quote,
+                      decimals_of(tick), decimals_of(lot))
+
+
+class OkxSwapDecoder(Decoder):
+    venue = VENUE
+    DEFAULTS = (
+        # Offline defaults (instruments: tickSz, lotSz, ctVal, ctType).
+        instrument("BTC-USDT-SWAP", "0.1", "0.01", "0.01", "linear", "BTC", "USDT"),
+        instrument("ETH-USDT-SWAP", "0.01", "0.01", "0.1", "linear", "ETH", "USDT"),
+        instrument("SOL-USDT-SWAP", "0.01", "0.01", "1", "linear", "SOL", "USDT"),
+        instrument("BTC-USD-SWAP", "0.1", "1", "100", "inverse", "BTC", "USD"),
+        instrument("ETH-USD-SWAP", "0.01", "1", "10", "inverse", "ETH", "USD"),
+    )
+
+    def _parse(self, raw: bytes) -> Any:
+        if raw.strip() == b"pong":  # the reply to a text "ping" is plain text
+            return None
+        return super()._parse(raw)
+
+    def _decode(self, doc: Any) -> list[Segment]:
+        if doc is None:
+            return [CONTROL]
+        if type(doc) is not dict:
+            raise DecodeError("expected a JSON object")
+        if "event" in doc:  # subscribe / unsubscribe / error / notice
+            if doc["event"] == "error":
+                log.warning("%s: the venue reported an error: %s %s", self.venue, doc.get("code"), doc.get("msg"))
+            return [CONTROL]
+        arg = doc.get("arg")
+        if arg is None:
+            if doc.get("code") == "0" and type(doc.get("data")) is list:  # REST instruments body
+                self._metadata(doc)
+                return [CONTROL]
+            raise DecodeError("not an OKX message this decoder knows (no arg or event)")
+        channel = arg["channel"]
+        if channel in BOOK_CHANNELS:
+            return self._books(doc, arg["instId"])
+        if channel in TRADE_CHANNELS:
+            return self._trades(doc)
+        if channel == "instruments":
+            self._metadata(doc)
+        return [CONTROL]
+
+    def _books(self, doc: dict, inst_id: str) -> list[Segment]:
+        action = doc.get("action", "snapshot")  # books5 / bbo-tbt push whole books, no action
+        if action not in ("snapshot", "update"):
+            raise DecodeError(f"action {action!r} is neither snapshot nor update")
+        data = doc["data"]
+        if type(data) is not list or not data:
+            raise DecodeError("'data' is not a non-empty array")
+        e = self._ent(inst_id)
+        segs: list[Segment] = []
+        pos = 0
+        for d in data:
+            seq = d.get("seqId")
+            prev = d.get("prevSeqId")
+            for v, name in ((seq, "seqId"), (prev, "prevSeqId")):
+                if v is not None and (type(v) is not int or v < -1):
+                    raise DecodeError(f"{name} {v!r} is not an integer >= -1")
+            checksum = d.get("checksum")
+            if checksum is not None and (type(checksum) is not int or not INT32_MIN <= checksum <= INT32_MAX):
+                raise DecodeError(f"checksum {checksum!r} is not a signed 32-bit integer")
+            ts = ms_to_ns(d["ts"])
+            bp, bq = columns(d["bids"], "bids")
+            ap, aq = columns(d["asks"], "asks")
+            start = pos
+            pos = self._put_book(pos, e, bp, bq, ap, aq, ts, max(seq or 0, 0), action == "snapshot")
+            segs.append(Segment(SegKind.BOOK, e.inst, start, pos, snapshot=action == "snapshot",
+                                seq=seq, prev_seq=prev, checksum=checksum or None, ts_exchange_ns=ts))
+        return segs
+
+    def _trades(self, doc: dict) -> list[Segment]:
+        data = doc["data"]
+        if type(data) is not list:
+            raise DecodeError("'data' is not an array")
+        segs: list[Segment] = []
+        pos = 0
+        for t in data:
+            e = self._ent(t["instId"])
+            ts = ms_to_ns(t["ts"])
+            start = pos
+            pos = self._put_trade(pos, e, t["px"], t["sz"], side_buy(t["side"], "buy", "sell"),
+                                  trade_id_int(t["tradeId"]), ts)
+            if segs and segs[-1].inst is e.inst:
+                segs[-1].stop = pos
+                segs[-1].trade_ids.append(str(t["tradeId"]))
+            else:
+                segs.append(Segment(SegKind.TRADES, e.inst, start, pos, ts_exchange_ns=ts,
+                                    trade_ids=[str(t["tradeId"])]))
+        return segs or [CONTROL]
+
+    def _metadata(self, doc: Any) -> int:
+        n = 0
+        for s in doc["data"]:
+            if s.get("instType") != "SWAP":
+                continue
+            ct_type = s.get("ctType") or "linear"
+            base = s.get("ctValCcy", "") if ct_type == "linear" else s.get("settleCcy", "")
+            quote = s.get("settleCcy", "") if ct_type == "linear" else s.get("ctValCcy", "")
+            self.set_instrument(instrument(s["instId"], s["tickSz"], s["lotSz"], s["ctVal"], ct_type,
+                                           base, quote))
+            n += 1
+        return n
+
+
+class OkxSwapSync(Sync):
+    venue = VENUE
+    has_checksum = True
+
+    def on_book(self, st: BookState, seg: Segment, batch: np.ndarray) -> None:
+        if seg.snapshot:
+            self.apply(st, seg, batch)
+            st.synced = True
+            st.checksum_bad = False
+        elif not st.synced:
+            st.dropped += 1
+            return
+        elif seg.prev_seq is None or seg.seq is None:
+            self.desync(st, "an update without seqId/prevSeqId", gap=True)
+            return
+        elif seg.prev_seq == st.last_seq:
+            self.apply(st, seg, batch)
+        elif (seg.prev_seq, seg.seq) == (st.last_prev, st.last_seq):
+            st.dropped += 1  # the same message again
+            return
+        else:
+            self.desync(st, f"gap: prevSeqId={seg.prev_seq} after seqId={st.last_seq}", gap=True)
+            return
+        st.last_seq, st.last_prev = seg.seq, seg.prev_seq
+        if seg.checksum is not None:
+            st.checksum_venue = seg.checksum
+            mine = st.book.checksum_okx(CHECKSUM_DEPTH)
+            if mine != seg.checksum:
+                self.desync(st, f"checksum mismatch: OKX sent {seg.checksum}, the book gives {mine}",
+                            checksum=True)
+
+    def checksum(self, st: BookState) -> int | None:
+        return st.book.checksum_okx(CHECKSUM_DEPTH)
+
+
+Decoder = OkxSwapDecoder
+Sync = OkxSwapSync

@@ -1,0 +1,179 @@
+"""Aggregator: normalisation, consensus depth, staleness, divergence, dedup, AGG refuses orders."""
+from decimal import Decimal
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from nexus import record
+from nexus._native import TradeDedup
+from nexus.agg.aggregator import AggConfig, Aggregator, AggOrderRefused, refuse_order_in_agg
+from nexus.agg.scales import common_grid, scale_for, to_common_qty
+from nexus.instruments import Instrument
+
+BID, ASK = int(record.Side.BID), int(record.Side.ASK)
+S = 1_000_000_000
+
+INSTS = {
+    "binance-perp": Instrument("binance-perp", "BTCUSDT", "0.10", "0.001", contract_kind="linear"),
+    "binance-spot": Instrument("binance-spot", "BTCUSDT", "0.01", "0.00001"),
+    "okx-swap": Instrument("okx-swap", "BTC-USDT-SWAP", "0.1", "0.01", contract_value="0.01", contract_kind="linear"),
+    "hyperliquid": Instrument("hyperliquid", "BTC", "1", "0.00001", contract_kind="linear"),
+}
+
+
+def levels(updates):
+    b = record.empty(len(updates))
+    b["kind"] = record.Kind.BOOK_LEVEL
+    for i, (side, price, qty) in enumerate(updates):
+        b[i]["side"], b[i]["price"], b[i]["qty"] = side, price, qty
+    return b
+
+
+def base_units(inst, qty_str):
+    return Decimal(qty_str) * Decimal(inst.contract_value)
+
+
+def test_scales_are_exact_for_linear_contracts():
+    grid = common_grid(list(INSTS.values()))
+    assert grid.price_exponent == 2  # binance-spot's 0.01 is the finest tick
+    okx = INSTS["okx-swap"]
+    sc = scale_for(okx, grid)
+    # 3 contracts of 0.01 BTC = 0.03 BTC = 3,000,000 at 1e-8
+    assert to_common_qty(okx.qty_to_int("3"), sc, 0) == 3_000_000
+    assert okx.price_to_int("65000.1") * sc.price_mul == 6_500_010
+
+
+def test_inverse_contracts_convert_by_notional_over_price():
+    inv = Instrument("deribit", "BTC-PERPETUAL", "0.5", "10", contract_value="10", contract_kind="inverse")
+    grid = common_grid([inv, INSTS["binance-spot"]])
+    sc = scale_for(inv, grid)
+    price_c = inv.price_to_int("50000") * sc.price_mul
+    # 100 contracts x 10 USD / 50,000 = 0.02 BTC
+    assert to_common_qty(inv.qty_to_int("100"), sc, price_c) == 2_000_000
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(list(INSTS)), st.sampled_from([BID, ASK]),
+                          st.integers(0, 30), st.integers(0, 50)), max_size=300))
+def test_consensus_depth_equals_sum_of_normalised_venue_depths(updates):
+    agg = Aggregator(INSTS)
+    model: dict[tuple[str, int, Decimal], Decimal] = {}
+    for venue, side, k, q in updates:
+        inst = INSTS[venue]
+        # prices on a shared 1-dollar lattice so venues meet at the same levels
+        price_s = str(60000 + (k if side == ASK else -k))
+        qty_s = str(Decimal(q) * Decimal(inst.lot_size))
+        agg.on_book(venue, levels([(side, inst.price_to_int(price_s), inst.qty_to_int(qty_s))]), 1)
+        model[(venue, side, Decimal(price_s))] = base_units(inst, qty_s)
+    for side in (BID, ASK):
+        for lvl in agg.consensus.top(side, 10_000):
+            price = Decimal(lvl[0]).scaleb(-2)
+            want = sum((q for (v, s, p), q in model.items() if s == side and p == price), Decimal(0))
+            assert Decimal(lvl[1]).scaleb(-8) == want
+        prices_model = {p for (v, s, p), q in model.items() if s == side and q > 0}
+        assert {Decimal(l[0]).scaleb(-2) for l in agg.consensus.top(side, 10_000)} == prices_model
+
+
+def test_stale_venue_is_excluded_then_recovers():
+    agg = Aggregator({k: INSTS[k] for k in ("binance-perp", "okx-swap")}, AggConfig(stale_after_s=5))
+    bp, okx = INSTS["binance-perp"], INSTS["okx-swap"]
+    agg.on_book("binance-perp", levels([(BID, bp.price_to_int("100"), bp.qty_to_int("1"))]), 0)
+    agg.on_book("okx-swap", levels([(BID, okx.price_to_int("101"), okx.qty_to_int("100"))]), 0)
+    assert agg.summary()["best_bid"] == "101"
+    agg.on_message("binance-perp", 6 * S)
+    alerts = agg.tick(6 * S)
+    assert alerts == [{"type": "stale", "venue": "okx-swap", "state": "stale", "silent_s": 6.0}]
+    assert agg.summary()["best_bid"] == "100" and agg.summary()["venues_live"] == 1
+    agg.on_message("okx-swap", 7 * S)
+    alerts = agg.tick(7 * S)
+    assert [a["state"] for a in alerts] == ["recovered"] and alerts[0]["venue"] == "okx-swap"
+    assert agg.summary()["best_bid"] == "101"
+    assert agg.venue_metrics(8 * S)["okx-swap"]["stale_s"] == 1.0
+
+
+def test_flag_mode_keeps_stale_levels():
+    agg = Aggregator({k: INSTS[k] for k in ("binance-perp", "okx-swap")}, AggConfig(stale_mode="flag"))
+    okx = INSTS["okx-swap"]
+    agg.on_book("okx-swap", levels([(BID, okx.price_to_int("101"), okx.qty_to_int("1"))]), 0)
+    agg.on_message("binance-perp", 10 * S)
+    agg.tick(10 * S)
+    assert agg.venues["okx-swap"].stale and agg.summary()["best_bid"] == "101"
+
+
+def _two_sided(agg, venue, bid, ask, t):
+    inst = INSTS[venue]
+    agg.on_book(venue, levels([(BID, inst.price_to_int(bid), inst.qty_to_int("1")), (ASK, inst.price_to_int(ask), inst.qty_to_int("1"))]), t)
+
+
+def test_divergence_fires_once_per_episode_naming_the_venue():
+    agg = Aggregator(INSTS)
+    for v in INSTS:
+        _two_sided(agg, v, "99", "101", 0)
+    assert agg.tick(S) == []
+    # okx moves 1 % away: remove its old levels, set new ones
+    agg.on_venue_reset("okx-swap")
+    _two_sided(agg, "okx-swap", "101", "101.2", S)
+    a1 = agg.tick(2 * S)
+    assert [(a["type"], a["venue"], a["state"]) for a in a1] == [("divergence", "okx-swap", "diverged")]
+    assert Decimal(a1[0]["gap_pct"]) == Decimal("1.1000")  # 101.1 vs 100
+    assert agg.tick(3 * S) == []  # same episode: no second alert
+    agg.on_venue_reset("okx-swap")
+    _two_sided(agg, "okx-swap", "99", "101", 3 * S)
+    a2 = agg.tick(4 * S)
+    assert [(a["venue"], a["state"]) for a in a2] == [("okx-swap", "cleared")]
+
+
+def test_dedup_never_merges_trades_of_one_venue_and_merges_cross_feed_copies():
+    agg = Aggregator({k: INSTS[k] for k in ("binance-perp", "binance-spot")}, AggConfig(dedup_window_ms=1))
+    bp, bs = INSTS["binance-perp"], INSTS["binance-spot"]
+    t0 = 1_700_000_000 * S
+    assert agg.on_trade("binance-perp", t0, bp.price_to_int("100.1"), bp.qty_to_int("0.5"), BID, 1, 0)
+    assert agg.on_trade("binance-perp", t0, bp.price_to_int("100.1"), bp.qty_to_int("0.5"), BID, 2, 0)  # other id
+    assert not agg.on_trade("binance-spot", t0 + 500_000, bs.price_to_int("100.10"), bs.qty_to_int("0.50000"), BID, 9, 0)
+    assert agg.on_trade("binance-spot", t0 + 500_000, bs.price_to_int("100.11"), bs.qty_to_int("0.5"), BID, 10, 0)
+    assert agg.summary()["trades"] == 4 and agg.summary()["trades_deduped"] == 1
+
+
+trade_content = st.tuples(st.integers(0, 10**6), st.integers(1, 5), st.integers(1, 3), st.sampled_from([BID, ASK]))
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    originals=st.lists(st.tuples(st.integers(0, 4), trade_content), max_size=150, unique_by=lambda t: t[1]),
+    copies=st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 4)), max_size=100, unique_by=lambda c: c),
+)
+def test_dedup_never_merges_two_different_trades(originals, copies):
+    """Corpus: genuinely different trades (distinct content, each with its venue's own id),
+    then copies: a re-delivery of the same venue and id (offset 0), or the same trade seen
+    through another venue's feed (offset 1-4, at most one copy per other venue). Exactly the
+    originals are counted; every copy is dropped."""
+    stream = [(v, c, 1000 + i) for i, (v, c) in enumerate(originals)]
+    for n, (which, offset) in enumerate(copies):
+        if not originals:
+            break
+        i = which % len(originals)
+        v, c = originals[i]
+        stream.append((v, c, 1000 + i) if offset == 0 else ((v + offset) % 5, c, 5000 + n))
+    stream_copies = stream[len(originals):]
+    # one copy per (original, other venue): drop later duplicates of that pair from the corpus
+    seen_pairs, corpus = set(), stream[: len(originals)]
+    for v, c, tid in stream_copies:
+        if (v, c) not in seen_pairs:
+            seen_pairs.add((v, c))
+            corpus.append((v, c, tid))
+    d = TradeDedup(window_ns=0, retention_ns=10**16)  # the corpus spans 10^6 s
+    kept = [(v, c) for v, c, tid in corpus if d.check(v, c[0] * 10**9, c[1], c[2], c[3], tid)]
+    assert kept == [(v, c) for v, c in originals]
+    assert d.duplicates_same_venue + d.duplicates_cross_venue == len(corpus) - len(originals)
+
+
+def test_identical_trades_of_one_venue_are_all_kept():
+    d = TradeDedup(window_ns=10**9)
+    assert all(d.check(0, 5, 100, 1, BID, tid) for tid in range(1, 50))
+    assert d.unique == 49
+
+
+def test_agg_mode_refuses_orders():
+    with pytest.raises(AggOrderRefused, match="pick one venue"):
+        refuse_order_in_agg()

@@ -1,0 +1,123 @@
+"""Every scripted pattern is labelled, and each label's ground truth is really in the flow."""
+
+import asyncio
+import json
+from collections import defaultdict
+from decimal import Decimal
+
+import pytest
+from simclient import http_get, run
+
+from nexus.sim import PATTERN_KINDS, Engine, Simulator
+
+VENUES = ["binance-perp", "okx-swap", "kraken"]
+RUN_S = 80
+
+
+@pytest.fixture(scope="module")
+def engine():
+    e = Engine(seed=31, venues=VENUES, record_fills=True)
+    e.advance(RUN_S)
+    return e
+
+
+def _fills(engine, label):
+    return [f for v, f in engine.fill_log if v == label["venue"] and f.tag == label["id"]]
+
+
+def _px(engine, label, v: int) -> str:
+    return engine.feeds[label["venue"]].spec.px(v)
+
+
+def test_every_kind_is_labelled_with_the_documented_fields(engine):
+    labels = engine.labels(include_active=False)
+    assert {lb["kind"] for lb in labels} == set(PATTERN_KINDS)
+    for lb in labels:
+        spec = engine.feeds[lb["venue"]].spec
+        assert lb["venue"] in VENUES and lb["symbol"] == spec.symbol
+        assert lb["side"] in ("buy", "sell") and lb["active"] is False
+        assert lb["t_start_ns"] <= lb["t_ns"] <= lb["t_end_ns"]
+        price = Decimal(lb["price"])
+        assert price > 0 and (price / Decimal(spec.tick_str())) % 1 == 0, lb
+
+
+def test_iceberg_trades_far_more_than_it_shows(engine):
+    for lb in [x for x in engine.labels(False) if x["kind"] == "iceberg"]:
+        spec = engine.feeds[lb["venue"]].spec
+        at_price = [f for v, f in engine.fill_log if v == lb["venue"] and _px(engine, lb, f.price) == lb["price"]
+                    and lb["t_start_ns"] <= f.ts_ns <= lb["t_end_ns"]]
+        traded = sum(f.qty for f in at_price)
+        visible = Decimal(lb["detail"]["visible"]) * 10 ** spec.qty_dec
+        assert lb["detail"]["refills"] >= 3
+        assert traded >= 3 * visible, (traded, visible)
+        taker = 1 if lb["side"] == "sell" else -1          # a hidden bid is hit by sellers
+        assert all(f.side == taker for f in _fills(engine, lb))
+
+
+def test_spoof_wall_never_trades_and_is_pulled(engine):
+    for lb in [x for x in engine.labels(False) if x["kind"] == "spoof"]:
+        touched = [f for v, f in engine.fill_log if v == lb["venue"] and _px(engine, lb, f.price) == lb["price"]
+                   and lb["t_start_ns"] <= f.ts_ns < lb["t_end_ns"]]
+        assert touched == []
+        assert lb["detail"]["pulled"] in ("approach", "timeout") and lb["detail"]["distance_ticks"] >= 4
+
+
+def test_absorption_level_takes_the_aggression(engine):
+    for lb in [x for x in engine.labels(False) if x["kind"] == "absorption"]:
+        spec = engine.feeds[lb["venue"]].spec
+        fills = _fills(engine, lb)
+        assert fills and all(_px(engine, lb, f.price) == lb["price"] for f in fills)
+        volume = sum(f.qty for f in fills)
+        assert volume >= 2 * Decimal(lb["detail"]["display"]) * 10 ** spec.qty_dec
+        taker = -1 if lb["side"] == "buy" else 1
+        assert all(f.side == taker for f in fills)
+
+
+def test_exhaustion_burst_then_nothing(engine):
+    for lb in [x for x in engine.labels(False) if x["kind"] == "exhaustion"]:
+        fills = _fills(engine, lb)
+        side = 1 if lb["side"] == "buy" else -1
+        assert len(fills) >= 5 and all(f.side == side for f in fills)
+        assert max(f.ts_ns for f in fills) <= lb["t_ns"] < lb["t_end_ns"]
+        extreme = max(f.price for f in fills) if side == 1 else min(f.price for f in fills)
+        lp = Decimal(lb["price"])
+        assert abs(Decimal(_px(engine, lb, extreme)) - lp) / lp < Decimal("0.001")
+
+
+def test_delta_spike_is_one_sided_and_short(engine):
+    for lb in [x for x in engine.labels(False) if x["kind"] == "delta_spike"]:
+        fills = _fills(engine, lb)
+        side = 1 if lb["side"] == "buy" else -1
+        assert lb["detail"]["orders"] >= 10 and all(f.side == side for f in fills)
+        assert lb["t_end_ns"] - lb["t_start_ns"] <= 700_000_000
+
+
+def test_accumulation_repeats_one_large_lot(engine):
+    for lb in [x for x in engine.labels(False) if x["kind"] == "accumulation"]:
+        spec = engine.feeds[lb["venue"]].spec
+        by_order = defaultdict(int)
+        for f in _fills(engine, lb):
+            by_order[f.order] += f.qty
+        lot = Decimal(lb["detail"]["lot"]) * 10 ** spec.qty_dec
+        assert len(by_order) >= 10 and lb["detail"]["orders"] == len(by_order)
+        full = [q for q in by_order.values() if q == lot]
+        assert len(full) >= 0.8 * len(by_order)
+        assert (lb["t_end_ns"] - lb["t_start_ns"]) >= 20_000_000_000
+
+
+def test_labels_endpoint_and_labels_file(tmp_path):
+    out = tmp_path / "labels.jsonl"
+
+    async def main():
+        async with Simulator(seed=31, venues=["okx-swap", "kraken"], speed=25, labels_out=out) as sim:
+            while sim.t_s < 70:
+                await asyncio.sleep(0.1)
+            status, body = await http_get(sim.endpoints()["labels"])
+            return status, body
+    status, body = run(main(), timeout=120)
+    assert status == 200
+    done = [lb for lb in body["labels"] if not lb["active"]]
+    assert {lb["kind"] for lb in done} == set(PATTERN_KINDS)
+    written = [json.loads(line) for line in out.read_text().splitlines()]
+    assert {lb["id"] for lb in done} <= {lb["id"] for lb in written}
+    assert all(set(lb) >= {"kind", "venue", "symbol", "side", "price", "t_ns"} for lb in written)

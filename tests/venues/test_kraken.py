@@ -1,0 +1,102 @@
+"""Kraken v2: exact decimals from JSON numbers, depth truncation, precisions from the
+instrument channel, and updates verified by checksums computed here with zlib over strings
+built by the documented rule."""
+
+import zlib
+from decimal import Decimal
+
+import pytest
+
+from nexus import record
+from nexus.exceptions import DecodeError
+from nexus.venues import kraken
+from nexus.venues.base import ASK, BID
+
+
+def kchecksum(asks, bids, pp, qp) -> int:
+    def f(v, prec):
+        return format(Decimal(v), f".{prec}f").replace(".", "").lstrip("0") or "0"
+    return zlib.crc32("".join(f(p, pp) + f(q, qp) for p, q in asks[:10] + bids[:10]).encode())
+
+
+def book_msg(typ, symbol, bids, asks, checksum):
+    lv = lambda rows: ",".join(f'{{"price":{p},"qty":{q}}}' for p, q in rows)  # noqa: E731
+    return (f'{{"channel":"book","type":"{typ}","data":[{{"symbol":"{symbol}","bids":[{lv(bids)}],'
+            f'"asks":[{lv(asks)}],"checksum":{checksum},"timestamp":"2023-10-06T17:35:55.440295Z"}}]}}').encode()
+
+
+def test_json_numbers_are_read_as_their_exact_text():
+    dec = kraken.Decoder()
+    out = record.empty(8)
+    # 0.1 + 0.2 style values that a binary double cannot hold exactly
+    dec.decode(book_msg("snapshot", "BTC/USD", [("45283.3", "0.30000000")], [("45283.4", "1.00000001")], 1), out)
+    assert out[1]["price"] == 452833 and out[1]["qty"] == 30000000 and out[2]["qty"] == 100000001
+    with pytest.raises(DecodeError):  # 9 decimals at qty precision 8: refused, not rounded
+        dec.decode(book_msg("snapshot", "BTC/USD", [("1.0", "0.300000001")], [], 1), out)
+
+
+def test_the_numeric_quoting_leaves_string_values_alone():
+    dec = kraken.Decoder()
+    out = record.empty(8)
+    raw = (b'{"channel":"trade","type":"update","data":[{"symbol":"BTC/USD","side":"buy","price":45000.5,'
+           b'"qty":0.25,"ord_type":"limit","trade_id":5,"timestamp":"2023-10-06T17:35:55.440295Z",'
+           b'"note":"x\\"price\\":1.5"}]}')
+    seg = dec.decode(raw, out)[0]
+    assert out[0]["price"] == 450005 and out[0]["qty"] == 25000000 and seg.trade_ids == ["5"]
+
+
+def test_updates_truncate_to_the_subscribed_depth_and_verify():
+    dec = kraken.Decoder()
+    sync = kraken.Sync(dec)
+    out = record.empty(64)
+    sync.feed(dec.decode(b'{"method":"subscribe","result":{"channel":"book","depth":10,"snapshot":true,'
+                         b'"symbol":"BTC/USD"},"success":true}', out), out)
+    bids = [(f"{45000 - i}.0", "1.00000000") for i in range(10)]
+    asks = [(f"{45001 + i}.0", "2.00000000") for i in range(10)]
+    sync.feed(dec.decode(book_msg("snapshot", "BTC/USD", bids, asks, kchecksum(asks, bids, 1, 8)), out), out)
+    st = sync.books["BTC/USD"]
+    assert st.synced and st.depth_limit == 10 and st.checksum_failures == 0
+    # a new best bid pushes the 10th bid out of the subscribed depth; Kraken sends no delete for it
+    bids2 = [("45000.5", "3.00000000")] + bids[:9]
+    sync.feed(dec.decode(book_msg("update", "BTC/USD", [("45000.5", "3.00000000")], [],
+                                  kchecksum(asks, bids2, 1, 8)), out), out)
+    assert st.synced and st.checksum_failures == 0 and st.book.depth(BID) == 10
+    assert st.book.top(BID, 10)[-1] == (449920, 100000000)  # 44991.0 was truncated away
+    r = sync.result("BTC/USD")
+    assert r["checksum_ok"] is True and r["checksum"] == kchecksum(asks, bids2, 1, 8)
+
+
+def test_precisions_come_from_the_instrument_channel():
+    dec = kraken.Decoder()
+    sync = kraken.Sync(dec)
+    out = record.empty(32)
+    # Shape of the instrument channel snapshot (Kraken Spot WebSocket v2 > Instrument)
+    dec.decode(b'{"channel":"instrument","type":"snapshot","data":{"assets":[],"pairs":[{"symbol":"DOT/USD",'
+               b'"base":"DOT","quote":"USD","status":"online","qty_precision":8,"qty_increment":0.00000001,'
+               b'"price_precision":4,"cost_precision":5,"marginable":true,"has_index":true,"cost_min":0.5,'
+               b'"tick_size":0.0001,"price_increment":0.0001,"qty_min":0.1}]}}', out)
+    inst = dec.instrument("DOT/USD")
+    assert (inst.price_exponent, inst.qty_exponent, inst.tick_size, inst.lot_size) == (4, 8, "0.0001", "0.00000001")
+    bids, asks = [("4.1230", "10.5")], [("4.1231", "7")]
+    cs = kchecksum(asks, bids, 4, 8)  # "41231" + "700000000" + "41230" + "1050000000"
+    sync.feed(dec.decode(book_msg("snapshot", "DOT/USD", bids, asks, cs), out), out)
+    assert sync.result("DOT/USD")["checksum_ok"] is True
+
+
+def test_unknown_precision_means_no_checksum_not_a_wrong_one(caplog):
+    dec = kraken.Decoder()
+    sync = kraken.Sync(dec)
+    out = record.empty(8)
+    sync.feed(dec.decode(book_msg("snapshot", "XYZ/USD", [("1.5", "1")], [("1.6", "1")], 12345), out), out)
+    r = sync.result("XYZ/USD")
+    assert r["checksum"] is None and r["checksum_ok"] is None and r["bids"] == [["1.5", "1"]]
+    assert "XYZ/USD" in caplog.text
+
+
+def test_depth_is_inferred_from_the_snapshot_without_an_ack():
+    dec = kraken.Decoder()
+    sync = kraken.Sync(dec)
+    out = record.empty(64)
+    bids = [(f"{45000 - i}.0", "1") for i in range(12)]
+    sync.feed(dec.decode(book_msg("snapshot", "BTC/USD", bids, [], kchecksum([], bids, 1, 8)), out), out)
+    assert sync.books["BTC/USD"].depth_limit == 25 and sync.books["BTC/USD"].book.depth(ASK) == 0
