@@ -7,13 +7,15 @@
 # wall suggested).
 #
 # Definition, per side, at the end of every message that changed the book:
-#   * among the `levels` best levels, a level other than the touch whose size is >= T =
-#     max(min_qty, mult_pct % of the MEDIAN size of those levels, order_mult_pct % of the
-#     average aggressive order (engine/detctx.pxd)) AND grew by >= T since the
-#     previous message (one order placed at once, not depth that built up) becomes a tracked
-#     wall (up to SPOOF_MAX_WALLS per side) with its peak size, the time first seen and the
-#     volume traded at its price since (a trade through the price counts as the whole peak:
-#     the wall was reachable);
+#   * a wall is a level other than the touch, within max_bps basis points of the touch, that
+#     the message made >= T = max(min_qty, mult_pct % of the MEDIAN size of the `levels`
+#     best levels, order_mult_pct % of the average aggressive order (engine/detctx.pxd)) and
+#     grew by >= T in that one message (one order placed at once, not depth that built up;
+#     the engine's log of the message's level changes gives the size before, or the side as
+#     the message found it when the message re-sent the whole side). Up to SPOOF_MAX_WALLS
+#     walls per side are tracked by price, with their peak size, the time and the distance
+#     from the touch when placed, and the volume traded at their price since (a trade
+#     through the price counts as the whole peak: the wall was reachable);
 #   * a tracked wall is dropped when it becomes the touch (it could trade) or after
 #     max_life_ns; it is PULLED when, in one message, its size falls by >= pull_pct % of its
 #     peak to <= (100 - pull_pct) % of the peak;
@@ -33,12 +35,14 @@ from engine.signal cimport SignalOut, emit, conf_ratio, SIG_SPOOF
 
 cdef enum:
     SPOOF_MAX_WALLS = 8
-    SPOOF_MAX_LEVELS = 20
+    SPOOF_MAX_LEVELS = 20            # levels the median is taken over, at most
+    SPOOF_SCAN_CAP = 4096            # levels of a re-sent side examined for walls, at most
 
 cdef struct SpoofParams:
     int64_t levels
     int64_t mult_pct
     int64_t order_mult_pct
+    int64_t max_bps
     int64_t min_qty
     int64_t max_life_ns
     int64_t pull_pct
@@ -60,9 +64,6 @@ cdef struct Wall:
 cdef struct Spoof:
     SpoofParams p
     Wall w[3 * SPOOF_MAX_WALLS]      # index side * SPOOF_MAX_WALLS + i (side 1, 2)
-    int64_t prev_px[3 * SPOOF_MAX_LEVELS]
-    int64_t prev_q[3 * SPOOF_MAX_LEVELS]
-    int64_t prev_n[3]
 
 
 cdef inline void spoof_trade(Spoof* s, int taker, int64_t px, int64_t q) noexcept nogil:
@@ -83,17 +84,15 @@ cdef inline void spoof_reset(Spoof* s) noexcept nogil:
     cdef int i
     for i in range(3 * SPOOF_MAX_WALLS):
         s.w[i].active = 0
-    s.prev_n[1] = 0
-    s.prev_n[2] = 0
 
 
-cdef inline int64_t spoof_median(const int64_t* q, Py_ssize_t n) noexcept nogil:
-    """Median (the upper one for an even count) of n <= SPOOF_MAX_LEVELS sizes."""
+cdef inline int64_t spoof_median(const LadderSide* side, Py_ssize_t n) noexcept nogil:
+    """Median (the upper one for an even count) of the n <= SPOOF_MAX_LEVELS best sizes."""
     cdef int64_t buf[SPOOF_MAX_LEVELS]
     cdef int64_t v
     cdef Py_ssize_t i, j
     for i in range(n):
-        v = q[i]
+        v = side_sz(side, i)
         j = i
         while j > 0 and buf[j - 1] > v:
             buf[j] = buf[j - 1]
@@ -109,64 +108,74 @@ cdef inline int64_t spoof_dist(const LadderSide* side, int ps, int64_t price) no
     return side_px(side, 0) - price if ps == 1 else price - side_px(side, 0)
 
 
-cdef inline void spoof_scan(Spoof* s, DetCtx* c, int ps) noexcept nogil:
-    """Find new walls among the best `levels` levels of side ps; remember those levels."""
-    cdef LadderSide* side = ctx_side(c, ps)
-    cdef Py_ssize_t k, j, L = s.p.levels if s.p.levels < side.n else side.n
-    cdef int64_t cur_px[SPOOF_MAX_LEVELS]
-    cdef int64_t cur_q[SPOOF_MAX_LEVELS]
-    cdef int64_t thr, t2, q, price, before
-    cdef int i, free_slot
+cdef inline void spoof_consider(Spoof* s, DetCtx* c, int ps, const LadderSide* side, int64_t price,
+                                int64_t before, int64_t thr) noexcept nogil:
+    """A level the message changed: track it as a wall if it qualifies."""
+    cdef int64_t q = side_qty_at(side, price), dist
+    cdef int i, free_slot = -1
     cdef Wall* w
-    for k in range(L):
-        cur_px[k] = side_px(side, k)
-        cur_q[k] = side_sz(side, k)
-    if L >= 2 and (s.p.order_mult_pct == 0 or ctx_warm(c)):
-        thr = spoof_median(cur_q, L) * s.p.mult_pct // 100
-        t2 = ctx_avg_order(c) * s.p.order_mult_pct // 100
-        if t2 > thr:
-            thr = t2
-        if thr < s.p.min_qty:
-            thr = s.p.min_qty
-        if thr < 1:
-            thr = 1
-        for k in range(1, L):
-            q = cur_q[k]
-            if q < thr:
-                continue
-            price = cur_px[k]
-            free_slot = -1
-            for i in range(SPOOF_MAX_WALLS):
-                w = &s.w[ps * SPOOF_MAX_WALLS + i]
-                if w.active and w.price == price:
-                    if q > w.peak:
-                        w.peak = q
-                    free_slot = -2
-                    break
-                if not w.active and free_slot == -1:
-                    free_slot = i
-            if free_slot < 0:
-                continue
-            before = 0
-            for j in range(s.prev_n[ps]):
-                if s.prev_px[ps * SPOOF_MAX_LEVELS + j] == price:
-                    before = s.prev_q[ps * SPOOF_MAX_LEVELS + j]
-                    break
-            if q - before < thr:
-                continue                     # built up, not placed at once
-            w = &s.w[ps * SPOOF_MAX_WALLS + free_slot]
-            w.active = 1
-            w.price = price
-            w.peak = q
-            w.last = q
-            w.thr = thr
-            w.first_ts = c.now_ns
-            w.traded = 0
-            w.dist0 = spoof_dist(side, ps, price)
-    for k in range(L):
-        s.prev_px[ps * SPOOF_MAX_LEVELS + k] = cur_px[k]
-        s.prev_q[ps * SPOOF_MAX_LEVELS + k] = cur_q[k]
-    s.prev_n[ps] = L
+    if q < thr or q - before < thr or side.n == 0:
+        return
+    dist = spoof_dist(side, ps, price)
+    if dist <= 0 or dist * 10000 > s.p.max_bps * side_px(side, 0):
+        return
+    for i in range(SPOOF_MAX_WALLS):
+        w = &s.w[ps * SPOOF_MAX_WALLS + i]
+        if w.active and w.price == price:
+            if q > w.peak:
+                w.peak = q
+            return
+        if not w.active and free_slot == -1:
+            free_slot = i
+    if free_slot < 0:
+        return
+    w = &s.w[ps * SPOOF_MAX_WALLS + free_slot]
+    w.active = 1
+    w.price = price
+    w.peak = q
+    w.last = q
+    w.thr = thr
+    w.first_ts = c.now_ns
+    w.traded = 0
+    w.dist0 = dist
+
+
+cdef inline void spoof_scan(Spoof* s, DetCtx* c, int ps) noexcept nogil:
+    """New walls among the levels of side ps this message changed."""
+    cdef LadderSide* side = ctx_side(c, ps)
+    cdef const LadderSide* saved = c.saved_bids if ps == 1 else c.saved_asks
+    cdef Py_ssize_t k, j, n, L = s.p.levels if s.p.levels < side.n else side.n
+    cdef int64_t thr, t2, price
+    cdef bint first
+    if L < 2 or (s.p.order_mult_pct > 0 and not ctx_warm(c)):
+        return
+    thr = spoof_median(side, L) * s.p.mult_pct // 100
+    t2 = ctx_avg_order(c) * s.p.order_mult_pct // 100
+    if t2 > thr:
+        thr = t2
+    if thr < s.p.min_qty:
+        thr = s.p.min_qty
+    if thr < 1:
+        thr = 1
+    if saved != NULL:                    # the message re-sent this side: compare level by level
+        n = side.n if side.n < SPOOF_SCAN_CAP else SPOOF_SCAN_CAP
+        for k in range(1, n):
+            price = side_px(side, k)
+            if (side_px(side, 0) - price if ps == 1 else price - side_px(side, 0)) * 10000 > s.p.max_bps * side_px(side, 0):
+                break
+            if side_sz(side, k) >= thr:
+                spoof_consider(s, c, ps, side, price, side_qty_at(saved, price) if saved.n >= 0 else 0, thr)
+        return
+    for k in range(c.undo_n):
+        if c.undo[3 * k] != ps:
+            continue
+        first = 1
+        for j in range(k):
+            if c.undo[3 * j] == ps and c.undo[3 * j + 1] == c.undo[3 * k + 1]:
+                first = 0
+                break
+        if first:
+            spoof_consider(s, c, ps, side, c.undo[3 * k + 1], c.undo[3 * k + 2], thr)
 
 
 cdef inline void spoof_message(Spoof* s, DetCtx* c, SignalOut* o) noexcept nogil:

@@ -42,6 +42,14 @@ cdef struct DetCtx:
     int64_t ord_ts
     int64_t ord_qty
     int64_t ord_px
+    # what the message just ended changed (valid during det_message only): the engine's log of
+    # level changes, (side, price, size before) triples, first entry per level = its size at
+    # the message start; and, for a side the message cleared (a snapshot), that side as the
+    # message found it (NULL otherwise)
+    const int64_t* undo
+    Py_ssize_t undo_n
+    const LadderSide* saved_bids
+    const LadderSide* saved_asks
 
 
 cdef inline LadderSide* ctx_side(DetCtx* c, int side) noexcept nogil:

@@ -179,6 +179,7 @@ cdef class FlowEngine:
         w.levels = _get(p, "spoof_levels")
         w.mult_pct = _get(p, "spoof_mult_pct")
         w.order_mult_pct = _get(p, "spoof_order_mult_pct")
+        w.max_bps = _get(p, "spoof_max_bps")
         w.min_qty = _get(p, "spoof_min_qty")
         w.max_life_ns = _get(p, "spoof_max_life_ns")
         w.pull_pct = _get(p, "spoof_pull_pct")
@@ -418,8 +419,6 @@ cdef class FlowEngine:
         cdef int64_t bp, bq, ap, aq
         cdef bint reset = 0
         self.msg_changed = self.undo_lost or (self.undo_n > 0 and self._changes_stand())
-        self.undo_n = 0
-        self.undo_lost = 0
         if self.saved_b:
             self.msg_changed = self.msg_changed or self._differs(&self.bids, &self.saved_bids)
         if self.saved_a:
@@ -474,7 +473,14 @@ cdef class FlowEngine:
         if self.signals_enabled:
             if self.msg_resync and self.msg_book:
                 det_resync(&self.det)
+            # what this message changed, for detectors that look at placements (spoof)
+            self.det.ctx.undo = self.undo
+            self.det.ctx.undo_n = 0 if self.undo_lost else self.undo_n
+            self.det.ctx.saved_bids = &self.saved_bids if self.saved_b else NULL
+            self.det.ctx.saved_asks = &self.saved_asks if self.saved_a else NULL
             det_message(&self.det, self.msg_changed, sig)
+        self.undo_n = 0
+        self.undo_lost = 0
         self.msg_book = 0
         self.msg_changed = 0
         self.msg_resync = 0

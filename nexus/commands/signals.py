@@ -79,7 +79,7 @@ def replay(venue, symbol, instruments, records, price_exponent, qty_exponent, ti
 
 
 @signals.command("eval")
-@click.option("--seed", type=int, default=0, show_default=True, help="The simulator's seed (the scenario).")
+@click.option("--seed", type=int, default=1, show_default=True, help="The simulator's seed (the scenario; 1 is `nexus sim`'s default).")
 @click.option("--duration", "duration_s", type=click.FloatRange(30, 3600), default=300.0, show_default=True,
               help="Simulated seconds (patterns start every 5-8 s after the first 3 s).")
 @click.option("--venues", default=None, help="Comma-separated venues (default: all seven).")

@@ -228,7 +228,7 @@ def score(detected: list[Detected], labels: list[dict], end_ns: int) -> dict:
     return res
 
 
-def run(seed: int = 0, duration_s: float = DEFAULT_DURATION_S, venues=DEFAULT_VENUES, progress=None) -> dict:
+def run(seed: int = 1, duration_s: float = DEFAULT_DURATION_S, venues=DEFAULT_VENUES, progress=None) -> dict:
     say = progress or (lambda m: None)
     say(f"simulating {duration_s:g} s (seed {seed}) on {len(venues)} venues")
     lines, labels, eng = capture(seed, duration_s, venues)

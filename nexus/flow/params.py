@@ -80,8 +80,9 @@ class FlowParams:
     delta_spike_min_rate_pct: int = 100  # |delta| >= this % of normal taker volume per bucket
     delta_spike_calm_z_x100: int = 300   # the delta of the bucket before must have |z| below this (0: off)
 
-    spoof_levels: int = 10
+    spoof_levels: int = 20               # levels the median level size is taken over
     spoof_mult_pct: int = 1000           # x median size of the top `spoof_levels` levels
+    spoof_max_bps: int = 5               # walls within this many basis points of the touch
     spoof_order_mult_pct: int = 2000     # x average aggressive order size (0: not used)
     spoof_min_qty: int = 0
     spoof_max_life_ns: int = 30 * S

@@ -134,7 +134,6 @@ class PyFlowEngine:
         self.ds_recent_sum = self.ds_older_sum = 0
         self.ds_fired_ts = None
         self.walls = {BID: [None] * SPOOF_MAX_WALLS, ASK: [None] * SPOOF_MAX_WALLS}
-        self.spoof_prev = {BID: {}, ASK: {}}
         self.sm_ring = deque()
         self.sm_q, self.sm_n = {BID: 0, ASK: 0}, {BID: 0, ASK: 0}
         self.sm_last = {}
@@ -231,7 +230,6 @@ class PyFlowEngine:
 
     def _end_message(self, ts):
         changed = bool(self.undo or self.saved) and self._changed()
-        self.undo, self.saved = [], {}
         if changed or self.msg_trades:
             L = self.ofi_levels
             flags = 0
@@ -269,8 +267,8 @@ class PyFlowEngine:
         if self.signals_on:
             if self.msg_resync and self.msg_book:
                 self.walls = {BID: [None] * SPOOF_MAX_WALLS, ASK: [None] * SPOOF_MAX_WALLS}
-                self.spoof_prev = {BID: {}, ASK: {}}
             self._det_message(changed)
+        self.undo, self.saved = [], {}
         self.msg_book = self.msg_resync = False
         self.msg_trades = self.msg_buy = self.msg_sell = 0
         self.messages += 1
@@ -652,35 +650,50 @@ class PyFlowEngine:
             elif (ps == BID and px < w["price"]) or (ps == ASK and px > w["price"]):
                 w["traded"] += w["peak"]
 
+    def _spoof_consider(self, ps, side, price, before, thr):
+        p, walls = self.p, self.walls[ps]
+        q = side.qty.get(price, 0)
+        if q < thr or q - before < thr or not side.prices:
+            return
+        touch = side.px(0)
+        dist = touch - price if ps == BID else price - touch
+        if dist <= 0 or dist * 10000 > p["spoof_max_bps"] * touch:
+            return
+        slot = -1
+        for i, w in enumerate(walls):
+            if w is not None and w["price"] == price:
+                if q > w["peak"]:
+                    w["peak"] = q
+                return
+            if w is None and slot == -1:
+                slot = i
+        if slot >= 0:
+            walls[slot] = {"price": price, "peak": q, "last": q, "thr": thr, "first": self.now, "traded": 0,
+                           "dist0": dist}
+
     def _spoof_scan(self, ps):
-        p, side, walls = self.p, self._book_side(ps), self.walls[ps]
+        p, side = self.p, self._book_side(ps)
         L = min(p["spoof_levels"], len(side.prices))
-        prices, sizes = side.top(L)
-        prev = self.spoof_prev[ps]
-        if L >= 2 and (p["spoof_order_mult_pct"] == 0 or self._warm()):
-            thr = max(sorted(sizes)[L // 2] * p["spoof_mult_pct"] // 100,
-                      (self.avg_order >> 16) * p["spoof_order_mult_pct"] // 100, p["spoof_min_qty"], 1)
-            for k in range(1, L):
-                q = sizes[k]
-                if q < thr:
-                    continue
-                price = prices[k]
-                slot = -1
-                for i, w in enumerate(walls):
-                    if w is not None and w["price"] == price:
-                        if q > w["peak"]:
-                            w["peak"] = q
-                        slot = -2
-                        break
-                    if w is None and slot == -1:
-                        slot = i
-                if slot < 0 or q - prev.get(price, 0) < thr:
-                    continue
-                touch = side.px(0)
-                dist0 = (touch - price if ps == BID else price - touch) if side.prices else 0
-                walls[slot] = {"price": price, "peak": q, "last": q, "thr": thr, "first": self.now, "traded": 0,
-                               "dist0": dist0}
-        self.spoof_prev[ps] = dict(zip(prices, sizes))
+        if L < 2 or (p["spoof_order_mult_pct"] > 0 and not self._warm()):
+            return
+        thr = max(sorted(side.top(L)[1])[L // 2] * p["spoof_mult_pct"] // 100,
+                  (self.avg_order >> 16) * p["spoof_order_mult_pct"] // 100, p["spoof_min_qty"], 1)
+        saved = self.saved.get(ps)
+        if saved is not None:
+            prices, sizes = side.top(4096)
+            touch = prices[0]
+            for price, q in zip(prices[1:], sizes[1:]):
+                if (touch - price if ps == BID else price - touch) * 10000 > p["spoof_max_bps"] * touch:
+                    break
+                if q >= thr:
+                    self._spoof_consider(ps, side, price, saved.get(price, 0), thr)
+            return
+        seen = set()
+        for s_, price, old in self.undo:
+            if s_ != ps or price in seen:
+                continue
+            seen.add(price)
+            self._spoof_consider(ps, side, price, old, thr)
 
     def _spoof_message(self):
         p = self.p

@@ -206,3 +206,44 @@ class Market:
 
     def batch(self):
         return to_batch(self.recs)
+
+
+def market_with_patterns(seed):
+    m = Market(seed)
+    m.run(30)
+    rng = np.random.default_rng(seed)
+    for n in range(12):
+        kind = (n + seed) % 5 if n < 10 else int(rng.integers(0, 5))
+        if kind == 0:  # a burst of buying or selling
+            side = int(rng.integers(1, 3))
+            for _ in range(25):
+                m.trade(side, int(rng.integers(3, 9)))
+                m.step(trade_prob=0)
+        elif kind == 1:  # a wall behind the touch, pulled later
+            s = int(rng.integers(1, 3))
+            p = m.best(s) - 6 if s == 1 else m.best(s) + 6
+            m.emit([m.setq(s, p, 200)])
+            m.run(2, protect={(s, p)})
+            m.emit([m.setq(s, p, 0)])
+        elif kind == 2:  # large lots (each sweeps several levels: several prints, one order)
+            for _ in range(8):
+                m.trade(int(rng.integers(1, 3)) if rng.random() < 0.2 else 1, 40)
+                m.run(1)
+        elif kind == 3:  # an iceberg: the touch shows 3 and refills after each print
+            s = int(rng.integers(1, 3))
+            p = m.best(s)
+            m.emit([m.setq(s, p, 3)])
+            for _ in range(6):
+                m.step(trade_prob=0, protect={(s, p)})
+                m.emit([(3, 3 - s, p, 4)])          # 4 print at p although 3 show
+                m.step(trade_prob=0, protect={(s, p)})
+                m.emit([m.setq(s, p, 3)])           # and 3 show again
+        elif kind == 4:  # absorption: a flood of prints into a level that keeps showing 10
+            s = int(rng.integers(1, 3))
+            p = m.best(s)
+            for _ in range(25):
+                m.emit([(3, 3 - s, p, 8)])
+                m.t += 10_000_000
+                m.emit([m.setq(s, p, 10)])
+        m.run(5)
+    return m.batch()

@@ -9,7 +9,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 import flow_reference as ref
-from flow_streams import Market, random_stream
+from flow_streams import market_with_patterns, random_stream
 
 from nexus.flow.params import FlowParams
 from nexus.flow.runtime import FlowRunner
@@ -66,10 +66,9 @@ def test_metrics_replay_vpin_lines():
 
 
 def test_signals_replay_records_json_contract():
-    m = Market(8)
-    m.run(90)
-    batch = m.batch()
-    over = dict(spoof_mult_pct=200, spoof_order_mult_pct=0, spoof_approach_pct=100, exhaustion_min_orders=5)
+    batch = market_with_patterns(8)
+    over = dict(spoof_mult_pct=200, spoof_order_mult_pct=0, spoof_approach_pct=100, exhaustion_min_orders=5,
+                smart_money_z_x100=0, spoof_min_behind=0)
     args = [a for k, v in over.items() for a in ("--param", f"{k}={v}")]
     p = nexus("signals", "replay", "--records", "--json", *args, stdin=batch.tobytes())
     assert p.returncode == 0, p.stderr

@@ -5,7 +5,7 @@ synthetic market with injected patterns, for several parameter sets."""
 import numpy as np
 import pytest
 
-from flow_streams import Market, random_stream
+from flow_streams import Market, market_with_patterns, random_stream
 from nexus.flow.params import FlowParams
 from nexus.flow.pyengine import PyFlowEngine
 from nexus.flow.runtime import FlowRunner
@@ -36,47 +36,6 @@ def test_same_outputs_on_random_streams(seed):
                         delta_spike_min_buckets=3, delta_spike_bucket_ns=100_000_000)
     out, py = both(random_stream(seed, messages=2000), params, capacity=64)
     assert_same(out, py)
-
-
-def market_with_patterns(seed):
-    m = Market(seed)
-    m.run(30)
-    rng = np.random.default_rng(seed)
-    for n in range(12):
-        kind = (n + seed) % 5 if n < 10 else int(rng.integers(0, 5))
-        if kind == 0:  # a burst of buying or selling
-            side = int(rng.integers(1, 3))
-            for _ in range(25):
-                m.trade(side, int(rng.integers(3, 9)))
-                m.step(trade_prob=0)
-        elif kind == 1:  # a wall behind the touch, pulled later
-            s = int(rng.integers(1, 3))
-            p = m.best(s) - 6 if s == 1 else m.best(s) + 6
-            m.emit([m.setq(s, p, 200)])
-            m.run(2, protect={(s, p)})
-            m.emit([m.setq(s, p, 0)])
-        elif kind == 2:  # large lots (each sweeps several levels: several prints, one order)
-            for _ in range(8):
-                m.trade(int(rng.integers(1, 3)) if rng.random() < 0.2 else 1, 40)
-                m.run(1)
-        elif kind == 3:  # an iceberg: the touch shows 3 and refills after each print
-            s = int(rng.integers(1, 3))
-            p = m.best(s)
-            m.emit([m.setq(s, p, 3)])
-            for _ in range(6):
-                m.step(trade_prob=0, protect={(s, p)})
-                m.emit([(3, 3 - s, p, 4)])          # 4 print at p although 3 show
-                m.step(trade_prob=0, protect={(s, p)})
-                m.emit([m.setq(s, p, 3)])           # and 3 show again
-        elif kind == 4:  # absorption: a flood of prints into a level that keeps showing 10
-            s = int(rng.integers(1, 3))
-            p = m.best(s)
-            for _ in range(25):
-                m.emit([(3, 3 - s, p, 8)])
-                m.t += 10_000_000
-                m.emit([m.setq(s, p, 10)])
-        m.run(5)
-    return m.batch()
 
 
 @pytest.mark.parametrize("seed", range(4))
