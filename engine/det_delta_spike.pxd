@@ -17,8 +17,11 @@
 # of the market's normal taker volume over bucket_ns (engine/detctx.pxd), z and d have the
 # same sign, |z| * 100 >= z_x100, and the spike is sudden: the sliding delta of the bucket_ns
 # before, (t - 2 bucket_ns, t - bucket_ns], scored the same way, had |z| below
-# calm_z_x100 / 100 (0 turns this off) -- aggression that ramps up is a burst, not a spike.
-# After a signal it stays quiet for bucket_ns. Prints are kept for 2 bucket_ns (at most
+# calm_z_x100 / 100 (0 turns this off) -- aggression that ramps up is a burst, not a spike;
+# the sliding window holds at least min_orders aggressive orders in the spike's direction
+# (prints with distinct timestamps: one block is a large lot, not a spike) and the price
+# moved at least min_move_bps basis points its way from the window's first print (aggression
+# the book soaks up without moving is absorption). After a signal it stays quiet for bucket_ns. Prints are kept for 2 bucket_ns (at most
 # DS_RING; the oldest leave first). Confidence: conf_ratio(z_x100, |z|*100). Facts: delta,
 # z*100 (truncated), window sum S1, buckets in the window c, bucket_ns.
 from libc.stdint cimport int64_t
@@ -39,6 +42,8 @@ cdef struct DeltaSpikeParams:
     int64_t min_qty
     int64_t min_rate_pct
     int64_t calm_z_x100
+    int64_t min_orders
+    int64_t min_move_bps
 
 cdef struct DeltaSpike:
     DeltaSpikeParams p
@@ -53,6 +58,7 @@ cdef struct DeltaSpike:
     # prints of the last 2 bucket_ns: [head, mid) older than t - bucket_ns, [mid, tail) recent
     int64_t r_ts[DS_RING]
     int64_t r_q[DS_RING]
+    int64_t r_px[DS_RING]
     int64_t head
     int64_t mid
     int64_t n
@@ -89,7 +95,25 @@ cdef inline void ds_push(DeltaSpike* s, int64_t v) noexcept nogil:
     s.s2 += <int128_t>v * v
 
 
-cdef inline void ds_slide(DeltaSpike* s, int64_t sq, int64_t ts) noexcept nogil:
+cdef inline bint ds_shape(const DeltaSpike* s, int64_t d, int64_t px) noexcept nogil:
+    """The recent window holds >= min_orders orders in d's direction and the price moved
+    >= min_move_bps its way from the window's first print."""
+    cdef int64_t i, slot, q, orders = 0, last_ts = -1, first_px, move
+    if s.mid >= s.head + s.n:
+        return 0
+    first_px = s.r_px[s.mid % DS_RING]
+    for i in range(s.mid, s.head + s.n):
+        slot = i % DS_RING
+        q = s.r_q[slot]
+        if (d > 0 and q > 0) or (d < 0 and q < 0):
+            if s.r_ts[slot] != last_ts:
+                orders += 1
+                last_ts = s.r_ts[slot]
+    move = px - first_px if d > 0 else first_px - px
+    return orders >= s.p.min_orders and move * 10000 >= s.p.min_move_bps * first_px
+
+
+cdef inline void ds_slide(DeltaSpike* s, int64_t sq, int64_t px, int64_t ts) noexcept nogil:
     """Add a print to the sliding sums and move the window edges to ts."""
     cdef int64_t slot, q
     if s.n == DS_RING:                   # full: the oldest print leaves
@@ -104,6 +128,7 @@ cdef inline void ds_slide(DeltaSpike* s, int64_t sq, int64_t ts) noexcept nogil:
     slot = (s.head + s.n) % DS_RING
     s.r_ts[slot] = ts
     s.r_q[slot] = sq
+    s.r_px[slot] = px
     s.n += 1
     s.recent += sq
     while s.mid < s.head + s.n and s.r_ts[s.mid % DS_RING] <= ts - s.p.bucket_ns:
@@ -135,7 +160,7 @@ cdef inline void delta_spike_trade(DeltaSpike* s, DetCtx* c, int taker, int64_t 
         s.bucket = b
         s.delta = 0
     s.delta += sq
-    ds_slide(s, sq, ts)
+    ds_slide(s, sq, px, ts)
     if s.fired and ts - s.fired_ts < s.p.bucket_ns:
         return
     if s.count < s.p.min_buckets or not ctx_warm(c):
@@ -151,6 +176,8 @@ cdef inline void delta_spike_trade(DeltaSpike* s, DetCtx* c, int taker, int64_t 
         return
     az = fabs(z) * 100.0
     if az < <double>s.p.z_x100:
+        return
+    if not ds_shape(s, d, px):
         return
     emit(o, SIG_DELTA_SPIKE, 1 if d > 0 else 2, px, conf_ratio(s.p.z_x100, <int64_t>az),
          d, <int64_t>(z * 100.0), s.s1, s.count, s.p.bucket_ns, 0)

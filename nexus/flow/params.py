@@ -72,25 +72,27 @@ class FlowParams:
     exhaustion_watch_ns: int = 10 * S
     exhaustion_cooldown_ns: int = 5 * S
 
-    delta_spike_bucket_ns: int = 1 * S
+    delta_spike_bucket_ns: int = 500 * MS
     delta_spike_window: int = 60
     delta_spike_min_buckets: int = 20
-    delta_spike_z_x100: int = 500
+    delta_spike_z_x100: int = 600
     delta_spike_min_qty: int = 0
     delta_spike_min_rate_pct: int = 100  # |delta| >= this % of normal taker volume per bucket
     delta_spike_calm_z_x100: int = 300   # the delta of the bucket before must have |z| below this (0: off)
+    delta_spike_min_orders: int = 8      # aggressive orders in the spike's direction in the window
+    delta_spike_min_move_bps: int = 2    # the price moved the spike's way by this much
 
     spoof_levels: int = 20               # levels the median level size is taken over
     spoof_mult_pct: int = 1000           # x median size of the top `spoof_levels` levels
     spoof_max_bps: int = 5               # walls within this many basis points of the touch
-    spoof_order_mult_pct: int = 2000     # x average aggressive order size (0: not used)
+    spoof_order_mult_pct: int = 2500     # x average aggressive order size (0: not used)
     spoof_min_qty: int = 0
     spoof_max_life_ns: int = 30 * S
     spoof_pull_pct: int = 75
     spoof_max_traded_pct: int = 10
     spoof_min_rank: int = 1
     spoof_min_behind: int = 3
-    spoof_approach_pct: int = 75         # distance at the pull <= this % of the distance at placement
+    spoof_approach_pct: int = 100        # distance at the pull <= this % of the distance at placement
 
     smart_money_mult_pct: int = 500      # x average aggressive order size
     smart_money_min_qty: int = 0

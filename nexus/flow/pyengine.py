@@ -611,7 +611,7 @@ class PyFlowEngine:
                 self.ds_older_sum -= older.popleft()[1]
             else:
                 self.ds_recent_sum -= recent.popleft()[1]
-        recent.append((ts, sq))
+        recent.append((ts, sq, px))
         self.ds_recent_sum += sq
         while recent and recent[0][0] <= ts - W:
             e = recent.popleft()
@@ -635,6 +635,18 @@ class PyFlowEngine:
             return
         az = abs(z) * 100.0
         if az < float(p["delta_spike_z_x100"]):
+            return
+        if not recent:
+            return
+        orders, last_ts = 0, -1
+        for t, q_, _ in recent:
+            if (d > 0 and q_ > 0) or (d < 0 and q_ < 0):
+                if t != last_ts:
+                    orders += 1
+                    last_ts = t
+        first_px = recent[0][2]
+        move = px - first_px if d > 0 else first_px - px
+        if orders < p["delta_spike_min_orders"] or move * 10000 < p["delta_spike_min_move_bps"] * first_px:
             return
         self._emit(DELTA_SPIKE, BID if d > 0 else ASK, px, conf_ratio(p["delta_spike_z_x100"], int(az)),
                    d, int(z * 100.0), self.ds_s1, c, W)
