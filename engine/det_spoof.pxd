@@ -140,42 +140,73 @@ cdef inline void spoof_consider(Spoof* s, DetCtx* c, int ps, const LadderSide* s
     w.dist0 = dist
 
 
-cdef inline void spoof_scan(Spoof* s, DetCtx* c, int ps) noexcept nogil:
-    """New walls among the levels of side ps this message changed."""
-    cdef LadderSide* side = ctx_side(c, ps)
-    cdef const LadderSide* saved = c.saved_bids if ps == 1 else c.saved_asks
-    cdef Py_ssize_t k, j, n, L = s.p.levels if s.p.levels < side.n else side.n
-    cdef int64_t thr, t2, price
-    cdef bint first
-    if L < 2 or (s.p.order_mult_pct > 0 and not ctx_warm(c)):
-        return
-    thr = spoof_median(side, L) * s.p.mult_pct // 100
-    t2 = ctx_avg_order(c) * s.p.order_mult_pct // 100
+cdef inline int64_t spoof_threshold(Spoof* s, DetCtx* c, const LadderSide* side, Py_ssize_t L) noexcept nogil:
+    cdef int64_t thr = spoof_median(side, L) * s.p.mult_pct // 100
+    cdef int64_t t2 = ctx_avg_order(c) * s.p.order_mult_pct // 100
     if t2 > thr:
         thr = t2
     if thr < s.p.min_qty:
         thr = s.p.min_qty
     if thr < 1:
         thr = 1
+    return thr
+
+
+cdef inline void spoof_scan(Spoof* s, DetCtx* c, int ps) noexcept nogil:
+    """New walls among the levels of side ps this message changed. The median (a small sort)
+    is only taken once a level passes the cheaper part of the threshold."""
+    cdef LadderSide* side = ctx_side(c, ps)
+    cdef const LadderSide* saved = c.saved_bids if ps == 1 else c.saved_asks
+    cdef Py_ssize_t k, j, n, L = s.p.levels if s.p.levels < side.n else side.n
+    cdef int64_t thr = -1, t0, price, q, before
+    cdef bint last
+    if L < 2 or (s.p.order_mult_pct > 0 and not ctx_warm(c)):
+        return
+    t0 = ctx_avg_order(c) * s.p.order_mult_pct // 100   # thr >= t0 whatever the median
+    if t0 < s.p.min_qty:
+        t0 = s.p.min_qty
+    if t0 < 1:
+        t0 = 1
     if saved != NULL:                    # the message re-sent this side: compare level by level
         n = side.n if side.n < SPOOF_SCAN_CAP else SPOOF_SCAN_CAP
         for k in range(1, n):
             price = side_px(side, k)
             if (side_px(side, 0) - price if ps == 1 else price - side_px(side, 0)) * 10000 > s.p.max_bps * side_px(side, 0):
                 break
-            if side_sz(side, k) >= thr:
-                spoof_consider(s, c, ps, side, price, side_qty_at(saved, price) if saved.n >= 0 else 0, thr)
+            q = side_sz(side, k)
+            if q < t0:
+                continue
+            before = side_qty_at(saved, price) if saved.n >= 0 else 0
+            if q - before < t0:
+                continue
+            if thr < 0:
+                thr = spoof_threshold(s, c, side, L)
+            spoof_consider(s, c, ps, side, price, before, thr)
         return
-    for k in range(c.undo_n):
-        if c.undo[3 * k] != ps:
+    for k in range(c.undo_n):                # a level's last change holds its size now
+        if c.undo[4 * k] != ps:
             continue
-        first = 1
-        for j in range(k):
-            if c.undo[3 * j] == ps and c.undo[3 * j + 1] == c.undo[3 * k + 1]:
-                first = 0
+        q = c.undo[4 * k + 3]
+        if q < t0:
+            continue
+        price = c.undo[4 * k + 1]
+        before = c.undo[4 * k + 2]
+        last = 1
+        for j in range(k + 1, c.undo_n):
+            if c.undo[4 * j] == ps and c.undo[4 * j + 1] == price:
+                last = 0
                 break
-        if first:
-            spoof_consider(s, c, ps, side, c.undo[3 * k + 1], c.undo[3 * k + 2], thr)
+        if not last:
+            continue
+        for j in range(k):                   # and its first change its size at the start
+            if c.undo[4 * j] == ps and c.undo[4 * j + 1] == price:
+                before = c.undo[4 * j + 2]
+                break
+        if q - before < t0:
+            continue
+        if thr < 0:
+            thr = spoof_threshold(s, c, side, L)
+        spoof_consider(s, c, ps, side, price, before, thr)
 
 
 cdef inline void spoof_message(Spoof* s, DetCtx* c, SignalOut* o) noexcept nogil:

@@ -43,9 +43,9 @@ cdef struct DetCtx:
     int64_t ord_qty
     int64_t ord_px
     # what the message just ended changed (valid during det_message only): the engine's log of
-    # level changes, (side, price, size before) triples, first entry per level = its size at
-    # the message start; and, for a side the message cleared (a snapshot), that side as the
-    # message found it (NULL otherwise)
+    # level changes, (side, price, size before, size set) per change -- a level's first entry
+    # holds its size at the message start, its last entry its size now; and, for a side the
+    # message cleared (a snapshot), that side as the message found it (NULL otherwise)
     const int64_t* undo
     Py_ssize_t undo_n
     const LadderSide* saved_bids

@@ -13,6 +13,8 @@ from engine.detectors cimport Detectors
 cdef enum:
     # Levels of multi-level OFI and of OBI: a fixed array in every metrics row.
     FLOW_MAX_LEVELS = 20
+    # int64 per entry of the message's change log: side, price, size before, size set
+    UNDO = 4
 
 # MetricRow.flags
 cdef enum:
@@ -92,7 +94,7 @@ cdef class FlowEngine:
     cdef int _book(self, const Record* r) noexcept nogil
     cdef int _save(self, LadderSide* s, LadderSide* saved, bint* flag) noexcept nogil
     cdef bint _differs(self, const LadderSide* s, const LadderSide* saved) noexcept nogil
-    cdef void _log_change(self, int side, int64_t price, int64_t old_qty) noexcept nogil
+    cdef void _log_change(self, int side, int64_t price, int64_t old_qty, int64_t new_qty) noexcept nogil
     cdef bint _changes_stand(self) noexcept nogil
     cdef void _trade(self, const Record* r, VpinRow* vrows, Py_ssize_t* nv, SignalOut* sig) noexcept nogil
     cdef void _end_message(self, const Record* r, MetricRow* mrows, Py_ssize_t* nm, SignalOut* sig) noexcept nogil

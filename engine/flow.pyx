@@ -312,7 +312,7 @@ cdef class FlowEngine:
             return -1
         if changed and not (self.saved_b if r.side == SIDE_BID else self.saved_a):
             self.msg_changed = 1
-            self._log_change(r.side, r.price, old_qty)
+            self._log_change(r.side, r.price, old_qty, r.qty if r.qty > 0 else 0)
         if self.signals_enabled:
             det_level(&self.det, r.side, r.price)
         return 0
@@ -341,34 +341,36 @@ cdef class FlowEngine:
         if self.undo_lost:
             saved.n = -1
         for i in range(self.undo_n - 1, -1, -1):
-            if self.undo[3 * i] == which and side_set(saved, self.undo[3 * i + 1], self.undo[3 * i + 2], &ignored) < 0:
+            if self.undo[UNDO * i] == which and side_set(saved, self.undo[UNDO * i + 1], self.undo[UNDO * i + 2], &ignored) < 0:
                 saved.n = -1
                 break
         for i in range(self.undo_n):
-            if self.undo[3 * i] != which:
-                self.undo[3 * j] = self.undo[3 * i]
-                self.undo[3 * j + 1] = self.undo[3 * i + 1]
-                self.undo[3 * j + 2] = self.undo[3 * i + 2]
+            if self.undo[UNDO * i] != which:
+                self.undo[UNDO * j] = self.undo[UNDO * i]
+                self.undo[UNDO * j + 1] = self.undo[UNDO * i + 1]
+                self.undo[UNDO * j + 2] = self.undo[UNDO * i + 2]
+                self.undo[UNDO * j + 3] = self.undo[UNDO * i + 3]
                 j += 1
         self.undo_n = j
         return 0
 
-    cdef void _log_change(self, int side, int64_t price, int64_t old_qty) noexcept nogil:
+    cdef void _log_change(self, int side, int64_t price, int64_t old_qty, int64_t new_qty) noexcept nogil:
         cdef int64_t* grown
         cdef Py_ssize_t cap
         if self.undo_lost:
             return
         if self.undo_n == self.undo_cap:
             cap = self.undo_cap * 2 if self.undo_cap else 64
-            grown = <int64_t*>realloc(self.undo, cap * 3 * sizeof(int64_t))
+            grown = <int64_t*>realloc(self.undo, cap * UNDO * sizeof(int64_t))
             if grown == NULL:
                 self.undo_lost = 1           # cannot prove the changes cancel: count as changed
                 return
             self.undo = grown
             self.undo_cap = cap
-        self.undo[3 * self.undo_n] = side
-        self.undo[3 * self.undo_n + 1] = price
-        self.undo[3 * self.undo_n + 2] = old_qty
+        self.undo[UNDO * self.undo_n] = side
+        self.undo[UNDO * self.undo_n + 1] = price
+        self.undo[UNDO * self.undo_n + 2] = old_qty
+        self.undo[UNDO * self.undo_n + 3] = new_qty
         self.undo_n += 1
 
     cdef bint _changes_stand(self) noexcept nogil:
@@ -382,13 +384,13 @@ cdef class FlowEngine:
         for i in range(self.undo_n):
             first = 1                        # only a level's first entry holds its original size
             for j in range(i):
-                if self.undo[3 * j] == self.undo[3 * i] and self.undo[3 * j + 1] == self.undo[3 * i + 1]:
+                if self.undo[UNDO * j] == self.undo[UNDO * i] and self.undo[UNDO * j + 1] == self.undo[UNDO * i + 1]:
                     first = 0
                     break
             if not first:
                 continue
-            s = &self.bids if self.undo[3 * i] == SIDE_BID else &self.asks
-            if side_qty_at(s, self.undo[3 * i + 1]) != self.undo[3 * i + 2]:
+            s = &self.bids if self.undo[UNDO * i] == SIDE_BID else &self.asks
+            if side_qty_at(s, self.undo[UNDO * i + 1]) != self.undo[UNDO * i + 2]:
                 return 1
         return 0
 

@@ -179,7 +179,7 @@ class PyFlowEngine:
             return
         changed, old = (self.bids if side == BID else self.asks).set(price, qty if qty > 0 else 0)
         if changed and side not in self.saved:
-            self.undo.append((side, price, old))
+            self.undo.append((side, price, old, qty if qty > 0 else 0))
         if self.on[ICEBERG]:
             e = self.ice[side]
             if e is not None and e["px"] == price:
@@ -189,7 +189,7 @@ class PyFlowEngine:
         if s in self.saved:
             return
         copy = dict(book.qty)
-        for side, price, old in reversed(self.undo):
+        for side, price, old, _ in reversed(self.undo):
             if side == s:
                 if old:
                     copy[price] = old
@@ -202,7 +202,7 @@ class PyFlowEngine:
         if len(self.undo) == 1:
             return True
         seen = set()
-        for side, price, old in self.undo:
+        for side, price, old, _ in self.undo:
             if (side, price) in seen:
                 continue
             seen.add((side, price))
@@ -700,12 +700,12 @@ class PyFlowEngine:
                 if q >= thr:
                     self._spoof_consider(ps, side, price, saved.get(price, 0), thr)
             return
-        seen = set()
-        for s_, price, old in self.undo:
-            if s_ != ps or price in seen:
+        undo = self.undo
+        for k, (s_, price, _, q) in enumerate(undo):     # a level's last change: its size now
+            if s_ != ps or any(u[0] == ps and u[1] == price for u in undo[k + 1:]):
                 continue
-            seen.add(price)
-            self._spoof_consider(ps, side, price, old, thr)
+            before = next(u[2] for u in undo if u[0] == ps and u[1] == price)  # its first: the start
+            self._spoof_consider(ps, side, price, before, thr)
 
     def _spoof_message(self):
         p = self.p
