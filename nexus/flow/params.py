@@ -5,9 +5,13 @@ times are exchange-time nanoseconds; `*_pct` are integer percentages; `*_x100` a
 100. A `*_min_qty` of 0 means "no absolute floor" (the relative threshold alone applies).
 The definitions the parameters belong to are in the headers of engine/*.pxd.
 
-The detector defaults are starting points chosen from what each pattern means (a wall is
-several times the average level, a large lot several times the average trade); how they
-score against the simulator's labelled patterns is reported by `nexus signals eval`.
+How the detector defaults were chosen: each definition comes from what the pattern means to
+a trader (engine/det_*.pxd); the thresholds were then swept on the simulator's labelled
+scenarios for seeds 2, 3 and 4 (`nexus signals eval --seed N --details`, 300 simulated
+seconds each) and the values kept here are the ones those sweeps favoured. Seed 1 (the
+simulator's and `signals eval`'s default) and seeds 5-7 were not used for choosing values;
+they are the figures to quote. (Seed 1 was looked at once, against an earlier version of
+the simulator, while the first definitions were drafted.)
 """
 
 from __future__ import annotations
