@@ -8,7 +8,7 @@ export VIRTUAL_ENV := $(abspath $(VENV))
 export PATH := $(abspath $(BIN)):$(PATH)
 DEPS_STAMP := $(VENV)/.deps-stamp
 
-.PHONY: all build demo test test-native test-python bench prereqs clean distclean
+.PHONY: all build demo test test-native test-python bench prereqs postgres clean distclean
 
 all: build
 
@@ -38,7 +38,12 @@ build: prereqs $(DEPS_STAMP)
 demo: build
 	$(BIN)/nexus run --sim --duration 20 --fault gap:binance-spot:8
 
-test: build test-native test-python
+test: build postgres test-native test-python
+
+# The broker tests start their own PostgreSQL server in a temporary directory; this installs
+# the server binaries from Debian packages when they are missing.
+postgres:
+	@scripts/ensure-postgres.sh
 
 test-native:
 	cargo test --release --quiet -p nexus-native
@@ -48,11 +53,14 @@ test-python:
 
 # NautilusTrader is a benchmark baseline only (not a dependency); if it does not install,
 # `nexus bench book` says so in its output.
-bench: build
+bench: build postgres
 	-$(BIN)/python -m pip install --quiet "nautilus_trader>=1.200,<2"
 	$(BIN)/python -m pytest bench -q --benchmark-only --benchmark-columns=min,median,max,ops
 	$(BIN)/nexus bench ring
 	$(BIN)/nexus bench book
+	$(BIN)/nexus bench agg
+	$(BIN)/nexus bench feeds
+	$(BIN)/nexus bench broker
 
 clean:
 	rm -rf build target engine/*.c engine/*.so nexus/_native*.so .pytest_cache .benchmarks

@@ -31,6 +31,7 @@ COMMANDS: dict[str, str] = {
     "book": "nexus.commands.book:book",
     "sim": "nexus.sim.cli:sim",
     "tradebot": "nexus.tradebot.cli:tradebot",
+    "broker": "nexus.broker.cli:broker",
     "metrics": "nexus.commands.metrics:metrics",
     "signals": "nexus.commands.signals:signals",
 }

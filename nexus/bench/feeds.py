@@ -32,11 +32,20 @@ VENUES = list(AGG_DEFAULT_VENUES)
 
 
 def rss_bytes() -> int:
+    return rss_parts()["VmRSS"]
+
+
+def rss_parts() -> dict[str, int]:
+    """VmRSS and its parts: RssAnon (private heap: what a leak grows), RssShmem (the rings'
+    shared memory, counted once per mapping as pages are first touched: bounded by the ring
+    sizes), RssFile (code and mapped files)."""
+    out = {}
     with open("/proc/self/status") as f:
         for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    return -1
+            key = line.split(":", 1)[0]
+            if key in ("VmRSS", "RssAnon", "RssShmem", "RssFile"):
+                out[key] = int(line.split()[1]) * 1024
+    return out
 
 
 class SimProcess:
@@ -157,7 +166,7 @@ async def _live(ws, rest, seconds, sim_speed_for_rss=None, rss_marks=()) -> tupl
         rt.poll()
         el = time.monotonic() - t0
         if marks and el >= marks[0][1]:
-            rss[marks[0][0]] = rss_bytes()
+            rss[marks[0][0]] = rss_parts()
             marks.pop(0)
         await asyncio.sleep(0.005)
     lat = np.concatenate([np.asarray(r.latency_ns, dtype=np.int64) for r in rt.readers.values()])
@@ -196,10 +205,19 @@ def run(quick: bool = False, minutes: float = 10.0, speed: float = 10.0, progres
                                                 rss_marks=[("first_minute", 60 / speed), ("end", wall_s - 0.5)]))
     finally:
         sim.stop()
+    from nexus.feeds.runtime import RING_SLOTS
+
+    first, end = rss.get("first_minute", {}), rss.get("end", {})
     res["rss_simulated_minutes"] = minutes
-    res["rss_first_minute_bytes"] = rss.get("first_minute", -1)
-    res["rss_end_bytes"] = rss.get("end", -1)
+    res["rss_first_minute_bytes"] = first.get("VmRSS", -1)
+    res["rss_end_bytes"] = end.get("VmRSS", -1)
     res["rss_growth_bytes"] = res["rss_end_bytes"] - res["rss_first_minute_bytes"]
+    res["rss_anon_first_minute_bytes"] = first.get("RssAnon", -1)
+    res["rss_anon_end_bytes"] = end.get("RssAnon", -1)
+    res["rss_anon_growth_bytes"] = res["rss_anon_end_bytes"] - res["rss_anon_first_minute_bytes"]
+    res["rss_shmem_end_bytes"] = end.get("RssShmem", -1)
+    # writer and reader map each venue's ring in this process: the shared part is bounded by
+    res["rss_shmem_bound_bytes"] = 2 * len(VENUES) * (RING_SLOTS * record.RECORD_SIZE + 256)
     res["memory_run_msgs"] = msgs
     res["memory_run_states"] = {v: s["state"] for v, s in stats.items()}
     return res

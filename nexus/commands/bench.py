@@ -144,3 +144,29 @@ def bench_feeds(as_json: bool, quick: bool, minutes: float, speed: float) -> Non
     click.echo(f"RSS after 1 simulated minute {res['rss_first_minute_bytes'] / 2**20:.1f} MiB, after "
                f"{res['rss_simulated_minutes']:g}: {res['rss_end_bytes'] / 2**20:.1f} MiB "
                f"(growth {res['rss_growth_bytes'] / 2**20:+.1f} MiB)")
+    click.echo(f"  of which private (heap): {res['rss_anon_first_minute_bytes'] / 2**20:.1f} -> "
+               f"{res['rss_anon_end_bytes'] / 2**20:.1f} MiB (growth {res['rss_anon_growth_bytes'] / 2**20:+.1f} MiB); "
+               f"ring shared memory {res['rss_shmem_end_bytes'] / 2**20:.1f} MiB "
+               f"(bounded by {res['rss_shmem_bound_bytes'] / 2**20:.1f} MiB)")
+
+
+@bench.command("broker")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object with every figure.")
+@click.option("--quick", is_flag=True, help="Smaller counts (for smoke tests; noisier figures).")
+def bench_broker(as_json: bool, quick: bool) -> None:
+    """Broker: full Buy flows/s on SQLite and PostgreSQL, and callback deliveries/s."""
+    from nexus.broker import bench as broker_bench
+
+    progress = (lambda m: click.echo(f"… {m}", err=True)) if not as_json else None
+    res = broker_bench.run(quick=quick, progress=progress)
+    if as_json:
+        click.echo(json.dumps(res))
+        return
+    f, cb = res["buy_flows"], res["callback_deliveries"]
+    click.echo(f"{'':28}{'SQLite':>14}{'PostgreSQL':>14}")
+    click.echo(f"{'full Buy flows/s':28}{f['sqlite']['buy_flows_per_s']:>14}{f['postgresql']['buy_flows_per_s']:>14}")
+    click.echo(f"{'Buy flow latency p50 (ms)':28}{f['sqlite']['flow_latency_ms_p50']:>14}{f['postgresql']['flow_latency_ms_p50']:>14}")
+    click.echo(f"{'callback deliveries/s':28}{cb['sqlite']['deliveries_per_s']:>14}{cb['postgresql']['deliveries_per_s']:>14}")
+    ok = all(x["correct"] for part in (f, cb) for x in part.values())
+    click.echo(f"results checked (chain balances, audit, signatures): {'ok' if ok else 'FAILED'}")
+    click.echo(res["note"])

@@ -1,0 +1,130 @@
+"""Build a Broker from command-line style options (used by `nexus broker serve`, the tests and
+the benchmark)."""
+
+from __future__ import annotations
+
+import os
+import secrets as _secrets
+from decimal import Decimal, InvalidOperation
+
+import sqlalchemy as sa
+
+from nexus.broker import schema as S
+from nexus.broker.chain import Chain, connect
+from nexus.broker.clock import Clock, ScaledClock
+from nexus.broker.context import Broker, Secrets, Settings
+from nexus.broker.db import Database
+from nexus.broker.hdwallet import DepositAddressDeriver, account_xpub_from_seed
+from nexus.broker.pricing import DEFAULT_PRICES, FixedPriceSource, PriceSource
+from nexus.exceptions import ConfigError
+
+HOT_KEY_ENV = "NEXUS_BROKER_HOT_WALLET_KEY"
+
+
+def latest_time_us(db: Database) -> int:
+    """The latest time the database has seen, so a restarted clock never runs backwards."""
+    try:
+        with db.read() as conn:
+            if not sa.inspect(conn).has_table("status_history"):
+                return 0
+            return conn.execute(sa.select(sa.func.max(S.status_history.c.at_us))).scalar() or 0
+    except sa.exc.SQLAlchemyError:
+        return 0
+
+
+def parse_prices(items: list[str]) -> dict[str, Decimal]:
+    prices = dict(DEFAULT_PRICES)
+    for item in items:
+        crypto, _, value = item.partition("=")
+        try:
+            p = Decimal(value)
+        except InvalidOperation:
+            raise ConfigError(f"--price {item!r}: expected CRYPTO=DECIMAL, e.g. ETH=2000.00") from None
+        if crypto not in prices or not p > 0:
+            raise ConfigError(f"--price {item!r}: crypto must be one of {', '.join(prices)} and the price > 0")
+        prices[crypto] = p
+    return prices
+
+
+def parse_ring_instruments(items: list[str]):
+    """CRYPTO=VENUE:SYMBOL:PRICE_EXPONENT[:FX] -> {crypto: RingInstrument}."""
+    from nexus.broker.pricing import RingInstrument
+    from nexus.instruments import instrument_id_of
+
+    out = {}
+    for item in items:
+        crypto, _, spec = item.partition("=")
+        parts = spec.split(":")
+        try:
+            venue, symbol, exponent = parts[0], parts[1], int(parts[2])
+            fx = Decimal(parts[3]) if len(parts) > 3 else Decimal(1)
+        except (IndexError, ValueError, InvalidOperation):
+            raise ConfigError(f"--ring-instrument {item!r}: expected CRYPTO=VENUE:SYMBOL:PRICE_EXPONENT[:FX]") from None
+        if crypto not in DEFAULT_PRICES or not fx > 0:
+            raise ConfigError(f"--ring-instrument {item!r}: crypto must be one of {', '.join(DEFAULT_PRICES)} and FX > 0")
+        out[crypto] = RingInstrument(instrument_id_of(venue, symbol), exponent, fx)
+    if not out:
+        raise ConfigError("--price-ring needs at least one --ring-instrument")
+    return out
+
+
+def parse_operators(items: list[str]) -> dict[str, str]:
+    ops: dict[str, str] = {}
+    for item in items:
+        name, sep, key = item.partition("=")
+        if not sep or not name or not key:
+            raise ConfigError("--operator takes NAME=KEY")
+        if name in ops:
+            raise ConfigError(f"operator {name} given twice")
+        ops[name] = key
+    return ops
+
+
+def make_chain(spec: str, usdt_contract: str | None) -> Chain:
+    if spec == "sim":
+        from nexus.broker.chainsim import sim_chain
+
+        return sim_chain()
+    if not spec.startswith(("http://", "https://")):
+        raise ConfigError("--chain is 'sim' or a web3 HTTP URL")
+    key = os.environ.get(HOT_KEY_ENV)
+    if not key:
+        raise ConfigError(f"--chain URL needs the hot wallet private key in the environment variable {HOT_KEY_ENV}")
+    return connect(spec, key, usdt_contract)
+
+
+def build(
+    *,
+    db_url: str,
+    chain: Chain | str = "sim",
+    api_key: str,
+    operators: dict[str, str],
+    callback_secret: str,
+    settings: Settings | None = None,
+    clock: Clock | None = None,
+    prices: PriceSource | None = None,
+    xpub: str | None = None,
+    usdt_contract: str | None = None,
+    time_scale: float = 1.0,
+) -> Broker:
+    db = Database(db_url)
+    if clock is None:
+        clock = ScaledClock(time_scale, not_before_us=latest_time_us(db))
+    ch = make_chain(chain, usdt_contract) if isinstance(chain, str) else chain
+    if xpub is None:
+        if ch.sim is None:
+            raise ConfigError("a production chain needs --xpub (the BIP44 account extended public key m/44'/60'/0')")
+        xpub = account_xpub_from_seed(_secrets.token_bytes(32))  # sim: a throwaway wallet, in memory
+    try:
+        deriver = DepositAddressDeriver(xpub)
+    except ValueError as e:
+        raise ConfigError(f"--xpub: {e}") from None
+    return Broker(
+        db=db,
+        clock=clock,
+        prices=prices or FixedPriceSource(clock),
+        chain=ch,
+        deriver=deriver,
+        secrets=Secrets(api_key, operators, callback_secret),
+        settings=settings or Settings(),
+    )

@@ -1,0 +1,158 @@
+"""The in-process Ethereum chain (eth-tester + py-evm) with a deployed ERC-20 standing in for
+USDT, a hot wallet funded with ETH and USDT, and a "customer wallet" that simulated deposits
+come from. Also a small JSON-RPC-over-HTTP front (`nexus broker chain-sim`) so a chain can
+outlive a broker process (crash tests) and the broker's web3 HTTP path is exercised for real.
+
+All keys here are generated at runtime and held in memory only.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from eth_account import Account
+from web3 import EthereumTesterProvider, Web3
+
+from nexus.broker import erc20
+from nexus.broker.chain import Chain
+
+ETHER = 10**18
+USDT_UNIT = 10**erc20.DECIMALS
+HOT_WALLET_ETH = 1_000 * ETHER
+HOT_WALLET_USDT = 1_000_000 * USDT_UNIT
+CUSTOMER_USDT = 1_000_000_000 * USDT_UNIT
+MAX_MINE_BLOCKS = 10_000
+
+
+class SimControl:
+    """Test-chain controls: simulated customer deposits and mining."""
+
+    def __init__(self, w3: Web3, tester, token, faucet: str, customer: str, lock: threading.RLock) -> None:
+        self.w3, self.tester, self.token = w3, tester, token
+        self.faucet, self.customer = faucet, customer
+        self._lock = lock
+
+    def deposit(self, address: str, crypto: str, amount: int) -> str:
+        address = Web3.to_checksum_address(address)
+        with self._lock:
+            if crypto == "ETH":
+                h = self.w3.eth.send_transaction({"from": self.customer, "to": address, "value": amount})
+            elif crypto == "USDT":
+                h = self.token.functions.transfer(address, amount).transact({"from": self.customer})
+            else:
+                raise ValueError(f"unknown crypto {crypto}")
+        return "0x" + bytes(h).hex()
+
+    def mine(self, blocks: int) -> int:
+        with self._lock:
+            self.tester.mine_blocks(blocks)
+            return self.w3.eth.block_number
+
+    def fund(self, address: str, eth: int, usdt: int) -> None:
+        address = Web3.to_checksum_address(address)
+        with self._lock:
+            if eth:
+                self.w3.eth.send_transaction({"from": self.faucet, "to": address, "value": eth})
+            if usdt:
+                self.token.functions.mint(address, usdt).transact({"from": self.faucet})
+
+
+def build(fund: list[str] = ()) -> tuple[Web3, SimControl, str]:
+    """A fresh chain: (web3, controls, token address). `fund` addresses get ETH and USDT."""
+    from eth_tester import EthereumTester, PyEVMBackend
+
+    tester = EthereumTester(PyEVMBackend())
+    w3 = Web3(EthereumTesterProvider(tester))
+    faucet, customer = w3.eth.accounts[0], w3.eth.accounts[1]
+    rcpt = w3.eth.wait_for_transaction_receipt(
+        w3.eth.contract(abi=erc20.ABI, bytecode=erc20.DEPLOY_CODE).constructor().transact({"from": faucet})
+    )
+    token = w3.eth.contract(address=rcpt["contractAddress"], abi=erc20.ABI)
+    sim = SimControl(w3, tester, token, faucet, customer, threading.RLock())
+    token.functions.mint(customer, CUSTOMER_USDT).transact({"from": faucet})
+    for addr in fund:
+        sim.fund(addr, HOT_WALLET_ETH, HOT_WALLET_USDT)
+    return w3, sim, token.address
+
+
+def sim_chain() -> Chain:
+    """The in-process chain with a fresh hot wallet (random key, in memory). Every transaction
+    is mined at once in its own block (eth-tester validates a nonce against the mined state,
+    so a pool of several pending transactions from one sender is not possible)."""
+    hot = Account.create()
+    w3, sim, token_address = build([hot.address])
+    chain = Chain(w3, hot, token_address, name="sim")
+    chain._lock = sim._lock  # one lock for the one in-process EVM
+    chain.sim = sim
+    return chain
+
+
+# -- JSON-RPC over HTTP ---------------------------------------------------------------------
+
+
+def _to_rpc(value):
+    """web3's Python-side values -> JSON-RPC wire values (quantities as hex, bytes as hex)."""
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        return hex(value)
+    if isinstance(value, (bytes, bytearray)):
+        return "0x" + bytes(value).hex()
+    if isinstance(value, str):
+        return value
+    if hasattr(value, "items"):
+        return {k: _to_rpc(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_to_rpc(v) for v in value]
+    return str(value)
+
+
+MAX_REQUEST_BYTES = 1 << 20
+
+
+def serve_rpc(host: str, port: int, fund: list[str]) -> tuple[ThreadingHTTPServer, dict]:
+    """Start a JSON-RPC server over a fresh chain. Returns (server, info) with the token address."""
+    w3, sim, token_address = build(fund)
+    lock = sim._lock
+
+    def handle(req: dict) -> dict:
+        rid = req.get("id")
+        method, params = req.get("method"), req.get("params") or []
+        try:
+            with lock:
+                if method == "evm_mine":
+                    n = int(params[0], 16) if params and isinstance(params[0], str) else int(params[0]) if params else 1
+                    result = sim.mine(max(1, min(n, MAX_MINE_BLOCKS)))
+                else:
+                    result = w3.manager.request_blocking(method, params)
+            return {"jsonrpc": "2.0", "id": rid, "result": _to_rpc(result)}
+        except Exception as e:
+            return {"jsonrpc": "2.0", "id": rid, "error": {"code": -32000, "message": f"{type(e).__name__}: {e}"}}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            n = int(self.headers.get("Content-Length") or 0)
+            if n > MAX_REQUEST_BYTES:
+                self.send_error(413)
+                return
+            try:
+                req = json.loads(self.rfile.read(n))
+            except ValueError:
+                self.send_error(400)
+                return
+            resp = [handle(r) for r in req] if isinstance(req, list) else handle(req)
+            body = json.dumps(resp).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):  # quiet
+            pass
+
+    server = ThreadingHTTPServer((host, port), Handler)
+    info = {"rpc_url": f"http://{host}:{server.server_address[1]}", "usdt_contract": token_address, "chain_id": w3.eth.chain_id}
+    return server, info

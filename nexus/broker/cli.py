@@ -1,0 +1,144 @@
+"""`nexus broker ...`: serve the back office, audit a database, run a standalone test chain."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from nexus.cli import EXIT_UPSTREAM, EXIT_USAGE
+
+
+@click.group()
+def broker() -> None:
+    """Broker back office: customers, accounts, Buy/Sell/Merchant/Gift, ledger, callbacks."""
+
+
+@broker.command("serve")
+@click.option("--db", "db_url", required=True, help="SQLite path or sqlite:///path, or postgresql://user@host/db")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--chain", "chain_spec", default="sim", show_default=True, help="'sim' (in-process chain) or a web3 HTTP URL")
+@click.option("--api-key", envvar="NEXUS_BROKER_API_KEY", required=True, help="integrator key (or env NEXUS_BROKER_API_KEY)")
+@click.option("--operator", "operators", multiple=True, help="NAME=KEY, repeatable (or env NEXUS_BROKER_OPERATORS, space separated)", envvar="NEXUS_BROKER_OPERATORS")
+@click.option("--callback-secret", envvar="NEXUS_BROKER_CALLBACK_SECRET", required=True, help="HMAC secret for callback signatures (or env)")
+@click.option("--confirmations", default=3, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--time-scale", default=1.0, show_default=True, type=click.FloatRange(min=0.001, max=100_000), help="run the broker's clock this many times faster")
+@click.option("--xpub", envvar="NEXUS_BROKER_XPUB", default=None, help="BIP44 account xpub (m/44'/60'/0') for deposit addresses; sim: a throwaway one")
+@click.option("--usdt-contract", default=None, help="ERC-20 contract address of USDT on a URL chain")
+@click.option("--price", "prices", multiple=True, help="CRYPTO=MID in EUR for the configured price source, e.g. ETH=2000")
+@click.option("--price-ring", default=None, help="read prices from this shared-memory ring (the engine's consensus) instead")
+@click.option("--ring-instrument", "ring_instruments", multiple=True, help="CRYPTO=VENUE:SYMBOL:PRICE_EXPONENT[:FX to EUR], with --price-ring")
+@click.option("--four-eyes-threshold", default="1000.00", show_default=True, help="payouts at or above this (EUR) need two operators")
+@click.option("--poll-interval", default=0.05, show_default=True, type=click.FloatRange(0.001, 10), help="scheduler poll, real seconds")
+@click.option("--log-level", default="warning", show_default=True, type=click.Choice(["debug", "info", "warning", "error"]))
+def serve(db_url, host, port, chain_spec, api_key, operators, callback_secret, confirmations, time_scale, xpub, usdt_contract, prices,
+          price_ring, ring_instruments, four_eyes_threshold, poll_interval, log_level):
+    """Serve the broker API (JSON under /api/v1, OpenAPI at /openapi.json)."""
+    import logging
+
+    import uvicorn
+
+    from nexus.broker import assemble
+    from nexus.broker.api import create_app
+    from nexus.broker.context import Settings
+    from nexus.broker.errors import BrokerError
+    from nexus.broker.pricing import FixedPriceSource
+    from nexus.broker.runtime import Runtime
+    from nexus.broker.units import EUR, to_units
+    from nexus.exceptions import NexusError
+
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    ops = [o for item in operators for o in item.split()]
+    settings = Settings(confirmations=confirmations, four_eyes_threshold=to_units(four_eyes_threshold, EUR), poll_interval_s=poll_interval)
+    try:
+        b = assemble.build(
+            db_url=db_url, chain=chain_spec, api_key=api_key, operators=assemble.parse_operators(ops),
+            callback_secret=callback_secret, settings=settings, xpub=xpub, usdt_contract=usdt_contract, time_scale=time_scale,
+        )
+        if price_ring:
+            from nexus.broker.pricing import RingPriceSource
+
+            b.prices = RingPriceSource(price_ring, assemble.parse_ring_instruments(list(ring_instruments)), b.clock)
+        else:
+            b.prices = FixedPriceSource(b.clock, assemble.parse_prices(list(prices)))
+        rt = Runtime(b)
+        rt.prepare()
+    except BrokerError as e:
+        click.echo(f"nexus: {e}", err=True)
+        sys.exit(EXIT_UPSTREAM)
+    except NexusError as e:  # configuration: a usage error
+        click.echo(f"nexus: {e}", err=True)
+        sys.exit(EXIT_USAGE)
+    except Exception as e:  # database unreachable and the like
+        from sqlalchemy.exc import SQLAlchemyError
+
+        if isinstance(e, SQLAlchemyError):
+            click.echo(f"nexus: database error: {type(e).__name__}", err=True)
+            sys.exit(EXIT_UPSTREAM)
+        raise
+    app = create_app(b)
+    rt.start()
+    click.echo(json.dumps({"listening": f"http://{host}:{port}", "chain": b.chain.name, "hot_wallet": b.chain.hot_address}), err=True)
+    # uvicorn shuts down gracefully on SIGTERM and then re-raises it under the handler that was
+    # installed before it ran: make that one a no-op so the workers below stop cleanly (exit 0)
+    import signal
+
+    signal.signal(signal.SIGTERM, lambda *_: None)
+    try:
+        uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+    finally:
+        rt.stop()
+        b.db.dispose()
+
+
+@broker.command("audit")
+@click.option("--db", "db_url", required=True, help="the broker database URL or SQLite path")
+@click.option("--json", "as_json", is_flag=True, help="print {\"ok\", \"violations\"} as JSON")
+def audit_cmd(db_url, as_json):
+    """Check the ledger and status histories; exit 0 when every invariant holds, else 1."""
+    from nexus.broker.audit import audit
+    from nexus.broker.db import Database, redact
+
+    try:
+        db = Database(db_url)
+        violations = audit(db)
+    except Exception as e:
+        from sqlalchemy.exc import SQLAlchemyError
+
+        if isinstance(e, SQLAlchemyError):
+            click.echo(f"nexus: cannot read {redact(db_url)}: {type(e).__name__}", err=True)
+            sys.exit(EXIT_UPSTREAM)
+        raise
+    if as_json:
+        click.echo(json.dumps({"ok": not violations, "violations": violations}))
+    elif violations:
+        click.echo(f"{len(violations)} violation(s):")
+        for line in violations:
+            click.echo(f"  {line}")
+    else:
+        click.echo("ok: ledger balanced, balances match postings, histories follow the tables, callbacks complete")
+    # sys.exit, not ctx.exit: nexus.cli.main runs click with standalone_mode=False, which
+    # turns ctx.exit(1) into a return value it does not pass on
+    sys.exit(0 if not violations else 1)
+
+
+@broker.command("chain-sim")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8545, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--fund", "fund", multiple=True, help="address to fund with ETH and USDT, repeatable")
+def chain_sim(host, port, fund):
+    """A standalone in-memory test chain (eth-tester + py-evm) over JSON-RPC HTTP, with the
+    simulated USDT token deployed. Prints {"rpc_url", "usdt_contract", "chain_id"} on stdout."""
+    from nexus.broker.chainsim import serve_rpc
+
+    server, info = serve_rpc(host, port, list(fund))
+    click.echo(json.dumps(info), nl=True)
+    sys.stdout.flush()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()

@@ -1,0 +1,64 @@
+"""`nexus broker serve` as users run it: the in-process chain, keys from the environment,
+`--time-scale` driving the 30-minute Buy timer in about a second, a clean SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+
+from nexus.broker.clock import ScaledClock
+
+from broker_helpers import free_port
+
+
+def test_scaled_clock_runs_faster_and_never_backwards():
+    past_future = int(time.time() * 1e6) + 3_600_000_000
+    c = ScaledClock(1000.0, not_before_us=past_future)
+    a = c.now_us()
+    assert a >= past_future
+    time.sleep(0.01)
+    assert c.now_us() - a >= 5_000_000  # >= 5 s of broker time in 10 ms
+
+
+def test_serve_sim_with_time_scale(tmp_path, db_url):
+    port = free_port()
+    env = {**os.environ, "NEXUS_BROKER_API_KEY": "serve-key", "NEXUS_BROKER_CALLBACK_SECRET": "serve-secret",
+           "NEXUS_BROKER_OPERATORS": "ann=ann-key bob=bob-key"}
+    log = open(tmp_path / "serve.log", "w")
+    p = subprocess.Popen([sys.executable, "-m", "nexus.cli", "broker", "serve", "--db", db_url, "--port", str(port),
+                          "--chain", "sim", "--time-scale", "3600", "--price", "ETH=2500"], env=env, stdout=log, stderr=log)
+    try:
+        c = httpx.Client(base_url=f"http://127.0.0.1:{port}/api/v1", headers={"X-API-Key": "serve-key"}, timeout=10)
+        deadline = time.time() + 60
+        while True:
+            try:
+                if c.get("/prices/ETH").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.time() < deadline and p.poll() is None, (tmp_path / "serve.log").read_text()
+            time.sleep(0.1)
+        assert c.get("/prices/ETH").json()["buy_price"] == "2512.500000"
+        c.post("/customers", json={"code": "s1", "name": "S", "email": "s@example.org"})
+        acc = c.post("/customers/s1/accounts", json={"crypto": "ETH", "withdraw_address": "0x" + "cd" * 20}).json()
+        code = c.post("/buy", json={"account_code": acc["account_code"], "payment_method": "sepa", "fiat_amount": "10.00"}).json()["transaction_code"]
+        deadline = time.time() + 20  # 30 broker minutes are 0.5 s at 3600x
+        while c.get(f"/transactions/{code}").json()["status"] != "BuyCancelled":
+            assert time.time() < deadline
+            time.sleep(0.1)
+        assert c.get(f"/transactions/{code}").json()["history"][-1]["by"] == "system:timer"
+        op = httpx.Client(base_url=f"http://127.0.0.1:{port}/api/v1", headers={"X-Operator-Key": "bob-key"}, timeout=10)
+        assert op.get("/operator/balances/ETH").status_code == 200
+        p.send_signal(signal.SIGTERM)
+        assert p.wait(timeout=30) == 0
+        out = (tmp_path / "serve.log").read_text()
+        for secret in ("serve-key", "serve-secret", "ann-key", "bob-key"):
+            assert secret not in out
+    finally:
+        if p.poll() is None:
+            p.kill()
