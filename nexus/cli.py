@@ -32,6 +32,8 @@ COMMANDS: dict[str, str] = {
     "sim": "nexus.sim.cli:sim",
     "tradebot": "nexus.tradebot.cli:tradebot",
     "broker": "nexus.broker.cli:broker",
+    "metrics": "nexus.commands.metrics:metrics",
+    "signals": "nexus.commands.signals:signals",
 }
 
 

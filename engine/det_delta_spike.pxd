@@ -1,0 +1,185 @@
+# Delta spike: the taker delta over the last `bucket_ns` is an outlier against the recent
+# history of deltas (a z-score over a rolling window).
+#
+# What it means to a trader: sudden directional aggression -- far more buying (selling)
+# market orders in the last moment than the recent norm. Points in the direction of the delta.
+#
+# Definition. A print's signed quantity is + for a taker buy and - for a taker sell (unknown
+# sides are left out). The baseline is a rolling window of the last `window` completed
+# fixed buckets of bucket_ns (by exchange timestamp; a trade that opens a later bucket pushes
+# the finished bucket and one zero per empty bucket in between, at most `window`), with
+# c buckets, S1 = sum and S2 = sum of squares (exact integers). On every print, the SLIDING
+# delta d = the signed volume of the prints in (t - bucket_ns, t] (a spike is not cut in two
+# by a bucket edge) is scored:
+#     z = (c*d - S1) / sqrt(c*S2 - S1^2)          (= (d - mean) / population sd)
+# in IEEE double; when c*S2 - S1^2 = 0 the sd is floored at one quantity unit,
+# z = (c*d - S1) / c. It fires when c >= min_buckets, |d| >= min_qty, |d| >= min_rate_pct %
+# of the market's normal taker volume over bucket_ns (engine/detctx.pxd), z and d have the
+# same sign, |z| * 100 >= z_x100, and the spike is sudden: the sliding delta of the bucket_ns
+# before, (t - 2 bucket_ns, t - bucket_ns], scored the same way, had |z| below
+# calm_z_x100 / 100 (0 turns this off) -- aggression that ramps up is a burst, not a spike;
+# the sliding window holds at least min_orders aggressive orders in the spike's direction
+# (prints with distinct timestamps: one block is a large lot, not a spike) and the price
+# moved at least min_move_bps basis points its way from the window's first print (aggression
+# the book soaks up without moving is absorption). After a signal it stays quiet for bucket_ns. Prints are kept for 2 bucket_ns (at most
+# DS_RING; the oldest leave first). Confidence: conf_ratio(z_x100, |z|*100). Facts: delta,
+# z*100 (truncated), window sum S1, buckets in the window c, bucket_ns.
+from libc.stdint cimport int64_t
+from libc.math cimport sqrt, fabs
+from engine.int128 cimport int128_t
+from engine.detctx cimport DetCtx, ctx_flow, ctx_warm
+from engine.signal cimport SignalOut, emit, conf_ratio, SIG_DELTA_SPIKE
+
+cdef enum:
+    DS_MAX_WINDOW = 4096
+    DS_RING = 8192
+
+cdef struct DeltaSpikeParams:
+    int64_t bucket_ns
+    int64_t window
+    int64_t min_buckets
+    int64_t z_x100
+    int64_t min_qty
+    int64_t min_rate_pct
+    int64_t calm_z_x100
+    int64_t min_orders
+    int64_t min_move_bps
+
+cdef struct DeltaSpike:
+    DeltaSpikeParams p
+    int64_t ring[DS_MAX_WINDOW]      # completed bucket deltas
+    int64_t count
+    int64_t pos
+    int64_t s1
+    int128_t s2
+    bint started
+    int64_t bucket
+    int64_t delta                    # the current fixed bucket's delta
+    # prints of the last 2 bucket_ns: [head, mid) older than t - bucket_ns, [mid, tail) recent
+    int64_t r_ts[DS_RING]
+    int64_t r_q[DS_RING]
+    int64_t r_px[DS_RING]
+    int64_t head
+    int64_t mid
+    int64_t n
+    int64_t recent
+    int64_t older
+    bint fired
+    int64_t fired_ts
+
+
+cdef inline double ds_z(const DeltaSpike* s, int64_t d) noexcept nogil:
+    """z of a delta d against the window as it stands (sd floored at one quantity unit)."""
+    cdef int128_t num = <int128_t>s.count * d - s.s1
+    cdef int128_t var = <int128_t>s.count * s.s2 - <int128_t>s.s1 * s.s1
+    if s.count == 0:
+        return 0.0
+    if var > 0:
+        return <double>num / sqrt(<double>var)
+    return <double>num / <double>s.count
+
+
+cdef inline void ds_push(DeltaSpike* s, int64_t v) noexcept nogil:
+    cdef int64_t old
+    if s.count == s.p.window:
+        old = s.ring[s.pos]
+        s.s1 -= old
+        s.s2 -= <int128_t>old * old
+    else:
+        s.count += 1
+    s.ring[s.pos] = v
+    s.pos += 1
+    if s.pos == s.p.window:
+        s.pos = 0
+    s.s1 += v
+    s.s2 += <int128_t>v * v
+
+
+cdef inline bint ds_shape(const DeltaSpike* s, int64_t d, int64_t px) noexcept nogil:
+    """The recent window holds >= min_orders orders in d's direction and the price moved
+    >= min_move_bps its way from the window's first print."""
+    cdef int64_t i, slot, q, orders = 0, last_ts = -1, first_px, move
+    if s.mid >= s.head + s.n:
+        return 0
+    first_px = s.r_px[s.mid % DS_RING]
+    for i in range(s.mid, s.head + s.n):
+        slot = i % DS_RING
+        q = s.r_q[slot]
+        if (d > 0 and q > 0) or (d < 0 and q < 0):
+            if s.r_ts[slot] != last_ts:
+                orders += 1
+                last_ts = s.r_ts[slot]
+    move = px - first_px if d > 0 else first_px - px
+    return orders >= s.p.min_orders and move * 10000 >= s.p.min_move_bps * first_px
+
+
+cdef inline void ds_slide(DeltaSpike* s, int64_t sq, int64_t px, int64_t ts) noexcept nogil:
+    """Add a print to the sliding sums and move the window edges to ts."""
+    cdef int64_t slot, q
+    if s.n == DS_RING:                   # full: the oldest print leaves
+        q = s.r_q[s.head % DS_RING]
+        if s.mid == s.head:
+            s.recent -= q
+            s.mid += 1
+        else:
+            s.older -= q
+        s.head += 1
+        s.n -= 1
+    slot = (s.head + s.n) % DS_RING
+    s.r_ts[slot] = ts
+    s.r_q[slot] = sq
+    s.r_px[slot] = px
+    s.n += 1
+    s.recent += sq
+    while s.mid < s.head + s.n and s.r_ts[s.mid % DS_RING] <= ts - s.p.bucket_ns:
+        q = s.r_q[s.mid % DS_RING]
+        s.recent -= q
+        s.older += q
+        s.mid += 1
+    while s.head < s.mid and s.r_ts[s.head % DS_RING] <= ts - 2 * s.p.bucket_ns:
+        s.older -= s.r_q[s.head % DS_RING]
+        s.head += 1
+        s.n -= 1
+
+
+cdef inline void delta_spike_trade(DeltaSpike* s, DetCtx* c, int taker, int64_t px, int64_t q, int64_t ts, SignalOut* o) noexcept nogil:
+    cdef int64_t b = ts // s.p.bucket_ns
+    cdef int64_t gap, i, absd, d, sq = q if taker == 1 else -q
+    cdef double z, az
+    if not s.started:
+        s.started = 1
+        s.bucket = b
+        s.delta = 0
+    elif b > s.bucket:
+        ds_push(s, s.delta)
+        gap = b - s.bucket - 1
+        if gap > s.p.window:
+            gap = s.p.window
+        for i in range(gap):
+            ds_push(s, 0)
+        s.bucket = b
+        s.delta = 0
+    s.delta += sq
+    ds_slide(s, sq, px, ts)
+    if s.fired and ts - s.fired_ts < s.p.bucket_ns:
+        return
+    if s.count < s.p.min_buckets or not ctx_warm(c):
+        return
+    d = s.recent
+    absd = d if d >= 0 else -d
+    if absd < s.p.min_qty or absd == 0 or absd < ctx_flow(c, s.p.min_rate_pct, s.p.bucket_ns):
+        return
+    if s.p.calm_z_x100 > 0 and fabs(ds_z(s, s.older)) * 100.0 >= <double>s.p.calm_z_x100:
+        return
+    z = ds_z(s, d)
+    if (z > 0) != (d > 0):
+        return
+    az = fabs(z) * 100.0
+    if az < <double>s.p.z_x100:
+        return
+    if not ds_shape(s, d, px):
+        return
+    emit(o, SIG_DELTA_SPIKE, 1 if d > 0 else 2, px, conf_ratio(s.p.z_x100, <int64_t>az),
+         d, <int64_t>(z * 100.0), s.s1, s.count, s.p.bucket_ns, 0)
+    s.fired = 1
+    s.fired_ts = ts

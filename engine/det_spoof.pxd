@@ -1,0 +1,244 @@
+# Spoof: large resting size away from the touch, pulled before it could trade.
+#
+# What it means to a trader: a wall that is meant to be seen, not filled -- one large order
+# placed behind the touch to lean on the price, cancelled before the price gets to it. A
+# pulled bid wall was fake buying interest, so the signal points down (sell); a pulled ask
+# wall points up (buy) ("often inverted": the signal is already the inverse of what the
+# wall suggested).
+#
+# Definition, per side, at the end of every message that changed the book:
+#   * a wall is a level other than the touch, within max_bps basis points of the touch, that
+#     the message made >= T = max(min_qty, mult_pct % of the MEDIAN size of the `levels`
+#     best levels, order_mult_pct % of the average aggressive order (engine/detctx.pxd)) and
+#     grew by >= T in that one message (one order placed at once, not depth that built up;
+#     the engine's log of the message's level changes gives the size before, or the side as
+#     the message found it when the message re-sent the whole side). Up to SPOOF_MAX_WALLS
+#     walls per side are tracked by price, with their peak size, the time and the distance
+#     from the touch when placed, and the volume traded at their price since (a trade
+#     through the price counts as the whole peak: the wall was reachable);
+#   * a tracked wall is dropped when it becomes the touch (it could trade) or after
+#     max_life_ns; it is PULLED when, in one message, its size falls by >= pull_pct % of its
+#     peak to <= (100 - pull_pct) % of the peak;
+#   * a pulled wall fires when at most max_traded_pct % of its peak traded at its price, at
+#     least min_rank better levels still stood in front of it, at least min_behind levels
+#     behind it (it did not merely drop off the end of a depth-limited feed as the price
+#     moved away), and the touch had come closer: its distance to the wall is at most
+#     approach_pct % of the distance when the wall appeared (pulled as the price approached,
+#     "before it could trade"; 100 turns this off).
+# Confidence: conf_ratio(T, peak). Facts: peak size, life ns, levels in front when pulled,
+# traded at the price, distance from the touch at the pull and when it appeared (price
+# units).
+from libc.stdint cimport int64_t
+from engine.detctx cimport DetCtx, ctx_side, ctx_avg_order, ctx_warm
+from engine.ladder cimport LadderSide, side_px, side_sz, side_qty_at, side_rank
+from engine.signal cimport SignalOut, emit, conf_ratio, SIG_SPOOF
+
+cdef enum:
+    SPOOF_MAX_WALLS = 8
+    SPOOF_MAX_LEVELS = 20            # levels the median is taken over, at most
+    SPOOF_SCAN_CAP = 4096            # levels of a re-sent side examined for walls, at most
+
+cdef struct SpoofParams:
+    int64_t levels
+    int64_t mult_pct
+    int64_t order_mult_pct
+    int64_t max_bps
+    int64_t min_qty
+    int64_t max_life_ns
+    int64_t pull_pct
+    int64_t max_traded_pct
+    int64_t min_rank
+    int64_t min_behind
+    int64_t approach_pct
+
+cdef struct Wall:
+    bint active
+    int64_t price
+    int64_t peak
+    int64_t last
+    int64_t thr
+    int64_t first_ts
+    int64_t traded
+    int64_t dist0
+
+cdef struct Spoof:
+    SpoofParams p
+    Wall w[3 * SPOOF_MAX_WALLS]      # index side * SPOOF_MAX_WALLS + i (side 1, 2)
+
+
+cdef inline void spoof_trade(Spoof* s, int taker, int64_t px, int64_t q) noexcept nogil:
+    cdef int ps = 3 - taker
+    cdef Wall* w
+    cdef int i
+    for i in range(SPOOF_MAX_WALLS):
+        w = &s.w[ps * SPOOF_MAX_WALLS + i]
+        if not w.active:
+            continue
+        if px == w.price:
+            w.traded += q
+        elif (ps == 1 and px < w.price) or (ps == 2 and px > w.price):
+            w.traded += w.peak
+
+
+cdef inline void spoof_reset(Spoof* s) noexcept nogil:
+    cdef int i
+    for i in range(3 * SPOOF_MAX_WALLS):
+        s.w[i].active = 0
+
+
+cdef inline int64_t spoof_median(const LadderSide* side, Py_ssize_t n) noexcept nogil:
+    """Median (the upper one for an even count) of the n <= SPOOF_MAX_LEVELS best sizes."""
+    cdef int64_t buf[SPOOF_MAX_LEVELS]
+    cdef int64_t v
+    cdef Py_ssize_t i, j
+    for i in range(n):
+        v = side_sz(side, i)
+        j = i
+        while j > 0 and buf[j - 1] > v:
+            buf[j] = buf[j - 1]
+            j -= 1
+        buf[j] = v
+    return buf[n // 2]
+
+
+cdef inline int64_t spoof_dist(const LadderSide* side, int ps, int64_t price) noexcept nogil:
+    """Distance in price units from the touch of side ps to `price` (0 with no touch)."""
+    if side.n == 0:
+        return 0
+    return side_px(side, 0) - price if ps == 1 else price - side_px(side, 0)
+
+
+cdef inline void spoof_consider(Spoof* s, DetCtx* c, int ps, const LadderSide* side, int64_t price,
+                                int64_t before, int64_t thr) noexcept nogil:
+    """A level the message changed: track it as a wall if it qualifies."""
+    cdef int64_t q = side_qty_at(side, price), dist
+    cdef int i, free_slot = -1
+    cdef Wall* w
+    if q < thr or q - before < thr or side.n == 0:
+        return
+    dist = spoof_dist(side, ps, price)
+    if dist <= 0 or dist * 10000 > s.p.max_bps * side_px(side, 0):
+        return
+    for i in range(SPOOF_MAX_WALLS):
+        w = &s.w[ps * SPOOF_MAX_WALLS + i]
+        if w.active and w.price == price:
+            if q > w.peak:
+                w.peak = q
+            return
+        if not w.active and free_slot == -1:
+            free_slot = i
+    if free_slot < 0:
+        return
+    w = &s.w[ps * SPOOF_MAX_WALLS + free_slot]
+    w.active = 1
+    w.price = price
+    w.peak = q
+    w.last = q
+    w.thr = thr
+    w.first_ts = c.now_ns
+    w.traded = 0
+    w.dist0 = dist
+
+
+cdef inline int64_t spoof_threshold(Spoof* s, DetCtx* c, const LadderSide* side, Py_ssize_t L) noexcept nogil:
+    cdef int64_t thr = spoof_median(side, L) * s.p.mult_pct // 100
+    cdef int64_t t2 = ctx_avg_order(c) * s.p.order_mult_pct // 100
+    if t2 > thr:
+        thr = t2
+    if thr < s.p.min_qty:
+        thr = s.p.min_qty
+    if thr < 1:
+        thr = 1
+    return thr
+
+
+cdef inline void spoof_scan(Spoof* s, DetCtx* c, int ps) noexcept nogil:
+    """New walls among the levels of side ps this message changed. The median (a small sort)
+    is only taken once a level passes the cheaper part of the threshold."""
+    cdef LadderSide* side = ctx_side(c, ps)
+    cdef const LadderSide* saved = c.saved_bids if ps == 1 else c.saved_asks
+    cdef Py_ssize_t k, j, n, L = s.p.levels if s.p.levels < side.n else side.n
+    cdef int64_t thr = -1, t0, price, q, before
+    cdef bint last
+    if L < 2 or (s.p.order_mult_pct > 0 and not ctx_warm(c)):
+        return
+    t0 = ctx_avg_order(c) * s.p.order_mult_pct // 100   # thr >= t0 whatever the median
+    if t0 < s.p.min_qty:
+        t0 = s.p.min_qty
+    if t0 < 1:
+        t0 = 1
+    if saved != NULL:                    # the message re-sent this side: compare level by level
+        n = side.n if side.n < SPOOF_SCAN_CAP else SPOOF_SCAN_CAP
+        for k in range(1, n):
+            price = side_px(side, k)
+            if (side_px(side, 0) - price if ps == 1 else price - side_px(side, 0)) * 10000 > s.p.max_bps * side_px(side, 0):
+                break
+            q = side_sz(side, k)
+            if q < t0:
+                continue
+            before = side_qty_at(saved, price) if saved.n >= 0 else 0
+            if q - before < t0:
+                continue
+            if thr < 0:
+                thr = spoof_threshold(s, c, side, L)
+            spoof_consider(s, c, ps, side, price, before, thr)
+        return
+    for k in range(c.undo_n):                # a level's last change holds its size now
+        if c.undo[4 * k] != ps:
+            continue
+        q = c.undo[4 * k + 3]
+        if q < t0:
+            continue
+        price = c.undo[4 * k + 1]
+        before = c.undo[4 * k + 2]
+        last = 1
+        for j in range(k + 1, c.undo_n):
+            if c.undo[4 * j] == ps and c.undo[4 * j + 1] == price:
+                last = 0
+                break
+        if not last:
+            continue
+        for j in range(k):                   # and its first change its size at the start
+            if c.undo[4 * j] == ps and c.undo[4 * j + 1] == price:
+                before = c.undo[4 * j + 2]
+                break
+        if q - before < t0:
+            continue
+        if thr < 0:
+            thr = spoof_threshold(s, c, side, L)
+        spoof_consider(s, c, ps, side, price, before, thr)
+
+
+cdef inline void spoof_message(Spoof* s, DetCtx* c, SignalOut* o) noexcept nogil:
+    cdef int ps, i
+    cdef Wall* w
+    cdef LadderSide* side
+    cdef int64_t d, rank, behind, dist, last
+    for ps in range(1, 3):
+        side = ctx_side(c, ps)
+        for i in range(SPOOF_MAX_WALLS):
+            w = &s.w[ps * SPOOF_MAX_WALLS + i]
+            if not w.active:
+                continue
+            if c.now_ns - w.first_ts > s.p.max_life_ns:
+                w.active = 0
+                continue
+            d = side_qty_at(side, w.price)
+            rank = side_rank(side, w.price)
+            if d > 0 and rank == 0:
+                w.active = 0                 # it is the touch: it could trade
+                continue
+            last = w.last
+            w.last = d
+            if d * 100 > (100 - s.p.pull_pct) * w.peak or (last - d) * 100 < s.p.pull_pct * w.peak:
+                continue
+            w.active = 0
+            behind = side.n - rank - (1 if d > 0 else 0)
+            if w.traded * 100 > s.p.max_traded_pct * w.peak or rank < s.p.min_rank or behind < s.p.min_behind:
+                continue
+            dist = spoof_dist(side, ps, w.price)
+            if s.p.approach_pct < 100 and dist * 100 > s.p.approach_pct * w.dist0:
+                continue
+            emit(o, SIG_SPOOF, 3 - ps, w.price, conf_ratio(w.thr, w.peak),
+                 w.peak, c.now_ns - w.first_ts, rank, w.traded, dist, w.dist0)
+        spoof_scan(s, c, ps)

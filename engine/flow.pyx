@@ -1,0 +1,520 @@
+# cython: language_level=3
+"""The flow engine kernel: order-flow metrics and signal detectors over record batches.
+
+One `FlowEngine` per instrument (or per consensus book). `update(batch, out)` folds records
+in order with the GIL released and writes, into arrays the caller owns:
+  * a metrics row per message (a run of records ending with F_LAST) that changed the book
+    or carried trades (engine/flow.pxd MetricRow; nexus.flow.dtypes.METRIC_DTYPE);
+  * a VPIN row per completed bucket once the window is full (engine/vpin.pxd);
+  * a SIGNAL record and a facts row per detector signal (engine/signal.pxd).
+It stops early, at a record boundary, when an output array is about to fill, and says how
+many input records it consumed: drain the outputs and call again with the rest. Nothing is
+allocated per message. Parameters and their meaning: nexus/flow/params.py.
+"""
+from libc.stdint cimport int64_t, uint64_t, uint32_t, INT64_MIN, INT64_MAX
+from libc.string cimport memcpy, memcmp, memset
+from libc.stdlib cimport malloc, realloc, free
+from engine.record cimport (Record, KIND_BOOK_LEVEL, KIND_BOOK_CLEAR, KIND_TRADE, F_LAST,
+                            F_RESYNC, SIDE_BID, SIDE_ASK)
+from engine.ladder cimport (Level, LadderSide, side_init, side_free, side_set, side_clear,
+                            side_px, side_sz, side_qty_at, LADDER_MAX_LEVELS)
+from engine.ofi cimport ofi_term
+from engine.obi cimport depth_sum
+from engine.vpin cimport (Vpin, VpinRow, vpin_init, vpin_free, vpin_trade, vpin_room,
+                          VPIN_MAX_WINDOW, VPIN_MAX_SIGMA_BARS, VPIN_PHI_BITS)
+from engine.signal cimport SignalOut, SignalFacts, MAX_SIGNALS_PER_RECORD, SIGNAL_FACTS, SIG_TYPES
+from engine.detectors cimport Detectors, det_trade, det_level, det_clear, det_resync, det_message
+from engine.det_exhaustion cimport EXH_RING
+from engine.det_delta_spike cimport DS_MAX_WINDOW
+from engine.det_smart_money cimport SM_RING
+from engine.det_spoof cimport SPOOF_MAX_WALLS, SPOOF_MAX_LEVELS
+
+import numpy as np
+
+MAX_LEVELS = FLOW_MAX_LEVELS
+MAX_SIGNALS_PER_RECORD_ = MAX_SIGNALS_PER_RECORD
+FACTS = SIGNAL_FACTS
+PHI_BITS = VPIN_PHI_BITS
+MAX_VPIN_WINDOW = VPIN_MAX_WINDOW
+MAX_VPIN_SIGMA_BARS = VPIN_MAX_SIGMA_BARS
+MAX_DELTA_SPIKE_WINDOW = DS_MAX_WINDOW
+LIMITS = {
+    "FLOW_MAX_LEVELS": FLOW_MAX_LEVELS, "LADDER_MAX_LEVELS": LADDER_MAX_LEVELS,
+    "VPIN_MAX_WINDOW": VPIN_MAX_WINDOW, "VPIN_MAX_SIGMA_BARS": VPIN_MAX_SIGMA_BARS,
+    "DS_MAX_WINDOW": DS_MAX_WINDOW, "EXH_RING": EXH_RING, "SM_RING": SM_RING,
+    "SPOOF_MAX_WALLS": SPOOF_MAX_WALLS, "MAX_SIGNALS_PER_RECORD": MAX_SIGNALS_PER_RECORD,
+}
+
+
+def row_layouts():
+    """{struct name: (sizeof, {field: offset})} as compiled, for nexus.flow.dtypes to check."""
+    cdef MetricRow m
+    cdef VpinRow v
+    cdef SignalFacts f
+    cdef char* mb = <char*>&m
+    cdef char* vb = <char*>&v
+    return {
+        "MetricRow": (sizeof(MetricRow), {
+            "msg": <char*>&m.msg - mb, "rec": <char*>&m.rec - mb,
+            "ts_exchange_ns": <char*>&m.ts_exchange_ns - mb,
+            "bid_px": <char*>&m.bid_px - mb, "bid_qty": <char*>&m.bid_qty - mb,
+            "ask_px": <char*>&m.ask_px - mb, "ask_qty": <char*>&m.ask_qty - mb,
+            "ofi": <char*>&m.ofi[0] - mb, "obi_num": <char*>&m.obi_num - mb,
+            "obi_den": <char*>&m.obi_den - mb, "cvd": <char*>&m.cvd - mb,
+            "buy_qty": <char*>&m.buy_qty - mb, "sell_qty": <char*>&m.sell_qty - mb,
+            "flags": <char*>&m.flags - mb, "levels": <char*>&m.levels - mb}),
+        "VpinRow": (sizeof(VpinRow), {
+            "msg": <char*>&v.msg - vb, "rec": <char*>&v.rec - vb,
+            "ts_exchange_ns": <char*>&v.ts_exchange_ns - vb, "bucket": <char*>&v.bucket - vb,
+            "num": <char*>&v.num - vb, "den": <char*>&v.den - vb}),
+        "SignalFacts": (sizeof(SignalFacts), {"f": <char*>&f.f[0] - <char*>&f}),
+    }
+
+
+cdef int64_t _get(dict p, str key) except? -1:
+    try:
+        return p[key]
+    except KeyError:
+        raise ValueError(f"FlowEngine: missing parameter {key!r}") from None
+
+
+cdef class FlowEngine:
+    """Order-flow metrics and signal detectors for one instrument.
+
+    FlowEngine(params) with `params` a dict of integers: nexus.flow.params.FlowParams
+    .engine_dict() builds it (and documents and validates every value).
+    """
+
+    def __cinit__(self, dict params):
+        cdef int64_t vq, vn
+        if side_init(&self.bids, 1) or side_init(&self.asks, 0) \
+                or side_init(&self.saved_bids, 1) or side_init(&self.saved_asks, 0):
+            raise MemoryError()
+        self.ofi_levels = <int>_get(params, "ofi_levels")
+        self.obi_levels = <int>_get(params, "obi_levels")
+        if not (1 <= self.ofi_levels <= FLOW_MAX_LEVELS and 1 <= self.obi_levels <= FLOW_MAX_LEVELS):
+            raise ValueError(f"levels must be in 1..{FLOW_MAX_LEVELS}")
+        self.instrument_id = <uint32_t>_get(params, "instrument_id")
+        vq = _get(params, "vpin_bucket_volume")
+        vn = _get(params, "vpin_window")
+        self.vpin_enabled = vq > 0
+        if self.vpin_enabled:
+            if vn < 1 or vn > VPIN_MAX_WINDOW or vq > ((<int64_t>1) << (63 - VPIN_PHI_BITS)) // vn - 1:
+                raise ValueError("VPIN needs 1 <= window <= %d and bucket_volume * window < 2^%d"
+                                 % (VPIN_MAX_WINDOW, 63 - VPIN_PHI_BITS))
+            if not (1 <= _get(params, "vpin_sigma_bars") <= VPIN_MAX_SIGMA_BARS) or _get(params, "vpin_bar_ns") < 0:
+                raise ValueError("VPIN needs 1 <= sigma_bars <= %d and bar_ns >= 0" % VPIN_MAX_SIGMA_BARS)
+            if vpin_init(&self.vpin, vq, vn, _get(params, "vpin_sigma_bars"), _get(params, "vpin_bar_ns")):
+                raise MemoryError()
+        self.signals_enabled = _get(params, "signals") != 0
+        self._init_detectors(params)
+        self.reset_counters()
+
+    def __dealloc__(self):
+        side_free(&self.bids)
+        side_free(&self.asks)
+        side_free(&self.saved_bids)
+        side_free(&self.saved_asks)
+        free(self.undo)
+        if self.vpin_enabled:
+            vpin_free(&self.vpin)
+
+    cdef _init_detectors(self, dict p):
+        cdef Detectors* d = &self.det
+        cdef int t
+        memset(d, 0, sizeof(Detectors))
+        d.ctx.bids = &self.bids
+        d.ctx.asks = &self.asks
+        d.ctx.tick = _get(p, "tick")
+        d.ctx.warmup_trades = _get(p, "warmup_trades")
+        d.ctx.warmup_s = _get(p, "warmup_s")
+        if d.ctx.tick < 1:
+            raise ValueError("tick must be >= 1 price unit")
+        on = self.signals_enabled
+        d.on_absorption = on and _get(p, "absorption") != 0
+        d.on_iceberg = on and _get(p, "iceberg") != 0
+        d.on_exhaustion = on and _get(p, "exhaustion") != 0
+        d.on_delta_spike = on and _get(p, "delta_spike") != 0
+        d.on_spoof = on and _get(p, "spoof") != 0
+        d.on_smart_money = on and _get(p, "smart_money") != 0
+        d.on_oracle = on and _get(p, "oracle") != 0
+        a = &d.absorption.p
+        a.window_ns = _get(p, "absorption_window_ns")
+        a.hold_ns = _get(p, "absorption_hold_ns")
+        a.rate_pct = _get(p, "absorption_rate_pct")
+        a.display_pct = _get(p, "absorption_display_pct")
+        a.min_qty = _get(p, "absorption_min_qty")
+        a.min_prints = _get(p, "absorption_min_prints")
+        a.cooldown_ns = _get(p, "absorption_cooldown_ns")
+        b = &d.iceberg.p
+        b.window_ns = _get(p, "iceberg_window_ns")
+        b.min_refills = _get(p, "iceberg_min_refills")
+        b.vol_mult_pct = _get(p, "iceberg_vol_mult_pct")
+        b.min_qty = _get(p, "iceberg_min_qty")
+        b.settle_ns = _get(p, "iceberg_settle_ns")
+        b.cooldown_ns = _get(p, "iceberg_cooldown_ns")
+        x = &d.exhaustion.p
+        x.window_ns = _get(p, "exhaustion_window_ns")
+        x.burst_rate_pct = _get(p, "exhaustion_burst_rate_pct")
+        x.min_qty = _get(p, "exhaustion_min_qty")
+        x.dominance_pct = _get(p, "exhaustion_dominance_pct")
+        x.min_move_bps = _get(p, "exhaustion_min_move_bps")
+        x.min_orders = _get(p, "exhaustion_min_orders")
+        x.spread_pct = _get(p, "exhaustion_spread_pct")
+        x.stall_ns = _get(p, "exhaustion_stall_ns")
+        x.retrace_pct = _get(p, "exhaustion_retrace_pct")
+        x.watch_ns = _get(p, "exhaustion_watch_ns")
+        x.cooldown_ns = _get(p, "exhaustion_cooldown_ns")
+        s = &d.delta_spike.p
+        s.bucket_ns = _get(p, "delta_spike_bucket_ns")
+        s.window = _get(p, "delta_spike_window")
+        s.min_buckets = _get(p, "delta_spike_min_buckets")
+        s.z_x100 = _get(p, "delta_spike_z_x100")
+        s.min_qty = _get(p, "delta_spike_min_qty")
+        s.min_rate_pct = _get(p, "delta_spike_min_rate_pct")
+        s.calm_z_x100 = _get(p, "delta_spike_calm_z_x100")
+        s.min_orders = _get(p, "delta_spike_min_orders")
+        s.min_move_bps = _get(p, "delta_spike_min_move_bps")
+        if s.bucket_ns < 1 or not (1 <= s.window <= DS_MAX_WINDOW):
+            raise ValueError(f"delta spike needs bucket_ns >= 1 and 1 <= window <= {DS_MAX_WINDOW}")
+        w = &d.spoof.p
+        w.levels = _get(p, "spoof_levels")
+        w.mult_pct = _get(p, "spoof_mult_pct")
+        w.order_mult_pct = _get(p, "spoof_order_mult_pct")
+        w.max_bps = _get(p, "spoof_max_bps")
+        w.min_qty = _get(p, "spoof_min_qty")
+        w.max_life_ns = _get(p, "spoof_max_life_ns")
+        w.pull_pct = _get(p, "spoof_pull_pct")
+        w.max_traded_pct = _get(p, "spoof_max_traded_pct")
+        w.min_rank = _get(p, "spoof_min_rank")
+        w.min_behind = _get(p, "spoof_min_behind")
+        w.approach_pct = _get(p, "spoof_approach_pct")
+        if not (2 <= w.levels <= SPOOF_MAX_LEVELS):
+            raise ValueError(f"spoof_levels must be in 2..{SPOOF_MAX_LEVELS}")
+        m = &d.smart_money.p
+        m.mult_pct = _get(p, "smart_money_mult_pct")
+        m.min_qty = _get(p, "smart_money_min_qty")
+        m.window_ns = _get(p, "smart_money_window_ns")
+        m.min_count = _get(p, "smart_money_min_count")
+        m.imbalance_pct = _get(p, "smart_money_imbalance_pct")
+        m.z_x100 = _get(p, "smart_money_z_x100")
+        m.cooldown_ns = _get(p, "smart_money_cooldown_ns")
+        o = &d.oracle.p
+        o.window_ns = _get(p, "oracle_window_ns")
+        o.min_conf = _get(p, "oracle_min_conf")
+        o.min_types = _get(p, "oracle_min_types")
+        o.cooldown_ns = _get(p, "oracle_cooldown_ns")
+        weights = p.get("oracle_weights")
+        if weights is None or len(weights) != 6:
+            raise ValueError("oracle_weights: six integers, one per detector type 1..6")
+        for t in range(6):
+            o.w[t + 1] = weights[t]
+        if o.window_ns < 1:
+            raise ValueError("oracle_window_ns must be >= 1")
+
+    cpdef void reset_counters(self) noexcept:
+        self.messages = 0
+        self.records = 0
+
+    # -- the batch API -------------------------------------------------------------------
+    def update(self, const Record[::1] batch, Record[::1] signals_out, SignalFacts[::1] facts_out,
+               MetricRow[::1] metrics_out, VpinRow[::1] vpin_out):
+        """Fold `batch` in. Returns (consumed, metric rows, VPIN rows, signals) written from
+        the start of each output array. consumed < len(batch) means an output array was
+        about to fill: drain it and call again with batch[consumed:]."""
+        cdef Py_ssize_t n = batch.shape[0], consumed = 0, nm = 0, nv = 0
+        cdef SignalOut sig
+        cdef int status
+        if signals_out.shape[0] != facts_out.shape[0]:
+            raise ValueError("signals_out and facts_out must have the same length")
+        if self.signals_enabled and signals_out.shape[0] < MAX_SIGNALS_PER_RECORD:
+            raise ValueError(f"signals_out needs at least {MAX_SIGNALS_PER_RECORD} rows")
+        if metrics_out.shape[0] < 1:
+            raise ValueError("metrics_out needs at least one row")
+        sig.recs = &signals_out[0] if signals_out.shape[0] > 0 else NULL
+        sig.facts = &facts_out[0] if facts_out.shape[0] > 0 else NULL
+        sig.n = 0
+        sig.cap = signals_out.shape[0]
+        sig.dropped = 0
+        with nogil:
+            status = self._run(&batch[0] if n > 0 else NULL, n, &consumed,
+                               &metrics_out[0], metrics_out.shape[0], &nm,
+                               &vpin_out[0] if vpin_out.shape[0] > 0 else NULL, vpin_out.shape[0], &nv,
+                               &sig)
+        if status == RUN_BOOK_LIMIT:
+            raise MemoryError(f"book side deeper than {LADDER_MAX_LEVELS} levels, or out of memory")
+        if status == RUN_OUT_FULL and consumed == 0 and nm == 0 and nv == 0 and sig.n == 0:
+            raise ValueError("output arrays too small to process one record (vpin_out needs "
+                             "room for every bucket one trade can complete)")
+        return consumed, nm, nv, sig.n
+
+    cdef int _run(self, const Record* recs, Py_ssize_t n, Py_ssize_t* consumed,
+                  MetricRow* mrows, Py_ssize_t mcap, Py_ssize_t* nm,
+                  VpinRow* vrows, Py_ssize_t vcap, Py_ssize_t* nv,
+                  SignalOut* sig) noexcept nogil:
+        cdef Py_ssize_t i
+        cdef const Record* r
+        for i in range(n):
+            r = &recs[i]
+            if self.instrument_id != 0 and r.instrument_id != self.instrument_id:
+                self.records += 1            # ordinals count every record fed, so callers can map back
+                consumed[0] = i + 1
+                continue
+            if nm[0] >= mcap or (self.signals_enabled and sig.cap - sig.n < MAX_SIGNALS_PER_RECORD):
+                return RUN_OUT_FULL
+            if r.kind == KIND_TRADE and self.vpin_enabled and vcap - nv[0] < vpin_room(&self.vpin, r.qty):
+                return RUN_OUT_FULL
+            sig.msg = self.messages
+            sig.rec = self.records
+            sig.ts = r.ts_exchange_ns
+            sig.ts_local = r.ts_local_ns
+            sig.instrument_id = r.instrument_id
+            sig.venue_id = r.venue_id
+            if r.ts_exchange_ns > self.det.ctx.now_ns:
+                self.det.ctx.now_ns = r.ts_exchange_ns
+            if r.flags & F_RESYNC:
+                self.msg_resync = 1
+            if r.kind == KIND_BOOK_LEVEL or r.kind == KIND_BOOK_CLEAR:
+                if self._book(r) < 0:
+                    return RUN_BOOK_LIMIT
+            elif r.kind == KIND_TRADE:
+                self._trade(r, vrows, nv, sig)
+            self.records += 1
+            if r.flags & F_LAST:
+                self._end_message(r, mrows, nm, sig)
+            consumed[0] = i + 1
+        return RUN_OK
+
+    cdef int _book(self, const Record* r) noexcept nogil:
+        cdef LadderSide* s
+        cdef LadderSide* saved
+        cdef int changed
+        cdef int64_t old_qty
+        self.msg_book = 1
+        if r.kind == KIND_BOOK_CLEAR:
+            if r.side != SIDE_ASK:
+                self._save(&self.bids, &self.saved_bids, &self.saved_b)
+                side_clear(&self.bids)
+            if r.side != SIDE_BID:
+                self._save(&self.asks, &self.saved_asks, &self.saved_a)
+                side_clear(&self.asks)
+            if self.signals_enabled:
+                det_clear(&self.det, r.side)
+            return 0
+        if r.side == SIDE_BID:
+            s = &self.bids
+        elif r.side == SIDE_ASK:
+            s = &self.asks
+        else:
+            return 0
+        changed = side_set(s, r.price, r.qty if r.qty > 0 else 0, &old_qty)
+        if changed < 0:
+            return -1
+        if changed and not (self.saved_b if r.side == SIDE_BID else self.saved_a):
+            self.msg_changed = 1
+            self._log_change(r.side, r.price, old_qty, r.qty if r.qty > 0 else 0)
+        if self.signals_enabled:
+            det_level(&self.det, r.side, r.price)
+        return 0
+
+    cdef int _save(self, LadderSide* s, LadderSide* saved, bint* flag) noexcept nogil:
+        """Keep a side's levels before its first clear in a message, so the message end can
+        tell whether the book really changed (a venue that re-sends identical snapshots).
+        If memory runs out the copy is marked unknown (n = -1) and the side counts as changed."""
+        if flag[0]:
+            return 0
+        flag[0] = 1
+        if saved.cap < s.n:
+            free(saved.levels)
+            saved.levels = <Level*>malloc(s.cap * sizeof(Level))
+            saved.cap = s.cap if saved.levels != NULL else 0
+            if saved.levels == NULL:
+                saved.n = -1
+                return 0
+        memcpy(saved.levels, s.levels, s.n * sizeof(Level))
+        saved.n = s.n
+        # Changes this message made to the side before the clear: revert them in the copy
+        # (newest first) so it is the side as the message found it, and drop them from the log.
+        cdef Py_ssize_t i, j = 0
+        cdef int64_t ignored
+        cdef int which = SIDE_BID if s == &self.bids else SIDE_ASK
+        if self.undo_lost:
+            saved.n = -1
+        for i in range(self.undo_n - 1, -1, -1):
+            if self.undo[UNDO * i] == which and side_set(saved, self.undo[UNDO * i + 1], self.undo[UNDO * i + 2], &ignored) < 0:
+                saved.n = -1
+                break
+        for i in range(self.undo_n):
+            if self.undo[UNDO * i] != which:
+                self.undo[UNDO * j] = self.undo[UNDO * i]
+                self.undo[UNDO * j + 1] = self.undo[UNDO * i + 1]
+                self.undo[UNDO * j + 2] = self.undo[UNDO * i + 2]
+                self.undo[UNDO * j + 3] = self.undo[UNDO * i + 3]
+                j += 1
+        self.undo_n = j
+        return 0
+
+    cdef void _log_change(self, int side, int64_t price, int64_t old_qty, int64_t new_qty) noexcept nogil:
+        cdef int64_t* grown
+        cdef Py_ssize_t cap
+        if self.undo_lost:
+            return
+        if self.undo_n == self.undo_cap:
+            cap = self.undo_cap * 2 if self.undo_cap else 64
+            grown = <int64_t*>realloc(self.undo, cap * UNDO * sizeof(int64_t))
+            if grown == NULL:
+                self.undo_lost = 1           # cannot prove the changes cancel: count as changed
+                return
+            self.undo = grown
+            self.undo_cap = cap
+        self.undo[UNDO * self.undo_n] = side
+        self.undo[UNDO * self.undo_n + 1] = price
+        self.undo[UNDO * self.undo_n + 2] = old_qty
+        self.undo[UNDO * self.undo_n + 3] = new_qty
+        self.undo_n += 1
+
+    cdef bint _changes_stand(self) noexcept nogil:
+        """Whether the logged level changes leave the book different from the message start
+        (a single change always does; several may cancel out)."""
+        cdef Py_ssize_t i, j
+        cdef LadderSide* s
+        cdef bint first
+        if self.undo_lost or self.undo_n == 1:
+            return 1
+        for i in range(self.undo_n):
+            first = 1                        # only a level's first entry holds its original size
+            for j in range(i):
+                if self.undo[UNDO * j] == self.undo[UNDO * i] and self.undo[UNDO * j + 1] == self.undo[UNDO * i + 1]:
+                    first = 0
+                    break
+            if not first:
+                continue
+            s = &self.bids if self.undo[UNDO * i] == SIDE_BID else &self.asks
+            if side_qty_at(s, self.undo[UNDO * i + 1]) != self.undo[UNDO * i + 2]:
+                return 1
+        return 0
+
+    cdef bint _differs(self, const LadderSide* s, const LadderSide* saved) noexcept nogil:
+        if saved.n != s.n:
+            return 1
+        return s.n > 0 and memcmp(s.levels, saved.levels, s.n * sizeof(Level)) != 0
+
+    cdef void _trade(self, const Record* r, VpinRow* vrows, Py_ssize_t* nv, SignalOut* sig) noexcept nogil:
+        cdef int64_t ts = r.ts_exchange_ns if r.ts_exchange_ns > 0 else 0
+        if r.qty <= 0:
+            return
+        self.msg_trades += 1
+        if r.side == SIDE_BID:
+            self.msg_buy += r.qty
+            self.cvd += r.qty
+        elif r.side == SIDE_ASK:
+            self.msg_sell += r.qty
+            self.cvd -= r.qty
+        else:
+            self.trades_unknown_side += 1
+        if self.vpin_enabled:
+            nv[0] += vpin_trade(&self.vpin, r.price, r.qty, ts, &vrows[nv[0]], self.messages, self.records)
+        if self.signals_enabled and (r.side == SIDE_BID or r.side == SIDE_ASK):
+            det_trade(&self.det, r.side, r.price, r.qty, ts, sig)
+
+    cdef void _end_message(self, const Record* r, MetricRow* mrows, Py_ssize_t* nm, SignalOut* sig) noexcept nogil:
+        cdef MetricRow* row
+        cdef int k
+        cdef int64_t bp, bq, ap, aq
+        cdef bint reset = 0
+        self.msg_changed = self.undo_lost or (self.undo_n > 0 and self._changes_stand())
+        if self.saved_b:
+            self.msg_changed = self.msg_changed or self._differs(&self.bids, &self.saved_bids)
+        if self.saved_a:
+            self.msg_changed = self.msg_changed or self._differs(&self.asks, &self.saved_asks)
+        if self.msg_changed or self.msg_trades:
+            row = &mrows[nm[0]]
+            nm[0] += 1
+            row.msg = self.messages
+            row.rec = self.records - 1
+            row.ts_exchange_ns = r.ts_exchange_ns
+            row.flags = 0
+            row.levels = self.ofi_levels
+            if self.msg_changed:
+                row.flags |= ROW_BOOK_CHANGED
+                reset = self.msg_resync or not self.have_prev
+                if reset:
+                    row.flags |= ROW_RESET
+                for k in range(self.ofi_levels):
+                    bp = side_px(&self.bids, k)
+                    bq = side_sz(&self.bids, k)
+                    ap = side_px(&self.asks, k)
+                    aq = side_sz(&self.asks, k)
+                    row.ofi[k] = 0 if reset else ofi_term(bp, bq, self.prev_bpx[k], self.prev_bq[k],
+                                                          ap, aq, self.prev_apx[k], self.prev_aq[k])
+                    self.prev_bpx[k] = bp
+                    self.prev_bq[k] = bq
+                    self.prev_apx[k] = ap
+                    self.prev_aq[k] = aq
+                self.have_prev = 1
+            else:
+                for k in range(self.ofi_levels):
+                    row.ofi[k] = 0
+            for k in range(self.ofi_levels, FLOW_MAX_LEVELS):
+                row.ofi[k] = 0
+            if self.msg_trades:
+                row.flags |= ROW_TRADES
+            if self.bids.n > 0:
+                row.flags |= ROW_HAVE_BID
+            if self.asks.n > 0:
+                row.flags |= ROW_HAVE_ASK
+            row.bid_px = side_px(&self.bids, 0) if self.bids.n > 0 else 0
+            row.bid_qty = side_sz(&self.bids, 0)
+            row.ask_px = side_px(&self.asks, 0) if self.asks.n > 0 else 0
+            row.ask_qty = side_sz(&self.asks, 0)
+            bq = depth_sum(&self.bids, self.obi_levels)
+            aq = depth_sum(&self.asks, self.obi_levels)
+            row.obi_num = bq - aq
+            row.obi_den = bq + aq
+            row.cvd = self.cvd
+            row.buy_qty = self.msg_buy
+            row.sell_qty = self.msg_sell
+        if self.signals_enabled:
+            if self.msg_resync and self.msg_book:
+                det_resync(&self.det)
+            # what this message changed, for detectors that look at placements (spoof)
+            self.det.ctx.undo = self.undo
+            self.det.ctx.undo_n = 0 if self.undo_lost else self.undo_n
+            self.det.ctx.saved_bids = &self.saved_bids if self.saved_b else NULL
+            self.det.ctx.saved_asks = &self.saved_asks if self.saved_a else NULL
+            det_message(&self.det, self.msg_changed, sig)
+        self.undo_n = 0
+        self.undo_lost = 0
+        self.msg_book = 0
+        self.msg_changed = 0
+        self.msg_resync = 0
+        self.msg_trades = 0
+        self.msg_buy = 0
+        self.msg_sell = 0
+        self.saved_b = 0
+        self.saved_a = 0
+        self.messages += 1
+
+    # -- inspection (tests, the CLI) -----------------------------------------------------
+    def top(self, int side, int n):
+        """[(price, qty)] of the n best levels of side 1 (bids) or 2 (asks), best first."""
+        cdef LadderSide* s = &self.bids if side == 1 else &self.asks
+        if side not in (1, 2):
+            raise ValueError("side must be 1 (bid) or 2 (ask)")
+        return [(side_px(s, k), side_sz(s, k)) for k in range(min(n, s.n))]
+
+    def depth(self, int side):
+        return self.bids.n if side == 1 else self.asks.n
+
+    @property
+    def baselines(self):
+        """The detectors' baselines: average aggressive order size and taker volume per
+        second (quantity units, floor), seconds and trades seen."""
+        return {"avg_order_qty": self.det.ctx.avg_order_q16 >> 16,
+                "volume_per_s": self.det.ctx.rate_q16 >> 16,
+                "seconds": self.det.ctx.seconds,
+                "trades": self.det.ctx.trades, "now_ns": self.det.ctx.now_ns}
+
+    @property
+    def vpin_buckets(self):
+        return self.vpin.buckets if self.vpin_enabled else 0

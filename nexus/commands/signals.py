@@ -1,0 +1,118 @@
+"""`nexus signals replay` (detector signals per input line) and `nexus signals eval` (the
+detectors scored against the simulator's labelled patterns). Definitions: engine/det_*.pxd;
+parameters: nexus/flow/params.py."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from nexus.commands.metrics import finish, open_source, source_options, tag_symbol
+
+
+@click.group()
+def signals() -> None:
+    """Order-flow signals: absorption, iceberg, exhaustion, delta spike, spoof, smart money, oracle."""
+
+
+def param_options(f):
+    f = click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
+                     help="Override a detector parameter (nexus/flow/params.py; integers: ns, integer "
+                          "price/quantity units, percent). Repeatable.")(f)
+    f = click.option("--no-oracle", is_flag=True, help="Do not emit oracle signals.")(f)
+    return f
+
+
+def build_params(overrides: dict, tick: int, oracle: bool):
+    from nexus.exceptions import ConfigError
+    from nexus.flow.params import FlowParams
+
+    try:
+        return FlowParams(tick=tick, oracle=oracle).replace(**overrides)
+    except ConfigError as e:
+        raise click.UsageError(str(e)) from None
+
+
+@signals.command("replay")
+@source_options
+@param_options
+@click.option("--json", "as_json", is_flag=True, help="JSON Lines (the contract); otherwise a readable line each.")
+def replay(venue, symbol, instruments, records, price_exponent, qty_exponent, tick, params, no_oracle, as_json) -> None:
+    """Raw messages on stdin (as for `book replay`) through the venue's sync rules and the
+    signal detectors; one line per signal:
+
+    \b
+    {"i": <0-based input line>, "signal": "absorption"|"iceberg"|"exhaustion"|"delta_spike"|
+     "spoof"|"smart_money"|"oracle", "side": "buy"|"sell", "price": "…",
+     "confidence": 0-100, "facts": {…}}
+
+    `side` is the direction the signal points to (a pulled bid wall or an exhausted buying
+    burst point down: "sell"). The oracle combines the others and is off by default for
+    trading. Facts per signal: nexus/flow/signals.py.
+    """
+    from nexus.exceptions import ConfigError
+    from nexus.flow.replay import Replay, parse_param_overrides
+    from nexus.flow.runtime import signal_json
+
+    try:
+        overrides = parse_param_overrides(params)
+    except ConfigError as e:
+        raise click.UsageError(str(e)) from None
+    build_params(overrides, tick, not no_oracle)  # refuse bad parameters before reading anything
+    source = open_source(venue, symbol, instruments, records, price_exponent, qty_exponent, tick)
+    rp = Replay(lambda unit: build_params(overrides, unit.tick, not no_oracle))
+    dumps = json.JSONEncoder(separators=(",", ":")).encode
+    write = sys.stdout.write
+    for unit in source:
+        for out in rp.feed(unit):
+            for sig, facts in zip(out.signals, out.facts):
+                line = tag_symbol(signal_json(sig, facts, unit.i, unit.price_exponent, unit.qty_exponent), unit, source, symbol)
+                if as_json:
+                    write(dumps(line) + "\n")
+                else:
+                    write(f"{line['i']:>8}  {line['signal']:<12} {line['side']:<4} {line['price']:>14}  "
+                          f"conf {line['confidence']:>3}  {json.dumps(line['facts'])}\n")
+    sys.stdout.flush()
+    finish(source)
+
+
+@signals.command("eval")
+@click.option("--seed", type=int, default=1, show_default=True, help="The simulator's seed (the scenario; 1 is `nexus sim`'s default).")
+@click.option("--duration", "duration_s", type=click.FloatRange(30, 3600), default=300.0, show_default=True,
+              help="Simulated seconds (patterns start every 5-8 s after the first 3 s).")
+@click.option("--venues", default=None, help="Comma-separated venues (default: all seven).")
+@click.option("--details", is_flag=True,
+              help="Also report, per detector, its false positives and how many fell while a pattern of "
+                   "another kind was running on that venue.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object: per detector precision, recall, labelled, detected.")
+def eval_(seed, duration_s, venues, details, as_json) -> None:
+    """Run the simulator's labelled scenario in process (no network), replay every venue's
+    wire messages through its decoder, sync rules and the detectors (default parameters),
+    and score each detector against the labels:
+
+    \b
+    {"absorption": {"precision", "recall", "labelled", "detected"}, "iceberg": {...},
+     "exhaustion": ..., "delta_spike": ..., "spoof": ..., "smart_money": ..., "oracle": ...}
+
+    Matching rules (time window, expected side, level price): nexus/flow/evaluate.py.
+    precision / recall are null when nothing was detected / labelled.
+    """
+    from nexus.flow import evaluate
+
+    vs = tuple(v.strip() for v in venues.split(",")) if venues else evaluate.DEFAULT_VENUES
+    progress = (lambda m: click.echo(f"… {m}", err=True)) if not as_json else None
+    res = evaluate.run(seed=seed, duration_s=duration_s, venues=vs, progress=progress)
+    keys = ("precision", "recall", "labelled", "detected")
+    out = {name: (d if details else {k: d[k] for k in keys}) for name, d in res["detectors"].items()}
+    if as_json:
+        click.echo(json.dumps(out))
+        return
+    click.echo(f"seed {seed}, {duration_s:g} simulated s, venues: {', '.join(vs)}")
+    for name, d in res["detectors"].items():
+        p = "-" if d["precision"] is None else f"{d['precision']:.2f}"
+        r = "-" if d["recall"] is None else f"{d['recall']:.2f}"
+        extra = (f"  (false positives {d['false_positives']}, {d['false_positives_during_other_patterns']} "
+                 f"during other patterns)") if "false_positives" in d else ""
+        click.echo(f"{name:<12} precision {p:>5}  recall {r:>5}  labelled {d['labelled']:>3}  detected {d['detected']:>4}{extra}")

@@ -1,0 +1,240 @@
+"""`nexus signals eval`: the detectors scored against the simulator's labelled patterns.
+
+The simulator (nexus.sim) runs without a network for `duration_s` of simulated time: one
+in-process connection per venue subscribes exactly as a client would (the subscribe
+messages of nexus.feeds.specs; Binance's REST depth snapshot is fetched from the simulated
+REST handler after the first messages, as a client does), and receives the venue's real wire
+frames. Each venue's frames then go through `nexus signals replay`'s path: the venue's
+decoder and sync rules (nexus.venues) and the flow engine with the default parameters
+(nexus/flow/params.py). The labels are the simulator's ground truth.
+
+Matching (per venue, so a pattern injected on one venue is only looked for there):
+* a label of kind K is matched by a signal of the detector for K (accumulation -> smart_money)
+  whose time (exchange timestamp of the record that triggered it) lies in
+  [t_start_ns - BEFORE_NS, t_end_ns + AFTER_NS], whose side is the label's expected
+  direction -- the label's side for iceberg, absorption, delta_spike and accumulation (the
+  passive / aggressor / accumulating side), the OPPOSITE side for spoof (the label names the
+  wall; a pulled bid wall points down) and exhaustion (the label names the exhausted side) --
+  and, for the level patterns (spoof, iceberg, absorption), whose price is the label's level
+  within one tick of the venue;
+* precision = signals that match some label / signals of that detector;
+  recall = labels matched by at least one signal / labels of that kind.
+The oracle has no labels of its own: only its count is reported.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from decimal import Decimal
+
+from nexus.exceptions import ConfigError
+
+KIND_TO_SIGNAL = {"iceberg": "iceberg", "absorption": "absorption", "exhaustion": "exhaustion",
+                  "delta_spike": "delta_spike", "spoof": "spoof", "accumulation": "smart_money"}
+OPPOSITE_SIDE_KINDS = {"spoof", "exhaustion"}
+LEVEL_KINDS = {"spoof", "iceberg", "absorption"}
+BEFORE_NS = 1_000_000_000      # a signal may come a little before the label's start time
+AFTER_NS = 5_000_000_000       # exhaustion needs the fade, spoof the pull, to be seen
+DEFAULT_DURATION_S = 300.0
+DEFAULT_VENUES = ("binance-perp", "binance-spot", "bybit-perp", "okx-swap", "coinbase", "kraken", "hyperliquid")
+
+
+def _need_sim():
+    try:
+        from nexus.sim.engine import ALL_CONNECTIONS, Engine  # noqa: F401
+        from nexus.venues.base import MODULES  # noqa: F401
+    except ImportError as e:
+        raise ConfigError(f"`signals eval` needs the venue simulator (nexus.sim) and the venue decoders "
+                          f"(nexus.venues), which this build does not have: {e}") from None
+
+
+class _Conn:
+    """One subscribed client connection, in process (nexus.sim.wire.base.Conn)."""
+
+    def __init__(self, feed, t_ns: int) -> None:
+        self.venue = feed.venue
+        self.subs: set[str] = set()
+        self.state: dict = {}
+        self.opened_ns = self.last_sent_ns = t_ns
+        self.path = feed.ws_path
+        self.query: dict = {}
+        self.lines: list[bytes] = []
+        self.closed = False
+
+    def send(self, text: str) -> None:
+        if not self.closed:
+            self.lines.append(text.encode() if isinstance(text, str) else bytes(text))
+
+    def ping(self, payload: bytes) -> None:
+        pass
+
+    def close(self, code: int = 1000, reason: str = "") -> None:
+        self.closed = True
+
+    def subscribe(self, channel: str) -> None:
+        self.subs.add(channel)
+
+    def unsubscribe(self, channel: str) -> None:
+        self.subs.discard(channel)
+
+
+class _Sink:
+    """What the simulator's server would do with the engine's output, for one client each."""
+
+    def __init__(self, engine, conns: dict[str, _Conn]) -> None:
+        from nexus.sim.engine import ALL_CONNECTIONS
+
+        self.all = ALL_CONNECTIONS
+        self.engine = engine
+        self.conns = conns
+
+    def deliver(self, venue: str, events) -> None:
+        conn = self.conns.get(venue)
+        if conn is None:
+            return
+        feed = self.engine.feeds[venue]
+        for channel, payload in events:
+            if channel == self.all or channel in conn.subs:
+                conn.send(feed.render(conn, channel, payload))
+                conn.last_sent_ns = self.engine.t_ns
+
+    def disconnect(self, venue: str, refuse_until_ns: int) -> None:
+        pass
+
+    def second(self, t_ns: int) -> None:
+        for venue, conn in self.conns.items():
+            self.engine.feeds[venue].on_second(conn, t_ns)
+
+
+def _rest_snapshot(feed, spec, symbol: str) -> bytes | None:
+    """The REST depth body a client would fetch (Binance), from the simulated handler."""
+    import json
+    from urllib.parse import parse_qsl, urlsplit
+
+    if spec.snapshot_path is None:
+        return None
+    url = urlsplit(spec.snapshot_path(symbol))
+    for (method, path), handler in feed.rest_routes().items():
+        if method == "GET" and path == url.path:
+            status, body = handler(dict(parse_qsl(url.query)), None)
+            if status != 200:
+                return None
+            return body.encode() if isinstance(body, str) else json.dumps(body, separators=(",", ":")).encode()
+    return None
+
+
+def capture(seed: int, duration_s: float, venues=DEFAULT_VENUES, symbol: str = "BTCUSDT"):
+    """Run the simulator for `duration_s` and return ({venue: [raw lines]}, labels, engine)."""
+    _need_sim()
+    from nexus.feeds.specs import SPECS
+    from nexus.sim.engine import Engine
+
+    eng = Engine(seed=seed, venues=list(venues), symbol=symbol, patterns=True)
+    conns = {v: _Conn(eng.feeds[v], eng.t_ns) for v in eng.venue_names}
+    eng.sink = _Sink(eng, conns)
+    for v, conn in conns.items():
+        feed, spec = eng.feeds[v], SPECS[v]
+        feed.on_open(conn)
+        for msg in spec.subscribe(feed.spec.symbol):
+            feed.on_text(conn, msg.decode())
+    eng.advance(0.3)  # the first diffs arrive, then the REST snapshot (Binance's documented order)
+    for v, conn in conns.items():
+        body = _rest_snapshot(eng.feeds[v], SPECS[v], eng.feeds[v].spec.symbol)
+        if body is not None:
+            conn.lines.append(body)
+    eng.advance(duration_s - 0.3)
+    return {v: c.lines for v, c in conns.items()}, eng.labels(include_active=True), eng
+
+
+@dataclass
+class Detected:
+    venue: str
+    signal: str
+    side: str
+    ts_ns: int
+    price: str
+    confidence: int
+    tick: str = "0"
+
+
+def detect(lines_by_venue: dict[str, list[bytes]], symbols: dict[str, str], params_for=None) -> list[Detected]:
+    """Run each venue's raw lines through `signals replay`'s path; every signal, timestamped."""
+    from nexus.flow.params import FlowParams
+    from nexus.flow.replay import Replay, VenueSource
+    from nexus.flow.runtime import SIDE_NAMES
+    from nexus.flow.format import scaled_str
+    from nexus.flow.signals import SIGNAL_NAMES
+
+    out: list[Detected] = []
+    for venue, lines in lines_by_venue.items():
+        src = VenueSource(venue, symbols.get(venue), stream=io.BytesIO(b"\n".join(lines) + b"\n"))
+        rp = Replay(lambda unit: (params_for(venue, unit) if params_for else FlowParams(tick=unit.tick)))
+        for unit in src:
+            for o in rp.feed(unit):
+                for sig in o.signals:
+                    out.append(Detected(venue, SIGNAL_NAMES[int(sig["aux"])], SIDE_NAMES[int(sig["side"])],
+                                        int(sig["ts_exchange_ns"]), scaled_str(int(sig["price"]), unit.price_exponent),
+                                        int(sig["qty"]), scaled_str(unit.tick, unit.price_exponent)))
+    return out
+
+
+def expected_side(label: dict) -> str:
+    s = label["side"]
+    if label["kind"] in OPPOSITE_SIDE_KINDS:
+        return "sell" if s == "buy" else "buy"
+    return s
+
+
+def _matches(d: Detected, label: dict, end_ns: int) -> bool:
+    t0 = label["t_start_ns"] - BEFORE_NS
+    t1 = (label["t_end_ns"] if label["t_end_ns"] is not None else end_ns) + AFTER_NS
+    if not (d.venue == label["venue"] and d.signal == KIND_TO_SIGNAL[label["kind"]]
+            and d.side == expected_side(label) and t0 <= d.ts_ns <= t1):
+        return False
+    if label["kind"] in LEVEL_KINDS:
+        return label["price"] is not None and abs(Decimal(d.price) - Decimal(label["price"])) <= Decimal(d.tick)
+    return True
+
+
+def _during(d: Detected, label: dict, end_ns: int) -> bool:
+    t1 = (label["t_end_ns"] if label["t_end_ns"] is not None else end_ns) + AFTER_NS
+    return d.venue == label["venue"] and label["t_start_ns"] - BEFORE_NS <= d.ts_ns <= t1
+
+
+def score(detected: list[Detected], labels: list[dict], end_ns: int) -> dict:
+    """Per detector: precision, recall, labelled, detected (the contract), and to explain the
+    false positives: how many fell while a pattern of ANOTHER kind was running on that venue
+    (an exhaustion burst is also a delta spike to any trader) -- still counted as false."""
+    res = {}
+    for kind, sig in KIND_TO_SIGNAL.items():
+        ls = [l for l in labels if l["kind"] == kind]
+        others = [l for l in labels if l["kind"] != kind]
+        ds = [d for d in detected if d.signal == sig]
+        hits = [any(_matches(d, l, end_ns) for l in ls) for d in ds]
+        tp = sum(hits)
+        found = sum(1 for l in ls if any(_matches(d, l, end_ns) for d in ds))
+        fps = [d for d, h in zip(ds, hits) if not h]
+        res[sig] = {
+            "precision": round(tp / len(ds), 4) if ds else None,
+            "recall": round(found / len(ls), 4) if ls else None,
+            "labelled": len(ls),
+            "detected": len(ds),
+            "false_positives": len(fps),
+            "false_positives_during_other_patterns": sum(1 for d in fps if any(_during(d, l, end_ns) for l in others)),
+        }
+    res["oracle"] = {"precision": None, "recall": None, "labelled": 0,
+                     "detected": sum(1 for d in detected if d.signal == "oracle")}
+    return res
+
+
+def run(seed: int = 1, duration_s: float = DEFAULT_DURATION_S, venues=DEFAULT_VENUES, progress=None) -> dict:
+    say = progress or (lambda m: None)
+    say(f"simulating {duration_s:g} s (seed {seed}) on {len(venues)} venues")
+    lines, labels, eng = capture(seed, duration_s, venues)
+    symbols = {v: eng.feeds[v].spec.symbol for v in lines}
+    say("replaying every venue through its decoder, sync rules and the detectors")
+    detected = detect(lines, symbols)
+    return {"seed": seed, "duration_s": duration_s, "venues": list(venues),
+            "detectors": score(detected, labels, eng.t_ns),
+            "messages": {v: len(x) for v, x in lines.items()}}

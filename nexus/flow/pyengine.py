@@ -1,0 +1,811 @@
+"""The flow engine's logic in pure Python: the same metrics and detectors, step for step, as
+engine/flow.pyx and engine/det_*.pxd, written the way a careful Python programmer would
+(a dict + sorted price list per book side, bisect, plain ints, collections.deque windows).
+
+Two uses: the baseline of `nexus bench engine` (the same work in pure Python, in the same
+run), and a second implementation the tests compare the compiled engine with, output for
+output. It takes the same parameter dict and records as tuples
+(ts_exchange_ns, ts_local_ns, price, qty, seq, trade_id, instrument_id, aux, venue_id, kind,
+flags, side) -- `batch.tolist()` of a record array minus the padding.
+
+Outputs: metrics rows as tuples (msg, rec, ts, bid_px, bid_qty, ask_px, ask_qty, ofi list,
+obi_num, obi_den, cvd, buy, sell, flags); VPIN rows (msg, rec, ts, bucket, num, den);
+signals (type, side, price, confidence, facts tuple of 6, msg, rec, ts).
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_left, bisect_right, insort
+from collections import deque
+
+BOOK_LEVEL, BOOK_CLEAR, TRADE = 1, 2, 3
+F_LAST, F_RESYNC = 1, 4
+BID, ASK = 1, 2
+INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
+PHI_ONE, PHI_HALF = 1 << 20, 1 << 19
+SQRT1_2 = math.sqrt(0.5)
+ROW_BOOK_CHANGED, ROW_TRADES, ROW_RESET, ROW_HAVE_BID, ROW_HAVE_ASK = 1, 2, 4, 8, 16
+ABSORPTION, ICEBERG, EXHAUSTION, DELTA_SPIKE, SPOOF, SMART_MONEY, ORACLE = range(1, 8)
+EXH_RING, SM_RING, SPOOF_MAX_WALLS = 4096, 1024, 8
+
+
+def conf_ratio(threshold, value):
+    if value <= 0 or threshold <= 0:
+        return 50
+    return min(100, max(0, 100 - (50 * threshold) // value))
+
+
+class Side:
+    """One book side: sizes by price and the prices sorted ascending."""
+
+    __slots__ = ("qty", "prices", "is_bid")
+
+    def __init__(self, is_bid):
+        self.qty, self.prices, self.is_bid = {}, [], is_bid
+
+    def set(self, price, qty):
+        """Returns (changed, old size)."""
+        old = self.qty.get(price, 0)
+        if qty <= 0:
+            if not old:
+                return False, 0
+            del self.qty[price]
+            del self.prices[bisect_left(self.prices, price)]
+            return True, old
+        if old == qty:
+            return False, old
+        if not old:
+            insort(self.prices, price)
+        self.qty[price] = qty
+        return True, old
+
+    def px(self, k):
+        n = len(self.prices)
+        if k < n:
+            return self.prices[n - 1 - k] if self.is_bid else self.prices[k]
+        return INT64_MIN if self.is_bid else INT64_MAX
+
+    def sz(self, k):
+        n = len(self.prices)
+        if k < n:
+            return self.qty[self.prices[n - 1 - k] if self.is_bid else self.prices[k]]
+        return 0
+
+    def rank(self, price):
+        """Levels strictly better than `price`."""
+        if self.is_bid:
+            return len(self.prices) - bisect_right(self.prices, price)
+        return bisect_left(self.prices, price)
+
+    def top(self, levels):
+        """(prices, sizes) of the `levels` best levels, best first."""
+        sel = self.prices[-levels:][::-1] if self.is_bid else self.prices[:levels]
+        q = self.qty
+        return sel, [q[x] for x in sel]
+
+    def depth_sum(self, levels):
+        return sum(self.top(levels)[1])
+
+
+class PyFlowEngine:
+    def __init__(self, params: dict):
+        p = dict(params)
+        self.p = p
+        self.ofi_levels, self.obi_levels = p["ofi_levels"], p["obi_levels"]
+        self.instrument_id = p["instrument_id"]
+        self.bids, self.asks = Side(True), Side(False)
+        self.prev = None
+        self.undo, self.saved = [], {}
+        self.msg_book = self.msg_resync = False
+        self.msg_buy = self.msg_sell = self.msg_trades = 0
+        self.messages = self.records = self.cvd = 0
+        self.vpin_on = p["vpin_bucket_volume"] > 0
+        self.V, self.vn, self.W, self.bar_ns = (p["vpin_bucket_volume"], p["vpin_window"],
+                                                p["vpin_sigma_bars"], p["vpin_bar_ns"])
+        self.bar_open, self.bar_id, self.bar_vol, self.bar_close = False, 0, 0, 0
+        self.prev_close = None
+        self.dps = deque()
+        self.s1 = self.s2 = 0
+        self.filled = self.buy_fp = self.buckets = self.imb_sum = 0
+        self.imbs = deque()
+        on = bool(p["signals"])
+        self.on = {t: on and bool(p[n]) for t, n in ((ABSORPTION, "absorption"), (ICEBERG, "iceberg"),
+                   (EXHAUSTION, "exhaustion"), (DELTA_SPIKE, "delta_spike"), (SPOOF, "spoof"),
+                   (SMART_MONEY, "smart_money"), (ORACLE, "oracle"))}
+        self.signals_on = on
+        self.now = 0
+        self.tick, self.warmup, self.warmup_s = p["tick"], p["warmup_trades"], p["warmup_s"]
+        self.ctx_trades = self.seconds = self.rate = self.avg_order = 0
+        self.sec_id = None
+        self.sec_vol = 0
+        self.order = None  # [side, ts, qty, px] of the aggressive order being assembled
+        self.abs = {s: None for s in (BID, ASK)}
+        self.ice = {s: None for s in (BID, ASK)}
+        self.exh_ring = deque()
+        self.exh_buy = self.exh_sell = 0
+        self.exh = {d: None for d in (BID, ASK)}
+        self.exh_last = {}
+        self.ds_ring = deque()
+        self.ds_s1 = self.ds_s2 = 0
+        self.ds_started = False
+        self.ds_bucket = self.ds_delta = 0
+        self.ds_recent, self.ds_older = deque(), deque()
+        self.ds_recent_sum = self.ds_older_sum = 0
+        self.ds_fired_ts = None
+        self.walls = {BID: [None] * SPOOF_MAX_WALLS, ASK: [None] * SPOOF_MAX_WALLS}
+        self.sm_ring = deque()
+        self.sm_q, self.sm_n = {BID: 0, ASK: 0}, {BID: 0, ASK: 0}
+        self.sm_last = {}
+        self.or_last = {}
+        self.or_emitted = None
+        self.or_w = (0,) + tuple(p["oracle_weights"])
+        self.metrics, self.vpin_rows, self.signals = [], [], []
+
+    # -- the record loop ----------------------------------------------------------------------
+    def update(self, recs):
+        for r in recs:
+            ts, tsl, price, qty, kind, flags, side = r[0], r[1], r[2], r[3], r[9], r[10], r[11]
+            if self.instrument_id and r[6] != self.instrument_id:
+                self.records += 1
+                continue
+            self.cur = (self.messages, self.records, ts)
+            if ts > self.now:
+                self.now = ts
+            if flags & F_RESYNC:
+                self.msg_resync = True
+            if kind == BOOK_LEVEL or kind == BOOK_CLEAR:
+                self._book(kind, side, price, qty)
+            elif kind == TRADE:
+                self._trade(side, price, qty, ts if ts > 0 else 0)
+            self.records += 1
+            if flags & F_LAST:
+                self._end_message(ts)
+
+    def _book(self, kind, side, price, qty):
+        self.msg_book = True
+        if kind == BOOK_CLEAR:
+            for s, book in ((BID, self.bids), (ASK, self.asks)):
+                if side != (ASK if s == BID else BID):
+                    self._save(s, book)
+                    book.qty.clear()
+                    book.prices.clear()
+            if self.on[ICEBERG]:
+                for s in (BID, ASK):
+                    if side != (ASK if s == BID else BID) and self.ice[s] is not None:
+                        self.ice[s]["touched"] = True
+            return
+        if side not in (BID, ASK):
+            return
+        changed, old = (self.bids if side == BID else self.asks).set(price, qty if qty > 0 else 0)
+        if changed and side not in self.saved:
+            self.undo.append((side, price, old, qty if qty > 0 else 0))
+        if self.on[ICEBERG]:
+            e = self.ice[side]
+            if e is not None and e["px"] == price:
+                e["touched"] = True
+
+    def _save(self, s, book):
+        if s in self.saved:
+            return
+        copy = dict(book.qty)
+        for side, price, old, _ in reversed(self.undo):
+            if side == s:
+                if old:
+                    copy[price] = old
+                else:
+                    copy.pop(price, None)
+        self.undo = [u for u in self.undo if u[0] != s]
+        self.saved[s] = copy
+
+    def _changed(self):
+        if len(self.undo) == 1:
+            return True
+        seen = set()
+        for side, price, old, _ in self.undo:
+            if (side, price) in seen:
+                continue
+            seen.add((side, price))
+            if (self.bids if side == BID else self.asks).qty.get(price, 0) != old:
+                return True
+        for s, copy in self.saved.items():
+            if (self.bids if s == BID else self.asks).qty != copy:
+                return True
+        return False
+
+    def _trade(self, side, price, qty, ts):
+        if qty <= 0:
+            return
+        self.msg_trades += 1
+        if side == BID:
+            self.msg_buy += qty
+            self.cvd += qty
+        elif side == ASK:
+            self.msg_sell += qty
+            self.cvd -= qty
+        if self.vpin_on:
+            self._vpin_trade(price, qty, ts)
+        if self.signals_on and side in (BID, ASK):
+            self._det_trade(side, price, qty, ts)
+
+    def _end_message(self, ts):
+        changed = bool(self.undo or self.saved) and self._changed()
+        if changed or self.msg_trades:
+            L = self.ofi_levels
+            flags = 0
+            ofi = [0] * L
+            b, a = self.bids, self.asks
+            if changed:
+                flags |= ROW_BOOK_CHANGED
+                bps, bqs = b.top(L)
+                aps, aqs = a.top(L)
+                if len(bps) < L:
+                    bps, bqs = bps + [INT64_MIN] * (L - len(bps)), bqs + [0] * (L - len(bqs))
+                if len(aps) < L:
+                    aps, aqs = aps + [INT64_MAX] * (L - len(aps)), aqs + [0] * (L - len(aqs))
+                reset = self.msg_resync or self.prev is None
+                if reset:
+                    flags |= ROW_RESET
+                else:
+                    pbps, pbqs, paps, paqs = self.prev
+                    for k in range(L):
+                        bp, bq, ap, aq = bps[k], bqs[k], aps[k], aqs[k]
+                        pbp, pbq, pap, paq = pbps[k], pbqs[k], paps[k], paqs[k]
+                        ofi[k] = ((bq if bp >= pbp else 0) - (pbq if bp <= pbp else 0)
+                                  - (aq if ap <= pap else 0) + (paq if ap >= pap else 0))
+                self.prev = (bps, bqs, aps, aqs)
+            if self.msg_trades:
+                flags |= ROW_TRADES
+            if b.prices:
+                flags |= ROW_HAVE_BID
+            if a.prices:
+                flags |= ROW_HAVE_ASK
+            sb, sa = b.depth_sum(self.obi_levels), a.depth_sum(self.obi_levels)
+            self.metrics.append((self.messages, self.records - 1, ts, b.px(0) if b.prices else 0, b.sz(0),
+                                 a.px(0) if a.prices else 0, a.sz(0), ofi, sb - sa, sb + sa, self.cvd,
+                                 self.msg_buy, self.msg_sell, flags))
+        if self.signals_on:
+            if self.msg_resync and self.msg_book:
+                self.walls = {BID: [None] * SPOOF_MAX_WALLS, ASK: [None] * SPOOF_MAX_WALLS}
+            self._det_message(changed)
+        self.undo, self.saved = [], {}
+        self.msg_book = self.msg_resync = False
+        self.msg_trades = self.msg_buy = self.msg_sell = 0
+        self.messages += 1
+
+    # -- VPIN (engine/vpin.pxd) ---------------------------------------------------------------
+    def _vpin_trade(self, price, qty, ts):
+        if self.bar_ns == 0:
+            self._vpin_fill(qty, self._classify(price))
+            return
+        bid = ts // self.bar_ns
+        if self.bar_open and bid > self.bar_id:
+            self._vpin_fill(self.bar_vol, self._classify(self.bar_close))
+            self.bar_open = False
+        if not self.bar_open:
+            self.bar_open, self.bar_id, self.bar_vol = True, bid, 0
+        self.bar_vol += qty
+        self.bar_close = price
+
+    def _classify(self, close):
+        if self.prev_close is None:
+            self.prev_close = close
+            return PHI_HALF
+        dp = close - self.prev_close
+        self.prev_close = close
+        if len(self.dps) == self.W:
+            old = self.dps.popleft()
+            self.s1 -= old
+            self.s2 -= old * old
+        self.dps.append(dp)
+        self.s1 += dp
+        self.s2 += dp * dp
+        c = len(self.dps)
+        num = c * self.s2 - self.s1 * self.s1
+        if num <= 0:
+            return PHI_ONE if dp > 0 else 0 if dp < 0 else PHI_HALF
+        z = (float(dp) * float(c)) / math.sqrt(float(num))
+        return int(0.5 * math.erfc(-z * SQRT1_2) * PHI_ONE)
+
+    def _vpin_fill(self, volume, phi):
+        V = self.V
+        while volume > 0:
+            take = min(V - self.filled, volume)
+            self.filled += take
+            self.buy_fp += take * phi
+            volume -= take
+            if self.filled == V:
+                imb = abs(V * PHI_ONE - 2 * self.buy_fp)
+                if len(self.imbs) == self.vn:
+                    self.imb_sum -= self.imbs.popleft()
+                self.imbs.append(imb)
+                self.imb_sum += imb
+                if self.buckets + 1 >= self.vn:
+                    m, rec, ts = self.cur
+                    self.vpin_rows.append((m, rec, ts, self.buckets, self.imb_sum, self.vn * V * PHI_ONE))
+                self.buckets += 1
+                self.filled = self.buy_fp = 0
+
+    # -- detectors (engine/detectors.pxd) -----------------------------------------------------
+    def _emit(self, t, side, price, conf, f0=0, f1=0, f2=0, f3=0, f4=0, f5=0):
+        m, rec, ts = self.cur
+        self.signals.append((t, side, price, min(100, max(0, conf)), (f0, f1, f2, f3, f4, f5), m, rec, ts))
+
+    def _warm(self):
+        return (self.ctx_trades >= self.warmup and self.seconds >= self.warmup_s
+                and self.rate > 0 and self.avg_order > 0)
+
+    def _flow(self, pct, window_ns):
+        """pct % of the normal taker volume over window_ns (engine/detctx.pxd ctx_flow)."""
+        return ((self.rate >> 8) * pct // 100 * (window_ns // 1000000) // 1000) >> 8
+
+    def _fold_second(self, vol):
+        v16 = vol << 16
+        self.rate = v16 if self.seconds == 0 else self.rate + ((v16 - self.rate) >> 6)
+        self.seconds += 1
+
+    def _book_side(self, s):
+        return self.bids if s == BID else self.asks
+
+    def _close_order(self):
+        side, ts, qty, px = self.order
+        if self.on[SMART_MONEY]:
+            self._smart_money_order(side, px, qty, ts)
+        o16 = qty << 16
+        if self.avg_order == 0:
+            self.avg_order = o16
+        else:
+            if o16 > 8 * self.avg_order:
+                o16 = 8 * self.avg_order
+            self.avg_order += (o16 - self.avg_order) >> 5
+        self.order = None
+
+    def _det_trade(self, taker, px, q, ts):
+        first = len(self.signals)
+        if self.order is not None and (taker != self.order[0] or ts != self.order[1]):
+            self._close_order()
+        sec = ts // 1000000000
+        if self.sec_id is None:
+            self.sec_id, self.sec_vol = sec, 0
+        elif sec > self.sec_id:
+            self._fold_second(self.sec_vol)
+            for _ in range(min(sec - self.sec_id - 1, 64)):
+                self._fold_second(0)
+            self.sec_id, self.sec_vol = sec, 0
+        self.sec_vol += q
+        self.ctx_trades += 1
+        on = self.on
+        if on[ABSORPTION]:
+            self._absorption_trade(taker, px, q, ts)
+        if on[ICEBERG]:
+            self._iceberg_trade(taker, px, q, ts)
+        if on[EXHAUSTION]:
+            self._exhaustion_trade(taker, px, q, ts)
+        if on[DELTA_SPIKE]:
+            self._delta_spike_trade(taker, px, q, ts)
+        if on[SPOOF]:
+            self._spoof_trade(taker, px, q)
+        if self.order is not None:
+            self.order[2] += q
+            self.order[3] = px
+        else:
+            self.order = [taker, ts, q, px]
+        self._feed_oracle(first)
+
+    def _det_message(self, changed):
+        first = len(self.signals)
+        if self.order is not None and self.now > self.order[1]:
+            self._close_order()
+        on = self.on
+        if on[ABSORPTION]:
+            self._absorption_message()
+        if on[ICEBERG]:
+            self._iceberg_message()
+        if on[EXHAUSTION]:
+            self._exhaustion_message()
+        if on[SPOOF] and changed:
+            self._spoof_message()
+        self._feed_oracle(first)
+
+    def _absorption_trade(self, taker, px, q, ts):
+        p = self.p
+        ps = 3 - taker
+        e = self.abs[ps]
+        if e is None or not e["active"] or px != e["px"] or ts - e["start"] > p["absorption_window_ns"]:
+            last = e["last"] if e is not None else None
+            heavy = e["heavy"] if e is not None else None
+            e = self.abs[ps] = {"active": True, "armed": False, "fired": False, "px": px, "vol": 0, "prints": 0,
+                                "disp": self._book_side(ps).qty.get(px, 0), "start": ts, "armed_ts": 0, "thr": 0,
+                                "last": last, "heavy": heavy}
+        e["vol"] += q
+        e["prints"] += 1
+        if e["armed"] or e["fired"] or not self._warm() or e["prints"] < p["absorption_min_prints"]:
+            return
+        thr = max(self._flow(p["absorption_rate_pct"], p["absorption_window_ns"]),
+                  e["disp"] * p["absorption_display_pct"] // 100, p["absorption_min_qty"], 1)
+        if e["vol"] >= thr:
+            e["armed"], e["armed_ts"], e["thr"] = True, ts, thr
+            e["heavy"] = (px, ts)
+
+    def _absorption_heavy(self, side, px):
+        e = self.abs[side]
+        h = e["heavy"] if e is not None else None
+        return h is not None and h[0] == px and self.now - h[1] <= self.p["iceberg_window_ns"]
+
+    def _absorption_message(self):
+        for ps in (BID, ASK):
+            e = self.abs[ps]
+            if e is None or not e["active"]:
+                continue
+            side = self._book_side(ps)
+            best = side.px(0)
+            if (ps == BID and best < e["px"]) or (ps == ASK and best > e["px"]):
+                e["active"] = False
+                continue
+            d = side.qty.get(e["px"], 0)
+            if d > e["disp"]:
+                e["disp"] = d
+            if not e["armed"] or e["fired"] or self.now - e["armed_ts"] < self.p["absorption_hold_ns"]:
+                continue
+            if e["last"] is not None and self.now - e["last"] < self.p["absorption_cooldown_ns"]:
+                continue
+            self._emit(ABSORPTION, ps, e["px"], conf_ratio(e["thr"], e["vol"]), e["vol"], e["prints"],
+                       d, self.now - e["start"], e["thr"])
+            e["fired"] = True
+            e["last"] = self.now
+
+    def _iceberg_trade(self, taker, px, q, ts):
+        ps = 3 - taker
+        e = self.ice[ps]
+        if e is None or not e["active"] or px != e["px"] or ts - e["start"] > self.p["iceberg_window_ns"]:
+            disp = self._book_side(ps).qty.get(px, 0)
+            last = e["last"] if e is not None else None
+            e = self.ice[ps] = {"active": True, "fired": False, "touched": False, "px": px, "last_disp": disp,
+                                "max_disp": disp, "traded": 0, "since": 0, "refills": 0, "start": ts, "last": last}
+        e["traded"] += q
+        e["since"] += q
+
+    def _iceberg_message(self):
+        p = self.p
+        for ps in (BID, ASK):
+            e = self.ice[ps]
+            if e is None or not e["active"]:
+                continue
+            if e["touched"]:
+                e["touched"] = False
+                side = self._book_side(ps)
+                d = side.qty.get(e["px"], 0)
+                if d == 0:
+                    best = side.px(0)
+                    if (ps == BID and best < e["px"]) or (ps == ASK and best > e["px"]):
+                        e["active"] = False
+                    e["last_disp"] = 0
+                    continue
+                if e["since"] > 0 and d > e["last_disp"] - e["since"]:
+                    e["refills"] += 1
+                e["since"] = 0
+                e["last_disp"] = d
+                if d > e["max_disp"]:
+                    e["max_disp"] = d
+            if e["fired"] or e["refills"] < p["iceberg_min_refills"] or self.now - e["start"] < p["iceberg_settle_ns"]:
+                continue
+            if self._absorption_heavy(ps, e["px"]):
+                continue
+            thr = max(e["max_disp"] * p["iceberg_vol_mult_pct"] // 100, p["iceberg_min_qty"], 1)
+            if e["traded"] < thr:
+                continue
+            if e["last"] is not None and self.now - e["last"] < p["iceberg_cooldown_ns"]:
+                continue
+            self._emit(ICEBERG, ps, e["px"],
+                       (conf_ratio(p["iceberg_min_refills"], e["refills"]) + conf_ratio(thr, e["traded"])) // 2,
+                       e["traded"], e["refills"], e["max_disp"], self.now - e["start"], e["last_disp"],
+                       e["traded"] - e["max_disp"])
+            e["fired"] = True
+            e["last"] = self.now
+
+    def _exhaustion_trade(self, taker, px, q, ts):
+        p, ring = self.p, self.exh_ring
+        while ring and (len(ring) == EXH_RING or ts - ring[0][0] > p["exhaustion_window_ns"]):
+            _, oq, _ = ring.popleft()
+            if oq > 0:
+                self.exh_buy -= oq
+            else:
+                self.exh_sell += oq
+        if taker == BID:
+            ring.append((ts, q, px))
+            self.exh_buy += q
+        else:
+            ring.append((ts, -q, px))
+            self.exh_sell += q
+        b = self.exh[taker]
+        if b is not None:
+            if (taker == BID and px > b["ext"]) or (taker == ASK and px < b["ext"]):
+                b["ext"], b["ext_ts"] = px, ts
+            return
+        if not self._warm():
+            return
+        last = self.exh_last.get(taker)
+        if last is not None and ts - last < p["exhaustion_cooldown_ns"]:
+            return
+        vol = self.exh_buy if taker == BID else self.exh_sell
+        thr = max(self._flow(p["exhaustion_burst_rate_pct"], p["exhaustion_window_ns"]), p["exhaustion_min_qty"], 1)
+        if vol < thr or vol * 100 < p["exhaustion_dominance_pct"] * (self.exh_buy + self.exh_sell):
+            return
+        oldest = ring[0][2]
+        move = px - oldest if taker == BID else oldest - px
+        if move <= 0 or move * 10000 < p["exhaustion_min_move_bps"] * oldest:
+            return
+        half = ts - p["exhaustion_window_ns"] // 2
+        orders, older, last_ts = 0, 0, -1
+        for t, sq, _ in ring:
+            if (taker == BID and sq <= 0) or (taker == ASK and sq >= 0):
+                continue
+            if t != last_ts:
+                orders += 1
+                last_ts = t
+            if t < half:
+                older += abs(sq)
+        if orders < p["exhaustion_min_orders"] or older * 100 < p["exhaustion_spread_pct"] * vol:
+            return
+        self.exh[taker] = {"ext": px, "ext_ts": ts, "start": oldest, "vol": vol, "thr": thr}
+
+    def _exhaustion_message(self):
+        if not self.bids.prices or not self.asks.prices:
+            return
+        p = self.p
+        mid = (self.bids.px(0) + self.asks.px(0)) >> 1
+        for d in (BID, ASK):
+            b = self.exh[d]
+            if b is None:
+                continue
+            if self.now - b["ext_ts"] > p["exhaustion_watch_ns"]:
+                self.exh[d] = None
+                continue
+            if self.now - b["ext_ts"] < p["exhaustion_stall_ns"]:
+                continue
+            retrace = b["ext"] - mid if d == BID else mid - b["ext"]
+            move = b["ext"] - b["start"] if d == BID else b["start"] - b["ext"]
+            if retrace <= 0 or move <= 0 or retrace * 100 < p["exhaustion_retrace_pct"] * move:
+                continue
+            pct = retrace * 100 // move
+            rp = p["exhaustion_retrace_pct"] if p["exhaustion_retrace_pct"] > 0 else 1
+            self._emit(EXHAUSTION, 3 - d, b["ext"], (conf_ratio(b["thr"], b["vol"]) + conf_ratio(rp, pct)) // 2,
+                       b["vol"], move, retrace, self.now - b["ext_ts"], d, b["thr"])
+            self.exh[d] = None
+            self.exh_last[d] = self.now
+
+    def _ds_z(self, d):
+        c = len(self.ds_ring)
+        if c == 0:
+            return 0.0
+        num = c * d - self.ds_s1
+        var = c * self.ds_s2 - self.ds_s1 * self.ds_s1
+        return float(num) / math.sqrt(float(var)) if var > 0 else float(num) / float(c)
+
+    def _ds_push(self, v):
+        if len(self.ds_ring) == self.p["delta_spike_window"]:
+            old = self.ds_ring.popleft()
+            self.ds_s1 -= old
+            self.ds_s2 -= old * old
+        self.ds_ring.append(v)
+        self.ds_s1 += v
+        self.ds_s2 += v * v
+
+    def _delta_spike_trade(self, taker, px, q, ts):
+        p = self.p
+        W = p["delta_spike_bucket_ns"]
+        sq = q if taker == BID else -q
+        b = ts // W
+        if not self.ds_started:
+            self.ds_started, self.ds_bucket, self.ds_delta = True, b, 0
+        elif b > self.ds_bucket:
+            self._ds_push(self.ds_delta)
+            for _ in range(min(b - self.ds_bucket - 1, p["delta_spike_window"])):
+                self._ds_push(0)
+            self.ds_bucket, self.ds_delta = b, 0
+        self.ds_delta += sq
+        # sliding sums: prints in (ts - W, ts] and (ts - 2W, ts - W]
+        recent, older = self.ds_recent, self.ds_older
+        if len(recent) + len(older) == 8192:
+            if older:
+                self.ds_older_sum -= older.popleft()[1]
+            else:
+                self.ds_recent_sum -= recent.popleft()[1]
+        recent.append((ts, sq, px))
+        self.ds_recent_sum += sq
+        while recent and recent[0][0] <= ts - W:
+            e = recent.popleft()
+            self.ds_recent_sum -= e[1]
+            older.append(e)
+            self.ds_older_sum += e[1]
+        while older and older[0][0] <= ts - 2 * W:
+            self.ds_older_sum -= older.popleft()[1]
+        if self.ds_fired_ts is not None and ts - self.ds_fired_ts < W:
+            return
+        c = len(self.ds_ring)
+        if c < p["delta_spike_min_buckets"] or not self._warm():
+            return
+        d = self.ds_recent_sum
+        if abs(d) < p["delta_spike_min_qty"] or d == 0 or abs(d) < self._flow(p["delta_spike_min_rate_pct"], W):
+            return
+        if p["delta_spike_calm_z_x100"] > 0 and abs(self._ds_z(self.ds_older_sum)) * 100.0 >= float(p["delta_spike_calm_z_x100"]):
+            return
+        z = self._ds_z(d)
+        if (z > 0) != (d > 0):
+            return
+        az = abs(z) * 100.0
+        if az < float(p["delta_spike_z_x100"]):
+            return
+        if not recent:
+            return
+        orders, last_ts = 0, -1
+        for t, q_, _ in recent:
+            if (d > 0 and q_ > 0) or (d < 0 and q_ < 0):
+                if t != last_ts:
+                    orders += 1
+                    last_ts = t
+        first_px = recent[0][2]
+        move = px - first_px if d > 0 else first_px - px
+        if orders < p["delta_spike_min_orders"] or move * 10000 < p["delta_spike_min_move_bps"] * first_px:
+            return
+        self._emit(DELTA_SPIKE, BID if d > 0 else ASK, px, conf_ratio(p["delta_spike_z_x100"], int(az)),
+                   d, int(z * 100.0), self.ds_s1, c, W)
+        self.ds_fired_ts = ts
+
+    def _spoof_trade(self, taker, px, q):
+        ps = 3 - taker
+        for w in self.walls[ps]:
+            if w is None:
+                continue
+            if px == w["price"]:
+                w["traded"] += q
+            elif (ps == BID and px < w["price"]) or (ps == ASK and px > w["price"]):
+                w["traded"] += w["peak"]
+
+    def _spoof_consider(self, ps, side, price, before, thr):
+        p, walls = self.p, self.walls[ps]
+        q = side.qty.get(price, 0)
+        if q < thr or q - before < thr or not side.prices:
+            return
+        touch = side.px(0)
+        dist = touch - price if ps == BID else price - touch
+        if dist <= 0 or dist * 10000 > p["spoof_max_bps"] * touch:
+            return
+        slot = -1
+        for i, w in enumerate(walls):
+            if w is not None and w["price"] == price:
+                if q > w["peak"]:
+                    w["peak"] = q
+                return
+            if w is None and slot == -1:
+                slot = i
+        if slot >= 0:
+            walls[slot] = {"price": price, "peak": q, "last": q, "thr": thr, "first": self.now, "traded": 0,
+                           "dist0": dist}
+
+    def _spoof_scan(self, ps):
+        p, side = self.p, self._book_side(ps)
+        L = min(p["spoof_levels"], len(side.prices))
+        if L < 2 or (p["spoof_order_mult_pct"] > 0 and not self._warm()):
+            return
+        thr = max(sorted(side.top(L)[1])[L // 2] * p["spoof_mult_pct"] // 100,
+                  (self.avg_order >> 16) * p["spoof_order_mult_pct"] // 100, p["spoof_min_qty"], 1)
+        saved = self.saved.get(ps)
+        if saved is not None:
+            prices, sizes = side.top(4096)
+            touch = prices[0]
+            for price, q in zip(prices[1:], sizes[1:]):
+                if (touch - price if ps == BID else price - touch) * 10000 > p["spoof_max_bps"] * touch:
+                    break
+                if q >= thr:
+                    self._spoof_consider(ps, side, price, saved.get(price, 0), thr)
+            return
+        undo = self.undo
+        for k, (s_, price, _, q) in enumerate(undo):     # a level's last change: its size now
+            if s_ != ps or any(u[0] == ps and u[1] == price for u in undo[k + 1:]):
+                continue
+            before = next(u[2] for u in undo if u[0] == ps and u[1] == price)  # its first: the start
+            self._spoof_consider(ps, side, price, before, thr)
+
+    def _spoof_message(self):
+        p = self.p
+        for ps in (BID, ASK):
+            side, walls = self._book_side(ps), self.walls[ps]
+            for i, w in enumerate(walls):
+                if w is None:
+                    continue
+                if self.now - w["first"] > p["spoof_max_life_ns"]:
+                    walls[i] = None
+                    continue
+                d = side.qty.get(w["price"], 0)
+                rank = side.rank(w["price"])
+                if d > 0 and rank == 0:
+                    walls[i] = None
+                    continue
+                last, w["last"] = w["last"], d
+                if d * 100 > (100 - p["spoof_pull_pct"]) * w["peak"] or (last - d) * 100 < p["spoof_pull_pct"] * w["peak"]:
+                    continue
+                walls[i] = None
+                behind = len(side.prices) - rank - (1 if d > 0 else 0)
+                if (w["traded"] * 100 > p["spoof_max_traded_pct"] * w["peak"] or rank < p["spoof_min_rank"]
+                        or behind < p["spoof_min_behind"]):
+                    continue
+                touch = side.px(0)
+                dist = 0 if not side.prices else (touch - w["price"] if ps == BID else w["price"] - touch)
+                if p["spoof_approach_pct"] < 100 and dist * 100 > p["spoof_approach_pct"] * w["dist0"]:
+                    continue
+                self._emit(SPOOF, 3 - ps, w["price"], conf_ratio(w["thr"], w["peak"]),
+                           w["peak"], self.now - w["first"], rank, w["traded"], dist, w["dist0"])
+            self._spoof_scan(ps)
+
+    def _smart_money_order(self, taker, px, q, ts):
+        if not self._warm():
+            return
+        p, ring = self.p, self.sm_ring
+        thr = max((self.avg_order >> 16) * p["smart_money_mult_pct"] // 100, p["smart_money_min_qty"], 1)
+        while ring and (len(ring) == SM_RING or ts - ring[0][0] > p["smart_money_window_ns"]):
+            _, old = ring.popleft()
+            d = BID if old > 0 else ASK
+            self.sm_q[d] -= abs(old)
+            self.sm_n[d] -= 1
+        if q < thr:
+            return
+        ring.append((ts, q if taker == BID else -q))
+        self.sm_q[taker] += q
+        self.sm_n[taker] += 1
+        mine, other = self.sm_q[taker], self.sm_q[3 - taker]
+        net = self.sm_n[taker] - self.sm_n[3 - taker]
+        zz = p["smart_money_z_x100"]
+        if net < p["smart_money_min_count"] or net * net * 10000 < zz * zz * (self.sm_n[taker] + self.sm_n[3 - taker]):
+            return
+        if (mine - other) * 100 < p["smart_money_imbalance_pct"] * (mine + other):
+            return
+        last = self.sm_last.get(taker)
+        if last is not None and ts - last < p["smart_money_cooldown_ns"]:
+            return
+        imb = (mine - other) * 100 // (mine + other)
+        ip = p["smart_money_imbalance_pct"] if p["smart_money_imbalance_pct"] > 0 else 1
+        self._emit(SMART_MONEY, taker, px,
+                   (conf_ratio(p["smart_money_min_count"], net) + conf_ratio(ip, imb)) // 2,
+                   mine - other, self.sm_n[taker], mine + other, ts - ring[0][0], thr, net)
+        self.sm_last[taker] = ts
+
+    def _feed_oracle(self, first):
+        if not self.on[ORACLE]:
+            return
+        new = [s for s in self.signals[first:] if s[0] != ORACLE]
+        for t, side, price, conf, *_ in new:
+            self.or_last[t] = (1 if side == BID else -1, conf, self.now, price)
+        if not new:
+            return
+        p, now = self.p, self.now
+        window = p["oracle_window_ns"]
+        score = norm = types = mask = 0
+        newest, price = -1, 0
+        for t in range(ABSORPTION, SMART_MONEY + 1):
+            last = self.or_last.get(t)
+            if last is None:
+                continue
+            d, conf, ts, px = last
+            age = max(now - ts, 0)
+            if age >= window:
+                continue
+            f = window - age
+            score += self.or_w[t] * d * conf * f
+            norm += self.or_w[t] * f
+            types += 1
+            mask |= 1 << t
+            if ts > newest:
+                newest, price = ts, px
+        if types < p["oracle_min_types"] or norm <= 0 or score == 0:
+            return
+        sdir = 1 if score > 0 else -1
+        conf = abs(score) // norm
+        if conf < p["oracle_min_conf"]:
+            return
+        if self.or_emitted is not None and sdir == self.or_emitted[0] and now - self.or_emitted[1] < p["oracle_cooldown_ns"]:
+            return
+        agree = sum(1 for t in range(ABSORPTION, SMART_MONEY + 1) if mask >> t & 1 and self.or_last[t][0] == sdir)
+        s = score // window if score > 0 else -((-score) // window)
+        self._emit(ORACLE, BID if sdir > 0 else ASK, price, conf, types, agree, mask, s)
+        self.or_emitted = (sdir, now)

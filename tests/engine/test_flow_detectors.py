@@ -1,0 +1,173 @@
+"""Each detector on a hand-made scenario over the synthetic market (tests/engine/flow_streams.py
+Market: a 20-level book around 100 000, background prints of 1-5 lots): the pattern its
+definition describes gives its signal, with the documented side and price, and the near-miss
+that the definition excludes gives none. Default parameters unless a test says otherwise."""
+
+import numpy as np
+
+from flow_streams import BOOK_LEVEL, TRADE, Market
+from nexus.flow.params import FlowParams
+from nexus.flow.runtime import FlowRunner
+from nexus.flow.signals import SignalType as T
+
+BID, ASK = 1, 2
+
+
+def warm_market(seed=1, seconds=40):
+    m = Market(seed)
+    m.run(seconds)
+    return m
+
+
+def signals(m, **params):
+    out = FlowRunner(FlowParams(**params)).run(m.batch())
+    return [(int(s["aux"]), int(s["side"]), int(s["price"]), int(s["ts_exchange_ns"])) for s in out.signals]
+
+
+def after(sigs, t0, kind=None):
+    return [s for s in sigs if s[3] >= t0 and (kind is None or s[0] == kind)]
+
+
+def test_background_alone_is_quiet():
+    m = warm_market(seconds=120)
+    assert [s for s in signals(m) if s[0] != T.ORACLE] == []
+
+
+def place_and_pull_wall(m, side, size, hold_s=1.0, trade_through=False, gradual=False):
+    p = m.best(side) - 5 if side == BID else m.best(side) + 5       # 5 levels behind the touch
+    if gradual:
+        for k in range(1, 11):                                        # built up over 10 messages
+            m.emit([m.setq(side, p, m.book[side].get(p, 0) + size // 10)])
+            m.step(trade_prob=0, protect={(side, p)})
+    else:
+        m.emit([m.setq(side, p, m.book[side].get(p, 0) + size)])   # placed at once
+    m.run(hold_s, protect={(side, p)})
+    if trade_through:
+        m.emit([(TRADE, 3 - side, p, size // 4)])                  # a quarter of it traded: reachable
+        m.step(trade_prob=0, protect={(side, p)})
+    m.emit([m.setq(side, p, 0)])                                     # pulled in one message
+    m.run(1)
+    return p
+
+
+def test_spoof_wall_placed_and_pulled():
+    m = warm_market()
+    t0 = m.t
+    p = place_and_pull_wall(m, BID, 400)
+    got = after(signals(m), t0, T.SPOOF)
+    assert [(s[1], s[2]) for s in got] == [(ASK, p)]               # a pulled bid wall points down
+
+
+def test_spoof_not_when_the_wall_traded_or_was_built_up():
+    m = warm_market()
+    t0 = m.t
+    place_and_pull_wall(m, ASK, 400, trade_through=True)
+    place_and_pull_wall(m, BID, 400, gradual=True)
+    assert after(signals(m), t0, T.SPOOF) == []
+
+
+def iceberg(m, side, clips=10, display=3, print_size=4):
+    p = m.best(side)
+    m.emit([m.setq(side, p, display)])
+    for _ in range(clips):
+        m.step(trade_prob=0, protect={(side, p)})
+        m.emit([(TRADE, 3 - side, p, print_size)])                  # more prints than show ...
+        m.step(trade_prob=0, protect={(side, p)})
+        m.emit([m.setq(side, p, display)])                          # ... and the clip is back
+        m.run(0.1, trade_prob=0, protect={(side, p)})
+    m.run(1, protect={(side, p)})
+    return p
+
+
+def test_iceberg_refilled_clip():
+    m = warm_market()
+    t0 = m.t
+    p = iceberg(m, ASK)
+    got = after(signals(m), t0, T.ICEBERG)
+    assert [(s[1], s[2]) for s in got] == [(ASK, p)]
+    assert after(signals(m), t0, T.ABSORPTION) == []
+
+
+def test_absorption_flood_into_a_level_that_holds_is_not_an_iceberg():
+    m = warm_market()
+    t0 = m.t
+    p = m.best(BID)
+    for _ in range(40):                                             # 40 sells of 8 in 0.8 s
+        m.emit([(TRADE, ASK, p, 8)])
+        m.t += 10_000_000
+        m.emit([m.setq(BID, p, 10)])
+        m.t += 10_000_000
+    m.run(2, protect={(BID, p)})
+    sigs = signals(m)
+    assert [(s[1], s[2]) for s in after(sigs, t0, T.ABSORPTION)] == [(BID, p)]
+    assert after(sigs, t0, T.ICEBERG) == []
+
+
+def test_absorption_not_when_the_level_gives_way():
+    def flood(breaks):
+        m = warm_market()
+        t0 = m.t
+        p = m.best(BID)
+        for _ in range(30):                                         # 30 sells of 8 in 0.24 s ...
+            m.emit([(TRADE, ASK, p, 8)])
+            m.t += 4_000_000
+            m.emit([m.setq(BID, p, 10)])
+            m.t += 4_000_000
+        if breaks:                                                  # ... then the level breaks,
+            m.emit([m.setq(BID, p, 0), m.setq(BID, p - 1, 0)])      # within hold_ns of arming
+        m.run(2, protect=() if breaks else {(BID, p)})
+        return after(signals(m), t0, T.ABSORPTION)
+
+    assert len(flood(breaks=False)) == 1                            # the same flood that holds fires
+    assert flood(breaks=True) == []
+
+
+def test_smart_money_persistent_large_lots():
+    m = warm_market()
+    t0 = m.t
+    for _ in range(10):
+        m.trade(BID, 60)                                            # one order sweeping levels
+        m.run(1.5)
+    got = after(signals(m), t0, T.SMART_MONEY)
+    assert got and all(s[1] == BID for s in got)
+
+
+def burst(m, side, orders, spacing_ns, size):
+    for _ in range(orders):
+        m.trade(side, size)
+        m.t += spacing_ns
+        m.emit(m.refill_side(1) + m.refill_side(2))
+
+
+def test_exhaustion_burst_then_retrace():
+    m = warm_market()
+    t0 = m.t
+    burst(m, BID, 40, 40_000_000, 12)                               # 1.6 s of buying walks the asks up
+    top = m.best(ASK)
+    for _ in range(30):                                             # then sellers take it back
+        m.trade(ASK, 6)
+        m.step(trade_prob=0)
+    m.run(3)
+    got = after(signals(m), t0, T.EXHAUSTION)
+    assert got and got[0][1] == ASK                                  # a failed buying burst points down
+    assert got[0][2] <= top
+
+
+def test_delta_spike_sudden_buying():
+    m = warm_market(seconds=60)
+    t0 = m.t
+    burst(m, BID, 14, 25_000_000, 10)                               # 0.35 s, 14 orders
+    m.run(3)
+    got = after(signals(m), t0, T.DELTA_SPIKE)
+    assert got and got[0][1] == BID
+
+
+def test_oracle_combines_agreeing_signals():
+    m = warm_market()
+    t0 = m.t
+    iceberg(m, BID)
+    burst(m, BID, 14, 25_000_000, 10)
+    m.run(2)
+    sigs = signals(m, oracle_min_conf=50)
+    got = after(sigs, t0, T.ORACLE)
+    assert got and got[0][1] == BID
