@@ -34,9 +34,12 @@ from nexus.cli import EXIT_UPSTREAM
 @click.option("--divergence-pct", default="0.3", show_default=True, help="AGG: divergence alert threshold, percent.")
 @click.option("--dedup-window-ms", type=click.FloatRange(0, 10_000), default=0.0, show_default=True,
               help="AGG: cross-venue trade dedup time window.")
+@click.option("--consensus-ring", default=None, metavar="NAME",
+              help="AGG: publish the consensus best bid/ask as BBO records on this shared-memory ring "
+                   "(the broker's price source: --price-ring NAME --ring-instrument CRYPTO=agg:SYMBOL:EXPONENT).")
 @click.option("--depth", type=click.IntRange(1, 100), default=12, show_default=True, help="Ladder depth shown.")
 def run(venues, symbol, sim, seed, faults, endpoints, rest_endpoints, duration, as_json, procs, stale_after,
-        agg, stale_mode, divergence_pct, dedup_window_ms, depth):
+        agg, stale_mode, divergence_pct, dedup_window_ms, consensus_ring, depth):
     """Live L2 books and trades from several venues: a terminal view (DOM ladder, trade tape,
     per-venue state, message rate, wire-to-book latency), or headless with --json.
 
@@ -51,6 +54,8 @@ def run(venues, symbol, sim, seed, faults, endpoints, rest_endpoints, duration, 
         raise click.BadParameter("the aggregator takes at most five venues", param_hint="--venues")
     if faults and not sim:
         raise click.UsageError("--fault needs --sim")
+    if consensus_ring and not agg:
+        raise click.UsageError("--consensus-ring needs --agg")
     try:
         div = Decimal(divergence_pct)
         assert div > 0
@@ -68,6 +73,7 @@ def run(venues, symbol, sim, seed, faults, endpoints, rest_endpoints, duration, 
         ws_urls=parse_endpoints(endpoints), rest_urls=parse_endpoints(rest_endpoints),
         duration_s=duration, stale_after_s=stale_after, procs=procs, agg=agg,
         agg_options={"stale_mode": stale_mode, "divergence_pct": div, "dedup_window_ms": dedup_window_ms},
+        consensus_ring=consensus_ring,
     )
     ever_live: set[str] = set()
 

@@ -33,6 +33,7 @@ from nexus.venues import VENUE_NAMES, venue_id
 log = logging.getLogger("nexus.feeds")
 
 RING_SLOTS = 1 << 16
+CONSENSUS_VENUE = "agg"  # instrument ids of consensus records: instrument_id_of("agg", symbol)
 # What a venue reports before its feed process has said anything.
 EMPTY_STATS = {"state": "DOWN", "msgs": 0, "gaps": 0, "resyncs": 0, "reconnects": 0, "checksum_failures": 0,
                "malformed": 0, "best_bid": None, "best_ask": None}
@@ -58,6 +59,7 @@ class RunConfig:
     agg: bool = False
     agg_options: dict = field(default_factory=dict)
     sim_speed: float = 1.0
+    consensus_ring: str | None = None  # AGG: publish the consensus best bid/ask here (BBO records)
 
 
 class ReaderSide:
@@ -133,6 +135,8 @@ class Runtime:
         self._alerts: list[dict] = []
         self._wake_pending = False
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._consensus_writer: RingWriter | None = None
+        self._last_bbo: tuple | None = None
 
     # -- life cycle ---------------------------------------------------------------------------
     async def start(self) -> None:
@@ -179,6 +183,16 @@ class Runtime:
 
             insts = {v: self._instrument(v) for v in cfg.venues}
             self.agg = Aggregator(insts, AggConfig(stale_after_s=cfg.stale_after_s, **cfg.agg_options))
+            if cfg.consensus_ring:
+                from nexus.instruments import instrument_id_of
+
+                self._consensus_writer = RingWriter(cfg.consensus_ring, slots=1 << 12)
+                self._consensus_iid = instrument_id_of(CONSENSUS_VENUE, cfg.symbol)
+                self._bbo = record.empty(2)
+                self._bbo["kind"] = record.Kind.BBO
+                self._bbo["side"] = [BID, ASK]
+                self._bbo["flags"][1] = record.Flag.LAST
+                self._bbo["instrument_id"] = self._consensus_iid
         self.t0 = time.monotonic()
 
     def _instrument(self, venue: str):
@@ -205,6 +219,8 @@ class Runtime:
                 r.reader.close()
         for w in self.writers.values():
             w.close()
+        if self._consensus_writer is not None:
+            self._consensus_writer.close()
         if self.sim is not None:
             await self.sim.stop()
 
@@ -232,7 +248,25 @@ class Runtime:
                     self.agg.on_book(v, batch, now)
                 for i in trades.tolist():
                     self._trade(v, rs, batch[i], now)
+        if total and self._consensus_writer is not None:
+            self._publish_consensus()
         return total
+
+    def _publish_consensus(self) -> None:
+        """BBO records (consensus grid, total size) on the consensus ring when the touch changes:
+        what `nexus broker serve --price-ring NAME --ring-instrument CRYPTO=agg:SYMBOL:EXP` reads."""
+        b, a = self.agg.consensus.best_bid(), self.agg.consensus.best_ask()
+        if not b or not a:
+            return
+        bbo = (b[0], b[1], a[0], a[1])
+        if bbo == self._last_bbo:
+            return
+        self._last_bbo = bbo
+        r = self._bbo
+        r["price"] = [b[0], a[0]]
+        r["qty"] = [b[1], a[1]]
+        r["ts_local_ns"] = monotonic_ns()
+        self._consensus_writer.publish(r)
 
     def _wake(self) -> None:
         """In-process feeds: read the rings as soon as the event loop is free, once per burst."""
