@@ -4,7 +4,8 @@ same 64-byte records, same run.
 (a) single-process batch publish + consume through the Python API;
 (b) cross-process one-way latency: the writer process stamps each record with
     CLOCK_MONOTONIC just before publishing, a busy-polling reader process stamps on receipt
-    (both loops native, GIL released), and also through the Python API on both sides;
+    (both loops native, GIL released), and also through the Python API on both sides; writer
+    and reader are pinned to different CPUs;
 (c) cross-process throughput of the same records through multiprocessing.Queue (one record
     per put, and whole batches per put) and through an os.pipe (whole batches).
 Every figure is checked for correctness (sequence order, counts) before it is reported.
@@ -54,7 +55,19 @@ def ring_throughput(total: int, batch: int, rounds: int) -> dict:
     return {"throughput_records_per_s": median(rates), "throughput_rounds": rounds, "batch_records": batch}
 
 
+def _pin(cpu: int) -> None:
+    """Pin this process to one CPU (writer and reader on different cores: two spinning
+    processes left to the scheduler can share a core and take turns in millisecond slices)."""
+    try:
+        n = os.cpu_count() or 1
+        if n >= 2:
+            os.sched_setaffinity(0, {cpu % n})
+    except (AttributeError, OSError):
+        pass
+
+
 def _latency_reader(name: str, count: int, ready, results) -> None:
+    _pin(1)
     r = RingReader(name)
     ready.set()
     lat = r.bench_latency(count, 30_000_000_000)
@@ -64,6 +77,7 @@ def _latency_reader(name: str, count: int, ready, results) -> None:
 def _latency_reader_py(name: str, count: int, ready, results) -> None:
     from nexus._native import monotonic_ns
 
+    _pin(1)
     r = RingReader(name)
     out = record.empty(64)
     lat = np.empty(count, dtype=np.int64)
@@ -85,6 +99,11 @@ def ring_latency(count: int, gap_ns: int, python_api: bool = False) -> dict:
     """(b) Cross-process one-way latency, writer in this process, reader in a spawned one."""
     name = _name("lat-py" if python_api else "lat")
     ready, results = SPAWN.Event(), SPAWN.Queue()
+    try:
+        saved_affinity = os.sched_getaffinity(0)
+    except (AttributeError, OSError):
+        saved_affinity = None
+    _pin(0)
     with RingWriter(name, slots=1 << 12) as w:
         target = _latency_reader_py if python_api else _latency_reader
         p = SPAWN.Process(target=target, args=(name, count, ready, results), daemon=True)
@@ -108,6 +127,8 @@ def ring_latency(count: int, gap_ns: int, python_api: bool = False) -> dict:
             w.bench_latency(count, gap_ns)
         raw, lost = results.get(timeout=60)
         p.join(10)
+    if saved_affinity:
+        os.sched_setaffinity(0, saved_affinity)
     lat = np.frombuffer(raw, dtype=np.int64)
     prefix = "latency_py_ns" if python_api else "latency_ns"
     res = percentiles_ns(lat, prefix)
