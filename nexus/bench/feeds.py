@@ -51,9 +51,11 @@ def rss_parts() -> dict[str, int]:
 class SimProcess:
     """`nexus sim` in a child process; endpoints read from its --json line."""
 
-    def __init__(self, venues, seed=1, speed=1.0, faults=()):
+    def __init__(self, venues, seed=1, speed=1.0, faults=(), max_wall_s=900.0):
+        # --duration is a safety net: the simulator ends by itself even if this process dies
+        # before stop() (it is given in simulated seconds, hence * speed).
         args = [sys.executable, "-m", "nexus.cli", "sim", "--port", "0", "--json", "--seed", str(seed),
-                "--speed", str(speed), "--venues", ",".join(venues)]
+                "--speed", str(speed), "--venues", ",".join(venues), "--duration", str(max_wall_s * speed)]
         for f in faults:
             args += ["--fault", f]
         self.p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
@@ -61,6 +63,9 @@ class SimProcess:
         if not line:
             raise RuntimeError("nexus sim did not start")
         self.info = json.loads(line)
+        import atexit
+
+        atexit.register(self.stop)
 
     def ws(self):
         return {v: e["ws"] for v, e in self.info["venues"].items()}
@@ -69,6 +74,8 @@ class SimProcess:
         return {v: e["rest"] for v, e in self.info["venues"].items()}
 
     def stop(self):
+        if self.p.poll() is not None:
+            return
         self.p.terminate()
         try:
             self.p.wait(10)
