@@ -18,7 +18,7 @@ an outlier also moves the reference and other venues may be flagged as well.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 
 import numpy as np
@@ -78,7 +78,6 @@ class VenueState:
     stale_total_ns: int = 0
     diverged: bool = False
     trades: int = 0
-    latency_ns: deque = field(default_factory=lambda: deque(maxlen=4096))
 
 
 @dataclass(frozen=True)
@@ -125,12 +124,10 @@ class Aggregator:
             self.tape.append(TapeTrade(ts_exchange_ns, venue, pc, qc, side))
         return new
 
-    def on_message(self, venue: str, now_ns: int, latency_ns: int | None = None) -> None:
-        """Any message from the venue (liveness and rate), with its wire-to-book latency."""
-        v = self.venues[venue]
-        self._seen(v, now_ns)
-        if latency_ns is not None:
-            v.latency_ns.append(latency_ns)
+    def on_message(self, venue: str, now_ns: int) -> None:
+        """Any message from the venue (liveness and rate). Wire-to-book latency is measured by
+        the ring readers (nexus.feeds.runtime), which add it to `venue_metrics` lines."""
+        self._seen(self.venues[venue], now_ns)
 
     def _seen(self, v: VenueState, now_ns: int) -> None:
         v.last_msg_ns = now_ns
@@ -237,11 +234,9 @@ class Aggregator:
                 pa, ta = self.consensus.depth_between(ASK, lo, hi)
                 total = tb + ta
                 share = f"{(pb[v.idx] + pa[v.idx]) / total:.4f}" if total > 0 else None
-            lat = np.asarray(v.latency_ns, dtype=np.int64)
             stale_ns = v.stale_total_ns + (now_ns - v.stale_since_ns if v.stale else 0)
             out[v.name] = {
                 "msgs_per_s": rate,
-                "latency_us_p50": round(float(np.percentile(lat, 50)) / 1e3, 1) if lat.size else None,
                 "spread": spread,
                 "depth_share": share,
                 "stale": v.stale,

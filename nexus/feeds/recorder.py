@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import urllib.request
 
 from nexus._native import monotonic_ns
 from nexus.feeds.connection import FeedConnection
-from nexus.feeds.recording import EVENT, FRAME, REST, RecordingWriter
+from nexus.feeds.recording import FRAME, REST, RecordingWriter
 from nexus.feeds.specs import VenueSpec
 from nexus.venues import venue_id
 
@@ -98,9 +97,3 @@ class FeedRecorder:
                            "last_error": c.stats.last_error} for v, c in self.conns.items()},
         }
 
-
-def summary_json(rec: FeedRecorder) -> str:
-    return json.dumps({"summary": rec.summary()})
-
-
-__all__ = ["FeedRecorder", "fetch_rest", "EVENT", "FRAME", "REST"]

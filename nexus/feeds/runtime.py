@@ -10,7 +10,6 @@ are the same: one code path from the ring on.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import multiprocessing as mp
 import os
@@ -28,7 +27,6 @@ from nexus.exceptions import ConfigError, RingNotFound
 from nexus.feeds.handler import STALE_AFTER_S, VenueFeed
 from nexus.feeds.specs import spec
 from nexus.ring import RingReader, RingWriter
-from nexus.venues import VENUE_NAMES, venue_id
 
 log = logging.getLogger("nexus.feeds")
 
@@ -379,9 +377,3 @@ class Runtime:
         finally:
             await self.stop()
 
-
-def venue_name(vid: int) -> str:
-    return VENUE_NAMES.get(vid, str(vid))
-
-
-__all__ = ["RunConfig", "Runtime", "venue_id", "venue_name", "json"]
