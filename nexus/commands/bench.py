@@ -143,11 +143,14 @@ def bench_feeds(as_json: bool, quick: bool, minutes: float, speed: float) -> Non
                f"({res['wire_to_book_samples']:,} samples)")
     click.echo(f"RSS after 1 simulated minute {res['rss_first_minute_bytes'] / 2**20:.1f} MiB, after "
                f"{res['rss_simulated_minutes']:g}: {res['rss_end_bytes'] / 2**20:.1f} MiB "
-               f"(growth {res['rss_growth_bytes'] / 2**20:+.1f} MiB)")
+               f"(growth {res['rss_growth_bytes'] / 2**20:+.1f} MiB; "
+               f"private heap over the second half {res['rss_anon_growth_second_half_bytes'] / 2**20:+.2f} MiB)")
     click.echo(f"  of which private (heap): {res['rss_anon_first_minute_bytes'] / 2**20:.1f} -> "
                f"{res['rss_anon_end_bytes'] / 2**20:.1f} MiB (growth {res['rss_anon_growth_bytes'] / 2**20:+.1f} MiB); "
                f"ring shared memory {res['rss_shmem_end_bytes'] / 2**20:.1f} MiB "
                f"(bounded by {res['rss_shmem_bound_bytes'] / 2**20:.1f} MiB)")
+    for k, t in res.get("targets", {}).items():
+        click.echo(f"bound {k} <= {t['target'] / 2**20:.1f} MiB: {'met' if t['met'] else 'EXCEEDED'}")
 
 
 @bench.command("broker")

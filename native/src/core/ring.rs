@@ -17,7 +17,7 @@
 //! and then re-attach to a new segment of the same name when one appears.
 
 use crate::core::record::{Record, RECORD_SIZE};
-use memmap2::MmapMut;
+use memmap2::{MmapMut, MmapOptions};
 use std::fs::{self, File, OpenOptions};
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
@@ -152,7 +152,7 @@ impl Segment {
         if (meta.len() as usize) < HEADER_SIZE {
             return Err(RingError::Layout("segment smaller than the header".into()));
         }
-        let map = unsafe { MmapMut::map_mut(&file) }.map_err(|e| io_err(e, "mmap"))?;
+        let map = map_populated(&file).map_err(|e| io_err(e, "mmap"))?;
         let mut seg = Segment { map, slots: 0, ino: meta.ino() };
         if seg.word(H_MAGIC).load(Ordering::Acquire) != MAGIC {
             return Err(RingError::Layout("bad magic (not a Nexus ring, or still being created)".into()));
@@ -171,6 +171,14 @@ impl Segment {
         seg.slots = slots;
         Ok(seg)
     }
+}
+
+/// Map a whole segment with MAP_POPULATE: every page of the ring is resident (and in this
+/// process's page tables) from the start, so the hot path never takes a first-touch page
+/// fault and the process's resident size does not creep up while the ring fills its first
+/// lap (the ring's memory is fixed: header + slots x 64 bytes).
+fn map_populated(file: &File) -> std::io::Result<MmapMut> {
+    unsafe { MmapOptions::new().populate().map_mut(file) }
 }
 
 fn new_epoch() -> u64 {
@@ -231,7 +239,7 @@ impl RingWriter {
             .map_err(|e| io_err(e, "create"))?;
         file.set_len(size).map_err(|e| io_err(e, "resize"))?;
         let ino = file.metadata().map_err(|e| io_err(e, "stat"))?.ino();
-        let map = unsafe { MmapMut::map_mut(&file) }.map_err(|e| io_err(e, "mmap"))?;
+        let map = map_populated(&file).map_err(|e| io_err(e, "mmap"))?;
         let seg = Segment { map, slots, ino };
         seg.word(H_VERSION).store(LAYOUT_VERSION, Ordering::Relaxed);
         seg.word(H_RECORD_SIZE).store(RECORD_SIZE as u64, Ordering::Relaxed);
