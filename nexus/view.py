@@ -1,5 +1,5 @@
-"""The terminal view of `nexus run` (rich): a DOM ladder, the trade tape and per-venue
-state, message rate and wire-to-book latency. It renders a plain `ViewModel` built by the
+"""The terminal view of `nexus run` (rich): a DOM ladder, the trade tape, per-venue state,
+message rate and wire-to-book latency, and the latest detector signals. It renders a plain `ViewModel` built by the
 runtime once per refresh, so the same data feeds `--json` lines and the screen.
 """
 
@@ -34,6 +34,7 @@ class ViewModel:
     tape: list[dict]  # {"venue","side","price","size","ts"}
     alerts: list[str] = field(default_factory=list)
     venue_order: list[str] = field(default_factory=list)
+    signals: list[dict] = field(default_factory=list)  # nexus.flow.live.LiveFlow.recent, oldest first
 
 
 def _bar(row: LadderRow, width: int, max_qty: float, colours: dict[str, str], side_style: str) -> Text:
@@ -93,6 +94,14 @@ def render(vm: ViewModel, depth: int = 12) -> Group:
     body.add_column(ratio=2)
     body.add_row(ladder, tape)
     parts = [venues, body]
+    if vm.signals:
+        sig = Table(show_header=True, expand=True, show_edge=False, title="signals")
+        for col in ("venue", "signal", "side", "price", "conf"):
+            sig.add_column(col, justify="right" if col in ("price", "conf") else "left")
+        for s in vm.signals[-6:][::-1]:
+            sig.add_row(Text(s["venue"], style=colours.get(s["venue"], "white")), s["signal"],
+                        Text(s["side"], style="green" if s["side"] == "buy" else "red"), s["price"], str(s["confidence"]))
+        parts.append(sig)
     if vm.alerts:
         parts.append(Panel("\n".join(vm.alerts[-5:]), title="alerts", border_style="yellow"))
     return Group(*parts)

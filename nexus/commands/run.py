@@ -37,9 +37,14 @@ from nexus.cli import EXIT_UPSTREAM
 @click.option("--consensus-ring", default=None, metavar="NAME",
               help="AGG: publish the consensus best bid/ask as BBO records on this shared-memory ring "
                    "(the broker's price source: --price-ring NAME --ring-instrument CRYPTO=agg:SYMBOL:EXPONENT).")
+@click.option("--signals/--no-signals", default=True, show_default=True,
+              help="Run the flow engine's detectors (absorption, iceberg, exhaustion, delta spike, spoof, "
+                   "smart money, oracle) on every venue, and on the consensus with --agg.")
+@click.option("--signals-ring", default=None, metavar="NAME",
+              help="Publish the SIGNAL records on this shared-memory ring (for the auto-trader or any reader).")
 @click.option("--depth", type=click.IntRange(1, 100), default=12, show_default=True, help="Ladder depth shown.")
 def run(venues, symbol, sim, seed, faults, endpoints, rest_endpoints, duration, as_json, procs, stale_after,
-        agg, stale_mode, divergence_pct, dedup_window_ms, consensus_ring, depth):
+        agg, stale_mode, divergence_pct, dedup_window_ms, consensus_ring, signals, signals_ring, depth):
     """Live L2 books and trades from several venues: a terminal view (DOM ladder, trade tape,
     per-venue state, message rate, wire-to-book latency), or headless with --json.
 
@@ -56,6 +61,8 @@ def run(venues, symbol, sim, seed, faults, endpoints, rest_endpoints, duration, 
         raise click.UsageError("--fault needs --sim")
     if consensus_ring and not agg:
         raise click.UsageError("--consensus-ring needs --agg")
+    if signals_ring and not signals:
+        raise click.UsageError("--signals-ring needs the detectors on (drop --no-signals)")
     try:
         div = Decimal(divergence_pct)
         assert div > 0
@@ -73,7 +80,7 @@ def run(venues, symbol, sim, seed, faults, endpoints, rest_endpoints, duration, 
         ws_urls=parse_endpoints(endpoints), rest_urls=parse_endpoints(rest_endpoints),
         duration_s=duration, stale_after_s=stale_after, procs=procs, agg=agg,
         agg_options={"stale_mode": stale_mode, "divergence_pct": div, "dedup_window_ms": dedup_window_ms},
-        consensus_ring=consensus_ring,
+        consensus_ring=consensus_ring, signals=signals, signals_ring=signals_ring,
     )
     ever_live: set[str] = set()
 
@@ -87,6 +94,8 @@ def run(venues, symbol, sim, seed, faults, endpoints, rest_endpoints, duration, 
     summary_line = {"summary": summary["summary"]}
     if "summary_agg" in summary:
         summary_line["agg"] = summary["summary_agg"]
+    if "signals" in summary:
+        summary_line["signals"] = summary["signals"]
     click.echo(json.dumps(summary_line))
     ever_live.update(v for v, s in summary["summary"].items() if s.get("state") == "LIVE")
     if not ever_live:
@@ -135,7 +144,8 @@ async def _run_with_view(cfg, depth: int, ever_live: set) -> dict:
                 bids = [LadderRow(rs.inst.price_str(p), rs.inst.qty_str(q)) for p, q in rs.book.top(1, depth)]
                 asks = [LadderRow(rs.inst.price_str(p), rs.inst.qty_str(q)) for p, q in rs.book.top(2, depth)]
             title = f"nexus run {cfg.symbol}  (ladder: {v0})"
-        return ViewModel(title, line["t_s"], venues, bids, asks, list(rt.tape), alerts, list(cfg.venues))
+        sigs = list(rt.flow.recent) if rt.flow is not None else []
+        return ViewModel(title, line["t_s"], venues, bids, asks, list(rt.tape), alerts, list(cfg.venues), sigs)
 
     def on_second(line, rt):
         live.update(render(model(line, rt), depth))

@@ -58,6 +58,8 @@ class RunConfig:
     agg_options: dict = field(default_factory=dict)
     sim_speed: float = 1.0
     consensus_ring: str | None = None  # AGG: publish the consensus best bid/ask here (BBO records)
+    signals: bool = True               # flow engine + detectors per venue (and on the consensus in AGG)
+    signals_ring: str | None = None    # publish the SIGNAL records on this ring
 
 
 class ReaderSide:
@@ -135,6 +137,8 @@ class Runtime:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._consensus_writer: RingWriter | None = None
         self._last_bbo: tuple | None = None
+        self.flow = None  # nexus.flow.live.LiveFlow when cfg.signals
+        self._last_ts = 0
 
     # -- life cycle ---------------------------------------------------------------------------
     async def start(self) -> None:
@@ -191,6 +195,13 @@ class Runtime:
                 self._bbo["side"] = [BID, ASK]
                 self._bbo["flags"][1] = record.Flag.LAST
                 self._bbo["instrument_id"] = self._consensus_iid
+        if cfg.signals:
+            from nexus.flow.live import LiveFlow
+            from nexus.instruments import instrument_id_of
+
+            self.flow = LiveFlow(cfg.signals_ring, instrument_id_of(CONSENSUS_VENUE, cfg.symbol))
+        elif cfg.signals_ring:
+            raise ConfigError("--signals-ring needs the signal detectors on")
         self.t0 = time.monotonic()
 
     def _instrument(self, venue: str):
@@ -219,6 +230,8 @@ class Runtime:
             w.close()
         if self._consensus_writer is not None:
             self._consensus_writer.close()
+        if self.flow is not None:
+            self.flow.close()
         if self.sim is not None:
             await self.sim.stop()
 
@@ -241,11 +254,18 @@ class Runtime:
                 now = monotonic_ns()
                 rs.book.apply(batch)
                 rs.latency_ns.append(now - int(batch["ts_local_ns"][n - 1]))
+                if self.flow is not None:
+                    self.flow.on_batch(v, rs.inst, batch)
                 trades = np.flatnonzero(batch["kind"] == _TRADE)
                 if self.agg is not None:
                     self.agg.on_book(v, batch, now)
+                    if self.flow is not None:
+                        self.flow.book_changed()
+                        self._last_ts = max(self._last_ts, int(batch["ts_exchange_ns"][n - 1]))
                 for i in trades.tolist():
                     self._trade(v, rs, batch[i], now)
+        if total and self.agg is not None and self.flow is not None:
+            self.flow.on_consensus_book(self.agg, self._last_ts)
         if total and self._consensus_writer is not None:
             self._publish_consensus()
         return total
@@ -292,8 +312,10 @@ class Runtime:
         self.tape.append({"venue": venue, "side": side, "price": format_scaled(int(r["price"]), inst.price_exponent),
                           "size": format_scaled(int(r["qty"]), inst.qty_exponent), "ts": int(r["ts_exchange_ns"])})
         if self.agg is not None:
-            self.agg.on_trade(venue, int(r["ts_exchange_ns"]), int(r["price"]), int(r["qty"]), int(r["side"]),
-                              int(r["trade_id"]), now)
+            new = self.agg.on_trade(venue, int(r["ts_exchange_ns"]), int(r["price"]), int(r["qty"]), int(r["side"]),
+                                    int(r["trade_id"]), now)
+            if new and self.flow is not None:
+                self.flow.on_consensus_trade(self.agg, self.agg.tape[-1])
 
     def _drain_proc_stats(self) -> None:
         if not self.procs:
@@ -337,6 +359,8 @@ class Runtime:
             line["agg"]["venue_metrics"] = metrics
             line["alerts"] = alerts
             self._alerts.extend(alerts)
+        if self.flow is not None:
+            line["signals"] = self.flow.take()
         return line
 
     def latency_us_p50(self, venue: str) -> float | None:
@@ -373,6 +397,8 @@ class Runtime:
             if self.agg is not None:
                 summary["summary_agg"] = self.agg.summary()
                 summary["alerts"] = self._alerts
+            if self.flow is not None:
+                summary["signals"] = self.flow.summary()
             return summary
         finally:
             await self.stop()

@@ -61,6 +61,20 @@ class CryptoSettings:
         return {f.name: dec_str(v) if isinstance(v := getattr(self, f.name), Decimal) else v for f in fields(self)}
 
 
+AGG_NAMES = frozenset({"agg", "aggregator", "consensus"})
+
+
+def agg_refusal() -> str:
+    """The Aggregator's own refusal message for an order request in AGG mode."""
+    from nexus.agg.aggregator import AggOrderRefused, refuse_order_in_agg
+
+    try:
+        refuse_order_in_agg()
+    except AggOrderRefused as e:
+        return str(e)
+    raise AssertionError("refuse_order_in_agg did not refuse")
+
+
 def problems(s: CryptoSettings) -> list[str]:
     """Every reason these settings would be refused (empty: acceptable)."""
     out: list[str] = []
@@ -68,6 +82,9 @@ def problems(s: CryptoSettings) -> list[str]:
         value = getattr(s, name)
         if not isinstance(value, str) or not _NAME.match(value):
             out.append(f"{name}: expected 1-{NAME_MAX_CHARS} letters, digits, '.', '_' or '-', got {value!r}")
+    if isinstance(s.exchange, str) and s.exchange.lower() in AGG_NAMES:
+        # The Tradebot places orders on its exchange; the Aggregator's consensus is data-only.
+        out.append(f"exchange {s.exchange!r}: {agg_refusal()}")
     if not isinstance(s.active, bool):
         out.append(f"active: expected true or false, got {s.active!r}")
     bad_amount = False

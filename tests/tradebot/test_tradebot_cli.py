@@ -108,6 +108,7 @@ def test_settings_set_show_and_refusals(tmp_path):
         (["--wobble", "50001"], "bad_balance_params"),
         (["--target", "-5", "--wobble", "0"], "bad_balance_params"),
         (["--min-trade", "0"], "more than 0"),
+        (["--exchange", "agg"], "pick one venue"),
     ]:
         p = nexus("tradebot", "settings", "set", "BTC", *args, "--db", db)
         assert p.returncode == 2, (args, p.stdout, p.stderr)

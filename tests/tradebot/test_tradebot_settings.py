@@ -41,6 +41,9 @@ def test_good_settings_are_accepted():
         (dict(max_trade="abc"), "not a decimal"),
         (dict(crypto="B T C"), "crypto"),
         (dict(currency=""), "currency"),
+        # the Tradebot places orders: the Aggregator's consensus (AGG mode) is data-only
+        (dict(exchange="agg"), "pick one venue"),
+        (dict(exchange="AGG"), "pick one venue"),
     ],
 )
 def test_bad_parameters_are_refused(change, fragment):
