@@ -37,6 +37,15 @@ impl Consensus {
         self.0.set_scale(venue_arg(v)?, VenueScale { price_mul, qty_mul, qty_div, inverse });
         Ok(())
     }
+    /// The consensus grid's price step (consensus units); a performance hint, prices off it
+    /// are still kept exactly.
+    fn set_tick(&mut self, tick: i64) -> PyResult<()> {
+        if tick <= 0 {
+            return Err(PyValueError::new_err("tick must be positive"));
+        }
+        self.0.set_tick(tick);
+        Ok(())
+    }
     /// Apply venue v's book records (in the venue's own units).
     fn apply(&mut self, v: usize, batch: &Bound<'_, PyUntypedArray>) -> PyResult<usize> {
         let v = venue_arg(v)?;
@@ -61,10 +70,10 @@ impl Consensus {
     }
     /// (price, total, [qty per venue]) of the best bid, or None.
     fn best_bid(&self) -> Option<(i64, i64, Vec<i64>)> {
-        self.0.best_bid().map(level_tuple)
+        self.0.best_bid().as_ref().map(level_tuple)
     }
     fn best_ask(&self) -> Option<(i64, i64, Vec<i64>)> {
-        self.0.best_ask().map(level_tuple)
+        self.0.best_ask().as_ref().map(level_tuple)
     }
     fn top(&self, side: u8, n: usize) -> Vec<(i64, i64, Vec<i64>)> {
         self.0.top(side, n).iter().map(level_tuple).collect()
