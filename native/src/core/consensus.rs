@@ -107,7 +107,7 @@ impl Consensus {
     }
 
     /// Set venue `v`'s quantity at a consensus price (consensus units).
-    #[inline]
+    #[inline(always)]
     pub fn set(&mut self, v: usize, side_: u8, price: i64, qty: i64) {
         let inc = self.included[v];
         match side_ {
@@ -171,6 +171,14 @@ impl Consensus {
     }
     pub fn best_ask(&self) -> Option<CLevel> {
         self.asks.best_level()
+    }
+
+    /// The touch without the per-venue breakdown: (bid price, bid total, ask price, ask
+    /// total), or None while a side has no level with a positive total.
+    pub fn touch(&self) -> Option<(i64, i64, i64, i64)> {
+        let b = self.bids.best_level()?;
+        let a = self.asks.best_level()?;
+        Some((b.price, b.total, a.price, a.total))
     }
 
     /// Top `n` levels with a positive total, best first.

@@ -44,7 +44,7 @@ pub struct CSide {
     ask: bool,
     tick: i64,
     base: i64, // key of slot 0
-    anchored: bool,
+    live_slots: u64, // the ladder length when anchored, else 0 (nothing lands on it)
     total: Vec<i64>,
     mask: Vec<u8>,
     qty: Vec<[i64; MAX_VENUES]>,
@@ -62,7 +62,7 @@ impl CSide {
             ask,
             tick: 1,
             base: 0,
-            anchored: false,
+            live_slots: 0,
             total: vec![0; slots],
             mask: vec![0; slots],
             qty: vec![[0; MAX_VENUES]; slots],
@@ -84,15 +84,9 @@ impl CSide {
         if self.ask { !key } else { key }
     }
 
-    #[inline]
+    #[inline(always)]
     fn slot(&self, key: i64) -> Option<usize> {
-        if !self.anchored {
-            return None;
-        }
         let d = key.checked_sub(self.base)?;
-        if d < 0 {
-            return None;
-        }
         let i = if self.tick == 1 {
             d
         } else {
@@ -101,7 +95,8 @@ impl CSide {
             }
             d / self.tick
         };
-        if i < self.total.len() as i64 { Some(i as usize) } else { None }
+        // one unsigned compare: negative offsets wrap above any length; 0 when not anchored
+        if (i as u64) < self.live_slots { Some(i as usize) } else { None }
     }
 
     fn slot_key(&self, i: usize) -> i64 {
@@ -117,30 +112,37 @@ impl CSide {
     }
 
     /// Set venue `v`'s quantity at `key`; `included` says whether it counts in the totals.
-    #[inline]
+    #[inline(always)]
     pub fn set(&mut self, v: usize, key: i64, qty: i64, included: bool) {
-        if self.count == 0 && qty != 0 && self.overflow.is_empty() {
-            self.anchor_on(key); // an empty side follows its first level
-        }
         match self.slot(key) {
             Some(i) => {
                 self.misses = self.misses.saturating_sub(1);
                 self.set_slot(i, v, qty, included)
             }
-            None => {
-                self.set_overflow(v, key, qty, included);
-                self.misses += MISS_WEIGHT;
-                if self.misses >= RECENTRE_MISSES {
-                    self.misses = 0;
-                    self.maybe_recentre();
-                }
+            None => self.set_missed(v, key, qty, included),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn set_missed(&mut self, v: usize, key: i64, qty: i64, included: bool) {
+        if qty != 0 && self.count == 0 && self.overflow.is_empty() {
+            self.anchor_on(key); // an empty side follows its first level
+            if let Some(i) = self.slot(key) {
+                return self.set_slot(i, v, qty, included);
             }
+        }
+        self.set_overflow(v, key, qty, included);
+        self.misses += MISS_WEIGHT;
+        if self.misses >= RECENTRE_MISSES {
+            self.misses = 0;
+            self.maybe_recentre();
         }
     }
 
     /// Written without data-dependent branches on the common path (inserts, updates and
     /// deletes arrive in random order, and mispredictions were most of the cost).
-    #[inline]
+    #[inline(always)]
     fn set_slot(&mut self, i: usize, v: usize, qty: i64, included: bool) {
         let bit = 1u8 << v;
         let m = self.mask[i];
@@ -228,9 +230,6 @@ impl CSide {
             l.mask &= !bit;
         }
         self.overflow.retain(|l| l.mask != 0);
-        if self.count == 0 && self.overflow.is_empty() {
-            self.anchored = false; // re-anchor on the next level
-        }
     }
 
     /// Add (`sign` 1) or remove (`sign` -1) venue `v`'s quantities to or from the totals.
@@ -278,7 +277,7 @@ impl CSide {
     fn anchor_on(&mut self, key: i64) {
         if let Some(b) = self.base_for(key, self.tick) {
             self.base = b;
-            self.anchored = true;
+            self.live_slots = self.total.len() as u64;
             self.best = NONE;
             self.span = [NO_SPAN; MAX_VENUES];
         }
@@ -297,7 +296,7 @@ impl CSide {
         let Some(t) = self.target() else { return };
         let Some(b) = self.base_for(t, self.tick) else { return };
         let shift = (b as i128 - self.base as i128).unsigned_abs();
-        if self.anchored && shift <= (self.total.len() / 16) as u128 * self.tick as u128 {
+        if self.live_slots != 0 && shift <= (self.total.len() / 16) as u128 * self.tick as u128 {
             return; // already about right (the misses are deep levels or off-grid prices)
         }
         self.rebuild(Some(b), self.tick);
@@ -331,7 +330,7 @@ impl CSide {
         drop(b);
         self.tick = tick;
         self.base = base.unwrap_or(0);
-        self.anchored = base.is_some();
+        self.live_slots = if base.is_some() { self.total.len() as u64 } else { 0 };
         self.best = NONE;
         self.count = 0;
         self.span = [NO_SPAN; MAX_VENUES];
@@ -365,7 +364,7 @@ impl CSide {
             Some(t) => self.rebuild(self.base_for(t, tick), tick),
             None => {
                 self.tick = tick;
-                self.anchored = false;
+                self.live_slots = 0;
             }
         }
     }
@@ -428,7 +427,7 @@ impl CSide {
             }
             total += t;
         };
-        if self.anchored && klo <= khi {
+        if self.live_slots != 0 && klo <= khi {
             let t = self.tick as i128;
             let lo = ((klo as i128 - self.base as i128) + t - 1).div_euclid(t).max(0);
             let hi = (khi as i128 - self.base as i128).div_euclid(t).min(self.total.len() as i128 - 1);

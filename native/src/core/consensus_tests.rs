@@ -149,6 +149,11 @@ impl Model {
 }
 
 fn check(c: &Consensus, m: &Model, probes: &[i64]) {
+    let touch = match (m.top(side::BID, 1).first(), m.top(side::ASK, 1).first()) {
+        (Some(b), Some(a)) => Some((b.price, b.total, a.price, a.total)),
+        _ => None,
+    };
+    assert_eq!(c.touch(), touch);
     for s in [side::BID, side::ASK] {
         let want = m.top(s, usize::MAX);
         assert_eq!(c.top(s, usize::MAX), want, "top side {s}");
