@@ -25,7 +25,7 @@ import numpy as np
 
 from nexus import record
 from nexus._native import Book, Consensus, TradeDedup
-from nexus.agg.scales import Grid, Scale, common_grid, scale_for, to_common_qty
+from nexus.agg.scales import Grid, Scale, common_grid, grid_tick, scale_for, to_common_qty
 from nexus.exceptions import ConfigError
 from nexus.instruments import Instrument
 
@@ -96,6 +96,7 @@ class Aggregator:
         self.cfg = cfg or AggConfig()
         self.grid: Grid = common_grid(list(instruments.values()))
         self.consensus = Consensus()
+        self.consensus.set_tick(grid_tick(list(instruments.values()), self.grid))
         self.dedup = TradeDedup(int(self.cfg.dedup_window_ms * 1e6), 60_000_000_000)
         self.venues: dict[str, VenueState] = {}
         for i, (name, inst) in enumerate(instruments.items()):

@@ -9,9 +9,11 @@ the common exponent, the only inexact conversion, and documented as such).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from decimal import Decimal
 
+from nexus import _native
 from nexus.exceptions import ConfigError
 from nexus.instruments import Instrument, decimals_of
 
@@ -36,6 +38,15 @@ def common_grid(instruments: list[Instrument], qty_exponent: int = COMMON_QTY_EX
     if not instruments:
         raise ConfigError("the aggregator needs at least one venue")
     return Grid(max(i.price_exponent for i in instruments), qty_exponent)
+
+
+def grid_tick(instruments: list[Instrument], grid: Grid) -> int:
+    """The largest price step (grid units) every venue's tick is a multiple of: the consensus
+    book's ladder step. A hint only: a price off it is still kept exactly."""
+    tick = 0
+    for inst in instruments:
+        tick = math.gcd(tick, _native.parse_scaled(inst.tick_size, grid.price_exponent))
+    return tick or 1
 
 
 def scale_for(inst: Instrument, grid: Grid) -> Scale:

@@ -177,3 +177,19 @@ def test_identical_trades_of_one_venue_are_all_kept():
 def test_agg_mode_refuses_orders():
     with pytest.raises(AggOrderRefused, match="pick one venue"):
         refuse_order_in_agg()
+
+
+def test_touch_is_the_best_levels_and_reuses_its_tuple_while_unchanged():
+    agg = Aggregator(INSTS)
+    c = agg.consensus
+    assert c.touch() is None
+    bp = INSTS["binance-perp"]
+    agg.on_book("binance-perp", levels([(BID, bp.price_to_int("100"), bp.qty_to_int("1")),
+                                        (ASK, bp.price_to_int("101"), bp.qty_to_int("2"))]), 0)
+    t = c.touch()
+    b, a = c.best_bid(), c.best_ask()
+    assert t == (b[0], b[1], a[0], a[1])
+    agg.on_book("binance-perp", levels([(BID, bp.price_to_int("90"), bp.qty_to_int("1"))]), 0)  # not the touch
+    assert c.touch() is t
+    agg.on_book("binance-perp", levels([(BID, bp.price_to_int("100"), bp.qty_to_int("3"))]), 0)
+    assert c.touch() == (b[0], 300_000_000, a[0], a[1])

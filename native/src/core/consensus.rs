@@ -2,13 +2,15 @@
 //!
 //! Every level keeps each venue's quantity (so depth can be coloured by venue) and the sum
 //! over the venues currently included. A venue update changes one venue's quantity at one
-//! level: O(log n) search plus a short move near the touch, never a rebuild. Prices and
+//! level: O(1) on the price ladder around the touch (see `consensus_side.rs`; the ladder's
+//! step is the grid tick given by `set_tick`), a sorted-vector update elsewhere. Prices and
 //! quantities are in the consensus units (one price grid, base-coin quantities): each venue's
 //! records are converted on the way in by its `VenueScale`.
 //!
 //! A venue can be excluded (stale) and re-included: its quantities stay stored, only the
 //! totals change, so recovery is exact.
 
+use crate::core::consensus_side::{CSide, LADDER_SLOTS};
 use crate::core::record::{kind, side, Record, RECORD_SIZE};
 
 pub const MAX_VENUES: usize = 8;
@@ -18,15 +20,6 @@ pub struct CLevel {
     pub price: i64,
     pub total: i64,
     pub qty: [i64; MAX_VENUES],
-}
-
-impl CLevel {
-    fn empty(price: i64) -> CLevel {
-        CLevel { price, total: 0, qty: [0; MAX_VENUES] }
-    }
-    fn any(&self) -> bool {
-        self.qty.iter().any(|&q| q != 0)
-    }
 }
 
 /// Converts one venue's integer price and quantity into consensus units:
@@ -68,57 +61,6 @@ impl VenueScale {
     }
 }
 
-#[derive(Default, Clone, Debug)]
-struct CSide {
-    levels: Vec<CLevel>, // best last
-    ascending: bool,
-}
-
-impl CSide {
-    fn find(&self, price: i64) -> Result<usize, usize> {
-        if self.ascending {
-            self.levels.binary_search_by(|l| l.price.cmp(&price))
-        } else {
-            self.levels.binary_search_by(|l| price.cmp(&l.price))
-        }
-    }
-
-    fn set(&mut self, v: usize, price: i64, qty: i64, included: bool) {
-        let i = match self.find(price) {
-            Ok(i) => i,
-            Err(i) => {
-                if qty == 0 {
-                    return;
-                }
-                self.levels.insert(i, CLevel::empty(price));
-                i
-            }
-        };
-        let l = &mut self.levels[i];
-        if included {
-            l.total += qty - l.qty[v];
-        }
-        l.qty[v] = qty;
-        if qty == 0 && !l.any() {
-            self.levels.remove(i);
-        }
-    }
-
-    fn clear_venue(&mut self, v: usize, included: bool) {
-        for l in self.levels.iter_mut() {
-            if included {
-                l.total -= l.qty[v];
-            }
-            l.qty[v] = 0;
-        }
-        self.levels.retain(|l| l.any());
-    }
-
-    fn best(&self) -> Option<&CLevel> {
-        self.levels.iter().rev().find(|l| l.total > 0)
-    }
-}
-
 #[derive(Clone, Debug)]
 pub struct Consensus {
     bids: CSide,
@@ -135,12 +77,29 @@ impl Default for Consensus {
 
 impl Consensus {
     pub fn new() -> Consensus {
+        Self::with_ladder(LADDER_SLOTS)
+    }
+
+    /// A consensus whose price ladders have `slots` levels per side (tests use small ones).
+    pub fn with_ladder(slots: usize) -> Consensus {
+        assert!(slots >= 4, "a ladder needs a few slots");
         Consensus {
-            bids: CSide { levels: Vec::with_capacity(4096), ascending: true },
-            asks: CSide { levels: Vec::with_capacity(4096), ascending: false },
+            bids: CSide::new(false, slots),
+            asks: CSide::new(true, slots),
             scales: [VenueScale::default(); MAX_VENUES],
             included: [true; MAX_VENUES],
         }
+    }
+
+    /// The price step of the consensus grid (consensus units): every venue's tick is a
+    /// multiple of it. Only a performance hint: prices off it are kept exactly as well.
+    pub fn set_tick(&mut self, tick: i64) {
+        self.bids.set_tick(tick);
+        self.asks.set_tick(tick);
+    }
+
+    fn side(&self, side_: u8) -> &CSide {
+        if side_ == side::BID { &self.bids } else { &self.asks }
     }
 
     pub fn set_scale(&mut self, v: usize, scale: VenueScale) {
@@ -148,12 +107,12 @@ impl Consensus {
     }
 
     /// Set venue `v`'s quantity at a consensus price (consensus units).
-    #[inline]
+    #[inline(always)]
     pub fn set(&mut self, v: usize, side_: u8, price: i64, qty: i64) {
         let inc = self.included[v];
         match side_ {
-            side::BID => self.bids.set(v, price, qty, inc),
-            side::ASK => self.asks.set(v, price, qty, inc),
+            side::BID => self.bids.set(v, self.bids.key(price), qty, inc),
+            side::ASK => self.asks.set(v, self.asks.key(price), qty, inc),
             _ => {}
         }
     }
@@ -176,9 +135,8 @@ impl Consensus {
         }
         self.included[v] = included;
         let sign = if included { 1 } else { -1 };
-        for l in self.bids.levels.iter_mut().chain(self.asks.levels.iter_mut()) {
-            l.total += sign * l.qty[v];
-        }
+        self.bids.include(v, sign);
+        self.asks.include(v, sign);
     }
 
     pub fn included(&self, v: usize) -> bool {
@@ -208,49 +166,49 @@ impl Consensus {
         n
     }
 
-    pub fn best_bid(&self) -> Option<&CLevel> {
-        self.bids.best()
+    pub fn best_bid(&self) -> Option<CLevel> {
+        self.bids.best_level()
     }
-    pub fn best_ask(&self) -> Option<&CLevel> {
-        self.asks.best()
+    pub fn best_ask(&self) -> Option<CLevel> {
+        self.asks.best_level()
+    }
+
+    /// The touch without the per-venue breakdown: (bid price, bid total, ask price, ask
+    /// total), or None while a side has no level with a positive total.
+    pub fn touch(&self) -> Option<(i64, i64, i64, i64)> {
+        let b = self.bids.best_level()?;
+        let a = self.asks.best_level()?;
+        Some((b.price, b.total, a.price, a.total))
     }
 
     /// Top `n` levels with a positive total, best first.
     pub fn top(&self, side_: u8, n: usize) -> Vec<CLevel> {
-        let s = if side_ == side::BID { &self.bids } else { &self.asks };
-        s.levels.iter().rev().filter(|l| l.total > 0).take(n).copied().collect()
+        self.side(side_).top(n)
     }
 
-    /// Quantity of venue `v` and the total at a consensus price.
+    /// Quantity of each venue and the total at a consensus price (None: no venue there).
     pub fn at(&self, side_: u8, price: i64) -> Option<CLevel> {
-        let s = if side_ == side::BID { &self.bids } else { &self.asks };
-        s.find(price).ok().map(|i| s.levels[i])
+        let s = self.side(side_);
+        s.at(s.key(price))
     }
 
-    /// Sum over levels within `[lo, hi]` (prices inclusive) of each venue's quantity and the total.
+    /// Sum over levels within `[lo, hi]` (prices inclusive) of each included venue's quantity
+    /// and the total.
     pub fn depth_between(&self, side_: u8, lo: i64, hi: i64) -> ([i64; MAX_VENUES], i64) {
-        let s = if side_ == side::BID { &self.bids } else { &self.asks };
-        let mut per = [0i64; MAX_VENUES];
-        let mut total = 0;
-        for l in s.levels.iter().rev() {
-            if l.price < lo || l.price > hi {
-                if (s.ascending && l.price < lo) || (!s.ascending && l.price > hi) {
-                    break; // walked past the window from the touch
-                }
-                continue;
-            }
-            for v in 0..MAX_VENUES {
-                if self.included[v] {
-                    per[v] += l.qty[v];
-                }
-            }
-            total += l.total;
-        }
-        (per, total)
+        let s = self.side(side_);
+        let (klo, khi) = if side_ == side::BID { (lo, hi) } else { (!hi, !lo) };
+        s.depth_between(klo, khi, &self.included)
     }
 
+    /// Levels holding any venue's quantity (including venues excluded from the totals).
     pub fn levels(&self, side_: u8) -> usize {
-        if side_ == side::BID { self.bids.levels.len() } else { self.asks.levels.len() }
+        self.side(side_).levels()
+    }
+
+    /// How many of those are on the price ladder (the rest are outside its window or off its
+    /// grid); for tests and benchmarks.
+    pub fn ladder_levels(&self, side_: u8) -> usize {
+        self.side(side_).ladder_levels()
     }
 }
 

@@ -89,3 +89,326 @@ fn random_updates_match_a_model() {
         }
     }
 }
+
+// -- the ladder + overflow structure -------------------------------------------------------
+
+/// Reference: per side, price -> quantity per venue; totals and reads computed from scratch.
+struct Model {
+    sides: [BTreeMap<i64, [i64; MAX_VENUES]>; 2],
+    included: [bool; MAX_VENUES],
+}
+
+impl Model {
+    fn new() -> Model {
+        Model { sides: [BTreeMap::new(), BTreeMap::new()], included: [true; MAX_VENUES] }
+    }
+    fn side(&mut self, s: u8) -> &mut BTreeMap<i64, [i64; MAX_VENUES]> {
+        &mut self.sides[(s == side::ASK) as usize]
+    }
+    fn set(&mut self, v: usize, s: u8, p: i64, q: i64) {
+        let m = self.side(s);
+        m.entry(p).or_insert([0; MAX_VENUES])[v] = q;
+        if m[&p].iter().all(|&x| x == 0) {
+            m.remove(&p);
+        }
+    }
+    fn clear(&mut self, v: usize, s: u8) {
+        for si in [side::BID, side::ASK] {
+            if s == 0 || s == si {
+                let m = self.side(si);
+                for qs in m.values_mut() {
+                    qs[v] = 0;
+                }
+                m.retain(|_, qs| qs.iter().any(|&x| x != 0));
+            }
+        }
+    }
+    fn level(&self, p: i64, qs: &[i64; MAX_VENUES]) -> CLevel {
+        let total = (0..MAX_VENUES).filter(|&v| self.included[v]).map(|v| qs[v]).sum();
+        CLevel { price: p, total, qty: *qs }
+    }
+    fn top(&self, s: u8, n: usize) -> Vec<CLevel> {
+        let m = &self.sides[(s == side::ASK) as usize];
+        let all: Box<dyn Iterator<Item = (&i64, &[i64; MAX_VENUES])>> =
+            if s == side::BID { Box::new(m.iter().rev()) } else { Box::new(m.iter()) };
+        all.map(|(p, qs)| self.level(*p, qs)).filter(|l| l.total > 0).take(n).collect()
+    }
+    fn depth(&self, s: u8, lo: i64, hi: i64) -> ([i64; MAX_VENUES], i64) {
+        let mut per = [0; MAX_VENUES];
+        let mut total = 0;
+        for (p, qs) in self.sides[(s == side::ASK) as usize].range(lo..=hi) {
+            for v in 0..MAX_VENUES {
+                if self.included[v] {
+                    per[v] += qs[v];
+                }
+            }
+            total += self.level(*p, qs).total;
+        }
+        (per, total)
+    }
+}
+
+fn check(c: &Consensus, m: &Model, probes: &[i64]) {
+    let touch = match (m.top(side::BID, 1).first(), m.top(side::ASK, 1).first()) {
+        (Some(b), Some(a)) => Some((b.price, b.total, a.price, a.total)),
+        _ => None,
+    };
+    assert_eq!(c.touch(), touch);
+    for s in [side::BID, side::ASK] {
+        let want = m.top(s, usize::MAX);
+        assert_eq!(c.top(s, usize::MAX), want, "top side {s}");
+        assert_eq!(c.top(s, 3), want.iter().take(3).copied().collect::<Vec<_>>());
+        let best = if s == side::BID { c.best_bid() } else { c.best_ask() };
+        assert_eq!(best, want.first().copied());
+        let mside = &m.sides[(s == side::ASK) as usize];
+        assert_eq!(c.levels(s), mside.len());
+        for (p, qs) in mside {
+            assert_eq!(c.at(s, *p), Some(m.level(*p, qs)));
+        }
+        for &p in probes {
+            assert_eq!(c.at(s, p), mside.get(&p).map(|qs| m.level(p, qs)));
+            for w in [0, 3, 40, 1000] {
+                let hi = p.saturating_add(w);
+                assert_eq!(c.depth_between(s, p, hi), m.depth(s, p, hi), "depth {s} [{p}, {hi}]");
+            }
+        }
+    }
+}
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// Random walk of five venues' touches (crossing each other), deep levels, off-grid prices,
+/// far outliers, clears, exclusions and tick changes, on ladders small enough that the
+/// window moves often; every read checked against the model as it goes.
+fn run_against_model(slots: usize, seed: u64, steps: usize) -> Consensus {
+    let mut c = Consensus::with_ladder(slots);
+    let mut m = Model::new();
+    let mut r = Rng(seed);
+    let mut mid = 1_000_000i64;
+    let mut tick = 1i64;
+    let mut probes = vec![];
+    for step in 0..steps {
+        if step % 50 == 0 {
+            mid += r.below(2001) as i64 - 1000; // the touch jumps far (forces re-centring)
+        } else {
+            mid += r.below(3) as i64 - 1;
+        }
+        let v = r.below(5) as usize;
+        let s = if r.below(2) == 0 { side::BID } else { side::ASK };
+        let venue_skew = (v as i64 - 2) * 3; // venues quote a few ticks apart: the book crosses
+        let off = match r.below(20) {
+            0 => r.below(slots as u64 * 4) as i64, // deep, often outside the window
+            1 => return_outlier(&mut r),
+            _ => r.below(12) as i64,
+        };
+        let mut p = if s == side::BID { mid + venue_skew - 1 - off } else { mid + venue_skew + 1 + off };
+        if off.unsigned_abs() < 1 << 40 && r.below(10) != 0 {
+            p = p.div_euclid(tick) * tick; // mostly on the grid, sometimes off it
+        }
+        let q = if r.below(4) == 0 { 0 } else { 1 + r.below(1000) as i64 };
+        c.set(v, s, p, q);
+        m.set(v, s, p, q);
+        match r.below(400) {
+            0 => {
+                let cs = [0, side::BID, side::ASK][r.below(3) as usize];
+                c.clear_venue(v, cs);
+                m.clear(v, cs);
+            }
+            1 | 2 => {
+                let inc = !m.included[v];
+                c.set_included(v, inc);
+                m.included[v] = inc;
+            }
+            3 => {
+                tick = [1, 2, 5, 10][r.below(4) as usize];
+                c.set_tick(tick);
+            }
+            _ => {}
+        }
+        if step % 97 == 0 {
+            probes = vec![p, mid, mid - 7, mid + 7, p.saturating_sub(20)];
+            check(&c, &m, &probes);
+        }
+    }
+    check(&c, &m, &probes);
+    c
+}
+
+fn return_outlier(r: &mut Rng) -> i64 {
+    match r.below(3) {
+        0 => r.below(1 << 40) as i64,
+        1 => i64::MAX / 2 - 1_000_000, // keeps mid ± off inside i64
+        _ => -(r.below(1 << 30) as i64) - 2_000_000, // below zero: a crossing outlier
+    }
+}
+
+#[test]
+fn ladder_and_overflow_match_the_model() {
+    for (slots, seed) in [(4, 1), (8, 2), (16, 3), (64, 4), (LADDER_SLOTS, 5)] {
+        run_against_model(slots, seed, 20_000);
+    }
+}
+
+/// Levels found on the ladder (summed over steps) while the touch walks `steps` ticks up.
+fn walk_up(slots: usize, steps: i64) -> (Consensus, usize) {
+    let mut c = Consensus::with_ladder(slots);
+    let mut on_ladder = 0;
+    for step in 0..steps {
+        let mid = 1_000_000 + step;
+        for k in 0..5 {
+            c.set(0, side::BID, mid - 1 - k, 5);
+            c.set(0, side::ASK, mid + 1 + k, 5);
+        }
+        c.set(0, side::BID, mid - 6, 0);
+        c.set(0, side::ASK, mid, 0);
+        on_ladder += c.ladder_levels(side::BID) + c.ladder_levels(side::ASK);
+    }
+    (c, on_ladder)
+}
+
+#[test]
+fn window_follows_the_touch_far_away() {
+    // 20,000 ticks up, far past the window: it keeps moving with the touch.
+    for (slots, min_pct) in [(64, 75), (1024, 98)] {
+        let (c, on_ladder) = walk_up(slots, 20_000);
+        let (b, a) = (c.best_bid().unwrap(), c.best_ask().unwrap());
+        assert_eq!((b.price, a.price), (1_019_998, 1_020_000));
+        assert_eq!((c.levels(side::BID), c.levels(side::ASK)), (5, 5));
+        assert!(on_ladder * 100 >= 200_000 * min_pct, "{slots} slots: {on_ladder} / 200,000 levels on the ladder");
+    }
+}
+
+#[test]
+fn far_away_and_extreme_prices_are_exact() {
+    let mut c = Consensus::new();
+    c.set(0, side::BID, 100, 1);
+    for p in [i64::MIN, -5, 0, i64::MAX, 1 << 50] {
+        c.set(1, side::BID, p, 2);
+        c.set(1, side::ASK, p, 3);
+    }
+    assert_eq!(c.best_bid().unwrap().price, i64::MAX);
+    assert_eq!(c.best_ask().unwrap().price, i64::MIN);
+    let bids: Vec<i64> = c.top(side::BID, 10).iter().map(|l| l.price).collect();
+    assert_eq!(bids, vec![i64::MAX, 1 << 50, 100, 0, -5, i64::MIN]);
+    assert_eq!(c.at(side::ASK, i64::MAX).unwrap().qty[1], 3);
+    assert_eq!(c.depth_between(side::BID, i64::MIN, i64::MAX).1, 11);
+    assert_eq!(c.depth_between(side::ASK, -5, 0).1, 6);
+    c.clear_venue(1, 0);
+    assert_eq!((c.levels(side::BID), c.levels(side::ASK)), (1, 0));
+    assert_eq!(c.best_bid().unwrap().price, 100);
+    assert_eq!(c.ladder_levels(side::BID), 1);
+}
+
+#[test]
+fn crossing_venues_keep_both_sides_independent() {
+    let mut c = Consensus::with_ladder(16);
+    c.set(0, side::BID, 105, 1); // venue 0 bids above venue 1's ask
+    c.set(1, side::ASK, 100, 2);
+    c.set(1, side::BID, 99, 4);
+    c.set(0, side::ASK, 106, 3);
+    assert_eq!((c.best_bid().unwrap().price, c.best_ask().unwrap().price), (105, 100));
+    assert_eq!(c.depth_between(side::BID, 99, 106), ([1, 4, 0, 0, 0, 0, 0, 0], 5));
+    assert_eq!(c.depth_between(side::ASK, 99, 106), ([3, 2, 0, 0, 0, 0, 0, 0], 5));
+    c.set_included(0, false);
+    assert_eq!((c.best_bid().unwrap().price, c.best_ask().unwrap().price), (99, 100));
+    c.set_included(0, true);
+    assert_eq!(c.best_bid().unwrap().price, 105);
+}
+
+#[test]
+fn empty_sides_read_as_empty() {
+    let mut c = Consensus::with_ladder(8);
+    for s in [side::BID, side::ASK] {
+        assert_eq!(c.top(s, 5), vec![]);
+        assert_eq!(c.levels(s), 0);
+        assert_eq!(c.at(s, 100), None);
+        assert_eq!(c.depth_between(s, i64::MIN, i64::MAX), ([0; MAX_VENUES], 0));
+    }
+    assert!(c.best_bid().is_none() && c.best_ask().is_none());
+    c.clear_venue(3, 0);
+    c.set_included(3, false);
+    c.set(3, side::BID, 100, 0); // deleting nothing creates nothing
+    assert_eq!(c.levels(side::BID), 0);
+    c.set(3, side::BID, 100, 7); // only an excluded venue: a level, but no best
+    assert_eq!((c.levels(side::BID), c.best_bid()), (1, None));
+    c.set(3, side::BID, 100, 0);
+    c.set(2, side::BID, 5_000_000, 1); // an emptied side re-anchors on its next level
+    assert_eq!(c.ladder_levels(side::BID), 1);
+    assert_eq!(c.best_bid().unwrap().price, 5_000_000);
+}
+
+#[test]
+fn snapshots_replace_one_venue_and_leave_the_others() {
+    use crate::core::record::flags;
+    let rec = |k: u8, s: u8, p: i64, q: i64| Record { kind: k, side: s, flags: flags::F_SNAPSHOT, price: p, qty: q, ..Default::default() };
+    let bytes = |rs: &[Record]| -> Vec<u8> {
+        rs.iter().flat_map(|r| unsafe { std::slice::from_raw_parts(r as *const Record as *const u8, RECORD_SIZE) }.to_vec()).collect()
+    };
+    let mut c = Consensus::with_ladder(16);
+    c.set_tick(10);
+    c.set(1, side::BID, 990, 9);
+    let first = [rec(kind::BOOK_CLEAR, 0, 0, 0), rec(kind::BOOK_LEVEL, side::BID, 1000, 1), rec(kind::BOOK_LEVEL, side::ASK, 1010, 2)];
+    assert_eq!(c.apply_bytes(0, &bytes(&first)), 3);
+    let second = [rec(kind::BOOK_CLEAR, 0, 0, 0), rec(kind::BOOK_LEVEL, side::BID, 2000, 3), rec(kind::BOOK_LEVEL, side::ASK, 2015, 4)];
+    c.apply_bytes(0, &bytes(&second));
+    let bids: Vec<(i64, i64)> = c.top(side::BID, 5).iter().map(|l| (l.price, l.total)).collect();
+    assert_eq!(bids, vec![(2000, 3), (990, 9)]);
+    assert_eq!(c.best_ask().unwrap().price, 2015); // off the tick-10 grid: kept in the overflow
+    assert_eq!(c.levels(side::ASK), 1);
+}
+
+/// `cargo test --release --lib consensus_update_cost -- --ignored --nocapture`: ns per venue
+/// level update on the `nexus bench agg` shape of stream (five venues, 500-level books,
+/// updates within 40 ticks of a random-walking touch, 20 % deletes), ladder vs overflow only.
+#[test]
+#[ignore]
+fn consensus_update_cost() {
+    let mut r = Rng(7);
+    let mut ups = vec![];
+    let mut mids = [6_500_000i64; 5];
+    for _ in 0..2000 {
+        for (v, mid) in mids.iter_mut().enumerate() {
+            *mid += r.below(3) as i64 - 1;
+            for k in 0..20 {
+                let s = if k < 10 { side::BID } else { side::ASK };
+                let off = 1 + r.below(39) as i64;
+                let p = if s == side::BID { *mid - off } else { *mid + off };
+                let q = if r.below(5) == 0 { 0 } else { 1 + r.below(9999) as i64 };
+                ups.push((v, s, p, q));
+            }
+        }
+    }
+    for (name, slots) in [("ladder", LADDER_SLOTS), ("overflow only", 4)] {
+        if std::env::var("CONSENSUS_COST").map_or(false, |only| only != name) {
+            continue;
+        }
+        let mut best = f64::MAX;
+        for _ in 0..7 {
+            let mut c = Consensus::with_ladder(slots);
+            for v in 0..5 {
+                for k in 1..=500 {
+                    c.set(v, side::BID, 6_500_000 - k, 100);
+                    c.set(v, side::ASK, 6_500_000 + k, 100);
+                }
+            }
+            let t0 = std::time::Instant::now();
+            for &(v, s, p, q) in &ups {
+                c.set(v, s, p, q);
+            }
+            best = best.min(t0.elapsed().as_nanos() as f64 / ups.len() as f64);
+            std::hint::black_box(c.best_bid());
+        }
+        println!("{name}: {best:.1} ns per venue level update (best of 7)");
+    }
+}

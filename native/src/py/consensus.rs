@@ -4,6 +4,7 @@ use crate::core::dedup;
 use numpy::PyUntypedArray;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
+use pyo3::types::PyTuple;
 
 fn venue_arg(v: usize) -> PyResult<usize> {
     if v < MAX_VENUES {
@@ -17,15 +18,18 @@ fn level_tuple(l: &CLevel) -> (i64, i64, Vec<i64>) {
     (l.price, l.total, l.qty.to_vec())
 }
 
-/// Consensus book over up to 8 venues (see native/src/core/consensus.rs).
+type Touch = (i64, i64, i64, i64);
+
+/// Consensus book over up to 8 venues (see native/src/core/consensus.rs). The second field
+/// keeps the last tuple `touch()` returned, handed out again while the touch is unchanged.
 #[pyclass(module = "nexus._native")]
-pub struct Consensus(consensus::Consensus);
+pub struct Consensus(consensus::Consensus, Option<(Touch, Py<PyTuple>)>);
 
 #[pymethods]
 impl Consensus {
     #[new]
     fn new() -> Self {
-        Consensus(consensus::Consensus::new())
+        Consensus(consensus::Consensus::new(), None)
     }
     /// Venue v's conversion into consensus units: price*price_mul; qty*qty_mul/qty_div
     /// (or notional/price for inverse contracts).
@@ -35,6 +39,15 @@ impl Consensus {
             return Err(PyValueError::new_err("scale factors must be positive"));
         }
         self.0.set_scale(venue_arg(v)?, VenueScale { price_mul, qty_mul, qty_div, inverse });
+        Ok(())
+    }
+    /// The consensus grid's price step (consensus units); a performance hint, prices off it
+    /// are still kept exactly.
+    fn set_tick(&mut self, tick: i64) -> PyResult<()> {
+        if tick <= 0 {
+            return Err(PyValueError::new_err("tick must be positive"));
+        }
+        self.0.set_tick(tick);
         Ok(())
     }
     /// Apply venue v's book records (in the venue's own units).
@@ -61,10 +74,25 @@ impl Consensus {
     }
     /// (price, total, [qty per venue]) of the best bid, or None.
     fn best_bid(&self) -> Option<(i64, i64, Vec<i64>)> {
-        self.0.best_bid().map(level_tuple)
+        self.0.best_bid().as_ref().map(level_tuple)
     }
     fn best_ask(&self) -> Option<(i64, i64, Vec<i64>)> {
-        self.0.best_ask().map(level_tuple)
+        self.0.best_ask().as_ref().map(level_tuple)
+    }
+    /// (bid price, bid total, ask price, ask total), or None while a side is empty: the
+    /// touch in one call, without the per-venue lists of best_bid()/best_ask(). While it is
+    /// unchanged the same tuple object is returned (most venue messages leave the touch
+    /// alone, so a per-message poll builds no new objects).
+    fn touch(&mut self, py: Python<'_>) -> PyResult<Option<Py<PyTuple>>> {
+        let Some(t) = self.0.touch() else { return Ok(None) };
+        if let Some((last, obj)) = &self.1 {
+            if *last == t {
+                return Ok(Some(obj.clone_ref(py)));
+            }
+        }
+        let obj = PyTuple::new(py, [t.0, t.1, t.2, t.3])?.unbind();
+        self.1 = Some((t, obj.clone_ref(py)));
+        Ok(Some(obj))
     }
     fn top(&self, side: u8, n: usize) -> Vec<(i64, i64, Vec<i64>)> {
         self.0.top(side, n).iter().map(level_tuple).collect()

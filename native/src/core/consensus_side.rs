@@ -1,0 +1,457 @@
+//! One side of the consensus book: a price ladder around the touch plus a sorted overflow.
+//!
+//! Prices are handled as keys where a larger key is always better (bids: the price; asks:
+//! `!price`, which reverses the order and cannot overflow), so both sides share one code path.
+//!
+//! The ladder is `slots` levels on the grid `key = base + i * tick`, stored as structure of
+//! arrays (`total`, a venue bit mask, the per-venue quantities): an update on the grid inside
+//! the window is O(1), and the best slot with a positive total is kept incrementally (a
+//! removal at the touch walks down to the next positive total, usually the next slot).
+//! Everything else — levels outside the window, prices off the grid — lives in `overflow`, a
+//! vector sorted by key (best last), so any price is accepted and every read merges the two.
+//! When many updates miss the ladder the window is re-centred on the side's best level
+//! (`RECENTRE_MISSES`), moving levels between the ladder and the overflow. It stays put when
+//! that best is already near the top of the window, so deep levels or off-grid prices alone
+//! never make it move; a venue whose book is far from the rest (a wildly diverged or crossed
+//! feed holding the best price) can pull the window away from the others' touch, which then
+//! costs them the overflow's O(log n) path until it leaves, never correctness. A side that
+//! becomes empty re-anchors on its next level for free.
+
+use crate::core::consensus::{CLevel, MAX_VENUES};
+
+/// Ladder slots per side by default (about 300 KB per side); with the instruments' tick this
+/// is 4096 ticks, more than any venue's published depth around the touch.
+pub const LADDER_SLOTS: usize = 4096;
+/// Whether the window should move is checked when the miss score reaches `RECENTRE_MISSES`:
+/// a miss adds `MISS_WEIGHT`, a hit takes 1 off, so 32 misses in a row or a sustained miss
+/// rate above 1 in 9 trigger a check (the check itself is cheap; a move is O(slots + levels)).
+pub const RECENTRE_MISSES: u32 = 256;
+pub const MISS_WEIGHT: u32 = 8;
+const NONE: usize = usize::MAX;
+const NO_SPAN: (usize, usize) = (usize::MAX, 0);
+const _: () = assert!(MAX_VENUES <= 8, "the venue mask is a u8");
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Level {
+    key: i64,
+    total: i64,
+    mask: u8,
+    qty: [i64; MAX_VENUES],
+}
+
+#[derive(Clone, Debug)]
+pub struct CSide {
+    ask: bool,
+    tick: i64,
+    base: i64, // key of slot 0
+    live_slots: u64, // the ladder length when anchored, else 0 (nothing lands on it)
+    total: Vec<i64>,
+    mask: Vec<u8>,
+    qty: Vec<[i64; MAX_VENUES]>,
+    best: usize,  // highest slot with total > 0, or NONE
+    count: usize, // ladder slots holding any venue's quantity
+    span: [(usize, usize); MAX_VENUES], // per venue, slots [lo, hi) that may hold its quantity
+    overflow: Vec<Level>, // sorted by key, best last
+    misses: u32,
+    scratch: Vec<Level>,
+}
+
+impl CSide {
+    pub fn new(ask: bool, slots: usize) -> CSide {
+        CSide {
+            ask,
+            tick: 1,
+            base: 0,
+            live_slots: 0,
+            total: vec![0; slots],
+            mask: vec![0; slots],
+            qty: vec![[0; MAX_VENUES]; slots],
+            best: NONE,
+            count: 0,
+            span: [NO_SPAN; MAX_VENUES],
+            overflow: Vec::new(),
+            misses: 0,
+            scratch: Vec::new(),
+        }
+    }
+
+    #[inline]
+    pub fn key(&self, price: i64) -> i64 {
+        if self.ask { !price } else { price }
+    }
+    #[inline]
+    fn price(&self, key: i64) -> i64 {
+        if self.ask { !key } else { key }
+    }
+
+    #[inline(always)]
+    fn slot(&self, key: i64) -> Option<usize> {
+        let d = key.checked_sub(self.base)?;
+        let i = if self.tick == 1 {
+            d
+        } else {
+            if d % self.tick != 0 {
+                return None;
+            }
+            d / self.tick
+        };
+        // one unsigned compare: negative offsets wrap above any length; 0 when not anchored
+        if (i as u64) < self.live_slots { Some(i as usize) } else { None }
+    }
+
+    fn slot_key(&self, i: usize) -> i64 {
+        self.base + i as i64 * self.tick
+    }
+
+    fn level_at(&self, i: usize) -> CLevel {
+        CLevel { price: self.price(self.slot_key(i)), total: self.total[i], qty: self.qty[i] }
+    }
+
+    fn olevel(&self, l: &Level) -> CLevel {
+        CLevel { price: self.price(l.key), total: l.total, qty: l.qty }
+    }
+
+    /// Set venue `v`'s quantity at `key`; `included` says whether it counts in the totals.
+    #[inline(always)]
+    pub fn set(&mut self, v: usize, key: i64, qty: i64, included: bool) {
+        match self.slot(key) {
+            Some(i) => {
+                self.misses = self.misses.saturating_sub(1);
+                self.set_slot(i, v, qty, included)
+            }
+            None => self.set_missed(v, key, qty, included),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn set_missed(&mut self, v: usize, key: i64, qty: i64, included: bool) {
+        if qty != 0 && self.count == 0 && self.overflow.is_empty() {
+            self.anchor_on(key); // an empty side follows its first level
+            if let Some(i) = self.slot(key) {
+                return self.set_slot(i, v, qty, included);
+            }
+        }
+        self.set_overflow(v, key, qty, included);
+        self.misses += MISS_WEIGHT;
+        if self.misses >= RECENTRE_MISSES {
+            self.misses = 0;
+            self.maybe_recentre();
+        }
+    }
+
+    /// Written without data-dependent branches on the common path (inserts, updates and
+    /// deletes arrive in random order, and mispredictions were most of the cost).
+    #[inline(always)]
+    fn set_slot(&mut self, i: usize, v: usize, qty: i64, included: bool) {
+        let bit = 1u8 << v;
+        let m = self.mask[i];
+        let q = &mut self.qty[i][v];
+        let d = qty - *q;
+        *q = qty;
+        if included {
+            self.total[i] += d;
+        }
+        let live = qty != 0;
+        let nm = if live { m | bit } else { m & !bit };
+        self.mask[i] = nm;
+        self.count = self.count + (nm != 0) as usize - (m != 0) as usize;
+        let s = &mut self.span[v];
+        s.0 = s.0.min(if live { i } else { usize::MAX });
+        s.1 = s.1.max(if live { i + 1 } else { 0 });
+        let t = self.total[i];
+        // NONE + 1 wraps to 0, below every slot + 1
+        let up = (t > 0) & (i.wrapping_add(1) > self.best.wrapping_add(1));
+        self.best = if up { i } else { self.best };
+        if (t <= 0) & (i == self.best) {
+            self.best = self.scan_down(i);
+        }
+    }
+
+    /// Highest slot below `i` with a positive total.
+    fn scan_down(&self, i: usize) -> usize {
+        self.total[..i].iter().rposition(|&t| t > 0).unwrap_or(NONE)
+    }
+
+    fn find(&self, key: i64) -> Result<usize, usize> {
+        self.overflow.binary_search_by(|l| l.key.cmp(&key))
+    }
+
+    fn set_overflow(&mut self, v: usize, key: i64, qty: i64, included: bool) {
+        let i = match self.find(key) {
+            Ok(i) => i,
+            Err(i) => {
+                if qty == 0 {
+                    return;
+                }
+                self.overflow.insert(i, Level { key, total: 0, mask: 0, qty: [0; MAX_VENUES] });
+                i
+            }
+        };
+        let l = &mut self.overflow[i];
+        if included {
+            l.total += qty - l.qty[v];
+        }
+        l.qty[v] = qty;
+        if qty != 0 {
+            l.mask |= 1 << v;
+        } else {
+            l.mask &= !(1u8 << v);
+            if l.mask == 0 {
+                self.overflow.remove(i);
+            }
+        }
+    }
+
+    /// Remove everything venue `v` contributes.
+    pub fn clear_venue(&mut self, v: usize, included: bool) {
+        self.for_venue_slots(v, |t, q| {
+            if included {
+                *t -= *q;
+            }
+            *q = 0;
+        });
+        let bit = 1u8 << v;
+        let (lo, hi) = self.span[v];
+        for i in lo..hi {
+            if self.mask[i] & bit != 0 {
+                self.mask[i] &= !bit;
+                if self.mask[i] == 0 {
+                    self.count -= 1;
+                }
+            }
+        }
+        self.span[v] = NO_SPAN;
+        for l in self.overflow.iter_mut().filter(|l| l.mask & bit != 0) {
+            if included {
+                l.total -= l.qty[v];
+            }
+            l.qty[v] = 0;
+            l.mask &= !bit;
+        }
+        self.overflow.retain(|l| l.mask != 0);
+    }
+
+    /// Add (`sign` 1) or remove (`sign` -1) venue `v`'s quantities to or from the totals.
+    pub fn include(&mut self, v: usize, sign: i64) {
+        self.for_venue_slots(v, |t, q| *t += sign * *q);
+        let bit = 1u8 << v;
+        for l in self.overflow.iter_mut().filter(|l| l.mask & bit != 0) {
+            l.total += sign * l.qty[v];
+        }
+    }
+
+    /// Apply `f(total, qty[v])` to every ladder slot holding venue `v`, then repair `best`.
+    fn for_venue_slots(&mut self, v: usize, mut f: impl FnMut(&mut i64, &mut i64)) {
+        let bit = 1u8 << v;
+        let (lo, hi) = self.span[v];
+        let mut top = NONE;
+        for i in lo..hi {
+            if self.mask[i] & bit != 0 {
+                f(&mut self.total[i], &mut self.qty[i][v]);
+                if self.total[i] > 0 {
+                    top = i; // ascending: the last one is the highest
+                }
+            }
+        }
+        if self.best != NONE && self.total[self.best] <= 0 {
+            self.best = self.scan_down(self.best);
+        }
+        if top != NONE && (self.best == NONE || top > self.best) {
+            self.best = top;
+        }
+    }
+
+    // -- window placement --------------------------------------------------------------------
+
+    fn base_for(&self, key: i64, tick: i64) -> Option<i64> {
+        // Phase 0 on the tick grid (venue prices are multiples of their tick), with the given
+        // key a quarter of the window below the top.
+        let t = tick as i128;
+        let below = (self.total.len() - self.total.len() / 4) as i128;
+        let base = (key as i128).div_euclid(t) * t - below * t;
+        let top = base + self.total.len() as i128 * t;
+        if base < i64::MIN as i128 || top > i64::MAX as i128 { None } else { Some(base as i64) }
+    }
+
+    fn anchor_on(&mut self, key: i64) {
+        if let Some(b) = self.base_for(key, self.tick) {
+            self.base = b;
+            self.live_slots = self.total.len() as u64;
+            self.best = NONE;
+            self.span = [NO_SPAN; MAX_VENUES];
+        }
+    }
+
+    /// Key the window should follow: the best positive total, else the best level.
+    fn target(&self) -> Option<i64> {
+        self.best_level().map(|l| self.key(l.price)).or_else(|| {
+            let lad = self.mask.iter().rposition(|&m| m != 0).map(|i| self.slot_key(i));
+            let ovf = self.overflow.last().map(|l| l.key);
+            lad.max(ovf)
+        })
+    }
+
+    fn maybe_recentre(&mut self) {
+        let Some(t) = self.target() else { return };
+        let Some(b) = self.base_for(t, self.tick) else { return };
+        let shift = (b as i128 - self.base as i128).unsigned_abs();
+        if self.live_slots != 0 && shift <= (self.total.len() / 16) as u128 * self.tick as u128 {
+            return; // already about right (the misses are deep levels or off-grid prices)
+        }
+        self.rebuild(Some(b), self.tick);
+    }
+
+    /// Move every level onto a window of step `tick` starting at key `base`, or all to the
+    /// overflow.
+    fn rebuild(&mut self, base: Option<i64>, tick: i64) {
+        let mut all = std::mem::take(&mut self.scratch);
+        all.clear();
+        let mut ladder = Vec::with_capacity(self.count);
+        for i in 0..self.mask.len() {
+            if self.mask[i] != 0 {
+                ladder.push(Level { key: self.slot_key(i), total: self.total[i], mask: self.mask[i], qty: self.qty[i] });
+                self.total[i] = 0;
+                self.mask[i] = 0;
+                self.qty[i] = [0; MAX_VENUES];
+            }
+        }
+        // merge two ascending lists
+        let (mut a, mut b) = (ladder.into_iter().peekable(), self.overflow.drain(..).peekable());
+        loop {
+            let take_a = match (a.peek(), b.peek()) {
+                (Some(x), Some(y)) => x.key < y.key,
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
+                (None, None) => break,
+            };
+            all.push(if take_a { a.next().unwrap() } else { b.next().unwrap() });
+        }
+        drop(b);
+        self.tick = tick;
+        self.base = base.unwrap_or(0);
+        self.live_slots = if base.is_some() { self.total.len() as u64 } else { 0 };
+        self.best = NONE;
+        self.count = 0;
+        self.span = [NO_SPAN; MAX_VENUES];
+        for l in all.drain(..) {
+            match self.slot(l.key) {
+                Some(i) => {
+                    self.total[i] = l.total;
+                    self.mask[i] = l.mask;
+                    self.qty[i] = l.qty;
+                    self.count += 1;
+                    if l.total > 0 {
+                        self.best = i;
+                    }
+                    for v in 0..MAX_VENUES {
+                        if l.mask & (1 << v) != 0 {
+                            let s = &mut self.span[v];
+                            *s = (s.0.min(i), i + 1);
+                        }
+                    }
+                }
+                None => self.overflow.push(l),
+            }
+        }
+        self.scratch = all;
+    }
+
+    /// Change the grid step of the ladder (prices off it stay correct, in the overflow).
+    pub fn set_tick(&mut self, tick: i64) {
+        assert!(tick > 0, "tick must be positive");
+        match self.target() {
+            Some(t) => self.rebuild(self.base_for(t, tick), tick),
+            None => {
+                self.tick = tick;
+                self.live_slots = 0;
+            }
+        }
+    }
+
+    // -- reads -------------------------------------------------------------------------------
+
+    /// Best level with a positive total.
+    pub fn best_level(&self) -> Option<CLevel> {
+        let o = self.overflow.iter().rev().find(|l| l.total > 0);
+        match (self.best, o) {
+            (NONE, None) => None,
+            (NONE, Some(l)) => Some(self.olevel(l)),
+            (i, Some(l)) if l.key > self.slot_key(i) => Some(self.olevel(l)),
+            (i, _) => Some(self.level_at(i)),
+        }
+    }
+
+    /// Top `n` levels with a positive total, best first.
+    pub fn top(&self, n: usize) -> Vec<CLevel> {
+        let mut out = Vec::with_capacity(n.min(self.count + self.overflow.len()));
+        let mut i = self.best; // slots above `best` have no positive total
+        let mut o = self.overflow.iter().rev().filter(|l| l.total > 0).peekable();
+        while out.len() < n {
+            while i != NONE && self.total[i] <= 0 {
+                i = i.checked_sub(1).unwrap_or(NONE);
+            }
+            let take_ladder = match (i, o.peek()) {
+                (NONE, None) => break,
+                (NONE, Some(_)) => false,
+                (_, None) => true,
+                (i, Some(l)) => self.slot_key(i) > l.key,
+            };
+            if take_ladder {
+                out.push(self.level_at(i));
+                i = i.checked_sub(1).unwrap_or(NONE);
+            } else {
+                let l = o.next().unwrap();
+                out.push(self.olevel(l));
+            }
+        }
+        out
+    }
+
+    pub fn at(&self, key: i64) -> Option<CLevel> {
+        match self.slot(key) {
+            Some(i) => (self.mask[i] != 0).then(|| self.level_at(i)),
+            None => self.find(key).ok().map(|i| self.olevel(&self.overflow[i])),
+        }
+    }
+
+    /// Sums over levels with keys in `[klo, khi]`: each included venue's quantity and the total.
+    pub fn depth_between(&self, klo: i64, khi: i64, included: &[bool; MAX_VENUES]) -> ([i64; MAX_VENUES], i64) {
+        let mut per = [0i64; MAX_VENUES];
+        let mut total = 0;
+        let mut add = |t: i64, q: &[i64; MAX_VENUES]| {
+            for v in 0..MAX_VENUES {
+                if included[v] {
+                    per[v] += q[v];
+                }
+            }
+            total += t;
+        };
+        if self.live_slots != 0 && klo <= khi {
+            let t = self.tick as i128;
+            let lo = ((klo as i128 - self.base as i128) + t - 1).div_euclid(t).max(0);
+            let hi = (khi as i128 - self.base as i128).div_euclid(t).min(self.total.len() as i128 - 1);
+            if lo <= hi {
+                for i in lo as usize..=hi as usize {
+                    if self.mask[i] != 0 {
+                        add(self.total[i], &self.qty[i]);
+                    }
+                }
+            }
+        }
+        let start = self.overflow.partition_point(|l| l.key < klo);
+        for l in self.overflow[start..].iter().take_while(|l| l.key <= khi) {
+            add(l.total, &l.qty);
+        }
+        (per, total)
+    }
+
+    pub fn levels(&self) -> usize {
+        self.count + self.overflow.len()
+    }
+
+    /// Levels held on the ladder (the rest are in the overflow).
+    pub fn ladder_levels(&self) -> usize {
+        self.count
+    }
+}
