@@ -107,11 +107,13 @@ class Aggregator:
         self.trades_in = 0
 
     # -- inputs ------------------------------------------------------------------------------
-    def on_book(self, venue: str, batch: np.ndarray, now_ns: int) -> None:
+    def on_book(self, venue: str, batch: np.ndarray, now_ns: int) -> bool:
+        """Apply a venue's book records; True when the consensus touch changed."""
         v = self.venues[venue]
         v.book.apply(batch)
-        self.consensus.apply(v.idx, batch)
+        changed = self.consensus.apply_touch(v.idx, batch)
         self._seen(v, now_ns)
+        return changed
 
     def on_trade(self, venue: str, ts_exchange_ns: int, price: int, qty: int, side: int, trade_id: int, now_ns: int) -> bool:
         v = self.venues[venue]

@@ -139,6 +139,7 @@ class Runtime:
         self._last_bbo: tuple | None = None
         self.flow = None  # nexus.flow.live.LiveFlow when cfg.signals
         self._last_ts = 0
+        self._touch_changed = False
 
     # -- life cycle ---------------------------------------------------------------------------
     async def start(self) -> None:
@@ -258,7 +259,7 @@ class Runtime:
                     self.flow.on_batch(v, rs.inst, batch)
                 trades = np.flatnonzero(batch["kind"] == _TRADE)
                 if self.agg is not None:
-                    self.agg.on_book(v, batch, now)
+                    self._touch_changed |= self.agg.on_book(v, batch, now)
                     if self.flow is not None:
                         self.flow.book_changed()
                         self._last_ts = max(self._last_ts, int(batch["ts_exchange_ns"][n - 1]))
@@ -266,23 +267,21 @@ class Runtime:
                     self._trade(v, rs, batch[i], now)
         if total and self.agg is not None and self.flow is not None:
             self.flow.on_consensus_book(self.agg, self._last_ts)
-        if total and self._consensus_writer is not None:
+        if self._touch_changed and self._consensus_writer is not None:
             self._publish_consensus()
+        self._touch_changed = False
         return total
 
     def _publish_consensus(self) -> None:
         """BBO records (consensus grid, total size) on the consensus ring when the touch changes:
         what `nexus broker serve --price-ring NAME --ring-instrument CRYPTO=agg:SYMBOL:EXP` reads."""
-        b, a = self.agg.consensus.best_bid(), self.agg.consensus.best_ask()
-        if not b or not a:
-            return
-        bbo = (b[0], b[1], a[0], a[1])
-        if bbo == self._last_bbo:
+        bbo = self.agg.consensus.touch()
+        if bbo is None or bbo == self._last_bbo:
             return
         self._last_bbo = bbo
         r = self._bbo
-        r["price"] = [b[0], a[0]]
-        r["qty"] = [b[1], a[1]]
+        r["price"] = [bbo[0], bbo[2]]
+        r["qty"] = [bbo[1], bbo[3]]
         r["ts_local_ns"] = monotonic_ns()
         self._consensus_writer.publish(r)
 
@@ -352,6 +351,8 @@ class Runtime:
         line = {"t_s": round(time.monotonic() - self.t0, 3), "venues": self.venue_stats()}
         if self.agg is not None:
             alerts = self.agg.tick(now)
+            if self._consensus_writer is not None:
+                self._publish_consensus()   # a venue excluded or re-included moves the touch too
             line["agg"] = self.agg.summary()
             metrics = self.agg.venue_metrics(now)
             for v, m in metrics.items():

@@ -176,9 +176,18 @@ impl Consensus {
     /// The touch without the per-venue breakdown: (bid price, bid total, ask price, ask
     /// total), or None while a side has no level with a positive total.
     pub fn touch(&self) -> Option<(i64, i64, i64, i64)> {
-        let b = self.bids.best_level()?;
-        let a = self.asks.best_level()?;
-        Some((b.price, b.total, a.price, a.total))
+        let (bp, bt) = self.bids.best_price_total()?;
+        let (ap, at) = self.asks.best_price_total()?;
+        Some((bp, bt, ap, at))
+    }
+
+    /// Apply venue v's records and say whether the touch (best prices and totals, either
+    /// side, including a side becoming empty) differs from before: a consumer that needs
+    /// the touch after every message reads it only when this is true.
+    pub fn apply_bytes_touch(&mut self, v: usize, bytes: &[u8]) -> bool {
+        let before = (self.bids.best_price_total(), self.asks.best_price_total());
+        self.apply_bytes(v, bytes);
+        before != (self.bids.best_price_total(), self.asks.best_price_total())
     }
 
     /// Top `n` levels with a positive total, best first.

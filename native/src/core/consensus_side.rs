@@ -382,6 +382,19 @@ impl CSide {
         }
     }
 
+    /// (price, total) of the best level with a positive total: best_level() without the
+    /// per-venue breakdown.
+    #[inline]
+    pub fn best_price_total(&self) -> Option<(i64, i64)> {
+        let o = self.overflow.iter().rev().find(|l| l.total > 0);
+        match (self.best, o) {
+            (NONE, None) => None,
+            (NONE, Some(l)) => Some((self.price(l.key), l.total)),
+            (i, Some(l)) if l.key > self.slot_key(i) => Some((self.price(l.key), l.total)),
+            (i, _) => Some((self.price(self.slot_key(i)), self.total[i])),
+        }
+    }
+
     /// Top `n` levels with a positive total, best first.
     pub fn top(&self, n: usize) -> Vec<CLevel> {
         let mut out = Vec::with_capacity(n.min(self.count + self.overflow.len()));

@@ -368,6 +368,52 @@ fn snapshots_replace_one_venue_and_leave_the_others() {
     assert_eq!(c.levels(side::ASK), 1);
 }
 
+/// apply_bytes_touch says exactly when the touch changed: checked against the full
+/// best_bid()/best_ask() levels before and after every batch of a random stream (venues
+/// crossing, deletes, clears, far levels, exclusions).
+#[test]
+fn apply_touch_reports_exactly_the_touch_changes() {
+    let rec = |k: u8, s: u8, p: i64, q: i64| Record { kind: k, side: s, price: p, qty: q, ..Default::default() };
+    let bytes = |rs: &[Record]| -> Vec<u8> {
+        rs.iter().flat_map(|r| unsafe { std::slice::from_raw_parts(r as *const Record as *const u8, RECORD_SIZE) }.to_vec()).collect()
+    };
+    let full = |c: &Consensus| {
+        (c.best_bid().map(|l| (l.price, l.total)), c.best_ask().map(|l| (l.price, l.total)))
+    };
+    for slots in [8usize, 4096] {
+        let mut c = Consensus::with_ladder(slots);
+        let mut r = Rng(0x5eed + slots as u64);
+        let (mut changed, mut unchanged) = (0, 0);
+        let mut mid = 10_000i64;
+        for step in 0..20_000 {
+            mid += r.below(3) as i64 - 1;
+            let v = r.below(4) as usize;
+            let mut batch = vec![];
+            if r.below(300) == 0 {
+                batch.push(rec(kind::BOOK_CLEAR, [0, side::BID, side::ASK][r.below(3) as usize], 0, 0));
+            }
+            for _ in 0..1 + r.below(4) {
+                let s = if r.below(2) == 0 { side::BID } else { side::ASK };
+                let off = if r.below(30) == 0 { 500 + r.below(5000) as i64 } else { r.below(8) as i64 };
+                let skew = v as i64 * 2 - 3;
+                let p = if s == side::BID { mid + skew - 1 - off } else { mid + skew + 1 + off };
+                let q = if r.below(4) == 0 { 0 } else { 1 + r.below(50) as i64 };
+                batch.push(rec(kind::BOOK_LEVEL, s, p, q));
+            }
+            if step % 997 == 0 {
+                c.set_included(v, !c.included(v));
+            }
+            let before = full(&c);
+            let got = c.apply_bytes_touch(v, &bytes(&batch));
+            let after = full(&c);
+            assert_eq!(got, before != after, "step {step} slots {slots}");
+            assert_eq!(c.touch(), match after { (Some(b), Some(a)) => Some((b.0, b.1, a.0, a.1)), _ => None });
+            if got { changed += 1 } else { unchanged += 1 }
+        }
+        assert!(changed > 200 && unchanged > 1000, "the stream exercises both: {changed} / {unchanged}");
+    }
+}
+
 /// `cargo test --release --lib consensus_update_cost -- --ignored --nocapture`: ns per venue
 /// level update on the `nexus bench agg` shape of stream (five venues, 500-level books,
 /// updates within 40 ticks of a random-walking touch, 20 % deletes), ladder vs overflow only.

@@ -55,6 +55,12 @@ impl Consensus {
         let v = venue_arg(v)?;
         Ok(self.0.apply_bytes(v, records(batch)?))
     }
+    /// Apply venue v's book records and return whether the touch changed (best bid/ask
+    /// price or total, or a side appearing/emptying): read touch() only when it did.
+    fn apply_touch(&mut self, v: usize, batch: &Bound<'_, PyUntypedArray>) -> PyResult<bool> {
+        let v = venue_arg(v)?;
+        Ok(self.0.apply_bytes_touch(v, records(batch)?))
+    }
     /// Set venue v's quantity at a consensus price (consensus units).
     fn set(&mut self, v: usize, side: u8, price: i64, qty: i64) -> PyResult<()> {
         self.0.set(venue_arg(v)?, side, price, qty);
