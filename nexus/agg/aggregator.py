@@ -219,6 +219,8 @@ class Aggregator:
             "venues_live": sum(1 for v in self.venues.values() if not v.stale and v.last_msg_ns is not None),
             "trades": self.trades_in,
             "trades_deduped": self.dedup.duplicates_cross_venue + self.dedup.duplicates_same_venue,
+            # venues quoting apart (basis, latency) can leave one's bid above another's ask
+            "crossed": bool(b and a and b[0] >= a[0]),
         }
 
     def venue_metrics(self, now_ns: int, interval_s: float = 1.0) -> dict:

@@ -135,7 +135,8 @@ async def _run_with_view(cfg, depth: int, ever_live: set) -> dict:
                     out.append(LadderRow(ag.price_str(p), ag.qty_str(total), shares))
                 return out
 
-            bids, asks, title = rows(1), rows(2), f"nexus run --agg {cfg.symbol}  (consensus; data only)"
+            crossed = "  CROSSED (venues quote apart)" if line.get("agg", {}).get("crossed") else ""
+            bids, asks, title = rows(1), rows(2), f"nexus run --agg {cfg.symbol}  (consensus; data only){crossed}"
         else:
             v0 = cfg.venues[0]
             rs = rt.readers[v0]

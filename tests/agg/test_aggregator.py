@@ -193,3 +193,16 @@ def test_touch_is_the_best_levels_and_reuses_its_tuple_while_unchanged():
     assert c.touch() is t
     agg.on_book("binance-perp", levels([(BID, bp.price_to_int("100"), bp.qty_to_int("3"))]), 0)
     assert c.touch() == (b[0], 300_000_000, a[0], a[1])
+
+
+def test_summary_says_when_venues_cross_the_consensus():
+    agg = Aggregator({k: INSTS[k] for k in ("binance-perp", "okx-swap")})
+    bp, okx = INSTS["binance-perp"], INSTS["okx-swap"]
+    assert agg.on_book("binance-perp", levels([(BID, bp.price_to_int("100"), bp.qty_to_int("1")),
+                                               (ASK, bp.price_to_int("100.5"), bp.qty_to_int("1"))]), 0)
+    assert agg.summary()["crossed"] is False
+    # okx bids above binance's ask: the touch changes and the consensus is crossed
+    assert agg.on_book("okx-swap", levels([(BID, okx.price_to_int("101"), okx.qty_to_int("100"))]), 0)
+    assert agg.summary()["crossed"] is True and agg.summary()["best_bid"] == "101"
+    # a level far from the touch leaves it alone
+    assert not agg.on_book("okx-swap", levels([(BID, okx.price_to_int("90"), okx.qty_to_int("100"))]), 0)
