@@ -13,6 +13,11 @@
 use crate::core::consensus_side::{CSide, LADDER_SLOTS};
 use crate::core::record::{kind, side, Record, RECORD_SIZE};
 
+const REC_PRICE: usize = std::mem::offset_of!(Record, price);
+const REC_QTY: usize = std::mem::offset_of!(Record, qty);
+const REC_KIND: usize = std::mem::offset_of!(Record, kind);
+const REC_SIDE: usize = std::mem::offset_of!(Record, side);
+
 pub const MAX_VENUES: usize = 8;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -146,21 +151,38 @@ impl Consensus {
     /// Apply a venue's book records (venue units), converting each with the venue's scale.
     pub fn apply_bytes(&mut self, v: usize, bytes: &[u8]) -> usize {
         let sc = self.scales[v];
+        // The common conversions get their own loop (no per-record branch on the scale kind).
+        if !sc.inverse && sc.qty_div == 1 {
+            let (pm, qm) = (sc.price_mul, sc.qty_mul);
+            self.apply_with(v, bytes, |p, q| (p * pm, q * qm))
+        } else {
+            self.apply_with(v, bytes, |p, q| {
+                let pc = sc.price(p);
+                (pc, sc.qty(q, pc))
+            })
+        }
+    }
+
+    #[inline(always)]
+    fn apply_with(&mut self, v: usize, bytes: &[u8], conv: impl Fn(i64, i64) -> (i64, i64)) -> usize {
+        let inc = self.included[v];
         let mut n = 0;
         for chunk in bytes.chunks_exact(RECORD_SIZE) {
-            // SAFETY: one record's bytes; unaligned read.
-            let r: Record = unsafe { std::ptr::read_unaligned(chunk.as_ptr() as *const Record) };
-            match r.kind {
-                kind::BOOK_LEVEL => {
-                    let p = sc.price(r.price);
-                    self.set(v, r.side, p, sc.qty(r.qty, p));
-                    n += 1;
+            // Only the fields used are read (unaligned: NumPy buffers need not be 64-aligned).
+            // SAFETY: chunk is RECORD_SIZE bytes; every offset + 8 is within it (record.rs asserts).
+            let f = |off: usize| -> i64 { unsafe { std::ptr::read_unaligned(chunk.as_ptr().add(off) as *const i64) } };
+            let (k, sd) = (chunk[REC_KIND], chunk[REC_SIDE]);
+            if k == kind::BOOK_LEVEL {
+                let (p, q) = conv(f(REC_PRICE), f(REC_QTY));
+                match sd {
+                    side::BID => self.bids.set(v, p, q, inc),
+                    side::ASK => self.asks.set(v, !p, q, inc),
+                    _ => {}
                 }
-                kind::BOOK_CLEAR => {
-                    self.clear_venue(v, r.side);
-                    n += 1;
-                }
-                _ => {}
+                n += 1;
+            } else if k == kind::BOOK_CLEAR {
+                self.clear_venue(v, sd);
+                n += 1;
             }
         }
         n
