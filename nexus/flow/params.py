@@ -82,9 +82,9 @@ class FlowParams:
     delta_spike_z_x100: int = 600
     delta_spike_min_qty: int = 0
     delta_spike_min_rate_pct: int = 100  # |delta| >= this % of normal taker volume per bucket
-    delta_spike_calm_z_x100: int = 300   # the delta of the bucket before must have |z| below this (0: off)
+    delta_spike_calm_z_x100: int = 0     # if > 0: the delta of the bucket before must have |z| below this
     delta_spike_min_orders: int = 8      # aggressive orders in the spike's direction in the window
-    delta_spike_min_move_bps: int = 2    # the price moved the spike's way by this much
+    delta_spike_min_levels: int = 6      # distinct prices its prints traded at (moved through the book)
 
     spoof_levels: int = 20               # levels the median level size is taken over
     spoof_mult_pct: int = 1000           # x median size of the top `spoof_levels` levels
