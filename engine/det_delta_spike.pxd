@@ -15,14 +15,18 @@
 # in IEEE double; when c*S2 - S1^2 = 0 the sd is floored at one quantity unit,
 # z = (c*d - S1) / c. It fires when c >= min_buckets, |d| >= min_qty, |d| >= min_rate_pct %
 # of the market's normal taker volume over bucket_ns (engine/detctx.pxd), z and d have the
-# same sign, |z| * 100 >= z_x100, and the spike is sudden: the sliding delta of the bucket_ns
-# before, (t - 2 bucket_ns, t - bucket_ns], scored the same way, had |z| below
-# calm_z_x100 / 100 (0 turns this off) -- aggression that ramps up is a burst, not a spike;
-# the sliding window holds at least min_orders aggressive orders in the spike's direction
-# (prints with distinct timestamps: one block is a large lot, not a spike) and the price
-# moved at least min_move_bps basis points its way from the window's first print (aggression
-# the book soaks up without moving is absorption). After a signal it stays quiet for bucket_ns. Prints are kept for 2 bucket_ns (at most
-# DS_RING; the oldest leave first). Confidence: conf_ratio(z_x100, |z|*100). Facts: delta,
+# same sign, |z| * 100 >= z_x100, and, when calm_z_x100 > 0, the sliding delta of the
+# bucket_ns before, (t - 2 bucket_ns, t - bucket_ns], scored the same way, had |z| below
+# calm_z_x100 / 100 (off by default: the definition is the z-score alone, and a burst whose
+# delta z reaches the threshold is a spike whatever came before it); the sliding window holds
+# at least min_orders aggressive orders in the spike's direction (prints with distinct
+# timestamps: one block is a large lot, not a spike) and the aggression moved through the
+# book: its prints in the spike's direction traded at >= min_levels distinct prices. A delta
+# that trades into one level while the price holds is absorption, not a spike; counting
+# levels rather than a basis-point move does not punish deep books, where a real spike walks
+# many levels but the price moves little (distinct prices are counted up to min_levels, at
+# most DS_MAX_LEVELS). After a signal it stays quiet for bucket_ns. Prints are kept for
+# 2 bucket_ns (at most DS_RING; the oldest leave first). Confidence: conf_ratio(z_x100, |z|*100). Facts: delta,
 # z*100 (truncated), window sum S1, buckets in the window c, bucket_ns.
 from libc.stdint cimport int64_t
 from libc.math cimport sqrt, fabs
@@ -33,6 +37,7 @@ from engine.signal cimport SignalOut, emit, conf_ratio, SIG_DELTA_SPIKE
 cdef enum:
     DS_MAX_WINDOW = 4096
     DS_RING = 8192
+    DS_MAX_LEVELS = 64
 
 cdef struct DeltaSpikeParams:
     int64_t bucket_ns
@@ -43,7 +48,7 @@ cdef struct DeltaSpikeParams:
     int64_t min_rate_pct
     int64_t calm_z_x100
     int64_t min_orders
-    int64_t min_move_bps
+    int64_t min_levels
 
 cdef struct DeltaSpike:
     DeltaSpikeParams p
@@ -95,13 +100,12 @@ cdef inline void ds_push(DeltaSpike* s, int64_t v) noexcept nogil:
     s.s2 += <int128_t>v * v
 
 
-cdef inline bint ds_shape(const DeltaSpike* s, int64_t d, int64_t px) noexcept nogil:
-    """The recent window holds >= min_orders orders in d's direction and the price moved
-    >= min_move_bps its way from the window's first print."""
-    cdef int64_t i, slot, q, orders = 0, last_ts = -1, first_px, move
-    if s.mid >= s.head + s.n:
-        return 0
-    first_px = s.r_px[s.mid % DS_RING]
+cdef inline bint ds_shape(const DeltaSpike* s, int64_t d) noexcept nogil:
+    """The recent window holds >= min_orders orders in d's direction, whose prints traded at
+    >= min_levels distinct prices (counted up to min_levels, at most DS_MAX_LEVELS)."""
+    cdef int64_t i, j, slot, q, px, orders = 0, last_ts = -1, nlev = 0
+    cdef int64_t want = s.p.min_levels if s.p.min_levels < DS_MAX_LEVELS else DS_MAX_LEVELS
+    cdef int64_t seen[DS_MAX_LEVELS]
     for i in range(s.mid, s.head + s.n):
         slot = i % DS_RING
         q = s.r_q[slot]
@@ -109,8 +113,15 @@ cdef inline bint ds_shape(const DeltaSpike* s, int64_t d, int64_t px) noexcept n
             if s.r_ts[slot] != last_ts:
                 orders += 1
                 last_ts = s.r_ts[slot]
-    move = px - first_px if d > 0 else first_px - px
-    return orders >= s.p.min_orders and move * 10000 >= s.p.min_move_bps * first_px
+            if nlev < want:
+                px = s.r_px[slot]
+                for j in range(nlev):
+                    if seen[j] == px:
+                        break
+                else:
+                    seen[nlev] = px
+                    nlev += 1
+    return orders >= s.p.min_orders and nlev >= want
 
 
 cdef inline void ds_slide(DeltaSpike* s, int64_t sq, int64_t px, int64_t ts) noexcept nogil:
@@ -177,7 +188,7 @@ cdef inline void delta_spike_trade(DeltaSpike* s, DetCtx* c, int taker, int64_t 
     az = fabs(z) * 100.0
     if az < <double>s.p.z_x100:
         return
-    if not ds_shape(s, d, px):
+    if not ds_shape(s, d):
         return
     emit(o, SIG_DELTA_SPIKE, 1 if d > 0 else 2, px, conf_ratio(s.p.z_x100, <int64_t>az),
          d, <int64_t>(z * 100.0), s.s1, s.count, s.p.bucket_ns, 0)

@@ -174,7 +174,7 @@ cdef class FlowEngine:
         s.min_rate_pct = _get(p, "delta_spike_min_rate_pct")
         s.calm_z_x100 = _get(p, "delta_spike_calm_z_x100")
         s.min_orders = _get(p, "delta_spike_min_orders")
-        s.min_move_bps = _get(p, "delta_spike_min_move_bps")
+        s.min_levels = _get(p, "delta_spike_min_levels")
         if s.bucket_ns < 1 or not (1 <= s.window <= DS_MAX_WINDOW):
             raise ValueError(f"delta spike needs bucket_ns >= 1 and 1 <= window <= {DS_MAX_WINDOW}")
         w = &d.spoof.p

@@ -27,7 +27,7 @@ PHI_ONE, PHI_HALF = 1 << 20, 1 << 19
 SQRT1_2 = math.sqrt(0.5)
 ROW_BOOK_CHANGED, ROW_TRADES, ROW_RESET, ROW_HAVE_BID, ROW_HAVE_ASK = 1, 2, 4, 8, 16
 ABSORPTION, ICEBERG, EXHAUSTION, DELTA_SPIKE, SPOOF, SMART_MONEY, ORACLE = range(1, 8)
-EXH_RING, SM_RING, SPOOF_MAX_WALLS = 4096, 1024, 8
+EXH_RING, SM_RING, SPOOF_MAX_WALLS, DS_MAX_LEVELS = 4096, 1024, 8, 64
 
 
 def conf_ratio(threshold, value):
@@ -638,15 +638,15 @@ class PyFlowEngine:
             return
         if not recent:
             return
-        orders, last_ts = 0, -1
-        for t, q_, _ in recent:
+        orders, last_ts, want, levels = 0, -1, min(p["delta_spike_min_levels"], DS_MAX_LEVELS), set()
+        for t, q_, px_ in recent:
             if (d > 0 and q_ > 0) or (d < 0 and q_ < 0):
                 if t != last_ts:
                     orders += 1
                     last_ts = t
-        first_px = recent[0][2]
-        move = px - first_px if d > 0 else first_px - px
-        if orders < p["delta_spike_min_orders"] or move * 10000 < p["delta_spike_min_move_bps"] * first_px:
+                if len(levels) < want:
+                    levels.add(px_)
+        if orders < p["delta_spike_min_orders"] or len(levels) < want:
             return
         self._emit(DELTA_SPIKE, BID if d > 0 else ASK, px, conf_ratio(p["delta_spike_z_x100"], int(az)),
                    d, int(z * 100.0), self.ds_s1, c, W)

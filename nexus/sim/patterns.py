@@ -19,6 +19,21 @@ Kinds (the signal families of the product description) and what `side` means in 
   whatever the price does (the "smart money" pattern). side = the accumulating side;
   `price` is the VWAP of its fills (rounded down to the tick).
 
+Derived labels. Where one pattern's injected flow also realises ANOTHER kind's definition, as
+measured on the venue's own fills and book, the scheduler adds a label of that other kind (id
+`<pattern id>.ds` / `.ex`, `detail.derived_from` = the pattern's id, plus the measurement);
+it is ground truth like any other (a detector that misses it misses a real pattern):
+
+- an exhaustion's burst phase is a `delta_spike` (side = the burst's aggressor side) when the
+  burst's sliding taker delta over SPIKE_BUCKET_NS reached |z| >= SPIKE_Z against the last
+  SPIKE_WINDOW fixed buckets (the delta-spike definition, engine/det_delta_spike.pxd, at its
+  default parameters); `detail.z` is the peak z;
+- a delta spike that moved the touch >= FADE_MOVE_BPS its way and whose mid then gave back
+  >= FADE_RETRACE of that move within FADE_WATCH_S of the extreme is an `exhaustion` (side =
+  the spike's side, the exhausted one; price = the extreme touch; t_ns = when it was reached;
+  t_end_ns = when the retrace completed) -- a directional burst that failed to continue,
+  as engine/det_exhaustion.pxd defines it at its defaults (3 bp, 40 %, 10 s).
+
 Every label has: id, kind, venue, symbol (the venue's), side, price (venue-formatted
 string), t_ns (the characteristic time), t_start_ns, t_end_ns (simulated exchange clock,
 the same clock as the messages' timestamps), and a `detail` object. Fills produced by a
@@ -27,7 +42,9 @@ pattern's own orders carry the label id in `Fill.tag` (never on the wire).
 
 from __future__ import annotations
 
+import math
 import random
+from collections import deque
 
 from nexus.sim.market import BID, BUY, SELL, VenueSim, seeded
 
@@ -318,6 +335,133 @@ CLASSES: dict[str, type[Pattern]] = {c.kind: c for c in (Iceberg, Spoof, Absorpt
 assert tuple(CLASSES) == KINDS
 
 
+SPIKE_BUCKET_NS = 500_000_000   # nexus.flow.params: delta_spike_bucket_ns
+SPIKE_WINDOW = 60               # delta_spike_window
+SPIKE_MIN_BUCKETS = 20          # delta_spike_min_buckets
+SPIKE_Z = 6.0                   # delta_spike_z_x100 / 100
+FADE_MOVE_BPS = 3.0             # exhaustion_min_move_bps
+FADE_RETRACE = 0.4              # exhaustion_retrace_pct / 100
+FADE_WATCH_S = 10.0             # exhaustion_watch_ns
+
+
+class DeltaMeter:
+    """A venue's taker delta measured from its fills: the sliding delta of the last
+    SPIKE_BUCKET_NS scored against the last SPIKE_WINDOW fixed buckets (population sd), as
+    engine/det_delta_spike.pxd scores it. Read-only with respect to the market."""
+
+    def __init__(self) -> None:
+        self.buckets: deque[int] = deque(maxlen=SPIKE_WINDOW)
+        self.bucket: int | None = None
+        self.delta = 0
+        self.recent: deque[tuple[int, int]] = deque()   # (t_ns, signed qty) of steps with fills
+        self.sliding = 0
+        self.t_ns = 0
+
+    def feed(self, t_ns: int, fills) -> None:
+        self.t_ns = t_ns
+        q = sum(f.qty if f.side == BUY else -f.qty for f in fills)
+        b = t_ns // SPIKE_BUCKET_NS
+        if self.bucket is None:
+            self.bucket = b
+        elif b > self.bucket:
+            self.buckets.append(self.delta)
+            for _ in range(min(b - self.bucket - 1, SPIKE_WINDOW)):
+                self.buckets.append(0)
+            self.bucket, self.delta = b, 0
+        self.delta += q
+        if q:
+            self.recent.append((t_ns, q))
+            self.sliding += q
+        while self.recent and self.recent[0][0] <= t_ns - SPIKE_BUCKET_NS:
+            self.sliding -= self.recent.popleft()[1]
+
+    def z(self) -> float:
+        n = len(self.buckets)
+        if n < SPIKE_MIN_BUCKETS:
+            return 0.0
+        s1 = sum(self.buckets)
+        var = n * sum(v * v for v in self.buckets) - s1 * s1
+        num = n * self.sliding - s1
+        return num / math.sqrt(var) if var > 0 else num / n
+
+
+class _Derived:
+    """A label of another kind that a running pattern's flow may realise (see the module doc)."""
+
+    def __init__(self, p: Pattern, kind: str, suffix: str) -> None:
+        self.p = p
+        self.vs = p.vs
+        self.kind = kind
+        self.id = f"{p.id}.{suffix}"
+        self.side = p.side
+        self.done = False
+        self.hit = False
+        self.t_start = p.t_start
+        self.t_mark = p.t_start
+        self.t_end: int | None = None
+        self.price: int | None = None
+        self.detail: dict = {"derived_from": p.id}
+
+    label = Pattern.label
+
+
+class BurstSpike(_Derived):
+    """An exhaustion's burst phase, labelled a delta spike if its delta z reaches SPIKE_Z."""
+
+    def __init__(self, p: "Exhaustion") -> None:
+        super().__init__(p, "delta_spike", "ds")
+        self.peak = 0.0
+
+    def observe(self, m: DeltaMeter) -> None:
+        p, t = self.p, m.t_ns
+        if t <= p.t_start + int(p.BURST_S * NS) and t >= p.t_start:
+            z = m.z() * (1 if self.side == BUY else -1)
+            if z > self.peak:
+                self.peak = z
+                self.t_mark = t
+                self.price = self.vs.best_ask() if self.side == BUY else self.vs.best_bid()
+            return
+        if t > p.t_start + int(p.BURST_S * NS):
+            self.done = True
+            self.t_end = max(self.t_mark, p.t_start + int(p.BURST_S * NS))
+            self.hit = self.peak >= SPIKE_Z
+            self.detail["z"] = round(self.peak, 2)
+
+
+class SpikeFade(_Derived):
+    """A delta spike, labelled an exhaustion if its move >= FADE_MOVE_BPS is then retraced
+    by >= FADE_RETRACE before FADE_WATCH_S pass without a new extreme."""
+
+    def __init__(self, p: "DeltaSpike") -> None:
+        super().__init__(p, "exhaustion", "ex")
+        self.start = p.price
+        self.extreme = p.price
+        self.t_mark = p.t_start
+
+    def observe(self, m: DeltaMeter) -> None:
+        vs, t, sign = self.vs, m.t_ns, (1 if self.side == BUY else -1)
+        if t < self.t_start:
+            return
+        bb, ba = vs.best_bid(), vs.best_ask()
+        if bb is None or ba is None or self.start is None:
+            return
+        touch = ba if sign == 1 else bb
+        if not self.p.done and sign * (touch - self.extreme) > 0:   # extreme while the spike runs
+            self.extreme, self.t_mark = touch, t
+        move = sign * (self.extreme - self.start)
+        if self.p.done and move * 1e4 >= FADE_MOVE_BPS * self.start:
+            retrace = sign * (self.extreme - (bb + ba) / 2.0)
+            if retrace >= FADE_RETRACE * move:
+                self.done = self.hit = True
+                self.t_end = t
+                self.price = self.extreme
+                self.detail.update(move_bps=round(move * 1e4 / self.start, 2),
+                                   retrace_pct=round(100.0 * retrace / move, 1))
+                return
+        if self.p.done and t - self.t_mark > FADE_WATCH_S * NS:
+            self.done = True
+
+
 class Scheduler:
     """Starts patterns at seeded times on seeded venues and collects their labels. The first
     six patterns are one of each kind (in seeded order), so every kind appears in the first
@@ -333,6 +477,8 @@ class Scheduler:
         self.active: list[Pattern] = []
         self.finished: list[dict] = []
         self.n = 0
+        self.meters = {v: DeltaMeter() for v in venues}
+        self.derived: list[_Derived] = []
 
     def _next_kind(self) -> str:
         if not self.queue:
@@ -342,6 +488,7 @@ class Scheduler:
 
     def step(self, t_ns: int) -> list[dict]:
         """Start due patterns (before the venues step); returns labels finished since last call."""
+        out = self._observe(t_ns)
         done = [p for p in self.active if p.done]
         if done:
             self.active = [p for p in self.active if not p.done]
@@ -360,8 +507,31 @@ class Scheduler:
                     p = CLASSES[kind](f"L{self.n:04d}", vs, t_ns, seeded(self.rng.getrandbits(48), self.n), side)
                     vs.hooks.append(p)
                     self.active.append(p)
+                    if kind == "exhaustion":
+                        self.derived.append(BurstSpike(p))
+                    elif kind == "delta_spike":
+                        self.derived.append(SpikeFade(p))
             self.next_ns = t_ns + int(self.rng.uniform(*GAP_S) * NS)
-        return [p.label() for p in done]
+        return out + [p.label() for p in done]
+
+    def _observe(self, t_ns: int) -> list[dict]:
+        """Feed the last step's fills to the meters (read-only: nothing random, nothing the
+        market sees) and finish the derived labels they settle."""
+        if not self.enabled:
+            return []
+        for v, vs in self.venues.items():
+            m = self.meters[v]
+            if vs.t_ns > m.t_ns:
+                m.feed(vs.t_ns, vs.fills)
+        out = []
+        for d in self.derived:
+            d.observe(self.meters[d.vs.spec.venue])
+            if d.done and d.hit:
+                lb = d.label()
+                self.finished.append(lb)
+                out.append(lb)
+        self.derived = [d for d in self.derived if not d.done]
+        return out
 
     def labels(self, include_active: bool = True) -> list[dict]:
         out = list(self.finished)

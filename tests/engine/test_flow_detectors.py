@@ -162,6 +162,42 @@ def test_delta_spike_sudden_buying():
     assert got and got[0][1] == BID
 
 
+def test_delta_spike_needs_the_aggression_to_move_through_the_book():
+    # The same 14 buy orders of 10 lots in 0.35 s, into ONE level that holds (its owner
+    # refills it: consume=False): a one-level delta is absorption, not a spike.
+    m = warm_market(seconds=60)
+    t0 = m.t
+    for _ in range(14):
+        m.trade(BID, 10, consume=False)
+        m.t += 25_000_000
+    m.run(3)
+    assert after(signals(m), t0, T.DELTA_SPIKE) == []
+    # walking the asks, it trades at >= delta_spike_min_levels distinct prices: a spike
+    m = warm_market(seconds=60)
+    t0 = m.t
+    burst(m, BID, 14, 25_000_000, 10)
+    m.run(3)
+    assert [s[1] for s in after(signals(m), t0, T.DELTA_SPIKE)][:1] == [BID]
+    # and a level count the burst does not reach silences it
+    assert after(signals(m, delta_spike_min_levels=64), t0, T.DELTA_SPIKE) == []
+
+
+def test_delta_spike_on_a_ramping_burst_fires_at_once_unless_calm_is_required():
+    # 1 s of steady buying (4 lots every 50 ms), then heavy buying: the delta z crosses the
+    # threshold as the heavy orders start. By default (the definition: the z-score alone) it
+    # fires there; calm_z_x100 would wait until the ramp has left the bucket before.
+    m = warm_market(seconds=60)
+    t0 = m.t
+    burst(m, BID, 20, 50_000_000, 4)
+    t1 = m.t
+    burst(m, BID, 14, 25_000_000, 12)
+    m.run(3)
+    got = after(signals(m), t0, T.DELTA_SPIKE)
+    assert got[0][1] == BID and 0 <= got[0][3] - t1 <= 100_000_000
+    calm = after(signals(m, delta_spike_calm_z_x100=300), t0, T.DELTA_SPIKE)
+    assert calm[0][1] == BID and calm[0][3] - t1 >= 450_000_000
+
+
 def test_oracle_combines_agreeing_signals():
     m = warm_market()
     t0 = m.t

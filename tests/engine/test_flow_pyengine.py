@@ -56,7 +56,7 @@ def test_same_outputs_with_every_detector_sensitive():
                         delta_spike_min_buckets=2, delta_spike_z_x100=100, delta_spike_min_rate_pct=10,
                         spoof_mult_pct=150, spoof_min_behind=0, spoof_order_mult_pct=0, spoof_approach_pct=100,
                         smart_money_z_x100=0, delta_spike_calm_z_x100=400, delta_spike_min_orders=2,
-                        delta_spike_min_move_bps=0,
+                        delta_spike_min_levels=2,
                         smart_money_mult_pct=600, smart_money_min_count=2, smart_money_imbalance_pct=50,
                         oracle_min_types=1, oracle_min_conf=10, oracle_cooldown_ns=0,
                         absorption_cooldown_ns=0, iceberg_cooldown_ns=0, exhaustion_cooldown_ns=0,

@@ -42,7 +42,7 @@ def test_every_kind_is_labelled_with_the_documented_fields(engine):
 
 
 def test_iceberg_trades_far_more_than_it_shows(engine):
-    for lb in [x for x in engine.labels(False) if x["kind"] == "iceberg"]:
+    for lb in [x for x in engine.labels(False) if x["kind"] == "iceberg" and "derived_from" not in x["detail"]]:
         spec = engine.feeds[lb["venue"]].spec
         at_price = [f for v, f in engine.fill_log if v == lb["venue"] and _px(engine, lb, f.price) == lb["price"]
                     and lb["t_start_ns"] <= f.ts_ns <= lb["t_end_ns"]]
@@ -55,7 +55,7 @@ def test_iceberg_trades_far_more_than_it_shows(engine):
 
 
 def test_spoof_wall_never_trades_and_is_pulled(engine):
-    for lb in [x for x in engine.labels(False) if x["kind"] == "spoof"]:
+    for lb in [x for x in engine.labels(False) if x["kind"] == "spoof" and "derived_from" not in x["detail"]]:
         touched = [f for v, f in engine.fill_log if v == lb["venue"] and _px(engine, lb, f.price) == lb["price"]
                    and lb["t_start_ns"] <= f.ts_ns < lb["t_end_ns"]]
         assert touched == []
@@ -63,7 +63,7 @@ def test_spoof_wall_never_trades_and_is_pulled(engine):
 
 
 def test_absorption_level_takes_the_aggression(engine):
-    for lb in [x for x in engine.labels(False) if x["kind"] == "absorption"]:
+    for lb in [x for x in engine.labels(False) if x["kind"] == "absorption" and "derived_from" not in x["detail"]]:
         spec = engine.feeds[lb["venue"]].spec
         fills = _fills(engine, lb)
         assert fills and all(_px(engine, lb, f.price) == lb["price"] for f in fills)
@@ -74,7 +74,7 @@ def test_absorption_level_takes_the_aggression(engine):
 
 
 def test_exhaustion_burst_then_nothing(engine):
-    for lb in [x for x in engine.labels(False) if x["kind"] == "exhaustion"]:
+    for lb in [x for x in engine.labels(False) if x["kind"] == "exhaustion" and "derived_from" not in x["detail"]]:
         fills = _fills(engine, lb)
         side = 1 if lb["side"] == "buy" else -1
         assert len(fills) >= 5 and all(f.side == side for f in fills)
@@ -85,15 +85,37 @@ def test_exhaustion_burst_then_nothing(engine):
 
 
 def test_delta_spike_is_one_sided_and_short(engine):
-    for lb in [x for x in engine.labels(False) if x["kind"] == "delta_spike"]:
+    for lb in [x for x in engine.labels(False) if x["kind"] == "delta_spike" and "derived_from" not in x["detail"]]:
         fills = _fills(engine, lb)
         side = 1 if lb["side"] == "buy" else -1
         assert lb["detail"]["orders"] >= 10 and all(f.side == side for f in fills)
         assert lb["t_end_ns"] - lb["t_start_ns"] <= 700_000_000
 
 
+def test_derived_labels_realise_the_other_definition(engine):
+    """An exhaustion burst labelled a delta spike reached the spike z on the venue's fills; a
+    delta spike labelled an exhaustion moved >= 3 bp and gave back >= 40 %."""
+    from nexus.sim.patterns import FADE_MOVE_BPS, FADE_RETRACE, SPIKE_Z
+
+    labels = engine.labels(False)
+    by_id = {lb["id"]: lb for lb in labels}
+    derived = [lb for lb in labels if "derived_from" in lb["detail"]]
+    assert derived
+    for lb in derived:
+        src = by_id[lb["detail"]["derived_from"]]
+        assert lb["id"].startswith(src["id"] + ".") and lb["venue"] == src["venue"] and lb["side"] == src["side"]
+        assert src["t_start_ns"] == lb["t_start_ns"] <= lb["t_ns"] <= lb["t_end_ns"]
+        if lb["kind"] == "delta_spike":
+            assert src["kind"] == "exhaustion" and lb["detail"]["z"] >= SPIKE_Z
+            fills = _fills(engine, src)       # the burst's own orders are all on its side
+            assert all(f.side == (1 if lb["side"] == "buy" else -1) for f in fills)
+        else:
+            assert src["kind"] == "delta_spike" and lb["kind"] == "exhaustion"
+            assert lb["detail"]["move_bps"] >= FADE_MOVE_BPS and lb["detail"]["retrace_pct"] >= 100 * FADE_RETRACE
+
+
 def test_accumulation_repeats_one_large_lot(engine):
-    for lb in [x for x in engine.labels(False) if x["kind"] == "accumulation"]:
+    for lb in [x for x in engine.labels(False) if x["kind"] == "accumulation" and "derived_from" not in x["detail"]]:
         spec = engine.feeds[lb["venue"]].spec
         by_order = defaultdict(int)
         for f in _fills(engine, lb):
