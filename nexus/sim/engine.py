@@ -40,6 +40,12 @@ class Sink(Protocol):
     def second(self, t_ns: int) -> None: ...
 
 
+# Faults that corrupt the next book message: fired only once the venue has a subscribed
+# connection (a client still connecting would otherwise never see the fault it was promised;
+# under load a connection can take seconds to come up).
+HELD_FAULTS = frozenset({"gap", "bad-checksum"})
+
+
 class NullSink:
     def deliver(self, venue, events):
         pass
@@ -68,6 +74,7 @@ class Engine:
         self.scheduler = Scheduler(self.seed, self.sim.venues, self.epoch_ns, enabled=patterns)
         self.faults = faults_mod.parse_all(faults, self.venue_names)
         self._pending_faults = list(self.faults)
+        self._held_faults: list[Fault] = []   # due, waiting for a subscriber (HELD_FAULTS)
         self.fired: list[dict] = []
         self._diverge_until: dict[str, int] = {}
         self.sink: Sink = NullSink()
@@ -88,7 +95,15 @@ class Engine:
         self.t_ns = self.epoch_ns + self.step_no * STEP_NS
         t = self.t_ns
         while self._pending_faults and self.epoch_ns + self._pending_faults[0].at_ns <= t:
-            self._fire(self._pending_faults.pop(0), t)
+            f = self._pending_faults.pop(0)
+            if f.kind in HELD_FAULTS and not self._subscribed(f.venue):
+                self._held_faults.append(f)
+            else:
+                self._fire(f, t)
+        if self._held_faults:
+            for f in [f for f in self._held_faults if self._subscribed(f.venue)]:
+                self._held_faults.remove(f)
+                self._fire(f, t)
         for venue, until in list(self._diverge_until.items()):
             if t >= until:
                 self.sim.venues[venue].fair_mult = 1.0
@@ -115,6 +130,12 @@ class Engine:
             self.step()
 
     # -- faults -----------------------------------------------------------------------------
+    def _subscribed(self, venue: str) -> bool:
+        """Whether any connection of the venue is subscribed to anything (sinks without
+        connections, e.g. recorders, count as subscribed)."""
+        check = getattr(self.sink, "subscribed", None)
+        return True if check is None else bool(check(venue))
+
     def _fire(self, f: Fault, t: int) -> None:
         feed = self.feeds[f.venue]
         rec = {"kind": f.kind, "venue": f.venue, "at_s": str(f.at_s), "t_ns": t,
@@ -152,7 +173,7 @@ class Engine:
 
     def fault_log(self) -> list[dict]:
         """Every scheduled fault: kind, venue, at_s, t_ns (simulated clock), duration_s, fired."""
-        pending = set(map(id, self._pending_faults))
+        pending = set(map(id, self._pending_faults + self._held_faults))
         return [{"kind": f.kind, "venue": f.venue, "at_s": str(f.at_s), "t_ns": self.epoch_ns + f.at_ns,
                  "duration_s": f.duration_s(), "fired": id(f) not in pending} for f in self.faults]
 

@@ -235,6 +235,9 @@ class SimServer:
             if s is not None:
                 s.discard(conn)
 
+    def subscribed(self, venue: str) -> bool:
+        return any(self.by_channel[venue].values())
+
     def deliver(self, venue: str, events) -> None:
         chans = self.by_channel[venue]
         feed = self.engine.feeds[venue]

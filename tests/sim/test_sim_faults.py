@@ -76,6 +76,31 @@ def test_gap_skips_sequence_numbers_once(venue):
     run(main())
 
 
+def test_a_gap_due_before_anyone_subscribed_waits_for_the_first_subscriber():
+    """A client that connects after the fault's time still sees exactly one gap: book faults
+    are held until the venue has a subscribed connection (under load a client can take
+    seconds to come up, and a fault sent to nobody would be silently lost)."""
+    venue = "okx-swap"
+
+    async def main():
+        async with Simulator(seed=21, venues=[venue], faults=[f"gap:{venue}:{FAULT_AT_S}"], speed=SPEED) as sim:
+            while sim.t_s < FAULT_AT_S + 0.5:        # the fault is due; nobody is connected
+                await asyncio.sleep(0.05)
+            assert not sim.engine.fault_log()[0]["fired"]
+            c = await _open(sim, venue)
+            connected_at = sim.t_s
+            prev, breaks = None, []
+            while sim.t_s < connected_at + 1.5:
+                m = await c.json()
+                broken, prev, t = _seq_break(venue, prev, m)
+                if broken:
+                    breaks.append(sim.t_s)
+            c.close()
+            assert len(breaks) == 1 and breaks[0] >= connected_at, breaks
+            assert sim.engine.fault_log()[0]["fired"]
+    run(main())
+
+
 def _kraken_cs(book: Book) -> int:
     def digits(v):
         return v.replace(".", "").lstrip("0")
