@@ -1,6 +1,9 @@
 """The Aggregator over a recording: frames through each venue's decoder and sync rules
 (books kept exactly as live), book changes and trades into the consensus, ticked once per
-recorded second (recorded receive times, so staleness and alerts happen where they did)."""
+recorded second (recorded receive times, so staleness and alerts happen where they did).
+With `signals`, the flow engine runs as in `nexus run --agg` (nexus.flow.live.LiveFlow): per
+venue on the records the sync publishes and the frame's trades, and on the consensus; each
+line then carries the signals raised in that recorded second and the summary counts them."""
 
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from nexus.venues.base import SegKind, canonical_symbol, load
 _TRADE = int(record.Kind.TRADE)
 
 
-def replay_agg(path: str, emit, **cfg) -> int:
+def replay_agg(path: str, emit, signals: bool = False, **cfg) -> int:
     rp = Replayer(path)
     venues = rp.header.get("venues") or []
     symbol = rp.header.get("symbol", "BTCUSDT")
@@ -23,6 +26,17 @@ def replay_agg(path: str, emit, **cfg) -> int:
         d = load(v).Decoder()
         insts[v] = d.instrument(canonical_symbol(v, spec(v).symbol_of(symbol)))
     agg = Aggregator(insts, AggConfig(**cfg))
+    flow = None
+    if signals:
+        from nexus.flow.live import LiveFlow
+
+        flow = LiveFlow()
+
+    def on_book(venue, recs):
+        agg.on_book(venue, recs, now)
+        if flow is not None:
+            flow.on_batch(venue, insts[venue], recs)
+            flow.book_changed()
     syncs: dict[str, object] = {}
     t0 = next_tick = None
     now = 0
@@ -37,7 +51,7 @@ def replay_agg(path: str, emit, **cfg) -> int:
             def state(inst, orig=orig, venue=venue):
                 st = orig(inst)
                 if not isinstance(st.book, PublishingBook):
-                    st.book = PublishingBook(st.book, lambda recs, v=venue: agg.on_book(v, recs, now), 0,
+                    st.book = PublishingBook(st.book, lambda recs, v=venue: on_book(v, recs), 0,
                                              inst.instrument_id)
                 return st
 
@@ -52,7 +66,7 @@ def replay_agg(path: str, emit, **cfg) -> int:
         if t0 is None:
             t0, next_tick = now, now + 1_000_000_000
         while now >= next_tick:
-            emit(_line(agg, (next_tick - t0) / 1e9, next_tick))
+            emit(_line(agg, (next_tick - t0) / 1e9, next_tick, flow))
             next_tick += 1_000_000_000
         if venue not in insts:
             continue
@@ -63,16 +77,29 @@ def replay_agg(path: str, emit, **cfg) -> int:
         for seg in segs:
             if seg.kind is SegKind.TRADES:
                 recs = rp.batch[seg.start:seg.stop]
+                if flow is not None:
+                    flow.on_batch(venue, insts[venue], recs)
                 for r in recs:
-                    agg.on_trade(venue, int(r["ts_exchange_ns"]), int(r["price"]), int(r["qty"]), int(r["side"]),
-                                 int(r["trade_id"]), now)
+                    new = agg.on_trade(venue, int(r["ts_exchange_ns"]), int(r["price"]), int(r["qty"]),
+                                       int(r["side"]), int(r["trade_id"]), now)
+                    if new and flow is not None:
+                        flow.on_consensus_trade(agg, agg.tape[-1])
+        if flow is not None:
+            ts = int(rp.batch["ts_exchange_ns"][segs[-1].stop - 1]) if segs and segs[-1].stop else 0
+            flow.on_consensus_book(agg, ts)
     if t0 is not None:
-        emit(_line(agg, (next_tick - t0) / 1e9, next_tick))
-    emit({"summary": agg.summary()})
+        emit(_line(agg, (next_tick - t0) / 1e9, next_tick, flow))
+    summary = {"summary": agg.summary()}
+    if flow is not None:
+        summary["signals"] = flow.summary()
+    emit(summary)
     rp.close()
     return rp.stats.malformed
 
 
-def _line(agg: Aggregator, t_s: float, now_ns: int) -> dict:
+def _line(agg: Aggregator, t_s: float, now_ns: int, flow=None) -> dict:
     alerts = agg.tick(now_ns)
-    return {"t_s": round(t_s, 3), "agg": agg.summary(), "alerts": alerts}
+    line = {"t_s": round(t_s, 3), "agg": agg.summary(), "alerts": alerts}
+    if flow is not None:
+        line["signals"] = flow.take()
+    return line

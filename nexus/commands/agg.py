@@ -21,10 +21,13 @@ def agg() -> None:
 @click.option("--stale-mode", type=click.Choice(["exclude", "flag"]), default="exclude", show_default=True)
 @click.option("--divergence-pct", default="0.3", show_default=True)
 @click.option("--dedup-window-ms", type=click.FloatRange(0, 10_000), default=0.0, show_default=True)
-def agg_replay(path, as_json, stale_after, stale_mode, divergence_pct, dedup_window_ms):
+@click.option("--signals/--no-signals", default=True, show_default=True,
+              help="Run the flow engine's detectors per venue and on the consensus, as `nexus run --agg`.")
+def agg_replay(path, as_json, stale_after, stale_mode, divergence_pct, dedup_window_ms, signals):
     """Replay a recording (from `nexus record`) through each venue's decoder and sync rules
     into the consensus book, ticking once per recorded second: the same lines as
-    `nexus run --agg --json` ({"t_s", "agg": {...}, "alerts": [...]}), then a summary."""
+    `nexus run --agg --json` ({"t_s", "agg": {...}, "alerts": [...], "signals": [...]}), then a
+    summary. Replaying the same file twice gives identical lines."""
     from decimal import Decimal
 
     from nexus.agg.replay import replay_agg
@@ -32,13 +35,20 @@ def agg_replay(path, as_json, stale_after, stale_mode, divergence_pct, dedup_win
     def emit(line):
         if as_json:
             click.echo(json.dumps(line))
+        elif "summary" in line:
+            a = line["summary"]
+            per = "  ".join(f"{v}: " + ", ".join(f"{k} {n}" for k, n in d.items())
+                            for v, d in line.get("signals", {}).items())
+            click.echo(f"summary  bid {a.get('best_bid')}  ask {a.get('best_ask')}  trades {a.get('trades')}  "
+                       f"deduped {a.get('trades_deduped')}" + (f"\nsignals  {per}" if per else ""))
         else:
             a = line.get("agg", {})
             alerts = "  ".join(f"{x['type']}:{x['venue']}:{x['state']}" for x in line.get("alerts", []))
+            sigs = "  ".join(f"{x['signal']}:{x['venue']}:{x['side']}@{x['price']}" for x in line.get("signals", []))
             click.echo(f"t={line.get('t_s', '-'):>6}  bid {a.get('best_bid')}  ask {a.get('best_ask')}  "
-                       f"live {a.get('venues_live')}  trades {a.get('trades')}  {alerts}")
+                       f"live {a.get('venues_live')}  trades {a.get('trades')}  {alerts}  {sigs}".rstrip())
 
-    malformed = replay_agg(path, emit, stale_after_s=stale_after, stale_mode=stale_mode,
+    malformed = replay_agg(path, emit, signals=signals, stale_after_s=stale_after, stale_mode=stale_mode,
                            divergence_pct=Decimal(divergence_pct), dedup_window_ms=dedup_window_ms)
     if malformed:
         click.echo(f"nexus: {malformed} malformed frame(s) skipped", err=True)

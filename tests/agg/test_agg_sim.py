@@ -51,6 +51,16 @@ def test_agg_replay_over_a_recording(tmp_path):
     assert "summary" in lines[-1]
     check_alerts(lines[:-1])
     assert r.stdout == nexus("agg", "replay", str(rec), "--json").stdout  # deterministic
+    # the flow engine ran as in `nexus run --agg`: per-line signals add up to the summary's counts
+    per_line = [sig for line in lines[:-1] for sig in line["signals"]]
+    counted: dict = {}
+    for sig in per_line:
+        assert sig["venue"] in FIVE.split(",") + ["agg"] and sig["side"] in ("buy", "sell")
+        counted.setdefault(sig["venue"], {}).setdefault(sig["signal"], 0)
+        counted[sig["venue"]][sig["signal"]] += 1
+    assert counted == lines[-1]["signals"]
+    quiet = nexus("agg", "replay", str(rec), "--json", "--no-signals")
+    assert all("signals" not in json.loads(x) for x in quiet.stdout.splitlines())
 
 
 def test_agg_takes_at_most_five_venues():
