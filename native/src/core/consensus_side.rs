@@ -22,13 +22,13 @@ use crate::core::consensus::{CLevel, MAX_VENUES};
 /// Ladder slots per side by default (about 300 KB per side); with the instruments' tick this
 /// is 4096 ticks, more than any venue's published depth around the touch.
 pub const LADDER_SLOTS: usize = 4096;
-/// Whether the window should move is checked when the miss score reaches `RECENTRE_MISSES`:
-/// a miss adds `MISS_WEIGHT`, a hit takes 1 off, so 32 misses in a row or a sustained miss
-/// rate above 1 in 9 trigger a check (the check itself is cheap; a move is O(slots + levels)).
+/// Whether the window should move is checked every `RECENTRE_MISSES / MISS_WEIGHT` (32)
+/// updates that miss the ladder. Hits cost nothing here (no decay on the hot path); the
+/// check itself is cheap and the window only moves when its best is far from where it
+/// should be (a move is O(slots + levels)).
 pub const RECENTRE_MISSES: u32 = 256;
 pub const MISS_WEIGHT: u32 = 8;
 const NONE: usize = usize::MAX;
-const NO_SPAN: (usize, usize) = (usize::MAX, 0);
 const _: () = assert!(MAX_VENUES <= 8, "the venue mask is a u8");
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,8 +49,6 @@ pub struct CSide {
     mask: Vec<u8>,
     qty: Vec<[i64; MAX_VENUES]>,
     best: usize,  // highest slot with total > 0, or NONE
-    count: usize, // ladder slots holding any venue's quantity
-    span: [(usize, usize); MAX_VENUES], // per venue, slots [lo, hi) that may hold its quantity
     overflow: Vec<Level>, // sorted by key, best last
     misses: u32,
     scratch: Vec<Level>,
@@ -67,8 +65,6 @@ impl CSide {
             mask: vec![0; slots],
             qty: vec![[0; MAX_VENUES]; slots],
             best: NONE,
-            count: 0,
-            span: [NO_SPAN; MAX_VENUES],
             overflow: Vec::new(),
             misses: 0,
             scratch: Vec::new(),
@@ -99,6 +95,11 @@ impl CSide {
         if (i as u64) < self.live_slots { Some(i as usize) } else { None }
     }
 
+    /// Ladder slots holding any venue's quantity (a scan: only off the hot path).
+    fn ladder_count(&self) -> usize {
+        self.mask[..self.live_slots as usize].iter().filter(|&&m| m != 0).count()
+    }
+
     fn slot_key(&self, i: usize) -> i64 {
         self.base + i as i64 * self.tick
     }
@@ -115,10 +116,7 @@ impl CSide {
     #[inline(always)]
     pub fn set(&mut self, v: usize, key: i64, qty: i64, included: bool) {
         match self.slot(key) {
-            Some(i) => {
-                self.misses = self.misses.saturating_sub(1);
-                self.set_slot(i, v, qty, included)
-            }
+            Some(i) => self.set_slot(i, v, qty, included),
             None => self.set_missed(v, key, qty, included),
         }
     }
@@ -126,7 +124,7 @@ impl CSide {
     #[cold]
     #[inline(never)]
     fn set_missed(&mut self, v: usize, key: i64, qty: i64, included: bool) {
-        if qty != 0 && self.count == 0 && self.overflow.is_empty() {
+        if qty != 0 && self.overflow.is_empty() && self.ladder_count() == 0 {
             self.anchor_on(key); // an empty side follows its first level
             if let Some(i) = self.slot(key) {
                 return self.set_slot(i, v, qty, included);
@@ -155,10 +153,6 @@ impl CSide {
         let live = qty != 0;
         let nm = if live { m | bit } else { m & !bit };
         self.mask[i] = nm;
-        self.count = self.count + (nm != 0) as usize - (m != 0) as usize;
-        let s = &mut self.span[v];
-        s.0 = s.0.min(if live { i } else { usize::MAX });
-        s.1 = s.1.max(if live { i + 1 } else { 0 });
         let t = self.total[i];
         // NONE + 1 wraps to 0, below every slot + 1
         let up = (t > 0) & (i.wrapping_add(1) > self.best.wrapping_add(1));
@@ -212,16 +206,11 @@ impl CSide {
             *q = 0;
         });
         let bit = 1u8 << v;
-        let (lo, hi) = self.span[v];
-        for i in lo..hi {
+        for i in 0..self.live_slots as usize {
             if self.mask[i] & bit != 0 {
                 self.mask[i] &= !bit;
-                if self.mask[i] == 0 {
-                    self.count -= 1;
-                }
             }
         }
-        self.span[v] = NO_SPAN;
         for l in self.overflow.iter_mut().filter(|l| l.mask & bit != 0) {
             if included {
                 l.total -= l.qty[v];
@@ -244,9 +233,8 @@ impl CSide {
     /// Apply `f(total, qty[v])` to every ladder slot holding venue `v`, then repair `best`.
     fn for_venue_slots(&mut self, v: usize, mut f: impl FnMut(&mut i64, &mut i64)) {
         let bit = 1u8 << v;
-        let (lo, hi) = self.span[v];
         let mut top = NONE;
-        for i in lo..hi {
+        for i in 0..self.live_slots as usize {
             if self.mask[i] & bit != 0 {
                 f(&mut self.total[i], &mut self.qty[i][v]);
                 if self.total[i] > 0 {
@@ -279,7 +267,6 @@ impl CSide {
             self.base = b;
             self.live_slots = self.total.len() as u64;
             self.best = NONE;
-            self.span = [NO_SPAN; MAX_VENUES];
         }
     }
 
@@ -307,7 +294,7 @@ impl CSide {
     fn rebuild(&mut self, base: Option<i64>, tick: i64) {
         let mut all = std::mem::take(&mut self.scratch);
         all.clear();
-        let mut ladder = Vec::with_capacity(self.count);
+        let mut ladder = Vec::with_capacity(self.ladder_count());
         for i in 0..self.mask.len() {
             if self.mask[i] != 0 {
                 ladder.push(Level { key: self.slot_key(i), total: self.total[i], mask: self.mask[i], qty: self.qty[i] });
@@ -332,23 +319,14 @@ impl CSide {
         self.base = base.unwrap_or(0);
         self.live_slots = if base.is_some() { self.total.len() as u64 } else { 0 };
         self.best = NONE;
-        self.count = 0;
-        self.span = [NO_SPAN; MAX_VENUES];
         for l in all.drain(..) {
             match self.slot(l.key) {
                 Some(i) => {
                     self.total[i] = l.total;
                     self.mask[i] = l.mask;
                     self.qty[i] = l.qty;
-                    self.count += 1;
                     if l.total > 0 {
                         self.best = i;
-                    }
-                    for v in 0..MAX_VENUES {
-                        if l.mask & (1 << v) != 0 {
-                            let s = &mut self.span[v];
-                            *s = (s.0.min(i), i + 1);
-                        }
                     }
                 }
                 None => self.overflow.push(l),
@@ -397,7 +375,7 @@ impl CSide {
 
     /// Top `n` levels with a positive total, best first.
     pub fn top(&self, n: usize) -> Vec<CLevel> {
-        let mut out = Vec::with_capacity(n.min(self.count + self.overflow.len()));
+        let mut out = Vec::with_capacity(n.min(64));
         let mut i = self.best; // slots above `best` have no positive total
         let mut o = self.overflow.iter().rev().filter(|l| l.total > 0).peekable();
         while out.len() < n {
@@ -460,11 +438,11 @@ impl CSide {
     }
 
     pub fn levels(&self) -> usize {
-        self.count + self.overflow.len()
+        self.ladder_count() + self.overflow.len()
     }
 
     /// Levels held on the ladder (the rest are in the overflow).
     pub fn ladder_levels(&self) -> usize {
-        self.count
+        self.ladder_count()
     }
 }
