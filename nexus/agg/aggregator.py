@@ -90,12 +90,14 @@ class TapeTrade:
 
 
 class Aggregator:
-    def __init__(self, instruments: dict[str, Instrument], cfg: AggConfig | None = None):
+    def __init__(self, instruments: dict[str, Instrument], cfg: AggConfig | None = None, consensus=None):
+        """`consensus`: the book to fuse into (default the native Consensus; the benchmark
+        passes its pure-Python equivalent to time the same replay side by side)."""
         if not 1 <= len(instruments) <= MAX_AGG_VENUES:
             raise ConfigError(f"the aggregator takes 1 to {MAX_AGG_VENUES} venues, got {len(instruments)}")
         self.cfg = cfg or AggConfig()
         self.grid: Grid = common_grid(list(instruments.values()))
-        self.consensus = Consensus()
+        self.consensus = consensus if consensus is not None else Consensus()
         self.consensus.set_tick(grid_tick(list(instruments.values()), self.grid))
         self.dedup = TradeDedup(int(self.cfg.dedup_window_ms * 1e6), 60_000_000_000)
         self.venues: dict[str, VenueState] = {}

@@ -17,7 +17,7 @@ from nexus.venues.base import SegKind, canonical_symbol, load
 _TRADE = int(record.Kind.TRADE)
 
 
-def replay_agg(path: str, emit, signals: bool = False, **cfg) -> int:
+def replay_agg(path: str, emit, signals: bool = False, consensus=None, **cfg) -> int:
     rp = Replayer(path)
     venues = rp.header.get("venues") or []
     symbol = rp.header.get("symbol", "BTCUSDT")
@@ -25,7 +25,7 @@ def replay_agg(path: str, emit, signals: bool = False, **cfg) -> int:
     for v in venues:
         d = load(v).Decoder()
         insts[v] = d.instrument(canonical_symbol(v, spec(v).symbol_of(symbol)))
-    agg = Aggregator(insts, AggConfig(**cfg))
+    agg = Aggregator(insts, AggConfig(**cfg), consensus=consensus)
     flow = None
     if signals:
         from nexus.flow.live import LiveFlow

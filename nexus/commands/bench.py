@@ -119,7 +119,9 @@ def bench_agg(as_json: bool, messages: int) -> None:
                f"(native is {res['ratio_native_vs_python_remerge']:.0f}x)")
     if "agg_replay_msgs_per_s" in res:
         click.echo(f"five-venue recorded session through decoders, sync and consensus: "
-                   f"{res['agg_replay_msgs_per_s']:,.0f} msgs/s ({res['agg_replay_msgs']:,} msgs)")
+                   f"{res['agg_replay_msgs_per_s']:,.0f} msgs/s ({res['agg_replay_msgs']:,} msgs); with the "
+                   f"pure-Python merge {res['agg_replay_python_merge_msgs_per_s']:,.0f} msgs/s "
+                   f"({res['agg_replay_ratio_native_vs_python_merge']:.2f}x; decoding dominates both)")
     for k, t in res["targets"].items():
         click.echo(f"target {k} {t['target']}: {'met' if t['met'] else 'MISSED'}")
 

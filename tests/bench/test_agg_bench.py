@@ -40,3 +40,45 @@ def test_bench_agg_reports_both_baselines_and_says_which_the_target_uses():
         assert res[k] > 0
     assert res["targets"]["ratio_native_vs_python"]["baseline"] == "python"
     assert set(res["baselines"]) >= {"python", "python_unsorted_dict"}
+
+
+def test_record_adapter_matches_native_through_the_aggregator_api():
+    """PyRecordConsensus (the pure-Python merge in the replay benchmark) answers every call
+    the Aggregator makes exactly as the native Consensus: scaled records incl. inverse
+    contracts, snapshots (BOOK_CLEAR), touch changes, depth windows, exclusions."""
+    from nexus import record
+    from nexus.bench.agg import PyRecordConsensus
+
+    rng = random.Random(9)
+    c, pc = Consensus(), PyRecordConsensus()
+    scales = [(1, 1, 1, False), (10, 3, 1, False), (1, 7, 2, False), (1, 10**9, 1, True), (100, 1, 1, False)]
+    for v, sc in enumerate(scales):
+        c.set_scale(v, *sc)
+        pc.set_scale(v, *sc)
+    for step in range(3000):
+        v = rng.randrange(VENUES)
+        pm = scales[v][0]
+        n = rng.randrange(1, 6)
+        batch = record.empty(n)
+        batch["kind"] = int(record.Kind.BOOK_LEVEL)
+        for i in range(n):
+            side = rng.choice((BID, ASK))
+            batch[i]["side"] = side
+            batch[i]["price"] = (100_000 + rng.randrange(1, 40) * (-1 if side == BID else 1)) // pm
+            batch[i]["qty"] = 0 if rng.random() < 0.25 else rng.randrange(1, 10_000)
+        if rng.random() < 0.01:
+            batch[0]["kind"] = int(record.Kind.BOOK_CLEAR)
+            batch[0]["side"] = rng.choice((0, BID, ASK))
+        assert c.apply_touch(v, batch) == pc.apply_touch(v, batch), step
+        assert c.touch() == pc.touch()
+        if step % 400 == 0:
+            inc = rng.random() < 0.6
+            c.set_included(v, inc)
+            pc.set_included(v, inc)
+        if step % 50 == 0:
+            for side in (BID, ASK):
+                assert pc.top(side, 30) == [(p, t, q[:VENUES]) for p, t, q in c.top(side, 30)]
+                per, tot = c.depth_between(side, 99_980, 100_020)
+                assert pc.depth_between(side, 99_980, 100_020) == (list(per[:VENUES]), tot)
+            b = c.best_bid()
+            assert pc.best_bid() == ((b[0], b[1], b[2][:VENUES]) if b else None)
