@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_left, bisect_right, insort
 from collections import deque
+from itertools import islice
 
 BOOK_LEVEL, BOOK_CLEAR, TRADE = 1, 2, 3
 F_LAST, F_RESYNC = 1, 4
@@ -122,8 +123,16 @@ class PyFlowEngine:
         self.order = None  # [side, ts, qty, px] of the aggressive order being assembled
         self.abs = {s: None for s in (BID, ASK)}
         self.ice = {s: None for s in (BID, ASK)}
-        self.exh_ring = deque()
-        self.exh_buy = self.exh_sell = 0
+        self.exh_ring = deque()          # prints of the last window_ns: (ts, signed q, px)
+        self.exh_off = 0                 # ring[exh_off:] are the prints of the last burst_ns
+        self.exh_buy = self.exh_sell = 0  # their volumes
+        self.exh_base = deque()          # completed buckets: (buy volume, sell volume)
+        self.exh_s1 = self.exh_s2 = 0
+        self.exh_started = False
+        self.exh_bucket = self.exh_cur_buy = self.exh_cur_sell = 0
+        self.exh_os1 = self.exh_os2 = 0              # the same for aggressive-order counts
+        self.exh_cur_obuy = self.exh_cur_osell = 0
+        self.exh_last_ts = {}
         self.exh = {d: None for d in (BID, ASK)}
         self.exh_last = {}
         self.ds_ring = deque()
@@ -503,20 +512,68 @@ class PyFlowEngine:
             e["fired"] = True
             e["last"] = self.now
 
+    def _exh_push(self, vb, vs, nb, ns):
+        if len(self.exh_base) == self.p["exhaustion_base_window"]:
+            ob, os_, onb, ons = self.exh_base.popleft()
+            self.exh_s1 -= ob + os_
+            self.exh_s2 -= ob * ob + os_ * os_
+            self.exh_os1 -= onb + ons
+            self.exh_os2 -= onb * onb + ons * ons
+        self.exh_base.append((vb, vs, nb, ns))
+        self.exh_s1 += vb + vs
+        self.exh_s2 += vb * vb + vs * vs
+        self.exh_os1 += nb + ns
+        self.exh_os2 += nb * nb + ns * ns
+
+    def _exh_z(self, v, s1, s2):
+        c = 2 * len(self.exh_base)
+        if c == 0:
+            return 0.0
+        num = c * v - s1
+        var = c * s2 - s1 * s1
+        return float(num) / math.sqrt(float(var)) if var > 0 else float(num) / float(c)
+
+    def _exh_leave(self, sq):
+        if sq > 0:
+            self.exh_buy -= sq
+        else:
+            self.exh_sell += sq
+
     def _exhaustion_trade(self, taker, px, q, ts):
         p, ring = self.p, self.exh_ring
+        B = p["exhaustion_burst_ns"]
+        b = ts // B
+        if not self.exh_started:
+            self.exh_started, self.exh_bucket, self.exh_cur_buy, self.exh_cur_sell = True, b, 0, 0
+        elif b > self.exh_bucket:
+            self._exh_push(self.exh_cur_buy, self.exh_cur_sell, self.exh_cur_obuy, self.exh_cur_osell)
+            for _ in range(min(b - self.exh_bucket - 1, p["exhaustion_base_window"])):
+                self._exh_push(0, 0, 0, 0)
+            self.exh_bucket, self.exh_cur_buy, self.exh_cur_sell = b, 0, 0
+            self.exh_cur_obuy = self.exh_cur_osell = 0
+        new_order = 1 if self.exh_last_ts.get(taker) != ts else 0
+        self.exh_last_ts[taker] = ts
+        if taker == BID:
+            self.exh_cur_buy += q
+            self.exh_cur_obuy += new_order
+        else:
+            self.exh_cur_sell += q
+            self.exh_cur_osell += new_order
         while ring and (len(ring) == EXH_RING or ts - ring[0][0] > p["exhaustion_window_ns"]):
             _, oq, _ = ring.popleft()
-            if oq > 0:
-                self.exh_buy -= oq
+            if self.exh_off == 0:
+                self._exh_leave(oq)
             else:
-                self.exh_sell += oq
+                self.exh_off -= 1
         if taker == BID:
             ring.append((ts, q, px))
             self.exh_buy += q
         else:
             ring.append((ts, -q, px))
             self.exh_sell += q
+        while self.exh_off < len(ring) and ring[self.exh_off][0] <= ts - B:
+            self._exh_leave(ring[self.exh_off][1])
+            self.exh_off += 1
         b = self.exh[taker]
         if b is not None:
             if (taker == BID and px > b["ext"]) or (taker == ASK and px < b["ext"]):
@@ -527,27 +584,30 @@ class PyFlowEngine:
         last = self.exh_last.get(taker)
         if last is not None and ts - last < p["exhaustion_cooldown_ns"]:
             return
-        vol = self.exh_buy if taker == BID else self.exh_sell
-        thr = max(self._flow(p["exhaustion_burst_rate_pct"], p["exhaustion_window_ns"]), p["exhaustion_min_qty"], 1)
-        if vol < thr or vol * 100 < p["exhaustion_dominance_pct"] * (self.exh_buy + self.exh_sell):
+        if len(self.exh_base) < p["exhaustion_min_buckets"]:
             return
-        oldest = ring[0][2]
+        vol = self.exh_buy if taker == BID else self.exh_sell
+        if vol < p["exhaustion_min_qty"] or vol < 1 or vol * 100 < p["exhaustion_dominance_pct"] * (self.exh_buy + self.exh_sell):
+            return
+        z = self._exh_z(vol, self.exh_s1, self.exh_s2)
+        if z * 100.0 < float(p["exhaustion_burst_z_x100"]):
+            return
+        oldest = next(px_ for _, sq, px_ in ring if (sq > 0) == (taker == BID))
         move = px - oldest if taker == BID else oldest - px
         if move <= 0 or move * 10000 < p["exhaustion_min_move_bps"] * oldest:
             return
-        half = ts - p["exhaustion_window_ns"] // 2
-        orders, older, last_ts = 0, 0, -1
-        for t, sq, _ in ring:
+        orders, last_ts = 0, -1
+        for t, sq, _ in islice(ring, self.exh_off, None):
             if (taker == BID and sq <= 0) or (taker == ASK and sq >= 0):
                 continue
             if t != last_ts:
                 orders += 1
                 last_ts = t
-            if t < half:
-                older += abs(sq)
-        if orders < p["exhaustion_min_orders"] or older * 100 < p["exhaustion_spread_pct"] * vol:
+        if orders < p["exhaustion_min_orders"]:
             return
-        self.exh[taker] = {"ext": px, "ext_ts": ts, "start": oldest, "vol": vol, "thr": thr}
+        if self._exh_z(orders, self.exh_os1, self.exh_os2) * 100.0 < float(p["exhaustion_orders_z_x100"]):
+            return
+        self.exh[taker] = {"ext": px, "ext_ts": ts, "start": oldest, "vol": vol, "z": int(z * 100.0)}
 
     def _exhaustion_message(self):
         if not self.bids.prices or not self.asks.prices:
@@ -569,8 +629,9 @@ class PyFlowEngine:
                 continue
             pct = retrace * 100 // move
             rp = p["exhaustion_retrace_pct"] if p["exhaustion_retrace_pct"] > 0 else 1
-            self._emit(EXHAUSTION, 3 - d, b["ext"], (conf_ratio(b["thr"], b["vol"]) + conf_ratio(rp, pct)) // 2,
-                       b["vol"], move, retrace, self.now - b["ext_ts"], d, b["thr"])
+            zt = p["exhaustion_burst_z_x100"] if p["exhaustion_burst_z_x100"] > 0 else 1
+            self._emit(EXHAUSTION, 3 - d, b["ext"], (conf_ratio(zt, b["z"]) + conf_ratio(rp, pct)) // 2,
+                       b["vol"], move, retrace, self.now - b["ext_ts"], d, b["z"])
             self.exh[d] = None
             self.exh_last[d] = self.now
 

@@ -153,6 +153,39 @@ def test_exhaustion_burst_then_retrace():
     assert got[0][2] <= top
 
 
+def sellers_take_it_back(m, n=30):
+    for _ in range(n):
+        m.trade(ASK, 6)
+        m.step(trade_prob=0)
+    m.run(3)
+
+
+def test_exhaustion_short_burst_fires():
+    # A burst is judged against the market's own one-sided rate over burst_ns, whatever its
+    # length: 14 buy orders in 0.42 s (the background sends ~3 per side per 0.5 s) that walk
+    # the asks ~4 bp, then sellers take it back.
+    m = warm_market()
+    t0 = m.t
+    burst(m, BID, 14, 30_000_000, 24)
+    top = m.best(ASK)
+    sellers_take_it_back(m)
+    got = after(signals(m), t0, T.EXHAUSTION)
+    assert got and got[0][1] == ASK and got[0][2] <= top
+
+
+def test_exhaustion_needs_a_series_of_orders_not_a_few_blocks():
+    # The same volume from 5 blocks in 0.5 s, moving the price as far: the volume z passes,
+    # the order count (5 against ~3 normally) does not -- large lots, not a burst of aggression.
+    m = warm_market()
+    t0 = m.t
+    burst(m, BID, 5, 100_000_000, 70)
+    sellers_take_it_back(m)
+    assert after(signals(m), t0, T.EXHAUSTION) == []
+    # without the order-count test the same flow arms a burst and fires
+    got = after(signals(m, exhaustion_orders_z_x100=0), t0, T.EXHAUSTION)
+    assert got and got[0][1] == ASK
+
+
 def test_delta_spike_sudden_buying():
     m = warm_market(seconds=60)
     t0 = m.t
