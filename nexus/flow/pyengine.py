@@ -29,6 +29,15 @@ SQRT1_2 = math.sqrt(0.5)
 ROW_BOOK_CHANGED, ROW_TRADES, ROW_RESET, ROW_HAVE_BID, ROW_HAVE_ASK = 1, 2, 4, 8, 16
 ABSORPTION, ICEBERG, EXHAUSTION, DELTA_SPIKE, SPOOF, SMART_MONEY, ORACLE = range(1, 8)
 EXH_RING, SM_RING, SPOOF_MAX_WALLS, DS_MAX_LEVELS = 4096, 1024, 8, 64
+SM_BUCKETS = 512
+
+
+def sm_bucket(q):
+    """engine/det_smart_money.pxd sm_bucket: 8 * floor(log2 q) + the next three bits."""
+    if q < 1:
+        return 0
+    e = q.bit_length() - 1
+    return e * 8 + (((q >> (e - 3)) if e >= 3 else (q << (3 - e))) & 7)
 
 
 def conf_ratio(threshold, value):
@@ -146,6 +155,8 @@ class PyFlowEngine:
         self.sm_ring = deque()
         self.sm_q, self.sm_n = {BID: 0, ASK: 0}, {BID: 0, ASK: 0}
         self.sm_last = {}
+        self.sm_sizes = deque()           # size buckets of the last size_window orders
+        self.sm_hist = [0] * SM_BUCKETS
         self.or_last = {}
         self.or_emitted = None
         self.or_w = (0,) + tuple(p["oracle_weights"])
@@ -799,17 +810,34 @@ class PyFlowEngine:
                            w["peak"], self.now - w["first"], rank, w["traded"], dist, w["dist0"])
             self._spoof_scan(ps)
 
+    def _sm_top(self, b):
+        n, p = len(self.sm_sizes), self.p
+        if n < p["smart_money_min_orders"] or n == 0:
+            return False
+        limit, cnt = p["smart_money_top_permille"] * n, 0
+        for i in range(b + 1, SM_BUCKETS):
+            cnt += self.sm_hist[i]
+            if cnt * 1000 >= limit:
+                return False
+        return cnt * 1000 < limit
+
     def _smart_money_order(self, taker, px, q, ts):
+        p, ring = self.p, self.sm_ring
+        b = sm_bucket(q)
+        top = self._sm_top(b)
+        if len(self.sm_sizes) == p["smart_money_size_window"]:
+            self.sm_hist[self.sm_sizes.popleft()] -= 1
+        self.sm_sizes.append(b)
+        self.sm_hist[b] += 1
         if not self._warm():
             return
-        p, ring = self.p, self.sm_ring
         thr = max((self.avg_order >> 16) * p["smart_money_mult_pct"] // 100, p["smart_money_min_qty"], 1)
         while ring and (len(ring) == SM_RING or ts - ring[0][0] > p["smart_money_window_ns"]):
             _, old = ring.popleft()
             d = BID if old > 0 else ASK
             self.sm_q[d] -= abs(old)
             self.sm_n[d] -= 1
-        if q < thr:
+        if q < thr or not top:
             return
         ring.append((ts, q if taker == BID else -q))
         self.sm_q[taker] += q
