@@ -14,8 +14,8 @@
 # bits of q; the order is ranked before it joins the window). A multiple of the average is
 # not enough on a busy venue, where ~1 % of the background orders exceed 10x the median on
 # both sides and hid a patient accumulator's lots from the sign test; the rank adapts to
-# each venue's own size distribution. Large lots enter a rolling window of window_ns (at most SM_RING lots). After a
-# large lot in direction d it fires when, with n_d and n_o the large lots in d and in the
+# each venue's own size distribution. Large lots enter a rolling window of window_ns (at
+# most SM_RING lots). After a large lot in direction d it fires when, with n_d and n_o the large lots in d and in the
 # other direction in the window, n_d - n_o >= min_count and the excess is persistent beyond
 # chance: n_d - n_o >= z_x100/100 * sqrt(n_d + n_o) (a sign test: on a busy venue large lots
 # of random sides are common, and a real accumulator stands out of them), and the volume
@@ -23,7 +23,7 @@
 # cooldown_ns. Confidence: the mean of conf_ratio(min_count, n_d - n_o) and
 # conf_ratio(imbalance_pct, imbalance %). Facts: net large quantity Q_d - Q_o, large lots in
 # d, total large quantity, age of the oldest lot (ns), T, net large-lot count n_d - n_o.
-from libc.stdint cimport int64_t, uint64_t
+from libc.stdint cimport int64_t
 from engine.detctx cimport DetCtx, ctx_avg_order, ctx_warm
 from engine.signal cimport SignalOut, emit, conf_ratio, SIG_SMART_MONEY
 
