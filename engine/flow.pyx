@@ -153,6 +153,7 @@ cdef class FlowEngine:
         b.min_qty = _get(p, "iceberg_min_qty")
         b.settle_ns = _get(p, "iceberg_settle_ns")
         b.cooldown_ns = _get(p, "iceberg_cooldown_ns")
+        b.flood_pct = _get(p, "iceberg_flood_pct")
         x = &d.exhaustion.p
         x.window_ns = _get(p, "exhaustion_window_ns")
         x.burst_ns = _get(p, "exhaustion_burst_ns")

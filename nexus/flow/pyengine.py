@@ -511,6 +511,8 @@ class PyFlowEngine:
                 continue
             if self._absorption_heavy(ps, e["px"]):
                 continue
+            if p["iceberg_flood_pct"] > 0 and (self.rate <= 0 or e["traded"] >= self._flow(p["iceberg_flood_pct"], self.now - e["start"])):
+                continue
             thr = max(e["max_disp"] * p["iceberg_vol_mult_pct"] // 100, p["iceberg_min_qty"], 1)
             if e["traded"] < thr:
                 continue

@@ -74,7 +74,8 @@ def iceberg(m, side, clips=10, display=3, print_size=4):
         m.emit([(TRADE, 3 - side, p, print_size)])                  # more prints than show ...
         m.step(trade_prob=0, protect={(side, p)})
         m.emit([m.setq(side, p, display)])                          # ... and the clip is back
-        m.run(0.1, trade_prob=0, protect={(side, p)})
+        m.run(0.6, trade_prob=0, protect={(side, p)})                # (~6 lots/s: a fraction of
+                                                                    # the market's ~37 lots/s)
     m.run(1, protect={(side, p)})
     return p
 
@@ -101,6 +102,25 @@ def test_absorption_flood_into_a_level_that_holds_is_not_an_iceberg():
     sigs = signals(m)
     assert [(s[1], s[2]) for s in after(sigs, t0, T.ABSORPTION)] == [(BID, p)]
     assert after(sigs, t0, T.ICEBERG) == []
+
+
+def test_iceberg_judges_the_flood_itself_before_absorption_arms():
+    # The flood of the test above, with the absorption detector off (as in its first
+    # moments, before it arms): the level alone took far more than the whole market's normal
+    # flow over the same time, so it is not a refilled clip either. Without the flood test
+    # (flood_pct 0) the refills alone would make it an iceberg.
+    m = warm_market()
+    t0 = m.t
+    p = m.best(BID)
+    for _ in range(40):
+        m.emit([(TRADE, ASK, p, 8)])
+        m.t += 10_000_000
+        m.emit([m.setq(BID, p, 10)])
+        m.t += 10_000_000
+    m.run(2, protect={(BID, p)})
+    assert after(signals(m, absorption=False), t0, T.ICEBERG) == []
+    got = after(signals(m, absorption=False, iceberg_flood_pct=0), t0, T.ICEBERG)
+    assert [(s[1], s[2]) for s in got] == [(BID, p)]
 
 
 def test_absorption_not_when_the_level_gives_way():
