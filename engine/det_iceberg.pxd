@@ -17,11 +17,16 @@
 #     first print, and the same level did not take absorption-grade flow within window_ns
 #     (engine/det_absorption.pxd armed there): one level, one reading -- a steadily
 #     refilled clip is an iceberg, a level soaking up a flood of aggression is absorption.
+#     The flood is also judged directly, before absorption has had time to arm: when
+#     flood_pct > 0 it does not fire while V >= flood_pct % of the market's normal taker
+#     volume over the episode so far (first print to now; engine/detctx.pxd), nor before
+#     any normal volume is known -- the one level alone taking what the whole market
+#     normally trades is a flood, not a clip being refilled.
 #     One signal per episode, at most one per side per cooldown_ns.
 # Confidence: the mean of conf_ratio(min_refills, refills) and conf_ratio(T, V). Facts:
 # volume, refills, largest display, duration ns, displayed now, volume beyond the display.
 from libc.stdint cimport int64_t
-from engine.detctx cimport DetCtx, ctx_side
+from engine.detctx cimport DetCtx, ctx_side, ctx_flow
 from engine.ladder cimport side_px, side_qty_at
 from engine.signal cimport SignalOut, emit, conf_ratio, SIG_ICEBERG
 from engine.det_absorption cimport Absorption, absorption_heavy
@@ -33,6 +38,7 @@ cdef struct IcebergParams:
     int64_t min_qty
     int64_t settle_ns
     int64_t cooldown_ns
+    int64_t flood_pct
 
 cdef struct IcebergSide:
     bint active
@@ -110,6 +116,8 @@ cdef inline void iceberg_message(Iceberg* b, DetCtx* c, const Absorption* a, Sig
         if e.fired or e.refills < b.p.min_refills or c.now_ns - e.start_ts < b.p.settle_ns:
             continue
         if absorption_heavy(a, ps, e.px, c.now_ns, b.p.window_ns):
+            continue
+        if b.p.flood_pct > 0 and (c.rate_q16 <= 0 or e.traded >= ctx_flow(c, b.p.flood_pct, c.now_ns - e.start_ts)):
             continue
         thr = e.max_disp * b.p.vol_mult_pct // 100
         if thr < b.p.min_qty:

@@ -24,9 +24,9 @@ from engine.vpin cimport (Vpin, VpinRow, vpin_init, vpin_free, vpin_trade, vpin_
                           VPIN_MAX_WINDOW, VPIN_MAX_SIGMA_BARS, VPIN_PHI_BITS)
 from engine.signal cimport SignalOut, SignalFacts, MAX_SIGNALS_PER_RECORD, SIGNAL_FACTS, SIG_TYPES
 from engine.detectors cimport Detectors, det_trade, det_level, det_clear, det_resync, det_message
-from engine.det_exhaustion cimport EXH_RING
+from engine.det_exhaustion cimport EXH_RING, EXH_MAX_WINDOW
 from engine.det_delta_spike cimport DS_MAX_WINDOW
-from engine.det_smart_money cimport SM_RING
+from engine.det_smart_money cimport SM_RING, SM_SIZE_RING
 from engine.det_spoof cimport SPOOF_MAX_WALLS, SPOOF_MAX_LEVELS
 
 import numpy as np
@@ -153,18 +153,24 @@ cdef class FlowEngine:
         b.min_qty = _get(p, "iceberg_min_qty")
         b.settle_ns = _get(p, "iceberg_settle_ns")
         b.cooldown_ns = _get(p, "iceberg_cooldown_ns")
+        b.flood_pct = _get(p, "iceberg_flood_pct")
         x = &d.exhaustion.p
         x.window_ns = _get(p, "exhaustion_window_ns")
-        x.burst_rate_pct = _get(p, "exhaustion_burst_rate_pct")
+        x.burst_ns = _get(p, "exhaustion_burst_ns")
+        x.base_window = _get(p, "exhaustion_base_window")
+        x.min_buckets = _get(p, "exhaustion_min_buckets")
+        x.burst_z_x100 = _get(p, "exhaustion_burst_z_x100")
+        x.orders_z_x100 = _get(p, "exhaustion_orders_z_x100")
         x.min_qty = _get(p, "exhaustion_min_qty")
         x.dominance_pct = _get(p, "exhaustion_dominance_pct")
         x.min_move_bps = _get(p, "exhaustion_min_move_bps")
         x.min_orders = _get(p, "exhaustion_min_orders")
-        x.spread_pct = _get(p, "exhaustion_spread_pct")
         x.stall_ns = _get(p, "exhaustion_stall_ns")
         x.retrace_pct = _get(p, "exhaustion_retrace_pct")
         x.watch_ns = _get(p, "exhaustion_watch_ns")
         x.cooldown_ns = _get(p, "exhaustion_cooldown_ns")
+        if not (1 <= x.burst_ns <= x.window_ns) or not (1 <= x.base_window <= EXH_MAX_WINDOW):
+            raise ValueError(f"exhaustion needs 1 <= burst_ns <= window_ns and 1 <= base_window <= {EXH_MAX_WINDOW}")
         s = &d.delta_spike.p
         s.bucket_ns = _get(p, "delta_spike_bucket_ns")
         s.window = _get(p, "delta_spike_window")
@@ -198,6 +204,11 @@ cdef class FlowEngine:
         m.min_count = _get(p, "smart_money_min_count")
         m.imbalance_pct = _get(p, "smart_money_imbalance_pct")
         m.z_x100 = _get(p, "smart_money_z_x100")
+        m.size_window = _get(p, "smart_money_size_window")
+        m.top_permille = _get(p, "smart_money_top_permille")
+        m.min_orders = _get(p, "smart_money_min_orders")
+        if not (1 <= m.size_window <= SM_SIZE_RING):
+            raise ValueError(f"smart_money_size_window must be in 1..{SM_SIZE_RING}")
         m.cooldown_ns = _get(p, "smart_money_cooldown_ns")
         o = &d.oracle.p
         o.window_ns = _get(p, "oracle_window_ns")

@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_left, bisect_right, insort
 from collections import deque
+from itertools import islice
 
 BOOK_LEVEL, BOOK_CLEAR, TRADE = 1, 2, 3
 F_LAST, F_RESYNC = 1, 4
@@ -28,6 +29,15 @@ SQRT1_2 = math.sqrt(0.5)
 ROW_BOOK_CHANGED, ROW_TRADES, ROW_RESET, ROW_HAVE_BID, ROW_HAVE_ASK = 1, 2, 4, 8, 16
 ABSORPTION, ICEBERG, EXHAUSTION, DELTA_SPIKE, SPOOF, SMART_MONEY, ORACLE = range(1, 8)
 EXH_RING, SM_RING, SPOOF_MAX_WALLS, DS_MAX_LEVELS = 4096, 1024, 8, 64
+SM_BUCKETS = 512
+
+
+def sm_bucket(q):
+    """engine/det_smart_money.pxd sm_bucket: 8 * floor(log2 q) + the next three bits."""
+    if q < 1:
+        return 0
+    e = q.bit_length() - 1
+    return e * 8 + (((q >> (e - 3)) if e >= 3 else (q << (3 - e))) & 7)
 
 
 def conf_ratio(threshold, value):
@@ -122,8 +132,16 @@ class PyFlowEngine:
         self.order = None  # [side, ts, qty, px] of the aggressive order being assembled
         self.abs = {s: None for s in (BID, ASK)}
         self.ice = {s: None for s in (BID, ASK)}
-        self.exh_ring = deque()
-        self.exh_buy = self.exh_sell = 0
+        self.exh_ring = deque()          # prints of the last window_ns: (ts, signed q, px)
+        self.exh_off = 0                 # ring[exh_off:] are the prints of the last burst_ns
+        self.exh_buy = self.exh_sell = 0  # their volumes
+        self.exh_base = deque()          # completed buckets: (buy volume, sell volume)
+        self.exh_s1 = self.exh_s2 = 0
+        self.exh_started = False
+        self.exh_bucket = self.exh_cur_buy = self.exh_cur_sell = 0
+        self.exh_os1 = self.exh_os2 = 0              # the same for aggressive-order counts
+        self.exh_cur_obuy = self.exh_cur_osell = 0
+        self.exh_last_ts = {}
         self.exh = {d: None for d in (BID, ASK)}
         self.exh_last = {}
         self.ds_ring = deque()
@@ -137,6 +155,8 @@ class PyFlowEngine:
         self.sm_ring = deque()
         self.sm_q, self.sm_n = {BID: 0, ASK: 0}, {BID: 0, ASK: 0}
         self.sm_last = {}
+        self.sm_sizes = deque()           # size buckets of the last size_window orders
+        self.sm_hist = [0] * SM_BUCKETS
         self.or_last = {}
         self.or_emitted = None
         self.or_w = (0,) + tuple(p["oracle_weights"])
@@ -491,6 +511,8 @@ class PyFlowEngine:
                 continue
             if self._absorption_heavy(ps, e["px"]):
                 continue
+            if p["iceberg_flood_pct"] > 0 and (self.rate <= 0 or e["traded"] >= self._flow(p["iceberg_flood_pct"], self.now - e["start"])):
+                continue
             thr = max(e["max_disp"] * p["iceberg_vol_mult_pct"] // 100, p["iceberg_min_qty"], 1)
             if e["traded"] < thr:
                 continue
@@ -503,20 +525,68 @@ class PyFlowEngine:
             e["fired"] = True
             e["last"] = self.now
 
+    def _exh_push(self, vb, vs, nb, ns):
+        if len(self.exh_base) == self.p["exhaustion_base_window"]:
+            ob, os_, onb, ons = self.exh_base.popleft()
+            self.exh_s1 -= ob + os_
+            self.exh_s2 -= ob * ob + os_ * os_
+            self.exh_os1 -= onb + ons
+            self.exh_os2 -= onb * onb + ons * ons
+        self.exh_base.append((vb, vs, nb, ns))
+        self.exh_s1 += vb + vs
+        self.exh_s2 += vb * vb + vs * vs
+        self.exh_os1 += nb + ns
+        self.exh_os2 += nb * nb + ns * ns
+
+    def _exh_z(self, v, s1, s2):
+        c = 2 * len(self.exh_base)
+        if c == 0:
+            return 0.0
+        num = c * v - s1
+        var = c * s2 - s1 * s1
+        return float(num) / math.sqrt(float(var)) if var > 0 else float(num) / float(c)
+
+    def _exh_leave(self, sq):
+        if sq > 0:
+            self.exh_buy -= sq
+        else:
+            self.exh_sell += sq
+
     def _exhaustion_trade(self, taker, px, q, ts):
         p, ring = self.p, self.exh_ring
+        B = p["exhaustion_burst_ns"]
+        b = ts // B
+        if not self.exh_started:
+            self.exh_started, self.exh_bucket, self.exh_cur_buy, self.exh_cur_sell = True, b, 0, 0
+        elif b > self.exh_bucket:
+            self._exh_push(self.exh_cur_buy, self.exh_cur_sell, self.exh_cur_obuy, self.exh_cur_osell)
+            for _ in range(min(b - self.exh_bucket - 1, p["exhaustion_base_window"])):
+                self._exh_push(0, 0, 0, 0)
+            self.exh_bucket, self.exh_cur_buy, self.exh_cur_sell = b, 0, 0
+            self.exh_cur_obuy = self.exh_cur_osell = 0
+        new_order = 1 if self.exh_last_ts.get(taker) != ts else 0
+        self.exh_last_ts[taker] = ts
+        if taker == BID:
+            self.exh_cur_buy += q
+            self.exh_cur_obuy += new_order
+        else:
+            self.exh_cur_sell += q
+            self.exh_cur_osell += new_order
         while ring and (len(ring) == EXH_RING or ts - ring[0][0] > p["exhaustion_window_ns"]):
             _, oq, _ = ring.popleft()
-            if oq > 0:
-                self.exh_buy -= oq
+            if self.exh_off == 0:
+                self._exh_leave(oq)
             else:
-                self.exh_sell += oq
+                self.exh_off -= 1
         if taker == BID:
             ring.append((ts, q, px))
             self.exh_buy += q
         else:
             ring.append((ts, -q, px))
             self.exh_sell += q
+        while self.exh_off < len(ring) and ring[self.exh_off][0] <= ts - B:
+            self._exh_leave(ring[self.exh_off][1])
+            self.exh_off += 1
         b = self.exh[taker]
         if b is not None:
             if (taker == BID and px > b["ext"]) or (taker == ASK and px < b["ext"]):
@@ -527,27 +597,30 @@ class PyFlowEngine:
         last = self.exh_last.get(taker)
         if last is not None and ts - last < p["exhaustion_cooldown_ns"]:
             return
-        vol = self.exh_buy if taker == BID else self.exh_sell
-        thr = max(self._flow(p["exhaustion_burst_rate_pct"], p["exhaustion_window_ns"]), p["exhaustion_min_qty"], 1)
-        if vol < thr or vol * 100 < p["exhaustion_dominance_pct"] * (self.exh_buy + self.exh_sell):
+        if len(self.exh_base) < p["exhaustion_min_buckets"]:
             return
-        oldest = ring[0][2]
+        vol = self.exh_buy if taker == BID else self.exh_sell
+        if vol < p["exhaustion_min_qty"] or vol < 1 or vol * 100 < p["exhaustion_dominance_pct"] * (self.exh_buy + self.exh_sell):
+            return
+        z = self._exh_z(vol, self.exh_s1, self.exh_s2)
+        if z * 100.0 < float(p["exhaustion_burst_z_x100"]):
+            return
+        oldest = next(px_ for _, sq, px_ in ring if (sq > 0) == (taker == BID))
         move = px - oldest if taker == BID else oldest - px
         if move <= 0 or move * 10000 < p["exhaustion_min_move_bps"] * oldest:
             return
-        half = ts - p["exhaustion_window_ns"] // 2
-        orders, older, last_ts = 0, 0, -1
-        for t, sq, _ in ring:
+        orders, last_ts = 0, -1
+        for t, sq, _ in islice(ring, self.exh_off, None):
             if (taker == BID and sq <= 0) or (taker == ASK and sq >= 0):
                 continue
             if t != last_ts:
                 orders += 1
                 last_ts = t
-            if t < half:
-                older += abs(sq)
-        if orders < p["exhaustion_min_orders"] or older * 100 < p["exhaustion_spread_pct"] * vol:
+        if orders < p["exhaustion_min_orders"]:
             return
-        self.exh[taker] = {"ext": px, "ext_ts": ts, "start": oldest, "vol": vol, "thr": thr}
+        if self._exh_z(orders, self.exh_os1, self.exh_os2) * 100.0 < float(p["exhaustion_orders_z_x100"]):
+            return
+        self.exh[taker] = {"ext": px, "ext_ts": ts, "start": oldest, "vol": vol, "z": int(z * 100.0)}
 
     def _exhaustion_message(self):
         if not self.bids.prices or not self.asks.prices:
@@ -569,8 +642,9 @@ class PyFlowEngine:
                 continue
             pct = retrace * 100 // move
             rp = p["exhaustion_retrace_pct"] if p["exhaustion_retrace_pct"] > 0 else 1
-            self._emit(EXHAUSTION, 3 - d, b["ext"], (conf_ratio(b["thr"], b["vol"]) + conf_ratio(rp, pct)) // 2,
-                       b["vol"], move, retrace, self.now - b["ext_ts"], d, b["thr"])
+            zt = p["exhaustion_burst_z_x100"] if p["exhaustion_burst_z_x100"] > 0 else 1
+            self._emit(EXHAUSTION, 3 - d, b["ext"], (conf_ratio(zt, b["z"]) + conf_ratio(rp, pct)) // 2,
+                       b["vol"], move, retrace, self.now - b["ext_ts"], d, b["z"])
             self.exh[d] = None
             self.exh_last[d] = self.now
 
@@ -738,17 +812,34 @@ class PyFlowEngine:
                            w["peak"], self.now - w["first"], rank, w["traded"], dist, w["dist0"])
             self._spoof_scan(ps)
 
+    def _sm_top(self, b):
+        n, p = len(self.sm_sizes), self.p
+        if n < p["smart_money_min_orders"] or n == 0:
+            return False
+        limit, cnt = p["smart_money_top_permille"] * n, 0
+        for i in range(b + 1, SM_BUCKETS):
+            cnt += self.sm_hist[i]
+            if cnt * 1000 >= limit:
+                return False
+        return cnt * 1000 < limit
+
     def _smart_money_order(self, taker, px, q, ts):
+        p, ring = self.p, self.sm_ring
+        b = sm_bucket(q)
+        top = self._sm_top(b)
+        if len(self.sm_sizes) == p["smart_money_size_window"]:
+            self.sm_hist[self.sm_sizes.popleft()] -= 1
+        self.sm_sizes.append(b)
+        self.sm_hist[b] += 1
         if not self._warm():
             return
-        p, ring = self.p, self.sm_ring
         thr = max((self.avg_order >> 16) * p["smart_money_mult_pct"] // 100, p["smart_money_min_qty"], 1)
         while ring and (len(ring) == SM_RING or ts - ring[0][0] > p["smart_money_window_ns"]):
             _, old = ring.popleft()
             d = BID if old > 0 else ASK
             self.sm_q[d] -= abs(old)
             self.sm_n[d] -= 1
-        if q < thr:
+        if q < thr or not top:
             return
         ring.append((ts, q if taker == BID else -q))
         self.sm_q[taker] += q

@@ -74,7 +74,8 @@ def iceberg(m, side, clips=10, display=3, print_size=4):
         m.emit([(TRADE, 3 - side, p, print_size)])                  # more prints than show ...
         m.step(trade_prob=0, protect={(side, p)})
         m.emit([m.setq(side, p, display)])                          # ... and the clip is back
-        m.run(0.1, trade_prob=0, protect={(side, p)})
+        m.run(0.6, trade_prob=0, protect={(side, p)})                # (~6 lots/s: a fraction of
+                                                                    # the market's ~37 lots/s)
     m.run(1, protect={(side, p)})
     return p
 
@@ -101,6 +102,25 @@ def test_absorption_flood_into_a_level_that_holds_is_not_an_iceberg():
     sigs = signals(m)
     assert [(s[1], s[2]) for s in after(sigs, t0, T.ABSORPTION)] == [(BID, p)]
     assert after(sigs, t0, T.ICEBERG) == []
+
+
+def test_iceberg_judges_the_flood_itself_before_absorption_arms():
+    # The flood of the test above, with the absorption detector off (as in its first
+    # moments, before it arms): the level alone took far more than the whole market's normal
+    # flow over the same time, so it is not a refilled clip either. Without the flood test
+    # (flood_pct 0) the refills alone would make it an iceberg.
+    m = warm_market()
+    t0 = m.t
+    p = m.best(BID)
+    for _ in range(40):
+        m.emit([(TRADE, ASK, p, 8)])
+        m.t += 10_000_000
+        m.emit([m.setq(BID, p, 10)])
+        m.t += 10_000_000
+    m.run(2, protect={(BID, p)})
+    assert after(signals(m, absorption=False), t0, T.ICEBERG) == []
+    got = after(signals(m, absorption=False, iceberg_flood_pct=0), t0, T.ICEBERG)
+    assert [(s[1], s[2]) for s in got] == [(BID, p)]
 
 
 def test_absorption_not_when_the_level_gives_way():
@@ -151,6 +171,68 @@ def test_exhaustion_burst_then_retrace():
     got = after(signals(m), t0, T.EXHAUSTION)
     assert got and got[0][1] == ASK                                  # a failed buying burst points down
     assert got[0][2] <= top
+
+
+def test_smart_money_lots_are_large_for_this_venue_not_for_a_multiple_of_the_average():
+    # A busy venue: besides the 1-5 lot background, about one order a second of 40-80 lots,
+    # sides alternating (all >= 5x the average order). An accumulator's 120-lot buys every
+    # 1.5 s are the venue's largest orders: ranked against its own sizes they are the only
+    # large lots and the sign test sees them. Counted as large for being >= 5x the average
+    # (the rank off), they drown among ~30 random large lots (net +12 of ~42: z < 3).
+    import random
+    rng = random.Random(7)
+    m = Market(1)
+    side = BID
+
+    def busy(seconds):
+        nonlocal side
+        for _ in range(round(seconds / 0.5)):
+            if rng.random() < 0.5:
+                m.trade(side, rng.randint(40, 80))
+                side = 3 - side
+            m.run(0.5)
+
+    busy(60)
+    t0 = m.t
+    for _ in range(12):
+        m.trade(BID, 120)
+        busy(1.5)
+    got = after(signals(m), t0, T.SMART_MONEY)
+    assert got and all(s[1] == BID for s in got)
+    assert after(signals(m, smart_money_top_permille=1000), t0, T.SMART_MONEY) == []
+
+
+def sellers_take_it_back(m, n=30):
+    for _ in range(n):
+        m.trade(ASK, 6)
+        m.step(trade_prob=0)
+    m.run(3)
+
+
+def test_exhaustion_short_burst_fires():
+    # A burst is judged against the market's own one-sided rate over burst_ns, whatever its
+    # length: 14 buy orders in 0.42 s (the background sends ~3 per side per 0.5 s) that walk
+    # the asks ~4 bp, then sellers take it back.
+    m = warm_market()
+    t0 = m.t
+    burst(m, BID, 14, 30_000_000, 24)
+    top = m.best(ASK)
+    sellers_take_it_back(m)
+    got = after(signals(m), t0, T.EXHAUSTION)
+    assert got and got[0][1] == ASK and got[0][2] <= top
+
+
+def test_exhaustion_needs_a_series_of_orders_not_a_few_blocks():
+    # The same volume from 5 blocks in 0.5 s, moving the price as far: the volume z passes,
+    # the order count (5 against ~3 normally) does not -- large lots, not a burst of aggression.
+    m = warm_market()
+    t0 = m.t
+    burst(m, BID, 5, 100_000_000, 70)
+    sellers_take_it_back(m)
+    assert after(signals(m), t0, T.EXHAUSTION) == []
+    # without the order-count test the same flow arms a burst and fires
+    got = after(signals(m, exhaustion_orders_z_x100=0), t0, T.EXHAUSTION)
+    assert got and got[0][1] == ASK
 
 
 def test_delta_spike_sudden_buying():

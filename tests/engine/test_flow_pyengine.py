@@ -51,7 +51,7 @@ def test_same_outputs_with_every_detector_sensitive():
     # Low thresholds so every detector fires often and every branch runs.
     params = FlowParams(warmup_trades=3, warmup_s=2, absorption_rate_pct=20, absorption_display_pct=1000,
                         absorption_min_prints=1, absorption_hold_ns=0, iceberg_settle_ns=0,
-                        iceberg_min_refills=1, iceberg_vol_mult_pct=50, exhaustion_burst_rate_pct=20,
+                        iceberg_min_refills=1, iceberg_vol_mult_pct=50, exhaustion_burst_z_x100=100, exhaustion_orders_z_x100=0, exhaustion_min_buckets=4,
                         exhaustion_min_move_bps=1, exhaustion_retrace_pct=10, exhaustion_stall_ns=0,
                         delta_spike_min_buckets=2, delta_spike_z_x100=100, delta_spike_min_rate_pct=10,
                         spoof_mult_pct=150, spoof_min_behind=0, spoof_order_mult_pct=0, spoof_approach_pct=100,
