@@ -65,7 +65,8 @@ class Engine:
         self.feeds: dict[str, Feed] = {
             v: FEEDS[v](self.sim.venues[v], self.clock, self.seed) for v in self.venue_names
         }
-        self.scheduler = Scheduler(self.seed, self.sim.venues, self.epoch_ns, enabled=patterns)
+        self.scheduler = Scheduler(self.seed, self.sim.venues, self.epoch_ns, enabled=patterns,
+                                   published={v: self._published_touch(f) for v, f in self.feeds.items()})
         self.faults = faults_mod.parse_all(faults, self.venue_names)
         self._pending_faults = list(self.faults)
         self.fired: list[dict] = []
@@ -74,6 +75,15 @@ class Engine:
         self.on_label = on_label
         self._last_payload: dict[str, str] = {}
         self.fill_log: list | None = [] if record_fills else None   # (venue, Fill), tests only
+
+    @staticmethod
+    def _published_touch(feed: Feed) -> Callable[[], tuple[int | None, int | None]]:
+        """The best bid and ask of `feed`'s main book channel as last published (what a
+        client subscribed to it has), for the scheduler's derived labels."""
+        def touch() -> tuple[int | None, int | None]:
+            view = feed.view(feed.primary)
+            return (max(view.bids) if view.bids else None), (min(view.asks) if view.asks else None)
+        return touch
 
     def clock(self) -> int:
         return self.t_ns

@@ -20,19 +20,25 @@ Kinds (the signal families of the product description) and what `side` means in 
   `price` is the VWAP of its fills (rounded down to the tick).
 
 Derived labels. Where one pattern's injected flow also realises ANOTHER kind's definition, as
-measured on the venue's own fills and book, the scheduler adds a label of that other kind (id
+measured on what the venue PUBLISHES -- its trades (every fill is one, with its price, size
+and timestamp) and its main book channel as last published (the feed's view: Binance
+depth@100ms, Bybit orderbook.50, OKX books, Coinbase level2, Kraken book 10, Hyperliquid
+l2Book every 0.5 s), never the venue's internal book, which its makers refill within a step
+and which a client may never see -- the scheduler adds a label of that other kind (id
 `<pattern id>.ds` / `.ex`, `detail.derived_from` = the pattern's id, plus the measurement);
 it is ground truth like any other (a detector that misses it misses a real pattern):
 
 - an exhaustion's burst phase is a `delta_spike` (side = the burst's aggressor side) when the
   burst's sliding taker delta over SPIKE_BUCKET_NS reached |z| >= SPIKE_Z against the last
   SPIKE_WINDOW fixed buckets (the delta-spike definition, engine/det_delta_spike.pxd, at its
-  default parameters); `detail.z` is the peak z;
-- a delta spike that moved the touch >= FADE_MOVE_BPS its way and whose mid then gave back
-  >= FADE_RETRACE of that move within FADE_WATCH_S of the extreme is an `exhaustion` (side =
-  the spike's side, the exhausted one; price = the extreme touch; t_ns = when it was reached;
-  t_end_ns = when the retrace completed) -- a directional burst that failed to continue,
-  as engine/det_exhaustion.pxd defines it at its defaults (3 bp, 40 %, 10 s).
+  default parameters); `detail.z` is the peak z, `price` the published touch at the peak;
+- a delta spike whose own prints moved >= FADE_MOVE_BPS its way (its first print to its
+  extreme print) and whose published mid then gave back >= FADE_RETRACE of that move within
+  FADE_WATCH_S of the extreme print is an `exhaustion` (side = the spike's side, the
+  exhausted one; price = the extreme print; t_ns = its time; t_end_ns = when the published
+  mid completed the retrace) -- a directional burst that failed to continue, as
+  engine/det_exhaustion.pxd defines it at its defaults (move from the prints, retrace of the
+  mid; 3 bp, 40 %, 10 s).
 
 Every label has: id, kind, venue, symbol (the venue's), side, price (venue-formatted
 string), t_ns (the characteristic time), t_start_ns, t_end_ns (simulated exchange clock,
@@ -45,6 +51,7 @@ from __future__ import annotations
 import math
 import random
 from collections import deque
+from typing import Callable
 
 from nexus.sim.market import BID, BUY, SELL, VenueSim, seeded
 
@@ -344,12 +351,22 @@ FADE_RETRACE = 0.4              # exhaustion_retrace_pct / 100
 FADE_WATCH_S = 10.0             # exhaustion_watch_ns
 
 
-class DeltaMeter:
-    """A venue's taker delta measured from its fills: the sliding delta of the last
-    SPIKE_BUCKET_NS scored against the last SPIKE_WINDOW fixed buckets (population sd), as
-    engine/det_delta_spike.pxd scores it. Read-only with respect to the market."""
+def _no_book() -> tuple[int | None, int | None]:
+    return None, None
 
-    def __init__(self) -> None:
+
+class DeltaMeter:
+    """What a venue sends, as the derived labels measure it: its taker delta from its fills
+    (each fill is a trade on the wire, with the fill's price, size and timestamp): the sliding
+    delta of the last SPIKE_BUCKET_NS scored against the last SPIKE_WINDOW fixed buckets
+    (population sd), as engine/det_delta_spike.pxd scores it; the last step's fills; and
+    `book()`, the best bid and ask of the venue's main book channel AS LAST PUBLISHED (the
+    feed's view, nexus.sim.wire.base.DepthView: what a client has, at the channel's cadence),
+    not the venue's internal book. Read-only with respect to the market."""
+
+    def __init__(self, book: Callable[[], tuple[int | None, int | None]] = _no_book) -> None:
+        self.book = book
+        self.fills: list = []
         self.buckets: deque[int] = deque(maxlen=SPIKE_WINDOW)
         self.bucket: int | None = None
         self.delta = 0
@@ -359,6 +376,7 @@ class DeltaMeter:
 
     def feed(self, t_ns: int, fills) -> None:
         self.t_ns = t_ns
+        self.fills = fills
         q = sum(f.qty if f.side == BUY else -f.qty for f in fills)
         b = t_ns // SPIKE_BUCKET_NS
         if self.bucket is None:
@@ -414,12 +432,15 @@ class BurstSpike(_Derived):
 
     def observe(self, m: DeltaMeter) -> None:
         p, t = self.p, m.t_ns
+        if self.price is None:
+            self.price = p.price
         if t <= p.t_start + int(p.BURST_S * NS) and t >= p.t_start:
             z = m.z() * (1 if self.side == BUY else -1)
             if z > self.peak:
                 self.peak = z
                 self.t_mark = t
-                self.price = self.vs.best_ask() if self.side == BUY else self.vs.best_bid()
+                bb, ba = m.book()    # the published touch it had pushed to
+                self.price = (ba if self.side == BUY else bb) or self.price
             return
         if t > p.t_start + int(p.BURST_S * NS):
             self.done = True
@@ -429,31 +450,43 @@ class BurstSpike(_Derived):
 
 
 class SpikeFade(_Derived):
-    """A delta spike, labelled an exhaustion if its move >= FADE_MOVE_BPS is then retraced
-    by >= FADE_RETRACE before FADE_WATCH_S pass without a new extreme."""
+    """A delta spike, labelled an exhaustion if its own prints moved >= FADE_MOVE_BPS its way
+    (first print to extreme print) and the venue's published mid then gave back >=
+    FADE_RETRACE of that move before FADE_WATCH_S pass without a new extreme. Both come from
+    what the venue sends: the prints are the spike's trades (Fill.tag only says which ones
+    are its own; their prices are on the wire), the mid is the venue's main book channel as
+    last published -- never the venue's internal book, which the makers refill within the
+    10 ms step and which a 100-500 ms book channel may never show."""
 
     def __init__(self, p: "DeltaSpike") -> None:
         super().__init__(p, "exhaustion", "ex")
-        self.start = p.price
-        self.extreme = p.price
+        self.start: int | None = None
+        self.extreme: int | None = None
         self.t_mark = p.t_start
 
     def observe(self, m: DeltaMeter) -> None:
-        vs, t, sign = self.vs, m.t_ns, (1 if self.side == BUY else -1)
+        t, sign = m.t_ns, (1 if self.side == BUY else -1)
         if t < self.t_start:
             return
-        bb, ba = vs.best_bid(), vs.best_ask()
-        if bb is None or ba is None or self.start is None:
+        for f in m.fills:
+            if f.tag != self.p.id:
+                continue
+            if self.start is None:
+                self.start = self.extreme = f.price
+                self.t_mark = f.ts_ns
+            elif sign * (f.price - self.extreme) > 0:   # a new extreme print
+                self.extreme, self.t_mark = f.price, f.ts_ns
+        if self.start is None:
+            self.done = self.p.done             # a spike that never traded
             return
-        touch = ba if sign == 1 else bb
-        if not self.p.done and sign * (touch - self.extreme) > 0:   # extreme while the spike runs
-            self.extreme, self.t_mark = touch, t
+        bb, ba = m.book()
         move = sign * (self.extreme - self.start)
-        if self.p.done and move * 1e4 >= FADE_MOVE_BPS * self.start:
+        if self.p.done and bb is not None and ba is not None and move > 0 \
+                and move * 1e4 >= FADE_MOVE_BPS * self.start:
             retrace = sign * (self.extreme - (bb + ba) / 2.0)
             if retrace >= FADE_RETRACE * move:
                 self.done = self.hit = True
-                self.t_end = t
+                self.t_end = max(t, self.t_mark)
                 self.price = self.extreme
                 self.detail.update(move_bps=round(move * 1e4 / self.start, 2),
                                    retrace_pct=round(100.0 * retrace / move, 1))
@@ -467,7 +500,8 @@ class Scheduler:
     six patterns are one of each kind (in seeded order), so every kind appears in the first
     minute of simulated time."""
 
-    def __init__(self, seed: int, venues: dict[str, VenueSim], epoch_ns: int, enabled: bool = True) -> None:
+    def __init__(self, seed: int, venues: dict[str, VenueSim], epoch_ns: int, enabled: bool = True,
+                 published: dict[str, Callable[[], tuple[int | None, int | None]]] | None = None) -> None:
         self.rng = seeded(seed, 7)
         self.venues = venues
         self.epoch_ns = epoch_ns
@@ -477,7 +511,9 @@ class Scheduler:
         self.active: list[Pattern] = []
         self.finished: list[dict] = []
         self.n = 0
-        self.meters = {v: DeltaMeter() for v in venues}
+        # published[v]() -> the venue's published (best bid, best ask); the engine passes its
+        # feeds' main book views. Without it (a bare scheduler) no exhaustion is derived.
+        self.meters = {v: DeltaMeter((published or {}).get(v, _no_book)) for v in venues}
         self.derived: list[_Derived] = []
 
     def _next_kind(self) -> str:
