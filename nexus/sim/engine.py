@@ -65,6 +65,8 @@ class Engine:
         self.feeds: dict[str, Feed] = {
             v: FEEDS[v](self.sim.venues[v], self.clock, self.seed) for v in self.venue_names
         }
+        for v, f in self.feeds.items():
+            self.sim.venues[v].published_depth = f.view(f.primary).depth
         self.scheduler = Scheduler(self.seed, self.sim.venues, self.epoch_ns, enabled=patterns,
                                    published={v: self._published_touch(f) for v, f in self.feeds.items()})
         self.faults = faults_mod.parse_all(faults, self.venue_names)

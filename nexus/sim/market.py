@@ -139,6 +139,9 @@ class VenueSim:
         self.buy_bias = 0.0         # patterns skew the direction of random market orders
         self.hooks: list[Hook] = []
         self.t_ns = 0
+        # levels per side the venue's main book channel shows (None: all); the engine sets it
+        # from the venue's feed. Patterns that must be SEEN (a spoof wall) stay within it.
+        self.published_depth: int | None = None
         self._seed_book()
 
     # -- the book -----------------------------------------------------------------------

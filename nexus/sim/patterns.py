@@ -5,9 +5,14 @@ Kinds (the signal families of the product description) and what `side` means in 
 - `iceberg`: a resting order shows a small visible size and refills it at the same price
   each time it is taken, so far more trades there than was ever displayed. side = the side
   of the hidden order ("buy" = a hidden bid).
-- `spoof`: a wall 25-40 typical orders large appears 1.5-3 bp behind the touch and is
+- `spoof`: a wall 25-40 typical orders large appears 1.5-3 bp behind the touch -- but never
+  beyond the middle of the depth the venue's main book channel publishes (Kraken's book
+  shows 10 levels, Hyperliquid's 20, Bybit's 50: a spoof is DISPLAYED size, so the wall sits
+  at most at rank depth // 2; not injected where that is under 4 ticks) -- and is
   cancelled entirely before the touch reaches it (within a fifth of that distance, at least
-  2 ticks) or after 2-5 s; it never trades. side = the side of the wall.
+  2 ticks) or after 2-5 s (on a depth-limited channel, once the wall is back at rank <= depth
+  // 2 if the price had moved away and pushed it out of view; at the latest twice that
+  hold); it never trades. side = the side of the wall.
 - `absorption`: a burst of aggressive orders hits one level whose passive owner keeps
   replenishing it; the price does not give way. side = the absorbing (passive) side.
 - `exhaustion`: an aggressive burst with growing size pushes the price for ~1.5 s, then the
@@ -177,12 +182,35 @@ class Iceberg(Pattern):
 class Spoof(Pattern):
     kind = "spoof"
     DISTANCE_BPS = (1.5, 3.0)
+    MIN_TICKS = 4
+
+    @staticmethod
+    def max_shown_ticks(vs: VenueSim, side: int) -> int | None:
+        """How far (ticks) behind the touch a wall stays displayed on a depth-limited main book
+        channel (vs.published_depth levels, e.g. Kraken's 10): no farther than the level at
+        rank depth // 2, so levels added in front do not push it out of view and the levels
+        behind it are shown too. None: the channel shows every level."""
+        depth = vs.published_depth
+        if depth is None:
+            return None
+        shown = vs.top(side, depth // 2 + 1)
+        return abs(shown[-1] - shown[0]) // vs.tick if shown else 0
+
+    @classmethod
+    def feasible(cls, vs: VenueSim, side: int) -> bool:
+        """A spoof is displayed size away from the touch: not injected where the published
+        depth does not reach MIN_TICKS behind the touch."""
+        cap = cls.max_shown_ticks(vs, side)
+        return cap is None or cap >= cls.MIN_TICKS
 
     def __init__(self, *a) -> None:
         super().__init__(*a)
         vs = self.vs
         touch = vs.best_bid() if self.side == BID else vs.best_ask()
-        self.distance = max(4, int(self.rng.uniform(*self.DISTANCE_BPS) * 1e-4 * touch / vs.tick))
+        self.distance = max(self.MIN_TICKS, int(self.rng.uniform(*self.DISTANCE_BPS) * 1e-4 * touch / vs.tick))
+        cap = self.max_shown_ticks(vs, self.side)
+        if cap is not None:
+            self.distance = min(self.distance, cap)
         self.pull_ticks = max(2, self.distance // 5)
         d = self.distance * vs.tick
         self.price = touch - d if self.side == BID else touch + d
@@ -204,8 +232,16 @@ class Spoof(Pattern):
         near = touch is not None and abs(touch - self.price) <= self.pull_ticks * vs.tick
         if near:
             self._pull("approach")
-        elif self.elapsed_s(t_ns) > self.hold_s:
+        elif self.elapsed_s(t_ns) > self.hold_s and (self._shown(vs) or self.elapsed_s(t_ns) > 2 * self.hold_s):
             self._pull("timeout")
+
+    def _shown(self, vs: VenueSim) -> bool:
+        """On a depth-limited channel the wall is pulled on timeout only where it is shown
+        with levels behind it (rank <= depth // 2): a cancel at or beyond the last shown
+        level looks exactly like the price moving away and pushing it out of view."""
+        if vs.published_depth is None:
+            return True
+        return self.price in vs.top(self.side, vs.published_depth // 2 + 1)
 
     def protects(self, side, price):
         return not self.done and side == self.side and price == self.price
@@ -539,7 +575,8 @@ class Scheduler:
                 side = BUY if self.rng.random() < 0.5 else SELL
                 self.n += 1
                 vs = self.venues[venue]
-                if vs.best_bid() is not None and vs.best_ask() is not None:
+                if vs.best_bid() is not None and vs.best_ask() is not None and \
+                        (kind != "spoof" or Spoof.feasible(vs, side)):
                     p = CLASSES[kind](f"L{self.n:04d}", vs, t_ns, seeded(self.rng.getrandbits(48), self.n), side)
                     vs.hooks.append(p)
                     self.active.append(p)

@@ -221,3 +221,41 @@ def test_spike_fade_without_a_published_book_derives_nothing():
         m.feed(t, [])
         fade.observe(m)
     assert fade.done and not fade.hit
+
+
+def test_spoof_wall_stays_within_the_published_depth():
+    """A spoof is displayed size: on a depth-limited book channel (Kraken's 10 levels) the wall
+    sits at most at rank depth // 2; where every level is shown the distance is the drawn
+    1.5-3 bp; where the shown depth is under 4 ticks no spoof is injected."""
+    import random
+
+    from nexus.sim.market import BID
+    from nexus.sim.patterns import Spoof
+
+    e = Engine(seed=5, venues=["kraken", "binance-perp"], patterns=False)
+    e.advance(2)
+    vs = e.sim.venues["kraken"]
+    assert vs.published_depth == 10 == e.feeds["kraken"].view().depth
+    assert e.sim.venues["binance-perp"].published_depth is None
+    for i in range(20):
+        sp = Spoof(f"L{i}", vs, e.t_ns, random.Random(i), BID)
+        shown = vs.top(BID, 10)
+        assert sp.price in shown and shown.index(sp.price) <= 5, (i, sp.distance)
+        assert sp.distance >= Spoof.MIN_TICKS
+        sp._pull("timeout")
+    far = Spoof("L99", vs, e.t_ns, random.Random(1), BID)
+    far._pull("timeout")
+    vs.published_depth = None
+    free = Spoof("L98", vs, e.t_ns, random.Random(1), BID)
+    free._pull("timeout")
+    touch = vs.best_bid()
+    assert free.distance * vs.tick >= 1.5e-4 * touch - vs.tick and free.distance >= far.distance
+    vs.published_depth = 4                       # a 4-level channel: the wall at rank <= 2
+    assert Spoof.feasible(vs, BID) == (vs.top(BID, 3)[0] - vs.top(BID, 3)[-1] >= 4 * vs.tick)
+    for p in vs.top(BID, 3)[1:]:                 # ranks 1, 2 at 1 and 2 ticks behind the touch
+        vs.set_level(BID, p, 0)
+    for k in (1, 2):
+        vs.set_level(BID, touch - k * vs.tick, vs.spec.lot)
+    assert not Spoof.feasible(vs, BID)
+    vs.published_depth = None
+    assert Spoof.feasible(vs, BID)
