@@ -12,7 +12,9 @@ Kinds (the signal families of the product description) and what `side` means in 
   cancelled entirely before the touch reaches it (within a fifth of that distance, at least
   2 ticks) or after 2-5 s (on a depth-limited channel, once the wall is back at rank <= depth
   // 2 if the price had moved away and pushed it out of view; at the latest twice that
-  hold); it never trades. side = the side of the wall.
+  hold); it never trades. A wall pulled before the venue's main book channel ever published
+  it (e.g. within one 0.5 s Hyperliquid l2Book interval) was never displayed: it gets no
+  label (Scheduler.unobservable lists it). side = the side of the wall.
 - `absorption`: a burst of aggressive orders hits one level whose passive owner keeps
   replenishing it; the price does not give way. side = the absorbing (passive) side.
 - `exhaustion`: an aggressive burst with growing size pushes the price for ~1.5 s, then the
@@ -97,6 +99,11 @@ class Pattern:
     def after_fill(self, vs: VenueSim, side: int, price: int, fill_qty: int, left: int) -> int:
         """The level's quantity after a fill, as this pattern leaves it (at least `left`)."""
         return left
+
+    def observable(self) -> bool:
+        """Whether the finished pattern is labelled (see Spoof: a wall the venue never
+        published is not displayed size, so not a spoof)."""
+        return True
 
     def finish(self, t_ns: int) -> None:
         if not self.done:
@@ -219,6 +226,10 @@ class Spoof(Pattern):
         book = vs.book_side(self.side)
         vs.set_level(self.side, self.price, book.get(self.price, 0) + self.size)
         self.detail = {"size": vs.spec.qty(self.size), "distance_ticks": self.distance, "pulled": None}
+        self.shown = vs.published_qty is None     # no feed: the internal book is the display
+
+    def observable(self) -> bool:
+        return self.shown
 
     def _pull(self, why: str) -> None:
         vs = self.vs
@@ -228,6 +239,8 @@ class Spoof(Pattern):
         self.finish(vs.t_ns)
 
     def before_flow(self, vs, t_ns):
+        if not self.shown and vs.published_qty(self.side, self.price) >= self.size:
+            self.shown = True                  # the venue has published the wall
         touch = vs.best_bid() if self.side == BID else vs.best_ask()
         near = touch is not None and abs(touch - self.price) <= self.pull_ticks * vs.tick
         if near:
@@ -546,6 +559,7 @@ class Scheduler:
         self.next_ns = epoch_ns + int((FIRST_PATTERN_S + self.rng.uniform(0, 1.0)) * NS)
         self.active: list[Pattern] = []
         self.finished: list[dict] = []
+        self.unobservable: list[str] = []    # patterns that ran but never showed on the wire: no label
         self.n = 0
         # published[v]() -> the venue's published (best bid, best ask); the engine passes its
         # feeds' main book views. Without it (a bare scheduler) no exhaustion is derived.
@@ -565,7 +579,11 @@ class Scheduler:
         if done:
             self.active = [p for p in self.active if not p.done]
             for p in done:
-                self.finished.append(p.label())
+                if p.observable():
+                    self.finished.append(p.label())
+                else:
+                    self.unobservable.append(p.id)
+            done = [p for p in done if p.observable()]
         if self.enabled and t_ns >= self.next_ns:
             busy = {p.vs.spec.venue for p in self.active}
             free = [v for v in self.venues if v not in busy]

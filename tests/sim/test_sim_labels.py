@@ -259,3 +259,36 @@ def test_spoof_wall_stays_within_the_published_depth():
     assert not Spoof.feasible(vs, BID)
     vs.published_depth = None
     assert Spoof.feasible(vs, BID)
+
+
+def test_spoof_never_published_is_not_labelled():
+    """A wall pulled before the venue's main book channel published it (Hyperliquid pushes
+    l2Book every 0.5 s) was never displayed: no label; one the venue showed is labelled."""
+    import random
+
+    from nexus.sim.market import BID
+    from nexus.sim.patterns import Spoof
+
+    e = Engine(seed=5, venues=["hyperliquid"], patterns=False)
+    e.advance(2.0)                               # just after a publication (every 50 steps)
+    vs = e.sim.venues["hyperliquid"]
+    sp = Spoof("L1", vs, e.t_ns, random.Random(1), BID)
+    vs.hooks.append(sp)
+    e.step()
+    assert not sp.shown and vs.published_qty(BID, sp.price) < sp.size
+    sp._pull("approach")
+    assert sp.done and not sp.observable()
+    sp2 = Spoof("L2", vs, e.t_ns, random.Random(2), BID)
+    vs.hooks.append(sp2)
+    e.advance(0.6)
+    assert sp2.shown or sp2.done
+    if not sp2.done:
+        sp2._pull("timeout")
+    assert sp2.observable() == sp2.shown
+
+
+def test_scheduler_drops_unobservable_patterns(engine):
+    sched = engine.scheduler
+    ids = {lb["id"] for lb in sched.labels()}
+    assert not ids & set(sched.unobservable)
+    assert all(i.startswith("L") for i in sched.unobservable)
