@@ -10,7 +10,7 @@ from typing import Callable, Iterable, Protocol
 
 from nexus.sim import faults as faults_mod
 from nexus.sim.faults import Fault
-from nexus.sim.market import STEP_NS, STEPS_PER_S, MarketSim
+from nexus.sim.market import BID, STEP_NS, STEPS_PER_S, MarketSim
 from nexus.sim.patterns import Scheduler
 from nexus.sim.specs import check_venues, market_for
 from nexus.sim.wire.base import MALFORMED_FRAMES, Event, Feed
@@ -71,7 +71,11 @@ class Engine:
         self.feeds: dict[str, Feed] = {
             v: FEEDS[v](self.sim.venues[v], self.clock, self.seed) for v in self.venue_names
         }
-        self.scheduler = Scheduler(self.seed, self.sim.venues, self.epoch_ns, enabled=patterns)
+        for v, f in self.feeds.items():
+            self.sim.venues[v].published_depth = f.view(f.primary).depth
+            self.sim.venues[v].published_qty = self._published_qty(f)
+        self.scheduler = Scheduler(self.seed, self.sim.venues, self.epoch_ns, enabled=patterns,
+                                   published={v: self._published_touch(f) for v, f in self.feeds.items()})
         self.faults = faults_mod.parse_all(faults, self.venue_names)
         self._pending_faults = list(self.faults)
         self._held_faults: list[Fault] = []   # due, waiting for a subscriber (HELD_FAULTS)
@@ -81,6 +85,23 @@ class Engine:
         self.on_label = on_label
         self._last_payload: dict[str, str] = {}
         self.fill_log: list | None = [] if record_fills else None   # (venue, Fill), tests only
+
+    @staticmethod
+    def _published_touch(feed: Feed) -> Callable[[], tuple[int | None, int | None]]:
+        """The best bid and ask of `feed`'s main book channel as last published (what a
+        client subscribed to it has), for the scheduler's derived labels."""
+        def touch() -> tuple[int | None, int | None]:
+            view = feed.view(feed.primary)
+            return (max(view.bids) if view.bids else None), (min(view.asks) if view.asks else None)
+        return touch
+
+    @staticmethod
+    def _published_qty(feed: Feed) -> Callable[[int, int], int]:
+        """The size at (side, price) on `feed`'s main book channel as last published."""
+        def qty(side: int, price: int) -> int:
+            view = feed.view(feed.primary)
+            return (view.bids if side == BID else view.asks).get(price, 0)
+        return qty
 
     def clock(self) -> int:
         return self.t_ns

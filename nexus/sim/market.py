@@ -21,7 +21,7 @@ import math
 import random
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Iterable, Protocol
+from typing import Callable, Iterable, Protocol
 
 from nexus.sim.specs import Market, VenueSpec
 
@@ -139,6 +139,12 @@ class VenueSim:
         self.buy_bias = 0.0         # patterns skew the direction of random market orders
         self.hooks: list[Hook] = []
         self.t_ns = 0
+        # levels per side the venue's main book channel shows (None: all); the engine sets it
+        # from the venue's feed. Patterns that must be SEEN (a spoof wall) stay within it.
+        self.published_depth: int | None = None
+        # (side, price) -> the size at that price on the main book channel as last published
+        # (None: no feed, e.g. a bare market in tests); the engine sets it
+        self.published_qty: Callable[[int, int], int] | None = None
         self._seed_book()
 
     # -- the book -----------------------------------------------------------------------

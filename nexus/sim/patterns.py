@@ -5,9 +5,16 @@ Kinds (the signal families of the product description) and what `side` means in 
 - `iceberg`: a resting order shows a small visible size and refills it at the same price
   each time it is taken, so far more trades there than was ever displayed. side = the side
   of the hidden order ("buy" = a hidden bid).
-- `spoof`: a wall 25-40 typical orders large appears 1.5-3 bp behind the touch and is
+- `spoof`: a wall 25-40 typical orders large appears 1.5-3 bp behind the touch -- but never
+  beyond the middle of the depth the venue's main book channel publishes (Kraken's book
+  shows 10 levels, Hyperliquid's 20, Bybit's 50: a spoof is DISPLAYED size, so the wall sits
+  at most at rank depth // 2; not injected where that is under 4 ticks) -- and is
   cancelled entirely before the touch reaches it (within a fifth of that distance, at least
-  2 ticks) or after 2-5 s; it never trades. side = the side of the wall.
+  2 ticks) or after 2-5 s (on a depth-limited channel, once the wall is back at rank <= depth
+  // 2 if the price had moved away and pushed it out of view; at the latest twice that
+  hold); it never trades. A wall pulled before the venue's main book channel ever published
+  it (e.g. within one 0.5 s Hyperliquid l2Book interval) was never displayed: it gets no
+  label (Scheduler.unobservable lists it). side = the side of the wall.
 - `absorption`: a burst of aggressive orders hits one level whose passive owner keeps
   replenishing it; the price does not give way. side = the absorbing (passive) side.
 - `exhaustion`: an aggressive burst with growing size pushes the price for ~1.5 s, then the
@@ -20,19 +27,25 @@ Kinds (the signal families of the product description) and what `side` means in 
   `price` is the VWAP of its fills (rounded down to the tick).
 
 Derived labels. Where one pattern's injected flow also realises ANOTHER kind's definition, as
-measured on the venue's own fills and book, the scheduler adds a label of that other kind (id
+measured on what the venue PUBLISHES -- its trades (every fill is one, with its price, size
+and timestamp) and its main book channel as last published (the feed's view: Binance
+depth@100ms, Bybit orderbook.50, OKX books, Coinbase level2, Kraken book 10, Hyperliquid
+l2Book every 0.5 s), never the venue's internal book, which its makers refill within a step
+and which a client may never see -- the scheduler adds a label of that other kind (id
 `<pattern id>.ds` / `.ex`, `detail.derived_from` = the pattern's id, plus the measurement);
 it is ground truth like any other (a detector that misses it misses a real pattern):
 
 - an exhaustion's burst phase is a `delta_spike` (side = the burst's aggressor side) when the
   burst's sliding taker delta over SPIKE_BUCKET_NS reached |z| >= SPIKE_Z against the last
   SPIKE_WINDOW fixed buckets (the delta-spike definition, engine/det_delta_spike.pxd, at its
-  default parameters); `detail.z` is the peak z;
-- a delta spike that moved the touch >= FADE_MOVE_BPS its way and whose mid then gave back
-  >= FADE_RETRACE of that move within FADE_WATCH_S of the extreme is an `exhaustion` (side =
-  the spike's side, the exhausted one; price = the extreme touch; t_ns = when it was reached;
-  t_end_ns = when the retrace completed) -- a directional burst that failed to continue,
-  as engine/det_exhaustion.pxd defines it at its defaults (3 bp, 40 %, 10 s).
+  default parameters); `detail.z` is the peak z, `price` the published touch at the peak;
+- a delta spike whose own prints moved >= FADE_MOVE_BPS its way (its first print to its
+  extreme print) and whose published mid then gave back >= FADE_RETRACE of that move within
+  FADE_WATCH_S of the extreme print is an `exhaustion` (side = the spike's side, the
+  exhausted one; price = the extreme print; t_ns = its time; t_end_ns = when the published
+  mid completed the retrace) -- a directional burst that failed to continue, as
+  engine/det_exhaustion.pxd defines it at its defaults (move from the prints, retrace of the
+  mid; 3 bp, 40 %, 10 s).
 
 Every label has: id, kind, venue, symbol (the venue's), side, price (venue-formatted
 string), t_ns (the characteristic time), t_start_ns, t_end_ns (simulated exchange clock,
@@ -45,6 +58,7 @@ from __future__ import annotations
 import math
 import random
 from collections import deque
+from typing import Callable
 
 from nexus.sim.market import BID, BUY, SELL, VenueSim, seeded
 
@@ -85,6 +99,11 @@ class Pattern:
     def after_fill(self, vs: VenueSim, side: int, price: int, fill_qty: int, left: int) -> int:
         """The level's quantity after a fill, as this pattern leaves it (at least `left`)."""
         return left
+
+    def observable(self) -> bool:
+        """Whether the finished pattern is labelled (see Spoof: a wall the venue never
+        published is not displayed size, so not a spoof)."""
+        return True
 
     def finish(self, t_ns: int) -> None:
         if not self.done:
@@ -170,12 +189,35 @@ class Iceberg(Pattern):
 class Spoof(Pattern):
     kind = "spoof"
     DISTANCE_BPS = (1.5, 3.0)
+    MIN_TICKS = 4
+
+    @staticmethod
+    def max_shown_ticks(vs: VenueSim, side: int) -> int | None:
+        """How far (ticks) behind the touch a wall stays displayed on a depth-limited main book
+        channel (vs.published_depth levels, e.g. Kraken's 10): no farther than the level at
+        rank depth // 2, so levels added in front do not push it out of view and the levels
+        behind it are shown too. None: the channel shows every level."""
+        depth = vs.published_depth
+        if depth is None:
+            return None
+        shown = vs.top(side, depth // 2 + 1)
+        return abs(shown[-1] - shown[0]) // vs.tick if shown else 0
+
+    @classmethod
+    def feasible(cls, vs: VenueSim, side: int) -> bool:
+        """A spoof is displayed size away from the touch: not injected where the published
+        depth does not reach MIN_TICKS behind the touch."""
+        cap = cls.max_shown_ticks(vs, side)
+        return cap is None or cap >= cls.MIN_TICKS
 
     def __init__(self, *a) -> None:
         super().__init__(*a)
         vs = self.vs
         touch = vs.best_bid() if self.side == BID else vs.best_ask()
-        self.distance = max(4, int(self.rng.uniform(*self.DISTANCE_BPS) * 1e-4 * touch / vs.tick))
+        self.distance = max(self.MIN_TICKS, int(self.rng.uniform(*self.DISTANCE_BPS) * 1e-4 * touch / vs.tick))
+        cap = self.max_shown_ticks(vs, self.side)
+        if cap is not None:
+            self.distance = min(self.distance, cap)
         self.pull_ticks = max(2, self.distance // 5)
         d = self.distance * vs.tick
         self.price = touch - d if self.side == BID else touch + d
@@ -184,6 +226,10 @@ class Spoof(Pattern):
         book = vs.book_side(self.side)
         vs.set_level(self.side, self.price, book.get(self.price, 0) + self.size)
         self.detail = {"size": vs.spec.qty(self.size), "distance_ticks": self.distance, "pulled": None}
+        self.shown = vs.published_qty is None     # no feed: the internal book is the display
+
+    def observable(self) -> bool:
+        return self.shown
 
     def _pull(self, why: str) -> None:
         vs = self.vs
@@ -193,12 +239,22 @@ class Spoof(Pattern):
         self.finish(vs.t_ns)
 
     def before_flow(self, vs, t_ns):
+        if not self.shown and vs.published_qty(self.side, self.price) >= self.size:
+            self.shown = True                  # the venue has published the wall
         touch = vs.best_bid() if self.side == BID else vs.best_ask()
         near = touch is not None and abs(touch - self.price) <= self.pull_ticks * vs.tick
         if near:
             self._pull("approach")
-        elif self.elapsed_s(t_ns) > self.hold_s:
+        elif self.elapsed_s(t_ns) > self.hold_s and (self._shown(vs) or self.elapsed_s(t_ns) > 2 * self.hold_s):
             self._pull("timeout")
+
+    def _shown(self, vs: VenueSim) -> bool:
+        """On a depth-limited channel the wall is pulled on timeout only where it is shown
+        with levels behind it (rank <= depth // 2): a cancel at or beyond the last shown
+        level looks exactly like the price moving away and pushing it out of view."""
+        if vs.published_depth is None:
+            return True
+        return self.price in vs.top(self.side, vs.published_depth // 2 + 1)
 
     def protects(self, side, price):
         return not self.done and side == self.side and price == self.price
@@ -344,12 +400,22 @@ FADE_RETRACE = 0.4              # exhaustion_retrace_pct / 100
 FADE_WATCH_S = 10.0             # exhaustion_watch_ns
 
 
-class DeltaMeter:
-    """A venue's taker delta measured from its fills: the sliding delta of the last
-    SPIKE_BUCKET_NS scored against the last SPIKE_WINDOW fixed buckets (population sd), as
-    engine/det_delta_spike.pxd scores it. Read-only with respect to the market."""
+def _no_book() -> tuple[int | None, int | None]:
+    return None, None
 
-    def __init__(self) -> None:
+
+class DeltaMeter:
+    """What a venue sends, as the derived labels measure it: its taker delta from its fills
+    (each fill is a trade on the wire, with the fill's price, size and timestamp): the sliding
+    delta of the last SPIKE_BUCKET_NS scored against the last SPIKE_WINDOW fixed buckets
+    (population sd), as engine/det_delta_spike.pxd scores it; the last step's fills; and
+    `book()`, the best bid and ask of the venue's main book channel AS LAST PUBLISHED (the
+    feed's view, nexus.sim.wire.base.DepthView: what a client has, at the channel's cadence),
+    not the venue's internal book. Read-only with respect to the market."""
+
+    def __init__(self, book: Callable[[], tuple[int | None, int | None]] = _no_book) -> None:
+        self.book = book
+        self.fills: list = []
         self.buckets: deque[int] = deque(maxlen=SPIKE_WINDOW)
         self.bucket: int | None = None
         self.delta = 0
@@ -359,6 +425,7 @@ class DeltaMeter:
 
     def feed(self, t_ns: int, fills) -> None:
         self.t_ns = t_ns
+        self.fills = fills
         q = sum(f.qty if f.side == BUY else -f.qty for f in fills)
         b = t_ns // SPIKE_BUCKET_NS
         if self.bucket is None:
@@ -414,12 +481,15 @@ class BurstSpike(_Derived):
 
     def observe(self, m: DeltaMeter) -> None:
         p, t = self.p, m.t_ns
+        if self.price is None:
+            self.price = p.price
         if t <= p.t_start + int(p.BURST_S * NS) and t >= p.t_start:
             z = m.z() * (1 if self.side == BUY else -1)
             if z > self.peak:
                 self.peak = z
                 self.t_mark = t
-                self.price = self.vs.best_ask() if self.side == BUY else self.vs.best_bid()
+                bb, ba = m.book()    # the published touch it had pushed to
+                self.price = (ba if self.side == BUY else bb) or self.price
             return
         if t > p.t_start + int(p.BURST_S * NS):
             self.done = True
@@ -429,31 +499,43 @@ class BurstSpike(_Derived):
 
 
 class SpikeFade(_Derived):
-    """A delta spike, labelled an exhaustion if its move >= FADE_MOVE_BPS is then retraced
-    by >= FADE_RETRACE before FADE_WATCH_S pass without a new extreme."""
+    """A delta spike, labelled an exhaustion if its own prints moved >= FADE_MOVE_BPS its way
+    (first print to extreme print) and the venue's published mid then gave back >=
+    FADE_RETRACE of that move before FADE_WATCH_S pass without a new extreme. Both come from
+    what the venue sends: the prints are the spike's trades (Fill.tag only says which ones
+    are its own; their prices are on the wire), the mid is the venue's main book channel as
+    last published -- never the venue's internal book, which the makers refill within the
+    10 ms step and which a 100-500 ms book channel may never show."""
 
     def __init__(self, p: "DeltaSpike") -> None:
         super().__init__(p, "exhaustion", "ex")
-        self.start = p.price
-        self.extreme = p.price
+        self.start: int | None = None
+        self.extreme: int | None = None
         self.t_mark = p.t_start
 
     def observe(self, m: DeltaMeter) -> None:
-        vs, t, sign = self.vs, m.t_ns, (1 if self.side == BUY else -1)
+        t, sign = m.t_ns, (1 if self.side == BUY else -1)
         if t < self.t_start:
             return
-        bb, ba = vs.best_bid(), vs.best_ask()
-        if bb is None or ba is None or self.start is None:
+        for f in m.fills:
+            if f.tag != self.p.id:
+                continue
+            if self.start is None:
+                self.start = self.extreme = f.price
+                self.t_mark = f.ts_ns
+            elif sign * (f.price - self.extreme) > 0:   # a new extreme print
+                self.extreme, self.t_mark = f.price, f.ts_ns
+        if self.start is None:
+            self.done = self.p.done             # a spike that never traded
             return
-        touch = ba if sign == 1 else bb
-        if not self.p.done and sign * (touch - self.extreme) > 0:   # extreme while the spike runs
-            self.extreme, self.t_mark = touch, t
+        bb, ba = m.book()
         move = sign * (self.extreme - self.start)
-        if self.p.done and move * 1e4 >= FADE_MOVE_BPS * self.start:
+        if self.p.done and bb is not None and ba is not None and move > 0 \
+                and move * 1e4 >= FADE_MOVE_BPS * self.start:
             retrace = sign * (self.extreme - (bb + ba) / 2.0)
             if retrace >= FADE_RETRACE * move:
                 self.done = self.hit = True
-                self.t_end = t
+                self.t_end = max(t, self.t_mark)
                 self.price = self.extreme
                 self.detail.update(move_bps=round(move * 1e4 / self.start, 2),
                                    retrace_pct=round(100.0 * retrace / move, 1))
@@ -467,7 +549,8 @@ class Scheduler:
     six patterns are one of each kind (in seeded order), so every kind appears in the first
     minute of simulated time."""
 
-    def __init__(self, seed: int, venues: dict[str, VenueSim], epoch_ns: int, enabled: bool = True) -> None:
+    def __init__(self, seed: int, venues: dict[str, VenueSim], epoch_ns: int, enabled: bool = True,
+                 published: dict[str, Callable[[], tuple[int | None, int | None]]] | None = None) -> None:
         self.rng = seeded(seed, 7)
         self.venues = venues
         self.epoch_ns = epoch_ns
@@ -476,8 +559,11 @@ class Scheduler:
         self.next_ns = epoch_ns + int((FIRST_PATTERN_S + self.rng.uniform(0, 1.0)) * NS)
         self.active: list[Pattern] = []
         self.finished: list[dict] = []
+        self.unobservable: list[str] = []    # patterns that ran but never showed on the wire: no label
         self.n = 0
-        self.meters = {v: DeltaMeter() for v in venues}
+        # published[v]() -> the venue's published (best bid, best ask); the engine passes its
+        # feeds' main book views. Without it (a bare scheduler) no exhaustion is derived.
+        self.meters = {v: DeltaMeter((published or {}).get(v, _no_book)) for v in venues}
         self.derived: list[_Derived] = []
 
     def _next_kind(self) -> str:
@@ -493,7 +579,11 @@ class Scheduler:
         if done:
             self.active = [p for p in self.active if not p.done]
             for p in done:
-                self.finished.append(p.label())
+                if p.observable():
+                    self.finished.append(p.label())
+                else:
+                    self.unobservable.append(p.id)
+            done = [p for p in done if p.observable()]
         if self.enabled and t_ns >= self.next_ns:
             busy = {p.vs.spec.venue for p in self.active}
             free = [v for v in self.venues if v not in busy]
@@ -503,7 +593,8 @@ class Scheduler:
                 side = BUY if self.rng.random() < 0.5 else SELL
                 self.n += 1
                 vs = self.venues[venue]
-                if vs.best_bid() is not None and vs.best_ask() is not None:
+                if vs.best_bid() is not None and vs.best_ask() is not None and \
+                        (kind != "spoof" or Spoof.feasible(vs, side)):
                     p = CLASSES[kind](f"L{self.n:04d}", vs, t_ns, seeded(self.rng.getrandbits(48), self.n), side)
                     vs.hooks.append(p)
                     self.active.append(p)

@@ -112,6 +112,12 @@ def test_derived_labels_realise_the_other_definition(engine):
         else:
             assert src["kind"] == "delta_spike" and lb["kind"] == "exhaustion"
             assert lb["detail"]["move_bps"] >= FADE_MOVE_BPS and lb["detail"]["retrace_pct"] >= 100 * FADE_RETRACE
+            # the move is the spike's own prints (trades on the wire): first to extreme
+            sign = 1 if lb["side"] == "buy" else -1
+            px = [f.price for f in _fills(engine, src)]
+            ext = max(px) if sign == 1 else min(px)
+            assert lb["price"] == _px(engine, lb, ext)
+            assert lb["detail"]["move_bps"] == round(sign * (ext - px[0]) * 1e4 / px[0], 2)
 
 
 def test_accumulation_repeats_one_large_lot(engine):
@@ -143,3 +149,146 @@ def test_labels_endpoint_and_labels_file(tmp_path):
     written = [json.loads(line) for line in out.read_text().splitlines()]
     assert {lb["id"] for lb in done} <= {lb["id"] for lb in written}
     assert all(set(lb) >= {"kind", "venue", "symbol", "side", "price", "t_ns"} for lb in written)
+
+
+class _Spec:
+    venue, symbol = "x", "X"
+
+    def px(self, v):
+        return str(v)
+
+
+class _Vs:
+    spec = _Spec()
+
+
+class _Spike:
+    """The few attributes of a DeltaSpike a SpikeFade reads."""
+    id, side, t_start, done, price = "L0001", 1, 0, False, 100_000
+    vs = _Vs()
+
+
+def _fill(t, price, tag="L0001"):
+    from nexus.sim.market import BUY, Fill
+    return Fill(t, price, 1, BUY, 1, 1, tag)
+
+
+def test_spike_fade_measures_the_published_book_and_the_prints():
+    """The derived exhaustion's move comes from the spike's prints and its retrace from the
+    venue's PUBLISHED mid: a spike printing 5 bp up whose published book never moved is a
+    failed burst; prints that moved 2 bp are not, however far the internal book went."""
+    from nexus.sim.patterns import DeltaMeter, SpikeFade
+
+    book = {"v": (99_990, 100_010)}      # the published best bid / ask (a 2 bp spread)
+    m = DeltaMeter(lambda: book["v"])
+    sp = _Spike()
+    fade = SpikeFade(sp)
+    m.feed(10, [_fill(10, 100_010), _fill(10, 100_030)])
+    fade.observe(m)
+    m.feed(20, [_fill(20, 100_060, tag="other"), _fill(20, 100_060)])   # extreme print: +5 bp
+    fade.observe(m)
+    assert not fade.done                         # the spike still runs
+    sp.done = True
+    m.feed(30, [])
+    fade.observe(m)
+    assert fade.done and fade.hit
+    lb = fade.label()
+    assert lb["price"] == "100060" and lb["t_ns"] == 20 and lb["detail"]["move_bps"] == 5.0
+    assert lb["detail"]["retrace_pct"] == 120.0   # mid 100000: (100060 - 100000) / 50
+
+    sp2 = _Spike()
+    fade2 = SpikeFade(sp2)
+    m.feed(40, [_fill(40, 100_010), _fill(40, 100_030)])   # prints: 2 bp
+    fade2.observe(m)
+    sp2.done = True
+    book["v"] = (99_900, 99_950)                 # the book falls 6 bp below the start
+    for t in range(50, 50 + 11 * 10**9, 10**9):
+        m.feed(t, [])
+        fade2.observe(m)
+    assert fade2.done and not fade2.hit
+
+
+def test_spike_fade_without_a_published_book_derives_nothing():
+    from nexus.sim.patterns import DeltaMeter, SpikeFade
+
+    m = DeltaMeter()                             # no feed: nothing published
+    sp = _Spike()
+    fade = SpikeFade(sp)
+    m.feed(10, [_fill(10, 100_010), _fill(10, 100_100)])
+    fade.observe(m)
+    sp.done = True
+    for t in range(20, 20 + 11 * 10**9, 10**9):
+        m.feed(t, [])
+        fade.observe(m)
+    assert fade.done and not fade.hit
+
+
+def test_spoof_wall_stays_within_the_published_depth():
+    """A spoof is displayed size: on a depth-limited book channel (Kraken's 10 levels) the wall
+    sits at most at rank depth // 2; where every level is shown the distance is the drawn
+    1.5-3 bp; where the shown depth is under 4 ticks no spoof is injected."""
+    import random
+
+    from nexus.sim.market import BID
+    from nexus.sim.patterns import Spoof
+
+    e = Engine(seed=5, venues=["kraken", "binance-perp"], patterns=False)
+    e.advance(2)
+    vs = e.sim.venues["kraken"]
+    assert vs.published_depth == 10 == e.feeds["kraken"].view().depth
+    assert e.sim.venues["binance-perp"].published_depth is None
+    for i in range(20):
+        sp = Spoof(f"L{i}", vs, e.t_ns, random.Random(i), BID)
+        shown = vs.top(BID, 10)
+        assert sp.price in shown and shown.index(sp.price) <= 5, (i, sp.distance)
+        assert sp.distance >= Spoof.MIN_TICKS
+        sp._pull("timeout")
+    far = Spoof("L99", vs, e.t_ns, random.Random(1), BID)
+    far._pull("timeout")
+    vs.published_depth = None
+    free = Spoof("L98", vs, e.t_ns, random.Random(1), BID)
+    free._pull("timeout")
+    touch = vs.best_bid()
+    assert free.distance * vs.tick >= 1.5e-4 * touch - vs.tick and free.distance >= far.distance
+    vs.published_depth = 4                       # a 4-level channel: the wall at rank <= 2
+    assert Spoof.feasible(vs, BID) == (vs.top(BID, 3)[0] - vs.top(BID, 3)[-1] >= 4 * vs.tick)
+    for p in vs.top(BID, 3)[1:]:                 # ranks 1, 2 at 1 and 2 ticks behind the touch
+        vs.set_level(BID, p, 0)
+    for k in (1, 2):
+        vs.set_level(BID, touch - k * vs.tick, vs.spec.lot)
+    assert not Spoof.feasible(vs, BID)
+    vs.published_depth = None
+    assert Spoof.feasible(vs, BID)
+
+
+def test_spoof_never_published_is_not_labelled():
+    """A wall pulled before the venue's main book channel published it (Hyperliquid pushes
+    l2Book every 0.5 s) was never displayed: no label; one the venue showed is labelled."""
+    import random
+
+    from nexus.sim.market import BID
+    from nexus.sim.patterns import Spoof
+
+    e = Engine(seed=5, venues=["hyperliquid"], patterns=False)
+    e.advance(2.0)                               # just after a publication (every 50 steps)
+    vs = e.sim.venues["hyperliquid"]
+    sp = Spoof("L1", vs, e.t_ns, random.Random(1), BID)
+    vs.hooks.append(sp)
+    e.step()
+    assert not sp.shown and vs.published_qty(BID, sp.price) < sp.size
+    sp._pull("approach")
+    assert sp.done and not sp.observable()
+    sp2 = Spoof("L2", vs, e.t_ns, random.Random(2), BID)
+    vs.hooks.append(sp2)
+    e.advance(0.6)
+    assert sp2.shown or sp2.done
+    if not sp2.done:
+        sp2._pull("timeout")
+    assert sp2.observable() == sp2.shown
+
+
+def test_scheduler_drops_unobservable_patterns(engine):
+    sched = engine.scheduler
+    ids = {lb["id"] for lb in sched.labels()}
+    assert not ids & set(sched.unobservable)
+    assert all(i.startswith("L") for i in sched.unobservable)
