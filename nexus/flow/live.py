@@ -46,7 +46,6 @@ class LiveFlow:
         self.recent: deque[dict] = deque(maxlen=keep)
         self.pending: list[dict] = []
         self.counts: Counter = Counter()
-        self.records_in = 0
         self._ts = 0               # consensus engine clock: never goes back across venues
         self._dirty = False
         self.writer = None
@@ -67,7 +66,6 @@ class LiveFlow:
             # first sight, or the instrument was re-learnt (exponents may differ): a fresh engine
             entry = self.runners[venue] = (FlowRunner(self.base.replace(tick=_tick_units(inst)), capacity=1024), inst)
         runner = entry[0]
-        self.records_in += len(batch)
         for out in runner.feed(batch):
             if len(out.signals):
                 self._emit(venue, out, inst.price_exponent, inst.qty_exponent)
