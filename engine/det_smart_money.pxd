@@ -6,32 +6,47 @@
 #
 # Definition. Detectors see aggressive ORDERS: consecutive prints with the same taker side
 # and exchange timestamp are one order (engine/detctx.pxd), so a market order that sweeps
-# three levels is one lot, not three small ones. An order is a large lot when its quantity
-# is >= T = max(min_qty, mult_pct % of the average order size) (the average before this
-# order) AND it is in the top of the venue's own recent order sizes: fewer than top_permille
-# per mille of the last size_window orders (at least min_orders of them seen) are in a
-# higher size bucket (buckets of an eighth of an octave: 8 * floor(log2 q) + the next three
-# bits of q; the order is ranked before it joins the window). A multiple of the average is
-# not enough on a busy venue, where ~1 % of the background orders exceed 10x the median on
-# both sides and hid a patient accumulator's lots from the sign test; the rank adapts to
-# each venue's own size distribution. Large lots enter a rolling window of window_ns (at
-# most SM_RING lots). After a large lot in direction d it fires when, with n_d and n_o the large lots in d and in the
-# other direction in the window, n_d - n_o >= min_count and the excess is persistent beyond
-# chance: n_d - n_o >= z_x100/100 * sqrt(n_d + n_o) (a sign test: on a busy venue large lots
-# of random sides are common, and a real accumulator stands out of them), and the volume
-# imbalance (Q_d - Q_o) / (Q_d + Q_o) >= imbalance_pct %; at most once per direction per
-# cooldown_ns. Confidence: the mean of conf_ratio(min_count, n_d - n_o) and
-# conf_ratio(imbalance_pct, imbalance %). Facts: net large quantity Q_d - Q_o, large lots in
-# d, total large quantity, age of the oldest lot (ns), T, net large-lot count n_d - n_o.
+# three levels is one lot, not three small ones.
+#   * Large lot. The venue's typical order M is the median of its last size_window orders'
+#     sizes (in buckets of an eighth of an octave: 8 * floor(log2 q) + the next three bits of
+#     q; M is the lower bound of the median's bucket, kept incrementally). An order is a
+#     large lot when q >= T = max(min_qty, mult_pct % of M, 1), once min_orders orders have
+#     been seen; the order is measured before it joins the window. A median, not a mean nor
+#     a top rank: a patient accumulator's own lots (or an earlier one's, 15-20 orders of one
+#     size) are ~1 % of a 2000-order window -- enough to inflate a mean on a quiet venue and
+#     to fill the top per cent of the ranking so its next lots no longer rank, never enough
+#     to move the median.
+#   * Background. Large lots of random sides arrive all the time on a busy venue (about 1 %
+#     of its orders are 10x its median). Exchange time is cut into fixed bins of window_ns;
+#     the last base_windows completed bins give 2 * base_windows per-side counts of large
+#     lots, and the background B is their median (the upper one): a robust long-run rate --
+#     bins that held an accumulation (one side, one or two bins) or a burst do not move it,
+#     where the plain average over five minutes was inflated by the venue's own earlier
+#     patterns to twice its calm rate. In the sliding window of the last window_ns, n_d and
+#     n_o are the large lots in the lot's direction d and the other one, Q_d, Q_o their
+#     quantities; E = max(B, n_o, 1) is the count expected on one side by chance.
+#   * It fires after a large lot in direction d when n_d - n_o >= min_count (a persistent
+#     excess, not a burst of a few) and n_d - E >= z_x100/100 * sqrt(E) (n_d beyond chance
+#     for a Poisson count of mean E), and the volume imbalance (Q_d - Q_o) / (Q_d + Q_o) >=
+#     imbalance_pct % (0: no condition); at most once per direction per cooldown_ns. The
+#     sign test used before (n_d - n_o against sqrt(n_d + n_o)) measured the background by
+#     the other side's count alone, whose own noise hid ~17 lots among ~11 random ones per
+#     side on the busiest venue.
+#   Integer arithmetic: E in milli-lots E_m, need = z_x100 * isqrt(E_m * 1000) / 100.
+# Confidence: the mean of conf_ratio(min_count, n_d - n_o) and conf_ratio(need, n_d - E).
+# Facts: net large quantity Q_d - Q_o, large lots in d, large lots the other way, the
+# background E per side (x1000), T, net large-lot count n_d - n_o.
 from libc.stdint cimport int64_t
-from engine.detctx cimport DetCtx, ctx_avg_order, ctx_warm
+from libc.math cimport sqrt
+from engine.detctx cimport DetCtx, ctx_warm
 from engine.signal cimport SignalOut, emit, conf_ratio, SIG_SMART_MONEY
 
 cdef extern from *:
     int __builtin_clzll(unsigned long long) nogil
 
 cdef enum:
-    SM_RING = 1024
+    SM_RING = 1024              # large lots of the window (a power of two)
+    SM_MAX_BINS = 64            # base_windows at most
     SM_SIZE_RING = 8192
     SM_BUCKETS = 512
 
@@ -39,29 +54,39 @@ cdef struct SmartMoneyParams:
     int64_t mult_pct
     int64_t min_qty
     int64_t window_ns
+    int64_t base_windows
     int64_t min_count
     int64_t imbalance_pct
     int64_t z_x100
     int64_t cooldown_ns
     int64_t size_window
-    int64_t top_permille
     int64_t min_orders
 
 cdef struct SmartMoney:
     SmartMoneyParams p
+    # large lots of the window: positions wh (oldest) .. tail (next)
     int64_t r_ts[SM_RING]
     int64_t r_q[SM_RING]           # signed: + buy, - sell
-    int64_t head
-    int64_t count
+    int64_t tail
+    int64_t wh
+    # per-side large-lot counts of the last base_windows completed bins, and the current one
+    int64_t bins[2 * SM_MAX_BINS]
+    int64_t nbins                  # completed bins held (<= base_windows)
+    int64_t bin_head               # oldest held bin (its two counts at 2 * bin_head)
+    int64_t bin_id
+    int64_t cur[3]
     int64_t q[3]
     int64_t n[3]
     int64_t last_fire_ts[3]
     bint ever_fired[3]
-    # the size buckets of the last size_window orders
+    bint started
+    # the size buckets of the last size_window orders and their median bucket
     int64_t sz_ring[SM_SIZE_RING]
     int64_t sz_head
     int64_t sz_n
     int64_t sz_hist[SM_BUCKETS]
+    int64_t med_b                  # bucket holding the order of rank sz_n // 2
+    int64_t below                  # orders of the window in buckets < med_b
 
 
 cdef inline int64_t sm_bucket(int64_t q) noexcept nogil:
@@ -75,22 +100,35 @@ cdef inline int64_t sm_bucket(int64_t q) noexcept nogil:
     return e * 8 + ((q << (3 - e)) & 7)
 
 
-cdef inline bint sm_top(const SmartMoney* m, int64_t b) noexcept nogil:
-    """Fewer than top_permille per mille of the window's orders are in a bucket above b."""
-    cdef int64_t i, cnt = 0, limit
-    if m.sz_n < m.p.min_orders or m.sz_n == 0:
+cdef inline int64_t sm_bucket_low(int64_t b) noexcept nogil:
+    """The smallest quantity of bucket b (>= 1)."""
+    cdef int64_t e = b >> 3, v = 8 + (b & 7)
+    if e >= 3:
+        return v << (e - 3)
+    v = v >> (3 - e)
+    return v if v > 0 else 1
+
+
+cdef inline int64_t sm_isqrt(int64_t v) noexcept nogil:
+    """floor(sqrt(v)) for 0 <= v < 2^52, exact (corrected after the double estimate)."""
+    cdef int64_t r
+    if v <= 0:
         return 0
-    limit = m.p.top_permille * m.sz_n
-    for i in range(b + 1, SM_BUCKETS):
-        cnt += m.sz_hist[i]
-        if cnt * 1000 >= limit:
-            return 0
-    return cnt * 1000 < limit
+    r = <int64_t>sqrt(<double>v)
+    while r * r > v:
+        r -= 1
+    while (r + 1) * (r + 1) <= v:
+        r += 1
+    return r
 
 
 cdef inline void sm_size_push(SmartMoney* m, int64_t b) noexcept nogil:
+    cdef int64_t old, half
     if m.sz_n == m.p.size_window:
-        m.sz_hist[m.sz_ring[m.sz_head]] -= 1
+        old = m.sz_ring[m.sz_head]
+        m.sz_hist[old] -= 1
+        if old < m.med_b:
+            m.below -= 1
         m.sz_head += 1
         if m.sz_head == SM_SIZE_RING:
             m.sz_head = 0
@@ -98,51 +136,111 @@ cdef inline void sm_size_push(SmartMoney* m, int64_t b) noexcept nogil:
     m.sz_ring[(m.sz_head + m.sz_n) % SM_SIZE_RING] = b
     m.sz_n += 1
     m.sz_hist[b] += 1
+    if b < m.med_b:
+        m.below += 1
+    half = m.sz_n // 2
+    while m.below > half:
+        m.med_b -= 1
+        m.below -= m.sz_hist[m.med_b]
+    while m.below + m.sz_hist[m.med_b] <= half:
+        m.below += m.sz_hist[m.med_b]
+        m.med_b += 1
+
+
+cdef inline void sm_drop_window(SmartMoney* m) noexcept nogil:
+    cdef int64_t old = m.r_q[m.wh & (SM_RING - 1)]
+    if old > 0:
+        m.q[1] -= old
+        m.n[1] -= 1
+    else:
+        m.q[2] += old
+        m.n[2] -= 1
+    m.wh += 1
+
+
+cdef inline void sm_close_bin(SmartMoney* m) noexcept nogil:
+    cdef int64_t slot
+    if m.nbins == m.p.base_windows:
+        m.bin_head += 1
+        if m.bin_head == m.p.base_windows:
+            m.bin_head = 0
+        m.nbins -= 1
+    slot = (m.bin_head + m.nbins) % m.p.base_windows
+    m.bins[2 * slot] = m.cur[1]
+    m.bins[2 * slot + 1] = m.cur[2]
+    m.nbins += 1
+    m.cur[1] = 0
+    m.cur[2] = 0
+
+
+cdef inline int64_t sm_background(SmartMoney* m) noexcept nogil:
+    """The upper median of the held bins' per-side counts (0 with none)."""
+    cdef int64_t v[2 * SM_MAX_BINS]
+    cdef int64_t k = 2 * m.nbins, i, j, x
+    if k == 0:
+        return 0
+    for i in range(k):
+        x = m.bins[2 * ((m.bin_head + i // 2) % m.p.base_windows) + (i & 1)]
+        j = i
+        while j > 0 and v[j - 1] > x:
+            v[j] = v[j - 1]
+            j -= 1
+        v[j] = x
+    return v[k // 2]
 
 
 cdef inline void smart_money_order(SmartMoney* m, DetCtx* c, int taker, int64_t px, int64_t q, int64_t ts, SignalOut* o) noexcept nogil:
-    cdef int64_t thr, old, slot, mine, other, imb, net, b
-    cdef int d
-    cdef bint top
-    b = sm_bucket(q)
-    top = sm_top(m, b)
-    sm_size_push(m, b)
+    cdef int64_t thr, mine, other, net, e_m, need, excess, b, gap
+    cdef bint ranked = m.sz_n >= m.p.min_orders and m.sz_n > 0
+    thr = m.p.mult_pct * sm_bucket_low(m.med_b) // 100
+    sm_size_push(m, sm_bucket(q))
+    b = ts // m.p.window_ns
+    if not m.started:
+        m.started = 1
+        m.bin_id = b
+    gap = b - m.bin_id
+    if gap > m.p.base_windows:          # a long silence: only the last base_windows bins matter
+        m.bin_id = b - m.p.base_windows
+    while m.bin_id < b:
+        sm_close_bin(m)
+        m.bin_id += 1
     if not ctx_warm(c):
         return
-    thr = ctx_avg_order(c) * m.p.mult_pct // 100
     if thr < m.p.min_qty:
         thr = m.p.min_qty
     if thr < 1:
         thr = 1
-    while m.count > 0 and (m.count == SM_RING or ts - m.r_ts[m.head] > m.p.window_ns):
-        old = m.r_q[m.head]
-        d = 1 if old > 0 else 2
-        m.q[d] -= old if old > 0 else -old
-        m.n[d] -= 1
-        m.head += 1
-        if m.head == SM_RING:
-            m.head = 0
-        m.count -= 1
-    if q < thr or not top:
+    while m.wh < m.tail and (m.tail - m.wh == SM_RING or ts - m.r_ts[m.wh & (SM_RING - 1)] > m.p.window_ns):
+        sm_drop_window(m)
+    if q < thr or not ranked:
         return
-    slot = (m.head + m.count) % SM_RING
-    m.r_ts[slot] = ts
-    m.r_q[slot] = q if taker == 1 else -q
-    m.count += 1
+    m.cur[taker] += 1
+    m.r_ts[m.tail & (SM_RING - 1)] = ts
+    m.r_q[m.tail & (SM_RING - 1)] = q if taker == 1 else -q
+    m.tail += 1
     m.q[taker] += q
     m.n[taker] += 1
     mine = m.q[taker]
     other = m.q[3 - taker]
     net = m.n[taker] - m.n[3 - taker]
-    if net < m.p.min_count or net * net * 10000 < m.p.z_x100 * m.p.z_x100 * (m.n[taker] + m.n[3 - taker]):
+    if net < m.p.min_count:
+        return
+    e_m = sm_background(m)
+    if e_m < m.n[3 - taker]:
+        e_m = m.n[3 - taker]
+    if e_m < 1:
+        e_m = 1
+    e_m *= 1000
+    need = m.p.z_x100 * sm_isqrt(e_m * 1000) // 100
+    excess = m.n[taker] * 1000 - e_m
+    if excess < need or excess <= 0:
         return
     if (mine - other) * 100 < m.p.imbalance_pct * (mine + other):
         return
     if m.ever_fired[taker] and ts - m.last_fire_ts[taker] < m.p.cooldown_ns:
         return
-    imb = (mine - other) * 100 // (mine + other)
     emit(o, SIG_SMART_MONEY, taker, px,
-         (conf_ratio(m.p.min_count, net) + conf_ratio(m.p.imbalance_pct if m.p.imbalance_pct > 0 else 1, imb)) // 2,
-         mine - other, m.n[taker], mine + other, ts - m.r_ts[m.head], thr, net)
+         (conf_ratio(m.p.min_count, net) + conf_ratio(need if need > 0 else 1, excess)) // 2,
+         mine - other, m.n[taker], m.n[3 - taker], e_m, thr, net)
     m.ever_fired[taker] = 1
     m.last_fire_ts[taker] = ts

@@ -26,7 +26,7 @@ from engine.signal cimport SignalOut, SignalFacts, MAX_SIGNALS_PER_RECORD, SIGNA
 from engine.detectors cimport Detectors, det_trade, det_level, det_clear, det_resync, det_message
 from engine.det_exhaustion cimport EXH_RING, EXH_MAX_WINDOW
 from engine.det_delta_spike cimport DS_MAX_WINDOW
-from engine.det_smart_money cimport SM_RING, SM_SIZE_RING
+from engine.det_smart_money cimport SM_RING, SM_SIZE_RING, SM_MAX_BINS
 from engine.det_spoof cimport SPOOF_MAX_WALLS, SPOOF_MAX_LEVELS
 
 import numpy as np
@@ -205,10 +205,12 @@ cdef class FlowEngine:
         m.imbalance_pct = _get(p, "smart_money_imbalance_pct")
         m.z_x100 = _get(p, "smart_money_z_x100")
         m.size_window = _get(p, "smart_money_size_window")
-        m.top_permille = _get(p, "smart_money_top_permille")
+        m.base_windows = _get(p, "smart_money_base_windows")
         m.min_orders = _get(p, "smart_money_min_orders")
         if not (1 <= m.size_window <= SM_SIZE_RING):
             raise ValueError(f"smart_money_size_window must be in 1..{SM_SIZE_RING}")
+        if not (1 <= m.base_windows <= SM_MAX_BINS):
+            raise ValueError(f"smart_money_base_windows must be in 1..{SM_MAX_BINS}")
         m.cooldown_ns = _get(p, "smart_money_cooldown_ns")
         o = &d.oracle.p
         o.window_ns = _get(p, "oracle_window_ns")

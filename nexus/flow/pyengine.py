@@ -40,6 +40,12 @@ def sm_bucket(q):
     return e * 8 + (((q >> (e - 3)) if e >= 3 else (q << (3 - e))) & 7)
 
 
+def sm_bucket_low(b):
+    """engine/det_smart_money.pxd sm_bucket_low: the smallest quantity of bucket b (>= 1)."""
+    e, v = b >> 3, 8 + (b & 7)
+    return v << (e - 3) if e >= 3 else max(1, v >> (3 - e))
+
+
 def conf_ratio(threshold, value):
     if value <= 0 or threshold <= 0:
         return 50
@@ -157,6 +163,10 @@ class PyFlowEngine:
         self.sm_last = {}
         self.sm_sizes = deque()           # size buckets of the last size_window orders
         self.sm_hist = [0] * SM_BUCKETS
+        self.sm_med_b = self.sm_below = 0   # the median's bucket; orders in buckets below it
+        self.sm_bin = None                # the current bin of window_ns and its per-side counts
+        self.sm_cur = {BID: 0, ASK: 0}
+        self.sm_bins = deque()            # (buy, sell) large-lot counts of completed bins
         self.or_last = {}
         self.or_emitted = None
         self.or_w = (0,) + tuple(p["oracle_weights"])
@@ -812,53 +822,69 @@ class PyFlowEngine:
                            w["peak"], self.now - w["first"], rank, w["traded"], dist, w["dist0"])
             self._spoof_scan(ps)
 
-    def _sm_top(self, b):
-        n, p = len(self.sm_sizes), self.p
-        if n < p["smart_money_min_orders"] or n == 0:
-            return False
-        limit, cnt = p["smart_money_top_permille"] * n, 0
-        for i in range(b + 1, SM_BUCKETS):
-            cnt += self.sm_hist[i]
-            if cnt * 1000 >= limit:
-                return False
-        return cnt * 1000 < limit
+    def _sm_push(self, b):
+        if len(self.sm_sizes) == self.p["smart_money_size_window"]:
+            old = self.sm_sizes.popleft()
+            self.sm_hist[old] -= 1
+            self.sm_below -= old < self.sm_med_b
+        self.sm_sizes.append(b)
+        self.sm_hist[b] += 1
+        self.sm_below += b < self.sm_med_b
+        half, h = len(self.sm_sizes) // 2, self.sm_hist
+        while self.sm_below > half:
+            self.sm_med_b -= 1
+            self.sm_below -= h[self.sm_med_b]
+        while self.sm_below + h[self.sm_med_b] <= half:
+            self.sm_below += h[self.sm_med_b]
+            self.sm_med_b += 1
 
     def _smart_money_order(self, taker, px, q, ts):
         p, ring = self.p, self.sm_ring
-        b = sm_bucket(q)
-        top = self._sm_top(b)
-        if len(self.sm_sizes) == p["smart_money_size_window"]:
-            self.sm_hist[self.sm_sizes.popleft()] -= 1
-        self.sm_sizes.append(b)
-        self.sm_hist[b] += 1
+        ranked = len(self.sm_sizes) >= p["smart_money_min_orders"] and len(self.sm_sizes) > 0
+        thr = p["smart_money_mult_pct"] * sm_bucket_low(self.sm_med_b) // 100
+        self._sm_push(sm_bucket(q))
+        b, K = ts // p["smart_money_window_ns"], p["smart_money_base_windows"]
+        if self.sm_bin is None:
+            self.sm_bin = b
+        self.sm_bin = max(self.sm_bin, b - K)
+        while self.sm_bin < b:
+            if len(self.sm_bins) == K:
+                self.sm_bins.popleft()
+            self.sm_bins.append((self.sm_cur[BID], self.sm_cur[ASK]))
+            self.sm_cur = {BID: 0, ASK: 0}
+            self.sm_bin += 1
         if not self._warm():
             return
-        thr = max((self.avg_order >> 16) * p["smart_money_mult_pct"] // 100, p["smart_money_min_qty"], 1)
+        thr = max(thr, p["smart_money_min_qty"], 1)
         while ring and (len(ring) == SM_RING or ts - ring[0][0] > p["smart_money_window_ns"]):
             _, old = ring.popleft()
             d = BID if old > 0 else ASK
             self.sm_q[d] -= abs(old)
             self.sm_n[d] -= 1
-        if q < thr or not top:
+        if q < thr or not ranked:
             return
+        self.sm_cur[taker] += 1
         ring.append((ts, q if taker == BID else -q))
         self.sm_q[taker] += q
         self.sm_n[taker] += 1
         mine, other = self.sm_q[taker], self.sm_q[3 - taker]
         net = self.sm_n[taker] - self.sm_n[3 - taker]
-        zz = p["smart_money_z_x100"]
-        if net < p["smart_money_min_count"] or net * net * 10000 < zz * zz * (self.sm_n[taker] + self.sm_n[3 - taker]):
+        if net < p["smart_money_min_count"]:
+            return
+        counts = sorted(v for pair in self.sm_bins for v in pair)
+        e_m = max(counts[len(counts) // 2] if counts else 0, self.sm_n[3 - taker], 1) * 1000
+        need = p["smart_money_z_x100"] * math.isqrt(e_m * 1000) // 100
+        excess = self.sm_n[taker] * 1000 - e_m
+        if excess < need or excess <= 0:
             return
         if (mine - other) * 100 < p["smart_money_imbalance_pct"] * (mine + other):
             return
         last = self.sm_last.get(taker)
         if last is not None and ts - last < p["smart_money_cooldown_ns"]:
             return
-        imb = (mine - other) * 100 // (mine + other)
-        ip = p["smart_money_imbalance_pct"] if p["smart_money_imbalance_pct"] > 0 else 1
         self._emit(SMART_MONEY, taker, px,
-                   (conf_ratio(p["smart_money_min_count"], net) + conf_ratio(ip, imb)) // 2,
-                   mine - other, self.sm_n[taker], mine + other, ts - ring[0][0], thr, net)
+                   (conf_ratio(p["smart_money_min_count"], net) + conf_ratio(need if need > 0 else 1, excess)) // 2,
+                   mine - other, self.sm_n[taker], self.sm_n[3 - taker], e_m, thr, net)
         self.sm_last[taker] = ts
 
     def _feed_oracle(self, first):

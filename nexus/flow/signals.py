@@ -42,8 +42,8 @@ FACT_NAMES: dict[int, tuple[tuple[str, str], ...]] = {
                              ("window_buckets", "count"), ("bucket_ns", "ns")),
     SignalType.SPOOF: (("wall_qty", "qty"), ("life_ns", "ns"), ("levels_in_front", "count"),
                        ("traded", "qty"), ("distance", "price"), ("distance_at_placement", "price")),
-    SignalType.SMART_MONEY: (("net_large_qty", "qty"), ("large_lots", "count"), ("large_qty", "qty"),
-                             ("span_ns", "ns"), ("threshold", "qty"), ("net_large_lots", "count")),
+    SignalType.SMART_MONEY: (("net_large_qty", "qty"), ("large_lots", "count"), ("other_side_lots", "count"),
+                             ("background_lots_x1000", "raw"), ("threshold", "qty"), ("net_large_lots", "count")),
     SignalType.ORACLE: (("types", "count"), ("agreeing", "count"), ("type_mask", "mask"),
                         ("score", "raw")),
 }

@@ -173,33 +173,64 @@ def test_exhaustion_burst_then_retrace():
     assert got[0][2] <= top
 
 
-def test_smart_money_lots_are_large_for_this_venue_not_for_a_multiple_of_the_average():
-    # A busy venue: besides the 1-5 lot background, about one order a second of 40-80 lots,
-    # sides alternating (all >= 5x the average order). An accumulator's 120-lot buys every
-    # 1.5 s are the venue's largest orders: ranked against its own sizes they are the only
-    # large lots and the sign test sees them. Counted as large for being >= 5x the average
-    # (the rank off), they drown among ~30 random large lots (net +12 of ~42: z < 3).
+def busy_venue(m, rng, seconds, p=0.25):
+    """Background large lots of random sides: 40-80 lots (>= 12x the 1-5 lot median) with
+    probability p every 0.5 s, on top of the Market's ordinary prints."""
+    for _ in range(round(seconds / 0.5)):
+        if rng.random() < p:
+            m.trade(rng.choice((BID, ASK)), rng.randint(40, 80))
+        m.run(0.5)
+
+
+def test_smart_money_stands_out_of_a_busy_venues_random_large_lots():
+    # About one 40-80 lot order every 2 s, sides at random: ~7 large lots per side in any
+    # 30 s. An accumulator's 100-lot buys every second exceed that background by far more
+    # than chance; the background alone, the same length, never looks like one.
     import random
     rng = random.Random(7)
-    m = Market(1)
-    side = BID
-
-    def busy(seconds):
-        nonlocal side
-        for _ in range(round(seconds / 0.5)):
-            if rng.random() < 0.5:
-                m.trade(side, rng.randint(40, 80))
-                side = 3 - side
-            m.run(0.5)
-
-    busy(60)
+    m = warm_market()
+    busy_venue(m, rng, 120)
     t0 = m.t
-    for _ in range(12):
-        m.trade(BID, 120)
-        busy(1.5)
+    for _ in range(20):
+        m.trade(BID, 100)
+        busy_venue(m, rng, 1.0)
     got = after(signals(m), t0, T.SMART_MONEY)
     assert got and all(s[1] == BID for s in got)
-    assert after(signals(m, smart_money_top_permille=1000), t0, T.SMART_MONEY) == []
+
+    rng = random.Random(7)
+    quiet = warm_market()
+    busy_venue(quiet, rng, 140)
+    assert after(signals(quiet), 0, T.SMART_MONEY) == []
+
+
+def test_smart_money_an_earlier_accumulators_larger_lots_do_not_hide_the_next_one():
+    # 16 sells of 200 lots, then 16 buys of 80 lots: the sells stay in the 2000-order size
+    # window. Ranked among the largest recent orders, the 80-lot buys would sit below 16
+    # bigger ones (a top-1 % rank of ~800 orders is 8); measured against the venue's MEDIAN
+    # order (3 lots, which 16 orders cannot move) they are large lots.
+    m = warm_market()
+    for _ in range(16):
+        m.trade(ASK, 200)
+        m.run(1.5)
+    m.run(10)
+    t0 = m.t
+    for _ in range(16):
+        m.trade(BID, 80)
+        m.run(1.5)
+    got = after(signals(m), t0, T.SMART_MONEY)
+    assert got and all(s[1] == BID for s in got)
+    sells = [s for s in signals(m) if s[0] == T.SMART_MONEY and s[3] < t0]
+    assert sells and all(s[1] == ASK for s in sells)
+
+
+def test_smart_money_too_few_lots_is_not_persistent():
+    m = warm_market()
+    t0 = m.t
+    for _ in range(8):                                              # below min_count (10)
+        m.trade(BID, 100)
+        m.run(1.5)
+    m.run(30)
+    assert after(signals(m), t0, T.SMART_MONEY) == []
 
 
 def sellers_take_it_back(m, n=30):
