@@ -21,12 +21,17 @@
 #     flood_pct > 0 it does not fire while V >= flood_pct % of the market's normal taker
 #     volume over the episode so far (first print to now; engine/detctx.pxd), nor before
 #     any normal volume is known -- the one level alone taking what the whole market
-#     normally trades is a flood, not a clip being refilled.
+#     normally trades is a flood, not a clip being refilled. And when flood_orders_per_s > 0
+#     it does not fire while V >= flood_orders_per_s average aggressive orders (detctx.pxd)
+#     per second since the first print (over at least one millisecond): the PACE of the
+#     takers in the venue's own order sizes. A clip is taken at the pace of ordinary
+#     trading; a burst of aggression into a wall is absorption even on a venue so busy
+#     that the burst is a small share of its total flow (the share above misses it there).
 #     One signal per episode, at most one per side per cooldown_ns.
 # Confidence: the mean of conf_ratio(min_refills, refills) and conf_ratio(T, V). Facts:
 # volume, refills, largest display, duration ns, displayed now, volume beyond the display.
 from libc.stdint cimport int64_t
-from engine.detctx cimport DetCtx, ctx_side, ctx_flow
+from engine.detctx cimport DetCtx, ctx_side, ctx_flow, ctx_avg_order
 from engine.ladder cimport side_px, side_qty_at
 from engine.signal cimport SignalOut, emit, conf_ratio, SIG_ICEBERG
 from engine.det_absorption cimport Absorption, absorption_heavy
@@ -39,6 +44,7 @@ cdef struct IcebergParams:
     int64_t settle_ns
     int64_t cooldown_ns
     int64_t flood_pct
+    int64_t flood_orders_per_s
 
 cdef struct IcebergSide:
     bint active
@@ -93,7 +99,7 @@ cdef inline void iceberg_clear(Iceberg* b, int side) noexcept nogil:
 cdef inline void iceberg_message(Iceberg* b, DetCtx* c, const Absorption* a, SignalOut* o) noexcept nogil:
     cdef int ps
     cdef IcebergSide* e
-    cdef int64_t d, best, thr
+    cdef int64_t d, best, thr, ms
     for ps in range(1, 3):
         e = &b.s[ps]
         if not e.active:
@@ -119,6 +125,12 @@ cdef inline void iceberg_message(Iceberg* b, DetCtx* c, const Absorption* a, Sig
             continue
         if b.p.flood_pct > 0 and (c.rate_q16 <= 0 or e.traded >= ctx_flow(c, b.p.flood_pct, c.now_ns - e.start_ts)):
             continue
+        if b.p.flood_orders_per_s > 0:
+            ms = (c.now_ns - e.start_ts) // 1000000
+            if ms < 1:
+                ms = 1
+            if e.traded * 1000 >= b.p.flood_orders_per_s * ctx_avg_order(c) * ms:
+                continue
         thr = e.max_disp * b.p.vol_mult_pct // 100
         if thr < b.p.min_qty:
             thr = b.p.min_qty

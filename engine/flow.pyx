@@ -154,6 +154,7 @@ cdef class FlowEngine:
         b.settle_ns = _get(p, "iceberg_settle_ns")
         b.cooldown_ns = _get(p, "iceberg_cooldown_ns")
         b.flood_pct = _get(p, "iceberg_flood_pct")
+        b.flood_orders_per_s = _get(p, "iceberg_flood_orders_per_s")
         x = &d.exhaustion.p
         x.window_ns = _get(p, "exhaustion_window_ns")
         x.burst_ns = _get(p, "exhaustion_burst_ns")

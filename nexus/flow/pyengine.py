@@ -523,6 +523,9 @@ class PyFlowEngine:
                 continue
             if p["iceberg_flood_pct"] > 0 and (self.rate <= 0 or e["traded"] >= self._flow(p["iceberg_flood_pct"], self.now - e["start"])):
                 continue
+            if p["iceberg_flood_orders_per_s"] > 0 and e["traded"] * 1000 >= (
+                    p["iceberg_flood_orders_per_s"] * (self.avg_order >> 16) * max(1, (self.now - e["start"]) // 1000000)):
+                continue
             thr = max(e["max_disp"] * p["iceberg_vol_mult_pct"] // 100, p["iceberg_min_qty"], 1)
             if e["traded"] < thr:
                 continue
