@@ -7,11 +7,10 @@
 # Definition. Detectors see aggressive ORDERS: consecutive prints with the same taker side
 # and exchange timestamp are one order (engine/detctx.pxd), so a market order that sweeps
 # three levels is one lot, not three small ones.
-#   * Large lot. The venue's typical order M is the median of its last size_window orders'
-#     sizes (in buckets of an eighth of an octave: 8 * floor(log2 q) + the next three bits of
-#     q; M is the lower bound of the median's bucket, kept incrementally). An order is a
-#     large lot when q >= T = max(min_qty, mult_pct % of M, 1), once min_orders orders have
-#     been seen; the order is measured before it joins the window. A median, not a mean nor
+#   * Large lot. The venue's typical order M is the median size of its last
+#     order_median_window orders (engine/ordersize.pxd, kept in engine/detctx.pxd). An order
+#     is a large lot when q >= T = max(min_qty, mult_pct % of M, 1), once min_orders orders
+#     are in that window; the order is measured before it joins the window. A median, not a mean nor
 #     a top rank: a patient accumulator's own lots (or an earlier one's, 15-20 orders of one
 #     size) are ~1 % of a 2000-order window -- enough to inflate a mean on a quiet venue and
 #     to fill the top per cent of the ranking so its next lots no longer rank, never enough
@@ -38,17 +37,12 @@
 # background E per side (x1000), T, net large-lot count n_d - n_o.
 from libc.stdint cimport int64_t
 from libc.math cimport sqrt
-from engine.detctx cimport DetCtx, ctx_warm
+from engine.detctx cimport DetCtx, ctx_warm, ctx_median_order
 from engine.signal cimport SignalOut, emit, conf_ratio, SIG_SMART_MONEY
-
-cdef extern from *:
-    int __builtin_clzll(unsigned long long) nogil
 
 cdef enum:
     SM_RING = 1024              # large lots of the window (a power of two)
     SM_MAX_BINS = 64            # base_windows at most
-    SM_SIZE_RING = 8192
-    SM_BUCKETS = 512
 
 cdef struct SmartMoneyParams:
     int64_t mult_pct
@@ -59,7 +53,6 @@ cdef struct SmartMoneyParams:
     int64_t imbalance_pct
     int64_t z_x100
     int64_t cooldown_ns
-    int64_t size_window
     int64_t min_orders
 
 cdef struct SmartMoney:
@@ -80,33 +73,6 @@ cdef struct SmartMoney:
     int64_t last_fire_ts[3]
     bint ever_fired[3]
     bint started
-    # the size buckets of the last size_window orders and their median bucket
-    int64_t sz_ring[SM_SIZE_RING]
-    int64_t sz_head
-    int64_t sz_n
-    int64_t sz_hist[SM_BUCKETS]
-    int64_t med_b                  # bucket holding the order of rank sz_n // 2
-    int64_t below                  # orders of the window in buckets < med_b
-
-
-cdef inline int64_t sm_bucket(int64_t q) noexcept nogil:
-    """8 * floor(log2 q) + the three bits after the leading one (0 for q < 1)."""
-    cdef int e
-    if q < 1:
-        return 0
-    e = 63 - __builtin_clzll(<unsigned long long>q)
-    if e >= 3:
-        return e * 8 + ((q >> (e - 3)) & 7)
-    return e * 8 + ((q << (3 - e)) & 7)
-
-
-cdef inline int64_t sm_bucket_low(int64_t b) noexcept nogil:
-    """The smallest quantity of bucket b (>= 1)."""
-    cdef int64_t e = b >> 3, v = 8 + (b & 7)
-    if e >= 3:
-        return v << (e - 3)
-    v = v >> (3 - e)
-    return v if v > 0 else 1
 
 
 cdef inline int64_t sm_isqrt(int64_t v) noexcept nogil:
@@ -120,31 +86,6 @@ cdef inline int64_t sm_isqrt(int64_t v) noexcept nogil:
     while (r + 1) * (r + 1) <= v:
         r += 1
     return r
-
-
-cdef inline void sm_size_push(SmartMoney* m, int64_t b) noexcept nogil:
-    cdef int64_t old, half
-    if m.sz_n == m.p.size_window:
-        old = m.sz_ring[m.sz_head]
-        m.sz_hist[old] -= 1
-        if old < m.med_b:
-            m.below -= 1
-        m.sz_head += 1
-        if m.sz_head == SM_SIZE_RING:
-            m.sz_head = 0
-        m.sz_n -= 1
-    m.sz_ring[(m.sz_head + m.sz_n) % SM_SIZE_RING] = b
-    m.sz_n += 1
-    m.sz_hist[b] += 1
-    if b < m.med_b:
-        m.below += 1
-    half = m.sz_n // 2
-    while m.below > half:
-        m.med_b -= 1
-        m.below -= m.sz_hist[m.med_b]
-    while m.below + m.sz_hist[m.med_b] <= half:
-        m.below += m.sz_hist[m.med_b]
-        m.med_b += 1
 
 
 cdef inline void sm_drop_window(SmartMoney* m) noexcept nogil:
@@ -191,9 +132,8 @@ cdef inline int64_t sm_background(SmartMoney* m) noexcept nogil:
 
 cdef inline void smart_money_order(SmartMoney* m, DetCtx* c, int taker, int64_t px, int64_t q, int64_t ts, SignalOut* o) noexcept nogil:
     cdef int64_t thr, mine, other, net, e_m, need, excess, b, gap
-    cdef bint ranked = m.sz_n >= m.p.min_orders and m.sz_n > 0
-    thr = m.p.mult_pct * sm_bucket_low(m.med_b) // 100
-    sm_size_push(m, sm_bucket(q))
+    cdef bint ranked = c.sizes.n >= m.p.min_orders and c.sizes.n > 0
+    thr = m.p.mult_pct * ctx_median_order(c) // 100
     b = ts // m.p.window_ns
     if not m.started:
         m.started = 1

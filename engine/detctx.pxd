@@ -11,10 +11,13 @@
 #     several levels prints once per level); an order counts at most CTX_ORDER_CAP times the
 #     average, so one block does not become the baseline large lots are measured against:
 #     avg += (min(o16, 8 avg) - avg) >> 5 (alpha 1/32).
+#   * sizes: the median size of the last order_median_window aggressive orders
+#     (engine/ordersize.pxd) -- the typical order, robust to a few large lots.
 # Relative-threshold detectors stay quiet until `warmup_s` seconds and `warmup_trades` trades
 # have been seen. Shifts of negative numbers floor (as Python's >>).
 from libc.stdint cimport int64_t
 from engine.ladder cimport LadderSide
+from engine.ordersize cimport OrderSizes, os_push, os_median
 
 cdef enum:
     CTX_RATE_SHIFT = 6
@@ -36,6 +39,7 @@ cdef struct DetCtx:
     int64_t sec_vol
     int64_t rate_q16
     int64_t avg_order_q16
+    OrderSizes sizes
     # the aggressive order being assembled from prints
     bint ord_open
     int ord_side
@@ -58,6 +62,11 @@ cdef inline LadderSide* ctx_side(DetCtx* c, int side) noexcept nogil:
 
 cdef inline int64_t ctx_avg_order(const DetCtx* c) noexcept nogil:
     return c.avg_order_q16 >> 16
+
+
+cdef inline int64_t ctx_median_order(const DetCtx* c) noexcept nogil:
+    """The median of the last order_median_window orders (1 before any)."""
+    return os_median(&c.sizes)
 
 
 cdef inline int64_t ctx_flow(const DetCtx* c, int64_t pct, int64_t window_ns) noexcept nogil:
@@ -106,3 +115,4 @@ cdef inline void ctx_fold_order(DetCtx* c, int64_t qty) noexcept nogil:
         if o16 > CTX_ORDER_CAP * c.avg_order_q16:
             o16 = CTX_ORDER_CAP * c.avg_order_q16
         c.avg_order_q16 += (o16 - c.avg_order_q16) >> CTX_ORDER_SHIFT
+    os_push(&c.sizes, qty)

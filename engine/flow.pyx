@@ -26,7 +26,8 @@ from engine.signal cimport SignalOut, SignalFacts, MAX_SIGNALS_PER_RECORD, SIGNA
 from engine.detectors cimport Detectors, det_trade, det_level, det_clear, det_resync, det_message
 from engine.det_exhaustion cimport EXH_RING, EXH_MAX_WINDOW
 from engine.det_delta_spike cimport DS_MAX_WINDOW
-from engine.det_smart_money cimport SM_RING, SM_SIZE_RING, SM_MAX_BINS
+from engine.det_smart_money cimport SM_RING, SM_MAX_BINS
+from engine.ordersize cimport OS_RING
 from engine.det_spoof cimport SPOOF_MAX_WALLS, SPOOF_MAX_LEVELS
 
 import numpy as np
@@ -128,6 +129,9 @@ cdef class FlowEngine:
         d.ctx.tick = _get(p, "tick")
         d.ctx.warmup_trades = _get(p, "warmup_trades")
         d.ctx.warmup_s = _get(p, "warmup_s")
+        d.ctx.sizes.window = _get(p, "order_median_window")
+        if not (1 <= d.ctx.sizes.window <= OS_RING):
+            raise ValueError(f"order_median_window must be in 1..{OS_RING}")
         if d.ctx.tick < 1:
             raise ValueError("tick must be >= 1 price unit")
         on = self.signals_enabled
@@ -205,11 +209,8 @@ cdef class FlowEngine:
         m.min_count = _get(p, "smart_money_min_count")
         m.imbalance_pct = _get(p, "smart_money_imbalance_pct")
         m.z_x100 = _get(p, "smart_money_z_x100")
-        m.size_window = _get(p, "smart_money_size_window")
         m.base_windows = _get(p, "smart_money_base_windows")
         m.min_orders = _get(p, "smart_money_min_orders")
-        if not (1 <= m.size_window <= SM_SIZE_RING):
-            raise ValueError(f"smart_money_size_window must be in 1..{SM_SIZE_RING}")
         if not (1 <= m.base_windows <= SM_MAX_BINS):
             raise ValueError(f"smart_money_base_windows must be in 1..{SM_MAX_BINS}")
         m.cooldown_ns = _get(p, "smart_money_cooldown_ns")

@@ -108,6 +108,7 @@ class FlowParams:
     tick: int = 1                       # price units per tick (set from the instrument)
     warmup_trades: int = 20             # relative thresholds wait for this many trades ...
     warmup_s: int = 10                  # ... and this many seconds of flow (engine/detctx.pxd)
+    order_median_window: int = 2000     # the typical order: median size of this many (engine/ordersize.pxd)
 
     absorption_window_ns: int = 2 * S
     absorption_hold_ns: int = 300 * MS
@@ -170,7 +171,6 @@ class FlowParams:
     smart_money_min_count: int = 10      # net large lots n_d - n_o
     smart_money_imbalance_pct: int = 0   # volume imbalance of the large lots, % (0: no condition)
     smart_money_z_x100: int = 400        # n_d - E >= z * sqrt(E), E the background per side
-    smart_money_size_window: int = 2000  # orders the median is taken over
     smart_money_min_orders: int = 50     # orders seen before any is a large lot
     smart_money_cooldown_ns: int = 30 * S
 
@@ -221,7 +221,7 @@ class FlowParams:
              "delta_spike_min_buckets must not exceed delta_spike_window")
         need(self.iceberg_min_refills >= 1, "iceberg_min_refills must be >= 1")
         need(self.smart_money_min_count >= 1, "smart_money_min_count must be >= 1")
-        need(1 <= self.smart_money_size_window <= 8192, "smart_money_size_window must be in 1..8192")
+        need(1 <= self.order_median_window <= 8192, "order_median_window must be in 1..8192")
         need(1 <= self.smart_money_base_windows <= 64, "smart_money_base_windows must be in 1..64")
         need(2 <= self.spoof_levels <= MAX_LEVELS, f"spoof_levels must be in 2..{MAX_LEVELS}")
         for name in ("exhaustion_dominance_pct", "spoof_pull_pct", "spoof_max_traded_pct",

@@ -29,19 +29,19 @@ SQRT1_2 = math.sqrt(0.5)
 ROW_BOOK_CHANGED, ROW_TRADES, ROW_RESET, ROW_HAVE_BID, ROW_HAVE_ASK = 1, 2, 4, 8, 16
 ABSORPTION, ICEBERG, EXHAUSTION, DELTA_SPIKE, SPOOF, SMART_MONEY, ORACLE = range(1, 8)
 EXH_RING, SM_RING, SPOOF_MAX_WALLS, DS_MAX_LEVELS = 4096, 1024, 8, 64
-SM_BUCKETS = 512
+OS_BUCKETS = 512
 
 
-def sm_bucket(q):
-    """engine/det_smart_money.pxd sm_bucket: 8 * floor(log2 q) + the next three bits."""
+def os_bucket(q):
+    """engine/ordersize.pxd os_bucket: 8 * floor(log2 q) + the next three bits."""
     if q < 1:
         return 0
     e = q.bit_length() - 1
     return e * 8 + (((q >> (e - 3)) if e >= 3 else (q << (3 - e))) & 7)
 
 
-def sm_bucket_low(b):
-    """engine/det_smart_money.pxd sm_bucket_low: the smallest quantity of bucket b (>= 1)."""
+def os_bucket_low(b):
+    """engine/ordersize.pxd os_bucket_low: the smallest quantity of bucket b (>= 1)."""
     e, v = b >> 3, 8 + (b & 7)
     return v << (e - 3) if e >= 3 else max(1, v >> (3 - e))
 
@@ -161,9 +161,9 @@ class PyFlowEngine:
         self.sm_ring = deque()
         self.sm_q, self.sm_n = {BID: 0, ASK: 0}, {BID: 0, ASK: 0}
         self.sm_last = {}
-        self.sm_sizes = deque()           # size buckets of the last size_window orders
-        self.sm_hist = [0] * SM_BUCKETS
-        self.sm_med_b = self.sm_below = 0   # the median's bucket; orders in buckets below it
+        self.os_sizes = deque()           # size buckets of the last order_median_window orders
+        self.os_hist = [0] * OS_BUCKETS
+        self.os_med_b = self.os_below = 0   # the median's bucket; orders in buckets below it
         self.sm_bin = None                # the current bin of window_ns and its per-side counts
         self.sm_cur = {BID: 0, ASK: 0}
         self.sm_bins = deque()            # (buy, sell) large-lot counts of completed bins
@@ -388,6 +388,7 @@ class PyFlowEngine:
             if o16 > 8 * self.avg_order:
                 o16 = 8 * self.avg_order
             self.avg_order += (o16 - self.avg_order) >> 5
+        self._os_push(qty)
         self.order = None
 
     def _det_trade(self, taker, px, q, ts):
@@ -825,27 +826,31 @@ class PyFlowEngine:
                            w["peak"], self.now - w["first"], rank, w["traded"], dist, w["dist0"])
             self._spoof_scan(ps)
 
-    def _sm_push(self, b):
-        if len(self.sm_sizes) == self.p["smart_money_size_window"]:
-            old = self.sm_sizes.popleft()
-            self.sm_hist[old] -= 1
-            self.sm_below -= old < self.sm_med_b
-        self.sm_sizes.append(b)
-        self.sm_hist[b] += 1
-        self.sm_below += b < self.sm_med_b
-        half, h = len(self.sm_sizes) // 2, self.sm_hist
-        while self.sm_below > half:
-            self.sm_med_b -= 1
-            self.sm_below -= h[self.sm_med_b]
-        while self.sm_below + h[self.sm_med_b] <= half:
-            self.sm_below += h[self.sm_med_b]
-            self.sm_med_b += 1
+    def _os_push(self, q):
+        """engine/ordersize.pxd os_push: the order joins the median's window."""
+        b = os_bucket(q)
+        if len(self.os_sizes) == self.p["order_median_window"]:
+            old = self.os_sizes.popleft()
+            self.os_hist[old] -= 1
+            self.os_below -= old < self.os_med_b
+        self.os_sizes.append(b)
+        self.os_hist[b] += 1
+        self.os_below += b < self.os_med_b
+        half, h = len(self.os_sizes) // 2, self.os_hist
+        while self.os_below > half:
+            self.os_med_b -= 1
+            self.os_below -= h[self.os_med_b]
+        while self.os_below + h[self.os_med_b] <= half:
+            self.os_below += h[self.os_med_b]
+            self.os_med_b += 1
+
+    def _median_order(self):
+        return os_bucket_low(self.os_med_b)
 
     def _smart_money_order(self, taker, px, q, ts):
         p, ring = self.p, self.sm_ring
-        ranked = len(self.sm_sizes) >= p["smart_money_min_orders"] and len(self.sm_sizes) > 0
-        thr = p["smart_money_mult_pct"] * sm_bucket_low(self.sm_med_b) // 100
-        self._sm_push(sm_bucket(q))
+        ranked = len(self.os_sizes) >= p["smart_money_min_orders"] and len(self.os_sizes) > 0
+        thr = p["smart_money_mult_pct"] * self._median_order() // 100
         b, K = ts // p["smart_money_window_ns"], p["smart_money_base_windows"]
         if self.sm_bin is None:
             self.sm_bin = b

@@ -74,7 +74,7 @@ def test_same_outputs_smart_money_background_bins(seed):
     params = FlowParams(warmup_trades=3, warmup_s=2, smart_money_window_ns=1_000_000_000,
                         smart_money_base_windows=4, smart_money_z_x100=100, smart_money_min_count=2,
                         smart_money_mult_pct=100, smart_money_min_orders=20, smart_money_cooldown_ns=0,
-                        smart_money_size_window=64)
+                        order_median_window=64)
     out, py = both(market_with_patterns(seed), params)
     sm = [f["f"] for s, f in zip(out.signals, out.facts) if int(s["aux"]) == 6]
     assert sm and any(int(f[3]) > 1000 for f in sm)     # a background above one lot was used
