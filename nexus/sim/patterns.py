@@ -14,7 +14,10 @@ Kinds (the signal families of the product description) and what `side` means in 
   // 2 if the price had moved away and pushed it out of view; at the latest twice that
   hold); it never trades. A wall pulled before the venue's main book channel ever published
   it (e.g. within one 0.5 s Hyperliquid l2Book interval) was never displayed: it gets no
-  label (Scheduler.unobservable lists it). side = the side of the wall.
+  label (Scheduler.unobservable lists it); nor does one pulled while it is not on display
+  (levels in front pushed it beyond a depth-limited channel's last shown level: the cancel
+  never reaches the wire, and to a client the wall left as a level does when the price
+  moves away). side = the side of the wall.
 - `absorption`: a burst of aggressive orders hits one level whose passive owner keeps
   replenishing it; the price does not give way. side = the absorbing (passive) side.
 - `exhaustion`: an aggressive burst with growing size pushes the price for ~1.5 s, then the
@@ -227,12 +230,17 @@ class Spoof(Pattern):
         vs.set_level(self.side, self.price, book.get(self.price, 0) + self.size)
         self.detail = {"size": vs.spec.qty(self.size), "distance_ticks": self.distance, "pulled": None}
         self.shown = vs.published_qty is None     # no feed: the internal book is the display
+        self.pull_seen = True
 
     def observable(self) -> bool:
-        return self.shown
+        return self.shown and self.pull_seen
 
     def _pull(self, why: str) -> None:
         vs = self.vs
+        # The cancel is seen only where the wall is on display when it goes: on a depth-limited
+        # channel a wall the touch has left behind (pushed beyond the last shown level) leaves
+        # the view as the price moves away, and its cancel out there never reaches the wire.
+        self.pull_seen = vs.published_qty is None or vs.published_qty(self.side, self.price) >= self.size
         book = vs.book_side(self.side)
         vs.set_level(self.side, self.price, max(0, book.get(self.price, 0) - self.size))
         self.detail["pulled"] = why

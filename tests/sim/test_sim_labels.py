@@ -292,3 +292,43 @@ def test_scheduler_drops_unobservable_patterns(engine):
     ids = {lb["id"] for lb in sched.labels()}
     assert not ids & set(sched.unobservable)
     assert all(i.startswith("L") for i in sched.unobservable)
+
+
+def test_spoof_pulled_out_of_view_is_not_labelled():
+    """On a depth-limited channel (Kraken's book shows 10 levels) a wall that was displayed but
+    is pulled after levels in front pushed it beyond the last shown one: the cancel never
+    reaches the wire (to a client the wall left the view as a level does when the price moves
+    away), so it gets no label; the same wall pulled while on display is labelled."""
+    import random
+
+    from nexus.sim.market import BID
+    from nexus.sim.patterns import Spoof
+
+    def shown_wall(i):
+        e = Engine(seed=5, venues=["kraken"], patterns=False)
+        e.advance(2.0)
+        vs = e.sim.venues["kraken"]
+        sp = Spoof(f"L{i}", vs, e.t_ns, random.Random(i), BID)
+        vs.hooks.append(sp)
+        for _ in range(20):
+            e.step()
+            if sp.shown:
+                break
+        assert sp.shown and not sp.done and vs.published_qty(BID, sp.price) >= sp.size
+        return e, vs, sp
+
+    e, vs, sp = shown_wall(1)
+    touch = vs.best_bid()
+    assert (touch - sp.price) // vs.tick >= 10
+    for k in range(1, (touch - sp.price) // vs.tick):    # fill every tick between touch and wall
+        p = touch - k * vs.tick
+        vs.set_level(BID, p, max(vs.book_side(BID).get(p, 0), vs.spec.lot))
+    for _ in range(6):                                  # Kraken publishes every 50 ms
+        e.step()
+    assert sp.price not in vs.top(BID, 10) and vs.published_qty(BID, sp.price) == 0
+    sp._pull("timeout")
+    assert sp.done and not sp.observable()
+
+    e, vs, sp = shown_wall(1)
+    sp._pull("timeout")
+    assert sp.done and sp.observable()
