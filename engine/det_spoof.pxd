@@ -14,8 +14,11 @@
 #     the engine's log of the message's level changes gives the size before, or the side as
 #     the message found it when the message re-sent the whole side). Up to SPOOF_MAX_WALLS
 #     walls per side are tracked by price, with their peak size, the time and the distance
-#     from the touch when placed, and the volume traded at their price since (a trade
-#     through the price counts as the whole peak: the wall was reachable);
+#     from the touch when placed, and the volume traded AT their price since. A print
+#     through the price (beyond it, the wall not filled) does not count: a resting wall
+#     would have been hit first, so it was gone by then and only the book message saying
+#     so was still to come (trades and book are separate streams; Hyperliquid's book is a
+#     0.5 s snapshot, Bybit's a 20 ms push) -- it was pulled before it could trade;
 #   * a tracked wall is dropped when it becomes the touch (it could trade) or after
 #     max_life_ns; it is PULLED when, in one message, its size falls by >= pull_pct % of its
 #     peak to <= (100 - pull_pct) % of the peak;
@@ -76,8 +79,6 @@ cdef inline void spoof_trade(Spoof* s, int taker, int64_t px, int64_t q) noexcep
             continue
         if px == w.price:
             w.traded += q
-        elif (ps == 1 and px < w.price) or (ps == 2 and px > w.price):
-            w.traded += w.peak
 
 
 cdef inline void spoof_reset(Spoof* s) noexcept nogil:

@@ -70,6 +70,15 @@ every one of the 162 true iceberg signals: median 3.7, p95 7.8, max 11.0. 20 sit
 (geometric middle of 11 and 34). Through the engine (all 24 seeds, absorption on):
 0.94/0.87 -> 0.98/0.87. The other 4 false positives (hyperliquid, 3 refills read from 0.5 s
 snapshots, confidence 53-58) look like the true ones there and were left.
+Spoof prints through the wall (issue 6, session 3): traced over dev seeds, 7 of 21 misses were
+walls whose price the trades passed (beyond it, nothing at its price) before the book message
+removing them arrived (bybit 3, hyperliquid 2, kraken 1, binance-spot 1); the rule then
+counted the whole peak as traded. A resting wall is hit before the price passes it, so such
+a wall was already gone: only prints AT its price count now. Dev 0.83/0.70 -> 0.82/0.77,
+seeds 17-30 0.78/0.63 -> 0.77/0.71. Of the rest: 11 walls never tracked (on hyperliquid
+25x the average order, which its few, large trades inflate, exceeded the wall 5 times; a
+median-order threshold was tried, see the commit log: no better overall) and 3 that became
+the touch in the message that pulled them.
 Spoof order_mult_pct was re-checked, not changed: 1500 on the same ten seeds gave
 precision 0.31 (from 0.84) for recall 0.66 (from 0.62).
 """

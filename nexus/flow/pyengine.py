@@ -747,8 +747,6 @@ class PyFlowEngine:
                 continue
             if px == w["price"]:
                 w["traded"] += q
-            elif (ps == BID and px < w["price"]) or (ps == ASK and px > w["price"]):
-                w["traded"] += w["peak"]
 
     def _spoof_consider(self, ps, side, price, before, thr):
         p, walls = self.p, self.walls[ps]

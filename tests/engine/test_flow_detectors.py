@@ -66,6 +66,28 @@ def test_spoof_not_when_the_wall_traded_or_was_built_up():
     assert after(signals(m), t0, T.SPOOF) == []
 
 
+def test_spoof_when_prints_pass_the_wall_before_the_book_says_it_is_gone():
+    # Trades and book are separate streams: the price runs through the wall's level (sells
+    # print 1 and 2 ticks below the bid wall, nothing at its price) before the book message
+    # removing it arrives. A resting wall would have been hit first: it was pulled before it
+    # could trade. The same run with the wall filled at its price is no spoof.
+    def run(fill_at_wall):
+        m = warm_market()
+        t0 = m.t
+        p = m.best(BID) - 5
+        m.emit([m.setq(BID, p, m.book[BID].get(p, 0) + 400)])
+        m.run(1.0, protect={(BID, p)})
+        prints = [(TRADE, ASK, p, 400)] if fill_at_wall else []
+        m.emit(prints + [(TRADE, ASK, p - 1, 3), (TRADE, ASK, p - 2, 3)])
+        m.emit([m.setq(BID, p, 0)])
+        m.run(1)
+        return p, after(signals(m), t0, T.SPOOF)
+
+    p, got = run(fill_at_wall=False)
+    assert [(s[1], s[2]) for s in got] == [(ASK, p)]
+    assert run(fill_at_wall=True)[1] == []
+
+
 def iceberg(m, side, clips=10, display=3, print_size=4):
     p = m.best(side)
     m.emit([m.setq(side, p, display)])
