@@ -80,6 +80,9 @@ def replay(venue, symbol, instruments, records, price_exponent, qty_exponent, ti
 
 @signals.command("eval")
 @click.option("--seed", type=int, default=1, show_default=True, help="The simulator's seed (the scenario; 1 is `nexus sim`'s default).")
+@click.option("--seeds", default=None, metavar="N,N,...",
+              help="Several scenarios, scored each and pooled (counts added); --json then prints "
+                   '{"seeds": [...], "pooled": {detector: {...}}, "per_seed": {"N": {...}}}.')
 @click.option("--duration", "duration_s", type=click.FloatRange(30, 3600), default=300.0, show_default=True,
               help="Simulated seconds (patterns start every 5-8 s after the first 3 s).")
 @click.option("--venues", default=None, help="Comma-separated venues (default: all seven).")
@@ -87,7 +90,7 @@ def replay(venue, symbol, instruments, records, price_exponent, qty_exponent, ti
               help="Also report, per detector, its false positives and how many fell while a pattern of "
                    "another kind was running on that venue.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object: per detector precision, recall, labelled, detected.")
-def eval_(seed, duration_s, venues, details, as_json) -> None:
+def eval_(seed, seeds, duration_s, venues, details, as_json) -> None:
     """Run the simulator's labelled scenario in process (no network), replay every venue's
     wire messages through its decoder, sync rules and the detectors (default parameters),
     and score each detector against the labels:
@@ -103,8 +106,35 @@ def eval_(seed, duration_s, venues, details, as_json) -> None:
 
     vs = tuple(v.strip() for v in venues.split(",")) if venues else evaluate.DEFAULT_VENUES
     progress = (lambda m: click.echo(f"… {m}", err=True)) if not as_json else None
-    res = evaluate.run(seed=seed, duration_s=duration_s, venues=vs, progress=progress)
     keys = ("precision", "recall", "labelled", "detected")
+    if seeds is not None:
+        try:
+            seed_list = [int(x) for x in seeds.split(",") if x.strip()]
+        except ValueError:
+            raise click.UsageError(f"--seeds takes integers separated by commas, got {seeds!r}") from None
+        if not seed_list:
+            raise click.UsageError("--seeds needs at least one seed")
+        per_seed = {}
+        for i, sd in enumerate(seed_list, 1):
+            click.echo(f"… seed {sd} ({i} of {len(seed_list)})", err=True)
+            per_seed[sd] = evaluate.run(seed=sd, duration_s=duration_s, venues=vs)["detectors"]
+        pooled = evaluate.pool(list(per_seed.values()))
+        if as_json:
+            click.echo(json.dumps({"seeds": seed_list,
+                                   "pooled": {n: {k: d[k] for k in keys} for n, d in pooled.items()},
+                                   "per_seed": {str(sd): {n: {k: d[k] for k in keys} for n, d in r.items()}
+                                                for sd, r in per_seed.items()}}))
+            return
+        click.echo(f"seeds {', '.join(map(str, seed_list))} pooled, {duration_s:g} simulated s each, venues: {', '.join(vs)}")
+        for name, d in pooled.items():
+            p = "-" if d["precision"] is None else f"{d['precision']:.2f}"
+            r = "-" if d["recall"] is None else f"{d['recall']:.2f}"
+            per = "  ".join(f"{sd}:{'-' if x[name]['precision'] is None else format(x[name]['precision'], '.2f')}/"
+                            f"{'-' if x[name]['recall'] is None else format(x[name]['recall'], '.2f')}"
+                            for sd, x in per_seed.items())
+            click.echo(f"{name:<12} precision {p:>5}  recall {r:>5}  labelled {d['labelled']:>3}  detected {d['detected']:>4}   {per}")
+        return
+    res = evaluate.run(seed=seed, duration_s=duration_s, venues=vs, progress=progress)
     out = {name: (d if details else {k: d[k] for k in keys}) for name, d in res["detectors"].items()}
     if as_json:
         click.echo(json.dumps(out))

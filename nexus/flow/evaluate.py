@@ -227,12 +227,30 @@ def score(detected: list[Detected], labels: list[dict], end_ns: int) -> dict:
             "labelled": len(done),
             "unfinished": len(ls) - len(done),
             "detected": len(ds),
+            "true_positives": tp,
+            "found": found,
             "false_positives": len(fps),
             "false_positives_during_other_patterns": sum(1 for d in fps if any(_during(d, l, end_ns) for l in others)),
         }
     res["oracle"] = {"precision": None, "recall": None, "labelled": 0, "unfinished": 0,
-                     "detected": sum(1 for d in detected if d.signal == "oracle")}
+                     "detected": sum(1 for d in detected if d.signal == "oracle"), "true_positives": 0, "found": 0}
     return res
+
+
+def pool(per_seed: list[dict]) -> dict:
+    """Several runs' `score` results as one: counts added, precision and recall recomputed
+    from the sums (a seed with more labels weighs more, as it should)."""
+    out: dict[str, dict] = {}
+    for res in per_seed:
+        for name, d in res.items():
+            o = out.setdefault(name, {"labelled": 0, "detected": 0, "true_positives": 0, "found": 0})
+            for k in o:
+                o[k] += d.get(k, 0)
+    for name, o in out.items():
+        labelled = name != "oracle"
+        o["precision"] = round(o["true_positives"] / o["detected"], 4) if o["detected"] and labelled else None
+        o["recall"] = round(o["found"] / o["labelled"], 4) if o["labelled"] else None
+    return out
 
 
 def run(seed: int = 1, duration_s: float = DEFAULT_DURATION_S, venues=DEFAULT_VENUES, progress=None) -> dict:

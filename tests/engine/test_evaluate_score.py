@@ -34,3 +34,15 @@ def test_wrong_side_or_kind_does_not_match():
     # exhaustion: the label names the exhausted buyers, a true signal points down (sell)
     assert res["exhaustion"]["precision"] == 0.5 and res["exhaustion"]["recall"] == 1.0
     assert res["delta_spike"]["precision"] == 0.0 and res["delta_spike"]["recall"] is None
+
+
+def test_pool_adds_counts_and_recomputes_the_ratios():
+    from nexus.flow.evaluate import pool
+
+    end = 300 * S
+    a = score([sig(20 * S), sig(200 * S)], [label(1), label(2, t0=100 * S)], end)   # 1 of 2 true, 1 of 2 found
+    b = score([sig(20 * S)] * 3, [label(1)], end)                                     # 3 of 3 true, 1 of 1 found
+    p = pool([a, b])["smart_money"]
+    assert (p["detected"], p["true_positives"], p["labelled"], p["found"]) == (5, 4, 3, 2)
+    assert p["precision"] == 0.8 and p["recall"] == round(2 / 3, 4)     # not the mean of 0.5 and 1.0
+    assert pool([a])["oracle"]["precision"] is None

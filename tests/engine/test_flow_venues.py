@@ -68,3 +68,18 @@ def test_signals_eval_contract():
         assert d["precision"] is None or 0 <= d["precision"] <= 1
         assert d["recall"] is None or 0 <= d["recall"] <= 1
     assert sum(d["labelled"] for d in res.values()) >= 3  # the first patterns start within ~30 s
+
+
+def test_signals_eval_seeds_pooled_is_the_sum_of_the_single_runs():
+    args = ("--duration", "40", "--venues", "okx-swap,kraken", "--json")
+    p = nexus("signals", "eval", "--seeds", "2,3", *args)
+    assert p.returncode == 0, p.stderr[-2000:]
+    res = json.loads(p.stdout)
+    assert res["seeds"] == [2, 3] and set(res["per_seed"]) == {"2", "3"}
+    single = {s: json.loads(nexus("signals", "eval", "--seed", s, *args).stdout) for s in ("2", "3")}
+    assert res["per_seed"] == single                                   # the same scenario, the same result
+    for name, d in res["pooled"].items():
+        assert d["labelled"] == sum(single[s][name]["labelled"] for s in single)
+        assert d["detected"] == sum(single[s][name]["detected"] for s in single)
+    bad = nexus("signals", "eval", "--seeds", "2,x", *args)
+    assert bad.returncode == 2 and b"--seeds" in bad.stderr
