@@ -39,6 +39,7 @@ from libc.stdint cimport int64_t
 from libc.math cimport sqrt
 from engine.detctx cimport DetCtx, ctx_warm, ctx_median_order
 from engine.signal cimport SignalOut, emit, conf_ratio, SIG_SMART_MONEY
+from engine.sortbuf cimport sorted_insert
 
 cdef enum:
     SM_RING = 1024              # large lots of the window (a power of two)
@@ -117,16 +118,11 @@ cdef inline void sm_close_bin(SmartMoney* m) noexcept nogil:
 cdef inline int64_t sm_background(SmartMoney* m) noexcept nogil:
     """The upper median of the held bins' per-side counts (0 with none)."""
     cdef int64_t v[2 * SM_MAX_BINS]
-    cdef int64_t k = 2 * m.nbins, i, j, x
+    cdef int64_t k = 2 * m.nbins, i
     if k == 0:
         return 0
     for i in range(k):
-        x = m.bins[2 * ((m.bin_head + i // 2) % m.p.base_windows) + (i & 1)]
-        j = i
-        while j > 0 and v[j - 1] > x:
-            v[j] = v[j - 1]
-            j -= 1
-        v[j] = x
+        sorted_insert(v, i, m.bins[2 * ((m.bin_head + i // 2) % m.p.base_windows) + (i & 1)])
     return v[k // 2]
 
 

@@ -35,6 +35,7 @@ from libc.stdint cimport int64_t
 from engine.detctx cimport DetCtx, ctx_side, ctx_avg_order, ctx_warm
 from engine.ladder cimport LadderSide, side_px, side_sz, side_qty_at, side_rank
 from engine.signal cimport SignalOut, emit, conf_ratio, SIG_SPOOF
+from engine.sortbuf cimport sorted_insert
 
 cdef enum:
     SPOOF_MAX_WALLS = 8
@@ -90,15 +91,9 @@ cdef inline void spoof_reset(Spoof* s) noexcept nogil:
 cdef inline int64_t spoof_median(const LadderSide* side, Py_ssize_t n) noexcept nogil:
     """Median (the upper one for an even count) of the n <= SPOOF_MAX_LEVELS best sizes."""
     cdef int64_t buf[SPOOF_MAX_LEVELS]
-    cdef int64_t v
-    cdef Py_ssize_t i, j
+    cdef Py_ssize_t i
     for i in range(n):
-        v = side_sz(side, i)
-        j = i
-        while j > 0 and buf[j - 1] > v:
-            buf[j] = buf[j - 1]
-            j -= 1
-        buf[j] = v
+        sorted_insert(buf, i, side_sz(side, i))
     return buf[n // 2]
 
 
