@@ -148,6 +148,16 @@ class PySortedConsensus:
             out.append((p, rows[p][self.n], rows[p][: self.n]))
         return out
 
+    def top_into(self, bids_out, asks_out):
+        """As native Consensus.top_into: (price, total) rows into (n, 2) arrays."""
+        counts = []
+        for side, arr in ((BID, bids_out), (ASK, asks_out)):
+            levels = self.top(side, len(arr))
+            for i, (p, total, _) in enumerate(levels):
+                arr[i] = (p, total)
+            counts.append(len(levels))
+        return tuple(counts)
+
 
 class PyUnsortedConsensus:
     """The former baseline, kept for comparison: {price: [qty per venue, total]} per side,

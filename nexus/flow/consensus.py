@@ -35,27 +35,29 @@ class ConsensusFlow:
         self.qty_exponent = agg.grid.qty_exponent
         self.levels = levels
         self.runner = FlowRunner(params or FlowParams())
+        self._bids = np.zeros((levels, 2), dtype=np.int64)
+        self._asks = np.zeros((levels, 2), dtype=np.int64)
+        self._image = record.empty(1 + 2 * levels)   # reused: the engine copies what it keeps
         self._trade = record.empty(1)
         self._trade["kind"] = _K_TRADE
         self._trade["flags"] = _F_LAST
 
     def image(self, ts_ns: int) -> np.ndarray:
-        """The consensus book now, as the records the engine takes."""
-        bids = self.agg.consensus.top(BID, self.levels)
-        asks = self.agg.consensus.top(ASK, self.levels)
-        out = record.empty(1 + len(bids) + len(asks))
+        """The consensus book now, as the records the engine takes: the levels come straight
+        from the native book into reused arrays (Consensus.top_into), no Python objects per
+        level."""
+        nb, na = self.agg.consensus.top_into(self._bids, self._asks)
+        out = self._image[:1 + nb + na]
         out["kind"] = _K_LEVEL
         out["flags"] = _F_SNAP
         out["ts_exchange_ns"] = ts_ns
         out[0]["kind"] = _K_CLEAR
-        if bids:
-            out["side"][1:1 + len(bids)] = BID
-            out["price"][1:1 + len(bids)] = [b[0] for b in bids]
-            out["qty"][1:1 + len(bids)] = [b[1] for b in bids]
-        if asks:
-            out["side"][1 + len(bids):] = ASK
-            out["price"][1 + len(bids):] = [a[0] for a in asks]
-            out["qty"][1 + len(bids):] = [a[1] for a in asks]
+        out["side"][1:1 + nb] = BID
+        out["price"][1:1 + nb] = self._bids[:nb, 0]
+        out["qty"][1:1 + nb] = self._bids[:nb, 1]
+        out["side"][1 + nb:] = ASK
+        out["price"][1 + nb:] = self._asks[:na, 0]
+        out["qty"][1 + nb:] = self._asks[:na, 1]
         out["flags"][-1] |= _F_LAST
         return out
 

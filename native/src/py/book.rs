@@ -1,7 +1,7 @@
-use super::buffers::records;
+use super::buffers::{fill_pairs, records};
 use crate::core::book::{self, Level};
 use crate::core::decimal::MAX_EXPONENT;
-use numpy::{PyArray2, PyArrayMethods};
+use numpy::PyArray2;
 use numpy::PyUntypedArray;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -74,18 +74,8 @@ impl Book {
     }
     /// Fill caller-owned int64 arrays of shape (n, 2) with the top levels; returns (nb, na).
     fn top_into(&self, bids_out: &Bound<'_, PyArray2<i64>>, asks_out: &Bound<'_, PyArray2<i64>>) -> PyResult<(usize, usize)> {
-        let fill = |arr: &Bound<'_, PyArray2<i64>>, side: u8| -> PyResult<usize> {
-            let mut rw = arr.try_readwrite()?;
-            let mut view = rw.as_array_mut();
-            if view.ncols() != 2 {
-                return Err(PyValueError::new_err("output arrays must have shape (n, 2)"));
-            }
-            let levels = self.0.top(side, view.nrows());
-            for (i, l) in levels.iter().enumerate() {
-                view[[i, 0]] = l.price;
-                view[[i, 1]] = l.qty;
-            }
-            Ok(levels.len())
+        let fill = |arr: &Bound<'_, PyArray2<i64>>, side: u8| {
+            fill_pairs(arr, |n| self.0.top(side, n).into_iter().map(|l| (l.price, l.qty)).collect())
         };
         Ok((fill(bids_out, 1)?, fill(asks_out, 2)?))
     }

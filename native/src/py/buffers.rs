@@ -1,6 +1,6 @@
 //! NumPy record arrays as byte slices. Rust and Cython meet only at these buffers.
 use crate::core::record::RECORD_SIZE;
-use numpy::{PyUntypedArray, PyUntypedArrayMethods, PyArrayDescrMethods};
+use numpy::{PyArray2, PyArrayDescrMethods, PyArrayMethods, PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 
@@ -32,4 +32,20 @@ pub fn records<'a>(arr: &'a Bound<'_, PyUntypedArray>) -> PyResult<&'a [u8]> {
 pub fn records_mut<'a>(arr: &'a Bound<'_, PyUntypedArray>) -> PyResult<&'a mut [u8]> {
     let (p, n) = check(arr, true)?;
     Ok(unsafe { std::slice::from_raw_parts_mut(p, n) })
+}
+
+/// Fill a caller-owned int64 array of shape (n, 2) with (price, quantity) rows, at most n of
+/// them; returns how many were written. The book views' `top_into` share it.
+pub fn fill_pairs(arr: &Bound<'_, PyArray2<i64>>, get: impl FnOnce(usize) -> Vec<(i64, i64)>) -> PyResult<usize> {
+    let mut rw = arr.try_readwrite()?;
+    let mut view = rw.as_array_mut();
+    if view.ncols() != 2 {
+        return Err(PyValueError::new_err("output arrays must have shape (n, 2)"));
+    }
+    let rows = get(view.nrows());
+    for (i, (p, q)) in rows.iter().enumerate() {
+        view[[i, 0]] = *p;
+        view[[i, 1]] = *q;
+    }
+    Ok(rows.len())
 }

@@ -1,7 +1,7 @@
-use super::buffers::records;
+use super::buffers::{fill_pairs, records};
 use crate::core::consensus::{self, CLevel, VenueScale, MAX_VENUES};
 use crate::core::dedup;
-use numpy::PyUntypedArray;
+use numpy::{PyArray2, PyUntypedArray};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
@@ -102,6 +102,14 @@ impl Consensus {
     }
     fn top(&self, side: u8, n: usize) -> Vec<(i64, i64, Vec<i64>)> {
         self.0.top(side, n).iter().map(level_tuple).collect()
+    }
+    /// Fill caller-owned int64 arrays of shape (n, 2) with the top (price, total) levels of
+    /// each side, best first, without building Python objects; returns (nb, na).
+    fn top_into(&self, bids_out: &Bound<'_, PyArray2<i64>>, asks_out: &Bound<'_, PyArray2<i64>>) -> PyResult<(usize, usize)> {
+        let fill = |arr: &Bound<'_, PyArray2<i64>>, side: u8| {
+            fill_pairs(arr, |n| self.0.top(side, n).into_iter().map(|l| (l.price, l.total)).collect())
+        };
+        Ok((fill(bids_out, 1)?, fill(asks_out, 2)?))
     }
     fn at(&self, side: u8, price: i64) -> Option<(i64, i64, Vec<i64>)> {
         self.0.at(side, price).as_ref().map(level_tuple)
