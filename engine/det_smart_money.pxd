@@ -10,11 +10,11 @@
 #   * Large lot. The venue's typical order M is the median size of its last
 #     order_median_window orders (engine/ordersize.pxd, kept in engine/detctx.pxd). An order
 #     is a large lot when q >= T = max(min_qty, mult_pct % of M, 1), once min_orders orders
-#     are in that window; the order is measured before it joins the window. A median, not a mean nor
-#     a top rank: a patient accumulator's own lots (or an earlier one's, 15-20 orders of one
-#     size) are ~1 % of a 2000-order window -- enough to inflate a mean on a quiet venue and
-#     to fill the top per cent of the ranking so its next lots no longer rank, never enough
-#     to move the median.
+#     are in that window; the order is measured before it joins the window. A median, not
+#     a mean nor a top rank: a patient accumulator's own lots (or an earlier one's, 15-20
+#     orders of one size) are ~1 % of a 2000-order window -- enough to inflate a mean on a
+#     quiet venue and to fill the top per cent of the ranking so its next lots no longer
+#     rank, never enough to move the median.
 #   * Background. Large lots of random sides arrive all the time on a busy venue (about 1 %
 #     of its orders are 10x its median). Exchange time is cut into fixed bins of window_ns;
 #     the last base_windows completed bins give 2 * base_windows per-side counts of large
