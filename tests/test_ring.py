@@ -31,6 +31,34 @@ def test_publish_poll_in_order(ring_name):
         assert r.lost == 0
 
 
+def test_ring_handles_may_move_between_threads(ring_name):
+    # A writer made on one thread publishes from another, and the handles are released on a
+    # thread other than the one that made them (a web server's worker threads, a garbage
+    # collection that runs elsewhere): the classes are not bound to their creating thread.
+    import threading
+
+    w, r = RingWriter(ring_name, slots=1024), RingReader(ring_name)
+    errors = []
+
+    def work():
+        try:
+            w.publish(batch(0, 100))
+        except Exception as e:                                      # noqa: BLE001
+            errors.append(e)
+
+    t = threading.Thread(target=work)
+    t.start()
+    t.join()
+    assert errors == []
+    assert drain(r, record.empty(64))["seq"].tolist() == list(range(100))
+    holder = [w, r]
+    del w, r
+    t = threading.Thread(target=lambda: (holder[1].close(), holder[0].close(), holder.clear()))
+    t.start()
+    t.join()
+    assert holder == []
+
+
 def test_two_readers_each_see_everything(ring_name):
     with RingWriter(ring_name, slots=64) as w:
         a, b = RingReader(ring_name), RingReader(ring_name)

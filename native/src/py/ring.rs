@@ -11,7 +11,7 @@ fn closed() -> PyErr {
 }
 
 /// Single writer of a named shared-memory ring.
-#[pyclass(module = "nexus._native", unsendable)]
+#[pyclass(module = "nexus._native")]
 pub struct RingWriter(Option<ring::RingWriter>);
 
 impl RingWriter {
@@ -81,7 +81,7 @@ impl RingWriter {
 }
 
 /// One reader of a named ring; many may attach, from any process.
-#[pyclass(module = "nexus._native", unsendable)]
+#[pyclass(module = "nexus._native")]
 pub struct RingReader(Option<ring::RingReader>);
 
 impl RingReader {
