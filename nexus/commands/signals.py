@@ -127,12 +127,8 @@ def eval_(seed, seeds, duration_s, venues, details, as_json) -> None:
             return
         click.echo(f"seeds {', '.join(map(str, seed_list))} pooled, {duration_s:g} simulated s each, venues: {', '.join(vs)}")
         for name, d in pooled.items():
-            p = "-" if d["precision"] is None else f"{d['precision']:.2f}"
-            r = "-" if d["recall"] is None else f"{d['recall']:.2f}"
-            per = "  ".join(f"{sd}:{'-' if x[name]['precision'] is None else format(x[name]['precision'], '.2f')}/"
-                            f"{'-' if x[name]['recall'] is None else format(x[name]['recall'], '.2f')}"
-                            for sd, x in per_seed.items())
-            click.echo(f"{name:<12} precision {p:>5}  recall {r:>5}  labelled {d['labelled']:>3}  detected {d['detected']:>4}   {per}")
+            per = "  ".join(f"{sd}:{_ratio(x[name]['precision'])}/{_ratio(x[name]['recall'])}" for sd, x in per_seed.items())
+            click.echo(_row(name, d, f"   {per}"))
         return
     res = evaluate.run(seed=seed, duration_s=duration_s, venues=vs, progress=progress)
     out = {name: (d if details else {k: d[k] for k in keys}) for name, d in res["detectors"].items()}
@@ -141,8 +137,16 @@ def eval_(seed, seeds, duration_s, venues, details, as_json) -> None:
         return
     click.echo(f"seed {seed}, {duration_s:g} simulated s, venues: {', '.join(vs)}")
     for name, d in res["detectors"].items():
-        p = "-" if d["precision"] is None else f"{d['precision']:.2f}"
-        r = "-" if d["recall"] is None else f"{d['recall']:.2f}"
         extra = (f"  (false positives {d['false_positives']}, {d['false_positives_during_other_patterns']} "
                  f"during other patterns)") if "false_positives" in d else ""
-        click.echo(f"{name:<12} precision {p:>5}  recall {r:>5}  labelled {d['labelled']:>3}  detected {d['detected']:>4}{extra}")
+        click.echo(_row(name, d, extra))
+
+
+def _ratio(x) -> str:
+    return "-" if x is None else f"{x:.2f}"
+
+
+def _row(name: str, d: dict, tail: str = "") -> str:
+    """One detector's line of the readable `signals eval` output."""
+    return (f"{name:<12} precision {_ratio(d['precision']):>5}  recall {_ratio(d['recall']):>5}  "
+            f"labelled {d['labelled']:>3}  detected {d['detected']:>4}{tail}")
