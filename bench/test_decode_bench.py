@@ -21,7 +21,7 @@ import pytest
 
 from nexus import record
 from nexus._native import Book, parse_scaled
-from nexus.venues.binance_spot import BinanceSpotDecoder, BinanceSpotSync
+from nexus.venues.binance.spot import BinanceSpotDecoder, BinanceSpotSync
 
 MESSAGES = 2000  # per round; each round replays the same raw bytes
 LEVELS = 10  # per side

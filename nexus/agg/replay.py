@@ -12,7 +12,8 @@ from nexus.agg.aggregator import AggConfig, Aggregator
 from nexus.feeds.handler import PublishingBook
 from nexus.feeds.replay import Replayer
 from nexus.feeds.specs import spec
-from nexus.venues.base import SegKind, canonical_symbol, load
+from nexus.venues.base import SegKind
+from nexus.venues.registry import canonical_symbol, load
 
 _TRADE = int(record.Kind.TRADE)
 

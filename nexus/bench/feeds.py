@@ -103,7 +103,8 @@ def replay_throughput(path: str, rounds: int = 3) -> dict:
     from nexus.exceptions import BatchFull, DecodeError
     from nexus.feeds.handler import PublishingBook
     from nexus.ring import RingReader, RingWriter
-    from nexus.venues.base import DEFAULT_BATCH_RECORDS, SegKind, canonical_symbol, load
+    from nexus.venues.base import DEFAULT_BATCH_RECORDS, SegKind
+    from nexus.venues.registry import canonical_symbol, load
 
     with RecordingReader(path) as r:
         frames = [(VENUE_NAMES[f.venue_id], f.kind, f.payload, f.ts_local_ns) for f in r]

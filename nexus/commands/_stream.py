@@ -10,9 +10,11 @@ from typing import Iterator
 
 import click
 
-from nexus.venues.base import DEFAULT_BATCH_RECORDS, MODULES, canonical_symbol, load
+from nexus.venues import registry
+from nexus.venues.base import DEFAULT_BATCH_RECORDS
+from nexus.venues.registry import canonical_symbol, load
 
-VENUE_CHOICE = click.Choice(sorted(MODULES))
+VENUE_CHOICE = click.Choice(sorted(registry.names()))
 EXIT_REJECTED = 3
 
 

@@ -22,6 +22,7 @@ def _writer(name: str, rate_per_s: int, duration_s: float, seed: int, ready) -> 
     from nexus import record
     from nexus._native import monotonic_ns
     from nexus.ring import RingWriter
+    from nexus.venues import SYNTHETIC_VENUE_ID
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     rng = np.random.default_rng(seed)
@@ -31,7 +32,7 @@ def _writer(name: str, rate_per_s: int, duration_s: float, seed: int, ready) -> 
     batch["side"][10:20] = record.Side.ASK
     batch["kind"][20] = record.Kind.TRADE
     batch["flags"][20] = record.Flag.LAST
-    batch["venue_id"] = 255
+    batch["venue_id"] = SYNTHETIC_VENUE_ID
     offsets = np.arange(1, 11, dtype=np.int64)
     mid = 6_500_000  # ticks of 0.01: 65,000.00
     msgs_per_tick = max(1, rate_per_s // 21 // 1000)

@@ -18,7 +18,7 @@ from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
 from nexus._native import monotonic_ns
 from nexus.feeds.backoff import Backoff
-from nexus.feeds.specs import Heartbeat
+from nexus.venues.registry import Heartbeat
 
 log = logging.getLogger("nexus.feeds")
 

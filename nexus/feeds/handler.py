@@ -25,9 +25,10 @@ from nexus._native import monotonic_ns
 from nexus.exceptions import BatchFull, DecodeError
 from nexus.feeds.connection import FeedConnection
 from nexus.feeds.recorder import fetch_rest
-from nexus.feeds.specs import VenueSpec
+from nexus.venues.registry import FeedSpec
 from nexus.venues import venue_id
-from nexus.venues.base import DEFAULT_BATCH_RECORDS, SegKind, canonical_symbol, load
+from nexus.venues.base import DEFAULT_BATCH_RECORDS, SegKind
+from nexus.venues.registry import canonical_symbol, load
 
 log = logging.getLogger("nexus.feeds")
 
@@ -87,7 +88,7 @@ class FeedCounters:
 class VenueFeed:
     """One venue, one symbol: keeps the book synced and publishes to `publish(records)`."""
 
-    def __init__(self, venue: str, spec: VenueSpec, symbol: str, ws_url: str, rest_url: str | None,
+    def __init__(self, venue: str, spec: FeedSpec, symbol: str, ws_url: str, rest_url: str | None,
                  publish, stale_after_s: float = STALE_AFTER_S):
         self.venue = venue
         self.vid = venue_id(venue)

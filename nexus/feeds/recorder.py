@@ -9,7 +9,7 @@ import urllib.request
 from nexus._native import monotonic_ns
 from nexus.feeds.connection import FeedConnection
 from nexus.feeds.recording import FRAME, REST, RecordingWriter
-from nexus.feeds.specs import VenueSpec
+from nexus.venues.registry import FeedSpec
 from nexus.venues import venue_id
 
 log = logging.getLogger("nexus.feeds")
@@ -26,7 +26,7 @@ def fetch_rest(url: str) -> bytes:
 class FeedRecorder:
     """Connects to each venue and writes every message it receives, as received."""
 
-    def __init__(self, writer: RecordingWriter, specs: dict[str, VenueSpec], symbol: str,
+    def __init__(self, writer: RecordingWriter, specs: dict[str, FeedSpec], symbol: str,
                  ws_urls: dict[str, str], rest_urls: dict[str, str]):
         self.writer = writer
         self.conns: dict[str, FeedConnection] = {}

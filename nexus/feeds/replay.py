@@ -19,7 +19,8 @@ from nexus.exceptions import BatchFull, DecodeError
 from nexus.feeds.recording import EVENT, FRAME, REST, Frame, RecordingReader
 from nexus.feeds.specs import spec
 from nexus.venues import VENUE_NAMES
-from nexus.venues.base import DEFAULT_BATCH_RECORDS, canonical_symbol, load
+from nexus.venues.base import DEFAULT_BATCH_RECORDS
+from nexus.venues.registry import canonical_symbol, load
 
 
 @dataclass

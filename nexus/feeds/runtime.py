@@ -210,7 +210,7 @@ class Runtime:
             f = self.feeds[venue]
             st = f.sync.books.get(f.symbol)
             return st.inst if st else f.decoder.instrument(f.symbol)
-        from nexus.venues.base import canonical_symbol, load
+        from nexus.venues.registry import canonical_symbol, load
 
         d = load(venue).Decoder()
         return d.instrument(canonical_symbol(venue, spec(venue).symbol_of(self.cfg.symbol)))

@@ -47,15 +47,15 @@ DEFAULT_VENUES = ("binance-perp", "binance-spot", "bybit-perp", "okx-swap", "coi
 
 def _need_sim():
     try:
-        from nexus.sim.engine import ALL_CONNECTIONS, Engine  # noqa: F401
-        from nexus.venues.base import MODULES  # noqa: F401
+        from nexus.sim.core import ALL_CONNECTIONS, SimCore  # noqa: F401
+        from nexus.venues.registry import all_venues  # noqa: F401
     except ImportError as e:
         raise ConfigError(f"`signals eval` needs the venue simulator (nexus.sim) and the venue decoders "
                           f"(nexus.venues), which this build does not have: {e}") from None
 
 
 class _Conn:
-    """One subscribed client connection, in process (nexus.sim.wire.base.Conn)."""
+    """One subscribed client connection, in process (nexus.sim.feed.Conn)."""
 
     def __init__(self, feed, t_ns: int) -> None:
         self.venue = feed.venue
@@ -85,31 +85,31 @@ class _Conn:
 
 
 class _Sink:
-    """What the simulator's server would do with the engine's output, for one client each."""
+    """What the simulator's server would do with the simulator core's output, for one client each."""
 
-    def __init__(self, engine, conns: dict[str, _Conn]) -> None:
-        from nexus.sim.engine import ALL_CONNECTIONS
+    def __init__(self, core, conns: dict[str, _Conn]) -> None:
+        from nexus.sim.core import ALL_CONNECTIONS
 
         self.all = ALL_CONNECTIONS
-        self.engine = engine
+        self.core = core
         self.conns = conns
 
     def deliver(self, venue: str, events) -> None:
         conn = self.conns.get(venue)
         if conn is None:
             return
-        feed = self.engine.feeds[venue]
+        feed = self.core.feeds[venue]
         for channel, payload in events:
             if channel == self.all or channel in conn.subs:
                 conn.send(feed.render(conn, channel, payload))
-                conn.last_sent_ns = self.engine.t_ns
+                conn.last_sent_ns = self.core.t_ns
 
     def disconnect(self, venue: str, refuse_until_ns: int) -> None:
         pass
 
     def second(self, t_ns: int) -> None:
         for venue, conn in self.conns.items():
-            self.engine.feeds[venue].on_second(conn, t_ns)
+            self.core.feeds[venue].on_second(conn, t_ns)
 
 
 def _rest_snapshot(feed, spec, symbol: str) -> bytes | None:
@@ -130,22 +130,22 @@ def _rest_snapshot(feed, spec, symbol: str) -> bytes | None:
 
 
 def capture(seed: int, duration_s: float, venues=DEFAULT_VENUES, symbol: str = "BTCUSDT"):
-    """Run the simulator for `duration_s` and return ({venue: [raw lines]}, labels, engine)."""
+    """Run the simulator for `duration_s` and return ({venue: [raw lines]}, labels, core)."""
     _need_sim()
-    from nexus.feeds.specs import SPECS
-    from nexus.sim.engine import Engine
+    from nexus.feeds.specs import spec as feed_spec
+    from nexus.sim.core import SimCore
 
-    eng = Engine(seed=seed, venues=list(venues), symbol=symbol, patterns=True)
+    eng = SimCore(seed=seed, venues=list(venues), symbol=symbol, patterns=True)
     conns = {v: _Conn(eng.feeds[v], eng.t_ns) for v in eng.venue_names}
     eng.sink = _Sink(eng, conns)
     for v, conn in conns.items():
-        feed, spec = eng.feeds[v], SPECS[v]
+        feed, spec = eng.feeds[v], feed_spec(v)
         feed.on_open(conn)
         for msg in spec.subscribe(feed.spec.symbol):
             feed.on_text(conn, msg.decode())
     eng.advance(0.3)  # the first diffs arrive, then the REST snapshot (Binance's documented order)
     for v, conn in conns.items():
-        body = _rest_snapshot(eng.feeds[v], SPECS[v], eng.feeds[v].spec.symbol)
+        body = _rest_snapshot(eng.feeds[v], feed_spec(v), eng.feeds[v].spec.symbol)
         if body is not None:
             conn.lines.append(body)
     eng.advance(duration_s - 0.3)

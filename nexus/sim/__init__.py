@@ -8,7 +8,7 @@ market, with labelled ground truth for order-flow patterns and faults on demand.
 See nexus/sim/README.md for the endpoint layout, fault and label semantics.
 """
 
-from nexus.sim.engine import SIM_EPOCH_NS, Engine
+from nexus.sim.core import SIM_EPOCH_NS, SimCore
 from nexus.sim.faults import KINDS as FAULT_KINDS
 from nexus.sim.faults import Fault
 from nexus.sim.faults import parse as parse_fault
@@ -16,4 +16,4 @@ from nexus.sim.patterns import KINDS as PATTERN_KINDS
 from nexus.sim.simulator import Simulator
 from nexus.sim.specs import VENUES
 
-__all__ = ["Simulator", "Engine", "Fault", "parse_fault", "FAULT_KINDS", "PATTERN_KINDS", "VENUES", "SIM_EPOCH_NS"]
+__all__ = ["Simulator", "SimCore", "Fault", "parse_fault", "FAULT_KINDS", "PATTERN_KINDS", "VENUES", "SIM_EPOCH_NS"]

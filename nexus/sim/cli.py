@@ -64,7 +64,7 @@ def sim(host, port, venues, symbol, seed, faults, duration, speed, labels_out, n
     are the venue's own under the printed rest base. GET /labels returns the ground truth of
     the injected patterns.
     """
-    from nexus.sim.engine import SIM_EPOCH_NS
+    from nexus.sim.core import SIM_EPOCH_NS
     from nexus.sim.simulator import Simulator
 
     epoch_ns = _epoch(epoch)

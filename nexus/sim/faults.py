@@ -11,7 +11,7 @@
 
 `gap` and `bad-checksum` act on the next book message: when one falls due while the venue has
 no subscribed connection (a client still connecting), it waits for the first subscriber
-instead of being spent on a message nobody receives (nexus.sim.engine.HELD_FAULTS).
+instead of being spent on a message nobody receives (nexus.sim.core.HELD_FAULTS).
 """
 
 from __future__ import annotations

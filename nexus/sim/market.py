@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Callable, Iterable, Protocol
 
-from nexus.sim.specs import Market, VenueSpec
+from nexus.sim.specs import Market, SimInstrument
 
 STEP_NS = 10_000_000            # one simulated step: 10 ms
 STEPS_PER_S = 1_000_000_000 // STEP_NS
@@ -116,7 +116,7 @@ class VenueSim:
     """One venue's order book and order flow. Prices/quantities are integers in the units of
     `spec` (price * 10**price_dec, quantity * 10**qty_dec)."""
 
-    def __init__(self, spec: VenueSpec, market: Market, rng: random.Random, start_price: float) -> None:
+    def __init__(self, spec: SimInstrument, market: Market, rng: random.Random, start_price: float) -> None:
         self.spec = spec
         self.flow = spec.flow
         self.rng = rng
@@ -139,11 +139,11 @@ class VenueSim:
         self.buy_bias = 0.0         # patterns skew the direction of random market orders
         self.hooks: list[Hook] = []
         self.t_ns = 0
-        # levels per side the venue's main book channel shows (None: all); the engine sets it
+        # levels per side the venue's main book channel shows (None: all); the simulator core sets it
         # from the venue's feed. Patterns that must be SEEN (a spoof wall) stay within it.
         self.published_depth: int | None = None
         # (side, price) -> the size at that price on the main book channel as last published
-        # (None: no feed, e.g. a bare market in tests); the engine sets it
+        # (None: no feed, e.g. a bare market in tests); the simulator core sets it
         self.published_qty: Callable[[int, int], int] | None = None
         self._seed_book()
 

@@ -418,7 +418,7 @@ class DeltaMeter:
     delta of the last SPIKE_BUCKET_NS scored against the last SPIKE_WINDOW fixed buckets
     (population sd), as engine/det_delta_spike.pxd scores it; the last step's fills; and
     `book()`, the best bid and ask of the venue's main book channel AS LAST PUBLISHED (the
-    feed's view, nexus.sim.wire.base.DepthView: what a client has, at the channel's cadence),
+    feed's view, nexus.sim.feed.DepthView: what a client has, at the channel's cadence),
     not the venue's internal book. Read-only with respect to the market."""
 
     def __init__(self, book: Callable[[], tuple[int | None, int | None]] = _no_book) -> None:
@@ -569,7 +569,7 @@ class Scheduler:
         self.finished: list[dict] = []
         self.unobservable: list[str] = []    # patterns that ran but never showed on the wire: no label
         self.n = 0
-        # published[v]() -> the venue's published (best bid, best ask); the engine passes its
+        # published[v]() -> the venue's published (best bid, best ask); the core passes its
         # feeds' main book views. Without it (a bare scheduler) no exhaustion is derived.
         self.meters = {v: DeltaMeter((published or {}).get(v, _no_book)) for v in venues}
         self.derived: list[_Derived] = []

@@ -19,8 +19,8 @@ from typing import Any, Callable
 
 from aiohttp import WSMsgType, web
 
-from nexus.sim.engine import ALL_CONNECTIONS, Engine
-from nexus.sim.wire.base import Feed
+from nexus.sim.core import ALL_CONNECTIONS, SimCore
+from nexus.sim.feed import Feed
 
 QUEUE_MAX = 20_000
 _PING = object()
@@ -38,7 +38,7 @@ REAL_URLS: dict[str, tuple[str, str]] = {
 
 
 class ServerConn:
-    """One WebSocket connection (implements nexus.sim.wire.base.Conn)."""
+    """One WebSocket connection (implements nexus.sim.feed.Conn)."""
 
     def __init__(self, server: "SimServer", feed: Feed, ws: web.WebSocketResponse, request: web.Request) -> None:
         self.server = server
@@ -48,7 +48,7 @@ class ServerConn:
         self.request = request
         self.subs: set[str] = set()
         self.state: dict = {}
-        self.opened_ns = server.engine.t_ns
+        self.opened_ns = server.core.t_ns
         self.last_sent_ns = self.opened_ns
         self.path = request.path[len(feed.venue) + 1:]
         self.query = dict(request.query)
@@ -65,7 +65,7 @@ class ServerConn:
         except asyncio.QueueFull:
             self.abort()
             return
-        self.last_sent_ns = self.server.engine.t_ns
+        self.last_sent_ns = self.server.core.t_ns
 
     def ping(self, payload: bytes) -> None:
         if not self.closed:
@@ -112,17 +112,17 @@ class ServerConn:
 
 
 class SimServer:
-    def __init__(self, engine: Engine, host: str, port: int) -> None:
-        self.engine = engine
+    def __init__(self, core: SimCore, host: str, port: int) -> None:
+        self.core = core
         self.host = host
         self.port = port
-        self.conns: dict[str, set[ServerConn]] = {v: set() for v in engine.feeds}
-        self.by_channel: dict[str, dict[str, set[ServerConn]]] = {v: {} for v in engine.feeds}
+        self.conns: dict[str, set[ServerConn]] = {v: set() for v in core.feeds}
+        self.by_channel: dict[str, dict[str, set[ServerConn]]] = {v: {} for v in core.feeds}
         self.refuse_until: dict[str, int] = {}
         self.runner: web.AppRunner | None = None
         self.site: web.TCPSite | None = None
         self.app = self._build()
-        engine.sink = self
+        core.sink = self
 
     # -- URLs -------------------------------------------------------------------------------
     def base(self, scheme: str) -> str:
@@ -130,20 +130,20 @@ class SimServer:
         return f"{scheme}://{host}:{self.port}"
 
     def ws_url(self, venue: str) -> str:
-        return f"{self.base('ws')}/{venue}{self.engine.feeds[venue].ws_path}"
+        return f"{self.base('ws')}/{venue}{self.core.feeds[venue].ws_path}"
 
     def rest_url(self, venue: str) -> str:
         return f"{self.base('http')}/{venue}"
 
     def endpoints(self) -> dict[str, Any]:
         return {
-            "host": self.host, "port": self.port, "seed": self.engine.seed, "symbol": self.engine.market.symbol,
-            "epoch_ns": self.engine.epoch_ns,
+            "host": self.host, "port": self.port, "seed": self.core.seed, "symbol": self.core.market.symbol,
+            "epoch_ns": self.core.epoch_ns,
             "venues": {v: {"ws": self.ws_url(v), "rest": self.rest_url(v), "symbol": f.spec.symbol,
                            "real_ws": REAL_URLS[v][0], "real_rest": REAL_URLS[v][1]}
-                       for v, f in self.engine.feeds.items()},
+                       for v, f in self.core.feeds.items()},
             "labels": f"{self.base('http')}/labels",
-            "faults": [f.spec() for f in self.engine.faults],
+            "faults": [f.spec() for f in self.core.faults],
         }
 
     # -- app ----------------------------------------------------------------------------------
@@ -151,7 +151,7 @@ class SimServer:
         app = web.Application()
         app.router.add_get("/", self._index)
         app.router.add_get("/labels", self._labels)
-        for venue, feed in self.engine.feeds.items():
+        for venue, feed in self.core.feeds.items():
             for path in feed.ws_routes():
                 app.router.add_get(f"/{venue}{path}", self._ws_handler(feed))
             for (method, path), handler in feed.rest_routes().items():
@@ -179,8 +179,8 @@ class SimServer:
         return web.json_response(self.endpoints())
 
     async def _labels(self, request: web.Request) -> web.Response:
-        return web.json_response({"t_ns": self.engine.t_ns, "labels": self.engine.labels(),
-                                  "faults": self.engine.fault_log()})
+        return web.json_response({"t_ns": self.core.t_ns, "labels": self.core.labels(),
+                                  "faults": self.core.fault_log()})
 
     def _rest_handler(self, handler: Callable) -> Callable:
         async def handle(request: web.Request) -> web.Response:
@@ -203,7 +203,7 @@ class SimServer:
                 v = feed.venue
                 return web.json_response({"venue": v, "ws": self.ws_url(v), "rest": self.rest_url(v),
                                           "symbol": feed.spec.symbol})
-            if self.engine.t_ns < self.refuse_until.get(feed.venue, 0):
+            if self.core.t_ns < self.refuse_until.get(feed.venue, 0):
                 return web.Response(status=503, text="simulated outage: reconnect later")
             ws = web.WebSocketResponse(autoping=True, max_msg_size=1 << 20, compress=False)
             await ws.prepare(request)
@@ -225,7 +225,7 @@ class SimServer:
             return ws
         return handle
 
-    # -- engine sink ----------------------------------------------------------------------------
+    # -- core sink ------------------------------------------------------------------------------
     def index(self, conn: ServerConn, channel: str, on: bool) -> None:
         chans = self.by_channel[conn.venue]
         if on:
@@ -240,7 +240,7 @@ class SimServer:
 
     def deliver(self, venue: str, events) -> None:
         chans = self.by_channel[venue]
-        feed = self.engine.feeds[venue]
+        feed = self.core.feeds[venue]
         for channel, payload in events:
             if channel == ALL_CONNECTIONS:
                 for c in list(self.conns[venue]):
@@ -261,7 +261,7 @@ class SimServer:
 
     def second(self, t_ns: int) -> None:
         for venue, conns in self.conns.items():
-            feed = self.engine.feeds[venue]
+            feed = self.core.feeds[venue]
             if feed.faults.silent(t_ns):
                 continue
             for c in list(conns):

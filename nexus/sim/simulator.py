@@ -1,4 +1,4 @@
-"""The in-process API: an `Engine` paced in real time and served on 127.0.0.1.
+"""The in-process API: a `SimCore` paced in real time and served on 127.0.0.1.
 
     async with Simulator(seed=7, faults=["gap:binance-spot:5"]) as sim:
         url = sim.url("okx-swap")              # ws://127.0.0.1:PORT/okx-swap/ws/v5/public
@@ -18,7 +18,7 @@ import json
 from pathlib import Path
 from typing import Any, Iterable
 
-from nexus.sim.engine import SIM_EPOCH_NS, Engine
+from nexus.sim.core import SIM_EPOCH_NS, SimCore
 from nexus.sim.faults import Fault
 from nexus.sim.market import STEP_NS
 from nexus.sim.server import SimServer
@@ -35,11 +35,11 @@ class Simulator:
         if not speed > 0:
             raise ValueError("speed must be positive")
         self._labels_file = None
-        self.engine = Engine(seed=seed, venues=venues, symbol=symbol, faults=faults, epoch_ns=epoch_ns,
+        self.core = SimCore(seed=seed, venues=venues, symbol=symbol, faults=faults, epoch_ns=epoch_ns,
                              patterns=patterns, on_label=self._write_label)
         if labels_out:
             self._labels_file = open(labels_out, "w", encoding="utf-8")
-        self.server = SimServer(self.engine, host, port)
+        self.server = SimServer(self.core, host, port)
         self.speed = float(speed)
         self._task: asyncio.Task | None = None
         self._stopping = False
@@ -62,7 +62,7 @@ class Simulator:
             self._task = None
         await self.server.stop()
         if self._labels_file is not None:
-            for label in self.engine.labels(include_active=True):
+            for label in self.core.labels(include_active=True):
                 if label["active"]:
                     self._write_label(label)
             self._labels_file.close()
@@ -77,10 +77,10 @@ class Simulator:
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         step_s = STEP_NS / 1e9 / self.speed
-        t0 = loop.time() - self.engine.step_no * step_s
+        t0 = loop.time() - self.core.step_no * step_s
         batch = 0
         while not self._stopping:
-            target = t0 + (self.engine.step_no + 1) * step_s
+            target = t0 + (self.core.step_no + 1) * step_s
             delay = target - loop.time()
             if delay > 0:
                 batch = 0
@@ -93,7 +93,7 @@ class Simulator:
                 if batch >= CATCH_UP_BATCH:
                     batch = 0
                     await asyncio.sleep(0)
-            self.engine.step()
+            self.core.step()
 
     def _write_label(self, label: dict) -> None:
         if self._labels_file is not None:
@@ -103,15 +103,15 @@ class Simulator:
     # -- API --------------------------------------------------------------------------------
     @property
     def venues(self) -> tuple[str, ...]:
-        return self.engine.venue_names
+        return self.core.venue_names
 
     @property
     def now_ns(self) -> int:
-        return self.engine.t_ns
+        return self.core.t_ns
 
     @property
     def t_s(self) -> float:
-        return self.engine.t_s
+        return self.core.t_s
 
     def url(self, venue: str) -> str:
         """The WebSocket URL serving `venue` (use with `--endpoint VENUE=URL`)."""
@@ -130,16 +130,16 @@ class Simulator:
 
     def book(self, venue: str, channel: str | None = None, seq: int | None = None,
              at_ns: int | None = None) -> dict:
-        """The simulator's own book of `venue` as published so far (see Engine.book)."""
+        """The simulator's own book of `venue` as published so far (see SimCore.book)."""
         self._check(venue)
-        return self.engine.book(venue, channel, seq, at_ns)
+        return self.core.book(venue, channel, seq, at_ns)
 
     def labels(self, include_active: bool = True) -> list[dict]:
-        return self.engine.labels(include_active)
+        return self.core.labels(include_active)
 
     def connections(self, venue: str) -> int:
         return len(self.server.conns.get(venue, ()))
 
     def _check(self, venue: str) -> None:
-        if venue not in self.engine.feeds:
-            raise KeyError(f"{venue!r} is not served; venues: {', '.join(self.engine.feeds)}")
+        if venue not in self.core.feeds:
+            raise KeyError(f"{venue!r} is not served; venues: {', '.join(self.core.feeds)}")

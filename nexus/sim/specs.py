@@ -1,6 +1,9 @@
-"""Each venue's instrument as the simulator serves it: the venue's own symbol, tick and lot
-size, contract value, how prices and sizes are written on the wire, and the order-flow
-parameters of the simulated market on that venue.
+"""What the simulator knows of a venue, as types: `SimInstrument` (the venue's instrument as
+the simulator serves it: the venue's own symbol, tick and lot size, contract value, how
+prices and sizes are written on the wire), `Flow` (the order-flow parameters of the
+simulated market on that venue) and `SimVenue` (the two with the venue's wire adapter).
+Each venue package declares its own `SimVenue` in its `sim.py` (nexus/venues/<venue>/);
+this module puts them together into one `Market` per symbol.
 
 Tick/lot/contract figures are the ones the venues publish for these instruments in their
 instrument endpoints (Binance exchangeInfo, Bybit instruments-info, OKX public/instruments,
@@ -18,11 +21,10 @@ from decimal import Decimal
 
 from nexus.exceptions import ConfigError
 from nexus.sim import fmt
+from nexus.venues import registry
 
-# The seven venues the simulator serves, in the order they are stepped (deterministic).
-VENUES: tuple[str, ...] = (
-    "binance-spot", "binance-perp", "bybit-perp", "okx-swap", "coinbase", "kraken", "hyperliquid",
-)
+# The venues the simulator serves, in the order they are stepped (deterministic: venue id order).
+VENUES: tuple[str, ...] = registry.simulated()
 
 TRIM = -1  # wire format: shortest exact decimal
 
@@ -39,19 +41,8 @@ class Flow:
     spread_ticks: int = 1    # quoted spread the makers keep when the market is calm
 
 
-FLOWS: dict[str, Flow] = {
-    "binance-spot": Flow(30.0, 0.06, 5, 0.20, 0.6),
-    "binance-perp": Flow(50.0, 0.05, 0, 0.15, 1.0),
-    "bybit-perp": Flow(30.0, 0.06, 10, 0.25, 0.7),
-    "okx-swap": Flow(25.0, 0.06, 15, 0.25, 0.7),
-    "coinbase": Flow(15.0, 0.08, 40, 0.35, 0.4),
-    "kraken": Flow(8.0, 0.10, 60, 0.40, 0.25),
-    "hyperliquid": Flow(12.0, 0.25, 150, 0.40, 0.35),
-}
-
-
 @dataclass(frozen=True)
-class VenueSpec:
+class SimInstrument:
     venue: str
     symbol: str                 # the venue's own name for the instrument
     base: str
@@ -67,7 +58,7 @@ class VenueSpec:
 
     @property
     def flow(self) -> Flow:
-        return FLOWS[self.venue]
+        return registry.venue(self.venue).sim_venue().flow
 
     # -- decimal strings ------------------------------------------------------------------
     def tick_str(self) -> str:
@@ -97,30 +88,15 @@ class VenueSpec:
         return float(10 ** self.price_dec)
 
 
-def _table(base: str) -> dict[str, VenueSpec]:
-    if base == "BTC":
-        return {
-            "binance-spot": VenueSpec("binance-spot", "BTCUSDT", "BTC", "USDT", 2, 1, 5, 1, "1", 8, 8),
-            "binance-perp": VenueSpec("binance-perp", "BTCUSDT", "BTC", "USDT", 1, 1, 3, 1, "1", 2, 3),
-            "bybit-perp": VenueSpec("bybit-perp", "BTCUSDT", "BTC", "USDT", 1, 1, 3, 1, "1", 2, 3),
-            "okx-swap": VenueSpec("okx-swap", "BTC-USDT-SWAP", "BTC", "USDT", 1, 1, 2, 1, "0.01"),
-            "coinbase": VenueSpec("coinbase", "BTC-USD", "BTC", "USD", 2, 1, 8, 1, "1", 2, TRIM),
-            "kraken": VenueSpec("kraken", "BTC/USD", "BTC", "USD", 1, 1, 8, 1, "1", 1, 8),
-            "hyperliquid": VenueSpec("hyperliquid", "BTC", "BTC", "USD", 0, 1, 5, 1, "1",
-                                     extra={"szDecimals": 5, "maxLeverage": 40}),
-        }
-    if base == "ETH":
-        return {
-            "binance-spot": VenueSpec("binance-spot", "ETHUSDT", "ETH", "USDT", 2, 1, 4, 1, "1", 8, 8),
-            "binance-perp": VenueSpec("binance-perp", "ETHUSDT", "ETH", "USDT", 2, 1, 3, 1, "1", 2, 3),
-            "bybit-perp": VenueSpec("bybit-perp", "ETHUSDT", "ETH", "USDT", 2, 1, 2, 1, "1", 2, 2),
-            "okx-swap": VenueSpec("okx-swap", "ETH-USDT-SWAP", "ETH", "USDT", 2, 1, 2, 1, "0.1"),
-            "coinbase": VenueSpec("coinbase", "ETH-USD", "ETH", "USD", 2, 1, 8, 1, "1", 2, TRIM),
-            "kraken": VenueSpec("kraken", "ETH/USD", "ETH", "USD", 2, 1, 8, 1, "1", 2, 8),
-            "hyperliquid": VenueSpec("hyperliquid", "ETH", "ETH", "USD", 1, 1, 4, 1, "1",
-                                     extra={"szDecimals": 4, "maxLeverage": 25}),
-        }
-    raise KeyError(base)
+@dataclass(frozen=True)
+class SimVenue:
+    """A venue as the simulator serves it (declared in the venue package's sim.py): its wire
+    adapter (a nexus.sim.feed.Feed subclass), its order flow, and its instrument for each
+    simulated base coin."""
+
+    feed: type
+    flow: Flow
+    instruments: dict[str, SimInstrument]
 
 
 # Simulated starting price (quote currency) and typical order size (base coin) per symbol.
@@ -136,7 +112,7 @@ class Market:
     symbol: str
     start_price: Decimal
     order_size: float
-    specs: dict[str, VenueSpec]
+    specs: dict[str, SimInstrument]
 
 
 def market_for(symbol: str) -> Market:
@@ -144,11 +120,12 @@ def market_for(symbol: str) -> Market:
     if key not in SYMBOLS:
         raise ConfigError(f"the simulator has no market {symbol!r}; choose one of: {', '.join(SYMBOLS)}")
     base, price, size = SYMBOLS[key]
-    return Market(key, Decimal(price), float(size), _table(base))
+    return Market(key, Decimal(price), float(size),
+                  {v: registry.venue(v).sim_venue().instruments[base] for v in VENUES})
 
 
 def check_venues(names) -> tuple[str, ...]:
-    """Validate and order a venue selection (None or empty means all seven)."""
+    """Validate and order a venue selection (None or empty means all of them)."""
     if not names:
         return VENUES
     out = []

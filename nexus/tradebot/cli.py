@@ -360,7 +360,7 @@ def _run_broker(db_url: str, sim_seed: int, exchange_funds: tuple[str, ...], int
 
     from nexus.broker import assemble
     from nexus.broker.runtime import Runtime
-    from nexus.sim.engine import Engine
+    from nexus.sim.core import SimCore
     from nexus.sim.specs import VENUES
     from nexus.tradebot.broker_world import broker_ports, fund_exchange, make_exchange
     from nexus.tradebot.ports import ManualClock, SystemClock
@@ -389,7 +389,7 @@ def _run_broker(db_url: str, sim_seed: int, exchange_funds: tuple[str, ...], int
     unknown = [n for n in names if n not in VENUES]
     if unknown:
         _fail(f"nexus tradebot run: exchange {unknown[0]!r} is not a simulator venue ({', '.join(VENUES)})", 2)
-    engine = Engine(seed=sim_seed, venues=names, symbol="ETHUSDT")
+    engine = SimCore(seed=sim_seed, venues=names, symbol="ETHUSDT")
     for _ in range(50):
         engine.step()
     exchanges = {}

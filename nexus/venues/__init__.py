@@ -1,11 +1,19 @@
-"""Venue ids: the command-line names (a contract, see ARCHITECTURE.md) and the stable small
-integers carried in `Record.venue_id`. One module per venue lives beside this file."""
+"""Venues: one package per venue below this folder (decoder and sync rules, live-feed spec,
+simulator wire format), found by nexus.venues.registry. This module holds the venue ids:
+the command-line names (a contract, see ARCHITECTURE.md) and the stable small integers
+carried in `Record.venue_id`.
+
+Adding a venue: its package (nexus/venues/<name>/, declaring `VENUES`) and one line in
+`VENUE_IDS` below. See the README's "How to add a venue".
+"""
 
 from __future__ import annotations
 
 from nexus.exceptions import ConfigError
 
-# Never renumber: recordings and rings carry these integers.
+# Never renumber: recordings and rings carry these integers. Only venues that exist are
+# listed. Reserved for the venues still to come (do not reuse): 8 kucoin, 9 bitfinex,
+# 10 mexc, 11 gate, 12 bitget, 13 deribit, 14 cryptocom, 15 dydx.
 VENUE_IDS: dict[str, int] = {
     "binance-spot": 1,
     "binance-perp": 2,
@@ -14,24 +22,19 @@ VENUE_IDS: dict[str, int] = {
     "coinbase": 5,
     "kraken": 6,
     "hyperliquid": 7,
-    "kucoin": 8,
-    "bitfinex": 9,
-    "mexc": 10,
-    "gate": 11,
-    "bitget": 12,
-    "deribit": 13,
-    "cryptocom": 14,
-    "dydx": 15,
-    "sim": 255,
 }
+# Not a venue: the synthetic records of `nexus demo` and the ring benchmarks.
+SYNTHETIC_VENUE_ID = 255
+SYNTHETIC_VENUE_NAME = "sim"
+
 VENUE_NAMES: dict[int, str] = {v: k for k, v in VENUE_IDS.items()}
-assert len(VENUE_NAMES) == len(VENUE_IDS)
-assert max(VENUE_IDS.values()) < 1 << 16
+VENUE_NAMES[SYNTHETIC_VENUE_ID] = SYNTHETIC_VENUE_NAME
+assert len(VENUE_NAMES) == len(VENUE_IDS) + 1
+assert max(VENUE_NAMES) < 1 << 16
 
 
 def venue_id(name: str) -> int:
     try:
         return VENUE_IDS[name]
     except KeyError:
-        known = ", ".join(k for k in VENUE_IDS if k != "sim")
-        raise ConfigError(f"unknown venue {name!r}; known venues: {known}") from None
+        raise ConfigError(f"unknown venue {name!r}; known venues: {', '.join(VENUE_IDS)}") from None

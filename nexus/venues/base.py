@@ -413,36 +413,3 @@ def side_buy(v: Any, buy: str, sell: str, what: str = "side") -> bool:
     if v == sell:
         return False
     raise DecodeError(f"{what} {v!r} is neither {buy!r} nor {sell!r}")
-
-
-# -- the venue modules ---------------------------------------------------------------------------
-
-MODULES: dict[str, str] = {
-    "binance-spot": "nexus.venues.binance_spot",
-    "binance-perp": "nexus.venues.binance_perp",
-    "bybit-perp": "nexus.venues.bybit_perp",
-    "okx-swap": "nexus.venues.okx_swap",
-    "coinbase": "nexus.venues.coinbase",
-    "kraken": "nexus.venues.kraken",
-    "hyperliquid": "nexus.venues.hyperliquid",
-}
-
-
-def load(venue: str):
-    """The module of a venue: it exports `Decoder` and `Sync` (and `VENUE`)."""
-    import importlib
-
-    from nexus.exceptions import ConfigError
-
-    try:
-        name = MODULES[venue]
-    except KeyError:
-        raise ConfigError(f"no decoder for venue {venue!r}; decoders exist for: {', '.join(MODULES)}") from None
-    return importlib.import_module(name)
-
-
-def canonical_symbol(venue: str, symbol: str) -> str:
-    """A user's spelling of a symbol -> the venue's ("btcusdt" -> "BTCUSDT" on Binance)."""
-    if venue == "hyperliquid":  # coin names are case-sensitive ("kPEPE")
-        return symbol
-    return symbol.upper()

@@ -4,7 +4,7 @@ import random
 
 from nexus.feeds.backoff import Backoff
 from nexus.feeds.connection import FeedConnection
-from nexus.feeds.specs import Heartbeat
+from nexus.venues.registry import Heartbeat
 
 from .wsserver import ScriptServer
 

@@ -10,9 +10,10 @@ import pytest
 
 from nexus import record
 from nexus.exceptions import DecodeError
-from nexus.sim.engine import Engine
+from nexus.sim.core import SimCore
 from nexus.sim.market import BUY
-from nexus.venues.base import SegKind, load
+from nexus.venues.base import SegKind
+from nexus.venues.registry import load
 
 VENUES = ["binance-spot", "binance-perp", "bybit-perp", "okx-swap", "coinbase", "kraken", "hyperliquid"]
 # One trade stream per venue (Binance spot also publishes `@trade`: same fills, counted once).
@@ -35,7 +36,7 @@ class Capture:
 
 @pytest.mark.parametrize("venue", VENUES)
 def test_decoded_trades_are_the_simulated_fills(venue):
-    eng = Engine(seed=21, venues=[venue], record_fills=True, patterns=False)
+    eng = SimCore(seed=21, venues=[venue], record_fills=True, patterns=False)
     cap = Capture()
     eng.sink = cap
     for _ in range(3000):  # 30 simulated seconds

@@ -5,7 +5,7 @@ import json
 
 from simclient import Client, run
 
-from nexus.sim import Engine, Simulator
+from nexus.sim import SimCore, Simulator
 
 
 class Recorder:
@@ -23,7 +23,7 @@ class Recorder:
 
 
 def _record(seed, seconds=4.0, **kw):
-    e = Engine(seed=seed, **kw)
+    e = SimCore(seed=seed, **kw)
     rec = Recorder()
     e.sink = rec
     e.advance(seconds)
@@ -42,7 +42,7 @@ def test_engine_output_is_a_function_of_the_seed():
     assert c[:200] != a[:200]
     log = ea.fault_log()
     assert [(f["kind"], f["fired"]) for f in log] == [("gap", True), ("diverge", True), ("malformed", True)]
-    later = Engine(seed=5, venues=["kraken"], faults=["silence:kraken:30"])
+    later = SimCore(seed=5, venues=["kraken"], faults=["silence:kraken:30"])
     later.advance(1)
     assert later.fault_log()[0]["fired"] is False and later.fault_log()[0]["duration_s"] == 8
 

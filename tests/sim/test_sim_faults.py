@@ -13,7 +13,7 @@ from simclient import Book, Client, http_get, run
 
 from nexus.cli import cli
 from nexus.sim import Simulator
-from nexus.sim.engine import SIM_EPOCH_NS
+from nexus.sim.core import SIM_EPOCH_NS
 
 FAULT_AT_S = 1
 SPEED = 2.0
@@ -86,7 +86,7 @@ def test_a_gap_due_before_anyone_subscribed_waits_for_the_first_subscriber():
         async with Simulator(seed=21, venues=[venue], faults=[f"gap:{venue}:{FAULT_AT_S}"], speed=SPEED) as sim:
             while sim.t_s < FAULT_AT_S + 0.5:        # the fault is due; nobody is connected
                 await asyncio.sleep(0.05)
-            assert not sim.engine.fault_log()[0]["fired"]
+            assert not sim.core.fault_log()[0]["fired"]
             c = await _open(sim, venue)
             connected_at = sim.t_s
             prev, breaks = None, []
@@ -97,7 +97,7 @@ def test_a_gap_due_before_anyone_subscribed_waits_for_the_first_subscriber():
                     breaks.append(sim.t_s)
             c.close()
             assert len(breaks) == 1 and breaks[0] >= connected_at, breaks
-            assert sim.engine.fault_log()[0]["fired"]
+            assert sim.core.fault_log()[0]["fired"]
     run(main())
 
 

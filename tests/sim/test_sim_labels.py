@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from simclient import http_get, run
 
-from nexus.sim import PATTERN_KINDS, Engine, Simulator
+from nexus.sim import PATTERN_KINDS, SimCore, Simulator
 
 VENUES = ["binance-perp", "okx-swap", "kraken"]
 RUN_S = 80
@@ -16,7 +16,7 @@ RUN_S = 80
 
 @pytest.fixture(scope="module")
 def engine():
-    e = Engine(seed=31, venues=VENUES, record_fills=True)
+    e = SimCore(seed=31, venues=VENUES, record_fills=True)
     e.advance(RUN_S)
     return e
 
@@ -232,7 +232,7 @@ def test_spoof_wall_stays_within_the_published_depth():
     from nexus.sim.market import BID
     from nexus.sim.patterns import Spoof
 
-    e = Engine(seed=5, venues=["kraken", "binance-perp"], patterns=False)
+    e = SimCore(seed=5, venues=["kraken", "binance-perp"], patterns=False)
     e.advance(2)
     vs = e.sim.venues["kraken"]
     assert vs.published_depth == 10 == e.feeds["kraken"].view().depth
@@ -269,7 +269,7 @@ def test_spoof_never_published_is_not_labelled():
     from nexus.sim.market import BID
     from nexus.sim.patterns import Spoof
 
-    e = Engine(seed=5, venues=["hyperliquid"], patterns=False)
+    e = SimCore(seed=5, venues=["hyperliquid"], patterns=False)
     e.advance(2.0)                               # just after a publication (every 50 steps)
     vs = e.sim.venues["hyperliquid"]
     sp = Spoof("L1", vs, e.t_ns, random.Random(1), BID)
@@ -305,7 +305,7 @@ def test_spoof_pulled_out_of_view_is_not_labelled():
     from nexus.sim.patterns import Spoof
 
     def shown_wall(i):
-        e = Engine(seed=5, venues=["kraken"], patterns=False)
+        e = SimCore(seed=5, venues=["kraken"], patterns=False)
         e.advance(2.0)
         vs = e.sim.venues["kraken"]
         sp = Spoof(f"L{i}", vs, e.t_ns, random.Random(i), BID)

@@ -5,7 +5,7 @@ over the same published book."""
 import json
 
 from nexus import _native
-from nexus.sim import Engine, fmt
+from nexus.sim import SimCore, fmt
 
 
 class LastBook:
@@ -33,7 +33,7 @@ def _native_book(book: dict, price_dec: int, qty_dec: int) -> "_native.Book":
 
 
 def test_okx_and_kraken_checksums_agree_with_the_native_book():
-    e = Engine(seed=41, venues=["okx-swap", "kraken"], patterns=False)
+    e = SimCore(seed=41, venues=["okx-swap", "kraken"], patterns=False)
     rec = LastBook()
     e.sink = rec
     checked = 0

@@ -12,7 +12,7 @@ import pytest
 from nexus.broker import assemble, ledger
 from nexus.broker.clock import ManualClock as BrokerClock
 from nexus.broker.runtime import Runtime
-from nexus.sim.engine import Engine
+from nexus.sim.core import SimCore
 from nexus.tradebot.broker_world import broker_ports, fund_exchange, make_exchange
 from nexus.tradebot.ports import ManualClock
 from nexus.tradebot.scheduler import Scheduler
@@ -29,7 +29,7 @@ def world(tmp_path):
                        callback_secret="cb-secret", clock=BrokerClock())
     rt = Runtime(b)
     rt.prepare()
-    engine = Engine(seed=5, venues=["kraken"], symbol="ETHUSDT")
+    engine = SimCore(seed=5, venues=["kraken"], symbol="ETHUSDT")
     for _ in range(50):
         engine.step()
     clock = ManualClock()

@@ -10,19 +10,19 @@ from nexus import record
 from nexus.exceptions import BatchFull, DecodeError, NexusError
 from nexus.instruments import instrument_id_of
 from nexus.venues import VENUE_IDS
-from nexus.venues.base import (
-    GENERIC_EXPONENT, MODULES, SegKind, canonical_symbol, iso_to_ns, load, ms_to_ns, trade_id_int,
-)
-from nexus.venues.binance_spot import BinanceSpotDecoder, BinanceSpotSync
+from nexus.venues.base import GENERIC_EXPONENT, SegKind, iso_to_ns, ms_to_ns, trade_id_int
+from nexus.venues.registry import canonical_symbol, load
+from nexus.venues.registry import names as venue_names
+from nexus.venues.binance.spot import BinanceSpotDecoder, BinanceSpotSync
 
 DEPTH = (b'{"e":"depthUpdate","E":1700000000123,"s":"BTCUSDT","U":5,"u":7,'
          b'"b":[["100.01000000","1.50000000"],["100.00000000","0.00000000"]],"a":[["100.02000000","2.00000000"]]}')
 
 
 def test_every_venue_module_exports_a_decoder_and_a_sync():
-    assert set(MODULES) == {"binance-spot", "binance-perp", "bybit-perp", "okx-swap", "coinbase", "kraken",
+    assert set(venue_names()) == {"binance-spot", "binance-perp", "bybit-perp", "okx-swap", "coinbase", "kraken",
                             "hyperliquid"}
-    for venue in MODULES:
+    for venue in venue_names():
         m = load(venue)
         dec = m.Decoder()
         assert dec.venue == venue and dec.venue_id == VENUE_IDS[venue]

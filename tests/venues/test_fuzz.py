@@ -23,10 +23,11 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from nexus import record
 from nexus._native import parse_scaled
 from nexus.exceptions import DecodeError
-from nexus.venues.base import ASK, BID, MODULES, load
+from nexus.venues.base import ASK, BID
+from nexus.venues.registry import load, names
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "venues"
-VENUES = sorted(MODULES)
+VENUES = sorted(names())
 SETTINGS = dict(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 

@@ -26,7 +26,8 @@ from typing import Any
 
 from nexus.sim import fmt
 from nexus.sim.market import ASK, BID, SELL, STEPS_PER_S, Fill
-from nexus.sim.wire.base import Conn, DepthView, Event, Feed
+from nexus.sim.feed import Conn, DepthView, Event, Feed
+from nexus.sim.specs import Flow, SimInstrument, SimVenue
 
 SPOT_UID_BASE = 50_000_000_000
 PERP_UID_BASE = 7_000_000_000_000
@@ -350,3 +351,13 @@ class BinancePerpFeed(BinanceFeed):
             "timeInForce": ["GTC", "IOC", "FOK", "GTX"],
         }
 
+
+
+SPOT = SimVenue(BinanceSpotFeed, Flow(30.0, 0.06, 5, 0.20, 0.6), {
+    "BTC": SimInstrument("binance-spot", "BTCUSDT", "BTC", "USDT", 2, 1, 5, 1, "1", 8, 8),
+    "ETH": SimInstrument("binance-spot", "ETHUSDT", "ETH", "USDT", 2, 1, 4, 1, "1", 8, 8),
+})
+PERP = SimVenue(BinancePerpFeed, Flow(50.0, 0.05, 0, 0.15, 1.0), {
+    "BTC": SimInstrument("binance-perp", "BTCUSDT", "BTC", "USDT", 1, 1, 3, 1, "1", 2, 3),
+    "ETH": SimInstrument("binance-perp", "ETHUSDT", "ETH", "USDT", 2, 1, 3, 1, "1", 2, 3),
+})

@@ -9,8 +9,8 @@ from hypothesis import given, settings, strategies as st
 from nexus import record
 from nexus.exceptions import DecodeError
 from nexus.venues.base import Decoder
-from nexus.venues.binance_perp import Decoder as PerpDecoder
-from nexus.venues.binance_spot import Decoder as SpotDecoder
+from nexus.venues.binance.perp import Decoder as PerpDecoder
+from nexus.venues.binance.spot import Decoder as SpotDecoder
 
 price = st.one_of(st.decimals(min_value="0.01", max_value="200000", places=2).map(str),
                   st.sampled_from(["0", "-1", "1e3", "0.000000001", "abc", "", "1.5.5"]))
@@ -54,7 +54,7 @@ def test_fast_path_equals_general_path(cls, u0, n, bids, asks, pu, sym, use_t):
 
 
 def test_fast_path_is_taken_for_the_documented_message():
-    import nexus.venues._binance as mod
+    import nexus.venues.binance.data as mod
 
     calls = []
     real = mod.binance_depth

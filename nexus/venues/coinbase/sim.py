@@ -29,7 +29,8 @@ from typing import Any
 
 from nexus.sim import fmt
 from nexus.sim.market import ASK, BID, BUY
-from nexus.sim.wire.base import Conn, DepthView, Event, Feed
+from nexus.sim.feed import Conn, DepthView, Event, Feed
+from nexus.sim.specs import TRIM, Flow, SimInstrument, SimVenue
 
 L2_EVERY = 5                 # 50 ms
 TRADES_EVERY = 25            # 250 ms
@@ -239,3 +240,9 @@ class CoinbaseFeed(Feed):
             routes[("GET", f"{prefix}/products/{{product_id}}")] = self._product
             routes[("GET", f"{prefix}/product_book")] = self._book
         return routes
+
+
+SIM = SimVenue(CoinbaseFeed, Flow(15.0, 0.08, 40, 0.35, 0.4), {
+    "BTC": SimInstrument("coinbase", "BTC-USD", "BTC", "USD", 2, 1, 8, 1, "1", 2, TRIM),
+    "ETH": SimInstrument("coinbase", "ETH-USD", "ETH", "USD", 2, 1, 8, 1, "1", 2, TRIM),
+})

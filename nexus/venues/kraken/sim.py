@@ -28,7 +28,8 @@ import json
 from nexus.sim import checksum, fmt
 from nexus.sim.fmt import Raw
 from nexus.sim.market import BUY, Fill
-from nexus.sim.wire.base import Conn, DepthView, Event, Feed
+from nexus.sim.feed import Conn, DepthView, Event, Feed
+from nexus.sim.specs import Flow, SimInstrument, SimVenue
 
 DEPTHS = (10, 25, 100, 500, 1000)
 BOOK_EVERY = 5               # 50 ms
@@ -233,3 +234,9 @@ class KrakenFeed(Feed):
                 "qty_min": Raw("0.0001"),
             }],
         }
+
+
+SIM = SimVenue(KrakenFeed, Flow(8.0, 0.10, 60, 0.40, 0.25), {
+    "BTC": SimInstrument("kraken", "BTC/USD", "BTC", "USD", 1, 1, 8, 1, "1", 1, 8),
+    "ETH": SimInstrument("kraken", "ETH/USD", "ETH", "USD", 2, 1, 8, 1, "1", 2, 8),
+})

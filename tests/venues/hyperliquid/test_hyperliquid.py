@@ -4,7 +4,7 @@ import pytest
 
 from nexus import record
 from nexus.exceptions import DecodeError
-from nexus.venues import hyperliquid
+from nexus.venues.hyperliquid import data as hyperliquid
 
 
 def test_meta_sets_size_and_price_decimals():

@@ -5,7 +5,7 @@ import json
 import zlib
 
 from nexus import record
-from nexus.venues import okx_swap
+from nexus.venues.okx import data as okx_swap
 from nexus.venues.base import BID
 
 

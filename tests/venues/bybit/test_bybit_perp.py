@@ -1,7 +1,7 @@
 """Bybit v5 linear: instruments-info metadata and trade decoding."""
 
 from nexus import record
-from nexus.venues import bybit_perp
+from nexus.venues.bybit import data as bybit_perp
 from nexus.venues.base import SegKind, trade_id_int
 
 

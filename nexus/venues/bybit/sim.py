@@ -22,7 +22,8 @@ from typing import Any
 
 from nexus.sim import fmt
 from nexus.sim.market import ASK, BID, BUY, Fill
-from nexus.sim.wire.base import Conn, DepthView, Event, Feed
+from nexus.sim.feed import Conn, DepthView, Event, Feed
+from nexus.sim.specs import Flow, SimInstrument, SimVenue
 
 DEPTHS = {1: 1, 50: 2, 200: 10, 1000: 20}     # depth -> push cadence in 10 ms steps
 LEVEL1_REPEAT_STEPS = 300                       # level 1: resend the snapshot after 3 s unchanged
@@ -221,3 +222,9 @@ class BybitFeed(Feed):
             ("GET", "/v5/market/orderbook"): self._orderbook,
             ("GET", "/v5/market/time"): self._time,
         }
+
+
+SIM = SimVenue(BybitFeed, Flow(30.0, 0.06, 10, 0.25, 0.7), {
+    "BTC": SimInstrument("bybit-perp", "BTCUSDT", "BTC", "USDT", 1, 1, 3, 1, "1", 2, 3),
+    "ETH": SimInstrument("bybit-perp", "ETHUSDT", "ETH", "USDT", 2, 1, 2, 1, "1", 2, 2),
+})

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nexus.venues._binance import BinanceDecoder, BinanceSync, instrument
+from nexus.venues.binance.data import BinanceDecoder, BinanceSync, instrument
 from nexus.venues.booksync import BookState
 
 VENUE = "binance-perp"

@@ -23,7 +23,8 @@ from typing import Any
 
 from nexus.sim import fmt
 from nexus.sim.market import ASK, BID, BUY, Fill
-from nexus.sim.wire.base import Conn, DepthView, Event, Feed
+from nexus.sim.feed import Conn, DepthView, Event, Feed
+from nexus.sim.specs import Flow, SimInstrument, SimVenue
 
 BOOK_LEVELS = 20
 PUSH_EVERY = 50              # 500 ms
@@ -143,3 +144,11 @@ class HyperliquidFeed(Feed):
 
     def rest_routes(self):
         return {("POST", "/info"): self._info}
+
+
+SIM = SimVenue(HyperliquidFeed, Flow(12.0, 0.25, 150, 0.40, 0.35), {
+    "BTC": SimInstrument("hyperliquid", "BTC", "BTC", "USD", 0, 1, 5, 1, "1",
+                         extra={"szDecimals": 5, "maxLeverage": 40}),
+    "ETH": SimInstrument("hyperliquid", "ETH", "ETH", "USD", 1, 1, 4, 1, "1",
+                         extra={"szDecimals": 4, "maxLeverage": 25}),
+})

@@ -3,7 +3,7 @@
 import json
 
 from nexus import record
-from nexus.venues import coinbase
+from nexus.venues.coinbase import data as coinbase
 
 
 def msg(channel, seq, events):

@@ -13,27 +13,18 @@ from nexus.sim.faults import Fault
 from nexus.sim.market import BID, STEP_NS, STEPS_PER_S, MarketSim
 from nexus.sim.patterns import Scheduler
 from nexus.sim.specs import check_venues, market_for
-from nexus.sim.wire.base import MALFORMED_FRAMES, Event, Feed
-from nexus.sim.wire.binance import BinancePerpFeed, BinanceSpotFeed
-from nexus.sim.wire.bybit import BybitFeed
-from nexus.sim.wire.coinbase import CoinbaseFeed
-from nexus.sim.wire.hyperliquid import HyperliquidFeed
-from nexus.sim.wire.kraken import KrakenFeed
-from nexus.sim.wire.okx import OkxFeed
+from nexus.sim.feed import MALFORMED_FRAMES, Event, Feed
+from nexus.venues import registry
 
 # 2026-01-01T00:00:00Z: simulated exchange timestamps start here unless told otherwise, so a
 # seed fixes every byte of every message.
 SIM_EPOCH_NS = 1_767_225_600_000_000_000
 
-FEEDS: dict[str, type[Feed]] = {
-    "binance-spot": BinanceSpotFeed, "binance-perp": BinancePerpFeed, "bybit-perp": BybitFeed,
-    "okx-swap": OkxFeed, "coinbase": CoinbaseFeed, "kraken": KrakenFeed, "hyperliquid": HyperliquidFeed,
-}
 ALL_CONNECTIONS = "*"   # event channel meaning: every connection of the venue, sent verbatim
 
 
 class Sink(Protocol):
-    """Where the engine's output goes (the server, or a recorder in tests)."""
+    """Where the simulator core's output goes (the server, or a recorder in tests)."""
 
     def deliver(self, venue: str, events: list[Event]) -> None: ...
     def disconnect(self, venue: str, refuse_until_ns: int) -> None: ...
@@ -57,7 +48,7 @@ class NullSink:
         pass
 
 
-class Engine:
+class SimCore:
     def __init__(self, seed: int = 0, venues: Iterable[str] | None = None, symbol: str = "BTCUSDT",
                  faults: Iterable[str | Fault] = (), epoch_ns: int = SIM_EPOCH_NS, patterns: bool = True,
                  on_label: Callable[[dict], None] | None = None, record_fills: bool = False) -> None:
@@ -69,7 +60,8 @@ class Engine:
         self.step_no = 0
         self.sim = MarketSim(self.market, self.venue_names, self.seed)
         self.feeds: dict[str, Feed] = {
-            v: FEEDS[v](self.sim.venues[v], self.clock, self.seed) for v in self.venue_names
+            v: registry.venue(v).sim_venue().feed(self.sim.venues[v], self.clock, self.seed)
+            for v in self.venue_names
         }
         for v, f in self.feeds.items():
             self.sim.venues[v].published_depth = f.view(f.primary).depth

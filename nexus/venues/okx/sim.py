@@ -24,7 +24,8 @@ from typing import Any
 
 from nexus.sim import checksum, fmt
 from nexus.sim.market import ASK, BID, BUY, Fill
-from nexus.sim.wire.base import Conn, DepthView, Event, Feed
+from nexus.sim.feed import Conn, DepthView, Event, Feed
+from nexus.sim.specs import Flow, SimInstrument, SimVenue
 
 BOOKS_DEPTH = 400
 BOOKS_EVERY = 10            # 100 ms
@@ -204,3 +205,9 @@ class OkxFeed(Feed):
             ("GET", "/api/v5/market/books"): self._books,
             ("GET", "/api/v5/public/time"): lambda q, b: self._env([{"ts": str(fmt.ms(self.clock()))}]),
         }
+
+
+SIM = SimVenue(OkxFeed, Flow(25.0, 0.06, 15, 0.25, 0.7), {
+    "BTC": SimInstrument("okx-swap", "BTC-USDT-SWAP", "BTC", "USDT", 1, 1, 2, 1, "0.01"),
+    "ETH": SimInstrument("okx-swap", "ETH-USDT-SWAP", "ETH", "USDT", 2, 1, 2, 1, "0.1"),
+})

@@ -4,7 +4,8 @@ import pytest
 
 from nexus import record
 from nexus.exceptions import DecodeError
-from nexus.venues import binance_perp, binance_spot
+from nexus.venues.binance import perp as binance_perp
+from nexus.venues.binance import spot as binance_spot
 from nexus.venues.base import MAX_BUFFERED_MESSAGES, SegKind
 
 EXCHANGE_INFO_SPOT = (

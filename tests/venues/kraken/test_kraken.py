@@ -9,7 +9,7 @@ import pytest
 
 from nexus import record
 from nexus.exceptions import DecodeError
-from nexus.venues import kraken
+from nexus.venues.kraken import data as kraken
 from nexus.venues.base import ASK, BID
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Protocol
 
 from nexus.sim.market import ASK, BID, Fill, VenueSim
-from nexus.sim.specs import VenueSpec
+from nexus.sim.specs import SimInstrument
 
 HISTORY = 64            # published views remembered per channel, for book(venue, seq=...)
 HISTORY_DEPTH = 50      # levels per side kept in that history
@@ -122,7 +122,7 @@ RestHandler = Callable[[dict, Any], tuple[int, Any]]
 
 
 class Feed:
-    """One venue's wire format. Subclasses implement the protocol; the engine calls
+    """One venue's wire format. Subclasses implement the protocol; the simulator core calls
     `on_step` every simulated step, the server calls the connection callbacks."""
 
     venue = ""
@@ -133,14 +133,14 @@ class Feed:
     def __init__(self, vs: VenueSim, clock: Callable[[], int], seed: int = 0) -> None:
         self.vs = vs
         self.seed = seed
-        self.spec: VenueSpec = vs.spec
+        self.spec: SimInstrument = vs.spec
         self.clock = clock           # simulated now (ns)
         self.faults = FaultState()
         self.views: dict[str, DepthView] = {}
         self.pending_fills: list[Fill] = []
         self.step_no = 0
 
-    # -- engine side ----------------------------------------------------------------------
+    # -- core side ------------------------------------------------------------------------
     def on_step(self, t_ns: int, fills: list[Fill]) -> list[Event]:
         """Publish what is due at this step (nothing while silenced: changes and trades
         accumulate and go out, complete and in sequence, when the silence ends)."""

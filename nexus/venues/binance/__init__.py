@@ -1,0 +1,10 @@
+"""Binance spot and USD-M perpetual futures: decoders and sync rules (data.py shared, spot.py
+and perp.py for each venue's own sync rules), live-feed specs (feed.py), the simulator's
+wire formats (sim.py)."""
+
+from nexus.venues.registry import Venue
+
+VENUES = (
+    Venue("binance-spot", __name__, data="spot", feed="feed:SPOT", sim="sim:SPOT"),
+    Venue("binance-perp", __name__, data="perp", feed="feed:PERP", sim="sim:PERP"),
+)

@@ -1,0 +1,25 @@
+"""Kraken spot WebSocket v2: where to connect and what to subscribe. Source: Kraken "Spot
+WebSocket v2" (instrument, book depth 10, trade; ping)."""
+
+from __future__ import annotations
+
+from nexus.venues.registry import FeedSpec, Heartbeat, compact_json, split_symbol
+
+
+def _pair(canonical: str) -> str:
+    base, quote = split_symbol(canonical)
+    return f"{base}/{'USD' if quote == 'USDT' else quote}"
+
+
+FEED = FeedSpec(
+    "kraken",
+    "wss://ws.kraken.com/v2",
+    "https://api.kraken.com",
+    _pair,
+    lambda sym: [
+        compact_json({"method": "subscribe", "params": {"channel": "instrument"}}),
+        compact_json({"method": "subscribe", "params": {"channel": "book", "symbol": [sym], "depth": 10}}),
+        compact_json({"method": "subscribe", "params": {"channel": "trade", "symbol": [sym]}}),
+    ],
+    Heartbeat(30, compact_json({"method": "ping"}), b'"pong"'),
+)

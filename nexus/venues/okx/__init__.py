@@ -1,0 +1,6 @@
+"""OKX v5 perpetual swaps: decoder and sync rules (data.py), live-feed spec (feed.py), the simulator's wire
+format (sim.py)."""
+
+from nexus.venues.registry import Venue
+
+VENUES = (Venue("okx-swap", __name__),)
