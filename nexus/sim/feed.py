@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import collections
 import hashlib
+import json
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Protocol
 
@@ -139,6 +140,8 @@ class Feed:
         self.views: dict[str, DepthView] = {}
         self.pending_fills: list[Fill] = []
         self.step_no = 0
+        # a typical order in quantity units (venues that publish order counts per level)
+        self.order_qty = max(self.spec.lot, int(vs.order_lots) * self.spec.lot)
 
     # -- core side ------------------------------------------------------------------------
     def on_step(self, t_ns: int, fills: list[Fill]) -> list[Event]:
@@ -196,6 +199,21 @@ class Feed:
     def on_open(self, conn: Conn) -> None: ...
 
     def on_text(self, conn: Conn, text: str) -> None: ...
+
+    def request(self, conn: Conn, text: str, refusal: str) -> dict | None:
+        """A client's request as a JSON object, or None: nothing is answered while the venue
+        is silenced (the `silence` fault), and anything but a JSON object gets `refusal`,
+        the venue's own reply to a malformed request."""
+        if self.faults.silent(self.clock()):
+            return None
+        try:
+            req = json.loads(text)
+        except ValueError:
+            req = None
+        if not isinstance(req, dict):
+            conn.send(refusal)
+            return None
+        return req
 
     def render(self, conn: Conn, channel: str, payload: Any) -> str:
         return payload

@@ -33,7 +33,7 @@ from array import array
 from datetime import datetime, timezone
 from enum import IntEnum
 from itertools import repeat
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import simdjson
@@ -160,6 +160,21 @@ def columns(levels: Any, what: str) -> tuple[Sequence[str], Sequence[str]]:
     if len(cols) < 2:
         raise DecodeError(f"{what}: a level lacks its price or size")
     return cols[0], cols[1]
+
+
+def object_columns(levels: Any, what: str, price_key: str, qty_key: str,
+                   text: Callable[[Any], str] | None = None) -> tuple[list[str], list[str]]:
+    """[{price_key: p, qty_key: q, ...}, ...] -> (prices, qtys), every level checked to be
+    an object; `text` turns a venue's JSON number into its decimal text (Kraken)."""
+    if type(levels) is not list:
+        raise DecodeError(f"{what}: expected an array of levels")
+    px, qty = [], []
+    for lv in levels:
+        if type(lv) is not dict:
+            raise DecodeError(f"{what}: every level must be an object {{{price_key}, {qty_key}, ...}}")
+        px.append(lv[price_key] if text is None else text(lv[price_key]))
+        qty.append(lv[qty_key] if text is None else text(lv[qty_key]))
+    return px, qty
 
 
 def ms_to_ns(v: Any) -> int:
@@ -393,6 +408,29 @@ class Decoder:
             pack(mv, off, ts, tl, p, q, seq, 0, iid, hdr[s])
             off += 64
         return stop
+
+    def _add_trades(self, segs: list[Segment], pos: int, trades: Any, what: str,
+                    row: Callable[[Any], tuple[Any, int, Any, Any, bool, Any]], seq: int = 0,
+                    seg_seq: int | None = None) -> int:
+        """Write a venue's array of trades from `pos` on, one TRADE record each, and describe
+        them in `segs` (consecutive trades of one instrument share a segment). `row(t)` gives
+        (symbol, ts_exchange_ns, price text, size text, taker bought, venue trade id). Returns
+        the end index."""
+        if type(trades) is not list:
+            raise DecodeError(f"{what} is not an array")
+        for t in trades:
+            sym, ts, price, qty, buy, tid = row(t)
+            e = self._ent(sym)
+            start = pos
+            pos = self._put_trade(pos, e, price, qty, buy, trade_id_int(tid), ts, seq)
+            last = segs[-1] if segs else None
+            if last is not None and last.kind is SegKind.TRADES and last.inst is e.inst:
+                last.stop = pos
+                last.trade_ids.append(str(tid))
+            else:
+                segs.append(Segment(SegKind.TRADES, e.inst, start, pos, seq=seg_seq, ts_exchange_ns=ts,
+                                    trade_ids=[str(tid)]))
+        return pos
 
     def _put_trade(self, pos: int, e: _Ent, price: str, qty: str, buy: bool, tid: int, ts: int,
                    seq: int = 0) -> int:

@@ -30,7 +30,7 @@ import numpy as np
 from nexus.exceptions import DecodeError
 from nexus.instruments import Instrument, decimals_of
 from nexus.venues.base import (
-    CONTROL, Decoder, Segment, SegKind, columns, log, ms_to_ns, seq_int, side_buy, trade_id_int,
+    CONTROL, Decoder, Segment, SegKind, columns, log, ms_to_ns, seq_int, side_buy,
 )
 from nexus.venues.booksync import BookState, Sync
 
@@ -87,23 +87,9 @@ class BybitPerpDecoder(Decoder):
         return [Segment(SegKind.BOOK, e.inst, 0, stop, snapshot=snapshot, seq=u, ts_exchange_ns=ts)]
 
     def _trades(self, doc: dict) -> list[Segment]:
-        data = doc["data"]
-        if type(data) is not list:
-            raise DecodeError("publicTrade 'data' is not an array")
         segs: list[Segment] = []
-        pos = 0
-        for t in data:
-            e = self._ent(t["s"])
-            ts = ms_to_ns(t["T"])
-            start = pos
-            pos = self._put_trade(pos, e, t["p"], t["v"], side_buy(t["S"], "Buy", "Sell", "S"),
-                                  trade_id_int(t["i"]), ts)
-            if segs and segs[-1].inst is e.inst:
-                segs[-1].stop = pos
-                segs[-1].trade_ids.append(str(t["i"]))
-            else:
-                segs.append(Segment(SegKind.TRADES, e.inst, start, pos, ts_exchange_ns=ts,
-                                    trade_ids=[str(t["i"])]))
+        self._add_trades(segs, 0, doc["data"], "publicTrade 'data'", lambda t: (
+            t["s"], ms_to_ns(t["T"]), t["p"], t["v"], side_buy(t["S"], "Buy", "Sell", "S"), t["i"]))
         return segs or [CONTROL]
 
     def _metadata(self, doc: Any) -> int:

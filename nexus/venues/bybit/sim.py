@@ -17,7 +17,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from nexus.sim import fmt
@@ -133,20 +132,16 @@ class BybitFeed(Feed):
         self.conns += 1
         conn.state["conn_id"] = self.uuid("conn", self.conns)
 
+    def _reply_text(self, conn: Conn, op: str, req_id, success: bool, msg: str) -> str:
+        return fmt.compact({"success": success, "ret_msg": msg, "conn_id": conn.state["conn_id"],
+                            "req_id": req_id if req_id is not None else "", "op": op})
+
     def _reply(self, conn: Conn, op: str, req_id, success: bool, msg: str) -> None:
-        conn.send(fmt.compact({"success": success, "ret_msg": msg, "conn_id": conn.state["conn_id"],
-                               "req_id": req_id if req_id is not None else "", "op": op}))
+        conn.send(self._reply_text(conn, op, req_id, success, msg))
 
     def on_text(self, conn: Conn, text: str) -> None:
-        if self.faults.silent(self.clock()):
-            return
-        try:
-            req = json.loads(text)
-        except ValueError:
-            self._reply(conn, "", None, False, "error:request not in JSON format")
-            return
-        if not isinstance(req, dict):
-            self._reply(conn, "", None, False, "error:request not in JSON format")
+        req = self.request(conn, text, self._reply_text(conn, "", None, False, "error:request not in JSON format"))
+        if req is None:
             return
         op, req_id, args = req.get("op"), req.get("req_id"), req.get("args") or []
         if op == "ping":

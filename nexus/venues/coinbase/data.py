@@ -29,7 +29,7 @@ import numpy as np
 from nexus.exceptions import DecodeError
 from nexus.instruments import Instrument
 from nexus.venues.base import (
-    ASK, BID, Decoder, Segment, SegKind, iso_to_ns, log, seq_int, side_buy, trade_id_int,
+    ASK, BID, Decoder, Segment, SegKind, iso_to_ns, log, seq_int, side_buy,
 )
 from nexus.venues.booksync import BookState, Sync
 
@@ -113,23 +113,10 @@ class CoinbaseDecoder(Decoder):
     def _trades(self, events: list, seq: int) -> list[Segment]:
         segs: list[Segment] = []
         pos = 0
-        for ev in events:
-            trades = ev["trades"]
-            if type(trades) is not list:
-                raise DecodeError("'trades' is not an array")
-            for t in trades:
-                e = self._ent(t["product_id"])
-                ts = iso_to_ns(t["time"])
-                maker_buy = side_buy(t["side"], "BUY", "SELL")
-                start = pos
-                pos = self._put_trade(pos, e, t["price"], t["size"], not maker_buy,
-                                      trade_id_int(t["trade_id"]), ts, seq)
-                if segs and segs[-1].inst is e.inst:
-                    segs[-1].stop = pos
-                    segs[-1].trade_ids.append(str(t["trade_id"]))
-                else:
-                    segs.append(Segment(SegKind.TRADES, e.inst, start, pos, seq=seq, ts_exchange_ns=ts,
-                                        trade_ids=[str(t["trade_id"])]))
+        for ev in events:  # `side` is the maker's side: the taker bought when the maker sold
+            pos = self._add_trades(segs, pos, ev["trades"], "'trades'", lambda t: (
+                t["product_id"], iso_to_ns(t["time"]), t["price"], t["size"],
+                not side_buy(t["side"], "BUY", "SELL"), t["trade_id"]), seq, seq)
         return segs
 
     def _status(self, events: list) -> None:

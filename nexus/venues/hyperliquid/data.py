@@ -23,7 +23,7 @@ import numpy as np
 
 from nexus.exceptions import DecodeError
 from nexus.instruments import Instrument
-from nexus.venues.base import CONTROL, Decoder, Segment, SegKind, ms_to_ns, side_buy, trade_id_int
+from nexus.venues.base import CONTROL, Decoder, Segment, SegKind, ms_to_ns, object_columns, side_buy
 from nexus.venues.booksync import BookState, Sync
 
 VENUE = "hyperliquid"
@@ -71,28 +71,15 @@ class HyperliquidDecoder(Decoder):
         if type(levels) is not list or len(levels) != 2:
             raise DecodeError("'levels' is not [bids, asks]")
         ts = ms_to_ns(d["time"])
-        bp, bq = _levels(levels[0], "bids")
-        ap, aq = _levels(levels[1], "asks")
+        bp, bq = object_columns(levels[0], "bids", "px", "sz")
+        ap, aq = object_columns(levels[1], "asks", "px", "sz")
         stop = self._put_book(0, e, bp, bq, ap, aq, ts, 0, True)
         return [Segment(SegKind.BOOK, e.inst, 0, stop, snapshot=True, ts_exchange_ns=ts)]
 
     def _trades(self, data: Any) -> list[Segment]:
-        if type(data) is not list:
-            raise DecodeError("trades 'data' is not an array")
         segs: list[Segment] = []
-        pos = 0
-        for t in data:
-            e = self._ent(t["coin"])
-            ts = ms_to_ns(t["time"])
-            start = pos
-            pos = self._put_trade(pos, e, t["px"], t["sz"], side_buy(t["side"], "B", "A"),
-                                  trade_id_int(t["tid"]), ts)
-            if segs and segs[-1].inst is e.inst:
-                segs[-1].stop = pos
-                segs[-1].trade_ids.append(str(t["tid"]))
-            else:
-                segs.append(Segment(SegKind.TRADES, e.inst, start, pos, ts_exchange_ns=ts,
-                                    trade_ids=[str(t["tid"])]))
+        self._add_trades(segs, 0, data, "trades 'data'", lambda t: (
+            t["coin"], ms_to_ns(t["time"]), t["px"], t["sz"], side_buy(t["side"], "B", "A"), t["tid"]))
         return segs or [CONTROL]
 
     def _metadata(self, doc: Any) -> int:
@@ -101,18 +88,6 @@ class HyperliquidDecoder(Decoder):
             self.set_instrument(instrument(a["name"], a["szDecimals"]))
             n += 1
         return n
-
-
-def _levels(levels: Any, what: str) -> tuple[list[str], list[str]]:
-    if type(levels) is not list:
-        raise DecodeError(f"{what}: expected an array of levels")
-    px, sz = [], []
-    for lv in levels:
-        if type(lv) is not dict:
-            raise DecodeError(f"{what}: every level must be an object {{px, sz, n}}")
-        px.append(lv["px"])
-        sz.append(lv["sz"])
-    return px, sz
 
 
 class HyperliquidSync(Sync):

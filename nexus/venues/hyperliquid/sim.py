@@ -17,7 +17,6 @@ Prices are written in their shortest form ("19900"), sizes likewise ("1.5").
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Any
 
@@ -42,7 +41,6 @@ class HyperliquidFeed(Feed):
         self.primary = "l2Book"
         self.n_pub = 0
         self.tid = TID_BASE
-        self.order_qty = max(self.spec.lot, int(vs.order_lots) * self.spec.lot)
 
     def view_seq(self, channel):
         return self.n_pub
@@ -85,15 +83,9 @@ class HyperliquidFeed(Feed):
 
     # -- connections ----------------------------------------------------------------------
     def on_text(self, conn: Conn, text: str) -> None:
-        if self.faults.silent(self.clock()):
-            return
-        try:
-            req = json.loads(text)
-        except ValueError:
-            conn.send(fmt.compact({"channel": "error", "data": f"Error parsing JSON into valid websocket request: {text}"}))
-            return
-        if not isinstance(req, dict):
-            conn.send(fmt.compact({"channel": "error", "data": f"Error parsing JSON into valid websocket request: {text}"}))
+        req = self.request(conn, text, fmt.compact({
+            "channel": "error", "data": f"Error parsing JSON into valid websocket request: {text}"}))
+        if req is None:
             return
         method = req.get("method")
         if method == "ping":

@@ -39,7 +39,7 @@ import numpy as np
 from nexus.exceptions import DecodeError
 from nexus.instruments import Instrument
 from nexus.venues.base import (
-    CONTROL, Decoder, Segment, SegKind, iso_to_ns, log, side_buy, trade_id_int,
+    CONTROL, Decoder, Segment, SegKind, iso_to_ns, log, object_columns, side_buy,
 )
 from nexus.venues.booksync import BookState, Sync
 
@@ -119,8 +119,8 @@ class KrakenDecoder(Decoder):
             if checksum is not None and (type(checksum) is not int or not 0 <= checksum <= UINT32_MAX):
                 raise DecodeError(f"checksum {checksum!r} is not an unsigned 32-bit integer")
             ts = iso_to_ns(d["timestamp"]) if "timestamp" in d else 0
-            bp, bq = _levels(d["bids"], "bids")
-            ap, aq = _levels(d["asks"], "asks")
+            bp, bq = object_columns(d["bids"], "bids", "price", "qty", _text)
+            ap, aq = object_columns(d["asks"], "asks", "price", "qty", _text)
             start = pos
             pos = self._put_book(pos, e, bp, bq, ap, aq, ts, 0, typ == "snapshot")
             segs.append(Segment(SegKind.BOOK, e.inst, start, pos, snapshot=typ == "snapshot",
@@ -128,23 +128,10 @@ class KrakenDecoder(Decoder):
         return segs
 
     def _trades(self, doc: dict) -> list[Segment]:
-        data = doc["data"]
-        if type(data) is not list:
-            raise DecodeError("'data' is not an array")
         segs: list[Segment] = []
-        pos = 0
-        for t in data:
-            e = self._ent(t["symbol"])
-            ts = iso_to_ns(t["timestamp"])
-            start = pos
-            pos = self._put_trade(pos, e, _text(t["price"]), _text(t["qty"]),
-                                  side_buy(t["side"], "buy", "sell"), trade_id_int(t["trade_id"]), ts)
-            if segs and segs[-1].inst is e.inst:
-                segs[-1].stop = pos
-                segs[-1].trade_ids.append(str(t["trade_id"]))
-            else:
-                segs.append(Segment(SegKind.TRADES, e.inst, start, pos, ts_exchange_ns=ts,
-                                    trade_ids=[str(t["trade_id"])]))
+        self._add_trades(segs, 0, doc["data"], "'data'", lambda t: (
+            t["symbol"], iso_to_ns(t["timestamp"]), _text(t["price"]), _text(t["qty"]),
+            side_buy(t["side"], "buy", "sell"), t["trade_id"]))
         return segs or [CONTROL]
 
     def _metadata(self, doc: Any) -> int:
@@ -170,18 +157,6 @@ def _text(v: Any) -> str:
     if type(v) is int:
         return str(v)
     raise DecodeError(f"{v!r} is not a decimal number")
-
-
-def _levels(levels: Any, what: str) -> tuple[list[str], list[str]]:
-    if type(levels) is not list:
-        raise DecodeError(f"{what}: expected an array of levels")
-    px, qty = [], []
-    for lv in levels:
-        if type(lv) is not dict:
-            raise DecodeError(f"{what}: every level must be an object {{price, qty}}")
-        px.append(_text(lv["price"]))
-        qty.append(_text(lv["qty"]))
-    return px, qty
 
 
 def _increment(v: Any, precision: int) -> str | None:

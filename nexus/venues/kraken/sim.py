@@ -137,15 +137,8 @@ class KrakenFeed(Feed):
             "version": "2.0.0"}], "type": "update"}))
 
     def on_text(self, conn: Conn, text: str) -> None:
-        if self.faults.silent(self.clock()):
-            return
-        try:
-            req = json.loads(text)
-        except ValueError:
-            conn.send(fmt.dumps({"error": "Malformed request", "success": False, **self._times()}))
-            return
-        if not isinstance(req, dict):
-            conn.send(fmt.dumps({"error": "Malformed request", "success": False, **self._times()}))
+        req = self.request(conn, text, fmt.dumps({"error": "Malformed request", "success": False, **self._times()}))
+        if req is None:
             return
         method, rid, params = req.get("method"), req.get("req_id"), req.get("params") or {}
         if method == "ping":

@@ -34,7 +34,7 @@ import numpy as np
 from nexus.exceptions import DecodeError
 from nexus.instruments import Instrument, decimals_of
 from nexus.venues.base import (
-    CONTROL, Decoder, Segment, SegKind, columns, log, ms_to_ns, side_buy, trade_id_int,
+    CONTROL, Decoder, Segment, SegKind, columns, log, ms_to_ns, side_buy,
 )
 from nexus.venues.booksync import BookState, Sync
 
@@ -120,23 +120,9 @@ class OkxSwapDecoder(Decoder):
         return segs
 
     def _trades(self, doc: dict) -> list[Segment]:
-        data = doc["data"]
-        if type(data) is not list:
-            raise DecodeError("'data' is not an array")
         segs: list[Segment] = []
-        pos = 0
-        for t in data:
-            e = self._ent(t["instId"])
-            ts = ms_to_ns(t["ts"])
-            start = pos
-            pos = self._put_trade(pos, e, t["px"], t["sz"], side_buy(t["side"], "buy", "sell"),
-                                  trade_id_int(t["tradeId"]), ts)
-            if segs and segs[-1].inst is e.inst:
-                segs[-1].stop = pos
-                segs[-1].trade_ids.append(str(t["tradeId"]))
-            else:
-                segs.append(Segment(SegKind.TRADES, e.inst, start, pos, ts_exchange_ns=ts,
-                                    trade_ids=[str(t["tradeId"])]))
+        self._add_trades(segs, 0, doc["data"], "'data'", lambda t: (
+            t["instId"], ms_to_ns(t["ts"]), t["px"], t["sz"], side_buy(t["side"], "buy", "sell"), t["tradeId"]))
         return segs or [CONTROL]
 
     def _metadata(self, doc: Any) -> int:

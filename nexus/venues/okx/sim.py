@@ -46,7 +46,6 @@ class OkxFeed(Feed):
         self.seq = {"books": SEQ_BASE, "books5": SEQ_BASE}
         self.trade_id = TRADE_ID_BASE
         self.conns = 0
-        self.order_qty = max(self.spec.lot, int(vs.order_lots) * self.spec.lot)
 
     def view_seq(self, channel):
         return self.seq.get(channel)
