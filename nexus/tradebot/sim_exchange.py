@@ -5,7 +5,7 @@ What it models, and nothing more:
 - **Balances per asset** (the broker's account on the exchange), `Decimal`, held in memory.
   Nothing is ever locked: a market order fills at once, so there are no open orders.
 - **Market orders filled against a real order book**: the venue simulator's current book of the
-  configured venue (`book_source.book(venue)`, e.g. `nexus.sim.Engine` / `Simulator`), walking
+  configured venue (`book_source.book(venue)`, e.g. `nexus.sim.SimCore` / `Simulator`), walking
   the levels best first (asks for a buy, bids for a sell). The book's prices are in its quote
   currency; `fx` converts them into the pair's currency (fiat per quote unit, default 1). The
   notional is rounded to the currency's cents against the account (a buy's cost up, a sell's
