@@ -9,6 +9,7 @@ import json
 from typing import Callable, Iterable, Protocol
 
 from nexus.sim import faults as faults_mod
+from nexus.sim.exchange import SimExchange
 from nexus.sim.faults import Fault
 from nexus.sim.market import BID, STEP_NS, STEPS_PER_S, MarketSim
 from nexus.sim.patterns import Scheduler
@@ -68,6 +69,7 @@ class SimCore:
             self.sim.venues[v].published_qty = self._published_qty(f)
         self.scheduler = Scheduler(self.seed, self.sim.venues, self.epoch_ns, enabled=patterns,
                                    published={v: self._published_touch(f) for v, f in self.feeds.items()})
+        self.exchanges: dict[str, SimExchange] = {}    # order entry, opened on first use
         self.faults = faults_mod.parse_all(faults, self.venue_names)
         self._pending_faults = list(self.faults)
         self._held_faults: list[Fault] = []   # due, waiting for a subscriber (HELD_FAULTS)
@@ -136,6 +138,18 @@ class SimCore:
                 self.sink.deliver(venue, events)
         if self.step_no % STEPS_PER_S == 0:
             self.sink.second(t)
+
+    def exchange(self, venue: str) -> SimExchange:
+        """The venue's order entry (accounts, orders, fills on its simulated book), opened on
+        first use: a run nobody trades in is byte-for-byte what it was before."""
+        ex = self.exchanges.get(venue)
+        if ex is None:
+            sv = registry.venue(venue).sim_venue()
+            feed = self.feeds[venue]
+            ex = self.exchanges[venue] = SimExchange(
+                self.sim.venues[venue], feed.spec, perpetual=sv.leverage_max > 0, clock=self.clock,
+                publish_fills=lambda fs: feed.pending_fills.extend(fs), leverage_max=max(1, sv.leverage_max))
+        return ex
 
     def advance(self, seconds: float) -> None:
         """Run `seconds` of simulated time at once (no pacing)."""

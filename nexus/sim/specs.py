@@ -97,6 +97,7 @@ class SimVenue:
     feed: type
     flow: Flow
     instruments: dict[str, SimInstrument]
+    leverage_max: int = 0       # perpetuals: the venue's maximum leverage (0: a spot venue)
 
 
 # Simulated starting price (quote currency) and typical order size (base coin) per symbol.

@@ -357,7 +357,7 @@ SPOT = SimVenue(BinanceSpotFeed, Flow(30.0, 0.06, 5, 0.20, 0.6), {
     "BTC": SimInstrument("binance-spot", "BTCUSDT", "BTC", "USDT", 2, 1, 5, 1, "1", 8, 8),
     "ETH": SimInstrument("binance-spot", "ETHUSDT", "ETH", "USDT", 2, 1, 4, 1, "1", 8, 8),
 })
-PERP = SimVenue(BinancePerpFeed, Flow(50.0, 0.05, 0, 0.15, 1.0), {
+PERP = SimVenue(BinancePerpFeed, Flow(50.0, 0.05, 0, 0.15, 1.0), leverage_max=125, instruments={
     "BTC": SimInstrument("binance-perp", "BTCUSDT", "BTC", "USDT", 1, 1, 3, 1, "1", 2, 3),
     "ETH": SimInstrument("binance-perp", "ETHUSDT", "ETH", "USDT", 2, 1, 3, 1, "1", 2, 3),
 })

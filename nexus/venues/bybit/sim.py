@@ -219,7 +219,7 @@ class BybitFeed(Feed):
         }
 
 
-SIM = SimVenue(BybitFeed, Flow(30.0, 0.06, 10, 0.25, 0.7), {
+SIM = SimVenue(BybitFeed, Flow(30.0, 0.06, 10, 0.25, 0.7), leverage_max=100, instruments={
     "BTC": SimInstrument("bybit-perp", "BTCUSDT", "BTC", "USDT", 1, 1, 3, 1, "1", 2, 3),
     "ETH": SimInstrument("bybit-perp", "ETHUSDT", "ETH", "USDT", 2, 1, 2, 1, "1", 2, 2),
 })

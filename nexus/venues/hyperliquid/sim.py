@@ -138,7 +138,7 @@ class HyperliquidFeed(Feed):
         return {("POST", "/info"): self._info}
 
 
-SIM = SimVenue(HyperliquidFeed, Flow(12.0, 0.25, 150, 0.40, 0.35), {
+SIM = SimVenue(HyperliquidFeed, Flow(12.0, 0.25, 150, 0.40, 0.35), leverage_max=40, instruments={
     "BTC": SimInstrument("hyperliquid", "BTC", "BTC", "USD", 0, 1, 5, 1, "1",
                          extra={"szDecimals": 5, "maxLeverage": 40}),
     "ETH": SimInstrument("hyperliquid", "ETH", "ETH", "USD", 1, 1, 4, 1, "1",

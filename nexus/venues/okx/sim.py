@@ -206,7 +206,7 @@ class OkxFeed(Feed):
         }
 
 
-SIM = SimVenue(OkxFeed, Flow(25.0, 0.06, 15, 0.25, 0.7), {
+SIM = SimVenue(OkxFeed, Flow(25.0, 0.06, 15, 0.25, 0.7), leverage_max=100, instruments={
     "BTC": SimInstrument("okx-swap", "BTC-USDT-SWAP", "BTC", "USDT", 1, 1, 2, 1, "0.01"),
     "ETH": SimInstrument("okx-swap", "ETH-USDT-SWAP", "ETH", "USDT", 2, 1, 2, 1, "0.1"),
 })
