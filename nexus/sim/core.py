@@ -5,6 +5,7 @@ tests can also drive it directly (`advance`) and read what it would have sent.
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Callable, Iterable, Protocol
 
@@ -65,6 +66,7 @@ class SimCore:
             for v in self.venue_names
         }
         for v, f in self.feeds.items():
+            f.exchange = functools.partial(self.exchange, v)
             self.sim.venues[v].published_depth = f.view(f.primary).depth
             self.sim.venues[v].published_qty = self._published_qty(f)
         self.scheduler = Scheduler(self.seed, self.sim.venues, self.epoch_ns, enabled=patterns,

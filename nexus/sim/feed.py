@@ -122,6 +122,22 @@ class FaultState:
 RestHandler = Callable[[dict, Any], tuple[int, Any]]
 
 
+@dataclass(frozen=True)
+class SimRequest:
+    """An HTTP request exactly as received, for endpoints that verify signatures (which are
+    computed over the raw query string and body, and headers)."""
+
+    method: str
+    path: str                   # below the venue prefix, e.g. /api/v3/order
+    query_string: str           # raw, as sent (percent-encoding untouched)
+    query: dict[str, str]       # decoded, last value wins
+    headers: dict[str, str]     # names in lower case
+    body: str                   # raw, as sent ("" when none)
+
+
+PrivateHandler = Callable[[SimRequest], tuple[int, Any]]
+
+
 class Feed:
     """One venue's wire format. Subclasses implement the protocol; the simulator core calls
     `on_step` every simulated step, the server calls the connection callbacks."""
@@ -223,6 +239,17 @@ class Feed:
 
     def rest_routes(self) -> dict[tuple[str, str], RestHandler]:
         return {}
+
+    def private_routes(self) -> dict[tuple[str, str], PrivateHandler]:
+        """Authenticated endpoints (orders, account, user-data stream keys): given the raw
+        request, since signatures cover the exact bytes sent. The payload is JSON-encoded
+        unless it is already a str."""
+        return {}
+
+    def exchange(self):
+        """The venue's order entry (nexus.sim.exchange.SimExchange), opened on first use; the
+        simulator core binds it (a feed alone has no exchange)."""
+        raise RuntimeError(f"{self.venue}: no exchange is bound to this feed")
 
     # -- introspection ----------------------------------------------------------------------
     def channels(self) -> list[str]:

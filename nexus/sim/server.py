@@ -20,7 +20,7 @@ from typing import Any, Callable
 from aiohttp import WSMsgType, web
 
 from nexus.sim.core import ALL_CONNECTIONS, SimCore
-from nexus.sim.feed import Feed
+from nexus.sim.feed import Feed, SimRequest
 
 QUEUE_MAX = 20_000
 _PING = object()
@@ -156,6 +156,8 @@ class SimServer:
                 app.router.add_get(f"/{venue}{path}", self._ws_handler(feed))
             for (method, path), handler in feed.rest_routes().items():
                 app.router.add_route(method, f"/{venue}{path}", self._rest_handler(handler))
+            for (method, path), handler in feed.private_routes().items():
+                app.router.add_route(method, f"/{venue}{path}", self._private_handler(venue, path, handler))
         return app
 
     async def start(self) -> None:
@@ -195,6 +197,16 @@ class SimServer:
             status, payload = handler(query, body)
             return web.Response(status=status, text=json.dumps(payload, separators=(",", ":")),
                                 content_type="application/json")
+        return handle
+
+    def _private_handler(self, venue: str, path: str, handler: Callable) -> Callable:
+        async def handle(request: web.Request) -> web.Response:
+            body = await request.text() if request.can_read_body else ""
+            req = SimRequest(request.method, path, request.query_string, dict(request.query),
+                             {k.lower(): v for k, v in request.headers.items()}, body)
+            status, payload = handler(req)
+            text = payload if isinstance(payload, str) else json.dumps(payload, separators=(",", ":"))
+            return web.Response(status=status, text=text, content_type="application/json")
         return handle
 
     def _ws_handler(self, feed: Feed) -> Callable:
