@@ -91,6 +91,11 @@ class HmacSigner:
         m.update(data)
         return base64.b64encode(m.digest()).decode("ascii")
 
+    def _b64_prehash(self, timestamp: str, method: str, path: str, query: str, body: str) -> str:
+        """Base64 MAC of `timestamp + method + path[?query] + body`: the prehash OKX, KuCoin and
+        Bitget share (the query joins the path with `?` only when there is one)."""
+        return self._b64((timestamp + method + (path + "?" + query if query else path) + body).encode())
+
     def sign(self, method: str, path: str, query: str, body: str, timestamp: str,
              nonce: str | None = None) -> Signed:
         raise NotImplementedError
@@ -104,3 +109,22 @@ class HmacSigner:
 
 def sha_hex(name: str, data: bytes) -> str:
     return hashlib.new(name, data).hexdigest()
+
+
+class ClearPassphraseSigner(HmacSigner):
+    """OKX and Bitget: the `_b64_prehash` signature, and four headers (`header_names`: key,
+    signature, timestamp, passphrase) with the passphrase in clear (a `secret_headers` entry).
+    The passphrase is required: these venues fail silently without it (seed, Troubleshooting)."""
+
+    header_names: tuple[str, str, str, str] = ("", "", "", "")
+    needs_passphrase = True
+    __slots__ = ()
+
+    def __init_subclass__(cls, **kw) -> None:
+        super().__init_subclass__(**kw)
+        cls.secret_headers = (cls.header_names[3],)
+
+    def sign(self, method, path, query, body, timestamp, nonce=None) -> Signed:
+        sig = self._b64_prehash(timestamp, method, path, query, body)
+        key, sign, ts, passphrase = self.header_names
+        return Signed(sig, {key: self.api_key, sign: sig, ts: timestamp, passphrase: self._passphrase})

@@ -11,19 +11,12 @@ silently without it).
 
 from __future__ import annotations
 
-from nexus.exec.signing.base import HmacSigner, Signed
+from nexus.exec.signing.base import ClearPassphraseSigner
 
 PASSPHRASE_HEADER = "ACCESS-PASSPHRASE"
 
 
-class BitgetSigner(HmacSigner):
+class BitgetSigner(ClearPassphraseSigner):
     venue = "bitget"
-    needs_passphrase = True
-    secret_headers = (PASSPHRASE_HEADER,)
+    header_names = ("ACCESS-KEY", "ACCESS-SIGN", "ACCESS-TIMESTAMP", PASSPHRASE_HEADER)
     __slots__ = ()
-
-    def sign(self, method, path, query, body, timestamp, nonce=None) -> Signed:
-        target = path + "?" + query if query else path
-        sig = self._b64((timestamp + method + target + body).encode())
-        return Signed(sig, {"ACCESS-KEY": self.api_key, "ACCESS-SIGN": sig, "ACCESS-TIMESTAMP": timestamp,
-                            PASSPHRASE_HEADER: self._passphrase})

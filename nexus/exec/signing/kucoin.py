@@ -31,8 +31,7 @@ class KucoinSigner(HmacSigner):
         self._passphrase = None  # only the signed form is needed from here on
 
     def sign(self, method, path, query, body, timestamp, nonce=None) -> Signed:
-        target = path + "?" + query if query else path
-        sig = self._b64((timestamp + method + target + body).encode())
+        sig = self._b64_prehash(timestamp, method, path, query, body)
         return Signed(sig, {"KC-API-KEY": self.api_key, "KC-API-SIGN": sig, "KC-API-TIMESTAMP": timestamp,
                             "KC-API-PASSPHRASE": self._signed_passphrase,
                             "KC-API-KEY-VERSION": self.key_version})

@@ -12,19 +12,12 @@ A missing passphrase is refused here: OKX fails silently without it (seed, Troub
 
 from __future__ import annotations
 
-from nexus.exec.signing.base import HmacSigner, Signed
+from nexus.exec.signing.base import ClearPassphraseSigner
 
 PASSPHRASE_HEADER = "OK-ACCESS-PASSPHRASE"
 
 
-class OkxSigner(HmacSigner):
+class OkxSigner(ClearPassphraseSigner):
     venue = "okx-swap"
-    needs_passphrase = True
-    secret_headers = (PASSPHRASE_HEADER,)
+    header_names = ("OK-ACCESS-KEY", "OK-ACCESS-SIGN", "OK-ACCESS-TIMESTAMP", PASSPHRASE_HEADER)
     __slots__ = ()
-
-    def sign(self, method, path, query, body, timestamp, nonce=None) -> Signed:
-        target = path + "?" + query if query else path
-        sig = self._b64((timestamp + method + target + body).encode())
-        return Signed(sig, {"OK-ACCESS-KEY": self.api_key, "OK-ACCESS-SIGN": sig,
-                            "OK-ACCESS-TIMESTAMP": timestamp, PASSPHRASE_HEADER: self._passphrase})
