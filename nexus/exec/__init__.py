@@ -1,2 +1,3 @@
 """Execution: the order model and lifecycle (orders.py), positions and PnL from fills
-(positions.py). Venue signing and order entry live in each venue's package."""
+(positions.py), request signing's shared machinery (signing/: the HMAC base, EIP-712,
+Polymarket). Each venue's own signer lives in its package (nexus/venues/<venue>/sign.py)."""

@@ -1,6 +1,6 @@
-"""Binance spot and USD-M perpetual futures: decoders and sync rules (data.py shared, spot.py
-and perp.py for each venue's own sync rules), live-feed specs (feed.py), the simulator's
-wire formats (sim.py)."""
+"""Binance spot and USD-M perpetual futures: decoders and sync rules (data.py shared, spot.py and
+perp.py for each venue's own sync rules), live-feed specs (feed.py), request signing (sign.py),
+the simulator's wire formats (sim.py)."""
 
 from nexus.venues.registry import Venue
 

@@ -1,5 +1,5 @@
-"""OKX v5 perpetual swaps: decoder and sync rules (data.py), live-feed spec (feed.py),
-the simulator's wire format (sim.py)."""
+"""OKX v5 perpetual swaps: decoder and sync rules (data.py), live-feed spec (feed.py), request
+signing (sign.py), the simulator's wire format (sim.py)."""
 
 from nexus.venues.registry import Venue
 

@@ -1,0 +1,130 @@
+"""What every signer shares: the error type, masked key holders and the HMAC signer base.
+
+Keys live in memory only. A signer keeps its HMAC key inside a key-primed `hmac.HMAC`
+object (OpenSSL's HMAC context: the key is not reachable from Python afterwards) and signs
+with a cheap `copy()` of it, so a signature costs one context copy and the message's own
+hashing. `repr()` of every signer shows the venue and a masked key id, never a secret, and no
+exception raised here carries a key or an input value: messages name fields only.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from typing import NamedTuple
+
+from nexus.exceptions import NexusError
+
+KEY_ID_SHOWN_CHARS = 4  # leading characters of an API key id that repr() shows
+
+
+class SigningError(NexusError, ValueError):
+    """A request could not be signed: a missing or malformed field or key. The message names
+    the field and never holds its value."""
+
+
+class Signed(NamedTuple):
+    """A signed request's authentication: `signature` exactly as transmitted and `headers`,
+    every auth header the request carries (`secret_headers` of the signer name the ones that
+    carry a secret in clear, such as OKX's passphrase)."""
+
+    signature: str
+    headers: dict[str, str]
+
+
+def mask(key_id: str) -> str:
+    """`abcd…` for an API key id: enough to tell two keys apart in a log, not to use one."""
+    return key_id[:KEY_ID_SHOWN_CHARS] + "…" if key_id else "<none>"
+
+
+def require_text(value, field: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise SigningError(f"`{field}` is required (a non-empty string)")
+    return value
+
+
+def decode_b64(value: str, field: str, *, urlsafe: bool = False) -> bytes:
+    try:
+        raw = (base64.urlsafe_b64decode if urlsafe else base64.b64decode)(value.encode("ascii"))
+    except (ValueError, UnicodeEncodeError):
+        raise SigningError(f"`{field}` is not valid base64{'url' if urlsafe else ''}") from None
+    if not raw:
+        raise SigningError(f"`{field}` decodes to nothing")
+    return raw
+
+
+class HmacSigner:
+    """Base of the HMAC venues. Subclasses set `venue`, `digest` (a hashlib name) and
+    `secret_headers`, and implement `sign(method, path, query, body, timestamp, nonce)`.
+    `_mac(data)` returns the raw MAC of `data` (bytes) under the key."""
+
+    venue = ""
+    digest = "sha256"
+    secret_headers: tuple[str, ...] = ()
+    needs_passphrase = False
+
+    __slots__ = ("api_key", "_primed", "_passphrase")
+
+    def __init__(self, api_key: str, secret: str, passphrase: str | None = None) -> None:
+        self.api_key = require_text(api_key, "api_key")
+        self._primed = hmac.new(self._key_bytes(require_text(secret, "secret")), digestmod=self.digest)
+        if self.needs_passphrase:
+            passphrase = require_text(passphrase, "passphrase")
+        self._passphrase = passphrase
+
+    def _key_bytes(self, secret: str) -> bytes:
+        return secret.encode()
+
+    def _mac(self, data: bytes) -> bytes:
+        m = self._primed.copy()
+        m.update(data)
+        return m.digest()
+
+    def _hex(self, data: bytes) -> str:
+        m = self._primed.copy()
+        m.update(data)
+        return m.hexdigest()
+
+    def _b64(self, data: bytes) -> str:
+        m = self._primed.copy()
+        m.update(data)
+        return base64.b64encode(m.digest()).decode("ascii")
+
+    def _b64_prehash(self, timestamp: str, method: str, path: str, query: str, body: str) -> str:
+        """Base64 MAC of `timestamp + method + path[?query] + body`: the prehash OKX, KuCoin and
+        Bitget share (the query joins the path with `?` only when there is one)."""
+        return self._b64((timestamp + method + (path + "?" + query if query else path) + body).encode())
+
+    def sign(self, method: str, path: str, query: str, body: str, timestamp: str,
+             nonce: str | None = None) -> Signed:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} venue={self.venue} api_key={mask(self.api_key)} secret=***>"
+
+    def __reduce__(self):  # a signer is never pickled (pickles end up on disk)
+        raise TypeError(f"{type(self).__name__} holds keys and cannot be pickled")
+
+
+def sha_hex(name: str, data: bytes) -> str:
+    return hashlib.new(name, data).hexdigest()
+
+
+class ClearPassphraseSigner(HmacSigner):
+    """OKX and Bitget: the `_b64_prehash` signature, and four headers (`header_names`: key,
+    signature, timestamp, passphrase) with the passphrase in clear (a `secret_headers` entry).
+    The passphrase is required: these venues fail silently without it (seed, Troubleshooting)."""
+
+    header_names: tuple[str, str, str, str] = ("", "", "", "")
+    needs_passphrase = True
+    __slots__ = ()
+
+    def __init_subclass__(cls, **kw) -> None:
+        super().__init_subclass__(**kw)
+        cls.secret_headers = (cls.header_names[3],)
+
+    def sign(self, method, path, query, body, timestamp, nonce=None) -> Signed:
+        sig = self._b64_prehash(timestamp, method, path, query, body)
+        key, sign, ts, passphrase = self.header_names
+        return Signed(sig, {key: self.api_key, sign: sig, ts: timestamp, passphrase: self._passphrase})
