@@ -50,8 +50,10 @@ LIMITS = {
     "EXH_MAX_WINDOW": EXH_MAX_WINDOW, "SM_MAX_BINS": SM_MAX_BINS, "OS_RING": OS_RING,
     "SPOOF_MAX_LEVELS": SPOOF_MAX_LEVELS,
 }
-# (sizeof(EngineParams), ((name, offset, bytes), ...)): the parameter structs as compiled
+# (sizeof(EngineParams), ((name, offset, bytes), ...)): the parameter structs as compiled;
+# _load reads its own C-level copy, which Python code cannot rebind
 PARAM_LAYOUT = param_layout()
+cdef tuple _FIELDS = PARAM_LAYOUT[1]
 
 
 def row_layouts():
@@ -80,10 +82,10 @@ def row_layouts():
 
 
 cdef int _load(dict p, EngineParams* cfg) except -1:
-    """Copy the parameter dict into cfg, one int64 slot per value, by PARAM_LAYOUT."""
+    """Copy the parameter dict into cfg, one int64 slot per value, by the compiled layout."""
     cdef int64_t* slot
     cdef Py_ssize_t i, n
-    for name, offset, nbytes in PARAM_LAYOUT[1]:
+    for name, offset, nbytes in _FIELDS:
         try:
             v = p[name]
         except KeyError:

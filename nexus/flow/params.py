@@ -1,5 +1,9 @@
 """Every parameter of the flow engine, its unit, default and meaning, validated in one place.
 
+SCHEMA below names each parameter once (type, default, range, meaning); FlowParams, the
+`--param` parser, and the compiled engine's parameter structs (engine/params.pxd, written
+by setup.py) are all made from it, and engine.flow checks its compiled layout against it.
+
 Units: quantities and prices are the instrument's integer units (see nexus.instruments);
 times are exchange-time nanoseconds; `*_pct` are integer percentages; `*_x100` a ratio times
 100. A `*_min_qty` of 0 means "no absolute floor" (the relative threshold alone applies).
