@@ -63,7 +63,7 @@ bench: build postgres
 	$(BIN)/nexus bench broker
 
 clean:
-	rm -rf build target engine/*.c engine/*.so nexus/_native*.so .pytest_cache .benchmarks
+	rm -rf build target engine/*.c engine/*.so engine/params.pxd nexus/_native*.so .pytest_cache .benchmarks
 
 distclean: clean
 	rm -rf $(VENV)

@@ -1,12 +1,12 @@
 """Flow engine micro-benchmarks (pytest-benchmark). Every benchmark checks its result first.
-The side-by-side comparison with the pure-Python engine is `nexus bench engine --json`."""
+The side-by-side comparison with the pure-Python engine is `nexus bench flow --json`."""
 import numpy as np
 import pytest
 
+from bench.baselines.flow_engine import PyFlowEngine
 from nexus import record
-from nexus.bench.engine import bench_params, make_stream
+from nexus.bench.flow import bench_params, make_stream
 from nexus.flow import dtypes
-from nexus.flow.pyengine import PyFlowEngine
 from engine.flow import FlowEngine
 
 N = 200_000

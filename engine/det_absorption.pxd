@@ -19,18 +19,10 @@
 # Confidence: conf_ratio(T, V). Facts: volume, prints, displayed size at P now, duration ns
 # (first print to signal), T.
 from libc.stdint cimport int64_t
+from engine.params cimport AbsorptionParams   # generated from nexus/flow/params.py
 from engine.detctx cimport DetCtx, ctx_side, ctx_flow, ctx_warm
 from engine.ladder cimport side_px, side_qty_at
 from engine.signal cimport SignalOut, emit, conf_ratio, SIG_ABSORPTION
-
-cdef struct AbsorptionParams:
-    int64_t window_ns
-    int64_t hold_ns
-    int64_t rate_pct
-    int64_t display_pct
-    int64_t min_qty
-    int64_t min_prints
-    int64_t cooldown_ns
 
 cdef struct AbsorptionSide:
     bint active

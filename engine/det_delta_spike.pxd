@@ -29,6 +29,7 @@
 # 2 bucket_ns (at most DS_RING; the oldest leave first). Confidence: conf_ratio(z_x100, |z|*100). Facts: delta,
 # z*100 (truncated), window sum S1, buckets in the window c, bucket_ns.
 from libc.stdint cimport int64_t
+from engine.params cimport DeltaSpikeParams   # generated from nexus/flow/params.py
 from libc.math cimport sqrt, fabs
 from engine.int128 cimport int128_t
 from engine.detctx cimport DetCtx, ctx_flow, ctx_warm
@@ -38,17 +39,6 @@ cdef enum:
     DS_MAX_WINDOW = 4096
     DS_RING = 8192
     DS_MAX_LEVELS = 64
-
-cdef struct DeltaSpikeParams:
-    int64_t bucket_ns
-    int64_t window
-    int64_t min_buckets
-    int64_t z_x100
-    int64_t min_qty
-    int64_t min_rate_pct
-    int64_t calm_z_x100
-    int64_t min_orders
-    int64_t min_levels
 
 cdef struct DeltaSpike:
     DeltaSpikeParams p

@@ -36,6 +36,7 @@
 # move (price units), retrace (price units), ns since the extreme, burst direction (1 buy,
 # 2 sell), z*100 at arming (truncated).
 from libc.stdint cimport int64_t
+from engine.params cimport ExhaustionParams   # generated from nexus/flow/params.py
 from libc.math cimport sqrt
 from engine.int128 cimport int128_t
 from engine.detctx cimport DetCtx, ctx_warm
@@ -44,22 +45,6 @@ from engine.signal cimport SignalOut, emit, conf_ratio, SIG_EXHAUSTION
 cdef enum:
     EXH_RING = 4096
     EXH_MAX_WINDOW = 4096
-
-cdef struct ExhaustionParams:
-    int64_t window_ns
-    int64_t burst_ns
-    int64_t base_window
-    int64_t min_buckets
-    int64_t burst_z_x100
-    int64_t orders_z_x100
-    int64_t min_qty
-    int64_t dominance_pct
-    int64_t min_move_bps
-    int64_t min_orders
-    int64_t stall_ns
-    int64_t retrace_pct
-    int64_t watch_ns
-    int64_t cooldown_ns
 
 cdef struct Exhaustion:
     ExhaustionParams p

@@ -31,20 +31,11 @@
 # Confidence: the mean of conf_ratio(min_refills, refills) and conf_ratio(T, V). Facts:
 # volume, refills, largest display, duration ns, displayed now, volume beyond the display.
 from libc.stdint cimport int64_t
+from engine.params cimport IcebergParams   # generated from nexus/flow/params.py
 from engine.detctx cimport DetCtx, ctx_side, ctx_flow, ctx_avg_order
 from engine.ladder cimport side_px, side_qty_at
 from engine.signal cimport SignalOut, emit, conf_ratio, SIG_ICEBERG
 from engine.det_absorption cimport Absorption, absorption_heavy
-
-cdef struct IcebergParams:
-    int64_t window_ns
-    int64_t min_refills
-    int64_t vol_mult_pct
-    int64_t min_qty
-    int64_t settle_ns
-    int64_t cooldown_ns
-    int64_t flood_pct
-    int64_t flood_orders_per_s
 
 cdef struct IcebergSide:
     bint active

@@ -15,15 +15,9 @@
 # oracle signal or cooldown_ns has passed since it. Facts: fresh types, types agreeing with
 # the result, bit mask of fresh types (1 << t), score // window_ns.
 from libc.stdint cimport int64_t
+from engine.params cimport OracleParams   # generated from nexus/flow/params.py
 from engine.signal cimport (SignalOut, emit, SIG_ORACLE, SIG_TYPES, SIG_ABSORPTION,
                             SIG_SMART_MONEY)
-
-cdef struct OracleParams:
-    int64_t window_ns
-    int64_t min_conf
-    int64_t min_types
-    int64_t cooldown_ns
-    int64_t w[SIG_TYPES]
 
 cdef struct Oracle:
     OracleParams p
@@ -55,8 +49,8 @@ cdef inline void oracle_eval(Oracle* q, int64_t now, SignalOut* o) noexcept nogi
         if age >= q.p.window_ns:
             continue
         f = q.p.window_ns - age
-        score += q.p.w[t] * q.dir[t] * q.conf[t] * f
-        norm += q.p.w[t] * f
+        score += q.p.weights[t - 1] * q.dir[t] * q.conf[t] * f
+        norm += q.p.weights[t - 1] * f
         types += 1
         mask |= 1 << t
         if q.ts[t] > newest_ts:

@@ -36,6 +36,7 @@
 # Facts: net large quantity Q_d - Q_o, large lots in d, large lots the other way, the
 # background E per side (x1000), T, net large-lot count n_d - n_o.
 from libc.stdint cimport int64_t
+from engine.params cimport SmartMoneyParams   # generated from nexus/flow/params.py
 from libc.math cimport sqrt
 from engine.detctx cimport DetCtx, ctx_warm, ctx_median_order
 from engine.signal cimport SignalOut, emit, conf_ratio, SIG_SMART_MONEY
@@ -44,17 +45,6 @@ from engine.sortbuf cimport sorted_insert
 cdef enum:
     SM_RING = 1024              # large lots of the window (a power of two)
     SM_MAX_BINS = 64            # base_windows at most
-
-cdef struct SmartMoneyParams:
-    int64_t mult_pct
-    int64_t min_qty
-    int64_t window_ns
-    int64_t base_windows
-    int64_t min_count
-    int64_t imbalance_pct
-    int64_t z_x100
-    int64_t cooldown_ns
-    int64_t min_orders
 
 cdef struct SmartMoney:
     SmartMoneyParams p

@@ -32,6 +32,7 @@
 # traded at the price, distance from the touch at the pull and when it appeared (price
 # units).
 from libc.stdint cimport int64_t
+from engine.params cimport SpoofParams   # generated from nexus/flow/params.py
 from engine.detctx cimport DetCtx, ctx_side, ctx_avg_order, ctx_warm
 from engine.ladder cimport LadderSide, side_px, side_sz, side_qty_at, side_rank
 from engine.signal cimport SignalOut, emit, conf_ratio, SIG_SPOOF
@@ -41,19 +42,6 @@ cdef enum:
     SPOOF_MAX_WALLS = 8
     SPOOF_MAX_LEVELS = 20            # levels the median is taken over, at most
     SPOOF_SCAN_CAP = 4096            # levels of a re-sent side examined for walls, at most
-
-cdef struct SpoofParams:
-    int64_t levels
-    int64_t mult_pct
-    int64_t order_mult_pct
-    int64_t max_bps
-    int64_t min_qty
-    int64_t max_life_ns
-    int64_t pull_pct
-    int64_t max_traded_pct
-    int64_t min_rank
-    int64_t min_behind
-    int64_t approach_pct
 
 cdef struct Wall:
     bint active

@@ -9,6 +9,7 @@ from engine.ladder cimport LadderSide
 from engine.vpin cimport Vpin, VpinRow
 from engine.signal cimport SignalOut, SignalFacts
 from engine.detectors cimport Detectors
+from engine.params cimport EngineParams
 
 cdef enum:
     # Levels of multi-level OFI and of OBI: a fixed array in every metrics row.
@@ -89,7 +90,7 @@ cdef class FlowEngine:
                   MetricRow* mrows, Py_ssize_t mcap, Py_ssize_t* nm,
                   VpinRow* vrows, Py_ssize_t vcap, Py_ssize_t* nv,
                   SignalOut* sig) noexcept nogil
-    cdef _init_detectors(self, dict p)
+    cdef _init_detectors(self, const EngineParams* cfg)
     cpdef void reset_counters(self) noexcept
     cdef int _book(self, const Record* r) noexcept nogil
     cdef int _save(self, LadderSide* s, LadderSide* saved, bint* flag) noexcept nogil

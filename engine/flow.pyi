@@ -9,6 +9,7 @@ MAX_VPIN_WINDOW: int
 MAX_VPIN_SIGMA_BARS: int
 MAX_DELTA_SPIKE_WINDOW: int
 LIMITS: dict[str, int]
+PARAM_LAYOUT: tuple[int, tuple[tuple[str, int, int], ...]]
 
 def row_layouts() -> dict[str, tuple[int, dict[str, int]]]: ...
 

@@ -9,7 +9,9 @@ in order with the GIL released and writes, into arrays the caller owns:
   * a SIGNAL record and a facts row per detector signal (engine/signal.pxd).
 It stops early, at a record boundary, when an output array is about to fill, and says how
 many input records it consumed: drain the outputs and call again with the rest. Nothing is
-allocated per message. Parameters and their meaning: nexus/flow/params.py.
+allocated per message. Parameters and their meaning: nexus/flow/params.py, whose schema
+setup.py turns into the structs of engine/params.pxd; `_load` copies a parameter dict in by
+that layout, and importing this module checks the layout against the schema.
 """
 from libc.stdint cimport int64_t, uint64_t, uint32_t, INT64_MIN, INT64_MAX
 from libc.string cimport memcpy, memcmp, memset
@@ -29,6 +31,7 @@ from engine.det_delta_spike cimport DS_MAX_WINDOW
 from engine.det_smart_money cimport SM_RING, SM_MAX_BINS
 from engine.ordersize cimport OS_RING
 from engine.det_spoof cimport SPOOF_MAX_WALLS, SPOOF_MAX_LEVELS
+from engine.params cimport EngineParams, param_layout
 
 import numpy as np
 
@@ -44,7 +47,13 @@ LIMITS = {
     "VPIN_MAX_WINDOW": VPIN_MAX_WINDOW, "VPIN_MAX_SIGMA_BARS": VPIN_MAX_SIGMA_BARS,
     "DS_MAX_WINDOW": DS_MAX_WINDOW, "EXH_RING": EXH_RING, "SM_RING": SM_RING,
     "SPOOF_MAX_WALLS": SPOOF_MAX_WALLS, "MAX_SIGNALS_PER_RECORD": MAX_SIGNALS_PER_RECORD,
+    "EXH_MAX_WINDOW": EXH_MAX_WINDOW, "SM_MAX_BINS": SM_MAX_BINS, "OS_RING": OS_RING,
+    "SPOOF_MAX_LEVELS": SPOOF_MAX_LEVELS,
 }
+# (sizeof(EngineParams), ((name, offset, bytes), ...)): the parameter structs as compiled;
+# _load reads its own C-level copy, which Python code cannot rebind
+PARAM_LAYOUT = param_layout()
+cdef tuple _FIELDS = PARAM_LAYOUT[1]
 
 
 def row_layouts():
@@ -72,11 +81,25 @@ def row_layouts():
     }
 
 
-cdef int64_t _get(dict p, str key) except? -1:
-    try:
-        return p[key]
-    except KeyError:
-        raise ValueError(f"FlowEngine: missing parameter {key!r}") from None
+cdef int _load(dict p, EngineParams* cfg) except -1:
+    """Copy the parameter dict into cfg, one int64 slot per value, by the compiled layout."""
+    cdef int64_t* slot
+    cdef Py_ssize_t i, n
+    for name, offset, nbytes in _FIELDS:
+        try:
+            v = p[name]
+        except KeyError:
+            raise ValueError(f"FlowEngine: missing parameter {name!r}") from None
+        slot = <int64_t*>(<char*>cfg + <Py_ssize_t>offset)
+        n = nbytes // sizeof(int64_t)
+        if n == 1:
+            slot[0] = v
+        elif len(v) != n:
+            raise ValueError(f"FlowEngine: {name} takes {n} integers")
+        else:
+            for i in range(n):
+                slot[i] = v[i]
+    return 0
 
 
 cdef class FlowEngine:
@@ -87,28 +110,31 @@ cdef class FlowEngine:
     """
 
     def __cinit__(self, dict params):
+        cdef EngineParams cfg
         cdef int64_t vq, vn
         if side_init(&self.bids, 1) or side_init(&self.asks, 0) \
                 or side_init(&self.saved_bids, 1) or side_init(&self.saved_asks, 0):
             raise MemoryError()
-        self.ofi_levels = <int>_get(params, "ofi_levels")
-        self.obi_levels = <int>_get(params, "obi_levels")
+        _load(params, &cfg)
+        m = &cfg.metrics
+        self.ofi_levels = <int>m.ofi_levels
+        self.obi_levels = <int>m.obi_levels
         if not (1 <= self.ofi_levels <= FLOW_MAX_LEVELS and 1 <= self.obi_levels <= FLOW_MAX_LEVELS):
             raise ValueError(f"levels must be in 1..{FLOW_MAX_LEVELS}")
-        self.instrument_id = <uint32_t>_get(params, "instrument_id")
-        vq = _get(params, "vpin_bucket_volume")
-        vn = _get(params, "vpin_window")
+        self.instrument_id = <uint32_t>m.instrument_id
+        vq = m.vpin_bucket_volume
+        vn = m.vpin_window
         self.vpin_enabled = vq > 0
         if self.vpin_enabled:
             if vn < 1 or vn > VPIN_MAX_WINDOW or vq > ((<int64_t>1) << (63 - VPIN_PHI_BITS)) // vn - 1:
                 raise ValueError("VPIN needs 1 <= window <= %d and bucket_volume * window < 2^%d"
                                  % (VPIN_MAX_WINDOW, 63 - VPIN_PHI_BITS))
-            if not (1 <= _get(params, "vpin_sigma_bars") <= VPIN_MAX_SIGMA_BARS) or _get(params, "vpin_bar_ns") < 0:
+            if not (1 <= m.vpin_sigma_bars <= VPIN_MAX_SIGMA_BARS) or m.vpin_bar_ns < 0:
                 raise ValueError("VPIN needs 1 <= sigma_bars <= %d and bar_ns >= 0" % VPIN_MAX_SIGMA_BARS)
-            if vpin_init(&self.vpin, vq, vn, _get(params, "vpin_sigma_bars"), _get(params, "vpin_bar_ns")):
+            if vpin_init(&self.vpin, vq, vn, m.vpin_sigma_bars, m.vpin_bar_ns):
                 raise MemoryError()
-        self.signals_enabled = _get(params, "signals") != 0
-        self._init_detectors(params)
+        self.signals_enabled = cfg.detectors.signals != 0
+        self._init_detectors(&cfg)
         self.reset_counters()
 
     def __dealloc__(self):
@@ -120,111 +146,47 @@ cdef class FlowEngine:
         if self.vpin_enabled:
             vpin_free(&self.vpin)
 
-    cdef _init_detectors(self, dict p):
+    cdef _init_detectors(self, const EngineParams* cfg):
+        """The detectors' parameter structs from cfg; the bounds their fixed arrays need are
+        checked here too (the engine can be given a dict that FlowParams never validated)."""
         cdef Detectors* d = &self.det
-        cdef int t
+        g = &cfg.detectors
         memset(d, 0, sizeof(Detectors))
         d.ctx.bids = &self.bids
         d.ctx.asks = &self.asks
-        d.ctx.tick = _get(p, "tick")
-        d.ctx.warmup_trades = _get(p, "warmup_trades")
-        d.ctx.warmup_s = _get(p, "warmup_s")
-        d.ctx.sizes.window = _get(p, "order_median_window")
+        d.ctx.tick = g.tick
+        d.ctx.warmup_trades = g.warmup_trades
+        d.ctx.warmup_s = g.warmup_s
+        d.ctx.sizes.window = g.order_median_window
         if not (1 <= d.ctx.sizes.window <= OS_RING):
             raise ValueError(f"order_median_window must be in 1..{OS_RING}")
         if d.ctx.tick < 1:
             raise ValueError("tick must be >= 1 price unit")
         on = self.signals_enabled
-        d.on_absorption = on and _get(p, "absorption") != 0
-        d.on_iceberg = on and _get(p, "iceberg") != 0
-        d.on_exhaustion = on and _get(p, "exhaustion") != 0
-        d.on_delta_spike = on and _get(p, "delta_spike") != 0
-        d.on_spoof = on and _get(p, "spoof") != 0
-        d.on_smart_money = on and _get(p, "smart_money") != 0
-        d.on_oracle = on and _get(p, "oracle") != 0
-        a = &d.absorption.p
-        a.window_ns = _get(p, "absorption_window_ns")
-        a.hold_ns = _get(p, "absorption_hold_ns")
-        a.rate_pct = _get(p, "absorption_rate_pct")
-        a.display_pct = _get(p, "absorption_display_pct")
-        a.min_qty = _get(p, "absorption_min_qty")
-        a.min_prints = _get(p, "absorption_min_prints")
-        a.cooldown_ns = _get(p, "absorption_cooldown_ns")
-        b = &d.iceberg.p
-        b.window_ns = _get(p, "iceberg_window_ns")
-        b.min_refills = _get(p, "iceberg_min_refills")
-        b.vol_mult_pct = _get(p, "iceberg_vol_mult_pct")
-        b.min_qty = _get(p, "iceberg_min_qty")
-        b.settle_ns = _get(p, "iceberg_settle_ns")
-        b.cooldown_ns = _get(p, "iceberg_cooldown_ns")
-        b.flood_pct = _get(p, "iceberg_flood_pct")
-        b.flood_orders_per_s = _get(p, "iceberg_flood_orders_per_s")
-        x = &d.exhaustion.p
-        x.window_ns = _get(p, "exhaustion_window_ns")
-        x.burst_ns = _get(p, "exhaustion_burst_ns")
-        x.base_window = _get(p, "exhaustion_base_window")
-        x.min_buckets = _get(p, "exhaustion_min_buckets")
-        x.burst_z_x100 = _get(p, "exhaustion_burst_z_x100")
-        x.orders_z_x100 = _get(p, "exhaustion_orders_z_x100")
-        x.min_qty = _get(p, "exhaustion_min_qty")
-        x.dominance_pct = _get(p, "exhaustion_dominance_pct")
-        x.min_move_bps = _get(p, "exhaustion_min_move_bps")
-        x.min_orders = _get(p, "exhaustion_min_orders")
-        x.stall_ns = _get(p, "exhaustion_stall_ns")
-        x.retrace_pct = _get(p, "exhaustion_retrace_pct")
-        x.watch_ns = _get(p, "exhaustion_watch_ns")
-        x.cooldown_ns = _get(p, "exhaustion_cooldown_ns")
+        d.on_absorption = on and g.absorption != 0
+        d.on_iceberg = on and g.iceberg != 0
+        d.on_exhaustion = on and g.exhaustion != 0
+        d.on_delta_spike = on and g.delta_spike != 0
+        d.on_spoof = on and g.spoof != 0
+        d.on_smart_money = on and g.smart_money != 0
+        d.on_oracle = on and g.oracle != 0
+        d.absorption.p = cfg.absorption
+        d.iceberg.p = cfg.iceberg
+        d.exhaustion.p = cfg.exhaustion
+        d.delta_spike.p = cfg.delta_spike
+        d.spoof.p = cfg.spoof
+        d.smart_money.p = cfg.smart_money
+        d.oracle.p = cfg.oracle
+        x = &cfg.exhaustion
         if not (1 <= x.burst_ns <= x.window_ns) or not (1 <= x.base_window <= EXH_MAX_WINDOW):
             raise ValueError(f"exhaustion needs 1 <= burst_ns <= window_ns and 1 <= base_window <= {EXH_MAX_WINDOW}")
-        s = &d.delta_spike.p
-        s.bucket_ns = _get(p, "delta_spike_bucket_ns")
-        s.window = _get(p, "delta_spike_window")
-        s.min_buckets = _get(p, "delta_spike_min_buckets")
-        s.z_x100 = _get(p, "delta_spike_z_x100")
-        s.min_qty = _get(p, "delta_spike_min_qty")
-        s.min_rate_pct = _get(p, "delta_spike_min_rate_pct")
-        s.calm_z_x100 = _get(p, "delta_spike_calm_z_x100")
-        s.min_orders = _get(p, "delta_spike_min_orders")
-        s.min_levels = _get(p, "delta_spike_min_levels")
-        if s.bucket_ns < 1 or not (1 <= s.window <= DS_MAX_WINDOW):
+        if cfg.delta_spike.bucket_ns < 1 or not (1 <= cfg.delta_spike.window <= DS_MAX_WINDOW):
             raise ValueError(f"delta spike needs bucket_ns >= 1 and 1 <= window <= {DS_MAX_WINDOW}")
-        w = &d.spoof.p
-        w.levels = _get(p, "spoof_levels")
-        w.mult_pct = _get(p, "spoof_mult_pct")
-        w.order_mult_pct = _get(p, "spoof_order_mult_pct")
-        w.max_bps = _get(p, "spoof_max_bps")
-        w.min_qty = _get(p, "spoof_min_qty")
-        w.max_life_ns = _get(p, "spoof_max_life_ns")
-        w.pull_pct = _get(p, "spoof_pull_pct")
-        w.max_traded_pct = _get(p, "spoof_max_traded_pct")
-        w.min_rank = _get(p, "spoof_min_rank")
-        w.min_behind = _get(p, "spoof_min_behind")
-        w.approach_pct = _get(p, "spoof_approach_pct")
-        if not (2 <= w.levels <= SPOOF_MAX_LEVELS):
+        if not (2 <= cfg.spoof.levels <= SPOOF_MAX_LEVELS):
             raise ValueError(f"spoof_levels must be in 2..{SPOOF_MAX_LEVELS}")
-        m = &d.smart_money.p
-        m.mult_pct = _get(p, "smart_money_mult_pct")
-        m.min_qty = _get(p, "smart_money_min_qty")
-        m.window_ns = _get(p, "smart_money_window_ns")
-        m.min_count = _get(p, "smart_money_min_count")
-        m.imbalance_pct = _get(p, "smart_money_imbalance_pct")
-        m.z_x100 = _get(p, "smart_money_z_x100")
-        m.base_windows = _get(p, "smart_money_base_windows")
-        m.min_orders = _get(p, "smart_money_min_orders")
-        if not (1 <= m.base_windows <= SM_MAX_BINS):
+        if not (1 <= cfg.smart_money.base_windows <= SM_MAX_BINS):
             raise ValueError(f"smart_money_base_windows must be in 1..{SM_MAX_BINS}")
-        m.cooldown_ns = _get(p, "smart_money_cooldown_ns")
-        o = &d.oracle.p
-        o.window_ns = _get(p, "oracle_window_ns")
-        o.min_conf = _get(p, "oracle_min_conf")
-        o.min_types = _get(p, "oracle_min_types")
-        o.cooldown_ns = _get(p, "oracle_cooldown_ns")
-        weights = p.get("oracle_weights")
-        if weights is None or len(weights) != 6:
-            raise ValueError("oracle_weights: six integers, one per detector type 1..6")
-        for t in range(6):
-            o.w[t + 1] = weights[t]
-        if o.window_ns < 1:
+        if cfg.oracle.window_ns < 1:
             raise ValueError("oracle_window_ns must be >= 1")
 
     cpdef void reset_counters(self) noexcept:
@@ -533,3 +495,8 @@ cdef class FlowEngine:
     @property
     def vpin_buckets(self):
         return self.vpin.buckets if self.vpin_enabled else 0
+
+
+from nexus.flow.params import check_layout as _check_layout
+
+_check_layout(PARAM_LAYOUT, LIMITS)

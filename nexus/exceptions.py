@@ -18,6 +18,10 @@ class RecordLayoutError(NexusError):
     """A mirror of the 64-byte record (NumPy dtype, Cython struct) drifted from the native one."""
 
 
+class ParamLayoutError(NexusError):
+    """The compiled flow engine's parameter structs drifted from nexus/flow/params.py (rebuild)."""
+
+
 class RingError(NexusError):
     """A shared-memory ring operation failed."""
 

@@ -1,5 +1,9 @@
 """Every parameter of the flow engine, its unit, default and meaning, validated in one place.
 
+SCHEMA below names each parameter once (type, default, range, meaning); FlowParams, the
+`--param` parser, and the compiled engine's parameter structs (engine/params.pxd, written
+by setup.py) are all made from it, and engine.flow checks its compiled layout against it.
+
 Units: quantities and prices are the instrument's integer units (see nexus.instruments);
 times are exchange-time nanoseconds; `*_pct` are integer percentages; `*_x100` a ratio times
 100. A `*_min_qty` of 0 means "no absolute floor" (the relative threshold alone applies).
@@ -86,175 +90,275 @@ precision 0.31 (from 0.84) for recall 0.66 (from 0.62).
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from nexus.exceptions import ConfigError
+from nexus.exceptions import ConfigError, ParamLayoutError
 
 MS = 1_000_000
 S = 1_000_000_000
-MAX_LEVELS = 20  # engine/flow.pxd FLOW_MAX_LEVELS (checked in tests)
+MAX_LEVELS = 20  # engine/flow.pxd FLOW_MAX_LEVELS (checked at engine import: limit=)
+WEIGHT_MAX = 100  # an oracle weight, at most
+INT64_BYTES = 8  # every parameter is an int64_t in the engine's structs
 
 
 @dataclass(frozen=True)
-class FlowParams:
-    # -- metrics -------------------------------------------------------------------------
-    ofi_levels: int = 5                 # multi-level OFI over levels 1..N (engine/ofi.pxd)
-    obi_levels: int = 5                 # OBI over the top N levels (engine/obi.pxd)
-    instrument_id: int = 0              # only records of this instrument (0: all)
-    vpin_bucket_volume: int = 0         # V, quantity units per bucket; 0 turns VPIN off
-    vpin_window: int = 50               # n buckets (the paper's default: 50)
-    vpin_sigma_bars: int = 50           # bars in the rolling sd of price changes (BVC)
-    vpin_bar_ns: int = 0                # 0: every trade is a bar; else time bars of this length
-    # -- detectors -----------------------------------------------------------------------
-    signals: bool = True                # detectors on at all
-    absorption: bool = True
-    iceberg: bool = True
-    exhaustion: bool = True
-    delta_spike: bool = True
-    spoof: bool = True
-    smart_money: bool = True
-    oracle: bool = True                 # emitted; excluded from trading by default (signals.TRADE_DEFAULT)
-    tick: int = 1                       # price units per tick (set from the instrument)
-    warmup_trades: int = 20             # relative thresholds wait for this many trades ...
-    warmup_s: int = 10                  # ... and this many seconds of flow (engine/detctx.pxd)
-    order_median_window: int = 2000     # the typical order: median size of this many (engine/ordersize.pxd)
+class Param:
+    """One parameter: its name (the group's prefix dropped is its C field), default (its type:
+    bool, int, or a tuple of ints), allowed range, and meaning. `limit` names the compiled
+    constant (engine.flow.LIMITS) that `hi` must equal; `when` names a parameter whose value
+    0 switches this one off, and with it the range check."""
 
-    absorption_window_ns: int = 2 * S
-    absorption_hold_ns: int = 300 * MS
-    absorption_rate_pct: int = 30        # x normal taker volume over the window
-    absorption_display_pct: int = 600    # x the largest size the level showed
-    absorption_min_qty: int = 0
-    absorption_min_prints: int = 5
-    absorption_cooldown_ns: int = 5 * S
+    name: str
+    default: bool | int | tuple[int, ...]
+    meaning: str
+    lo: int = 0
+    hi: int | None = None
+    limit: str | None = None
+    when: str | None = None
+    group: str = ""
 
-    iceberg_window_ns: int = 30 * S
-    iceberg_min_refills: int = 3
-    iceberg_vol_mult_pct: int = 200      # x largest displayed size
-    iceberg_min_qty: int = 0
-    iceberg_settle_ns: int = 500 * MS
-    iceberg_cooldown_ns: int = 5 * S
-    iceberg_flood_pct: int = 70          # not while the level took >= this % of normal flow (0: off)
-    iceberg_flood_orders_per_s: int = 20  # nor >= this many average orders per second (0: off)
+    @property
+    def field(self) -> str:
+        """The field of the group's C struct (engine/params.pxd, generated)."""
+        prefix = self.group + "_"
+        return self.name[len(prefix):] if self.name.startswith(prefix) else self.name
 
-    exhaustion_window_ns: int = 1 * S    # the lookback the burst's move is measured over
-    exhaustion_burst_ns: int = 500 * MS  # the burst window, also the baseline's bucket
-    exhaustion_base_window: int = 60     # baseline buckets (x2 samples: buy and sell volume)
-    exhaustion_min_buckets: int = 20
-    exhaustion_burst_z_x100: int = 500   # one-sided volume z against the baseline, x100
-    exhaustion_orders_z_x100: int = 300  # ... and its aggressive-order count's z, x100
-    exhaustion_min_qty: int = 0
-    exhaustion_dominance_pct: int = 60
-    exhaustion_min_move_bps: int = 3
-    exhaustion_min_orders: int = 5       # aggressive orders in the burst's direction in burst_ns
-    exhaustion_stall_ns: int = 1 * S
-    exhaustion_retrace_pct: int = 40     # of the burst's move
-    exhaustion_watch_ns: int = 10 * S
-    exhaustion_cooldown_ns: int = 5 * S
+    @property
+    def count(self) -> int:
+        """int64 slots: 1, or the length of a tuple parameter (a C array)."""
+        return len(self.default) if isinstance(self.default, tuple) else 1
 
-    delta_spike_bucket_ns: int = 500 * MS
-    delta_spike_window: int = 60
-    delta_spike_min_buckets: int = 20
-    delta_spike_z_x100: int = 600
-    delta_spike_min_qty: int = 0
-    delta_spike_min_rate_pct: int = 100  # |delta| >= this % of normal taker volume per bucket
-    delta_spike_calm_z_x100: int = 0     # if > 0: the delta of the bucket before must have |z| below this
-    delta_spike_min_orders: int = 8      # aggressive orders in the spike's direction in the window
-    delta_spike_min_levels: int = 6      # distinct prices its prints traded at (moved through the book)
 
-    spoof_levels: int = 20               # levels the median level size is taken over
-    spoof_mult_pct: int = 1000           # x median size of the top `spoof_levels` levels
-    spoof_max_bps: int = 5               # walls within this many basis points of the touch
-    spoof_order_mult_pct: int = 2500     # x average aggressive order size (0: not used)
-    spoof_min_qty: int = 0
-    spoof_max_life_ns: int = 30 * S
-    spoof_pull_pct: int = 75
-    spoof_max_traded_pct: int = 10
-    spoof_min_rank: int = 1
-    spoof_min_behind: int = 3
-    spoof_approach_pct: int = 100        # distance at the pull <= this % of the distance at placement
+def _group(group: str, *params: Param) -> tuple[Param, ...]:
+    return tuple(dataclasses.replace(p, group=group) for p in params)
 
-    smart_money_mult_pct: int = 1200     # a large lot: >= this % of the venue's median order
-    smart_money_min_qty: int = 0
-    smart_money_window_ns: int = 30 * S
-    smart_money_base_windows: int = 10   # the background: median per-side count over this many windows
-    smart_money_min_count: int = 10      # net large lots n_d - n_o
-    smart_money_imbalance_pct: int = 0   # volume imbalance of the large lots, % (0: no condition)
-    smart_money_z_x100: int = 400        # n_d - E >= z * sqrt(E), E the background per side
-    smart_money_min_orders: int = 50     # orders seen before any is a large lot
-    smart_money_cooldown_ns: int = 30 * S
 
-    oracle_window_ns: int = 30 * S
-    oracle_min_conf: int = 60
-    oracle_min_types: int = 2
-    oracle_cooldown_ns: int = 5 * S
-    # absorption, iceberg, exhaustion, delta_spike, spoof, smart_money
-    oracle_weights: tuple[int, ...] = field(default=(3, 3, 2, 2, 1, 3))
+P = Param
+# Every parameter, named once. The compiled engine's structs (one per group, in this order)
+# and their copy-in are generated from this table by setup.py (engine/params.pxd); engine
+# import checks the compiled layout against it (check_layout).
+SCHEMA: tuple[Param, ...] = (
+    *_group(
+        "metrics",
+        P("ofi_levels", 5, "multi-level OFI over levels 1..N (engine/ofi.pxd)", 1, MAX_LEVELS, "FLOW_MAX_LEVELS"),
+        P("obi_levels", 5, "OBI over the top N levels (engine/obi.pxd)", 1, MAX_LEVELS, "FLOW_MAX_LEVELS"),
+        P("instrument_id", 0, "only records of this instrument (0: all)", 0, (1 << 32) - 1),
+        P("vpin_bucket_volume", 0, "V, quantity units per VPIN bucket; 0 turns VPIN off (engine/vpin.pxd)"),
+        P("vpin_window", 50, "n buckets (the paper's default: 50)", 1, 1 << 16, "VPIN_MAX_WINDOW",
+          when="vpin_bucket_volume"),
+        P("vpin_sigma_bars", 50, "bars in the rolling sd of price changes (BVC)", 1, 1 << 16, "VPIN_MAX_SIGMA_BARS"),
+        P("vpin_bar_ns", 0, "0: every trade is a bar; else time bars of this length"),
+    ),
+    *_group(
+        "detectors",
+        P("signals", True, "detectors on at all"),
+        P("absorption", True, "the absorption detector on (engine/det_absorption.pxd)"),
+        P("iceberg", True, "the iceberg detector on (engine/det_iceberg.pxd)"),
+        P("exhaustion", True, "the exhaustion detector on (engine/det_exhaustion.pxd)"),
+        P("delta_spike", True, "the delta spike detector on (engine/det_delta_spike.pxd)"),
+        P("spoof", True, "the spoof detector on (engine/det_spoof.pxd)"),
+        P("smart_money", True, "the smart money detector on (engine/det_smart_money.pxd)"),
+        P("oracle", True, "oracle emitted; excluded from trading by default (signals.TRADE_DEFAULT)"),
+        P("tick", 1, "price units per tick (set from the instrument)", 1),
+        P("warmup_trades", 20, "relative thresholds wait for this many trades ... (engine/detctx.pxd)"),
+        P("warmup_s", 10, "... and this many seconds of flow"),
+        P("order_median_window", 2000, "the typical order: median size of this many (engine/ordersize.pxd)",
+          1, 8192, "OS_RING"),
+    ),
+    *_group(
+        "absorption",
+        P("absorption_window_ns", 2 * S, "an episode (trades at one price) lasts at most this long", 1),
+        P("absorption_hold_ns", 300 * MS, "the level must still hold this long after arming"),
+        P("absorption_rate_pct", 30, "arms at this % of normal taker volume over the window"),
+        P("absorption_display_pct", 600, "... and this % of the largest size the level showed"),
+        P("absorption_min_qty", 0, "... and at least this volume (0: no absolute floor)"),
+        P("absorption_min_prints", 5, "... with at least this many prints"),
+        P("absorption_cooldown_ns", 5 * S, "at most one signal per side per this long"),
+    ),
+    *_group(
+        "iceberg",
+        P("iceberg_window_ns", 30 * S, "an episode (trades at one price) lasts at most this long", 1),
+        P("iceberg_min_refills", 3, "fires after this many refills", 1),
+        P("iceberg_vol_mult_pct", 200, "... and traded volume >= this % of the largest displayed size"),
+        P("iceberg_min_qty", 0, "... and at least this volume (0: no absolute floor)"),
+        P("iceberg_settle_ns", 500 * MS, "... at least this long after the first print"),
+        P("iceberg_cooldown_ns", 5 * S, "at most one signal per side per this long"),
+        P("iceberg_flood_pct", 70, "not while the level took >= this % of normal flow (0: off)"),
+        P("iceberg_flood_orders_per_s", 20, "nor >= this many average orders per second (0: off)"),
+    ),
+    *_group(
+        "exhaustion",
+        P("exhaustion_window_ns", 1 * S, "the lookback the burst's move is measured over", 1),
+        P("exhaustion_burst_ns", 500 * MS, "the burst window, also the baseline's bucket (<= window_ns)", 1),
+        P("exhaustion_base_window", 60, "baseline buckets (x2 samples: buy and sell volume)",
+          1, 4096, "EXH_MAX_WINDOW"),
+        P("exhaustion_min_buckets", 20, "baseline buckets needed before a burst arms (<= base_window)"),
+        P("exhaustion_burst_z_x100", 500, "one-sided volume z against the baseline, x100"),
+        P("exhaustion_orders_z_x100", 300, "... and its aggressive-order count's z, x100"),
+        P("exhaustion_min_qty", 0, "burst volume at least this (0: no absolute floor)"),
+        P("exhaustion_dominance_pct", 60, "the burst's side holds >= this % of the window's volume", 0, 100),
+        P("exhaustion_min_move_bps", 3, "the price travelled >= this many basis points"),
+        P("exhaustion_min_orders", 5, "aggressive orders in the burst's direction in burst_ns"),
+        P("exhaustion_stall_ns", 1 * S, "fires after no new extreme for this long ..."),
+        P("exhaustion_retrace_pct", 40, "... and the mid gave back >= this % of the burst's move", 0, 100),
+        P("exhaustion_watch_ns", 10 * S, "an armed burst is dropped after this long without a new extreme", 1),
+        P("exhaustion_cooldown_ns", 5 * S, "at most one signal per direction per this long"),
+    ),
+    *_group(
+        "delta_spike",
+        P("delta_spike_bucket_ns", 500 * MS, "the sliding delta's window and the baseline's bucket", 1),
+        P("delta_spike_window", 60, "baseline buckets", 1, 4096, "DS_MAX_WINDOW"),
+        P("delta_spike_min_buckets", 20, "baseline buckets needed before it fires (<= window)"),
+        P("delta_spike_z_x100", 600, "|z| of the delta against the baseline, x100"),
+        P("delta_spike_min_qty", 0, "|delta| at least this (0: no absolute floor)"),
+        P("delta_spike_min_rate_pct", 100, "|delta| >= this % of normal taker volume per bucket"),
+        P("delta_spike_calm_z_x100", 0, "if > 0: the delta of the bucket before must have |z| below this"),
+        P("delta_spike_min_orders", 8, "aggressive orders in the spike's direction in the window"),
+        P("delta_spike_min_levels", 6, "distinct prices its prints traded at (moved through the book)"),
+    ),
+    *_group(
+        "spoof",
+        P("spoof_levels", 20, "levels the median level size is taken over", 2, MAX_LEVELS, "SPOOF_MAX_LEVELS"),
+        P("spoof_mult_pct", 1000, "a wall: >= this % of the median size of the top `spoof_levels` levels"),
+        P("spoof_max_bps", 5, "walls within this many basis points of the touch"),
+        P("spoof_order_mult_pct", 2500, "... and >= this % of the average aggressive order (0: not used)"),
+        P("spoof_min_qty", 0, "... and at least this size (0: no absolute floor)"),
+        P("spoof_max_life_ns", 30 * S, "a wall is tracked at most this long", 1),
+        P("spoof_pull_pct", 75, "pulled: its size fell by >= this % of its peak in one message", 0, 100),
+        P("spoof_max_traded_pct", 10, "fires when at most this % of its peak traded at its price", 0, 100),
+        P("spoof_min_rank", 1, "... with at least this many better levels in front of it"),
+        P("spoof_min_behind", 3, "... and at least this many levels behind it"),
+        P("spoof_approach_pct", 100, "distance at the pull <= this % of the distance at placement"),
+    ),
+    *_group(
+        "smart_money",
+        P("smart_money_mult_pct", 1200, "a large lot: >= this % of the venue's median order"),
+        P("smart_money_min_qty", 0, "... and at least this size (0: no absolute floor)"),
+        P("smart_money_window_ns", 30 * S, "the sliding window and the background's bin", 1),
+        P("smart_money_base_windows", 10, "the background: median per-side count over this many windows",
+          1, 64, "SM_MAX_BINS"),
+        P("smart_money_min_count", 10, "net large lots n_d - n_o", 1),
+        P("smart_money_imbalance_pct", 0, "volume imbalance of the large lots, % (0: no condition)", 0, 100),
+        P("smart_money_z_x100", 400, "n_d - E >= z * sqrt(E), E the background per side"),
+        P("smart_money_min_orders", 50, "orders seen before any is a large lot"),
+        P("smart_money_cooldown_ns", 30 * S, "at most one signal per direction per this long"),
+    ),
+    *_group(
+        "oracle",
+        P("oracle_window_ns", 30 * S, "a detector's signal counts (linearly decaying) this long", 1, 10**13),
+        P("oracle_min_conf", 60, "emits at this confidence or more", 0, 100),
+        P("oracle_min_types", 2, "... with at least this many signal types fresh", 1, 6),
+        P("oracle_cooldown_ns", 5 * S, "the same direction again only after this long"),
+        P("oracle_weights", (3, 3, 2, 2, 1, 3),
+          "weights of absorption, iceberg, exhaustion, delta_spike, spoof, smart_money", 0, WEIGHT_MAX),
+    ),
+)
+del P
+BY_NAME: dict[str, Param] = {p.name: p for p in SCHEMA}
+GROUPS: tuple[str, ...] = tuple(dict.fromkeys(p.group for p in SCHEMA))
 
-    def __post_init__(self) -> None:
-        errors = []
 
-        def need(ok: bool, msg: str) -> None:
-            if not ok:
-                errors.append(msg)
+def struct_name(group: str) -> str:
+    """The C struct of a group: delta_spike -> DeltaSpikeParams."""
+    return "".join(w.title() for w in group.split("_")) + "Params"
 
-        for f in dataclasses.fields(self):
-            v = getattr(self, f.name)
-            if f.name == "oracle_weights":
-                need(len(v) == 6 and all(isinstance(w, int) and 0 <= w <= 100 for w in v),
-                     "oracle_weights: six integers in 0..100")
-            elif isinstance(v, bool):
-                continue
-            else:
-                need(isinstance(v, int) and v >= 0, f"{f.name} must be a non-negative integer, got {v!r}")
-        need(1 <= self.ofi_levels <= MAX_LEVELS, f"ofi_levels must be in 1..{MAX_LEVELS}")
-        need(1 <= self.obi_levels <= MAX_LEVELS, f"obi_levels must be in 1..{MAX_LEVELS}")
-        need(self.instrument_id < 1 << 32, "instrument_id must fit in 32 bits")
-        if self.vpin_bucket_volume:
-            need(1 <= self.vpin_window <= 1 << 16, "vpin_window must be in 1..65536")
-            need(self.vpin_bucket_volume * self.vpin_window < 1 << 43,
-                 "vpin_bucket_volume * vpin_window must be below 2^43 (exact integer VPIN)")
-        need(1 <= self.vpin_sigma_bars <= 1 << 16, "vpin_sigma_bars must be in 1..65536")
-        need(self.tick >= 1, "tick must be >= 1 price unit")
-        for name in ("absorption_window_ns", "iceberg_window_ns", "exhaustion_window_ns",
-                     "delta_spike_bucket_ns", "smart_money_window_ns", "oracle_window_ns",
-                     "spoof_max_life_ns", "exhaustion_watch_ns"):
-            need(getattr(self, name) >= 1, f"{name} must be >= 1 ns")
-        need(self.oracle_window_ns <= 10**13, "oracle_window_ns must be at most 10^13 ns")
-        need(1 <= self.delta_spike_window <= 4096, "delta_spike_window must be in 1..4096")
-        need(1 <= self.exhaustion_burst_ns <= self.exhaustion_window_ns,
-             "exhaustion_burst_ns must be in 1..exhaustion_window_ns")
-        need(1 <= self.exhaustion_base_window <= 4096, "exhaustion_base_window must be in 1..4096")
-        need(self.exhaustion_min_buckets <= self.exhaustion_base_window,
-             "exhaustion_min_buckets must not exceed exhaustion_base_window")
-        need(self.delta_spike_min_buckets <= self.delta_spike_window,
-             "delta_spike_min_buckets must not exceed delta_spike_window")
-        need(self.iceberg_min_refills >= 1, "iceberg_min_refills must be >= 1")
-        need(self.smart_money_min_count >= 1, "smart_money_min_count must be >= 1")
-        need(1 <= self.order_median_window <= 8192, "order_median_window must be in 1..8192")
-        need(1 <= self.smart_money_base_windows <= 64, "smart_money_base_windows must be in 1..64")
-        need(2 <= self.spoof_levels <= MAX_LEVELS, f"spoof_levels must be in 2..{MAX_LEVELS}")
-        for name in ("exhaustion_dominance_pct", "spoof_pull_pct", "spoof_max_traded_pct",
-                     "smart_money_imbalance_pct", "oracle_min_conf", "exhaustion_retrace_pct"):
-            need(getattr(self, name) <= 100, f"{name} must be in 0..100")
-        need(1 <= self.oracle_min_types <= 6, "oracle_min_types must be in 1..6")
-        if errors:
-            raise ConfigError("; ".join(errors))
 
-    def replace(self, **changes) -> "FlowParams":
-        unknown = set(changes) - {f.name for f in dataclasses.fields(self)}
-        if unknown:
-            raise ConfigError(f"unknown flow parameter(s): {', '.join(sorted(unknown))}")
-        return dataclasses.replace(self, **changes)
+def _check(self: "FlowParams") -> None:
+    errors = []
 
-    def engine_dict(self) -> dict:
-        """The plain dict of integers engine.flow.FlowEngine takes."""
-        d = {}
-        for f in dataclasses.fields(self):
-            v = getattr(self, f.name)
-            d[f.name] = tuple(int(w) for w in v) if f.name == "oracle_weights" else int(v)
-        return d
+    def need(ok: bool, msg: str) -> None:
+        if not ok:
+            errors.append(msg)
 
-    def to_json(self) -> dict:
-        d = dataclasses.asdict(self)
-        d["oracle_weights"] = list(self.oracle_weights)
-        return d
+    for p in SCHEMA:
+        v = getattr(self, p.name)
+        if isinstance(p.default, tuple):
+            need(isinstance(v, tuple) and len(v) == p.count
+                 and all(isinstance(w, int) and p.lo <= w <= p.hi for w in v),
+                 f"{p.name}: {p.count} integers in {p.lo}..{p.hi}")
+        elif isinstance(v, bool):
+            continue
+        elif not isinstance(v, int) or v < 0:
+            errors.append(f"{p.name} must be a non-negative integer, got {v!r}")
+        elif not p.when or getattr(self, p.when):
+            need(p.lo <= v and (p.hi is None or v <= p.hi),
+                 f"{p.name} must be in {p.lo}..{p.hi}" if p.hi is not None else f"{p.name} must be >= {p.lo}")
+    # relations between parameters
+    if self.vpin_bucket_volume:
+        need(self.vpin_bucket_volume * self.vpin_window < 1 << 43,
+             "vpin_bucket_volume * vpin_window must be below 2^43 (exact integer VPIN)")
+    need(self.exhaustion_burst_ns <= self.exhaustion_window_ns,
+         "exhaustion_burst_ns must be in 1..exhaustion_window_ns")
+    need(self.exhaustion_min_buckets <= self.exhaustion_base_window,
+         "exhaustion_min_buckets must not exceed exhaustion_base_window")
+    need(self.delta_spike_min_buckets <= self.delta_spike_window,
+         "delta_spike_min_buckets must not exceed delta_spike_window")
+    if errors:
+        raise ConfigError("; ".join(errors))
+
+
+def _replace(self: "FlowParams", **changes) -> "FlowParams":
+    unknown = set(changes) - BY_NAME.keys()
+    if unknown:
+        raise ConfigError(f"unknown flow parameter(s): {', '.join(sorted(unknown))}")
+    return dataclasses.replace(self, **changes)
+
+
+def _engine_dict(self: "FlowParams") -> dict:
+    """The plain dict of integers engine.flow.FlowEngine takes."""
+    return {p.name: tuple(int(w) for w in getattr(self, p.name)) if p.count > 1 else int(getattr(self, p.name))
+            for p in SCHEMA}
+
+
+def _to_json(self: "FlowParams") -> dict:
+    return {p.name: list(v) if isinstance(v := getattr(self, p.name), tuple) else v for p in SCHEMA}
+
+
+# The validated, immutable parameter set: one field per SCHEMA entry, in its order.
+FlowParams = dataclasses.make_dataclass(
+    "FlowParams",
+    [(p.name, type(p.default), dataclasses.field(default=p.default)) for p in SCHEMA],
+    frozen=True,
+    namespace={"__post_init__": _check, "replace": _replace, "engine_dict": _engine_dict, "to_json": _to_json,
+               "__module__": __name__,
+               "__doc__": "The flow engine's parameters (SCHEMA): validated on construction, immutable."},
+)
+
+
+def parse_value(name: str, text: str) -> bool | int | tuple[int, ...]:
+    """A `--param NAME=VALUE` value as the parameter's type: a tuple parameter takes
+    comma-separated integers; true/false/on/off are booleans; anything else an integer
+    (ValueError when it is not one)."""
+    p = BY_NAME.get(name)
+    if p is not None and p.count > 1:
+        return tuple(int(v) for v in text.split(","))
+    if text.strip().lower() in ("true", "false", "on", "off"):
+        return text.strip().lower() in ("true", "on")
+    return int(text)
+
+
+def check_layout(layout: tuple[int, tuple], limits: dict[str, int], schema: tuple[Param, ...] = SCHEMA) -> None:
+    """Fail loudly when the compiled engine's parameter structs (engine.flow.param_layout():
+    sizeof the struct of every group, and (name, offset, bytes) per parameter) are not this
+    schema -- a parameter renamed, added, dropped or moved since the engine was built (rebuild:
+    `python setup.py build_ext --inplace`) -- or a range bound differs from the compiled
+    limit it stands for."""
+    size, fields = layout
+    want = [(p.name, p.count * INT64_BYTES) for p in schema]
+    got = [(name, nbytes) for name, _, nbytes in fields]
+    if got != want:
+        missing = sorted({n for n, _ in want} - {n for n, _ in got})
+        extra = sorted({n for n, _ in got} - {n for n, _ in want})
+        raise ParamLayoutError(
+            "the compiled flow engine's parameters differ from nexus/flow/params.py SCHEMA "
+            f"(compiled only: {extra or '-'}; schema only: {missing or '-'}; else order or size): rebuild the engine")
+    slot = 0
+    for name, offset, nbytes in fields:
+        if offset != slot:
+            raise ParamLayoutError(f"compiled parameter {name} at offset {offset}, expected {slot}")
+        slot += nbytes
+    if size != slot:
+        raise ParamLayoutError(f"compiled parameter structs are {size} bytes, the schema says {slot}")
+    for p in schema:
+        if p.limit is not None and limits.get(p.limit) != p.hi:
+            raise ParamLayoutError(f"{p.name}: schema allows up to {p.hi}, compiled {p.limit} is {limits.get(p.limit)}")

@@ -31,6 +31,7 @@ import numpy as np
 
 from nexus import record
 from nexus.exceptions import ConfigError
+from nexus.flow.params import parse_value
 
 IMAGE_LEVELS = 100  # levels per side handed to the engine per line; above every level parameter
 BID, ASK = int(record.Side.BID), int(record.Side.ASK)
@@ -200,12 +201,7 @@ def parse_param_overrides(pairs: tuple[str, ...]) -> dict:
         if not sep or not name:
             raise ConfigError(f"--param {p!r}: expected NAME=VALUE")
         try:
-            if name == "oracle_weights":
-                out[name] = tuple(int(v) for v in value.split(","))
-            elif value.strip().lower() in ("true", "false", "on", "off"):
-                out[name] = value.strip().lower() in ("true", "on")
-            else:
-                out[name] = int(value)
+            out[name] = parse_value(name, value)
         except ValueError:
             raise ConfigError(f"--param {p!r}: the value must be an integer (times in ns, sizes in integer units)") from None
     return out

@@ -2,9 +2,10 @@
 benchmark checks both agree before it reports figures."""
 import random
 
+from bench.baselines.consensus import PyRecordConsensus, PySortedConsensus
 from nexus._native import Consensus
 from nexus.bench import agg
-from nexus.bench.agg import ASK, BID, VENUES, PySortedConsensus
+from nexus.bench.agg import ASK, BID, VENUES
 
 
 def test_sorted_baseline_matches_native_with_exclusions():
@@ -47,7 +48,6 @@ def test_record_adapter_matches_native_through_the_aggregator_api():
     the Aggregator makes exactly as the native Consensus: scaled records incl. inverse
     contracts, snapshots (BOOK_CLEAR), touch changes, depth windows, exclusions."""
     from nexus import record
-    from nexus.bench.agg import PyRecordConsensus
 
     rng = random.Random(9)
     c, pc = Consensus(), PyRecordConsensus()

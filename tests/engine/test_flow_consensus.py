@@ -80,7 +80,7 @@ def test_image_holds_the_consensus_top_levels_as_records():
 def test_python_baseline_consensus_top_into_matches_native():
     # nexus bench agg's pure-Python merge stands in for the native book behind the same
     # Aggregator API; its top_into fills the arrays the same way.
-    from nexus.bench.agg import PyRecordConsensus
+    from bench.baselines.consensus import PyRecordConsensus
 
     a = Instrument("binance-perp", "BTCUSDT", tick_size="0.1", lot_size="0.001")
     b = Instrument("bybit-perp", "BTCUSDT", tick_size="0.1", lot_size="0.001")

@@ -1,13 +1,13 @@
-"""The compiled engine against its pure-Python twin (nexus/flow/pyengine.py), output for
+"""The compiled engine against its pure-Python twin (bench/baselines/flow_engine.py), output for
 output -- metrics, VPIN and every signal with its facts -- on random streams and on the
 synthetic market with injected patterns, for several parameter sets."""
 
 import numpy as np
 import pytest
 
+from bench.baselines.flow_engine import PyFlowEngine
 from flow_streams import Market, market_with_patterns, random_stream
 from nexus.flow.params import FlowParams
-from nexus.flow.pyengine import PyFlowEngine
 from nexus.flow.runtime import FlowRunner
 
 

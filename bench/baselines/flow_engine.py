@@ -2,7 +2,7 @@
 engine/flow.pyx and engine/det_*.pxd, written the way a careful Python programmer would
 (a dict + sorted price list per book side, bisect, plain ints, collections.deque windows).
 
-Two uses: the baseline of `nexus bench engine` (the same work in pure Python, in the same
+Two uses: the baseline of `nexus bench flow` (the same work in pure Python, in the same
 run), and a second implementation the tests compare the compiled engine with, output for
 output. It takes the same parameter dict and records as tuples
 (ts_exchange_ns, ts_local_ns, price, qty, seq, trade_id, instrument_id, aux, venue_id, kind,

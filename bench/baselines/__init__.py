@@ -1,0 +1,4 @@
+"""Pure-Python twins of compiled parts, used as benchmark baselines and as second
+implementations the tests compare the compiled code with, output for output:
+flow_engine.py (engine/flow.pyx) and consensus.py (the native consensus book).
+`nexus bench` loads them through nexus.bench.baselines."""
