@@ -8,7 +8,7 @@ export VIRTUAL_ENV := $(abspath $(VENV))
 export PATH := $(abspath $(BIN)):$(PATH)
 DEPS_STAMP := $(VENV)/.deps-stamp
 
-.PHONY: all build demo test test-native test-python bench prereqs postgres clean distclean
+.PHONY: all build demo test test-native test-stubs test-python bench prereqs postgres clean distclean
 
 all: build
 
@@ -38,7 +38,7 @@ build: prereqs $(DEPS_STAMP)
 demo: build
 	$(BIN)/nexus run --sim --duration 20 --fault gap:binance-spot:8
 
-test: build postgres test-native test-python
+test: build postgres test-native test-stubs test-python
 
 # The broker tests start their own PostgreSQL server in a temporary directory; this installs
 # the server binaries from Debian packages when they are missing.
@@ -47,6 +47,11 @@ postgres:
 
 test-native:
 	cargo test --release --quiet -p nexus-native
+
+# The stubs shipped with the compiled modules (nexus/_native.pyi, engine/*.pyi) against the
+# modules, by mypy's stubtest (a few seconds).
+test-stubs:
+	$(BIN)/python scripts/check_stubs.py
 
 test-python:
 	$(BIN)/python -m pytest tests -q

@@ -57,8 +57,8 @@ class Instrument:
         qe = self.qty_exponent if self.qty_exponent >= 0 else decimals_of(self.lot_size)
         if pe < decimals_of(self.tick_size) or qe < decimals_of(self.lot_size):
             raise ConfigError(f"{self.venue} {self.symbol}: exponent narrower than tick or lot size")
-        if max(pe, qe) > _native.MAX_EXPONENT:
-            raise ConfigError(f"{self.venue} {self.symbol}: exponent above {_native.MAX_EXPONENT}")
+        if max(pe, qe) > _native.EXPONENT_MAX:
+            raise ConfigError(f"{self.venue} {self.symbol}: exponent above {_native.EXPONENT_MAX}")
         object.__setattr__(self, "price_exponent", pe)
         object.__setattr__(self, "qty_exponent", qe)
         object.__setattr__(self, "instrument_id", instrument_id_of(self.venue, self.symbol))

@@ -12,8 +12,8 @@ manage stale ones.
 
 from nexus import record as _record  # noqa: F401  (checks the record layout first)
 from nexus._native import (  # noqa: F401
-    MAX_SLOTS,
-    MIN_SLOTS,
+    SLOTS_MAX,
+    SLOTS_MIN,
     RingReader,
     RingWriter,
     monotonic_ns,

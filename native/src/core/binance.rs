@@ -62,14 +62,14 @@ pub struct Target<'s> {
     pub ts_local_ns: i64,
 }
 
-const MAX_SEQ: u64 = i64::MAX as u64;
+const SEQ_MAX: u64 = i64::MAX as u64;
 
 pub fn decode_depth<'a>(raw: &'a [u8], out: &mut [u8], t: &Target) -> DepthResult<'a> {
     let d: Depth<'a> = match serde_json::from_slice(raw) {
         Ok(d) => d,
         Err(_) => return DepthResult::Fallback,
     };
-    if d.event != "depthUpdate" || d.first > d.last || d.last > MAX_SEQ {
+    if d.event != "depthUpdate" || d.first > d.last || d.last > SEQ_MAX {
         return DepthResult::Fallback;
     }
     if d.symbol != t.symbol {

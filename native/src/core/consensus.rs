@@ -1,4 +1,4 @@
-//! Consensus book: one book fused from up to `MAX_VENUES` venue books.
+//! Consensus book: one book fused from up to `VENUES_MAX` venue books.
 //!
 //! Every level keeps each venue's quantity (so depth can be coloured by venue) and the sum
 //! over the venues currently included. A venue update changes one venue's quantity at one
@@ -18,13 +18,13 @@ const REC_QTY: usize = std::mem::offset_of!(Record, qty);
 const REC_KIND: usize = std::mem::offset_of!(Record, kind);
 const REC_SIDE: usize = std::mem::offset_of!(Record, side);
 
-pub const MAX_VENUES: usize = 8;
+pub const VENUES_MAX: usize = 8;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CLevel {
     pub price: i64,
     pub total: i64,
-    pub qty: [i64; MAX_VENUES],
+    pub qty: [i64; VENUES_MAX],
 }
 
 /// Converts one venue's integer price and quantity into consensus units:
@@ -70,8 +70,8 @@ impl VenueScale {
 pub struct Consensus {
     bids: CSide,
     asks: CSide,
-    scales: [VenueScale; MAX_VENUES],
-    included: [bool; MAX_VENUES],
+    scales: [VenueScale; VENUES_MAX],
+    included: [bool; VENUES_MAX],
 }
 
 impl Default for Consensus {
@@ -91,8 +91,8 @@ impl Consensus {
         Consensus {
             bids: CSide::new(false, slots),
             asks: CSide::new(true, slots),
-            scales: [VenueScale::default(); MAX_VENUES],
-            included: [true; MAX_VENUES],
+            scales: [VenueScale::default(); VENUES_MAX],
+            included: [true; VENUES_MAX],
         }
     }
 
@@ -225,7 +225,7 @@ impl Consensus {
 
     /// Sum over levels within `[lo, hi]` (prices inclusive) of each included venue's quantity
     /// and the total.
-    pub fn depth_between(&self, side_: u8, lo: i64, hi: i64) -> ([i64; MAX_VENUES], i64) {
+    pub fn depth_between(&self, side_: u8, lo: i64, hi: i64) -> ([i64; VENUES_MAX], i64) {
         let s = self.side(side_);
         let (klo, khi) = if side_ == side::BID { (lo, hi) } else { (!hi, !lo) };
         s.depth_between(klo, khi, &self.included)

@@ -17,7 +17,7 @@
 //! costs them the overflow's O(log n) path until it leaves, never correctness. A side that
 //! becomes empty re-anchors on its next level for free.
 
-use crate::core::consensus::{CLevel, MAX_VENUES};
+use crate::core::consensus::{CLevel, VENUES_MAX};
 
 /// Ladder slots per side by default (about 300 KB per side); with the instruments' tick this
 /// is 4096 ticks, more than any venue's published depth around the touch.
@@ -29,14 +29,14 @@ pub const LADDER_SLOTS: usize = 4096;
 pub const RECENTRE_MISSES: u32 = 256;
 pub const MISS_WEIGHT: u32 = 8;
 const NONE: usize = usize::MAX;
-const _: () = assert!(MAX_VENUES <= 8, "the venue mask is a u8");
+const _: () = assert!(VENUES_MAX <= 8, "the venue mask is a u8");
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Level {
     key: i64,
     total: i64,
     mask: u8,
-    qty: [i64; MAX_VENUES],
+    qty: [i64; VENUES_MAX],
 }
 
 #[derive(Clone, Debug)]
@@ -47,7 +47,7 @@ pub struct CSide {
     live_slots: u64, // the ladder length when anchored, else 0 (nothing lands on it)
     total: Vec<i64>,
     mask: Vec<u8>,
-    qty: Vec<[i64; MAX_VENUES]>,
+    qty: Vec<[i64; VENUES_MAX]>,
     best: usize,  // highest slot with total > 0, or NONE
     overflow: Vec<Level>, // sorted by key, best last
     misses: u32,
@@ -63,7 +63,7 @@ impl CSide {
             live_slots: 0,
             total: vec![0; slots],
             mask: vec![0; slots],
-            qty: vec![[0; MAX_VENUES]; slots],
+            qty: vec![[0; VENUES_MAX]; slots],
             best: NONE,
             overflow: Vec::new(),
             misses: 0,
@@ -178,7 +178,7 @@ impl CSide {
                 if qty == 0 {
                     return;
                 }
-                self.overflow.insert(i, Level { key, total: 0, mask: 0, qty: [0; MAX_VENUES] });
+                self.overflow.insert(i, Level { key, total: 0, mask: 0, qty: [0; VENUES_MAX] });
                 i
             }
         };
@@ -300,7 +300,7 @@ impl CSide {
                 ladder.push(Level { key: self.slot_key(i), total: self.total[i], mask: self.mask[i], qty: self.qty[i] });
                 self.total[i] = 0;
                 self.mask[i] = 0;
-                self.qty[i] = [0; MAX_VENUES];
+                self.qty[i] = [0; VENUES_MAX];
             }
         }
         // merge two ascending lists
@@ -407,11 +407,11 @@ impl CSide {
     }
 
     /// Sums over levels with keys in `[klo, khi]`: each included venue's quantity and the total.
-    pub fn depth_between(&self, klo: i64, khi: i64, included: &[bool; MAX_VENUES]) -> ([i64; MAX_VENUES], i64) {
-        let mut per = [0i64; MAX_VENUES];
+    pub fn depth_between(&self, klo: i64, khi: i64, included: &[bool; VENUES_MAX]) -> ([i64; VENUES_MAX], i64) {
+        let mut per = [0i64; VENUES_MAX];
         let mut total = 0;
-        let mut add = |t: i64, q: &[i64; MAX_VENUES]| {
-            for v in 0..MAX_VENUES {
+        let mut add = |t: i64, q: &[i64; VENUES_MAX]| {
+            for v in 0..VENUES_MAX {
                 if included[v] {
                     per[v] += q[v];
                 }

@@ -60,9 +60,9 @@ fn scales_convert_contracts_and_grids() {
 #[test]
 fn random_updates_match_a_model() {
     let mut c = Consensus::new();
-    let mut model: BTreeMap<(u8, i64), [i64; MAX_VENUES]> = BTreeMap::new();
+    let mut model: BTreeMap<(u8, i64), [i64; VENUES_MAX]> = BTreeMap::new();
     let mut x: u64 = 12345;
-    let mut excluded = [false; MAX_VENUES];
+    let mut excluded = [false; VENUES_MAX];
     for step in 0..30_000 {
         x ^= x << 13;
         x ^= x >> 7;
@@ -76,10 +76,10 @@ fn random_updates_match_a_model() {
             c.set_included(v, !excluded[v]);
         }
         c.set(v, s, p, q);
-        model.entry((s, p)).or_insert([0; MAX_VENUES])[v] = q;
+        model.entry((s, p)).or_insert([0; VENUES_MAX])[v] = q;
     }
     for ((s, p), qs) in &model {
-        let total: i64 = (0..MAX_VENUES).filter(|&v| !excluded[v]).map(|v| qs[v]).sum();
+        let total: i64 = (0..VENUES_MAX).filter(|&v| !excluded[v]).map(|v| qs[v]).sum();
         match c.at(*s, *p) {
             Some(l) => {
                 assert_eq!(l.qty, *qs);
@@ -94,20 +94,20 @@ fn random_updates_match_a_model() {
 
 /// Reference: per side, price -> quantity per venue; totals and reads computed from scratch.
 struct Model {
-    sides: [BTreeMap<i64, [i64; MAX_VENUES]>; 2],
-    included: [bool; MAX_VENUES],
+    sides: [BTreeMap<i64, [i64; VENUES_MAX]>; 2],
+    included: [bool; VENUES_MAX],
 }
 
 impl Model {
     fn new() -> Model {
-        Model { sides: [BTreeMap::new(), BTreeMap::new()], included: [true; MAX_VENUES] }
+        Model { sides: [BTreeMap::new(), BTreeMap::new()], included: [true; VENUES_MAX] }
     }
-    fn side(&mut self, s: u8) -> &mut BTreeMap<i64, [i64; MAX_VENUES]> {
+    fn side(&mut self, s: u8) -> &mut BTreeMap<i64, [i64; VENUES_MAX]> {
         &mut self.sides[(s == side::ASK) as usize]
     }
     fn set(&mut self, v: usize, s: u8, p: i64, q: i64) {
         let m = self.side(s);
-        m.entry(p).or_insert([0; MAX_VENUES])[v] = q;
+        m.entry(p).or_insert([0; VENUES_MAX])[v] = q;
         if m[&p].iter().all(|&x| x == 0) {
             m.remove(&p);
         }
@@ -123,21 +123,21 @@ impl Model {
             }
         }
     }
-    fn level(&self, p: i64, qs: &[i64; MAX_VENUES]) -> CLevel {
-        let total = (0..MAX_VENUES).filter(|&v| self.included[v]).map(|v| qs[v]).sum();
+    fn level(&self, p: i64, qs: &[i64; VENUES_MAX]) -> CLevel {
+        let total = (0..VENUES_MAX).filter(|&v| self.included[v]).map(|v| qs[v]).sum();
         CLevel { price: p, total, qty: *qs }
     }
     fn top(&self, s: u8, n: usize) -> Vec<CLevel> {
         let m = &self.sides[(s == side::ASK) as usize];
-        let all: Box<dyn Iterator<Item = (&i64, &[i64; MAX_VENUES])>> =
+        let all: Box<dyn Iterator<Item = (&i64, &[i64; VENUES_MAX])>> =
             if s == side::BID { Box::new(m.iter().rev()) } else { Box::new(m.iter()) };
         all.map(|(p, qs)| self.level(*p, qs)).filter(|l| l.total > 0).take(n).collect()
     }
-    fn depth(&self, s: u8, lo: i64, hi: i64) -> ([i64; MAX_VENUES], i64) {
-        let mut per = [0; MAX_VENUES];
+    fn depth(&self, s: u8, lo: i64, hi: i64) -> ([i64; VENUES_MAX], i64) {
+        let mut per = [0; VENUES_MAX];
         let mut total = 0;
         for (p, qs) in self.sides[(s == side::ASK) as usize].range(lo..=hi) {
-            for v in 0..MAX_VENUES {
+            for v in 0..VENUES_MAX {
                 if self.included[v] {
                     per[v] += qs[v];
                 }
@@ -280,12 +280,12 @@ fn walk_up(slots: usize, steps: i64) -> (Consensus, usize) {
 #[test]
 fn window_follows_the_touch_far_away() {
     // 20,000 ticks up, far past the window: it keeps moving with the touch.
-    for (slots, min_pct) in [(64, 75), (1024, 98)] {
+    for (slots, pct_min) in [(64, 75), (1024, 98)] {
         let (c, on_ladder) = walk_up(slots, 20_000);
         let (b, a) = (c.best_bid().unwrap(), c.best_ask().unwrap());
         assert_eq!((b.price, a.price), (1_019_998, 1_020_000));
         assert_eq!((c.levels(side::BID), c.levels(side::ASK)), (5, 5));
-        assert!(on_ladder * 100 >= 200_000 * min_pct, "{slots} slots: {on_ladder} / 200,000 levels on the ladder");
+        assert!(on_ladder * 100 >= 200_000 * pct_min, "{slots} slots: {on_ladder} / 200,000 levels on the ladder");
     }
 }
 
@@ -333,7 +333,7 @@ fn empty_sides_read_as_empty() {
         assert_eq!(c.top(s, 5), vec![]);
         assert_eq!(c.levels(s), 0);
         assert_eq!(c.at(s, 100), None);
-        assert_eq!(c.depth_between(s, i64::MIN, i64::MAX), ([0; MAX_VENUES], 0));
+        assert_eq!(c.depth_between(s, i64::MIN, i64::MAX), ([0; VENUES_MAX], 0));
     }
     assert!(c.best_bid().is_none() && c.best_ask().is_none());
     c.clear_venue(3, 0);

@@ -5,7 +5,7 @@
 //! zeros beyond the exponent are accepted ("1.2300" at exponent 2 is 123).
 
 /// The largest decimal exponent (digits after the point) an instrument may use.
-pub const MAX_EXPONENT: u32 = 18;
+pub const EXPONENT_MAX: u32 = 18;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DecimalError {
@@ -39,7 +39,7 @@ const POW10: [i64; 19] = {
 /// Parse an optionally signed plain decimal (`-12.340`, `7`, `.5`, `5.`) scaled by 10^exponent.
 /// Exponent notation ("1e-5") is accepted as venues occasionally send it.
 pub fn parse_scaled(s: &[u8], exponent: u32) -> Result<i64, DecimalError> {
-    if exponent > MAX_EXPONENT {
+    if exponent > EXPONENT_MAX {
         return Err(DecimalError::Overflow);
     }
     if s.is_empty() {
@@ -127,7 +127,7 @@ fn parse_small_int(s: &[u8]) -> Result<i32, DecimalError> {
 pub fn format_scaled(v: i64, exponent: u32, out: &mut String) {
     let neg = v < 0;
     let mag = (v as i128).unsigned_abs();
-    let p = POW10[exponent.min(MAX_EXPONENT) as usize] as u128;
+    let p = POW10[exponent.min(EXPONENT_MAX) as usize] as u128;
     let int = mag / p;
     let mut frac = mag % p;
     if neg && mag != 0 {
@@ -153,7 +153,7 @@ pub fn format_scaled(v: i64, exponent: u32, out: &mut String) {
 pub fn format_fixed(v: i64, exponent: u32, out: &mut String) {
     let neg = v < 0;
     let mag = (v as i128).unsigned_abs();
-    let p = POW10[exponent.min(MAX_EXPONENT) as usize] as u128;
+    let p = POW10[exponent.min(EXPONENT_MAX) as usize] as u128;
     if neg && mag != 0 {
         out.push('-');
     }

@@ -12,7 +12,7 @@
 use std::collections::{HashSet, VecDeque};
 
 /// How far back (in arrival order) a cross-venue match is searched.
-pub const MAX_SCAN: usize = 512;
+pub const SCAN_MAX: usize = 512;
 
 #[derive(Clone, Copy, Debug)]
 struct Seen {
@@ -30,7 +30,7 @@ pub struct TradeDedup {
     retention_ns: i64,
     recent: VecDeque<Seen>,
     ids: HashSet<(u8, u64)>,
-    max_ts_ns: i64,
+    ts_ns_max: i64,
     pub unique: u64,
     pub duplicates_same_venue: u64,
     pub duplicates_cross_venue: u64,
@@ -43,7 +43,7 @@ impl TradeDedup {
             retention_ns: retention_ns.max(window_ns),
             recent: VecDeque::with_capacity(4096),
             ids: HashSet::with_capacity(4096),
-            max_ts_ns: i64::MIN,
+            ts_ns_max: i64::MIN,
             unique: 0,
             duplicates_same_venue: 0,
             duplicates_cross_venue: 0,
@@ -52,14 +52,14 @@ impl TradeDedup {
 
     /// Returns true if the trade is new (count it), false if it is a duplicate.
     pub fn check(&mut self, venue: u8, ts_ns: i64, price: i64, qty: i64, side: u8, trade_id: u64) -> bool {
-        self.max_ts_ns = self.max_ts_ns.max(ts_ns);
+        self.ts_ns_max = self.ts_ns_max.max(ts_ns);
         self.prune();
         if trade_id != 0 && self.ids.contains(&(venue, trade_id)) {
             self.duplicates_same_venue += 1;
             return false;
         }
         let bit = 1u32 << (venue as u32 % 32);
-        for s in self.recent.iter_mut().rev().take(MAX_SCAN) {
+        for s in self.recent.iter_mut().rev().take(SCAN_MAX) {
             if s.venue != venue
                 && s.merged_mask & bit == 0
                 && s.side == side
@@ -84,7 +84,7 @@ impl TradeDedup {
     }
 
     fn prune(&mut self) {
-        let horizon = self.max_ts_ns.saturating_sub(self.retention_ns);
+        let horizon = self.ts_ns_max.saturating_sub(self.retention_ns);
         while let Some(f) = self.recent.front() {
             if f.ts_ns >= horizon {
                 break;

@@ -26,9 +26,9 @@ use std::sync::atomic::{fence, AtomicU64, Ordering};
 pub const MAGIC: u64 = u64::from_le_bytes(*b"NXRING01");
 pub const LAYOUT_VERSION: u64 = 1;
 pub const HEADER_SIZE: usize = 256;
-pub const MIN_SLOTS: u64 = 2;
-pub const MAX_SLOTS: u64 = 1 << 26; // 4 GiB of records at most
-pub const MAX_NAME_LEN: usize = 64;
+pub const SLOTS_MIN: u64 = 2;
+pub const SLOTS_MAX: u64 = 1 << 26; // 4 GiB of records at most
+pub const NAME_LEN_MAX: usize = 64;
 pub const SHM_DIR: &str = "/dev/shm";
 pub const SEGMENT_PREFIX: &str = "nexus-ring-";
 
@@ -36,7 +36,7 @@ const STATE_LIVE: u64 = 1;
 const STATE_CLOSED: u64 = 2;
 
 const _: () = assert!(HEADER_SIZE % RECORD_SIZE == 0);
-const _: () = assert!(MIN_SLOTS.is_power_of_two() && MAX_SLOTS.is_power_of_two());
+const _: () = assert!(SLOTS_MIN.is_power_of_two() && SLOTS_MAX.is_power_of_two());
 
 // Header word offsets (bytes). Cursors sit on their own cache lines.
 const H_MAGIC: usize = 0;
@@ -66,10 +66,10 @@ impl RingError {
     pub fn message(&self) -> String {
         match self {
             RingError::BadName(n) => format!(
-                "invalid ring name {n:?}: use 1-{MAX_NAME_LEN} characters from A-Z a-z 0-9 . _ - (not starting with '.')"
+                "invalid ring name {n:?}: use 1-{NAME_LEN_MAX} characters from A-Z a-z 0-9 . _ - (not starting with '.')"
             ),
             RingError::BadSlots(s) => format!(
-                "invalid slot count {s}: must be a power of two between {MIN_SLOTS} and {MAX_SLOTS}"
+                "invalid slot count {s}: must be a power of two between {SLOTS_MIN} and {SLOTS_MAX}"
             ),
             RingError::NotFound(n) => format!(
                 "no ring named {n:?} (looked for {SHM_DIR}/{SEGMENT_PREFIX}{n}); is its writer running? `nexus ring ls` lists rings"
@@ -86,14 +86,14 @@ impl RingError {
 
 pub fn validate_name(name: &str) -> Result<(), RingError> {
     let ok = !name.is_empty()
-        && name.len() <= MAX_NAME_LEN
+        && name.len() <= NAME_LEN_MAX
         && !name.starts_with('.')
         && name.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'.' || c == b'_' || c == b'-');
     if ok { Ok(()) } else { Err(RingError::BadName(name.to_string())) }
 }
 
 pub fn validate_slots(slots: u64) -> Result<(), RingError> {
-    if slots.is_power_of_two() && (MIN_SLOTS..=MAX_SLOTS).contains(&slots) {
+    if slots.is_power_of_two() && (SLOTS_MIN..=SLOTS_MAX).contains(&slots) {
         Ok(())
     } else {
         Err(RingError::BadSlots(slots))

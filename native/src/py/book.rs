@@ -1,15 +1,15 @@
 use super::buffers::{fill_pairs, records};
+use super::error::ArgError;
 use crate::core::book::{self, Level};
-use crate::core::decimal::MAX_EXPONENT;
+use crate::core::decimal::EXPONENT_MAX;
 use numpy::PyArray2;
 use numpy::PyUntypedArray;
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
 fn side_arg(side: u8) -> PyResult<u8> {
     match side {
         1 | 2 => Ok(side),
-        _ => Err(PyValueError::new_err("side must be 1 (bid) or 2 (ask)")),
+        _ => Err(ArgError::Side.into()),
     }
 }
 
@@ -25,8 +25,8 @@ pub struct Book(book::Book);
 impl Book {
     #[new]
     fn new(price_exponent: u32, qty_exponent: u32) -> PyResult<Self> {
-        if price_exponent > MAX_EXPONENT || qty_exponent > MAX_EXPONENT {
-            return Err(PyValueError::new_err(format!("exponents must be at most {MAX_EXPONENT}")));
+        if price_exponent > EXPONENT_MAX || qty_exponent > EXPONENT_MAX {
+            return Err(ArgError::Exponents.into());
         }
         Ok(Book(book::Book::new(price_exponent, qty_exponent)))
     }
@@ -39,7 +39,7 @@ impl Book {
         self.0.qty_exponent
     }
     /// Apply the first `n` records (all if n < 0): BOOK_CLEAR and BOOK_LEVEL; others ignored.
-    #[pyo3(signature = (batch, n=-1))]
+    #[pyo3(signature = (batch, n=-1), text_signature = "($self, batch, n=-1)")]
     fn apply(&mut self, batch: &Bound<'_, PyUntypedArray>, n: isize) -> PyResult<usize> {
         let bytes = records(batch)?;
         let len = if n < 0 { bytes.len() } else { (n as usize * 64).min(bytes.len()) };
@@ -112,8 +112,8 @@ impl Book {
 }
 
 fn check_prec(p: u32, q: u32) -> PyResult<()> {
-    if p > MAX_EXPONENT || q > MAX_EXPONENT {
-        return Err(PyValueError::new_err(format!("precisions must be at most {MAX_EXPONENT}")));
+    if p > EXPONENT_MAX || q > EXPONENT_MAX {
+        return Err(ArgError::Precisions.into());
     }
     Ok(())
 }

@@ -1,23 +1,23 @@
 //! NumPy record arrays as byte slices. Rust and Cython meet only at these buffers.
 use crate::core::record::RECORD_SIZE;
 use numpy::{PyArray2, PyArrayDescrMethods, PyArrayMethods, PyUntypedArray, PyUntypedArrayMethods};
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use super::error::ArgError;
 use pyo3::prelude::*;
 
 fn check(arr: &Bound<'_, PyUntypedArray>, writable: bool) -> PyResult<(*mut u8, usize)> {
     if arr.ndim() != 1 {
-        return Err(PyValueError::new_err("expected a 1-D array of records (nexus.record.RECORD_DTYPE)"));
+        return Err(ArgError::RecordsNot1d.into());
     }
     if arr.dtype().itemsize() != RECORD_SIZE || !arr.dtype().has_fields() {
-        return Err(PyTypeError::new_err("expected an array of dtype nexus.record.RECORD_DTYPE (64-byte records)"));
+        return Err(ArgError::RecordsDtype.into());
     }
     if !arr.is_c_contiguous() {
-        return Err(PyValueError::new_err("record array must be C-contiguous"));
+        return Err(ArgError::RecordsNotContiguous.into());
     }
     // SAFETY: reading the PyArrayObject fields of a live array.
     let raw = unsafe { &*arr.as_array_ptr() };
     if writable && (raw.flags & numpy::npyffi::NPY_ARRAY_WRITEABLE) == 0 {
-        return Err(PyValueError::new_err("output record array is read-only"));
+        return Err(ArgError::RecordsReadOnly.into());
     }
     Ok((raw.data as *mut u8, arr.len() * RECORD_SIZE))
 }
@@ -40,7 +40,7 @@ pub fn fill_pairs(arr: &Bound<'_, PyArray2<i64>>, get: impl FnOnce(usize) -> Vec
     let mut rw = arr.try_readwrite()?;
     let mut view = rw.as_array_mut();
     if view.ncols() != 2 {
-        return Err(PyValueError::new_err("output arrays must have shape (n, 2)"));
+        return Err(ArgError::PairsShape.into());
     }
     let rows = get(view.nrows());
     for (i, (p, q)) in rows.iter().enumerate() {

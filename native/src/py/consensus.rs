@@ -1,16 +1,16 @@
 use super::buffers::{fill_pairs, records};
-use crate::core::consensus::{self, CLevel, VenueScale, MAX_VENUES};
+use super::error::ArgError;
+use crate::core::consensus::{self, CLevel, VenueScale, VENUES_MAX};
 use crate::core::dedup;
 use numpy::{PyArray2, PyUntypedArray};
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
 fn venue_arg(v: usize) -> PyResult<usize> {
-    if v < MAX_VENUES {
+    if v < VENUES_MAX {
         Ok(v)
     } else {
-        Err(PyValueError::new_err(format!("venue index must be below {MAX_VENUES}")))
+        Err(ArgError::VenueIndex.into())
     }
 }
 
@@ -36,7 +36,7 @@ impl Consensus {
     #[pyo3(signature = (v, price_mul, qty_mul, qty_div=1, inverse=false))]
     fn set_scale(&mut self, v: usize, price_mul: i64, qty_mul: i64, qty_div: i64, inverse: bool) -> PyResult<()> {
         if price_mul <= 0 || qty_mul <= 0 || qty_div <= 0 {
-            return Err(PyValueError::new_err("scale factors must be positive"));
+            return Err(ArgError::ScaleFactors.into());
         }
         self.0.set_scale(venue_arg(v)?, VenueScale { price_mul, qty_mul, qty_div, inverse });
         Ok(())
@@ -45,7 +45,7 @@ impl Consensus {
     /// are still kept exactly.
     fn set_tick(&mut self, tick: i64) -> PyResult<()> {
         if tick <= 0 {
-            return Err(PyValueError::new_err("tick must be positive"));
+            return Err(ArgError::Tick.into());
         }
         self.0.set_tick(tick);
         Ok(())
@@ -156,6 +156,6 @@ impl TradeDedup {
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Consensus>()?;
     m.add_class::<TradeDedup>()?;
-    m.add("MAX_VENUES", MAX_VENUES)?;
+    m.add("VENUES_MAX", VENUES_MAX)?;
     Ok(())
 }

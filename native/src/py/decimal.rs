@@ -12,7 +12,7 @@ fn parse_scaled(s: &str, exponent: u32) -> PyResult<i64> {
 #[pyfunction]
 fn format_scaled(v: i64, exponent: u32) -> String {
     let mut s = String::with_capacity(24);
-    decimal::format_scaled(v, exponent.min(decimal::MAX_EXPONENT), &mut s);
+    decimal::format_scaled(v, exponent.min(decimal::EXPONENT_MAX), &mut s);
     s
 }
 
@@ -20,12 +20,12 @@ fn format_scaled(v: i64, exponent: u32) -> String {
 #[pyfunction]
 fn format_fixed(v: i64, exponent: u32) -> String {
     let mut s = String::with_capacity(24);
-    decimal::format_fixed(v, exponent.min(decimal::MAX_EXPONENT), &mut s);
+    decimal::format_fixed(v, exponent.min(decimal::EXPONENT_MAX), &mut s);
     s
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add("MAX_EXPONENT", decimal::MAX_EXPONENT)?;
+    m.add("EXPONENT_MAX", decimal::EXPONENT_MAX)?;
     m.add_function(wrap_pyfunction!(parse_scaled, m)?)?;
     m.add_function(wrap_pyfunction!(format_scaled, m)?)?;
     m.add_function(wrap_pyfunction!(format_fixed, m)?)?;

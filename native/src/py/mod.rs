@@ -14,7 +14,6 @@ mod ring;
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("BUILD", if cfg!(debug_assertions) { "debug" } else { "release" })?;
     m.add("VERSION", env!("CARGO_PKG_VERSION"))?;
-    error::register(m)?;
     record::register(m)?;
     decimal::register(m)?;
     ring::register(m)?;

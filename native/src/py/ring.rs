@@ -1,13 +1,12 @@
 use super::buffers::{records, records_mut};
-use super::error::ring_err;
+use super::error::{ring_err, ArgError};
 use crate::core::{bench, ring};
 use numpy::PyUntypedArray;
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 fn closed() -> PyErr {
-    PyValueError::new_err("ring is closed")
+    ArgError::RingClosed.into()
 }
 
 /// Single writer of a named shared-memory ring.
@@ -75,7 +74,8 @@ impl RingWriter {
     fn __enter__(slf: Py<Self>) -> Py<Self> {
         slf
     }
-    fn __exit__(&mut self, _a: PyObject, _b: PyObject, _c: PyObject) {
+    #[allow(unused_variables)]
+    fn __exit__(&mut self, exc_type: PyObject, exc_value: PyObject, traceback: PyObject) {
         self.close(true);
     }
 }
@@ -99,7 +99,7 @@ impl RingReader {
         let s = match start {
             "latest" => ring::Start::Latest,
             "earliest" => ring::Start::Earliest,
-            _ => return Err(PyValueError::new_err("start must be 'latest' or 'earliest'")),
+            _ => return Err(ArgError::RingStart.into()),
         };
         ring::RingReader::attach(name, s).map(|r| RingReader(Some(r))).map_err(ring_err)
     }
@@ -151,7 +151,8 @@ impl RingReader {
     fn __enter__(slf: Py<Self>) -> Py<Self> {
         slf
     }
-    fn __exit__(&mut self, _a: PyObject, _b: PyObject, _c: PyObject) {
+    #[allow(unused_variables)]
+    fn __exit__(&mut self, exc_type: PyObject, exc_value: PyObject, traceback: PyObject) {
         self.close();
     }
 }
@@ -195,7 +196,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(ring_list, m)?)?;
     m.add_function(wrap_pyfunction!(ring_remove, m)?)?;
     m.add_function(wrap_pyfunction!(monotonic_ns, m)?)?;
-    m.add("MIN_SLOTS", ring::MIN_SLOTS)?;
-    m.add("MAX_SLOTS", ring::MAX_SLOTS)?;
+    m.add("SLOTS_MIN", ring::SLOTS_MIN)?;
+    m.add("SLOTS_MAX", ring::SLOTS_MAX)?;
     Ok(())
 }
