@@ -51,13 +51,14 @@ cdef enum:
     RISK_RATE_MAX = 4096      # max orders per rate window (size of the window's ring)
     BAND_BP_DEN = 10000       # the price band is in basis points of the touch
 
-# Orders and fills above this many units (qty or price) are refused as malformed: with
-# cv * money scale <= RISK_CV_SCALE_MAX no int128 product on the check or fill path can
-# overflow (2 * 10^14 * 10^14 * 10^9 < 2^127).
+# Orders, fills and positions above an instrument's `units_max` (qty or price units) are
+# refused as malformed: units_max = min(RISK_UNITS_MAX, isqrt(2^126 / (cv * money scale))),
+# so no int128 product on the check or fill path can overflow. RISK_CV_SCALE_MAX keeps
+# units_max of every instrument at 9 * 10^9 or more.
 cdef extern from *:
     """
     #define RISK_UNITS_MAX 100000000000000LL
-    #define RISK_CV_SCALE_MAX 1000000000LL
+    #define RISK_CV_SCALE_MAX 1000000000000000000LL
     """
     int64_t RISK_UNITS_MAX
     int64_t RISK_CV_SCALE_MAX
@@ -80,6 +81,7 @@ cdef struct InstSlot:
     uint8_t used
     uint8_t has_touch
     int64_t max_qty
+    int64_t units_max       # bound on qty, price and |position| units (see above)
     int128_t max_notional   # at price_exponent + qty_exponent + contract value exponent
     int128_t cv             # contract value in units of its exponent (1 for spot)
     int128_t scale          # 10^(money exponent - that notional exponent)

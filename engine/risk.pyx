@@ -8,9 +8,9 @@ Checks, in this order (the first that refuses gives the code):
      at the day's start) at or past -loss cap or +profit cap latches, sets HALTED and turns
      AUTO off; a latched gate refuses everything with the cap's code
   2. HALTED refuses all
-  3. a malformed order (side, type, flags out of range; qty or price <= 0 or above
-     RISK_UNITS_MAX; MARKET orders carry no price)
-  4. an instrument (venue, id) without configured limits
+  3. a malformed order (side, type, flags out of range; qty or price <= 0; MARKET orders
+     carry no price)
+  4. an instrument (venue, id) without configured limits, or qty / price above its units_max
   5. an auto order adding exposure while AUTO is off (reducing auto orders pass: exits of
      auto positions keep working after AUTO is switched off)
   6. REDUCING: only orders that reduce (opposite side, qty <= |position|)
@@ -31,6 +31,7 @@ unrealised always equals the exact cash flows plus the position at the touch.
 """
 from libc.stdint cimport int64_t, uint64_t, uint32_t, uint16_t, uint8_t
 from libc.stdlib cimport calloc, free
+from math import isqrt
 from engine.int128 cimport int128_t
 from engine.record cimport Record, KIND_BBO, SIDE_BID, SIDE_ASK
 
@@ -150,11 +151,11 @@ cdef inline bint malformed(const OrderReq* o) noexcept nogil:
         return True
     if o.type < ORD_MARKET or o.type > ORD_STOP or o.reduce_only > 1 or o.source > SRC_AUTO:
         return True
-    if o.qty <= 0 or o.qty > RISK_UNITS_MAX:
+    if o.qty <= 0:
         return True
     if o.type == ORD_MARKET:
         return o.price != 0
-    return o.price <= 0 or o.price > RISK_UNITS_MAX
+    return o.price <= 0
 
 
 cdef uint8_t gate_check(GateState* g, const OrderReq* o) noexcept nogil:
@@ -171,6 +172,8 @@ cdef uint8_t gate_check(GateState* g, const OrderReq* o) noexcept nogil:
     s = gate_slot(g, o.instrument_id)
     if s == NULL or s.venue_id != o.venue_id:
         return R_UNKNOWN_INSTRUMENT
+    if o.qty > s.units_max or o.price > s.units_max:
+        return R_BAD_ORDER
     reducing = s.pos_qty != 0 and (s.pos_qty > 0) == (o.side == ORD_SELL) and o.qty <= abs64(s.pos_qty)
     adds = o.source == SRC_AUTO and not reducing
     if adds and not g.auto_enabled:
@@ -199,12 +202,14 @@ cdef uint8_t gate_check(GateState* g, const OrderReq* o) noexcept nogil:
     if g.rate_count >= g.rate_max and o.ts_ns - g.rate_ts[g.rate_head] < g.rate_window_ns:
         return R_RATE
     # accepted: record it in the rate window (and the cooldown for auto entries)
-    if g.rate_count < g.rate_max:
-        g.rate_ts[(g.rate_head + g.rate_count) % g.rate_max] = o.ts_ns
+    if g.rate_count < g.rate_max:  # filling up: the head stays at 0
+        g.rate_ts[g.rate_count] = o.ts_ns
         g.rate_count += 1
     else:
         g.rate_ts[g.rate_head] = o.ts_ns
-        g.rate_head = (g.rate_head + 1) % g.rate_max
+        g.rate_head += 1
+        if g.rate_head == g.rate_max:
+            g.rate_head = 0
     if adds:
         g.has_last_auto = 1
         g.last_auto_ts_ns = o.ts_ns
@@ -216,13 +221,13 @@ cdef int gate_fill(GateState* g, InstSlot* s, uint8_t side, int64_t qty, int64_t
     """Apply a fill; -1 (nothing applied) for a malformed one or a position past the bound."""
     cdef int64_t q, pos = s.pos_qty, apos = abs64(s.pos_qty), newpos, r
     cdef int128_t rel, rz = 0
-    if (side != ORD_BUY and side != ORD_SELL) or qty <= 0 or qty > RISK_UNITS_MAX:
+    if (side != ORD_BUY and side != ORD_SELL) or qty <= 0 or qty > s.units_max:
         return -1
-    if price <= 0 or price > RISK_UNITS_MAX:
+    if price <= 0 or price > s.units_max:
         return -1
     q = qty if side == ORD_BUY else -qty
     newpos = pos + q
-    if abs64(newpos) > RISK_UNITS_MAX:
+    if abs64(newpos) > s.units_max:
         return -1
     if pos == 0 or (pos > 0) == (q > 0):
         s.cost += <int128_t>q * price
@@ -322,6 +327,7 @@ cdef class RiskGate:
         elif s.pos_qty != 0 and (s.cv != py_i128(cv, "cv") or s.scale != py_i128(scale, "scale")):
             raise ValueError("contract value / money scale of an instrument with a position cannot change")
         s.venue_id = venue_id
+        s.units_max = min(RISK_UNITS_MAX, isqrt((1 << 126) // (cv * scale)))
         s.max_qty = max_qty
         s.max_notional = py_i128(max_notional, "max_notional")
         s.cv = py_i128(cv, "cv")
@@ -389,6 +395,13 @@ cdef class RiskGate:
         self.g.realised_day = 0
         self.g.upnl_day_start = self.g.upnl_total
 
+    def units_max(self, uint32_t instrument_id):
+        """The bound on qty, price and |position| units of an instrument (no int128 overflow)."""
+        cdef InstSlot* s = gate_slot(&self.g, instrument_id)
+        if s == NULL:
+            raise KeyError(instrument_id)
+        return s.units_max
+
     def position(self, uint32_t instrument_id):
         """(qty, cost, bid, ask, upnl) or None for an unknown instrument."""
         cdef InstSlot* s = gate_slot(&self.g, instrument_id)
@@ -401,7 +414,7 @@ cdef class RiskGate:
         cdef InstSlot* s = gate_slot(&self.g, instrument_id)
         if s == NULL:
             raise KeyError(instrument_id)
-        if abs64(qty) > RISK_UNITS_MAX or (qty == 0) != (cost == 0):
+        if abs64(qty) > s.units_max or (qty == 0) != (cost == 0):
             raise ValueError(f"position {qty} with cost {cost} is not a consistent position")
         self.g.open_positions += (qty != 0) - (s.pos_qty != 0)
         s.pos_qty = qty
@@ -444,7 +457,7 @@ cdef class RiskGate:
         if s == NULL:
             raise KeyError(instrument_id)
         if gate_fill(&self.g, s, side, qty, price, &rz) != 0:
-            raise ValueError(f"fill side={side} qty={qty} price={price} malformed or past {RISK_UNITS_MAX} units")
+            raise ValueError(f"fill side={side} qty={qty} price={price} malformed or past {s.units_max} units")
         return i128_py(rz)
 
     def touch(self, uint32_t instrument_id, int64_t bid, int64_t ask):

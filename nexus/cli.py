@@ -34,6 +34,7 @@ COMMANDS: dict[str, str] = {
     "broker": "nexus.broker.cli:broker",
     "metrics": "nexus.commands.metrics:metrics",
     "signals": "nexus.commands.signals:signals",
+    "risk": "nexus.commands.risk:risk",
 }
 
 

@@ -56,6 +56,7 @@ class Gate:
         self.store = store
         self.clock_ns = clock_ns
         self.halt_reason = halt_reason
+        self.usable = not halt_reason  # False: opened from a state that could not be read
         self._by_id: dict[int, _Inst] = {}
         self._by_name: dict[tuple[str, str], _Inst] = {}
         quotes = set()
@@ -286,7 +287,7 @@ class Gate:
             "auto_enabled": self.rg.auto_enabled, "day": self.day, "realised": str(self.money(realised)),
             "unrealised": str(self.money(upnl - start)), "day_pnl": str(self.day_pnl()),
             "open_positions": self.rg.open_positions, "positions": positions, "fills": self.fills,
-            "settings": self.settings.to_obj(),
+            "settings": self.settings.to_obj() if self.usable else None,
             "instruments": [e.limits.to_obj() for e in self._by_id.values()],
         }
 

@@ -201,7 +201,8 @@ class RiskStore:
             raise
         except Exception as e:  # sqlite "file is not a database", malformed values, ...
             self.engine.dispose()
-            raise RiskStateError(f"risk state {self.where} is unreadable: {type(e).__name__}: {e}") from None
+            cause = getattr(e, "orig", None) or e
+            raise RiskStateError(f"risk state {self.where} is unreadable: {type(cause).__name__}: {cause}") from None
         if marker is not None and not marker.exists():
             marker.write_text(f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}\n")
 

@@ -1,0 +1,2 @@
+"""Benchmarks (pytest-benchmark files) and, in `baselines/`, the pure-Python twins the
+`nexus bench` commands compare the compiled code against."""
