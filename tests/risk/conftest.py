@@ -1,21 +1,6 @@
 import pytest
-from decimal import Decimal
 
-from nexus.instruments import Instrument
-from nexus.risk.store import RiskStore
-from nexus.risk.settings import RiskSettings
-
-# A linear perp: tick 0.1, lot 0.001 (price exponent 1, qty exponent 3).
-INST = Instrument("bybit-perp", "BTCUSDT", "0.1", "0.001", contract_kind="linear", base="BTC", quote="USDT")
-
-
-def seed_store(url, daily_loss="50", daily_profit="1000", now_ns=None):
-    st = RiskStore(url, now_ns=now_ns)
-    st.put_limits({"venue": INST.venue, "symbol": INST.symbol, "tick_size": INST.tick_size, "lot_size": INST.lot_size,
-                   "contract_value": "1", "contract_kind": "linear", "quote": "USDT", "price_exponent": 1,
-                   "qty_exponent": 3, "max_qty": Decimal("1"), "max_notional": Decimal("100000")})
-    st.put_settings(RiskSettings(daily_loss=Decimal(daily_loss), daily_profit=Decimal(daily_profit)))
-    st.close()
+from risk_helpers import seed_store
 
 
 @pytest.fixture
@@ -23,3 +8,16 @@ def db(tmp_path):
     url = str(tmp_path / "risk.sqlite3")
     seed_store(url)
     return url
+
+
+@pytest.fixture(scope="module")
+def pg_url():
+    """A database on a real PostgreSQL server in a temporary directory (fails, never skips)."""
+    from nexus.broker.pgtemp import PgServer, PostgresUnavailable
+
+    try:
+        server = PgServer().start()
+    except PostgresUnavailable as e:
+        pytest.fail(f"PostgreSQL could not be started: {e}", pytrace=False)
+    yield server.create_database("risk")
+    server.stop()

@@ -60,7 +60,7 @@ def test_reset_needs_confirm_and_reason_and_is_audited(db):
 
 
 def test_active_refused_while_latched(db):
-    from conftest import INST, seed_store
+    from risk_helpers import INST, seed_store
     from nexus.risk.codes import Side
     from nexus.risk.gate import Gate
 

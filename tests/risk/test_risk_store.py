@@ -8,7 +8,7 @@ import sys
 import textwrap
 from decimal import Decimal
 
-from conftest import INST, seed_store
+from risk_helpers import INST, seed_store
 from nexus.risk.codes import Latch, OrderType, Reason, Side, State
 from nexus.risk.gate import Gate
 from nexus.risk.store import RiskStore
