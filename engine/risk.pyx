@@ -159,12 +159,13 @@ cdef inline bint malformed(const OrderReq* o) noexcept nogil:
 
 
 cdef uint8_t gate_check(GateState* g, const OrderReq* o) noexcept nogil:
-    cdef uint8_t code = gate_caps(g)
+    # The caps were evaluated when the PnL or a cap last changed (fill, touch, set_limits,
+    # set_day, set_position): here only the latch is read.
     cdef InstSlot* s
     cdef bint reducing, adds
     cdef int64_t touch, px
-    if code != R_ACCEPT:
-        return code
+    if g.latch != LATCH_NONE:
+        return R_DAILY_LOSS if g.latch == LATCH_LOSS else R_DAILY_PROFIT
     if g.state == ST_HALTED:
         return R_HALTED
     if malformed(o):
@@ -356,12 +357,15 @@ cdef class RiskGate:
 
     def set_latch(self, int latch):
         """Restore a latch (from the store): HALTED, AUTO off. LATCH_NONE clears it and leaves
-        the state HALTED; the caller decides what comes next."""
+        the state HALTED (the caller decides what comes next), unless the day's PnL is still
+        past a cap: then it latches again at once."""
         if latch not in (LATCH_NONE, LATCH_LOSS, LATCH_PROFIT):
             raise ValueError(f"unknown latch {latch}")
         self.g.latch = latch
         self.g.state = ST_HALTED
         self.g.auto_enabled = 0
+        if latch == LATCH_NONE:
+            gate_caps(&self.g)  # a day's PnL still past a cap latches again at once
 
     @property
     def auto_enabled(self):
@@ -394,6 +398,7 @@ cdef class RiskGate:
         """A new trading day: realised back to 0, unrealised measured from now. The latch stays."""
         self.g.realised_day = 0
         self.g.upnl_day_start = self.g.upnl_total
+        gate_caps(&self.g)
 
     def units_max(self, uint32_t instrument_id):
         """The bound on qty, price and |position| units of an instrument (no int128 overflow)."""

@@ -85,9 +85,8 @@ class PyRiskGate:
     def check(self, o) -> int:
         """o: (ts_ns, qty, price, instrument_id, venue_id, side, type, reduce_only, source)."""
         ts, qty, price, iid, vid, side, typ, ro, src = o
-        code = self._caps()
-        if code:
-            return code
+        if self.latch != LATCH_NONE:  # caps are evaluated where the PnL changes
+            return DAILY_LOSS if self.latch == LATCH_LOSS else DAILY_PROFIT
         if self.state == HALTED:
             return HALTED_R
         if side not in (BUY, SELL) or not MARKET <= typ <= STOP or ro > 1 or src > AUTO or qty <= 0:

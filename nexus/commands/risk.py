@@ -163,5 +163,7 @@ def reset(db, confirm: bool, reason: str, who: str | None, recreate: bool, as_js
     entry = gate.reset(who, reason)
     click.echo(json.dumps(entry) if as_json else
                f"reset by {who}: latch was {entry['latch_before']}, state {entry['state_before']} -> "
-               f"{entry['state_after']}; day PnL {entry['day_pnl']}")
+               f"{entry['state_after']}; day PnL {entry['day_pnl']}"
+               + ("  (still past a cap today: LIMIT HIT again; raise the cap or wait for the next day)"
+                  if entry["relatched"] else ""))
 

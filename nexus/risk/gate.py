@@ -300,13 +300,15 @@ class Gate:
             raise ConfigError("a reset needs a --reason")
         before, pnl = self._day_state(), self.day_pnl()
         self.rg.set_latch(int(Latch.NONE))
-        self.rg.set_state(int(State.ACTIVE))
-        self.halt_reason = None
+        relatched = self.rg.latch != Latch.NONE
+        if not relatched:
+            self.rg.set_state(int(State.ACTIVE))
+            self.halt_reason = None
         self._latches = self.rg.latches
         after = self._day_state()
         self.store.record_reset(who, reason, before, pnl, after)
         return {"who": who, "reason": reason, "latch_before": before.latch.name, "state_before": before.state.name,
-                "state_after": after.state.name, "day_pnl": str(pnl)}
+                "state_after": after.state.name, "relatched": relatched, "day_pnl": str(pnl)}
 
     def with_settings(self, settings: RiskSettings) -> RiskSettings:
         """Validate, apply and persist new settings (caps re-evaluated at once)."""

@@ -100,6 +100,10 @@ def test_day_rollover_resets_pnl_but_not_the_latch(tmp_path):
     assert g2.day == "2026-01-02" and g2.day_pnl() == 0
     assert g2.latch == Latch.LOSS and g2.state == State.HALTED
     assert RiskStore(url).state().realised_day == 0
+    g2.touch(INST, 649000, 649001)            # today's PnL is 0 at this touch: a reset sticks
+    entry = g2.reset("dave", "new day")
+    assert not entry["relatched"] and g2.state == State.ACTIVE
+    assert g2.check(INST, Side.SELL, OrderType.MARKET, 1, 0, ts_ns=now[0]) == Reason.ACCEPT
 
 
 def test_day_boundary_configurable():
@@ -116,10 +120,10 @@ def test_reset_is_audited_and_keeps_pnl(db):
     g.on_fill(INST, Side.SELL, 100, 645000)   # -50: exactly the cap, which latches
     assert g.latch == Latch.LOSS
     entry = Gate.open(db).reset("alice", "new session after review")
-    assert entry["latch_before"] == "LOSS" and entry["state_after"] == "ACTIVE"
+    # the day's PnL is still past the cap: the reset is recorded and the latch comes back at once
+    assert entry["latch_before"] == "LOSS" and entry["relatched"] and entry["state_after"] == "HALTED"
     audit = RiskStore(db).resets()
     assert [(a["who"], a["reason"], a["latch_before"]) for a in audit] == [("alice", "new session after review", "LOSS")]
     g3 = Gate.open(db)
     assert g3.day_pnl() == Decimal("-50")
-    # the day's PnL is still past the cap: the next check latches again
     assert g3.check(INST, Side.BUY, OrderType.MARKET, 1, 0) == Reason.DAILY_LOSS
