@@ -35,6 +35,7 @@ COMMANDS: dict[str, str] = {
     "metrics": "nexus.commands.metrics:metrics",
     "signals": "nexus.commands.signals:signals",
     "sign": "nexus.commands.sign:sign",
+    "risk": "nexus.commands.risk:risk",
 }
 
 

@@ -196,3 +196,33 @@ def bench_broker(as_json: bool, quick: bool) -> None:
     ok = all(x["correct"] for part in (f, cb) for x in part.values())
     click.echo(f"results checked (chain balances, audit, signatures): {'ok' if ok else 'FAILED'}")
     click.echo(res["note"])
+
+
+@bench.command("risk")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object with every figure.")
+@click.option("--orders", type=click.IntRange(10_000, 50_000_000), default=2_000_000, show_default=True,
+              help="Orders in the stream the compiled gate checks (one batch).")
+@click.option("--python-orders", type=click.IntRange(1_000, 5_000_000), default=200_000, show_default=True,
+              help="Orders of its prefix the pure-Python gate checks (and both are compared on).")
+@click.option("--iterations", type=click.IntRange(100, 10_000_000), default=20_000, show_default=True,
+              help="Signals timed through ring -> gate -> stub adapter.")
+def bench_risk(as_json: bool, orders: int, python_orders: int, iterations: int) -> None:
+    """Risk gate checks/s vs the same gate in pure Python; signal -> order latency via a ring."""
+    from nexus.bench import risk as risk_bench
+
+    progress = (lambda m: click.echo(f"… {m}", err=True)) if not as_json else None
+    res = risk_bench.run(orders=orders, python_orders=python_orders, iterations=iterations, progress=progress)
+    if as_json:
+        click.echo(json.dumps(res))
+        return
+    click.echo(f"compiled gate (batch, nogil): {res['gate_checks_per_s'] / 1e6:.1f} M checks/s "
+               f"({res['gate_ns_per_check']:.1f} ns/check, {res['accepted_share']:.0%} accepted, codes {', '.join(res['codes_seen'])})")
+    if "ratio_gate_vs_python" in res:
+        click.echo(f"pure-Python gate, same logic: {res['python_checks_per_s'] / 1e3:,.0f} k checks/s "
+                   f"(compiled is {res['ratio_gate_vs_python']:.0f}x; codes identical: {res['codes_identical']})")
+    else:
+        click.echo(res["python_baseline"])
+    click.echo(f"signal -> ring -> gate -> adapter: p50 {res['signal_to_order_ns_p50'] / 1e3:.1f} us  "
+               f"p99 {res['signal_to_order_ns_p99'] / 1e3:.1f} us  ({res['signal_to_order_samples']:,} signals)")
+    for k, t in res["targets"].items():
+        click.echo(f"target {k} {t['target']}: {'met' if t['met'] else 'MISSED'}")

@@ -1,0 +1,498 @@
+# cython: language_level=3
+"""The risk gate: every order request, from any source, is checked here in compiled code
+(`nogil`, no allocation) and gets ACCEPT or one reason code (engine/risk.pxd; mirrored by
+nexus.risk.codes.Reason). Fills update positions and the day's PnL exactly (integers only).
+
+Checks, in this order (the first that refuses gives the code):
+  1. the LIMIT HIT latch: the day's PnL (realised + unrealised from the touch - unrealised
+     at the day's start) at or past -loss cap or +profit cap latches, sets HALTED and turns
+     AUTO off; a latched gate refuses everything with the cap's code
+  2. HALTED refuses all
+  3. a malformed order (side, type, flags out of range; qty or price <= 0; MARKET orders
+     carry no price)
+  4. an instrument (venue, id) without configured limits, or qty / price above its units_max
+  5. an auto order adding exposure while AUTO is off (reducing auto orders pass: exits of
+     auto positions keep working after AUTO is switched off)
+  6. REDUCING: only orders that reduce (opposite side, qty <= |position|)
+  7. reduce-only flag on an order that would open, increase or flip
+  8. max order qty of the instrument
+  9. no touch where one is needed (MARKET notional, LIMIT/STOP band)
+ 10. price band: |price - touch| * 10000 > band_bp * touch (buy vs the ask, sell vs the bid)
+ 11. max notional: qty * price (MARKET: the touch it would take) * contract value
+ 12. max simultaneous positions: an order on a flat instrument while that many are open
+ 13. cooldown: an auto order adding exposure less than cooldown_ns after the last one
+ 14. order rate: rate_max orders accepted within the last rate_window_ns
+Every boundary is inclusive on the accepting side (a price exactly at the band, an order
+exactly cooldown_ns later, qty equal to the max are accepted).
+
+Fills use average cost: a reducing fill releases floor(|cost| * closed / |position|) of the
+cost (exact integer division, the same rule in the pure-Python twin), so realised +
+unrealised always equals the exact cash flows plus the position at the touch.
+"""
+from libc.stdint cimport int64_t, uint64_t, uint32_t, uint16_t, uint8_t
+from libc.stdlib cimport calloc, free
+from math import isqrt
+from engine.int128 cimport int128_t
+from engine.record cimport Record, KIND_BBO, SIDE_BID, SIDE_ASK
+
+INT128_MAX_PY = (1 << 127) - 1
+UNITS_MAX = RISK_UNITS_MAX
+CV_SCALE_MAX = RISK_CV_SCALE_MAX
+SLOTS_MAX = RISK_SLOTS_MAX
+RATE_MAX = RISK_RATE_MAX
+
+
+def layout():
+    """{"size", "offsets", "constants"} of the compiled OrderReq and enums, for
+    nexus.risk.codes to check its NumPy dtype and IntEnums against."""
+    cdef OrderReq o
+    cdef char* b = <char*>&o
+    return {
+        "size": sizeof(OrderReq),
+        "offsets": {
+            "ts_ns": <char*>&o.ts_ns - b, "qty": <char*>&o.qty - b, "price": <char*>&o.price - b,
+            "instrument_id": <char*>&o.instrument_id - b, "venue_id": <char*>&o.venue_id - b,
+            "side": <char*>&o.side - b, "type": <char*>&o.type - b,
+            "reduce_only": <char*>&o.reduce_only - b, "source": <char*>&o.source - b,
+        },
+        "constants": {
+            "ORD_BUY": ORD_BUY, "ORD_SELL": ORD_SELL, "ORD_MARKET": ORD_MARKET,
+            "ORD_LIMIT": ORD_LIMIT, "ORD_STOP": ORD_STOP, "SRC_MANUAL": SRC_MANUAL,
+            "SRC_AUTO": SRC_AUTO, "ST_ACTIVE": ST_ACTIVE, "ST_REDUCING": ST_REDUCING,
+            "ST_HALTED": ST_HALTED, "LATCH_NONE": LATCH_NONE, "LATCH_LOSS": LATCH_LOSS,
+            "LATCH_PROFIT": LATCH_PROFIT, "R_ACCEPT": R_ACCEPT, "R_DAILY_LOSS": R_DAILY_LOSS,
+            "R_DAILY_PROFIT": R_DAILY_PROFIT, "R_HALTED": R_HALTED, "R_BAD_ORDER": R_BAD_ORDER,
+            "R_UNKNOWN_INSTRUMENT": R_UNKNOWN_INSTRUMENT, "R_AUTO_OFF": R_AUTO_OFF,
+            "R_REDUCING_ONLY": R_REDUCING_ONLY, "R_REDUCE_ONLY": R_REDUCE_ONLY,
+            "R_MAX_QTY": R_MAX_QTY, "R_NO_TOUCH": R_NO_TOUCH, "R_PRICE_BAND": R_PRICE_BAND,
+            "R_MAX_NOTIONAL": R_MAX_NOTIONAL, "R_MAX_POSITIONS": R_MAX_POSITIONS,
+            "R_COOLDOWN": R_COOLDOWN, "R_RATE": R_RATE, "R_CODES": R_CODES,
+        },
+    }
+
+
+# -- int128 across the boundary (Cython would truncate it as a long long) -----------------
+cdef object i128_py(int128_t v):
+    cdef int64_t hi = <int64_t>(v >> 64)
+    cdef uint64_t lo = <uint64_t>v
+    return (<object>hi << 64) | <object>lo
+
+
+cdef int128_t py_i128(object v, str name) except? -1:
+    v = int(v)
+    if not -INT128_MAX_PY <= v <= INT128_MAX_PY:
+        raise OverflowError(f"{name} {v} does not fit in 128 bits")
+    cdef int64_t hi = v >> 64
+    cdef uint64_t lo = v & 0xFFFFFFFFFFFFFFFF
+    return <int128_t>hi * (<int128_t>1 << 64) + <int128_t>lo
+
+
+# -- leaf helpers -----------------------------------------------------------------------
+cdef inline int64_t abs64(int64_t v) noexcept nogil:
+    return -v if v < 0 else v
+
+
+cdef inline int128_t abs128(int128_t v) noexcept nogil:
+    return -v if v < 0 else v
+
+
+cdef inline int128_t muldiv_floor(int128_t c, int128_t r, int128_t q) noexcept nogil:
+    """floor(c * r / q) for c >= 0, 0 < r <= q, without forming c * r."""
+    return (c / q) * r + ((c % q) * r) / q
+
+
+cdef inline uint32_t slot_hash(uint32_t k) noexcept nogil:
+    k ^= k >> 16
+    k *= <uint32_t>0x45D9F3B
+    k ^= k >> 16
+    return k & (RISK_SLOTS_MAX - 1)
+
+
+cdef InstSlot* gate_slot(GateState* g, uint32_t instrument_id) noexcept nogil:
+    cdef uint32_t i = slot_hash(instrument_id)
+    cdef int n
+    for n in range(RISK_SLOTS_MAX):
+        if not g.slots[i].used:
+            return NULL
+        if g.slots[i].instrument_id == instrument_id:
+            return &g.slots[i]
+        i = (i + 1) & (RISK_SLOTS_MAX - 1)
+    return NULL
+
+
+cdef void slot_upnl(GateState* g, InstSlot* s) noexcept nogil:
+    cdef int128_t u = 0
+    cdef int64_t mark
+    if s.pos_qty != 0 and s.has_touch:
+        mark = s.bid if s.pos_qty > 0 else s.ask
+        u = (<int128_t>s.pos_qty * mark - s.cost) * s.cv * s.scale
+    g.upnl_total += u - s.upnl
+    s.upnl = u
+
+
+cdef uint8_t gate_caps(GateState* g) noexcept nogil:
+    cdef int128_t pnl
+    if g.latch == LATCH_NONE:
+        pnl = g.realised_day + g.upnl_total - g.upnl_day_start
+        if g.loss_cap > 0 and pnl <= -g.loss_cap:
+            g.latch = LATCH_LOSS
+        elif g.profit_cap > 0 and pnl >= g.profit_cap:
+            g.latch = LATCH_PROFIT
+        else:
+            return R_ACCEPT
+        g.state = ST_HALTED
+        g.auto_enabled = 0
+        g.latches += 1
+    return R_DAILY_LOSS if g.latch == LATCH_LOSS else R_DAILY_PROFIT
+
+
+cdef inline bint malformed(const OrderReq* o) noexcept nogil:
+    if o.side != ORD_BUY and o.side != ORD_SELL:
+        return True
+    if o.type < ORD_MARKET or o.type > ORD_STOP or o.reduce_only > 1 or o.source > SRC_AUTO:
+        return True
+    if o.qty <= 0:
+        return True
+    if o.type == ORD_MARKET:
+        return o.price != 0
+    return o.price <= 0
+
+
+cdef uint8_t gate_check(GateState* g, const OrderReq* o) noexcept nogil:
+    # The caps were evaluated when the PnL or a cap last changed (fill, touch, set_limits,
+    # set_day, set_position): here only the latch is read.
+    cdef InstSlot* s
+    cdef bint reducing, adds
+    cdef int64_t touch, px
+    if g.latch != LATCH_NONE:
+        return R_DAILY_LOSS if g.latch == LATCH_LOSS else R_DAILY_PROFIT
+    if g.state == ST_HALTED:
+        return R_HALTED
+    if malformed(o):
+        return R_BAD_ORDER
+    s = gate_slot(g, o.instrument_id)
+    if s == NULL or s.venue_id != o.venue_id:
+        return R_UNKNOWN_INSTRUMENT
+    if o.qty > s.units_max or o.price > s.units_max:
+        return R_BAD_ORDER
+    reducing = s.pos_qty != 0 and (s.pos_qty > 0) == (o.side == ORD_SELL) and o.qty <= abs64(s.pos_qty)
+    adds = o.source == SRC_AUTO and not reducing
+    if adds and not g.auto_enabled:
+        return R_AUTO_OFF
+    if g.state == ST_REDUCING and not reducing:
+        return R_REDUCING_ONLY
+    if o.reduce_only and not reducing:
+        return R_REDUCE_ONLY
+    if o.qty > s.max_qty:
+        return R_MAX_QTY
+    touch = s.ask if o.side == ORD_BUY else s.bid
+    if not s.has_touch:
+        return R_NO_TOUCH
+    if o.type == ORD_MARKET:
+        px = touch
+    else:
+        px = o.price
+        if <int128_t>abs64(px - touch) * BAND_BP_DEN > <int128_t>g.band_bp * touch:
+            return R_PRICE_BAND
+    if <int128_t>o.qty * px * s.cv > s.max_notional:
+        return R_MAX_NOTIONAL
+    if s.pos_qty == 0 and g.open_positions >= g.max_positions:
+        return R_MAX_POSITIONS
+    if adds and g.has_last_auto and o.ts_ns - g.last_auto_ts_ns < g.cooldown_ns:
+        return R_COOLDOWN
+    if g.rate_count >= g.rate_max and o.ts_ns - g.rate_ts[g.rate_head] < g.rate_window_ns:
+        return R_RATE
+    # accepted: record it in the rate window (and the cooldown for auto entries)
+    if g.rate_count < g.rate_max:  # filling up: the head stays at 0
+        g.rate_ts[g.rate_count] = o.ts_ns
+        g.rate_count += 1
+    else:
+        g.rate_ts[g.rate_head] = o.ts_ns
+        g.rate_head += 1
+        if g.rate_head == g.rate_max:
+            g.rate_head = 0
+    if adds:
+        g.has_last_auto = 1
+        g.last_auto_ts_ns = o.ts_ns
+    return R_ACCEPT
+
+
+cdef int gate_fill(GateState* g, InstSlot* s, uint8_t side, int64_t qty, int64_t price,
+                   int128_t* realised) noexcept nogil:
+    """Apply a fill; -1 (nothing applied) for a malformed one or a position past the bound."""
+    cdef int64_t q, pos = s.pos_qty, apos = abs64(s.pos_qty), newpos, r
+    cdef int128_t rel, rz = 0
+    if (side != ORD_BUY and side != ORD_SELL) or qty <= 0 or qty > s.units_max:
+        return -1
+    if price <= 0 or price > s.units_max:
+        return -1
+    q = qty if side == ORD_BUY else -qty
+    newpos = pos + q
+    if abs64(newpos) > s.units_max:
+        return -1
+    if pos == 0 or (pos > 0) == (q > 0):
+        s.cost += <int128_t>q * price
+    else:
+        r = qty if qty < apos else apos
+        rel = muldiv_floor(abs128(s.cost), r, apos)
+        if s.cost < 0:
+            rel = -rel
+        rz = <int128_t>r * price - rel if pos > 0 else -(<int128_t>r * price) - rel
+        s.cost -= rel
+        if qty > apos:  # a flip: the rest opens the other way (the closed part's cost is 0 now)
+            s.cost = <int128_t>newpos * price
+        rz = rz * s.cv * s.scale
+        g.realised_day += rz
+    g.open_positions += (newpos != 0) - (pos != 0)
+    s.pos_qty = newpos
+    slot_upnl(g, s)
+    realised[0] = rz
+    gate_caps(g)
+    return 0
+
+
+cdef void gate_touch(GateState* g, InstSlot* s, int64_t bid, int64_t ask) noexcept nogil:
+    if bid > 0:
+        s.bid = bid
+    if ask > 0:
+        s.ask = ask
+    s.has_touch = s.bid > 0 and s.ask > 0
+    slot_upnl(g, s)
+    gate_caps(g)
+
+
+cdef class RiskGate:
+    """The gate's state and its checks. `check_batch(orders, out)` checks an ORDER_DTYPE array
+    in order (each order sees the state the previous ones left) with the GIL released, writing
+    one reason code per order into `out` (uint8); `check(...)` checks one order the same way.
+    Limits are integers in the units above; nexus.risk.gate.Gate converts decimal settings."""
+    cdef GateState g
+    cdef readonly int money_exponent
+
+    def __cinit__(self, int money_exponent):
+        self.money_exponent = money_exponent
+        self.g.slots = <InstSlot*>calloc(RISK_SLOTS_MAX, sizeof(InstSlot))
+        self.g.rate_ts = <int64_t*>calloc(RISK_RATE_MAX, sizeof(int64_t))
+        if self.g.slots == NULL or self.g.rate_ts == NULL:
+            raise MemoryError()
+        self.g.max_positions = 1
+        self.g.rate_max = 1
+        self.g.rate_window_ns = 1
+        self.g.band_bp = 0
+
+    def __dealloc__(self):
+        free(self.g.slots)
+        free(self.g.rate_ts)
+
+    # -- configuration ----------------------------------------------------------------
+    def set_limits(self, int64_t max_positions, int64_t cooldown_ns, int64_t rate_max,
+                   int64_t rate_window_ns, int64_t band_bp, loss_cap, profit_cap):
+        """Caps are money units, 0 for none. Changing rate_max empties the rate window."""
+        if not 1 <= max_positions <= RISK_SLOTS_MAX or cooldown_ns < 0 or rate_window_ns <= 0:
+            raise ValueError("max_positions, cooldown_ns or rate_window_ns out of range")
+        if not 1 <= rate_max <= RISK_RATE_MAX or not 1 <= band_bp <= BAND_BP_DEN:
+            raise ValueError(f"rate_max must be 1..{RISK_RATE_MAX}, band_bp 1..{BAND_BP_DEN}")
+        if loss_cap < 0 or profit_cap < 0:
+            raise ValueError("caps are >= 0 (0: no cap)")
+        self.g.max_positions = max_positions
+        self.g.cooldown_ns = cooldown_ns
+        if rate_max != self.g.rate_max:
+            self.g.rate_count = 0
+            self.g.rate_head = 0
+        self.g.rate_max = rate_max
+        self.g.rate_window_ns = rate_window_ns
+        self.g.band_bp = band_bp
+        self.g.loss_cap = py_i128(loss_cap, "loss_cap")
+        self.g.profit_cap = py_i128(profit_cap, "profit_cap")
+        gate_caps(&self.g)
+
+    def add_instrument(self, uint32_t instrument_id, uint16_t venue_id, int64_t max_qty,
+                       max_notional, cv, scale):
+        """Add (or change the limits of) an instrument. max_notional is at price + qty +
+        contract value exponents; cv the contract value at its exponent; scale the power of
+        ten from that notional exponent to the money exponent."""
+        cdef InstSlot* s = gate_slot(&self.g, instrument_id)
+        cdef uint32_t i
+        if max_qty <= 0 or max_notional <= 0 or cv <= 0 or scale <= 0 or cv * scale > RISK_CV_SCALE_MAX:
+            raise ValueError(f"max_qty, max_notional, cv, scale must be > 0 and cv * scale <= {RISK_CV_SCALE_MAX}")
+        if s == NULL:
+            if self.g.n_instruments >= RISK_SLOTS_MAX // 2:  # keep probes short
+                raise ValueError(f"at most {RISK_SLOTS_MAX // 2} instruments per gate")
+            i = slot_hash(instrument_id)
+            while self.g.slots[i].used:
+                i = (i + 1) & (RISK_SLOTS_MAX - 1)
+            s = &self.g.slots[i]
+            s.used = 1
+            s.instrument_id = instrument_id
+            self.g.n_instruments += 1
+        elif s.pos_qty != 0 and (s.cv != py_i128(cv, "cv") or s.scale != py_i128(scale, "scale")):
+            raise ValueError("contract value / money scale of an instrument with a position cannot change")
+        s.venue_id = venue_id
+        s.units_max = min(RISK_UNITS_MAX, isqrt((1 << 126) // (cv * scale)))
+        s.max_qty = max_qty
+        s.max_notional = py_i128(max_notional, "max_notional")
+        s.cv = py_i128(cv, "cv")
+        s.scale = py_i128(scale, "scale")
+
+    # -- state ------------------------------------------------------------------------
+    @property
+    def state(self):
+        return self.g.state
+
+    def set_state(self, int state):
+        """ACTIVE is refused while the LIMIT HIT latch is set (clear_latch first)."""
+        if state not in (ST_ACTIVE, ST_REDUCING, ST_HALTED):
+            raise ValueError(f"unknown trading state {state}")
+        if state == ST_ACTIVE and self.g.latch != LATCH_NONE:
+            raise ValueError("the LIMIT HIT latch is set: only a reset clears it")
+        self.g.state = state
+
+    @property
+    def latch(self):
+        return self.g.latch
+
+    @property
+    def latches(self):
+        return self.g.latches
+
+    def set_latch(self, int latch):
+        """Restore a latch (from the store): HALTED, AUTO off. LATCH_NONE clears it and leaves
+        the state HALTED (the caller decides what comes next), unless the day's PnL is still
+        past a cap: then it latches again at once."""
+        if latch not in (LATCH_NONE, LATCH_LOSS, LATCH_PROFIT):
+            raise ValueError(f"unknown latch {latch}")
+        self.g.latch = latch
+        self.g.state = ST_HALTED
+        self.g.auto_enabled = 0
+        if latch == LATCH_NONE:
+            gate_caps(&self.g)  # a day's PnL still past a cap latches again at once
+
+    @property
+    def auto_enabled(self):
+        return bool(self.g.auto_enabled)
+
+    def set_auto(self, bint on):
+        if on and (self.g.latch != LATCH_NONE or self.g.state == ST_HALTED):
+            raise ValueError("AUTO cannot be enabled while HALTED or with LIMIT HIT latched")
+        self.g.auto_enabled = on
+
+    @property
+    def open_positions(self):
+        return self.g.open_positions
+
+    @property
+    def n_instruments(self):
+        return self.g.n_instruments
+
+    def pnl(self):
+        """(realised today, unrealised now, unrealised at the day's start) in money units."""
+        return i128_py(self.g.realised_day), i128_py(self.g.upnl_total), i128_py(self.g.upnl_day_start)
+
+    def set_day(self, realised_day, upnl_day_start):
+        """Restore the day's figures (from the store) and re-evaluate the caps."""
+        self.g.realised_day = py_i128(realised_day, "realised_day")
+        self.g.upnl_day_start = py_i128(upnl_day_start, "upnl_day_start")
+        return gate_caps(&self.g)
+
+    def new_day(self):
+        """A new trading day: realised back to 0, unrealised measured from now. The latch stays."""
+        self.g.realised_day = 0
+        self.g.upnl_day_start = self.g.upnl_total
+        gate_caps(&self.g)
+
+    def units_max(self, uint32_t instrument_id):
+        """The bound on qty, price and |position| units of an instrument (no int128 overflow)."""
+        cdef InstSlot* s = gate_slot(&self.g, instrument_id)
+        if s == NULL:
+            raise KeyError(instrument_id)
+        return s.units_max
+
+    def position(self, uint32_t instrument_id):
+        """(qty, cost, bid, ask, upnl) or None for an unknown instrument."""
+        cdef InstSlot* s = gate_slot(&self.g, instrument_id)
+        if s == NULL:
+            return None
+        return s.pos_qty, i128_py(s.cost), s.bid, s.ask, i128_py(s.upnl)
+
+    def set_position(self, uint32_t instrument_id, int64_t qty, cost, int64_t bid, int64_t ask):
+        """Restore a position (from the store); the instrument must be added first."""
+        cdef InstSlot* s = gate_slot(&self.g, instrument_id)
+        if s == NULL:
+            raise KeyError(instrument_id)
+        if abs64(qty) > s.units_max or (qty == 0) != (cost == 0):
+            raise ValueError(f"position {qty} with cost {cost} is not a consistent position")
+        self.g.open_positions += (qty != 0) - (s.pos_qty != 0)
+        s.pos_qty = qty
+        s.cost = py_i128(cost, "cost")
+        s.bid = bid if bid > 0 else 0
+        s.ask = ask if ask > 0 else 0
+        s.has_touch = s.bid > 0 and s.ask > 0
+        slot_upnl(&self.g, s)
+        return gate_caps(&self.g)
+
+    # -- the hot path -----------------------------------------------------------------
+    def check(self, uint16_t venue_id, uint32_t instrument_id, uint8_t side, uint8_t type,
+              int64_t qty, int64_t price, uint8_t reduce_only, uint8_t source, int64_t ts_ns):
+        cdef OrderReq o
+        o.ts_ns = ts_ns
+        o.qty = qty
+        o.price = price
+        o.instrument_id = instrument_id
+        o.venue_id = venue_id
+        o.side = side
+        o.type = type
+        o.reduce_only = reduce_only
+        o.source = source
+        return gate_check(&self.g, &o)
+
+    def check_batch(self, const OrderReq[::1] orders, uint8_t[::1] out):
+        """Check every order in order; out[i] is its reason code. Returns the count."""
+        cdef Py_ssize_t i, n = orders.shape[0]
+        if out.shape[0] < n:
+            raise ValueError(f"out holds {out.shape[0]} codes, {n} orders given")
+        with nogil:
+            for i in range(n):
+                out[i] = gate_check(&self.g, &orders[i])
+        return n
+
+    def fill(self, uint32_t instrument_id, uint8_t side, int64_t qty, int64_t price):
+        """Apply a fill; returns the realised PnL of it in money units."""
+        cdef InstSlot* s = gate_slot(&self.g, instrument_id)
+        cdef int128_t rz = 0
+        if s == NULL:
+            raise KeyError(instrument_id)
+        if gate_fill(&self.g, s, side, qty, price, &rz) != 0:
+            raise ValueError(f"fill side={side} qty={qty} price={price} malformed or past {s.units_max} units")
+        return i128_py(rz)
+
+    def touch(self, uint32_t instrument_id, int64_t bid, int64_t ask):
+        """Set the touch of an instrument (a side <= 0 keeps its previous value)."""
+        cdef InstSlot* s = gate_slot(&self.g, instrument_id)
+        if s == NULL:
+            raise KeyError(instrument_id)
+        gate_touch(&self.g, s, bid, ask)
+
+    def touch_batch(self, const Record[::1] batch, Py_ssize_t n=-1):
+        """Fold BBO records (kind 4; side 1 bid, 2 ask) of known instruments into the touch;
+        other records are skipped. Returns how many were applied."""
+        cdef Py_ssize_t i, applied = 0
+        cdef const Record* r
+        cdef InstSlot* s
+        if n < 0 or n > batch.shape[0]:
+            n = batch.shape[0]
+        with nogil:
+            for i in range(n):
+                r = &batch[i]
+                if r.kind != KIND_BBO or r.price <= 0:
+                    continue
+                s = gate_slot(&self.g, r.instrument_id)
+                if s == NULL:
+                    continue
+                if r.side == SIDE_BID:
+                    gate_touch(&self.g, s, r.price, 0)
+                elif r.side == SIDE_ASK:
+                    gate_touch(&self.g, s, 0, r.price)
+                else:
+                    continue
+                applied += 1
+        return applied
