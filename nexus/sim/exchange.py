@@ -146,6 +146,7 @@ class SimExchange:
         self._in_step = False
         self.last_trade_price: int | None = None
         self.done = False                       # a VenueSim hook stays for the whole run
+        self.response_delays_s: list[float] = []   # test-only fault, see delay_next_response
         vs.hooks.append(self)
 
     # -- units ----------------------------------------------------------------------------
@@ -388,6 +389,15 @@ class SimExchange:
         o.status = status
         o.updated_ns = self.clock()
         self._emit(ExecEvent(o, o.updated_ns))
+
+    # -- test-only fault --------------------------------------------------------------------
+    def delay_next_response(self, seconds: float) -> None:
+        """The next order placed is accepted and executed at once, but the venue's wire layer
+        answers it `seconds` late (what a client sees as a timeout: did it go through?)."""
+        self.response_delays_s.append(seconds)
+
+    def take_response_delay(self) -> float:
+        return self.response_delays_s.pop(0) if self.response_delays_s else 0.0
 
     # -- the VenueSim hook ------------------------------------------------------------------
     def before_flow(self, vs: VenueSim, t_ns: int) -> None:
