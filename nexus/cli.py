@@ -35,6 +35,9 @@ COMMANDS: dict[str, str] = {
     "metrics": "nexus.commands.metrics:metrics",
     "signals": "nexus.commands.signals:signals",
     "sign": "nexus.commands.sign:sign",
+    "order": "nexus.commands.order:order",
+    "positions": "nexus.commands.positions:positions",
+    "keys": "nexus.commands.keys:keys",
 }
 
 
