@@ -35,9 +35,8 @@ def session(tmp_path):
 
     def nexus(*args, venue="binance-perp", keys=True, stdin=None):
         e = {**env, "NEXUS_BINANCE_API_KEY": key, "NEXUS_BINANCE_API_SECRET": secret} if keys else env
-        urls = ["--rest-url", info["venues"][venue]["rest"], "--ws-url", info["venues"][venue]["ws"]]
-        if "--rest-url" in args:
-            urls = []
+        urls = [] if "--rest-url" in args else [
+            "--rest-url", info["venues"][venue]["rest"], "--ws-url", info["venues"][venue]["ws"]]
         r = subprocess.run([*NEXUS, *args, "--venue", venue, *urls], cwd=tmp_path, env=e, capture_output=True,
                            text=True, timeout=60, input=stdin)
         outputs.append(r.stdout + r.stderr)
