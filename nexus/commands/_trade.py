@@ -97,6 +97,17 @@ def run(body: Callable[[], Awaitable[int | None]], as_json: bool) -> None:
         sys.exit(code)
 
 
+def run_session(venue: str, action: Callable[[Any], Awaitable[None]], *, testnet: bool, use_sim: bool,
+                rest_url: str | None, ws_url: str | None, keys_stdin: bool, as_json: bool) -> None:
+    """Open a session on `venue`, run `action(executor)` in it, map failures to exit statuses."""
+    async def body() -> int:
+        async with session(venue, testnet=testnet, use_sim=use_sim, rest_url=rest_url, ws_url=ws_url,
+                           keys_stdin=keys_stdin) as ex:
+            await action(ex)
+        return 0
+    run(body, as_json)
+
+
 def fail(status: int, message: str, as_json: bool, **extra: Any) -> None:
     if as_json:
         click.echo(json.dumps({"error": message, "exit": status, **extra}, default=str))

@@ -8,7 +8,7 @@ import json
 
 import click
 
-from nexus.commands._trade import run, session, venue_options
+from nexus.commands._trade import run_session, venue_options
 
 
 @click.group()
@@ -21,16 +21,14 @@ def keys() -> None:
 @venue_options
 def check(venue, testnet, use_sim, rest_url, ws_url, keys_stdin, as_json):
     """Permissions and time drift of the key for VENUE."""
-    async def body() -> int:
-        async with session(venue, testnet=testnet, use_sim=use_sim, rest_url=rest_url, ws_url=ws_url,
-                           keys_stdin=keys_stdin) as ex:
-            info = await ex.adapter.key_info()
-            if as_json:
-                click.echo(json.dumps(info))
-            else:
-                on = sorted(k for k, v in info["permissions"].items() if v)
-                click.echo(f"{venue} key {info['api_key']}: ok; enabled: {', '.join(on)}")
-                click.echo(f"clock: local + {info['time_offset_ms']} ms = server time (round trip "
-                           f"{info['round_trip_ms']} ms)")
-        return 0
-    run(body, as_json)
+    async def show(ex) -> None:
+        info = await ex.adapter.key_info()
+        if as_json:
+            click.echo(json.dumps(info))
+            return
+        on = sorted(k for k, v in info["permissions"].items() if v)
+        click.echo(f"{venue} key {info['api_key']}: ok; enabled: {', '.join(on)}")
+        click.echo(f"clock: local + {info['time_offset_ms']} ms = server time (round trip {info['round_trip_ms']} ms)")
+
+    run_session(venue, show, testnet=testnet, use_sim=use_sim, rest_url=rest_url, ws_url=ws_url,
+                keys_stdin=keys_stdin, as_json=as_json)
