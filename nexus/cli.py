@@ -36,6 +36,9 @@ COMMANDS: dict[str, str] = {
     "signals": "nexus.commands.signals:signals",
     "sign": "nexus.commands.sign:sign",
     "risk": "nexus.commands.risk:risk",
+    "order": "nexus.commands.order:order",
+    "positions": "nexus.commands.positions:positions",
+    "keys": "nexus.commands.keys:keys",
 }
 
 

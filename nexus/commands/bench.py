@@ -226,3 +226,29 @@ def bench_risk(as_json: bool, orders: int, python_orders: int, iterations: int) 
                f"p99 {res['signal_to_order_ns_p99'] / 1e3:.1f} us  ({res['signal_to_order_samples']:,} signals)")
     for k, t in res["targets"].items():
         click.echo(f"target {k} {t['target']}: {'met' if t['met'] else 'MISSED'}")
+
+
+@bench.command("exec")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object with every figure.")
+@click.option("--iterations", type=click.IntRange(100, 10_000_000), default=20_000, show_default=True,
+              help="Orders built and signed per venue (ccxt: a quarter of these).")
+def bench_exec(as_json: bool, iterations: int) -> None:
+    """Order decision to signed request bytes per venue, side by side with ccxt's offline sign()."""
+    from nexus.bench import exec as exec_bench
+
+    res = exec_bench.run(iterations, max(100, iterations // 4))
+    if as_json:
+        click.echo(json.dumps(res))
+        return
+    for venue, r in res["venues"].items():
+        line = f"{venue}: nexus p50 {r['nexus_ns_p50'] / 1000:.1f} µs p99 {r['nexus_ns_p99'] / 1000:.1f} µs"
+        if "ccxt_ns_p50" in r:
+            line += (f"; ccxt p50 {r['ccxt_ns_p50'] / 1000:.1f} µs p99 {r['ccxt_ns_p99'] / 1000:.1f} µs "
+                     f"({r['ratio_p50']}x at p50)")
+        click.echo(line)
+        for k, t in r["targets"].items():
+            click.echo(f"  target {k}: {t['value']} {'met' if t['met'] else 'MISSED'}")
+    if not res["ccxt"]["available"]:
+        click.echo(f"ccxt: not measured ({res['ccxt']['error']})")
+    click.echo(f"results checked (signatures): {'ok' if res['ok'] else 'FAILED'}")
+    click.echo(res["note"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
 import sys
 
@@ -12,6 +13,8 @@ import click
 from nexus.exceptions import ConfigError
 
 DEFAULT_PORT = 8790
+KEY_ENV = "NEXUS_SIM_API_KEY"          # --account-env: the simulated accounts' credentials
+SECRET_ENV = "NEXUS_SIM_API_SECRET"
 
 
 def _venues(values: tuple[str, ...]) -> list[str] | None:
@@ -55,8 +58,12 @@ def _epoch(value: str | None) -> int | None:
 @click.option("--no-patterns", is_flag=True, help="Do not inject the labelled order-flow patterns.")
 @click.option("--epoch-ns", "epoch", default=None, metavar="NS|now",
               help="Simulated clock origin (default 2026-01-01T00:00:00Z; 'now' breaks byte-for-byte determinism).")
+@click.option("--account-env", is_flag=True,
+              help=f"Open a trading account on every venue with the key and secret in {KEY_ENV} and "
+                   f"{SECRET_ENV} (environment only, never arguments), with default balances.")
 @click.option("--json", "as_json", is_flag=True, help="Print the endpoints as one JSON object.")
-def sim(host, port, venues, symbol, seed, faults, duration, speed, labels_out, no_patterns, epoch, as_json):
+def sim(host, port, venues, symbol, seed, faults, duration, speed, labels_out, no_patterns, epoch, account_env,
+        as_json):
     """Serve binance-spot, binance-perp, bybit-perp, okx-swap, coinbase, kraken and hyperliquid
     WebSocket and REST formats on one port, one path per venue, from one simulated market.
 
@@ -76,6 +83,13 @@ def sim(host, port, venues, symbol, seed, faults, duration, speed, labels_out, n
         raise click.UsageError(str(e)) from None
     except OSError as e:
         raise click.UsageError(f"--labels-out {labels_out}: {e.strerror}") from None
+    if account_env:
+        key, secret = os.environ.get(KEY_ENV, ""), os.environ.get(SECRET_ENV, "")
+        if not key or not secret:
+            raise click.UsageError(f"--account-env needs {KEY_ENV} and {SECRET_ENV} in the environment")
+        for venue in simulator.venues:
+            simulator.open_account(venue, key, secret)
+        del key, secret
     code = asyncio.run(_serve(simulator, duration, as_json))
     if code:
         sys.exit(code)

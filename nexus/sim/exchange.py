@@ -146,6 +146,7 @@ class SimExchange:
         self._in_step = False
         self.last_trade_price: int | None = None
         self.done = False                       # a VenueSim hook stays for the whole run
+        self.response_delays_s: list[float] = []   # test-only fault, see delay_next_response
         vs.hooks.append(self)
 
     # -- units ----------------------------------------------------------------------------
@@ -258,8 +259,13 @@ class SimExchange:
         if reduce_only:
             if not self.perpetual:
                 raise Reject("reduce_only", "reduce-only is for perpetuals")
-            pending = sum(o.remaining for o in self.open_orders(acct) if o.reduce_only and o.side == side)
-            if acct.position == 0 or (acct.position > 0) == (side == BUY) or qty + pending > abs(acct.position):
+            # untriggered stops do not count: a take-profit and a stop-loss may both cover the
+            # whole position (a stop is checked again when it triggers, see before_flow)
+            pending = sum(o.remaining for o in self.open_orders(acct)
+                          if o.reduce_only and o.side == side and o not in self._stops)
+            if type != "STOP" and not self._reduces(acct, side, qty + pending):
+                raise Reject("reduce_only", "reduce-only order would increase the position")
+            if type == "STOP" and not self._reduces(acct, side, qty):
                 raise Reject("reduce_only", "reduce-only order would increase the position")
         ref = price or stop or (self.vs.best_ask() if side == BUY else self.vs.best_bid())
         if ref is None:
@@ -273,6 +279,10 @@ class SimExchange:
                 raise Reject("insufficient_balance", f"{s.quote} balance is insufficient")
         elif self.base_qty(qty) > self.free(acct, s.base):
             raise Reject("insufficient_balance", f"{s.base} balance is insufficient")
+
+    @staticmethod
+    def _reduces(acct: SimAccount, side: int, qty: int) -> bool:
+        return acct.position != 0 and (acct.position > 0) != (side == BUY) and qty <= abs(acct.position)
 
     def _walk_cost(self, qty: int) -> Decimal | None:
         """What a market buy of `qty` would cost now (None: the book cannot fill it)."""
@@ -389,6 +399,15 @@ class SimExchange:
         o.updated_ns = self.clock()
         self._emit(ExecEvent(o, o.updated_ns))
 
+    # -- test-only fault --------------------------------------------------------------------
+    def delay_next_response(self, seconds: float) -> None:
+        """The next order placed is accepted and executed at once, but the venue's wire layer
+        answers it `seconds` late (what a client sees as a timeout: did it go through?)."""
+        self.response_delays_s.append(seconds)
+
+    def take_response_delay(self) -> float:
+        return self.response_delays_s.pop(0) if self.response_delays_s else 0.0
+
     # -- the VenueSim hook ------------------------------------------------------------------
     def before_flow(self, vs: VenueSim, t_ns: int) -> None:
         """Stops trigger on the last trade price (the latest print, see after_fill)."""
@@ -400,7 +419,11 @@ class SimExchange:
         try:
             for o in fired:
                 self._stops.remove(o)
-                self._execute(self.accounts[o.account], o)
+                acct = self.accounts[o.account]
+                if o.reduce_only and not self._reduces(acct, o.side, o.remaining):
+                    self._finish(acct, o, EXPIRED)     # the position it was to reduce is gone
+                else:
+                    self._execute(acct, o)
         finally:
             self._in_step = False
 

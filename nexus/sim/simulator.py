@@ -24,6 +24,8 @@ from nexus.sim.market import STEP_NS
 from nexus.sim.server import SimServer
 
 MAX_BEHIND_S = 0.5        # further behind than this, the clock re-anchors (simulated time slows)
+# An account's starting balances unless told otherwise (perpetuals use the quote currency).
+DEFAULT_BALANCES = {"USDT": "1000000", "USDC": "1000000", "USD": "1000000", "BTC": "10", "ETH": "100"}
 CATCH_UP_BATCH = 20       # steps run back to back before yielding to the connections
 
 
@@ -136,6 +138,21 @@ class Simulator:
 
     def labels(self, include_active: bool = True) -> list[dict]:
         return self.core.labels(include_active)
+
+    def open_account(self, venue: str, api_key: str, secret: str, *, passphrase: str | None = None,
+                     balances: dict[str, str] | None = None, can_withdraw: bool = False):
+        """An account on `venue`'s exchange, trading with these credentials (held in memory
+        only). `balances`: asset -> decimal string (spot: each asset; perpetuals: the margin
+        wallet in the quote currency); default DEFAULT_BALANCES."""
+        self._check(venue)
+        ex = self.core.exchange(venue)
+        return ex.open_account(api_key, secret, passphrase=passphrase, can_withdraw=can_withdraw,
+                               balances=DEFAULT_BALANCES if balances is None else balances)
+
+    def exchange(self, venue: str):
+        """The venue's simulated exchange (nexus.sim.exchange.SimExchange)."""
+        self._check(venue)
+        return self.core.exchange(venue)
 
     def connections(self, venue: str) -> int:
         return len(self.server.conns.get(venue, ()))

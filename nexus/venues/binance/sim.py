@@ -28,6 +28,7 @@ from nexus.sim import fmt
 from nexus.sim.market import ASK, BID, SELL, STEPS_PER_S, Fill
 from nexus.sim.feed import Conn, DepthView, Event, Feed
 from nexus.sim.specs import Flow, SimInstrument, SimVenue
+from nexus.venues.binance.sim_trade import BinanceTrade
 
 SPOT_UID_BASE = 50_000_000_000
 PERP_UID_BASE = 7_000_000_000_000
@@ -65,6 +66,7 @@ class BinanceFeed(Feed):
             self.views[ch] = DepthView(vs, None)
             self.last_u[ch] = self.uid()
         self.primary = f"{self.s}@depth@100ms"
+        self.trade = BinanceTrade(self)     # authenticated REST and user-data streams
         self.agg_id = 3_000_000_000 if not self.futures else 2_500_000_000
         self.trade_id = 4_000_000_000 if not self.futures else 6_000_000_000
 
@@ -169,6 +171,8 @@ class BinanceFeed(Feed):
         else:
             conn.state["combined"] = False
             rest = conn.path[len("/ws"):].strip("/")
+            if rest and self.trade.attach(conn, rest):
+                return                  # a user-data stream: /ws/<listenKey>
             streams = [s for s in rest.split("/") if s]
         for s in streams:
             conn.subscribe(_stream(s))
@@ -262,6 +266,9 @@ class BinanceFeed(Feed):
     def _symbol_info(self) -> dict:
         raise NotImplementedError
 
+    def private_routes(self):
+        return self.trade.routes()
+
     def _exchange_info(self, query: dict, _body) -> tuple[int, Any]:
         wanted = query.get("symbol")
         if query.get("symbols"):
@@ -302,7 +309,8 @@ class BinanceSpotFeed(BinanceFeed):
             "symbol": s.symbol, "status": "TRADING", "baseAsset": s.base, "baseAssetPrecision": 8,
             "quoteAsset": s.quote, "quotePrecision": 8, "quoteAssetPrecision": 8,
             "baseCommissionPrecision": 8, "quoteCommissionPrecision": 8,
-            "orderTypes": ["LIMIT", "LIMIT_MAKER", "MARKET", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT"],
+            "orderTypes": ["LIMIT", "LIMIT_MAKER", "MARKET", "STOP_LOSS", "STOP_LOSS_LIMIT", "TAKE_PROFIT",
+                           "TAKE_PROFIT_LIMIT"],
             "icebergAllowed": True, "ocoAllowed": True, "isSpotTradingAllowed": True, "isMarginTradingAllowed": True,
             "filters": [
                 {"filterType": "PRICE_FILTER", "minPrice": eight(s.tick, s.price_dec),

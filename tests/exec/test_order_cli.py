@@ -1,0 +1,110 @@
+"""A whole trading session through the CLI as subprocesses (`nexus sim --account-env`, then
+`nexus order|positions|keys` with the key in the environment): exit statuses as contracted,
+and the secret's bytes appear in no output and no file the session wrote."""
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+NEXUS = [sys.executable, "-m", "nexus.cli"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def session(tmp_path):
+    key, secret = "nxkey" + secrets.token_hex(16), "nxsecret" + secrets.token_hex(24)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEXUS_")}
+    env.update(HOME=str(tmp_path), TMPDIR=str(tmp_path))
+    sim_env = {**env, "NEXUS_SIM_API_KEY": key, "NEXUS_SIM_API_SECRET": secret}
+    port = _free_port()
+    sim = subprocess.Popen([*NEXUS, "sim", "--account-env", "--port", str(port), "--json", "--epoch-ns", "now",
+                            "--venues", "binance-spot,binance-perp"], cwd=tmp_path, env=sim_env,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    info = json.loads(sim.stdout.readline())
+    outputs = []
+
+    def nexus(*args, venue="binance-perp", keys=True, stdin=None):
+        e = {**env, "NEXUS_BINANCE_API_KEY": key, "NEXUS_BINANCE_API_SECRET": secret} if keys else env
+        urls = [] if "--rest-url" in args else [
+            "--rest-url", info["venues"][venue]["rest"], "--ws-url", info["venues"][venue]["ws"]]
+        r = subprocess.run([*NEXUS, *args, "--venue", venue, *urls], cwd=tmp_path, env=e, capture_output=True,
+                           text=True, timeout=60, input=stdin)
+        outputs.append(r.stdout + r.stderr)
+        return r
+
+    yield nexus, key, secret, outputs
+    sim.terminate()
+    out, err = sim.communicate(timeout=20)
+    outputs.append(out + err)
+    written = [p.read_bytes() for p in Path(tmp_path).rglob("*") if p.is_file()]
+    for blob in [o.encode() for o in outputs] + written:
+        assert secret.encode() not in blob
+        assert key.encode() not in blob          # the key id shows masked (4 characters) only
+
+
+def test_cli_session_exit_codes_and_no_secret_anywhere(session):
+    nexus, key, secret, outputs = session
+    r = nexus("keys", "check", "--json")
+    assert r.returncode == 0, r.stderr
+    info = json.loads(r.stdout)
+    assert info["permissions"]["enableWithdrawals"] is False and info["api_key"] == key[:4] + "…"
+
+    r = nexus("order", "place", "--symbol", "BTCUSDT", "--side", "buy", "--type", "market", "--qty", "0.010",
+              "--leverage", "10", "--json")
+    assert r.returncode == 0, r.stderr
+    placed = json.loads(r.stdout)
+    assert placed["state"] == "filled" and placed["filled"] == "0.010"
+
+    r = nexus("positions", "--json")
+    assert r.returncode == 0, r.stderr
+    pos = json.loads(r.stdout)[0]
+    assert pos["qty"] == "0.010" and pos["leverage"] == 10 and pos["entry_price"] == placed["avg_price"]
+
+    r = nexus("order", "place", "--symbol", "BTCUSDT", "--side", "sell", "--type", "limit", "--qty", "0.010",
+              "--price", "99999.0", "--reduce-only", "--client-id", "tpA1", "--json")
+    assert r.returncode == 0 and json.loads(r.stdout)["state"] == "accepted", r.stderr
+    r = nexus("order", "ls", "--json")
+    assert [o["client_id"] for o in json.loads(r.stdout)] == ["tpA1"]
+    r = nexus("order", "status", "--symbol", "BTCUSDT", "--client-id", "tpA1", "--json")
+    assert json.loads(r.stdout)["state"] == "accepted"
+    r = nexus("order", "cancel", "--symbol", "BTCUSDT", "--client-id", "tpA1", "--json")
+    assert r.returncode == 0 and json.loads(r.stdout)["state"] == "cancelled"
+
+    # the venue's rejection: exit 3 with its code and message
+    r = nexus("order", "cancel", "--symbol", "BTCUSDT", "--client-id", "tpA1", "--json")
+    assert r.returncode == 3 and json.loads(r.stdout)["code"] == -2011 and "Unknown order sent." in r.stderr
+    r = nexus("order", "place", "--symbol", "BTCUSDT", "--side", "buy", "--type", "market", "--qty", "900.00000",
+              venue="binance-spot")
+    assert r.returncode == 3 and "-2010 Account has insufficient balance" in r.stderr
+    # bad input: exit 2, nothing sent
+    r = nexus("order", "place", "--symbol", "BTCUSDT", "--side", "buy", "--type", "limit", "--qty", "0.010",
+              "--price", "65000.05")
+    assert r.returncode == 2 and "multiple of 0.1" in r.stderr
+    r = nexus("order", "place", "--symbol", "BTCUSDT", "--side", "buy", "--type", "market", "--qty", "0.01",
+              "--agg")
+    assert r.returncode == 2 and "AGG mode" in r.stderr
+    r = nexus("order", "place", "--symbol", "BTCUSDT", "--side", "buy", "--type", "market", "--qty", "0.01",
+              keys=False)
+    assert r.returncode == 2 and "NEXUS_BINANCE_API_KEY" in r.stderr
+    r = nexus("order", "place", "--symbol", "BTC/USD", "--side", "buy", "--type", "market", "--qty", "0.01",
+              "--rest-url", "http://127.0.0.1:9", venue="kraken")
+    assert r.returncode == 2 and "data-only" in r.stderr
+    # keys piped on standard input work too
+    r = nexus("keys", "check", "--keys-stdin", keys=False, stdin=f"{key}\n{secret}\n", venue="binance-spot")
+    assert r.returncode == 0, r.stderr
+    # network failure: exit 4
+    dead = f"http://127.0.0.1:{_free_port()}/binance-perp"
+    r = nexus("order", "place", "--symbol", "BTCUSDT", "--side", "buy", "--type", "market", "--qty", "0.010",
+              "--rest-url", dead)
+    assert r.returncode == 4 and "ConnectError" in r.stderr
+    assert len(outputs) >= 14
