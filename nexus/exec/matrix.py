@@ -1,14 +1,12 @@
 """The seed's "Execution support matrix": which venue trades how, and why the others do not.
 
 An order for a venue that is not `native` here is refused before anything is built or sent,
-with the matrix's own reason. `ADAPTERS` names the venue adapter (module:factory) of each
-venue whose native order entry is built; a native venue of the matrix without one is
-refused as not built yet.
+with the matrix's own reason. A venue's adapter is declared by its package
+(`Venue(..., orders="module:factory")`, nexus/venues/registry.py); a native venue of the
+matrix without one is refused as not built yet.
 """
 
 from __future__ import annotations
-
-import importlib
 
 from nexus.exec.orders import OrderError
 
@@ -36,11 +34,13 @@ MATRIX: dict[str, tuple[str, str]] = {
     "tradovate": (DATA_ONLY, "Tradovate: execution disabled; use Rithmic for execution"),
 }
 
-# venue -> "module:factory" of its adapter (nexus.exec.client.VenueAdapter)
-ADAPTERS: dict[str, str] = {
-    "binance-spot": "nexus.venues.binance.orders:spot",
-    "binance-perp": "nexus.venues.binance.orders:perp",
-}
+
+
+def built() -> list[str]:
+    """Venues whose native order entry is built (their package declares an adapter)."""
+    from nexus.venues import registry
+
+    return [n for n, v in registry.all_venues().items() if v.orders is not None]
 
 
 def check_tradable(venue: str) -> None:
@@ -52,11 +52,12 @@ def check_tradable(venue: str) -> None:
         raise OrderError(f"{venue} is data-only in the execution matrix ({note}): orders are refused")
     if how == BRIDGE:
         raise OrderError(f"{venue}: {note}; start the bridge to trade")
-    if venue not in ADAPTERS:
-        raise OrderError(f"{venue}: native order entry is not built yet in Nexus (built: {', '.join(ADAPTERS)})")
+    if venue not in built():
+        raise OrderError(f"{venue}: native order entry is not built yet in Nexus (built: {', '.join(built())})")
 
 
 def adapter_factory(venue: str):
+    from nexus.venues import registry
+
     check_tradable(venue)
-    module, attr = ADAPTERS[venue].split(":")
-    return getattr(importlib.import_module(module), attr)
+    return registry.venue(venue).order_adapter_factory()

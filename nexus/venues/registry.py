@@ -61,6 +61,7 @@ class Venue:
     data: str = "data"          # exports Decoder and Sync
     feed: str = "feed:FEED"     # a FeedSpec
     sim: str | None = "sim:SIM"  # a nexus.sim.specs.SimVenue (None: not simulated)
+    orders: str | None = None   # "module:factory" of its order adapter (nexus.exec.client.VenueAdapter)
     symbols_case_sensitive: bool = False  # Hyperliquid coin names ("kPEPE")
 
     @property
@@ -72,6 +73,11 @@ class Venue:
 
     def feed_spec(self) -> FeedSpec:
         return _resolve(self.package, self.feed)
+
+    def order_adapter_factory(self) -> Any:
+        if self.orders is None:
+            raise ConfigError(f"{self.name}: native order entry is not built")
+        return _resolve(self.package, self.orders)
 
     def sim_venue(self) -> Any:
         if self.sim is None:
