@@ -34,6 +34,7 @@ def source_options(f):
 
 
 def open_source(venue, symbol, instruments, records, price_exponent, qty_exponent, tick):
+    from nexus.commands._stream import usage_errors
     from nexus.flow.replay import RecordSource, VenueSource
 
     if records:
@@ -42,7 +43,7 @@ def open_source(venue, symbol, instruments, records, price_exponent, qty_exponen
         return RecordSource(sys.stdin.buffer, price_exponent, qty_exponent, tick)
     if not venue:
         raise click.UsageError("give --venue V (raw venue messages on stdin) or --records")
-    return VenueSource(venue, symbol, instruments)
+    return usage_errors(lambda: VenueSource(venue, symbol, instruments))
 
 
 def tag_symbol(line: dict, unit, source, explicit_symbol) -> dict:
