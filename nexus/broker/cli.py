@@ -41,7 +41,7 @@ def serve(db_url, host, port, chain_spec, api_key, operators, callback_secret, c
     import uvicorn
 
     from nexus.broker import assemble
-    from nexus.broker.api import create_app
+    from nexus.backoffice import create_app
     from nexus.broker.context import Settings
     from nexus.broker.errors import BrokerError
     from nexus.broker.pricing import FixedPriceSource

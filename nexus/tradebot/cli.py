@@ -350,22 +350,15 @@ def run_cmd(paper_path: str | None, interval_s: float, rounds: int | None, fast:
 
 def _run_broker(db_url: str, sim_seed: int, exchange_funds: tuple[str, ...], interval_s: float,
                 rounds: int | None, fast: bool, dry_run: bool, as_json: bool) -> None:
-    """The Tradebot against a broker in this process: its database (`--db`), the in-process
-    chain, its scheduler threads (deposits, sends), and one SimExchange per configured exchange
-    over the venue simulator's ETH book of the venue of the same name."""
-    import secrets
+    """The Tradebot against a broker in this process (nexus/tradebot/broker_world.py)."""
     import threading
     import time
     from decimal import Decimal, InvalidOperation
 
-    from nexus.broker import assemble
-    from nexus.broker.runtime import Runtime
-    from nexus.sim.engine import Engine
-    from nexus.sim.specs import VENUES
-    from nexus.tradebot.broker_world import broker_ports, fund_exchange, make_exchange
+    from nexus.tradebot.broker_world import BrokerWorld
+    from nexus.tradebot.errors import WorldError
     from nexus.tradebot.ports import ManualClock, SystemClock
     from nexus.tradebot.scheduler import Scheduler
-    from nexus.tradebot.store import AuditLog, SettingsStore, metadata
 
     funds: list[tuple[str, Decimal]] = []
     for item in exchange_funds:
@@ -374,33 +367,11 @@ def _run_broker(db_url: str, sim_seed: int, exchange_funds: tuple[str, ...], int
             funds.append((asset, Decimal(amount)))
         except InvalidOperation:
             _fail(f"nexus tradebot run: --exchange-fund {item!r}: expected ASSET=AMOUNT", 2)
-    # A broker in this process; its keys are random, in memory only (no API is served here).
-    b = assemble.build(db_url=db_url, chain="sim", api_key=secrets.token_hex(16),
-                       operators={"tradebot": secrets.token_hex(16)}, callback_secret=secrets.token_hex(16))
-    rt = Runtime(b)
-    rt.prepare()
-    metadata.create_all(b.db.engine)
-    store = SettingsStore(b.db.engine)
-    active = store.active()
-    if not active:
-        _fail("nexus tradebot run: no active crypto (nexus tradebot settings set CRYPTO --active ...)", 2)
     clock = ManualClock(time.time()) if fast else SystemClock()
-    names = sorted({s.exchange for s in active})
-    unknown = [n for n in names if n not in VENUES]
-    if unknown:
-        _fail(f"nexus tradebot run: exchange {unknown[0]!r} is not a simulator venue ({', '.join(VENUES)})", 2)
-    engine = Engine(seed=sim_seed, venues=names, symbol="ETHUSDT")
-    for _ in range(50):
-        engine.step()
-    exchanges = {}
-    for n in names:
-        ex = exchanges[n] = make_exchange(b, n, engine, n, clock)
-        for asset, amount in funds:
-            fund_exchange(b, ex, asset, amount)
-    mid = exchanges[names[0]].price()
-    if mid is not None:  # the broker's fixed price source follows the simulated market
-        b.prices.set("ETH", mid.quantize(Decimal("0.01")))
-    wallet, prices = broker_ports(b)
+    try:
+        world = BrokerWorld.build(db_url, sim_seed, funds, clock)
+    except WorldError as e:
+        _fail(f"nexus tradebot run: {e}", 2)
     bad = []
 
     def show(entry: AuditEntry) -> None:
@@ -408,23 +379,17 @@ def _run_broker(db_url: str, sim_seed: int, exchange_funds: tuple[str, ...], int
             bad.append(entry)
         click.echo(json.dumps(entry.to_obj()) if as_json else _entry_line(entry))
 
-    def before_round() -> None:
-        for _ in range(min(int(interval_s * 100), 200)):  # the book moves on (at most 2 simulated s)
-            engine.step()
-        b.chain.sim.mine(1)  # blocks keep coming: deposits confirm
-        rt.tick()
-
     stop = threading.Event()
     try:
-        with Scheduler(settings=store, audit=AuditLog(b.db.engine), wallet=wallet, exchanges=exchanges, prices=prices,
-                       clock=clock, interval_s=interval_s, execute=not dry_run, on_entry=show,
-                       wait_each_round=True, before_round=before_round) as scheduler:
+        with Scheduler(settings=world.store, audit=world.audit, wallet=world.wallet, exchanges=world.exchanges,
+                       prices=world.prices, clock=clock, interval_s=interval_s, execute=not dry_run, on_entry=show,
+                       wait_each_round=True, before_round=lambda: world.advance(interval_s)) as scheduler:
             try:
                 scheduler.run(stop, max_rounds=rounds)
             except KeyboardInterrupt:
                 stop.set()
                 scheduler.wait()
     finally:
-        b.db.dispose()
+        world.close()
     if bad:
         raise click.exceptions.Exit(EXIT_UPSTREAM)

@@ -13,7 +13,7 @@ import httpx
 import uvicorn
 
 from nexus.broker import assemble, callbacks
-from nexus.broker.api import create_app
+from nexus.backoffice import create_app
 from nexus.broker.clock import ManualClock
 from nexus.broker.context import Settings
 from nexus.broker.runtime import Runtime

@@ -176,7 +176,7 @@ def test_price_divergence_skips_and_sends_nothing(world):
 def test_settings_routes_in_the_broker_api(world):
     from fastapi.testclient import TestClient
 
-    from nexus.broker.api import create_app
+    from nexus.backoffice import create_app
 
     w = world
     client = TestClient(create_app(w.b))
