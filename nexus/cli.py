@@ -29,9 +29,9 @@ COMMANDS: dict[str, str] = {
     "agg": "nexus.commands.agg:agg",
     "normalize": "nexus.commands.normalize:normalize",
     "book": "nexus.commands.book:book",
-    "sim": "nexus.sim.cli:sim",
-    "tradebot": "nexus.tradebot.cli:tradebot",
-    "broker": "nexus.broker.cli:broker",
+    "sim": "nexus.commands.sim:sim",
+    "tradebot": "nexus.commands.tradebot:tradebot",
+    "broker": "nexus.commands.broker:broker",
     "metrics": "nexus.commands.metrics:metrics",
     "signals": "nexus.commands.signals:signals",
 }

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any, BinaryIO, NoReturn, TextIO, TypeVar
 
 import click
 
+from nexus.cli import EXIT_REJECTED, EXIT_UPSTREAM
+
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
@@ -15,9 +17,6 @@ if TYPE_CHECKING:
     from nexus.tradebot.store import AuditEntry
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-EXIT_REJECTED = 3  # nexus.cli contract: some input rejected, the rest processed
-EXIT_UPSTREAM = 4
 
 DB_HELP = "The broker's database: a SQLite path, sqlite:///path or postgresql://... (or $NEXUS_DB)."
 
