@@ -93,7 +93,7 @@ def replay(venue, symbol, instruments, records, price_exponent, qty_exponent, ti
     from nexus.exceptions import DecimalError
     from nexus.flow.params import FlowParams
     from nexus.flow.replay import Replay
-    from nexus.flow.runtime import metric_json, vpin_json
+    from nexus.flow.runner import metric_json, vpin_json
 
     source = open_source(venue, symbol, instruments, records, price_exponent, qty_exponent, tick)
 

@@ -312,8 +312,8 @@ def run_cmd(paper_path: str | None, interval_s: float, rounds: int | None, fast:
         return
     if fast and rounds is None:
         _fail("nexus tradebot run: --fast needs --rounds", 2)
-    engine = _open(db_url)
-    store = SettingsStore(engine)
+    pool = _open(db_url)
+    store = SettingsStore(pool)
     active = store.active()
     if not active:
         _fail("nexus tradebot run: no active crypto (nexus tradebot settings set CRYPTO --active ...)", 2)
@@ -334,7 +334,7 @@ def run_cmd(paper_path: str | None, interval_s: float, rounds: int | None, fast:
 
     rng = random.Random(flow_seed)
     stop = threading.Event()
-    with Scheduler(settings=store, audit=AuditLog(engine), wallet=wallet, exchanges=exchanges, prices=wallet,
+    with Scheduler(settings=store, audit=AuditLog(pool), wallet=wallet, exchanges=exchanges, prices=wallet,
                    clock=clock, interval_s=interval_s, execute=not dry_run, on_entry=show,
                    wait_each_round=fast,
                    before_round=None if flow_seed is None else lambda: customer_flow(wallet, active, rng)) as scheduler:

@@ -219,7 +219,7 @@ class Replay:
         self.runners: dict[str, object] = {}
 
     def feed(self, unit: Unit):
-        from nexus.flow.runtime import FlowRunner
+        from nexus.flow.runner import FlowRunner
 
         runner = self.runners.get(unit.key)
         if runner is None:

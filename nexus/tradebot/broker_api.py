@@ -1,5 +1,5 @@
 """The Tradebot's settings routes in the broker API (operator key), over `SettingsStore` on
-the broker's own database engine (SQLite WAL and busy timeout, or PostgreSQL).
+the broker's own database (SQLite WAL and busy timeout, or PostgreSQL).
 
     GET /api/v1/operator/tradebot/settings              -> {"settings": [..]}
     GET /api/v1/operator/tradebot/settings/{crypto}     -> the crypto's settings
@@ -28,8 +28,8 @@ Crypto = Annotated[str, Path(pattern=CRYPTO_PATTERN)]
 
 def tradebot_routes(r: APIRouter, c: Ctx) -> None:
     b = c.b
-    metadata.create_all(b.db.engine)  # only the tradebot_* tables
-    store = SettingsStore(b.db.engine)
+    metadata.create_all(b.db.pool)  # only the tradebot_* tables
+    store = SettingsStore(b.db.pool)
     operator = c.operator
 
     @r.get("/operator/tradebot/settings", responses=error_responses(401), tags=["tradebot"])

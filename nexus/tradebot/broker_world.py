@@ -52,7 +52,7 @@ class BrokerWorld:
         self.broker = broker
         self.workers = workers
         self.store = store
-        self.audit = AuditLog(broker.db.engine)
+        self.audit = AuditLog(broker.db.pool)
         self.market = market
         self.exchanges = exchanges
         self.wallet, self.prices = broker_ports(broker)
@@ -61,7 +61,7 @@ class BrokerWorld:
     def build(cls, db_url: str, sim_seed: int, funds: list[tuple[str, Decimal]], clock: Clock) -> "BrokerWorld":
         """Raises WorldError when no crypto is active or an exchange is not a simulator venue."""
         from nexus.broker import assemble
-        from nexus.broker.runtime import Runtime
+        from nexus.broker.workers import Workers
         from nexus.sim.engine import Engine
         from nexus.sim.specs import VENUES
 
@@ -69,10 +69,10 @@ class BrokerWorld:
         b = assemble.build(db_url=db_url, chain="sim", api_key=secrets.token_hex(16),
                            operators={"tradebot": secrets.token_hex(16)}, callback_secret=secrets.token_hex(16))
         try:
-            workers = Runtime(b)
+            workers = Workers(b)
             workers.prepare()
-            metadata.create_all(b.db.engine)
-            store = SettingsStore(b.db.engine)
+            metadata.create_all(b.db.pool)
+            store = SettingsStore(b.db.pool)
             active = store.active()
             if not active:
                 raise WorldError("no active crypto (nexus tradebot settings set CRYPTO --active ...)")
