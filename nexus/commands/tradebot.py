@@ -292,13 +292,11 @@ def run_cmd(paper_path: str | None, interval_s: float, rounds: int | None, fast:
     (`nexus tradebot log`). Exit status 4 if any run hit an upstream error or a failed action.
     """
     import random
-    import threading
     import time
 
     from nexus.tradebot.errors import TradebotError
     from nexus.tradebot.paper import customer_flow, paper_world
     from nexus.tradebot.ports import ManualClock, SystemClock
-    from nexus.tradebot.scheduler import Scheduler
     from nexus.tradebot.store import AuditLog, SettingsStore
 
     if paper_path is None and chain_spec is None:
@@ -325,6 +323,19 @@ def run_cmd(paper_path: str | None, interval_s: float, rounds: int | None, fast:
     except (OSError, ValueError, TradebotError) as e:
         _fail(f"nexus tradebot run: bad paper world {paper_path}: {e}", 2)
 
+    rng = random.Random(flow_seed)
+    _schedule(as_json, rounds, settings=store, audit=AuditLog(pool), wallet=wallet, exchanges=exchanges, prices=wallet,
+              clock=clock, interval_s=interval_s, execute=not dry_run, wait_each_round=fast,
+              before_round=None if flow_seed is None else lambda: customer_flow(wallet, active, rng))
+
+
+def _schedule(as_json: bool, rounds: int | None, **scheduler_args: Any) -> None:
+    """Run the Scheduler until --rounds or Ctrl-C, printing each audit entry; exit status 4
+    if any run hit an upstream error or a failed action."""
+    import threading
+
+    from nexus.tradebot.scheduler import Scheduler
+
     bad = []
 
     def show(entry: AuditEntry) -> None:
@@ -332,12 +343,8 @@ def run_cmd(paper_path: str | None, interval_s: float, rounds: int | None, fast:
             bad.append(entry)
         click.echo(json.dumps(entry.to_obj()) if as_json else _entry_line(entry))
 
-    rng = random.Random(flow_seed)
     stop = threading.Event()
-    with Scheduler(settings=store, audit=AuditLog(pool), wallet=wallet, exchanges=exchanges, prices=wallet,
-                   clock=clock, interval_s=interval_s, execute=not dry_run, on_entry=show,
-                   wait_each_round=fast,
-                   before_round=None if flow_seed is None else lambda: customer_flow(wallet, active, rng)) as scheduler:
+    with Scheduler(on_entry=show, **scheduler_args) as scheduler:
         try:
             scheduler.run(stop, max_rounds=rounds)
         except KeyboardInterrupt:
@@ -350,14 +357,12 @@ def run_cmd(paper_path: str | None, interval_s: float, rounds: int | None, fast:
 def _run_broker(db_url: str, sim_seed: int, exchange_funds: tuple[str, ...], interval_s: float,
                 rounds: int | None, fast: bool, dry_run: bool, as_json: bool) -> None:
     """The Tradebot against a broker in this process (nexus/tradebot/broker_world.py)."""
-    import threading
     import time
     from decimal import Decimal, InvalidOperation
 
     from nexus.tradebot.broker_world import BrokerWorld
     from nexus.tradebot.errors import WorldError
     from nexus.tradebot.ports import ManualClock, SystemClock
-    from nexus.tradebot.scheduler import Scheduler
 
     funds: list[tuple[str, Decimal]] = []
     for item in exchange_funds:
@@ -371,24 +376,9 @@ def _run_broker(db_url: str, sim_seed: int, exchange_funds: tuple[str, ...], int
         world = BrokerWorld.build(db_url, sim_seed, funds, clock)
     except WorldError as e:
         _fail(f"nexus tradebot run: {e}", 2)
-    bad = []
-
-    def show(entry: AuditEntry) -> None:
-        if entry.outcome in ("error", "failed"):
-            bad.append(entry)
-        click.echo(json.dumps(entry.to_obj()) if as_json else _entry_line(entry))
-
-    stop = threading.Event()
     try:
-        with Scheduler(settings=world.store, audit=world.audit, wallet=world.wallet, exchanges=world.exchanges,
-                       prices=world.prices, clock=clock, interval_s=interval_s, execute=not dry_run, on_entry=show,
-                       wait_each_round=True, before_round=lambda: world.advance(interval_s)) as scheduler:
-            try:
-                scheduler.run(stop, max_rounds=rounds)
-            except KeyboardInterrupt:
-                stop.set()
-                scheduler.wait()
+        _schedule(as_json, rounds, settings=world.store, audit=world.audit, wallet=world.wallet,
+                  exchanges=world.exchanges, prices=world.prices, clock=clock, interval_s=interval_s,
+                  execute=not dry_run, wait_each_round=True, before_round=lambda: world.advance(interval_s))
     finally:
         world.close()
-    if bad:
-        raise click.exceptions.Exit(EXIT_UPSTREAM)
