@@ -29,10 +29,10 @@ def test_buy_quote(benchmark):
 @pytest.fixture
 def sqlite_broker(tmp_path):
     from nexus.broker import assemble
-    from nexus.broker.runtime import Runtime
+    from nexus.broker.workers import Workers
 
     b = assemble.build(db_url=str(tmp_path / "bench.db"), api_key="k", operators={}, callback_secret="s")
-    Runtime(b).prepare()
+    Workers(b).prepare()
     b.db.run(lambda c: customers.create_customer(c, b, "bench", "Bench", "b@example.org", False))
     acc = b.db.run(lambda c: customers.create_account(c, b, "bench", "ETH", "0x" + "12" * 20))
     yield b, acc["account_code"]

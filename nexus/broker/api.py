@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 from decimal import Decimal
-from typing import Annotated, Literal, Optional
+from typing import Annotated, Callable, Literal, Optional
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request
@@ -30,12 +30,12 @@ _api_key = APIKeyHeader(name="X-API-Key", scheme_name="IntegratorKey", auto_erro
 _operator_key = APIKeyHeader(name="X-Operator-Key", scheme_name="OperatorKey", auto_error=False, description="operator key")
 
 
-def _errors(*codes: int) -> dict:
+def error_responses(*codes: int) -> dict:
     return {c: {"model": M.ErrorBody, "description": "error"} for c in codes}
 
 
-ACTION_ERRORS = _errors(401, 403, 404, 409, 422)
-QUOTE_ERRORS = _errors(400, 401, 404, 409, 422, 503)
+ACTION_ERRORS = error_responses(401, 403, 404, 409, 422)
+QUOTE_ERRORS = error_responses(400, 401, 404, 409, 422, 503)
 
 
 def _error_response(status: int, code: str, message: str) -> JSONResponse:
@@ -146,20 +146,20 @@ def _customer_routes(r: APIRouter, c: "Ctx") -> None:
     idempotent = c.idempotent
 
 
-    @r.post("/customers", status_code=201, response_model=M.CustomerOut, responses=_errors(400, 401, 409, 422), tags=["customers"])
+    @r.post("/customers", status_code=201, response_model=M.CustomerOut, responses=error_responses(400, 401, 409, 422), tags=["customers"])
     def create_customer(body: M.CustomerIn, request: Request, idem: IdemKey = None, _: str = Depends(integrator)):
         return idempotent(request, idem, body, lambda conn: customers.create_customer(conn, b, body.code, body.name, body.email, body.merchant))
 
-    @r.get("/customers/{code}", response_model=M.CustomerOut, responses=_errors(401, 404, 422), tags=["customers"])
+    @r.get("/customers/{code}", response_model=M.CustomerOut, responses=error_responses(401, 404, 422), tags=["customers"])
     def get_customer(code: Code, _: str = Depends(integrator)):
         with b.db.read() as conn:
             return customers.customer_view(customers.get_customer_row(conn, code))
 
-    @r.post("/customers/{code}/accounts", status_code=201, response_model=M.AccountOut, responses=_errors(400, 401, 404, 409, 422), tags=["customers"])
+    @r.post("/customers/{code}/accounts", status_code=201, response_model=M.AccountOut, responses=error_responses(400, 401, 404, 409, 422), tags=["customers"])
     def create_account(code: Code, body: M.AccountIn, request: Request, idem: IdemKey = None, _: str = Depends(integrator)):
         return idempotent(request, idem, body, lambda conn: customers.create_account(conn, b, code, body.crypto, body.withdraw_address, body.callback_url))
 
-    @r.get("/accounts/{code}", response_model=M.AccountOut, responses=_errors(401, 404, 422), tags=["customers"])
+    @r.get("/accounts/{code}", response_model=M.AccountOut, responses=error_responses(401, 404, 422), tags=["customers"])
     def get_account(code: Code, _: str = Depends(integrator)):
         with b.db.read() as conn:
             acc = customers.get_account_row(conn, code)
@@ -174,7 +174,7 @@ def _quote_routes(r: APIRouter, c: "Ctx") -> None:
     idempotent = c.idempotent
 
 
-    @r.get("/prices/{crypto}", response_model=M.PriceOut, responses=_errors(401, 422, 503), tags=["prices"])
+    @r.get("/prices/{crypto}", response_model=M.PriceOut, responses=error_responses(401, 422, 503), tags=["prices"])
     def get_price(crypto: M.Crypto, _: str = Depends(integrator)):
         return price_view(b, crypto)
 
@@ -224,12 +224,12 @@ def _transaction_routes(r: APIRouter, c: "Ctx") -> None:
     def payout(code: Code, _: str = Depends(integrator)):
         return run(lambda conn: orders.act(conn, b, code, "payout", "integrator", "integrator"))
 
-    @r.get("/transactions/{code}", response_model=M.TransactionOut, responses=_errors(401, 404, 422), tags=["transactions"])
+    @r.get("/transactions/{code}", response_model=M.TransactionOut, responses=error_responses(401, 404, 422), tags=["transactions"])
     def get_transaction(code: Code, _: str = Depends(integrator)):
         with b.db.read() as conn:
             return orders.get(conn, b, code)
 
-    @r.get("/transactions", response_model=M.TransactionList, responses=_errors(401, 422), tags=["transactions"])
+    @r.get("/transactions", response_model=M.TransactionList, responses=error_responses(401, 422), tags=["transactions"])
     def list_transactions(
         customer: Annotated[Optional[str], Query(pattern=M.CODE_PATTERN)] = None,
         status: Optional[M.Status] = None,
@@ -239,7 +239,7 @@ def _transaction_routes(r: APIRouter, c: "Ctx") -> None:
         with b.db.read() as conn:
             return {"transactions": orders.listing(conn, customer, status, limit)}
 
-    @r.get("/transactions/{code}/callbacks", response_model=M.CallbackLog, responses=_errors(401, 404, 422), tags=["transactions"])
+    @r.get("/transactions/{code}/callbacks", response_model=M.CallbackLog, responses=error_responses(401, 404, 422), tags=["transactions"])
     def transaction_callbacks(code: Code, _: str = Depends(integrator)):
         with b.db.read() as conn:
             return orders.callbacks_of(conn, b, code)
@@ -256,11 +256,11 @@ def _operator_routes(r: APIRouter, c: "Ctx") -> None:
     def operator_action(code: Code, action: M.Action, op: str = Depends(operator)):
         return run(lambda conn: orders.operator_action(conn, b, code, action, op))
 
-    @r.post("/operator/accounts/{code}/deactivate", response_model=M.AccountOut, responses=_errors(401, 404, 422), tags=["operator"])
+    @r.post("/operator/accounts/{code}/deactivate", response_model=M.AccountOut, responses=error_responses(401, 404, 422), tags=["operator"])
     def deactivate(code: Code, op: str = Depends(operator)):
         return run(lambda conn: customers.deactivate_account(conn, b, code, op))
 
-    @r.put("/operator/payment-methods/{code}", response_model=M.PaymentMethodOut, responses=_errors(400, 401, 422), tags=["operator"])
+    @r.put("/operator/payment-methods/{code}", response_model=M.PaymentMethodOut, responses=error_responses(400, 401, 422), tags=["operator"])
     def put_payment_method(code: Annotated[str, Path(pattern=M.METHOD_PATTERN)], body: M.PaymentMethodIn, _: str = Depends(operator)):
         fee_fixed = to_units(body.fee_fixed, CURRENCIES[body.fiat], field="fee_fixed")
         if Decimal(body.fee_rate) >= 1:
@@ -277,7 +277,7 @@ def _operator_routes(r: APIRouter, c: "Ctx") -> None:
         run(work)
         return {**row, "fee_fixed": body.fee_fixed}
 
-    @r.put("/operator/cryptos/{crypto}", response_model=M.CryptoSettingsOut, responses=_errors(400, 401, 422), tags=["operator"])
+    @r.put("/operator/cryptos/{crypto}", response_model=M.CryptoSettingsOut, responses=error_responses(400, 401, 422), tags=["operator"])
     def put_crypto(crypto: M.Crypto, body: M.CryptoSettingsIn, _: str = Depends(operator)):
         run(lambda conn: conn.execute(S.crypto_settings.update().where(S.crypto_settings.c.crypto == crypto).values(send_delay_s=body.send_delay_s)))
         return {"crypto": crypto, "send_delay_s": body.send_delay_s}
@@ -289,11 +289,11 @@ def _treasury_routes(r: APIRouter, c: "Ctx") -> None:
     operator = c.operator
     idempotent = c.idempotent
 
-    @r.get("/operator/balances/{crypto}", response_model=M.BalancesOut, responses=_errors(401, 422, 502), tags=["operator"])
+    @r.get("/operator/balances/{crypto}", response_model=M.BalancesOut, responses=error_responses(401, 422, 502), tags=["operator"])
     def balances(crypto: M.Crypto, _: str = Depends(operator)):
         return treasury.balances(b, crypto)
 
-    @r.post("/operator/ledger/transfers", status_code=201, response_model=M.BalancesOut, responses=_errors(400, 401, 409, 422, 502), tags=["operator"])
+    @r.post("/operator/ledger/transfers", status_code=201, response_model=M.BalancesOut, responses=error_responses(400, 401, 409, 422, 502), tags=["operator"])
     def ledger_transfer(body: M.TransferIn, request: Request, idem: IdemKey = None, op: str = Depends(operator)):
         def work(conn):
             treasury.transfer(conn, b, body.crypto, body.from_account, body.to_account, body.amount, op, body.memo)
@@ -305,7 +305,7 @@ def _treasury_routes(r: APIRouter, c: "Ctx") -> None:
             out.headers["Idempotent-Replayed"] = "true"
         return out
 
-    @r.get("/operator/deposits", response_model=M.DepositList, responses=_errors(401, 422), tags=["operator"])
+    @r.get("/operator/deposits", response_model=M.DepositList, responses=error_responses(401, 422), tags=["operator"])
     def list_deposits(state: Optional[Literal["assigned", "unassigned"]] = None, _: str = Depends(operator)):
         d, t = S.deposits.c, S.transactions.c
         q = sa.select(S.deposits, t.code.label("transaction_code")).select_from(S.deposits.outerjoin(S.transactions, t.id == d.transaction_id))
@@ -329,7 +329,7 @@ def _sim_routes(r: APIRouter, c: "Ctx") -> None:
 
     sim = b.chain.sim
 
-    @r.post("/sim/deposit", response_model=M.SimDepositOut, responses=_errors(400, 401, 422, 502), tags=["sim"])
+    @r.post("/sim/deposit", response_model=M.SimDepositOut, responses=error_responses(400, 401, 422, 502), tags=["sim"])
     def sim_deposit(body: M.SimDepositIn, _: str = Depends(integrator)):
         amount = to_units(body.amount, CRYPTOS[body.crypto])
         if amount <= 0:
@@ -342,7 +342,7 @@ def _sim_routes(r: APIRouter, c: "Ctx") -> None:
         b.wake()
         return {"tx_hash": h, "block_number": rcpt.block if rcpt else b.chain.head()}
 
-    @r.post("/sim/mine", response_model=M.SimMineOut, responses=_errors(400, 401, 422), tags=["sim"])
+    @r.post("/sim/mine", response_model=M.SimMineOut, responses=error_responses(400, 401, 422), tags=["sim"])
     def sim_mine(body: M.SimMineIn, _: str = Depends(integrator)):
         n = sim.mine(body.blocks)
         b.wake()
@@ -350,7 +350,7 @@ def _sim_routes(r: APIRouter, c: "Ctx") -> None:
 
     if isinstance(b.prices, pricing.FixedPriceSource):
 
-        @r.put("/sim/prices/{crypto}", response_model=M.PriceOut, responses=_errors(400, 401, 422), tags=["sim"])
+        @r.put("/sim/prices/{crypto}", response_model=M.PriceOut, responses=error_responses(400, 401, 422), tags=["sim"])
         def sim_price(crypto: M.Crypto, body: M.SimPriceIn, _: str = Depends(integrator)):
             if not Decimal(body.mid) > 0:
                 raise Invalid("mid must be greater than zero", code="invalid_price")
@@ -358,7 +358,10 @@ def _sim_routes(r: APIRouter, c: "Ctx") -> None:
             return price_view(b, crypto)
 
 
-def create_app(broker: Broker) -> FastAPI:
+def create_app(broker: Broker, *route_groups: Callable[[APIRouter, Ctx], None]) -> FastAPI:
+    """The broker's app; each of `route_groups` adds its routes to the same /api/v1 router,
+    behind the same key checks and error format (the back office adds the Tradebot's there:
+    nexus/backoffice.py)."""
     app = FastAPI(
         title="Nexus broker back office",
         version="1",
@@ -374,9 +377,7 @@ def create_app(broker: Broker) -> FastAPI:
         add(r, c)
     if broker.chain.sim is not None:
         _sim_routes(r, c)
-    # Tradebot (issue 8): its settings routes, defined in nexus/tradebot/broker_api.py
-    from nexus.tradebot.broker_api import tradebot_routes
-
-    tradebot_routes(r, c)
+    for add in route_groups:
+        add(r, c)
     app.include_router(r)
     return app

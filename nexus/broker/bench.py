@@ -83,11 +83,11 @@ def _broker(db_url: str):
     from nexus.broker import assemble
     from nexus.broker.api import create_app
     from nexus.broker.context import Settings
-    from nexus.broker.runtime import Runtime
+    from nexus.broker.workers import Workers
 
     b = assemble.build(db_url=db_url, api_key=API_KEY, operators={}, callback_secret=CALLBACK_SECRET,
                        settings=Settings(poll_interval_s=0.005, callback_workers=16))
-    rt = Runtime(b)
+    rt = Workers(b)
     rt.prepare()
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(b), host="127.0.0.1", port=port, log_level="error", access_log=False))
@@ -156,11 +156,11 @@ def callback_deliveries(db_url: str, count: int) -> dict:
     from nexus.broker import assemble
     from nexus.broker.callbacks import Deliverer
     from nexus.broker.context import Settings
-    from nexus.broker.runtime import Runtime
+    from nexus.broker.workers import Workers
 
     b = assemble.build(db_url=db_url, api_key=API_KEY, operators={}, callback_secret=CALLBACK_SECRET,
                        settings=Settings(callback_workers=16))
-    Runtime(b).prepare()
+    Workers(b).prepare()
     rec = _Receiver()
     now = b.now_us()
     rows = [

@@ -1,4 +1,4 @@
-"""Database access: the engine for a URL (SQLite file by default, PostgreSQL by URL), write
+"""Database access: the connection pool for a URL (SQLite file by default, PostgreSQL by URL), write
 transactions with retry on lock conflicts, and the migrations that build the schema.
 
 SQLite: WAL journal, and every transaction starts with BEGIN IMMEDIATE so writers queue for
@@ -47,16 +47,17 @@ def redact(url: str) -> str:
         return "<unparseable database URL>"
 
 
-def make_engine(url: str, *, pool_size: int = 10) -> Engine:
+def make_pool(url: str, *, pool_size: int = 10) -> Engine:
+    """SQLAlchemy's Engine (its connection pool and dialect) for `url`, set up per backend."""
     url = normalize_url(url)
     try:
         u = sa.engine.make_url(url)
     except Exception as e:
         raise ConfigError(f"not a database URL: {e}") from None
     if u.get_backend_name() == "sqlite":
-        engine = sa.create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False})
+        pool = sa.create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False})
 
-        @event.listens_for(engine, "connect")
+        @event.listens_for(pool, "connect")
         def _connect(dbapi_conn, _rec):  # pragma: no cover - driver glue
             dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
             cur = dbapi_conn.cursor()
@@ -66,11 +67,11 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
 
-        @event.listens_for(engine, "begin")
+        @event.listens_for(pool, "begin")
         def _begin(conn):  # pragma: no cover - driver glue
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
-        return engine
+        return pool
     if u.get_backend_name() == "postgresql":
         return sa.create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
     raise ConfigError(f"unsupported database {u.get_backend_name()!r}: use a SQLite path or postgresql://")
@@ -91,8 +92,8 @@ def _retryable(e: Exception) -> bool:
 class Database:
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
         self.url = url
-        self.engine = make_engine(url, pool_size=pool_size)
-        self.dialect = self.engine.dialect.name
+        self.pool = make_pool(url, pool_size=pool_size)
+        self.dialect = self.pool.dialect.name
 
     @property
     def is_postgres(self) -> bool:
@@ -100,12 +101,12 @@ class Database:
 
     @contextlib.contextmanager
     def begin(self) -> Iterator[Connection]:
-        with self.engine.begin() as conn:
+        with self.pool.begin() as conn:
             yield conn
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Connection]:
-        with self.engine.connect() as conn:
+        with self.pool.connect() as conn:
             yield conn
             conn.rollback()
 
@@ -114,7 +115,7 @@ class Database:
         unique violations a concurrent writer may cause)."""
         for attempt in range(MAX_RETRIES):
             try:
-                with self.engine.begin() as conn:
+                with self.pool.begin() as conn:
                     return fn(conn)
             except sa.exc.IntegrityError:
                 if not retry_integrity or attempt == MAX_RETRIES - 1:
@@ -133,7 +134,7 @@ class Database:
         return stmt.with_for_update() if self.is_postgres else stmt
 
     def dispose(self) -> None:
-        self.engine.dispose()
+        self.pool.dispose()
 
 
 # -- migrations ---------------------------------------------------------------------------
@@ -158,7 +159,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
 
 def migrate(db: Database, now_us: int) -> list[int]:
     """Apply pending migrations in order, each in its own transaction. Returns versions applied."""
-    S.schema_migrations.create(db.engine, checkfirst=True)
+    S.schema_migrations.create(db.pool, checkfirst=True)
     applied: list[int] = []
     for version, name, fn in MIGRATIONS:
 

@@ -9,7 +9,7 @@ import sys
 
 import click
 
-from nexus.commands._stream import VENUE_CHOICE, StreamReader, setup_logging
+from nexus.commands._stream import VENUE_CHOICE, exit_if_rejected, open_lines
 
 
 @click.group()
@@ -45,8 +45,7 @@ def replay(venue: str, symbol: str | None, depth: int, instruments: str | None) 
     message "nexus: line N: reason" (N 1-based: the first line is line 1); processing goes
     on and the exit status is 3.
     """
-    setup_logging()
-    reader = StreamReader(venue, symbol, instruments)
+    reader = open_lines(venue, symbol, instruments)
     sync = reader.module.Sync(reader.decoder)
     feed, notes = sync.feed, sync.notes
     for lineno, segs, batch in reader:
@@ -63,4 +62,4 @@ def replay(venue: str, symbol: str | None, depth: int, instruments: str | None) 
         else:
             click.echo(f"nexus: note: no book data for {s}", err=True)
     sys.stdout.flush()
-    reader.finish()
+    exit_if_rejected(reader)

@@ -34,6 +34,7 @@ def source_options(f):
 
 
 def open_source(venue, symbol, instruments, records, price_exponent, qty_exponent, tick):
+    from nexus.commands._stream import usage_errors
     from nexus.flow.replay import RecordSource, VenueSource
 
     if records:
@@ -42,7 +43,7 @@ def open_source(venue, symbol, instruments, records, price_exponent, qty_exponen
         return RecordSource(sys.stdin.buffer, price_exponent, qty_exponent, tick)
     if not venue:
         raise click.UsageError("give --venue V (raw venue messages on stdin) or --records")
-    return VenueSource(venue, symbol, instruments)
+    return usage_errors(lambda: VenueSource(venue, symbol, instruments))
 
 
 def tag_symbol(line: dict, unit, source, explicit_symbol) -> dict:
@@ -92,7 +93,7 @@ def replay(venue, symbol, instruments, records, price_exponent, qty_exponent, ti
     from nexus.exceptions import DecimalError
     from nexus.flow.params import FlowParams
     from nexus.flow.replay import Replay
-    from nexus.flow.runtime import metric_json, vpin_json
+    from nexus.flow.runner import metric_json, vpin_json
 
     source = open_source(venue, symbol, instruments, records, price_exponent, qty_exponent, tick)
 

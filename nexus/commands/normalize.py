@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from nexus.commands._stream import VENUE_CHOICE, StreamReader, setup_logging
+from nexus.commands._stream import VENUE_CHOICE, exit_if_rejected, open_lines
 
 
 def book_event(venue: str, seg, batch) -> dict:
@@ -59,8 +59,7 @@ def normalize(venue: str, symbol: str | None, instruments: str | None) -> None:
     message on stderr naming its line number (1-based: the first line is line 1) and the
     reason; processing goes on and the exit status is 3.
     """
-    setup_logging()
-    reader = StreamReader(venue, symbol, instruments)
+    reader = open_lines(venue, symbol, instruments)
     out = sys.stdout
     dumps = json.JSONEncoder(separators=(",", ":")).encode
     from nexus.venues.base import SegKind
@@ -75,4 +74,4 @@ def normalize(venue: str, symbol: str | None, instruments: str | None) -> None:
         if lines:
             out.write("\n".join(lines) + "\n")
     out.flush()
-    reader.finish()
+    exit_if_rejected(reader)

@@ -54,7 +54,7 @@ def replay(venue, symbol, instruments, records, price_exponent, qty_exponent, ti
     """
     from nexus.exceptions import ConfigError
     from nexus.flow.replay import Replay, parse_param_overrides
-    from nexus.flow.runtime import signal_json
+    from nexus.flow.runner import signal_json
 
     try:
         overrides = parse_param_overrides(params)

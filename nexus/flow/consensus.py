@@ -21,7 +21,7 @@ import numpy as np
 from nexus import record
 from nexus.flow.params import FlowParams
 from nexus.flow.replay import IMAGE_LEVELS
-from nexus.flow.runtime import FlowRunner
+from nexus.flow.runner import FlowRunner
 
 BID, ASK = int(record.Side.BID), int(record.Side.ASK)
 _K_LEVEL, _K_CLEAR, _K_TRADE = int(record.Kind.BOOK_LEVEL), int(record.Kind.BOOK_CLEAR), int(record.Kind.TRADE)

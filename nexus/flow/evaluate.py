@@ -167,7 +167,7 @@ def detect(lines_by_venue: dict[str, list[bytes]], symbols: dict[str, str], para
     """Run each venue's raw lines through `signals replay`'s path; every signal, timestamped."""
     from nexus.flow.params import FlowParams
     from nexus.flow.replay import Replay, VenueSource
-    from nexus.flow.runtime import SIDE_NAMES
+    from nexus.flow.runner import SIDE_NAMES
     from nexus.flow.format import scaled_str
     from nexus.flow.signals import SIGNAL_NAMES
 

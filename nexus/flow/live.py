@@ -26,7 +26,7 @@ from collections import Counter, deque
 
 from nexus.flow.consensus import ConsensusFlow
 from nexus.flow.params import FlowParams
-from nexus.flow.runtime import FlowRunner, signal_json
+from nexus.flow.runner import FlowRunner, signal_json
 
 CONSENSUS = "agg"
 SIGNAL_RING_SLOTS = 1 << 12

@@ -99,12 +99,12 @@ class VenueSource:
 
     def __init__(self, venue: str, symbol: str | None, instruments: str | None = None, stream=None):
         try:
-            from nexus.commands._stream import StreamReader, setup_logging
+            from nexus.feeds.lines import LineReader, warnings_to_stderr
         except ImportError:  # the venue decoders are not in this build
             raise ConfigError("raw venue input needs the venue decoders (nexus.venues), which this build "
                               "does not have yet; use --records to replay binary records") from None
-        setup_logging()
-        self.reader = StreamReader(venue, symbol, instruments, stream=stream)
+        warnings_to_stderr()
+        self.reader = LineReader(venue, symbol, instruments, stream=stream)
         self.sync = self.reader.module.Sync(self.reader.decoder)
         self.symbol = self.reader.symbol
         self.synced: dict[str, bool] = {}
@@ -215,7 +215,7 @@ class Replay:
         self.runners: dict[str, object] = {}
 
     def feed(self, unit: Unit):
-        from nexus.flow.runtime import FlowRunner
+        from nexus.flow.runner import FlowRunner
 
         runner = self.runners.get(unit.key)
         if runner is None:

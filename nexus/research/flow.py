@@ -349,7 +349,7 @@ def sweep_engine(batch: np.ndarray, settings: list[dict], base=None) -> list[dic
     """Run the compiled engine once per parameter setting over a recorded batch and count
     the signals per type: the detector parameter sweep (10+ M records/s per setting)."""
     from nexus.flow.params import FlowParams
-    from nexus.flow.runtime import FlowRunner
+    from nexus.flow.runner import FlowRunner
     from nexus.flow.signals import SIGNAL_NAMES
 
     base = base or FlowParams()

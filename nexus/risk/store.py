@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
-from nexus.broker.db import make_engine, normalize_url, redact
+from nexus.broker.db import make_pool, normalize_url, redact
 from nexus.exceptions import NexusError
 from nexus.risk.codes import Latch, State
 from nexus.risk.settings import RiskSettings, settings_from_obj
@@ -187,28 +187,28 @@ class RiskStore:
                 raise RiskStateError(f"no risk state at {path}")
             path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self.engine: Engine = make_engine(self.url, pool_size=2)
+            self.pool: Engine = make_pool(self.url, pool_size=2)
         except NexusError as e:
             raise RiskStateError(f"risk state {self.where}: {e}") from None
         if path is not None:
-            @event.listens_for(self.engine, "connect")
+            @event.listens_for(self.pool, "connect")
             def _full(dbapi_conn, _rec):  # pragma: no cover - driver glue
                 dbapi_conn.execute("PRAGMA synchronous=FULL")
         try:
             self._open(now_ns if now_ns is not None else time.time_ns(), create and not (marker and marker.exists()))
         except RiskStateError:
-            self.engine.dispose()
+            self.pool.dispose()
             raise
         except Exception as e:  # sqlite "file is not a database", malformed values, ...
-            self.engine.dispose()
+            self.pool.dispose()
             cause = getattr(e, "orig", None) or e
             raise RiskStateError(f"risk state {self.where} is unreadable: {type(cause).__name__}: {cause}") from None
         if marker is not None and not marker.exists():
             marker.write_text(f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}\n")
 
     def _open(self, now_ns: int, may_create: bool) -> None:
-        with self.engine.connect() as conn:
-            if self.engine.dialect.name == "sqlite":
+        with self.pool.connect() as conn:
+            if self.pool.dialect.name == "sqlite":
                 res = conn.exec_driver_sql("PRAGMA quick_check").scalar()
                 if res != "ok":
                     raise RiskStateError(f"risk state {self.where} failed SQLite's quick_check: {res}")
@@ -218,8 +218,8 @@ class RiskStore:
         if not have & ours:
             if not may_create:
                 raise RiskStateError(f"risk state {self.where} has no risk tables (expected an existing state)")
-            metadata.create_all(self.engine)
-            with self.engine.begin() as conn:
+            metadata.create_all(self.pool)
+            with self.pool.begin() as conn:
                 conn.execute(sa.insert(risk_meta).values(id=1, schema_version=SCHEMA_VERSION, created_at_ns=now_ns,
                                                          settings=_json(RiskSettings().to_obj())))
                 conn.execute(sa.insert(risk_state).values(
@@ -235,7 +235,7 @@ class RiskStore:
 
     # -- reads -------------------------------------------------------------------------
     def _one(self, table: sa.Table) -> Any:
-        with self.engine.connect() as conn:
+        with self.pool.connect() as conn:
             rows = conn.execute(sa.select(table)).all()
         if len(rows) != 1:
             raise RiskStateError(f"risk state {self.where}: {table.name} holds {len(rows)} rows, expected 1")
@@ -257,7 +257,7 @@ class RiskStore:
                         updated_at_ns=int(m["updated_at_ns"]))
 
     def limits(self) -> list[dict[str, Any]]:
-        with self.engine.connect() as conn:
+        with self.pool.connect() as conn:
             rows = conn.execute(sa.select(risk_limits).order_by(risk_limits.c.venue, risk_limits.c.symbol)).all()
         out = [dict(r._mapping) for r in rows]
         for r in out:
@@ -265,38 +265,38 @@ class RiskStore:
         return out
 
     def positions(self) -> list[PositionRow]:
-        with self.engine.connect() as conn:
+        with self.pool.connect() as conn:
             rows = conn.execute(sa.select(risk_positions)).all()
         return [PositionRow(r.venue, r.symbol, _dec(r.qty, "qty"), _dec(r.cost, "cost"),
                             None if r.bid is None else _dec(r.bid, "bid"), None if r.ask is None else _dec(r.ask, "ask"))
                 for r in rows]
 
     def fills(self, since_ns: int = 0) -> list[FillRow]:
-        with self.engine.connect() as conn:
+        with self.pool.connect() as conn:
             rows = conn.execute(sa.select(risk_fills).where(risk_fills.c.ts_ns >= since_ns).order_by(risk_fills.c.id)).all()
         return [FillRow(r.ts_ns, r.day, r.venue, r.symbol, r.side, Decimal(r.qty), Decimal(r.price),
                         Decimal(r.realised), r.source, r.tag) for r in rows]
 
     def resets(self) -> list[dict[str, Any]]:
-        with self.engine.connect() as conn:
+        with self.pool.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(sa.select(risk_resets).order_by(risk_resets.c.id)).all()]
 
     # -- writes (each one transaction) ---------------------------------------------------
     def put_settings(self, s: RiskSettings) -> None:
-        with self.engine.begin() as conn:
+        with self.pool.begin() as conn:
             conn.execute(sa.update(risk_meta).where(risk_meta.c.id == 1).values(settings=_json(s.to_obj())))
 
     def put_limits(self, row: dict[str, Any]) -> None:
         values = {**row, "max_qty": str(row["max_qty"]), "max_notional": str(row["max_notional"])}
         key = (risk_limits.c.venue == row["venue"]) & (risk_limits.c.symbol == row["symbol"])
-        with self.engine.begin() as conn:
+        with self.pool.begin() as conn:
             if not conn.execute(sa.update(risk_limits).where(key).values(**values)).rowcount:
                 conn.execute(sa.insert(risk_limits).values(**values))
 
     def put_state(self, st: DayState, conn: Connection | None = None, positions: list[PositionRow] = ()) -> None:
         """The day's state (and, when given, positions with their last touch)."""
         if conn is None:
-            with self.engine.begin() as c:
+            with self.pool.begin() as c:
                 return self.put_state(st, c, positions)
         for pos in positions:
             self._put_position(conn, pos)
@@ -307,7 +307,7 @@ class RiskStore:
 
     def record_fill(self, fill: FillRow, pos: PositionRow, st: DayState) -> None:
         """The fill, the position it leaves and the day's state, in one transaction."""
-        with self.engine.begin() as conn:
+        with self.pool.begin() as conn:
             conn.execute(sa.insert(risk_fills).values(
                 ts_ns=fill.ts_ns, day=fill.day, venue=fill.venue, symbol=fill.symbol, side=fill.side,
                 qty=str(fill.qty), price=str(fill.price), realised=str(fill.realised), source=fill.source,
@@ -323,7 +323,7 @@ class RiskStore:
             conn.execute(sa.insert(risk_positions).values(venue=pos.venue, symbol=pos.symbol, **values))
 
     def record_reset(self, who: str, reason: str, before: DayState, day_pnl: Decimal | None, after: DayState) -> None:
-        with self.engine.begin() as conn:
+        with self.pool.begin() as conn:
             conn.execute(sa.insert(risk_resets).values(
                 at_ns=after.updated_at_ns, who=who[:NAME_MAX_CHARS], reason=reason[:TEXT_MAX_CHARS],
                 latch_before=before.latch.name, state_before=before.state.name, state_after=after.state.name,
@@ -331,7 +331,7 @@ class RiskStore:
             self.put_state(after, conn)
 
     def close(self) -> None:
-        self.engine.dispose()
+        self.pool.dispose()
 
 
 def _opt(d: Decimal | None) -> str | None:

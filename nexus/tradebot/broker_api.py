@@ -1,5 +1,5 @@
 """The Tradebot's settings routes in the broker API (operator key), over `SettingsStore` on
-the broker's own database engine (SQLite WAL and busy timeout, or PostgreSQL).
+the broker's own database (SQLite WAL and busy timeout, or PostgreSQL).
 
     GET /api/v1/operator/tradebot/settings              -> {"settings": [..]}
     GET /api/v1/operator/tradebot/settings/{crypto}     -> the crypto's settings
@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Path
 
+from nexus.broker.api import Ctx, error_responses
 from nexus.broker.errors import Invalid, NotFound
 from nexus.tradebot.errors import SettingsRefused
 from nexus.tradebot.settings import AMOUNT_FIELDS, NAME_MAX_CHARS, settings_from_obj
@@ -25,26 +26,24 @@ CRYPTO_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,%d}$" % (NAME_MAX_CHARS - 1)
 Crypto = Annotated[str, Path(pattern=CRYPTO_PATTERN)]
 
 
-def tradebot_routes(r: APIRouter, c) -> None:
-    from nexus.broker.api import _errors
-
+def tradebot_routes(r: APIRouter, c: Ctx) -> None:
     b = c.b
-    metadata.create_all(b.db.engine)  # only the tradebot_* tables
-    store = SettingsStore(b.db.engine)
+    metadata.create_all(b.db.pool)  # only the tradebot_* tables
+    store = SettingsStore(b.db.pool)
     operator = c.operator
 
-    @r.get("/operator/tradebot/settings", responses=_errors(401), tags=["tradebot"])
+    @r.get("/operator/tradebot/settings", responses=error_responses(401), tags=["tradebot"])
     def list_settings(_: str = Depends(operator)) -> dict[str, Any]:
         return {"settings": [s.to_obj() for s in store.all()]}
 
-    @r.get("/operator/tradebot/settings/{crypto}", responses=_errors(401, 404, 422), tags=["tradebot"])
+    @r.get("/operator/tradebot/settings/{crypto}", responses=error_responses(401, 404, 422), tags=["tradebot"])
     def get_settings(crypto: Crypto, _: str = Depends(operator)) -> dict[str, Any]:
         s = store.get(crypto)
         if s is None:
             raise NotFound(f"no Tradebot settings for {crypto}", code="not_found")
         return s.to_obj()
 
-    @r.put("/operator/tradebot/settings/{crypto}", responses=_errors(400, 401, 422), tags=["tradebot"])
+    @r.put("/operator/tradebot/settings/{crypto}", responses=error_responses(400, 401, 422), tags=["tradebot"])
     def put_settings(crypto: Crypto, body: Annotated[dict[str, Any], Body()], _: str = Depends(operator)) -> dict[str, Any]:
         for name in AMOUNT_FIELDS:
             if name in body and not isinstance(body[name], str):

@@ -125,7 +125,7 @@ class BrokerHotWallet:
 
     def __init__(self, broker) -> None:
         self.b = broker
-        metadata.create_all(broker.db.engine)
+        metadata.create_all(broker.db.pool)
         self._lock = threading.Lock()
         self._init_cursor()
 

@@ -17,3 +17,8 @@ class SettingsRefused(TradebotError, ConfigError):
 
 class UpstreamError(TradebotError):
     """A balance source, exchange or wallet failed (maps to exit status 4 on the CLI)."""
+
+
+class WorldError(TradebotError, ConfigError):
+    """A world for `nexus tradebot run` cannot be built as configured (no active crypto, an
+    exchange the venue simulator does not serve); the message says which."""

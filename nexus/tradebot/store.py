@@ -71,7 +71,7 @@ def normalize_url(url: str) -> str:
 
 
 def open_db(url: str, create: bool = True) -> Engine:
-    """An engine for `url`, with the tradebot tables created if missing."""
+    """A connection pool (SQLAlchemy Engine) for `url`, with the tradebot tables created if missing."""
     url = normalize_url(url)
     kwargs: dict[str, Any] = {}
     if url.startswith("sqlite"):
@@ -79,23 +79,23 @@ def open_db(url: str, create: bool = True) -> Engine:
         kwargs["connect_args"] = {"check_same_thread": False}
         if url in ("sqlite://", "sqlite:///:memory:"):
             kwargs["poolclass"] = sa.pool.StaticPool
-    engine = sa.create_engine(url, **kwargs)
+    pool = sa.create_engine(url, **kwargs)
     if create:
-        metadata.create_all(engine)
-    return engine
+        metadata.create_all(pool)
+    return pool
 
 
 class SettingsStore:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, pool: Engine) -> None:
+        self.pool = pool
 
     def get(self, crypto: str) -> CryptoSettings | None:
-        with self.engine.connect() as conn:
+        with self.pool.connect() as conn:
             row = conn.execute(sa.select(tradebot_settings).where(tradebot_settings.c.crypto == crypto)).first()
         return None if row is None else _settings_from_row(row._mapping)
 
     def all(self) -> list[CryptoSettings]:
-        with self.engine.connect() as conn:
+        with self.pool.connect() as conn:
             rows = conn.execute(sa.select(tradebot_settings).order_by(tradebot_settings.c.crypto)).all()
         return [_settings_from_row(r._mapping) for r in rows]
 
@@ -113,7 +113,7 @@ class SettingsStore:
             "active": s.active,
             "updated_at_ns": now_ns,
         }
-        with self.engine.begin() as conn:
+        with self.pool.begin() as conn:
             done = conn.execute(
                 sa.update(tradebot_settings).where(tradebot_settings.c.crypto == s.crypto).values(**row)
             ).rowcount
@@ -170,11 +170,11 @@ class AuditEntry:
 
 
 class AuditLog:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, pool: Engine) -> None:
+        self.pool = pool
 
     def record(self, e: AuditEntry) -> int:
-        with self.engine.begin() as conn:
+        with self.pool.begin() as conn:
             result = conn.execute(
                 sa.insert(tradebot_audit).values(
                     crypto=e.crypto,
@@ -201,7 +201,7 @@ class AuditLog:
         q = sa.select(tradebot_audit).order_by(tradebot_audit.c.id.desc()).limit(limit)
         if crypto is not None:
             q = q.where(tradebot_audit.c.crypto == crypto)
-        with self.engine.connect() as conn:
+        with self.pool.connect() as conn:
             rows = conn.execute(q).all()
         return [_entry_from_row(r._mapping) for r in reversed(rows)]
 

@@ -13,10 +13,10 @@ import httpx
 import uvicorn
 
 from nexus.broker import assemble, callbacks
-from nexus.broker.api import create_app
+from nexus.backoffice import create_app
 from nexus.broker.clock import ManualClock
 from nexus.broker.context import Settings
-from nexus.broker.runtime import Runtime
+from nexus.broker.workers import Workers
 
 API_KEY = "test-api-key"
 OPERATORS = {"alice": "alice-key", "bob": "bob-key"}
@@ -34,7 +34,7 @@ def make_broker(db_url: str, *, settings: Settings | None = None, clock=None):
     clock = clock or ManualClock()
     s = settings or Settings(poll_interval_s=0.02, callback_backoff_base_s=1.0, callback_backoff_cap_s=60.0)
     b = assemble.build(db_url=db_url, api_key=API_KEY, operators=OPERATORS, callback_secret=CALLBACK_SECRET, settings=s, clock=clock)
-    rt = Runtime(b)
+    rt = Workers(b)
     rt.prepare()
     return b, rt
 

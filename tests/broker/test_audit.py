@@ -39,7 +39,7 @@ def test_audit_good_then_corrupted(api_manual, db_url):
     j = _audit(db_url, "--json")
     assert j.returncode == 0 and json.loads(j.stdout) == {"ok": True, "violations": []}
 
-    eng = sa.create_engine(api.b.db.engine.url)
+    eng = sa.create_engine(api.b.db.pool.url)
     with eng.begin() as conn:
         p, t, h, bal, cb = S.postings.c, S.transactions.c, S.status_history.c, S.balances.c, S.callbacks.c
         # 1: a posting altered (the entry no longer balances, nor does its balance)

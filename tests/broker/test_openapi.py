@@ -42,7 +42,7 @@ def _document() -> dict:
     served app below is built the same way, and the test checks the two documents agree.)"""
     import tempfile
 
-    from nexus.broker.api import create_app
+    from nexus.backoffice import create_app
 
     with tempfile.TemporaryDirectory() as d:
         b, rt = make_broker(f"{d}/doc.db")

@@ -12,7 +12,7 @@ import flow_reference as ref
 from flow_streams import market_with_patterns, random_stream
 
 from nexus.flow.params import FlowParams
-from nexus.flow.runtime import FlowRunner
+from nexus.flow.runner import FlowRunner
 
 
 def nexus(*args, stdin=b""):

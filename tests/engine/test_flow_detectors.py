@@ -7,7 +7,7 @@ import numpy as np
 
 from flow_streams import BOOK_LEVEL, TRADE, Market
 from nexus.flow.params import FlowParams
-from nexus.flow.runtime import FlowRunner
+from nexus.flow.runner import FlowRunner
 from nexus.flow.signals import SignalType as T
 
 BID, ASK = 1, 2

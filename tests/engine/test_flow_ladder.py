@@ -6,7 +6,7 @@ import pytest
 from flow_streams import random_stream
 from nexus._native import Book
 from nexus.flow.params import FlowParams
-from nexus.flow.runtime import FlowRunner
+from nexus.flow.runner import FlowRunner
 
 
 @pytest.mark.parametrize("seed", range(8))

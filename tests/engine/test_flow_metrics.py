@@ -10,7 +10,7 @@ import pytest
 from nexus.flow import dtypes
 from nexus.flow.format import ratio_str
 from nexus.flow.params import FlowParams
-from nexus.flow.runtime import FlowRunner
+from nexus.flow.runner import FlowRunner
 import flow_reference as ref
 from flow_streams import msg, random_stream, to_batch
 

@@ -6,7 +6,7 @@ import pytest
 
 from flow_streams import Market, random_stream
 from nexus.flow.params import FlowParams
-from nexus.flow.runtime import FlowRunner
+from nexus.flow.runner import FlowRunner
 
 numba_flow = pytest.importorskip("nexus.research.flow", reason="numba is in the dev extra")
 

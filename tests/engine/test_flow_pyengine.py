@@ -8,7 +8,7 @@ import pytest
 from bench.baselines.flow_engine import PyFlowEngine
 from flow_streams import Market, market_with_patterns, random_stream
 from nexus.flow.params import FlowParams
-from nexus.flow.runtime import FlowRunner
+from nexus.flow.runner import FlowRunner
 
 
 def both(batch, params: FlowParams, capacity=4096):

@@ -11,7 +11,7 @@ import pytest
 
 from nexus.broker import assemble, ledger
 from nexus.broker.clock import ManualClock as BrokerClock
-from nexus.broker.runtime import Runtime
+from nexus.broker.workers import Workers
 from nexus.sim.core import SimCore
 from nexus.tradebot.broker_world import broker_ports, fund_exchange, make_exchange
 from nexus.tradebot.ports import ManualClock
@@ -27,7 +27,7 @@ ETH = Decimal(10) ** 18
 def world(tmp_path):
     b = assemble.build(db_url=str(tmp_path / "broker.db"), api_key="integrator-key", operators=OPERATORS,
                        callback_secret="cb-secret", clock=BrokerClock())
-    rt = Runtime(b)
+    rt = Workers(b)
     rt.prepare()
     engine = SimCore(seed=5, venues=["kraken"], symbol="ETHUSDT")
     for _ in range(50):
@@ -38,8 +38,8 @@ def world(tmp_path):
     assert mid is not None and mid > 0
     b.prices.set("ETH", mid.quantize(Decimal("0.01")))  # the broker's internal price: the book's mid
     fund_exchange(b, ex, "EUR", Decimal("100000.00"))
-    metadata.create_all(b.db.engine)
-    store, audit = SettingsStore(b.db.engine), AuditLog(b.db.engine)
+    metadata.create_all(b.db.pool)
+    store, audit = SettingsStore(b.db.pool), AuditLog(b.db.pool)
     wallet, prices = broker_ports(b)
     sched = Scheduler(settings=store, audit=audit, wallet=wallet, exchanges={"kraken": ex}, prices=prices, clock=clock)
     w = type("W", (), dict(b=b, rt=rt, engine=engine, clock=clock, ex=ex, mid=mid, store=store, audit=audit,
@@ -176,7 +176,7 @@ def test_price_divergence_skips_and_sends_nothing(world):
 def test_settings_routes_in_the_broker_api(world):
     from fastapi.testclient import TestClient
 
-    from nexus.broker.api import create_app
+    from nexus.backoffice import create_app
 
     w = world
     client = TestClient(create_app(w.b))

@@ -41,11 +41,11 @@ def serve(db_url, host, port, chain_spec, api_key, operators, callback_secret, c
     import uvicorn
 
     from nexus.broker import assemble
-    from nexus.broker.api import create_app
+    from nexus.backoffice import create_app
     from nexus.broker.context import Settings
     from nexus.broker.errors import BrokerError
     from nexus.broker.pricing import FixedPriceSource
-    from nexus.broker.runtime import Runtime
+    from nexus.broker.workers import Workers
     from nexus.broker.units import EUR, to_units
     from nexus.exceptions import NexusError
 
@@ -63,7 +63,7 @@ def serve(db_url, host, port, chain_spec, api_key, operators, callback_secret, c
             b.prices = RingPriceSource(price_ring, assemble.parse_ring_instruments(list(ring_instruments)), b.clock)
         else:
             b.prices = FixedPriceSource(b.clock, assemble.parse_prices(list(prices)))
-        rt = Runtime(b)
+        rt = Workers(b)
         rt.prepare()
     except BrokerError as e:
         click.echo(f"nexus: {e}", err=True)

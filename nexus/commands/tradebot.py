@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any, BinaryIO, NoReturn, TextIO, TypeVar
 
 import click
 
+from nexus.cli import EXIT_REJECTED, EXIT_UPSTREAM
+
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
@@ -15,9 +17,6 @@ if TYPE_CHECKING:
     from nexus.tradebot.store import AuditEntry
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-EXIT_REJECTED = 3  # nexus.cli contract: some input rejected, the rest processed
-EXIT_UPSTREAM = 4
 
 DB_HELP = "The broker's database: a SQLite path, sqlite:///path or postgresql://... (or $NEXUS_DB)."
 
@@ -293,13 +292,11 @@ def run_cmd(paper_path: str | None, interval_s: float, rounds: int | None, fast:
     (`nexus tradebot log`). Exit status 4 if any run hit an upstream error or a failed action.
     """
     import random
-    import threading
     import time
 
     from nexus.tradebot.errors import TradebotError
     from nexus.tradebot.paper import customer_flow, paper_world
     from nexus.tradebot.ports import ManualClock, SystemClock
-    from nexus.tradebot.scheduler import Scheduler
     from nexus.tradebot.store import AuditLog, SettingsStore
 
     if paper_path is None and chain_spec is None:
@@ -313,8 +310,8 @@ def run_cmd(paper_path: str | None, interval_s: float, rounds: int | None, fast:
         return
     if fast and rounds is None:
         _fail("nexus tradebot run: --fast needs --rounds", 2)
-    engine = _open(db_url)
-    store = SettingsStore(engine)
+    pool = _open(db_url)
+    store = SettingsStore(pool)
     active = store.active()
     if not active:
         _fail("nexus tradebot run: no active crypto (nexus tradebot settings set CRYPTO --active ...)", 2)
@@ -326,6 +323,19 @@ def run_cmd(paper_path: str | None, interval_s: float, rounds: int | None, fast:
     except (OSError, ValueError, TradebotError) as e:
         _fail(f"nexus tradebot run: bad paper world {paper_path}: {e}", 2)
 
+    rng = random.Random(flow_seed)
+    _schedule(as_json, rounds, settings=store, audit=AuditLog(pool), wallet=wallet, exchanges=exchanges, prices=wallet,
+              clock=clock, interval_s=interval_s, execute=not dry_run, wait_each_round=fast,
+              before_round=None if flow_seed is None else lambda: customer_flow(wallet, active, rng))
+
+
+def _schedule(as_json: bool, rounds: int | None, **scheduler_args: Any) -> None:
+    """Run the Scheduler until --rounds or Ctrl-C, printing each audit entry; exit status 4
+    if any run hit an upstream error or a failed action."""
+    import threading
+
+    from nexus.tradebot.scheduler import Scheduler
+
     bad = []
 
     def show(entry: AuditEntry) -> None:
@@ -333,12 +343,8 @@ def run_cmd(paper_path: str | None, interval_s: float, rounds: int | None, fast:
             bad.append(entry)
         click.echo(json.dumps(entry.to_obj()) if as_json else _entry_line(entry))
 
-    rng = random.Random(flow_seed)
     stop = threading.Event()
-    with Scheduler(settings=store, audit=AuditLog(engine), wallet=wallet, exchanges=exchanges, prices=wallet,
-                   clock=clock, interval_s=interval_s, execute=not dry_run, on_entry=show,
-                   wait_each_round=fast,
-                   before_round=None if flow_seed is None else lambda: customer_flow(wallet, active, rng)) as scheduler:
+    with Scheduler(on_entry=show, **scheduler_args) as scheduler:
         try:
             scheduler.run(stop, max_rounds=rounds)
         except KeyboardInterrupt:
@@ -350,22 +356,13 @@ def run_cmd(paper_path: str | None, interval_s: float, rounds: int | None, fast:
 
 def _run_broker(db_url: str, sim_seed: int, exchange_funds: tuple[str, ...], interval_s: float,
                 rounds: int | None, fast: bool, dry_run: bool, as_json: bool) -> None:
-    """The Tradebot against a broker in this process: its database (`--db`), the in-process
-    chain, its scheduler threads (deposits, sends), and one SimExchange per configured exchange
-    over the venue simulator's ETH book of the venue of the same name."""
-    import secrets
-    import threading
+    """The Tradebot against a broker in this process (nexus/tradebot/broker_world.py)."""
     import time
     from decimal import Decimal, InvalidOperation
 
-    from nexus.broker import assemble
-    from nexus.broker.runtime import Runtime
-    from nexus.sim.core import SimCore
-    from nexus.sim.specs import VENUES
-    from nexus.tradebot.broker_world import broker_ports, fund_exchange, make_exchange
+    from nexus.tradebot.broker_world import BrokerWorld
+    from nexus.tradebot.errors import WorldError
     from nexus.tradebot.ports import ManualClock, SystemClock
-    from nexus.tradebot.scheduler import Scheduler
-    from nexus.tradebot.store import AuditLog, SettingsStore, metadata
 
     funds: list[tuple[str, Decimal]] = []
     for item in exchange_funds:
@@ -374,57 +371,14 @@ def _run_broker(db_url: str, sim_seed: int, exchange_funds: tuple[str, ...], int
             funds.append((asset, Decimal(amount)))
         except InvalidOperation:
             _fail(f"nexus tradebot run: --exchange-fund {item!r}: expected ASSET=AMOUNT", 2)
-    # A broker in this process; its keys are random, in memory only (no API is served here).
-    b = assemble.build(db_url=db_url, chain="sim", api_key=secrets.token_hex(16),
-                       operators={"tradebot": secrets.token_hex(16)}, callback_secret=secrets.token_hex(16))
-    rt = Runtime(b)
-    rt.prepare()
-    metadata.create_all(b.db.engine)
-    store = SettingsStore(b.db.engine)
-    active = store.active()
-    if not active:
-        _fail("nexus tradebot run: no active crypto (nexus tradebot settings set CRYPTO --active ...)", 2)
     clock = ManualClock(time.time()) if fast else SystemClock()
-    names = sorted({s.exchange for s in active})
-    unknown = [n for n in names if n not in VENUES]
-    if unknown:
-        _fail(f"nexus tradebot run: exchange {unknown[0]!r} is not a simulator venue ({', '.join(VENUES)})", 2)
-    engine = SimCore(seed=sim_seed, venues=names, symbol="ETHUSDT")
-    for _ in range(50):
-        engine.step()
-    exchanges = {}
-    for n in names:
-        ex = exchanges[n] = make_exchange(b, n, engine, n, clock)
-        for asset, amount in funds:
-            fund_exchange(b, ex, asset, amount)
-    mid = exchanges[names[0]].price()
-    if mid is not None:  # the broker's fixed price source follows the simulated market
-        b.prices.set("ETH", mid.quantize(Decimal("0.01")))
-    wallet, prices = broker_ports(b)
-    bad = []
-
-    def show(entry: AuditEntry) -> None:
-        if entry.outcome in ("error", "failed"):
-            bad.append(entry)
-        click.echo(json.dumps(entry.to_obj()) if as_json else _entry_line(entry))
-
-    def before_round() -> None:
-        for _ in range(min(int(interval_s * 100), 200)):  # the book moves on (at most 2 simulated s)
-            engine.step()
-        b.chain.sim.mine(1)  # blocks keep coming: deposits confirm
-        rt.tick()
-
-    stop = threading.Event()
     try:
-        with Scheduler(settings=store, audit=AuditLog(b.db.engine), wallet=wallet, exchanges=exchanges, prices=prices,
-                       clock=clock, interval_s=interval_s, execute=not dry_run, on_entry=show,
-                       wait_each_round=True, before_round=before_round) as scheduler:
-            try:
-                scheduler.run(stop, max_rounds=rounds)
-            except KeyboardInterrupt:
-                stop.set()
-                scheduler.wait()
+        world = BrokerWorld.build(db_url, sim_seed, funds, clock)
+    except WorldError as e:
+        _fail(f"nexus tradebot run: {e}", 2)
+    try:
+        _schedule(as_json, rounds, settings=world.store, audit=world.audit, wallet=world.wallet,
+                  exchanges=world.exchanges, prices=world.prices, clock=clock, interval_s=interval_s,
+                  execute=not dry_run, wait_each_round=True, before_round=lambda: world.advance(interval_s))
     finally:
-        b.db.dispose()
-    if bad:
-        raise click.exceptions.Exit(EXIT_UPSTREAM)
+        world.close()

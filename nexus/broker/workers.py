@@ -41,7 +41,10 @@ def book_opening_balances(broker: Broker) -> None:
         broker.db.run(work)
 
 
-class Runtime:
+class Workers:
+    """The broker's background work: one scheduler loop (timers, chain sends, deposits and
+    confirmations) and one callback deliverer loop, each in its own thread."""
+
     def __init__(self, broker: Broker) -> None:
         self.b = broker
         self.sender = Sender(broker)

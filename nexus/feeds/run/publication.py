@@ -1,0 +1,38 @@
+"""Publication of the consensus for `nexus run --agg --consensus-ring NAME`: its best bid/ask
+as two BBO records (consensus grid, total size) each time the touch changes. What `nexus broker
+serve --price-ring NAME --ring-instrument CRYPTO=agg:SYMBOL:EXP` reads."""
+
+from __future__ import annotations
+
+from nexus import record
+from nexus._native import monotonic_ns
+from nexus.feeds.run.config import CONSENSUS_VENUE
+from nexus.instruments import instrument_id_of
+from nexus.ring import RingWriter
+
+CONSENSUS_RING_SLOTS = 1 << 12
+
+
+class ConsensusPublisher:
+    def __init__(self, ring: str, symbol: str) -> None:
+        self.writer = RingWriter(ring, slots=CONSENSUS_RING_SLOTS)
+        self._last: tuple | None = None
+        r = self._bbo = record.empty(2)
+        r["kind"] = record.Kind.BBO
+        r["side"] = [int(record.Side.BID), int(record.Side.ASK)]
+        r["flags"][1] = record.Flag.LAST
+        r["instrument_id"] = instrument_id_of(CONSENSUS_VENUE, symbol)
+
+    def publish(self, consensus) -> None:
+        bbo = consensus.touch()
+        if bbo is None or bbo == self._last:
+            return
+        self._last = bbo
+        r = self._bbo
+        r["price"] = [bbo[0], bbo[2]]
+        r["qty"] = [bbo[1], bbo[3]]
+        r["ts_local_ns"] = monotonic_ns()
+        self.writer.publish(r)
+
+    def close(self) -> None:
+        self.writer.close()

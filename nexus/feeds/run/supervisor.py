@@ -1,0 +1,159 @@
+"""Process supervision for `nexus run`: the venue simulator when asked, and one feed handler per
+venue publishing into its ring, either in this process (each publish wakes the readers) or each
+in its own process (`procs`), whose per-second counters and instrument come back over a queue."""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing as mp
+import queue as queue_mod
+import signal
+
+from nexus._native import monotonic_ns
+from nexus.exceptions import ConfigError
+from nexus.feeds.handler import VenueFeed
+from nexus.feeds.run.config import RING_SLOTS, RunConfig
+from nexus.feeds.specs import spec
+from nexus.ring import RingWriter
+
+STATS_QUEUE_MAX = 1024
+PROC_REPORT_S = 0.5
+PROC_JOIN_S = 5
+
+
+def _feed_process(cfg: RunConfig, venue: str, ring: str, ws_url: str, rest_url: str | None, stats_q, stop_ev) -> None:
+    """A feed handler in its own process (`--procs`)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    async def main():
+        with RingWriter(ring, slots=RING_SLOTS) as w:
+            feed = VenueFeed(venue, spec(venue), cfg.symbol, ws_url, rest_url, w.publish, cfg.stale_after_s)
+            feed.conn.start()
+            while not stop_ev.is_set():
+                await asyncio.sleep(PROC_REPORT_S)
+                st = feed.sync.books.get(feed.symbol)
+                inst = st.inst if st else feed.decoder.instrument(feed.symbol)
+                try:
+                    stats_q.put_nowait((venue, feed.stats(monotonic_ns()), _inst_tuple(inst)))
+                except queue_mod.Full:
+                    pass
+            await feed.conn.stop()
+
+    asyncio.run(main())
+
+
+def _inst_tuple(inst):
+    return (inst.venue, inst.symbol, inst.tick_size, inst.lot_size, inst.contract_value, inst.contract_kind,
+            inst.price_exponent, inst.qty_exponent)
+
+
+class FeedSupervisor:
+    """Starts and stops the simulator and the feed handlers; `rings` names each venue's ring;
+    `on_publish` is called after each in-process publish."""
+
+    def __init__(self, cfg: RunConfig, rings: dict[str, str], on_publish) -> None:
+        self.cfg = cfg
+        self.rings = rings
+        self.on_publish = on_publish
+        self.feeds: dict[str, VenueFeed] = {}
+        self.writers: dict[str, RingWriter] = {}
+        self.procs: dict[str, mp.Process] = {}
+        self.proc_stats: dict[str, dict] = {}
+        self.sim = None
+
+    async def start(self) -> None:
+        cfg = self.cfg
+        if cfg.sim:
+            from nexus.sim.simulator import Simulator
+
+            self.sim = await Simulator(seed=cfg.seed, venues=cfg.venues, symbol=cfg.symbol, faults=cfg.faults,
+                                       speed=cfg.sim_speed).start()
+            for v in cfg.venues:
+                cfg.ws_urls.setdefault(v, self.sim.url(v))
+                cfg.rest_urls.setdefault(v, self.sim.rest_url(v))
+        elif cfg.faults:
+            raise ConfigError("--fault needs --sim")
+        if cfg.procs:
+            self._start_processes()
+        else:
+            self._start_in_process()
+
+    def _start_processes(self) -> None:
+        cfg = self.cfg
+        ctx = mp.get_context("spawn")
+        self._stats_q = ctx.Queue(maxsize=STATS_QUEUE_MAX)
+        self._stop_ev = ctx.Event()
+        for v in cfg.venues:
+            s = spec(v)
+            p = ctx.Process(target=_feed_process, name=f"nexus-feed-{v}", daemon=True, args=(
+                cfg, v, self.rings[v], cfg.ws_urls.get(v, s.ws_url), cfg.rest_urls.get(v, s.rest_url),
+                self._stats_q, self._stop_ev))
+            p.start()
+            self.procs[v] = p
+
+    def _start_in_process(self) -> None:
+        cfg = self.cfg
+        for v in cfg.venues:
+            s = spec(v)
+            w = RingWriter(self.rings[v], slots=RING_SLOTS)
+            self.writers[v] = w
+
+            def publish(recs, w=w):
+                w.publish(recs)
+                self.on_publish()
+
+            feed = VenueFeed(v, s, cfg.symbol, cfg.ws_urls.get(v, s.ws_url), cfg.rest_urls.get(v, s.rest_url),
+                             publish, cfg.stale_after_s)
+            self.feeds[v] = feed
+            feed.conn.start()
+
+    def instrument(self, venue: str):
+        """The venue's instrument: as its feed's sync keeps it, else from the venue's decoder."""
+        if venue in self.feeds:
+            f = self.feeds[venue]
+            st = f.sync.books.get(f.symbol)
+            return st.inst if st else f.decoder.instrument(f.symbol)
+        from nexus.venues.registry import canonical_symbol, load
+
+        d = load(venue).Decoder()
+        return d.instrument(canonical_symbol(venue, spec(venue).symbol_of(self.cfg.symbol)))
+
+    def reported_instrument(self, venue: str):
+        """The instrument a feed process last reported, or None before its first report."""
+        item = self.proc_stats.get(venue)
+        if item is None:
+            return None
+        from nexus.instruments import Instrument
+
+        vname, sym, tick, lot, cv, kind, pe, qe = item["_inst"]
+        return Instrument(vname, sym, tick, lot, cv, kind, price_exponent=pe, qty_exponent=qe)
+
+    def drain(self) -> None:
+        """Take the feed processes' reports off the queue."""
+        if not self.procs:
+            return
+        while True:
+            try:
+                venue, stats, inst = self._stats_q.get_nowait()
+            except queue_mod.Empty:
+                return
+            stats["_inst"] = inst
+            self.proc_stats[venue] = stats
+
+    async def stop_feeds(self) -> None:
+        for f in self.feeds.values():
+            await f.conn.stop()
+        if self.procs:
+            self._stop_ev.set()
+            for p in self.procs.values():
+                p.join(PROC_JOIN_S)
+                if p.is_alive():
+                    p.kill()
+
+    def close_rings(self) -> None:
+        for w in self.writers.values():
+            w.close()
+
+    async def stop_sim(self) -> None:
+        if self.sim is not None:
+            await self.sim.stop()
