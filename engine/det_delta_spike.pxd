@@ -25,7 +25,7 @@
 # that trades into one level while the price holds is absorption, not a spike; counting
 # levels rather than a basis-point move does not punish deep books, where a real spike walks
 # many levels but the price moves little (distinct prices are counted up to min_levels, at
-# most DS_MAX_LEVELS). After a signal it stays quiet for bucket_ns. Prints are kept for
+# most DS_LEVELS_MAX). After a signal it stays quiet for bucket_ns. Prints are kept for
 # 2 bucket_ns (at most DS_RING; the oldest leave first). Confidence: conf_ratio(z_x100, |z|*100). Facts: delta,
 # z*100 (truncated), window sum S1, buckets in the window c, bucket_ns.
 from libc.stdint cimport int64_t
@@ -36,13 +36,13 @@ from engine.detctx cimport DetCtx, ctx_flow, ctx_warm
 from engine.signal cimport SignalOut, emit, conf_ratio, SIG_DELTA_SPIKE
 
 cdef enum:
-    DS_MAX_WINDOW = 4096
+    DS_WINDOW_MAX = 4096
     DS_RING = 8192
-    DS_MAX_LEVELS = 64
+    DS_LEVELS_MAX = 64
 
 cdef struct DeltaSpike:
     DeltaSpikeParams p
-    int64_t ring[DS_MAX_WINDOW]      # completed bucket deltas
+    int64_t ring[DS_WINDOW_MAX]      # completed bucket deltas
     int64_t count
     int64_t pos
     int64_t s1
@@ -92,10 +92,10 @@ cdef inline void ds_push(DeltaSpike* s, int64_t v) noexcept nogil:
 
 cdef inline bint ds_shape(const DeltaSpike* s, int64_t d) noexcept nogil:
     """The recent window holds >= min_orders orders in d's direction, whose prints traded at
-    >= min_levels distinct prices (counted up to min_levels, at most DS_MAX_LEVELS)."""
+    >= min_levels distinct prices (counted up to min_levels, at most DS_LEVELS_MAX)."""
     cdef int64_t i, j, slot, q, px, orders = 0, last_ts = -1, nlev = 0
-    cdef int64_t want = s.p.min_levels if s.p.min_levels < DS_MAX_LEVELS else DS_MAX_LEVELS
-    cdef int64_t seen[DS_MAX_LEVELS]
+    cdef int64_t want = s.p.min_levels if s.p.min_levels < DS_LEVELS_MAX else DS_LEVELS_MAX
+    cdef int64_t seen[DS_LEVELS_MAX]
     for i in range(s.mid, s.head + s.n):
         slot = i % DS_RING
         q = s.r_q[slot]

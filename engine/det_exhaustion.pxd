@@ -44,7 +44,7 @@ from engine.signal cimport SignalOut, emit, conf_ratio, SIG_EXHAUSTION
 
 cdef enum:
     EXH_RING = 4096
-    EXH_MAX_WINDOW = 4096
+    EXH_WINDOW_MAX = 4096
 
 cdef struct Exhaustion:
     ExhaustionParams p
@@ -59,10 +59,10 @@ cdef struct Exhaustion:
     int64_t b_buy                  # volumes in the last burst_ns
     int64_t b_sell
     # baseline: completed buckets' one-sided volumes
-    int64_t base_buy[EXH_MAX_WINDOW]
-    int64_t base_sell[EXH_MAX_WINDOW]
-    int64_t base_obuy[EXH_MAX_WINDOW]   # aggressive orders per bucket, buy and sell
-    int64_t base_osell[EXH_MAX_WINDOW]
+    int64_t base_buy[EXH_WINDOW_MAX]
+    int64_t base_sell[EXH_WINDOW_MAX]
+    int64_t base_obuy[EXH_WINDOW_MAX]   # aggressive orders per bucket, buy and sell
+    int64_t base_osell[EXH_WINDOW_MAX]
     int64_t os1
     int128_t os2
     int64_t cur_obuy

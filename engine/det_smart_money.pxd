@@ -44,7 +44,7 @@ from engine.sortbuf cimport sorted_insert
 
 cdef enum:
     SM_RING = 1024              # large lots of the window (a power of two)
-    SM_MAX_BINS = 64            # base_windows at most
+    SM_BINS_MAX = 64            # base_windows at most
 
 cdef struct SmartMoney:
     SmartMoneyParams p
@@ -54,7 +54,7 @@ cdef struct SmartMoney:
     int64_t tail
     int64_t wh
     # per-side large-lot counts of the last base_windows completed bins, and the current one
-    int64_t bins[2 * SM_MAX_BINS]
+    int64_t bins[2 * SM_BINS_MAX]
     int64_t nbins                  # completed bins held (<= base_windows)
     int64_t bin_head               # oldest held bin (its two counts at 2 * bin_head)
     int64_t bin_id
@@ -107,7 +107,7 @@ cdef inline void sm_close_bin(SmartMoney* m) noexcept nogil:
 
 cdef inline int64_t sm_background(SmartMoney* m) noexcept nogil:
     """The upper median of the held bins' per-side counts (0 with none)."""
-    cdef int64_t v[2 * SM_MAX_BINS]
+    cdef int64_t v[2 * SM_BINS_MAX]
     cdef int64_t k = 2 * m.nbins, i
     if k == 0:
         return 0

@@ -12,7 +12,7 @@
 #     best levels, order_mult_pct % of the average aggressive order (engine/detctx.pxd)) and
 #     grew by >= T in that one message (one order placed at once, not depth that built up;
 #     the engine's log of the message's level changes gives the size before, or the side as
-#     the message found it when the message re-sent the whole side). Up to SPOOF_MAX_WALLS
+#     the message found it when the message re-sent the whole side). Up to SPOOF_WALLS_MAX
 #     walls per side are tracked by price, with their peak size, the time and the distance
 #     from the touch when placed, and the volume traded AT their price since. A print
 #     through the price (beyond it, the wall not filled) does not count: a resting wall
@@ -39,8 +39,8 @@ from engine.signal cimport SignalOut, emit, conf_ratio, SIG_SPOOF
 from engine.sortbuf cimport sorted_insert
 
 cdef enum:
-    SPOOF_MAX_WALLS = 8
-    SPOOF_MAX_LEVELS = 20            # levels the median is taken over, at most
+    SPOOF_WALLS_MAX = 8
+    SPOOF_LEVELS_MAX = 20            # levels the median is taken over, at most
     SPOOF_SCAN_CAP = 4096            # levels of a re-sent side examined for walls, at most
 
 cdef struct Wall:
@@ -55,15 +55,15 @@ cdef struct Wall:
 
 cdef struct Spoof:
     SpoofParams p
-    Wall w[3 * SPOOF_MAX_WALLS]      # index side * SPOOF_MAX_WALLS + i (side 1, 2)
+    Wall w[3 * SPOOF_WALLS_MAX]      # index side * SPOOF_WALLS_MAX + i (side 1, 2)
 
 
 cdef inline void spoof_trade(Spoof* s, int taker, int64_t px, int64_t q) noexcept nogil:
     cdef int ps = 3 - taker
     cdef Wall* w
     cdef int i
-    for i in range(SPOOF_MAX_WALLS):
-        w = &s.w[ps * SPOOF_MAX_WALLS + i]
+    for i in range(SPOOF_WALLS_MAX):
+        w = &s.w[ps * SPOOF_WALLS_MAX + i]
         if not w.active:
             continue
         if px == w.price:
@@ -72,13 +72,13 @@ cdef inline void spoof_trade(Spoof* s, int taker, int64_t px, int64_t q) noexcep
 
 cdef inline void spoof_reset(Spoof* s) noexcept nogil:
     cdef int i
-    for i in range(3 * SPOOF_MAX_WALLS):
+    for i in range(3 * SPOOF_WALLS_MAX):
         s.w[i].active = 0
 
 
 cdef inline int64_t spoof_median(const LadderSide* side, Py_ssize_t n) noexcept nogil:
-    """Median (the upper one for an even count) of the n <= SPOOF_MAX_LEVELS best sizes."""
-    cdef int64_t buf[SPOOF_MAX_LEVELS]
+    """Median (the upper one for an even count) of the n <= SPOOF_LEVELS_MAX best sizes."""
+    cdef int64_t buf[SPOOF_LEVELS_MAX]
     cdef Py_ssize_t i
     for i in range(n):
         sorted_insert(buf, i, side_sz(side, i))
@@ -103,8 +103,8 @@ cdef inline void spoof_consider(Spoof* s, DetCtx* c, int ps, const LadderSide* s
     dist = spoof_dist(side, ps, price)
     if dist <= 0 or dist * 10000 > s.p.max_bps * side_px(side, 0):
         return
-    for i in range(SPOOF_MAX_WALLS):
-        w = &s.w[ps * SPOOF_MAX_WALLS + i]
+    for i in range(SPOOF_WALLS_MAX):
+        w = &s.w[ps * SPOOF_WALLS_MAX + i]
         if w.active and w.price == price:
             if q > w.peak:
                 w.peak = q
@@ -113,7 +113,7 @@ cdef inline void spoof_consider(Spoof* s, DetCtx* c, int ps, const LadderSide* s
             free_slot = i
     if free_slot < 0:
         return
-    w = &s.w[ps * SPOOF_MAX_WALLS + free_slot]
+    w = &s.w[ps * SPOOF_WALLS_MAX + free_slot]
     w.active = 1
     w.price = price
     w.peak = q
@@ -200,8 +200,8 @@ cdef inline void spoof_message(Spoof* s, DetCtx* c, SignalOut* o) noexcept nogil
     cdef int64_t d, rank, behind, dist, last
     for ps in range(1, 3):
         side = ctx_side(c, ps)
-        for i in range(SPOOF_MAX_WALLS):
-            w = &s.w[ps * SPOOF_MAX_WALLS + i]
+        for i in range(SPOOF_WALLS_MAX):
+            w = &s.w[ps * SPOOF_WALLS_MAX + i]
             if not w.active:
                 continue
             if c.now_ns - w.first_ts > s.p.max_life_ns:

@@ -4,7 +4,7 @@
 # Baselines (integers; x_q16 = x * 65536):
 #   * rate_q16: the market's taker volume per second, an EWMA over one-second buckets of
 #     exchange time (a bucket's total volume of trades with a known side; empty seconds count
-#     as zero, at most CTX_MAX_GAP_S of them at once): rate += (v16 - rate) >> 6 (alpha 1/64,
+#     as zero, at most CTX_GAP_S_MAX of them at once): rate += (v16 - rate) >> 6 (alpha 1/64,
 #     about a minute of memory). Thresholds "x times the normal flow over a window" use it.
 #   * avg_order_q16: the average size of an aggressive ORDER: consecutive prints with the same
 #     taker side and the same exchange timestamp are one order (a market order that sweeps
@@ -23,7 +23,7 @@ cdef enum:
     CTX_RATE_SHIFT = 6
     CTX_ORDER_SHIFT = 5
     CTX_ORDER_CAP = 8
-    CTX_MAX_GAP_S = 64
+    CTX_GAP_S_MAX = 64
 
 cdef struct DetCtx:
     LadderSide* bids
@@ -97,8 +97,8 @@ cdef inline void ctx_on_trade(DetCtx* c, int64_t qty, int64_t ts) noexcept nogil
     elif s > c.sec_id:
         ctx_fold_second(c, c.sec_vol)
         gap = s - c.sec_id - 1
-        if gap > CTX_MAX_GAP_S:
-            gap = CTX_MAX_GAP_S
+        if gap > CTX_GAP_S_MAX:
+            gap = CTX_GAP_S_MAX
         for i in range(gap):
             ctx_fold_second(c, 0)
         c.sec_id = s

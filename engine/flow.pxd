@@ -13,7 +13,7 @@ from engine.params cimport EngineParams
 
 cdef enum:
     # Levels of multi-level OFI and of OBI: a fixed array in every metrics row.
-    FLOW_MAX_LEVELS = 20
+    FLOW_LEVELS_MAX = 20
     # int64 per entry of the message's change log: side, price, size before, size set
     UNDO = 4
 
@@ -34,7 +34,7 @@ cdef packed struct MetricRow:
     int64_t bid_qty
     int64_t ask_px
     int64_t ask_qty
-    int64_t ofi[FLOW_MAX_LEVELS]   # per-level OFI e_n; ofi[0] is level 1; `levels` are valid
+    int64_t ofi[FLOW_LEVELS_MAX]   # per-level OFI e_n; ofi[0] is level 1; `levels` are valid
     int64_t obi_num         # sum bid - sum ask over the top obi_levels
     int64_t obi_den         # sum bid + sum ask (0: no OBI)
     int64_t cvd             # cumulative taker buy - taker sell quantity
@@ -47,7 +47,7 @@ cdef packed struct MetricRow:
 cdef enum:
     RUN_OK = 0
     RUN_OUT_FULL = 1         # an output buffer is full: drain and call again
-    RUN_BOOK_LIMIT = 2       # a book side exceeded LADDER_MAX_LEVELS or memory ran out
+    RUN_BOOK_LIMIT = 2       # a book side exceeded LADDER_LEVELS_MAX or memory ran out
 
 
 cdef class FlowEngine:
@@ -63,10 +63,10 @@ cdef class FlowEngine:
     cdef LadderSide saved_bids               # a side's levels before a clear in this message
     cdef LadderSide saved_asks
     cdef bint saved_b, saved_a
-    cdef int64_t prev_bpx[FLOW_MAX_LEVELS]
-    cdef int64_t prev_bq[FLOW_MAX_LEVELS]
-    cdef int64_t prev_apx[FLOW_MAX_LEVELS]
-    cdef int64_t prev_aq[FLOW_MAX_LEVELS]
+    cdef int64_t prev_bpx[FLOW_LEVELS_MAX]
+    cdef int64_t prev_bq[FLOW_LEVELS_MAX]
+    cdef int64_t prev_apx[FLOW_LEVELS_MAX]
+    cdef int64_t prev_aq[FLOW_LEVELS_MAX]
     cdef bint have_prev
     # levels changed by this message and the size each had before it (to tell a message
     # whose changes cancel out, e.g. insert then delete, from one that changed the book)

@@ -4,13 +4,13 @@ from typing import Self
 import numpy as np
 from typing_extensions import disjoint_base
 
-MAX_LEVELS: int
-MAX_SIGNALS_PER_RECORD_: int
+LEVELS_MAX: int
+SIGNALS_PER_RECORD_MAX_: int
 FACTS: int
 PHI_BITS: int
-MAX_VPIN_WINDOW: int
-MAX_VPIN_SIGMA_BARS: int
-MAX_DELTA_SPIKE_WINDOW: int
+VPIN_WINDOW_MAX: int
+VPIN_SIGMA_BARS_MAX: int
+DELTA_SPIKE_WINDOW_MAX: int
 LIMITS: dict[str, int]
 PARAM_LAYOUT: tuple[int, tuple[tuple[str, int, int], ...]]
 

@@ -19,36 +19,37 @@ from libc.stdlib cimport malloc, realloc, free
 from engine.record cimport (Record, KIND_BOOK_LEVEL, KIND_BOOK_CLEAR, KIND_TRADE, F_LAST,
                             F_RESYNC, SIDE_BID, SIDE_ASK)
 from engine.ladder cimport (Level, LadderSide, side_init, side_free, side_set, side_clear,
-                            side_px, side_sz, side_qty_at, LADDER_MAX_LEVELS)
+                            side_px, side_sz, side_qty_at, LADDER_LEVELS_MAX)
 from engine.ofi cimport ofi_term
 from engine.obi cimport depth_sum
 from engine.vpin cimport (Vpin, VpinRow, vpin_init, vpin_free, vpin_trade, vpin_room,
-                          VPIN_MAX_WINDOW, VPIN_MAX_SIGMA_BARS, VPIN_PHI_BITS)
-from engine.signal cimport SignalOut, SignalFacts, MAX_SIGNALS_PER_RECORD, SIGNAL_FACTS, SIG_TYPES
+                          VPIN_WINDOW_MAX as C_VPIN_WINDOW_MAX,
+                          VPIN_SIGMA_BARS_MAX as C_VPIN_SIGMA_BARS_MAX, VPIN_PHI_BITS)
+from engine.signal cimport SignalOut, SignalFacts, SIGNALS_PER_RECORD_MAX, SIGNAL_FACTS, SIG_TYPES
 from engine.detectors cimport Detectors, det_trade, det_level, det_clear, det_resync, det_message
-from engine.det_exhaustion cimport EXH_RING, EXH_MAX_WINDOW
-from engine.det_delta_spike cimport DS_MAX_WINDOW
-from engine.det_smart_money cimport SM_RING, SM_MAX_BINS
+from engine.det_exhaustion cimport EXH_RING, EXH_WINDOW_MAX
+from engine.det_delta_spike cimport DS_WINDOW_MAX
+from engine.det_smart_money cimport SM_RING, SM_BINS_MAX
 from engine.ordersize cimport OS_RING
-from engine.det_spoof cimport SPOOF_MAX_WALLS, SPOOF_MAX_LEVELS
+from engine.det_spoof cimport SPOOF_WALLS_MAX, SPOOF_LEVELS_MAX
 from engine.params cimport EngineParams, param_layout
 
 import numpy as np
 
-MAX_LEVELS = FLOW_MAX_LEVELS
-MAX_SIGNALS_PER_RECORD_ = MAX_SIGNALS_PER_RECORD
+LEVELS_MAX = FLOW_LEVELS_MAX
+SIGNALS_PER_RECORD_MAX_ = SIGNALS_PER_RECORD_MAX
 FACTS = SIGNAL_FACTS
 PHI_BITS = VPIN_PHI_BITS
-MAX_VPIN_WINDOW = VPIN_MAX_WINDOW
-MAX_VPIN_SIGMA_BARS = VPIN_MAX_SIGMA_BARS
-MAX_DELTA_SPIKE_WINDOW = DS_MAX_WINDOW
+VPIN_WINDOW_MAX = C_VPIN_WINDOW_MAX
+VPIN_SIGMA_BARS_MAX = C_VPIN_SIGMA_BARS_MAX
+DELTA_SPIKE_WINDOW_MAX = DS_WINDOW_MAX
 LIMITS = {
-    "FLOW_MAX_LEVELS": FLOW_MAX_LEVELS, "LADDER_MAX_LEVELS": LADDER_MAX_LEVELS,
-    "VPIN_MAX_WINDOW": VPIN_MAX_WINDOW, "VPIN_MAX_SIGMA_BARS": VPIN_MAX_SIGMA_BARS,
-    "DS_MAX_WINDOW": DS_MAX_WINDOW, "EXH_RING": EXH_RING, "SM_RING": SM_RING,
-    "SPOOF_MAX_WALLS": SPOOF_MAX_WALLS, "MAX_SIGNALS_PER_RECORD": MAX_SIGNALS_PER_RECORD,
-    "EXH_MAX_WINDOW": EXH_MAX_WINDOW, "SM_MAX_BINS": SM_MAX_BINS, "OS_RING": OS_RING,
-    "SPOOF_MAX_LEVELS": SPOOF_MAX_LEVELS,
+    "FLOW_LEVELS_MAX": FLOW_LEVELS_MAX, "LADDER_LEVELS_MAX": LADDER_LEVELS_MAX,
+    "VPIN_WINDOW_MAX": C_VPIN_WINDOW_MAX, "VPIN_SIGMA_BARS_MAX": C_VPIN_SIGMA_BARS_MAX,
+    "DS_WINDOW_MAX": DS_WINDOW_MAX, "EXH_RING": EXH_RING, "SM_RING": SM_RING,
+    "SPOOF_WALLS_MAX": SPOOF_WALLS_MAX, "SIGNALS_PER_RECORD_MAX": SIGNALS_PER_RECORD_MAX,
+    "EXH_WINDOW_MAX": EXH_WINDOW_MAX, "SM_BINS_MAX": SM_BINS_MAX, "OS_RING": OS_RING,
+    "SPOOF_LEVELS_MAX": SPOOF_LEVELS_MAX,
 }
 # (sizeof(EngineParams), ((name, offset, bytes), ...)): the parameter structs as compiled;
 # _load reads its own C-level copy, which Python code cannot rebind
@@ -119,18 +120,18 @@ cdef class FlowEngine:
         m = &cfg.metrics
         self.ofi_levels = <int>m.ofi_levels
         self.obi_levels = <int>m.obi_levels
-        if not (1 <= self.ofi_levels <= FLOW_MAX_LEVELS and 1 <= self.obi_levels <= FLOW_MAX_LEVELS):
-            raise ValueError(f"levels must be in 1..{FLOW_MAX_LEVELS}")
+        if not (1 <= self.ofi_levels <= FLOW_LEVELS_MAX and 1 <= self.obi_levels <= FLOW_LEVELS_MAX):
+            raise ValueError(f"levels must be in 1..{FLOW_LEVELS_MAX}")
         self.instrument_id = <uint32_t>m.instrument_id
         vq = m.vpin_bucket_volume
         vn = m.vpin_window
         self.vpin_enabled = vq > 0
         if self.vpin_enabled:
-            if vn < 1 or vn > VPIN_MAX_WINDOW or vq > ((<int64_t>1) << (63 - VPIN_PHI_BITS)) // vn - 1:
+            if vn < 1 or vn > C_VPIN_WINDOW_MAX or vq > ((<int64_t>1) << (63 - VPIN_PHI_BITS)) // vn - 1:
                 raise ValueError("VPIN needs 1 <= window <= %d and bucket_volume * window < 2^%d"
-                                 % (VPIN_MAX_WINDOW, 63 - VPIN_PHI_BITS))
-            if not (1 <= m.vpin_sigma_bars <= VPIN_MAX_SIGMA_BARS) or m.vpin_bar_ns < 0:
-                raise ValueError("VPIN needs 1 <= sigma_bars <= %d and bar_ns >= 0" % VPIN_MAX_SIGMA_BARS)
+                                 % (C_VPIN_WINDOW_MAX, 63 - VPIN_PHI_BITS))
+            if not (1 <= m.vpin_sigma_bars <= C_VPIN_SIGMA_BARS_MAX) or m.vpin_bar_ns < 0:
+                raise ValueError("VPIN needs 1 <= sigma_bars <= %d and bar_ns >= 0" % C_VPIN_SIGMA_BARS_MAX)
             if vpin_init(&self.vpin, vq, vn, m.vpin_sigma_bars, m.vpin_bar_ns):
                 raise MemoryError()
         self.signals_enabled = cfg.detectors.signals != 0
@@ -178,14 +179,14 @@ cdef class FlowEngine:
         d.smart_money.p = cfg.smart_money
         d.oracle.p = cfg.oracle
         x = &cfg.exhaustion
-        if not (1 <= x.burst_ns <= x.window_ns) or not (1 <= x.base_window <= EXH_MAX_WINDOW):
-            raise ValueError(f"exhaustion needs 1 <= burst_ns <= window_ns and 1 <= base_window <= {EXH_MAX_WINDOW}")
-        if cfg.delta_spike.bucket_ns < 1 or not (1 <= cfg.delta_spike.window <= DS_MAX_WINDOW):
-            raise ValueError(f"delta spike needs bucket_ns >= 1 and 1 <= window <= {DS_MAX_WINDOW}")
-        if not (2 <= cfg.spoof.levels <= SPOOF_MAX_LEVELS):
-            raise ValueError(f"spoof_levels must be in 2..{SPOOF_MAX_LEVELS}")
-        if not (1 <= cfg.smart_money.base_windows <= SM_MAX_BINS):
-            raise ValueError(f"smart_money_base_windows must be in 1..{SM_MAX_BINS}")
+        if not (1 <= x.burst_ns <= x.window_ns) or not (1 <= x.base_window <= EXH_WINDOW_MAX):
+            raise ValueError(f"exhaustion needs 1 <= burst_ns <= window_ns and 1 <= base_window <= {EXH_WINDOW_MAX}")
+        if cfg.delta_spike.bucket_ns < 1 or not (1 <= cfg.delta_spike.window <= DS_WINDOW_MAX):
+            raise ValueError(f"delta spike needs bucket_ns >= 1 and 1 <= window <= {DS_WINDOW_MAX}")
+        if not (2 <= cfg.spoof.levels <= SPOOF_LEVELS_MAX):
+            raise ValueError(f"spoof_levels must be in 2..{SPOOF_LEVELS_MAX}")
+        if not (1 <= cfg.smart_money.base_windows <= SM_BINS_MAX):
+            raise ValueError(f"smart_money_base_windows must be in 1..{SM_BINS_MAX}")
         if cfg.oracle.window_ns < 1:
             raise ValueError("oracle_window_ns must be >= 1")
 
@@ -204,8 +205,8 @@ cdef class FlowEngine:
         cdef int status
         if signals_out.shape[0] != facts_out.shape[0]:
             raise ValueError("signals_out and facts_out must have the same length")
-        if self.signals_enabled and signals_out.shape[0] < MAX_SIGNALS_PER_RECORD:
-            raise ValueError(f"signals_out needs at least {MAX_SIGNALS_PER_RECORD} rows")
+        if self.signals_enabled and signals_out.shape[0] < SIGNALS_PER_RECORD_MAX:
+            raise ValueError(f"signals_out needs at least {SIGNALS_PER_RECORD_MAX} rows")
         if metrics_out.shape[0] < 1:
             raise ValueError("metrics_out needs at least one row")
         sig.recs = &signals_out[0] if signals_out.shape[0] > 0 else NULL
@@ -219,7 +220,7 @@ cdef class FlowEngine:
                                &vpin_out[0] if vpin_out.shape[0] > 0 else NULL, vpin_out.shape[0], &nv,
                                &sig)
         if status == RUN_BOOK_LIMIT:
-            raise MemoryError(f"book side deeper than {LADDER_MAX_LEVELS} levels, or out of memory")
+            raise MemoryError(f"book side deeper than {LADDER_LEVELS_MAX} levels, or out of memory")
         if status == RUN_OUT_FULL and consumed == 0 and nm == 0 and nv == 0 and sig.n == 0:
             raise ValueError("output arrays too small to process one record (vpin_out needs "
                              "room for every bucket one trade can complete)")
@@ -237,7 +238,7 @@ cdef class FlowEngine:
                 self.records += 1            # ordinals count every record fed, so callers can map back
                 consumed[0] = i + 1
                 continue
-            if nm[0] >= mcap or (self.signals_enabled and sig.cap - sig.n < MAX_SIGNALS_PER_RECORD):
+            if nm[0] >= mcap or (self.signals_enabled and sig.cap - sig.n < SIGNALS_PER_RECORD_MAX):
                 return RUN_OUT_FULL
             if r.kind == KIND_TRADE and self.vpin_enabled and vcap - nv[0] < vpin_room(&self.vpin, r.qty):
                 return RUN_OUT_FULL
@@ -432,7 +433,7 @@ cdef class FlowEngine:
             else:
                 for k in range(self.ofi_levels):
                     row.ofi[k] = 0
-            for k in range(self.ofi_levels, FLOW_MAX_LEVELS):
+            for k in range(self.ofi_levels, FLOW_LEVELS_MAX):
                 row.ofi[k] = 0
             if self.msg_trades:
                 row.flags |= ROW_TRADES

@@ -19,7 +19,7 @@ cdef enum:
     # Levels from the touch searched linearly before the binary search (updates cluster there).
     LADDER_SCAN = 4
     # A limit on everything: a side deeper than this is refused (an error, never a silent cut).
-    LADDER_MAX_LEVELS = 1 << 20
+    LADDER_LEVELS_MAX = 1 << 20
 
 cdef struct Level:
     int64_t price
@@ -106,7 +106,7 @@ cdef inline Py_ssize_t side_rank(const LadderSide* s, int64_t price) noexcept no
 cdef inline int side_set(LadderSide* s, int64_t price, int64_t qty, int64_t* old_qty) noexcept nogil:
     """Set the level at `price` to `qty` (0 deletes); `old_qty` receives the size it had (0
     when absent). Returns 1 when the book changed, 0 when it did not (same size, or deleting
-    an absent level), -1 when the side would exceed LADDER_MAX_LEVELS or memory ran out (the
+    an absent level), -1 when the side would exceed LADDER_LEVELS_MAX or memory ran out (the
     level is then not inserted)."""
     cdef Py_ssize_t i, newcap
     cdef Level* grown
@@ -138,7 +138,7 @@ cdef inline int side_set(LadderSide* s, int64_t price, int64_t qty, int64_t* old
     if qty == 0:
         return 0
     if s.n == s.cap:
-        if s.cap >= LADDER_MAX_LEVELS:
+        if s.cap >= LADDER_LEVELS_MAX:
             return -1
         newcap = s.cap * 2 if s.cap > 0 else LADDER_INITIAL_LEVELS
         grown = <Level*>realloc(s.levels, newcap * sizeof(Level))

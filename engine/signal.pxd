@@ -22,8 +22,8 @@ cdef enum:
     SIG_TYPES = 8            # array size for per-type tables (index 0 unused)
     SIGNAL_FACTS = 6
     # Room the engine keeps free in the signal buffer before each record: no detector step
-    # can emit more than this (spoof: 2 sides x SPOOF_MAX_WALLS, plus the others, plus oracle).
-    MAX_SIGNALS_PER_RECORD = 48
+    # can emit more than this (spoof: 2 sides x SPOOF_WALLS_MAX, plus the others, plus oracle).
+    SIGNALS_PER_RECORD_MAX = 48
 
 cdef packed struct SignalFacts:
     int64_t f[SIGNAL_FACTS]

@@ -38,8 +38,8 @@ cdef enum:
     VPIN_PHI_BITS = 20
     VPIN_PHI_ONE = 1 << 20
     VPIN_PHI_HALF = 1 << 19
-    VPIN_MAX_WINDOW = 1 << 16
-    VPIN_MAX_SIGMA_BARS = 1 << 16
+    VPIN_WINDOW_MAX = 1 << 16
+    VPIN_SIGMA_BARS_MAX = 1 << 16
 
 # One completed bucket: emitted into a caller-owned array (nexus.flow.dtypes.VPIN_DTYPE).
 cdef packed struct VpinRow:

@@ -28,7 +28,7 @@ PHI_ONE, PHI_HALF = 1 << 20, 1 << 19
 SQRT1_2 = math.sqrt(0.5)
 ROW_BOOK_CHANGED, ROW_TRADES, ROW_RESET, ROW_HAVE_BID, ROW_HAVE_ASK = 1, 2, 4, 8, 16
 ABSORPTION, ICEBERG, EXHAUSTION, DELTA_SPIKE, SPOOF, SMART_MONEY, ORACLE = range(1, 8)
-EXH_RING, SM_RING, SPOOF_MAX_WALLS, DS_MAX_LEVELS = 4096, 1024, 8, 64
+EXH_RING, SM_RING, SPOOF_WALLS_MAX, DS_LEVELS_MAX = 4096, 1024, 8, 64
 OS_BUCKETS = 512
 
 
@@ -157,7 +157,7 @@ class PyFlowEngine:
         self.ds_recent, self.ds_older = deque(), deque()
         self.ds_recent_sum = self.ds_older_sum = 0
         self.ds_fired_ts = None
-        self.walls = {BID: [None] * SPOOF_MAX_WALLS, ASK: [None] * SPOOF_MAX_WALLS}
+        self.walls = {BID: [None] * SPOOF_WALLS_MAX, ASK: [None] * SPOOF_WALLS_MAX}
         self.sm_ring = deque()
         self.sm_q, self.sm_n = {BID: 0, ASK: 0}, {BID: 0, ASK: 0}
         self.sm_last = {}
@@ -296,7 +296,7 @@ class PyFlowEngine:
                                  self.msg_buy, self.msg_sell, flags))
         if self.signals_on:
             if self.msg_resync and self.msg_book:
-                self.walls = {BID: [None] * SPOOF_MAX_WALLS, ASK: [None] * SPOOF_MAX_WALLS}
+                self.walls = {BID: [None] * SPOOF_WALLS_MAX, ASK: [None] * SPOOF_WALLS_MAX}
             self._det_message(changed)
         self.undo, self.saved = [], {}
         self.msg_book = self.msg_resync = False
@@ -726,7 +726,7 @@ class PyFlowEngine:
             return
         if not recent:
             return
-        orders, last_ts, want, levels = 0, -1, min(p["delta_spike_min_levels"], DS_MAX_LEVELS), set()
+        orders, last_ts, want, levels = 0, -1, min(p["delta_spike_min_levels"], DS_LEVELS_MAX), set()
         for t, q_, px_ in recent:
             if (d > 0 and q_ > 0) or (d < 0 and q_ < 0):
                 if t != last_ts:

@@ -29,7 +29,7 @@ from nexus.agg.scales import Grid, Scale, common_grid, grid_tick, scale_for, to_
 from nexus.exceptions import ConfigError
 from nexus.instruments import Instrument
 
-MAX_AGG_VENUES = 5
+AGG_VENUES_MAX = 5
 BID, ASK = int(record.Side.BID), int(record.Side.ASK)
 
 
@@ -93,8 +93,8 @@ class Aggregator:
     def __init__(self, instruments: dict[str, Instrument], cfg: AggConfig | None = None, consensus=None):
         """`consensus`: the book to fuse into (default the native Consensus; the benchmark
         passes its pure-Python equivalent to time the same replay side by side)."""
-        if not 1 <= len(instruments) <= MAX_AGG_VENUES:
-            raise ConfigError(f"the aggregator takes 1 to {MAX_AGG_VENUES} venues, got {len(instruments)}")
+        if not 1 <= len(instruments) <= AGG_VENUES_MAX:
+            raise ConfigError(f"the aggregator takes 1 to {AGG_VENUES_MAX} venues, got {len(instruments)}")
         self.cfg = cfg or AggConfig()
         self.grid: Grid = common_grid(list(instruments.values()))
         self.consensus = consensus if consensus is not None else Consensus()

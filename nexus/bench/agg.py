@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import time
 
-import numpy as np
 
 from nexus import record
 from nexus._native import Consensus

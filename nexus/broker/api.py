@@ -233,7 +233,7 @@ def _transaction_routes(r: APIRouter, c: "Ctx") -> None:
     def list_transactions(
         customer: Annotated[Optional[str], Query(pattern=M.CODE_PATTERN)] = None,
         status: Optional[M.Status] = None,
-        limit: Annotated[int, Query(ge=1, le=orders.MAX_LIST)] = 100,
+        limit: Annotated[int, Query(ge=1, le=orders.LIST_MAX)] = 100,
         _: str = Depends(integrator),
     ):
         with b.db.read() as conn:

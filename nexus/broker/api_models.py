@@ -254,11 +254,11 @@ class SimDepositOut(BaseModel):
     block_number: int
 
 
-MAX_SIM_MINE_BLOCKS = 100  # one request's work on the in-process chain
+SIM_MINE_BLOCKS_MAX = 100  # one request's work on the in-process chain
 
 
 class SimMineIn(Strict):
-    blocks: int = Field(ge=1, le=MAX_SIM_MINE_BLOCKS)
+    blocks: int = Field(ge=1, le=SIM_MINE_BLOCKS_MAX)
 
 
 class SimMineOut(BaseModel):

@@ -18,7 +18,7 @@ from nexus.broker import schema as S
 from nexus.broker.db import Database, schema_version
 from nexus.broker.db import MIGRATIONS
 
-MAX_REPORTED = 1000
+REPORTED_MAX = 1000
 
 
 def audit(db: Database) -> list[str]:
@@ -35,7 +35,7 @@ def audit(db: Database) -> list[str]:
         _histories(conn, v)
         _callbacks(conn, v)
         _money_with_status(conn, v)
-    return v[:MAX_REPORTED] + ([f"... and {len(v) - MAX_REPORTED} more"] if len(v) > MAX_REPORTED else [])
+    return v[:REPORTED_MAX] + ([f"... and {len(v) - REPORTED_MAX} more"] if len(v) > REPORTED_MAX else [])
 
 
 def _ledger(conn, v: list[str]) -> None:

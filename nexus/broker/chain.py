@@ -24,7 +24,7 @@ GWEI = 10**9
 NATIVE_GAS = 21_000
 TOKEN_GAS = 100_000
 PRIORITY_FEE_WEI = 1 * GWEI
-MAX_SCAN_BLOCKS = 500  # blocks read per scan step (bounded work per tick)
+SCAN_BLOCKS_MAX = 500  # blocks read per scan step (bounded work per tick)
 _TRANSFER_SELECTOR = function_signature_to_4byte_selector("transfer(address,uint256)")
 
 

@@ -23,7 +23,7 @@ USDT_UNIT = 10**erc20.DECIMALS
 HOT_WALLET_ETH = 1_000 * ETHER
 HOT_WALLET_USDT = 1_000_000 * USDT_UNIT
 CUSTOMER_USDT = 1_000_000_000 * USDT_UNIT
-MAX_MINE_BLOCKS = 10_000
+MINE_BLOCKS_MAX = 10_000
 
 
 class SimControl:
@@ -109,7 +109,7 @@ def _to_rpc(value):
     return str(value)
 
 
-MAX_REQUEST_BYTES = 1 << 20
+REQUEST_BYTES_MAX = 1 << 20
 
 
 def serve_rpc(host: str, port: int, fund: list[str]) -> tuple[ThreadingHTTPServer, dict]:
@@ -124,7 +124,7 @@ def serve_rpc(host: str, port: int, fund: list[str]) -> tuple[ThreadingHTTPServe
             with lock:
                 if method == "evm_mine":
                     n = int(params[0], 16) if params and isinstance(params[0], str) else int(params[0]) if params else 1
-                    result = sim.mine(max(1, min(n, MAX_MINE_BLOCKS)))
+                    result = sim.mine(max(1, min(n, MINE_BLOCKS_MAX)))
                 else:
                     result = w3.manager.request_blocking(method, params)
             return {"jsonrpc": "2.0", "id": rid, "result": _to_rpc(result)}
@@ -134,7 +134,7 @@ def serve_rpc(host: str, port: int, fund: list[str]) -> tuple[ThreadingHTTPServe
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self):  # noqa: N802
             n = int(self.headers.get("Content-Length") or 0)
-            if n > MAX_REQUEST_BYTES:
+            if n > REQUEST_BYTES_MAX:
                 self.send_error(413)
                 return
             try:

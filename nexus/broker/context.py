@@ -12,7 +12,7 @@ from nexus.broker.clock import Clock
 from nexus.broker.db import Database
 from nexus.broker.hdwallet import DepositAddressDeriver
 from nexus.broker.pricing import PriceSource
-from nexus.broker.units import MAX_FIAT_CENTS
+from nexus.broker.units import FIAT_CENTS_MAX
 
 
 @dataclass
@@ -23,7 +23,7 @@ class Settings:
     confirm_block_after_s: int = 2 * 60 * 60  # Confirming this long -> Blocked
     four_eyes_threshold: int = 1_000_00  # payouts at or above (fiat units) need two operators
     payout_hold_above: int | None = None  # payouts above this (fiat units) go on hold
-    max_fiat: int = MAX_FIAT_CENTS  # one transaction's limit (fiat units)
+    max_fiat: int = FIAT_CENTS_MAX  # one transaction's limit (fiat units)
     callback_backoff_base_s: float = 1.0
     callback_backoff_cap_s: float = 300.0
     callback_timeout_s: float = 5.0

@@ -24,7 +24,7 @@ from nexus.exceptions import ConfigError
 log = logging.getLogger("nexus.broker.db")
 T = TypeVar("T")
 
-MAX_RETRIES = 8
+RETRIES_MAX = 8
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
@@ -113,18 +113,18 @@ class Database:
     def run(self, fn: Callable[[Connection], T], *, retry_integrity: bool = False) -> T:
         """Run `fn` in one write transaction, retrying on lock conflicts (and, when asked, on
         unique violations a concurrent writer may cause)."""
-        for attempt in range(MAX_RETRIES):
+        for attempt in range(RETRIES_MAX):
             try:
                 with self.pool.begin() as conn:
                     return fn(conn)
             except sa.exc.IntegrityError:
-                if not retry_integrity or attempt == MAX_RETRIES - 1:
+                if not retry_integrity or attempt == RETRIES_MAX - 1:
                     raise
             except sa.exc.OperationalError as e:
-                if not _retryable(e) or attempt == MAX_RETRIES - 1:
+                if not _retryable(e) or attempt == RETRIES_MAX - 1:
                     raise
             except sa.exc.DBAPIError as e:
-                if not _retryable(e) or attempt == MAX_RETRIES - 1:
+                if not _retryable(e) or attempt == RETRIES_MAX - 1:
                     raise
             time.sleep(random.uniform(0.001, 0.02) * (attempt + 1))
         raise AssertionError("unreachable")

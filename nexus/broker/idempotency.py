@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection
 from nexus.broker import schema as S
 from nexus.broker.errors import Invalid
 
-MAX_KEY_LENGTH = 200
+KEY_LENGTH_MAX = 200
 
 
 def request_hash(method: str, path: str, body: dict) -> str:
@@ -27,8 +27,8 @@ def run(broker, key: str | None, req_hash: str, fn: Callable[[Connection], tuple
     if key is None:
         status, body = broker.db.run(fn)
         return status, body, False
-    if not key or len(key) > MAX_KEY_LENGTH:
-        raise Invalid(f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters", code="invalid_idempotency_key")
+    if not key or len(key) > KEY_LENGTH_MAX:
+        raise Invalid(f"Idempotency-Key must be 1 to {KEY_LENGTH_MAX} characters", code="invalid_idempotency_key")
 
     def work(conn: Connection) -> tuple[int, dict, bool]:
         k = S.idempotency_keys.c

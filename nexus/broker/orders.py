@@ -174,7 +174,7 @@ def get(conn: Connection, broker, code: str) -> dict:
     return views.transaction(tx, transitions.history(conn, tx["id"]))
 
 
-MAX_LIST = 500
+LIST_MAX = 500
 
 
 def listing(conn: Connection, customer: str | None, status: str | None, limit: int) -> list[dict]:
@@ -183,7 +183,7 @@ def listing(conn: Connection, customer: str | None, status: str | None, limit: i
         q = q.where(S.customers.c.code == customer)
     if status:
         q = q.where(S.transactions.c.status == status)
-    q = q.order_by(S.transactions.c.id.desc()).limit(max(1, min(limit, MAX_LIST)))
+    q = q.order_by(S.transactions.c.id.desc()).limit(max(1, min(limit, LIST_MAX)))
     return [views.transaction(dict(r)) for r in conn.execute(q).mappings()]
 
 

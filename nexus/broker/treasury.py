@@ -13,7 +13,7 @@ from nexus.broker.ledger import Posting
 from nexus.broker.units import CRYPTOS, to_str, to_units
 
 RESERVES = ("hot_wallet", "exchange", "coldstore")
-MAX_MEASURED_ADDRESSES = 10_000  # deposit addresses read per measurement (bounded work)
+MEASURED_ADDRESSES_MAX = 10_000  # deposit addresses read per measurement (bounded work)
 
 
 def balances(broker, crypto: str) -> dict:
@@ -29,7 +29,7 @@ def balances(broker, crypto: str) -> dict:
                                                  t.status.in_((states.CONFIRMING, states.BLOCKED)))
             )
         )
-        addresses = [r.address for r in conn.execute(sa.select(d.address).where(d.crypto == crypto).distinct().limit(MAX_MEASURED_ADDRESSES))]
+        addresses = [r.address for r in conn.execute(sa.select(d.address).where(d.crypto == crypto).distinct().limit(MEASURED_ADDRESSES_MAX))]
         exchange = ledger.balance(conn, "exchange", crypto)
         coldstore = ledger.balance(conn, "coldstore", crypto)
     reserve = broker.chain.balance(crypto, broker.chain.hot_address) + sum(broker.chain.balance(crypto, a) for a in addresses)

@@ -32,10 +32,10 @@ FIATS: dict[str, Currency] = {EUR.code: EUR}
 CURRENCIES: dict[str, Currency] = {**CRYPTOS, **FIATS}
 
 # Limits (named, and related by assertion).
-MAX_FIAT_CENTS = 100_000_00  # one transaction: at most 100 000.00 EUR
-MIN_FIAT_CENTS = 1  # and at least 0.01 EUR
-MAX_AMOUNT_DIGITS = 40  # digits a decimal amount string may carry in total
-assert MIN_FIAT_CENTS > 0 and MAX_FIAT_CENTS > MIN_FIAT_CENTS
+FIAT_CENTS_MAX = 100_000_00  # one transaction: at most 100 000.00 EUR
+FIAT_CENTS_MIN = 1  # and at least 0.01 EUR
+AMOUNT_DIGITS_MAX = 40  # digits a decimal amount string may carry in total
+assert FIAT_CENTS_MIN > 0 and FIAT_CENTS_MAX > FIAT_CENTS_MIN
 
 AMOUNT_PATTERN = r"^[0-9]{1,22}(\.[0-9]{1,18})?$"
 _AMOUNT_RE = re.compile(AMOUNT_PATTERN)

@@ -9,7 +9,7 @@ import sys
 
 import click
 
-from nexus.flow.params import MAX_LEVELS, MS
+from nexus.flow.params import LEVELS_MAX, MS
 
 
 @click.group()
@@ -63,7 +63,7 @@ def finish(source) -> None:
 
 @metrics.command("replay")
 @source_options
-@click.option("--levels", type=click.IntRange(1, MAX_LEVELS), default=5, show_default=True,
+@click.option("--levels", type=click.IntRange(1, LEVELS_MAX), default=5, show_default=True,
               help="N: OFI on levels 1..N and OBI over the top N levels.")
 @click.option("--vpin-bucket-volume", "vpin_q", default=None,
               help="VPIN bucket volume Q in the venue's quantity units (a decimal); VPIN is off without it.")

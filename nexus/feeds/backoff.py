@@ -6,15 +6,15 @@ import random
 from dataclasses import dataclass, field
 
 BACKOFF_BASE_S = 0.5
-BACKOFF_MAX_S = 30.0
+BACKOFF_S_MAX = 30.0
 HEALTHY_RESET_S = 30.0
-assert 0 < BACKOFF_BASE_S <= BACKOFF_MAX_S
+assert 0 < BACKOFF_BASE_S <= BACKOFF_S_MAX
 
 
 @dataclass
 class Backoff:
     base_s: float = BACKOFF_BASE_S
-    max_s: float = BACKOFF_MAX_S
+    max_s: float = BACKOFF_S_MAX
     healthy_reset_s: float = HEALTHY_RESET_S
     rng: random.Random = field(default_factory=random.Random)
     attempt: int = 0

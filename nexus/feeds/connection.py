@@ -22,7 +22,7 @@ from nexus.venues.registry import Heartbeat
 
 log = logging.getLogger("nexus.feeds")
 
-MAX_MESSAGE_BYTES = 16 << 20
+MESSAGE_BYTES_MAX = 16 << 20
 
 
 @dataclass
@@ -58,7 +58,7 @@ class _Listener(WSListener):
             return
         self._parts.append(frame.get_payload_as_bytes())
         self._size += frame.payload_size
-        if self._size > MAX_MESSAGE_BYTES:
+        if self._size > MESSAGE_BYTES_MAX:
             self.conn.stats.last_error = "message larger than the limit"
             transport.disconnect()
         elif frame.fin:

@@ -33,7 +33,7 @@ from nexus.venues.registry import canonical_symbol, load
 log = logging.getLogger("nexus.feeds")
 
 STALE_AFTER_S = 5.0
-RESYNC_MIN_INTERVAL_S = 1.0  # do not hammer a venue's REST endpoint or reconnect in a loop
+RESYNC_INTERVAL_S_MIN = 1.0  # do not hammer a venue's REST endpoint or reconnect in a loop
 REST_SNAPSHOT_DELAY_S = 0.3  # let diffs buffer first (Binance's documented procedure)
 
 _CLEAR = int(record.Kind.BOOK_CLEAR)
@@ -183,8 +183,8 @@ class VenueFeed:
         now = monotonic_ns()
         if self._resync_task is not None and not self._resync_task.done():
             return
-        if now - self._last_resync_ns < RESYNC_MIN_INTERVAL_S * 1e9 and delay_s == 0:
-            delay_s = RESYNC_MIN_INTERVAL_S
+        if now - self._last_resync_ns < RESYNC_INTERVAL_S_MIN * 1e9 and delay_s == 0:
+            delay_s = RESYNC_INTERVAL_S_MIN
         self._last_resync_ns = now
         self.counters.resync_requests += 1
         self._resync_task = asyncio.get_running_loop().create_task(self._resync(delay_s))

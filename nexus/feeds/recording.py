@@ -30,7 +30,7 @@ CHUNK_MAGIC = b"CK"
 CHUNK_HEAD = struct.Struct("<2sIII")
 FRAME_HEAD = struct.Struct("<qHBI")
 DEFAULT_CHUNK_BYTES = 1 << 20
-MAX_FRAME_BYTES = 64 << 20
+FRAME_BYTES_MAX = 64 << 20
 
 FRAME, REST, EVENT = 0, 1, 2
 KIND_NAMES = {FRAME: "frame", REST: "rest", EVENT: "event"}
@@ -141,7 +141,7 @@ class RecordingReader:
             for _ in range(n):
                 ts, vid, kind, ln = unpack(raw, off)
                 off += hsize
-                if ln > MAX_FRAME_BYTES:
+                if ln > FRAME_BYTES_MAX:
                     raise RecordingError(f"{self.path}: frame of {ln} bytes exceeds the limit")
                 yield Frame(ts, vid, kind, raw[off : off + ln])
                 off += ln

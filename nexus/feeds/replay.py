@@ -32,7 +32,7 @@ class ReplayStats:
 
 
 class Replayer:
-    MAX_REASONS = 20
+    REASONS_MAX = 20
 
     def __init__(self, path: str, venues: set[str] | None = None, realtime: bool = False, speed: float = 1.0):
         self.reader = RecordingReader(path)
@@ -87,7 +87,7 @@ class Replayer:
                     continue
                 except DecodeError as e:
                     self.stats.malformed += 1
-                    if len(self.stats.rejected) < self.MAX_REASONS:
+                    if len(self.stats.rejected) < self.REASONS_MAX:
                         self.stats.rejected.append(f"frame {i} ({venue}): {e}")
                     segs = None
                 break

@@ -9,13 +9,13 @@ import numpy as np
 from engine import flow as _flow
 from nexus.exceptions import RecordLayoutError
 
-MAX_LEVELS: int = _flow.MAX_LEVELS
+LEVELS_MAX: int = _flow.LEVELS_MAX
 FACTS: int = _flow.FACTS
 
 METRIC_DTYPE = np.dtype([
     ("msg", "<i8"), ("rec", "<i8"), ("ts_exchange_ns", "<i8"),
     ("bid_px", "<i8"), ("bid_qty", "<i8"), ("ask_px", "<i8"), ("ask_qty", "<i8"),
-    ("ofi", "<i8", (MAX_LEVELS,)), ("obi_num", "<i8"), ("obi_den", "<i8"), ("cvd", "<i8"),
+    ("ofi", "<i8", (LEVELS_MAX,)), ("obi_num", "<i8"), ("obi_den", "<i8"), ("cvd", "<i8"),
     ("buy_qty", "<i8"), ("sell_qty", "<i8"), ("flags", "<u4"), ("levels", "<u4"),
 ])
 VPIN_DTYPE = np.dtype([

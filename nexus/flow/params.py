@@ -96,7 +96,7 @@ from nexus.exceptions import ConfigError, ParamLayoutError
 
 MS = 1_000_000
 S = 1_000_000_000
-MAX_LEVELS = 20  # engine/flow.pxd FLOW_MAX_LEVELS (checked at engine import: limit=)
+LEVELS_MAX = 20  # engine/flow.pxd FLOW_LEVELS_MAX (checked at engine import: limit=)
 WEIGHT_MAX = 100  # an oracle weight, at most
 INT64_BYTES = 8  # every parameter is an int64_t in the engine's structs
 
@@ -140,13 +140,13 @@ P = Param
 SCHEMA: tuple[Param, ...] = (
     *_group(
         "metrics",
-        P("ofi_levels", 5, "multi-level OFI over levels 1..N (engine/ofi.pxd)", 1, MAX_LEVELS, "FLOW_MAX_LEVELS"),
-        P("obi_levels", 5, "OBI over the top N levels (engine/obi.pxd)", 1, MAX_LEVELS, "FLOW_MAX_LEVELS"),
+        P("ofi_levels", 5, "multi-level OFI over levels 1..N (engine/ofi.pxd)", 1, LEVELS_MAX, "FLOW_LEVELS_MAX"),
+        P("obi_levels", 5, "OBI over the top N levels (engine/obi.pxd)", 1, LEVELS_MAX, "FLOW_LEVELS_MAX"),
         P("instrument_id", 0, "only records of this instrument (0: all)", 0, (1 << 32) - 1),
         P("vpin_bucket_volume", 0, "V, quantity units per VPIN bucket; 0 turns VPIN off (engine/vpin.pxd)"),
-        P("vpin_window", 50, "n buckets (the paper's default: 50)", 1, 1 << 16, "VPIN_MAX_WINDOW",
+        P("vpin_window", 50, "n buckets (the paper's default: 50)", 1, 1 << 16, "VPIN_WINDOW_MAX",
           when="vpin_bucket_volume"),
-        P("vpin_sigma_bars", 50, "bars in the rolling sd of price changes (BVC)", 1, 1 << 16, "VPIN_MAX_SIGMA_BARS"),
+        P("vpin_sigma_bars", 50, "bars in the rolling sd of price changes (BVC)", 1, 1 << 16, "VPIN_SIGMA_BARS_MAX"),
         P("vpin_bar_ns", 0, "0: every trade is a bar; else time bars of this length"),
     ),
     *_group(
@@ -191,7 +191,7 @@ SCHEMA: tuple[Param, ...] = (
         P("exhaustion_window_ns", 1 * S, "the lookback the burst's move is measured over", 1),
         P("exhaustion_burst_ns", 500 * MS, "the burst window, also the baseline's bucket (<= window_ns)", 1),
         P("exhaustion_base_window", 60, "baseline buckets (x2 samples: buy and sell volume)",
-          1, 4096, "EXH_MAX_WINDOW"),
+          1, 4096, "EXH_WINDOW_MAX"),
         P("exhaustion_min_buckets", 20, "baseline buckets needed before a burst arms (<= base_window)"),
         P("exhaustion_burst_z_x100", 500, "one-sided volume z against the baseline, x100"),
         P("exhaustion_orders_z_x100", 300, "... and its aggressive-order count's z, x100"),
@@ -207,7 +207,7 @@ SCHEMA: tuple[Param, ...] = (
     *_group(
         "delta_spike",
         P("delta_spike_bucket_ns", 500 * MS, "the sliding delta's window and the baseline's bucket", 1),
-        P("delta_spike_window", 60, "baseline buckets", 1, 4096, "DS_MAX_WINDOW"),
+        P("delta_spike_window", 60, "baseline buckets", 1, 4096, "DS_WINDOW_MAX"),
         P("delta_spike_min_buckets", 20, "baseline buckets needed before it fires (<= window)"),
         P("delta_spike_z_x100", 600, "|z| of the delta against the baseline, x100"),
         P("delta_spike_min_qty", 0, "|delta| at least this (0: no absolute floor)"),
@@ -218,7 +218,7 @@ SCHEMA: tuple[Param, ...] = (
     ),
     *_group(
         "spoof",
-        P("spoof_levels", 20, "levels the median level size is taken over", 2, MAX_LEVELS, "SPOOF_MAX_LEVELS"),
+        P("spoof_levels", 20, "levels the median level size is taken over", 2, LEVELS_MAX, "SPOOF_LEVELS_MAX"),
         P("spoof_mult_pct", 1000, "a wall: >= this % of the median size of the top `spoof_levels` levels"),
         P("spoof_max_bps", 5, "walls within this many basis points of the touch"),
         P("spoof_order_mult_pct", 2500, "... and >= this % of the average aggressive order (0: not used)"),
@@ -236,7 +236,7 @@ SCHEMA: tuple[Param, ...] = (
         P("smart_money_min_qty", 0, "... and at least this size (0: no absolute floor)"),
         P("smart_money_window_ns", 30 * S, "the sliding window and the background's bin", 1),
         P("smart_money_base_windows", 10, "the background: median per-side count over this many windows",
-          1, 64, "SM_MAX_BINS"),
+          1, 64, "SM_BINS_MAX"),
         P("smart_money_min_count", 10, "net large lots n_d - n_o", 1),
         P("smart_money_imbalance_pct", 0, "volume imbalance of the large lots, % (0: no condition)", 0, 100),
         P("smart_money_z_x100", 400, "n_d - E >= z * sqrt(E), E the background per side"),

@@ -30,9 +30,9 @@ from nexus.risk.codes import Latch, State
 from nexus.risk.settings import RiskSettings, settings_from_obj
 
 SCHEMA_VERSION = 1
-NAME_MAX_CHARS = 64
-AMOUNT_MAX_CHARS = 80
-TEXT_MAX_CHARS = 500   # reset reasons, halt reasons, signal tags
+NAME_CHARS_MAX = 64
+AMOUNT_CHARS_MAX = 80
+TEXT_CHARS_MAX = 500   # reset reasons, halt reasons, signal tags
 MARKER_SUFFIX = ".expected"
 DB_FILE = "risk.sqlite3"
 
@@ -54,7 +54,7 @@ def default_url() -> str:
 
 
 metadata = sa.MetaData()
-_amount = lambda name, nullable=False: sa.Column(name, sa.String(AMOUNT_MAX_CHARS), nullable=nullable)  # noqa: E731
+_amount = lambda name, nullable=False: sa.Column(name, sa.String(AMOUNT_CHARS_MAX), nullable=nullable)  # noqa: E731
 
 risk_meta = sa.Table(
     "risk_meta", metadata,
@@ -65,13 +65,13 @@ risk_meta = sa.Table(
 )
 risk_limits = sa.Table(
     "risk_limits", metadata,
-    sa.Column("venue", sa.String(NAME_MAX_CHARS), primary_key=True),
-    sa.Column("symbol", sa.String(NAME_MAX_CHARS), primary_key=True),
-    sa.Column("tick_size", sa.String(AMOUNT_MAX_CHARS), nullable=False),
-    sa.Column("lot_size", sa.String(AMOUNT_MAX_CHARS), nullable=False),
-    sa.Column("contract_value", sa.String(AMOUNT_MAX_CHARS), nullable=False),
+    sa.Column("venue", sa.String(NAME_CHARS_MAX), primary_key=True),
+    sa.Column("symbol", sa.String(NAME_CHARS_MAX), primary_key=True),
+    sa.Column("tick_size", sa.String(AMOUNT_CHARS_MAX), nullable=False),
+    sa.Column("lot_size", sa.String(AMOUNT_CHARS_MAX), nullable=False),
+    sa.Column("contract_value", sa.String(AMOUNT_CHARS_MAX), nullable=False),
     sa.Column("contract_kind", sa.String(16), nullable=False),
-    sa.Column("quote", sa.String(NAME_MAX_CHARS), nullable=False),
+    sa.Column("quote", sa.String(NAME_CHARS_MAX), nullable=False),
     sa.Column("price_exponent", sa.Integer, nullable=False),
     sa.Column("qty_exponent", sa.Integer, nullable=False),
     _amount("max_qty"),
@@ -85,14 +85,14 @@ risk_state = sa.Table(
     _amount("upnl_day_start"),
     sa.Column("state", sa.String(16), nullable=False),
     sa.Column("latch", sa.String(16), nullable=False),
-    sa.Column("halt_reason", sa.String(TEXT_MAX_CHARS), nullable=True),
+    sa.Column("halt_reason", sa.String(TEXT_CHARS_MAX), nullable=True),
     sa.Column("fills", sa.BigInteger, nullable=False),
     sa.Column("updated_at_ns", sa.BigInteger, nullable=False),
 )
 risk_positions = sa.Table(
     "risk_positions", metadata,
-    sa.Column("venue", sa.String(NAME_MAX_CHARS), primary_key=True),
-    sa.Column("symbol", sa.String(NAME_MAX_CHARS), primary_key=True),
+    sa.Column("venue", sa.String(NAME_CHARS_MAX), primary_key=True),
+    sa.Column("symbol", sa.String(NAME_CHARS_MAX), primary_key=True),
     _amount("qty"), _amount("cost"), _amount("bid", True), _amount("ask", True),
 )
 risk_fills = sa.Table(
@@ -100,24 +100,24 @@ risk_fills = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("ts_ns", sa.BigInteger, nullable=False),
     sa.Column("day", sa.String(10), nullable=False, index=True),
-    sa.Column("venue", sa.String(NAME_MAX_CHARS), nullable=False),
-    sa.Column("symbol", sa.String(NAME_MAX_CHARS), nullable=False),
+    sa.Column("venue", sa.String(NAME_CHARS_MAX), nullable=False),
+    sa.Column("symbol", sa.String(NAME_CHARS_MAX), nullable=False),
     sa.Column("side", sa.String(4), nullable=False),
     _amount("qty"), _amount("price"), _amount("realised"),
     sa.Column("source", sa.String(8), nullable=False),
-    sa.Column("tag", sa.String(TEXT_MAX_CHARS), nullable=False),  # the signal that opened it
+    sa.Column("tag", sa.String(TEXT_CHARS_MAX), nullable=False),  # the signal that opened it
 )
 risk_resets = sa.Table(
     "risk_resets", metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("at_ns", sa.BigInteger, nullable=False),
-    sa.Column("who", sa.String(NAME_MAX_CHARS), nullable=False),
-    sa.Column("reason", sa.String(TEXT_MAX_CHARS), nullable=False),
+    sa.Column("who", sa.String(NAME_CHARS_MAX), nullable=False),
+    sa.Column("reason", sa.String(TEXT_CHARS_MAX), nullable=False),
     sa.Column("latch_before", sa.String(16), nullable=False),
     sa.Column("state_before", sa.String(16), nullable=False),
     sa.Column("state_after", sa.String(16), nullable=False),
     _amount("day_pnl_before", True),
-    sa.Column("halt_reason_before", sa.String(TEXT_MAX_CHARS), nullable=True),
+    sa.Column("halt_reason_before", sa.String(TEXT_CHARS_MAX), nullable=True),
 )
 
 
@@ -311,7 +311,7 @@ class RiskStore:
             conn.execute(sa.insert(risk_fills).values(
                 ts_ns=fill.ts_ns, day=fill.day, venue=fill.venue, symbol=fill.symbol, side=fill.side,
                 qty=str(fill.qty), price=str(fill.price), realised=str(fill.realised), source=fill.source,
-                tag=fill.tag[:TEXT_MAX_CHARS]))
+                tag=fill.tag[:TEXT_CHARS_MAX]))
             self._put_position(conn, pos)
             self.put_state(st, conn)
 
@@ -325,7 +325,7 @@ class RiskStore:
     def record_reset(self, who: str, reason: str, before: DayState, day_pnl: Decimal | None, after: DayState) -> None:
         with self.pool.begin() as conn:
             conn.execute(sa.insert(risk_resets).values(
-                at_ns=after.updated_at_ns, who=who[:NAME_MAX_CHARS], reason=reason[:TEXT_MAX_CHARS],
+                at_ns=after.updated_at_ns, who=who[:NAME_CHARS_MAX], reason=reason[:TEXT_CHARS_MAX],
                 latch_before=before.latch.name, state_before=before.state.name, state_after=after.state.name,
                 day_pnl_before=_opt(day_pnl), halt_reason_before=before.halt_reason))
             self.put_state(after, conn)

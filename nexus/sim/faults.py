@@ -31,7 +31,7 @@ DISCONNECT_REFUSE_S = 2
 # Which venues a fault kind makes sense for: a gap needs sequence numbers, a bad checksum a checksum.
 SEQUENCED = ("binance-spot", "binance-perp", "bybit-perp", "okx-swap", "coinbase")
 CHECKSUMMED = ("okx-swap", "kraken")
-MAX_AT_S = 10 ** 7
+AT_S_MAX = 10 ** 7
 
 
 @dataclass(frozen=True)
@@ -65,8 +65,8 @@ def parse(text: str) -> Fault:
         at_s = Decimal(at)
     except InvalidOperation:
         raise ConfigError(f"--fault {text!r}: AT_S must be a number of seconds, got {at!r}") from None
-    if not at_s.is_finite() or at_s < 0 or at_s > MAX_AT_S:
-        raise ConfigError(f"--fault {text!r}: AT_S must be between 0 and {MAX_AT_S} seconds")
+    if not at_s.is_finite() or at_s < 0 or at_s > AT_S_MAX:
+        raise ConfigError(f"--fault {text!r}: AT_S must be between 0 and {AT_S_MAX} seconds")
     if kind == "gap" and venue not in SEQUENCED:
         raise ConfigError(f"--fault {text!r}: {venue} has no sequence numbers to skip; "
                           f"gap applies to {', '.join(SEQUENCED)}")

@@ -32,9 +32,9 @@ assert STEP_NS * STEPS_PER_S == 1_000_000_000
 BID, ASK = 1, -1                # book sides; for fills, the taker side: BUY = 1, SELL = -1
 BUY, SELL = 1, -1
 
-MIN_LEVELS = 80                 # levels kept per side (far levels are topped up / trimmed)
-MAX_LEVELS = 220
-MAX_SPAN_BPS = 60.0             # levels farther than this from the fair price are cancelled
+LEVELS_MIN = 80                 # levels kept per side (far levels are topped up / trimmed)
+LEVELS_MAX = 220
+SPAN_BPS_MAX = 60.0             # levels farther than this from the fair price are cancelled
 ARB_TICKS = 12                  # stale quotes within this many ticks of fair are traded through
 HAWKES_BETA_PER_S = 4.0         # decay of the excitation
 HAWKES_BRANCHING = 0.6          # mean number of follow-on events each event triggers
@@ -354,19 +354,19 @@ class VenueSim:
             self.set_level(side, price, qty - max(self.spec.lot, cut))
 
     def _maintain_depth(self) -> None:
-        span = MAX_SPAN_BPS * 1e-4 * self.fair
+        span = SPAN_BPS_MAX * 1e-4 * self.fair
         for side in (BID, ASK):
             book = self.book_side(side)
             far = [p for p in book if abs(p - self.fair) > span and not self.protected(side, p)]
             for p in far:
                 self.set_level(side, p, 0)
-            if len(book) > MAX_LEVELS:
-                worst = heapq.nsmallest(len(book) - MAX_LEVELS, book) if side == BID else \
-                    heapq.nlargest(len(book) - MAX_LEVELS, book)
+            if len(book) > LEVELS_MAX:
+                worst = heapq.nsmallest(len(book) - LEVELS_MAX, book) if side == BID else \
+                    heapq.nlargest(len(book) - LEVELS_MAX, book)
                 for p in worst:
                     if not self.protected(side, p):
                         self.set_level(side, p, 0)
-            while len(book) < MIN_LEVELS:
+            while len(book) < LEVELS_MIN:
                 last = (min(book) if side == BID else max(book)) if book else int(self.fair)
                 d = (1 + self._place_ticks()) * self.tick
                 price = last - d if side == BID else last + d
@@ -379,7 +379,7 @@ class VenueSim:
         mid = int(round(self.fair / tick)) * tick
         for side in (BID, ASK):
             price = mid - tick if side == BID else mid + tick
-            for _ in range((MIN_LEVELS + MAX_LEVELS) // 2):
+            for _ in range((LEVELS_MIN + LEVELS_MAX) // 2):
                 self.add(side, price, self._limit_lots() * 2)
                 d = (1 + self._place_ticks()) * tick
                 price = price - d if side == BID else price + d

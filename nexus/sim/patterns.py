@@ -192,7 +192,7 @@ class Iceberg(Pattern):
 class Spoof(Pattern):
     kind = "spoof"
     DISTANCE_BPS = (1.5, 3.0)
-    MIN_TICKS = 4
+    TICKS_MIN = 4
 
     @staticmethod
     def max_shown_ticks(vs: VenueSim, side: int) -> int | None:
@@ -209,15 +209,15 @@ class Spoof(Pattern):
     @classmethod
     def feasible(cls, vs: VenueSim, side: int) -> bool:
         """A spoof is displayed size away from the touch: not injected where the published
-        depth does not reach MIN_TICKS behind the touch."""
+        depth does not reach TICKS_MIN behind the touch."""
         cap = cls.max_shown_ticks(vs, side)
-        return cap is None or cap >= cls.MIN_TICKS
+        return cap is None or cap >= cls.TICKS_MIN
 
     def __init__(self, *a) -> None:
         super().__init__(*a)
         vs = self.vs
         touch = vs.best_bid() if self.side == BID else vs.best_ask()
-        self.distance = max(self.MIN_TICKS, int(self.rng.uniform(*self.DISTANCE_BPS) * 1e-4 * touch / vs.tick))
+        self.distance = max(self.TICKS_MIN, int(self.rng.uniform(*self.DISTANCE_BPS) * 1e-4 * touch / vs.tick))
         cap = self.max_shown_ticks(vs, self.side)
         if cap is not None:
             self.distance = min(self.distance, cap)
@@ -401,7 +401,7 @@ assert tuple(CLASSES) == KINDS
 
 SPIKE_BUCKET_NS = 500_000_000   # nexus.flow.params: delta_spike_bucket_ns
 SPIKE_WINDOW = 60               # delta_spike_window
-SPIKE_MIN_BUCKETS = 20          # delta_spike_min_buckets
+SPIKE_BUCKETS_MIN = 20          # delta_spike_min_buckets
 SPIKE_Z = 6.0                   # delta_spike_z_x100 / 100
 FADE_MOVE_BPS = 3.0             # exhaustion_min_move_bps
 FADE_RETRACE = 0.4              # exhaustion_retrace_pct / 100
@@ -452,7 +452,7 @@ class DeltaMeter:
 
     def z(self) -> float:
         n = len(self.buckets)
-        if n < SPIKE_MIN_BUCKETS:
+        if n < SPIKE_BUCKETS_MIN:
             return 0.0
         s1 = sum(self.buckets)
         var = n * sum(v * v for v in self.buckets) - s1 * s1

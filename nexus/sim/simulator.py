@@ -23,7 +23,7 @@ from nexus.sim.faults import Fault
 from nexus.sim.market import STEP_NS
 from nexus.sim.server import SimServer
 
-MAX_BEHIND_S = 0.5        # further behind than this, the clock re-anchors (simulated time slows)
+BEHIND_S_MAX = 0.5        # further behind than this, the clock re-anchors (simulated time slows)
 # An account's starting balances unless told otherwise (perpetuals use the quote currency).
 DEFAULT_BALANCES = {"USDT": "1000000", "USDC": "1000000", "USD": "1000000", "BTC": "10", "ETH": "100"}
 CATCH_UP_BATCH = 20       # steps run back to back before yielding to the connections
@@ -88,7 +88,7 @@ class Simulator:
                 batch = 0
                 await asyncio.sleep(delay)
             else:
-                if -delay > MAX_BEHIND_S:
+                if -delay > BEHIND_S_MAX:
                     t0 += -delay
                     self.lag_events += 1
                 batch += 1

@@ -19,10 +19,10 @@ from fastapi import APIRouter, Body, Depends, Path
 from nexus.broker.api import Ctx, error_responses
 from nexus.broker.errors import Invalid, NotFound
 from nexus.tradebot.errors import SettingsRefused
-from nexus.tradebot.settings import AMOUNT_FIELDS, NAME_MAX_CHARS, settings_from_obj
+from nexus.tradebot.settings import AMOUNT_FIELDS, NAME_CHARS_MAX, settings_from_obj
 from nexus.tradebot.store import SettingsStore, metadata
 
-CRYPTO_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,%d}$" % (NAME_MAX_CHARS - 1)
+CRYPTO_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,%d}$" % (NAME_CHARS_MAX - 1)
 Crypto = Annotated[str, Path(pattern=CRYPTO_PATTERN)]
 
 

@@ -44,9 +44,9 @@ from nexus.tradebot.store import AuditEntry, AuditLog, SettingsStore
 log = logging.getLogger("nexus.tradebot")
 
 DEFAULT_INTERVAL_S = 60.0
-MAX_WORKERS = 4  # runs of different cryptos may proceed in parallel, up to this many
+WORKERS_MAX = 4  # runs of different cryptos may proceed in parallel, up to this many
 AGE_DECIMALS = 3  # last_order_age_s is recorded to the millisecond
-ERROR_MAX_CHARS = 500
+ERROR_CHARS_MAX = 500
 
 
 def build_snapshot(
@@ -99,7 +99,7 @@ class Scheduler:
         clock: Clock | None = None,
         interval_s: float = DEFAULT_INTERVAL_S,
         execute: bool = True,
-        max_workers: int = MAX_WORKERS,
+        max_workers: int = WORKERS_MAX,
         on_entry: Callable[[AuditEntry], None] | None = None,
         wait_each_round: bool = False,
         before_round: Callable[[], None] | None = None,
@@ -297,4 +297,4 @@ def _ns(seconds: float) -> int:
 
 def _describe(e: BaseException) -> str:
     text = f"{type(e).__name__}: {e}"
-    return text if len(text) <= ERROR_MAX_CHARS else text[: ERROR_MAX_CHARS - 3] + "..."
+    return text if len(text) <= ERROR_CHARS_MAX else text[: ERROR_CHARS_MAX - 3] + "..."

@@ -25,8 +25,8 @@ from typing import Any
 from nexus.tradebot.errors import SettingsRefused, SnapshotError
 from nexus.tradebot.snapshot import SnapshotSettings, check_amount, dec_str, parse_decimal
 
-NAME_MAX_CHARS = 32
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,%d}\Z" % (NAME_MAX_CHARS - 1))
+NAME_CHARS_MAX = 32
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,%d}\Z" % (NAME_CHARS_MAX - 1))
 
 # The amount fields, in the order the settings page and `settings show` list them.
 AMOUNT_FIELDS = (
@@ -81,7 +81,7 @@ def problems(s: CryptoSettings) -> list[str]:
     for name in ("crypto", "exchange", "currency"):
         value = getattr(s, name)
         if not isinstance(value, str) or not _NAME.match(value):
-            out.append(f"{name}: expected 1-{NAME_MAX_CHARS} letters, digits, '.', '_' or '-', got {value!r}")
+            out.append(f"{name}: expected 1-{NAME_CHARS_MAX} letters, digits, '.', '_' or '-', got {value!r}")
     if isinstance(s.exchange, str) and s.exchange.lower() in AGG_NAMES:
         # The Tradebot places orders on its exchange; the Aggregator's consensus is data-only.
         out.append(f"exchange {s.exchange!r}: {agg_refusal()}")

@@ -38,17 +38,17 @@ from nexus.tradebot.errors import SnapshotError
 # Limits on what a snapshot may carry. With them, every sum and difference the rules form from
 # inputs is exact in the decision's context (DECIMAL_PRECISION significant digits), and the
 # only roundings are the divisions by the price and the final quantization to the crypto's grid.
-MAX_DECIMALS = 30  # smallest unit 10^-30; wei is 10^-18
-MAX_INTEGER_DIGITS = 30
-MAX_FRACTION_DIGITS = 30
+DECIMALS_MAX = 30  # smallest unit 10^-30; wei is 10^-18
+INTEGER_DIGITS_MAX = 30
+FRACTION_DIGITS_MAX = 30
 DECIMAL_PRECISION = 120
-# A sum of two inputs needs MAX_INTEGER_DIGITS + 1 + MAX_FRACTION_DIGITS digits to be exact. A
-# quantized amount can reach fiat max / smallest price (< 10^(2 * MAX_INTEGER_DIGITS), as the
-# smallest positive price is >= 10^-MAX_FRACTION_DIGITS = 10^-MAX_INTEGER_DIGITS) with
-# MAX_DECIMALS fraction digits; it must fit the context or the quantization would fail.
-assert MAX_FRACTION_DIGITS == MAX_INTEGER_DIGITS
-assert DECIMAL_PRECISION >= MAX_INTEGER_DIGITS + 1 + MAX_FRACTION_DIGITS
-assert DECIMAL_PRECISION >= 2 * MAX_INTEGER_DIGITS + 1 + MAX_DECIMALS
+# A sum of two inputs needs INTEGER_DIGITS_MAX + 1 + FRACTION_DIGITS_MAX digits to be exact. A
+# quantized amount can reach fiat max / smallest price (< 10^(2 * INTEGER_DIGITS_MAX), as the
+# smallest positive price is >= 10^-FRACTION_DIGITS_MAX = 10^-INTEGER_DIGITS_MAX) with
+# DECIMALS_MAX fraction digits; it must fit the context or the quantization would fail.
+assert FRACTION_DIGITS_MAX == INTEGER_DIGITS_MAX
+assert DECIMAL_PRECISION >= INTEGER_DIGITS_MAX + 1 + FRACTION_DIGITS_MAX
+assert DECIMAL_PRECISION >= 2 * INTEGER_DIGITS_MAX + 1 + DECIMALS_MAX
 
 ACTIONS = ("transfer_to_exchange", "transfer_from_exchange", "sell", "buy")
 STATUS_OK, STATUS_SKIPPED = "ok", "skipped"
@@ -70,10 +70,10 @@ def check_amount(value: Decimal, path: str) -> Decimal:
         digits, exponent = digits[:-1], exponent + 1
     integer_digits = max(len(digits) + exponent, 0)
     fraction_digits = max(-exponent, 0)
-    if integer_digits > MAX_INTEGER_DIGITS:
-        raise SnapshotError(f"{path}: more than {MAX_INTEGER_DIGITS} integer digits")
-    if fraction_digits > MAX_FRACTION_DIGITS:
-        raise SnapshotError(f"{path}: more than {MAX_FRACTION_DIGITS} fraction digits")
+    if integer_digits > INTEGER_DIGITS_MAX:
+        raise SnapshotError(f"{path}: more than {INTEGER_DIGITS_MAX} integer digits")
+    if fraction_digits > FRACTION_DIGITS_MAX:
+        raise SnapshotError(f"{path}: more than {FRACTION_DIGITS_MAX} fraction digits")
     return value
 
 
@@ -145,8 +145,8 @@ class Snapshot:
     def __post_init__(self) -> None:
         if isinstance(self.decimals, bool) or not isinstance(self.decimals, int):
             raise SnapshotError(f"decimals: expected an integer, got {json_repr(self.decimals)}")
-        if not 0 <= self.decimals <= MAX_DECIMALS:
-            raise SnapshotError(f"decimals: must be between 0 and {MAX_DECIMALS}, got {self.decimals}")
+        if not 0 <= self.decimals <= DECIMALS_MAX:
+            raise SnapshotError(f"decimals: must be between 0 and {DECIMALS_MAX}, got {self.decimals}")
         for name in ("exchange_price", "internal_price"):
             v = getattr(self, name)
             if v is not None:

@@ -20,19 +20,19 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from nexus.tradebot.settings import AMOUNT_FIELDS, NAME_MAX_CHARS, CryptoSettings, validated
+from nexus.tradebot.settings import AMOUNT_FIELDS, NAME_CHARS_MAX, CryptoSettings, validated
 
-AMOUNT_MAX_CHARS = 80  # a sign, 30 + 30 digits and a point fit well within
+AMOUNT_CHARS_MAX = 80  # a sign, 30 + 30 digits and a point fit well within
 
 metadata = sa.MetaData()
 
 tradebot_settings = sa.Table(
     "tradebot_settings",
     metadata,
-    sa.Column("crypto", sa.String(NAME_MAX_CHARS), primary_key=True),
-    sa.Column("exchange", sa.String(NAME_MAX_CHARS), nullable=False),
-    sa.Column("currency", sa.String(NAME_MAX_CHARS), nullable=False),
-    *[sa.Column(name, sa.String(AMOUNT_MAX_CHARS), nullable=False) for name in AMOUNT_FIELDS],
+    sa.Column("crypto", sa.String(NAME_CHARS_MAX), primary_key=True),
+    sa.Column("exchange", sa.String(NAME_CHARS_MAX), nullable=False),
+    sa.Column("currency", sa.String(NAME_CHARS_MAX), nullable=False),
+    *[sa.Column(name, sa.String(AMOUNT_CHARS_MAX), nullable=False) for name in AMOUNT_FIELDS],
     sa.Column("active", sa.Boolean, nullable=False),
     sa.Column("updated_at_ns", sa.BigInteger, nullable=False),
 )
@@ -44,7 +44,7 @@ tradebot_audit = sa.Table(
     "tradebot_audit",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("crypto", sa.String(NAME_MAX_CHARS), nullable=False, index=True),
+    sa.Column("crypto", sa.String(NAME_CHARS_MAX), nullable=False, index=True),
     sa.Column("started_at_ns", sa.BigInteger, nullable=False),
     sa.Column("finished_at_ns", sa.BigInteger, nullable=False),
     sa.Column("snapshot", sa.Text, nullable=True),  # JSON, the decide schema; null on error

@@ -52,10 +52,10 @@ GENERIC_EXPONENT = 8
 assert decimals_of(GENERIC_STEP) == GENERIC_EXPONENT
 
 # Bounds (every limit is a named constant).
-MAX_BUFFERED_MESSAGES = 10_000  # deltas kept per symbol while waiting for a REST snapshot
-MAX_TRADE_ID = (1 << 63) - 1  # trade ids are stored in an int64 view of the u64 field
-MAX_SEQ = (1 << 63) - 1
-MAX_TS_MS = ((1 << 63) - 1) // 1_000_000  # ns timestamps are int64
+BUFFERED_MESSAGES_MAX = 10_000  # deltas kept per symbol while waiting for a REST snapshot
+TRADE_ID_MAX = (1 << 63) - 1  # trade ids are stored in an int64 view of the u64 field
+SEQ_MAX = (1 << 63) - 1
+TS_MS_MAX = ((1 << 63) - 1) // 1_000_000  # ns timestamps are int64
 DEFAULT_BATCH_RECORDS = 1 << 16
 
 _WHITESPACE = b" \t\r\n"
@@ -185,7 +185,7 @@ def ms_to_ns(v: Any) -> int:
         v = int(v)
     elif type(v) is not int or v < 0:
         raise DecodeError(f"timestamp {v!r} is not a whole number of milliseconds")
-    if v > MAX_TS_MS:
+    if v > TS_MS_MAX:
         raise DecodeError(f"timestamp {v!r} ms is beyond the year 2262 (int64 nanoseconds)")
     return v * 1_000_000
 
@@ -221,7 +221,7 @@ def trade_id_int(v: Any) -> int:
     """The record's trade_id: the venue's id when it is a whole number below 2**63, else a
     63-bit BLAKE2b hash of its text (documented: not reversible; normalize prints the text)."""
     if type(v) is int:
-        if 0 <= v <= MAX_TRADE_ID:
+        if 0 <= v <= TRADE_ID_MAX:
             return v
     elif type(v) is str:
         if v.isdigit() and len(v) <= 18:
@@ -229,11 +229,11 @@ def trade_id_int(v: Any) -> int:
     else:
         raise DecodeError(f"trade id {v!r} is neither a string nor an integer")
     h = hashlib.blake2b(str(v).encode(), digest_size=8).digest()
-    return int.from_bytes(h, "little") & MAX_TRADE_ID
+    return int.from_bytes(h, "little") & TRADE_ID_MAX
 
 
 def seq_int(v: Any, what: str = "sequence") -> int:
-    if type(v) is not int or v < 0 or v > MAX_SEQ:
+    if type(v) is not int or v < 0 or v > SEQ_MAX:
         raise DecodeError(f"{what} {v!r} is not a non-negative integer")
     return v
 

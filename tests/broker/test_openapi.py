@@ -17,7 +17,7 @@ from schemathesis.specs.openapi.checks import (
 
 from broker_helpers import API_KEY, OPERATORS, ApiServer, make_broker
 
-MAX_EXAMPLES = 12  # per operation, positive and negative data (fuzzing phase)
+EXAMPLES_MAX = 12  # per operation, positive and negative data (fuzzing phase)
 COVERAGE_PHASE = True  # boundary and negative cases derived from each schema
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
           response_headers_conformance, negative_data_rejection]
@@ -69,7 +69,7 @@ def _headers(case):
 
 
 @schema.parametrize()
-@settings(max_examples=MAX_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=EXAMPLES_MAX, deadline=None, suppress_health_check=list(HealthCheck))
 def test_api_conforms_to_its_openapi(case, served):
     case.call_and_validate(base_url=served.base, headers=_headers(case), checks=CHECKS)
 

@@ -39,7 +39,7 @@ def test_a_schema_that_drifted_from_the_compiled_structs_raises(schema):
 
 def test_a_bound_that_differs_from_its_compiled_limit_raises():
     schema = tuple(dataclasses.replace(p, hi=4097) if p.name == "delta_spike_window" else p for p in SCHEMA)
-    with pytest.raises(ParamLayoutError, match="DS_MAX_WINDOW"):
+    with pytest.raises(ParamLayoutError, match="DS_WINDOW_MAX"):
         check_layout(flow.PARAM_LAYOUT, flow.LIMITS, schema)
     with pytest.raises(ParamLayoutError, match="OS_RING"):
         check_layout(flow.PARAM_LAYOUT, {**flow.LIMITS, "OS_RING": 4096})

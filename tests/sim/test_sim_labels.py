@@ -241,7 +241,7 @@ def test_spoof_wall_stays_within_the_published_depth():
         sp = Spoof(f"L{i}", vs, e.t_ns, random.Random(i), BID)
         shown = vs.top(BID, 10)
         assert sp.price in shown and shown.index(sp.price) <= 5, (i, sp.distance)
-        assert sp.distance >= Spoof.MIN_TICKS
+        assert sp.distance >= Spoof.TICKS_MIN
         sp._pull("timeout")
     far = Spoof("L99", vs, e.t_ns, random.Random(1), BID)
     far._pull("timeout")

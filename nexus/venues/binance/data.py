@@ -25,7 +25,7 @@ from nexus._native import binance_depth
 from nexus.exceptions import DecodeError
 from nexus.instruments import Instrument, decimals_of
 from nexus.venues.base import (
-    CONTROL, MAX_BUFFERED_MESSAGES, Decoder, Segment, SegKind, columns, log, ms_to_ns, seq_int,
+    CONTROL, BUFFERED_MESSAGES_MAX, Decoder, Segment, SegKind, columns, log, ms_to_ns, seq_int,
     trade_id_int,
 )
 from nexus.venues.booksync import BookState, Sync
@@ -245,7 +245,7 @@ class BinanceSync(Sync):
                 break
 
     def buffer(self, st: BookState, item: tuple) -> None:
-        if len(st.buffer) >= MAX_BUFFERED_MESSAGES:
+        if len(st.buffer) >= BUFFERED_MESSAGES_MAX:
             st.buffer.pop(0)
             st.dropped += 1
         st.buffer.append(item)

@@ -48,8 +48,8 @@ from nexus.sim.feed import Conn, SimRequest
 from nexus.sim.market import BUY, SELL
 
 RECV_WINDOW_DEFAULT_MS = 5000
-RECV_WINDOW_MAX_MS = 60000
-AHEAD_MAX_MS = 1000            # a timestamp this far ahead of the server clock is refused
+RECV_WINDOW_MS_MAX = 60000
+AHEAD_MS_MAX = 1000            # a timestamp this far ahead of the server clock is refused
 LISTEN_KEY_LEN = 64
 CLIENT_ID_GENERATED_LEN = 22   # Binance's generated clientOrderId length
 DECIMAL_PARAM = re.compile(r"^([0-9]{1,20})(\.[0-9]{1,20})?$")
@@ -194,11 +194,11 @@ class BinanceTrade:
         window = params.get("recvWindow", str(RECV_WINDOW_DEFAULT_MS))
         if not window.isdigit():
             raise BinanceError(-1100, "Illegal characters found in parameter 'recvWindow'; legal range is '^[0-9]{1,20}$'.")
-        if int(window) > RECV_WINDOW_MAX_MS:
-            raise BinanceError(-1131, f"recvWindow must be less than {RECV_WINDOW_MAX_MS}.")
+        if int(window) > RECV_WINDOW_MS_MAX:
+            raise BinanceError(-1131, f"recvWindow must be less than {RECV_WINDOW_MS_MAX}.")
         now = fmt.ms(self.feed.clock())
-        if int(ts) >= now + AHEAD_MAX_MS:
-            raise BinanceError(-1021, f"Timestamp for this request was {AHEAD_MAX_MS}ms ahead of the server's time.")
+        if int(ts) >= now + AHEAD_MS_MAX:
+            raise BinanceError(-1021, f"Timestamp for this request was {AHEAD_MS_MAX}ms ahead of the server's time.")
         if now - int(ts) > int(window):
             raise BinanceError(-1021, "Timestamp for this request is outside of the recvWindow.")
         return acct, params

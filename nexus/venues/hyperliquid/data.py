@@ -27,13 +27,13 @@ from nexus.venues.base import CONTROL, Decoder, Segment, SegKind, ms_to_ns, obje
 from nexus.venues.booksync import BookState, Sync
 
 VENUE = "hyperliquid"
-MAX_PRICE_DECIMALS_PERP = 6
+PRICE_DECIMALS_PERP_MAX = 6
 
 
 def instrument(coin: str, sz_decimals: int) -> Instrument:
-    if type(sz_decimals) is not int or not 0 <= sz_decimals <= MAX_PRICE_DECIMALS_PERP:
+    if type(sz_decimals) is not int or not 0 <= sz_decimals <= PRICE_DECIMALS_PERP_MAX:
         raise DecodeError(f"{coin}: szDecimals {sz_decimals!r} is not between 0 and 6")
-    pd = MAX_PRICE_DECIMALS_PERP - sz_decimals
+    pd = PRICE_DECIMALS_PERP_MAX - sz_decimals
     tick = "1" if pd == 0 else "0." + "0" * (pd - 1) + "1"
     lot = "1" if sz_decimals == 0 else "0." + "0" * (sz_decimals - 1) + "1"
     return Instrument(VENUE, coin, tick, lot, "1", "linear", coin, "USDC")

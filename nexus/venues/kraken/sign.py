@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 
-from nexus.exec.signing.base import HmacSigner, Signed, SigningError, decode_b64, require_text
+from nexus.exec.signing.base import HmacSigner, Signed, decode_b64, require_text
 
 
 class KrakenSigner(HmacSigner):

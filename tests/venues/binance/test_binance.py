@@ -6,7 +6,7 @@ from nexus import record
 from nexus.exceptions import DecodeError
 from nexus.venues.binance import perp as binance_perp
 from nexus.venues.binance import spot as binance_spot
-from nexus.venues.base import MAX_BUFFERED_MESSAGES, SegKind
+from nexus.venues.base import BUFFERED_MESSAGES_MAX, SegKind
 
 EXCHANGE_INFO_SPOT = (
     # Shape of GET /api/v3/exchangeInfo (Binance Spot API docs, General endpoints > Exchange information)
@@ -58,11 +58,11 @@ def test_buffer_before_the_snapshot_is_bounded():
     dec = binance_spot.Decoder()
     sync = binance_spot.Sync(dec)
     out = record.empty(8)
-    for k in range(1, MAX_BUFFERED_MESSAGES + 6):
+    for k in range(1, BUFFERED_MESSAGES_MAX + 6):
         raw = b'{"e":"depthUpdate","E":1,"s":"BTCUSDT","U":%d,"u":%d,"b":[["1.00","1"]],"a":[]}' % (k, k)
         sync.feed(dec.decode(raw, out), out)
     st = sync.books["BTCUSDT"]
-    assert len(st.buffer) == MAX_BUFFERED_MESSAGES and st.dropped == 5 and st.buffer[0][0] == 6
+    assert len(st.buffer) == BUFFERED_MESSAGES_MAX and st.dropped == 5 and st.buffer[0][0] == 6
 
 
 def test_futures_depth_without_pu_is_rejected_but_spot_accepts_it():
