@@ -10,6 +10,7 @@ import sys
 import click
 
 from nexus.cli import EXIT_UPSTREAM
+from nexus.config import config_option
 
 
 def venues_option(f):
@@ -46,6 +47,7 @@ def parse_venues(value: str) -> list[str]:
 @click.option("--endpoint", "endpoints", multiple=True, help="VENUE=ws://... to override a venue's WebSocket URL.")
 @click.option("--rest-endpoint", "rest_endpoints", multiple=True, help="VENUE=http://... to override a venue's REST base URL.")
 @click.option("--json", "as_json", is_flag=True, help="Progress and summary as JSON lines.")
+@config_option
 def record(venues, symbol, duration, output, sim, seed, faults, endpoints, rest_endpoints, as_json):
     """Record raw frames with their local receive times (compressed, chunked, bounded memory).
 

@@ -11,6 +11,8 @@ import click
 
 from nexus.commands.record import parse_venues
 from nexus.cli import EXIT_UPSTREAM
+from nexus.commands._ops import ops_options, start_metrics
+from nexus.config import config_option
 
 
 @click.command()
@@ -43,8 +45,11 @@ from nexus.cli import EXIT_UPSTREAM
 @click.option("--signals-ring", default=None, metavar="NAME",
               help="Publish the SIGNAL records on this shared-memory ring (for the auto-trader or any reader).")
 @click.option("--depth", type=click.IntRange(1, 100), default=12, show_default=True, help="Ladder depth shown.")
+@ops_options
+@config_option
 def run(venues, symbol, sim, seed, faults, endpoints, rest_endpoints, duration, as_json, procs, stale_after,
-        agg, stale_mode, divergence_pct, dedup_window_ms, consensus_ring, signals, signals_ring, depth):
+        agg, stale_mode, divergence_pct, dedup_window_ms, consensus_ring, signals, signals_ring, depth,
+        log_level, log_format, metrics_port, metrics_host):
     """Live L2 books and trades from several venues: a terminal view (DOM ladder, trade tape,
     per-venue state, message rate, wire-to-book latency), or headless with --json.
 
@@ -82,6 +87,7 @@ def run(venues, symbol, sim, seed, faults, endpoints, rest_endpoints, duration, 
         agg_options={"stale_mode": stale_mode, "divergence_pct": div, "dedup_window_ms": dedup_window_ms},
         consensus_ring=consensus_ring, signals=signals, signals_ring=signals_ring,
     )
+    metrics_server = _start_ops(cfg, log_level, log_format, metrics_port, metrics_host)
     ever_live: set[str] = set()
 
     if as_json:
@@ -97,10 +103,27 @@ def run(venues, symbol, sim, seed, faults, endpoints, rest_endpoints, duration, 
     if "signals" in summary:
         summary_line["signals"] = summary["signals"]
     click.echo(json.dumps(summary_line))
+    if metrics_server is not None:
+        metrics_server.shutdown()
     ever_live.update(v for v, s in summary["summary"].items() if s.get("state") == "LIVE")
     if not ever_live:
         click.echo("nexus run: no venue became LIVE; check the network, --endpoint, or try --sim", err=True)
         sys.exit(EXIT_UPSTREAM)
+
+
+def _start_ops(cfg, log_level: str, log_format: str, metrics_port: int | None, metrics_host: str):
+    """Logging as asked; with --metrics-port, `cfg.metrics` (updated by the Runtime once a
+    second) served there. Returns the metrics server or None."""
+    from nexus.ops.logs import setup_logging
+
+    setup_logging(log_level, log_format)
+    if metrics_port is None:
+        return None
+    from nexus.ops.metrics import RunMetrics, new_registry
+
+    registry = new_registry()
+    cfg.metrics = RunMetrics(registry)
+    return start_metrics(registry, metrics_port, metrics_host)
 
 
 async def _run_with_view(cfg, depth: int, ever_live: set) -> dict:
