@@ -95,7 +95,9 @@ def test_stop_triggers_on_last_price(venue):
             assert o.state is State.ACCEPTED
             sim.open_account(venue, "key-B", "secret-B", balances={"BTC": "10000", "USDT": "100000000"})
             async with executor(sim, venue, "key-B", "secret-B", open_account=False, stream=False) as other:
-                await other.place(await other.request("BTCUSDT", "buy", "market", QTY[venue]))
+                # a buy that walks well through the stop (the touch may have moved since we looked)
+                walk = 2 * sum(Decimal(q) for _, q in sim.book(venue)["asks"][:5])
+                await other.place(await other.request("BTCUSDT", "buy", "market", str(walk)))
             await ex.wait_for(o.client_id, lambda x: x.state.terminal, 5)
             assert o.state is State.FILLED and o.filled_qty == Decimal(QTY[venue])
     run(body())
