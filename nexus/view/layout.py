@@ -16,6 +16,7 @@ depth bars before any figure). Times are UTC. The size is read from the console 
 
 from __future__ import annotations
 
+import textwrap
 import time
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -225,30 +226,35 @@ def signal_columns(signals: list[dict], colours: dict[str, str]) -> list[Column]
     ]
 
 
+def alert_lines(alerts: list[str], width: int, rows: int) -> list[Text]:
+    """The newest alerts that fit in `rows` lines, each wrapped whole at `width` (newest first)."""
+    out: list[Text] = []
+    for a in reversed(alerts):
+        chunks = textwrap.wrap(a, max(1, width), subsequent_indent="  ")
+        if len(out) + len(chunks) > rows:
+            break
+        out += [Text(c, style="yellow") for c in chunks]
+    return out
+
+
 def right_column(vm: ViewModel, rows: int, width: int, colours: dict[str, str]) -> list[Text]:
     """Tape, signals and alerts in `rows` lines of `width` cells."""
-    alerts = vm.alerts[-ALERT_ROWS_MAX:] if vm.alerts else []
     sig_rows = 0
     if vm.signals is not None:
         sig_rows = min(max(1, len(vm.signals)), max(1, rows // SIGNAL_ROWS_DIVISOR))
-    alert_rows = len(alerts)
-    while rows - (1 + sig_rows) * (vm.signals is not None) - (1 + alert_rows) * bool(alerts) < 2 and alert_rows:
-        alert_rows -= 1
-        alerts = alerts[1:]
-    tape_rows = max(1, rows - 1 - (1 + sig_rows) * (vm.signals is not None) - (1 + alert_rows) * bool(alerts))
+    sig_section = (1 + sig_rows) if vm.signals is not None else 0
+    alerts = alert_lines(vm.alerts, width, min(ALERT_ROWS_MAX, rows - sig_section - 4))
+    alert_section = (1 + len(alerts)) if alerts else 0
+    tape_rows = max(1, rows - 1 - sig_section - alert_section)
     lines = table(tape_columns(vm.tape[-tape_rows:][::-1], colours), width)
     lines += [Text()] * (1 + tape_rows - len(lines))
     if vm.signals is not None:
         sigs = vm.signals[-sig_rows:][::-1]
         lines += table(signal_columns(sigs, colours), width) if sigs else \
             [Text("signals", style="bold"), Text("(none yet)", style="dim")]
-        lines += [Text()] * (1 + tape_rows + 1 + sig_rows - len(lines))
+        lines += [Text()] * (1 + tape_rows + sig_section - len(lines))
     if alerts:
-        lines.append(Text("alerts", style="bold yellow"))
-        for a in alerts[::-1]:
-            t = Text(a, style="yellow")
-            t.truncate(width, overflow="ellipsis")
-            lines.append(t)
+        lines += [Text("alerts", style="bold yellow")] + alerts
     return lines[:rows]
 
 

@@ -49,6 +49,9 @@ async def run_view(cfg: RunConfig, depth: int, ever_live: set, view_venue: str |
         builder.keys = keys.active
         task = asyncio.create_task(redraws())
         try:
-            return await rt.run()
+            summary = await rt.run()
         finally:
             task.cancel()
+    if not console.is_terminal:
+        console.line()  # the last frame, printed once at the end off a terminal, ends its line
+    return summary

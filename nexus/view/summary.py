@@ -7,6 +7,7 @@ from __future__ import annotations
 from rich import box
 from rich.console import Group
 from rich.table import Table
+from rich.text import Text
 
 FEED_EVENTS = (("gaps", "gaps"), ("resyncs", "resyncs"), ("reconnects", "reconnects"),
                ("checksum_failures", "cksum fail"), ("malformed", "malformed"))
@@ -37,12 +38,12 @@ def summary_tables(line: dict) -> Group:
             v = line["agg"].get(k)
             agg.add_row(label, "-" if v is None else str(v).lower() if isinstance(v, bool) else str(v))
         parts.append(agg)
-    if "signals" in line:
+    if line.get("signals"):
         sig = _table("signals", ["venue", "signal", "count"], right_from=2)
         for v, per in line["signals"].items():
             for name, n in per.items():
                 sig.add_row(v, name, str(n))
-        if not line["signals"]:
-            sig.add_row("-", "none", "0")
         parts.append(sig)
+    elif "signals" in line:
+        parts.append(Text("signals: none raised"))
     return Group(*parts)
