@@ -39,6 +39,8 @@ COMMANDS: dict[str, str] = {
     "order": "nexus.commands.order:order",
     "positions": "nexus.commands.positions:positions",
     "keys": "nexus.commands.keys:keys",
+    "trade": "nexus.commands.trade:trade",
+    "stats": "nexus.commands.stats:stats",
 }
 
 
