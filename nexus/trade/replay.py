@@ -90,7 +90,7 @@ def replay_trade(path: str, venue: str, symbol: str, risk_settings, instruments,
                 flow.on_batch(venue, vinst, recs)
     rp.close()
     return {"summary": {**trader.status(), "events": trader.take_events(), "malformed": rp.stats.malformed,
-                        "fills": [_fill_obj(f) for f in trader.journal], "stats": compute(trader.journal)}}
+                        "journal": [_fill_obj(f) for f in trader.journal], "stats": compute(trader.journal)}}
 
 
 def _publishing_sync(venue: str, decoder, on_records):
