@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Callable, Protocol
 
-from nexus.exec.orders import OrderType, Side, bracket
+from nexus.exec.orders import OrderRequest, OrderType, Side, bracket
 from nexus.instruments import Instrument
 from nexus.risk.codes import Latch, OrderType as GateType, Reason, Side as GateSide, Source
 from nexus.risk.store import FillRow
@@ -52,18 +52,15 @@ _GATE_TYPE = {OrderType.MARKET: GateType.MARKET, OrderType.LIMIT: GateType.LIMIT
 
 @dataclass(frozen=True)
 class Intent:
-    """An order the gate accepted, for the router to send."""
+    """An order the gate accepted, for the router to send: the request (checked on the
+    symbol's grid) and the trade and role it belongs to. Reads through to the request."""
 
-    client_id: str
-    symbol: str
-    side: Side
-    type: OrderType
-    qty: Decimal
-    price: Decimal | None = None        # LIMIT
-    stop_price: Decimal | None = None   # STOP
-    reduce_only: bool = False
+    req: OrderRequest
     trade: int = 0
     role: str = ENTRY
+
+    def __getattr__(self, name: str):
+        return getattr(self.req, name)
 
 
 class Router(Protocol):
@@ -180,7 +177,7 @@ class AutoTrader:
             return None
         qty = self.sizer.next_qty()
         tid = next(self._trade_ids)
-        intent = Intent(self.client_ids(), self.inst.symbol, side, OrderType.MARKET, qty, trade=tid)
+        intent = Intent(OrderRequest.make(self.inst, side, OrderType.MARKET, qty, client_id=self.client_ids()), tid)
         if not self._gate(intent):
             return None
         t = self.trades[tid] = Trade(tid, sig["signal"], f"{sig['signal']}#{self.session}-{tid}", side, int(sig["confidence"]),
@@ -229,10 +226,10 @@ class AutoTrader:
         ref = (t.notional / t.filled / self.tick).to_integral_value(rounding=ROUND_HALF_EVEN) * self.tick
         tp, sl = bracket(ref, t.side, self.inst.tick_size, self.settings.tp_ticks, self.settings.sl_ticks)
         close = t.side.opposite
-        legs = (Intent(self.client_ids(), self.inst.symbol, close, OrderType.LIMIT, open_qty, price=tp,
-                       reduce_only=True, trade=t.id, role=TP),
-                Intent(self.client_ids(), self.inst.symbol, close, OrderType.STOP, open_qty, stop_price=sl,
-                       reduce_only=True, trade=t.id, role=SL))
+        legs = (Intent(OrderRequest.make(self.inst, close, OrderType.LIMIT, open_qty, price=tp, reduce_only=True,
+                                         client_id=self.client_ids()), t.id, TP),
+                Intent(OrderRequest.make(self.inst, close, OrderType.STOP, open_qty, stop_price=sl, reduce_only=True,
+                                         client_id=self.client_ids()), t.id, SL))
         for leg in legs:
             if self._gate(leg):
                 setattr(t, leg.role, leg)

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 
 from nexus.exceptions import NexusError
 from nexus.exec.client import Executor, OrderUpdate, VenueRejected
-from nexus.exec.orders import OrderRequest
 from nexus.trade.trader import Intent
 
 log = logging.getLogger("nexus.trade")
@@ -48,10 +48,8 @@ class ExecutorRouter:
 
     async def _place(self, it: Intent) -> None:
         try:
-            inst = await self.ex.instrument(it.symbol)
-            req = OrderRequest.make(inst, it.side, it.type, it.qty, price=it.price, stop_price=it.stop_price,
-                                    reduce_only=it.reduce_only and self.perpetual, client_id=it.client_id)
-            o = await self.ex.place(req)
+            await self.ex.instrument(it.symbol)     # the venue's grid, learnt once
+            o = await self.ex.place(replace(it.req, reduce_only=it.reduce_only and self.perpetual))
         except VenueRejected as e:
             self._error(it, str(e))
             self.sink.on_done(it.client_id, "rejected")

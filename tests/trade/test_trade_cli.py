@@ -11,6 +11,7 @@ import sys
 import pytest
 
 SESSION_S = "25"     # patterns start at 3 s, then every 5-8 s: several signals in this window
+FULL_SESSION_S = "40"    # time for at least one trade to close on a loaded 2-core machine
 
 
 def nexus(*args, db, timeout=120, stdin=None):
@@ -58,7 +59,7 @@ def lines(out: str) -> list[dict]:
 
 def test_full_auto_session_against_the_simulator(db):
     r = nexus("trade", *AUTO, "--daily-loss", "1000", "--daily-profit", "1000", "--threshold", "50",
-              "--cooldown-ms", "0", "--tp-ticks", "3", "--sl-ticks", "3", "--duration", SESSION_S, "--json", db=db)
+              "--cooldown-ms", "0", "--tp-ticks", "3", "--sl-ticks", "3", "--duration", FULL_SESSION_S, "--json", db=db)
     assert r.returncode == 0, r.stderr
     out = lines(r.stdout)
     assert out[0]["confirm_caps"]["daily_loss"] == "1000"
