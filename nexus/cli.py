@@ -40,6 +40,8 @@ COMMANDS: dict[str, str] = {
     "positions": "nexus.commands.positions:positions",
     "keys": "nexus.commands.keys:keys",
     "config": "nexus.commands.config:config",
+    "trade": "nexus.commands.trade:trade",
+    "stats": "nexus.commands.stats:stats",
 }
 
 

@@ -132,6 +132,9 @@ class Executor:
         self.positions = Positions()
         self.instruments: dict[str, Instrument] = {}
         self.sends = 0                          # order requests sent (tests: never doubled)
+        self.unknown_updates = 0                # updates for orders this session did not place
+        self.on_fill: Callable[[Order, Decimal, Decimal], None] | None = None   # (order, qty, price)
+        self.on_unknown: Callable[[OrderUpdate], None] | None = None
         self._changed = asyncio.Condition()
         self._stream: asyncio.Task | None = None
 
@@ -248,7 +251,12 @@ class Executor:
     def apply(self, upd: OrderUpdate) -> None:
         """Bring our order to what the venue reports; fills counted once, stale updates ignored."""
         o = self.tracker.orders.get(upd.client_id)
-        if o is None or o.state.terminal:
+        if o is None:                             # not ours: counted and reported, never applied
+            self.unknown_updates += 1
+            if self.on_unknown is not None:
+                self.on_unknown(upd)
+            return
+        if o.state.terminal:
             return
         inst = self.instruments.get(o.request.symbol)
         start = upd.filled - sum((f.qty for f in upd.fills), Decimal(0))
@@ -279,6 +287,8 @@ class Executor:
         inst = self.instruments.get(o.request.symbol)
         cv = inst.contract_value if inst is not None else "1"
         self.positions.get(self.adapter.venue, o.request.symbol, cv).apply(o.request.side, qty, price, fee)
+        if self.on_fill is not None:
+            self.on_fill(o, qty, price)
 
     def _on_event(self, _ev) -> None:
         loop = asyncio.get_running_loop()

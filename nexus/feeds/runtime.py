@@ -40,6 +40,8 @@ class Runtime:
             raise ConfigError("name at least one venue")
         self.cfg = cfg
         self.on_second = on_second  # callback(line: dict, runtime)
+        self.on_batch = None        # callback(venue, reader side, batch) before the flow engine sees it
+        self.on_signal = None       # callback(signal dict) for every signal the flow engine raises
         rings = {v: f"nx-{os.getpid()}-{v}" for v in cfg.venues}
         self.ring_readers = RingReaders(rings)
         self.supervisor = FeedSupervisor(cfg, rings, self._wake)
@@ -86,6 +88,7 @@ class Runtime:
             from nexus.instruments import instrument_id_of
 
             self.flow = LiveFlow(cfg.signals_ring, instrument_id_of(CONSENSUS_VENUE, cfg.symbol))
+            self.flow.on_signal = self.on_signal
         elif cfg.signals_ring:
             raise ConfigError("--signals-ring needs the signal detectors on")
         if cfg.agg:
@@ -117,6 +120,8 @@ class Runtime:
         return total
 
     def _on_batch(self, venue: str, rs: ReaderSide, batch: np.ndarray, now: int) -> None:
+        if self.on_batch is not None:
+            self.on_batch(venue, rs, batch)
         if self.flow is not None:
             self.flow.on_batch(venue, rs.inst, batch)
         trades = batch[batch["kind"] == _TRADE]

@@ -49,6 +49,7 @@ class LiveFlow:
         self._ts = 0               # consensus engine clock: never goes back across venues
         self._dirty = False
         self.writer = None
+        self.on_signal = None      # callback(signal dict), e.g. the auto-trader's, called as each is raised
         if ring:
             from nexus.ring import RingWriter
 
@@ -114,6 +115,8 @@ class LiveFlow:
             self.pending.append(d)
             self.recent.append(d)
             self.counts[(venue, d["signal"])] += 1
+            if self.on_signal is not None:
+                self.on_signal(d)
 
     def take(self) -> list[dict]:
         out, self.pending = self.pending, []

@@ -192,6 +192,11 @@ class Gate:
             raise ConfigError(f"no risk limits for {venue}:{symbol}: set them with `nexus risk set --instrument`")
         return e.inst
 
+    def limits(self, inst: Instrument) -> InstrumentLimits:
+        """The per-order limits of `inst` (ConfigError when it has none)."""
+        self.instrument(inst.venue, inst.symbol)
+        return self._by_name[(inst.venue, inst.symbol)].limits
+
     def check(self, inst: Instrument, side: Side, type_: int, qty: int, price: int, *, reduce_only: bool = False,
               source: Source = Source.MANUAL, ts_ns: int | None = None) -> Reason:
         self.roll_day()

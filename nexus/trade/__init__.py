@@ -1,0 +1,1 @@
+"""The auto-trader: flow-engine signals turned into orders through the risk gate (issue 15)."""
