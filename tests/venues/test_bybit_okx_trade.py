@@ -118,7 +118,7 @@ def test_stop_triggers_on_last_price_and_cancel(venue):
             u = await ex.cancel(sym, c.client_id)
             assert u.state is State.CANCELLED and c.state is State.CANCELLED
             async with executor(sim, venue, "key-B", "secret-B", stream=False) as other:
-                sweep = sum(Decimal(q) for p, q in sim.book(venue)["asks"] if Decimal(p) <= Decimal(ask))
+                sweep = Decimal(QTY[venue]) + sum(Decimal(q) for p, q in sim.book(venue)["asks"] if Decimal(p) <= Decimal(ask))
                 await other.place(await other.request(sym, "buy", "market", str(sweep)))
             await ex.wait_for(o.client_id, lambda x: x.state.terminal, 5)
             assert o.state is State.FILLED and o.filled_qty == Decimal(QTY[venue])

@@ -73,6 +73,7 @@ def _dec(text: str) -> Decimal | None:
 class BybitAdapter(HttpVenue):
     venue = VENUE
     perpetual = True
+    UNKNOWN_ORDER = (110001, "Order does not exist")
 
     def __init__(self, creds: Credentials, *, rest_url: str | None = None, ws_url: str | None = None,
                  testnet: bool = False, recv_window_ms: str = RECV_WINDOW_MS, **kw) -> None:
@@ -182,7 +183,7 @@ class BybitAdapter(HttpVenue):
                          f'{{"category":"linear","symbol":"{symbol}","orderLinkId":"{client_id}"}}')
         upd = await self.query(symbol, client_id)
         if upd is None:
-            raise VenueRejected(self.venue, 110001, "Order does not exist")
+            raise VenueRejected(self.venue, *self.UNKNOWN_ORDER)
         return upd
 
     async def open_orders(self, symbol: str | None = None) -> list[OrderUpdate]:

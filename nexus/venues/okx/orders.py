@@ -95,6 +95,7 @@ def _dec(text) -> Decimal | None:
 class OkxAdapter(HttpVenue):
     venue = VENUE
     perpetual = True
+    UNKNOWN_ORDER = ("51603", "Order does not exist")
 
     def __init__(self, creds: Credentials, *, rest_url: str | None = None, ws_url: str | None = None,
                  testnet: bool = False, **kw) -> None:
@@ -233,7 +234,7 @@ class OkxAdapter(HttpVenue):
             await self._call("POST", "/api/v5/trade/cancel-order", f'{{"instId":"{symbol}","clOrdId":"{client_id}"}}')
         upd = await self.query(symbol, client_id)
         if upd is None:
-            raise VenueRejected(self.venue, ORDER_MISSING, "Order does not exist")
+            raise VenueRejected(self.venue, *self.UNKNOWN_ORDER)
         return upd
 
     async def open_orders(self, symbol: str | None = None) -> list[OrderUpdate]:
