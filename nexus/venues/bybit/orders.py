@@ -108,10 +108,11 @@ class BybitAdapter(HttpVenue):
     def order_bytes(self, req: OrderRequest) -> bytes:
         """The complete signed HTTP/1.1 request for `req`, ready to write to the socket."""
         body = self.order_body(req)
-        h = self.headers(body)
-        head = "".join(f"{k}: {v}\r\n" for k, v in h.items())
-        return (f"POST /v5/order/create HTTP/1.1\r\nHost: {self.host}\r\n{head}Content-Type: application/json\r\n"
-                f"Content-Length: {len(body)}\r\n\r\n{body}").encode()
+        ts, key = str(self.now_ms()), self.signer.api_key
+        sig = self.signer._hex((ts + key + self.recv_window + body).encode())   # as BybitSigner.sign
+        return (f"POST /v5/order/create HTTP/1.1\r\nHost: {self.host}\r\nX-BAPI-API-KEY: {key}\r\n"
+                f"X-BAPI-TIMESTAMP: {ts}\r\nX-BAPI-SIGN: {sig}\r\nX-BAPI-RECV-WINDOW: {self.recv_window}\r\n"
+                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n{body}").encode()
 
     async def _call(self, method: str, path: str, params: str | dict = "", *, signed: bool = True) -> Any:
         if signed and self.stale():

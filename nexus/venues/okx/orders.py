@@ -70,9 +70,15 @@ def private_ws(url: str) -> str:
     return url[: -len(PUBLIC_WS_PATH)] + PRIVATE_WS_PATH if url.endswith(PUBLIC_WS_PATH) else url
 
 
+_second = [-1, ""]      # the last second formatted: strftime is most of a request's cost otherwise
+
+
 def iso_ms(ms: int) -> str:
     """OKX's timestamp: ISO 8601 UTC with milliseconds, e.g. 2020-12-08T09:08:57.715Z."""
-    return datetime.fromtimestamp(ms // 1000, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+    sec, frac = divmod(ms, 1000)
+    if sec != _second[0]:
+        _second[:] = [sec, datetime.fromtimestamp(sec, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.")]
+    return f"{_second[1]}{frac:03d}Z"
 
 
 def contracts(inst: Instrument, base: Decimal | str) -> Decimal:
@@ -133,9 +139,14 @@ class OkxAdapter(HttpVenue):
         return self.signer.sign(method, path, query, body, iso_ms(self.now_ms())).headers
 
     def order_bytes(self, req: OrderRequest) -> bytes:
+        """The complete signed HTTP/1.1 request for `req` (the same signature and headers as
+        `headers()`, rendered straight into the request text)."""
         path, body = self.order_body(req)
-        head = "".join(f"{k}: {v}\r\n" for k, v in self.headers("POST", path, "", body).items())
-        return (f"POST {path} HTTP/1.1\r\nHost: {self.host}\r\n{head}Content-Type: application/json\r\n"
+        ts = iso_ms(self.now_ms())
+        sig = self.signer._b64_prehash(ts, "POST", path, "", body)
+        key, sign, stamp, passphrase = OkxSigner.header_names
+        return (f"POST {path} HTTP/1.1\r\nHost: {self.host}\r\n{key}: {self.signer.api_key}\r\n{sign}: {sig}\r\n"
+                f"{stamp}: {ts}\r\n{passphrase}: {self.signer._passphrase}\r\nContent-Type: application/json\r\n"
                 f"Content-Length: {len(body)}\r\n\r\n{body}").encode()
 
     async def _call(self, method: str, path: str, params: str = "", *, signed: bool = True,
