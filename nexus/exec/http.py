@@ -11,7 +11,7 @@ that was used, the window and the fix (seed 000, Troubleshooting: "server-time d
 from __future__ import annotations
 
 import time
-from typing import Awaitable, Callable
+from typing import Any, Awaitable, Callable
 
 import httpx
 
@@ -54,6 +54,30 @@ class HttpVenue:
             raise VenueUnreachable(f"{self.venue}: {method} {path} timed out") from None
         except httpx.TransportError as e:
             raise VenueUnreachable(f"{self.venue}: {method} {path}: {type(e).__name__}") from None
+
+    def auth_headers(self, method: str, path: str, query: str, body: str) -> dict[str, str]:
+        raise NotImplementedError
+
+    async def request_json(self, method: str, path: str, params: str, signed: bool) -> tuple[httpx.Response, Any]:
+        """Send `params` (GET: the query string; else: the JSON body, both exactly as signed),
+        re-syncing the clock first when stale; the response and its JSON (a 5xx or a body
+        that is not JSON: VenueUnreachable)."""
+        if signed and self.stale():
+            await self.resync()
+        query, body = (params, "") if method == "GET" else ("", params)
+        headers = self.auth_headers(method, path, query, body) if signed else {}
+        if body:
+            headers["Content-Type"] = "application/json"
+        r = await self.send(method, path, query=query, body=body, headers=headers)
+        if r.status_code >= 500:
+            raise VenueUnreachable(f"{self.venue}: {method} {path}: HTTP {r.status_code}")
+        try:
+            return r, r.json()
+        except ValueError:
+            raise VenueUnreachable(f"{self.venue}: {method} {path}: HTTP {r.status_code}, not JSON") from None
+
+    async def resync(self) -> None:
+        raise NotImplementedError
 
     async def sync_time(self, server_ms: Callable[[httpx.Response], int], path: str) -> None:
         t0 = self.clock_ms()

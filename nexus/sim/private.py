@@ -9,9 +9,12 @@ to the account's live connections subscribed to that topic.
 
 from __future__ import annotations
 
+import itertools
 import re
 from decimal import Decimal
+from typing import Callable
 
+from nexus.sim import fmt
 from nexus.sim.feed import Conn
 
 DEC8 = Decimal("0.00000001")
@@ -76,3 +79,28 @@ class PrivateConns:
     def send(self, api_key: str, topic: str, text: str) -> None:
         for c in self.wanted(api_key, topic):
             c.send(text)
+
+
+class PrivateTrade:
+    """Base of a venue's `sim_trade` object: its feed, exchange, clock and private connections.
+    `watch(api_key)` makes the account's execution events reach `push` (once per account)."""
+
+    def __init__(self, feed) -> None:
+        self.feed = feed
+        self.spec = feed.spec
+        self.private = PrivateConns()
+        self.listening: set[str] = set()
+        self._ids = itertools.count(1)
+
+    @property
+    def ex(self):
+        return self.feed.exchange()
+
+    def now_ms(self) -> int:
+        return fmt.ms(self.feed.clock())
+
+    def watch(self, conn: Conn, api_key: str, push: Callable) -> None:
+        self.private.attach(conn, api_key)
+        if api_key not in self.listening:
+            self.listening.add(api_key)
+            self.ex.listen(api_key, push)

@@ -114,40 +114,31 @@ class BybitAdapter(HttpVenue):
                 f"X-BAPI-TIMESTAMP: {ts}\r\nX-BAPI-SIGN: {sig}\r\nX-BAPI-RECV-WINDOW: {self.recv_window}\r\n"
                 f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n{body}").encode()
 
-    async def _call(self, method: str, path: str, params: str | dict = "", *, signed: bool = True) -> Any:
-        if signed and self.stale():
-            await self.sync_time()
-        if method == "GET":
-            query, body = params, ""
-        else:
-            query, body = "", params if isinstance(params, str) else json.dumps(params, separators=(",", ":"))
-        headers = self.headers(query or body) if signed else {}
-        if body:
-            headers["Content-Type"] = "application/json"
-        r = await self.send(method, path, query=query, body=body, headers=headers)
-        if r.status_code >= 500:
-            raise VenueUnreachable(f"{self.venue}: {method} {path}: HTTP {r.status_code}")
+    def auth_headers(self, method: str, path: str, query: str, body: str) -> dict[str, str]:
+        return self.headers(query or body)
+
+    async def _call(self, method: str, path: str, params: str = "", *, signed: bool = True) -> Any:
+        r, doc = await self.request_json(method, path, params, signed)
         try:
-            doc = r.json()
             code, msg = int(doc["retCode"]), str(doc.get("retMsg", ""))
-        except (ValueError, KeyError, TypeError):
+        except (KeyError, TypeError, ValueError):
             raise VenueUnreachable(f"{self.venue}: {method} {path}: HTTP {r.status_code}, not Bybit's envelope") from None
         if code == TIMESTAMP_REFUSED:
             raise await self.drift_error(code, msg, f"recv_window {self.recv_window} ms, at most 1000 ms ahead",
-                                         self.sync_time)
+                                         self.resync)
         if code:
             raise VenueRejected(self.venue, code, msg, r.status_code)
         return doc.get("result") or {}
 
     # -- time, key --------------------------------------------------------------------------
-    async def sync_time(self) -> None:
-        await super().sync_time(lambda r: int(r.json()["result"]["timeNano"]) // 1_000_000, TIME_PATH)
+    async def resync(self) -> None:
+        await self.sync_time(lambda r: int(r.json()["result"]["timeNano"]) // 1_000_000, TIME_PATH)
 
     async def connect(self) -> None:
-        await self.sync_time()
+        await self.resync()
 
     async def key_info(self) -> dict:
-        await self.sync_time()
+        await self.resync()
         r = await self._call("GET", "/v5/user/query-api")
         perms = r.get("permissions") or {}
         info = {"venue": self.venue, "api_key": mask(self.signer.api_key), "time_offset_ms": self.offset_ms,

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import itertools
 import json
 from decimal import Decimal
 from typing import Any, Callable
@@ -40,7 +39,7 @@ from nexus.sim import fmt
 from nexus.sim.exchange import CANCELED, EXPIRED, FILLED, NEW, PARTIALLY_FILLED, ExecEvent, Reject, SimAccount, SimOrder
 from nexus.sim.feed import Conn, SimRequest
 from nexus.sim.market import BUY, SELL
-from nexus.sim.private import OffGrid, PrivateConns, mark as _mark, plain as _plain, units
+from nexus.sim.private import OffGrid, PrivateTrade, mark as _mark, plain as _plain, units
 
 RECV_WINDOW_DEFAULT_MS = 5000
 AHEAD_MAX_MS = 1000
@@ -83,22 +82,8 @@ def status_of(o: SimOrder) -> str:
     return {PARTIALLY_FILLED: "PartiallyFilled", FILLED: "Filled"}.get(o.status, "Rejected")
 
 
-class BybitTrade:
+class BybitTrade(PrivateTrade):
     """Order entry and the private stream of the simulated Bybit linear venue."""
-
-    def __init__(self, feed) -> None:
-        self.feed = feed
-        self.spec = feed.spec
-        self.private = PrivateConns()
-        self.listening: set[str] = set()
-        self._ids = itertools.count(1)
-
-    @property
-    def ex(self):
-        return self.feed.exchange()
-
-    def now_ms(self) -> int:
-        return fmt.ms(self.feed.clock())
 
     def env(self, result: Any, code: int = 0, msg: str = "OK") -> tuple[int, dict]:
         return 200, {"retCode": code, "retMsg": msg, "result": result if result is not None else {},
@@ -379,10 +364,7 @@ class BybitTrade:
         want = hmac.new(acct.secret.encode(), f"GET/realtime{expires}".encode(), hashlib.sha256).hexdigest()
         if not isinstance(sig, str) or not hmac.compare_digest(want, sig):
             return False, "error:signature verification failed"
-        self.private.attach(conn, key)
-        if key not in self.listening:
-            self.listening.add(key)
-            self.ex.listen(key, self._push)
+        self.watch(conn, key, self._push)
         return True, ""
 
     def _msg(self, topic: str, data: list) -> str:

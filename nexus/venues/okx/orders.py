@@ -149,24 +149,18 @@ class OkxAdapter(HttpVenue):
                 f"{stamp}: {ts}\r\n{passphrase}: {self.signer._passphrase}\r\nContent-Type: application/json\r\n"
                 f"Content-Length: {len(body)}\r\n\r\n{body}").encode()
 
+    def auth_headers(self, method: str, path: str, query: str, body: str) -> dict[str, str]:
+        return self.headers(method, path, query, body)
+
     async def _call(self, method: str, path: str, params: str = "", *, signed: bool = True,
                     missing_ok: bool = False) -> Any:
-        if signed and self.stale():
-            await self.sync_time()
-        query, body = (params, "") if method == "GET" else ("", params)
-        headers = self.headers(method, path, query, body) if signed else {}
-        if body:
-            headers["Content-Type"] = "application/json"
-        r = await self.send(method, path, query=query, body=body, headers=headers)
-        if r.status_code >= 500:
-            raise VenueUnreachable(f"{self.venue}: {method} {path}: HTTP {r.status_code}")
+        r, doc = await self.request_json(method, path, params, signed)
         try:
-            doc = r.json()
             code, msg = str(doc["code"]), str(doc.get("msg", ""))
-        except (ValueError, KeyError, TypeError):
+        except (KeyError, TypeError):
             raise VenueUnreachable(f"{self.venue}: {method} {path}: HTTP {r.status_code}, not OKX's envelope") from None
         if code == TIMESTAMP_EXPIRED:
-            raise await self.drift_error(code, msg, "OKX accepts 30 s either way", self.sync_time)
+            raise await self.drift_error(code, msg, "OKX accepts 30 s either way", self.resync)
         if code == ORDER_MISSING and missing_ok:
             return None
         if code != "0":
@@ -177,14 +171,14 @@ class OkxAdapter(HttpVenue):
         return doc.get("data") or []
 
     # -- time, key --------------------------------------------------------------------------
-    async def sync_time(self) -> None:
-        await super().sync_time(lambda r: int(r.json()["data"][0]["ts"]), TIME_PATH)
+    async def resync(self) -> None:
+        await self.sync_time(lambda r: int(r.json()["data"][0]["ts"]), TIME_PATH)
 
     async def connect(self) -> None:
-        await self.sync_time()
+        await self.resync()
 
     async def key_info(self) -> dict:
-        await self.sync_time()
+        await self.resync()
         cfg = (await self._call("GET", "/api/v5/account/config"))[0]
         perms = [p for p in str(cfg.get("perm", "")).split(",") if p]
         info = {"venue": self.venue, "api_key": mask(self.signer.api_key), "time_offset_ms": self.offset_ms,

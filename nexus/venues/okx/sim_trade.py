@@ -31,7 +31,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import itertools
 import json
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -41,7 +40,7 @@ from nexus.sim import fmt
 from nexus.sim.exchange import CANCELED, EXPIRED, FILLED, NEW, PARTIALLY_FILLED, ExecEvent, Reject, SimAccount, SimOrder
 from nexus.sim.feed import Conn, SimRequest
 from nexus.sim.market import BUY, SELL
-from nexus.sim.private import OffGrid, PrivateConns, mark, plain, units
+from nexus.sim.private import OffGrid, PrivateTrade, mark, plain, units
 
 EXPIRY_MS = 30_000
 PRIVATE_PATH = "/ws/v5/private"
@@ -95,22 +94,8 @@ def parse_iso_ms(ts: str) -> int:
     return int(datetime.strptime(ts, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc).timestamp() * 1000)
 
 
-class OkxTrade:
+class OkxTrade(PrivateTrade):
     """Order entry and the private stream of the simulated OKX swap venue."""
-
-    def __init__(self, feed) -> None:
-        self.feed = feed
-        self.spec = feed.spec
-        self.private = PrivateConns()
-        self.listening: set[str] = set()
-        self._ids = itertools.count(1)
-
-    @property
-    def ex(self):
-        return self.feed.exchange()
-
-    def now_ms(self) -> int:
-        return fmt.ms(self.feed.clock())
 
     def env(self, data: list, code: str = "0", msg: str = "") -> tuple[int, dict]:
         t = str(self.now_ms() * 1000)
@@ -439,10 +424,7 @@ class OkxTrade:
                                          hashlib.sha256).digest()).decode()
         if not isinstance(a.get("sign"), str) or not hmac.compare_digest(want, a["sign"]):
             return "60007", "Invalid sign"
-        self.private.attach(conn, acct.api_key)
-        if acct.api_key not in self.listening:
-            self.listening.add(acct.api_key)
-            self.ex.listen(acct.api_key, self._push)
+        self.watch(conn, acct.api_key, self._push)
         return "0", ""
 
     def _push(self, ev: ExecEvent) -> None:
