@@ -10,12 +10,15 @@ that was used, the window and the fix (seed 000, Troubleshooting: "server-time d
 
 from __future__ import annotations
 
+import asyncio
+import json
 import time
 from typing import Any, Awaitable, Callable
 
 import httpx
 
 from nexus.exec.client import ClockDrift, VenueUnreachable
+from nexus.exec.orders import OrderError
 from nexus.venues.binance.orders import CLOCK_FIX, WITHDRAWAL_ADVICE
 
 TIMEOUT_S = 10.0
@@ -37,10 +40,20 @@ class HttpVenue:
         self.offset_ms = 0
         self.rtt_ms = 0
         self.synced_at = float("-inf")
+        self.max_leverage: dict[str, int] = {}
         self.http = httpx.AsyncClient(timeout=timeout_s)
 
     def now_ms(self) -> int:
         return self.clock_ms() + self.offset_ms
+
+    async def check_leverage(self, symbol: str, leverage: int) -> None:
+        """Refuse, before sending, a leverage above the symbol's maximum (`max_leverage`, filled
+        by the adapter's `instrument()`)."""
+        if symbol not in self.max_leverage:
+            await self.instrument(symbol)
+        cap = self.max_leverage[symbol]
+        if leverage > cap:
+            raise OrderError(f"leverage {leverage} is above {self.venue}'s maximum {cap} for {symbol}: not sent")
 
     def stale(self) -> bool:
         return time.monotonic() - self.synced_at > RESYNC_S
@@ -54,6 +67,9 @@ class HttpVenue:
             raise VenueUnreachable(f"{self.venue}: {method} {path} timed out") from None
         except httpx.TransportError as e:
             raise VenueUnreachable(f"{self.venue}: {method} {path}: {type(e).__name__}") from None
+
+    async def instrument(self, symbol: str):
+        raise NotImplementedError
 
     def auth_headers(self, method: str, path: str, query: str, body: str) -> dict[str, str]:
         raise NotImplementedError
@@ -99,5 +115,36 @@ class HttpVenue:
                                             f"server time (round trip {self.rtt_ms} ms, {window}): {CLOCK_FIX}. "
                                             "Nothing was placed.")
 
+    def stream_updates(self, msg: dict) -> list:
+        raise NotImplementedError
+
+    async def private_stream(self, on_update: Callable, ready: asyncio.Event | None,
+                             handshake: Callable[[Any], Awaitable[None]], ping_text: str, ping_s: float) -> None:
+        """The venue's private WebSocket at `self.ws_url`: `handshake(ws)` (login, subscribe),
+        then every message through `stream_updates` to `on_update`, `ping_text` every `ping_s`."""
+        import aiohttp
+
+        try:
+            async with aiohttp.ClientSession() as s, s.ws_connect(self.ws_url, heartbeat=None) as ws:
+                await handshake(ws)
+                if ready is not None:
+                    ready.set()
+                pinger = asyncio.get_running_loop().create_task(_ping(ws, ping_text, ping_s))
+                try:
+                    async for m in ws:
+                        if m.type == aiohttp.WSMsgType.TEXT and m.data != "pong":
+                            for upd in self.stream_updates(json.loads(m.data)):
+                                on_update(upd)
+                finally:
+                    pinger.cancel()
+        except aiohttp.ClientError as e:
+            raise VenueUnreachable(f"{self.venue}: private stream: {type(e).__name__}") from None
+
     async def close(self) -> None:
         await self.http.aclose()
+
+
+async def _ping(ws, text: str, every_s: float) -> None:
+    while True:
+        await asyncio.sleep(every_s)
+        await ws.send_str(text)

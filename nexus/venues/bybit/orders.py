@@ -83,7 +83,6 @@ class BybitAdapter(HttpVenue):
         self.signer = BybitSigner(creds.api_key, creds.secret)
         creds.forget()
         self.recv_window = recv_window_ms
-        self.max_leverage: dict[str, int] = {}
 
     def __repr__(self) -> str:
         return f"<BybitAdapter {self.rest_url} {self.signer!r}>"
@@ -183,11 +182,7 @@ class BybitAdapter(HttpVenue):
         return [self.update(o) for o in (await self._call("GET", "/v5/order/realtime", q)).get("list", ())]
 
     async def set_leverage(self, symbol: str, leverage: int) -> int:
-        if symbol not in self.max_leverage:
-            await self.instrument(symbol)
-        cap = self.max_leverage[symbol]
-        if leverage > cap:
-            raise OrderError(f"leverage {leverage} is above {self.venue}'s maximum {cap} for {symbol}: not sent")
+        await self.check_leverage(symbol, leverage)
         try:
             await self._call("POST", "/v5/position/set-leverage",
                              f'{{"category":"linear","symbol":"{symbol}","buyLeverage":"{leverage}",'
@@ -237,26 +232,13 @@ class BybitAdapter(HttpVenue):
         return json.dumps({"op": "auth", "args": [self.signer.api_key, expires, sig]})
 
     async def user_stream(self, on_update: Callable[[OrderUpdate], None], ready: asyncio.Event | None = None) -> None:
-        import aiohttp
+        async def handshake(ws) -> None:
+            await ws.send_str(self.auth_message())
+            await self._expect(ws, "auth")
+            await ws.send_str(json.dumps({"op": "subscribe", "args": list(TOPICS)}))
+            await self._expect(ws, "subscribe")
 
-        try:
-            async with aiohttp.ClientSession() as s, s.ws_connect(self.ws_url, heartbeat=None) as ws:
-                await ws.send_str(self.auth_message())
-                await self._expect(ws, "auth")
-                await ws.send_str(json.dumps({"op": "subscribe", "args": list(TOPICS)}))
-                await self._expect(ws, "subscribe")
-                if ready is not None:
-                    ready.set()
-                pinger = asyncio.get_running_loop().create_task(self._ping(ws))
-                try:
-                    async for m in ws:
-                        if m.type == aiohttp.WSMsgType.TEXT:
-                            for upd in self.stream_updates(json.loads(m.data)):
-                                on_update(upd)
-                finally:
-                    pinger.cancel()
-        except aiohttp.ClientError as e:
-            raise VenueUnreachable(f"{self.venue}: private stream: {type(e).__name__}") from None
+        await self.private_stream(on_update, ready, handshake, '{"op":"ping"}', PING_S)
 
     async def _expect(self, ws, op: str) -> None:
         while True:
@@ -265,12 +247,6 @@ class BybitAdapter(HttpVenue):
                 if not doc.get("success"):
                     raise VenueRejected(self.venue, op, str(doc.get("ret_msg", "")))
                 return
-
-    @staticmethod
-    async def _ping(ws) -> None:
-        while True:
-            await asyncio.sleep(PING_S)
-            await ws.send_str('{"op":"ping"}')
 
 
 def perp(creds: Credentials, **kw) -> BybitAdapter:

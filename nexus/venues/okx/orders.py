@@ -114,7 +114,6 @@ class OkxAdapter(HttpVenue):
         self.ws_url = private_ws(ws_url or ws)
         self.signer = OkxSigner(creds.api_key, creds.secret, creds.passphrase)
         creds.forget()
-        self.max_leverage: dict[str, int] = {}
 
     def __repr__(self) -> str:
         return f"<OkxAdapter {self.rest_url} {self.signer!r}>"
@@ -247,11 +246,7 @@ class OkxAdapter(HttpVenue):
         return [self.update(o) for o in await self._call("GET", "/api/v5/trade/orders-pending", q)]
 
     async def set_leverage(self, symbol: str, leverage: int) -> int:
-        if symbol not in self.max_leverage:
-            await self.instrument(symbol)
-        cap = self.max_leverage[symbol]
-        if leverage > cap:
-            raise OrderError(f"leverage {leverage} is above {self.venue}'s maximum {cap} for {symbol}: not sent")
+        await self.check_leverage(symbol, leverage)
         rows = await self._call("POST", "/api/v5/account/set-leverage",
                                 f'{{"instId":"{symbol}","lever":"{leverage}","mgnMode":"cross"}}')
         return int(rows[0]["lever"])
@@ -298,26 +293,13 @@ class OkxAdapter(HttpVenue):
                                                    "sign": sign}]})
 
     async def user_stream(self, on_update: Callable[[OrderUpdate], None], ready: asyncio.Event | None = None) -> None:
-        import aiohttp
+        async def handshake(ws) -> None:
+            await ws.send_str(self.login_message())
+            await self._expect(ws, "login", 1)
+            await ws.send_str(json.dumps({"op": "subscribe", "args": list(CHANNELS)}))
+            await self._expect(ws, "subscribe", len(CHANNELS))
 
-        try:
-            async with aiohttp.ClientSession() as s, s.ws_connect(self.ws_url, heartbeat=None) as ws:
-                await ws.send_str(self.login_message())
-                await self._expect(ws, "login", 1)
-                await ws.send_str(json.dumps({"op": "subscribe", "args": list(CHANNELS)}))
-                await self._expect(ws, "subscribe", len(CHANNELS))
-                if ready is not None:
-                    ready.set()
-                pinger = asyncio.get_running_loop().create_task(self._ping(ws))
-                try:
-                    async for m in ws:
-                        if m.type == aiohttp.WSMsgType.TEXT and m.data != "pong":
-                            for upd in self.stream_updates(json.loads(m.data)):
-                                on_update(upd)
-                finally:
-                    pinger.cancel()
-        except aiohttp.ClientError as e:
-            raise VenueUnreachable(f"{self.venue}: private stream: {type(e).__name__}") from None
+        await self.private_stream(on_update, ready, handshake, "ping", PING_S)
 
     async def _expect(self, ws, event: str, n: int) -> None:
         deadline = time.monotonic() + 10
@@ -327,12 +309,6 @@ class OkxAdapter(HttpVenue):
                 raise VenueRejected(self.venue, doc.get("code", ""), str(doc.get("msg", "")))
             if doc.get("event") == event:
                 n -= 1
-
-    @staticmethod
-    async def _ping(ws) -> None:
-        while True:
-            await asyncio.sleep(PING_S)
-            await ws.send_str("ping")
 
 
 def swap(creds: Credentials, **kw) -> OkxAdapter:

@@ -33,7 +33,6 @@ import hashlib
 import hmac
 import json
 from datetime import datetime, timezone
-from decimal import Decimal
 from typing import Any, Callable
 
 from nexus.sim import fmt
