@@ -1,20 +1,26 @@
 """Order decision to signed request bytes, per venue, side by side with ccxt.
 
 Nexus: an `OrderRequest` (already checked on the grid) -> the venue adapter's complete signed
-HTTP/1.1 request bytes (`order_bytes`: parameters, timestamp, HMAC, request line and headers),
-ready to write to a socket. ccxt, offline (no network): its market built from the same
-exchangeInfo symbol entry Binance publishes (the simulator's), then for each order
+HTTP/1.1 request bytes (`order_bytes`: parameters or JSON body, timestamp, HMAC, request
+line and headers), ready to write to a socket. ccxt, offline (no network): its market built
+from the same instrument body the venue publishes (the simulator's: Binance exchangeInfo,
+Bybit instruments-info, OKX public/instruments), then for each order
 `create_order_request(...)` (ccxt's own request building: precision, type, time in force)
 and `exchange.sign(path, api, method, params)` -> url/body/headers (no bytes: less work than
 ours); `sign()` alone over ready parameters is reported too. Both signatures are checked
-against an independent HMAC before anything is timed. ccxt missing -> reported unavailable.
+against an independent HMAC of what each would send before anything is timed. ccxt missing
+-> reported unavailable.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
+import json
 import time
+from dataclasses import dataclass
+from typing import Any, Callable
 from urllib.parse import parse_qsl
 
 from nexus.bench.stats import percentiles_ns
@@ -26,15 +32,130 @@ ITERATIONS = 20_000
 CCXT_ITERATIONS = 5_000
 TARGET_RATIO = 10.0
 TARGET_P50_US = 20.0
-KEY, SECRET = "bench" * 12 + "k", "s3cr3t" * 10 + "abcd"      # not a real key: benchmark only
+KEY, SECRET, PASSPHRASE = "bench" * 12 + "k", "s3cr3t" * 10 + "abcd", "benchPass1"   # not real keys: benchmark only
 
-# venue -> (instrument, ccxt class name, ccxt api, ccxt path)
-VENUES = {
-    "binance-spot": (Instrument("binance-spot", "BTCUSDT", "0.01", "0.00001", base="BTC", quote="USDT"),
-                     "binance", ["private"], "order", "0.01000"),
-    "binance-perp": (Instrument("binance-perp", "BTCUSDT", "0.1", "0.001", contract_kind="linear", base="BTC",
-                                quote="USDT"), "binanceusdm", ["fapiPrivate"], "order", "0.010"),
+
+def _hmac_hex(data: str) -> str:
+    return hmac.new(SECRET.encode(), data.encode(), hashlib.sha256).hexdigest()
+
+
+def _hmac_b64(data: str) -> str:
+    return base64.b64encode(hmac.new(SECRET.encode(), data.encode(), hashlib.sha256).digest()).decode()
+
+
+def _split(raw: bytes) -> tuple[str, dict[str, str], str]:
+    head, body = raw.decode().split("\r\n\r\n", 1)
+    lines = head.split("\r\n")
+    return lines[0], dict(x.split(": ", 1) for x in lines[1:]), body
+
+
+# -- what each request must carry to be right --------------------------------------------------
+def _binance_ok(raw: bytes) -> bool:
+    query = _split(raw)[0].split(" ")[1].split("?", 1)[1]
+    unsigned, sig = query.rsplit("&signature=", 1)
+    return _hmac_hex(unsigned) == sig
+
+
+def _binance_ccxt_ok(signed: dict) -> bool:
+    body = signed.get("body") or signed["url"].split("?", 1)[1]
+    unsigned, sig = body.rsplit("&signature=", 1)
+    return _hmac_hex(unsigned) == sig
+
+
+def _bybit_check(headers: dict, body: str) -> bool:
+    h = {k.lower(): v for k, v in headers.items()}
+    return _hmac_hex(h["x-bapi-timestamp"] + KEY + h["x-bapi-recv-window"] + body) == h["x-bapi-sign"]
+
+
+def _okx_check(headers: dict, path: str, body: str) -> bool:
+    h = {k.lower(): v for k, v in headers.items()}
+    return (h["ok-access-passphrase"] == PASSPHRASE and
+            _hmac_b64(h["ok-access-timestamp"] + "POST" + path + body) == h["ok-access-sign"])
+
+
+def _bybit_ok(raw: bytes) -> bool:
+    _, h, body = _split(raw)
+    return _bybit_check(h, body)
+
+
+def _okx_ok(raw: bytes) -> bool:
+    line, h, body = _split(raw)
+    return _okx_check(h, line.split(" ")[1], body)
+
+
+# -- ccxt exchanges with one market loaded offline ---------------------------------------------
+def _feed(venue: str):
+    from nexus.sim.core import SimCore
+
+    return SimCore(venues=[venue], patterns=False).feeds[venue]
+
+
+def _ccxt_binance(ccxt, name: str, venue: str):
+    ex = getattr(ccxt, name)({"apiKey": KEY, "secret": SECRET})
+    ex.options["crossMarginPairsData"] = []        # fetched from the network by load_markets()
+    ex.options["isolatedMarginPairsData"] = []
+    ex.set_markets([ex.parse_market(_feed(venue)._symbol_info())])
+    return ex
+
+
+def _ccxt_bybit(ccxt, name: str, venue: str):
+    ex = ccxt.bybit({"apiKey": KEY, "secret": SECRET})
+    env = {"retCode": 0, "retMsg": "OK", "result": {"category": "linear", "list": [_feed(venue)._instrument()],
+                                                     "nextPageCursor": ""}, "retExtInfo": {}, "time": 0}
+    ex.publicGetV5MarketInstrumentsInfo = lambda params={}: env      # offline: the simulator's body
+    ex.set_markets(ex.fetch_future_markets({"category": "linear"}))
+    return ex
+
+
+def _ccxt_okx(ccxt, name: str, venue: str):
+    ex = ccxt.okx({"apiKey": KEY, "secret": SECRET, "password": PASSPHRASE})
+    ex.set_markets([ex.parse_market(_feed(venue).instrument())])
+    return ex
+
+
+@dataclass(frozen=True)
+class Case:
+    inst: Instrument
+    qty: str
+    price: str
+    ours_ok: Callable[[bytes], bool]
+    ccxt_name: str
+    ccxt_make: Callable
+    api: Any
+    path: str
+    ccxt_ok: Callable[[dict], bool]
+    id_param: str
+
+
+CASES = {
+    "binance-spot": Case(Instrument("binance-spot", "BTCUSDT", "0.01", "0.00001", base="BTC", quote="USDT"),
+                         "0.01000", "65000.01", _binance_ok, "binance", _ccxt_binance, ["private"], "order",
+                         _binance_ccxt_ok, "newClientOrderId"),
+    "binance-perp": Case(Instrument("binance-perp", "BTCUSDT", "0.1", "0.001", contract_kind="linear", base="BTC",
+                                    quote="USDT"), "0.010", "65000.1", _binance_ok, "binanceusdm", _ccxt_binance,
+                         ["fapiPrivate"], "order", _binance_ccxt_ok, "newClientOrderId"),
+    "bybit-perp": Case(Instrument("bybit-perp", "BTCUSDT", "0.1", "0.001", contract_kind="linear", base="BTC",
+                                  quote="USDT"), "0.010", "65000.1", _bybit_ok, "bybit", _ccxt_bybit, ["private"],
+                       "v5/order/create", lambda s: _bybit_check(s["headers"], s["body"]), "orderLinkId"),
+    "okx-swap": Case(Instrument("okx-swap", "BTC-USDT-SWAP", "0.1", "0.01", "0.01", "linear", "BTC", "USDT"),
+                     "1", "65000.1", _okx_ok, "okx", _ccxt_okx, ["private"], "trade/order",
+                     lambda s: _okx_check(s["headers"], "/api/v5/trade/order", s["body"]), "clOrdId"),
 }
+
+
+def _adapter(venue: str):
+    from nexus.venues import registry
+
+    factory = registry.venue(venue).order_adapter_factory()
+    return factory(Credentials(venue, KEY, SECRET, PASSPHRASE if venue == "okx-swap" else None))
+
+
+def _ready_params(venue: str, ad, req: OrderRequest) -> dict:
+    """The order's parameters as the venue takes them (ccxt sign() alone gets these)."""
+    if venue.startswith("binance"):
+        return dict(parse_qsl(ad.order_query(req)))
+    body = ad.order_body(req)
+    return json.loads(body[1] if isinstance(body, tuple) else body)
 
 
 def _time(fn, n: int) -> list[int]:
@@ -47,61 +168,31 @@ def _time(fn, n: int) -> list[int]:
     return out
 
 
-def _check_ours(raw: bytes) -> bool:
-    line = raw.split(b"\r\n", 1)[0].decode()
-    query = line.split(" ")[1].split("?", 1)[1]
-    unsigned, sig = query.rsplit("&signature=", 1)
-    return hmac.new(SECRET.encode(), unsigned.encode(), hashlib.sha256).hexdigest() == sig
-
-
-def _check_ccxt(signed: dict) -> bool:
-    body = signed.get("body") or signed["url"].split("?", 1)[1]
-    unsigned, sig = body.rsplit("&signature=", 1)
-    return hmac.new(SECRET.encode(), unsigned.encode(), hashlib.sha256).hexdigest() == sig
-
-
-def _ccxt_exchange(ccxt, name: str, venue: str):
-    """A ccxt exchange with the one market loaded offline from Binance's exchangeInfo format."""
-    from nexus.sim.core import SimCore
-
-    info = SimCore(venues=[venue], patterns=False).feeds[venue]._symbol_info()
-    ex = getattr(ccxt, name)({"apiKey": KEY, "secret": SECRET})
-    ex.options["crossMarginPairsData"] = []        # fetched from the network by load_markets()
-    ex.options["isolatedMarginPairsData"] = []
-    ex.set_markets([ex.parse_market(info)])
-    return ex
-
-
 def run(iterations: int = ITERATIONS, ccxt_iterations: int = CCXT_ITERATIONS) -> dict:
-    from nexus.venues.binance.orders import BinanceAdapter
-
     try:
         import ccxt
         ccxt_info = {"available": True, "version": ccxt.__version__}
     except ImportError as e:
         ccxt, ccxt_info = None, {"available": False, "error": f"{e} (install: pip install 'ccxt>=4.4,<5')"}
     res: dict = {"iterations": iterations, "ccxt": ccxt_info, "venues": {}}
-    for venue, (inst, ccxt_name, api, path, qty) in VENUES.items():
-        ad = BinanceAdapter(venue, Credentials(venue, KEY, SECRET))
-        req = OrderRequest.make(inst, "buy", "limit", qty, price="65000.1" if inst.tick_size == "0.1" else "65000.01",
-                                client_id="nxbench1")
+    for venue, c in CASES.items():
+        ad = _adapter(venue)
+        req = OrderRequest.make(c.inst, "buy", "limit", c.qty, price=c.price, client_id="nxbench1")
         raw = ad.order_bytes(req)
-        row = {"correct": _check_ours(raw), "request_bytes": len(raw)}
-        ours = _time(lambda: ad.order_bytes(req), iterations)
-        row.update(percentiles_ns(ours, "nexus_ns"))
+        row = {"correct": c.ours_ok(raw), "request_bytes": len(raw)}
+        row.update(percentiles_ns(_time(lambda: ad.order_bytes(req), iterations), "nexus_ns"))
         if ccxt is not None:
-            ex = _ccxt_exchange(ccxt, ccxt_name, venue)
+            ex = c.ccxt_make(ccxt, c.ccxt_name, venue)
             sym, amount, price = ex.symbols[0], float(req.qty), float(req.price)
 
             def build_and_sign():
-                params = ex.create_order_request(sym, "limit", "buy", amount, price, {"newClientOrderId": "nxbench1"})
-                return ex.sign(path, api, "POST", params)
+                params = ex.create_order_request(sym, "limit", "buy", amount, price, {c.id_param: "nxbench1"})
+                return ex.sign(c.path, c.api, "POST", params)
 
-            row["ccxt_correct"] = _check_ccxt(build_and_sign())
-            theirs = _time(build_and_sign, ccxt_iterations)
-            row.update(percentiles_ns(theirs, "ccxt_ns"))
-            ready = dict(parse_qsl(ad.order_query(req)))
-            row.update(percentiles_ns(_time(lambda: ex.sign(path, api, "POST", dict(ready)), ccxt_iterations),
+            row["ccxt_correct"] = c.ccxt_ok(build_and_sign())
+            row.update(percentiles_ns(_time(build_and_sign, ccxt_iterations), "ccxt_ns"))
+            ready = _ready_params(venue, ad, req)
+            row.update(percentiles_ns(_time(lambda: ex.sign(c.path, c.api, "POST", dict(ready)), ccxt_iterations),
                                       "ccxt_sign_only_ns"))
             row["ratio_p50"] = round(row["ccxt_ns_p50"] / row["nexus_ns_p50"], 1)
             row["ratio_p99"] = round(row["ccxt_ns_p99"] / row["nexus_ns_p99"], 1)

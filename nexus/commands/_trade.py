@@ -40,7 +40,8 @@ def venue_options(fn):
         click.option("--ws-url", default=None, metavar="URL",
                      help="The venue's stream base for user data (e.g. ws://127.0.0.1:8790/binance-spot/ws)."),
         click.option("--keys-stdin", is_flag=True,
-                     help="Read the API key and secret (one per line) from standard input instead of the environment."),
+                     help="Read the API key, secret (and passphrase for okx-swap), one per line, from standard "
+                          "input instead of the environment."),
         click.option("--json", "as_json", is_flag=True, help="Print JSON."),
     ]
     for o in reversed(opts):
@@ -61,8 +62,10 @@ async def session(venue: str, *, testnet: bool, use_sim: bool, rest_url: str | N
 
         from nexus.sim.simulator import Simulator
         sim = await Simulator(seed=1, venues=[venue], epoch_ns=time.time_ns() // 1_000_000 * 1_000_000).start()
-        creds = keys.Credentials(venue, secrets.token_hex(SIM_KEY_BYTES), secrets.token_hex(SIM_KEY_BYTES))
-        sim.open_account(venue, creds.api_key, creds.secret)
+        passphrase = secrets.token_hex(SIM_KEY_BYTES) if venue in keys.PASSPHRASE_VENUES else None
+        creds = keys.Credentials(venue, secrets.token_hex(SIM_KEY_BYTES), secrets.token_hex(SIM_KEY_BYTES), passphrase)
+        sim.open_account(venue, creds.api_key, creds.secret, passphrase=passphrase)
+        del passphrase
         rest_url, ws_url = sim.rest_url(venue), sim.url(venue)
         await asyncio.sleep(0.2)          # the simulated book fills up
     else:

@@ -17,7 +17,7 @@ def keys() -> None:
 
 
 @keys.command("check")
-@click.option("--venue", required=True, help="binance-spot or binance-perp.")
+@click.option("--venue", required=True, help="binance-spot, binance-perp, bybit-perp or okx-swap.")
 @venue_options
 def check(venue, testnet, use_sim, rest_url, ws_url, keys_stdin, as_json):
     """Permissions and time drift of the key for VENUE."""

@@ -13,16 +13,17 @@ from nexus.commands._trade import order_obj, run, session, update_obj, venue_opt
 @click.group()
 def order() -> None:
     """Place, cancel, list and query orders. Keys come from the environment
-    (NEXUS_BINANCE_API_KEY / NEXUS_BINANCE_API_SECRET) or --keys-stdin, never arguments.
+    (NEXUS_<VENUE>_API_KEY / _API_SECRET / _API_PASSPHRASE, e.g. NEXUS_BINANCE_API_KEY,
+    NEXUS_BYBIT_API_KEY, NEXUS_OKX_API_PASSPHRASE) or --keys-stdin, never arguments.
     Exit: 0 ok, 2 bad input (nothing sent), 3 rejected by the venue, 4 network failure."""
 
 
 @order.command("place")
-@click.option("--venue", required=True, help="binance-spot or binance-perp (others: see the execution matrix).")
+@click.option("--venue", required=True, help="binance-spot, binance-perp, bybit-perp or okx-swap (others: see the execution matrix).")
 @click.option("--symbol", required=True, help="The venue's symbol, e.g. BTCUSDT.")
 @click.option("--side", required=True, type=click.Choice(["buy", "sell"]))
 @click.option("--type", "type_", required=True, type=click.Choice(["market", "limit", "stop"]))
-@click.option("--qty", required=True, help="Quantity, a decimal on the symbol's lot grid.")
+@click.option("--qty", required=True, help="Quantity, a decimal on the symbol's lot grid (okx-swap: contracts).")
 @click.option("--price", default=None, help="Limit price (limit orders), on the tick grid.")
 @click.option("--stop-price", default=None, help="Trigger price (stop orders), on the tick grid.")
 @click.option("--reduce-only", is_flag=True, help="Only reduce the position (perpetuals).")
@@ -84,7 +85,7 @@ def _one(action: str):
                     u = await ex.adapter.query(symbol, client_id)
                     if u is None:
                         from nexus.exec.client import VenueRejected
-                        raise VenueRejected(venue, -2013, "Order does not exist.")
+                        raise VenueRejected(venue, *ex.adapter.UNKNOWN_ORDER)
                 obj = update_obj(u)
                 click.echo(json.dumps(obj) if as_json else
                            f"{obj['client_id']}: {obj['state']} ({obj['venue_status']}), filled {obj['filled']}")

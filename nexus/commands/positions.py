@@ -11,7 +11,7 @@ from nexus.commands._trade import run_session, venue_options
 
 
 @click.command("positions")
-@click.option("--venue", required=True, help="binance-spot or binance-perp.")
+@click.option("--venue", required=True, help="binance-spot, binance-perp, bybit-perp or okx-swap.")
 @venue_options
 def positions(venue, testnet, use_sim, rest_url, ws_url, keys_stdin, as_json):
     """Positions (perpetuals) or balances (spot) at the venue."""

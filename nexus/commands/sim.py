@@ -16,6 +16,7 @@ from nexus.exceptions import ConfigError
 DEFAULT_PORT = 8790
 KEY_ENV = "NEXUS_SIM_API_KEY"          # --account-env: the simulated accounts' credentials
 SECRET_ENV = "NEXUS_SIM_API_SECRET"
+PASSPHRASE_ENV = "NEXUS_SIM_API_PASSPHRASE"  # optional: the passphrase of the OKX (Bitget, KuCoin) accounts
 
 
 def _venues(values: tuple[str, ...]) -> list[str] | None:
@@ -61,7 +62,8 @@ def _epoch(value: str | None) -> int | None:
               help="Simulated clock origin (default 2026-01-01T00:00:00Z; 'now' breaks byte-for-byte determinism).")
 @click.option("--account-env", is_flag=True,
               help=f"Open a trading account on every venue with the key and secret in {KEY_ENV} and "
-                   f"{SECRET_ENV} (environment only, never arguments), with default balances.")
+                   f"{SECRET_ENV} (and {PASSPHRASE_ENV} for the passphrase venues, e.g. okx-swap; environment "
+                   "only, never arguments), with default balances.")
 @click.option("--json", "as_json", is_flag=True, help="Print the endpoints as one JSON object.")
 @config_option
 def sim(host, port, venues, symbol, seed, faults, duration, speed, labels_out, no_patterns, epoch, account_env,
@@ -89,9 +91,10 @@ def sim(host, port, venues, symbol, seed, faults, duration, speed, labels_out, n
         key, secret = os.environ.get(KEY_ENV, ""), os.environ.get(SECRET_ENV, "")
         if not key or not secret:
             raise click.UsageError(f"--account-env needs {KEY_ENV} and {SECRET_ENV} in the environment")
+        passphrase = os.environ.get(PASSPHRASE_ENV) or None
         for venue in simulator.venues:
-            simulator.open_account(venue, key, secret)
-        del key, secret
+            simulator.open_account(venue, key, secret, passphrase=passphrase)
+        del key, secret, passphrase
     code = asyncio.run(_serve(simulator, duration, as_json))
     if code:
         sys.exit(code)

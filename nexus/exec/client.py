@@ -106,6 +106,7 @@ class VenueAdapter(Protocol):
 
     venue: str
     perpetual: bool
+    UNKNOWN_ORDER: tuple[int | str, str]      # the venue's code and message for an unknown order id
 
     async def connect(self) -> None: ...                    # server-time sync (and key check)
     async def instrument(self, symbol: str) -> Instrument: ...   # tick/lot grid from the venue

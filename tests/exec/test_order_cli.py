@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from decimal import Decimal
 
 NEXUS = [sys.executable, "-m", "nexus.cli"]
 
@@ -23,18 +24,22 @@ def _free_port() -> int:
 @pytest.fixture
 def session(tmp_path):
     key, secret = "nxkey" + secrets.token_hex(16), "nxsecret" + secrets.token_hex(24)
+    passphrase = "nxpass" + secrets.token_hex(12)
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEXUS_")}
     env.update(HOME=str(tmp_path), TMPDIR=str(tmp_path))
-    sim_env = {**env, "NEXUS_SIM_API_KEY": key, "NEXUS_SIM_API_SECRET": secret}
+    sim_env = {**env, "NEXUS_SIM_API_KEY": key, "NEXUS_SIM_API_SECRET": secret, "NEXUS_SIM_API_PASSPHRASE": passphrase}
     port = _free_port()
     sim = subprocess.Popen([*NEXUS, "sim", "--account-env", "--port", str(port), "--json", "--epoch-ns", "now",
-                            "--venues", "binance-spot,binance-perp"], cwd=tmp_path, env=sim_env,
+                            "--venues", "binance-spot,binance-perp,bybit-perp,okx-swap"], cwd=tmp_path, env=sim_env,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     info = json.loads(sim.stdout.readline())
     outputs = []
+    with_keys = {f"NEXUS_{pkg}_API_{k}": v for pkg in ("BINANCE", "BYBIT", "OKX")
+                 for k, v in (("KEY", key), ("SECRET", secret))}
+    with_keys["NEXUS_OKX_API_PASSPHRASE"] = passphrase
 
-    def nexus(*args, venue="binance-perp", keys=True, stdin=None):
-        e = {**env, "NEXUS_BINANCE_API_KEY": key, "NEXUS_BINANCE_API_SECRET": secret} if keys else env
+    def nexus(*args, venue="binance-perp", keys=True, stdin=None, drop=()):
+        e = {k: v for k, v in {**env, **with_keys}.items() if k not in drop} if keys else env
         urls = [] if "--rest-url" in args else [
             "--rest-url", info["venues"][venue]["rest"], "--ws-url", info["venues"][venue]["ws"]]
         r = subprocess.run([*NEXUS, *args, "--venue", venue, *urls], cwd=tmp_path, env=e, capture_output=True,
@@ -49,6 +54,7 @@ def session(tmp_path):
     written = [p.read_bytes() for p in Path(tmp_path).rglob("*") if p.is_file()]
     for blob in [o.encode() for o in outputs] + written:
         assert secret.encode() not in blob
+        assert passphrase.encode() not in blob
         assert key.encode() not in blob          # the key id shows masked (4 characters) only
 
 
@@ -108,3 +114,44 @@ def test_cli_session_exit_codes_and_no_secret_anywhere(session):
               "--rest-url", dead)
     assert r.returncode == 4 and "ConnectError" in r.stderr
     assert len(outputs) >= 14
+
+
+@pytest.mark.parametrize("venue, symbol, qty, big, code", [
+    ("bybit-perp", "BTCUSDT", "0.010", "900.000", "110007"),
+    ("okx-swap", "BTC-USDT-SWAP", "1", "90000", "51008"),
+])
+def test_cli_session_bybit_okx(session, venue, symbol, qty, big, code):
+    nexus, key, secret, outputs = session
+    r = nexus("keys", "check", "--json", venue=venue)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["api_key"] == key[:4] + "…"
+    r = nexus("order", "place", "--symbol", symbol, "--side", "buy", "--type", "market", "--qty", qty,
+              "--leverage", "10", "--json", venue=venue)
+    assert r.returncode == 0, r.stderr
+    placed = json.loads(r.stdout)
+    assert placed["state"] == "filled" and placed["filled"] == qty
+    r = nexus("positions", "--json", venue=venue)
+    pos = json.loads(r.stdout)[0]
+    assert r.returncode == 0 and pos["qty"] == qty and pos["leverage"] == 10
+    assert Decimal(pos["entry_price"]) == Decimal(placed["avg_price"])
+    r = nexus("order", "place", "--symbol", symbol, "--side", "sell", "--type", "limit", "--qty", qty,
+              "--price", "99999.0", "--reduce-only", "--client-id", "tpB1", "--json", venue=venue)
+    assert r.returncode == 0 and json.loads(r.stdout)["state"] == "accepted", r.stderr
+    r = nexus("order", "ls", "--json", venue=venue)
+    assert [o["client_id"] for o in json.loads(r.stdout)] == ["tpB1"]
+    r = nexus("order", "cancel", "--symbol", symbol, "--client-id", "tpB1", "--json", venue=venue)
+    assert r.returncode == 0 and json.loads(r.stdout)["state"] == "cancelled"
+    r = nexus("order", "status", "--symbol", symbol, "--client-id", "nosuch", "--json", venue=venue)
+    assert r.returncode == 3 and "Order does not exist" in r.stderr
+    r = nexus("order", "place", "--symbol", symbol, "--side", "buy", "--type", "market", "--qty", big, venue=venue)
+    assert r.returncode == 3 and code in r.stderr
+    r = nexus("order", "place", "--symbol", symbol, "--side", "buy", "--type", "limit", "--qty", qty,
+              "--price", "65000.05", venue=venue)
+    assert r.returncode == 2 and "multiple of 0.1" in r.stderr
+    if venue == "okx-swap":
+        r = nexus("order", "place", "--symbol", symbol, "--side", "buy", "--type", "market", "--qty", qty,
+                  venue=venue, drop=("NEXUS_OKX_API_PASSPHRASE",))
+        assert r.returncode == 2 and "silently" in r.stderr and "NEXUS_OKX_API_PASSPHRASE" in r.stderr
+    r = nexus("order", "place", "--sim", "--symbol", symbol, "--side", "buy", "--type", "market", "--qty", qty,
+              "--json", venue=venue, keys=False)
+    assert r.returncode == 0 and json.loads(r.stdout)["state"] == "filled", r.stderr

@@ -1,19 +1,21 @@
-"""A simulator with trading accounts and Executors on it, over real HTTP/WebSocket on 127.0.0.1."""
+"""A simulator with trading accounts and Executors on it, over real HTTP/WebSocket on 127.0.0.1,
+for any venue whose package declares an order adapter."""
 import asyncio
 import time
 from contextlib import asynccontextmanager
 
 from nexus.exec.client import Executor
-from nexus.exec.keys import Credentials
+from nexus.exec.keys import PASSPHRASE_VENUES, Credentials
 from nexus.sim.simulator import Simulator
-from nexus.venues.binance.orders import BinanceAdapter
+from nexus.venues import registry
 
 VENUES = ("binance-spot", "binance-perp")
+PASSPHRASE = "pass-A"
 
 
 @asynccontextmanager
-async def simulator(**kw):
-    sim = await Simulator(seed=5, venues=list(VENUES), epoch_ns=time.time_ns() // 1_000_000 * 1_000_000,
+async def simulator(venues=VENUES, **kw):
+    sim = await Simulator(seed=5, venues=list(venues), epoch_ns=time.time_ns() // 1_000_000 * 1_000_000,
                           **kw).start()
     try:
         await asyncio.sleep(0.3)        # the book fills up
@@ -22,16 +24,18 @@ async def simulator(**kw):
         await sim.stop()
 
 
-def adapter(sim, venue, key="key-A", secret="secret-A", **kw) -> BinanceAdapter:
-    return BinanceAdapter(venue, Credentials(venue, key, secret), rest_url=sim.rest_url(venue),
-                          ws_url=sim.url(venue), **kw)
+def adapter(sim, venue, key="key-A", secret="secret-A", passphrase=PASSPHRASE, **kw):
+    factory = registry.venue(venue).order_adapter_factory()
+    creds = Credentials(venue, key, secret, passphrase if venue in PASSPHRASE_VENUES else None)
+    return factory(creds, rest_url=sim.rest_url(venue), ws_url=sim.url(venue), **kw)
 
 
 @asynccontextmanager
-async def executor(sim, venue, key="key-A", secret="secret-A", *, open_account=True, stream=True, **kw):
+async def executor(sim, venue, key="key-A", secret="secret-A", *, open_account=True, stream=True,
+                   passphrase=PASSPHRASE, **kw):
     if open_account:
-        sim.open_account(venue, key, secret)
-    ex = Executor(adapter(sim, venue, key, secret, **kw))
+        sim.open_account(venue, key, secret, passphrase=passphrase if venue in PASSPHRASE_VENUES else None)
+    ex = Executor(adapter(sim, venue, key, secret, passphrase, **kw))
     await ex.start(stream=stream)
     try:
         yield ex

@@ -82,6 +82,8 @@ def _wire(d: Decimal) -> str:
 
 
 class BinanceAdapter:
+    UNKNOWN_ORDER = (-2013, "Order does not exist.")     # the venue's answer to a query of an unknown id
+
     def __init__(self, venue: str, creds: Credentials, *, rest_url: str | None = None, ws_url: str | None = None,
                  testnet: bool = False, timeout_s: float = TIMEOUT_S, recv_window_ms: int = RECV_WINDOW_MS,
                  clock_ms: Callable[[], int] | None = None) -> None:

@@ -46,6 +46,7 @@ from nexus.sim import fmt
 from nexus.sim.exchange import NEW, ExecEvent, Reject, SimAccount, SimOrder
 from nexus.sim.feed import Conn, SimRequest
 from nexus.sim.market import BUY, SELL
+from nexus.sim.private import mark as _mark, plain as _plain
 
 RECV_WINDOW_DEFAULT_MS = 5000
 RECV_WINDOW_MS_MAX = 60000
@@ -546,21 +547,4 @@ class BinanceTrade:
 
 def _d8(v: Decimal) -> str:
     return format(v.quantize(DEC8), "f")
-
-
-def _plain(v: Decimal) -> str:
-    """An exact decimal without exponent ('65000.1', '0'); at most 8 places (averages)."""
-    v = v.quantize(DEC8) if v.as_tuple().exponent < -8 else v
-    s = format(v, "f")
-    if "." in s:
-        s = s.rstrip("0").rstrip(".")
-    return s or "0"
-
-
-def _mark(ex) -> Decimal:
-    b, a = ex.vs.best_bid(), ex.vs.best_ask()
-    if b is None or a is None:
-        return Decimal(0)
-    return ex.price_dec(b + a) / 2
-
 

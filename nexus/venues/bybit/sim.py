@@ -13,6 +13,7 @@
   data [{"T","s","S":"Buy"|"Sell" (taker side),"v","p","L","i","BT","seq"}].
 - REST: GET /v5/market/instruments-info, GET /v5/market/orderbook, GET /v5/market/time,
   envelope {"retCode":0,"retMsg":"OK","result":..,"retExtInfo":{},"time":..}.
+- Authenticated REST and the private stream (/v5/private): sim_trade.py.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from nexus.sim import fmt
 from nexus.sim.market import ASK, BID, BUY, Fill
 from nexus.sim.feed import Conn, Event, Feed
 from nexus.sim.specs import Flow, SimInstrument, SimVenue
+from nexus.venues.bybit.sim_trade import PRIVATE_PATH, BybitTrade
 
 DEPTHS = {1: 1, 50: 2, 200: 10, 1000: 20}     # depth -> push cadence in 10 ms steps
 PRIMARY_DEPTH = 50                              # what Nexus's own feed subscribes to
@@ -48,6 +50,7 @@ class BybitFeed(Feed):
         self.trade_n = 0
         self.last_trade_px: int | None = None
         self.last_tick = "ZeroPlusTick"
+        self.trade = BybitTrade(self)       # authenticated REST and the private stream
 
     def view_seq(self, channel):
         return self.u.get(channel)
@@ -141,6 +144,9 @@ class BybitFeed(Feed):
         req = self.request(conn, text, self._reply_text(conn, "", None, False, "error:request not in JSON format"))
         if req is None:
             return
+        if conn.path == PRIVATE_PATH:
+            self.trade.on_text(conn, req)
+            return
         op, req_id, args = req.get("op"), req.get("req_id"), req.get("args") or []
         if op == "ping":
             self._reply(conn, "ping", req_id, True, "pong")
@@ -161,6 +167,12 @@ class BybitFeed(Feed):
             self._reply(conn, "unsubscribe", req_id, True, "")
         else:
             self._reply(conn, str(op), req_id, False, f"error:unsupported op {op}")
+
+    def ws_routes(self):
+        return (self.ws_path, PRIVATE_PATH)
+
+    def private_routes(self):
+        return self.trade.routes()
 
     # -- REST -----------------------------------------------------------------------------
     def _env(self, result: Any, code: int = 0, msg: str = "OK") -> tuple[int, Any]:

@@ -14,6 +14,7 @@ REST "Get instruments", "Get order book"):
 - `trades`: {"arg":{..},"data":[{"instId","tradeId","px","sz","side" (taker),"ts","count"}]}.
 - REST: GET /api/v5/public/instruments?instType=SWAP, GET /api/v5/market/books,
   GET /api/v5/public/time; envelope {"code":"0","msg":"","data":[..]}.
+- Authenticated REST and the private stream (/ws/v5/private): sim_trade.py.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from nexus.sim import checksum, fmt
 from nexus.sim.market import ASK, BID, BUY, Fill
 from nexus.sim.feed import Conn, DepthView, Event, Feed
 from nexus.sim.specs import Flow, SimInstrument, SimVenue
+from nexus.venues.okx.sim_trade import PRIVATE_PATH, OkxTrade
 
 BOOKS_DEPTH = 400
 BOOKS_EVERY = 10            # 100 ms
@@ -44,6 +46,7 @@ class OkxFeed(Feed):
         self.add_view("books5", 5)
         self.seq = {"books": SEQ_BASE, "books5": SEQ_BASE}
         self.trade_id = TRADE_ID_BASE
+        self.trade = OkxTrade(self)         # authenticated REST and the private stream
 
     def view_seq(self, channel):
         return self.seq.get(channel)
@@ -135,6 +138,9 @@ class OkxFeed(Feed):
         except ValueError:
             self._send(conn, {"event": "error", "code": "60012", "msg": f"Invalid request: {text}"}, None)
             return
+        if conn.path == PRIVATE_PATH and isinstance(req, dict):
+            self.trade.on_text(conn, req)
+            return
         if not isinstance(req, dict) or req.get("op") not in ("subscribe", "unsubscribe"):
             self._send(conn, {"event": "error", "code": "60012", "msg": f"Invalid request: {text}"}, None)
             return
@@ -157,6 +163,12 @@ class OkxFeed(Feed):
                     conn.send(self.snapshot(self.clock()))
             else:
                 conn.unsubscribe(key)
+
+    def ws_routes(self):
+        return (self.ws_path, PRIVATE_PATH)
+
+    def private_routes(self):
+        return self.trade.routes()
 
     # -- REST -----------------------------------------------------------------------------
     def _env(self, data: list, code: str = "0", msg: str = "") -> tuple[int, Any]:
