@@ -29,7 +29,7 @@ def broker() -> None:
 @click.option("--usdt-contract", default=None, help="ERC-20 contract address of USDT on a URL chain")
 @click.option("--price", "prices", multiple=True, help="CRYPTO=MID in EUR for the configured price source, e.g. ETH=2000")
 @click.option("--price-ring", default=None, help="read prices from this shared-memory ring (the engine's consensus) instead")
-@click.option("--ring-instrument", "ring_instruments", multiple=True, help="CRYPTO=VENUE:SYMBOL:PRICE_EXPONENT[:FX to EUR], with --price-ring")
+@click.option("--ring-instrument", "ring_instruments", multiple=True, help="CRYPTO=VENUE:SYMBOL[:FX to EUR], with --price-ring (e.g. ETH=agg:ETHUSDT:0.92); the price exponent comes from the ring")
 @click.option("--four-eyes-threshold", default="1000.00", show_default=True, help="payouts at or above this (EUR) need two operators")
 @click.option("--poll-interval", default=0.05, show_default=True, type=click.FloatRange(0.001, 10), help="scheduler poll, real seconds")
 @click.option("--log-level", default="warning", show_default=True, type=click.Choice(["debug", "info", "warning", "error"]))
@@ -53,6 +53,9 @@ def serve(db_url, host, port, chain_spec, api_key, operators, callback_secret, c
     ops = [o for item in operators for o in item.split()]
     settings = Settings(confirmations=confirmations, four_eyes_threshold=to_units(four_eyes_threshold, EUR), poll_interval_s=poll_interval)
     try:
+        # the price options first: a mistake there is reported before the chain is built
+        ring_insts = assemble.parse_ring_instruments(list(ring_instruments)) if price_ring else None
+        fixed = None if price_ring else assemble.parse_prices(list(prices))
         b = assemble.build(
             db_url=db_url, chain=chain_spec, api_key=api_key, operators=assemble.parse_operators(ops),
             callback_secret=callback_secret, settings=settings, xpub=xpub, usdt_contract=usdt_contract, time_scale=time_scale,
@@ -60,9 +63,9 @@ def serve(db_url, host, port, chain_spec, api_key, operators, callback_secret, c
         if price_ring:
             from nexus.broker.pricing import RingPriceSource
 
-            b.prices = RingPriceSource(price_ring, assemble.parse_ring_instruments(list(ring_instruments)), b.clock)
+            b.prices = RingPriceSource(price_ring, ring_insts, b.clock)
         else:
-            b.prices = FixedPriceSource(b.clock, assemble.parse_prices(list(prices)))
+            b.prices = FixedPriceSource(b.clock, fixed)
         rt = Workers(b)
         rt.prepare()
     except BrokerError as e:
