@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import socket
 import sys
 
 import click
 
 from nexus.cli import EXIT_UPSTREAM, EXIT_USAGE
+
+LISTEN_BACKLOG = 2048  # uvicorn's default backlog
 
 
 @click.group()
@@ -50,6 +53,7 @@ def serve(db_url, host, port, chain_spec, api_key, operators, callback_secret, c
     from nexus.exceptions import NexusError
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    sock = _bind(host, port)  # first: the address printed below is the one bound, or exit 4 with the reason
     ops = [o for item in operators for o in item.split()]
     settings = Settings(confirmations=confirmations, four_eyes_threshold=to_units(four_eyes_threshold, EUR), poll_interval_s=poll_interval)
     try:
@@ -83,17 +87,41 @@ def serve(db_url, host, port, chain_spec, api_key, operators, callback_secret, c
         raise
     app = create_app(b)
     rt.start()
-    click.echo(json.dumps({"listening": f"http://{host}:{port}", "chain": b.chain.name, "hot_wallet": b.chain.hot_address}), err=True)
+    click.echo(json.dumps({"listening": _url(sock), "chain": b.chain.name, "hot_wallet": b.chain.hot_address}), err=True)
     # uvicorn shuts down gracefully on SIGTERM and then re-raises it under the handler that was
     # installed before it ran: make that one a no-op so the workers below stop cleanly (exit 0)
     import signal
 
     signal.signal(signal.SIGTERM, lambda *_: None)
     try:
-        uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+        uvicorn.Server(uvicorn.Config(app, log_level=log_level, access_log=False)).run(sockets=[sock])
     finally:
         rt.stop()
         b.db.dispose()
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """A listening socket on host:port (port 0: any free one), or exit 4 saying why not."""
+    try:
+        family, kind, proto, _, addr = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+        sock = socket.socket(family, kind, proto)
+    except OSError as e:
+        click.echo(f"nexus: cannot listen on {host}:{port}: {e.strerror or e} (--host takes an address of this machine)", err=True)
+        sys.exit(EXIT_UPSTREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(addr)
+        sock.listen(LISTEN_BACKLOG)  # connections queue from the moment the address is printed
+    except OSError as e:
+        sock.close()
+        click.echo(f"nexus: cannot listen on {host}:{port}: {e.strerror or e} (use another --port, or --port 0 for any free one)", err=True)
+        sys.exit(EXIT_UPSTREAM)
+    return sock
+
+
+def _url(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"http://[{host}]:{port}" if sock.family == socket.AF_INET6 else f"http://{host}:{port}"
 
 
 @broker.command("audit")
