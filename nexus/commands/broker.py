@@ -82,7 +82,9 @@ def serve(db_url, host, port, chain_spec, api_key, operators, callback_secret, c
         from sqlalchemy.exc import SQLAlchemyError
 
         if isinstance(e, SQLAlchemyError):
-            click.echo(f"nexus: database error: {type(e).__name__}", err=True)
+            from nexus.broker.db import describe_error
+
+            click.echo(f"nexus: {describe_error(e, db_url)}", err=True)
             sys.exit(EXIT_UPSTREAM)
         raise
     app = create_app(b)
@@ -129,19 +131,21 @@ def _url(sock: socket.socket) -> str:
 @click.option("--json", "as_json", is_flag=True, help="print {\"ok\", \"violations\"} as JSON")
 def audit_cmd(db_url, as_json):
     """Check the ledger and status histories; exit 0 when every invariant holds, else 1."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     from nexus.broker.audit import audit
-    from nexus.broker.db import Database, redact
+    from nexus.broker.db import Database, describe_error
+    from nexus.exceptions import ConfigError
 
     try:
-        db = Database(db_url)
+        db = Database(db_url, read_only=True)  # never creates or changes the database it checks
         violations = audit(db)
-    except Exception as e:
-        from sqlalchemy.exc import SQLAlchemyError
-
-        if isinstance(e, SQLAlchemyError):
-            click.echo(f"nexus: cannot read {redact(db_url)}: {type(e).__name__}", err=True)
-            sys.exit(EXIT_UPSTREAM)
-        raise
+    except ConfigError as e:
+        click.echo(f"nexus broker audit: {e}", err=True)
+        sys.exit(EXIT_USAGE)
+    except SQLAlchemyError as e:
+        click.echo(f"nexus broker audit: cannot read the {describe_error(e, db_url)}", err=True)
+        sys.exit(EXIT_UPSTREAM)
     if as_json:
         click.echo(json.dumps({"ok": not violations, "violations": violations}))
     elif violations:

@@ -111,3 +111,9 @@ def test_serve_port_0_prints_the_port_it_bound(tmp_path):
     finally:
         if p.poll() is None:
             p.kill()
+
+
+def test_serve_database_error_says_what_failed(tmp_path):
+    cmd = [sys.executable, "-m", "nexus.cli", "broker", "serve", "--db", "postgresql://u:pw-not-shown@127.0.0.1:1/b", "--port", "0"]
+    r = subprocess.run(cmd, env=SERVE_ENV, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 4 and "Connection refused" in r.stderr and "pw-not-shown" not in r.stderr, r.stderr
