@@ -50,6 +50,23 @@ def redact(url: str) -> str:
         return "<unparseable database URL>"
 
 
+DB_FILE_MODE = 0o600  # the ledger, customers and addresses: the owner's only
+
+
+def create_private(url: str) -> None:
+    """Create a new SQLite database file owner-only before SQLite does (it would follow the
+    umask, usually 0644; its -wal and -shm files copy the database file's mode). An existing
+    file is left as it is; other errors are left for SQLite to report."""
+    u = sa.engine.make_url(normalize_url(url))
+    path = u.database or ""
+    if u.get_backend_name() != "sqlite" or path in ("", ":memory:") or path.startswith("file:"):
+        return
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, DB_FILE_MODE))
+    except OSError:
+        pass
+
+
 def make_pool(url: str, *, pool_size: int = 10, read_only: bool = False) -> Engine:
     """SQLAlchemy's Engine (its connection pool and dialect) for `url`, set up per backend.
     `read_only` (`nexus broker audit`): SQLite opened with mode=ro, so a missing file is an
@@ -67,6 +84,7 @@ def make_pool(url: str, *, pool_size: int = 10, read_only: bool = False) -> Engi
                 raise ConfigError(f"no database file at {path or '(none)'}: give the path `nexus broker serve --db` was given")
             pool = sa.create_engine("sqlite://", creator=lambda: sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True, **args))
         else:
+            create_private(url)
             pool = sa.create_engine(url, connect_args=args)
 
         @event.listens_for(pool, "connect")

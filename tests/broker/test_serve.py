@@ -117,3 +117,28 @@ def test_serve_database_error_says_what_failed(tmp_path):
     cmd = [sys.executable, "-m", "nexus.cli", "broker", "serve", "--db", "postgresql://u:pw-not-shown@127.0.0.1:1/b", "--port", "0"]
     r = subprocess.run(cmd, env=SERVE_ENV, capture_output=True, text=True, timeout=120)
     assert r.returncode == 4 and "Connection refused" in r.stderr and "pw-not-shown" not in r.stderr, r.stderr
+
+
+def test_a_new_sqlite_database_is_owner_only(tmp_path):
+    """Issue 16, item 14: the broker's SQLite file (and its -wal/-shm) 0600 under a 022 umask,
+    whether the broker or `tradebot settings set` creates it."""
+    import stat
+
+    from nexus.tradebot.store import open_db
+
+    from broker_helpers import make_broker
+
+    old = os.umask(0o022)
+    try:
+        b, rt = make_broker(str(tmp_path / "broker.db"))
+        rt.deliverer.close()
+        open_db(str(tmp_path / "tradebot.db")).dispose()
+        with b.db.read() as conn:  # the -wal and -shm files exist while a connection is open
+            conn.exec_driver_sql("SELECT 1")
+            files = sorted(p.name for p in tmp_path.iterdir())
+            modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in tmp_path.iterdir()}
+        b.db.dispose()
+    finally:
+        os.umask(old)
+    assert {"broker.db", "broker.db-wal", "broker.db-shm", "tradebot.db"} <= set(files), files
+    assert all(m == 0o600 for m in modes.values()), {k: oct(v) for k, v in modes.items()}
