@@ -142,3 +142,10 @@ def test_a_new_sqlite_database_is_owner_only(tmp_path):
         os.umask(old)
     assert {"broker.db", "broker.db-wal", "broker.db-shm", "tradebot.db"} <= set(files), files
     assert all(m == 0o600 for m in modes.values()), {k: oct(v) for k, v in modes.items()}
+
+
+def test_docs_page_is_served(api):
+    """Issue 16, item 15: FastAPI's /docs page (Swagger UI over /openapi.json), as the README says."""
+    r = httpx.get(f"{api.base}/docs", timeout=10)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    assert "swagger-ui" in r.text and "/openapi.json" in r.text
