@@ -367,7 +367,7 @@ def create_app(broker: Broker, *route_groups: Callable[[APIRouter, Ctx], None]) 
         version="1",
         description="Customers, accounts, Buy/Sell/Merchant/Gift transactions, ledger and signed callbacks.",
         openapi_url="/openapi.json",
-        docs_url=None,
+        docs_url="/docs",  # FastAPI's Swagger UI page over /openapi.json (its scripts come from a CDN)
         redoc_url=None,
     )
     _install_error_handlers(app)

@@ -16,6 +16,7 @@ from nexus.broker.context import Broker, Secrets, Settings
 from nexus.broker.db import Database
 from nexus.broker.hdwallet import DepositAddressDeriver, account_xpub_from_seed
 from nexus.broker.pricing import DEFAULT_PRICES, FixedPriceSource, PriceSource
+from nexus._native import EXPONENT_MAX
 from nexus.exceptions import ConfigError
 
 HOT_KEY_ENV = "NEXUS_BROKER_HOT_WALLET_KEY"
@@ -46,8 +47,13 @@ def parse_prices(items: list[str]) -> dict[str, Decimal]:
     return prices
 
 
+RING_INSTRUMENT_FORM = "CRYPTO=VENUE:SYMBOL[:FX] (or VENUE:SYMBOL:EXP:FX; FX written with a point: 0.92, 1.0)"
+
+
 def parse_ring_instruments(items: list[str]):
-    """CRYPTO=VENUE:SYMBOL:PRICE_EXPONENT[:FX] -> {crypto: RingInstrument}."""
+    """CRYPTO=VENUE:SYMBOL[:FX] -> {crypto: RingInstrument}; the price exponent comes from the
+    ring's side file. The old CRYPTO=VENUE:SYMBOL:EXP[:FX] is still read (a third part without
+    a decimal point is an exponent), and the exponent is then checked against the side file."""
     from nexus.broker.pricing import RingInstrument
     from nexus.instruments import instrument_id_of
 
@@ -56,13 +62,21 @@ def parse_ring_instruments(items: list[str]):
         crypto, _, spec = item.partition("=")
         parts = spec.split(":")
         try:
-            venue, symbol, exponent = parts[0], parts[1], int(parts[2])
-            fx = Decimal(parts[3]) if len(parts) > 3 else Decimal(1)
-        except (IndexError, ValueError, InvalidOperation):
-            raise ConfigError(f"--ring-instrument {item!r}: expected CRYPTO=VENUE:SYMBOL:PRICE_EXPONENT[:FX]") from None
-        if crypto not in DEFAULT_PRICES or not fx > 0:
-            raise ConfigError(f"--ring-instrument {item!r}: crypto must be one of {', '.join(DEFAULT_PRICES)} and FX > 0")
-        out[crypto] = RingInstrument(instrument_id_of(venue, symbol), exponent, fx)
+            if not 2 <= len(parts) <= 4 or not all(parts):
+                raise ValueError
+            venue, symbol, rest = parts[0], parts[1], parts[2:]
+            exponent, fx = None, Decimal(1)
+            if len(rest) == 2 or (rest and "." not in rest[0]):
+                exponent = int(rest.pop(0))
+            if rest:
+                fx = Decimal(rest[0])
+        except (ValueError, InvalidOperation):
+            raise ConfigError(f"--ring-instrument {item!r}: expected {RING_INSTRUMENT_FORM}") from None
+        if crypto not in DEFAULT_PRICES:
+            raise ConfigError(f"--ring-instrument {item!r}: the broker carries {' and '.join(DEFAULT_PRICES)} only, not {crypto or '(none)'}")
+        if not fx.is_finite() or not fx > 0 or exponent is not None and not 0 <= exponent <= EXPONENT_MAX:
+            raise ConfigError(f"--ring-instrument {item!r}: FX must be > 0 and EXP between 0 and {EXPONENT_MAX}")
+        out[crypto] = RingInstrument(instrument_id_of(venue, symbol), exponent, fx, f"{venue}:{symbol}")
     if not out:
         raise ConfigError("--price-ring needs at least one --ring-instrument")
     return out

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import random
+import sqlite3
 import time
 from typing import Callable, Iterator, TypeVar
+from urllib.parse import quote
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -47,34 +50,73 @@ def redact(url: str) -> str:
         return "<unparseable database URL>"
 
 
-def make_pool(url: str, *, pool_size: int = 10) -> Engine:
-    """SQLAlchemy's Engine (its connection pool and dialect) for `url`, set up per backend."""
+DB_FILE_MODE = 0o600  # the ledger, customers and addresses: the owner's only
+
+
+def create_private(url: str) -> None:
+    """Create a new SQLite database file owner-only before SQLite does (it would follow the
+    umask, usually 0644; its -wal and -shm files copy the database file's mode). An existing
+    file is left as it is; other errors are left for SQLite to report."""
+    u = sa.engine.make_url(normalize_url(url))
+    path = u.database or ""
+    if u.get_backend_name() != "sqlite" or path in ("", ":memory:") or path.startswith("file:"):
+        return
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, DB_FILE_MODE))
+    except OSError:
+        pass
+
+
+def make_pool(url: str, *, pool_size: int = 10, read_only: bool = False) -> Engine:
+    """SQLAlchemy's Engine (its connection pool and dialect) for `url`, set up per backend.
+    `read_only` (`nexus broker audit`): SQLite opened with mode=ro, so a missing file is an
+    error instead of a new empty database; PostgreSQL sessions default to read-only."""
     url = normalize_url(url)
     try:
         u = sa.engine.make_url(url)
     except Exception as e:
         raise ConfigError(f"not a database URL: {e}") from None
     if u.get_backend_name() == "sqlite":
-        pool = sa.create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False})
+        args = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}
+        if read_only:
+            path = u.database or ""
+            if not os.path.isfile(path):
+                raise ConfigError(f"no database file at {path or '(none)'}: give the path `nexus broker serve --db` was given")
+            pool = sa.create_engine("sqlite://", creator=lambda: sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True, **args))
+        else:
+            create_private(url)
+            pool = sa.create_engine(url, connect_args=args)
 
         @event.listens_for(pool, "connect")
         def _connect(dbapi_conn, _rec):  # pragma: no cover - driver glue
             dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
             cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes
+            if not read_only:
+                cur.execute("PRAGMA journal_mode=WAL")
+                cur.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes
             cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
 
         @event.listens_for(pool, "begin")
         def _begin(conn):  # pragma: no cover - driver glue
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         return pool
     if u.get_backend_name() == "postgresql":
-        return sa.create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+        ro = {"connect_args": {"options": "-c default_transaction_read_only=on"}} if read_only else {}
+        return sa.create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, **ro)
     raise ConfigError(f"unsupported database {u.get_backend_name()!r}: use a SQLite path or postgresql://")
+
+
+def describe_error(e: sa.exc.SQLAlchemyError, url: str) -> str:
+    """What failed, in the driver's words (never the password), and what to check."""
+    orig = getattr(e, "orig", None) or e
+    reason = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
+    hint = ("is it a broker database (`nexus broker serve --db` creates one) and readable by this user?"
+            if normalize_url(url).startswith("sqlite") else
+            "is the server running, the URL (user, host, port, database name) right and the password accepted?")
+    return f"database {redact(url)}: {type(orig).__name__}: {reason} ({hint})"
 
 
 def _retryable(e: Exception) -> bool:
@@ -90,9 +132,9 @@ def _retryable(e: Exception) -> bool:
 
 
 class Database:
-    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+    def __init__(self, url: str, *, pool_size: int = 10, read_only: bool = False) -> None:
         self.url = url
-        self.pool = make_pool(url, pool_size=pool_size)
+        self.pool = make_pool(url, pool_size=pool_size, read_only=read_only)
         self.dialect = self.pool.dialect.name
 
     @property

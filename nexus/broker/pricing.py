@@ -10,6 +10,7 @@ broker and is written down next to the formula.
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, localcontext
@@ -18,6 +19,8 @@ from typing import Mapping
 from nexus.broker.clock import Clock
 from nexus.broker.errors import BrokerError, Invalid
 from nexus.broker.units import Currency
+
+log = logging.getLogger("nexus.broker.prices")
 
 SPREAD = Decimal("0.005")
 PRICE_QUANTUM = Decimal("0.000001")  # prices carry 6 decimals
@@ -59,20 +62,31 @@ class FixedPriceSource(PriceSource):
 @dataclass(frozen=True)
 class RingInstrument:
     instrument_id: int
-    price_exponent: int
+    price_exponent: int | None = None  # None: the ring's side file says it (nexus/ring_meta.py)
     fx: Decimal = Decimal(1)  # converts the instrument's quote currency into the broker's fiat
+    label: str = ""  # VENUE:SYMBOL, for messages
 
 
 class RingPriceSource(PriceSource):
     """Mid price from best bid/ask records (kind BBO, or book levels at index 0) published on a
-    shared-memory ring by the engine. Reads whatever is new on each call; never blocks."""
+    shared-memory ring by the engine. Reads whatever is new on each call; never blocks.
+
+    Each instrument's price exponent comes from the ring's side file, written by its writer
+    (`nexus run --agg --consensus-ring`); one given in the configuration must agree with it,
+    and is needed only for a ring without one. The side file is read again when the ring's
+    writer restarts. A mid `JUMP_FACTOR` times (or more) above or below the last one this
+    source accepted is refused (503) with an error in the log, once per episode: no real
+    market moves an order of magnitude between two reads; a wrong exponent does.
+    """
 
     BATCH = 4096
+    JUMP_FACTOR = Decimal(10)
 
     def __init__(self, ring_name: str, instruments: Mapping[str, RingInstrument], clock: Clock, max_age_s: float = 60.0) -> None:
         from nexus import record
         from nexus.ring import RingReader
 
+        self._ring = ring_name
         self._reader = RingReader(ring_name, start="earliest")
         self._buf = record.empty(self.BATCH)
         self._instruments = dict(instruments)
@@ -81,12 +95,55 @@ class RingPriceSource(PriceSource):
         self._clock = clock
         self._max_age_us = int(max_age_s * 1_000_000)
         self._lock = threading.Lock()
+        self._restarts = self._reader.restarts
+        self._exponents = self._resolve()  # a configuration error here stops the broker's start
+        self._unresolved: str | None = None  # after a writer restart, until its side file agrees
+        self._accepted: dict[str, Decimal] = {}
+        self._jumped: set[str] = set()
+
+    def _resolve(self) -> dict[str, int]:
+        """Each crypto's price exponent, from the side file and the configuration (ConfigError)."""
+        from nexus.exceptions import ConfigError
+        from nexus.ring_meta import RingMetaError, meta_path, read_meta
+
+        try:
+            meta = read_meta(self._ring, self._reader.writer_pid)
+        except RingMetaError as e:
+            raise ConfigError(str(e)) from None
+        out = {}
+        for crypto, inst in self._instruments.items():
+            what = f"{crypto}={inst.label or inst.instrument_id}"
+            side = None if meta is None else meta.get(inst.instrument_id)
+            if meta is not None and side is None:
+                carried = ", ".join(f"{m.venue}:{m.symbol}" for m in meta.values()) or "nothing"
+                raise ConfigError(f"ring {self._ring!r} does not carry {what} (it carries {carried})")
+            if side is not None and inst.price_exponent is not None and inst.price_exponent != side.price_exponent:
+                raise ConfigError(f"{what}: price exponent {inst.price_exponent} given, but ring {self._ring!r} "
+                                  f"says {side.price_exponent}; leave it out (the ring's side file gives it)")
+            exponent = side.price_exponent if side is not None else inst.price_exponent
+            if exponent is None:
+                raise ConfigError(f"{what}: ring {self._ring!r} has no side file ({meta_path(self._ring)}) saying "
+                                  f"its price exponent; give it as CRYPTO=VENUE:SYMBOL:EXP[:FX]")
+            out[crypto] = exponent
+        return out
 
     def _drain(self) -> None:
+        from nexus.exceptions import ConfigError
         from nexus.record import Kind, Side
 
         while True:
             n = self._reader.poll(self._buf)
+            if self._reader.restarts != self._restarts:  # a new writer: its side file may differ
+                self._restarts = self._reader.restarts
+                self._best = {k: [None, None, 0] for k in self._instruments}
+                self._unresolved = "the ring's writer restarted"
+            if self._unresolved is not None:
+                try:
+                    self._exponents, self._unresolved = self._resolve(), None
+                except ConfigError as e:
+                    if str(e) != self._unresolved:
+                        log.error("price ring: %s", e)
+                    self._unresolved = str(e)
             if n == 0:
                 return
             now = self._clock.now_us()
@@ -108,13 +165,27 @@ class RingPriceSource(PriceSource):
             raise PriceUnavailable(f"no ring instrument configured for {crypto}")
         with self._lock:
             self._drain()
+            if self._unresolved is not None:
+                raise PriceUnavailable(f"no consensus price for {crypto}: {self._unresolved}")
             bid, ask, at = self._best[crypto]
-        if bid is None or ask is None or self._clock.now_us() - at > self._max_age_us:
-            raise PriceUnavailable(f"no fresh consensus price for {crypto} on the ring")
-        with localcontext() as ctx:
-            ctx.prec = 50
-            mid = (Decimal(bid) + Decimal(ask)) / 2 * Decimal(1).scaleb(-inst.price_exponent) * inst.fx
-        return mid, at
+            if bid is None or ask is None or self._clock.now_us() - at > self._max_age_us:
+                raise PriceUnavailable(f"no fresh consensus price for {crypto} on the ring")
+            with localcontext() as ctx:
+                ctx.prec = 50
+                mid = (Decimal(bid) + Decimal(ask)) / 2 * Decimal(1).scaleb(-self._exponents[crypto]) * inst.fx
+            return self._checked_jump(crypto, mid), at
+
+    def _checked_jump(self, crypto: str, mid: Decimal) -> Decimal:
+        last = self._accepted.get(crypto)
+        if last is not None and (mid >= last * self.JUMP_FACTOR or mid * self.JUMP_FACTOR <= last):
+            if crypto not in self._jumped:
+                self._jumped.add(crypto)
+                log.error("price alert: the consensus mid of %s jumped from %s to %s (%sx or more); refused until it "
+                          "returns near %s", crypto, last, mid, self.JUMP_FACTOR, last)
+            raise PriceUnavailable(f"the consensus price of {crypto} jumped from {last} to {mid}; refused (price alert)")
+        self._jumped.discard(crypto)
+        self._accepted[crypto] = mid
+        return mid
 
 
 def buy_price(mid: Decimal) -> Decimal:

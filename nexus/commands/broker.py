@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import sys
 
 import click
@@ -10,6 +11,8 @@ import click
 from nexus.cli import EXIT_UPSTREAM, EXIT_USAGE
 from nexus.commands._ops import ops_options, start_metrics
 from nexus.config import config_option, secret_option
+
+LISTEN_BACKLOG = 2048  # uvicorn's default backlog
 
 
 @click.group()
@@ -32,7 +35,7 @@ def broker() -> None:
 @click.option("--usdt-contract", default=None, help="ERC-20 contract address of USDT on a URL chain")
 @click.option("--price", "prices", multiple=True, help="CRYPTO=MID in EUR for the configured price source, e.g. ETH=2000")
 @click.option("--price-ring", default=None, help="read prices from this shared-memory ring (the engine's consensus) instead")
-@click.option("--ring-instrument", "ring_instruments", multiple=True, help="CRYPTO=VENUE:SYMBOL:PRICE_EXPONENT[:FX to EUR], with --price-ring")
+@click.option("--ring-instrument", "ring_instruments", multiple=True, help="CRYPTO=VENUE:SYMBOL[:FX to EUR], with --price-ring (e.g. ETH=agg:ETHUSDT:0.92); the price exponent comes from the ring")
 @click.option("--four-eyes-threshold", default="1000.00", show_default=True, help="payouts at or above this (EUR) need two operators")
 @click.option("--poll-interval", default=0.05, show_default=True, type=click.FloatRange(0.001, 10), help="scheduler poll, real seconds")
 @ops_options
@@ -56,9 +59,13 @@ def serve(db_url, host, port, chain_spec, api_key, operators, callback_secret, c
     from nexus.ops.logs import setup_logging
 
     setup_logging(log_level, log_format, access_log=access_log)
+    sock = _bind(host, port)  # first: the address printed below is the one bound, or exit 4 with the reason
     ops = [o for item in operators for o in item.split()]
     settings = Settings(confirmations=confirmations, four_eyes_threshold=to_units(four_eyes_threshold, EUR), poll_interval_s=poll_interval)
     try:
+        # the price options first: a mistake there is reported before the chain is built
+        ring_insts = assemble.parse_ring_instruments(list(ring_instruments)) if price_ring else None
+        fixed = None if price_ring else assemble.parse_prices(list(prices))
         b = assemble.build(
             db_url=db_url, chain=chain_spec, api_key=api_key, operators=assemble.parse_operators(ops),
             callback_secret=callback_secret, settings=settings, xpub=xpub, usdt_contract=usdt_contract, time_scale=time_scale,
@@ -66,9 +73,9 @@ def serve(db_url, host, port, chain_spec, api_key, operators, callback_secret, c
         if price_ring:
             from nexus.broker.pricing import RingPriceSource
 
-            b.prices = RingPriceSource(price_ring, assemble.parse_ring_instruments(list(ring_instruments)), b.clock)
+            b.prices = RingPriceSource(price_ring, ring_insts, b.clock)
         else:
-            b.prices = FixedPriceSource(b.clock, assemble.parse_prices(list(prices)))
+            b.prices = FixedPriceSource(b.clock, fixed)
         rt = Workers(b)
         rt.prepare()
     except BrokerError as e:
@@ -81,20 +88,22 @@ def serve(db_url, host, port, chain_spec, api_key, operators, callback_secret, c
         from sqlalchemy.exc import SQLAlchemyError
 
         if isinstance(e, SQLAlchemyError):
-            click.echo(f"nexus: database error: {type(e).__name__}", err=True)
+            from nexus.broker.db import describe_error
+
+            click.echo(f"nexus: {describe_error(e, db_url)}", err=True)
             sys.exit(EXIT_UPSTREAM)
         raise
     app = create_app(b)
     metrics_server = _serve_broker_metrics(app, b, metrics_port, metrics_host)
     rt.start()
-    click.echo(json.dumps({"listening": f"http://{host}:{port}", "chain": b.chain.name, "hot_wallet": b.chain.hot_address}), err=True)
+    click.echo(json.dumps({"listening": _url(sock), "chain": b.chain.name, "hot_wallet": b.chain.hot_address}), err=True)
     # uvicorn shuts down gracefully on SIGTERM and then re-raises it under the handler that was
     # installed before it ran: make that one a no-op so the workers below stop cleanly (exit 0)
     import signal
 
     signal.signal(signal.SIGTERM, lambda *_: None)
     try:
-        uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False, log_config=None)
+        uvicorn.Server(uvicorn.Config(app, log_level=log_level, access_log=False, log_config=None)).run(sockets=[sock])
     finally:
         if metrics_server is not None:
             metrics_server.shutdown()
@@ -117,24 +126,50 @@ def _serve_broker_metrics(app, b, port: int | None, host: str):
     return start_metrics(registry, port, host)
 
 
+def _bind(host: str, port: int) -> socket.socket:
+    """A listening socket on host:port (port 0: any free one), or exit 4 saying why not."""
+    try:
+        family, kind, proto, _, addr = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+        sock = socket.socket(family, kind, proto)
+    except OSError as e:
+        click.echo(f"nexus: cannot listen on {host}:{port}: {e.strerror or e} (--host takes an address of this machine)", err=True)
+        sys.exit(EXIT_UPSTREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(addr)
+        sock.listen(LISTEN_BACKLOG)  # connections queue from the moment the address is printed
+    except OSError as e:
+        sock.close()
+        click.echo(f"nexus: cannot listen on {host}:{port}: {e.strerror or e} (use another --port, or --port 0 for any free one)", err=True)
+        sys.exit(EXIT_UPSTREAM)
+    return sock
+
+
+def _url(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"http://[{host}]:{port}" if sock.family == socket.AF_INET6 else f"http://{host}:{port}"
+
+
 @broker.command("audit")
 @click.option("--db", "db_url", required=True, help="the broker database URL or SQLite path")
 @click.option("--json", "as_json", is_flag=True, help="print {\"ok\", \"violations\"} as JSON")
 def audit_cmd(db_url, as_json):
     """Check the ledger and status histories; exit 0 when every invariant holds, else 1."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     from nexus.broker.audit import audit
-    from nexus.broker.db import Database, redact
+    from nexus.broker.db import Database, describe_error
+    from nexus.exceptions import ConfigError
 
     try:
-        db = Database(db_url)
+        db = Database(db_url, read_only=True)  # never creates or changes the database it checks
         violations = audit(db)
-    except Exception as e:
-        from sqlalchemy.exc import SQLAlchemyError
-
-        if isinstance(e, SQLAlchemyError):
-            click.echo(f"nexus: cannot read {redact(db_url)}: {type(e).__name__}", err=True)
-            sys.exit(EXIT_UPSTREAM)
-        raise
+    except ConfigError as e:
+        click.echo(f"nexus broker audit: {e}", err=True)
+        sys.exit(EXIT_USAGE)
+    except SQLAlchemyError as e:
+        click.echo(f"nexus broker audit: cannot read the {describe_error(e, db_url)}", err=True)
+        sys.exit(EXIT_UPSTREAM)
     if as_json:
         click.echo(json.dumps({"ok": not violations, "violations": violations}))
     elif violations:

@@ -37,11 +37,13 @@ def ring_rm(names: tuple[str, ...], force: bool) -> None:
     """Remove ring segments by NAME (refuses a ring with a live writer unless --force)."""
     from nexus.exceptions import RingError
     from nexus.ring import ring_remove
+    from nexus.ring_meta import remove_meta
 
     failed = False
     for name in names:
         try:
             ring_remove(name, force)
+            remove_meta(name)  # its side file, if its writer wrote one
             click.echo(f"removed {name}")
         except RingError as e:
             click.echo(f"nexus ring rm: {e}", err=True)

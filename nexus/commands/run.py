@@ -38,7 +38,7 @@ from nexus.config import config_option
               help="AGG: cross-venue trade dedup time window.")
 @click.option("--consensus-ring", default=None, metavar="NAME",
               help="AGG: publish the consensus best bid/ask as BBO records on this shared-memory ring "
-                   "(the broker's price source: --price-ring NAME --ring-instrument CRYPTO=agg:SYMBOL:EXPONENT).")
+                   "(the broker's price source: --price-ring NAME --ring-instrument CRYPTO=agg:SYMBOL[:FX]; the ring's side file gives the price exponent).")
 @click.option("--signals/--no-signals", default=True, show_default=True,
               help="Run the flow engine's detectors (absorption, iceberg, exhaustion, delta spike, spoof, "
                    "smart money, oracle) on every venue, and on the consensus with --agg.")

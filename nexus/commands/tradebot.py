@@ -30,11 +30,16 @@ def tradebot() -> None:
 # ---- decide -------------------------------------------------------------------------------
 
 
-def decide_stream(lines: BinaryIO, out: TextIO, err: TextIO) -> int:
-    """JSON Lines snapshots -> one decision per line, same order. Returns the count of bad lines.
+STATUS_ERROR = "error"  # a rejected line's answer: {"status": "error", "line", "error"}
 
-    A blank line is skipped (no decision); any other line that is not a valid snapshot gets
-    one message on `err` naming its line number, and the lines after it are still decided.
+
+def decide_stream(lines: BinaryIO, out: TextIO, err: TextIO) -> int:
+    """JSON Lines snapshots -> one JSON line per input line, same order. Returns the count of
+    lines rejected.
+
+    Output line N answers input line N: a decision, or for a line that is not a valid snapshot
+    (a blank one included) `{"status": "error", "line": N, "error": "..."}`, also written to
+    `err` as a message naming the line; the lines after it are still decided.
     """
     from nexus.tradebot.decision import decide
     from nexus.tradebot.errors import SnapshotError
@@ -44,40 +49,42 @@ def decide_stream(lines: BinaryIO, out: TextIO, err: TextIO) -> int:
     for number, raw in enumerate(lines, start=1):
         try:
             text = raw.decode("utf-8")
+            if not text.strip():
+                raise SnapshotError("blank line: expected a snapshot")
+            obj = decision_to_obj(decide(parse_snapshot(text)))
         except UnicodeDecodeError as e:
-            err.write(f"nexus tradebot decide: line {number}: not UTF-8 ({e.reason} at byte {e.start})\n")
-            bad += 1
-            continue
-        if not text.strip():
-            continue
-        try:
-            decision = decide(parse_snapshot(text))
+            obj = _rejected(number, f"not UTF-8 ({e.reason} at byte {e.start})", err)
         except SnapshotError as e:
-            err.write(f"nexus tradebot decide: line {number}: {e}\n")
-            bad += 1
-            continue
+            obj = _rejected(number, str(e), err)
         except ArithmeticError as e:  # not expected within the snapshot limits; never silent
-            err.write(f"nexus tradebot decide: line {number}: cannot decide: {type(e).__name__}\n")
-            bad += 1
-            continue
-        out.write(json.dumps(decision_to_obj(decision)) + "\n")
+            obj = _rejected(number, f"cannot decide: {type(e).__name__}", err)
+        bad += obj["status"] == STATUS_ERROR
+        out.write(json.dumps(obj) + "\n")
         out.flush()
     err.flush()
     return bad
 
 
+def _rejected(number: int, reason: str, err: TextIO) -> dict[str, Any]:
+    err.write(f"nexus tradebot decide: line {number}: {reason}\n")
+    return {"status": STATUS_ERROR, "line": number, "error": reason}
+
+
 @tradebot.command("decide")
-def decide_cmd() -> None:
-    """Snapshots on stdin (JSON Lines) -> one decision per line on stdout, in the same order.
+@click.option("--json", "as_json", is_flag=True, help="Accepted for uniformity: the output is always JSON Lines.")
+def decide_cmd(as_json: bool) -> None:
+    """Snapshots on stdin (JSON Lines) -> one JSON line per input line on stdout, in order.
 
     \b
     Snapshot: {"decimals", "exchange_price", "internal_price", "settings": {...},
                "state": {...}, "flags": {...}}   (schema in README.md, "Tradebot")
     Decision: {"status": "ok"|"skipped", "reasons": [...], "unbalanced": bool,
                "actions": [{"action", "amount"}]}
+    Rejected: {"status": "error", "line": N, "error": "..."}
 
-    A malformed line gets a message on stderr naming its line number; the other lines are
-    still decided and the exit status is 3.
+    A line that is not a valid snapshot (a blank one too) is answered by an error object and
+    a message on stderr naming its line number; the other lines are still decided and the
+    exit status is 3.
     """
     stdin = click.get_binary_stream("stdin")
     stdout = click.get_text_stream("stdout")

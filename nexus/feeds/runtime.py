@@ -99,7 +99,7 @@ class Runtime:
             if cfg.consensus_ring:
                 from nexus.feeds.run.publication import ConsensusPublisher
 
-                self.publisher = ConsensusPublisher(cfg.consensus_ring, cfg.symbol)
+                self.publisher = ConsensusPublisher(cfg.consensus_ring, cfg.symbol, self.aggregation.agg.grid)
         self.t0 = time.monotonic()
 
     async def stop(self) -> None:

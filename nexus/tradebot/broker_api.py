@@ -18,6 +18,7 @@ from fastapi import APIRouter, Body, Depends, Path
 
 from nexus.broker.api import Ctx, error_responses
 from nexus.broker.errors import Invalid, NotFound
+from nexus.broker.units import CRYPTOS
 from nexus.tradebot.errors import SettingsRefused
 from nexus.tradebot.settings import AMOUNT_FIELDS, NAME_CHARS_MAX, settings_from_obj
 from nexus.tradebot.store import SettingsStore, metadata
@@ -50,6 +51,8 @@ def tradebot_routes(r: APIRouter, c: Ctx) -> None:
                 raise Invalid(f"{name}: amounts are decimal strings like \"100.00\"", code="invalid_amount")
         if body.get("crypto", crypto) != crypto:
             raise Invalid("the body's crypto differs from the path's", code="invalid_request")
+        if crypto not in CRYPTOS:
+            raise Invalid(f"the broker carries {' and '.join(CRYPTOS)} only, not {crypto}", code="settings_refused")
         base = store.get(crypto)
         changes = {k: v for k, v in body.items() if k != "crypto"}
         if base is None:

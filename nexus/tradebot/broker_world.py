@@ -76,6 +76,9 @@ class BrokerWorld:
             active = store.active()
             if not active:
                 raise WorldError("no active crypto (nexus tradebot settings set CRYPTO --active ...)")
+            unsimulated = [s.crypto for s in active if s.crypto not in SIM_SYMBOL]
+            if unsimulated:
+                raise WorldError(f"crypto {unsimulated[0]} has no simulated exchange market here ({', '.join(SIM_SYMBOL)} only)")
             names = sorted({s.exchange for s in active})
             unknown = [n for n in names if n not in VENUES]
             if unknown:

@@ -324,7 +324,11 @@ def paper_world(world: dict, settings: list, clock: Clock) -> tuple[PaperHotWall
         internal = c.get("internal_price", c.get("price"))
         wallet.add_crypto(s.crypto, int(c.get("decimals", 8)), num(c.get("hotwallet", "0"), f"cryptos.{s.crypto}.hotwallet"))
         wallet.set_internal_price(s.crypto, s.currency, None if internal is None else num(internal, f"cryptos.{s.crypto}.internal_price"))
-        ex = exchanges.setdefault(s.exchange, PaperExchange(s.exchange, chain, fee))
+        ex = exchanges.get(s.exchange)
+        if ex is None or s.currency not in ex.currency:
+            has = ", ".join(sorted(exchanges)) if ex is None else f"{s.exchange} holds {', '.join(sorted(ex.currency))}"
+            raise PaperRejected(f"{s.crypto} trades {s.currency} on {s.exchange}, which the paper world does not have "
+                                f"({has or 'no exchanges'}); add it to \"exchanges\"")
         ex.add_market(s.crypto, s.currency, price, num(c.get("exchange_crypto", "0"), f"cryptos.{s.crypto}.exchange_crypto"))
     return wallet, exchanges
 

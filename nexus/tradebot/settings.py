@@ -75,16 +75,32 @@ def agg_refusal() -> str:
     raise AssertionError("refuse_order_in_agg did not refuse")
 
 
+def known_names() -> dict[str, tuple[str, ...]]:
+    """What a setting may name: an exchange is a venue nexus has (nexus/venues); the currency is
+    the broker's fiat, the one its internal price is in (the divergence guard compares the
+    two prices); a crypto is one the broker carries or one the venue simulator has a market
+    for (paper worlds)."""
+    from nexus.broker.units import CRYPTOS, FIATS
+    from nexus.sim.specs import SYMBOLS
+    from nexus.venues import VENUE_IDS
+
+    return {"exchange": tuple(VENUE_IDS), "currency": tuple(FIATS),
+            "crypto": tuple(sorted(set(CRYPTOS) | {base for base, _, _ in SYMBOLS.values()}))}
+
+
 def problems(s: CryptoSettings) -> list[str]:
     """Every reason these settings would be refused (empty: acceptable)."""
     out: list[str] = []
+    known = known_names()
     for name in ("crypto", "exchange", "currency"):
         value = getattr(s, name)
         if not isinstance(value, str) or not _NAME.match(value):
             out.append(f"{name}: expected 1-{NAME_CHARS_MAX} letters, digits, '.', '_' or '-', got {value!r}")
-    if isinstance(s.exchange, str) and s.exchange.lower() in AGG_NAMES:
-        # The Tradebot places orders on its exchange; the Aggregator's consensus is data-only.
-        out.append(f"exchange {s.exchange!r}: {agg_refusal()}")
+        elif name == "exchange" and value.lower() in AGG_NAMES:
+            # The Tradebot places orders on its exchange; the Aggregator's consensus is data-only.
+            out.append(f"exchange {value!r}: {agg_refusal()}")
+        elif value not in known[name]:
+            out.append(f"{name} {value!r} is unknown (known: {', '.join(known[name])})")
     if not isinstance(s.active, bool):
         out.append(f"active: expected true or false, got {s.active!r}")
     bad_amount = False

@@ -131,6 +131,9 @@ class SnapshotFlags:
             _bool(getattr(self, name), f"flags.{name}")
         if self.last_order_age_s is not None:
             check_amount(self.last_order_age_s, "flags.last_order_age_s")
+            if self.last_order_age_s < 0:
+                raise SnapshotError(f"flags.last_order_age_s: seconds since the last finished order cannot be "
+                                    f"negative, got {self.last_order_age_s}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,11 +179,23 @@ class Decision:
 
 
 def json_repr(v: object) -> str:
+    """A parsed JSON value as the user wrote it, for messages: a number (read as Decimal, see
+    `_loads`) stays a number (8.5, not "8.5"); cut at 60 characters."""
     try:
-        text = json.dumps(v, default=str)
-    except (TypeError, ValueError):
+        text = _json_text(v)
+    except (TypeError, ValueError, RecursionError):
         text = repr(v)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _json_text(v: object) -> str:
+    if isinstance(v, Decimal):
+        return str(v)
+    if isinstance(v, list):
+        return "[" + ", ".join(_json_text(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{json.dumps(k)}: {_json_text(x)}" for k, x in v.items()) + "}"
+    return json.dumps(v)
 
 
 def parse_decimal(v: object, path: str) -> Decimal:

@@ -79,6 +79,9 @@ def open_db(url: str, create: bool = True) -> Engine:
         kwargs["connect_args"] = {"check_same_thread": False}
         if url in ("sqlite://", "sqlite:///:memory:"):
             kwargs["poolclass"] = sa.pool.StaticPool
+        from nexus.broker.db import create_private
+
+        create_private(url)  # the broker's database: owner-only when this creates it
     pool = sa.create_engine(url, **kwargs)
     if create:
         metadata.create_all(pool)

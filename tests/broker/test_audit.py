@@ -69,5 +69,27 @@ def test_audit_good_then_corrupted(api_manual, db_url):
 
 
 def test_audit_of_an_empty_database(tmp_path):
-    r = _audit(str(tmp_path / "empty.db"))
+    import sqlite3
+
+    path = tmp_path / "empty.db"
+    sqlite3.connect(path).execute("CREATE TABLE other (x)").connection.close()
+    r = _audit(str(path))
     assert r.returncode == 1 and "no broker schema" in r.stdout
+
+
+def test_audit_of_a_missing_file_creates_nothing(tmp_path):
+    path = tmp_path / "nonexist.db"
+    r = _audit(str(path))
+    assert r.returncode == 2 and f"no database file at {path}" in r.stderr, r.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_audit_database_errors_say_what_failed(tmp_path):
+    path = tmp_path / "notes.txt"
+    path.write_text("not a database\n" * 100)
+    r = _audit(str(path))
+    assert r.returncode == 4 and "file is not a database" in r.stderr and "nexus broker serve --db" in r.stderr, r.stderr
+    assert path.read_text() == "not a database\n" * 100
+    down = _audit("postgresql://auditor:pw-not-shown@127.0.0.1:1/broker")
+    assert down.returncode == 4 and "Connection refused" in down.stderr and "is the server running" in down.stderr, down.stderr
+    assert "pw-not-shown" not in down.stderr

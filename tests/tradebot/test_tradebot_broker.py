@@ -198,3 +198,25 @@ def test_settings_routes_in_the_broker_api(world):
     r = client.get("/api/v1/operator/tradebot/settings/ETH", headers=h)
     assert r.status_code == 200 and r.json()["min_confirmed_hotwallet_balance"] == "0.5"
     assert client.get("/api/v1/operator/tradebot/settings/USDT", headers=h).status_code == 404
+
+
+def test_settings_routes_refuse_unknown_names(world):
+    """Issue 16, item 8: an exchange nexus has no venue for, a currency other than the broker's
+    fiat, a crypto the broker does not carry: 422 settings_refused, nothing stored."""
+    from fastapi.testclient import TestClient
+
+    from nexus.backoffice import create_app
+
+    client = TestClient(create_app(world.b))
+    h = {"X-Operator-Key": OPERATORS["ann"]}
+    good = {"exchange": "kraken", "currency": "EUR", "balance_target": "10000.00", "balance_wobble": "1000.00",
+            "min_trade": "10.00", "max_trade": "1000.00", "min_transfer": "10.00", "max_transfer": "5000.00",
+            "min_confirmed_hotwallet_balance": "0.5", "active": True}
+    for crypto, change, fragment in [("ETH", {"exchange": "nosuchex"}, "exchange 'nosuchex' is unknown"),
+                                     ("ETH", {"currency": "XYZ"}, "currency 'XYZ' is unknown"),
+                                     ("DOGE", {}, "carries ETH and USDT only"),
+                                     ("BTC", {}, "carries ETH and USDT only")]:
+        r = client.put(f"/api/v1/operator/tradebot/settings/{crypto}", json={**good, **change}, headers=h)
+        assert r.status_code == 422 and r.json()["error"]["code"] == "settings_refused", r.text
+        assert fragment in r.json()["error"]["message"], r.text
+    assert world.store.all() == []

@@ -43,7 +43,7 @@ def test_decide_malformed_lines_are_reported_and_the_rest_decided():
         b'{"decimals": 8, oops\n',  # 2: not JSON
         line(missing),  # 3
         line(BUSY),  # 4
-        b"\n",  # 5: blank, skipped silently
+        b"\n",  # 5: blank: not a snapshot either
         line(bad_amount),  # 6
         b"\xff\xfe not utf-8\n",  # 7
         line(snapshot_obj()),  # 8
@@ -51,14 +51,33 @@ def test_decide_malformed_lines_are_reported_and_the_rest_decided():
     ])
     p = nexus("tradebot", "decide", stdin=stdin)
     assert p.returncode == 3, p.stderr
-    assert [json.loads(x) for x in p.stdout.decode().splitlines()] == [ACTING_OUT, BUSY_OUT, QUIET_OUT]
+    out = [json.loads(x) for x in p.stdout.decode().splitlines()]
+    assert len(out) == 9  # output line N answers input line N
+    assert [out[0], out[3], out[7]] == [ACTING_OUT, BUSY_OUT, QUIET_OUT]
+    errors = {o["line"]: o["error"] for o in out if o["status"] == "error"}
+    assert sorted(errors) == [2, 3, 5, 6, 7, 9] and all(out[n - 1]["line"] == n for n in errors)
+    assert errors[3] == "state.delayed_send: missing" and errors[5] == "blank line: expected a snapshot"
     err = p.stderr.decode().splitlines()
-    assert len(err) == 5, err
+    assert len(err) == 6, err
     assert err[0].startswith("nexus tradebot decide: line 2: not valid JSON")
     assert err[1] == "nexus tradebot decide: line 3: state.delayed_send: missing"
-    assert err[2] == 'nexus tradebot decide: line 6: state.exchange_crypto_total: not a decimal string: "1e5"'
-    assert err[3].startswith("nexus tradebot decide: line 7: not UTF-8")
-    assert err[4].startswith("nexus tradebot decide: line 9: snapshot: expected an object")
+    assert err[3] == 'nexus tradebot decide: line 6: state.exchange_crypto_total: not a decimal string: "1e5"'
+    assert err[4].startswith("nexus tradebot decide: line 7: not UTF-8")
+    assert err[5] == "nexus tradebot decide: line 9: snapshot: expected an object, got [1, 2]"
+
+
+def test_decide_reports_numbers_as_numbers_and_refuses_a_negative_age():
+    """Issue 16, item 8; and `--json` is accepted (every figure-printing command takes it)."""
+    fractional = json.dumps(snapshot_obj()).replace('"decimals": 8', '"decimals": 8.5')
+    negative = snapshot_obj()
+    negative["flags"]["last_order_age_s"] = -5
+    p = nexus("tradebot", "decide", "--json", stdin=fractional.encode() + b"\n" + line(negative) + line(ACTING))
+    assert p.returncode == 3, p.stderr
+    out = [json.loads(x) for x in p.stdout.decode().splitlines()]
+    assert out[0] == {"status": "error", "line": 1, "error": "decimals: expected an integer, got 8.5"}
+    assert out[1]["line"] == 2 and out[1]["error"].startswith("flags.last_order_age_s: seconds since the last finished "
+                                                              "order cannot be negative, got -5")
+    assert out[2] == ACTING_OUT
 
 
 def test_decide_all_good_exits_0_and_keeps_order():
@@ -109,6 +128,8 @@ def test_settings_set_show_and_refusals(tmp_path):
         (["--target", "-5", "--wobble", "0"], "bad_balance_params"),
         (["--min-trade", "0"], "more than 0"),
         (["--exchange", "agg"], "pick one venue"),
+        (["--exchange", "nosuchex"], "exchange 'nosuchex' is unknown (known: binance-spot"),
+        (["--currency", "XYZ"], "currency 'XYZ' is unknown (known: EUR)"),
     ]:
         p = nexus("tradebot", "settings", "set", "BTC", *args, "--db", db)
         assert p.returncode == 2, (args, p.stdout, p.stderr)
@@ -121,6 +142,8 @@ def test_settings_set_show_and_refusals(tmp_path):
     assert "BTC" in p.stdout.decode() and "30000" in p.stdout.decode()
     p = nexus("tradebot", "settings", "set", "ETH", "--target", "1", "--db", db)
     assert p.returncode == 2 and "missing" in p.stderr.decode()
+    p = nexus("tradebot", "settings", "set", "NOSUCHCOIN", *SET_BTC, "--db", db)
+    assert p.returncode == 2 and "crypto 'NOSUCHCOIN' is unknown (known: BTC, ETH, USDT)" in p.stderr.decode()
     assert nexus("tradebot", "settings", "show", "DOGE", "--db", db).returncode == 2
 
 
@@ -150,6 +173,20 @@ def test_run_paper_and_log(tmp_path):
     assert all(r["ok"] for e in logged for r in e["results"])
     text = nexus("tradebot", "log", "--db", db).stdout.decode().splitlines()
     assert len(text) == 2 and "executed" in text[0] and "buy 0.53335560 ok" in text[0]
+
+
+def test_run_paper_refuses_an_exchange_the_world_does_not_have(tmp_path):
+    """Issue 16, item 8: a crypto set to trade on coinbase (a venue) against a world with only
+    kraken is refused before anything runs, instead of "executing" on an invented exchange."""
+    db = f"sqlite:///{tmp_path / 'nexus.db'}"
+    args = [a if a != "kraken" else "coinbase" for a in SET_BTC]
+    assert nexus("tradebot", "settings", "set", "BTC", *args, "--active", "--db", db).returncode == 0
+    world = tmp_path / "world.json"
+    world.write_text(json.dumps(WORLD))
+    p = nexus("tradebot", "run", "--paper", str(world), "--fast", "--rounds", "2", "--json", "--db", db)
+    assert p.returncode == 2 and p.stdout == b"", p.stdout
+    assert b"BTC trades EUR on coinbase, which the paper world does not have (kraken)" in p.stderr, p.stderr
+    assert nexus("tradebot", "log", "--json", "--db", db).stdout == b""  # nothing ran
 
 
 def test_run_needs_paper_until_the_broker_lands(tmp_path):

@@ -123,7 +123,7 @@ def arbitrary_snapshots(draw) -> Snapshot:
         settings=SnapshotSettings(*[draw(any_amount()) for _ in range(7)]),
         state=SnapshotState(*[draw(any_amount()) for _ in range(8)]),
         flags=SnapshotFlags(
-            draw(st.booleans()), draw(st.booleans()), draw(st.one_of(st.none(), dec(-10, 500, 3))),
+            draw(st.booleans()), draw(st.booleans()), draw(st.one_of(st.none(), dec(0, 500, 3))),  # a negative age is refused
             draw(st.booleans()), draw(st.booleans()),
         ),
     )

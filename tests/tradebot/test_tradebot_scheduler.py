@@ -243,10 +243,10 @@ def test_upstream_error_is_recorded_and_nothing_executed(db):
 
 def test_unknown_exchange_is_an_error_entry(db):
     store, _ = db
-    put(store, exchange="bitstamp")
+    put(store, exchange="coinbase")  # a venue, but not one this scheduler has
     with make(db, FakeWallet({"BTC": BTC_HOT}, {}), FakeExchange({}), ManualClock(T0)) as sch:
         e = sch.run_once("BTC")
-    assert e.outcome == "error" and "bitstamp" in e.error
+    assert e.outcome == "error" and "coinbase" in e.error
 
 
 def test_failed_action_stops_the_rest(db):
