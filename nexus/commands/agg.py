@@ -6,7 +6,7 @@ import json
 
 import click
 
-from nexus.cli import EXIT_REJECTED
+from nexus.commands.replay import exit_if_lost
 
 
 @click.group()
@@ -48,8 +48,6 @@ def agg_replay(path, as_json, stale_after, stale_mode, divergence_pct, dedup_win
             click.echo(f"t={line.get('t_s', '-'):>6}  bid {a.get('best_bid')}  ask {a.get('best_ask')}  "
                        f"live {a.get('venues_live')}  trades {a.get('trades')}  {alerts}  {sigs}".rstrip())
 
-    malformed = replay_agg(path, emit, signals=signals, stale_after_s=stale_after, stale_mode=stale_mode,
-                           divergence_pct=Decimal(divergence_pct), dedup_window_ms=dedup_window_ms)
-    if malformed:
-        click.echo(f"nexus: {malformed} malformed frame(s) skipped", err=True)
-        raise click.exceptions.Exit(EXIT_REJECTED)
+    stats = replay_agg(path, emit, signals=signals, stale_after_s=stale_after, stale_mode=stale_mode,
+                       divergence_pct=Decimal(divergence_pct), dedup_window_ms=dedup_window_ms)
+    exit_if_lost(path, stats)

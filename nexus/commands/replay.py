@@ -20,7 +20,9 @@ from nexus.cli import EXIT_REJECTED
 def replay(path, mode, realtime, speed, venues, as_json):
     """Replay a recording as normalized events (the `nexus normalize` format), one JSON
     object per line, at full speed or paced with --realtime. The same file always gives
-    byte-identical output. Malformed frames are reported on stderr; exit status 3 if any."""
+    byte-identical output. Malformed frames are reported on stderr; a recording cut short (its
+    recorder killed) replays every whole chunk and says how much was lost. Exit status 3 if
+    either."""
     from nexus.commands.normalize import book_event, trade_events
     from nexus.feeds.replay import Replayer
     from nexus.venues.base import SegKind
@@ -43,13 +45,19 @@ def replay(path, mode, realtime, speed, venues, as_json):
     finally:
         out.flush()
         rp.close()
-    for reason in rp.stats.rejected:
+    exit_if_lost(path, rp.stats)
+
+
+def exit_if_lost(path: str, stats) -> None:
+    """Report malformed frames and a recording cut short (a `ReplayStats`) on stderr; either
+    makes the exit status 3: some input was rejected, the rest processed."""
+    for reason in stats.rejected:
         click.echo(f"nexus: {reason}", err=True)
-    if rp.reader.truncated:
-        click.echo("nexus: note: the recording ends in a truncated chunk (the writer was killed); "
-                   "everything before it was replayed", err=True)
-    if rp.stats.malformed:
-        click.echo(f"nexus: {rp.stats.malformed} malformed frame(s) skipped", err=True)
+    if stats.malformed:
+        click.echo(f"nexus: {stats.malformed} malformed frame(s) skipped", err=True)
+    if stats.damage is not None:
+        click.echo(f"nexus: {path}: {stats.damage}", err=True)
+    if stats.malformed or stats.damage is not None:
         raise click.exceptions.Exit(EXIT_REJECTED)
 
 
@@ -64,10 +72,9 @@ def export(path, out_dir, as_json):
     Prices and sizes are exact decimals (decimal128, scale 18), never floats."""
     from nexus.feeds.export import export_parquet
 
-    summary = export_parquet(path, out_dir)
+    summary, stats = export_parquet(path, out_dir)
     if as_json:
         click.echo(json.dumps(summary))
     else:
         click.echo(f"wrote {summary['book_rows']:,} book rows and {summary['trade_rows']:,} trades to {out_dir}")
-    if summary["malformed"]:
-        raise click.exceptions.Exit(EXIT_REJECTED)
+    exit_if_lost(path, stats)

@@ -1,12 +1,13 @@
 """Parquet export of a recording (pyarrow), in bounded memory: rows are flushed as row
-groups every ROW_GROUP rows."""
+groups every ROW_GROUP rows. Files appear under their names only when complete."""
 
 from __future__ import annotations
 
+import os
 from decimal import Decimal
 from pathlib import Path
 
-from nexus.feeds.replay import Replayer
+from nexus.feeds.replay import Replayer, ReplayStats
 from nexus.venues.base import SegKind
 
 ROW_GROUP = 100_000
@@ -28,15 +29,21 @@ def _schemas():
     return books, trades
 
 
-def export_parquet(path: str, out_dir: str) -> dict:
+def export_parquet(path: str, out_dir: str) -> tuple[dict, ReplayStats]:
+    """Write books.parquet and trades.parquet into `out_dir`; returns the summary and the
+    replay's counts. The files are written under temporary names and renamed when the
+    recording has been read to its end (a recording cut short gives every whole chunk); on an
+    error nothing is left behind."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    rp = Replayer(path)  # a file that is not a recording fails here, before any output exists
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     bs, ts = _schemas()
-    bw = pq.ParquetWriter(out / "books.parquet", bs)
-    tw = pq.ParquetWriter(out / "trades.parquet", ts)
+    finals = [out / "books.parquet", out / "trades.parquet"]
+    temps = [f.with_name(f".{f.name}.{os.getpid()}.tmp") for f in finals]
+    bw = tw = None
     brows = {n: [] for n in bs.names}
     trows = {n: [] for n in ts.names}
     counts = {"book_rows": 0, "trade_rows": 0}
@@ -48,9 +55,11 @@ def export_parquet(path: str, out_dir: str) -> dict:
             for v in rows.values():
                 v.clear()
 
-    rp = Replayer(path)
     q = Decimal(1).scaleb(-SCALE)
+    done = False
     try:
+        bw = pq.ParquetWriter(temps[0], bs)
+        tw = pq.ParquetWriter(temps[1], ts)
         for fr, venue, segs in rp:
             for seg in segs or ():
                 if seg.kind not in (SegKind.BOOK, SegKind.TRADES) or seg.inst is None:
@@ -84,8 +93,17 @@ def export_parquet(path: str, out_dir: str) -> dict:
                         flush(trows, tw, ts, "trade_rows")
         flush(brows, bw, bs, "book_rows")
         flush(trows, tw, ts, "trade_rows")
+        done = True
     finally:
-        bw.close()
-        tw.close()
+        for w in (bw, tw):
+            if w is not None:
+                w.close()
         rp.close()
-    return {**counts, "malformed": rp.stats.malformed, "frames": rp.stats.frames, "dir": str(out)}
+        for tmp, final in zip(temps, finals):
+            if done:
+                os.replace(tmp, final)
+            else:
+                tmp.unlink(missing_ok=True)
+    st = rp.stats
+    damage = str(st.damage) if st.damage is not None else None
+    return {**counts, "malformed": st.malformed, "frames": st.frames, "damage": damage, "dir": str(out)}, st
