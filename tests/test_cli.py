@@ -62,3 +62,18 @@ def test_demo_runs_writer_and_reader_processes():
     summary = lines[-1]["summary"]
     assert summary["records"] > 10_000 and summary["lost"] == 0
     assert summary["trades"] * 21 == summary["records"]
+
+
+def test_ring_rm_stale_removes_only_rings_whose_writer_is_gone(ring_name):
+    from nexus.ring import RingWriter
+
+    live = RingWriter(ring_name + "-live", slots=64)
+    RingWriter(ring_name, slots=64).abandon()  # what a killed writer leaves
+    try:
+        r = run("ring", "rm", "--stale")
+        assert r.exit_code == 0 and f"removed {ring_name}\n" in r.output
+        names = [json.loads(x)["name"] for x in run("ring", "ls", "--json").output.splitlines()]
+        assert ring_name not in names and ring_name + "-live" in names
+        assert run("ring", "rm", "--stale", ring_name).exit_code == 2  # names or --stale, not both
+    finally:
+        live.close()

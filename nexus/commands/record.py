@@ -71,7 +71,7 @@ def record(venues, symbol, duration, output, sim, seed, faults, endpoints, rest_
                 rest_urls.setdefault(v, simulator.rest_url(v))
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
-        for s in (signal.SIGINT, signal.SIGTERM):
+        for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # SIGHUP: the terminal was closed
             loop.add_signal_handler(s, stop.set)
         header = {"venues": vlist, "symbol": symbol, "sim": sim, "seed": seed if sim else None, "faults": list(faults)}
         try:

@@ -31,13 +31,28 @@ def ring_ls(as_json: bool) -> None:
 
 
 @ring.command("rm")
-@click.argument("names", nargs=-1, required=True)
+@click.argument("names", nargs=-1)
 @click.option("--force", is_flag=True, help="Remove even if its writer is alive.")
-def ring_rm(names: tuple[str, ...], force: bool) -> None:
-    """Remove ring segments by NAME (refuses a ring with a live writer unless --force)."""
+@click.option("--stale", is_flag=True,
+              help="Remove every ring whose writer is gone (killed before it closed the ring), as `ring ls` "
+                   "shows them: stale or invalid.")
+def ring_rm(names: tuple[str, ...], force: bool, stale: bool) -> None:
+    """Remove ring segments by NAME (refuses a ring with a live writer unless --force), or
+    every stale one with --stale."""
     from nexus.exceptions import RingError
-    from nexus.ring import ring_remove
+    from nexus.ring import remove_stale, ring_remove
 
+    if stale:
+        if names or force:
+            raise click.UsageError("--stale takes no NAME and no --force")
+        removed = remove_stale()
+        for name in removed:
+            click.echo(f"removed {name}")
+        if not removed:
+            click.echo("no stale rings")
+        return
+    if not names:
+        raise click.UsageError("Missing argument 'NAMES...' (or --stale).")
     failed = False
     for name in names:
         try:

@@ -49,7 +49,7 @@ def run(venues, symbol, sim, seed, faults, endpoints, rest_endpoints, duration, 
     per-venue state, message rate, wire-to-book latency), or headless with --json.
 
     Real venue URLs are the defaults; --sim points every venue at the built-in simulator.
-    SIGINT / SIGTERM stop cleanly and print the summary. Exit 4 if no venue ever went LIVE.
+    SIGINT / SIGTERM / SIGHUP stop cleanly and print the summary. Exit 4 if no venue ever went LIVE.
     """
     from nexus.feeds.runtime import RunConfig, Runtime
     from nexus.feeds.specs import parse_endpoints
