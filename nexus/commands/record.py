@@ -59,6 +59,10 @@ def record(venues, symbol, duration, output, sim, seed, faults, endpoints, rest_
     ws_urls, rest_urls = parse_endpoints(endpoints), parse_endpoints(rest_endpoints)
     if faults and not sim:
         raise click.UsageError("--fault needs --sim")
+    for v in vlist:
+        spec(v).symbol_of(symbol)  # an unknown symbol fails here, before the output file exists
+
+    header = {"venues": vlist, "symbol": symbol, "sim": sim, "seed": seed if sim else None, "faults": list(faults)}
 
     async def main() -> dict:
         simulator = None
@@ -73,9 +77,8 @@ def record(venues, symbol, duration, output, sim, seed, faults, endpoints, rest_
         loop = asyncio.get_running_loop()
         for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # SIGHUP: the terminal was closed
             loop.add_signal_handler(s, stop.set)
-        header = {"venues": vlist, "symbol": symbol, "sim": sim, "seed": seed if sim else None, "faults": list(faults)}
         try:
-            with RecordingWriter(output, header) as w:
+            with RecordingWriter(output, header) as w:  # an unwritable -o: OutputError, exit 2
                 rec = FeedRecorder(w, {v: spec(v) for v in vlist}, symbol, ws_urls, rest_urls)
 
                 def tick(r):

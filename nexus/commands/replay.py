@@ -8,6 +8,7 @@ import sys
 import click
 
 from nexus.cli import EXIT_REJECTED
+from nexus.commands._stream import VENUE_CHOICE
 
 
 @click.command()
@@ -15,7 +16,8 @@ from nexus.cli import EXIT_REJECTED
 @click.option("--events", "mode", flag_value="events", default=True, help="Print normalized events (the default).")
 @click.option("--realtime", is_flag=True, help="Pace the output by the recorded receive times.")
 @click.option("--speed", type=click.FloatRange(0.01, 1000), default=1.0, show_default=True, help="With --realtime: time factor.")
-@click.option("--venue", "venues", multiple=True, help="Only these venues (repeatable).")
+@click.option("--venue", "venues", multiple=True, type=VENUE_CHOICE,
+              help="Only these venues (repeatable); each must be in the recording.")
 @click.option("--json", "as_json", is_flag=True, help="Accepted for symmetry: the output is always JSON Lines.")
 def replay(path, mode, realtime, speed, venues, as_json):
     """Replay a recording as normalized events (the `nexus normalize` format), one JSON
@@ -28,6 +30,12 @@ def replay(path, mode, realtime, speed, venues, as_json):
     from nexus.venues.base import SegKind
 
     rp = Replayer(path, set(venues) or None, realtime, speed)
+    recorded = rp.header.get("venues") or []
+    absent = [v for v in venues if v not in recorded]
+    if absent:
+        rp.close()
+        raise click.BadParameter(f"{', '.join(absent)} not in this recording (it holds {', '.join(recorded)})",
+                                 param_hint="--venue")
     enc = json.JSONEncoder(separators=(",", ":")).encode
     out = sys.stdout
     try:

@@ -63,11 +63,7 @@ def run(venues, symbol, sim, seed, faults, endpoints, rest_endpoints, duration, 
         raise click.UsageError("--consensus-ring needs --agg")
     if signals_ring and not signals:
         raise click.UsageError("--signals-ring needs the detectors on (drop --no-signals)")
-    try:
-        div = Decimal(divergence_pct)
-        assert div > 0
-    except (InvalidOperation, AssertionError):
-        raise click.BadParameter("a positive percentage such as 0.3", param_hint="--divergence-pct") from None
+    div = parse_divergence_pct(divergence_pct)
     if sim:
         from nexus.sim.faults import parse_all
 
@@ -101,6 +97,16 @@ def run(venues, symbol, sim, seed, faults, endpoints, rest_endpoints, duration, 
     if not ever_live:
         click.echo("nexus run: no venue became LIVE; check the network, --endpoint, or try --sim", err=True)
         sys.exit(EXIT_UPSTREAM)
+
+
+def parse_divergence_pct(value: str) -> Decimal:
+    try:
+        div = Decimal(value)
+    except InvalidOperation:
+        div = None
+    if div is None or not div.is_finite() or div <= 0:
+        raise click.BadParameter("a positive percentage such as 0.3", param_hint="--divergence-pct")
+    return div
 
 
 async def _run_with_view(cfg, depth: int, ever_live: set) -> dict:

@@ -7,6 +7,7 @@ import os
 from decimal import Decimal
 from pathlib import Path
 
+from nexus.feeds.outputs import make_dirs
 from nexus.feeds.replay import Replayer, ReplayStats
 from nexus.venues.base import SegKind
 
@@ -39,7 +40,6 @@ def export_parquet(path: str, out_dir: str) -> tuple[dict, ReplayStats]:
 
     rp = Replayer(path)  # a file that is not a recording fails here, before any output exists
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     bs, ts = _schemas()
     finals = [out / "books.parquet", out / "trades.parquet"]
     temps = [f.with_name(f".{f.name}.{os.getpid()}.tmp") for f in finals]
@@ -58,6 +58,7 @@ def export_parquet(path: str, out_dir: str) -> tuple[dict, ReplayStats]:
     q = Decimal(1).scaleb(-SCALE)
     done = False
     try:
+        make_dirs(out)
         bw = pq.ParquetWriter(temps[0], bs)
         tw = pq.ParquetWriter(temps[1], ts)
         for fr, venue, segs in rp:

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import BinaryIO, Iterator
 
 from nexus.exceptions import NexusError
+from nexus.feeds.outputs import open_output
 
 MAGIC = b"NXREC001"
 CHUNK_MAGIC = b"CK"
@@ -73,7 +74,7 @@ class RecordingWriter:
     def __init__(self, path: str | Path, header: dict, chunk_bytes: int = DEFAULT_CHUNK_BYTES, level: int = 1,
                  chunk_age_s_max: float = CHUNK_AGE_S_MAX):
         self.path = Path(path)
-        self._f: BinaryIO = open(self.path, "wb")
+        self._f: BinaryIO = open_output(self.path)
         head = json.dumps({"format": "nexus-recording", "version": 1, "created_unix_s": time.time(), **header}).encode()
         self._f.write(MAGIC + struct.pack("<I", len(head)) + head)
         self._f.flush()  # a writer killed before its first chunk still leaves a valid recording
