@@ -102,5 +102,8 @@ def record(venues, symbol, duration, output, sim, seed, faults, endpoints, rest_
     click.echo(json.dumps({"summary": summary}) if as_json else
                f"recorded {summary['frames']:,} frames to {output} ({summary['bytes_out'] / 2**20:.2f} MiB)")
     if not any(v["msgs"] for v in summary["venues"].values()):
-        click.echo("nexus record: no venue sent anything; check the network or --endpoint", err=True)
+        from nexus.feeds.failures import reasons
+
+        why = reasons({v: (s["last_error"], s["attempts"]) for v, s in summary["venues"].items()})
+        click.echo(f"nexus record: no venue sent anything: {why}; check the network or --endpoint", err=True)
         sys.exit(EXIT_UPSTREAM)

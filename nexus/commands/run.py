@@ -95,7 +95,10 @@ def run(venues, symbol, sim, seed, faults, endpoints, rest_endpoints, duration, 
     click.echo(json.dumps(summary_line))
     ever_live.update(v for v, s in summary["summary"].items() if s.get("state") == "LIVE")
     if not ever_live:
-        click.echo("nexus run: no venue became LIVE; check the network, --endpoint, or try --sim", err=True)
+        from nexus.feeds.failures import reasons
+
+        why = reasons({v: (s.get("error"), s.get("attempts", 0)) for v, s in summary["summary"].items()})
+        click.echo(f"nexus run: no venue became LIVE: {why}; check the network, --endpoint, or try --sim", err=True)
         sys.exit(EXIT_UPSTREAM)
 
 

@@ -99,7 +99,7 @@ class FeedRecorder:
             "bytes_in": self.writer.bytes_in,
             "bytes_out": self.writer.bytes_out,
             "rest_errors": self.rest_errors,
-            "venues": {v: {"msgs": c.stats.msgs, "reconnects": c.stats.reconnects, "connected": c.connected,
-                           "last_error": c.stats.last_error} for v, c in self.conns.items()},
+            "venues": {v: {"msgs": c.stats.msgs, "reconnects": c.stats.reconnects, "attempts": c.stats.attempts,
+                           "connected": c.connected, "last_error": c.stats.last_error} for v, c in self.conns.items()},
         }
 
