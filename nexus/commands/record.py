@@ -45,9 +45,12 @@ def parse_venues(value: str) -> list[str]:
 @click.option("--fault", "faults", multiple=True, help="Simulator fault KIND:VENUE:AT_S (with --sim; repeatable).")
 @click.option("--endpoint", "endpoints", multiple=True, help="VENUE=ws://... to override a venue's WebSocket URL.")
 @click.option("--rest-endpoint", "rest_endpoints", multiple=True, help="VENUE=http://... to override a venue's REST base URL.")
+@click.option("--force", is_flag=True, help="Overwrite the output file if it exists.")
 @click.option("--json", "as_json", is_flag=True, help="Progress and summary as JSON lines.")
-def record(venues, symbol, duration, output, sim, seed, faults, endpoints, rest_endpoints, as_json):
+def record(venues, symbol, duration, output, sim, seed, faults, endpoints, rest_endpoints, force, as_json):
     """Record raw frames with their local receive times (compressed, chunked, bounded memory).
+    The file is readable by its owner only (0600; a directory it creates: 0700) and an
+    existing one is refused unless --force.
 
     Replay with `nexus replay FILE --events`. Exit 4 if no venue could be reached.
     """
@@ -78,7 +81,7 @@ def record(venues, symbol, duration, output, sim, seed, faults, endpoints, rest_
         for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # SIGHUP: the terminal was closed
             loop.add_signal_handler(s, stop.set)
         try:
-            with RecordingWriter(output, header) as w:  # an unwritable -o: OutputError, exit 2
+            with RecordingWriter(output, header, force=force) as w:  # an unwritable -o: OutputError, exit 2
                 rec = FeedRecorder(w, {v: spec(v) for v in vlist}, symbol, ws_urls, rest_urls)
 
                 def tick(r):

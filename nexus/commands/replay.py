@@ -73,14 +73,17 @@ def exit_if_lost(path: str, stats) -> None:
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--parquet", "out_dir", type=click.Path(file_okay=False), required=True,
               help="Directory to write books.parquet and trades.parquet into.")
+@click.option("--force", is_flag=True, help="Overwrite books.parquet and trades.parquet if they exist.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-def export(path, out_dir, as_json):
+def export(path, out_dir, force, as_json):
     """Export a recording's book updates and trades as Parquet (pyarrow) for research:
     books.parquet (one row per level change) and trades.parquet (one row per trade).
-    Prices and sizes are exact decimals (decimal128, scale 18), never floats."""
+    Prices and sizes are exact decimals (decimal128, scale 18), never floats. The files are
+    readable by their owner only (0600; a directory it creates: 0700); existing ones are
+    refused unless --force."""
     from nexus.feeds.export import export_parquet
 
-    summary, stats = export_parquet(path, out_dir)
+    summary, stats = export_parquet(path, out_dir, force)
     if as_json:
         click.echo(json.dumps(summary))
     else:

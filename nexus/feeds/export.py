@@ -7,7 +7,7 @@ import os
 from decimal import Decimal
 from pathlib import Path
 
-from nexus.feeds.outputs import make_dirs
+from nexus.feeds.outputs import open_output, refuse_existing
 from nexus.feeds.replay import Replayer, ReplayStats
 from nexus.venues.base import SegKind
 
@@ -30,11 +30,11 @@ def _schemas():
     return books, trades
 
 
-def export_parquet(path: str, out_dir: str) -> tuple[dict, ReplayStats]:
-    """Write books.parquet and trades.parquet into `out_dir`; returns the summary and the
-    replay's counts. The files are written under temporary names and renamed when the
-    recording has been read to its end (a recording cut short gives every whole chunk); on an
-    error nothing is left behind."""
+def export_parquet(path: str, out_dir: str, force: bool = False) -> tuple[dict, ReplayStats]:
+    """Write books.parquet and trades.parquet into `out_dir` (private to their owner; existing
+    ones refused unless `force`); returns the summary and the replay's counts. The files are
+    written under temporary names and renamed when the recording has been read to its end (a
+    recording cut short gives every whole chunk); on an error nothing is left behind."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -43,6 +43,8 @@ def export_parquet(path: str, out_dir: str) -> tuple[dict, ReplayStats]:
     bs, ts = _schemas()
     finals = [out / "books.parquet", out / "trades.parquet"]
     temps = [f.with_name(f".{f.name}.{os.getpid()}.tmp") for f in finals]
+    refuse_existing(finals, force)
+    files = []
     bw = tw = None
     brows = {n: [] for n in bs.names}
     trows = {n: [] for n in ts.names}
@@ -58,9 +60,9 @@ def export_parquet(path: str, out_dir: str) -> tuple[dict, ReplayStats]:
     q = Decimal(1).scaleb(-SCALE)
     done = False
     try:
-        make_dirs(out)
-        bw = pq.ParquetWriter(temps[0], bs)
-        tw = pq.ParquetWriter(temps[1], ts)
+        files = [open_output(t, force=True) for t in temps]  # our own temporaries: the pid is in their names
+        bw = pq.ParquetWriter(files[0], bs)
+        tw = pq.ParquetWriter(files[1], ts)
         for fr, venue, segs in rp:
             for seg in segs or ():
                 if seg.kind not in (SegKind.BOOK, SegKind.TRADES) or seg.inst is None:
@@ -96,7 +98,7 @@ def export_parquet(path: str, out_dir: str) -> tuple[dict, ReplayStats]:
         flush(trows, tw, ts, "trade_rows")
         done = True
     finally:
-        for w in (bw, tw):
+        for w in (bw, tw, *files):
             if w is not None:
                 w.close()
         rp.close()

@@ -71,10 +71,13 @@ class Damage:
 
 
 class RecordingWriter:
+    """Writes a recording, private to its owner (nexus.feeds.outputs); an existing file is
+    refused unless `force`."""
+
     def __init__(self, path: str | Path, header: dict, chunk_bytes: int = DEFAULT_CHUNK_BYTES, level: int = 1,
-                 chunk_age_s_max: float = CHUNK_AGE_S_MAX):
+                 chunk_age_s_max: float = CHUNK_AGE_S_MAX, force: bool = False):
         self.path = Path(path)
-        self._f: BinaryIO = open_output(self.path)
+        self._f: BinaryIO = open_output(self.path, force)
         head = json.dumps({"format": "nexus-recording", "version": 1, "created_unix_s": time.time(), **header}).encode()
         self._f.write(MAGIC + struct.pack("<I", len(head)) + head)
         self._f.flush()  # a writer killed before its first chunk still leaves a valid recording

@@ -56,3 +56,36 @@ def test_replay_of_an_unknown_venue_or_one_not_recorded_is_a_usage_error(okx_rec
 
 def test_agg_replay_with_a_bad_divergence_threshold(okx_recording):
     one_line_usage_error(nexus("agg", "replay", str(okx_recording), "--divergence-pct", "abc"), "--divergence-pct")
+
+
+def test_record_makes_private_files_and_refuses_to_overwrite_without_force(tmp_path):
+    import os
+    import stat
+
+    out = tmp_path / "new" / "deeper" / "sim.nxr"
+    p = nexus("record", "--sim", "--venues", "okx-swap", "--duration", "1", "-o", str(out))
+    assert p.returncode == 0, p.stderr[-2000:]
+    mode = lambda path: stat.S_IMODE(os.stat(path).st_mode)  # noqa: E731
+    assert mode(out) == 0o600 and mode(out.parent) == 0o700 and mode(out.parent.parent) == 0o700
+    before = out.read_bytes()
+    p = nexus("record", "--sim", "--venues", "okx-swap", "--duration", "1", "-o", str(out))
+    one_line_usage_error(p, str(out), "--force")
+    assert out.read_bytes() == before
+    os.chmod(out, 0o644)
+    p = nexus("record", "--sim", "--venues", "okx-swap", "--duration", "1", "-o", str(out), "--force")
+    assert p.returncode == 0 and out.read_bytes() != before and mode(out) == 0o600
+
+
+def test_export_makes_private_files_and_refuses_to_overwrite_without_force(okx_recording, tmp_path):
+    import os
+    import stat
+
+    out = tmp_path / "pq"
+    assert nexus("export", str(okx_recording), "--parquet", str(out)).returncode == 0
+    mode = lambda path: stat.S_IMODE(os.stat(path).st_mode)  # noqa: E731
+    assert mode(out) == 0o700 and mode(out / "books.parquet") == mode(out / "trades.parquet") == 0o600
+    before = (out / "books.parquet").stat().st_mtime_ns
+    one_line_usage_error(nexus("export", str(okx_recording), "--parquet", str(out)), "books.parquet", "--force")
+    assert (out / "books.parquet").stat().st_mtime_ns == before
+    assert nexus("export", str(okx_recording), "--parquet", str(out), "--force").returncode == 0
+    assert sorted(x.name for x in out.iterdir()) == ["books.parquet", "trades.parquet"]  # no temporaries left
