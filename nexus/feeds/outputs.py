@@ -11,6 +11,7 @@ never a traceback.
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 from typing import BinaryIO
 
@@ -60,5 +61,6 @@ def open_output(path: Path, force: bool = False) -> BinaryIO:
         raise OutputError(f"{path} already exists; pass --force to overwrite it") from None
     except OSError as e:
         raise OutputError(f"cannot write {path}: {e.strerror or e}") from None
-    os.fchmod(fd, FILE_MODE)  # an overwritten file would keep its old mode
+    if stat.S_ISREG(os.fstat(fd).st_mode):  # never a device (`-o /dev/null --force`)
+        os.fchmod(fd, FILE_MODE)  # an overwritten file would keep its old mode
     return open(fd, "wb")
