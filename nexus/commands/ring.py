@@ -1,6 +1,10 @@
+"""`nexus ring`: list and remove shared-memory ring segments."""
+
 import json
 
 import click
+
+from nexus.cli import EXIT_REJECTED
 
 
 @click.group()
@@ -38,7 +42,8 @@ def ring_ls(as_json: bool) -> None:
                    "shows them: stale or invalid.")
 def ring_rm(names: tuple[str, ...], force: bool, stale: bool) -> None:
     """Remove ring segments by NAME (refuses a ring with a live writer unless --force), or
-    every stale one with --stale."""
+    every stale one with --stale. Exit 3 if a NAME was refused (no such ring, a live writer,
+    an invalid name): the others are removed."""
     from nexus.exceptions import RingError
     from nexus.ring import remove_stale, ring_remove
 
@@ -62,4 +67,4 @@ def ring_rm(names: tuple[str, ...], force: bool, stale: bool) -> None:
             click.echo(f"nexus ring rm: {e}", err=True)
             failed = True
     if failed:
-        raise click.exceptions.Exit(1)
+        raise click.exceptions.Exit(EXIT_REJECTED)

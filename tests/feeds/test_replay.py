@@ -184,3 +184,22 @@ def test_export_of_a_recording_with_a_corrupt_chunk_keeps_what_came_before(cut_r
     p = nexus("export", str(bad), "--parquet", str(tmp_path / "out"), "--json")
     assert p.returncode == 3 and "damaged chunk data" in p.stderr and "Traceback" not in p.stderr
     assert json.loads(p.stdout)["trade_rows"] == 0 and (tmp_path / "out" / "books.parquet").exists()
+
+
+def test_export_says_what_each_size_counts_and_gives_it_in_base_coin(recording, tmp_path):
+    """OKX's swap counts contracts (BTC-USDT-SWAP: ctVal 0.01 BTC, OKX's public instruments
+    endpoint), Binance spot counts BTC: each row says which, and size_base is in BTC for both."""
+    import pyarrow.parquet as pq
+    from decimal import Decimal
+
+    p = nexus("export", str(recording), "--parquet", str(tmp_path / "pq"), "--json")
+    assert p.returncode == 3, p.stderr[-2000:]  # the fixture's injected malformed frames
+    for name in ("books.parquet", "trades.parquet"):
+        rows = pq.read_table(tmp_path / "pq" / name).to_pylist()
+        okx = [r for r in rows if r["venue"] == "okx-swap"]
+        spot = [r for r in rows if r["venue"] == "binance-spot"]
+        assert okx and spot
+        assert {(r["size_unit"], r["contract_value"]) for r in okx} == {("contracts", Decimal("0.01"))}
+        assert all(r["size_base"] == r["size"] * Decimal("0.01") for r in okx)
+        assert {(r["size_unit"], r["contract_value"]) for r in spot} == {("base", Decimal(1))}
+        assert all(r["size_base"] == r["size"] for r in spot)
