@@ -99,14 +99,22 @@ async def _http_server(reply: bytes):
     return srv, srv.sockets[0].getsockname()[1]
 
 
-def _failures(url: str, seconds: float = 0.6) -> FeedConnection:
-    """Let a connection to `url` fail for `seconds` (fast backoff) and return it."""
+def _failures(url: str, reply: bytes | None = None, seconds: float = 0.6) -> FeedConnection:
+    """Let a connection to `url` fail for `seconds` (fast backoff) and return it. With `reply`,
+    `url` is a format for the port of a plain TCP server answering `reply` ("ws://127.0.0.1:{}/")."""
     async def main():
-        c = FeedConnection("okx-swap", url, [b"sub"], Heartbeat(0, None, None), lambda p, ts: None,
+        srv = None
+        target = url
+        if reply is not None:
+            srv, port = await _http_server(reply)
+            target = url.format(port)
+        c = FeedConnection("okx-swap", target, [b"sub"], Heartbeat(0, None, None), lambda p, ts: None,
                            backoff=Backoff(base_s=0.05, max_s=0.1, rng=random.Random(1)))
         c.start()
         await asyncio.sleep(seconds)
         await c.stop()
+        if srv is not None:
+            srv.close()
         return c
 
     return run(main())
@@ -119,33 +127,14 @@ def test_a_refused_connection_says_so_and_counts_the_attempts():
 
 
 def test_an_http_status_instead_of_an_upgrade_is_reported_with_its_code():
-    async def main():
-        srv, port = await _http_server(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
-        c = FeedConnection("okx-swap", f"ws://127.0.0.1:{port}/ws", [b"sub"], Heartbeat(0, None, None),
-                           lambda p, ts: None, backoff=Backoff(base_s=0.05, max_s=0.1))
-        c.start()
-        await asyncio.sleep(0.4)
-        await c.stop()
-        srv.close()
-        return c
-
-    c = run(main())
+    c = _failures("ws://127.0.0.1:{}/ws", b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
     assert c.stats.last_error == "HTTP 403 Forbidden: the server refused the WebSocket upgrade"
     assert c.stats.attempts >= 2
 
 
 def test_a_tls_failure_is_named_tls():
-    async def main():  # wss:// to a server that speaks plain HTTP: the TLS handshake fails
-        srv, port = await _http_server(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
-        c = FeedConnection("okx-swap", f"wss://127.0.0.1:{port}/ws", [b"sub"], Heartbeat(0, None, None),
-                           lambda p, ts: None, backoff=Backoff(base_s=0.05, max_s=0.1))
-        c.start()
-        await asyncio.sleep(0.4)
-        await c.stop()
-        srv.close()
-        return c
-
-    c = run(main())
+    # wss:// to a server that speaks plain HTTP: the TLS handshake fails
+    c = _failures("wss://127.0.0.1:{}/ws", b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
     assert c.stats.last_error.startswith("TLS: handshake with 127.0.0.1:"), c.stats.last_error
 
 

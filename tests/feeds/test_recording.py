@@ -24,12 +24,17 @@ def test_round_trip_across_many_chunks(tmp_path):
     assert got == frames
 
 
-def test_truncated_tail_keeps_everything_before(tmp_path):
-    path = tmp_path / "t.nxr"
+def hundred_frames(path):
+    """100 frames of 100 bytes (ts 0..99) in chunks of 9 frames."""
     with RecordingWriter(path, {}, chunk_bytes=1000) as w:
         for i in range(100):
             w.write(i, 1, FRAME, b"x" * 100)
-    data = path.read_bytes()
+    return path.read_bytes()
+
+
+def test_truncated_tail_keeps_everything_before(tmp_path):
+    path = tmp_path / "t.nxr"
+    data = hundred_frames(path)
     path.write_bytes(data[:-50])
     with RecordingReader(path) as r:
         got = list(r)
@@ -162,10 +167,7 @@ def test_a_killed_recorder_loses_at_most_the_last_second(tmp_path):
 
 def test_reader_reports_what_a_cut_or_damaged_file_lost(tmp_path):
     path = tmp_path / "c.nxr"
-    with RecordingWriter(path, {}, chunk_bytes=1000) as w:
-        for i in range(100):
-            w.write(i, 1, FRAME, b"x" * 100)
-    data = path.read_bytes()
+    data = hundred_frames(path)
     cut = tmp_path / "cut.nxr"
     cut.write_bytes(data[:-5])  # inside the last chunk
     with RecordingReader(cut) as r:
