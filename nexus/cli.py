@@ -40,6 +40,7 @@ COMMANDS: dict[str, str] = {
     "order": "nexus.commands.order:order",
     "positions": "nexus.commands.positions:positions",
     "keys": "nexus.commands.keys:keys",
+    "config": "nexus.commands.config:config",
 }
 
 

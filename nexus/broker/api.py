@@ -16,7 +16,7 @@ from fastapi.security import APIKeyHeader
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from nexus.broker import api_models as M
-from nexus.broker import customers, idempotency, orders, pricing, treasury
+from nexus.broker import customers, health, idempotency, orders, pricing, treasury
 from nexus.broker import schema as S
 from nexus.broker.clock import iso
 from nexus.broker.context import Broker
@@ -372,7 +372,8 @@ def create_app(broker: Broker, *route_groups: Callable[[APIRouter, Ctx], None]) 
     )
     _install_error_handlers(app)
     c = Ctx(broker)
-    r = APIRouter(prefix=PREFIX, dependencies=[Depends(_query_guard(app))])
+    guard = Depends(_query_guard(app))
+    r = APIRouter(prefix=PREFIX, dependencies=[guard])
     for add in (_customer_routes, _quote_routes, _transaction_routes, _operator_routes, _treasury_routes):
         add(r, c)
     if broker.chain.sim is not None:
@@ -380,4 +381,5 @@ def create_app(broker: Broker, *route_groups: Callable[[APIRouter, Ctx], None]) 
     for add in route_groups:
         add(r, c)
     app.include_router(r)
+    health.add_routes(app, broker, [guard])
     return app

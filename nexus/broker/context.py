@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hmac
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from nexus.broker.chain import Chain
@@ -78,6 +79,7 @@ class Broker:
     secrets: Secrets
     settings: Settings = field(default_factory=Settings)
     wakeups: list[threading.Event] = field(default_factory=list)  # one per worker loop
+    workers_alive: Callable[[], bool] | None = None  # set by the running Workers (GET /ready)
 
     def now_us(self) -> int:
         return self.clock.now_us()

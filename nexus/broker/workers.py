@@ -76,6 +76,10 @@ class Workers:
         ]
         for t in self._threads:
             t.start()
+        self.b.workers_alive = self.alive
+
+    def alive(self) -> bool:
+        return bool(self._threads) and not self._stop.is_set() and all(t.is_alive() for t in self._threads)
 
     def _loop(self, fn, name: str) -> None:
         interval = self.b.settings.poll_interval_s

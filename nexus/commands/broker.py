@@ -8,6 +8,8 @@ import sys
 import click
 
 from nexus.cli import EXIT_UPSTREAM, EXIT_USAGE
+from nexus.commands._ops import ops_options, start_metrics
+from nexus.config import config_option, secret_option
 
 
 @click.group()
@@ -20,9 +22,10 @@ def broker() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--chain", "chain_spec", default="sim", show_default=True, help="'sim' (in-process chain) or a web3 HTTP URL")
-@click.option("--api-key", envvar="NEXUS_BROKER_API_KEY", required=True, help="integrator key (or env NEXUS_BROKER_API_KEY)")
-@click.option("--operator", "operators", multiple=True, help="NAME=KEY, repeatable (or env NEXUS_BROKER_OPERATORS, space separated)", envvar="NEXUS_BROKER_OPERATORS")
-@click.option("--callback-secret", envvar="NEXUS_BROKER_CALLBACK_SECRET", required=True, help="HMAC secret for callback signatures (or env)")
+@secret_option("--api-key", "NEXUS_BROKER_API_KEY", "integrator key")
+@secret_option("--operator", "NEXUS_BROKER_OPERATORS", "operator keys (NAME=KEY, space or line separated)", required=False,
+               multiple=True, metavar="NAME=KEY", param="operators")
+@secret_option("--callback-secret", "NEXUS_BROKER_CALLBACK_SECRET", "HMAC secret for callback signatures")
 @click.option("--confirmations", default=3, show_default=True, type=click.IntRange(1, 1000))
 @click.option("--time-scale", default=1.0, show_default=True, type=click.FloatRange(min=0.001, max=100_000), help="run the broker's clock this many times faster")
 @click.option("--xpub", envvar="NEXUS_BROKER_XPUB", default=None, help="BIP44 account xpub (m/44'/60'/0') for deposit addresses; sim: a throwaway one")
@@ -32,12 +35,13 @@ def broker() -> None:
 @click.option("--ring-instrument", "ring_instruments", multiple=True, help="CRYPTO=VENUE:SYMBOL:PRICE_EXPONENT[:FX to EUR], with --price-ring")
 @click.option("--four-eyes-threshold", default="1000.00", show_default=True, help="payouts at or above this (EUR) need two operators")
 @click.option("--poll-interval", default=0.05, show_default=True, type=click.FloatRange(0.001, 10), help="scheduler poll, real seconds")
-@click.option("--log-level", default="warning", show_default=True, type=click.Choice(["debug", "info", "warning", "error"]))
+@ops_options
+@click.option("--access-log/--no-access-log", default=True, show_default=True, help="one log line per request (keys masked)")
+@config_option
 def serve(db_url, host, port, chain_spec, api_key, operators, callback_secret, confirmations, time_scale, xpub, usdt_contract, prices,
-          price_ring, ring_instruments, four_eyes_threshold, poll_interval, log_level):
-    """Serve the broker API (JSON under /api/v1, OpenAPI at /openapi.json)."""
-    import logging
-
+          price_ring, ring_instruments, four_eyes_threshold, poll_interval, log_level, log_format, metrics_port, metrics_host, access_log):
+    """Serve the broker API (JSON under /api/v1, OpenAPI at /openapi.json; /health and /ready
+    for load balancers; Prometheus metrics on --metrics-port)."""
     import uvicorn
 
     from nexus.broker import assemble
@@ -49,7 +53,9 @@ def serve(db_url, host, port, chain_spec, api_key, operators, callback_secret, c
     from nexus.broker.units import EUR, to_units
     from nexus.exceptions import NexusError
 
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from nexus.ops.logs import setup_logging
+
+    setup_logging(log_level, log_format, access_log=access_log)
     ops = [o for item in operators for o in item.split()]
     settings = Settings(confirmations=confirmations, four_eyes_threshold=to_units(four_eyes_threshold, EUR), poll_interval_s=poll_interval)
     try:
@@ -79,6 +85,7 @@ def serve(db_url, host, port, chain_spec, api_key, operators, callback_secret, c
             sys.exit(EXIT_UPSTREAM)
         raise
     app = create_app(b)
+    metrics_server = _serve_broker_metrics(app, b, metrics_port, metrics_host)
     rt.start()
     click.echo(json.dumps({"listening": f"http://{host}:{port}", "chain": b.chain.name, "hot_wallet": b.chain.hot_address}), err=True)
     # uvicorn shuts down gracefully on SIGTERM and then re-raises it under the handler that was
@@ -87,10 +94,27 @@ def serve(db_url, host, port, chain_spec, api_key, operators, callback_secret, c
 
     signal.signal(signal.SIGTERM, lambda *_: None)
     try:
-        uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+        uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False, log_config=None)
     finally:
+        if metrics_server is not None:
+            metrics_server.shutdown()
         rt.stop()
         b.db.dispose()
+
+
+def _serve_broker_metrics(app, b, port: int | None, host: str):
+    """The access log and request metrics on `app`; with a port, the broker's metrics served
+    there (exit 4 when it cannot be bound). Returns the metrics server or None."""
+    from nexus.ops import metrics as ops_metrics
+    from nexus.ops.http import OpsMiddleware
+
+    if port is None:
+        app.add_middleware(OpsMiddleware)
+        return None
+    registry = ops_metrics.new_registry()
+    ops_metrics.BrokerMetrics(b, registry)
+    app.add_middleware(OpsMiddleware, metrics=ops_metrics.HttpMetrics(registry))
+    return start_metrics(registry, port, host)
 
 
 @broker.command("audit")

@@ -10,6 +10,7 @@ import sys
 import click
 
 from nexus.cli import EXIT_UPSTREAM
+from nexus.config import config_option
 
 
 def venues_option(f):
@@ -47,6 +48,7 @@ def parse_venues(value: str) -> list[str]:
 @click.option("--rest-endpoint", "rest_endpoints", multiple=True, help="VENUE=http://... to override a venue's REST base URL.")
 @click.option("--force", is_flag=True, help="Overwrite the output file if it exists.")
 @click.option("--json", "as_json", is_flag=True, help="Progress and summary as JSON lines.")
+@config_option
 def record(venues, symbol, duration, output, sim, seed, faults, endpoints, rest_endpoints, force, as_json):
     """Record raw frames with their local receive times (compressed, chunked, bounded memory).
     The file is readable by its owner only (0600; a directory it creates: 0700) and an

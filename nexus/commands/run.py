@@ -11,6 +11,8 @@ import click
 
 from nexus.commands.record import parse_venues
 from nexus.cli import EXIT_UPSTREAM
+from nexus.commands._ops import ops_options, start_metrics
+from nexus.config import config_option
 
 
 @click.command()
@@ -43,8 +45,14 @@ from nexus.cli import EXIT_UPSTREAM
 @click.option("--signals-ring", default=None, metavar="NAME",
               help="Publish the SIGNAL records on this shared-memory ring (for the auto-trader or any reader).")
 @click.option("--depth", type=click.IntRange(1, 100), default=12, show_default=True, help="Ladder depth shown.")
+@ops_options
+@config_option
+@click.option("--view-venue", default=None, metavar="VENUE",
+              help="The book the view shows first (a venue of --venues; 'agg', the consensus, is the default with "
+                   "--agg). While it runs, v / V pick the next / previous book, q stops.")
 def run(venues, symbol, sim, seed, faults, endpoints, rest_endpoints, duration, as_json, procs, stale_after,
-        agg, stale_mode, divergence_pct, dedup_window_ms, consensus_ring, signals, signals_ring, depth):
+        agg, stale_mode, divergence_pct, dedup_window_ms, consensus_ring, signals, signals_ring, depth,
+        log_level, log_format, metrics_port, metrics_host, view_venue):
     """Live L2 books and trades from several venues: a terminal view (DOM ladder, trade tape,
     per-venue state, message rate, wire-to-book latency), or headless with --json.
 
@@ -63,6 +71,8 @@ def run(venues, symbol, sim, seed, faults, endpoints, rest_endpoints, duration, 
         raise click.UsageError("--consensus-ring needs --agg")
     if signals_ring and not signals:
         raise click.UsageError("--signals-ring needs the detectors on (drop --no-signals)")
+    if view_venue is not None and view_venue not in vlist + (["agg"] if agg else []):
+        raise click.BadParameter(f"{view_venue!r} is not among the venues run", param_hint="--view-venue")
     div = parse_divergence_pct(divergence_pct)
     if sim:
         from nexus.sim.faults import parse_all
@@ -78,6 +88,7 @@ def run(venues, symbol, sim, seed, faults, endpoints, rest_endpoints, duration, 
         agg_options={"stale_mode": stale_mode, "divergence_pct": div, "dedup_window_ms": dedup_window_ms},
         consensus_ring=consensus_ring, signals=signals, signals_ring=signals_ring,
     )
+    metrics_server = _start_ops(cfg, log_level, log_format, metrics_port, metrics_host)
     ever_live: set[str] = set()
 
     if as_json:
@@ -86,13 +97,24 @@ def run(venues, symbol, sim, seed, faults, endpoints, rest_endpoints, duration, 
             click.echo(json.dumps(line))
         summary = asyncio.run(Runtime(cfg, on_second).run())
     else:
-        summary = asyncio.run(_run_with_view(cfg, depth, ever_live))
+        from nexus.view.live import run_view
+
+        summary = asyncio.run(run_view(cfg, depth, ever_live, view_venue))
     summary_line = {"summary": summary["summary"]}
     if "summary_agg" in summary:
         summary_line["agg"] = summary["summary_agg"]
     if "signals" in summary:
         summary_line["signals"] = summary["signals"]
-    click.echo(json.dumps(summary_line))
+    if as_json:
+        click.echo(json.dumps(summary_line))
+    else:
+        from rich.console import Console
+
+        from nexus.view.summary import summary_tables
+
+        Console().print(summary_tables(summary_line))
+    if metrics_server is not None:
+        metrics_server.shutdown()
     ever_live.update(v for v, s in summary["summary"].items() if s.get("state") == "LIVE")
     if not ever_live:
         from nexus.feeds.failures import reasons
@@ -112,53 +134,16 @@ def parse_divergence_pct(value: str) -> Decimal:
     return div
 
 
-async def _run_with_view(cfg, depth: int, ever_live: set) -> dict:
-    from rich.console import Console
-    from rich.live import Live
+def _start_ops(cfg, log_level: str, log_format: str, metrics_port: int | None, metrics_host: str):
+    """Logging as asked; with --metrics-port, `cfg.metrics` (updated by the Runtime once a
+    second) served there. Returns the metrics server or None."""
+    from nexus.ops.logs import setup_logging
 
-    from nexus.feeds.runtime import Runtime
-    from nexus.view import LadderRow, ViewModel, render
+    setup_logging(log_level, log_format)
+    if metrics_port is None:
+        return None
+    from nexus.ops.metrics import RunMetrics, new_registry
 
-    console = Console(stderr=False)
-    alerts: list[str] = []
-    live = Live(console=console, refresh_per_second=4, transient=False)
-
-    def model(line, rt) -> ViewModel:
-        venues = line["venues"]
-        for v, s in venues.items():
-            s["latency_us_p50"] = rt.latency_us_p50(v)
-            prev = getattr(rt, "_prev_msgs", {}).get(v, 0)
-            s["msgs_per_s"] = s.get("msgs", 0) - prev
-        rt._prev_msgs = {v: s.get("msgs", 0) for v, s in venues.items()}
-        ever_live.update(v for v, s in venues.items() if s.get("state") == "LIVE")
-        for a in line.get("alerts", []):
-            alerts.append(" ".join(f"{k}={v}" for k, v in a.items()))
-        if rt.agg is not None:
-            ag = rt.agg
-            names = list(ag.venues)
-
-            def rows(side):
-                out = []
-                for p, total, per in ag.consensus.top(side, depth):
-                    shares = {names[i]: q / total for i, q in enumerate(per[: len(names)]) if q > 0 and total > 0}
-                    out.append(LadderRow(ag.price_str(p), ag.qty_str(total), shares))
-                return out
-
-            crossed = "  CROSSED (venues quote apart)" if line.get("agg", {}).get("crossed") else ""
-            bids, asks, title = rows(1), rows(2), f"nexus run --agg {cfg.symbol}  (consensus; data only){crossed}"
-        else:
-            v0 = cfg.venues[0]
-            rs = rt.readers[v0]
-            bids, asks = [], []
-            if rs.book is not None:
-                bids = [LadderRow(rs.inst.price_str(p), rs.inst.qty_str(q)) for p, q in rs.book.top(1, depth)]
-                asks = [LadderRow(rs.inst.price_str(p), rs.inst.qty_str(q)) for p, q in rs.book.top(2, depth)]
-            title = f"nexus run {cfg.symbol}  (ladder: {v0})"
-        sigs = list(rt.flow.recent) if rt.flow is not None else []
-        return ViewModel(title, line["t_s"], venues, bids, asks, list(rt.tape), alerts, list(cfg.venues), sigs)
-
-    def on_second(line, rt):
-        live.update(render(model(line, rt), depth))
-
-    with live:
-        return await Runtime(cfg, on_second).run()
+    registry = new_registry()
+    cfg.metrics = RunMetrics(registry)
+    return start_metrics(registry, metrics_port, metrics_host)

@@ -10,6 +10,7 @@ import sys
 
 import click
 
+from nexus.config import config_option
 from nexus.exceptions import ConfigError
 
 DEFAULT_PORT = 8790
@@ -62,6 +63,7 @@ def _epoch(value: str | None) -> int | None:
               help=f"Open a trading account on every venue with the key and secret in {KEY_ENV} and "
                    f"{SECRET_ENV} (environment only, never arguments), with default balances.")
 @click.option("--json", "as_json", is_flag=True, help="Print the endpoints as one JSON object.")
+@config_option
 def sim(host, port, venues, symbol, seed, faults, duration, speed, labels_out, no_patterns, epoch, account_env,
         as_json):
     """Serve binance-spot, binance-perp, bybit-perp, okx-swap, coinbase, kraken and hyperliquid

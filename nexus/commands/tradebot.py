@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, NoReturn, TextIO, TypeVar
 import click
 
 from nexus.cli import EXIT_REJECTED, EXIT_UPSTREAM
+from nexus.config import config_option
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -283,6 +284,7 @@ def log_cmd(crypto: str | None, limit: int, as_json: bool, db_url: str) -> None:
 @click.option("--exchange-fund", "exchange_funds", multiple=True, metavar="ASSET=AMOUNT",
               help="Broker mode: opening balance of each exchange account (repeatable), e.g. EUR=100000.")
 @db_option
+@config_option
 def run_cmd(paper_path: str | None, interval_s: float, rounds: int | None, fast: bool, dry_run: bool,
             flow_seed: int | None, as_json: bool, chain_spec: str | None, sim_seed: int,
             exchange_funds: tuple[str, ...], db_url: str) -> None:

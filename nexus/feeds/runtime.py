@@ -161,6 +161,8 @@ class Runtime:
             self._alerts.extend(alerts)
         if self.flow is not None:
             line["signals"] = self.flow.take()
+        if self.cfg.metrics is not None:
+            self.cfg.metrics.update(line, self)
         return line
 
     def summary(self) -> dict:

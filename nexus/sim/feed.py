@@ -151,6 +151,8 @@ class Feed:
         self.vs = vs
         self.seed = seed
         self.spec: SimInstrument = vs.spec
+        self.symbol = self.spec.symbol   # the venue's own name for the instrument
+        self.conns = 0                   # connections opened so far (venues number them)
         self.clock = clock           # simulated now (ns)
         self.faults = FaultState()
         self.views: dict[str, DepthView] = {}
@@ -158,6 +160,15 @@ class Feed:
         self.step_no = 0
         # a typical order in quantity units (venues that publish order counts per level)
         self.order_qty = max(self.spec.lot, int(vs.order_lots) * self.spec.lot)
+
+    def add_view(self, channel: str, depth: int | None, *, primary: bool = False,
+                  scope_deletes: bool = True) -> DepthView:
+        """Publish the book on `channel` at `depth` levels (None: all); `primary` makes it the
+        venue's main book channel (what tests and the simulator's own book read)."""
+        view = self.views[channel] = DepthView(self.vs, depth, scope_deletes)
+        if primary:
+            self.primary = channel
+        return view
 
     # -- core side ------------------------------------------------------------------------
     def on_step(self, t_ns: int, fills: list[Fill]) -> list[Event]:

@@ -128,3 +128,15 @@ class ClearPassphraseSigner(HmacSigner):
         sig = self._b64_prehash(timestamp, method, path, query, body)
         key, sign, ts, passphrase = self.header_names
         return Signed(sig, {key: self.api_key, sign: sig, ts: timestamp, passphrase: self._passphrase})
+
+
+class TotalParamsSigner(HmacSigner):
+    """Binance's scheme, which MEXC v3 follows: HMAC-SHA256, lowercase hex, over totalParams
+    (the query string and the body concatenated, both as sent), sent as the `signature`
+    parameter with the key in the venue's API-key header (`api_key_header`)."""
+
+    api_key_header = ""
+    __slots__ = ()
+
+    def sign(self, method, path, query, body, timestamp, nonce=None) -> Signed:
+        return Signed(self._hex((query + body).encode()), {self.api_key_header: self.api_key})

@@ -51,3 +51,4 @@ class RunConfig:
     consensus_ring: str | None = None  # AGG: publish the consensus best bid/ask here (BBO records)
     signals: bool = True               # flow engine + detectors per venue (and on the consensus in AGG)
     signals_ring: str | None = None    # publish the SIGNAL records on this ring
+    metrics: object | None = None      # nexus.ops.metrics.RunMetrics: updated from each second's line

@@ -32,6 +32,7 @@ class ReaderSide:
         self.inst = None
         self.latency_ns: deque[int] = deque(maxlen=LATENCY_SAMPLES_MAX)
         self.records = 0
+        self.batches = 0  # latency samples noted so far (metrics take the new ones each refresh)
 
     def set_instrument(self, inst) -> None:
         if self.inst is None or (inst.price_exponent, inst.qty_exponent) != (self.inst.price_exponent, self.inst.qty_exponent):
@@ -78,6 +79,7 @@ class RingReaders:
                     break
                 total += n
                 rs.records += n
+                rs.batches += 1
                 batch = out[:n]
                 now = monotonic_ns()
                 rs.book.apply(batch)

@@ -16,17 +16,15 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from nexus.exec.signing.base import HmacSigner, Signed, SigningError
+from nexus.exec.signing.base import SigningError, TotalParamsSigner
 
 API_KEY_HEADER = "X-MBX-APIKEY"
 
 
-class BinanceSigner(HmacSigner):
+class BinanceSigner(TotalParamsSigner):
     venue = "binance-spot"
+    api_key_header = API_KEY_HEADER
     __slots__ = ()
-
-    def sign(self, method, path, query, body, timestamp, nonce=None) -> Signed:
-        return Signed(self._hex((query + body).encode()), {API_KEY_HEADER: self.api_key})
 
     def sign_ws(self, params: dict) -> str:
         """The WebSocket API signature of `params` (which hold `apiKey`, not `signature`)."""

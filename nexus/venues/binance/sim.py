@@ -26,7 +26,7 @@ from typing import Any
 
 from nexus.sim import fmt
 from nexus.sim.market import ASK, BID, SELL, STEPS_PER_S, Fill
-from nexus.sim.feed import Conn, DepthView, Event, Feed
+from nexus.sim.feed import Conn, Event, Feed
 from nexus.sim.specs import Flow, SimInstrument, SimVenue
 from nexus.venues.binance.sim_trade import BinanceTrade
 
@@ -63,9 +63,8 @@ class BinanceFeed(Feed):
         self.last_u: dict[str, int] = {}
         for suffix in self.depth_streams:
             ch = f"{self.s}@{suffix}"
-            self.views[ch] = DepthView(vs, None)
+            self.add_view(ch, None, primary=suffix == "depth@100ms")
             self.last_u[ch] = self.uid()
-        self.primary = f"{self.s}@depth@100ms"
         self.trade = BinanceTrade(self)     # authenticated REST and user-data streams
         self.agg_id = 3_000_000_000 if not self.futures else 2_500_000_000
         self.trade_id = 4_000_000_000 if not self.futures else 6_000_000_000

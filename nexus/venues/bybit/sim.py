@@ -21,10 +21,11 @@ from typing import Any
 
 from nexus.sim import fmt
 from nexus.sim.market import ASK, BID, BUY, Fill
-from nexus.sim.feed import Conn, DepthView, Event, Feed
+from nexus.sim.feed import Conn, Event, Feed
 from nexus.sim.specs import Flow, SimInstrument, SimVenue
 
 DEPTHS = {1: 1, 50: 2, 200: 10, 1000: 20}     # depth -> push cadence in 10 ms steps
+PRIMARY_DEPTH = 50                              # what Nexus's own feed subscribes to
 LEVEL1_REPEAT_STEPS = 300                       # level 1: resend the snapshot after 3 s unchanged
 U_BASE = 1_000_000
 SEQ_BASE = 60_000_000_000
@@ -36,20 +37,17 @@ class BybitFeed(Feed):
 
     def __init__(self, vs, clock, seed=0) -> None:
         super().__init__(vs, clock, seed)
-        sym = self.spec.symbol
         self.u: dict[str, int] = {}
         self.last_push: dict[str, int] = {}
         for d in DEPTHS:
-            ch = f"orderbook.{d}.{sym}"
-            self.views[ch] = DepthView(vs, d)
+            ch = f"orderbook.{d}.{self.symbol}"
+            self.add_view(ch, d, primary=d == PRIMARY_DEPTH)
             self.u[ch] = U_BASE
             self.last_push[ch] = 0
-        self.primary = f"orderbook.50.{sym}"
         self.seq = SEQ_BASE
         self.trade_n = 0
         self.last_trade_px: int | None = None
         self.last_tick = "ZeroPlusTick"
-        self.conns = 0
 
     def view_seq(self, channel):
         return self.u.get(channel)

@@ -29,7 +29,7 @@ from typing import Any
 
 from nexus.sim import fmt
 from nexus.sim.market import ASK, BID, BUY
-from nexus.sim.feed import Conn, DepthView, Event, Feed
+from nexus.sim.feed import Conn, Event, Feed
 from nexus.sim.specs import TRIM, Flow, SimInstrument, SimVenue
 
 L2_EVERY = 5                 # 50 ms
@@ -46,9 +46,8 @@ class CoinbaseFeed(Feed):
 
     def __init__(self, vs, clock, seed=0) -> None:
         super().__init__(vs, clock, seed)
-        self.pid = self.spec.symbol
-        self.views["level2"] = DepthView(vs, None)
-        self.primary = "level2"
+        self.pid = self.symbol
+        self.add_view("level2", None, primary=True)
         self.n_pub = 0
         self.trade_id = TRADE_ID_BASE
         self.recent: collections.deque[dict] = collections.deque(maxlen=TRADE_SNAPSHOT)

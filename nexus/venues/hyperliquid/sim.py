@@ -22,7 +22,7 @@ from typing import Any
 
 from nexus.sim import fmt
 from nexus.sim.market import ASK, BID, BUY, Fill
-from nexus.sim.feed import Conn, DepthView, Event, Feed
+from nexus.sim.feed import Conn, Event, Feed
 from nexus.sim.specs import Flow, SimInstrument, SimVenue
 
 BOOK_LEVELS = 20
@@ -36,9 +36,8 @@ class HyperliquidFeed(Feed):
 
     def __init__(self, vs, clock, seed=0) -> None:
         super().__init__(vs, clock, seed)
-        self.coin = self.spec.symbol
-        self.views["l2Book"] = DepthView(vs, BOOK_LEVELS)
-        self.primary = "l2Book"
+        self.coin = self.symbol
+        self.add_view("l2Book", BOOK_LEVELS, primary=True)
         self.n_pub = 0
         self.tid = TID_BASE
 

@@ -44,23 +44,21 @@ class KrakenFeed(Feed):
 
     def __init__(self, vs, clock, seed=0) -> None:
         super().__init__(vs, clock, seed)
-        self.sym = self.spec.symbol
-        self.primary = f"book:10:{self.sym}"
+        self.sym = self.symbol
         self.n_pub: dict[str, int] = {}
-        self._view(10)
+        self._view(10, primary=True)
         self.trade_id = TRADE_ID_BASE
         self.recent: collections.deque[dict] = collections.deque(maxlen=TRADE_SNAPSHOT)
-        self.conns = 0
 
     def view_seq(self, channel):
         return self.n_pub.get(channel)
 
-    def _view(self, depth: int) -> DepthView:
+    def _view(self, depth: int, primary: bool = False) -> DepthView:
         """Depth 10 is always published; other depths from their first subscriber on (Kraken
         has no sequence numbers, so a view starting late changes nothing a client can see)."""
         ch = f"book:{depth}:{self.sym}"
         if ch not in self.views:
-            self.views[ch] = DepthView(self.vs, depth, scope_deletes=False)
+            self.add_view(ch, depth, primary=primary, scope_deletes=False)
             self.n_pub[ch] = 0
         return self.views[ch]
 

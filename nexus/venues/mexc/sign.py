@@ -8,14 +8,10 @@ parameter, the access key in the `X-MEXC-APIKEY` header.
 
 from __future__ import annotations
 
-from nexus.exec.signing.base import HmacSigner, Signed
-
-API_KEY_HEADER = "X-MEXC-APIKEY"
+from nexus.exec.signing.base import TotalParamsSigner
 
 
-class MexcSigner(HmacSigner):
+class MexcSigner(TotalParamsSigner):
     venue = "mexc"
+    api_key_header = "X-MEXC-APIKEY"
     __slots__ = ()
-
-    def sign(self, method, path, query, body, timestamp, nonce=None) -> Signed:
-        return Signed(self._hex((query + body).encode()), {API_KEY_HEADER: self.api_key})

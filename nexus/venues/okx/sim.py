@@ -39,13 +39,11 @@ class OkxFeed(Feed):
 
     def __init__(self, vs, clock, seed=0) -> None:
         super().__init__(vs, clock, seed)
-        self.inst = self.spec.symbol
-        self.views["books"] = DepthView(vs, BOOKS_DEPTH)
-        self.views["books5"] = DepthView(vs, 5)
-        self.primary = "books"
+        self.inst = self.symbol
+        self.add_view("books", BOOKS_DEPTH, primary=True)
+        self.add_view("books5", 5)
         self.seq = {"books": SEQ_BASE, "books5": SEQ_BASE}
         self.trade_id = TRADE_ID_BASE
-        self.conns = 0
 
     def view_seq(self, channel):
         return self.seq.get(channel)
