@@ -8,6 +8,7 @@ processed), 4 upstream or connection failure.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 import click
@@ -55,6 +56,16 @@ class LazyGroup(click.Group):
             return None
         module, attr = target.split(":")
         return getattr(importlib.import_module(module), attr)
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            # The reader of our output went away (`nexus replay FILE | head`): what it read is
+            # what it asked for. Stop quietly with 0 (click would exit 1); stdout goes to
+            # /dev/null so the interpreter's last flush does not fail again.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise click.exceptions.Exit(EXIT_OK) from None
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

@@ -10,6 +10,11 @@ class ConfigError(NexusError, ValueError):
     """A setting, argument or name is invalid. The message says how to fix it."""
 
 
+class OutputError(ConfigError):
+    """An output file or directory cannot be written, or exists and --force was not given.
+    The message names the path and the fix."""
+
+
 class DecimalError(NexusError, ValueError):
     """A decimal string is malformed, off the instrument's grid, or out of range."""
 

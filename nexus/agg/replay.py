@@ -10,7 +10,7 @@ from __future__ import annotations
 from nexus import record
 from nexus.agg.aggregator import AggConfig, Aggregator
 from nexus.feeds.handler import PublishingBook
-from nexus.feeds.replay import Replayer
+from nexus.feeds.replay import Replayer, ReplayStats
 from nexus.feeds.specs import spec
 from nexus.venues.base import SegKind
 from nexus.venues.registry import canonical_symbol, load
@@ -18,7 +18,8 @@ from nexus.venues.registry import canonical_symbol, load
 _TRADE = int(record.Kind.TRADE)
 
 
-def replay_agg(path: str, emit, signals: bool = False, consensus=None, **cfg) -> int:
+def replay_agg(path: str, emit, signals: bool = False, consensus=None, **cfg) -> ReplayStats:
+    """Emit the lines; returns the replay's counts (malformed frames, damage)."""
     rp = Replayer(path)
     venues = rp.header.get("venues") or []
     symbol = rp.header.get("symbol", "BTCUSDT")
@@ -95,7 +96,7 @@ def replay_agg(path: str, emit, signals: bool = False, consensus=None, **cfg) ->
         summary["signals"] = flow.summary()
     emit(summary)
     rp.close()
-    return rp.stats.malformed
+    return rp.stats
 
 
 def _line(agg: Aggregator, t_s: float, now_ns: int, flow=None) -> dict:

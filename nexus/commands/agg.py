@@ -6,7 +6,8 @@ import json
 
 import click
 
-from nexus.cli import EXIT_REJECTED
+from nexus.commands.replay import exit_if_lost
+from nexus.commands.run import parse_divergence_pct
 
 
 @click.group()
@@ -19,7 +20,7 @@ def agg() -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON line per recorded second, then a summary.")
 @click.option("--stale-after", type=click.FloatRange(0.5, 600), default=5.0, show_default=True)
 @click.option("--stale-mode", type=click.Choice(["exclude", "flag"]), default="exclude", show_default=True)
-@click.option("--divergence-pct", default="0.3", show_default=True)
+@click.option("--divergence-pct", default="0.3", show_default=True, help="Divergence alert threshold, percent.")
 @click.option("--dedup-window-ms", type=click.FloatRange(0, 10_000), default=0.0, show_default=True)
 @click.option("--signals/--no-signals", default=True, show_default=True,
               help="Run the flow engine's detectors per venue and on the consensus, as `nexus run --agg`.")
@@ -28,8 +29,6 @@ def agg_replay(path, as_json, stale_after, stale_mode, divergence_pct, dedup_win
     into the consensus book, ticking once per recorded second: the same lines as
     `nexus run --agg --json` ({"t_s", "agg": {...}, "alerts": [...], "signals": [...]}), then a
     summary. Replaying the same file twice gives identical lines."""
-    from decimal import Decimal
-
     from nexus.agg.replay import replay_agg
 
     def emit(line):
@@ -48,8 +47,6 @@ def agg_replay(path, as_json, stale_after, stale_mode, divergence_pct, dedup_win
             click.echo(f"t={line.get('t_s', '-'):>6}  bid {a.get('best_bid')}  ask {a.get('best_ask')}  "
                        f"live {a.get('venues_live')}  trades {a.get('trades')}  {alerts}  {sigs}".rstrip())
 
-    malformed = replay_agg(path, emit, signals=signals, stale_after_s=stale_after, stale_mode=stale_mode,
-                           divergence_pct=Decimal(divergence_pct), dedup_window_ms=dedup_window_ms)
-    if malformed:
-        click.echo(f"nexus: {malformed} malformed frame(s) skipped", err=True)
-        raise click.exceptions.Exit(EXIT_REJECTED)
+    stats = replay_agg(path, emit, signals=signals, stale_after_s=stale_after, stale_mode=stale_mode,
+                       divergence_pct=parse_divergence_pct(divergence_pct), dedup_window_ms=dedup_window_ms)
+    exit_if_lost(path, stats)

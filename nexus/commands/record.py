@@ -46,10 +46,13 @@ def parse_venues(value: str) -> list[str]:
 @click.option("--fault", "faults", multiple=True, help="Simulator fault KIND:VENUE:AT_S (with --sim; repeatable).")
 @click.option("--endpoint", "endpoints", multiple=True, help="VENUE=ws://... to override a venue's WebSocket URL.")
 @click.option("--rest-endpoint", "rest_endpoints", multiple=True, help="VENUE=http://... to override a venue's REST base URL.")
+@click.option("--force", is_flag=True, help="Overwrite the output file if it exists.")
 @click.option("--json", "as_json", is_flag=True, help="Progress and summary as JSON lines.")
 @config_option
-def record(venues, symbol, duration, output, sim, seed, faults, endpoints, rest_endpoints, as_json):
+def record(venues, symbol, duration, output, sim, seed, faults, endpoints, rest_endpoints, force, as_json):
     """Record raw frames with their local receive times (compressed, chunked, bounded memory).
+    The file is readable by its owner only (0600; a directory it creates: 0700) and an
+    existing one is refused unless --force.
 
     Replay with `nexus replay FILE --events`. Exit 4 if no venue could be reached.
     """
@@ -61,6 +64,10 @@ def record(venues, symbol, duration, output, sim, seed, faults, endpoints, rest_
     ws_urls, rest_urls = parse_endpoints(endpoints), parse_endpoints(rest_endpoints)
     if faults and not sim:
         raise click.UsageError("--fault needs --sim")
+    for v in vlist:
+        spec(v).symbol_of(symbol)  # an unknown symbol fails here, before the output file exists
+
+    header = {"venues": vlist, "symbol": symbol, "sim": sim, "seed": seed if sim else None, "faults": list(faults)}
 
     async def main() -> dict:
         simulator = None
@@ -73,11 +80,10 @@ def record(venues, symbol, duration, output, sim, seed, faults, endpoints, rest_
                 rest_urls.setdefault(v, simulator.rest_url(v))
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
-        for s in (signal.SIGINT, signal.SIGTERM):
+        for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # SIGHUP: the terminal was closed
             loop.add_signal_handler(s, stop.set)
-        header = {"venues": vlist, "symbol": symbol, "sim": sim, "seed": seed if sim else None, "faults": list(faults)}
         try:
-            with RecordingWriter(output, header) as w:
+            with RecordingWriter(output, header, force=force) as w:  # an unwritable -o: OutputError, exit 2
                 rec = FeedRecorder(w, {v: spec(v) for v in vlist}, symbol, ws_urls, rest_urls)
 
                 def tick(r):
@@ -101,5 +107,8 @@ def record(venues, symbol, duration, output, sim, seed, faults, endpoints, rest_
     click.echo(json.dumps({"summary": summary}) if as_json else
                f"recorded {summary['frames']:,} frames to {output} ({summary['bytes_out'] / 2**20:.2f} MiB)")
     if not any(v["msgs"] for v in summary["venues"].values()):
-        click.echo("nexus record: no venue sent anything; check the network or --endpoint", err=True)
+        from nexus.feeds.failures import reasons
+
+        why = reasons({v: (s["last_error"], s["attempts"]) for v, s in summary["venues"].items()})
+        click.echo(f"nexus record: no venue sent anything: {why}; check the network or --endpoint", err=True)
         sys.exit(EXIT_UPSTREAM)

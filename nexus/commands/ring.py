@@ -1,6 +1,10 @@
+"""`nexus ring`: list and remove shared-memory ring segments."""
+
 import json
 
 import click
+
+from nexus.cli import EXIT_REJECTED
 
 
 @click.group()
@@ -31,14 +35,31 @@ def ring_ls(as_json: bool) -> None:
 
 
 @ring.command("rm")
-@click.argument("names", nargs=-1, required=True)
+@click.argument("names", nargs=-1)
 @click.option("--force", is_flag=True, help="Remove even if its writer is alive.")
-def ring_rm(names: tuple[str, ...], force: bool) -> None:
-    """Remove ring segments by NAME (refuses a ring with a live writer unless --force)."""
+@click.option("--stale", is_flag=True,
+              help="Remove every ring whose writer is gone (killed before it closed the ring), as `ring ls` "
+                   "shows them: stale or invalid.")
+def ring_rm(names: tuple[str, ...], force: bool, stale: bool) -> None:
+    """Remove ring segments by NAME (refuses a ring with a live writer unless --force), or
+    every stale one with --stale. Exit 3 if a NAME was refused (no such ring, a live writer,
+    an invalid name): the others are removed."""
     from nexus.exceptions import RingError
-    from nexus.ring import ring_remove
+    from nexus.ring import remove_stale, ring_remove
     from nexus.ring_meta import remove_meta
 
+    if stale:
+        if names or force:
+            raise click.UsageError("--stale takes no NAME and no --force")
+        removed = remove_stale()
+        for name in removed:
+            remove_meta(name)  # its side file too
+            click.echo(f"removed {name}")
+        if not removed:
+            click.echo("no stale rings")
+        return
+    if not names:
+        raise click.UsageError("Missing argument 'NAMES...' (or --stale).")
     failed = False
     for name in names:
         try:
@@ -49,4 +70,4 @@ def ring_rm(names: tuple[str, ...], force: bool) -> None:
             click.echo(f"nexus ring rm: {e}", err=True)
             failed = True
     if failed:
-        raise click.exceptions.Exit(1)
+        raise click.exceptions.Exit(EXIT_REJECTED)

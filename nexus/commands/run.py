@@ -57,7 +57,7 @@ def run(venues, symbol, sim, seed, faults, endpoints, rest_endpoints, duration, 
     per-venue state, message rate, wire-to-book latency), or headless with --json.
 
     Real venue URLs are the defaults; --sim points every venue at the built-in simulator.
-    SIGINT / SIGTERM stop cleanly and print the summary. Exit 4 if no venue ever went LIVE.
+    SIGINT / SIGTERM / SIGHUP stop cleanly and print the summary. Exit 4 if no venue ever went LIVE.
     """
     from nexus.feeds.runtime import RunConfig, Runtime
     from nexus.feeds.specs import parse_endpoints
@@ -73,11 +73,7 @@ def run(venues, symbol, sim, seed, faults, endpoints, rest_endpoints, duration, 
         raise click.UsageError("--signals-ring needs the detectors on (drop --no-signals)")
     if view_venue is not None and view_venue not in vlist + (["agg"] if agg else []):
         raise click.BadParameter(f"{view_venue!r} is not among the venues run", param_hint="--view-venue")
-    try:
-        div = Decimal(divergence_pct)
-        assert div > 0
-    except (InvalidOperation, AssertionError):
-        raise click.BadParameter("a positive percentage such as 0.3", param_hint="--divergence-pct") from None
+    div = parse_divergence_pct(divergence_pct)
     if sim:
         from nexus.sim.faults import parse_all
 
@@ -121,8 +117,21 @@ def run(venues, symbol, sim, seed, faults, endpoints, rest_endpoints, duration, 
         metrics_server.shutdown()
     ever_live.update(v for v, s in summary["summary"].items() if s.get("state") == "LIVE")
     if not ever_live:
-        click.echo("nexus run: no venue became LIVE; check the network, --endpoint, or try --sim", err=True)
+        from nexus.feeds.failures import reasons
+
+        why = reasons({v: (s.get("error"), s.get("attempts", 0)) for v, s in summary["summary"].items()})
+        click.echo(f"nexus run: no venue became LIVE: {why}; check the network, --endpoint, or try --sim", err=True)
         sys.exit(EXIT_UPSTREAM)
+
+
+def parse_divergence_pct(value: str) -> Decimal:
+    try:
+        div = Decimal(value)
+    except InvalidOperation:
+        div = None
+    if div is None or not div.is_finite() or div <= 0:
+        raise click.BadParameter("a positive percentage such as 0.3", param_hint="--divergence-pct")
+    return div
 
 
 def _start_ops(cfg, log_level: str, log_format: str, metrics_port: int | None, metrics_host: str):

@@ -18,6 +18,7 @@ from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
 from nexus._native import monotonic_ns
 from nexus.feeds.backoff import Backoff
+from nexus.feeds.failures import describe
 from nexus.venues.registry import Heartbeat
 
 log = logging.getLogger("nexus.feeds")
@@ -27,6 +28,7 @@ MESSAGE_BYTES_MAX = 16 << 20
 
 @dataclass
 class ConnStats:
+    attempts: int = 0  # connection attempts, failed or not
     connects: int = 0
     reconnects: int = 0
     disconnects: int = 0
@@ -34,7 +36,7 @@ class ConnStats:
     bytes: int = 0
     last_msg_ns: int = 0
     connected_since_ns: int = 0
-    last_error: str = ""
+    last_error: str = ""  # why the last attempt failed (nexus.feeds.failures); "" once connected
 
 
 class _Listener(WSListener):
@@ -118,6 +120,7 @@ class FeedConnection:
         self._transport = transport
         self.connected = True
         self.stats.connects += 1
+        self.stats.last_error = ""
         if self.stats.connects > 1:
             self.stats.reconnects += 1
         self.stats.connected_since_ns = monotonic_ns()
@@ -179,6 +182,7 @@ class FeedConnection:
         hb = self.heartbeat
         ctx = ssl.create_default_context() if self.url.startswith("wss://") else None
         while not self._stopping:
+            self.stats.attempts += 1
             try:
                 transport, _ = await ws_connect(
                     lambda: _Listener(self),
@@ -195,8 +199,8 @@ class FeedConnection:
             except asyncio.CancelledError:
                 raise
             except Exception as e:
-                self.stats.last_error = f"{type(e).__name__}: {e}"
-                log.warning("%s: connect to %s failed: %s", self.venue, self.url, e)
+                self.stats.last_error = describe(e, self.url)
+                log.warning("%s: connect to %s failed: %s", self.venue, self.url, self.stats.last_error)
             if self._stopping:
                 break
             await asyncio.sleep(self.backoff.next_delay())

@@ -1,91 +1,148 @@
 """Parquet export of a recording (pyarrow), in bounded memory: rows are flushed as row
-groups every ROW_GROUP rows."""
+groups every ROW_GROUP rows. Files appear under their names only when complete.
+
+Sizes are the venue's own (`size`) with their unit (`size_unit`: "base" when the venue counts
+in the base coin, "contracts" when it counts contracts of `contract_value` each: base coin per
+contract for linear contracts, quote currency per contract for inverse ones) and in base coin
+(`size_base`: contracts x contract value; inverse contracts by notional / price, rounded to
+SCALE decimals, the one value that is not exact)."""
 
 from __future__ import annotations
 
+import decimal
+import os
 from decimal import Decimal
 from pathlib import Path
 
-from nexus.feeds.replay import Replayer
+from nexus.feeds.outputs import open_output, refuse_existing
+from nexus.feeds.replay import Replayer, ReplayStats
 from nexus.venues.base import SegKind
 
 ROW_GROUP = 100_000
 SCALE = 18
+PRECISION = 38  # decimal128(38, SCALE): every value fits the context exactly
+_QUANTUM = Decimal(1).scaleb(-SCALE)
+_LEVEL = 1  # record.Kind.BOOK_LEVEL
+_BID = 1    # record.Side.BID
 
 
 def _schemas():
     import pyarrow as pa
 
-    dec = pa.decimal128(38, SCALE)
+    dec = pa.decimal128(PRECISION, SCALE)
+    sizes = [("size", dec), ("size_unit", pa.string()), ("contract_value", dec), ("size_base", dec)]
     books = pa.schema([
         ("ts_local_ns", pa.int64()), ("ts_exchange_ns", pa.int64()), ("venue", pa.string()), ("symbol", pa.string()),
-        ("snapshot", pa.bool_()), ("seq", pa.int64()), ("side", pa.string()), ("price", dec), ("size", dec),
+        ("snapshot", pa.bool_()), ("seq", pa.int64()), ("side", pa.string()), ("price", dec), *sizes,
     ])
     trades = pa.schema([
         ("ts_local_ns", pa.int64()), ("ts_exchange_ns", pa.int64()), ("venue", pa.string()), ("symbol", pa.string()),
-        ("side", pa.string()), ("price", dec), ("size", dec), ("trade_id", pa.string()),
+        ("side", pa.string()), ("price", dec), *sizes, ("trade_id", pa.string()),
     ])
     return books, trades
 
 
-def export_parquet(path: str, out_dir: str) -> dict:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+def size_unit(inst) -> str:
+    """What an instrument's sizes count: the base coin, or contracts."""
+    return "base" if inst.contract_kind != "inverse" and Decimal(inst.contract_value) == 1 else "contracts"
 
+
+def _price_and_sizes(inst, price: int, qty: int) -> tuple:
+    """(price, size, size_unit, contract_value, size_base) of one row."""
+    return (Decimal(price).scaleb(-inst.price_exponent).quantize(_QUANTUM),
+            Decimal(qty).scaleb(-inst.qty_exponent).quantize(_QUANTUM), size_unit(inst),
+            Decimal(inst.contract_value).quantize(_QUANTUM), inst.base_qty(qty, price).quantize(_QUANTUM))
+
+
+def _book_rows(ts_local_ns: int, venue: str, seg, recs):
+    inst = seg.inst
+    head = (ts_local_ns, seg.ts_exchange_ns, venue, inst.symbol, seg.snapshot, seg.seq)
+    for kind, side, p, q in zip(recs["kind"].tolist(), recs["side"].tolist(), recs["price"].tolist(),
+                                recs["qty"].tolist()):
+        if kind == _LEVEL:
+            yield (*head, "bid" if side == _BID else "ask", *_price_and_sizes(inst, p, q))
+
+
+def _trade_rows(ts_local_ns: int, venue: str, seg, recs):
+    inst = seg.inst
+    for i, (side, p, q, te) in enumerate(zip(recs["side"].tolist(), recs["price"].tolist(), recs["qty"].tolist(),
+                                             recs["ts_exchange_ns"].tolist())):
+        yield (ts_local_ns, te, venue, inst.symbol, "buy" if side == _BID else "sell", *_price_and_sizes(inst, p, q),
+               seg.trade_ids[i] if seg.trade_ids else None)
+
+
+class _Table:
+    """Rows of one Parquet file, written as a row group every ROW_GROUP rows."""
+
+    def __init__(self, file, schema) -> None:
+        import pyarrow.parquet as pq
+
+        self.schema = schema
+        self.writer = pq.ParquetWriter(file, schema)
+        self.columns: list[list] = [[] for _ in schema.names]
+        self.rows = 0
+
+    def add(self, rows) -> None:
+        for row in rows:
+            for col, v in zip(self.columns, row):
+                col.append(v)
+        if len(self.columns[0]) >= ROW_GROUP:
+            self.flush()
+
+    def flush(self) -> None:
+        import pyarrow as pa
+
+        n = len(self.columns[0])
+        if n:
+            self.writer.write_table(pa.table(dict(zip(self.schema.names, self.columns)), schema=self.schema))
+            self.rows += n
+            for col in self.columns:
+                col.clear()
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+def export_parquet(path: str, out_dir: str, force: bool = False) -> tuple[dict, ReplayStats]:
+    """Write books.parquet and trades.parquet into `out_dir` (private to their owner; existing
+    ones refused unless `force`); returns the summary and the replay's counts. The files are
+    written under temporary names and renamed when the recording has been read to its end (a
+    recording cut short gives every whole chunk); on an error nothing is left behind."""
+    rp = Replayer(path)  # a file that is not a recording fails here, before any output exists
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    bs, ts = _schemas()
-    bw = pq.ParquetWriter(out / "books.parquet", bs)
-    tw = pq.ParquetWriter(out / "trades.parquet", ts)
-    brows = {n: [] for n in bs.names}
-    trows = {n: [] for n in ts.names}
-    counts = {"book_rows": 0, "trade_rows": 0}
-
-    def flush(rows, writer, schema, key):
-        if rows["venue"]:
-            writer.write_table(pa.table(rows, schema=schema))
-            counts[key] += len(rows["venue"])
-            for v in rows.values():
-                v.clear()
-
-    rp = Replayer(path)
-    q = Decimal(1).scaleb(-SCALE)
+    finals = [out / "books.parquet", out / "trades.parquet"]
+    temps = [f.with_name(f".{f.name}.{os.getpid()}.tmp") for f in finals]
+    files, tables = [], []
+    done = False
     try:
-        for fr, venue, segs in rp:
-            for seg in segs or ():
-                if seg.kind not in (SegKind.BOOK, SegKind.TRADES) or seg.inst is None:
-                    continue
-                recs = rp.batch[seg.start:seg.stop]
-                inst = seg.inst
-                pe, qe = inst.price_exponent, inst.qty_exponent
-                if seg.kind is SegKind.BOOK:
-                    for kind, side, p, s in zip(recs["kind"].tolist(), recs["side"].tolist(),
-                                                recs["price"].tolist(), recs["qty"].tolist()):
-                        if kind != 1:
-                            continue
-                        for k, v in (("ts_local_ns", fr.ts_local_ns), ("ts_exchange_ns", seg.ts_exchange_ns),
-                                     ("venue", venue), ("symbol", inst.symbol), ("snapshot", seg.snapshot),
-                                     ("seq", seg.seq), ("side", "bid" if side == 1 else "ask"),
-                                     ("price", Decimal(p).scaleb(-pe).quantize(q)),
-                                     ("size", Decimal(s).scaleb(-qe).quantize(q))):
-                            brows[k].append(v)
-                    if len(brows["venue"]) >= ROW_GROUP:
-                        flush(brows, bw, bs, "book_rows")
-                elif seg.kind is SegKind.TRADES:
-                    for i, (side, p, s, te) in enumerate(zip(recs["side"].tolist(), recs["price"].tolist(),
-                                                            recs["qty"].tolist(), recs["ts_exchange_ns"].tolist())):
-                        for k, v in (("ts_local_ns", fr.ts_local_ns), ("ts_exchange_ns", te), ("venue", venue),
-                                     ("symbol", inst.symbol), ("side", "buy" if side == 1 else "sell"),
-                                     ("price", Decimal(p).scaleb(-pe).quantize(q)),
-                                     ("size", Decimal(s).scaleb(-qe).quantize(q)),
-                                     ("trade_id", seg.trade_ids[i] if seg.trade_ids else None)):
-                            trows[k].append(v)
-                    if len(trows["venue"]) >= ROW_GROUP:
-                        flush(trows, tw, ts, "trade_rows")
-        flush(brows, bw, bs, "book_rows")
-        flush(trows, tw, ts, "trade_rows")
+        refuse_existing(finals, force)
+        files = [open_output(t, force=True) for t in temps]  # our own temporaries: the pid is in their names
+        books, trades = _schemas()
+        tables = [_Table(files[0], books), _Table(files[1], trades)]
+        with decimal.localcontext(decimal.Context(prec=PRECISION)):
+            for fr, venue, segs in rp:
+                for seg in segs or ():
+                    if seg.inst is None:
+                        continue
+                    recs = rp.batch[seg.start:seg.stop]
+                    if seg.kind is SegKind.BOOK:
+                        tables[0].add(_book_rows(fr.ts_local_ns, venue, seg, recs))
+                    elif seg.kind is SegKind.TRADES:
+                        tables[1].add(_trade_rows(fr.ts_local_ns, venue, seg, recs))
+        for t in tables:
+            t.flush()
+        done = True
     finally:
-        bw.close()
-        tw.close()
+        for f in (*tables, *files):
+            f.close()
         rp.close()
-    return {**counts, "malformed": rp.stats.malformed, "frames": rp.stats.frames, "dir": str(out)}
+        for tmp, final in zip(temps, finals):
+            if done:
+                os.replace(tmp, final)
+            else:
+                tmp.unlink(missing_ok=True)
+    st = rp.stats
+    damage = str(st.damage) if st.damage is not None else None
+    summary = {"book_rows": tables[0].rows, "trade_rows": tables[1].rows, "malformed": st.malformed,
+               "frames": st.frames, "damage": damage, "dir": str(out)}
+    return summary, st

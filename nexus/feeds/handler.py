@@ -225,6 +225,8 @@ class VenueFeed:
             "gaps": st.gaps if st else 0,
             "resyncs": (st.resyncs if st else 0),
             "reconnects": self.conn.stats.reconnects,
+            "attempts": self.conn.stats.attempts,
+            "error": self.conn.stats.last_error or None,
             "checksum_failures": st.checksum_failures if st else 0,
             "malformed": self.counters.malformed,
             "best_bid": inst.price_str(b[0]) if b and inst else None,

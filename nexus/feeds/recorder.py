@@ -8,7 +8,7 @@ import urllib.request
 
 from nexus._native import monotonic_ns
 from nexus.feeds.connection import FeedConnection
-from nexus.feeds.recording import FRAME, REST, RecordingWriter
+from nexus.feeds.recording import CHUNK_AGE_S_MAX, FRAME, REST, RecordingWriter
 from nexus.venues.registry import FeedSpec
 from nexus.venues import venue_id
 
@@ -16,6 +16,8 @@ log = logging.getLogger("nexus.feeds")
 
 SNAPSHOT_DELAY_S = 0.5  # let a few diffs buffer first, as Binance's procedure requires
 REST_TIMEOUT_S = 10
+TICK_S = 1.0                         # progress callback period
+FLUSH_CHECK_S = CHUNK_AGE_S_MAX / 2  # so no frame waits in memory longer than a second
 
 
 def fetch_rest(url: str) -> bytes:
@@ -69,17 +71,21 @@ class FeedRecorder:
     async def run(self, duration_s: float, stop: asyncio.Event, tick=None) -> None:
         for c in self.conns.values():
             c.start()
-        t_end = asyncio.get_running_loop().time() + duration_s
+        clock = asyncio.get_running_loop().time
+        t_end = clock() + duration_s
+        next_tick = clock() + TICK_S
         try:
             while not stop.is_set():
-                left = t_end - asyncio.get_running_loop().time()
+                left = t_end - clock()
                 if left <= 0:
                     break
                 try:
-                    await asyncio.wait_for(stop.wait(), timeout=min(1.0, left))
+                    await asyncio.wait_for(stop.wait(), timeout=min(FLUSH_CHECK_S, left))
                 except asyncio.TimeoutError:
                     pass
-                if tick:
+                self.writer.flush_due()  # a quiet feed must not keep its last frames in memory
+                if tick and clock() >= next_tick:
+                    next_tick += TICK_S
                     tick(self)
         finally:
             for c in self.conns.values():
@@ -93,7 +99,7 @@ class FeedRecorder:
             "bytes_in": self.writer.bytes_in,
             "bytes_out": self.writer.bytes_out,
             "rest_errors": self.rest_errors,
-            "venues": {v: {"msgs": c.stats.msgs, "reconnects": c.stats.reconnects, "connected": c.connected,
-                           "last_error": c.stats.last_error} for v, c in self.conns.items()},
+            "venues": {v: {"msgs": c.stats.msgs, "reconnects": c.stats.reconnects, "attempts": c.stats.attempts,
+                           "connected": c.connected, "last_error": c.stats.last_error} for v, c in self.conns.items()},
         }
 

@@ -1,7 +1,8 @@
 """Replay a recording: each frame through its venue's decoder, in recorded order.
 
-`events(path)` yields (frame, venue, segments, batch) for every decodable frame; malformed
-frames are counted and reported, never fatal. A "connected" event in the recording gives
+Iterating a `Replayer` yields (frame, venue, segments) for every decodable frame; malformed
+frames are counted and reported, never fatal, and a recording cut short (a killed recorder)
+gives every whole chunk, then `stats.damage` says what could not be read. A "connected" event in the recording gives
 the venue a fresh decoder, exactly as the live run started a new stream there, so a replay
 sees what the live run saw. Deterministic: the same file gives the same output, byte for
 byte (no wall clock, no randomness, no dict-order dependence).
@@ -16,7 +17,7 @@ from typing import Iterator
 
 from nexus import record
 from nexus.exceptions import BatchFull, DecodeError
-from nexus.feeds.recording import EVENT, FRAME, REST, Frame, RecordingReader
+from nexus.feeds.recording import EVENT, FRAME, REST, Damage, Frame, RecordingReader
 from nexus.feeds.specs import spec
 from nexus.venues import VENUE_NAMES
 from nexus.venues.base import DEFAULT_BATCH_RECORDS
@@ -29,6 +30,7 @@ class ReplayStats:
     decoded: int = 0
     malformed: int = 0
     rejected: list[str] = field(default_factory=list)  # first few reasons, for stderr
+    damage: Damage | None = None  # where the recording stopped being readable, if it did
 
 
 class Replayer:
@@ -94,6 +96,7 @@ class Replayer:
             if segs is not None:
                 self.stats.decoded += 1
                 yield fr, venue, segs
+        self.stats.damage = self.reader.damage
 
     def close(self) -> None:
         self.reader.close()

@@ -14,7 +14,7 @@ publication of the consensus, and the per-venue stats; and it runs the loop.
 from __future__ import annotations
 
 import asyncio
-import os
+import logging
 import signal
 import time
 
@@ -23,14 +23,18 @@ import numpy as np
 from nexus import record
 from nexus._native import monotonic_ns
 from nexus.exceptions import ConfigError
-from nexus.feeds.run.config import CONSENSUS_VENUE, RING_SLOTS, RunConfig
+from nexus.feeds.run.config import CONSENSUS_VENUE, RING_SLOTS, RunConfig, orphaned_venue_ring, venue_ring
 from nexus.feeds.run.readers import ReaderSide, RingReaders, TradeTape
 from nexus.feeds.run.stats import venue_stats
 from nexus.feeds.run.supervisor import FeedSupervisor
+from nexus.ring import remove_stale
 
 __all__ = ["CONSENSUS_VENUE", "RING_SLOTS", "ReaderSide", "RunConfig", "Runtime"]
 
 POLL_INTERVAL_S = 0.001
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)  # SIGHUP: the terminal was closed
+
+log = logging.getLogger("nexus.feeds")
 _TRADE = int(record.Kind.TRADE)
 
 
@@ -42,7 +46,7 @@ class Runtime:
         self.on_second = on_second  # callback(line: dict, runtime)
         self.on_batch = None        # callback(venue, reader side, batch) before the flow engine sees it
         self.on_signal = None       # callback(signal dict) for every signal the flow engine raises
-        rings = {v: f"nx-{os.getpid()}-{v}" for v in cfg.venues}
+        rings = {v: venue_ring(v) for v in cfg.venues}
         self.ring_readers = RingReaders(rings)
         self.supervisor = FeedSupervisor(cfg, rings, self._wake)
         self.trades = TradeTape()
@@ -80,6 +84,8 @@ class Runtime:
     async def start(self) -> None:
         cfg = self.cfg
         self._loop = asyncio.get_running_loop()
+        for name in remove_stale(orphaned_venue_ring):
+            log.info("reclaimed the ring %s of a nexus run that was killed", name)
         await self.supervisor.start()
         for v, feed in self.supervisor.feeds.items():
             self.readers[v].set_instrument(feed.decoder.instrument(feed.symbol))
@@ -176,7 +182,7 @@ class Runtime:
     async def run(self) -> dict:
         self.stop_event = asyncio.Event()
         loop = asyncio.get_running_loop()
-        for s in (signal.SIGINT, signal.SIGTERM):
+        for s in STOP_SIGNALS:
             try:
                 loop.add_signal_handler(s, self.stop_event.set)
             except (NotImplementedError, RuntimeError):

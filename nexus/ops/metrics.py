@@ -34,6 +34,7 @@ VENUE_COUNTERS = {
     "gaps": ("nexus_venue_gaps", "sequence gaps detected"),
     "resyncs": ("nexus_venue_resyncs", "book resynchronisations"),
     "reconnects": ("nexus_venue_reconnects", "WebSocket reconnects"),
+    "attempts": ("nexus_venue_connect_attempts", "WebSocket connection attempts, failed ones included"),
     "checksum_failures": ("nexus_venue_checksum_failures", "book checksum mismatches"),
     "malformed": ("nexus_venue_malformed", "messages that could not be decoded"),
 }

@@ -85,3 +85,73 @@ def test_backoff_is_bounded_jittered_and_resets():
     assert b.attempt == 10
     b.connected_for(60)
     assert b.attempt == 0
+
+
+async def _http_server(reply: bytes):
+    """A plain TCP server on 127.0.0.1 that answers anything with `reply` and closes."""
+    async def handle(reader, writer):
+        await reader.read(4096)
+        writer.write(reply)
+        await writer.drain()
+        writer.close()
+
+    srv = await asyncio.start_server(handle, "127.0.0.1", 0)
+    return srv, srv.sockets[0].getsockname()[1]
+
+
+def _failures(url: str, reply: bytes | None = None, seconds: float = 0.6) -> FeedConnection:
+    """Let a connection to `url` fail for `seconds` (fast backoff) and return it. With `reply`,
+    `url` is a format for the port of a plain TCP server answering `reply` ("ws://127.0.0.1:{}/")."""
+    async def main():
+        srv = None
+        target = url
+        if reply is not None:
+            srv, port = await _http_server(reply)
+            target = url.format(port)
+        c = FeedConnection("okx-swap", target, [b"sub"], Heartbeat(0, None, None), lambda p, ts: None,
+                           backoff=Backoff(base_s=0.05, max_s=0.1, rng=random.Random(1)))
+        c.start()
+        await asyncio.sleep(seconds)
+        await c.stop()
+        if srv is not None:
+            srv.close()
+        return c
+
+    return run(main())
+
+
+def test_a_refused_connection_says_so_and_counts_the_attempts():
+    c = _failures("ws://127.0.0.1:1/")
+    assert c.stats.last_error == "connection refused by 127.0.0.1:1"
+    assert c.stats.attempts >= 3 and c.stats.connects == 0
+
+
+def test_an_http_status_instead_of_an_upgrade_is_reported_with_its_code():
+    c = _failures("ws://127.0.0.1:{}/ws", b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
+    assert c.stats.last_error == "HTTP 403 Forbidden: the server refused the WebSocket upgrade"
+    assert c.stats.attempts >= 2
+
+
+def test_a_tls_failure_is_named_tls():
+    # wss:// to a server that speaks plain HTTP: the TLS handshake fails
+    c = _failures("wss://127.0.0.1:{}/ws", b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+    assert c.stats.last_error.startswith("TLS: handshake with 127.0.0.1:"), c.stats.last_error
+
+
+def test_a_name_that_does_not_resolve_is_named_dns():
+    c = _failures("ws://nosuch.invalid/ws")  # .invalid never resolves (RFC 2606)
+    assert c.stats.last_error.startswith("DNS: cannot resolve nosuch.invalid"), c.stats.last_error
+
+
+def test_run_says_why_no_venue_became_live():
+    import json
+    import subprocess
+    import sys
+
+    p = subprocess.run([sys.executable, "-m", "nexus.cli", "run", "--venues", "okx-swap", "--endpoint",
+                        "okx-swap=ws://127.0.0.1:1", "--duration", "3", "--json", "--no-signals"],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 4
+    okx = json.loads(p.stdout.splitlines()[-1])["summary"]["okx-swap"]
+    assert okx["state"] == "DOWN" and okx["error"] == "connection refused by 127.0.0.1:1" and okx["attempts"] >= 2
+    assert f"okx-swap: connection refused by 127.0.0.1:1 ({okx['attempts']} attempts)" in p.stderr.splitlines()[-1]

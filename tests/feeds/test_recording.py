@@ -24,12 +24,17 @@ def test_round_trip_across_many_chunks(tmp_path):
     assert got == frames
 
 
-def test_truncated_tail_keeps_everything_before(tmp_path):
-    path = tmp_path / "t.nxr"
+def hundred_frames(path):
+    """100 frames of 100 bytes (ts 0..99) in chunks of 9 frames."""
     with RecordingWriter(path, {}, chunk_bytes=1000) as w:
         for i in range(100):
             w.write(i, 1, FRAME, b"x" * 100)
-    data = path.read_bytes()
+    return path.read_bytes()
+
+
+def test_truncated_tail_keeps_everything_before(tmp_path):
+    path = tmp_path / "t.nxr"
+    data = hundred_frames(path)
     path.write_bytes(data[:-50])
     with RecordingReader(path) as r:
         got = list(r)
@@ -108,3 +113,82 @@ def test_record_command_exits_4_when_nothing_is_reachable(tmp_path):
                        capture_output=True, text=True, timeout=60)
     assert p.returncode == 4
     assert "no venue sent anything" in p.stderr
+
+
+def test_header_is_on_disk_before_the_first_chunk_and_old_chunks_flush_on_time(tmp_path):
+    """A writer killed before its first chunk still leaves a valid recording, and a chunk is
+    written once its first frame is `chunk_age_s_max` old even when no more frames come."""
+    import time
+
+    path = tmp_path / "open.nxr"
+    w = RecordingWriter(path, {"symbol": "BTCUSDT"}, chunk_age_s_max=0.05)
+    with RecordingReader(path) as r:  # the writer is still open: nothing closed or flushed by hand
+        assert r.header["symbol"] == "BTCUSDT" and list(r) == []
+    w.write(1, 4, FRAME, b"first")
+    w.flush_due()
+    with RecordingReader(path) as r:
+        assert list(r) == []  # younger than the age limit: still in memory
+    time.sleep(0.1)
+    w.flush_due()
+    with RecordingReader(path) as r:
+        assert [f.payload for f in r] == [b"first"] and not r.truncated
+    w.close()
+
+
+def test_a_killed_recorder_loses_at_most_the_last_second(tmp_path):
+    """SIGKILL a real `nexus record --sim` after a few seconds: the file is a valid recording
+    whose last frame was received less than a second before the kill (CLOCK_MONOTONIC is the
+    host's clock: the recorder's receive times and this process's time compare)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    path = tmp_path / "killed.nxr"
+    p = subprocess.Popen([sys.executable, "-m", "nexus.cli", "record", "--sim", "--venues", "okx-swap,bybit-perp",
+                          "--duration", "120", "-o", str(path), "--json"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for _ in range(4):  # one progress line a second once recording
+            line = p.stdout.readline()
+            assert line, p.stderr.read()[-2000:]
+        killed_ns = time.monotonic_ns()
+        p.send_signal(signal.SIGKILL)
+        p.wait(30)
+    finally:
+        p.kill()
+    with RecordingReader(path) as r:
+        frames = list(r)
+    assert r.header["venues"] == ["okx-swap", "bybit-perp"]
+    data = [f for f in frames if f.kind == FRAME]
+    assert len({f.venue_id for f in data}) == 2
+    assert killed_ns - frames[-1].ts_local_ns < 1_000_000_000, (killed_ns - frames[-1].ts_local_ns) / 1e9
+
+
+def test_reader_reports_what_a_cut_or_damaged_file_lost(tmp_path):
+    path = tmp_path / "c.nxr"
+    data = hundred_frames(path)
+    cut = tmp_path / "cut.nxr"
+    cut.write_bytes(data[:-5])  # inside the last chunk
+    with RecordingReader(cut) as r:
+        n = len(list(r))
+    assert r.damage.reason == "truncated chunk" and r.damage.bytes_lost == len(data) - 5 - r.damage.offset
+    assert r.damage.frames_lost == 100 - n and "could not be read" in str(r.damage)
+    bad = tmp_path / "bad.nxr"  # a flipped byte inside the second chunk's compressed data
+    import struct
+
+    from nexus.feeds.recording import CHUNK_HEAD, MAGIC
+
+    first = len(MAGIC) + 4 + struct.unpack_from("<I", data, len(MAGIC))[0]
+    second = first + CHUNK_HEAD.size + CHUNK_HEAD.unpack_from(data, first)[1]
+    raw = bytearray(data)
+    raw[second + CHUNK_HEAD.size + 20] ^= 0xFF
+    bad.write_bytes(bytes(raw))
+    with RecordingReader(bad) as r:
+        got = list(r)
+    assert r.damage is not None and r.damage.reason.startswith("damaged chunk") and r.damage.offset == second
+    assert [f.ts_local_ns for f in got] == list(range(len(got))) and 0 < len(got) < 100
+    empty = tmp_path / "empty.nxr"
+    empty.write_bytes(b"")
+    with pytest.raises(RecordingError, match="is empty"):
+        RecordingReader(empty)

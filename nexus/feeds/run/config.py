@@ -2,12 +2,35 @@
 
 from __future__ import annotations
 
+import os
+import re
 from dataclasses import dataclass, field
 
 from nexus.feeds.handler import STALE_AFTER_S
 
 RING_SLOTS = 1 << 16
 CONSENSUS_VENUE = "agg"  # instrument ids of consensus records: instrument_id_of("agg", symbol)
+_VENUE_RING = re.compile(r"nx-(\d+)-[a-z0-9-]+")
+
+
+def venue_ring(venue: str, pid: int | None = None) -> str:
+    """The ring a `nexus run` (process `pid`, default this one) publishes `venue` into."""
+    return f"nx-{os.getpid() if pid is None else pid}-{venue}"
+
+
+def orphaned_venue_ring(name: str) -> bool:
+    """Whether `name` is a venue ring of a `nexus run` that is no longer running (killed
+    before it could close its rings): safe to reclaim, nobody will write or read it again."""
+    m = _VENUE_RING.fullmatch(name)
+    if m is None:
+        return False
+    try:
+        os.kill(int(m.group(1)), 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, OverflowError):
+        return False  # alive under another user / not a pid: not ours to judge
+    return False
 
 
 @dataclass

@@ -7,8 +7,8 @@ from __future__ import annotations
 from nexus._native import monotonic_ns
 
 # What a venue reports before its feed process has said anything.
-EMPTY_STATS = {"state": "DOWN", "msgs": 0, "gaps": 0, "resyncs": 0, "reconnects": 0, "checksum_failures": 0,
-               "malformed": 0, "best_bid": None, "best_ask": None}
+EMPTY_STATS = {"state": "DOWN", "msgs": 0, "gaps": 0, "resyncs": 0, "reconnects": 0, "attempts": 0, "error": None,
+               "checksum_failures": 0, "malformed": 0, "best_bid": None, "best_ask": None}
 
 
 def venue_stats(venues: list[str], supervisor, sides: dict) -> dict[str, dict]:

@@ -22,14 +22,19 @@ PROC_JOIN_S = 5
 
 
 def _feed_process(cfg: RunConfig, venue: str, ring: str, ws_url: str, rest_url: str | None, stats_q, stop_ev) -> None:
-    """A feed handler in its own process (`--procs`)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    """A feed handler in its own process (`--procs`). Ctrl-C and a closed terminal reach the
+    whole process group: the parent stops this process through `stop_ev` then, so SIGINT and
+    SIGHUP are ignored here; SIGTERM stops it alone, cleanly (its ring closed)."""
+    for s in (signal.SIGINT, signal.SIGHUP):
+        signal.signal(s, signal.SIG_IGN)
 
     async def main():
+        terminated = asyncio.Event()
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, terminated.set)
         with RingWriter(ring, slots=RING_SLOTS) as w:
             feed = VenueFeed(venue, spec(venue), cfg.symbol, ws_url, rest_url, w.publish, cfg.stale_after_s)
             feed.conn.start()
-            while not stop_ev.is_set():
+            while not (stop_ev.is_set() or terminated.is_set()):
                 await asyncio.sleep(PROC_REPORT_S)
                 st = feed.sync.books.get(feed.symbol)
                 inst = st.inst if st else feed.decoder.instrument(feed.symbol)
