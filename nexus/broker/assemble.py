@@ -14,8 +14,10 @@ from nexus.broker.chain import Chain, connect
 from nexus.broker.clock import Clock, ScaledClock
 from nexus.broker.context import Broker, Secrets, Settings
 from nexus.broker.db import Database
+from nexus.broker.errors import BrokerError
 from nexus.broker.hdwallet import DepositAddressDeriver, account_xpub_from_seed
 from nexus.broker.pricing import DEFAULT_PRICES, FixedPriceSource, PriceSource
+from nexus.broker.units import CRYPTOS, SEND_UNITS_MIN, to_units
 from nexus.exceptions import ConfigError
 
 HOT_KEY_ENV = "NEXUS_BROKER_HOT_WALLET_KEY"
@@ -65,6 +67,23 @@ def parse_ring_instruments(items: list[str]):
         out[crypto] = RingInstrument(instrument_id_of(venue, symbol), exponent, fx)
     if not out:
         raise ConfigError("--price-ring needs at least one --ring-instrument")
+    return out
+
+
+def parse_send_min(items: list[str]) -> dict[str, int]:
+    """CRYPTO=AMOUNT (repeatable) over the defaults -> {crypto: smallest units}."""
+    out = dict(SEND_UNITS_MIN)
+    for item in items:
+        crypto, _, value = item.partition("=")
+        if crypto not in CRYPTOS:
+            raise ConfigError(f"--min-send {item!r}: expected CRYPTO=AMOUNT with CRYPTO one of {', '.join(CRYPTOS)}")
+        try:
+            units = to_units(value, CRYPTOS[crypto], field="--min-send")
+        except BrokerError as e:
+            raise ConfigError(f"--min-send {item!r}: {e.message}") from None
+        if units < 1:
+            raise ConfigError(f"--min-send {item!r}: the minimum must be above zero")
+        out[crypto] = units
     return out
 
 

@@ -30,9 +30,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def local_settings(**kw) -> Settings:
+    """The tests' settings. Their callback receivers listen on 127.0.0.1, which a broker
+    refuses by default (SSRF): they run as `broker serve --allow-private-callbacks` does."""
+    return Settings(**{"poll_interval_s": 0.02, "callback_backoff_base_s": 1.0, "callback_backoff_cap_s": 60.0,
+                       "allow_private_callbacks": True, **kw})
+
+
 def make_broker(db_url: str, *, settings: Settings | None = None, clock=None):
     clock = clock or ManualClock()
-    s = settings or Settings(poll_interval_s=0.02, callback_backoff_base_s=1.0, callback_backoff_cap_s=60.0)
+    s = settings or local_settings()
     b = assemble.build(db_url=db_url, api_key=API_KEY, operators=OPERATORS, callback_secret=CALLBACK_SECRET, settings=s, clock=clock)
     rt = Workers(b)
     rt.prepare()
