@@ -9,6 +9,7 @@ from decimal import Decimal, InvalidOperation
 
 import sqlalchemy as sa
 
+from nexus.broker import chainfile
 from nexus.broker import schema as S
 from nexus.broker.chain import Chain, connect
 from nexus.broker.clock import Clock, ScaledClock
@@ -99,11 +100,12 @@ def parse_operators(items: list[str]) -> dict[str, str]:
     return ops
 
 
-def make_chain(spec: str, usdt_contract: str | None) -> Chain:
+def make_chain(spec: str, usdt_contract: str | None, chain_path: str | None = None) -> Chain:
+    """`chain_path`: the embedded chain's file (nexus.broker.chainfile); None: not persisted."""
     if spec == "sim":
         from nexus.broker.chainsim import sim_chain
 
-        return sim_chain()
+        return sim_chain(chain_path)
     if not spec.startswith(("http://", "https://")):
         raise ConfigError("--chain is 'sim' or a web3 HTTP URL")
     key = os.environ.get(HOT_KEY_ENV)
@@ -125,11 +127,13 @@ def build(
     xpub: str | None = None,
     usdt_contract: str | None = None,
     time_scale: float = 1.0,
+    chain_dir: str | None = None,
 ) -> Broker:
+    """`chain_dir`: where `--chain sim` keeps its chain file for PostgreSQL (SQLite: beside it)."""
     db = Database(db_url)
     if clock is None:
         clock = ScaledClock(time_scale, not_before_us=latest_time_us(db))
-    ch = make_chain(chain, usdt_contract) if isinstance(chain, str) else chain
+    ch = make_chain(chain, usdt_contract, chainfile.path_for(db, chain_dir)) if isinstance(chain, str) else chain
     if xpub is None:
         if ch.sim is None:
             raise ConfigError("a production chain needs --xpub (the BIP44 account extended public key m/44'/60'/0')")

@@ -187,6 +187,16 @@ class Chain:
                     return  # already in the pool or mined; the receipt decides
                 raise ChainError(f"chain {self.name}: broadcast failed: {type(e).__name__}: {self.scrub(str(e))}") from None
 
+    def knows(self, tx_hash: str) -> bool:
+        """Whether the node has the transaction, pending or mined."""
+        with self._lock:
+            try:
+                return self.w3.eth.get_transaction(tx_hash) is not None
+            except Exception as e:
+                if type(e).__name__ == "TransactionNotFound":
+                    return False
+                raise ChainError(f"chain {self.name}: {type(e).__name__}: {self.scrub(str(e))}") from None
+
     def receipt(self, tx_hash: str) -> Receipt | None:
         with self._lock:
             try:
