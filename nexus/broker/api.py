@@ -16,7 +16,8 @@ from fastapi.security import APIKeyHeader
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from nexus.broker import api_models as M
-from nexus.broker import customers, health, idempotency, orders, pricing, treasury
+from nexus.broker import callback_urls, customers, health, idempotency, orders, pricing, treasury
+from nexus.broker.bodylimit import BodyLimit
 from nexus.broker import schema as S
 from nexus.broker.clock import iso
 from nexus.broker.context import Broker
@@ -25,6 +26,8 @@ from nexus.broker.units import CRYPTOS, CURRENCIES, EUR, to_str, to_units
 
 log = logging.getLogger("nexus.broker.api")
 PREFIX = "/api/v1"
+VALIDATION_ERRORS_SHOWN = 3  # problems named in one 422 message
+BODY_BYTES_MAX = 64 * 1024  # a request body larger than this is refused (413) before it is read whole
 
 _api_key = APIKeyHeader(name="X-API-Key", scheme_name="IntegratorKey", auto_error=False, description="integrator key")
 _operator_key = APIKeyHeader(name="X-Operator-Key", scheme_name="OperatorKey", auto_error=False, description="operator key")
@@ -96,9 +99,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         errs = e.errors()
         if any(err.get("type") == "json_invalid" for err in errs):
             return _error_response(400, "malformed_json", "the request body is not valid JSON")
-        first = errs[0] if errs else {}
-        where = ".".join(str(x) for x in first.get("loc", ()) if x != "body")
-        return _error_response(422, "invalid_request", f"{where}: {first.get('msg', 'invalid')}" if where else str(first.get("msg", "invalid request")))
+        return _error_response(422, "invalid_request", "; ".join(dict.fromkeys(M.explain(err) for err in errs[:VALIDATION_ERRORS_SHOWN])))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_req: Request, e: StarletteHTTPException):
@@ -262,6 +263,7 @@ def _operator_routes(r: APIRouter, c: "Ctx") -> None:
 
     @r.put("/operator/payment-methods/{code}", response_model=M.PaymentMethodOut, responses=error_responses(400, 401, 422), tags=["operator"])
     def put_payment_method(code: Annotated[str, Path(pattern=M.METHOD_PATTERN)], body: M.PaymentMethodIn, _: str = Depends(operator)):
+        callback_urls.check(body.callback_url, b.settings.allow_private_callbacks)
         fee_fixed = to_units(body.fee_fixed, CURRENCIES[body.fiat], field="fee_fixed")
         if Decimal(body.fee_rate) >= 1:
             raise Invalid("fee_rate must be below 1", code="invalid_fee")
@@ -371,6 +373,7 @@ def create_app(broker: Broker, *route_groups: Callable[[APIRouter, Ctx], None]) 
         redoc_url=None,
     )
     _install_error_handlers(app)
+    app.add_middleware(BodyLimit, limit=BODY_BYTES_MAX)
     c = Ctx(broker)
     guard = Depends(_query_guard(app))
     r = APIRouter(prefix=PREFIX, dependencies=[guard])

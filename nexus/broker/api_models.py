@@ -267,3 +267,44 @@ class SimMineOut(BaseModel):
 
 class SimPriceIn(Strict):
     mid: str = Field(pattern=r"^[0-9]{1,12}(\.[0-9]{1,8})?$")
+
+
+# -- validation errors a person understands ---------------------------------------------------
+
+AMOUNT_FIELDS = {"fiat_amount", "crypto_amount", "amount", "fee_fixed"}
+_FORMATS = {  # what a string field must look like, said in words (never the raw pattern)
+    "withdraw_address": "an Ethereum address: 0x followed by 40 hexadecimal digits",
+    "address": "an Ethereum address: 0x followed by 40 hexadecimal digits",
+    "callback_url": "an http:// or https:// URL of printable ASCII characters, at most 2000 long",
+    "code": "1 to 64 letters, digits, '_', '.' or '-'",
+    "account_code": "1 to 64 letters, digits, '_', '.' or '-'",
+    "customer": "1 to 64 letters, digits, '_', '.' or '-'",
+    "payment_method": "1 to 40 lower-case letters, digits, '_' or '-'",
+    "fee_rate": 'a fraction below 1 with at most 6 decimals, e.g. "0.01" for 1 %',
+    "mid": 'a positive decimal price like "2000.50"',
+    "memo": "1 to 120 printable ASCII characters",
+}
+
+
+def explain(err: dict) -> str:
+    """One pydantic/FastAPI validation error as a sentence naming the field."""
+    loc = [str(x) for x in err.get("loc", ())]
+    field = ".".join(loc[1:]) if loc and loc[0] in ("body", "query", "path", "header") else ".".join(loc)
+    name = loc[-1] if loc else ""
+    kind, value = err.get("type", ""), err.get("input")
+    if kind == "missing":
+        return f"{field} is required" if field else "the request body is missing: a JSON object is expected"
+    if kind == "extra_forbidden":
+        return f"{field}: unknown field"
+    if name in AMOUNT_FIELDS and kind in ("string_pattern_mismatch", "string_type"):
+        if isinstance(value, str) and value.strip().startswith("-"):
+            return f"{field} must be a positive amount, not {value}"
+        if not isinstance(value, str):
+            return f'{field} must be a decimal string like "12.50", not a JSON {type(value).__name__}'
+        return f'{field}: {value!r} is not a plain decimal amount like "12.50" (digits and one optional point; no sign or exponent; at most 18 decimals)'
+    if kind == "string_pattern_mismatch":
+        return f"{field}: {value!r} is not {_FORMATS.get(name, 'in the expected format')}"
+    if kind == "model_attributes_type" and not field:
+        return "the request body must be a JSON object"
+    msg = str(err.get("msg", "invalid")).replace("Input should", "should").replace("String should", "should")
+    return f"{field} {msg}" if field else msg

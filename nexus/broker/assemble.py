@@ -9,14 +9,17 @@ from decimal import Decimal, InvalidOperation
 
 import sqlalchemy as sa
 
+from nexus.broker import chainfile
 from nexus.broker import schema as S
 from nexus.broker.chain import Chain, connect
 from nexus.broker.clock import Clock, ScaledClock
 from nexus.broker.context import Broker, Secrets, Settings
 from nexus.broker.db import Database
+from nexus.broker.errors import BrokerError
 from nexus.broker.hdwallet import DepositAddressDeriver, account_xpub_from_seed
 from nexus.broker.pricing import DEFAULT_PRICES, FixedPriceSource, PriceSource
 from nexus._native import EXPONENT_MAX
+from nexus.broker.units import CRYPTOS, SEND_UNITS_MIN, to_units
 from nexus.exceptions import ConfigError
 
 HOT_KEY_ENV = "NEXUS_BROKER_HOT_WALLET_KEY"
@@ -82,6 +85,23 @@ def parse_ring_instruments(items: list[str]):
     return out
 
 
+def parse_send_min(items: list[str]) -> dict[str, int]:
+    """CRYPTO=AMOUNT (repeatable) over the defaults -> {crypto: smallest units}."""
+    out = dict(SEND_UNITS_MIN)
+    for item in items:
+        crypto, _, value = item.partition("=")
+        if crypto not in CRYPTOS:
+            raise ConfigError(f"--min-send {item!r}: expected CRYPTO=AMOUNT with CRYPTO one of {', '.join(CRYPTOS)}")
+        try:
+            units = to_units(value, CRYPTOS[crypto], field="--min-send")
+        except BrokerError as e:
+            raise ConfigError(f"--min-send {item!r}: {e.message}") from None
+        if units < 1:
+            raise ConfigError(f"--min-send {item!r}: the minimum must be above zero")
+        out[crypto] = units
+    return out
+
+
 def parse_operators(items: list[str]) -> dict[str, str]:
     ops: dict[str, str] = {}
     for item in items:
@@ -94,11 +114,12 @@ def parse_operators(items: list[str]) -> dict[str, str]:
     return ops
 
 
-def make_chain(spec: str, usdt_contract: str | None) -> Chain:
+def make_chain(spec: str, usdt_contract: str | None, chain_path: str | None = None) -> Chain:
+    """`chain_path`: the embedded chain's file (nexus.broker.chainfile); None: not persisted."""
     if spec == "sim":
         from nexus.broker.chainsim import sim_chain
 
-        return sim_chain()
+        return sim_chain(chain_path)
     if not spec.startswith(("http://", "https://")):
         raise ConfigError("--chain is 'sim' or a web3 HTTP URL")
     key = os.environ.get(HOT_KEY_ENV)
@@ -120,11 +141,13 @@ def build(
     xpub: str | None = None,
     usdt_contract: str | None = None,
     time_scale: float = 1.0,
+    chain_dir: str | None = None,
 ) -> Broker:
+    """`chain_dir`: where `--chain sim` keeps its chain file for PostgreSQL (SQLite: beside it)."""
     db = Database(db_url)
     if clock is None:
         clock = ScaledClock(time_scale, not_before_us=latest_time_us(db))
-    ch = make_chain(chain, usdt_contract) if isinstance(chain, str) else chain
+    ch = make_chain(chain, usdt_contract, chainfile.path_for(db, chain_dir)) if isinstance(chain, str) else chain
     if xpub is None:
         if ch.sim is None:
             raise ConfigError("a production chain needs --xpub (the BIP44 account extended public key m/44'/60'/0')")

@@ -86,7 +86,7 @@ def _broker(db_url: str):
     from nexus.broker.workers import Workers
 
     b = assemble.build(db_url=db_url, api_key=API_KEY, operators={}, callback_secret=CALLBACK_SECRET,
-                       settings=Settings(poll_interval_s=0.005, callback_workers=16))
+                       settings=Settings(poll_interval_s=0.005, callback_workers=16, allow_private_callbacks=True))
     rt = Workers(b)
     rt.prepare()
     port = _free_port()
@@ -159,7 +159,7 @@ def callback_deliveries(db_url: str, count: int) -> dict:
     from nexus.broker.workers import Workers
 
     b = assemble.build(db_url=db_url, api_key=API_KEY, operators={}, callback_secret=CALLBACK_SECRET,
-                       settings=Settings(callback_workers=16))
+                       settings=Settings(callback_workers=16, allow_private_callbacks=True))
     Workers(b).prepare()
     rec = _Receiver()
     now = b.now_us()

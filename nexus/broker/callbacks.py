@@ -5,7 +5,8 @@ committed change always has its callback. The delivery worker POSTs due rows (ol
 one transaction's callbacks in order), records every attempt in the delivery log, and on
 failure retries with exponential backoff (base * 2**(attempt-1), capped). Delivery is
 at-least-once: a crash between the POST and the bookkeeping re-sends; receivers dedupe on
-`event_id`.
+`event_id`. Each POST goes to the address its URL resolves to at that moment, checked against
+the SSRF rules of `nexus.broker.callback_urls`; a refused address is a failed attempt.
 
 Signature header: `X-Nexus-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>`.
 """
@@ -22,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import sqlalchemy as sa
 
+from nexus.broker import callback_urls
 from nexus.broker import schema as S
 
 log = logging.getLogger("nexus.broker.callbacks")
@@ -109,10 +111,16 @@ class Deliverer:
         start = time.monotonic()
         status, error = None, None
         try:
-            resp = self._client.post(row["url"], content=body, headers=headers)
+            # resolved and checked again now (DNS rebinding), and the POST pinned to that address
+            to = callback_urls.target(row["url"], self.b.settings.allow_private_callbacks)
+            headers["Host"] = to.host_header
+            extensions = {"sni_hostname": to.server_name} if to.server_name else None
+            resp = self._client.post(to.url, content=body, headers=headers, extensions=extensions)
             status = resp.status_code
             if not 200 <= status < 300:
                 error = f"HTTP {status}"
+        except callback_urls.Refused as e:
+            error = e.message[:300]
         except httpx.HTTPError as e:
             error = f"{type(e).__name__}: {e}"[:300]
         except Exception as e:  # a malformed URL and the like: logged, retried later

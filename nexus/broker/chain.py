@@ -10,6 +10,7 @@ public data once broadcast and are stored so a restarted broker re-broadcasts wh
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 
 from eth_account import Account
@@ -24,6 +25,7 @@ GWEI = 10**9
 NATIVE_GAS = 21_000
 TOKEN_GAS = 100_000
 PRIORITY_FEE_WEI = 1 * GWEI
+FEE_CACHE_S = 5.0  # a fee estimate for quotes is re-read from the chain at most this often
 SCAN_BLOCKS_MAX = 500  # blocks read per scan step (bounded work per tick)
 _TRANSFER_SELECTOR = function_signature_to_4byte_selector("transfer(address,uint256)")
 
@@ -62,6 +64,7 @@ class Chain:
         self._chain_id: int | None = None
         self.sim = None  # set by the in-process chain: a nexus.broker.chainsim.SimControl
         self._scrub: list[str] = []  # parts of the node URL (tokens) kept out of messages
+        self._fee_cache: tuple[float, int] | None = None  # (monotonic time, max fee per gas)
 
     def __repr__(self) -> str:
         return f"Chain({self.name}, hot_wallet={self.hot_address})"
@@ -139,17 +142,29 @@ class Chain:
     def pending_nonce(self) -> int:
         return self._call(self.w3.eth.get_transaction_count, self.hot_address, "pending")
 
+    def _max_fee_per_gas(self) -> int:
+        base = self._call(lambda: self.w3.eth.get_block("latest")).get("baseFeePerGas") or GWEI
+        fee = 2 * int(base) + PRIORITY_FEE_WEI
+        self._fee_cache = (time.monotonic(), fee)
+        return fee
+
+    def send_fee_wei(self, crypto: str) -> int:
+        """The most a send of `crypto` from the hot wallet costs in gas (wei), as signed now;
+        re-read from the chain at most every FEE_CACHE_S."""
+        cached = self._fee_cache
+        fee = cached[1] if cached and time.monotonic() - cached[0] < FEE_CACHE_S else self._max_fee_per_gas()
+        return fee * (NATIVE_GAS if crypto == "ETH" else TOKEN_GAS)
+
     def sign_send(self, crypto: str, to: str, amount: int, nonce: int) -> tuple[str, str]:
         """Build and sign a transfer from the hot wallet. Returns (raw tx hex, tx hash hex)."""
         to = to_checksum_address(to)
         with self._lock:
-            base = self._call(lambda: self.w3.eth.get_block("latest")).get("baseFeePerGas") or GWEI
             tx = {
                 "type": 2,
                 "chainId": self.chain_id,
                 "nonce": nonce,
                 "maxPriorityFeePerGas": PRIORITY_FEE_WEI,
-                "maxFeePerGas": 2 * int(base) + PRIORITY_FEE_WEI,
+                "maxFeePerGas": self._max_fee_per_gas(),
             }
             if crypto == "ETH":
                 tx.update(to=to, value=amount, gas=NATIVE_GAS, data=b"")
@@ -171,6 +186,16 @@ class Chain:
                 if "already known" in text or "nonce" in text or "known transaction" in text:
                     return  # already in the pool or mined; the receipt decides
                 raise ChainError(f"chain {self.name}: broadcast failed: {type(e).__name__}: {self.scrub(str(e))}") from None
+
+    def knows(self, tx_hash: str) -> bool:
+        """Whether the node has the transaction, pending or mined."""
+        with self._lock:
+            try:
+                return self.w3.eth.get_transaction(tx_hash) is not None
+            except Exception as e:
+                if type(e).__name__ == "TransactionNotFound":
+                    return False
+                raise ChainError(f"chain {self.name}: {type(e).__name__}: {self.scrub(str(e))}") from None
 
     def receipt(self, tx_hash: str) -> Receipt | None:
         with self._lock:

@@ -3,7 +3,10 @@ USDT, a hot wallet funded with ETH and USDT, and a "customer wallet" that simula
 come from. Also a small JSON-RPC-over-HTTP front (`nexus broker chain-sim`) so a chain can
 outlive a broker process (crash tests) and the broker's web3 HTTP path is exercised for real.
 
-All keys here are generated at runtime and held in memory only.
+The chain can be persisted in a journal file (`nexus.broker.chainfile`) and replayed at the
+next start. So that the file holds no private key, the simulated hot wallet's key is a fixed,
+public test key (this chain's coins are worthless; never use that key on a real chain), and
+the customer and faucet wallets are eth-tester's well-known test accounts.
 """
 
 from __future__ import annotations
@@ -13,10 +16,13 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from eth_account import Account
+from eth_utils import keccak
 from web3 import EthereumTesterProvider, Web3
 
 from nexus.broker import erc20
 from nexus.broker.chain import Chain
+from nexus.broker.chainfile import ChainFile
+from nexus.exceptions import ConfigError
 
 ETHER = 10**18
 USDT_UNIT = 10**erc20.DECIMALS
@@ -24,6 +30,22 @@ HOT_WALLET_ETH = 1_000 * ETHER
 HOT_WALLET_USDT = 1_000_000 * USDT_UNIT
 CUSTOMER_USDT = 1_000_000_000 * USDT_UNIT
 MINE_BLOCKS_MAX = 10_000
+SIM_HOT_WALLET_KEY = keccak(b"nexus broker simulated hot wallet (public test key)")
+JOURNALED = ("eth_sendTransaction", "eth_sendRawTransaction")  # the requests that change the chain
+
+
+class JournalingProvider(EthereumTesterProvider):
+    """eth-tester's provider, recording each successful state-changing request in a chain file."""
+
+    def __init__(self, tester, journal: ChainFile | None) -> None:
+        super().__init__(tester)
+        self.journal = journal
+
+    def make_request(self, method, params):
+        response = super().make_request(method, params)
+        if self.journal is not None and method in JOURNALED and "error" not in response:
+            self.journal.append({"m": method, "p": params})
+        return response
 
 
 class SimControl:
@@ -33,6 +55,8 @@ class SimControl:
         self.w3, self.tester, self.token = w3, tester, token
         self.faucet, self.customer = faucet, customer
         self._lock = lock
+        self.journal: ChainFile | None = None
+        self.fresh = True  # False when the chain was restored from its file
 
     def deposit(self, address: str, crypto: str, amount: int) -> str:
         address = Web3.to_checksum_address(address)
@@ -48,6 +72,8 @@ class SimControl:
     def mine(self, blocks: int) -> int:
         with self._lock:
             self.tester.mine_blocks(blocks)
+            if self.journal is not None:
+                self.journal.append({"m": "mine", "n": blocks})
             return self.w3.eth.block_number
 
     def fund(self, address: str, eth: int, usdt: int) -> None:
@@ -59,30 +85,61 @@ class SimControl:
                 self.token.functions.mint(address, usdt).transact({"from": self.faucet})
 
 
-def build(fund: list[str] = ()) -> tuple[Web3, SimControl, str]:
-    """A fresh chain: (web3, controls, token address). `fund` addresses get ETH and USDT."""
+def _replay(w3: Web3, tester, entries: list[dict], path: str) -> str:
+    """Apply recorded entries to a fresh chain; returns the token address."""
+    token = None
+    for n, e in enumerate(entries, start=2):
+        if e["m"] == "token":
+            token = e["address"]
+        elif e["m"] == "mine":
+            tester.mine_blocks(int(e["n"]))
+        else:
+            resp = w3.provider.make_request(e["m"], e["p"])
+            if "error" in resp:
+                raise ConfigError(f"the chain file {path} does not replay (line {n}: {resp['error']}); restore it or start on a fresh database")
+    if token is None:
+        raise ConfigError(f"the chain file {path} has no token deployment; restore it or start on a fresh database")
+    return token
+
+
+def build(fund: list[str] = (), journal: ChainFile | None = None) -> tuple[Web3, SimControl, str]:
+    """A chain: (web3, controls, token address), restored from `journal` when it holds one,
+    else fresh (its genesis recorded in `journal`). `fund` addresses get ETH and USDT once."""
     from eth_tester import EthereumTester, PyEVMBackend
 
     tester = EthereumTester(PyEVMBackend())
-    w3 = Web3(EthereumTesterProvider(tester))
+    provider = JournalingProvider(tester, None)
+    w3 = Web3(provider)
     faucet, customer = w3.eth.accounts[0], w3.eth.accounts[1]
-    rcpt = w3.eth.wait_for_transaction_receipt(
-        w3.eth.contract(abi=erc20.ABI, bytecode=erc20.DEPLOY_CODE).constructor().transact({"from": faucet})
-    )
-    token = w3.eth.contract(address=rcpt["contractAddress"], abi=erc20.ABI)
+    entries = journal.load() if journal is not None else []
+    if entries:
+        token_address = _replay(w3, tester, entries, journal.path)
+        provider.journal = journal
+    else:
+        provider.journal = journal
+        rcpt = w3.eth.wait_for_transaction_receipt(
+            w3.eth.contract(abi=erc20.ABI, bytecode=erc20.DEPLOY_CODE).constructor().transact({"from": faucet})
+        )
+        token_address = rcpt["contractAddress"]
+        if journal is not None:
+            journal.append({"m": "token", "address": token_address})
+    token = w3.eth.contract(address=token_address, abi=erc20.ABI)
     sim = SimControl(w3, tester, token, faucet, customer, threading.RLock())
-    token.functions.mint(customer, CUSTOMER_USDT).transact({"from": faucet})
-    for addr in fund:
-        sim.fund(addr, HOT_WALLET_ETH, HOT_WALLET_USDT)
+    sim.journal, sim.fresh = journal, not entries
+    if not entries:
+        token.functions.mint(customer, CUSTOMER_USDT).transact({"from": faucet})
+        for addr in fund:
+            sim.fund(addr, HOT_WALLET_ETH, HOT_WALLET_USDT)
     return w3, sim, token.address
 
 
-def sim_chain() -> Chain:
-    """The in-process chain with a fresh hot wallet (random key, in memory). Every transaction
-    is mined at once in its own block (eth-tester validates a nonce against the mined state,
-    so a pool of several pending transactions from one sender is not possible)."""
-    hot = Account.create()
-    w3, sim, token_address = build([hot.address])
+def sim_chain(path: str | None = None) -> Chain:
+    """The in-process chain (persisted in the chain file `path` when given) with its hot
+    wallet. Every transaction is mined at once in its own block (eth-tester validates a
+    nonce against the mined state, so a pool of several pending transactions from one sender
+    is not possible)."""
+    hot = Account.from_key(SIM_HOT_WALLET_KEY)
+    w3, sim, token_address = build([hot.address], ChainFile(path) if path else None)
     chain = Chain(w3, hot, token_address, name="sim")
     chain._lock = sim._lock  # one lock for the one in-process EVM
     chain.sim = sim

@@ -13,7 +13,7 @@ from nexus.broker.clock import Clock
 from nexus.broker.db import Database
 from nexus.broker.hdwallet import DepositAddressDeriver
 from nexus.broker.pricing import PriceSource
-from nexus.broker.units import FIAT_CENTS_MAX
+from nexus.broker.units import FIAT_CENTS_MAX, SEND_UNITS_MIN
 
 
 @dataclass
@@ -31,11 +31,15 @@ class Settings:
     callback_workers: int = 8
     poll_interval_s: float = 0.05  # scheduler and delivery loops, in real seconds
     scan_batch_blocks: int = 200
+    allow_private_callbacks: bool = False  # callback URLs on loopback/private networks (tests, one host)
+    send_min: dict[str, int] = field(default_factory=lambda: dict(SEND_UNITS_MIN))  # smallest Buy/Gift per crypto (units)
+    send_lost_after_s: float = 30.0  # real seconds a signed send may stay unknown to the chain
 
     def __post_init__(self) -> None:
         assert self.confirmations >= 1
         assert self.callback_backoff_cap_s >= self.callback_backoff_base_s > 0
         assert self.buy_timeout_s > 0 and self.sell_timeout_s > 0 and self.confirm_block_after_s > 0
+        assert all(v >= 1 for v in self.send_min.values()) and self.send_lost_after_s > 0
 
 
 class Secrets:

@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from eth_utils import is_address, is_checksum_address, to_checksum_address
 from sqlalchemy.engine import Connection
 
+from nexus.broker import callback_urls, states, transitions
 from nexus.broker import schema as S
-from nexus.broker import states, transitions
 from nexus.broker.clock import iso
 from nexus.broker.errors import Conflict, Invalid, NotFound
 from nexus.broker.units import crypto as crypto_of
@@ -31,9 +31,15 @@ def check_text(value: str, field: str, max_length: int = 200) -> str:
     return value.strip()
 
 
+ZERO_ADDRESS = "0x" + "0" * 40
+
+
 def check_address(text: str, field: str = "withdraw_address") -> str:
     if not isinstance(text, str) or not is_address(text):
         raise Invalid(f"{field}: {text!r} is not an Ethereum address", code="invalid_address")
+    if text.lower() == ZERO_ADDRESS:
+        raise Invalid(f"{field}: the zero address {ZERO_ADDRESS} has no owner: crypto sent there is burnt; give the customer's own wallet",
+                      code="invalid_address")
     if text != text.lower() and text[2:] != text[2:].upper() and not is_checksum_address(text):
         raise Invalid(f"{field}: {text} has a wrong checksum (mixed case must be EIP-55)", code="invalid_address")
     return to_checksum_address(text)
@@ -103,6 +109,7 @@ def create_account(conn: Connection, broker, customer_code: str, crypto: str, wi
     if not broker.chain.supports(cur.code):
         raise Invalid(f"{cur.code} is not available on this chain (no token contract configured)", code="unsupported_crypto")
     withdraw = check_address(withdraw_address)
+    callback_urls.check(callback_url, broker.settings.allow_private_callbacks)
     code = f"ACC-{secrets.token_hex(6).upper()}"
     now = broker.now_us()
     # the deposit address row references the account, so the account goes in first

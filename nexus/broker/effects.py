@@ -15,6 +15,8 @@ A Sell of R crypto paying out P fiat (gross G, fee f):
   returned  customer +P, fees +f, trade -G ; hot_wallet -R, outgoing +R (sent back)
 A Gift of C: hot_wallet -C, outgoing +C at creation; outgoing -C, gifts +C when mined.
 Gas of every send: hot_wallet:ETH -gas, network_fees:ETH +gas when mined.
+A send lost by the chain (send_lost -> Blocked) books nothing: the crypto stays reserved until
+the operator unblocks (a new send) or cancels (a Buy: reservation and payment reversed).
 """
 
 from __future__ import annotations
@@ -234,6 +236,7 @@ EFFECTS: dict[tuple[str, str], Callable[[Step], Outcome]] = {
     **{(MERCHANT, e): f for e, f in _SELL_EFFECTS.items()},
     (GIFT, "create"): gift_create,
     (GIFT, "mined"): gift_mined,
+    (GIFT, "unblock"): gift_create,  # the crypto is still reserved: only a new send
 }
 
 

@@ -31,6 +31,7 @@ from sqlalchemy.engine import Connection
 
 from nexus.broker import schema as S
 from nexus.broker.errors import Conflict
+from nexus.broker.units import CURRENCIES, to_str
 
 NONNEG, NONPOS, ANY = "nonneg", "nonpos", "any"
 
@@ -129,6 +130,17 @@ def _insert_missing(conn: Connection, keys: list[tuple[str, str]]) -> None:
     conn.execute(stmt, [{"account": a, "currency": c, "balance": 0} for a, c in keys])
 
 
+def _refusal(account: str, currency: str, current: int, delta: int) -> "LedgerError":
+    """Why a posting is refused, in the currency's own units (not wei)."""
+    cur = CURRENCIES.get(currency)
+    amount = (lambda units: f"{to_str(units, cur)} {currency}") if cur else (lambda units: f"{units} units of {currency}")
+    if rule_of(account) == NONNEG:
+        return LedgerError(f"not enough {currency} in {account.replace('_', ' ')}: {amount(current)} available, {amount(-delta)} needed",
+                           code="insufficient_funds")
+    return LedgerError(f"the ledger refuses this: {account} ({currency}) would go from {amount(current)} to {amount(current + delta)} "
+                       f"(rule: {rule_of(account) or 'unknown account'})", code="ledger_refused")
+
+
 def _apply(conn: Connection, deltas: dict[tuple[str, str], int], *, for_update: bool) -> None:
     keys = sorted(deltas)  # a fixed lock order: no deadlocks between writers
     _insert_missing(conn, keys)
@@ -140,10 +152,7 @@ def _apply(conn: Connection, deltas: dict[tuple[str, str], int], *, for_update: 
         current = conn.execute(q).scalar_one()
         new = current + deltas[(account, currency)]
         if violates(account, new):
-            raise LedgerError(
-                f"{account}:{currency} would be {new} (rule: {rule_of(account)}); insufficient funds",
-                code="insufficient_funds" if rule_of(account) == NONNEG else "ledger_refused",
-            )
+            raise _refusal(account, currency, current, deltas[(account, currency)])
         conn.execute(S.balances.update().where(b.account == account, b.currency == currency).values(balance=new))
 
 

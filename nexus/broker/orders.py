@@ -3,18 +3,18 @@ integrator's and operators' actions on them."""
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from nexus.broker import pricing, states, transitions, views
+from nexus.broker import callback_urls, pricing, states, transitions, views
 from nexus.broker import schema as S
 from nexus.broker.clock import US_PER_S, iso
 from nexus.broker.customers import get_account_row, new_deposit_address
 from nexus.broker.errors import Conflict, Invalid, NotFound
 from nexus.broker.pricing import PaymentMethod, Quote
-from nexus.broker.units import CURRENCIES, crypto as crypto_of, to_str, to_units
+from nexus.broker.units import CURRENCIES, ETH, EUR, crypto as crypto_of, to_str, to_units
 
 OPERATOR_ACTIONS = ("block", "unblock", "cancel", "hold", "release", "approve", "incasso", "return", "delete")
 _ACTION_EVENT = {"cancel": "op_cancel"}
@@ -44,11 +44,40 @@ def _limit(broker, q: Quote, fiat) -> Quote:
     return q
 
 
-def _active_account(conn: Connection, code: str):
-    acc = get_account_row(conn, code)
+def _active_account(conn: Connection, broker, req: dict):
+    """The request's account, which must be active; its callback URL checked on the way."""
+    callback_urls.check(req.get("callback_url"), broker.settings.allow_private_callbacks)
+    acc = get_account_row(conn, req["account_code"])
     if not acc["active"]:
-        raise Conflict(f"account {code} is not active", code="account_inactive")
+        raise Conflict(f"account {acc['code']} is not active", code="account_inactive")
     return acc
+
+
+def send_floor(broker, crypto) -> tuple[int, int]:
+    """(the smallest amount of `crypto` a send may carry, its network fee in `crypto`): the
+    configured minimum, and at least what the chain charges to send it, so a Buy or Gift never
+    costs the broker more in gas than it delivers. A token's fee (paid in ETH) is converted
+    at the mid prices."""
+    fee_wei = broker.chain.send_fee_wei(crypto.code)
+    if crypto.native:
+        fee = fee_wei
+    else:
+        eth_mid, _ = broker.prices.mid(ETH.code)
+        mid, _ = broker.prices.mid(crypto.code)
+        fee = pricing.crypto_for(pricing.fiat_value(fee_wei, eth_mid, ETH, EUR, ROUND_CEILING), mid, crypto, EUR, ROUND_CEILING)
+    return max(broker.settings.send_min.get(crypto.code, 1), fee + 1), fee
+
+
+def _big_enough(broker, q: Quote, crypto, kind: str) -> Quote:
+    floor, fee = send_floor(broker, crypto)
+    if q.crypto_amount < floor:
+        raise Invalid(
+            f"the amount is too small: a {kind.capitalize()} of {crypto.code} delivers at least {to_str(floor, crypto)} {crypto.code} "
+            f"(sending it costs about {to_str(fee, crypto)} {crypto.code} in network fees); this one would deliver "
+            f"{to_str(q.crypto_amount, crypto)} {crypto.code}",
+            code="amount_too_small",
+        )
+    return q
 
 
 def _quote_response(kind: str, q: Quote, crypto, fiat, expires_us: int | None, tx: dict | None = None) -> dict:
@@ -81,12 +110,13 @@ def _values(acc, kind: str, q: Quote, crypto, fiat, pm: PaymentMethod | None, ex
 
 
 def buy(conn: Connection, broker, req: dict, *, simulate: bool) -> dict:
-    acc = _active_account(conn, req["account_code"])
+    acc = _active_account(conn, broker, req)
     pm = payment_method(conn, req["payment_method"])
     crypto, fiat = crypto_of(acc["crypto"]), CURRENCIES[pm.fiat]
     fiat_units, crypto_units = _amounts(req, crypto, fiat)
     mid, _ = broker.prices.mid(crypto.code)
     q = _limit(broker, pricing.quote_buy(pricing.buy_price(mid), pm, crypto, fiat, fiat_amount=fiat_units, crypto_amount=crypto_units), fiat)
+    _big_enough(broker, q, crypto, states.BUY)
     expires = broker.now_us() + pm.quote_window_s * US_PER_S
     if simulate:
         return _quote_response(states.BUY, q, crypto, fiat, expires)
@@ -102,7 +132,7 @@ def buy(conn: Connection, broker, req: dict, *, simulate: bool) -> dict:
 
 
 def sell(conn: Connection, broker, req: dict, *, simulate: bool) -> dict:
-    acc = _active_account(conn, req["account_code"])
+    acc = _active_account(conn, broker, req)
     pm = payment_method(conn, req["payment_method"])
     crypto, fiat = crypto_of(acc["crypto"]), CURRENCIES[pm.fiat]
     if req.get("crypto_amount") is None:
@@ -119,7 +149,7 @@ def sell(conn: Connection, broker, req: dict, *, simulate: bool) -> dict:
 
 
 def merchant(conn: Connection, broker, req: dict) -> dict:
-    acc = _active_account(conn, req["account_code"])
+    acc = _active_account(conn, broker, req)
     if not acc["customer_merchant"]:
         raise Invalid(f"account {acc['code']} does not belong to a merchant", code="not_a_merchant")
     pm = payment_method(conn, req["payment_method"])
@@ -138,11 +168,12 @@ def merchant(conn: Connection, broker, req: dict) -> dict:
 
 
 def gift(conn: Connection, broker, req: dict, operator: str) -> dict:
-    acc = _active_account(conn, req["account_code"])
+    acc = _active_account(conn, broker, req)
     crypto, fiat = crypto_of(acc["crypto"]), CURRENCIES["EUR"]
     fiat_units, crypto_units = _amounts(req, crypto, fiat)
     mid, _ = broker.prices.mid(crypto.code)
     q = _limit(broker, pricing.quote_gift(pricing.buy_price(mid), crypto, fiat, fiat_amount=fiat_units, crypto_amount=crypto_units), fiat)
+    _big_enough(broker, q, crypto, states.GIFT)
     tx = transitions.create(conn, broker, states.GIFT, "create", states.OPERATOR, operator,
                             _values(acc, states.GIFT, q, crypto, fiat, None, None, req.get("callback_url")))
     return _quote_response(states.GIFT, q, crypto, fiat, None, tx)

@@ -248,7 +248,7 @@ chain_sends = sa.Table(
     sa.Column("crypto", sa.String(10), nullable=False),
     sa.Column("to_address", sa.String(42), nullable=False),
     sa.Column("amount", Amount, nullable=False),
-    sa.Column("state", sa.String(12), nullable=False),  # queued | signed | mined | cancelled
+    sa.Column("state", sa.String(12), nullable=False),  # queued | signed | mined | failed | cancelled | lost
     sa.Column("nonce", sa.BigInteger, unique=True),  # one hot wallet: a nonce is used once
     sa.Column("tx_hash", sa.String(66)),
     sa.Column("raw_tx", sa.Text),  # the signed transaction: public once broadcast, no secret

@@ -5,6 +5,12 @@ Crash safety: a send is `queued` (in the same database transaction as the status
 wants it), then `signed` with its nonce, hash and raw transaction committed *before* the
 broadcast, then `mined`. After a crash every `signed` send is broadcast again (a node treats
 a duplicate as known), oldest nonce first, before anything new is signed.
+
+A send the chain does not know (dropped from the mempool, a chain reset, a nonce taken by
+another transaction) is broadcast again every REBROADCAST_AFTER_S; when the chain still does
+not know it after `Settings.send_lost_after_s` (real seconds), it is `lost`: its transaction
+is Blocked by the system (history event `send_lost`, a callback), where an operator sees it
+and unblocks it (a new send is queued and signed) or cancels it. Never a silent stall.
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ log = logging.getLogger("nexus.broker.sender")
 # the statuses in which a transaction's queued send may leave the hot wallet
 SENDABLE = {states.BUY: {states.SENDING}, states.GIFT: {states.GIFT_SENDING}, states.SELL: {states.RETURNED}, states.MERCHANT: {states.RETURNED}}
 MINED_EVENT_FROM = {states.BUY: {states.SENDING, states.TO_CANCEL}, states.GIFT: {states.GIFT_SENDING}}
+LOST_EVENT = "send_lost"
+LOST_FROM = {k: {t.src for t in states.TABLES[k] if t.event == LOST_EVENT} for k in states.KINDS}
 REBROADCAST_AFTER_S = 5.0
 BATCH = 50
 _EXPECTED_NONCE = re.compile(r"expected (\d+), but got (\d+)", re.I)
@@ -37,6 +45,7 @@ class Sender:
     def __init__(self, broker) -> None:
         self.b = broker
         self._last_broadcast: dict[int, float] = {}  # send id -> monotonic time; empty after a restart
+        self._unknown_since: dict[int, float] = {}  # send id -> monotonic time the chain was first seen not to know it
         self._lock = threading.Lock()  # one signer per process; the unique nonce guards the rest
 
     def tick(self) -> int:
@@ -55,11 +64,42 @@ class Sender:
                 last = self._last_broadcast.get(s["id"])
                 if last is None or time.monotonic() - last > REBROADCAST_AFTER_S:
                     self._broadcast(s["id"], s["raw_tx"])
+                done += self._watch_unknown(s)
                 continue
             self.b.db.run(lambda conn, s=s, r=rcpt: self._mined(conn, s, r))
-            self._last_broadcast.pop(s["id"], None)
+            self._forget(s["id"])
             done += 1
         return done
+
+    def _forget(self, send_id: int) -> None:
+        self._last_broadcast.pop(send_id, None)
+        self._unknown_since.pop(send_id, None)
+
+    def _watch_unknown(self, s) -> int:
+        """A signed send without a receipt: pending on the chain is fine; unknown to it for
+        longer than the bound, it is lost. Returns 1 when it was declared lost."""
+        if self.b.chain.knows(s["tx_hash"]):
+            self._unknown_since.pop(s["id"], None)
+            return 0
+        since = self._unknown_since.setdefault(s["id"], time.monotonic())
+        if time.monotonic() - since < self.b.settings.send_lost_after_s:
+            return 0
+        self.b.db.run(lambda conn: self._lost(conn, s))
+        self._forget(s["id"])
+        return 1
+
+    def _lost(self, conn, s) -> None:
+        tx = transitions.load(conn, self.b, tx_id=s["transaction_id"])
+        cur = conn.execute(self.b.db.for_update(sa.select(_C.state).where(_C.id == s["id"]))).scalar()
+        if cur != "signed":
+            return
+        # the nonce is freed for new sends (the stored raw transaction still carries it)
+        conn.execute(S.chain_sends.update().where(_C.id == s["id"]).values(state="lost", nonce=None, updated_at_us=self.b.now_us()))
+        parks = tx["status"] in LOST_FROM.get(tx["kind"], ())  # a Returned Sell has no Blocked: the log says it
+        log.error("send %s (%s) of %s is unknown to the chain after %.0f s of re-broadcasts; marked lost%s", s["id"], s["tx_hash"],
+                  tx["code"], self.b.settings.send_lost_after_s, ", transaction Blocked for an operator" if parks else "; operator attention needed")
+        if parks:
+            transitions.fire(conn, self.b, tx, LOST_EVENT, states.SYSTEM, "system:chain")
 
     def _mined(self, conn, s, rcpt) -> None:
         # lock order everywhere: the transaction row first, then its sends
@@ -129,7 +169,7 @@ class Sender:
             return None
         if tx["status"] not in SENDABLE.get(tx["kind"], ()):
             return None  # e.g. ToCancel: the scheduler decides; Blocked cancels the send
-        max_nonce = conn.execute(sa.select(sa.func.max(_C.nonce))).scalar()
+        max_nonce = conn.execute(sa.select(sa.func.max(_C.nonce))).scalar()  # a lost send's nonce is NULL: reused
         nonce = max(self.b.chain.pending_nonce(), (max_nonce + 1) if max_nonce is not None else 0)
         raw, tx_hash = self.b.chain.sign_send(s["crypto"], s["to_address"], s["amount"], nonce)
         conn.execute(

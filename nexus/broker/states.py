@@ -67,6 +67,7 @@ BUY_TABLE = (
     _t(SEND_DELAY,     "delete",           DELETED,        OS,  "account_inactive"),
     _t(SENDING,        "mined",            BUY_COMPLETED,  S),
     _t(SENDING,        "cancel",           TO_CANCEL,      I),
+    _t(SENDING,        "send_lost",        BLOCKED,        S),  # the chain lost the send (nexus.broker.sender)
     _t(SENDING,        "block",            BLOCKED,        O,   "not_broadcast"),
     _t(SENDING,        "op_cancel",        BUY_CANCELLED,  O,   "not_broadcast"),
     _t(SENDING,        "delete",           DELETED,        OS,  "account_inactive", "not_broadcast"),
@@ -74,6 +75,7 @@ BUY_TABLE = (
     # case the transaction completes when it is mined (the seed's race).
     _t(TO_CANCEL,      "cancel_confirmed", BUY_CANCELLED,  S,   "not_broadcast"),
     _t(TO_CANCEL,      "mined",            BUY_COMPLETED,  S),
+    _t(TO_CANCEL,      "send_lost",        BLOCKED,        S),
     _t(TO_CANCEL,      "block",            BLOCKED,        O,   "not_broadcast"),
     _t(TO_CANCEL,      "op_cancel",        BUY_CANCELLED,  O,   "not_broadcast"),
     _t(TO_CANCEL,      "delete",           DELETED,        OS,  "account_inactive", "not_broadcast"),
@@ -112,8 +114,10 @@ SELL_TABLE = (
 MERCHANT_TABLE = tuple(t for t in SELL_TABLE if not (t.src is None and t.event == "deposit"))
 
 GIFT_TABLE = (
-    _t(None,           "create",  GIFT_SENDING,   O),
-    _t(GIFT_SENDING,   "mined",   GIFT_COMPLETED, S),
+    _t(None,           "create",    GIFT_SENDING,   O),
+    _t(GIFT_SENDING,   "mined",     GIFT_COMPLETED, S),
+    _t(GIFT_SENDING,   "send_lost", BLOCKED,        S),
+    _t(BLOCKED,        "unblock",   GIFT_SENDING,   O),  # a new send is queued
 )
 # fmt: on
 

@@ -35,6 +35,9 @@ CURRENCIES: dict[str, Currency] = {**CRYPTOS, **FIATS}
 FIAT_CENTS_MAX = 100_000_00  # one transaction: at most 100 000.00 EUR
 FIAT_CENTS_MIN = 1  # and at least 0.01 EUR
 AMOUNT_DIGITS_MAX = 40  # digits a decimal amount string may carry in total
+# the smallest crypto a Buy or Gift sends (configurable: `broker serve --min-send`); the
+# network fee of the send is a second floor (nexus.broker.orders)
+SEND_UNITS_MIN = {"ETH": 10**15, "USDT": 10**6}  # 0.001 ETH, 1 USDT
 assert FIAT_CENTS_MIN > 0 and FIAT_CENTS_MAX > FIAT_CENTS_MIN
 
 AMOUNT_PATTERN = r"^[0-9]{1,22}(\.[0-9]{1,18})?$"

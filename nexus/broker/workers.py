@@ -18,6 +18,7 @@ from nexus.broker.deposits import DepositWatcher
 from nexus.broker.errors import BrokerError
 from nexus.broker.ledger import Posting
 from nexus.broker.sender import Sender
+from nexus.exceptions import ConfigError
 from nexus.broker import timers
 
 log = logging.getLogger("nexus.broker")
@@ -41,6 +42,23 @@ def book_opening_balances(broker: Broker) -> None:
         broker.db.run(work)
 
 
+def refuse_lost_chain(broker: Broker) -> None:
+    """A ledger that has booked the embedded chain's reserve cannot go on under a fresh one:
+    its deposits, sends and balances refer to blocks that no longer exist."""
+    sim = broker.chain.sim
+    if sim is None or not sim.fresh:
+        return
+    with broker.db.read() as conn:
+        p = S.postings.c
+        used = conn.execute(sa.select(sa.func.count()).select_from(S.postings).where(p.account == "equity")).scalar()
+    if used:
+        where = f"its chain file {sim.journal.path} is missing" if sim.journal else "the embedded chain was not persisted (PostgreSQL without --chain-dir)"
+        raise ConfigError(
+            f"this ledger was kept on an embedded chain (--chain sim) whose history is gone: {where}. Its deposits and sends refer to "
+            "blocks that no longer exist. Restore the chain file (or give --chain-dir where it is), or start on a fresh database."
+        )
+
+
 class Workers:
     """The broker's background work: one scheduler loop (timers, chain sends, deposits and
     confirmations) and one callback deliverer loop, each in its own thread."""
@@ -55,6 +73,7 @@ class Workers:
 
     def prepare(self) -> None:
         migrate(self.b.db, self.b.now_us())
+        refuse_lost_chain(self.b)
         book_opening_balances(self.b)
         self.deposits.init_cursor()  # a fresh database watches the chain from its head now
 

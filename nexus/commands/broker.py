@@ -40,9 +40,14 @@ def broker() -> None:
 @click.option("--poll-interval", default=0.05, show_default=True, type=click.FloatRange(0.001, 10), help="scheduler poll, real seconds")
 @ops_options
 @click.option("--access-log/--no-access-log", default=True, show_default=True, help="one log line per request (keys masked)")
+@click.option("--allow-private-callbacks", is_flag=True, help="let callback URLs reach loopback/private/link-local addresses (refused by default: SSRF)")
+@click.option("--min-send", "min_sends", multiple=True, help="CRYPTO=AMOUNT: the smallest Buy/Gift (default ETH=0.001, USDT=1; the network fee is a floor too)")
+@click.option("--chain-dir", default=None, help="where --chain sim keeps its chain file (PostgreSQL; SQLite: beside the database)")
+@click.option("--send-lost-after", default=30.0, show_default=True, type=click.FloatRange(0.1, 86_400), help="seconds a signed send may stay unknown to the chain before its transaction is Blocked")
 @config_option
 def serve(db_url, host, port, chain_spec, api_key, operators, callback_secret, confirmations, time_scale, xpub, usdt_contract, prices,
-          price_ring, ring_instruments, four_eyes_threshold, poll_interval, log_level, log_format, metrics_port, metrics_host, access_log):
+          price_ring, ring_instruments, four_eyes_threshold, poll_interval, log_level, log_format, metrics_port, metrics_host, access_log,
+          allow_private_callbacks, min_sends, chain_dir, send_lost_after):
     """Serve the broker API (JSON under /api/v1, OpenAPI at /openapi.json; /health and /ready
     for load balancers; Prometheus metrics on --metrics-port)."""
     import uvicorn
@@ -61,14 +66,17 @@ def serve(db_url, host, port, chain_spec, api_key, operators, callback_secret, c
     setup_logging(log_level, log_format, access_log=access_log)
     sock = _bind(host, port)  # first: the address printed below is the one bound, or exit 4 with the reason
     ops = [o for item in operators for o in item.split()]
-    settings = Settings(confirmations=confirmations, four_eyes_threshold=to_units(four_eyes_threshold, EUR), poll_interval_s=poll_interval)
     try:
         # the price options first: a mistake there is reported before the chain is built
         ring_insts = assemble.parse_ring_instruments(list(ring_instruments)) if price_ring else None
         fixed = None if price_ring else assemble.parse_prices(list(prices))
+        settings = Settings(confirmations=confirmations, four_eyes_threshold=to_units(four_eyes_threshold, EUR), poll_interval_s=poll_interval,
+                            allow_private_callbacks=allow_private_callbacks, send_min=assemble.parse_send_min(list(min_sends)),
+                            send_lost_after_s=send_lost_after)
         b = assemble.build(
             db_url=db_url, chain=chain_spec, api_key=api_key, operators=assemble.parse_operators(ops),
             callback_secret=callback_secret, settings=settings, xpub=xpub, usdt_contract=usdt_contract, time_scale=time_scale,
+            chain_dir=chain_dir,
         )
         if price_ring:
             from nexus.broker.pricing import RingPriceSource

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import secrets
 import socket
+import tempfile
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -30,10 +31,24 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def local_settings(**kw) -> Settings:
+    """The tests' settings. Their callback receivers listen on 127.0.0.1, which a broker
+    refuses by default (SSRF): they run as `broker serve --allow-private-callbacks` does."""
+    return Settings(**{"poll_interval_s": 0.02, "callback_backoff_base_s": 1.0, "callback_backoff_cap_s": 60.0,
+                       "allow_private_callbacks": True, **kw})
+
+
+_CHAIN_DIRS: dict[str, str] = {}  # PostgreSQL database -> where its embedded chain is kept
+
+
 def make_broker(db_url: str, *, settings: Settings | None = None, clock=None):
+    """A broker on the embedded chain, persisted like `serve` does it (beside a SQLite file; for
+    PostgreSQL in a directory per database), so a test may start it again on the same ledger."""
     clock = clock or ManualClock()
-    s = settings or Settings(poll_interval_s=0.02, callback_backoff_base_s=1.0, callback_backoff_cap_s=60.0)
-    b = assemble.build(db_url=db_url, api_key=API_KEY, operators=OPERATORS, callback_secret=CALLBACK_SECRET, settings=s, clock=clock)
+    s = settings or local_settings()
+    chain_dir = _CHAIN_DIRS.setdefault(db_url, tempfile.mkdtemp(prefix="nexus-chain-")) if db_url.startswith("postgresql") else None
+    b = assemble.build(db_url=db_url, api_key=API_KEY, operators=OPERATORS, callback_secret=CALLBACK_SECRET, settings=s, clock=clock,
+                       chain_dir=chain_dir)
     rt = Workers(b)
     rt.prepare()
     return b, rt

@@ -9,9 +9,8 @@ import hmac
 import time
 
 from nexus.broker import callbacks
-from nexus.broker.context import Settings
 
-from broker_helpers import ApiServer, Receiver, customer_and_account, make_broker
+from broker_helpers import ApiServer, Receiver, customer_and_account, make_broker, local_settings
 
 
 def test_signature_header_format_and_verification():
@@ -100,7 +99,7 @@ def test_pending_callbacks_survive_a_restart(db_url):
     api.stop()  # nothing delivered: the receiver was never up
     rec.start()
     try:
-        b2, rt2 = make_broker(url, settings=Settings(poll_interval_s=0.02))
+        b2, rt2 = make_broker(url, settings=local_settings())
         deadline = time.time() + 10
         while len(rec.statuses(code)) < 2 and time.time() < deadline:
             rt2.deliver()

@@ -54,7 +54,8 @@ class Server:
         out = open(self.tmp / f"serve-{self.starts}.log", "w")
         self.proc = subprocess.Popen(
             [*PY, "broker", "serve", "--db", self.db_url, "--port", str(self.port), "--chain", self.chain["rpc_url"],
-             "--usdt-contract", self.chain["usdt_contract"], "--confirmations", "2", "--poll-interval", "0.01", "--log-level", "info"],
+             "--usdt-contract", self.chain["usdt_contract"], "--confirmations", "2", "--poll-interval", "0.01", "--log-level", "info",
+             "--allow-private-callbacks"],  # the receiver listens on 127.0.0.1
             env=self.env, stdout=out, stderr=out, start_new_session=True,
         )
         c = httpx.Client(base_url=f"http://127.0.0.1:{self.port}/api/v1", headers={"X-API-Key": self.env["NEXUS_BROKER_API_KEY"]}, timeout=5)
