@@ -181,7 +181,7 @@ def bench_feeds(as_json: bool, quick: bool, minutes: float, speed: float) -> Non
 @click.option("--quick", is_flag=True, help="Smaller counts (for smoke tests; noisier figures).")
 def bench_broker(as_json: bool, quick: bool) -> None:
     """Broker: full Buy flows/s on SQLite and PostgreSQL, and callback deliveries/s."""
-    from nexus.broker import bench as broker_bench
+    from nexus.bench import broker as broker_bench
 
     progress = (lambda m: click.echo(f"… {m}", err=True)) if not as_json else None
     res = broker_bench.run(quick=quick, progress=progress)

@@ -132,6 +132,18 @@ def on_grid(value: Decimal, step: str, what: str, inst: Instrument) -> None:
                          f"it must be a multiple of {step}")
 
 
+def _price_for(type: OrderType, needs: OrderType, value, what: str, option: str) -> Decimal | None:
+    """`value` as a Decimal when `type` is the one that takes it (and then it is required);
+    None when absent; refused when given to another type."""
+    if type is needs:
+        if value is None:
+            raise OrderError(f"a {type.value} order needs {option}")
+        return _decimal(value, what)
+    if value is not None:
+        raise OrderError(f"a {type.value} order takes no {option}")
+    return None
+
+
 @dataclass(frozen=True)
 class OrderRequest:
     """What the user asked for. Build it with `OrderRequest.make`, which checks it."""
@@ -166,19 +178,8 @@ class OrderRequest:
         if q <= 0:
             raise OrderError(f"quantity must be positive, got {qty}")
         on_grid(q, inst.lot_size, "quantity", inst)
-        p = sp = None
-        if type is OrderType.LIMIT:
-            if price is None:
-                raise OrderError("a limit order needs --price")
-            p = _decimal(price, "price")
-        elif price is not None:
-            raise OrderError(f"a {type.value} order takes no --price")
-        if type is OrderType.STOP:
-            if stop_price is None:
-                raise OrderError("a stop order needs --stop-price")
-            sp = _decimal(stop_price, "stop price")
-        elif stop_price is not None:
-            raise OrderError(f"a {type.value} order takes no --stop-price")
+        p = _price_for(type, OrderType.LIMIT, price, "price", "--price")
+        sp = _price_for(type, OrderType.STOP, stop_price, "stop price", "--stop-price")
         for v, what in ((p, "price"), (sp, "stop price")):
             if v is not None:
                 if v <= 0:

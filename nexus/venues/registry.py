@@ -98,6 +98,13 @@ def split_symbol(canonical: str) -> tuple[str, str]:
     raise ConfigError(f"cannot split {canonical!r} into base and quote; use e.g. BTCUSDT")
 
 
+def usd_pair(canonical: str, separator: str) -> str:
+    """"BTCUSDT" -> "BTC-USD" / "BTC/USD": venues that quote in USD where Nexus says USDT
+    (Coinbase products, Kraken pairs)."""
+    base, quote = split_symbol(canonical)
+    return f"{base}{separator}{'USD' if quote == 'USDT' else quote}"
+
+
 @cache
 def _resolve(package: str, ref: str) -> Any:
     module, _, attr = ref.partition(":")

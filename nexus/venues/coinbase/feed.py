@@ -3,19 +3,14 @@ Coinbase Advanced Trade "WebSocket Channels" (level2, market_trades, heartbeats)
 
 from __future__ import annotations
 
-from nexus.venues.registry import FeedSpec, Heartbeat, compact_json, split_symbol
-
-
-def _product(canonical: str) -> str:
-    base, quote = split_symbol(canonical)
-    return f"{base}-{'USD' if quote == 'USDT' else quote}"
+from nexus.venues.registry import FeedSpec, Heartbeat, compact_json, usd_pair
 
 
 FEED = FeedSpec(
     "coinbase",
     "wss://advanced-trade-ws.coinbase.com",
     "https://api.coinbase.com",
-    _product,
+    lambda c: usd_pair(c, "-"),
     lambda sym: [
         compact_json({"type": "subscribe", "product_ids": [sym], "channel": "level2"}),
         compact_json({"type": "subscribe", "product_ids": [sym], "channel": "market_trades"}),

@@ -3,19 +3,14 @@ WebSocket v2" (instrument, book depth 10, trade; ping)."""
 
 from __future__ import annotations
 
-from nexus.venues.registry import FeedSpec, Heartbeat, compact_json, split_symbol
-
-
-def _pair(canonical: str) -> str:
-    base, quote = split_symbol(canonical)
-    return f"{base}/{'USD' if quote == 'USDT' else quote}"
+from nexus.venues.registry import FeedSpec, Heartbeat, compact_json, usd_pair
 
 
 FEED = FeedSpec(
     "kraken",
     "wss://ws.kraken.com/v2",
     "https://api.kraken.com",
-    _pair,
+    lambda c: usd_pair(c, "/"),
     lambda sym: [
         compact_json({"method": "subscribe", "params": {"channel": "instrument"}}),
         compact_json({"method": "subscribe", "params": {"channel": "book", "symbol": [sym], "depth": 10}}),
