@@ -3,6 +3,16 @@ import json
 import click
 
 
+def _measure(run, as_json: bool, **kw) -> dict | None:
+    """Run a benchmark: progress on stderr in text mode; with --json its one object is printed
+    here and None returned (the caller prints nothing more)."""
+    res = run(progress=None if as_json else (lambda m: click.echo(f"… {m}", err=True)), **kw)
+    if as_json:
+        click.echo(json.dumps(res))
+        return None
+    return res
+
+
 @click.group()
 def bench() -> None:
     """Benchmarks, each against its named baseline in the same run."""
@@ -28,10 +38,8 @@ def bench_ring(as_json: bool, quick: bool) -> None:
     """Shared-memory ring vs multiprocessing.Queue and os.pipe: throughput and latency."""
     from nexus.bench import ring as ring_bench
 
-    progress = (lambda m: click.echo(f"… {m}", err=True)) if not as_json else None
-    res = ring_bench.run(quick=quick, progress=progress)
-    if as_json:
-        click.echo(json.dumps(res))
+    res = _measure(ring_bench.run, as_json, quick=quick)
+    if res is None:
         return
     click.echo(f"batch publish+consume (1 process): {res['throughput_records_per_s'] / 1e6:8.1f} M records/s")
     click.echo(f"multiprocessing.Queue, 1 rec/put:  {res['mp_queue_throughput_records_per_s'] / 1e6:8.3f} M records/s  (ring is {res['ratio_vs_mp_queue']:.0f}x)")
@@ -55,10 +63,8 @@ def bench_book(as_json: bool, messages: int) -> None:
     """Native L2 book vs a pure-Python sorted-dict book and NautilusTrader's OrderBook."""
     from nexus.bench import book as book_bench
 
-    progress = (lambda m: click.echo(f"… {m}", err=True)) if not as_json else None
-    res = book_bench.run(messages=messages, progress=progress)
-    if as_json:
-        click.echo(json.dumps(res))
+    res = _measure(book_bench.run, as_json, messages=messages)
+    if res is None:
         return
     click.echo(f"native: {res['native_ns_per_level_update']:.1f} ns/level update (10-level deltas), "
                f"{res['native_ns_per_level_snapshot']:.1f} ns/level (snapshot rebuild)")
@@ -89,10 +95,8 @@ def bench_flow(as_json: bool, records: int, python_records: int) -> None:
     """Flow engine (every metric and detector on) vs the same logic in pure Python."""
     from nexus.bench import flow as flow_bench
 
-    progress = (lambda m: click.echo(f"… {m}", err=True)) if not as_json else None
-    res = flow_bench.run(records=records, python_records=python_records, progress=progress)
-    if as_json:
-        click.echo(json.dumps(res))
+    res = _measure(flow_bench.run, as_json, records=records, python_records=python_records)
+    if res is None:
         return
     click.echo(f"compiled engine, all metrics + detectors: {res['engine_ns_per_record']:.1f} ns/record CPU "
                f"({res['engine_wall_ns_per_record']:.1f} wall), {res['engine_records_per_s'] / 1e6:.2f} M records/s "
@@ -118,10 +122,8 @@ def bench_agg(as_json: bool, messages: int) -> None:
     """Consensus book update cost per venue level update vs a pure-Python merge."""
     from nexus.bench import agg as agg_bench
 
-    progress = (lambda m: click.echo(f"… {m}", err=True)) if not as_json else None
-    res = agg_bench.run(messages=messages, progress=progress)
-    if as_json:
-        click.echo(json.dumps(res))
+    res = _measure(agg_bench.run, as_json, messages=messages)
+    if res is None:
         return
     click.echo(f"native consensus: {res['native_ns_per_venue_level_update']:.1f} ns per venue level update "
                f"(one apply + touch read per message; {res['native_apply_only_ns_per_venue_level_update']:.1f} ns "
@@ -154,10 +156,8 @@ def bench_feeds(as_json: bool, quick: bool, minutes: float, speed: float) -> Non
     """Replay throughput of a five-venue session, live wire-to-book latency, memory growth."""
     from nexus.bench import feeds as feeds_bench
 
-    progress = (lambda m: click.echo(f"… {m}", err=True)) if not as_json else None
-    res = feeds_bench.run(quick=quick, minutes=minutes, speed=speed, progress=progress)
-    if as_json:
-        click.echo(json.dumps(res))
+    res = _measure(feeds_bench.run, as_json, quick=quick, minutes=minutes, speed=speed)
+    if res is None:
         return
     click.echo(f"replay (decode+sync+book+ring+reader): {res['replay_msgs_per_s']:,.0f} msgs/s "
                f"({res['replay_us_per_msg']:.1f} µs/msg, {res['replay_msgs']:,} msgs)")
@@ -183,10 +183,8 @@ def bench_broker(as_json: bool, quick: bool) -> None:
     """Broker: full Buy flows/s on SQLite and PostgreSQL, and callback deliveries/s."""
     from nexus.bench import broker as broker_bench
 
-    progress = (lambda m: click.echo(f"… {m}", err=True)) if not as_json else None
-    res = broker_bench.run(quick=quick, progress=progress)
-    if as_json:
-        click.echo(json.dumps(res))
+    res = _measure(broker_bench.run, as_json, quick=quick)
+    if res is None:
         return
     f, cb = res["buy_flows"], res["callback_deliveries"]
     click.echo(f"{'':28}{'SQLite':>14}{'PostgreSQL':>14}")
@@ -210,10 +208,8 @@ def bench_risk(as_json: bool, orders: int, python_orders: int, iterations: int) 
     """Risk gate checks/s vs the same gate in pure Python; signal -> order latency via a ring."""
     from nexus.bench import risk as risk_bench
 
-    progress = (lambda m: click.echo(f"… {m}", err=True)) if not as_json else None
-    res = risk_bench.run(orders=orders, python_orders=python_orders, iterations=iterations, progress=progress)
-    if as_json:
-        click.echo(json.dumps(res))
+    res = _measure(risk_bench.run, as_json, orders=orders, python_orders=python_orders, iterations=iterations)
+    if res is None:
         return
     click.echo(f"compiled gate (batch, nogil): {res['gate_checks_per_s'] / 1e6:.1f} M checks/s "
                f"({res['gate_ns_per_check']:.1f} ns/check, {res['accepted_share']:.0%} accepted, codes {', '.join(res['codes_seen'])})")
