@@ -60,12 +60,16 @@ test-python:
 # `nexus bench book` says so in its output.
 bench: build postgres
 	-$(BIN)/python -m pip install --quiet "nautilus_trader>=1.200,<2"
+	-$(BIN)/python -m pip install --quiet "ccxt>=4.4,<5"
 	$(BIN)/python -m pytest bench -q --benchmark-only --benchmark-columns=min,median,max,ops
 	$(BIN)/nexus bench ring
 	$(BIN)/nexus bench book
 	$(BIN)/nexus bench agg
+	$(BIN)/nexus bench flow
 	$(BIN)/nexus bench feeds
 	$(BIN)/nexus bench broker
+	$(BIN)/nexus bench risk
+	$(BIN)/nexus bench exec
 
 clean:
 	rm -rf build target engine/*.c engine/*.so engine/params.pxd nexus/_native*.so .pytest_cache .benchmarks
