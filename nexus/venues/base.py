@@ -33,7 +33,7 @@ from array import array
 from datetime import datetime, timezone
 from enum import IntEnum
 from itertools import repeat
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, NamedTuple, Sequence
 
 import numpy as np
 import simdjson
@@ -409,24 +409,28 @@ class Decoder:
             off += 64
         return stop
 
-    def _add_trades(self, segs: list[Segment], pos: int, trades: Any, what: str,
-                    row: Callable[[Any], tuple[Any, int, Any, Any, bool, Any]], seq: int = 0,
-                    seg_seq: int | None = None) -> int:
+    def _add_trades(self, segs: list[Segment], pos: int, trades: Any, what: str, f: "TradeFields",
+                    seq: int = 0, seg_seq: int | None = None) -> int:
         """Write a venue's array of trades from `pos` on, one TRADE record each, and describe
-        them in `segs` (consecutive trades of one instrument share a segment). `row(t)` gives
-        (symbol, ts_exchange_ns, price text, size text, taker bought, venue trade id). Returns
-        the end index."""
+        them in `segs` (consecutive trades of one instrument share a segment). `f` names the
+        venue's fields (TradeFields). Returns the end index."""
         if type(trades) is not list:
             raise DecodeError(f"{what} is not an array")
+        k_sym, k_ts, to_ns, k_px, k_qty, k_side, buy_v, sell_v, k_tid, text, maker = f
         for t in trades:
-            sym, ts, price, qty, buy, tid = row(t)
-            e = self._ent(sym)
+            e = self._ent(t[k_sym])
+            ts = to_ns(t[k_ts])
+            buy = side_buy(t[k_side], buy_v, sell_v, k_side) is not maker
+            tid = t[k_tid]
+            if text is None:
+                px, qty = t[k_px], t[k_qty]
+            else:
+                px, qty = text(t[k_px]), text(t[k_qty])
             start = pos
-            pos = self._put_trade(pos, e, price, qty, buy, trade_id_int(tid), ts, seq)
-            last = segs[-1] if segs else None
-            if last is not None and last.kind is SegKind.TRADES and last.inst is e.inst:
-                last.stop = pos
-                last.trade_ids.append(str(tid))
+            pos = self._put_trade(pos, e, px, qty, buy, trade_id_int(tid), ts, seq)
+            if segs and segs[-1].inst is e.inst:  # `segs` holds this message's trade segments only
+                segs[-1].stop = pos
+                segs[-1].trade_ids.append(str(tid))
             else:
                 segs.append(Segment(SegKind.TRADES, e.inst, start, pos, seq=seg_seq, ts_exchange_ns=ts,
                                     trade_ids=[str(tid)]))
@@ -443,6 +447,22 @@ class Decoder:
             raise DecodeError(f"trade price {price!r} or size {qty!r} is not positive")
         self._pack(self._mv, pos * 64, ts, self._tl, p, q, seq, tid, e.iid, e.buy if buy else e.sell)
         return pos + 1
+
+
+class TradeFields(NamedTuple):
+    """Where a venue's trade object keeps each field (Decoder._add_trades)."""
+
+    symbol: str
+    ts: str
+    ts_ns: Callable[[Any], int]       # the venue's timestamp -> ns (ms_to_ns, iso_to_ns)
+    price: str
+    qty: str
+    side: str
+    buy: str                          # the side field's value when the taker bought ...
+    sell: str                         # ... and sold (or the maker's, when `maker_side`)
+    trade_id: str
+    text: Callable[[Any], str] | None = None   # a JSON number -> its decimal text (Kraken)
+    maker_side: bool = False          # the side field names the maker (Coinbase)
 
 
 def side_buy(v: Any, buy: str, sell: str, what: str = "side") -> bool:

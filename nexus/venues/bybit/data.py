@@ -30,7 +30,7 @@ import numpy as np
 from nexus.exceptions import DecodeError
 from nexus.instruments import Instrument, decimals_of
 from nexus.venues.base import (
-    CONTROL, Decoder, Segment, SegKind, columns, log, ms_to_ns, seq_int, side_buy,
+    CONTROL, Decoder, Segment, SegKind, TradeFields, columns, log, ms_to_ns, seq_int,
 )
 from nexus.venues.booksync import BookState, Sync
 
@@ -40,6 +40,9 @@ VENUE = "bybit-perp"
 def instrument(symbol: str, tick: str, step: str, price_scale: int, base: str, quote: str = "USDT") -> Instrument:
     return Instrument(VENUE, symbol, tick, step, "1", "linear", base, quote,
                       max(price_scale, decimals_of(tick)), decimals_of(step))
+
+
+TRADE_FIELDS = TradeFields("s", "T", ms_to_ns, "p", "v", "S", "Buy", "Sell", "i")  # S: the taker side
 
 
 class BybitPerpDecoder(Decoder):
@@ -88,8 +91,7 @@ class BybitPerpDecoder(Decoder):
 
     def _trades(self, doc: dict) -> list[Segment]:
         segs: list[Segment] = []
-        self._add_trades(segs, 0, doc["data"], "publicTrade 'data'", lambda t: (
-            t["s"], ms_to_ns(t["T"]), t["p"], t["v"], side_buy(t["S"], "Buy", "Sell", "S"), t["i"]))
+        self._add_trades(segs, 0, doc["data"], "publicTrade 'data'", TRADE_FIELDS)
         return segs or [CONTROL]
 
     def _metadata(self, doc: Any) -> int:

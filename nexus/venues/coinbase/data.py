@@ -29,7 +29,7 @@ import numpy as np
 from nexus.exceptions import DecodeError
 from nexus.instruments import Instrument
 from nexus.venues.base import (
-    ASK, BID, Decoder, Segment, SegKind, iso_to_ns, log, seq_int, side_buy,
+    ASK, BID, Decoder, Segment, SegKind, TradeFields, iso_to_ns, log, seq_int,
 )
 from nexus.venues.booksync import BookState, Sync
 
@@ -42,6 +42,11 @@ CONTROL_CHANNELS = frozenset({"heartbeats", "subscriptions", "ticker", "ticker_b
 def instrument(product_id: str, quote_increment: str, base_increment: str) -> Instrument:
     base, _, quote = product_id.partition("-")
     return Instrument(VENUE, product_id, quote_increment, base_increment, "1", "spot", base, quote)
+
+
+# `side` is the maker's side: the taker bought when the maker sold
+TRADE_FIELDS = TradeFields("product_id", "time", iso_to_ns, "price", "size", "side", "BUY", "SELL", "trade_id",
+                           maker_side=True)
 
 
 class CoinbaseDecoder(Decoder):
@@ -113,10 +118,8 @@ class CoinbaseDecoder(Decoder):
     def _trades(self, events: list, seq: int) -> list[Segment]:
         segs: list[Segment] = []
         pos = 0
-        for ev in events:  # `side` is the maker's side: the taker bought when the maker sold
-            pos = self._add_trades(segs, pos, ev["trades"], "'trades'", lambda t: (
-                t["product_id"], iso_to_ns(t["time"]), t["price"], t["size"],
-                not side_buy(t["side"], "BUY", "SELL"), t["trade_id"]), seq, seq)
+        for ev in events:
+            pos = self._add_trades(segs, pos, ev["trades"], "'trades'", TRADE_FIELDS, seq, seq)
         return segs
 
     def _status(self, events: list) -> None:

@@ -23,7 +23,7 @@ import numpy as np
 
 from nexus.exceptions import DecodeError
 from nexus.instruments import Instrument
-from nexus.venues.base import CONTROL, Decoder, Segment, SegKind, ms_to_ns, object_columns, side_buy
+from nexus.venues.base import CONTROL, Decoder, Segment, SegKind, TradeFields, ms_to_ns, object_columns
 from nexus.venues.booksync import BookState, Sync
 
 VENUE = "hyperliquid"
@@ -37,6 +37,9 @@ def instrument(coin: str, sz_decimals: int) -> Instrument:
     tick = "1" if pd == 0 else "0." + "0" * (pd - 1) + "1"
     lot = "1" if sz_decimals == 0 else "0." + "0" * (sz_decimals - 1) + "1"
     return Instrument(VENUE, coin, tick, lot, "1", "linear", coin, "USDC")
+
+
+TRADE_FIELDS = TradeFields("coin", "time", ms_to_ns, "px", "sz", "side", "B", "A", "tid")  # side: the taker's
 
 
 class HyperliquidDecoder(Decoder):
@@ -78,8 +81,7 @@ class HyperliquidDecoder(Decoder):
 
     def _trades(self, data: Any) -> list[Segment]:
         segs: list[Segment] = []
-        self._add_trades(segs, 0, data, "trades 'data'", lambda t: (
-            t["coin"], ms_to_ns(t["time"]), t["px"], t["sz"], side_buy(t["side"], "B", "A"), t["tid"]))
+        self._add_trades(segs, 0, data, "trades 'data'", TRADE_FIELDS)
         return segs or [CONTROL]
 
     def _metadata(self, doc: Any) -> int:

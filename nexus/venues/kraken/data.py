@@ -39,7 +39,7 @@ import numpy as np
 from nexus.exceptions import DecodeError
 from nexus.instruments import Instrument
 from nexus.venues.base import (
-    CONTROL, Decoder, Segment, SegKind, iso_to_ns, log, object_columns, side_buy,
+    CONTROL, Decoder, Segment, SegKind, TradeFields, iso_to_ns, log, object_columns,
 )
 from nexus.venues.booksync import BookState, Sync
 
@@ -129,9 +129,7 @@ class KrakenDecoder(Decoder):
 
     def _trades(self, doc: dict) -> list[Segment]:
         segs: list[Segment] = []
-        self._add_trades(segs, 0, doc["data"], "'data'", lambda t: (
-            t["symbol"], iso_to_ns(t["timestamp"]), _text(t["price"]), _text(t["qty"]),
-            side_buy(t["side"], "buy", "sell"), t["trade_id"]))
+        self._add_trades(segs, 0, doc["data"], "'data'", TRADE_FIELDS)
         return segs or [CONTROL]
 
     def _metadata(self, doc: Any) -> int:
@@ -157,6 +155,10 @@ def _text(v: Any) -> str:
     if type(v) is int:
         return str(v)
     raise DecodeError(f"{v!r} is not a decimal number")
+
+
+TRADE_FIELDS = TradeFields("symbol", "timestamp", iso_to_ns, "price", "qty", "side", "buy", "sell", "trade_id",
+                           text=_text)
 
 
 def _increment(v: Any, precision: int) -> str | None:

@@ -34,7 +34,7 @@ import numpy as np
 from nexus.exceptions import DecodeError
 from nexus.instruments import Instrument, decimals_of
 from nexus.venues.base import (
-    CONTROL, Decoder, Segment, SegKind, columns, log, ms_to_ns, side_buy,
+    CONTROL, Decoder, Segment, SegKind, TradeFields, columns, log, ms_to_ns,
 )
 from nexus.venues.booksync import BookState, Sync
 
@@ -49,6 +49,9 @@ def instrument(inst_id: str, tick: str, lot: str, ct_val: str, ct_type: str = "l
                base: str = "", quote: str = "") -> Instrument:
     return Instrument(VENUE, inst_id, tick, lot, ct_val, ct_type, base, quote,
                       decimals_of(tick), decimals_of(lot))
+
+
+TRADE_FIELDS = TradeFields("instId", "ts", ms_to_ns, "px", "sz", "side", "buy", "sell", "tradeId")
 
 
 class OkxSwapDecoder(Decoder):
@@ -121,8 +124,7 @@ class OkxSwapDecoder(Decoder):
 
     def _trades(self, doc: dict) -> list[Segment]:
         segs: list[Segment] = []
-        self._add_trades(segs, 0, doc["data"], "'data'", lambda t: (
-            t["instId"], ms_to_ns(t["ts"]), t["px"], t["sz"], side_buy(t["side"], "buy", "sell"), t["tradeId"]))
+        self._add_trades(segs, 0, doc["data"], "'data'", TRADE_FIELDS)
         return segs or [CONTROL]
 
     def _metadata(self, doc: Any) -> int:
