@@ -44,6 +44,14 @@ class SecretOption(click.Option):
         self.file_param = file_param
 
 
+class CommandLineOnly(click.Option):
+    """An option a person must type (e.g. `nexus trade --auto`): never taken from the config
+    file or the environment, so a stale file or variable cannot switch it on."""
+
+    def __init__(self, *args, **kw) -> None:
+        super().__init__(*args, allow_from_autoenv=False, **kw)
+
+
 def command_parts(ctx: click.Context) -> list[str]:
     """The command's path below the root group: ["broker", "serve"]."""
     parts = []
@@ -100,6 +108,8 @@ def defaults_from(cmd: click.Command, parts: list[str], data: dict, path: str) -
         p = keys.get(k)
         if p is None:
             raise click.UsageError(f"--config {path}: {where} has no setting {k!r} (see `nexus {' '.join(parts)} --help`)")
+        if isinstance(p, CommandLineOnly):
+            raise click.UsageError(f"--config {path}: {where} {k}: only on the command line (--{k.replace('_', '-')})")
         if isinstance(p, SecretOption):
             raise click.UsageError(f"--config {path}: {where} {k}: a secret does not belong in a config file; "
                                    f"name a file with {k}-file = \"PATH\" (owner-only) or set {p.secret_env}")

@@ -134,3 +134,19 @@ def test_config_show_never_prints_a_secret(tmp_path):
         for secret in (SECRET, OTHER_SECRET, "op-key-one", "op-key-two"):
             assert secret not in p.stdout + p.stderr
         assert "********" in p.stdout
+
+
+def test_trade_reads_its_settings_but_auto_only_from_the_command_line(tmp_path):
+    """`nexus trade` is long-running: its settings come from the file and the environment,
+    but --auto and --confirm-caps must be typed (a stale file or variable cannot arm it)."""
+    path = tmp_path / "trade.toml"
+    path.write_text('[trade]\nthreshold = 70\nsymbol = "ETHUSDT"\n')
+    t = _show("--command", "trade", "--config", str(path), env={"NEXUS_TRADE_THRESHOLD": "80"})["trade"]
+    assert (t["symbol"]["value"], t["symbol"]["source"]) == ("ETHUSDT", "file")
+    assert (t["threshold"]["value"], t["threshold"]["source"]) == (80, "env")
+    t = _show("--command", "trade", env={"NEXUS_TRADE_AUTO": "1", "NEXUS_TRADE_CONFIRM_CAPS": "1"})["trade"]
+    assert t["auto"]["value"] is False and t["confirm_caps"]["value"] is False
+    for key in ("auto", "confirm-caps"):
+        path.write_text(f"[trade]\n{key} = true\n")
+        p = nexus("trade", "--venue", "binance-perp", "--sim", "--config", str(path))
+        assert p.returncode == 2 and f"only on the command line (--{key})" in p.stderr

@@ -10,7 +10,7 @@ import click
 from nexus.config import CONFIG_ENV, effective_settings
 
 # the long-running commands that take --config, as typed after `nexus`
-LONG_RUNNING = ("run", "record", "sim", "broker serve", "tradebot run")
+LONG_RUNNING = ("run", "record", "sim", "trade", "broker serve", "tradebot run")
 
 
 def _command(path: str) -> click.Command:
@@ -29,7 +29,7 @@ def _command(path: str) -> click.Command:
 
 @click.group()
 def config() -> None:
-    """Settings of the long-running commands (run, record, sim, broker serve, tradebot run)."""
+    """Settings of the long-running commands (run, record, sim, trade, broker serve, tradebot run)."""
 
 
 @config.command("show")

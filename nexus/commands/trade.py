@@ -18,6 +18,7 @@ import click
 
 from nexus.cli import EXIT_UPSTREAM
 from nexus.commands.risk import DB_HELP
+from nexus.config import CommandLineOnly, config_option
 
 CONFIRM_WORD = "YES"
 
@@ -68,8 +69,10 @@ def _confirm(caps: dict, confirm_caps: bool, as_json: bool) -> None:
 @click.option("--venue", default=None, help="binance-spot or binance-perp (venues with order entry); "
                                             "with --replay: the recording's venue when it holds several.")
 @click.option("--symbol", default="BTCUSDT", show_default=True, help="Canonical symbol.")
-@click.option("--auto", is_flag=True, help="Let the auto-trader send orders (needs both daily caps, confirmed).")
-@click.option("--confirm-caps", is_flag=True, help="Headless confirmation of the caps printed at start.")
+@click.option("--auto", is_flag=True, cls=CommandLineOnly,
+              help="Let the auto-trader send orders (needs both daily caps, confirmed; command line only).")
+@click.option("--confirm-caps", is_flag=True, cls=CommandLineOnly,
+              help="Headless confirmation of the caps printed at start (command line only).")
 @click.option("--reverse", is_flag=True, help="REVERSE: invert every signal.")
 @click.option("--smart", is_flag=True, help="SMART martingale: raise the next size after a loss to recover it.")
 @click.option("--threshold", type=int, default=65, show_default=True, help="Min signal confidence, % (50..95).")
@@ -93,6 +96,7 @@ def _confirm(caps: dict, confirm_caps: bool, as_json: bool) -> None:
 @click.option("--ws-url", default=None, metavar="URL", help="The venue's stream base for user data.")
 @click.option("--db", envvar="NEXUS_RISK_DB", default=None, help=DB_HELP)
 @click.option("--json", "as_json", is_flag=True, help="One JSON line per second, then a summary line.")
+@config_option
 def trade(venue, symbol, auto, confirm_caps, reverse, smart, threshold, signals, qty, max_positions, cooldown_ms,
           daily_loss, daily_profit, tp_ticks, sl_ticks, use_sim, seed, paper, replay_path, duration, testnet,
           rest_url, ws_url, db, as_json):
