@@ -49,6 +49,21 @@ def venue_options(fn):
     return fn
 
 
+def _sim_keys(venue: str):
+    """Fresh credentials for an in-process simulator, in memory, and what the simulated account
+    registers: the same secret (HMAC venues) or the public half of a new EC P-256 key (Coinbase)."""
+    from nexus.exec import keys
+
+    name = secrets.token_hex(SIM_KEY_BYTES)
+    if venue == "coinbase":
+        from nexus.venues.coinbase.sign import new_es256_key
+        private, public = new_es256_key()
+        return keys.Credentials(venue, f"organizations/sim/apiKeys/{name}", private), public
+    passphrase = secrets.token_hex(SIM_KEY_BYTES) if venue in keys.PASSPHRASE_VENUES else None
+    secret = secrets.token_hex(SIM_KEY_BYTES)
+    return keys.Credentials(venue, name, secret, passphrase), secret
+
+
 @asynccontextmanager
 async def session(venue: str, *, testnet: bool, use_sim: bool, rest_url: str | None, ws_url: str | None,
                   keys_stdin: bool, stream: bool = False, agg_mode: bool = False) -> AsyncIterator:
@@ -62,10 +77,9 @@ async def session(venue: str, *, testnet: bool, use_sim: bool, rest_url: str | N
 
         from nexus.sim.simulator import Simulator
         sim = await Simulator(seed=1, venues=[venue], epoch_ns=time.time_ns() // 1_000_000 * 1_000_000).start()
-        passphrase = secrets.token_hex(SIM_KEY_BYTES) if venue in keys.PASSPHRASE_VENUES else None
-        creds = keys.Credentials(venue, secrets.token_hex(SIM_KEY_BYTES), secrets.token_hex(SIM_KEY_BYTES), passphrase)
-        sim.open_account(venue, creds.api_key, creds.secret, passphrase=passphrase)
-        del passphrase
+        creds, registered = _sim_keys(venue)
+        sim.open_account(venue, creds.api_key, registered, passphrase=creds.passphrase)
+        del registered
         rest_url, ws_url = sim.rest_url(venue), sim.url(venue)
         await asyncio.sleep(0.2)          # the simulated book fills up
     else:

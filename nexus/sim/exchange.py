@@ -15,7 +15,8 @@ What it models:
   feed; as the market trades through the level, the quantity ahead is taken first, then
   ours. A resting level is protected from the simulator's own cancels.
 - **STOP** orders (stop-market) trigger when a trade prints at or through the stop price,
-  then execute as MARKET.
+  then execute as MARKET; **STOP_LIMIT** orders (Coinbase's stop-limit) trigger the same way,
+  then execute as a LIMIT at their price (the remainder rests).
 - **Perpetuals**: one net position per account, average entry, realised PnL into the
   wallet, initial margin = notional / leverage; reduce-only orders may only shrink the
   position (else refused, as venues do).
@@ -47,6 +48,8 @@ OPEN_ORDERS_MAX = 200          # per account, as venues cap them (Binance: 200 p
 NEW, PARTIALLY_FILLED, FILLED, CANCELED, EXPIRED, REJECTED = (
     "NEW", "PARTIALLY_FILLED", "FILLED", "CANCELED", "EXPIRED", "REJECTED")
 TERMINAL = frozenset({FILLED, CANCELED, EXPIRED, REJECTED})
+LIMITS = frozenset({"LIMIT", "STOP_LIMIT"})     # execute with a limit price, rest the remainder
+STOPS = frozenset({"STOP", "STOP_LIMIT"})       # wait for the last price to reach the stop
 
 
 class Reject(Exception):
@@ -226,7 +229,7 @@ class SimExchange:
         self.by_client[(acct.api_key, client_id)] = o
         self._lock(acct, o)
         self._emit(ExecEvent(o, now))
-        if type == "STOP":
+        if type in STOPS:
             self._stops.append(o)
         else:
             self._execute(acct, o)
@@ -241,7 +244,7 @@ class SimExchange:
 
     def _check(self, acct, client_id, side, type, qty, price, stop, reduce_only) -> None:
         s = self.spec
-        if type not in ("MARKET", "LIMIT", "STOP"):
+        if type not in ("MARKET", "LIMIT", "STOP", "STOP_LIMIT"):
             raise Reject("order_type_invalid", f"order type {type!r}")
         if (acct.api_key, client_id) in self.by_client:
             raise Reject("duplicate_client_id", client_id)
@@ -249,7 +252,7 @@ class SimExchange:
             raise Reject("qty_invalid", "quantity must be positive")
         if qty % s.lot:
             raise Reject("off_grid_qty", f"quantity not a multiple of {s.lot_str()}")
-        for p, need in ((price, type == "LIMIT"), (stop, type == "STOP")):
+        for p, need in ((price, type in LIMITS), (stop, type in STOPS)):
             if need and (p is None or p <= 0):
                 raise Reject("price_invalid", "price must be positive")
             if p is not None and p % s.tick:
@@ -263,9 +266,9 @@ class SimExchange:
             # whole position (a stop is checked again when it triggers, see before_flow)
             pending = sum(o.remaining for o in self.open_orders(acct)
                           if o.reduce_only and o.side == side and o not in self._stops)
-            if type != "STOP" and not self._reduces(acct, side, qty + pending):
+            if type not in STOPS and not self._reduces(acct, side, qty + pending):
                 raise Reject("reduce_only", "reduce-only order would increase the position")
-            if type == "STOP" and not self._reduces(acct, side, qty):
+            if type in STOPS and not self._reduces(acct, side, qty):
                 raise Reject("reduce_only", "reduce-only order would increase the position")
         ref = price or stop or (self.vs.best_ask() if side == BUY else self.vs.best_bid())
         if ref is None:
@@ -316,7 +319,7 @@ class SimExchange:
         vs = self.vs
         start = len(vs.fills)
         taker = BUY if o.side == BUY else SELL
-        vs.market(taker, o.remaining // self.spec.lot, limit=o.price if o.type == "LIMIT" else None)
+        vs.market(taker, o.remaining // self.spec.lot, limit=o.price if o.type in LIMITS else None)
         fills = vs.fills[start:]
         for f in fills:
             self._fill(acct, o, f.qty, f.price, maker=False, ts_ns=f.ts_ns)
@@ -325,7 +328,7 @@ class SimExchange:
             self.publish_fills(fills)
         if o.status in TERMINAL:
             return
-        if o.type == "LIMIT":
+        if o.type in LIMITS:
             side = BID if o.side == BUY else ASK
             level = vs.book_side(side).get(o.price, 0)
             queue = self._resting[(side, o.price)]

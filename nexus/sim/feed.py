@@ -128,7 +128,7 @@ class SimRequest:
     computed over the raw query string and body, and headers)."""
 
     method: str
-    path: str                   # below the venue prefix, e.g. /api/v3/order
+    path: str                   # as requested, below the venue prefix, e.g. /api/v3/order
     query_string: str           # raw, as sent (percent-encoding untouched)
     query: dict[str, str]       # decoded, last value wins
     headers: dict[str, str]     # names in lower case

@@ -9,6 +9,7 @@ to the account's live connections subscribed to that topic.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import re
 from decimal import Decimal
@@ -36,6 +37,13 @@ def mark(ex) -> Decimal:
     if b is None or a is None:
         return Decimal(0)
     return ex.price_dec(b + a) / 2
+
+
+async def late(status: int, body, delay_s: float):
+    """A test-only fault (SimExchange.delay_next_response): the order is placed, its answer
+    comes `delay_s` late."""
+    await asyncio.sleep(delay_s)
+    return status, body
 
 
 class OffGrid(ValueError):

@@ -158,7 +158,7 @@ class SimServer:
             for (method, path), handler in feed.rest_routes().items():
                 app.router.add_route(method, f"/{venue}{path}", self._rest_handler(handler))
             for (method, path), handler in feed.private_routes().items():
-                app.router.add_route(method, f"/{venue}{path}", self._private_handler(venue, path, handler))
+                app.router.add_route(method, f"/{venue}{path}", self._private_handler(venue, handler))
         return app
 
     async def start(self) -> None:
@@ -200,10 +200,10 @@ class SimServer:
                                 content_type="application/json")
         return handle
 
-    def _private_handler(self, venue: str, path: str, handler: Callable) -> Callable:
+    def _private_handler(self, venue: str, handler: Callable) -> Callable:
         async def handle(request: web.Request) -> web.Response:
             body = await request.text() if request.can_read_body else ""
-            req = SimRequest(request.method, path, request.query_string, dict(request.query),
+            req = SimRequest(request.method, request.path[len(venue) + 1:], request.query_string, dict(request.query),
                              {k.lower(): v for k, v in request.headers.items()}, body)
             result = handler(req)
             if inspect.isawaitable(result):     # an answer that comes late (a test-only fault)

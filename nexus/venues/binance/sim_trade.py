@@ -32,7 +32,6 @@ Modelled: GTC limits only (IOC/FOK answer -1115), one-way position mode (positio
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import itertools
@@ -46,7 +45,7 @@ from nexus.sim import fmt
 from nexus.sim.exchange import NEW, ExecEvent, Reject, SimAccount, SimOrder
 from nexus.sim.feed import Conn, SimRequest
 from nexus.sim.market import BUY, SELL
-from nexus.sim.private import mark as _mark, plain as _plain
+from nexus.sim.private import late, mark as _mark, plain as _plain
 
 RECV_WINDOW_DEFAULT_MS = 5000
 RECV_WINDOW_MS_MAX = 60000
@@ -289,14 +288,8 @@ class BinanceTrade:
         body = self._new_order_body(o, resp_type, [f for f in fills if f.fill_qty])
         delay_s = self.ex.take_response_delay()
         if delay_s:
-            return self._late(200, body, delay_s)
+            return late(200, body, delay_s)
         return 200, body
-
-    @staticmethod
-    async def _late(status: int, body: dict, delay_s: float):
-        """A test-only fault: the order is placed, its answer comes `delay_s` late."""
-        await asyncio.sleep(delay_s)
-        return status, body
 
     def _generated_id(self) -> str:
         return self.feed.token("clientOrderId", next(self._generated), CLIENT_ID_GENERATED_LEN)

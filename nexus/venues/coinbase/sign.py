@@ -59,6 +59,17 @@ def load_key(private_key: str):
     raise SigningError("`private_key` must be an EC P-256 (ES256) or Ed25519 (EdDSA) key")
 
 
+def new_es256_key() -> tuple[str, str]:
+    """A fresh EC P-256 key pair in memory, as PEM (private, public): what `--sim` trades
+    with (the simulated account holds the public half only)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+                                serialization.NoEncryption()).decode()
+    public = key.public_key().public_bytes(serialization.Encoding.PEM,
+                                           serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    return private, public
+
+
 class CoinbaseSigner:
     """Builds the JWT for one key. `alg` is ES256 or EdDSA, from the key."""
 

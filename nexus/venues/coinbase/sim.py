@@ -18,7 +18,9 @@ api-reference/advanced-trade-api/websocket/{level2,market-trades,heartbeats}):
   documentation: "side refers to the makers side"): a taker buy is written "SELL".
 - heartbeats: every second, events [{"current_time","heartbeat_counter"}].
 - REST: GET /api/v3/brokerage/market/products[/{product_id}], GET /api/v3/brokerage/market/
-  product_book (also served under /api/v3/brokerage/products… without "market").
+  product_book (also served under /api/v3/brokerage/products… without "market"), GET
+  /api/v3/brokerage/time ({"iso","epochSeconds","epochMillis"}, "Get Server Time").
+- Authenticated REST and the `user` channel (subscribed here with a `jwt`): sim_trade.py.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from nexus.sim import fmt
 from nexus.sim.market import ASK, BID, BUY
 from nexus.sim.feed import Conn, Event, Feed
 from nexus.sim.specs import TRIM, Flow, SimInstrument, SimVenue
+from nexus.venues.coinbase.sim_trade import CoinbaseTrade
 
 L2_EVERY = 5                 # 50 ms
 TRADES_EVERY = 25            # 250 ms
@@ -53,6 +56,7 @@ class CoinbaseFeed(Feed):
         self.recent: collections.deque[dict] = collections.deque(maxlen=TRADE_SNAPSHOT)
         self.trade_buf: list[dict] = []
         self.start_ns = clock()
+        self.trade = CoinbaseTrade(self)       # authenticated REST and the user channel
 
     def view_seq(self, channel):
         return self.n_pub
@@ -128,6 +132,8 @@ class CoinbaseFeed(Feed):
             return
         if not isinstance(req, dict) or req.get("type") not in ("subscribe", "unsubscribe"):
             conn.send(fmt.compact({"type": "error", "message": "unknown message type"}))
+            return
+        if self.trade.subscribe(conn, req):
             return
         channel = req.get("channel")
         pids = req.get("product_ids") or []
@@ -232,8 +238,16 @@ class CoinbaseFeed(Feed):
             "spread_absolute": s.px(ba - bb),
         }
 
+    def _time(self, _query, _body):
+        t = self.clock()
+        return 200, {"iso": fmt.rfc3339(t, 3), "epochSeconds": str(t // 1_000_000_000),
+                     "epochMillis": str(t // 1_000_000)}
+
+    def private_routes(self):
+        return self.trade.routes()
+
     def rest_routes(self):
-        routes = {}
+        routes = {("GET", "/api/v3/brokerage/time"): self._time}
         for prefix in ("/api/v3/brokerage/market", "/api/v3/brokerage"):
             routes[("GET", f"{prefix}/products")] = self._products
             routes[("GET", f"{prefix}/products/{{product_id}}")] = self._product
