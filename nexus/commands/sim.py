@@ -63,7 +63,8 @@ def _epoch(value: str | None) -> int | None:
 @click.option("--account-env", is_flag=True,
               help=f"Open a trading account on every venue with the key and secret in {KEY_ENV} and "
                    f"{SECRET_ENV} (and {PASSPHRASE_ENV} for the passphrase venues, e.g. okx-swap; environment "
-                   "only, never arguments), with default balances.")
+                   "only, never arguments), with default balances. Coinbase: the secret is the private key (PEM "
+                   "or CDP Ed25519) and the account registers its public half only.")
 @click.option("--json", "as_json", is_flag=True, help="Print the endpoints as one JSON object.")
 @config_option
 def sim(host, port, venues, symbol, seed, faults, duration, speed, labels_out, no_patterns, epoch, account_env,
@@ -93,11 +94,25 @@ def sim(host, port, venues, symbol, seed, faults, duration, speed, labels_out, n
             raise click.UsageError(f"--account-env needs {KEY_ENV} and {SECRET_ENV} in the environment")
         passphrase = os.environ.get(PASSPHRASE_ENV) or None
         for venue in simulator.venues:
-            simulator.open_account(venue, key, secret, passphrase=passphrase)
+            simulator.open_account(venue, key, _registered(venue, secret), passphrase=passphrase)
         del key, secret, passphrase
     code = asyncio.run(_serve(simulator, duration, as_json))
     if code:
         sys.exit(code)
+
+
+def _registered(venue: str, secret: str) -> str:
+    """What the simulated account holds for `secret`: the secret itself (HMAC venues), or for
+    Coinbase only the public half of the private key given (as Coinbase holds it)."""
+    if venue != "coinbase":
+        return secret
+    from nexus.exec.signing.base import SigningError
+    from nexus.venues.coinbase.sign import public_pem
+    try:
+        return public_pem(secret)
+    except SigningError as e:
+        raise click.UsageError(f"--account-env: coinbase needs {SECRET_ENV} to be a PEM or CDP Ed25519 "
+                               f"private key: {e}") from None
 
 
 async def _serve(simulator, duration: float | None, as_json: bool) -> int:

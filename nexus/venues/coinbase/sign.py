@@ -3,7 +3,7 @@
 Coinbase Developer Platform docs, "API Key Authentication" / "JWT Authentication": each
 request carries `Authorization: Bearer <JWT>`; the JWT header is {alg, kid = the key name,
 nonce (random hex), typ "JWT"}, the claims {iss "cdp", sub = the key name, nbf, exp =
-nbf + 120, uri = "METHOD host path"}. An ECDSA key (PEM "EC PRIVATE KEY", P-256) signs
+nbf + 120, uri = "METHOD host path"}; the WebSocket `user` channel's JWT carries no uri. An ECDSA key (PEM "EC PRIVATE KEY", P-256) signs
 with ES256: the JWS signature is the raw r||s, 32 bytes each (RFC 7518 section 3.4), not
 DER. An Ed25519 key signs with EdDSA (RFC 8037); CDP hands it out as Base64 of 64 bytes
 (seed || public key), and a PKCS#8 PEM works too.
@@ -27,7 +27,7 @@ from nexus.exec.signing.base import SigningError, mask, require_text
 P256_COORD_BYTES = 32
 ED25519_SEED_BYTES = 32
 CDP_ED25519_SECRET_BYTES = 64  # seed || public key, as CDP issues Ed25519 secrets
-CLAIMS_REQUIRED = ("iss", "sub", "nbf", "exp", "uri")
+CLAIMS_REQUIRED = ("iss", "sub", "nbf", "exp")   # uri too for REST; a WebSocket JWT has none
 
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
@@ -65,9 +65,13 @@ def new_es256_key() -> tuple[str, str]:
     key = ec.generate_private_key(ec.SECP256R1())
     private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
                                 serialization.NoEncryption()).decode()
-    public = key.public_key().public_bytes(serialization.Encoding.PEM,
-                                           serialization.PublicFormat.SubjectPublicKeyInfo).decode()
-    return private, public
+    return private, public_pem(private)
+
+
+def public_pem(private_key: str) -> str:
+    """The public half of a private key (PEM or CDP Ed25519 form), as SubjectPublicKeyInfo PEM."""
+    return load_key(private_key).public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
 
 
 class CoinbaseSigner:
