@@ -17,10 +17,10 @@ from __future__ import annotations
 import base64
 import json
 
-from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 
 from nexus.exec.signing.base import SigningError, mask, require_text
 
@@ -34,6 +34,46 @@ _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 def b64url(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def _unb64url(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def jwt_parts(token: str) -> tuple[dict, dict]:
+    """The header and claims of a compact JWT, unverified (SigningError: not a JWT)."""
+    parts = token.split(".")
+    try:
+        header, claims = json.loads(_unb64url(parts[0])), json.loads(_unb64url(parts[1]))
+    except (ValueError, IndexError):
+        raise SigningError("not a JWT") from None
+    if len(parts) != 3 or not isinstance(header, dict) or not isinstance(claims, dict):
+        raise SigningError("not a JWT")
+    return header, claims
+
+
+def verify_jwt(token: str, public_key_pem: str) -> tuple[dict, dict]:
+    """The header and claims of a JWT whose ES256 / EdDSA signature `public_key_pem` verifies
+    (how Coinbase checks a request; the simulator and the benchmark use it). SigningError otherwise."""
+    header, claims = jwt_parts(token)
+    head, body, sig_text = token.split(".")
+    try:
+        sig, key = _unb64url(sig_text), serialization.load_pem_public_key(public_key_pem.encode())
+    except (ValueError, UnsupportedAlgorithm):
+        raise SigningError("unreadable signature or public key") from None
+    signed = f"{head}.{body}".encode("ascii")
+    try:
+        if header.get("alg") == "ES256" and isinstance(key, ec.EllipticCurvePublicKey) and len(sig) == 2 * P256_COORD_BYTES:
+            key.verify(encode_dss_signature(int.from_bytes(sig[:P256_COORD_BYTES], "big"),
+                                            int.from_bytes(sig[P256_COORD_BYTES:], "big")), signed,
+                       ec.ECDSA(hashes.SHA256()))
+        elif header.get("alg") == "EdDSA" and isinstance(key, ed25519.Ed25519PublicKey):
+            key.verify(sig, signed)
+        else:
+            raise SigningError("the JWT's alg does not match the key")
+    except InvalidSignature:
+        raise SigningError("bad signature") from None
+    return header, claims
 
 
 def load_key(private_key: str):

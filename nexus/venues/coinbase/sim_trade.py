@@ -29,25 +29,19 @@ STOP_LIMIT, triggered on the last trade price, then a limit at `limit_price`.
 
 from __future__ import annotations
 
-import base64
 import json
 from decimal import Decimal
 from typing import Any, Callable
-
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519
-from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from nexus.sim import fmt
 from nexus.sim.exchange import CANCELED, EXPIRED, FILLED, NEW, PARTIALLY_FILLED, ExecEvent, Reject, SimAccount, SimOrder
 from nexus.sim.feed import Conn, SimRequest
 from nexus.sim.market import BUY, SELL
 from nexus.sim.private import OffGrid, PrivateTrade, late, units
+from nexus.venues.coinbase.sign import SigningError, jwt_parts, verify_jwt
 
 API = "/api/v3/brokerage"
 JWT_LIFETIME_MAX_S = 120
-P256_COORD_BYTES = 32
 UNAUTHORIZED = (401, "Unauthorized")
 SIDES = {"BUY": BUY, "SELL": SELL}
 SIDE_NAMES = {BUY: "BUY", SELL: "SELL"}
@@ -78,10 +72,6 @@ class OrderFailure(Exception):
 
 class Unauthorized(Exception):
     """The JWT was refused (the reason stays in the simulator: Coinbase answers 401 only)."""
-
-
-def _b64url(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 def exact(v: Decimal) -> str:
@@ -123,31 +113,14 @@ class CoinbaseTrade(PrivateTrade):
         """The account whose key signed this JWT (Bearer form for REST, bare for the stream);
         `uri` None: the WebSocket JWT, which carries none."""
         token = authorization[len("Bearer "):] if authorization.startswith("Bearer ") else authorization
-        parts = token.split(".")
-        if len(parts) != 3:
-            raise Unauthorized("not a JWT")
         try:
-            header, claims, sig = json.loads(_b64url(parts[0])), json.loads(_b64url(parts[1])), _b64url(parts[2])
-        except ValueError:
-            raise Unauthorized("malformed JWT") from None
-        if not isinstance(header, dict) or not isinstance(claims, dict):
-            raise Unauthorized("malformed JWT")
-        acct = self.ex.accounts.get(str(header.get("kid", "")))
-        if acct is None:
-            raise Unauthorized("unknown key")
-        signed = f"{parts[0]}.{parts[1]}".encode("ascii")
-        try:
-            key = serialization.load_pem_public_key(acct.secret.encode())
-            if header.get("alg") == "ES256" and isinstance(key, ec.EllipticCurvePublicKey) and len(sig) == 64:
-                der = encode_dss_signature(int.from_bytes(sig[:P256_COORD_BYTES], "big"),
-                                           int.from_bytes(sig[P256_COORD_BYTES:], "big"))
-                key.verify(der, signed, ec.ECDSA(hashes.SHA256()))
-            elif header.get("alg") == "EdDSA" and isinstance(key, ed25519.Ed25519PublicKey):
-                key.verify(sig, signed)
-            else:
-                raise Unauthorized("algorithm does not match the key")
-        except InvalidSignature:
-            raise Unauthorized("bad signature") from None
+            header = jwt_parts(token)[0]
+            acct = self.ex.accounts.get(str(header.get("kid", "")))
+            if acct is None:
+                raise Unauthorized("unknown key")
+            header, claims = verify_jwt(token, acct.secret)
+        except SigningError as e:
+            raise Unauthorized(str(e)) from None
         now = self.now_ms() // 1000
         nbf, exp = claims.get("nbf"), claims.get("exp")
         if claims.get("iss") != "cdp" or claims.get("sub") != header.get("kid"):
