@@ -21,25 +21,21 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def session(tmp_path):
-    key, secret = "nxkey" + secrets.token_hex(16), "nxsecret" + secrets.token_hex(24)
-    passphrase = "nxpass" + secrets.token_hex(12)
+def _session(tmp_path, venues, key, secret, passphrase, client_keys, default_venue):
+    """`nexus sim --account-env` on `venues`, a runner of CLI commands with `client_keys` in the
+    environment, and, at the end, the scan: no secret byte in any output or file written."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEXUS_")}
     env.update(HOME=str(tmp_path), TMPDIR=str(tmp_path))
     sim_env = {**env, "NEXUS_SIM_API_KEY": key, "NEXUS_SIM_API_SECRET": secret, "NEXUS_SIM_API_PASSPHRASE": passphrase}
     port = _free_port()
     sim = subprocess.Popen([*NEXUS, "sim", "--account-env", "--port", str(port), "--json", "--epoch-ns", "now",
-                            "--venues", "binance-spot,binance-perp,bybit-perp,okx-swap"], cwd=tmp_path, env=sim_env,
+                            "--venues", venues], cwd=tmp_path, env=sim_env,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     info = json.loads(sim.stdout.readline())
     outputs = []
-    with_keys = {f"NEXUS_{pkg}_API_{k}": v for pkg in ("BINANCE", "BYBIT", "OKX")
-                 for k, v in (("KEY", key), ("SECRET", secret))}
-    with_keys["NEXUS_OKX_API_PASSPHRASE"] = passphrase
 
-    def nexus(*args, venue="binance-perp", keys=True, stdin=None, drop=()):
-        e = {k: v for k, v in {**env, **with_keys}.items() if k not in drop} if keys else env
+    def nexus(*args, venue=default_venue, keys=True, stdin=None, drop=()):
+        e = {k: v for k, v in {**env, **client_keys}.items() if k not in drop} if keys else env
         urls = [] if "--rest-url" in args else [
             "--rest-url", info["venues"][venue]["rest"], "--ws-url", info["venues"][venue]["ws"]]
         r = subprocess.run([*NEXUS, *args, "--venue", venue, *urls], cwd=tmp_path, env=e, capture_output=True,
@@ -47,15 +43,29 @@ def session(tmp_path):
         outputs.append(r.stdout + r.stderr)
         return r
 
-    yield nexus, key, secret, outputs
+    yield nexus, outputs
     sim.terminate()
     out, err = sim.communicate(timeout=20)
     outputs.append(out + err)
     written = [p.read_bytes() for p in Path(tmp_path).rglob("*") if p.is_file()]
+    secret_parts = [ln for ln in secret.splitlines() if ln and not ln.startswith("-----")]   # a PEM's body lines
     for blob in [o.encode() for o in outputs] + written:
-        assert secret.encode() not in blob
+        for part in secret_parts:
+            assert part.encode() not in blob
         assert passphrase.encode() not in blob
         assert key.encode() not in blob          # the key id shows masked (4 characters) only
+
+
+@pytest.fixture
+def session(tmp_path):
+    key, secret = "nxkey" + secrets.token_hex(16), "nxsecret" + secrets.token_hex(24)
+    passphrase = "nxpass" + secrets.token_hex(12)
+    with_keys = {f"NEXUS_{pkg}_API_{k}": v for pkg in ("BINANCE", "BYBIT", "OKX")
+                 for k, v in (("KEY", key), ("SECRET", secret))}
+    with_keys["NEXUS_OKX_API_PASSPHRASE"] = passphrase
+    for nexus, outputs in _session(tmp_path, "binance-spot,binance-perp,bybit-perp,okx-swap", key, secret,
+                                   passphrase, with_keys, "binance-perp"):
+        yield nexus, key, secret, outputs
 
 
 def test_cli_session_exit_codes_and_no_secret_anywhere(session):
@@ -155,3 +165,42 @@ def test_cli_session_bybit_okx(session, venue, symbol, qty, big, code):
     r = nexus("order", "place", "--sim", "--symbol", symbol, "--side", "buy", "--type", "market", "--qty", qty,
               "--json", venue=venue, keys=False)
     assert r.returncode == 0 and json.loads(r.stdout)["state"] == "filled", r.stderr
+
+
+def test_cli_session_coinbase(tmp_path):
+    """Coinbase through the CLI: the key name and an EC private key (PEM) in the environment,
+    the simulator registering its public half; the PEM's bytes appear nowhere."""
+    from nexus.venues.coinbase.sign import new_es256_key
+
+    key, pem = "organizations/nx" + secrets.token_hex(8) + "/apiKeys/" + secrets.token_hex(8), new_es256_key()[0]
+    keys = {"NEXUS_COINBASE_API_KEY": key, "NEXUS_COINBASE_API_SECRET": pem}
+    for nexus, outputs in _session(tmp_path, "coinbase", key, pem, "nxpass" + secrets.token_hex(12), keys, "coinbase"):
+        r = nexus("keys", "check", "--json")
+        assert r.returncode == 0, r.stderr
+        info = json.loads(r.stdout)
+        assert info["api_key"] == key[:4] + "…" and info["permissions"]["can_transfer"] is False
+        r = nexus("order", "place", "--symbol", "BTC-USD", "--side", "buy", "--type", "market", "--qty", "0.01",
+                  "--json")
+        assert r.returncode == 0, r.stderr
+        assert json.loads(r.stdout)["state"] == "filled"
+        r = nexus("positions", "--json")
+        assert r.returncode == 0 and "BTC" in {p["symbol"] for p in json.loads(r.stdout)}, r.stderr
+        r = nexus("order", "place", "--symbol", "BTC-USD", "--side", "sell", "--type", "limit", "--qty", "0.01",
+                  "--price", "999999.00", "--client-id", "cbA1", "--json")
+        assert r.returncode == 0 and json.loads(r.stdout)["state"] == "accepted", r.stderr
+        r = nexus("order", "status", "--symbol", "BTC-USD", "--client-id", "cbA1", "--json")
+        assert r.returncode == 0 and json.loads(r.stdout)["state"] == "accepted", r.stderr
+        r = nexus("order", "cancel", "--symbol", "BTC-USD", "--client-id", "cbA1", "--json")
+        assert r.returncode == 0 and json.loads(r.stdout)["state"] == "cancelled", r.stderr
+        r = nexus("order", "place", "--symbol", "BTC-USD", "--side", "buy", "--type", "market", "--qty", "50")
+        assert r.returncode == 3 and "INSUFFICIENT_FUND" in r.stderr
+        r = nexus("order", "place", "--symbol", "BTC-USD", "--side", "buy", "--type", "limit", "--qty", "0.01",
+                  "--price", "65000.005")
+        assert r.returncode == 2 and "multiple of 0.01" in r.stderr
+        r = nexus("order", "place", "--symbol", "BTC-USD", "--side", "buy", "--type", "market", "--qty", "0.01",
+                  keys=False)
+        assert r.returncode == 2 and "NEXUS_COINBASE_API_KEY" in r.stderr
+        r = nexus("order", "place", "--sim", "--symbol", "BTC-USD", "--side", "buy", "--type", "market", "--qty",
+                  "0.01", "--json", keys=False)
+        assert r.returncode == 0 and json.loads(r.stdout)["state"] == "filled", r.stderr
+        assert len(outputs) >= 10
