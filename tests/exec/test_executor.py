@@ -9,10 +9,10 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from nexus.exec.client import ClockDrift, Executor, KeyRefused, VenueRejected
+from nexus.exec.client import ClockDrift, VenueRejected
 from nexus.exec.matrix import check_tradable
 from nexus.exec.orders import OrderError, State
-from tests.exec.tradesim import adapter, executor, run, simulator
+from tests.exec.tradesim import assert_key_refused, executor, run, simulator
 
 
 def _unchanged(sim, venue, ex, before_orders):
@@ -123,13 +123,7 @@ def test_key_with_withdrawals_is_refused_with_the_seed_advice():
     async def body():
         async with simulator() as sim:
             sim.open_account("binance-spot", "key-W", "secret-W", can_withdraw=True)
-            ex = Executor(adapter(sim, "binance-spot", "key-W", "secret-W"))
-            await ex.start(stream=False)
-            try:
-                with pytest.raises(KeyRefused, match="Never enable Withdrawals"):
-                    await ex.adapter.key_info()
-            finally:
-                await ex.stop()
+            await assert_key_refused(sim, "binance-spot", "key-W", "secret-W")
     run(body())
 
 

@@ -45,3 +45,35 @@ async def executor(sim, venue, key="key-A", secret="secret-A", *, open_account=T
 
 def run(coro):
     return asyncio.run(coro)
+
+
+async def assert_key_refused(sim, venue, key, secret):
+    """`keys check` with this key is refused with the seed's advice."""
+    import pytest
+
+    from nexus.exec.client import KeyRefused
+
+    ex = Executor(adapter(sim, venue, key, secret))
+    await ex.start(stream=False)
+    try:
+        with pytest.raises(KeyRefused, match="Never enable Withdrawals"):
+            await ex.adapter.key_info()
+    finally:
+        await ex.stop()
+
+
+async def send_raw(sim, venue, raw: bytes) -> dict:
+    """Raw request bytes written to the simulator's socket; the JSON answer."""
+    import json
+
+    import httpx
+
+    url = httpx.URL(sim.rest_url(venue))
+    reader, writer = await asyncio.open_connection(url.host, url.port)
+    writer.write(raw)
+    await writer.drain()
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+    length = int(next(x for x in head.split(b"\r\n") if x.lower().startswith(b"content-length")).split(b":")[1])
+    doc = json.loads(await reader.readexactly(length))
+    writer.close()
+    return doc

@@ -15,11 +15,11 @@ import aiohttp
 import httpx
 import pytest
 
-from nexus.exec.client import ClockDrift, Executor, KeyRefused, VenueRejected
+from nexus.exec.client import ClockDrift, VenueRejected
 from nexus.exec.keys import Credentials, KeysMissing
 from nexus.exec.orders import OrderError, State
 from nexus.venues.okx.orders import OkxAdapter, base_qty, contracts, iso_ms
-from tests.exec.tradesim import adapter, executor, run, simulator
+from tests.exec.tradesim import assert_key_refused, executor, run, send_raw, simulator
 
 VENUES = ("bybit-perp", "okx-swap")
 SYMBOL = {"bybit-perp": "BTCUSDT", "okx-swap": "BTC-USDT-SWAP"}
@@ -289,13 +289,7 @@ def test_key_with_withdrawals_is_refused(venue):
     async def body():
         async with simulator(VENUES) as sim:
             sim.open_account(venue, "key-W", "secret-W", passphrase="pass-A", can_withdraw=True)
-            ex = Executor(adapter(sim, venue, "key-W", "secret-W"))
-            await ex.start(stream=False)
-            try:
-                with pytest.raises(KeyRefused, match="Never enable Withdrawals"):
-                    await ex.adapter.key_info()
-            finally:
-                await ex.stop()
+            await assert_key_refused(sim, venue, "key-W", "secret-W")
             async with executor(sim, venue) as ok:
                 info = await ok.adapter.key_info()
                 assert info["api_key"] == "key-…" and not any("ithdraw" in k for k in info["permissions"])
@@ -400,14 +394,7 @@ def test_order_bytes_are_accepted_as_sent(venue):
         async with simulator(VENUES) as sim, executor(sim, venue, stream=False) as ex:
             req = await ex.request(SYMBOL[venue], "buy", "market", QTY[venue])
             raw = ex.adapter.order_bytes(req).replace(b" /", f" /{venue}/".encode(), 1).replace(b"//", b"/", 1)
-            url = httpx.URL(sim.rest_url(venue))
-            reader, writer = await asyncio.open_connection(url.host, url.port)
-            writer.write(raw)
-            await writer.drain()
-            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
-            length = int(next(x for x in head.split(b"\r\n") if x.lower().startswith(b"content-length")).split(b":")[1])
-            doc = json.loads(await reader.readexactly(length))
-            writer.close()
+            doc = await send_raw(sim, venue, raw)
             assert doc.get("retCode", doc.get("code")) in (0, "0"), doc
             assert sim.exchange(venue).by_client[("key-A", req.client_id)].status == "FILLED"
     run(body())

@@ -16,11 +16,11 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from nexus.exec.client import ClockDrift, Executor, KeyRefused, VenueRejected
+from nexus.exec.client import ClockDrift, Executor, VenueRejected
 from nexus.exec.keys import Credentials
 from nexus.exec.orders import OrderError, State
 from nexus.venues.coinbase.sign import CoinbaseSigner, new_es256_key, public_pem
-from tests.exec.tradesim import adapter, executor, run, simulator
+from tests.exec.tradesim import adapter, assert_key_refused, executor, run, send_raw, simulator
 
 VENUE, SYM, QTY = "coinbase", "BTC-USD", "0.01"
 API = "/api/v3/brokerage"
@@ -238,14 +238,7 @@ def test_jwt_checks_answer_401():
 def test_key_with_transfer_permission_is_refused():
     async def body():
         async with simulator([VENUE]) as sim:
-            private = _open(sim, "key-W", can_withdraw=True)
-            ex = Executor(adapter(sim, VENUE, "key-W", private))
-            await ex.start(stream=False)
-            try:
-                with pytest.raises(KeyRefused, match="Never enable Withdrawals"):
-                    await ex.adapter.key_info()
-            finally:
-                await ex.stop()
+            await assert_key_refused(sim, VENUE, "key-W", _open(sim, "key-W", can_withdraw=True))
             async with cb_executor(sim, stream=False) as ok:
                 info = await ok.adapter.key_info()
                 assert info["api_key"] == "key-…" and info["permissions"] == {
@@ -309,14 +302,7 @@ def test_order_bytes_are_accepted_as_sent():
             req = await ex.request(SYM, "buy", "market", QTY)
             raw = ex.adapter.order_bytes(req)
             assert raw.startswith(b"POST /coinbase/api/v3/brokerage/orders HTTP/1.1\r\n")
-            url = httpx.URL(sim.rest_url(VENUE))
-            reader, writer = await asyncio.open_connection(url.host, url.port)
-            writer.write(raw)
-            await writer.drain()
-            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
-            length = int(next(x for x in head.split(b"\r\n") if x.lower().startswith(b"content-length")).split(b":")[1])
-            doc = json.loads(await reader.readexactly(length))
-            writer.close()
+            doc = await send_raw(sim, VENUE, raw)
             assert doc["success"] is True, doc
             assert sim.exchange(VENUE).by_client[("key-A", req.client_id)].status == "FILLED"
     run(body())

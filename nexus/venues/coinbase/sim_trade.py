@@ -315,7 +315,7 @@ class CoinbaseTrade(PrivateTrade):
             return True
         pids = req.get("product_ids") or [self.spec.symbol]
         if any(p != self.spec.symbol for p in pids):
-            conn.send(fmt.compact({"type": "error", "message": f"Failed to subscribe: unknown product id"}))
+            conn.send(fmt.compact({"type": "error", "message": "Failed to subscribe: unknown product id"}))
             return True
         conn.state["subscribed"] = True
         self.watch(conn, acct.api_key, self._push)
