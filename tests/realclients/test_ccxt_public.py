@@ -21,6 +21,7 @@ ccxtpro = pytest.importorskip("ccxt.pro", reason="ccxt is not installed (pip ins
 from nexus.sim import Simulator  # noqa: E402
 
 STREAM_S = 6.0
+WARMUP_S = 2.0      # let the simulated market trade first: a real venue always has recent trades
 TOP_LEVELS = 10
 TIMEOUT_S = 60
 
@@ -85,6 +86,7 @@ def _matches_published(sim: Simulator, venue: str, ob: dict) -> bool:
 
 async def _stream(venue: str) -> dict:
     async with Simulator(seed=3, venues=[venue]) as sim:
+        await asyncio.sleep(WARMUP_S)
         ex, symbol = make_client(sim, venue)
         try:
             markets = await ex.load_markets()

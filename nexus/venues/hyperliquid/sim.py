@@ -18,7 +18,9 @@
   {"universe":[],"tokens":[]} and {"type":"spotMetaAndAssetCtxs"} → [spotMeta, []]
   (.../info-endpoint/spot): the simulator trades no spot pair. In the contexts, mark, mid and
   oracle prices are the simulator's mid, impact prices its touch; funding, premium, open
-  interest and day volume are not modelled and read "0.0"; prevDayPx is the mid at start.
+  interest and day volume are not modelled and read "0.0"; prevDayPx is the mid at the first
+  request. {"type":"perpDexs"} → [null] (.../perpetuals "Retrieve all perpetual dexs": the
+  null first entry is the main dex; the simulator has no builder-deployed dexs).
 Prices are written in their shortest form ("19900"), sizes likewise ("1.5").
 """
 
@@ -154,6 +156,8 @@ class HyperliquidFeed(Feed):
             return 200, {self.coin: self._mid()}
         if kind == "metaAndAssetCtxs":
             return 200, [self.meta(), [self._asset_ctx()]]
+        if kind == "perpDexs":
+            return 200, [None]      # the first dex, null, is the main one; no builder-deployed dexs
         if kind == "spotMeta":
             return 200, dict(SPOT_META_EMPTY)
         if kind == "spotMetaAndAssetCtxs":
