@@ -10,8 +10,11 @@
 - spot REST: GET /api/v3/depth {lastUpdateId,bids,asks}, GET /api/v3/exchangeInfo.
 - USD-M futures: https://developers.binance.com/docs/derivatives/usds-margined-futures/
   websocket-market-streams: `depthUpdate` {e,E,T,s,U,u,pu,b,a} where pu is the previous
-  event's u and ids are not contiguous; `aggTrade` {e,E,s,a,p,q,f,l,T,m}; a ping frame every
-  3 minutes; REST GET /fapi/v1/depth {lastUpdateId,E,T,bids,asks}, GET /fapi/v1/exchangeInfo.
+  event's u and ids are not contiguous; `aggTrade` {e,E,s,a,p,q,f,l,T,m}; `trade`
+  {e,E,T,s,t,p,q,X,m}; a ping frame every 3 minutes; REST GET /fapi/v1/depth
+  {lastUpdateId,E,T,bids,asks}, GET /fapi/v1/exchangeInfo. Since Binance's 2026-03-06
+  announcement the streams are served under /public (depth, bookTicker) and /market (aggTrade,
+  trade, ...), user data under /private (see BinancePerpFeed.ws_prefixes).
 
 Book sync for a client: spot — drop events with u <= lastUpdateId, the first applied event
 has U <= lastUpdateId+1 <= u, then U == previous u + 1. Futures — drop u < lastUpdateId,
@@ -56,6 +59,7 @@ class BinanceFeed(Feed):
     depth_streams: dict[str, int] = {}      # suffix -> cadence (steps)
     ping_every_s = 20
     max_limit = 5000
+    ws_prefixes: tuple[str, ...] = ("",)
 
     def __init__(self, vs, clock, seed=0) -> None:
         super().__init__(vs, clock, seed)
@@ -134,16 +138,16 @@ class BinanceFeed(Feed):
         for f in fills:
             first = self.trade_id + 1
             parts = _split(f.qty, f.makers, self.spec.lot)
-            if not self.futures:
-                for q in parts:
-                    self.trade_id += 1
-                    out.append((f"{self.s}@trade", fmt.compact({
-                        "e": "trade", "E": E, "s": self.spec.symbol, "t": self.trade_id,
-                        "p": self.spec.px(f.price), "q": self.spec.qty(q), "T": fmt.ms(f.ts_ns),
-                        "m": f.side == SELL, "M": True,
-                    })))
-            else:
-                self.trade_id += len(parts)
+            for q in parts:
+                self.trade_id += 1
+                if self.futures:
+                    trade = {"e": "trade", "E": E, "T": fmt.ms(f.ts_ns), "s": self.spec.symbol, "t": self.trade_id,
+                             "p": self.spec.px(f.price), "q": self.spec.qty(q), "X": "MARKET", "m": f.side == SELL}
+                else:
+                    trade = {"e": "trade", "E": E, "s": self.spec.symbol, "t": self.trade_id,
+                             "p": self.spec.px(f.price), "q": self.spec.qty(q), "T": fmt.ms(f.ts_ns),
+                             "m": f.side == SELL, "M": True}
+                out.append((f"{self.s}@trade", fmt.compact(trade)))
             self.agg_id += 1
             agg = {"e": "aggTrade", "E": E, "s": self.spec.symbol, "a": self.agg_id,
                    "p": self.spec.px(f.price), "q": self.spec.qty(f.qty), "f": first, "l": self.trade_id,
@@ -155,7 +159,7 @@ class BinanceFeed(Feed):
 
     # -- connections ----------------------------------------------------------------------
     def ws_routes(self):
-        return ("/ws", "/ws/{streams:.+}", "/stream")
+        return tuple(f"{prefix}{path}" for prefix in self.ws_prefixes for path in ("/ws", "/ws/{streams:.+}", "/stream"))
 
     def known(self, stream: str) -> bool:
         return stream in self.views or stream in (f"{self.s}@trade", f"{self.s}@aggTrade") or (
@@ -164,12 +168,17 @@ class BinanceFeed(Feed):
 
     def on_open(self, conn: Conn) -> None:
         streams: list[str] = []
-        if conn.path.startswith("/stream"):
+        path = conn.path
+        for prefix in self.ws_prefixes:
+            if prefix and path.startswith(prefix + "/"):
+                path = path[len(prefix):]
+                break
+        if path.startswith("/stream"):
             conn.state["combined"] = True
             streams = [s for s in conn.query.get("streams", "").split("/") if s]
         else:
             conn.state["combined"] = False
-            rest = conn.path[len("/ws"):].strip("/")
+            rest = path[len("/ws"):].strip("/")
             if rest and self.trade.attach(conn, rest):
                 return                  # a user-data stream: /ws/<listenKey>
             streams = [s for s in rest.split("/") if s]
@@ -329,6 +338,11 @@ class BinancePerpFeed(BinanceFeed):
     depth_streams = {"depth": STEPS_PER_S // 4, "depth@500ms": STEPS_PER_S // 2, "depth@100ms": STEPS_PER_S // 10}
     ping_every_s = 180
     max_limit = 1000
+    # Binance split the USD-M streams on 2026-03-06 (legacy URLs retired 2026-04-23):
+    # wss://fstream.binance.com/public/ws (depth, bookTicker), /market/ws (aggTrade, trade, markPrice,
+    # kline, ...), /private/ws (user data). Each prefix serves the raw /ws, /ws/<streams> and
+    # combined /stream forms; the legacy unprefixed paths are kept for older clients.
+    ws_prefixes = ("", "/public", "/market", "/private")
 
     def rest_routes(self):
         return {

@@ -32,6 +32,10 @@ LEVEL1_REPEAT_STEPS = 300                       # level 1: resend the snapshot a
 U_BASE = 1_000_000
 SEQ_BASE = 60_000_000_000
 
+# v5 instruments-info categories (https://bybit-exchange.github.io/docs/v5/market/instrument):
+# the simulator trades `linear` only; the others exist on the venue and answer an empty list.
+CATEGORIES = ("spot", "linear", "inverse", "option")
+
 
 class BybitFeed(Feed):
     venue = "bybit-perp"
@@ -179,11 +183,15 @@ class BybitFeed(Feed):
         return 200, {"retCode": code, "retMsg": msg, "result": result, "retExtInfo": {}, "time": fmt.ms(self.clock())}
 
     def _instruments(self, query: dict, _body):
-        if query.get("category") != "linear":
+        category = query.get("category")
+        if category not in CATEGORIES:
             return self._env({}, 10001, "params error: Category is invalid")
         sym = query.get("symbol")
-        items = [] if sym and sym.upper() != self.spec.symbol else [self._instrument()]
-        return self._env({"category": "linear", "list": items, "nextPageCursor": ""})
+        if category != "linear" or (sym and sym.upper() != self.spec.symbol):
+            items = []      # a category (or symbol) the simulator does not trade: the venue's empty list
+        else:
+            items = [self._instrument()]
+        return self._env({"category": category, "list": items, "nextPageCursor": ""})
 
     def _instrument(self) -> dict:
         s = self.spec

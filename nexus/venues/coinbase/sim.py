@@ -19,7 +19,8 @@ api-reference/advanced-trade-api/websocket/{level2,market-trades,heartbeats}):
 - heartbeats: every second, events [{"current_time","heartbeat_counter"}].
 - REST: GET /api/v3/brokerage/market/products[/{product_id}], GET /api/v3/brokerage/market/
   product_book (also served under /api/v3/brokerage/products… without "market"), GET
-  /api/v3/brokerage/time ({"iso","epochSeconds","epochMillis"}, "Get Server Time").
+  /api/v3/brokerage/time ({"iso","epochSeconds","epochMillis"}, "Get Server Time"); the v2
+  currencies, exchange rates and time that clients load at start-up: sim_v2.py.
 - Authenticated REST and the `user` channel (subscribed here with a `jwt`): sim_trade.py.
 """
 
@@ -34,6 +35,7 @@ from nexus.sim.market import ASK, BID, BUY
 from nexus.sim.feed import Conn, Event, Feed
 from nexus.sim.specs import TRIM, Flow, SimInstrument, SimVenue
 from nexus.venues.coinbase.sim_trade import CoinbaseTrade
+from nexus.venues.coinbase.sim_v2 import CoinbaseV2
 
 L2_EVERY = 5                 # 50 ms
 TRADES_EVERY = 25            # 250 ms
@@ -57,6 +59,7 @@ class CoinbaseFeed(Feed):
         self.trade_buf: list[dict] = []
         self.start_ns = clock()
         self.trade = CoinbaseTrade(self)       # authenticated REST and the user channel
+        self.v2 = CoinbaseV2(self)
 
     def view_seq(self, channel):
         return self.n_pub
@@ -252,6 +255,7 @@ class CoinbaseFeed(Feed):
             routes[("GET", f"{prefix}/products")] = self._products
             routes[("GET", f"{prefix}/products/{{product_id}}")] = self._product
             routes[("GET", f"{prefix}/product_book")] = self._book
+        routes.update(self.v2.routes())
         return routes
 
 

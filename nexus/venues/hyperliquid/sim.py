@@ -11,7 +11,16 @@
   aggressor),"px","sz","hash","time","tid","users":[buyer, seller]}.
 - {"method":"ping"} is answered {"channel":"pong"}.
 - POST /info {"type":"meta"} → {"universe":[{"name","szDecimals","maxLeverage",..}],..};
-  {"type":"l2Book","coin"} → WsBook; {"type":"allMids"} → {coin: mid}.
+  {"type":"l2Book","coin"} → WsBook; {"type":"allMids"} → {coin: mid};
+  {"type":"metaAndAssetCtxs"} → [meta, [ctx per universe entry]] with ctx {"dayNtlVlm",
+  "funding","impactPxs","markPx","midPx","openInterest","oraclePx","premium","prevDayPx"}
+  (.../info-endpoint/perpetuals "Retrieve perpetuals asset contexts"); {"type":"spotMeta"} →
+  {"universe":[],"tokens":[]} and {"type":"spotMetaAndAssetCtxs"} → [spotMeta, []]
+  (.../info-endpoint/spot): the simulator trades no spot pair. In the contexts, mark, mid and
+  oracle prices are the simulator's mid, impact prices its touch; funding, premium, open
+  interest and day volume are not modelled and read "0.0"; prevDayPx is the mid at the first
+  request. {"type":"perpDexs"} → [null] (.../perpetuals "Retrieve all perpetual dexs": the
+  null first entry is the main dex; the simulator has no builder-deployed dexs).
 Prices are written in their shortest form ("19900"), sizes likewise ("1.5").
 """
 
@@ -28,6 +37,7 @@ from nexus.sim.specs import Flow, SimInstrument, SimVenue
 BOOK_LEVELS = 20
 PUSH_EVERY = 50              # 500 ms
 TID_BASE = 500_000_000_000_000
+SPOT_META_EMPTY = {"universe": [], "tokens": []}
 
 
 class HyperliquidFeed(Feed):
@@ -40,6 +50,7 @@ class HyperliquidFeed(Feed):
         self.add_view("l2Book", BOOK_LEVELS, primary=True)
         self.n_pub = 0
         self.tid = TID_BASE
+        self.prev_day_px: str | None = None
 
     def view_seq(self, channel):
         return self.n_pub
@@ -118,6 +129,19 @@ class HyperliquidFeed(Feed):
                 "marginTables": [[s.extra["maxLeverage"], {"description": "", "marginTiers": [
                     {"lowerBound": "0.0", "maxLeverage": s.extra["maxLeverage"]}]}]]}
 
+    def _mid(self) -> str:
+        bb, ba = self.vs.best_bid(), self.vs.best_ask()
+        return fmt.trim((bb + ba) * 5, self.spec.price_dec + 1)  # exact (bb+ba)/2
+
+    def _asset_ctx(self) -> dict:
+        mid = self._mid()
+        if self.prev_day_px is None:
+            self.prev_day_px = mid
+        return {"dayNtlVlm": "0.0", "funding": "0.0", "impactPxs": [self.spec.px(self.vs.best_bid()),
+                                                                    self.spec.px(self.vs.best_ask())],
+                "markPx": mid, "midPx": mid, "openInterest": "0.0", "oraclePx": mid, "premium": "0.0",
+                "prevDayPx": self.prev_day_px}
+
     def _info(self, query: dict, body: Any) -> tuple[int, Any]:
         if not isinstance(body, dict) or "type" not in body:
             return 422, "Failed to deserialize the JSON body into the target type"
@@ -129,8 +153,15 @@ class HyperliquidFeed(Feed):
                 return 200, None
             return 200, self.wsbook(self.clock(), live=True)
         if kind == "allMids":
-            bb, ba = self.vs.best_bid(), self.vs.best_ask()
-            return 200, {self.coin: fmt.trim((bb + ba) * 5, self.spec.price_dec + 1)}  # exact (bb+ba)/2
+            return 200, {self.coin: self._mid()}
+        if kind == "metaAndAssetCtxs":
+            return 200, [self.meta(), [self._asset_ctx()]]
+        if kind == "perpDexs":
+            return 200, [None]      # the first dex, null, is the main one; no builder-deployed dexs
+        if kind == "spotMeta":
+            return 200, dict(SPOT_META_EMPTY)
+        if kind == "spotMetaAndAssetCtxs":
+            return 200, [dict(SPOT_META_EMPTY), []]
         return 422, "Failed to deserialize the JSON body into the target type"
 
     def rest_routes(self):

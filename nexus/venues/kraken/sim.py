@@ -18,6 +18,7 @@ book, trade, instrument, heartbeat, ping, status; guides/spot-ws-book-v2):
   "price_precision","qty_precision","price_increment","qty_increment",..}]}}.
 - {"channel":"heartbeat"} about once a second when nothing else was sent; {"method":"ping"}
   is answered {"method":"pong","req_id","time_in","time_out"}.
+- REST market data (Time, Assets, AssetPairs, Depth): sim_rest.py.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from nexus.sim.fmt import Raw
 from nexus.sim.market import BUY, Fill
 from nexus.sim.feed import Conn, DepthView, Event, Feed
 from nexus.sim.specs import Flow, SimInstrument, SimVenue
+from nexus.venues.kraken.sim_rest import KrakenRest
 
 DEPTHS = (10, 25, 100, 500, 1000)
 BOOK_EVERY = 5               # 50 ms
@@ -49,6 +51,7 @@ class KrakenFeed(Feed):
         self._view(10, primary=True)
         self.trade_id = TRADE_ID_BASE
         self.recent: collections.deque[dict] = collections.deque(maxlen=TRADE_SNAPSHOT)
+        self.rest = KrakenRest(self)
 
     def view_seq(self, channel):
         return self.n_pub.get(channel)
@@ -206,6 +209,9 @@ class KrakenFeed(Feed):
     def on_second(self, conn: Conn, t_ns: int) -> None:
         if conn.subs and t_ns - conn.last_sent_ns >= 1_000_000_000:
             conn.send('{"channel":"heartbeat"}')
+
+    def rest_routes(self):
+        return self.rest.routes()
 
     def instrument(self) -> dict:
         s = self.spec

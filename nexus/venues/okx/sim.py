@@ -33,6 +33,9 @@ BOOKS_DEPTH = 400
 BOOKS_EVERY = 10            # 100 ms
 SEQ_BASE = 12_000_000_000
 TRADE_ID_BASE = 900_000_000
+# "Get instruments" instType values (https://www.okx.com/docs-v5/en/#public-data-rest-api-get-instruments);
+# the simulator trades SWAP only, the others answer code "0" with an empty list.
+INST_TYPES = ("SPOT", "MARGIN", "SWAP", "FUTURES", "OPTION")
 
 
 class OkxFeed(Feed):
@@ -188,8 +191,11 @@ class OkxFeed(Feed):
         }
 
     def _instruments(self, query: dict, _body):
-        if query.get("instType") != "SWAP":
+        inst_type = query.get("instType")
+        if inst_type not in INST_TYPES:
             return self._env([], "51000", "Parameter instType error")
+        if inst_type != "SWAP":
+            return self._env([])    # a type the simulator does not trade: the venue's empty list
         inst = query.get("instId")
         if inst and inst != self.inst:
             return self._env([], "51001", "Instrument ID does not exist")
