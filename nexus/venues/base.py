@@ -409,6 +409,12 @@ class Decoder:
             off += 64
         return stop
 
+    def _trade_message(self, trades: Any, what: str, f: "TradeFields") -> list[Segment]:
+        """A message that is one array of trades: its segments (CONTROL when it is empty)."""
+        segs: list[Segment] = []
+        self._add_trades(segs, 0, trades, what, f)
+        return segs or [CONTROL]
+
     def _add_trades(self, segs: list[Segment], pos: int, trades: Any, what: str, f: "TradeFields",
                     seq: int = 0, seg_seq: int | None = None) -> int:
         """Write a venue's array of trades from `pos` on, one TRADE record each, and describe

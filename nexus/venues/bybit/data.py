@@ -90,9 +90,7 @@ class BybitPerpDecoder(Decoder):
         return [Segment(SegKind.BOOK, e.inst, 0, stop, snapshot=snapshot, seq=u, ts_exchange_ns=ts)]
 
     def _trades(self, doc: dict) -> list[Segment]:
-        segs: list[Segment] = []
-        self._add_trades(segs, 0, doc["data"], "publicTrade 'data'", TRADE_FIELDS)
-        return segs or [CONTROL]
+        return self._trade_message(doc["data"], "publicTrade 'data'", TRADE_FIELDS)
 
     def _metadata(self, doc: Any) -> int:
         """instruments-info: {"retCode":0,"result":{"category":"linear","list":[...]}}."""

@@ -80,9 +80,7 @@ class HyperliquidDecoder(Decoder):
         return [Segment(SegKind.BOOK, e.inst, 0, stop, snapshot=True, ts_exchange_ns=ts)]
 
     def _trades(self, data: Any) -> list[Segment]:
-        segs: list[Segment] = []
-        self._add_trades(segs, 0, data, "trades 'data'", TRADE_FIELDS)
-        return segs or [CONTROL]
+        return self._trade_message(data, "trades 'data'", TRADE_FIELDS)
 
     def _metadata(self, doc: Any) -> int:
         n = 0

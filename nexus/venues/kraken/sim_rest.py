@@ -22,7 +22,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from nexus.sim import fmt
 from nexus.sim.market import ASK, BID
 
 DEPTH_COUNT_MAX = 500

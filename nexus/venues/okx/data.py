@@ -123,9 +123,7 @@ class OkxSwapDecoder(Decoder):
         return segs
 
     def _trades(self, doc: dict) -> list[Segment]:
-        segs: list[Segment] = []
-        self._add_trades(segs, 0, doc["data"], "'data'", TRADE_FIELDS)
-        return segs or [CONTROL]
+        return self._trade_message(doc["data"], "'data'", TRADE_FIELDS)
 
     def _metadata(self, doc: Any) -> int:
         n = 0
