@@ -12,13 +12,14 @@ import logging
 import ssl
 import time
 from dataclasses import dataclass
-from typing import Callable
+from typing import Awaitable, Callable
 
 from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
 from nexus._native import monotonic_ns
 from nexus.feeds.backoff import Backoff
 from nexus.feeds.failures import describe
+from nexus.feeds.session import Session
 from nexus.venues.registry import Heartbeat
 
 log = logging.getLogger("nexus.feeds")
@@ -100,6 +101,7 @@ class FeedConnection:
         on_connect: Callable[[], None] | None = None,
         on_disconnect: Callable[[], None] | None = None,
         backoff: Backoff | None = None,
+        prepare: Callable[[], Awaitable[Session]] | None = None,
     ):
         self.venue = venue
         self.url = url
@@ -109,6 +111,7 @@ class FeedConnection:
         self.on_connect_cb = on_connect
         self.on_disconnect_cb = on_disconnect
         self.backoff = backoff or Backoff()
+        self.prepare = prepare  # run before every attempt: token flows (nexus.feeds.session)
         self.stats = ConnStats()
         self.connected = False
         self._transport: WSTransport | None = None
@@ -179,11 +182,18 @@ class FeedConnection:
                 pass
 
     async def _run(self) -> None:
-        hb = self.heartbeat
-        ctx = ssl.create_default_context() if self.url.startswith("wss://") else None
         while not self._stopping:
             self.stats.attempts += 1
             try:
+                if self.prepare is not None:
+                    session = await self.prepare()
+                    self.url = session.url
+                    if session.subscribe is not None:
+                        self.subscribe = session.subscribe
+                    if session.heartbeat is not None:
+                        self.heartbeat = session.heartbeat
+                hb = self.heartbeat
+                ctx = ssl.create_default_context() if self.url.startswith("wss://") else None
                 transport, _ = await ws_connect(
                     lambda: _Listener(self),
                     self.url,

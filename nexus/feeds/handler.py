@@ -25,6 +25,7 @@ from nexus._native import monotonic_ns
 from nexus.exceptions import BatchFull, DecodeError
 from nexus.feeds.connection import FeedConnection
 from nexus.feeds.recorder import fetch_rest
+from nexus.feeds.session import Session, rest_call
 from nexus.venues.registry import FeedSpec
 from nexus.venues import venue_id
 from nexus.venues.base import DEFAULT_BATCH_RECORDS, SegKind
@@ -109,8 +110,23 @@ class VenueFeed:
         self.last_book_ts_ns: int | None = None  # exchange time and sequence of the last book message
         self.last_book_seq: int | None = None
         self._resync_task: asyncio.Task | None = None
+        self.ws_url = ws_url
+        self.instruments_loaded = spec.instruments_path is None or rest_url is None
+        prepare = self._prepare if spec.prepare is not None or not self.instruments_loaded else None
         self.conn = FeedConnection(venue, ws_url, spec.subscribe(self.vsym), spec.heartbeat,
-                                   self.on_message, self.on_connect, self.on_disconnect)
+                                   self.on_message, self.on_connect, self.on_disconnect, prepare=prepare)
+
+    async def _prepare(self) -> Session:
+        """Before each connection attempt: the venue's instrument listing (once), then the
+        venue's token flow where it has one."""
+        if not self.instruments_loaded:
+            body = await rest_call(self.rest_url + self.spec.instruments_path(self.vsym))
+            n = self.decoder.load_metadata(body)
+            log.info("%s: %d instruments loaded from the venue", self.venue, n)
+            self.instruments_loaded = True
+        if self.spec.prepare is not None:
+            return await self.spec.prepare(self.ws_url, self.rest_url, self.vsym)
+        return Session(self.ws_url)
 
     # -- every book the sync rules create is a publishing one ---------------------------------
     def _wrap_books(self) -> None:

@@ -52,9 +52,14 @@ class FeedRecorder:
             def on_disconnect(venue=venue, vid=vid) -> None:
                 self.writer.event(monotonic_ns(), vid, event="disconnected", venue=venue)
 
+            ws = ws_urls.get(venue, spec.ws_url)
+            prepare = None
+            if spec.prepare is not None:
+                def prepare(spec=spec, ws=ws, rest=rest, vsym=vsym):
+                    return spec.prepare(ws, rest, vsym)
             self.conns[venue] = FeedConnection(
-                venue, ws_urls.get(venue, spec.ws_url), spec.subscribe(vsym), spec.heartbeat,
-                on_msg, on_connect, on_disconnect,
+                venue, ws, spec.subscribe(vsym), spec.heartbeat, on_msg, on_connect, on_disconnect,
+                prepare=prepare,
             )
 
     async def _snapshot(self, vid: int, url: str) -> None:

@@ -25,6 +25,8 @@ from nexus.venues import registry
 
 # The venues the simulator serves, in the order they are stepped (deterministic: venue id order).
 VENUES: tuple[str, ...] = registry.simulated()
+# The venues served when none are named (see registry.Venue.sim_default).
+DEFAULT_VENUES: tuple[str, ...] = registry.simulated_by_default()
 
 TRIM = -1  # wire format: shortest exact decimal
 
@@ -126,8 +128,11 @@ def market_for(symbol: str) -> Market:
 
 
 def check_venues(names) -> tuple[str, ...]:
-    """Validate and order a venue selection (None or empty means all of them)."""
+    """Validate and order a venue selection (None or empty: the default set, DEFAULT_VENUES;
+    "all": every venue the simulator serves)."""
     if not names:
+        return DEFAULT_VENUES
+    if list(names) == ["all"]:
         return VENUES
     out = []
     for n in names:

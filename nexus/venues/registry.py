@@ -20,7 +20,7 @@ import pkgutil
 from dataclasses import dataclass, field
 from functools import cache
 from types import ModuleType
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
 
 from nexus.exceptions import ConfigError
 from nexus.venues import VENUE_IDS
@@ -49,6 +49,14 @@ class FeedSpec:
     heartbeat: Heartbeat
     snapshot_path: Callable[[str], str] | None = None  # REST snapshot path for the venue symbol
     notes: str = field(default="")
+    # REST path (for the venue symbol) of the venue's instrument listing, whose body the venue's
+    # `Decoder.load_metadata` reads: fetched before the first connection, so tick, lot and
+    # contract value come from the venue, not from a built-in guess.
+    instruments_path: Callable[[str], str] | None = None
+    # Token flows (KuCoin bullet, Tradovate, FXCM): an async callable
+    # (ws_url, rest_url, venue_symbol) -> nexus.feeds.session.Session, run before every
+    # connection attempt.
+    prepare: Callable[[str, str | None, str], Awaitable[Any]] | None = None
 
 
 @dataclass(frozen=True)
@@ -63,6 +71,10 @@ class Venue:
     sim: str | None = "sim:SIM"  # a nexus.sim.specs.SimVenue (None: not simulated)
     orders: str | None = None   # "module:factory" of its order adapter (nexus.exec.client.VenueAdapter)
     symbols_case_sensitive: bool = False  # Hyperliquid coin names ("kPEPE")
+    # Simulated when no venue list is given (`nexus sim`, `Simulator()`): the first seven. A
+    # venue added later is served when named (or with `--venues all`), so a seed's default
+    # run - its order flow, its pattern labels - stays what it was.
+    sim_default: bool = False
 
     @property
     def id(self) -> int:
@@ -162,6 +174,11 @@ def feed_spec(name: str) -> FeedSpec:
 def simulated() -> tuple[str, ...]:
     """The venues the simulator serves, in stepping order."""
     return tuple(n for n, v in all_venues().items() if v.sim is not None)
+
+
+def simulated_by_default() -> tuple[str, ...]:
+    """The venues a simulator serves when none are named."""
+    return tuple(n for n, v in all_venues().items() if v.sim is not None and v.sim_default)
 
 
 def canonical_symbol(venue_name: str, symbol: str) -> str:

@@ -5,6 +5,6 @@ the simulator's wire formats (sim.py)."""
 from nexus.venues.registry import Venue
 
 VENUES = (
-    Venue("binance-spot", __name__, data="spot", feed="feed:SPOT", sim="sim:SPOT", orders="orders:spot"),
-    Venue("binance-perp", __name__, data="perp", feed="feed:PERP", sim="sim:PERP", orders="orders:perp"),
+    Venue("binance-spot", __name__, data="spot", feed="feed:SPOT", sim="sim:SPOT", orders="orders:spot", sim_default=True),
+    Venue("binance-perp", __name__, data="perp", feed="feed:PERP", sim="sim:PERP", orders="orders:perp", sim_default=True),
 )

@@ -4,4 +4,4 @@ authenticated REST and private stream (sim_trade.py)."""
 
 from nexus.venues.registry import Venue
 
-VENUES = (Venue("bybit-perp", __name__, orders="orders:perp"),)
+VENUES = (Venue("bybit-perp", __name__, orders="orders:perp", sim_default=True),)

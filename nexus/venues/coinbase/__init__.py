@@ -4,4 +4,4 @@ authenticated REST and `user` channel (sim_trade.py)."""
 
 from nexus.venues.registry import Venue
 
-VENUES = (Venue("coinbase", __name__, orders="orders:spot"),)
+VENUES = (Venue("coinbase", __name__, orders="orders:spot", sim_default=True),)

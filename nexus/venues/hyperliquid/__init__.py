@@ -3,4 +3,4 @@ signing (sign.py), the simulator's wire format (sim.py)."""
 
 from nexus.venues.registry import Venue
 
-VENUES = (Venue("hyperliquid", __name__, symbols_case_sensitive=True),)
+VENUES = (Venue("hyperliquid", __name__, symbols_case_sensitive=True, sim_default=True),)

@@ -3,4 +3,4 @@ signing (sign.py), the simulator's wire format (sim.py)."""
 
 from nexus.venues.registry import Venue
 
-VENUES = (Venue("kraken", __name__),)
+VENUES = (Venue("kraken", __name__, sim_default=True),)

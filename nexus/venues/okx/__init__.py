@@ -4,4 +4,4 @@ authenticated REST and private stream (sim_trade.py)."""
 
 from nexus.venues.registry import Venue
 
-VENUES = (Venue("okx-swap", __name__, orders="orders:swap"),)
+VENUES = (Venue("okx-swap", __name__, orders="orders:swap", sim_default=True),)
