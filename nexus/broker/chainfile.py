@@ -6,9 +6,9 @@ block numbers come back as they were; only block timestamps differ.
 
 Where: beside a SQLite database (`broker.db` -> `broker.db.chain`), or
 `<--chain-dir>/<database name>.chain` (PostgreSQL has no file to sit beside). Created
-owner-only (0600), tightened to 0600 when found wider. It holds no private key: the
-simulated hot wallet's key is a fixed, public test key (`chainsim.SIM_HOT_WALLET_KEY`) and
-the other simulated wallets are eth-tester's well-known test accounts; it does hold signed
+owner-only (0600), tightened to 0600 when found wider. It holds no private key: every
+simulated wallet, the hot wallet included (`chainsim.SIM_HOT_WALLET_ACCOUNT`), is one of
+eth-tester's well-known test accounts; it does hold signed
 raw transactions, which are public once broadcast.
 
 A line cut short by a crash (the last one) is dropped: the request it recorded is lost as if

@@ -4,9 +4,10 @@ come from. Also a small JSON-RPC-over-HTTP front (`nexus broker chain-sim`) so a
 outlive a broker process (crash tests) and the broker's web3 HTTP path is exercised for real.
 
 The chain can be persisted in a journal file (`nexus.broker.chainfile`) and replayed at the
-next start. So that the file holds no private key, the simulated hot wallet's key is a fixed,
-public test key (this chain's coins are worthless; never use that key on a real chain), and
-the customer and faucet wallets are eth-tester's well-known test accounts.
+next start. So that the file holds no private key, every wallet of this chain is one of
+eth-tester's own well-known test accounts (keys 1, 2, 3, ... as eth-tester generates them):
+the faucet its first, the customer its second, the hot wallet its third. Their coins are
+worthless; never use these keys on a real chain.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from eth_account import Account
-from eth_utils import keccak
 from web3 import EthereumTesterProvider, Web3
 
 from nexus.broker import erc20
@@ -30,7 +30,7 @@ HOT_WALLET_ETH = 1_000 * ETHER
 HOT_WALLET_USDT = 1_000_000 * USDT_UNIT
 CUSTOMER_USDT = 1_000_000_000 * USDT_UNIT
 MINE_BLOCKS_MAX = 10_000
-SIM_HOT_WALLET_KEY = keccak(b"nexus broker simulated hot wallet (public test key)")
+SIM_HOT_WALLET_ACCOUNT = 2  # eth-tester's third default account (0: faucet, 1: customer)
 JOURNALED = ("eth_sendTransaction", "eth_sendRawTransaction")  # the requests that change the chain
 
 
@@ -138,7 +138,9 @@ def sim_chain(path: str | None = None) -> Chain:
     wallet. Every transaction is mined at once in its own block (eth-tester validates a
     nonce against the mined state, so a pool of several pending transactions from one sender
     is not possible)."""
-    hot = Account.from_key(SIM_HOT_WALLET_KEY)
+    from eth_tester.backends.pyevm.main import get_default_account_keys
+
+    hot = Account.from_key(get_default_account_keys()[SIM_HOT_WALLET_ACCOUNT].to_bytes())
     w3, sim, token_address = build([hot.address], ChainFile(path) if path else None)
     chain = Chain(w3, hot, token_address, name="sim")
     chain._lock = sim._lock  # one lock for the one in-process EVM
