@@ -25,6 +25,20 @@ from nexus.exceptions import ConfigError
 HOT_KEY_ENV = "NEXUS_BROKER_HOT_WALLET_KEY"
 
 
+def hot_wallet_key() -> str:
+    """The hot wallet's private key for a real chain: from NEXUS_BROKER_HOT_WALLET_KEY, or from
+    the owner-only file NEXUS_BROKER_HOT_WALLET_KEY_FILE names. Held in memory only."""
+    key = os.environ.get(HOT_KEY_ENV)
+    if not key and os.environ.get(HOT_KEY_ENV + "_FILE"):
+        from nexus.config import read_secret_file
+
+        key = read_secret_file(os.environ[HOT_KEY_ENV + "_FILE"], HOT_KEY_ENV + "_FILE")
+    if not key:
+        raise ConfigError(f"--chain URL needs the hot wallet private key: set {HOT_KEY_ENV}, or "
+                          f"{HOT_KEY_ENV}_FILE to an owner-only file holding it (chmod 600)")
+    return key
+
+
 def latest_time_us(db: Database) -> int:
     """The latest time the database has seen, so a restarted clock never runs backwards."""
     try:
@@ -122,9 +136,7 @@ def make_chain(spec: str, usdt_contract: str | None, chain_path: str | None = No
         return sim_chain(chain_path)
     if not spec.startswith(("http://", "https://")):
         raise ConfigError("--chain is 'sim' or a web3 HTTP URL")
-    key = os.environ.get(HOT_KEY_ENV)
-    if not key:
-        raise ConfigError(f"--chain URL needs the hot wallet private key in the environment variable {HOT_KEY_ENV}")
+    key = hot_wallet_key()
     return connect(spec, key, usdt_contract)
 
 

@@ -64,3 +64,26 @@ def test_web3_http_path_against_chain_sim():
         server.server_close()
     with pytest.raises(ChainError):
         connect("http://127.0.0.1:9", hot.key.hex(), None, timeout_s=1)
+
+
+def test_hot_wallet_key_from_an_owner_only_file(tmp_path, monkeypatch):
+    import click
+
+    from nexus.exceptions import ConfigError
+
+    from nexus.broker.assemble import HOT_KEY_ENV, hot_wallet_key
+
+    monkeypatch.delenv(HOT_KEY_ENV, raising=False)
+    monkeypatch.delenv(HOT_KEY_ENV + "_FILE", raising=False)
+    with pytest.raises(ConfigError, match=HOT_KEY_ENV + "_FILE"):
+        hot_wallet_key()
+    f = tmp_path / "hot"
+    f.write_text("placeholder-not-a-key\n")  # the function reads a string; no key is written
+    f.chmod(0o644)
+    monkeypatch.setenv(HOT_KEY_ENV + "_FILE", str(f))
+    with pytest.raises(click.UsageError, match="chmod 600"):
+        hot_wallet_key()
+    f.chmod(0o600)
+    assert hot_wallet_key() == "placeholder-not-a-key"
+    monkeypatch.setenv(HOT_KEY_ENV, "from-the-environment")
+    assert hot_wallet_key() == "from-the-environment"
