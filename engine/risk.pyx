@@ -146,24 +146,28 @@ cdef uint8_t gate_caps(GateState* g) noexcept nogil:
     return R_DAILY_LOSS if g.latch == LATCH_LOSS else R_DAILY_PROFIT
 
 
+cdef extern from *:
+    int ctz32 "__builtin_ctz"(unsigned int) noexcept nogil
+
+
 cdef inline bint malformed(const OrderReq* o) noexcept nogil:
-    if o.side != ORD_BUY and o.side != ORD_SELL:
-        return True
-    if o.type < ORD_MARKET or o.type > ORD_STOP or o.reduce_only > 1 or o.source > SRC_AUTO:
-        return True
-    if o.qty <= 0:
-        return True
-    if o.type == ORD_MARKET:
-        return o.price != 0
-    return o.price <= 0
+    # Bitwise, not short-circuit: no data-dependent branch per order.
+    return ((o.side != ORD_BUY) & (o.side != ORD_SELL)) | (o.type < ORD_MARKET) | (o.type > ORD_STOP) \
+        | (o.reduce_only > 1) | (o.source > SRC_AUTO) | (o.qty <= 0) \
+        | ((o.type == ORD_MARKET) & (o.price != 0)) | ((o.type != ORD_MARKET) & (o.price <= 0))
 
 
 cdef uint8_t gate_check(GateState* g, const OrderReq* o) noexcept nogil:
     # The caps were evaluated when the PnL or a cap last changed (fill, touch, set_limits,
     # set_day, set_position): here only the latch is read.
+    #
+    # Codes 4 and 6..15 are evaluated together: each refusal sets the bit of its code and the
+    # lowest set bit is the answer - the same first-refusal-wins order as a chain of ifs, with
+    # no data-dependent branch (an order stream mixing refusals costs no mispredictions).
     cdef InstSlot* s
     cdef bint reducing, adds
     cdef int64_t touch, px
+    cdef uint32_t m
     if g.latch != LATCH_NONE:
         return R_DAILY_LOSS if g.latch == LATCH_LOSS else R_DAILY_PROFIT
     if g.state == ST_HALTED:
@@ -173,35 +177,25 @@ cdef uint8_t gate_check(GateState* g, const OrderReq* o) noexcept nogil:
     s = gate_slot(g, o.instrument_id)
     if s == NULL or s.venue_id != o.venue_id:
         return R_UNKNOWN_INSTRUMENT
-    if o.qty > s.units_max or o.price > s.units_max:
-        return R_BAD_ORDER
-    reducing = s.pos_qty != 0 and (s.pos_qty > 0) == (o.side == ORD_SELL) and o.qty <= abs64(s.pos_qty)
-    adds = o.source == SRC_AUTO and not reducing
-    if adds and not g.auto_enabled:
-        return R_AUTO_OFF
-    if g.state == ST_REDUCING and not reducing:
-        return R_REDUCING_ONLY
-    if o.reduce_only and not reducing:
-        return R_REDUCE_ONLY
-    if o.qty > s.max_qty:
-        return R_MAX_QTY
+    reducing = (s.pos_qty != 0) & ((s.pos_qty > 0) == (o.side == ORD_SELL)) & (o.qty <= abs64(s.pos_qty))
+    adds = (o.source == SRC_AUTO) & (not reducing)
     touch = s.ask if o.side == ORD_BUY else s.bid
-    if not s.has_touch:
-        return R_NO_TOUCH
-    if o.type == ORD_MARKET:
-        px = touch
-    else:
-        px = o.price
-        if <int128_t>abs64(px - touch) * BAND_BP_DEN > <int128_t>g.band_bp * touch:
-            return R_PRICE_BAND
-    if <int128_t>o.qty * px * s.cv > s.max_notional:
-        return R_MAX_NOTIONAL
-    if s.pos_qty == 0 and g.open_positions >= g.max_positions:
-        return R_MAX_POSITIONS
-    if adds and g.has_last_auto and o.ts_ns - g.last_auto_ts_ns < g.cooldown_ns:
-        return R_COOLDOWN
-    if g.rate_count >= g.rate_max and o.ts_ns - g.rate_ts[g.rate_head] < g.rate_window_ns:
-        return R_RATE
+    px = touch if o.type == ORD_MARKET else o.price
+    m = (<uint32_t>((o.qty > s.units_max) | (o.price > s.units_max)) << R_BAD_ORDER) \
+        | (<uint32_t>(adds & (not g.auto_enabled)) << R_AUTO_OFF) \
+        | (<uint32_t>((g.state == ST_REDUCING) & (not reducing)) << R_REDUCING_ONLY) \
+        | (<uint32_t>((o.reduce_only != 0) & (not reducing)) << R_REDUCE_ONLY) \
+        | (<uint32_t>(o.qty > s.max_qty) << R_MAX_QTY) \
+        | (<uint32_t>(not s.has_touch) << R_NO_TOUCH) \
+        | (<uint32_t>((o.type != ORD_MARKET)
+                      & (<int128_t>abs64(px - touch) * BAND_BP_DEN > <int128_t>g.band_bp * touch)) << R_PRICE_BAND) \
+        | (<uint32_t>(<int128_t>o.qty * px * s.cv > s.max_notional) << R_MAX_NOTIONAL) \
+        | (<uint32_t>((s.pos_qty == 0) & (g.open_positions >= g.max_positions)) << R_MAX_POSITIONS) \
+        | (<uint32_t>(adds & (g.has_last_auto != 0) & (o.ts_ns - g.last_auto_ts_ns < g.cooldown_ns)) << R_COOLDOWN) \
+        | (<uint32_t>((g.rate_count >= g.rate_max)
+                      & (o.ts_ns - g.rate_ts[g.rate_head] < g.rate_window_ns)) << R_RATE)
+    if m:
+        return <uint8_t>ctz32(m)
     # accepted: record it in the rate window (and the cooldown for auto entries)
     if g.rate_count < g.rate_max:  # filling up: the head stays at 0
         g.rate_ts[g.rate_count] = o.ts_ns
