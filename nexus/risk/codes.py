@@ -12,44 +12,35 @@ from nexus.exceptions import RecordLayoutError
 
 
 class Reason(IntEnum):
-    """ACCEPT or the check that refused, in the order the checks run."""
+    """ACCEPT or the check that refused, in the order the checks run; `.text` says it to a user."""
 
-    ACCEPT = 0
-    DAILY_LOSS = 1
-    DAILY_PROFIT = 2
-    HALTED = 3
-    BAD_ORDER = 4
-    UNKNOWN_INSTRUMENT = 5
-    AUTO_OFF = 6
-    REDUCING_ONLY = 7
-    REDUCE_ONLY = 8
-    MAX_QTY = 9
-    NO_TOUCH = 10
-    PRICE_BAND = 11
-    MAX_NOTIONAL = 12
-    MAX_POSITIONS = 13
-    COOLDOWN = 14
-    RATE = 15
+    text: str
+
+    ACCEPT = 0, "accepted"
+    DAILY_LOSS = 1, "LIMIT HIT: the daily loss cap was crossed (nexus risk reset --confirm)"
+    DAILY_PROFIT = 2, "LIMIT HIT: the daily profit cap was crossed (nexus risk reset --confirm)"
+    HALTED = 3, "trading is HALTED"
+    BAD_ORDER = 4, "malformed order (side, type, flags, qty or price)"
+    UNKNOWN_INSTRUMENT = 5, "no risk limits configured for this instrument"
+    AUTO_OFF = 6, "AUTO is off: an auto order may only reduce"
+    REDUCING_ONLY = 7, "trading state REDUCING: only reducing orders"
+    REDUCE_ONLY = 8, "reduce-only order would open, increase or flip the position"
+    MAX_QTY = 9, "quantity above the max order quantity of the symbol"
+    NO_TOUCH = 10, "no current touch for the symbol"
+    PRICE_BAND = 11, "price further from the touch than the price band (fat finger)"
+    MAX_NOTIONAL = 12, "notional above the max order notional of the symbol"
+    MAX_POSITIONS = 13, "max simultaneous positions already open"
+    COOLDOWN = 14, "auto-trade cooldown not elapsed"
+    RATE = 15, "max order rate reached"
+
+    def __new__(cls, value: int, text: str) -> "Reason":
+        member = int.__new__(cls, value)
+        member._value_ = value
+        member.text = text
+        return member
 
 
-REASON_TEXT: dict[Reason, str] = {
-    Reason.ACCEPT: "accepted",
-    Reason.DAILY_LOSS: "LIMIT HIT: the daily loss cap was crossed (nexus risk reset --confirm)",
-    Reason.DAILY_PROFIT: "LIMIT HIT: the daily profit cap was crossed (nexus risk reset --confirm)",
-    Reason.HALTED: "trading is HALTED",
-    Reason.BAD_ORDER: "malformed order (side, type, flags, qty or price)",
-    Reason.UNKNOWN_INSTRUMENT: "no risk limits configured for this instrument",
-    Reason.AUTO_OFF: "AUTO is off: an auto order may only reduce",
-    Reason.REDUCING_ONLY: "trading state REDUCING: only reducing orders",
-    Reason.REDUCE_ONLY: "reduce-only order would open, increase or flip the position",
-    Reason.MAX_QTY: "quantity above the max order quantity of the symbol",
-    Reason.NO_TOUCH: "no current touch for the symbol",
-    Reason.PRICE_BAND: "price further from the touch than the price band (fat finger)",
-    Reason.MAX_NOTIONAL: "notional above the max order notional of the symbol",
-    Reason.MAX_POSITIONS: "max simultaneous positions already open",
-    Reason.COOLDOWN: "auto-trade cooldown not elapsed",
-    Reason.RATE: "max order rate reached",
-}
+REASON_TEXT: dict[Reason, str] = {r: r.text for r in Reason}
 
 
 class State(IntEnum):
