@@ -77,8 +77,17 @@ class SimControl:
             return self.w3.eth.block_number
 
     def fund(self, address: str, eth: int, usdt: int) -> None:
+        """Give `address` exactly `eth` wei and `usdt` units. An eth-tester default account
+        (the simulated hot wallet is one) starts with its own large balance: that is first sent
+        back to the faucet, so the wallet holds what the simulation says and nothing more."""
         address = Web3.to_checksum_address(address)
         with self._lock:
+            held = self.w3.eth.get_balance(address)
+            if held and address in self.w3.eth.accounts:
+                price = 2 * self.w3.eth.get_block("latest")["baseFeePerGas"]   # legacy: pays exactly gas * price
+                gas = 21_000
+                self.w3.eth.send_transaction({"from": address, "to": self.faucet, "value": held - gas * price,
+                                              "gas": gas, "gasPrice": price})
             if eth:
                 self.w3.eth.send_transaction({"from": self.faucet, "to": address, "value": eth})
             if usdt:

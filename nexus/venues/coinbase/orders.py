@@ -50,6 +50,7 @@ VENUE = "coinbase"
 API = "/api/v3/brokerage"
 JWT_LIFETIME_S = 120
 NONCE_BYTES = 16
+NBF_SLACK_MS = 1_000      # nbf this far back (the venue accepts nbf <= its now)
 CLOCK_TOLERANCE_MS = 1000          # a refused JWT with the clock off more than this: ClockDrift
 URLS = ("https://api.coinbase.com", "wss://advanced-trade-ws.coinbase.com")
 UNAUTHORIZED = 401
@@ -88,7 +89,9 @@ class CoinbaseAdapter(HttpVenue):
 
     # -- requests ---------------------------------------------------------------------------
     def jwt(self, uri: str | None) -> str:
-        nbf = self.now_ms() // 1000
+        # nbf one second back: the venue's clock is only known to within the round trip, and a
+        # JWT whose nbf lands a hair in the venue's future is refused (seen in CI, 1 run in ~20)
+        nbf = (self.now_ms() - NBF_SLACK_MS) // 1000
         claims = {"iss": "cdp", "nbf": nbf, "exp": nbf + JWT_LIFETIME_S, "sub": self.signer.key_name}
         if uri is not None:
             claims["uri"] = uri
