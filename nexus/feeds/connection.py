@@ -141,6 +141,9 @@ class FeedConnection:
         hb = self.heartbeat
         if hb.pong_marker is not None and len(payload) < 64 and hb.pong_marker in payload:
             return  # the venue's pong: liveness only
+        if hb.answer_marker is not None and len(payload) < 256 and hb.answer_marker in payload:
+            self.send(hb.answer)  # the venue's heartbeat request: answered, not a market message
+            return
         try:
             self.on_message_cb(payload, now)
         except Exception as e:  # a handler bug must not kill the connection silently
@@ -181,6 +184,15 @@ class FeedConnection:
             except (asyncio.CancelledError, Exception):
                 pass
 
+    async def _ping_every(self, hb: Heartbeat) -> None:
+        """The venue's ping on a fixed period (Heartbeat.every_s), whatever the traffic."""
+        while True:  # cancelled when the connection ends
+            await asyncio.sleep(hb.every_s)
+            if hb.ping is not None:
+                self.send(hb.ping)
+            elif self._transport is not None:
+                self._transport.send_ping()
+
     async def _run(self) -> None:
         while not self._stopping:
             self.stats.attempts += 1
@@ -204,7 +216,12 @@ class FeedConnection:
                     websocket_handshake_timeout=10,
                 )
                 t_up = time.monotonic()
-                await transport.wait_disconnected()
+                pinger = asyncio.get_running_loop().create_task(self._ping_every(hb)) if hb.every_s > 0 else None
+                try:
+                    await transport.wait_disconnected()
+                finally:
+                    if pinger is not None:
+                        pinger.cancel()
                 self.backoff.connected_for(time.monotonic() - t_up)
             except asyncio.CancelledError:
                 raise

@@ -120,7 +120,10 @@ class VenueFeed:
         """Before each connection attempt: the venue's instrument listing (once), then the
         venue's token flow where it has one."""
         if not self.instruments_loaded:
-            body = await rest_call(self.rest_url + self.spec.instruments_path(self.vsym))
+            post = self.spec.instruments_body(self.vsym) if self.spec.instruments_body else None
+            body = await rest_call(self.rest_url + self.spec.instruments_path(self.vsym),
+                                   "POST" if post is not None else "GET", post,
+                                   {"Content-Type": "application/json"} if post is not None else None)
             n = self.decoder.load_metadata(body)
             log.info("%s: %d instruments loaded from the venue", self.venue, n)
             self.instruments_loaded = True

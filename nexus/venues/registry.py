@@ -34,6 +34,13 @@ class Heartbeat:
     idle_s: float
     ping: bytes | None
     pong_marker: bytes | None  # a substring identifying the venue's pong reply
+    # `ping` sent every `every_s` seconds whatever the traffic (KuCoin's pingInterval,
+    # Tradovate's "[]" frame); 0: only when idle.
+    every_s: float = 0.0
+    # A server heartbeat that must be answered (Deribit's test_request): a small message
+    # holding `answer_marker` is answered with `answer` and not passed on.
+    answer_marker: bytes | None = None
+    answer: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -53,6 +60,9 @@ class FeedSpec:
     # `Decoder.load_metadata` reads: fetched before the first connection, so tick, lot and
     # contract value come from the venue, not from a built-in guess.
     instruments_path: Callable[[str], str] | None = None
+    # The listing's request body where the venue wants a POST (Hyperliquid's /info
+    # {"type": "meta"}); None: a GET.
+    instruments_body: Callable[[str], bytes] | None = None
     # Token flows (KuCoin bullet, Tradovate, FXCM): an async callable
     # (ws_url, rest_url, venue_symbol) -> nexus.feeds.session.Session, run before every
     # connection attempt.
