@@ -3,6 +3,7 @@ for the connection options, keys and exit statuses)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import click
@@ -30,11 +31,14 @@ def order() -> None:
 @click.option("--leverage", type=int, default=None, help="Set the symbol's leverage first (perpetuals).")
 @click.option("--tp-ticks", type=int, default=None, help="Take-profit distance in ticks, placed once the entry fills.")
 @click.option("--sl-ticks", type=int, default=None, help="Stop-loss distance in ticks, placed once the entry fills.")
+@click.option("--wait-fill", type=click.FloatRange(0, 86400), default=0, show_default=True, metavar="SECONDS",
+              help="With --tp-ticks/--sl-ticks on an entry that rests: keep the session open up to this long "
+                   "and place the TP/SL when it fills (they are placed only while this command runs).")
 @click.option("--client-id", default=None, help="Client order id (default: a fresh unique one).")
 @click.option("--agg", is_flag=True, help="The caller is in AGG mode (orders are refused there, as the seed says).")
 @venue_options
-def place(venue, symbol, side, type_, qty, price, stop_price, reduce_only, leverage, tp_ticks, sl_ticks, client_id,
-          agg, testnet, use_sim, rest_url, ws_url, keys_stdin, as_json):
+def place(venue, symbol, side, type_, qty, price, stop_price, reduce_only, leverage, tp_ticks, sl_ticks, wait_fill,
+          client_id, agg, testnet, use_sim, rest_url, ws_url, keys_stdin, as_json):
     """Place one order; prints its state as the venue answered it."""
     if agg:
         from nexus.agg.aggregator import refuse_order_in_agg
@@ -52,13 +56,26 @@ def place(venue, symbol, side, type_, qty, price, stop_price, reduce_only, lever
                                    reduce_only=reduce_only, leverage=leverage, tp_ticks=tp_ticks, sl_ticks=sl_ticks,
                                    client_id=client_id)
             o = await ex.place(req)
+            if ex.brackets_pending(o.client_id) and wait_fill > 0:
+                try:
+                    await ex.wait_for(o.client_id, lambda x: x.state.terminal, wait_fill)
+                except asyncio.TimeoutError:
+                    pass
+                await ex.wait_brackets()
+            pending = ex.brackets_pending(o.client_id)
             others = [order_obj(x) for x in ex.tracker.orders.values() if x is not o]
             if as_json:
-                click.echo(json.dumps({**order_obj(o), "brackets": others}))
+                click.echo(json.dumps({**order_obj(o), "brackets": others, "brackets_pending": pending,
+                                       "bracket_errors": ex.bracket_errors}))
             else:
                 for x in [order_obj(o), *others]:
                     click.echo(_line(x))
-        return 0
+            if pending:
+                click.echo(f"nexus: the entry rests ({o.state.value}); its TP/SL were not placed: they are placed "
+                           "when it fills while a session runs (--wait-fill SECONDS keeps this one open)", err=True)
+            for e in ex.bracket_errors:
+                click.echo(f"nexus: {e}", err=True)
+        return 3 if ex.bracket_errors else 0
 
     run(body, as_json)
 

@@ -19,6 +19,7 @@ carries the order's last known state, queried before giving up.
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Callable, Protocol
@@ -34,6 +35,8 @@ ATTEMPTS_DEFAULT = 3          # sends of one order at most (each after a query f
 QUERY_ATTEMPTS = 3            # queries by client id after a timeout before giving up
 RETRY_PAUSE_S = 0.2
 
+
+log = logging.getLogger("nexus.exec")
 
 class VenueRejected(NexusError):
     """The venue refused a request: its own code and message."""
@@ -138,6 +141,10 @@ class Executor:
         self.on_unknown: Callable[[OrderUpdate], None] | None = None
         self._changed = asyncio.Condition()
         self._stream: asyncio.Task | None = None
+        # TP/SL of entries that rest: placed when the entry fills (or ends part-filled)
+        self._pending_brackets: dict[str, Instrument] = {}
+        self._bracket_tasks: set[asyncio.Task] = set()
+        self.bracket_errors: list[str] = []
 
     # -- lifecycle --------------------------------------------------------------------------
     async def start(self, stream: bool = True) -> None:
@@ -172,6 +179,13 @@ class Executor:
 
     # -- orders -----------------------------------------------------------------------------
     async def place(self, req: OrderRequest) -> Order:
+        """Send an order; an entry with TP/SL that filled returns with them placed (when it
+        rests, they are placed by this session when it fills: `brackets_pending`)."""
+        order = await self._place(req)
+        await self.wait_brackets()      # the private stream may have reported the fill first
+        return order
+
+    async def _place(self, req: OrderRequest) -> Order:
         if self.agg_mode:
             from nexus.agg.aggregator import refuse_order_in_agg
             refuse_order_in_agg()
@@ -181,11 +195,46 @@ class Executor:
         if req.leverage is not None:
             await self.adapter.set_leverage(req.symbol, req.leverage)
         order = self.tracker.add(req)
+        if req.tp_ticks or req.sl_ticks:
+            self._pending_brackets[req.client_id] = inst
         upd = await self._send(req, order)
-        self.apply(upd)
-        if (req.tp_ticks or req.sl_ticks) and order.state is State.FILLED:
-            await self._brackets(order, inst)
+        self._apply(upd)
+        if self._pending_brackets.get(req.client_id) is not None and \
+                (order.state is State.FILLED or (order.state.terminal and order.filled_qty > 0)):
+            await self._brackets(order, self._pending_brackets.pop(req.client_id))  # a rejection raises
+        elif order.state.terminal:
+            self._pending_brackets.pop(req.client_id, None)
         return order
+
+    def brackets_pending(self, client_id: str) -> bool:
+        """The entry's TP/SL wait for it to fill (placed by this session when it does)."""
+        return client_id in self._pending_brackets
+
+    async def wait_brackets(self) -> None:
+        """Until every TP/SL placement started so far is done."""
+        while self._bracket_tasks:
+            await asyncio.gather(*list(self._bracket_tasks), return_exceptions=True)
+
+    def _bracket_when_filled(self, o: Order) -> None:
+        """After an update: an entry with TP/SL that has filled (or ended with part of it filled)
+        gets its closing orders, once; one that ended unfilled needs none."""
+        if o.client_id not in self._pending_brackets:
+            return
+        if o.state is State.FILLED or (o.state.terminal and o.filled_qty > 0):
+            inst = self._pending_brackets.pop(o.client_id)
+            task = asyncio.get_running_loop().create_task(self._brackets_logged(o, inst))
+            self._bracket_tasks.add(task)
+            task.add_done_callback(self._bracket_tasks.discard)
+        elif o.state.terminal:
+            del self._pending_brackets[o.client_id]
+
+    async def _brackets_logged(self, entry: Order, inst: Instrument) -> None:
+        try:
+            await self._brackets(entry, inst)
+        except NexusError as e:                  # the entry stands; its protection did not
+            msg = f"{self.adapter.venue}: TP/SL of {entry.client_id} not placed: {e}"
+            self.bracket_errors.append(msg)
+            log.error("%s", msg)
 
     async def _send(self, req: OrderRequest, order: Order) -> OrderUpdate:
         for _ in range(self.attempts):
@@ -230,11 +279,12 @@ class Executor:
         tp, sl = bracket(ref, req.side, inst.tick_size, req.tp_ticks, req.sl_ticks)
         close = req.side.opposite
         reduce = self.adapter.perpetual
+        # _place, not place: a bracket task never waits for the others (no wait cycle)
         if tp is not None:
-            await self.place(OrderRequest.make(inst, close, OrderType.LIMIT, entry.filled_qty, price=tp,
+            await self._place(OrderRequest.make(inst, close, OrderType.LIMIT, entry.filled_qty, price=tp,
                                                reduce_only=reduce))
         if sl is not None:
-            await self.place(OrderRequest.make(inst, close, OrderType.STOP, entry.filled_qty, stop_price=sl,
+            await self._place(OrderRequest.make(inst, close, OrderType.STOP, entry.filled_qty, stop_price=sl,
                                                reduce_only=reduce))
 
     async def cancel(self, symbol: str, client_id: str) -> OrderUpdate:
@@ -251,14 +301,19 @@ class Executor:
     # -- updates ----------------------------------------------------------------------------
     def apply(self, upd: OrderUpdate) -> None:
         """Bring our order to what the venue reports; fills counted once, stale updates ignored."""
+        o = self._apply(upd)
+        if o is not None and self._pending_brackets:
+            self._bracket_when_filled(o)
+
+    def _apply(self, upd: OrderUpdate) -> Order | None:
         o = self.tracker.orders.get(upd.client_id)
         if o is None:                             # not ours: counted and reported, never applied
             self.unknown_updates += 1
             if self.on_unknown is not None:
                 self.on_unknown(upd)
-            return
+            return None
         if o.state.terminal:
-            return
+            return o
         inst = self.instruments.get(o.request.symbol)
         start = upd.filled - sum((f.qty for f in upd.fills), Decimal(0))
         for f in upd.fills:
@@ -276,9 +331,10 @@ class Executor:
                 price = upd.avg_price
             self._fill(o, new, price, Decimal(0), upd)
         if upd.state in (State.PARTIALLY_FILLED, State.FILLED):
-            return
+            return o
         if upd.state is not o.state and legal(o.state, upd.state):
             self.tracker.move(o.client_id, upd.state, venue_order_id=upd.venue_order_id or None)
+        return o
 
     def _fill(self, o: Order, qty: Decimal, price: Decimal, fee: Decimal, upd: OrderUpdate) -> None:
         total = o.filled_qty + qty

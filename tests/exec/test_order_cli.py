@@ -96,6 +96,16 @@ def test_cli_session_exit_codes_and_no_secret_anywhere(session):
     r = nexus("order", "cancel", "--symbol", "BTCUSDT", "--client-id", "tpA1", "--json")
     assert r.returncode == 0 and json.loads(r.stdout)["state"] == "cancelled"
 
+    # an entry that rests with TP/SL: said plainly, nothing placed yet; --wait-fill waits for it
+    r = nexus("order", "place", "--symbol", "BTCUSDT", "--side", "buy", "--type", "limit", "--qty", "0.010",
+              "--price", "1000.0", "--tp-ticks", "20", "--client-id", "restA1", "--wait-fill", "0.5", "--json")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["state"] == "accepted" and out["brackets"] == [] and out["brackets_pending"] is True
+    assert "its TP/SL were not placed" in r.stderr and "--wait-fill" in r.stderr
+    r = nexus("order", "cancel", "--symbol", "BTCUSDT", "--client-id", "restA1", "--json")
+    assert r.returncode == 0 and json.loads(r.stdout)["state"] == "cancelled"
+
     # the venue's rejection: exit 3 with its code and message
     r = nexus("order", "cancel", "--symbol", "BTCUSDT", "--client-id", "tpA1", "--json")
     assert r.returncode == 3 and json.loads(r.stdout)["code"] == -2011 and "Unknown order sent." in r.stderr
@@ -123,7 +133,7 @@ def test_cli_session_exit_codes_and_no_secret_anywhere(session):
     r = nexus("order", "place", "--symbol", "BTCUSDT", "--side", "buy", "--type", "market", "--qty", "0.010",
               "--rest-url", dead)
     assert r.returncode == 4 and "ConnectError" in r.stderr
-    assert len(outputs) >= 14
+    assert len(outputs) >= 16
 
 
 @pytest.mark.parametrize("venue, symbol, qty, big, code", [

@@ -191,3 +191,55 @@ def test_user_data_events_have_the_documented_fields():
                         if "o" in doc and isinstance(doc["o"], dict):
                             assert set(doc["o"]) - set(ours["o"]) <= {"AP", "cr"}     # trailing stops only
     run(body())
+
+
+def test_resting_limit_entry_gets_its_tp_sl_when_it_fills():
+    """A limit entry with TP/SL that rests: nothing closes it yet; when another account trades
+    through it, the session places the take-profit (limit) and stop-loss (stop), reduce-only,
+    at the tick distances from the fill price."""
+    venue = "binance-perp"
+
+    async def body():
+        async with simulator() as sim, executor(sim, venue) as ex:
+            inst = await ex.instrument("BTCUSDT")
+            price = grid(sim.book(venue)["bids"][-1][0], -20, inst.tick_size)   # below every bid
+            o = await ex.place(await ex.request("BTCUSDT", "buy", "limit", QTY[venue], price=price,
+                                                tp_ticks=30, sl_ticks=10))
+            assert o.state is State.ACCEPTED and ex.brackets_pending(o.client_id)
+            assert list(ex.tracker.orders) == [o.client_id]          # no TP/SL before the fill
+            sim.open_account(venue, "key-B", "secret-B", balances={"BTC": "10000", "USDT": "100000000"})
+            async with executor(sim, venue, "key-B", "secret-B", open_account=False, stream=False) as other:
+                ahead = sum(Decimal(q) for p, q in sim.book(venue)["bids"] if Decimal(p) >= Decimal(price))
+                await other.place(await other.request("BTCUSDT", "sell", "limit", str(2 * ahead + Decimal(QTY[venue])),
+                                                      price=price))
+            await ex.wait_for(o.client_id, lambda x: x.state is State.FILLED, 5)
+            for _ in range(50):
+                if len(ex.tracker.orders) == 3:
+                    break
+                await asyncio.sleep(0.1)
+            await ex.wait_brackets()
+            assert not ex.brackets_pending(o.client_id) and ex.bracket_errors == []
+            tp, sl = [x for x in ex.tracker.orders.values() if x is not o]
+            tick = Decimal(inst.tick_size)
+            assert (tp.request.type.value, tp.request.side.value, tp.request.price) == ("limit", "sell", Decimal(price) + 30 * tick)
+            assert (sl.request.type.value, sl.request.side.value, sl.request.stop_price) == ("stop", "sell", Decimal(price) - 10 * tick)
+            assert tp.request.reduce_only and sl.request.reduce_only
+            assert tp.request.qty == sl.request.qty == Decimal(QTY[venue])
+            opens = {u.client_id for u in await ex.adapter.open_orders("BTCUSDT")}
+            assert opens == {tp.client_id, sl.client_id}
+    run(body())
+
+
+def test_resting_entry_cancelled_unfilled_needs_no_tp_sl():
+    venue = "binance-perp"
+
+    async def body():
+        async with simulator() as sim, executor(sim, venue) as ex:
+            inst = await ex.instrument("BTCUSDT")
+            price = grid(sim.book(venue)["bids"][-1][0], -20, inst.tick_size)
+            o = await ex.place(await ex.request("BTCUSDT", "buy", "limit", QTY[venue], price=price, tp_ticks=5))
+            assert ex.brackets_pending(o.client_id)
+            await ex.cancel("BTCUSDT", o.client_id)
+            assert o.state is State.CANCELLED and not ex.brackets_pending(o.client_id)
+            assert list(ex.tracker.orders) == [o.client_id]
+    run(body())
