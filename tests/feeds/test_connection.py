@@ -155,3 +155,50 @@ def test_run_says_why_no_venue_became_live():
     okx = json.loads(p.stdout.splitlines()[-1])["summary"]["okx-swap"]
     assert okx["state"] == "DOWN" and okx["error"] == "connection refused by 127.0.0.1:1" and okx["attempts"] >= 2
     assert f"okx-swap: connection refused by 127.0.0.1:1 ({okx['attempts']} attempts)" in p.stderr.splitlines()[-1]
+
+
+def test_periodic_ping_is_sent_whatever_the_traffic():
+    """Heartbeat.every_s (KuCoin's pingInterval, Tradovate's "[]"): the ping goes out on its
+    period even while messages keep arriving (an idle-only ping would never fire here)."""
+    async def main():
+        srv = await ScriptServer(lambda n: [b'{"i":%d}' % i for i in range(3)]).start()
+        got = []
+        c = FeedConnection("kraken", srv.url, [b"sub"], Heartbeat(0, b"ping", b"pong", every_s=0.2),
+                           lambda p, ts: got.append(p))
+        c.start()
+        await asyncio.sleep(0.5)
+        pings_mid = srv.received.count(b"ping")
+        await asyncio.sleep(0.6)
+        await c.stop()
+        await srv.stop()
+        return srv, got, c, pings_mid
+
+    srv, got, c, pings_mid = run(main())
+    assert pings_mid >= 1 and srv.received.count(b"ping") >= pings_mid + 2
+    assert got == [b'{"i":0}', b'{"i":1}', b'{"i":2}']      # the pongs are liveness only
+    assert c.stats.reconnects == 0
+
+
+def test_server_heartbeat_request_is_answered_not_passed_on():
+    """Heartbeat.answer_marker / answer (Deribit's test_request): answered on the socket; the
+    market messages around it still reach the handler."""
+    req = b'{"jsonrpc":"2.0","method":"heartbeat","params":{"type":"test_request"}}'
+    answer = b'{"jsonrpc":"2.0","id":9,"method":"public/test","params":{}}'
+
+    async def main():
+        srv = await ScriptServer(lambda n: [b'{"m":1}', req, b'{"m":2}']).start()
+        got = []
+        hb = Heartbeat(0, None, None, answer_marker=b'"test_request"', answer=answer)
+        c = FeedConnection("okx-swap", srv.url, [b"sub"], hb, lambda p, ts: got.append(p))
+        c.start()
+        for _ in range(200):
+            if answer in srv.received and len(got) == 2:
+                break
+            await asyncio.sleep(0.01)
+        await c.stop()
+        await srv.stop()
+        return srv, got
+
+    srv, got = run(main())
+    assert got == [b'{"m":1}', b'{"m":2}']
+    assert srv.received.count(answer) == 1
