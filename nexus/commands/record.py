@@ -16,7 +16,7 @@ from nexus.config import config_option
 def venues_option(f):
     return click.option(
         "--venues", default="binance-perp,binance-spot,bybit-perp,okx-swap,hyperliquid", show_default=True,
-        help="Comma-separated venue ids.",
+        help="Comma-separated venue ids, or 'all' (every venue Nexus reads).",
     )(f)
 
 
@@ -24,6 +24,10 @@ def parse_venues(value: str) -> list[str]:
     from nexus.feeds.specs import spec
 
     venues = [v.strip() for v in value.split(",") if v.strip()]
+    if venues == ["all"]:
+        from nexus.venues import registry
+
+        return list(registry.names())
     if not venues:
         raise click.BadParameter("name at least one venue", param_hint="--venues")
     for v in venues:

@@ -17,7 +17,7 @@ from nexus.config import config_option
 
 @click.command()
 @click.option("--venues", default="binance-perp,binance-spot,bybit-perp,okx-swap,hyperliquid", show_default=True,
-              help="Comma-separated venue ids (with --agg: at most five).")
+              help="Comma-separated venue ids, or 'all' (every venue Nexus reads; with --agg: at most five).")
 @click.option("--symbol", default="BTCUSDT", show_default=True, help="Canonical symbol, mapped per venue.")
 @click.option("--sim", is_flag=True, help="Start the venue simulator in-process and connect to it.")
 @click.option("--seed", type=int, default=1, show_default=True, help="Simulator seed (with --sim).")
