@@ -43,6 +43,7 @@ COMMANDS: dict[str, str] = {
     "config": "nexus.commands.config:config",
     "trade": "nexus.commands.trade:trade",
     "stats": "nexus.commands.stats:stats",
+    "venues": "nexus.commands.venues:venues",
 }
 
 

@@ -24,6 +24,8 @@ MATRIX: dict[str, tuple[str, str]] = {
     "mexc": (NATIVE, "API key + secret"),
     "gate": (NATIVE, "API key + secret"),
     "bitget": (NATIVE, "key + secret + passphrase"),
+    "binance-rwa": (NATIVE, "Binance spot keys; tokenized real-world-asset symbols only"),
+    "fxcm": (NATIVE, "API token"),
     "hyperliquid": (BRIDGE, "execution via the Hyperliquid bridge on :5557 (private-key signing "
                             "happens in the bridge, never here)"),
     "kraken": (DATA_ONLY, "Kraken Spot: data only in this build"),
