@@ -239,22 +239,22 @@ def seq_int(v: Any, what: str = "sequence") -> int:
 
 
 class Decoder:
-    """Base of the venue decoders. Subclasses set `venue`, `DEFAULTS` and implement
-    `_decode(doc, ts_local_ns)`; `decode` does the parsing, error mapping and F_LAST."""
+    """Base of the venue decoders. Subclasses set `venue` and implement `_decode(doc,
+    ts_local_ns)` and `_metadata(doc)` (the venue's instrument listing); `decode` does the
+    parsing, error mapping and F_LAST. There is no built-in instrument table: instruments come
+    from the venue's listing (`load_metadata`, live from `FeedSpec.instruments_path`, offline
+    from `--instruments FILE`) or, offline, are inferred from the input (nexus.feeds.lines)."""
 
     venue: str = ""
-    DEFAULTS: tuple[Instrument, ...] = ()
     PRICE_FIELDS: Any = None  # a compiled regex quoting numeric fields before parsing (Kraken)
 
     def __init__(self, registry: Registry | None = None) -> None:
         self.venue_id = venue_id(self.venue)
         self.registry = registry if registry is not None else Registry()
-        for inst in self.DEFAULTS:
-            if (inst.venue, inst.symbol) not in self.registry:
-                self.registry.add(inst)
         self._parser = simdjson.Parser()  # one per decoder, reused for every message
         self._ents: dict[str, _Ent] = {}
         self.generic: set[str] = set()  # symbols running on the generic fallback
+        self.inferred: set[str] = set()  # symbols whose precision was inferred from the input (offline)
         self.rest_symbol: str | None = None  # the symbol a REST book body belongs to
         self._out: np.ndarray | None = None
         self._mv: memoryview = memoryview(b"")

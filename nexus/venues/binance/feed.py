@@ -24,6 +24,7 @@ SPOT = FeedSpec(
     _subscribe,
     Heartbeat(0, None, None),  # the server pings every 20 s; picows answers with pong
     lambda sym: f"/api/v3/depth?symbol={sym}&limit=1000",
+    instruments_path=lambda sym: f"/api/v3/exchangeInfo?symbol={sym}",
 )
 PERP = FeedSpec(
     "binance-perp",
@@ -33,4 +34,5 @@ PERP = FeedSpec(
     _subscribe,
     Heartbeat(0, None, None),
     lambda sym: f"/fapi/v1/depth?symbol={sym}&limit=1000",
+    instruments_path=lambda sym: "/fapi/v1/exchangeInfo",  # USD-M takes no symbol filter
 )

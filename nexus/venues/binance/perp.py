@@ -31,12 +31,6 @@ class BinancePerpDecoder(BinanceDecoder):
     venue = VENUE
     REQUIRE_PU = True
     CONTRACT_KIND = "linear"
-    DEFAULTS = (
-        # Offline defaults (GET /fapi/v1/exchangeInfo PRICE_FILTER tickSize / LOT_SIZE stepSize).
-        instrument(VENUE, "BTCUSDT", "0.1", "0.001", kind="linear", base="BTC", quote="USDT"),
-        instrument(VENUE, "ETHUSDT", "0.01", "0.001", kind="linear", base="ETH", quote="USDT"),
-        instrument(VENUE, "SOLUSDT", "0.01", "0.01", kind="linear", base="SOL", quote="USDT"),
-    )
 
 
 class BinancePerpSync(BinanceSync):

@@ -29,13 +29,6 @@ VENUE = "binance-spot"
 
 class BinanceSpotDecoder(BinanceDecoder):
     venue = VENUE
-    DEFAULTS = (
-        # Offline defaults (GET /api/v3/exchangeInfo PRICE_FILTER tickSize / LOT_SIZE stepSize).
-        instrument(VENUE, "BTCUSDT", "0.01", "0.00001", base="BTC", quote="USDT"),
-        instrument(VENUE, "ETHUSDT", "0.01", "0.0001", base="ETH", quote="USDT"),
-        instrument(VENUE, "SOLUSDT", "0.01", "0.001", base="SOL", quote="USDT"),
-        instrument(VENUE, "BNBBTC", "0.000001", "0.001", base="BNB", quote="BTC"),
-    )
 
 
 class BinanceSpotSync(BinanceSync):

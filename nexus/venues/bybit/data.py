@@ -47,12 +47,6 @@ TRADE_FIELDS = TradeFields("s", "T", ms_to_ns, "p", "v", "S", "Buy", "Sell", "i"
 
 class BybitPerpDecoder(Decoder):
     venue = VENUE
-    DEFAULTS = (
-        # Offline defaults (instruments-info priceFilter.tickSize, lotSizeFilter.qtyStep, priceScale).
-        instrument("BTCUSDT", "0.1", "0.001", 2, "BTC"),
-        instrument("ETHUSDT", "0.01", "0.01", 2, "ETH"),
-        instrument("SOLUSDT", "0.01", "0.1", 3, "SOL"),
-    )
 
     def _decode(self, doc: Any) -> list[Segment]:
         if type(doc) is not dict:

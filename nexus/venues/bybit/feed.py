@@ -12,4 +12,5 @@ FEED = FeedSpec(
     lambda c: c.upper(),
     lambda sym: [compact_json({"op": "subscribe", "args": [f"orderbook.50.{sym}", f"publicTrade.{sym}"]})],
     Heartbeat(20, compact_json({"op": "ping"}), b'"pong"'),
+    instruments_path=lambda sym: f"/v5/market/instruments-info?category=linear&symbol={sym}",
 )

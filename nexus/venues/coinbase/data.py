@@ -51,13 +51,6 @@ TRADE_FIELDS = TradeFields("product_id", "time", iso_to_ns, "price", "size", "si
 
 class CoinbaseDecoder(Decoder):
     venue = VENUE
-    DEFAULTS = (
-        # Offline defaults (products: quote_increment / price_increment, base_increment).
-        instrument("BTC-USD", "0.01", "0.00000001"),
-        instrument("ETH-USD", "0.01", "0.00000001"),
-        instrument("SOL-USD", "0.01", "0.00000001"),
-        instrument("BTC-USDT", "0.01", "0.00000001"),
-    )
 
     def _decode(self, doc: Any) -> list[Segment]:
         if type(doc) is not dict:
@@ -129,8 +122,12 @@ class CoinbaseDecoder(Decoder):
                     self.set_instrument(instrument(p["id"], p["quote_increment"], p["base_increment"]))
 
     def _metadata(self, doc: Any) -> int:
+        # GET .../market/products: {"products":[...]}; .../market/products/{id}: one product.
+        products = doc["products"] if "products" in doc else [doc] if "product_id" in doc else None
+        if type(products) is not list:
+            raise DecodeError("not a products listing (no 'products' array or 'product_id')")
         n = 0
-        for p in doc["products"]:
+        for p in products:
             inc = p.get("price_increment") or p["quote_increment"]
             self.set_instrument(instrument(p["product_id"], inc, p["base_increment"]))
             n += 1

@@ -17,4 +17,5 @@ FEED = FeedSpec(
         compact_json({"type": "subscribe", "channel": "heartbeats"}),  # keeps quiet connections open
     ],
     Heartbeat(0, None, None),
+    instruments_path=lambda sym: f"/api/v3/brokerage/market/products?product_ids={sym}",
 )

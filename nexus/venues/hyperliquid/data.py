@@ -44,12 +44,6 @@ TRADE_FIELDS = TradeFields("coin", "time", ms_to_ns, "px", "sz", "side", "B", "A
 
 class HyperliquidDecoder(Decoder):
     venue = VENUE
-    DEFAULTS = (
-        # Offline defaults (meta: universe[].szDecimals).
-        instrument("BTC", 5),
-        instrument("ETH", 4),
-        instrument("SOL", 2),
-    )
 
     def _decode(self, doc: Any) -> list[Segment]:
         if type(doc) is not dict:

@@ -16,4 +16,6 @@ FEED = FeedSpec(
         compact_json({"method": "subscribe", "subscription": {"type": "trades", "coin": sym}}),
     ],
     Heartbeat(30, compact_json({"method": "ping"}), b'"pong"'),
+    instruments_path=lambda sym: "/info",
+    instruments_body=lambda sym: compact_json({"type": "meta"}),
 )

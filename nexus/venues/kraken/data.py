@@ -66,13 +66,6 @@ def _step(decimals: int) -> str:
 class KrakenDecoder(Decoder):
     venue = VENUE
     PRICE_FIELDS = NUMERIC_KEYS
-    DEFAULTS = (
-        # Offline defaults (instrument channel: price_precision, qty_precision, increments).
-        instrument("BTC/USD", 1, 8, "0.1", "0.00000001"),
-        instrument("ETH/USD", 2, 8, "0.01", "0.00000001"),
-        instrument("SOL/USD", 2, 8, "0.01", "0.00000001"),
-        instrument("BTC/EUR", 1, 8, "0.1", "0.00000001"),
-    )
 
     def _decode(self, doc: Any) -> list[Segment]:
         if type(doc) is not dict:
@@ -92,6 +85,25 @@ class KrakenDecoder(Decoder):
         if channel in ("heartbeat", "status", "ticker", "ohlc", "level3", "executions", "balances"):
             return [CONTROL]
         raise DecodeError(f"unknown channel {channel!r}")
+
+    def _asset_pairs(self, doc: dict) -> int:
+        if doc.get("error"):
+            raise DecodeError(f"AssetPairs answered an error: {doc['error']}")
+        result = doc["result"]
+        if type(result) is not dict:
+            raise DecodeError("AssetPairs: 'result' is not an object")
+        n = 0
+        for p in result.values():
+            ws = p.get("wsname") if type(p) is dict else None
+            if type(ws) is not str or "/" not in ws:
+                continue  # a pair not on the WebSocket feed
+            pp, qp = p["pair_decimals"], p["lot_decimals"]
+            if type(pp) is not int or type(qp) is not int or not 0 <= pp <= 18 or not 0 <= qp <= 18:
+                raise DecodeError(f"{ws}: decimals {pp!r}/{qp!r} are not small integers")
+            tick = _increment(p.get("tick_size"), pp)
+            self.set_instrument(instrument(_v2_symbol(ws), pp, qp, tick, None))
+            n += 1
+        return n
 
     def _reply(self, doc: dict) -> list[Segment]:
         if doc.get("success") is False:
@@ -131,7 +143,12 @@ class KrakenDecoder(Decoder):
         return self._trade_message(doc["data"], "'data'", TRADE_FIELDS)
 
     def _metadata(self, doc: Any) -> int:
-        """The `instrument` channel: data.pairs[] with price_precision and qty_precision."""
+        """The `instrument` channel: data.pairs[] with price_precision and qty_precision; or
+        the REST listing GET /0/public/AssetPairs: {"error":[],"result":{key:{wsname,
+        pair_decimals, lot_decimals, tick_size, ..}}} (wsname in Kraken's legacy codes,
+        XBT/USD, named here as the v2 feed names it, BTC/USD)."""
+        if type(doc) is dict and "result" in doc and "data" not in doc:
+            return self._asset_pairs(doc)
         data = doc["data"]
         pairs = data.get("pairs", ()) if type(data) is dict else ()
         n = 0
@@ -144,6 +161,16 @@ class KrakenDecoder(Decoder):
             self.set_instrument(instrument(p["symbol"], pp, qp, tick, lot))
             n += 1
         return n
+
+
+# Kraken's legacy REST asset codes whose v2 WebSocket name differs (Get Asset Info: XBT is
+# bitcoin, XDG dogecoin).
+V2_NAMES = {"XBT": "BTC", "XDG": "DOGE"}
+
+
+def _v2_symbol(wsname: str) -> str:
+    base, _, quote = wsname.partition("/")
+    return f"{V2_NAMES.get(base, base)}/{V2_NAMES.get(quote, quote)}"
 
 
 def _text(v: Any) -> str:
@@ -206,10 +233,12 @@ class KrakenSync(Sync):
 
     def checksum(self, st: BookState) -> int | None:
         symbol = st.inst.symbol
-        if symbol in self.decoder.generic:
+        if symbol in self.decoder.generic or symbol in self.decoder.inferred:
+            # The checksum writes every value at the pair's precision (trailing zeros count):
+            # a precision inferred from the input (JSON numbers drop trailing zeros) may be short.
             if symbol not in self._warned:
                 self._warned.add(symbol)
-                log.warning("%s: no price/qty precision for %r (no instrument message): its "
+                log.warning("%s: no price/qty precision for %r (no instrument listing): its "
                             "checksum cannot be verified", self.venue, symbol)
             return None
         return st.book.checksum_kraken(st.inst.price_exponent, st.inst.qty_exponent, CHECKSUM_DEPTH)

@@ -17,4 +17,7 @@ FEED = FeedSpec(
         compact_json({"method": "subscribe", "params": {"channel": "trade", "symbol": [sym]}}),
     ],
     Heartbeat(30, compact_json({"method": "ping"}), b'"pong"'),
+    # Every pair (the listing names pairs by legacy codes, XBT/USD, so no filter by the v2
+    # symbol); the `instrument` channel subscribed above then refreshes it.
+    instruments_path=lambda sym: "/0/public/AssetPairs",
 )

@@ -56,14 +56,6 @@ TRADE_FIELDS = TradeFields("instId", "ts", ms_to_ns, "px", "sz", "side", "buy", 
 
 class OkxSwapDecoder(Decoder):
     venue = VENUE
-    DEFAULTS = (
-        # Offline defaults (instruments: tickSz, lotSz, ctVal, ctType).
-        instrument("BTC-USDT-SWAP", "0.1", "0.01", "0.01", "linear", "BTC", "USDT"),
-        instrument("ETH-USDT-SWAP", "0.01", "0.01", "0.1", "linear", "ETH", "USDT"),
-        instrument("SOL-USDT-SWAP", "0.01", "0.01", "1", "linear", "SOL", "USDT"),
-        instrument("BTC-USD-SWAP", "0.1", "1", "100", "inverse", "BTC", "USD"),
-        instrument("ETH-USD-SWAP", "0.01", "1", "10", "inverse", "ETH", "USD"),
-    )
 
     def _parse(self, raw: bytes) -> Any:
         if raw.strip() == b"pong":  # the reply to a text "ping" is plain text

@@ -13,4 +13,5 @@ FEED = FeedSpec(
     lambda sym: [compact_json({"op": "subscribe", "args": [{"channel": "books", "instId": sym},
                                                            {"channel": "trades", "instId": sym}]})],
     Heartbeat(25, b"ping", b"pong"),
+    instruments_path=lambda sym: f"/api/v5/public/instruments?instType=SWAP&instId={sym}",
 )
