@@ -4,7 +4,9 @@ written there by hand (each expect file names its documentation source in `_sour
 
 An expected checksum may be given as {"crc32_signed_of": S} or {"crc32_unsigned_of": S}: S is
 the check string written by hand from the book in the venue's documented format, and the
-value is computed here with zlib, independently of the native code under test."""
+value is computed here with zlib, independently of the native code under test. `{dir}` in
+the args is the fixture's directory (`--instruments {dir}/instruments.json`: the venue's own
+instrument listing; without it the precision is inferred from the input)."""
 
 from __future__ import annotations
 
@@ -55,7 +57,8 @@ def test_fixture(case: Path) -> None:
     ran = False
     for command, argv in (("replay", ["book", "replay"]), ("normalize", ["normalize"])):
         if command in exp:
-            res = run([*argv, "--venue", venue, *exp[command]["args"]], raw)
+            args = [a.replace("{dir}", str(case.parent)) for a in exp[command]["args"]]
+            res = run([*argv, "--venue", venue, *args], raw)
             check(res, exp[command], raw.splitlines())
             ran = True
     assert ran
