@@ -11,7 +11,7 @@ from nexus.exceptions import BatchFull, DecodeError, NexusError
 from nexus.instruments import instrument_id_of
 from nexus.venues import VENUE_IDS
 from nexus.venues.base import GENERIC_EXPONENT, SegKind, iso_to_ns, ms_to_ns, trade_id_int
-from nexus.venues.registry import canonical_symbol, load
+from nexus.venues.registry import canonical_symbol, feed_spec, load
 from nexus.venues.registry import names as venue_names
 from nexus.venues.binance.spot import BinanceSpotDecoder, BinanceSpotSync
 
@@ -27,8 +27,11 @@ def test_every_venue_module_exports_a_decoder_and_a_sync():
         dec = m.Decoder()
         assert dec.venue == venue and dec.venue_id == VENUE_IDS[venue]
         assert m.Sync(dec).venue == venue
-        # bundled defaults for BTC and ETH at least, so the venue works offline
-        assert sum(1 for i in dec.registry if i.base in ("BTC", "ETH")) >= 2
+        # no built-in instrument table: instruments come from the venue's own listing,
+        # which every venue's live feed fetches before it connects
+        assert list(dec.registry) == []
+        spec = feed_spec(venue)
+        assert spec.instruments_path is not None, venue
 
 
 def test_unknown_venue_is_a_config_error():

@@ -40,6 +40,7 @@ def test_help_states_the_line_numbering():
 
 def test_depth_limits_the_printed_levels():
     p = nexus("book", "replay", "--venue", "kraken", "--depth", "2",
+              "--instruments", str(FIXTURES / "kraken" / "instruments.json"),
               stdin=(FIXTURES / "kraken" / "checksum_doc.jsonl").read_bytes())
     import json
 

@@ -1,5 +1,7 @@
 """Bybit v5 linear: instruments-info metadata and trade decoding."""
 
+from pathlib import Path
+
 from nexus import record
 from nexus.venues.bybit import data as bybit_perp
 from nexus.venues.base import SegKind, trade_id_int
@@ -19,8 +21,13 @@ def test_instruments_info_sets_price_scale_tick_and_step():
     assert dec.decode(body, record.empty(4))[0].kind is SegKind.CONTROL
 
 
+# The listing's BTCUSDT (tests/fixtures/venues/bybit-perp/instruments.json, from the V5 docs).
+LISTING = Path(__file__).resolve().parents[2] / "fixtures" / "venues" / "bybit-perp" / "instruments.json"
+
+
 def test_several_trades_in_one_message():
     dec = bybit_perp.Decoder()
+    assert dec.load_metadata(LISTING.read_bytes()) == 1
     out = record.empty(8)
     raw = (b'{"topic":"publicTrade.BTCUSDT","type":"snapshot","ts":1672304486868,"data":['
            b'{"T":1672304486865,"s":"BTCUSDT","S":"Buy","v":"0.001","p":"16578.50","L":"PlusTick","i":"a-1","BT":false},'

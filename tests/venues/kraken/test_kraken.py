@@ -3,6 +3,7 @@ instrument channel, and updates verified by checksums computed here with zlib ov
 built by the documented rule."""
 
 import zlib
+from pathlib import Path
 from decimal import Decimal
 
 import pytest
@@ -25,8 +26,19 @@ def book_msg(typ, symbol, bids, asks, checksum):
             f'"asks":[{lv(asks)}],"checksum":{checksum},"timestamp":"2023-10-06T17:35:55.440295Z"}}]}}').encode()
 
 
-def test_json_numbers_are_read_as_their_exact_text():
+# Kraken's instrument channel snapshot for BTC/USD (price_precision 1, qty_precision 8), as
+# its v2 docs show it: tests/fixtures/venues/kraken/instruments.json.
+LISTING = Path(__file__).resolve().parents[2] / "fixtures" / "venues" / "kraken" / "instruments.json"
+
+
+def listed():
     dec = kraken.Decoder()
+    assert dec.load_metadata(LISTING.read_bytes()) == 1
+    return dec
+
+
+def test_json_numbers_are_read_as_their_exact_text():
+    dec = listed()
     out = record.empty(8)
     # 0.1 + 0.2 style values that a binary double cannot hold exactly
     dec.decode(book_msg("snapshot", "BTC/USD", [("45283.3", "0.30000000")], [("45283.4", "1.00000001")], 1), out)
@@ -36,7 +48,7 @@ def test_json_numbers_are_read_as_their_exact_text():
 
 
 def test_the_numeric_quoting_leaves_string_values_alone():
-    dec = kraken.Decoder()
+    dec = listed()
     out = record.empty(8)
     raw = (b'{"channel":"trade","type":"update","data":[{"symbol":"BTC/USD","side":"buy","price":45000.5,'
            b'"qty":0.25,"ord_type":"limit","trade_id":5,"timestamp":"2023-10-06T17:35:55.440295Z",'
@@ -46,7 +58,7 @@ def test_the_numeric_quoting_leaves_string_values_alone():
 
 
 def test_updates_truncate_to_the_subscribed_depth_and_verify():
-    dec = kraken.Decoder()
+    dec = listed()
     sync = kraken.Sync(dec)
     out = record.empty(64)
     sync.feed(dec.decode(b'{"method":"subscribe","result":{"channel":"book","depth":10,"snapshot":true,'
