@@ -24,9 +24,8 @@ def replay_agg(path: str, emit, signals: bool = False, consensus=None, **cfg) ->
     venues = rp.header.get("venues") or []
     symbol = rp.header.get("symbol", "BTCUSDT")
     insts = {}
-    for v in venues:
-        d = load(v).Decoder()
-        insts[v] = d.instrument(canonical_symbol(v, spec(v).symbol_of(symbol)))
+    for v in venues:  # from the venue's listing saved in the recording
+        insts[v] = rp.instrument(v)
     agg = Aggregator(insts, AggConfig(**cfg), consensus=consensus)
     flow = None
     if signals:

@@ -1,4 +1,8 @@
-"""Record raw venue frames (and Binance REST snapshots) to a recording file."""
+"""Record raw venue frames (and Binance REST snapshots) to a recording file.
+
+Each venue's instrument listing (`FeedSpec.instruments_path`, fetched before its first
+connection as the live feed does) is saved too: an EVENT {"event":"instruments","path":..}
+then the body as a REST entry, so a replay decodes with the precision the venue gave."""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ import urllib.request
 from nexus._native import monotonic_ns
 from nexus.feeds.connection import FeedConnection
 from nexus.feeds.recording import CHUNK_AGE_S_MAX, FRAME, REST, RecordingWriter
+from nexus.feeds.session import Session, rest_call
 from nexus.venues.registry import FeedSpec
 from nexus.venues import venue_id
 
@@ -54,13 +59,35 @@ class FeedRecorder:
 
             ws = ws_urls.get(venue, spec.ws_url)
             prepare = None
-            if spec.prepare is not None:
-                def prepare(spec=spec, ws=ws, rest=rest, vsym=vsym):
-                    return spec.prepare(ws, rest, vsym)
+            if spec.prepare is not None or (spec.instruments_path is not None and rest):
+                listed = [spec.instruments_path is None or not rest]
+
+                async def prepare(spec=spec, ws=ws, rest=rest, vsym=vsym, vid=vid, listed=listed):
+                    if not listed[0]:
+                        await self._instruments(vid, spec, rest, vsym)
+                        listed[0] = True
+                    if spec.prepare is not None:
+                        return await spec.prepare(ws, rest, vsym)
+                    return Session(ws)
             self.conns[venue] = FeedConnection(
                 venue, ws, spec.subscribe(vsym), spec.heartbeat, on_msg, on_connect, on_disconnect,
                 prepare=prepare,
             )
+
+    async def _instruments(self, vid: int, spec: FeedSpec, rest: str, vsym: str) -> None:
+        """The venue's instrument listing, saved as an `instruments` event then a REST entry."""
+        path = spec.instruments_path(vsym)
+        post = spec.instruments_body(vsym) if spec.instruments_body else None
+        try:
+            body = await rest_call(rest + path, "POST" if post is not None else "GET", post,
+                                   {"Content-Type": "application/json"} if post is not None else None)
+        except Exception as e:
+            self.rest_errors += 1
+            log.warning("instrument listing %s failed: %s", rest + path, e)
+            self.writer.event(monotonic_ns(), vid, event="rest_error", url=rest + path, error=str(e))
+            raise  # the connection attempt fails and is retried, as the live feed does
+        self.writer.event(monotonic_ns(), vid, event="instruments", path=path)
+        self.writer.write(monotonic_ns(), vid, REST, body)
 
     async def _snapshot(self, vid: int, url: str) -> None:
         await asyncio.sleep(SNAPSHOT_DELAY_S)

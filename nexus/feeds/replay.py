@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Iterator
 
 from nexus import record
-from nexus.exceptions import BatchFull, DecodeError
+from nexus.exceptions import BatchFull, DecodeError, NexusError
 from nexus.feeds.recording import EVENT, FRAME, REST, Damage, Frame, RecordingReader
 from nexus.feeds.specs import spec
 from nexus.venues import VENUE_NAMES
@@ -47,6 +47,32 @@ class Replayer:
         self.modules: dict[str, object] = {}
         self.batch = record.empty(DEFAULT_BATCH_RECORDS)
         self.stats = ReplayStats()
+        # Each venue's instrument listings saved by `nexus record` (an "instruments" event, then
+        # the body as a REST entry): loaded into the venue's decoder, and every fresh one.
+        self.listings: dict[str, list[bytes]] = self._listings(path)
+        self._listing_next: set[str] = set()
+
+    @staticmethod
+    def _listings(path) -> dict[str, list[bytes]]:
+        """Every venue's instrument listing bodies in the recording (read ahead, so a decoder or
+        an instrument asked for before the listing's place in the stream has the venue's values)."""
+        out: dict[str, list[bytes]] = {}
+        pending: set[int] = set()
+        with RecordingReader(path) as r:
+            for fr in r:
+                if fr.kind == EVENT:
+                    if b'"instruments"' in fr.payload and json.loads(fr.payload).get("event") == "instruments":
+                        pending.add(fr.venue_id)
+                elif fr.kind == REST and fr.venue_id in pending:
+                    pending.discard(fr.venue_id)
+                    venue = VENUE_NAMES.get(fr.venue_id)
+                    if venue is not None:
+                        out.setdefault(venue, []).append(bytes(fr.payload))
+        return out
+
+    def instrument(self, venue: str):
+        """The recording symbol's instrument at `venue`, from the venue's saved listing."""
+        return self._decoder(venue).instrument(canonical_symbol(venue, spec(venue).symbol_of(self.symbol)))
 
     def _decoder(self, venue: str, fresh: bool = False):
         d = self.decoders.get(venue)
@@ -55,6 +81,11 @@ class Replayer:
             self.modules[venue] = mod
             d = mod.Decoder()
             d.rest_symbol = canonical_symbol(venue, spec(venue).symbol_of(self.symbol))
+            for body in self.listings.get(venue, ()):  # the instruments the live run used
+                try:
+                    d.load_metadata(body)
+                except (DecodeError, NexusError):
+                    pass  # counted where the listing stands in the stream
             self.decoders[venue] = d
         return d
 
@@ -75,9 +106,22 @@ class Replayer:
                 ev = json.loads(fr.payload)
                 if ev.get("event") == "connected":
                     self._decoder(venue, fresh=True)
+                elif ev.get("event") == "instruments":
+                    self._listing_next.add(venue)
                 yield fr, venue, None
                 continue
             if fr.kind not in (FRAME, REST):
+                continue
+            if fr.kind == REST and venue in self._listing_next:
+                self._listing_next.discard(venue)
+                body = bytes(fr.payload)
+                try:
+                    self._decoder(venue).load_metadata(body)
+                except (DecodeError, NexusError) as e:
+                    self.stats.malformed += 1
+                    if len(self.stats.rejected) < self.REASONS_MAX:
+                        self.stats.rejected.append(f"frame {i} ({venue}): instrument listing: {e}")
+                yield fr, venue, None
                 continue
             self.stats.frames += 1
             d = self._decoder(venue)

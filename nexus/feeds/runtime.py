@@ -87,6 +87,9 @@ class Runtime:
         for name in remove_stale(orphaned_venue_ring):
             log.info("reclaimed the ring %s of a nexus run that was killed", name)
         await self.supervisor.start()
+        if not await self.supervisor.instruments_ready():
+            log.warning("some venues' instrument listings are not loaded yet; their instruments "
+                        "are generic until they are")
         for v, feed in self.supervisor.feeds.items():
             self.readers[v].set_instrument(feed.decoder.instrument(feed.symbol))
         if cfg.signals:

@@ -51,7 +51,8 @@ def replay_trade(path: str, venue: str, symbol: str, risk_settings, instruments,
                  emit: Callable[[dict], None]) -> dict:
     now = [0]
     gate = Gate(risk_settings, instruments, None, clock_ns=lambda: now[0])
-    vinst = load(venue).Decoder().instrument(symbol)
+    rp = Replayer(path, venues={venue})
+    vinst = rp._decoder(venue).instrument(symbol)  # the venue's listing saved in the recording
     paper = PaperRouter(vinst)
     trader = AutoTrader(settings, gate, gate.instrument(venue, symbol), paper, clock_ns=lambda: now[0],
                         session=SESSION)
@@ -66,7 +67,6 @@ def replay_trade(path: str, venue: str, symbol: str, risk_settings, instruments,
         tap.on_batch(book, recs)
         flow.on_batch(venue, vinst, recs)
 
-    rp = Replayer(path, venues={venue})
     sync = decoder = None
     t0 = next_tick = None
     trader.enable()

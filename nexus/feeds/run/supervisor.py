@@ -19,6 +19,10 @@ from nexus.ring import RingWriter
 STATS_QUEUE_MAX = 1024
 PROC_REPORT_S = 0.5
 PROC_JOIN_S = 5
+# How long `nexus run` waits, at start, for every feed to have its venue's instrument listing
+# (fetched before the first connection) so rings, readers and the Aggregator get the venue's
+# tick and exponents, not a generic stand-in.
+INSTRUMENTS_WAIT_S = 10.0
 
 
 def _feed_process(cfg: RunConfig, venue: str, ring: str, ws_url: str, rest_url: str | None, stats_q, stop_ev) -> None:
@@ -37,6 +41,8 @@ def _feed_process(cfg: RunConfig, venue: str, ring: str, ws_url: str, rest_url: 
             while not (stop_ev.is_set() or terminated.is_set()):
                 await asyncio.sleep(PROC_REPORT_S)
                 st = feed.sync.books.get(feed.symbol)
+                if not feed.instruments_loaded:
+                    continue  # no report before the venue's listing: its instrument is not known yet
                 inst = st.inst if st else feed.decoder.instrument(feed.symbol)
                 try:
                     stats_q.put_nowait((venue, feed.stats(monotonic_ns()), _inst_tuple(inst)))
@@ -112,8 +118,24 @@ class FeedSupervisor:
             self.feeds[v] = feed
             feed.conn.start()
 
+    async def instruments_ready(self, timeout_s: float = INSTRUMENTS_WAIT_S) -> bool:
+        """Wait (at most `timeout_s`) until every feed has loaded its venue's instrument listing
+        (in-process feeds) or reported its instrument (feed processes). False on timeout."""
+        loop = asyncio.get_running_loop()
+        end = loop.time() + timeout_s
+        while True:
+            self.drain()
+            if all(f.instruments_loaded for f in self.feeds.values()) and \
+                    all(v in self.proc_stats for v in self.procs):
+                return True
+            if loop.time() >= end:
+                return False
+            await asyncio.sleep(0.02)
+
     def instrument(self, venue: str):
         """The venue's instrument: as its feed's sync keeps it, else from the venue's decoder."""
+        if venue in self.procs and self.reported_instrument(venue) is not None:
+            return self.reported_instrument(venue)
         if venue in self.feeds:
             f = self.feeds[venue]
             st = f.sync.books.get(f.symbol)
