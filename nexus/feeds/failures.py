@@ -12,12 +12,15 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl
+import urllib.error
 from urllib.parse import urlsplit
 
 from picows import WSHandshakeError
 
 
 def describe(exc: BaseException, url: str) -> str:
+    if isinstance(exc, urllib.error.URLError) and isinstance(exc.reason, BaseException):
+        exc = exc.reason  # a REST call before the connection (an instrument listing, a token)
     parts = urlsplit(url)
     host = parts.hostname or url
     where = f"{host}:{parts.port}" if parts.port else host

@@ -121,9 +121,14 @@ class VenueFeed:
         venue's token flow where it has one."""
         if not self.instruments_loaded:
             post = self.spec.instruments_body(self.vsym) if self.spec.instruments_body else None
-            body = await rest_call(self.rest_url + self.spec.instruments_path(self.vsym),
-                                   "POST" if post is not None else "GET", post,
-                                   {"Content-Type": "application/json"} if post is not None else None)
+            url = self.rest_url + self.spec.instruments_path(self.vsym)
+            try:
+                body = await rest_call(url, "POST" if post is not None else "GET", post,
+                                       {"Content-Type": "application/json"} if post is not None else None)
+            except Exception as e:
+                log.warning("%s: the instrument listing %s failed (%s); retried before the next "
+                            "connection attempt", self.venue, url, e)
+                raise
             n = self.decoder.load_metadata(body)
             log.info("%s: %d instruments loaded from the venue", self.venue, n)
             self.instruments_loaded = True

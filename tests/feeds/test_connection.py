@@ -149,7 +149,8 @@ def test_run_says_why_no_venue_became_live():
     import sys
 
     p = subprocess.run([sys.executable, "-m", "nexus.cli", "run", "--venues", "okx-swap", "--endpoint",
-                        "okx-swap=ws://127.0.0.1:1", "--duration", "3", "--json", "--no-signals"],
+                        "okx-swap=ws://127.0.0.1:1", "--rest-endpoint", "okx-swap=http://127.0.0.1:1",  # its listing first
+                        "--duration", "3", "--json", "--no-signals"],
                        capture_output=True, text=True, timeout=60)
     assert p.returncode == 4
     okx = json.loads(p.stdout.splitlines()[-1])["summary"]["okx-swap"]
