@@ -18,9 +18,19 @@ from urllib.parse import urlsplit
 from picows import WSHandshakeError
 
 
+class PrepareError(Exception):
+    """A REST call made before a connection (the venue's instrument listing) failed; its text
+    names the call and the cause."""
+
+    @classmethod
+    def of(cls, what: str, url: str, exc: BaseException) -> "PrepareError":
+        cause = exc.reason if isinstance(exc, urllib.error.URLError) and isinstance(exc.reason, BaseException) else exc
+        return cls(f"{what} {url}: {describe(cause, url)}")
+
+
 def describe(exc: BaseException, url: str) -> str:
-    if isinstance(exc, urllib.error.URLError) and isinstance(exc.reason, BaseException):
-        exc = exc.reason  # a REST call before the connection (an instrument listing, a token)
+    if isinstance(exc, PrepareError):
+        return str(exc)
     parts = urlsplit(url)
     host = parts.hostname or url
     where = f"{host}:{parts.port}" if parts.port else host

@@ -24,6 +24,7 @@ from nexus import record
 from nexus._native import monotonic_ns
 from nexus.exceptions import BatchFull, DecodeError
 from nexus.feeds.connection import FeedConnection
+from nexus.feeds.failures import PrepareError
 from nexus.feeds.recorder import fetch_rest
 from nexus.feeds.session import Session, rest_call
 from nexus.venues.registry import FeedSpec
@@ -125,10 +126,8 @@ class VenueFeed:
             try:
                 body = await rest_call(url, "POST" if post is not None else "GET", post,
                                        {"Content-Type": "application/json"} if post is not None else None)
-            except Exception as e:
-                log.warning("%s: the instrument listing %s failed (%s); retried before the next "
-                            "connection attempt", self.venue, url, e)
-                raise
+            except Exception as e:  # the attempt fails (and is retried) naming the listing
+                raise PrepareError.of("instrument listing", url, e) from e
             n = self.decoder.load_metadata(body)
             log.info("%s: %d instruments loaded from the venue", self.venue, n)
             self.instruments_loaded = True

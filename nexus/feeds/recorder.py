@@ -12,6 +12,7 @@ import urllib.request
 
 from nexus._native import monotonic_ns
 from nexus.feeds.connection import FeedConnection
+from nexus.feeds.failures import PrepareError
 from nexus.feeds.recording import CHUNK_AGE_S_MAX, FRAME, REST, RecordingWriter
 from nexus.feeds.session import Session, rest_call
 from nexus.venues.registry import FeedSpec
@@ -85,7 +86,7 @@ class FeedRecorder:
             self.rest_errors += 1
             log.warning("instrument listing %s failed: %s", rest + path, e)
             self.writer.event(monotonic_ns(), vid, event="rest_error", url=rest + path, error=str(e))
-            raise  # the connection attempt fails and is retried, as the live feed does
+            raise PrepareError.of("instrument listing", rest + path, e) from e  # retried, as live
         self.writer.event(monotonic_ns(), vid, event="instruments", path=path)
         self.writer.write(monotonic_ns(), vid, REST, body)
 

@@ -154,8 +154,11 @@ def test_run_says_why_no_venue_became_live():
                        capture_output=True, text=True, timeout=60)
     assert p.returncode == 4
     okx = json.loads(p.stdout.splitlines()[-1])["summary"]["okx-swap"]
-    assert okx["state"] == "DOWN" and okx["error"] == "connection refused by 127.0.0.1:1" and okx["attempts"] >= 2
-    assert f"okx-swap: connection refused by 127.0.0.1:1 ({okx['attempts']} attempts)" in p.stderr.splitlines()[-1]
+    listing = "instrument listing http://127.0.0.1:1/api/v5/public/instruments?instType=SWAP&instId=BTC-USDT-SWAP"
+    assert okx["state"] == "DOWN" and okx["error"] == f"{listing}: connection refused by 127.0.0.1:1"
+    assert okx["attempts"] >= 2
+    assert f"okx-swap: {listing}: connection refused by 127.0.0.1:1 ({okx['attempts']} attempts)" \
+        in p.stderr.splitlines()[-1]
 
 
 def test_periodic_ping_is_sent_whatever_the_traffic():

@@ -1,4 +1,5 @@
 import asyncio
+import dataclasses
 import os
 
 import pytest
@@ -57,7 +58,9 @@ def test_recorder_writes_frames_as_received_with_connection_events(tmp_path):
         srv = await ScriptServer(lambda n: msgs).start()
         path = tmp_path / "live.nxr"
         with RecordingWriter(path, {"venues": ["bybit-perp"]}) as w:
-            rec = FeedRecorder(w, {"bybit-perp": spec("bybit-perp")}, "BTCUSDT", {"bybit-perp": srv.url}, {})
+            # WebSocket frames only here: no instrument listing to fetch (see the CLI test below)
+            bybit = dataclasses.replace(spec("bybit-perp"), instruments_path=None)
+            rec = FeedRecorder(w, {"bybit-perp": bybit}, "BTCUSDT", {"bybit-perp": srv.url}, {})
             await rec.run(1.0, asyncio.Event())
         await srv.stop()
         return srv, msgs, path
@@ -91,11 +94,39 @@ def test_record_command_against_a_local_server(tmp_path):
     t = threading.Thread(target=lambda: asyncio.run(serve(ready, done)), daemon=True)
     t.start()
     assert ready["ev"].wait(10)
+    # OKX's instrument listing (GET /api/v5/public/instruments), served by a plain HTTP server
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    listing = (b'{"code":"0","msg":"","data":[{"instType":"SWAP","instId":"BTC-USDT-SWAP","ctType":"linear",'
+               b'"ctVal":"0.01","ctValCcy":"BTC","settleCcy":"USDT","tickSz":"0.1","lotSz":"0.01"}]}')
+    asked = []
+
+    class Listing(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (http.server's name)
+            asked.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(listing)))
+            self.end_headers()
+            self.wfile.write(listing)
+
+        def log_message(self, *a):
+            pass
+
+    http = HTTPServer(("127.0.0.1", 0), Listing)
+    threading.Thread(target=http.serve_forever, daemon=True).start()
     out = tmp_path / "cli.nxr"
     p = subprocess.run([sys.executable, "-m", "nexus.cli", "record", "--venues", "okx-swap", "--duration", "1.5",
-                        "-o", str(out), "--endpoint", f"okx-swap={ready['url']}", "--json"],
+                        "-o", str(out), "--endpoint", f"okx-swap={ready['url']}",
+                        "--rest-endpoint", f"okx-swap=http://127.0.0.1:{http.server_port}", "--json"],
                        capture_output=True, text=True, timeout=60)
     done.set()
+    http.shutdown()
+    assert asked == ["/api/v5/public/instruments?instType=SWAP&instId=BTC-USDT-SWAP"]
+    with RecordingReader(out) as r:  # the listing is saved: an "instruments" event, then its body
+        kinds = [(f.kind, f.payload) for f in r if f.kind != FRAME]
+    i = next(k for k, (kind, pl) in enumerate(kinds) if kind == EVENT and b'"instruments"' in pl)
+    assert kinds[i + 1] == (1, listing)
     assert p.returncode == 0, p.stderr
     summary = json.loads(p.stdout.splitlines()[-1])["summary"]
     assert summary["venues"]["okx-swap"]["msgs"] == 30

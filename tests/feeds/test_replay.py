@@ -34,7 +34,11 @@ def test_recording_holds_every_venue_and_the_binance_rest_snapshots(recording):
     for f in frames:
         by_venue.setdefault(f.venue_id, []).append(f)
     assert len(by_venue) == 7
-    rest = [f for f in frames if f.kind == 1]
+    # REST entries: each venue's instrument listing (right after an "instruments" event), then
+    # the Binance depth snapshots
+    listings = [b for a, b in zip(frames, frames[1:]) if a.kind == 2 and b'"instruments"' in a.payload]
+    assert all(f.kind == 1 for f in listings) and len({f.venue_id for f in listings}) == 7
+    rest = [f for f in frames if f.kind == 1 and all(f is not x for x in listings)]
     assert len(rest) >= 2 and all(b'"lastUpdateId"' in f.payload for f in rest)  # spot + perp
     ts = [f.ts_local_ns for f in frames]
     assert ts == sorted(ts)
