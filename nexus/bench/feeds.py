@@ -6,6 +6,8 @@ process (as a venue would be).
     book rebuild — as fast as possible, in messages/s on one core.
 (b) Wire-to-book latency, live: from a message's local receive time (stamped by the
     connection) to the moment the reader has applied it to its book, p50/p99/p99.9.
+(d) Decode cost per venue (`decode`): every registry venue's decoder on that venue's simulated
+    stream, in ns per message and messages/s (`--decode-only`: this part alone).
 (c) Memory: resident set size after each simulated minute up to `minutes` (the simulator
     runs `speed` times faster than real time), in a fresh process that does nothing else, so
     earlier phases' allocator state does not colour the figure. Reported: VmRSS and its
@@ -109,6 +111,11 @@ def replay_throughput(path: str, rounds: int = 3) -> dict:
     with RecordingReader(path) as r:
         frames = [(VENUE_NAMES[f.venue_id], f.kind, f.payload, f.ts_local_ns) for f in r]
         header = r.header
+    from nexus.feeds.replay import Replayer
+
+    listings = Replayer._listings(path)
+    # the listing REST entries are set-up, not traffic: loaded into each decoder, not timed
+    frames = [f for f in frames if not (f[1] == REST and any(f[2] == b for b in listings.get(f[0], ())))]
     n_msgs = sum(1 for f in frames if f[1] in (FRAME, REST))
     rates = []
     for _ in range(rounds):
@@ -123,6 +130,8 @@ def replay_throughput(path: str, rounds: int = 3) -> dict:
                 mod = load(venue)
                 d = mod.Decoder()
                 d.rest_symbol = canonical_symbol(venue, spec(venue).symbol_of(header.get("symbol", "BTCUSDT")))
+                for body in listings.get(venue, ()):  # the instrument listing the recording saved
+                    d.load_metadata(body)
                 s = mod.Sync(d)
                 orig = s.state
 
@@ -183,9 +192,14 @@ async def _live(ws, rest, seconds) -> tuple:
     return lat, msgs, stats
 
 
-def run(quick: bool = False, minutes: float = 10.0, speed: float = 10.0, progress=None) -> dict:
+def run(quick: bool = False, minutes: float = 10.0, speed: float = 10.0, progress=None,
+        decode_only: bool = False) -> dict:
     say = progress or (lambda m: None)
     res: dict = {"benchmark": "feeds", "venues": VENUES}
+    say("decode cost per venue on its simulated stream")
+    res["decode"] = decode_costs(quick=quick, progress=say)
+    if decode_only:
+        return res
     with tempfile.TemporaryDirectory() as d:
         path = os.path.join(d, "session.nxr")
         say("recording a five-venue session from the simulator")
@@ -280,3 +294,121 @@ if __name__ == "__main__":
         print(json.dumps(_memory_child(float(sys.argv[2]), float(sys.argv[3]))))
     else:
         sys.exit("usage: python -m nexus.bench.feeds --memory-child MINUTES SPEED")
+
+
+# -- per-venue decode cost ----------------------------------------------------------------------
+DECODE_SIM_SECONDS = 20.0        # simulated traffic per venue (--quick: 5)
+DECODE_ROUNDS = 3                # the median of this many passes over the stream
+
+
+class _Capture:
+    """A SimCore sink keeping every event the simulator would send, per venue."""
+
+    def __init__(self) -> None:
+        self.events: dict[str, list] = {}
+
+    def deliver(self, venue, events) -> None:
+        self.events.setdefault(venue, []).extend(events)
+
+    def disconnect(self, venue, until) -> None:
+        pass
+
+    def second(self, t) -> None:
+        pass
+
+
+def simulated_stream(venue: str, seconds: float, seed: int = 1) -> list[bytes]:
+    """The raw messages the simulator sends for `venue` over `seconds` simulated seconds,
+    as a subscribed connection receives them (per-connection templates rendered)."""
+    from nexus.sim.core import SimCore
+
+    eng = SimCore(seed=seed, venues=[venue], patterns=False)
+    cap = _Capture()
+    eng.sink = cap
+    steps = int(seconds * 100)  # SimCore steps are 10 ms of simulated time
+    for _ in range(steps):
+        eng.step()
+    feed = eng.feeds[venue]
+
+    class Conn:  # what the server passes to a feed's render(): per-connection state
+        state: dict = {}
+
+    out: list[bytes] = []
+    for channel, payload in cap.events.get(venue, []):
+        if isinstance(payload, tuple):
+            try:
+                payload = feed.render(Conn, channel, payload)
+            except Exception:  # a template this connection would not be sent
+                continue
+        if isinstance(payload, str):
+            out.append(payload.encode())
+        elif isinstance(payload, (bytes, bytearray, memoryview)):
+            out.append(bytes(payload))
+    return out
+
+
+def decode_cost(venue: str, seconds: float = DECODE_SIM_SECONDS, rounds: int = DECODE_ROUNDS) -> dict:
+    """Decoder cost of one venue on its simulated stream: each message decoded into a reused
+    batch (no sync, no book), the instruments inferred from the stream first (as `normalize`
+    does without --instruments). ns_per_msg is the median pass's time per message."""
+    from nexus.exceptions import BatchFull, DecodeError
+    from nexus.feeds.lines import infer_instruments
+    from nexus.venues.base import DEFAULT_BATCH_RECORDS
+    from nexus.venues.registry import canonical_symbol, load
+
+    msgs = simulated_stream(venue, seconds)
+    if not msgs:
+        return {"error": "the simulator sent no message"}
+    mod = load(venue)
+    rest_symbol = canonical_symbol(venue, spec(venue).symbol_of("BTCUSDT"))
+    times, records, rejected = [], 0, 0
+    for _ in range(rounds):
+        dec = mod.Decoder()
+        dec.rest_symbol = rest_symbol
+        infer_instruments(mod, dec, rest_symbol, msgs)
+        batch = record.empty(DEFAULT_BATCH_RECORDS)
+        decode = dec.decode
+        records = rejected = 0
+        t0 = time.perf_counter_ns()
+        for raw in msgs:
+            while True:
+                try:
+                    segs = decode(raw, batch)
+                except BatchFull as e:
+                    batch = record.empty(max(e.needed, 2 * len(batch)))
+                    continue
+                except DecodeError:
+                    rejected += 1
+                    segs = ()
+                break
+            if segs:
+                records += segs[-1].stop
+        times.append(time.perf_counter_ns() - t0)
+    dt = median(times)
+    return {"msgs": len(msgs), "bytes_per_msg": round(sum(map(len, msgs)) / len(msgs), 1),
+            "records_per_msg": round(records / len(msgs), 2), "rejected": rejected,
+            "ns_per_msg": round(dt / len(msgs), 1), "msgs_per_s": round(len(msgs) / (dt / 1e9), 1)}
+
+
+def decode_costs(quick: bool = False, venues=None, seconds: float | None = None, rounds: int | None = None,
+                 progress=None) -> dict:
+    """{venue: decode_cost(...)} for every venue of the registry (or `venues`); a venue the
+    simulator does not serve gets {"error": ...}."""
+    from nexus.venues import registry
+
+    say = progress or (lambda m: None)
+    names = list(venues) if venues else list(registry.names())
+    served = set(registry.simulated())
+    secs = seconds if seconds is not None else (5.0 if quick else DECODE_SIM_SECONDS)
+    rnds = rounds if rounds is not None else (2 if quick else DECODE_ROUNDS)
+    out: dict = {}
+    for v in names:
+        if v not in served:
+            out[v] = {"error": "no simulator for this venue"}
+            continue
+        say(f"decode cost: {v}")
+        try:
+            out[v] = decode_cost(v, secs, rnds)
+        except Exception as e:  # one venue's failure is reported, the others still measured
+            out[v] = {"error": f"{type(e).__name__}: {e}"}
+    return out

@@ -152,12 +152,22 @@ def bench_agg(as_json: bool, messages: int) -> None:
               help="Simulated minutes of traffic for the memory figure.")
 @click.option("--speed", type=click.FloatRange(1, 100), default=10.0, show_default=True,
               help="Simulator speed for the memory run (simulated seconds per second).")
-def bench_feeds(as_json: bool, quick: bool, minutes: float, speed: float) -> None:
-    """Replay throughput of a five-venue session, live wire-to-book latency, memory growth."""
+@click.option("--decode-only", is_flag=True, help="Only the per-venue decode cost (fast).")
+def bench_feeds(as_json: bool, quick: bool, minutes: float, speed: float, decode_only: bool) -> None:
+    """Per-venue decode cost, replay throughput of a five-venue session, live wire-to-book
+    latency, memory growth."""
     from nexus.bench import feeds as feeds_bench
 
-    res = _measure(feeds_bench.run, as_json, quick=quick, minutes=minutes, speed=speed)
+    res = _measure(feeds_bench.run, as_json, quick=quick, minutes=minutes, speed=speed, decode_only=decode_only)
     if res is None:
+        return
+    for v, d in res["decode"].items():
+        if "error" in d:
+            click.echo(f"decode {v}: not measured ({d['error']})")
+        else:
+            click.echo(f"decode {v}: {d['ns_per_msg'] / 1e3:.1f} µs/msg, {d['msgs_per_s']:,.0f} msgs/s "
+                       f"({d['msgs']:,} msgs, {d['records_per_msg']:.1f} records/msg)")
+    if decode_only:
         return
     click.echo(f"replay (decode+sync+book+ring+reader): {res['replay_msgs_per_s']:,.0f} msgs/s "
                f"({res['replay_us_per_msg']:.1f} µs/msg, {res['replay_msgs']:,} msgs)")
