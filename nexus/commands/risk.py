@@ -58,15 +58,41 @@ def show(db: str | None, as_json: bool) -> None:
         click.echo(f"limits {i['venue']}:{i['symbol']}: max qty {i['max_qty']}, max notional {i['max_notional']}")
 
 
-def _lookup(spec: str):
-    """VENUE:SYMBOL -> the venue's Instrument (its tick, lot and exponents)."""
-    from nexus.venues.registry import canonical_symbol, load
+def _lookup(spec: str, instruments: str | None = None, rest_endpoint: str | None = None):
+    """VENUE:SYMBOL -> the venue's Instrument (its tick, lot, contract value and exponents), from
+    the venue's own instrument listing: `instruments` (a file holding the listing's body) or
+    else fetched from the venue's instrument endpoint (FeedSpec.instruments_path) at its REST
+    base (`rest_endpoint` to override it). Never a built-in guess."""
+    from nexus.feeds.session import _call
+    from nexus.venues.registry import canonical_symbol, feed_spec, load
 
     venue, sep, symbol = spec.partition(":")
     if not sep or not symbol:
         raise click.UsageError(f"--instrument {spec!r}: expected VENUE:SYMBOL, e.g. binance-perp:BTCUSDT")
     try:
-        return load(venue).Decoder().instrument(canonical_symbol(venue, symbol))
+        dec = load(venue).Decoder()
+        sym = canonical_symbol(venue, symbol)
+        if instruments:
+            with open(instruments, "rb") as f:
+                body = f.read()
+        else:
+            fs = feed_spec(venue)
+            base = rest_endpoint or fs.rest_url
+            if fs.instruments_path is None or not base:
+                raise click.UsageError(f"--instrument {spec!r}: {venue} has no instrument endpoint; "
+                                       "give its listing with --instruments FILE")
+            post = fs.instruments_body(sym) if fs.instruments_body else None
+            url = base + fs.instruments_path(sym)
+            try:
+                body = _call(url, "POST" if post is not None else "GET", post,
+                             {"Content-Type": "application/json"} if post is not None else None)
+            except Exception as e:
+                raise click.UsageError(f"--instrument {spec!r}: the instrument listing {url} failed ({e}); "
+                                       "give it with --instruments FILE") from None
+        dec.load_metadata(body)
+        if sym in dec.generic or (venue, sym) not in dec.registry:
+            raise click.UsageError(f"--instrument {spec!r}: {sym} is not in the venue's instrument listing")
+        return dec.instrument(sym)
     except NexusError as e:
         raise click.UsageError(f"--instrument {spec!r}: {e}") from None
 
@@ -86,8 +112,13 @@ def _lookup(spec: str):
 @click.option("--instrument", help="VENUE:SYMBOL whose per-order limits --max-qty / --max-notional set.")
 @click.option("--max-qty", help="Max order quantity of --instrument (base units, > 0).")
 @click.option("--max-notional", help="Max order notional of --instrument (quote currency, > 0).")
+@click.option("--instruments", "instruments", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="The venue's instrument listing body (its instrument endpoint's answer) for --instrument; "
+                   "default: fetched from the venue.")
+@click.option("--rest-endpoint", "rest_endpoint", default=None, metavar="URL",
+              help="The venue's REST base for fetching its instrument listing (e.g. `nexus sim`'s).")
 @click.option("--json", "as_json", is_flag=True, help="Print the resulting state as JSON.")
-def set_(db, state, instrument, max_qty, max_notional, as_json, **values) -> None:
+def set_(db, state, instrument, max_qty, max_notional, instruments, rest_endpoint, as_json, **values) -> None:
     """Change validated settings (refused with the allowed range when out of it)."""
     from nexus.risk.codes import State
     from nexus.risk.settings import InstrumentLimits, limits_problems, parse_decimal, settings_from_obj
@@ -103,7 +134,7 @@ def set_(db, state, instrument, max_qty, max_notional, as_json, **values) -> Non
     try:
         settings = settings_from_obj(given, gate.settings) if given else gate.settings
         if instrument:
-            inst = _lookup(instrument)
+            inst = _lookup(instrument, instruments, rest_endpoint)
             if not (max_qty and max_notional):
                 raise click.UsageError("--instrument needs both --max-qty and --max-notional")
             lim = InstrumentLimits(inst.venue, inst.symbol, parse_decimal(max_qty, "max_qty"),

@@ -5,10 +5,14 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from nexus.risk.store import RiskStore
+
+# Bybit's instruments-info body for BTCUSDT (V5 docs): --instrument takes the venue's listing
+BYBIT_LISTING = str(Path(__file__).resolve().parents[1] / "fixtures" / "venues" / "bybit-perp" / "instruments.json")
 
 
 def nexus(*args, db):
@@ -29,7 +33,7 @@ def db(tmp_path):
     (["--price-band-pct", "150"], "0.01..100"),
     (["--max-orders", "many"], "1..4096"),
     (["--day-boundary", "25:00"], "00:00..23:59"),
-    (["--instrument", "bybit-perp:BTCUSDT", "--max-qty", "-1", "--max-notional", "10"], "more than 0"),
+    (["--instrument", "bybit-perp:BTCUSDT", "--instruments", BYBIT_LISTING, "--max-qty", "-1", "--max-notional", "10"], "more than 0"),
 ])
 def test_bad_settings_exit_2_with_the_allowed_range(db, args, allowed):
     r = nexus("set", *args, db=db)
@@ -39,7 +43,8 @@ def test_bad_settings_exit_2_with_the_allowed_range(db, args, allowed):
 
 def test_set_show_roundtrip(db):
     r = nexus("set", "--daily-loss", "250.5", "--daily-profit", "900", "--cooldown-ms", "20000",
-              "--instrument", "bybit-perp:BTCUSDT", "--max-qty", "0.5", "--max-notional", "40000", db=db)
+              "--instrument", "bybit-perp:BTCUSDT", "--instruments", BYBIT_LISTING, "--max-qty", "0.5",
+              "--max-notional", "40000", db=db)
     assert r.returncode == 0, r.stderr
     snap = json.loads(nexus("show", "--json", db=db).stdout)
     assert snap["settings"]["daily_loss"] == "250.5" and snap["settings"]["cooldown_ms"] == 20000

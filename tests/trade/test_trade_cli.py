@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -23,8 +24,10 @@ def nexus(*args, db, timeout=120, stdin=None):
 @pytest.fixture
 def db(tmp_path):
     url = str(tmp_path / "risk.sqlite3")
-    r = nexus("risk", "set", "--instrument", "binance-perp:BTCUSDT", "--max-qty", "0.05", "--max-notional", "10000",
-              db=url)
+    # the venue's own listing (fapi exchangeInfo, as the simulator serves it): the gate's grid
+    listing = Path(__file__).resolve().parents[1] / "fixtures" / "venues" / "binance-perp" / "instruments.json"
+    r = nexus("risk", "set", "--instrument", "binance-perp:BTCUSDT", "--instruments", str(listing),
+              "--max-qty", "0.05", "--max-notional", "10000", db=url)
     assert r.returncode == 0, r.stderr
     return url
 
