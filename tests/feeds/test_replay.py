@@ -44,6 +44,27 @@ def test_recording_holds_every_venue_and_the_binance_rest_snapshots(recording):
     assert ts == sorted(ts)
 
 
+def test_replay_decodes_with_the_listing_the_recording_saved(recording):
+    """`nexus record` saved each venue's instrument listing; the replay's decoders (and the
+    instruments the agg/trade replays take) come from it, not from a generic stand-in."""
+    from decimal import Decimal
+
+    from nexus.sim.core import SimCore
+
+    rp = Replayer(recording)
+    try:
+        assert set(rp.listings) == set(VENUES.split(","))
+        sims = SimCore(seed=1, venues=VENUES.split(",")).feeds
+        for venue in VENUES.split(","):
+            inst = rp.instrument(venue)
+            assert inst.symbol not in rp.decoders[venue].generic
+            assert Decimal(inst.lot_size) == Decimal(sims[venue].spec.lot_str()), venue
+            if venue == "okx-swap":
+                assert Decimal(inst.contract_value) == Decimal(sims[venue].spec.contract_value)
+    finally:
+        rp.close()
+
+
 def test_replay_is_byte_identical_twice_and_reports_malformed_frames(recording):
     a, b = nexus("replay", str(recording)), nexus("replay", str(recording))
     assert a.returncode == b.returncode == 3  # the injected malformed frames
