@@ -98,8 +98,14 @@ def test_kucoin_expired_token_reconnects_with_a_new_one():
             feed_sim.token_ttl_ns = 3_000_000_000       # tokens expire after 3 simulated seconds
             f = VenueFeed("kucoin", spec("kucoin"), "BTCUSDT", sim.url("kucoin"), sim.rest_url("kucoin"), lambda r: None)
             f.conn.start()
-            await asyncio.sleep(8)
-            out = (f.conn.stats.reconnects, feed_sim.tokens_issued, f.synced(), f.conn.heartbeat.every_s)
+            await asyncio.sleep(7)
+            feed_sim.token_ttl_ns = 24 * 3600 * 10**9   # the next token lasts: the feed settles
+            reconnects, tokens = f.conn.stats.reconnects, feed_sim.tokens_issued
+            for _ in range(100):
+                if f.synced() and feed_sim.tokens_issued > tokens:
+                    break
+                await asyncio.sleep(0.1)
+            out = (reconnects, tokens, f.synced(), f.conn.heartbeat.every_s)
             await f.conn.stop()
             return out
 
