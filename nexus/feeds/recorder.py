@@ -9,6 +9,7 @@ import urllib.request
 from nexus._native import monotonic_ns
 from nexus.feeds.connection import FeedConnection
 from nexus.feeds.recording import CHUNK_AGE_S_MAX, FRAME, REST, RecordingWriter
+from nexus.feeds.session import rest_call
 from nexus.venues.registry import FeedSpec
 from nexus.venues import venue_id
 
@@ -34,6 +35,9 @@ class FeedRecorder:
         self.conns: dict[str, FeedConnection] = {}
         self.rest_errors = 0
         self._tasks: set[asyncio.Task] = set()
+        # venues whose instruments come from a listing (FeedSpec.instruments_path): its body is
+        # recorded first, as a REST record, so a replay decodes with the venue's tick and lot
+        self._listings: list[tuple[int, FeedSpec, str, str]] = []
         for venue, spec in specs.items():
             vsym = spec.symbol_of(symbol)
             vid = venue_id(venue)
@@ -52,6 +56,8 @@ class FeedRecorder:
             def on_disconnect(venue=venue, vid=vid) -> None:
                 self.writer.event(monotonic_ns(), vid, event="disconnected", venue=venue)
 
+            if spec.instruments_path is not None and rest:
+                self._listings.append((vid, spec, vsym, rest))
             ws = ws_urls.get(venue, spec.ws_url)
             prepare = None
             if spec.prepare is not None:
@@ -73,7 +79,22 @@ class FeedRecorder:
             return
         self.writer.write(monotonic_ns(), vid, REST, body)
 
+    async def _listing(self, vid: int, spec: FeedSpec, vsym: str, rest: str) -> None:
+        url = rest + spec.instruments_path(vsym)
+        post = spec.instruments_body(vsym) if spec.instruments_body else None
+        try:
+            body = await rest_call(url, "POST" if post is not None else "GET", post,
+                                   {"Content-Type": "application/json"} if post is not None else None)
+        except Exception as e:
+            self.rest_errors += 1
+            log.warning("instrument listing %s failed: %s", url, e)
+            self.writer.event(monotonic_ns(), vid, event="rest_error", url=url, error=str(e))
+            return
+        self.writer.write(monotonic_ns(), vid, REST, body)
+
     async def run(self, duration_s: float, stop: asyncio.Event, tick=None) -> None:
+        if self._listings:
+            await asyncio.gather(*(self._listing(*item) for item in self._listings))
         for c in self.conns.values():
             c.start()
         clock = asyncio.get_running_loop().time

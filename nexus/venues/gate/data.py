@@ -128,6 +128,9 @@ class GateDecoder(Decoder):
     venue = VENUE
 
     def _decode(self, doc: Any) -> list[Segment]:
+        if type(doc) is list or (type(doc) is dict and ("quanto_multiplier" in doc or "amount_precision" in doc)):
+            self._metadata(doc)  # a pair or contract listing body (recorded before the stream)
+            return [CONTROL]
         if type(doc) is not dict:
             raise DecodeError("expected a JSON object")
         channel = doc.get("channel")
