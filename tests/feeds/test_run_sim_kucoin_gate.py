@@ -112,3 +112,18 @@ def test_kucoin_expired_token_reconnects_with_a_new_one():
     reconnects, tokens, synced, ping_every_s = asyncio.run(main())
     assert reconnects >= 1 and tokens >= 2 and synced
     assert ping_every_s == 18.0  # the bullet answer's pingInterval
+
+
+def test_a_recording_carries_the_instrument_listing(tmp_path):
+    from click.testing import CliRunner
+
+    from nexus.cli import cli
+
+    rec = tmp_path / "kg.nxr"
+    r = CliRunner().invoke(cli, ["record", "--sim", "--venues", "kucoin,gate", "--duration", "3", "-o", str(rec),
+                                 "--json"], catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(cli, ["replay", str(rec)], catch_exceptions=False)
+    assert r.exit_code == 0 and "no instrument metadata" not in r.stderr
+    books = [line for line in r.stdout.splitlines() if '"type":"book"' in line]
+    assert any('"venue":"kucoin"' in b for b in books) and any('"venue":"gate"' in b for b in books)
