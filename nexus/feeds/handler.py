@@ -117,20 +117,30 @@ class VenueFeed:
         self.conn = FeedConnection(venue, ws_url, spec.subscribe(self.vsym), spec.heartbeat,
                                    self.on_message, self.on_connect, self.on_disconnect, prepare=prepare)
 
+    async def load_instruments(self) -> None:
+        """The venue's instrument listing, once (FeedSpec.instruments_path). Also awaited by
+        the supervisor before the readers and the aggregator take the instrument, so they
+        see the venue's tick and lot, not the generic fallback; a failure raises and the next
+        connection attempt asks again."""
+        if self.instruments_loaded:
+            return
+        post = self.spec.instruments_body(self.vsym) if self.spec.instruments_body else None
+        url = self.rest_url + self.spec.instruments_path(self.vsym)
+        try:
+            body = await rest_call(url, "POST" if post is not None else "GET", post,
+                                   {"Content-Type": "application/json"} if post is not None else None)
+        except Exception as e:  # the attempt fails (and is retried) naming the listing
+            raise PrepareError.of("instrument listing", url, e) from e
+        if self.instruments_loaded:  # the other caller got there first
+            return
+        n = self.decoder.load_metadata(body)
+        log.info("%s: %d instruments loaded from the venue", self.venue, n)
+        self.instruments_loaded = True
+
     async def _prepare(self) -> Session:
         """Before each connection attempt: the venue's instrument listing (once), then the
         venue's token flow where it has one."""
-        if not self.instruments_loaded:
-            post = self.spec.instruments_body(self.vsym) if self.spec.instruments_body else None
-            url = self.rest_url + self.spec.instruments_path(self.vsym)
-            try:
-                body = await rest_call(url, "POST" if post is not None else "GET", post,
-                                       {"Content-Type": "application/json"} if post is not None else None)
-            except Exception as e:  # the attempt fails (and is retried) naming the listing
-                raise PrepareError.of("instrument listing", url, e) from e
-            n = self.decoder.load_metadata(body)
-            log.info("%s: %d instruments loaded from the venue", self.venue, n)
-            self.instruments_loaded = True
+        await self.load_instruments()
         if self.spec.prepare is not None:
             return await self.spec.prepare(self.ws_url, self.rest_url, self.vsym)
         return Session(self.ws_url)

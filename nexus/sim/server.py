@@ -35,6 +35,8 @@ REAL_URLS: dict[str, tuple[str, str]] = {
     "coinbase": ("wss://advanced-trade-ws.coinbase.com", "https://api.coinbase.com"),
     "kraken": ("wss://ws.kraken.com/v2", "https://api.kraken.com"),
     "hyperliquid": ("wss://api.hyperliquid.xyz/ws", "https://api.hyperliquid.xyz"),
+    "kucoin": ("wss://ws-api-spot.kucoin.com/", "https://api.kucoin.com"),
+    "gate": ("wss://api.gateio.ws/ws/v4/", "https://api.gateio.ws"),
 }
 
 

@@ -119,7 +119,8 @@ class Market:
 
 
 def market_for(symbol: str) -> Market:
-    key = symbol.upper().replace("-", "").replace("/", "")
+    # "BTCUSDT:USDT" (a venue's USDT-settled futures, e.g. Gate) trades on the BTCUSDT market
+    key = symbol.upper().partition(":")[0].replace("-", "").replace("/", "")
     if key not in SYMBOLS:
         raise ConfigError(f"the simulator has no market {symbol!r}; choose one of: {', '.join(SYMBOLS)}")
     base, price, size = SYMBOLS[key]

@@ -217,16 +217,33 @@ def render(venue: str, k: int, model: Model, changes, snapshot: bool) -> bytes:
         return json.dumps({"channel": "l2Book", "data": {"coin": "BTC", "time": 1700000000000 + k, "levels": [
             [{"px": px(p), "sz": qx(q), "n": 1} for p, q in ms[0]],
             [{"px": px(p), "sz": qx(q), "n": 1} for p, q in ms[1]]]}}).encode()
+    if venue == "kucoin":  # REST snapshot (sequence 10k) and level2 increments, per-change sequences
+        if snapshot:
+            return json.dumps({"code": "200000", "data": {"time": 1700000000000 + k, "sequence": str(10 * k),
+                                                          "bids": lv(ms[0]), "asks": lv(ms[1])}}).encode()
+        first = 10 * (k - 1) + 1
+        chs = lambda s: [[px(p), qx(q), str(first + min(i, 9))] for i, (sd, p, q) in enumerate(changes) if sd == s]  # noqa: E731
+        return json.dumps({"type": "message", "topic": "/market/level2:BTC-USDT", "subject": "trade.l2update",
+                           "data": {"changes": {"asks": chs(ASK), "bids": chs(BID)}, "sequenceEnd": 10 * k,
+                                    "sequenceStart": first, "symbol": "BTC-USDT", "time": 1700000000000 + k}}).encode()
+    if venue == "gate":  # REST book (id 10k) and spot.order_book_update U/u
+        if snapshot:
+            return json.dumps({"id": 10 * k, "current": 1700000000000 + k, "update": 1700000000000 + k,
+                               "asks": lv(ms[1]), "bids": lv(ms[0])}).encode()
+        return json.dumps({"time": 1700000000, "time_ms": 1700000000000 + k, "channel": "spot.order_book_update",
+                           "event": "update", "result": {"t": 1700000000000 + k, "e": "depthUpdate", "E": 1700000000,
+                                                         "s": "BTC_USDT", "U": 10 * (k - 1) + 1, "u": 10 * k,
+                                                         "b": ch(BID), "a": ch(ASK)}}).encode()
     raise AssertionError(venue)
 
 
 SYMBOL = {"binance-spot": "BTCUSDT", "binance-perp": "BTCUSDT", "bybit-perp": "BTCUSDT", "okx-swap": "BTC-USDT-SWAP",
-          "coinbase": "BTC-USD", "kraken": "BTC/USD", "hyperliquid": "BTC"}
+          "coinbase": "BTC-USD", "kraken": "BTC/USD", "hyperliquid": "BTC", "kucoin": "BTC-USDT", "gate": "BTC_USDT"}
 
 
 def applied_index(venue: str, st_, delivered: int) -> int:
     """The history index whose state the synced book must hold."""
-    if venue in ("binance-spot", "binance-perp", "okx-swap"):
+    if venue in ("binance-spot", "binance-perp", "okx-swap", "kucoin", "gate"):
         return st_.last_seq // 10
     if venue == "bybit-perp":
         return st_.last_seq - 1
@@ -243,14 +260,14 @@ def applied_index(venue: str, st_, delivered: int) -> int:
 def test_a_synced_book_is_never_wrong(venue, history):
     m = load(venue)
     dec = m.Decoder()
-    dec.rest_symbol = "BTCUSDT"
+    dec.rest_symbol = SYMBOL[venue]
     if venue == "kraken":  # its checksum writes values at the listed precision (1 and 8 for BTC/USD)
         dec.load_metadata((FIXTURES / "kraken" / "instruments.json").read_bytes())
     sync = m.Sync(dec)
     batch = record.empty(1 << 12)
     model = Model(depth_limit=10 if venue == "kraken" else None)
     inst = dec.instrument(SYMBOL[venue])
-    rest = venue.startswith("binance")
+    rest = venue.startswith("binance") or venue in ("kucoin", "gate")  # snapshots from REST
 
     # The wire: message 0 is a snapshot of the empty book (a REST body for Binance), then one
     # message per history step, with faults.

@@ -5,6 +5,7 @@ in its own process (`procs`), whose per-second counters and instrument come back
 from __future__ import annotations
 
 import asyncio
+import logging
 import multiprocessing as mp
 import queue as queue_mod
 import signal
@@ -17,6 +18,8 @@ from nexus.feeds.specs import spec
 from nexus.ring import RingWriter
 
 STATS_QUEUE_MAX = 1024
+log = logging.getLogger("nexus.feeds")
+
 PROC_REPORT_S = 0.5
 PROC_JOIN_S = 5
 # How long `nexus run` waits, at start, for every feed to have its venue's instrument listing
@@ -88,6 +91,24 @@ class FeedSupervisor:
             self._start_processes()
         else:
             self._start_in_process()
+            await self._load_instruments()
+
+    async def _load_instruments(self) -> None:
+        """Venues whose instruments come from a listing (FeedSpec.instruments_path): fetched
+        before the readers and the aggregator take each venue's instrument (bounded: a venue
+        that does not answer in time keeps trying on its connection attempts)."""
+        pending = [f for f in self.feeds.values() if not f.instruments_loaded]
+        if not pending:
+            return
+        try:
+            done = await asyncio.wait_for(asyncio.gather(*(f.load_instruments() for f in pending),
+                                                         return_exceptions=True), INSTRUMENTS_WAIT_S)
+        except asyncio.TimeoutError:
+            log.warning("instrument listings not answered in %d s; retried on connect", INSTRUMENTS_WAIT_S)
+            return
+        for f, r in zip(pending, done):
+            if isinstance(r, Exception):
+                log.warning("%s: instrument listing failed (%s); retried on connect", f.venue, r)
 
     def _start_processes(self) -> None:
         cfg = self.cfg

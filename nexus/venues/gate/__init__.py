@@ -1,3 +1,8 @@
-"""Gate: request signing (sign.py). Its market data (decoder, sync rules, feed, simulator
-format) comes with the venues issue; until then the package declares no venue (no VENUES)
-and its id stays reserved in VENUE_IDS."""
+"""Gate v4 spot and USDT-settled futures: decoder and sync rules (data.py), live-feed spec
+(feed.py), request signing (sign.py), the simulator's wire format (sim.py). One venue id
+serves both markets: `--symbol BTCUSDT` is the spot pair BTC_USDT, `--symbol BTCUSDT:USDT`
+the USDT-settled futures contract BTC_USDT (see data.py)."""
+
+from nexus.venues.registry import Venue
+
+VENUES = (Venue("gate", __name__),)

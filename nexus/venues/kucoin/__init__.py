@@ -1,3 +1,6 @@
-"""KuCoin: request signing (sign.py). Its market data (decoder, sync rules, feed, simulator
-format) comes with the venues issue; until then the package declares no venue (no VENUES)
-and its id stays reserved in VENUE_IDS."""
+"""KuCoin spot: decoder and sync rules (data.py), live-feed spec with the bullet token flow
+(feed.py), request signing (sign.py), the simulator's wire format (sim.py)."""
+
+from nexus.venues.registry import Venue
+
+VENUES = (Venue("kucoin", __name__),)
