@@ -29,8 +29,8 @@ DIVERGE_S = 15
 DIVERGE_FACTOR = Decimal("1.01")
 DISCONNECT_REFUSE_S = 2
 # Which venues a fault kind makes sense for: a gap needs sequence numbers, a bad checksum a checksum.
-SEQUENCED = ("binance-spot", "binance-perp", "bybit-perp", "okx-swap", "coinbase")
-CHECKSUMMED = ("okx-swap", "kraken")
+SEQUENCED = ("binance-spot", "binance-perp", "bybit-perp", "okx-swap", "coinbase", "bitfinex", "bitget")
+CHECKSUMMED = ("okx-swap", "kraken", "bitfinex", "bitget")
 AT_S_MAX = 10 ** 7
 
 
