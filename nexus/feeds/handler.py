@@ -116,17 +116,24 @@ class VenueFeed:
         self.conn = FeedConnection(venue, ws_url, spec.subscribe(self.vsym), spec.heartbeat,
                                    self.on_message, self.on_connect, self.on_disconnect, prepare=prepare)
 
+    async def load_instruments(self) -> None:
+        """The venue's instrument listing (FeedSpec.instruments_path), once. The supervisor
+        awaits it before the feed starts, so the ring readers and the aggregator get the
+        venue's exponents from the start; a failure there is retried before each connection."""
+        if self.instruments_loaded:
+            return
+        post = self.spec.instruments_body(self.vsym) if self.spec.instruments_body else None
+        body = await rest_call(self.rest_url + self.spec.instruments_path(self.vsym),
+                               "POST" if post is not None else "GET", post,
+                               {"Content-Type": "application/json"} if post is not None else None)
+        n = self.decoder.load_metadata(body)
+        log.info("%s: %d instruments loaded from the venue", self.venue, n)
+        self.instruments_loaded = True
+
     async def _prepare(self) -> Session:
         """Before each connection attempt: the venue's instrument listing (once), then the
         venue's token flow where it has one."""
-        if not self.instruments_loaded:
-            post = self.spec.instruments_body(self.vsym) if self.spec.instruments_body else None
-            body = await rest_call(self.rest_url + self.spec.instruments_path(self.vsym),
-                                   "POST" if post is not None else "GET", post,
-                                   {"Content-Type": "application/json"} if post is not None else None)
-            n = self.decoder.load_metadata(body)
-            log.info("%s: %d instruments loaded from the venue", self.venue, n)
-            self.instruments_loaded = True
+        await self.load_instruments()
         if self.spec.prepare is not None:
             return await self.spec.prepare(self.ws_url, self.rest_url, self.vsym)
         return Session(self.ws_url)

@@ -5,6 +5,7 @@ in its own process (`procs`), whose per-second counters and instrument come back
 from __future__ import annotations
 
 import asyncio
+import logging
 import multiprocessing as mp
 import queue as queue_mod
 import signal
@@ -15,6 +16,8 @@ from nexus.feeds.handler import VenueFeed
 from nexus.feeds.run.config import RING_SLOTS, RunConfig
 from nexus.feeds.specs import spec
 from nexus.ring import RingWriter
+
+log = logging.getLogger("nexus.feeds")
 
 STATS_QUEUE_MAX = 1024
 PROC_REPORT_S = 0.5
@@ -33,6 +36,7 @@ def _feed_process(cfg: RunConfig, venue: str, ring: str, ws_url: str, rest_url: 
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, terminated.set)
         with RingWriter(ring, slots=RING_SLOTS) as w:
             feed = VenueFeed(venue, spec(venue), cfg.symbol, ws_url, rest_url, w.publish, cfg.stale_after_s)
+            await _load_instruments([feed])
             feed.conn.start()
             while not (stop_ev.is_set() or terminated.is_set()):
                 await asyncio.sleep(PROC_REPORT_S)
@@ -45,6 +49,16 @@ def _feed_process(cfg: RunConfig, venue: str, ring: str, ws_url: str, rest_url: 
             await feed.conn.stop()
 
     asyncio.run(main())
+
+
+async def _load_instruments(feeds) -> None:
+    """Each feed's instrument listing before it starts (so the exponents every reader is given
+    are the venue's, not the generic fallback); a failure is logged and the feed retries it
+    before connecting."""
+    results = await asyncio.gather(*(f.load_instruments() for f in feeds), return_exceptions=True)
+    for f, r in zip(feeds, results):
+        if isinstance(r, Exception):
+            log.warning("%s: instrument listing failed (retried before connecting): %s", f.venue, r)
 
 
 def _inst_tuple(inst):
@@ -81,7 +95,7 @@ class FeedSupervisor:
         if cfg.procs:
             self._start_processes()
         else:
-            self._start_in_process()
+            await self._start_in_process()
 
     def _start_processes(self) -> None:
         cfg = self.cfg
@@ -96,7 +110,7 @@ class FeedSupervisor:
             p.start()
             self.procs[v] = p
 
-    def _start_in_process(self) -> None:
+    async def _start_in_process(self) -> None:
         cfg = self.cfg
         for v in cfg.venues:
             s = spec(v)
@@ -110,6 +124,8 @@ class FeedSupervisor:
             feed = VenueFeed(v, s, cfg.symbol, cfg.ws_urls.get(v, s.ws_url), cfg.rest_urls.get(v, s.rest_url),
                              publish, cfg.stale_after_s)
             self.feeds[v] = feed
+        await _load_instruments(list(self.feeds.values()))
+        for feed in self.feeds.values():
             feed.conn.start()
 
     def instrument(self, venue: str):
