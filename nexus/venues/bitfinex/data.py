@@ -84,7 +84,7 @@ JS_EXPONENT_BELOW = Decimal("1e-6")   # JavaScript writes smaller magnitudes as 
 JS_EXPONENT_FROM = Decimal("1e21")
 
 # A number directly inside an array: after "[" or "," and before "," or "]".
-_NUMBER = re.compile(rb'(?<=[\[,])(-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)(?=[,\]])')
+_NUMBER = re.compile(rb'([\[,]\s*)(-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)(?=\s*[,\]])')
 
 # What a control segment announces to the sync (BfxControl.event).
 EV_NONE, EV_CONNECTED, EV_RECONNECT, EV_PAUSE, EV_RESUME, EV_CHECKSUM = range(6)
@@ -105,6 +105,8 @@ def pair_parts(pair: str) -> tuple[str, str]:
 
 def plain(text: str) -> tuple[bool, str]:
     """A JSON number's text -> (negative, its magnitude as plain decimal text), exactly."""
+    if type(text) is not str:
+        raise DecodeError(f"{text!r} is not a number")
     neg = text.startswith("-")
     mag = text[1:] if neg else text
     if "e" in mag or "E" in mag:
@@ -184,7 +186,7 @@ class BitfinexDecoder(Decoder):
     def _parse(self, raw: bytes) -> Any:
         s = raw.lstrip()
         if s[:1] == b"[":
-            raw = _NUMBER.sub(rb'"\1"', raw)
+            raw = _NUMBER.sub(rb'\1"\2"', raw)
         return super()._parse(raw)
 
     # -- events ------------------------------------------------------------------------------
