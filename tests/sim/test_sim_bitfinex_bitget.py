@@ -146,3 +146,21 @@ def test_bitget_contract_config_gives_futures_instruments():
     assert dec.load_metadata(json.dumps(body)) == 1
     inst = dec.instrument("BTCUSDT:USDT-FUTURES")
     assert (inst.tick_size, inst.lot_size, inst.contract_kind, inst.base) == ("0.1", "0.01", "linear", "BTC")
+
+
+def test_sim_cli_serves_both_when_named():
+    import subprocess
+    import sys
+
+    p = subprocess.Popen([sys.executable, "-m", "nexus.cli", "sim", "--venues", "bitfinex,bitget", "--port", "0",
+                          "--fault", "gap:bitget:2", "--fault", "bad-checksum:bitfinex:3", "--json"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        layout = json.loads(p.stdout.readline())
+    finally:
+        p.terminate()
+        p.wait(timeout=30)
+    assert layout["venues"]["bitfinex"]["ws"].endswith("/bitfinex/ws/2")
+    assert layout["venues"]["bitfinex"]["real_ws"] == "wss://api-pub.bitfinex.com/ws/2"
+    assert layout["venues"]["bitget"]["symbol"] == "BTCUSDT"
+    assert layout["faults"] == ["gap:bitget:2", "bad-checksum:bitfinex:3"]
