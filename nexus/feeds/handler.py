@@ -169,6 +169,10 @@ class VenueFeed:
         for st in self.sync.books.values():
             if st.synced:
                 self.sync.desync(st, "reconnected")
+        # The new subscription is answered by a snapshot: a message arriving before it (a
+        # venue's greeting, the subscription ack) must not drop the connection again, so the
+        # first resync request of a connection waits RESYNC_INTERVAL_S_MIN.
+        self._last_resync_ns = monotonic_ns()
         if self.spec.snapshot_path:
             self.request_resync(delay_s=REST_SNAPSHOT_DELAY_S)
 

@@ -40,6 +40,16 @@ REAL_URLS: dict[str, tuple[str, str]] = {
 }
 
 
+def real_urls(venue: str) -> tuple[str, str | None]:
+    """The venue's real endpoints: the table above, else its feed spec (venues added later)."""
+    if venue in REAL_URLS:
+        return REAL_URLS[venue]
+    from nexus.venues.registry import feed_spec
+
+    spec = feed_spec(venue)
+    return spec.ws_url, spec.rest_url
+
+
 class ServerConn:
     """One WebSocket connection (implements nexus.sim.feed.Conn)."""
 
@@ -143,7 +153,7 @@ class SimServer:
             "host": self.host, "port": self.port, "seed": self.core.seed, "symbol": self.core.market.symbol,
             "epoch_ns": self.core.epoch_ns,
             "venues": {v: {"ws": self.ws_url(v), "rest": self.rest_url(v), "symbol": f.spec.symbol,
-                           "real_ws": REAL_URLS[v][0], "real_rest": REAL_URLS[v][1]}
+                           "real_ws": real_urls(v)[0], "real_rest": real_urls(v)[1]}
                        for v, f in self.core.feeds.items()},
             "labels": f"{self.base('http')}/labels",
             "faults": [f.spec() for f in self.core.faults],

@@ -119,6 +119,8 @@ class Model:
     def __init__(self, depth_limit: int | None = None) -> None:
         self.books: list[dict] = [{BID: {}, ASK: {}}]
         self.depth_limit = depth_limit
+        self.seq_base: dict[int, int] = {}  # Bitfinex: the first SEQ_ALL number of each step
+        self.seq_next = 1
 
     def apply(self, changes) -> None:
         b = {BID: dict(self.books[-1][BID]), ASK: dict(self.books[-1][ASK])}
@@ -234,16 +236,50 @@ def render(venue: str, k: int, model: Model, changes, snapshot: bool) -> bytes:
                            "event": "update", "result": {"t": 1700000000000 + k, "e": "depthUpdate", "E": 1700000000,
                                                          "s": "BTC_USDT", "U": 10 * (k - 1) + 1, "u": 10 * k,
                                                          "b": ch(BID), "a": ch(ASK)}}).encode()
+    if venue == "bitget":
+        return json.dumps({"action": "snapshot" if snapshot else "update",
+                           "arg": {"instType": "SPOT", "channel": "books", "instId": "BTCUSDT"},
+                           "data": [{"asks": lv(ms[1]) if snapshot else ch(ASK), "bids": lv(ms[0]) if snapshot else ch(BID),
+                                     "checksum": okx_checksum(ms), "seq": 10 * k, "ts": str(1700000000000 + k)}],
+                           "ts": 1700000000000 + k}).encode()
+    if venue == "bitfinex":
+        # One frame per level, then the `cs` frame; SEQ_ALL numbers run on across the steps.
+        entry = lambda sd, p, q: [px(p), 1 if q else 0, (qx(q) if q else "1") if sd == BID  # noqa: E731
+                                  else ("-" + qx(q) if q else "-1")]
+        if snapshot:
+            bodies = [[entry(BID, p, q) for p, q in ms[0]] + [entry(ASK, p, q) for p, q in ms[1]]]
+        else:
+            bodies = [entry(sd, p, q) for sd, p, q in changes]
+        base = model.seq_base.setdefault(k, model.seq_next)
+        model.seq_next = max(model.seq_next, base + len(bodies) + 1)
+        cs = bitfinex_checksum(ms)
+        frames = [("[17082,%s,%d]" % (json.dumps(b).replace('"', ""), base + j)).encode() for j, b in enumerate(bodies)]
+        return frames + [b'[17082,"cs",%d,%d]' % (cs, base + len(bodies))]
     raise AssertionError(venue)
 
 
+def bitfinex_checksum(model_sorted) -> int:
+    bids, asks = model_sorted
+    parts = []
+    for i in range(25):
+        if i < len(bids):
+            parts += [px(bids[i][0]), qx(bids[i][1])]
+        if i < len(asks):
+            parts += [px(asks[i][0]), "-" + qx(asks[i][1])]
+    c = zlib.crc32(":".join(parts).encode())
+    return c - (1 << 32) if c >= 1 << 31 else c
+
+
 SYMBOL = {"binance-spot": "BTCUSDT", "binance-perp": "BTCUSDT", "bybit-perp": "BTCUSDT", "okx-swap": "BTC-USDT-SWAP",
-          "coinbase": "BTC-USD", "kraken": "BTC/USD", "hyperliquid": "BTC", "kucoin": "BTC-USDT", "gate": "BTC_USDT"}
+          "coinbase": "BTC-USD", "kraken": "BTC/USD", "hyperliquid": "BTC", "kucoin": "BTC-USDT", "gate": "BTC_USDT",
+          "bitget": "BTCUSDT", "bitfinex": "tBTCUSD"}
 
 
-def applied_index(venue: str, st_, delivered: int) -> int:
+def applied_index(venue: str, st_, delivered: int, model: Model | None = None) -> int:
     """The history index whose state the synced book must hold."""
-    if venue in ("binance-spot", "binance-perp", "okx-swap", "kucoin", "gate"):
+    if venue == "bitfinex":  # the step whose SEQ_ALL numbers hold the last book frame applied
+        return max(k for k, base in model.seq_base.items() if base <= st_.last_seq)
+    if venue in ("binance-spot", "binance-perp", "okx-swap", "kucoin", "gate", "bitget"):
         return st_.last_seq // 10
     if venue == "bybit-perp":
         return st_.last_seq - 1
@@ -272,6 +308,9 @@ def test_a_synced_book_is_never_wrong(venue, history):
     # The wire: message 0 is a snapshot of the empty book (a REST body for Binance), then one
     # message per history step, with faults.
     wire: list[tuple[int, bytes]] = []
+    if venue == "bitfinex":
+        wire.append((-1, b'{"event":"subscribed","channel":"book","chanId":17082,"symbol":"tBTCUSD","prec":"P0",'
+                         b'"freq":"F0","len":"25","pair":"BTCUSD"}'))
     if venue == "kraken":
         wire.append((-1, b'{"method":"subscribe","result":{"channel":"book","depth":10,"snapshot":true,'
                          b'"symbol":"BTC/USD"},"success":true}'))
@@ -304,11 +343,12 @@ def test_a_synced_book_is_never_wrong(venue, history):
 
     checked = 0
     for k, raw in wire:
-        segs = dec.decode(raw, batch)
-        sync.feed(segs, batch)
+        for frame in (raw if isinstance(raw, list) else [raw]):  # Bitfinex: a step is several frames
+            segs = dec.decode(frame, batch)
+            sync.feed(segs, batch)
         state = sync.books.get(SYMBOL[venue])
         if state is not None and state.synced:
-            idx = applied_index(venue, state, k)
+            idx = applied_index(venue, state, k, model)
             assert book_ints(state) == as_book_ints(model.sorted(idx), inst), (venue, k, idx)
             checked += 1
     if all(f == "ok" for _, f in history):  # a clean stream ends in sync, on the last state

@@ -17,6 +17,8 @@ from nexus.feeds.run.config import RING_SLOTS, RunConfig
 from nexus.feeds.specs import spec
 from nexus.ring import RingWriter
 
+log = logging.getLogger("nexus.feeds")
+
 STATS_QUEUE_MAX = 1024
 log = logging.getLogger("nexus.feeds")
 
@@ -40,6 +42,7 @@ def _feed_process(cfg: RunConfig, venue: str, ring: str, ws_url: str, rest_url: 
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, terminated.set)
         with RingWriter(ring, slots=RING_SLOTS) as w:
             feed = VenueFeed(venue, spec(venue), cfg.symbol, ws_url, rest_url, w.publish, cfg.stale_after_s)
+            await _load_instruments([feed])
             feed.conn.start()
             while not (stop_ev.is_set() or terminated.is_set()):
                 await asyncio.sleep(PROC_REPORT_S)
@@ -54,6 +57,16 @@ def _feed_process(cfg: RunConfig, venue: str, ring: str, ws_url: str, rest_url: 
             await feed.conn.stop()
 
     asyncio.run(main())
+
+
+async def _load_instruments(feeds) -> None:
+    """Each feed's instrument listing before it starts (so the exponents every reader is given
+    are the venue's, not the generic fallback); a failure is logged and the feed retries it
+    before connecting."""
+    results = await asyncio.gather(*(f.load_instruments() for f in feeds), return_exceptions=True)
+    for f, r in zip(feeds, results):
+        if isinstance(r, Exception):
+            log.warning("%s: instrument listing failed (retried before connecting): %s", f.venue, r)
 
 
 def _inst_tuple(inst):
@@ -90,8 +103,7 @@ class FeedSupervisor:
         if cfg.procs:
             self._start_processes()
         else:
-            self._start_in_process()
-            await self._load_instruments()
+            await self._start_in_process()
 
     async def _load_instruments(self) -> None:
         """Venues whose instruments come from a listing (FeedSpec.instruments_path): fetched
@@ -123,7 +135,7 @@ class FeedSupervisor:
             p.start()
             self.procs[v] = p
 
-    def _start_in_process(self) -> None:
+    async def _start_in_process(self) -> None:
         cfg = self.cfg
         for v in cfg.venues:
             s = spec(v)
@@ -137,6 +149,8 @@ class FeedSupervisor:
             feed = VenueFeed(v, s, cfg.symbol, cfg.ws_urls.get(v, s.ws_url), cfg.rest_urls.get(v, s.rest_url),
                              publish, cfg.stale_after_s)
             self.feeds[v] = feed
+        await self._load_instruments()     # before any connection (bounded wait)
+        for feed in self.feeds.values():
             feed.conn.start()
 
     async def instruments_ready(self, timeout_s: float = INSTRUMENTS_WAIT_S) -> bool:

@@ -1,3 +1,7 @@
-"""Bitfinex: request signing (sign.py). Its market data (decoder, sync rules, feed, simulator
-format) comes with the venues issue; until then the package declares no venue (no VENUES)
-and its id stays reserved in VENUE_IDS."""
+"""Bitfinex v2: market data (decoder and sync rules in data.py, live-feed spec in feed.py,
+the simulator's wire format in sim.py) and request signing (sign.py)."""
+
+from nexus.venues.registry import Venue
+
+# Symbols are Bitfinex's own, case included ("tBTCUSD"): the leading "t" is lower case.
+VENUES = (Venue("bitfinex", __name__, symbols_case_sensitive=True),)
