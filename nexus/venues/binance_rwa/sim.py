@@ -1,6 +1,7 @@
 """Binance RWA as the simulator serves it: Binance spot's formats and paths (nexus.venues.
-binance.sim). The simulated market has the simulator's symbols (BTCUSDT, ETHUSDT): a client
-run against it whitelists them with NEXUS_BINANCE_RWA_ASSETS (e.g. "PAXG,BTC")."""
+binance.sim). It trades PAXGUSDT (PAX Gold, the default whitelist) and, so that it can run
+alongside the other venues on one simulated market, BTCUSDT and ETHUSDT too: a client reads
+those only when they are whitelisted (NEXUS_BINANCE_RWA_ASSETS, e.g. "PAXG,BTC")."""
 
 from __future__ import annotations
 
@@ -15,4 +16,5 @@ class BinanceRwaFeed(BinanceSpotFeed):
 SIM = SimVenue(BinanceRwaFeed, Flow(8.0, 0.08, 10, 0.25, 0.15), {
     "BTC": SimInstrument("binance-rwa", "BTCUSDT", "BTC", "USDT", 2, 1, 5, 1, "1", 8, 8),
     "ETH": SimInstrument("binance-rwa", "ETHUSDT", "ETH", "USDT", 2, 1, 4, 1, "1", 8, 8),
+    "PAXG": SimInstrument("binance-rwa", "PAXGUSDT", "PAXG", "USDT", 2, 1, 4, 1, "1", 8, 8),
 })
