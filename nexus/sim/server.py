@@ -38,6 +38,16 @@ REAL_URLS: dict[str, tuple[str, str]] = {
 }
 
 
+def _real(venue: str) -> tuple[str, str | None]:
+    """The venue's real endpoints: REAL_URLS, else its feed spec (venues added later)."""
+    if venue in REAL_URLS:
+        return REAL_URLS[venue]
+    from nexus.venues import registry
+
+    spec = registry.venue(venue).feed_spec()
+    return spec.ws_url, spec.rest_url
+
+
 class ServerConn:
     """One WebSocket connection (implements nexus.sim.feed.Conn)."""
 
@@ -144,7 +154,7 @@ class SimServer:
             "host": self.host, "port": self.port, "seed": self.core.seed, "symbol": self.core.market.symbol,
             "epoch_ns": self.core.epoch_ns,
             "venues": {v: {"ws": self.ws_url(v), "rest": self.rest_url(v), "symbol": f.spec.symbol,
-                           "real_ws": REAL_URLS[v][0], "real_rest": REAL_URLS[v][1]}
+                           "real_ws": _real(v)[0], "real_rest": _real(v)[1]}
                        for v, f in self.core.feeds.items()},
             "labels": f"{self.base('http')}/labels",
             "faults": [f.spec() for f in self.core.faults],

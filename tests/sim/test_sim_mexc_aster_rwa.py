@@ -68,3 +68,20 @@ def test_aster_and_binance_rwa_speak_binance():
             st, body = await http_get(sim.rest_url("binance-rwa") + "/api/v3/exchangeInfo")
             assert st == 200 and body["symbols"][0]["symbol"] == "BTCUSDT"
     run(main())
+
+
+def test_cli_serves_the_three_with_faults_and_rwa_on_paxg():
+    import subprocess
+    import sys
+    r = subprocess.run([sys.executable, "-m", "nexus.cli", "sim", "--port", "0", "--venues", "mexc,aster,binance-rwa",
+                        "--fault", "malformed:mexc:0.5", "--fault", "gap:aster:0.5", "--duration", "1"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr[-2000:]
+    out = r.stdout + r.stderr
+    assert all(f"/{v}/ws" in out for v in ("mexc", "aster", "binance-rwa")) and "malformed:mexc" in out
+    r = subprocess.run([sys.executable, "-m", "nexus.cli", "sim", "--port", "0", "--venues", "binance-rwa",
+                        "--symbol", "PAXGUSDT", "--duration", "0.5"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and "PAXGUSDT" in r.stdout + r.stderr, r.stderr[-2000:]
+    r = subprocess.run([sys.executable, "-m", "nexus.cli", "sim", "--port", "0", "--venues", "mexc",
+                        "--symbol", "PAXGUSDT", "--duration", "0.5"], capture_output=True, text=True, timeout=60)
+    assert r.returncode != 0 and "no PAXGUSDT market on mexc" in r.stderr
