@@ -8,7 +8,7 @@ export VIRTUAL_ENV := $(abspath $(VENV))
 export PATH := $(abspath $(BIN)):$(PATH)
 DEPS_STAMP := $(VENV)/.deps-stamp
 
-.PHONY: all build demo test test-native test-stubs test-python bench prereqs postgres clean distclean
+.PHONY: all build demo test test-native test-stubs test-python bench prereqs postgres clean distclean mexc-proto
 
 all: build
 
@@ -32,6 +32,14 @@ build: prereqs $(DEPS_STAMP)
 	$(BIN)/python setup.py --quiet build_ext --inplace
 	@$(BIN)/python -c "import nexus.record, engine" || { echo "nexus: build finished but the modules do not import"; exit 1; }
 	@test -x $(BIN)/nexus || { echo "nexus: the CLI entry point was not installed"; exit 1; }
+
+# MEXC's published protocol-buffer schemas (github.com/mexcdevelop/websocket-proto, kept in
+# nexus/venues/mexc/proto/) compiled to the committed nexus/venues/mexc/pb/*_pb2.py (grpcio-tools,
+# dev extra); the generated absolute imports are made package-relative.
+mexc-proto: build
+	$(BIN)/python -m grpc_tools.protoc -I nexus/venues/mexc/proto --python_out=nexus/venues/mexc/pb \
+		nexus/venues/mexc/proto/*.proto
+	sed -i -E 's/^import ([A-Za-z0-9]+_pb2) as /from . import \1 as /' nexus/venues/mexc/pb/*_pb2.py
 
 # The main job on its embedded default: the venue simulator in-process, five venues live in
 # the terminal view for 20 seconds (a gap on binance-spot at 8 s shows a resync).

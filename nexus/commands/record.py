@@ -20,14 +20,25 @@ def venues_option(f):
     )(f)
 
 
-def parse_venues(value: str) -> list[str]:
+def parse_venues(value: str, symbol: str | None = None) -> list[str]:
+    """`symbol` given: with 'all', a venue that does not list it (Binance RWA's whitelist)
+    is left out with a note on stderr, and the rest run."""
     from nexus.feeds.specs import spec
 
     venues = [v.strip() for v in value.split(",") if v.strip()]
     if venues == ["all"]:
+        from nexus.exceptions import ConfigError
         from nexus.venues import registry
 
-        return list(registry.names())
+        out = []
+        for v in registry.names():
+            try:
+                if symbol is not None:
+                    spec(v).symbol_of(symbol)
+                out.append(v)
+            except ConfigError as e:
+                click.echo(f"nexus: note: {v} left out: {e}", err=True)
+        return out
     if not venues:
         raise click.BadParameter("name at least one venue", param_hint="--venues")
     for v in venues:
@@ -64,7 +75,7 @@ def record(venues, symbol, duration, output, sim, seed, faults, endpoints, rest_
     from nexus.feeds.recording import RecordingWriter
     from nexus.feeds.specs import parse_endpoints, spec
 
-    vlist = parse_venues(venues)
+    vlist = parse_venues(venues, symbol)
     ws_urls, rest_urls = parse_endpoints(endpoints), parse_endpoints(rest_endpoints)
     if faults and not sim:
         raise click.UsageError("--fault needs --sim")

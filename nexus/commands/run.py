@@ -62,7 +62,7 @@ def run(venues, symbol, sim, seed, faults, endpoints, rest_endpoints, duration, 
     from nexus.feeds.runtime import RunConfig, Runtime
     from nexus.feeds.specs import parse_endpoints
 
-    vlist = parse_venues(venues)
+    vlist = parse_venues(venues, symbol)
     if agg and len(vlist) > 5:
         raise click.BadParameter("the aggregator takes at most five venues", param_hint="--venues")
     if faults and not sim:

@@ -46,7 +46,7 @@ def _epoch(value: str | None) -> int | None:
               help="Port for every venue (0: any free port).")
 @click.option("--venues", "venues", multiple=True, metavar="V1,V2,...",
               help="Venues to serve (default: the first seven, binance-spot … hyperliquid; 'all': every venue the simulator serves).")
-@click.option("--symbol", default="BTCUSDT", show_default=True, help="BTCUSDT or ETHUSDT; each venue uses its own name for it.")
+@click.option("--symbol", default="BTCUSDT", show_default=True, help="BTCUSDT, ETHUSDT or PAXGUSDT (binance-rwa only); each venue uses its own name for it.")
 @click.option("--seed", default=1, show_default=True, type=int, help="Same seed, same messages.")
 @click.option("--fault", "faults", multiple=True, metavar="KIND:VENUE:AT_S",
               help="Inject a fault (repeatable). KIND: disconnect, gap, bad-checksum, silence, malformed, diverge; "

@@ -9,6 +9,7 @@ import functools
 import json
 from typing import Callable, Iterable, Protocol
 
+from nexus.exceptions import ConfigError
 from nexus.sim import faults as faults_mod
 from nexus.sim.exchange import SimExchange
 from nexus.sim.faults import Fault
@@ -57,6 +58,9 @@ class SimCore:
         self.seed = int(seed)
         self.venue_names = check_venues(list(venues) if venues else None)
         self.market = market_for(symbol)
+        missing = [v for v in self.venue_names if v not in self.market.specs]
+        if missing:
+            raise ConfigError(f"the simulator has no {self.market.symbol} market on {', '.join(missing)}")
         self.epoch_ns = int(epoch_ns)
         self.t_ns = self.epoch_ns
         self.step_no = 0

@@ -117,6 +117,9 @@ class ServerConn:
                 item = await self.queue.get()
                 if isinstance(item, tuple) and item and item[0] is _PING:
                     await self.ws.ping(item[1])
+                elif type(item) is bytes:  # a binary frame (MEXC's protocol buffers)
+                    await self.ws.send_bytes(item)
+                    self.sent += 1
                 else:
                     await self.ws.send_str(item)
                     self.sent += 1

@@ -107,6 +107,8 @@ SYMBOLS: dict[str, tuple[str, str, str]] = {
     # --symbol: (base, start price, typical order size in base coin)
     "BTCUSDT": ("BTC", "65000", "0.05"),
     "ETHUSDT": ("ETH", "3200", "1.0"),
+    # PAX Gold, a tokenized real-world asset: traded by the venues that list it (binance-rwa).
+    "PAXGUSDT": ("PAXG", "2650", "0.5"),
 }
 
 
@@ -124,8 +126,12 @@ def market_for(symbol: str) -> Market:
     if key not in SYMBOLS:
         raise ConfigError(f"the simulator has no market {symbol!r}; choose one of: {', '.join(SYMBOLS)}")
     base, price, size = SYMBOLS[key]
-    return Market(key, Decimal(price), float(size),
-                  {v: registry.venue(v).sim_venue().instruments[base] for v in VENUES})
+    specs = {}
+    for v in VENUES:  # a venue that does not list the base coin has no market for it
+        inst = registry.venue(v).sim_venue().instruments.get(base)
+        if inst is not None:
+            specs[v] = inst
+    return Market(key, Decimal(price), float(size), specs)
 
 
 def check_venues(names) -> tuple[str, ...]:

@@ -12,8 +12,8 @@ from __future__ import annotations
 from nexus.exceptions import ConfigError
 
 # Never renumber: recordings and rings carry these integers. Only venues that exist are
-# listed. Reserved for the venues still to come (do not reuse): 10 mexc, 13 deribit,
-# 14 cryptocom, 15 dydx.
+# listed. Reserved for the venues still to come (do not reuse): 13 deribit, 14 cryptocom,
+# 15 dydx.
 VENUE_IDS: dict[str, int] = {
     "binance-spot": 1,
     "binance-perp": 2,
@@ -26,6 +26,9 @@ VENUE_IDS: dict[str, int] = {
     "gate": 11,
     "bitfinex": 9,
     "bitget": 12,
+    "mexc": 10,
+    "aster": 16,
+    "binance-rwa": 19,
 }
 # Not a venue: the synthetic records of `nexus demo` and the ring benchmarks.
 SYNTHETIC_VENUE_ID = 255

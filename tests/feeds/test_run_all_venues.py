@@ -31,9 +31,17 @@ def _groups() -> dict[str, list[str]]:
             from nexus.sim.specs import SYMBOLS
 
             bases = registry.venue(name).sim_venue().instruments
-            sym = next(s for s, (base, _, _) in SYMBOLS.items() if base in bases)
+            sym = next(s for s, (base, _, _) in SYMBOLS.items() if base in bases and _accepts(name, s))
         out.setdefault(sym, []).append(name)
     return out
+
+
+def _accepts(name: str, symbol: str) -> bool:
+    try:
+        registry.feed_spec(name).symbol_of(symbol)
+        return True
+    except ConfigError:
+        return False
 
 
 def _levels(inst, book, side, depth):

@@ -27,6 +27,8 @@ class _Listener(WSListener):
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
         if frame.msg_type == WSMsgType.TEXT:
             self.q.put_nowait((time.monotonic(), frame.get_payload_as_utf8_text()))
+        elif frame.msg_type == WSMsgType.BINARY:  # MEXC's protobuf pushes: kept as bytes
+            self.q.put_nowait((time.monotonic(), frame.get_payload_as_bytes()))
         elif frame.msg_type == WSMsgType.PING:
             self.pings += 1
         elif frame.msg_type == WSMsgType.CLOSE:

@@ -181,12 +181,22 @@ def render(venue: str, k: int, model: Model, changes, snapshot: bool) -> bytes:
     ms = model.sorted(k)
     lv = lambda side: [[px(p), qx(q)] for p, q in side]  # noqa: E731
     ch = lambda s: [[px(p), qx(q)] for sd, p, q in changes if sd == s]  # noqa: E731
-    if venue in ("binance-spot", "binance-perp"):
+    if venue == "mexc" and not snapshot:  # a protobuf push (MEXC's schema), fromVersion/toVersion
+        from nexus.venues.mexc.pb.PushDataV3ApiWrapper_pb2 import PushDataV3ApiWrapper
+        m = PushDataV3ApiWrapper(channel="spot@public.aggre.depth.v3.api.pb@100ms@BTCUSDT", symbol="BTCUSDT",
+                                 sendTime=1700000000000 + k)
+        for side, rows in ((m.publicAggreDepths.bids, ch(BID)), (m.publicAggreDepths.asks, ch(ASK))):
+            for p, q in rows:
+                side.add(price=p, quantity=q)
+        m.publicAggreDepths.fromVersion = str(10 * (k - 1) + 1)
+        m.publicAggreDepths.toVersion = str(10 * k)
+        return m.SerializeToString()
+    if venue in ("binance-spot", "binance-perp", "aster", "binance-rwa", "mexc"):
         if snapshot:
             return json.dumps({"lastUpdateId": 10 * k, "bids": lv(ms[0]), "asks": lv(ms[1])}).encode()
         d = {"e": "depthUpdate", "E": 1700000000000 + k, "s": "BTCUSDT", "U": 10 * (k - 1) + 1, "u": 10 * k,
              "b": ch(BID), "a": ch(ASK)}
-        if venue == "binance-perp":
+        if venue in ("binance-perp", "aster"):
             d["pu"] = 10 * (k - 1)
         return json.dumps(d).encode()
     if venue == "bybit-perp":
@@ -272,14 +282,15 @@ def bitfinex_checksum(model_sorted) -> int:
 
 SYMBOL = {"binance-spot": "BTCUSDT", "binance-perp": "BTCUSDT", "bybit-perp": "BTCUSDT", "okx-swap": "BTC-USDT-SWAP",
           "coinbase": "BTC-USD", "kraken": "BTC/USD", "hyperliquid": "BTC", "kucoin": "BTC-USDT", "gate": "BTC_USDT",
-          "bitget": "BTCUSDT", "bitfinex": "tBTCUSD"}
+          "bitget": "BTCUSDT", "bitfinex": "tBTCUSD",
+          "mexc": "BTCUSDT", "aster": "BTCUSDT", "binance-rwa": "BTCUSDT"}
 
 
 def applied_index(venue: str, st_, delivered: int, model: Model | None = None) -> int:
     """The history index whose state the synced book must hold."""
     if venue == "bitfinex":  # the step whose SEQ_ALL numbers hold the last book frame applied
         return max(k for k, base in model.seq_base.items() if base <= st_.last_seq)
-    if venue in ("binance-spot", "binance-perp", "okx-swap", "kucoin", "gate", "bitget"):
+    if venue in ("binance-spot", "binance-perp", "okx-swap", "kucoin", "gate", "bitget", "mexc", "aster", "binance-rwa"):
         return st_.last_seq // 10
     if venue == "bybit-perp":
         return st_.last_seq - 1
@@ -294,6 +305,12 @@ def applied_index(venue: str, st_, delivered: int, model: Model | None = None) -
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(history=st.lists(st.tuples(changes_st, faults_st), min_size=3, max_size=30))
 def test_a_synced_book_is_never_wrong(venue, history):
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("NEXUS_BINANCE_RWA_ASSETS", "BTC")  # binance-rwa: the model's symbol is BTCUSDT
+        _never_wrong(venue, history)
+
+
+def _never_wrong(venue, history):
     m = load(venue)
     dec = m.Decoder()
     dec.rest_symbol = SYMBOL[venue]
@@ -303,7 +320,7 @@ def test_a_synced_book_is_never_wrong(venue, history):
     batch = record.empty(1 << 12)
     model = Model(depth_limit=10 if venue == "kraken" else None)
     inst = dec.instrument(SYMBOL[venue])
-    rest = venue.startswith("binance") or venue in ("kucoin", "gate")  # snapshots from REST
+    rest = venue.startswith("binance") or venue in ("kucoin", "gate", "mexc", "aster")  # snapshots from REST
 
     # The wire: message 0 is a snapshot of the empty book (a REST body for Binance), then one
     # message per history step, with faults.
