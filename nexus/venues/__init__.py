@@ -13,7 +13,7 @@ from nexus.exceptions import ConfigError
 
 # Never renumber: recordings and rings carry these integers. Only venues that exist are
 # listed. Reserved for the venues still to come (do not reuse): 8 kucoin, 9 bitfinex,
-# 10 mexc, 11 gate, 12 bitget, 13 deribit, 14 cryptocom, 15 dydx.
+# 10 mexc, 11 gate, 12 bitget.
 VENUE_IDS: dict[str, int] = {
     "binance-spot": 1,
     "binance-perp": 2,
@@ -22,6 +22,7 @@ VENUE_IDS: dict[str, int] = {
     "coinbase": 5,
     "kraken": 6,
     "hyperliquid": 7,
+    "deribit": 13,
 }
 # Not a venue: the synthetic records of `nexus demo` and the ring benchmarks.
 SYNTHETIC_VENUE_ID = 255
