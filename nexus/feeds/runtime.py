@@ -88,7 +88,8 @@ class Runtime:
             log.info("reclaimed the ring %s of a nexus run that was killed", name)
         await self.supervisor.start()
         for v, feed in self.supervisor.feeds.items():
-            self.readers[v].set_instrument(feed.decoder.instrument(feed.symbol))
+            if feed.instruments_loaded:  # else: once the venue's listing is in (reported_instrument)
+                self.readers[v].set_instrument(feed.decoder.instrument(feed.symbol))
         if cfg.signals:
             from nexus.flow.live import LiveFlow
             from nexus.instruments import instrument_id_of

@@ -29,7 +29,8 @@ DIVERGE_S = 15
 DIVERGE_FACTOR = Decimal("1.01")
 DISCONNECT_REFUSE_S = 2
 # Which venues a fault kind makes sense for: a gap needs sequence numbers, a bad checksum a checksum.
-SEQUENCED = ("binance-spot", "binance-perp", "bybit-perp", "okx-swap", "coinbase")
+SEQUENCED = ("binance-spot", "binance-perp", "bybit-perp", "okx-swap", "coinbase",
+             "deribit", "cryptocom", "dydx")
 CHECKSUMMED = ("okx-swap", "kraken")
 AT_S_MAX = 10 ** 7
 

@@ -22,6 +22,7 @@ from aiohttp import WSMsgType, web
 
 from nexus.sim.core import ALL_CONNECTIONS, SimCore
 from nexus.sim.feed import Feed, SimRequest
+from nexus.sim.fmt import Raw
 
 QUEUE_MAX = 20_000
 _PING = object()
@@ -36,6 +37,16 @@ REAL_URLS: dict[str, tuple[str, str]] = {
     "kraken": ("wss://ws.kraken.com/v2", "https://api.kraken.com"),
     "hyperliquid": ("wss://api.hyperliquid.xyz/ws", "https://api.hyperliquid.xyz"),
 }
+
+
+def _real(venue: str) -> tuple[str, str | None]:
+    """The venue's production WebSocket and REST base (venues added later: their FeedSpec's)."""
+    if venue in REAL_URLS:
+        return REAL_URLS[venue]
+    from nexus.venues.registry import feed_spec
+
+    spec = feed_spec(venue)
+    return spec.ws_url, spec.rest_url
 
 
 class ServerConn:
@@ -141,7 +152,7 @@ class SimServer:
             "host": self.host, "port": self.port, "seed": self.core.seed, "symbol": self.core.market.symbol,
             "epoch_ns": self.core.epoch_ns,
             "venues": {v: {"ws": self.ws_url(v), "rest": self.rest_url(v), "symbol": f.spec.symbol,
-                           "real_ws": REAL_URLS[v][0], "real_rest": REAL_URLS[v][1]}
+                           "real_ws": _real(v)[0], "real_rest": _real(v)[1]}
                        for v, f in self.core.feeds.items()},
             "labels": f"{self.base('http')}/labels",
             "faults": [f.spec() for f in self.core.faults],
@@ -196,7 +207,9 @@ class SimServer:
                 except ValueError:
                     return web.json_response("Failed to deserialize the JSON body", status=400)
             status, payload = handler(query, body)
-            return web.Response(status=status, text=json.dumps(payload, separators=(",", ":")),
+            # A venue that writes bare JSON numbers (Deribit) hands its body pre-rendered (fmt.Raw).
+            text = payload if isinstance(payload, Raw) else json.dumps(payload, separators=(",", ":"))
+            return web.Response(status=status, text=text,
                                 content_type="application/json")
         return handle
 

@@ -37,9 +37,9 @@ def _feed_process(cfg: RunConfig, venue: str, ring: str, ws_url: str, rest_url: 
             while not (stop_ev.is_set() or terminated.is_set()):
                 await asyncio.sleep(PROC_REPORT_S)
                 st = feed.sync.books.get(feed.symbol)
-                inst = st.inst if st else feed.decoder.instrument(feed.symbol)
+                inst = st.inst if st else feed.decoder.instrument(feed.symbol) if feed.instruments_loaded else None
                 try:
-                    stats_q.put_nowait((venue, feed.stats(monotonic_ns()), _inst_tuple(inst)))
+                    stats_q.put_nowait((venue, feed.stats(monotonic_ns()), inst and _inst_tuple(inst)))
                 except queue_mod.Full:
                     pass
             await feed.conn.stop()
@@ -124,9 +124,13 @@ class FeedSupervisor:
         return d.instrument(canonical_symbol(venue, spec(venue).symbol_of(self.cfg.symbol)))
 
     def reported_instrument(self, venue: str):
-        """The instrument a feed process last reported, or None before its first report."""
+        """The instrument a feed process last reported (in-process feeds: their decoder's once the
+        venue's instrument listing is loaded), or None before that."""
+        f = self.feeds.get(venue)
+        if f is not None:  # in this process: known once the venue's instrument listing is loaded
+            return f.decoder.instrument(f.symbol) if f.instruments_loaded else None
         item = self.proc_stats.get(venue)
-        if item is None:
+        if item is None or item["_inst"] is None:
             return None
         from nexus.instruments import Instrument
 
