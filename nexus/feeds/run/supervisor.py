@@ -32,7 +32,8 @@ def _feed_process(cfg: RunConfig, venue: str, ring: str, ws_url: str, rest_url: 
         terminated = asyncio.Event()
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, terminated.set)
         with RingWriter(ring, slots=RING_SLOTS) as w:
-            feed = VenueFeed(venue, spec(venue), cfg.symbol, ws_url, rest_url, w.publish, cfg.stale_after_s)
+            feed = VenueFeed(venue, spec(venue), cfg.symbol, ws_url, rest_url, w.publish, cfg.stale_after_s,
+                             cfg.poll_s.get(venue))
             feed.conn.start()
             while not (stop_ev.is_set() or terminated.is_set()):
                 await asyncio.sleep(PROC_REPORT_S)
@@ -108,7 +109,7 @@ class FeedSupervisor:
                 self.on_publish()
 
             feed = VenueFeed(v, s, cfg.symbol, cfg.ws_urls.get(v, s.ws_url), cfg.rest_urls.get(v, s.rest_url),
-                             publish, cfg.stale_after_s)
+                             publish, cfg.stale_after_s, cfg.poll_s.get(v))
             self.feeds[v] = feed
             feed.conn.start()
 
