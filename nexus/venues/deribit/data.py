@@ -87,10 +87,10 @@ def instrument(doc: dict) -> Instrument:
     tick, lot = _text(doc["tick_size"]), _text(doc["min_trade_amount"])
     if kind == "spot":
         ckind = "spot"
-    elif doc.get("instrument_type") == "reversed" or doc.get("future_type") == "reversed":
+    elif kind in ("future", "future_combo") and "reversed" in (doc.get("instrument_type"), doc.get("future_type")):
         ckind = "inverse"
     else:
-        ckind = "linear"  # linear futures and options (amount in the base coin)
+        ckind = "linear"  # linear futures, and options (priced in the coin, amount in coin contracts)
     base = doc.get("base_currency", "")
     quote = doc.get("counter_currency") or doc.get("quote_currency", "")
     pe = decimals_of(tick)
