@@ -24,6 +24,7 @@ VENUE_IDS: dict[str, int] = {
     "hyperliquid": 7,
     "deribit": 13,
     "cryptocom": 14,
+    "dydx": 15,
 }
 # Not a venue: the synthetic records of `nexus demo` and the ring benchmarks.
 SYNTHETIC_VENUE_ID = 255
