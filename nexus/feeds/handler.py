@@ -185,7 +185,9 @@ class VenueFeed:
             for n in self.sync.notes:
                 log.info("%s: %s", self.venue, n)
             self.sync.notes.clear()
-        if self.needs_resync():
+        # Only after market data: a control message arriving before the new stream's snapshot
+        # (dYdX's `connected`, a subscribe ack) is no reason to drop the connection again.
+        if self.needs_resync() and any(seg.kind is not SegKind.CONTROL for seg in segs):
             self.request_resync()
 
     def _decode(self, payload: bytes, ts_local_ns: int):
