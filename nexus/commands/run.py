@@ -25,6 +25,8 @@ from nexus.config import config_option
               help="Simulator fault (with --sim; repeatable): disconnect, gap, bad-checksum, silence, malformed, diverge.")
 @click.option("--endpoint", "endpoints", multiple=True, metavar="VENUE=URL", help="Override a venue's WebSocket URL.")
 @click.option("--rest-endpoint", "rest_endpoints", multiple=True, metavar="VENUE=URL", help="Override a venue's REST base URL.")
+@click.option("--poll", "polls", multiple=True, metavar="VENUE=SECONDS",
+              help="Poll the venue's REST book every SECONDS instead of its WebSocket (deribit).")
 @click.option("--duration", type=click.FloatRange(0.5, None), default=None, help="Stop after this many seconds.")
 @click.option("--json", "as_json", is_flag=True, help="Headless: one JSON line per second, then a summary line.")
 @click.option("--procs", is_flag=True, help="Run each venue's feed handler in its own process.")
@@ -50,7 +52,7 @@ from nexus.config import config_option
 @click.option("--view-venue", default=None, metavar="VENUE",
               help="The book the view shows first (a venue of --venues; 'agg', the consensus, is the default with "
                    "--agg). While it runs, v / V pick the next / previous book, q stops.")
-def run(venues, symbol, sim, seed, faults, endpoints, rest_endpoints, duration, as_json, procs, stale_after,
+def run(venues, symbol, sim, seed, faults, endpoints, rest_endpoints, polls, duration, as_json, procs, stale_after,
         agg, stale_mode, divergence_pct, dedup_window_ms, consensus_ring, signals, signals_ring, depth,
         log_level, log_format, metrics_port, metrics_host, view_venue):
     """Live L2 books and trades from several venues: a terminal view (DOM ladder, trade tape,
@@ -74,6 +76,7 @@ def run(venues, symbol, sim, seed, faults, endpoints, rest_endpoints, duration, 
     if view_venue is not None and view_venue not in vlist + (["agg"] if agg else []):
         raise click.BadParameter(f"{view_venue!r} is not among the venues run", param_hint="--view-venue")
     div = parse_divergence_pct(divergence_pct)
+    poll_s = _parse_polls(polls, vlist)
     if sim:
         from nexus.sim.faults import parse_all
 
@@ -86,7 +89,7 @@ def run(venues, symbol, sim, seed, faults, endpoints, rest_endpoints, duration, 
         ws_urls=parse_endpoints(endpoints), rest_urls=parse_endpoints(rest_endpoints),
         duration_s=duration, stale_after_s=stale_after, procs=procs, agg=agg,
         agg_options={"stale_mode": stale_mode, "divergence_pct": div, "dedup_window_ms": dedup_window_ms},
-        consensus_ring=consensus_ring, signals=signals, signals_ring=signals_ring,
+        consensus_ring=consensus_ring, signals=signals, signals_ring=signals_ring, poll_s=poll_s,
     )
     metrics_server = _start_ops(cfg, log_level, log_format, metrics_port, metrics_host)
     ever_live: set[str] = set()
@@ -147,3 +150,26 @@ def _start_ops(cfg, log_level: str, log_format: str, metrics_port: int | None, m
     registry = new_registry()
     cfg.metrics = RunMetrics(registry)
     return start_metrics(registry, metrics_port, metrics_host)
+
+
+def _parse_polls(polls, vlist) -> dict[str, float]:
+    """`--poll VENUE=SECONDS` (repeatable) -> {venue: seconds}, for venues with a REST book."""
+    from nexus.feeds.poll import POLL_INTERVAL_S_MIN
+    from nexus.feeds.specs import spec
+
+    out = {}
+    for p in polls:
+        venue, sep, secs = p.partition("=")
+        try:
+            s = float(secs)
+        except ValueError:
+            s = -1.0
+        if not sep or not s >= POLL_INTERVAL_S_MIN:
+            raise click.BadParameter(f"expected VENUE=SECONDS (at least {POLL_INTERVAL_S_MIN}), got {p!r}",
+                                     param_hint="--poll")
+        if venue not in vlist:
+            raise click.BadParameter(f"{venue!r} is not among the venues run", param_hint="--poll")
+        if spec(venue).poll_path is None:
+            raise click.BadParameter(f"{venue} has no REST book to poll", param_hint="--poll")
+        out[venue] = s
+    return out

@@ -142,7 +142,8 @@ class FeedConnection:
         if hb.pong_marker is not None and len(payload) < 64 and hb.pong_marker in payload:
             return  # the venue's pong: liveness only
         if hb.answer_marker is not None and len(payload) < 256 and hb.answer_marker in payload:
-            self.send(hb.answer)  # the venue's heartbeat request: answered, not a market message
+            # the venue's heartbeat request: answered, not a market message
+            self.send(hb.answer(payload) if callable(hb.answer) else hb.answer)
             return
         try:
             self.on_message_cb(payload, now)

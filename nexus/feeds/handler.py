@@ -23,14 +23,17 @@ import numpy as np
 from nexus import record
 from nexus._native import monotonic_ns
 from nexus.exceptions import BatchFull, DecodeError
+from nexus.exceptions import ConfigError
 from nexus.feeds.connection import FeedConnection
 from nexus.feeds.failures import PrepareError
+from nexus.feeds.poll import PollConnection
 from nexus.feeds.recorder import fetch_rest
 from nexus.feeds.session import Session, rest_call
 from nexus.venues.registry import FeedSpec
 from nexus.venues import venue_id
 from nexus.venues.base import DEFAULT_BATCH_RECORDS, SegKind
-from nexus.venues.registry import canonical_symbol, load
+from nexus.venues.registry import canonical_symbol, load, names
+from nexus.venues.registry import feed_spec as registry_spec
 
 log = logging.getLogger("nexus.feeds")
 
@@ -91,7 +94,7 @@ class VenueFeed:
     """One venue, one symbol: keeps the book synced and publishes to `publish(records)`."""
 
     def __init__(self, venue: str, spec: FeedSpec, symbol: str, ws_url: str, rest_url: str | None,
-                 publish, stale_after_s: float = STALE_AFTER_S):
+                 publish, stale_after_s: float = STALE_AFTER_S, poll_s: float | None = None):
         self.venue = venue
         self.vid = venue_id(venue)
         self.spec = spec
@@ -114,8 +117,15 @@ class VenueFeed:
         self.ws_url = ws_url
         self.instruments_loaded = spec.instruments_path is None or rest_url is None
         prepare = self._prepare if spec.prepare is not None or not self.instruments_loaded else None
-        self.conn = FeedConnection(venue, ws_url, spec.subscribe(self.vsym), spec.heartbeat,
-                                   self.on_message, self.on_connect, self.on_disconnect, prepare=prepare)
+        if poll_s is not None:  # poll mode: the venue's whole book over REST (nexus.feeds.poll)
+            if spec.poll_path is None or rest_url is None:
+                raise ConfigError(f"{venue} has no REST book to poll; --poll applies to "
+                                  f"{', '.join(n for n in names() if registry_spec(n).poll_path)}")
+            self.conn = PollConnection(venue, rest_url + spec.poll_path(self.vsym), poll_s, self.on_message,
+                                       self.on_connect, spec.poll_throttled, prepare=prepare)
+        else:
+            self.conn = FeedConnection(venue, ws_url, spec.subscribe(self.vsym), spec.heartbeat,
+                                       self.on_message, self.on_connect, self.on_disconnect, prepare=prepare)
 
     async def load_instruments(self) -> None:
         """The venue's instrument listing, once (FeedSpec.instruments_path). Also awaited by
@@ -193,7 +203,9 @@ class VenueFeed:
             for n in self.sync.notes:
                 log.info("%s: %s", self.venue, n)
             self.sync.notes.clear()
-        if self.needs_resync():
+        # Only after market data: a control message arriving before the new stream's snapshot
+        # (dYdX's `connected`, a subscribe ack) is no reason to drop the connection again.
+        if self.needs_resync() and any(seg.kind is not SegKind.CONTROL for seg in segs):
             self.request_resync()
 
     def _decode(self, payload: bytes, ts_local_ns: int):
@@ -231,6 +243,8 @@ class VenueFeed:
             await asyncio.sleep(delay_s)
         if self.synced() or not self.conn.connected:
             return
+        if isinstance(self.conn, PollConnection):
+            return  # the next poll is a whole book
         if self.spec.snapshot_path and self.rest_url:
             url = self.rest_url + self.spec.snapshot_path(self.vsym)
             try:
@@ -266,6 +280,7 @@ class VenueFeed:
             "error": self.conn.stats.last_error or None,
             "checksum_failures": st.checksum_failures if st else 0,
             "malformed": self.counters.malformed,
+            **({"rate_limited": self.conn.rate_limited} if isinstance(self.conn, PollConnection) else {}),
             "best_bid": inst.price_str(b[0]) if b and inst else None,
             "best_ask": inst.price_str(a[0]) if a and inst else None,
         }

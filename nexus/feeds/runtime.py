@@ -91,7 +91,8 @@ class Runtime:
             log.warning("some venues' instrument listings are not loaded yet; their instruments "
                         "are generic until they are")
         for v, feed in self.supervisor.feeds.items():
-            self.readers[v].set_instrument(feed.decoder.instrument(feed.symbol))
+            if feed.instruments_loaded:  # else: once the venue's listing is in (reported_instrument)
+                self.readers[v].set_instrument(feed.decoder.instrument(feed.symbol))
         if cfg.signals:
             from nexus.flow.live import LiveFlow
             from nexus.instruments import instrument_id_of

@@ -3,7 +3,7 @@
 | kind | effect |
 |---|---|
 | disconnect | every WebSocket of the venue is dropped at once (TCP abort, no close frame); new WebSocket upgrades are refused with HTTP 503 for 2 s, then accepted again |
-| gap | the next book message of every book channel of the venue is not sent; its sequence numbers are skipped (Binance U/u/pu, Bybit u, OKX seqId/prevSeqId, Coinbase sequence_num, KuCoin sequenceStart/End, Gate U/u, Bitfinex SEQ_ALL numbers; Bitget has no previous-sequence field: its next checksum finds the loss; MEXC fromVersion/toVersion; Aster and Binance RWA as Binance) |
+| gap | the next book message of every book channel of the venue is not sent; its sequence numbers are skipped (Binance U/u/pu, Bybit u, OKX seqId/prevSeqId, Coinbase sequence_num, KuCoin sequenceStart/End, Gate U/u, Bitfinex SEQ_ALL numbers; Bitget has no previous-sequence field: its next checksum finds the loss; MEXC fromVersion/toVersion; Aster and Binance RWA as Binance; Deribit change_id, Crypto.com u/pu, dYdX message_id) |
 | bad-checksum | the next book update of every checksummed channel carries a wrong checksum; the data is right (OKX, Kraken, Bitfinex `cs`, Bitget `books`) |
 | silence | nothing at all is sent on the venue's connections for 8 s (no data, heartbeats, pongs or pings); connections stay open; afterwards the stream resumes in sequence, nothing lost |
 | malformed | 3 text frames that are not valid JSON are sent on every connection of the venue, in addition to (never instead of) the real messages |
@@ -29,7 +29,8 @@ DIVERGE_S = 15
 DIVERGE_FACTOR = Decimal("1.01")
 DISCONNECT_REFUSE_S = 2
 # Which venues a fault kind makes sense for: a gap needs sequence numbers, a bad checksum a checksum.
-SEQUENCED = ("binance-spot", "binance-perp", "bybit-perp", "okx-swap", "coinbase", "kucoin", "gate", "bitfinex", "bitget", "mexc", "aster", "binance-rwa")
+SEQUENCED = ("binance-spot", "binance-perp", "bybit-perp", "okx-swap", "coinbase", "kucoin", "gate", "bitfinex", "bitget", "mexc", "aster", "binance-rwa",
+             "deribit", "cryptocom", "dydx")
 CHECKSUMMED = ("okx-swap", "kraken", "bitfinex", "bitget")
 AT_S_MAX = 10 ** 7
 

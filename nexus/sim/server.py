@@ -22,6 +22,7 @@ from aiohttp import WSMsgType, web
 
 from nexus.sim.core import ALL_CONNECTIONS, SimCore
 from nexus.sim.feed import Feed, SimRequest
+from nexus.sim.fmt import Raw
 
 QUEUE_MAX = 20_000
 _PING = object()
@@ -211,7 +212,9 @@ class SimServer:
                 except ValueError:
                     return web.json_response("Failed to deserialize the JSON body", status=400)
             status, payload = handler(query, body)
-            return web.Response(status=status, text=json.dumps(payload, separators=(",", ":")),
+            # A venue that writes bare JSON numbers (Deribit) hands its body pre-rendered (fmt.Raw).
+            text = payload if isinstance(payload, Raw) else json.dumps(payload, separators=(",", ":"))
+            return web.Response(status=status, text=text,
                                 content_type="application/json")
         return handle
 

@@ -12,8 +12,7 @@ from __future__ import annotations
 from nexus.exceptions import ConfigError
 
 # Never renumber: recordings and rings carry these integers. Only venues that exist are
-# listed. Reserved for the venues still to come (do not reuse): 13 deribit, 14 cryptocom,
-# 15 dydx.
+# listed.
 VENUE_IDS: dict[str, int] = {
     "binance-spot": 1,
     "binance-perp": 2,
@@ -29,6 +28,9 @@ VENUE_IDS: dict[str, int] = {
     "mexc": 10,
     "aster": 16,
     "binance-rwa": 19,
+    "deribit": 13,
+    "cryptocom": 14,
+    "dydx": 15,
 }
 # Not a venue: the synthetic records of `nexus demo` and the ring benchmarks.
 SYNTHETIC_VENUE_ID = 255

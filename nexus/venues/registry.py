@@ -40,7 +40,9 @@ class Heartbeat:
     # A server heartbeat that must be answered (Deribit's test_request): a small message
     # holding `answer_marker` is answered with `answer` and not passed on.
     answer_marker: bytes | None = None
-    answer: bytes | None = None
+    # The answer: fixed bytes, or a callable given the request and returning the answer
+    # (Crypto.com's public/respond-heartbeat echoes the request's id).
+    answer: bytes | Callable[[bytes], bytes] | None = None
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,12 @@ class FeedSpec:
     # (ws_url, rest_url, venue_symbol) -> nexus.feeds.session.Session, run before every
     # connection attempt.
     prepare: Callable[[str, str | None, str], Awaitable[Any]] | None = None
+    # Poll mode (`nexus run --poll VENUE=SECONDS`, nexus.feeds.poll): the REST path (for the
+    # venue symbol) of a whole book, fetched every SECONDS instead of the WebSocket (Deribit's
+    # public/get_order_book); `poll_throttled(body)` tells the venue's rate-limit answer, which
+    # makes the poll back off.
+    poll_path: Callable[[str], str] | None = None
+    poll_throttled: Callable[[bytes], bool] | None = None
 
 
 @dataclass(frozen=True)

@@ -52,3 +52,4 @@ class RunConfig:
     signals: bool = True               # flow engine + detectors per venue (and on the consensus in AGG)
     signals_ring: str | None = None    # publish the SIGNAL records on this ring
     metrics: object | None = None      # nexus.ops.metrics.RunMetrics: updated from each second's line
+    poll_s: dict = field(default_factory=dict)  # venue -> seconds: poll its REST book (nexus.feeds.poll)

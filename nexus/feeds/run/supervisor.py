@@ -41,7 +41,8 @@ def _feed_process(cfg: RunConfig, venue: str, ring: str, ws_url: str, rest_url: 
         terminated = asyncio.Event()
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, terminated.set)
         with RingWriter(ring, slots=RING_SLOTS) as w:
-            feed = VenueFeed(venue, spec(venue), cfg.symbol, ws_url, rest_url, w.publish, cfg.stale_after_s)
+            feed = VenueFeed(venue, spec(venue), cfg.symbol, ws_url, rest_url, w.publish, cfg.stale_after_s,
+                             cfg.poll_s.get(venue))
             await _load_instruments([feed])
             feed.conn.start()
             while not (stop_ev.is_set() or terminated.is_set()):
@@ -51,7 +52,7 @@ def _feed_process(cfg: RunConfig, venue: str, ring: str, ws_url: str, rest_url: 
                     continue  # no report before the venue's listing: its instrument is not known yet
                 inst = st.inst if st else feed.decoder.instrument(feed.symbol)
                 try:
-                    stats_q.put_nowait((venue, feed.stats(monotonic_ns()), _inst_tuple(inst)))
+                    stats_q.put_nowait((venue, feed.stats(monotonic_ns()), inst and _inst_tuple(inst)))
                 except queue_mod.Full:
                     pass
             await feed.conn.stop()
@@ -147,7 +148,7 @@ class FeedSupervisor:
                 self.on_publish()
 
             feed = VenueFeed(v, s, cfg.symbol, cfg.ws_urls.get(v, s.ws_url), cfg.rest_urls.get(v, s.rest_url),
-                             publish, cfg.stale_after_s)
+                             publish, cfg.stale_after_s, cfg.poll_s.get(v))
             self.feeds[v] = feed
         await self._load_instruments()     # before any connection (bounded wait)
         for feed in self.feeds.values():
@@ -181,9 +182,13 @@ class FeedSupervisor:
         return d.instrument(canonical_symbol(venue, spec(venue).symbol_of(self.cfg.symbol)))
 
     def reported_instrument(self, venue: str):
-        """The instrument a feed process last reported, or None before its first report."""
+        """The instrument a feed process last reported (in-process feeds: their decoder's once the
+        venue's instrument listing is loaded), or None before that."""
+        f = self.feeds.get(venue)
+        if f is not None:  # in this process: known once the venue's instrument listing is loaded
+            return f.decoder.instrument(f.symbol) if f.instruments_loaded else None
         item = self.proc_stats.get(venue)
-        if item is None:
+        if item is None or item["_inst"] is None:
             return None
         from nexus.instruments import Instrument
 

@@ -1,0 +1,251 @@
+"""Deribit API v2 as the simulator serves it (https://docs.deribit.com/):
+
+- JSON-RPC 2.0 over WebSocket (/ws/api/v2): public/subscribe {"channels":[...]} answered
+  {"jsonrpc":"2.0","id":..,"result":[channels],"usIn","usOut","usDiff","testnet":false};
+  public/set_heartbeat {"interval": s} (at least 10) answered "ok", then every interval the
+  notification {"jsonrpc":"2.0","method":"heartbeat","params":{"type":"test_request"}}; a
+  connection that has not called public/test by the next one is closed. public/test answers
+  {"version": ..}.
+- `book.{instrument}.100ms`: a snapshot (`type: snapshot`, levels ["new", price, amount])
+  on subscribe, then every 100 ms the changes (`type: change`, ["new"|"change"|"delete",
+  price, amount]) with change_id and prev_change_id (the previous message's change_id).
+- `trades.{instrument}.100ms`: [{"trade_seq","trade_id","timestamp","tick_direction","price",
+  "mark_price","index_price","instrument_name","direction" (taker),"amount"}].
+- REST: GET /api/v2/public/get_order_book?instrument_name&depth (the book as last
+  published on the book channel, with its change_id: what a poller sees is consistent with the
+  stream); a client polling faster than the credit limit gets JSON-RPC error 10028
+  too_many_requests (HTTP 429); GET /api/v2/public/get_instruments?currency&kind.
+Prices and amounts are bare JSON numbers in their shortest form (5042.34, 30); amounts of the
+inverse perpetual are USD.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nexus.sim import fmt
+from nexus.sim.fmt import Raw
+from nexus.sim.market import BUY, Fill
+from nexus.sim.feed import Conn, Event, Feed
+from nexus.sim.specs import Flow, SimInstrument, SimVenue
+
+BOOK_EVERY = 10               # 100 ms
+CHANGE_ID_BASE = 70_000_000
+TRADE_SEQ_BASE = 120_000_000
+HEARTBEAT_MIN_S = 10
+# Non-matching-engine credits (the venue's documented scheme, simplified): each request costs
+# one credit, REFILL_PER_S come back each second, at most BURST are held.
+CREDIT_BURST = 50
+CREDIT_REFILL_PER_S = 20
+POLL_DEPTH_MAX = 10_000
+VERSION = "1.2.26"
+
+
+class DeribitFeed(Feed):
+    venue = "deribit"
+    ws_path = "/ws/api/v2"
+
+    def __init__(self, vs, clock, seed=0) -> None:
+        super().__init__(vs, clock, seed)
+        self.inst = self.symbol
+        self.book_channel = f"book.{self.inst}.100ms"
+        self.trades_channel = f"trades.{self.inst}.100ms"
+        self.add_view(self.book_channel, None, primary=True)
+        self.change_id = CHANGE_ID_BASE
+        self.trade_seq = TRADE_SEQ_BASE
+        self.credits = float(CREDIT_BURST)
+        self.credits_t_ns = 0
+
+    def view_seq(self, channel):
+        return self.change_id
+
+    def book_channels(self):
+        return [self.book_channel]
+
+    # -- rendering ------------------------------------------------------------------------
+    def _n(self, v: str) -> Raw:
+        return Raw(v)
+
+    def _book(self, typ: str, bids, asks, t_ns: int, prev: int | None, actions: bool = True) -> str:
+        def lv(p, q, old):
+            if q == 0:
+                return [typ == "snapshot" and "new" or "delete", Raw(self.spec.px(p)), Raw("0")]
+            return ["new" if p not in old else "change", Raw(self.spec.px(p)), Raw(self.spec.qty(q))]
+        data: dict[str, Any] = {"type": typ, "timestamp": fmt.ms(t_ns), "instrument_name": self.inst,
+                                "change_id": self.change_id}
+        if prev is not None:
+            data["prev_change_id"] = prev
+        data["bids"] = [lv(p, q, self._old_b) for p, q in bids]
+        data["asks"] = [lv(p, q, self._old_a) for p, q in asks]
+        return fmt.dumps({"jsonrpc": "2.0", "method": "subscription",
+                          "params": {"channel": self.book_channel, "data": data}})
+
+    def snapshot(self, t_ns: int) -> str:
+        b, a = self.views[self.book_channel].top()
+        self._old_b, self._old_a = {}, {}
+        return self._book("snapshot", b, a, t_ns, None)
+
+    # -- publishing -----------------------------------------------------------------------
+    def publish(self, t_ns: int) -> list[Event]:
+        out: list[Event] = []
+        fills = self.take_fills()
+        if fills:
+            out.append((self.trades_channel, self._trades(fills)))
+        if self.step_no % BOOK_EVERY:
+            return out
+        view = self.views[self.book_channel]
+        if view.changed():
+            old_b, old_a = dict(view.bids), dict(view.asks)
+            bids, asks = view.diff()
+            if bids or asks:
+                prev = self.change_id
+                self.change_id += 1
+                view.record(self.change_id, t_ns)
+                if not self.drop_book_message(self.book_channel):
+                    self._old_b, self._old_a = old_b, old_a
+                    out.append((self.book_channel, self._book("change", bids, asks, t_ns, prev)))
+        return out
+
+    def _trades(self, fills: list[Fill]) -> str:
+        data = []
+        mark = Raw(self.spec.px(self.vs.best_bid()))
+        for f in fills:
+            self.trade_seq += 1
+            data.append({"trade_seq": self.trade_seq, "trade_id": str(self.trade_seq + 250_000_000),
+                         "timestamp": fmt.ms(f.ts_ns), "tick_direction": 0 if f.side == BUY else 2,
+                         "price": Raw(self.spec.px(f.price)), "mark_price": mark, "index_price": mark,
+                         "instrument_name": self.inst, "direction": "buy" if f.side == BUY else "sell",
+                         "amount": Raw(self.spec.qty(f.qty))})
+        return fmt.dumps({"jsonrpc": "2.0", "method": "subscription",
+                          "params": {"channel": self.trades_channel, "data": data}})
+
+    # -- connections ----------------------------------------------------------------------
+    def _reply(self, conn: Conn, rid, result: Any = None, error: tuple[int, str] | None = None) -> None:
+        us = fmt.ms(self.clock()) * 1000
+        msg: dict[str, Any] = {"jsonrpc": "2.0"}
+        if rid is not None:
+            msg["id"] = rid
+        if error is not None:
+            msg["error"] = {"message": error[1], "code": error[0]}
+        else:
+            msg["result"] = result
+        msg.update({"usIn": us, "usOut": us + 40, "usDiff": 40, "testnet": False})
+        conn.send(fmt.dumps(msg))
+
+    def on_text(self, conn: Conn, text: str) -> None:
+        req = self.request(conn, text, fmt.compact({"jsonrpc": "2.0", "error": {
+            "message": "Invalid request", "code": -32600}, "testnet": False}))
+        if req is None:
+            return
+        rid, method, params = req.get("id"), req.get("method"), req.get("params") or {}
+        if method == "public/test":
+            conn.state["tested_ns"] = self.clock()
+            self._reply(conn, rid, {"version": VERSION})
+        elif method == "public/set_heartbeat":
+            iv = params.get("interval")
+            if not isinstance(iv, (int, float)) or iv < HEARTBEAT_MIN_S:
+                self._reply(conn, rid, error=(11029, "invalid_arguments"))
+                return
+            conn.state["hb_s"] = int(iv)
+            conn.state["hb_next_ns"] = self.clock() + int(iv) * 1_000_000_000
+            conn.state["tested_ns"] = self.clock()
+            self._reply(conn, rid, "ok")
+        elif method in ("public/subscribe", "public/unsubscribe"):
+            chans = params.get("channels")
+            if not isinstance(chans, list) or not all(c in (self.book_channel, self.trades_channel) for c in chans):
+                self._reply(conn, rid, error=(11050, "bad_request"))
+                return
+            self._reply(conn, rid, chans)
+            for c in chans:
+                if method == "public/subscribe":
+                    conn.subscribe(c)
+                    if c == self.book_channel:
+                        conn.send(self.snapshot(self.clock()))
+                else:
+                    conn.unsubscribe(c)
+        else:
+            self._reply(conn, rid, error=(-32601, "Method not found"))
+
+    def on_second(self, conn: Conn, t_ns: int) -> None:
+        hb = conn.state.get("hb_s")
+        if not hb or t_ns < conn.state["hb_next_ns"]:
+            return
+        if conn.state.get("asked_ns") and conn.state["tested_ns"] < conn.state["asked_ns"]:
+            conn.close(1000, "heartbeat test_request not answered")
+            return
+        conn.state["asked_ns"] = t_ns
+        conn.state["hb_next_ns"] = t_ns + hb * 1_000_000_000
+        conn.send('{"jsonrpc":"2.0","method":"heartbeat","params":{"type":"test_request"}}')
+
+    # -- REST -----------------------------------------------------------------------------
+    def _env(self, result: Any = None, error: tuple[int, str] | None = None, status: int = 200):
+        us = fmt.ms(self.clock()) * 1000
+        body: dict[str, Any] = {"jsonrpc": "2.0"}
+        if error is not None:
+            body["error"] = {"message": error[1], "code": error[0]}
+        else:
+            body["result"] = result
+        body.update({"usIn": us, "usOut": us + 60, "usDiff": 60, "testnet": False})
+        return status, Raw(fmt.dumps(body))
+
+    def _spend(self) -> bool:
+        now = self.clock()
+        self.credits = min(CREDIT_BURST, self.credits + (now - self.credits_t_ns) / 1e9 * CREDIT_REFILL_PER_S)
+        self.credits_t_ns = now
+        if self.credits < 1:
+            return False
+        self.credits -= 1
+        return True
+
+    def _order_book(self, query: dict, _body):
+        if not self._spend():
+            return self._env(error=(10028, "too_many_requests"), status=429)
+        if query.get("instrument_name") != self.inst:
+            return self._env(error=(13020, "not_found"), status=400)
+        try:
+            depth = max(1, min(POLL_DEPTH_MAX, int(query.get("depth", 20))))
+        except ValueError:
+            return self._env(error=(11029, "invalid_arguments"), status=400)
+        b, a = self.views[self.book_channel].top()
+        px, qty = self.spec.px, self.spec.qty
+        return self._env({
+            "timestamp": fmt.ms(self.clock()), "state": "open", "instrument_name": self.inst,
+            "change_id": self.change_id,
+            "bids": [[Raw(px(p)), Raw(qty(q))] for p, q in b[:depth]],
+            "asks": [[Raw(px(p)), Raw(qty(q))] for p, q in a[:depth]],
+            "best_bid_price": Raw(px(b[0][0])) if b else 0, "best_bid_amount": Raw(qty(b[0][1])) if b else 0,
+            "best_ask_price": Raw(px(a[0][0])) if a else 0, "best_ask_amount": Raw(qty(a[0][1])) if a else 0,
+        })
+
+    def instrument(self) -> dict:
+        s = self.spec
+        return {"tick_size": Raw(s.tick_str()), "tick_size_steps": [], "taker_commission": Raw("0.0005"),
+                "settlement_period": "perpetual", "settlement_currency": s.base, "quote_currency": "USD",
+                "price_index": f"{s.base.lower()}_usd", "min_trade_amount": Raw(s.lot_str()),
+                "maker_commission": Raw("0"), "kind": "future", "is_active": True, "instrument_name": s.symbol,
+                "instrument_id": 124972 if s.base == "BTC" else 124973, "expiration_timestamp": 32503708800000,
+                "creation_timestamp": 1534242287000, "counter_currency": "USD",
+                "contract_size": Raw(s.extra["contract_size"]), "base_currency": s.base,
+                "instrument_type": "reversed", "future_type": "reversed", "max_leverage": 50}
+
+    def _instruments(self, query: dict, _body):
+        if query.get("currency") not in (self.spec.base, "any"):
+            return self._env([])
+        if query.get("kind") not in (None, "future"):
+            return self._env([])  # options, spot: the simulator lists none
+        return self._env([self.instrument()])
+
+    def rest_routes(self):
+        return {
+            ("GET", "/api/v2/public/get_order_book"): self._order_book,
+            ("GET", "/api/v2/public/get_instruments"): self._instruments,
+        }
+
+
+SIM = SimVenue(DeribitFeed, Flow(14.0, 0.08, 30, 0.30, 0.45), leverage_max=50, instruments={
+    # amounts in USD (inverse); contract_value: BTC per USD near the start price, model sizing only
+    "BTC": SimInstrument("deribit", "BTC-PERPETUAL", "BTC", "USD", 1, 5, 0, 10, "0.0000154",
+                         extra={"contract_size": "10"}),
+    "ETH": SimInstrument("deribit", "ETH-PERPETUAL", "ETH", "USD", 2, 5, 0, 1, "0.0003125",
+                         extra={"contract_size": "1"}),
+})
