@@ -119,12 +119,20 @@ class Market:
 
 
 def market_for(symbol: str) -> Market:
-    key = symbol.upper().replace("-", "").replace("/", "")
+    """The simulated market of `symbol`. A "dex:" prefix (Hyperliquid HIP-3, "nxs:BTCUSDT")
+    selects, on the venues that list it, the instrument "dex:BASE" of that builder dex."""
+    dex, _, rest = symbol.rpartition(":")
+    key = rest.upper().replace("-", "").replace("/", "")
     if key not in SYMBOLS:
         raise ConfigError(f"the simulator has no market {symbol!r}; choose one of: {', '.join(SYMBOLS)}")
     base, price, size = SYMBOLS[key]
-    return Market(key, Decimal(price), float(size),
-                  {v: registry.venue(v).sim_venue().instruments[base] for v in VENUES})
+    specs = {}
+    for v in VENUES:
+        insts = registry.venue(v).sim_venue().instruments
+        specs[v] = insts.get(f"{dex}:{base}", insts[base]) if dex else insts[base]
+    if dex and not any(s.symbol == f"{dex}:{base}" for s in specs.values()):
+        raise ConfigError(f"the simulator has no dex asset {dex}:{base}")
+    return Market(key, Decimal(price), float(size), specs)
 
 
 def check_venues(names) -> tuple[str, ...]:
