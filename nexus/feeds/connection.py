@@ -112,6 +112,8 @@ class FeedConnection:
         self.on_disconnect_cb = on_disconnect
         self.backoff = backoff or Backoff()
         self.prepare = prepare  # run before every attempt: token flows (nexus.feeds.session)
+        self.open_frame: bytes | None = None  # Session.open_frame: subscribe after this message
+        self._awaiting_open = False
         self.stats = ConnStats()
         self.connected = False
         self._transport: WSTransport | None = None
@@ -130,6 +132,9 @@ class FeedConnection:
         self.stats.last_msg_ns = self.stats.connected_since_ns
         if self.on_connect_cb:
             self.on_connect_cb()
+        if self.open_frame is not None:
+            self._awaiting_open = True      # Session.open_frame: subscribe when the server says so
+            return
         for msg in self.subscribe:
             transport.send(WSMsgType.TEXT, msg)
 
@@ -138,6 +143,10 @@ class FeedConnection:
         self.stats.msgs += 1
         self.stats.bytes += len(payload)
         self.stats.last_msg_ns = now
+        if self._awaiting_open and payload == self.open_frame:
+            self._awaiting_open = False
+            for msg in self.subscribe:
+                self.send(msg)
         hb = self.heartbeat
         if hb.pong_marker is not None and len(payload) < 64 and hb.pong_marker in payload:
             return  # the venue's pong: liveness only
@@ -204,6 +213,7 @@ class FeedConnection:
                         self.subscribe = session.subscribe
                     if session.heartbeat is not None:
                         self.heartbeat = session.heartbeat
+                    self.open_frame = session.open_frame
                 hb = self.heartbeat
                 ctx = ssl.create_default_context() if self.url.startswith("wss://") else None
                 transport, _ = await ws_connect(

@@ -112,6 +112,8 @@ class VenueFeed:
         self._resync_task: asyncio.Task | None = None
         self.ws_url = ws_url
         self.instruments_loaded = spec.instruments_path is None or rest_url is None
+        # the instruments are known (the listing, or the token flow's Session.metadata, loaded)
+        self.metadata_ready = self.instruments_loaded and spec.prepare is None
         prepare = self._prepare if spec.prepare is not None or not self.instruments_loaded else None
         self.conn = FeedConnection(venue, ws_url, spec.subscribe(self.vsym), spec.heartbeat,
                                    self.on_message, self.on_connect, self.on_disconnect, prepare=prepare)
@@ -128,7 +130,12 @@ class VenueFeed:
             log.info("%s: %d instruments loaded from the venue", self.venue, n)
             self.instruments_loaded = True
         if self.spec.prepare is not None:
-            return await self.spec.prepare(self.ws_url, self.rest_url, self.vsym)
+            session = await self.spec.prepare(self.ws_url, self.rest_url, self.vsym)
+            for body in session.metadata:   # listings the token flow fetched (Session.metadata)
+                self.decoder.load_metadata(body)
+            self.metadata_ready = True
+            return session
+        self.metadata_ready = True
         return Session(self.ws_url)
 
     # -- every book the sync rules create is a publishing one ---------------------------------

@@ -88,7 +88,8 @@ class Runtime:
             log.info("reclaimed the ring %s of a nexus run that was killed", name)
         await self.supervisor.start()
         for v, feed in self.supervisor.feeds.items():
-            self.readers[v].set_instrument(feed.decoder.instrument(feed.symbol))
+            if feed.metadata_ready:  # else when the venue's listing is in (poll: _instrument_of)
+                self.readers[v].set_instrument(feed.decoder.instrument(feed.symbol))
         if cfg.signals:
             from nexus.flow.live import LiveFlow
             from nexus.instruments import instrument_id_of
@@ -119,8 +120,17 @@ class Runtime:
         await self.supervisor.stop_sim()
 
     # -- the reader side ----------------------------------------------------------------------
+    def _instrument_of(self, venue: str):
+        """A reader side's instrument: the in-process feed's once its instrument listing is
+        loaded (a listing the token flow fetches comes with the first connection), else the
+        feed process's report."""
+        feed = self.supervisor.feeds.get(venue)
+        if feed is not None:
+            return feed.decoder.instrument(feed.symbol) if feed.metadata_ready else None
+        return self.supervisor.reported_instrument(venue)
+
     def poll(self) -> int:
-        total = self.ring_readers.poll(self.supervisor.reported_instrument, self._on_batch)
+        total = self.ring_readers.poll(self._instrument_of, self._on_batch)
         if self.aggregation is not None and self.aggregation.end_of_poll(total) and self.publisher is not None:
             self.publisher.publish(self.aggregation.agg.consensus)
         return total

@@ -35,6 +35,8 @@ REAL_URLS: dict[str, tuple[str, str]] = {
     "coinbase": ("wss://advanced-trade-ws.coinbase.com", "https://api.coinbase.com"),
     "kraken": ("wss://ws.kraken.com/v2", "https://api.kraken.com"),
     "hyperliquid": ("wss://api.hyperliquid.xyz/ws", "https://api.hyperliquid.xyz"),
+    "tradovate": ("wss://md.tradovateapi.com/v1/websocket", "https://live.tradovateapi.com"),
+    "fxcm": ("wss://api-demo.fxcm.com/socket.io/?EIO=3&transport=websocket", "https://api-demo.fxcm.com"),
 }
 
 

@@ -22,6 +22,7 @@ VENUE_IDS: dict[str, int] = {
     "coinbase": 5,
     "kraken": 6,
     "hyperliquid": 7,
+    "tradovate": 17,
 }
 # Not a venue: the synthetic records of `nexus demo` and the ring benchmarks.
 SYNTHETIC_VENUE_ID = 255
