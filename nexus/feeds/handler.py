@@ -164,6 +164,10 @@ class VenueFeed:
                 self.sync.desync(st, "reconnected")
         if self.spec.snapshot_path:
             self.request_resync(delay_s=REST_SNAPSHOT_DELAY_S)
+        else:
+            # the new stream's own snapshot is on its way (after a token handshake and a
+            # subscribe round trip on Tradovate): a resubscribe waits RESYNC_INTERVAL_S_MIN
+            self._last_resync_ns = monotonic_ns()
 
     def on_disconnect(self) -> None:
         pass

@@ -17,7 +17,7 @@ and the md WebSocket (the formats of data.py and feed.py, from the same document
   100 ms when the book changed, a quote (Bid, Offer, Trade, TotalTradeVolume) per trade and
   whenever the touch changed. "h" every 2 s; "[]" from the client is its heartbeat.
   Prices and sizes are JSON numbers, written exactly (fmt.Raw).
-Faults: gap drops DOMs (the next DOM, a whole book, heals it), silence stops everything,
+Faults (gap does not apply: no sequence numbers): silence stops everything,
 malformed sends broken frames, disconnect drops the socket (a new token is asked for).
 """
 
