@@ -170,7 +170,11 @@ class TradovateFeed(Feed):
             return
         conn.subscribe(key)
         now = self.clock()
-        conn.send(self._md("doms", self._dom(now)) if key == "dom" else self._md("quotes", self._quote(now)))
+        if key == "dom":    # the DOM as last published, stamped now: kept in the history too
+            self.views["dom"].record(self.n_pub, now)
+            conn.send(self._md("doms", self._dom(now)))
+        else:
+            conn.send(self._md("quotes", self._quote(now)))
 
     # -- REST -----------------------------------------------------------------------------
     def _token(self, query, body) -> tuple[int, object]:

@@ -92,18 +92,25 @@ def test_token_flow_against_the_simulator(monkeypatch):
     assert "Incorrect username or password" in refused and "wrong-password-123" not in refused
 
 
+DURATION_S = 17
+
+
 def test_run_sim_books_match_and_faults_recover(monkeypatch):
     for k, v in SIM_ENV.items():
         monkeypatch.setenv(k, v)
-    faults = ["silence:tradovate:2", "malformed:tradovate:3", "disconnect:tradovate:5"]
+    faults = ["disconnect:tradovate:2", "malformed:tradovate:5", "silence:tradovate:6"]
 
     async def main():
-        rt = Runtime(RunConfig(venues=["tradovate"], sim=True, seed=7, faults=faults, duration_s=12))
+        rt = Runtime(RunConfig(venues=["tradovate"], sim=True, seed=7, faults=faults, duration_s=DURATION_S))
         await rt.start()
         loop = asyncio.get_running_loop()
-        t_end = loop.time() + 12
+        t_end = loop.time() + DURATION_S
+        next_s = loop.time() + 1
         while loop.time() < t_end:
             rt.poll()
+            if loop.time() >= next_s:
+                next_s += 1
+                states.append(rt.venue_stats()["tradovate"]["state"])
             await asyncio.sleep(0.005)
         rt.poll()
         f = rt.feeds["tradovate"]
@@ -118,7 +125,9 @@ def test_run_sim_books_match_and_faults_recover(monkeypatch):
         await rt.stop()
         return inst, st.synced, mine, sim, ring, stats, trades
 
+    states = []
     inst, synced, mine, sim, ring, stats, trades = asyncio.run(main())
+    assert "STALE" in states and states[-1] == "LIVE", states     # silent 8 s, then live again
     assert (inst.tick_size, inst.contract_value) == ("5", "0.1")
     assert synced and len(mine[0]) == 10 and len(mine[1]) == 10
     assert mine == [[(Decimal(p), Decimal(q)) for p, q in sim[s][:10]] for s in ("bids", "asks")]
