@@ -14,6 +14,8 @@ fresh subscription (reconnect), which the venue answers with a snapshot.
 
 from __future__ import annotations
 
+import dataclasses
+
 import asyncio
 import logging
 from dataclasses import dataclass
@@ -133,7 +135,19 @@ class VenueFeed:
             session = await self.spec.prepare(self.ws_url, self.rest_url, self.vsym)
             for body in session.metadata:   # listings the token flow fetched (Session.metadata)
                 self.decoder.load_metadata(body)
-            self.metadata_ready = True
+            if session.on_open is None:
+                self.metadata_ready = True
+            else:                           # the listing comes with Session.on_open's bodies
+                hook = session.on_open
+
+                async def on_open(first: bytes) -> list[bytes]:
+                    bodies = await hook(first)
+                    for body in bodies:
+                        self.on_message(body, monotonic_ns())
+                    self.metadata_ready = True
+                    return []
+
+                session = dataclasses.replace(session, on_open=on_open)
             return session
         self.metadata_ready = True
         return Session(self.ws_url)

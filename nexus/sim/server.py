@@ -36,7 +36,7 @@ REAL_URLS: dict[str, tuple[str, str]] = {
     "kraken": ("wss://ws.kraken.com/v2", "https://api.kraken.com"),
     "hyperliquid": ("wss://api.hyperliquid.xyz/ws", "https://api.hyperliquid.xyz"),
     "tradovate": ("wss://md.tradovateapi.com/v1/websocket", "https://live.tradovateapi.com"),
-    "fxcm": ("wss://api-demo.fxcm.com/socket.io/?EIO=3&transport=websocket", "https://api-demo.fxcm.com"),
+    "fxcm": ("wss://api-demo.fxcm.com/socket.io/", "https://api-demo.fxcm.com"),
 }
 
 

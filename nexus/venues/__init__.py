@@ -23,6 +23,7 @@ VENUE_IDS: dict[str, int] = {
     "kraken": 6,
     "hyperliquid": 7,
     "tradovate": 17,
+    "fxcm": 18,
 }
 # Not a venue: the synthetic records of `nexus demo` and the ring benchmarks.
 SYNTHETIC_VENUE_ID = 255
