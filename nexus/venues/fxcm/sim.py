@@ -24,6 +24,7 @@ from nexus.sim.feed import Conn, DepthView, Event, Feed
 from nexus.sim.specs import Flow, SimInstrument, SimVenue
 
 SIM_TOKEN = "nexus-sim-fxcm-token"
+SIM_ENV = {"NEXUS_FXCM_TOKEN": SIM_TOKEN}   # what a client needs in its environment for this simulator
 PUSH_EVERY = 10             # 100 ms
 NOMINAL = 1                 # the size of each level: FXCM sends none
 
