@@ -55,8 +55,11 @@ class FeedRecorder:
             ws = ws_urls.get(venue, spec.ws_url)
             prepare = None
             if spec.prepare is not None:
-                def prepare(spec=spec, ws=ws, rest=rest, vsym=vsym):
-                    return spec.prepare(ws, rest, vsym)
+                async def prepare(spec=spec, ws=ws, rest=rest, vsym=vsym, vid=vid):
+                    session = await spec.prepare(ws, rest, vsym)
+                    for body in session.metadata:   # the listings the token flow fetched, kept
+                        self.writer.write(monotonic_ns(), vid, FRAME, body)   # for replay's decoder
+                    return session
             self.conns[venue] = FeedConnection(
                 venue, ws, spec.subscribe(vsym), spec.heartbeat, on_msg, on_connect, on_disconnect,
                 prepare=prepare,
