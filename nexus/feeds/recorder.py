@@ -32,6 +32,7 @@ class FeedRecorder:
                  ws_urls: dict[str, str], rest_urls: dict[str, str]):
         self.writer = writer
         self.conns: dict[str, FeedConnection] = {}
+        self._listings: dict[int, tuple[bytes, ...]] = {}  # venue id -> Session.metadata to write
         self.rest_errors = 0
         self._tasks: set[asyncio.Task] = set()
         for venue, spec in specs.items():
@@ -44,6 +45,8 @@ class FeedRecorder:
 
             def on_connect(venue=venue, vid=vid, spec=spec, vsym=vsym, rest=rest) -> None:
                 self.writer.event(monotonic_ns(), vid, event="connected", venue=venue, symbol=vsym)
+                for body in self._listings.pop(vid, ()):
+                    self.writer.write(monotonic_ns(), vid, FRAME, body)
                 if spec.snapshot_path and rest:
                     t = asyncio.get_running_loop().create_task(self._snapshot(vid, rest + spec.snapshot_path(vsym)))
                     self._tasks.add(t)
@@ -57,8 +60,9 @@ class FeedRecorder:
             if spec.prepare is not None:
                 async def prepare(spec=spec, ws=ws, rest=rest, vsym=vsym, vid=vid):
                     session = await spec.prepare(ws, rest, vsym)
-                    for body in session.metadata:   # the listings the token flow fetched, kept
-                        self.writer.write(monotonic_ns(), vid, FRAME, body)   # for replay's decoder
+                    # the listings the token flow fetched: written after "connected" (a replay
+                    # starts a fresh decoder there), for the replay's decoder
+                    self._listings[vid] = session.metadata
                     return session
             self.conns[venue] = FeedConnection(
                 venue, ws, spec.subscribe(vsym), spec.heartbeat, on_msg, on_connect, on_disconnect,
