@@ -134,3 +134,29 @@ def test_run_sim_books_match_and_faults_recover(monkeypatch):
     assert ring == mine
     assert stats["malformed"] >= 1 and stats["reconnects"] >= 1 and stats["state"] == "LIVE", stats
     assert trades and all(Decimal(t["price"]) % 5 == 0 for t in trades)  # trades on the 5-dollar grid
+
+
+def test_record_and_replay_keep_the_listing(tmp_path):
+    """`nexus record --sim` then `nexus replay`: Tradovate's books carry the contract name and
+    its 5-dollar tick (the listing the token flow fetched is in the recording); FXCM's too."""
+    import os
+    import subprocess
+    import sys
+
+    from nexus.venues.fxcm.sim import SIM_ENV as FXCM_ENV
+
+    env = dict(os.environ, **SIM_ENV, **FXCM_ENV)
+    out = tmp_path / "r.nxr"
+    r = subprocess.run([sys.executable, "-m", "nexus.cli", "record", "--sim", "--venues", "tradovate,fxcm",
+                        "--duration", "3", "-o", str(out)], capture_output=True, text=True, timeout=120, env=env)
+    assert r.returncode == 0, r.stderr[-2000:]
+    r = subprocess.run([sys.executable, "-m", "nexus.cli", "replay", str(out)], capture_output=True, text=True,
+                       timeout=120, env=env)
+    assert r.returncode == 0, r.stderr[-2000:]
+    books = [json.loads(x) for x in r.stdout.splitlines() if '"book"' in x]
+    tv = [b for b in books if b["venue"] == "tradovate"]
+    fx = [b for b in books if b["venue"] == "fxcm"]
+    from datetime import datetime, timezone
+    assert tv and all(b["symbol"] == tradovate.front_month("MBT", datetime.now(timezone.utc).date()) for b in tv)
+    assert all(Decimal(p) % 5 == 0 for b in tv for p, _ in b["bids"] + b["asks"])
+    assert fx and all(b["symbol"] == "BTC/USD" and len(b["bids"]) == 1 for b in fx)
