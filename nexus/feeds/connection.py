@@ -112,6 +112,10 @@ class FeedConnection:
         self.on_disconnect_cb = on_disconnect
         self.backoff = backoff or Backoff()
         self.prepare = prepare  # run before every attempt: token flows (nexus.feeds.session)
+        self.open_frame: bytes | None = None  # Session.open_frame: subscribe after this message
+        self.on_open = None                   # Session.on_open: run with the first message
+        self._open_hook_due = False
+        self._awaiting_open = False
         self.stats = ConnStats()
         self.connected = False
         self._transport: WSTransport | None = None
@@ -130,6 +134,10 @@ class FeedConnection:
         self.stats.last_msg_ns = self.stats.connected_since_ns
         if self.on_connect_cb:
             self.on_connect_cb()
+        self._open_hook_due = self.on_open is not None
+        if self.open_frame is not None:
+            self._awaiting_open = True      # Session.open_frame: subscribe when the server says so
+            return
         for msg in self.subscribe:
             transport.send(WSMsgType.TEXT, msg)
 
@@ -138,6 +146,13 @@ class FeedConnection:
         self.stats.msgs += 1
         self.stats.bytes += len(payload)
         self.stats.last_msg_ns = now
+        if self.on_open is not None and self._open_hook_due:
+            self._open_hook_due = False
+            asyncio.get_running_loop().create_task(self._run_open_hook(payload))
+        if self._awaiting_open and payload == self.open_frame:
+            self._awaiting_open = False
+            for msg in self.subscribe:
+                self.send(msg)
         hb = self.heartbeat
         if hb.pong_marker is not None and len(payload) < 64 and hb.pong_marker in payload:
             return  # the venue's pong: liveness only
@@ -185,6 +200,26 @@ class FeedConnection:
             except (asyncio.CancelledError, Exception):
                 pass
 
+    async def _run_open_hook(self, first: bytes) -> None:
+        """Session.on_open: its bodies are handled as this connection's messages."""
+        transport = self._transport
+        try:
+            bodies = await self.on_open(first)
+        except Exception as e:
+            self.stats.last_error = f"on open: {e}"
+            log.warning("%s: the request after the connection opened failed: %s", self.venue, e)
+            if self._transport is transport:
+                self.drop()
+            return
+        if self._transport is not transport:
+            return      # that connection is gone
+        for body in bodies:
+            try:
+                self.on_message_cb(body, monotonic_ns())
+            except Exception as e:
+                log.exception("%s: message handler failed", self.venue)
+                self.stats.last_error = f"handler: {e}"
+
     async def _ping_every(self, hb: Heartbeat) -> None:
         """The venue's ping on a fixed period (Heartbeat.every_s), whatever the traffic."""
         while True:  # cancelled when the connection ends
@@ -205,6 +240,8 @@ class FeedConnection:
                         self.subscribe = session.subscribe
                     if session.heartbeat is not None:
                         self.heartbeat = session.heartbeat
+                    self.open_frame = session.open_frame
+                    self.on_open = session.on_open
                 hb = self.heartbeat
                 ctx = ssl.create_default_context() if self.url.startswith("wss://") else None
                 transport, _ = await ws_connect(

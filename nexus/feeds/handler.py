@@ -14,6 +14,8 @@ fresh subscription (reconnect), which the venue answers with a snapshot.
 
 from __future__ import annotations
 
+import dataclasses
+
 import asyncio
 import logging
 from dataclasses import dataclass
@@ -116,6 +118,8 @@ class VenueFeed:
         self._resync_task: asyncio.Task | None = None
         self.ws_url = ws_url
         self.instruments_loaded = spec.instruments_path is None or rest_url is None
+        # the instruments are known (the listing, or the token flow's Session.metadata, loaded)
+        self.metadata_ready = self.instruments_loaded and spec.prepare is None
         prepare = self._prepare if spec.prepare is not None or not self.instruments_loaded else None
         if poll_s is not None:  # poll mode: the venue's whole book over REST (nexus.feeds.poll)
             if spec.poll_path is None or rest_url is None:
@@ -146,13 +150,32 @@ class VenueFeed:
         n = self.decoder.load_metadata(body)
         log.info("%s: %d instruments loaded from the venue", self.venue, n)
         self.instruments_loaded = True
+        if self.spec.prepare is None:
+            self.metadata_ready = True      # no token flow to bring more
 
     async def _prepare(self) -> Session:
         """Before each connection attempt: the venue's instrument listing (once), then the
         venue's token flow where it has one."""
         await self.load_instruments()
         if self.spec.prepare is not None:
-            return await self.spec.prepare(self.ws_url, self.rest_url, self.vsym)
+            session = await self.spec.prepare(self.ws_url, self.rest_url, self.vsym)
+            for body in session.metadata:   # listings the token flow fetched (Session.metadata)
+                self.decoder.load_metadata(body)
+            if session.on_open is None:
+                self.metadata_ready = True
+            else:                           # the listing comes with Session.on_open's bodies
+                hook = session.on_open
+
+                async def on_open(first: bytes) -> list[bytes]:
+                    bodies = await hook(first)
+                    for body in bodies:
+                        self.on_message(body, monotonic_ns())
+                    self.metadata_ready = True
+                    return []
+
+                session = dataclasses.replace(session, on_open=on_open)
+            return session
+        self.metadata_ready = True
         return Session(self.ws_url)
 
     # -- every book the sync rules create is a publishing one ---------------------------------
@@ -185,6 +208,10 @@ class VenueFeed:
         self._last_resync_ns = monotonic_ns()
         if self.spec.snapshot_path:
             self.request_resync(delay_s=REST_SNAPSHOT_DELAY_S)
+        else:
+            # the new stream's own snapshot is on its way (after a token handshake and a
+            # subscribe round trip on Tradovate): a resubscribe waits RESYNC_INTERVAL_S_MIN
+            self._last_resync_ns = monotonic_ns()
 
     def on_disconnect(self) -> None:
         pass

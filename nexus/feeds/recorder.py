@@ -38,6 +38,7 @@ class FeedRecorder:
                  ws_urls: dict[str, str], rest_urls: dict[str, str]):
         self.writer = writer
         self.conns: dict[str, FeedConnection] = {}
+        self._listings: dict[int, tuple[bytes, ...]] = {}  # venue id -> Session.metadata to write
         self.rest_errors = 0
         self._tasks: set[asyncio.Task] = set()
         for venue, spec in specs.items():
@@ -50,6 +51,8 @@ class FeedRecorder:
 
             def on_connect(venue=venue, vid=vid, spec=spec, vsym=vsym, rest=rest) -> None:
                 self.writer.event(monotonic_ns(), vid, event="connected", venue=venue, symbol=vsym)
+                for body in self._listings.pop(vid, ()):
+                    self.writer.write(monotonic_ns(), vid, FRAME, body)
                 if spec.snapshot_path and rest:
                     t = asyncio.get_running_loop().create_task(self._snapshot(vid, rest + spec.snapshot_path(vsym)))
                     self._tasks.add(t)
@@ -67,9 +70,13 @@ class FeedRecorder:
                     if not listed[0]:
                         await self._instruments(vid, spec, rest, vsym)
                         listed[0] = True
-                    if spec.prepare is not None:
-                        return await spec.prepare(ws, rest, vsym)
-                    return Session(ws)
+                    if spec.prepare is None:
+                        return Session(ws)
+                    session = await spec.prepare(ws, rest, vsym)
+                    # the listings the token flow fetched: written after "connected" (a replay
+                    # starts a fresh decoder there), for the replay's decoder
+                    self._listings[vid] = session.metadata
+                    return session
             self.conns[venue] = FeedConnection(
                 venue, ws, spec.subscribe(vsym), spec.heartbeat, on_msg, on_connect, on_disconnect,
                 prepare=prepare,

@@ -91,7 +91,7 @@ class Runtime:
             log.warning("some venues' instrument listings are not loaded yet; their instruments "
                         "are generic until they are")
         for v, feed in self.supervisor.feeds.items():
-            if feed.instruments_loaded:  # else: once the venue's listing is in (reported_instrument)
+            if feed.instruments_loaded and feed.metadata_ready:  # else once the venue's listing is in
                 self.readers[v].set_instrument(feed.decoder.instrument(feed.symbol))
         if cfg.signals:
             from nexus.flow.live import LiveFlow
@@ -123,8 +123,17 @@ class Runtime:
         await self.supervisor.stop_sim()
 
     # -- the reader side ----------------------------------------------------------------------
+    def _instrument_of(self, venue: str):
+        """A reader side's instrument: the in-process feed's once its instrument listing is
+        loaded (a listing the token flow fetches comes with the first connection), else the
+        feed process's report."""
+        feed = self.supervisor.feeds.get(venue)
+        if feed is not None:
+            return feed.decoder.instrument(feed.symbol) if feed.metadata_ready else None
+        return self.supervisor.reported_instrument(venue)
+
     def poll(self) -> int:
-        total = self.ring_readers.poll(self.supervisor.reported_instrument, self._on_batch)
+        total = self.ring_readers.poll(self._instrument_of, self._on_batch)
         if self.aggregation is not None and self.aggregation.end_of_poll(total) and self.publisher is not None:
             self.publisher.publish(self.aggregation.agg.consensus)
         return total

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import urllib.request
 from dataclasses import dataclass
+from typing import Awaitable, Callable
 
 from nexus.venues.registry import Heartbeat
 
@@ -22,11 +23,26 @@ REST_TIMEOUT_S = 10
 @dataclass(frozen=True)
 class Session:
     """One connection attempt: the address to open, and (None: the spec's) the messages to
-    send on open and the keep-alive to use."""
+    send on open and the keep-alive to use.
+
+    `metadata`: instrument listing bodies fetched by the token flow (Tradovate's contract/find
+    and product/find need the token), loaded into the decoder with `load_metadata` before
+    the connection opens. `open_frame`: hold the subscribe messages until the server sends
+    a message equal to this (Tradovate's SockJS-style "o"); that message still reaches the
+    decoder.
+
+    `on_open`: see below."""
 
     url: str
     subscribe: list[bytes] | None = None
     heartbeat: Heartbeat | None = None
+    metadata: tuple[bytes, ...] = ()
+    open_frame: bytes | None = None
+    # Run with the connection's first message (FXCM's socket.io open packet, which holds the
+    # socket id its REST subscribe needs): returns bodies (the venue's instrument listing, the
+    # subscribe answer) that are then handled as messages of this connection. A failure
+    # drops the connection (the next attempt starts over).
+    on_open: Callable[[bytes], Awaitable[list[bytes]]] | None = None
 
 
 def _call(url: str, method: str, body: bytes | None, headers: dict[str, str] | None) -> bytes:

@@ -38,6 +38,8 @@ REAL_URLS: dict[str, tuple[str, str]] = {
     "hyperliquid": ("wss://api.hyperliquid.xyz/ws", "https://api.hyperliquid.xyz"),
     "kucoin": ("wss://ws-api-spot.kucoin.com/", "https://api.kucoin.com"),
     "gate": ("wss://api.gateio.ws/ws/v4/", "https://api.gateio.ws"),
+    "tradovate": ("wss://md.tradovateapi.com/v1/websocket", "https://live.tradovateapi.com"),
+    "fxcm": ("wss://api-demo.fxcm.com/socket.io/", "https://api-demo.fxcm.com"),
 }
 
 

@@ -121,16 +121,24 @@ class Market:
 
 
 def market_for(symbol: str) -> Market:
-    # "BTCUSDT:USDT" (a venue's USDT-settled futures, e.g. Gate) trades on the BTCUSDT market
-    key = symbol.upper().partition(":")[0].replace("-", "").replace("/", "")
+    """The simulated market of `symbol`. A lower-case "dex:" prefix (Hyperliquid HIP-3,
+    "nxs:BTCUSDT") selects, on the venues that list it, the instrument "dex:BASE" of that builder
+    dex; a ":SETTLE" suffix ("BTCUSDT:USDT", a venue's USDT-settled futures, e.g. Gate) trades on
+    the BTCUSDT market."""
+    head, sep, tail = symbol.partition(":")
+    dex, name = (head, tail) if sep and head.islower() else ("", head)
+    key = name.upper().replace("-", "").replace("/", "")
     if key not in SYMBOLS:
         raise ConfigError(f"the simulator has no market {symbol!r}; choose one of: {', '.join(SYMBOLS)}")
     base, price, size = SYMBOLS[key]
     specs = {}
     for v in VENUES:  # a venue that does not list the base coin has no market for it
-        inst = registry.venue(v).sim_venue().instruments.get(base)
+        insts = registry.venue(v).sim_venue().instruments
+        inst = insts.get(f"{dex}:{base}", insts.get(base)) if dex else insts.get(base)
         if inst is not None:
             specs[v] = inst
+    if dex and not any(s.symbol == f"{dex}:{base}" for s in specs.values()):
+        raise ConfigError(f"the simulator has no dex asset {dex}:{base}")
     return Market(key, Decimal(price), float(size), specs)
 
 

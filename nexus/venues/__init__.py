@@ -31,6 +31,8 @@ VENUE_IDS: dict[str, int] = {
     "deribit": 13,
     "cryptocom": 14,
     "dydx": 15,
+    "tradovate": 17,
+    "fxcm": 18,
 }
 # Not a venue: the synthetic records of `nexus demo` and the ring benchmarks.
 SYNTHETIC_VENUE_ID = 255

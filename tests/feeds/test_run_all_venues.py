@@ -4,7 +4,9 @@ the simulator's own book of that venue, the ring's book matches the handler's, a
 is malformed. The list comes from the venue registry, so a venue added later is in it.
 """
 import asyncio
+import importlib
 import json
+import os
 import subprocess
 import sys
 from decimal import Decimal
@@ -98,11 +100,26 @@ def _run(venues, symbol):
     return asyncio.run(main())
 
 
+def _sim_env() -> dict[str, str]:
+    """The simulator-only credentials of the venues with a token flow (their sim module's
+    SIM_ENV: Tradovate, FXCM), for the client's environment."""
+    env: dict[str, str] = {}
+    for v in registry.all_venues().values():
+        env.update(getattr(importlib.import_module(f"{v.package}.sim"), "SIM_ENV", {}))
+    return env
+
+
 @pytest.fixture(scope="module")
 def all_run():
-    out = {}
-    for symbol, venues in _groups().items():
-        out.update(_run(venues, symbol))
+    saved = dict(os.environ)
+    os.environ.update(_sim_env())
+    try:
+        out = {}
+        for symbol, venues in _groups().items():
+            out.update(_run(venues, symbol))
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
     return out
 
 
@@ -122,7 +139,8 @@ def test_each_venue_goes_live_and_matches_the_simulator(all_run, venue):
 
 def test_cli_accepts_all():
     r = subprocess.run([sys.executable, "-m", "nexus.cli", "run", "--sim", "--venues", "all", "--duration", "3",
-                        "--json", "--no-signals"], capture_output=True, text=True, timeout=120)
+                        "--json", "--no-signals"], capture_output=True, text=True, timeout=120,
+                       env=dict(os.environ, **_sim_env()))
     summary = json.loads(r.stdout.strip().splitlines()[-1])["summary"]
     # BTCUSDT everywhere: a venue that does not list it says so and the rest run
     assert {"binance-spot", "okx-swap", "hyperliquid"} <= set(summary)

@@ -54,7 +54,8 @@ async def _check() -> None:
         assert st == 200 and meta["universe"][0]["name"] == "BTC" and len(ctxs) == 1
         assert Decimal(ctxs[0]["impactPxs"][0]) < Decimal(ctxs[0]["midPx"]) < Decimal(ctxs[0]["impactPxs"][1])
         assert await info({"type": "spotMetaAndAssetCtxs"}) == (200, [{"universe": [], "tokens": []}, []])
-        assert await info({"type": "perpDexs"}) == (200, [None])
+        st, dexs = await info({"type": "perpDexs"})
+        assert st == 200 and dexs[0] is None and [d["name"] for d in dexs[1:]] == ["nxs"]  # HIP-3: one builder dex
 
         assert (await get("coinbase", "/v2/currencies"))[1]["data"][0]["id"] == "USD"
         assert (await get("coinbase", "/v2/currencies/crypto"))[1]["data"][0]["code"] == "BTC"

@@ -48,7 +48,7 @@ def _feed_process(cfg: RunConfig, venue: str, ring: str, ws_url: str, rest_url: 
             while not (stop_ev.is_set() or terminated.is_set()):
                 await asyncio.sleep(PROC_REPORT_S)
                 st = feed.sync.books.get(feed.symbol)
-                if not feed.instruments_loaded:
+                if not (feed.instruments_loaded and feed.metadata_ready):
                     continue  # no report before the venue's listing: its instrument is not known yet
                 inst = st.inst if st else feed.decoder.instrument(feed.symbol)
                 try:
@@ -161,7 +161,7 @@ class FeedSupervisor:
         end = loop.time() + timeout_s
         while True:
             self.drain()
-            if all(f.instruments_loaded for f in self.feeds.values()) and \
+            if all(f.instruments_loaded and f.metadata_ready for f in self.feeds.values()) and \
                     all(v in self.proc_stats for v in self.procs):
                 return True
             if loop.time() >= end:
@@ -186,7 +186,7 @@ class FeedSupervisor:
         venue's instrument listing is loaded), or None before that."""
         f = self.feeds.get(venue)
         if f is not None:  # in this process: known once the venue's instrument listing is loaded
-            return f.decoder.instrument(f.symbol) if f.instruments_loaded else None
+            return f.decoder.instrument(f.symbol) if f.instruments_loaded and f.metadata_ready else None
         item = self.proc_stats.get(venue)
         if item is None or item["_inst"] is None:
             return None

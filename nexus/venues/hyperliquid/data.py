@@ -11,6 +11,11 @@ Sync rules: "every l2Book push is a full snapshot" (WsBook, "Snapshot feed, push
 block"): each one replaces the book; `levels` is [bids, asks], each best first. There is no
 sequence number; a push whose `time` is older than the last applied one is stale and
 ignored. There is no checksum.
+HIP-3 (builder-deployed perp dexs, Info endpoint > Perpetuals "Retrieve all perpetual dexs"
+and the `dex` field of "Retrieve perpetuals metadata"): a dex's assets are named
+"<dex>:<coin>" ("xyz:XYZ100") in its meta universe, in l2Book and in trades; they follow the
+same tick and lot rules (perps: 6 - szDecimals price decimals) and the same sync rules.
+A meta body for an unknown dex is `null`: refused as metadata.
 Trades: `side` is the aggressor's side, "B" (bid: the taker bought) or "A" (ask: the taker
 sold); `tid` is the trade id.
 """
@@ -77,6 +82,10 @@ class HyperliquidDecoder(Decoder):
         return self._trade_message(data, "trades 'data'", TRADE_FIELDS)
 
     def _metadata(self, doc: Any) -> int:
+        if type(doc) is list and len(doc) == 2 and type(doc[0]) is dict:  # metaAndAssetCtxs: [meta, ctxs]
+            doc = doc[0]
+        if doc is None:
+            raise DecodeError("meta is null: the venue knows no such dex")
         n = 0
         for a in doc["universe"]:
             self.set_instrument(instrument(a["name"], a["szDecimals"]))

@@ -33,11 +33,16 @@ from nexus.sim import fmt
 from nexus.sim.market import ASK, BID, BUY, Fill
 from nexus.sim.feed import Conn, Event, Feed
 from nexus.sim.specs import Flow, SimInstrument, SimVenue
+from nexus.venues.hyperliquid.feed import dex_of
 
 BOOK_LEVELS = 20
 PUSH_EVERY = 50              # 500 ms
 TID_BASE = 500_000_000_000_000
 SPOT_META_EMPTY = {"universe": [], "tokens": []}
+# The builder-deployed (HIP-3) dexs, as perpDexs lists them after the main dex's null.
+DEXS = {"nxs": {"name": "nxs", "fullName": "Nexus simulated dex",
+                "deployer": "0x" + "4e" * 20, "oracleUpdater": None, "feeRecipient": None,
+                "assetToStreamingOiCap": [["nxs:BTC", "1000000.0"]]}}
 
 
 class HyperliquidFeed(Feed):
@@ -47,6 +52,7 @@ class HyperliquidFeed(Feed):
     def __init__(self, vs, clock, seed=0) -> None:
         super().__init__(vs, clock, seed)
         self.coin = self.symbol
+        self.dex = dex_of(self.coin)
         self.add_view("l2Book", BOOK_LEVELS, primary=True)
         self.n_pub = 0
         self.tid = TID_BASE
@@ -122,8 +128,15 @@ class HyperliquidFeed(Feed):
             conn.unsubscribe(key)
 
     # -- REST -----------------------------------------------------------------------------
-    def meta(self) -> dict:
-        s = self.spec
+    def meta(self, dex: str = "") -> dict | None:
+        """The meta of one perp dex ("": the main one): the instrument of this market's base
+        coin listed on that dex; None for a dex the simulator does not have."""
+        if dex and dex not in DEXS:
+            return None
+        s = self.spec if dex == self.dex else next(
+            (i for k, i in SIM.instruments.items() if dex_of(k) == dex and i.base == self.spec.base), None)
+        if s is None:
+            return {"universe": [], "marginTables": []}
         return {"universe": [{"name": s.symbol, "szDecimals": s.extra["szDecimals"],
                               "maxLeverage": s.extra["maxLeverage"], "marginTableId": s.extra["maxLeverage"]}],
                 "marginTables": [[s.extra["maxLeverage"], {"description": "", "marginTiers": [
@@ -146,8 +159,11 @@ class HyperliquidFeed(Feed):
         if not isinstance(body, dict) or "type" not in body:
             return 422, "Failed to deserialize the JSON body into the target type"
         kind = body["type"]
+        dex = body.get("dex", "")
+        if not isinstance(dex, str):
+            return 422, "Failed to deserialize the JSON body into the target type"
         if kind == "meta":
-            return 200, self.meta()
+            return 200, self.meta(dex)
         if kind == "l2Book":
             if body.get("coin") != self.coin:
                 return 200, None
@@ -155,9 +171,12 @@ class HyperliquidFeed(Feed):
         if kind == "allMids":
             return 200, {self.coin: self._mid()}
         if kind == "metaAndAssetCtxs":
-            return 200, [self.meta(), [self._asset_ctx()]]
+            meta = self.meta(dex)
+            if meta is None:
+                return 200, None
+            return 200, [meta, [self._asset_ctx()] if dex == self.dex else []]
         if kind == "perpDexs":
-            return 200, [None]      # the first dex, null, is the main one; no builder-deployed dexs
+            return 200, [None] + [dict(d) for d in DEXS.values()]   # null first: the main dex
         if kind == "spotMeta":
             return 200, dict(SPOT_META_EMPTY)
         if kind == "spotMetaAndAssetCtxs":
@@ -173,4 +192,7 @@ SIM = SimVenue(HyperliquidFeed, Flow(12.0, 0.25, 150, 0.40, 0.35), leverage_max=
                          extra={"szDecimals": 5, "maxLeverage": 40}),
     "ETH": SimInstrument("hyperliquid", "ETH", "ETH", "USD", 1, 1, 4, 1, "1",
                          extra={"szDecimals": 4, "maxLeverage": 25}),
+    # HIP-3: the one asset of the builder-deployed dex "nxs" (--symbol nxs:BTCUSDT).
+    "nxs:BTC": SimInstrument("hyperliquid", "nxs:BTC", "BTC", "USD", 0, 1, 4, 1, "1",
+                             extra={"szDecimals": 4, "maxLeverage": 20}),
 })

@@ -1,0 +1,145 @@
+"""FXCM as the simulator serves it (the formats of data.py and feed.py):
+
+- WebSocket /socket.io/?EIO=3&transport=websocket&access_token=TOKEN: a token other than
+  `SIM_TOKEN` gets the socket.io error packet 44{"message":"Unauthorized"} and a close;
+  else "0{"sid","upgrades":[],"pingInterval":25000,"pingTimeout":60000}" then "40". "2" is
+  answered "3". Price updates: 42["BTC/USD","{\\"Updated\\":ms,\\"Rates\\":[bid,ask,high,
+  low],\\"Symbol\\":\\"BTC/USD\\"}"] whenever the touch changed (checked every 100 ms).
+- REST, with "Authorization: Bearer <sid><token>" of an open socket (401 otherwise):
+  POST /subscribe (form pairs=BTC/USD) subscribes that socket and answers
+  {"response":{"executed":true},"pairs":[<the current price update>]};
+  GET /trading/get_model?models=Offer answers {"response":{"executed":true},"offers":[..]}.
+FXCM publishes no sizes: the simulator's book for FXCM is its touch with the nominal size 1
+(what a client rebuilds). `SIM_TOKEN` opens nothing but this simulator (tests put it in
+NEXUS_FXCM_TOKEN). Faults: silence, malformed and disconnect apply (gap and bad-checksum do
+not: no sequence numbers, no checksum).
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs
+
+from nexus.sim import fmt
+from nexus.sim.feed import Conn, DepthView, Event, Feed
+from nexus.sim.specs import Flow, SimInstrument, SimVenue
+
+SIM_TOKEN = "nexus-sim-fxcm-token"
+SIM_ENV = {"NEXUS_FXCM_TOKEN": SIM_TOKEN}   # what a client needs in its environment for this simulator
+PUSH_EVERY = 10             # 100 ms
+NOMINAL = 1                 # the size of each level: FXCM sends none
+
+
+class TouchView(DepthView):
+    """The touch with the nominal size (FXCM publishes prices only)."""
+
+    def refresh(self) -> None:
+        super().refresh()
+        self.bids = {p: NOMINAL for p in self.bids}
+        self.asks = {p: NOMINAL for p in self.asks}
+
+
+class FxcmFeed(Feed):
+    venue = "fxcm"
+    ws_path = "/socket.io/"
+
+    def __init__(self, vs, clock, seed=0) -> None:
+        super().__init__(vs, clock, seed)
+        view = self.views["bbo"] = TouchView(vs, 1)
+        view.refresh()
+        self.primary = "bbo"
+        self.n_pub = 0
+        self.socks: dict[str, Conn] = {}
+        self.high: int | None = None
+        self.low: int | None = None
+
+    def view_seq(self, channel):
+        return self.n_pub
+
+    def book_channels(self):
+        return []
+
+    def _update(self, t_ns: int) -> dict:
+        b, a = self.views["bbo"].top()
+        bid, ask = (b[0][0] if b else None), (a[0][0] if a else None)
+        if bid is not None:
+            self.low = bid if self.low is None else min(self.low, bid)
+        if ask is not None:
+            self.high = ask if self.high is None else max(self.high, ask)
+        px = self.spec.px
+        rates = [fmt.Raw(px(v)) if v is not None else None for v in (bid, ask, self.high, self.low)]
+        return {"Updated": fmt.ms(t_ns), "Rates": rates, "Symbol": self.symbol}
+
+    def _event(self, t_ns: int) -> str:
+        return "42" + fmt.dumps([self.symbol, fmt.dumps(self._update(t_ns))])
+
+    def publish(self, t_ns: int) -> list[Event]:
+        self.take_fills()       # FXCM's price stream has no trades
+        if self.step_no % PUSH_EVERY:
+            return []
+        view = self.views["bbo"]
+        before = view.top()
+        view.refresh()
+        if view.top() == before:
+            return []
+        self.n_pub += 1
+        view.record(self.n_pub, t_ns)
+        return [(self.symbol, self._event(t_ns))]
+
+    # -- socket.io ----------------------------------------------------------------------------
+    def on_open(self, conn: Conn) -> None:
+        if conn.query.get("access_token") != SIM_TOKEN:
+            conn.send('44{"message":"Unauthorized"}')
+            conn.close(1008, "Unauthorized")
+            return
+        self.conns += 1
+        sid = self.token("sid", self.conns, 20)
+        conn.state["sid"] = sid
+        self.socks[sid] = conn
+        conn.send("0" + fmt.compact({"sid": sid, "upgrades": [], "pingInterval": 25000, "pingTimeout": 60000}))
+        conn.send("40")
+
+    def on_text(self, conn: Conn, text: str) -> None:
+        if self.faults.silent(self.clock()):
+            return
+        if text == "2":
+            conn.send("3")
+
+    # -- REST -----------------------------------------------------------------------------------
+    def _conn_of(self, req) -> Conn | None:
+        auth = req.headers.get("authorization", "")
+        if not auth.startswith("Bearer ") or not auth.endswith(SIM_TOKEN):
+            return None
+        conn = self.socks.get(auth[7:-len(SIM_TOKEN)])
+        return None if conn is None or getattr(conn, "closed", False) else conn
+
+    def _subscribe(self, req):
+        conn = self._conn_of(req)
+        if conn is None:
+            return 401, {"response": {"executed": False, "error": "Unauthorized"}}
+        pairs = parse_qs(req.body).get("pairs", [""])[0].split(",")
+        if pairs != [self.symbol]:
+            return 200, {"response": {"executed": False, "error": f"Unknown symbol {','.join(pairs)}"}}
+        conn.subscribe(self.symbol)
+        now = self.clock()
+        self.views["bbo"].record(self.n_pub, now)
+        return 200, fmt.dumps({"response": {"executed": True, "error": ""}, "pairs": [self._update(now)]})
+
+    def _offers(self, req):
+        if self._conn_of(req) is None:
+            return 401, {"response": {"executed": False, "error": "Unauthorized"}}
+        s = self.spec
+        b, a = self.views["bbo"].top()
+        return 200, fmt.dumps({"response": {"executed": True, "error": ""}, "offers": [{
+            "t": 0, "ratePrecision": s.price_dec, "offerId": 1001, "rollB": 0, "rollS": 0, "fractionalPip": True,
+            "pip": fmt.Raw(fmt.trim(100, s.price_dec) if s.price_dec >= 2 else "1"), "currency": s.symbol,
+            "sell": fmt.Raw(s.px(b[0][0])) if b else None, "buy": fmt.Raw(s.px(a[0][0])) if a else None,
+            "high": None, "low": None, "volume": 0, "pipCost": 1, "ticker": s.symbol, "time": fmt.ms(self.clock())}]})
+
+    def private_routes(self):
+        return {("POST", "/subscribe"): self._subscribe, ("GET", "/trading/get_model"): self._offers}
+
+
+SIM = SimVenue(FxcmFeed, Flow(5.0, 0.5, 200, 0.5, 0.2, 2), instruments={
+    "BTC": SimInstrument("fxcm", "BTC/USD", "BTC", "USD", 2, 1, 0, 1),
+    "ETH": SimInstrument("fxcm", "ETH/USD", "ETH", "USD", 2, 1, 0, 1),
+})
