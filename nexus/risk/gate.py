@@ -221,9 +221,14 @@ class Gate:
         return applied
 
     def on_fill(self, inst: Instrument, side: Side, qty: int, price: int, *, ts_ns: int | None = None,
-                source: Source = Source.MANUAL, tag: str = "") -> Decimal:
+                source: Source = Source.MANUAL, tag: str = "", fee: Decimal = Decimal(0)) -> Decimal:
         """Apply a fill and persist it (fill, position, day figures: one transaction). A store
-        write failure halts the gate and raises: the fill happened, new orders must not."""
+        write failure halts the gate and raises: the fill happened, new orders must not.
+
+        Returns the PnL the fill realised BEFORE fees. `fee` (quote currency, as the venue
+        reported it) is stored with the fill for the statistics' gross / fees / net figures; it
+        does not enter the daily caps, which stay on the issue's definition (realised +
+        unrealised trading PnL, exact, in the compiled gate)."""
         ts = self.clock_ns() if ts_ns is None else ts_ns
         self.roll_day()
         try:
@@ -234,7 +239,7 @@ class Gate:
         if self.store is not None:
             pe, qe = inst.price_exponent, inst.qty_exponent
             row = FillRow(ts, self.day, inst.venue, inst.symbol, Side(side).name.lower(), Decimal(qty).scaleb(-qe),
-                          Decimal(price).scaleb(-pe), realised, Source(source).name.lower(), tag)
+                          Decimal(price).scaleb(-pe), realised, Source(source).name.lower(), tag, Decimal(fee))
             try:
                 self.store.record_fill(row, self._position_row(self._by_id[inst.instrument_id]), self._day_state())
             except Exception as e:

@@ -4,7 +4,7 @@
     trader.enable(confirmed=True)      # AUTO on: the martingale's base size is captured here
     trader.on_touch(bid, ask)          # Decimal touch of the symbol (values positions, band)
     trader.on_signal(sig)              # a signal dict as nexus.flow.live.LiveFlow emits it
-    router -> trader.on_fill(client_id, qty, price, ts_ns) / trader.on_done(client_id, state)
+    router -> trader.on_fill(client_id, qty, price, ts_ns, fee=...) / trader.on_done(client_id, state)
 
 A signal is acted on when AUTO is on, it comes from the traded venue, its type is in the
 filter and its confidence is at or above the threshold; REVERSE inverts its side. The entry
@@ -22,8 +22,13 @@ journal the statistics are computed from. A fill or update for an order this tra
 send is logged and counted, never applied. When the gate latches a cap (LIMIT HIT) AUTO is
 forced off and stays off: only `nexus risk reset --confirm` and a new start re-enable it.
 
-PnL per trade is what the gate realises on its exit fills (average cost over the symbol's
-net position), before fees.
+PnL per trade: gross is what the gate realises on its exit fills (average cost over the
+symbol's net position); fees are what the venue charged on every fill of the trade, entry and
+exit (the fill report's fee in the quote currency: the simulator's and Binance's
+`commission`; a fee in another asset, e.g. BNB, is not converted and counts 0); net = gross -
+fees. SMART's win / loss is decided on the NET PnL (a trade that makes less than its fees is
+a loss to recover). The gate's daily caps stay on the trading PnL (realised + unrealised,
+before fees), as issue 15 defines them; the fees are reported beside them.
 """
 
 from __future__ import annotations
@@ -37,7 +42,7 @@ from typing import Callable, Protocol
 
 from nexus.exec.orders import OrderRequest, OrderType, Side, bracket
 from nexus.instruments import Instrument
-from nexus.risk.codes import Latch, OrderType as GateType, Reason, Side as GateSide, Source
+from nexus.risk.codes import REASON_TEXT, Latch, OrderType as GateType, Reason, Side as GateSide, Source
 from nexus.risk.store import FillRow
 from nexus.trade.config import AutoSettings, validated
 from nexus.trade.martingale import Martingale
@@ -45,6 +50,7 @@ from nexus.trade.martingale import Martingale
 log = logging.getLogger("nexus.trade")
 
 EVENTS_KEPT = 256
+LAST_KEPT = 8           # last orders / refusals kept for the view
 ENTRY, TP, SL = "entry", "tp", "sl"
 _GATE_SIDE = {Side.BUY: GateSide.BUY, Side.SELL: GateSide.SELL}
 _GATE_TYPE = {OrderType.MARKET: GateType.MARKET, OrderType.LIMIT: GateType.LIMIT, OrderType.STOP: GateType.STOP}
@@ -83,7 +89,8 @@ class Trade:
     filled: Decimal = Decimal(0)
     notional: Decimal = Decimal(0)
     closed: Decimal = Decimal(0)
-    pnl: Decimal = Decimal(0)
+    pnl: Decimal = Decimal(0)                 # gross (before fees)
+    fees: Decimal = Decimal(0)
     entry_done: bool = False
     tp: Intent | None = None
     sl: Intent | None = None
@@ -98,7 +105,7 @@ class Trade:
         return {"trade": self.id, "signal": self.signal, "tag": self.tag, "side": self.side.value,
                 "qty": str(self.filled - self.closed), "entry": None if avg is None else str(avg),
                 "tp": str(self.tp.price) if self.tp else None, "sl": str(self.sl.stop_price) if self.sl else None,
-                "pnl": str(self.pnl)}
+                "pnl": str(self.pnl), "fees": str(self.fees)}
 
 
 class AutoTrader:
@@ -126,6 +133,9 @@ class AutoTrader:
         self.refused: Counter = Counter()
         self.sent = 0
         self.unknown_fills = 0
+        self.fees = Decimal(0)
+        self.last_orders: deque[dict] = deque(maxlen=LAST_KEPT)
+        self.last_refusals: deque[dict] = deque(maxlen=LAST_KEPT)
         self._trade_ids = itertools.count(1)
 
     # -- AUTO ----------------------------------------------------------------------------------
@@ -209,6 +219,9 @@ class AutoTrader:
         self._watch_latch()
         if code != Reason.ACCEPT:
             self.refused[code.name] += 1
+            self.last_refusals.append({"ts_ns": self.clock_ns(), "trade": it.trade, "role": it.role,
+                                       "side": it.side.value, "qty": str(it.qty), "code": code.name,
+                                       "reason": REASON_TEXT.get(code, code.name)})
             self._event("refused", trade=it.trade, role=it.role, code=code.name, side=it.side.value, qty=str(it.qty))
             log.warning("auto order refused by the risk gate: %s (%s %s %s)", code.name, it.role, it.side.value, it.qty)
             return False
@@ -217,6 +230,10 @@ class AutoTrader:
     def _send(self, it: Intent) -> None:
         self.orders[it.client_id] = (it.trade, it.role)
         self.sent += 1
+        px = it.price if it.price is not None else it.stop_price
+        self.last_orders.append({"ts_ns": self.clock_ns(), "client_id": it.client_id, "trade": it.trade, "role": it.role,
+                                 "type": it.type.value, "side": it.side.value, "qty": str(it.qty),
+                                 "price": None if px is None else str(px)})
         self.router.submit(it)
 
     def _brackets(self, t: Trade) -> None:
@@ -236,7 +253,8 @@ class AutoTrader:
                 self._send(leg)
 
     # -- fills and order updates (from the router) ---------------------------------------------
-    def on_fill(self, client_id: str, qty: Decimal, price: Decimal, ts_ns: int | None = None) -> None:
+    def on_fill(self, client_id: str, qty: Decimal, price: Decimal, ts_ns: int | None = None,
+                fee: Decimal = Decimal(0)) -> None:
         ref = self.orders.get(client_id)
         if ref is None:
             self.unknown_fills += 1
@@ -247,9 +265,11 @@ class AutoTrader:
         t = self.trades[ref[0]]
         side = t.side if ref[1] == ENTRY else t.side.opposite
         realised = self.gate.on_fill(self.inst, _GATE_SIDE[side], self.inst.qty_to_int(str(qty)), self._px(price),
-                                     ts_ns=ts, source=Source.AUTO, tag=t.tag)
+                                     ts_ns=ts, source=Source.AUTO, tag=t.tag, fee=fee)
         self.journal.append(FillRow(ts, self.gate.day, self.inst.venue, self.inst.symbol, side.value, qty, price,
-                                    realised, Source.AUTO.name.lower(), t.tag))
+                                    realised, Source.AUTO.name.lower(), t.tag, fee))
+        t.fees += fee
+        self.fees += fee
         if ref[1] == ENTRY:
             t.filled += qty
             t.notional += qty * price
@@ -282,8 +302,9 @@ class AutoTrader:
         other = t.sl if by == TP else t.tp
         if other is not None:
             self.router.cancel(other)
-        self.sizer.on_result(t.pnl)
-        self._event("exit", trade=t.id, by=by, pnl=str(t.pnl), streak=self.sizer.streak)
+        self.sizer.on_result(t.pnl - t.fees)          # SMART: win / loss on the net PnL
+        self._event("exit", trade=t.id, by=by, pnl=str(t.pnl), fees=str(t.fees), net=str(t.pnl - t.fees),
+                    streak=self.sizer.streak)
 
     # -- reporting -----------------------------------------------------------------------------
     def _event(self, kind: str, **kw) -> None:
@@ -302,9 +323,15 @@ class AutoTrader:
             "loss_streak": self.sizer.streak if self.sizer else 0,
             "next_qty": str(self.sizer.next_qty()) if self.sizer else None,
             "open": [t.obj() for t in self.trades.values() if t.open and t.filled],
-            "day_pnl": str(g.day_pnl()),
+            "day_pnl": str(g.day_pnl()), "fees": str(self.fees),
+            "caps": {"daily_loss": _opt(g.settings.daily_loss), "daily_profit": _opt(g.settings.daily_profit)},
+            "last_orders": list(self.last_orders), "last_refusals": list(self.last_refusals),
             "orders": {"sent": self.sent, "refused": dict(sorted(self.refused.items()))},
             "signals": {"seen": self.signals_seen, "skipped": dict(sorted(self.skipped.items()))},
             "fills": len(self.journal), "unknown_fills": self.unknown_fills,
             "trades_closed": sum(1 for t in self.trades.values() if not t.open and t.filled),
         }
+
+
+def _opt(v) -> str | None:
+    return None if v is None else str(v)

@@ -4,7 +4,8 @@ spot / USD-M today, the others as their adapters land), or to the simulator's ex
 
 The gate has already accepted each intent. Sends run as tasks on the event loop so the
 signal path never waits on the network; fills reach the trader through the Executor's
-`on_fill` hook (once each, whether they come with the answer or on the private stream), and
+`on_fill` hook with the fee the venue reported for that fill (once each, whether they come
+with the answer or on the private stream), and
 updates for orders this session did not place through `on_unknown` (counted, never applied).
 """
 
@@ -28,7 +29,7 @@ class ExecutorRouter:
         self.sink = None                          # the AutoTrader
         self.tasks: set[asyncio.Task] = set()
         self.errors: list[str] = []
-        executor.on_fill = lambda o, qty, price: self.sink.on_fill(o.client_id, qty, price)
+        executor.on_fill = lambda o, qty, price, fee: self.sink.on_fill(o.client_id, qty, price, fee=fee)
         executor.on_unknown = self._unknown
 
     def _unknown(self, upd: OrderUpdate) -> None:
