@@ -249,6 +249,12 @@ class Gate:
         self._latches = self.rg.latches
         return realised
 
+    def add_fee(self, tag: str, fee: Decimal) -> None:
+        """A fee reported after its fill was applied (see RiskStore.add_fee): persisted with
+        the trade's latest fill; not part of the daily caps (see on_fill)."""
+        if self.store is not None:
+            self.store.add_fee(tag, fee)
+
     def _after(self) -> None:
         if self.rg.latches != self._latches:  # a cap latched: persist it now
             self._latches = self.rg.latches

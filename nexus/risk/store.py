@@ -330,6 +330,18 @@ class RiskStore:
             self._put_position(conn, pos)
             self.put_state(st, conn)
 
+    def add_fee(self, tag: str, fee: Decimal) -> bool:
+        """Add a fee the venue itemised after the fill was recorded (Binance USD-M answers a
+        MARKET order with its average only; the per-fill commission follows on the private
+        stream) to the latest fill of the trade `tag`. False when there is no such fill."""
+        with self.pool.begin() as conn:
+            row = conn.execute(sa.select(risk_fills.c.id, risk_fills.c.fee).where(risk_fills.c.tag == tag[:TEXT_CHARS_MAX])
+                               .order_by(risk_fills.c.id.desc()).limit(1)).first()
+            if row is None:
+                return False
+            conn.execute(sa.update(risk_fills).where(risk_fills.c.id == row.id).values(fee=str(Decimal(row.fee) + fee)))
+            return True
+
     @staticmethod
     def _put_position(conn: Connection, pos: PositionRow) -> None:
         key = (risk_positions.c.venue == pos.venue) & (risk_positions.c.symbol == pos.symbol)

@@ -36,7 +36,7 @@ from __future__ import annotations
 import itertools
 import logging
 from collections import Counter, deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Callable, Protocol
 
@@ -124,6 +124,7 @@ class AutoTrader:
         self.auto = False
         self.sizer: Martingale | None = None
         self.trades: dict[int, Trade] = {}
+        self.open_trades: dict[int, Trade] = {}         # the signal path looks at these only (O(open), not O(all))
         self.orders: dict[str, tuple[int, str]] = {}   # client id -> (trade, role)
         self.journal: list[FillRow] = []
         self.events: deque[dict] = deque(maxlen=EVENTS_KEPT)
@@ -179,10 +180,10 @@ class AutoTrader:
         side = Side(sig["side"])
         if self.settings.reverse:
             side = side.opposite
-        if any(t.side is not side for t in self.trades.values() if t.open):
+        if any(t.side is not side for t in self.open_trades.values()):
             self.skipped["opposite_open"] += 1
             return None
-        if sum(t.open for t in self.trades.values()) >= self.gate.settings.max_positions:
+        if len(self.open_trades) >= self.gate.settings.max_positions:
             self.skipped["max_positions"] += 1
             return None
         qty = self.sizer.next_qty()
@@ -190,7 +191,7 @@ class AutoTrader:
         intent = Intent(OrderRequest.make(self.inst, side, OrderType.MARKET, qty, client_id=self.client_ids()), tid)
         if not self._gate(intent):
             return None
-        t = self.trades[tid] = Trade(tid, sig["signal"], f"{sig['signal']}#{self.session}-{tid}", side, int(sig["confidence"]),
+        t = self.trades[tid] = self.open_trades[tid] = Trade(tid, sig["signal"], f"{sig['signal']}#{self.session}-{tid}", side, int(sig["confidence"]),
                                      self.clock_ns())
         self._send(intent)
         self._event("entry", trade=tid, signal=t.signal, side=side.value, qty=str(qty), confidence=t.confidence)
@@ -280,6 +281,23 @@ class AutoTrader:
                 self._close(t, ts, ref[1])
         self._watch_latch()
 
+    def on_fee(self, client_id: str, fee: Decimal) -> None:
+        """A fee the venue itemised after its fill reached us (Binance USD-M: the REST answer
+        carries the average fill, the commission comes on the private stream): added to the
+        trade, to the journal's and the store's latest fill of the trade. It normally arrives
+        before the trade closes; if it arrives after, SMART has already decided on what was known."""
+        ref = self.orders.get(client_id)
+        if ref is None or not fee:
+            return
+        t = self.trades[ref[0]]
+        t.fees += fee
+        self.fees += fee
+        for i in range(len(self.journal) - 1, -1, -1):
+            if self.journal[i].tag == t.tag:
+                self.journal[i] = replace(self.journal[i], fee=self.journal[i].fee + fee)
+                break
+        self.gate.add_fee(t.tag, fee)
+
     def on_done(self, client_id: str, state: str) -> None:
         """An order reached a terminal state (filled, cancelled, expired, rejected)."""
         ref = self.orders.get(client_id)
@@ -291,6 +309,7 @@ class AutoTrader:
             t.entry_done = True
             if not t.filled:
                 t.closed_ns = self.clock_ns()          # nothing filled: no position, no result
+                self.open_trades.pop(t.id, None)
                 self._event("entry_unfilled", trade=t.id, state=state)
             else:
                 self._brackets(t)
@@ -299,6 +318,7 @@ class AutoTrader:
 
     def _close(self, t: Trade, ts: int, by: str) -> None:
         t.closed_ns = ts
+        self.open_trades.pop(t.id, None)
         other = t.sl if by == TP else t.tp
         if other is not None:
             self.router.cancel(other)
@@ -322,7 +342,7 @@ class AutoTrader:
             "auto": self.auto, "limit_hit": g.latch != Latch.NONE, "state": g.state.name,
             "loss_streak": self.sizer.streak if self.sizer else 0,
             "next_qty": str(self.sizer.next_qty()) if self.sizer else None,
-            "open": [t.obj() for t in self.trades.values() if t.open and t.filled],
+            "open": [t.obj() for t in self.open_trades.values() if t.filled],
             "day_pnl": str(g.day_pnl()), "fees": str(self.fees),
             "caps": {"daily_loss": _opt(g.settings.daily_loss), "daily_profit": _opt(g.settings.daily_profit)},
             "last_orders": list(self.last_orders), "last_refusals": list(self.last_refusals),

@@ -4,6 +4,7 @@ allowed range, a full auto session turning signals into orders on the simulator'
 the LIMIT HIT latch across a restart, and the deterministic replay of a recording."""
 
 import json
+from decimal import Decimal
 import os
 import subprocess
 import sys
@@ -81,6 +82,13 @@ def test_full_auto_session_against_the_simulator(db):
     assert stats["total"]["trades"] == s["stats"]["total"]["trades"] >= 1
     assert stats["by_signal"] == s["stats"]["by_signal"]
     assert set(stats["by_venue"]) == {"binance-perp"}
+    # fees per fill: the simulator's fill reports carry them; the trader recorded exactly
+    # what the exchange charged, and the statistics split gross, fees and net
+    assert Decimal(s["fees"]) == Decimal(s["sim_fees"]) > 0
+    t = stats["total"]
+    assert Decimal(t["fees"]) > 0 and Decimal(t["net_pnl"]) == Decimal(t["gross_pnl"]) - Decimal(t["fees"])
+    assert t["pnl"] == t["net_pnl"]
+    assert s["last_orders"] and {o["type"] for o in s["last_orders"]} <= {"market", "limit", "stop"}
 
 
 def test_limit_hit_latches_across_a_restart(db):
