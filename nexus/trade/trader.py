@@ -339,7 +339,7 @@ class AutoTrader:
     def status(self) -> dict:
         g = self.gate
         return {
-            "auto": self.auto, "limit_hit": g.latch != Latch.NONE, "state": g.state.name,
+            "auto": self.auto, "smart": self.settings.smart, "reverse": self.settings.reverse, "limit_hit": g.latch != Latch.NONE, "state": g.state.name,
             "loss_streak": self.sizer.streak if self.sizer else 0,
             "next_qty": str(self.sizer.next_qty()) if self.sizer else None,
             "open": [t.obj() for t in self.open_trades.values() if t.filled],
