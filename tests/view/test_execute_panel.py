@@ -4,18 +4,17 @@ against the caps, the loss streak and next size, open positions with TP/SL, the 
 and the refusals with their reason text; rendered from a real trader whose loss cap latched
 it shows HALTED, AUTO off and LIMIT HIT."""
 
+import fcntl
 import os
 import pty
 import re
 import select
+import struct
 import subprocess
 import sys
+import termios
 import time
 from decimal import Decimal
-
-import fcntl
-import struct
-import termios
 
 from rich.console import Console
 
