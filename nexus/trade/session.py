@@ -101,6 +101,7 @@ async def run_live(spec: LiveSpec, gate, settings: AutoSettings, auto: bool, loa
         return {"summary": {**trader.status(), "mode": _mode(spec), "events": trader.take_events(),
                             "sim_orders": _sim_orders(sim, spec.venue) if sim is not None and ex is not None else None,
                             "sim_fees": _sim_fees(sim, spec.venue) if sim is not None and ex is not None else None,
+                            "venue_errors": list(getattr(router, "errors", [])),
                             "stats": compute(trader.journal)}}
     finally:
         if ex is not None:
