@@ -230,6 +230,8 @@ def bench_risk(as_json: bool, orders: int, python_orders: int, iterations: int) 
         click.echo(res["python_baseline"])
     click.echo(f"signal -> ring -> gate -> adapter: p50 {res['signal_to_order_ns_p50'] / 1e3:.1f} us  "
                f"p99 {res['signal_to_order_ns_p99'] / 1e3:.1f} us  ({res['signal_to_order_samples']:,} signals)")
+    click.echo(f"signal -> ring -> AutoTrader -> Gate -> adapter: p50 {res['auto_signal_to_order_ns_p50'] / 1e3:.1f} us  "
+               f"p99 {res['auto_signal_to_order_ns_p99'] / 1e3:.1f} us  ({res['auto_signal_to_order_orders_sent']:,} orders)")
     for k, t in res["targets"].items():
         click.echo(f"target {k} {t['target']}: {'met' if t['met'] else 'MISSED'}")
 

@@ -37,10 +37,12 @@ def stats(since, db, as_json):
         click.echo(json.dumps(out))
         return
     for title, groups in (("signal", out["by_signal"]), ("venue", out["by_venue"])):
-        click.echo(f"{'by ' + title:16} {'trades':>6} {'win rate':>9} {'PnL':>14} {'avg hold ms':>12} {'max DD':>12}")
+        click.echo(f"{'by ' + title:16} {'trades':>6} {'win rate':>9} {'gross PnL':>14} {'fees':>12} {'net PnL':>14} "
+                   f"{'avg hold ms':>12} {'max DD':>12}")
         for name, g in groups.items():
-            click.echo(f"{name:16} {g['trades']:>6} {g['win_rate'] or '-':>9} {g['pnl']:>14} "
+            click.echo(f"{name:16} {g['trades']:>6} {g['win_rate'] or '-':>9} {g['gross_pnl']:>14} {g['fees']:>12} {g['pnl']:>14} "
                        f"{g['avg_hold_ms'] if g['avg_hold_ms'] is not None else '-':>12} {g['max_drawdown']:>12}")
     t = out["total"]
-    click.echo(f"total: {t['trades']} trades, win rate {t['win_rate']}, PnL {t['pnl']}, "
+    click.echo(f"total: {t['trades']} trades, win rate {t['win_rate']}, gross PnL {t['gross_pnl']}, "
+               f"fees {t['fees']}, net PnL {t['pnl']}, "
                f"max drawdown {t['max_drawdown']}; {out['open_trades']} open")

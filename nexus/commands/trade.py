@@ -112,7 +112,7 @@ def trade(venue, symbol, auto, confirm_caps, reverse, smart, threshold, signals,
     if gate.store is None:
         raise click.ClickException(f"refusing to trade: {gate.halt_reason}")
     risk = _risk_settings(gate.settings, max_positions, cooldown_ms, daily_loss, daily_profit)
-    emit = _emitter(as_json)
+    emit = _emitter(as_json, panel=not replay_path and sys.stdout.isatty())
     if replay_path:
         if not paper:
             _usage("--replay runs on paper only: add --paper")
@@ -140,7 +140,11 @@ def trade(venue, symbol, auto, confirm_caps, reverse, smart, threshold, signals,
         gate.with_settings(risk)
     except NexusError as e:
         _usage(str(e))
-    summary = _run_live(spec_, gate, settings, auto, emit, as_json)
+    try:
+        summary = _run_live(spec_, gate, settings, auto, emit, as_json)
+    finally:
+        if hasattr(emit, "close"):
+            emit.close()              # the terminal is left as it was, whatever happened
     emit(summary)
     if summary["summary"].get("feed_ever_live") is False:
         click.echo("nexus trade: the venue feed never became LIVE", err=True)
@@ -202,9 +206,14 @@ def _replay(path, venue, gate, risk, settings, emit, as_json) -> None:
     emit(summary)
 
 
-def _emitter(as_json: bool):
+def _emitter(as_json: bool, panel: bool = False):
+    """JSON lines; on a terminal the EXECUTE panel (nexus/view/execute.py); else text lines."""
     if as_json:
         return lambda line: click.echo(json.dumps(line))
+    if panel:
+        from nexus.view.execute import PanelEmitter
+
+        return PanelEmitter(_text_line)
     return _text_line
 
 
@@ -212,7 +221,7 @@ def _text_line(line: dict) -> None:
     if "summary" in line:
         s = line["summary"]
         click.echo(f"summary  AUTO {'on' if s['auto'] else 'off'}  state {s['state']}"
-                   f"{'  [LIMIT HIT]' if s['limit_hit'] else ''}  day PnL {s['day_pnl']}  fills {s['fills']}  "
+                   f"{'  [LIMIT HIT]' if s['limit_hit'] else ''}  day PnL {s['day_pnl']}  fees {s.get('fees', '0')}  fills {s['fills']}  "
                    f"trades closed {s['trades_closed']}  orders sent {s['orders']['sent']}  refused {s['orders']['refused']}")
         for name, g in s["stats"]["by_signal"].items():
             click.echo(f"  {name:12} trades {g['trades']}  win rate {g['win_rate']}  PnL {g['pnl']}  "

@@ -137,7 +137,7 @@ class Executor:
         self.instruments: dict[str, Instrument] = {}
         self.sends = 0                          # order requests sent (tests: never doubled)
         self.unknown_updates = 0                # updates for orders this session did not place
-        self.on_fill: Callable[[Order, Decimal, Decimal], None] | None = None   # (order, qty, price)
+        self.on_fill: Callable[[Order, Decimal, Decimal, Decimal], None] | None = None   # (order, qty, price, fee)
         self.on_unknown: Callable[[OrderUpdate], None] | None = None
         self._changed = asyncio.Condition()
         self._stream: asyncio.Task | None = None
@@ -345,7 +345,7 @@ class Executor:
         cv = inst.contract_value if inst is not None else "1"
         self.positions.get(self.adapter.venue, o.request.symbol, cv).apply(o.request.side, qty, price, fee)
         if self.on_fill is not None:
-            self.on_fill(o, qty, price)
+            self.on_fill(o, qty, price, fee)
 
     def _on_event(self, _ev) -> None:
         loop = asyncio.get_running_loop()

@@ -221,9 +221,14 @@ class Gate:
         return applied
 
     def on_fill(self, inst: Instrument, side: Side, qty: int, price: int, *, ts_ns: int | None = None,
-                source: Source = Source.MANUAL, tag: str = "") -> Decimal:
+                source: Source = Source.MANUAL, tag: str = "", fee: Decimal = Decimal(0)) -> Decimal:
         """Apply a fill and persist it (fill, position, day figures: one transaction). A store
-        write failure halts the gate and raises: the fill happened, new orders must not."""
+        write failure halts the gate and raises: the fill happened, new orders must not.
+
+        Returns the PnL the fill realised BEFORE fees. `fee` (quote currency, as the venue
+        reported it) is stored with the fill for the statistics' gross / fees / net figures; it
+        does not enter the daily caps, which stay on the issue's definition (realised +
+        unrealised trading PnL, exact, in the compiled gate)."""
         ts = self.clock_ns() if ts_ns is None else ts_ns
         self.roll_day()
         try:
@@ -234,7 +239,7 @@ class Gate:
         if self.store is not None:
             pe, qe = inst.price_exponent, inst.qty_exponent
             row = FillRow(ts, self.day, inst.venue, inst.symbol, Side(side).name.lower(), Decimal(qty).scaleb(-qe),
-                          Decimal(price).scaleb(-pe), realised, Source(source).name.lower(), tag)
+                          Decimal(price).scaleb(-pe), realised, Source(source).name.lower(), tag, Decimal(fee))
             try:
                 self.store.record_fill(row, self._position_row(self._by_id[inst.instrument_id]), self._day_state())
             except Exception as e:
@@ -243,6 +248,12 @@ class Gate:
                 raise RiskStateError(self.halt_reason) from e
         self._latches = self.rg.latches
         return realised
+
+    def add_fee(self, tag: str, fee: Decimal) -> None:
+        """A fee reported after its fill was applied (see RiskStore.add_fee): persisted with
+        the trade's latest fill; not part of the daily caps (see on_fill)."""
+        if self.store is not None:
+            self.store.add_fee(tag, fee)
 
     def _after(self) -> None:
         if self.rg.latches != self._latches:  # a cap latched: persist it now

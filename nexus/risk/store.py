@@ -29,7 +29,7 @@ from nexus.exceptions import NexusError
 from nexus.risk.codes import Latch, State
 from nexus.risk.settings import RiskSettings, settings_from_obj
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2        # 2: risk_fills.fee (a store at 1 is migrated when opened)
 NAME_CHARS_MAX = 64
 AMOUNT_CHARS_MAX = 80
 TEXT_CHARS_MAX = 500   # reset reasons, halt reasons, signal tags
@@ -106,6 +106,7 @@ risk_fills = sa.Table(
     _amount("qty"), _amount("price"), _amount("realised"),
     sa.Column("source", sa.String(8), nullable=False),
     sa.Column("tag", sa.String(TEXT_CHARS_MAX), nullable=False),  # the signal that opened it
+    sa.Column("fee", sa.String(AMOUNT_CHARS_MAX), nullable=False, server_default="0"),  # quote currency, paid > 0
 )
 risk_resets = sa.Table(
     "risk_resets", metadata,
@@ -155,6 +156,7 @@ class FillRow:
     realised: Decimal
     source: str
     tag: str
+    fee: Decimal = Decimal(0)     # what the venue charged for this fill, in the quote currency (a rebate < 0)
 
 
 def _sqlite_path(url: str) -> Path | None:
@@ -228,10 +230,23 @@ class RiskStore:
             return
         if ours - have:
             raise RiskStateError(f"risk state {self.where} lacks tables {sorted(ours - have)}")
+        self._migrate()
         self.settings()  # every value must parse, or the state is refused as a whole
         self.state()
         self.limits()
         self.positions()
+
+    def _migrate(self) -> None:
+        """Bring an older store to SCHEMA_VERSION in one transaction. 1 -> 2: `risk_fills.fee`
+        (fills recorded before it carry fee 0: their fees were not known)."""
+        with self.pool.begin() as conn:
+            row = conn.execute(sa.select(risk_meta.c.schema_version).where(risk_meta.c.id == 1)).first()
+            version = None if row is None else row[0]
+            if version == 1:
+                cols = {c["name"] for c in sa.inspect(conn).get_columns("risk_fills")}
+                if "fee" not in cols:
+                    conn.exec_driver_sql(f"ALTER TABLE risk_fills ADD COLUMN fee VARCHAR({AMOUNT_CHARS_MAX}) NOT NULL DEFAULT '0'")
+                conn.execute(sa.update(risk_meta).where(risk_meta.c.id == 1).values(schema_version=2))
 
     # -- reads -------------------------------------------------------------------------
     def _one(self, table: sa.Table) -> Any:
@@ -275,7 +290,7 @@ class RiskStore:
         with self.pool.connect() as conn:
             rows = conn.execute(sa.select(risk_fills).where(risk_fills.c.ts_ns >= since_ns).order_by(risk_fills.c.id)).all()
         return [FillRow(r.ts_ns, r.day, r.venue, r.symbol, r.side, Decimal(r.qty), Decimal(r.price),
-                        Decimal(r.realised), r.source, r.tag) for r in rows]
+                        Decimal(r.realised), r.source, r.tag, Decimal(r.fee)) for r in rows]
 
     def resets(self) -> list[dict[str, Any]]:
         with self.pool.connect() as conn:
@@ -311,9 +326,21 @@ class RiskStore:
             conn.execute(sa.insert(risk_fills).values(
                 ts_ns=fill.ts_ns, day=fill.day, venue=fill.venue, symbol=fill.symbol, side=fill.side,
                 qty=str(fill.qty), price=str(fill.price), realised=str(fill.realised), source=fill.source,
-                tag=fill.tag[:TEXT_CHARS_MAX]))
+                tag=fill.tag[:TEXT_CHARS_MAX], fee=str(fill.fee)))
             self._put_position(conn, pos)
             self.put_state(st, conn)
+
+    def add_fee(self, tag: str, fee: Decimal) -> bool:
+        """Add a fee the venue itemised after the fill was recorded (Binance USD-M answers a
+        MARKET order with its average only; the per-fill commission follows on the private
+        stream) to the latest fill of the trade `tag`. False when there is no such fill."""
+        with self.pool.begin() as conn:
+            row = conn.execute(sa.select(risk_fills.c.id, risk_fills.c.fee).where(risk_fills.c.tag == tag[:TEXT_CHARS_MAX])
+                               .order_by(risk_fills.c.id.desc()).limit(1)).first()
+            if row is None:
+                return False
+            conn.execute(sa.update(risk_fills).where(risk_fills.c.id == row.id).values(fee=str(Decimal(row.fee) + fee)))
+            return True
 
     @staticmethod
     def _put_position(conn: Connection, pos: PositionRow) -> None:

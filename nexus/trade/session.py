@@ -100,6 +100,8 @@ async def run_live(spec: LiveSpec, gate, settings: AutoSettings, auto: bool, loa
             await router.drain()
         return {"summary": {**trader.status(), "mode": _mode(spec), "events": trader.take_events(),
                             "sim_orders": _sim_orders(sim, spec.venue) if sim is not None and ex is not None else None,
+                            "sim_fees": _sim_fees(sim, spec.venue) if sim is not None and ex is not None else None,
+                            "venue_errors": list(getattr(router, "errors", [])),
                             "stats": compute(trader.journal)}}
     finally:
         if ex is not None:
@@ -126,3 +128,11 @@ def _sim_orders(sim, venue: str) -> dict:
         key = f"{o.type.lower()}:{o.status.lower()}"
         out[key] = out.get(key, 0) + 1
     return dict(sorted(out.items()))
+
+
+def _sim_fees(sim, venue: str) -> str:
+    """The fees the simulator's exchange charged on this session's orders (the proof that the
+    fees the trader recorded are the venue's own)."""
+    from decimal import Decimal
+
+    return str(sum((o.fees for o in sim.exchange(venue).orders.values()), Decimal(0)))

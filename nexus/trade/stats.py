@@ -5,10 +5,14 @@ triggered it, so you can audit which signals are profitable in your stats").
 A trade is read back from the fills alone: the fills sharing a tag (`<signal>#<session>-<n>`,
 the auto-trader's; untagged manual fills share one key per venue and symbol) open a trade
 when their running signed quantity leaves zero and close it when it returns to zero. Its
-PnL is the sum of what the gate realised on its fills (before fees); its hold the time from
-the opening fill to the closing one. Drawdown: the largest fall of the cumulative PnL of
-closed trades (in closing order) from its running peak, the peak starting at 0. Exact
-decimals throughout; a win rate is shown to RATE_DECIMALS places.
+gross PnL is the sum of what the gate realised on its fills; its fees the sum of the fees
+the venue reported on them (entry and exit); its net PnL gross - fees. Wins, the win rate,
+`pnl` and the drawdown are on the NET PnL (as SMART decides win / loss); `gross_pnl` and
+`fees` are shown beside it. Its hold is the time from the opening fill to the closing one.
+Drawdown: the largest fall of the cumulative net PnL of closed trades (in closing order)
+from its running peak, the peak starting at 0. Exact decimals throughout; a win rate is
+shown to RATE_DECIMALS places. Fills stored before the fee column (risk store schema 1)
+count fee 0.
 """
 
 from __future__ import annotations
@@ -36,27 +40,30 @@ def signal_of(tag: str) -> str:
 class ClosedTrade:
     signal: str
     venue: str
-    pnl: Decimal
+    pnl: Decimal                  # net: gross - fees
     opened_ns: int
     closed_ns: int
+    gross: Decimal = Decimal(0)
+    fees: Decimal = Decimal(0)
 
 
 def trades_of(fills: Iterable[FillRow]) -> tuple[list[ClosedTrade], int]:
     """The closed trades (in closing order) and how many are still open."""
-    running: dict[tuple, tuple[Decimal, Decimal, int]] = {}   # key -> (signed qty, pnl, opened_ns)
+    running: dict[tuple, tuple[Decimal, Decimal, Decimal, int]] = {}   # key -> (signed qty, gross, fees, opened_ns)
     closed: list[ClosedTrade] = []
     for f in fills:
         key = (f.tag or "", f.venue, f.symbol)
-        qty, pnl, opened = running.get(key, (Decimal(0), Decimal(0), f.ts_ns))
+        qty, gross, fees, opened = running.get(key, (Decimal(0), Decimal(0), Decimal(0), f.ts_ns))
         if not qty:
-            pnl, opened = Decimal(0), f.ts_ns
+            gross, fees, opened = Decimal(0), Decimal(0), f.ts_ns
         qty += f.qty if f.side == "buy" else -f.qty
-        pnl += f.realised
+        gross += f.realised
+        fees += f.fee
         if qty:
-            running[key] = (qty, pnl, opened)
+            running[key] = (qty, gross, fees, opened)
         else:
             running.pop(key, None)
-            closed.append(ClosedTrade(signal_of(f.tag), f.venue, pnl, opened, f.ts_ns))
+            closed.append(ClosedTrade(signal_of(f.tag), f.venue, gross - fees, opened, f.ts_ns, gross, fees))
     return closed, len(running)
 
 
@@ -72,7 +79,8 @@ def _group(trades: list[ClosedTrade]) -> dict:
     hold_ns = sum(t.closed_ns - t.opened_ns for t in trades)
     return {"trades": n, "wins": wins,
             "win_rate": str((Decimal(wins) / n).quantize(Decimal(1).scaleb(-RATE_DECIMALS), ROUND_HALF_EVEN)) if n else None,
-            "pnl": str(pnl), "avg_hold_ms": hold_ns // n // NS_PER_MS if n else None, "max_drawdown": str(dd)}
+            "pnl": str(pnl), "gross_pnl": str(sum((t.gross for t in trades), Decimal(0))),
+            "fees": str(sum((t.fees for t in trades), Decimal(0))), "net_pnl": str(pnl), "avg_hold_ms": hold_ns // n // NS_PER_MS if n else None, "max_drawdown": str(dd)}
 
 
 def compute(fills: Iterable[FillRow]) -> dict:

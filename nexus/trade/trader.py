@@ -4,7 +4,7 @@
     trader.enable(confirmed=True)      # AUTO on: the martingale's base size is captured here
     trader.on_touch(bid, ask)          # Decimal touch of the symbol (values positions, band)
     trader.on_signal(sig)              # a signal dict as nexus.flow.live.LiveFlow emits it
-    router -> trader.on_fill(client_id, qty, price, ts_ns) / trader.on_done(client_id, state)
+    router -> trader.on_fill(client_id, qty, price, ts_ns, fee=...) / trader.on_done(client_id, state)
 
 A signal is acted on when AUTO is on, it comes from the traded venue, its type is in the
 filter and its confidence is at or above the threshold; REVERSE inverts its side. The entry
@@ -22,8 +22,13 @@ journal the statistics are computed from. A fill or update for an order this tra
 send is logged and counted, never applied. When the gate latches a cap (LIMIT HIT) AUTO is
 forced off and stays off: only `nexus risk reset --confirm` and a new start re-enable it.
 
-PnL per trade is what the gate realises on its exit fills (average cost over the symbol's
-net position), before fees.
+PnL per trade: gross is what the gate realises on its exit fills (average cost over the
+symbol's net position); fees are what the venue charged on every fill of the trade, entry and
+exit (the fill report's fee in the quote currency: the simulator's and Binance's
+`commission`; a fee in another asset, e.g. BNB, is not converted and counts 0); net = gross -
+fees. SMART's win / loss is decided on the NET PnL (a trade that makes less than its fees is
+a loss to recover). The gate's daily caps stay on the trading PnL (realised + unrealised,
+before fees), as issue 15 defines them; the fees are reported beside them.
 """
 
 from __future__ import annotations
@@ -31,13 +36,13 @@ from __future__ import annotations
 import itertools
 import logging
 from collections import Counter, deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Callable, Protocol
 
 from nexus.exec.orders import OrderRequest, OrderType, Side, bracket
 from nexus.instruments import Instrument
-from nexus.risk.codes import Latch, OrderType as GateType, Reason, Side as GateSide, Source
+from nexus.risk.codes import REASON_TEXT, Latch, OrderType as GateType, Reason, Side as GateSide, Source
 from nexus.risk.store import FillRow
 from nexus.trade.config import AutoSettings, validated
 from nexus.trade.martingale import Martingale
@@ -45,6 +50,7 @@ from nexus.trade.martingale import Martingale
 log = logging.getLogger("nexus.trade")
 
 EVENTS_KEPT = 256
+LAST_KEPT = 8           # last orders / refusals kept for the view
 ENTRY, TP, SL = "entry", "tp", "sl"
 _GATE_SIDE = {Side.BUY: GateSide.BUY, Side.SELL: GateSide.SELL}
 _GATE_TYPE = {OrderType.MARKET: GateType.MARKET, OrderType.LIMIT: GateType.LIMIT, OrderType.STOP: GateType.STOP}
@@ -83,7 +89,8 @@ class Trade:
     filled: Decimal = Decimal(0)
     notional: Decimal = Decimal(0)
     closed: Decimal = Decimal(0)
-    pnl: Decimal = Decimal(0)
+    pnl: Decimal = Decimal(0)                 # gross (before fees)
+    fees: Decimal = Decimal(0)
     entry_done: bool = False
     tp: Intent | None = None
     sl: Intent | None = None
@@ -98,7 +105,7 @@ class Trade:
         return {"trade": self.id, "signal": self.signal, "tag": self.tag, "side": self.side.value,
                 "qty": str(self.filled - self.closed), "entry": None if avg is None else str(avg),
                 "tp": str(self.tp.price) if self.tp else None, "sl": str(self.sl.stop_price) if self.sl else None,
-                "pnl": str(self.pnl)}
+                "pnl": str(self.pnl), "fees": str(self.fees)}
 
 
 class AutoTrader:
@@ -117,6 +124,7 @@ class AutoTrader:
         self.auto = False
         self.sizer: Martingale | None = None
         self.trades: dict[int, Trade] = {}
+        self.open_trades: dict[int, Trade] = {}         # the signal path looks at these only (O(open), not O(all))
         self.orders: dict[str, tuple[int, str]] = {}   # client id -> (trade, role)
         self.journal: list[FillRow] = []
         self.events: deque[dict] = deque(maxlen=EVENTS_KEPT)
@@ -126,6 +134,9 @@ class AutoTrader:
         self.refused: Counter = Counter()
         self.sent = 0
         self.unknown_fills = 0
+        self.fees = Decimal(0)
+        self.last_orders: deque[dict] = deque(maxlen=LAST_KEPT)
+        self.last_refusals: deque[dict] = deque(maxlen=LAST_KEPT)
         self._trade_ids = itertools.count(1)
 
     # -- AUTO ----------------------------------------------------------------------------------
@@ -169,10 +180,10 @@ class AutoTrader:
         side = Side(sig["side"])
         if self.settings.reverse:
             side = side.opposite
-        if any(t.side is not side for t in self.trades.values() if t.open):
+        if any(t.side is not side for t in self.open_trades.values()):
             self.skipped["opposite_open"] += 1
             return None
-        if sum(t.open for t in self.trades.values()) >= self.gate.settings.max_positions:
+        if len(self.open_trades) >= self.gate.settings.max_positions:
             self.skipped["max_positions"] += 1
             return None
         qty = self.sizer.next_qty()
@@ -180,7 +191,7 @@ class AutoTrader:
         intent = Intent(OrderRequest.make(self.inst, side, OrderType.MARKET, qty, client_id=self.client_ids()), tid)
         if not self._gate(intent):
             return None
-        t = self.trades[tid] = Trade(tid, sig["signal"], f"{sig['signal']}#{self.session}-{tid}", side, int(sig["confidence"]),
+        t = self.trades[tid] = self.open_trades[tid] = Trade(tid, sig["signal"], f"{sig['signal']}#{self.session}-{tid}", side, int(sig["confidence"]),
                                      self.clock_ns())
         self._send(intent)
         self._event("entry", trade=tid, signal=t.signal, side=side.value, qty=str(qty), confidence=t.confidence)
@@ -209,6 +220,9 @@ class AutoTrader:
         self._watch_latch()
         if code != Reason.ACCEPT:
             self.refused[code.name] += 1
+            self.last_refusals.append({"ts_ns": self.clock_ns(), "trade": it.trade, "role": it.role,
+                                       "side": it.side.value, "qty": str(it.qty), "code": code.name,
+                                       "reason": REASON_TEXT.get(code, code.name)})
             self._event("refused", trade=it.trade, role=it.role, code=code.name, side=it.side.value, qty=str(it.qty))
             log.warning("auto order refused by the risk gate: %s (%s %s %s)", code.name, it.role, it.side.value, it.qty)
             return False
@@ -217,6 +231,10 @@ class AutoTrader:
     def _send(self, it: Intent) -> None:
         self.orders[it.client_id] = (it.trade, it.role)
         self.sent += 1
+        px = it.price if it.price is not None else it.stop_price
+        self.last_orders.append({"ts_ns": self.clock_ns(), "client_id": it.client_id, "trade": it.trade, "role": it.role,
+                                 "type": it.type.value, "side": it.side.value, "qty": str(it.qty),
+                                 "price": None if px is None else str(px)})
         self.router.submit(it)
 
     def _brackets(self, t: Trade) -> None:
@@ -236,7 +254,8 @@ class AutoTrader:
                 self._send(leg)
 
     # -- fills and order updates (from the router) ---------------------------------------------
-    def on_fill(self, client_id: str, qty: Decimal, price: Decimal, ts_ns: int | None = None) -> None:
+    def on_fill(self, client_id: str, qty: Decimal, price: Decimal, ts_ns: int | None = None,
+                fee: Decimal = Decimal(0)) -> None:
         ref = self.orders.get(client_id)
         if ref is None:
             self.unknown_fills += 1
@@ -247,9 +266,11 @@ class AutoTrader:
         t = self.trades[ref[0]]
         side = t.side if ref[1] == ENTRY else t.side.opposite
         realised = self.gate.on_fill(self.inst, _GATE_SIDE[side], self.inst.qty_to_int(str(qty)), self._px(price),
-                                     ts_ns=ts, source=Source.AUTO, tag=t.tag)
+                                     ts_ns=ts, source=Source.AUTO, tag=t.tag, fee=fee)
         self.journal.append(FillRow(ts, self.gate.day, self.inst.venue, self.inst.symbol, side.value, qty, price,
-                                    realised, Source.AUTO.name.lower(), t.tag))
+                                    realised, Source.AUTO.name.lower(), t.tag, fee))
+        t.fees += fee
+        self.fees += fee
         if ref[1] == ENTRY:
             t.filled += qty
             t.notional += qty * price
@@ -259,6 +280,23 @@ class AutoTrader:
             if t.entry_done and t.closed >= t.filled:
                 self._close(t, ts, ref[1])
         self._watch_latch()
+
+    def on_fee(self, client_id: str, fee: Decimal) -> None:
+        """A fee the venue itemised after its fill reached us (Binance USD-M: the REST answer
+        carries the average fill, the commission comes on the private stream): added to the
+        trade, to the journal's and the store's latest fill of the trade. It normally arrives
+        before the trade closes; if it arrives after, SMART has already decided on what was known."""
+        ref = self.orders.get(client_id)
+        if ref is None or not fee:
+            return
+        t = self.trades[ref[0]]
+        t.fees += fee
+        self.fees += fee
+        for i in range(len(self.journal) - 1, -1, -1):
+            if self.journal[i].tag == t.tag:
+                self.journal[i] = replace(self.journal[i], fee=self.journal[i].fee + fee)
+                break
+        self.gate.add_fee(t.tag, fee)
 
     def on_done(self, client_id: str, state: str) -> None:
         """An order reached a terminal state (filled, cancelled, expired, rejected)."""
@@ -271,6 +309,7 @@ class AutoTrader:
             t.entry_done = True
             if not t.filled:
                 t.closed_ns = self.clock_ns()          # nothing filled: no position, no result
+                self.open_trades.pop(t.id, None)
                 self._event("entry_unfilled", trade=t.id, state=state)
             else:
                 self._brackets(t)
@@ -279,11 +318,13 @@ class AutoTrader:
 
     def _close(self, t: Trade, ts: int, by: str) -> None:
         t.closed_ns = ts
+        self.open_trades.pop(t.id, None)
         other = t.sl if by == TP else t.tp
         if other is not None:
             self.router.cancel(other)
-        self.sizer.on_result(t.pnl)
-        self._event("exit", trade=t.id, by=by, pnl=str(t.pnl), streak=self.sizer.streak)
+        self.sizer.on_result(t.pnl - t.fees)          # SMART: win / loss on the net PnL
+        self._event("exit", trade=t.id, by=by, pnl=str(t.pnl), fees=str(t.fees), net=str(t.pnl - t.fees),
+                    streak=self.sizer.streak)
 
     # -- reporting -----------------------------------------------------------------------------
     def _event(self, kind: str, **kw) -> None:
@@ -298,13 +339,19 @@ class AutoTrader:
     def status(self) -> dict:
         g = self.gate
         return {
-            "auto": self.auto, "limit_hit": g.latch != Latch.NONE, "state": g.state.name,
+            "auto": self.auto, "smart": self.settings.smart, "reverse": self.settings.reverse, "limit_hit": g.latch != Latch.NONE, "state": g.state.name,
             "loss_streak": self.sizer.streak if self.sizer else 0,
             "next_qty": str(self.sizer.next_qty()) if self.sizer else None,
-            "open": [t.obj() for t in self.trades.values() if t.open and t.filled],
-            "day_pnl": str(g.day_pnl()),
+            "open": [t.obj() for t in self.open_trades.values() if t.filled],
+            "day_pnl": str(g.day_pnl()), "fees": str(self.fees),
+            "caps": {"daily_loss": _opt(g.settings.daily_loss), "daily_profit": _opt(g.settings.daily_profit)},
+            "last_orders": list(self.last_orders), "last_refusals": list(self.last_refusals),
             "orders": {"sent": self.sent, "refused": dict(sorted(self.refused.items()))},
             "signals": {"seen": self.signals_seen, "skipped": dict(sorted(self.skipped.items()))},
             "fills": len(self.journal), "unknown_fills": self.unknown_fills,
             "trades_closed": sum(1 for t in self.trades.values() if not t.open and t.filled),
         }
+
+
+def _opt(v) -> str | None:
+    return None if v is None else str(v)

@@ -127,3 +127,52 @@ def test_reset_is_audited_and_keeps_pnl(db):
     g3 = Gate.open(db)
     assert g3.day_pnl() == Decimal("-50")
     assert g3.check(INST, Side.BUY, OrderType.MARKET, 1, 0) == Reason.DAILY_LOSS
+
+
+def _as_schema_1(db):
+    """Rewrite a store as schema 1 wrote it: risk_fills without the fee column."""
+    import sqlite3
+
+    c = sqlite3.connect(db)
+    cols = "id, ts_ns, day, venue, symbol, side, qty, price, realised, source, tag"
+    c.executescript(f"""
+        CREATE TABLE risk_fills_v1 (id INTEGER PRIMARY KEY, ts_ns BIGINT NOT NULL, day VARCHAR(10) NOT NULL,
+            venue VARCHAR(64) NOT NULL, symbol VARCHAR(64) NOT NULL, side VARCHAR(4) NOT NULL,
+            qty VARCHAR(80) NOT NULL, price VARCHAR(80) NOT NULL, realised VARCHAR(80) NOT NULL,
+            source VARCHAR(8) NOT NULL, tag VARCHAR(500) NOT NULL);
+        INSERT INTO risk_fills_v1 SELECT {cols} FROM risk_fills;
+        DROP TABLE risk_fills;
+        ALTER TABLE risk_fills_v1 RENAME TO risk_fills;
+        UPDATE risk_meta SET schema_version = 1;
+    """)
+    c.commit()
+    cols_now = [r[1] for r in c.execute("PRAGMA table_info(risk_fills)")]
+    c.close()
+    assert "fee" not in cols_now
+
+
+def test_fees_are_stored_per_fill_and_a_schema_1_store_is_migrated(db):
+    g = Gate.open(db)
+    g.touch(INST, 650000, 650001)
+    g.on_fill(INST, Side.BUY, 100, 650000, fee=Decimal("0.26"))
+    g.store.close()
+    _as_schema_1(db)
+    st = RiskStore(db, create=False)            # opening migrates: schema 2, old fills at fee 0
+    assert st.settings() is not None
+    old = st.fills()
+    assert len(old) == 1 and old[0].fee == 0 and old[0].qty == Decimal("0.1")
+    st.close()
+    g = Gate.open(db)
+    assert g.state == State.ACTIVE and g.fills == 1
+    realised = g.on_fill(INST, Side.SELL, 100, 651000, fee=Decimal("0.2604"))
+    assert realised == Decimal("10.0000")                 # the gate's PnL is before fees
+    g.store.close()
+    st = RiskStore(db, create=False)
+    fees = [f.fee for f in st.fills()]
+    st.close()
+    assert fees == [Decimal(0), Decimal("0.2604")]
+    import sqlite3
+
+    c = sqlite3.connect(db)
+    assert c.execute("SELECT schema_version FROM risk_meta").fetchone()[0] == 2
+    c.close()

@@ -172,3 +172,26 @@ def test_cap_crossed_forces_auto_off():
     assert trader.on_signal(sig()) is None and trader.skipped["auto_off"] == 1
     with pytest.raises(PermissionError):
         trader.enable()
+
+
+def test_fees_make_a_gross_win_a_net_loss_for_smart_and_the_stats():
+    from nexus.trade.stats import compute
+
+    trader, gate, book, paper, tap, clock = make(AutoSettings(smart=True, tp_ticks=5, sl_ticks=5, base_qty=Decimal("0.002")))
+    trader.enable()
+    quote(book, tap, "65000.0", "65000.1")
+    trader.on_signal(sig(side="buy"))
+    tid = max(trader.trades)
+    entry = next(cid for cid, (t, role) in trader.orders.items() if t == tid and role == "entry")
+    # the venue's commission for the entry, itemised after the fill (the router's on_fee path)
+    trader.on_fee(entry, Decimal("0.01"))
+    quote(book, tap, "65000.6", "65000.7")             # the TP fills: +5 ticks x 0.002 = +0.001 gross
+    t = trader.trades[tid]
+    assert not t.open and t.pnl == Decimal("0.0010") and t.fees == Decimal("0.01")
+    # net -0.009: SMART counts it a loss and raises the next size to recover it
+    assert trader.sizer.streak == 1 and trader.sizer.next_qty() > Decimal("0.002")
+    st = compute(trader.journal)["total"]
+    assert (st["gross_pnl"], st["fees"], st["net_pnl"], st["pnl"], st["wins"]) == ("0.0010", "0.01", "-0.0090", "-0.0090", 0)
+    # the gate's day PnL (the caps' figure) stays the trading PnL before fees
+    assert gate.day_pnl() == Decimal("0.001")
+    assert trader.status()["fees"] == "0.01"
