@@ -1,0 +1,119 @@
+"""ccxt's private side against `nexus sim`: ccxt signs, the simulator verifies (issue 21).
+
+ccxt (a signer Nexus did not write) places a resting limit order, reads it back
+(`fetch_order`, `fetch_open_orders`), cancels it, reads the balance, and on perpetuals buys
+at market and reads the position (`fetch_positions`). Then the same client with its `sign`
+wrapped to flip one character of the signature it made: the simulator must refuse it with
+the venue's own error code. Only the URLs are changed (and documented ccxt options that stop
+it from calling endpoints of products the simulator does not trade, such as margin pairs or
+the currency list of the wallet API).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+ccxtpro = pytest.importorskip("ccxt.pro", reason="ccxt is not installed (in the dev extra)")
+import ccxt  # noqa: E402
+
+from nexus.sim.simulator import Simulator  # noqa: E402
+
+from tests.realclients.test_ccxt_public import CASES, _rewrite  # noqa: E402
+
+KEY, SECRET, PASSPHRASE = "key-A", "secret-A", "pass-A"
+TIMEOUT_S = 60
+
+# venue -> (extra ccxt options, amount, perpetual, (signature location, expected venue code in the error text))
+PRIVATE = {
+    "binance-spot": ({}, 0.01, False, "-1022"),
+    "binance-perp": ({}, 0.01, True, "-1022"),
+}
+
+
+def _flip(s: str) -> str:
+    """One character of a signature changed (hex or base64 alphabet kept)."""
+    i = len(s) // 2
+    c = s[i]
+    return s[:i] + ("b" if c != "b" else "c") + s[i + 1:]
+
+
+def _break_signature(ex) -> None:
+    """Wrap ccxt's own `sign`: it signs as usual, then one character of its signature flips."""
+    real_sign = ex.sign
+
+    def sign(*args, **kwargs):
+        req = real_sign(*args, **kwargs)
+        url, body_, hdrs = req["url"], req.get("body"), dict(req.get("headers") or {})
+        if "signature=" in url:
+            head, sig = url.split("signature=", 1)
+            req["url"] = head + "signature=" + _flip(sig)
+        elif body_ and "signature=" in body_:
+            head, sig = body_.split("signature=", 1)
+            req["body"] = head + "signature=" + _flip(sig)
+        else:
+            raise AssertionError(f"no signature found to break in {req}")
+        req["headers"] = hdrs
+        return req
+
+    ex.sign = sign
+
+
+async def _client(sim: Simulator, venue: str):
+    cls, symbol, prefixes, options, _ = CASES[venue]
+    extra = PRIVATE[venue][0]
+    ex = getattr(ccxtpro, cls)({"enableRateLimit": False, "options": {**options, **extra},
+                                "apiKey": KEY, "secret": SECRET, "password": PASSPHRASE})
+    http_base = sim.rest_url(venue)
+    ex.urls["api"] = _rewrite(dict(ex.urls["api"]), prefixes, http_base, "ws" + http_base[len("http"):])
+    return ex, symbol
+
+
+async def _round_trip(venue: str) -> dict:
+    _, amount, perpetual, _ = PRIVATE[venue]
+    async with Simulator(seed=5, venues=[venue], epoch_ns=time.time_ns() // 1_000_000 * 1_000_000) as sim:
+        sim.open_account(venue, KEY, SECRET, passphrase=PASSPHRASE if venue.startswith("okx") else None)
+        await asyncio.sleep(0.5)
+        ex, symbol = await _client(sim, venue)
+        try:
+            await ex.load_markets()
+            bid = (await ex.fetch_order_book(symbol))["bids"][0][0]
+            price = float(ex.price_to_precision(symbol, bid * 0.95))
+            bal = await ex.fetch_balance()
+            quote = ex.market(symbol)["settle" if perpetual else "quote"]
+            assert bal["total"][quote] > 0, bal["total"]
+            o = await ex.create_order(symbol, "limit", "buy", amount, price)
+            assert o["id"]
+            got = await ex.fetch_order(o["id"], symbol)
+            assert got["status"] == "open" and got["price"] == price and got["amount"] == amount, got
+            opened = await ex.fetch_open_orders(symbol)
+            assert [x["id"] for x in opened] == [o["id"]]
+            # the simulator holds the same order
+            acct = sim.exchange(venue).accounts[KEY]
+            assert [str(x.oid) for x in sim.exchange(venue).open_orders(acct)] == [str(o["id"])]
+            await ex.cancel_order(o["id"], symbol)
+            assert (await ex.fetch_order(o["id"], symbol))["status"] == "canceled"
+            assert await ex.fetch_open_orders(symbol) == []
+            positions = None
+            if perpetual:
+                await ex.create_order(symbol, "market", "buy", amount)
+                positions = await ex.fetch_positions([symbol])
+                pos = [p for p in positions if p["contracts"]]
+                assert len(pos) == 1 and pos[0]["side"] == "long" and pos[0]["symbol"] == symbol, positions
+            # the same client, its signature broken: refused with the venue's own code
+            _break_signature(ex)
+            with pytest.raises(ccxt.AuthenticationError) as err:
+                await ex.create_order(symbol, "limit", "buy", amount, price)
+            assert PRIVATE[venue][3] in str(err.value), str(err.value)
+            assert sim.exchange(venue).open_orders(acct) == []
+            return {"order": o["id"], "positions": positions}
+        finally:
+            await ex.close()
+
+
+@pytest.mark.parametrize("venue", sorted(PRIVATE))
+def test_ccxt_private_round_trip(venue: str) -> None:
+    got = asyncio.run(asyncio.wait_for(_round_trip(venue), TIMEOUT_S))
+    assert got["order"]
