@@ -26,16 +26,32 @@ from tests.realclients.test_ccxt_public import CASES, _rewrite  # noqa: E402
 KEY, SECRET, PASSPHRASE = "key-A", "secret-A", "pass-A"
 TIMEOUT_S = 60
 
-# venue -> (extra ccxt options, amount, perpetual, (signature location, expected venue code in the error text))
+# Bybit: unified trading account (as the simulator's), no wallet currency list (asset API).
+BYBIT = {"enableUnifiedMargin": False, "enableUnifiedAccount": True}
+# OKX: single orders (/trade/order; ccxt defaults to /trade/batch-orders), no wallet currency list.
+OKX = {"createOrder": "privatePostTradeOrder"}
+# With credentials, ccxt's Bybit and OKX load_markets also read the wallet API's currency list
+# (/v5/asset/coin/query-info, /api/v5/asset/currencies), which the simulator does not serve
+# (it simulates trading, not deposits and withdrawals): ccxt's `has["fetchCurrencies"]` is
+# turned off for them.
+NO_CURRENCIES = {"bybit-perp", "okx-swap"}
+
+# venue -> (extra ccxt options, amount, perpetual, the venue's code for a bad signature)
 PRIVATE = {
-    "binance-spot": ({}, 0.01, False, "-1022"),
+    "binance-spot": ({}, 0.01, False, "-1022"),        # Signature for this request is not valid.
     "binance-perp": ({}, 0.01, True, "-1022"),
+    "bybit-perp": (BYBIT, 0.01, True, "10004"),         # error sign!
+    "okx-swap": (OKX, 0.01, True, "50113"),             # Invalid Sign
 }
+# ccxt's documented per-call parameters
+FETCH_ORDER_PARAMS = {"bybit-perp": {"acknowledged": True}}   # Bybit serves the last 500 orders
+SIGNATURE_HEADERS = ("X-BAPI-SIGN", "OK-ACCESS-SIGN")
 
 
 def _flip(s: str) -> str:
     """One character of a signature changed (hex or base64 alphabet kept)."""
     i = len(s) // 2
+    assert s, "empty signature"
     c = s[i]
     return s[:i] + ("b" if c != "b" else "c") + s[i + 1:]
 
@@ -47,7 +63,10 @@ def _break_signature(ex) -> None:
     def sign(*args, **kwargs):
         req = real_sign(*args, **kwargs)
         url, body_, hdrs = req["url"], req.get("body"), dict(req.get("headers") or {})
-        if "signature=" in url:
+        sig_header = next((h for h in SIGNATURE_HEADERS if h in hdrs), None)
+        if sig_header:
+            hdrs[sig_header] = _flip(hdrs[sig_header])
+        elif "signature=" in url:
             head, sig = url.split("signature=", 1)
             req["url"] = head + "signature=" + _flip(sig)
         elif body_ and "signature=" in body_:
@@ -66,6 +85,8 @@ async def _client(sim: Simulator, venue: str):
     extra = PRIVATE[venue][0]
     ex = getattr(ccxtpro, cls)({"enableRateLimit": False, "options": {**options, **extra},
                                 "apiKey": KEY, "secret": SECRET, "password": PASSPHRASE})
+    if venue in NO_CURRENCIES:
+        ex.has["fetchCurrencies"] = False
     http_base = sim.rest_url(venue)
     ex.urls["api"] = _rewrite(dict(ex.urls["api"]), prefixes, http_base, "ws" + http_base[len("http"):])
     return ex, symbol
@@ -86,15 +107,17 @@ async def _round_trip(venue: str) -> dict:
             assert bal["total"][quote] > 0, bal["total"]
             o = await ex.create_order(symbol, "limit", "buy", amount, price)
             assert o["id"]
-            got = await ex.fetch_order(o["id"], symbol)
+            fo = FETCH_ORDER_PARAMS.get(venue, {})
+            got = await ex.fetch_order(o["id"], symbol, fo)
             assert got["status"] == "open" and got["price"] == price and got["amount"] == amount, got
             opened = await ex.fetch_open_orders(symbol)
             assert [x["id"] for x in opened] == [o["id"]]
-            # the simulator holds the same order
+            # the simulator holds that one order, at ccxt's price
             acct = sim.exchange(venue).accounts[KEY]
-            assert [str(x.oid) for x in sim.exchange(venue).open_orders(acct)] == [str(o["id"])]
+            held = sim.exchange(venue).open_orders(acct)
+            assert len(held) == 1 and float(sim.core.feeds[venue].spec.px(held[0].price)) == price, held
             await ex.cancel_order(o["id"], symbol)
-            assert (await ex.fetch_order(o["id"], symbol))["status"] == "canceled"
+            assert (await ex.fetch_order(o["id"], symbol, fo))["status"] == "canceled"
             assert await ex.fetch_open_orders(symbol) == []
             positions = None
             if perpetual:
