@@ -13,13 +13,19 @@ from __future__ import annotations
 
 import asyncio
 import time
+from contextlib import AsyncExitStack
+from urllib.parse import urlsplit
 
 import pytest
 
 ccxtpro = pytest.importorskip("ccxt.pro", reason="ccxt is not installed (in the dev extra)")
 import ccxt  # noqa: E402
 
+from cryptography.hazmat.primitives import serialization  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
+
 from nexus.sim.simulator import Simulator  # noqa: E402
+from tests.realclients.tls import tls_front  # noqa: E402
 
 from tests.realclients.test_ccxt_public import CASES, _rewrite  # noqa: E402
 
@@ -35,6 +41,8 @@ OKX = {"createOrder": "privatePostTradeOrder"}
 # (it simulates trading, not deposits and withdrawals): ccxt's `has["fetchCurrencies"]` is
 # turned off for them.
 NO_CURRENCIES = {"bybit-perp", "okx-swap"}
+# Coinbase: balances from Advanced Trade's accounts (ccxt's default is the Coinbase App's v2 API)
+COINBASE = {"fetchBalance": "v3PrivateGetBrokerageAccounts"}
 
 # venue -> (extra ccxt options, amount, perpetual, the venue's code for a bad signature)
 PRIVATE = {
@@ -42,10 +50,25 @@ PRIVATE = {
     "binance-perp": ({}, 0.01, True, "-1022"),
     "bybit-perp": (BYBIT, 0.01, True, "10004"),         # error sign!
     "okx-swap": (OKX, 0.01, True, "50113"),             # Invalid Sign
+    "coinbase": (COINBASE, 0.01, False, "401 Unauthorized"),  # Coinbase says no more for a bad JWT
 }
+# Coinbase: an EC P-256 key made in memory; the simulator is given only its public half.
+COINBASE_KEY_NAME = "organizations/sim-org/apiKeys/sim-key"
+# ccxt signs the https URL it calls (Coinbase's JWT uri): served through a local TLS front
+TLS = {"coinbase"}
 # ccxt's documented per-call parameters
 FETCH_ORDER_PARAMS = {"bybit-perp": {"acknowledged": True}}   # Bybit serves the last 500 orders
 SIGNATURE_HEADERS = ("X-BAPI-SIGN", "OK-ACCESS-SIGN")
+
+
+def _coinbase_key() -> tuple[str, str]:
+    """(private PEM for ccxt, public PEM for the simulator)."""
+    k = ec.generate_private_key(ec.SECP256R1())
+    private = k.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+                              serialization.NoEncryption()).decode()
+    public = k.public_key().public_bytes(serialization.Encoding.PEM,
+                                         serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    return private, public
 
 
 def _flip(s: str) -> str:
@@ -64,7 +87,10 @@ def _break_signature(ex) -> None:
         req = real_sign(*args, **kwargs)
         url, body_, hdrs = req["url"], req.get("body"), dict(req.get("headers") or {})
         sig_header = next((h for h in SIGNATURE_HEADERS if h in hdrs), None)
-        if sig_header:
+        if "Authorization" in hdrs:     # Coinbase: "Bearer <JWT>", the JWT's signature part
+            head, jwt_sig = hdrs["Authorization"].rsplit(".", 1)
+            hdrs["Authorization"] = head + "." + _flip(jwt_sig)
+        elif sig_header:
             hdrs[sig_header] = _flip(hdrs[sig_header])
         elif "signature=" in url:
             head, sig = url.split("signature=", 1)
@@ -80,14 +106,16 @@ def _break_signature(ex) -> None:
     ex.sign = sign
 
 
-async def _client(sim: Simulator, venue: str):
+async def _client(sim: Simulator, venue: str, key: str, secret: str, http_base: str, cafile: str | None):
     cls, symbol, prefixes, options, _ = CASES[venue]
     extra = PRIVATE[venue][0]
-    ex = getattr(ccxtpro, cls)({"enableRateLimit": False, "options": {**options, **extra},
-                                "apiKey": KEY, "secret": SECRET, "password": PASSPHRASE})
+    config = {"enableRateLimit": False, "options": {**options, **extra}, "apiKey": key, "secret": secret,
+              "password": PASSPHRASE}
+    if cafile:
+        config["cafile"] = cafile
+    ex = getattr(ccxtpro, cls)(config)
     if venue in NO_CURRENCIES:
         ex.has["fetchCurrencies"] = False
-    http_base = sim.rest_url(venue)
     ex.urls["api"] = _rewrite(dict(ex.urls["api"]), prefixes, http_base, "ws" + http_base[len("http"):])
     return ex, symbol
 
@@ -95,9 +123,24 @@ async def _client(sim: Simulator, venue: str):
 async def _round_trip(venue: str) -> dict:
     _, amount, perpetual, _ = PRIVATE[venue]
     async with Simulator(seed=5, venues=[venue], epoch_ns=time.time_ns() // 1_000_000 * 1_000_000) as sim:
-        sim.open_account(venue, KEY, SECRET, passphrase=PASSPHRASE if venue.startswith("okx") else None)
+        key, secret, sim_secret = KEY, SECRET, SECRET
+        if venue == "coinbase":
+            key, (secret, sim_secret) = COINBASE_KEY_NAME, _coinbase_key()
+        sim.open_account(venue, key, sim_secret, passphrase=PASSPHRASE if venue.startswith("okx") else None)
         await asyncio.sleep(0.5)
-        ex, symbol = await _client(sim, venue)
+        async with AsyncExitStack() as stack:
+            http_base, cafile = sim.rest_url(venue), None
+            if venue in TLS:
+                url = urlsplit(http_base)
+                base, cafile = await stack.enter_async_context(tls_front(url.port))
+                http_base = base + url.path
+            return await _trade(sim, venue, key, secret, http_base, cafile)
+
+
+async def _trade(sim: Simulator, venue: str, key: str, secret: str, http_base: str, cafile: str | None) -> dict:
+    _, amount, perpetual, _ = PRIVATE[venue]
+    if True:
+        ex, symbol = await _client(sim, venue, key, secret, http_base, cafile)
         try:
             await ex.load_markets()
             bid = (await ex.fetch_order_book(symbol))["bids"][0][0]
@@ -113,7 +156,7 @@ async def _round_trip(venue: str) -> dict:
             opened = await ex.fetch_open_orders(symbol)
             assert [x["id"] for x in opened] == [o["id"]]
             # the simulator holds that one order, at ccxt's price
-            acct = sim.exchange(venue).accounts[KEY]
+            acct = sim.exchange(venue).accounts[key]
             held = sim.exchange(venue).open_orders(acct)
             assert len(held) == 1 and float(sim.core.feeds[venue].spec.px(held[0].price)) == price, held
             await ex.cancel_order(o["id"], symbol)
