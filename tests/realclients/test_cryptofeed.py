@@ -32,7 +32,7 @@ cryptofeed = pytest.importorskip("cryptofeed", reason="cryptofeed is not install
 
 from cryptofeed import FeedHandler  # noqa: E402
 from cryptofeed.defines import L2_BOOK, TRADES  # noqa: E402
-from cryptofeed.exchanges import OKX, Binance, Bybit, Coinbase  # noqa: E402
+from cryptofeed.exchanges import OKX, Binance, BinanceFutures, Bybit, Coinbase  # noqa: E402
 
 from nexus.sim import Simulator  # noqa: E402
 from tests.realclients.tls import tls_front  # noqa: E402
@@ -43,6 +43,7 @@ WARMUP_S = 1.5
 # venue -> (cryptofeed class, symbol, extra feed arguments)
 CASES = {
     "binance-spot": (Binance, "BTC-USDT", {}),
+    "binance-perp": (BinanceFutures, "BTC-USDT-PERP", {}),
     "bybit-perp": (Bybit, "BTC-USDT-PERP", {}),
     "okx-swap": (OKX, "BTC-USDT-PERP", {"checksum_validation": True}),
     # cryptofeed 2.4.1 signs every Coinbase subscription with a legacy HMAC key from its config
