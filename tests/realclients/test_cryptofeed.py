@@ -32,7 +32,7 @@ cryptofeed = pytest.importorskip("cryptofeed", reason="cryptofeed is not install
 
 from cryptofeed import FeedHandler  # noqa: E402
 from cryptofeed.defines import L2_BOOK, TRADES  # noqa: E402
-from cryptofeed.exchanges import OKX, Binance, BinanceFutures, Bybit, Coinbase  # noqa: E402
+from cryptofeed.exchanges import OKX, Binance, BinanceFutures, Bybit, Coinbase, Kraken  # noqa: E402
 
 from nexus.sim import Simulator  # noqa: E402
 from tests.realclients.tls import tls_front  # noqa: E402
@@ -50,9 +50,9 @@ CASES = {
     # (coinbase.key_id / key_secret; without one it fails on its own config object): a made-up
     # key is given, which public channels ignore.
     "coinbase": (Coinbase, "BTC-USD", {"config": {"coinbase": {"key_id": "public", "key_secret": "public"}}}),
+    # cryptofeed speaks Kraken's WebSocket v1 (wss://ws.kraken.com), served at the venue's root
+    "kraken": (Kraken, "BTC-USD", {"checksum_validation": True}),
 }
-# Kraken is not run: cryptofeed speaks Kraken's WebSocket v1 (wss://ws.kraken.com), the
-# simulator serves v2 only (issue 21, open).
 
 
 def _host_of(address: str) -> str:
