@@ -42,10 +42,10 @@ from nexus.venues.coinbase.sign import SigningError, jwt_parts, verify_jwt
 
 API = "/api/v3/brokerage"
 JWT_LIFETIME_MAX_S = 120
-# "cdp" (the CDP docs' "Creating a JWT") and "coinbase-cloud", the issuer of Advanced Trade's
-# earlier "API Key Authentication" page (aud ["retail_rest_api_proxy"]), which clients still
-# send (ccxt 4.5 for ES256 keys) and the venue still accepts.
-ISSUERS = frozenset({"cdp", "coinbase-cloud"})
+# "cdp" (the CDP docs' "Creating a JWT"); and the earlier Advanced Trade form, issuer
+# "coinbase-cloud" with audience ["retail_rest_api_proxy"], which clients still send (ccxt 4.5
+# for ES256 keys) and the venue still accepts. The old issuer without its audience is refused.
+LEGACY_ISSUER, LEGACY_AUDIENCE = "coinbase-cloud", ["retail_rest_api_proxy"]
 UNAUTHORIZED = (401, "Unauthorized")
 SIDES = {"BUY": BUY, "SELL": SELL}
 SIDE_NAMES = {BUY: "BUY", SELL: "SELL"}
@@ -128,7 +128,8 @@ class CoinbaseTrade(PrivateTrade):
             raise Unauthorized(str(e)) from None
         now = self.now_ms() // 1000
         nbf, exp = claims.get("nbf"), claims.get("exp")
-        if claims.get("iss") not in ISSUERS or claims.get("sub") != header.get("kid"):
+        legacy = claims.get("iss") == LEGACY_ISSUER and claims.get("aud") == LEGACY_AUDIENCE
+        if (claims.get("iss") != "cdp" and not legacy) or claims.get("sub") != header.get("kid"):
             raise Unauthorized("iss / sub")
         if not isinstance(nbf, int) or not isinstance(exp, int) or exp - nbf > JWT_LIFETIME_MAX_S:
             raise Unauthorized("nbf / exp")
