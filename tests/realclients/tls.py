@@ -14,6 +14,7 @@ import asyncio
 import datetime
 import ipaddress
 import os
+import secrets
 import ssl
 import tempfile
 from contextlib import asynccontextmanager
@@ -26,7 +27,9 @@ from cryptography.x509.oid import NameOID
 
 def _certificate(tmp: str) -> tuple[str, str]:
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    # a distinct subject per certificate: a trust store that already holds an earlier test's
+    # certificate looks issuers up by subject name
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"nexus-sim-test-{secrets.token_hex(8)}")])
     now = datetime.datetime.now(datetime.timezone.utc)
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
             .serial_number(x509.random_serial_number())
