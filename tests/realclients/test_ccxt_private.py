@@ -5,8 +5,7 @@ ccxt (a signer Nexus did not write) places a resting limit order, reads it back
 at market and reads the position (`fetch_positions`). Then the same client with its `sign`
 wrapped to flip one character of the signature it made: the simulator must refuse it with
 the venue's own error code. Only the URLs are changed (and documented ccxt options that stop
-it from calling endpoints of products the simulator does not trade, such as margin pairs or
-the currency list of the wallet API).
+it from calling endpoints of products the simulator does not trade, such as margin pairs).
 """
 
 from __future__ import annotations
@@ -36,11 +35,6 @@ TIMEOUT_S = 60
 BYBIT = {"enableUnifiedMargin": False, "enableUnifiedAccount": True}
 # OKX: single orders (/trade/order; ccxt defaults to /trade/batch-orders), no wallet currency list.
 OKX = {"createOrder": "privatePostTradeOrder"}
-# With credentials, ccxt's Bybit and OKX load_markets also read the wallet API's currency list
-# (/v5/asset/coin/query-info, /api/v5/asset/currencies), which the simulator does not serve
-# (it simulates trading, not deposits and withdrawals): ccxt's `has["fetchCurrencies"]` is
-# turned off for them.
-NO_CURRENCIES = {"bybit-perp", "okx-swap"}
 # Coinbase: balances from Advanced Trade's accounts (ccxt's default is the Coinbase App's v2 API)
 COINBASE = {"fetchBalance": "v3PrivateGetBrokerageAccounts"}
 
@@ -114,8 +108,6 @@ async def _client(sim: Simulator, venue: str, key: str, secret: str, http_base: 
     if cafile:
         config["cafile"] = cafile
     ex = getattr(ccxtpro, cls)(config)
-    if venue in NO_CURRENCIES:
-        ex.has["fetchCurrencies"] = False
     ex.urls["api"] = _rewrite(dict(ex.urls["api"]), prefixes, http_base, "ws" + http_base[len("http"):])
     return ex, symbol
 
