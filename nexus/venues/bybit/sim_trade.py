@@ -99,6 +99,7 @@ class BybitTrade(PrivateTrade):
             ("GET", "/v5/account/wallet-balance"): w(self.wallet_balance),
             ("GET", "/v5/user/query-api"): w(self.query_api),
             ("GET", "/v5/asset/coin/query-info"): w(self.coin_info),
+            ("GET", "/v5/account/info"): w(self.account_info),
         }
 
     def _wrap(self, fn: Callable) -> Callable[[SimRequest], Any]:
@@ -318,6 +319,13 @@ class BybitTrade(PrivateTrade):
         if p.get("accountType") != "UNIFIED":
             raise BybitError(10001, "params error: accountType only support UNIFIED")
         return self.env({"list": [self.wallet(acct)]})
+
+    def account_info(self, req: SimRequest):
+        """GET /v5/account/info ("Get Account Info"): a unified trading account (status 6:
+        UTA 2.0 Pro), regular cross margin, as simulated."""
+        self._signed(req)
+        return self.env({"unifiedMarginStatus": 6, "marginMode": "REGULAR_MARGIN", "isMasterTrader": False,
+                         "spotHedgingStatus": "OFF", "updatedTime": str(self.now_ms())})
 
     def coin_info(self, req: SimRequest):
         """GET /v5/asset/coin/query-info (asset API "Get Coin Info"): the instrument's two coins,
