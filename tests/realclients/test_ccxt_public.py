@@ -29,7 +29,7 @@ TIMEOUT_S = 60
 # venue -> (ccxt class, symbol, {real URL prefix: simulator path after ws/http base}, options, sim channel)
 CASES = {
     "binance-spot": ("binance", "BTC/USDT", {"https://api.binance.com": "", "wss://stream.binance.com:9443": ""},
-                     {"fetchMarkets": {"types": ["spot"]}, "fetchCurrencies": False}, None),
+                     {"fetchMarkets": {"types": ["spot"]}, "fetchCurrencies": False, "fetchMargins": False}, None),
     "binance-perp": ("binanceusdm", "BTC/USDT:USDT", {"https://fapi.binance.com": "", "wss://fstream.binance.com": ""},
                      {"fetchCurrencies": False}, None),
     "bybit-perp": ("bybit", "BTC/USDT:USDT", {"https://api.{hostname}": "", "wss://stream.{hostname}": ""}, {}, None),

@@ -18,7 +18,8 @@ Sources (Binance Spot API docs, github.com/binance/binance-spot-api-docs `rest-a
   to ACK); STOP_LOSS is our STOP (a stop-market). Events: `executionReport`,
   `outboundAccountPosition`.
 - USD-M: POST/GET/DELETE /fapi/v1/order, GET /fapi/v1/openOrders, POST /fapi/v1/leverage,
-  GET /fapi/v2/positionRisk, GET /fapi/v2/balance, POST/PUT/DELETE /fapi/v1/listenKey;
+  GET /fapi/v2/positionRisk, GET /fapi/v2/balance, POST/PUT/DELETE /fapi/v1/listenKey, and
+  what ccxt reads: GET /fapi/v3/positionRisk, GET /fapi/v3/account, GET /fapi/v1/leverageBracket;
   responses ACK (default) or RESULT; STOP_MARKET with `stopPrice` is our STOP. Events:
   `ORDER_TRADE_UPDATE`, `ACCOUNT_UPDATE`. apiRestrictions is also served under the perp
   prefix (on Binance it lives on the spot host, api.binance.com) so one simulated account
@@ -145,6 +146,8 @@ class BinanceTrade:
                 ("DELETE", "/fapi/v1/order"): w(self.cancel), ("GET", "/fapi/v1/openOrders"): w(self.open_orders),
                 ("POST", "/fapi/v1/leverage"): w(self.leverage), ("GET", "/fapi/v2/positionRisk"): w(self.position_risk),
                 ("GET", "/fapi/v2/balance"): w(self.balance),
+                ("GET", "/fapi/v3/positionRisk"): w(self.position_risk_v3), ("GET", "/fapi/v3/account"): w(self.account_v3),
+                ("GET", "/fapi/v1/leverageBracket"): w(self.leverage_bracket),
                 ("GET", "/sapi/v1/account/apiRestrictions"): w(self.restrictions),
                 ("POST", "/fapi/v1/listenKey"): w(self.listen_new), ("PUT", "/fapi/v1/listenKey"): w(self.listen_keep),
                 ("DELETE", "/fapi/v1/listenKey"): w(self.listen_close),
@@ -372,6 +375,58 @@ class BinanceTrade:
             "symbol": s.symbol, "unRealizedProfit": _d8(ex.unrealised(acct)), "positionSide": "BOTH",
             "updateTime": fmt.ms(self.feed.clock()),
         }]
+
+    def position_risk_v3(self, req: SimRequest):
+        """GET /fapi/v3/positionRisk ("Position Information V3"): only symbols with a position
+        (one-way mode), v3's margin fields instead of leverage/marginType."""
+        acct, params = self._signed(req)
+        if params.get("symbol"):
+            self._symbol(params)
+        if not acct.position:
+            return 200, []
+        ex, s = self.ex, self.spec
+        mark = _mark(ex)
+        qty = ex.base_qty(acct.position)
+        entry = acct.entry_cost / qty if qty else Decimal(0)
+        notional = qty * mark
+        im = abs(notional) / acct.leverage
+        return 200, [{
+            "symbol": s.symbol, "positionSide": "BOTH", "positionAmt": s.qty(acct.position),
+            "entryPrice": _plain(entry), "breakEvenPrice": _plain(entry), "markPrice": _plain(mark),
+            "unRealizedProfit": _d8(ex.unrealised(acct)), "liquidationPrice": "0", "isolatedMargin": "0",
+            "notional": _plain(notional), "marginAsset": s.quote, "isolatedWallet": "0",
+            "initialMargin": _d8(im), "maintMargin": "0", "positionInitialMargin": _d8(im),
+            "openOrderInitialMargin": "0", "adl": 0, "bidNotional": "0", "askNotional": "0",
+            "updateTime": fmt.ms(self.feed.clock()),
+        }]
+
+    def account_v3(self, req: SimRequest):
+        """GET /fapi/v3/account ("Account Information V3"), single-asset mode: the quote asset."""
+        acct, _ = self._signed(req)
+        ex, q = self.ex, self.spec.quote
+        wallet, upnl, avail = ex.free(acct, q), ex.unrealised(acct), ex.available(acct)
+        im = ex.margin_used(acct)
+        asset = {"asset": q, "walletBalance": _d8(wallet), "unrealizedProfit": _d8(upnl),
+                 "marginBalance": _d8(wallet + upnl), "maintMargin": "0", "initialMargin": _d8(im),
+                 "positionInitialMargin": _d8(im), "openOrderInitialMargin": "0",
+                 "crossWalletBalance": _d8(wallet), "crossUnPnl": _d8(upnl), "availableBalance": _d8(avail),
+                 "maxWithdrawAmount": _d8(avail), "updateTime": fmt.ms(self.feed.clock())}
+        return 200, {"totalInitialMargin": _d8(im), "totalMaintMargin": "0", "totalWalletBalance": _d8(wallet),
+                     "totalUnrealizedProfit": _d8(upnl), "totalMarginBalance": _d8(wallet + upnl),
+                     "totalPositionInitialMargin": _d8(im), "totalOpenOrderInitialMargin": "0",
+                     "totalCrossWalletBalance": _d8(wallet), "totalCrossUnPnl": _d8(upnl),
+                     "availableBalance": _d8(avail), "maxWithdrawAmount": _d8(avail),
+                     "assets": [asset], "positions": self.position_risk_v3(req)[1]}
+
+    def leverage_bracket(self, req: SimRequest):
+        """GET /fapi/v1/leverageBracket ("Notional and Leverage Brackets"): one bracket, the
+        simulated exchange's maximum leverage at any notional."""
+        _, params = self._signed(req)
+        if params.get("symbol"):
+            self._symbol(params)
+        return 200, [{"symbol": self.spec.symbol, "notionalCoef": 1.0, "brackets": [
+            {"bracket": 1, "initialLeverage": self.ex.leverage_max, "notionalCap": 1000000000,
+             "notionalFloor": 0, "maintMarginRatio": 0.004, "cum": 0.0}]}]
 
     def balance(self, req: SimRequest):
         acct, _ = self._signed(req)

@@ -98,6 +98,8 @@ class BybitTrade(PrivateTrade):
             ("GET", "/v5/position/list"): w(self.position_list),
             ("GET", "/v5/account/wallet-balance"): w(self.wallet_balance),
             ("GET", "/v5/user/query-api"): w(self.query_api),
+            ("GET", "/v5/asset/coin/query-info"): w(self.coin_info),
+            ("GET", "/v5/account/info"): w(self.account_info),
         }
 
     def _wrap(self, fn: Callable) -> Callable[[SimRequest], Any]:
@@ -317,6 +319,24 @@ class BybitTrade(PrivateTrade):
         if p.get("accountType") != "UNIFIED":
             raise BybitError(10001, "params error: accountType only support UNIFIED")
         return self.env({"list": [self.wallet(acct)]})
+
+    def account_info(self, req: SimRequest):
+        """GET /v5/account/info ("Get Account Info"): a unified trading account (status 6:
+        UTA 2.0 Pro), regular cross margin, as simulated."""
+        self._signed(req)
+        return self.env({"unifiedMarginStatus": 6, "marginMode": "REGULAR_MARGIN", "isMasterTrader": False,
+                         "spotHedgingStatus": "OFF", "updatedTime": str(self.now_ms())})
+
+    def coin_info(self, req: SimRequest):
+        """GET /v5/asset/coin/query-info (asset API "Get Coin Info"): the instrument's two coins,
+        one chain each, deposits and withdrawals off (the simulator trades, it moves no coins)."""
+        self._signed(req)
+        wanted = dict(parse_qsl(req.query_string)).get("coin")
+        coins = [c for c in dict.fromkeys((self.spec.base, self.spec.quote)) if wanted in (None, "", c)]
+        return self.env({"rows": [{"name": c, "coin": c, "remainAmount": "0", "chains": [{
+            "chainType": c, "confirmation": "1", "withdrawFee": "0", "depositMin": "0", "withdrawMin": "0",
+            "chain": c, "chainDeposit": "0", "chainWithdraw": "0", "minAccuracy": "8",
+            "withdrawPercentageFee": "0", "contractAddress": "", "safeConfirmNumber": "1"}]} for c in coins]})
 
     def query_api(self, req: SimRequest):
         acct, _ = self._signed(req)

@@ -34,7 +34,7 @@ from decimal import Decimal
 from typing import Any, Callable
 
 from nexus.sim import fmt
-from nexus.sim.exchange import CANCELED, EXPIRED, FILLED, NEW, PARTIALLY_FILLED, ExecEvent, Reject, SimAccount, SimOrder
+from nexus.sim.exchange import MAKER_FEE, TAKER_FEE, CANCELED, EXPIRED, FILLED, NEW, PARTIALLY_FILLED, ExecEvent, Reject, SimAccount, SimOrder
 from nexus.sim.feed import Conn, SimRequest
 from nexus.sim.market import BUY, SELL
 from nexus.sim.private import OffGrid, PrivateTrade, late, units
@@ -42,6 +42,10 @@ from nexus.venues.coinbase.sign import SigningError, jwt_parts, verify_jwt
 
 API = "/api/v3/brokerage"
 JWT_LIFETIME_MAX_S = 120
+# "cdp" (the CDP docs' "Creating a JWT"); and the earlier Advanced Trade form, issuer
+# "coinbase-cloud" with audience ["retail_rest_api_proxy"], which clients still send (ccxt 4.5
+# for ES256 keys) and the venue still accepts. The old issuer without its audience is refused.
+LEGACY_ISSUER, LEGACY_AUDIENCE = "coinbase-cloud", ["retail_rest_api_proxy"]
 UNAUTHORIZED = (401, "Unauthorized")
 SIDES = {"BUY": BUY, "SELL": SELL}
 SIDE_NAMES = {BUY: "BUY", SELL: "SELL"}
@@ -96,6 +100,7 @@ class CoinbaseTrade(PrivateTrade):
             ("GET", f"{API}/orders/historical/batch"): w(self.list_orders),
             ("GET", f"{API}/orders/historical/{{order_id}}"): w(self.get_order),
             ("GET", f"{API}/accounts"): w(self.accounts), ("GET", f"{API}/key_permissions"): w(self.permissions),
+            ("GET", f"{API}/transaction_summary"): w(self.transaction_summary),
         }
 
     def _wrap(self, fn: Callable) -> Callable[[SimRequest], Any]:
@@ -123,7 +128,8 @@ class CoinbaseTrade(PrivateTrade):
             raise Unauthorized(str(e)) from None
         now = self.now_ms() // 1000
         nbf, exp = claims.get("nbf"), claims.get("exp")
-        if claims.get("iss") != "cdp" or claims.get("sub") != header.get("kid"):
+        legacy = claims.get("iss") == LEGACY_ISSUER and claims.get("aud") == LEGACY_AUDIENCE
+        if (claims.get("iss") != "cdp" and not legacy) or claims.get("sub") != header.get("kid"):
             raise Unauthorized("iss / sub")
         if not isinstance(nbf, int) or not isinstance(exp, int) or exp - nbf > JWT_LIFETIME_MAX_S:
             raise Unauthorized("nbf / exp")
@@ -282,6 +288,18 @@ class CoinbaseTrade(PrivateTrade):
         }
 
     # -- account ----------------------------------------------------------------------------
+    def transaction_summary(self, req: SimRequest, acct: SimAccount):
+        """GET /api/v3/brokerage/transaction_summary ("Get Transaction Summary"): the account's
+        fee tier (ccxt reads it at load_markets when it holds credentials)."""
+        volume = sum((o.notional for o in self.ex.orders.values() if o.account == acct.api_key), Decimal(0))
+        return 200, {
+            "total_volume": float(volume), "total_fees": 0, "fee_tier": {
+                "pricing_tier": "Advanced 1", "usd_from": "0", "usd_to": "1000", "taker_fee_rate": str(TAKER_FEE),
+                "maker_fee_rate": str(MAKER_FEE), "aop_from": "", "aop_to": ""},
+            "margin_rate": None, "goods_and_services_tax": None, "advanced_trade_only_volume": float(volume),
+            "advanced_trade_only_fees": 0, "coinbase_pro_volume": 0, "coinbase_pro_fees": 0,
+            "total_balance": "", "has_promo_fee": False}
+
     def accounts(self, req: SimRequest, acct: SimAccount):
         rows = []
         for asset in sorted(set(acct.balances) | {self.spec.base, self.spec.quote}):

@@ -19,6 +19,26 @@ book, trade, instrument, heartbeat, ping, status; guides/spot-ws-book-v2):
 - {"channel":"heartbeat"} about once a second when nothing else was sent; {"method":"ping"}
   is answered {"method":"pong","req_id","time_in","time_out"}.
 - REST market data (Time, Assets, AssetPairs, Depth): sim_rest.py.
+
+WebSocket v1 (https://docs.kraken.com/api/docs/websocket-v1/book, .../trade, .../ping,
+.../heartbeat, .../systemstatus), which the real venue still serves at wss://ws.kraken.com
+(here at the venue's root path, and at /v1):
+
+- on connect {"connectionID","event":"systemStatus","status":"online","version"}.
+- {"event":"subscribe","pair":["XBT/USD"],"subscription":{"name":"book"|"trade","depth"?},
+  "reqid"?} is acknowledged per pair {"channelID","channelName":"book-10"|"trade","event":
+  "subscriptionStatus","pair","status":"subscribed","subscription":{..},"reqid"?}; an unknown
+  pair: {"errorMessage":"Currency pair not supported XXX/YYY","event":"subscriptionStatus",
+  "pair","status":"error",...}.
+- book snapshot [channelID,{"as":[[price,volume,timestamp],..],"bs":[..]},"book-N",pair];
+  updates [channelID,{"a":[..]},{"b":[..],"c":"checksum"},"book-N",pair] (one or both sides;
+  "c", the same CRC32 as v2 over the top 10 levels, in the last object); volume "0.00000000"
+  deletes; levels pushed out of depth are not deleted by a message (as v2).
+- trade [channelID,[[price,volume,time,"b"|"s","m"|"l",""]],"trade",pair].
+- {"event":"ping","reqid"?} -> {"event":"pong","reqid"?}; {"event":"heartbeat"} about once
+  a second when nothing else was sent.
+v1 pairs are the REST `wsname` (XBT/USD); v1 messages are rendered only once a v1 client
+subscribed, so a run without one publishes exactly what it did before.
 """
 
 from __future__ import annotations
@@ -40,9 +60,21 @@ TRADE_ID_BASE = 80_000_000
 CONNECTION_ID_BASE = 12_393_906_104_898_154_338
 
 
+V1_PATHS = ("", "/v1")
+V1_VERSION = "1.9.5"
+V1_CHANNEL_ID_BASE = 336
+
+
+def _v1_time(t_ns: int) -> str:
+    return "%d.%06d" % (t_ns // 1_000_000_000, t_ns // 1000 % 1_000_000)
+
+
 class KrakenFeed(Feed):
     venue = "kraken"
     ws_path = "/v2"
+
+    def ws_routes(self):
+        return (self.ws_path, *V1_PATHS)
 
     def __init__(self, vs, clock, seed=0) -> None:
         super().__init__(vs, clock, seed)
@@ -52,6 +84,9 @@ class KrakenFeed(Feed):
         self.trade_id = TRADE_ID_BASE
         self.recent: collections.deque[dict] = collections.deque(maxlen=TRADE_SNAPSHOT)
         self.rest = KrakenRest(self)
+        self.v1_books: set[int] = set()     # depths a v1 client subscribed to
+        self.v1_trades = False
+        self.v1_ids: dict[str, int] = {}
 
     def view_seq(self, channel):
         return self.n_pub.get(channel)
@@ -94,6 +129,8 @@ class KrakenFeed(Feed):
             data = [self._trade(f) for f in fills]
             self.recent.extend(data)
             out.append((f"trade:{self.sym}", fmt.dumps({"channel": "trade", "type": "update", "data": data})))
+            if self.v1_trades:
+                out.append((self._v1_key("trade"), self._v1_trades(fills)))
         if self.step_no % BOOK_EVERY:
             return out
         for ch, view in self.views.items():
@@ -108,7 +145,98 @@ class KrakenFeed(Feed):
                 continue
             cs = self.corrupt(ch, self.checksum_of(view), signed=False)
             out.append((ch, self._book_msg("update", bids, asks, cs, t_ns)))
+            if view.depth in self.v1_books:
+                out.append((self._v1_key("book", view.depth), self._v1_update(view.depth, bids, asks, cs, t_ns)))
         return out
+
+    # -- WebSocket v1 -----------------------------------------------------------------------
+    @property
+    def wsname(self) -> str:
+        return self.rest.wsname
+
+    def _v1_key(self, name: str, depth: int | None = None) -> str:
+        return f"v1book:{depth}:{self.sym}" if name == "book" else f"v1trade:{self.sym}"
+
+    def _v1_channel(self, key: str) -> int:
+        return self.v1_ids.setdefault(key, V1_CHANNEL_ID_BASE + len(self.v1_ids))
+
+    def _v1_levels(self, levels, t_ns: int) -> str:
+        ts = _v1_time(t_ns)
+        return ",".join('["%s","%s","%s"]' % (self.spec.px(p), self.spec.qty(q), ts) for p, q in levels)
+
+    def _v1_snapshot(self, depth: int, bids, asks, t_ns: int) -> str:
+        key = self._v1_key("book", depth)
+        return '[%d,{"as":[%s],"bs":[%s]},"book-%d",%s]' % (
+            self._v1_channel(key), self._v1_levels(asks, t_ns), self._v1_levels(bids, t_ns), depth,
+            json.dumps(self.wsname))
+
+    def _v1_update(self, depth: int, bids, asks, cs: int, t_ns: int) -> str:
+        key = self._v1_key("book", depth)
+        parts = []
+        if asks:
+            parts.append('{"a":[%s]' % self._v1_levels(asks, t_ns))
+        if bids:
+            parts.append('{"b":[%s]' % self._v1_levels(bids, t_ns))
+        parts = [p + "}" for p in parts[:-1]] + [parts[-1] + ',"c":"%d"}' % cs]
+        return '[%d,%s,"book-%d",%s]' % (self._v1_channel(key), ",".join(parts), depth, json.dumps(self.wsname))
+
+    def _v1_trades(self, fills: list[Fill]) -> str:
+        rows = ",".join('["%s","%s","%s","%s","m",""]' % (self.spec.px(f.price), self.spec.qty(f.qty),
+                                                          _v1_time(f.ts_ns), "b" if f.side == BUY else "s")
+                        for f in fills)
+        return '[%d,[%s],"trade",%s]' % (self._v1_channel(self._v1_key("trade")), rows, json.dumps(self.wsname))
+
+    def _v1_on_text(self, conn: Conn, req: dict) -> None:
+        event, rid = req.get("event"), req.get("reqid")
+        extra = {"reqid": rid} if rid is not None else {}
+        if event == "ping":
+            conn.send(fmt.dumps({"event": "pong", **extra}))
+            return
+        if event not in ("subscribe", "unsubscribe"):
+            conn.send(fmt.dumps({"errorMessage": "Unsupported event", "event": "error", **extra}))
+            return
+        sub = req.get("subscription") or {}
+        name, pairs = sub.get("name"), req.get("pair")
+        if name not in ("book", "trade"):
+            conn.send(fmt.dumps({"errorMessage": "Subscription name invalid", "event": "subscriptionStatus",
+                                 "status": "error", "subscription": sub, **extra}))
+            return
+        depth = sub.get("depth", 10)
+        if name == "book" and depth not in DEPTHS:
+            conn.send(fmt.dumps({"errorMessage": "Subscription depth not supported", "event": "subscriptionStatus",
+                                 "status": "error", "subscription": sub, **extra}))
+            return
+        if not isinstance(pairs, list) or not pairs:
+            conn.send(fmt.dumps({"errorMessage": "Pair field must be an array", "event": "subscriptionStatus",
+                                 "status": "error", "subscription": sub, **extra}))
+            return
+        for pair in pairs:
+            if pair != self.wsname:
+                conn.send(fmt.dumps({"errorMessage": f"Currency pair not supported {pair}",
+                                     "event": "subscriptionStatus", "pair": pair, "status": "error",
+                                     "subscription": sub, **extra}))
+                continue
+            key = self._v1_key(name, depth)
+            chan_name = f"book-{depth}" if name == "book" else "trade"
+            subscribed = event == "subscribe"
+            ack = {"channelID": self._v1_channel(key), "channelName": chan_name, "event": "subscriptionStatus",
+                   "pair": pair, "status": "subscribed" if subscribed else "unsubscribed",
+                   "subscription": {"depth": depth, "name": "book"} if name == "book" else {"name": "trade"},
+                   **extra}
+            if not subscribed:
+                conn.unsubscribe(key)
+                conn.send(fmt.dumps(ack))
+                continue
+            if name == "book":
+                view = self._view(depth)
+                self.v1_books.add(depth)
+            else:
+                self.v1_trades = True
+            conn.subscribe(key)
+            conn.send(fmt.dumps(ack))
+            if name == "book":
+                b, a = view.top()
+                conn.send(self._v1_snapshot(depth, b, a, self.clock()))
 
     # -- connections ----------------------------------------------------------------------
     def _times(self) -> dict:
@@ -133,11 +261,20 @@ class KrakenFeed(Feed):
 
     def on_open(self, conn: Conn) -> None:
         self.conns += 1
+        if conn.path in V1_PATHS:
+            conn.send(fmt.dumps({"connectionID": CONNECTION_ID_BASE + self.conns, "event": "systemStatus",
+                                 "status": "online", "version": V1_VERSION}))
+            return
         conn.send(fmt.dumps({"channel": "status", "data": [{
             "api_version": "v2", "connection_id": CONNECTION_ID_BASE + self.conns, "system": "online",
             "version": "2.0.0"}], "type": "update"}))
 
     def on_text(self, conn: Conn, text: str) -> None:
+        if conn.path in V1_PATHS:
+            req = self.request(conn, text, fmt.dumps({"errorMessage": "Malformed request", "event": "error"}))
+            if req is not None:
+                self._v1_on_text(conn, req)
+            return
         req = self.request(conn, text, fmt.dumps({"error": "Malformed request", "success": False, **self._times()}))
         if req is None:
             return
@@ -208,7 +345,7 @@ class KrakenFeed(Feed):
 
     def on_second(self, conn: Conn, t_ns: int) -> None:
         if conn.subs and t_ns - conn.last_sent_ns >= 1_000_000_000:
-            conn.send('{"channel":"heartbeat"}')
+            conn.send('{"event":"heartbeat"}' if conn.path in V1_PATHS else '{"channel":"heartbeat"}')
 
     def rest_routes(self):
         return self.rest.routes()

@@ -34,6 +34,7 @@ import hmac
 import json
 from datetime import datetime, timezone
 from typing import Any, Callable
+from urllib.parse import parse_qsl
 
 from nexus.sim import fmt
 from nexus.sim.exchange import CANCELED, EXPIRED, FILLED, NEW, PARTIALLY_FILLED, ExecEvent, Reject, SimAccount, SimOrder
@@ -111,6 +112,7 @@ class OkxTrade(PrivateTrade):
             ("POST", "/api/v5/account/set-leverage"): w(self.leverage),
             ("GET", "/api/v5/account/positions"): w(self.positions), ("GET", "/api/v5/account/balance"): w(self.balance),
             ("GET", "/api/v5/account/config"): w(self.config),
+            ("GET", "/api/v5/asset/currencies"): w(self.currencies),
         }
 
     def _wrap(self, fn: Callable) -> Callable[[SimRequest], Any]:
@@ -375,6 +377,21 @@ class OkxTrade(PrivateTrade):
     def balance(self, req: SimRequest):
         acct, _ = self._signed(req)
         return self.env([self.balance_row(acct)])
+
+    def currencies(self, req: SimRequest):
+        """GET /api/v5/asset/currencies (funding "Get currencies"): the instrument's two coins,
+        one chain each, deposits and withdrawals off (the simulator trades, it moves no coins)."""
+        self._signed(req)
+        wanted = dict(parse_qsl(req.query_string)).get("ccy")
+        coins = [c for c in dict.fromkeys((self.spec.base, self.spec.quote))
+                 if wanted in (None, "") or c in wanted.split(",")]
+        return self.env([{
+            "ccy": c, "name": c, "logoLink": "", "chain": f"{c}-{c}", "ctAddr": "", "canDep": False,
+            "canWd": False, "canInternal": False, "depEstOpenTime": "", "wdEstOpenTime": "", "minDep": "0",
+            "minDepArrivalConfirm": "1", "minWd": "0", "maxWd": "0", "wdTickSz": "8", "wdQuota": "0",
+            "usedWdQuota": "0", "fee": "0", "minFee": "0", "maxFee": "0", "mainNet": True, "needTag": False,
+            "minInternal": "0", "maxInternal": "0", "burningFeeRate": "", "depQuotaFixed": "",
+            "usedDepQuotaFixed": "", "depQuoteDailyLayer2": ""} for c in coins])
 
     def config(self, req: SimRequest):
         acct, _ = self._signed(req)

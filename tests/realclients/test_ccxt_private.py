@@ -1,0 +1,180 @@
+"""ccxt's private side against `nexus sim`: ccxt signs, the simulator verifies (issue 21).
+
+ccxt (a signer Nexus did not write) places a resting limit order, reads it back
+(`fetch_order`, `fetch_open_orders`), cancels it, reads the balance, and on perpetuals buys
+at market and reads the position (`fetch_positions`). Then the same client with its `sign`
+wrapped to flip one character of the signature it made: the simulator must refuse it with
+the venue's own error code. Only the URLs are changed (and documented ccxt options that stop
+it from calling endpoints of products the simulator does not trade, such as margin pairs).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from contextlib import AsyncExitStack
+from urllib.parse import urlsplit
+
+import pytest
+
+ccxtpro = pytest.importorskip("ccxt.pro", reason="ccxt is not installed (in the dev extra)")
+import ccxt  # noqa: E402
+
+from cryptography.hazmat.primitives import serialization  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
+
+from nexus.sim.simulator import Simulator  # noqa: E402
+from tests.realclients.tls import tls_front  # noqa: E402
+
+from tests.realclients.test_ccxt_public import CASES, _rewrite  # noqa: E402
+
+KEY, SECRET, PASSPHRASE = "key-A", "secret-A", "pass-A"
+TIMEOUT_S = 60
+
+# OKX: single orders (/trade/order; ccxt defaults to /trade/batch-orders).
+OKX = {"createOrder": "privatePostTradeOrder"}
+# Coinbase: balances from Advanced Trade's accounts (ccxt's default is the Coinbase App's v2 API)
+COINBASE = {"fetchBalance": "v3PrivateGetBrokerageAccounts"}
+
+# venue -> (extra ccxt options, amount, perpetual, the venue's code for a bad signature)
+PRIVATE = {
+    "binance-spot": ({}, 0.01, False, "-1022"),        # Signature for this request is not valid.
+    "binance-perp": ({}, 0.01, True, "-1022"),
+    "bybit-perp": ({}, 0.01, True, "10004"),         # error sign!
+    "okx-swap": (OKX, 0.01, True, "50113"),             # Invalid Sign
+    "coinbase": (COINBASE, 0.01, False, "401 Unauthorized"),  # Coinbase says no more for a bad JWT
+}
+# Coinbase: an EC P-256 key made in memory; the simulator is given only its public half.
+COINBASE_KEY_NAME = "organizations/sim-org/apiKeys/sim-key"
+# ccxt signs the https URL it calls (Coinbase's JWT uri): served through a local TLS front
+TLS = {"coinbase"}
+# ccxt's documented per-call parameters
+FETCH_ORDER_PARAMS = {"bybit-perp": {"acknowledged": True}}   # Bybit serves the last 500 orders
+SIGNATURE_HEADERS = ("X-BAPI-SIGN", "OK-ACCESS-SIGN")
+
+
+def _coinbase_key() -> tuple[str, str]:
+    """(private PEM for ccxt, public PEM for the simulator)."""
+    k = ec.generate_private_key(ec.SECP256R1())
+    private = k.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+                              serialization.NoEncryption()).decode()
+    public = k.public_key().public_bytes(serialization.Encoding.PEM,
+                                         serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    return private, public
+
+
+def _flip(s: str) -> str:
+    """One character of a signature changed (hex or base64 alphabet kept)."""
+    i = len(s) // 2
+    assert s, "empty signature"
+    c = s[i]
+    return s[:i] + ("b" if c != "b" else "c") + s[i + 1:]
+
+
+def _break_signature(ex) -> None:
+    """Wrap ccxt's own `sign`: it signs as usual, then one character of its signature flips."""
+    real_sign = ex.sign
+
+    def sign(*args, **kwargs):
+        req = real_sign(*args, **kwargs)
+        url, body_, hdrs = req["url"], req.get("body"), dict(req.get("headers") or {})
+        sig_header = next((h for h in SIGNATURE_HEADERS if h in hdrs), None)
+        if "Authorization" in hdrs:     # Coinbase: "Bearer <JWT>", the JWT's signature part
+            head, jwt_sig = hdrs["Authorization"].rsplit(".", 1)
+            hdrs["Authorization"] = head + "." + _flip(jwt_sig)
+        elif sig_header:
+            hdrs[sig_header] = _flip(hdrs[sig_header])
+        elif "signature=" in url:
+            head, sig = url.split("signature=", 1)
+            req["url"] = head + "signature=" + _flip(sig)
+        elif body_ and "signature=" in body_:
+            head, sig = body_.split("signature=", 1)
+            req["body"] = head + "signature=" + _flip(sig)
+        else:
+            raise AssertionError(f"no signature found to break in {req}")
+        req["headers"] = hdrs
+        return req
+
+    ex.sign = sign
+
+
+async def _client(sim: Simulator, venue: str, key: str, secret: str, http_base: str, cafile: str | None):
+    cls, symbol, prefixes, options, _ = CASES[venue]
+    extra = PRIVATE[venue][0]
+    config = {"enableRateLimit": False, "options": {**options, **extra}, "apiKey": key, "secret": secret,
+              "password": PASSPHRASE}
+    if cafile:
+        config["cafile"] = cafile
+    ex = getattr(ccxtpro, cls)(config)
+    ex.urls["api"] = _rewrite(dict(ex.urls["api"]), prefixes, http_base, "ws" + http_base[len("http"):])
+    return ex, symbol
+
+
+async def _round_trip(venue: str) -> dict:
+    _, amount, perpetual, _ = PRIVATE[venue]
+    # ccxt's Coinbase JWT has nbf = the current second; a simulator clock started at the test's
+    # wall time trails it by milliseconds and, at a second boundary, would find the JWT not yet
+    # valid (as Coinbase refuses one): its clock starts 0.5 s ahead (well inside the other venues'
+    # receive windows).
+    epoch_ns = (time.time_ns() + (500_000_000 if venue == "coinbase" else 0)) // 1_000_000 * 1_000_000
+    async with Simulator(seed=5, venues=[venue], epoch_ns=epoch_ns) as sim:
+        key, secret, sim_secret = KEY, SECRET, SECRET
+        if venue == "coinbase":
+            key, (secret, sim_secret) = COINBASE_KEY_NAME, _coinbase_key()
+        sim.open_account(venue, key, sim_secret, passphrase=PASSPHRASE if venue.startswith("okx") else None)
+        await asyncio.sleep(0.5)
+        async with AsyncExitStack() as stack:
+            http_base, cafile = sim.rest_url(venue), None
+            if venue in TLS:
+                url = urlsplit(http_base)
+                base, cafile = await stack.enter_async_context(tls_front(url.port))
+                http_base = base + url.path
+            return await _trade(sim, venue, key, secret, http_base, cafile)
+
+
+async def _trade(sim: Simulator, venue: str, key: str, secret: str, http_base: str, cafile: str | None) -> dict:
+    _, amount, perpetual, _ = PRIVATE[venue]
+    if True:
+        ex, symbol = await _client(sim, venue, key, secret, http_base, cafile)
+        try:
+            await ex.load_markets()
+            bid = (await ex.fetch_order_book(symbol))["bids"][0][0]
+            price = float(ex.price_to_precision(symbol, bid * 0.95))
+            bal = await ex.fetch_balance()
+            quote = ex.market(symbol)["settle" if perpetual else "quote"]
+            assert bal["total"][quote] > 0, bal["total"]
+            o = await ex.create_order(symbol, "limit", "buy", amount, price)
+            assert o["id"]
+            fo = FETCH_ORDER_PARAMS.get(venue, {})
+            got = await ex.fetch_order(o["id"], symbol, fo)
+            assert got["status"] == "open" and got["price"] == price and got["amount"] == amount, got
+            opened = await ex.fetch_open_orders(symbol)
+            assert [x["id"] for x in opened] == [o["id"]]
+            # the simulator holds that one order, at ccxt's price
+            acct = sim.exchange(venue).accounts[key]
+            held = sim.exchange(venue).open_orders(acct)
+            assert len(held) == 1 and float(sim.core.feeds[venue].spec.px(held[0].price)) == price, held
+            await ex.cancel_order(o["id"], symbol)
+            assert (await ex.fetch_order(o["id"], symbol, fo))["status"] == "canceled"
+            assert await ex.fetch_open_orders(symbol) == []
+            positions = None
+            if perpetual:
+                await ex.create_order(symbol, "market", "buy", amount)
+                positions = await ex.fetch_positions([symbol])
+                pos = [p for p in positions if p["contracts"]]
+                assert len(pos) == 1 and pos[0]["side"] == "long" and pos[0]["symbol"] == symbol, positions
+            # the same client, its signature broken: refused with the venue's own code
+            _break_signature(ex)
+            with pytest.raises(ccxt.AuthenticationError) as err:
+                await ex.create_order(symbol, "limit", "buy", amount, price)
+            assert PRIVATE[venue][3] in str(err.value), str(err.value)
+            assert sim.exchange(venue).open_orders(acct) == []
+            return {"order": o["id"], "positions": positions}
+        finally:
+            await ex.close()
+
+
+@pytest.mark.parametrize("venue", sorted(PRIVATE))
+def test_ccxt_private_round_trip(venue: str) -> None:
+    got = asyncio.run(asyncio.wait_for(_round_trip(venue), TIMEOUT_S))
+    assert got["order"]
