@@ -17,13 +17,17 @@ not: no sequence numbers, no checksum).
 
 from __future__ import annotations
 
+import os
+import secrets
+
 from urllib.parse import parse_qs
 
 from nexus.sim import fmt
 from nexus.sim.feed import Conn, DepthView, Event, Feed
 from nexus.sim.specs import Flow, SimInstrument, SimVenue
 
-SIM_TOKEN = "nexus-sim-fxcm-token"
+# no constant in the code: the client's NEXUS_FXCM_TOKEN when set, else made fresh per process
+SIM_TOKEN = os.environ.get("NEXUS_FXCM_TOKEN") or secrets.token_hex(16)
 SIM_ENV = {"NEXUS_FXCM_TOKEN": SIM_TOKEN}   # what a client needs in its environment for this simulator
 PUSH_EVERY = 10             # 100 ms
 NOMINAL = 1                 # the size of each level: FXCM sends none

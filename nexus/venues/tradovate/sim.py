@@ -23,6 +23,9 @@ malformed sends broken frames, disconnect drops the socket (a new token is asked
 
 from __future__ import annotations
 
+import os
+import secrets
+
 import json
 from datetime import datetime, timezone
 
@@ -37,14 +40,19 @@ PUSH_EVERY = 10              # 100 ms
 HEARTBEAT_EVERY_S = 2
 CONTRACT_ID_BASE = 3_570_000
 PRODUCT_IDS = {"MBT": 2_560, "MET": 2_598}
-# Simulator-only credentials (see the module docstring): put them in NEXUS_TRADOVATE_* to
-# run `nexus run --sim --venues tradovate`.
-SIM_CREDENTIALS = {"name": "nexus-sim", "password": "nexus-sim-password", "appId": "nexus-sim",
-                   "cid": 1, "sec": "nexus-sim-secret"}
-SIM_ENV = {"NEXUS_TRADOVATE_USERNAME": "nexus-sim", "NEXUS_TRADOVATE_PASSWORD": "nexus-sim-password",
-           "NEXUS_TRADOVATE_APP_ID": "nexus-sim", "NEXUS_TRADOVATE_CID": "1",
-           "NEXUS_TRADOVATE_SEC": "nexus-sim-secret"}
-
+# Simulator-only credentials (see the module docstring). No constant in the code: the password
+# and app secret are the client's NEXUS_TRADOVATE_* values when they are set (a simulator in
+# another process with the same environment accepts them), else made fresh for this process;
+# `SIM_ENV` is what a client's environment needs for this simulator.
+SIM_ENV = {"NEXUS_TRADOVATE_USERNAME": os.environ.get("NEXUS_TRADOVATE_USERNAME") or "nexus-sim",
+           "NEXUS_TRADOVATE_PASSWORD": os.environ.get("NEXUS_TRADOVATE_PASSWORD") or secrets.token_hex(12),
+           "NEXUS_TRADOVATE_APP_ID": os.environ.get("NEXUS_TRADOVATE_APP_ID") or "nexus-sim",
+           "NEXUS_TRADOVATE_CID": os.environ.get("NEXUS_TRADOVATE_CID") or "1",
+           "NEXUS_TRADOVATE_SEC": os.environ.get("NEXUS_TRADOVATE_SEC") or secrets.token_hex(12)}
+SIM_CREDENTIALS = {"name": SIM_ENV["NEXUS_TRADOVATE_USERNAME"], "password": SIM_ENV["NEXUS_TRADOVATE_PASSWORD"],
+                   "appId": SIM_ENV["NEXUS_TRADOVATE_APP_ID"], "cid": int(SIM_ENV["NEXUS_TRADOVATE_CID"])
+                   if SIM_ENV["NEXUS_TRADOVATE_CID"].isdigit() else SIM_ENV["NEXUS_TRADOVATE_CID"],
+                   "sec": SIM_ENV["NEXUS_TRADOVATE_SEC"]}
 
 def frame(*msgs) -> str:
     return "a" + fmt.dumps(list(msgs))
