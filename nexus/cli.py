@@ -44,6 +44,7 @@ COMMANDS: dict[str, str] = {
     "trade": "nexus.commands.trade:trade",
     "stats": "nexus.commands.stats:stats",
     "venues": "nexus.commands.venues:venues",
+    "instruments": "nexus.commands.instruments:instruments",
 }
 
 
