@@ -317,29 +317,85 @@ class _Capture:
         pass
 
 
+def bench_symbol(venue: str) -> str:
+    """BTCUSDT where the venue lists it, else the first simulated symbol it trades (Binance
+    RWA: tokenized real-world assets only)."""
+    from nexus.exceptions import ConfigError
+    from nexus.sim.specs import SYMBOLS
+    from nexus.venues import registry
+
+    bases = registry.venue(venue).sim_venue().instruments
+    for sym, (base, _, _) in SYMBOLS.items():    # BTCUSDT first
+        if base not in bases:
+            continue
+        try:
+            spec(venue).symbol_of(sym)
+            return sym
+        except ConfigError:
+            continue
+    raise ConfigError(f"{venue}: the simulator trades no symbol this venue lists")
+
+
 def simulated_stream(venue: str, seconds: float, seed: int = 1) -> list[bytes]:
     """The raw messages the simulator sends for `venue` over `seconds` simulated seconds,
     as a subscribed connection receives them (per-connection templates rendered)."""
     from nexus.sim.core import SimCore
 
-    eng = SimCore(seed=seed, venues=[venue], patterns=False)
+    eng = SimCore(seed=seed, venues=[venue], patterns=False, symbol=bench_symbol(venue))
     cap = _Capture()
     eng.sink = cap
     steps = int(seconds * 100)  # SimCore steps are 10 ms of simulated time
     for _ in range(steps):
         eng.step()
     feed = eng.feeds[venue]
+    out = _rendered(feed, cap.events.get(venue, []), _BenchConn(venue))
+    if not out:     # a venue that renders per subscription (Bitfinex channel ids): subscribe first
+        conn = _BenchConn(venue)
+        feed.on_open(conn)
+        for msg in spec(venue).subscribe(spec(venue).symbol_of(bench_symbol(venue))):
+            feed.on_text(conn, msg.decode())
+        head = list(conn.sent)  # the acks (channel ids the decoder needs) and the snapshot
+        conn.sent.clear()
+        out = head + _rendered(feed, cap.events.get(venue, []), conn)
+    return out
 
-    class Conn:  # what the server passes to a feed's render(): per-connection state
-        state: dict = {}
 
+class _BenchConn:
+    """The server side of a connection (nexus.sim.feed.Conn) for a feed's render(): frames a
+    render sends ahead of its return value are kept in order."""
+
+    def __init__(self, venue: str) -> None:
+        self.venue, self.subs, self.state = venue, set(), {}
+        self.opened_ns = self.last_sent_ns = 0
+        self.path, self.query = "", {}
+        self.sent: list[bytes] = []
+
+    def send(self, text) -> None:
+        self.sent.append(text.encode() if isinstance(text, str) else bytes(text))
+
+    def ping(self, payload: bytes) -> None:
+        pass
+
+    def close(self, code: int = 1000, reason: str = "") -> None:
+        pass
+
+    def subscribe(self, channel: str) -> None:
+        self.subs.add(channel)
+
+    def unsubscribe(self, channel: str) -> None:
+        self.subs.discard(channel)
+
+
+def _rendered(feed, events, conn: _BenchConn) -> list[bytes]:
     out: list[bytes] = []
-    for channel, payload in cap.events.get(venue, []):
+    for channel, payload in events:
         if isinstance(payload, tuple):
             try:
-                payload = feed.render(Conn, channel, payload)
+                payload = feed.render(conn, channel, payload)
             except Exception:  # a template this connection would not be sent
                 continue
+            out.extend(conn.sent)
+            conn.sent.clear()
         if isinstance(payload, str):
             out.append(payload.encode())
         elif isinstance(payload, (bytes, bytearray, memoryview)):
@@ -360,7 +416,7 @@ def decode_cost(venue: str, seconds: float = DECODE_SIM_SECONDS, rounds: int = D
     if not msgs:
         return {"error": "the simulator sent no message"}
     mod = load(venue)
-    rest_symbol = canonical_symbol(venue, spec(venue).symbol_of("BTCUSDT"))
+    rest_symbol = canonical_symbol(venue, spec(venue).symbol_of(bench_symbol(venue)))
     times, records, rejected = [], 0, 0
     for _ in range(rounds):
         dec = mod.Decoder()

@@ -58,6 +58,10 @@ def _matches_sim(rt, venue, f, depth):
         tries.append({"seq": f.last_book_seq})
     if f.last_book_ts_ns is not None:
         tries.append({"at_ns": f.last_book_ts_ns})
+    # venues whose messages name no publication (Bitfinex: per-connection numbers; dYdX:
+    # per-connection message ids): the book must equal one of the recent publications
+    feed = rt.sim.core.feeds[venue]
+    tries += [{"seq": h.seq} for h in feed.view(feed.primary).history if h.seq is not None]
     for kw in tries:       # the book as the simulator published it at that message
         try:
             sim = rt.sim.book(venue, **kw)

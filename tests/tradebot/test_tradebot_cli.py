@@ -143,7 +143,7 @@ def test_settings_set_show_and_refusals(tmp_path):
     p = nexus("tradebot", "settings", "set", "ETH", "--target", "1", "--db", db)
     assert p.returncode == 2 and "missing" in p.stderr.decode()
     p = nexus("tradebot", "settings", "set", "NOSUCHCOIN", *SET_BTC, "--db", db)
-    assert p.returncode == 2 and "crypto 'NOSUCHCOIN' is unknown (known: BTC, ETH, USDT)" in p.stderr.decode()
+    assert p.returncode == 2 and "crypto 'NOSUCHCOIN' is unknown (known: BTC, ETH, PAXG, USDT)" in p.stderr.decode()
     assert nexus("tradebot", "settings", "show", "DOGE", "--db", db).returncode == 2
 
 

@@ -5,6 +5,7 @@ and the refusals with their reason text; rendered from a real trader whose loss 
 it shows HALTED, AUTO off and LIMIT HIT."""
 
 import fcntl
+from pathlib import Path
 import os
 import pty
 import re
@@ -40,7 +41,9 @@ def _nexus(args, db, **kw):
 
 def test_trade_on_a_pty_shows_the_execute_panel(tmp_path):
     db = str(tmp_path / "risk.sqlite3")
-    r = _nexus(["risk", "set", "--instrument", "binance-perp:BTCUSDT", "--max-qty", "0.05", "--max-notional", "10000"], db)
+    listing = Path(__file__).resolve().parents[1] / "fixtures" / "venues" / "binance-perp" / "instruments.json"
+    r = _nexus(["risk", "set", "--instrument", "binance-perp:BTCUSDT", "--instruments", str(listing),
+                "--max-qty", "0.05", "--max-notional", "10000"], db)
     assert r.returncode == 0, r.stderr
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLS, 0, 0))

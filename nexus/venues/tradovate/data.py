@@ -35,6 +35,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+TRADE_ID_DECIMALS = 8   # the trade id is TotalTradeVolume in units of 1e-8
+
 import numpy as np
 
 from nexus.exceptions import DecodeError
@@ -194,7 +196,9 @@ class TradovateDecoder(Decoder):
         else:
             buy = True
         ts = iso_to_ns(q["timestamp"])
-        tid = int(Decimal(vol).scaleb(e.qe))
+        # the cumulative volume at a fixed 8 decimals: the same id whatever the instrument's
+        # exponent (listing or inferred offline), never truncated
+        tid = int(Decimal(vol).scaleb(TRADE_ID_DECIMALS).to_integral_value())
         start = pos
         pos = self._put_trade(pos, e, px, qty, buy, tid, ts)
         segs.append(Segment(SegKind.TRADES, e.inst, start, pos, ts_exchange_ns=ts, trade_ids=[str(tid)]))
