@@ -118,17 +118,18 @@ def _okx_ok(raw: bytes) -> bool:
 
 
 # -- ccxt exchanges with one market loaded offline ---------------------------------------------
-def _feed(venue: str):
+def _feed(venue: str, symbol: str = "BTCUSDT"):
     from nexus.sim.core import SimCore
 
-    return SimCore(venues=[venue], patterns=False).feeds[venue]
+    return SimCore(venues=[venue], symbol=symbol, patterns=False).feeds[venue]
 
 
 def _ccxt_binance(ccxt, name: str, venue: str):
     ex = getattr(ccxt, name)({"apiKey": KEY, "secret": SECRET})
     ex.options["crossMarginPairsData"] = []        # fetched from the network by load_markets()
     ex.options["isolatedMarginPairsData"] = []
-    ex.set_markets([ex.parse_market(_feed(venue)._symbol_info())])
+    # binance-rwa is Binance spot (ccxt "binance") on its whitelisted symbol's market
+    ex.set_markets([ex.parse_market(_feed(venue, CASES[venue].inst.symbol)._symbol_info())])
     return ex
 
 
@@ -172,6 +173,9 @@ CASES = {
     "binance-perp": Case(Instrument("binance-perp", "BTCUSDT", "0.1", "0.001", contract_kind="linear", base="BTC",
                                     quote="USDT"), "0.010", "65000.1", _binance_ok, "binanceusdm", _ccxt_binance,
                          ["fapiPrivate"], "order", _binance_ccxt_ok, "newClientOrderId"),
+    "binance-rwa": Case(Instrument("binance-rwa", "PAXGUSDT", "0.01", "0.0001", base="PAXG", quote="USDT"),
+                        "0.5000", "2650.01", _binance_ok, "binance", _ccxt_binance, ["private"], "order",
+                        _binance_ccxt_ok, "newClientOrderId"),
     "bybit-perp": Case(Instrument("bybit-perp", "BTCUSDT", "0.1", "0.001", contract_kind="linear", base="BTC",
                                   quote="USDT"), "0.010", "65000.1", _bybit_ok, "bybit", _ccxt_bybit, ["private"],
                        "v5/order/create", lambda s: _bybit_check(s["headers"], s["body"]), "orderLinkId"),
