@@ -208,7 +208,7 @@ class FxcmAdapter(HttpVenue):
         url = f"{self.ws_url}{sep}{SOCKET_QUERY}&access_token={quote(self._token, safe='')}"
         self._session = aiohttp.ClientSession()
         try:
-            self._ws = await self._session.ws_connect(url, heartbeat=None, timeout=OPEN_TIMEOUT_S)
+            self._ws = await asyncio.wait_for(self._session.ws_connect(url, heartbeat=None), OPEN_TIMEOUT_S)
             first = await asyncio.wait_for(self._ws.receive(), OPEN_TIMEOUT_S)
         except (aiohttp.ClientError, asyncio.TimeoutError) as e:
             await self._session.close()
@@ -546,7 +546,7 @@ def _rejection(error: Any, status: int) -> VenueRejected:
             msg = str(doc.get("message", ""))
             params = doc.get("parameters") or []
             if params and not any(str(p) in msg for p in params):
-                msg = f"{msg} {' '.join(str(p) for p in params)}".strip()
+                msg = " ".join(x for x in (msg.strip(), *(str(p) for p in params)) if x)
             return VenueRejected(VENUE, doc["code"], msg, status)
         return VenueRejected(VENUE, status, error or "not executed", status)
     return VenueRejected(VENUE, status, "not executed", status)
