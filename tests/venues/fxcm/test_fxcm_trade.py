@@ -19,7 +19,7 @@ from nexus.exec.orders import OrderError, OrderRequest, State
 from nexus.instruments import Instrument
 from nexus.sim.market import ASK, BID
 from nexus.venues.fxcm.orders import FxcmAdapter, _rejection
-from tests.exec.tradesim import adapter, executor, run, simulator
+from tests.exec.tradesim import adapter, executor, run, send_raw, simulator
 
 VENUE, SYMBOL = "fxcm", "BTC/USD"
 RICH = {"USD": "100000000"}
@@ -275,6 +275,20 @@ def test_order_bytes_are_the_documented_form_request():
                                                  "&amount=2&is_in_pips=false&order_type=Entry&time_in_force=GTC")
     assert "0123456789abcdef" not in repr(ad)
     assert FxcmAdapter(Credentials(VENUE, "k", "t"), testnet=True).rest_url == "https://api-demo.fxcm.com"
+
+
+def test_order_bytes_are_accepted_as_sent():
+    """The bytes `nexus bench exec` times, with a live session's socket id, written raw to the
+    simulator (its venue prefix added to the request line): the order is placed."""
+    async def body():
+        async with fx_sim() as sim, executor(sim, VENUE) as ex:
+            req = await ex.request(SYMBOL, "buy", "market", "1")
+            raw = ex.adapter.order_bytes(req).replace(b" /", f" /{VENUE}/".encode(), 1)
+            doc = await send_raw(sim, VENUE, raw)
+            assert doc["response"] == {"executed": True} and doc["data"]["type"] == 0
+            so = next(iter(sim.exchange(VENUE).orders.values()))
+            assert so.client_id == str(doc["data"]["orderId"]) and so.status == "FILLED"
+    run(body())
 
 
 def test_key_check_reports_account_and_server_time():
