@@ -46,12 +46,17 @@ Server time: FXCM's requests carry no timestamp (no receive window, so no clock 
 the offset is read from the HTTP Date header of a REST answer (one-second resolution) on
 connect and every RESYNC_S, and shown by `keys check`.
 
-Not built (refused before sending, with the reason): reduce-only entry orders (FXCM has no
-reduce-only flag: an opposite entry could open a position once the trade is gone; FXCM's way
-is the trade's own stop/limit, /trading/change_trade_stop_limit), TP/SL brackets (same),
-leverage (FXCM sets it per account), reduce-only orders on a hedging account (an opposite
-order there opens a hedge). A reduce-only MARKET on a non-hedging account is an opposite
-open_trade, which FXCM nets against the open trades (after the Executor checked the position).
+Reduce-only: FXCM has no reduce-only flag. A reduce-only MARKET on a non-hedging account is
+an opposite open_trade, which FXCM nets against the open trades (after the Executor checked
+the position). A reduce-only LIMIT or STOP (what TP/SL brackets are) is FXCM's own exit: the
+trade's limit or stop, POST /trading/change_trade_stop_limit (trade_id, is_stop, rate,
+is_in_pips=false), which FXCM cancels with the trade: it closes one whole trade, so the
+symbol must hold exactly one trade to close, of the order's quantity (else refused before
+sending, naming the trades). Its answer carries no order id ("data": null): the order is
+the trade's new "S" / "L" row in the Order table (pushed on the socket, else the snapshot).
+
+Not built (refused before sending, with the reason): leverage (FXCM sets it per account),
+reduce-only orders on a hedging account (an opposite order there opens a hedge).
 """
 
 from __future__ import annotations
@@ -93,6 +98,7 @@ STATUS_NAMES = {0: "Unknown", 1: "Waiting", 2: "InProcess", 3: "Canceled", 4: "R
                 6: "Executing", 7: "Pending", 8: "EquityStop", 9: "Executed", 10: "Activated"}
 FINAL = frozenset({3, 4, 5, 8, 9})
 ENTRY_TYPES = frozenset({"LE", "SE", "LTE", "STE"})
+RATE_TYPES = ENTRY_TYPES | {"S", "L", "ST", "LT"}     # orders whose rate is their price
 
 
 def _wire(d: Decimal) -> str:
@@ -114,6 +120,7 @@ class _Track:
     amount: Decimal | None = None
     type: str = ""
     rate: Decimal | None = None
+    trade_id: str = ""
     status: int = 1
     deleted: bool = False
     fills: list[Fill] = field(default_factory=list)
@@ -163,6 +170,9 @@ class FxcmAdapter(HttpVenue):
 
     def order_request(self, req: OrderRequest) -> tuple[str, str]:
         """The order as FXCM takes it: (path, form body), exactly as sent."""
+        if req.reduce_only and req.type is not OrderType.MARKET:
+            raise OrderError(f"{self.venue}: a reduce-only {req.type.value} is the trade's stop/limit: place() "
+                             "finds the trade first")
         side = "true" if req.side is Side.BUY else "false"
         head = f"account_id={self.account_id}&symbol={quote(req.symbol, safe='')}&is_buy={side}"
         if req.type is OrderType.MARKET:
@@ -258,8 +268,9 @@ class FxcmAdapter(HttpVenue):
             if row.get("amountK") is not None:
                 t.amount = _dec(row["amountK"])
             rate = row.get("buy") if row.get("isBuy") else row.get("sell")
-            if t.type in ENTRY_TYPES and rate:
+            if t.type in RATE_TYPES and rate:
                 t.rate = _dec(rate)
+            t.trade_id = str(row.get("tradeId") or t.trade_id)
             if isinstance(row.get("status"), int):
                 t.status = row["status"]
             t.deleted = t.deleted or row.get("action") == "D"
@@ -360,17 +371,11 @@ class FxcmAdapter(HttpVenue):
     # -- orders ----------------------------------------------------------------------------------
     async def _check(self, req: OrderRequest) -> None:
         """FXCM's rules Nexus checks before sending (module docstring)."""
-        if req.tp_ticks or req.sl_ticks:
-            raise OrderError(f"{self.venue}: TP/SL brackets are not built for FXCM (its way is the trade's own "
-                             "stop/limit): nothing sent")
         if req.reduce_only:
-            if req.type is not OrderType.MARKET:
-                raise OrderError(f"{self.venue}: FXCM entry orders have no reduce-only flag (an opposite entry can "
-                                 "open a position once the trade is gone): only a reduce-only market order is "
-                                 "sent; nothing sent")
-            if self.hedging == "Y":
+            if self.hedging == "Y" and req.type is OrderType.MARKET:
                 raise OrderError(f"{self.venue}: account {self.account_id} is a hedging account: an opposite order "
                                  "opens a hedge, it does not reduce; nothing sent")
+            return                      # a market netted, or the trade's own stop/limit (module docstring)
         if req.type is OrderType.MARKET:
             return
         row = next((o for o in await self._model("Offer") if o.get("currency") == req.symbol), {})
@@ -391,6 +396,8 @@ class FxcmAdapter(HttpVenue):
 
     async def place(self, req: OrderRequest) -> OrderUpdate:
         await self._check(req)
+        if req.reduce_only and req.type is not OrderType.MARKET:
+            return await self._trade_exit(req)
         path, body = self.order_request(req)
         self.sent[req.client_id] = (req, time.monotonic())
         _, answer = await self._call("POST", path, body)
@@ -402,6 +409,44 @@ class FxcmAdapter(HttpVenue):
         if req.type is OrderType.MARKET:
             await self._wait(t, lambda x: x.final, PLACE_WAIT_S)
         return self._update(t)
+
+    async def _trade_exit(self, req: OrderRequest) -> OrderUpdate:
+        """A reduce-only LIMIT / STOP as the one trade's limit / stop (module docstring)."""
+        buy = req.side is Side.BUY
+        trades = [p for p in await self._model("OpenPosition")
+                  if p.get("currency") == req.symbol and bool(p.get("isBuy")) != buy]
+        if len(trades) != 1 or _dec(trades[0]["amountK"]) != req.qty:
+            held = ", ".join(f"{p.get('tradeId')}: {p.get('amountK')}" for p in trades) or "none"
+            raise OrderError(f"{self.venue}: a reduce-only {req.type.value} is the trade's own "
+                             f"{'stop' if req.type is OrderType.STOP else 'limit'} on FXCM, which closes one whole "
+                             f"trade: {req.symbol} must hold one trade of {req.qty} to close (trades: {held}); "
+                             "nothing sent")
+        tid = str(trades[0]["tradeId"])
+        stop = req.type is OrderType.STOP
+        rate = req.stop_price if stop else req.price
+        sent_s = time.monotonic()
+        self.sent[req.client_id] = (req, sent_s)
+        await self._call("POST", "/trading/change_trade_stop_limit",
+                         f"trade_id={tid}&is_stop={'true' if stop else 'false'}&rate={_wire(rate)}"
+                         "&is_in_pips=false&trailing_step=0")
+        kind = "S" if stop else "L"
+
+        def mine(t: _Track) -> bool:
+            return t.client_id is None and t.trade_id == tid and t.type == kind and t.seen_s >= sent_s
+
+        found = None
+
+        def seen(_t) -> bool:
+            nonlocal found
+            found = next((t for t in self.tracks.values() if mine(t)), None)
+            return found is not None
+
+        await self._wait(None, seen, CANCEL_WAIT_S)
+        oid = found.order_id if found is not None else await self._find_sent(req.client_id)
+        if oid is None:
+            raise VenueUnreachable(f"{self.venue}: the trade's {'stop' if stop else 'limit'} was set but its order "
+                                   "is in no Order table update")
+        return self._update(self._claim(oid, req.client_id, req))
 
     def _claim(self, oid: str, client_id: str, req: OrderRequest | None = None) -> _Track:
         t = self._track(oid)
@@ -420,14 +465,17 @@ class FxcmAdapter(HttpVenue):
             return False
         if t.amount is None or t.amount != req.qty:
             return False
+        rate = req.price if req.type is OrderType.LIMIT else req.stop_price
         if req.type is OrderType.MARKET:
             return t.type in ("OM", "OR")
-        return t.type in ENTRY_TYPES and t.rate == (req.price if req.type is OrderType.LIMIT else req.stop_price)
+        if req.reduce_only:             # the trade's own stop / limit
+            return t.type == ("L" if req.type is OrderType.LIMIT else "S") and t.rate == rate
+        return t.type in ENTRY_TYPES and t.rate == rate
 
     async def _find_sent(self, client_id: str) -> str | None:
         """The FXCM order a request whose answer was lost became (module docstring)."""
         req, sent_s = self.sent[client_id]
-        seen = sorted((t for t in self.tracks.values() if t.seen_s >= sent_s and self._matches(t, req)),
+        seen = sorted((t for t in list(self.tracks.values()) if t.seen_s >= sent_s and self._matches(t, req)),
                       key=lambda t: t.seen_s)
         if seen:
             return seen[0].order_id

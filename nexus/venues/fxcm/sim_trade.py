@@ -23,6 +23,13 @@ and the fxcm/RestAPI README:
   create_entry_order docstring).
 - 6.2 POST /trading/close_trade trade_id, amount, order_type AtMarket, time_in_force: a "CM"
   order closing that trade. 6.4 POST /trading/delete_order order_id -> "data":null.
+- 6.10 POST /trading/change_trade_stop_limit trade_id, is_stop, rate, is_in_pips=false,
+  trailing_step -> "data":null: the trade's stop ("S") or limit ("L") order for its whole
+  amount, shown in the trade's "stop" / "limit"; setting it again replaces it (a new order id
+  here, where FXCM changes the rate of the same order); when the trade is closed its stop and
+  limit orders are cancelled with it. A stop on the wrong side of the close price answers
+  code 18 "The Stop distance must be " ["<" | ">", 0] (the shape of fxcm/RestAPI issue #127);
+  a limit on the wrong side, code 19 (SIM).
 - Refusals: HTTP 200 {"response":{"executed":false,"error":"<JSON text {code,message,
   parameters}>"}}. Codes and messages FXCM is seen to send (fxcm/RestAPI README and issues
   #127, #197): 1 "The specified trade does not exist", 3 "Amount should be divisible by <n>".
@@ -44,6 +51,7 @@ then deleted from the table (action D): FXCM keeps orders "until all the orders 
 
 from __future__ import annotations
 
+import asyncio
 import datetime as _dt
 import hmac
 import itertools
@@ -78,6 +86,8 @@ ERRORS = {
     "rate": (9, "The rate is not a multiple of the instrument's pip fraction {tick}", ["{tick}"]),  # SIM
     "account": (11, "The specified account does not exist", []),            # SIM
     "param": (13, "Invalid or missing parameter {name}", ["{name}"]),        # SIM
+    "stop_distance": (18, "The Stop distance must be ", ["{op}", 0]),        # FXCM (issue #127)
+    "limit_distance": (19, "The Limit distance must be ", ["{op}", 0]),      # SIM, after code 18
 }
 
 
@@ -87,7 +97,7 @@ class FxcmError(Exception):
         super().__init__(msg.format(**kw))
         self.code = code
         self.message = msg.format(**kw)
-        self.parameters = [p.format(**kw) for p in params]
+        self.parameters = [p.format(**kw) if isinstance(p, str) else p for p in params]
 
     def reply(self) -> tuple[int, str]:
         err = json.dumps({"code": self.code, "message": self.message, "parameters": self.parameters},
@@ -114,6 +124,7 @@ class Book:
     trades: list[Trade] = field(default_factory=list)
     closed: list[dict] = field(default_factory=list)
     orders: dict[str, dict] = field(default_factory=dict)    # order id -> its FXCM fields (type, rate, ...)
+    attached: dict[str, dict[str, tuple[str, int]]] = field(default_factory=dict)  # trade -> "S"/"L" -> (order, rate)
 
 
 def _time(ts_ns: int) -> str:
@@ -177,6 +188,7 @@ class FxcmTrade(PrivateTrade):
                 ("POST", "/trading/unsubscribe"): w(self.unsubscribe), ("POST", "/trading/open_trade"): w(self.open_trade),
                 ("POST", "/trading/create_entry_order"): w(self.create_entry_order),
                 ("POST", "/trading/close_trade"): w(self.close_trade),
+                ("POST", "/trading/change_trade_stop_limit"): w(self.change_trade_stop_limit),
                 ("POST", "/trading/delete_order"): w(self.delete_order)}
 
     def _wrap(self, fn: Callable) -> Callable[[SimRequest], object]:
@@ -283,6 +295,13 @@ class FxcmTrade(PrivateTrade):
 
     def _place(self, acct: SimAccount, b: Book, fields: dict, side: int, type_: str, qty: int, *,
                price: int | None = None, stop: int | None = None, reduce_only: bool = False):
+        oid = self._new_order(acct, b, fields, side, type_, qty, price=price, stop=stop, reduce_only=reduce_only)
+        body = {"response": {"executed": True}, "data": {"type": 0, "orderId": int(oid)}}
+        delay = self.ex.take_response_delay()
+        return late(200, body, delay) if delay else (200, body)
+
+    def _new_order(self, acct: SimAccount, b: Book, fields: dict, side: int, type_: str, qty: int, *,
+                   price: int | None = None, stop: int | None = None, reduce_only: bool = False) -> str:
         oid = str(next(self._order_ids))
         b.orders[oid] = fields
         try:
@@ -292,9 +311,7 @@ class FxcmTrade(PrivateTrade):
             if e.reason == "insufficient_balance":
                 raise FxcmError("insufficient_balance") from None
             raise FxcmError("param", name=e.reason) from None
-        body = {"response": {"executed": True}, "data": {"type": 0, "orderId": int(oid)}}
-        delay = self.ex.take_response_delay()
-        return late(200, body, delay) if delay else (200, body)
+        return oid
 
     def open_trade(self, req: SimRequest):
         _, acct = self._auth(req)
@@ -348,6 +365,63 @@ class FxcmTrade(PrivateTrade):
         tif = self._one(form, "time_in_force")
         return self._place(acct, b, {"type": "CM", "tif": tif, "trade": tid}, SELL if t.is_buy else BUY, "MARKET",
                            qty, reduce_only=self.ex.perpetual)
+
+    def change_trade_stop_limit(self, req: SimRequest):
+        _, acct = self._auth(req)
+        form = self._form(req)
+        b = self.book(acct)
+        tid = self._one(form, "trade_id")
+        t = next((x for x in b.trades if x.trade_id == tid), None)
+        if t is None:
+            raise FxcmError("trade_unknown")
+        is_stop = _bool(self._one(form, "is_stop"))
+        if is_stop is None:
+            raise FxcmError("param", name="is_stop")
+        if _bool(self._one(form, "is_in_pips", required=False) or "false"):
+            raise FxcmError("param", name="is_in_pips")        # distances in pips: not modelled
+        if self._one(form, "trailing_step", required=False) not in (None, "", "0"):
+            raise FxcmError("param", name="trailing_step")     # trailing stops: not modelled
+        rate = self._rate(form)
+        close = self._close_px(t.is_buy)
+        if close is not None:
+            # a buy trade's stop is below its close price and its limit above; a sell trade's the reverse
+            if is_stop and (rate >= close if t.is_buy else rate <= close):
+                raise FxcmError("stop_distance", op="<" if t.is_buy else ">")
+            if not is_stop and (rate <= close if t.is_buy else rate >= close):
+                raise FxcmError("limit_distance", op=">" if t.is_buy else "<")
+        kind = "S" if is_stop else "L"
+        old = b.attached.get(tid, {}).get(kind)
+        if old is not None:
+            self._cancel_quietly(acct, old[0])
+        side = SELL if t.is_buy else BUY
+        fields = {"type": kind, "tif": "GTC", "trade": tid}
+        oid = (self._new_order(acct, b, fields, side, "STOP", t.amount, stop=rate, reduce_only=True) if is_stop else
+               self._new_order(acct, b, fields, side, "LIMIT", t.amount, price=rate, reduce_only=True))
+        b.attached.setdefault(tid, {})[kind] = (oid, rate)
+        self._send(acct.api_key, "OpenPosition", {**self._open_row(acct, t), "action": "U"})
+        return 200, {"response": {"executed": True}, "data": None}
+
+    def _cancel_quietly(self, acct: SimAccount, oid: str) -> None:
+        try:
+            self.ex.cancel(acct, client_id=oid)
+        except Reject:
+            pass                # already done
+
+    def _drop_attached(self, acct: SimAccount, b: Book, tid: str) -> None:
+        """A closed trade's stop and limit orders go with it (after the current execution:
+        the exchange may be in the middle of one)."""
+        oids = [oid for oid, _ in b.attached.pop(tid, {}).values()]
+        if not oids:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        for oid in oids:
+            if loop is None:
+                self._cancel_quietly(acct, oid)
+            else:
+                loop.call_soon(self._cancel_quietly, acct, oid)
 
     def delete_order(self, req: SimRequest):
         _, acct = self._auth(req)
@@ -403,6 +477,7 @@ class FxcmTrade(PrivateTrade):
             else:
                 b.trades.remove(t)
                 self._send(acct.api_key, "OpenPosition", {**self._open_row(acct, t), "action": "D"})
+                self._drop_attached(acct, b, t.trade_id)
             fields["trade"] = fields["trade"] or t.trade_id
         if left:
             t = Trade(str(next(self._trade_ids)), o.client_id, is_buy, left, px, now, fee_per_unit * left)
@@ -444,7 +519,7 @@ class FxcmTrade(PrivateTrade):
                 "buy": self._px(rate if o.side == BUY else 0), "sell": self._px(rate if o.side == SELL else 0),
                 "type": f["type"], "status": status, "amountK": self._amt(o.qty), "currencyPoint": 0, "stopMove": 0,
                 "stop": 0, "stopRate": 0, "limit": 0, "limitRate": 0, "isEntryOrder": entry, "ocoBulkId": 0,
-                "isNetQuantity": False, "isLimitOrder": f["type"] == "LE", "isStopOrder": f["type"] == "SE",
+                "isNetQuantity": False, "isLimitOrder": f["type"] in ("LE", "L"), "isStopOrder": f["type"] in ("SE", "S"),
                 "isELSOrder": False, "stopPegBaseType": -1, "limitPegBaseType": -1, "range": 0}
 
     def _open_row(self, acct: SimAccount, t: Trade) -> dict:
@@ -452,12 +527,14 @@ class FxcmTrade(PrivateTrade):
         close = self._close_px(t.is_buy)
         pl = self._pl(t.is_buy, t.amount, t.open_px, close)
         margin = self.ex.notional(t.open_px, t.amount) / acct.leverage
+        att = b.attached.get(t.trade_id, {})
         return {"t": 1, "ratePrecision": s.price_dec, "tradeId": t.trade_id, "orderId": t.order_id,
                 "accountName": b.account_id.rjust(8, "0"), "accountId": b.account_id, "roll": 0,
                 "com": self._num(t.com), "open": self._px(t.open_px), "valueDate": "", "grossPL": self._num(pl),
                 "close": self._px(close), "visiblePL": self._num(pl), "isDisabled": False, "currency": s.symbol,
                 "isBuy": t.is_buy, "amountK": self._amt(t.amount), "currencyPoint": 0, "time": _time(t.open_ns),
-                "usedMargin": self._num(margin), "stop": 0, "stopMove": 0, "limit": 0}
+                "usedMargin": self._num(margin), "stop": self._px(att.get("S", ("", 0))[1]), "stopMove": 0,
+                "limit": self._px(att.get("L", ("", 0))[1])}
 
     def _closed_row(self, acct: SimAccount, b: Book, t: Trade, n: int, px: int, now: int, order_id: str,
                     com: Decimal) -> dict:

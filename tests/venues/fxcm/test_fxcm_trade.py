@@ -98,13 +98,14 @@ def test_stop_entry_triggers_on_last_price():
         async with fx_sim() as sim, executor(sim, VENUE) as ex:
             await ex.instrument(SYMBOL)
             _, ask = quotes(sim)
-            o = await ex.place(await ex.request(SYMBOL, "buy", "stop", "1", stop_price=str(ask + 1)))
+            stop = ask + 10    # well above the touch: the live book may move before the order arrives
+            o = await ex.place(await ex.request(SYMBOL, "buy", "stop", "1", stop_price=str(stop)))
             assert o.state is State.ACCEPTED
             _, snap = await rest(sim, ex, "GET", "/trading/get_model", "models=Order")
             assert snap["orders"][0]["type"] == "SE"
             sim.open_account(VENUE, "key-B", "secret-B", balances=RICH)
             async with executor(sim, VENUE, "key-B", "secret-B", open_account=False, stream=False) as other:
-                walk = 2 * sum(q for _, q in sim.exchange(VENUE).vs.levels(ASK)[:5])
+                walk = 2 * sum(q for p, q in sim.exchange(VENUE).vs.levels(ASK) if p <= int(stop * 100)) + 1
                 await other.place(await other.request(SYMBOL, "buy", "market", str(walk)))
             await ex.wait_for(o.client_id, lambda x: x.state.terminal, 5)
             assert o.state is State.FILLED and o.filled_qty == 1
@@ -165,7 +166,6 @@ def test_bad_input_refused_before_sending():
                 (dict(side="buy", type="stop", qty="1", stop_price=str(ask - 100)), "FXCM would make it a limit entry"),
                 (dict(side="buy", type="market", qty="1", reduce_only=True), "reduce-only buy 1 BTC/USD would increase"),
                 (dict(side="buy", type="market", qty="1", leverage=5), "leverage is set per account by FXCM"),
-                (dict(side="buy", type="market", qty="1", tp_ticks=10), "TP/SL brackets are not built for FXCM"),
             ]
             for kw, match in cases:
                 with pytest.raises(OrderError, match=match):
@@ -173,9 +173,49 @@ def test_bad_input_refused_before_sending():
             with pytest.raises(OrderError, match="unknown symbol 'EUR/USD' on fxcm"):
                 await ex.request("EUR/USD", "buy", "market", "1")
             await ex.place(await ex.request(SYMBOL, "buy", "market", "1"))
-            with pytest.raises(OrderError, match="no reduce-only flag"):
-                await ex.place(await ex.request(SYMBOL, "sell", "limit", "1", price=str(ask + 100), reduce_only=True))
-            assert len(sim.exchange(VENUE).orders) == 1     # the one market order only
+            await ex.place(await ex.request(SYMBOL, "buy", "market", "1"))
+            # a reduce-only limit is the trade's own limit: one trade of its quantity, or refused
+            with pytest.raises(OrderError, match=r"must hold one trade of 2 to close \(trades: \d+: 1, \d+: 1\)"):
+                await ex.place(await ex.request(SYMBOL, "sell", "limit", "2", price=str(ask + 100), reduce_only=True))
+            assert len(sim.exchange(VENUE).orders) == 2
+            sim.exchange(VENUE).orders.clear()
+            assert len(sim.exchange(VENUE).orders) == 0     # nothing since the two market orders
+    run(body())
+
+
+def test_tp_sl_are_the_trades_own_limit_and_stop_and_go_with_it():
+    """An entry with TP/SL: the take-profit and stop-loss become the trade's limit and stop
+    (change_trade_stop_limit); the take-profit fills when the market rises through it, the
+    trade closes and FXCM cancels its stop."""
+    async def body():
+        async with fx_sim() as sim, executor(sim, VENUE) as ex:
+            inst = await ex.instrument(SYMBOL)
+            o = await ex.place(await ex.request(SYMBOL, "buy", "market", "1", tp_ticks=2000, sl_ticks=4000))
+            assert o.state is State.FILLED and ex.bracket_errors == []
+            tp, sl = [x for x in ex.tracker.orders.values() if x is not o]
+            tick = Decimal(inst.tick_size)
+            assert tp.request.price == o.avg_price + 2000 * tick and sl.request.stop_price == o.avg_price - 4000 * tick
+            assert tp.state is State.ACCEPTED and sl.state is State.ACCEPTED
+            _, snap = await rest(sim, ex, "GET", "/trading/get_model", "models=Order&models=OpenPosition")
+            assert sorted(r["type"] for r in snap["orders"]) == ["L", "S"]
+            assert {r["tradeId"] for r in snap["orders"]} == {snap["open_positions"][0]["tradeId"]}
+            pos = snap["open_positions"][0]
+            assert (Decimal(str(pos["limit"])), Decimal(str(pos["stop"]))) == (tp.request.price, sl.request.stop_price)
+            sim.open_account(VENUE, "key-B", "secret-B", balances=RICH)
+            async with executor(sim, VENUE, "key-B", "secret-B", open_account=False, stream=False) as other:
+                above = sum(q for p, q in sim.exchange(VENUE).vs.levels(ASK) if p <= int(tp.request.price * 100))
+                await other.place(await other.request(SYMBOL, "buy", "market", str(2 * above + 1)))
+            await ex.wait_for(tp.client_id, lambda x: x.state is State.FILLED, 5)
+            await ex.wait_for(sl.client_id, lambda x: x.state.terminal, 5)
+            assert sl.state is State.CANCELLED and ex.positions.get(VENUE, SYMBOL).qty == 0
+            assert await ex.adapter.open_orders() == [] and await ex.adapter.positions() == []
+            # the documented refusal of a stop on the wrong side of the market
+            await ex.place(await ex.request(SYMBOL, "buy", "market", "1"))
+            tid = (await ex.adapter.positions())[0].extra["trades"][0]
+            status, doc = await rest(sim, ex, "POST", "/trading/change_trade_stop_limit",
+                                     f"trade_id={tid}&is_stop=true&rate=999999.00&is_in_pips=false&trailing_step=0")
+            assert json.loads(doc["response"]["error"]) == {"code": 18, "message": "The Stop distance must be ",
+                                                            "parameters": ["<", 0]}
     run(body())
 
 
