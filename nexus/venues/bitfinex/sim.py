@@ -24,6 +24,8 @@ Numbers are JSON numbers written as JavaScript writes them (shortest form, "1.2e
 the top 25 bids and asks interleaved, "price:amount" with the asks' amounts negative.
 - REST: GET /v2/conf/pub:info:pair ([[[PAIR,[..,MIN,MAX,..]],..]]) and
   /v2/conf/pub:list:pair:exchange ([[PAIR,..]]), GET /v2/platform/status ([1]).
+- Authenticated REST (/v2/auth/...) and the account channel (the `auth` event on /ws/2,
+  channel 0): sim_trade.py.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from nexus.sim import fmt
 from nexus.sim.feed import Conn, Event, Feed
 from nexus.sim.market import ASK, BID, BUY, Fill
 from nexus.sim.specs import Flow, SimInstrument, SimVenue
+from nexus.venues.bitfinex.sim_trade import BitfinexTrade
 
 BOOK_EVERY = 5              # 50 ms
 BOOK_LEN = 25
@@ -88,6 +91,7 @@ class BitfinexFeed(Feed):
         self.trade_id = TRADE_ID_BASE
         self.recent: collections.deque = collections.deque(maxlen=TRADES_KEPT)
         self.tu_due: collections.deque = collections.deque()   # (due_ns, trade)
+        self.trade = BitfinexTrade(self)    # authenticated REST and the account channel
 
     def view_seq(self, channel):
         return self.publications
@@ -205,6 +209,8 @@ class BitfinexFeed(Feed):
             conn.send(fmt.compact({"event": "conf", "status": "OK", "flags": flags}))
         elif ev == "subscribe":
             self._subscribe(conn, req)
+        elif ev == "auth":
+            self.trade.on_auth(conn, req)
         elif ev == "unsubscribe":
             cid = req.get("chanId")
             key = conn.state["chans"].pop(cid, None)
@@ -270,6 +276,9 @@ class BitfinexFeed(Feed):
         if which == "pub:list:pair:exchange":
             return 200, [[self.pair]]
         return 500, ["error", 10020, "conf: invalid"]
+
+    def private_routes(self):
+        return self.trade.routes()
 
     def rest_routes(self):
         return {
