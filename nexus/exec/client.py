@@ -120,6 +120,7 @@ class VenueAdapter(Protocol):
     async def set_leverage(self, symbol: str, leverage: int) -> int: ...
     async def positions(self) -> list[VenuePosition]: ...
     async def key_info(self) -> dict: ...                   # permissions, time drift
+    # optional: def check_request(self, req: OrderRequest) -> None  (raise OrderError: not sent)
     async def user_stream(self, on_update: Callable[[OrderUpdate], None],
                           ready: asyncio.Event | None = None) -> None: ...
     async def close(self) -> None: ...
@@ -190,6 +191,9 @@ class Executor:
             from nexus.agg.aggregator import refuse_order_in_agg
             refuse_order_in_agg()
         inst = await self.instrument(req.symbol)
+        check = getattr(self.adapter, "check_request", None)   # optional: venue rules beyond the grid
+        if check is not None:                                 # (Bitfinex: 5 significant digits), refused
+            check(req)                                        # before the order is tracked or sent
         if req.reduce_only:
             await self._check_reduces(req)
         if req.leverage is not None:

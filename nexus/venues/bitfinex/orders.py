@@ -237,7 +237,7 @@ class BitfinexAdapter(HttpVenue):
         base, quote = pair_parts(sym[1:])
         return instrument(sym, base, quote)
 
-    def check(self, req: OrderRequest) -> None:
+    def check_request(self, req: OrderRequest) -> None:
         """What Bitfinex would truncate or refuse, refused before sending."""
         for p, what in ((req.price, "price"), (req.stop_price, "stop price")):
             if p is not None and len(p.normalize().as_tuple().digits) > SIG_DIGITS:
@@ -249,7 +249,7 @@ class BitfinexAdapter(HttpVenue):
 
     # -- orders -----------------------------------------------------------------------------
     async def place(self, req: OrderRequest) -> OrderUpdate:
-        self.check(req)
+        self.check_request(req)
         body = self.order_body(req)
         self._dates[req.client_id] = datetime.fromtimestamp(self.now_ms() / 1000, timezone.utc).strftime("%Y-%m-%d")
         doc = await self._call(SUBMIT_PATH, body)

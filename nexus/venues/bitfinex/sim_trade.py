@@ -175,8 +175,9 @@ class BitfinexTrade(PrivateTrade):
         t = p.get("type")
         kind = TYPES.get(t)
         if kind is None:
-            raise BitfinexError(10001, "Invalid order: margin trading is not simulated" if t in MARGIN_TYPES
-                                else "type: invalid")
+            if t in MARGIN_TYPES:
+                raise BitfinexError(10001, "Invalid order: margin trading is not simulated")
+            raise BitfinexError(10020, "type: invalid")
         amount = p.get("amount")
         if not isinstance(amount, str) or not amount.lstrip("-"):
             raise BitfinexError(10020, "amount: invalid")
