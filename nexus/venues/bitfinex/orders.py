@@ -48,6 +48,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
 from typing import Any, Callable
+from urllib.parse import urlsplit
 
 from nexus.exec.client import ClockDrift, Fill, KeyRefused, OrderUpdate, VenuePosition, VenueRejected, VenueUnreachable
 from nexus.exec.http import WITHDRAWAL_ADVICE, HttpVenue
@@ -118,6 +119,9 @@ class BitfinexAdapter(HttpVenue):
         creds.forget()
         self._nonce = 0
         self._names: dict[int, str] = {}        # cid -> the client id it came from
+        self._cids: dict[str, int] = {}         # client id -> cid
+        self.path_prefix = urlsplit(self.rest_url).path.rstrip("/")   # "" on Bitfinex; "/bitfinex" in the simulator
+        self._submit_line = f"POST {self.path_prefix}{SUBMIT_PATH} HTTP/1.1\r\nHost: {self.host}\r\nbfx-nonce: "
         self._dates: dict[str, str] = {}        # client id -> cid_date of its placement
         self._cum: dict[int, Decimal] = {}      # venue order id -> filled so far ("te" sums)
         self._min_size: dict[str, Decimal] = {}
@@ -132,8 +136,10 @@ class BitfinexAdapter(HttpVenue):
         return str(n)
 
     def cid(self, client_id: str) -> int:
-        c = cid_of(client_id)
-        self._names[c] = client_id
+        c = self._cids.get(client_id)
+        if c is None:
+            c = self._cids[client_id] = cid_of(client_id)
+            self._names[c] = client_id
         return c
 
     def order_body(self, req: OrderRequest) -> str:
@@ -154,17 +160,10 @@ class BitfinexAdapter(HttpVenue):
     def order_bytes(self, req: OrderRequest) -> bytes:
         """The complete signed HTTP/1.1 request for `req`, ready to write to the socket."""
         body = self.order_body(req)
-        nonce, key = self.nonce(), self.signer.api_key
+        nonce = self.nonce()
         sig = self.signer._hex(f"/api{SUBMIT_PATH}{nonce}{body}".encode())   # as BitfinexSigner.sign
-        return (f"POST {self.path_prefix}{SUBMIT_PATH} HTTP/1.1\r\nHost: {self.host}\r\nbfx-nonce: {nonce}\r\n"
-                f"bfx-apikey: {key}\r\nbfx-signature: {sig}\r\nContent-Type: application/json\r\n"
-                f"Content-Length: {len(body)}\r\n\r\n{body}").encode()
-
-    @property
-    def path_prefix(self) -> str:
-        """The rest URL's own path ("" for Bitfinex; "/bitfinex" under the simulator)."""
-        from urllib.parse import urlsplit
-        return urlsplit(self.rest_url).path.rstrip("/")
+        return (f"{self._submit_line}{nonce}\r\nbfx-apikey: {self.signer.api_key}\r\nbfx-signature: {sig}\r\n"
+                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n{body}").encode()
 
     async def _call(self, path: str, body: dict | str | None = None, *, signed: bool = True) -> Any:
         text = body if isinstance(body, str) else json.dumps(body or {}, separators=(",", ":"))
