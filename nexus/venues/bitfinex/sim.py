@@ -280,8 +280,41 @@ class BitfinexFeed(Feed):
     def private_routes(self):
         return self.trade.routes()
 
+    def _conf_value(self, key: str):
+        """One config of GET /v2/conf/{KEY1},{KEY2},..: the simulator's pair where the config
+        lists pairs or currencies, an empty list for the documented configs of products it
+        does not trade (futures, securities, margin, currency maps), null for an unknown key."""
+        s = self.spec
+        if key in ("pub:info:pair", "pub:list:pair:exchange"):
+            return self._conf(key)[1][0]
+        if key == "pub:list:currency":
+            return [s.base, s.quote]
+        if key == "pub:map:currency:label":
+            return [[s.base, s.base], [s.quote, s.quote]]
+        if key in ("pub:info:pair:futures", "pub:list:pair:futures", "pub:list:pair:securities",
+                   "pub:list:pair:margin", "pub:list:currency:margin") or key.startswith(("pub:map:", "pub:info:tx")):
+            return []
+        return None
+
+    def _conf_many(self, q, _body):
+        return 200, [self._conf_value(k) for k in q.get("config", "").split(",")]
+
+    def _book(self, q, _body):
+        """GET /v2/book/{symbol}/P0?len=N (https://docs.bitfinex.com/reference/rest-public-book):
+        [[PRICE, COUNT, AMOUNT], ..], bids then asks (negative amounts). P0 only here."""
+        if q.get("symbol") != self.symbol:
+            return 500, ["error", 10020, "symbol: invalid"]
+        if q.get("precision") != "P0":
+            return 500, ["error", 10020, "precision: invalid"]
+        n = 25 if str(q.get("len", "25")) not in ("1", "100") else int(q["len"])
+        b, a = self.vs.levels(BID, n), self.vs.levels(ASK, n)
+        rows = [self._entry(BID, p, qq) for p, qq in b] + [self._entry(ASK, p, qq) for p, qq in a]
+        return 200, fmt.Raw(fmt.dumps(rows))
+
     def rest_routes(self):
         return {
+            ("GET", "/v2/conf/{config}"): self._conf_many,
+            ("GET", "/v2/book/{symbol}/{precision}"): self._book,
             ("GET", "/v2/conf/pub:info:pair"): lambda q, b: self._conf("pub:info:pair"),
             ("GET", "/v2/conf/pub:list:pair:exchange"): lambda q, b: self._conf("pub:list:pair:exchange"),
             ("GET", "/v2/platform/status"): lambda q, b: (200, [1]),
