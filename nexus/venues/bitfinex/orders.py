@@ -18,7 +18,9 @@ market on the exchange wallet, triggered by the last price); `amount` is negativ
 The client order id is Bitfinex's `cid`, an integer unique per UTC day (`cid_date`): a
 numeric client id up to 2**45 - 1 is used as is, any other one is mapped to a 44-bit
 integer (the first 11 hex digits of its SHA-256), so a retry or another process finds the
-same order. Reduce-only and leverage belong to margin trading: refused here before sending.
+same order. Bitfinex keeps the integer only: an order listed by a process that did not place
+it (`nexus order ls`) shows that integer as its client id (`status` / `cancel` with the
+original client id find it). Reduce-only and leverage belong to margin trading: refused here before sending.
 
 Prices: Bitfinex keeps five significant digits and silently truncates more ("API will
 truncate price with precision > 5", docs "Price Precision"), so a price with more is refused

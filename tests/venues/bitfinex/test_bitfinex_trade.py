@@ -340,3 +340,47 @@ def test_credentials_are_forgotten_and_masked():
     with pytest.raises(Exception, match="already handed"):
         creds.secret
     asyncio.run(ad.close())
+
+
+def test_cli_session_bitfinex(tmp_path):
+    """Bitfinex through the CLI (`nexus sim --account-env` in a subprocess, the key in the
+    environment): exit statuses as contracted, and the key's and secret's bytes appear in no
+    output and no file written (tests.exec.test_order_cli._session scans them)."""
+    import secrets
+
+    from tests.exec.test_order_cli import _session
+
+    key, secret = "nxkey" + secrets.token_hex(16), "nxsecret" + secrets.token_hex(24)
+    keys = {"NEXUS_BITFINEX_API_KEY": key, "NEXUS_BITFINEX_API_SECRET": secret}
+    for nexus, outputs in _session(tmp_path, VENUE, key, secret, "nxpass" + secrets.token_hex(12), keys, VENUE):
+        r = nexus("keys", "check", "--json")
+        assert r.returncode == 0, r.stderr
+        info = json.loads(r.stdout)
+        assert info["api_key"] == key[:4] + "…" and info["permissions"]["withdraw.write"] is False
+        r = nexus("order", "place", "--symbol", SYM, "--side", "buy", "--type", "market", "--qty", QTY, "--json")
+        assert r.returncode == 0, r.stderr
+        assert json.loads(r.stdout)["state"] == "filled"
+        r = nexus("positions", "--json")
+        assert r.returncode == 0 and "BTC" in {p["symbol"] for p in json.loads(r.stdout)}, r.stderr
+        r = nexus("order", "place", "--symbol", SYM, "--side", "sell", "--type", "limit", "--qty", QTY,
+                  "--price", "99999", "--client-id", "bfxA1", "--json")
+        assert r.returncode == 0 and json.loads(r.stdout)["state"] == "accepted", r.stderr
+        r = nexus("order", "ls", "--json")       # another process: Bitfinex holds the integer cid only
+        assert r.returncode == 0 and [o["client_id"] for o in json.loads(r.stdout)] == [str(cid_of("bfxA1"))]
+        r = nexus("order", "status", "--symbol", SYM, "--client-id", "bfxA1", "--json")
+        assert r.returncode == 0 and json.loads(r.stdout)["state"] == "accepted", r.stderr
+        r = nexus("order", "cancel", "--symbol", SYM, "--client-id", "bfxA1", "--json")
+        assert r.returncode == 0 and json.loads(r.stdout)["state"] == "cancelled", r.stderr
+        r = nexus("order", "cancel", "--symbol", SYM, "--client-id", "bfxA1", "--json")
+        assert r.returncode == 3 and "Order not found." in r.stderr
+        r = nexus("order", "place", "--symbol", SYM, "--side", "buy", "--type", "market", "--qty", "50")
+        assert r.returncode == 3 and "not enough exchange balance" in r.stderr
+        r = nexus("order", "place", "--symbol", SYM, "--side", "buy", "--type", "limit", "--qty", QTY,
+                  "--price", "65000.5")
+        assert r.returncode == 2 and "5 significant digits" in r.stderr and "tick is 1" in r.stderr
+        r = nexus("order", "place", "--symbol", SYM, "--side", "buy", "--type", "market", "--qty", QTY, keys=False)
+        assert r.returncode == 2 and "NEXUS_BITFINEX_API_KEY" in r.stderr
+        r = nexus("order", "place", "--sim", "--symbol", SYM, "--side", "buy", "--type", "market", "--qty", QTY,
+                  "--json", keys=False)
+        assert r.returncode == 0 and json.loads(r.stdout)["state"] == "filled", r.stderr
+        assert len(outputs) >= 11
