@@ -24,7 +24,8 @@ original client id find it). Reduce-only and leverage belong to margin trading: 
 
 Prices: Bitfinex keeps five significant digits and silently truncates more ("API will
 truncate price with precision > 5", docs "Price Precision"), so a price with more is refused
-before sending, naming the tick at that price; amounts have at most 8 decimals and at least
+before sending, naming the tick at that price (TP/SL distances in ticks are in that tick too:
+`tick_at`); amounts have at most 8 decimals and at least
 the pair's minimum order size (/v2/conf/pub:info:pair).
 
 Statuses: ACTIVE -> accepted, PARTIALLY FILLED @ .. -> partially filled, EXECUTED @ .. ->
@@ -237,6 +238,11 @@ class BitfinexAdapter(HttpVenue):
             self._min_size[sym] = Decimal(str(info[3]))
         base, quote = pair_parts(sym[1:])
         return instrument(sym, base, quote)
+
+    @staticmethod
+    def tick_at(price: Decimal) -> Decimal:
+        """The tick at `price` (five significant digits): what TP/SL distances in ticks scale by."""
+        return sig_tick(price)
 
     def check_request(self, req: OrderRequest) -> None:
         """What Bitfinex would truncate or refuse, refused before sending."""

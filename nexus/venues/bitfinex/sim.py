@@ -267,6 +267,8 @@ class BitfinexFeed(Feed):
             return
         for cid in list(conn.state.get("chans", {})):
             conn.send(self._frame(conn, cid, "hb"))
+        if self.trade.private.account(conn) is not None:      # the account channel beats too
+            conn.send(fmt.compact([0, "hb"]))
 
     # -- REST ---------------------------------------------------------------------------------
     def _conf(self, which: str):

@@ -384,3 +384,16 @@ def test_cli_session_bitfinex(tmp_path):
                   "--json", keys=False)
         assert r.returncode == 0 and json.loads(r.stdout)["state"] == "filled", r.stderr
         assert len(outputs) >= 11
+
+
+def test_tp_sl_ticks_scale_by_the_tick_at_the_entry_price():
+    """Bitfinex's tick depends on the price (five significant digits): 20 ticks at 65000 are 20."""
+    async def body():
+        async with simulator([VENUE]) as sim, executor(sim, VENUE) as ex:
+            o = await ex.place(await ex.request(SYM, "buy", "market", QTY, tp_ticks=20, sl_ticks=30))
+            assert o.state is State.FILLED and ex.bracket_errors == []
+            ref = o.avg_price.to_integral_value()
+            rows = {u.client_id: u for u in await ex.adapter.open_orders(SYM)}
+            held = {so.type: so for so in sim.exchange(VENUE).open_orders(sim.exchange(VENUE).accounts["key-A"])}
+            assert len(rows) == 2 and held["LIMIT"].price == ref + 20 and held["STOP"].stop == ref - 30
+    run(body())
