@@ -11,6 +11,9 @@ ours); `sign()` alone over ready parameters is reported too. Both signatures are
 against an independent HMAC of what each would send before anything is timed. ccxt missing
 -> reported unavailable.
 
+Bitfinex (HMAC-SHA384 hex over "/api" + path + nonce + body): ccxt's market is the one its
+fetch_markets() builds from /v2/conf (precision 8 amount decimals, 5 significant price digits).
+
 Coinbase (JWT, ES256): an EC P-256 key made in memory for the run; both JWTs are verified with
 its public key (and their uri / body checked) before timing. ccxt's coinbase has no offline
 `create_order_request` (its request building lives inside create_order, which needs the
@@ -102,6 +105,17 @@ def _coinbase_check(headers: dict, body: str, want_body: str | None) -> bool:
             and (want_body is None or json.loads(body) == json.loads(want_body)))
 
 
+def _bitfinex_check(headers: dict, path: str, body: str) -> bool:
+    h = {k.lower(): v for k, v in headers.items()}
+    want = hmac.new(SECRET.encode(), f"/api{path}{h['bfx-nonce']}{body}".encode(), hashlib.sha384).hexdigest()
+    return h["bfx-apikey"] == KEY and want == h["bfx-signature"] and json.loads(body)["type"] == "EXCHANGE LIMIT"
+
+
+def _bitfinex_ok(raw: bytes) -> bool:
+    line, h, body = _split(raw)
+    return _bitfinex_check(h, line.split(" ")[1], body)
+
+
 def _coinbase_ok(raw: bytes) -> bool:
     _, h, body = _split(raw)
     return _coinbase_check(h, body, None)
@@ -147,6 +161,20 @@ def _ccxt_okx(ccxt, name: str, venue: str):
     return ex
 
 
+def _ccxt_bitfinex(ccxt, name: str, venue: str):
+    """ccxt's bitfinex with tBTCUSD as its fetch_markets() builds it from /v2/conf (offline)."""
+    ex = ccxt.bitfinex({"apiKey": KEY, "secret": SECRET})
+    ex.set_markets([{"id": "tBTCUSD", "symbol": "BTC/USD", "base": "BTC", "quote": "USD", "settle": None,
+                     "baseId": "BTC", "quoteId": "USD", "settleId": None, "type": "spot", "spot": True,
+                     "margin": False, "swap": False, "future": False, "option": False, "active": True,
+                     "contract": False, "linear": None, "inverse": None, "contractSize": None,
+                     "precision": {"amount": 8, "price": 5},
+                     "limits": {"amount": {"min": 0.00004, "max": 2000.0}, "price": {"min": 1e-8, "max": None},
+                                "leverage": {"min": None, "max": None}, "cost": {"min": None, "max": None}},
+                     "info": {}}])
+    return ex
+
+
 def _ccxt_coinbase(ccxt, name: str, venue: str):
     return ccxt.coinbase({"apiKey": COINBASE_KEY_NAME, "secret": _coinbase_key()[0]})
 
@@ -182,6 +210,9 @@ CASES = {
                      "0.01000000", "65000.01", _coinbase_ok, "coinbase", _ccxt_coinbase, ["v3", "private"],
                      "brokerage/orders", lambda s: _coinbase_check(s["headers"], s["body"], s["body"]),
                      "client_order_id"),
+    "bitfinex": Case(Instrument("bitfinex", "tBTCUSD", "0.00000001", "0.00000001", base="BTC", quote="USD"),
+                     "0.01", "65000", _bitfinex_ok, "bitfinex", _ccxt_bitfinex, ["private"], "auth/w/order/submit",
+                     lambda s: _bitfinex_check(s["headers"], "/v2/auth/w/order/submit", s["body"]), "cid"),
 }
 
 
