@@ -11,7 +11,7 @@ def test_bench_exec_json():
     assert r.returncode == 0, r.stderr
     res = json.loads(r.stdout)
     assert res["ok"] is True
-    assert {"binance-spot", "binance-perp", "bybit-perp", "okx-swap", "coinbase", "binance-rwa",
+    assert {"binance-spot", "binance-perp", "bybit-perp", "okx-swap", "coinbase", "bitfinex", "binance-rwa",
             "fxcm"} <= set(res["venues"])
     assert res["venues"]["fxcm"]["ccxt"] == "ccxt has no fxcm exchange: nothing to compare"
     for row in res["venues"].values():
