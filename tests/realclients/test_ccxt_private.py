@@ -44,13 +44,18 @@ PRIVATE = {
     "okx-swap": (OKX, 0.01, True, "50113"),             # Invalid Sign
     "coinbase": (COINBASE, 0.01, False, "401 Unauthorized"),  # Coinbase says no more for a bad JWT
     "bitfinex": ({}, 0.01, False, "apikey: digest invalid"),   # 10100 (ccxt shows the text)
+    "binance-rwa": ({}, 0.01, False, "-1022"),         # Binance spot's API (ccxt binance), on PAX Gold
 }
+# The simulated market a venue's round trip runs on (default BTCUSDT)
+SIM_SYMBOL = {"binance-rwa": "PAXGUSDT"}
 # Venues whose public ccxt case is not (yet) in test_ccxt_public.CASES: ccxt class, symbol, URL
 # prefixes, options (Bitfinex: the P0 book, ccxt's documented `fetchOrderBook.precision`).
 PRIVATE_CASES = {
     "bitfinex": ("bitfinex", "BTC/USD", {"https://api-pub.bitfinex.com": "", "https://api.bitfinex.com": "",
                                          "wss://api-pub.bitfinex.com": "", "wss://api.bitfinex.com": ""},
                  {"fetchOrderBook": {"precision": "P0"}}, None),
+    "binance-rwa": ("binance", "PAXG/USDT", {"https://api.binance.com": "", "wss://stream.binance.com:9443": ""},
+                    {"fetchMarkets": {"types": ["spot"]}, "fetchCurrencies": False, "fetchMargins": False}, None),
 }
 # ccxt's bitfinex fetch_order reads the active orders only (/auth/r/orders/{symbol} by id); a
 # cancelled order is read with ccxt's fetch_closed_order (/auth/r/orders/{symbol}/hist by id).
@@ -128,7 +133,7 @@ async def _round_trip(venue: str) -> dict:
     # valid (as Coinbase refuses one): its clock starts 0.5 s ahead (well inside the other venues'
     # receive windows).
     epoch_ns = (time.time_ns() + (500_000_000 if venue == "coinbase" else 0)) // 1_000_000 * 1_000_000
-    async with Simulator(seed=5, venues=[venue], epoch_ns=epoch_ns) as sim:
+    async with Simulator(seed=5, venues=[venue], symbol=SIM_SYMBOL.get(venue, "BTCUSDT"), epoch_ns=epoch_ns) as sim:
         key, secret, sim_secret = KEY, SECRET, SECRET
         if venue == "coinbase":
             key, (secret, sim_secret) = COINBASE_KEY_NAME, _coinbase_key()
