@@ -44,7 +44,8 @@ of this session are taken as FXCM's orderId).
 
 Server time: FXCM's requests carry no timestamp (no receive window, so no clock refusal);
 the offset is read from the HTTP Date header of a REST answer (one-second resolution) on
-connect and every RESYNC_S, and shown by `keys check`.
+connect and when older than nexus.exec.http.RESYNC_S before a request, and shown by
+`keys check`.
 
 Reduce-only: FXCM has no reduce-only flag. A reduce-only MARKET on a non-hedging account is
 an opposite open_trade, which FXCM nets against the open trades (after the Executor checked
@@ -62,6 +63,7 @@ reduce-only orders on a hedging account (an opposite order there opens a hedge).
 from __future__ import annotations
 
 import asyncio
+import datetime
 import email.utils
 import json
 import time
@@ -89,7 +91,7 @@ PLACE_WAIT_S = 5.0           # a market order's outcome on the socket
 CANCEL_WAIT_S = 2.0
 OPEN_TIMEOUT_S = 10.0
 PING_S_DEFAULT = 25.0
-RESYNC_S = 300.0
+TIME_SLACK_MS = 2000        # the Date header's one-second resolution, and some
 
 STATES = {0: State.ACCEPTED, 1: State.ACCEPTED, 2: State.ACCEPTED, 3: State.CANCELLED, 4: State.REJECTED,
           5: State.CANCELLED, 6: State.ACCEPTED, 7: State.ACCEPTED, 8: State.CANCELLED, 9: State.FILLED,
@@ -149,7 +151,8 @@ class FxcmAdapter(HttpVenue):
         self.hedging = ""
         self.tracks: dict[str, _Track] = {}
         self.by_client: dict[str, str] = {}
-        self.sent: dict[str, tuple[OrderRequest, float]] = {}   # client id -> (request, monotonic send time)
+        # client id -> (request, monotonic send time, server-time estimate of the send in ms)
+        self.sent: dict[str, tuple[OrderRequest, float, int]] = {}
         self.on_update: Callable[[OrderUpdate], None] | None = None
         self.instruments: dict[str, Instrument] = {}
         self._session = None
@@ -157,6 +160,7 @@ class FxcmAdapter(HttpVenue):
         self._tasks: list[asyncio.Task] = []
         self._closed: asyncio.Future | None = None
         self._changed: asyncio.Condition | None = None
+        self._resyncing = False
 
     def __repr__(self) -> str:
         return f"<FxcmAdapter {self.rest_url} token={mask(self.key_id)}>"
@@ -192,6 +196,12 @@ class FxcmAdapter(HttpVenue):
     async def _call(self, method: str, path: str, form: str = "") -> tuple[httpx.Response, dict]:
         if not self.sid:
             raise VenueUnreachable(f"{self.venue}: no socket open (connect first)")
+        if self.account_id and not self._resyncing and self.stale():
+            self._resyncing = True
+            try:
+                await self.resync()
+            finally:
+                self._resyncing = False
         post = method == "POST"
         r = await self.send(method, path, query="" if post else form, body=form if post else "",
                             headers=self._headers(post))
@@ -399,7 +409,7 @@ class FxcmAdapter(HttpVenue):
         if req.reduce_only and req.type is not OrderType.MARKET:
             return await self._trade_exit(req)
         path, body = self.order_request(req)
-        self.sent[req.client_id] = (req, time.monotonic())
+        self.sent[req.client_id] = (req, time.monotonic(), self.now_ms())
         _, answer = await self._call("POST", path, body)
         data = answer.get("data") or {}
         oid = str(data.get("orderId", ""))
@@ -425,7 +435,7 @@ class FxcmAdapter(HttpVenue):
         stop = req.type is OrderType.STOP
         rate = req.stop_price if stop else req.price
         sent_s = time.monotonic()
-        self.sent[req.client_id] = (req, sent_s)
+        self.sent[req.client_id] = (req, sent_s, self.now_ms())
         await self._call("POST", "/trading/change_trade_stop_limit",
                          f"trade_id={tid}&is_stop={'true' if stop else 'false'}&rate={_wire(rate)}"
                          "&is_in_pips=false&trailing_step=0")
@@ -474,14 +484,17 @@ class FxcmAdapter(HttpVenue):
 
     async def _find_sent(self, client_id: str) -> str | None:
         """The FXCM order a request whose answer was lost became (module docstring)."""
-        req, sent_s = self.sent[client_id]
+        req, sent_s, sent_ms = self.sent[client_id]
         seen = sorted((t for t in list(self.tracks.values()) if t.seen_s >= sent_s and self._matches(t, req)),
                       key=lambda t: t.seen_s)
         if seen:
             return seen[0].order_id
         for row in await self._model("Order"):
             oid = str(row.get("orderId", ""))
-            if oid and oid not in self.tracks:
+            created = _table_ms(row.get("time"))
+            # not seen on the socket: only an order the server created after the request left
+            # (its table time, to the Date header's second, with a second of slack)
+            if oid and oid not in self.tracks and created is not None and created >= sent_ms - TIME_SLACK_MS:
                 await self._event("42" + json.dumps(["Order", json.dumps(row, default=str)]))
                 if self._matches(self.tracks[oid], req):
                     return oid
@@ -571,6 +584,18 @@ class FxcmAdapter(HttpVenue):
         if self._session is not None:
             await self._session.close()
         await self.http.aclose()
+
+
+def _table_ms(text: Any) -> int | None:
+    """A trading-table time ("MMDDYYYYhhmmss" and, on updates, milliseconds) in ms (UTC)."""
+    if not isinstance(text, str) or len(text) < 14 or not text[:14].isdigit():
+        return None
+    try:
+        d = datetime.datetime.strptime(text[:14], "%m%d%Y%H%M%S").replace(tzinfo=datetime.timezone.utc)
+    except ValueError:
+        return None
+    ms = int(text[14:17]) if text[14:17].isdigit() else 0
+    return int(d.timestamp()) * 1000 + ms
 
 
 def _socket_error(text: str) -> str:

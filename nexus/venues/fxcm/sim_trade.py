@@ -5,6 +5,8 @@ Sources: FXCM Socket REST API User Guide (fxcm-rest.readthedocs.io/en/latest/
 socketrestapispecs.html, the PDF "Socket REST API Specs" linked from github.com/fxcm/RestAPI)
 and the fxcm/RestAPI README:
 
+- Answers carry the Date header (the guide's samples), here from the simulator's clock: a
+  client's server-time sync measures the simulator's time.
 - Every request carries "Authorization: Bearer " + socket id + access token; the socket is
   opened with the token (feed.py). A request without an open socket of that token answers
   HTTP 401 {"response":{"executed":false,"error":"Unauthorized"}} (fxcmpy reports FXCM's
@@ -53,6 +55,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as _dt
+import email.utils
 import hmac
 import itertools
 import json
@@ -194,12 +197,26 @@ class FxcmTrade(PrivateTrade):
     def _wrap(self, fn: Callable) -> Callable[[SimRequest], object]:
         def handle(req: SimRequest):
             try:
-                return fn(req)
+                result = fn(req)
             except _Unauthorized:
-                return 401, UNAUTHORIZED
+                result = 401, UNAUTHORIZED
             except FxcmError as e:
-                return e.reply()
+                result = e.reply()
+            return self._dated(result)
         return handle
+
+    def _dated(self, result):
+        """The answer with FXCM's Date header (server time, one-second resolution) from the
+        simulator's clock; a late answer (test fault) keeps the clock of its decision."""
+        date = {"Date": email.utils.format_datetime(
+            _dt.datetime.fromtimestamp(self.feed.clock() / 1e9, tz=_dt.timezone.utc), usegmt=True)}
+        if isinstance(result, tuple):
+            return (*result, date)
+
+        async def later():
+            status, body = await result
+            return status, body, date
+        return later()
 
     @staticmethod
     def _form(req: SimRequest) -> dict[str, list[str]]:

@@ -18,7 +18,7 @@ from nexus.exec.keys import Credentials
 from nexus.exec.orders import OrderError, OrderRequest, State
 from nexus.instruments import Instrument
 from nexus.sim.market import ASK, BID
-from nexus.venues.fxcm.orders import FxcmAdapter, _rejection
+from nexus.venues.fxcm.orders import FxcmAdapter, _rejection, _table_ms
 from tests.exec.tradesim import adapter, executor, run, send_raw, simulator
 
 VENUE, SYMBOL = "fxcm", "BTC/USD"
@@ -299,6 +299,13 @@ def test_documented_bodies_parse_and_sim_rows_have_the_documented_fields():
     run(body())
 
 
+def test_table_times_read_as_documented():
+    # the README's pushed Order record: 04/25/2018 12:07:16.391; the guide's snapshot rows: no ms
+    assert _table_ms(DOCS["order_pushed"]["time"]) == 1524658036391
+    assert _table_ms(DOCS["open_positions"][0]["time"]) == 1505486372000
+    assert _table_ms("") is None and _table_ms("13452017000000") is None
+
+
 def test_order_bytes_are_the_documented_form_request():
     ad = FxcmAdapter(Credentials(VENUE, "tok-id", "0123456789abcdef0123456789abcdef01234567"))
     ad.sid, ad.account_id = "HHGqC3Gao2ENa5tNAAEu", "1027808"
@@ -337,6 +344,13 @@ def test_key_check_reports_account_and_server_time():
             info = await ex.adapter.key_info()
             assert info["account_id"] == "1027808" and info["permissions"] == {"withdrawals": False}
             assert abs(info["time_offset_ms"]) <= 1500 and info["api_key"] == "key-…"
+        # the server's clock an hour behind ours: the Date header says so
+        import time
+
+        from nexus.sim.simulator import Simulator
+        async with Simulator(seed=5, venues=[VENUE], epoch_ns=(time.time_ns() - 3600 * 10**9) // 10**6 * 10**6) as sim:
+            async with executor(sim, VENUE) as ex:
+                assert abs((await ex.adapter.key_info())["time_offset_ms"] + 3_600_000) <= 1500
     run(body())
 
 
