@@ -196,6 +196,9 @@ class FxcmAdapter(HttpVenue):
     async def _call(self, method: str, path: str, form: str = "") -> tuple[httpx.Response, dict]:
         if not self.sid:
             raise VenueUnreachable(f"{self.venue}: no socket open (connect first)")
+        if self._closed is not None and self._closed.done():
+            # FXCM authorizes a request by its open socket: with the socket gone, nothing can be sent
+            raise VenueUnreachable(f"{self.venue}: the socket closed: {method} {path} not sent")
         if self.account_id and not self._resyncing and self.stale():
             self._resyncing = True
             try:

@@ -299,6 +299,33 @@ def test_documented_bodies_parse_and_sim_rows_have_the_documented_fields():
     run(body())
 
 
+def test_token_from_the_environment_or_stdin_never_shown():
+    import io
+
+    from nexus.exec import keys
+
+    token = secrets.token_hex(20)
+    creds = keys.load(VENUE, env={"NEXUS_FXCM_TOKEN": token})
+    assert creds.secret == token and creds.api_key == keys.token_id(token) and token not in repr(creds)
+    assert keys.load(VENUE, env={}, stdin=io.StringIO(token + "\n")).secret == token
+    with pytest.raises(keys.KeysMissing, match="set NEXUS_FXCM_TOKEN"):
+        keys.load(VENUE, env={"NEXUS_FXCM_API_KEY": "k", "NEXUS_FXCM_API_SECRET": "s"})
+
+
+def test_a_closed_socket_is_a_network_failure_not_a_rejection():
+    async def body():
+        async with fx_sim() as sim, executor(sim, VENUE) as ex:
+            await ex.instrument(SYMBOL)
+            for c in list(sim.server.conns[VENUE]):
+                c.abort()
+            await asyncio.wait_for(asyncio.shield(ex.adapter._closed), 5)
+            from nexus.exec.client import NetworkFailure
+            with pytest.raises(NetworkFailure):
+                await ex.place(await ex.request(SYMBOL, "buy", "market", "1"))
+            assert len(sim.exchange(VENUE).orders) == 0
+    run(body())
+
+
 def test_table_times_read_as_documented():
     # the README's pushed Order record: 04/25/2018 12:07:16.391; the guide's snapshot rows: no ms
     assert _table_ms(DOCS["order_pushed"]["time"]) == 1524658036391
