@@ -35,10 +35,11 @@ custom id: fxcm/RestAPI issue #2): the client id -> FXCM orderId mapping is kept
 session's memory, filled from each answer. When an answer is lost (timeout), `query` looks
 for the order before anything is resent: first among the Order-table inserts the socket
 pushed after the request left (same symbol, side, amount, type and rate, not yet claimed by
-another client id of this session), then in a GET /trading/get_model?models=Order snapshot.
-Found, it is claimed and never resent; not found, the Executor resends. The match is by
-content: an identical order sent at the same moment by another session on the same account
-could be taken for ours (say so in a report; FXCM gives nothing better). Across sessions an
+another client id of this session), then in a GET /trading/get_model?models=Order snapshot
+among orders the server created after the request left (the row's time against the synced
+server clock). Found, it is claimed and never resent; not found, the Executor resends. The
+match is by content: an identical order sent at the same moment by another session on the
+same account could be taken for ours (a limit of FXCM's API, which echoes no client tag). Across sessions an
 order is addressed by FXCM's orderId (`--client-id <orderId>`: digits that are no client id
 of this session are taken as FXCM's orderId).
 
@@ -57,7 +58,8 @@ sending, naming the trades). Its answer carries no order id ("data": null): the 
 the trade's new "S" / "L" row in the Order table (pushed on the socket, else the snapshot).
 
 Not built (refused before sending, with the reason): leverage (FXCM sets it per account),
-reduce-only orders on a hedging account (an opposite order there opens a hedge).
+a reduce-only market order on a hedging account (an opposite order there opens a hedge),
+reconnecting a closed socket (every request then fails as a network failure, exit 4).
 """
 
 from __future__ import annotations
