@@ -19,6 +19,8 @@ https://www.gate.io/docs/developers/apiv4/en/):
   -> {"id","current","update" (seconds, fractional),"asks":[{"p","s"}],"bids":[..]}: the book as
   last published, `id` the last published u. /api/v4/spot/currency_pairs[/{pair}],
   /api/v4/futures/usdt/contracts[/{contract}], /api/v4/spot/time.
+- Authenticated spot REST (/api/v4/spot/orders, accounts, ...) and the private spot channels
+  (spot.orders, spot.usertrades, spot.balances on the spot WebSocket): sim_trade.py.
 
 One simulated book serves both markets: the futures contract's quanto_multiplier is the spot
 pair's amount step (BTC 0.0001), so its sizes are whole contracts of the same book. (Gate's real
@@ -36,6 +38,7 @@ from nexus.sim import fmt
 from nexus.sim.feed import Conn, Event, Feed
 from nexus.sim.market import BUY, Fill
 from nexus.sim.specs import Flow, SimInstrument, SimVenue
+from nexus.venues.gate.sim_trade import CHANNELS as PRIVATE_CHANNELS, GateTrade
 
 PUSH_EVERY = 10                  # 100 ms
 SPOT_PATH = "/ws/v4/"
@@ -64,6 +67,7 @@ class GateFeed(Feed):
         self.quanto = s.extra["quanto_multiplier"]
         # whole contracts of the same book: one contract is one amount step
         assert s.lot == 1 and Decimal(self.quanto) == Decimal(1).scaleb(-s.qty_dec)
+        self.trade = GateTrade(self)        # authenticated spot REST and the private spot channels
 
     def view_seq(self, channel):
         return self.ids.get(channel)
@@ -166,6 +170,9 @@ class GateFeed(Feed):
         futures = conn.path == FUTURES_PATH
         prefix = "futures" if futures else "spot"
         ch, event, payload = req.get("channel"), req.get("event"), req.get("payload")
+        if not futures and ch in PRIVATE_CHANNELS:
+            self.trade.on_text(conn, req)
+            return
         if ch == f"{prefix}.ping":
             t = self.clock()
             conn.send(fmt.compact({"time": t // 1_000_000_000, "time_ms": fmt.ms(t), "channel": f"{prefix}.pong",
@@ -260,6 +267,9 @@ class GateFeed(Feed):
         if c != self.symbol:
             return 400, {"label": "CONTRACT_NOT_FOUND", "message": f"Contract {c} not found"}
         return 200, self.contract_info()
+
+    def private_routes(self):
+        return self.trade.routes()
 
     def rest_routes(self):
         return {

@@ -1,0 +1,375 @@
+"""Gate API v4 order entry (spot): the venue adapter of nexus.exec.client.
+
+Requests as Gate documents them (https://www.gate.io/docs/developers/apiv4/en/, "Spot":
+"Create an order" POST /api/v4/spot/orders, "Query single order details" GET
+/api/v4/spot/orders/{order_id}?currency_pair=, "Cancel single order" DELETE
+/api/v4/spot/orders/{order_id}?currency_pair=, "List orders" GET /api/v4/spot/orders
+?currency_pair=&status=open|finished, "List all open orders" GET /api/v4/spot/open_orders,
+"List spot trading accounts" GET /api/v4/spot/accounts, "Get server current time" GET
+/api/v4/spot/time, "Account" GET /api/v4/account/detail; models in the official SDK's docs,
+github.com/gateio/gateapi-python docs/Order.md, SpotAccount.md, AccountDetail.md), signed by
+nexus/venues/gate/sign.py (HMAC-SHA512 hex of METHOD, /api/v4 path, query, SHA-512 of the
+body and the timestamp in seconds; headers KEY, Timestamp, SIGN). Errors are an HTTP 4xx with
+`{"label", "message"}`: the label is the VenueRejected code.
+
+The client order id travels as the order's `text`, "t-" + id (at most 28 characters after
+"t-": longer ids are refused before sending). Gate finds an order by its text only while it
+is open ("Operations based on custom IDs can only be checked in pending orders"), so `query`
+asks by the Gate order id when this session knows it, else by text, else looks the text up
+in the pair's finished orders: a retry after a timeout never sends a filled order again.
+
+Order types: LIMIT is `limit` GTC. MARKET sell is `market` IOC with the base amount. A Gate
+market BUY takes its `amount` in the QUOTE currency, so a base quantity cannot be bought at
+market exactly: Nexus sends it as an IOC `limit` at a price cap (the ask that covers the
+quantity in the pair's current book, plus MARKET_BUY_BAND, rounded up to the tick), which
+takes at most the quantity asked and never pays beyond the cap. STOP (Gate's separate
+price-triggered orders, /spot/price_orders, with their own ids) is refused before sending.
+
+States: finish_as `open` -> accepted / partially filled, `filled` -> filled, `cancelled`
+(by the user) -> cancelled, `ioc` / `fok` / `depth_not_enough` / `trader_not_enough` /
+`small` / `poc` / `stp` -> expired (ended by the venue with what was filled).
+
+Time: GET /api/v4/spot/time {"server_time": ms}. Gate refuses a Timestamp more than 60 s off
+its clock (REQUEST_EXPIRED): that becomes `ClockDrift` naming the drift. Gate reports no
+permissions of a key (account/detail names the user, the key mode and the IP whitelist), so
+`key_info` cannot see withdrawal rights: it says so with the seed's advice.
+
+Private stream: the spot WebSocket wss://api.gateio.ws/ws/v4/ ("Spot WebSocket v4",
+https://www.gate.io/docs/developers/apiv4/ws/en/ "Authentication", "Orders channel"
+spot.orders, "User trades channel" spot.usertrades): each subscribe request carries
+`"auth": {"method": "api_key", "KEY", "SIGN"}` with SIGN = HMAC-SHA512 hex of
+"channel=<channel>&event=subscribe&time=<time>"; payload ["!all"] for every pair. Order
+updates (event put / update / finish, cumulative `left` and `filled_total`) become
+OrderUpdates; `spot.ping` every PING_S.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from decimal import ROUND_CEILING, Decimal
+from typing import Any, Callable
+
+from nexus.exec.client import Fill, OrderUpdate, VenuePosition, VenueRejected, VenueUnreachable
+from nexus.exec.http import WITHDRAWAL_ADVICE, HttpVenue
+from nexus.exec.keys import Credentials
+from nexus.exec.orders import OrderError, OrderRequest, OrderType, State
+from nexus.exec.signing.base import mask
+from nexus.instruments import Instrument
+from nexus.venues.gate.data import FUTURES_SUFFIX, spot_instrument
+from nexus.venues.gate.sign import GateSigner
+
+VENUE = "gate"
+API = "/api/v4"
+TIME_PATH = f"{API}/spot/time"
+URLS = ("https://api.gateio.ws", "wss://api.gateio.ws/ws/v4/")
+PING_S = 20.0
+TEXT_PREFIX = "t-"
+TEXT_MAX = 28                       # characters after "t-" (docs/Order.md `text`)
+MARKET_BUY_BAND = Decimal("0.01")   # a market buy's price cap: 1 % beyond the covering ask
+BOOK_DEPTH = 100
+WINDOW = "Gate accepts a Timestamp within 60 s of its clock"
+EXPIRED = frozenset({"ioc", "fok", "depth_not_enough", "trader_not_enough", "small", "poc", "stp", "unknown"})
+PRIVATE_CHANNELS = ("spot.orders", "spot.usertrades")
+
+
+def _dec(text: Any) -> Decimal | None:
+    return Decimal(str(text)) if text not in ("", None) else None
+
+
+def pair_of(symbol: str) -> str:
+    """BTC_USDT from BTC_USDT or BTCUSDT (a quote Nexus knows: USDT, USDC, BTC, ETH...)."""
+    from nexus.venues.gate.feed import _symbol
+
+    s = symbol.upper()
+    if s.endswith(FUTURES_SUFFIX):
+        raise OrderError(f"gate: {symbol} is a USDT futures contract: Nexus places Gate spot orders only "
+                         "(futures order entry is not built yet)")
+    return s if "_" in s else _symbol(s)
+
+
+def client_text(client_id: str) -> str:
+    if len(client_id) > TEXT_MAX:
+        raise OrderError(f"gate: client order id {client_id!r} is longer than Gate's {TEXT_MAX} characters "
+                         "(order `text`): not sent")
+    return TEXT_PREFIX + client_id
+
+
+def state_of(o: dict) -> State:
+    finish, status = o.get("finish_as", ""), o.get("status", "open")
+    filled = _filled(o)
+    if finish == "filled" or (status == "closed" and not finish):
+        return State.FILLED
+    if status == "open" or finish == "open":
+        return State.PARTIALLY_FILLED if filled else State.ACCEPTED
+    if finish in EXPIRED:
+        return State.EXPIRED
+    return State.CANCELLED
+
+
+def _filled(o: dict) -> Decimal:
+    """The base quantity filled: `filled_amount`, else amount - left (a limit or a market sell;
+    a market buy's amount is quote: its filled base is filled_total / avg_deal_price)."""
+    if o.get("filled_amount") not in (None, ""):
+        return Decimal(o["filled_amount"])
+    if o.get("type") == "market" and o.get("side") == "buy":
+        total, avg = _dec(o.get("filled_total")) or Decimal(0), _dec(o.get("avg_deal_price"))
+        return total / avg if avg else Decimal(0)
+    return Decimal(o.get("amount") or 0) - Decimal(o.get("left") or 0)
+
+
+class GateAdapter(HttpVenue):
+    venue = VENUE
+    perpetual = False
+    UNKNOWN_ORDER = ("ORDER_NOT_FOUND", "Order not found")
+
+    def __init__(self, creds: Credentials, *, rest_url: str | None = None, ws_url: str | None = None,
+                 testnet: bool = False, **kw) -> None:
+        if testnet:
+            raise OrderError("gate: Gate's testnet serves futures only; spot orders have none: use --sim")
+        super().__init__(rest_url or URLS[0], **kw)
+        self.ws_url = ws_url or URLS[1]
+        self.signer = GateSigner(creds.api_key, creds.secret)
+        creds.forget()
+        self.order_ids: dict[str, str] = {}           # client id -> Gate order id
+        self.ticks: dict[str, str] = {}
+        self.trades: dict[str, list[Fill]] = {}       # Gate order id -> its trades not yet counted
+
+    def __repr__(self) -> str:
+        return f"<GateAdapter {self.rest_url} {self.signer!r}>"
+
+    # -- requests ---------------------------------------------------------------------------
+    def order_body(self, req: OrderRequest, cap: Decimal | None = None) -> str:
+        """The order as Gate's JSON body, compact, keys in a fixed order (what is signed). A
+        market buy needs its price `cap` (see the module docstring)."""
+        if req.reduce_only:
+            raise OrderError("gate spot: reduce-only applies to perpetuals only")
+        pair, side, t = pair_of(req.symbol), req.side.value, req.type
+        head = f'{{"text":"{client_text(req.client_id)}","currency_pair":"{pair}",'
+        if t is OrderType.LIMIT:
+            return head + (f'"type":"limit","account":"spot","side":"{side}","amount":"{req.qty:f}",'
+                           f'"price":"{req.price:f}","time_in_force":"gtc"}}')
+        if t is OrderType.STOP:
+            raise OrderError("gate spot: stop orders are Gate's price-triggered orders (/spot/price_orders), "
+                             "which Nexus does not place yet: not sent")
+        if side == "sell":
+            return head + f'"type":"market","account":"spot","side":"sell","amount":"{req.qty:f}","time_in_force":"ioc"}}'
+        if cap is None:
+            raise OrderError("gate: a market buy is sent as an IOC limit at a price cap; none was given")
+        return head + (f'"type":"limit","account":"spot","side":"buy","amount":"{req.qty:f}",'
+                       f'"price":"{cap:f}","time_in_force":"ioc"}}')
+
+    def headers(self, method: str, path: str, query: str, body: str) -> dict[str, str]:
+        return self.signer.sign(method, path, query, body, str(self.now_ms() // 1000)).headers
+
+    auth_headers = headers
+
+    def order_bytes(self, req: OrderRequest, cap: Decimal | None = None) -> bytes:
+        """The complete signed HTTP/1.1 request for `req`, ready to write to the socket."""
+        body = self.order_body(req, cap)
+        ts = str(self.now_ms() // 1000)
+        digest = hashlib.sha512(body.encode()).hexdigest()
+        sig = self.signer._hex(f"POST\n{API}/spot/orders\n\n{digest}\n{ts}".encode())   # as GateSigner.sign
+        return (f"POST {self.base_path}{API}/spot/orders HTTP/1.1\r\nHost: {self.host}\r\nKEY: {self.signer.api_key}\r\n"
+                f"Timestamp: {ts}\r\nSIGN: {sig}\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(body)}\r\n\r\n{body}").encode()
+
+    @property
+    def base_path(self) -> str:
+        from urllib.parse import urlsplit
+        return urlsplit(self.rest_url).path
+
+    async def _call(self, method: str, path: str, query: str = "", body: str = "", *, signed: bool = True,
+                    missing_ok: bool = False) -> Any:
+        """A request to `API + path`; Gate's error body raised as VenueRejected (label, message),
+        REQUEST_EXPIRED as ClockDrift; `missing_ok`: ORDER_NOT_FOUND answers None."""
+        if signed and self.stale():
+            await self.resync()
+        full = API + path
+        headers = self.headers(method, full, query, body) if signed else {}
+        if body:
+            headers["Content-Type"] = "application/json"
+        r = await self.send(method, full, query=query, body=body, headers=headers)
+        if r.status_code >= 500:
+            raise VenueUnreachable(f"{self.venue}: {method} {full}: HTTP {r.status_code}")
+        try:
+            doc = r.json()
+        except ValueError:
+            raise VenueUnreachable(f"{self.venue}: {method} {full}: HTTP {r.status_code}, not JSON") from None
+        if r.status_code < 300:
+            return doc
+        err = doc if isinstance(doc, dict) else {}
+        label, msg = str(err.get("label", r.status_code)), str(err.get("message", err.get("detail", "")))
+        if label == "REQUEST_EXPIRED":
+            raise await self.drift_error(label, msg, WINDOW, self.resync)
+        if label == "ORDER_NOT_FOUND" and missing_ok:
+            return None
+        raise VenueRejected(self.venue, label, msg, r.status_code)
+
+    # -- time, key --------------------------------------------------------------------------
+    async def resync(self) -> None:
+        await self.sync_time(lambda r: int(r.json()["server_time"]), TIME_PATH)
+
+    async def connect(self) -> None:
+        await self.resync()
+
+    async def key_info(self) -> dict:
+        await self.resync()
+        d = await self._call("GET", "/account/detail")
+        return {"venue": self.venue, "api_key": mask(self.signer.api_key), "time_offset_ms": self.offset_ms,
+                "round_trip_ms": self.rtt_ms, "user_id": d.get("user_id"), "key_mode": (d.get("key") or {}).get("mode"),
+                "ip_whitelist": d.get("ip_whitelist") or [],
+                "permissions": "not reported by Gate's API: check the key's settings yourself. "
+                               f"{WITHDRAWAL_ADVICE}."}
+
+    # -- instruments ------------------------------------------------------------------------
+    async def instrument(self, symbol: str) -> Instrument:
+        pair = pair_of(symbol)
+        r = await self.send("GET", f"{API}/spot/currency_pairs/{pair}")
+        if r.status_code in (400, 404):
+            raise OrderError(f"unknown symbol {symbol!r} on {self.venue}")
+        if r.status_code != 200:
+            raise VenueUnreachable(f"{self.venue}: currency pair {pair}: HTTP {r.status_code}")
+        p = r.json()
+        inst = spot_instrument(p["id"], p["precision"], p["amount_precision"], p.get("base", ""), p.get("quote", ""))
+        self.ticks[pair] = inst.tick_size
+        return inst
+
+    async def market_buy_cap(self, pair: str, qty: Decimal) -> Decimal:
+        """The price cap of a market buy of `qty`: the ask that covers it in the current book
+        (the last one when the book holds less) plus MARKET_BUY_BAND, up to the tick."""
+        r = await self.send("GET", f"{API}/spot/order_book", query=f"currency_pair={pair}&limit={BOOK_DEPTH}")
+        if r.status_code != 200:
+            raise VenueUnreachable(f"{self.venue}: order book {pair}: HTTP {r.status_code}")
+        asks = r.json().get("asks") or []
+        if not asks:
+            raise OrderError(f"gate: {pair} has no asks: a market buy has no price to cap at: not sent")
+        left, worst = qty, Decimal(asks[-1][0])
+        for p, q in asks:
+            left -= Decimal(q)
+            if left <= 0:
+                worst = Decimal(p)
+                break
+        tick = Decimal(self.ticks.get(pair) or (await self.instrument(pair)).tick_size)
+        return (worst * (1 + MARKET_BUY_BAND) / tick).to_integral_value(ROUND_CEILING) * tick
+
+    # -- orders -----------------------------------------------------------------------------
+    async def place(self, req: OrderRequest) -> OrderUpdate:
+        cap = None
+        if req.type is OrderType.MARKET and req.side.value == "buy":
+            cap = await self.market_buy_cap(pair_of(req.symbol), req.qty)
+        o = await self._call("POST", "/spot/orders", body=self.order_body(req, cap))
+        self.order_ids[req.client_id] = str(o.get("id", ""))
+        return self.update(o)
+
+    async def _get(self, pair: str, order_id: str) -> OrderUpdate | None:
+        o = await self._call("GET", f"/spot/orders/{order_id}", f"currency_pair={pair}", missing_ok=True)
+        return self.update(o) if o else None
+
+    async def query(self, symbol: str, client_id: str) -> OrderUpdate | None:
+        pair = pair_of(symbol)
+        oid = self.order_ids.get(client_id)
+        if oid:
+            return await self._get(pair, oid)
+        upd = await self._get(pair, client_text(client_id))      # an open order, by its text
+        if upd is not None:
+            return upd
+        text = client_text(client_id)                              # finished: by the pair's history
+        for o in await self._call("GET", "/spot/orders", f"currency_pair={pair}&status=finished&limit=100"):
+            if o.get("text") == text:
+                return self.update(o)
+        return None
+
+    async def cancel(self, symbol: str, client_id: str) -> OrderUpdate:
+        pair = pair_of(symbol)
+        oid = self.order_ids.get(client_id)
+        if not oid:
+            upd = await self.query(symbol, client_id)
+            if upd is None:
+                raise VenueRejected(self.venue, *self.UNKNOWN_ORDER, 404)
+            oid = upd.venue_order_id
+        return self.update(await self._call("DELETE", f"/spot/orders/{oid}", f"currency_pair={pair}"))
+
+    async def open_orders(self, symbol: str | None = None) -> list[OrderUpdate]:
+        if symbol:
+            rows = await self._call("GET", "/spot/orders", f"currency_pair={pair_of(symbol)}&status=open")
+        else:
+            rows = [o for p in await self._call("GET", "/spot/open_orders") for o in p.get("orders", ())]
+        return [self.update(o) for o in rows]
+
+    async def set_leverage(self, symbol: str, leverage: int) -> int:
+        raise OrderError("gate spot: leverage applies to perpetuals only")
+
+    async def positions(self) -> list[VenuePosition]:
+        """Spot: each currency's balance (available + locked)."""
+        out = []
+        for a in await self._call("GET", "/spot/accounts"):
+            free, locked = Decimal(a["available"]), Decimal(a["locked"])
+            if free or locked:
+                out.append(VenuePosition(self.venue, a["currency"], free + locked,
+                                         extra={"free": a["available"], "locked": a["locked"]}))
+        return out
+
+    def update(self, o: dict, fills: tuple[Fill, ...] | None = None) -> OrderUpdate:
+        """A Gate order object (REST, or a spot.orders push) as an OrderUpdate. A REST body
+        itemises no trades: what it filled is given as one fill at its average with the
+        order's fee (so a fee is counted when the answer is the first news of the fill);
+        a pushed update carries the spot.usertrades that came before it (`fills`)."""
+        text = str(o.get("text", ""))
+        cid = text[len(TEXT_PREFIX):] if text.startswith(TEXT_PREFIX) else text
+        if o.get("id"):
+            self.order_ids.setdefault(cid, str(o["id"]))
+        filled = _filled(o)
+        cum = _dec(o.get("filled_total"))
+        avg = _dec(o.get("avg_deal_price")) if filled else None
+        if fills is None:
+            fills = ()
+            if filled and cum is not None:
+                fills = (Fill(filled, cum / filled, Decimal(o.get("fee") or 0), o.get("fee_currency", ""), ""),)
+        return OrderUpdate(cid, state_of(o), filled, str(o.get("id", "")), fills, cum, avg,
+                           o.get("finish_as") or o.get("status", ""), o.get("currency_pair", ""))
+
+    def stream_updates(self, msg: dict) -> list[OrderUpdate]:
+        ch = msg.get("channel")
+        if msg.get("error") and ch in PRIVATE_CHANNELS:
+            err = msg["error"]
+            raise VenueRejected(self.venue, err.get("code", ""), str(err.get("message", "")))
+        if msg.get("event") != "update":
+            return []
+        if ch == "spot.usertrades":       # kept until the order's next update, which counts them
+            for t in msg.get("result") or ():
+                self.trades.setdefault(str(t.get("order_id")), []).append(
+                    Fill(Decimal(t["amount"]), Decimal(t["price"]), Decimal(t.get("fee") or 0),
+                         t.get("fee_currency", ""), str(t.get("id", ""))))
+            return []
+        if ch != "spot.orders":
+            return []
+        return [self.update(o, tuple(self.trades.pop(str(o.get("id")), ()))) for o in msg.get("result") or ()]
+
+    # -- private stream ---------------------------------------------------------------------
+    def subscribe_message(self, channel: str, req_id: int) -> str:
+        t = self.now_ms() // 1000
+        sign = self.signer._hex(f"channel={channel}&event=subscribe&time={t}".encode())
+        return json.dumps({"time": t, "id": req_id, "channel": channel, "event": "subscribe", "payload": ["!all"],
+                           "auth": {"method": "api_key", "KEY": self.signer.api_key, "SIGN": sign}},
+                          separators=(",", ":"))
+
+    async def user_stream(self, on_update: Callable[[OrderUpdate], None], ready: asyncio.Event | None = None) -> None:
+        async def handshake(ws) -> None:
+            for i, ch in enumerate(PRIVATE_CHANNELS, 1):
+                await ws.send_str(self.subscribe_message(ch, i))
+                while True:
+                    doc = json.loads(await asyncio.wait_for(ws.receive_str(), 10))
+                    if doc.get("channel") == ch and doc.get("event") == "subscribe":
+                        if doc.get("error"):
+                            e = doc["error"]
+                            raise VenueRejected(self.venue, e.get("code", ""), str(e.get("message", "")))
+                        break
+
+        ping = json.dumps({"time": 0, "channel": "spot.ping"}, separators=(",", ":"))
+        await self.private_stream(on_update, ready, handshake, ping, PING_S)
+
+
+def spot(creds: Credentials, **kw) -> GateAdapter:
+    return GateAdapter(creds, **kw)
