@@ -220,8 +220,8 @@ class GateAdapter(HttpVenue):
         return {"venue": self.venue, "api_key": mask(self.signer.api_key), "time_offset_ms": self.offset_ms,
                 "round_trip_ms": self.rtt_ms, "user_id": d.get("user_id"), "key_mode": (d.get("key") or {}).get("mode"),
                 "ip_whitelist": d.get("ip_whitelist") or [],
-                "permissions": "not reported by Gate's API: check the key's settings yourself. "
-                               f"{WITHDRAWAL_ADVICE}."}
+                "permissions": {}, "note": "Gate's API reports no permissions of a key: check its settings "
+                                           f"yourself. {WITHDRAWAL_ADVICE}."}
 
     # -- instruments ------------------------------------------------------------------------
     async def instrument(self, symbol: str) -> Instrument:
