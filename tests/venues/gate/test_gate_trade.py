@@ -294,3 +294,48 @@ def test_documented_bodies_parse_and_sim_bodies_have_the_documented_fields():
             acc = await ex.adapter._call("GET", "/spot/accounts")
             assert all(set(DOCS["spot_accounts"][0]) <= set(a) for a in acc)
     run(body())
+
+
+def test_cli_session_gate(tmp_path):
+    """Gate through the CLI (`nexus sim --account-env`, then `nexus order|positions|keys` with the
+    key in the environment): exit statuses as contracted, no secret byte in any output or file."""
+    import secrets
+
+    from tests.exec.test_order_cli import _session
+
+    key, secret = "nxkey" + secrets.token_hex(16), "nxsecret" + secrets.token_hex(24)
+    keys = {"NEXUS_GATE_API_KEY": key, "NEXUS_GATE_API_SECRET": secret}
+    for nexus, outputs in _session(tmp_path, VENUE, key, secret, "nxpass" + secrets.token_hex(12), keys, VENUE):
+        r = nexus("keys", "check", "--json")
+        assert r.returncode == 0, r.stderr
+        info = json.loads(r.stdout)
+        assert info["api_key"] == key[:4] + "…" and info["permissions"] == {} and "Never enable Withdrawals" in info["note"]
+        r = nexus("order", "place", "--symbol", SYMBOL, "--side", "buy", "--type", "market", "--qty", QTY, "--json")
+        assert r.returncode == 0, r.stderr
+        assert json.loads(r.stdout)["state"] == "filled" and Decimal(json.loads(r.stdout)["filled"]) == Decimal(QTY)
+        r = nexus("positions", "--json")
+        assert r.returncode == 0 and "BTC" in {p["symbol"] for p in json.loads(r.stdout)}, r.stderr
+        r = nexus("order", "place", "--symbol", SYMBOL, "--side", "sell", "--type", "limit", "--qty", QTY,
+                  "--price", "999999.0", "--client-id", "gtA1", "--json")
+        assert r.returncode == 0 and json.loads(r.stdout)["state"] == "accepted", r.stderr
+        r = nexus("order", "ls", "--json")
+        assert [o["client_id"] for o in json.loads(r.stdout)] == ["gtA1"]
+        r = nexus("order", "status", "--symbol", SYMBOL, "--client-id", "gtA1", "--json")
+        assert r.returncode == 0 and json.loads(r.stdout)["state"] == "accepted", r.stderr
+        r = nexus("order", "cancel", "--symbol", SYMBOL, "--client-id", "gtA1", "--json")
+        assert r.returncode == 0 and json.loads(r.stdout)["state"] == "cancelled", r.stderr
+        r = nexus("order", "cancel", "--symbol", SYMBOL, "--client-id", "gtA1", "--json")
+        assert r.returncode == 3 and "ORDER_CANCELLED" in r.stderr
+        r = nexus("order", "status", "--symbol", SYMBOL, "--client-id", "nosuch", "--json")
+        assert r.returncode == 3 and "ORDER_NOT_FOUND" in r.stderr
+        r = nexus("order", "place", "--symbol", SYMBOL, "--side", "sell", "--type", "market", "--qty", "900.0000")
+        assert r.returncode == 3 and "BALANCE_NOT_ENOUGH" in r.stderr
+        r = nexus("order", "place", "--symbol", SYMBOL, "--side", "buy", "--type", "limit", "--qty", QTY,
+                  "--price", "65000.05")
+        assert r.returncode == 2 and "multiple of 0.1" in r.stderr
+        r = nexus("order", "place", "--symbol", SYMBOL, "--side", "buy", "--type", "market", "--qty", QTY, keys=False)
+        assert r.returncode == 2 and "NEXUS_GATE_API_KEY" in r.stderr
+        r = nexus("order", "place", "--sim", "--symbol", SYMBOL, "--side", "buy", "--type", "market", "--qty", QTY,
+                  "--json", keys=False)
+        assert r.returncode == 0 and json.loads(r.stdout)["state"] == "filled", r.stderr
+        assert len(outputs) >= 12
