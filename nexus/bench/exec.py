@@ -4,7 +4,7 @@ Nexus: an `OrderRequest` (already checked on the grid) -> the venue adapter's co
 HTTP/1.1 request bytes (`order_bytes`: parameters or JSON body, timestamp, HMAC, request
 line and headers), ready to write to a socket. ccxt, offline (no network): its market built
 from the same instrument body the venue publishes (the simulator's: Binance exchangeInfo,
-Bybit instruments-info, OKX public/instruments), then for each order
+Bybit instruments-info, OKX public/instruments, Gate spot currency_pairs), then for each order
 `create_order_request(...)` (ccxt's own request building: precision, type, time in force)
 and `exchange.sign(path, api, method, params)` -> url/body/headers (no bytes: less work than
 ours); `sign()` alone over ready parameters is reported too. Both signatures are checked
@@ -102,6 +102,17 @@ def _coinbase_check(headers: dict, body: str, want_body: str | None) -> bool:
             and (want_body is None or json.loads(body) == json.loads(want_body)))
 
 
+def _gate_check(headers: dict, path: str, query: str, body: str) -> bool:
+    h = {k.lower(): v for k, v in headers.items()}
+    text = f"POST\n{path}\n{query}\n{hashlib.sha512(body.encode()).hexdigest()}\n{h['timestamp']}"
+    return h["key"] == KEY and hmac.new(SECRET.encode(), text.encode(), hashlib.sha512).hexdigest() == h["sign"]
+
+
+def _gate_ok(raw: bytes) -> bool:
+    line, h, body = _split(raw)
+    return _gate_check(h, line.split(" ")[1], "", body)
+
+
 def _coinbase_ok(raw: bytes) -> bool:
     _, h, body = _split(raw)
     return _coinbase_check(h, body, None)
@@ -147,6 +158,14 @@ def _ccxt_okx(ccxt, name: str, venue: str):
     return ex
 
 
+def _ccxt_gate(ccxt, name: str, venue: str):
+    ex = ccxt.gate({"apiKey": KEY, "secret": SECRET})
+    ex.publicSpotGetCurrencyPairs = lambda params={}: [_feed(venue).pair_info()]   # offline: the simulator's body
+    ex.publicMarginGetCurrencyPairs = lambda params={}: []
+    ex.set_markets(ex.fetch_spot_markets({}))
+    return ex
+
+
 def _ccxt_coinbase(ccxt, name: str, venue: str):
     return ccxt.coinbase({"apiKey": COINBASE_KEY_NAME, "secret": _coinbase_key()[0]})
 
@@ -178,6 +197,9 @@ CASES = {
     "okx-swap": Case(Instrument("okx-swap", "BTC-USDT-SWAP", "0.1", "0.01", "0.01", "linear", "BTC", "USDT"),
                      "1", "65000.1", _okx_ok, "okx", _ccxt_okx, ["private"], "trade/order",
                      lambda s: _okx_check(s["headers"], "/api/v5/trade/order", s["body"]), "clOrdId"),
+    "gate": Case(Instrument("gate", "BTC_USDT", "0.1", "0.0001", base="BTC", quote="USDT"), "0.0100", "65000.1",
+                 _gate_ok, "gate", _ccxt_gate, ["private", "spot"], "orders",
+                 lambda s: _gate_check(s["headers"], "/api/v4/spot/orders", "", s["body"]), "text"),
     "coinbase": Case(Instrument("coinbase", "BTC-USD", "0.01", "0.00000001", base="BTC", quote="USD"),
                      "0.01000000", "65000.01", _coinbase_ok, "coinbase", _ccxt_coinbase, ["v3", "private"],
                      "brokerage/orders", lambda s: _coinbase_check(s["headers"], s["body"], s["body"]),
@@ -237,7 +259,8 @@ def run(iterations: int = ITERATIONS, ccxt_iterations: int = CCXT_ITERATIONS) ->
                 sym, amount, price = ex.symbols[0], float(req.qty), float(req.price)
 
                 def build_and_sign():
-                    params = ex.create_order_request(sym, "limit", "buy", amount, price, {c.id_param: "nxbench1"})
+                    params = ex.create_order_request(sym, "limit", "buy", amount, price,
+                                                     {c.id_param: ("t-" if venue == "gate" else "") + "nxbench1"})
                     return ex.sign(c.path, c.api, "POST", params)
 
                 row["ccxt_correct"] = c.ccxt_ok(build_and_sign())

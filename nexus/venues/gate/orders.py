@@ -46,10 +46,11 @@ OrderUpdates; `spot.ping` every PING_S.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
+from hashlib import sha512
 from decimal import ROUND_CEILING, Decimal
 from typing import Any, Callable
+from urllib.parse import urlsplit
 
 from nexus.exec.client import Fill, OrderUpdate, VenuePosition, VenueRejected, VenueUnreachable
 from nexus.exec.http import WITHDRAWAL_ADVICE, HttpVenue
@@ -80,6 +81,8 @@ def _dec(text: Any) -> Decimal | None:
 
 def pair_of(symbol: str) -> str:
     """BTC_USDT from BTC_USDT or BTCUSDT (a quote Nexus knows: USDT, USDC, BTC, ETH...)."""
+    if "_" in symbol and ":" not in symbol and symbol.isupper():
+        return symbol                      # already Gate's pair (an instrument's symbol)
     from nexus.venues.gate.feed import _symbol
 
     s = symbol.upper()
@@ -87,6 +90,12 @@ def pair_of(symbol: str) -> str:
         raise OrderError(f"gate: {symbol} is a USDT futures contract: Nexus places Gate spot orders only "
                          "(futures order entry is not built yet)")
     return s if "_" in s else _symbol(s)
+
+
+def _plain(d: Decimal) -> str:
+    """A decimal as plain text (no exponent); str() is the fast path."""
+    t = str(d)
+    return format(d, "f") if "E" in t else t
 
 
 def client_text(client_id: str) -> str:
@@ -130,6 +139,7 @@ class GateAdapter(HttpVenue):
             raise OrderError("gate: Gate's testnet serves futures only; spot orders have none: use --sim")
         super().__init__(rest_url or URLS[0], **kw)
         self.ws_url = ws_url or URLS[1]
+        self.base_path = urlsplit(self.rest_url).path      # the simulator's /gate prefix
         self.signer = GateSigner(creds.api_key, creds.secret)
         creds.forget()
         self.order_ids: dict[str, str] = {}           # client id -> Gate order id
@@ -145,20 +155,20 @@ class GateAdapter(HttpVenue):
         market buy needs its price `cap` (see the module docstring)."""
         if req.reduce_only:
             raise OrderError("gate spot: reduce-only applies to perpetuals only")
-        pair, side, t = pair_of(req.symbol), req.side.value, req.type
+        pair, side, t, qty = pair_of(req.symbol), req.side.value, req.type, _plain(req.qty)
         head = f'{{"text":"{client_text(req.client_id)}","currency_pair":"{pair}",'
         if t is OrderType.LIMIT:
-            return head + (f'"type":"limit","account":"spot","side":"{side}","amount":"{req.qty:f}",'
-                           f'"price":"{req.price:f}","time_in_force":"gtc"}}')
+            return head + (f'"type":"limit","account":"spot","side":"{side}","amount":"{qty}",'
+                           f'"price":"{_plain(req.price)}","time_in_force":"gtc"}}')
         if t is OrderType.STOP:
             raise OrderError("gate spot: stop orders are Gate's price-triggered orders (/spot/price_orders), "
                              "which Nexus does not place yet: not sent")
         if side == "sell":
-            return head + f'"type":"market","account":"spot","side":"sell","amount":"{req.qty:f}","time_in_force":"ioc"}}'
+            return head + f'"type":"market","account":"spot","side":"sell","amount":"{qty}","time_in_force":"ioc"}}'
         if cap is None:
             raise OrderError("gate: a market buy is sent as an IOC limit at a price cap; none was given")
-        return head + (f'"type":"limit","account":"spot","side":"buy","amount":"{req.qty:f}",'
-                       f'"price":"{cap:f}","time_in_force":"ioc"}}')
+        return head + (f'"type":"limit","account":"spot","side":"buy","amount":"{qty}",'
+                       f'"price":"{_plain(cap)}","time_in_force":"ioc"}}')
 
     def headers(self, method: str, path: str, query: str, body: str) -> dict[str, str]:
         return self.signer.sign(method, path, query, body, str(self.now_ms() // 1000)).headers
@@ -167,18 +177,13 @@ class GateAdapter(HttpVenue):
 
     def order_bytes(self, req: OrderRequest, cap: Decimal | None = None) -> bytes:
         """The complete signed HTTP/1.1 request for `req`, ready to write to the socket."""
-        body = self.order_body(req, cap)
+        body = self.order_body(req, cap).encode()
         ts = str(self.now_ms() // 1000)
-        digest = hashlib.sha512(body.encode()).hexdigest()
+        digest = sha512(body).hexdigest()
         sig = self.signer._hex(f"POST\n{API}/spot/orders\n\n{digest}\n{ts}".encode())   # as GateSigner.sign
         return (f"POST {self.base_path}{API}/spot/orders HTTP/1.1\r\nHost: {self.host}\r\nKEY: {self.signer.api_key}\r\n"
                 f"Timestamp: {ts}\r\nSIGN: {sig}\r\nContent-Type: application/json\r\n"
-                f"Content-Length: {len(body)}\r\n\r\n{body}").encode()
-
-    @property
-    def base_path(self) -> str:
-        from urllib.parse import urlsplit
-        return urlsplit(self.rest_url).path
+                f"Content-Length: {len(body)}\r\n\r\n").encode() + body
 
     async def _call(self, method: str, path: str, query: str = "", body: str = "", *, signed: bool = True,
                     missing_ok: bool = False) -> Any:
