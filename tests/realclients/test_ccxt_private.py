@@ -43,6 +43,14 @@ PRIVATE = {
     "bybit-perp": ({}, 0.01, True, "10004"),         # error sign!
     "okx-swap": (OKX, 0.01, True, "50113"),             # Invalid Sign
     "coinbase": (COINBASE, 0.01, False, "401 Unauthorized"),  # Coinbase says no more for a bad JWT
+    "gate": ({}, 0.01, False, "INVALID_SIGNATURE"),     # Signature mismatch
+}
+# venues whose ccxt client is set up here (not in test_ccxt_public's CASES): same fields.
+# Gate: spot markets only (the simulator trades the spot pair here; ccxt's default also loads
+# futures, delivery and options listings), a classic (non-unified) account.
+CLIENTS = {
+    "gate": ("gate", "BTC/USDT", {"https://api.gateio.ws": "", "wss://api.gateio.ws": ""},
+             {"fetchMarkets": {"types": ["spot"]}, "unifiedAccount": False}, None),
 }
 # Coinbase: an EC P-256 key made in memory; the simulator is given only its public half.
 COINBASE_KEY_NAME = "organizations/sim-org/apiKeys/sim-key"
@@ -50,7 +58,7 @@ COINBASE_KEY_NAME = "organizations/sim-org/apiKeys/sim-key"
 TLS = {"coinbase"}
 # ccxt's documented per-call parameters
 FETCH_ORDER_PARAMS = {"bybit-perp": {"acknowledged": True}}   # Bybit serves the last 500 orders
-SIGNATURE_HEADERS = ("X-BAPI-SIGN", "OK-ACCESS-SIGN")
+SIGNATURE_HEADERS = ("X-BAPI-SIGN", "OK-ACCESS-SIGN", "SIGN")
 
 
 def _coinbase_key() -> tuple[str, str]:
@@ -99,7 +107,7 @@ def _break_signature(ex) -> None:
 
 
 async def _client(sim: Simulator, venue: str, key: str, secret: str, http_base: str, cafile: str | None):
-    cls, symbol, prefixes, options, _ = CASES[venue]
+    cls, symbol, prefixes, options, _ = CASES[venue] if venue in CASES else CLIENTS[venue]
     extra = PRIVATE[venue][0]
     config = {"enableRateLimit": False, "options": {**options, **extra}, "apiKey": key, "secret": secret,
               "password": PASSPHRASE}

@@ -252,6 +252,16 @@ class GateFeed(Feed):
                 "order_price_round": s.tick_str(), "mark_price_round": s.tick_str(), "order_size_min": 1,
                 "order_size_max": 1000000, "in_delisting": False, "status": "trading"}
 
+    def _currencies(self, query: dict, _body):
+        """GET /api/v4/spot/currencies ("Query all currency information", the SDK's Currency
+        model): the pair's two currencies, one chain each, deposits and withdrawals off (the
+        simulator trades, it moves no coins)."""
+        return 200, [{"currency": c, "name": c, "delisted": False, "withdraw_disabled": True, "withdraw_delayed": False,
+                      "deposit_disabled": True, "trade_disabled": False, "fixed_rate": "", "chain": c,
+                      "chains": [{"name": c, "addr": "", "withdraw_disabled": True, "withdraw_delayed": False,
+                                  "deposit_disabled": True}]}
+                     for c in dict.fromkeys((self.spec.base, self.spec.quote))]
+
     def _pairs(self, query: dict, _body):
         pair = query.get("currency_pair")
         if pair is None:
@@ -280,6 +290,10 @@ class GateFeed(Feed):
             ("GET", "/api/v4/futures/usdt/contracts"): self._contracts,
             ("GET", "/api/v4/futures/usdt/contracts/{contract}"): self._contracts,
             ("GET", "/api/v4/spot/time"): lambda q, b: (200, {"server_time": fmt.ms(self.clock())}),
+            # "List all supported currency pairs supported in margin trading": the simulator
+            # lends nothing, so the venue's list is empty (ccxt reads it at start-up)
+            ("GET", "/api/v4/margin/currency_pairs"): lambda q, b: (200, []),
+            ("GET", "/api/v4/spot/currencies"): self._currencies,
         }
 
 

@@ -287,7 +287,7 @@ class GateTrade(PrivateTrade):
     def account_detail(self, req: SimRequest):
         self._signed(req)
         return 200, {"user_id": USER_ID, "ip_whitelist": [], "currency_pairs": [], "key": {"mode": 1}, "tier": 0,
-                     "copy_trading_role": 0}
+                     "tier_expire_time": "0001-01-01T00:00:00Z", "copy_trading_role": 0}
 
     # -- bodies -----------------------------------------------------------------------------
     def status_of(self, o: SimOrder) -> tuple[str, str]:
