@@ -20,7 +20,9 @@ https://www.gate.io/docs/developers/apiv4/en/):
   last published, `id` the last published u. /api/v4/spot/currency_pairs[/{pair}],
   /api/v4/futures/usdt/contracts[/{contract}], /api/v4/spot/time.
 - Authenticated spot REST (/api/v4/spot/orders, accounts, ...) and the private spot channels
-  (spot.orders, spot.usertrades, spot.balances on the spot WebSocket): sim_trade.py.
+  (spot.orders, spot.usertrades, spot.balances on the spot WebSocket), and the USDT futures
+  ones (/api/v4/futures/usdt/orders, positions, leverage, accounts; futures.orders,
+  futures.usertrades, futures.positions on the futures WebSocket): sim_trade.py.
 
 One simulated book serves both markets: the futures contract's quanto_multiplier is the spot
 pair's amount step (BTC 0.0001), so its sizes are whole contracts of the same book. (Gate's real
@@ -38,7 +40,7 @@ from nexus.sim import fmt
 from nexus.sim.feed import Conn, Event, Feed
 from nexus.sim.market import BUY, Fill
 from nexus.sim.specs import Flow, SimInstrument, SimVenue
-from nexus.venues.gate.sim_trade import CHANNELS as PRIVATE_CHANNELS, GateTrade
+from nexus.venues.gate.sim_trade import CHANNELS as PRIVATE_CHANNELS, FUTURES_CHANNELS, GateFuturesTrade, GateTrade
 
 PUSH_EVERY = 10                  # 100 ms
 SPOT_PATH = "/ws/v4/"
@@ -68,6 +70,7 @@ class GateFeed(Feed):
         # whole contracts of the same book: one contract is one amount step
         assert s.lot == 1 and Decimal(self.quanto) == Decimal(1).scaleb(-s.qty_dec)
         self.trade = GateTrade(self)        # authenticated spot REST and the private spot channels
+        self.futures_trade = GateFuturesTrade(self)     # and the USDT futures ones
 
     def view_seq(self, channel):
         return self.ids.get(channel)
@@ -170,8 +173,8 @@ class GateFeed(Feed):
         futures = conn.path == FUTURES_PATH
         prefix = "futures" if futures else "spot"
         ch, event, payload = req.get("channel"), req.get("event"), req.get("payload")
-        if not futures and ch in PRIVATE_CHANNELS:
-            self.trade.on_text(conn, req)
+        if ch in (FUTURES_CHANNELS if futures else PRIVATE_CHANNELS):
+            (self.futures_trade if futures else self.trade).on_text(conn, req)
             return
         if ch == f"{prefix}.ping":
             t = self.clock()
@@ -279,7 +282,7 @@ class GateFeed(Feed):
         return 200, self.contract_info()
 
     def private_routes(self):
-        return self.trade.routes()
+        return {**self.trade.routes(), **self.futures_trade.routes()}
 
     def rest_routes(self):
         return {

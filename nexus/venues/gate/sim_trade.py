@@ -110,7 +110,7 @@ class GateTrade(PrivateTrade):
             if not h.get(name.lower()):
                 raise GateError(401, "MISSING_REQUIRED_HEADER", f"Missing required header: {name}")
         key, ts, sign = h["key"], h["timestamp"], h["sign"]
-        acct = self.ex.accounts.get(key)
+        acct = self.keys.accounts.get(key)
         if acct is None:
             raise GateError(401, "INVALID_KEY", "Invalid key provided")
         try:
@@ -124,6 +124,14 @@ class GateTrade(PrivateTrade):
         want = hmac.new(acct.secret.encode(), text.encode(), hashlib.sha512).hexdigest()
         if not hmac.compare_digest(want, sign):
             raise GateError(401, "INVALID_SIGNATURE", "Signature mismatch")
+        return self.account_for(acct)
+
+    @property
+    def keys(self):
+        """The exchange whose accounts hold the keys (`sim.open_account`): the spot one."""
+        return self.feed.exchange()
+
+    def account_for(self, acct: SimAccount) -> SimAccount:
         return acct
 
     def _pair(self, pair: Any, required: bool = True) -> None:
@@ -352,7 +360,7 @@ class GateTrade(PrivateTrade):
         if not isinstance(auth, dict) or auth.get("method") != "api_key":
             self._reply(conn, req, (WS_AUTH_FAILED, "Authentication failed: missing auth"))
             return
-        acct = self.ex.accounts.get(auth.get("KEY", ""))
+        acct = self.keys.accounts.get(auth.get("KEY", ""))
         if acct is None:
             self._reply(conn, req, (WS_AUTH_FAILED, "Authentication failed: invalid key"))
             return
@@ -365,15 +373,19 @@ class GateTrade(PrivateTrade):
         if not isinstance(sign, str) or not hmac.compare_digest(want, sign):
             self._reply(conn, req, (WS_AUTH_FAILED, "Authentication failed: signature mismatch"))
             return
-        if not isinstance(payload, list) or not payload or any(x not in ("!all", self.spec.symbol) for x in payload):
+        if not self.payload_ok(payload):
             self._reply(conn, req, (2, f"unknown currency pair {payload}"))
             return
+        self.account_for(acct)
         self.watch(conn, acct.api_key, self._push)
         if event == "subscribe":
             conn.state["topics"].add(ch)
         else:
             conn.state["topics"].discard(ch)
         self._reply(conn, req)
+
+    def payload_ok(self, payload: Any) -> bool:
+        return isinstance(payload, list) and bool(payload) and all(x in ("!all", self.spec.symbol) for x in payload)
 
     def _update(self, ch: str, result: list) -> str:
         t = self.feed.clock()
@@ -404,3 +416,302 @@ class GateTrade(PrivateTrade):
                      "freeze": plain(self.ex.accounts[key].locked.get(c, Decimal(0))),
                      "freeze_change": "0", "change_type": "order-match"} for c in (s.base, s.quote)]
             self.private.send(key, "spot.balances", self._update("spot.balances", rows))
+
+
+# -- USDT-settled futures -------------------------------------------------------------------------
+FUTURES = f"{API}/futures/usdt"
+FUTURES_CHANNELS = frozenset({"futures.orders", "futures.usertrades", "futures.positions"})
+FUTURES_LEVERAGE_MAX = 125          # the contract listing's leverage_max (sim.py contract_info)
+FUTURES_REJECTS = {     # exchange reason -> (HTTP status, label, message)
+    "insufficient_balance": (400, "INSUFFICIENT_AVAILABLE", "Insufficient available balance"),
+    "duplicate_client_id": (400, "INVALID_PARAM_VALUE", "Duplicated text"),
+    "too_many_orders": (400, "TOO_MANY_ORDERS", "Too many open orders"),
+    "off_grid_price": (400, "INVALID_PARAM_VALUE", "price is not a multiple of order_price_round"),
+    "off_grid_qty": (400, "INVALID_PARAM_VALUE", "size must be a whole number of contracts"),
+    "price_invalid": (400, "INVALID_PARAM_VALUE", "Invalid price"),
+    "qty_invalid": (400, "INVALID_PARAM_VALUE", "Invalid size"),
+    "order_type_invalid": (400, "INVALID_PARAM_VALUE", "Invalid order"),
+    "unknown_order": (404, "ORDER_NOT_FOUND", "Order not found"),
+    "reduce_only": (400, "REDUCE_EXCEEDED", "Reduce-only order would increase the position"),
+    "leverage_invalid": (400, "LEVERAGE_TOO_HIGH", f"leverage too high, the maximum is {FUTURES_LEVERAGE_MAX}"),
+}
+TEXT_LOOKUP_AFTER_FINISH_NS = 60 * 1_000_000_000    # "checked within 60 seconds after the end of the order"
+
+
+class GateFuturesTrade(GateTrade):
+    """Gate's USDT-settled futures order entry on the same simulated book (sizes are whole
+    contracts; a contract is the pair's amount step, see sim.py). Sources: Gate API v4 docs
+    "Futures" (https://www.gate.io/docs/developers/apiv4/en/#futures: "Create a futures
+    order" POST /futures/usdt/orders, "Get a single order" / "Cancel a single order"
+    /futures/usdt/orders/{order_id} (the text works while open and for 60 s after the order
+    ended), "List futures orders" ?contract&status, "List all positions of a user", "Get
+    single position", "Update position leverage" POST /futures/usdt/positions/{contract}
+    /leverage?leverage=, "Query futures account"; the SDK's FuturesOrder, Position and
+    FuturesAccount models), the futures WebSocket (https://www.gate.io/docs/developers/
+    futures/ws/en/: futures.orders, futures.usertrades, futures.positions with payload
+    [user id, contract | "!all"], the same auth object as spot). Error labels from Gate's
+    futures error table: CONTRACT_NOT_FOUND, INSUFFICIENT_AVAILABLE, LEVERAGE_TOO_HIGH /
+    LEVERAGE_TOO_LOW, REDUCE_EXCEEDED (a reduce-only order that would not reduce),
+    ORDER_NOT_FOUND, ORDER_FINISHED, INVALID_PARAM_VALUE.
+
+    Modelled: single position mode, isolated leverage per account (the Position's
+    `leverage`), market orders as price "0" with tif ioc, GTC and IOC limits. A classic
+    account's futures wallet is its own: opened, the first time a key trades futures, with
+    the spot account's quote balance as its USDT."""
+
+    def __init__(self, feed) -> None:
+        super().__init__(feed)
+        self._fex = None
+
+    @property
+    def ex(self):
+        if self._fex is None:
+            from nexus.sim.exchange import SimExchange
+
+            spot = self.feed.exchange()
+            self._fex = SimExchange(spot.vs, self.spec, perpetual=True, clock=self.feed.clock,
+                                    publish_fills=spot.publish_fills, leverage_max=FUTURES_LEVERAGE_MAX)
+        return self._fex
+
+    def account_for(self, acct: SimAccount) -> SimAccount:
+        f = self.ex.accounts.get(acct.api_key)
+        if f is None:
+            q = self.spec.quote
+            f = self.ex.open_account(acct.api_key, acct.secret, can_withdraw=acct.can_withdraw,
+                                     balances={q: acct.balances.get(q, Decimal(0))})
+        return f
+
+    def routes(self) -> dict[tuple[str, str], Callable]:
+        w = self._wrap
+        return {
+            ("POST", f"{FUTURES}/orders"): w(self.create), ("GET", f"{FUTURES}/orders"): w(self.list_orders),
+            ("GET", f"{FUTURES}/orders/{{order_id}}"): w(self.get_order),
+            ("DELETE", f"{FUTURES}/orders/{{order_id}}"): w(self.cancel_order),
+            ("GET", f"{FUTURES}/positions"): w(self.positions),
+            ("GET", f"{FUTURES}/positions/{{contract}}"): w(self.position),
+            ("POST", f"{FUTURES}/positions/{{contract}}/leverage"): w(self.leverage),
+            ("GET", f"{FUTURES}/accounts"): w(self.account),
+        }
+
+    def _contract(self, c: Any, required: bool = True) -> None:
+        if c in (None, "") and not required:
+            return
+        if c != self.spec.symbol:
+            raise GateError(400, "CONTRACT_NOT_FOUND", f"Contract {c} not found")
+
+    # -- orders -----------------------------------------------------------------------------
+    def create(self, req: SimRequest):
+        acct = self._signed(req)
+        try:
+            p = json.loads(req.body or "{}")
+        except ValueError:
+            raise GateError(400, "INVALID_REQUEST_BODY", "Invalid request body") from None
+        if not isinstance(p, dict):
+            raise GateError(400, "INVALID_REQUEST_BODY", "Invalid request body")
+        self._contract(p.get("contract"))
+        size = p.get("size")
+        if isinstance(size, str) and re.fullmatch(r"-?[0-9]+", size):
+            size = int(size)
+        if type(size) is not int or size == 0:
+            raise _bad(f"Invalid size: {p.get('size')!r} (whole contracts, positive to buy, negative to sell; "
+                       "closing with size 0 is not simulated)")
+        tif = p.get("tif", "gtc")
+        if tif not in ("gtc", "ioc", "poc", "fok"):
+            raise _bad(f"Invalid tif: {tif!r}")
+        if tif in ("poc", "fok"):
+            raise _bad(f"tif {tif} is not simulated")
+        price_text = p.get("price", "0")
+        market = price_text in ("0", 0, "")
+        if market and tif != "ioc":
+            raise _bad("a market order (price 0) needs tif ioc")
+        price = None if market else self._units(price_text, self.spec.price_dec, self.spec.tick, "price")
+        text = p.get("text")
+        if text is not None and not (isinstance(text, str) and TEXT_RE.match(text)):
+            raise _bad("Invalid text: it must start with t- and hold at most 28 of 0-9 A-Z a-z _ - .")
+        reduce_only = p.get("reduce_only") is True
+        cid = text[2:] if text else f"simf{next(self._ids)}"
+        side = BUY if size > 0 else SELL
+        try:
+            o = self.ex.place(acct, cid, side, "MARKET" if market else "LIMIT", abs(size), price=price,
+                              reduce_only=reduce_only)
+        except Reject as r:
+            if r.reason == "reduce_only" and not acct.position:
+                raise GateError(400, "POSITION_EMPTY", "Position is empty: a reduce-only order has nothing to reduce") \
+                    from None
+            raise GateError(*FUTURES_REJECTS[r.reason]) from None
+        self.meta[o.oid] = {"text": text or "api", "tif": tif, "kind": "market" if market else "limit"}
+        if not market and tif == "ioc" and o.status not in TERMINAL:
+            self.meta[o.oid]["finish_as"] = "ioc"
+            self.ex.cancel(acct, oid=o.oid)
+        body = self.order_body(o)
+        delay_s = self.ex.take_response_delay()
+        return late(201, body, delay_s) if delay_s else (201, body)
+
+    def _find(self, acct: SimAccount, order_id: str) -> SimOrder:
+        if order_id.startswith("t-"):
+            o = self.ex.by_client.get((acct.api_key, order_id[2:]))
+            if o is not None and (o.status not in TERMINAL or
+                                  self.feed.clock() - o.updated_ns <= TEXT_LOOKUP_AFTER_FINISH_NS):
+                return o
+        elif order_id.isdigit():
+            o = self.ex.orders.get(int(order_id) - ORDER_ID_BASE)
+            if o is not None and o.account == acct.api_key:
+                return o
+        raise GateError(*FUTURES_REJECTS["unknown_order"])
+
+    def get_order(self, req: SimRequest):
+        acct = self._signed(req)
+        return 200, self.order_body(self._find(acct, self._order_path_id(req)))
+
+    def cancel_order(self, req: SimRequest):
+        acct = self._signed(req)
+        o = self._find(acct, self._order_path_id(req))
+        if o.status in TERMINAL:
+            raise GateError(400, "ORDER_FINISHED", "Order finished")
+        self.ex.cancel(acct, oid=o.oid)
+        return 200, self.order_body(o)
+
+    def list_orders(self, req: SimRequest):
+        acct = self._signed(req)
+        q = req.query
+        self._contract(q.get("contract"), required=False)
+        status = q.get("status")
+        if status not in ("open", "finished"):
+            raise _bad("Invalid status: open or finished")
+        try:
+            limit = int(q.get("limit", 100))
+        except ValueError:
+            raise _bad("Invalid limit") from None
+        mine = [o for o in self.ex.orders.values() if o.account == acct.api_key
+                and (o.status in TERMINAL) == (status == "finished")]
+        mine.sort(key=lambda o: o.updated_ns if status == "finished" else o.created_ns, reverse=status == "finished")
+        return 200, [self.order_body(o) for o in mine[:max(1, min(limit, 1000))]]
+
+    def status_of(self, o: SimOrder) -> tuple[str, str]:
+        m = self.meta.get(o.oid, {})
+        if o.status not in TERMINAL:
+            return "open", ""
+        if o.status == FILLED:
+            return "finished", "filled"
+        if "finish_as" in m:
+            return "finished", m["finish_as"]
+        if o.status == EXPIRED:
+            return "finished", "reduce_only" if o.reduce_only else "ioc"
+        return "finished", "cancelled"
+
+    def order_body(self, o: SimOrder) -> dict:
+        s, ex = self.spec, self.ex
+        m = self.meta.get(o.oid, {})
+        status, finish = self.status_of(o)
+        sign = 1 if o.side == BUY else -1
+        avg = o.notional / ex.base_qty(o.filled) if o.filled else Decimal(0)
+        body: dict[str, Any] = {
+            "id": ORDER_ID_BASE + o.oid, "user": USER_ID, "create_time": o.created_ns // 1_000_000 / 1000,
+            "status": status, "contract": s.symbol, "size": sign * o.qty, "iceberg": 0,
+            "price": s.px(o.price) if o.price is not None else "0", "close": False, "is_close": False,
+            "reduce_only": o.reduce_only, "is_reduce_only": o.reduce_only, "is_liq": False,
+            "tif": m.get("tif", "gtc"), "left": sign * (o.remaining if status == "open" or finish != "filled" else 0),
+            "fill_price": s.px(0) if not o.filled else plain(avg), "text": m.get("text", "t-" + o.client_id),
+            "tkfr": "0.0005", "mkfr": "0.0002", "refu": 0, "auto_size": "", "stp_id": 0, "stp_act": "-",
+            "amend_text": "-",
+        }
+        if status == "finished":
+            body["finish_time"] = o.updated_ns // 1_000_000 / 1000
+            body["finish_as"] = finish
+        return body
+
+    # -- positions, leverage, account -------------------------------------------------------
+    def position_body(self, acct: SimAccount) -> dict:
+        ex, s = self.ex, self.spec
+        qty = ex.base_qty(acct.position)
+        entry = acct.entry_cost / qty if qty else Decimal(0)
+        from nexus.sim.private import mark
+        return {
+            "user": USER_ID, "contract": s.symbol, "size": acct.position, "leverage": str(acct.leverage),
+            "risk_limit": "1000000", "leverage_max": str(FUTURES_LEVERAGE_MAX), "maintenance_rate": "0.004",
+            "value": plain(abs(acct.entry_cost)), "margin": plain(abs(acct.entry_cost) / acct.leverage),
+            "entry_price": plain(entry), "liq_price": "0", "mark_price": plain(mark(ex)),
+            "initial_margin": plain(abs(acct.entry_cost) / acct.leverage), "maintenance_margin": "0",
+            "unrealised_pnl": plain(ex.unrealised(acct)), "realised_pnl": plain(acct.realised),
+            "pnl_pnl": plain(acct.realised), "pnl_fund": "0", "pnl_fee": "0", "history_pnl": plain(acct.realised),
+            "last_close_pnl": "0", "realised_point": "0", "history_point": "0", "adl_ranking": 5,
+            "pending_orders": len(ex.open_orders(acct)), "close_order": None, "mode": "single",
+            "cross_leverage_limit": "0", "update_time": self.now_ms() // 1000, "update_id": len(ex.orders) + 1,
+            "open_time": 0,
+        }
+
+    def positions(self, req: SimRequest):
+        acct = self._signed(req)
+        return 200, [self.position_body(acct)]
+
+    def position(self, req: SimRequest):
+        acct = self._signed(req)
+        self._contract(req.path.rsplit("/", 1)[1])
+        return 200, self.position_body(acct)
+
+    def leverage(self, req: SimRequest):
+        acct = self._signed(req)
+        self._contract(req.path.split("/")[-2])
+        text = req.query.get("leverage", "")
+        if not text.isdigit():
+            raise _bad(f"Invalid leverage: {text!r}")
+        n = int(text)
+        if n < 1:
+            raise GateError(400, "LEVERAGE_TOO_LOW", "leverage too low (0, cross margin, is not simulated)")
+        try:
+            self.ex.set_leverage(acct, n)
+        except Reject:
+            raise GateError(*FUTURES_REJECTS["leverage_invalid"]) from None
+        return 200, self.position_body(acct)
+
+    def account(self, req: SimRequest):
+        acct = self._signed(req)
+        ex, q = self.ex, self.spec.quote
+        return 200, {"total": plain(ex.free(acct, q)), "unrealised_pnl": plain(ex.unrealised(acct)),
+                     "position_margin": plain(abs(acct.entry_cost) / acct.leverage),
+                     "order_margin": plain(ex.margin_used(acct) - abs(acct.entry_cost) / acct.leverage),
+                     "available": plain(ex.available(acct)), "point": "0", "currency": q, "in_dual_mode": False,
+                     "enable_credit": False, "position_initial_margin": "0", "maintenance_margin": "0", "bonus": "0",
+                     "enable_evolved_classic": False, "history": {"dnw": "0", "pnl": plain(acct.realised), "fee": "0",
+                                                                  "refr": "0", "fund": "0", "point_dnw": "0",
+                                                                  "point_fee": "0", "point_refr": "0",
+                                                                  "bonus_dnw": "0", "bonus_offset": "0"}}
+
+    # -- private channels -------------------------------------------------------------------
+    def payload_ok(self, payload: Any) -> bool:
+        """[user id, contract | "!all"] (the futures channels name the user first)."""
+        return (isinstance(payload, list) and len(payload) == 2 and str(payload[0]) == str(USER_ID)
+                and payload[1] in ("!all", self.spec.symbol))
+
+    def _push(self, ev: ExecEvent) -> None:
+        key = ev.order.account
+        if not self.private.live(key):
+            return
+        o, s = ev.order, self.spec
+        body = self.order_body(o)
+        t = self.feed.clock()
+        if ev.fill_qty:
+            sign = 1 if o.side == BUY else -1
+            self.private.send(key, "futures.usertrades", self._update("futures.usertrades", [{
+                "id": str(TRADE_ID_BASE + ev.trade_id), "create_time": ev.ts_ns // 1_000_000_000,
+                "create_time_ms": fmt.ms(ev.ts_ns), "contract": s.symbol, "order_id": str(body["id"]),
+                "size": sign * ev.fill_qty, "price": s.px(ev.fill_price), "role": "maker" if ev.maker else "taker",
+                "text": body["text"], "fee": plain(ev.fee), "point_fee": 0}]))
+        row = {k: body.get(k) for k in ("contract", "fill_price", "finish_as", "iceberg", "id", "is_close", "is_liq",
+                                        "is_reduce_only", "left", "mkfr", "price", "refu", "size", "status", "text",
+                                        "tif", "tkfr", "stp_id", "stp_act", "amend_text")}
+        row.update(create_time=int(body["create_time"]), create_time_ms=fmt.ms(o.created_ns), user=str(USER_ID),
+                   finish_time=int(body.get("finish_time", 0)), finish_time_ms=fmt.ms(o.updated_ns)
+                   if o.status in TERMINAL else 0, finish_as=body.get("finish_as", ""), refr="0")
+        self.private.send(key, "futures.orders", self._update("futures.orders", [row]))
+        if ev.fill_qty:
+            acct = self.ex.accounts[key]
+            p = self.position_body(acct)
+            self.private.send(key, "futures.positions", self._update("futures.positions", [{
+                "contract": s.symbol, "cross_leverage_limit": 0, "entry_price": float(p["entry_price"]),
+                "history_pnl": float(p["history_pnl"]), "history_point": 0, "last_close_pnl": 0,
+                "leverage": acct.leverage, "leverage_max": FUTURES_LEVERAGE_MAX, "liq_price": 0,
+                "maintenance_rate": 0.004, "margin": float(p["margin"]), "mode": "single",
+                "realised_pnl": float(p["realised_pnl"]), "realised_point": 0, "risk_limit": 1000000,
+                "size": acct.position, "time": t // 1_000_000_000, "time_ms": fmt.ms(t), "user": str(USER_ID),
+                "update_id": p["update_id"]}]))
