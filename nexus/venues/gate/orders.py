@@ -58,7 +58,8 @@ from nexus.exec.keys import Credentials
 from nexus.exec.orders import OrderError, OrderRequest, OrderType, State
 from nexus.exec.signing.base import mask
 from nexus.instruments import Instrument
-from nexus.venues.gate.data import FUTURES_SUFFIX, spot_instrument
+from nexus.venues.gate.data import FUTURES_SUFFIX, futures_instrument, spot_instrument
+from nexus.venues.gate.feed import futures_url
 from nexus.venues.gate.sign import GateSigner
 
 VENUE = "gate"
@@ -73,10 +74,28 @@ BOOK_DEPTH = 100
 WINDOW = "Gate accepts a Timestamp within 60 s of its clock"
 EXPIRED = frozenset({"ioc", "fok", "depth_not_enough", "trader_not_enough", "small", "poc", "stp", "unknown"})
 PRIVATE_CHANNELS = ("spot.orders", "spot.usertrades")
+FUTURES = "/futures/usdt"           # below API: USDT-settled futures
+FUTURES_WS_URL = "wss://fx-ws.gateio.ws/v4/ws/usdt"
+FUTURES_CHANNELS = ("futures.orders", "futures.usertrades")
+FUTURES_EXPIRED = frozenset({"ioc", "liquidated", "auto_deleveraged", "reduce_only", "position_closed",
+                             "reduce_out", "stp"})
 
 
 def _dec(text: Any) -> Decimal | None:
     return Decimal(str(text)) if text not in ("", None) else None
+
+
+def is_futures(symbol: str) -> bool:
+    return symbol.upper().endswith(FUTURES_SUFFIX)
+
+
+def contract_of(symbol: str) -> str:
+    """BTC_USDT from BTC_USDT:USDT or BTCUSDT:USDT (the USDT-settled contract)."""
+    s = symbol.upper()[: -len(FUTURES_SUFFIX)]
+    if "_" in s:
+        return s
+    from nexus.venues.gate.feed import _symbol
+    return _symbol(s)
 
 
 def pair_of(symbol: str) -> str:
@@ -87,8 +106,7 @@ def pair_of(symbol: str) -> str:
 
     s = symbol.upper()
     if s.endswith(FUTURES_SUFFIX):
-        raise OrderError(f"gate: {symbol} is a USDT futures contract: Nexus places Gate spot orders only "
-                         "(futures order entry is not built yet)")
+        raise OrderError(f"gate: {symbol} is a USDT futures contract, not a spot pair")
     return s if "_" in s else _symbol(s)
 
 
@@ -117,6 +135,18 @@ def state_of(o: dict) -> State:
     return State.CANCELLED
 
 
+def futures_state_of(o: dict) -> State:
+    size, left = abs(int(o.get("size") or 0)), abs(int(o.get("left") or 0))
+    if o.get("status", "open") == "open":
+        return State.PARTIALLY_FILLED if size - left else State.ACCEPTED
+    finish = o.get("finish_as", "")
+    if finish == "filled":
+        return State.FILLED
+    if finish in FUTURES_EXPIRED:
+        return State.EXPIRED
+    return State.CANCELLED
+
+
 def _filled(o: dict) -> Decimal:
     """The base quantity filled: `filled_amount`, else amount - left (a limit or a market sell;
     a market buy's amount is quote: its filled base is filled_total / avg_deal_price)."""
@@ -140,6 +170,7 @@ class GateAdapter(HttpVenue):
         super().__init__(rest_url or URLS[0], **kw)
         self.ws_url = ws_url or URLS[1]
         self.base_path = urlsplit(self.rest_url).path      # the simulator's /gate prefix
+        self.futures_ws_url = futures_url(self.ws_url)     # the futures WebSocket (or the simulator's path)
         self.signer = GateSigner(creds.api_key, creds.secret)
         creds.forget()
         self.order_ids: dict[str, str] = {}           # client id -> Gate order id
@@ -153,6 +184,8 @@ class GateAdapter(HttpVenue):
     def order_body(self, req: OrderRequest, cap: Decimal | None = None) -> str:
         """The order as Gate's JSON body, compact, keys in a fixed order (what is signed). A
         market buy needs its price `cap` (see the module docstring)."""
+        if is_futures(req.symbol):
+            return self.futures_body(req)
         if req.reduce_only:
             raise OrderError("gate spot: reduce-only applies to perpetuals only")
         pair, side, t, qty = pair_of(req.symbol), req.side.value, req.type, _plain(req.qty)
@@ -170,6 +203,19 @@ class GateAdapter(HttpVenue):
         return head + (f'"type":"limit","account":"spot","side":"buy","amount":"{qty}",'
                        f'"price":"{_plain(cap)}","time_in_force":"ioc"}}')
 
+    def futures_body(self, req: OrderRequest) -> str:
+        """A futures order (FuturesOrder): `size` whole contracts, positive to buy, negative to
+        sell; a market order is price "0" with tif ioc."""
+        if req.qty != req.qty.to_integral_value():
+            raise OrderError(f"gate futures: size {req.qty} is not a whole number of contracts: not sent")
+        size = int(req.qty) if req.side.value == "buy" else -int(req.qty)
+        if req.type is OrderType.STOP:
+            raise OrderError("gate futures: stop orders are Gate's price-triggered orders "
+                             "(/futures/usdt/price_orders), which Nexus does not place yet: not sent")
+        price, tif = ("0", "ioc") if req.type is OrderType.MARKET else (_plain(req.price), "gtc")
+        return (f'{{"contract":"{contract_of(req.symbol)}","size":{size},"price":"{price}","tif":"{tif}",'
+                f'"text":"{client_text(req.client_id)}"' + (',"reduce_only":true}' if req.reduce_only else "}"))
+
     def headers(self, method: str, path: str, query: str, body: str) -> dict[str, str]:
         return self.signer.sign(method, path, query, body, str(self.now_ms() // 1000)).headers
 
@@ -178,10 +224,11 @@ class GateAdapter(HttpVenue):
     def order_bytes(self, req: OrderRequest, cap: Decimal | None = None) -> bytes:
         """The complete signed HTTP/1.1 request for `req`, ready to write to the socket."""
         body = self.order_body(req, cap).encode()
+        path = f"{API}{FUTURES}/orders" if is_futures(req.symbol) else f"{API}/spot/orders"
         ts = str(self.now_ms() // 1000)
         digest = sha512(body).hexdigest()
-        sig = self.signer._hex(f"POST\n{API}/spot/orders\n\n{digest}\n{ts}".encode())   # as GateSigner.sign
-        return (f"POST {self.base_path}{API}/spot/orders HTTP/1.1\r\nHost: {self.host}\r\nKEY: {self.signer.api_key}\r\n"
+        sig = self.signer._hex(f"POST\n{path}\n\n{digest}\n{ts}".encode())   # as GateSigner.sign
+        return (f"POST {self.base_path}{path} HTTP/1.1\r\nHost: {self.host}\r\nKEY: {self.signer.api_key}\r\n"
                 f"Timestamp: {ts}\r\nSIGN: {sig}\r\nContent-Type: application/json\r\n"
                 f"Content-Length: {len(body)}\r\n\r\n").encode() + body
 
@@ -230,6 +277,8 @@ class GateAdapter(HttpVenue):
 
     # -- instruments ------------------------------------------------------------------------
     async def instrument(self, symbol: str) -> Instrument:
+        if is_futures(symbol):
+            return await self.futures_instrument(symbol)
         pair = pair_of(symbol)
         r = await self.send("GET", f"{API}/spot/currency_pairs/{pair}")
         if r.status_code in (400, 404):
@@ -239,6 +288,18 @@ class GateAdapter(HttpVenue):
         p = r.json()
         inst = spot_instrument(p["id"], p["precision"], p["amount_precision"], p.get("base", ""), p.get("quote", ""))
         self.ticks[pair] = inst.tick_size
+        return inst
+
+    async def futures_instrument(self, symbol: str) -> Instrument:
+        c = contract_of(symbol)
+        r = await self.send("GET", f"{API}{FUTURES}/contracts/{c}")
+        if r.status_code in (400, 404):
+            raise OrderError(f"unknown symbol {symbol!r} on {self.venue} (USDT futures)")
+        if r.status_code != 200:
+            raise VenueUnreachable(f"{self.venue}: contract {c}: HTTP {r.status_code}")
+        k = r.json()
+        inst = futures_instrument(k["name"], k["order_price_round"], k["quanto_multiplier"])
+        self.max_leverage[symbol] = self.max_leverage[inst.symbol] = int(Decimal(k["leverage_max"]))
         return inst
 
     async def market_buy_cap(self, pair: str, qty: Decimal) -> Decimal:
@@ -261,6 +322,10 @@ class GateAdapter(HttpVenue):
 
     # -- orders -----------------------------------------------------------------------------
     async def place(self, req: OrderRequest) -> OrderUpdate:
+        if is_futures(req.symbol):
+            o = await self._call("POST", f"{FUTURES}/orders", body=self.futures_body(req))
+            self.order_ids[req.client_id] = str(o.get("id", ""))
+            return self.futures_update(o)
         cap = None
         if req.type is OrderType.MARKET and req.side.value == "buy":
             cap = await self.market_buy_cap(pair_of(req.symbol), req.qty)
@@ -272,7 +337,27 @@ class GateAdapter(HttpVenue):
         o = await self._call("GET", f"/spot/orders/{order_id}", f"currency_pair={pair}", missing_ok=True)
         return self.update(o) if o else None
 
+    async def _futures_get(self, order_id: str) -> OrderUpdate | None:
+        o = await self._call("GET", f"{FUTURES}/orders/{order_id}", missing_ok=True)
+        return self.futures_update(o) if o else None
+
+    async def futures_query(self, symbol: str, client_id: str) -> OrderUpdate | None:
+        oid = self.order_ids.get(client_id)
+        if oid:
+            return await self._futures_get(oid)
+        upd = await self._futures_get(client_text(client_id))   # open, or ended in the last 60 s
+        if upd is not None:
+            return upd
+        text = client_text(client_id)
+        for o in await self._call("GET", f"{FUTURES}/orders",
+                                  f"contract={contract_of(symbol)}&status=finished&limit=100"):
+            if o.get("text") == text:
+                return self.futures_update(o)
+        return None
+
     async def query(self, symbol: str, client_id: str) -> OrderUpdate | None:
+        if is_futures(symbol):
+            return await self.futures_query(symbol, client_id)
         pair = pair_of(symbol)
         oid = self.order_ids.get(client_id)
         if oid:
@@ -287,34 +372,77 @@ class GateAdapter(HttpVenue):
         return None
 
     async def cancel(self, symbol: str, client_id: str) -> OrderUpdate:
-        pair = pair_of(symbol)
         oid = self.order_ids.get(client_id)
         if not oid:
             upd = await self.query(symbol, client_id)
             if upd is None:
                 raise VenueRejected(self.venue, *self.UNKNOWN_ORDER, 404)
             oid = upd.venue_order_id
+        if is_futures(symbol):
+            return self.futures_update(await self._call("DELETE", f"{FUTURES}/orders/{oid}"))
+        pair = pair_of(symbol)
         return self.update(await self._call("DELETE", f"/spot/orders/{oid}", f"currency_pair={pair}"))
 
     async def open_orders(self, symbol: str | None = None) -> list[OrderUpdate]:
+        if symbol and is_futures(symbol):
+            return [self.futures_update(o) for o in
+                    await self._call("GET", f"{FUTURES}/orders", f"contract={contract_of(symbol)}&status=open")]
         if symbol:
             rows = await self._call("GET", "/spot/orders", f"currency_pair={pair_of(symbol)}&status=open")
         else:
             rows = [o for p in await self._call("GET", "/spot/open_orders") for o in p.get("orders", ())]
-        return [self.update(o) for o in rows]
+        out = [self.update(o) for o in rows]
+        if not symbol:
+            out += [self.futures_update(o) for o in await self._futures_rows("GET", f"{FUTURES}/orders", "status=open")]
+        return out
+
+    async def _futures_rows(self, method: str, path: str, query: str = "") -> list:
+        """A futures list; an account that never used futures has none (USER_NOT_FOUND)."""
+        try:
+            return await self._call(method, path, query)
+        except VenueRejected as e:
+            if e.code == "USER_NOT_FOUND":
+                return []
+            raise
 
     async def set_leverage(self, symbol: str, leverage: int) -> int:
-        raise OrderError("gate spot: leverage applies to perpetuals only")
+        """Gate's "Update position leverage": POST /futures/usdt/positions/{contract}/leverage
+        ?leverage=N (isolated margin at N; Gate's 0 would be cross margin)."""
+        if not is_futures(symbol):
+            raise OrderError("gate spot: leverage applies to perpetuals only")
+        await self.check_leverage(symbol, leverage)
+        p = await self._call("POST", f"{FUTURES}/positions/{contract_of(symbol)}/leverage", f"leverage={leverage}")
+        return int(Decimal(p.get("leverage") or leverage))
 
     async def positions(self) -> list[VenuePosition]:
-        """Spot: each currency's balance (available + locked)."""
+        """Spot: each currency's balance (available + locked); USDT futures: each open position
+        as "<contract>:USDT", size in contracts (negative: short)."""
         out = []
         for a in await self._call("GET", "/spot/accounts"):
             free, locked = Decimal(a["available"]), Decimal(a["locked"])
             if free or locked:
                 out.append(VenuePosition(self.venue, a["currency"], free + locked,
                                          extra={"free": a["available"], "locked": a["locked"]}))
+        for p in await self._futures_rows("GET", f"{FUTURES}/positions"):
+            size = int(p.get("size") or 0)
+            if size:
+                lev = int(Decimal(p.get("leverage") or 0))
+                out.append(VenuePosition(self.venue, p["contract"] + FUTURES_SUFFIX, Decimal(size), _dec(p.get("entry_price")),
+                                         _dec(p.get("unrealised_pnl")), lev or None,
+                                         {"mark_price": p.get("mark_price"), "realised_pnl": p.get("realised_pnl"),
+                                          "mode": p.get("mode")}))
         return out
+
+    def futures_update(self, o: dict, fills: tuple[Fill, ...] = ()) -> OrderUpdate:
+        """A FuturesOrder (REST, or a futures.orders push) as an OrderUpdate, in contracts."""
+        text = str(o.get("text", ""))
+        cid = text[len(TEXT_PREFIX):] if text.startswith(TEXT_PREFIX) else text
+        if o.get("id"):
+            self.order_ids.setdefault(cid, str(o["id"]))
+        filled = Decimal(abs(int(o.get("size") or 0)) - abs(int(o.get("left") or 0)))
+        avg = _dec(o.get("fill_price")) if filled else None
+        return OrderUpdate(cid, futures_state_of(o), filled, str(o.get("id", "")), fills, None, avg,
+                           o.get("finish_as") or o.get("status", ""), o.get("contract", "") + FUTURES_SUFFIX)
 
     def update(self, o: dict, fills: tuple[Fill, ...] | None = None) -> OrderUpdate:
         """A Gate order object (REST, or a spot.orders push) as an OrderUpdate. A REST body
@@ -337,11 +465,19 @@ class GateAdapter(HttpVenue):
 
     def stream_updates(self, msg: dict) -> list[OrderUpdate]:
         ch = msg.get("channel")
-        if msg.get("error") and ch in PRIVATE_CHANNELS:
+        if msg.get("error") and (ch in PRIVATE_CHANNELS or ch in FUTURES_CHANNELS):
             err = msg["error"]
             raise VenueRejected(self.venue, err.get("code", ""), str(err.get("message", "")))
         if msg.get("event") != "update":
             return []
+        if ch == "futures.usertrades":
+            for t in msg.get("result") or ():
+                self.trades.setdefault(str(t.get("order_id")), []).append(
+                    Fill(Decimal(abs(int(t["size"]))), Decimal(str(t["price"])), Decimal(str(t.get("fee") or 0)),
+                         "USDT", str(t.get("id", ""))))
+            return []
+        if ch == "futures.orders":
+            return [self.futures_update(o, tuple(self.trades.pop(str(o.get("id")), ()))) for o in msg.get("result") or ()]
         if ch == "spot.usertrades":       # kept until the order's next update, which counts them
             for t in msg.get("result") or ():
                 self.trades.setdefault(str(t.get("order_id")), []).append(
@@ -353,27 +489,53 @@ class GateAdapter(HttpVenue):
         return [self.update(o, tuple(self.trades.pop(str(o.get("id")), ()))) for o in msg.get("result") or ()]
 
     # -- private stream ---------------------------------------------------------------------
-    def subscribe_message(self, channel: str, req_id: int) -> str:
+    def subscribe_message(self, channel: str, req_id: int, payload: list | None = None) -> str:
         t = self.now_ms() // 1000
         sign = self.signer._hex(f"channel={channel}&event=subscribe&time={t}".encode())
-        return json.dumps({"time": t, "id": req_id, "channel": channel, "event": "subscribe", "payload": ["!all"],
+        return json.dumps({"time": t, "id": req_id, "channel": channel, "event": "subscribe", "payload": payload or ["!all"],
                            "auth": {"method": "api_key", "KEY": self.signer.api_key, "SIGN": sign}},
                           separators=(",", ":"))
 
     async def user_stream(self, on_update: Callable[[OrderUpdate], None], ready: asyncio.Event | None = None) -> None:
-        async def handshake(ws) -> None:
-            for i, ch in enumerate(PRIVATE_CHANNELS, 1):
-                await ws.send_str(self.subscribe_message(ch, i))
-                while True:
-                    doc = json.loads(await asyncio.wait_for(ws.receive_str(), 10))
-                    if doc.get("channel") == ch and doc.get("event") == "subscribe":
-                        if doc.get("error"):
-                            e = doc["error"]
-                            raise VenueRejected(self.venue, e.get("code", ""), str(e.get("message", "")))
-                        break
+        """The spot channels on the spot WebSocket and the futures channels (payload [user id,
+        "!all"]: the user id from /account/detail) on the futures WebSocket, together."""
+        user_id = (await self._call("GET", "/account/detail")).get("user_id")
 
-        ping = json.dumps({"time": 0, "channel": "spot.ping"}, separators=(",", ":"))
-        await self.private_stream(on_update, ready, handshake, ping, PING_S)
+        def handshake(channels: tuple[str, ...], payload: list):
+            async def run(ws) -> None:
+                for i, ch in enumerate(channels, 1):
+                    await ws.send_str(self.subscribe_message(ch, i, payload))
+                    while True:
+                        doc = json.loads(await asyncio.wait_for(ws.receive_str(), 10))
+                        if doc.get("channel") == ch and doc.get("event") == "subscribe":
+                            if doc.get("error"):
+                                e = doc["error"]
+                                raise VenueRejected(self.venue, e.get("code", ""), str(e.get("message", "")))
+                            break
+            return run
+
+        spot_ready, futures_ready = asyncio.Event(), asyncio.Event()
+        ping = lambda market: json.dumps({"time": 0, "channel": f"{market}.ping"}, separators=(",", ":"))  # noqa: E731
+        streams = [
+            self.private_stream(on_update, spot_ready, handshake(PRIVATE_CHANNELS, ["!all"]), ping("spot"), PING_S),
+            self.private_stream(on_update, futures_ready, handshake(FUTURES_CHANNELS, [str(user_id), "!all"]),
+                                ping("futures"), PING_S, url=self.futures_ws_url),
+        ]
+        tasks = [asyncio.ensure_future(x) for x in streams]
+
+        async def both_ready() -> None:
+            await spot_ready.wait()
+            await futures_ready.wait()
+            if ready is not None:
+                ready.set()
+
+        waiter = asyncio.ensure_future(both_ready())
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            waiter.cancel()
+            for t in tasks:
+                t.cancel()
 
 
 def spot(creds: Credentials, **kw) -> GateAdapter:

@@ -40,7 +40,8 @@ from nexus.sim import fmt
 from nexus.sim.feed import Conn, Event, Feed
 from nexus.sim.market import BUY, Fill
 from nexus.sim.specs import Flow, SimInstrument, SimVenue
-from nexus.venues.gate.sim_trade import CHANNELS as PRIVATE_CHANNELS, FUTURES_CHANNELS, GateFuturesTrade, GateTrade
+from nexus.venues.gate.sim_trade import CHANNELS as PRIVATE_CHANNELS, FUTURES_CHANNELS as FUTURES_PRIVATE_CHANNELS, \
+    GateFuturesTrade, GateTrade
 
 PUSH_EVERY = 10                  # 100 ms
 SPOT_PATH = "/ws/v4/"
@@ -173,7 +174,7 @@ class GateFeed(Feed):
         futures = conn.path == FUTURES_PATH
         prefix = "futures" if futures else "spot"
         ch, event, payload = req.get("channel"), req.get("event"), req.get("payload")
-        if ch in (FUTURES_CHANNELS if futures else PRIVATE_CHANNELS):
+        if ch in (FUTURES_PRIVATE_CHANNELS if futures else PRIVATE_CHANNELS):
             (self.futures_trade if futures else self.trade).on_text(conn, req)
             return
         if ch == f"{prefix}.ping":

@@ -426,7 +426,7 @@ FUTURES_REJECTS = {     # exchange reason -> (HTTP status, label, message)
     "insufficient_balance": (400, "INSUFFICIENT_AVAILABLE", "Insufficient available balance"),
     "duplicate_client_id": (400, "INVALID_PARAM_VALUE", "Duplicated text"),
     "too_many_orders": (400, "TOO_MANY_ORDERS", "Too many open orders"),
-    "off_grid_price": (400, "INVALID_PARAM_VALUE", "price is not a multiple of order_price_round"),
+    "off_grid_price": (400, "INVALID_PRECISION", "price is not a multiple of order_price_round"),
     "off_grid_qty": (400, "INVALID_PARAM_VALUE", "size must be a whole number of contracts"),
     "price_invalid": (400, "INVALID_PARAM_VALUE", "Invalid price"),
     "qty_invalid": (400, "INVALID_PARAM_VALUE", "Invalid size"),
@@ -452,7 +452,8 @@ class GateFuturesTrade(GateTrade):
     [user id, contract | "!all"], the same auth object as spot). Error labels from Gate's
     futures error table: CONTRACT_NOT_FOUND, INSUFFICIENT_AVAILABLE, LEVERAGE_TOO_HIGH /
     LEVERAGE_TOO_LOW, REDUCE_EXCEEDED (a reduce-only order that would not reduce),
-    ORDER_NOT_FOUND, ORDER_FINISHED, INVALID_PARAM_VALUE.
+    POSITION_EMPTY (one with no position at all), ORDER_NOT_FOUND, ORDER_FINISHED,
+    INVALID_PRECISION (a price off order_price_round), INVALID_PARAM_VALUE.
 
     Modelled: single position mode, isolated leverage per account (the Position's
     `leverage`), market orders as price "0" with tif ioc, GTC and IOC limits. A classic

@@ -23,6 +23,7 @@ from nexus.venues.gate.orders import GateAdapter
 from tests.exec.tradesim import executor, run, send_raw, simulator
 
 VENUE, SYMBOL, PAIR, QTY = "gate", "BTCUSDT", "BTC_USDT", "0.0100"
+FUT, FUT_SYMBOL = "BTCUSDT:USDT", "BTC_USDT:USDT"      # the USDT-settled contract, sizes in contracts
 VENUES = (VENUE,)
 DOCS = json.loads((Path(__file__).resolve().parents[2] / "fixtures" / "venues" / "gate" / "trade_docs.json").read_text())
 
@@ -147,8 +148,14 @@ def test_bad_input_is_refused_before_sending():
                 await ex.place(await ex.request(SYMBOL, "buy", "stop", QTY, stop_price="70000.0"))
             with pytest.raises(OrderError, match="28 characters"):
                 await ex.place(await ex.request(SYMBOL, "buy", "market", QTY, client_id="a" * 29))
-            with pytest.raises(OrderError, match="futures"):
-                await ex.request("BTCUSDT:USDT", "buy", "market", "1")
+            with pytest.raises(OrderError, match="multiple of 1"):     # futures sizes are whole contracts
+                await ex.request(FUT, "buy", "market", "1.5")
+            with pytest.raises(OrderError, match="above gate's maximum 125"):
+                await ex.adapter.set_leverage(FUT, 126)
+            with pytest.raises(OrderError, match="reduce-only .* would increase"):
+                await ex.place(await ex.request(FUT, "sell", "market", "10", reduce_only=True))
+            with pytest.raises(OrderError, match="price-triggered"):
+                await ex.place(await ex.request(FUT, "sell", "stop", "10", stop_price="60000.0"))
             with pytest.raises(OrderError, match="no spot testnet|serves futures only"):
                 GateAdapter(Credentials(VENUE, "k", "s"), testnet=True)
             assert len(_orders(sim)) == 0
@@ -296,6 +303,78 @@ def test_documented_bodies_parse_and_sim_bodies_have_the_documented_fields():
     run(body())
 
 
+def _futures(sim):
+    return sim.core.feeds[VENUE].futures_trade.ex
+
+
+def test_futures_leverage_market_positions_and_reduce_only():
+    async def body():
+        async with simulator(VENUES) as sim, executor(sim, VENUE) as ex:
+            inst = await ex.instrument(FUT)
+            assert (inst.symbol, inst.contract_kind, inst.contract_value, inst.tick_size) == \
+                (FUT_SYMBOL, "linear", "0.0001", "0.1")
+            o = await ex.place(await ex.request(FUT, "buy", "market", "100", leverage=20))
+            assert o.state is State.FILLED and o.filled_qty == 100 and ex.sends == 1
+            acct = _futures(sim).accounts["key-A"]
+            assert acct.leverage == 20 and acct.position == 100
+            venue_pos = {p.symbol: p for p in await ex.adapter.positions()}
+            assert venue_pos[FUT_SYMBOL].qty == 100 and venue_pos[FUT_SYMBOL].leverage == 20
+            assert venue_pos[FUT_SYMBOL].entry_price == o.avg_price
+            pos = ex.positions.get(VENUE, FUT_SYMBOL)
+            assert pos.qty == 100
+            with pytest.raises(OrderError, match="would increase"):        # more than held: not sent
+                await ex.place(await ex.request(FUT, "sell", "market", "150", reduce_only=True))
+            with pytest.raises(VenueRejected) as e:                        # sent anyway: Gate's label
+                await ex.adapter.place(await ex.request(FUT, "sell", "market", "150", reduce_only=True))
+            assert e.value.code == "REDUCE_EXCEEDED" and acct.position == 100
+            r = await ex.place(await ex.request(FUT, "sell", "market", "60", reduce_only=True))
+            assert r.state is State.FILLED and acct.position == 40 and pos.qty == 40
+            # a resting limit, found by its text, cancelled; the stream reports a crossed one
+            bid = Decimal(sim.book(VENUE)["bids"][-1][0]) - 20 * Decimal(inst.tick_size)
+            rest = await ex.place(await ex.request(FUT, "buy", "limit", "10", price=str(bid)))
+            assert rest.state is State.ACCEPTED
+            assert [u.client_id for u in await ex.adapter.open_orders(FUT)] == [rest.client_id]
+            ex.adapter.order_ids.clear()
+            assert (await ex.adapter.query(FUT, rest.client_id)).state is State.ACCEPTED
+            ex.adapter.order_ids.clear()
+            assert (await ex.cancel(FUT, rest.client_id)).state is State.CANCELLED
+            ex.adapter.order_ids.clear()
+            assert (await ex.adapter.query(FUT, rest.client_id)).state is State.CANCELLED
+            assert await ex.adapter.query(FUT, "nosuchorder") is None
+            lim = await ex.place(await ex.request(FUT, "buy", "limit", "10", price=str(bid)))
+            sim.open_account(VENUE, "key-B", "secret-B", balances={"USDT": "100000000"})
+            async with executor(sim, VENUE, "key-B", "secret-B", open_account=False, stream=False) as other:
+                ahead = sum(Decimal(q) for p, q in sim.book(VENUE)["bids"] if Decimal(p) >= bid)
+                contracts = int(2 * ahead / Decimal(inst.contract_value)) + 10
+                await other.place(await other.request(FUT, "sell", "limit", str(contracts), price=str(bid)))
+            await ex.wait_for(lim.client_id, lambda x: x.state is State.FILLED, 5)
+            assert lim.avg_price == bid and pos.qty == 50 and acct.position == 50
+    run(body())
+
+
+def test_futures_refusals_answer_with_gate_labels():
+    async def body():
+        async with simulator(VENUES) as sim, executor(sim, VENUE, stream=False) as ex:
+            ad = ex.adapter
+            cases = [
+                ('{"contract":"DOGE_USDT","size":1,"price":"0","tif":"ioc"}', "CONTRACT_NOT_FOUND"),
+                ('{"contract":"BTC_USDT","size":90000000,"price":"0","tif":"ioc"}', "INSUFFICIENT_AVAILABLE"),
+                ('{"contract":"BTC_USDT","size":-1,"price":"0","tif":"ioc","reduce_only":true}', "POSITION_EMPTY"),
+                ('{"contract":"BTC_USDT","size":1,"price":"65000.05","tif":"gtc"}', "INVALID_PRECISION"),
+                ('{"contract":"BTC_USDT","size":1,"price":"0","tif":"gtc"}', "INVALID_PARAM_VALUE"),
+                ('{"contract":"BTC_USDT","size":0,"price":"0","tif":"ioc"}', "INVALID_PARAM_VALUE"),
+            ]
+            for body_, label in cases:
+                with pytest.raises(VenueRejected) as e:
+                    await ad._call("POST", "/futures/usdt/orders", body=body_)
+                assert (e.value.code, e.value.status) == (label, 400), (body_, e.value)
+            with pytest.raises(VenueRejected) as e:
+                await ad._call("POST", "/futures/usdt/positions/BTC_USDT/leverage", "leverage=200")
+            assert e.value.code == "LEVERAGE_TOO_HIGH"
+            assert len(_futures(sim).orders) == 0 and _futures(sim).accounts["key-A"].leverage == 10
+    run(body())
+
+
 def test_cli_session_gate(tmp_path):
     """Gate through the CLI (`nexus sim --account-env`, then `nexus order|positions|keys` with the
     key in the environment): exit statuses as contracted, no secret byte in any output or file."""
@@ -338,4 +417,14 @@ def test_cli_session_gate(tmp_path):
         r = nexus("order", "place", "--sim", "--symbol", SYMBOL, "--side", "buy", "--type", "market", "--qty", QTY,
                   "--json", keys=False)
         assert r.returncode == 0 and json.loads(r.stdout)["state"] == "filled", r.stderr
-        assert len(outputs) >= 12
+        # USDT futures: leverage through Gate's position endpoint, a position in contracts
+        r = nexus("order", "place", "--symbol", FUT, "--side", "sell", "--type", "market", "--qty", "30",
+                  "--leverage", "5", "--json")
+        assert r.returncode == 0 and json.loads(r.stdout)["state"] == "filled", r.stderr
+        r = nexus("positions", "--json")
+        fut = next(p for p in json.loads(r.stdout) if p["symbol"] == FUT_SYMBOL)
+        assert r.returncode == 0 and Decimal(fut["qty"]) == -30 and fut["leverage"] == 5, r.stdout
+        r = nexus("order", "place", "--symbol", FUT, "--side", "sell", "--type", "market", "--qty", "1",
+                  "--reduce-only")
+        assert r.returncode == 2 and "would increase" in r.stderr
+        assert len(outputs) >= 15
