@@ -1,46 +1,62 @@
-"""Gate API v4 order entry (spot): the venue adapter of nexus.exec.client.
+"""Gate API v4 order entry, spot and USDT-settled futures: the venue adapter of
+nexus.exec.client. One venue id serves both, as for market data: `BTCUSDT` (or BTC_USDT) is
+the spot pair, `BTCUSDT:USDT` the USDT-settled contract BTC_USDT (sizes in contracts).
 
-Requests as Gate documents them (https://www.gate.io/docs/developers/apiv4/en/, "Spot":
-"Create an order" POST /api/v4/spot/orders, "Query single order details" GET
-/api/v4/spot/orders/{order_id}?currency_pair=, "Cancel single order" DELETE
-/api/v4/spot/orders/{order_id}?currency_pair=, "List orders" GET /api/v4/spot/orders
-?currency_pair=&status=open|finished, "List all open orders" GET /api/v4/spot/open_orders,
-"List spot trading accounts" GET /api/v4/spot/accounts, "Get server current time" GET
-/api/v4/spot/time, "Account" GET /api/v4/account/detail; models in the official SDK's docs,
-github.com/gateio/gateapi-python docs/Order.md, SpotAccount.md, AccountDetail.md), signed by
-nexus/venues/gate/sign.py (HMAC-SHA512 hex of METHOD, /api/v4 path, query, SHA-512 of the
-body and the timestamp in seconds; headers KEY, Timestamp, SIGN). Errors are an HTTP 4xx with
-`{"label", "message"}`: the label is the VenueRejected code.
+Requests as Gate documents them (https://www.gate.io/docs/developers/apiv4/en/; models in the
+official SDK's docs, github.com/gateio/gateapi-python docs/Order.md, FuturesOrder.md,
+Position.md, SpotAccount.md, AccountDetail.md), signed by nexus/venues/gate/sign.py
+(HMAC-SHA512 hex of METHOD, /api/v4 path, query, SHA-512 of the body and the timestamp in
+seconds; headers KEY, Timestamp, SIGN). Errors are an HTTP 4xx with `{"label", "message"}`:
+the label is the VenueRejected code.
+
+- Spot: "Create an order" POST /spot/orders, "Query single order details" / "Cancel single
+  order" /spot/orders/{order_id}?currency_pair=, "List orders" /spot/orders?currency_pair=
+  &status=open|finished, "List all open orders" /spot/open_orders, "List spot trading
+  accounts" /spot/accounts.
+- Futures: "Create a futures order" POST /futures/usdt/orders ({"contract", "size" signed
+  contracts, "price" ("0" with tif ioc: market), "tif", "text", "reduce_only"}), "Get a
+  single order" / "Cancel a single order" /futures/usdt/orders/{order_id}, "List futures
+  orders" ?contract&status, "List all positions of a user" /futures/usdt/positions, "Update
+  position leverage" POST /futures/usdt/positions/{contract}/leverage?leverage=N (refused
+  before sending above the contract's `leverage_max`, read from its listing).
+- Time: "Get server current time" GET /spot/time {"server_time": ms}; "Account" GET
+  /account/detail (user id, key mode, IP whitelist).
 
 The client order id travels as the order's `text`, "t-" + id (at most 28 characters after
 "t-": longer ids are refused before sending). Gate finds an order by its text only while it
-is open ("Operations based on custom IDs can only be checked in pending orders"), so `query`
-asks by the Gate order id when this session knows it, else by text, else looks the text up
-in the pair's finished orders: a retry after a timeout never sends a filled order again.
+is open (spot; futures: and for 60 s after it ended), so `query` asks by the Gate order id
+when this session knows it, else by text, else looks the text up in the finished orders: a
+retry after a timeout never sends a filled order again.
 
-Order types: LIMIT is `limit` GTC. MARKET sell is `market` IOC with the base amount. A Gate
-market BUY takes its `amount` in the QUOTE currency, so a base quantity cannot be bought at
-market exactly: Nexus sends it as an IOC `limit` at a price cap (the ask that covers the
-quantity in the pair's current book, plus MARKET_BUY_BAND, rounded up to the tick), which
-takes at most the quantity asked and never pays beyond the cap. STOP (Gate's separate
-price-triggered orders, /spot/price_orders, with their own ids) is refused before sending.
+Order types: LIMIT is a GTC limit. Spot MARKET sell is `market` IOC with the base amount. A
+Gate spot market BUY takes its `amount` in the QUOTE currency, so a base quantity cannot be
+bought at market exactly: Nexus sends it as an IOC `limit` at a price cap (the ask that covers
+the quantity in the pair's current book, plus MARKET_BUY_BAND, rounded up to the tick), which
+takes at most the quantity asked and never pays beyond the cap. Futures MARKET is price "0",
+tif ioc. STOP is refused before sending: Gate's stops are separate price-triggered orders
+(/spot/price_orders, /futures/usdt/price_orders) whose `text` is only the order's source
+(web / api / app), not a client id, so a stop whose answer was lost could not be found again
+by its client id, and a retry could double it.
 
-States: finish_as `open` -> accepted / partially filled, `filled` -> filled, `cancelled`
-(by the user) -> cancelled, `ioc` / `fok` / `depth_not_enough` / `trader_not_enough` /
-`small` / `poc` / `stp` -> expired (ended by the venue with what was filled).
+States: spot finish_as `open` -> accepted / partially filled, `filled` -> filled,
+`cancelled` -> cancelled, `ioc` / `fok` / `depth_not_enough` / `trader_not_enough` / `small`
+/ `poc` / `stp` -> expired (ended by the venue with what was filled); futures status `open`,
+then finish_as `filled` / `cancelled` / the venue's endings (ioc, reduce_only, liquidated ...
+-> expired).
 
-Time: GET /api/v4/spot/time {"server_time": ms}. Gate refuses a Timestamp more than 60 s off
-its clock (REQUEST_EXPIRED): that becomes `ClockDrift` naming the drift. Gate reports no
-permissions of a key (account/detail names the user, the key mode and the IP whitelist), so
-`key_info` cannot see withdrawal rights: it says so with the seed's advice.
+Time: Gate refuses a Timestamp more than 60 s off its clock (REQUEST_EXPIRED): that becomes
+`ClockDrift` naming the drift. Gate reports no permissions of a key (account/detail names the
+user, the key mode and the IP whitelist), so `key_info` cannot see withdrawal rights: it says
+so with the seed's advice.
 
-Private stream: the spot WebSocket wss://api.gateio.ws/ws/v4/ ("Spot WebSocket v4",
-https://www.gate.io/docs/developers/apiv4/ws/en/ "Authentication", "Orders channel"
-spot.orders, "User trades channel" spot.usertrades): each subscribe request carries
-`"auth": {"method": "api_key", "KEY", "SIGN"}` with SIGN = HMAC-SHA512 hex of
-"channel=<channel>&event=subscribe&time=<time>"; payload ["!all"] for every pair. Order
-updates (event put / update / finish, cumulative `left` and `filled_total`) become
-OrderUpdates; `spot.ping` every PING_S.
+Private streams: the spot WebSocket wss://api.gateio.ws/ws/v4/ (spot.orders,
+spot.usertrades, payload ["!all"]) and the futures one wss://fx-ws.gateio.ws/v4/ws/usdt
+(futures.orders, futures.usertrades, payload [user id, "!all"]), both at once
+(https://www.gate.io/docs/developers/apiv4/ws/en/, .../futures/ws/en/): each subscribe
+request carries `"auth": {"method": "api_key", "KEY", "SIGN"}` with SIGN = HMAC-SHA512 hex
+of "channel=<channel>&event=subscribe&time=<time>". Order updates (cumulative `left`,
+`filled_total`) become OrderUpdates carrying the user trades that came before them (their
+fees); `spot.ping` / `futures.ping` every PING_S.
 """
 
 from __future__ import annotations
@@ -75,6 +91,8 @@ WINDOW = "Gate accepts a Timestamp within 60 s of its clock"
 EXPIRED = frozenset({"ioc", "fok", "depth_not_enough", "trader_not_enough", "small", "poc", "stp", "unknown"})
 PRIVATE_CHANNELS = ("spot.orders", "spot.usertrades")
 FUTURES = "/futures/usdt"           # below API: USDT-settled futures
+STOP_REFUSED = ("gate: a stop is one of Gate's price-triggered orders ({path}), which carry no client order id: "
+                "one whose answer was lost could not be found again, and a retry could double it: not sent")
 FUTURES_WS_URL = "wss://fx-ws.gateio.ws/v4/ws/usdt"
 FUTURES_CHANNELS = ("futures.orders", "futures.usertrades")
 FUTURES_EXPIRED = frozenset({"ioc", "liquidated", "auto_deleveraged", "reduce_only", "position_closed",
@@ -194,8 +212,7 @@ class GateAdapter(HttpVenue):
             return head + (f'"type":"limit","account":"spot","side":"{side}","amount":"{qty}",'
                            f'"price":"{_plain(req.price)}","time_in_force":"gtc"}}')
         if t is OrderType.STOP:
-            raise OrderError("gate spot: stop orders are Gate's price-triggered orders (/spot/price_orders), "
-                             "which Nexus does not place yet: not sent")
+            raise OrderError(STOP_REFUSED.format(path="/spot/price_orders"))
         if side == "sell":
             return head + f'"type":"market","account":"spot","side":"sell","amount":"{qty}","time_in_force":"ioc"}}'
         if cap is None:
@@ -210,8 +227,7 @@ class GateAdapter(HttpVenue):
             raise OrderError(f"gate futures: size {req.qty} is not a whole number of contracts: not sent")
         size = int(req.qty) if req.side.value == "buy" else -int(req.qty)
         if req.type is OrderType.STOP:
-            raise OrderError("gate futures: stop orders are Gate's price-triggered orders "
-                             "(/futures/usdt/price_orders), which Nexus does not place yet: not sent")
+            raise OrderError(STOP_REFUSED.format(path="/futures/usdt/price_orders"))
         price, tif = ("0", "ioc") if req.type is OrderType.MARKET else (_plain(req.price), "gtc")
         return (f'{{"contract":"{contract_of(req.symbol)}","size":{size},"price":"{price}","tif":"{tif}",'
                 f'"text":"{client_text(req.client_id)}"' + (',"reduce_only":true}' if req.reduce_only else "}"))

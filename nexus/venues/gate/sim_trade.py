@@ -1,5 +1,6 @@
-"""Gate API v4's authenticated spot REST and private spot WebSocket channels, as the simulator
-serves them on top of the venue-neutral exchange (nexus.sim.exchange).
+"""Gate API v4's authenticated spot REST and private spot WebSocket channels (GateTrade), and
+the USDT-settled futures ones (GateFuturesTrade, below), as the simulator serves them on top
+of the venue-neutral exchange (nexus.sim.exchange).
 
 Sources: Gate API v4 docs (https://www.gate.io/docs/developers/apiv4/en/): "Authentication"
 (headers KEY, Timestamp in seconds, SIGN = HMAC-SHA512 hex of METHOD "\n" /api/v4 path "\n"
