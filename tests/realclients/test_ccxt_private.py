@@ -44,14 +44,28 @@ PRIVATE = {
     "okx-swap": (OKX, 0.01, True, "50113"),             # Invalid Sign
     "coinbase": (COINBASE, 0.01, False, "401 Unauthorized"),  # Coinbase says no more for a bad JWT
     "gate": ({}, 0.01, False, "INVALID_SIGNATURE"),     # Signature mismatch
+    "gate-futures": ({}, 1, True, "INVALID_SIGNATURE"),  # the USDT contract (amount: contracts)
 }
+# a row that is another market of a served venue: (the simulator's venue, its exchange there)
+MARKETS = {"gate-futures": ("gate", lambda sim: sim.core.feeds["gate"].futures_trade.ex)}
 # venues whose ccxt client is set up here (not in test_ccxt_public's CASES): same fields.
 # Gate: spot markets only (the simulator trades the spot pair here; ccxt's default also loads
 # futures, delivery and options listings), a classic (non-unified) account.
 CLIENTS = {
     "gate": ("gate", "BTC/USDT", {"https://api.gateio.ws": "", "wss://api.gateio.ws": ""},
              {"fetchMarkets": {"types": ["spot"]}, "unifiedAccount": False}, None),
+    "gate-futures": ("gate", "BTC/USDT:USDT", {"https://api.gateio.ws": "", "wss://fx-ws.gateio.ws": ""},
+                     {"fetchMarkets": {"types": ["swap"]}, "swap": {"fetchMarkets": {"settlementCurrencies": ["usdt"]}},
+                      "unifiedAccount": False, "defaultType": "swap"}, None),
 }
+
+
+def _venue(row: str) -> str:
+    return MARKETS[row][0] if row in MARKETS else row
+
+
+def _exchange(sim, row: str):
+    return MARKETS[row][1](sim) if row in MARKETS else sim.exchange(row)
 # Coinbase: an EC P-256 key made in memory; the simulator is given only its public half.
 COINBASE_KEY_NAME = "organizations/sim-org/apiKeys/sim-key"
 # ccxt signs the https URL it calls (Coinbase's JWT uri): served through a local TLS front
@@ -125,14 +139,14 @@ async def _round_trip(venue: str) -> dict:
     # valid (as Coinbase refuses one): its clock starts 0.5 s ahead (well inside the other venues'
     # receive windows).
     epoch_ns = (time.time_ns() + (500_000_000 if venue == "coinbase" else 0)) // 1_000_000 * 1_000_000
-    async with Simulator(seed=5, venues=[venue], epoch_ns=epoch_ns) as sim:
+    async with Simulator(seed=5, venues=[_venue(venue)], epoch_ns=epoch_ns) as sim:
         key, secret, sim_secret = KEY, SECRET, SECRET
         if venue == "coinbase":
             key, (secret, sim_secret) = COINBASE_KEY_NAME, _coinbase_key()
-        sim.open_account(venue, key, sim_secret, passphrase=PASSPHRASE if venue.startswith("okx") else None)
+        sim.open_account(_venue(venue), key, sim_secret, passphrase=PASSPHRASE if venue.startswith("okx") else None)
         await asyncio.sleep(0.5)
         async with AsyncExitStack() as stack:
-            http_base, cafile = sim.rest_url(venue), None
+            http_base, cafile = sim.rest_url(_venue(venue)), None
             if venue in TLS:
                 url = urlsplit(http_base)
                 base, cafile = await stack.enter_async_context(tls_front(url.port))
@@ -159,9 +173,9 @@ async def _trade(sim: Simulator, venue: str, key: str, secret: str, http_base: s
             opened = await ex.fetch_open_orders(symbol)
             assert [x["id"] for x in opened] == [o["id"]]
             # the simulator holds that one order, at ccxt's price
-            acct = sim.exchange(venue).accounts[key]
-            held = sim.exchange(venue).open_orders(acct)
-            assert len(held) == 1 and float(sim.core.feeds[venue].spec.px(held[0].price)) == price, held
+            acct = _exchange(sim, venue).accounts[key]
+            held = _exchange(sim, venue).open_orders(acct)
+            assert len(held) == 1 and float(sim.core.feeds[_venue(venue)].spec.px(held[0].price)) == price, held
             await ex.cancel_order(o["id"], symbol)
             assert (await ex.fetch_order(o["id"], symbol, fo))["status"] == "canceled"
             assert await ex.fetch_open_orders(symbol) == []
@@ -176,7 +190,7 @@ async def _trade(sim: Simulator, venue: str, key: str, secret: str, http_base: s
             with pytest.raises(ccxt.AuthenticationError) as err:
                 await ex.create_order(symbol, "limit", "buy", amount, price)
             assert PRIVATE[venue][3] in str(err.value), str(err.value)
-            assert sim.exchange(venue).open_orders(acct) == []
+            assert _exchange(sim, venue).open_orders(acct) == []
             return {"order": o["id"], "positions": positions}
         finally:
             await ex.close()
