@@ -119,15 +119,17 @@ def test_cancel_status_by_text_and_unknown_orders():
     run(body())
 
 
-def test_timeout_queries_by_client_id_and_never_doubles():
+@pytest.mark.parametrize("symbol, qty", [(SYMBOL, QTY), (FUT, "30")])
+def test_timeout_queries_by_client_id_and_never_doubles(symbol, qty):
     async def body():
         async with simulator(VENUES) as sim, executor(sim, VENUE, timeout_s=0.5) as ex:
-            sim.exchange(VENUE).delay_next_response(2.0)
-            req = await ex.request(SYMBOL, "sell", "market", QTY)
+            exchange = _futures(sim) if symbol == FUT else sim.exchange(VENUE)
+            exchange.delay_next_response(2.0)
+            req = await ex.request(symbol, "sell", "market", qty)
             o = await ex.place(req)
             assert o.state is State.FILLED and ex.sends == 1
-            assert [x.client_id for x in _orders(sim).values()] == [req.client_id]
-            assert ex.positions.get(VENUE, PAIR).qty == -Decimal(QTY)
+            assert [x.client_id for x in exchange.orders.values()] == [req.client_id]
+            assert ex.positions.get(VENUE, req.symbol).qty == -Decimal(qty)
     run(body())
 
 
