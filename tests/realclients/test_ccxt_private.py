@@ -43,21 +43,29 @@ PRIVATE = {
     "bybit-perp": ({}, 0.01, True, "10004"),         # error sign!
     "okx-swap": (OKX, 0.01, True, "50113"),             # Invalid Sign
     "coinbase": (COINBASE, 0.01, False, "401 Unauthorized"),  # Coinbase says no more for a bad JWT
+    "bitfinex": ({}, 0.01, False, "apikey: digest invalid"),   # 10100 (ccxt shows the text)
     "gate": ({}, 0.01, False, "INVALID_SIGNATURE"),     # Signature mismatch
     "gate-futures": ({}, 1, True, "INVALID_SIGNATURE"),  # the USDT contract (amount: contracts)
 }
-# a row that is another market of a served venue: (the simulator's venue, its exchange there)
-MARKETS = {"gate-futures": ("gate", lambda sim: sim.core.feeds["gate"].futures_trade.ex)}
-# venues whose ccxt client is set up here (not in test_ccxt_public's CASES): same fields.
-# Gate: spot markets only (the simulator trades the spot pair here; ccxt's default also loads
-# futures, delivery and options listings), a classic (non-unified) account.
-CLIENTS = {
+# Venues whose public ccxt case is not (yet) in test_ccxt_public.CASES: ccxt class, symbol, URL
+# prefixes, options (Bitfinex: the P0 book, ccxt's documented `fetchOrderBook.precision`;
+# Gate: one market type each (ccxt's default also loads futures, delivery and options
+# listings), a classic (non-unified) account).
+PRIVATE_CASES = {
+    "bitfinex": ("bitfinex", "BTC/USD", {"https://api-pub.bitfinex.com": "", "https://api.bitfinex.com": "",
+                                         "wss://api-pub.bitfinex.com": "", "wss://api.bitfinex.com": ""},
+                 {"fetchOrderBook": {"precision": "P0"}}, None),
     "gate": ("gate", "BTC/USDT", {"https://api.gateio.ws": "", "wss://api.gateio.ws": ""},
              {"fetchMarkets": {"types": ["spot"]}, "unifiedAccount": False}, None),
     "gate-futures": ("gate", "BTC/USDT:USDT", {"https://api.gateio.ws": "", "wss://fx-ws.gateio.ws": ""},
                      {"fetchMarkets": {"types": ["swap"]}, "swap": {"fetchMarkets": {"settlementCurrencies": ["usdt"]}},
                       "unifiedAccount": False, "defaultType": "swap"}, None),
 }
+# a row that is another market of a served venue: (the simulator's venue, its exchange there)
+MARKETS = {"gate-futures": ("gate", lambda sim: sim.core.feeds["gate"].futures_trade.ex)}
+# ccxt's bitfinex fetch_order reads the active orders only (/auth/r/orders/{symbol} by id); a
+# cancelled order is read with ccxt's fetch_closed_order (/auth/r/orders/{symbol}/hist by id).
+FETCH_DONE = {"bitfinex": "fetch_closed_order"}
 
 
 def _venue(row: str) -> str:
@@ -66,13 +74,15 @@ def _venue(row: str) -> str:
 
 def _exchange(sim, row: str):
     return MARKETS[row][1](sim) if row in MARKETS else sim.exchange(row)
+
+
 # Coinbase: an EC P-256 key made in memory; the simulator is given only its public half.
 COINBASE_KEY_NAME = "organizations/sim-org/apiKeys/sim-key"
 # ccxt signs the https URL it calls (Coinbase's JWT uri): served through a local TLS front
 TLS = {"coinbase"}
 # ccxt's documented per-call parameters
 FETCH_ORDER_PARAMS = {"bybit-perp": {"acknowledged": True}}   # Bybit serves the last 500 orders
-SIGNATURE_HEADERS = ("X-BAPI-SIGN", "OK-ACCESS-SIGN", "SIGN")
+SIGNATURE_HEADERS = ("X-BAPI-SIGN", "OK-ACCESS-SIGN", "bfx-signature", "SIGN")
 
 
 def _coinbase_key() -> tuple[str, str]:
@@ -121,7 +131,7 @@ def _break_signature(ex) -> None:
 
 
 async def _client(sim: Simulator, venue: str, key: str, secret: str, http_base: str, cafile: str | None):
-    cls, symbol, prefixes, options, _ = CASES[venue] if venue in CASES else CLIENTS[venue]
+    cls, symbol, prefixes, options, _ = CASES[venue] if venue in CASES else PRIVATE_CASES[venue]
     extra = PRIVATE[venue][0]
     config = {"enableRateLimit": False, "options": {**options, **extra}, "apiKey": key, "secret": secret,
               "password": PASSPHRASE}
@@ -177,7 +187,8 @@ async def _trade(sim: Simulator, venue: str, key: str, secret: str, http_base: s
             held = _exchange(sim, venue).open_orders(acct)
             assert len(held) == 1 and float(sim.core.feeds[_venue(venue)].spec.px(held[0].price)) == price, held
             await ex.cancel_order(o["id"], symbol)
-            assert (await ex.fetch_order(o["id"], symbol, fo))["status"] == "canceled"
+            fetch_done = getattr(ex, FETCH_DONE.get(venue, "fetch_order"))
+            assert (await fetch_done(o["id"], symbol, fo))["status"] == "canceled"
             assert await ex.fetch_open_orders(symbol) == []
             positions = None
             if perpetual:
