@@ -36,7 +36,9 @@ takes at most the quantity asked and never pays beyond the cap. Futures MARKET i
 tif ioc. STOP is refused before sending: Gate's stops are separate price-triggered orders
 (/spot/price_orders, /futures/usdt/price_orders) whose `text` is only the order's source
 (web / api / app), not a client id, so a stop whose answer was lost could not be found again
-by its client id, and a retry could double it.
+by its client id, and a retry could double it. For the same reason an entry with a stop-loss
+(--sl-ticks) is refused (`check_request`, before it is tracked): it would stand unprotected;
+a take-profit alone (a limit, reduce-only on futures) is placed.
 
 States: spot finish_as `open` -> accepted / partially filled, `filled` -> filled,
 `cancelled` -> cancelled, `ioc` / `fok` / `depth_not_enough` / `trader_not_enough` / `small`
@@ -199,6 +201,23 @@ class GateAdapter(HttpVenue):
         return f"<GateAdapter {self.rest_url} {self.signer!r}>"
 
     # -- requests ---------------------------------------------------------------------------
+    def check_request(self, req: OrderRequest) -> None:
+        """Gate's rules beyond the grid, refused before the order is tracked or sent (the
+        Executor's optional hook): the text's length, no stops (module docstring), so no
+        entry whose stop-loss would be one; reduce-only on futures only; whole contracts."""
+        client_text(req.client_id)
+        futures = is_futures(req.symbol)
+        path = f"{FUTURES}/price_orders" if futures else "/spot/price_orders"
+        if req.type is OrderType.STOP:
+            raise OrderError(STOP_REFUSED.format(path=path))
+        if req.sl_ticks:
+            raise OrderError(STOP_REFUSED.format(path=path).replace("a stop is", "a stop-loss (--sl-ticks) would be")
+                             .replace(": not sent", ": the entry is not sent either"))
+        if req.reduce_only and not futures:
+            raise OrderError("gate spot: reduce-only applies to perpetuals only")
+        if futures and req.qty != req.qty.to_integral_value():
+            raise OrderError(f"gate futures: size {req.qty} is not a whole number of contracts: not sent")
+
     def order_body(self, req: OrderRequest, cap: Decimal | None = None) -> str:
         """The order as Gate's JSON body, compact, keys in a fixed order (what is signed). A
         market buy needs its price `cap` (see the module docstring)."""

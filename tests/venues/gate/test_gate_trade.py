@@ -150,6 +150,9 @@ def test_bad_input_is_refused_before_sending():
                 await ex.place(await ex.request(SYMBOL, "buy", "stop", QTY, stop_price="70000.0"))
             with pytest.raises(OrderError, match="28 characters"):
                 await ex.place(await ex.request(SYMBOL, "buy", "market", QTY, client_id="a" * 29))
+            with pytest.raises(OrderError, match="stop-loss"):
+                await ex.place(await ex.request(SYMBOL, "buy", "market", QTY, sl_ticks=10, tp_ticks=10))
+            assert ex.tracker.orders == {}           # refused before being tracked
             with pytest.raises(OrderError, match="multiple of 1"):     # futures sizes are whole contracts
                 await ex.request(FUT, "buy", "market", "1.5")
             with pytest.raises(OrderError, match="above gate's maximum 125"):
