@@ -4,7 +4,8 @@ Requests as KuCoin documents them (https://www.kucoin.com/docs-new/, "Spot Tradi
 "Add Order" POST /api/v1/hf/orders, "Get Order By ClientOid" GET
 /api/v1/hf/orders/client-order/{clientOid}?symbol=, "Cancel Order By ClientOid" DELETE
 /api/v1/hf/orders/client-order/{clientOid}?symbol=, "Get Open Orders" GET
-/api/v1/hf/orders/active?symbol=; "Add Stop Order" POST /api/v1/stop-order, "Get Stop Order By
+/api/v1/hf/orders/active?symbol=, "Get Symbols With Open Order" GET
+/api/v1/hf/orders/active/symbols; "Add Stop Order" POST /api/v1/stop-order, "Get Stop Order By
 ClientOid" GET /api/v1/stop-order/queryOrderByClientOid, "Cancel Stop Order By ClientOid" DELETE
 /api/v1/stop-order/cancelOrderByClientOid; "Account": GET /api/v1/accounts, "Get Apikey Info"
 GET /api/v1/user/api-key; "Get Server Time" GET /api/v1/timestamp; "Get Symbol" GET
@@ -225,9 +226,9 @@ class KucoinAdapter(HttpVenue):
         return await self.query(symbol, client_id) or upd
 
     async def open_orders(self, symbol: str | None = None) -> list[OrderUpdate]:
-        if symbol is None:
-            raise OrderError("kucoin: open orders are listed per symbol (--symbol)")
-        return [self.update(o) for o in await self._call("GET", f"{HF}/active", f"symbol={symbol}") or ()]
+        """Open HF orders of `symbol`, or of every symbol that has some ("Get Symbols With Open Order")."""
+        symbols = [symbol] if symbol else (await self._call("GET", f"{HF}/active/symbols") or {}).get("symbols", [])
+        return [self.update(o) for s in symbols for o in await self._call("GET", f"{HF}/active", f"symbol={s}") or ()]
 
     async def set_leverage(self, symbol: str, leverage: int) -> int:
         raise OrderError("kucoin is spot: leverage applies to perpetuals only")

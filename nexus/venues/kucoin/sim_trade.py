@@ -18,7 +18,7 @@ openapi-account-account.json, spec/ws/openapi-spot-private.json):
   /api/v1/hf/orders/{orderId}?symbol=, "Cancel Order By ClientOid" DELETE
   /api/v1/hf/orders/client-order/{clientOid}?symbol= -> {"clientOid"}, "Cancel Order By OrderId"
   DELETE /api/v1/hf/orders/{orderId}?symbol= -> {"orderId"}, "Get Open Orders" GET
-  /api/v1/hf/orders/active?symbol=.
+  /api/v1/hf/orders/active?symbol=, "Get Symbols With Open Order" GET /api/v1/hf/orders/active/symbols.
 - Stop orders: "Add Stop Order" POST /api/v1/stop-order {clientOid, symbol, side, type, stop
   loss|entry, stopPrice, size} -> {"orderId"}; "Get Stop Order By ClientOid" GET
   /api/v1/stop-order/queryOrderByClientOid (a list: the untriggered stop, status NEW);
@@ -127,6 +127,7 @@ class KucoinTrade(PrivateTrade):
         w = self._wrap
         return {   # "active" before "{orderId}": aiohttp matches routes in this order
             ("POST", HF): w(self.place), ("GET", f"{HF}/active"): w(self.active),
+            ("GET", f"{HF}/active/symbols"): w(self.active_symbols),
             ("GET", f"{HF}/client-order/{{clientOid}}"): w(self.query_cid),
             ("DELETE", f"{HF}/client-order/{{clientOid}}"): w(self.cancel_cid),
             ("GET", f"{HF}/{{orderId}}"): w(self.query_oid), ("DELETE", f"{HF}/{{orderId}}"): w(self.cancel_oid),
@@ -313,6 +314,10 @@ class KucoinTrade(PrivateTrade):
         self._symbol(req.query.get("symbol"))
         return [self.order_body(o) for o in self.ex.open_orders(acct) if not stop_pending(o)]
 
+    def active_symbols(self, req: SimRequest, acct: SimAccount):
+        held = any(not stop_pending(o) for o in self.ex.open_orders(acct))
+        return {"symbols": [self.spec.symbol] if held else []}
+
     def query_stop(self, req: SimRequest, acct: SimAccount):
         o = self._by_cid(acct, req.query.get("clientOid", ""))
         if o is None or o.type != "STOP" or o.status != NEW \
@@ -410,16 +415,20 @@ class KucoinTrade(PrivateTrade):
                             "channelType": "private", "data": data})
 
     def _push_order(self, o: SimOrder, kind: str, status: str, ev: ExecEvent | None = None) -> None:
+        """An orderChange push. `received` is the order as it arrived (a triggered stop's is
+        rendered from the event of its first fill: before that fill)."""
         s = self.spec
-        active = o.status in (NEW, PARTIALLY_FILLED)
+        received = kind == "received"
+        active = received or o.status in (NEW, PARTIALLY_FILLED)
+        filled = 0 if received else o.filled
         d = {"canceledSize": s.qty(0 if active or o.status == FILLED else o.remaining), "clientOid": o.client_id,
-             "filledSize": s.qty(o.filled), "orderId": self.order_id(o), "orderTime": fmt.ms(o.created_ns),
+             "filledSize": s.qty(filled), "orderId": self.order_id(o), "orderTime": fmt.ms(o.created_ns),
              "orderType": "limit" if o.type == "LIMIT" else "market", "originSize": s.qty(o.qty),
-             "remainSize": s.qty(o.remaining) if active else "0", "side": SIDE_NAMES[o.side], "size": s.qty(o.qty),
+             "remainSize": s.qty(o.qty - filled) if active else "0", "side": SIDE_NAMES[o.side], "size": s.qty(o.qty),
              "status": status, "symbol": s.symbol, "ts": ev.ts_ns if ev else self.feed.clock(), "type": kind}
         if o.price:
             d["price"] = s.px(o.price)
-        if ev is not None and ev.fill_qty:
+        if ev is not None and ev.fill_qty and not received:
             d.update(matchPrice=s.px(ev.fill_price), matchSize=s.qty(ev.fill_qty), tradeId=str(ev.trade_id),
                      liquidity="maker" if ev.maker else "taker", feeType="makerFee" if ev.maker else "takerFee")
         self.private.send(o.account, ORDERS_V2, self._message(ORDERS_V2, "orderChange", d))
@@ -444,7 +453,7 @@ class KucoinTrade(PrivateTrade):
             self._push_stop(o, "triggered", ev.ts_ns)
             self._push_order(o, "received", "new", ev)
         if ev.fill_qty:
-            self._push_order(o, "match", "match" if o.status != FILLED else "match", ev)
+            self._push_order(o, "match", "match", ev)
             if o.status == FILLED:
                 self._push_order(o, "filled", "done", ev)
         elif o.status == NEW:
