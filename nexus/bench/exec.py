@@ -4,8 +4,8 @@ Nexus: an `OrderRequest` (already checked on the grid) -> the venue adapter's co
 HTTP/1.1 request bytes (`order_bytes`: parameters or JSON body, timestamp, HMAC, request
 line and headers), ready to write to a socket. ccxt, offline (no network): its market built
 from the same instrument body the venue publishes (the simulator's: Binance exchangeInfo,
-Bybit instruments-info, OKX public/instruments), then for each order
-`create_order_request(...)` (ccxt's own request building: precision, type, time in force)
+Bybit instruments-info, OKX public/instruments, KuCoin /api/v2/symbols), then for each order
+`create_order_request(...)` (KuCoin: `create_spot_order_request`; ccxt's own request building: precision, type, time in force)
 and `exchange.sign(path, api, method, params)` -> url/body/headers (no bytes: less work than
 ours); `sign()` alone over ready parameters is reported too. Both signatures are checked
 against an independent HMAC of what each would send before anything is timed. ccxt missing
@@ -29,7 +29,7 @@ from typing import Any, Callable
 from urllib.parse import parse_qsl
 
 from nexus.bench.stats import percentiles_ns
-from nexus.exec.keys import Credentials
+from nexus.exec.keys import PASSPHRASE_VENUES, Credentials
 from nexus.exec.orders import OrderRequest
 from nexus.instruments import Instrument
 
@@ -102,6 +102,17 @@ def _coinbase_check(headers: dict, body: str, want_body: str | None) -> bool:
             and (want_body is None or json.loads(body) == json.loads(want_body)))
 
 
+def _kucoin_check(headers: dict, path: str, body: str) -> bool:
+    h = {k.lower(): v for k, v in headers.items()}
+    return (h["kc-api-passphrase"] == _hmac_b64(PASSPHRASE) and h["kc-api-key-version"] == "2" and
+            _hmac_b64(h["kc-api-timestamp"] + "POST" + path + body) == h["kc-api-sign"])
+
+
+def _kucoin_ok(raw: bytes) -> bool:
+    line, h, body = _split(raw)
+    return _kucoin_check(h, line.split(" ")[1], body)
+
+
 def _coinbase_ok(raw: bytes) -> bool:
     _, h, body = _split(raw)
     return _coinbase_check(h, body, None)
@@ -147,6 +158,19 @@ def _ccxt_okx(ccxt, name: str, venue: str):
     return ex
 
 
+def _ccxt_kucoin(ccxt, name: str, venue: str):
+    """ccxt's kucoin with the simulator's GET /api/v2/symbols body as its one market (offline:
+    the margin-pair lists it loads with keys answered empty, HF account and classic mode set)."""
+    ex = ccxt.kucoin({"apiKey": KEY, "secret": SECRET, "password": PASSPHRASE, "options": {
+        "hf": True, "uta": False, "fetchMarkets": {"types": ["spot"], "fetchTickersFees": False}}})
+    info = _feed(venue).symbol_info()
+    ex.publicGetSymbols = lambda params={}: {"code": "200000", "data": [info]}
+    ex.privateGetMarginSymbols = lambda params={}: {"code": "200000", "data": {"timestamp": 0, "items": []}}
+    ex.privateGetIsolatedSymbols = lambda params={}: {"code": "200000", "data": []}
+    ex.set_markets(ex.fetch_markets())
+    return ex
+
+
 def _ccxt_coinbase(ccxt, name: str, venue: str):
     return ccxt.coinbase({"apiKey": COINBASE_KEY_NAME, "secret": _coinbase_key()[0]})
 
@@ -163,6 +187,7 @@ class Case:
     path: str
     ccxt_ok: Callable[[dict], bool]
     id_param: str
+    ccxt_build: str = "create_order_request"     # ccxt's offline request builder for this venue
 
 
 CASES = {
@@ -182,6 +207,10 @@ CASES = {
                      "0.01000000", "65000.01", _coinbase_ok, "coinbase", _ccxt_coinbase, ["v3", "private"],
                      "brokerage/orders", lambda s: _coinbase_check(s["headers"], s["body"], s["body"]),
                      "client_order_id"),
+    "kucoin": Case(Instrument("kucoin", "BTC-USDT", "0.1", "0.00000001", base="BTC", quote="USDT"),
+                   "0.01", "65000.1", _kucoin_ok, "kucoin", _ccxt_kucoin, ["private"], "hf/orders",
+                   lambda s: _kucoin_check(s["headers"], "/api/v1/hf/orders", s["body"]), "clientOid",
+                   "create_spot_order_request"),
 }
 
 
@@ -191,7 +220,7 @@ def _adapter(venue: str):
     factory = registry.venue(venue).order_adapter_factory()
     if venue == "coinbase":
         return factory(Credentials(venue, COINBASE_KEY_NAME, _coinbase_key()[0]))
-    return factory(Credentials(venue, KEY, SECRET, PASSPHRASE if venue == "okx-swap" else None))
+    return factory(Credentials(venue, KEY, SECRET, PASSPHRASE if venue in PASSPHRASE_VENUES else None))
 
 
 def _ready_params(venue: str, ad, req: OrderRequest) -> dict:
@@ -233,11 +262,12 @@ def run(iterations: int = ITERATIONS, ccxt_iterations: int = CCXT_ITERATIONS) ->
                 return ex.sign(c.path, c.api, "POST", dict(ready))
 
             sign_only = percentiles_ns(_time(sign_ready, ccxt_iterations), "ccxt_sign_only_ns")
-            if hasattr(ex, "create_order_request"):
+            build = getattr(ex, c.ccxt_build, None)
+            if build is not None:
                 sym, amount, price = ex.symbols[0], float(req.qty), float(req.price)
 
                 def build_and_sign():
-                    params = ex.create_order_request(sym, "limit", "buy", amount, price, {c.id_param: "nxbench1"})
+                    params = build(sym, "limit", "buy", amount, price, {c.id_param: "nxbench1"})
                     return ex.sign(c.path, c.api, "POST", params)
 
                 row["ccxt_correct"] = c.ccxt_ok(build_and_sign())
