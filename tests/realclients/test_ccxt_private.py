@@ -23,6 +23,7 @@ import ccxt  # noqa: E402
 from cryptography.hazmat.primitives import serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
 
+from nexus.exec.keys import PASSPHRASE_VENUES  # noqa: E402
 from nexus.sim.simulator import Simulator  # noqa: E402
 from tests.realclients.tls import tls_front  # noqa: E402
 
@@ -35,6 +36,9 @@ TIMEOUT_S = 60
 OKX = {"createOrder": "privatePostTradeOrder"}
 # Coinbase: balances from Advanced Trade's accounts (ccxt's default is the Coinbase App's v2 API)
 COINBASE = {"fetchBalance": "v3PrivateGetBrokerageAccounts"}
+# KuCoin: a classic (not unified) account, ccxt's `uta` option (else it asks /api/ua/v1/account/mode);
+# ccxt finds the HF account itself (GET /api/v1/hf/accounts/opened) and trades through /api/v1/hf/orders.
+KUCOIN = {"uta": False}
 
 # venue -> (extra ccxt options, amount, perpetual, the venue's code for a bad signature)
 PRIVATE = {
@@ -43,6 +47,7 @@ PRIVATE = {
     "bybit-perp": ({}, 0.01, True, "10004"),         # error sign!
     "okx-swap": (OKX, 0.01, True, "50113"),             # Invalid Sign
     "coinbase": (COINBASE, 0.01, False, "401 Unauthorized"),  # Coinbase says no more for a bad JWT
+    "kucoin": (KUCOIN, 0.01, False, "400005"),          # Invalid KC-API-SIGN
 }
 # Coinbase: an EC P-256 key made in memory; the simulator is given only its public half.
 COINBASE_KEY_NAME = "organizations/sim-org/apiKeys/sim-key"
@@ -50,7 +55,7 @@ COINBASE_KEY_NAME = "organizations/sim-org/apiKeys/sim-key"
 TLS = {"coinbase"}
 # ccxt's documented per-call parameters
 FETCH_ORDER_PARAMS = {"bybit-perp": {"acknowledged": True}}   # Bybit serves the last 500 orders
-SIGNATURE_HEADERS = ("X-BAPI-SIGN", "OK-ACCESS-SIGN")
+SIGNATURE_HEADERS = ("X-BAPI-SIGN", "OK-ACCESS-SIGN", "KC-API-SIGN")
 
 
 def _coinbase_key() -> tuple[str, str]:
@@ -121,7 +126,7 @@ async def _round_trip(venue: str) -> dict:
         key, secret, sim_secret = KEY, SECRET, SECRET
         if venue == "coinbase":
             key, (secret, sim_secret) = COINBASE_KEY_NAME, _coinbase_key()
-        sim.open_account(venue, key, sim_secret, passphrase=PASSPHRASE if venue.startswith("okx") else None)
+        sim.open_account(venue, key, sim_secret, passphrase=PASSPHRASE if venue in PASSPHRASE_VENUES else None)
         await asyncio.sleep(0.5)
         async with AsyncExitStack() as stack:
             http_base, cafile = sim.rest_url(venue), None

@@ -23,10 +23,11 @@ Data", "Get Part OrderBook", "Get Full OrderBook", "Get All Symbols", "Get Symbo
   (the real one needs an API key; served here without) -> {"code":"200000","data":{"time",
   "sequence" (string),"bids":[[px,sz]],"asks":[..]}}: the book as last published, at the
   last published sequenceEnd. GET /api/v2/symbols, /api/v2/symbols/{symbol}, /api/v1/timestamp.
-- Authenticated REST (orders, accounts, POST /api/v1/bullet-private) and the private topics
-  (/spotMarket/tradeOrdersV2, /spotMarket/advancedOrders, /account/balance) on a private token:
-  sim_trade.py.
 Prices and sizes are written in their shortest form ("67993.3", "1.21427407").
+
+Authenticated REST (orders, accounts, POST /api/v1/bullet-private) and the private topics
+(/spotMarket/tradeOrdersV2, /spotMarket/advancedOrders, /account/balance) on a private token:
+sim_trade.py.
 """
 
 from __future__ import annotations
