@@ -23,6 +23,7 @@ import pytest
 from nexus.exec.client import ClockDrift, VenueRejected
 from nexus.exec.keys import Credentials, KeysMissing, load
 from nexus.exec.orders import OrderError, State
+from nexus.sim.market import SELL
 from tests.exec.tradesim import adapter, assert_key_refused, executor, run, send_raw, simulator
 
 VENUE, SYM, QTY = "kucoin", "BTC-USDT", "0.01"
@@ -66,6 +67,24 @@ def test_market_buy_and_sell_move_balances():
             back = await ex.place(await ex.request(SYM, "sell", "market", QTY))
             assert back.state is State.FILLED and acct.balances["BTC"] == btc0
             assert ex.positions.get(VENUE, SYM).qty == 0
+    run(body())
+
+
+def test_take_profit_and_stop_loss_in_ticks_close_a_filled_entry():
+    async def body():
+        async with simulator([VENUE]) as sim, executor(sim, VENUE) as ex:
+            o = await ex.place(await ex.request(SYM, "buy", "market", QTY, tp_ticks=500, sl_ticks=300))
+            assert o.state is State.FILLED and not ex.bracket_errors
+            tick = Decimal("0.1")
+            ref = (o.avg_price / tick).to_integral_value() * tick
+            held = {so.type: so for so in sim_orders(sim).values() if so.client_id != o.client_id}
+            spec = sim.core.feeds[VENUE].spec
+            assert held["LIMIT"].side == held["STOP"].side == SELL
+            assert Decimal(spec.px(held["LIMIT"].price)) == ref + 500 * tick
+            assert Decimal(spec.px(held["STOP"].stop)) == ref - 300 * tick
+            assert {u.client_id for u in await ex.adapter.open_orders(SYM)} == {held["LIMIT"].client_id}
+            st = await ex.status(SYM, held["STOP"].client_id)
+            assert st.state is State.ACCEPTED and st.venue_status == "stop NEW"
     run(body())
 
 
