@@ -57,7 +57,7 @@ from nexus.sim.exchange import (
 )
 from nexus.sim.feed import Conn, SimRequest
 from nexus.sim.market import BUY, SELL
-from nexus.sim.private import OffGrid, PrivateTrade, late, plain, units
+from nexus.sim.private import OffGrid, PrivateTrade, late, units
 
 OK = "200000"
 EXPIRY_MS = 5_000
@@ -103,6 +103,13 @@ class KucoinError(Exception):
     def __init__(self, code: str, msg: str, status: int = 200) -> None:
         super().__init__(msg)
         self.code, self.msg, self.status = code, msg, status
+
+
+def exact(v: Decimal) -> str:
+    """An exact decimal string, no exponent, no trailing zeros (KuCoin writes funds, fees and
+    balances at full precision, e.g. "21.133773386762")."""
+    t = format(v, "f")
+    return (t.rstrip("0").rstrip(".") if "." in t else t) or "0"
 
 
 def _b64_hmac(secret: str, text: str) -> str:
@@ -343,8 +350,8 @@ class KucoinTrade(PrivateTrade):
             if want and c != want:
                 continue
             total = acct.balances.get(c, Decimal(0))
-            rows.append({"id": f"{548674591753 + i}", "currency": c, "type": kind, "balance": plain(total),
-                         "available": plain(self.ex.free(acct, c)), "holds": plain(acct.locked.get(c, Decimal(0)))})
+            rows.append({"id": f"{548674591753 + i}", "currency": c, "type": kind, "balance": exact(total),
+                         "available": exact(self.ex.free(acct, c)), "holds": exact(acct.locked.get(c, Decimal(0)))})
         return rows
 
     def api_key(self, req: SimRequest, acct: SimAccount):
@@ -367,11 +374,11 @@ class KucoinTrade(PrivateTrade):
         return {
             "id": self.order_id(o), "clientOid": o.client_id, "symbol": s.symbol, "opType": "DEAL",
             "type": "limit" if o.type == "LIMIT" else "market", "side": SIDE_NAMES[o.side],
-            "price": s.px(o.price) if o.price else "0", "size": s.qty(o.qty), "funds": plain(funds),
-            "dealSize": s.qty(o.filled), "dealFunds": plain(o.notional),
+            "price": s.px(o.price) if o.price else "0", "size": s.qty(o.qty), "funds": exact(funds),
+            "dealSize": s.qty(o.filled), "dealFunds": exact(o.notional),
             "remainSize": s.qty(o.remaining) if active else "0",
-            "remainFunds": plain(funds - o.notional) if active and o.price else "0",
-            "cancelledSize": s.qty(done_left), "cancelledFunds": "0", "fee": plain(o.fees),
+            "remainFunds": exact(funds - o.notional) if active and o.price else "0",
+            "cancelledSize": s.qty(done_left), "cancelledFunds": "0", "fee": exact(o.fees),
             "feeCurrency": s.quote, "stp": None, "timeInForce": "GTC", "postOnly": False, "hidden": False,
             "iceberg": False, "visibleSize": "0", "cancelAfter": 0, "channel": "API", "remark": None, "tags": None,
             "cancelExist": o.status in (CANCELED, EXPIRED), "tradeType": "TRADE", "inOrderBook": o.resting,
@@ -386,7 +393,7 @@ class KucoinTrade(PrivateTrade):
             "timeInForce": "GTC", "cancelAfter": -1, "postOnly": False, "hidden": False, "iceberg": False,
             "visibleSize": None, "channel": "API", "clientOid": o.client_id, "remark": None, "tags": None,
             "orderTime": o.created_ns, "domainId": "kucoin", "tradeSource": "USER", "tradeType": "TRADE",
-            "feeCurrency": s.quote, "takerFeeRate": plain(TAKER_FEE), "makerFeeRate": plain(MAKER_FEE),
+            "feeCurrency": s.quote, "takerFeeRate": exact(TAKER_FEE), "makerFeeRate": exact(MAKER_FEE),
             "createdAt": fmt.ms(o.created_ns), "stop": STOP_KIND[o.side], "stopTriggerTime": None,
             "stopPrice": s.px(o.stop),
         }
@@ -467,8 +474,8 @@ class KucoinTrade(PrivateTrade):
         acct = self.ex.accounts[o.account]
         for c in (self.spec.base, self.spec.quote):
             total = acct.balances.get(c, Decimal(0))
-            d = {"accountId": "548674591753", "currency": c, "total": plain(total),
-                 "available": plain(self.ex.free(acct, c)), "hold": plain(acct.locked.get(c, Decimal(0))),
+            d = {"accountId": "548674591753", "currency": c, "total": exact(total),
+                 "available": exact(self.ex.free(acct, c)), "hold": exact(acct.locked.get(c, Decimal(0))),
                  "availableChange": "0", "holdChange": "0",
                  "relationContext": {"symbol": self.spec.symbol, "orderId": self.order_id(o)},
                  "relationEvent": "trade.setted", "relationEventId": str(next(self._ids)),
