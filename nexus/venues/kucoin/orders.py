@@ -259,7 +259,7 @@ class KucoinAdapter(HttpVenue):
         """An `orderChange` push as an OrderUpdate (a match carries its fill)."""
         kind = d.get("type", "")
         filled = Decimal(d.get("filledSize") or 0)
-        fills = ()
+        fills: tuple[Fill, ...] = ()
         if kind == "match":
             fills = (Fill(Decimal(d["matchSize"]), Decimal(d["matchPrice"]), trade_id=str(d.get("tradeId", ""))),)
             state = State.FILLED if filled == Decimal(d.get("size") or d.get("originSize") or 0) \
@@ -284,7 +284,7 @@ class KucoinAdapter(HttpVenue):
             cid = self.stop_ids.get(d.get("orderId", ""))
             if cid is None or d.get("type") == "triggered":
                 return []
-            return [OrderUpdate(cid, STOP_TYPES.get(d.get("type"), State.ACCEPTED), Decimal(0), d.get("orderId", ""),
+            return [OrderUpdate(cid, STOP_TYPES.get(str(d.get("type")), State.ACCEPTED), Decimal(0), d.get("orderId", ""),
                                 venue_status=f"stop {d.get('type')}", symbol=d.get("symbol", ""))]
         return []
 

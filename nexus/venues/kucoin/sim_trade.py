@@ -231,7 +231,7 @@ class KucoinTrade(PrivateTrade):
 
     def _new(self, acct: SimAccount, p: dict, kind: str) -> SimOrder:
         self._symbol(p.get("symbol"))
-        side = SIDES.get(p.get("side"))
+        side = SIDES.get(str(p.get("side")))
         if side is None:
             raise KucoinError("400100", "Parameter Error: side")
         if p.get("funds") not in (None, ""):
@@ -267,7 +267,7 @@ class KucoinTrade(PrivateTrade):
 
     def place(self, req: SimRequest, acct: SimAccount):
         p = self._body(req)
-        kind = {"market": "MARKET", "limit": "LIMIT"}.get(p.get("type"))
+        kind = {"market": "MARKET", "limit": "LIMIT"}.get(str(p.get("type")))
         if kind is None:
             raise KucoinError(*REJECTS["order_type_invalid"])
         o = self._new(acct, p, kind)

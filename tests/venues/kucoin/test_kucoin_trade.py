@@ -24,7 +24,7 @@ from nexus.exec.client import ClockDrift, VenueRejected
 from nexus.exec.keys import Credentials, KeysMissing, load
 from nexus.exec.orders import OrderError, State
 from nexus.sim.market import SELL
-from tests.exec.tradesim import adapter, assert_key_refused, executor, run, send_raw, simulator
+from tests.exec.tradesim import assert_key_refused, executor, run, send_raw, simulator
 
 VENUE, SYM, QTY = "kucoin", "BTC-USDT", "0.01"
 HF = "/api/v1/hf/orders"
