@@ -15,6 +15,7 @@ import re
 import secrets
 import time
 from decimal import Decimal
+from pathlib import Path
 
 import aiohttp
 import httpx
@@ -428,3 +429,69 @@ def test_cli_session_kucoin(tmp_path):
                   "--json", keys=False)
         assert r.returncode == 0 and json.loads(r.stdout)["state"] == "filled", r.stderr
         assert len(outputs) >= 11
+
+
+EXAMPLES = json.loads((Path(__file__).parents[2] / "fixtures/venues/kucoin/private_examples.json").read_text())
+
+
+def test_kucoin_published_examples_read_as_documented():
+    """KuCoin's own published examples (fixture: its OpenAPI x-response-example values) through the
+    adapter, without the simulator."""
+    from nexus.venues.kucoin.orders import WITHDRAW_PERMISSIONS, KucoinAdapter
+
+    ad = KucoinAdapter(Credentials(VENUE, "k", "s", "p"), rest_url="http://127.0.0.1:9")
+    done = ad.update(EXAMPLES["order_by_client_oid"]["data"])       # filled 0.00001 of 0.00001
+    assert (done.state, done.filled, done.cum_quote, done.venue_order_id) == (
+        State.FILLED, Decimal("0.00001"), Decimal("0.677176"), "6717422bd51c29000775ea03")
+    live = ad.update(EXAMPLES["open_orders"]["data"][0])
+    assert live.state is State.ACCEPTED and live.client_id == "5c52e11203aa677f33e493fb"
+    (new,) = ad.stream_updates(EXAMPLES["push_order_v2"])
+    assert (new.state, new.venue_status, new.filled) == (State.ACCEPTED, "received/new", 0)
+    (opened,) = ad.stream_updates(EXAMPLES["push_order_v1"])
+    assert (opened.state, opened.venue_status) == (State.ACCEPTED, "open/open")
+    stop = EXAMPLES["push_stop"]
+    assert ad.stream_updates(stop) == []                             # not one of ours
+    ad.stop_ids[stop["data"]["orderId"]] = "cidS1"
+    assert [u.client_id for u in ad.stream_updates(stop)] == ["cidS1"]
+    assert ad.stream_updates(EXAMPLES["push_balance"]) == []
+    perms = EXAMPLES["api_key"]["data"]["permission"].split(",")
+    assert set(perms) & set(WITHDRAW_PERMISSIONS) == {"Transfer"}    # that key would be refused
+    asyncio.run(ad.close())
+
+
+def test_simulator_bodies_have_the_documented_fields():
+    async def body():
+        async with simulator([VENUE]) as sim, executor(sim, VENUE, stream=False) as ex:
+            ad = ex.adapter
+            await ad._token()
+            async with aiohttp.ClientSession() as s, s.ws_connect(ad.ws_url) as ws:
+                await ws.receive()
+                for topic in ("/spotMarket/tradeOrders", "/spotMarket/advancedOrders", "/account/balance"):
+                    await ws.send_str(json.dumps({"id": topic, "type": "subscribe", "topic": topic,
+                                                  "privateChannel": True, "response": True}))
+                    await ws.receive()
+                inst = await ex.instrument(SYM)
+                price = str(Decimal(sim.book(VENUE)["bids"][-1][0]) - 10 * Decimal(inst.tick_size))
+                o = await ex.place(await ex.request(SYM, "buy", "limit", QTY, price=price))
+                st = await ex.place(await ex.request(SYM, "sell", "stop", QTY, stop_price=price))
+                hf = await ad._call("GET", f"{HF}/client-order/{o.client_id}", f"symbol={SYM}")
+                assert set(hf) == set(EXAMPLES["order_by_client_oid"]["data"])
+                (sb,) = await ad._call("GET", "/api/v1/stop-order/queryOrderByClientOid", f"clientOid={st.client_id}")
+                assert set(sb) == set(EXAMPLES["stop_order_by_client_oid"]["data"][0])
+                rows = await ad._call("GET", "/api/v1/accounts", "")
+                assert all(set(r) == set(EXAMPLES["accounts"]["data"][0]) for r in rows)
+                k = await ad._call("GET", "/api/v1/user/api-key", "")
+                assert set(k) == set(EXAMPLES["api_key"]["data"])
+                pushes = {}
+                while len(pushes) < 2:
+                    d = json.loads((await asyncio.wait_for(ws.receive(), 5)).data)
+                    pushes.setdefault(d["topic"], d)
+                assert set(pushes["/spotMarket/tradeOrders"]["data"]) == set(EXAMPLES["push_order_v1"]["data"])
+                assert set(pushes["/spotMarket/advancedOrders"]["data"]) == set(EXAMPLES["push_stop"]["data"])
+                assert set(pushes["/spotMarket/advancedOrders"]) == set(EXAMPLES["push_stop"])
+                await ex.cancel(SYM, o.client_id)
+                while "/account/balance" not in pushes:
+                    d = json.loads((await asyncio.wait_for(ws.receive(), 5)).data)
+                    pushes.setdefault(d["topic"], d)
+                assert set(pushes["/account/balance"]["data"]) == set(EXAMPLES["push_balance"]["data"])
+    run(body())
