@@ -157,8 +157,8 @@ class KucoinAdapter(HttpVenue):
                                    "not KuCoin's envelope") from None
         if code == TIMESTAMP_INVALID:
             raise await self.drift_error(code, msg, "KuCoin accepts 5 s either way", self.resync)
-        if code == ORDER_MISSING and missing_ok:
-            return None
+        if missing_ok and (code == ORDER_MISSING or "not exist" in msg.lower()):
+            return None          # 126043; older KuCoin answers say 400100 "order not exist."
         if code != OK:
             raise VenueRejected(self.venue, code, msg, r.status_code)
         return doc.get("data")
