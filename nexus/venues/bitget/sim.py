@@ -20,6 +20,7 @@ Config):
 - REST: GET /api/v2/spot/public/symbols, GET /api/v2/mix/market/contracts (the simulator
   trades SPOT only: a valid productType answers an empty list), GET /api/v2/public/time;
   envelope {"code":"00000","msg":"success","requestTime":ms,"data":..}.
+- Authenticated REST and the private stream (/v2/ws/private): sim_trade.py.
 The simulator serves spot only (`BTCUSDT`); USDT futures (`BTCUSDT:USDT-FUTURES`) share the
 decoder and the sync rules and are covered by the fixtures.
 """
@@ -33,6 +34,7 @@ from nexus.sim import checksum, fmt
 from nexus.sim.feed import Conn, DepthView, Event, Feed
 from nexus.sim.market import BUY, Fill
 from nexus.sim.specs import Flow, SimInstrument, SimVenue
+from nexus.venues.bitget.sim_trade import PRIVATE_PATH, BitgetTrade
 
 BOOKS_EVERY = 20            # 200 ms
 SEQ_BASE = 4_000_000_000
@@ -55,6 +57,7 @@ class BitgetFeed(Feed):
         self.seq = SEQ_BASE
         self.trade_id = TRADE_ID_BASE
         self.recent: collections.deque = collections.deque(maxlen=TRADES_KEPT)
+        self.trade = BitgetTrade(self)      # authenticated REST and the private stream (sim_trade.py)
 
     def view_seq(self, channel):
         return self.seq if channel == "books" else None
@@ -141,6 +144,9 @@ class BitgetFeed(Feed):
         req = self.request(conn, text, fmt.compact({"event": "error", "code": 30016, "msg": "Param error"}))
         if req is None:
             return
+        if conn.path == PRIVATE_PATH:
+            self.trade.on_text(conn, req)
+            return
         op, args = req.get("op"), req.get("args")
         if op not in ("subscribe", "unsubscribe") or not isinstance(args, list) or not args:
             self._error(conn, 30016, "Param error")
@@ -187,6 +193,12 @@ class BitgetFeed(Feed):
         if query.get("productType", "").upper() not in PRODUCT_TYPES:
             return self._env(None, "40019", "Parameter productType cannot be empty")
         return self._env([])
+
+    def ws_routes(self):
+        return (self.ws_path, PRIVATE_PATH)
+
+    def private_routes(self):
+        return self.trade.routes()
 
     def rest_routes(self):
         return {
