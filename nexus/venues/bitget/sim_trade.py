@@ -95,6 +95,12 @@ def status_of(o: SimOrder) -> str:
     return {NEW: "live", PARTIALLY_FILLED: "partially_filled", FILLED: "filled"}.get(o.status, "cancelled")
 
 
+def exact(v: Decimal) -> str:
+    """A balance as Bitget writes it: a plain decimal, every digit kept."""
+    t = format(Decimal(v), "f")
+    return (t.rstrip("0").rstrip(".") if "." in t else t) or "0"
+
+
 def sign(secret: str, text: str) -> str:
     return base64.b64encode(hmac.new(secret.encode(), text.encode(), hashlib.sha256).digest()).decode()
 
@@ -246,8 +252,8 @@ class BitgetTrade(PrivateTrade):
             raise BitgetError("40019", "Parameter orderId cannot be empty")
         o = self._find(acct, p, plan=False)
         if o is None and p.get("orderId"):      # the order a triggered plan placed
-            o = self._find(acct, {"orderId": p["orderId"]}, plan=True)
-            o = o if o is not None and o.status != NEW and p["orderId"] == self.order_id(o) else None
+            o = next((x for x in (self.ex.orders[i] for i in self.plans) if x.account == acct.api_key
+                      and x.status != NEW and self.order_id(x) == p["orderId"]), None)
         return self.env([] if o is None else [self.order_body(o)])
 
     def unfilled(self, req: SimRequest):
@@ -320,8 +326,8 @@ class BitgetTrade(PrivateTrade):
         acct, p = self._signed(req)
         coins = sorted(set(acct.balances) | {self.spec.base, self.spec.quote})
         want = p.get("coin")
-        return self.env([{"coin": c, "available": plain(self.ex.free(acct, c)),
-                          "frozen": plain(Decimal(acct.locked.get(c, 0))), "locked": "0", "limitAvailable": "0",
+        return self.env([{"coin": c, "available": exact(self.ex.free(acct, c)),
+                          "frozen": exact(acct.locked.get(c, 0)), "locked": "0", "limitAvailable": "0",
                           "uTime": str(self.now_ms())} for c in coins if want in (None, "", c)])
 
     def info(self, req: SimRequest):
@@ -424,9 +430,9 @@ class BitgetTrade(PrivateTrade):
                     accBaseVolume=s.qty(o.filled), enterPointSource="API")
         if ev.fill_qty:
             body.update(fillPrice=s.px(ev.fill_price), tradeId=str(ev.trade_id), baseVolume=s.qty(ev.fill_qty),
-                        fillTime=str(fmt.ms(ev.ts_ns)), fillFee=plain(-ev.fee), fillFeeCoin=s.quote,
+                        fillTime=str(fmt.ms(ev.ts_ns)), fillFee=exact(-ev.fee), fillFeeCoin=s.quote,
                         tradeScope="M" if ev.maker else "T",
-                        feeDetail=[{"feeCoin": s.quote, "fee": plain(-o.fees)}])
+                        feeDetail=[{"feeCoin": s.quote, "fee": exact(-o.fees)}])
         else:
             body.update(baseVolume="0", feeDetail=[])
         ts = self.now_ms()
