@@ -49,12 +49,13 @@ def test_market_buy_and_sell_move_balances():
             sx = sim.exchange(VENUE)
             acct = sx.accounts["key-A"]
             usdt0, btc0 = acct.balances["USDT"], acct.balances["BTC"]
-            ask = Decimal(sim.book(VENUE)["asks"][0][0])
             o = await ex.place(await ex.request(SYM, "buy", "market", QTY))
             assert o.state is State.FILLED and o.filled_qty == Decimal(QTY) and ex.sends == 1
             so = sx.by_client[("key-A", o.client_id)]
             # Bitget sizes a market buy in USDT: sent as an IOC limit for the exact BTC quantity
-            assert so.type == "LIMIT" and ask <= sx.price_dec(so.price) <= ask * (1 + MARKET_BUY_BAND) + 1
+            px = sx.price_dec(so.price)            # the best ask + 1 % when sent, up to the tick
+            assert so.type == "LIMIT" and o.avg_price < px <= o.avg_price * (1 + 2 * MARKET_BUY_BAND)
+            assert px == px.quantize(Decimal("0.01"))
             assert o.avg_price == so.notional / Decimal(QTY)
             assert acct.balances["BTC"] == btc0 + Decimal(QTY)
             assert acct.balances["USDT"] == usdt0 - so.notional - so.fees
