@@ -43,6 +43,7 @@ PRIVATE = {
     "bybit-perp": ({}, 0.01, True, "10004"),         # error sign!
     "okx-swap": (OKX, 0.01, True, "50113"),             # Invalid Sign
     "coinbase": (COINBASE, 0.01, False, "401 Unauthorized"),  # Coinbase says no more for a bad JWT
+    "bitget": ({}, 0.01, False, "40009"),            # sign signature error
 }
 # Coinbase: an EC P-256 key made in memory; the simulator is given only its public half.
 COINBASE_KEY_NAME = "organizations/sim-org/apiKeys/sim-key"
@@ -50,7 +51,8 @@ COINBASE_KEY_NAME = "organizations/sim-org/apiKeys/sim-key"
 TLS = {"coinbase"}
 # ccxt's documented per-call parameters
 FETCH_ORDER_PARAMS = {"bybit-perp": {"acknowledged": True}}   # Bybit serves the last 500 orders
-SIGNATURE_HEADERS = ("X-BAPI-SIGN", "OK-ACCESS-SIGN")
+SIGNATURE_HEADERS = ("X-BAPI-SIGN", "OK-ACCESS-SIGN", "ACCESS-SIGN")
+PASSPHRASE_VENUES = ("okx-swap", "bitget")
 
 
 def _coinbase_key() -> tuple[str, str]:
@@ -121,7 +123,7 @@ async def _round_trip(venue: str) -> dict:
         key, secret, sim_secret = KEY, SECRET, SECRET
         if venue == "coinbase":
             key, (secret, sim_secret) = COINBASE_KEY_NAME, _coinbase_key()
-        sim.open_account(venue, key, sim_secret, passphrase=PASSPHRASE if venue.startswith("okx") else None)
+        sim.open_account(venue, key, sim_secret, passphrase=PASSPHRASE if venue in PASSPHRASE_VENUES else None)
         await asyncio.sleep(0.5)
         async with AsyncExitStack() as stack:
             http_base, cafile = sim.rest_url(venue), None
@@ -176,5 +178,7 @@ async def _trade(sim: Simulator, venue: str, key: str, secret: str, http_base: s
 
 @pytest.mark.parametrize("venue", sorted(PRIVATE))
 def test_ccxt_private_round_trip(venue: str) -> None:
+    if venue not in CASES:       # the venue's ccxt public start-up (markets, currencies) is not served yet
+        pytest.skip(f"{venue}: no ccxt public start-up case in test_ccxt_public.CASES yet")
     got = asyncio.run(asyncio.wait_for(_round_trip(venue), TIMEOUT_S))
     assert got["order"]

@@ -70,6 +70,7 @@ SIDE_NAMES = {BUY: "buy", SELL: "sell"}
 ORDER_ID_BASE = 1_200_000_000_000_000_000
 PLAN_ID_BASE = 1_300_000_000_000_000_000
 USER_ID = "1000000001"
+ORDERBOOK_MAX = 150
 
 REJECTS = {
     "insufficient_balance": ("43012", "Insufficient balance"),
@@ -128,6 +129,7 @@ class BitgetTrade(PrivateTrade):
             ("GET", "/api/v2/spot/account/assets"): w(self.assets),
             ("GET", "/api/v2/spot/account/info"): w(self.info),
             ("GET", "/api/v2/spot/market/tickers"): self.tickers,
+            ("GET", "/api/v2/spot/market/orderbook"): self.orderbook,
         }
 
     def _wrap(self, fn: Callable) -> Callable[[SimRequest], Any]:
@@ -353,6 +355,21 @@ class BitgetTrade(PrivateTrade):
             "askPr": s.px(a) if a else "", "bidSz": s.qty(bids.get(b, 0)) if b else "",
             "askSz": s.qty(asks.get(a, 0)) if a else "", "openUtc": "", "ts": str(self.now_ms()),
             "changeUtc24h": "0", "change24h": "0"}])
+
+    def orderbook(self, req: SimRequest):
+        """GET /api/v2/spot/market/orderbook?symbol=&type=step0&limit= (Spot > Market > Get
+        OrderBook Depth; limit 150 by default and at most): the `books` view as published,
+        {"asks":[[px,sz]],"bids":[[px,sz]],"ts"}. Public (ccxt's round trip reads it)."""
+        sym = req.query.get("symbol")
+        if sym != self.spec.symbol:
+            return 400, {"code": "40034", "msg": f"Parameter {sym} does not exist", "requestTime": self.now_ms(),
+                         "data": None}
+        limit = req.query.get("limit", "150")
+        n = min(int(limit), ORDERBOOK_MAX) if limit.isdigit() and int(limit) > 0 else ORDERBOOK_MAX
+        s = self.spec
+        bids, asks = self.feed.views[self.feed.primary].top()
+        return self.env({"asks": [[s.px(p), s.qty(q)] for p, q in asks[:n]],
+                         "bids": [[s.px(p), s.qty(q)] for p, q in bids[:n]], "ts": str(self.now_ms())})
 
     # -- bodies -----------------------------------------------------------------------------
     def order_body(self, o: SimOrder) -> dict:
