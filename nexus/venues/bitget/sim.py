@@ -1,4 +1,5 @@
-"""Bitget v2 public WebSocket and market REST for a spot pair, as documented
+"""Bitget v2 public WebSocket and market REST for a spot pair (authenticated REST and the
+private stream /v2/ws/private: sim_trade.py), as documented
 (https://www.bitget.com/api-doc/spot/websocket/public/Depth-Channel, Trade Channel,
 Common > Websocket API; Spot > Market > Get Symbol Info; Futures > Market > Get Contract
 Config):
@@ -20,7 +21,6 @@ Config):
 - REST: GET /api/v2/spot/public/symbols, GET /api/v2/mix/market/contracts (the simulator
   trades SPOT only: a valid productType answers an empty list), GET /api/v2/public/time;
   envelope {"code":"00000","msg":"success","requestTime":ms,"data":..}.
-- Authenticated REST and the private stream (/v2/ws/private): sim_trade.py.
 The simulator serves spot only (`BTCUSDT`); USDT futures (`BTCUSDT:USDT-FUTURES`) share the
 decoder and the sync rules and are covered by the fixtures.
 """
@@ -61,6 +61,12 @@ class BitgetFeed(Feed):
 
     def view_seq(self, channel):
         return self.seq if channel == "books" else None
+
+    def ws_routes(self):
+        return (self.ws_path, PRIVATE_PATH)
+
+    def private_routes(self):
+        return self.trade.routes()
 
     def book_channels(self):
         return ["books"]
@@ -193,12 +199,6 @@ class BitgetFeed(Feed):
         if query.get("productType", "").upper() not in PRODUCT_TYPES:
             return self._env(None, "40019", "Parameter productType cannot be empty")
         return self._env([])
-
-    def ws_routes(self):
-        return (self.ws_path, PRIVATE_PATH)
-
-    def private_routes(self):
-        return self.trade.routes()
 
     def rest_routes(self):
         return {
