@@ -225,7 +225,7 @@ class BitgetTrade(PrivateTrade):
         kind = {"market": "MARKET", "limit": "LIMIT"}.get(p.get("orderType"))
         if kind is None:
             raise BitgetError("40017", "Parameter verification failed")
-        force = p.get("force", "gtc")
+        force = str(p.get("force", "gtc")).lower()       # ccxt sends "GTC", which Bitget takes
         if force not in ("gtc", "ioc", "post_only", "fok"):
             raise BitgetError("40017", "Parameter verification failed")
         if kind == "MARKET" and p.get("side") == "buy":
