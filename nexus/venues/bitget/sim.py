@@ -1,5 +1,7 @@
 """Bitget v2 public WebSocket and market REST for a spot pair (authenticated REST and the
-private stream /v2/ws/private: sim_trade.py), as documented
+private stream /v2/ws/private: sim_trade.py; the USDT-FUTURES contract trading on the same
+book, which the contracts listing returns for productType USDT-FUTURES: sim_futures.py), as
+documented
 (https://www.bitget.com/api-doc/spot/websocket/public/Depth-Channel, Trade Channel,
 Common > Websocket API; Spot > Market > Get Symbol Info; Futures > Market > Get Contract
 Config):
@@ -34,6 +36,7 @@ from nexus.sim import checksum, fmt
 from nexus.sim.feed import Conn, DepthView, Event, Feed
 from nexus.sim.market import BUY, Fill
 from nexus.sim.specs import Flow, SimInstrument, SimVenue
+from nexus.venues.bitget.sim_futures import PRODUCT as FUTURES_PRODUCT
 from nexus.venues.bitget.sim_trade import PRIVATE_PATH, BitgetTrade
 
 BOOKS_EVERY = 20            # 200 ms
@@ -198,6 +201,8 @@ class BitgetFeed(Feed):
     def _contracts(self, query: dict, _body):
         if query.get("productType", "").upper() not in PRODUCT_TYPES:
             return self._env(None, "40019", "Parameter productType cannot be empty")
+        if query.get("productType", "").upper() == FUTURES_PRODUCT and query.get("symbol") in (None, "", self.symbol):
+            return self._env([self.trade.futures.contract()])     # the simulated contract (sim_futures.py)
         return self._env([])
 
     def rest_routes(self):

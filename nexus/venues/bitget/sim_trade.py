@@ -61,6 +61,7 @@ from nexus.sim.exchange import CANCELED, EXPIRED, FILLED, NEW, PARTIALLY_FILLED,
 from nexus.sim.feed import Conn, SimRequest
 from nexus.sim.market import ASK, BID, BUY, SELL
 from nexus.sim.private import OffGrid, PrivateTrade, late, plain, units
+from nexus.venues.bitget.sim_futures import PRODUCT, FuturesTrade
 
 EXPIRY_MS = 30_000
 PRIVATE_PATH = "/v2/ws/private"
@@ -112,6 +113,7 @@ class BitgetTrade(PrivateTrade):
     def __init__(self, feed) -> None:
         super().__init__(feed)
         self.plans: set[int] = set()        # oids placed as plan (trigger) orders
+        self.futures = FuturesTrade(self)   # the USDT-FUTURES contract (sim_futures.py)
 
     def env(self, data: Any) -> tuple[int, dict]:
         return 200, {"code": OK, "msg": "success", "requestTime": self.now_ms(), "data": data}
@@ -130,6 +132,7 @@ class BitgetTrade(PrivateTrade):
             ("GET", "/api/v2/spot/account/info"): w(self.info),
             ("GET", "/api/v2/spot/market/tickers"): self.tickers,
             ("GET", "/api/v2/spot/market/orderbook"): self.orderbook,
+            **self.futures.routes(w),
         }
 
     def _wrap(self, fn: Callable) -> Callable[[SimRequest], Any]:
@@ -389,6 +392,12 @@ class BitgetTrade(PrivateTrade):
         }
 
     # -- private stream ---------------------------------------------------------------------
+    def watch(self, conn: Conn, api_key: str, push: Callable) -> None:
+        new = api_key not in self.listening
+        super().watch(conn, api_key, push)
+        if new and self.futures._ex is not None:
+            self.futures._ex.listen(api_key, push)
+
     def on_text(self, conn: Conn, req: dict) -> None:
         op, args = req.get("op"), req.get("args")
         if op == "login":
@@ -401,13 +410,13 @@ class BitgetTrade(PrivateTrade):
                 return
             for arg in args:
                 arg = arg if isinstance(arg, dict) else {}
-                if arg.get("channel") != "orders" or arg.get("instType") != "SPOT" \
+                if arg.get("channel") != "orders" or arg.get("instType") not in ("SPOT", PRODUCT) \
                         or arg.get("instId") not in ("default", self.spec.symbol):
                     conn.send(fmt.compact({"event": "error", "arg": arg, "code": 30001,
                                            "msg": f"instType:{arg.get('instType')},channel:{arg.get('channel')},"
                                                   f"instId:{arg.get('instId')} doesn't exist"}))
                     continue
-                topic = f"orders:{arg['instId']}"
+                topic = f"{arg['instType']}:orders:{arg['instId']}"
                 (conn.state["topics"].add if op == "subscribe" else conn.state["topics"].discard)(topic)
                 conn.send(fmt.compact({"event": op, "arg": arg}))
         else:
@@ -438,8 +447,12 @@ class BitgetTrade(PrivateTrade):
         if not self.private.live(key):
             return
         o, s = ev.order, self.spec
-        if o.oid in self.plans and o.status == NEW:
+        futures = self.futures.owns(o)
+        if o.oid in (self.futures.plans if futures else self.plans) and o.status == NEW:
             return          # an untriggered plan is no order yet (plan orders have their own channel)
+        if futures:
+            self._send_orders(key, PRODUCT, self.futures.push_body(ev))
+            return
         body = self.order_body(o)
         for k in ("userId", "symbol", "quoteVolume", "orderSource", "cancelReason", "feeDetail"):
             body.pop(k)
@@ -452,8 +465,11 @@ class BitgetTrade(PrivateTrade):
                         feeDetail=[{"feeCoin": s.quote, "fee": exact(-o.fees)}])
         else:
             body.update(baseVolume="0", feeDetail=[])
+        self._send_orders(key, "SPOT", body)
+
+    def _send_orders(self, key: str, inst_type: str, body: dict) -> None:
         ts = self.now_ms()
-        for inst_id in ("default", s.symbol):
-            self.private.send(key, f"orders:{inst_id}", fmt.compact({
-                "action": "snapshot", "arg": {"instType": "SPOT", "channel": "orders", "instId": inst_id},
+        for inst_id in ("default", self.spec.symbol):
+            self.private.send(key, f"{inst_type}:orders:{inst_id}", fmt.compact({
+                "action": "snapshot", "arg": {"instType": inst_type, "channel": "orders", "instId": inst_id},
                 "data": [body], "ts": ts}))
