@@ -34,7 +34,18 @@ Private stream: /v2/ws/private, `login` with sign = Base64 HMAC of timestamp (Un
 + "GET" + "/user/verify", channel `orders` (instType SPOT, instId "default"); the text
 "ping" every `PING_S` (Common > WebSocket API: answered "pong").
 
-USDT futures (`BTCUSDT:USDT-FUTURES`) orders are not built yet: refused before sending.
+USDT futures (`BTCUSDT:USDT-FUTURES`, Bitget's "mix" API, https://www.bitget.com/api-doc/contract/):
+POST /api/v2/mix/order/place-order (productType USDT-FUTURES, marginMode crossed,
+marginCoin USDT, size in base coin, reduceOnly YES|NO, one-way position mode), GET
+/order/detail, POST /order/cancel-order, GET /order/orders-pending; STOP is a trigger order
+(POST /order/place-plan-order, planType normal_plan, orderType market, triggerType
+fill_price), found in GET /order/orders-plan-pending or /order/orders-plan-history (its
+executeOrderId once executed) and cancelled with /order/cancel-plan-order; leverage through
+POST /api/v2/mix/account/set-leverage (above the contract's maxLever: refused before
+sending); positions from GET /api/v2/mix/position/all-position (holdSide long|short). The
+stream subscribes `orders` for USDT-FUTURES too. One adapter serves both markets, so
+`perpetual` (which makes the Executor's TP/SL reduce-only) is False: a futures entry's TP/SL
+are plain closing orders; give --reduce-only orders yourself where that matters.
 """
 
 from __future__ import annotations
@@ -51,7 +62,7 @@ from nexus.exec.keys import Credentials, KeysMissing
 from nexus.exec.orders import OrderError, OrderRequest, OrderType, Side, State
 from nexus.exec.signing.base import mask
 from nexus.instruments import Instrument
-from nexus.venues.bitget.data import SEPARATOR, _step, instrument
+from nexus.venues.bitget.data import FUTURES_TYPES, _step, instrument, split, symbol_of
 from nexus.venues.bitget.sign import BitgetSigner
 
 VENUE = "bitget"
@@ -59,6 +70,9 @@ OK = "00000"
 PING_S = 30.0
 TIME_PATH = "/api/v2/public/time"
 SPOT = "/api/v2/spot/"
+MIX = "/api/v2/mix/"
+MARGIN_COIN = "USDT"
+FUTURES_ORDER_MISSING = "40768"
 PUBLIC_WS_PATH, PRIVATE_WS_PATH = "/v2/ws/public", "/v2/ws/private"
 URLS = ("https://api.bitget.com", "wss://ws.bitget.com/v2/ws/private")
 LOCALE = "en-US"
@@ -68,7 +82,8 @@ PLAN_MISSING = "43025"
 MARKET_BUY_BAND = Decimal("0.01")     # a MARKET buy's IOC limit: best ask + 1 %
 WITHDRAW_AUTHORITY = "wwow"
 PLAN_HISTORY_MS = 90 * 86_400_000     # history-plan-order's window (startTime/endTime)
-CHANNELS = ({"instType": "SPOT", "channel": "orders", "instId": "default"},)
+CHANNELS = ({"instType": "SPOT", "channel": "orders", "instId": "default"},
+            {"instType": "USDT-FUTURES", "channel": "orders", "instId": "default"})
 PASSPHRASE_MISSING = ("bitget needs the API passphrase too (NEXUS_BITGET_API_PASSPHRASE): Bitget fails silently "
                       "without it (seed, Troubleshooting: \"make sure passphrase is also pasted — these exchanges "
                       "silently fail if it's missing\"). Nothing was sent")
@@ -77,6 +92,8 @@ STATES = {"init": State.ACCEPTED, "new": State.ACCEPTED, "live": State.ACCEPTED,
           "partially_filled": State.PARTIALLY_FILLED, "partially_fill": State.PARTIALLY_FILLED,
           "filled": State.FILLED, "full_fill": State.FILLED, "cancelled": State.CANCELLED,
           "canceled": State.CANCELLED}
+FUTURES_PLAN_STATES = {"live": State.ACCEPTED, "executing": State.ACCEPTED, "cancelled": State.CANCELLED,
+                       "canceled": State.CANCELLED, "fail_execute": State.REJECTED, "fail_trigger": State.REJECTED}
 PLAN_STATES = {"live": State.ACCEPTED, "executing": State.ACCEPTED, "cancelled": State.CANCELLED,
                "fail_execute": State.REJECTED}
 
@@ -90,10 +107,18 @@ def _dec(text) -> Decimal | None:
     return Decimal(text) if text not in ("", None) else None
 
 
-def _spot_only(symbol: str) -> None:
-    if SEPARATOR in symbol:
-        raise OrderError(f"{symbol}: Bitget USDT-futures order entry is not built yet in Nexus (spot symbols only, "
-                         "e.g. BTCUSDT): not sent")
+def _market(symbol: str) -> tuple[str, str]:
+    """(instType, Bitget's symbol): ("SPOT", "BTCUSDT") or ("USDT-FUTURES", "BTCUSDT")."""
+    inst_type, inst_id = split(symbol)
+    if inst_type != "SPOT" and inst_type not in FUTURES_TYPES:
+        raise OrderError(f"{symbol}: Bitget order entry trades spot (BTCUSDT) and USDT futures "
+                         "(BTCUSDT:USDT-FUTURES) only: not sent")
+    return inst_type, inst_id
+
+
+def _product(inst_type: str, inst_id: str) -> str:
+    """The mix endpoints' common fields."""
+    return f'"symbol":"{inst_id}","productType":"{inst_type}","marginCoin":"{MARGIN_COIN}"'
 
 
 class BitgetAdapter(HttpVenue):
@@ -121,8 +146,10 @@ class BitgetAdapter(HttpVenue):
 
     # -- requests ---------------------------------------------------------------------------
     def order_body(self, req: OrderRequest, protect: Decimal | None = None) -> tuple[str, str]:
-        """(path, compact JSON body) for `req`; a MARKET buy needs `protect`, its IOC limit price."""
-        _spot_only(req.symbol)
+        """(path, compact JSON body) for `req`; a spot MARKET buy needs `protect`, its IOC limit price."""
+        inst_type, inst_id = _market(req.symbol)
+        if inst_type != "SPOT":
+            return self.futures_body(req, inst_type, inst_id)
         if req.reduce_only:
             raise OrderError("bitget spot: reduce-only applies to perpetuals only")
         side, sym, cid = req.side.value, req.symbol, req.client_id
@@ -142,6 +169,20 @@ class BitgetAdapter(HttpVenue):
         return SPOT + "trade/place-order", (
             f'{{"symbol":"{sym}","side":"{side}","orderType":"{kind}","force":"{force}"{price},"size":"{req.qty:f}",'
             f'"clientOid":"{cid}"}}')
+
+    def futures_body(self, req: OrderRequest, inst_type: str, inst_id: str) -> tuple[str, str]:
+        side, cid = req.side.value, req.client_id
+        ro = "YES" if req.reduce_only else "NO"
+        if req.type is OrderType.STOP:
+            return MIX + "order/place-plan-order", (
+                f'{{"planType":"normal_plan",{_product(inst_type, inst_id)},"marginMode":"crossed",'
+                f'"size":"{req.qty:f}","triggerPrice":"{req.stop_price:f}","triggerType":"fill_price","side":"{side}",'
+                f'"orderType":"market","clientOid":"{cid}","reduceOnly":"{ro}"}}')
+        price = f',"price":"{req.price:f}"' if req.type is OrderType.LIMIT else ""
+        kind = "limit" if req.type is OrderType.LIMIT else "market"
+        return MIX + "order/place-order", (
+            f'{{{_product(inst_type, inst_id)},"marginMode":"crossed","size":"{req.qty:f}"{price},"side":"{side}",'
+            f'"orderType":"{kind}","force":"gtc","clientOid":"{cid}","reduceOnly":"{ro}"}}')
 
     def headers(self, method: str, path: str, query: str, body: str) -> dict[str, str]:
         h = self.signer.sign(method, path, query, body, str(self.now_ms())).headers
@@ -199,7 +240,9 @@ class BitgetAdapter(HttpVenue):
 
     # -- instruments ------------------------------------------------------------------------
     async def instrument(self, symbol: str) -> Instrument:
-        _spot_only(symbol)
+        inst_type, inst_id = _market(symbol)
+        if inst_type != "SPOT":
+            return await self.contract(symbol, inst_type, inst_id)
         try:
             rows = await self._call("GET", SPOT + "public/symbols", f"symbol={symbol}", signed=False)
         except VenueRejected as e:
@@ -211,6 +254,21 @@ class BitgetAdapter(HttpVenue):
         self.ticks[symbol] = Decimal(tick)
         return instrument(symbol, tick, _step(s["quantityPrecision"]), "spot", s.get("baseCoin", ""),
                           s.get("quoteCoin", ""))
+
+    async def contract(self, symbol: str, inst_type: str, inst_id: str) -> Instrument:
+        try:
+            rows = await self._call("GET", MIX + "market/contracts", f"productType={inst_type}&symbol={inst_id}",
+                                    signed=False)
+        except VenueRejected as e:
+            raise OrderError(f"unknown symbol {symbol!r} on {self.venue} ({e.code} {e.message})") from None
+        c = next((x for x in rows or () if x.get("symbol") == inst_id), None)
+        if c is None:
+            raise OrderError(f"unknown symbol {symbol!r} on {self.venue}")
+        self.max_leverage[symbol] = int(Decimal(c.get("maxLever") or 1))
+        tick = _step(c["pricePlace"], c.get("priceEndStep") or "1")
+        self.ticks[symbol] = Decimal(tick)
+        return instrument(symbol, tick, c.get("sizeMultiplier") or _step(c["volumePlace"]), "linear",
+                          c.get("baseCoin", ""), c.get("quoteCoin", ""))
 
     async def protection_price(self, symbol: str) -> Decimal:
         """A MARKET buy's IOC limit: the best ask + MARKET_BUY_BAND, up to the tick."""
@@ -226,7 +284,8 @@ class BitgetAdapter(HttpVenue):
     # -- orders -----------------------------------------------------------------------------
     async def place(self, req: OrderRequest) -> OrderUpdate:
         protect = None
-        if req.type is OrderType.MARKET and req.side is Side.BUY:
+        futures = _market(req.symbol)[0] != "SPOT"
+        if req.type is OrderType.MARKET and req.side is Side.BUY and not futures:
             protect = await self.protection_price(req.symbol)
         path, body = self.order_body(req, protect)
         data = await self._call("POST", path, body)
@@ -242,6 +301,9 @@ class BitgetAdapter(HttpVenue):
         return rows[0] if rows else None
 
     async def query(self, symbol: str, client_id: str) -> OrderUpdate | None:
+        inst_type, inst_id = _market(symbol)
+        if inst_type != "SPOT":
+            return await self.futures_query(symbol, inst_type, inst_id, client_id)
         oid = self.order_ids.get(client_id)
         o = await self._order(f"orderId={oid}" if oid else f"clientOid={client_id}")
         if o is not None:
@@ -260,6 +322,39 @@ class BitgetAdapter(HttpVenue):
         return OrderUpdate(client_id, PLAN_STATES.get(plan.get("status"), State.ACCEPTED), Decimal(0),
                            plan.get("orderId", ""), venue_status=f"plan {plan.get('status')}", symbol=symbol)
 
+    async def _detail(self, inst_type: str, inst_id: str, ref: str) -> dict | None:
+        return await self._call("GET", MIX + "order/detail", f"symbol={inst_id}&productType={inst_type}&{ref}",
+                                missing=(FUTURES_ORDER_MISSING,))
+
+    async def futures_query(self, symbol: str, inst_type: str, inst_id: str, client_id: str) -> OrderUpdate | None:
+        oid = self.order_ids.get(client_id)
+        o = await self._detail(inst_type, inst_id, f"orderId={oid}" if oid else f"clientOid={client_id}")
+        if o:
+            self.order_ids[client_id] = o["orderId"]
+            return self.update(o, symbol)
+        plan = await self._futures_plan(inst_type, inst_id, client_id)
+        if plan is None:
+            return None
+        status = plan.get("planStatus")
+        if status == "executed" and plan.get("executeOrderId"):
+            self.client_ids[plan["executeOrderId"]] = client_id
+            o = await self._detail(inst_type, inst_id, f"orderId={plan['executeOrderId']}")
+            if o:
+                return self.update(o, symbol)
+        return OrderUpdate(client_id, FUTURES_PLAN_STATES.get(status, State.ACCEPTED), Decimal(0),
+                           plan.get("orderId", ""), venue_status=f"plan {status}", symbol=symbol)
+
+    async def _futures_plan(self, inst_type: str, inst_id: str, client_id: str) -> dict | None:
+        now = self.now_ms()
+        q = f"productType={inst_type}&planType=normal_plan&symbol={inst_id}"
+        for path, extra in (("orders-plan-pending", ""),
+                            ("orders-plan-history", f"&startTime={now - PLAN_HISTORY_MS}&endTime={now}")):
+            data = await self._call("GET", MIX + "order/" + path, q + extra)
+            for p in (data or {}).get("entrustedList") or ():
+                if p.get("clientOid") == client_id:
+                    return p
+        return None
+
     async def _plan(self, symbol: str, client_id: str) -> dict | None:
         """The plan order with this client id: current ones first, then history."""
         now = self.now_ms()
@@ -272,7 +367,9 @@ class BitgetAdapter(HttpVenue):
         return None
 
     async def cancel(self, symbol: str, client_id: str) -> OrderUpdate:
-        _spot_only(symbol)
+        inst_type, inst_id = _market(symbol)
+        if inst_type != "SPOT":
+            return await self.futures_cancel(symbol, inst_type, inst_id, client_id)
         oid = self.order_ids.get(client_id)
         ref = f'"orderId":"{oid}"' if oid else f'"clientOid":"{client_id}"'
         done = await self._call("POST", SPOT + "trade/cancel-order", f'{{"symbol":"{symbol}",{ref}}}',
@@ -287,16 +384,60 @@ class BitgetAdapter(HttpVenue):
             raise VenueRejected(self.venue, *self.UNKNOWN_ORDER)
         return upd
 
+    async def futures_cancel(self, symbol: str, inst_type: str, inst_id: str, client_id: str) -> OrderUpdate:
+        oid = self.order_ids.get(client_id)
+        ref = f'"orderId":"{oid}"' if oid else f'"clientOid":"{client_id}"'
+        done = await self._call("POST", MIX + "order/cancel-order", f"{{{_product(inst_type, inst_id)},{ref}}}",
+                                missing=(FUTURES_ORDER_MISSING,))
+        if done is None:
+            plan = await self._futures_plan(inst_type, inst_id, client_id)
+            if plan is None or plan.get("planStatus") != "live":
+                raise VenueRejected(self.venue, FUTURES_ORDER_MISSING, "Order does not exist")
+            res = await self._call("POST", MIX + "order/cancel-plan-order",
+                                   f'{{{_product(inst_type, inst_id)},"planType":"normal_plan",'
+                                   f'"orderIdList":[{{"orderId":"{plan["orderId"]}","clientOid":"{client_id}"}}]}}')
+            failed = (res or {}).get("failureList") or ()
+            if failed:
+                raise VenueRejected(self.venue, FUTURES_ORDER_MISSING, str(failed[0].get("errorMsg", "")))
+        upd = await self.query(symbol, client_id)
+        if upd is None:
+            raise VenueRejected(self.venue, FUTURES_ORDER_MISSING, "Order does not exist")
+        return upd
+
     async def open_orders(self, symbol: str | None = None) -> list[OrderUpdate]:
-        rows = await self._call("GET", SPOT + "trade/unfilled-orders", f"symbol={symbol}" if symbol else "")
-        return [self.update(o) for o in rows or ()]
+        out: list[OrderUpdate] = []
+        inst_type, inst_id = _market(symbol) if symbol else ("", "")
+        if inst_type in ("", "SPOT"):
+            rows = await self._call("GET", SPOT + "trade/unfilled-orders", f"symbol={inst_id}" if symbol else "")
+            out += [self.update(o) for o in rows or ()]
+        for it in ([inst_type] if symbol and inst_type != "SPOT" else [] if symbol else sorted(FUTURES_TYPES)):
+            data = await self._call("GET", MIX + "order/orders-pending",
+                                    f"productType={it}" + (f"&symbol={inst_id}" if symbol else ""))
+            out += [self.update(o, symbol_of(it, o["symbol"])) for o in (data or {}).get("entrustedList") or ()]
+        return out
 
     async def set_leverage(self, symbol: str, leverage: int) -> int:
-        raise OrderError("bitget spot: leverage applies to USDT futures, whose order entry is not built yet")
+        inst_type, inst_id = _market(symbol)
+        if inst_type == "SPOT":
+            raise OrderError(f"bitget {symbol} is spot: leverage applies to USDT futures (e.g. {symbol}:USDT-FUTURES)")
+        await self.check_leverage(symbol, leverage)
+        res = await self._call("POST", MIX + "account/set-leverage",
+                               f'{{{_product(inst_type, inst_id)},"leverage":"{leverage}"}}')
+        return int(res.get("crossMarginLeverage") or res.get("longLeverage") or leverage)
 
     async def positions(self) -> list[VenuePosition]:
-        """Spot: each coin's balance (available + frozen + locked)."""
+        """Spot: each coin's balance (available + frozen + locked); USDT futures: each open
+        position, signed (short negative), under its Nexus symbol."""
         out = []
+        for it in sorted(FUTURES_TYPES):
+            for p in await self._call("GET", MIX + "position/all-position",
+                                      f"productType={it}&marginCoin={MARGIN_COIN}") or ():
+                n = Decimal(p.get("total") or 0) * (-1 if p.get("holdSide") == "short" else 1)
+                if n:
+                    out.append(VenuePosition(self.venue, symbol_of(it, p["symbol"]), n, _dec(p.get("openPriceAvg")),
+                                             _dec(p.get("unrealizedPL")), int(Decimal(p.get("leverage") or 0)),
+                                             {"markPrice": p.get("markPrice"), "realisedPnl": p.get("achievedProfits"),
+                                              "marginMode": p.get("marginMode")}))
         for a in await self._call("GET", SPOT + "account/assets") or ():
             free, frozen, locked = (Decimal(a.get(k) or 0) for k in ("available", "frozen", "locked"))
             if free or frozen or locked:
@@ -304,12 +445,12 @@ class BitgetAdapter(HttpVenue):
                                          extra={"free": a.get("available"), "locked": str(frozen + locked)}))
         return out
 
-    def update(self, o: dict) -> OrderUpdate:
+    def update(self, o: dict, symbol: str | None = None) -> OrderUpdate:
         """An order (Get Order Info, unfilled orders, the `orders` channel) as an OrderUpdate.
         Bitget's fees are signed (negative: charged); Fill.fee is what was charged."""
         oid = o.get("orderId", "")
         cid = self.client_ids.get(oid) or o.get("clientOid", "")
-        status = o.get("status", "live")
+        status = o.get("status") or o.get("state") or "live"
         filled = Decimal(o["accBaseVolume"] if "accBaseVolume" in o else o.get("baseVolume") or 0)  # stream: cumulative
         fills = ()
         if o.get("tradeId") and o.get("fillPrice"):
@@ -318,11 +459,13 @@ class BitgetAdapter(HttpVenue):
         avg = _dec(o.get("priceAvg"))
         return OrderUpdate(cid, STATES.get(status, State.ACCEPTED), filled, oid, fills,
                            _dec(o.get("quoteVolume")) if "quoteVolume" in o else None,
-                           avg if avg else None, status, o.get("symbol") or o.get("instId", ""))
+                           avg if avg else None, status, symbol or o.get("symbol") or o.get("instId", ""))
 
     def stream_updates(self, msg: dict) -> list[OrderUpdate]:
-        if (msg.get("arg") or {}).get("channel") == "orders":
-            return [self.update(o) for o in msg.get("data") or ()]
+        arg = msg.get("arg") or {}
+        if arg.get("channel") == "orders":
+            it = arg.get("instType", "SPOT")
+            return [self.update(o, symbol_of(it, o.get("instId", ""))) for o in msg.get("data") or ()]
         return []
 
     # -- private stream ---------------------------------------------------------------------

@@ -27,7 +27,8 @@ failure (leverage outside 1..maxLever), 40808 a price or size off the contract's
 40034 unknown symbol.
 
 Modelled: the contract's grid (tick 0.1, size step 0.0001 BTC, max leverage 125) on the
-spot pair's integer units; one USDT wallet serves spot and futures in the simulator (Bitget
+spot pair's integer units (its exchange walks the same book in them; orders off the coarser
+grid are refused here with 40808); one USDT wallet serves spot and futures in the simulator (Bitget
 has separate accounts); cross margin, one-way mode.
 """
 
@@ -68,8 +69,9 @@ def state_of(o: SimOrder) -> str:
     return {NEW: "live", PARTIALLY_FILLED: "partially_filled", FILLED: "filled"}.get(o.status, "canceled")
 
 
-def contract_spec(spot):
-    """The contract's SimInstrument: the spot pair's units, a coarser grid."""
+def contract_grid(spot):
+    """The contract's grid: the spot pair's integer units (the book's: the exchange walks it in
+    them), coarser steps. Orders are checked on it here, before the exchange sees them."""
     return dataclasses.replace(spot, tick=spot.tick * TICK_FACTOR, lot=spot.lot * LOT_FACTOR)
 
 
@@ -101,7 +103,11 @@ class FuturesTrade:
 
     @property
     def spec(self):
-        return contract_spec(self.t.spec)
+        return self.t.spec
+
+    @property
+    def grid(self):
+        return contract_grid(self.t.spec)
 
     def order_id(self, o: SimOrder) -> str:
         return str(ORDER_ID_BASE + o.oid)
@@ -124,7 +130,7 @@ class FuturesTrade:
 
     def contract(self) -> dict:
         """A row of Get Contract Config for the simulated contract."""
-        s = self.spec
+        s = self.grid
         return {"symbol": s.symbol, "baseCoin": s.base, "quoteCoin": s.quote, "buyLimitPriceRatio": "0.05",
                 "sellLimitPriceRatio": "0.05", "feeRateUpRatio": "0.005", "makerFeeRate": "0.0002",
                 "takerFeeRate": "0.0006", "openCostUpRatio": "0.01", "supportMarginCoins": [s.quote],
@@ -156,7 +162,7 @@ class FuturesTrade:
         side = SIDES.get(p.get("side"))
         if side is None:
             raise BitgetError("40017", "Parameter verification failed")
-        s = self.spec
+        s = self.grid
         size = self.t._units(p, "size", s.qty_dec, s.lot)
         if size is None:
             raise BitgetError("40019", "Parameter size cannot be empty")

@@ -1,4 +1,4 @@
-"""Bitget v2 spot order entry end to end against the simulator (real HTTP and WebSocket on
+"""Bitget v2 spot and USDT-futures order entry end to end against the simulator (real HTTP and WebSocket on
 127.0.0.1): market (a buy as an IOC limit), limit resting in the public `books` channel then
 filling, stop as a plan order triggering on the last price, cancel and status, balances, the
 private `orders` channel, every bad input of issue 14, idempotent retry, Bitget's own auth
@@ -183,8 +183,10 @@ def test_bad_input_is_refused_before_sending():
                     await ex.place(await ex.request(SYM, **kw))
             with pytest.raises(OrderError, match="unknown symbol 'DOGEXYZ' on bitget"):
                 await ex.request("DOGEXYZ", "buy", "market", "1")
-            with pytest.raises(OrderError, match="USDT-futures order entry is not built yet"):
-                await ex.request("BTCUSDT:USDT-FUTURES", "buy", "market", "0.01")
+            with pytest.raises(OrderError, match="spot .* and USDT futures .* only: not sent"):
+                await ex.request("BTCUSD:COIN-FUTURES", "buy", "market", "0.01")
+            with pytest.raises(OrderError, match="unknown symbol 'DOGEXYZ:USDT-FUTURES' on bitget"):
+                await ex.request("DOGEXYZ:USDT-FUTURES", "buy", "market", "1")
             with pytest.raises(OrderError, match="reduce-only applies to perpetuals only"):
                 await ex.adapter.place(await ex.request(SYM, "sell", "market", QTY, reduce_only=True))
             with pytest.raises(OrderError, match="BTCUSDT is spot: leverage applies to perpetuals only"):
@@ -406,3 +408,124 @@ def test_cli_session_bitget(tmp_path):
                   "--json", keys=False)
         assert r.returncode == 0 and json.loads(r.stdout)["state"] == "filled", r.stderr
         assert len(outputs) >= 12
+
+
+# -- USDT futures (BTCUSDT:USDT-FUTURES) ---------------------------------------------------------
+
+FUT, FQTY = "BTCUSDT:USDT-FUTURES", "0.0100"
+MIX = "/api/v2/mix/"
+
+
+def test_futures_market_leverage_positions_and_pnl():
+    async def body():
+        async with simulator(VENUES) as sim, executor(sim, VENUE) as ex:
+            inst = await ex.instrument(FUT)
+            assert (inst.tick_size, inst.lot_size, inst.contract_kind) == ("0.1", "0.0001", "linear")
+            assert ex.adapter.max_leverage[FUT] == 125
+            o = await ex.place(await ex.request(FUT, "buy", "market", FQTY, leverage=20))
+            assert o.state is State.FILLED and o.filled_qty == Decimal(FQTY) and ex.sends == 1
+            fx = sim.exchange(VENUE).accounts["key-A"]         # spot and futures share the account
+            assert fx.leverage == 20 and fx.position == 10_000          # 0.01 BTC in the book's units
+            vp = {p.symbol: p for p in await ex.adapter.positions()}[FUT]
+            assert vp.qty == Decimal(FQTY) and vp.entry_price == o.avg_price and vp.leverage == 20
+            with pytest.raises(OrderError, match="would increase or open"):
+                await ex.place(await ex.request(FUT, "buy", "market", FQTY, reduce_only=True))
+            back = await ex.place(await ex.request(FUT, "sell", "market", FQTY, reduce_only=True))
+            assert back.state is State.FILLED
+            await asyncio.sleep(0.3)                     # the stream's fee items arrive
+            pos = ex.positions.get(VENUE, FUT)
+            assert pos.qty == 0 and pos.realised == (back.avg_price - o.avg_price) * Decimal(FQTY) - pos.fees
+            assert fx.position == 0 and fx.realised == (back.avg_price - o.avg_price) * Decimal(FQTY)
+            assert FUT not in {p.symbol for p in await ex.adapter.positions()}
+    run(body())
+
+
+def test_futures_limit_stop_plan_cancel_and_orders_channel():
+    async def body():
+        async with simulator(VENUES) as sim, executor(sim, VENUE) as ex:
+            ad = ex.adapter
+            async with aiohttp.ClientSession() as s, s.ws_connect(ad.ws_url) as ws:
+                await ws.send_str(ad.login_message())
+                assert json.loads((await ws.receive()).data)["event"] == "login"
+                arg = {"instType": "USDT-FUTURES", "channel": "orders", "instId": "default"}
+                await ws.send_str(json.dumps({"op": "subscribe", "args": [arg]}))
+                assert json.loads((await ws.receive()).data) == {"event": "subscribe", "arg": arg}
+                lim = await ex.place(await ex.request(FUT, "buy", "limit", FQTY, price="1000.0"))
+                assert lim.state is State.ACCEPTED
+                assert [u.client_id for u in await ad.open_orders(FUT)] == [lim.client_id]
+                assert lim.client_id in {u.client_id for u in await ad.open_orders()}
+                u = await ex.cancel(FUT, lim.client_id)
+                assert u.state is State.CANCELLED and u.venue_status == "canceled" and u.symbol == FUT
+                seen = []
+                while "canceled" not in seen:
+                    d = json.loads((await asyncio.wait_for(ws.receive(), 5)).data)
+                    assert d["arg"] == arg
+                    for row in d["data"]:
+                        assert {"instId", "orderId", "clientOid", "size", "side", "orderType", "accBaseVolume",
+                                "priceAvg", "status", "leverage", "marginMode", "marginCoin", "reduceOnly", "posSide",
+                                "tradeSide", "cTime", "uTime"} <= set(row)
+                        seen.append(row["status"])
+                assert seen == ["live", "canceled"]
+            ask = sim.book(VENUE)["asks"][:4][-1][0]
+            stop = str(Decimal(ask).quantize(Decimal("0.1"), rounding="ROUND_CEILING"))
+            o = await ex.place(await ex.request(FUT, "buy", "stop", FQTY, stop_price=stop))
+            assert o.state is State.ACCEPTED and (await ad.query(FUT, o.client_id)).venue_status == "plan live"
+            c = await ex.place(await ex.request(FUT, "buy", "stop", FQTY, stop_price="999999.0"))
+            u = await ex.cancel(FUT, c.client_id)
+            assert u.state is State.CANCELLED and u.venue_status == "plan cancelled"
+            async with executor(sim, VENUE, "key-B", "secret-B", stream=False) as other:   # spot prints trigger it
+                sweep = Decimal("0.01") + sum(Decimal(q) for p, q in sim.book(VENUE)["asks"] if Decimal(p) <= Decimal(stop))
+                await other.place(await other.request(SYM, "buy", "market", str(sweep.quantize(Decimal("0.000001")))))
+            await ex.wait_for(o.client_id, lambda x: x.state.terminal, 5)
+            assert o.state is State.FILLED and o.filled_qty == Decimal(FQTY)
+            st = await ad.query(FUT, o.client_id)                # plan executed -> its order (executeOrderId)
+            assert st.state is State.FILLED and st.client_id == o.client_id and st.venue_status == "filled"
+            with pytest.raises(VenueRejected) as e:
+                await ad.cancel(FUT, "nosuchorder")
+            assert (e.value.code, e.value.message) == ("40768", "Order does not exist")
+            assert await ad.query(FUT, "nosuchorder") is None
+    run(body())
+
+
+def test_futures_bad_input_and_bitget_codes():
+    async def body():
+        async with simulator(VENUES) as sim, executor(sim, VENUE) as ex:
+            ad = ex.adapter
+            for kw, match in [
+                (dict(side="buy", type="limit", qty=FQTY, price="65000.05"), "multiple of 0.1"),
+                (dict(side="buy", type="market", qty="0.01005"), "multiple of 0.0001"),
+            ]:
+                with pytest.raises(OrderError, match=match):
+                    await ex.place(await ex.request(FUT, **kw))
+            with pytest.raises(OrderError, match="leverage must be 1 to 125"):
+                await ex.place(await ex.request(FUT, "buy", "market", FQTY, leverage=126))
+            with pytest.raises(OrderError, match="leverage 126 is above bitget's maximum 125 for BTCUSDT:USDT-FUT"):
+                await ad.set_leverage(FUT, 126)          # the contract's maxLever, before sending
+            with pytest.raises(OrderError, match="BTCUSDT is spot: leverage applies to USDT futures"):
+                await ad.set_leverage(SYM, 5)
+            with pytest.raises(OrderError, match="would increase or open"):
+                await ex.place(await ex.request(FUT, "sell", "market", FQTY, reduce_only=True))
+            assert ex.sends == 0 and sim.exchange(VENUE).accounts["key-A"].leverage == 10
+            # the venue's own refusals, if a client skipped the checks: nothing changes
+            with pytest.raises(VenueRejected) as e:
+                await ad.place(await ex.request(FUT, "sell", "market", FQTY, reduce_only=True))
+            assert (e.value.code, e.value.message) == ("22002", "No position to close")
+            with pytest.raises(VenueRejected) as e:
+                await ex.place(await ex.request(FUT, "buy", "market", "200"))     # 13M USDT at 10x of 1M
+            assert (e.value.code, e.value.message) == ("40762", "The order amount exceeds the balance")
+            common = '"symbol":"BTCUSDT","productType":"USDT-FUTURES","marginCoin":"USDT","marginMode":"crossed"'
+            for path, body_, code in [
+                ("order/place-order", f'{{{common},"size":"0.01005","side":"buy","orderType":"market"}}', "40808"),
+                ("order/place-order", f'{{{common},"size":"0.01","price":"65000.05","side":"buy","orderType":"limit"}}',
+                 "40808"),
+                ("order/place-order", '{"symbol":"XBTUSDT","productType":"USDT-FUTURES","marginCoin":"USDT",'
+                                      '"marginMode":"crossed","size":"0.01","side":"buy","orderType":"market"}', "40034"),
+                ("account/set-leverage", '{"symbol":"BTCUSDT","productType":"USDT-FUTURES","marginCoin":"USDT",'
+                                         '"leverage":"150"}', "40104"),
+            ]:
+                with pytest.raises(VenueRejected) as e:
+                    await ad._call("POST", MIX + path, body_)
+                assert e.value.code == code, e.value
+            assert sim.exchange(VENUE).accounts["key-A"].leverage == 10
+            assert sim.exchange(VENUE).accounts["key-A"].position == 0
+    run(body())
