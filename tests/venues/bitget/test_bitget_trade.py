@@ -407,7 +407,17 @@ def test_cli_session_bitget(tmp_path):
         r = nexus("order", "place", "--sim", "--symbol", SYM, "--side", "buy", "--type", "market", "--qty", QTY,
                   "--json", keys=False)
         assert r.returncode == 0 and json.loads(r.stdout)["state"] == "filled", r.stderr
-        assert len(outputs) >= 12
+        # USDT futures under the same venue id and keys
+        r = nexus("order", "place", "--symbol", FUT, "--side", "sell", "--type", "market", "--qty", FQTY,
+                  "--leverage", "15", "--json")
+        assert r.returncode == 0 and json.loads(r.stdout)["state"] == "filled", r.stderr
+        r = nexus("positions", "--json")
+        fut = [p for p in json.loads(r.stdout) if p["symbol"] == FUT]
+        assert r.returncode == 0 and Decimal(fut[0]["qty"]) == -Decimal(FQTY) and fut[0]["leverage"] == 15, r.stdout
+        r = nexus("order", "place", "--symbol", FUT, "--side", "sell", "--type", "market", "--qty", FQTY,
+                  "--reduce-only")
+        assert r.returncode == 2 and "would increase or open" in r.stderr
+        assert len(outputs) >= 15
 
 
 # -- USDT futures (BTCUSDT:USDT-FUTURES) ---------------------------------------------------------
