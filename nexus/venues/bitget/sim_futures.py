@@ -41,7 +41,8 @@ from nexus.sim import fmt
 from nexus.sim.exchange import CANCELED, EXPIRED, FILLED, NEW, PARTIALLY_FILLED, Reject, SimAccount, SimExchange, SimOrder
 from nexus.sim.feed import SimRequest
 from nexus.sim.market import BUY, SELL
-from nexus.sim.private import mark, plain
+from nexus.sim.private import late, mark, plain
+from nexus.venues.bitget.sim_wire import BitgetError, exact
 
 PRODUCT = "USDT-FUTURES"
 LEVERAGE_MAX = 125
@@ -144,7 +145,6 @@ class FuturesTrade:
 
     # -- checks -----------------------------------------------------------------------------
     def _product(self, p: dict, *, symbol: bool = True) -> None:
-        from nexus.venues.bitget.sim_trade import BitgetError
         if str(p.get("productType", "")).upper() != PRODUCT:
             raise BitgetError("40019", "Parameter productType cannot be empty")
         if symbol:
@@ -155,7 +155,6 @@ class FuturesTrade:
                 raise BitgetError("40034", f"Parameter {sym} does not exist")
 
     def _new(self, acct: SimAccount, p: dict, kind: str, price_field: str) -> SimOrder:
-        from nexus.venues.bitget.sim_trade import BitgetError
         self._product(p)
         if p.get("marginCoin", "").upper() != self.spec.quote or p.get("marginMode") not in ("crossed", "isolated"):
             raise BitgetError("40017", "Parameter verification failed")
@@ -193,8 +192,6 @@ class FuturesTrade:
 
     # -- orders -----------------------------------------------------------------------------
     def place(self, req: SimRequest):
-        from nexus.sim.private import late
-        from nexus.venues.bitget.sim_trade import BitgetError
         acct, p = self.t._signed(req)
         kind = {"market": "MARKET", "limit": "LIMIT"}.get(p.get("orderType"))
         if kind is None or str(p.get("force", "gtc")).lower() not in ("gtc", "ioc", "fok", "post_only"):
@@ -205,7 +202,6 @@ class FuturesTrade:
         return late(*self.t.env(body), delay_s) if delay_s else self.t.env(body)
 
     def detail(self, req: SimRequest):
-        from nexus.venues.bitget.sim_trade import BitgetError
         acct, p = self.t._signed(req)
         self._product(p)
         if not p.get("orderId") and not p.get("clientOid"):
@@ -222,7 +218,6 @@ class FuturesTrade:
         return self.t.env({"entrustedList": [self.order_body(o) for o in rows] or None, "endId": ""})
 
     def cancel(self, req: SimRequest):
-        from nexus.venues.bitget.sim_trade import BitgetError
         acct, p = self.t._signed(req)
         self._product(p)
         o = self._find(acct, p, plan=False)
@@ -232,7 +227,6 @@ class FuturesTrade:
         return self.t.env({"orderId": self.order_id(o), "clientOid": o.client_id})
 
     def place_plan(self, req: SimRequest):
-        from nexus.venues.bitget.sim_trade import BitgetError
         acct, p = self.t._signed(req)
         if p.get("planType") != "normal_plan" or p.get("orderType") != "market" \
                 or p.get("triggerType") not in ("fill_price", None):
@@ -253,7 +247,6 @@ class FuturesTrade:
                 "cTime": str(fmt.ms(o.created_ns)), "uTime": str(fmt.ms(o.updated_ns))}
 
     def _plans(self, req: SimRequest, live: bool):
-        from nexus.venues.bitget.sim_trade import BitgetError
         acct, p = self.t._signed(req)
         self._product(p, symbol=False)
         if p.get("planType") not in ("normal_plan", None):
@@ -284,7 +277,6 @@ class FuturesTrade:
 
     # -- account ----------------------------------------------------------------------------
     def leverage(self, req: SimRequest):
-        from nexus.venues.bitget.sim_trade import BitgetError
         acct, p = self.t._signed(req)
         self._product(p)
         lev = str(p.get("leverage", ""))
@@ -336,7 +328,6 @@ class FuturesTrade:
 
     def push_body(self, ev) -> dict:
         """An `orders` channel item (instType USDT-FUTURES)."""
-        from nexus.venues.bitget.sim_trade import exact
         o, s = ev.order, self.spec
         body = self.order_body(o)
         body["status"] = body.pop("state")

@@ -49,11 +49,8 @@ quote coin (the simulator's exchange charges it so), reported as a negative fill
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
 import json
-from decimal import Decimal
 from typing import Any, Callable
 
 from nexus.sim import fmt
@@ -62,6 +59,7 @@ from nexus.sim.feed import Conn, SimRequest
 from nexus.sim.market import ASK, BID, BUY, SELL
 from nexus.sim.private import OffGrid, PrivateTrade, late, plain, units
 from nexus.venues.bitget.sim_futures import PRODUCT, FuturesTrade
+from nexus.venues.bitget.sim_wire import BitgetError, exact, sign
 
 EXPIRY_MS = 30_000
 PRIVATE_PATH = "/v2/ws/private"
@@ -85,26 +83,10 @@ REJECTS = {
 }
 
 
-class BitgetError(Exception):
-    def __init__(self, code: str, msg: str, status: int = 400) -> None:
-        super().__init__(msg)
-        self.code, self.msg, self.status = code, msg, status
-
-
 def status_of(o: SimOrder) -> str:
     if o.status in (CANCELED, EXPIRED):
         return "cancelled"
     return {NEW: "live", PARTIALLY_FILLED: "partially_filled", FILLED: "filled"}.get(o.status, "cancelled")
-
-
-def exact(v: Decimal) -> str:
-    """A balance as Bitget writes it: a plain decimal, every digit kept."""
-    t = format(Decimal(v), "f")
-    return (t.rstrip("0").rstrip(".") if "." in t else t) or "0"
-
-
-def sign(secret: str, text: str) -> str:
-    return base64.b64encode(hmac.new(secret.encode(), text.encode(), hashlib.sha256).digest()).decode()
 
 
 class BitgetTrade(PrivateTrade):
