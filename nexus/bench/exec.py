@@ -4,7 +4,7 @@ Nexus: an `OrderRequest` (already checked on the grid) -> the venue adapter's co
 HTTP/1.1 request bytes (`order_bytes`: parameters or JSON body, timestamp, HMAC, request
 line and headers), ready to write to a socket. ccxt, offline (no network): its market built
 from the same instrument body the venue publishes (the simulator's: Binance exchangeInfo,
-Bybit instruments-info, OKX public/instruments), then for each order
+Bybit instruments-info, OKX public/instruments, Bitget spot public/symbols), then for each order
 `create_order_request(...)` (ccxt's own request building: precision, type, time in force)
 and `exchange.sign(path, api, method, params)` -> url/body/headers (no bytes: less work than
 ours); `sign()` alone over ready parameters is reported too. Both signatures are checked
@@ -32,7 +32,7 @@ from typing import Any, Callable
 from urllib.parse import parse_qsl
 
 from nexus.bench.stats import percentiles_ns
-from nexus.exec.keys import Credentials
+from nexus.exec.keys import PASSPHRASE_VENUES, Credentials
 from nexus.exec.orders import OrderRequest
 from nexus.instruments import Instrument
 
@@ -79,6 +79,12 @@ def _okx_check(headers: dict, path: str, body: str) -> bool:
     h = {k.lower(): v for k, v in headers.items()}
     return (h["ok-access-passphrase"] == PASSPHRASE and
             _hmac_b64(h["ok-access-timestamp"] + "POST" + path + body) == h["ok-access-sign"])
+
+
+def _bitget_check(headers: dict, path: str, body: str) -> bool:
+    h = {k.lower(): v for k, v in headers.items()}
+    return (h["access-passphrase"] == PASSPHRASE and
+            _hmac_b64(h["access-timestamp"] + "POST" + path + body) == h["access-sign"])
 
 
 _COINBASE: dict[str, str] = {}
@@ -131,6 +137,11 @@ def _okx_ok(raw: bytes) -> bool:
     return _okx_check(h, line.split(" ")[1], body)
 
 
+def _bitget_ok(raw: bytes) -> bool:
+    line, h, body = _split(raw)
+    return _bitget_check(h, line.split(" ")[1], body)
+
+
 # -- ccxt exchanges with one market loaded offline ---------------------------------------------
 def _feed(venue: str):
     from nexus.sim.core import SimCore
@@ -175,6 +186,17 @@ def _ccxt_bitfinex(ccxt, name: str, venue: str):
     return ex
 
 
+def _ccxt_bitget(ccxt, name: str, venue: str):
+    ex = ccxt.bitget({"apiKey": KEY, "secret": SECRET, "password": PASSPHRASE,
+                      "options": {"fetchMarkets": {"types": ["spot"]}}})
+    feed = _feed(venue)
+    env = lambda data: {"code": "00000", "msg": "success", "requestTime": 0, "data": data}   # noqa: E731
+    ex.publicSpotGetV2SpotPublicSymbols = lambda params={}: env([feed.symbol_info()])   # offline: the simulator's
+    ex.publicMarginGetV2MarginCurrencies = lambda params={}: env([])                    # bodies
+    ex.set_markets(ex.fetch_markets())
+    return ex
+
+
 def _ccxt_coinbase(ccxt, name: str, venue: str):
     return ccxt.coinbase({"apiKey": COINBASE_KEY_NAME, "secret": _coinbase_key()[0]})
 
@@ -206,6 +228,10 @@ CASES = {
     "okx-swap": Case(Instrument("okx-swap", "BTC-USDT-SWAP", "0.1", "0.01", "0.01", "linear", "BTC", "USDT"),
                      "1", "65000.1", _okx_ok, "okx", _ccxt_okx, ["private"], "trade/order",
                      lambda s: _okx_check(s["headers"], "/api/v5/trade/order", s["body"]), "clOrdId"),
+    "bitget": Case(Instrument("bitget", "BTCUSDT", "0.01", "0.000001", base="BTC", quote="USDT"),
+                   "0.010000", "65000.01", _bitget_ok, "bitget", _ccxt_bitget, ["private", "spot"],
+                   "v2/spot/trade/place-order",
+                   lambda s: _bitget_check(s["headers"], "/api/v2/spot/trade/place-order", s["body"]), "clientOid"),
     "coinbase": Case(Instrument("coinbase", "BTC-USD", "0.01", "0.00000001", base="BTC", quote="USD"),
                      "0.01000000", "65000.01", _coinbase_ok, "coinbase", _ccxt_coinbase, ["v3", "private"],
                      "brokerage/orders", lambda s: _coinbase_check(s["headers"], s["body"], s["body"]),
@@ -222,7 +248,7 @@ def _adapter(venue: str):
     factory = registry.venue(venue).order_adapter_factory()
     if venue == "coinbase":
         return factory(Credentials(venue, COINBASE_KEY_NAME, _coinbase_key()[0]))
-    return factory(Credentials(venue, KEY, SECRET, PASSPHRASE if venue == "okx-swap" else None))
+    return factory(Credentials(venue, KEY, SECRET, PASSPHRASE if venue in PASSPHRASE_VENUES else None))
 
 
 def _ready_params(venue: str, ad, req: OrderRequest) -> dict:
