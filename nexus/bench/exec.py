@@ -4,8 +4,9 @@ Nexus: an `OrderRequest` (already checked on the grid) -> the venue adapter's co
 HTTP/1.1 request bytes (`order_bytes`: parameters or JSON body, timestamp, HMAC, request
 line and headers), ready to write to a socket. ccxt, offline (no network): its market built
 from the same instrument body the venue publishes (the simulator's: Binance exchangeInfo,
-Bybit instruments-info, OKX public/instruments, Gate spot currency_pairs), then for each order
-`create_order_request(...)` (ccxt's own request building: precision, type, time in force)
+Bybit instruments-info, OKX public/instruments, Bitget spot public/symbols, KuCoin /api/v2/symbols, Gate
+spot currency_pairs and futures contracts), then for each order `create_order_request(...)` (KuCoin:
+`create_spot_order_request`; ccxt's own request building: precision, type, time in force)
 and `exchange.sign(path, api, method, params)` -> url/body/headers (no bytes: less work than
 ours); `sign()` alone over ready parameters is reported too. Both signatures are checked
 against an independent HMAC of what each would send before anything is timed. ccxt missing
@@ -32,7 +33,7 @@ from typing import Any, Callable
 from urllib.parse import parse_qsl
 
 from nexus.bench.stats import percentiles_ns
-from nexus.exec.keys import Credentials
+from nexus.exec.keys import PASSPHRASE_VENUES, Credentials
 from nexus.exec.orders import OrderRequest
 from nexus.instruments import Instrument
 
@@ -81,6 +82,12 @@ def _okx_check(headers: dict, path: str, body: str) -> bool:
             _hmac_b64(h["ok-access-timestamp"] + "POST" + path + body) == h["ok-access-sign"])
 
 
+def _bitget_check(headers: dict, path: str, body: str) -> bool:
+    h = {k.lower(): v for k, v in headers.items()}
+    return (h["access-passphrase"] == PASSPHRASE and
+            _hmac_b64(h["access-timestamp"] + "POST" + path + body) == h["access-sign"])
+
+
 _COINBASE: dict[str, str] = {}
 COINBASE_KEY_NAME = "organizations/bench/apiKeys/" + KEY
 COINBASE_URI = "POST api.coinbase.com/api/v3/brokerage/orders"
@@ -116,6 +123,17 @@ def _gate_ok(raw: bytes) -> bool:
     return _gate_check(h, line.split(" ")[1], "", body)
 
 
+def _kucoin_check(headers: dict, path: str, body: str) -> bool:
+    h = {k.lower(): v for k, v in headers.items()}
+    return (h["kc-api-passphrase"] == _hmac_b64(PASSPHRASE) and h["kc-api-key-version"] == "2" and
+            _hmac_b64(h["kc-api-timestamp"] + "POST" + path + body) == h["kc-api-sign"])
+
+
+def _kucoin_ok(raw: bytes) -> bool:
+    line, h, body = _split(raw)
+    return _kucoin_check(h, line.split(" ")[1], body)
+
+
 def _bitfinex_check(headers: dict, path: str, body: str) -> bool:
     h = {k.lower(): v for k, v in headers.items()}
     want = hmac.new(SECRET.encode(), f"/api{path}{h['bfx-nonce']}{body}".encode(), hashlib.sha384).hexdigest()
@@ -140,6 +158,11 @@ def _bybit_ok(raw: bytes) -> bool:
 def _okx_ok(raw: bytes) -> bool:
     line, h, body = _split(raw)
     return _okx_check(h, line.split(" ")[1], body)
+
+
+def _bitget_ok(raw: bytes) -> bool:
+    line, h, body = _split(raw)
+    return _bitget_check(h, line.split(" ")[1], body)
 
 
 # -- ccxt exchanges with one market loaded offline ---------------------------------------------
@@ -188,6 +211,19 @@ def _ccxt_gate_futures(ccxt, name: str, venue: str):
     return ex
 
 
+def _ccxt_kucoin(ccxt, name: str, venue: str):
+    """ccxt's kucoin with the simulator's GET /api/v2/symbols body as its one market (offline:
+    the margin-pair lists it loads with keys answered empty, HF account and classic mode set)."""
+    ex = ccxt.kucoin({"apiKey": KEY, "secret": SECRET, "password": PASSPHRASE, "options": {
+        "hf": True, "uta": False, "fetchMarkets": {"types": ["spot"], "fetchTickersFees": False}}})
+    info = _feed(venue).symbol_info()
+    ex.publicGetSymbols = lambda params={}: {"code": "200000", "data": [info]}
+    ex.privateGetMarginSymbols = lambda params={}: {"code": "200000", "data": {"timestamp": 0, "items": []}}
+    ex.privateGetIsolatedSymbols = lambda params={}: {"code": "200000", "data": []}
+    ex.set_markets(ex.fetch_markets())
+    return ex
+
+
 def _ccxt_bitfinex(ccxt, name: str, venue: str):
     """ccxt's bitfinex with tBTCUSD as its fetch_markets() builds it from /v2/conf (offline)."""
     ex = ccxt.bitfinex({"apiKey": KEY, "secret": SECRET})
@@ -199,6 +235,17 @@ def _ccxt_bitfinex(ccxt, name: str, venue: str):
                      "limits": {"amount": {"min": 0.00004, "max": 2000.0}, "price": {"min": 1e-8, "max": None},
                                 "leverage": {"min": None, "max": None}, "cost": {"min": None, "max": None}},
                      "info": {}}])
+    return ex
+
+
+def _ccxt_bitget(ccxt, name: str, venue: str):
+    ex = ccxt.bitget({"apiKey": KEY, "secret": SECRET, "password": PASSPHRASE,
+                      "options": {"fetchMarkets": {"types": ["spot"]}}})
+    feed = _feed(venue)
+    env = lambda data: {"code": "00000", "msg": "success", "requestTime": 0, "data": data}   # noqa: E731
+    ex.publicSpotGetV2SpotPublicSymbols = lambda params={}: env([feed.symbol_info()])   # offline: the simulator's
+    ex.publicMarginGetV2MarginCurrencies = lambda params={}: env([])                    # bodies
+    ex.set_markets(ex.fetch_markets())
     return ex
 
 
@@ -218,6 +265,7 @@ class Case:
     path: str
     ccxt_ok: Callable[[dict], bool]
     id_param: str
+    ccxt_build: str = "create_order_request"     # ccxt's offline request builder for this venue
 
 
 CASES = {
@@ -241,10 +289,18 @@ CASES = {
                          "65000.1", lambda raw: _gate_ok(raw), "gate", _ccxt_gate_futures, ["private", "futures"],
                          "{settle}/orders",
                          lambda s: _gate_check(s["headers"], "/api/v4/futures/usdt/orders", "", s["body"]), "text"),
+    "bitget": Case(Instrument("bitget", "BTCUSDT", "0.01", "0.000001", base="BTC", quote="USDT"),
+                   "0.010000", "65000.01", _bitget_ok, "bitget", _ccxt_bitget, ["private", "spot"],
+                   "v2/spot/trade/place-order",
+                   lambda s: _bitget_check(s["headers"], "/api/v2/spot/trade/place-order", s["body"]), "clientOid"),
     "coinbase": Case(Instrument("coinbase", "BTC-USD", "0.01", "0.00000001", base="BTC", quote="USD"),
                      "0.01000000", "65000.01", _coinbase_ok, "coinbase", _ccxt_coinbase, ["v3", "private"],
                      "brokerage/orders", lambda s: _coinbase_check(s["headers"], s["body"], s["body"]),
                      "client_order_id"),
+    "kucoin": Case(Instrument("kucoin", "BTC-USDT", "0.1", "0.00000001", base="BTC", quote="USDT"),
+                   "0.01", "65000.1", _kucoin_ok, "kucoin", _ccxt_kucoin, ["private"], "hf/orders",
+                   lambda s: _kucoin_check(s["headers"], "/api/v1/hf/orders", s["body"]), "clientOid",
+                   "create_spot_order_request"),
     "bitfinex": Case(Instrument("bitfinex", "tBTCUSD", "0.00000001", "0.00000001", base="BTC", quote="USD"),
                      "0.01", "65000", _bitfinex_ok, "bitfinex", _ccxt_bitfinex, ["private"], "auth/w/order/submit",
                      lambda s: _bitfinex_check(s["headers"], "/v2/auth/w/order/submit", s["body"]), "cid"),
@@ -261,7 +317,7 @@ def _adapter(venue: str):
     factory = registry.venue(venue).order_adapter_factory()
     if venue == "coinbase":
         return factory(Credentials(venue, COINBASE_KEY_NAME, _coinbase_key()[0]))
-    return factory(Credentials(venue, KEY, SECRET, PASSPHRASE if venue == "okx-swap" else None))
+    return factory(Credentials(venue, KEY, SECRET, PASSPHRASE if venue in PASSPHRASE_VENUES else None))
 
 
 def _ready_params(venue: str, ad, req: OrderRequest) -> dict:
@@ -317,12 +373,13 @@ def run(iterations: int = ITERATIONS, ccxt_iterations: int = CCXT_ITERATIONS) ->
                 return ex.sign(c.path, c.api, "POST", dict(ready))
 
             sign_only = percentiles_ns(_time(sign_ready, ccxt_iterations), "ccxt_sign_only_ns")
-            if hasattr(ex, "create_order_request"):
+            build = getattr(ex, c.ccxt_build, None)
+            if build is not None:
                 sym, amount, price = ex.symbols[0], float(req.qty), float(req.price)
 
                 def build_and_sign():
-                    params = ex.create_order_request(sym, "limit", "buy", amount, price,
-                                                     {c.id_param: ("t-" if venue.startswith("gate") else "") + "nxbench1"})
+                    cid = ("t-" if venue.startswith("gate") else "") + "nxbench1"     # Gate: text is "t-" + id
+                    params = build(sym, "limit", "buy", amount, price, {c.id_param: cid})
                     return ex.sign(c.path, c.api, "POST", params)
 
                 row["ccxt_correct"] = c.ccxt_ok(build_and_sign())

@@ -35,6 +35,9 @@ TIMEOUT_S = 60
 OKX = {"createOrder": "privatePostTradeOrder"}
 # Coinbase: balances from Advanced Trade's accounts (ccxt's default is the Coinbase App's v2 API)
 COINBASE = {"fetchBalance": "v3PrivateGetBrokerageAccounts"}
+# KuCoin: a classic (not unified) account, ccxt's `uta` option (else it asks /api/ua/v1/account/mode);
+# ccxt finds the HF account itself (GET /api/v1/hf/accounts/opened) and trades through /api/v1/hf/orders.
+KUCOIN = {"uta": False}
 
 # venue -> (extra ccxt options, amount, perpetual, the venue's code for a bad signature)
 PRIVATE = {
@@ -44,6 +47,8 @@ PRIVATE = {
     "okx-swap": (OKX, 0.01, True, "50113"),             # Invalid Sign
     "coinbase": (COINBASE, 0.01, False, "401 Unauthorized"),  # Coinbase says no more for a bad JWT
     "bitfinex": ({}, 0.01, False, "apikey: digest invalid"),   # 10100 (ccxt shows the text)
+    "bitget": ({}, 0.01, False, "40009"),            # sign signature error
+    "kucoin": (KUCOIN, 0.01, False, "400005"),          # Invalid KC-API-SIGN
     "gate": ({}, 0.01, False, "INVALID_SIGNATURE"),     # Signature mismatch
     "gate-futures": ({}, 1, True, "INVALID_SIGNATURE"),  # the USDT contract (amount: contracts)
 }
@@ -82,7 +87,8 @@ COINBASE_KEY_NAME = "organizations/sim-org/apiKeys/sim-key"
 TLS = {"coinbase"}
 # ccxt's documented per-call parameters
 FETCH_ORDER_PARAMS = {"bybit-perp": {"acknowledged": True}}   # Bybit serves the last 500 orders
-SIGNATURE_HEADERS = ("X-BAPI-SIGN", "OK-ACCESS-SIGN", "bfx-signature", "SIGN")
+SIGNATURE_HEADERS = ("X-BAPI-SIGN", "OK-ACCESS-SIGN", "bfx-signature", "ACCESS-SIGN", "KC-API-SIGN", "SIGN")
+PASSPHRASE_VENUES = ("okx-swap", "bitget", "kucoin")
 
 
 def _coinbase_key() -> tuple[str, str]:
@@ -153,7 +159,7 @@ async def _round_trip(venue: str) -> dict:
         key, secret, sim_secret = KEY, SECRET, SECRET
         if venue == "coinbase":
             key, (secret, sim_secret) = COINBASE_KEY_NAME, _coinbase_key()
-        sim.open_account(_venue(venue), key, sim_secret, passphrase=PASSPHRASE if venue.startswith("okx") else None)
+        sim.open_account(_venue(venue), key, sim_secret, passphrase=PASSPHRASE if venue in PASSPHRASE_VENUES else None)
         await asyncio.sleep(0.5)
         async with AsyncExitStack() as stack:
             http_base, cafile = sim.rest_url(_venue(venue)), None
@@ -209,5 +215,7 @@ async def _trade(sim: Simulator, venue: str, key: str, secret: str, http_base: s
 
 @pytest.mark.parametrize("venue", sorted(PRIVATE))
 def test_ccxt_private_round_trip(venue: str) -> None:
+    if venue not in CASES:       # the venue's ccxt public start-up (markets, currencies) is not served yet
+        pytest.skip(f"{venue}: no ccxt public start-up case in test_ccxt_public.CASES yet")
     got = asyncio.run(asyncio.wait_for(_round_trip(venue), TIMEOUT_S))
     assert got["order"]
