@@ -93,6 +93,8 @@ WINDOW = "Gate accepts a Timestamp within 60 s of its clock"
 EXPIRED = frozenset({"ioc", "fok", "depth_not_enough", "trader_not_enough", "small", "poc", "stp", "unknown"})
 PRIVATE_CHANNELS = ("spot.orders", "spot.usertrades")
 FUTURES = "/futures/usdt"           # below API: USDT-settled futures
+ORDER_PATHS = {False: f"{API}/spot/orders", True: f"{API}{FUTURES}/orders"}    # by is_futures
+ORDER_SIGN_HEADS = {f: f"POST\n{p}\n\n".encode() for f, p in ORDER_PATHS.items()}   # method, path, no query
 STOP_REFUSED = ("gate: a stop is one of Gate's price-triggered orders ({path}), which carry no client order id: "
                 "one whose answer was lost could not be found again, and a retry could double it: not sent")
 FUTURES_WS_URL = "wss://fx-ws.gateio.ws/v4/ws/usdt"
@@ -106,7 +108,7 @@ def _dec(text: Any) -> Decimal | None:
 
 
 def is_futures(symbol: str) -> bool:
-    return symbol.upper().endswith(FUTURES_SUFFIX)
+    return symbol.endswith(FUTURES_SUFFIX) or symbol.upper().endswith(FUTURES_SUFFIX)
 
 
 def contract_of(symbol: str) -> str:
@@ -196,6 +198,11 @@ class GateAdapter(HttpVenue):
         self.order_ids: dict[str, str] = {}           # client id -> Gate order id
         self.ticks: dict[str, str] = {}
         self.trades: dict[str, list[Fill]] = {}       # Gate order id -> its trades not yet counted
+        # order_bytes: what does not change between orders, rendered once
+        self._request_heads = {f: (f"POST {self.base_path}{ORDER_PATHS[f]} HTTP/1.1\r\nHost: {self.host}\r\n"
+                                   f"KEY: {self.signer.api_key}\r\nTimestamp: ").encode() for f in (False, True)}
+        self._contract_heads: dict[str, str] = {}
+        self._ts_sec, self._ts_bytes = -1, b""
 
     def __repr__(self) -> str:
         return f"<GateAdapter {self.rest_url} {self.signer!r}>"
@@ -242,13 +249,16 @@ class GateAdapter(HttpVenue):
     def futures_body(self, req: OrderRequest) -> str:
         """A futures order (FuturesOrder): `size` whole contracts, positive to buy, negative to
         sell; a market order is price "0" with tif ioc."""
-        if req.qty != req.qty.to_integral_value():
+        n = int(req.qty)
+        if n != req.qty:
             raise OrderError(f"gate futures: size {req.qty} is not a whole number of contracts: not sent")
-        size = int(req.qty) if req.side.value == "buy" else -int(req.qty)
         if req.type is OrderType.STOP:
             raise OrderError(STOP_REFUSED.format(path="/futures/usdt/price_orders"))
+        head = self._contract_heads.get(req.symbol)
+        if head is None:
+            head = self._contract_heads[req.symbol] = f'{{"contract":"{contract_of(req.symbol)}","size":'
         price, tif = ("0", "ioc") if req.type is OrderType.MARKET else (_plain(req.price), "gtc")
-        return (f'{{"contract":"{contract_of(req.symbol)}","size":{size},"price":"{price}","tif":"{tif}",'
+        return (f'{head}{n if req.side.value == "buy" else -n},"price":"{price}","tif":"{tif}",'
                 f'"text":"{client_text(req.client_id)}"' + (',"reduce_only":true}' if req.reduce_only else "}"))
 
     def headers(self, method: str, path: str, query: str, body: str) -> dict[str, str]:
@@ -259,13 +269,15 @@ class GateAdapter(HttpVenue):
     def order_bytes(self, req: OrderRequest, cap: Decimal | None = None) -> bytes:
         """The complete signed HTTP/1.1 request for `req`, ready to write to the socket."""
         body = self.order_body(req, cap).encode()
-        path = f"{API}{FUTURES}/orders" if is_futures(req.symbol) else f"{API}/spot/orders"
-        ts = str(self.now_ms() // 1000)
-        digest = sha512(body).hexdigest()
-        sig = self.signer._hex(f"POST\n{path}\n\n{digest}\n{ts}".encode())   # as GateSigner.sign
-        return (f"POST {self.base_path}{path} HTTP/1.1\r\nHost: {self.host}\r\nKEY: {self.signer.api_key}\r\n"
-                f"Timestamp: {ts}\r\nSIGN: {sig}\r\nContent-Type: application/json\r\n"
-                f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+        futures = is_futures(req.symbol)
+        sec = self.now_ms() // 1000
+        if sec != self._ts_sec:                         # the timestamp's bytes, once a second
+            self._ts_sec, self._ts_bytes = sec, str(sec).encode()
+        ts = self._ts_bytes
+        sig = self.signer._hex(b"".join((ORDER_SIGN_HEADS[futures], sha512(body).hexdigest().encode(), b"\n", ts)))
+        return b"".join((self._request_heads[futures], ts, b"\r\nSIGN: ", sig.encode(),
+                         b"\r\nContent-Type: application/json\r\nContent-Length: ", str(len(body)).encode(),
+                         b"\r\n\r\n", body))
 
     async def _call(self, method: str, path: str, query: str = "", body: str = "", *, signed: bool = True,
                     missing_ok: bool = False) -> Any:
