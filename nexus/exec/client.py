@@ -111,6 +111,8 @@ class VenueAdapter(Protocol):
     perpetual: bool
     UNKNOWN_ORDER: tuple[int | str, str]      # the venue's code and message for an unknown order id
 
+    # Optional: `validate(req) -> None` raises OrderError for a request the venue cannot take at
+    # all (an order type it lacks), called before the order is tracked or sent.
     async def connect(self) -> None: ...                    # server-time sync (and key check)
     async def instrument(self, symbol: str) -> Instrument: ...   # tick/lot grid from the venue
     async def place(self, req: OrderRequest) -> OrderUpdate: ...
@@ -190,6 +192,9 @@ class Executor:
             from nexus.agg.aggregator import refuse_order_in_agg
             refuse_order_in_agg()
         inst = await self.instrument(req.symbol)
+        validate = getattr(self.adapter, "validate", None)   # optional: what the venue cannot take at all
+        if validate is not None:
+            validate(req)                                     # OrderError: refused, nothing tracked or sent
         if req.reduce_only:
             await self._check_reduces(req)
         if req.leverage is not None:

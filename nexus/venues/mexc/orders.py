@@ -101,15 +101,20 @@ class MexcAdapter(HttpVenue):
         return f"<MexcAdapter {self.rest_url} {self.signer!r}>"
 
     # -- requests ---------------------------------------------------------------------------
+    @staticmethod
+    def validate(req: OrderRequest) -> None:
+        """What MEXC spot cannot take at all, refused before the order is tracked or sent."""
+        if req.type is OrderType.STOP:
+            raise OrderError("mexc: MEXC's spot API has no stop orders (types LIMIT, MARKET, LIMIT_MAKER, "
+                             "IMMEDIATE_OR_CANCEL, FILL_OR_KILL): not sent")
+
     def order_query(self, req: OrderRequest) -> str:
         """The order's parameters, unsigned, exactly as sent (letters, digits and '.': nothing
         needs percent-encoding)."""
-        t = req.type
-        if t is OrderType.STOP:
-            raise OrderError("mexc: MEXC's spot API has no stop orders (types LIMIT, MARKET, LIMIT_MAKER, "
-                             "IMMEDIATE_OR_CANCEL, FILL_OR_KILL): not sent")
+        self.validate(req)
         if req.reduce_only:
             raise OrderError("mexc has no reduce-only orders (a spot sell only sells what you hold): not sent")
+        t = req.type
         q = f"symbol={req.symbol}&side={'BUY' if req.side.value == 'buy' else 'SELL'}"
         q += "&type=LIMIT" if t is OrderType.LIMIT else "&type=MARKET"
         q += f"&quantity={req.qty:f}"
