@@ -43,6 +43,7 @@ PRIVATE = {
     "bybit-perp": ({}, 0.01, True, "10004"),         # error sign!
     "okx-swap": (OKX, 0.01, True, "50113"),             # Invalid Sign
     "coinbase": (COINBASE, 0.01, False, "401 Unauthorized"),  # Coinbase says no more for a bad JWT
+    "mexc": ({}, 0.001, False, "700002"),             # Signature for this request is not valid.
 }
 # Coinbase: an EC P-256 key made in memory; the simulator is given only its public half.
 COINBASE_KEY_NAME = "organizations/sim-org/apiKeys/sim-key"

@@ -1,5 +1,7 @@
 """MEXC spot v3 as the simulator serves it, as documented (MEXC Spot v3 API docs, "Websocket
-Market Streams" and "Market Data Endpoints"; schemas from github.com/mexcdevelop/websocket-proto):
+Market Streams" and "Market Data Endpoints"; schemas from github.com/mexcdevelop/websocket-proto);
+authenticated REST (orders, account, listen keys) and the private channels on /ws?listenKey=<key>
+(`spot@private.orders|deals|account.v3.api.pb`) in sim_trade.py:
 
 - WebSocket /ws: {"method":"SUBSCRIPTION","params":[channels]} answered
   {"id":0,"code":0,"msg":"<channels, comma-separated>"}, UNSUBSCRIPTION likewise,
@@ -12,8 +14,6 @@ Market Streams" and "Market Data Endpoints"; schemas from github.com/mexcdevelop
 - REST GET /api/v3/depth {lastUpdateId, bids, asks, timestamp} (the book as of the last
   published push, lastUpdateId = its toVersion), GET /api/v3/exchangeInfo, /api/v3/ping,
   /api/v3/time.
-- Authenticated REST (orders, account, listen keys) and the private channels on
-  /ws?listenKey=<key> (`spot@private.orders|deals|account.v3.api.pb`): sim_trade.py.
 """
 
 from __future__ import annotations
