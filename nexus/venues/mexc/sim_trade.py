@@ -138,6 +138,7 @@ class MexcTrade(PrivateTrade):
             ("POST", "/api/v3/order"): w(self.place), ("GET", "/api/v3/order"): w(self.query),
             ("DELETE", "/api/v3/order"): w(self.cancel), ("GET", "/api/v3/openOrders"): w(self.open_orders),
             ("GET", "/api/v3/account"): w(self.account),
+            ("GET", "/api/v3/capital/config/getall"): w(self.currencies),
             ("POST", "/api/v3/userDataStream"): w(self.listen_new), ("PUT", "/api/v3/userDataStream"): w(self.listen_keep),
             ("DELETE", "/api/v3/userDataStream"): w(self.listen_close),
         }
@@ -304,6 +305,17 @@ class MexcTrade(PrivateTrade):
                      "sellerCommission": None, "canTrade": True, "canWithdraw": acct.can_withdraw,
                      "canDeposit": True, "updateTime": None, "accountType": "SPOT",
                      "balances": self.balances(acct), "permissions": ["SPOT"]}
+
+    def currencies(self, req: SimRequest):
+        """GET /api/v3/capital/config/getall ("Query the currency information", signed; what
+        ccxt loads with the markets when it holds a key): the instrument's two coins, one
+        network each, deposits and withdrawals off (the simulator moves no coins)."""
+        self._signed(req)
+        return 200, [{"coin": c, "name": c, "networkList": [{
+            "coin": c, "depositDesc": None, "depositEnable": False, "minConfirm": 1, "name": c, "network": c,
+            "withdrawEnable": False, "withdrawFee": "0", "withdrawIntegerMultiple": None,
+            "withdrawMax": "0", "withdrawMin": "0", "sameAddress": False, "contract": "", "withdrawTips": None,
+            "depositTips": None, "netWork": c}]} for c in dict.fromkeys((self.spec.base, self.spec.quote))]
 
     def balances(self, acct: SimAccount) -> list[dict]:
         out = []
