@@ -234,6 +234,8 @@ class MexcAdapter(HttpVenue):
         if body == "privateOrders":
             o = m.privateOrders
             status, state = PUSH_STATES.get(o.status, ("NEW", State.ACCEPTED))
+            if state in (State.FILLED, State.CANCELLED):
+                self._dealt.pop(o.clientId, None)       # its deals came before its final state
             return [OrderUpdate(o.clientId, state, Decimal(o.cumulativeQuantity or "0"), o.id, (),
                                 _dec(o.cumulativeAmount), _dec(o.avgPrice), status, symbol)]
         return []

@@ -189,6 +189,54 @@ def test_rest_bodies_have_the_documented_fields():
     run(body())
 
 
+def test_adapter_reads_the_documented_private_pushes():
+    """The docs' 'Spot Account Deals' and 'Spot Account Orders' examples, as protobuf frames,
+    become a fill (with its fee) and the order's final state."""
+    from nexus.exec.keys import Credentials
+    from nexus.venues.mexc.orders import MexcAdapter
+
+    ad = MexcAdapter(Credentials("mexc", "k", "s"), rest_url="http://127.0.0.1:9")
+    deal = PushDataV3ApiWrapper(channel=DOCS["private_deals"]["channel"], symbol=DOCS["private_deals"]["symbol"],
+                                sendTime=DOCS["private_deals"]["sendTime"])
+    d = DOCS["private_deals"]["privateDeals"]
+    for k, v in d.items():
+        setattr(deal.privateDeals, k, v)
+    deal.privateDeals.clientOrderId = "myOrder1"
+    [fill] = ad.push_updates(PushDataV3ApiWrapper.FromString(deal.SerializeToString()))
+    assert fill.client_id == "myOrder1" and fill.state is State.PARTIALLY_FILLED and fill.filled == Decimal("1")
+    f = fill.fills[0]
+    assert (f.qty, f.price, f.fee, f.fee_asset, f.trade_id) == (Decimal("1"), Decimal("3.6962"),
+                                                               Decimal(d["feeAmount"]), "USDT", d["tradeId"])
+    order = PushDataV3ApiWrapper(channel=DOCS["private_orders"]["channel"], symbol=DOCS["private_orders"]["symbol"])
+    for k, v in DOCS["private_orders"]["privateOrders"].items():
+        setattr(order.privateOrders, k, v)
+    order.privateOrders.clientId, order.privateOrders.id = "myOrder1", d["orderId"]
+    [upd] = ad.push_updates(PushDataV3ApiWrapper.FromString(order.SerializeToString()))
+    assert (upd.state, upd.filled, upd.cum_quote, upd.avg_price, upd.venue_status, upd.venue_order_id) == (
+        State.FILLED, Decimal("1"), Decimal("3.6962"), Decimal("3.6962"), "FILLED", d["orderId"])
+    assert ad._dealt == {}          # forgotten once the order is final
+
+
+def test_json_body_is_signed_as_sent():
+    """MEXC takes POST parameters in a JSON body too: totalParams is the query string then the
+    body exactly as sent."""
+    async def body():
+        async with simulator(VENUES) as sim:
+            sim.open_account(VENUE, "key-A", "secret-A")
+            base = sim.rest_url(VENUE)
+            async with httpx.AsyncClient() as c:
+                now = await _server_ms(c, base)
+                q = f"timestamp={now}"
+                b = json.dumps({"symbol": SYM, "side": "BUY", "type": "MARKET", "quantity": "0.01"})
+                sig = hmac.new(b"secret-A", (q + b).encode(), hashlib.sha256).hexdigest()
+                h = {"X-MEXC-APIKEY": "key-A", "Content-Type": "application/json"}
+                r = await c.post(f"{base}/api/v3/order?{q}&signature={sig}", content=b, headers=h)
+                assert r.status_code == 200 and r.json()["type"] == "MARKET", r.text
+                r = await c.post(f"{base}/api/v3/order?{q}&signature={sig}", content=b.replace("0.01", "0.02"), headers=h)
+                assert r.json() == DOCS["errors"]["bad_signature"]
+    run(body())
+
+
 # -- bad input ---------------------------------------------------------------------------------
 
 def test_bad_input_is_refused_before_sending():
