@@ -103,9 +103,10 @@ def test_limit_rests_in_public_protobuf_depth_then_fills():
                 assert Decimal(seen) == Decimal(QTY)
             assert [u.client_id for u in await ex.adapter.open_orders(SYM)] == [o.client_id]
             async with executor(sim, VENUE, "key-B", "secret-B", stream=False) as other:
+                # everything bid down to our level, and a margin for bids the flow adds meanwhile
                 big = sum(Decimal(q) for p, q in sim.book(VENUE)["bids"] if Decimal(p) >= Decimal(price))
-                await other.place(await other.request(SYM, "sell", "limit", str(big), price=price))
-            await ex.wait_for(o.client_id, lambda x: x.state is State.FILLED, 5)
+                await other.place(await other.request(SYM, "sell", "limit", str(big + Decimal("0.5")), price=price))
+            await ex.wait_for(o.client_id, lambda x: x.state is State.FILLED, 10)
             assert o.avg_price == Decimal(price) and o.events[-1].dst is State.FILLED
             st = await ex.status(SYM, o.client_id)
             assert st.state is State.FILLED and st.venue_status == "FILLED"
