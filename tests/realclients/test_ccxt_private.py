@@ -43,15 +43,28 @@ PRIVATE = {
     "bybit-perp": ({}, 0.01, True, "10004"),         # error sign!
     "okx-swap": (OKX, 0.01, True, "50113"),             # Invalid Sign
     "coinbase": (COINBASE, 0.01, False, "401 Unauthorized"),  # Coinbase says no more for a bad JWT
+    "bitfinex": ({}, 0.01, False, "apikey: digest invalid"),   # 10100 (ccxt shows the text)
+    "bitget": ({}, 0.01, False, "40009"),            # sign signature error
     "mexc": ({}, 0.001, False, "700002"),             # Signature for this request is not valid.
 }
+# Venues whose public ccxt case is not (yet) in test_ccxt_public.CASES: ccxt class, symbol, URL
+# prefixes, options (Bitfinex: the P0 book, ccxt's documented `fetchOrderBook.precision`).
+PRIVATE_CASES = {
+    "bitfinex": ("bitfinex", "BTC/USD", {"https://api-pub.bitfinex.com": "", "https://api.bitfinex.com": "",
+                                         "wss://api-pub.bitfinex.com": "", "wss://api.bitfinex.com": ""},
+                 {"fetchOrderBook": {"precision": "P0"}}, None),
+}
+# ccxt's bitfinex fetch_order reads the active orders only (/auth/r/orders/{symbol} by id); a
+# cancelled order is read with ccxt's fetch_closed_order (/auth/r/orders/{symbol}/hist by id).
+FETCH_DONE = {"bitfinex": "fetch_closed_order"}
 # Coinbase: an EC P-256 key made in memory; the simulator is given only its public half.
 COINBASE_KEY_NAME = "organizations/sim-org/apiKeys/sim-key"
 # ccxt signs the https URL it calls (Coinbase's JWT uri): served through a local TLS front
 TLS = {"coinbase"}
 # ccxt's documented per-call parameters
 FETCH_ORDER_PARAMS = {"bybit-perp": {"acknowledged": True}}   # Bybit serves the last 500 orders
-SIGNATURE_HEADERS = ("X-BAPI-SIGN", "OK-ACCESS-SIGN")
+SIGNATURE_HEADERS = ("X-BAPI-SIGN", "OK-ACCESS-SIGN", "bfx-signature", "ACCESS-SIGN")
+PASSPHRASE_VENUES = ("okx-swap", "bitget")
 
 
 def _coinbase_key() -> tuple[str, str]:
@@ -100,7 +113,7 @@ def _break_signature(ex) -> None:
 
 
 async def _client(sim: Simulator, venue: str, key: str, secret: str, http_base: str, cafile: str | None):
-    cls, symbol, prefixes, options, _ = CASES[venue]
+    cls, symbol, prefixes, options, _ = CASES[venue] if venue in CASES else PRIVATE_CASES[venue]
     extra = PRIVATE[venue][0]
     config = {"enableRateLimit": False, "options": {**options, **extra}, "apiKey": key, "secret": secret,
               "password": PASSPHRASE}
@@ -122,7 +135,7 @@ async def _round_trip(venue: str) -> dict:
         key, secret, sim_secret = KEY, SECRET, SECRET
         if venue == "coinbase":
             key, (secret, sim_secret) = COINBASE_KEY_NAME, _coinbase_key()
-        sim.open_account(venue, key, sim_secret, passphrase=PASSPHRASE if venue.startswith("okx") else None)
+        sim.open_account(venue, key, sim_secret, passphrase=PASSPHRASE if venue in PASSPHRASE_VENUES else None)
         await asyncio.sleep(0.5)
         async with AsyncExitStack() as stack:
             http_base, cafile = sim.rest_url(venue), None
@@ -156,7 +169,8 @@ async def _trade(sim: Simulator, venue: str, key: str, secret: str, http_base: s
             held = sim.exchange(venue).open_orders(acct)
             assert len(held) == 1 and float(sim.core.feeds[venue].spec.px(held[0].price)) == price, held
             await ex.cancel_order(o["id"], symbol)
-            assert (await ex.fetch_order(o["id"], symbol, fo))["status"] == "canceled"
+            fetch_done = getattr(ex, FETCH_DONE.get(venue, "fetch_order"))
+            assert (await fetch_done(o["id"], symbol, fo))["status"] == "canceled"
             assert await ex.fetch_open_orders(symbol) == []
             positions = None
             if perpetual:
@@ -177,5 +191,7 @@ async def _trade(sim: Simulator, venue: str, key: str, secret: str, http_base: s
 
 @pytest.mark.parametrize("venue", sorted(PRIVATE))
 def test_ccxt_private_round_trip(venue: str) -> None:
+    if venue not in CASES:       # the venue's ccxt public start-up (markets, currencies) is not served yet
+        pytest.skip(f"{venue}: no ccxt public start-up case in test_ccxt_public.CASES yet")
     got = asyncio.run(asyncio.wait_for(_round_trip(venue), TIMEOUT_S))
     assert got["order"]

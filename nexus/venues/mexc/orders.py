@@ -104,7 +104,7 @@ class MexcAdapter(HttpVenue):
 
     # -- requests ---------------------------------------------------------------------------
     @staticmethod
-    def validate(req: OrderRequest) -> None:
+    def check_request(req: OrderRequest) -> None:
         """What MEXC spot cannot take at all, refused before the order is tracked or sent."""
         if req.type is OrderType.STOP:
             raise OrderError("mexc: MEXC's spot API has no stop orders (types LIMIT, MARKET, LIMIT_MAKER, "
@@ -115,7 +115,7 @@ class MexcAdapter(HttpVenue):
         needs percent-encoding)."""
         t = req.type
         if t is OrderType.STOP or req.reduce_only:
-            self.validate(req)
+            self.check_request(req)
             raise OrderError("mexc has no reduce-only orders (a spot sell only sells what you hold): not sent")
         side = "BUY" if req.side is Side.BUY else "SELL"
         if t is OrderType.LIMIT:
