@@ -71,6 +71,15 @@ def _binance_ccxt_ok(signed: dict) -> bool:
     return _hmac_hex(unsigned) == sig
 
 
+def _mexc_ok(raw: bytes) -> bool:
+    """MEXC's totalParams rule (query string + empty body) and its key header."""
+    return _binance_ok(raw) and _split(raw)[1].get("X-MEXC-APIKEY") == KEY
+
+
+def _mexc_ccxt_ok(signed: dict) -> bool:
+    return _binance_ccxt_ok(signed) and signed["headers"].get("X-MEXC-APIKEY") == KEY
+
+
 def _bybit_check(headers: dict, body: str) -> bool:
     h = {k.lower(): v for k, v in headers.items()}
     return _hmac_hex(h["x-bapi-timestamp"] + KEY + h["x-bapi-recv-window"] + body) == h["x-bapi-sign"]
@@ -195,6 +204,11 @@ def _ccxt_okx(ccxt, name: str, venue: str):
     return ex
 
 
+def _gate_build(ex, symbol: str, amount: float, price: float, id_param: str) -> dict:
+    """ccxt's create_order_request with Gate's client id form (text "t-" + id)."""
+    return ex.create_order_request(symbol, "limit", "buy", amount, price, {id_param: "t-nxbench1"})
+
+
 def _ccxt_gate(ccxt, name: str, venue: str):
     ex = ccxt.gate({"apiKey": KEY, "secret": SECRET})
     ex.publicSpotGetCurrencyPairs = lambda params={}: [_feed(venue).pair_info()]   # offline: the simulator's body
@@ -249,6 +263,25 @@ def _ccxt_bitget(ccxt, name: str, venue: str):
     return ex
 
 
+def _ccxt_mexc(ccxt, name: str, venue: str):
+    ex = ccxt.mexc({"apiKey": KEY, "secret": SECRET})
+    info = _feed(venue)._exchange_info({}, None)[1]
+    ex.spotPublicGetExchangeInfo = lambda params={}: info        # offline: the simulator's body
+    ex.set_markets(ex.fetch_spot_markets())
+    return ex
+
+
+def _ccxt_kucoin_build(ex, sym, amount, price, id_param):
+    """ccxt's kucoin builds a spot order in create_spot_order_request."""
+    return ex.create_spot_order_request(sym, "limit", "buy", amount, price, {id_param: "nxbench1"})
+
+
+def _ccxt_mexc_build(ex, sym: str, amount: float, price: float, id_param: str) -> dict:
+    """ccxt's mexc builds a spot order in create_spot_order_request (its create_order_request
+    is not the spot path)."""
+    return ex.create_spot_order_request(ex.market(sym), "limit", "buy", amount, price, None, {id_param: "nxbench1"})
+
+
 def _ccxt_coinbase(ccxt, name: str, venue: str):
     return ccxt.coinbase({"apiKey": COINBASE_KEY_NAME, "secret": _coinbase_key()[0]})
 
@@ -265,7 +298,7 @@ class Case:
     path: str
     ccxt_ok: Callable[[dict], bool]
     id_param: str
-    ccxt_build: str = "create_order_request"     # ccxt's offline request builder for this venue
+    ccxt_build: Callable | None = None     # (ex, symbol, amount, price, id_param) -> params; default create_order_request
 
 
 CASES = {
@@ -283,12 +316,13 @@ CASES = {
                      lambda s: _okx_check(s["headers"], "/api/v5/trade/order", s["body"]), "clOrdId"),
     "gate": Case(Instrument("gate", "BTC_USDT", "0.1", "0.0001", base="BTC", quote="USDT"), "0.0100", "65000.1",
                  _gate_ok, "gate", _ccxt_gate, ["private", "spot"], "orders",
-                 lambda s: _gate_check(s["headers"], "/api/v4/spot/orders", "", s["body"]), "text"),
+                 lambda s: _gate_check(s["headers"], "/api/v4/spot/orders", "", s["body"]), "text", _gate_build),
     # Gate's USDT-settled contract (same venue id; sizes in contracts), ccxt's swap market
     "gate-futures": Case(Instrument("gate", "BTC_USDT:USDT", "0.1", "1", "0.0001", "linear", "BTC", "USDT"), "10",
                          "65000.1", lambda raw: _gate_ok(raw), "gate", _ccxt_gate_futures, ["private", "futures"],
                          "{settle}/orders",
-                         lambda s: _gate_check(s["headers"], "/api/v4/futures/usdt/orders", "", s["body"]), "text"),
+                         lambda s: _gate_check(s["headers"], "/api/v4/futures/usdt/orders", "", s["body"]), "text",
+                         _gate_build),
     "bitget": Case(Instrument("bitget", "BTCUSDT", "0.01", "0.000001", base="BTC", quote="USDT"),
                    "0.010000", "65000.01", _bitget_ok, "bitget", _ccxt_bitget, ["private", "spot"],
                    "v2/spot/trade/place-order",
@@ -300,10 +334,13 @@ CASES = {
     "kucoin": Case(Instrument("kucoin", "BTC-USDT", "0.1", "0.00000001", base="BTC", quote="USDT"),
                    "0.01", "65000.1", _kucoin_ok, "kucoin", _ccxt_kucoin, ["private"], "hf/orders",
                    lambda s: _kucoin_check(s["headers"], "/api/v1/hf/orders", s["body"]), "clientOid",
-                   "create_spot_order_request"),
+                   _ccxt_kucoin_build),
     "bitfinex": Case(Instrument("bitfinex", "tBTCUSD", "0.00000001", "0.00000001", base="BTC", quote="USD"),
                      "0.01", "65000", _bitfinex_ok, "bitfinex", _ccxt_bitfinex, ["private"], "auth/w/order/submit",
                      lambda s: _bitfinex_check(s["headers"], "/v2/auth/w/order/submit", s["body"]), "cid"),
+    "mexc": Case(Instrument("mexc", "BTCUSDT", "0.01", "0.000001", base="BTC", quote="USDT"),
+                 "0.010000", "65000.01", _mexc_ok, "mexc", _ccxt_mexc, ["spot", "private"], "order", _mexc_ccxt_ok,
+                 "clientOrderId", _ccxt_mexc_build),
 }
 
 
@@ -322,7 +359,7 @@ def _adapter(venue: str):
 
 def _ready_params(venue: str, ad, req: OrderRequest) -> dict:
     """The order's parameters as the venue takes them (ccxt sign() alone gets these)."""
-    if venue.startswith("binance"):
+    if venue.startswith("binance") or venue == "mexc":
         return dict(parse_qsl(ad.order_query(req)))
     body = ad.order_body(req)
     params = json.loads(body[1] if isinstance(body, tuple) else body)
@@ -373,13 +410,14 @@ def run(iterations: int = ITERATIONS, ccxt_iterations: int = CCXT_ITERATIONS) ->
                 return ex.sign(c.path, c.api, "POST", dict(ready))
 
             sign_only = percentiles_ns(_time(sign_ready, ccxt_iterations), "ccxt_sign_only_ns")
-            build = getattr(ex, c.ccxt_build, None)
-            if build is not None:
+            if c.ccxt_build is not None or hasattr(ex, "create_order_request"):
                 sym, amount, price = ex.symbols[0], float(req.qty), float(req.price)
 
                 def build_and_sign():
-                    cid = ("t-" if venue.startswith("gate") else "") + "nxbench1"     # Gate: text is "t-" + id
-                    params = build(sym, "limit", "buy", amount, price, {c.id_param: cid})
+                    if c.ccxt_build is not None:
+                        params = c.ccxt_build(ex, sym, amount, price, c.id_param)
+                    else:
+                        params = ex.create_order_request(sym, "limit", "buy", amount, price, {c.id_param: "nxbench1"})
                     return ex.sign(c.path, c.api, "POST", params)
 
                 row["ccxt_correct"] = c.ccxt_ok(build_and_sign())

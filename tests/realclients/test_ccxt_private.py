@@ -49,6 +49,7 @@ PRIVATE = {
     "bitfinex": ({}, 0.01, False, "apikey: digest invalid"),   # 10100 (ccxt shows the text)
     "bitget": ({}, 0.01, False, "40009"),            # sign signature error
     "kucoin": (KUCOIN, 0.01, False, "400005"),          # Invalid KC-API-SIGN
+    "mexc": ({}, 0.001, False, "700002"),             # Signature for this request is not valid.
     "gate": ({}, 0.01, False, "INVALID_SIGNATURE"),     # Signature mismatch
     "gate-futures": ({}, 1, True, "INVALID_SIGNATURE"),  # the USDT contract (amount: contracts)
 }
