@@ -39,6 +39,14 @@ LEVERAGE_MAX = 125          # no venue of the seed's matrix allows more; each ve
 TICKS_MAX = 1_000_000       # TP/SL distances beyond this are a typing error, not a strategy
 
 
+def plain(d: Decimal) -> str:
+    """`format(d, "f")` (a decimal as sent: no exponent, its own places kept), by the faster
+    str() when that has no exponent (str() differs from "f" only when it writes one: an
+    exponent above 0 or a value below 1e-6). The order path's (order_bytes) formatting."""
+    t = str(d)
+    return format(d, "f") if "E" in t else t
+
+
 class OrderError(NexusError):
     """A request refused before it is sent (off-grid, bad quantity, missing field, ...)."""
 

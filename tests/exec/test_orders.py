@@ -93,3 +93,11 @@ def test_a_client_id_is_used_once():
         t.add(r)
     t.move(r.client_id, State.REJECTED, reason="-2019 Margin is insufficient.")
     assert t.get(r.client_id).reason == "-2019 Margin is insufficient."
+
+
+@pytest.mark.parametrize("text", ["65000", "65000.1", "0.010", "0.00000001", "1E+1", "1.2E+3", "0E-8", "0.0000001",
+                                  "123456789012345678901234567890", "5E-12", "0", "0.000001"])
+def test_plain_is_format_f(text):
+    from nexus.exec.orders import plain
+
+    assert plain(D(text)) == format(D(text), "f")

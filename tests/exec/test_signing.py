@@ -201,3 +201,24 @@ def test_registry_lists_every_venue():
         assert signing.module(venue).__doc__
     with pytest.raises(SigningError, match="binance-spot"):
         signing.module("nope")
+
+
+@pytest.mark.parametrize("digest", ["sha256", "sha384", "sha512"])
+@pytest.mark.parametrize("key_len", [1, 32, 64, 127, 128, 129, 300])
+def test_signer_hmac_from_primed_pads_is_hmac(digest, key_len):
+    """HmacSigner keeps RFC 2104's primed inner/outer hash states (hmac_pads): its MACs equal
+    the standard library's HMAC for keys shorter, equal to and longer than the block."""
+    from nexus.exec.signing.base import HmacSigner
+
+    class S(HmacSigner):
+        __slots__ = ()
+
+    S.digest = digest
+    secret = ("k3y-" * 100)[:key_len]
+    s = S("key", secret)
+    for msg in (b"", b"m", b"POST\n/api/v4/spot/orders\n\n" * 9):
+        want = hmac.new(secret.encode(), msg, digest)
+        assert s._mac(msg) == want.digest()
+        assert s._hex(msg) == want.hexdigest()
+        assert s._b64(msg) == base64.b64encode(want.digest()).decode()
+        assert s._hex(msg) == want.hexdigest()       # the primed states are copied, not consumed

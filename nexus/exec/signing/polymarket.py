@@ -54,9 +54,7 @@ class PolymarketSigner(HmacSigner):
         return decode_b64(secret, "secret", urlsafe=True)
 
     def sign(self, method, path, query, body, timestamp, nonce=None) -> Signed:
-        m = self._primed.copy()
-        m.update((timestamp + method + path + body).encode())
-        sig = base64.urlsafe_b64encode(m.digest()).decode("ascii")
+        sig = base64.urlsafe_b64encode(self._mac((timestamp + method + path + body).encode())).decode("ascii")
         headers = {"POLY_SIGNATURE": sig, "POLY_TIMESTAMP": timestamp, "POLY_API_KEY": self.api_key}
         if self.address:
             headers = {"POLY_ADDRESS": self.address, **headers}

@@ -56,7 +56,7 @@ from urllib.parse import urlsplit
 from nexus.exec.client import ClockDrift, Fill, KeyRefused, OrderUpdate, VenuePosition, VenueRejected, VenueUnreachable
 from nexus.exec.http import WITHDRAWAL_ADVICE, HttpVenue
 from nexus.exec.keys import Credentials
-from nexus.exec.orders import OrderError, OrderRequest, OrderType, State
+from nexus.exec.orders import OrderError, OrderRequest, OrderType, Side, State, plain
 from nexus.exec.signing.base import mask
 from nexus.instruments import Instrument
 from nexus.venues.bitfinex.data import instrument, pair_parts
@@ -68,6 +68,8 @@ URLS = ("https://api.bitfinex.com", "wss://api.bitfinex.com/ws/2")
 PUBLIC_HOSTS = {"api-pub.bitfinex.com": "api.bitfinex.com"}
 STATUS_PATH = "/v2/platform/status"
 SUBMIT_PATH = "/v2/auth/w/order/submit"
+SUBMIT_SIGNED = f"/api{SUBMIT_PATH}".encode()     # what the signed payload starts with
+JSON_LENGTH = b"\r\nContent-Type: application/json\r\nContent-Length: "
 SIG_DIGITS = 5
 CID_MAX = 2 ** 45 - 1
 PING_S = 15.0
@@ -124,7 +126,9 @@ class BitfinexAdapter(HttpVenue):
         self._names: dict[int, str] = {}        # cid -> the client id it came from
         self._cids: dict[str, int] = {}         # client id -> cid
         self.path_prefix = urlsplit(self.rest_url).path.rstrip("/")   # "" on Bitfinex; "/bitfinex" in the simulator
-        self._submit_line = f"POST {self.path_prefix}{SUBMIT_PATH} HTTP/1.1\r\nHost: {self.host}\r\nbfx-nonce: "
+        # order_bytes: the request's fixed parts, rendered once
+        self._submit_head = f"POST {self.path_prefix}{SUBMIT_PATH} HTTP/1.1\r\nHost: {self.host}\r\nbfx-nonce: ".encode()
+        self._submit_key = f"\r\nbfx-apikey: {self.signer.api_key}\r\nbfx-signature: ".encode()
         self._dates: dict[str, str] = {}        # client id -> cid_date of its placement
         self._cum: dict[int, Decimal] = {}      # venue order id -> filled so far ("te" sums)
         self._min_size: dict[str, Decimal] = {}
@@ -149,24 +153,34 @@ class BitfinexAdapter(HttpVenue):
         """The order as Bitfinex's JSON body, compact, keys in a fixed order (what is signed)."""
         if req.reduce_only:
             raise OrderError("bitfinex exchange orders are spot: reduce-only applies to margin positions only")
-        amount = f"{'-' if req.side.value == 'sell' else ''}{req.qty:f}"
-        b = f'{{"type":"{TYPES[req.type]}","symbol":"{req.symbol}","amount":"{amount}"'
-        if req.type is OrderType.LIMIT:
-            b += f',"price":"{req.price:f}"'
-        elif req.type is OrderType.STOP:
-            b += f',"price":"{req.stop_price:f}"'
-        return b + f',"cid":{self.cid(req.client_id)}}}'
+        t = req.type
+        amount = plain(req.qty)
+        if req.side is Side.SELL:
+            amount = "-" + amount
+        if t is OrderType.LIMIT:
+            return (f'{{"type":"EXCHANGE LIMIT","symbol":"{req.symbol}","amount":"{amount}",'
+                    f'"price":"{plain(req.price)}","cid":{self.cid(req.client_id)}}}')
+        if t is OrderType.STOP:
+            return (f'{{"type":"EXCHANGE STOP","symbol":"{req.symbol}","amount":"{amount}",'
+                    f'"price":"{plain(req.stop_price)}","cid":{self.cid(req.client_id)}}}')
+        return f'{{"type":"{TYPES[t]}","symbol":"{req.symbol}","amount":"{amount}","cid":{self.cid(req.client_id)}}}'
 
     def auth_headers(self, method: str, path: str, query: str, body: str) -> dict[str, str]:
         return self.signer.sign("POST", path, "", body, "", nonce=self.nonce()).headers
 
     def order_bytes(self, req: OrderRequest) -> bytes:
-        """The complete signed HTTP/1.1 request for `req`, ready to write to the socket."""
-        body = self.order_body(req)
-        nonce = self.nonce()
-        sig = self.signer._hex(f"/api{SUBMIT_PATH}{nonce}{body}".encode())   # as BitfinexSigner.sign
-        return (f"{self._submit_line}{nonce}\r\nbfx-apikey: {self.signer.api_key}\r\nbfx-signature: {sig}\r\n"
-                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n{body}").encode()
+        """The complete signed HTTP/1.1 request for `req`, ready to write to the socket: a
+        fresh nonce (as `nonce()`) and a fresh HMAC-SHA384 over "/api" + path + nonce + body
+        (as BitfinexSigner.sign), into the request text whose fixed parts were rendered once."""
+        body = self.order_body(req).encode()
+        n = self.clock_ms() * 1000
+        if n <= self._nonce:
+            n = self._nonce + 1
+        self._nonce = n
+        nonce = str(n).encode()
+        sig = self.signer._hex(b"".join((SUBMIT_SIGNED, nonce, body)))
+        return b"".join((self._submit_head, nonce, self._submit_key, sig.encode(), JSON_LENGTH,
+                         str(len(body)).encode(), b"\r\n\r\n", body))
 
     async def _call(self, path: str, body: dict | str | None = None, *, signed: bool = True) -> Any:
         text = body if isinstance(body, str) else json.dumps(body or {}, separators=(",", ":"))

@@ -333,6 +333,41 @@ def test_order_bytes_are_accepted_as_sent():
     run(body())
 
 
+def test_order_bytes_render_each_type_and_side_exactly():
+    """order_bytes' body (each type, both sides, values str() would write with an exponent),
+    its nonce (fresh, growing) and signature (an independent HMAC-SHA384) as documented."""
+    import hashlib
+    import hmac
+
+    from nexus.exec.orders import OrderRequest
+    from nexus.instruments import Instrument
+
+    inst = Instrument(VENUE, SYM, "0.00000001", "0.00000001", base="BTC", quote="USD")
+    ad = BitfinexAdapter(Credentials(VENUE, "k" * 43, "s" * 43), rest_url="http://127.0.0.1:1")
+    cases = [
+        (("sell", "limit", "0.5"), {"price": "64000"}, '"type":"EXCHANGE LIMIT","symbol":"tBTCUSD","amount":"-0.5",'
+                                                        '"price":"64000"'),
+        (("buy", "market", "10"), {}, '"type":"EXCHANGE MARKET","symbol":"tBTCUSD","amount":"10"'),
+        (("sell", "stop", "0.00000010"), {"stop_price": "6.5E+4"},
+         '"type":"EXCHANGE STOP","symbol":"tBTCUSD","amount":"-0.00000010","price":"65000"'),
+        (("buy", "limit", "0.0000001"), {"price": "0.0000001"},
+         '"type":"EXCHANGE LIMIT","symbol":"tBTCUSD","amount":"0.0000001","price":"0.0000001"'),
+    ]
+    nonces = []
+    for (side, kind, qty), kw, want in cases:
+        req = OrderRequest.make(inst, side, kind, qty, client_id="77", **kw)
+        head, body = ad.order_bytes(req).decode().split("\r\n\r\n")
+        assert body == "{" + want + ',"cid":77}' == ad.order_body(req)
+        lines = head.split("\r\n")
+        h = dict(x.split(": ", 1) for x in lines[1:])
+        assert lines[0] == "POST /v2/auth/w/order/submit HTTP/1.1" and h["Content-Length"] == str(len(body))
+        assert h["bfx-signature"] == hmac.new(b"s" * 43, f"/api/v2/auth/w/order/submit{h['bfx-nonce']}{body}".encode(),
+                                              hashlib.sha384).hexdigest()
+        nonces.append(int(h["bfx-nonce"]))
+    assert nonces == sorted(set(nonces))
+    asyncio.run(ad.close())
+
+
 def test_credentials_are_forgotten_and_masked():
     creds = Credentials(VENUE, "abcdefkey123", "topsecret456")
     ad = BitfinexAdapter(creds, rest_url="http://127.0.0.1:1/bitfinex")
