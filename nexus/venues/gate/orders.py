@@ -73,7 +73,7 @@ from urllib.parse import urlsplit
 from nexus.exec.client import Fill, OrderUpdate, VenuePosition, VenueRejected, VenueUnreachable
 from nexus.exec.http import WITHDRAWAL_ADVICE, HttpVenue
 from nexus.exec.keys import Credentials
-from nexus.exec.orders import OrderError, OrderRequest, OrderType, State
+from nexus.exec.orders import OrderError, OrderRequest, OrderType, Side, State, plain
 from nexus.exec.signing.base import mask
 from nexus.instruments import Instrument
 from nexus.venues.gate.data import FUTURES_SUFFIX, futures_instrument, spot_instrument
@@ -94,6 +94,7 @@ EXPIRED = frozenset({"ioc", "fok", "depth_not_enough", "trader_not_enough", "sma
 PRIVATE_CHANNELS = ("spot.orders", "spot.usertrades")
 FUTURES = "/futures/usdt"           # below API: USDT-settled futures
 ORDER_PATHS = {False: f"{API}/spot/orders", True: f"{API}{FUTURES}/orders"}    # by is_futures
+JSON_LENGTH = b"\r\nContent-Type: application/json\r\nContent-Length: "
 ORDER_SIGN_HEADS = {f: f"POST\n{p}\n\n".encode() for f, p in ORDER_PATHS.items()}   # method, path, no query
 STOP_REFUSED = ("gate: a stop is one of Gate's price-triggered orders ({path}), which carry no client order id: "
                 "one whose answer was lost could not be found again, and a retry could double it: not sent")
@@ -132,10 +133,7 @@ def pair_of(symbol: str) -> str:
     return s if "_" in s else _symbol(s)
 
 
-def _plain(d: Decimal) -> str:
-    """A decimal as plain text (no exponent); str() is the fast path."""
-    t = str(d)
-    return format(d, "f") if "E" in t else t
+_plain = plain      # a decimal as plain text (no exponent); str() is the fast path
 
 
 def client_text(client_id: str) -> str:
@@ -201,7 +199,7 @@ class GateAdapter(HttpVenue):
         # order_bytes: what does not change between orders, rendered once
         self._request_heads = {f: (f"POST {self.base_path}{ORDER_PATHS[f]} HTTP/1.1\r\nHost: {self.host}\r\n"
                                    f"KEY: {self.signer.api_key}\r\nTimestamp: ").encode() for f in (False, True)}
-        self._contract_heads: dict[str, str] = {}
+        self._templates: dict[str, tuple[bool, str, bytes, bytes]] = {}   # symbol -> _template(symbol)
         self._ts_sec, self._ts_bytes = -1, b""
 
     def __repr__(self) -> str:
@@ -225,41 +223,61 @@ class GateAdapter(HttpVenue):
         if futures and req.qty != req.qty.to_integral_value():
             raise OrderError(f"gate futures: size {req.qty} is not a whole number of contracts: not sent")
 
+    def _template(self, symbol: str) -> tuple[bool, str, bytes, bytes]:
+        """What does not change between a symbol's orders, rendered once: (futures, the body's
+        market part, the request's head up to the Timestamp value, the signed text's head)."""
+        t = self._templates.get(symbol)
+        if t is None:
+            futures = is_futures(symbol)
+            part = (f'{{"contract":"{contract_of(symbol)}","size":' if futures
+                    else f'","currency_pair":"{pair_of(symbol)}","type":"')
+            t = self._templates[symbol] = (futures, part, self._request_heads[futures], ORDER_SIGN_HEADS[futures])
+        return t
+
     def order_body(self, req: OrderRequest, cap: Decimal | None = None) -> str:
         """The order as Gate's JSON body, compact, keys in a fixed order (what is signed). A
         market buy needs its price `cap` (see the module docstring)."""
-        if is_futures(req.symbol):
-            return self.futures_body(req)
+        futures, part, _, _ = self._templates.get(req.symbol) or self._template(req.symbol)
+        if futures:
+            return self.futures_body(req, part)
         if req.reduce_only:
             raise OrderError("gate spot: reduce-only applies to perpetuals only")
-        pair, side, t, qty = pair_of(req.symbol), req.side.value, req.type, _plain(req.qty)
-        head = f'{{"text":"{client_text(req.client_id)}","currency_pair":"{pair}",'
+        cid, t, qty = req.client_id, req.type, plain(req.qty)
+        if len(cid) > TEXT_MAX:
+            client_text(cid)                # refused, naming the limit
+        head = f'{{"text":"{TEXT_PREFIX}{cid}{part}'
         if t is OrderType.LIMIT:
-            return head + (f'"type":"limit","account":"spot","side":"{side}","amount":"{qty}",'
-                           f'"price":"{_plain(req.price)}","time_in_force":"gtc"}}')
+            return head + (f'limit","account":"spot","side":"{"sell" if req.side is Side.SELL else "buy"}",'
+                           f'"amount":"{qty}","price":"{plain(req.price)}","time_in_force":"gtc"}}')
         if t is OrderType.STOP:
             raise OrderError(STOP_REFUSED.format(path="/spot/price_orders"))
-        if side == "sell":
-            return head + f'"type":"market","account":"spot","side":"sell","amount":"{qty}","time_in_force":"ioc"}}'
+        if req.side is Side.SELL:
+            return head + f'market","account":"spot","side":"sell","amount":"{qty}","time_in_force":"ioc"}}'
         if cap is None:
             raise OrderError("gate: a market buy is sent as an IOC limit at a price cap; none was given")
-        return head + (f'"type":"limit","account":"spot","side":"buy","amount":"{qty}",'
-                       f'"price":"{_plain(cap)}","time_in_force":"ioc"}}')
+        return head + (f'limit","account":"spot","side":"buy","amount":"{qty}",'
+                       f'"price":"{plain(cap)}","time_in_force":"ioc"}}')
 
-    def futures_body(self, req: OrderRequest) -> str:
+    def futures_body(self, req: OrderRequest, part: str | None = None) -> str:
         """A futures order (FuturesOrder): `size` whole contracts, positive to buy, negative to
         sell; a market order is price "0" with tif ioc."""
-        n = int(req.qty)
-        if n != req.qty:
-            raise OrderError(f"gate futures: size {req.qty} is not a whole number of contracts: not sent")
-        if req.type is OrderType.STOP:
+        size = str(req.qty)
+        if not size.isdigit():              # 10.0, 1E+1 (whole), or a fraction (refused)
+            n = int(req.qty)
+            if n != req.qty:
+                raise OrderError(f"gate futures: size {req.qty} is not a whole number of contracts: not sent")
+            size = str(n)
+        t = req.type
+        if t is OrderType.STOP:
             raise OrderError(STOP_REFUSED.format(path="/futures/usdt/price_orders"))
-        head = self._contract_heads.get(req.symbol)
-        if head is None:
-            head = self._contract_heads[req.symbol] = f'{{"contract":"{contract_of(req.symbol)}","size":'
-        price, tif = ("0", "ioc") if req.type is OrderType.MARKET else (_plain(req.price), "gtc")
-        return (f'{head}{n if req.side.value == "buy" else -n},"price":"{price}","tif":"{tif}",'
-                f'"text":"{client_text(req.client_id)}"' + (',"reduce_only":true}' if req.reduce_only else "}"))
+        cid = req.client_id
+        if len(cid) > TEXT_MAX:
+            client_text(cid)                # refused, naming the limit
+        if part is None:
+            part = self._template(req.symbol)[1]
+        price, tif = ("0", "ioc") if t is OrderType.MARKET else (plain(req.price), "gtc")
+        return (f'{part}{"-" if req.side is Side.SELL else ""}{size},"price":"{price}","tif":"{tif}",'
+                f'"text":"{TEXT_PREFIX}{cid}"' + (',"reduce_only":true}' if req.reduce_only else "}"))
 
     def headers(self, method: str, path: str, query: str, body: str) -> dict[str, str]:
         return self.signer.sign(method, path, query, body, str(self.now_ms() // 1000)).headers
@@ -267,16 +285,18 @@ class GateAdapter(HttpVenue):
     auth_headers = headers
 
     def order_bytes(self, req: OrderRequest, cap: Decimal | None = None) -> bytes:
-        """The complete signed HTTP/1.1 request for `req`, ready to write to the socket."""
+        """The complete signed HTTP/1.1 request for `req`, ready to write to the socket: the
+        body's SHA-512 and the HMAC-SHA512 over the documented text with this second's
+        timestamp, computed for this order (as GateSigner.sign), in the request text whose
+        fixed parts were rendered once per symbol (`_template`)."""
+        _, _, head, sign_head = self._templates.get(req.symbol) or self._template(req.symbol)
         body = self.order_body(req, cap).encode()
-        futures = is_futures(req.symbol)
         sec = self.now_ms() // 1000
         if sec != self._ts_sec:                         # the timestamp's bytes, once a second
             self._ts_sec, self._ts_bytes = sec, str(sec).encode()
         ts = self._ts_bytes
-        sig = self.signer._hex(b"".join((ORDER_SIGN_HEADS[futures], sha512(body).hexdigest().encode(), b"\n", ts)))
-        return b"".join((self._request_heads[futures], ts, b"\r\nSIGN: ", sig.encode(),
-                         b"\r\nContent-Type: application/json\r\nContent-Length: ", str(len(body)).encode(),
+        sig = self.signer._hex(b"".join((sign_head, sha512(body).hexdigest().encode(), b"\n", ts)))
+        return b"".join((head, ts, b"\r\nSIGN: ", sig.encode(), JSON_LENGTH, str(len(body)).encode(),
                          b"\r\n\r\n", body))
 
     async def _call(self, method: str, path: str, query: str = "", body: str = "", *, signed: bool = True,

@@ -18,7 +18,7 @@ import pytest
 
 from nexus.exec.client import ClockDrift, VenueRejected
 from nexus.exec.keys import Credentials
-from nexus.exec.orders import OrderError, OrderRequest, State
+from nexus.exec.orders import OrderError, OrderRequest, OrderType, Side, State
 from nexus.venues.gate.orders import GateAdapter
 from tests.exec.tradesim import executor, run, send_raw, simulator
 
@@ -433,3 +433,49 @@ def test_cli_session_gate(tmp_path):
                   "--reduce-only")
         assert r.returncode == 2 and "would increase" in r.stderr
         assert len(outputs) >= 15
+
+
+def test_order_bytes_render_each_order_exactly():
+    """order_bytes for spot and futures, each side and type, values str() would write with an
+    exponent, whole contracts written as 10.0 / 1E+1: the body, the head and the signature (an
+    independent HMAC-SHA512 of the documented text) as Gate documents them."""
+    from nexus.instruments import Instrument
+
+    spot = Instrument(VENUE, PAIR, "0.1", "0.0000001", base="BTC", quote="USDT")
+    fut = Instrument(VENUE, FUT_SYMBOL, "0.1", "1", "0.0001", "linear", "BTC", "USDT")
+    ad = GateAdapter(Credentials(VENUE, "k" * 32, "s" * 64), rest_url="http://127.0.0.1:1")
+    spot_head = '{"text":"t-c1","currency_pair":"BTC_USDT","type":"'
+    cases = [
+        (spot, ("sell", "limit", "0.5"), {"price": "6.5E+4"}, None,
+         spot_head + 'limit","account":"spot","side":"sell","amount":"0.5","price":"65000","time_in_force":"gtc"}'),
+        (spot, ("buy", "limit", "0.0000001"), {"price": "65000.1"}, None,
+         spot_head + 'limit","account":"spot","side":"buy","amount":"0.0000001","price":"65000.1",'
+                     '"time_in_force":"gtc"}'),
+        (spot, ("sell", "market", "1E+1"), {}, None,
+         spot_head + 'market","account":"spot","side":"sell","amount":"10","time_in_force":"ioc"}'),
+        (spot, ("buy", "market", "0.01"), {}, Decimal("66000.2"),
+         spot_head + 'limit","account":"spot","side":"buy","amount":"0.01","price":"66000.2","time_in_force":"ioc"}'),
+        (fut, ("buy", "limit", "10"), {"price": "65000.1"}, None,
+         '{"contract":"BTC_USDT","size":10,"price":"65000.1","tif":"gtc","text":"t-c1"}'),
+        (fut, ("sell", "market", "1E+1"), {"reduce_only": True}, None,
+         '{"contract":"BTC_USDT","size":-10,"price":"0","tif":"ioc","text":"t-c1","reduce_only":true}'),
+        (fut, ("sell", "limit", "10.0"), {"price": "65000.1"}, None,
+         '{"contract":"BTC_USDT","size":-10,"price":"65000.1","tif":"gtc","text":"t-c1"}'),
+    ]
+    for inst, (side, kind, qty), kw, cap, want in cases:
+        req = OrderRequest.make(inst, side, kind, qty, client_id="c1", **kw)
+        head, body = ad.order_bytes(req, cap).decode().split("\r\n\r\n")
+        assert body == want == ad.order_body(req, cap)
+        lines = head.split("\r\n")
+        h = dict(x.split(": ", 1) for x in lines[1:])
+        path = "/api/v4/futures/usdt/orders" if inst is fut else "/api/v4/spot/orders"
+        assert lines[0] == f"POST {path} HTTP/1.1" and h["Content-Length"] == str(len(body))
+        assert abs(int(h["Timestamp"]) - time.time()) < 5
+        assert h == {**_headers("k" * 32, "s" * 64, "POST", path, "", body, h["Timestamp"]),
+                     "Host": "127.0.0.1:1", "Content-Length": str(len(body))}
+    with pytest.raises(OrderError, match="28 characters"):
+        ad.order_bytes(OrderRequest.make(fut, "buy", "market", "1", client_id="a" * 29))
+    with pytest.raises(OrderError, match="whole number of contracts"):
+        ad.order_bytes(OrderRequest(VENUE, FUT_SYMBOL, Side.BUY, OrderType.LIMIT, Decimal("1.5"), "c1",
+                                    Decimal("65000.1")))
+    asyncio.run(ad.close())
