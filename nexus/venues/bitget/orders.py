@@ -59,7 +59,7 @@ from typing import Any, Callable
 from nexus.exec.client import Fill, KeyRefused, OrderUpdate, VenuePosition, VenueRejected, VenueUnreachable
 from nexus.exec.http import WITHDRAWAL_ADVICE, HttpVenue
 from nexus.exec.keys import Credentials, KeysMissing
-from nexus.exec.orders import OrderError, OrderRequest, OrderType, Side, State
+from nexus.exec.orders import OrderError, OrderRequest, OrderType, Side, State, plain
 from nexus.exec.signing.base import mask
 from nexus.instruments import Instrument
 from nexus.venues.bitget.data import FUTURES_TYPES, _step, instrument, split, symbol_of
@@ -136,6 +136,9 @@ class BitgetAdapter(HttpVenue):
         super().__init__(rest_url or rest, **kw)
         self.ws_url = private_ws(ws_url or ws)
         self.signer = BitgetSigner(creds.api_key, creds.secret, creds.passphrase)
+        key, sign, stamp, passphrase = BitgetSigner.header_names      # order_bytes' fixed parts, rendered once
+        self._order_head = f"Host: {self.host}\r\n{key}: {self.signer.api_key}\r\n{sign}: "
+        self._order_stamp, self._order_pass = f"\r\n{stamp}: ", f"\r\n{passphrase}: "
         creds.forget()
         self.ticks: dict[str, Decimal] = {}
         self.order_ids: dict[str, str] = {}      # client id -> Bitget orderId
@@ -152,11 +155,11 @@ class BitgetAdapter(HttpVenue):
             return self.futures_body(req, inst_type, inst_id)
         if req.reduce_only:
             raise OrderError("bitget spot: reduce-only applies to perpetuals only")
-        side, sym, cid = req.side.value, req.symbol, req.client_id
+        side, sym, cid = "sell" if req.side is Side.SELL else "buy", req.symbol, req.client_id
         if req.type is OrderType.STOP:
             return SPOT + "trade/place-plan-order", (
-                f'{{"symbol":"{sym}","side":"{side}","triggerPrice":"{req.stop_price:f}","orderType":"market",'
-                f'"size":"{req.qty:f}","planType":"amount","triggerType":"fill_price","clientOid":"{cid}"}}')
+                f'{{"symbol":"{sym}","side":"{side}","triggerPrice":"{plain(req.stop_price)}","orderType":"market",'
+                f'"size":"{plain(req.qty)}","planType":"amount","triggerType":"fill_price","clientOid":"{cid}"}}')
         if req.type is OrderType.LIMIT:
             kind, force, px = "limit", "gtc", req.price
         elif req.side is Side.BUY:
@@ -165,23 +168,23 @@ class BitgetAdapter(HttpVenue):
             kind, force, px = "limit", "ioc", protect
         else:
             kind, force, px = "market", "gtc", None
-        price = f',"price":"{px:f}"' if px is not None else ""
+        price = f',"price":"{plain(px)}"' if px is not None else ""
         return SPOT + "trade/place-order", (
-            f'{{"symbol":"{sym}","side":"{side}","orderType":"{kind}","force":"{force}"{price},"size":"{req.qty:f}",'
+            f'{{"symbol":"{sym}","side":"{side}","orderType":"{kind}","force":"{force}"{price},"size":"{plain(req.qty)}",'
             f'"clientOid":"{cid}"}}')
 
     def futures_body(self, req: OrderRequest, inst_type: str, inst_id: str) -> tuple[str, str]:
-        side, cid = req.side.value, req.client_id
+        side, cid = "sell" if req.side is Side.SELL else "buy", req.client_id
         ro = "YES" if req.reduce_only else "NO"
         if req.type is OrderType.STOP:
             return MIX + "order/place-plan-order", (
                 f'{{"planType":"normal_plan",{_product(inst_type, inst_id)},"marginMode":"crossed",'
-                f'"size":"{req.qty:f}","triggerPrice":"{req.stop_price:f}","triggerType":"fill_price","side":"{side}",'
+                f'"size":"{plain(req.qty)}","triggerPrice":"{plain(req.stop_price)}","triggerType":"fill_price","side":"{side}",'
                 f'"orderType":"market","clientOid":"{cid}","reduceOnly":"{ro}"}}')
-        price = f',"price":"{req.price:f}"' if req.type is OrderType.LIMIT else ""
+        price = f',"price":"{plain(req.price)}"' if req.type is OrderType.LIMIT else ""
         kind = "limit" if req.type is OrderType.LIMIT else "market"
         return MIX + "order/place-order", (
-            f'{{{_product(inst_type, inst_id)},"marginMode":"crossed","size":"{req.qty:f}"{price},"side":"{side}",'
+            f'{{{_product(inst_type, inst_id)},"marginMode":"crossed","size":"{plain(req.qty)}"{price},"side":"{side}",'
             f'"orderType":"{kind}","force":"gtc","clientOid":"{cid}","reduceOnly":"{ro}"}}')
 
     def headers(self, method: str, path: str, query: str, body: str) -> dict[str, str]:
@@ -191,13 +194,14 @@ class BitgetAdapter(HttpVenue):
 
     def order_bytes(self, req: OrderRequest) -> bytes:
         """The complete signed HTTP/1.1 request for `req` (a MARKET buy: at `req.price` as its
-        protection price, which `place` gets from the book)."""
+        protection price, which `place` gets from the book): this millisecond's timestamp and a
+        fresh HMAC (as BitgetSigner.sign), the host and key lines rendered once."""
         path, body = self.order_body(req, req.price)
         ts = str(self.now_ms())
-        sig = self.signer._b64_prehash(ts, "POST", path, "", body)
-        key, sign, stamp, passphrase = BitgetSigner.header_names
-        return (f"POST {path} HTTP/1.1\r\nHost: {self.host}\r\n{key}: {self.signer.api_key}\r\n{sign}: {sig}\r\n"
-                f"{stamp}: {ts}\r\n{passphrase}: {self.signer._passphrase}\r\nlocale: {LOCALE}\r\n"
+        signer = self.signer
+        sig = signer._b64(f"{ts}POST{path}{body}".encode())      # no query
+        return (f"POST {path} HTTP/1.1\r\n{self._order_head}{sig}{self._order_stamp}{ts}"
+                f"{self._order_pass}{signer._passphrase}\r\nlocale: {LOCALE}\r\n"
                 f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n{body}").encode()
 
     def auth_headers(self, method: str, path: str, query: str, body: str) -> dict[str, str]:

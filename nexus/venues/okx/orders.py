@@ -40,7 +40,7 @@ from typing import Any, Callable
 from nexus.exec.client import Fill, KeyRefused, OrderUpdate, VenuePosition, VenueRejected, VenueUnreachable
 from nexus.exec.http import WITHDRAWAL_ADVICE, HttpVenue
 from nexus.exec.keys import Credentials, KeysMissing
-from nexus.exec.orders import OrderError, OrderRequest, OrderType, State
+from nexus.exec.orders import OrderError, OrderRequest, OrderType, Side, State, plain
 from nexus.exec.signing.base import mask
 from nexus.instruments import Instrument
 from nexus.venues.okx.data import instrument
@@ -114,6 +114,9 @@ class OkxAdapter(HttpVenue):
         self.ws_url = private_ws(ws_url or ws)
         self.signer = OkxSigner(creds.api_key, creds.secret, creds.passphrase)
         creds.forget()
+        key, sign, stamp, passphrase = OkxSigner.header_names      # order_bytes' fixed parts, rendered once
+        self._order_head = f"Host: {self.host}\r\n{key}: {self.signer.api_key}\r\n{sign}: "
+        self._order_stamp, self._order_pass = f"\r\n{stamp}: ", f"\r\n{passphrase}: "
 
     def __repr__(self) -> str:
         return f"<OkxAdapter {self.rest_url} {self.signer!r}>"
@@ -121,31 +124,35 @@ class OkxAdapter(HttpVenue):
     # -- requests ---------------------------------------------------------------------------
     def order_body(self, req: OrderRequest) -> tuple[str, str]:
         """(path, compact JSON body) for `req`: a regular order, or a trigger algo for STOP."""
-        side = req.side.value
+        side = "sell" if req.side is Side.SELL else "buy"
         ro = ',"reduceOnly":true' if req.reduce_only else ""
-        if req.type is OrderType.STOP:
+        t = req.type
+        if t is OrderType.STOP:
             return "/api/v5/trade/order-algo", (
-                f'{{"instId":"{req.symbol}","tdMode":"cross","side":"{side}","ordType":"trigger","sz":"{req.qty:f}",'
-                f'"triggerPx":"{req.stop_price:f}","orderPx":"-1","triggerPxType":"last"{ro},'
+                f'{{"instId":"{req.symbol}","tdMode":"cross","side":"{side}","ordType":"trigger","sz":"{plain(req.qty)}",'
+                f'"triggerPx":"{plain(req.stop_price)}","orderPx":"-1","triggerPxType":"last"{ro},'
                 f'"algoClOrdId":"{req.client_id}"}}')
-        px = f',"px":"{req.price:f}"' if req.type is OrderType.LIMIT else ""
+        if t is OrderType.LIMIT:
+            return "/api/v5/trade/order", (
+                f'{{"instId":"{req.symbol}","tdMode":"cross","side":"{side}","ordType":"limit","sz":"{plain(req.qty)}",'
+                f'"px":"{plain(req.price)}"{ro},"clOrdId":"{req.client_id}"}}')
         return "/api/v5/trade/order", (
-            f'{{"instId":"{req.symbol}","tdMode":"cross","side":"{side}",'
-            f'"ordType":"{"limit" if req.type is OrderType.LIMIT else "market"}","sz":"{req.qty:f}"{px}{ro},'
-            f'"clOrdId":"{req.client_id}"}}')
+            f'{{"instId":"{req.symbol}","tdMode":"cross","side":"{side}","ordType":"market","sz":"{plain(req.qty)}"'
+            f'{ro},"clOrdId":"{req.client_id}"}}')
 
     def headers(self, method: str, path: str, query: str, body: str) -> dict[str, str]:
         return self.signer.sign(method, path, query, body, iso_ms(self.now_ms())).headers
 
     def order_bytes(self, req: OrderRequest) -> bytes:
         """The complete signed HTTP/1.1 request for `req` (the same signature and headers as
-        `headers()`, rendered straight into the request text)."""
+        `headers()`: this millisecond's timestamp, a fresh HMAC, rendered straight into the
+        request text; the host and key lines were rendered once)."""
         path, body = self.order_body(req)
         ts = iso_ms(self.now_ms())
-        sig = self.signer._b64_prehash(ts, "POST", path, "", body)
-        key, sign, stamp, passphrase = OkxSigner.header_names
-        return (f"POST {path} HTTP/1.1\r\nHost: {self.host}\r\n{key}: {self.signer.api_key}\r\n{sign}: {sig}\r\n"
-                f"{stamp}: {ts}\r\n{passphrase}: {self.signer._passphrase}\r\nContent-Type: application/json\r\n"
+        signer = self.signer
+        sig = signer._b64(f"{ts}POST{path}{body}".encode())      # as OkxSigner.sign (no query)
+        return (f"POST {path} HTTP/1.1\r\n{self._order_head}{sig}{self._order_stamp}{ts}"
+                f"{self._order_pass}{signer._passphrase}\r\nContent-Type: application/json\r\n"
                 f"Content-Length: {len(body)}\r\n\r\n{body}").encode()
 
     def auth_headers(self, method: str, path: str, query: str, body: str) -> dict[str, str]:
