@@ -289,8 +289,8 @@ class GateAdapter(HttpVenue):
         body's SHA-512 and the HMAC-SHA512 over the documented text with this second's
         timestamp, computed for this order (as GateSigner.sign), in the request text whose
         fixed parts were rendered once per symbol (`_template`)."""
-        _, _, head, sign_head = self._templates.get(req.symbol) or self._template(req.symbol)
-        body = self.order_body(req, cap).encode()
+        futures, part, head, sign_head = self._templates.get(req.symbol) or self._template(req.symbol)
+        body = (self.futures_body(req, part) if futures else self.order_body(req, cap)).encode()
         sec = self.now_ms() // 1000
         if sec != self._ts_sec:                         # the timestamp's bytes, once a second
             self._ts_sec, self._ts_bytes = sec, str(sec).encode()
