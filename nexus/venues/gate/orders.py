@@ -65,7 +65,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from hashlib import sha512
 from decimal import ROUND_CEILING, Decimal
 from typing import Any, Callable
 from urllib.parse import urlsplit
@@ -74,7 +73,7 @@ from nexus.exec.client import Fill, OrderUpdate, VenuePosition, VenueRejected, V
 from nexus.exec.http import WITHDRAWAL_ADVICE, HttpVenue
 from nexus.exec.keys import Credentials
 from nexus.exec.orders import OrderError, OrderRequest, OrderType, Side, State, plain
-from nexus.exec.signing.base import mask
+from nexus.exec.signing.base import mask, sha2
 from nexus.instruments import Instrument
 from nexus.venues.gate.data import FUTURES_SUFFIX, futures_instrument, spot_instrument
 from nexus.venues.gate.feed import futures_url
@@ -94,6 +93,7 @@ EXPIRED = frozenset({"ioc", "fok", "depth_not_enough", "trader_not_enough", "sma
 PRIVATE_CHANNELS = ("spot.orders", "spot.usertrades")
 FUTURES = "/futures/usdt"           # below API: USDT-settled futures
 ORDER_PATHS = {False: f"{API}/spot/orders", True: f"{API}{FUTURES}/orders"}    # by is_futures
+sha512 = sha2("sha512")     # the body's hash in the signed text
 JSON_LENGTH = b"\r\nContent-Type: application/json\r\nContent-Length: "
 ORDER_SIGN_HEADS = {f: f"POST\n{p}\n\n".encode() for f, p in ORDER_PATHS.items()}   # method, path, no query
 STOP_REFUSED = ("gate: a stop is one of Gate's price-triggered orders ({path}), which carry no client order id: "
