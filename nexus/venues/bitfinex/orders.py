@@ -153,17 +153,18 @@ class BitfinexAdapter(HttpVenue):
         """The order as Bitfinex's JSON body, compact, keys in a fixed order (what is signed)."""
         if req.reduce_only:
             raise OrderError("bitfinex exchange orders are spot: reduce-only applies to margin positions only")
-        t = req.type
-        amount = plain(req.qty)
+        t, amount = req.type, str(req.qty)
+        if "E" in amount:                   # plain(), its str() fast path inlined (the order path)
+            amount = plain(req.qty)
         if req.side is Side.SELL:
             amount = "-" + amount
-        if t is OrderType.LIMIT:
-            return (f'{{"type":"EXCHANGE LIMIT","symbol":"{req.symbol}","amount":"{amount}",'
-                    f'"price":"{plain(req.price)}","cid":{self.cid(req.client_id)}}}')
-        if t is OrderType.STOP:
-            return (f'{{"type":"EXCHANGE STOP","symbol":"{req.symbol}","amount":"{amount}",'
-                    f'"price":"{plain(req.stop_price)}","cid":{self.cid(req.client_id)}}}')
-        return f'{{"type":"{TYPES[t]}","symbol":"{req.symbol}","amount":"{amount}","cid":{self.cid(req.client_id)}}}'
+        cid = self._cids.get(req.client_id) or self.cid(req.client_id)
+        if t is OrderType.MARKET:
+            return f'{{"type":"EXCHANGE MARKET","symbol":"{req.symbol}","amount":"{amount}","cid":{cid}}}'
+        price = str(req.price if t is OrderType.LIMIT else req.stop_price)
+        if "E" in price:
+            price = plain(req.price if t is OrderType.LIMIT else req.stop_price)
+        return f'{{"type":"{TYPES[t]}","symbol":"{req.symbol}","amount":"{amount}","price":"{price}","cid":{cid}}}'
 
     def auth_headers(self, method: str, path: str, query: str, body: str) -> dict[str, str]:
         return self.signer.sign("POST", path, "", body, "", nonce=self.nonce()).headers

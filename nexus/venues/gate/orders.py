@@ -242,7 +242,9 @@ class GateAdapter(HttpVenue):
             return self.futures_body(req, part)
         if req.reduce_only:
             raise OrderError("gate spot: reduce-only applies to perpetuals only")
-        cid, t, qty = req.client_id, req.type, plain(req.qty)
+        cid, t, qty = req.client_id, req.type, str(req.qty)
+        if "E" in qty:                      # plain(), its str() fast path inlined (the order path)
+            qty = plain(req.qty)
         if len(cid) > TEXT_MAX:
             client_text(cid)                # refused, naming the limit
         head = f'{{"text":"{TEXT_PREFIX}{cid}{part}'
@@ -275,7 +277,12 @@ class GateAdapter(HttpVenue):
             client_text(cid)                # refused, naming the limit
         if part is None:
             part = self._template(req.symbol)[1]
-        price, tif = ("0", "ioc") if t is OrderType.MARKET else (plain(req.price), "gtc")
+        if t is OrderType.MARKET:
+            price, tif = "0", "ioc"
+        else:
+            price, tif = str(req.price), "gtc"
+            if "E" in price:                # plain(), its str() fast path inlined (the order path)
+                price = plain(req.price)
         return (f'{part}{"-" if req.side is Side.SELL else ""}{size},"price":"{price}","tif":"{tif}",'
                 f'"text":"{TEXT_PREFIX}{cid}"' + (',"reduce_only":true}' if req.reduce_only else "}"))
 
