@@ -39,6 +39,11 @@ CASES = {
     "kraken": ("kraken", "BTC/USD", {"https://api.kraken.com": "", "wss://ws.kraken.com": ""}, {}, None),
     "hyperliquid": ("hyperliquid", "BTC/USDC:USDC", {"https://api.{hostname}": "", "wss://api.hyperliquid.xyz": ""},
                     {}, None),
+    # KuCoin's WebSocket address comes from POST /api/v1/bullet-public (the simulator names itself);
+    # documented options: spot markets only (the simulator lists no futures), and no fee tiers
+    # from /api/v1/market/allTickers.
+    "kucoin": ("kucoin", "BTC/USDT", {"https://api.kucoin.com": "", "wss://x-push-spot.kucoin.com": ""},
+               {"fetchMarkets": {"types": ["spot"], "fetchTickersFees": False}}, None),
 }
 
 

@@ -23,6 +23,12 @@ Data", "Get Part OrderBook", "Get Full OrderBook", "Get All Symbols", "Get Symbo
   (the real one needs an API key; served here without) -> {"code":"200000","data":{"time",
   "sequence" (string),"bids":[[px,sz]],"asks":[..]}}: the book as last published, at the
   last published sequenceEnd. GET /api/v2/symbols, /api/v2/symbols/{symbol}, /api/v1/timestamp.
+- GET /api/v3/currencies ("Get All Currencies": {"code":"200000","data":[{"currency","name",
+  "fullName","precision","confirms","contractAddress","isMarginEnabled","isDebitEnabled",
+  "chains":[{"chainName","chainId","withdrawalMinSize","depositMinSize","withdrawFeeRate",
+  "withdrawalMinFee","isWithdrawEnabled","isDepositEnabled","confirms","preConfirms",
+  "contractAddress","withdrawPrecision","maxWithdraw","maxDeposit","needTag"}]}]}): the
+  simulated pair's two currencies, each on one chain named after it (what ccxt loads at start).
 Prices and sizes are written in their shortest form ("67993.3", "1.21427407").
 """
 
@@ -208,8 +214,21 @@ class KucoinFeed(Feed):
             return 200, {"code": OK, "data": self.symbol_info()}
         return 200, {"code": OK, "data": [self.symbol_info()]}
 
+    def _currencies(self, _query: dict, _body) -> tuple[int, Any]:
+        def chain(code: str) -> dict:
+            return {"chainName": code, "chainId": code.lower(), "withdrawalMinSize": "0.001",
+                    "depositMinSize": None, "withdrawFeeRate": "0", "withdrawalMinFee": "0.0005",
+                    "isWithdrawEnabled": True, "isDepositEnabled": True, "confirms": 3, "preConfirms": 1,
+                    "contractAddress": "", "withdrawPrecision": 8, "maxWithdraw": None,
+                    "maxDeposit": None, "needTag": False}
+        return 200, {"code": OK, "data": [
+            {"currency": c, "name": c, "fullName": c, "precision": 8, "confirms": None,
+             "contractAddress": None, "isMarginEnabled": True, "isDebitEnabled": True, "chains": [chain(c)]}
+            for c in (self.spec.base, self.spec.quote)]}
+
     def rest_routes(self):
         return {
+            ("GET", "/api/v3/currencies"): self._currencies,
             ("GET", "/api/v1/market/orderbook/level2_20"): self._book(20),
             ("GET", "/api/v1/market/orderbook/level2_100"): self._book(100),
             ("GET", "/api/v3/market/orderbook/level2"): self._book(None),
