@@ -27,6 +27,8 @@ TIMEOUT_S = 60
 
 
 # venue -> (ccxt class, symbol, {real URL prefix: simulator path after ws/http base}, options, sim channel)
+# sim channel: None for the venue's primary book, else (the simulator's book channel, its size as the
+# client reports it from the simulator's integer quantity)
 CASES = {
     "binance-spot": ("binance", "BTC/USDT", {"https://api.binance.com": "", "wss://stream.binance.com:9443": ""},
                      {"fetchMarkets": {"types": ["spot"]}, "fetchCurrencies": False, "fetchMargins": False}, None),
@@ -44,6 +46,12 @@ CASES = {
     # from /api/v1/market/allTickers.
     "kucoin": ("kucoin", "BTC/USDT", {"https://api.kucoin.com": "", "wss://x-push-spot.kucoin.com": ""},
                {"fetchMarkets": {"types": ["spot"], "fetchTickersFees": False}}, None),
+    # Gate USDT perpetual (futures.order_book_update, sizes in contracts as ccxt reports them);
+    # documented options: spot and swap markets, USDT-settled only (the simulator lists no others).
+    "gate": ("gate", "BTC/USDT:USDT",
+             {"https://api.gateio.ws": "", "wss://api.gateio.ws": "", "wss://fx-ws.gateio.ws": ""},
+             {"fetchMarkets": {"types": ["spot", "swap"]}, "swap": {"fetchMarkets": {"settlementCurrencies": ["usdt"]}}},
+             ("futures", lambda spec, q: Decimal(q))),
 }
 
 
@@ -79,11 +87,12 @@ def _matches_published(sim: Simulator, venue: str, ob: dict) -> bool:
     """The ccxt book's top levels equal one of the simulator's recent publications."""
     feed = sim.core.feeds[venue]
     spec = feed.spec
+    channel, size = CASES[venue][4] or (feed.primary, lambda spec, q: Decimal(spec.qty(q)))
     top = lambda side: [(Decimal(str(p)), Decimal(str(q))) for p, q, *_ in side[:TOP_LEVELS]]  # noqa: E731
     mine_b, mine_a = top(ob["bids"]), top(ob["asks"])
-    for h in reversed(feed.view(feed.primary).history):
-        b = [(Decimal(spec.px(p)), Decimal(spec.qty(q))) for p, q in h.bids[:TOP_LEVELS]]
-        a = [(Decimal(spec.px(p)), Decimal(spec.qty(q))) for p, q in h.asks[:TOP_LEVELS]]
+    for h in reversed(feed.view(channel).history):
+        b = [(Decimal(spec.px(p)), size(spec, q)) for p, q in h.bids[:TOP_LEVELS]]
+        a = [(Decimal(spec.px(p)), size(spec, q)) for p, q in h.asks[:TOP_LEVELS]]
         if b == mine_b and a == mine_a:
             return True
     return False

@@ -19,6 +19,13 @@ https://www.gate.io/docs/developers/apiv4/en/):
   -> {"id","current","update" (seconds, fractional),"asks":[{"p","s"}],"bids":[..]}: the book as
   last published, `id` the last published u. /api/v4/spot/currency_pairs[/{pair}],
   /api/v4/futures/usdt/contracts[/{contract}], /api/v4/spot/time.
+- GET /api/v4/spot/currencies ("List all currencies' details": [{"currency","name","delisted",
+  "withdraw_disabled","withdraw_delayed","deposit_disabled","trade_disabled","fixed_rate",
+  "chain","chains":[{"name","addr","withdraw_disabled","withdraw_delayed",
+  "deposit_disabled"}]}]): the simulated pair's two currencies, each on one chain named after
+  it (what ccxt loads at start). GET /api/v4/margin/currency_pairs ([{"id","base","quote",
+  "leverage","min_base_amount","min_quote_amount","max_quote_amount","status"}]): the pair, margin
+  enabled at 10x (ccxt reads it beside the spot pairs).
 
 One simulated book serves both markets: the futures contract's quanto_multiplier is the spot
 pair's amount step (BTC 0.0001), so its sizes are whole contracts of the same book. (Gate's real
@@ -261,8 +268,24 @@ class GateFeed(Feed):
             return 400, {"label": "CONTRACT_NOT_FOUND", "message": f"Contract {c} not found"}
         return 200, self.contract_info()
 
+    def _currencies(self, _query: dict, _body):
+        return 200, [{"currency": c, "name": c, "delisted": False, "withdraw_disabled": False,
+                      "withdraw_delayed": False, "deposit_disabled": False, "trade_disabled": False,
+                      "fixed_rate": "", "chain": c,
+                      "chains": [{"name": c, "addr": "", "withdraw_disabled": False, "withdraw_delayed": False,
+                                  "deposit_disabled": False}]}
+                     for c in (self.spec.base, self.spec.quote)]
+
+    def _margin_pairs(self, _query: dict, _body):
+        s = self.spec
+        return 200, [{"id": s.symbol, "base": s.base, "quote": s.quote, "leverage": 10,
+                      "min_base_amount": s.lot_str(), "min_quote_amount": "3", "max_quote_amount": "5000000",
+                      "status": 1}]
+
     def rest_routes(self):
         return {
+            ("GET", "/api/v4/spot/currencies"): self._currencies,
+            ("GET", "/api/v4/margin/currency_pairs"): self._margin_pairs,
             ("GET", "/api/v4/spot/order_book"): self._spot_book,
             ("GET", "/api/v4/futures/usdt/order_book"): self._futures_book,
             ("GET", "/api/v4/spot/currency_pairs"): self._pairs,
