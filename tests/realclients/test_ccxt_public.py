@@ -52,6 +52,8 @@ CASES = {
              {"https://api.gateio.ws": "", "wss://api.gateio.ws": "", "wss://fx-ws.gateio.ws": ""},
              {"fetchMarkets": {"types": ["spot", "swap"]}, "swap": {"fetchMarkets": {"settlementCurrencies": ["usdt"]}}},
              ("futures", lambda spec, q: Decimal(q))),
+    # ccxt validates Bitget's `books` CRC32 checksum (its watchOrderBook checksum option, on by default)
+    "bitget": ("bitget", "BTC/USDT", {"https://api.{hostname}": "", "wss://ws.bitget.com": ""}, {}, None),
 }
 
 
