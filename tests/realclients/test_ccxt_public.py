@@ -54,6 +54,9 @@ CASES = {
              ("futures", lambda spec, q: Decimal(q))),
     # ccxt validates Bitget's `books` CRC32 checksum (its watchOrderBook checksum option, on by default)
     "bitget": ("bitget", "BTC/USDT", {"https://api.{hostname}": "", "wss://ws.bitget.com": ""}, {}, None),
+    # ccxt turns on Bitfinex's OB_CHECKSUM flag and validates every `cs` message
+    "bitfinex": ("bitfinex", "BTC/USD", {"https://api-pub.bitfinex.com": "", "https://api.bitfinex.com": "",
+                                         "wss://api-pub.bitfinex.com": ""}, {}, None),
 }
 
 

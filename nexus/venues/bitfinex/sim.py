@@ -23,7 +23,11 @@ Numbers are JSON numbers written as JavaScript writes them (shortest form, "1.2e
 1e-6). The `cs` checksum is computed here independently of the decoder: CRC32 (signed) of
 the top 25 bids and asks interleaved, "price:amount" with the asks' amounts negative.
 - REST: GET /v2/conf/pub:info:pair ([[[PAIR,[..,MIN,MAX,..]],..]]) and
-  /v2/conf/pub:list:pair:exchange ([[PAIR,..]]), GET /v2/platform/status ([1]).
+  /v2/conf/pub:list:pair:exchange ([[PAIR,..]]), GET /v2/platform/status ([1]). Several config
+  keys joined by commas are answered in one list, one entry per key, as the venue does (ccxt
+  asks for the pairs, margin pairs and the currency lists and maps this way): the pair and its
+  two currencies; the lists of what the simulator does not trade (futures, securities,
+  deposit methods) are empty.
 """
 
 from __future__ import annotations
@@ -263,18 +267,34 @@ class BitfinexFeed(Feed):
             conn.send(self._frame(conn, cid, "hb"))
 
     # -- REST ---------------------------------------------------------------------------------
-    def _conf(self, which: str):
+    def _conf_value(self, key: str) -> Any:
         s = self.spec
-        if which == "pub:info:pair":
-            return 200, [[[self.pair, [None, None, None, s.lot_str(), "2000.0", None, None, None, 0.2, 0.1]]]]
-        if which == "pub:list:pair:exchange":
-            return 200, [[self.pair]]
-        return 500, ["error", 10020, "conf: invalid"]
+        names = {"BTC": "Bitcoin", "ETH": "Ethereum", "USD": "US Dollar"}
+        return {
+            "pub:info:pair": [[self.pair, [None, None, None, s.lot_str(), "2000.0", None, None, None, 0.2, 0.1]]],
+            "pub:list:pair:exchange": [self.pair],
+            "pub:list:pair:margin": [self.pair],
+            "pub:info:pair:futures": [],          # the simulator lists no derivatives
+            "pub:list:pair:futures": [],
+            "pub:list:pair:securities": [],
+            "pub:list:currency": [s.base, s.quote],
+            "pub:list:currency:margin": [s.base, s.quote],
+            "pub:map:currency:label": [[c, names.get(c, c)] for c in (s.base, s.quote)],
+            "pub:map:currency:sym": [], "pub:map:currency:unit": [], "pub:map:currency:undl": [],
+            "pub:map:currency:pool": [], "pub:map:currency:explorer": [], "pub:map:currency:tx:fee": [],
+            "pub:map:tx:method": [], "pub:info:tx:status": [],
+        }.get(key)
+
+    def _conf(self, which: str):
+        """GET /v2/conf/KEY[,KEY..]: one answer per key, in order (REST Public > Configs)."""
+        out = [self._conf_value(k) for k in which.split(",")]
+        if any(v is None for v in out):
+            return 500, ["error", 10020, "conf: invalid"]
+        return 200, out
 
     def rest_routes(self):
         return {
-            ("GET", "/v2/conf/pub:info:pair"): lambda q, b: self._conf("pub:info:pair"),
-            ("GET", "/v2/conf/pub:list:pair:exchange"): lambda q, b: self._conf("pub:list:pair:exchange"),
+            ("GET", "/v2/conf/{config}"): lambda q, b: self._conf(q.get("config", "")),
             ("GET", "/v2/platform/status"): lambda q, b: (200, [1]),
         }
 
