@@ -57,6 +57,8 @@ CASES = {
     # ccxt turns on Bitfinex's OB_CHECKSUM flag and validates every `cs` message
     "bitfinex": ("bitfinex", "BTC/USD", {"https://api-pub.bitfinex.com": "", "https://api.bitfinex.com": "",
                                          "wss://api-pub.bitfinex.com": ""}, {}, None),
+    # MEXC spot's protobuf streams; ccxt also loads the futures contract list (empty here)
+    "mexc": ("mexc", "BTC/USDT", {"https://api.mexc.com": "", "wss://wbs-api.mexc.com": ""}, {}, None),
 }
 
 
