@@ -59,6 +59,8 @@ CASES = {
                                          "wss://api-pub.bitfinex.com": ""}, {}, None),
     # MEXC spot's protobuf streams; ccxt also loads the futures contract list (empty here)
     "mexc": ("mexc", "BTC/USDT", {"https://api.mexc.com": "", "wss://wbs-api.mexc.com": ""}, {}, None),
+    # Deribit's inverse perpetual over JSON-RPC WebSocket (amounts in USD, as ccxt reports them)
+    "deribit": ("deribit", "BTC/USD:BTC", {"https://www.deribit.com": "", "wss://www.deribit.com": ""}, {}, None),
 }
 
 
