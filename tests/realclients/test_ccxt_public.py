@@ -61,6 +61,9 @@ CASES = {
     "mexc": ("mexc", "BTC/USDT", {"https://api.mexc.com": "", "wss://wbs-api.mexc.com": ""}, {}, None),
     # Deribit's inverse perpetual over JSON-RPC WebSocket (amounts in USD, as ccxt reports them)
     "deribit": ("deribit", "BTC/USD:BTC", {"https://www.deribit.com": "", "wss://www.deribit.com": ""}, {}, None),
+    # ccxt asks for the delta subscription as `bookSubscriptionType` in camelCase; the venue reads
+    # `book_subscription_type`, so ccxt gets the default SNAPSHOT (a whole book every 500 ms), as here
+    "cryptocom": ("cryptocom", "BTC/USD:USD", {"https://api.crypto.com": "", "wss://stream.crypto.com": ""}, {}, None),
 }
 
 
