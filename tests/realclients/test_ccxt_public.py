@@ -64,6 +64,12 @@ CASES = {
     # ccxt asks for the delta subscription as `bookSubscriptionType` in camelCase; the venue reads
     # `book_subscription_type`, so ccxt gets the default SNAPSHOT (a whole book every 500 ms), as here
     "cryptocom": ("cryptocom", "BTC/USD:USD", {"https://api.crypto.com": "", "wss://stream.crypto.com": ""}, {}, None),
+    # dYdX v4 indexer (REST /v4/perpetualMarkets, WebSocket /v4/ws); ccxt names the market BTC/USDC:USDC
+    "dydx": ("dydx", "BTC/USDC:USDC", {"https://indexer.dydx.trade": "", "wss://indexer.dydx.trade": ""}, {}, None),
+    # Aster v3: ccxt loads spot (none here) and futures exchangeInfo, and watches the partial
+    # depth stream btcusdt@depth20 (whole top 20 every 250 ms)
+    "aster": ("aster", "BTC/USDT:USDT", {"https://fapi.asterdex.com": "", "https://sapi.asterdex.com": "",
+                                        "wss://fstream.asterdex.com": ""}, {}, None),
 }
 
 
