@@ -32,7 +32,7 @@ cryptofeed = pytest.importorskip("cryptofeed", reason="cryptofeed is not install
 
 from cryptofeed import FeedHandler  # noqa: E402
 from cryptofeed.defines import L2_BOOK, TRADES  # noqa: E402
-from cryptofeed.exchanges import OKX, Binance, BinanceFutures, Bybit, Coinbase, Kraken  # noqa: E402
+from cryptofeed.exchanges import OKX, Binance, BinanceFutures, Bitfinex, Bybit, Coinbase, Kraken  # noqa: E402
 
 from nexus.sim import Simulator  # noqa: E402
 from tests.realclients.tls import tls_front  # noqa: E402
@@ -52,6 +52,8 @@ CASES = {
     "coinbase": (Coinbase, "BTC-USD", {"config": {"coinbase": {"key_id": "public", "key_secret": "public"}}}),
     # cryptofeed speaks Kraken's WebSocket v1 (wss://ws.kraken.com), served at the venue's root
     "kraken": (Kraken, "BTC-USD", {"checksum_validation": True}),
+    # cryptofeed asks for SEQ_ALL (it checks the connection's sequence numbers) and a 100-level book
+    "bitfinex": (Bitfinex, "BTC-USD", {}),
 }
 
 
