@@ -32,7 +32,8 @@ cryptofeed = pytest.importorskip("cryptofeed", reason="cryptofeed is not install
 
 from cryptofeed import FeedHandler  # noqa: E402
 from cryptofeed.defines import L2_BOOK, TRADES  # noqa: E402
-from cryptofeed.exchanges import OKX, Binance, BinanceFutures, Bitfinex, Bybit, Coinbase, Kraken  # noqa: E402
+from cryptofeed.exchanges import (OKX, Binance, BinanceFutures, Bitfinex, Bybit, Coinbase, Gateio,  # noqa: E402
+                                   GateioFutures, Kraken)
 
 from nexus.sim import Simulator  # noqa: E402
 from tests.realclients.tls import tls_front  # noqa: E402
@@ -40,7 +41,8 @@ from tests.realclients.tls import tls_front  # noqa: E402
 STREAM_S = 5.0
 WARMUP_S = 1.5
 
-# venue -> (cryptofeed class, symbol, extra feed arguments)
+# case -> (cryptofeed class, symbol, extra feed arguments); a case is the simulator's venue name,
+# optionally followed by a space and a word naming one of its markets ("gate futures")
 CASES = {
     "binance-spot": (Binance, "BTC-USDT", {}),
     "binance-perp": (BinanceFutures, "BTC-USDT-PERP", {}),
@@ -54,6 +56,8 @@ CASES = {
     "kraken": (Kraken, "BTC-USD", {"checksum_validation": True}),
     # cryptofeed asks for SEQ_ALL (it checks the connection's sequence numbers) and a 100-level book
     "bitfinex": (Bitfinex, "BTC-USD", {}),
+    "gate": (Gateio, "BTC-USDT", {}),
+    "gate futures": (GateioFutures, "BTC-USDT-PERP", {}),
 }
 
 
@@ -118,8 +122,9 @@ class _Records(logging.Handler):
         self.records.append(record)
 
 
-def _run(venue: str, faults=(), stream_s: float = STREAM_S) -> dict:
-    cls, symbol, extra = CASES[venue]
+def _run(case: str, faults=(), stream_s: float = STREAM_S) -> dict:
+    cls, symbol, extra = CASES[case]
+    venue = case.split(" ")[0]
     got = {"books": 0, "trades": 0, "crossed": 0, "bids": 0, "asks": 0}
     records = _Records()
     log = logging.getLogger("feedhandler")
