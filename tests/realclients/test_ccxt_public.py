@@ -26,9 +26,14 @@ TOP_LEVELS = 10
 TIMEOUT_S = 60
 
 
-# venue -> (ccxt class, symbol, {real URL prefix: simulator path after ws/http base}, options, sim channel)
-# sim channel: None for the venue's primary book, else (the simulator's book channel, its size as the
-# client reports it from the simulator's integer quantity)
+GATE_URLS = {"https://api.gateio.ws": "", "wss://api.gateio.ws": "", "wss://fx-ws.gateio.ws": ""}
+GATE_OPTIONS = {"fetchMarkets": {"types": ["spot", "swap"]}, "swap": {"fetchMarkets": {"settlementCurrencies": ["usdt"]}}}
+
+# case -> (ccxt class, symbol, {real URL prefix: simulator path after ws/http base}, options, sim channel);
+# a case is the simulator's venue name, optionally followed by a space and a word naming one of its
+# markets ("gate swap")
+# sim channel: None for the venue's primary book, else the simulator's book channel the client reads,
+# or (that channel, its size as the client reports it from the simulator's integer quantity)
 CASES = {
     "binance-spot": ("binance", "BTC/USDT", {"https://api.binance.com": "", "wss://stream.binance.com:9443": ""},
                      {"fetchMarkets": {"types": ["spot"]}, "fetchCurrencies": False, "fetchMargins": False}, None),
@@ -46,12 +51,11 @@ CASES = {
     # from /api/v1/market/allTickers.
     "kucoin": ("kucoin", "BTC/USDT", {"https://api.kucoin.com": "", "wss://x-push-spot.kucoin.com": ""},
                {"fetchMarkets": {"types": ["spot"], "fetchTickersFees": False}}, None),
-    # Gate USDT perpetual (futures.order_book_update, sizes in contracts as ccxt reports them);
-    # documented options: spot and swap markets, USDT-settled only (the simulator lists no others).
-    "gate": ("gate", "BTC/USDT:USDT",
-             {"https://api.gateio.ws": "", "wss://api.gateio.ws": "", "wss://fx-ws.gateio.ws": ""},
-             {"fetchMarkets": {"types": ["spot", "swap"]}, "swap": {"fetchMarkets": {"settlementCurrencies": ["usdt"]}}},
-             ("futures", lambda spec, q: Decimal(q))),
+    # Gate spot: ccxt watches the Order Book V2 channel spot.obu (ob.BTC_USDT.50); documented
+    # options: spot and swap markets, USDT-settled only (the simulator lists no others)
+    "gate": ("gate", "BTC/USDT", GATE_URLS, GATE_OPTIONS, "obu50"),
+    # Gate USDT perpetual (futures.order_book_update, sizes in contracts as ccxt reports them)
+    "gate swap": ("gate", "BTC/USDT:USDT", GATE_URLS, GATE_OPTIONS, ("futures", lambda spec, q: Decimal(q))),
     # ccxt validates Bitget's `books` CRC32 checksum (its watchOrderBook checksum option, on by default)
     "bitget": ("bitget", "BTC/USDT", {"https://api.{hostname}": "", "wss://ws.bitget.com": ""}, {}, None),
     # ccxt turns on Bitfinex's OB_CHECKSUM flag and validates every `cs` message
@@ -85,8 +89,9 @@ def _rewrite(urls, prefixes: dict[str, str], http_base: str, ws_base: str):
     return urls
 
 
-def make_client(sim: Simulator, venue: str):
-    cls, symbol, prefixes, options, _ = CASES[venue]
+def make_client(sim: Simulator, case: str):
+    cls, symbol, prefixes, options, _ = CASES[case]
+    venue = case.split(" ")[0]
     ex = getattr(ccxtpro, cls)({"enableRateLimit": False, "options": options})
     http_base = sim.rest_url(venue)
     ws_base = "ws" + http_base[len("http"):]
@@ -101,11 +106,12 @@ def _sane(side: list, descending: bool) -> None:
     assert all(Decimal(str(lv[1])) > 0 for lv in side), "a level with a non-positive size"
 
 
-def _matches_published(sim: Simulator, venue: str, ob: dict) -> bool:
+def _matches_published(sim: Simulator, case: str, ob: dict) -> bool:
     """The ccxt book's top levels equal one of the simulator's recent publications."""
-    feed = sim.core.feeds[venue]
+    feed = sim.core.feeds[case.split(" ")[0]]
     spec = feed.spec
-    channel, size = CASES[venue][4] or (feed.primary, lambda spec, q: Decimal(spec.qty(q)))
+    chosen = CASES[case][4] or feed.primary
+    channel, size = (chosen, lambda spec, q: Decimal(spec.qty(q))) if isinstance(chosen, str) else chosen
     top = lambda side: [(Decimal(str(p)), Decimal(str(q))) for p, q, *_ in side[:TOP_LEVELS]]  # noqa: E731
     mine_b, mine_a = top(ob["bids"]), top(ob["asks"])
     for h in reversed(feed.view(channel).history):
@@ -116,10 +122,10 @@ def _matches_published(sim: Simulator, venue: str, ob: dict) -> bool:
     return False
 
 
-async def _stream(venue: str) -> dict:
-    async with Simulator(seed=3, venues=[venue]) as sim:
+async def _stream(case: str) -> dict:
+    async with Simulator(seed=3, venues=[case.split(" ")[0]]) as sim:
         await asyncio.sleep(WARMUP_S)
-        ex, symbol = make_client(sim, venue)
+        ex, symbol = make_client(sim, case)
         try:
             markets = await ex.load_markets()
             assert symbol in markets, sorted(markets)[:20]
@@ -139,7 +145,7 @@ async def _stream(venue: str) -> dict:
                 _sane(ob["bids"], True)
                 _sane(ob["asks"], False)
                 assert Decimal(str(ob["bids"][0][0])) < Decimal(str(ob["asks"][0][0])), "crossed book"
-                matched += _matches_published(sim, venue, ob)
+                matched += _matches_published(sim, case, ob)
             trade_task.cancel()
             try:
                 await trade_task
@@ -150,9 +156,9 @@ async def _stream(venue: str) -> dict:
             await ex.close()
 
 
-@pytest.mark.parametrize("venue", sorted(CASES))
-def test_ccxt_streams_from_the_simulator(venue: str) -> None:
-    got = asyncio.run(asyncio.wait_for(_stream(venue), TIMEOUT_S))
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_ccxt_streams_from_the_simulator(case: str) -> None:
+    got = asyncio.run(asyncio.wait_for(_stream(case), TIMEOUT_S))
     assert got["books"] >= 3, got
     assert got["matched"] >= 1, f"no ccxt book equalled a simulator publication: {got}"
     assert got["trades"] > 0, got

@@ -11,6 +11,13 @@ https://www.gate.io/docs/developers/apiv4/en/):
   the book changed; U is the previous u + 1, u advances by the number of changed levels.
 - futures.order_book_update (payload [contract, "100ms", "100"]): "result":{"t","s","U","u",
   "b":[{"p","s"}],"a":[..],"l":"100"} with sizes in contracts (JSON integers).
+- spot.obu (Order Book V2, Gate's announcement of 2025-05-30,
+  https://www.gate.com/announcements/article/45317): payload ["ob.<pair>.<level>"], level 50
+  (pushed every 20 ms) or 400 (every 100 ms); the first push after subscribing is the whole
+  book, {"channel":"spot.obu","result":{"t","full":true,"s":"ob.<pair>.<level>","u","b":[[p,s]],
+  "a":[..]}}; then the changes {"channel":"spot.obu","result":{"t","s","U","u","b","a"}} with U
+  the previous u + 1 (size "0" deletes). A second subscription to the same stream on one
+  connection is refused "Alert sub ob.<pair>.<level>".
 - spot.trades: "result":{"id","create_time","create_time_ms":"ms.frac","side" (taker),
   "currency_pair","amount","price","range"}; futures.trades: "result":[{"size" (contracts,
   negative when the taker sold),"id","create_time","create_time_ms","price","contract"}].
@@ -53,6 +60,8 @@ TRADE_ID_BASE = 309_143_000
 FUTURES_TRADE_ID_BASE = 27_753_000
 LIMIT_MAX = 100
 SPOT_CHANNELS = ("spot.order_book_update", "spot.trades")
+OBU = "spot.obu"
+OBU_LEVELS = {50: 2, 400: 10}    # level -> push cadence in steps (20 ms, 100 ms)
 FUTURES_CHANNELS = ("futures.order_book_update", "futures.trades")
 
 
@@ -65,6 +74,9 @@ class GateFeed(Feed):
         self.add_view("spot", None, primary=True)
         self.add_view("futures", None)
         self.ids = {"spot": SPOT_ID_BASE, "futures": FUTURES_ID_BASE}
+        for n in OBU_LEVELS:
+            self.add_view(f"obu{n}", n)
+            self.ids[f"obu{n}"] = SPOT_ID_BASE
         self.trade_id = TRADE_ID_BASE
         self.futures_trade_id = FUTURES_TRADE_ID_BASE
         s = self.spec
@@ -76,7 +88,7 @@ class GateFeed(Feed):
         return self.ids.get(channel)
 
     def book_channels(self):
-        return ["spot", "futures"]
+        return ["spot", "futures", *(f"obu{n}" for n in OBU_LEVELS)]
 
     # -- rendering ------------------------------------------------------------------------
     def _spot_lv(self, p: int, q: int) -> list[str]:
@@ -98,6 +110,7 @@ class GateFeed(Feed):
             out.append((f"spot.trades:{self.symbol}", self._spot_trade(f)))
         if fills:
             out.append((f"futures.trades:{self.symbol}", self._futures_trades(fills)))
+        out += self._obu(t_ns)
         if self.step_no % PUSH_EVERY:
             return out
         for market in ("spot", "futures"):
@@ -124,6 +137,64 @@ class GateFeed(Feed):
             ch = f"{market}.order_book_update"
             out.append((f"{ch}:{self.symbol}", fmt.compact(self._envelope(ch, "update", t_ns, res))))
         return out
+
+    def _obu(self, t_ns: int) -> list[Event]:
+        out: list[Event] = []
+        for n, every in OBU_LEVELS.items():
+            name = f"obu{n}"
+            view = self.views[name]
+            if self.step_no % every or not view.changed():
+                continue
+            bids, asks = view.diff()
+            if not bids and not asks:
+                continue
+            first = self.ids[name] + 1
+            last = self.ids[name] = self.ids[name] + len(bids) + len(asks)
+            view.record(last, t_ns)
+            if self.drop_book_message(name):
+                continue
+            s = f"ob.{self.symbol}.{n}"
+            out.append((f"{OBU}:{s}", fmt.compact({"channel": OBU, "result": {
+                "t": fmt.ms(t_ns), "s": s, "U": first, "u": last, "b": [self._spot_lv(p, q) for p, q in bids],
+                "a": [self._spot_lv(p, q) for p, q in asks]}})))
+        return out
+
+    def _obu_subscribe(self, conn: Conn, req: dict) -> None:
+        event, payload = req.get("event"), req.get("payload")
+        if not isinstance(payload, list) or not payload or not all(isinstance(x, str) for x in payload):
+            self._reply(conn, req, "invalid argument")
+            return
+        streams = []
+        for x in payload:
+            head, _, rest = x.partition(".")
+            pair, _, level = rest.rpartition(".")
+            if head != "ob" or not level.isdigit() or int(level) not in OBU_LEVELS:
+                self._reply(conn, req, f"invalid argument {x}")
+                return
+            if pair != self.symbol:
+                self._reply(conn, req, f"unknown currency pair {pair}")
+                return
+            streams.append((x, int(level)))
+        subs = conn.state.setdefault("obu", set())
+        if event == "subscribe":
+            dup = next((x for x, _ in streams if x in subs), None)
+            if dup is not None:
+                self._reply(conn, req, f"Alert sub {dup}")
+                return
+        for x, n in streams:
+            if event == "subscribe":
+                subs.add(x)
+                conn.subscribe(f"{OBU}:{x}")
+            else:
+                subs.discard(x)
+                conn.unsubscribe(f"{OBU}:{x}")
+        self._reply(conn, req)
+        if event == "subscribe":
+            for x, n in streams:
+                b, a = self.views[f"obu{n}"].top()
+                conn.send(fmt.compact({"channel": OBU, "result": {
+                    "t": fmt.ms(self.clock()), "full": True, "s": x, "u": self.ids[f"obu{n}"],
+                    "b": [self._spot_lv(p, q) for p, q in b], "a": [self._spot_lv(p, q) for p, q in a]}}))
 
     def _spot_trade(self, f: Fill) -> str:
         self.trade_id += 1
@@ -177,6 +248,9 @@ class GateFeed(Feed):
             t = self.clock()
             conn.send(fmt.compact({"time": t // 1_000_000_000, "time_ms": fmt.ms(t), "channel": f"{prefix}.pong",
                                    "event": "", "result": None}))
+            return
+        if ch == OBU and not futures and event in ("subscribe", "unsubscribe"):
+            self._obu_subscribe(conn, req)
             return
         if ch not in (FUTURES_CHANNELS if futures else SPOT_CHANNELS) or event not in ("subscribe", "unsubscribe"):
             self._reply(conn, req, f"unknown channel {ch}" if event in ("subscribe", "unsubscribe")
