@@ -74,7 +74,12 @@ CASES = {
     # depth stream btcusdt@depth20 (whole top 20 every 250 ms)
     "aster": ("aster", "BTC/USDT:USDT", {"https://fapi.asterdex.com": "", "https://sapi.asterdex.com": "",
                                         "wss://fstream.asterdex.com": ""}, {}, None),
+    # Binance RWA is Binance spot's wire restricted to tokenized real-world assets: ccxt's binance class
+    "binance-rwa": ("binance", "PAXG/USDT", {"https://api.binance.com": "", "wss://stream.binance.com:9443": ""},
+                    {"fetchMarkets": {"types": ["spot"]}, "fetchCurrencies": False, "fetchMargins": False}, None),
 }
+# the simulated market of a case, where not BTCUSDT
+SIM_SYMBOL = {"binance-rwa": "PAXGUSDT"}
 
 
 def _rewrite(urls, prefixes: dict[str, str], http_base: str, ws_base: str):
@@ -123,7 +128,7 @@ def _matches_published(sim: Simulator, case: str, ob: dict) -> bool:
 
 
 async def _stream(case: str) -> dict:
-    async with Simulator(seed=3, venues=[case.split(" ")[0]]) as sim:
+    async with Simulator(seed=3, venues=[case.split(" ")[0]], symbol=SIM_SYMBOL.get(case, "BTCUSDT")) as sim:
         await asyncio.sleep(WARMUP_S)
         ex, symbol = make_client(sim, case)
         try:

@@ -58,7 +58,11 @@ CASES = {
     "bitfinex": (Bitfinex, "BTC-USD", {}),
     "gate": (Gateio, "BTC-USDT", {}),
     "gate futures": (GateioFutures, "BTC-USDT-PERP", {}),
+    # Binance RWA is Binance spot's wire restricted to tokenized real-world assets
+    "binance-rwa": (Binance, "PAXG-USDT", {}),
 }
+# the simulated market of a case, where not BTCUSDT
+SIM_SYMBOL = {"binance-rwa": "PAXGUSDT"}
 
 
 def _host_of(address: str) -> str:
@@ -79,8 +83,8 @@ def _pointed(cls, http_base: str, ws_base: str):
 class _SimThread:
     """A Simulator on its own thread and event loop."""
 
-    def __init__(self, venue: str, faults=()) -> None:
-        self.venue, self.faults = venue, list(faults)
+    def __init__(self, venue: str, faults=(), symbol: str = "BTCUSDT") -> None:
+        self.venue, self.faults, self.symbol = venue, list(faults), symbol
         self.ready = threading.Event()
         self.done: asyncio.Event | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -88,7 +92,7 @@ class _SimThread:
 
     async def _main(self) -> None:
         self.loop, self.done = asyncio.get_running_loop(), asyncio.Event()
-        async with Simulator(seed=3, venues=[self.venue], faults=self.faults) as sim:
+        async with Simulator(seed=3, venues=[self.venue], faults=self.faults, symbol=self.symbol) as sim:
             url = urlsplit(sim.rest_url(self.venue))
             async with tls_front(url.port) as (base, cafile):
                 self.sim, self.https_base, self.cafile = sim, base + url.path, cafile
@@ -143,7 +147,7 @@ def _run(case: str, faults=(), stream_s: float = STREAM_S) -> dict:
         got["trades"] += 1
 
     try:
-        with _SimThread(venue, faults) as st:
+        with _SimThread(venue, faults, SIM_SYMBOL.get(case, "BTCUSDT")) as st:
             time.sleep(WARMUP_S)
             # cryptofeed accepts only wss:// and verifies TLS: it trusts exactly the front's certificate
             env = {"SSL_CERT_FILE": st.cafile, "REQUESTS_CA_BUNDLE": st.cafile}
