@@ -4,14 +4,16 @@ Data", "Get Part OrderBook", "Get Full OrderBook", "Get All Symbols", "Get Symbo
 
 - POST /api/v1/bullet-public -> {"code":"200000","data":{"token",
   "instanceServers":[{"endpoint","encrypt","protocol":"websocket","pingInterval":18000,
-  "pingTimeout":10000}]}}; the endpoint is this simulator's own address.
+  "pingTimeout":10000}]}}; the endpoint is this simulator's own address (wss:// when the
+  request came through a TLS-terminating front that says so with X-Forwarded-Proto: https).
 - the WebSocket wants `?token=`: an unknown or expired token gets
   {"id","type":"error","code":401,"data":"token is invalid|expired"} and the connection closes.
   A valid one is greeted {"id":connectId,"type":"welcome"}. Tokens live `token_ttl_ns`
   (KuCoin: 24 h); a connection whose token expires is told so and closed, as is one that
   sent no ping for pingInterval + pingTimeout.
 - {"id","type":"subscribe","topic":"/market/level2:BTC-USDT","response":true} -> {"id","type":"ack"};
-  {"id","type":"ping"} -> {"id","type":"pong"}; an unknown topic -> error 404.
+  {"id","type":"ping"} -> {"id","type":"pong"}; an unknown topic -> error 404. Spaces around
+  the symbols of a topic ("/market/level2: BTC-USDT") are ignored.
 - level2: {"type":"message","topic":"/market/level2:SYM","subject":"trade.l2update","data":{
   "changes":{"asks":[[px,sz,seq]],"bids":[..]},"sequenceEnd","sequenceStart","symbol","time"}}:
   every change has its own sequence, consecutive over the stream (sequenceStart of a
@@ -22,7 +24,8 @@ Data", "Get Part OrderBook", "Get Full OrderBook", "Get All Symbols", "Get Symbo
 - REST GET /api/v1/market/orderbook/level2_20|level2_100 and /api/v3/market/orderbook/level2
   (the real one needs an API key; served here without) -> {"code":"200000","data":{"time",
   "sequence" (string),"bids":[[px,sz]],"asks":[..]}}: the book as last published, at the
-  last published sequenceEnd. GET /api/v2/symbols, /api/v2/symbols/{symbol}, /api/v1/timestamp.
+  last published sequenceEnd. GET /api/v2/symbols, /api/v2/symbols/{symbol}, /api/v1/timestamp;
+  GET /api/v1/symbols (the older, deprecated "Get Symbols List", same entries).
 - GET /api/v3/currencies ("Get All Currencies": {"code":"200000","data":[{"currency","name",
   "fullName","precision","confirms","contractAddress","isMarginEnabled","isDebitEnabled",
   "chains":[{"chainName","chainId","withdrawalMinSize","depositMinSize","withdrawFeeRate",
@@ -148,6 +151,7 @@ class KucoinFeed(Feed):
             return
         prefix, _, syms = topic.partition(":")
         for sym in syms.split(","):
+            sym = sym.strip()   # a space after the colon or a comma is accepted (cryptofeed sends one)
             if sym != self.symbol:
                 conn.send(fmt.compact({"id": rid, "type": "error", "code": 404,
                                        "data": f"topic {prefix}:{sym} is not found"}))
@@ -180,8 +184,10 @@ class KucoinFeed(Feed):
         self.tokens = {t: e for t, e in self.tokens.items() if e > now}
         self.tokens[token] = now + self.token_ttl_ns
         host = req.headers.get("host", "127.0.0.1")
+        tls = req.headers.get("x-forwarded-proto") == "https"
         return 200, {"code": OK, "data": {"token": token, "instanceServers": [{
-            "endpoint": f"ws://{host}/{self.venue}{self.ws_path}", "encrypt": False, "protocol": "websocket",
+            "endpoint": f"{'wss' if tls else 'ws'}://{host}/{self.venue}{self.ws_path}", "encrypt": tls,
+            "protocol": "websocket",
             "pingInterval": PING_INTERVAL_MS, "pingTimeout": PING_TIMEOUT_MS}]}}
 
     def _book(self, limit: int | None):
@@ -233,6 +239,7 @@ class KucoinFeed(Feed):
             ("GET", "/api/v1/market/orderbook/level2_100"): self._book(100),
             ("GET", "/api/v3/market/orderbook/level2"): self._book(None),
             ("GET", "/api/v2/symbols"): self._symbols,
+            ("GET", "/api/v1/symbols"): self._symbols,     # the legacy listing (cryptofeed reads it)
             ("GET", "/api/v2/symbols/{symbol}"): self._symbols,
             ("GET", "/api/v1/timestamp"): lambda q, b: (200, {"code": OK, "data": fmt.ms(self.clock())}),
         }
