@@ -120,6 +120,8 @@ class VenueAdapter(Protocol):
     async def set_leverage(self, symbol: str, leverage: int) -> int: ...
     async def positions(self) -> list[VenuePosition]: ...
     async def key_info(self) -> dict: ...                   # permissions, time drift
+    # optional: def check_request(self, req: OrderRequest) -> None  (raise OrderError: not sent)
+    # optional: def tick_at(self, price: Decimal) -> Decimal  (the tick at that price, for TP/SL ticks)
     async def user_stream(self, on_update: Callable[[OrderUpdate], None],
                           ready: asyncio.Event | None = None) -> None: ...
     async def close(self) -> None: ...
@@ -190,6 +192,9 @@ class Executor:
             from nexus.agg.aggregator import refuse_order_in_agg
             refuse_order_in_agg()
         inst = await self.instrument(req.symbol)
+        check = getattr(self.adapter, "check_request", None)   # optional: venue rules beyond the grid
+        if check is not None:                                 # (Bitfinex: 5 significant digits), refused
+            check(req)                                        # before the order is tracked or sent
         if req.reduce_only:
             await self._check_reduces(req)
         if req.leverage is not None:
@@ -274,11 +279,12 @@ class Executor:
         """Take-profit (limit) and stop-loss (stop) closing a filled entry, in ticks of the
         symbol's own tick from the average fill price snapped to the tick grid."""
         req = entry.request
-        tick = Decimal(inst.tick_size)
+        tick_at = getattr(self.adapter, "tick_at", None)   # optional: a tick that depends on the price
+        tick = Decimal(inst.tick_size) if tick_at is None else tick_at(entry.avg_price)   # (Bitfinex)
         ref = (entry.avg_price / tick).to_integral_value() * tick
-        tp, sl = bracket(ref, req.side, inst.tick_size, req.tp_ticks, req.sl_ticks)
+        tp, sl = bracket(ref, req.side, str(tick), req.tp_ticks, req.sl_ticks)
         close = req.side.opposite
-        reduce = self.adapter.perpetual
+        reduce = self.adapter.perpetual or inst.contract_kind != "spot"   # a venue with both (Gate)
         # _place, not place: a bracket task never waits for the others (no wait cycle)
         if tp is not None:
             await self._place(OrderRequest.make(inst, close, OrderType.LIMIT, entry.filled_qty, price=tp,

@@ -130,7 +130,10 @@ def test_bitget_protocol_checksums_and_instruments():
             inst = dec.instrument("BTCUSDT")
             assert (inst.tick_size, inst.lot_size, inst.contract_kind) == ("0.01", "0.000001", "spot")
             _, fut = await http_get(sim.rest_url("bitget") + "/api/v2/mix/market/contracts?productType=USDT-FUTURES")
-            assert fut["code"] == "00000" and fut["data"] == []
+            assert fut["code"] == "00000" and [c["symbol"] for c in fut["data"]] == ["BTCUSDT"]   # the sim's contract
+            assert dec.load_metadata(json.dumps(fut)) == 1
+            c = dec.instrument("BTCUSDT:USDT-FUTURES")
+            assert (c.tick_size, c.lot_size, c.contract_kind) == ("0.1", "0.0001", "linear")
     run(main())
 
 

@@ -81,6 +81,29 @@ def _wire(d: Decimal) -> str:
     return format(d, "f")
 
 
+def signed_query(signer, params: str, recv_window_ms: int, timestamp_ms: int) -> str:
+    """A SIGNED request's query string as Binance (and MEXC, whose spot v3 API follows the same
+    rule) want it: the parameters, `recvWindow`, `timestamp`, then `signature`, the signer's
+    HMAC-SHA256 hex of everything before it (totalParams with an empty body)."""
+    q = f"{params}&recvWindow={recv_window_ms}&timestamp={timestamp_ms}" if params else \
+        f"recvWindow={recv_window_ms}&timestamp={timestamp_ms}"
+    return f"{q}&signature={signer._hex(q.encode())}"         # = signer.sign('', '', q, '', '').signature
+
+
+def order_update(o: dict, states: dict[str, State]) -> OrderUpdate:
+    """A Binance-shaped REST order body (clientOrderId, status, executedQty,
+    cummulativeQuoteQty or cumQuote, optional fills and avgPrice; Binance's and MEXC's) as an
+    OrderUpdate, the venue's status mapped through `states`."""
+    status = o.get("status", "NEW")
+    cum = o.get("cummulativeQuoteQty", o.get("cumQuote"))
+    fills = tuple(Fill(Decimal(f["qty"]), Decimal(f["price"]), Decimal(f["commission"]), f["commissionAsset"],
+                       str(f["tradeId"])) for f in o.get("fills", ()))
+    avg = o.get("avgPrice")
+    return OrderUpdate(o["clientOrderId"], states.get(status, State.ACCEPTED), Decimal(o.get("executedQty") or "0"),
+                       str(o.get("orderId", "")), fills, Decimal(cum) if cum not in (None, "") else None,
+                       Decimal(avg) if avg else None, status, o.get("symbol", ""))
+
+
 class BinanceAdapter:
     UNKNOWN_ORDER = (-2013, "Order does not exist.")     # the venue's answer to a query of an unknown id
 
@@ -136,9 +159,7 @@ class BinanceAdapter:
         return f"{q}&newClientOrderId={req.client_id}&newOrderRespType={self._resp_type}"
 
     def signed_query(self, params: str) -> str:
-        q = f"{params}&recvWindow={self.recv_window_ms}&timestamp={self.now_ms()}" if params else \
-            f"recvWindow={self.recv_window_ms}&timestamp={self.now_ms()}"
-        return f"{q}&signature={self.signer.sign('', '', q, '', '').signature}"
+        return signed_query(self.signer, params, self.recv_window_ms, self.now_ms())
 
     def order_bytes(self, req: OrderRequest) -> bytes:
         """The complete signed HTTP/1.1 request for `req`, ready to write to the socket."""
@@ -262,14 +283,7 @@ class BinanceAdapter:
 
     def update(self, o: dict) -> OrderUpdate:
         """A REST order body (new order RESULT/FULL, query, cancel) as an OrderUpdate."""
-        status = o.get("status", "NEW")
-        cum = o.get("cummulativeQuoteQty", o.get("cumQuote"))
-        fills = tuple(Fill(Decimal(f["qty"]), Decimal(f["price"]), Decimal(f["commission"]), f["commissionAsset"],
-                           str(f["tradeId"])) for f in o.get("fills", ()))
-        avg = o.get("avgPrice")
-        return OrderUpdate(o["clientOrderId"], STATES.get(status, State.ACCEPTED), Decimal(o.get("executedQty", "0")),
-                           str(o.get("orderId", "")), fills, Decimal(cum) if cum is not None else None,
-                           Decimal(avg) if avg else None, status, o.get("symbol", ""))
+        return order_update(o, STATES)
 
     def stream_update(self, msg: dict) -> OrderUpdate | None:
         """A user-data event as an OrderUpdate (None: not an order event)."""

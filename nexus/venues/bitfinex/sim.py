@@ -24,11 +24,9 @@ Numbers are JSON numbers written as JavaScript writes them (shortest form, "1.2e
 1e-6). The `cs` checksum is computed here independently of the decoder: CRC32 (signed) of
 the top 25 bids and asks interleaved, "price:amount" with the asks' amounts negative.
 - REST: GET /v2/conf/pub:info:pair ([[[PAIR,[..,MIN,MAX,..]],..]]) and
-  /v2/conf/pub:list:pair:exchange ([[PAIR,..]]), GET /v2/platform/status ([1]). Several config
-  keys joined by commas are answered in one list, one entry per key, as the venue does (ccxt
-  asks for the pairs, margin pairs and the currency lists and maps this way): the pair and its
-  two currencies; the lists of what the simulator does not trade (futures, securities,
-  deposit methods) are empty.
+  /v2/conf/pub:list:pair:exchange ([[PAIR,..]]), GET /v2/platform/status ([1]).
+- Authenticated REST (/v2/auth/...) and the account channel (the `auth` event on /ws/2,
+  channel 0): sim_trade.py.
 """
 
 from __future__ import annotations
@@ -43,6 +41,7 @@ from nexus.sim import fmt
 from nexus.sim.feed import Conn, Event, Feed
 from nexus.sim.market import ASK, BID, BUY, Fill
 from nexus.sim.specs import Flow, SimInstrument, SimVenue
+from nexus.venues.bitfinex.sim_trade import BitfinexTrade
 
 BOOK_EVERY = 5              # 50 ms
 BOOK_LEN = 25               # the checksum's depth, and the default book length
@@ -95,6 +94,7 @@ class BitfinexFeed(Feed):
         self.trade_id = TRADE_ID_BASE
         self.recent: collections.deque = collections.deque(maxlen=TRADES_KEPT)
         self.tu_due: collections.deque = collections.deque()   # (due_ns, trade)
+        self.trade = BitfinexTrade(self)    # authenticated REST and the account channel
 
     def view_seq(self, channel):
         return self.publications
@@ -214,6 +214,8 @@ class BitfinexFeed(Feed):
             conn.send(fmt.compact({"event": "conf", "status": "OK", "flags": flags}))
         elif ev == "subscribe":
             self._subscribe(conn, req)
+        elif ev == "auth":
+            self.trade.on_auth(conn, req)
         elif ev == "unsubscribe":
             cid = req.get("chanId")
             key = conn.state["chans"].pop(cid, None)
@@ -273,36 +275,58 @@ class BitfinexFeed(Feed):
             return
         for cid in list(conn.state.get("chans", {})):
             conn.send(self._frame(conn, cid, "hb"))
+        if self.trade.private.account(conn) is not None:      # the account channel beats too
+            conn.send(fmt.compact([0, "hb"]))
 
     # -- REST ---------------------------------------------------------------------------------
-    def _conf_value(self, key: str) -> Any:
-        s = self.spec
-        names = {"BTC": "Bitcoin", "ETH": "Ethereum", "USD": "US Dollar"}
-        return {
-            "pub:info:pair": [[self.pair, [None, None, None, s.lot_str(), "2000.0", None, None, None, 0.2, 0.1]]],
-            "pub:list:pair:exchange": [self.pair],
-            "pub:list:pair:margin": [self.pair],
-            "pub:info:pair:futures": [],          # the simulator lists no derivatives
-            "pub:list:pair:futures": [],
-            "pub:list:pair:securities": [],
-            "pub:list:currency": [s.base, s.quote],
-            "pub:list:currency:margin": [s.base, s.quote],
-            "pub:map:currency:label": [[c, names.get(c, c)] for c in (s.base, s.quote)],
-            "pub:map:currency:sym": [], "pub:map:currency:unit": [], "pub:map:currency:undl": [],
-            "pub:map:currency:pool": [], "pub:map:currency:explorer": [], "pub:map:currency:tx:fee": [],
-            "pub:map:tx:method": [], "pub:info:tx:status": [],
-        }.get(key)
-
     def _conf(self, which: str):
-        """GET /v2/conf/KEY[,KEY..]: one answer per key, in order (REST Public > Configs)."""
-        out = [self._conf_value(k) for k in which.split(",")]
-        if any(v is None for v in out):
-            return 500, ["error", 10020, "conf: invalid"]
-        return 200, out
+        s = self.spec
+        if which == "pub:info:pair":
+            return 200, [[[self.pair, [None, None, None, s.lot_str(), "2000.0", None, None, None, 0.2, 0.1]]]]
+        if which == "pub:list:pair:exchange":
+            return 200, [[self.pair]]
+        return 500, ["error", 10020, "conf: invalid"]
+
+    def private_routes(self):
+        return self.trade.routes()
+
+    def _conf_value(self, key: str):
+        """One config of GET /v2/conf/{KEY1},{KEY2},..: the simulator's pair where the config
+        lists pairs or currencies, an empty list for the documented configs of products it
+        does not trade (futures, securities, margin, currency maps), null for an unknown key."""
+        s = self.spec
+        if key in ("pub:info:pair", "pub:list:pair:exchange"):
+            return self._conf(key)[1][0]
+        if key == "pub:list:currency":
+            return [s.base, s.quote]
+        if key == "pub:map:currency:label":
+            return [[s.base, s.base], [s.quote, s.quote]]
+        if key in ("pub:info:pair:futures", "pub:list:pair:futures", "pub:list:pair:securities",
+                   "pub:list:pair:margin", "pub:list:currency:margin") or key.startswith(("pub:map:", "pub:info:tx")):
+            return []
+        return None
+
+    def _conf_many(self, q, _body):
+        return 200, [self._conf_value(k) for k in q.get("config", "").split(",")]
+
+    def _book(self, q, _body):
+        """GET /v2/book/{symbol}/P0?len=N (https://docs.bitfinex.com/reference/rest-public-book):
+        [[PRICE, COUNT, AMOUNT], ..], bids then asks (negative amounts). P0 only here."""
+        if q.get("symbol") != self.symbol:
+            return 500, ["error", 10020, "symbol: invalid"]
+        if q.get("precision") != "P0":
+            return 500, ["error", 10020, "precision: invalid"]
+        n = 25 if str(q.get("len", "25")) not in ("1", "100") else int(q["len"])
+        b, a = self.vs.levels(BID, n), self.vs.levels(ASK, n)
+        rows = [self._entry(BID, p, qq) for p, qq in b] + [self._entry(ASK, p, qq) for p, qq in a]
+        return 200, fmt.Raw(fmt.dumps(rows))
 
     def rest_routes(self):
         return {
-            ("GET", "/v2/conf/{config}"): lambda q, b: self._conf(q.get("config", "")),
+            ("GET", "/v2/conf/{config}"): self._conf_many,
+            ("GET", "/v2/book/{symbol}/{precision}"): self._book,
+            ("GET", "/v2/conf/pub:info:pair"): lambda q, b: self._conf("pub:info:pair"),
+            ("GET", "/v2/conf/pub:list:pair:exchange"): lambda q, b: self._conf("pub:list:pair:exchange"),
             ("GET", "/v2/platform/status"): lambda q, b: (200, [1]),
         }
 

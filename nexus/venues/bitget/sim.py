@@ -1,4 +1,7 @@
-"""Bitget v2 public WebSocket and market REST for a spot pair, as documented
+"""Bitget v2 public WebSocket and market REST for a spot pair (authenticated REST and the
+private stream /v2/ws/private: sim_trade.py; the USDT-FUTURES contract trading on the same
+book, which the contracts listing returns for productType USDT-FUTURES: sim_futures.py), as
+documented
 (https://www.bitget.com/api-doc/spot/websocket/public/Depth-Channel, Trade Channel,
 Common > Websocket API; Spot > Market > Get Symbol Info; Futures > Market > Get Contract
 Config):
@@ -45,6 +48,8 @@ from nexus.sim import checksum, fmt
 from nexus.sim.feed import Conn, DepthView, Event, Feed
 from nexus.sim.market import BUY, Fill
 from nexus.sim.specs import Flow, SimInstrument, SimVenue
+from nexus.venues.bitget.sim_futures import PRODUCT as FUTURES_PRODUCT
+from nexus.venues.bitget.sim_trade import PRIVATE_PATH, BitgetTrade
 
 BOOKS_EVERY = 20            # 200 ms
 SEQ_BASE = 4_000_000_000
@@ -68,9 +73,16 @@ class BitgetFeed(Feed):
         self.seq = SEQ_BASE
         self.trade_id = TRADE_ID_BASE
         self.recent: collections.deque = collections.deque(maxlen=TRADES_KEPT)
+        self.trade = BitgetTrade(self)      # authenticated REST and the private stream (sim_trade.py)
 
     def view_seq(self, channel):
         return self.seq if channel == "books" else None
+
+    def ws_routes(self):
+        return (self.ws_path, PRIVATE_PATH)
+
+    def private_routes(self):
+        return self.trade.routes()
 
     def book_channels(self):
         return ["books"]
@@ -154,6 +166,9 @@ class BitgetFeed(Feed):
         req = self.request(conn, text, fmt.compact({"event": "error", "code": 30016, "msg": "Param error"}))
         if req is None:
             return
+        if conn.path == PRIVATE_PATH:
+            self.trade.on_text(conn, req)
+            return
         op, args = req.get("op"), req.get("args")
         if op not in ("subscribe", "unsubscribe") or not isinstance(args, list) or not args:
             self._error(conn, 30016, "Param error")
@@ -199,6 +214,8 @@ class BitgetFeed(Feed):
     def _contracts(self, query: dict, _body):
         if query.get("productType", "").upper() not in PRODUCT_TYPES:
             return self._env(None, "40019", "Parameter productType cannot be empty")
+        if query.get("productType", "").upper() == FUTURES_PRODUCT and query.get("symbol") in (None, "", self.symbol):
+            return self._env([self.trade.futures.contract()])     # the simulated contract (sim_futures.py)
         return self._env([])
 
     def _coins(self, query: dict, _body):

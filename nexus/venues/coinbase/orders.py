@@ -9,6 +9,14 @@ Order" GET .../orders/historical/{order_id}, "List Orders" GET .../orders/histor
 venue's clock, exp = nbf + 120, uri = "METHOD host/path"). `order_bytes(req)` renders the
 complete HTTP/1.1 request (what `nexus bench exec` times); `place` sends the same body.
 
+Signing ahead: a JWT's claims do not depend on the order (the uri of Create Order is always
+"POST host/api/v3/brokerage/orders"), and an ECDSA signature costs tens of microseconds, so
+the adapter keeps ORDER_JWT_POOL of them signed ahead, off the decision path (at connect and
+after each order is answered). Each is used for one request only (its own random nonce) and
+at most ORDER_JWT_FRESH_S after its nbf (exp is nbf + 120 s); an empty or stale pool signs
+inline. A clock re-sync empties the pool (their nbf came from the old offset), and so does a
+step of the clock against the monotonic clock (a drift is then seen on the next order).
+
 Orders: MARKET is `market_market_ioc`, LIMIT `limit_limit_gtc` (post_only false), and STOP
 `stop_limit_stop_limit_gtc` with the limit at the stop price (Advanced Trade has no spot
 stop-market): it triggers on the last price (STOP_DIRECTION_STOP_UP for buys, _DOWN for
@@ -32,7 +40,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections import deque
 import secrets
+import time
 from decimal import Decimal
 from typing import Any, Callable
 from urllib.parse import urlsplit
@@ -51,6 +61,9 @@ API = "/api/v3/brokerage"
 JWT_LIFETIME_S = 120
 NONCE_BYTES = 16
 NBF_SLACK_MS = 1_000      # nbf this far back (the venue accepts nbf <= its now)
+ORDER_JWT_POOL = 4        # Create Order JWTs signed ahead of the decision
+ORDER_JWT_FRESH_S = 60    # ... and used at most this long after their nbf
+CLOCK_STEP_MS = 500       # the clock moved this far against the monotonic clock: drop them
 CLOCK_TOLERANCE_MS = 1000          # a refused JWT with the clock off more than this: ClockDrift
 URLS = ("https://api.coinbase.com", "wss://advanced-trade-ws.coinbase.com")
 UNAUTHORIZED = 401
@@ -83,21 +96,63 @@ class CoinbaseAdapter(HttpVenue):
         creds.forget()
         self.base_path = urlsplit(self.rest_url).path      # the simulator's /coinbase prefix
         self.order_ids: dict[str, str] = {}                 # client id -> Coinbase order id
+        # (nbf, clock ms, monotonic ns, JWT) signed ahead, each used once
+        self._order_jwts: deque[tuple[int, int, int, str]] = deque()
 
     def __repr__(self) -> str:
         return f"<CoinbaseAdapter {self.rest_url} {self.signer!r}>"
 
     # -- requests ---------------------------------------------------------------------------
     def jwt(self, uri: str | None) -> str:
+        return self._jwt(uri, self._nbf())
+
+    def _nbf(self) -> int:
         # nbf one second back: the venue's clock is only known to within the round trip, and a
         # JWT whose nbf lands a hair in the venue's future is refused (seen in CI, 1 run in ~20)
-        nbf = (self.now_ms() - NBF_SLACK_MS) // 1000
+        return (self.now_ms() - NBF_SLACK_MS) // 1000
+
+    def _jwt(self, uri: str | None, nbf: int) -> str:
         claims = {"iss": "cdp", "nbf": nbf, "exp": nbf + JWT_LIFETIME_S, "sub": self.signer.key_name}
         if uri is not None:
             claims["uri"] = uri
         return self.signer.jwt(claims, secrets.token_hex(NONCE_BYTES))
 
+    def presign_orders(self) -> int:
+        """Drop stale pre-signed Create Order JWTs and sign new ones up to ORDER_JWT_POOL
+        (off the decision path). Returns how many are ready."""
+        self._fresh_order_jwts()
+        pool = self._order_jwts
+        uri = f"POST {self.host}{self.base_path}{API}/orders"
+        while len(pool) < ORDER_JWT_POOL:
+            nbf = self._nbf()
+            pool.append((nbf, self.now_ms(), time.monotonic_ns(), self._jwt(uri, nbf)))
+        return len(pool)
+
+    def _fresh_order_jwts(self) -> None:
+        """Drop pre-signed JWTs older than ORDER_JWT_FRESH_S; drop them all if the clock moved
+        against the monotonic clock since they were signed (a clock step: their nbf may no
+        longer be what the clock says, and a drift must be seen, not hidden by an old JWT)."""
+        pool = self._order_jwts
+        if not pool:
+            return
+        now_ms, mono = self.now_ms(), time.monotonic_ns()
+        _, wall0, mono0, _ = pool[-1]
+        if abs((now_ms - wall0) - (mono - mono0) // 1_000_000) > CLOCK_STEP_MS:
+            pool.clear()
+            return
+        while pool and now_ms // 1000 - pool[0][0] > ORDER_JWT_FRESH_S:
+            pool.popleft()
+
+    def _order_jwt(self) -> str:
+        """A Create Order JWT: a fresh pre-signed one (used once), else signed now."""
+        self._fresh_order_jwts()
+        if self._order_jwts:
+            return self._order_jwts.popleft()[3]
+        return self.jwt(f"POST {self.host}{self.base_path}{API}/orders")
+
     def auth_headers(self, method: str, path: str, query: str, body: str) -> dict[str, str]:
+        if method == "POST" and path == f"{API}/orders":
+            return {"Authorization": "Bearer " + self._order_jwt()}
         return {"Authorization": "Bearer " + self.jwt(f"{method} {self.host}{self.base_path}{path}")}
 
     def order_body(self, req: OrderRequest) -> str:
@@ -121,7 +176,7 @@ class CoinbaseAdapter(HttpVenue):
         body = self.order_body(req)
         path = f"{self.base_path}{API}/orders"
         return (f"POST {path} HTTP/1.1\r\nHost: {self.host}\r\n"
-                f"Authorization: Bearer {self.jwt(f'POST {self.host}{path}')}\r\n"
+                f"Authorization: Bearer {self._order_jwt()}\r\n"
                 f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n{body}").encode()
 
     def _checked(self, r, doc, method: str, path: str, missing_ok: bool) -> Any:
@@ -164,9 +219,11 @@ class CoinbaseAdapter(HttpVenue):
     # -- time, key --------------------------------------------------------------------------
     async def resync(self) -> None:
         await self.sync_time(lambda r: int(r.json()["epochMillis"]), f"{API}/time")
+        self._order_jwts.clear()        # signed with the previous clock offset
 
     async def connect(self) -> None:
         await self.resync()
+        self.presign_orders()
 
     async def key_info(self) -> dict:
         await self.resync()
@@ -199,6 +256,7 @@ class CoinbaseAdapter(HttpVenue):
                                 f"{e.get('message', '')} ({e.get('preview_failure_reason', '')})")
         oid = doc["success_response"]["order_id"]
         self.order_ids[req.client_id] = oid
+        self.presign_orders()           # the next order's JWT, while this one is read back
         upd = await self._get(oid)
         return upd or OrderUpdate(req.client_id, State.ACCEPTED, Decimal(0), oid, symbol=req.symbol)
 

@@ -33,6 +33,10 @@ https://www.gate.io/docs/developers/apiv4/en/):
   it (what ccxt loads at start). GET /api/v4/margin/currency_pairs ([{"id","base","quote",
   "leverage","min_base_amount","min_quote_amount","max_quote_amount","status"}]): the pair, margin
   enabled at 10x (ccxt reads it beside the spot pairs).
+- Authenticated spot REST (/api/v4/spot/orders, accounts, ...) and the private spot channels
+  (spot.orders, spot.usertrades, spot.balances on the spot WebSocket), and the USDT futures
+  ones (/api/v4/futures/usdt/orders, positions, leverage, accounts; futures.orders,
+  futures.usertrades, futures.positions on the futures WebSocket): sim_trade.py.
 
 One simulated book serves both markets: the futures contract's quanto_multiplier is the spot
 pair's amount step (BTC 0.0001), so its sizes are whole contracts of the same book. (Gate's real
@@ -50,6 +54,8 @@ from nexus.sim import fmt
 from nexus.sim.feed import Conn, Event, Feed
 from nexus.sim.market import BUY, Fill
 from nexus.sim.specs import Flow, SimInstrument, SimVenue
+from nexus.venues.gate.sim_trade import CHANNELS as PRIVATE_CHANNELS, FUTURES_CHANNELS as FUTURES_PRIVATE_CHANNELS, \
+    GateFuturesTrade, GateTrade
 
 PUSH_EVERY = 10                  # 100 ms
 SPOT_PATH = "/ws/v4/"
@@ -83,6 +89,8 @@ class GateFeed(Feed):
         self.quanto = s.extra["quanto_multiplier"]
         # whole contracts of the same book: one contract is one amount step
         assert s.lot == 1 and Decimal(self.quanto) == Decimal(1).scaleb(-s.qty_dec)
+        self.trade = GateTrade(self)        # authenticated spot REST and the private spot channels
+        self.futures_trade = GateFuturesTrade(self)     # and the USDT futures ones
 
     def view_seq(self, channel):
         return self.ids.get(channel)
@@ -244,6 +252,9 @@ class GateFeed(Feed):
         futures = conn.path == FUTURES_PATH
         prefix = "futures" if futures else "spot"
         ch, event, payload = req.get("channel"), req.get("event"), req.get("payload")
+        if ch in (FUTURES_PRIVATE_CHANNELS if futures else PRIVATE_CHANNELS):
+            (self.futures_trade if futures else self.trade).on_text(conn, req)
+            return
         if ch == f"{prefix}.ping":
             t = self.clock()
             conn.send(fmt.compact({"time": t // 1_000_000_000, "time_ms": fmt.ms(t), "channel": f"{prefix}.pong",
@@ -326,6 +337,16 @@ class GateFeed(Feed):
                 "order_price_round": s.tick_str(), "mark_price_round": s.tick_str(), "order_size_min": 1,
                 "order_size_max": 1000000, "in_delisting": False, "status": "trading"}
 
+    def _currencies(self, query: dict, _body):
+        """GET /api/v4/spot/currencies ("Query all currency information", the SDK's Currency
+        model): the pair's two currencies, one chain each, deposits and withdrawals off (the
+        simulator trades, it moves no coins)."""
+        return 200, [{"currency": c, "name": c, "delisted": False, "withdraw_disabled": True, "withdraw_delayed": False,
+                      "deposit_disabled": True, "trade_disabled": False, "fixed_rate": "", "chain": c,
+                      "chains": [{"name": c, "addr": "", "withdraw_disabled": True, "withdraw_delayed": False,
+                                  "deposit_disabled": True}]}
+                     for c in dict.fromkeys((self.spec.base, self.spec.quote))]
+
     def _pairs(self, query: dict, _body):
         pair = query.get("currency_pair")
         if pair is None:
@@ -356,6 +377,9 @@ class GateFeed(Feed):
                       "min_base_amount": s.lot_str(), "min_quote_amount": "3", "max_quote_amount": "5000000",
                       "status": 1}]
 
+    def private_routes(self):
+        return {**self.trade.routes(), **self.futures_trade.routes()}
+
     def rest_routes(self):
         return {
             ("GET", "/api/v4/spot/currencies"): self._currencies,
@@ -367,6 +391,10 @@ class GateFeed(Feed):
             ("GET", "/api/v4/futures/usdt/contracts"): self._contracts,
             ("GET", "/api/v4/futures/usdt/contracts/{contract}"): self._contracts,
             ("GET", "/api/v4/spot/time"): lambda q, b: (200, {"server_time": fmt.ms(self.clock())}),
+            # "List all supported currency pairs supported in margin trading": the simulator
+            # lends nothing, so the venue's list is empty (ccxt reads it at start-up)
+            ("GET", "/api/v4/margin/currency_pairs"): lambda q, b: (200, []),
+            ("GET", "/api/v4/spot/currencies"): self._currencies,
         }
 
 

@@ -33,6 +33,10 @@ Data", "Get Part OrderBook", "Get Full OrderBook", "Get All Symbols", "Get Symbo
   "contractAddress","withdrawPrecision","maxWithdraw","maxDeposit","needTag"}]}]}): the
   simulated pair's two currencies, each on one chain named after it (what ccxt loads at start).
 Prices and sizes are written in their shortest form ("67993.3", "1.21427407").
+
+Authenticated REST (orders, accounts, POST /api/v1/bullet-private) and the private topics
+(/spotMarket/tradeOrdersV2, /spotMarket/advancedOrders, /account/balance) on a private token:
+sim_trade.py.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ from nexus.sim import fmt
 from nexus.sim.feed import Conn, Event, Feed, SimRequest
 from nexus.sim.market import ASK, BID, BUY, Fill
 from nexus.sim.specs import Flow, SimInstrument, SimVenue
+from nexus.venues.kucoin.sim_trade import KucoinTrade
 
 OK = "200000"
 PUSH_EVERY = 10                  # steps: 100 ms
@@ -67,6 +72,7 @@ class KucoinFeed(Feed):
         self.tokens: dict[str, int] = {}    # token -> expiry (simulated ns)
         self.tokens_issued = 0
         self.token_ttl_ns = TOKEN_TTL_NS
+        self.trade = KucoinTrade(self)      # authenticated REST and the private topics
 
     def view_seq(self, channel):
         return self.seq
@@ -130,6 +136,7 @@ class KucoinFeed(Feed):
             conn.close(1000, "token")
             return
         conn.state.update(token=token, cid=cid, last_ping_ns=now)
+        self.trade.on_open(conn, token)     # a bullet-private token: the account's connection
         conn.send(fmt.compact({"id": cid, "type": "welcome"}))
 
     def on_text(self, conn: Conn, text: str) -> None:
@@ -146,6 +153,8 @@ class KucoinFeed(Feed):
             conn.send(fmt.compact({"id": rid, "type": "error", "code": 400, "data": f"unknown type {kind!r}"}))
             return
         topic = req.get("topic")
+        if isinstance(topic, str) and self.trade.subscribe(conn, rid, topic, kind):
+            return
         if not isinstance(topic, str) or not topic.startswith((L2, MATCH)):
             conn.send(fmt.compact({"id": rid, "type": "error", "code": 404, "data": f"topic {topic} is not found"}))
             return
@@ -177,18 +186,22 @@ class KucoinFeed(Feed):
             conn.close(1000, "ping timeout")
 
     # -- REST -----------------------------------------------------------------------------
-    def _bullet(self, req: SimRequest) -> tuple[int, Any]:
+    def issue_token(self, host: str, tls: bool = False) -> tuple[str, dict]:
+        """A new connect token and the bullet answer's `data` naming this server (`host`; wss://
+        when `tls`: the request came through a TLS-terminating front)."""
         self.tokens_issued += 1
         token = self.token("bullet", self.tokens_issued, 64)
         now = self.clock()
         self.tokens = {t: e for t, e in self.tokens.items() if e > now}
         self.tokens[token] = now + self.token_ttl_ns
-        host = req.headers.get("host", "127.0.0.1")
+        scheme = "wss" if tls else "ws"
+        return token, {"token": token, "instanceServers": [{
+            "endpoint": f"{scheme}://{host}/{self.venue}{self.ws_path}", "encrypt": tls, "protocol": "websocket",
+            "pingInterval": PING_INTERVAL_MS, "pingTimeout": PING_TIMEOUT_MS}]}
+
+    def _bullet(self, req: SimRequest) -> tuple[int, Any]:
         tls = req.headers.get("x-forwarded-proto") == "https"
-        return 200, {"code": OK, "data": {"token": token, "instanceServers": [{
-            "endpoint": f"{'wss' if tls else 'ws'}://{host}/{self.venue}{self.ws_path}", "encrypt": tls,
-            "protocol": "websocket",
-            "pingInterval": PING_INTERVAL_MS, "pingTimeout": PING_TIMEOUT_MS}]}}
+        return 200, {"code": OK, "data": self.issue_token(req.headers.get("host", "127.0.0.1"), tls)[1]}
 
     def _book(self, limit: int | None):
         def handle(query: dict, _body) -> tuple[int, Any]:
@@ -247,7 +260,7 @@ class KucoinFeed(Feed):
     def private_routes(self):
         # Not private: the bullet answer names this server's own address, read from the Host
         # header, which only the raw-request handlers see.
-        return {("POST", "/api/v1/bullet-public"): self._bullet}
+        return {("POST", "/api/v1/bullet-public"): self._bullet, **self.trade.routes()}
 
 
 SIM = SimVenue(KucoinFeed, Flow(20.0, 0.07, 20, 0.25, 0.4), {

@@ -1,5 +1,7 @@
 """MEXC spot v3 as the simulator serves it, as documented (MEXC Spot v3 API docs, "Websocket
-Market Streams" and "Market Data Endpoints"; schemas from github.com/mexcdevelop/websocket-proto):
+Market Streams" and "Market Data Endpoints"; schemas from github.com/mexcdevelop/websocket-proto);
+authenticated REST (orders, account, listen keys) and the private channels on /ws?listenKey=<key>
+(`spot@private.orders|deals|account.v3.api.pb`) in sim_trade.py:
 
 - WebSocket /ws: {"method":"SUBSCRIPTION","params":[channels]} answered
   {"id":0,"code":0,"msg":"<channels, comma-separated>"}, UNSUBSCRIPTION likewise,
@@ -28,6 +30,7 @@ from nexus.sim.feed import Conn, Event, Feed
 from nexus.sim.market import STEPS_PER_S, SELL, Fill
 from nexus.sim.specs import Flow, SimInstrument, SimVenue
 from nexus.venues.mexc.pb.PushDataV3ApiWrapper_pb2 import PushDataV3ApiWrapper
+from nexus.venues.mexc.sim_trade import MexcTrade
 
 VERSION_BASE = 10_589_000_000
 DEPTH = "spot@public.aggre.depth.v3.api.pb@100ms"
@@ -44,6 +47,7 @@ class MexcFeed(Feed):
         self.deals_ch = f"{DEALS}@{self.symbol}"
         self.add_view(self.depth_ch, None, primary=True)
         self.last_v = self.version()
+        self.trade = MexcTrade(self)        # authenticated REST and the private channels
 
     def version(self) -> int:
         return VERSION_BASE + self.vs.n_changes
@@ -96,6 +100,11 @@ class MexcFeed(Feed):
         return [(self.deals_ch, m.SerializeToString())]
 
     # -- connections ----------------------------------------------------------------------
+    def on_open(self, conn: Conn) -> None:
+        key = (getattr(conn, "query", None) or {}).get("listenKey")
+        if key is not None and not self.trade.open(conn, key):
+            conn.close(1008, "listenKey invalid")      # an unknown or closed listen key
+
     def on_text(self, conn: Conn, text: str) -> None:
         if self.faults.silent(self.clock()):
             return
@@ -116,6 +125,8 @@ class MexcFeed(Feed):
                 if ch in (self.depth_ch, self.deals_ch):
                     (conn.subscribe if method == "SUBSCRIPTION" else conn.unsubscribe)(ch)
                     ok.append(ch)
+                elif self.trade.subscribe(conn, ch, method == "SUBSCRIPTION"):
+                    ok.append(ch)
                 else:
                     bad.append(ch)
             if bad:
@@ -125,6 +136,9 @@ class MexcFeed(Feed):
                 conn.send(fmt.compact({"id": 0, "code": 0, "msg": ",".join(ok)}))
         else:
             conn.send(fmt.compact({"id": 0, "code": 0, "msg": f"Invalid method {req['method']}"}))
+
+    def private_routes(self):
+        return self.trade.routes()
 
     # -- REST -----------------------------------------------------------------------------
     def rest_routes(self):
