@@ -58,9 +58,11 @@ CASES = {
     "gate swap": ("gate", "BTC/USDT:USDT", GATE_URLS, GATE_OPTIONS, ("futures", lambda spec, q: Decimal(q))),
     # ccxt validates Bitget's `books` CRC32 checksum (its watchOrderBook checksum option, on by default)
     "bitget": ("bitget", "BTC/USDT", {"https://api.{hostname}": "", "wss://ws.bitget.com": ""}, {}, None),
-    # ccxt turns on Bitfinex's OB_CHECKSUM flag and validates every `cs` message
+    # ccxt turns on Bitfinex's OB_CHECKSUM flag and validates every `cs` message; its REST book
+    # (fetch_order_book, used by the private round trip) asks for the P0 book, a documented option
     "bitfinex": ("bitfinex", "BTC/USD", {"https://api-pub.bitfinex.com": "", "https://api.bitfinex.com": "",
-                                         "wss://api-pub.bitfinex.com": ""}, {}, None),
+                                         "wss://api-pub.bitfinex.com": "", "wss://api.bitfinex.com": ""},
+                 {"fetchOrderBook": {"precision": "P0"}}, None),
     # MEXC spot's protobuf streams; ccxt also loads the futures contract list (empty here)
     "mexc": ("mexc", "BTC/USDT", {"https://api.mexc.com": "", "wss://wbs-api.mexc.com": ""}, {}, None),
     # Deribit's inverse perpetual over JSON-RPC WebSocket (amounts in USD, as ccxt reports them)
