@@ -2,8 +2,10 @@
 
 Each feed class's `websocket_endpoints` / `rest_endpoints` keep their paths and options; only
 the real host is replaced by the simulator's per-venue prefix (a subclass, nothing else of
-cryptofeed is touched). cryptofeed's own handlers load the instruments, subscribe to the
-book and trades, and run a few seconds: books must be sane (best bid < best ask), trades
+cryptofeed is touched; the subclass's blocking HTTP client also sends the venue's real REST host
+to the simulator, for an address written in a feed's code: KuCoin's bullet-public). cryptofeed's
+own handlers load the instruments, subscribe to the book and trades, and run a few seconds:
+books must be sane (best bid < best ask), trades
 arrive, and nothing is logged at WARNING or above (cryptofeed logs a sequence gap, a failed
 checksum or a parse error there before it resets the connection). OKX runs with cryptofeed's
 `checksum_validation=True`, and an injected bad checksum (`bad-checksum` fault) must be caught.
