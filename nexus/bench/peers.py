@@ -426,7 +426,8 @@ class _Sim:
     fetch one, the instrument listing)."""
 
     def __init__(self, venue: str, seconds: float, keep, conn_state: dict | None = None,
-                 snapshot_query: tuple[str, dict] | None = None, seed: int = 1) -> None:
+                 snapshot_query: tuple[str, dict] | None = None, subscribe: tuple[str, ...] = (),
+                 seed: int = 1) -> None:
         from nexus.bench.feeds import _BenchConn, _Capture, bench_symbol
         from nexus.sim.core import SimCore
 
@@ -442,6 +443,14 @@ class _Sim:
         self.snapshot: bytes | None = None
         for step in range(int(seconds * 100)):     # SimCore steps are 10 ms of simulated time
             self.eng.step()
+            if step == 0 and subscribe:     # the client's subscriptions: acks and snapshots
+                self.feed.on_open(conn)
+                for text in subscribe:
+                    self.feed.on_text(conn, text)
+                for p in conn.sent:
+                    self.frames.append(p)
+                    self.nexus_lines.append(p)
+                conn.sent.clear()
             for channel, payload in cap.events.pop(venue, []):
                 if not keep(channel):
                     continue
@@ -547,8 +556,23 @@ def _nexus_decode(venue: str, sim: _Sim, rounds: int) -> dict:
             "_book": book, "_trades": trades}
 
 
+def _norm(levels: list, n: int = TOP_N) -> list:
+    return [(str(Decimal(p).normalize()), str(Decimal(q).normalize())) for p, q in levels[:n]]
+
+
 def _same(a: list, b: list, n: int = TOP_N) -> bool:
-    return [(p.normalize(), q.normalize()) for p, q in a[:n]] == [(p.normalize(), q.normalize()) for p, q in b[:n]]
+    return _norm(a, n) == _norm(b, n)
+
+
+def _first_difference(got: tuple, want: tuple) -> str:
+    for side, a, b in (("bids", got[0], want[0]), ("asks", got[1], want[1])):
+        na, nb = _norm(a), _norm(b)
+        for i in range(max(len(na), len(nb))):
+            x = na[i] if i < len(na) else None
+            y = nb[i] if i < len(nb) else None
+            if x != y:
+                return f"{side}[{i}]: peer {x}, nexus {y}"
+    return ""
 
 
 # -- cryptofeed's feed handlers ------------------------------------------------------------------
@@ -569,20 +593,54 @@ class _FakeHTTP:
         pass
 
 
-def _cryptofeed_cases() -> dict:
-    from cryptofeed.exchanges import OKX, Binance, BinanceFutures, Bybit, Coinbase
+class _CfCase:
+    """How cryptofeed reads one venue: its feed class and symbol, the channels it subscribes
+    to (the simulator's channel names kept in the frames), the connection it opens (Binance:
+    the combined-stream endpoint; Bybit: the linear endpoint) and the subscriptions it sends
+    (written here in the venue's documented form, the same requests cryptofeed's subscribe() sends)."""
 
-    return {
-        # venue: (feed class, symbol, feed kwargs, channels kept, conn state, REST snapshot (path, query))
-        "binance-spot": (Binance, "BTC-USDT", {}, lambda c: c in ("btcusdt@depth@100ms", "btcusdt@aggTrade"),
-                         {"combined": True}, ("/api/v3/depth", {"symbol": "BTCUSDT", "limit": "1000"})),
-        "binance-perp": (BinanceFutures, "BTC-USDT-PERP", {}, lambda c: c in ("btcusdt@depth@100ms", "btcusdt@aggTrade"),
-                         {"combined": True}, ("/fapi/v1/depth", {"symbol": "BTCUSDT", "limit": "1000"})),
-        "bybit-perp": (Bybit, "BTC-USDT-PERP", {}, lambda c: c in ("orderbook.200.BTCUSDT", "publicTrade.BTCUSDT"), {}, None),
-        "okx-swap": (OKX, "BTC-USDT-PERP", {}, lambda c: c in ("books:BTC-USDT-SWAP", "trades:BTC-USDT-SWAP"), {}, None),
-        "coinbase": (Coinbase, "BTC-USD", {"config": {"coinbase": {"key_id": "public", "key_secret": "public"}}},
-                     lambda c: c in ("level2:BTC-USD", "market_trades:BTC-USD"), {}, None),
-    }
+    def __init__(self, cls: str, symbol: str, channels: tuple[str, ...], kw: dict | None = None,
+                 conn_state: dict | None = None, snapshot: tuple[str, dict] | None = None,
+                 subscribe: tuple[str, ...] = (), address: str = "", known: str = "") -> None:
+        self.known = known    # a known reason the peer's output differs, said when it does
+        self.cls_name, self.symbol, self.channels = cls, symbol, channels
+        self.kw, self.conn_state, self.snapshot = kw or {}, conn_state or {}, snapshot
+        self.subscribe, self.address = subscribe, address
+
+    @property
+    def cls(self):
+        import cryptofeed.exchanges as x
+
+        return getattr(x, self.cls_name)
+
+    def keep(self, channel: str) -> bool:
+        return channel in self.channels
+
+
+CRYPTOFEED_CASES = {
+    "binance-spot": _CfCase("Binance", "BTC-USDT", ("btcusdt@depth@100ms", "btcusdt@aggTrade"),
+                            conn_state={"combined": True},
+                            snapshot=("/api/v3/depth", {"symbol": "BTCUSDT", "limit": "1000"})),
+    "binance-perp": _CfCase("BinanceFutures", "BTC-USDT-PERP", ("btcusdt@depth@100ms", "btcusdt@aggTrade"),
+                            conn_state={"combined": True},
+                            snapshot=("/fapi/v1/depth", {"symbol": "BTCUSDT", "limit": "1000"})),
+    "bybit-perp": _CfCase("Bybit", "BTC-USDT-PERP", ("orderbook.200.BTCUSDT", "publicTrade.BTCUSDT"),
+                          subscribe=('{"op":"subscribe","args":["orderbook.200.BTCUSDT","publicTrade.BTCUSDT"]}',),
+                          address="wss://stream.bybit.com/v5/public/linear"),
+    "okx-swap": _CfCase("OKX", "BTC-USDT-PERP", ("books:BTC-USDT-SWAP", "trades:BTC-USDT-SWAP"),
+                        subscribe=('{"op":"subscribe","args":[{"channel":"books","instId":"BTC-USDT-SWAP"},'
+                                   '{"channel":"trades","instId":"BTC-USDT-SWAP"}]}',)),
+    "coinbase": _CfCase("Coinbase", "BTC-USD", ("level2:BTC-USD", "market_trades:BTC-USD"),
+                        # cryptofeed 2.4.1 signs Coinbase subscriptions with a legacy key from its
+                        # config (public channels ignore it): a made-up one is given
+                        kw={"config": {"coinbase": {"key_id": "public", "key_secret": "public"}}},
+                        subscribe=('{"type":"subscribe","product_ids":["BTC-USD"],"channel":"level2"}',
+                                   '{"type":"subscribe","product_ids":["BTC-USD"],"channel":"market_trades"}'),
+                        known="cryptofeed 2.4.1's level2 snapshot parser keeps the levels whose side is 'ask', "
+                              "but Coinbase Advanced Trade sends 'bid' and 'offer' (docs.cdp.coinbase.com, "
+                              "Advanced Trade WebSocket channels, level2): the snapshot's asks are dropped and "
+                              "its ask side holds only the levels updated since"),
+}
 
 
 CRYPTOFEED_NOT_COVERED = {
@@ -616,7 +674,8 @@ def _cryptofeed_decode(venue: str, sim: _Sim, nexus: dict, rounds: int) -> dict:
 
     from cryptofeed.defines import L2_BOOK, TRADES
 
-    cls, symbol, kw, _, _, _ = _cryptofeed_cases()[venue]
+    case = CRYPTOFEED_CASES[venue]
+    cls, symbol, kw = case.cls, case.symbol, case.kw
     _cryptofeed_load_symbols(cls, sim)
     frames = [f.decode() for f in sim.frames]
     seen = {"trades": []}
@@ -631,18 +690,21 @@ def _cryptofeed_decode(venue: str, sim: _Sim, nexus: dict, rounds: int) -> dict:
         f = cls(symbols=[symbol], channels=[L2_BOOK, TRADES],
                 callbacks={L2_BOOK: noop, TRADES: count_trade if check else noop}, **kw)
         f.http_conn = _FakeHTTP(sim)
+        # the per-connection state cryptofeed resets when it connects
         for name in ("_reset", f"_{cls.__name__}__reset"):
             fn = getattr(f, name, None)
             if fn is not None:
                 try:
                     fn()
                 except TypeError:
-                    fn(None)
+                    fn(Conn())
                 break
         return f
 
     class Conn:
         uuid = f"bench-{venue}"
+        address = case.address
+        subscription: dict = {}
 
     loop = asyncio.new_event_loop()
     try:
@@ -668,6 +730,8 @@ def _cryptofeed_decode(venue: str, sim: _Sim, nexus: dict, rounds: int) -> dict:
         if not (agrees and trades_agree):
             return {**_missing("cryptofeed", "its book or trades disagree with Nexus's: not timed"),
                     "book_agrees": agrees, "trades_agree": trades_agree,
+                    "first_difference": _first_difference(got, nexus["_book"]),
+                    **({"known_cause": case.known} if case.known else {}),
                     "trades": len(seen["trades"]), "nexus_trades": len(nexus["_trades"])}
         times = []
         for _ in range(rounds):
