@@ -564,7 +564,8 @@ def _norm(levels: list, n: int = TOP_N) -> list:
     return [(str(Decimal(p).normalize()), str(Decimal(q).normalize())) for p, q in levels[:n]]
 
 
-def _same(a: list, b: list, n: int = TOP_N) -> bool:
+def _same(a: list, b: list, n: int = 10**9) -> bool:
+    """Decode check: every level of the final book (the book job: top TOP_N)."""
     return _norm(a, n) == _norm(b, n)
 
 
@@ -579,7 +580,7 @@ def _trades_match(peer: list, nexus: list) -> tuple[bool, int]:
 
 def _first_difference(got: tuple, want: tuple) -> str:
     for side, a, b in (("bids", got[0], want[0]), ("asks", got[1], want[1])):
-        na, nb = _norm(a), _norm(b)
+        na, nb = _norm(a, 10**9), _norm(b, 10**9)
         for i in range(max(len(na), len(nb))):
             x = na[i] if i < len(na) else None
             y = nb[i] if i < len(nb) else None
@@ -897,3 +898,82 @@ def _ccxt_decode(venue: str, sim: _Sim, nexus: dict, rounds: int) -> dict:
             "compared_with": "nexus decode + sync + book", "nexus_ns_per_msg": base,
             "ratio": round(ratio, 2), "ratio_vs_nexus_decode_only": round(ns / nexus["decode_ns_per_msg"], 2),
             "target": DECODE_TARGET, "met": ratio >= DECODE_TARGET}
+
+
+# -- one run ---------------------------------------------------------------------------------------
+DECODE_VENUES = ("binance-spot", "binance-perp", "bybit-perp", "okx-swap", "coinbase", "kraken", "hyperliquid")
+
+
+def _decode_venue(venue: str, seconds: float, rounds: int, say) -> dict:
+    """Nexus and every peer on one venue's frames (the frames cryptofeed's subscription
+    receives; ccxt reads the same ones)."""
+    out: dict = {"peers": []}
+    case = CRYPTOFEED_CASES.get(venue)
+    if case is None:
+        for peer, why in (("cryptofeed", CRYPTOFEED_NOT_COVERED.get(venue)), ("ccxt", CCXT_NOT_COVERED.get(venue))):
+            out["peers"].append(_missing(peer, why or "no case written for this venue"))
+        out["peers"].append(_missing("nautilus_trader", NAUTILUS_DECODE_NOTE))
+        return out
+    sim = _Sim(venue, seconds, case.keep, case.conn_state, case.snapshot, case.subscribe)
+    say(f"decode {venue}: {len(sim.frames)} frames; Nexus")
+    nx = _nexus_decode(venue, sim, rounds)
+    out["nexus"] = {k: v for k, v in nx.items() if not k.startswith("_")}
+    out["nexus"]["trades"] = len(nx["_trades"])
+    out["nexus"]["book_levels"] = [len(nx["_book"][0]), len(nx["_book"][1])]
+    out["channels"] = list(case.channels)
+    for peer, fn, dist in (("cryptofeed", _cryptofeed_decode, "cryptofeed"), ("ccxt", _ccxt_decode, "ccxt")):
+        say(f"decode {venue}: {peer}")
+        if _version(dist) is None:
+            out["peers"].append(_missing(peer, f"{dist} is not installed; `pip install -e .[bench]` installs it"))
+            continue
+        if peer == "ccxt" and venue not in CCXT_CASES:
+            out["peers"].append(_missing(peer, CCXT_NOT_COVERED.get(venue, "no case written for this venue")))
+            continue
+        try:
+            out["peers"].append(fn(venue, sim, nx, rounds))
+        except Exception as e:  # reported, never silently dropped
+            out["peers"].append(_missing(peer, f"{type(e).__name__}: {e}"))
+    out["peers"].append(_missing("nautilus_trader", NAUTILUS_DECODE_NOTE))
+    return out
+
+
+NAUTILUS_DECODE_NOTE = (
+    "not measured: NautilusTrader's venue parsers run inside its data clients (msgspec schemas in "
+    "nautilus_trader.adapters.*, Rust parsers behind the pyo3 WebSocket clients) and need a live "
+    "client, its instrument provider and cache; no public offline entry point takes a raw frame")
+
+
+def run(quick: bool = False, messages: int | None = None, seconds: float | None = None, rounds: int | None = None,
+        venues=None, book: bool = True, decode: bool = True, progress=None) -> dict:
+    say = progress or (lambda m: None)
+    rounds = rounds if rounds is not None else (2 if quick else 5)
+    res: dict = {"benchmark": "peers", "quick": quick, "rounds": rounds,
+                 "targets": {"book": f"Nexus >= {BOOK_TARGET:g}x every peer (peer ns/update / Nexus ns/update)",
+                             "decode": f"Nexus >= {DECODE_TARGET:g}x every peer per venue (peer ns/msg / Nexus ns/msg)"},
+                 "note": ("Medians of the rounds, one process, the same input for every library. Each peer's "
+                          "output is compared with Nexus's (book: top levels of the final book; decode: final "
+                          "book and trades) before it is timed; a peer that disagrees, cannot be imported or "
+                          "fails is listed with the reason and not timed. The machine's load is not "
+                          "controlled: compare ratios, which share it, more than absolute figures.")}
+    if book:
+        res["book"] = book_peers(messages or (2_000 if quick else 20_000), rounds, say)
+    if decode:
+        secs = seconds if seconds is not None else (5.0 if quick else DECODE_SECONDS)
+        res["decode"] = {"simulated_seconds": secs, "venues": {}}
+        for v in venues or DECODE_VENUES:
+            try:
+                res["decode"]["venues"][v] = _decode_venue(v, secs, rounds, say)
+            except Exception as e:  # one venue's failure is reported, the others still measured
+                res["decode"]["venues"][v] = {"error": f"{type(e).__name__}: {e}", "peers": []}
+    rows = list(res.get("book", {}).get("peers", []))
+    for d in res.get("decode", {}).get("venues", {}).values():
+        rows += d.get("peers", [])
+    timed = [r for r in rows if r.get("available")]
+    res["summary"] = {
+        "peers_timed": len(timed),
+        "peers_not_timed": len(rows) - len(timed),
+        "all_timed_agree": all(r.get("agrees_with_nexus") for r in timed),
+        "targets_met": sum(1 for r in timed if r.get("met")),
+        "targets_missed": sum(1 for r in timed if not r.get("met")),
+    }
+    return res
