@@ -744,7 +744,9 @@ def _cryptofeed_decode(venue: str, sim: _Sim, nexus: dict, rounds: int) -> dict:
             return {**_missing("cryptofeed", "its book or trades disagree with Nexus's: not timed"),
                     "book_agrees": agrees, "trades_agree": trades_agree,
                     "first_difference": _first_difference(got, nexus["_book"]),
-                    **({"known_cause": case.known} if case.known else {}),
+                    # the known cause is said only when the difference is the one it explains
+                    **({"known_cause": case.known} if case.known and trades_agree and
+                       _same(got[0], want_b) and not _same(got[1], want_a) else {}),
                     "trades": len(seen["trades"]), "nexus_trades": len(nexus["_trades"])}
         times = []
         for _ in range(rounds):
