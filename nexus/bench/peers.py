@@ -657,6 +657,15 @@ CRYPTOFEED_CASES = {
 }
 
 
+# The frames every library reads, per venue: cryptofeed's subscription where it has a feed for
+# the venue, else the subscription the venue documents for its book and trades.
+FRAME_CASES = {
+    **CRYPTOFEED_CASES,
+    "hyperliquid": _CfCase("", "", ("l2Book:BTC", "trades:BTC"),
+                           subscribe=('{"method":"subscribe","subscription":{"type":"l2Book","coin":"BTC"}}',
+                                      '{"method":"subscribe","subscription":{"type":"trades","coin":"BTC"}}')),
+}
+
 CRYPTOFEED_NOT_COVERED = {
     "kraken": "cryptofeed 2.4.1 speaks Kraken's WebSocket v1 and Nexus decodes v2: the two never read the same frames",
     "hyperliquid": "cryptofeed 2.4.1 has no Hyperliquid feed",
@@ -796,6 +805,8 @@ CCXT_CASES = {
                           ("books:BTC/USDT:USDT", "trades:BTC/USDT:USDT")),
     "coinbase": _CcxtCase("coinbase", "BTC/USD", lambda ex: ex.urls["api"]["ws"],
                           ("level2::BTC/USD", "market_trades::BTC/USD")),
+    "hyperliquid": _CcxtCase("hyperliquid", "BTC/USDC:USDC", lambda ex: ex.urls["api"]["ws"]["public"],
+                             ("orderbook:BTC/USDC:USDC", "trade:BTC/USDC:USDC")),
 }
 
 CCXT_NOT_COVERED = {
@@ -822,6 +833,8 @@ def _ccxt_decode(venue: str, sim: _Sim, nexus: dict, rounds: int) -> dict:
     async def fetch(url, method="GET", headers=None, body=None):
         # ccxt's HTTP transport, answered by the simulator's REST routes (markets, snapshot)
         u = urlsplit(url)
+        if isinstance(body, (str, bytes)) and body:
+            body = json.loads(body)     # a POST body (Hyperliquid's /info), as the server parses it
         return json.loads(sim.rest(method, u.path, dict(parse_qsl(u.query)), body))
 
     async def make():
@@ -910,7 +923,7 @@ def _decode_venue(venue: str, seconds: float, rounds: int, say) -> dict:
     """Nexus and every peer on one venue's frames (the frames cryptofeed's subscription
     receives; ccxt reads the same ones)."""
     out: dict = {"peers": []}
-    case = CRYPTOFEED_CASES.get(venue)
+    case = FRAME_CASES.get(venue)
     if case is None:
         for peer, why in (("cryptofeed", CRYPTOFEED_NOT_COVERED.get(venue)), ("ccxt", CCXT_NOT_COVERED.get(venue))):
             out["peers"].append(_missing(peer, why or "no case written for this venue"))
@@ -932,6 +945,9 @@ def _decode_venue(venue: str, seconds: float, rounds: int, say) -> dict:
         if peer == "ccxt" and venue not in CCXT_CASES:
             out["peers"].append(_missing(peer, CCXT_NOT_COVERED.get(venue, "no case written for this venue")))
             continue
+        if peer == "cryptofeed" and venue not in CRYPTOFEED_CASES:
+            out["peers"].append(_missing(peer, CRYPTOFEED_NOT_COVERED.get(venue, "no case written for this venue")))
+            continue
         try:
             out["peers"].append(fn(venue, sim, nx, rounds))
         except Exception as e:  # reported, never silently dropped
@@ -940,8 +956,10 @@ def _decode_venue(venue: str, seconds: float, rounds: int, say) -> dict:
 
 
 NAUTILUS_DECODE_NOTE = (
-    "not measured: NautilusTrader 1.221's adapter for this venue parses in Rust behind its pyo3 WebSocket "
-    "client (or has no adapter for this venue); no public entry point takes a raw frame offline")
+    "not measured: NautilusTrader 1.221's adapter for this venue parses in Rust inside its pyo3 WebSocket "
+    "client (nautilus_pyo3.OKXWebSocketClient / HyperliquidWebSocketClient hand Python parsed objects); "
+    "nautilus_pyo3 exposes no parser that takes a raw frame offline")
+NAUTILUS_VENUES = ("binance-spot", "binance-perp", "bybit-perp")   # its Python schemas parse these offline
 NAUTILUS_NOTES = {
     "coinbase": "not measured: NautilusTrader 1.221 has no Coinbase (Advanced Trade) adapter, only Coinbase INTX",
     "kraken": "not measured: NautilusTrader 1.221 has no Kraken adapter",
