@@ -651,8 +651,8 @@ CRYPTOFEED_CASES = {
                         subscribe=('{"type":"subscribe","product_ids":["BTC-USD"],"channel":"level2"}',
                                    '{"type":"subscribe","product_ids":["BTC-USD"],"channel":"market_trades"}'),
                         known="cryptofeed 2.4.1's level2 snapshot parser keeps the levels whose side is 'ask', "
-                              "but Coinbase Advanced Trade sends 'bid' and 'offer' (docs.cdp.coinbase.com, "
-                              "Advanced Trade WebSocket channels, level2): the snapshot's asks are dropped and "
+                              "but Coinbase Advanced Trade sends 'bid' and 'offer' (https://docs.cdp.coinbase.com/"
+                              "api-reference/advanced-trade-api/websocket/level2): the snapshot's asks are dropped and "
                               "its ask side holds only the levels updated since"),
 }
 
