@@ -2,22 +2,21 @@
 
 Two jobs (issue 19, point 1):
 
-* **L2 book maintenance.** One deterministic update stream that never crosses (as a venue's
-  book never does: when the mid moves, the levels on the wrong side are deleted in the same
-  message, so books that uncross on their own, as hftbacktest's does, end equal to books that
-  do not). Nexus's native `Book` and each peer apply it through the peer's public API; every
-  final book is compared with the stream's reference book (top `TOP_N` levels of each side)
-  BEFORE any figure is reported. Objects a peer needs (NautilusTrader's `BookOrder`,
-  cryptofeed's `Decimal` prices, hftbacktest's event array) are built outside the timed loop.
-* **Venue message decoding.** The raw frames the simulator sends for a venue
-  (nexus.bench.feeds.simulated_stream), fed to Nexus's decoder and to the peers' own
-  handlers (cryptofeed's feed classes through `message_handler` with no-op callbacks, ccxt
-  pro's `handle_message`); each peer's final book and trades are compared with Nexus's
-  before the timed passes.
+* **L2 book maintenance** (book.py): one deterministic update stream that never crosses; Nexus's
+  native `Book` and NautilusTrader's OrderBook (Cython and pyo3), hftbacktest's market depth and
+  cryptofeed's order_book apply it through their public APIs; every final book is compared with
+  the stream's reference book before any figure is reported.
+* **Venue message decoding** (frames.py and the *_side.py modules): the frames the simulator
+  sends one subscribing client of a venue, fed to Nexus's decoder (+ its sync rules and book) and
+  to the peers' own handlers: cryptofeed's feed classes (`message_handler`, no-op callbacks),
+  ccxt pro's Client (`handle_text_or_binary_message`), NautilusTrader's venue schemas and parsers
+  where it has Python ones (Binance, Bybit); each peer's final book and trades are compared with
+  Nexus's before the timed passes.
 
-Every figure is the median of several rounds; each peer row carries the ratio
-(peer's time / Nexus's time for the same job) and its target. A peer that cannot be
-imported or run is reported with the reason, never dropped.
+The rounds are interleaved (each round runs Nexus and every peer once, in turn, the garbage
+collector off during a pass) and every figure is the median of the rounds; each peer row
+carries the ratio (peer's time / Nexus's time for the same job) and its target. A peer that
+cannot be imported or run, or whose output differs, is reported with the reason, never dropped.
 """
 
 from __future__ import annotations
@@ -25,7 +24,15 @@ from __future__ import annotations
 from nexus.bench.peers import ccxt_side, cryptofeed_side, nautilus_side
 from nexus.bench.peers.book import book_peers
 from nexus.bench.peers.ccxt_side import CCXT_CASES, CCXT_NOT_COVERED
-from nexus.bench.peers.common import BOOK_TARGET, DECODE_TARGET, missing, version_of
+from nexus.bench.peers.common import (
+    BOOK_TARGET,
+    DECODE_TARGET,
+    Prepared,
+    decode_row,
+    interleaved,
+    missing,
+    version_of,
+)
 from nexus.bench.peers.cryptofeed_side import CRYPTOFEED_NOT_COVERED
 from nexus.bench.peers.frames import CRYPTOFEED_CASES, DECODE_SECONDS, FRAME_CASES, SimFrames, nexus_decode
 from nexus.bench.peers.nautilus_side import NAUTILUS_DECODE_NOTE, NAUTILUS_NOTES, NAUTILUS_VENUES
@@ -49,27 +56,41 @@ def _decode_venue(venue: str, seconds: float, rounds: int, say) -> dict:
         return out
     sim = SimFrames(venue, seconds, case.keep, case.conn_state, case.snapshot, case.subscribe)
     say(f"decode {venue}: {len(sim.frames)} frames; Nexus")
-    nx = nexus_decode(venue, sim, rounds)
-    out["nexus"] = {k: v for k, v in nx.items() if not k.startswith("_")}
-    out["nexus"]["trades"] = len(nx["_trades"])
-    out["nexus"]["book_levels"] = [len(nx["_book"][0]), len(nx["_book"][1])]
+    nx = nexus_decode(venue, sim)
     out["channels"] = list(case.channels)
+    slots: list = []        # in peer order: a row (not timed) or a Prepared (checked, to time)
     for peer, fn, dist in (("cryptofeed", cryptofeed_side.decode, "cryptofeed"), ("ccxt", ccxt_side.decode, "ccxt"),
                            ("nautilus_trader", nautilus_side.decode, "nautilus_trader")):
-        say(f"decode {venue}: {peer}")
+        say(f"decode {venue}: {peer} (check)")
         if version_of(dist) is None:
-            out["peers"].append(missing(peer, f"{dist} is not installed; `pip install -e .[bench]` installs it"))
-            continue
-        if peer == "ccxt" and venue not in CCXT_CASES:
-            out["peers"].append(missing(peer, CCXT_NOT_COVERED.get(venue, "no case written for this venue")))
-            continue
-        if peer == "cryptofeed" and venue not in CRYPTOFEED_CASES:
-            out["peers"].append(missing(peer, CRYPTOFEED_NOT_COVERED.get(venue, "no case written for this venue")))
-            continue
-        try:
-            out["peers"].append(fn(venue, sim, nx, rounds))
-        except Exception as e:  # reported, never silently dropped
-            out["peers"].append(missing(peer, f"{type(e).__name__}: {e}"))
+            slots.append(missing(peer, f"{dist} is not installed; `pip install -e .[bench]` installs it"))
+        elif peer == "ccxt" and venue not in CCXT_CASES:
+            slots.append(missing(peer, CCXT_NOT_COVERED.get(venue, "no case written for this venue")))
+        elif peer == "cryptofeed" and venue not in CRYPTOFEED_CASES:
+            slots.append(missing(peer, CRYPTOFEED_NOT_COVERED.get(venue, "no case written for this venue")))
+        else:
+            try:
+                slots.append(fn(venue, sim, nx))
+            except Exception as e:  # reported, never silently dropped
+                slots.append(missing(peer, f"{type(e).__name__}: {e}"))
+    prepared = [x for x in slots if isinstance(x, Prepared)]
+    say(f"decode {venue}: timing Nexus and {len(prepared)} peers, {rounds} interleaved rounds")
+    passes = {"nexus decode": nx["_once_decode"], "nexus book": nx["_once_book"]}
+    passes.update({p.peer: p.once for p in prepared})
+    try:
+        med = interleaved(passes, rounds)
+    finally:
+        for p in prepared:
+            p.close()
+    n = nx["frames"]
+    out["nexus"] = {"frames": n, "rejected": nx["rejected"],
+                    "decode_ns_per_msg": round(med["nexus decode"] / n, 1),
+                    "decode_msgs_per_s": round(n / (med["nexus decode"] / 1e9), 1),
+                    "decode_book_ns_per_msg": round(med["nexus book"] / n, 1),
+                    "decode_book_msgs_per_s": round(n / (med["nexus book"] / 1e9), 1),
+                    "trades": len(nx["_trades"]), "book_levels": [len(nx["_book"][0]), len(nx["_book"][1])]}
+    out["peers"] = [decode_row(x.peer, x.version, x.api, med[x.peer] / x.frames, out["nexus"], x.frames,
+                               x.trades_checked, x.nexus_only) if isinstance(x, Prepared) else x for x in slots]
     return out
 
 
@@ -80,7 +101,9 @@ def run(quick: bool = False, messages: int | None = None, seconds: float | None 
     res: dict = {"benchmark": "peers", "quick": quick, "rounds": rounds,
                  "targets": {"book": f"Nexus >= {BOOK_TARGET:g}x every peer (peer ns/update / Nexus ns/update)",
                              "decode": f"Nexus >= {DECODE_TARGET:g}x every peer per venue (peer ns/msg / Nexus ns/msg)"},
-                 "note": ("Medians of the rounds, one process, the same input for every library. Each peer's "
+                 "note": ("Medians of interleaved rounds (each round runs Nexus and every peer once, in turn, "
+                          "the garbage collector off during a pass), one process, the same input for every "
+                          "library. Each peer's "
                           "output is compared with Nexus's (book: top levels of the final book; decode: final "
                           "book and trades) before it is timed; a peer that disagrees, cannot be imported or "
                           "fails is listed with the reason and not timed. The machine's load is not "

@@ -16,7 +16,7 @@ from decimal import Decimal
 import numpy as np
 
 from nexus import record
-from nexus.bench.peers.common import ASK, BID, BOOK_TARGET, TOP_N, median_ns, missing, row, version_of
+from nexus.bench.peers.common import ASK, BID, BOOK_TARGET, TOP_N, interleaved, missing, row, version_of
 
 PRICE_EXP = 2    # the stream's prices are integer ticks of 0.01 (decimals)
 QTY_EXP = 0
@@ -86,7 +86,9 @@ class BookStream:
 
 
 # -- Nexus's book ----------------------------------------------------------------------------------
-def _nexus_book(st: BookStream, rounds: int) -> dict:
+def _nexus_book(st: BookStream) -> dict:
+    """Nexus's three ways to apply the stream, each checked against the reference book:
+    {mode: (api, pass)}."""
     from nexus._native import Book
 
     snap, upd = st.snap_records, st.update_records
@@ -120,21 +122,19 @@ def _nexus_book(st: BookStream, rounds: int) -> dict:
             s(side, p, q)
         return time.perf_counter_ns() - t0, b
 
-    out = {}
+    modes = {}
     for mode, fn, api in (("apply_per_message", per_msg, "Book.apply(records of one message), per message"),
                           ("apply_bulk", bulk, "Book.apply(all update records) once"),
                           ("set_per_level", per_level, "Book.set(side, price, qty), per level from Python")):
-        ns, b = median_ns(fn, rounds)
-        got = (b.top(BID, TOP_N), b.top(ASK, TOP_N))
-        if got != want:
+        _, b = fn()
+        if (b.top(BID, TOP_N), b.top(ASK, TOP_N)) != want:
             raise AssertionError(f"Nexus's book ({mode}) disagrees with the stream's reference book")
-        out[mode] = {"api": api, "ns_per_update": round(ns / st.updates, 1),
-                     "msgs_per_s": round(len(st.messages) / (ns / 1e9), 1), "agrees_with_reference": True}
-    return out
+        modes[mode] = (api, fn)
+    return modes
 
 
 # -- the peers' books ----------------------------------------------------------------------------
-def _nautilus_cython(st: BookStream, rounds: int):
+def _nautilus_cython(st: BookStream):
     from nautilus_trader.model.book import OrderBook
     from nautilus_trader.model.data import BookOrder, OrderBookDelta, OrderBookDeltas
     from nautilus_trader.model.enums import BookAction, BookType, OrderSide
@@ -187,7 +187,7 @@ def _nautilus_cython(st: BookStream, rounds: int):
             ("OrderBook.update/delete(BookOrder) per level, objects prebuilt", levels, top, "set_per_level")]
 
 
-def _nautilus_pyo3(st: BookStream, rounds: int):
+def _nautilus_pyo3(st: BookStream):
     from nautilus_trader.core import nautilus_pyo3 as n
 
     iid = n.InstrumentId.from_str("BTCUSDT-PERP.BINANCE")
@@ -224,7 +224,7 @@ def _nautilus_pyo3(st: BookStream, rounds: int):
     return [("nautilus_pyo3.OrderBook.update/delete(BookOrder) per level, objects prebuilt", levels, top, "set_per_level")]
 
 
-def _cryptofeed(st: BookStream, rounds: int):
+def _cryptofeed(st: BookStream):
     from order_book import OrderBook
 
     def make(price, size):
@@ -264,7 +264,7 @@ def _cryptofeed(st: BookStream, rounds: int):
             ("order_book.OrderBook (C), float prices, per level", flt, top, "set_per_level")]
 
 
-def _hftbacktest(st: BookStream, rounds: int):
+def _hftbacktest(st: BookStream):
     import hftbacktest as hb
     from hftbacktest.binding import event_dtype
 
@@ -327,40 +327,53 @@ def book_peers(messages: int = 20_000, rounds: int = 5, progress=None) -> dict:
     say = progress or (lambda m: None)
     st = BookStream(messages)
     say(f"book stream: {len(st.snapshot)} snapshot levels, {messages} messages, {st.updates} level updates")
-    nexus = _nexus_book(st, rounds)
+    nexus_modes = _nexus_book(st)
     want = st.expected_top()
-    rows = []
+    slots: list = []     # a row (not timed) or (name, api, mode, version) of a case checked equal
+    passes = {f"nexus {m}": (lambda fn=fn: fn()[0]) for m, (_, fn) in nexus_modes.items()}
     for name, setup, dist in BOOK_PEERS:
-        say(f"book: {name}")
-        ver = version_of(dist)
+        say(f"book: {name} (check)")
         try:
-            cases = setup(st, rounds)
+            cases = setup(st)
         except ImportError as e:
-            rows.append(missing(name, f"{dist} is not installed ({e}); `pip install -e .[bench]` installs it"))
+            slots.append(missing(name, f"{dist} is not installed ({e}); `pip install -e .[bench]` installs it"))
             continue
         except Exception as e:  # reported, never silently dropped
-            rows.append(missing(name, f"{type(e).__name__}: {e}"))
+            slots.append(missing(name, f"{type(e).__name__}: {e}"))
             continue
         for api, fn, top, mode in cases:
             try:
-                ns, state = median_ns(fn, rounds)
-                agrees = top(state) == want
+                agrees = top(fn()[1]) == want
             except Exception as e:
-                rows.append({**missing(name, f"{type(e).__name__}: {e}"), "api": api})
+                slots.append({**missing(name, f"{type(e).__name__}: {e}"), "api": api})
                 continue
             if not agrees:
-                rows.append({**missing(name, "its final book disagrees with the reference book: not timed"),
-                             "api": api, "agrees_with_nexus": False})
+                slots.append({**missing(name, "its final book disagrees with the reference book: not timed"),
+                              "api": api, "agrees_with_nexus": False})
                 continue
-            # The headline compares the same job done each library's own way: a venue message's
-            # changes applied to the book (Nexus: one apply of the message's records, as its feed
-            # runtime does). Rows driven per level from Python also carry the ratio to Nexus's
-            # per-level Book.set, where the Python call itself is most of the cost on both sides.
-            headline = "apply_bulk" if mode == "apply_bulk" else "apply_per_message"
-            extra = {"version": ver}
-            if mode == "set_per_level":
-                extra["ratio_vs_nexus_set_per_level"] = round(ns / st.updates / nexus[mode]["ns_per_update"], 2)
-            rows.append(row(name, api, ns / st.updates, st.updates, messages, True,
-                             nexus[headline]["ns_per_update"], headline, BOOK_TARGET, **extra))
+            passes[(name, api)] = lambda fn=fn: fn()[0]
+            slots.append((name, api, mode, version_of(dist)))
+    say(f"book: timing Nexus and {len(passes) - len(nexus_modes)} peer cases, {rounds} interleaved rounds")
+    med = interleaved(passes, rounds)
+    nexus = {m: {"api": api, "ns_per_update": round(med[f"nexus {m}"] / st.updates, 1),
+                 "msgs_per_s": round(len(st.messages) / (med[f"nexus {m}"] / 1e9), 1), "agrees_with_reference": True}
+             for m, (api, _) in nexus_modes.items()}
+    rows = []
+    for x in slots:
+        if isinstance(x, dict):
+            rows.append(x)
+            continue
+        name, api, mode, ver = x
+        ns = med[(name, api)] / st.updates
+        # The headline compares the same job done each library's own way: a venue message's
+        # changes applied to the book (Nexus: one apply of the message's records, as its feed
+        # runtime does). Rows driven per level from Python also carry the ratio to Nexus's
+        # per-level Book.set, where the Python call itself is most of the cost on both sides.
+        headline = "apply_bulk" if mode == "apply_bulk" else "apply_per_message"
+        extra = {"version": ver}
+        if mode == "set_per_level":
+            extra["ratio_vs_nexus_set_per_level"] = round(ns / nexus[mode]["ns_per_update"], 2)
+        rows.append(row(name, api, ns, st.updates, messages, True, nexus[headline]["ns_per_update"], headline,
+                        BOOK_TARGET, **extra))
     return {"messages": messages, "level_updates": st.updates, "snapshot_levels": len(st.snapshot),
             "top_n_compared": TOP_N, "rounds": rounds, "nexus": nexus, "peers": rows}

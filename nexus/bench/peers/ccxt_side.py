@@ -8,9 +8,8 @@ from __future__ import annotations
 import time
 from decimal import Decimal
 
-from nexus.bench.peers.common import check_decode, decode_row, missing
+from nexus.bench.peers.common import Prepared, check_decode, missing
 from nexus.bench.peers.frames import SimFrames
-from nexus.bench.stats import median
 
 
 class _CcxtCase:
@@ -51,7 +50,7 @@ CCXT_NOT_COVERED = {
 }
 
 
-def decode(venue: str, sim: SimFrames, nexus: dict, rounds: int) -> dict:
+def decode(venue: str, sim: SimFrames, nexus: dict):
     import asyncio
     import json
     from urllib.parse import parse_qsl, urlsplit
@@ -100,40 +99,39 @@ def decode(venue: str, sim: SimFrames, nexus: dict, rounds: int) -> dict:
                 handle(m)
         return time.perf_counter_ns() - t0
 
-    async def main():
+    async def check():
         ex, client = await make()
         try:
             await run(ex, client)
             ob = ex.orderbooks.get(case.symbol)
             if ob is None:
-                return missing("ccxt", f"ccxt kept no order book for {case.symbol}"), None
+                return missing("ccxt", f"ccxt kept no order book for {case.symbol}"), 0, 0
             f = lambda v: Decimal(repr(v))  # noqa: E731  ccxt's floats, parsed from the venue's text
             got = ([(f(p), f(q)) for p, q, *_ in ob["bids"]], [(f(p), f(q)) for p, q, *_ in ob["asks"]])
             trades = [(f(t["price"]), f(t["amount"])) for t in ex.trades.get(case.symbol, [])]
         finally:
             await ex.close()
         bad, nexus_only = check_decode("ccxt", got, trades, nexus)
-        if bad:
-            return bad, None
-        times = []
-        for _ in range(rounds):
-            ex, client = await make()
-            try:
-                times.append(await run(ex, client))
-            finally:
-                await ex.close()
-        return None, (times, len(trades), nexus_only)
+        return bad, len(trades), nexus_only
+
+    async def one_round():
+        ex, client = await make()       # a fresh exchange and client each pass (not timed)
+        try:
+            return await run(ex, client)
+        finally:
+            await ex.close()
 
     loop = asyncio.new_event_loop()
     try:
-        bad, ok = loop.run_until_complete(main())
-    finally:
+        bad, ntrades, nexus_only = loop.run_until_complete(check())
+    except BaseException:
         loop.close()
+        raise
     if bad is not None:
+        loop.close()
         return bad
-    times, ntrades, nexus_only = ok
     api = (f"ccxt.pro.{case.cls_name}: its Client.handle_text_or_binary_message(frame) -> handle_message "
            "(its JSON parser, order book and trade handlers; subscriptions registered as watch_* would"
            + (", REST snapshot through its own fetch_order_book_snapshot" if case.binance_snapshot else "") + ")")
-    return decode_row("ccxt", ccxt.__version__, api, median(times) / len(frames), nexus, len(frames),
-                      ntrades, nexus_only)
+    return Prepared("ccxt", ccxt.__version__, api, lambda: loop.run_until_complete(one_round()), len(frames),
+                    ntrades, nexus_only, close=loop.close)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import gc
+
 from nexus import record
 from nexus.bench.stats import median
 
@@ -12,15 +14,6 @@ BID, ASK = int(record.Side.BID), int(record.Side.ASK)
 TOP_N = 20
 BOOK_TARGET = 5.0
 DECODE_TARGET = 3.0
-
-
-def median_ns(fn, rounds: int) -> tuple[float, object]:
-    """fn() -> (elapsed ns, state); the median elapsed time and the last state."""
-    times, state = [], None
-    for _ in range(rounds):
-        dt, state = fn()
-        times.append(dt)
-    return median(times), state
 
 
 def row(name: str, api: str, ns_per_update: float, updates: int, messages: int, agrees: bool,
@@ -100,3 +93,30 @@ def check_decode(peer: str, got: tuple, trades: list, nexus: dict) -> tuple[dict
             "book_agrees": agrees, "trades_agree": trades_agree,
             "first_difference": first_difference(got, nexus["_book"]),
             "trades": len(trades), "nexus_trades": len(nexus["_trades"])}, 0
+
+
+class Prepared:
+    """A peer whose output was checked equal to Nexus's, ready to be timed: `once()` runs one
+    pass over the input and returns its ns; `close()` releases what the passes share."""
+
+    def __init__(self, peer: str, version: str | None, api: str, once, frames: int, trades_checked: int,
+                 nexus_only: int, close=None) -> None:
+        self.peer, self.version, self.api, self.once = peer, version, api, once
+        self.frames, self.trades_checked, self.nexus_only = frames, trades_checked, nexus_only
+        self.close = close or (lambda: None)
+
+
+def interleaved(passes: dict, rounds: int) -> dict:
+    """{key: median ns of passes[key]()} over `rounds` rounds, each round running every pass once
+    in turn, the garbage collector off during a pass (collected before it): a load change on
+    the shared machine then falls on every library alike, not on whichever ran at that time."""
+    times: dict = {k: [] for k in passes}
+    for _ in range(rounds):
+        for k, once in passes.items():
+            gc.collect()
+            gc.disable()
+            try:
+                times[k].append(once())
+            finally:
+                gc.enable()
+    return {k: median(v) for k, v in times.items()}

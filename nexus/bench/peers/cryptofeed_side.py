@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import time
 
-from nexus.bench.peers.common import check_decode, decode_row, missing, same, version_of
+from nexus.bench.peers.common import Prepared, check_decode, missing, same, version_of
 from nexus.bench.peers.frames import CRYPTOFEED_CASES, SimFrames
-from nexus.bench.stats import median
 
 
 class _FakeHTTP:
@@ -54,7 +53,7 @@ def _cryptofeed_load_symbols(cls, sim: SimFrames) -> None:
     Symbols.set(cls.id, syms, info)
 
 
-def decode(venue: str, sim: SimFrames, nexus: dict, rounds: int) -> dict:
+def decode(venue: str, sim: SimFrames, nexus: dict):
     import asyncio
 
     from cryptofeed.defines import L2_BOOK, TRADES
@@ -92,34 +91,35 @@ def decode(venue: str, sim: SimFrames, nexus: dict, rounds: int) -> dict:
         subscription: dict = {}
 
     loop = asyncio.new_event_loop()
-    try:
-        async def run(f):
-            mh, conn = f.message_handler, Conn()
-            t0 = time.perf_counter_ns()
-            for m in frames:
-                await mh(m, conn, 0.0)
-            return time.perf_counter_ns() - t0
 
+    async def run(f):
+        mh, conn = f.message_handler, Conn()
+        t0 = time.perf_counter_ns()
+        for m in frames:
+            await mh(m, conn, 0.0)
+        return time.perf_counter_ns() - t0
+
+    try:
         # the check pass first: cryptofeed's final book and trades against Nexus's
         f = make(True)
         loop.run_until_complete(run(f))
-        books = getattr(f, "_l2_book", {})
-        book = books.get(symbol)
+        book = getattr(f, "_l2_book", {}).get(symbol)
         if book is None:
+            loop.close()
             return missing("cryptofeed", f"cryptofeed kept no book for {symbol} from the frames")
         got = (book.book.bids.to_list(), book.book.asks.to_list())
         bad, nexus_only = check_decode("cryptofeed", got, seen["trades"], nexus)
-        if bad:
-            # the known cause is said only when the difference is the one it explains
-            if case.known and bad["trades_agree"] and same(got[0], nexus["_book"][0]):
-                bad["known_cause"] = case.known
-            return bad
-        times = []
-        for _ in range(rounds):
-            times.append(loop.run_until_complete(run(make(False))))
-    finally:
+    except BaseException:
         loop.close()
+        raise
+    if bad:
+        loop.close()
+        # the known cause is said only when the difference is the one it explains
+        if case.known and bad["trades_agree"] and same(got[0], nexus["_book"][0]):
+            bad["known_cause"] = case.known
+        return bad
     api = (f"cryptofeed.exchanges.{cls.__name__}.message_handler(frame) with no-op callbacks "
            "(its own parsing, book and sequence/snapshot handling)")
-    return decode_row("cryptofeed", version_of("cryptofeed"), api, median(times) / len(frames), nexus,
-                      len(frames), len(seen["trades"]), nexus_only)
+    return Prepared("cryptofeed", version_of("cryptofeed"), api,
+                    lambda: loop.run_until_complete(run(make(False))), len(frames), len(seen["trades"]),
+                    nexus_only, close=loop.close)

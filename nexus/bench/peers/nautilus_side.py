@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from decimal import Decimal
 
-from nexus.bench.peers.common import check_decode, decode_row, median_ns, missing, version_of
+from nexus.bench.peers.common import Prepared, check_decode, missing, version_of
 from nexus.bench.peers.frames import SimFrames
 
 
@@ -112,7 +112,7 @@ def _bybit(sim: SimFrames, now):
     return iid, api, one
 
 
-def decode(venue: str, sim: SimFrames, nexus: dict, rounds: int) -> dict:
+def decode(venue: str, sim: SimFrames, nexus: dict):
     from nautilus_trader.model.book import OrderBook
     from nautilus_trader.model.enums import BookType
 
@@ -137,6 +137,5 @@ def decode(venue: str, sim: SimFrames, nexus: dict, rounds: int) -> dict:
     bad, nexus_only = check_decode("nautilus_trader", got, tr, nexus)
     if bad:
         return bad
-    ns = median_ns(run, rounds)[0] / len(sim.frames)
-    return decode_row("nautilus_trader", version_of("nautilus_trader"), api, ns, nexus, len(sim.frames),
-                      len(tr), nexus_only)
+    return Prepared("nautilus_trader", version_of("nautilus_trader"), api, lambda: run()[0], len(sim.frames),
+                    len(tr), nexus_only)
