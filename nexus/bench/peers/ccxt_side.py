@@ -63,7 +63,7 @@ def decode(venue: str, sim: SimFrames, nexus: dict):
     snap_at = None
     if case.binance_snapshot:
         # where the client's snapshot request returns: after the frames received before it
-        snap_at = sim.nexus_lines.index(sim.snapshot)
+        snap_at = sim.snapshot_at
 
     async def fetch(url, method="GET", headers=None, body=None):
         # ccxt's HTTP transport, answered by the simulator's REST routes (markets, snapshot)

@@ -16,9 +16,13 @@ SUBSCRIBE_STEP = 100      # a subscribing client connects 1 s into the simulated
 
 
 class SimFrames:
-    """One venue's simulated market, rendered for one connection: (channel, frame) pairs in
-    send order, and the REST routes of the same moment (a depth snapshot for the peers that
-    fetch one, the instrument listing)."""
+    """One venue's simulated market as one subscribing client receives it: `frames`, the
+    WebSocket frames of the peers' connection in order; `nexus_lines`, the same market events
+    as Nexus's own connection receives them (Binance: Nexus's FeedSpec connects to /ws and gets
+    raw events, the peers connect to the combined /stream endpoint and get them wrapped in
+    {"stream","data"}; elsewhere the same bytes), with the REST depth snapshot where a client
+    fetches it (`snapshot`, after `snapshot_at` frames); and the REST routes of the same market
+    (instrument listings)."""
 
     def __init__(self, venue: str, seconds: float, keep, conn_state: dict | None = None,
                  snapshot_query: tuple[str, dict] | None = None, subscribe: tuple[str, ...] = (),
@@ -31,11 +35,12 @@ class SimFrames:
         self.feed = self.eng.feeds[venue]
         cap = _Capture()
         self.eng.sink = cap
-        conn = _BenchConn(venue)
+        conn, own = _BenchConn(venue), _BenchConn(venue)     # the peers' connection, Nexus's
         conn.state.update(conn_state or {})
-        self.frames: list[bytes] = []     # the venue's WebSocket frames, in order
-        self.nexus_lines: list[bytes] = []  # the same, with the REST snapshot where it was fetched
+        self.frames: list[bytes] = []
+        self.nexus_lines: list[bytes] = []
         self.snapshot: bytes | None = None
+        self.snapshot_at = -1
         for step in range(int(seconds * 100)):     # SimCore steps are 10 ms of simulated time
             self.eng.step()
             if subscribe and step < SUBSCRIBE_STEP:   # not connected yet: nothing received
@@ -45,30 +50,32 @@ class SimFrames:
                 self.feed.on_open(conn)
                 for text in subscribe:
                     self.feed.on_text(conn, text)
-                for p in conn.sent:
-                    self.frames.append(p)
-                    self.nexus_lines.append(p)
+                self.frames += conn.sent
+                self.nexus_lines += conn.sent
                 conn.sent.clear()
             for channel, payload in cap.events.pop(venue, []):
-                if not keep(channel):
-                    continue
-                if isinstance(payload, tuple):
-                    try:
-                        payload = self.feed.render(conn, channel, payload)
-                    except Exception:  # a template this connection would not be sent
-                        continue
-                else:
-                    payload = self.feed.render(conn, channel, payload)
-                for p in [*conn.sent, payload]:
-                    if p is None:
-                        continue
-                    b = p.encode() if isinstance(p, str) else bytes(p)
-                    self.frames.append(b)
-                    self.nexus_lines.append(b)
-                conn.sent.clear()
+                if keep(channel):
+                    got = self._render(conn, channel, payload)
+                    self.frames += got
+                    # rendered once per connection (a render may number the connection's messages)
+                    self.nexus_lines += self._render(own, channel, payload) if conn_state else got
             if step == 20 and snapshot_query is not None:   # fetched 200 ms in, as a client does
                 self.snapshot = self.rest("GET", *snapshot_query)
+                self.snapshot_at = len(self.frames)
                 self.nexus_lines.append(self.snapshot)
+
+    def _render(self, conn, channel: str, payload) -> list[bytes]:
+        if isinstance(payload, tuple):
+            try:
+                payload = self.feed.render(conn, channel, payload)
+            except Exception:  # a template this connection would not be sent
+                conn.sent.clear()
+                return []
+        else:
+            payload = self.feed.render(conn, channel, payload)
+        out = [p.encode() if isinstance(p, str) else bytes(p) for p in [*conn.sent, payload] if p is not None]
+        conn.sent.clear()
+        return out
 
     def rest(self, method: str, path: str, query: dict | None = None, body=None) -> bytes:
         import json

@@ -43,7 +43,7 @@ def _binance(venue: str, sim: SimFrames, now):
     iid = InstrumentId.from_str("BTCUSDT.BINANCE" if venue == "binance-spot" else "BTCUSDT-PERP.BINANCE")
     wrap, dbook = msgspec.json.Decoder(BinanceDataMsgWrapper), msgspec.json.Decoder(BinanceOrderBookMsg)
     dtrade, ddepth = msgspec.json.Decoder(BinanceAggregatedTradeMsg), msgspec.json.Decoder(BinanceDepth)
-    frames, snap_at = sim.frames, sim.nexus_lines.index(sim.snapshot)
+    frames, snap_at = sim.frames, sim.snapshot_at
     api = ("nautilus_trader.adapters.binance schemas: BinanceDataMsgWrapper -> BinanceOrderBookMsg."
            "data.parse_to_order_book_deltas / BinanceAggregatedTradeMsg.data.parse_to_trade_tick; REST "
            "BinanceDepth.parse_to_order_book_snapshot, buffered deltas replayed after it as its data client "
