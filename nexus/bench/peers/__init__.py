@@ -54,9 +54,10 @@ def _decode_venue(venue: str, seconds: float, rounds: int, say) -> dict:
             out["peers"].append(missing(peer, why or "no case written for this venue"))
         out["peers"].append(missing("nautilus_trader", NAUTILUS_NOTES.get(venue, NAUTILUS_DECODE_NOTE)))
         return out
-    sim = SimFrames(venue, seconds, case.keep, case.conn_state, case.snapshot, case.subscribe)
+    sim = SimFrames(venue, seconds, case.keep, case.conn_state, case.snapshot, case.subscribe, case.path)
     say(f"decode {venue}: {len(sim.frames)} frames; Nexus")
     nx = nexus_decode(venue, sim)
+    nx["_depth"] = case.depth
     out["channels"] = list(case.channels)
     slots: list = []        # in peer order: a row (not timed) or a Prepared (checked, to time)
     for peer, fn, dist in (("cryptofeed", cryptofeed_side.decode, "cryptofeed"), ("ccxt", ccxt_side.decode, "ccxt"),

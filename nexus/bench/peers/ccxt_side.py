@@ -40,14 +40,13 @@ CCXT_CASES = {
                           ("books:BTC/USDT:USDT", "trades:BTC/USDT:USDT")),
     "coinbase": _CcxtCase("coinbase", "BTC/USD", lambda ex: ex.urls["api"]["ws"],
                           ("level2::BTC/USD", "market_trades::BTC/USD")),
+    "kraken": _CcxtCase("kraken", "BTC/USD", lambda ex: ex.urls["api"]["ws"]["publicV2"],
+                        ("orderbook::BTC/USD", "trade::BTC/USD")),
     "hyperliquid": _CcxtCase("hyperliquid", "BTC/USDC:USDC", lambda ex: ex.urls["api"]["ws"]["public"],
                              ("orderbook:BTC/USDC:USDC", "trade:BTC/USDC:USDC")),
 }
 
-CCXT_NOT_COVERED = {
-    "kraken": "ccxt pro speaks Kraken's WebSocket v1 (wss://ws.kraken.com) and Nexus decodes v2: "
-              "the two never read the same frames",
-}
+CCXT_NOT_COVERED: dict = {}
 
 
 def decode(venue: str, sim: SimFrames, nexus: dict):

@@ -83,9 +83,11 @@ def decode_row(peer: str, version: str | None, api: str, ns_per_msg: float, nexu
 
 
 def check_decode(peer: str, got: tuple, trades: list, nexus: dict) -> tuple[dict | None, int]:
-    """(None, trades only Nexus read) when the peer's final book and trades equal Nexus's;
-    else (the row saying how they differ, 0): the peer is then not timed."""
-    agrees = same(got[0], nexus["_book"][0]) and same(got[1], nexus["_book"][1])
+    """(None, trades only Nexus read) when the peer's final book (up to the subscription's depth,
+    nexus["_depth"], else whole) and trades equal Nexus's; else (the row saying how they differ,
+    0): the peer is then not timed."""
+    n = nexus.get("_depth") or 10**9
+    agrees = same(got[0], nexus["_book"][0], n) and same(got[1], nexus["_book"][1], n)
     trades_agree, nexus_only = trades_match(trades, nexus["_trades"])
     if agrees and trades_agree:
         return None, nexus_only

@@ -26,7 +26,7 @@ class SimFrames:
 
     def __init__(self, venue: str, seconds: float, keep, conn_state: dict | None = None,
                  snapshot_query: tuple[str, dict] | None = None, subscribe: tuple[str, ...] = (),
-                 seed: int = 1) -> None:
+                 path: str = "", seed: int = 1) -> None:
         from nexus.bench.feeds import _BenchConn, _Capture, bench_symbol
         from nexus.sim.core import SimCore
 
@@ -37,6 +37,7 @@ class SimFrames:
         self.eng.sink = cap
         conn, own = _BenchConn(venue), _BenchConn(venue)     # the peers' connection, Nexus's
         conn.state.update(conn_state or {})
+        conn.path = path
         self.frames: list[bytes] = []
         self.nexus_lines: list[bytes] = []
         self.snapshot: bytes | None = None
@@ -159,15 +160,19 @@ def nexus_decode(venue: str, sim: SimFrames) -> dict:
 
 
 class FrameCase:
-    """How cryptofeed reads one venue: its feed class and symbol, the channels it subscribes
-    to (the simulator's channel names kept in the frames), the connection it opens (Binance:
-    the combined-stream endpoint; Bybit: the linear endpoint) and the subscriptions it sends
-    (written here in the venue's documented form, the same requests cryptofeed's subscribe() sends)."""
+    """The frames of one venue and how cryptofeed reads them: its feed class and symbol (empty
+    where it has no feed), the channels subscribed (the simulator's channel names kept in the
+    frames), the connection opened (Binance: the combined-stream endpoint; Bybit: the linear
+    endpoint; Kraken: its WebSocket v2 path) and the subscriptions sent (written here in the
+    venue's documented form, the same requests the clients send); `depth`: the book levels the
+    subscription keeps (compared up to it; 0: the whole book)."""
 
     def __init__(self, cls: str, symbol: str, channels: tuple[str, ...], kw: dict | None = None,
                  conn_state: dict | None = None, snapshot: tuple[str, dict] | None = None,
-                 subscribe: tuple[str, ...] = (), address: str = "", known: str = "") -> None:
+                 subscribe: tuple[str, ...] = (), address: str = "", known: str = "", path: str = "",
+                 depth: int = 0) -> None:
         self.known = known    # a known reason the peer's output differs, said when it does
+        self.path, self.depth = path, depth
         self.cls_name, self.symbol, self.channels = cls, symbol, channels
         self.kw, self.conn_state, self.snapshot = kw or {}, conn_state or {}, snapshot
         self.subscribe, self.address = subscribe, address
@@ -212,6 +217,12 @@ CRYPTOFEED_CASES = {
 # the venue, else the subscription the venue documents for its book and trades.
 FRAME_CASES = {
     **CRYPTOFEED_CASES,
+    # Kraken's WebSocket v2 (Nexus's and ccxt pro's), book depth 10 as Nexus's FeedSpec subscribes
+    "kraken": FrameCase("", "", ("book:10:BTC/USD", "trade:BTC/USD"), path="/v2", depth=10,
+                        # the instrument channel first, as Nexus's FeedSpec: the precisions its checksum needs
+                        subscribe=('{"method":"subscribe","params":{"channel":"instrument"}}',
+                                   '{"method":"subscribe","params":{"channel":"book","symbol":["BTC/USD"],"depth":10}}',
+                                   '{"method":"subscribe","params":{"channel":"trade","symbol":["BTC/USD"]}}')),
     "hyperliquid": FrameCase("", "", ("l2Book:BTC", "trades:BTC"),
                            subscribe=('{"method":"subscribe","subscription":{"type":"l2Book","coin":"BTC"}}',
                                       '{"method":"subscribe","subscription":{"type":"trades","coin":"BTC"}}')),
