@@ -68,11 +68,13 @@ test-stubs:
 test-python:
 	$(BIN)/python -m pytest tests -q
 
-# NautilusTrader is a benchmark baseline only (not a dependency); if it does not install,
-# `nexus bench book` says so in its output.
+# The peers (NautilusTrader, hftbacktest, cryptofeed, ccxt) are benchmark baselines only: the
+# `bench` extra of pyproject.toml, installed here by itself (its requirement lines read from
+# pyproject.toml, so the package is not rebuilt). If one does not install, `nexus bench peers`
+# (and `nexus bench book`) say so in their output.
 bench: build postgres
-	-$(BIN)/python -m pip install --quiet "nautilus_trader>=1.200,<2"
-	-$(BIN)/python -m pip install --quiet "ccxt>=4.4,<5"
+	$(BIN)/python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['optional-dependencies']['bench']))" > $(VENV)/bench-requirements.txt
+	-$(BIN)/python -m pip install --quiet -r $(VENV)/bench-requirements.txt
 	$(BIN)/python -m pytest bench -q --benchmark-only --benchmark-columns=min,median,max,ops
 	$(BIN)/nexus bench ring
 	$(BIN)/nexus bench book
@@ -82,6 +84,7 @@ bench: build postgres
 	$(BIN)/nexus bench broker
 	$(BIN)/nexus bench risk
 	$(BIN)/nexus bench exec
+	$(BIN)/nexus bench peers
 
 clean:
 	rm -rf build target engine/*.c engine/*.so engine/params.pxd nexus/_native*.so .pytest_cache .benchmarks

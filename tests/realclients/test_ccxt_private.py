@@ -52,7 +52,10 @@ PRIVATE = {
     "mexc": ({}, 0.001, False, "700002"),             # Signature for this request is not valid.
     "gate": ({}, 0.01, False, "INVALID_SIGNATURE"),     # Signature mismatch
     "gate-futures": ({}, 1, True, "INVALID_SIGNATURE"),  # the USDT contract (amount: contracts)
+    "binance-rwa": ({}, 0.01, False, "-1022"),         # Binance spot's API (ccxt binance), on PAX Gold
 }
+# The simulated market a venue's round trip runs on (default BTCUSDT)
+SIM_SYMBOL = {"binance-rwa": "PAXGUSDT"}
 # Venues whose public ccxt case is not (yet) in test_ccxt_public.CASES: ccxt class, symbol, URL
 # prefixes, options (Bitfinex: the P0 book, ccxt's documented `fetchOrderBook.precision`;
 # Gate: one market type each (ccxt's default also loads futures, delivery and options
@@ -66,6 +69,8 @@ PRIVATE_CASES = {
     "gate-futures": ("gate", "BTC/USDT:USDT", {"https://api.gateio.ws": "", "wss://fx-ws.gateio.ws": ""},
                      {"fetchMarkets": {"types": ["swap"]}, "swap": {"fetchMarkets": {"settlementCurrencies": ["usdt"]}},
                       "unifiedAccount": False, "defaultType": "swap"}, None),
+    "binance-rwa": ("binance", "PAXG/USDT", {"https://api.binance.com": "", "wss://stream.binance.com:9443": ""},
+                    {"fetchMarkets": {"types": ["spot"]}, "fetchCurrencies": False, "fetchMargins": False}, None),
 }
 # a row that is another market of a served venue: (the simulator's venue, its exchange there)
 MARKETS = {"gate-futures": ("gate", lambda sim: sim.core.feeds["gate"].futures_trade.ex)}
@@ -156,7 +161,8 @@ async def _round_trip(venue: str) -> dict:
     # valid (as Coinbase refuses one): its clock starts 0.5 s ahead (well inside the other venues'
     # receive windows).
     epoch_ns = (time.time_ns() + (500_000_000 if venue == "coinbase" else 0)) // 1_000_000 * 1_000_000
-    async with Simulator(seed=5, venues=[_venue(venue)], epoch_ns=epoch_ns) as sim:
+    async with Simulator(seed=5, venues=[_venue(venue)], symbol=SIM_SYMBOL.get(venue, "BTCUSDT"),
+                         epoch_ns=epoch_ns) as sim:
         key, secret, sim_secret = KEY, SECRET, SECRET
         if venue == "coinbase":
             key, (secret, sim_secret) = COINBASE_KEY_NAME, _coinbase_key()
