@@ -67,6 +67,7 @@ class BinanceFeed(Feed):
         self.s = self.spec.symbol.lower()
         self.last_u: dict[str, int] = {}
         self.partial_u: dict[str, int] = {}     # futures partial depth streams: their last u
+        self.partials_on = False                # a connection has subscribed to one
         for suffix in self.depth_streams:
             ch = f"{self.s}@{suffix}"
             self.add_view(ch, None, primary=suffix == "depth@100ms")
@@ -116,13 +117,16 @@ class BinanceFeed(Feed):
             msg["b"] = [[self.spec.px(p), self.spec.qty(q)] for p, q in bids]
             msg["a"] = [[self.spec.px(p), self.spec.qty(q)] for p, q in asks]
             out.append((ch, fmt.compact(msg)))
-        out += self._futures_partials(t_ns) if self.futures else self._partials(t_ns)
+        if not self.futures:
+            out += self._partials(t_ns)
+        elif self.partials_on:
+            out += self._futures_partials(t_ns)
         return out
 
     def _futures_partials(self, t_ns: int) -> list[Event]:
         """USD-M "Partial Book Depth Streams" <symbol>@depth<5|10|20>[@500ms|@100ms] (250 ms by
         default): the top levels whole, in the depthUpdate envelope {e,E,T,s,U,u,pu,b,a}, pu the
-        stream's previous u."""
+        stream's previous u. Made once a connection has asked for one (`partials_on`)."""
         out = []
         u = self.uid()
         for n in (5, 10, 20):
@@ -206,7 +210,14 @@ class BinanceFeed(Feed):
                 return                  # a user-data stream: /ws/<listenKey>
             streams = [s for s in rest.split("/") if s]
         for s in streams:
-            conn.subscribe(_stream(s))
+            self._subscribe(conn, s)
+
+    def _subscribe(self, conn: Conn, s: str) -> None:
+        stream = _stream(s)
+        conn.subscribe(stream)
+        kind = stream.split("@", 1)[-1]
+        if self.futures and kind.startswith("depth") and kind[5:6].isdigit():
+            self.partials_on = True
 
     def on_text(self, conn: Conn, text: str) -> None:
         if self.faults.silent(self.clock()):
@@ -222,7 +233,7 @@ class BinanceFeed(Feed):
         rid, method, params = req.get("id"), req.get("method"), req.get("params") or []
         if method == "SUBSCRIBE":
             for s in params:
-                conn.subscribe(_stream(str(s)))
+                self._subscribe(conn, str(s))
             conn.send(fmt.compact({"result": None, "id": rid}))
         elif method == "UNSUBSCRIBE":
             for s in params:

@@ -49,6 +49,7 @@ class CryptocomFeed(Feed):
             self.add_view(f"book.{self.inst}.{d}", d, primary=d == 50)
         self.u = {f"book.{self.inst}.{d}": U_BASE for d in DEPTHS}
         self.trade_id = TRADE_ID_BASE
+        self.snapshots_on = False    # a SNAPSHOT subscription was made: whole books every 500 ms
 
     def view_seq(self, channel):
         return self.u[channel]
@@ -94,7 +95,7 @@ class CryptocomFeed(Feed):
             out.append((ch, self._result(ch, "book.update", [{
                 "update": {"asks": [self._lv(p, q) for p, q in asks], "bids": [self._lv(p, q) for p, q in bids]},
                 "t": ms, "tt": ms, "u": self.u[ch], "pu": pu}])))
-        if self.step_no % SNAPSHOT_EVERY == 0:
+        if self.snapshots_on and self.step_no % SNAPSHOT_EVERY == 0:
             out.extend((ch + SNAP, self.snapshot(ch, t_ns)) for ch in self.views)
         return out
 
@@ -136,6 +137,8 @@ class CryptocomFeed(Feed):
         conn.send(fmt.compact({"id": rid, "method": method, "code": 0}))
         for c in chans:
             key = c + SNAP if c in self.views and kind == "SNAPSHOT" else c
+            if key != c and method == "subscribe":
+                self.snapshots_on = True
             if method == "subscribe":
                 conn.subscribe(key)
                 if c in self.views:

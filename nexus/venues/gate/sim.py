@@ -83,6 +83,7 @@ class GateFeed(Feed):
         for n in OBU_LEVELS:
             self.add_view(f"obu{n}", n)
             self.ids[f"obu{n}"] = SPOT_ID_BASE
+        self.obu_on = False
         self.trade_id = TRADE_ID_BASE
         self.futures_trade_id = FUTURES_TRADE_ID_BASE
         s = self.spec
@@ -147,7 +148,10 @@ class GateFeed(Feed):
         return out
 
     def _obu(self, t_ns: int) -> list[Event]:
+        """spot.obu pushes, made once a connection has subscribed to one (`obu_on`)."""
         out: list[Event] = []
+        if not self.obu_on:
+            return out
         for n, every in OBU_LEVELS.items():
             name = f"obu{n}"
             view = self.views[name]
@@ -184,6 +188,10 @@ class GateFeed(Feed):
                 return
             streams.append((x, int(level)))
         subs = conn.state.setdefault("obu", set())
+        if event == "subscribe" and not self.obu_on:
+            for n in OBU_LEVELS:       # the views start from the book as it is now
+                self.views[f"obu{n}"].refresh()
+            self.obu_on = True
         if event == "subscribe":
             dup = next((x for x, _ in streams if x in subs), None)
             if dup is not None:
