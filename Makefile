@@ -35,11 +35,15 @@ build: prereqs $(DEPS_STAMP)
 
 # MEXC's published protocol-buffer schemas (github.com/mexcdevelop/websocket-proto, kept in
 # nexus/venues/mexc/proto/) compiled to the committed nexus/venues/mexc/pb/*_pb2.py (grpcio-tools,
-# dev extra); the generated absolute imports are made package-relative.
+# dev extra); the generated absolute imports are made package-relative, and the files register in
+# the package's own descriptor pool (pb/__init__.py: POOL), so that a library registering MEXC's
+# files under the same names in protobuf's default pool (ccxt does) can share the process.
 mexc-proto: build
 	$(BIN)/python -m grpc_tools.protoc -I nexus/venues/mexc/proto --python_out=nexus/venues/mexc/pb \
 		nexus/venues/mexc/proto/*.proto
 	sed -i -E 's/^import ([A-Za-z0-9]+_pb2) as /from . import \1 as /' nexus/venues/mexc/pb/*_pb2.py
+	sed -i -E 's/_descriptor_pool\.Default\(\)\.AddSerializedFile\(/_descriptor_pool_POOL.AddSerializedFile(/; s/^(_sym_db = _symbol_database\.Default\(\))$$/\1\nfrom . import POOL as _descriptor_pool_POOL/' \
+		nexus/venues/mexc/pb/*_pb2.py
 
 # The main job on its embedded default: the venue simulator in-process, five venues live in
 # the terminal view for 20 seconds (a gap on binance-spot at 8 s shows a resync).
