@@ -406,6 +406,14 @@ def test_cli_session_gate(tmp_path):
         assert r.returncode == 0 and json.loads(r.stdout)["state"] == "cancelled", r.stderr
         r = nexus("order", "cancel", "--symbol", SYMBOL, "--client-id", "gtA1", "--json")
         assert r.returncode == 3 and "ORDER_CANCELLED" in r.stderr
+        # a stop: a price order; another session sees it in `order ls` under Gate's id (no client id on it)
+        r = nexus("order", "place", "--symbol", SYMBOL, "--side", "sell", "--type", "stop", "--qty", QTY,
+                  "--stop-price", "1000.0", "--client-id", "gtS1", "--json")
+        assert r.returncode == 0 and json.loads(r.stdout)["state"] == "accepted", r.stderr
+        stop_id = json.loads(r.stdout)["venue_order_id"]
+        r = nexus("order", "ls", "--json")
+        assert [(o["client_id"], o["venue_order_id"], o["venue_status"]) for o in json.loads(r.stdout)] == \
+            [("", stop_id, "price order open")], r.stdout
         r = nexus("order", "status", "--symbol", SYMBOL, "--client-id", "nosuch", "--json")
         assert r.returncode == 3 and "ORDER_NOT_FOUND" in r.stderr
         r = nexus("order", "place", "--symbol", SYMBOL, "--side", "sell", "--type", "market", "--qty", "900.0000")
