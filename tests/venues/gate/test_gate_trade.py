@@ -603,3 +603,27 @@ def test_spot_entry_with_stop_loss_ticks_gets_a_stop_sell():
             await ex.wait_for(sl.client_id, lambda x: x.state.terminal, 5)
             assert sl.state is State.FILLED and ex.positions.get(VENUE, PAIR).qty == 0
     run(body())
+
+
+def test_stop_that_fired_before_its_lost_answer_is_found_among_finished_and_its_ioc_rest_is_cancelled():
+    """A buy stop under the last price fires at once; its answer comes late: the query finds it
+    among the finished price orders (never resent) and follows the order it put, an IOC limit
+    1 % above the trigger that takes the whole book and has its remainder cancelled."""
+    async def body():
+        async with simulator(VENUES) as sim, executor(sim, VENUE, timeout_s=0.5) as ex:
+            trade = _trade(sim)
+            book = sim.book(VENUE)
+            low = str(Decimal(book["bids"][0][0]) - 5)
+            held = sum(Decimal(q) for _, q in book["asks"])
+            big = str((held + 1).quantize(Decimal("0.0001")))
+            trade.ex.delay_next_response(2.0)
+            o = await ex.place(await ex.request(SYMBOL, "buy", "stop", big, stop_price=low))
+            assert ex.sends == 1 and len(trade.price_orders) == 1
+            if not o.state.terminal:                    # the stream may still be on its way
+                await ex.wait_for(o.client_id, lambda x: x.state.terminal, 5)
+            assert o.state is State.EXPIRED and 0 < o.filled_qty < Decimal(big)
+            st = await ex.status(SYMBOL, o.client_id)
+            assert st.state is State.EXPIRED and st.venue_status == "ioc" and st.filled == o.filled_qty
+            fired = trade.ex.orders[next(iter(trade.price_orders.values()))["oid"]]
+            assert fired.status == "CANCELED" and not fired.resting and trade.ex.price_dec(fired.price) >= Decimal(low) * Decimal("1.01")
+    run(body())
