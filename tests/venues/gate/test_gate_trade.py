@@ -446,21 +446,31 @@ def _trade(sim, futures=False):
 
 
 def _above(sim):
-    """A stop price 10 USDT above the best ask: out of the flow's reach for the test's length."""
-    return str(Decimal(sim.book(VENUE)["asks"][0][0]) + 10)
+    """A stop price 30 USDT (about 5 bp) above the best ask: out of the flow's reach for the
+    test's length, inside the simulated book (so a sweep reaches it)."""
+    return str(Decimal(sim.book(VENUE)["asks"][0][0]) + 30)
 
 
-async def _sweep_asks_through(sim, price):
-    """Another account buys through `price` on the (shared) spot book: the last price reaches it."""
+async def _sweep_through(sim, price, side, fired, tries=5):
+    """Another account takes the (shared) spot book through `price` ("buy": the asks up to it,
+    "sell": the bids down to it) until `fired()` (the published book it sizes from may be a
+    step behind the flow, so one sweep can stop short)."""
     async with executor(sim, VENUE, "key-B", "secret-B", stream=False) as other:
-        sweep = Decimal("0.0100") + sum(Decimal(q) for p, q in sim.book(VENUE)["asks"] if Decimal(p) <= Decimal(price))
-        await other.place(await other.request(SYMBOL, "buy", "market", str(sweep.quantize(Decimal("0.0001")))))
+        for _ in range(tries):
+            levels = sim.book(VENUE)["asks" if side == "buy" else "bids"]
+            through = [q for p, q in levels if (Decimal(p) <= Decimal(price) if side == "buy" else Decimal(p) >= Decimal(price))]
+            sweep = Decimal("0.0100") + sum(Decimal(q) for q in through)
+            await other.place(await other.request(SYMBOL, side, "market", str(sweep.quantize(Decimal("0.0001")))))
+            await asyncio.sleep(0.1)
+            if fired():
+                return
+    raise AssertionError(f"the book was not taken through {price}")
 
 
-async def _sweep_bids_through(sim, price):
-    async with executor(sim, VENUE, "key-B", "secret-B", stream=False) as other:
-        sweep = Decimal("0.0100") + sum(Decimal(q) for p, q in sim.book(VENUE)["bids"] if Decimal(p) >= Decimal(price))
-        await other.place(await other.request(SYMBOL, "sell", "market", str(sweep.quantize(Decimal("0.0001")))))
+def _fired(sim, client_id, ex, futures=False):
+    """The stop's price order is no longer waiting (the simulator's own view)."""
+    trade = _trade(sim, futures)
+    return lambda: trade.po_state(trade.price_orders[int(ex.adapter.stops[client_id][0])]) != "open"
 
 
 def test_spot_stop_is_a_price_order_that_triggers_on_last_price_fills_and_cancels():
@@ -489,7 +499,7 @@ def test_spot_stop_is_a_price_order_that_triggers_on_last_price_fills_and_cancel
             with pytest.raises(VenueRejected) as e:                         # a second cancel: Gate's label
                 await ad.cancel(SYMBOL, c.client_id)
             assert e.value.code == "ORDER_NOT_FOUND"
-            await _sweep_asks_through(sim, ask)
+            await _sweep_through(sim, ask, "buy", _fired(sim, o.client_id, ex))
             await ex.wait_for(o.client_id, lambda x: x.state.terminal, 5)  # the put order's pushes, under our id
             assert o.state is State.FILLED and o.filled_qty == Decimal(QTY) and ex.unknown_updates == 0
             assert o.avg_price <= Decimal(po["put"]["price"])
@@ -528,7 +538,7 @@ def test_futures_stop_triggers_on_last_price_and_gate_refuses_a_wrong_side_trigg
                     {"initial": {"contract": PAIR, "size": 1, "price": "0", "tif": "ioc"},
                      "trigger": {"price": low, "rule": 1}}))
             assert e.value.code == "AUTO_TRIGGER_PRICE_GREATE_LAST"
-            await _sweep_asks_through(sim, ask)
+            await _sweep_through(sim, ask, "buy", _fired(sim, o.client_id, ex, futures=True))
             await ex.wait_for(o.client_id, lambda x: x.state.terminal, 5)
             assert o.state is State.FILLED and o.filled_qty == 20 and ex.unknown_updates == 0
             assert _futures(sim).accounts["key-A"].position == 20 and ex.positions.get(VENUE, FUT_SYMBOL).qty == 20
@@ -580,7 +590,7 @@ def test_futures_entry_with_stop_loss_ticks_gets_a_reduce_only_stop_that_closes_
             assert sl.request.stop_price == ref - 30 * tick and sl.request.reduce_only and sl.request.qty == 50
             po = await ex.adapter._call("GET", f"/futures/usdt/price_orders/{sl.venue_order_id}")
             assert po["initial"]["reduce_only"] is True and po["initial"]["size"] == -50 and po["trigger"]["rule"] == 2
-            await _sweep_bids_through(sim, sl.request.stop_price)
+            await _sweep_through(sim, sl.request.stop_price, "sell", _fired(sim, sl.client_id, ex, futures=True))
             await ex.wait_for(sl.client_id, lambda x: x.state.terminal, 5)
             assert sl.state is State.FILLED and sl.filled_qty == 50
             assert _futures(sim).accounts["key-A"].position == 0 and ex.positions.get(VENUE, FUT_SYMBOL).qty == 0
@@ -599,7 +609,7 @@ def test_spot_entry_with_stop_loss_ticks_gets_a_stop_sell():
             assert sl.request.stop_price == (e.avg_price / tick).to_integral_value() * tick - 25 * tick
             po = await ex.adapter._call("GET", f"/spot/price_orders/{sl.venue_order_id}")
             assert (po["trigger"]["rule"], po["put"]["side"], Decimal(po["put"]["amount"])) == ("<=", "sell", Decimal(QTY))
-            await _sweep_bids_through(sim, sl.request.stop_price)
+            await _sweep_through(sim, sl.request.stop_price, "sell", _fired(sim, sl.client_id, ex))
             await ex.wait_for(sl.client_id, lambda x: x.state.terminal, 5)
             assert sl.state is State.FILLED and ex.positions.get(VENUE, PAIR).qty == 0
     run(body())
