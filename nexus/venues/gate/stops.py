@@ -76,8 +76,10 @@ class GateStops:
         tick = Decimal(self.ticks.get(pair) or (await self.instrument(pair)).tick_size)
         band = req.stop_price * (1 + STOP_BAND if buy else 1 - STOP_BAND) / tick
         cap = band.to_integral_value(ROUND_CEILING if buy else ROUND_FLOOR) * tick
-        return (f'{{"trigger":{{"price":"{stop}","rule":"{">=" if buy else "<="}","expiration":{SPOT_STOP_EXPIRATION_S}}},'
-                f'"put":{{"type":"limit","side":"{req.side.value}","price":"{_plain(cap)}","amount":"{_plain(req.qty)}",'
+        rule = ">=" if buy else "<="
+        return (f'{{"trigger":{{"price":"{stop}","rule":"{rule}","expiration":{SPOT_STOP_EXPIRATION_S}}},'
+                f'"put":{{"type":"limit","side":"{req.side.value}","price":"{_plain(cap)}",'
+                f'"amount":"{_plain(req.qty)}",'
                 f'"account":"normal","time_in_force":"ioc"}},"market":"{pair}"}}')
 
     async def place_stop(self, req: OrderRequest) -> OrderUpdate:

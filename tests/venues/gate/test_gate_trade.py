@@ -19,6 +19,7 @@ import pytest
 from nexus.exec.client import ClockDrift, VenueRejected
 from nexus.exec.keys import Credentials
 from nexus.exec.orders import OrderError, OrderRequest, State
+from nexus.instruments import Instrument
 from nexus.venues.gate.orders import GateAdapter
 from tests.exec.tradesim import executor, run, send_raw, simulator
 
@@ -458,7 +459,8 @@ async def _sweep_through(sim, price, side, fired, tries=5):
     async with executor(sim, VENUE, "key-B", "secret-B", stream=False) as other:
         for _ in range(tries):
             levels = sim.book(VENUE)["asks" if side == "buy" else "bids"]
-            through = [q for p, q in levels if (Decimal(p) <= Decimal(price) if side == "buy" else Decimal(p) >= Decimal(price))]
+            through = [q for p, q in levels
+                       if (Decimal(p) <= Decimal(price) if side == "buy" else Decimal(p) >= Decimal(price))]
             sweep = Decimal("0.0100") + sum(Decimal(q) for q in through)
             await other.place(await other.request(SYMBOL, side, "market", str(sweep.quantize(Decimal("0.0001")))))
             await asyncio.sleep(0.1)
@@ -485,7 +487,8 @@ def test_spot_stop_is_a_price_order_that_triggers_on_last_price_fills_and_cancel
             assert (po["status"], po["market"], po["trigger"]["rule"], Decimal(po["trigger"]["price"])) == \
                 ("open", PAIR, ">=", Decimal(ask))
             assert po["put"]["type"] == "limit" and po["put"]["time_in_force"] == "ioc" and \
-                Decimal(po["put"]["amount"]) == Decimal(QTY) and cap <= Decimal(po["put"]["price"]) < cap + Decimal("0.1")
+                Decimal(po["put"]["amount"]) == Decimal(QTY) and \
+                cap <= Decimal(po["put"]["price"]) < cap + Decimal("0.1")
             assert po["fired_order_id"] == 0
             assert await ad._call("GET", "/spot/orders", f"currency_pair={PAIR}&status=open") == []   # not an order yet
             st = await ex.status(SYMBOL, o.client_id)
@@ -495,7 +498,8 @@ def test_spot_stop_is_a_price_order_that_triggers_on_last_price_fills_and_cancel
             assert {u.client_id for u in await ad.open_orders(SYMBOL)} == {o.client_id, c.client_id}
             assert {u.client_id for u in await ad.open_orders()} == {o.client_id, c.client_id}
             u = await ex.cancel(SYMBOL, c.client_id)
-            assert u.state is State.CANCELLED and c.state is State.CANCELLED and u.venue_status == "price order cancelled"
+            assert u.state is State.CANCELLED and c.state is State.CANCELLED
+            assert u.venue_status == "price order cancelled"
             with pytest.raises(VenueRejected) as e:                         # a second cancel: Gate's label
                 await ad.cancel(SYMBOL, c.client_id)
             assert e.value.code == "ORDER_NOT_FOUND"
@@ -608,7 +612,8 @@ def test_spot_entry_with_stop_loss_ticks_gets_a_stop_sell():
             assert sl.request.type.value == "stop" and sl.state is State.ACCEPTED and not sl.request.reduce_only
             assert sl.request.stop_price == (e.avg_price / tick).to_integral_value() * tick - 25 * tick
             po = await ex.adapter._call("GET", f"/spot/price_orders/{sl.venue_order_id}")
-            assert (po["trigger"]["rule"], po["put"]["side"], Decimal(po["put"]["amount"])) == ("<=", "sell", Decimal(QTY))
+            assert (po["trigger"]["rule"], po["put"]["side"], Decimal(po["put"]["amount"])) == \
+                ("<=", "sell", Decimal(QTY))
             await _sweep_through(sim, sl.request.stop_price, "sell", _fired(sim, sl.client_id, ex))
             await ex.wait_for(sl.client_id, lambda x: x.state.terminal, 5)
             assert sl.state is State.FILLED and ex.positions.get(VENUE, PAIR).qty == 0
@@ -635,5 +640,38 @@ def test_stop_that_fired_before_its_lost_answer_is_found_among_finished_and_its_
             st = await ex.status(SYMBOL, o.client_id)
             assert st.state is State.EXPIRED and st.venue_status == "ioc" and st.filled == o.filled_qty
             fired = trade.ex.orders[next(iter(trade.price_orders.values()))["oid"]]
-            assert fired.status == "CANCELED" and not fired.resting and trade.ex.price_dec(fired.price) >= Decimal(low) * Decimal("1.01")
+            assert fired.status == "CANCELED" and not fired.resting
+            assert trade.ex.price_dec(fired.price) >= Decimal(low) * Decimal("1.01")
+    run(body())
+
+
+def test_documented_price_orders_parse_and_sim_price_orders_have_the_documented_fields():
+    ad = GateAdapter(Credentials(VENUE, "k", "s"))
+    u = ad.price_update("nx1", DOCS["spot_price_order_open"], False)
+    assert (u.state, u.venue_order_id, u.venue_status, u.symbol) == (State.ACCEPTED, "1283293", "price order open", PAIR)
+    assert ad._fired_id(DOCS["spot_price_order_open"], False) == ""
+    assert ad._fired_id(DOCS["spot_price_order_fired"], False) == "12332399"
+    assert ad._fired_id(DOCS["futures_price_order_fired"], True) == "44433322"
+    assert ad.price_update("nx2", DOCS["futures_price_order_cancelled"], True).state is State.CANCELLED
+    assert ad.price_update("nx3", DOCS["futures_price_order_open"], True).symbol == FUT_SYMBOL
+    inst = Instrument(VENUE, PAIR, "0.1", "0.0001", base="BTC", quote="USDT")
+    req = OrderRequest.make(inst, "sell", "stop", "0.0100", stop_price="60000.0")
+    assert ad._po_key(DOCS["spot_price_order_open"], False) == ad._stop_key(req)     # what a lost answer matches
+    fut = Instrument(VENUE, FUT_SYMBOL, "0.1", "1", "0.0001", "linear", "BTC", "USDT")
+    freq = OrderRequest.make(fut, "sell", "stop", "10", stop_price="60000.0", reduce_only=True)
+    assert ad._po_key(DOCS["futures_price_order_open"], True) == ad._stop_key(freq)
+
+    async def body():
+        async with simulator(VENUES) as sim, executor(sim, VENUE, stream=False) as ex:
+            far = _above(sim)
+            s = await ex.place(await ex.request(SYMBOL, "buy", "stop", QTY, stop_price=far))
+            f = await ex.place(await ex.request(FUT, "buy", "stop", "5", stop_price=far))
+            got = await ex.adapter._call("GET", f"/spot/price_orders/{s.venue_order_id}")
+            for doc, have in ((DOCS["spot_price_order_open"], got),
+                              (DOCS["futures_price_order_open"],
+                               await ex.adapter._call("GET", f"/futures/usdt/price_orders/{f.venue_order_id}"))):
+                assert set(doc) <= set(have), set(doc) - set(have)
+                for part in ("trigger", "put", "initial"):
+                    if part in doc:
+                        assert set(doc[part]) <= set(have[part]), (part, set(doc[part]) - set(have[part]))
     run(body())
