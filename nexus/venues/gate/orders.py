@@ -556,6 +556,11 @@ class GateAdapter(GateStops, HttpVenue):
             for t in tasks:
                 t.cancel()
 
+    async def close(self) -> None:
+        if self._resolver is not None:            # a lookup of held pushes (stops.py)
+            self._resolver.cancel()
+        await super().close()
+
 
 def spot(creds: Credentials, **kw) -> GateAdapter:
     return GateAdapter(creds, **kw)

@@ -25,8 +25,10 @@ session; after a lost answer `query` lists the market's price orders (GET .../pr
 stop's trigger price, rule, side and amount created at or after the send (Gate's seconds,
 2 s of slack) that no other client id of this session claimed, before anything is resent.
 What remains: an identical stop sent at the same moment by another session on the same
-account could be taken for ours, and a stop of an earlier session is not found by its client
-id (Gate's own id is shown by `order ls`). Query / cancel (DELETE .../price_orders/{id}) /
+account could be taken for ours; a request still in flight when the query found nothing (it
+reaches Gate after the lookup) is not seen, and the resend then doubles it (with a client id
+Gate would refuse the duplicate; here nothing can); and a stop of an earlier session is not
+found by its client id (Gate's own id is shown by `order ls`). Query / cancel (DELETE .../price_orders/{id}) /
 open orders include them; once it fired (`fired_order_id`, futures `trade_id`) the order it
 put is followed under the stop's client id: query and cancel address it, and its pushes on
 the private channels (whose text is not ours) are held until the waiting stops are looked up,
@@ -86,7 +88,11 @@ class GateStops:
         futures = is_futures(req.symbol)
         body = await self.stop_body(req)
         self.stop_sent[req.client_id] = (req, self.now_ms())
-        o = await self._call("POST", PRICE_ORDER_PATHS[futures], body=body)
+        try:
+            o = await self._call("POST", PRICE_ORDER_PATHS[futures], body=body)
+        except VenueRejected:
+            self.stop_sent.pop(req.client_id, None)       # refused: nothing to look for
+            raise
         poid = str(o.get("id", "")) if isinstance(o, dict) else ""
         if not poid:
             raise VenueUnreachable(f"{self.venue}: {PRICE_ORDER_PATHS[futures]}: created without an id")
