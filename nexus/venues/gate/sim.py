@@ -36,7 +36,8 @@ https://www.gate.io/docs/developers/apiv4/en/):
 - Authenticated spot REST (/api/v4/spot/orders, accounts, ...) and the private spot channels
   (spot.orders, spot.usertrades, spot.balances on the spot WebSocket), and the USDT futures
   ones (/api/v4/futures/usdt/orders, positions, leverage, accounts; futures.orders,
-  futures.usertrades, futures.positions on the futures WebSocket): sim_trade.py.
+  futures.usertrades, futures.positions on the futures WebSocket): sim_trade.py; the price-triggered
+  orders of both (/api/v4/spot/price_orders, /api/v4/futures/usdt/price_orders): sim_price_orders.py.
 
 One simulated book serves both markets: the futures contract's quanto_multiplier is the spot
 pair's amount step (BTC 0.0001), so its sizes are whole contracts of the same book. (Gate's real
