@@ -97,7 +97,7 @@ async def session(venue: str, *, testnet: bool, use_sim: bool, rest_url: str | N
 
         from nexus.sim.simulator import Simulator
         sim = await Simulator(seed=1, venues=[venue], symbol=_sim_symbol(venue, sim_symbol),
-                              epoch_ns=time.time_ns() // 1_000_000 * 1_000_000).start()
+                              epoch_ns=time.time_ns() // 1_000_000 * 1_000_000, wall_clock=True).start()
         creds, registered = _sim_keys(venue)
         sim.open_account(venue, creds.api_key, registered, passphrase=creds.passphrase)
         del registered

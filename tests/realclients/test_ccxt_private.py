@@ -162,7 +162,7 @@ async def _round_trip(venue: str) -> dict:
     # receive windows).
     epoch_ns = (time.time_ns() + (500_000_000 if venue == "coinbase" else 0)) // 1_000_000 * 1_000_000
     async with Simulator(seed=5, venues=[_venue(venue)], symbol=SIM_SYMBOL.get(venue, "BTCUSDT"),
-                         epoch_ns=epoch_ns) as sim:
+                         epoch_ns=epoch_ns, wall_clock=True) as sim:
         key, secret, sim_secret = KEY, SECRET, SECRET
         if venue == "coinbase":
             key, (secret, sim_secret) = COINBASE_KEY_NAME, _coinbase_key()

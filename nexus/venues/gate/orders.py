@@ -33,12 +33,8 @@ Gate spot market BUY takes its `amount` in the QUOTE currency, so a base quantit
 bought at market exactly: Nexus sends it as an IOC `limit` at a price cap (the ask that covers
 the quantity in the pair's current book, plus MARKET_BUY_BAND, rounded up to the tick), which
 takes at most the quantity asked and never pays beyond the cap. Futures MARKET is price "0",
-tif ioc. STOP is refused before sending: Gate's stops are separate price-triggered orders
-(/spot/price_orders, /futures/usdt/price_orders) whose `text` is only the order's source
-(web / api / app), not a client id, so a stop whose answer was lost could not be found again
-by its client id, and a retry could double it. For the same reason an entry with a stop-loss
-(--sl-ticks) is refused (`check_request`, before it is tracked): it would stand unprotected;
-a take-profit alone (a limit, reduce-only on futures) is placed.
+tif ioc. STOP is one of Gate's price-triggered orders, an entry's stop-loss (--sl-ticks) too:
+nexus/venues/gate/stops.py (their lost answers, and following what they put once fired).
 
 States: spot finish_as `open` -> accepted / partially filled, `filled` -> filled,
 `cancelled` -> cancelled, `ioc` / `fok` / `depth_not_enough` / `trader_not_enough` / `small`
@@ -77,70 +73,29 @@ from nexus.exec.signing.base import mask, sha2
 from nexus.instruments import Instrument
 from nexus.venues.gate.data import FUTURES_SUFFIX, futures_instrument, spot_instrument
 from nexus.venues.gate.feed import futures_url
+from nexus.venues.gate.markets import API, FUTURES, TEXT_MAX, TEXT_PREFIX, _dec, _plain, client_text, contract_of, \
+    is_futures, pair_of
+from nexus.venues.gate.stops import GateStops
 from nexus.venues.gate.sign import GateSigner
 
 VENUE = "gate"
-API = "/api/v4"
 TIME_PATH = f"{API}/spot/time"
 URLS = ("https://api.gateio.ws", "wss://api.gateio.ws/ws/v4/")
 PING_S = 20.0
-TEXT_PREFIX = "t-"
-TEXT_MAX = 28                       # characters after "t-" (docs/Order.md `text`)
 MARKET_BUY_BAND = Decimal("0.01")   # a market buy's price cap: 1 % beyond the covering ask
 BOOK_DEPTH = 100
 WINDOW = "Gate accepts a Timestamp within 60 s of its clock"
 EXPIRED = frozenset({"ioc", "fok", "depth_not_enough", "trader_not_enough", "small", "poc", "stp", "unknown"})
 PRIVATE_CHANNELS = ("spot.orders", "spot.usertrades")
-FUTURES = "/futures/usdt"           # below API: USDT-settled futures
 ORDER_PATHS = {False: f"{API}/spot/orders", True: f"{API}{FUTURES}/orders"}    # by is_futures
 sha512 = sha2("sha512")     # the body's hash in the signed text
 JSON_LENGTH = b"\r\nContent-Type: application/json\r\nContent-Length: "
 ORDER_SIGN_HEADS = {f: f"POST\n{p}\n\n".encode() for f, p in ORDER_PATHS.items()}   # method, path, no query
-STOP_REFUSED = ("gate: a stop is one of Gate's price-triggered orders ({path}), which carry no client order id: "
-                "one whose answer was lost could not be found again, and a retry could double it: not sent")
+STOP_NOT_HERE = "gate: a stop is a price-triggered order (stop_body), not an order body"
 FUTURES_WS_URL = "wss://fx-ws.gateio.ws/v4/ws/usdt"
 FUTURES_CHANNELS = ("futures.orders", "futures.usertrades")
 FUTURES_EXPIRED = frozenset({"ioc", "liquidated", "auto_deleveraged", "reduce_only", "position_closed",
                              "reduce_out", "stp"})
-
-
-def _dec(text: Any) -> Decimal | None:
-    return Decimal(str(text)) if text not in ("", None) else None
-
-
-def is_futures(symbol: str) -> bool:
-    return symbol.endswith(FUTURES_SUFFIX) or symbol.upper().endswith(FUTURES_SUFFIX)
-
-
-def contract_of(symbol: str) -> str:
-    """BTC_USDT from BTC_USDT:USDT or BTCUSDT:USDT (the USDT-settled contract)."""
-    s = symbol.upper()[: -len(FUTURES_SUFFIX)]
-    if "_" in s:
-        return s
-    from nexus.venues.gate.feed import _symbol
-    return _symbol(s)
-
-
-def pair_of(symbol: str) -> str:
-    """BTC_USDT from BTC_USDT or BTCUSDT (a quote Nexus knows: USDT, USDC, BTC, ETH...)."""
-    if "_" in symbol and ":" not in symbol and symbol.isupper():
-        return symbol                      # already Gate's pair (an instrument's symbol)
-    from nexus.venues.gate.feed import _symbol
-
-    s = symbol.upper()
-    if s.endswith(FUTURES_SUFFIX):
-        raise OrderError(f"gate: {symbol} is a USDT futures contract, not a spot pair")
-    return s if "_" in s else _symbol(s)
-
-
-_plain = plain      # a decimal as plain text (no exponent); str() is the fast path
-
-
-def client_text(client_id: str) -> str:
-    if len(client_id) > TEXT_MAX:
-        raise OrderError(f"gate: client order id {client_id!r} is longer than Gate's {TEXT_MAX} characters "
-                         "(order `text`): not sent")
-    return TEXT_PREFIX + client_id
 
 
 def state_of(o: dict) -> State:
@@ -178,7 +133,7 @@ def _filled(o: dict) -> Decimal:
     return Decimal(o.get("amount") or 0) - Decimal(o.get("left") or 0)
 
 
-class GateAdapter(HttpVenue):
+class GateAdapter(GateStops, HttpVenue):
     venue = VENUE
     perpetual = False
     UNKNOWN_ORDER = ("ORDER_NOT_FOUND", "Order not found")
@@ -196,6 +151,15 @@ class GateAdapter(HttpVenue):
         self.order_ids: dict[str, str] = {}           # client id -> Gate order id
         self.ticks: dict[str, str] = {}
         self.trades: dict[str, list[Fill]] = {}       # Gate order id -> its trades not yet counted
+        # stops (price-triggered orders, module docstring): client id -> (price order id, futures)
+        self.stops: dict[str, tuple[str, bool]] = {}
+        self.stop_cids: dict[str, str] = {}           # price order id -> client id (claimed)
+        self.stop_sent: dict[str, tuple[OrderRequest, int]] = {}   # sent, no answer yet: (request, server ms)
+        self.stops_ended: set[str] = set()            # client ids of stops that ended without firing
+        self.fired: dict[str, str] = {}               # Gate order id a stop put -> the stop's client id
+        self.orphans: dict[str, list[tuple[bool, dict, tuple[Fill, ...]]]] = {}   # pushed, maybe a fired stop's
+        self._on_update: Callable[[OrderUpdate], None] | None = None
+        self._resolver: asyncio.Task | None = None
         # order_bytes: what does not change between orders, rendered once
         self._request_heads = {f: (f"POST {self.base_path}{ORDER_PATHS[f]} HTTP/1.1\r\nHost: {self.host}\r\n"
                                    f"KEY: {self.signer.api_key}\r\nTimestamp: ").encode() for f in (False, True)}
@@ -208,16 +172,10 @@ class GateAdapter(HttpVenue):
     # -- requests ---------------------------------------------------------------------------
     def check_request(self, req: OrderRequest) -> None:
         """Gate's rules beyond the grid, refused before the order is tracked or sent (the
-        Executor's optional hook): the text's length, no stops (module docstring), so no
-        entry whose stop-loss would be one; reduce-only on futures only; whole contracts."""
+        Executor's optional hook): the text's length; reduce-only on futures only; whole
+        contracts."""
         client_text(req.client_id)
         futures = is_futures(req.symbol)
-        path = f"{FUTURES}/price_orders" if futures else "/spot/price_orders"
-        if req.type is OrderType.STOP:
-            raise OrderError(STOP_REFUSED.format(path=path))
-        if req.sl_ticks:
-            raise OrderError(STOP_REFUSED.format(path=path).replace("a stop is", "a stop-loss (--sl-ticks) would be")
-                             .replace(": not sent", ": the entry is not sent either"))
         if req.reduce_only and not futures:
             raise OrderError("gate spot: reduce-only applies to perpetuals only")
         if futures and req.qty != req.qty.to_integral_value():
@@ -252,7 +210,7 @@ class GateAdapter(HttpVenue):
             return head + (f'limit","account":"spot","side":"{"sell" if req.side is Side.SELL else "buy"}",'
                            f'"amount":"{qty}","price":"{plain(req.price)}","time_in_force":"gtc"}}')
         if t is OrderType.STOP:
-            raise OrderError(STOP_REFUSED.format(path="/spot/price_orders"))
+            raise OrderError(STOP_NOT_HERE)
         if req.side is Side.SELL:
             return head + f'market","account":"spot","side":"sell","amount":"{qty}","time_in_force":"ioc"}}'
         if cap is None:
@@ -271,7 +229,7 @@ class GateAdapter(HttpVenue):
             size = str(n)
         t = req.type
         if t is OrderType.STOP:
-            raise OrderError(STOP_REFUSED.format(path="/futures/usdt/price_orders"))
+            raise OrderError(STOP_NOT_HERE)
         cid = req.client_id
         if len(cid) > TEXT_MAX:
             client_text(cid)                # refused, naming the limit
@@ -396,6 +354,8 @@ class GateAdapter(HttpVenue):
 
     # -- orders -----------------------------------------------------------------------------
     async def place(self, req: OrderRequest) -> OrderUpdate:
+        if req.type is OrderType.STOP:
+            return await self.place_stop(req)
         if is_futures(req.symbol):
             o = await self._call("POST", f"{FUTURES}/orders", body=self.futures_body(req))
             self.order_ids[req.client_id] = str(o.get("id", ""))
@@ -430,6 +390,8 @@ class GateAdapter(HttpVenue):
         return None
 
     async def query(self, symbol: str, client_id: str) -> OrderUpdate | None:
+        if client_id in self.stops or client_id in self.stop_sent:
+            return await self.stop_query(client_id)
         if is_futures(symbol):
             return await self.futures_query(symbol, client_id)
         pair = pair_of(symbol)
@@ -446,6 +408,8 @@ class GateAdapter(HttpVenue):
         return None
 
     async def cancel(self, symbol: str, client_id: str) -> OrderUpdate:
+        if client_id in self.stops or client_id in self.stop_sent:
+            return await self.stop_cancel(client_id)
         oid = self.order_ids.get(client_id)
         if not oid:
             upd = await self.query(symbol, client_id)
@@ -458,6 +422,10 @@ class GateAdapter(HttpVenue):
         return self.update(await self._call("DELETE", f"/spot/orders/{oid}", f"currency_pair={pair}"))
 
     async def open_orders(self, symbol: str | None = None) -> list[OrderUpdate]:
+        """The open orders and the open (not yet triggered) price orders."""
+        return await self._open_plain(symbol) + await self.open_stops(symbol)
+
+    async def _open_plain(self, symbol: str | None = None) -> list[OrderUpdate]:
         if symbol and is_futures(symbol):
             return [self.futures_update(o) for o in
                     await self._call("GET", f"{FUTURES}/orders", f"contract={contract_of(symbol)}&status=open")]
@@ -509,10 +477,7 @@ class GateAdapter(HttpVenue):
 
     def futures_update(self, o: dict, fills: tuple[Fill, ...] = ()) -> OrderUpdate:
         """A FuturesOrder (REST, or a futures.orders push) as an OrderUpdate, in contracts."""
-        text = str(o.get("text", ""))
-        cid = text[len(TEXT_PREFIX):] if text.startswith(TEXT_PREFIX) else text
-        if o.get("id"):
-            self.order_ids.setdefault(cid, str(o["id"]))
+        cid = self._client_id(o)
         filled = Decimal(abs(int(o.get("size") or 0)) - abs(int(o.get("left") or 0)))
         avg = _dec(o.get("fill_price")) if filled else None
         return OrderUpdate(cid, futures_state_of(o), filled, str(o.get("id", "")), fills, None, avg,
@@ -523,10 +488,7 @@ class GateAdapter(HttpVenue):
         itemises no trades: what it filled is given as one fill at its average with the
         order's fee (so a fee is counted when the answer is the first news of the fill);
         a pushed update carries the spot.usertrades that came before it (`fills`)."""
-        text = str(o.get("text", ""))
-        cid = text[len(TEXT_PREFIX):] if text.startswith(TEXT_PREFIX) else text
-        if o.get("id"):
-            self.order_ids.setdefault(cid, str(o["id"]))
+        cid = self._client_id(o)
         filled = _filled(o)
         cum = _dec(o.get("filled_total"))
         avg = _dec(o.get("avg_deal_price")) if filled else None
@@ -536,6 +498,18 @@ class GateAdapter(HttpVenue):
                 fills = (Fill(filled, cum / filled, Decimal(o.get("fee") or 0), o.get("fee_currency", ""), ""),)
         return OrderUpdate(cid, state_of(o), filled, str(o.get("id", "")), fills, cum, avg,
                            o.get("finish_as") or o.get("status", ""), o.get("currency_pair", ""))
+
+    def _client_id(self, o: dict) -> str:
+        """Ours from the order's text ("t-" + id), or the client id of the stop that put it."""
+        oid = str(o.get("id", ""))
+        cid = self.fired.get(oid)
+        if cid is not None:
+            return cid
+        text = str(o.get("text", ""))
+        cid = text[len(TEXT_PREFIX):] if text.startswith(TEXT_PREFIX) else text
+        if oid:
+            self.order_ids.setdefault(cid, oid)
+        return cid
 
     def stream_updates(self, msg: dict) -> list[OrderUpdate]:
         ch = msg.get("channel")
@@ -551,7 +525,7 @@ class GateAdapter(HttpVenue):
                          "USDT", str(t.get("id", ""))))
             return []
         if ch == "futures.orders":
-            return [self.futures_update(o, tuple(self.trades.pop(str(o.get("id")), ()))) for o in msg.get("result") or ()]
+            return self._order_pushes(True, msg.get("result") or ())
         if ch == "spot.usertrades":       # kept until the order's next update, which counts them
             for t in msg.get("result") or ():
                 self.trades.setdefault(str(t.get("order_id")), []).append(
@@ -560,7 +534,7 @@ class GateAdapter(HttpVenue):
             return []
         if ch != "spot.orders":
             return []
-        return [self.update(o, tuple(self.trades.pop(str(o.get("id")), ()))) for o in msg.get("result") or ()]
+        return self._order_pushes(False, msg.get("result") or ())
 
     # -- private stream ---------------------------------------------------------------------
     def subscribe_message(self, channel: str, req_id: int, payload: list | None = None) -> str:
@@ -573,6 +547,7 @@ class GateAdapter(HttpVenue):
     async def user_stream(self, on_update: Callable[[OrderUpdate], None], ready: asyncio.Event | None = None) -> None:
         """The spot channels on the spot WebSocket and the futures channels (payload [user id,
         "!all"]: the user id from /account/detail) on the futures WebSocket, together."""
+        self._on_update = on_update
         user_id = (await self._call("GET", "/account/detail")).get("user_id")
 
         def handshake(channels: tuple[str, ...], payload: list):
@@ -610,6 +585,11 @@ class GateAdapter(HttpVenue):
             waiter.cancel()
             for t in tasks:
                 t.cancel()
+
+    async def close(self) -> None:
+        if self._resolver is not None:            # a lookup of held pushes (stops.py)
+            self._resolver.cancel()
+        await super().close()
 
 
 def spot(creds: Credentials, **kw) -> GateAdapter:

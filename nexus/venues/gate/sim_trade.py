@@ -23,7 +23,8 @@ Modelled: the spot account ("spot"; "unified" taken as the same book), GTC and I
 IOC limit's remainder is cancelled at once, finish_as "ioc"), market orders (a market buy
 spends its quote amount walking the asks: the base bought is the most the amount pays for
 on the lot grid); fees charged in the quote currency (the simulated exchange keeps them so).
-A custom id (text) finds an order only while it is open, as Gate documents. Error messages
+A custom id (text) finds an order only while it is open, as Gate documents. Price-triggered
+orders (stops, /spot/price_orders and /futures/usdt/price_orders): sim_price_orders.py. Error messages
 follow the texts Gate is seen answering where known ("Signature mismatch", "Missing required
 header: ...", "Invalid key provided"); the others name the field.
 """
@@ -42,17 +43,15 @@ from nexus.sim.exchange import CANCELED, EXPIRED, FILLED, NEW, TERMINAL, ExecEve
 from nexus.sim.feed import Conn, SimRequest
 from nexus.sim.market import ASK, BUY, SELL
 from nexus.sim.private import OffGrid, PrivateTrade, late, plain, units
+from nexus.venues.gate.sim_price_orders import (  # noqa: F401 (GateError, _bad: this module's API too)
+    API, ORDER_ID_BASE, SIDES, USER_ID, FuturesPriceOrders, GateError, SpotPriceOrders, _bad,
+)
 
-API = "/api/v4"
 WINDOW_S = 60
-ORDER_ID_BASE = 600_000_000_000
 TRADE_ID_BASE = 9_000_000_000
-USER_ID = 10_000_001
 TEXT_RE = re.compile(r"^t-[0-9A-Za-z_.\-]{1,28}$")
-SIDES = {"buy": BUY, "sell": SELL}
 CHANNELS = frozenset({"spot.orders", "spot.usertrades", "spot.balances"})
 WS_AUTH_FAILED = 4
-
 REJECTS = {     # exchange reason -> (HTTP status, label, message)
     "insufficient_balance": (400, "BALANCE_NOT_ENOUGH", "Not enough balance"),
     "duplicate_client_id": (400, "REPEATED_CREATION", "Order with the same text already exists"),
@@ -68,22 +67,15 @@ REJECTS = {     # exchange reason -> (HTTP status, label, message)
 }
 
 
-class GateError(Exception):
-    def __init__(self, status: int, label: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.label, self.message = status, label, message
-
-
-def _bad(message: str) -> GateError:
-    return GateError(400, "INVALID_PARAM_VALUE", message)
-
-
-class GateTrade(PrivateTrade):
+class GateTrade(SpotPriceOrders, PrivateTrade):
     """Order entry and the private spot channels of the simulated Gate venue."""
+
+    rejects = REJECTS
 
     def __init__(self, feed) -> None:
         super().__init__(feed)
         self.meta: dict[int, dict] = {}     # oid -> {"text", "tif", "kind", "quote_amount", "finish_as", "account"}
+        self.init_price_orders()
 
     # -- routes ---------------------------------------------------------------------------
     def routes(self) -> dict[tuple[str, str], Callable]:
@@ -94,6 +86,7 @@ class GateTrade(PrivateTrade):
             ("DELETE", f"{API}/spot/orders/{{order_id}}"): w(self.cancel_order),
             ("GET", f"{API}/spot/open_orders"): w(self.all_open), ("GET", f"{API}/spot/accounts"): w(self.accounts),
             ("GET", f"{API}/account/detail"): w(self.account_detail),
+            **self.price_routes(),
         }
 
     def _wrap(self, fn: Callable) -> Callable[[SimRequest], Any]:
@@ -237,7 +230,7 @@ class GateTrade(PrivateTrade):
                 return o
         elif order_id.isdigit():
             o = self.ex.orders.get(int(order_id) - ORDER_ID_BASE)
-            if o is not None and o.account == acct.api_key:
+            if o is not None and o.account == acct.api_key and not self.unfired(o):
                 return o
         raise GateError(*REJECTS["unknown_order"])
 
@@ -270,14 +263,14 @@ class GateTrade(PrivateTrade):
             limit = int(q.get("limit", 100))
         except ValueError:
             raise _bad("Invalid limit") from None
-        mine = [o for o in self.ex.orders.values() if o.account == acct.api_key
+        mine = [o for o in self.ex.orders.values() if o.account == acct.api_key and not self.unfired(o)
                 and (o.status in TERMINAL) == (status == "finished")]
         mine.sort(key=lambda o: o.updated_ns if status == "finished" else o.created_ns, reverse=status == "finished")
         return 200, [self.order_body(o) for o in mine[:max(1, min(limit, 1000))]]
 
     def all_open(self, req: SimRequest):
         acct = self._signed(req)
-        orders = self.ex.open_orders(acct)
+        orders = [o for o in self.ex.open_orders(acct) if not self.unfired(o)]
         return 200, ([{"currency_pair": self.spec.symbol, "total": len(orders),
                        "orders": [self.order_body(o) for o in orders]}] if orders else [])
 
@@ -395,7 +388,7 @@ class GateTrade(PrivateTrade):
 
     def _push(self, ev: ExecEvent) -> None:
         key = ev.order.account
-        if not self.private.live(key):
+        if not self.private.live(key) or self.unfired(ev.order):
             return
         o, s = ev.order, self.spec
         body = self.order_body(o)
@@ -439,7 +432,7 @@ FUTURES_REJECTS = {     # exchange reason -> (HTTP status, label, message)
 TEXT_LOOKUP_AFTER_FINISH_NS = 60 * 1_000_000_000    # "checked within 60 seconds after the end of the order"
 
 
-class GateFuturesTrade(GateTrade):
+class GateFuturesTrade(FuturesPriceOrders, GateTrade):
     """Gate's USDT-settled futures order entry on the same simulated book (sizes are whole
     contracts; a contract is the pair's amount step, see sim.py). Sources: Gate API v4 docs
     "Futures" (https://www.gate.io/docs/developers/apiv4/en/#futures: "Create a futures
@@ -493,7 +486,10 @@ class GateFuturesTrade(GateTrade):
             ("GET", f"{FUTURES}/positions/{{contract}}"): w(self.position),
             ("POST", f"{FUTURES}/positions/{{contract}}/leverage"): w(self.leverage),
             ("GET", f"{FUTURES}/accounts"): w(self.account),
+            **self.price_routes(),
         }
+
+    rejects = FUTURES_REJECTS
 
     def _contract(self, c: Any, required: bool = True) -> None:
         if c in (None, "") and not required:
@@ -557,7 +553,7 @@ class GateFuturesTrade(GateTrade):
                 return o
         elif order_id.isdigit():
             o = self.ex.orders.get(int(order_id) - ORDER_ID_BASE)
-            if o is not None and o.account == acct.api_key:
+            if o is not None and o.account == acct.api_key and not self.unfired(o):
                 return o
         raise GateError(*FUTURES_REJECTS["unknown_order"])
 
@@ -584,7 +580,7 @@ class GateFuturesTrade(GateTrade):
             limit = int(q.get("limit", 100))
         except ValueError:
             raise _bad("Invalid limit") from None
-        mine = [o for o in self.ex.orders.values() if o.account == acct.api_key
+        mine = [o for o in self.ex.orders.values() if o.account == acct.api_key and not self.unfired(o)
                 and (o.status in TERMINAL) == (status == "finished")]
         mine.sort(key=lambda o: o.updated_ns if status == "finished" else o.created_ns, reverse=status == "finished")
         return 200, [self.order_body(o) for o in mine[:max(1, min(limit, 1000))]]
@@ -687,7 +683,7 @@ class GateFuturesTrade(GateTrade):
 
     def _push(self, ev: ExecEvent) -> None:
         key = ev.order.account
-        if not self.private.live(key):
+        if not self.private.live(key) or self.unfired(ev.order):
             return
         o, s = ev.order, self.spec
         body = self.order_body(o)

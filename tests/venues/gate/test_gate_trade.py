@@ -19,6 +19,7 @@ import pytest
 from nexus.exec.client import ClockDrift, VenueRejected
 from nexus.exec.keys import Credentials
 from nexus.exec.orders import OrderError, OrderRequest, OrderType, Side, State
+from nexus.instruments import Instrument
 from nexus.venues.gate.orders import GateAdapter
 from tests.exec.tradesim import executor, run, send_raw, simulator
 
@@ -146,12 +147,8 @@ def test_bad_input_is_refused_before_sending():
                 await ex.request(SYMBOL, "buy", "market", QTY, leverage=5)
             with pytest.raises(OrderError, match="reduce-only"):
                 await ex.place(await ex.request(SYMBOL, "sell", "market", QTY, reduce_only=True))
-            with pytest.raises(OrderError, match="price-triggered"):
-                await ex.place(await ex.request(SYMBOL, "buy", "stop", QTY, stop_price="70000.0"))
             with pytest.raises(OrderError, match="28 characters"):
                 await ex.place(await ex.request(SYMBOL, "buy", "market", QTY, client_id="a" * 29))
-            with pytest.raises(OrderError, match="stop-loss"):
-                await ex.place(await ex.request(SYMBOL, "buy", "market", QTY, sl_ticks=10, tp_ticks=10))
             assert ex.tracker.orders == {}           # refused before being tracked
             with pytest.raises(OrderError, match="multiple of 1"):     # futures sizes are whole contracts
                 await ex.request(FUT, "buy", "market", "1.5")
@@ -159,8 +156,8 @@ def test_bad_input_is_refused_before_sending():
                 await ex.adapter.set_leverage(FUT, 126)
             with pytest.raises(OrderError, match="reduce-only .* would increase"):
                 await ex.place(await ex.request(FUT, "sell", "market", "10", reduce_only=True))
-            with pytest.raises(OrderError, match="price-triggered"):
-                await ex.place(await ex.request(FUT, "sell", "stop", "10", stop_price="60000.0"))
+            with pytest.raises(OrderError, match="reduce-only"):       # a spot stop cannot be reduce-only
+                await ex.place(await ex.request(SYMBOL, "sell", "stop", QTY, stop_price="60000.0", reduce_only=True))
             with pytest.raises(OrderError, match="no spot testnet|serves futures only"):
                 GateAdapter(Credentials(VENUE, "k", "s"), testnet=True)
             assert len(_orders(sim)) == 0
@@ -410,6 +407,14 @@ def test_cli_session_gate(tmp_path):
         assert r.returncode == 0 and json.loads(r.stdout)["state"] == "cancelled", r.stderr
         r = nexus("order", "cancel", "--symbol", SYMBOL, "--client-id", "gtA1", "--json")
         assert r.returncode == 3 and "ORDER_CANCELLED" in r.stderr
+        # a stop: a price order; another session sees it in `order ls` under Gate's id (no client id on it)
+        r = nexus("order", "place", "--symbol", SYMBOL, "--side", "sell", "--type", "stop", "--qty", QTY,
+                  "--stop-price", "1000.0", "--client-id", "gtS1", "--json")
+        assert r.returncode == 0 and json.loads(r.stdout)["state"] == "accepted", r.stderr
+        stop_id = json.loads(r.stdout)["venue_order_id"]
+        r = nexus("order", "ls", "--json")
+        assert [(o["client_id"], o["venue_order_id"], o["venue_status"]) for o in json.loads(r.stdout)] == \
+            [("", stop_id, "price order open")], r.stdout
         r = nexus("order", "status", "--symbol", SYMBOL, "--client-id", "nosuch", "--json")
         assert r.returncode == 3 and "ORDER_NOT_FOUND" in r.stderr
         r = nexus("order", "place", "--symbol", SYMBOL, "--side", "sell", "--type", "market", "--qty", "900.0000")
@@ -435,12 +440,247 @@ def test_cli_session_gate(tmp_path):
         assert len(outputs) >= 15
 
 
+# -- stops: Gate's price-triggered orders ---------------------------------------------------------
+def _trade(sim, futures=False):
+    feed = sim.core.feeds[VENUE]
+    return feed.futures_trade if futures else feed.trade
+
+
+def _above(sim):
+    """A stop price 30 USDT (about 5 bp) above the best ask: out of the flow's reach for the
+    test's length, inside the simulated book (so a sweep reaches it)."""
+    return str(Decimal(sim.book(VENUE)["asks"][0][0]) + 30)
+
+
+async def _sweep_through(sim, price, side, fired, tries=5):
+    """Another account takes the (shared) spot book through `price` ("buy": the asks up to it,
+    "sell": the bids down to it) until `fired()` (the published book it sizes from may be a
+    step behind the flow, so one sweep can stop short)."""
+    async with executor(sim, VENUE, "key-B", "secret-B", stream=False) as other:
+        for _ in range(tries):
+            levels = sim.book(VENUE)["asks" if side == "buy" else "bids"]
+            through = [q for p, q in levels
+                       if (Decimal(p) <= Decimal(price) if side == "buy" else Decimal(p) >= Decimal(price))]
+            sweep = Decimal("0.0100") + sum(Decimal(q) for q in through)
+            await other.place(await other.request(SYMBOL, side, "market", str(sweep.quantize(Decimal("0.0001")))))
+            await asyncio.sleep(0.1)
+            if fired():
+                return
+    raise AssertionError(f"the book was not taken through {price}")
+
+
+def _fired(sim, client_id, ex, futures=False):
+    """The stop's price order is no longer waiting (the simulator's own view)."""
+    trade = _trade(sim, futures)
+    return lambda: trade.po_state(trade.price_orders[int(ex.adapter.stops[client_id][0])]) != "open"
+
+
+def test_spot_stop_is_a_price_order_that_triggers_on_last_price_fills_and_cancels():
+    async def body():
+        async with simulator(VENUES) as sim, executor(sim, VENUE) as ex:
+            ad = ex.adapter
+            ask = _above(sim)
+            o = await ex.place(await ex.request(SYMBOL, "buy", "stop", QTY, stop_price=ask))
+            assert o.state is State.ACCEPTED and ex.sends == 1
+            po = await ad._call("GET", f"/spot/price_orders/{o.venue_order_id}")
+            cap = Decimal(ask) * Decimal("1.01")
+            assert (po["status"], po["market"], po["trigger"]["rule"], Decimal(po["trigger"]["price"])) == \
+                ("open", PAIR, ">=", Decimal(ask))
+            assert po["put"]["type"] == "limit" and po["put"]["time_in_force"] == "ioc" and \
+                Decimal(po["put"]["amount"]) == Decimal(QTY) and \
+                cap <= Decimal(po["put"]["price"]) < cap + Decimal("0.1")
+            assert po["fired_order_id"] == 0
+            assert await ad._call("GET", "/spot/orders", f"currency_pair={PAIR}&status=open") == []   # not an order yet
+            st = await ex.status(SYMBOL, o.client_id)
+            assert st.state is State.ACCEPTED and st.venue_status == "price order open"
+            far = str(Decimal(ask) * 2)
+            c = await ex.place(await ex.request(SYMBOL, "buy", "stop", QTY, stop_price=far))
+            assert {u.client_id for u in await ad.open_orders(SYMBOL)} == {o.client_id, c.client_id}
+            assert {u.client_id for u in await ad.open_orders()} == {o.client_id, c.client_id}
+            u = await ex.cancel(SYMBOL, c.client_id)
+            assert u.state is State.CANCELLED and c.state is State.CANCELLED
+            assert u.venue_status == "price order cancelled"
+            with pytest.raises(VenueRejected) as e:                         # a second cancel: Gate's label
+                await ad.cancel(SYMBOL, c.client_id)
+            assert e.value.code == "ORDER_NOT_FOUND"
+            await _sweep_through(sim, ask, "buy", _fired(sim, o.client_id, ex))
+            await ex.wait_for(o.client_id, lambda x: x.state.terminal, 5)  # the put order's pushes, under our id
+            assert o.state is State.FILLED and o.filled_qty == Decimal(QTY) and ex.unknown_updates == 0
+            assert o.avg_price <= Decimal(po["put"]["price"])
+            po = await ad._call("GET", f"/spot/price_orders/{ad.stops[o.client_id][0]}")
+            assert po["status"] == "finish" and po["fired_order_id"]
+            st = await ex.status(SYMBOL, o.client_id)                       # the fired order, under the stop's id
+            assert st.state is State.FILLED and st.client_id == o.client_id and st.venue_status == "filled"
+            assert st.venue_order_id == str(po["fired_order_id"])
+            assert ex.positions.get(VENUE, PAIR).qty == Decimal(QTY)
+            assert [u.client_id for u in await ad.open_orders(SYMBOL)] == []
+    run(body())
+
+
+def test_futures_stop_triggers_on_last_price_and_gate_refuses_a_wrong_side_trigger():
+    async def body():
+        async with simulator(VENUES) as sim, executor(sim, VENUE) as ex:
+            ad = ex.adapter
+            await ex.instrument(FUT)
+            ask = _above(sim)
+            o = await ex.place(await ex.request(FUT, "buy", "stop", "20", stop_price=ask))
+            assert o.state is State.ACCEPTED
+            po = await ad._call("GET", f"/futures/usdt/price_orders/{o.venue_order_id}")
+            assert (po["status"], po["initial"]["size"], po["initial"]["price"], po["initial"]["tif"],
+                    po["trigger"]["rule"], po["trigger"]["price_type"], Decimal(po["trigger"]["price"])) == \
+                ("open", 20, "0", "ioc", 1, 0, Decimal(ask))
+            assert [u.client_id for u in await ad.open_orders(FUT)] == [o.client_id]
+            await asyncio.sleep(0.2)          # the flow prints: the futures book has a last price
+            low = str(Decimal(sim.book(VENUE)["bids"][-1][0]))
+            with pytest.raises(VenueRejected) as e:          # a sell stop above the last price: Gate's label
+                await ad._call("POST", "/futures/usdt/price_orders", body=json.dumps(
+                    {"initial": {"contract": PAIR, "size": -1, "price": "0", "tif": "ioc"},
+                     "trigger": {"price": ask, "rule": 2}}))
+            assert e.value.code == "AUTO_TRIGGER_PRICE_LESS_LAST"
+            with pytest.raises(VenueRejected) as e:
+                await ad._call("POST", "/futures/usdt/price_orders", body=json.dumps(
+                    {"initial": {"contract": PAIR, "size": 1, "price": "0", "tif": "ioc"},
+                     "trigger": {"price": low, "rule": 1}}))
+            assert e.value.code == "AUTO_TRIGGER_PRICE_GREATE_LAST"
+            await _sweep_through(sim, ask, "buy", _fired(sim, o.client_id, ex, futures=True))
+            await ex.wait_for(o.client_id, lambda x: x.state.terminal, 5)
+            assert o.state is State.FILLED and o.filled_qty == 20 and ex.unknown_updates == 0
+            assert _futures(sim).accounts["key-A"].position == 20 and ex.positions.get(VENUE, FUT_SYMBOL).qty == 20
+            st = await ex.status(FUT, o.client_id)
+            po = await ad._call("GET", f"/futures/usdt/price_orders/{ad.stops[o.client_id][0]}")
+            assert (po["status"], po["finish_as"]) == ("finished", "succeeded")
+            assert st.state is State.FILLED and st.client_id == o.client_id and st.venue_order_id == str(po["trade_id"])
+            c = await ex.place(await ex.request(FUT, "sell", "stop", "20", stop_price=low, reduce_only=True))
+            u = await ex.cancel(FUT, c.client_id)
+            assert u.state is State.CANCELLED and u.venue_status == "price order cancelled"
+            assert len(_futures(sim).orders) == 2 and _futures(sim).accounts["key-A"].position == 20
+    run(body())
+
+
+@pytest.mark.parametrize("futures", [False, True])
+def test_stop_whose_answer_was_lost_is_found_in_the_price_orders_and_never_doubled(futures):
+    async def body():
+        async with simulator(VENUES) as sim, executor(sim, VENUE, timeout_s=0.5) as ex:
+            symbol, qty = (FUT, "10") if futures else (SYMBOL, QTY)
+            far = str((Decimal(sim.book(VENUE)["asks"][0][0]) * Decimal("1.5")).quantize(Decimal("0.1")))
+            first = await ex.place(await ex.request(symbol, "buy", "stop", qty, stop_price=far))   # the same stop
+            assert first.state is State.ACCEPTED and ex.sends == 1
+            trade = _trade(sim, futures)
+            trade.ex.delay_next_response(2.0)
+            req = await ex.request(symbol, "buy", "stop", qty, stop_price=far)
+            o = await ex.place(req)
+            assert o.state is State.ACCEPTED and ex.sends == 2                  # found, not sent again
+            assert len(trade.price_orders) == 2
+            mine = ex.adapter.stops[req.client_id][0]
+            assert mine != ex.adapter.stops[first.client_id][0]                # not the one already claimed
+            assert mine == str(max(trade.price_orders))                        # the one this send made
+            assert {u.client_id for u in await ex.adapter.open_orders(symbol)} == {first.client_id, req.client_id}
+            assert (await ex.cancel(symbol, req.client_id)).state is State.CANCELLED
+            assert (await ex.status(symbol, first.client_id)).state is State.ACCEPTED
+    run(body())
+
+
+def test_futures_entry_with_stop_loss_ticks_gets_a_reduce_only_stop_that_closes_it():
+    async def body():
+        async with simulator(VENUES) as sim, executor(sim, VENUE) as ex:
+            inst = await ex.instrument(FUT)
+            e = await ex.place(await ex.request(FUT, "buy", "market", "50", tp_ticks=400, sl_ticks=30))
+            assert e.state is State.FILLED
+            legs = {o.request.type.value: o for o in ex.tracker.orders.values() if o.client_id != e.client_id}
+            tp, sl = legs["limit"], legs["stop"]
+            assert tp.state is State.ACCEPTED and sl.state is State.ACCEPTED and ex.bracket_errors == []
+            tick = Decimal(inst.tick_size)
+            ref = (e.avg_price / tick).to_integral_value() * tick
+            assert sl.request.stop_price == ref - 30 * tick and sl.request.reduce_only and sl.request.qty == 50
+            po = await ex.adapter._call("GET", f"/futures/usdt/price_orders/{sl.venue_order_id}")
+            assert po["initial"]["reduce_only"] is True and po["initial"]["size"] == -50 and po["trigger"]["rule"] == 2
+            await _sweep_through(sim, sl.request.stop_price, "sell", _fired(sim, sl.client_id, ex, futures=True))
+            await ex.wait_for(sl.client_id, lambda x: x.state.terminal, 5)
+            assert sl.state is State.FILLED and sl.filled_qty == 50
+            assert _futures(sim).accounts["key-A"].position == 0 and ex.positions.get(VENUE, FUT_SYMBOL).qty == 0
+    run(body())
+
+
+def test_spot_entry_with_stop_loss_ticks_gets_a_stop_sell():
+    async def body():
+        async with simulator(VENUES) as sim, executor(sim, VENUE) as ex:
+            inst = await ex.instrument(SYMBOL)
+            e = await ex.place(await ex.request(SYMBOL, "buy", "market", QTY, sl_ticks=25))
+            assert e.state is State.FILLED
+            sl = next(o for o in ex.tracker.orders.values() if o.client_id != e.client_id)
+            tick = Decimal(inst.tick_size)
+            assert sl.request.type.value == "stop" and sl.state is State.ACCEPTED and not sl.request.reduce_only
+            assert sl.request.stop_price == (e.avg_price / tick).to_integral_value() * tick - 25 * tick
+            po = await ex.adapter._call("GET", f"/spot/price_orders/{sl.venue_order_id}")
+            assert (po["trigger"]["rule"], po["put"]["side"], Decimal(po["put"]["amount"])) == \
+                ("<=", "sell", Decimal(QTY))
+            await _sweep_through(sim, sl.request.stop_price, "sell", _fired(sim, sl.client_id, ex))
+            await ex.wait_for(sl.client_id, lambda x: x.state.terminal, 5)
+            assert sl.state is State.FILLED and ex.positions.get(VENUE, PAIR).qty == 0
+    run(body())
+
+
+def test_stop_that_fired_before_its_lost_answer_is_found_among_finished_and_its_ioc_rest_is_cancelled():
+    """A buy stop under the last price fires at once; its answer comes late: the query finds it
+    among the finished price orders (never resent) and follows the order it put, an IOC limit
+    1 % above the trigger that takes the whole book and has its remainder cancelled."""
+    async def body():
+        async with simulator(VENUES) as sim, executor(sim, VENUE, timeout_s=0.5) as ex:
+            trade = _trade(sim)
+            book = sim.book(VENUE)
+            low = str(Decimal(book["bids"][0][0]) - 5)
+            held = sum(Decimal(q) for _, q in book["asks"])
+            big = str((held + 1).quantize(Decimal("0.0001")))
+            trade.ex.delay_next_response(2.0)
+            o = await ex.place(await ex.request(SYMBOL, "buy", "stop", big, stop_price=low))
+            assert ex.sends == 1 and len(trade.price_orders) == 1
+            if not o.state.terminal:                    # the stream may still be on its way
+                await ex.wait_for(o.client_id, lambda x: x.state.terminal, 5)
+            assert o.state is State.EXPIRED and 0 < o.filled_qty < Decimal(big)
+            st = await ex.status(SYMBOL, o.client_id)
+            assert st.state is State.EXPIRED and st.venue_status == "ioc" and st.filled == o.filled_qty
+            fired = trade.ex.orders[next(iter(trade.price_orders.values()))["oid"]]
+            assert fired.status == "CANCELED" and not fired.resting
+            assert trade.ex.price_dec(fired.price) >= Decimal(low) * Decimal("1.01")
+    run(body())
+
+
+def test_documented_price_orders_parse_and_sim_price_orders_have_the_documented_fields():
+    ad = GateAdapter(Credentials(VENUE, "k", "s"))
+    u = ad.price_update("nx1", DOCS["spot_price_order_open"], False)
+    assert (u.state, u.venue_order_id, u.venue_status, u.symbol) == (State.ACCEPTED, "1283293", "price order open", PAIR)
+    assert ad._fired_id(DOCS["spot_price_order_open"], False) == ""
+    assert ad._fired_id(DOCS["spot_price_order_fired"], False) == "12332399"
+    assert ad._fired_id(DOCS["futures_price_order_fired"], True) == "44433322"
+    assert ad.price_update("nx2", DOCS["futures_price_order_cancelled"], True).state is State.CANCELLED
+    assert ad.price_update("nx3", DOCS["futures_price_order_open"], True).symbol == FUT_SYMBOL
+    inst = Instrument(VENUE, PAIR, "0.1", "0.0001", base="BTC", quote="USDT")
+    req = OrderRequest.make(inst, "sell", "stop", "0.0100", stop_price="60000.0")
+    assert ad._po_key(DOCS["spot_price_order_open"], False) == ad._stop_key(req)     # what a lost answer matches
+    fut = Instrument(VENUE, FUT_SYMBOL, "0.1", "1", "0.0001", "linear", "BTC", "USDT")
+    freq = OrderRequest.make(fut, "sell", "stop", "10", stop_price="60000.0", reduce_only=True)
+    assert ad._po_key(DOCS["futures_price_order_open"], True) == ad._stop_key(freq)
+
+    async def body():
+        async with simulator(VENUES) as sim, executor(sim, VENUE, stream=False) as ex:
+            far = _above(sim)
+            s = await ex.place(await ex.request(SYMBOL, "buy", "stop", QTY, stop_price=far))
+            f = await ex.place(await ex.request(FUT, "buy", "stop", "5", stop_price=far))
+            got = await ex.adapter._call("GET", f"/spot/price_orders/{s.venue_order_id}")
+            for doc, have in ((DOCS["spot_price_order_open"], got),
+                              (DOCS["futures_price_order_open"],
+                               await ex.adapter._call("GET", f"/futures/usdt/price_orders/{f.venue_order_id}"))):
+                assert set(doc) <= set(have), set(doc) - set(have)
+                for part in ("trigger", "put", "initial"):
+                    if part in doc:
+                        assert set(doc[part]) <= set(have[part]), (part, set(doc[part]) - set(have[part]))
+    run(body())
+
+
 def test_order_bytes_render_each_order_exactly():
     """order_bytes for spot and futures, each side and type, values str() would write with an
     exponent, whole contracts written as 10.0 / 1E+1: the body, the head and the signature (an
     independent HMAC-SHA512 of the documented text) as Gate documents them."""
-    from nexus.instruments import Instrument
-
     spot = Instrument(VENUE, PAIR, "0.1", "0.0000001", base="BTC", quote="USDT")
     fut = Instrument(VENUE, FUT_SYMBOL, "0.1", "1", "0.0001", "linear", "BTC", "USDT")
     ad = GateAdapter(Credentials(VENUE, "k" * 32, "s" * 64), rest_url="http://127.0.0.1:1")
