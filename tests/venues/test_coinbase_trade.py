@@ -95,6 +95,15 @@ def test_limit_rests_in_level2_then_fills_and_user_channel_reports_it():
     run(body())
 
 
+async def _triggered(ex, client_id, timeout_s=1.0):
+    """The stop has filled (within timeout_s)."""
+    try:
+        await ex.wait_for(client_id, lambda x: x.state.terminal, timeout_s)
+    except (asyncio.TimeoutError, TimeoutError):
+        return False
+    return True
+
+
 def test_stop_limit_triggers_on_last_price_and_cancel():
     async def body():
         async with simulator([VENUE]) as sim, cb_executor(sim) as ex:
@@ -108,8 +117,14 @@ def test_stop_limit_triggers_on_last_price_and_cancel():
             u = await ex.cancel(SYM, c.client_id)
             assert u.state is State.CANCELLED and c.state is State.CANCELLED and u.venue_status == "CANCELLED"
             async with cb_executor(sim, "key-B", stream=False) as other:
-                sweep = sum(Decimal(q) for p, q in sim.book(VENUE)["asks"] if Decimal(p) < Decimal(ask))
-                await other.place(await other.request(SYM, "buy", "market", str(sweep + Decimal("0.00000001"))))
+                # take the asks below the stop and a hair of the level at it: the last price
+                # reaches the stop. The simulated market moves meanwhile (new asks below the stop
+                # absorb a sweep on a loaded machine), so sweep again until the stop triggered.
+                for _ in range(5):
+                    sweep = sum(Decimal(q) for p, q in sim.book(VENUE)["asks"] if Decimal(p) < Decimal(ask))
+                    await other.place(await other.request(SYM, "buy", "market", str(sweep + Decimal("0.00000001"))))
+                    if await _triggered(ex, o.client_id):
+                        break
             await ex.wait_for(o.client_id, lambda x: x.state.terminal, 5)
             assert o.state is State.FILLED and o.avg_price <= Decimal(ask)
     run(body())
