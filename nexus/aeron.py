@@ -41,7 +41,7 @@ def ensure_driver(aeron_dir: str, external: bool = False, spin: bool = False) ->
     external aeronmd / Java driver, or another Nexus process's), else an embedded one started
     in this process. With `external`, never start one: AeronDriverError (exit 4) names the
     directory and the fix."""
-    if aeron_driver_active(aeron_dir, 500):
+    if aeron_driver_active(aeron_dir):
         return None
     if external:
         raise AeronDriverError(

@@ -93,7 +93,7 @@ def aeron_driver(aeron_dir, spin, duration) -> None:
     from nexus.exceptions import AeronDriverError, ConfigError
 
     aeron_dir = aeron_dir or aeron_default_dir()
-    if aeron_driver_active(aeron_dir, 500):
+    if aeron_driver_active(aeron_dir):
         _fail(EXIT_USAGE, f"a media driver is already running at {aeron_dir!r}", False)
     try:
         drv = AeronDriver(aeron_dir, spin)

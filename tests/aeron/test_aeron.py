@@ -300,7 +300,7 @@ def test_late_joiner_gets_books_from_snapshots(driver, aeron_dir):
                 assert (far[0]["flags"] & 4) and far[0]["kind"] == record.Kind.BOOK_CLEAR, "the far ring must start with a snapshot"
                 assert book_state(books_of([far])) == book_state(books_of(batches))
             finally:
-                assert sub.stop() == 0
+                assert sub.stop() == 0, sub.stderr
         finally:
             pub.stop()
 

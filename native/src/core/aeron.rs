@@ -54,6 +54,10 @@ pub const SNAP_END: u32 = 2;
 /// Rings one publisher can carry (the index is one byte).
 pub const RINGS_MAX: usize = 255;
 
+/// A driver whose heartbeat (in cnc.dat) is older than this is taken as gone; Aeron's own client
+/// default driver timeout. Shorter checks misjudge a live driver on a loaded host.
+pub const DRIVER_TIMEOUT_MS: i64 = 10_000;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AeronError {
     /// No media driver at this directory (and none could be started there).
@@ -108,10 +112,13 @@ pub fn default_dir() -> String {
     format!("/dev/shm/aeron-{user}")
 }
 
+/// Aeron's activity check calls its log function unconditionally: this one says nothing.
+unsafe extern "C" fn quiet_log(_msg: *const std::os::raw::c_char) {}
+
 /// Whether a media driver is alive at `dir` (its CnC file heartbeat within `timeout_ms`).
 pub fn driver_active(dir: &str, timeout_ms: i64) -> bool {
     match cstring(dir) {
-        Ok(c) => rc::Aeron::is_driver_active(&c, timeout_ms, None),
+        Ok(c) => rc::Aeron::is_driver_active(&c, timeout_ms, Some(quiet_log)),
         Err(_) => false,
     }
 }
@@ -126,7 +133,7 @@ pub struct MediaDriver {
 
 impl MediaDriver {
     pub fn start(dir: &str, spin: bool) -> Result<MediaDriver, AeronError> {
-        if driver_active(dir, 1000) {
+        if driver_active(dir, DRIVER_TIMEOUT_MS) {
             return Err(AeronError::Config(format!(
                 "a media driver is already running at {dir:?}: use it (leave out --embedded) or pick another --aeron-dir"
             )));
@@ -178,7 +185,7 @@ impl Drop for MediaDriver {
 /// Connect a client to the driver at `dir` (fails with NoDriver when none is alive there).
 pub fn connect(dir: &str, timeout_ms: u64) -> Result<rc::Aeron, AeronError> {
     let no_driver = |detail: String| AeronError::NoDriver { dir: dir.to_string(), detail };
-    if !driver_active(dir, timeout_ms as i64) {
+    if !driver_active(dir, DRIVER_TIMEOUT_MS) {
         let detail = if std::path::Path::new(dir).join("cnc.dat").exists() {
             "its cnc.dat has no live heartbeat".to_string()
         } else {

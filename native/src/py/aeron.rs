@@ -18,7 +18,7 @@ fn aeron_default_dir() -> String {
 
 /// Whether a media driver is alive at `dir`.
 #[pyfunction]
-#[pyo3(signature = (dir, timeout_ms=500))]
+#[pyo3(signature = (dir, timeout_ms=ca::DRIVER_TIMEOUT_MS))]
 fn aeron_driver_active(py: Python<'_>, dir: String, timeout_ms: i64) -> bool {
     py.allow_threads(|| ca::driver_active(&dir, timeout_ms))
 }
