@@ -308,7 +308,9 @@ def test_late_joiner_gets_books_from_snapshots(driver, aeron_dir):
 def test_no_driver_exit_4_names_the_directory(tmp_path):
     missing = str(tmp_path / "no-driver-here")
     p = Proc(["aeron", "sub", "--channel", "aeron:ipc", "--aeron-dir", missing, "--external-driver"])
-    assert p.stop(30) == 4 or p.p.returncode == 4
+    p.p.wait(30)
+    p.stop()
+    assert p.p.returncode == 4, p.stderr
     assert missing in p.stderr and "nexus aeron driver" in p.stderr
 
 
