@@ -38,6 +38,14 @@ __all__ = [
     "Consensus",
     "TradeDedup",
     "VENUES_MAX",
+    "AeronDriver",
+    "AeronPublisher",
+    "AeronSubscriber",
+    "aeron_default_dir",
+    "aeron_driver_active",
+    "aeron_bench_throughput",
+    "aeron_bench_latency",
+    "AERON_LAYOUT_VERSION",
 ]
 
 BUILD: Literal["release", "debug"]

@@ -18,7 +18,7 @@ fn aeron_default_dir() -> String {
 
 /// Whether a media driver is alive at `dir`.
 #[pyfunction]
-#[pyo3(signature = (dir, timeout_ms=ca::DRIVER_TIMEOUT_MS))]
+#[pyo3(signature = (dir, timeout_ms=10000))]
 fn aeron_driver_active(py: Python<'_>, dir: String, timeout_ms: i64) -> bool {
     py.allow_threads(|| ca::driver_active(&dir, timeout_ms))
 }
@@ -60,7 +60,7 @@ impl AeronPublisher {
 impl AeronPublisher {
     /// rings: [(name, side-file bytes)]; snapshot_every_s: period of the book snapshots.
     #[new]
-    #[pyo3(signature = (dir, channel, stream_id, rings, snapshot_every_s=1.0, layout_version=ca::LAYOUT_VERSION, timeout_ms=2000))]
+    #[pyo3(signature = (dir, channel, stream_id, rings, snapshot_every_s=1.0, layout_version=1, timeout_ms=2000))]
     fn new(
         dir: &str,
         channel: &str,
@@ -132,7 +132,7 @@ impl AeronSubscriber {
 #[pymethods]
 impl AeronSubscriber {
     #[new]
-    #[pyo3(signature = (dir, channel, stream_id, prefix="", slots=65536, layout_version=ca::LAYOUT_VERSION, timeout_ms=2000))]
+    #[pyo3(signature = (dir, channel, stream_id, prefix="", slots=65536, layout_version=1, timeout_ms=2000))]
     fn new(dir: &str, channel: &str, stream_id: i32, prefix: &str, slots: u64, layout_version: u16, timeout_ms: u64) -> PyResult<Self> {
         let aeron = ca::connect(dir, timeout_ms).map_err(aeron_err)?;
         ca::Subscriber::new(aeron, channel, stream_id, prefix, slots, layout_version)
@@ -205,3 +205,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("AERON_LAYOUT_VERSION", ca::LAYOUT_VERSION)?;
     Ok(())
 }
+
+// The signatures above spell these defaults as literals (so the stubs can name them).
+const _: () = assert!(ca::LAYOUT_VERSION == 1);
+const _: () = assert!(ca::DRIVER_TIMEOUT_MS == 10000);
