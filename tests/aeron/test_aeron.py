@@ -245,6 +245,9 @@ def _two_host_run(loss: bool, tmp_path) -> None:
         ss = next(ln for ln in reversed(sub.lines) if ln["type"] == "aeron-sub-summary")
         assert ps["lost"] == 0 and ps["records"] == len(near)
         assert ss["records"] == len(near) and ss["lost"] == 0 and ss["restarts"] == 0 and ss["snapshots"] >= 1
+        if loss:
+            # Frames were dropped: the receiving driver asked for them again (Aeron's NAKs) and got them.
+            assert ss["naks_sent"] > 0, ss
     finally:
         for p in (pub, sub):
             if p is not None and p.p.poll() is None:

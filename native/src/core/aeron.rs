@@ -828,6 +828,18 @@ impl Subscriber {
     pub fn is_connected(&self) -> bool {
         self.subscription.is_connected()
     }
+    /// The sum of the driver's counters with this label (e.g. "NAKs sent": the receiving
+    /// driver asked for retransmits), read from the driver's counters through this client.
+    pub fn driver_counter(&self, label: &str) -> i64 {
+        let mut total = 0;
+        self._aeron.counters_reader().foreach_counter_fn(|value, _id, _type_id, _key, l| {
+            if l == label {
+                total += value;
+            }
+        });
+        total
+    }
+
     pub fn image_count(&self) -> i64 {
         self.subscription.image_count().map(|n| n as i64).unwrap_or(0)
     }

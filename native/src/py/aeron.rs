@@ -161,6 +161,7 @@ impl AeronSubscriber {
     fn stats<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let sub = self.inner()?;
         let images = sub.image_count();
+        let naks = sub.driver_counter("NAKs sent");
         let connected = sub.is_connected();
         let st = sub.state();
         let s = &st.stats;
@@ -173,6 +174,7 @@ impl AeronSubscriber {
         d.set_item("before_snapshot", s.before_snapshot)?;
         d.set_item("bad", s.bad)?;
         d.set_item("images", images)?;
+        d.set_item("naks_sent", naks)?;
         d.set_item("connected", connected)?;
         d.set_item("rings", st.ring_names())?;
         Ok(d)
