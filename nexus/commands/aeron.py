@@ -30,11 +30,23 @@ def _dir_option(f):
 def _common(f):
     f = click.option("--json", "as_json", is_flag=True, help="One JSON line per second, then a summary line.")(f)
     f = click.option("--duration", type=click.FloatRange(0.1, None), default=None, help="Stop after this many seconds.")(f)
+    f = click.option("--control", default=None, metavar="HOST:PORT",
+                     help="Multi-destination: the publisher's control address. The publisher adds "
+                          "control=HOST:PORT|control-mode=dynamic to its channel, a subscriber control=HOST:PORT "
+                          "(its channel then names its own endpoint).")(f)
     f = click.option("--stream", "stream_id", type=int, default=1001, show_default=True, help="Aeron stream id.")(f)
     f = click.option("--channel", required=True, metavar="CHANNEL",
                      help="Aeron channel: aeron:ipc, aeron:udp?endpoint=HOST:PORT (unicast or a multicast group), "
                           "aeron:udp?control=HOST:PORT|control-mode=dynamic (multi-destination).")(f)
     return f
+
+
+def with_control(channel: str, control: str | None, publisher: bool) -> str:
+    """The channel with the multi-destination control parameters added (`--control`)."""
+    if not control:
+        return channel
+    extra = f"control={control}" + ("|control-mode=dynamic" if publisher else "")
+    return f"{channel}{'|' if '?' in channel else '?'}{extra}"
 
 
 def _fail(code: int, msg: str, as_json: bool):
@@ -113,13 +125,14 @@ def aeron_driver(aeron_dir, spin, duration) -> None:
               help="Seconds between book snapshots (also sent when a subscriber connects).")
 @_common
 @_dir_option
-def aeron_pub(rings, snapshot_every, channel, stream_id, duration, as_json, aeron_dir, external_driver) -> None:
+def aeron_pub(rings, snapshot_every, channel, control, stream_id, duration, as_json, aeron_dir, external_driver) -> None:
     """Publish rings on an Aeron channel. The publisher is one more reader of the rings: the
     feed handlers never wait on it. Back pressure and 'not connected' are counted."""
     from nexus.aeron import AeronPublisher, aeron_default_dir, ensure_driver, rings_with_meta
     from nexus.exceptions import AeronChannelError, AeronDriverError, AeronError, ConfigError, RingError
 
     aeron_dir = aeron_dir or aeron_default_dir()
+    channel = with_control(channel, control, publisher=True)
     drv = None
     try:
         drv = ensure_driver(aeron_dir, external_driver)
@@ -152,7 +165,7 @@ def aeron_pub(rings, snapshot_every, channel, stream_id, duration, as_json, aero
 @click.option("--slots", type=int, default=1 << 16, show_default=True, help="Slots of each local ring (power of two).")
 @_common
 @_dir_option
-def aeron_sub(prefix, slots, channel, stream_id, duration, as_json, aeron_dir, external_driver) -> None:
+def aeron_sub(prefix, slots, channel, control, stream_id, duration, as_json, aeron_dir, external_driver) -> None:
     """Subscribe to an Aeron channel and re-publish each announced ring onto a local ring (with
     its side file), from its first book snapshot on. Reports lost (records the publisher's ring
     reader missed) and restarts (publisher restarts, seen by local readers as writer restarts)."""
@@ -160,6 +173,7 @@ def aeron_sub(prefix, slots, channel, stream_id, duration, as_json, aeron_dir, e
     from nexus.exceptions import AeronChannelError, AeronDriverError, AeronError, AeronLayoutError, ConfigError, RingError
 
     aeron_dir = aeron_dir or aeron_default_dir()
+    channel = with_control(channel, control, publisher=False)
     drv = None
     try:
         drv = ensure_driver(aeron_dir, external_driver)

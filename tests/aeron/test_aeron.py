@@ -355,3 +355,45 @@ def test_other_record_layout_refused_naming_both_versions(driver, aeron_dir):
         pub.close()
     assert p.p.returncode == 4, p.stderr
     assert "version 2" in p.stderr and "version 1" in p.stderr
+
+
+def test_multi_destination_two_subscribers_via_control(driver, aeron_dir):
+    """One publication, two subscribers joined through the publisher's control address
+    (`--control`, Aeron multi-destination): both far rings carry the near ring's records."""
+    near_name = f"aeron-near-{PID}-{_uniq()}"
+    stream_id = 5001 + _uniq()
+    base = 43000 + (PID + _uniq() * 7) % 20000
+    control = f"127.0.0.1:{base}"
+    batches = stream(60)
+    near = np.concatenate(batches)
+    common = ["--stream", str(stream_id), "--aeron-dir", aeron_dir, "--external-driver", "--json"]
+    with RingWriter(near_name, slots=1 << 16) as w:
+        subs = [Proc(["aeron", "sub", "--channel", f"aeron:udp?endpoint=127.0.0.1:{base + 1 + i}", "--control", control,
+                      "--prefix", f"mdc{i}-", *common]) for i in range(2)]
+        pub = Proc(["aeron", "pub", "--ring", near_name, "--channel", "aeron:udp", "--control", control,
+                    "--snapshot-every", "0.5", *common])
+        try:
+            # both subscribers must be in before the records go: wait for both far rings
+            readers = {}
+            end = time.monotonic() + 30
+            while len(readers) < 2 and time.monotonic() < end:
+                for i in range(2):
+                    if i not in readers:
+                        try:
+                            readers[i] = RingReader(f"mdc{i}-{near_name}", start="earliest")
+                        except Exception:
+                            pass
+                time.sleep(0.05)
+            assert len(readers) == 2, (pub.stderr, [s.stderr for s in subs])
+            time.sleep(0.5)
+            for b in batches:
+                w.publish(b)
+            for i, r in readers.items():
+                far = read_all(r, 10, until=lambda got: len(without_inserted_snapshots(got)) >= len(near))
+                r.close()
+                assert without_inserted_snapshots(far).tobytes() == near.tobytes(), f"subscriber {i}"
+                assert book_state(books_of([far])) == book_state(books_of(batches))
+        finally:
+            pub.stop()
+            for s in subs:
+                s.stop()
