@@ -89,6 +89,22 @@ def _run_loop(obj, pump, stopper, as_json: bool, kind: str, extra=None) -> dict:
     return obj.stats()
 
 
+def _wait_for_rings(names, timeout_s: float) -> None:
+    from nexus.exceptions import RingNotFound
+    from nexus.ring import RingReader
+
+    end = time.monotonic() + timeout_s
+    for n in names:
+        while True:
+            try:
+                RingReader(n).close()
+                break
+            except RingNotFound:
+                if time.monotonic() >= end:
+                    return  # the publisher's own attach then names the missing ring (exit 4)
+                time.sleep(0.05)
+
+
 @click.group()
 def aeron() -> None:
     """Scale-out over Aeron: carry rings between hosts (pub on the feed host, sub on the far
@@ -123,9 +139,11 @@ def aeron_driver(aeron_dir, spin, duration) -> None:
               help="A ring to publish (repeat for several; at most 255).")
 @click.option("--snapshot-every", type=click.FloatRange(0.01, 3600), default=1.0, show_default=True,
               help="Seconds between book snapshots (also sent when a subscriber connects).")
+@click.option("--wait-rings", type=click.FloatRange(0, 600), default=0.0, show_default=True,
+              help="Wait up to this many seconds for the rings to appear (their writer starting); else exit 4 at once.")
 @_common
 @_dir_option
-def aeron_pub(rings, snapshot_every, channel, control, stream_id, duration, as_json, aeron_dir, external_driver) -> None:
+def aeron_pub(rings, snapshot_every, wait_rings, channel, control, stream_id, duration, as_json, aeron_dir, external_driver) -> None:
     """Publish rings on an Aeron channel. The publisher is one more reader of the rings: the
     feed handlers never wait on it. Back pressure and 'not connected' are counted."""
     from nexus.aeron import AeronPublisher, aeron_default_dir, ensure_driver, rings_with_meta
@@ -133,6 +151,8 @@ def aeron_pub(rings, snapshot_every, channel, control, stream_id, duration, as_j
 
     aeron_dir = aeron_dir or aeron_default_dir()
     channel = with_control(channel, control, publisher=True)
+    if wait_rings:
+        _wait_for_rings(rings, wait_rings)
     drv = None
     try:
         drv = ensure_driver(aeron_dir, external_driver)

@@ -397,3 +397,24 @@ def test_multi_destination_two_subscribers_via_control(driver, aeron_dir):
             pub.stop()
             for s in subs:
                 s.stop()
+
+
+def test_nexus_run_publishes_its_rings_with_aeron(driver, aeron_dir):
+    """`nexus run --sim --aeron CHANNEL,STREAM`: the run's venue rings reach a subscriber."""
+    stream_id = 6001 + _uniq()
+    prefix = f"run{_uniq()}-"
+    env = {"AERON_DIR": aeron_dir}
+    sub = Proc(["aeron", "sub", "--channel", "aeron:ipc", "--stream", str(stream_id), "--prefix", prefix,
+                "--external-driver", "--json"], env=env)
+    try:
+        run = Proc(["run", "--sim", "--venues", "binance-spot,okx-swap", "--duration", "6", "--json",
+                    "--aeron", f"aeron:ipc,{stream_id}"], env=env)
+        run.p.wait(90)
+        assert run.stop() == 0, run.stderr[-3000:]
+        assert "published" in run.stderr and "on aeron:ipc stream" in run.stderr, run.stderr[-3000:]
+    finally:
+        assert sub.stop() == 0, sub.stderr
+    ss = next(ln for ln in reversed(sub.lines) if ln["type"] == "aeron-sub-summary")
+    assert ss["records"] > 0 and ss["snapshots"] >= 1, ss
+    # local rings: prefix + the run's venue rings (nx-PID-VENUE)
+    assert sorted(r[len(prefix):].split("-", 2)[2] for r in ss["rings"]) == ["binance-spot", "okx-swap"], ss["rings"]
