@@ -9,6 +9,23 @@
 The publisher is one more reader of its rings: the feed handlers never wait on Aeron. The
 subscriber re-publishes onto local rings named prefix + the publisher's ring names, with the
 rings' side files (nexus.ring_meta), so every ring reader works unchanged on the far host.
+
+Scale-out layout (one media driver per host: embedded by default, or aeronmd / the Java driver
+at --aeron-dir):
+
+    feed host A (near the venues)                  strategy / broker / recorder host B
+    nexus run ... --aeron CH,1001                  nexus aeron sub --channel CH --stream 1001
+      (or: nexus aeron pub --ring R ...)             -> local rings R (or PREFIX+R) + side files
+      rings -> one Aeron publication on CH         readers: engine, view, recorder, broker
+    CH = aeron:udp?endpoint=B:40123                (unicast to B)
+       | aeron:udp?endpoint=239.1.2.3:40123|interface=A's address   (multicast to many B's)
+       | pub: --channel aeron:udp --control A:40124; sub: --channel aeron:udp?endpoint=B:40125
+         --control A:40124                         (multi-destination through A's control port)
+    same host: aeron:ipc
+
+Books: the publisher keeps every book of its rings and re-sends them as snapshots when a
+subscriber connects and every --snapshot-every seconds; a subscriber forwards a ring's records
+from its first snapshot on, so a late joiner's books are right from its first snapshot.
 """
 
 from __future__ import annotations

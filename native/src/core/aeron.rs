@@ -93,8 +93,7 @@ impl AeronError {
 }
 
 fn cerr_text(e: &impl std::fmt::Debug) -> String {
-    let s = format!("{e:?}");
-    s
+    format!("{e:?}")
 }
 
 fn cstring(s: &str) -> Result<CString, AeronError> {
@@ -559,7 +558,6 @@ impl Publisher {
             while total < budget {
                 let (lost0, rs0) = (self.sources[i].reader.lost(), self.sources[i].reader.restarts());
                 let want = self.max_records.min(budget - total);
-                let pos_before = self.sources[i].reader.position();
                 let n = self.sources[i].reader.poll(&mut self.scratch[..want]);
                 self.note_ring_state(i, lost0, rs0);
                 if n == 0 {
@@ -570,7 +568,6 @@ impl Publisher {
                 src.apply(&self.scratch[..n]);
                 // The position of the first record read (after any lapped records were skipped).
                 let first_pos = src.reader.position() - n as u64;
-                let _ = pos_before;
                 if !self.connected {
                     self.stats.not_connected += n as u64;
                     continue;
@@ -714,12 +711,9 @@ impl SubState {
         };
         let local = &mut self.locals[li];
         if h.kind == MSG_SNAPSHOT && h.flags & SNAP_BEGIN != 0 {
-            if !local.synced {
-                local.synced = true;
-            }
-            if h.flags & SNAP_END != 0 || h.count > 0 {
-                self.stats.snapshots += (h.flags & SNAP_BEGIN != 0) as u64;
-            }
+            // From a ring's first snapshot on, its books are whole: forward everything.
+            local.synced = true;
+            self.stats.snapshots += 1;
         }
         if !local.synced {
             self.stats.before_snapshot += h.count as u64;
