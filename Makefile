@@ -41,11 +41,15 @@ build: prereqs aeron-deps $(DEPS_STAMP)
 
 # MEXC's published protocol-buffer schemas (github.com/mexcdevelop/websocket-proto, kept in
 # nexus/venues/mexc/proto/) compiled to the committed nexus/venues/mexc/pb/*_pb2.py (grpcio-tools,
-# dev extra); the generated absolute imports are made package-relative.
+# dev extra); the generated absolute imports are made package-relative, and the files register in
+# the package's own descriptor pool (pb/__init__.py: POOL), so that a library registering MEXC's
+# files under the same names in protobuf's default pool (ccxt does) can share the process.
 mexc-proto: build
 	$(BIN)/python -m grpc_tools.protoc -I nexus/venues/mexc/proto --python_out=nexus/venues/mexc/pb \
 		nexus/venues/mexc/proto/*.proto
 	sed -i -E 's/^import ([A-Za-z0-9]+_pb2) as /from . import \1 as /' nexus/venues/mexc/pb/*_pb2.py
+	sed -i -E 's/_descriptor_pool\.Default\(\)\.AddSerializedFile\(/_descriptor_pool_POOL.AddSerializedFile(/; s/^(_sym_db = _symbol_database\.Default\(\))$$/\1\nfrom . import POOL as _descriptor_pool_POOL/' \
+		nexus/venues/mexc/pb/*_pb2.py
 
 # The main job on its embedded default: the venue simulator in-process, five venues live in
 # the terminal view for 20 seconds (a gap on binance-spot at 8 s shows a resync).
@@ -71,11 +75,13 @@ test-stubs:
 test-python:
 	$(BIN)/python -m pytest tests -q
 
-# NautilusTrader is a benchmark baseline only (not a dependency); if it does not install,
-# `nexus bench book` says so in its output.
+# The peers (NautilusTrader, hftbacktest, cryptofeed, ccxt) are benchmark baselines only: the
+# `bench` extra of pyproject.toml, installed here by itself (its requirement lines read from
+# pyproject.toml, so the package is not rebuilt). If one does not install, `nexus bench peers`
+# (and `nexus bench book`) say so in their output.
 bench: build postgres
-	-$(BIN)/python -m pip install --quiet "nautilus_trader>=1.200,<2"
-	-$(BIN)/python -m pip install --quiet "ccxt>=4.4,<5"
+	$(BIN)/python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['optional-dependencies']['bench']))" > $(VENV)/bench-requirements.txt
+	-$(BIN)/python -m pip install --quiet -r $(VENV)/bench-requirements.txt
 	$(BIN)/python -m pytest bench -q --benchmark-only --benchmark-columns=min,median,max,ops
 	$(BIN)/nexus bench ring
 	$(BIN)/nexus bench book
@@ -85,6 +91,7 @@ bench: build postgres
 	$(BIN)/nexus bench broker
 	$(BIN)/nexus bench risk
 	$(BIN)/nexus bench exec
+	$(BIN)/nexus bench peers
 	$(BIN)/nexus bench aeron
 
 clean:

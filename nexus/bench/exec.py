@@ -4,9 +4,9 @@ Nexus: an `OrderRequest` (already checked on the grid) -> the venue adapter's co
 HTTP/1.1 request bytes (`order_bytes`: parameters or JSON body, timestamp, HMAC, request
 line and headers), ready to write to a socket. ccxt, offline (no network): its market built
 from the same instrument body the venue publishes (the simulator's: Binance exchangeInfo,
-Bybit instruments-info, OKX public/instruments, Bitget spot public/symbols, KuCoin /api/v2/symbols), then
-for each order `create_order_request(...)` (KuCoin: `create_spot_order_request`; ccxt's own request
-building: precision, type, time in force)
+Bybit instruments-info, OKX public/instruments, Bitget spot public/symbols, KuCoin /api/v2/symbols, Gate
+spot currency_pairs and futures contracts), then for each order `create_order_request(...)` (KuCoin:
+`create_spot_order_request`; ccxt's own request building: precision, type, time in force)
 and `exchange.sign(path, api, method, params)` -> url/body/headers (no bytes: less work than
 ours); `sign()` alone over ready parameters is reported too. Both signatures are checked
 against an independent HMAC of what each would send before anything is timed. ccxt missing
@@ -19,6 +19,11 @@ Coinbase (JWT, ES256): an EC P-256 key made in memory for the run; both JWTs are
 its public key (and their uri / body checked) before timing. ccxt's coinbase has no offline
 `create_order_request` (its request building lives inside create_order, which needs the
 network), so only its `sign()` over ready parameters is measured there (ratio against that).
+
+FXCM: ccxt has no FXCM exchange, so there is nothing to compare with (the row says so, no
+ratio). FXCM signs nothing: the request carries "Bearer " + socket id + token, so ours is
+checked for that header and the documented form body before timing (a fixed socket id and
+account id stand in for a live session's).
 """
 
 from __future__ import annotations
@@ -121,6 +126,17 @@ def _coinbase_check(headers: dict, body: str, want_body: str | None) -> bool:
             and (want_body is None or json.loads(body) == json.loads(want_body)))
 
 
+def _gate_check(headers: dict, path: str, query: str, body: str) -> bool:
+    h = {k.lower(): v for k, v in headers.items()}
+    text = f"POST\n{path}\n{query}\n{hashlib.sha512(body.encode()).hexdigest()}\n{h['timestamp']}"
+    return h["key"] == KEY and hmac.new(SECRET.encode(), text.encode(), hashlib.sha512).hexdigest() == h["sign"]
+
+
+def _gate_ok(raw: bytes) -> bool:
+    line, h, body = _split(raw)
+    return _gate_check(h, line.split(" ")[1], "", body)
+
+
 def _kucoin_check(headers: dict, path: str, body: str) -> bool:
     h = {k.lower(): v for k, v in headers.items()}
     return (h["kc-api-passphrase"] == _hmac_b64(PASSPHRASE) and h["kc-api-key-version"] == "2" and
@@ -148,6 +164,18 @@ def _coinbase_ok(raw: bytes) -> bool:
     return _coinbase_check(h, body, None)
 
 
+FXCM_SID, FXCM_ACCOUNT = "HHGqC3Gao2ENa5tNAAEu", "1027808"     # the guide's sample socket and account ids
+
+
+def _fxcm_ok(raw: bytes) -> bool:
+    line, h, body = _split(raw)
+    return (line == "POST /trading/create_entry_order HTTP/1.1" and h["Authorization"] == f"Bearer {FXCM_SID}{SECRET}"
+            and dict(parse_qsl(body)) == {"account_id": FXCM_ACCOUNT, "symbol": "BTC/USD", "is_buy": "true",
+                                          "rate": "65000.01", "amount": "1", "is_in_pips": "false",
+                                          "order_type": "Entry", "time_in_force": "GTC"}
+            and int(h["Content-Length"]) == len(body))
+
+
 def _bybit_ok(raw: bytes) -> bool:
     _, h, body = _split(raw)
     return _bybit_check(h, body)
@@ -164,17 +192,18 @@ def _bitget_ok(raw: bytes) -> bool:
 
 
 # -- ccxt exchanges with one market loaded offline ---------------------------------------------
-def _feed(venue: str):
+def _feed(venue: str, symbol: str = "BTCUSDT"):
     from nexus.sim.core import SimCore
 
-    return SimCore(venues=[venue], patterns=False).feeds[venue]
+    return SimCore(venues=[venue], symbol=symbol, patterns=False).feeds[venue]
 
 
 def _ccxt_binance(ccxt, name: str, venue: str):
     ex = getattr(ccxt, name)({"apiKey": KEY, "secret": SECRET})
     ex.options["crossMarginPairsData"] = []        # fetched from the network by load_markets()
     ex.options["isolatedMarginPairsData"] = []
-    ex.set_markets([ex.parse_market(_feed(venue)._symbol_info())])
+    # binance-rwa is Binance spot (ccxt "binance") on its whitelisted symbol's market
+    ex.set_markets([ex.parse_market(_feed(venue, CASES[venue].inst.symbol)._symbol_info())])
     return ex
 
 
@@ -190,6 +219,27 @@ def _ccxt_bybit(ccxt, name: str, venue: str):
 def _ccxt_okx(ccxt, name: str, venue: str):
     ex = ccxt.okx({"apiKey": KEY, "secret": SECRET, "password": PASSPHRASE})
     ex.set_markets([ex.parse_market(_feed(venue).instrument())])
+    return ex
+
+
+def _gate_build(ex, symbol: str, amount: float, price: float, id_param: str) -> dict:
+    """ccxt's create_order_request with Gate's client id form (text "t-" + id)."""
+    return ex.create_order_request(symbol, "limit", "buy", amount, price, {id_param: "t-nxbench1"})
+
+
+def _ccxt_gate(ccxt, name: str, venue: str):
+    ex = ccxt.gate({"apiKey": KEY, "secret": SECRET})
+    ex.publicSpotGetCurrencyPairs = lambda params={}: [_feed(venue).pair_info()]   # offline: the simulator's body
+    ex.publicMarginGetCurrencyPairs = lambda params={}: []
+    ex.set_markets(ex.fetch_spot_markets({}))
+    return ex
+
+
+def _ccxt_gate_futures(ccxt, name: str, venue: str):
+    ex = ccxt.gate({"apiKey": KEY, "secret": SECRET,
+                    "options": {"swap": {"fetchMarkets": {"settlementCurrencies": ["usdt"]}}}})
+    ex.publicFuturesGetSettleContracts = lambda params={}: [_feed("gate").contract_info()]   # offline
+    ex.set_markets(ex.fetch_swap_markets({}))
     return ex
 
 
@@ -260,12 +310,12 @@ class Case:
     qty: str
     price: str
     ours_ok: Callable[[bytes], bool]
-    ccxt_name: str
-    ccxt_make: Callable
-    api: Any
-    path: str
-    ccxt_ok: Callable[[dict], bool]
-    id_param: str
+    ccxt_name: str | None             # None: ccxt has no such exchange (nothing to compare)
+    ccxt_make: Callable | None = None
+    api: Any = None
+    path: str = ""
+    ccxt_ok: Callable[[dict], bool] | None = None
+    id_param: str = ""
     ccxt_build: Callable | None = None     # (ex, symbol, amount, price, id_param) -> params; default create_order_request
 
 
@@ -276,12 +326,24 @@ CASES = {
     "binance-perp": Case(Instrument("binance-perp", "BTCUSDT", "0.1", "0.001", contract_kind="linear", base="BTC",
                                     quote="USDT"), "0.010", "65000.1", _binance_ok, "binanceusdm", _ccxt_binance,
                          ["fapiPrivate"], "order", _binance_ccxt_ok, "newClientOrderId"),
+    "binance-rwa": Case(Instrument("binance-rwa", "PAXGUSDT", "0.01", "0.0001", base="PAXG", quote="USDT"),
+                        "0.5000", "2650.01", _binance_ok, "binance", _ccxt_binance, ["private"], "order",
+                        _binance_ccxt_ok, "newClientOrderId"),
     "bybit-perp": Case(Instrument("bybit-perp", "BTCUSDT", "0.1", "0.001", contract_kind="linear", base="BTC",
                                   quote="USDT"), "0.010", "65000.1", _bybit_ok, "bybit", _ccxt_bybit, ["private"],
                        "v5/order/create", lambda s: _bybit_check(s["headers"], s["body"]), "orderLinkId"),
     "okx-swap": Case(Instrument("okx-swap", "BTC-USDT-SWAP", "0.1", "0.01", "0.01", "linear", "BTC", "USDT"),
                      "1", "65000.1", _okx_ok, "okx", _ccxt_okx, ["private"], "trade/order",
                      lambda s: _okx_check(s["headers"], "/api/v5/trade/order", s["body"]), "clOrdId"),
+    "gate": Case(Instrument("gate", "BTC_USDT", "0.1", "0.0001", base="BTC", quote="USDT"), "0.0100", "65000.1",
+                 _gate_ok, "gate", _ccxt_gate, ["private", "spot"], "orders",
+                 lambda s: _gate_check(s["headers"], "/api/v4/spot/orders", "", s["body"]), "text", _gate_build),
+    # Gate's USDT-settled contract (same venue id; sizes in contracts), ccxt's swap market
+    "gate-futures": Case(Instrument("gate", "BTC_USDT:USDT", "0.1", "1", "0.0001", "linear", "BTC", "USDT"), "10",
+                         "65000.1", lambda raw: _gate_ok(raw), "gate", _ccxt_gate_futures, ["private", "futures"],
+                         "{settle}/orders",
+                         lambda s: _gate_check(s["headers"], "/api/v4/futures/usdt/orders", "", s["body"]), "text",
+                         _gate_build),
     "bitget": Case(Instrument("bitget", "BTCUSDT", "0.01", "0.000001", base="BTC", quote="USDT"),
                    "0.010000", "65000.01", _bitget_ok, "bitget", _ccxt_bitget, ["private", "spot"],
                    "v2/spot/trade/place-order",
@@ -300,15 +362,25 @@ CASES = {
     "mexc": Case(Instrument("mexc", "BTCUSDT", "0.01", "0.000001", base="BTC", quote="USDT"),
                  "0.010000", "65000.01", _mexc_ok, "mexc", _ccxt_mexc, ["spot", "private"], "order", _mexc_ccxt_ok,
                  "clientOrderId", _ccxt_mexc_build),
+    "fxcm": Case(Instrument("fxcm", "BTC/USD", "0.01", "1", contract_kind="linear", base="BTC", quote="USD"),
+                 "1", "65000.01", _fxcm_ok, None),
 }
+
+
+MARKETS = {"gate-futures": "gate"}      # a case that is another market of a venue
 
 
 def _adapter(venue: str):
     from nexus.venues import registry
 
+    venue = MARKETS.get(venue, venue)
     factory = registry.venue(venue).order_adapter_factory()
     if venue == "coinbase":
         return factory(Credentials(venue, COINBASE_KEY_NAME, _coinbase_key()[0]))
+    if venue == "fxcm":
+        ad = factory(Credentials(venue, KEY, SECRET))
+        ad.sid, ad.account_id = FXCM_SID, FXCM_ACCOUNT
+        return ad
     return factory(Credentials(venue, KEY, SECRET, PASSPHRASE if venue in PASSPHRASE_VENUES else None))
 
 
@@ -317,7 +389,10 @@ def _ready_params(venue: str, ad, req: OrderRequest) -> dict:
     if venue.startswith("binance") or venue == "mexc":
         return dict(parse_qsl(ad.order_query(req)))
     body = ad.order_body(req)
-    return json.loads(body[1] if isinstance(body, tuple) else body)
+    params = json.loads(body[1] if isinstance(body, tuple) else body)
+    if venue == "gate-futures":
+        params["settle"] = "usdt"       # ccxt's path parameter ({settle}/orders)
+    return params
 
 
 def _time(fn, n: int, between=None) -> list[int]:
@@ -354,7 +429,9 @@ def run(iterations: int = ITERATIONS, ccxt_iterations: int = CCXT_ITERATIONS) ->
             row["signed_ahead"] = True
         else:
             row.update(percentiles_ns(_time(lambda: ad.order_bytes(req), iterations), "nexus_ns"))
-        if ccxt is not None:
+        if c.ccxt_name is None:
+            row["ccxt"] = f"ccxt has no {venue} exchange: nothing to compare"
+        elif ccxt is not None:
             ex = c.ccxt_make(ccxt, c.ccxt_name, venue)
             ready = _ready_params(venue, ad, req)
 
@@ -388,7 +465,8 @@ def run(iterations: int = ITERATIONS, ccxt_iterations: int = CCXT_ITERATIONS) ->
                if "ratio_p50" in row else {}),
         }
         res["venues"][venue] = row
-        ad.signer = None
+        if hasattr(ad, "signer"):
+            ad.signer = None
     res["note"] = ("nexus: OrderRequest -> complete signed HTTP/1.1 request bytes; ccxt: create_order_request() + "
                    "sign() offline (a url/body/headers dict, no bytes); ccxt_sign_only: sign() over ready "
                    "parameters; both signatures verified by an independent HMAC before timing; signed_ahead (Coinbase): "

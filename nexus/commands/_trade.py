@@ -64,9 +64,29 @@ def _sim_keys(venue: str):
     return keys.Credentials(venue, name, secret, passphrase), secret
 
 
+def _sim_symbol(venue: str, symbol: str | None) -> str:
+    """The simulated market an in-process simulator runs for an order on `symbol`: that
+    symbol's market when the simulator has one listing `venue` (e.g. PAXGUSDT on binance-rwa),
+    else the simulator's default (BTCUSDT, which every simulated venue lists)."""
+    from nexus.exceptions import ConfigError
+    from nexus.sim.specs import market_for
+
+    if symbol:
+        try:
+            m = market_for(symbol)
+        except ConfigError:
+            return "BTCUSDT"
+        if venue in m.specs:
+            return m.symbol
+    return "BTCUSDT"
+
+
 @asynccontextmanager
 async def session(venue: str, *, testnet: bool, use_sim: bool, rest_url: str | None, ws_url: str | None,
-                  keys_stdin: bool, stream: bool = False, agg_mode: bool = False) -> AsyncIterator:
+                  keys_stdin: bool, stream: bool = False, agg_mode: bool = False,
+                  sim_symbol: str | None = None) -> AsyncIterator:
+    """`sim_symbol`: with `use_sim`, the symbol the session will trade (the simulator runs its
+    market when it has one for the venue, see _sim_symbol)."""
     from nexus.exec import keys, matrix
     from nexus.exec.client import Executor
 
@@ -76,7 +96,8 @@ async def session(venue: str, *, testnet: bool, use_sim: bool, rest_url: str | N
         import time
 
         from nexus.sim.simulator import Simulator
-        sim = await Simulator(seed=1, venues=[venue], epoch_ns=time.time_ns() // 1_000_000 * 1_000_000).start()
+        sim = await Simulator(seed=1, venues=[venue], symbol=_sim_symbol(venue, sim_symbol),
+                              epoch_ns=time.time_ns() // 1_000_000 * 1_000_000, wall_clock=True).start()
         creds, registered = _sim_keys(venue)
         sim.open_account(venue, creds.api_key, registered, passphrase=creds.passphrase)
         del registered

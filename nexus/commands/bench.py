@@ -262,6 +262,68 @@ def bench_exec(as_json: bool, iterations: int) -> None:
     click.echo(res["note"])
 
 
+@bench.command("peers")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object with every figure.")
+@click.option("--quick", is_flag=True, help="Short streams and 2 rounds (smoke test; noisier figures).")
+@click.option("--rounds", type=click.IntRange(1, 50), default=None, help="Rounds per measurement (default 5; --quick 2).")
+@click.option("--messages", type=click.IntRange(100, 10_000_000), default=None,
+              help="Book stream messages (default 20000; --quick 2000).")
+@click.option("--seconds", type=click.FloatRange(1, 600), default=None,
+              help="Simulated seconds of each venue's frames (default 30; --quick 5).")
+@click.option("--venue", "venues", multiple=True, help="Decode only these venues (repeatable).")
+@click.option("--book-only", is_flag=True, help="Only the book maintenance comparison.")
+@click.option("--decode-only", is_flag=True, help="Only the venue decoding comparison.")
+def bench_peers(as_json: bool, quick: bool, rounds: int | None, messages: int | None, seconds: float | None,
+                venues: tuple[str, ...], book_only: bool, decode_only: bool) -> None:
+    """Nexus side by side with NautilusTrader, hftbacktest, cryptofeed and ccxt in one run, on the
+    same input, each peer's output checked equal to Nexus's before it is timed."""
+    from nexus.bench import peers as peers_bench
+
+    if book_only and decode_only:
+        raise click.UsageError("--book-only and --decode-only exclude each other")
+    res = _measure(peers_bench.run, as_json, quick=quick, rounds=rounds, messages=messages, seconds=seconds,
+                   venues=list(venues) or None, book=not decode_only, decode=not book_only)
+    if res is None:
+        return
+
+    def peer_line(r: dict, unit: str) -> str:
+        name = r["peer"] + (f" {r['version']}" if r.get("version") else "")
+        if not r.get("available"):
+            why = r["error"] + (f" ({r['first_difference']})" if r.get("first_difference") else "")
+            return f"  {name}: not timed: {why}" + (f"\n    cause: {r['known_cause']}" if r.get("known_cause") else "")
+        fig = r["ns_per_update"] if unit == "update" else r["ns_per_msg"]
+        return (f"  {name}: {fig:,.0f} ns/{unit}, {r['msgs_per_s']:,.0f} msgs/s -> Nexus is {r['ratio']:.2f}x "
+                f"(target {r['target']:g}x: {'met' if r['met'] else 'MISSED'}; checked equal)\n    via {r['api']}")
+
+    if "book" in res:
+        b = res["book"]
+        click.echo(f"L2 book maintenance: {b['snapshot_levels']} snapshot levels, {b['messages']:,} messages, "
+                   f"{b['level_updates']:,} level updates; final books compared (top {b['top_n_compared']}) first")
+        for mode, n in b["nexus"].items():
+            click.echo(f"  Nexus {mode}: {n['ns_per_update']:,.1f} ns/update, {n['msgs_per_s']:,.0f} msgs/s ({n['api']})")
+        for r in b["peers"]:
+            click.echo(peer_line(r, "update"))
+    if "decode" in res:
+        click.echo(f"venue decoding (simulator frames, {res['decode']['simulated_seconds']:g} simulated s per venue; "
+                   f"final book and trades compared first)")
+        for v, d in res["decode"]["venues"].items():
+            if "error" in d:
+                click.echo(f"{v}: not measured ({d['error']})")
+                continue
+            n = d.get("nexus")
+            if n:
+                click.echo(f"{v}: Nexus {n['decode_book_ns_per_msg']:,.0f} ns/msg decode+sync+book "
+                           f"({n['decode_ns_per_msg']:,.0f} decode only), {n['frames']:,} frames")
+            else:
+                click.echo(f"{v}:")
+            for r in d["peers"]:
+                click.echo(peer_line(r, "msg"))
+    s = res["summary"]
+    click.echo(f"peers timed {s['peers_timed']}, not timed {s['peers_not_timed']}; all timed outputs equal to "
+               f"Nexus's: {s['all_timed_agree']}; targets met {s['targets_met']}, missed {s['targets_missed']}")
+    click.echo(res["note"])
+
+
 @bench.command("aeron")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with every figure.")
 @click.option("--quick", is_flag=True, help="Smaller counts (for smoke tests; noisier figures).")

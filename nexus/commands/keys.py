@@ -27,8 +27,10 @@ def check(venue, testnet, use_sim, rest_url, ws_url, keys_stdin, as_json):
             click.echo(json.dumps(info))
             return
         on = sorted(k for k, v in info["permissions"].items() if v)
-        click.echo(f"{venue} key {info['api_key']}: ok; enabled: {', '.join(on)}")
+        click.echo(f"{venue} key {info['api_key']}: ok; enabled: {', '.join(on) or '(not reported by the venue)'}")
         click.echo(f"clock: local + {info['time_offset_ms']} ms = server time (round trip {info['round_trip_ms']} ms)")
+        if info.get("note"):        # e.g. a venue that reports no permissions of a key (Gate)
+            click.echo(info["note"])
 
     run_session(venue, show, testnet=testnet, use_sim=use_sim, rest_url=rest_url, ws_url=ws_url,
                 keys_stdin=keys_stdin, as_json=as_json)

@@ -51,7 +51,7 @@ def place(venue, symbol, side, type_, qty, price, stop_price, reduce_only, lever
 
     async def body() -> int:
         async with session(venue, testnet=testnet, use_sim=use_sim, rest_url=rest_url, ws_url=ws_url,
-                           keys_stdin=keys_stdin) as ex:
+                           keys_stdin=keys_stdin, sim_symbol=symbol) as ex:
             req = await ex.request(symbol, side, type_, qty, price=price, stop_price=stop_price,
                                    reduce_only=reduce_only, leverage=leverage, tp_ticks=tp_ticks, sl_ticks=sl_ticks,
                                    client_id=client_id)

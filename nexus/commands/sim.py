@@ -64,7 +64,8 @@ def _epoch(value: str | None) -> int | None:
               help=f"Open a trading account on every venue with the key and secret in {KEY_ENV} and "
                    f"{SECRET_ENV} (and {PASSPHRASE_ENV} for the passphrase venues, e.g. okx-swap; environment "
                    "only, never arguments), with default balances. Coinbase: the secret is the private key (PEM "
-                   "or CDP Ed25519) and the account registers its public half only.")
+                   "or CDP Ed25519) and the account registers its public half only. FXCM: the secret is the "
+                   "account's access token (a client gives it as NEXUS_FXCM_TOKEN).")
 @click.option("--json", "as_json", is_flag=True, help="Print the endpoints as one JSON object.")
 @config_option
 def sim(host, port, venues, symbol, seed, faults, duration, speed, labels_out, no_patterns, epoch, account_env,

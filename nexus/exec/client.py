@@ -284,7 +284,7 @@ class Executor:
         ref = (entry.avg_price / tick).to_integral_value() * tick
         tp, sl = bracket(ref, req.side, str(tick), req.tp_ticks, req.sl_ticks)
         close = req.side.opposite
-        reduce = self.adapter.perpetual
+        reduce = self.adapter.perpetual or inst.contract_kind != "spot"   # a venue with both (Gate)
         # _place, not place: a bracket task never waits for the others (no wait cycle)
         if tp is not None:
             await self._place(OrderRequest.make(inst, close, OrderType.LIMIT, entry.filled_qty, price=tp,

@@ -119,13 +119,15 @@ class HttpVenue:
         raise NotImplementedError
 
     async def private_stream(self, on_update: Callable, ready: asyncio.Event | None,
-                             handshake: Callable[[Any], Awaitable[None]], ping_text: str, ping_s: float) -> None:
-        """The venue's private WebSocket at `self.ws_url`: `handshake(ws)` (login, subscribe),
-        then every message through `stream_updates` to `on_update`, `ping_text` every `ping_s`."""
+                             handshake: Callable[[Any], Awaitable[None]], ping_text: str, ping_s: float,
+                             url: str | None = None) -> None:
+        """The venue's private WebSocket at `self.ws_url` (or `url`, for a venue with one per
+        market, e.g. Gate spot and futures): `handshake(ws)` (login, subscribe), then every
+        message through `stream_updates` to `on_update`, `ping_text` every `ping_s`."""
         import aiohttp
 
         try:
-            async with aiohttp.ClientSession() as s, s.ws_connect(self.ws_url, heartbeat=None) as ws:
+            async with aiohttp.ClientSession() as s, s.ws_connect(url or self.ws_url, heartbeat=None) as ws:
                 await handshake(ws)
                 if ready is not None:
                     ready.set()

@@ -7,7 +7,11 @@ keys, as the seed's matrix says):
 
     NEXUS_<PKG>_API_KEY, NEXUS_<PKG>_API_SECRET, NEXUS_<PKG>_API_PASSPHRASE (OKX, Bitget, KuCoin)
 
-e.g. NEXUS_BINANCE_API_KEY / NEXUS_BINANCE_API_SECRET. `Credentials` shows a masked key id in
+e.g. NEXUS_BINANCE_API_KEY / NEXUS_BINANCE_API_SECRET. A token venue (TOKEN_VENUES: FXCM,
+whose REST API takes one persistent access token) reads that token from its own variable
+(NEXUS_FXCM_TOKEN, the one its market data uses) or one line of standard input; the token is
+the credentials' secret and the key id is a fingerprint of it (`token_id`), never the token.
+`Credentials` shows a masked key id in
 its repr, refuses to be pickled, and no message raised here holds a key: messages name the
 variables only.
 """
@@ -15,6 +19,7 @@ variables only.
 from __future__ import annotations
 
 import getpass
+import hashlib
 import os
 import sys
 from typing import Mapping, TextIO
@@ -24,6 +29,8 @@ from nexus.exec.signing.base import mask
 
 ENV_PREFIX = "NEXUS_"
 PASSPHRASE_VENUES = frozenset({"okx-swap", "bitget", "kucoin"})
+TOKEN_VENUES = {"fxcm": "NEXUS_FXCM_TOKEN"}     # venue -> the variable holding its access token
+TOKEN_ID_HEX = 16
 
 
 class KeysMissing(NexusError):
@@ -73,12 +80,34 @@ def env_names(venue: str) -> tuple[str, str, str]:
     return base + "KEY", base + "SECRET", base + "PASSPHRASE"
 
 
+def token_id(token: str) -> str:
+    """A token venue's key id: a fingerprint of the token (shown, masked, where a key id is)."""
+    return "tok" + hashlib.sha256(token.encode()).hexdigest()[:TOKEN_ID_HEX]
+
+
+def _load_token(venue: str, env: Mapping[str, str], stdin: TextIO | None, prompt: bool) -> Credentials:
+    var = TOKEN_VENUES[venue]
+    token = env.get(var, "")
+    if not token and stdin is not None:
+        token = stdin.readline().strip()
+        if not token:
+            raise KeysMissing(f"{venue}: standard input must hold the access token on its first line")
+    if not token and prompt and sys.stdin.isatty():
+        token = getpass.getpass(f"{venue} access token (not echoed): ").strip()
+    if not token:
+        raise KeysMissing(f"no access token for {venue}: set {var} in the environment, or pipe it with "
+                          "--keys-stdin; tokens are never taken as arguments")
+    return Credentials(venue, token_id(token), token)
+
+
 def load(venue: str, *, env: Mapping[str, str] | None = None, stdin: TextIO | None = None,
          prompt: bool = False) -> Credentials:
     """`venue`'s credentials from the environment; else, with `stdin`, one value per line
     (key, secret, and passphrase where the venue has one); else, with `prompt`, typed without
-    echo. Nothing else: never an argument, never a file."""
+    echo. Nothing else: never an argument, never a file. A token venue: its token (see above)."""
     env = os.environ if env is None else env
+    if venue in TOKEN_VENUES:
+        return _load_token(venue, env, stdin, prompt)
     key_var, secret_var, pass_var = env_names(venue)
     needs_pass = venue in PASSPHRASE_VENUES
     key, secret, passphrase = env.get(key_var, ""), env.get(secret_var, ""), env.get(pass_var) or None

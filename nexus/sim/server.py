@@ -228,9 +228,12 @@ class SimServer:
             result = handler(req)
             if inspect.isawaitable(result):     # an answer that comes late (a test-only fault)
                 result = await result
-            status, payload = result
+            # (status, body) or (status, body, headers): a venue whose answers carry a header
+            # clients read (FXCM's Date: its server time, here the simulator's clock)
+            status, payload = result[0], result[1]
+            headers = result[2] if len(result) > 2 else None
             text = payload if isinstance(payload, str) else json.dumps(payload, separators=(",", ":"))
-            return web.Response(status=status, text=text, content_type="application/json")
+            return web.Response(status=status, text=text, content_type="application/json", headers=headers)
         return handle
 
     def _ws_handler(self, feed: Feed) -> Callable:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -33,9 +34,11 @@ class Simulator:
     def __init__(self, seed: int = 0, venues: Iterable[str] | None = None, symbol: str = "BTCUSDT",
                  faults: Iterable[str | Fault] = (), host: str = "127.0.0.1", port: int = 0,
                  speed: float = 1.0, epoch_ns: int = SIM_EPOCH_NS, patterns: bool = True,
-                 labels_out: str | Path | None = None) -> None:
+                 labels_out: str | Path | None = None, wall_clock: bool = False) -> None:
         if not speed > 0:
             raise ValueError("speed must be positive")
+        if wall_clock and speed != 1.0:
+            raise ValueError("wall_clock follows the wall clock: speed must be 1")
         self._labels_file = None
         self.core = SimCore(seed=seed, venues=venues, symbol=symbol, faults=faults, epoch_ns=epoch_ns,
                              patterns=patterns, on_label=self._write_label)
@@ -46,6 +49,10 @@ class Simulator:
         self._task: asyncio.Task | None = None
         self._stopping = False
         self.lag_events = 0
+        # wall_clock: simulated time follows the wall clock from epoch_ns (a venue whose clients
+        # sign timestamps checks them against it): behind it (start-up, a loaded machine) the
+        # steps run back to back until caught up, never re-anchored later
+        self.wall_clock = wall_clock
 
     # -- lifecycle --------------------------------------------------------------------------
     async def start(self) -> "Simulator":
@@ -80,6 +87,8 @@ class Simulator:
         loop = asyncio.get_running_loop()
         step_s = STEP_NS / 1e9 / self.speed
         t0 = loop.time() - self.core.step_no * step_s
+        if self.wall_clock:
+            t0 = loop.time() - (time.time_ns() - self.core.epoch_ns) / 1e9
         batch = 0
         while not self._stopping:
             target = t0 + (self.core.step_no + 1) * step_s
@@ -88,7 +97,7 @@ class Simulator:
                 batch = 0
                 await asyncio.sleep(delay)
             else:
-                if -delay > BEHIND_S_MAX:
+                if -delay > BEHIND_S_MAX and not self.wall_clock:
                     t0 += -delay
                     self.lag_events += 1
                 batch += 1

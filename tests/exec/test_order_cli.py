@@ -21,7 +21,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _session(tmp_path, venues, key, secret, passphrase, client_keys, default_venue):
+def _session(tmp_path, venues, key, secret, passphrase, client_keys, default_venue, sim_args=()):
     """`nexus sim --account-env` on `venues`, a runner of CLI commands with `client_keys` in the
     environment, and, at the end, the scan: no secret byte in any output or file written."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEXUS_")}
@@ -29,7 +29,7 @@ def _session(tmp_path, venues, key, secret, passphrase, client_keys, default_ven
     sim_env = {**env, "NEXUS_SIM_API_KEY": key, "NEXUS_SIM_API_SECRET": secret, "NEXUS_SIM_API_PASSPHRASE": passphrase}
     port = _free_port()
     sim = subprocess.Popen([*NEXUS, "sim", "--account-env", "--port", str(port), "--json", "--epoch-ns", "now",
-                            "--venues", venues], cwd=tmp_path, env=sim_env,
+                            "--venues", venues, *sim_args], cwd=tmp_path, env=sim_env,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     info = json.loads(sim.stdout.readline())
     outputs = []

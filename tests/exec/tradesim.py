@@ -15,7 +15,7 @@ PASSPHRASE = "pass-A"
 
 @asynccontextmanager
 async def simulator(venues=VENUES, **kw):
-    sim = await Simulator(seed=5, venues=list(venues), epoch_ns=time.time_ns() // 1_000_000 * 1_000_000,
+    sim = await Simulator(seed=5, venues=list(venues), epoch_ns=time.time_ns() // 1_000_000 * 1_000_000, wall_clock=True,
                           **kw).start()
     try:
         await asyncio.sleep(0.3)        # the book fills up

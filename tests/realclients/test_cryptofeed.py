@@ -2,8 +2,10 @@
 
 Each feed class's `websocket_endpoints` / `rest_endpoints` keep their paths and options; only
 the real host is replaced by the simulator's per-venue prefix (a subclass, nothing else of
-cryptofeed is touched). cryptofeed's own handlers load the instruments, subscribe to the
-book and trades, and run a few seconds: books must be sane (best bid < best ask), trades
+cryptofeed is touched; the subclass's blocking HTTP client also sends the venue's real REST host
+to the simulator, for an address written in a feed's code: KuCoin's bullet-public). cryptofeed's
+own handlers load the instruments, subscribe to the book and trades, and run a few seconds:
+books must be sane (best bid < best ask), trades
 arrive, and nothing is logged at WARNING or above (cryptofeed logs a sequence gap, a failed
 checksum or a parse error there before it resets the connection). OKX runs with cryptofeed's
 `checksum_validation=True`, and an injected bad checksum (`bad-checksum` fault) must be caught.
@@ -31,8 +33,11 @@ import pytest
 cryptofeed = pytest.importorskip("cryptofeed", reason="cryptofeed is not installed (in the dev extra)")
 
 from cryptofeed import FeedHandler  # noqa: E402
+from cryptofeed.connection import HTTPSync  # noqa: E402
+from cryptofeed.symbols import Symbols  # noqa: E402
 from cryptofeed.defines import L2_BOOK, TRADES  # noqa: E402
-from cryptofeed.exchanges import OKX, Binance, BinanceFutures, Bybit, Coinbase, Kraken  # noqa: E402
+from cryptofeed.exchanges import (OKX, Binance, BinanceFutures, Bitfinex, Bybit, Coinbase, Gateio,  # noqa: E402
+                                   GateioFutures, Kraken, KuCoin)
 
 from nexus.sim import Simulator  # noqa: E402
 from tests.realclients.tls import tls_front  # noqa: E402
@@ -40,7 +45,8 @@ from tests.realclients.tls import tls_front  # noqa: E402
 STREAM_S = 5.0
 WARMUP_S = 1.5
 
-# venue -> (cryptofeed class, symbol, extra feed arguments)
+# case -> (cryptofeed class, symbol, extra feed arguments); a case is the simulator's venue name,
+# optionally followed by a space and a word naming one of its markets ("gate futures")
 CASES = {
     "binance-spot": (Binance, "BTC-USDT", {}),
     "binance-perp": (BinanceFutures, "BTC-USDT-PERP", {}),
@@ -52,7 +58,21 @@ CASES = {
     "coinbase": (Coinbase, "BTC-USD", {"config": {"coinbase": {"key_id": "public", "key_secret": "public"}}}),
     # cryptofeed speaks Kraken's WebSocket v1 (wss://ws.kraken.com), served at the venue's root
     "kraken": (Kraken, "BTC-USD", {"checksum_validation": True}),
+    # cryptofeed asks for SEQ_ALL (it checks the connection's sequence numbers) and a 100-level book
+    "bitfinex": (Bitfinex, "BTC-USD", {}),
+    "gate": (Gateio, "BTC-USDT", {}),
+    "gate futures": (GateioFutures, "BTC-USDT-PERP", {}),
+    # cryptofeed posts to https://api.kucoin.com/api/v1/bullet-public from its own code (redirected
+    # like its endpoints) and connects where the answer says; it treats the level-2 book as an
+    # authenticated channel and signs its REST snapshot (GET /api/v3/market/orderbook/level2) with
+    # a key from its config: a made-up key is given, which the simulator's market data ignores.
+    "kucoin": (KuCoin, "BTC-USDT", {"config": {"kucoin": {"key_id": "public", "key_secret": "public",
+                                                          "key_passphrase": "public"}}}),
+    # Binance RWA is Binance spot's wire restricted to tokenized real-world assets
+    "binance-rwa": (Binance, "PAXG-USDT", {}),
 }
+# the simulated market of a case, where not BTCUSDT
+SIM_SYMBOL = {"binance-rwa": "PAXGUSDT"}
 
 
 def _host_of(address: str) -> str:
@@ -60,21 +80,43 @@ def _host_of(address: str) -> str:
     return scheme + "://" + rest.split("/", 1)[0]
 
 
+class _Redirected(HTTPSync):
+    """cryptofeed's blocking HTTP client, with the venue's real REST hosts replaced by the
+    simulator's prefix: for addresses a feed class writes in its code rather than in its
+    endpoints (KuCoin's POST https://api.kucoin.com/api/v1/bullet-public)."""
+
+    def __init__(self, hosts: set[str], base: str) -> None:
+        super().__init__()
+        self.hosts, self.base = hosts, base
+
+    def _move(self, address: str) -> str:
+        host = _host_of(address)
+        return self.base + address[len(host):] if host in self.hosts else address
+
+    def read(self, address, *args, **kwargs):
+        return super().read(self._move(address), *args, **kwargs)
+
+    def write(self, address, *args, **kwargs):
+        return super().write(self._move(address), *args, **kwargs)
+
+
 def _pointed(cls, http_base: str, ws_base: str):
-    """`cls` with every endpoint's host replaced by the simulator's; paths kept."""
+    """`cls` with every endpoint's host replaced by the simulator's; paths kept. A class that
+    makes its WebSocket endpoints at start (KuCoin, from the bullet answer) keeps doing so."""
     def move(ep, base):
         return dataclasses.replace(ep, address=base + ep.address[len(_host_of(ep.address)):])
-    return type(f"Sim{cls.__name__}", (cls,), {
-        "websocket_endpoints": [move(ep, ws_base) for ep in cls.websocket_endpoints],
-        "rest_endpoints": [move(ep, http_base) for ep in cls.rest_endpoints],
-    })
+    attrs = {"rest_endpoints": [move(ep, http_base) for ep in cls.rest_endpoints],
+             "http_sync": _Redirected({_host_of(ep.address) for ep in cls.rest_endpoints}, http_base)}
+    if cls.websocket_endpoints is not None:
+        attrs["websocket_endpoints"] = [move(ep, ws_base) for ep in cls.websocket_endpoints]
+    return type(f"Sim{cls.__name__}", (cls,), attrs)
 
 
 class _SimThread:
     """A Simulator on its own thread and event loop."""
 
-    def __init__(self, venue: str, faults=()) -> None:
-        self.venue, self.faults = venue, list(faults)
+    def __init__(self, venue: str, faults=(), symbol: str = "BTCUSDT") -> None:
+        self.venue, self.faults, self.symbol = venue, list(faults), symbol
         self.ready = threading.Event()
         self.done: asyncio.Event | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -82,7 +124,7 @@ class _SimThread:
 
     async def _main(self) -> None:
         self.loop, self.done = asyncio.get_running_loop(), asyncio.Event()
-        async with Simulator(seed=3, venues=[self.venue], faults=self.faults) as sim:
+        async with Simulator(seed=3, venues=[self.venue], faults=self.faults, symbol=self.symbol) as sim:
             url = urlsplit(sim.rest_url(self.venue))
             async with tls_front(url.port) as (base, cafile):
                 self.sim, self.https_base, self.cafile = sim, base + url.path, cafile
@@ -116,8 +158,9 @@ class _Records(logging.Handler):
         self.records.append(record)
 
 
-def _run(venue: str, faults=(), stream_s: float = STREAM_S) -> dict:
-    cls, symbol, extra = CASES[venue]
+def _run(case: str, faults=(), stream_s: float = STREAM_S) -> dict:
+    cls, symbol, extra = CASES[case]
+    venue = case.split(" ")[0]
     got = {"books": 0, "trades": 0, "crossed": 0, "bids": 0, "asks": 0}
     records = _Records()
     log = logging.getLogger("feedhandler")
@@ -136,7 +179,7 @@ def _run(venue: str, faults=(), stream_s: float = STREAM_S) -> dict:
         got["trades"] += 1
 
     try:
-        with _SimThread(venue, faults) as st:
+        with _SimThread(venue, faults, SIM_SYMBOL.get(case, "BTCUSDT")) as st:
             time.sleep(WARMUP_S)
             # cryptofeed accepts only wss:// and verifies TLS: it trusts exactly the front's certificate
             env = {"SSL_CERT_FILE": st.cafile, "REQUESTS_CA_BUNDLE": st.cafile}
@@ -144,6 +187,7 @@ def _run(venue: str, faults=(), stream_s: float = STREAM_S) -> dict:
             os.environ.update(env)
             _trust_in_aiohttp(st.cafile)
             feed_cls = _pointed(cls, st.https_base, "wss" + st.https_base[len("https"):])
+            Symbols.clear()     # cryptofeed keeps each exchange's listing per process: load this simulator's
             loop = asyncio.new_event_loop()
             asyncio.set_event_loop(loop)
             try:

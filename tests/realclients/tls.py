@@ -3,7 +3,8 @@
 ccxt's Coinbase JWT carries `uri` = "METHOD host/path" made by removing "https://" from the
 URL, so over plain http its uri would keep "http://" and the simulator (as Coinbase) would
 refuse it. This terminates TLS on 127.0.0.1 and forwards the bytes to the simulator's port
-unchanged (the Host header stays the one the client sent, so the signed uri matches). The
+unchanged (the Host header stays the one the client sent, so the signed uri matches; the first
+request of each connection gains X-Forwarded-Proto: https, see `_forwarded`). The
 certificate is self-signed, made at test time in memory, written to a temporary directory only
 because `ssl` loads chains from files, and deleted afterwards; the client trusts exactly it.
 """
@@ -47,8 +48,21 @@ def _certificate(tmp: str) -> tuple[str, str]:
     return cert_path, key_path
 
 
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+def _forwarded(head: bytes) -> bytes:
+    """The first request on a connection gets X-Forwarded-Proto: https after its request line, as
+    a TLS-terminating proxy adds it: a simulator answer that names the simulator's own address
+    (KuCoin's bullet endpoint) then names it wss://. Other bytes pass unchanged."""
+    line, sep, rest = head.partition(b"\r\n")
+    if sep and line.endswith(b" HTTP/1.1") and line.split(b" ", 1)[0].isalpha():
+        return line + sep + b"X-Forwarded-Proto: https\r\n" + rest
+    return head
+
+
+async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, first=None) -> None:
     try:
+        if first is not None and (data := await reader.read(65536)):
+            writer.write(first(data))
+            await writer.drain()
         while data := await reader.read(65536):
             writer.write(data)
             await writer.drain()
@@ -70,7 +84,7 @@ async def tls_front(port: int, host: str = "127.0.0.1"):
 
         async def handle(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
             ur, uw = await asyncio.open_connection(host, port)
-            for t in (asyncio.ensure_future(_pipe(r, uw)), asyncio.ensure_future(_pipe(ur, w))):
+            for t in (asyncio.ensure_future(_pipe(r, uw, _forwarded)), asyncio.ensure_future(_pipe(ur, w))):
                 tasks.add(t)
                 t.add_done_callback(tasks.discard)
 

@@ -308,6 +308,43 @@ def test_order_bytes_are_accepted_as_sent():
     run(body())
 
 
+def test_order_jwts_signed_ahead_are_each_used_once_and_dropped_on_a_clock_step():
+    from nexus.venues.coinbase.orders import ORDER_JWT_POOL
+    from nexus.venues.coinbase.sign import jwt_parts
+
+    skew = {"ms": 0}
+
+    async def body():
+        async with simulator([VENUE]) as sim:
+            clock = lambda: time.time_ns() // 1_000_000 + skew["ms"]   # noqa: E731
+            async with cb_executor(sim, clock_ms=clock, stream=False) as ex:
+                ad = ex.adapter
+                assert len(ad._order_jwts) == ORDER_JWT_POOL          # signed at connect
+                ready = [t[3] for t in ad._order_jwts]
+                raws, nonces = [], set()
+                for i in range(ORDER_JWT_POOL + 2):                # the pool, then inline signing
+                    req = await ex.request(SYM, "buy", "market", QTY)
+                    raw = ad.order_bytes(req)
+                    token = re.search(rb"Authorization: Bearer (\S+)\r\n", raw).group(1).decode()
+                    assert (token in ready) == (i < ORDER_JWT_POOL)
+                    header, claims = jwt_parts(token)
+                    assert claims["uri"] == f"POST {ad.host}{ad.base_path}{API}/orders"
+                    nonces.add(header["nonce"])
+                    raws.append((req, raw))
+                assert len(nonces) == ORDER_JWT_POOL + 2             # each JWT used once
+                for req, raw in raws:                                 # every one accepted by the venue
+                    doc = await send_raw(sim, VENUE, raw)
+                    assert doc["success"] is True, doc
+                assert ad.presign_orders() == ORDER_JWT_POOL
+                skew["ms"] = 5_000                                    # the clock steps: the pool is dropped
+                req = await ex.request(SYM, "buy", "market", QTY)
+                raw = ad.order_bytes(req)
+                assert len(ad._order_jwts) == 0
+                token = re.search(rb"Authorization: Bearer (\S+)\r\n", raw).group(1).decode()
+                assert jwt_parts(token)[1]["nbf"] >= (time.time_ns() // 1_000_000 + 5_000 - 1_500) // 1000
+    run(body())
+
+
 def test_credentials_are_forgotten_and_masked():
     private, _ = KEYS["key-A"]
     creds = Credentials(VENUE, "organizations/x/apiKeys/abcdef", private)

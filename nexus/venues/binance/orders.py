@@ -74,6 +74,10 @@ URLS = {
     ("binance-perp", False): ("https://fapi.binance.com", "wss://fstream.binance.com/ws"),
     ("binance-perp", True): ("https://testnet.binancefuture.com", "wss://fstream.binancefuture.com/ws"),
 }
+# Binance RWA is Binance spot (same hosts, keys and paths) restricted to a whitelist
+# (nexus/venues/binance_rwa/orders.py)
+URLS[("binance-rwa", False)] = URLS[("binance-spot", False)]
+URLS[("binance-rwa", True)] = URLS[("binance-spot", True)]
 RESTRICTIONS_HOST = {False: "https://api.binance.com", True: "https://testnet.binance.vision"}
 
 

@@ -12,7 +12,8 @@
   websocket-market-streams: `depthUpdate` {e,E,T,s,U,u,pu,b,a} where pu is the previous
   event's u and ids are not contiguous; `aggTrade` {e,E,s,a,p,q,f,l,T,m}; `trade`
   {e,E,T,s,t,p,q,X,m}; a ping frame every 3 minutes; REST GET /fapi/v1/depth
-  {lastUpdateId,E,T,bids,asks}, GET /fapi/v1/exchangeInfo. Since Binance's 2026-03-06
+  {lastUpdateId,E,T,bids,asks}, GET /fapi/v1/exchangeInfo; partial depth <symbol>@depth<5|10|20>
+  [@500ms|@100ms] (250 ms by default): the top levels whole as {e,E,T,s,U,u,pu,b,a}. Since Binance's 2026-03-06
   announcement the streams are served under /public (depth, bookTicker) and /market (aggTrade,
   trade, ...), user data under /private (see BinancePerpFeed.ws_prefixes).
 
@@ -65,6 +66,8 @@ class BinanceFeed(Feed):
         super().__init__(vs, clock, seed)
         self.s = self.spec.symbol.lower()
         self.last_u: dict[str, int] = {}
+        self.partial_u: dict[str, int] = {}     # futures partial depth streams: their last u
+        self.partials_on = False                # a connection has subscribed to one
         for suffix in self.depth_streams:
             ch = f"{self.s}@{suffix}"
             self.add_view(ch, None, primary=suffix == "depth@100ms")
@@ -116,6 +119,29 @@ class BinanceFeed(Feed):
             out.append((ch, fmt.compact(msg)))
         if not self.futures:
             out += self._partials(t_ns)
+        elif self.partials_on:
+            out += self._futures_partials(t_ns)
+        return out
+
+    def _futures_partials(self, t_ns: int) -> list[Event]:
+        """USD-M "Partial Book Depth Streams" <symbol>@depth<5|10|20>[@500ms|@100ms] (250 ms by
+        default): the top levels whole, in the depthUpdate envelope {e,E,T,s,U,u,pu,b,a}, pu the
+        stream's previous u. Made once a connection has asked for one (`partials_on`)."""
+        out = []
+        u = self.uid()
+        for n in (5, 10, 20):
+            for suffix, every in ((f"depth{n}", STEPS_PER_S // 4), (f"depth{n}@500ms", STEPS_PER_S // 2),
+                                  (f"depth{n}@100ms", STEPS_PER_S // 10)):
+                if self.step_no % every:
+                    continue
+                ch = f"{self.s}@{suffix}"
+                pu = self.partial_u.get(ch, u)
+                self.partial_u[ch] = u
+                ms = fmt.ms(t_ns)
+                out.append((ch, fmt.compact({
+                    "e": "depthUpdate", "E": ms, "T": ms, "s": self.spec.symbol, "U": min(pu + 1, u), "u": u,
+                    "pu": pu, "b": [[self.spec.px(p), self.spec.qty(q)] for p, q in self.vs.levels(BID, n)],
+                    "a": [[self.spec.px(p), self.spec.qty(q)] for p, q in self.vs.levels(ASK, n)]})))
         return out
 
     def _partials(self, t_ns: int) -> list[Event]:
@@ -162,9 +188,10 @@ class BinanceFeed(Feed):
         return tuple(f"{prefix}{path}" for prefix in self.ws_prefixes for path in ("/ws", "/ws/{streams:.+}", "/stream"))
 
     def known(self, stream: str) -> bool:
+        speeds = ("", "@500ms", "@100ms") if self.futures else ("", "@100ms")
         return stream in self.views or stream in (f"{self.s}@trade", f"{self.s}@aggTrade") or (
-            not self.futures and stream.startswith(f"{self.s}@depth") and stream.split("@", 1)[1] in {
-                f"depth{n}{x}" for n in (5, 10, 20) for x in ("", "@100ms")})
+            stream.startswith(f"{self.s}@depth") and stream.split("@", 1)[1] in {
+                f"depth{n}{x}" for n in (5, 10, 20) for x in speeds})
 
     def on_open(self, conn: Conn) -> None:
         streams: list[str] = []
@@ -183,7 +210,14 @@ class BinanceFeed(Feed):
                 return                  # a user-data stream: /ws/<listenKey>
             streams = [s for s in rest.split("/") if s]
         for s in streams:
-            conn.subscribe(_stream(s))
+            self._subscribe(conn, s)
+
+    def _subscribe(self, conn: Conn, s: str) -> None:
+        stream = _stream(s)
+        conn.subscribe(stream)
+        kind = stream.split("@", 1)[-1]
+        if self.futures and kind.startswith("depth") and kind[5:6].isdigit():
+            self.partials_on = True
 
     def on_text(self, conn: Conn, text: str) -> None:
         if self.faults.silent(self.clock()):
@@ -199,7 +233,7 @@ class BinanceFeed(Feed):
         rid, method, params = req.get("id"), req.get("method"), req.get("params") or []
         if method == "SUBSCRIBE":
             for s in params:
-                conn.subscribe(_stream(str(s)))
+                self._subscribe(conn, str(s))
             conn.send(fmt.compact({"result": None, "id": rid}))
         elif method == "UNSUBSCRIBE":
             for s in params:

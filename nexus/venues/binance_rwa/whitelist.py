@@ -20,18 +20,32 @@ DEFAULT_ASSETS = ("PAXG",)
 QUOTES = ("USDT", "USDC", "FDUSD", "TUSD", "USD1", "BTC", "ETH", "BNB", "EUR", "TRY", "BRL", "JPY")
 
 
+_parsed: dict[str, tuple[str, ...]] = {}       # the variable's text -> its assets (order entry asks per order)
+_symbols: dict[tuple[str, str], bool] = {}      # (the variable's text, symbol) -> allowed
+MEMO_MAX = 4096
+
+
 def assets() -> tuple[str, ...]:
     raw = os.environ.get(ENV, "")
-    got = tuple(a.strip().upper() for a in raw.split(",") if a.strip())
-    return got or DEFAULT_ASSETS
+    got = _parsed.get(raw)
+    if got is None:
+        got = tuple(a.strip().upper() for a in raw.split(",") if a.strip()) or DEFAULT_ASSETS
+        if len(_parsed) < MEMO_MAX:
+            _parsed[raw] = got
+    return got
 
 
 def allowed(symbol: str, base: str | None = None) -> bool:
-    s = symbol.upper()
-    wl = assets()
     if base is not None:
-        return base.upper() in wl
-    return any(s.startswith(a) and s[len(a):] in QUOTES for a in wl)
+        return base.upper() in assets()
+    key = (os.environ.get(ENV, ""), symbol)
+    ok = _symbols.get(key)
+    if ok is None:
+        s = symbol.upper()
+        ok = any(s.startswith(a) and s[len(a):] in QUOTES for a in assets())
+        if len(_symbols) < MEMO_MAX:
+            _symbols[key] = ok
+    return ok
 
 
 def refusal(symbol: str) -> str:

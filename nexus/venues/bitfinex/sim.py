@@ -12,8 +12,9 @@ Checksum, REST Public > Configs):
   "freq":"F0","len":"25","pair":"BTCUSD"}, then the snapshot [N,[[PRICE,COUNT,AMOUNT],..]]
   (bids, then asks with negative amounts), then one [N,[PRICE,COUNT,AMOUNT]] per changed
   level (COUNT 0 deletes: AMOUNT 1 for a bid, -1 for an ask; a level leaving the top 25 is
-  deleted). The simulator serves P0 with len 25 only; other values get the documented
-  errors 10011 (unknown book precision) / 10012 (unknown book length).
+  deleted). The simulator serves P0 with len 25 (the default) and 100 (cryptofeed asks for it;
+  the checksum still covers the top 25); other values get the documented errors 10011 (unknown
+  book precision) / 10012 (unknown book length).
 - trades: the last 30 trades as [N,[[ID,MTS,AMOUNT,PRICE],..]] on subscribing, then
   [N,"te",[ID,MTS,AMOUNT,PRICE]] at once and the same trade as "tu" one second later.
 - heartbeat [N,"hb"] on every channel after 15 s without a message on the connection.
@@ -43,7 +44,8 @@ from nexus.sim.specs import Flow, SimInstrument, SimVenue
 from nexus.venues.bitfinex.sim_trade import BitfinexTrade
 
 BOOK_EVERY = 5              # 50 ms
-BOOK_LEN = 25
+BOOK_LEN = 25               # the checksum's depth, and the default book length
+BOOK_LENS = {25: "book", 100: "book100"}    # served `len` values -> the simulator's channel
 HEARTBEAT_S = 15
 TU_DELAY_NS = 1_000_000_000
 TRADES_KEPT = 30
@@ -86,7 +88,8 @@ class BitfinexFeed(Feed):
     def __init__(self, vs, clock, seed=0) -> None:
         super().__init__(vs, clock, seed)
         self.pair = self.symbol[1:]
-        self.add_view("book", BOOK_LEN, primary=True)
+        for n, ch in BOOK_LENS.items():
+            self.add_view(ch, n, primary=n == BOOK_LEN)
         self.publications = 0
         self.trade_id = TRADE_ID_BASE
         self.recent: collections.deque = collections.deque(maxlen=TRADES_KEPT)
@@ -97,7 +100,7 @@ class BitfinexFeed(Feed):
         return self.publications
 
     def book_channels(self):
-        return ["book"]
+        return list(BOOK_LENS.values())
 
     # -- rendering --------------------------------------------------------------------------
     def _entry(self, side: int, p: int, q: int) -> list:
@@ -108,8 +111,8 @@ class BitfinexFeed(Feed):
         sz = js(self.spec.qty(q))
         return [px, count, fmt.Raw(sz if side == BID else "-" + sz)]
 
-    def _checksum(self) -> int:
-        b, a = self.views["book"].top()
+    def _checksum(self, channel: str = "book") -> int:
+        b, a = self.views[channel].top()
         return checksum([(js(self.spec.px(p)), js(self.spec.qty(q))) for p, q in b],
                         [(js(self.spec.px(p)), js(self.spec.qty(q))) for p, q in a])
 
@@ -169,18 +172,20 @@ class BitfinexFeed(Feed):
             out.append(("trades", ("tu", due)))
         if self.step_no % BOOK_EVERY:
             return out
-        view = self.views["book"]
-        if view.changed():
+        for ch in BOOK_LENS.values():
+            view = self.views[ch]
+            if not view.changed():
+                continue
             bids, asks = view.diff()
             levels = [(BID, p, q) for p, q in bids] + [(ASK, p, q) for p, q in asks]
             levels.sort(key=lambda lv: lv[2] != 0)   # deletes first: no transient crossing
             if levels:
                 self.publications += 1
                 view.record(self.publications, t_ns)
-                if self.drop_book_message("book"):
-                    out.append(("book", ("skip", len(levels) + 1)))
+                if self.drop_book_message(ch):
+                    out.append((ch, ("skip", len(levels) + 1)))
                 else:
-                    out.append(("book", ("levels", levels, self.corrupt("book", self._checksum(), signed=True))))
+                    out.append((ch, ("levels", levels, self.corrupt(ch, self._checksum(ch), signed=True))))
         return out
 
     # -- connections ------------------------------------------------------------------------
@@ -233,32 +238,35 @@ class BitfinexFeed(Feed):
         if sym != self.symbol:
             self._error(conn, 10001, "Unknown pair", echo)
             return
-        if ch in conn.state["keys"]:
+        if ch in conn.state["keys"] or (ch == "book" and set(BOOK_LENS.values()) & set(conn.state["keys"])):
             self._error(conn, 10301, "Already subscribed", echo)
             return
+        key = ch
         if ch == "book":
             if req.get("prec", "P0") != "P0":
                 self._error(conn, 10011, "Unknown Book precision", echo)
                 return
-            if str(req.get("len", BOOK_LEN)) != str(BOOK_LEN):
+            n = str(req.get("len", BOOK_LEN))
+            key = next((c for d, c in BOOK_LENS.items() if str(d) == n), None)
+            if key is None:
                 self._error(conn, 10012, "Unknown Book length", echo)
                 return
         cid = conn.state["next_cid"]
         conn.state["next_cid"] += 1
-        conn.state["chans"][cid] = ch
-        conn.state["keys"][ch] = cid
+        conn.state["chans"][cid] = key
+        conn.state["keys"][key] = cid
         ack = {"event": "subscribed", "channel": ch, "chanId": cid, "symbol": self.symbol}
         if ch == "book":
-            ack.update(prec="P0", freq=req.get("freq", "F0"), len=str(BOOK_LEN))
+            ack.update(prec="P0", freq=req.get("freq", "F0"), len=n)
         ack["pair"] = self.pair
         conn.send(fmt.compact(ack))
-        conn.subscribe(ch)
+        conn.subscribe(key)
         if ch == "book":
-            b, a = self.views["book"].top()
+            b, a = self.views[key].top()
             entries = [self._entry(BID, p, q) for p, q in b] + [self._entry(ASK, p, q) for p, q in a]
             conn.send(self._frame(conn, cid, entries))
             if conn.state["flags"] & OB_CHECKSUM:
-                conn.send(self._frame(conn, cid, "cs", self._checksum()))
+                conn.send(self._frame(conn, cid, "cs", self._checksum(key)))
         else:
             conn.send(self._frame(conn, cid, [self._trade(t) for t in self.recent]))
 

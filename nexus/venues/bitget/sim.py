@@ -23,6 +23,18 @@ Config):
 - REST: GET /api/v2/spot/public/symbols, GET /api/v2/mix/market/contracts (the simulator
   trades SPOT only: a valid productType answers an empty list), GET /api/v2/public/time;
   envelope {"code":"00000","msg":"success","requestTime":ms,"data":..}.
+- GET /api/v2/spot/public/coins (Spot > Market > Get Coin Info: [{"coinId","coin","transfer",
+  "chains":[{"chain","needTag","withdrawable","rechargeable","withdrawFee","extraWithdrawFee",
+  "depositConfirm","withdrawConfirm","minDepositAmount","minWithdrawAmount","browserUrl",
+  "contractAddress","withdrawStep","withdrawMinScale","congestion"}],"areaCoin"}], every value a
+  string): the simulated pair's two coins, each on one chain named after it (ccxt loads it at start).
+  GET /api/v2/margin/currencies (Margin > Common > Get Support Currencies: [{"symbol","baseCoin",
+  "quoteCoin","maxCrossedLeverage","maxIsolatedLeverage","warningRiskRatio","liquidationRiskRatio",
+  "minTradeAmount","maxTradeAmount","takerFeeRate","makerFeeRate","pricePrecision",
+  "quantityPrecision","minTradeUSDT","isBorrowable","userMinBorrow","status",
+  "isIsolatedBaseBorrowable","isIsolatedQuoteBorrowable","isCrossBorrowable"}]): the pair.
+  The contracts listing also accepts the documented demo product types (SUSDT-/SCOIN-/SUSDC-FUTURES),
+  answered as empty like the others.
 The simulator serves spot only (`BTCUSDT`); USDT futures (`BTCUSDT:USDT-FUTURES`) share the
 decoder and the sync rules and are covered by the fixtures.
 """
@@ -44,7 +56,8 @@ SEQ_BASE = 4_000_000_000
 TRADE_ID_BASE = 1_100_000_000_000
 TRADES_KEPT = 50            # trades sent as the snapshot on subscribing
 CHANNELS = ("books", "books5", "books15", "trade")
-PRODUCT_TYPES = ("USDT-FUTURES", "COIN-FUTURES", "USDC-FUTURES")
+PRODUCT_TYPES = ("USDT-FUTURES", "COIN-FUTURES", "USDC-FUTURES",
+                 "SUSDT-FUTURES", "SCOIN-FUTURES", "SUSDC-FUTURES")   # S*: demo trading
 OK = "00000"
 
 
@@ -205,8 +218,28 @@ class BitgetFeed(Feed):
             return self._env([self.trade.futures.contract()])     # the simulated contract (sim_futures.py)
         return self._env([])
 
+    def _coins(self, query: dict, _body):
+        coins = [c for c in (self.spec.base, self.spec.quote) if query.get("coin") in (None, c)]
+        return self._env([{"coinId": str(i + 1), "coin": c, "transfer": "true", "chains": [{
+            "chain": c, "needTag": "false", "withdrawable": "true", "rechargeable": "true", "withdrawFee": "0.0001",
+            "extraWithdrawFee": "0", "depositConfirm": "1", "withdrawConfirm": "1", "minDepositAmount": "0.0001",
+            "minWithdrawAmount": "0.001", "browserUrl": "", "contractAddress": "", "withdrawStep": "0",
+            "withdrawMinScale": "8", "congestion": "normal"}], "areaCoin": "no"} for i, c in enumerate(coins)])
+
+    def _margin_currencies(self, _query: dict, _body):
+        s = self.spec
+        return self._env([{
+            "symbol": s.symbol, "baseCoin": s.base, "quoteCoin": s.quote, "maxCrossedLeverage": "3",
+            "maxIsolatedLeverage": "10", "warningRiskRatio": "0.8", "liquidationRiskRatio": "1",
+            "minTradeAmount": "0", "maxTradeAmount": "900000000000000000000", "takerFeeRate": "0.001",
+            "makerFeeRate": "0.001", "pricePrecision": str(s.price_dec), "quantityPrecision": str(s.qty_dec),
+            "minTradeUSDT": "5", "isBorrowable": True, "userMinBorrow": "0.00000001", "status": "1",
+            "isIsolatedBaseBorrowable": True, "isIsolatedQuoteBorrowable": True, "isCrossBorrowable": True}])
+
     def rest_routes(self):
         return {
+            ("GET", "/api/v2/margin/currencies"): self._margin_currencies,
+            ("GET", "/api/v2/spot/public/coins"): self._coins,
             ("GET", "/api/v2/spot/public/symbols"): self._symbols,
             ("GET", "/api/v2/mix/market/contracts"): self._contracts,
             ("GET", "/api/v2/public/time"): lambda q, b: self._env(

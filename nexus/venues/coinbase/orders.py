@@ -14,7 +14,8 @@ Signing ahead: a JWT's claims do not depend on the order (the uri of Create Orde
 the adapter keeps ORDER_JWT_POOL of them signed ahead, off the decision path (at connect and
 after each order is answered). Each is used for one request only (its own random nonce) and
 at most ORDER_JWT_FRESH_S after its nbf (exp is nbf + 120 s); an empty or stale pool signs
-inline. A clock re-sync empties the pool (their nbf came from the old offset).
+inline. A clock re-sync empties the pool (their nbf came from the old offset), and so does a
+step of the clock against the monotonic clock (a drift is then seen on the next order).
 
 Orders: MARKET is `market_market_ioc`, LIMIT `limit_limit_gtc` (post_only false), and STOP
 `stop_limit_stop_limit_gtc` with the limit at the stop price (Advanced Trade has no spot
@@ -41,6 +42,7 @@ import asyncio
 import json
 from collections import deque
 import secrets
+import time
 from decimal import Decimal
 from typing import Any, Callable
 from urllib.parse import urlsplit
@@ -61,6 +63,7 @@ NONCE_BYTES = 16
 NBF_SLACK_MS = 1_000      # nbf this far back (the venue accepts nbf <= its now)
 ORDER_JWT_POOL = 4        # Create Order JWTs signed ahead of the decision
 ORDER_JWT_FRESH_S = 60    # ... and used at most this long after their nbf
+CLOCK_STEP_MS = 500       # the clock moved this far against the monotonic clock: drop them
 CLOCK_TOLERANCE_MS = 1000          # a refused JWT with the clock off more than this: ClockDrift
 URLS = ("https://api.coinbase.com", "wss://advanced-trade-ws.coinbase.com")
 UNAUTHORIZED = 401
@@ -93,7 +96,8 @@ class CoinbaseAdapter(HttpVenue):
         creds.forget()
         self.base_path = urlsplit(self.rest_url).path      # the simulator's /coinbase prefix
         self.order_ids: dict[str, str] = {}                 # client id -> Coinbase order id
-        self._order_jwts: deque[tuple[int, str]] = deque()  # (nbf, JWT) signed ahead, each used once
+        # (nbf, clock ms, monotonic ns, JWT) signed ahead, each used once
+        self._order_jwts: deque[tuple[int, int, int, str]] = deque()
 
     def __repr__(self) -> str:
         return f"<CoinbaseAdapter {self.rest_url} {self.signer!r}>"
@@ -116,24 +120,34 @@ class CoinbaseAdapter(HttpVenue):
     def presign_orders(self) -> int:
         """Drop stale pre-signed Create Order JWTs and sign new ones up to ORDER_JWT_POOL
         (off the decision path). Returns how many are ready."""
-        now = self.now_ms() // 1000
+        self._fresh_order_jwts()
         pool = self._order_jwts
-        while pool and now - pool[0][0] > ORDER_JWT_FRESH_S:
-            pool.popleft()
         uri = f"POST {self.host}{self.base_path}{API}/orders"
         while len(pool) < ORDER_JWT_POOL:
             nbf = self._nbf()
-            pool.append((nbf, self._jwt(uri, nbf)))
+            pool.append((nbf, self.now_ms(), time.monotonic_ns(), self._jwt(uri, nbf)))
         return len(pool)
+
+    def _fresh_order_jwts(self) -> None:
+        """Drop pre-signed JWTs older than ORDER_JWT_FRESH_S; drop them all if the clock moved
+        against the monotonic clock since they were signed (a clock step: their nbf may no
+        longer be what the clock says, and a drift must be seen, not hidden by an old JWT)."""
+        pool = self._order_jwts
+        if not pool:
+            return
+        now_ms, mono = self.now_ms(), time.monotonic_ns()
+        _, wall0, mono0, _ = pool[-1]
+        if abs((now_ms - wall0) - (mono - mono0) // 1_000_000) > CLOCK_STEP_MS:
+            pool.clear()
+            return
+        while pool and now_ms // 1000 - pool[0][0] > ORDER_JWT_FRESH_S:
+            pool.popleft()
 
     def _order_jwt(self) -> str:
         """A Create Order JWT: a fresh pre-signed one (used once), else signed now."""
-        now = self.now_ms() // 1000
-        pool = self._order_jwts
-        while pool:
-            nbf, token = pool.popleft()
-            if now - nbf <= ORDER_JWT_FRESH_S:
-                return token
+        self._fresh_order_jwts()
+        if self._order_jwts:
+            return self._order_jwts.popleft()[3]
         return self.jwt(f"POST {self.host}{self.base_path}{API}/orders")
 
     def auth_headers(self, method: str, path: str, query: str, body: str) -> dict[str, str]:

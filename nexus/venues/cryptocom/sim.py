@@ -9,6 +9,10 @@
   orders]],"asks","t","tt","u"} on subscribe, then every 100 ms (the simulator's pace) a
   `book.update` {"update":{"bids","asks"},"t","tt","u","pu"} with `pu` the previous `u`; levels
   leaving the depth are sent with quantity "0".
+  Without book_subscription_type (or with "SNAPSHOT", the venue's default) the subscription
+  gets the full `book` snapshot every 500 ms instead (the venue's only SNAPSHOT frequency since
+  the 100 ms one was removed on 2025-02-27, https://exchange-docs.crypto.com "Breaking Change
+  Schedule"); an unknown type is refused (10004).
 - `trade.{instrument}`: [{"d","t","p","q","s" (taker, BUY/SELL),"i","m"}].
 - every 30 s {"id":<ms>,"method":"public/heartbeat","code":0}; a connection that has not
   answered with public/respond-heartbeat (same id) by the next one is closed.
@@ -26,6 +30,8 @@ from nexus.sim.feed import Conn, Event, Feed
 from nexus.sim.specs import Flow, SimInstrument, SimVenue
 
 BOOK_EVERY = 10
+SNAPSHOT_EVERY = 50           # 500 ms: book_subscription_type SNAPSHOT
+SNAP = "@snapshot"            # suffix of the connection key of a SNAPSHOT subscription
 DEPTHS = (10, 50)
 U_BASE = 542_048_000_000
 TRADE_ID_BASE = 2_030_407_000
@@ -43,6 +49,7 @@ class CryptocomFeed(Feed):
             self.add_view(f"book.{self.inst}.{d}", d, primary=d == 50)
         self.u = {f"book.{self.inst}.{d}": U_BASE for d in DEPTHS}
         self.trade_id = TRADE_ID_BASE
+        self.snapshots_on = False    # a SNAPSHOT subscription was made: whole books every 500 ms
 
     def view_seq(self, channel):
         return self.u[channel]
@@ -88,6 +95,8 @@ class CryptocomFeed(Feed):
             out.append((ch, self._result(ch, "book.update", [{
                 "update": {"asks": [self._lv(p, q) for p, q in asks], "bids": [self._lv(p, q) for p, q in bids]},
                 "t": ms, "tt": ms, "u": self.u[ch], "pu": pu}])))
+        if self.snapshots_on and self.step_no % SNAPSHOT_EVERY == 0:
+            out.extend((ch + SNAP, self.snapshot(ch, t_ns)) for ch in self.views)
         return out
 
     def _trades(self, fills: list[Fill]) -> str:
@@ -121,18 +130,22 @@ class CryptocomFeed(Feed):
         if not isinstance(chans, list) or not chans or not all(c in known for c in chans):
             conn.send(fmt.compact({"id": rid, "method": method, "code": 40003, "message": "INVALID_CHANNEL"}))
             return
-        if any(c in self.views for c in chans) and params.get("book_subscription_type") != "SNAPSHOT_AND_UPDATE":
-            conn.send(fmt.compact({"id": rid, "method": method, "code": 10004,
-                                   "message": "the simulator serves book_subscription_type SNAPSHOT_AND_UPDATE"}))
+        kind = params.get("book_subscription_type", "SNAPSHOT")
+        if kind not in ("SNAPSHOT", "SNAPSHOT_AND_UPDATE"):
+            conn.send(fmt.compact({"id": rid, "method": method, "code": 10004, "message": "BAD_REQUEST"}))
             return
         conn.send(fmt.compact({"id": rid, "method": method, "code": 0}))
         for c in chans:
+            key = c + SNAP if c in self.views and kind == "SNAPSHOT" else c
+            if key != c and method == "subscribe":
+                self.snapshots_on = True
             if method == "subscribe":
-                conn.subscribe(c)
+                conn.subscribe(key)
                 if c in self.views:
                     conn.send(self.snapshot(c, self.clock()))
             else:
                 conn.unsubscribe(c)
+                conn.unsubscribe(c + SNAP)
 
     def on_second(self, conn: Conn, t_ns: int) -> None:
         if t_ns < conn.state.get("hb_next_ns", 0):

@@ -14,7 +14,12 @@
 - REST: GET /api/v2/public/get_order_book?instrument_name&depth (the book as last
   published on the book channel, with its change_id: what a poller sees is consistent with the
   stream); a client polling faster than the credit limit gets JSON-RPC error 10028
-  too_many_requests (HTTP 429); GET /api/v2/public/get_instruments?currency&kind.
+  too_many_requests (HTTP 429); GET /api/v2/public/get_instruments?currency&kind (currency
+  optional, "any" when absent, as the current docs give it). GET /api/v2/public/get_currencies
+  (https://docs.deribit.com/api-reference/market-data/public-get_currencies: [{"coin_type",
+  "currency","currency_long","min_confirmations","min_withdrawal_fee","withdrawal_fee",
+  "withdrawal_priorities","network_currency","network_fee","decimals"}]): the simulated
+  instrument's base currency (ccxt loads it at start).
 Prices and amounts are bare JSON numbers in their shortest form (5042.34, 30); amounts of the
 inverse perpetual are USD.
 """
@@ -229,14 +234,23 @@ class DeribitFeed(Feed):
                 "instrument_type": "reversed", "future_type": "reversed", "max_leverage": 50}
 
     def _instruments(self, query: dict, _body):
-        if query.get("currency") not in (self.spec.base, "any"):
+        if query.get("currency", "any") not in (self.spec.base, "any"):
             return self._env([])
         if query.get("kind") not in (None, "future"):
             return self._env([])  # options, spot: the simulator lists none
         return self._env([self.instrument()])
 
+    def _currencies(self, _query: dict, _body):
+        c = self.spec.base
+        long, coin_type = {"BTC": ("Bitcoin", "BITCOIN"), "ETH": ("Ethereum", "ETHER")}.get(c, (c, c))
+        return self._env([{"coin_type": coin_type, "currency": c, "currency_long": long, "min_confirmations": 1,
+                           "min_withdrawal_fee": Raw("0.0001"), "withdrawal_fee": Raw("0.0001"),
+                           "withdrawal_priorities": [], "network_currency": c, "network_fee": Raw("0.0001"),
+                           "decimals": 8}])
+
     def rest_routes(self):
         return {
+            ("GET", "/api/v2/public/get_currencies"): self._currencies,
             ("GET", "/api/v2/public/get_order_book"): self._order_book,
             ("GET", "/api/v2/public/get_instruments"): self._instruments,
         }

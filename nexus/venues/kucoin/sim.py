@@ -4,14 +4,16 @@ Data", "Get Part OrderBook", "Get Full OrderBook", "Get All Symbols", "Get Symbo
 
 - POST /api/v1/bullet-public -> {"code":"200000","data":{"token",
   "instanceServers":[{"endpoint","encrypt","protocol":"websocket","pingInterval":18000,
-  "pingTimeout":10000}]}}; the endpoint is this simulator's own address.
+  "pingTimeout":10000}]}}; the endpoint is this simulator's own address (wss:// when the
+  request came through a TLS-terminating front that says so with X-Forwarded-Proto: https).
 - the WebSocket wants `?token=`: an unknown or expired token gets
   {"id","type":"error","code":401,"data":"token is invalid|expired"} and the connection closes.
   A valid one is greeted {"id":connectId,"type":"welcome"}. Tokens live `token_ttl_ns`
   (KuCoin: 24 h); a connection whose token expires is told so and closed, as is one that
   sent no ping for pingInterval + pingTimeout.
 - {"id","type":"subscribe","topic":"/market/level2:BTC-USDT","response":true} -> {"id","type":"ack"};
-  {"id","type":"ping"} -> {"id","type":"pong"}; an unknown topic -> error 404.
+  {"id","type":"ping"} -> {"id","type":"pong"}; an unknown topic -> error 404. Spaces around
+  the symbols of a topic ("/market/level2: BTC-USDT") are ignored.
 - level2: {"type":"message","topic":"/market/level2:SYM","subject":"trade.l2update","data":{
   "changes":{"asks":[[px,sz,seq]],"bids":[..]},"sequenceEnd","sequenceStart","symbol","time"}}:
   every change has its own sequence, consecutive over the stream (sequenceStart of a
@@ -22,7 +24,14 @@ Data", "Get Part OrderBook", "Get Full OrderBook", "Get All Symbols", "Get Symbo
 - REST GET /api/v1/market/orderbook/level2_20|level2_100 and /api/v3/market/orderbook/level2
   (the real one needs an API key; served here without) -> {"code":"200000","data":{"time",
   "sequence" (string),"bids":[[px,sz]],"asks":[..]}}: the book as last published, at the
-  last published sequenceEnd. GET /api/v2/symbols, /api/v2/symbols/{symbol}, /api/v1/timestamp.
+  last published sequenceEnd. GET /api/v2/symbols, /api/v2/symbols/{symbol}, /api/v1/timestamp;
+  GET /api/v1/symbols (the older, deprecated "Get Symbols List", same entries).
+- GET /api/v3/currencies ("Get All Currencies": {"code":"200000","data":[{"currency","name",
+  "fullName","precision","confirms","contractAddress","isMarginEnabled","isDebitEnabled",
+  "chains":[{"chainName","chainId","withdrawalMinSize","depositMinSize","withdrawFeeRate",
+  "withdrawalMinFee","isWithdrawEnabled","isDepositEnabled","confirms","preConfirms",
+  "contractAddress","withdrawPrecision","maxWithdraw","maxDeposit","needTag"}]}]}): the
+  simulated pair's two currencies, each on one chain named after it (what ccxt loads at start).
 Prices and sizes are written in their shortest form ("67993.3", "1.21427407").
 
 Authenticated REST (orders, accounts, POST /api/v1/bullet-private) and the private topics
@@ -151,6 +160,7 @@ class KucoinFeed(Feed):
             return
         prefix, _, syms = topic.partition(":")
         for sym in syms.split(","):
+            sym = sym.strip()   # a space after the colon or a comma is accepted (cryptofeed sends one)
             if sym != self.symbol:
                 conn.send(fmt.compact({"id": rid, "type": "error", "code": 404,
                                        "data": f"topic {prefix}:{sym} is not found"}))
@@ -176,19 +186,22 @@ class KucoinFeed(Feed):
             conn.close(1000, "ping timeout")
 
     # -- REST -----------------------------------------------------------------------------
-    def issue_token(self, host: str) -> tuple[str, dict]:
-        """A new connect token and the bullet answer's `data` naming this server (`host`)."""
+    def issue_token(self, host: str, tls: bool = False) -> tuple[str, dict]:
+        """A new connect token and the bullet answer's `data` naming this server (`host`; wss://
+        when `tls`: the request came through a TLS-terminating front)."""
         self.tokens_issued += 1
         token = self.token("bullet", self.tokens_issued, 64)
         now = self.clock()
         self.tokens = {t: e for t, e in self.tokens.items() if e > now}
         self.tokens[token] = now + self.token_ttl_ns
+        scheme = "wss" if tls else "ws"
         return token, {"token": token, "instanceServers": [{
-            "endpoint": f"ws://{host}/{self.venue}{self.ws_path}", "encrypt": False, "protocol": "websocket",
+            "endpoint": f"{scheme}://{host}/{self.venue}{self.ws_path}", "encrypt": tls, "protocol": "websocket",
             "pingInterval": PING_INTERVAL_MS, "pingTimeout": PING_TIMEOUT_MS}]}
 
     def _bullet(self, req: SimRequest) -> tuple[int, Any]:
-        return 200, {"code": OK, "data": self.issue_token(req.headers.get("host", "127.0.0.1"))[1]}
+        tls = req.headers.get("x-forwarded-proto") == "https"
+        return 200, {"code": OK, "data": self.issue_token(req.headers.get("host", "127.0.0.1"), tls)[1]}
 
     def _book(self, limit: int | None):
         def handle(query: dict, _body) -> tuple[int, Any]:
@@ -220,12 +233,26 @@ class KucoinFeed(Feed):
             return 200, {"code": OK, "data": self.symbol_info()}
         return 200, {"code": OK, "data": [self.symbol_info()]}
 
+    def _currencies(self, _query: dict, _body) -> tuple[int, Any]:
+        def chain(code: str) -> dict:
+            return {"chainName": code, "chainId": code.lower(), "withdrawalMinSize": "0.001",
+                    "depositMinSize": None, "withdrawFeeRate": "0", "withdrawalMinFee": "0.0005",
+                    "isWithdrawEnabled": True, "isDepositEnabled": True, "confirms": 3, "preConfirms": 1,
+                    "contractAddress": "", "withdrawPrecision": 8, "maxWithdraw": None,
+                    "maxDeposit": None, "needTag": False}
+        return 200, {"code": OK, "data": [
+            {"currency": c, "name": c, "fullName": c, "precision": 8, "confirms": None,
+             "contractAddress": None, "isMarginEnabled": True, "isDebitEnabled": True, "chains": [chain(c)]}
+            for c in (self.spec.base, self.spec.quote)]}
+
     def rest_routes(self):
         return {
+            ("GET", "/api/v3/currencies"): self._currencies,
             ("GET", "/api/v1/market/orderbook/level2_20"): self._book(20),
             ("GET", "/api/v1/market/orderbook/level2_100"): self._book(100),
             ("GET", "/api/v3/market/orderbook/level2"): self._book(None),
             ("GET", "/api/v2/symbols"): self._symbols,
+            ("GET", "/api/v1/symbols"): self._symbols,     # the legacy listing (cryptofeed reads it)
             ("GET", "/api/v2/symbols/{symbol}"): self._symbols,
             ("GET", "/api/v1/timestamp"): lambda q, b: (200, {"code": OK, "data": fmt.ms(self.clock())}),
         }

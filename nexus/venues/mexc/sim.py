@@ -14,6 +14,9 @@ authenticated REST (orders, account, listen keys) and the private channels on /w
 - REST GET /api/v3/depth {lastUpdateId, bids, asks, timestamp} (the book as of the last
   published push, lastUpdateId = its toVersion), GET /api/v3/exchangeInfo, /api/v3/ping,
   /api/v3/time.
+- Futures REST GET /api/v1/contract/detail (MEXC Futures API, "Get the contract information":
+  {"success":true,"code":0,"data":[..]}): the simulator trades no MEXC futures, so the list is
+  empty (ccxt loads it beside the spot markets).
 """
 
 from __future__ import annotations
@@ -143,6 +146,7 @@ class MexcFeed(Feed):
             ("GET", "/api/v3/depth"): self._depth,
             ("GET", "/api/v3/exchangeInfo"): self._exchange_info,
             ("GET", "/api/v3/ping"): lambda q, b: (200, {}),
+            ("GET", "/api/v1/contract/detail"): lambda q, b: (200, {"success": True, "code": 0, "data": []}),
             ("GET", "/api/v3/time"): lambda q, b: (200, {"serverTime": fmt.ms(self.clock())}),
         }
 

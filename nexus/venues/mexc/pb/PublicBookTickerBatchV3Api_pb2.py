@@ -20,12 +20,13 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 # @@protoc_insertion_point(imports)
 
 _sym_db = _symbol_database.Default()
+from . import POOL as _descriptor_pool_POOL
 
 
 from . import PublicBookTickerV3Api_pb2 as PublicBookTickerV3Api__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n PublicBookTickerBatchV3Api.proto\x1a\x1bPublicBookTickerV3Api.proto\"q\n\x1aPublicBookTickerBatchV3Api\x12%\n\x05items\x18\x01 \x03(\x0b\x32\x16.PublicBookTickerV3Api\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x1b\n\x13lastOrderCreateTime\x18\x03 \x01(\x03\x42\x43\n\x1c\x63om.mxc.push.common.protobufB\x1fPublicBookTickerBatchV3ApiProtoH\x01P\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool_POOL.AddSerializedFile(b'\n PublicBookTickerBatchV3Api.proto\x1a\x1bPublicBookTickerV3Api.proto\"q\n\x1aPublicBookTickerBatchV3Api\x12%\n\x05items\x18\x01 \x03(\x0b\x32\x16.PublicBookTickerV3Api\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x1b\n\x13lastOrderCreateTime\x18\x03 \x01(\x03\x42\x43\n\x1c\x63om.mxc.push.common.protobufB\x1fPublicBookTickerBatchV3ApiProtoH\x01P\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)

@@ -2,3 +2,11 @@
 github.com/mexcdevelop/websocket-proto (commit 7b8ac7a6681f28551612a5a7cefbb7e09b56bb85,
 Apache-2.0; the .proto files are in ../proto/). Do not edit: `make mexc-proto` regenerates
 them (and makes their imports package-relative)."""
+
+from google.protobuf import descriptor_pool
+
+# The schemas are registered in this package's own descriptor pool, not protobuf's default
+# one: another library in the same process that registers MEXC's published files under the
+# same names (ccxt bundles an older version of them) would otherwise collide with these
+# ("duplicate file name"). `make mexc-proto` makes this substitution after generating.
+POOL = descriptor_pool.DescriptorPool()
