@@ -92,8 +92,14 @@ impl AeronError {
     }
 }
 
-fn cerr_text(e: &impl std::fmt::Debug) -> String {
-    format!("{e:?}")
+/// Aeron's own error text (its error stack, one line: "; " between the frames).
+fn cerr_text(e: &rc::AeronCError) -> String {
+    let lines: Vec<&str> = e.get_last_err_message().lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    if lines.is_empty() {
+        format!("{e:?}")
+    } else {
+        lines.join("; ")
+    }
 }
 
 fn cstring(s: &str) -> Result<CString, AeronError> {
@@ -202,7 +208,7 @@ pub fn connect(dir: &str, timeout_ms: u64) -> Result<rc::Aeron, AeronError> {
 }
 
 fn channel_err(channel: &str, e: rc::AeronCError) -> AeronError {
-    let msg = e.message().map(|m| m.to_string()).unwrap_or_else(|| format!("{e:?}"));
+    let msg = cerr_text(&e);
     AeronError::Channel { channel: channel.to_string(), message: msg }
 }
 
