@@ -418,3 +418,27 @@ def test_nexus_run_publishes_its_rings_with_aeron(driver, aeron_dir):
     assert ss["records"] > 0 and ss["snapshots"] >= 1, ss
     # local rings: prefix + the run's venue rings (nx-PID-VENUE)
     assert sorted(r[len(prefix):].split("-", 2)[2] for r in ss["rings"]) == ["binance-spot", "okx-swap"], ss["rings"]
+
+
+def test_nexus_run_from_aeron_shows_the_far_books(driver, aeron_dir):
+    """Host A: `nexus run --sim --aeron CH,S`; host B: `nexus run --from-aeron CH,S` runs no feed
+    and shows the venues LIVE with books (best bid below best ask) from the Aeron stream."""
+    stream_id = 7001 + _uniq()
+    env = {"AERON_DIR": aeron_dir}
+    venues = "binance-spot,okx-swap"
+    far = Proc(["run", "--from-aeron", f"aeron:ipc,{stream_id}", "--venues", venues, "--duration", "8", "--json"],
+               env=env)
+    near = Proc(["run", "--sim", "--venues", venues, "--duration", "10", "--json", "--aeron", f"aeron:ipc,{stream_id}"],
+                env=env)
+    try:
+        far.p.wait(90)
+        assert far.stop() == 0, far.stderr[-3000:]
+    finally:
+        near.p.wait(90)
+        near.stop()
+    summary = next(ln for ln in reversed(far.lines) if "summary" in ln)["summary"]
+    for v in venues.split(","):
+        s = summary[v]
+        assert s["state"] == "LIVE" and s["source"] == "aeron" and s["msgs"] > 0, summary
+        assert s["best_bid"] is not None and s["best_ask"] is not None, summary
+        assert float(s["best_bid"]) < float(s["best_ask"]), summary

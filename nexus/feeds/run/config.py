@@ -53,3 +53,4 @@ class RunConfig:
     signals_ring: str | None = None    # publish the SIGNAL records on this ring
     metrics: object | None = None      # nexus.ops.metrics.RunMetrics: updated from each second's line
     poll_s: dict = field(default_factory=dict)  # venue -> seconds: poll its REST book (nexus.feeds.poll)
+    from_aeron: str | None = None      # CHANNEL[,STREAM]: venue rings from an Aeron subscription, no feeds here
