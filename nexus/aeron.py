@@ -124,3 +124,37 @@ class Idle:
         self.n += 1
         if self.n > IDLE_SPINS:
             time.sleep(IDLE_SLEEP_S)
+
+
+def write_venue_ring_meta(ring: str, inst) -> str:
+    """The side file of a `nexus run` venue ring carried over Aeron: the nexus.ring_meta format
+    (instrument id, venue, symbol, exponents) plus `instrument_specs`, the whole instrument
+    (tick, lot, contract), so a far `nexus run --from-aeron` shows the venue's own figures."""
+    from dataclasses import asdict
+
+    from nexus.ring_meta import META_VERSION, MetaInstrument
+
+    mi = MetaInstrument(inst.instrument_id, inst.venue, inst.symbol, inst.price_exponent, inst.qty_exponent)
+    spec = {k: getattr(inst, k) for k in ("venue", "symbol", "tick_size", "lot_size", "contract_value",
+                                          "contract_kind", "base", "quote", "price_exponent", "qty_exponent")}
+    body = {"version": META_VERSION, "ring": ring, "writer_pid": os.getpid(), "instruments": [asdict(mi)],
+            "instrument_specs": [spec]}
+    path = meta_path(ring)
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(body, fh)
+    os.replace(tmp, path)
+    return path
+
+
+def instrument_from_meta(ring: str):
+    """The instrument a venue ring's side file describes (`instrument_specs`), or None."""
+    from nexus.instruments import Instrument
+
+    try:
+        with open(meta_path(ring), "rb") as fh:
+            body = json.loads(fh.read(META_BYTES_MAX))
+        specs = body.get("instrument_specs") or []
+        return Instrument(**specs[0]) if specs else None
+    except (OSError, ValueError, TypeError, KeyError):
+        return None

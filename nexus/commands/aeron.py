@@ -164,8 +164,21 @@ def aeron_pub(rings, snapshot_every, wait_rings, channel, control, stream_id, du
     except (AeronDriverError, RingError) as e:
         _fail(EXIT_UPSTREAM, str(e), as_json)
     stopper = _Stopper(duration)
+    metas = [m for _, m in rings_with_meta(list(rings))]
+    next_meta = [time.monotonic() + REPORT_S]
+
+    def refresh_meta():
+        # A ring's writer may write (or rewrite) its side file after we attached: re-announce it.
+        if time.monotonic() < next_meta[0]:
+            return
+        next_meta[0] = time.monotonic() + REPORT_S
+        for i, (_, m) in enumerate(rings_with_meta(list(rings))):
+            if m != metas[i]:
+                metas[i] = m
+                pub.set_meta(i, m)
+
     try:
-        st = _run_loop(pub, pub.pump, stopper, as_json, "aeron-pub")
+        st = _run_loop(pub, pub.pump, stopper, as_json, "aeron-pub", extra=refresh_meta)
     except AeronError as e:
         _fail(EXIT_UPSTREAM, str(e), as_json)
     pub.close()

@@ -100,7 +100,7 @@ def run(venues, symbol, sim, seed, faults, endpoints, rest_endpoints, polls, dur
         duration_s=duration, stale_after_s=stale_after, procs=procs, agg=agg,
         agg_options={"stale_mode": stale_mode, "divergence_pct": div, "dedup_window_ms": dedup_window_ms},
         consensus_ring=consensus_ring, signals=signals, signals_ring=signals_ring, poll_s=poll_s,
-        from_aeron=from_aeron,
+        from_aeron=from_aeron, ring_meta=bool(aeron_channel),
     )
     metrics_server = _start_ops(cfg, log_level, log_format, metrics_port, metrics_host)
     aeron_pub = _start_aeron_pub(aeron_channel, vlist) if aeron_channel else None

@@ -99,6 +99,12 @@ class Runtime:
         for v, feed in self.supervisor.feeds.items():
             if feed.instruments_loaded and feed.metadata_ready:  # else once the venue's listing is in
                 self.readers[v].set_instrument(feed.decoder.instrument(feed.symbol))
+        if cfg.ring_meta and not cfg.from_aeron:
+            # side files for the venue rings (carried over Aeron: the far host's instruments)
+            from nexus.aeron import write_venue_ring_meta
+
+            for v in cfg.venues:
+                write_venue_ring_meta(self.readers[v].ring, self.supervisor.instrument(v))
         if cfg.signals:
             from nexus.flow.live import LiveFlow
             from nexus.instruments import instrument_id_of
@@ -121,6 +127,11 @@ class Runtime:
     async def stop(self) -> None:
         if self.aeron_source is not None:
             self.aeron_source.close()
+        if self.cfg.ring_meta and not self.cfg.from_aeron:
+            from nexus.ring_meta import remove_meta
+
+            for rs in self.readers.values():
+                remove_meta(rs.ring)
         await self.supervisor.stop_feeds()
         self.ring_readers.close()
         self.supervisor.close_rings()
@@ -135,8 +146,8 @@ class Runtime:
         """A reader side's instrument: the in-process feed's once its instrument listing is
         loaded (a listing the token flow fetches comes with the first connection), else the
         feed process's report."""
-        if self.aeron_source is not None:
-            return self.supervisor.instrument(venue)  # no feed here: the venue's decoder's instrument
+        if self.aeron_source is not None:  # no feed here: the publisher's instrument, else the decoder's
+            return self.aeron_source.instrument(venue) or self.supervisor.instrument(venue)
         feed = self.supervisor.feeds.get(venue)
         if feed is not None:
             return feed.decoder.instrument(feed.symbol) if feed.metadata_ready else None

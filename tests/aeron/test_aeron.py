@@ -425,7 +425,7 @@ def test_nexus_run_from_aeron_shows_the_far_books(driver, aeron_dir):
     and shows the venues LIVE with books (best bid below best ask) from the Aeron stream."""
     stream_id = 7001 + _uniq()
     env = {"AERON_DIR": aeron_dir}
-    venues = "binance-spot,okx-swap"
+    venues = "binance-spot,okx-swap,kraken"
     far = Proc(["run", "--from-aeron", f"aeron:ipc,{stream_id}", "--venues", venues, "--duration", "8", "--json"],
                env=env)
     near = Proc(["run", "--sim", "--venues", venues, "--duration", "10", "--json", "--aeron", f"aeron:ipc,{stream_id}"],
@@ -437,8 +437,11 @@ def test_nexus_run_from_aeron_shows_the_far_books(driver, aeron_dir):
         near.p.wait(90)
         near.stop()
     summary = next(ln for ln in reversed(far.lines) if "summary" in ln)["summary"]
+    near_summary = next(ln for ln in reversed(near.lines) if "summary" in ln)["summary"]
     for v in venues.split(","):
         s = summary[v]
         assert s["state"] == "LIVE" and s["source"] == "aeron" and s["msgs"] > 0, summary
         assert s["best_bid"] is not None and s["best_ask"] is not None, summary
         assert float(s["best_bid"]) < float(s["best_ask"]), summary
+        # the publishing host's instruments (its venue listings) came along: same scale as there
+        assert abs(float(s["best_bid"]) / float(near_summary[v]["best_bid"]) - 1) < 0.01, (summary, near_summary)

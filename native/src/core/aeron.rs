@@ -420,6 +420,17 @@ impl Publisher {
     pub fn max_records(&self) -> usize {
         self.max_records
     }
+
+    /// Replace ring `index`'s side file (its writer wrote or rewrote it): re-announced with the
+    /// next pump.
+    pub fn set_meta(&mut self, index: usize, meta: Vec<u8>) -> Result<(), AeronError> {
+        let src = self.sources.get_mut(index).ok_or_else(|| AeronError::Config(format!("no ring {index}")))?;
+        if src.meta != meta {
+            src.meta = meta;
+            self.next_snapshot_ns = 0;
+        }
+        Ok(())
+    }
     pub fn epoch(&self) -> u64 {
         self.epoch
     }
@@ -632,6 +643,7 @@ struct Local {
     writer: Option<RingWriter>,
     epoch: u64,
     synced: bool,
+    meta: Vec<u8>,
 }
 
 /// The state the fragment handler works on.
@@ -746,7 +758,7 @@ impl SubState {
             None => {
                 match RingWriter::create(&local_name, self.slots) {
                     Ok(w) => {
-                        self.locals.push(Local { name: local_name.clone(), writer: Some(w), epoch: h.epoch, synced: false });
+                        self.locals.push(Local { name: local_name.clone(), writer: Some(w), epoch: h.epoch, synced: false, meta: meta.clone() });
                     }
                     Err(e) => {
                         self.error = Some(AeronError::Ring(e));
@@ -775,8 +787,13 @@ impl SubState {
                     return;
                 }
             }
+            local.meta = meta.clone();
             self.announcements.push((local.name.clone(), meta));
             self.routes.retain(|_, v| *v != li);
+        } else if local.meta != meta {
+            // The publisher's ring got (or changed) its side file.
+            local.meta = meta.clone();
+            self.announcements.push((local.name.clone(), meta));
         }
         self.routes.insert((h.epoch, h.ring), li);
     }

@@ -80,6 +80,10 @@ impl AeronPublisher {
     fn pump(&mut self, budget: usize) -> PyResult<usize> {
         self.inner()?.pump(budget).map_err(aeron_err)
     }
+    /// Replace ring `index`'s side file bytes (re-announced with the next pump).
+    fn set_meta(&mut self, index: usize, meta: Vec<u8>) -> PyResult<()> {
+        self.inner()?.set_meta(index, meta).map_err(aeron_err)
+    }
     /// Announce the rings and send every book as a snapshot now.
     fn send_snapshots(&mut self) -> PyResult<()> {
         self.inner()?.send_snapshots().map_err(aeron_err)

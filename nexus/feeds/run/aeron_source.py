@@ -27,9 +27,13 @@ class AeronSource:
         self.sub = AeronSubscriber(self.dir, channel, stream, f"fa{os.getpid()}-")
         self.readers = readers
         self.made: list[str] = []
+        self.insts: dict = {}  # venue -> Instrument from the publisher's side file
+
+    def instrument(self, venue: str):
+        return self.insts.get(venue)
 
     def pump(self) -> int:
-        from nexus.aeron import write_announced_meta
+        from nexus.aeron import instrument_from_meta, write_announced_meta
 
         n = self.sub.pump(4096)
         for local in write_announced_meta(self.sub):
@@ -37,11 +41,19 @@ class AeronSource:
             venues = [v for v in self.readers if local.endswith("-" + v)]
             if not venues:
                 continue
-            rs = self.readers[max(venues, key=len)]
-            if rs.reader is not None:
-                rs.reader.close()
-                rs.reader = None
-            rs.ring = local
+            v = max(venues, key=len)
+            rs = self.readers[v]
+            if rs.ring != local:
+                if rs.reader is not None:
+                    rs.reader.close()
+                    rs.reader = None
+                rs.ring = local
+            inst = instrument_from_meta(local)
+            if inst is not None:
+                # the publishing host's instrument (its venue listing); a changed exponent starts the
+                # book afresh, filled again by the next snapshot
+                self.insts[v] = inst
+                rs.set_instrument(inst)
         return n
 
     def stats(self) -> dict:
