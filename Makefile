@@ -8,7 +8,7 @@ export VIRTUAL_ENV := $(abspath $(VENV))
 export PATH := $(abspath $(BIN)):$(PATH)
 DEPS_STAMP := $(VENV)/.deps-stamp
 
-.PHONY: all build demo test test-native test-stubs test-python bench prereqs postgres clean distclean mexc-proto
+.PHONY: all build demo test test-native test-stubs test-python bench prereqs aeron-deps postgres clean distclean mexc-proto
 
 all: build
 
@@ -24,10 +24,16 @@ $(DEPS_STAMP): requirements-build.txt | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -r requirements-build.txt
 	touch $@
 
+# The Aeron C client and media driver are compiled from the rusteron crates' sources inside the
+# native crate (cmake 3.30+ from PyPI via requirements-build.txt, on PATH from the venv; libclang
+# for bindgen, libbsd and uuid from Debian packages: installed here when missing).
+aeron-deps:
+	@scripts/ensure-aeron-build-deps.sh
+
 # maturin builds native/ into nexus/_native*.so (release) and installs the package in
 # editable mode with its bounded dependencies from pyproject.toml (+ the dev extra);
 # setup.py then compiles the Cython engine in place.
-build: prereqs $(DEPS_STAMP)
+build: prereqs aeron-deps $(DEPS_STAMP)
 	$(BIN)/maturin develop --release --extras dev
 	$(BIN)/python setup.py --quiet build_ext --inplace
 	@$(BIN)/python -c "import nexus.record, engine" || { echo "nexus: build finished but the modules do not import"; exit 1; }
@@ -57,8 +63,9 @@ test: build postgres test-native test-stubs test-python
 postgres:
 	@scripts/ensure-postgres.sh
 
-test-native:
+test-native: aeron-deps $(DEPS_STAMP)
 	cargo test --release --quiet -p nexus-native
+	cargo test --release --quiet -p nexus-native --features aeron --lib core::aeron
 
 # The stubs shipped with the compiled modules (nexus/_native.pyi, engine/*.pyi) against the
 # modules, by mypy's stubtest (a few seconds).
@@ -85,6 +92,7 @@ bench: build postgres
 	$(BIN)/nexus bench risk
 	$(BIN)/nexus bench exec
 	$(BIN)/nexus bench peers
+	$(BIN)/nexus bench aeron
 
 clean:
 	rm -rf build target engine/*.c engine/*.so engine/params.pxd nexus/_native*.so .pytest_cache .benchmarks

@@ -21,6 +21,7 @@ EXIT_OK, EXIT_USAGE, EXIT_REJECTED, EXIT_UPSTREAM = 0, 2, 3, 4
 COMMANDS: dict[str, str] = {
     "version": "nexus.commands.version:version",
     "ring": "nexus.commands.ring:ring",
+    "aeron": "nexus.commands.aeron:aeron",
     "bench": "nexus.commands.bench:bench",
     "demo": "nexus.commands.demo:demo",
     "record": "nexus.commands.record:record",

@@ -43,6 +43,22 @@ class RingBusy(RingError):
     """The ring already has a live writer."""
 
 
+class AeronError(NexusError):
+    """The Aeron transport (nexus aeron ...) failed; the message is Aeron's own where it has one."""
+
+
+class AeronDriverError(AeronError):
+    """No media driver at the Aeron directory and none could be started there (exit 4)."""
+
+
+class AeronChannelError(AeronError, ValueError):
+    """Aeron rejected the channel string (its message; exit 2)."""
+
+
+class AeronLayoutError(AeronError):
+    """A publisher sends another record layout version than this build reads."""
+
+
 class UnknownInstrument(NexusError, KeyError):
     """No instrument of that venue and symbol is registered."""
 

@@ -322,3 +322,25 @@ def bench_peers(as_json: bool, quick: bool, rounds: int | None, messages: int | 
     click.echo(f"peers timed {s['peers_timed']}, not timed {s['peers_not_timed']}; all timed outputs equal to "
                f"Nexus's: {s['all_timed_agree']}; targets met {s['targets_met']}, missed {s['targets_missed']}")
     click.echo(res["note"])
+
+
+@bench.command("aeron")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object with every figure.")
+@click.option("--quick", is_flag=True, help="Smaller counts (for smoke tests; noisier figures).")
+def bench_aeron(as_json: bool, quick: bool) -> None:
+    """Aeron (aeron:ipc, UDP loopback) vs the shared-memory ring: records/s and one-way latency."""
+    from nexus.bench import aeron as aeron_bench
+
+    res = _measure(aeron_bench.run, as_json, quick=quick)
+    if res is None:
+        return
+    click.echo(f"aeron:ipc ring->Aeron->ring (Python API): {res['ipc_records_per_s'] / 1e6:8.2f} M records/s")
+    click.echo(f"aeron:ipc C client alone:                 {res['ipc_c_client_records_per_s'] / 1e6:8.2f} M records/s "
+               f"(Python layer + rings: {res['python_layer_overhead_pct']:+.1f} %)")
+    click.echo(f"UDP loopback ring->Aeron->ring:           {res['udp_records_per_s'] / 1e6:8.2f} M records/s")
+    click.echo(f"UDP loopback C client alone:              {res['udp_c_client_records_per_s'] / 1e6:8.2f} M records/s")
+    click.echo(f"shared-memory ring, batched:              {res['ring_records_per_s'] / 1e6:8.2f} M records/s")
+    click.echo(f"one-way latency p50/p99: ipc {res['ipc_one_way_ns_p50']}/{res['ipc_one_way_ns_p99']} ns, "
+               f"udp {res['udp_one_way_ns_p50']}/{res['udp_one_way_ns_p99']} ns, "
+               f"ring {res['ring_one_way_ns_p50']}/{res['ring_one_way_ns_p99']} ns")
+    echo_targets(res)

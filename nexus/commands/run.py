@@ -10,7 +10,7 @@ from decimal import Decimal, InvalidOperation
 import click
 
 from nexus.commands.record import parse_venues
-from nexus.cli import EXIT_UPSTREAM
+from nexus.cli import EXIT_UPSTREAM, EXIT_USAGE
 from nexus.commands._ops import ops_options, start_metrics
 from nexus.config import config_option
 
@@ -47,6 +47,14 @@ from nexus.config import config_option
 @click.option("--signals-ring", default=None, metavar="NAME",
               help="Publish the SIGNAL records on this shared-memory ring (for the auto-trader or any reader).")
 @click.option("--depth", type=click.IntRange(1, 100), default=12, show_default=True, help="Ladder depth shown.")
+@click.option("--from-aeron", "from_aeron", default=None, metavar="CHANNEL[,STREAM]",
+              help="Run no feed here: the venues' rings come from this Aeron channel (a `nexus run --aeron` or "
+                   "`nexus aeron pub` on another host; stream default 1001); books, consensus and signals as there. "
+                   "Media driver at AERON_DIR (embedded when none runs there).")
+@click.option("--aeron", "aeron_channel", default=None, metavar="CHANNEL[,STREAM]",
+              help="Also publish the venues' rings on this Aeron channel (stream default 1001) through a "
+                   "`nexus aeron pub` process, for `nexus aeron sub` on other hosts (media driver at AERON_DIR, "
+                   "started embedded when none runs there).")
 @ops_options
 @config_option
 @click.option("--view-venue", default=None, metavar="VENUE",
@@ -54,7 +62,7 @@ from nexus.config import config_option
                    "--agg). While it runs, v / V pick the next / previous book, q stops.")
 def run(venues, symbol, sim, seed, faults, endpoints, rest_endpoints, polls, duration, as_json, procs, stale_after,
         agg, stale_mode, divergence_pct, dedup_window_ms, consensus_ring, signals, signals_ring, depth,
-        log_level, log_format, metrics_port, metrics_host, view_venue):
+        log_level, log_format, metrics_port, metrics_host, view_venue, from_aeron, aeron_channel):
     """Live L2 books and trades from several venues: a terminal view (DOM ladder, trade tape,
     per-venue state, message rate, wire-to-book latency), or headless with --json.
 
@@ -75,6 +83,8 @@ def run(venues, symbol, sim, seed, faults, endpoints, rest_endpoints, polls, dur
         raise click.UsageError("--signals-ring needs the detectors on (drop --no-signals)")
     if view_venue is not None and view_venue not in vlist + (["agg"] if agg else []):
         raise click.BadParameter(f"{view_venue!r} is not among the venues run", param_hint="--view-venue")
+    if from_aeron and (sim or procs or faults or aeron_channel or polls):
+        raise click.UsageError("--from-aeron runs no feed here: it excludes --sim, --procs, --fault, --poll and --aeron")
     div = parse_divergence_pct(divergence_pct)
     poll_s = _parse_polls(polls, vlist)
     if sim:
@@ -90,19 +100,30 @@ def run(venues, symbol, sim, seed, faults, endpoints, rest_endpoints, polls, dur
         duration_s=duration, stale_after_s=stale_after, procs=procs, agg=agg,
         agg_options={"stale_mode": stale_mode, "divergence_pct": div, "dedup_window_ms": dedup_window_ms},
         consensus_ring=consensus_ring, signals=signals, signals_ring=signals_ring, poll_s=poll_s,
+        from_aeron=from_aeron, ring_meta=bool(aeron_channel),
     )
     metrics_server = _start_ops(cfg, log_level, log_format, metrics_port, metrics_host)
+    aeron_pub = _start_aeron_pub(aeron_channel, vlist) if aeron_channel else None
     ever_live: set[str] = set()
 
-    if as_json:
-        def on_second(line, rt):
-            ever_live.update(v for v, s in line["venues"].items() if s.get("state") == "LIVE")
-            click.echo(json.dumps(line))
-        summary = asyncio.run(Runtime(cfg, on_second).run())
-    else:
-        from nexus.view.live import run_view
+    from nexus.exceptions import AeronChannelError, AeronError
 
-        summary = asyncio.run(run_view(cfg, depth, ever_live, view_venue))
+    try:
+        if as_json:
+            def on_second(line, rt):
+                ever_live.update(v for v, s in line["venues"].items() if s.get("state") == "LIVE")
+                click.echo(json.dumps(line))
+            summary = asyncio.run(Runtime(cfg, on_second).run())
+        else:
+            from nexus.view.live import run_view
+
+            summary = asyncio.run(run_view(cfg, depth, ever_live, view_venue))
+    except AeronChannelError as e:
+        click.echo(f"nexus run: {e}", err=True)
+        sys.exit(EXIT_USAGE)
+    except AeronError as e:
+        click.echo(f"nexus run: {e}", err=True)
+        sys.exit(EXIT_UPSTREAM)
     summary_line = {"summary": summary["summary"]}
     if "summary_agg" in summary:
         summary_line["agg"] = summary["summary_agg"]
@@ -118,6 +139,8 @@ def run(venues, symbol, sim, seed, faults, endpoints, rest_endpoints, polls, dur
         Console().print(summary_tables(summary_line))
     if metrics_server is not None:
         metrics_server.shutdown()
+    if aeron_pub is not None:
+        _stop_aeron_pub(aeron_pub)
     ever_live.update(v for v, s in summary["summary"].items() if s.get("state") == "LIVE")
     if not ever_live:
         from nexus.feeds.failures import reasons
@@ -125,6 +148,35 @@ def run(venues, symbol, sim, seed, faults, endpoints, rest_endpoints, polls, dur
         why = reasons({v: (s.get("error"), s.get("attempts", 0)) for v, s in summary["summary"].items()})
         click.echo(f"nexus run: no venue became LIVE: {why}; check the network, --endpoint, or try --sim", err=True)
         sys.exit(EXIT_UPSTREAM)
+
+
+def _start_aeron_pub(spec: str, venues: list[str]):
+    """`--aeron CHANNEL[,STREAM]`: a `nexus aeron pub` process reading this run's venue rings
+    (one more ring reader: the feed handlers never wait on it). Its summary goes to stderr."""
+    import atexit
+    import subprocess
+
+    from nexus.feeds.run.config import venue_ring
+
+    channel, _, stream = spec.rpartition(",") if spec.rpartition(",")[2].isdigit() else (spec, "", "")
+    cmd = [sys.executable, "-m", "nexus.cli", "aeron", "pub", "--channel", channel, "--stream", stream or "1001",
+           "--wait-rings", "30"]
+    for v in venues:
+        cmd += ["--ring", venue_ring(v)]
+    p = subprocess.Popen(cmd, stdout=sys.stderr)
+    atexit.register(_stop_aeron_pub, p)  # also when the run ends by an exception or an exit status
+    return p
+
+
+def _stop_aeron_pub(p) -> None:
+    import subprocess
+
+    if p.poll() is None:
+        p.terminate()
+    try:
+        p.wait(10)
+    except subprocess.TimeoutExpired:
+        p.kill()
 
 
 def parse_divergence_pct(value: str) -> Decimal:

@@ -58,6 +58,7 @@ class Runtime:
         self._alerts: list[dict] = []
         self._wake_pending = False
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.aeron_source = None  # nexus.feeds.run.aeron_source.AeronSource with cfg.from_aeron
 
     # what callers read: the parts' state under the names they always had
     @property
@@ -86,13 +87,24 @@ class Runtime:
         self._loop = asyncio.get_running_loop()
         for name in remove_stale(orphaned_venue_ring):
             log.info("reclaimed the ring %s of a nexus run that was killed", name)
-        await self.supervisor.start()
-        if not await self.supervisor.instruments_ready():
+        if cfg.from_aeron:
+            from nexus.feeds.run.aeron_source import AeronSource
+
+            self.aeron_source = AeronSource(cfg.from_aeron, self.readers)
+        else:
+            await self.supervisor.start()
+        if not cfg.from_aeron and not await self.supervisor.instruments_ready():
             log.warning("some venues' instrument listings are not loaded yet; their instruments "
                         "are generic until they are")
         for v, feed in self.supervisor.feeds.items():
             if feed.instruments_loaded and feed.metadata_ready:  # else once the venue's listing is in
                 self.readers[v].set_instrument(feed.decoder.instrument(feed.symbol))
+        if cfg.ring_meta and not cfg.from_aeron:
+            # side files for the venue rings (carried over Aeron: the far host's instruments)
+            from nexus.aeron import write_venue_ring_meta
+
+            for v in cfg.venues:
+                write_venue_ring_meta(self.readers[v].ring, self.supervisor.instrument(v))
         if cfg.signals:
             from nexus.flow.live import LiveFlow
             from nexus.instruments import instrument_id_of
@@ -113,6 +125,13 @@ class Runtime:
         self.t0 = time.monotonic()
 
     async def stop(self) -> None:
+        if self.aeron_source is not None:
+            self.aeron_source.close()
+        if self.cfg.ring_meta and not self.cfg.from_aeron:
+            from nexus.ring_meta import remove_meta
+
+            for rs in self.readers.values():
+                remove_meta(rs.ring)
         await self.supervisor.stop_feeds()
         self.ring_readers.close()
         self.supervisor.close_rings()
@@ -127,12 +146,16 @@ class Runtime:
         """A reader side's instrument: the in-process feed's once its instrument listing is
         loaded (a listing the token flow fetches comes with the first connection), else the
         feed process's report."""
+        if self.aeron_source is not None:  # no feed here: the publisher's instrument, else the decoder's
+            return self.aeron_source.instrument(venue) or self.supervisor.instrument(venue)
         feed = self.supervisor.feeds.get(venue)
         if feed is not None:
             return feed.decoder.instrument(feed.symbol) if feed.metadata_ready else None
         return self.supervisor.reported_instrument(venue)
 
     def poll(self) -> int:
+        if self.aeron_source is not None:
+            self.aeron_source.pump()
         total = self.ring_readers.poll(self._instrument_of, self._on_batch)
         if self.aggregation is not None and self.aggregation.end_of_poll(total) and self.publisher is not None:
             self.publisher.publish(self.aggregation.agg.consensus)
@@ -163,7 +186,14 @@ class Runtime:
 
     # -- reporting ----------------------------------------------------------------------------
     def venue_stats(self) -> dict[str, dict]:
-        return venue_stats(self.cfg.venues, self.supervisor, self.readers)
+        out = venue_stats(self.cfg.venues, self.supervisor, self.readers)
+        if self.aeron_source is not None:  # no feed here: a venue is LIVE once its ring carries records
+            for v, s in out.items():
+                rs = self.readers[v]
+                s["state"] = "LIVE" if rs.records else "DOWN"
+                s["msgs"] = rs.batches
+                s["source"] = "aeron"
+        return out
 
     def latency_us_p50(self, venue: str) -> float | None:
         return self.readers[venue].latency_us_p50()

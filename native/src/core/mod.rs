@@ -8,3 +8,5 @@ pub mod dedup;
 pub mod decimal;
 pub mod record;
 pub mod ring;
+#[cfg(feature = "aeron")]
+pub mod aeron;

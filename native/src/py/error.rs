@@ -35,6 +35,25 @@ exc!(ring_config_error, "RingConfigError");
 exc!(ring_not_found, "RingNotFound");
 exc!(ring_busy, "RingBusy");
 exc!(decimal_error, "DecimalError");
+exc!(aeron_error, "AeronError");
+exc!(aeron_driver_error, "AeronDriverError");
+exc!(aeron_channel_error, "AeronChannelError");
+exc!(aeron_layout_error, "AeronLayoutError");
+exc!(config_error, "ConfigError");
+
+#[cfg(feature = "aeron")]
+pub fn aeron_err(e: crate::core::aeron::AeronError) -> PyErr {
+    use crate::core::aeron::AeronError as E;
+    let msg = e.message();
+    match e {
+        E::NoDriver { .. } => aeron_driver_error(msg),
+        E::Channel { .. } => aeron_channel_error(msg),
+        E::Layout { .. } => aeron_layout_error(msg),
+        E::Ring(r) => ring_err(r),
+        E::Config(_) => config_error(msg),
+        E::Other(_) => aeron_error(msg),
+    }
+}
 
 pub fn ring_err(e: RingError) -> PyErr {
     let msg = e.message();
@@ -69,6 +88,7 @@ pub enum ArgError {
     Tick,
     RingStart,
     RingClosed,
+    AeronClosed,
 }
 
 impl ArgError {
@@ -87,6 +107,7 @@ impl ArgError {
             ArgError::Tick => "tick must be positive".into(),
             ArgError::RingStart => "start must be 'latest' or 'earliest'".into(),
             ArgError::RingClosed => "ring is closed".into(),
+            ArgError::AeronClosed => "Aeron handle is closed".into(),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Thin pyo3 wrappers: newtypes and one-line delegations to `crate::core`.
 use pyo3::prelude::*;
 
+mod aeron;
 mod binance;
 mod book;
 mod buffers;
@@ -20,5 +21,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     book::register(m)?;
     binance::register(m)?;
     consensus::register(m)?;
+    aeron::register(m)?;
     Ok(())
 }

@@ -53,3 +53,5 @@ class RunConfig:
     signals_ring: str | None = None    # publish the SIGNAL records on this ring
     metrics: object | None = None      # nexus.ops.metrics.RunMetrics: updated from each second's line
     poll_s: dict = field(default_factory=dict)  # venue -> seconds: poll its REST book (nexus.feeds.poll)
+    ring_meta: bool = False            # write the venue rings' side files (nexus run --aeron)
+    from_aeron: str | None = None      # CHANNEL[,STREAM]: venue rings from an Aeron subscription, no feeds here
