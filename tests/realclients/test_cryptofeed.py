@@ -188,7 +188,8 @@ def _matches_published(sim, venue: str, channel: str, seq: int, bids: dict, asks
         if h.seq == seq:
             top = lambda side, rev: [(Decimal(str(p)), Decimal(str(side[p])))  # noqa: E731
                                      for p in sorted(side, reverse=rev)[:TOP_LEVELS]]
-            want = lambda levels: [(Decimal(spec.px(p)), Decimal(spec.qty(q))) for p, q in levels[:TOP_LEVELS]]  # noqa: E731
+            want = lambda levels: [(Decimal(spec.px(p)), Decimal(spec.qty(q)))  # noqa: E731
+                                   for p, q in levels[:TOP_LEVELS]]
             return top(bids, True) == want(h.bids) and top(asks, False) == want(h.asks)
     return None
 

@@ -84,9 +84,8 @@ class DeribitFeed(Feed):
         self.add_view(self.raw_book_channel, None)
         self.raw_change_id = RAW_CHANGE_ID_BASE
         self.raw_live = False         # the raw book is followed from its first subscription on
-        self._raw_old_b: dict = {}
-        self._raw_old_a: dict = {}
-        self.tokens: dict[str, str] = {}    # access/refresh token -> client_id
+        self.tokens: dict[str, str] = {}    # access token -> client_id
+        self.refresh_tokens: dict[str, str] = {}
         self.n_tokens = 0
         self.trade_seq = TRADE_SEQ_BASE
         self.credits = float(CREDIT_BURST)
@@ -270,7 +269,7 @@ class DeribitFeed(Feed):
             self._reply(conn, rid, error=(-32602, "Invalid params"))
             return
         if grant == "refresh_token":
-            client = self.tokens.get(str(params["refresh_token"]))
+            client = self.refresh_tokens.get(str(params["refresh_token"]))
         else:
             client = str(params["client_id"])
             acct = self.exchange().accounts.get(client)
@@ -282,7 +281,7 @@ class DeribitFeed(Feed):
             else:
                 text = f'{params["timestamp"]}\n{params["nonce"]}\n{params.get("data") or ""}'
                 want = hmac.new(acct.secret.encode(), text.encode(), hashlib.sha256).hexdigest()
-                if not hmac.compare_digest(want, str(params["signature"]).lower()):
+                if not hmac.compare_digest(want.encode(), str(params["signature"]).lower().encode()):
                     client = None
         if client is None:
             self._reply(conn, rid, error=(13004, "invalid_credentials"))
@@ -290,7 +289,7 @@ class DeribitFeed(Feed):
         conn.state["deribit_client"] = client
         self.n_tokens += 1
         access, refresh = (f"{fmt.ms(self.clock())}.{self.token(k, self.n_tokens, 40)}" for k in ("access", "refresh"))
-        self.tokens[access] = self.tokens[refresh] = client
+        self.tokens[access], self.refresh_tokens[refresh] = client, client
         scope = str(params.get("scope") or "")
         session = [w for w in scope.split() if w.startswith("session:")]
         self._reply(conn, rid, {"access_token": access, "expires_in": TOKEN_EXPIRES_S, "refresh_token": refresh,

@@ -88,12 +88,18 @@ def test_auth_refusals_and_raw_refused_unauthorized():
         r = await rpc.call("public/subscribe", {"channels": RAW[:1]})
         assert r["error"]["code"] == 13778, r
         # client_credentials right: authorized, and the token refreshes
-        r = await rpc.call("public/auth", {"grant_type": "client_credentials", "client_id": key, "client_secret": secret})
+        r = await rpc.call("public/auth", {"grant_type": "client_credentials", "client_id": key,
+                                           "client_secret": secret})
         res = r["result"]
         assert res["token_type"] == "bearer" and res["scope"] == "connection mainaccount", res
         assert set(res) == {"access_token", "expires_in", "refresh_token", "scope", "enabled_features", "token_type"}
         r = await rpc.call("public/auth", {"grant_type": "refresh_token", "refresh_token": res["refresh_token"]})
         assert r["result"]["access_token"] != res["access_token"], r
+        r = await rpc.call("public/auth", {"grant_type": "refresh_token", "refresh_token": res["access_token"]})
+        assert r["error"]["code"] == 13004, r     # an access token is no refresh token
+        r = await rpc.call("public/auth", {"grant_type": "client_signature", "client_id": key, "timestamp": ts,
+                                           "nonce": "abc", "data": "", "signature": "\u00e9" * 64})
+        assert r["error"]["code"] == 13004, r
         r = await rpc.call("public/subscribe", {"channels": RAW})
         assert r["result"] == RAW, r
     asyncio.run(_session(body))
