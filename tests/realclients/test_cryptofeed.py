@@ -9,6 +9,9 @@ books must be sane (best bid < best ask), trades
 arrive, and nothing is logged at WARNING or above (cryptofeed logs a sequence gap, a failed
 checksum or a parse error there before it resets the connection). OKX runs with cryptofeed's
 `checksum_validation=True`, and an injected bad checksum (`bad-checksum` fault) must be caught.
+Deribit signs in (public/auth, client_signature from cryptofeed's own code, with a key made up
+in memory and opened on the simulator) for the per-change `.raw` channels it asks for; its books
+must equal the simulator's publication at the same change_id.
 Issue 21; cryptofeed is pinned in the dev extra (`cryptofeed==2.4.1`).
 
 cryptofeed accepts only wss:// addresses, so the simulator is reached through the local TLS
@@ -23,6 +26,7 @@ import asyncio
 import dataclasses
 import logging
 import os
+import secrets
 import threading
 import time
 from decimal import Decimal
@@ -36,14 +40,20 @@ from cryptofeed import FeedHandler  # noqa: E402
 from cryptofeed.connection import HTTPSync  # noqa: E402
 from cryptofeed.symbols import Symbols  # noqa: E402
 from cryptofeed.defines import L2_BOOK, TRADES  # noqa: E402
-from cryptofeed.exchanges import (OKX, Binance, BinanceFutures, Bitfinex, Bybit, Coinbase, Gateio,  # noqa: E402
-                                   GateioFutures, Kraken, KuCoin)
+from cryptofeed.exchanges import (OKX, Binance, BinanceFutures, Bitfinex, Bybit, Coinbase, Deribit,  # noqa: E402
+                                   Gateio, GateioFutures, Kraken, KuCoin)
 
 from nexus.sim import Simulator  # noqa: E402
 from tests.realclients.tls import tls_front  # noqa: E402
 
 STREAM_S = 5.0
 WARMUP_S = 1.5
+
+# Deribit: cryptofeed asks for the per-change book.{instrument}.raw and trades.{instrument}.raw
+# channels, which the venue serves only to an authorized connection: it authenticates with
+# public/auth (client_signature, signed by cryptofeed's own code) using a key from its config.
+# The key is made up here, in memory, and opened as an account on the simulator.
+DERIBIT_KEY = (secrets.token_hex(4), secrets.token_urlsafe(24))
 
 # case -> (cryptofeed class, symbol, extra feed arguments); a case is the simulator's venue name,
 # optionally followed by a space and a word naming one of its markets ("gate futures")
@@ -70,7 +80,15 @@ CASES = {
                                                           "key_passphrase": "public"}}}),
     # Binance RWA is Binance spot's wire restricted to tokenized real-world assets
     "binance-rwa": (Binance, "PAXG-USDT", {}),
+    "deribit": (Deribit, "BTC-USD-PERP", {"config": {"deribit": {"key_id": DERIBIT_KEY[0],
+                                                                 "key_secret": DERIBIT_KEY[1]}}}),
 }
+# accounts a case's client signs in with: case -> (key, secret)
+ACCOUNTS = {"deribit": DERIBIT_KEY}
+# cases whose books are compared with the simulator's publication at the client's own sequence
+# number (cryptofeed hands each book update's sequence number to the callback): case -> channel
+PUBLISHED = {"deribit": "book.BTC-PERPETUAL.raw"}
+TOP_LEVELS = 10
 # the simulated market of a case, where not BTCUSDT
 SIM_SYMBOL = {"binance-rwa": "PAXGUSDT"}
 
@@ -115,8 +133,8 @@ def _pointed(cls, http_base: str, ws_base: str):
 class _SimThread:
     """A Simulator on its own thread and event loop."""
 
-    def __init__(self, venue: str, faults=(), symbol: str = "BTCUSDT") -> None:
-        self.venue, self.faults, self.symbol = venue, list(faults), symbol
+    def __init__(self, venue: str, faults=(), symbol: str = "BTCUSDT", account: tuple[str, str] | None = None) -> None:
+        self.venue, self.faults, self.symbol, self.account = venue, list(faults), symbol, account
         self.ready = threading.Event()
         self.done: asyncio.Event | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -125,6 +143,8 @@ class _SimThread:
     async def _main(self) -> None:
         self.loop, self.done = asyncio.get_running_loop(), asyncio.Event()
         async with Simulator(seed=3, venues=[self.venue], faults=self.faults, symbol=self.symbol) as sim:
+            if self.account:
+                sim.open_account(self.venue, *self.account)
             url = urlsplit(sim.rest_url(self.venue))
             async with tls_front(url.port) as (base, cafile):
                 self.sim, self.https_base, self.cafile = sim, base + url.path, cafile
@@ -158,10 +178,27 @@ class _Records(logging.Handler):
         self.records.append(record)
 
 
+def _matches_published(sim, venue: str, channel: str, seq: int, bids: dict, asks: dict) -> bool | None:
+    """Whether the client's top levels equal the simulator's publication with the same sequence
+    number; None when that publication has left the simulator's recent history (read from the
+    simulator's thread: the history is copied first)."""
+    feed = sim.core.feeds[venue]
+    spec = feed.spec
+    for h in list(feed.view(channel).history):
+        if h.seq == seq:
+            top = lambda side, rev: [(Decimal(str(p)), Decimal(str(side[p])))  # noqa: E731
+                                     for p in sorted(side, reverse=rev)[:TOP_LEVELS]]
+            want = lambda levels: [(Decimal(spec.px(p)), Decimal(spec.qty(q)))  # noqa: E731
+                                   for p, q in levels[:TOP_LEVELS]]
+            return top(bids, True) == want(h.bids) and top(asks, False) == want(h.asks)
+    return None
+
+
 def _run(case: str, faults=(), stream_s: float = STREAM_S) -> dict:
     cls, symbol, extra = CASES[case]
     venue = case.split(" ")[0]
-    got = {"books": 0, "trades": 0, "crossed": 0, "bids": 0, "asks": 0}
+    got = {"books": 0, "trades": 0, "crossed": 0, "bids": 0, "asks": 0, "matched": 0, "mismatched": 0}
+    holder: dict = {}
     records = _Records()
     log = logging.getLogger("feedhandler")
     log.addHandler(records)
@@ -174,12 +211,17 @@ def _run(case: str, faults=(), stream_s: float = STREAM_S) -> dict:
         if bids and asks and max(bids) >= min(asks):
             got["crossed"] += 1
         assert all(Decimal(str(q)) > 0 for q in list(bids.values()) + list(asks.values()))
+        if case in PUBLISHED and b.sequence_number is not None:
+            same = _matches_published(holder["sim"], venue, PUBLISHED[case], b.sequence_number, bids, asks)
+            if same is not None:
+                got["matched" if same else "mismatched"] += 1
 
     async def trade(t, receipt_ts):
         got["trades"] += 1
 
     try:
-        with _SimThread(venue, faults, SIM_SYMBOL.get(case, "BTCUSDT")) as st:
+        with _SimThread(venue, faults, SIM_SYMBOL.get(case, "BTCUSDT"), ACCOUNTS.get(case)) as st:
+            holder["sim"] = st.sim
             time.sleep(WARMUP_S)
             # cryptofeed accepts only wss:// and verifies TLS: it trusts exactly the front's certificate
             env = {"SSL_CERT_FILE": st.cafile, "REQUESTS_CA_BUNDLE": st.cafile}
@@ -220,6 +262,8 @@ def test_cryptofeed_streams_from_the_simulator(venue: str) -> None:
     assert got["books"] >= 3 and got["bids"] and got["asks"], got
     assert got["crossed"] == 0, got
     assert got["trades"] > 0, got
+    if venue in PUBLISHED:
+        assert got["matched"] >= 1 and got["mismatched"] == 0, f"cryptofeed's books against the simulator's: {got}"
 
 
 def test_cryptofeed_catches_an_injected_bad_okx_checksum() -> None:
