@@ -33,6 +33,7 @@ from array import array
 from datetime import datetime, timezone
 from enum import IntEnum
 from itertools import repeat
+from operator import add
 from typing import Any, Callable, NamedTuple, Sequence
 
 import numpy as np
@@ -327,7 +328,7 @@ class Decoder:
 
     def _parse(self, raw: bytes) -> Any:
         if self.PRICE_FIELDS is not None:
-            raw = self.PRICE_FIELDS.sub(rb'"\1":"\2"', raw)
+            raw = quote_numbers(self.PRICE_FIELDS, raw)
         try:
             return self._parser.parse(raw, True)
         except (ValueError, RuntimeError, MemoryError) as e:
@@ -453,6 +454,23 @@ class Decoder:
             raise DecodeError(f"trade price {price!r} or size {qty!r} is not positive")
         self._pack(self._mv, pos * 64, ts, self._tl, p, q, seq, tid, e.iid, e.buy if buy else e.sell)
         return pos + 1
+
+
+_KEY_QUOTED = b'"%b":"'.__mod__
+_QUOTE = b'"'
+
+
+def quote_numbers(pattern: Any, raw: bytes) -> bytes:
+    """`pattern.sub(rb'"\\1":"\\2"', raw)` (a key's JSON number written as a string: group 1 the
+    key, group 2 the number), the same bytes without a Python call per match: Python 3.11
+    expands a template replacement in Python for every match (Kraken: ~20 per book message),
+    while split, map over C callables and join stay in C."""
+    parts = pattern.split(raw)
+    if len(parts) == 1:
+        return raw
+    parts[1::3] = map(_KEY_QUOTED, parts[1::3])
+    parts[2::3] = map(add, parts[2::3], repeat(_QUOTE))
+    return b"".join(parts)
 
 
 class TradeFields(NamedTuple):

@@ -112,3 +112,21 @@ def test_depth_is_inferred_from_the_snapshot_without_an_ack():
     bids = [(f"{45000 - i}.0", "1") for i in range(12)]
     sync.feed(dec.decode(book_msg("snapshot", "BTC/USD", bids, [], kchecksum([], bids, 1, 8)), out), out)
     assert sync.books["BTC/USD"].depth_limit == 25 and sync.books["BTC/USD"].book.depth(ASK) == 0
+
+
+# The quoting writes exactly what `re.sub` with the template `"\1":"\2"` writes (base.quote_numbers
+# does it in C calls only): random JSON-ish bytes made of the keys, numbers, whitespace and quotes.
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+from nexus.venues.base import quote_numbers  # noqa: E402
+
+_PIECES = st.sampled_from([b'"price"', b'"qty"', b'"cost_min"', b'"qty_min"', b'"tick_size"', b'"xprice"',
+                           b':', b' ', b'\n', b'"', b',', b'{', b'}', b'[', b']', b'-', b'0', b'45283.5', b'1e-5',
+                           b'.', b'E+', b'"price_increment"', b'\\"', b'abc'])
+
+
+@given(st.lists(_PIECES, max_size=40).map(b"".join))
+@settings(max_examples=400, deadline=None)
+def test_the_numeric_quoting_is_the_template_substitution(raw):
+    assert quote_numbers(kraken.NUMERIC_KEYS, raw) == kraken.NUMERIC_KEYS.sub(rb'"\1":"\2"', raw)
+    assert quote_numbers(kraken.NUMERIC_KEYS, bytearray(raw)) == kraken.NUMERIC_KEYS.sub(rb'"\1":"\2"', raw)
