@@ -166,9 +166,32 @@ def columns(levels: Any, what: str) -> tuple[Sequence[str], Sequence[str]]:
 def object_columns(levels: Any, what: str, price_key: str, qty_key: str,
                    text: Callable[[Any], str] | None = None) -> tuple[list[str], list[str]]:
     """[{price_key: p, qty_key: q, ...}, ...] -> (prices, qtys), every level checked to be
-    an object; `text` turns a venue's JSON number into its decimal text (Kraken)."""
+    an object; `text` turns a venue's JSON number into its decimal text (Kraken), and must
+    return a string value unchanged."""
     if type(levels) is not list:
         raise DecodeError(f"{what}: expected an array of levels")
+    # Fast path (two comprehensions, no call per level): every level an object with both keys
+    # and, with `text`, every value already a string (join refuses anything else), which `text`
+    # leaves as it is. Anything else goes the checked way below, which raises what it raised.
+    try:
+        if set(map(type, levels)) <= _DICT_ONLY:
+            px = [lv[price_key] for lv in levels]
+            qty = [lv[qty_key] for lv in levels]
+            if text is None:
+                return px, qty
+            "".join(px)
+            "".join(qty)
+            return px, qty
+    except (KeyError, TypeError):
+        pass
+    return _object_columns_checked(levels, what, price_key, qty_key, text)
+
+
+_DICT_ONLY = frozenset((dict,))
+
+
+def _object_columns_checked(levels: list, what: str, price_key: str, qty_key: str,
+                            text: Callable[[Any], str] | None) -> tuple[list[str], list[str]]:
     px, qty = [], []
     for lv in levels:
         if type(lv) is not dict:
@@ -194,8 +217,25 @@ def ms_to_ns(v: Any) -> int:
 _iso_cache: dict[str, int] = {}
 
 
+_POW10 = tuple(10 ** (9 - i) for i in range(10))
+
+
 def iso_to_ns(s: Any) -> int:
     """'2023-02-09T20:32:50.714964855Z' -> ns since the epoch, exactly (no float)."""
+    if type(s) is str:  # fast path: the seconds already seen (a cached base was validated)
+        secs = _iso_cache.get(s[:19])
+        if secs is not None:
+            n = len(s)
+            if 22 <= n <= 30 and s[19] == "." and s[-1] == "Z":
+                frac = s[20:-1]
+                if frac.isdigit():
+                    return secs * 1_000_000_000 + int(frac) * _POW10[n - 21]
+            elif n == 20 and s[19] == "Z":
+                return secs * 1_000_000_000
+    return _iso_to_ns_checked(s)
+
+
+def _iso_to_ns_checked(s: Any) -> int:
     if type(s) is not str or len(s) < 20 or s[-1] != "Z" or s[10] != "T":
         raise DecodeError(f"timestamp {s!r} is not RFC 3339 UTC")
     base = s[:19]
