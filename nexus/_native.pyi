@@ -35,6 +35,7 @@ __all__ = [
     "SLOTS_MAX",
     "Book",
     "binance_depth",
+    "kraken_book",
     "Consensus",
     "TradeDedup",
     "VENUES_MAX",
@@ -178,3 +179,17 @@ def binance_depth(
     hdr_ask: int,
     ts_local_ns: int,
 ) -> tuple[int, int, int, int, int] | tuple[Literal["symbol"], str] | None: ...
+def kraken_book(
+    raw: bytes,
+    out: np.ndarray,
+    symbol: str,
+    price_exponent: int,
+    qty_exponent: int,
+    instrument_id: int,
+    hdr_bid: int,
+    hdr_ask: int,
+    hdr_snap_bid: int,
+    hdr_snap_ask: int,
+    hdr_clear: int,
+    ts_local_ns: int,
+) -> tuple[int, bool, int | None, str | None] | tuple[Literal["symbol"], str] | None: ...

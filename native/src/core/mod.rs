@@ -6,5 +6,6 @@ pub mod consensus;
 pub mod consensus_side;
 pub mod dedup;
 pub mod decimal;
+pub mod kraken;
 pub mod record;
 pub mod ring;

@@ -7,6 +7,7 @@ mod buffers;
 mod consensus;
 mod decimal;
 mod error;
+mod kraken;
 mod record;
 mod ring;
 
@@ -19,6 +20,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     ring::register(m)?;
     book::register(m)?;
     binance::register(m)?;
+    kraken::register(m)?;
     consensus::register(m)?;
     Ok(())
 }
