@@ -36,6 +36,7 @@ __all__ = [
     "Book",
     "binance_depth",
     "kraken_book",
+    "okx_message",
     "Consensus",
     "TradeDedup",
     "VENUES_MAX",
@@ -193,3 +194,20 @@ def kraken_book(
     hdr_clear: int,
     ts_local_ns: int,
 ) -> tuple[int, bool, int | None, str | None] | tuple[Literal["symbol"], str] | None: ...
+def okx_message(
+    raw: bytes,
+    out: np.ndarray,
+    symbol: str,
+    price_exponent: int,
+    qty_exponent: int,
+    instrument_id: int,
+    hdr_bid: int,
+    hdr_ask: int,
+    hdr_snap_bid: int,
+    hdr_snap_ask: int,
+    hdr_clear: int,
+    hdr_buy: int,
+    hdr_sell: int,
+    ts_local_ns: int,
+) -> (tuple[Literal["book"], int, bool, int, int | None, int | None, int | None]
+      | tuple[Literal["trades"], int, int, list[str]] | tuple[Literal["symbol"], str] | None): ...

@@ -7,5 +7,6 @@ pub mod consensus_side;
 pub mod dedup;
 pub mod decimal;
 pub mod kraken;
+pub mod okx;
 pub mod record;
 pub mod ring;

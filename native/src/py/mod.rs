@@ -8,6 +8,7 @@ mod consensus;
 mod decimal;
 mod error;
 mod kraken;
+mod okx;
 mod record;
 mod ring;
 
@@ -21,6 +22,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     book::register(m)?;
     binance::register(m)?;
     kraken::register(m)?;
+    okx::register(m)?;
     consensus::register(m)?;
     Ok(())
 }
