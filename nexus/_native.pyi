@@ -37,6 +37,7 @@ __all__ = [
     "binance_depth",
     "kraken_book",
     "okx_message",
+    "bybit_message",
     "Consensus",
     "TradeDedup",
     "VENUES_MAX",
@@ -211,3 +212,20 @@ def okx_message(
     ts_local_ns: int,
 ) -> (tuple[Literal["book"], int, bool, int, int | None, int | None, int | None]
       | tuple[Literal["trades"], int, int, list[str]] | tuple[Literal["symbol"], str] | None): ...
+def bybit_message(
+    raw: bytes,
+    out: np.ndarray,
+    symbol: str,
+    price_exponent: int,
+    qty_exponent: int,
+    instrument_id: int,
+    hdr_bid: int,
+    hdr_ask: int,
+    hdr_snap_bid: int,
+    hdr_snap_ask: int,
+    hdr_clear: int,
+    hdr_buy: int,
+    hdr_sell: int,
+    ts_local_ns: int,
+) -> (tuple[Literal["book"], int, bool, int, int] | tuple[Literal["trades"], int, int, list[str], bool]
+      | tuple[Literal["symbol"], str] | None): ...

@@ -2,6 +2,7 @@
 pub mod bench;
 pub mod binance;
 pub mod book;
+pub mod bybit;
 pub mod consensus;
 pub mod consensus_side;
 pub mod dedup;

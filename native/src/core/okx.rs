@@ -271,7 +271,7 @@ mod tests {
             ok.replace(r#""tradeId":"9""#, r#""tradeId":"a9""#),
             ok.replace(r#""ts":"1""#, r#""ts":"""#),
             ok.replace("trades", "trades-all"),
-            ok.replace(r#""data":[{"instId":"BTC-USDT-SWAP""#, r#""data":[{"instId":"ETH-USDT-SWAP""#),
+            ok.replace(r#""side":"buy","ts":"1"}"#, r#""side":"buy","ts":"1"},{"instId":"ETH-USDT-SWAP","tradeId":"9","px":"1.5","sz":"2","side":"buy","ts":"1"}"#),
             "not json".to_string(),
         ] {
             assert!(matches!(decode(bad.as_bytes(), &mut out, &t), OkxResult::Fallback), "{bad}");

@@ -4,6 +4,7 @@ use pyo3::prelude::*;
 mod binance;
 mod book;
 mod buffers;
+mod bybit;
 mod consensus;
 mod decimal;
 mod error;
@@ -23,6 +24,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     binance::register(m)?;
     kraken::register(m)?;
     okx::register(m)?;
+    bybit::register(m)?;
     consensus::register(m)?;
     Ok(())
 }
