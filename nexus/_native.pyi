@@ -35,9 +35,11 @@ __all__ = [
     "SLOTS_MAX",
     "Book",
     "binance_depth",
+    "binance_trade",
     "kraken_book",
     "okx_message",
     "bybit_message",
+    "hyperliquid_message",
     "Consensus",
     "TradeDedup",
     "VENUES_MAX",
@@ -181,6 +183,17 @@ def binance_depth(
     hdr_ask: int,
     ts_local_ns: int,
 ) -> tuple[int, int, int, int, int] | tuple[Literal["symbol"], str] | None: ...
+def binance_trade(
+    raw: bytes,
+    out: np.ndarray,
+    symbol: str,
+    price_exponent: int,
+    qty_exponent: int,
+    instrument_id: int,
+    hdr_buy: int,
+    hdr_sell: int,
+    ts_local_ns: int,
+) -> tuple[int, int] | tuple[Literal["symbol"], str] | None: ...
 def kraken_book(
     raw: bytes,
     out: np.ndarray,
@@ -212,6 +225,23 @@ def okx_message(
     ts_local_ns: int,
 ) -> (tuple[Literal["book"], int, bool, int, int | None, int | None, int | None]
       | tuple[Literal["trades"], int, int, list[str]] | tuple[Literal["symbol"], str] | None): ...
+def hyperliquid_message(
+    raw: bytes,
+    out: np.ndarray,
+    symbol: str,
+    price_exponent: int,
+    qty_exponent: int,
+    instrument_id: int,
+    hdr_bid: int,
+    hdr_ask: int,
+    hdr_snap_bid: int,
+    hdr_snap_ask: int,
+    hdr_clear: int,
+    hdr_buy: int,
+    hdr_sell: int,
+    ts_local_ns: int,
+) -> (tuple[Literal["book"], int, int] | tuple[Literal["trades"], int, int, list[int]]
+      | tuple[Literal["symbol"], str] | None): ...
 def bybit_message(
     raw: bytes,
     out: np.ndarray,

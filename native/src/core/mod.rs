@@ -7,6 +7,7 @@ pub mod consensus;
 pub mod consensus_side;
 pub mod dedup;
 pub mod decimal;
+pub mod hyperliquid;
 pub mod kraken;
 pub mod okx;
 pub mod record;

@@ -8,6 +8,7 @@ mod bybit;
 mod consensus;
 mod decimal;
 mod error;
+mod hyperliquid;
 mod kraken;
 mod okx;
 mod record;
@@ -25,6 +26,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     kraken::register(m)?;
     okx::register(m)?;
     bybit::register(m)?;
+    hyperliquid::register(m)?;
     consensus::register(m)?;
     Ok(())
 }
