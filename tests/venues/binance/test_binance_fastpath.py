@@ -79,8 +79,12 @@ trade_ts = st.one_of(st.just(1700000000120), st.sampled_from([-1, "1700000000120
 @settings(max_examples=300, deadline=None)
 @given(st.sampled_from([SpotDecoder, PerpDecoder]), st.sampled_from(["aggTrade", "trade", "other"]), trade_px,
        st.one_of(qty, st.just("0")), trade_id, trade_ts, st.sampled_from([True, False, 1, None]),
-       st.sampled_from(["BTCUSDT", "ETHUSDT", "NEWCOIN"]), st.booleans(), st.booleans(), st.sampled_from([1, 8]))
-def test_trade_fast_path_equals_general_path(cls, ev, px, q, tid, ts, m, sym, compact, wrapped, size):
+       st.sampled_from(["BTCUSDT", "ETHUSDT", "NEWCOIN"]), st.booleans(), st.booleans(), st.sampled_from([1, 8]),
+       st.integers(0, 2), st.decimals(min_value="0.01", max_value="200000", places=2).map(str), st.integers(0, 2**63 - 1))
+def test_trade_fast_path_equals_general_path(cls, ev, px, q, tid, ts, m, sym, compact, wrapped, size, good, gpx, gtid):
+    if good:  # mostly the events Binance sends: the fast path's own work
+        ev, px, q, tid, ts, m, compact, wrapped = ev if ev != "other" else "aggTrade", gpx, "1.5", gtid, 1700000000120, \
+            good == 1, True, False
     d = {"e": ev, "E": 1700000000123, "s": sym, "a" if ev == "aggTrade" else "t": tid, "p": px, "q": q,
          "f": 1, "l": 2, "T": ts, "m": m, "M": True}
     if wrapped:
