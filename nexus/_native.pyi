@@ -36,6 +36,7 @@ __all__ = [
     "Book",
     "binance_depth",
     "binance_trade",
+    "coinbase_l2",
     "kraken_book",
     "okx_message",
     "bybit_message",
@@ -194,6 +195,20 @@ def binance_trade(
     hdr_sell: int,
     ts_local_ns: int,
 ) -> tuple[int, int] | tuple[Literal["symbol"], str] | None: ...
+def coinbase_l2(
+    raw: bytes,
+    out: np.ndarray,
+    symbol: str,
+    price_exponent: int,
+    qty_exponent: int,
+    instrument_id: int,
+    hdr_bid: int,
+    hdr_ask: int,
+    hdr_snap_bid: int,
+    hdr_snap_ask: int,
+    hdr_clear: int,
+    ts_local_ns: int,
+) -> tuple[int, bool, int, str] | tuple[Literal["symbol"], str] | None: ...
 def kraken_book(
     raw: bytes,
     out: np.ndarray,

@@ -439,15 +439,17 @@ class Decoder:
         qtys = list(map(parse_scaled, qty, repeat(e.qe)))
         if prices and (min(prices) <= 0 or min(qtys) < 0):
             raise DecodeError("a price is not positive or a size is negative")
-        pack, mv, tl, iid = self._pack, self._mv, self._tl, e.iid
+        tl, iid = self._tl, e.iid
         hdr = e.snap if snapshot else e.lvl
-        off = pos * 64
+        # assembled as int64 words in an array.array, as _put_book does (no call per level)
+        words = array("q", (ts, tl, 0, 0, seq, 0, iid, 0)) * n
+        if n:
+            words[_W_PRICE::8] = array("q", prices)
+            words[_W_QTY::8] = array("q", qtys)
+            words[_W_HDR::8] = array("q", map(hdr.__getitem__, sides))
         if snapshot:
-            pack(mv, off, ts, tl, 0, 0, seq, 0, iid, e.clear)
-            off += 64
-        for s, p, q in zip(sides, prices, qtys):
-            pack(mv, off, ts, tl, p, q, seq, 0, iid, hdr[s])
-            off += 64
+            words = array("q", (ts, tl, 0, 0, seq, 0, iid, e.clear)) + words
+        self._q[pos * 8:stop * 8] = words
         return stop
 
     def _trade_message(self, trades: Any, what: str, f: "TradeFields") -> list[Segment]:

@@ -3,6 +3,7 @@ pub mod bench;
 pub mod binance;
 pub mod book;
 pub mod bybit;
+pub mod coinbase;
 pub mod consensus;
 pub mod consensus_side;
 pub mod dedup;

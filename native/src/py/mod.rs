@@ -5,6 +5,7 @@ mod binance;
 mod book;
 mod buffers;
 mod bybit;
+mod coinbase;
 mod consensus;
 mod decimal;
 mod error;
@@ -27,6 +28,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     okx::register(m)?;
     bybit::register(m)?;
     hyperliquid::register(m)?;
+    coinbase::register(m)?;
     consensus::register(m)?;
     Ok(())
 }
