@@ -104,6 +104,87 @@ pub fn decode_depth<'a>(raw: &'a [u8], out: &mut [u8], t: &Target) -> DepthResul
     DepthResult::Done(DepthInfo { records: n, ts_exchange_ns: ts, first: d.first, last: d.last, pu: d.pu })
 }
 
+#[derive(Deserialize)]
+struct Trade<'a> {
+    #[serde(rename = "e")]
+    event: &'a str,
+    #[serde(rename = "s")]
+    symbol: &'a str,
+    #[serde(rename = "a", default)]
+    agg_id: Option<u64>,
+    #[serde(rename = "t", default)]
+    trade_id: Option<u64>,
+    #[serde(rename = "p")]
+    price: &'a str,
+    #[serde(rename = "q")]
+    qty: &'a str,
+    #[serde(rename = "T")]
+    trade_ms: u64,
+    #[serde(rename = "m")]
+    buyer_is_maker: bool,
+    // the combined-stream wrapper's keys: such a message is the general path's
+    #[serde(default)]
+    stream: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    data: Option<serde::de::IgnoredAny>,
+}
+
+/// What the caller needs besides the one trade record.
+#[derive(Debug, PartialEq, Eq)]
+pub struct TradeInfo {
+    pub ts_exchange_ns: i64,
+    pub trade_id: u64,
+}
+
+pub enum TradeResult<'a> {
+    Done(TradeInfo),
+    OtherSymbol(&'a str),
+    Fallback,
+}
+
+/// Native fast path for an `aggTrade` (id `a`) or `trade` (id `t`) event: one TRADE record
+/// (side = the taker's: a buyer who is the maker means the taker sold) written at index 0.
+/// Anything unusual — a wrapped (combined-stream) message, a null, missing or mistyped field,
+/// an id beyond 63 bits, a price or size off the grid or not positive — returns `Fallback`.
+/// `hdr_bid` / `hdr_ask` are the buy / sell trade headers here.
+pub fn decode_trade<'a>(raw: &'a [u8], out: &mut [u8], t: &Target) -> TradeResult<'a> {
+    let Ok(text) = std::str::from_utf8(raw) else {
+        return TradeResult::Fallback;
+    };
+    let d: Trade<'a> = match serde_json::from_str(text) {
+        Ok(d) => d,
+        Err(_) => return TradeResult::Fallback,
+    };
+    let id = match d.event {
+        "aggTrade" => d.agg_id,
+        "trade" => d.trade_id,
+        _ => None,
+    };
+    let Some(id) = id else { return TradeResult::Fallback };
+    if d.stream.is_some() || d.data.is_some() || id > SEQ_MAX || d.trade_ms > (i64::MAX / 1_000_000) as u64 {
+        return TradeResult::Fallback;
+    }
+    if d.symbol != t.symbol {
+        return TradeResult::OtherSymbol(d.symbol);
+    }
+    if out.len() < RECORD_SIZE {
+        return TradeResult::Fallback;
+    }
+    let (Ok(price), Ok(qty)) = (parse_scaled(d.price.as_bytes(), t.price_exponent), parse_scaled(d.qty.as_bytes(), t.qty_exponent)) else {
+        return TradeResult::Fallback;
+    };
+    if price <= 0 || qty <= 0 {
+        return TradeResult::Fallback;
+    }
+    let ts = d.trade_ms as i64 * 1_000_000;
+    let hdr = if d.buyer_is_maker { t.hdr_ask } else { t.hdr_bid };
+    let words: [i64; 8] = [ts, t.ts_local_ns, price, qty, 0, id as i64, t.instrument_id as i64, hdr];
+    for (k, w) in words.iter().enumerate() {
+        out[k * 8..k * 8 + 8].copy_from_slice(&w.to_le_bytes());
+    }
+    TradeResult::Done(TradeInfo { ts_exchange_ns: ts, trade_id: id })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -142,6 +223,16 @@ mod tests {
             assert!(matches!(decode_depth(bad, &mut out, &t), DepthResult::Fallback), "{}", String::from_utf8_lossy(bad));
         }
         let other = br#"{"e":"depthUpdate","E":1,"s":"ETHBTC","U":1,"u":2,"b":[],"a":[]}"#;
+        let mut one = vec![0u8; 64];
+        let agg = r#"{"e":"aggTrade","E":1,"s":"BNBBTC","a":12345,"p":"0.001","q":"100","f":1,"l":2,"T":1672515782136,"m":true,"M":true}"#;
+        let TradeResult::Done(info) = decode_trade(agg.as_bytes(), &mut one, &t) else { panic!("fallback") };
+        assert_eq!(info, TradeInfo { ts_exchange_ns: 1672515782136_000_000, trade_id: 12345 });
+        assert_eq!(i64::from_le_bytes(one[56..64].try_into().unwrap()), 22); // buyer maker: the taker sold
+        for bad in [agg.replace(r#""m":true"#, r#""m":1"#), agg.replace(r#""a":12345"#, r#""t":12345"#),
+                    agg.replace("0.001", "0.0000000001"), agg.replace(r#""q":"100""#, r#""q":"0""#),
+                    agg.replace(r#""e":"aggTrade","#, r#""stream":"x","e":"aggTrade","#)] {
+            assert!(matches!(decode_trade(bad.as_bytes(), &mut one, &t), TradeResult::Fallback), "{bad}");
+        }
         assert!(matches!(decode_depth(other, &mut out, &t), DepthResult::OtherSymbol("ETHBTC")));
     }
 }

@@ -1,5 +1,5 @@
 use super::buffers::records_mut;
-use crate::core::binance::{decode_depth, DepthResult, Target};
+use crate::core::binance::{decode_depth, decode_trade, DepthResult, Target, TradeResult};
 use numpy::PyUntypedArray;
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
@@ -36,6 +36,36 @@ fn binance_depth<'py>(
     })
 }
 
+/// Fast path for a Binance aggTrade / trade event (see native/src/core/binance.rs): one TRADE
+/// record written into `out` at index 0. Returns (ts_exchange_ns, trade id), ("symbol", s) when
+/// the event is for another symbol, or None to fall back.
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+fn binance_trade<'py>(
+    py: Python<'py>,
+    raw: &[u8],
+    out: &Bound<'py, PyUntypedArray>,
+    symbol: &str,
+    price_exponent: u32,
+    qty_exponent: u32,
+    instrument_id: u32,
+    hdr_buy: i64,
+    hdr_sell: i64,
+    ts_local_ns: i64,
+) -> PyResult<Option<Bound<'py, PyTuple>>> {
+    let buf = records_mut(out)?;
+    let t = Target { symbol, price_exponent, qty_exponent, instrument_id, hdr_bid: hdr_buy, hdr_ask: hdr_sell, ts_local_ns };
+    Ok(match decode_trade(raw, buf, &t) {
+        TradeResult::Done(i) => Some(PyTuple::new(py, [
+            i.ts_exchange_ns.into_pyobject(py)?.into_any(),
+            i.trade_id.into_pyobject(py)?.into_any(),
+        ])?),
+        TradeResult::OtherSymbol(s) => Some(PyTuple::new(py, ["symbol", s])?),
+        TradeResult::Fallback => None,
+    })
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_function(wrap_pyfunction!(binance_depth, m)?)
+    m.add_function(wrap_pyfunction!(binance_depth, m)?)?;
+    m.add_function(wrap_pyfunction!(binance_trade, m)?)
 }

@@ -5,9 +5,14 @@ mod aeron;
 mod binance;
 mod book;
 mod buffers;
+mod bybit;
+mod coinbase;
 mod consensus;
 mod decimal;
 mod error;
+mod hyperliquid;
+mod kraken;
+mod okx;
 mod record;
 mod ring;
 
@@ -20,6 +25,11 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     ring::register(m)?;
     book::register(m)?;
     binance::register(m)?;
+    kraken::register(m)?;
+    okx::register(m)?;
+    bybit::register(m)?;
+    hyperliquid::register(m)?;
+    coinbase::register(m)?;
     consensus::register(m)?;
     aeron::register(m)?;
     Ok(())

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from nexus import _native
 from nexus._native import binance_depth
 from nexus.exceptions import DecodeError
 from nexus.instruments import Instrument, decimals_of
@@ -46,12 +47,18 @@ def instrument(venue: str, symbol: str, tick: str, step: str, *, kind: str = "sp
                       max(pe, decimals_of(tick)), max(qe, decimals_of(step)))
 
 
+# The native fast path for aggTrade / trade events (native/src/core/binance.rs decode_trade);
+# None in a build that predates it (then those events take the general path).
+binance_trade = getattr(_native, "binance_trade", None)
+
+
 class BinanceDecoder(Decoder):
     """Decoder for both Binance venues; `REQUIRE_PU` (futures) insists on the `pu` field."""
 
     REQUIRE_PU = False
     CONTRACT_KIND = "spot"
     _fast_symbol: str | None = None  # the last symbol the native fast path decoded
+    _fast_trade_symbol: str | None = None  # ... and its trade fast path
 
     def decode(self, raw, out, ts_local_ns: int = 0) -> list[Segment]:
         """A well-formed depthUpdate goes through the native fast path
@@ -84,6 +91,27 @@ class BinanceDecoder(Decoder):
                     self._q[i] = self._q[i] | 1 << 24
                 return [Segment(SegKind.BOOK, e.inst, 0, n, seq=last, first_seq=first, prev_seq=pu,
                                 ts_exchange_ns=ts)]
+        elif binance_trade is not None and type(raw) is bytes and (b'"aggTrade"' in raw[:24] or b'"trade"' in raw[:16]):
+            # the same for an aggTrade / trade event (one TRADE record)
+            if out is not self._out:
+                self._bind(out)
+            sym = self._fast_trade_symbol
+            e = self._ents.get(sym) if sym else None  # current metadata
+            if e is None:
+                r = binance_trade(raw, out, '"', 0, 0, 0, 0, 0, ts_local_ns)  # '"' never matches
+            else:
+                r = binance_trade(raw, out, sym, e.pe, e.qe, e.iid, e.buy, e.sell, ts_local_ns)
+            if r is not None and r[0] == "symbol":
+                try:
+                    e = self._ent(r[1])
+                except Exception:
+                    return super().decode(raw, out, ts_local_ns)
+                self._fast_trade_symbol = r[1]
+                r = binance_trade(raw, out, r[1], e.pe, e.qe, e.iid, e.buy, e.sell, ts_local_ns)
+            if r is not None and r[0] != "symbol":
+                ts, tid = r
+                self._q[7] = self._q[7] | 1 << 24  # F_LAST on the message's one record (header word)
+                return [Segment(SegKind.TRADES, e.inst, 0, 1, ts_exchange_ns=ts, trade_ids=[str(tid)])]
         return super().decode(raw, out, ts_local_ns)
 
     def _decode(self, doc: Any) -> list[Segment]:

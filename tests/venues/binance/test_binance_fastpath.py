@@ -66,3 +66,58 @@ def test_fast_path_is_taken_for_the_documented_message():
     finally:
         mod.binance_depth = real
     assert calls and segs[0].seq == 160 and segs[0].stop == 2
+
+
+# The aggTrade / trade fast path (native/src/core/binance.rs decode_trade) decides exactly as the
+# general decoder too: same record, same segment, or the same error.
+trade_px = st.one_of(st.decimals(min_value="0.01", max_value="200000", places=2).map(str),
+                     st.sampled_from(["0", "-1", "1e3", "0.000000001", "abc", ""]), st.just(5), st.none())
+trade_id = st.one_of(st.integers(0, 2**63 - 1), st.sampled_from([-1, 2**63, 2**64 - 1, "17", "x", None, 1.5]))
+trade_ts = st.one_of(st.just(1700000000120), st.sampled_from([-1, "1700000000120", 2**63, None, True]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from([SpotDecoder, PerpDecoder]), st.sampled_from(["aggTrade", "trade", "other"]), trade_px,
+       st.one_of(qty, st.just("0")), trade_id, trade_ts, st.sampled_from([True, False, 1, None]),
+       st.sampled_from(["BTCUSDT", "ETHUSDT", "NEWCOIN"]), st.booleans(), st.booleans(), st.sampled_from([1, 8]),
+       st.integers(0, 2), st.decimals(min_value="0.01", max_value="200000", places=2).map(str), st.integers(0, 2**63 - 1))
+def test_trade_fast_path_equals_general_path(cls, ev, px, q, tid, ts, m, sym, compact, wrapped, size, good, gpx, gtid):
+    if good:  # mostly the events Binance sends: the fast path's own work
+        ev, px, q, tid, ts, m, compact, wrapped = ev if ev != "other" else "aggTrade", gpx, "1.5", gtid, 1700000000120, \
+            good == 1, True, False
+    d = {"e": ev, "E": 1700000000123, "s": sym, "a" if ev == "aggTrade" else "t": tid, "p": px, "q": q,
+         "f": 1, "l": 2, "T": ts, "m": m, "M": True}
+    if wrapped:
+        d = {"stream": sym.lower() + "@aggTrade", "data": d}
+    raw = json.dumps(d, separators=(",", ":") if compact else None).encode()
+    fast, slow = cls(), cls()
+    a, b = record.empty(size), record.empty(size)
+
+    def run(fn, out):
+        try:
+            segs = fn()
+        except DecodeError as e:
+            return "error", str(e)
+        return ([(s.kind, s.symbol, s.start, s.stop, s.seq, s.ts_exchange_ns, s.trade_ids) for s in segs],
+                out.tobytes())
+
+    assert run(lambda: fast.decode(raw, a, 42), a) == run(lambda: Decoder.decode(slow, raw, b, 42), b)
+
+
+@pytest.mark.skipif(__import__("nexus.venues.binance.data").venues.binance.data.binance_trade is None,
+                    reason="nexus._native built without binance_trade")
+def test_trade_fast_path_is_taken_for_the_documented_message():
+    import nexus.venues.binance.data as mod
+
+    calls = []
+    real = mod.binance_trade
+    mod.binance_trade = lambda *a: calls.append(1) or real(*a)
+    try:
+        # the aggTrade payload of Binance's spot "WebSocket Streams" documentation, symbol BTCUSDT
+        raw = (b'{"e":"aggTrade","E":1672515782136,"s":"BTCUSDT","a":12345,"p":"0.001","q":"100","f":100,'
+               b'"l":105,"T":1672515782136,"m":true,"M":true}')
+        out = record.empty(2)
+        segs = SpotDecoder().decode(raw, out)
+    finally:
+        mod.binance_trade = real
+    assert calls and segs[0].trade_ids == ["12345"] and out[0]["side"] == 2 and out[0]["flags"] & record.Flag.LAST

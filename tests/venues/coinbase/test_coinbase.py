@@ -64,3 +64,71 @@ def test_products_and_status_carry_increments():
                "base_currency": "XRP", "quote_currency": "USD", "base_increment": "0.000001",
                "quote_increment": "0.0001", "display_name": "XRP/USD", "status": "online"}]}]), record.empty(4))
     assert dec.instrument("XRP-USD").lot_size == "0.000001"
+
+
+# The native fast path for l2_data messages (native/src/core/coinbase.rs) only declines, never
+# decides: on any message, well-formed or damaged, it gives the general path's records and
+# segments, or the general path's error. Compact, as Coinbase sends them.
+import pytest  # noqa: E402
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+from nexus.exceptions import BatchFull, DecodeError  # noqa: E402
+from nexus.venues.base import Decoder as _GeneralDecoder  # noqa: E402
+
+_ANY = {"px": st.one_of(st.sampled_from(['"21921.73"', '"0"', '"-1"', '"1e-5"', '"0.001"', "5", "null", '""']),
+                        st.decimals(min_value=0, max_value=10**5, places=3).map(lambda d: f'"{d}"')),
+        "prod": st.sampled_from(['"BTC-USD"', '"ETH-USD"', '""', "null", '"BTC\\u002dUSD"']),
+        "seq": st.sampled_from(["5", "0", "-1", "null", '"5"', "1.0", "9223372036854775808"]),
+        "stamp": st.sampled_from(['"2023-02-09T20:32:50.714964855Z"', '"2023-02-09T20:32:50Z"', '"x"', "null",
+                                  '"2023-02-30T20:32:50.1Z"']),
+        "type": st.sampled_from(['"update"', '"snapshot"', '"x"', "null"]),
+        "side": st.sampled_from(['"bid"', '"offer"', '"ask"', "null"]), "events": st.sampled_from([1, 0, 2]),
+        "channel": st.sampled_from(["l2_data", "l2_data", "market_trades"])}
+# the values Coinbase sends for BTC-USD (tick 0.01, size step 0.00000001): the fast path's own work
+_GOOD = {**_ANY, "px": st.decimals(min_value="0.01", max_value=10**5, places=2).map(lambda d: f'"{d}"'),
+         "sz": st.decimals(min_value=0, max_value=10**3, places=8).map(lambda d: f'"{d}"'),
+         "prod": st.just('"BTC-USD"'), "seq": st.sampled_from(["5", "0"]),
+         "stamp": st.just('"2023-02-09T20:32:50.714964855Z"'), "type": st.sampled_from(['"update"', '"snapshot"']),
+         "side": st.sampled_from(['"bid"', '"offer"']), "events": st.just(1), "channel": st.just("l2_data")}
+
+
+@st.composite
+def _l2_messages(draw):
+    v = _GOOD if draw(st.integers(0, 2)) else _ANY
+    sz = v.get("sz", v["px"])
+    ev = lambda: (f'{{"type":{draw(v["type"])},"product_id":{draw(v["prod"])},"updates":[' + ",".join(  # noqa: E731
+        f'{{"side":{draw(v["side"])},"event_time":"2023-02-09T20:32:50.714964855Z","price_level":{draw(v["px"])},'
+        f'"new_quantity":{draw(sz)}}}' for _ in range(draw(st.integers(0, 4)))) + "]}")
+    events = ",".join(ev() for _ in range(draw(v["events"])))
+    msg = (f'{{"channel":"{draw(v["channel"])}","client_id":"","timestamp":{draw(v["stamp"])},'
+           f'"sequence_num":{draw(v["seq"])},"events":[{events}]}}')
+    raw = msg.encode()
+    if not draw(st.integers(0, 3)):  # damage: cut, a byte changed, invalid UTF-8
+        i = draw(st.integers(0, len(raw) - 1))
+        raw = raw[:i] if draw(st.booleans()) else raw[:i] + draw(st.sampled_from([b" ", b"}", b",", b"0", b'"', b"\xff"])) + raw[i + 1:]
+    return raw
+
+
+def _outcome(decode, raw, size):
+    out = record.empty(size)
+    try:
+        segs = decode(raw, out)
+    except (DecodeError, BatchFull) as e:
+        return type(e).__name__, str(e)
+    return ([(s.kind, s.symbol, s.start, s.stop, s.snapshot, s.seq, s.ts_exchange_ns) for s in segs], out.tobytes())
+
+
+def _listed():
+    dec = coinbase.Decoder()
+    dec.load_metadata(b'{"products":[{"product_id":"BTC-USD","price_increment":"0.01","quote_increment":"0.01",'
+                      b'"base_increment":"0.00000001"}]}')
+    return dec
+
+
+@pytest.mark.skipif(coinbase.coinbase_l2 is None, reason="nexus._native built without coinbase_l2")
+@given(st.lists(_l2_messages(), min_size=1, max_size=4), st.sampled_from([2, 64]))
+@settings(max_examples=400, deadline=None)
+def test_the_native_l2_path_gives_the_general_paths_records(msgs, size):
+    fast, slow = _listed(), _listed()
+    for raw in msgs:
+        assert _outcome(fast.decode, raw, size) == _outcome(lambda r, o: _GeneralDecoder.decode(slow, r, o), raw, size)

@@ -112,3 +112,90 @@ def test_depth_is_inferred_from_the_snapshot_without_an_ack():
     bids = [(f"{45000 - i}.0", "1") for i in range(12)]
     sync.feed(dec.decode(book_msg("snapshot", "BTC/USD", bids, [], kchecksum([], bids, 1, 8)), out), out)
     assert sync.books["BTC/USD"].depth_limit == 25 and sync.books["BTC/USD"].book.depth(ASK) == 0
+
+
+# The quoting writes exactly what `re.sub` with the template `"\1":"\2"` writes (base.quote_numbers
+# does it in C calls only): random JSON-ish bytes made of the keys, numbers, whitespace and quotes.
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+from nexus.venues.base import quote_numbers  # noqa: E402
+
+_PIECES = st.sampled_from([b'"price"', b'"qty"', b'"cost_min"', b'"qty_min"', b'"tick_size"', b'"xprice"',
+                           b':', b' ', b'\n', b'"', b',', b'{', b'}', b'[', b']', b'-', b'0', b'45283.5', b'1e-5',
+                           b'.', b'E+', b'"price_increment"', b'\\"', b'abc'])
+
+
+@given(st.lists(_PIECES, max_size=40).map(b"".join))
+@settings(max_examples=400, deadline=None)
+def test_the_numeric_quoting_is_the_template_substitution(raw):
+    assert quote_numbers(kraken.NUMERIC_KEYS, raw) == kraken.NUMERIC_KEYS.sub(rb'"\1":"\2"', raw)
+    assert quote_numbers(kraken.NUMERIC_KEYS, bytearray(raw)) == kraken.NUMERIC_KEYS.sub(rb'"\1":"\2"', raw)
+
+
+# The native fast path for book messages (native/src/core/kraken.rs) only declines, never
+# decides: on any book message, well-formed or damaged, it gives the general path's records and
+# segments, or the general path's error.
+from nexus.exceptions import BatchFull  # noqa: E402
+from nexus.venues.base import Decoder as _GeneralDecoder  # noqa: E402
+
+_NUM = st.one_of(st.sampled_from(["45283.5", "0.10000000", "0", "1", "-1.5", "1e-5", "007", "1.23456789", "0.0",
+                                  "65000.95", '"1.5"', "true", "1-2"]),
+                 st.decimals(min_value=0, max_value=10**6, places=8, allow_nan=False).map(str))
+
+
+_ANY = {"price": _NUM, "qty": _NUM, "type": st.sampled_from(["snapshot", "update", "other"]),
+        "sym": st.sampled_from(["BTC/USD", "ETH/USD", "BTC\\/USD", ""]),
+        "checksum": st.sampled_from(["0", "3310070434", "4294967296", "-1", "1.0", "01", '"7"']),
+        "stamp": st.sampled_from(["2023-10-06T17:35:55.440295Z", "2023-10-06T17:35:55Z", "2023-13-06T17:35:55Z", "x"])}
+# the values Kraken sends for BTC/USD (price precision 1, qty precision 8): the fast path's own work
+_GOOD = {"price": st.decimals(min_value="0.1", max_value=10**5, places=1).map(str),
+         "qty": st.decimals(min_value=0, max_value=10**3, places=8).map(str),
+         "type": st.sampled_from(["snapshot", "update"]), "sym": st.just("BTC/USD"),
+         "checksum": st.sampled_from(["0", "3310070434"]), "stamp": st.just("2023-10-06T17:35:55.440295Z")}
+
+
+@st.composite
+def _book_messages(draw):
+    v = _GOOD if draw(st.integers(0, 2)) else _ANY
+    lv = lambda: "[" + ",".join(f'{{"price":{draw(v["price"])},"qty":{draw(v["qty"])}}}'  # noqa: E731
+                                for _ in range(draw(st.integers(0, 4)))) + "]"
+    tail = ""
+    if draw(st.booleans()):
+        tail += ',"checksum":' + draw(v["checksum"])
+    if draw(st.booleans()):
+        tail += ',"timestamp":"' + draw(v["stamp"]) + '"'
+    msg = (f'{{"channel":"book","type":"{draw(v["type"])}","data":[{{"symbol":"{draw(v["sym"])}","bids":{lv()},'
+           f'"asks":{lv()}{tail}}}]}}')
+    if not draw(st.integers(0, 3)):  # damage: cut, or a byte changed
+        i = draw(st.integers(0, len(msg) - 1))
+        msg = msg[:i] if draw(st.booleans()) else msg[:i] + draw(st.sampled_from([" ", "}", ",", "0", '"'])) + msg[i + 1:]
+    return msg.encode()
+
+
+def _outcome(decode, raw, size):
+    out = record.empty(size)
+    try:
+        segs = decode(raw, out)
+    except (DecodeError, BatchFull) as e:
+        return type(e).__name__, str(e)
+    return ([(s.kind, s.symbol, s.start, s.stop, s.snapshot, s.seq, s.checksum, s.ts_exchange_ns) for s in segs],
+            out.tobytes())
+
+
+@pytest.mark.skipif(kraken.kraken_book is None, reason="nexus._native built without kraken_book")
+@given(st.lists(_book_messages(), min_size=1, max_size=4), st.sampled_from([3, 64]))
+@settings(max_examples=300, deadline=None)
+def test_the_native_book_path_gives_the_general_paths_records(msgs, size):
+    fast, slow = listed(), listed()
+    for raw in msgs:
+        assert _outcome(fast.decode, raw, size) == _outcome(lambda r, o: _GeneralDecoder.decode(slow, r, o), raw, size)
+
+
+@pytest.mark.skipif(kraken.kraken_book is None, reason="nexus._native built without kraken_book")
+def test_the_native_book_path_takes_kraken_book_messages():
+    dec = listed()
+    msg = book_msg("update", "BTC/USD", [("45283.5", "0.1")], [("45283.6", "0")], 7)
+    assert kraken.kraken_book(msg, record.empty(4), "BTC/USD", 1, 8, 1, 0, 0, 0, 0, 0, 0) is not None
+    segs = dec.decode(msg, out := record.empty(4))
+    assert [(s.start, s.stop, s.checksum) for s in segs] == [(0, 2, 7)]
+    assert out[0]["ts_exchange_ns"] == 1696613755440295000 and out[1]["flags"] & record.Flag.LAST

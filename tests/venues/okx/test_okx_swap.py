@@ -83,3 +83,95 @@ def test_books5_pushes_are_whole_snapshots():
     st = sync.books["BCH-USDT-SWAP"]
     assert st.synced and st.book.depth(BID) == 1
     assert sync.result("BCH-USDT-SWAP")["asks"] == [["111.06", "55154"], ["111.07", "53276"]]
+
+
+# The native fast path for books and trades pushes (native/src/core/okx.rs) only declines, never
+# decides: on any push, well-formed or damaged, it gives the general path's records and segments,
+# or the general path's error. The messages are written compactly, as OKX sends them.
+import pytest  # noqa: E402
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+from nexus.exceptions import BatchFull, DecodeError  # noqa: E402
+from nexus.venues.base import Decoder as _GeneralDecoder  # noqa: E402
+
+_NUM = st.one_of(st.sampled_from(['"64997"', '"0"', '"4.82"', '"-1"', '"1e-5"', '"0.001"', "5", "null", '"x"', '""']),
+                 st.decimals(min_value=0, max_value=10**5, places=2, allow_nan=False).map(lambda d: f'"{d}"'))
+_INST = st.sampled_from(['"BTC-USDT-SWAP"', '"ETH-USDT-SWAP"', '""', "null", '"BTC\\u002dUSDT-SWAP"'])
+_INT = st.sampled_from(["1", "-1", "-2", "0", "12000000108", "null", '"5"', "1.0", "9223372036854775808", "2147483648"])
+_TID = st.sampled_from(['"900000052"', '"1"', '"a1"', "7", '"1234567890123456789"'])
+_SIDE = st.sampled_from(['"buy"', '"sell"', '"Buy"'])
+_TS = st.sampled_from(['"1767225601100"', '"0"', '""', "1767225601100", '"9999999999999999"', '"17x"', "null"])
+_ANY = {"px": _NUM, "sz": _NUM, "inst": _INST, "int": _INT, "ts": _TS, "tid": _TID, "side": _SIDE,
+        "action": st.sampled_from(['"action":"update",', '"action":"snapshot",', "", '"action":null,',
+                                   '"action":"x",']),
+        "extra": st.sampled_from([[], ['"0"', '"2"'], ['"0"']]), "entries": st.sampled_from([1, 0, 2]),
+        "top": st.sampled_from(["", '"event":"error",', '"action":"snapshot",'])}
+# the values OKX sends (tick 0.1, lot 0.01): the fast path's own work
+_GOOD = {**_ANY, "px": st.decimals(min_value="0.1", max_value=10**5, places=1).map(lambda d: f'"{d}"'),
+         "sz": st.decimals(min_value=0, max_value=10**3, places=2).map(lambda d: f'"{d}"'),
+         "inst": st.just('"BTC-USDT-SWAP"'), "int": st.sampled_from(["1", "-1", "0", "12000000108"]),
+         "ts": st.just('"1767225601100"'), "tid": st.sampled_from(['"900000052"', '"1"']),
+         "side": st.sampled_from(['"buy"', '"sell"']),
+         "action": st.sampled_from(['"action":"update",', '"action":"snapshot",', ""]),
+         "extra": st.just(['"0"', '"2"']), "entries": st.just(1), "top": st.just("")}
+
+
+@st.composite
+def _pushes(draw):
+    v = _GOOD if draw(st.integers(0, 2)) else _ANY
+    inst = draw(v["inst"])
+    if draw(st.booleans()):
+        lv = lambda: "[" + ",".join(  # noqa: E731
+            "[" + ",".join([draw(v["px"]), draw(v["sz"])] + draw(v["extra"])) + "]"
+            for _ in range(draw(st.integers(0, 3)))) + "]"
+        entry = (f'{{"asks":{lv()},"bids":{lv()},"ts":{draw(v["ts"])},"checksum":{draw(v["int"])},'
+                 f'"prevSeqId":{draw(v["int"])},"seqId":{draw(v["int"])}}}')
+        entries = [entry] * draw(v["entries"])
+        msg = f'{{"arg":{{"channel":"books","instId":{inst}}},{draw(v["action"])}"data":[{",".join(entries)}]}}'
+    else:
+        trades = [f'{{"instId":{draw(v["inst"]) if draw(st.booleans()) else inst},"tradeId":{draw(v["tid"])},'
+                  f'"px":{draw(v["px"])},"sz":{draw(v["sz"])},"side":{draw(v["side"])},'
+                  f'"ts":{draw(v["ts"])},"count":"1"}}' for _ in range(draw(st.integers(0, 3)))]
+        msg = f'{{"arg":{{"channel":"trades","instId":{inst}}},{draw(v["top"])}"data":[{",".join(trades)}]}}'
+    raw = msg.encode()
+    if not draw(st.integers(0, 3)):  # damage: cut, a byte changed, invalid UTF-8
+        i = draw(st.integers(0, len(raw) - 1))
+        raw = raw[:i] if draw(st.booleans()) else raw[:i] + draw(st.sampled_from([b" ", b"}", b",", b"0", b'"', b"\xff"])) + raw[i + 1:]
+    return raw
+
+
+def _outcome(decode, raw, size):
+    out = record.empty(size)
+    try:
+        segs = decode(raw, out)
+    except (DecodeError, BatchFull) as e:
+        return type(e).__name__, str(e)
+    return ([(s.kind, s.symbol, s.start, s.stop, s.snapshot, s.seq, s.prev_seq, s.checksum, s.ts_exchange_ns,
+              s.trade_ids) for s in segs], out.tobytes())
+
+
+def _listed():
+    dec = okx_swap.Decoder()
+    dec.load_metadata(b'{"code":"0","msg":"","data":[{"instType":"SWAP","instId":"BTC-USDT-SWAP","settleCcy":"USDT",'
+                      b'"ctVal":"0.01","ctValCcy":"BTC","ctType":"linear","tickSz":"0.1","lotSz":"0.01"}]}')
+    return dec
+
+
+@pytest.mark.skipif(okx_swap.okx_message is None, reason="nexus._native built without okx_message")
+@given(st.lists(_pushes(), min_size=1, max_size=4), st.sampled_from([2, 64]))
+@settings(max_examples=400, deadline=None)
+def test_the_native_path_gives_the_general_paths_records(msgs, size):
+    fast, slow = _listed(), _listed()
+    for raw in msgs:
+        assert _outcome(fast.decode, raw, size) == _outcome(lambda r, o: _GeneralDecoder.decode(slow, r, o), raw, size)
+
+
+@pytest.mark.skipif(okx_swap.okx_message is None, reason="nexus._native built without okx_message")
+def test_the_native_path_takes_okx_pushes():
+    raw = (b'{"arg":{"channel":"trades","instId":"BTC-USDT-SWAP"},"data":[{"instId":"BTC-USDT-SWAP",'
+           b'"tradeId":"900000052","px":"64998.9","sz":"2.59","side":"sell","ts":"1767225601130","count":"1"}]}')
+    dec = _listed()
+    assert okx_swap.okx_message(raw, record.empty(2), "BTC-USDT-SWAP", 1, 2, 1, 0, 0, 0, 0, 0, 0, 0, 0)[0] == "trades"
+    segs = dec.decode(raw, out := record.empty(2))
+    assert [(s.kind, s.stop, s.trade_ids) for s in segs] == [(2, 1, ["900000052"])]
+    assert out[0]["price"] == 649989 and out[0]["trade_id"] == 900000052 and out[0]["flags"] & record.Flag.LAST

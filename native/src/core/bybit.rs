@@ -1,0 +1,249 @@
+//! Native fast path for Bybit v5 public `orderbook.*` and `publicTrade.*` pushes: parse the
+//! message and write its records straight into a record batch.
+//!
+//! Taken: `{"topic":"orderbook.…","type":"snapshot"|"delta","ts":N,"data":{"s":S,"b":[[p,q],..],
+//! "a":[..],"u":N,..},"cts":N}` and `{"topic":"publicTrade.…","ts":N,"data":[{"T":N,"s":S,"S":
+//! "Buy"|"Sell","v":q,"p":p,"i":id,..},..]}` (keys in any order, others ignored as the Python
+//! decoder ignores them). Anything unusual — a missing, null or mistyped field, a timestamp
+//! as text, an escaped string, a decimal off the instrument's grid, a non-positive price, a
+//! negative (book) or non-positive (trade) size, trades of two instruments, a batch too small —
+//! returns `Fallback`, and the Python decoder handles the message (and produces its precise
+//! error). The fast path never changes what is accepted or rejected, only how fast.
+//! Trade ids are returned as text: Bybit's are UUIDs, hashed by the caller (trade_id_int).
+
+use crate::core::decimal::parse_scaled;
+use crate::core::record::RECORD_SIZE;
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+struct Msg<'a> {
+    topic: &'a str,
+    #[serde(rename = "type", default)]
+    typ: Option<&'a str>,
+    #[serde(default)]
+    ts: Option<u64>,
+    // absent: None; null: an error (Python reads `cts` whenever the key is there)
+    #[serde(default, deserialize_with = "present")]
+    cts: Option<u64>,
+    #[serde(borrow)]
+    data: Data<'a>,
+}
+
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    u64::deserialize(d).map(Some)
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Data<'a> {
+    #[serde(borrow)]
+    Book(Book<'a>),
+    #[serde(borrow)]
+    Trades(Vec<Trade<'a>>),
+}
+
+#[derive(Deserialize)]
+struct Book<'a> {
+    s: &'a str,
+    #[serde(borrow)]
+    b: Vec<Vec<&'a str>>,
+    #[serde(borrow)]
+    a: Vec<Vec<&'a str>>,
+    u: u64,
+}
+
+#[derive(Deserialize)]
+struct Trade<'a> {
+    #[serde(rename = "T")]
+    time: u64,
+    s: &'a str,
+    #[serde(rename = "S")]
+    side: &'a str,
+    v: &'a str,
+    p: &'a str,
+    i: &'a str,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Info<'a> {
+    Book { records: usize, snapshot: bool, ts_exchange_ns: i64, seq: u64 },
+    /// One segment of trades: the first trade's time and every trade id's text; `hashed`:
+    /// some id is not a number below 10^18 (its word was left 0 for the caller to hash).
+    Trades { records: usize, ts_exchange_ns: i64, trade_ids: Vec<&'a str>, hashed: bool },
+}
+
+pub enum BybitResult<'a> {
+    Done(Info<'a>),
+    OtherSymbol(&'a str),
+    Fallback,
+}
+
+pub use crate::core::okx::Target;
+
+const TS_MS_MAX: u64 = (i64::MAX / 1_000_000) as u64;
+const SEQ_MAX: u64 = i64::MAX as u64;
+
+fn put(out: &mut [u8], i: usize, words: [i64; 8]) {
+    let dst = &mut out[i * RECORD_SIZE..(i + 1) * RECORD_SIZE];
+    for (k, w) in words.iter().enumerate() {
+        dst[k * 8..k * 8 + 8].copy_from_slice(&w.to_le_bytes());
+    }
+}
+
+fn ms(v: u64) -> Option<i64> {
+    (v <= TS_MS_MAX).then(|| v as i64 * 1_000_000)
+}
+
+pub fn decode<'a>(raw: &'a [u8], out: &mut [u8], t: &Target) -> BybitResult<'a> {
+    // simdjson (the general path) validates every string's UTF-8; serde_json skips an ignored one
+    let Ok(text) = std::str::from_utf8(raw) else {
+        return BybitResult::Fallback;
+    };
+    let m: Msg<'a> = match serde_json::from_str(text) {
+        Ok(m) => m,
+        Err(_) => return BybitResult::Fallback,
+    };
+    let r = match &m.data {
+        Data::Book(b) if m.topic.starts_with("orderbook.") => book(&m, b, out, t),
+        Data::Trades(tr) if m.topic.starts_with("publicTrade.") => trades(tr, out, t),
+        _ => None,
+    };
+    r.unwrap_or(BybitResult::Fallback)
+}
+
+fn book<'a>(m: &Msg<'a>, d: &Book<'a>, out: &mut [u8], t: &Target) -> Option<BybitResult<'a>> {
+    let typ = m.typ?;
+    if typ != "snapshot" && typ != "delta" {
+        return None;
+    }
+    if d.s != t.symbol {
+        return Some(BybitResult::OtherSymbol(d.s));
+    }
+    if d.u > SEQ_MAX {
+        return None;
+    }
+    let snapshot = typ == "snapshot" || d.u == 1;
+    let ts = ms(match m.cts {
+        Some(c) => c,
+        None => m.ts?,
+    })?;
+    let n = d.b.len() + d.a.len() + usize::from(snapshot);
+    if n * RECORD_SIZE > out.len() {
+        return None;
+    }
+    let iid = t.instrument_id as i64;
+    let seq = d.u as i64;
+    let (hb, ha) = if snapshot { (t.hdr_snap_bid, t.hdr_snap_ask) } else { (t.hdr_bid, t.hdr_ask) };
+    let mut i = usize::from(snapshot);
+    for (levels, hdr) in [(&d.b, hb), (&d.a, ha)] {
+        for lv in levels {
+            if lv.len() < 2 {
+                return None;
+            }
+            let price = parse_scaled(lv[0].as_bytes(), t.price_exponent).ok()?;
+            let qty = parse_scaled(lv[1].as_bytes(), t.qty_exponent).ok()?;
+            if price <= 0 || qty < 0 {
+                return None;
+            }
+            put(out, i, [ts, t.ts_local_ns, price, qty, seq, 0, iid, hdr]);
+            i += 1;
+        }
+    }
+    if snapshot {
+        put(out, 0, [ts, t.ts_local_ns, 0, 0, seq, 0, iid, t.hdr_clear]);
+    }
+    Some(BybitResult::Done(Info::Book { records: n, snapshot, ts_exchange_ns: ts, seq: d.u }))
+}
+
+fn trades<'a>(tr: &[Trade<'a>], out: &mut [u8], t: &Target) -> Option<BybitResult<'a>> {
+    let first = tr.first()?;
+    if first.s != t.symbol {
+        return Some(BybitResult::OtherSymbol(first.s));
+    }
+    if tr.len() * RECORD_SIZE > out.len() {
+        return None;
+    }
+    let mut ids = Vec::with_capacity(tr.len());
+    let mut hashed = false;
+    let mut ts_first = 0;
+    for (i, d) in tr.iter().enumerate() {
+        if d.s != t.symbol {
+            return None;
+        }
+        let ts = ms(d.time)?;
+        let hdr = match d.side {
+            "Buy" => t.hdr_buy,
+            "Sell" => t.hdr_sell,
+            _ => return None,
+        };
+        let tid = if !d.i.is_empty() && d.i.len() <= 18 && d.i.bytes().all(|c| c.is_ascii_digit()) {
+            d.i.parse::<i64>().ok()?
+        } else {
+            hashed = true;
+            0
+        };
+        let price = parse_scaled(d.p.as_bytes(), t.price_exponent).ok()?;
+        let qty = parse_scaled(d.v.as_bytes(), t.qty_exponent).ok()?;
+        if price <= 0 || qty <= 0 {
+            return None;
+        }
+        put(out, i, [ts, t.ts_local_ns, price, qty, 0, tid, t.instrument_id as i64, hdr]);
+        if i == 0 {
+            ts_first = ts;
+        }
+        ids.push(d.i);
+    }
+    Some(BybitResult::Done(Info::Trades { records: tr.len(), ts_exchange_ns: ts_first, trade_ids: ids, hashed }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target() -> Target<'static> {
+        Target { symbol: "BTCUSDT", price_exponent: 2, qty_exponent: 3, instrument_id: 7, hdr_bid: 11, hdr_ask: 22,
+                 hdr_snap_bid: 33, hdr_snap_ask: 44, hdr_clear: 55, hdr_buy: 66, hdr_sell: 77, ts_local_ns: 5 }
+    }
+
+    fn word(out: &[u8], rec: usize, w: usize) -> i64 {
+        i64::from_le_bytes(out[rec * 64 + w * 8..rec * 64 + w * 8 + 8].try_into().unwrap())
+    }
+
+    #[test]
+    fn decodes_a_delta_and_a_trade() {
+        let mut out = vec![0u8; 64 * 8];
+        let m = br#"{"topic":"orderbook.200.BTCUSDT","type":"delta","ts":1767225601100,"data":{"s":"BTCUSDT","b":[["65002.80","0.006"]],"a":[["65001.00","0.000"]],"u":1000011,"seq":6000000},"cts":1767225601099}"#;
+        let BybitResult::Done(info) = decode(m, &mut out, &target()) else { panic!("fallback") };
+        assert_eq!(info, Info::Book { records: 2, snapshot: false, ts_exchange_ns: 1767225601099_000_000, seq: 1000011 });
+        assert_eq!((word(&out, 0, 2), word(&out, 0, 3), word(&out, 0, 4), word(&out, 0, 7)), (6500280, 6, 1000011, 11));
+        let m = br#"{"topic":"publicTrade.BTCUSDT","type":"snapshot","ts":1,"data":[{"T":1767225601120,"s":"BTCUSDT","S":"Sell","v":"0.015","p":"65002.40","L":"MinusTick","i":"450dd3e8-2ad1-42ec-2b96-993c86181c55","BT":false,"seq":60000000296}]}"#;
+        let BybitResult::Done(info) = decode(m, &mut out, &target()) else { panic!("fallback") };
+        assert_eq!(info, Info::Trades { records: 1, ts_exchange_ns: 1767225601120_000_000,
+                                        trade_ids: vec!["450dd3e8-2ad1-42ec-2b96-993c86181c55"], hashed: true });
+        assert_eq!((word(&out, 0, 2), word(&out, 0, 3), word(&out, 0, 7)), (6500240, 15, 77));
+    }
+
+    #[test]
+    fn anything_unusual_falls_back() {
+        let mut out = vec![0u8; 64 * 3];
+        let t = target();
+        let ok = r#"{"topic":"orderbook.50.BTCUSDT","type":"delta","ts":1,"data":{"s":"BTCUSDT","b":[["1.5","1"]],"a":[],"u":5}}"#;
+        let BybitResult::Done(_) = decode(ok.as_bytes(), &mut out, &t) else { panic!("fallback") };
+        for bad in [
+            ok.replace("delta", "other"),
+            ok.replace("}}", r#"},"cts":null}"#),
+            ok.replace(r#""ts":1"#, r#""ts":"1""#),
+            ok.replace("1.5", "1.555"),
+            ok.replace("1.5", "-1.5"),
+            ok.replace(r#""u":5"#, r#""u":-5"#),
+            ok.replace(r#"["1.5","1"]"#, r#"["1.5"]"#),
+            ok.replace("orderbook", "tickers"),
+            ok.replace(r#""a":[]"#, r#""a":[["2","1"],["3","1"],["4","1"]]"#),
+            "not json".to_string(),
+        ] {
+            assert!(matches!(decode(bad.as_bytes(), &mut out, &t), BybitResult::Fallback), "{bad}");
+        }
+        let other = ok.replace(r#""s":"BTCUSDT""#, r#""s":"ETHUSDT""#);
+        assert!(matches!(decode(other.as_bytes(), &mut out, &t), BybitResult::OtherSymbol("ETHUSDT")));
+    }
+}

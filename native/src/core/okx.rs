@@ -1,0 +1,282 @@
+//! Native fast path for OKX public `books` and `trades` pushes: parse the message and write
+//! its records straight into a record batch.
+//!
+//! Only the usual shapes are taken: `{"arg":{"channel":"books","instId":I},"action":A,
+//! "data":[one book]}` and `{"arg":{"channel":"trades","instId":I},"data":[trades of I]}`,
+//! with no other top-level key. Anything unusual — another channel, an extra top-level key
+//! (an `event`), a missing or mistyped field, an escaped string, two book entries, a decimal
+//! off the instrument's grid, a non-positive price, a negative (book) or non-positive (trade)
+//! size, a non-numeric trade id, a batch too small — returns `Fallback`, and the Python
+//! decoder handles the message (and produces its precise error). The fast path never changes
+//! what is accepted or rejected, only how fast.
+
+use crate::core::decimal::parse_scaled;
+use crate::core::record::RECORD_SIZE;
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+struct Arg<'a> {
+    channel: &'a str,
+    #[serde(rename = "instId")]
+    inst_id: &'a str,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Msg<'a> {
+    #[serde(borrow)]
+    arg: Arg<'a>,
+    // absent: None; null: an error (Python refuses a null action; absent means snapshot)
+    #[serde(borrow, default, deserialize_with = "present")]
+    action: Option<&'a str>,
+    #[serde(borrow)]
+    data: Vec<Entry<'a>>,
+}
+
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<&'de str>, D::Error> {
+    <&'de str>::deserialize(d).map(Some)
+}
+
+/// A book entry or a trade: the fields of both, each optional (checked per channel).
+#[derive(Deserialize)]
+struct Entry<'a> {
+    #[serde(borrow, default)]
+    asks: Option<Vec<Vec<&'a str>>>,
+    #[serde(borrow, default)]
+    bids: Option<Vec<Vec<&'a str>>>,
+    #[serde(default)]
+    ts: Option<&'a str>,
+    #[serde(default)]
+    checksum: Option<i64>,
+    #[serde(rename = "seqId", default)]
+    seq_id: Option<i64>,
+    #[serde(rename = "prevSeqId", default)]
+    prev_seq_id: Option<i64>,
+    #[serde(rename = "instId", default)]
+    inst_id: Option<&'a str>,
+    #[serde(rename = "tradeId", default)]
+    trade_id: Option<&'a str>,
+    #[serde(default)]
+    px: Option<&'a str>,
+    #[serde(default)]
+    sz: Option<&'a str>,
+    #[serde(default)]
+    side: Option<&'a str>,
+}
+
+/// What the caller needs besides the records.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Info<'a> {
+    Book { records: usize, snapshot: bool, ts_exchange_ns: i64, seq: Option<i64>, prev: Option<i64>, checksum: Option<i64> },
+    /// One segment of trades: the first trade's time, every trade id's text.
+    Trades { records: usize, ts_exchange_ns: i64, trade_ids: Vec<&'a str> },
+}
+
+pub enum OkxResult<'a> {
+    Done(Info<'a>),
+    /// The message is for another instrument than the caller's parameters describe.
+    OtherSymbol(&'a str),
+    Fallback,
+}
+
+/// Per-instrument constants the caller supplies (header words as in the record's last 8 bytes).
+pub struct Target<'s> {
+    pub symbol: &'s str,
+    pub price_exponent: u32,
+    pub qty_exponent: u32,
+    pub instrument_id: u32,
+    pub hdr_bid: i64,
+    pub hdr_ask: i64,
+    pub hdr_snap_bid: i64,
+    pub hdr_snap_ask: i64,
+    pub hdr_clear: i64,
+    pub hdr_buy: i64,
+    pub hdr_sell: i64,
+    pub ts_local_ns: i64,
+}
+
+const TS_MS_MAX: u64 = (i64::MAX / 1_000_000) as u64;
+const INT32: std::ops::RangeInclusive<i64> = (i32::MIN as i64)..=(i32::MAX as i64);
+
+/// Milliseconds as ASCII digits -> ns (None: let Python say why not).
+fn ms(s: &str) -> Option<i64> {
+    if s.is_empty() || s.len() > 19 || !s.bytes().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let v: u64 = s.parse().ok()?;
+    (v <= TS_MS_MAX).then(|| v as i64 * 1_000_000)
+}
+
+fn put(out: &mut [u8], i: usize, words: [i64; 8]) {
+    let dst = &mut out[i * RECORD_SIZE..(i + 1) * RECORD_SIZE];
+    for (k, w) in words.iter().enumerate() {
+        dst[k * 8..k * 8 + 8].copy_from_slice(&w.to_le_bytes());
+    }
+}
+
+pub fn decode<'a>(raw: &'a [u8], out: &mut [u8], t: &Target) -> OkxResult<'a> {
+    // simdjson (the general path) validates every string's UTF-8; serde_json skips an ignored one
+    let Ok(text) = std::str::from_utf8(raw) else {
+        return OkxResult::Fallback;
+    };
+    let m: Msg<'a> = match serde_json::from_str(text) {
+        Ok(m) => m,
+        Err(_) => return OkxResult::Fallback,
+    };
+    let r = match m.arg.channel {
+        "books" => book(&m, out, t),
+        "trades" => trades(&m, out, t),
+        _ => None,
+    };
+    r.unwrap_or(OkxResult::Fallback)
+}
+
+fn book<'a>(m: &Msg<'a>, out: &mut [u8], t: &Target) -> Option<OkxResult<'a>> {
+    let snapshot = match m.action.unwrap_or("snapshot") {
+        "snapshot" => true,
+        "update" => false,
+        _ => return None,
+    };
+    if m.data.len() != 1 {
+        return None;
+    }
+    if m.arg.inst_id != t.symbol {
+        return Some(OkxResult::OtherSymbol(m.arg.inst_id));
+    }
+    let d = &m.data[0];
+    for v in [d.seq_id, d.prev_seq_id].into_iter().flatten() {
+        if v < -1 {
+            return None;
+        }
+    }
+    if let Some(c) = d.checksum {
+        if !INT32.contains(&c) {
+            return None;
+        }
+    }
+    let ts = ms(d.ts?)?;
+    let (bids, asks) = (d.bids.as_ref()?, d.asks.as_ref()?);
+    let n = bids.len() + asks.len() + usize::from(snapshot);
+    if n * RECORD_SIZE > out.len() {
+        return None;
+    }
+    let seq_word = d.seq_id.unwrap_or(0).max(0);
+    let iid = t.instrument_id as i64;
+    let mut i = usize::from(snapshot);
+    let (hb, ha) = if snapshot { (t.hdr_snap_bid, t.hdr_snap_ask) } else { (t.hdr_bid, t.hdr_ask) };
+    for (levels, hdr) in [(bids, hb), (asks, ha)] {
+        for lv in levels {
+            if lv.len() < 2 {
+                return None;
+            }
+            let price = parse_scaled(lv[0].as_bytes(), t.price_exponent).ok()?;
+            let qty = parse_scaled(lv[1].as_bytes(), t.qty_exponent).ok()?;
+            if price <= 0 || qty < 0 {
+                return None;
+            }
+            put(out, i, [ts, t.ts_local_ns, price, qty, seq_word, 0, iid, hdr]);
+            i += 1;
+        }
+    }
+    if snapshot {
+        put(out, 0, [ts, t.ts_local_ns, 0, 0, seq_word, 0, iid, t.hdr_clear]);
+    }
+    Some(OkxResult::Done(Info::Book { records: n, snapshot, ts_exchange_ns: ts, seq: d.seq_id, prev: d.prev_seq_id,
+                                      checksum: d.checksum }))
+}
+
+fn trades<'a>(m: &Msg<'a>, out: &mut [u8], t: &Target) -> Option<OkxResult<'a>> {
+    if m.action.is_some() || m.data.is_empty() {
+        return None;
+    }
+    let first = m.data[0].inst_id?;
+    if first != t.symbol {
+        return Some(OkxResult::OtherSymbol(first));
+    }
+    if m.data.len() * RECORD_SIZE > out.len() {
+        return None;
+    }
+    let mut ids = Vec::with_capacity(m.data.len());
+    let mut ts_first = 0;
+    for (i, d) in m.data.iter().enumerate() {
+        if d.inst_id? != t.symbol {
+            return None;
+        }
+        let ts = ms(d.ts?)?;
+        let hdr = match d.side? {
+            "buy" => t.hdr_buy,
+            "sell" => t.hdr_sell,
+            _ => return None,
+        };
+        let id = d.trade_id?;
+        if id.is_empty() || id.len() > 18 || !id.bytes().all(|c| c.is_ascii_digit()) {
+            return None; // a hashed id: Python's
+        }
+        let tid: i64 = id.parse().ok()?;
+        let price = parse_scaled(d.px?.as_bytes(), t.price_exponent).ok()?;
+        let qty = parse_scaled(d.sz?.as_bytes(), t.qty_exponent).ok()?;
+        if price <= 0 || qty <= 0 {
+            return None;
+        }
+        put(out, i, [ts, t.ts_local_ns, price, qty, 0, tid, t.instrument_id as i64, hdr]);
+        if i == 0 {
+            ts_first = ts;
+        }
+        ids.push(id);
+    }
+    Some(OkxResult::Done(Info::Trades { records: m.data.len(), ts_exchange_ns: ts_first, trade_ids: ids }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target() -> Target<'static> {
+        Target { symbol: "BTC-USDT-SWAP", price_exponent: 1, qty_exponent: 2, instrument_id: 7, hdr_bid: 11, hdr_ask: 22,
+                 hdr_snap_bid: 33, hdr_snap_ask: 44, hdr_clear: 55, hdr_buy: 66, hdr_sell: 77, ts_local_ns: 5 }
+    }
+
+    fn word(out: &[u8], rec: usize, w: usize) -> i64 {
+        i64::from_le_bytes(out[rec * 64 + w * 8..rec * 64 + w * 8 + 8].try_into().unwrap())
+    }
+
+    #[test]
+    fn decodes_a_book_update_and_trades() {
+        let mut out = vec![0u8; 64 * 8];
+        let m = br#"{"arg":{"channel":"books","instId":"BTC-USDT-SWAP"},"action":"update","data":[{"asks":[["64997","0","0","0"]],"bids":[["64999.3","4.82","0","2"]],"ts":"1767225601100","checksum":-5,"prevSeqId":10,"seqId":12}]}"#;
+        let OkxResult::Done(info) = decode(m, &mut out, &target()) else { panic!("fallback") };
+        assert_eq!(info, Info::Book { records: 2, snapshot: false, ts_exchange_ns: 1767225601100_000_000, seq: Some(12),
+                                      prev: Some(10), checksum: Some(-5) });
+        assert_eq!((word(&out, 0, 2), word(&out, 0, 3), word(&out, 0, 4), word(&out, 0, 7)), (649993, 482, 12, 11));
+        assert_eq!((word(&out, 1, 2), word(&out, 1, 3), word(&out, 1, 7)), (649970, 0, 22));
+        let m = br#"{"arg":{"channel":"trades","instId":"BTC-USDT-SWAP"},"data":[{"instId":"BTC-USDT-SWAP","tradeId":"900000052","px":"64998.9","sz":"2.59","side":"sell","ts":"1767225601130","count":"1"}]}"#;
+        let OkxResult::Done(info) = decode(m, &mut out, &target()) else { panic!("fallback") };
+        assert_eq!(info, Info::Trades { records: 1, ts_exchange_ns: 1767225601130_000_000, trade_ids: vec!["900000052"] });
+        assert_eq!((word(&out, 0, 2), word(&out, 0, 3), word(&out, 0, 5), word(&out, 0, 7)), (649989, 259, 900000052, 77));
+    }
+
+    #[test]
+    fn anything_unusual_falls_back() {
+        let mut out = vec![0u8; 64 * 3];
+        let t = target();
+        let ok = r#"{"arg":{"channel":"trades","instId":"BTC-USDT-SWAP"},"data":[{"instId":"BTC-USDT-SWAP","tradeId":"9","px":"1.5","sz":"2","side":"buy","ts":"1"}]}"#;
+        let OkxResult::Done(_) = decode(ok.as_bytes(), &mut out, &t) else { panic!("fallback") };
+        for bad in [
+            ok.replace(r#""data""#, r#""event":"x","data""#),
+            ok.replace("1.5", "1.55"),
+            ok.replace("1.5", "0"),
+            ok.replace(r#""sz":"2""#, r#""sz":"0""#),
+            ok.replace("buy", "Buy"),
+            ok.replace(r#""tradeId":"9""#, r#""tradeId":9"#),
+            ok.replace(r#""tradeId":"9""#, r#""tradeId":"a9""#),
+            ok.replace(r#""ts":"1""#, r#""ts":"""#),
+            ok.replace("trades", "trades-all"),
+            ok.replace(r#""side":"buy","ts":"1"}"#, r#""side":"buy","ts":"1"},{"instId":"ETH-USDT-SWAP","tradeId":"9","px":"1.5","sz":"2","side":"buy","ts":"1"}"#),
+            "not json".to_string(),
+        ] {
+            assert!(matches!(decode(bad.as_bytes(), &mut out, &t), OkxResult::Fallback), "{bad}");
+        }
+        let other = ok.replace("BTC-USDT-SWAP", "ETH-USDT-SWAP");
+        assert!(matches!(decode(other.as_bytes(), &mut out, &t), OkxResult::OtherSymbol("ETH-USDT-SWAP")));
+    }
+}
