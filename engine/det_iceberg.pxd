@@ -122,6 +122,12 @@ cdef inline void iceberg_message(Iceberg* b, DetCtx* c, const Absorption* a, Sig
                 ms = 1
             if e.traded * 1000 >= b.p.flood_orders_per_s * ctx_avg_order(c) * ms:
                 continue
+        if a.p.turnover_pct > 0 and e.max_disp > 0:
+            ms = (c.now_ns - e.start_ts) // 1000000
+            if ms < 1:
+                ms = 1
+            if e.traded * 100000 >= a.p.turnover_pct * e.max_disp * ms:
+                continue
         thr = e.max_disp * b.p.vol_mult_pct // 100
         if thr < b.p.min_qty:
             thr = b.p.min_qty
