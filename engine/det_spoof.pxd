@@ -220,6 +220,8 @@ cdef inline void spoof_message(Spoof* s, DetCtx* c, SignalOut* o) noexcept nogil
             behind = side.n - rank - (1 if d > 0 else 0)
             if w.traded * 100 > s.p.max_traded_pct * w.peak or rank < s.p.min_rank or behind < s.p.min_behind:
                 continue
+            if c.now_ns - w.first_ts < s.p.min_life_ns:
+                continue
             dist = spoof_dist(side, ps, w.price)
             if s.p.approach_pct < 100 and dist * 100 > s.p.approach_pct * w.dist0:
                 continue

@@ -226,6 +226,7 @@ SCHEMA: tuple[Param, ...] = (
         P("spoof_order_mult_pct", 2500, "... and >= this % of the average aggressive order (0: not used)"),
         P("spoof_min_qty", 0, "... and at least this size (0: no absolute floor)"),
         P("spoof_max_life_ns", 30 * S, "a wall is tracked at most this long", 1),
+        P("spoof_min_life_ns", 150 * MS, "a wall pulled sooner than this is a fleeting order, not a spoof"),
         P("spoof_pull_pct", 75, "pulled: its size fell by >= this % of its peak in one message", 0, 100),
         P("spoof_max_traded_pct", 10, "fires when at most this % of its peak traded at its price", 0, 100),
         P("spoof_min_rank", 1, "... with at least this many better levels in front of it"),
