@@ -7,7 +7,7 @@ a signal is true when it matches a labelled pattern of its kind, nexus/flow/eval
 a signal carrying 70 is right about 70 % of the time on flow like the evaluation's.
 
 The map is an isotonic (pool-adjacent-violators) fit of outcome on raw confidence, weighted
-by count, made on TUNING seeds only (calibration_table.json: "fitted_on" names them), turned
+by count, each block's share Laplace-smoothed ((k + 1) / (n + 2)), made on TUNING seeds only (calibration_table.json: "fitted_on" names them), turned
 into a 101-entry non-decreasing table (raw 0..100 -> calibrated 0..100; between fitted points
 the table interpolates, beyond them it is flat). The compiled engine applies it to every signal
 it emits (engine/flow.pyx set_calibration), so `signals replay`, the live path and the
@@ -46,7 +46,9 @@ def isotonic(points: list[tuple[int, bool]]) -> list[tuple[float, float, int]]:
             blocks[-1][0] += s
             blocks[-1][1] += n2
             blocks[-1][2] += k2
-    return [(s / n, k / n, int(n)) for s, n, k in blocks]
+    # each block's share with one success and one failure added (Laplace): a block of 35
+    # signals all true reads 97 %, not a certainty the evaluation cannot show
+    return [(s / n, (k + 1) / (n + 2), int(n)) for s, n, k in blocks]
 
 
 def table_from_blocks(blocks: list[tuple[float, float, int]]) -> list[int]:
