@@ -1,6 +1,17 @@
 # Delta spike: the taker delta over the last `bucket_ns` is an outlier against the recent
 # history of deltas (a z-score over a rolling window).
 #
+# Sources: the signed taker volume ("delta") is the trade part of Cont, Kukanov and Stoikov's
+# order-flow imbalance (J. Financial Econometrics 12(1), 2014: price changes are driven by the
+# net order flow at the best quotes) and of Lee and Ready's trade direction (J. Finance 46(2),
+# 1991; here the venue gives the aggressor side). A spike is an outlier of that net flow
+# against its own recent history (a z-score), as in Harris, *Trading and Exchanges* ch. 4 on
+# impatient (aggressive) traders who demand liquidity quickly and move the price.
+# What it does NOT detect: one-sided flow that builds slowly (the z is against the recent
+# buckets, so it adapts); a burst into one level that holds (that is absorption: prints at
+# fewer than min_levels prices); a single large block (fewer than min_orders orders); flow
+# whose side the venue does not publish (unknown sides are left out).
+#
 # What it means to a trader: sudden directional aggression -- far more buying (selling)
 # market orders in the last moment than the recent norm. Points in the direction of the delta.
 #

@@ -1,5 +1,20 @@
 # Iceberg: a level that keeps refilling after prints exceed its displayed size.
 #
+# Source: Harris, *Trading and Exchanges* (2003), ch. 6 (order types: "iceberg" / hidden-size
+# orders show only part of their size; when the displayed part fills, the next part is
+# displayed at the same price) and ch. 4 / 13 on order exposure: traders hide size to avoid
+# being front-run. What a feed shows of it: at one price, prints repeatedly exceed what was
+# displayed, and the display reappears (refills) after each depletion, at the ordinary pace of
+# the takers who happen to hit it.
+#
+# What it does NOT detect: hidden size that never shows (fully hidden orders fill without a
+# refill to see); a large displayed level eaten once and not refilled (that is depth, not an
+# iceberg); refills that arrive as several new orders from different traders (the feed cannot
+# tell them from one iceberg: they ARE read as one); a level flooded by aggression (far above
+# the market's normal flow, or taken many times its display each second): that is absorption
+# (engine/det_absorption.pxd), one level, one reading. Venues that aggregate the book over
+# long intervals (0.5 s snapshots) show fewer refills than happened.
+#
 # What it means to a trader: a large hidden order shows only a small clip at price P; each
 # time the clip is taken it reappears. Bid icebergs point up (buy), ask icebergs down (sell).
 #
@@ -27,8 +42,16 @@
 #     takers in the venue's own order sizes. A clip is taken at the pace of ordinary
 #     trading; a burst of aggression into a wall is absorption even on a venue so busy
 #     that the burst is a small share of its total flow (the share above misses it there).
+#     Issue 18: flood_pct now defaults to 200 (textbook icebergs, hand-written scenarios in
+#     tests/fixtures/signals, take about the market's own flow, 0.5-1.2x; floods 3-20x) and
+#     flood_orders_per_s to 0 (it read a textbook iceberg lifted by clip-sized orders in a
+#     busy market as a flood); the flood by turnover is judged instead: it does not fire while
+#     V >= absorption_turnover_pct % of Dmax per second since the first print (the same test
+#     absorption arms on; a clip is taken a few times a second at most, a flood is the level
+#     taken ten and more times over each second).
 #     One signal per episode, at most one per side per cooldown_ns.
-# Confidence: the mean of conf_ratio(min_refills, refills) and conf_ratio(T, V). Facts:
+# Confidence: the mean of conf_ratio(min_refills, refills) and conf_ratio(T, V), then the
+# measured calibration (nexus/flow/calibration.py). Facts:
 # volume, refills, largest display, duration ns, displayed now, volume beyond the display.
 from libc.stdint cimport int64_t
 from engine.params cimport IcebergParams   # generated from nexus/flow/params.py
@@ -121,6 +144,12 @@ cdef inline void iceberg_message(Iceberg* b, DetCtx* c, const Absorption* a, Sig
             if ms < 1:
                 ms = 1
             if e.traded * 1000 >= b.p.flood_orders_per_s * ctx_avg_order(c) * ms:
+                continue
+        if a.p.turnover_pct > 0 and e.max_disp > 0:
+            ms = (c.now_ns - e.start_ts) // 1000000
+            if ms < 1:
+                ms = 1
+            if e.traded * 100000 >= a.p.turnover_pct * e.max_disp * ms:
                 continue
         thr = e.max_disp * b.p.vol_mult_pct // 100
         if thr < b.p.min_qty:

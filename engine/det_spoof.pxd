@@ -1,5 +1,23 @@
 # Spoof: large resting size away from the touch, pulled before it could trade.
 #
+# Sources: Harris, *Trading and Exchanges* (2003), ch. 12 (manipulative trading strategies:
+# bluffing with orders the trader does not intend to have filled, to create a false
+# impression of supply or demand); the legal definition in the Dodd-Frank Act s.747 (CEA
+# 4c(a)(5)(C): "bidding or offering with the intent to cancel the bid or offer before
+# execution"); J. Lee, K. S. Eom, K. S. Park, "Microstructure-based manipulation: strategic
+# behavior and performance of spoofing traders", J. Financial Markets 16(2), 2013 (large
+# orders away from the best price, cancelled as the price nears them). Intent is not in the
+# feed: what is detected is the footprint -- a wall placed at once, standing, cancelled
+# before the touch reached it, with (almost) nothing traded at its price.
+#
+# What it does NOT detect: intent (a genuine order cancelled for a genuine reason looks the
+# same); layering across many small orders at several prices (each is judged alone and none
+# is a wall); spoofing at the touch (the touch could trade: it is dropped); walls beyond
+# max_bps or beyond a depth-limited feed; a wall that trades (more than max_traded_pct of it
+# filled at its price: it was real liquidity); fleeting orders shorter than min_life_ns (a
+# wall shown for one book update cannot mislead anyone; Hasbrouck and Saar, "Technology and
+# liquidity provision", 2009, call these fleeting orders).
+#
 # What it means to a trader: a wall that is meant to be seen, not filled -- one large order
 # placed behind the touch to lean on the price, cancelled before the price gets to it. A
 # pulled bid wall was fake buying interest, so the signal points down (sell); a pulled ask
@@ -27,7 +45,7 @@
 #     behind it (it did not merely drop off the end of a depth-limited feed as the price
 #     moved away), and the touch had come closer: its distance to the wall is at most
 #     approach_pct % of the distance when the wall appeared (pulled as the price approached,
-#     "before it could trade"; 100 turns this off).
+#     "before it could trade"; 100 turns this off), and it stood at least min_life_ns.
 # Confidence: conf_ratio(T, peak). Facts: peak size, life ns, levels in front when pulled,
 # traded at the price, distance from the touch at the pull and when it appeared (price
 # units).
@@ -219,6 +237,8 @@ cdef inline void spoof_message(Spoof* s, DetCtx* c, SignalOut* o) noexcept nogil
             w.active = 0
             behind = side.n - rank - (1 if d > 0 else 0)
             if w.traded * 100 > s.p.max_traded_pct * w.peak or rank < s.p.min_rank or behind < s.p.min_behind:
+                continue
+            if c.now_ns - w.first_ts < s.p.min_life_ns:
                 continue
             dist = spoof_dist(side, ps, w.price)
             if s.p.approach_pct < 100 and dist * 100 > s.p.approach_pct * w.dist0:

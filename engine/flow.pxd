@@ -57,6 +57,9 @@ cdef class FlowEngine:
     cdef readonly bint vpin_enabled
     cdef readonly bint signals_enabled
     cdef readonly uint32_t instrument_id     # 0 = every instrument in the batch
+    # calibration: a signal of type t emitted with raw confidence c (0..100) carries
+    # calib[t * 101 + c] (identity until set_calibration; nexus/flow/calibration.py)
+    cdef int64_t calib[808]
     # book
     cdef LadderSide bids
     cdef LadderSide asks

@@ -113,6 +113,7 @@ cdef class FlowEngine:
     def __cinit__(self, dict params):
         cdef EngineParams cfg
         cdef int64_t vq, vn
+        cdef int ci
         if side_init(&self.bids, 1) or side_init(&self.asks, 0) \
                 or side_init(&self.saved_bids, 1) or side_init(&self.saved_asks, 0):
             raise MemoryError()
@@ -135,6 +136,8 @@ cdef class FlowEngine:
             if vpin_init(&self.vpin, vq, vn, m.vpin_sigma_bars, m.vpin_bar_ns):
                 raise MemoryError()
         self.signals_enabled = cfg.detectors.signals != 0
+        for ci in range(808):
+            self.calib[ci] = ci % 101
         self._init_detectors(&cfg)
         self.reset_counters()
 
@@ -190,6 +193,22 @@ cdef class FlowEngine:
         if cfg.oracle.window_ns < 1:
             raise ValueError("oracle_window_ns must be >= 1")
 
+    def set_calibration(self, int sig_type, table):
+        """Map signal type `sig_type`'s raw confidence c (0..100) to table[c] (101 integers
+        0..100, non-decreasing): the measured calibration (nexus/flow/calibration.py). The
+        oracle still reads the raw confidences of the other detectors."""
+        cdef int i
+        cdef int64_t v, prev = 0
+        if not (1 <= sig_type < SIG_TYPES) or len(table) != 101:
+            raise ValueError("set_calibration needs a signal type 1..7 and 101 values")
+        for i in range(101):
+            v = int(table[i])
+            if v < 0 or v > 100 or v < prev:
+                raise ValueError("a calibration table holds non-decreasing values in 0..100")
+            prev = v
+        for i in range(101):
+            self.calib[sig_type * 101 + i] = int(table[i])
+
     cpdef void reset_counters(self) noexcept:
         self.messages = 0
         self.records = 0
@@ -203,6 +222,8 @@ cdef class FlowEngine:
         cdef Py_ssize_t n = batch.shape[0], consumed = 0, nm = 0, nv = 0
         cdef SignalOut sig
         cdef int status
+        cdef Py_ssize_t k
+        cdef Record* rr
         if signals_out.shape[0] != facts_out.shape[0]:
             raise ValueError("signals_out and facts_out must have the same length")
         if self.signals_enabled and signals_out.shape[0] < SIGNALS_PER_RECORD_MAX:
@@ -224,6 +245,10 @@ cdef class FlowEngine:
         if status == RUN_OUT_FULL and consumed == 0 and nm == 0 and nv == 0 and sig.n == 0:
             raise ValueError("output arrays too small to process one record (vpin_out needs "
                              "room for every bucket one trade can complete)")
+        for k in range(sig.n):
+            rr = &signals_out[k]
+            if rr.aux < SIG_TYPES and 0 <= rr.qty <= 100:
+                rr.qty = self.calib[rr.aux * 101 + rr.qty]
         return consumed, nm, nv, sig.n
 
     cdef int _run(self, const Record* recs, Py_ssize_t n, Py_ssize_t* consumed,

@@ -16,6 +16,10 @@
 # level that appears then contributes +qb_n, one that vanishes -qb_n-1, and two absent
 # levels contribute 0 -- the limits of the formula, with no special cases.
 #
+# What it does NOT say: OFI is a flow measure, not a signal -- it names no pattern and no
+# level; hidden (iceberg) liquidity and trades against it are invisible to it except
+# through the displayed sizes; across a resync it is reset, not reconstructed.
+#
 # Parameters: the number of levels N (1..FLOW_MAX_LEVELS, engine/flow.pxd); level 1 is the
 # Cont-Kukanov-Stoikov OFI. When there is no previous state (the first book message) or the
 # venue marked the message as a resync (F_RESYNC), e_n is defined as 0 on every level.

@@ -28,6 +28,11 @@
 #    as an exact fraction (num, den = n*V*2^20) each time a bucket completes once at least n
 #    buckets exist (before that there is no VPIN: the estimator is defined over n buckets).
 #
+# What it does NOT say: VPIN is a toxicity estimate over many buckets, not an event
+# detector -- it names no side, no level and no moment (it lags by construction, one
+# bucket of volume at least); bulk classification guesses the sides from price changes, so
+# on flat prices it reads one half each whatever the aggressors were.
+#
 # Limits (checked when the engine is built): V*n*2^20 < 2^63, so V*n < 2^43.
 from libc.stdint cimport int64_t, uint32_t
 from libc.stdlib cimport malloc, free

@@ -171,6 +171,11 @@ class PyFlowEngine:
         self.or_emitted = None
         self.or_w = (0,) + tuple(p["oracle_weights"])
         self.metrics, self.vpin_rows, self.signals = [], [], []
+        self._raw = []
+        self.calib = {}
+        if params.get("calibrated", False) and params.get("signals", True):
+            from nexus.flow.calibration import SIG_TYPES, load
+            self.calib = {SIG_TYPES[k]: v for k, v in load().items() if k in SIG_TYPES}
 
     # -- the record loop ----------------------------------------------------------------------
     def update(self, recs):
@@ -359,7 +364,10 @@ class PyFlowEngine:
     # -- detectors (engine/detectors.pxd) -----------------------------------------------------
     def _emit(self, t, side, price, conf, f0=0, f1=0, f2=0, f3=0, f4=0, f5=0):
         m, rec, ts = self.cur
-        self.signals.append((t, side, price, min(100, max(0, conf)), (f0, f1, f2, f3, f4, f5), m, rec, ts))
+        raw = (t, side, price, min(100, max(0, conf)), (f0, f1, f2, f3, f4, f5), m, rec, ts)
+        self._raw.append(raw)   # the oracle reads the raw confidences (engine/flow.pyx)
+        table = self.calib.get(t)
+        self.signals.append(raw if table is None else raw[:3] + (table[raw[3]],) + raw[4:])
 
     def _warm(self):
         return (self.ctx_trades >= self.warmup and self.seconds >= self.warmup_s
@@ -442,19 +450,31 @@ class PyFlowEngine:
         p = self.p
         ps = 3 - taker
         e = self.abs[ps]
-        if e is None or not e["active"] or px != e["px"] or ts - e["start"] > p["absorption_window_ns"]:
+        if e is None or not e["active"] or px != e["px"] or (e["last_ts"] >= 0 and ts - e["last_ts"] > p["absorption_window_ns"]):
             last = e["last"] if e is not None else None
             heavy = e["heavy"] if e is not None else None
             e = self.abs[ps] = {"active": True, "armed": False, "fired": False, "px": px, "vol": 0, "prints": 0,
+                                "orders": 0, "last_ts": -1, "conf": 0,
                                 "disp": self._book_side(ps).qty.get(px, 0), "start": ts, "armed_ts": 0, "thr": 0,
                                 "last": last, "heavy": heavy}
         e["vol"] += q
         e["prints"] += 1
+        if ts != e["last_ts"]:
+            e["orders"] += 1
+        e["last_ts"] = ts
         if e["armed"] or e["fired"] or not self._warm() or e["prints"] < p["absorption_min_prints"]:
             return
-        thr = max(self._flow(p["absorption_rate_pct"], p["absorption_window_ns"]),
-                  e["disp"] * p["absorption_display_pct"] // 100, p["absorption_min_qty"], 1)
-        if e["vol"] >= thr:
+        span = max(ts - e["start"], p["absorption_window_ns"])
+        thr = max(self._flow(p["absorption_rate_pct"], span), 1)
+        if e["vol"] < e["disp"] * p["absorption_display_pct"] // 100 or e["vol"] < p["absorption_min_qty"]:
+            return
+        c1 = conf_ratio(thr, e["vol"]) if e["vol"] >= thr else 0
+        c2 = 0
+        t2 = e["disp"] * p["absorption_turnover_pct"] // 100 * (span // 1000000) // 1000
+        if p["absorption_turnover_pct"] > 0 and e["disp"] > 0 and e["vol"] >= t2:
+            c2 = conf_ratio(t2, e["vol"])
+        if c1 > 0 or c2 > 0:
+            e["conf"] = max(c1, c2)
             e["armed"], e["armed_ts"], e["thr"] = True, ts, thr
             e["heavy"] = (px, ts)
 
@@ -480,7 +500,7 @@ class PyFlowEngine:
                 continue
             if e["last"] is not None and self.now - e["last"] < self.p["absorption_cooldown_ns"]:
                 continue
-            self._emit(ABSORPTION, ps, e["px"], conf_ratio(e["thr"], e["vol"]), e["vol"], e["prints"],
+            self._emit(ABSORPTION, ps, e["px"], e["conf"], e["vol"], e["prints"],
                        d, self.now - e["start"], e["thr"])
             e["fired"] = True
             e["last"] = self.now
@@ -526,6 +546,9 @@ class PyFlowEngine:
                 continue
             if p["iceberg_flood_orders_per_s"] > 0 and e["traded"] * 1000 >= (
                     p["iceberg_flood_orders_per_s"] * (self.avg_order >> 16) * max(1, (self.now - e["start"]) // 1000000)):
+                continue
+            if p["absorption_turnover_pct"] > 0 and e["max_disp"] > 0 and e["traded"] * 100000 >= (
+                    p["absorption_turnover_pct"] * e["max_disp"] * max(1, (self.now - e["start"]) // 1000000)):
                 continue
             thr = max(e["max_disp"] * p["iceberg_vol_mult_pct"] // 100, p["iceberg_min_qty"], 1)
             if e["traded"] < thr:
@@ -816,6 +839,8 @@ class PyFlowEngine:
                 if (w["traded"] * 100 > p["spoof_max_traded_pct"] * w["peak"] or rank < p["spoof_min_rank"]
                         or behind < p["spoof_min_behind"]):
                     continue
+                if self.now - w["first"] < p["spoof_min_life_ns"]:
+                    continue
                 touch = side.px(0)
                 dist = 0 if not side.prices else (touch - w["price"] if ps == BID else w["price"] - touch)
                 if p["spoof_approach_pct"] < 100 and dist * 100 > p["spoof_approach_pct"] * w["dist0"]:
@@ -896,7 +921,7 @@ class PyFlowEngine:
     def _feed_oracle(self, first):
         if not self.on[ORACLE]:
             return
-        new = [s for s in self.signals[first:] if s[0] != ORACLE]
+        new = [s for s in self._raw[first:] if s[0] != ORACLE]
         for t, side, price, conf, *_ in new:
             self.or_last[t] = (1 if side == BID else -1, conf, self.now, price)
         if not new:

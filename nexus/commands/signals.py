@@ -81,16 +81,24 @@ def replay(venue, symbol, instruments, records, price_exponent, qty_exponent, ti
 @signals.command("eval")
 @click.option("--seed", type=int, default=1, show_default=True, help="The simulator's seed (the scenario; 1 is `nexus sim`'s default).")
 @click.option("--seeds", default=None, metavar="N,N,...",
-              help="Several scenarios, scored each and pooled (counts added); --json then prints "
-                   '{"seeds": [...], "pooled": {detector: {...}}, "per_seed": {"N": {...}}}.')
+              help="Several scenarios, scored each and pooled (counts added), with Wilson 95 % intervals, "
+                   "per venue, and the reliability table and Brier score per kind; seeds used for tuning "
+                   "(nexus.flow.evaluate.TUNING_SEEDS) are left out of the figures and listed.")
 @click.option("--duration", "duration_s", type=click.FloatRange(30, 3600), default=300.0, show_default=True,
               help="Simulated seconds (patterns start every 5-8 s after the first 3 s).")
 @click.option("--venues", default=None, help="Comma-separated venues (default: all seven).")
 @click.option("--details", is_flag=True,
               help="Also report, per detector, its false positives and how many fell while a pattern of "
                    "another kind was running on that venue.")
+@click.option("--raw", is_flag=True, help="Score the detectors' raw confidence instead of the calibrated one.")
+@click.option("--include-tuning", is_flag=True, help="Do not leave the tuning seeds out (for fitting).")
+@click.option("--fit-calibration", "fit_path", default=None, metavar="FILE",
+              help="Fit the confidence calibration on these seeds' RAW confidences and write it to FILE "
+                   "(nexus/flow/calibration_table.json is the one the engine uses).")
+@click.option("--cache", "cache_dir", default=None, metavar="DIR",
+              help="Keep the simulator's frames per seed in DIR and reuse them (the detectors still run).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object: per detector precision, recall, labelled, detected.")
-def eval_(seed, seeds, duration_s, venues, details, as_json) -> None:
+def eval_(seed, seeds, duration_s, venues, details, raw, include_tuning, fit_path, cache_dir, as_json) -> None:
     """Run the simulator's labelled scenario in process (no network), replay every venue's
     wire messages through its decoder, sync rules and the detectors (default parameters),
     and score each detector against the labels:
@@ -98,6 +106,11 @@ def eval_(seed, seeds, duration_s, venues, details, as_json) -> None:
     \b
     {"absorption": {"precision", "recall", "labelled", "detected"}, "iceberg": {...},
      "exhaustion": ..., "delta_spike": ..., "spoof": ..., "smart_money": ..., "oracle": ...}
+
+    With --seeds, --json prints {"seeds", "excluded_tuning_seeds", "pooled": {detector:
+    {precision, precision_ci, recall, recall_ci, labelled, detected, ...}}, "per_venue":
+    {venue: {detector: {...}}}, "per_seed": {...}, "calibration": {detector: {"n", "brier",
+    "table": [{"confidence": [lo, hi], "n", "mean_confidence", "observed", "observed_ci"}]}}}.
 
     Matching rules (time window, expected side, level price): nexus/flow/evaluate.py.
     precision / recall are null when nothing was detected / labelled.
@@ -107,30 +120,61 @@ def eval_(seed, seeds, duration_s, venues, details, as_json) -> None:
     vs = tuple(v.strip() for v in venues.split(",")) if venues else evaluate.DEFAULT_VENUES
     progress = (lambda m: click.echo(f"… {m}", err=True)) if not as_json else None
     keys = ("precision", "recall", "labelled", "detected")
-    if seeds is not None:
+    if seeds is not None or fit_path:
         try:
-            seed_list = [int(x) for x in seeds.split(",") if x.strip()]
+            seed_list = [int(x) for x in (seeds or str(seed)).split(",") if x.strip()]
         except ValueError:
             raise click.UsageError(f"--seeds takes integers separated by commas, got {seeds!r}") from None
         if not seed_list:
             raise click.UsageError("--seeds needs at least one seed")
-        per_seed = {}
+        excluded = [sd for sd in seed_list if sd in evaluate.TUNING_SEEDS] if not (include_tuning or fit_path) else []
+        seed_list = [sd for sd in seed_list if sd not in excluded]
+        if not seed_list:
+            raise click.UsageError(f"every seed given is a tuning seed ({', '.join(map(str, excluded))}); "
+                                   "use --include-tuning to score them anyway")
+        per_seed, per_venue_runs, outs = {}, [], []
         for i, sd in enumerate(seed_list, 1):
             click.echo(f"… seed {sd} ({i} of {len(seed_list)})", err=True)
-            per_seed[sd] = evaluate.run(seed=sd, duration_s=duration_s, venues=vs)["detectors"]
-        pooled = evaluate.pool(list(per_seed.values()))
+            r = evaluate.run(seed=sd, duration_s=duration_s, venues=vs, cache_dir=cache_dir,
+                             calibrate=not (raw or fit_path))
+            per_seed[sd] = r["detectors"]
+            per_venue_runs.append(r["per_venue"])
+            outs.extend(r["outcomes"])
+        if fit_path:
+            from pathlib import Path
+            from nexus.flow.calibration import fit
+            Path(fit_path).write_text(json.dumps(fit(outs, seed_list), indent=1) + "\n")
+            click.echo(f"calibration fitted on seeds {', '.join(map(str, seed_list))} -> {fit_path}", err=True)
+        pooled = evaluate.with_intervals(evaluate.pool(list(per_seed.values())))
+        per_venue = {v: evaluate.with_intervals(evaluate.pool([pv[v] for pv in per_venue_runs])) for v in vs}
+        calib = evaluate.reliability(outs)
+        ck = keys + ("precision_ci", "recall_ci")
         if as_json:
-            click.echo(json.dumps({"seeds": seed_list,
-                                   "pooled": {n: {k: d[k] for k in keys} for n, d in pooled.items()},
+            click.echo(json.dumps({"seeds": seed_list, "excluded_tuning_seeds": excluded,
+                                   "confidence": "raw" if (raw or fit_path) else "calibrated",
+                                   "pooled": {n: {k: d.get(k) for k in ck} for n, d in pooled.items()},
+                                   "per_venue": {v: {n: {k: d.get(k) for k in ck} for n, d in pv.items() if n != "oracle"}
+                                                 for v, pv in per_venue.items()},
                                    "per_seed": {str(sd): {n: {k: d[k] for k in keys} for n, d in r.items()}
-                                                for sd, r in per_seed.items()}}))
+                                                for sd, r in per_seed.items()},
+                                   "calibration": calib}))
             return
         click.echo(f"seeds {', '.join(map(str, seed_list))} pooled, {duration_s:g} simulated s each, venues: {', '.join(vs)}")
+        if excluded:
+            click.echo(f"tuning seeds left out: {', '.join(map(str, excluded))}")
         for name, d in pooled.items():
-            per = "  ".join(f"{sd}:{_ratio(x[name]['precision'])}/{_ratio(x[name]['recall'])}" for sd, x in per_seed.items())
-            click.echo(_row(name, d, f"   {per}"))
+            ci = (f"  P95 {_ci(d.get('precision_ci'))} R95 {_ci(d.get('recall_ci'))}") if name != "oracle" else ""
+            click.echo(_row(name, d, ci))
+        click.echo("per venue (precision/recall):")
+        for v, pv in per_venue.items():
+            click.echo(f"  {v:<14} " + "  ".join(f"{n}:{_ratio(d['precision'])}/{_ratio(d['recall'])}"
+                                                  for n, d in pv.items() if n != "oracle"))
+        click.echo("calibration (confidence bin: n, mean confidence, observed share true):")
+        for n, c in calib.items():
+            click.echo(f"  {n:<12} Brier {c['brier']}  " + "  ".join(
+                f"[{r['confidence'][0]},{r['confidence'][1]}): {r['n']} {r['mean_confidence']} {r['observed']:.2f}" for r in c["table"]))
         return
-    res = evaluate.run(seed=seed, duration_s=duration_s, venues=vs, progress=progress)
+    res = evaluate.run(seed=seed, duration_s=duration_s, venues=vs, progress=progress, cache_dir=cache_dir, calibrate=not raw)
     out = {name: (d if details else {k: d[k] for k in keys}) for name, d in res["detectors"].items()}
     if as_json:
         click.echo(json.dumps(out))
@@ -140,6 +184,10 @@ def eval_(seed, seeds, duration_s, venues, details, as_json) -> None:
         extra = (f"  (false positives {d['false_positives']}, {d['false_positives_during_other_patterns']} "
                  f"during other patterns)") if "false_positives" in d else ""
         click.echo(_row(name, d, extra))
+
+
+def _ci(ci) -> str:
+    return "-" if ci is None else f"[{ci[0]:.2f},{ci[1]:.2f}]"
 
 
 def _ratio(x) -> str:

@@ -42,6 +42,11 @@ LEVEL_KINDS = {"spoof", "iceberg", "absorption"}
 BEFORE_NS = 1_000_000_000      # a signal may come a little before the label's start time
 AFTER_NS = 5_000_000_000       # exhaustion needs the fade, spoof the pull, to be seen
 DEFAULT_DURATION_S = 300.0
+# Seeds whose scenarios were used to choose detector values or fit the calibration (the
+# history in nexus/flow/params.py: 1 looked at once, 2-4 and 10-30 swept; 201-205 fit the
+# confidence calibration, nexus/flow/calibration.py, and were read while fixing issue 18's
+# iceberg/absorption split). `signals eval --seeds` leaves them out of its figures.
+TUNING_SEEDS = frozenset([1, 2, 3, 4, *range(10, 31), *range(201, 206)])
 DEFAULT_VENUES = ("binance-perp", "binance-spot", "bybit-perp", "okx-swap", "coinbase", "kraken", "hyperliquid")
 
 
@@ -253,13 +258,100 @@ def pool(per_seed: list[dict]) -> dict:
     return out
 
 
-def run(seed: int = 1, duration_s: float = DEFAULT_DURATION_S, venues=DEFAULT_VENUES, progress=None) -> dict:
-    say = progress or (lambda m: None)
-    say(f"simulating {duration_s:g} s (seed {seed}) on {len(venues)} venues")
+def capture_cached(seed: int, duration_s: float, venues, cache_dir: str | None = None):
+    """capture(), or its result stored under cache_dir (one pickle per seed, duration and venue
+    set; the simulator's frames do not depend on the detectors, so re-scoring after a detector
+    change need not re-simulate). Returns (lines, labels, end_ns, symbols)."""
+    import hashlib
+    import os
+    import pickle
+
+    path = None
+    if cache_dir:
+        key = hashlib.sha256(f"{seed}|{duration_s}|{','.join(venues)}".encode()).hexdigest()[:16]
+        path = os.path.join(cache_dir, f"seed{seed}-{key}.pkl")
+        if os.path.exists(path):
+            with open(path, "rb") as f:
+                d = pickle.load(f)
+            return d["lines"], d["labels"], d["end_ns"], d["symbols"]
     lines, labels, eng = capture(seed, duration_s, venues)
     symbols = {v: eng.feeds[v].spec.symbol for v in lines}
+    if path:
+        os.makedirs(cache_dir, exist_ok=True)
+        with open(path + ".tmp", "wb") as f:
+            pickle.dump({"lines": lines, "labels": labels, "end_ns": eng.t_ns, "symbols": symbols}, f)
+        os.replace(path + ".tmp", path)
+    return lines, labels, eng.t_ns, symbols
+
+
+def run(seed: int = 1, duration_s: float = DEFAULT_DURATION_S, venues=DEFAULT_VENUES, progress=None,
+        cache_dir: str | None = None, calibrate: bool = True) -> dict:
+    """One scenario scored. `calibrate`: the signals carry the calibrated confidence (the
+    table in nexus/flow/calibration.py, as `signals replay` emits them); False: the raw one."""
+    say = progress or (lambda m: None)
+    say(f"simulating {duration_s:g} s (seed {seed}) on {len(venues)} venues")
+    lines, labels, end_ns, symbols = capture_cached(seed, duration_s, tuple(venues), cache_dir)
     say("replaying every venue through its decoder, sync rules and the detectors")
-    detected = detect(lines, symbols)
+    from nexus.flow.params import FlowParams
+    detected = detect(lines, symbols, params_for=lambda v, unit: FlowParams(tick=unit.tick, calibrated=calibrate))
     return {"seed": seed, "duration_s": duration_s, "venues": list(venues),
-            "detectors": score(detected, labels, eng.t_ns),
+            "detectors": score(detected, labels, end_ns),
+            "per_venue": {v: score([d for d in detected if d.venue == v], [l for l in labels if l["venue"] == v], end_ns)
+                          for v in venues},
+            "outcomes": outcomes(detected, labels, end_ns),
             "messages": {v: len(x) for v, x in lines.items()}}
+
+
+def outcomes(detected: list[Detected], labels: list[dict], end_ns: int) -> list[tuple[str, str, int, bool]]:
+    """Every labelled-kind signal as (signal, venue, confidence, true?): what calibration is
+    fitted and checked on."""
+    out = []
+    for kind, sig in KIND_TO_SIGNAL.items():
+        ls = [l for l in labels if l["kind"] == kind]
+        for d in detected:
+            if d.signal == sig:
+                out.append((sig, d.venue, d.confidence, any(_matches(d, l, end_ns) for l in ls)))
+    return out
+
+
+def wilson(k: int, n: int, z: float = 1.959964) -> tuple[float, float] | None:
+    """Wilson score 95 % interval of a proportion k/n (None when n = 0)."""
+    if n == 0:
+        return None
+    p = k / n
+    den = 1 + z * z / n
+    mid = (p + z * z / (2 * n)) / den
+    half = z * ((p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5) / den
+    return (round(max(0.0, mid - half), 4), round(min(1.0, mid + half), 4))
+
+
+def with_intervals(pooled: dict) -> dict:
+    """`pool` output plus precision_ci / recall_ci (Wilson 95 %)."""
+    out = {}
+    for name, d in pooled.items():
+        e = dict(d)
+        if name != "oracle":
+            e["precision_ci"] = wilson(d["true_positives"], d["detected"])
+            e["recall_ci"] = wilson(d["found"], d["labelled"])
+        out[name] = e
+    return out
+
+
+def reliability(outs: list[tuple[str, str, int, bool]], edges=(0, 50, 60, 70, 80, 90, 101)) -> dict:
+    """Per signal kind: the reliability table (signals binned by the confidence they carried:
+    count, mean confidence, observed share true with its Wilson interval) and the Brier score
+    (mean of (confidence/100 - outcome)^2)."""
+    res = {}
+    for sig in sorted({o[0] for o in outs}):
+        xs = [(c, t) for s, _, c, t in outs if s == sig]
+        rows = []
+        for lo, hi in zip(edges, edges[1:]):
+            b = [(c, t) for c, t in xs if lo <= c < hi]
+            if not b:
+                continue
+            k = sum(t for _, t in b)
+            rows.append({"confidence": [lo, min(hi, 100)], "n": len(b), "mean_confidence": round(sum(c for c, _ in b) / len(b), 1),
+                         "observed": round(k / len(b), 4), "observed_ci": wilson(k, len(b))})
+        brier = sum((c / 100 - t) ** 2 for c, t in xs) / len(xs) if xs else None
+        res[sig] = {"n": len(xs), "brier": round(brier, 4) if brier is not None else None, "table": rows}
+    return res

@@ -42,6 +42,9 @@ class FlowRunner:
     def __init__(self, params: FlowParams | None = None, capacity: int = DEFAULT_CAPACITY, publish_to=None):
         self.params = params or FlowParams()
         self.engine = FlowEngine(self.params.engine_dict())
+        if self.params.calibrated and self.params.signals:
+            from nexus.flow.calibration import apply
+            apply(self.engine)
         cap = max(int(capacity), 64)
         self.metrics = np.zeros(cap, dtypes.METRIC_DTYPE)
         self.vpin = np.zeros(cap, dtypes.VPIN_DTYPE)

@@ -129,10 +129,10 @@ def test_absorption_flood_into_a_level_that_holds_is_not_an_iceberg():
 def test_iceberg_judges_the_flood_itself_before_absorption_arms():
     # The flood of the test above, with the absorption detector off (as in its first
     # moments, before it arms): the level alone took far more than the whole market's normal
-    # flow over the same time, so it is not a refilled clip either; and its pace (50 orders
-    # of 8 lots a second, ~130 of the venue's average orders) is a burst, not ordinary
-    # trading taking a clip. Each test alone keeps it quiet (the share of the market's flow
-    # misses it on a venue busy enough); without both the refills alone make it an iceberg.
+    # flow over the same time (iceberg_flood_pct), and it was taken ~40 times its largest
+    # display per second (absorption_turnover_pct, the same test absorption arms on): a
+    # burst, not ordinary trading taking a clip. Each test alone keeps it quiet; without
+    # both the refills alone make it an iceberg.
     m = warm_market()
     t0 = m.t
     p = m.best(BID)
@@ -144,8 +144,8 @@ def test_iceberg_judges_the_flood_itself_before_absorption_arms():
     m.run(2, protect={(BID, p)})
     assert after(signals(m, absorption=False), t0, T.ICEBERG) == []
     assert after(signals(m, absorption=False, iceberg_flood_pct=0), t0, T.ICEBERG) == []
-    assert after(signals(m, absorption=False, iceberg_flood_orders_per_s=0), t0, T.ICEBERG) == []
-    got = after(signals(m, absorption=False, iceberg_flood_pct=0, iceberg_flood_orders_per_s=0), t0, T.ICEBERG)
+    assert after(signals(m, absorption=False, absorption_turnover_pct=0), t0, T.ICEBERG) == []
+    got = after(signals(m, absorption=False, iceberg_flood_pct=0, absorption_turnover_pct=0), t0, T.ICEBERG)
     assert [(s[1], s[2]) for s in got] == [(BID, p)]
 
 

@@ -72,14 +72,23 @@ def test_signals_eval_contract():
 
 def test_signals_eval_seeds_pooled_is_the_sum_of_the_single_runs():
     args = ("--duration", "40", "--venues", "okx-swap,kraken", "--json")
-    p = nexus("signals", "eval", "--seeds", "2,3", *args)
+    p = nexus("signals", "eval", "--seeds", "2,3", "--include-tuning", *args)
     assert p.returncode == 0, p.stderr[-2000:]
     res = json.loads(p.stdout)
-    assert res["seeds"] == [2, 3] and set(res["per_seed"]) == {"2", "3"}
+    assert res["seeds"] == [2, 3] and set(res["per_seed"]) == {"2", "3"} and res["excluded_tuning_seeds"] == []
     single = {s: json.loads(nexus("signals", "eval", "--seed", s, *args).stdout) for s in ("2", "3")}
     assert res["per_seed"] == single                                   # the same scenario, the same result
     for name, d in res["pooled"].items():
         assert d["labelled"] == sum(single[s][name]["labelled"] for s in single)
         assert d["detected"] == sum(single[s][name]["detected"] for s in single)
+        if name != "oracle" and d["detected"]:
+            lo, hi = d["precision_ci"]
+            assert lo <= d["precision"] <= hi                          # Wilson 95 % interval around it
+    assert set(res["per_venue"]) == {"okx-swap", "kraken"}
+    for name, c in res["calibration"].items():                          # reliability table and Brier per kind
+        assert sum(r["n"] for r in c["table"]) == c["n"] and 0 <= c["brier"] <= 1
+    # tuning seeds are left out of the figures, and said so
+    only = nexus("signals", "eval", "--seeds", "2,3", *args)
+    assert only.returncode == 2 and b"tuning seed" in only.stderr
     bad = nexus("signals", "eval", "--seeds", "2,x", *args)
     assert bad.returncode == 2 and b"--seeds" in bad.stderr
