@@ -1,4 +1,5 @@
 """Type stubs for engine/flow.pyx (the compiled flow engine), checked by `make test-stubs`."""
+from collections.abc import Sequence
 from typing import Self
 
 import numpy as np
@@ -38,6 +39,7 @@ class FlowEngine:
     def trades_unknown_side(self) -> int: ...
     def __new__(cls, params: dict[str, int]) -> Self: ...
     def reset_counters(self) -> None: ...
+    def set_calibration(self, sig_type: int, table: Sequence[int]) -> None: ...
     def update(
         self,
         batch: np.ndarray,
