@@ -90,8 +90,16 @@ def test_limit_rests_in_public_book_then_fills():
                 assert Decimal(seen) == Decimal(QTY)
             assert [u.client_id for u in await ex.adapter.open_orders(SYM)] == [o.client_id]
             async with executor(sim, VENUE, "key-B", "secret-B", stream=False) as other:
-                big = str(sum(Decimal(q) for p, q in sim.book(VENUE)["bids"] if Decimal(p) >= Decimal(price)))
-                await other.place(await other.request(SYM, "sell", "limit", big, price=price))
+                # sell what bids at or above our price: the simulated market may add bids above
+                # it meanwhile (a loaded machine), which take the sell first: sell again until filled
+                for _ in range(5):
+                    big = str(sum(Decimal(q) for p, q in sim.book(VENUE)["bids"] if Decimal(p) >= Decimal(price)))
+                    await other.place(await other.request(SYM, "sell", "limit", big, price=price))
+                    try:
+                        await ex.wait_for(o.client_id, lambda x: x.state is State.FILLED, 1)
+                        break
+                    except (asyncio.TimeoutError, TimeoutError):
+                        continue
             await ex.wait_for(o.client_id, lambda x: x.state is State.FILLED, 5)     # from the orders channel
             assert o.avg_price == Decimal(price) and o.events[-1].dst is State.FILLED
             st = await ex.status(SYM, o.client_id)
