@@ -77,3 +77,21 @@ async def send_raw(sim, venue, raw: bytes) -> dict:
     doc = json.loads(await reader.readexactly(length))
     writer.close()
     return doc
+
+
+async def sell_down_to(sim, venue, other, symbol, price, ex, client_id, tries=5):
+    """`other` sells at `price` all that is bid at or above it, again while the resting bid
+    `client_id` of `ex` at `price` is not filled: the simulated market adds bids above it
+    between reading the book and the sell (more so on a loaded machine), which take it first."""
+    from decimal import Decimal
+
+    from nexus.exec.orders import State
+
+    for _ in range(tries):
+        big = sum(Decimal(q) for p, q in sim.book(venue)["bids"] if Decimal(p) >= Decimal(price))
+        await other.place(await other.request(symbol, "sell", "limit", str(big), price=price))
+        try:
+            await ex.wait_for(client_id, lambda x: x.state is State.FILLED, 1)
+            return
+        except (asyncio.TimeoutError, TimeoutError):
+            continue

@@ -19,7 +19,7 @@ from nexus.exec.client import ClockDrift, VenueRejected
 from nexus.exec.keys import Credentials, KeysMissing
 from nexus.exec.orders import OrderError, State
 from nexus.venues.okx.orders import OkxAdapter, base_qty, contracts, iso_ms
-from tests.exec.tradesim import assert_key_refused, executor, run, send_raw, simulator
+from tests.exec.tradesim import assert_key_refused, executor, run, sell_down_to, send_raw, simulator
 
 VENUES = ("bybit-perp", "okx-swap")
 SYMBOL = {"bybit-perp": "BTCUSDT", "okx-swap": "BTC-USDT-SWAP"}
@@ -95,8 +95,7 @@ def test_limit_rests_in_public_book_then_fills(venue):
                 assert Decimal(seen) == Decimal(QTY[venue])
             assert [u.client_id for u in await ex.adapter.open_orders(sym)] == [o.client_id]
             async with executor(sim, venue, "key-B", "secret-B", stream=False) as other:
-                big = str(sum(Decimal(q) for p, q in sim.book(venue)["bids"] if Decimal(p) >= Decimal(price)))
-                await other.place(await other.request(sym, "sell", "limit", big, price=price))
+                await sell_down_to(sim, venue, other, sym, price, ex, o.client_id)
             await ex.wait_for(o.client_id, lambda x: x.state is State.FILLED, 5)
             assert o.avg_price == Decimal(price) and o.events[-1].dst is State.FILLED
             st = await ex.status(sym, o.client_id)

@@ -20,7 +20,7 @@ from nexus.exec.client import ClockDrift, Executor, VenueRejected
 from nexus.exec.keys import Credentials
 from nexus.exec.orders import OrderError, State
 from nexus.venues.coinbase.sign import CoinbaseSigner, new_es256_key, public_pem
-from tests.exec.tradesim import adapter, assert_key_refused, executor, run, send_raw, simulator
+from tests.exec.tradesim import adapter, assert_key_refused, executor, run, sell_down_to, send_raw, simulator
 
 VENUE, SYM, QTY = "coinbase", "BTC-USD", "0.01"
 API = "/api/v3/brokerage"
@@ -86,8 +86,7 @@ def test_limit_rests_in_level2_then_fills_and_user_channel_reports_it():
                 assert Decimal(seen) == Decimal(QTY)
             assert [u.client_id for u in await ex.adapter.open_orders(SYM)] == [o.client_id]
             async with cb_executor(sim, "key-B", stream=False) as other:
-                big = str(sum(Decimal(q) for p, q in sim.book(VENUE)["bids"] if Decimal(p) >= Decimal(price)))
-                await other.place(await other.request(SYM, "sell", "limit", big, price=price))
+                await sell_down_to(sim, VENUE, other, SYM, price, ex, o.client_id)
             await ex.wait_for(o.client_id, lambda x: x.state is State.FILLED, 5)      # from the user channel
             assert o.avg_price == Decimal(price) and o.events[-1].dst is State.FILLED
             st = await ex.status(SYM, o.client_id)

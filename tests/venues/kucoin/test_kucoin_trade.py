@@ -25,7 +25,7 @@ from nexus.exec.client import ClockDrift, VenueRejected
 from nexus.exec.keys import Credentials, KeysMissing, load
 from nexus.exec.orders import OrderError, State
 from nexus.sim.market import SELL
-from tests.exec.tradesim import assert_key_refused, executor, run, send_raw, simulator
+from tests.exec.tradesim import assert_key_refused, executor, run, sell_down_to, send_raw, simulator
 
 VENUE, SYM, QTY = "kucoin", "BTC-USDT", "0.01"
 HF = "/api/v1/hf/orders"
@@ -116,8 +116,7 @@ def test_limit_rests_in_the_public_book_then_fills_on_the_private_stream():
             assert [u.client_id for u in await ex.adapter.open_orders(SYM)] == [o.client_id]
             assert [u.client_id for u in await ex.adapter.open_orders()] == [o.client_id]     # all symbols
             async with executor(sim, VENUE, "key-B", "secret-B", stream=False) as other:
-                big = str(sum(Decimal(q) for p, q in sim.book(VENUE)["bids"] if Decimal(p) >= Decimal(price)))
-                await other.place(await other.request(SYM, "sell", "limit", big, price=price))
+                await sell_down_to(sim, VENUE, other, SYM, price, ex, o.client_id)
             await ex.wait_for(o.client_id, lambda x: x.state is State.FILLED, 5)      # from tradeOrdersV2
             assert o.avg_price == Decimal(price) and o.events[-1].dst is State.FILLED
             st = await ex.status(SYM, o.client_id)
