@@ -85,7 +85,8 @@ CASES = {
     # cryptofeed speaks Crypto.com's Spot API v2 (wss://stream.crypto.com/v2/market,
     # /v2/public/get-instruments), which the venue still documents (Spot API v2.1) and the
     # simulator serves beside Exchange v1; its market there is the spot pair BTC_USD. The v2 book
-    # channel has no sequence numbers (each message is the whole book) and no checksum.
+    # channel has no sequence numbers (each message is the whole book, compared by its time) and
+    # no checksum. cryptofeed keeps v2.1's string numbers as they are: an expected failure below.
     "cryptocom": (CryptoDotCom, "BTC-USD", {}),
 }
 # Venues the simulator serves that cryptofeed 2.4.1 cannot stream, with the reason (a test below
@@ -221,7 +222,8 @@ def _matches_published(sim, venue: str, view, bids: dict, asks: dict, seq: int |
 def _run(case: str, faults=(), stream_s: float = STREAM_S) -> dict:
     cls, symbol, extra = CASES[case]
     venue = case.split(" ")[0]
-    got = {"books": 0, "trades": 0, "crossed": 0, "bids": 0, "asks": 0, "matched": 0, "mismatched": 0}
+    got = {"books": 0, "trades": 0, "crossed": 0, "bids": 0, "asks": 0, "matched": 0, "mismatched": 0,
+           "number_types": set()}
     holder: dict = {}
     records = _Records()
     log = logging.getLogger("feedhandler")
@@ -232,6 +234,7 @@ def _run(case: str, faults=(), stream_s: float = STREAM_S) -> dict:
         d = b.book.to_dict()
         bids, asks = d["bid"], d["ask"]
         got["bids"], got["asks"] = len(bids), len(asks)
+        got["number_types"].update(type(x).__name__ for x in list(bids)[:1] + list(asks)[:1])
         if bids and asks and max(bids) >= min(asks):
             got["crossed"] += 1
         assert all(Decimal(str(q)) > 0 for q in list(bids.values()) + list(asks.values()))
@@ -247,6 +250,7 @@ def _run(case: str, faults=(), stream_s: float = STREAM_S) -> dict:
 
     async def trade(t, receipt_ts):
         got["trades"] += 1
+        got["number_types"].update((type(t.price).__name__, type(t.amount).__name__))
 
     try:
         with _SimThread(venue, faults, SIM_SYMBOL.get(case, "BTCUSDT"), ACCOUNTS.get(case)) as st:
@@ -284,9 +288,12 @@ def _run(case: str, faults=(), stream_s: float = STREAM_S) -> dict:
     return got
 
 
+_RUNS: dict[str, dict] = {}     # each case's run, for the checks below that read it again
+
+
 @pytest.mark.parametrize("venue", sorted(CASES))
 def test_cryptofeed_streams_from_the_simulator(venue: str) -> None:
-    got = _run(venue, stream_s=STREAM_S_OF.get(venue, STREAM_S))
+    got = _RUNS[venue] = _run(venue, stream_s=STREAM_S_OF.get(venue, STREAM_S))
     assert got["warnings"] == [], got["warnings"][:5]
     assert got["books"] >= 3 and got["bids"] and got["asks"], got
     assert got["crossed"] == 0, got
@@ -310,3 +317,15 @@ def test_cryptofeed_still_speaks_the_retired_api(venue: str) -> None:
     cls, retired = RETIRED[venue]
     addresses = {ep.address for ep in cls.websocket_endpoints}
     assert addresses == set(retired), f"cryptofeed's {cls.__name__} now connects to {addresses}: add its case"
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "cryptofeed 2.4.1's CryptoDotCom keeps the strings the venue writes (Spot API v2.1: prices and "
+    "quantities as strings) as its book's prices and its trades' numbers, so its book is ordered as "
+    "text, wrong as soon as prices differ in digit count (https://github.com/bmoscon/cryptofeed/issues/953: "
+    "('10.0000', '23.52') before 7.0835). The simulator's BTC_USD prices all have five integer digits, "
+    "so the streaming test above is not affected."))
+def test_cryptofeed_cryptocom_numbers_are_decimals() -> None:
+    got = _RUNS.get("cryptocom") or _run("cryptocom", stream_s=STREAM_S_OF["cryptocom"])
+    assert got["books"] and got["trades"], got
+    assert got["number_types"] == {"Decimal"}, got["number_types"]

@@ -16,11 +16,19 @@ https://api.crypto.com/v2/public/get-instruments; here they are the venue's /v2/
   "message":"INVALID_CHANNEL"} (the same codes as v1).
 - `book.{instrument_name}.{depth}` (depth up to 150): the whole book {"id":-1,"method":
   "subscribe","code":0,"result":{"instrument_name","subscription","channel":"book","depth",
-  "data":[{"bids":[[price, quantity, orders]],"asks":[..],"t"}]}}, numbers written as JSON
-  numbers at the instrument's decimals, sent on subscribe and then every 100 ms (the simulator's
-  pace) while the book changed. No update ids: each message replaces the book.
+  "data":[{"bids":[[price, quantity, orders]],"asks":[..],"t"}]}}, sent on subscribe and then
+  every 100 ms (the simulator's pace) while the book changed. No update ids: each message
+  replaces the book.
 - `trade.{instrument_name}`: "data":[{"dataTime","d" (trade id),"s" (taker, BUY/SELL),"p","q",
   "t","i"}].
+- Numbers: Spot v2.0 wrote prices, quantities, order counts and trade ids as JSON numbers; v2.1
+  (the "breaking change" the Exchange v1 documentation names) writes them as strings, as Exchange
+  v1 does, here at the instrument's decimals ("65000.0", "0.0150", "3"). That is what the venue
+  has been sending since: cryptofeed's own issue shows its Crypto.com book holding the venue's
+  string prices, ('10.0000', '23.52') (https://github.com/bmoscon/cryptofeed/issues/953,
+  2023-02), and clients of the v2 stream parse "a sequence of numbers as strings (price,
+  quantity, amount)" (maxpowel/rs-crypto-com-exchange src/model/book.rs, 2023-08). Times ("t",
+  "dataTime") stay numbers (ms).
 - heartbeats as v1 (public/heartbeat every 30 s, answered with public/respond-heartbeat).
 
 The Spot API lists spot pairs (BASE_QUOTE) only. The simulator trades one book per venue, its
@@ -35,7 +43,6 @@ from __future__ import annotations
 import math
 
 from nexus.sim import fmt
-from nexus.sim.fmt import Raw
 from nexus.sim.feed import Conn, DepthView, Event
 from nexus.sim.market import BUY, Fill
 
@@ -63,14 +70,14 @@ class SpotV2:
     # -- messages -------------------------------------------------------------------------
     def _lv(self, p: int, q: int) -> list:
         orders = max(1, min(99, math.ceil(q / self.feed.order_qty)))
-        return [Raw(self.spec.px(p)), Raw(self.spec.qty(q)), orders]
+        return [self.spec.px(p), self.spec.qty(q), str(orders)]
 
     def _push(self, subscription: str, channel: str, data: list, depth: int | None = None) -> str:
         result = {"instrument_name": self.inst, "subscription": subscription, "channel": channel}
         if depth is not None:
             result["depth"] = depth
         result["data"] = data
-        return fmt.dumps({"id": -1, "method": "subscribe", "code": 0, "result": result})
+        return fmt.compact({"id": -1, "method": "subscribe", "code": 0, "result": result})
 
     def book(self, depth: int, t_ns: int) -> str:
         b, a = self.view.top()
@@ -84,8 +91,8 @@ class SpotV2:
         first = self.feed.trade_id - len(fills) + 1     # the ids v1 gave these trades just before
         for i, f in enumerate(fills):
             ms = fmt.ms(f.ts_ns)
-            data.append({"dataTime": ms, "d": first + i, "s": "BUY" if f.side == BUY else "SELL",
-                         "p": Raw(self.spec.px(f.price)), "q": Raw(self.spec.qty(f.qty)), "t": ms, "i": self.inst})
+            data.append({"dataTime": ms, "d": str(first + i), "s": "BUY" if f.side == BUY else "SELL",
+                         "p": self.spec.px(f.price), "q": self.spec.qty(f.qty), "t": ms, "i": self.inst})
         return self._push(f"trade.{self.inst}", "trade", data)
 
     def publish(self, t_ns: int, fills: list[Fill], book_due: bool) -> list[Event]:

@@ -56,7 +56,8 @@ def test_stream_matches_the_simulator_through_faults():
 def test_spot_v2_wire_beside_v1():
     """The Spot API v2 (https://exchange-docs.crypto.com/spot/index.html) served at /v2/market and
     /v2/public/get-instruments: the spot pair of the simulator's coins, whole books at up to 150
-    levels equal to the simulator's own book, trades with the ids v1 gives them, unknown channels
+    levels equal to the simulator's own book (numbers as strings, v2.1), trades with the ids v1
+    gives them, unknown channels
     refused with 40003, and the v1 wire unchanged beside it."""
     import json
 
@@ -106,8 +107,8 @@ def test_spot_v2_wire_beside_v1():
         assert res["subscription"] == "book.BTC_USD.150" and res["depth"] == 150
         (data,) = res["data"]
         bids, asks = data["bids"], data["asks"]
-        assert 0 < len(bids) <= 150 and 0 < len(asks) <= 150 and bids[0][0] < asks[0][0]
-        assert all(isinstance(x, (int, float)) for lv in bids + asks for x in lv)   # JSON numbers
+        assert 0 < len(bids) <= 150 and 0 < len(asks) <= 150 and Decimal(bids[0][0]) < Decimal(asks[0][0])
+        assert all(isinstance(x, str) for lv in bids + asks for x in lv)   # v2.1: numbers as strings
         h = by_ms.get(data["t"])
         if h is not None:      # a publication after the subscribe snapshot: equal to the simulator's
             spec = (Decimal("0.1"), Decimal("0.0001"))
@@ -117,4 +118,5 @@ def test_spot_v2_wire_beside_v1():
     assert compared >= 1
     t = got["trades"][0]
     assert set(t) == {"dataTime", "d", "s", "p", "q", "t", "i"} and t["i"] == "BTC_USD" and t["s"] in ("BUY", "SELL")
+    assert all(isinstance(t[k], str) for k in "dpq") and isinstance(t["t"], int)
     assert got["v1"]["result"]["instrument_name"] == "BTCUSD-PERP" and "u" in got["v1"]["result"]["data"][0]
