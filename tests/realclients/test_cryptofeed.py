@@ -11,7 +11,10 @@ checksum or a parse error there before it resets the connection). OKX runs with 
 `checksum_validation=True`, and an injected bad checksum (`bad-checksum` fault) must be caught.
 Deribit signs in (public/auth, client_signature from cryptofeed's own code, with a key made up
 in memory and opened on the simulator) for the per-change `.raw` channels it asks for; its books
-must equal the simulator's publication at the same change_id.
+must equal the simulator's publication at the same change_id. Crypto.com runs on the Spot API v2
+the simulator serves beside Exchange v1 (cryptofeed speaks v2); its whole-book messages must equal
+the simulator's publication with the same time stamp. Bitget is left out: cryptofeed speaks its
+retired V1 API (RETIRED, with the source).
 Issue 21; cryptofeed is pinned in the dev extra (`cryptofeed==2.4.1`).
 
 cryptofeed accepts only wss:// addresses, so the simulator is reached through the local TLS
