@@ -132,6 +132,7 @@ class SpotV2:
                 self.trades_on = True
                 continue
             depth = self._depth_of(c)
+            assert depth is not None        # every channel was checked above
             if not self.depths:
                 self.view.refresh()
             self.depths.add(depth)
@@ -141,7 +142,8 @@ class SpotV2:
     def instrument(self) -> dict:
         s = self.spec
         return {"instrument_name": self.inst, "quote_currency": s.quote, "base_currency": s.base,
-                "price_decimals": _decimals(s.tick_str()), "quantity_decimals": _decimals(s.lot_str()), "margin_trading_enabled": False,
+                "price_decimals": _decimals(s.tick_str()), "quantity_decimals": _decimals(s.lot_str()),
+                "margin_trading_enabled": False,
                 "max_quantity": "100000000", "min_quantity": s.lot_str()}
 
     def rest_routes(self):
