@@ -73,7 +73,7 @@ class SpotV2:
         return [self.spec.px(p), self.spec.qty(q), str(orders)]
 
     def _push(self, subscription: str, channel: str, data: list, depth: int | None = None) -> str:
-        result = {"instrument_name": self.inst, "subscription": subscription, "channel": channel}
+        result: dict = {"instrument_name": self.inst, "subscription": subscription, "channel": channel}
         if depth is not None:
             result["depth"] = depth
         result["data"] = data
