@@ -28,6 +28,8 @@ cdef struct Oracle:
     bint emitted
     int64_t last_dir
     int64_t last_ts
+    bint learned             # a learned model is installed (engine/oracle_model.pxd): it
+                             # speaks instead; this struct still keeps the signals it reads
 
 
 cdef inline void oracle_note(Oracle* q, int sig_type, int side, int64_t conf, int64_t px, int64_t ts) noexcept nogil:
@@ -40,6 +42,8 @@ cdef inline void oracle_note(Oracle* q, int sig_type, int side, int64_t conf, in
 cdef inline void oracle_eval(Oracle* q, int64_t now, SignalOut* o) noexcept nogil:
     cdef int t, types = 0, agree = 0, mask = 0
     cdef int64_t score = 0, norm = 0, f, age, conf, sdir, newest_ts = -1, price = 0
+    if q.learned:
+        return
     for t in range(SIG_ABSORPTION, SIG_SMART_MONEY + 1):
         if q.dir[t] == 0:
             continue
