@@ -13,7 +13,12 @@
 # It emits (side = sign of score, price = the newest fresh signal's price) when at least
 # min_types types are fresh, confidence >= min_conf, and the direction differs from the last
 # oracle signal or cooldown_ns has passed since it. Facts: fresh types, types agreeing with
-# the result, bit mask of fresh types (1 << t), score // window_ns.
+# the result, bit mask of fresh types (1 << t), score // window_ns, model 0.
+#
+# This is the RULE oracle, the default. A learned model (engine/oracle_model.pxd, trained by
+# `nexus signals oracle-train`) can be installed instead (FlowEngine.set_oracle_model;
+# `signals replay --oracle learned|FILE`): `learned` is then set, oracle_eval stays silent,
+# and this struct only keeps the other detectors' latest signals, which the model reads.
 from libc.stdint cimport int64_t
 from engine.params cimport OracleParams   # generated from nexus/flow/params.py
 from engine.signal cimport (SignalOut, emit, SIG_ORACLE, SIG_TYPES, SIG_ABSORPTION,
