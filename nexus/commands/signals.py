@@ -255,8 +255,8 @@ def oracle_train(recordings, seeds, duration_s, venues, horizon_s, folds, min_co
     say = (lambda m: click.echo(f"… {m}", err=True))
     sessions, sources = [], []
     try:
-        for path in recordings:
-            sessions += om.sessions_from_recording(path, progress=say)
+        for i, path in enumerate(recordings):
+            sessions += om.sessions_from_recording(path, progress=say, group=-1 - i)
             sources.append(path)
         if seeds:
             try:

@@ -47,6 +47,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -195,6 +196,7 @@ class Session:
     mid_ts: np.ndarray      # metrics rows with both sides: exchange time
     mid2: np.ndarray        # ... bid + ask
     y: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int8))   # 1 up, 0 down, -1 none
+    group: int = 0          # sessions of one group (a seed, a recording file) ran at the same time
 
 
 def replay_samples(name: str, venue: str, symbol: str | None, lines: list[bytes], sample_ns: int = DEFAULT_SAMPLE_NS) -> Session:
@@ -261,11 +263,14 @@ def sessions_from_seeds(seeds, duration_s: float, venues, cache_dir: str | None 
             progress(f"seed {sd}: simulating and replaying {len(venues)} venues")
         lines, _, _, symbols = evaluate.capture_cached(sd, duration_s, tuple(venues), cache_dir)
         for v in venues:
-            out.append(replay_samples(f"seed {sd} {v}", v, symbols.get(v), lines[v], sample_ns))
+            s = replay_samples(f"seed {sd} {v}", v, symbols.get(v), lines[v], sample_ns)
+            s.group = int(sd)
+            out.append(s)
     return out
 
 
-def sessions_from_recording(path: str, progress=None, sample_ns: int = DEFAULT_SAMPLE_NS) -> list[Session]:
+def sessions_from_recording(path: str, progress=None, sample_ns: int = DEFAULT_SAMPLE_NS,
+                            group: int | None = None) -> list[Session]:
     """A `nexus record` file: one session per venue it holds (its WebSocket frames and REST
     bodies in order, as `replay` feeds them; connection events are not replayed, so a
     recording with reconnects replays each venue as one stream)."""
@@ -292,7 +297,9 @@ def sessions_from_recording(path: str, progress=None, sample_ns: int = DEFAULT_S
             vsym = spec(v).symbol_of(sym) if sym else None
         except Exception:
             vsym = None
-        out.append(replay_samples(f"{Path(path).name} {v}", v, vsym, lines, sample_ns))
+        s = replay_samples(f"{Path(path).name} {v}", v, vsym, lines, sample_ns)
+        s.group = group if group is not None else -1 - (zlib.crc32(str(path).encode()) & 0x3FFFFFFF)
+        out.append(s)
     return out
 
 
@@ -358,8 +365,11 @@ def _cal_table(conf: np.ndarray, correct: np.ndarray) -> list[int] | None:
 
 
 def dataset(sessions: list[Session], horizon_ns: int):
-    """Labelled samples in time order: (X, y, session index, ts) plus counts."""
-    Xs, ys, ss, ts = [], [], [], []
+    """Labelled samples in time order: groups (seeds, recording files) in the order given,
+    and within a group (its venues ran at the same time) by exchange time. Returns (X, y,
+    group rank, ts) plus the count left unlabelled."""
+    ranks = {g: r for r, g in enumerate(dict.fromkeys(s.group for s in sessions))}
+    Xs, ys, ss, ts, vs = [], [], [], [], []
     unlabelled = 0
     for i, s in enumerate(sessions):
         y = label(s, horizon_ns)
@@ -368,12 +378,15 @@ def dataset(sessions: list[Session], horizon_ns: int):
         unlabelled += int((~ok).sum())
         Xs.append(s.X[ok])
         ys.append(y[ok])
-        ss.append(np.full(int(ok.sum()), i))
+        ss.append(np.full(int(ok.sum()), ranks[s.group]))
         ts.append(s.meta[ok, 0])
+        vs.append(np.full(int(ok.sum()), i))
     F = len(FEATURE_NAMES)
     cat = lambda a, shape: np.concatenate(a) if a else np.zeros(shape)  # noqa: E731
-    return (cat(Xs, (0, F)), cat(ys, 0).astype(np.int64), cat(ss, 0).astype(np.int64),
-            cat(ts, 0).astype(np.int64), unlabelled)
+    X, y, g, t, v = (cat(Xs, (0, F)), cat(ys, 0).astype(np.int64), cat(ss, 0).astype(np.int64),
+                     cat(ts, 0).astype(np.int64), cat(vs, 0).astype(np.int64))
+    order = np.lexsort((v, t, g))       # group, then time, then session: stable and deterministic
+    return X[order], y[order], g[order], t[order], v[order], unlabelled
 
 
 def walk_forward(sessions: list[Session], horizon_ns: int = DEFAULT_HORIZON_NS, folds: int = 4,
@@ -381,7 +394,7 @@ def walk_forward(sessions: list[Session], horizon_ns: int = DEFAULT_HORIZON_NS, 
     """The walk-forward report (module docstring) and the out-of-fold predictions."""
     from nexus.flow.evaluate import reliability, wilson
 
-    X, y, sess, ts, unlabelled = dataset(sessions, horizon_ns)
+    X, y, sess, ts, who, unlabelled = dataset(sessions, horizon_ns)
     n = len(y)
     if folds < 1 or n < 10 * (folds + 1):
         raise ConfigError(f"walk-forward needs at least {10 * (folds + 1)} labelled samples for {folds} folds; "
@@ -394,6 +407,7 @@ def walk_forward(sessions: list[Session], horizon_ns: int = DEFAULT_HORIZON_NS, 
     cal_rows: list[tuple[str, str, int, bool]] = []
     raw_rows: list[tuple[str, str, int, bool]] = []
     confident = [0, 0]
+    by_venue: dict[str, dict[str, tuple[list, list]]] = {}
     for k in range(1, folds + 1):
         a, b = edges[k], edges[k + 1]
         train = np.arange(0, a)
@@ -416,7 +430,7 @@ def walk_forward(sessions: list[Session], horizon_ns: int = DEFAULT_HORIZON_NS, 
         correct = (p >= 0.5) == (yt == 1)
         table = _cal_table(np.concatenate(prior_conf), np.concatenate(prior_ok)) if prior_conf else None
         cconf = _calibrated(conf, table)
-        venue = [sessions[i].name.split()[-1] for i in sess[test]]
+        venue = [sessions[i].name.split()[-1] for i in who[test]]
         raw_rows += [("oracle", v, int(c), bool(t)) for v, c, t in zip(venue, conf, correct)]
         if table is not None:
             cal_rows += [("oracle", v, int(c), bool(t)) for v, c, t in zip(venue, cconf, correct)]
@@ -425,9 +439,15 @@ def walk_forward(sessions: list[Session], horizon_ns: int = DEFAULT_HORIZON_NS, 
         sel = conf >= min_conf
         confident[0] += int(correct[sel].sum())
         confident[1] += int(sel.sum())
+        venue_arr = np.array(venue)
         for name, pp in (("model", p), ("majority", p_maj), ("last_move", p_lm)):
             agg[name][0].append(pp)
             agg[name][1].append(yt)
+            for v in np.unique(venue_arr):
+                sel_v = venue_arr == v
+                d = by_venue.setdefault(str(v), {}).setdefault(name, ([], []))
+                d[0].append(pp[sel_v])
+                d[1].append(yt[sel_v])
         fold_rows.append({"fold": k, "train": int(len(train)), "test": int(len(test)),
                           "test_up_share": round(float(np.mean(yt)), 4),
                           "model": _scores(p, yt), "majority": _scores(p_maj, yt), "last_move": _scores(p_lm, yt)})
@@ -445,6 +465,8 @@ def walk_forward(sessions: list[Session], horizon_ns: int = DEFAULT_HORIZON_NS, 
                       "hit_rate": round(confident[0] / confident[1], 4) if confident[1] else None,
                       "hit_rate_ci": wilson(confident[0], confident[1])},
         "per_fold": fold_rows,
+        "per_venue": {v: {name: _scores(np.concatenate(ps), np.concatenate(ys_)) for name, (ps, ys_) in d.items()}
+                      for v, d in sorted(by_venue.items())},
         "calibration_raw": reliability(raw_rows).get("oracle"),
         "calibration_calibrated": reliability(cal_rows).get("oracle"),
     }, oof
@@ -461,7 +483,7 @@ def train(sessions: list[Session], horizon_ns: int = DEFAULT_HORIZON_NS, folds: 
           sample_ns: int = DEFAULT_SAMPLE_NS, sources: list[str] | None = None) -> dict:
     """Walk-forward report, then the model on every sample with its calibration: the model file."""
     report, oof = walk_forward(sessions, horizon_ns, folds, C, min_conf)
-    X, y, _, _, _ = dataset(sessions, horizon_ns)
+    X, y, _, _, _, _ = dataset(sessions, horizon_ns)
     m = fit(X, y, C)
     table = _cal_table(np.concatenate([c for c, _ in oof]), np.concatenate([t for _, t in oof]))
     model = {"format": FORMAT, "features": list(FEATURE_NAMES), **m,
