@@ -29,9 +29,10 @@
 #              Easley-Lopez de Prado-O'Hara) on time buckets with the exact trade sides
 #              (the engine's VPIN proper needs a per-instrument bucket volume and is off in
 #              the signal path)
-#   6 ret_1s   mid now - mid at the end of the bucket 4 buckets back (1 s), in ticks, +-50
+#   6 ret_1s   mid now / mid at the end of the bucket 4 buckets back (1 s) - 1, in basis
+#              points, clipped to +-OM_CLIP
 #   7 ret_5s   the same 20 buckets back (5 s)
-#   8 spread   (best ask - best bid) in ticks, clipped to 0..50
+#   8 spread   (best ask - best bid) / mid in basis points, clipped to 0..OM_CLIP
 #   9..14      per detector type (absorption, iceberg, exhaustion, delta_spike, spoof,
 #              smart_money): direction (+1 buy / -1 sell) x raw confidence / 100 x freshness,
 #              freshness = 1 - age / oracle_window_ns (0 once older): the rule oracle's
@@ -51,7 +52,7 @@ cdef enum:
     OM_LONG = 20               # buckets in the 5 s window
     OM_WARM_BUCKETS = 20       # history needed before the first sample
     OM_BUCKET_NS = 250000000   # the bucket: 250 ms of exchange time
-    OM_CLIP = 50               # returns, spread (ticks) and OFI/depth are clipped to +-this
+    OM_CLIP = 50               # returns, spread (bps) and OFI / depth are clipped to +-this
 
 
 cdef struct OracleModel:
@@ -134,12 +135,12 @@ cdef inline double _clip(double v, double lo, double hi) noexcept nogil:
     return lo if v < lo else (hi if v > hi else v)
 
 
-cdef inline double _ret(OracleModel* m, int back, double tick2) noexcept nogil:
+cdef inline double _ret(OracleModel* m, int back) noexcept nogil:
     cdef int64_t id = m.cur - back
     cdef int64_t s = id % OM_BUCKETS
     if id < m.first or m.bid_id[s] != id or m.mid2[s] <= 0 or m.last_mid2 <= 0:
         return 0.0
-    return _clip((m.last_mid2 - m.mid2[s]) / tick2, -OM_CLIP, OM_CLIP)
+    return _clip(1e4 * (<double>(m.last_mid2 - m.mid2[s])) / m.mid2[s], -OM_CLIP, OM_CLIP)
 
 
 cdef inline void om_features(OracleModel* m, const Oracle* q, int64_t now, int64_t obi_num,
@@ -149,7 +150,6 @@ cdef inline void om_features(OracleModel* m, const Oracle* q, int64_t now, int64
     cdef int k, t
     cdef int64_t s, b1 = 0, s1 = 0, b5 = 0, s5 = 0, age
     cdef double o1 = 0, o5 = 0, den = <double>obi_den if obi_den > 0 else 0.0
-    cdef double tick2 = 2.0 * (tick if tick > 0 else 1)
     for k in range(OM_LONG):
         s = (m.cur - k) % OM_BUCKETS
         if m.cur - k < 0 or m.bid_id[s] != m.cur - k:
@@ -167,9 +167,9 @@ cdef inline void om_features(OracleModel* m, const Oracle* q, int64_t now, int64
     x[3] = (<double>(b1 - s1)) / (b1 + s1) if b1 + s1 > 0 else 0.0
     x[4] = (<double>(b5 - s5)) / (b5 + s5) if b5 + s5 > 0 else 0.0
     x[5] = fabs(x[4])
-    x[6] = _ret(m, OM_SHORT, tick2)
-    x[7] = _ret(m, OM_LONG, tick2)
-    x[8] = _clip((ask - bid) / (tick2 / 2.0), 0.0, OM_CLIP) if bid > 0 and ask > 0 else 0.0
+    x[6] = _ret(m, OM_SHORT)
+    x[7] = _ret(m, OM_LONG)
+    x[8] = _clip(2e4 * (<double>(ask - bid)) / (ask + bid), 0.0, OM_CLIP) if bid > 0 and ask > 0 else 0.0
     for t in range(SIG_ABSORPTION, SIG_SMART_MONEY + 1):
         x[8 + t] = 0.0
         if q.dir[t] == 0:

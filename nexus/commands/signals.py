@@ -229,12 +229,16 @@ def _row(name: str, d: dict, tail: str = "") -> str:
               help="Walk-forward folds (the samples in time order cut into folds + 1 blocks).")
 @click.option("--min-conf", type=click.IntRange(50, 100), default=55, show_default=True,
               help="The oracle emits when the model's raw confidence is at least this.")
+@click.option("--symmetric", is_flag=True,
+              help="Fit on the samples and their mirror images (bids<->asks, buys<->sells, label flipped): "
+                   "a model with no drift of its own.")
 @click.option("--cache", "cache_dir", default=None, metavar="DIR", help="With --seeds: keep the simulator's frames here.")
 @click.option("--out", "out_path", default=None, metavar="FILE",
               help="Write the model (coefficients, calibration, walk-forward report) here; "
                    "nexus/flow/oracle_model.json is the one `--oracle learned` uses. Without --out: report only.")
 @click.option("--json", "as_json", is_flag=True, help="The walk-forward report as one JSON object.")
-def oracle_train(recordings, seeds, duration_s, venues, horizon_s, folds, min_conf, cache_dir, out_path, as_json) -> None:
+def oracle_train(recordings, seeds, duration_s, venues, horizon_s, folds, min_conf, symmetric, cache_dir, out_path,
+                 as_json) -> None:
     """Train the learned oracle (logistic regression over the engine's own features) on
     recordings and evaluate it walk-forward against naive baselines (always the majority
     direction; the sign of the last move). Label, features and method:
@@ -269,7 +273,8 @@ def oracle_train(recordings, seeds, duration_s, venues, horizon_s, folds, min_co
             vs = tuple(v.strip() for v in venues.split(",")) if venues else evaluate.DEFAULT_VENUES
             sessions += om.sessions_from_seeds(seed_list, duration_s, vs, cache_dir, progress=say)
             sources.append(f"simulator seeds {','.join(map(str, seed_list))} x {duration_s:g} s, venues {','.join(vs)}")
-        model = om.train(sessions, horizon_ns=int(round(horizon_s * 1e9)), folds=folds, min_conf=min_conf, sources=sources)
+        model = om.train(sessions, horizon_ns=int(round(horizon_s * 1e9)), folds=folds, min_conf=min_conf, sources=sources,
+                         symmetric=symmetric)
     except RecordingError as e:
         raise click.UsageError(str(e)) from None
     except ConfigError as e:
@@ -288,6 +293,10 @@ def oracle_train(recordings, seeds, duration_s, venues, horizon_s, folds, min_co
     for name, d in rep["pooled"].items():
         click.echo(f"  {name:<10} hit rate {d['hit_rate']:.4f} {_ci(d['hit_rate_ci'])}  log loss {d['log_loss']:.4f}  "
                    f"Brier {d['brier']:.4f}  (n {d['n']})")
+    g = (rep.get("comparison") or {}).get("gbt")
+    if g:
+        click.echo(f"  (trees)    hit rate {g['hit_rate']:.4f} {_ci(g['hit_rate_ci'])}  log loss {g['log_loss']:.4f}  "
+                   f"Brier {g['brier']:.4f}  (gradient-boosted trees on the same folds, for comparison; not shipped)")
     c = rep["confident"]
     click.echo(f"  model at confidence >= {c['min_conf']}: n {c['n']}, hit rate "
                f"{_ratio(c['hit_rate'])} {_ci(c['hit_rate_ci'])}")

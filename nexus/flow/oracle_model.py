@@ -65,6 +65,9 @@ DEFAULT_SAMPLE_NS = 1_000_000_000
 DEFAULT_MIN_CONF = 55
 DEFAULT_COOLDOWN_NS = 5_000_000_000
 DEFAULT_C = 1.0
+# features that change sign when the book and the flow are mirrored (bids <-> asks, buys <->
+# sells); toxicity and spread do not
+SIGNED = tuple(i for i, n in enumerate(FEATURE_NAMES) if n not in ("tox_5s", "spread"))
 ORACLE_SEEDS = tuple(range(301, 311))   # simulator seeds used for the shipped model (never used for tuning)
 
 
@@ -314,10 +317,22 @@ def _need_sklearn():
     return LogisticRegression
 
 
-def fit(X: np.ndarray, y: np.ndarray, C: float = DEFAULT_C) -> dict:
-    """Standardise, fit, and return the coefficients as the engine applies them."""
+def mirror(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The samples plus their mirror images (signed features negated, label flipped)."""
+    Xm = np.array(X, np.float64, copy=True)
+    Xm[:, SIGNED] *= -1
+    return np.concatenate([X, Xm]), np.concatenate([y, 1 - y])
+
+
+def fit(X: np.ndarray, y: np.ndarray, C: float = DEFAULT_C, symmetric: bool = False) -> dict:
+    """Standardise, fit, and return the coefficients as the engine applies them.
+    symmetric: fit on the samples and their mirror images, so the model has no drift of its
+    own (up and down are treated alike; the bias comes out 0 and a mirrored market gets the
+    mirrored probability)."""
     LogisticRegression = _need_sklearn()
     X = np.asarray(X, np.float64)
+    if symmetric:
+        X, y = mirror(X, y)
     mu = X.mean(axis=0)
     sd = X.std(axis=0)
     sd = np.where(sd > 1e-12, sd, 1.0)
@@ -329,6 +344,20 @@ def fit(X: np.ndarray, y: np.ndarray, C: float = DEFAULT_C) -> dict:
     clf.fit(Z, y)
     return {"bias": float(clf.intercept_[0]), "weights": [float(w) for w in clf.coef_[0]],
             "mean": [float(v) for v in mu], "scale": [float(v) for v in sd]}
+
+
+def _gbt(Xtr: np.ndarray, ytr: np.ndarray, Xte: np.ndarray) -> np.ndarray | None:
+    """Small gradient-boosted trees (depth 3, 100 rounds, fixed seed) on the same fold."""
+    try:
+        from sklearn.ensemble import HistGradientBoostingClassifier
+    except ImportError:
+        return None
+    if len(np.unique(ytr)) < 2:
+        return None
+    clf = HistGradientBoostingClassifier(max_depth=3, max_iter=100, learning_rate=0.05, early_stopping=False,
+                                         random_state=0)
+    clf.fit(Xtr, ytr)
+    return clf.predict_proba(Xte)[:, 1]
 
 
 def _scores(p: np.ndarray, y: np.ndarray) -> dict:
@@ -390,7 +419,7 @@ def dataset(sessions: list[Session], horizon_ns: int):
 
 
 def walk_forward(sessions: list[Session], horizon_ns: int = DEFAULT_HORIZON_NS, folds: int = 4,
-                 C: float = DEFAULT_C, min_conf: int = DEFAULT_MIN_CONF) -> dict:
+                 C: float = DEFAULT_C, min_conf: int = DEFAULT_MIN_CONF, symmetric: bool = False) -> dict:
     """The walk-forward report (module docstring) and the out-of-fold predictions."""
     from nexus.flow.evaluate import reliability, wilson
 
@@ -407,6 +436,7 @@ def walk_forward(sessions: list[Session], horizon_ns: int = DEFAULT_HORIZON_NS, 
     cal_rows: list[tuple[str, str, int, bool]] = []
     raw_rows: list[tuple[str, str, int, bool]] = []
     confident = [0, 0]
+    gbt: tuple[list, list] = ([], [])
     by_venue: dict[str, dict[str, tuple[list, list]]] = {}
     for k in range(1, folds + 1):
         a, b = edges[k], edges[k + 1]
@@ -416,7 +446,7 @@ def walk_forward(sessions: list[Session], horizon_ns: int = DEFAULT_HORIZON_NS, 
         keep = ~((sess[train] == first_s) & (ts[train] + horizon_ns > first_t))
         train = train[keep]
         test = np.arange(a, b)
-        m = fit(X[train], y[train], C)
+        m = fit(X[train], y[train], C, symmetric)
         p = prob(logit(m, X[test]))
         up_share = float(np.mean(y[train])) if len(train) else 0.5
         maj_up = up_share >= 0.5
@@ -440,6 +470,10 @@ def walk_forward(sessions: list[Session], horizon_ns: int = DEFAULT_HORIZON_NS, 
         confident[0] += int(correct[sel].sum())
         confident[1] += int(sel.sum())
         venue_arr = np.array(venue)
+        p_gbt = _gbt(X[train], y[train], X[test])
+        if p_gbt is not None:
+            gbt[0].append(p_gbt)
+            gbt[1].append(yt)
         for name, pp in (("model", p), ("majority", p_maj), ("last_move", p_lm)):
             agg[name][0].append(pp)
             agg[name][1].append(yt)
@@ -455,7 +489,7 @@ def walk_forward(sessions: list[Session], horizon_ns: int = DEFAULT_HORIZON_NS, 
     pooled = {name: _scores(np.concatenate(ps), np.concatenate(ys_)) for name, (ps, ys_) in agg.items()}
     return {
         "label": f"mid higher (1) or lower (0) {horizon_ns / 1e9:g} s after the sample; unchanged mid: no label",
-        "horizon_ns": horizon_ns, "folds": folds, "samples": n, "unlabelled": unlabelled,
+        "horizon_ns": horizon_ns, "folds": folds, "samples": n, "unlabelled": unlabelled, "symmetric": symmetric,
         "up_share": round(float(np.mean(y)), 4),
         "sessions": [s.name for s in sessions],
         "pooled": pooled,
@@ -465,6 +499,9 @@ def walk_forward(sessions: list[Session], horizon_ns: int = DEFAULT_HORIZON_NS, 
                       "hit_rate": round(confident[0] / confident[1], 4) if confident[1] else None,
                       "hit_rate_ci": wilson(confident[0], confident[1])},
         "per_fold": fold_rows,
+        # a second learner on the same folds, to tell "no signal in these features" from "no
+        # LINEAR signal": small gradient-boosted trees (not shipped; the engine runs the logistic model)
+        "comparison": {"gbt": _scores(np.concatenate(gbt[0]), np.concatenate(gbt[1])) if gbt[0] else None},
         "per_venue": {v: {name: _scores(np.concatenate(ps), np.concatenate(ys_)) for name, (ps, ys_) in d.items()}
                       for v, d in sorted(by_venue.items())},
         "calibration_raw": reliability(raw_rows).get("oracle"),
@@ -480,16 +517,16 @@ def _better(m: dict, b: dict, key: str) -> bool | None:
 
 def train(sessions: list[Session], horizon_ns: int = DEFAULT_HORIZON_NS, folds: int = 4, C: float = DEFAULT_C,
           min_conf: int = DEFAULT_MIN_CONF, cooldown_ns: int = DEFAULT_COOLDOWN_NS,
-          sample_ns: int = DEFAULT_SAMPLE_NS, sources: list[str] | None = None) -> dict:
+          sample_ns: int = DEFAULT_SAMPLE_NS, sources: list[str] | None = None, symmetric: bool = False) -> dict:
     """Walk-forward report, then the model on every sample with its calibration: the model file."""
-    report, oof = walk_forward(sessions, horizon_ns, folds, C, min_conf)
+    report, oof = walk_forward(sessions, horizon_ns, folds, C, min_conf, symmetric)
     X, y, _, _, _, _ = dataset(sessions, horizon_ns)
-    m = fit(X, y, C)
+    m = fit(X, y, C, symmetric)
     table = _cal_table(np.concatenate([c for c, _ in oof]), np.concatenate([t for _, t in oof]))
     model = {"format": FORMAT, "features": list(FEATURE_NAMES), **m,
              "horizon_ns": int(horizon_ns), "sample_ns": int(sample_ns), "min_conf": int(min_conf),
              "cooldown_ns": int(cooldown_ns), "calibration": table,
-             "trained_on": {"sources": sources or [], "samples": int(len(y)), "C": C,
+             "trained_on": {"sources": sources or [], "samples": int(len(y)), "C": C, "symmetric": symmetric,
                             "method": "scikit-learn LogisticRegression (lbfgs, L2) on standardised features"},
              "walk_forward": report}
     return check(model)
