@@ -83,6 +83,7 @@ cdef struct InstSlot:
     int64_t max_qty
     int64_t units_max       # bound on qty, price and |position| units (see above)
     int128_t max_notional   # at price_exponent + qty_exponent + contract value exponent
+    int128_t max_qp         # max_notional // cv: qty * price > max_qp <=> qty * price * cv > max_notional
     int128_t cv             # contract value in units of its exponent (1 for spot)
     int128_t scale          # 10^(money exponent - that notional exponent)
     int64_t pos_qty         # signed: > 0 long, < 0 short
@@ -91,9 +92,18 @@ cdef struct InstSlot:
     int64_t ask
     int128_t upnl           # money units, from the touch
 
+# What a check reads and writes (the rest of GateState is read-only to a check): a batch of
+# checks keeps it in registers and stores it back once.
+cdef struct GateHot:
+    int64_t last_auto_ts_ns
+    int64_t rate_head
+    int64_t rate_count
+    uint8_t has_last_auto
+
 cdef struct GateState:
     InstSlot* slots
-    int64_t* rate_ts
+    int64_t* rate_ts        # RISK_RATE_MAX + 1: the last one takes the store of a refused order
+    InstSlot nil            # what an unknown (venue, instrument) reads: used = 0, units_max max
     int64_t n_instruments
     int64_t open_positions
     # limits
@@ -108,10 +118,7 @@ cdef struct GateState:
     uint8_t state
     uint8_t latch
     uint8_t auto_enabled
-    uint8_t has_last_auto
-    int64_t last_auto_ts_ns
-    int64_t rate_head
-    int64_t rate_count
+    GateHot hot
     int128_t realised_day
     int128_t upnl_total
     int128_t upnl_day_start
@@ -119,6 +126,7 @@ cdef struct GateState:
 
 cdef InstSlot* gate_slot(GateState* g, uint32_t instrument_id) noexcept nogil
 cdef uint8_t gate_check(GateState* g, const OrderReq* o) noexcept nogil
+cdef void gate_run(GateState* g, const OrderReq* o, uint8_t* codes, Py_ssize_t n) noexcept nogil
 cdef int gate_fill(GateState* g, InstSlot* s, uint8_t side, int64_t qty, int64_t price, int128_t* realised) noexcept nogil
 cdef void gate_touch(GateState* g, InstSlot* s, int64_t bid, int64_t ask) noexcept nogil
 cdef uint8_t gate_caps(GateState* g) noexcept nogil

@@ -29,7 +29,7 @@ Fills use average cost: a reducing fill releases floor(|cost| * closed / |positi
 cost (exact integer division, the same rule in the pure-Python twin), so realised +
 unrealised always equals the exact cash flows plus the position at the touch.
 """
-from libc.stdint cimport int64_t, uint64_t, uint32_t, uint16_t, uint8_t
+from libc.stdint cimport int64_t, uint64_t, uint32_t, uint16_t, uint8_t, INT64_MAX
 from libc.stdlib cimport calloc, free
 from math import isqrt
 from engine.int128 cimport int128_t
@@ -157,16 +157,35 @@ cdef inline bint malformed(const OrderReq* o) noexcept nogil:
         | ((o.type == ORD_MARKET) & (o.price != 0)) | ((o.type != ORD_MARKET) & (o.price <= 0))
 
 
-cdef uint8_t gate_check(GateState* g, const OrderReq* o) noexcept nogil:
+cdef inline InstSlot* slot_of(GateState* g, const OrderReq* o) noexcept nogil:
+    """The order's instrument slot, or &g.nil for an unknown (venue, instrument). The first
+    probe is branch-free; probing on (gate_slot) happens only when that slot holds another
+    instrument (a hash collision). Products and masks, not `and`: the compiler would split
+    those into branches on the (random) instrument of each order."""
+    cdef InstSlot* s = &g.slots[slot_hash(o.instrument_id)]
+    cdef uint64_t hit
+    if <uint64_t>(s.instrument_id ^ o.instrument_id) * s.used:
+        s = gate_slot(g, o.instrument_id)
+        if s == NULL:
+            return &g.nil
+    hit = <uint64_t>0 - <uint64_t>((s.used != 0) & (s.instrument_id == o.instrument_id) & (s.venue_id == o.venue_id))
+    return <InstSlot*>((<uint64_t>s & hit) | (<uint64_t>&g.nil & ~hit))
+
+
+cdef inline uint8_t gate_step(GateState* g, GateHot* h, const OrderReq* o) noexcept nogil:
+    """gate_check with the mutable part of the state in `h` (a batch keeps it in registers)."""
     # The caps were evaluated when the PnL or a cap last changed (fill, touch, set_limits,
     # set_day, set_position): here only the latch is read.
     #
-    # Codes 4 and 6..15 are evaluated together: each refusal sets the bit of its code and the
-    # lowest set bit is the answer - the same first-refusal-wins order as a chain of ifs, with
-    # no data-dependent branch (an order stream mixing refusals costs no mispredictions).
+    # Codes 5..15 and the units bound of 4 are evaluated together: each refusal sets the bit
+    # of its code and the lowest set bit is the answer - the same first-refusal-wins order as
+    # a chain of ifs, with no data-dependent branch (an order stream mixing refusals costs no
+    # mispredictions). An unknown instrument reads the nil slot (units_max INT64_MAX, no
+    # touch, flat): its own bit 5 is then the lowest one set.
     cdef InstSlot* s
-    cdef bint reducing, adds
-    cdef int64_t touch, px
+    cdef bint reducing, adds, filling
+    cdef int64_t touch, px, idx, head
+    cdef uint64_t acc_m, auto_m
     cdef uint32_t m
     if g.latch != LATCH_NONE:
         return R_DAILY_LOSS if g.latch == LATCH_LOSS else R_DAILY_PROFIT
@@ -174,41 +193,56 @@ cdef uint8_t gate_check(GateState* g, const OrderReq* o) noexcept nogil:
         return R_HALTED
     if malformed(o):
         return R_BAD_ORDER
-    s = gate_slot(g, o.instrument_id)
-    if s == NULL or s.venue_id != o.venue_id:
-        return R_UNKNOWN_INSTRUMENT
+    s = slot_of(g, o)
     reducing = (s.pos_qty != 0) & ((s.pos_qty > 0) == (o.side == ORD_SELL)) & (o.qty <= abs64(s.pos_qty))
     adds = (o.source == SRC_AUTO) & (not reducing)
     touch = s.ask if o.side == ORD_BUY else s.bid
-    px = touch if o.type == ORD_MARKET else o.price
+    # A MARKET order carries price 0 (else it is malformed) and is priced at the touch; then
+    # |px - touch| = 0 and the band bit below is 0 by itself (no branch on the order type).
+    px = o.price | (touch & -<int64_t>(o.type == ORD_MARKET))
     m = (<uint32_t>((o.qty > s.units_max) | (o.price > s.units_max)) << R_BAD_ORDER) \
+        | (<uint32_t>(s == &g.nil) << R_UNKNOWN_INSTRUMENT) \
         | (<uint32_t>(adds & (not g.auto_enabled)) << R_AUTO_OFF) \
         | (<uint32_t>((g.state == ST_REDUCING) & (not reducing)) << R_REDUCING_ONLY) \
         | (<uint32_t>((o.reduce_only != 0) & (not reducing)) << R_REDUCE_ONLY) \
         | (<uint32_t>(o.qty > s.max_qty) << R_MAX_QTY) \
         | (<uint32_t>(not s.has_touch) << R_NO_TOUCH) \
-        | (<uint32_t>((o.type != ORD_MARKET)
-                      & (<int128_t>abs64(px - touch) * BAND_BP_DEN > <int128_t>g.band_bp * touch)) << R_PRICE_BAND) \
-        | (<uint32_t>(<int128_t>o.qty * px * s.cv > s.max_notional) << R_MAX_NOTIONAL) \
+        | (<uint32_t>(<int128_t>abs64(px - touch) * BAND_BP_DEN > <int128_t>g.band_bp * touch) << R_PRICE_BAND) \
+        | (<uint32_t>(<int128_t>o.qty * px > s.max_qp) << R_MAX_NOTIONAL) \
         | (<uint32_t>((s.pos_qty == 0) & (g.open_positions >= g.max_positions)) << R_MAX_POSITIONS) \
-        | (<uint32_t>(adds & (g.has_last_auto != 0) & (o.ts_ns - g.last_auto_ts_ns < g.cooldown_ns)) << R_COOLDOWN) \
-        | (<uint32_t>((g.rate_count >= g.rate_max)
-                      & (o.ts_ns - g.rate_ts[g.rate_head] < g.rate_window_ns)) << R_RATE)
-    if m:
-        return <uint8_t>ctz32(m)
-    # accepted: record it in the rate window (and the cooldown for auto entries)
-    if g.rate_count < g.rate_max:  # filling up: the head stays at 0
-        g.rate_ts[g.rate_count] = o.ts_ns
-        g.rate_count += 1
-    else:
-        g.rate_ts[g.rate_head] = o.ts_ns
-        g.rate_head += 1
-        if g.rate_head == g.rate_max:
-            g.rate_head = 0
-    if adds:
-        g.has_last_auto = 1
-        g.last_auto_ts_ns = o.ts_ns
-    return R_ACCEPT
+        | (<uint32_t>(adds & (h.has_last_auto != 0) & (o.ts_ns - h.last_auto_ts_ns < g.cooldown_ns)) << R_COOLDOWN) \
+        | (<uint32_t>((h.rate_count >= g.rate_max)
+                      & (o.ts_ns - g.rate_ts[h.rate_head] < g.rate_window_ns)) << R_RATE)
+    # Accepted (m == 0): record it in the rate window (and the cooldown for auto entries),
+    # again without a branch (masks: the compiler keeps them as they are): a refused order's
+    # timestamp goes to the spare entry after the window.
+    acc_m = <uint64_t>0 - <uint64_t>(m == 0)
+    auto_m = acc_m & (<uint64_t>0 - <uint64_t>adds)
+    filling = h.rate_count < g.rate_max      # filling up: the head stays at 0
+    idx = h.rate_count if filling else h.rate_head
+    g.rate_ts[(<uint64_t>idx & acc_m) | (<uint64_t>RISK_RATE_MAX & ~acc_m)] = o.ts_ns
+    h.rate_count += <int64_t>(acc_m & filling)
+    head = h.rate_head + <int64_t>(acc_m & (not filling))
+    h.rate_head = head & -<int64_t>(head != g.rate_max)
+    h.last_auto_ts_ns = <int64_t>((<uint64_t>o.ts_ns & auto_m) | (<uint64_t>h.last_auto_ts_ns & ~auto_m))
+    h.has_last_auto |= <uint8_t>(auto_m & 1)
+    return <uint8_t>(ctz32(m | (<uint32_t>1 << R_CODES)) & (R_CODES - 1))   # R_CODES & 15 == R_ACCEPT
+
+
+cdef void gate_run(GateState* g, const OrderReq* o, uint8_t* codes, Py_ssize_t n) noexcept nogil:
+    """Check o[0..n) in order, codes[i] the reason code of o[i]. gate_step's only call site
+    (so it is inlined here), with the mutable state in a local the compiler keeps in registers."""
+    cdef GateHot h = g.hot
+    cdef Py_ssize_t i
+    for i in range(n):
+        codes[i] = gate_step(g, &h, &o[i])
+    g.hot = h
+
+
+cdef uint8_t gate_check(GateState* g, const OrderReq* o) noexcept nogil:
+    cdef uint8_t code
+    gate_run(g, o, &code, 1)
+    return code
 
 
 cdef int gate_fill(GateState* g, InstSlot* s, uint8_t side, int64_t qty, int64_t price,
@@ -266,13 +300,14 @@ cdef class RiskGate:
     def __cinit__(self, int money_exponent):
         self.money_exponent = money_exponent
         self.g.slots = <InstSlot*>calloc(RISK_SLOTS_MAX, sizeof(InstSlot))
-        self.g.rate_ts = <int64_t*>calloc(RISK_RATE_MAX, sizeof(int64_t))
+        self.g.rate_ts = <int64_t*>calloc(RISK_RATE_MAX + 1, sizeof(int64_t))
         if self.g.slots == NULL or self.g.rate_ts == NULL:
             raise MemoryError()
         self.g.max_positions = 1
         self.g.rate_max = 1
         self.g.rate_window_ns = 1
         self.g.band_bp = 0
+        self.g.nil.units_max = INT64_MAX  # an unknown instrument refuses with its own code
 
     def __dealloc__(self):
         free(self.g.slots)
@@ -291,8 +326,8 @@ cdef class RiskGate:
         self.g.max_positions = max_positions
         self.g.cooldown_ns = cooldown_ns
         if rate_max != self.g.rate_max:
-            self.g.rate_count = 0
-            self.g.rate_head = 0
+            self.g.hot.rate_count = 0
+            self.g.hot.rate_head = 0
         self.g.rate_max = rate_max
         self.g.rate_window_ns = rate_window_ns
         self.g.band_bp = band_bp
@@ -325,6 +360,7 @@ cdef class RiskGate:
         s.units_max = min(RISK_UNITS_MAX, isqrt((1 << 126) // (cv * scale)))
         s.max_qty = max_qty
         s.max_notional = py_i128(max_notional, "max_notional")
+        s.max_qp = py_i128(int(max_notional) // int(cv), "max_notional")
         s.cv = py_i128(cv, "cv")
         s.scale = py_i128(scale, "scale")
 
@@ -444,9 +480,10 @@ cdef class RiskGate:
         cdef Py_ssize_t i, n = orders.shape[0]
         if out.shape[0] < n:
             raise ValueError(f"out holds {out.shape[0]} codes, {n} orders given")
+        if n == 0:
+            return 0
         with nogil:
-            for i in range(n):
-                out[i] = gate_check(&self.g, &orders[i])
+            gate_run(&self.g, &orders[0], &out[0], n)
         return n
 
     def fill(self, uint32_t instrument_id, uint8_t side, int64_t qty, int64_t price):
