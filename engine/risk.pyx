@@ -25,6 +25,15 @@ Checks, in this order (the first that refuses gives the code):
 Every boundary is inclusive on the accepting side (a price exactly at the band, an order
 exactly cooldown_ns later, qty equal to the max are accepted).
 
+How a batch runs (gate_run): checks 3..12 read only the order, its instrument's slot and
+settings that no check changes, so per block of orders a first pass computes them for every
+order independently, without data-dependent branches (each refusal sets the bit of its code,
+the lowest set bit wins: the same first-refusal order as a chain of ifs); what a slot would
+compute per order (the touch of each side, the quantity up to which an order reduces, the
+band in price units) is derived once when the position, touch or band changes (slot_derive).
+A second pass runs 13 and 14, which depend on the orders accepted before, in order, over the
+orders the first left pending, with its state in registers.
+
 Fills use average cost: a reducing fill releases floor(|cost| * closed / |position|) of the
 cost (exact integer division, the same rule in the pure-Python twin), so realised +
 unrealised always equals the exact cash flows plus the position at the touch.
@@ -202,6 +211,7 @@ cdef inline InstSlot* slot_of(GateState* g, const OrderReq* o) noexcept nogil:
 cdef enum:
     CHECK_BLOCK = 128     # orders per block of a batch (their pass-1 masks live on the stack)
     ADDS_BIT = 31         # pass-1 mask: the order adds exposure from an auto source
+    PREFETCH_AHEAD = 4    # blocks between the one checked and the one prefetched
 
 
 cdef inline uint32_t order_mask(GateState* g, const OrderReq* o, bint auto_off, bint reducing_state,
@@ -270,10 +280,11 @@ cdef void gate_run(GateState* g, const OrderReq* o, uint8_t* codes, Py_ssize_t n
     b = 0
     while b < n:
         k = n - b if n - b < CHECK_BLOCK else CHECK_BLOCK
-        # Ask for the next block's orders while this one is checked: a long batch comes from
-        # memory, and the hardware prefetcher alone falls behind the check rate.
-        e = b + k + 3 * CHECK_BLOCK if b + k + 3 * CHECK_BLOCK < n else n
-        line = <const char*>&o[b + k + 2 * CHECK_BLOCK if b + k + 2 * CHECK_BLOCK < e else e]
+        # Ask for the orders PREFETCH_AHEAD blocks on while this one is checked: a long batch
+        # comes from memory, and the hardware prefetcher alone falls behind the check rate.
+        e = b + (PREFETCH_AHEAD + 1) * CHECK_BLOCK
+        e = e if e < n else n
+        line = <const char*>&o[b + PREFETCH_AHEAD * CHECK_BLOCK if b + PREFETCH_AHEAD * CHECK_BLOCK < e else e]
         while line < <const char*>&o[e]:
             prefetch(line)
             line += 64
