@@ -2,13 +2,20 @@
 the venue wants them, message reassembly, and reconnect with exponential backoff + jitter.
 
 The connection knows nothing about books: it hands each complete message to `on_message`
-with its local receive time (CLOCK_MONOTONIC ns) and reports connects / disconnects.
+with its local receive time (CLOCK_MONOTONIC ns) and reports connects / disconnects. The
+receive time is the arrival of the socket read that brought the frame in (stamped at the
+read's first frame), so a frame queued behind others of the same read counts that wait.
+
+`busy_poll_us` asks the kernel to busy-poll the socket (SO_BUSY_POLL) for that many µs on
+a read before sleeping; raising it above net.core.busy_read needs CAP_NET_ADMIN, and a
+refusal is logged and kept in `busy_poll_error` (the connection goes on without it).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import ssl
 import time
 from dataclasses import dataclass
@@ -16,7 +23,8 @@ from typing import Awaitable, Callable
 
 from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
-from nexus._native import monotonic_ns
+from time import monotonic_ns
+
 from nexus.feeds.backoff import Backoff
 from nexus.feeds.failures import describe
 from nexus.feeds.session import Session
@@ -25,6 +33,7 @@ from nexus.venues.registry import Heartbeat
 log = logging.getLogger("nexus.feeds")
 
 MESSAGE_BYTES_MAX = 16 << 20
+SO_BUSY_POLL = getattr(socket, "SO_BUSY_POLL", 46)  # Linux <asm-generic/socket.h>
 
 
 @dataclass
@@ -45,11 +54,16 @@ class _Listener(WSListener):
         self.conn = conn
         self._parts: list[bytes] = []
         self._size = 0
+        self._read_ns = 0       # arrival of the current socket read (its first frame)
+        self._new_read = True   # the next frame starts a new read
 
     def on_ws_connected(self, transport: WSTransport) -> None:
         self.conn._on_connected(transport)
 
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        if self._new_read:
+            self._read_ns = monotonic_ns()
+        self._new_read = frame.last_in_buffer
         t = frame.msg_type
         if t == WSMsgType.CLOSE:
             transport.disconnect()
@@ -57,7 +71,7 @@ class _Listener(WSListener):
         if t not in (WSMsgType.TEXT, WSMsgType.BINARY, WSMsgType.CONTINUATION):
             return
         if frame.fin and not self._parts:
-            self.conn._on_message(frame.get_payload_as_bytes())
+            self.conn._on_message(frame.get_payload_as_bytes(), self._read_ns)
             return
         self._parts.append(frame.get_payload_as_bytes())
         self._size += frame.payload_size
@@ -68,7 +82,7 @@ class _Listener(WSListener):
             msg = b"".join(self._parts)
             self._parts.clear()
             self._size = 0
-            self.conn._on_message(msg)
+            self.conn._on_message(msg, self._read_ns)
 
     def on_ws_disconnected(self, transport: WSTransport) -> None:
         self.conn._on_disconnected()
@@ -102,6 +116,7 @@ class FeedConnection:
         on_disconnect: Callable[[], None] | None = None,
         backoff: Backoff | None = None,
         prepare: Callable[[], Awaitable[Session]] | None = None,
+        busy_poll_us: int = 0,
     ):
         self.venue = venue
         self.url = url
@@ -116,6 +131,8 @@ class FeedConnection:
         self.on_open = None                   # Session.on_open: run with the first message
         self._open_hook_due = False
         self._awaiting_open = False
+        self.busy_poll_us = busy_poll_us
+        self.busy_poll_error: str | None = None  # why SO_BUSY_POLL was refused (None: applied or not asked)
         self.stats = ConnStats()
         self.connected = False
         self._transport: WSTransport | None = None
@@ -132,6 +149,8 @@ class FeedConnection:
             self.stats.reconnects += 1
         self.stats.connected_since_ns = monotonic_ns()
         self.stats.last_msg_ns = self.stats.connected_since_ns
+        if self.busy_poll_us:
+            self._set_busy_poll(transport)
         if self.on_connect_cb:
             self.on_connect_cb()
         self._open_hook_due = self.on_open is not None
@@ -141,8 +160,16 @@ class FeedConnection:
         for msg in self.subscribe:
             transport.send(WSMsgType.TEXT, msg)
 
-    def _on_message(self, payload: bytes) -> None:
-        now = monotonic_ns()
+    def _set_busy_poll(self, transport: WSTransport) -> None:
+        try:
+            sock = transport.underlying_transport.get_extra_info("socket")
+            sock.setsockopt(socket.SOL_SOCKET, SO_BUSY_POLL, self.busy_poll_us)
+            self.busy_poll_error = None
+        except OSError as e:
+            self.busy_poll_error = f"SO_BUSY_POLL refused: {e.strerror or e}"
+            log.warning("%s: %s (needs CAP_NET_ADMIN above net.core.busy_read)", self.venue, self.busy_poll_error)
+
+    def _on_message(self, payload: bytes, now: int) -> None:
         self.stats.msgs += 1
         self.stats.bytes += len(payload)
         self.stats.last_msg_ns = now

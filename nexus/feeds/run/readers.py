@@ -11,7 +11,9 @@ from collections import deque
 import numpy as np
 
 from nexus import record
-from nexus._native import Book, format_scaled, monotonic_ns
+from time import monotonic_ns
+
+from nexus._native import Book, format_scaled
 from nexus.exceptions import RingNotFound
 from nexus.ring import RingReader
 
@@ -33,6 +35,7 @@ class ReaderSide:
         self.latency_ns: deque[int] = deque(maxlen=LATENCY_SAMPLES_MAX)
         self.records = 0
         self.batches = 0  # latency samples noted so far (metrics take the new ones each refresh)
+        self.probe = None  # nexus.feeds.stages.StageProbe shared with the in-process feed (RunConfig.stages)
 
     def set_instrument(self, inst) -> None:
         if self.inst is None or (inst.price_exponent, inst.qty_exponent) != (self.inst.price_exponent, self.inst.qty_exponent):
@@ -81,9 +84,13 @@ class RingReaders:
                 rs.records += n
                 rs.batches += 1
                 batch = out[:n]
-                now = monotonic_ns()
+                polled = monotonic_ns()
                 rs.book.apply(batch)
+                now = monotonic_ns()
+                # wire to book: the newest message's arrival to its records applied here
                 rs.latency_ns.append(now - int(batch["ts_local_ns"][n - 1]))
+                if rs.probe is not None:
+                    rs.probe.closed(rs.records, polled, now)
                 on_batch(v, rs, batch, now)
         return total
 
