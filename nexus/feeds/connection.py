@@ -5,6 +5,8 @@ The connection knows nothing about books: it hands each complete message to `on_
 with its local receive time (CLOCK_MONOTONIC ns) and reports connects / disconnects. The
 receive time is the arrival of the socket read that brought the frame in (stamped at the
 read's first frame), so a frame queued behind others of the same read counts that wait.
+`more_in_read` / `on_read_end` let the handler do per-read work (waking the readers) once, at
+the end of the read.
 
 `busy_poll_us` asks the kernel to busy-poll the socket (SO_BUSY_POLL) for that many µs on
 a read before sleeping; raising it above net.core.busy_read needs CAP_NET_ADMIN, and a
@@ -34,6 +36,7 @@ log = logging.getLogger("nexus.feeds")
 
 MESSAGE_BYTES_MAX = 16 << 20
 SO_BUSY_POLL = getattr(socket, "SO_BUSY_POLL", 46)  # Linux <asm-generic/socket.h>
+READ_SPAN_NS = 1_000_000  # frames of one read are handled within this, or are stamped anew
 
 
 @dataclass
@@ -61,9 +64,15 @@ class _Listener(WSListener):
         self.conn._on_connected(transport)
 
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
-        if self._new_read:
-            self._read_ns = monotonic_ns()
-        self._new_read = frame.last_in_buffer
+        now = monotonic_ns()
+        # a new read; or a read whose last frame picows answered itself (a ping) and never
+        # showed here: then the stamp is at most READ_SPAN_NS old
+        if self._new_read or now - self._read_ns > READ_SPAN_NS:
+            self._read_ns = now
+        last = frame.last_in_buffer
+        self._new_read = last
+        conn = self.conn
+        conn.more_in_read = not last
         t = frame.msg_type
         if t == WSMsgType.CLOSE:
             transport.disconnect()
@@ -71,7 +80,9 @@ class _Listener(WSListener):
         if t not in (WSMsgType.TEXT, WSMsgType.BINARY, WSMsgType.CONTINUATION):
             return
         if frame.fin and not self._parts:
-            self.conn._on_message(frame.get_payload_as_bytes(), self._read_ns)
+            conn._on_message(frame.get_payload_as_bytes(), self._read_ns)
+            if last and conn.on_read_end is not None:
+                conn.on_read_end()
             return
         self._parts.append(frame.get_payload_as_bytes())
         self._size += frame.payload_size
@@ -82,7 +93,9 @@ class _Listener(WSListener):
             msg = b"".join(self._parts)
             self._parts.clear()
             self._size = 0
-            self.conn._on_message(msg, self._read_ns)
+            conn._on_message(msg, self._read_ns)
+            if last and conn.on_read_end is not None:
+                conn.on_read_end()
 
     def on_ws_disconnected(self, transport: WSTransport) -> None:
         self.conn._on_disconnected()
@@ -131,6 +144,10 @@ class FeedConnection:
         self.on_open = None                   # Session.on_open: run with the first message
         self._open_hook_due = False
         self._awaiting_open = False
+        # while a message is handled: more frames of the same socket read follow it (their
+        # handling can wait for them: on_read_end is called after the read's last frame)
+        self.more_in_read = False
+        self.on_read_end: Callable[[], None] | None = None
         self.busy_poll_us = busy_poll_us
         self.busy_poll_error: str | None = None  # why SO_BUSY_POLL was refused (None: applied or not asked)
         self.stats = ConnStats()

@@ -116,6 +116,7 @@ class VenueFeed:
         # read the ring then); None: the readers poll on their own
         self.on_published = on_published
         self.probe = None  # nexus.feeds.stages.StageProbe, see enable_probe
+        self._wake_due = False  # records published, readers not woken yet (end of the socket read)
         self.batch = record.empty(DEFAULT_BATCH_RECORDS)
         self.counters = FeedCounters()
         self._last_resync_ns = 0
@@ -137,6 +138,7 @@ class VenueFeed:
             self.conn = FeedConnection(venue, ws_url, spec.subscribe(self.vsym), spec.heartbeat,
                                        self.on_message, self.on_connect, self.on_disconnect, prepare=prepare,
                                        busy_poll_us=busy_poll_us)
+            self.conn.on_read_end = self._read_end
 
     def enable_probe(self, probe) -> None:
         """Stamp every message's stage boundaries into `probe` (nexus.feeds.stages): the
@@ -240,6 +242,23 @@ class VenueFeed:
             return
         self._handle(segs)
         if self.on_published is not None and self.counters.records_published != published:
+            self._published()
+
+    def _published(self) -> None:
+        """Records of a message are on the ring: wake the readers now, or at the end of the
+        socket read when more of its frames follow (one wake per read; a call_soon in case the
+        read's last frame never reaches the handler, e.g. a ping picows answers itself)."""
+        if self.conn.more_in_read:
+            if not self._wake_due:
+                self._wake_due = True
+                asyncio.get_running_loop().call_soon(self._read_end)
+            return
+        self._wake_due = False
+        self.on_published()
+
+    def _read_end(self) -> None:
+        if self._wake_due:
+            self._wake_due = False
             self.on_published()
 
     def _on_message_probed(self, payload: bytes, ts_local_ns: int) -> None:
@@ -256,7 +275,7 @@ class VenueFeed:
         if self.counters.records_published != published:
             probe.opened(self.counters.records_published, ts_local_ns, t_handler, t_decoded, monotonic_ns())
             if self.on_published is not None:
-                self.on_published()
+                self._published()
 
     def _handle(self, segs) -> None:
         """The decoded segments through the venue's sync rules; trades published."""
