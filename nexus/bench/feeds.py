@@ -222,7 +222,7 @@ async def _live(ws, rest, seconds, pin_cpu=(), busy_poll=False, busy_poll_socket
 
 
 def live_latency(venues, seconds: float, rounds: int = 1, pin_cpu=(), busy_poll: bool = False,
-                 busy_poll_socket_us: int = 0, progress=None) -> dict:
+                 busy_poll_socket_us: int = 0, progress=None, speed: float = 1.0) -> dict:
     """Wire-to-book latency per message against `nexus sim` in its own process (kept off the
     pinned CPU), `rounds` times: each round's p50/p99, their medians, and the median round's
     per-stage breakdown."""
@@ -235,7 +235,7 @@ def live_latency(venues, seconds: float, rounds: int = 1, pin_cpu=(), busy_poll:
     for i in range(rounds):
         say(f"wire-to-book {','.join(venues)} round {i + 1}/{rounds}"
             + (f" (pin-cpu {','.join(map(str, pin_cpu))})" if pin_cpu else "") + (" (busy-poll)" if busy_poll else ""))
-        sim = SimProcess(venues, avoid_cpus=avoid)
+        sim = SimProcess(venues, speed=speed, avoid_cpus=avoid)
         try:
             rows, msgs, _, n = asyncio.run(_live(sim.ws(), sim.rest(), seconds, pin_cpu, busy_poll, busy_poll_socket_us))
         finally:
@@ -250,7 +250,7 @@ def live_latency(venues, seconds: float, rounds: int = 1, pin_cpu=(), busy_poll:
     out = {"venues": list(venues), "seconds": seconds, "rounds": rounds_out,
            "p50_ns": int(median([r["p50_ns"] for r in rounds_out])),
            "p99_ns": int(median([r["p99_ns"] for r in rounds_out])),
-           "breakdown": bds[mid], "pin_cpu": list(pin_cpu), "busy_poll": busy_poll}
+           "breakdown": bds[mid], "pin_cpu": list(pin_cpu), "busy_poll": busy_poll, "sim_speed": speed}
     if busy_poll_socket_us:
         out["so_busy_poll_us"] = busy_poll_socket_us
         out["so_busy_poll"] = "refused: " + "; ".join(sorted(notes)) if notes else "applied"
@@ -264,13 +264,13 @@ LATENCY_TARGET_P99_NS = 100_000
 def run(quick: bool = False, minutes: float = 10.0, speed: float = 10.0, progress=None,
         decode_only: bool = False, latency_only: bool = False, latency_venue: str = LATENCY_VENUE,
         latency_seconds: float | None = None, latency_rounds: int | None = None, pin_cpu=(),
-        busy_poll: bool = False, busy_poll_socket_us: int = 0) -> dict:
+        busy_poll: bool = False, busy_poll_socket_us: int = 0, latency_speed: float = 1.0) -> dict:
     say = progress or (lambda m: None)
     res: dict = {"benchmark": "feeds", "venues": VENUES}
     secs = latency_seconds if latency_seconds is not None else (4.0 if quick else 10.0)
     rnds = latency_rounds if latency_rounds is not None else (1 if quick else 3)
     if latency_only:
-        res.update(_latency(latency_venue, secs, rnds, pin_cpu, busy_poll, busy_poll_socket_us, say))
+        res.update(_latency(latency_venue, secs, rnds, pin_cpu, busy_poll, busy_poll_socket_us, say, latency_speed))
         return res
     say("decode cost per venue on its simulated stream")
     res["decode"] = decode_costs(quick=quick, progress=say)
@@ -293,7 +293,7 @@ def run(quick: bool = False, minutes: float = 10.0, speed: float = 10.0, progres
     res.update(percentiles_ns(lat, "wire_to_book_ns"))
     res["wire_to_book_samples"] = int(lat.size)
     res["live_msgs"] = msgs
-    res.update(_latency(latency_venue, secs, rnds, pin_cpu, busy_poll, busy_poll_socket_us, say))
+    res.update(_latency(latency_venue, secs, rnds, pin_cpu, busy_poll, busy_poll_socket_us, say, latency_speed))
 
     minutes = 2 if quick else minutes
     say(f"memory over {minutes:g} simulated minutes (simulator at {speed:g}x, in a fresh process)")
@@ -301,9 +301,13 @@ def run(quick: bool = False, minutes: float = 10.0, speed: float = 10.0, progres
     return res
 
 
-def _latency(venue, seconds, rounds, pin_cpu, busy_poll, busy_poll_socket_us, say) -> dict:
-    """The one-venue wire-to-book figures: plain, and with the co-location options when given."""
+def _latency(venue, seconds, rounds, pin_cpu, busy_poll, busy_poll_socket_us, say, speed=1.0) -> dict:
+    """The one-venue wire-to-book figures: plain, and with the co-location options when given;
+    with `speed` > 1 also at that multiple of the simulator's rate ("fast": the handler stays
+    hot in the caches, which shows what the path costs when it is not woken from idle)."""
     out = {"wire_to_book_one_venue": live_latency([venue], seconds, rounds, progress=say)}
+    if speed > 1:
+        out["wire_to_book_one_venue_fast"] = live_latency([venue], seconds, rounds, progress=say, speed=speed)
     targets = {"wire_to_book_one_venue_p50_ns": (LATENCY_TARGET_P50_NS, out["wire_to_book_one_venue"]["p50_ns"]),
                "wire_to_book_one_venue_p99_ns": (LATENCY_TARGET_P99_NS, out["wire_to_book_one_venue"]["p99_ns"])}
     if pin_cpu or busy_poll or busy_poll_socket_us:

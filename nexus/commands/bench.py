@@ -160,6 +160,9 @@ def bench_agg(as_json: bool, messages: int) -> None:
               help="Seconds of traffic per latency round (default 10; --quick 4).")
 @click.option("--latency-rounds", type=click.IntRange(1, 50), default=None,
               help="Latency rounds, each against a fresh simulator; medians reported (default 3; --quick 1).")
+@click.option("--latency-speed", type=click.FloatRange(1, 100), default=1.0, show_default=True,
+              help="Above 1: also measure the one-venue latency with the simulator this many times faster "
+                   "(the handler then stays hot in the caches; the target is at 1).")
 @click.option("--pin-cpu", "pin_cpu", default=None, metavar="N",
               help="Also measure the one-venue latency pinned to CPU N (the simulator kept off it). "
                    "Cost in production: that core should be kept free of other work.")
@@ -169,7 +172,8 @@ def bench_agg(as_json: bool, messages: int) -> None:
 @click.option("--busy-poll-socket", "busy_poll_socket_us", type=click.IntRange(0, 1_000_000), default=0,
               metavar="US", help="With the tuned run, SO_BUSY_POLL US µs on the socket (reported applied or refused).")
 def bench_feeds(as_json: bool, quick: bool, minutes: float, speed: float, decode_only: bool, latency_only: bool,
-                latency_venue: str, latency_seconds: float | None, latency_rounds: int | None, pin_cpu: str | None,
+                latency_venue: str, latency_seconds: float | None, latency_rounds: int | None, latency_speed: float,
+                pin_cpu: str | None,
                 busy_poll: bool, busy_poll_socket_us: int) -> None:
     """Per-venue decode cost, replay throughput of a five-venue session, live wire-to-book
     latency (five venues; one venue broken down per stage: receive, decode, sync, ring publish,
@@ -183,7 +187,7 @@ def bench_feeds(as_json: bool, quick: bool, minutes: float, speed: float, decode
     res = _measure(feeds_bench.run, as_json, quick=quick, minutes=minutes, speed=speed, decode_only=decode_only,
                    latency_only=latency_only, latency_venue=latency_venue, latency_seconds=latency_seconds,
                    latency_rounds=latency_rounds, pin_cpu=cpus[:1], busy_poll=busy_poll,
-                   busy_poll_socket_us=busy_poll_socket_us)
+                   busy_poll_socket_us=busy_poll_socket_us, latency_speed=latency_speed)
     if res is None:
         return
     if not decode_only:
@@ -218,11 +222,13 @@ def bench_feeds(as_json: bool, quick: bool, minutes: float, speed: float, decode
 def _echo_latency(res: dict) -> None:
     from nexus.feeds.stages import STAGES
 
-    for key, label in (("wire_to_book_one_venue", "plain"), ("wire_to_book_one_venue_tuned", "tuned")):
+    for key, label in (("wire_to_book_one_venue", "plain"), ("wire_to_book_one_venue_fast", "fast"),
+                       ("wire_to_book_one_venue_tuned", "tuned")):
         r = res.get(key)
         if r is None:
             continue
         opts = (f" pin-cpu {','.join(map(str, r['pin_cpu']))}" if r["pin_cpu"] else "") + (" busy-poll" if r["busy_poll"] else "")
+        opts += f" simulator at {r['sim_speed']:g}x" if r["sim_speed"] != 1 else ""
         click.echo(f"wire-to-book {r['venues'][0]} ({label}{opts}): p50 {r['p50_ns'] / 1e3:.1f} µs  "
                    f"p99 {r['p99_ns'] / 1e3:.1f} µs (median of {len(r['rounds'])} rounds)")
         bd = r["breakdown"]

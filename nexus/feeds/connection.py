@@ -36,6 +36,7 @@ log = logging.getLogger("nexus.feeds")
 
 MESSAGE_BYTES_MAX = 16 << 20
 SO_BUSY_POLL = getattr(socket, "SO_BUSY_POLL", 46)  # Linux <asm-generic/socket.h>
+_TEXT, _BINARY, _CONTINUATION, _CLOSE = WSMsgType.TEXT, WSMsgType.BINARY, WSMsgType.CONTINUATION, WSMsgType.CLOSE
 READ_SPAN_NS = 1_000_000  # frames of one read are handled within this, or are stamped anew
 
 
@@ -73,11 +74,10 @@ class _Listener(WSListener):
         self._new_read = last
         conn = self.conn
         conn.more_in_read = not last
-        t = frame.msg_type
-        if t == WSMsgType.CLOSE:
-            transport.disconnect()
-            return
-        if t not in (WSMsgType.TEXT, WSMsgType.BINARY, WSMsgType.CONTINUATION):
+        t = frame.msg_type  # members are singletons: `is` spares the enum comparisons
+        if t is not _TEXT and t is not _BINARY and t is not _CONTINUATION:
+            if t is _CLOSE:
+                transport.disconnect()
             return
         if frame.fin and not self._parts:
             conn._on_message(frame.get_payload_as_bytes(), self._read_ns)

@@ -191,10 +191,13 @@ class Runtime:
             if self.aggregation is not None:
                 self.aggregation.on_trades(venue, trades, now)
 
-    def _wake(self) -> None:
-        """In-process feeds: a venue message has put records on its ring; the readers read them
-        now, in the same call (no trip through the event loop between the ring and the book)."""
-        self.poll()
+    def _wake(self, venue: str) -> None:
+        """In-process feeds: a venue's socket read has put records on its ring; its reader
+        reads them now, in the same call (no trip through the event loop between the ring and
+        the book)."""
+        total = self.ring_readers.poll_one(venue, self.readers[venue], self._instrument_of, self._on_batch)
+        if self.aggregation is not None and self.aggregation.end_of_poll(total) and self.publisher is not None:
+            self.publisher.publish(self.aggregation.agg.consensus)
 
     # -- reporting ----------------------------------------------------------------------------
     def venue_stats(self) -> dict[str, dict]:

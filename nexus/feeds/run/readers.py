@@ -67,31 +67,40 @@ class RingReaders:
         known yet, skip it); each batch read is applied to its book, then `on_batch(venue,
         side, batch, now_ns)` gets it. Returns the records read."""
         total = 0
-        out = self._out
         for v, rs in self.sides.items():
-            if rs.book is None:
-                inst = instrument_of(v)
-                if inst is None:
-                    continue
-                rs.set_instrument(inst)
-            if not rs.attach():
-                continue
-            while True:
-                n = rs.reader.poll(out)
-                if not n:
-                    break
-                total += n
-                rs.records += n
-                rs.batches += 1
-                batch = out[:n]
-                polled = monotonic_ns()
-                rs.book.apply(batch)
-                now = monotonic_ns()
-                # wire to book: the newest message's arrival to its records applied here
-                rs.latency_ns.append(now - int(batch["ts_local_ns"][n - 1]))
-                if rs.probe is not None:
-                    rs.probe.closed(rs.records, polled, now)
-                on_batch(v, rs, batch, now)
+            total += self.poll_one(v, rs, instrument_of, on_batch)
+        return total
+
+    def poll_one(self, v: str, rs: ReaderSide, instrument_of, on_batch) -> int:
+        """`poll` for one venue's ring (an in-process feed wakes its own reader)."""
+        total = 0
+        out = self._out
+        if rs.book is None:
+            inst = instrument_of(v)
+            if inst is None:
+                return 0
+            rs.set_instrument(inst)
+        if rs.reader is None and not rs.attach():
+            return 0
+        cap = len(out)
+        while True:
+            n = rs.reader.poll(out)
+            if not n:
+                break
+            total += n
+            rs.records += n
+            rs.batches += 1
+            batch = out[:n]
+            polled = monotonic_ns()
+            rs.book.apply(batch)
+            now = monotonic_ns()
+            # wire to book: the newest message's arrival to its records applied here
+            rs.latency_ns.append(now - int(batch["ts_local_ns"][n - 1]))
+            if rs.probe is not None:
+                rs.probe.closed(rs.records, polled, now)
+            on_batch(v, rs, batch, now)
+            if n < cap:  # drained: spare the empty poll
+                break
         return total
 
     def close(self) -> None:

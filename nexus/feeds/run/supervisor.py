@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from functools import partial
 import multiprocessing as mp
 import queue as queue_mod
 import signal
@@ -84,7 +85,7 @@ def _inst_tuple(inst):
 
 class FeedSupervisor:
     """Starts and stops the simulator and the feed handlers; `rings` names each venue's ring;
-    `on_publish` is called at the end of each in-process venue message that published records
+    `on_publish(venue)` is called at the end of each in-process venue message that published records
     (the readers read the ring then, in the same call)."""
 
     def __init__(self, cfg: RunConfig, rings: dict[str, str], on_publish) -> None:
@@ -151,7 +152,7 @@ class FeedSupervisor:
             w = RingWriter(self.rings[v], slots=RING_SLOTS)
             self.writers[v] = w
             feed = VenueFeed(v, s, cfg.symbol, cfg.ws_urls.get(v, s.ws_url), cfg.rest_urls.get(v, s.rest_url),
-                             w.publish, cfg.stale_after_s, cfg.poll_s.get(v), on_published=self.on_publish,
+                             w.publish, cfg.stale_after_s, cfg.poll_s.get(v), on_published=partial(self.on_publish, v),
                              busy_poll_us=cfg.busy_poll_socket_us)
             self.feeds[v] = feed
         await self._load_instruments()     # before any connection (bounded wait)
