@@ -62,7 +62,9 @@ from nexus.config import config_option
 @click.option("--busy-poll", is_flag=True,
               help="Co-located servers: the loop reading the rings (and, in-process, the venue sockets) spins "
                    "instead of sleeping between polls. Cost: it burns one core at 100 % all the time, traffic or "
-                   "not (with --procs, one per feed process too); pair it with --pin-cpu on a core of its own.")
+                   "not (with --procs, one per feed process too). It pays only on a core no other process runs on "
+                   "(--pin-cpu to an isolated core): on a shared core the spinning process is preempted and its "
+                   "latency gets worse, not better.")
 @click.option("--busy-poll-socket", "busy_poll_socket_us", type=click.IntRange(0, 1_000_000), default=0,
               metavar="US", help="Also ask the kernel to busy-poll each venue socket for US µs (SO_BUSY_POLL; "
                                  "needs CAP_NET_ADMIN above net.core.busy_read, a refusal is logged; "
