@@ -118,9 +118,9 @@ def test_run_cli_pins_its_processes(procs, keep_affinity):
     cpus = keep_affinity
     first, second = cpus[0], cpus[-1]
     args = [sys.executable, "-m", "nexus.cli", "run", "--sim", "--venues", f"{VENUE},bybit-perp", "--json",
-            "--no-signals", "--duration", "30", "--busy-poll", "--pin-cpu", f"{first},{second}"]
-    if procs:
-        args.append("--procs")
+            "--no-signals", "--duration", "30", "--pin-cpu", f"{first},{second}"]
+    # --procs: not with --busy-poll here, it would spin three processes on the test machine
+    args.append("--procs" if procs else "--busy-poll")
     p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         for _ in range(30):
