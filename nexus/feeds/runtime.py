@@ -56,9 +56,15 @@ class Runtime:
         self.t0 = 0.0
         self.stop_event: asyncio.Event | None = None
         self._alerts: list[dict] = []
-        self._wake_pending = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self.aeron_source = None  # nexus.feeds.run.aeron_source.AeronSource with cfg.from_aeron
+
+    @property
+    def poll_interval_s(self) -> float:
+        """The run loop's sleep between polls: 0 with busy_poll (the loop spins: one core at
+        100 %), else POLL_INTERVAL_S. In-process feeds do not wait for it: each message's
+        records are read as it is handled (_wake)."""
+        return 0.0 if self.cfg.busy_poll else POLL_INTERVAL_S
 
     # what callers read: the parts' state under the names they always had
     @property
@@ -85,6 +91,10 @@ class Runtime:
     async def start(self) -> None:
         cfg = self.cfg
         self._loop = asyncio.get_running_loop()
+        if cfg.pin_cpu:
+            from nexus.feeds.run.cpu import pin
+
+            pin(cfg.pin_cpu[0])
         for name in remove_stale(orphaned_venue_ring):
             log.info("reclaimed the ring %s of a nexus run that was killed", name)
         if cfg.from_aeron:
@@ -93,6 +103,13 @@ class Runtime:
             self.aeron_source = AeronSource(cfg.from_aeron, self.readers)
         else:
             await self.supervisor.start()
+        if cfg.stages:  # per-stage stamps: the in-process feed and its reader share a probe
+            from nexus.feeds.stages import StageProbe
+
+            for v, feed in self.supervisor.feeds.items():
+                probe = StageProbe()
+                feed.enable_probe(probe)
+                self.readers[v].probe = probe
         if not cfg.from_aeron and not await self.supervisor.instruments_ready():
             log.warning("some venues' instrument listings are not loaded yet; their instruments "
                         "are generic until they are")
@@ -174,15 +191,13 @@ class Runtime:
             if self.aggregation is not None:
                 self.aggregation.on_trades(venue, trades, now)
 
-    def _wake(self) -> None:
-        """In-process feeds: read the rings as soon as the event loop is free, once per burst."""
-        if not self._wake_pending and self._loop is not None:
-            self._wake_pending = True
-            self._loop.call_soon(self._woken)
-
-    def _woken(self) -> None:
-        self._wake_pending = False
-        self.poll()
+    def _wake(self, venue: str) -> None:
+        """In-process feeds: a venue's socket read has put records on its ring; its reader
+        reads them now, in the same call (no trip through the event loop between the ring and
+        the book)."""
+        total = self.ring_readers.poll_one(venue, self.readers[venue], self._instrument_of, self._on_batch)
+        if self.aggregation is not None and self.aggregation.end_of_poll(total) and self.publisher is not None:
+            self.publisher.publish(self.aggregation.agg.consensus)
 
     # -- reporting ----------------------------------------------------------------------------
     def venue_stats(self) -> dict[str, dict]:
@@ -245,7 +260,7 @@ class Runtime:
                         self.on_second(line, self)
                 if t_end is not None and now >= t_end:
                     break
-                await asyncio.sleep(POLL_INTERVAL_S)
+                await asyncio.sleep(self.poll_interval_s)
             self.supervisor.drain()
             self.poll()
             return self.summary()
