@@ -20,7 +20,9 @@ import numpy as np
 import pytest
 
 from nexus import record
+from nexus.feeds.run.config import venue_ring
 from nexus.ring import RingReader, RingWriter
+from nexus.ring_meta import meta_path
 
 from .helpers import Proc, book_state, books_of, read_all, stream, without_inserted_snapshots
 
@@ -529,16 +531,25 @@ def test_nexus_run_from_aeron_shows_the_far_books(driver, aeron_dir):
     stream_id = 7001 + _uniq()
     env = {"AERON_DIR": aeron_dir}
     venues = "binance-spot,okx-swap,kraken"
-    far = Proc(["run", "--from-aeron", f"aeron:ipc,{stream_id}", "--venues", venues, "--duration", "8", "--json"],
-               env=env)
     near = Proc(["run", "--sim", "--venues", venues, "--duration", "10", "--json", "--aeron", f"aeron:ipc,{stream_id}"],
                 env=env)
+    # The far run builds a venue's book once the near run's side files carry the venue listings
+    # (written when its readers have them): start it then, so a slow start-up of the near run on a
+    # loaded host does not eat the far run's seconds.
+    sides = [meta_path(venue_ring(v, near.p.pid)) for v in venues.split(",")]
+    end = time.monotonic() + 30
+    while not all(os.path.exists(f) for f in sides) and near.p.poll() is None and time.monotonic() < end:
+        time.sleep(0.05)
+    far = Proc(["run", "--from-aeron", f"aeron:ipc,{stream_id}", "--venues", venues, "--duration", "6", "--json"],
+               env=env)
     try:
         far.p.wait(90)
-        assert far.stop() == 0, far.stderr[-3000:]
+        far_rc = far.stop()
     finally:
         near.p.wait(90)
         near.stop()
+    assert far_rc == 0, (f"far: {far.stderr[-2000:]}\nfar lines: {far.lines[-2:]}\nnear: {near.stderr[-2000:]}\n"
+                         f"side files there at far start: {[os.path.basename(f) for f in sides]}")
     summary = next(ln for ln in reversed(far.lines) if "summary" in ln)["summary"]
     near_summary = next(ln for ln in reversed(near.lines) if "summary" in ln)["summary"]
     for v in venues.split(","):
@@ -554,13 +565,14 @@ def test_nexus_run_from_aeron_shows_the_far_books(driver, aeron_dir):
 
 
 def test_from_aeron_builds_no_book_before_the_listing_arrives(driver, aeron_dir, monkeypatch):
-    """The race behind a far book seen 10^7 off: the publisher announces a venue ring before the
-    ring's side file carries the venue's listing (here forced: the publisher starts with no side
-    file). The far `nexus run --from-aeron` runtime must build no book (and no consensus) on a
-    generic scale meanwhile; once the listing is announced, its books read the near figures."""
+    """The race behind a far book once seen 10^7 off: `nexus aeron pub` announces a venue ring
+    before the ring's side file carries the venue's listing (here forced: the side file is
+    written only after the far side has had several snapshots). The far `nexus run --from-aeron`
+    runtime builds no book (and no consensus) on a generic scale meanwhile; once the publisher
+    sees the side file and re-announces it, the far books read the near figures."""
     import asyncio
 
-    from nexus.aeron import AeronPublisher, rings_with_meta, write_venue_ring_meta
+    from nexus.aeron import write_venue_ring_meta
     from nexus.feeds.run.config import RunConfig
     from nexus.feeds.runtime import Runtime
     from nexus.instruments import Instrument
@@ -580,42 +592,42 @@ def test_from_aeron_builds_no_book_before_the_listing_arrives(driver, aeron_dir,
     b["seq"] = np.arange(3)
     monkeypatch.setenv("AERON_DIR", aeron_dir)
 
-    async def scenario():
+    async def scenario(pub):
         rt = Runtime(RunConfig(venues=[venue], from_aeron=f"aeron:ipc,{stream_id}", agg=True))
-        with RingWriter(near_name, slots=1 << 12) as w:
-            w.publish(b)
-            pub = AeronPublisher(aeron_dir, "aeron:ipc", stream_id, rings_with_meta([near_name]), 0.05)
-            await rt.start()
-            try:
-                end = time.monotonic() + 20
-                while rt.aeron_source.stats()["snapshots"] < 3 and time.monotonic() < end:
-                    pub.pump()
-                    rt.poll()
-                    await asyncio.sleep(0.002)
-                ss = rt.aeron_source.stats()
-                assert ss["snapshots"] >= 3 and ss["rings"] and ss["rings"][0].endswith(near_name), ss
-                rs = rt.readers[venue]
-                # announced and snapshotted, but no listing yet: no book, no consensus, no figure
-                assert rs.ring.endswith(near_name)
-                assert rs.book is None and rs.inst is None, (rs.inst, rs.book and rs.book.best_bid())
-                assert rt.agg is None
-                assert rt.venue_stats()[venue]["best_bid"] is None
+        await rt.start()
+        try:
+            end = time.monotonic() + 20
+            while rt.aeron_source.stats()["snapshots"] < 3 and time.monotonic() < end:
+                rt.poll()
+                await asyncio.sleep(0.005)
+            ss = rt.aeron_source.stats()
+            assert ss["snapshots"] >= 3 and ss["rings"] and ss["rings"][0].endswith(near_name), (ss, pub.stderr)
+            rs = rt.readers[venue]
+            # announced and snapshotted, but no listing yet: no book, no consensus, no figure
+            assert rs.ring.endswith(near_name)
+            assert rs.book is None and rs.inst is None, (rs.inst, rs.book and rs.book.best_bid())
+            assert rt.agg is None
+            assert rt.venue_stats()[venue]["best_bid"] is None
 
-                # the near run writes the side file once its reader has the listing; the publisher re-announces it
-                write_venue_ring_meta(near_name, inst)
-                pub.set_meta(0, rings_with_meta([near_name])[0][1])
-                end = time.monotonic() + 20
-                while rt.venue_stats()[venue]["best_bid"] is None and time.monotonic() < end:
-                    pub.pump()
-                    rt.poll()
-                    await asyncio.sleep(0.002)
-                s = rt.venue_stats()[venue]
-                assert (s["best_bid"], s["best_ask"]) == ("64997", "64998"), s
-                assert rs.inst == inst and rt.agg is not None
-                assert rt.agg.venues[venue].inst == inst
-            finally:
-                await rt.stop()
-                pub.close()
-                remove_meta(near_name)
+            # the near run writes the side file once its reader has the listing; the publisher re-announces it
+            write_venue_ring_meta(near_name, inst)
+            end = time.monotonic() + 20
+            while rt.venue_stats()[venue]["best_bid"] is None and time.monotonic() < end:
+                rt.poll()
+                await asyncio.sleep(0.005)
+            s = rt.venue_stats()[venue]
+            assert (s["best_bid"], s["best_ask"]) == ("64997", "64998"), s
+            assert rs.inst == inst and rt.agg is not None
+            assert rt.agg.venues[venue].inst == inst
+        finally:
+            await rt.stop()
 
-    asyncio.run(scenario())
+    with RingWriter(near_name, slots=1 << 12) as w:
+        w.publish(b)
+        pub = Proc(["aeron", "pub", "--ring", near_name, "--channel", "aeron:ipc", "--stream", str(stream_id),
+                    "--aeron-dir", aeron_dir, "--external-driver", "--snapshot-every", "0.05"])
+        try:
+            asyncio.run(scenario(pub))
+        finally:
+            assert pub.stop() == 0, pub.stderr
+            remove_meta(near_name)

@@ -323,6 +323,31 @@ impl Source {
         }
     }
 
+    /// `apply` on records given as raw bytes (a multiple of 64, any alignment: an Aeron term
+    /// buffer); only book records are copied out, one at a time.
+    fn apply_bytes(&mut self, bytes: &[u8]) {
+        const KIND: usize = std::mem::offset_of!(Record, kind);
+        let mut last: Option<((u16, u32), *mut Book)> = None;
+        for c in bytes.chunks_exact(RECORD_SIZE) {
+            if c[KIND] != kind::BOOK_LEVEL && c[KIND] != kind::BOOK_CLEAR {
+                continue;
+            }
+            // SAFETY: 64 bytes; any byte pattern is a valid Record.
+            let r: Record = unsafe { std::ptr::read_unaligned(c.as_ptr() as *const Record) };
+            let key = (r.venue_id, r.instrument_id);
+            let book = match last {
+                Some((k, b)) if k == key => b,
+                _ => {
+                    let b: *mut Book = self.books.entry(key).or_insert_with(|| Book::new(0, 0));
+                    last = Some((key, b));
+                    b
+                }
+            };
+            // SAFETY: as in `apply`.
+            unsafe { (*book).apply_record(&r) };
+        }
+    }
+
     /// Every book as BOOK_CLEAR + levels (bids then asks, best first), flagged as a snapshot.
     fn snapshot(&self, ts: i64) -> Vec<Record> {
         let mut out = Vec::new();
@@ -573,6 +598,16 @@ impl Publisher {
         let mut total = 0;
         for i in 0..self.sources.len() {
             while total < budget {
+                if self.connected && self.pending.is_empty() {
+                    match self.pump_claimed(i, budget - total)? {
+                        Claimed::Sent(n) => {
+                            total += n;
+                            continue;
+                        }
+                        Claimed::Held => return Ok(total), // back pressure: the ring holds the records
+                        Claimed::Other => {}
+                    }
+                }
                 let (lost0, rs0) = (self.sources[i].reader.lost(), self.sources[i].reader.restarts());
                 let want = self.max_records.min(budget - total);
                 let n = self.sources[i].reader.poll(&mut self.scratch[..want]);
@@ -616,6 +651,71 @@ impl Publisher {
             }
         }
         Ok(total)
+    }
+}
+
+enum Claimed {
+    /// A message of this many records went out, read from the ring straight into the
+    /// publication's term buffer.
+    Sent(usize),
+    /// Back pressure (or an admin action): nothing read, the ring holds the records.
+    Held,
+    /// Nothing new in the ring, or a case the copying path handles (not connected, a ring
+    /// reader that lapped or restarts): go through it.
+    Other,
+}
+
+impl Publisher {
+    /// The zero-copy path: claim a message in the publication's term buffer and read the ring
+    /// straight into it (no staging copy, no offer copy), keep the books from it, commit.
+    fn pump_claimed(&mut self, i: usize, budget: usize) -> Result<Claimed, AeronError> {
+        let src = &mut self.sources[i];
+        let backlog = src.reader.backlog();
+        if backlog == 0 || backlog > src.reader.slots() {
+            return Ok(Claimed::Other); // idle, or lapped: the copying path counts what was lost
+        }
+        let want = (backlog as usize).min(self.max_records).min(budget);
+        let mut claim = match self.publication.try_claim_owned(HEADER_LEN + want * RECORD_SIZE) {
+            Ok(c) => c,
+            Err(rc::AeronOfferError::BackPressured) => {
+                self.stats.back_pressured += 1;
+                return Ok(Claimed::Held);
+            }
+            Err(rc::AeronOfferError::AdminAction) => {
+                self.stats.admin_action += 1;
+                return Ok(Claimed::Held);
+            }
+            Err(rc::AeronOfferError::NotConnected) => return Ok(Claimed::Other),
+            Err(e) => return Err(AeronError::Other(format!("publication on {:?}: {e:?}", self.channel))),
+        };
+        let src = &mut self.sources[i];
+        let (lost0, rs0) = (src.reader.lost(), src.reader.restarts());
+        let data = claim.data();
+        let n = src.reader.poll_bytes(&mut data[HEADER_LEN..HEADER_LEN + want * RECORD_SIZE]);
+        let first_pos = src.reader.position() - n as u64;
+        src.apply_bytes(&data[HEADER_LEN..HEADER_LEN + n * RECORD_SIZE]);
+        let partial = n != want;
+        if partial {
+            // Fewer than claimed (the writer lapped or restarted meanwhile): the copying path sends them.
+            let len = HEADER_LEN + n * RECORD_SIZE;
+            let mut buf = data[..len].to_vec();
+            let _ = claim.abort();
+            self.note_ring_state(i, lost0, rs0);
+            if n == 0 {
+                return Ok(Claimed::Other);
+            }
+            self.header(MSG_DATA, i as u8, n, 0, first_pos).write(&mut buf[..HEADER_LEN]);
+            self.stats.records += n as u64;
+            self.offer_or_queue(buf)?;
+            return Ok(Claimed::Sent(n));
+        }
+        self.note_ring_state(i, lost0, rs0);
+        let h = self.header(MSG_DATA, i as u8, n, 0, first_pos);
+        h.write(&mut claim.data()[..HEADER_LEN]);
+        claim.commit().map_err(|e| AeronError::Other(format!("publication on {:?}: {}", self.channel, cerr_text(&e))))?;
+        self.stats.records += n as u64;
+        self.stats.messages += 1;
+        Ok(Claimed::Sent(n))
     }
 }
 
