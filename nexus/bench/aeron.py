@@ -2,14 +2,15 @@
 with the shared-memory ring, same 64-byte records, same run.
 
 (a) Nexus path, through the Python API: a near ring -> AeronPublisher.pump -> Aeron ->
-    AeronSubscriber.pump -> a far ring, one Python call per batch, checked record for record;
+    AeronSubscriber.pump -> a far ring, one Python call per batch, the publisher end and the
+    subscriber end on two threads (the pumps release the GIL), checked for count, order, loss;
 (b) the C client alone (the rusteron wrappers, no Python and no rings in the loop): a publisher
     thread offers full messages, this thread polls them; the ratio (b)/(a) is what the Python
-    layer and the ring copies cost;
+    layer and the two ring hops cost; (a) and (b) alternate round by round (medians reported,
+    each round's figure too, with the 1-minute load average at start and end);
 (c) one-way latency: single-record messages stamped with CLOCK_MONOTONIC just before the offer
-    and on receipt, both clients busy-polling, through an embedded driver in shared threading
-    mode (busy-spin idle strategy on hosts with 4+ CPUs; backoff on smaller ones, where a
-    spinning driver would take a client's core);
+    and on receipt, through an embedded driver in shared threading mode with the busy-spin idle
+    strategy, the subscriber busy-polling, the publisher sleeping between messages;
 (d) the ring itself (nexus.bench.ring): batch throughput and cross-process latency.
 """
 
@@ -25,65 +26,107 @@ from nexus import record
 from nexus.bench.stats import median, percentiles_ns
 
 
+LAT_GAP_NS = 100_000
+
+
 def _dir(tag: str) -> str:
     return f"/dev/shm/nexus-aeron-bench-{tag}-{os.getpid()}"
 
 
 def nexus_path_throughput(aeron_dir: str, channel: str, stream_id: int, total: int) -> dict:
-    """(a) ring -> Aeron -> ring through the Python API, verified (count, order, no loss)."""
+    """(a) ring -> Aeron -> ring through the Python API, verified (count, order, no loss). As in
+    the C-client figure (b), the two ends run on two threads: a publisher thread writes the near
+    ring and pumps the AeronPublisher, this thread pumps the AeronSubscriber and reads the far
+    ring; both pumps release the GIL while they copy (one Python call per batch of messages)."""
+    import threading
+
     from nexus.aeron import AeronPublisher, AeronSubscriber
     from nexus.ring import RingReader, RingWriter
 
     near = f"bench-aeron-near-{os.getpid()}-{stream_id}"
     prefix = "far-"
-    batch = record.empty(4096)
-    batch["kind"] = record.Kind.TRADE  # no book upkeep: the stream's own cost
+    slots = 1 << 18
     out = record.empty(8192)
-    with RingWriter(near, slots=1 << 18) as w:
-        sub = AeronSubscriber(aeron_dir, channel, stream_id, prefix, 1 << 18)
-        pub = AeronPublisher(aeron_dir, channel, stream_id, [(near, b"")], 3600.0)
-        end = time.monotonic() + 10
-        while not pub.connected and time.monotonic() < end:
-            pub.pump()
-            sub.pump()
-        far = None
-        while far is None and time.monotonic() < end:
-            pub.pump()
-            sub.pump()
-            try:
-                far = RingReader(prefix + near, start="earliest")
-            except Exception:
-                time.sleep(0.001)
-        if far is None:
-            raise RuntimeError(f"bench: no subscriber ring on {channel}")
-        while far.poll(out):
-            pass
-        got = 0
-        seq = 0
-        t0 = time.perf_counter_ns()
-        sent = 0
-        deadline = time.monotonic() + 120
-        while got < total and time.monotonic() < deadline:
-            if sent < total and w.position - (got + 0) < (1 << 17):
-                batch["seq"] = np.arange(seq, seq + len(batch))
-                seq += len(batch)
-                w.publish(batch)
-                sent += len(batch)
-            pub.pump(1 << 16)
-            sub.pump(4096)
+    ready = threading.Event()
+    go = threading.Event()
+    done = threading.Event()
+    res: dict = {}
+
+    def publisher():
+        try:
+            batch = record.empty(4096)
+            batch["kind"] = record.Kind.TRADE  # no book upkeep: the stream's own cost
+            with RingWriter(near, slots=slots) as w:
+                pub = AeronPublisher(aeron_dir, channel, stream_id, [(near, b"")], 3600.0)
+                ready.set()
+                end = time.monotonic() + 10
+                while not go.is_set() and not done.is_set() and time.monotonic() < end:
+                    pub.pump()
+                    time.sleep(0.0005)
+                sent = read = seq = 0
+                deadline = time.monotonic() + 120
+                while read < total and not done.is_set() and time.monotonic() < deadline:
+                    if sent < total and sent - read <= slots // 2:
+                        batch["seq"] = np.arange(seq, seq + len(batch))
+                        seq += len(batch)
+                        w.publish(batch)
+                        sent += len(batch)
+                    read += pub.pump(1 << 16)
+                while not done.is_set() and time.monotonic() < deadline:  # until the far side has all
+                    pub.pump()
+                    time.sleep(0.0002)
+                res["pub"] = pub.stats()
+                pub.close()
+        except BaseException as e:  # reported by the main thread
+            res["error"] = e
+            ready.set()
+
+    t = threading.Thread(target=publisher, daemon=True)
+    t.start()
+    ready.wait(30)
+    if "error" in res:
+        raise res["error"]
+    sub = AeronSubscriber(aeron_dir, channel, stream_id, prefix, slots)
+    far = None
+    end = time.monotonic() + 10
+    while far is None and time.monotonic() < end:
+        sub.pump()
+        try:
+            far = RingReader(prefix + near, start="earliest")
+        except Exception:
+            time.sleep(0.001)
+    if far is None:
+        done.set()
+        t.join(10)
+        raise RuntimeError(f"bench: no subscriber ring on {channel}")
+    while far.poll(out):
+        pass
+    got = 0
+    last_seq = -1
+    go.set()
+    t0 = time.perf_counter_ns()
+    deadline = time.monotonic() + 120
+    # at most 64 messages per pump (64 x 1022 records): the far ring (2^18 slots) is read between pumps
+    while got < total and time.monotonic() < deadline and "error" not in res:
+        sub.pump(64)
+        n = far.poll(out)
+        while n:
+            got += n
+            last_seq = int(out["seq"][n - 1])
             n = far.poll(out)
-            while n:
-                got += n
-                n = far.poll(out)
-        dt = time.perf_counter_ns() - t0
-        ps, ss = pub.stats(), sub.stats()
-        far_lost = far.lost
-        far.close()
-        pub.close()
-        sub.close()
-    if got < total or ps["lost"] or far_lost:
+    dt = time.perf_counter_ns() - t0
+    done.set()
+    t.join(30)
+    ss = sub.stats()
+    far_lost = far.lost
+    far.close()
+    sub.close()
+    if "error" in res:
+        raise res["error"]
+    ps = res.get("pub", {"lost": -1, "back_pressured": -1})
+    if got < total or ps["lost"] or far_lost or last_seq != got - 1:
         raise AssertionError(f"aeron bench on {channel} lost records: got {got}/{total}, publisher lost {ps['lost']}, "
-                             f"far reader lost {far_lost}")
+                             f"far reader lost {far_lost}, last seq {last_seq}")
     return {"records_per_s": got / (dt / 1e9), "back_pressured": ps["back_pressured"], "messages": ss["messages"]}
 
 
@@ -95,9 +138,10 @@ def run(quick: bool = False, progress=None) -> dict:
     say = progress or (lambda msg: None)
     total = 1_000_000 if quick else 10_000_000
     c_total = 2_000_000 if quick else 20_000_000
-    lat_count = 5_000 if quick else 50_000
+    lat_count = 5_000 if quick else 20_000
     res: dict = {"benchmark": "aeron", "record_size": record.RECORD_SIZE, "cpus": os.cpu_count(),
                  "driver": "embedded Aeron C media driver (rusteron-media-driver), shared threading mode"}
+    res["load_avg_1m_start"] = round(os.getloadavg()[0], 2)
     port = 42000 + os.getpid() % 20000
     # Batched: one message carries as many records as the channel's MTU allows (Aeron's default
     # MTU, 1408 bytes, holds 20 records; 64 KiB holds 1022). Loopback carries 64 KiB datagrams.
@@ -105,34 +149,41 @@ def run(quick: bool = False, progress=None) -> dict:
     udp = f"aeron:udp?endpoint=127.0.0.1:{port}|mtu=65504"
     udp_lat = f"aeron:udp?endpoint=127.0.0.1:{port + 1}"
     res["ipc_channel"], res["udp_channel"] = ipc, udp
-    # Busy-spinning driver only where there are cores to spare for it.
-    spin = (os.cpu_count() or 1) >= 4
-    res["driver_idle"] = "spin" if spin else "backoff (2 CPUs: a spinning driver would starve the clients)"
+    rounds = 1 if quick else 3
+    res["rounds"] = rounds
     d = _dir("tp")
     drv = AeronDriver(d, False)
     try:
-        say("aeron:ipc, ring -> Aeron -> ring through the Python API")
-        tp = [nexus_path_throughput(d, ipc, 5001 + i, total)["records_per_s"] for i in range(1 if quick else 3)]
-        res["ipc_records_per_s"] = median(tp)
-        say("aeron:ipc, the C client alone")
-        c_ipc = [aeron_bench_throughput(d, ipc, 5101 + i, c_total)[0] for i in range(1 if quick else 3)]
-        res["ipc_c_client_records_per_s"] = median(c_ipc)
-        say("UDP loopback, ring -> Aeron -> ring through the Python API")
-        u = [nexus_path_throughput(d, udp, 5201 + i, total // 2)["records_per_s"] for i in range(1 if quick else 3)]
-        res["udp_records_per_s"] = median(u)
-        say("UDP loopback, the C client alone")
-        c_udp = [aeron_bench_throughput(d, udp, 5301 + i, c_total // 2)[0] for i in range(1 if quick else 3)]
-        res["udp_c_client_records_per_s"] = median(c_udp)
+        # Nexus path and C client alternate round by round, so both see the same machine load.
+        tp, c_ipc, u, c_udp = [], [], [], []
+        for i in range(rounds):
+            say(f"aeron:ipc round {i + 1}: ring -> Aeron -> ring through the Python API, then the C client alone")
+            tp.append(nexus_path_throughput(d, ipc, 5001 + i, total)["records_per_s"])
+            c_ipc.append(aeron_bench_throughput(d, ipc, 5101 + i, c_total)[0])
+        for i in range(rounds):
+            say(f"UDP loopback round {i + 1}: ring -> Aeron -> ring through the Python API, then the C client alone")
+            u.append(nexus_path_throughput(d, udp, 5201 + i, total // 2)["records_per_s"])
+            c_udp.append(aeron_bench_throughput(d, udp, 5301 + i, c_total // 2)[0])
+        res["ipc_records_per_s"], res["ipc_c_client_records_per_s"] = median(tp), median(c_ipc)
+        res["udp_records_per_s"], res["udp_c_client_records_per_s"] = median(u), median(c_udp)
+        res["rounds_records_per_s"] = {"ipc": [round(x) for x in tp], "ipc_c_client": [round(x) for x in c_ipc],
+                                       "udp": [round(x) for x in u], "udp_c_client": [round(x) for x in c_udp]}
     finally:
         drv.close()
         shutil.rmtree(d, ignore_errors=True)
+    # Latency with spin idle strategies: the driver (shared threading mode: conductor, sender and
+    # receiver on one agent thread) busy-spins, the subscriber busy-polls; the publisher sleeps
+    # between messages (LAT_GAP_NS apart) so that the two spinning threads keep the two cores a
+    # small host has.
+    res["driver_idle"] = "busy-spin (latency); backoff (throughput)"
     d = _dir("lat")
-    drv = AeronDriver(d, spin)
+    drv = AeronDriver(d, True)
     try:
         say("one-way latency, aeron:ipc")
-        res.update(percentiles_ns(aeron_bench_latency(d, "aeron:ipc", 6001, lat_count, 10_000)[100:], "ipc_one_way_ns"))
+        res.update(percentiles_ns(aeron_bench_latency(d, "aeron:ipc", 6001, lat_count, LAT_GAP_NS)[100:],
+                                  "ipc_one_way_ns"))
         say("one-way latency, UDP loopback")
-        res.update(percentiles_ns(aeron_bench_latency(d, udp_lat, 6002, lat_count, 10_000)[100:],
+        res.update(percentiles_ns(aeron_bench_latency(d, udp_lat, 6002, lat_count, LAT_GAP_NS)[100:],
                                   "udp_one_way_ns"))
     finally:
         drv.close()
@@ -143,6 +194,7 @@ def run(quick: bool = False, progress=None) -> dict:
     rl = ring_bench.ring_latency(20_000 if quick else 100_000, gap_ns=2_000)
     res["ring_one_way_ns_p50"] = rl["latency_ns_p50"]
     res["ring_one_way_ns_p99"] = rl["latency_ns_p99"]
+    res["load_avg_1m_end"] = round(os.getloadavg()[0], 2)
     res["python_layer_overhead_pct"] = round(100.0 * (res["ipc_c_client_records_per_s"] / res["ipc_records_per_s"] - 1.0), 1)
     res["targets"] = {
         "ipc_records_per_s": {"target": 10_000_000, "met": res["ipc_records_per_s"] >= 10_000_000},

@@ -1052,6 +1052,12 @@ pub fn bench_latency(dir: &str, channel: &str, stream_id: i32, count: u64, gap_n
         std::thread::sleep(Duration::from_millis(50));
         let mut next = monotonic_ns();
         for i in 0..count {
+            // Sleep out the gap (the publisher must not take a core from the driver and the
+            // subscriber, which busy-poll); spin only the last few microseconds.
+            let wait = next - monotonic_ns();
+            if wait > 60_000 {
+                std::thread::sleep(Duration::from_nanos((wait - 50_000) as u64));
+            }
             while monotonic_ns() < next {
                 std::hint::spin_loop();
             }
