@@ -41,6 +41,7 @@ from nexus._native import (  # noqa: F401
     AeronPublisher,
     AeronSubscriber,
     aeron_bench_latency,
+    aeron_bench_rings_throughput,
     aeron_bench_throughput,
     aeron_default_dir,
     aeron_driver_active,

@@ -1031,6 +1031,65 @@ pub fn bench_throughput(dir: &str, channel: &str, stream_id: i32, total: u64) ->
     Ok((got as f64 / elapsed, bp))
 }
 
+/// The Nexus path with no Python: the same loop `nexus.bench.aeron.nexus_path_throughput` runs
+/// through the Python API (write a 4096-record batch into a near ring, `Publisher::pump`,
+/// `Subscriber::pump` of at most 64 messages, drain the far ring into a buffer), all in Rust on
+/// one thread. Returns records/s; the Python figure over this one is the Python layer's cost.
+pub fn bench_rings_throughput(dir: &str, channel: &str, stream_id: i32, total: u64) -> Result<f64, AeronError> {
+    const BATCH: usize = 4096;
+    let slots = 1u64 << 18;
+    let near = format!("bench-aeron-native-{}-{stream_id}", std::process::id());
+    let prefix = "far-";
+    let mut w = RingWriter::create(&near, slots).map_err(AeronError::Ring)?;
+    let result = (|| -> Result<f64, AeronError> {
+        let mut sub = Subscriber::new(connect(dir, 5000)?, channel, stream_id, prefix, slots, LAYOUT_VERSION)?;
+        let mut publ = Publisher::new(connect(dir, 5000)?, channel, stream_id, &[(near.clone(), Vec::new())], 3_600_000_000_000, LAYOUT_VERSION)?;
+        let deadline = monotonic_ns() + 10_000_000_000;
+        let mut far = None;
+        while far.is_none() {
+            if monotonic_ns() > deadline {
+                return Err(AeronError::Other(format!("bench: no subscriber ring on {channel}")));
+            }
+            publ.pump(1 << 16)?;
+            sub.pump(64)?;
+            far = RingReader::attach(&format!("{prefix}{near}"), Start::Earliest).ok();
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        let mut far = far.unwrap();
+        let mut out = vec![Record::default(); 8192];
+        while far.poll(&mut out) > 0 {}
+        let mut batch = vec![Record { kind: kind::TRADE, ..Default::default() }; BATCH];
+        let (mut got, mut seq) = (0u64, 0u64);
+        let t0 = monotonic_ns();
+        let deadline = t0 + 120_000_000_000;
+        while got < total && monotonic_ns() < deadline {
+            if seq - got <= slots / 2 {
+                for r in batch.iter_mut() {
+                    r.seq = seq;
+                    seq += 1;
+                }
+                w.publish(&batch);
+            }
+            publ.pump(1 << 16)?;
+            sub.pump(64)?;
+            loop {
+                let n = far.poll(&mut out);
+                if n == 0 {
+                    break;
+                }
+                got += n as u64;
+            }
+        }
+        let dt = (monotonic_ns() - t0).max(1) as f64 / 1e9;
+        if got < total || far.lost() > 0 || publ.stats.lost > 0 {
+            return Err(AeronError::Other(format!("bench lost records: got {got}/{total}")));
+        }
+        Ok(got as f64 / dt)
+    })();
+    w.close(true);
+    result
+}
+
 /// One-way latency: single-record messages `gap_ns` apart, stamped with CLOCK_MONOTONIC just
 /// before the offer and on receipt (busy polling on both sides). Returns one sample per message.
 pub fn bench_latency(dir: &str, channel: &str, stream_id: i32, count: u64, gap_ns: i64) -> Result<Vec<i64>, AeronError> {

@@ -210,6 +210,12 @@ fn aeron_bench_throughput(py: Python<'_>, dir: String, channel: String, stream_i
     py.allow_threads(|| ca::bench_throughput(&dir, &channel, stream_id, total)).map_err(aeron_err)
 }
 
+/// The Nexus ring -> Aeron -> ring loop with no Python (records/s), as the Python bench runs it.
+#[pyfunction]
+fn aeron_bench_rings_throughput(py: Python<'_>, dir: String, channel: String, stream_id: i32, total: u64) -> PyResult<f64> {
+    py.allow_threads(|| ca::bench_rings_throughput(&dir, &channel, stream_id, total)).map_err(aeron_err)
+}
+
 /// One-way latency samples (ns) of single-record messages `gap_ns` apart on `channel`.
 #[pyfunction]
 fn aeron_bench_latency(py: Python<'_>, dir: String, channel: String, stream_id: i32, count: u64, gap_ns: i64) -> PyResult<Vec<i64>> {
@@ -224,6 +230,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(aeron_driver_active, m)?)?;
     m.add_function(wrap_pyfunction!(aeron_bench_throughput, m)?)?;
     m.add_function(wrap_pyfunction!(aeron_bench_latency, m)?)?;
+    m.add_function(wrap_pyfunction!(aeron_bench_rings_throughput, m)?)?;
     m.add("AERON_LAYOUT_VERSION", ca::LAYOUT_VERSION)?;
     Ok(())
 }
