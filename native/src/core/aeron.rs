@@ -301,51 +301,60 @@ struct Source {
     books: HashMap<(u16, u32), Book>,
 }
 
+/// Keep the books (venue, instrument) -> Book from the book records among `recs`.
+fn apply_books(books: &mut HashMap<(u16, u32), Book>, recs: &[Record]) {
+    let mut last: Option<((u16, u32), *mut Book)> = None;
+    for r in recs {
+        if r.kind != kind::BOOK_LEVEL && r.kind != kind::BOOK_CLEAR {
+            continue;
+        }
+        let key = (r.venue_id, r.instrument_id);
+        let book = match last {
+            Some((k, b)) if k == key => b,
+            _ => {
+                let b: *mut Book = books.entry(key).or_insert_with(|| Book::new(0, 0));
+                last = Some((key, b));
+                b
+            }
+        };
+        // SAFETY: `book` points into `books`, not resized while `last` is held (entries are
+        // only inserted when the key changes, and the pointer is refreshed then).
+        unsafe { (*book).apply_record(r) };
+    }
+}
+
+/// `apply_books` on records given as raw bytes (a multiple of 64, any alignment: an Aeron term
+/// buffer); only book records are copied out, one at a time.
+fn apply_books_bytes(books: &mut HashMap<(u16, u32), Book>, bytes: &[u8]) {
+    const KIND: usize = std::mem::offset_of!(Record, kind);
+    let mut last: Option<((u16, u32), *mut Book)> = None;
+    for c in bytes.chunks_exact(RECORD_SIZE) {
+        if c[KIND] != kind::BOOK_LEVEL && c[KIND] != kind::BOOK_CLEAR {
+            continue;
+        }
+        // SAFETY: 64 bytes; any byte pattern is a valid Record.
+        let r: Record = unsafe { std::ptr::read_unaligned(c.as_ptr() as *const Record) };
+        let key = (r.venue_id, r.instrument_id);
+        let book = match last {
+            Some((k, b)) if k == key => b,
+            _ => {
+                let b: *mut Book = books.entry(key).or_insert_with(|| Book::new(0, 0));
+                last = Some((key, b));
+                b
+            }
+        };
+        // SAFETY: as in `apply_books`.
+        unsafe { (*book).apply_record(&r) };
+    }
+}
+
 impl Source {
     fn apply(&mut self, recs: &[Record]) {
-        let mut last: Option<((u16, u32), *mut Book)> = None;
-        for r in recs {
-            if r.kind != kind::BOOK_LEVEL && r.kind != kind::BOOK_CLEAR {
-                continue;
-            }
-            let key = (r.venue_id, r.instrument_id);
-            let book = match last {
-                Some((k, b)) if k == key => b,
-                _ => {
-                    let b: *mut Book = self.books.entry(key).or_insert_with(|| Book::new(0, 0));
-                    last = Some((key, b));
-                    b
-                }
-            };
-            // SAFETY: `book` points into `self.books`, not resized while `last` is held
-            // (entries are only inserted when the key changes, and the pointer is refreshed then).
-            unsafe { (*book).apply_record(r) };
-        }
+        apply_books(&mut self.books, recs);
     }
 
-    /// `apply` on records given as raw bytes (a multiple of 64, any alignment: an Aeron term
-    /// buffer); only book records are copied out, one at a time.
     fn apply_bytes(&mut self, bytes: &[u8]) {
-        const KIND: usize = std::mem::offset_of!(Record, kind);
-        let mut last: Option<((u16, u32), *mut Book)> = None;
-        for c in bytes.chunks_exact(RECORD_SIZE) {
-            if c[KIND] != kind::BOOK_LEVEL && c[KIND] != kind::BOOK_CLEAR {
-                continue;
-            }
-            // SAFETY: 64 bytes; any byte pattern is a valid Record.
-            let r: Record = unsafe { std::ptr::read_unaligned(c.as_ptr() as *const Record) };
-            let key = (r.venue_id, r.instrument_id);
-            let book = match last {
-                Some((k, b)) if k == key => b,
-                _ => {
-                    let b: *mut Book = self.books.entry(key).or_insert_with(|| Book::new(0, 0));
-                    last = Some((key, b));
-                    b
-                }
-            };
-            // SAFETY: as in `apply`.
-            unsafe { (*book).apply_record(&r) };
-        }
+        apply_books_bytes(&mut self.books, bytes);
     }
 
     /// Every book as BOOK_CLEAR + levels (bids then asks, best first), flagged as a snapshot.
@@ -1166,6 +1175,39 @@ mod tests {
         assert_eq!(Header::read(&b), Some(h));
         b[0] = 0;
         assert_eq!(Header::read(&b), None);
+    }
+
+    #[test]
+    fn books_kept_from_raw_bytes_equal_books_kept_from_records() {
+        // the claim path reads records out of an unaligned term buffer: same books as `apply`
+        let mut recs = Vec::new();
+        for i in 0..200u64 {
+            let clear = i % 50 == 0;
+            recs.push(Record {
+                kind: if clear { kind::BOOK_CLEAR } else if i % 7 == 0 { kind::TRADE } else { kind::BOOK_LEVEL },
+                venue_id: (1 + i % 2) as u16,
+                instrument_id: 3,
+                side: if clear { side::NONE } else if i % 3 == 0 { side::ASK } else { side::BID },
+                price: if i % 3 == 0 { 1000 + (i % 11) as i64 } else { 900 + (i % 13) as i64 },
+                qty: if i % 9 == 0 { 0 } else { 10 + i as i64 },
+                seq: i,
+                ..Default::default()
+            });
+        }
+        let mut a: HashMap<(u16, u32), Book> = HashMap::new();
+        let mut b: HashMap<(u16, u32), Book> = HashMap::new();
+        let bytes = as_bytes(&recs);
+        let mut unaligned = vec![0u8; bytes.len() + 8];
+        unaligned[8..].copy_from_slice(bytes);
+        apply_books(&mut a, &recs);
+        apply_books_bytes(&mut b, &unaligned[8..]);
+        let snap = |m: &HashMap<(u16, u32), Book>| {
+            let mut keys: Vec<_> = m.keys().copied().collect();
+            keys.sort_unstable();
+            keys.iter().map(|k| (*k, m[k].top(side::BID, 100), m[k].top(side::ASK, 100))).collect::<Vec<_>>()
+        };
+        assert_eq!(snap(&a), snap(&b));
+        assert!(!a.is_empty());
     }
 
     #[test]
