@@ -49,6 +49,8 @@ def nexus_path_throughput(aeron_dir: str, channel: str, stream_id: int, total: i
     slots = 1 << 18
     batch = record.empty(4096)
     batch["kind"] = record.Kind.TRADE  # no book upkeep: the stream's own cost
+    batch["seq"] = np.arange(len(batch))
+    seqs = batch["seq"]  # a view: sequence numbers carried through, checked at the far end
     out = record.empty(8192)
     with RingWriter(near, slots=slots) as w:
         sub = AeronSubscriber(aeron_dir, channel, stream_id, prefix, slots)
@@ -72,9 +74,9 @@ def nexus_path_throughput(aeron_dir: str, channel: str, stream_id: int, total: i
         deadline = time.monotonic() + 120
         while got < total and time.monotonic() < deadline:
             if seq - got <= slots // 2:  # never more in flight than half a ring (UDP: the window holds it back)
-                batch["seq"] = np.arange(seq, seq + len(batch))
-                seq += len(batch)
                 w.publish(batch)
+                seq += len(batch)
+                seqs += len(batch)  # the next batch's sequence numbers, in place
             pub.pump(1 << 16)
             sub.pump(64)
             n = far.poll(out)
