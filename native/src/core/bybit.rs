@@ -11,8 +11,7 @@
 //! error). The fast path never changes what is accepted or rejected, only how fast.
 //! Trade ids are returned as text: Bybit's are UUIDs, hashed by the caller (trade_id_int).
 
-use crate::core::decimal::parse_scaled;
-use crate::core::record::RECORD_SIZE;
+use crate::core::fastpath::{self, fits, mark_last, ms, pair};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -78,21 +77,9 @@ pub enum BybitResult<'a> {
     Fallback,
 }
 
-pub use crate::core::okx::Target;
+pub use crate::core::fastpath::Target;
 
-const TS_MS_MAX: u64 = (i64::MAX / 1_000_000) as u64;
 const SEQ_MAX: u64 = i64::MAX as u64;
-
-fn put(out: &mut [u8], i: usize, words: [i64; 8]) {
-    let dst = &mut out[i * RECORD_SIZE..(i + 1) * RECORD_SIZE];
-    for (k, w) in words.iter().enumerate() {
-        dst[k * 8..k * 8 + 8].copy_from_slice(&w.to_le_bytes());
-    }
-}
-
-fn ms(v: u64) -> Option<i64> {
-    (v <= TS_MS_MAX).then(|| v as i64 * 1_000_000)
-}
 
 pub fn decode<'a>(raw: &'a [u8], out: &mut [u8], t: &Target) -> BybitResult<'a> {
     // simdjson (the general path) validates every string's UTF-8; serde_json skips an ignored one
@@ -127,31 +114,8 @@ fn book<'a>(m: &Msg<'a>, d: &Book<'a>, out: &mut [u8], t: &Target) -> Option<Byb
         Some(c) => c,
         None => m.ts?,
     })?;
-    let n = d.b.len() + d.a.len() + usize::from(snapshot);
-    if n * RECORD_SIZE > out.len() {
-        return None;
-    }
-    let iid = t.instrument_id as i64;
-    let seq = d.u as i64;
-    let (hb, ha) = if snapshot { (t.hdr_snap_bid, t.hdr_snap_ask) } else { (t.hdr_bid, t.hdr_ask) };
-    let mut i = usize::from(snapshot);
-    for (levels, hdr) in [(&d.b, hb), (&d.a, ha)] {
-        for lv in levels {
-            if lv.len() < 2 {
-                return None;
-            }
-            let price = parse_scaled(lv[0].as_bytes(), t.price_exponent).ok()?;
-            let qty = parse_scaled(lv[1].as_bytes(), t.qty_exponent).ok()?;
-            if price <= 0 || qty < 0 {
-                return None;
-            }
-            put(out, i, [ts, t.ts_local_ns, price, qty, seq, 0, iid, hdr]);
-            i += 1;
-        }
-    }
-    if snapshot {
-        put(out, 0, [ts, t.ts_local_ns, 0, 0, seq, 0, iid, t.hdr_clear]);
-    }
+    let n = fastpath::book(out, t, snapshot, ts, d.u as i64, d.b.iter().map(|lv| pair(lv)), d.b.len(),
+                           d.a.iter().map(|lv| pair(lv)), d.a.len())?;
     Some(BybitResult::Done(Info::Book { records: n, snapshot, ts_exchange_ns: ts, seq: d.u }))
 }
 
@@ -160,7 +124,7 @@ fn trades<'a>(tr: &[Trade<'a>], out: &mut [u8], t: &Target) -> Option<BybitResul
     if first.s != t.symbol {
         return Some(BybitResult::OtherSymbol(first.s));
     }
-    if tr.len() * RECORD_SIZE > out.len() {
+    if !fits(out, tr.len()) {
         return None;
     }
     let mut ids = Vec::with_capacity(tr.len());
@@ -171,9 +135,9 @@ fn trades<'a>(tr: &[Trade<'a>], out: &mut [u8], t: &Target) -> Option<BybitResul
             return None;
         }
         let ts = ms(d.time)?;
-        let hdr = match d.side {
-            "Buy" => t.hdr_buy,
-            "Sell" => t.hdr_sell,
+        let buy = match d.side {
+            "Buy" => true,
+            "Sell" => false,
             _ => return None,
         };
         let tid = if !d.i.is_empty() && d.i.len() <= 18 && d.i.bytes().all(|c| c.is_ascii_digit()) {
@@ -182,17 +146,13 @@ fn trades<'a>(tr: &[Trade<'a>], out: &mut [u8], t: &Target) -> Option<BybitResul
             hashed = true;
             0
         };
-        let price = parse_scaled(d.p.as_bytes(), t.price_exponent).ok()?;
-        let qty = parse_scaled(d.v.as_bytes(), t.qty_exponent).ok()?;
-        if price <= 0 || qty <= 0 {
-            return None;
-        }
-        put(out, i, [ts, t.ts_local_ns, price, qty, 0, tid, t.instrument_id as i64, hdr]);
+        fastpath::trade(out, i, t, d.p, d.v, buy, tid, ts)?;
         if i == 0 {
             ts_first = ts;
         }
         ids.push(d.i);
     }
+    mark_last(out, tr.len());
     Some(BybitResult::Done(Info::Trades { records: tr.len(), ts_exchange_ns: ts_first, trade_ids: ids, hashed }))
 }
 
@@ -220,7 +180,7 @@ mod tests {
         let BybitResult::Done(info) = decode(m, &mut out, &target()) else { panic!("fallback") };
         assert_eq!(info, Info::Trades { records: 1, ts_exchange_ns: 1767225601120_000_000,
                                         trade_ids: vec!["450dd3e8-2ad1-42ec-2b96-993c86181c55"], hashed: true });
-        assert_eq!((word(&out, 0, 2), word(&out, 0, 3), word(&out, 0, 7)), (6500240, 15, 77));
+        assert_eq!((word(&out, 0, 2), word(&out, 0, 3), word(&out, 0, 7)), (6500240, 15, 77 | crate::core::fastpath::HDR_F_LAST));
     }
 
     #[test]

@@ -15,40 +15,28 @@
 //! produces its precise error). The fast path never changes what is accepted or rejected.
 
 use crate::core::decimal::parse_scaled;
+use crate::core::fastpath::{iso_ns, mark_last, put};
 use crate::core::record::RECORD_SIZE;
 
 /// What the caller needs besides the records.
 #[derive(Debug, PartialEq, Eq)]
-pub struct BookInfo<'a> {
+pub struct BookInfo {
     pub records: usize,
     pub snapshot: bool,
     pub checksum: Option<u32>,
-    /// The `timestamp` text (RFC 3339), for the caller to convert and write into the records.
-    pub timestamp: Option<&'a str>,
+    /// The `timestamp` (RFC 3339) in ns, every record's ts_exchange_ns; 0 when there is none.
+    pub ts_exchange_ns: i64,
 }
 
 pub enum BookResult<'a> {
-    Done(BookInfo<'a>),
+    Done(BookInfo),
     /// The message is for another symbol than the caller's parameters describe.
     OtherSymbol(&'a str),
     /// Not for the fast path: let the general decoder handle it.
     Fallback,
 }
 
-/// Per-instrument constants the caller supplies: exponents, instrument id and the record
-/// header words (venue/kind/flags/side packed as in the record's last 8 bytes).
-pub struct Target<'s> {
-    pub symbol: &'s str,
-    pub price_exponent: u32,
-    pub qty_exponent: u32,
-    pub instrument_id: u32,
-    pub hdr_bid: i64,
-    pub hdr_ask: i64,
-    pub hdr_snap_bid: i64,
-    pub hdr_snap_ask: i64,
-    pub hdr_clear: i64,
-    pub ts_local_ns: i64,
-}
+pub use crate::core::fastpath::Target;
 
 struct Scan<'a> {
     b: &'a [u8],
@@ -124,13 +112,6 @@ impl<'a> Scan<'a> {
     }
 }
 
-fn put(out: &mut [u8], i: usize, words: [i64; 8]) {
-    let dst = &mut out[i * RECORD_SIZE..(i + 1) * RECORD_SIZE];
-    for (k, w) in words.iter().enumerate() {
-        dst[k * 8..k * 8 + 8].copy_from_slice(&w.to_le_bytes());
-    }
-}
-
 pub fn decode_book<'a>(raw: &'a [u8], out: &mut [u8], t: &Target) -> BookResult<'a> {
     match scan(raw, out, t) {
         Some(r) => r,
@@ -193,10 +174,10 @@ fn scan<'a>(raw: &'a [u8], out: &mut [u8], t: &Target) -> Option<BookResult<'a>>
         s.i += 12;
         checksum = Some(s.u32()?);
     }
-    let mut timestamp = None;
+    let mut ts = 0;
     if s.peek(br#","timestamp":""#) {
         s.i += 14;
-        timestamp = Some(s.string()?);
+        ts = iso_ns(s.string()?)?;
     }
     s.lit(b"}]}")?;
     if s.i != raw.len() {
@@ -205,7 +186,13 @@ fn scan<'a>(raw: &'a [u8], out: &mut [u8], t: &Target) -> Option<BookResult<'a>>
     if snapshot {
         put(out, 0, [0, ts_local, 0, 0, 0, 0, iid, t.hdr_clear]);
     }
-    Some(BookResult::Done(BookInfo { records: n, snapshot, checksum, timestamp }))
+    if ts != 0 {  // known only after the levels: word 0 of each record
+        for r in out[..n * RECORD_SIZE].chunks_exact_mut(RECORD_SIZE) {
+            r[..8].copy_from_slice(&ts.to_le_bytes());
+        }
+    }
+    mark_last(out, n);
+    Some(BookResult::Done(BookInfo { records: n, snapshot, checksum, ts_exchange_ns: ts }))
 }
 
 #[cfg(test)]
@@ -214,7 +201,7 @@ mod tests {
 
     fn target() -> Target<'static> {
         Target { symbol: "BTC/USD", price_exponent: 1, qty_exponent: 8, instrument_id: 7, hdr_bid: 11, hdr_ask: 22,
-                 hdr_snap_bid: 33, hdr_snap_ask: 44, hdr_clear: 55, ts_local_ns: 5 }
+                 hdr_snap_bid: 33, hdr_snap_ask: 44, hdr_clear: 55, hdr_buy: 0, hdr_sell: 0, ts_local_ns: 5 }
     }
 
     fn word(out: &[u8], rec: usize, w: usize) -> i64 {
@@ -227,13 +214,14 @@ mod tests {
         let m = br#"{"channel":"book","type":"update","data":[{"symbol":"BTC/USD","bids":[{"price":45283.5,"qty":0.10000000}],"asks":[{"price":45285.2,"qty":0}],"checksum":3310070434,"timestamp":"2023-10-06T17:35:55.440295Z"}]}"#;
         let BookResult::Done(info) = decode_book(m, &mut out, &target()) else { panic!("fallback") };
         assert_eq!(info, BookInfo { records: 2, snapshot: false, checksum: Some(3310070434),
-                                    timestamp: Some("2023-10-06T17:35:55.440295Z") });
+                                    ts_exchange_ns: 1_696_613_755_440_295_000 });
         assert_eq!((word(&out, 0, 2), word(&out, 0, 3), word(&out, 0, 7)), (452835, 10_000_000, 11));
-        assert_eq!((word(&out, 1, 2), word(&out, 1, 3), word(&out, 1, 7)), (452852, 0, 22));
+        assert_eq!((word(&out, 1, 0), word(&out, 1, 2), word(&out, 1, 3), word(&out, 1, 7)),
+                   (1_696_613_755_440_295_000, 452852, 0, 22 | crate::core::fastpath::HDR_F_LAST));
         let m = br#"{"channel":"book","type":"snapshot","data":[{"symbol":"BTC/USD","bids":[],"asks":[{"price":1,"qty":2}],"checksum":0}]}"#;
         let BookResult::Done(info) = decode_book(m, &mut out, &target()) else { panic!("fallback") };
-        assert_eq!(info, BookInfo { records: 2, snapshot: true, checksum: Some(0), timestamp: None });
-        assert_eq!((word(&out, 0, 7), word(&out, 1, 2), word(&out, 1, 7)), (55, 10, 44));
+        assert_eq!(info, BookInfo { records: 2, snapshot: true, checksum: Some(0), ts_exchange_ns: 0 });
+        assert_eq!((word(&out, 0, 7), word(&out, 1, 2), word(&out, 1, 7)), (55, 10, 44 | crate::core::fastpath::HDR_F_LAST));
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod consensus;
 pub mod consensus_side;
 pub mod dedup;
 pub mod decimal;
+pub mod fastpath;
 pub mod hyperliquid;
 pub mod kraken;
 pub mod okx;

@@ -57,8 +57,6 @@ class BinanceDecoder(Decoder):
 
     REQUIRE_PU = False
     CONTRACT_KIND = "spot"
-    _fast_symbol: str | None = None  # the last symbol the native fast path decoded
-    _fast_trade_symbol: str | None = None  # ... and its trade fast path
 
     def decode(self, raw, out, ts_local_ns: int = 0) -> list[Segment]:
         """A well-formed depthUpdate goes through the native fast path
@@ -66,51 +64,16 @@ class BinanceDecoder(Decoder):
         or anything unusual in it, takes the general path, which accepts and rejects exactly
         the same messages (the fast path only declines, never decides)."""
         if type(raw) is bytes and b'"depthUpdate"' in raw[:24]:
-            if out is not self._out:
-                self._bind(out)
-            e = self._ents.get(self._fast_symbol) if self._fast_symbol else None  # current metadata
-            if e is None:
-                r = binance_depth(raw, out, "", 0, 0, 0, 0, 0, ts_local_ns)
-            else:
-                r = binance_depth(raw, out, self._fast_symbol, e.pe, e.qe, e.iid, e.lvl[1], e.lvl[2], ts_local_ns)
-            if r is not None and r[0] == "symbol":
-                try:
-                    e = self._ent(r[1])
-                except Exception:
-                    return super().decode(raw, out, ts_local_ns)
-                self._fast_symbol = r[1]
-                r = binance_depth(raw, out, r[1], e.pe, e.qe, e.iid, e.lvl[1], e.lvl[2], ts_local_ns)
-            if r is not None and r[0] != "symbol":
-                n, ts, first, last, pu = r
-                if pu is None and self.REQUIRE_PU:
-                    return super().decode(raw, out, ts_local_ns)
-                if pu is not None and pu != -1 and pu < 0:
-                    return super().decode(raw, out, ts_local_ns)
-                if n:
-                    i = (n - 1) * 8 + 7  # F_LAST on the message's last record (header word)
-                    self._q[i] = self._q[i] | 1 << 24
-                return [Segment(SegKind.BOOK, e.inst, 0, n, seq=last, first_seq=first, prev_seq=pu,
-                                ts_exchange_ns=ts)]
+            got = self._native_fast(binance_depth, raw, out, ts_local_ns)
+            if got is not None:
+                (n, ts, first, last, pu), e = got
+                if (pu is not None or not self.REQUIRE_PU) and (pu is None or pu >= -1):
+                    return [Segment(SegKind.BOOK, e.inst, 0, n, seq=last, first_seq=first, prev_seq=pu,
+                                    ts_exchange_ns=ts)]
         elif binance_trade is not None and type(raw) is bytes and (b'"aggTrade"' in raw[:24] or b'"trade"' in raw[:16]):
-            # the same for an aggTrade / trade event (one TRADE record)
-            if out is not self._out:
-                self._bind(out)
-            sym = self._fast_trade_symbol
-            e = self._ents.get(sym) if sym else None  # current metadata
-            if e is None:
-                r = binance_trade(raw, out, '"', 0, 0, 0, 0, 0, ts_local_ns)  # '"' never matches
-            else:
-                r = binance_trade(raw, out, sym, e.pe, e.qe, e.iid, e.buy, e.sell, ts_local_ns)
-            if r is not None and r[0] == "symbol":
-                try:
-                    e = self._ent(r[1])
-                except Exception:
-                    return super().decode(raw, out, ts_local_ns)
-                self._fast_trade_symbol = r[1]
-                r = binance_trade(raw, out, r[1], e.pe, e.qe, e.iid, e.buy, e.sell, ts_local_ns)
-            if r is not None and r[0] != "symbol":
-                ts, tid = r
-                self._q[7] = self._q[7] | 1 << 24  # F_LAST on the message's one record (header word)
+            got = self._native_fast(binance_trade, raw, out, ts_local_ns)  # one TRADE record
+            if got is not None:
+                (ts, tid), e = got
                 return [Segment(SegKind.TRADES, e.inst, 0, 1, ts_exchange_ns=ts, trade_ids=[str(tid)])]
         return super().decode(raw, out, ts_local_ns)
 

@@ -120,7 +120,7 @@ def test_the_native_path_takes_bybit_pushes():
     raw = (b'{"topic":"publicTrade.BTCUSDT","type":"snapshot","ts":1767225601120,"data":[{"T":1767225601120,'
            b'"s":"BTCUSDT","S":"Sell","v":"0.015","p":"65002.40","L":"MinusTick",'
            b'"i":"450dd3e8-2ad1-42ec-2b96-993c86181c55","BT":false,"seq":60000000296}]}')
-    assert bybit_perp.bybit_message(raw, record.empty(2), "BTCUSDT", 2, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0)[0] == "trades"
+    assert bybit_perp.bybit_message(raw, record.empty(2), _listed()._ent("BTCUSDT").native, 0)[0] == "trades"
     segs = _listed().decode(raw, out := record.empty(2))
     assert [(s.kind, s.stop, s.trade_ids) for s in segs] == [(SegKind.TRADES, 1, ["450dd3e8-2ad1-42ec-2b96-993c86181c55"])]
     assert out[0]["trade_id"] == trade_id_int("450dd3e8-2ad1-42ec-2b96-993c86181c55") and out[0]["price"] == 6500240

@@ -195,7 +195,7 @@ def test_the_native_book_path_gives_the_general_paths_records(msgs, size):
 def test_the_native_book_path_takes_kraken_book_messages():
     dec = listed()
     msg = book_msg("update", "BTC/USD", [("45283.5", "0.1")], [("45283.6", "0")], 7)
-    assert kraken.kraken_book(msg, record.empty(4), "BTC/USD", 1, 8, 1, 0, 0, 0, 0, 0, 0) is not None
+    assert kraken.kraken_book(msg, record.empty(4), dec._ent("BTC/USD").native, 0) is not None
     segs = dec.decode(msg, out := record.empty(4))
     assert [(s.start, s.stop, s.checksum) for s in segs] == [(0, 2, 7)]
     assert out[0]["ts_exchange_ns"] == 1696613755440295000 and out[1]["flags"] & record.Flag.LAST
