@@ -37,6 +37,7 @@ __all__ = [
     "Target",
     "binance_depth",
     "binance_trade",
+    "binance_snapshot",
     "coinbase_l2",
     "kraken_book",
     "okx_message",
@@ -272,6 +273,12 @@ def binance_trade(
     target: Target | None,
     ts_local_ns: int,
 ) -> tuple[int, int] | tuple[Literal["symbol"], str] | None: ...
+def binance_snapshot(
+    raw: bytes,
+    out: np.ndarray,
+    target: Target | None,
+    ts_local_ns: int,
+) -> tuple[int, int, int] | None: ...
 def coinbase_l2(
     raw: bytes,
     out: np.ndarray,

@@ -128,6 +128,31 @@ class Segment:
 
 CONTROL = Segment(SegKind.CONTROL)  # shared, immutable by convention
 
+_new_object = object.__new__
+
+
+def fast_segment(kind: SegKind, inst: Instrument, stop: int, snapshot: bool = False, seq: int | None = None,
+                 first_seq: int | None = None, prev_seq: int | None = None, checksum: int | None = None,
+                 ts_exchange_ns: int | None = None, trade_ids: list[str] | None = None) -> Segment:
+    """`Segment(kind, inst, 0, stop, snapshot=..., ...)` for the native fast paths, once per
+    message: the same object, built without a class call with keywords (Python 3.11 runs
+    `Segment(...)` through type.__call__ and matches keywords by name: ~2.5x the cost)."""
+    s = _new_object(Segment)
+    s.kind = kind
+    s.inst = inst
+    s.start = 0
+    s.stop = stop
+    s.snapshot = snapshot
+    s.seq = seq
+    s.first_seq = first_seq
+    s.prev_seq = prev_seq
+    s.checksum = checksum
+    s.ts_exchange_ns = ts_exchange_ns
+    s.trade_ids = trade_ids
+    s.rest = False
+    s.depth = None
+    return s
+
 
 # The per-instrument constants of the native decode fast paths (native/src/py/target.rs); None in
 # a build that predates them (then no fast path is called).

@@ -75,6 +75,52 @@ pub fn decode_depth<'a>(raw: &'a [u8], out: &mut [u8], t: &Target) -> DepthResul
     DepthResult::Done(DepthInfo { records: n, ts_exchange_ns: ts, first: d.first, last: d.last, pu: d.pu })
 }
 
+/// A REST depth snapshot body (GET /api/v3/depth, /fapi/v1/depth): no other key.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Snapshot<'a> {
+    #[serde(rename = "lastUpdateId")]
+    last: u64,
+    // absent: None; null: an error (Python reads T, else E, whenever the key is there)
+    #[serde(rename = "E", default, deserialize_with = "present")]
+    event_ms: Option<u64>,
+    #[serde(rename = "T", default, deserialize_with = "present")]
+    trans_ms: Option<u64>,
+    #[serde(borrow)]
+    bids: Vec<[&'a str; 2]>,
+    #[serde(borrow)]
+    asks: Vec<[&'a str; 2]>,
+}
+
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    u64::deserialize(d).map(Some)
+}
+
+/// What the caller needs besides a snapshot's records.
+#[derive(Debug, PartialEq, Eq)]
+pub struct SnapshotInfo {
+    pub records: usize,
+    /// T, else E, else 0 (spot bodies carry no time)
+    pub ts_exchange_ns: i64,
+    pub last: u64,
+}
+
+/// Native fast path for a REST depth snapshot body of the caller's symbol (the body names
+/// none): BOOK_CLEAR + bids + asks, all flagged F_SNAPSHOT, seq = lastUpdateId, F_LAST on the
+/// last. None (fall back) on anything unusual: another key, a null or mistyped field, a level
+/// that is not two strings, a value off the grid, a price not positive or a size negative,
+/// a batch too small.
+pub fn decode_snapshot(raw: &[u8], out: &mut [u8], t: &Target) -> Option<SnapshotInfo> {
+    let d: Snapshot = serde_json::from_slice(raw).ok()?;
+    if d.last > SEQ_MAX {
+        return None;
+    }
+    let ts = fastpath::ms(d.trans_ms.or(d.event_ms).unwrap_or(0))?;
+    let (bids, asks) = (d.bids.iter().map(|[p, q]| Some((*p, *q))), d.asks.iter().map(|[p, q]| Some((*p, *q))));
+    let n = fastpath::book(out, t, true, ts, d.last as i64, bids, d.bids.len(), asks, d.asks.len())?;
+    Some(SnapshotInfo { records: n, ts_exchange_ns: ts, last: d.last })
+}
+
 #[derive(Deserialize)]
 struct Trade<'a> {
     #[serde(rename = "e")]
@@ -172,6 +218,24 @@ mod tests {
         let word = |rec: usize, w: usize| i64::from_le_bytes(out[rec * 64 + w * 8..rec * 64 + w * 8 + 8].try_into().unwrap());
         assert_eq!((word(0, 2), word(0, 3), word(0, 4), word(0, 7)), (240_000, 1_000_000_000, 160, 11));
         assert_eq!((word(1, 2), word(1, 3), word(1, 7)), (260_000, 10_000_000_000, 22 | fastpath::HDR_F_LAST));
+    }
+
+    #[test]
+    fn decodes_a_rest_snapshot() {
+        let mut out = vec![0u8; 64 * 4];
+        let t = Target { hdr_snap_bid: 33, hdr_snap_ask: 44, hdr_clear: 55, ..target() };
+        let body = br#"{"lastUpdateId":1027024,"bids":[["4.00000000","431.00000000"]],"asks":[["4.00000200","12.00000000"]]}"#;
+        let info = decode_snapshot(body, &mut out, &t).expect("taken");
+        assert_eq!(info, SnapshotInfo { records: 3, ts_exchange_ns: 0, last: 1027024 });
+        let word = |rec: usize, w: usize| i64::from_le_bytes(out[rec * 64 + w * 8..rec * 64 + w * 8 + 8].try_into().unwrap());
+        assert_eq!((word(0, 7), word(1, 2), word(1, 4), word(1, 7), word(2, 7)), (55, 400_000_000, 1027024, 33, 44 | fastpath::HDR_F_LAST));
+        let futures = br#"{"lastUpdateId":1,"E":1589436922972,"T":1589436922959,"bids":[],"asks":[]}"#;
+        assert_eq!(decode_snapshot(futures, &mut out, &t).map(|i| i.ts_exchange_ns), Some(1589436922959_000_000));
+        for bad in [&br#"{"lastUpdateId":1,"T":null,"bids":[],"asks":[]}"#[..], br#"{"lastUpdateId":1,"e":"x","bids":[],"asks":[]}"#,
+                    br#"{"lastUpdateId":-1,"bids":[],"asks":[]}"#, br#"{"lastUpdateId":1,"bids":[["1","1","1"]],"asks":[]}"#,
+                    br#"{"lastUpdateId":1,"bids":[["0","1"]],"asks":[]}"#] {
+            assert!(decode_snapshot(bad, &mut out, &t).is_none(), "{}", String::from_utf8_lossy(bad));
+        }
     }
 
     #[test]

@@ -259,9 +259,16 @@ impl Book {
             ] {
                 tmp.clear();
                 format_fixed(rescale(v, from_exp, to_prec), to_prec, &mut tmp);
-                let digits = tmp.replace('.', "");
-                let trimmed = digits.trim_start_matches('0');
-                s.push_str(if trimmed.is_empty() { "0" } else { trimmed });
+                // '.' removed, then leading zeros stripped ("0" when nothing is left)
+                let start = s.len();
+                for c in tmp.chars().filter(|&c| c != '.') {
+                    if c != '0' || s.len() > start {
+                        s.push(c);
+                    }
+                }
+                if s.len() == start {
+                    s.push('0');
+                }
             }
         }
         s

@@ -1,6 +1,6 @@
 use super::buffers::records_mut;
 use super::target::{core, Target};
-use crate::core::binance::{decode_depth, decode_trade, DepthResult, TradeResult};
+use crate::core::binance::{decode_depth, decode_snapshot, decode_trade, DepthResult, TradeResult};
 use numpy::PyUntypedArray;
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
@@ -54,7 +54,19 @@ fn binance_trade<'py>(
     })
 }
 
+/// Fast path for a Binance REST depth snapshot body of `target`'s symbol (see
+/// native/src/core/binance.rs): BOOK_CLEAR + levels written into `out` from index 0. Returns
+/// (records, ts_exchange_ns or 0, lastUpdateId), or None to fall back.
+#[pyfunction]
+fn binance_snapshot(raw: &[u8], out: &Bound<'_, PyUntypedArray>, target: Option<Bound<'_, Target>>,
+                    ts_local_ns: i64) -> PyResult<Option<(usize, i64, u64)>> {
+    let buf = records_mut(out)?;
+    let t = core(target.as_ref(), ts_local_ns);
+    Ok(decode_snapshot(raw, buf, &t).map(|i| (i.records, i.ts_exchange_ns, i.last)))
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(binance_depth, m)?)?;
-    m.add_function(wrap_pyfunction!(binance_trade, m)?)
+    m.add_function(wrap_pyfunction!(binance_trade, m)?)?;
+    m.add_function(wrap_pyfunction!(binance_snapshot, m)?)
 }

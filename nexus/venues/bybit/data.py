@@ -31,9 +31,11 @@ from nexus import _native
 from nexus.exceptions import DecodeError
 from nexus.instruments import Instrument, decimals_of
 from nexus.venues.base import (
-    CONTROL, Decoder, Segment, SegKind, TradeFields, columns, log, ms_to_ns, seq_int, trade_id_int,
+    CONTROL, Decoder, fast_segment, Segment, SegKind, TradeFields, columns, log, ms_to_ns, seq_int, trade_id_int,
 )
 from nexus.venues.booksync import BookState, Sync
+
+_BOOK, _TRADES = SegKind.BOOK, SegKind.TRADES
 
 VENUE = "bybit-perp"
 
@@ -67,13 +69,13 @@ class BybitPerpDecoder(Decoder):
                 r, e = got
                 if r[0] == "book":
                     _, n, snapshot, ts, u = r
-                    return [Segment(SegKind.BOOK, e.inst, 0, n, snapshot=snapshot, seq=u, ts_exchange_ns=ts)]
+                    return [fast_segment(_BOOK, e.inst, n, snapshot, u, None, None, None, ts, None)]
                 _, n, ts, ids, hashed = r
                 if hashed:  # a UUID: the record's trade id is its 63-bit hash (trade_id_int)
                     q = self._q
                     for k, tid in enumerate(ids):
                         q[k * 8 + _W_TID] = trade_id_int(tid)
-                return [Segment(SegKind.TRADES, e.inst, 0, n, ts_exchange_ns=ts, trade_ids=ids)]
+                return [fast_segment(_TRADES, e.inst, n, False, None, None, None, None, ts, ids)]
         return super().decode(raw, out, ts_local_ns)
 
     def _decode(self, doc: Any) -> list[Segment]:

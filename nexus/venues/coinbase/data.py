@@ -30,9 +30,11 @@ from nexus import _native
 from nexus.exceptions import DecodeError
 from nexus.instruments import Instrument
 from nexus.venues.base import (
-    ASK, BID, Decoder, Segment, SegKind, TradeFields, iso_to_ns, log, seq_int,
+    ASK, BID, Decoder, fast_segment, Segment, SegKind, TradeFields, iso_to_ns, log, seq_int,
 )
 from nexus.venues.booksync import BookState, Sync
+
+_BOOK, _TRADES = SegKind.BOOK, SegKind.TRADES
 
 VENUE = "coinbase"
 BOOK_SIDES = {"bid": BID, "offer": ASK}
@@ -69,7 +71,7 @@ class CoinbaseDecoder(Decoder):
             got = self._native_fast(coinbase_l2, raw, out, ts_local_ns)
             if got is not None:
                 (n, snapshot, seq, ts), e = got
-                return [Segment(SegKind.BOOK, e.inst, 0, n, snapshot=snapshot, seq=seq, ts_exchange_ns=ts)]
+                return [fast_segment(_BOOK, e.inst, n, snapshot, seq, None, None, None, ts, None)]
         return super().decode(raw, out, ts_local_ns)
 
     def _decode(self, doc: Any) -> list[Segment]:

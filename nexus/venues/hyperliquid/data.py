@@ -30,8 +30,10 @@ from nexus import _native
 
 from nexus.exceptions import DecodeError
 from nexus.instruments import Instrument
-from nexus.venues.base import CONTROL, Decoder, Segment, SegKind, TradeFields, ms_to_ns, object_columns
+from nexus.venues.base import CONTROL, Decoder, fast_segment, Segment, SegKind, TradeFields, ms_to_ns, object_columns
 from nexus.venues.booksync import BookState, Sync
+
+_BOOK, _TRADES = SegKind.BOOK, SegKind.TRADES
 
 VENUE = "hyperliquid"
 PRICE_DECIMALS_PERP_MAX = 6
@@ -68,8 +70,8 @@ class HyperliquidDecoder(Decoder):
             if got is not None:
                 r, e = got
                 if r[0] == "book":
-                    return [Segment(SegKind.BOOK, e.inst, 0, r[1], snapshot=True, ts_exchange_ns=r[2])]
-                return [Segment(SegKind.TRADES, e.inst, 0, r[1], ts_exchange_ns=r[2], trade_ids=list(map(str, r[3])))]
+                    return [fast_segment(_BOOK, e.inst, r[1], True, None, None, None, None, r[2], None)]
+                return [fast_segment(_TRADES, e.inst, r[1], False, None, None, None, None, r[2], list(map(str, r[3])))]
         return super().decode(raw, out, ts_local_ns)
 
     def _decode(self, doc: Any) -> list[Segment]:

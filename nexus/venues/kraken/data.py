@@ -40,9 +40,11 @@ from nexus import _native
 from nexus.exceptions import DecodeError
 from nexus.instruments import Instrument
 from nexus.venues.base import (
-    CONTROL, Decoder, Segment, SegKind, TradeFields, iso_to_ns, log, object_columns,
+    CONTROL, Decoder, fast_segment, Segment, SegKind, TradeFields, iso_to_ns, log, object_columns,
 )
 from nexus.venues.booksync import BookState, Sync
+
+_BOOK, _TRADES = SegKind.BOOK, SegKind.TRADES
 
 VENUE = "kraken"
 CHECKSUM_DEPTH = 10
@@ -83,8 +85,7 @@ class KrakenDecoder(Decoder):
             got = self._native_fast(kraken_book, raw, out, ts_local_ns)
             if got is not None:
                 (n, snapshot, checksum, ts), e = got
-                return [Segment(SegKind.BOOK, e.inst, 0, n, snapshot=snapshot, checksum=checksum,
-                                ts_exchange_ns=ts or None)]
+                return [fast_segment(_BOOK, e.inst, n, snapshot, None, None, None, checksum, ts or None, None)]
         return super().decode(raw, out, ts_local_ns)
 
     def _decode(self, doc: Any) -> list[Segment]:

@@ -35,9 +35,11 @@ from nexus import _native
 from nexus.exceptions import DecodeError
 from nexus.instruments import Instrument, decimals_of
 from nexus.venues.base import (
-    CONTROL, Decoder, Segment, SegKind, TradeFields, columns, log, ms_to_ns,
+    CONTROL, Decoder, fast_segment, Segment, SegKind, TradeFields, columns, log, ms_to_ns,
 )
 from nexus.venues.booksync import BookState, Sync
+
+_BOOK, _TRADES = SegKind.BOOK, SegKind.TRADES
 
 VENUE = "okx-swap"
 CHECKSUM_DEPTH = 25
@@ -75,10 +77,9 @@ class OkxSwapDecoder(Decoder):
                 r, e = got
                 if r[0] == "book":
                     _, n, snapshot, ts, seq, prev, checksum = r
-                    return [Segment(SegKind.BOOK, e.inst, 0, n, snapshot=snapshot, seq=seq, prev_seq=prev,
-                                    checksum=checksum or None, ts_exchange_ns=ts)]
+                    return [fast_segment(_BOOK, e.inst, n, snapshot, seq, None, prev, checksum or None, ts, None)]
                 _, n, ts, ids = r
-                return [Segment(SegKind.TRADES, e.inst, 0, n, ts_exchange_ns=ts, trade_ids=ids)]
+                return [fast_segment(_TRADES, e.inst, n, False, None, None, None, None, ts, ids)]
         return super().decode(raw, out, ts_local_ns)
 
     def _parse(self, raw: bytes) -> Any:
