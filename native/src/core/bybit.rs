@@ -15,7 +15,8 @@ use crate::core::fastpath::{self, fits, mark_last, ms, pair};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
-struct Msg<'a> {
+struct Msg<'a, D> {
+    #[allow(dead_code)] // read for its type: a string (its channel is matched on the raw prefix)
     topic: &'a str,
     #[serde(rename = "type", default)]
     typ: Option<&'a str>,
@@ -24,21 +25,11 @@ struct Msg<'a> {
     // absent: None; null: an error (Python reads `cts` whenever the key is there)
     #[serde(default, deserialize_with = "present")]
     cts: Option<u64>,
-    #[serde(borrow)]
-    data: Data<'a>,
+    data: D,
 }
 
 fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
     u64::deserialize(d).map(Some)
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Data<'a> {
-    #[serde(borrow)]
-    Book(Book<'a>),
-    #[serde(borrow)]
-    Trades(Vec<Trade<'a>>),
 }
 
 #[derive(Deserialize)]
@@ -86,19 +77,20 @@ pub fn decode<'a>(raw: &'a [u8], out: &mut [u8], t: &Target) -> BybitResult<'a> 
     let Ok(text) = std::str::from_utf8(raw) else {
         return BybitResult::Fallback;
     };
-    let m: Msg<'a> = match serde_json::from_str(text) {
-        Ok(m) => m,
-        Err(_) => return BybitResult::Fallback,
-    };
-    let r = match &m.data {
-        Data::Book(b) if m.topic.starts_with("orderbook.") => book(&m, b, out, t),
-        Data::Trades(tr) if m.topic.starts_with("publicTrade.") => trades(tr, out, t),
-        _ => None,
+    // the topic first, as Bybit writes it (and the caller checks): its channel names the shape
+    // of `data`, parsed straight into it (no untagged enum buffering the whole message)
+    let r = if raw.starts_with(br#"{"topic":"orderbook."#) {
+        serde_json::from_str::<Msg<'a, Book<'a>>>(text).ok().and_then(|m| book(&m, out, t))
+    } else if raw.starts_with(br#"{"topic":"publicTrade."#) {
+        serde_json::from_str::<Msg<'a, Vec<Trade<'a>>>>(text).ok().and_then(|m| trades(&m.data, out, t))
+    } else {
+        None
     };
     r.unwrap_or(BybitResult::Fallback)
 }
 
-fn book<'a>(m: &Msg<'a>, d: &Book<'a>, out: &mut [u8], t: &Target) -> Option<BybitResult<'a>> {
+fn book<'a>(m: &Msg<'a, Book<'a>>, out: &mut [u8], t: &Target) -> Option<BybitResult<'a>> {
+    let d = &m.data;
     let typ = m.typ?;
     if typ != "snapshot" && typ != "delta" {
         return None;

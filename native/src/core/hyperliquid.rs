@@ -14,19 +14,10 @@ use crate::core::fastpath::{self, fits, mark_last, ms};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
-struct Msg<'a> {
+struct Msg<'a, D> {
+    #[allow(dead_code)] // read for its type: a string
     channel: &'a str,
-    #[serde(borrow)]
-    data: Data<'a>,
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Data<'a> {
-    #[serde(borrow)]
-    Book(Book<'a>),
-    #[serde(borrow)]
-    Trades(Vec<Trade<'a>>),
+    data: D,
 }
 
 #[derive(Deserialize)]
@@ -75,14 +66,14 @@ pub fn decode<'a>(raw: &'a [u8], out: &mut [u8], t: &Target) -> HlResult<'a> {
     let Ok(text) = std::str::from_utf8(raw) else {
         return HlResult::Fallback;
     };
-    let m: Msg<'a> = match serde_json::from_str(text) {
-        Ok(m) => m,
-        Err(_) => return HlResult::Fallback,
-    };
-    let r = match (&m.data, m.channel) {
-        (Data::Book(b), "l2Book") => book(b, out, t),
-        (Data::Trades(tr), "trades") => trades(tr, out, t),
-        _ => None,
+    // the channel first, as Hyperliquid writes it (and the caller checks): it names the shape of
+    // `data`, parsed straight into it (no untagged enum buffering the whole message)
+    let r = if raw.starts_with(br#"{"channel":"l2Book","#) {
+        serde_json::from_str::<Msg<'a, Book<'a>>>(text).ok().and_then(|m| book(&m.data, out, t))
+    } else if raw.starts_with(br#"{"channel":"trades","#) {
+        serde_json::from_str::<Msg<'a, Vec<Trade<'a>>>>(text).ok().and_then(|m| trades(&m.data, out, t))
+    } else {
+        None
     };
     r.unwrap_or(HlResult::Fallback)
 }
