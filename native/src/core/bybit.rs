@@ -9,8 +9,10 @@
 //! negative (book) or non-positive (trade) size, trades of two instruments, a batch too small —
 //! returns `Fallback`, and the Python decoder handles the message (and produces its precise
 //! error). The fast path never changes what is accepted or rejected, only how fast.
-//! Trade ids are returned as text: Bybit's are UUIDs, hashed by the caller (trade_id_int).
+//! Trade ids are returned as text; Bybit's are UUIDs, stored as their 63-bit BLAKE2b hash
+//! (core/blake2b.rs, the general path's trade_id_int).
 
+use crate::core::blake2b::trade_id_hash;
 use crate::core::fastpath::{self, fits, mark_last, ms, pair};
 use serde::Deserialize;
 
@@ -58,7 +60,7 @@ struct Trade<'a> {
 pub enum Info<'a> {
     Book { records: usize, snapshot: bool, ts_exchange_ns: i64, seq: u64 },
     /// One segment of trades: the first trade's time and every trade id's text; `hashed`:
-    /// some id is not a number below 10^18 (its word was left 0 for the caller to hash).
+    /// some id is not ASCII (its word was left 0 for the caller's trade_id_int).
     Trades { records: usize, ts_exchange_ns: i64, trade_ids: Vec<&'a str>, hashed: bool },
 }
 
@@ -132,11 +134,13 @@ fn trades<'a>(tr: &[Trade<'a>], out: &mut [u8], t: &Target) -> Option<BybitResul
             "Sell" => false,
             _ => return None,
         };
-        let tid = if !d.i.is_empty() && d.i.len() <= 18 && d.i.bytes().all(|c| c.is_ascii_digit()) {
+        let tid = if !d.i.is_ascii() {
+            hashed = true; // Python's isdigit() takes other digits too: its trade_id_int decides
+            0
+        } else if !d.i.is_empty() && d.i.len() <= 18 && d.i.bytes().all(|c| c.is_ascii_digit()) {
             d.i.parse::<i64>().ok()?
         } else {
-            hashed = true;
-            0
+            trade_id_hash(d.i.as_bytes()) as i64 // a UUID: its 63-bit hash (Python's trade_id_int)
         };
         fastpath::trade(out, i, t, d.p, d.v, buy, tid, ts)?;
         if i == 0 {
@@ -171,7 +175,8 @@ mod tests {
         let m = br#"{"topic":"publicTrade.BTCUSDT","type":"snapshot","ts":1,"data":[{"T":1767225601120,"s":"BTCUSDT","S":"Sell","v":"0.015","p":"65002.40","L":"MinusTick","i":"450dd3e8-2ad1-42ec-2b96-993c86181c55","BT":false,"seq":60000000296}]}"#;
         let BybitResult::Done(info) = decode(m, &mut out, &target()) else { panic!("fallback") };
         assert_eq!(info, Info::Trades { records: 1, ts_exchange_ns: 1767225601120_000_000,
-                                        trade_ids: vec!["450dd3e8-2ad1-42ec-2b96-993c86181c55"], hashed: true });
+                                        trade_ids: vec!["450dd3e8-2ad1-42ec-2b96-993c86181c55"], hashed: false });
+        assert_eq!(word(&out, 0, 5), 3899478501180714772); // its BLAKE2b-64, as trade_id_int gives
         assert_eq!((word(&out, 0, 2), word(&out, 0, 3), word(&out, 0, 7)), (6500240, 15, 77 | crate::core::fastpath::HDR_F_LAST));
     }
 

@@ -1,6 +1,7 @@
 //! Pure Rust core: no pyo3 here. Tested with `cargo test`.
 pub mod bench;
 pub mod binance;
+pub mod blake2b;
 pub mod book;
 pub mod bybit;
 pub mod coinbase;

@@ -8,8 +8,8 @@ use pyo3::types::{PyList, PyTuple};
 /// Fast path for a Bybit `orderbook.*` or `publicTrade.*` push (see native/src/core/bybit.rs),
 /// records written into `out` from index 0. Returns ("book", records, snapshot, ts_exchange_ns,
 /// u) or ("trades", records, ts_exchange_ns, [trade ids], hashed), ("symbol", s) when the
-/// message is for another instrument, or None to fall back. `hashed`: some trade id is not a
-/// number, its record's trade_id word was left 0 for the caller to fill.
+/// message is for another instrument, or None to fall back. `hashed`: some trade id is not ASCII,
+/// its record's trade_id word was left 0 for the caller to fill (others are hashed natively).
 #[pyfunction]
 fn bybit_message<'py>(
     py: Python<'py>,

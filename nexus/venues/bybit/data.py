@@ -71,7 +71,7 @@ class BybitPerpDecoder(Decoder):
                     _, n, snapshot, ts, u = r
                     return [fast_segment(_BOOK, e.inst, n, snapshot, u, None, None, None, ts, None)]
                 _, n, ts, ids, hashed = r
-                if hashed:  # a UUID: the record's trade id is its 63-bit hash (trade_id_int)
+                if hashed:  # an id that is not ASCII: trade_id_int decides its record's trade id
                     q = self._q
                     for k, tid in enumerate(ids):
                         q[k * 8 + _W_TID] = trade_id_int(tid)

@@ -55,7 +55,8 @@ _ANY = {"px": st.one_of(st.sampled_from(['"65002.80"', '"0"', '"-1"', '"1e-5"', 
         "ts": st.sampled_from(["1767225601100", '"1767225601100"', "-1", "null", "99999999999999999"]),
         "type": st.sampled_from(['"delta"', '"snapshot"', '"x"', "null"]),
         "cts": st.sampled_from(["", ',"cts":1767225601099', ',"cts":null', ',"cts":"1"']),
-        "tid": st.sampled_from(['"450dd3e8-2ad1-42ec-2b96-993c86181c55"', '"123"', "7", '"1234567890123456789"']),
+        "tid": st.sampled_from(['"450dd3e8-2ad1-42ec-2b96-993c86181c55"', '"123"', "7", '"1234567890123456789"',
+                                '"\\u0661\\u0662"', '"\u0661\u0662"', '"\u00e9-1"', '""', '"x"', '"' + "a" * 200 + '"']),
         "side": st.sampled_from(['"Buy"', '"Sell"', '"buy"']),
         "extra": st.sampled_from([[], ['"1"'], ['"1"', '"2"']]), "data": st.sampled_from(["book", "trades"])}
 # the values Bybit sends for BTCUSDT (tick 0.10, step 0.001): the fast path's own work
