@@ -40,6 +40,7 @@ __all__ = [
     "binance_snapshot",
     "coinbase_l2",
     "kraken_book",
+    "kraken_trades",
     "okx_message",
     "bybit_message",
     "hyperliquid_message",
@@ -291,6 +292,12 @@ def kraken_book(
     target: Target | None,
     ts_local_ns: int,
 ) -> tuple[int, bool, int | None, int] | tuple[Literal["symbol"], str] | None: ...
+def kraken_trades(
+    raw: bytes,
+    out: np.ndarray,
+    target: Target | None,
+    ts_local_ns: int,
+) -> tuple[int, int, list[int]] | tuple[Literal["symbol"], str] | None: ...
 def okx_message(
     raw: bytes,
     out: np.ndarray,

@@ -15,7 +15,7 @@
 //! produces its precise error). The fast path never changes what is accepted or rejected.
 
 use crate::core::decimal::parse_scaled;
-use crate::core::fastpath::{iso_ns, mark_last, put};
+use crate::core::fastpath::{self, iso_ns, mark_last, put};
 use crate::core::record::RECORD_SIZE;
 
 /// What the caller needs besides the records.
@@ -87,6 +87,24 @@ impl<'a> Scan<'a> {
             self.i += 1;
         }
         Some(&self.b[start..self.i])
+    }
+
+    /// A JSON unsigned integer (no leading zero) below 2^63 (a trade id the record keeps as is).
+    fn u63(&mut self) -> Option<u64> {
+        let start = self.i;
+        let mut v: u64 = 0;
+        while self.i < self.b.len() && self.b[self.i].is_ascii_digit() {
+            v = v.checked_mul(10)?.checked_add((self.b[self.i] - b'0') as u64)?;
+            self.i += 1;
+        }
+        let n = self.i - start;
+        if n == 0 || (n > 1 && self.b[start] == b'0') || v > i64::MAX as u64 {
+            return None;
+        }
+        if self.i < self.b.len() && matches!(self.b[self.i], b'.' | b'e' | b'E') {
+            return None;
+        }
+        Some(v)
     }
 
     /// A JSON unsigned integer (no leading zero) that fits 32 bits.
@@ -195,6 +213,94 @@ fn scan<'a>(raw: &'a [u8], out: &mut [u8], t: &Target) -> Option<BookResult<'a>>
     Some(BookResult::Done(BookInfo { records: n, snapshot, checksum, ts_exchange_ns: ts }))
 }
 
+/// What the caller needs besides a trade message's records.
+#[derive(Debug, PartialEq, Eq)]
+pub struct TradesInfo {
+    pub records: usize,
+    /// The first trade's time (the segment's ts_exchange_ns).
+    pub ts_exchange_ns: i64,
+    pub trade_ids: Vec<u64>,
+}
+
+pub enum TradesResult<'a> {
+    Done(TradesInfo),
+    /// The trades are of another symbol than the caller's parameters describe.
+    OtherSymbol(&'a str),
+    /// Not for the fast path (an empty array too): let the general decoder handle it.
+    Fallback,
+}
+
+/// Native fast path for a Kraken v2 `trade` message, the exact shape Kraken sends, byte by byte:
+/// `{"channel":"trade","type":"snapshot"|"update","data":[T,..]}` with T =
+/// `{"symbol":S,"side":"buy"|"sell","price":P,"qty":Q,"ord_type":O,"trade_id":N,"timestamp":TS}`,
+/// every trade of one symbol: one TRADE record each (side = the taker's), F_LAST on the last.
+/// Anything else — another key order, whitespace, an escaped string, two symbols, a trade id
+/// that is not an integer below 2^63, a value off the grid or not positive, a timestamp the
+/// native reader does not take, a batch too small — returns `Fallback`.
+pub fn decode_trades<'a>(raw: &'a [u8], out: &mut [u8], t: &Target) -> TradesResult<'a> {
+    scan_trades(raw, out, t).unwrap_or(TradesResult::Fallback)
+}
+
+fn scan_trades<'a>(raw: &'a [u8], out: &mut [u8], t: &Target) -> Option<TradesResult<'a>> {
+    let mut s = Scan { b: raw, i: 0 };
+    s.lit(br#"{"channel":"trade","type":""#)?;
+    if s.peek(b"snapshot\"") {
+        s.i += 9;
+    } else {
+        s.lit(b"update\"")?;
+    }
+    s.lit(br#","data":["#)?;
+    let cap = out.len() / RECORD_SIZE;
+    let mut ids = Vec::new();
+    let mut ts_first = 0;
+    loop {
+        s.lit(br#"{"symbol":""#)?;
+        let symbol = s.string()?;
+        if symbol != t.symbol {
+            return if ids.is_empty() { Some(TradesResult::OtherSymbol(symbol)) } else { None };
+        }
+        s.lit(br#","side":""#)?;
+        let buy = match s.string()? {
+            "buy" => true,
+            "sell" => false,
+            _ => return None,
+        };
+        s.lit(br#","price":"#)?;
+        let p = s.number()?;
+        s.lit(br#","qty":"#)?;
+        let q = s.number()?;
+        s.lit(br#","ord_type":""#)?;
+        s.string()?;
+        s.lit(br#","trade_id":"#)?;
+        let id = s.u63()?;
+        s.lit(br#","timestamp":""#)?;
+        let ts = iso_ns(s.string()?)?;
+        s.lit(b"}")?;
+        let i = ids.len();
+        if i >= cap {
+            return None;
+        }
+        // the general path reads the number's text: the same bytes here
+        let (p, q) = (std::str::from_utf8(p).ok()?, std::str::from_utf8(q).ok()?);
+        fastpath::trade(out, i, t, p, q, buy, id as i64, ts)?;
+        if i == 0 {
+            ts_first = ts;
+        }
+        ids.push(id);
+        if s.peek(b",") {
+            s.i += 1;
+        } else {
+            break;
+        }
+    }
+    s.lit(b"]}")?;
+    if s.i != raw.len() {
+        return None;
+    }
+    mark_last(out, ids.len());
+    Some(TradesResult::Done(TradesInfo { records: ids.len(), ts_exchange_ns: ts_first, trade_ids: ids }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -222,6 +328,33 @@ mod tests {
         let BookResult::Done(info) = decode_book(m, &mut out, &target()) else { panic!("fallback") };
         assert_eq!(info, BookInfo { records: 2, snapshot: true, checksum: Some(0), ts_exchange_ns: 0 });
         assert_eq!((word(&out, 0, 7), word(&out, 1, 2), word(&out, 1, 7)), (55, 10, 44 | crate::core::fastpath::HDR_F_LAST));
+    }
+
+    #[test]
+    fn decodes_trades() {
+        let mut out = vec![0u8; 64 * 3];
+        let t = Target { hdr_buy: 66, hdr_sell: 77, ..target() };
+        let ok = r#"{"channel":"trade","type":"update","data":[{"symbol":"BTC/USD","side":"sell","price":64999.6,"qty":0.00172737,"ord_type":"market","trade_id":80000001,"timestamp":"2023-10-06T17:35:55.440295Z"},{"symbol":"BTC/USD","side":"buy","price":65000,"qty":1,"ord_type":"limit","trade_id":80000002,"timestamp":"2023-10-06T17:35:56Z"}]}"#;
+        let TradesResult::Done(info) = decode_trades(ok.as_bytes(), &mut out, &t) else { panic!("fallback") };
+        assert_eq!(info, TradesInfo { records: 2, ts_exchange_ns: 1_696_613_755_440_295_000, trade_ids: vec![80000001, 80000002] });
+        assert_eq!((word(&out, 0, 2), word(&out, 0, 3), word(&out, 0, 5), word(&out, 0, 7)), (649996, 172737, 80000001, 77));
+        assert_eq!((word(&out, 1, 0), word(&out, 1, 2), word(&out, 1, 7)),
+                   (1_696_613_756_000_000_000, 650000, 66 | crate::core::fastpath::HDR_F_LAST));
+        for bad in [
+            ok.replace(r#""side":"sell""#, r#""side":"Sell""#),
+            ok.replace("64999.6", "64999.65"),
+            ok.replace(r#""trade_id":80000001"#, r#""trade_id":-1"#),
+            ok.replace(r#""trade_id":80000001"#, r#""trade_id":9223372036854775808"#),
+            ok.replace(r#""trade_id":80000001"#, r#""trade_id":"80000001""#),
+            ok.replace(r#""qty":1,"#, r#""qty":0,"#),
+            ok.replace(r#","symbol":"BTC/USD","side":"buy""#, r#","symbol":"ETH/USD","side":"buy""#).replace(r#"},{"symbol":"BTC/USD","side":"buy""#, r#"},{"symbol":"ETH/USD","side":"buy""#),
+            ok.replace(r#""data":[{"#, r#""data":[ {"#),
+            r#"{"channel":"trade","type":"update","data":[]}"#.to_string(),
+        ] {
+            assert!(matches!(decode_trades(bad.as_bytes(), &mut out, &t), TradesResult::Fallback), "{bad}");
+        }
+        let other = ok.replace("BTC/USD", "ETH/USD");
+        assert!(matches!(decode_trades(other.as_bytes(), &mut out, &t), TradesResult::OtherSymbol("ETH/USD")));
     }
 
     #[test]

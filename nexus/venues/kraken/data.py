@@ -69,7 +69,9 @@ def _step(decimals: int) -> str:
 # The native fast path for book messages (native/src/core/kraken.rs); None in a build that
 # predates it (then every message takes the general path).
 kraken_book = getattr(_native, "kraken_book", None)
+kraken_trades = getattr(_native, "kraken_trades", None)  # ... and for trade messages
 _BOOK_PREFIX = b'{"channel":"book",'
+_TRADE_PREFIX = b'{"channel":"trade",'
 
 
 class KrakenDecoder(Decoder):
@@ -77,7 +79,7 @@ class KrakenDecoder(Decoder):
     PRICE_FIELDS = NUMERIC_KEYS
 
     def decode(self, raw, out, ts_local_ns: int = 0) -> list[Segment]:
-        """A well-formed book message goes through the native fast path
+        """A well-formed book or trade message goes through the native fast path
         (native/src/core/kraken.rs): scanned and written into `out` in Rust. Anything else, or
         anything unusual in it, takes the general path, which accepts and rejects exactly the
         same messages (the fast path only declines, never decides)."""
@@ -86,6 +88,11 @@ class KrakenDecoder(Decoder):
             if got is not None:
                 (n, snapshot, checksum, ts), e = got
                 return [fast_segment(_BOOK, e.inst, n, snapshot, None, None, None, checksum, ts or None, None)]
+        elif kraken_trades is not None and type(raw) is bytes and raw.startswith(_TRADE_PREFIX):
+            got = self._native_fast(kraken_trades, raw, out, ts_local_ns)
+            if got is not None:
+                (n, ts, ids), e = got
+                return [fast_segment(_TRADES, e.inst, n, False, None, None, None, None, ts, list(map(str, ids)))]
         return super().decode(raw, out, ts_local_ns)
 
     def _decode(self, doc: Any) -> list[Segment]:
