@@ -3,8 +3,8 @@
 //!
 //! Taken: `{"topic":"orderbook.…","type":"snapshot"|"delta","ts":N,"data":{"s":S,"b":[[p,q],..],
 //! "a":[..],"u":N,..},"cts":N}` and `{"topic":"publicTrade.…","ts":N,"data":[{"T":N,"s":S,"S":
-//! "Buy"|"Sell","v":q,"p":p,"i":id,..},..]}` (keys in any order, others ignored as the Python
-//! decoder ignores them). Anything unusual — a missing, null or mistyped field, a timestamp
+//! "Buy"|"Sell","v":q,"p":p,"i":id,..},..]}` (`topic` first, as Bybit writes it; the other keys
+//! in any order, others ignored as the Python decoder ignores them). Anything unusual — a missing, null or mistyped field, a timestamp
 //! as text, an escaped string, a decimal off the instrument's grid, a non-positive price, a
 //! negative (book) or non-positive (trade) size, trades of two instruments, a batch too small —
 //! returns `Fallback`, and the Python decoder handles the message (and produces its precise

@@ -3,8 +3,8 @@
 //!
 //! Taken: `{"channel":"l2Book","data":{"coin":C,"time":N,"levels":[[{"px":p,"sz":q,..},..],
 //! [..]]}}` (a whole book each time) and `{"channel":"trades","data":[{"coin":C,"side":"B"|"A",
-//! "px":p,"sz":q,"time":N,"tid":N,..},..]}` (keys in any order, others ignored as the Python
-//! decoder ignores them). Anything unusual — a missing, null or mistyped field, a time as
+//! "px":p,"sz":q,"time":N,"tid":N,..},..]}` (`channel` first, as Hyperliquid writes it; the
+//! other keys in any order, others ignored as the Python decoder ignores them). Anything unusual — a missing, null or mistyped field, a time as
 //! text, an escaped string, a decimal off the instrument's grid, a non-positive price, a
 //! negative (book) or non-positive (trade) size, a trade id beyond 63 bits, trades of two coins,
 //! a batch too small — returns `Fallback`, and the Python decoder handles the message (and
