@@ -31,6 +31,8 @@ from nexus.risk.settings import InstrumentLimits, RiskSettings, limits_problems,
 from nexus.risk.store import DayState, FillRow, PositionRow, RiskStateError, RiskStore
 from nexus.venues import venue_id
 
+_REASONS = {int(r): r for r in Reason}     # code -> Reason without the Enum call per order
+
 MONEY_EXPONENT_MIN = 2
 
 
@@ -211,7 +213,7 @@ class Gate:
         code = self.rg.check(venue_id(inst.venue), inst.instrument_id, int(side), int(type_), qty, price,
                              int(reduce_only), int(source), self.clock_ns() if ts_ns is None else ts_ns)
         self._after()
-        return Reason(code)
+        return _REASONS[code]
 
     def check_batch(self, orders: np.ndarray, out: np.ndarray) -> int:
         self.roll_day()

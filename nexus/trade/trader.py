@@ -68,6 +68,15 @@ class Intent:
     def __getattr__(self, name: str):
         return getattr(self.req, name)
 
+    # the fields read on every order, as properties: __getattr__ runs only after a failed lookup
+    side = property(lambda self: self.req.side)
+    type = property(lambda self: self.req.type)
+    qty = property(lambda self: self.req.qty)
+    price = property(lambda self: self.req.price)
+    stop_price = property(lambda self: self.req.stop_price)
+    reduce_only = property(lambda self: self.req.reduce_only)
+    client_id = property(lambda self: self.req.client_id)
+
 
 class Router(Protocol):
     """Sends intents to a venue (nexus.trade.venue) or fills them on paper (nexus.trade.paper)."""
