@@ -218,7 +218,7 @@ def _rest_snapshot(feed, spec, symbol: str) -> bytes | None:
     return None
 
 
-def _sim_env(venues) -> None:
+def _sim_env(venues, base: str) -> None:
     """The credentials a client of this simulator needs (SIM_ENV of Tradovate's and FXCM's
     simulators), where the environment does not already hold them -- as the tests give them
     to `nexus run --sim`."""
@@ -231,6 +231,12 @@ def _sim_env(venues) -> None:
         pkg = registry.venue(v).package
         for k, val in getattr(importlib.import_module(f"{pkg}.sim"), "SIM_ENV", {}).items():
             os.environ.setdefault(k, val)
+    if "binance-rwa" in venues:
+        # the simulator trades the evaluated symbol on Binance RWA too, which a client reads
+        # only when whitelisted (nexus/venues/binance_rwa/sim.py); PAXG stays on the list
+        from nexus.venues.binance_rwa.whitelist import ENV
+
+        os.environ.setdefault(ENV, f"PAXG,{base}")
 
 
 async def _sessions(eng, venues, symbol_of) -> dict:
@@ -296,8 +302,8 @@ def capture_full(seed: int, duration_s: float, venues=DEFAULT_VENUES, symbol: st
     from nexus.feeds.specs import spec as feed_spec
     from nexus.sim.core import SimCore
 
-    _sim_env(venues)
     eng = SimCore(seed=seed, venues=list(venues), symbol=symbol, patterns=True)
+    _sim_env(eng.venue_names, eng.market.base if hasattr(eng.market, "base") else symbol[:-4])
     got = asyncio.run(_sessions(eng, eng.venue_names, lambda v: eng.feeds[v].spec.symbol))
     conns = {v: g["conn"] for v, g in got.items() if "conn" in g}
     clients = {v: _Client(eng.feeds[v], g["conn"], g["heartbeat"], eng.t_ns) for v, g in got.items() if "conn" in g}
