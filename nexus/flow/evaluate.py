@@ -333,9 +333,13 @@ class Detected:
 
 
 def detect(lines_by_venue: dict[str, list[bytes]], symbols: dict[str, str], params_for=None,
-           metadata: dict[str, list[bytes]] | None = None) -> list[Detected]:
+           metadata: dict[str, list[bytes]] | None = None, stats: dict | None = None) -> list[Detected]:
     """Run each venue's raw lines through `signals replay`'s path; every signal, timestamped.
-    `metadata`: the venue's instrument listing bodies (loaded as `--instruments` would be)."""
+    `metadata`: the venue's instrument listing bodies (loaded as `--instruments` would be);
+    `stats`, when given, receives {venue: {"trades", "rejected"}}."""
+    from nexus import record
+
+    trade_kind = int(record.Kind.TRADE)
     from nexus.flow.params import FlowParams
     from nexus.flow.replay import Replay, VenueSource
     from nexus.flow.runner import SIDE_NAMES
@@ -347,12 +351,16 @@ def detect(lines_by_venue: dict[str, list[bytes]], symbols: dict[str, str], para
         src = VenueSource(venue, symbols.get(venue), stream=io.BytesIO(b"\n".join(lines) + b"\n"),
                           metadata=tuple((metadata or {}).get(venue, ())))
         rp = Replay(lambda unit: (params_for(venue, unit) if params_for else FlowParams(tick=unit.tick)))
+        trades = 0
         for unit in src:
+            trades += int((unit.records["kind"] == trade_kind).sum())
             for o in rp.feed(unit):
                 for sig in o.signals:
                     out.append(Detected(venue, SIGNAL_NAMES[int(sig["aux"])], SIDE_NAMES[int(sig["side"])],
                                         int(sig["ts_exchange_ns"]), scaled_str(int(sig["price"]), unit.price_exponent),
                                         int(sig["qty"]), scaled_str(unit.tick, unit.price_exponent)))
+        if stats is not None:
+            stats[venue] = {"trades": trades, "rejected": src.rejected}
     return out
 
 
@@ -462,8 +470,19 @@ def run(seed: int = 1, duration_s: float = DEFAULT_DURATION_S, venues=DEFAULT_VE
     venues = [v for v in venues if v not in skipped]
     say("replaying every venue through its decoder, sync rules and the detectors")
     from nexus.flow.params import FlowParams
-    detected = detect(lines, symbols, params_for=lambda v, unit: FlowParams(tick=unit.tick, calibrated=calibrate),
-                      metadata=metadata)
+    stats: dict = {}
+    detected = detect({v: lines[v] for v in venues}, symbols,
+                      params_for=lambda v, unit: FlowParams(tick=unit.tick, calibrated=calibrate),
+                      metadata=metadata, stats=stats)
+    skipped = dict(skipped)
+    for v, st in stats.items():
+        if st["trades"] == 0:   # FXCM's feed is quotes only: every detector here reads trades
+            skipped[v] = ("its feed carries quotes only: no trades (which iceberg, absorption, exhaustion, "
+                          "delta spike and smart money read) and no depth behind the touch (where a spoof "
+                          f"stands); {st['rejected']} lines rejected")
+    venues = [v for v in venues if v not in skipped]
+    detected = [d for d in detected if d.venue in venues]
+    labels = [lb for lb in labels if lb["venue"] in venues]
     return {"seed": seed, "duration_s": duration_s, "venues": list(venues),
             "detectors": score(detected, labels, end_ns),
             "per_venue": {v: score([d for d in detected if d.venue == v], [l for l in labels if l["venue"] == v], end_ns)
