@@ -113,7 +113,8 @@ def eval_(seed, seeds, duration_s, venues, details, raw, include_tuning, fit_pat
     With --seeds, --json prints {"seeds", "excluded_tuning_seeds", "pooled": {detector:
     {precision, precision_ci, recall, recall_ci, labelled, detected, ...}}, "per_venue":
     {venue: {detector: {...}}}, "per_seed": {...}, "calibration": {detector: {"n", "brier",
-    "table": [{"confidence": [lo, hi], "n", "mean_confidence", "observed", "observed_ci"}]}}}.
+    "table": [{"confidence": [lo, hi], "n", "mean_confidence", "observed", "observed_ci"}]}},
+    "venues": [...], "not_evaluated": {venue: why}}.
 
     Matching rules (time window, expected side, level price): nexus/flow/evaluate.py.
     precision / recall are null when nothing was detected / labelled.

@@ -8,6 +8,17 @@ frames. Each venue's frames then go through `nexus signals replay`'s path: the v
 decoder and sync rules (nexus.venues) and the flow engine with the default parameters
 (nexus/flow/params.py). The labels are the simulator's ground truth.
 
+Every venue the simulator serves can be evaluated (`--venues all`): before simulated time
+starts, each venue's connection is set up as the feed runtime sets it up -- its instrument
+listing (FeedSpec.instruments_path / instruments_body, loaded into the decoder as
+`--instruments` is), its token flow (FeedSpec.prepare: KuCoin's bullet-public, Tradovate's
+access token and listings, FXCM's socket.io session and REST subscribe, Gate's futures
+address) over real HTTP to the simulator's handlers on 127.0.0.1 -- and while it runs the
+client keeps the venue's heartbeat (pings on Heartbeat.every_s, idle pings, answers to the
+server's heartbeat requests, which are not passed on). A venue that cannot be evaluated is
+left out of the figures and named with the reason in `not_evaluated` (FXCM: its feed carries
+quotes only, no trades and no depth behind the touch).
+
 Matching (per venue, so a pattern injected on one venue is only looked for there):
 * a label of kind K is matched by a signal of the detector for K (accumulation -> smart_money)
   whose time (exchange timestamp of the record that triggered it) lies in
