@@ -314,7 +314,7 @@ def capture_full(seed: int, duration_s: float, venues=DEFAULT_VENUES, symbol: st
     from nexus.sim.core import SimCore
 
     eng = SimCore(seed=seed, venues=list(venues), symbol=symbol, patterns=True)
-    _sim_env(eng.venue_names, eng.market.base if hasattr(eng.market, "base") else symbol[:-4])
+    _sim_env(eng.venue_names, symbol[:-4] if symbol.endswith("USDT") else symbol)
     got = asyncio.run(_sessions(eng, eng.venue_names, lambda v: eng.feeds[v].spec.symbol))
     conns = {v: g["conn"] for v, g in got.items() if "conn" in g}
     clients = {v: _Client(eng.feeds[v], g["conn"], g["heartbeat"], eng.t_ns) for v, g in got.items() if "conn" in g}
@@ -478,6 +478,7 @@ def run(seed: int = 1, duration_s: float = DEFAULT_DURATION_S, venues=DEFAULT_VE
     say = progress or (lambda m: None)
     say(f"simulating {duration_s:g} s (seed {seed}) on {len(venues)} venues")
     lines, labels, end_ns, symbols, metadata, skipped = capture_cached(seed, duration_s, tuple(venues), cache_dir)
+    _sim_env(tuple(lines), "BTC")    # the client's environment reads the frames too (Binance RWA's whitelist)
     venues = [v for v in venues if v not in skipped]
     say("replaying every venue through its decoder, sync rules and the detectors")
     from nexus.flow.params import FlowParams
