@@ -478,7 +478,8 @@ def run(seed: int = 1, duration_s: float = DEFAULT_DURATION_S, venues=DEFAULT_VE
     say = progress or (lambda m: None)
     say(f"simulating {duration_s:g} s (seed {seed}) on {len(venues)} venues")
     lines, labels, end_ns, symbols, metadata, skipped = capture_cached(seed, duration_s, tuple(venues), cache_dir)
-    _sim_env(tuple(lines), "BTC")    # the client's environment reads the frames too (Binance RWA's whitelist)
+    rwa = symbols.get("binance-rwa", "")     # the client's environment reads the frames too (its whitelist)
+    _sim_env(tuple(lines), rwa[:-4] if rwa.endswith("USDT") else rwa)
     venues = [v for v in venues if v not in skipped]
     say("replaying every venue through its decoder, sync rules and the detectors")
     from nexus.flow.params import FlowParams
