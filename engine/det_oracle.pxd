@@ -13,7 +13,12 @@
 # It emits (side = sign of score, price = the newest fresh signal's price) when at least
 # min_types types are fresh, confidence >= min_conf, and the direction differs from the last
 # oracle signal or cooldown_ns has passed since it. Facts: fresh types, types agreeing with
-# the result, bit mask of fresh types (1 << t), score // window_ns.
+# the result, bit mask of fresh types (1 << t), score // window_ns, model 0.
+#
+# This is the RULE oracle, the default. A learned model (engine/oracle_model.pxd, trained by
+# `nexus signals oracle-train`) can be installed instead (FlowEngine.set_oracle_model;
+# `signals replay --oracle learned|FILE`): `learned` is then set, oracle_eval stays silent,
+# and this struct only keeps the other detectors' latest signals, which the model reads.
 from libc.stdint cimport int64_t
 from engine.params cimport OracleParams   # generated from nexus/flow/params.py
 from engine.signal cimport (SignalOut, emit, SIG_ORACLE, SIG_TYPES, SIG_ABSORPTION,
@@ -28,6 +33,8 @@ cdef struct Oracle:
     bint emitted
     int64_t last_dir
     int64_t last_ts
+    bint learned             # a learned model is installed (engine/oracle_model.pxd): it
+                             # speaks instead; this struct still keeps the signals it reads
 
 
 cdef inline void oracle_note(Oracle* q, int sig_type, int side, int64_t conf, int64_t px, int64_t ts) noexcept nogil:
@@ -40,6 +47,8 @@ cdef inline void oracle_note(Oracle* q, int sig_type, int side, int64_t conf, in
 cdef inline void oracle_eval(Oracle* q, int64_t now, SignalOut* o) noexcept nogil:
     cdef int t, types = 0, agree = 0, mask = 0
     cdef int64_t score = 0, norm = 0, f, age, conf, sdir, newest_ts = -1, price = 0
+    if q.learned:
+        return
     for t in range(SIG_ABSORPTION, SIG_SMART_MONEY + 1):
         if q.dir[t] == 0:
             continue

@@ -10,6 +10,7 @@ from engine.vpin cimport Vpin, VpinRow
 from engine.signal cimport SignalOut, SignalFacts
 from engine.detectors cimport Detectors
 from engine.params cimport EngineParams
+from engine.oracle_model cimport OracleModel
 
 cdef enum:
     # Levels of multi-level OFI and of OBI: a fixed array in every metrics row.
@@ -88,6 +89,13 @@ cdef class FlowEngine:
     cdef Vpin vpin
     # detectors
     cdef Detectors det
+    # the learned oracle (engine/oracle_model.pxd) and, when collecting, every sample's
+    # (ts, bid, ask) and features, for training (oracle_features)
+    cdef OracleModel om
+    cdef int64_t* om_meta
+    cdef double* om_x
+    cdef Py_ssize_t om_n, om_cap
+    cdef readonly int64_t oracle_samples_lost
 
     cdef int _run(self, const Record* recs, Py_ssize_t n, Py_ssize_t* consumed,
                   MetricRow* mrows, Py_ssize_t mcap, Py_ssize_t* nm,
@@ -102,3 +110,4 @@ cdef class FlowEngine:
     cdef bint _changes_stand(self) noexcept nogil
     cdef void _trade(self, const Record* r, VpinRow* vrows, Py_ssize_t* nv, SignalOut* sig) noexcept nogil
     cdef void _end_message(self, const Record* r, MetricRow* mrows, Py_ssize_t* nm, SignalOut* sig) noexcept nogil
+    cdef void _oracle_model(self, double ofi, SignalOut* sig) noexcept nogil

@@ -33,6 +33,9 @@ from engine.det_smart_money cimport SM_RING, SM_BINS_MAX
 from engine.ordersize cimport OS_RING
 from engine.det_spoof cimport SPOOF_WALLS_MAX, SPOOF_LEVELS_MAX
 from engine.params cimport EngineParams, param_layout
+from engine.oracle_model cimport (OracleModel, OM_NF, OM_BUCKET_NS, om_reset, om_message, om_features,
+                                  om_due, om_emit, om_logit, om_prob, om_conf)
+from libc.math cimport isfinite
 
 import numpy as np
 
@@ -43,6 +46,8 @@ PHI_BITS = VPIN_PHI_BITS
 VPIN_WINDOW_MAX = C_VPIN_WINDOW_MAX
 VPIN_SIGMA_BARS_MAX = C_VPIN_SIGMA_BARS_MAX
 DELTA_SPIKE_WINDOW_MAX = DS_WINDOW_MAX
+ORACLE_FEATURES = OM_NF
+ORACLE_BUCKET_NS = OM_BUCKET_NS
 LIMITS = {
     "FLOW_LEVELS_MAX": FLOW_LEVELS_MAX, "LADDER_LEVELS_MAX": LADDER_LEVELS_MAX,
     "VPIN_WINDOW_MAX": C_VPIN_WINDOW_MAX, "VPIN_SIGMA_BARS_MAX": C_VPIN_SIGMA_BARS_MAX,
@@ -139,6 +144,7 @@ cdef class FlowEngine:
         for ci in range(808):
             self.calib[ci] = ci % 101
         self._init_detectors(&cfg)
+        om_reset(&self.om)
         self.reset_counters()
 
     def __dealloc__(self):
@@ -147,6 +153,8 @@ cdef class FlowEngine:
         side_free(&self.saved_bids)
         side_free(&self.saved_asks)
         free(self.undo)
+        free(self.om_meta)
+        free(self.om_x)
         if self.vpin_enabled:
             vpin_free(&self.vpin)
 
@@ -208,6 +216,129 @@ cdef class FlowEngine:
             prev = v
         for i in range(101):
             self.calib[sig_type * 101 + i] = int(table[i])
+
+    # -- the learned oracle (engine/oracle_model.pxd; nexus/flow/oracle_model.py) -------------
+    def set_oracle_model(self, double bias, weights, mean, scale, int min_conf=65,
+                         long long cooldown_ns=5_000_000_000, long long sample_ns=1_000_000_000):
+        """Install a learned oracle: z = bias + sum w_i (x_i - mean_i) / scale_i over the
+        ORACLE_FEATURES features, p = logistic(z). It replaces the rule oracle (whose memory of
+        the other detectors' signals it still reads); emitted as the oracle signal with
+        confidence round(100 max(p, 1-p)) when >= min_conf. Refuses a model of the wrong shape,
+        non-finite values or a scale <= 0."""
+        cdef int i
+        if len(weights) != OM_NF or len(mean) != OM_NF or len(scale) != OM_NF:
+            raise ValueError(f"an oracle model needs {OM_NF} weights, means and scales")
+        vals = [float(bias)] + [float(v) for v in weights] + [float(v) for v in mean] + [float(v) for v in scale]
+        if not all(isfinite(v) for v in vals):
+            raise ValueError("an oracle model's values must be finite numbers")
+        if not all(float(v) > 0 for v in scale):
+            raise ValueError("an oracle model's scales must be > 0")
+        if not (50 <= min_conf <= 100) or cooldown_ns < 0 or sample_ns < 1:
+            raise ValueError("oracle model: min_conf in 50..100, cooldown_ns >= 0, sample_ns >= 1")
+        self.om.bias = bias
+        for i in range(OM_NF):
+            self.om.w[i] = float(weights[i])
+            self.om.mu[i] = float(mean[i])
+            self.om.sd[i] = float(scale[i])
+        self.om.min_conf = min_conf
+        self.om.cooldown_ns = cooldown_ns
+        self.om.sample_ns = sample_ns
+        self.om.loaded = 1
+        self.det.oracle.learned = 1
+
+    def clear_oracle_model(self):
+        """Back to the rule oracle (engine/det_oracle.pxd)."""
+        self.om.loaded = 0
+        self.det.oracle.learned = 0
+
+    @property
+    def oracle_model_loaded(self):
+        return bool(self.om.loaded)
+
+    def collect_oracle_features(self, bint on, long long sample_ns=1_000_000_000):
+        """Keep every oracle sample's features (training data); take them with
+        oracle_features(). Samples are taken while the detectors and the oracle are on."""
+        if sample_ns < 1:
+            raise ValueError("sample_ns must be >= 1")
+        self.om.collect = on
+        if not self.om.loaded:
+            self.om.sample_ns = sample_ns
+
+    def oracle_features(self):
+        """(meta, x) of the samples kept since the last call: meta int64 (n, 3) = exchange
+        time, best bid, best ask (price units); x float64 (n, ORACLE_FEATURES). Clears them."""
+        cdef Py_ssize_t n = self.om_n, i, j
+        meta = np.zeros((n, 3), np.int64)
+        x = np.zeros((n, OM_NF), np.float64)
+        cdef int64_t[:, ::1] mv = meta
+        cdef double[:, ::1] xv = x
+        for i in range(n):
+            for j in range(3):
+                mv[i, j] = self.om_meta[3 * i + j]
+            for j in range(OM_NF):
+                xv[i, j] = self.om_x[OM_NF * i + j]
+        self.om_n = 0
+        return meta, x
+
+    def oracle_logit(self, x):
+        """The installed model's z on a feature vector, computed by the compiled code the
+        engine runs (tests compare it with the Python inference)."""
+        cdef double xs[OM_NF]
+        cdef int i
+        if not self.om.loaded:
+            raise ValueError("no oracle model installed")
+        if len(x) != OM_NF:
+            raise ValueError(f"{OM_NF} features expected")
+        for i in range(OM_NF):
+            xs[i] = float(x[i])
+        return om_logit(&self.om, xs)
+
+    def oracle_confidence(self, double z):
+        """(probability of up, raw confidence) the engine derives from z."""
+        cdef double p = om_prob(z)
+        return p, om_conf(p)
+
+    cdef void _oracle_model(self, double ofi, SignalOut* sig) noexcept nogil:
+        """At a message end (signals on): fold it into the learned oracle's buckets; take a
+        sample when one is due: keep it (collect) and/or let the installed model speak."""
+        cdef int64_t bid = 0, ask = 0, now = self.det.ctx.now_ns, bq, aq, cap
+        cdef int64_t* gm
+        cdef double* gx
+        cdef double x[OM_NF]
+        cdef int j
+        if not (self.om.loaded or self.om.collect) or not self.det.on_oracle:
+            return
+        if self.bids.n > 0 and self.asks.n > 0:
+            bid = side_px(&self.bids, 0)
+            ask = side_px(&self.asks, 0)
+        om_message(&self.om, now, ofi, self.msg_buy, self.msg_sell, bid + ask if bid > 0 and ask > bid else 0)
+        if bid <= 0 or ask <= bid or not om_due(&self.om, now):
+            return
+        bq = depth_sum(&self.bids, self.obi_levels)
+        aq = depth_sum(&self.asks, self.obi_levels)
+        om_features(&self.om, &self.det.oracle, now, bq - aq, bq + aq, bid, ask, self.det.ctx.tick, x)
+        if self.om.collect:
+            if self.om_n == self.om_cap:
+                cap = self.om_cap * 2 if self.om_cap else 1024
+                gm = <int64_t*>realloc(self.om_meta, cap * 3 * sizeof(int64_t))
+                if gm != NULL:
+                    self.om_meta = gm
+                gx = <double*>realloc(self.om_x, cap * OM_NF * sizeof(double))
+                if gx != NULL:
+                    self.om_x = gx
+                if gm != NULL and gx != NULL:
+                    self.om_cap = cap
+            if self.om_n < self.om_cap:
+                self.om_meta[3 * self.om_n] = now
+                self.om_meta[3 * self.om_n + 1] = bid
+                self.om_meta[3 * self.om_n + 2] = ask
+                for j in range(OM_NF):
+                    self.om_x[OM_NF * self.om_n + j] = x[j]
+                self.om_n += 1
+            else:
+                self.oracle_samples_lost += 1
+        if self.om.loaded:
+            om_emit(&self.om, &self.det.oracle, now, x, (bid + ask) // 2, sig)
 
     cpdef void reset_counters(self) noexcept:
         self.messages = 0
@@ -425,6 +556,7 @@ cdef class FlowEngine:
         cdef int k
         cdef int64_t bp, bq, ap, aq
         cdef bint reset = 0
+        cdef double ofi_sum = 0
         self.msg_changed = self.undo_lost or (self.undo_n > 0 and self._changes_stand())
         if self.saved_b:
             self.msg_changed = self.msg_changed or self._differs(&self.bids, &self.saved_bids)
@@ -450,6 +582,7 @@ cdef class FlowEngine:
                     aq = side_sz(&self.asks, k)
                     row.ofi[k] = 0 if reset else ofi_term(bp, bq, self.prev_bpx[k], self.prev_bq[k],
                                                           ap, aq, self.prev_apx[k], self.prev_aq[k])
+                    ofi_sum += row.ofi[k]
                     self.prev_bpx[k] = bp
                     self.prev_bq[k] = bq
                     self.prev_apx[k] = ap
@@ -486,6 +619,7 @@ cdef class FlowEngine:
             self.det.ctx.saved_bids = &self.saved_bids if self.saved_b else NULL
             self.det.ctx.saved_asks = &self.saved_asks if self.saved_a else NULL
             det_message(&self.det, self.msg_changed, sig)
+            self._oracle_model(ofi_sum, sig)
         self.undo_n = 0
         self.undo_lost = 0
         self.msg_book = 0

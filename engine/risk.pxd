@@ -47,7 +47,8 @@ cdef enum:
     R_RATE = 15               # max orders per rate window already accepted
     R_CODES = 16
     # capacities and bounds
-    RISK_SLOTS_MAX = 1024     # instruments per gate; a power of two (open addressing)
+    RISK_SLOTS_BITS = 10
+    RISK_SLOTS_MAX = 1024     # instruments per gate: 1 << RISK_SLOTS_BITS (open addressing)
     RISK_RATE_MAX = 4096      # max orders per rate window (size of the window's ring)
     BAND_BP_DEN = 10000       # the price band is in basis points of the touch
 
@@ -83,6 +84,7 @@ cdef struct InstSlot:
     int64_t max_qty
     int64_t units_max       # bound on qty, price and |position| units (see above)
     int128_t max_notional   # at price_exponent + qty_exponent + contract value exponent
+    int128_t max_qp         # max_notional // cv: qty * price > max_qp <=> qty * price * cv > max_notional
     int128_t cv             # contract value in units of its exponent (1 for spot)
     int128_t scale          # 10^(money exponent - that notional exponent)
     int64_t pos_qty         # signed: > 0 long, < 0 short
@@ -90,10 +92,26 @@ cdef struct InstSlot:
     int64_t bid
     int64_t ask
     int128_t upnl           # money units, from the touch
+    # derived by slot_derive whenever the position, the touch or the band changes; indexed
+    # by the order's side (ORD_BUY 1, ORD_SELL 2; 0 unused) so a check reads, not computes:
+    int64_t touch_of[3]     # the touch an order of that side is compared with (ask, bid)
+    int64_t reduces_up_to[3]  # qty <= this <=> the order reduces the position (0: never)
+    int64_t band_units[3]   # floor(band_bp * touch / BAND_BP_DEN): |price - touch| above it is refused
+    uint32_t refuse_bits    # refusal bits of the slot alone: R_NO_TOUCH, R_MAX_POSITIONS (flat)
+    uint32_t _pad[5]        # to 256 bytes: a slot's address is a shift of its index
+
+# What a check reads and writes (the rest of GateState is read-only to a check): a batch of
+# checks keeps it in registers and stores it back once.
+cdef struct GateHot:
+    int64_t last_auto_ts_ns
+    int64_t rate_head       # rate_ts is a ring of rate_max entries written at the head, which
+    int64_t rate_count      # moves on per accepted order; the count stops at rate_max (full)
+    uint8_t has_last_auto
 
 cdef struct GateState:
     InstSlot* slots
-    int64_t* rate_ts
+    int64_t* rate_ts        # RISK_RATE_MAX + 1: the last one takes the store of a refused order
+    InstSlot nil            # what an unknown (venue, instrument) reads (see RiskGate.__cinit__)
     int64_t n_instruments
     int64_t open_positions
     # limits
@@ -108,10 +126,7 @@ cdef struct GateState:
     uint8_t state
     uint8_t latch
     uint8_t auto_enabled
-    uint8_t has_last_auto
-    int64_t last_auto_ts_ns
-    int64_t rate_head
-    int64_t rate_count
+    GateHot hot
     int128_t realised_day
     int128_t upnl_total
     int128_t upnl_day_start
@@ -119,6 +134,7 @@ cdef struct GateState:
 
 cdef InstSlot* gate_slot(GateState* g, uint32_t instrument_id) noexcept nogil
 cdef uint8_t gate_check(GateState* g, const OrderReq* o) noexcept nogil
+cdef void gate_run(GateState* g, const OrderReq* o, uint8_t* codes, Py_ssize_t n) noexcept nogil
 cdef int gate_fill(GateState* g, InstSlot* s, uint8_t side, int64_t qty, int64_t price, int128_t* realised) noexcept nogil
 cdef void gate_touch(GateState* g, InstSlot* s, int64_t bid, int64_t ask) noexcept nogil
 cdef uint8_t gate_caps(GateState* g) noexcept nogil

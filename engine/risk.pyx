@@ -25,12 +25,22 @@ Checks, in this order (the first that refuses gives the code):
 Every boundary is inclusive on the accepting side (a price exactly at the band, an order
 exactly cooldown_ns later, qty equal to the max are accepted).
 
+How a batch runs (gate_run): checks 3..12 read only the order, its instrument's slot and
+settings that no check changes, so per block of orders a first pass computes them for every
+order independently, without data-dependent branches (each refusal sets the bit of its code,
+the lowest set bit wins: the same first-refusal order as a chain of ifs); what a slot would
+compute per order (the touch of each side, the quantity up to which an order reduces, the
+band in price units) is derived once when the position, touch or band changes (slot_derive).
+A second pass runs 13 and 14, which depend on the orders accepted before, in order, over the
+orders the first left pending, with its state in registers.
+
 Fills use average cost: a reducing fill releases floor(|cost| * closed / |position|) of the
 cost (exact integer division, the same rule in the pure-Python twin), so realised +
 unrealised always equals the exact cash flows plus the position at the touch.
 """
-from libc.stdint cimport int64_t, uint64_t, uint32_t, uint16_t, uint8_t
+from libc.stdint cimport int64_t, uint64_t, uint32_t, uint16_t, uint8_t, INT64_MAX
 from libc.stdlib cimport calloc, free
+from libc.string cimport memset
 from math import isqrt
 from engine.int128 cimport int128_t
 from engine.record cimport Record, KIND_BBO, SIDE_BID, SIDE_ASK
@@ -40,6 +50,8 @@ UNITS_MAX = RISK_UNITS_MAX
 CV_SCALE_MAX = RISK_CV_SCALE_MAX
 SLOTS_MAX = RISK_SLOTS_MAX
 RATE_MAX = RISK_RATE_MAX
+if RISK_SLOTS_MAX != 1 << RISK_SLOTS_BITS or sizeof(InstSlot) != 256:
+    raise ImportError(f"risk.pxd: RISK_SLOTS_MAX must be 1 << RISK_SLOTS_BITS, InstSlot 256 bytes ({sizeof(InstSlot)})")
 
 
 def layout():
@@ -102,10 +114,9 @@ cdef inline int128_t muldiv_floor(int128_t c, int128_t r, int128_t q) noexcept n
 
 
 cdef inline uint32_t slot_hash(uint32_t k) noexcept nogil:
-    k ^= k >> 16
-    k *= <uint32_t>0x45D9F3B
-    k ^= k >> 16
-    return k & (RISK_SLOTS_MAX - 1)
+    # Fibonacci hashing: the top RISK_SLOTS_BITS bits of k * 2^32 / golden ratio (one
+    # multiply and one shift on the check path; consecutive ids land far apart).
+    return (k * <uint32_t>2654435769u) >> (32 - RISK_SLOTS_BITS)
 
 
 cdef InstSlot* gate_slot(GateState* g, uint32_t instrument_id) noexcept nogil:
@@ -120,9 +131,25 @@ cdef InstSlot* gate_slot(GateState* g, uint32_t instrument_id) noexcept nogil:
     return NULL
 
 
+cdef void slot_derive(GateState* g, InstSlot* s) noexcept nogil:
+    """The slot's derived fields (risk.pxd) from its position, touch and the band."""
+    cdef int64_t side, touch
+    s.touch_of[ORD_BUY] = s.ask
+    s.touch_of[ORD_SELL] = s.bid
+    s.reduces_up_to[ORD_BUY] = -s.pos_qty if s.pos_qty < 0 else 0   # buying reduces a short
+    s.reduces_up_to[ORD_SELL] = s.pos_qty if s.pos_qty > 0 else 0   # selling reduces a long
+    for side in range(ORD_BUY, ORD_SELL + 1):
+        # |px - touch| * DEN > band_bp * touch  <=>  |px - touch| > floor(band_bp * touch / DEN)
+        touch = s.touch_of[side]
+        s.band_units[side] = <int64_t>((<int128_t>g.band_bp * touch) // BAND_BP_DEN) if touch > 0 else 0
+    s.refuse_bits = (<uint32_t>(not s.has_touch) << R_NO_TOUCH) | (<uint32_t>(s.pos_qty == 0) << R_MAX_POSITIONS)
+
+
 cdef void slot_upnl(GateState* g, InstSlot* s) noexcept nogil:
+    """After a change of the slot's position or touch: its derived fields and unrealised PnL."""
     cdef int128_t u = 0
     cdef int64_t mark
+    slot_derive(g, s)
     if s.pos_qty != 0 and s.has_touch:
         mark = s.bid if s.pos_qty > 0 else s.ask
         u = (<int128_t>s.pos_qty * mark - s.cost) * s.cv * s.scale
@@ -147,68 +174,162 @@ cdef uint8_t gate_caps(GateState* g) noexcept nogil:
 
 
 cdef extern from *:
+    """
+    #define FLAG_BYTES_BAD 0xFEFEFCFEu
+    """
+    uint32_t FLAG_BYTES_BAD  # bits that must be 0 in (side - 1, type - 1, reduce_only, source)
     int ctz32 "__builtin_ctz"(unsigned int) noexcept nogil
+    void prefetch "__builtin_prefetch"(const void*) noexcept nogil
 
 
 cdef inline bint malformed(const OrderReq* o) noexcept nogil:
-    # Bitwise, not short-circuit: no data-dependent branch per order.
-    return ((o.side != ORD_BUY) & (o.side != ORD_SELL)) | (o.type < ORD_MARKET) | (o.type > ORD_STOP) \
-        | (o.reduce_only > 1) | (o.source > SRC_AUTO) | (o.qty <= 0) \
-        | ((o.type == ORD_MARKET) & (o.price != 0)) | ((o.type != ORD_MARKET) & (o.price <= 0))
+    # Bitwise, not short-circuit: no data-dependent branch per order. The four flag bytes are
+    # checked at once: minus 0x0101, side - 1, reduce_only and source must be 0 or 1 and
+    # type - 1 at most 3 (a 0 side or type borrows and leaves 0xFF in its byte); type 4 is
+    # the compare after. A MARKET order carries price 0, any other a positive one.
+    cdef uint32_t f = ((<uint32_t>o.side | (<uint32_t>o.type << 8) | (<uint32_t>o.reduce_only << 16)
+                        | (<uint32_t>o.source << 24)) - 0x0101)
+    return ((f & FLAG_BYTES_BAD) != 0) | (o.type > ORD_STOP) | (o.qty <= 0) \
+        | (o.price < 0) | ((o.price == 0) ^ (o.type == ORD_MARKET))
+
+
+cdef inline InstSlot* slot_of(GateState* g, const OrderReq* o) noexcept nogil:
+    """The order's instrument slot, or &g.nil for an unknown (venue, instrument). The first
+    probe is branch-free; probing on (gate_slot) happens only when that slot holds another
+    instrument (a hash collision). Products and masks, not `and`: the compiler would split
+    those into branches on the (random) instrument of each order."""
+    cdef InstSlot* s = &g.slots[slot_hash(o.instrument_id)]
+    cdef uint64_t hit
+    if <uint64_t>(s.instrument_id ^ o.instrument_id) * s.used:
+        s = gate_slot(g, o.instrument_id)
+        if s == NULL:
+            return &g.nil
+    hit = <uint64_t>0 - <uint64_t>((s.used != 0) & (s.instrument_id == o.instrument_id) & (s.venue_id == o.venue_id))
+    return <InstSlot*>((<uint64_t>s & hit) | (<uint64_t>&g.nil & ~hit))
+
+
+cdef enum:
+    CHECK_BLOCK = 128     # orders per block of a batch (their pass-1 masks live on the stack)
+    ADDS_BIT = 31         # pass-1 mask: the order adds exposure from an auto source
+    PREFETCH_AHEAD = 4    # blocks between the one checked and the one prefetched
+
+
+cdef inline uint32_t order_mask(GateState* g, const OrderReq* o, bint auto_off, bint reducing_state,
+                                uint32_t slot_bits) noexcept nogil:
+    """Pass 1 of a check: the refusal bits of codes 4..13 of one order, which read only the
+    order, its instrument's slot and settings no check changes, so orders are independent
+    here; bit ADDS_BIT says the order adds exposure from an auto source (the cooldown's
+    concern). Each refusal sets the bit of its code and the lowest set bit is the answer -
+    the same first-refusal-wins order as a chain of ifs, with no data-dependent branch (an
+    order stream mixing refusals costs no mispredictions). An unknown instrument reads the
+    nil slot, whose refuse_bits hold R_UNKNOWN_INSTRUMENT (units_max INT64_MAX: bit 4 stays
+    0), so bit 5 is then the lowest set. `slot_bits` keeps R_MAX_POSITIONS of a flat slot's
+    refuse_bits only while max positions are open."""
+    cdef InstSlot* s
+    cdef uint32_t nr, adds
+    cdef int64_t touch, px
+    if malformed(o):  # rare: a predictable branch; past it side is 1 or 2, flags 0 or 1
+        return <uint32_t>1 << R_BAD_ORDER
+    s = slot_of(g, o)
+    nr = o.qty > s.reduces_up_to[o.side]          # not reducing
+    adds = o.source & nr                          # SRC_AUTO is 1
+    touch = s.touch_of[o.side]
+    # A MARKET order carries price 0 (else it is malformed) and is priced at the touch; then
+    # |px - touch| = 0 and its band bit is 0 by itself (no branch on the order type).
+    px = o.price | (touch & -<int64_t>(o.type == ORD_MARKET))
+    return (<uint32_t>((o.qty if o.qty > o.price else o.price) > s.units_max) << R_BAD_ORDER) \
+        | (s.refuse_bits & slot_bits) \
+        | ((adds & auto_off) << R_AUTO_OFF) \
+        | ((nr & reducing_state) << R_REDUCING_ONLY) \
+        | ((o.reduce_only & nr) << R_REDUCE_ONLY) \
+        | (<uint32_t>(o.qty > s.max_qty) << R_MAX_QTY) \
+        | (<uint32_t>(abs64(px - touch) > s.band_units[o.side]) << R_PRICE_BAND) \
+        | (<uint32_t>(<int128_t>o.qty * px > s.max_qp) << R_MAX_NOTIONAL) \
+        | (adds << ADDS_BIT)
+
+
+cdef void gate_run(GateState* g, const OrderReq* o, uint8_t* codes, Py_ssize_t n) noexcept nogil:
+    """Check o[0..n) in order; codes[i] is the reason code of o[i], each order seeing the
+    state the previous ones left. The latch and HALTED are read once (no check changes
+    them). Per block of orders, pass 1 (order_mask) computes what does not depend on the
+    earlier orders of the batch; pass 2 adds cooldown (14) and rate (15) and records the
+    accepted orders, with its state in locals (registers) and masks instead of branches, so
+    the chain from one order to the next is a few instructions long."""
+    cdef uint32_t pend[CHECK_BLOCK]   # orders of the block that pass 1 did not refuse
+    cdef uint32_t m, slot_bits, j
+    cdef Py_ssize_t i, b, k, np_, c, e
+    cdef const char* line
+    cdef int64_t* rate_ts = g.rate_ts
+    cdef int64_t rate_max = g.rate_max, window = g.rate_window_ns, cooldown = g.cooldown_ns
+    cdef int64_t count = g.hot.rate_count, head = g.hot.rate_head, last = g.hot.last_auto_ts_ns
+    cdef int64_t oldest = rate_ts[head]   # the window's oldest entry once it is full
+    cdef int64_t ts, nh
+    cdef uint64_t has_last = g.hot.has_last_auto, adds, full, acc, auto_m, cd, rt
+    cdef bint auto_off = not g.auto_enabled, reducing_state = g.state == ST_REDUCING
+    # The caps were evaluated when the PnL or a cap last changed (fill, touch, set_limits,
+    # set_day, set_position): here only the latch is read.
+    if g.latch != LATCH_NONE:
+        memset(codes, R_DAILY_LOSS if g.latch == LATCH_LOSS else R_DAILY_PROFIT, n)
+        return
+    if g.state == ST_HALTED:
+        memset(codes, R_HALTED, n)
+        return
+    slot_bits = ~(<uint32_t>0)
+    if g.open_positions < g.max_positions:
+        slot_bits ^= <uint32_t>1 << R_MAX_POSITIONS
+    b = 0
+    while b < n:
+        k = n - b if n - b < CHECK_BLOCK else CHECK_BLOCK
+        # Ask for the orders PREFETCH_AHEAD blocks on while this one is checked: a long batch
+        # comes from memory, and the hardware prefetcher alone falls behind the check rate.
+        e = b + (PREFETCH_AHEAD + 1) * CHECK_BLOCK
+        e = e if e < n else n
+        line = <const char*>&o[b + PREFETCH_AHEAD * CHECK_BLOCK if b + PREFETCH_AHEAD * CHECK_BLOCK < e else e]
+        while line < <const char*>&o[e]:
+            prefetch(line)
+            line += 64
+        # Pass 1: every order's code from its own checks (its lowest refusal bit); the ones
+        # with none pending for pass 2 (index, and ADDS_BIT), listed without a branch.
+        np_ = 0
+        for i in range(k):
+            m = order_mask(g, &o[b + i], auto_off, reducing_state, slot_bits)
+            codes[b + i] = <uint8_t>(ctz32(m | (<uint32_t>1 << R_CODES)) & (R_CODES - 1))  # 16 & 15 == R_ACCEPT
+            pend[np_] = <uint32_t>i | (m & (<uint32_t>1 << ADDS_BIT))
+            np_ += (m & ((<uint32_t>1 << ADDS_BIT) - 1)) == 0
+        # Pass 2, in order over the pending ones: cooldown (14) and rate (15), then the
+        # accepted ones recorded. The window is a ring written at `head`, which moves on at
+        # every accepted order (while it fills, head == count); `count` stops at rate_max.
+        for c in range(np_):
+            j = pend[c] & ((<uint32_t>1 << ADDS_BIT) - 1)
+            adds = pend[c] >> ADDS_BIT
+            ts = o[b + j].ts_ns
+            full = count >= rate_max
+            cd = adds & has_last & (ts - last < cooldown)
+            rt = full & (ts - oldest < window)
+            codes[b + j] = <uint8_t>((cd * R_COOLDOWN) | ((cd ^ 1) & rt) * R_RATE)
+            # Accepted: record it with masks, not branches (the compiler keeps them as they
+            # are): a refused order's timestamp goes to the spare entry after the ring.
+            acc = (cd | rt) - 1           # all ones when accepted
+            rate_ts[(<uint64_t>head & acc) | (<uint64_t>RISK_RATE_MAX & ~acc)] = ts
+            nh = head + 1
+            nh &= -<int64_t>(nh != rate_max)
+            oldest = <int64_t>((<uint64_t>rate_ts[nh] & acc) | (<uint64_t>oldest & ~acc))  # rate_max 1: ts
+            head = <int64_t>((<uint64_t>nh & acc) | (<uint64_t>head & ~acc))
+            count += <int64_t>(acc & (full ^ 1))
+            auto_m = acc & (<uint64_t>0 - adds)
+            last = <int64_t>((<uint64_t>ts & auto_m) | (<uint64_t>last & ~auto_m))
+            has_last |= auto_m & 1
+        b += k
+    g.hot.rate_count = count
+    g.hot.rate_head = head
+    g.hot.last_auto_ts_ns = last
+    g.hot.has_last_auto = <uint8_t>has_last
 
 
 cdef uint8_t gate_check(GateState* g, const OrderReq* o) noexcept nogil:
-    # The caps were evaluated when the PnL or a cap last changed (fill, touch, set_limits,
-    # set_day, set_position): here only the latch is read.
-    #
-    # Codes 4 and 6..15 are evaluated together: each refusal sets the bit of its code and the
-    # lowest set bit is the answer - the same first-refusal-wins order as a chain of ifs, with
-    # no data-dependent branch (an order stream mixing refusals costs no mispredictions).
-    cdef InstSlot* s
-    cdef bint reducing, adds
-    cdef int64_t touch, px
-    cdef uint32_t m
-    if g.latch != LATCH_NONE:
-        return R_DAILY_LOSS if g.latch == LATCH_LOSS else R_DAILY_PROFIT
-    if g.state == ST_HALTED:
-        return R_HALTED
-    if malformed(o):
-        return R_BAD_ORDER
-    s = gate_slot(g, o.instrument_id)
-    if s == NULL or s.venue_id != o.venue_id:
-        return R_UNKNOWN_INSTRUMENT
-    reducing = (s.pos_qty != 0) & ((s.pos_qty > 0) == (o.side == ORD_SELL)) & (o.qty <= abs64(s.pos_qty))
-    adds = (o.source == SRC_AUTO) & (not reducing)
-    touch = s.ask if o.side == ORD_BUY else s.bid
-    px = touch if o.type == ORD_MARKET else o.price
-    m = (<uint32_t>((o.qty > s.units_max) | (o.price > s.units_max)) << R_BAD_ORDER) \
-        | (<uint32_t>(adds & (not g.auto_enabled)) << R_AUTO_OFF) \
-        | (<uint32_t>((g.state == ST_REDUCING) & (not reducing)) << R_REDUCING_ONLY) \
-        | (<uint32_t>((o.reduce_only != 0) & (not reducing)) << R_REDUCE_ONLY) \
-        | (<uint32_t>(o.qty > s.max_qty) << R_MAX_QTY) \
-        | (<uint32_t>(not s.has_touch) << R_NO_TOUCH) \
-        | (<uint32_t>((o.type != ORD_MARKET)
-                      & (<int128_t>abs64(px - touch) * BAND_BP_DEN > <int128_t>g.band_bp * touch)) << R_PRICE_BAND) \
-        | (<uint32_t>(<int128_t>o.qty * px * s.cv > s.max_notional) << R_MAX_NOTIONAL) \
-        | (<uint32_t>((s.pos_qty == 0) & (g.open_positions >= g.max_positions)) << R_MAX_POSITIONS) \
-        | (<uint32_t>(adds & (g.has_last_auto != 0) & (o.ts_ns - g.last_auto_ts_ns < g.cooldown_ns)) << R_COOLDOWN) \
-        | (<uint32_t>((g.rate_count >= g.rate_max)
-                      & (o.ts_ns - g.rate_ts[g.rate_head] < g.rate_window_ns)) << R_RATE)
-    if m:
-        return <uint8_t>ctz32(m)
-    # accepted: record it in the rate window (and the cooldown for auto entries)
-    if g.rate_count < g.rate_max:  # filling up: the head stays at 0
-        g.rate_ts[g.rate_count] = o.ts_ns
-        g.rate_count += 1
-    else:
-        g.rate_ts[g.rate_head] = o.ts_ns
-        g.rate_head += 1
-        if g.rate_head == g.rate_max:
-            g.rate_head = 0
-    if adds:
-        g.has_last_auto = 1
-        g.last_auto_ts_ns = o.ts_ns
-    return R_ACCEPT
+    cdef uint8_t code
+    gate_run(g, o, &code, 1)
+    return code
 
 
 cdef int gate_fill(GateState* g, InstSlot* s, uint8_t side, int64_t qty, int64_t price,
@@ -266,13 +387,16 @@ cdef class RiskGate:
     def __cinit__(self, int money_exponent):
         self.money_exponent = money_exponent
         self.g.slots = <InstSlot*>calloc(RISK_SLOTS_MAX, sizeof(InstSlot))
-        self.g.rate_ts = <int64_t*>calloc(RISK_RATE_MAX, sizeof(int64_t))
+        self.g.rate_ts = <int64_t*>calloc(RISK_RATE_MAX + 1, sizeof(int64_t))
         if self.g.slots == NULL or self.g.rate_ts == NULL:
             raise MemoryError()
         self.g.max_positions = 1
         self.g.rate_max = 1
         self.g.rate_window_ns = 1
         self.g.band_bp = 0
+        # an unknown (venue, instrument) reads the nil slot: refused with its own code
+        self.g.nil.units_max = INT64_MAX
+        self.g.nil.refuse_bits = (1 << R_UNKNOWN_INSTRUMENT) | (1 << R_NO_TOUCH)
 
     def __dealloc__(self):
         free(self.g.slots)
@@ -282,6 +406,7 @@ cdef class RiskGate:
     def set_limits(self, int64_t max_positions, int64_t cooldown_ns, int64_t rate_max,
                    int64_t rate_window_ns, int64_t band_bp, loss_cap, profit_cap):
         """Caps are money units, 0 for none. Changing rate_max empties the rate window."""
+        cdef int i
         if not 1 <= max_positions <= RISK_SLOTS_MAX or cooldown_ns < 0 or rate_window_ns <= 0:
             raise ValueError("max_positions, cooldown_ns or rate_window_ns out of range")
         if not 1 <= rate_max <= RISK_RATE_MAX or not 1 <= band_bp <= BAND_BP_DEN:
@@ -291,11 +416,14 @@ cdef class RiskGate:
         self.g.max_positions = max_positions
         self.g.cooldown_ns = cooldown_ns
         if rate_max != self.g.rate_max:
-            self.g.rate_count = 0
-            self.g.rate_head = 0
+            self.g.hot.rate_count = 0
+            self.g.hot.rate_head = 0
         self.g.rate_max = rate_max
         self.g.rate_window_ns = rate_window_ns
         self.g.band_bp = band_bp
+        for i in range(RISK_SLOTS_MAX):
+            if self.g.slots[i].used:
+                slot_derive(&self.g, &self.g.slots[i])
         self.g.loss_cap = py_i128(loss_cap, "loss_cap")
         self.g.profit_cap = py_i128(profit_cap, "profit_cap")
         gate_caps(&self.g)
@@ -325,8 +453,10 @@ cdef class RiskGate:
         s.units_max = min(RISK_UNITS_MAX, isqrt((1 << 126) // (cv * scale)))
         s.max_qty = max_qty
         s.max_notional = py_i128(max_notional, "max_notional")
+        s.max_qp = py_i128(int(max_notional) // int(cv), "max_notional")
         s.cv = py_i128(cv, "cv")
         s.scale = py_i128(scale, "scale")
+        slot_derive(&self.g, s)
 
     # -- state ------------------------------------------------------------------------
     @property
@@ -444,9 +574,10 @@ cdef class RiskGate:
         cdef Py_ssize_t i, n = orders.shape[0]
         if out.shape[0] < n:
             raise ValueError(f"out holds {out.shape[0]} codes, {n} orders given")
+        if n == 0:
+            return 0
         with nogil:
-            for i in range(n):
-                out[i] = gate_check(&self.g, &orders[i])
+            gate_run(&self.g, &orders[0], &out[0], n)
         return n
 
     def fill(self, uint32_t instrument_id, uint8_t side, int64_t qty, int64_t price):

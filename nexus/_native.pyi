@@ -34,10 +34,13 @@ __all__ = [
     "SLOTS_MIN",
     "SLOTS_MAX",
     "Book",
+    "Target",
     "binance_depth",
     "binance_trade",
+    "binance_snapshot",
     "coinbase_l2",
     "kraken_book",
+    "kraken_trades",
     "okx_message",
     "bybit_message",
     "hyperliquid_message",
@@ -51,6 +54,7 @@ __all__ = [
     "aeron_driver_active",
     "aeron_bench_throughput",
     "aeron_bench_latency",
+    "aeron_bench_rings_throughput",
     "AERON_LAYOUT_VERSION",
 ]
 
@@ -181,15 +185,31 @@ class TradeDedup:
     def __new__(cls, window_ns: int = 0, retention_ns: int = 60_000_000_000) -> Self: ...
     def check(self, venue: int, ts_ns: int, price: int, qty: int, side: int, trade_id: int) -> bool: ...
 
+@final
+class Target:
+    """One instrument's constants for the native decode fast paths (nexus/venues/base.py _Ent)."""
+
+    def __new__(
+        cls,
+        symbol: str,
+        price_exponent: int,
+        qty_exponent: int,
+        instrument_id: int,
+        hdr_bid: int,
+        hdr_ask: int,
+        hdr_snap_bid: int,
+        hdr_snap_ask: int,
+        hdr_clear: int,
+        hdr_buy: int,
+        hdr_sell: int,
+    ) -> Self: ...
+    @property
+    def symbol(self) -> str: ...
+
 def binance_depth(
     raw: bytes,
     out: np.ndarray,
-    symbol: str,
-    price_exponent: int,
-    qty_exponent: int,
-    instrument_id: int,
-    hdr_bid: int,
-    hdr_ask: int,
+    target: Target | None,
     ts_local_ns: int,
 ) -> tuple[int, int, int, int, int] | tuple[Literal["symbol"], str] | None: ...
 
@@ -199,6 +219,7 @@ def aeron_default_dir() -> str: ...
 def aeron_driver_active(dir: str, timeout_ms: int = 10000) -> bool: ...
 def aeron_bench_throughput(dir: str, channel: str, stream_id: int, total: int) -> tuple[float, int]: ...
 def aeron_bench_latency(dir: str, channel: str, stream_id: int, count: int, gap_ns: int) -> list[int]: ...
+def aeron_bench_rings_throughput(dir: str, channel: str, stream_id: int, total: int) -> float: ...
 
 @final
 class AeronDriver:
@@ -252,90 +273,51 @@ class AeronSubscriber:
 def binance_trade(
     raw: bytes,
     out: np.ndarray,
-    symbol: str,
-    price_exponent: int,
-    qty_exponent: int,
-    instrument_id: int,
-    hdr_buy: int,
-    hdr_sell: int,
+    target: Target | None,
     ts_local_ns: int,
 ) -> tuple[int, int] | tuple[Literal["symbol"], str] | None: ...
+def binance_snapshot(
+    raw: bytes,
+    out: np.ndarray,
+    target: Target | None,
+    ts_local_ns: int,
+) -> tuple[int, int, int] | None: ...
 def coinbase_l2(
     raw: bytes,
     out: np.ndarray,
-    symbol: str,
-    price_exponent: int,
-    qty_exponent: int,
-    instrument_id: int,
-    hdr_bid: int,
-    hdr_ask: int,
-    hdr_snap_bid: int,
-    hdr_snap_ask: int,
-    hdr_clear: int,
+    target: Target | None,
     ts_local_ns: int,
-) -> tuple[int, bool, int, str] | tuple[Literal["symbol"], str] | None: ...
+) -> tuple[int, bool, int, int] | tuple[Literal["symbol"], str] | None: ...
 def kraken_book(
     raw: bytes,
     out: np.ndarray,
-    symbol: str,
-    price_exponent: int,
-    qty_exponent: int,
-    instrument_id: int,
-    hdr_bid: int,
-    hdr_ask: int,
-    hdr_snap_bid: int,
-    hdr_snap_ask: int,
-    hdr_clear: int,
+    target: Target | None,
     ts_local_ns: int,
-) -> tuple[int, bool, int | None, str | None] | tuple[Literal["symbol"], str] | None: ...
+) -> tuple[int, bool, int | None, int] | tuple[Literal["symbol"], str] | None: ...
+def kraken_trades(
+    raw: bytes,
+    out: np.ndarray,
+    target: Target | None,
+    ts_local_ns: int,
+) -> tuple[int, int, list[int]] | tuple[Literal["symbol"], str] | None: ...
 def okx_message(
     raw: bytes,
     out: np.ndarray,
-    symbol: str,
-    price_exponent: int,
-    qty_exponent: int,
-    instrument_id: int,
-    hdr_bid: int,
-    hdr_ask: int,
-    hdr_snap_bid: int,
-    hdr_snap_ask: int,
-    hdr_clear: int,
-    hdr_buy: int,
-    hdr_sell: int,
+    target: Target | None,
     ts_local_ns: int,
 ) -> (tuple[Literal["book"], int, bool, int, int | None, int | None, int | None]
       | tuple[Literal["trades"], int, int, list[str]] | tuple[Literal["symbol"], str] | None): ...
 def hyperliquid_message(
     raw: bytes,
     out: np.ndarray,
-    symbol: str,
-    price_exponent: int,
-    qty_exponent: int,
-    instrument_id: int,
-    hdr_bid: int,
-    hdr_ask: int,
-    hdr_snap_bid: int,
-    hdr_snap_ask: int,
-    hdr_clear: int,
-    hdr_buy: int,
-    hdr_sell: int,
+    target: Target | None,
     ts_local_ns: int,
 ) -> (tuple[Literal["book"], int, int] | tuple[Literal["trades"], int, int, list[int]]
       | tuple[Literal["symbol"], str] | None): ...
 def bybit_message(
     raw: bytes,
     out: np.ndarray,
-    symbol: str,
-    price_exponent: int,
-    qty_exponent: int,
-    instrument_id: int,
-    hdr_bid: int,
-    hdr_ask: int,
-    hdr_snap_bid: int,
-    hdr_snap_ask: int,
-    hdr_clear: int,
-    hdr_buy: int,
-    hdr_sell: int,
+    target: Target | None,
     ts_local_ns: int,
 ) -> (tuple[Literal["book"], int, bool, int, int] | tuple[Literal["trades"], int, int, list[str], bool]
       | tuple[Literal["symbol"], str] | None): ...

@@ -26,6 +26,12 @@ at --aeron-dir):
 Books: the publisher keeps every book of its rings and re-sends them as snapshots when a
 subscriber connects and every --snapshot-every seconds; a subscriber forwards a ring's records
 from its first snapshot on, so a late joiner's books are right from its first snapshot.
+
+Instruments: a `nexus run --aeron` writes each venue ring's side file (its listed instrument:
+tick, lot, exponents) once its reader has the venue's listing, never a generic one; `nexus aeron
+pub` announces it (and any rewrite, looked for every 0.1 s). A far `nexus run --from-aeron`
+builds a venue's book and the consensus only from that announced listing, so no far book ever
+reads records on a generic scale.
 """
 
 from __future__ import annotations
@@ -41,6 +47,7 @@ from nexus._native import (  # noqa: F401
     AeronPublisher,
     AeronSubscriber,
     aeron_bench_latency,
+    aeron_bench_rings_throughput,
     aeron_bench_throughput,
     aeron_default_dir,
     aeron_driver_active,

@@ -137,10 +137,11 @@ def _time_native(series, streams, views) -> Consensus:
     c = _native_loaded(streams)
     apply_touch, touch = c.apply_touch, c.touch
     t = touch()
-    t0 = time.perf_counter_ns()
+    t0, c0 = time.perf_counter_ns(), time.thread_time_ns()
     for v, view in views:
         if apply_touch(v, view):   # the touch changed: read it (else the last one holds)
             t = touch()
+    series["native_cpu"].append(time.thread_time_ns() - c0)
     series["native"].append(time.perf_counter_ns() - t0)
     if t != c.touch():
         raise AssertionError("the touch followed through apply_touch differs from the book's")
@@ -172,10 +173,11 @@ def _time_python(base, series, streams, msgs):
     """One round of the pure-Python series; returns the unsorted book after it."""
     pc = _python_loaded(base.PySortedConsensus, streams)
     papply, ptouch = pc.apply, pc.touch
-    t0 = time.perf_counter_ns()
+    t0, c0 = time.perf_counter_ns(), time.thread_time_ns()
     for v, msg in msgs:
         papply(v, msg)
         ptouch()
+    series["py_cpu"].append(time.thread_time_ns() - c0)
     series["py"].append(time.perf_counter_ns() - t0)
 
     pu = _python_loaded(base.PyUnsortedConsensus, streams)
@@ -198,6 +200,12 @@ def _python_figures(base, res, series, ns, streams, order, pu, c) -> None:
     res["python_unsorted_dict_ns_per_venue_level_update"] = ns["py_unsorted"]
     res["ratio_native_apply_only_vs_python_unsorted_dict"] = ns["py_unsorted"] / ns["native_apply"]
     res["per_round_ratio_native_vs_python"] = [p / n for p, n in zip(series["py"], series["native"])]
+    # The same rounds in the thread's CPU time: what the job costs, without the time the
+    # process waited for a core. A native round is ~2 ms against ~50 ms of Python, so on a
+    # shared machine one preemption inside it moves its wall-clock ratio by several x; the
+    # CPU-time ratio shows whether a low round was the code or the scheduler.
+    res["ratio_native_vs_python_cpu"] = ns["py_cpu"] / ns["native_cpu"]
+    res["per_round_ratio_native_vs_python_cpu"] = [p / n for p, n in zip(series["py_cpu"], series["native_cpu"])]
     res["baselines"] = {
         "python": "PySortedConsensus: per-venue quantities, totals over included venues, live levels kept "
                   "sorted (bisect); after each venue message reads the touch (best bid/ask price and total); "
@@ -224,7 +232,8 @@ def run(messages: int = 10_000, rounds: int = 5, progress=None, replay: bool = T
 
     views = [(v, streams[v][1][i * 20 : i * 20 + 20]) for v, i in order]
     msgs = [(v, streams[v][2][i]) for v, i in order]
-    series: dict[str, list[int]] = {k: [] for k in ("native", "native_best_lists", "native_apply", "bulk", "py", "py_unsorted")}
+    series: dict[str, list[int]] = {k: [] for k in ("native", "native_cpu", "native_best_lists", "native_apply", "bulk", "py",
+                                                    "py_cpu", "py_unsorted")}
     for r in range(rounds):  # every series once per round, so load changes hit them all alike
         say(f"round {r + 1}/{rounds}: native, then pure Python")
         c = _time_native(series, streams, views)

@@ -5,7 +5,12 @@ process (as a venue would be).
     the network — decoder, the venue's sync rules, the native book, ring publish, reader
     book rebuild — as fast as possible, in messages/s on one core.
 (b) Wire-to-book latency, live: from a message's local receive time (stamped by the
-    connection) to the moment the reader has applied it to its book, p50/p99/p99.9.
+    connection) to the moment the reader has applied it to its book, p50/p99/p99.9, for the
+    five venues together and for one venue (`latency_venue`, the issue-19 target: p50 <= 25 µs,
+    p99 <= 100 µs), that one broken down per stage (receive, decode, sync, ring publish, reader
+    poll, book apply: nexus.feeds.stages), the median over `latency_rounds` runs. With
+    `pin_cpu` / `busy_poll` the one-venue run is repeated with them ("tuned"); the simulator
+    is then kept off the pinned CPU.
 (d) Decode cost per venue (`decode`): every registry venue's decoder on that venue's simulated
     stream, in ns per message and messages/s (`--decode-only`: this part alone).
 (c) Memory: resident set size after each simulated minute up to `minutes` (the simulator
@@ -59,14 +64,18 @@ def rss_parts() -> dict[str, int]:
 class SimProcess:
     """`nexus sim` in a child process; endpoints read from its --json line."""
 
-    def __init__(self, venues, seed=1, speed=1.0, faults=(), max_wall_s=900.0):
+    def __init__(self, venues, seed=1, speed=1.0, faults=(), max_wall_s=900.0, avoid_cpus=()):
         # --duration is a safety net: the simulator ends by itself even if this process dies
         # before stop() (it is given in simulated seconds, hence * speed).
         args = [sys.executable, "-m", "nexus.cli", "sim", "--port", "0", "--json", "--seed", str(seed),
                 "--speed", str(speed), "--venues", ",".join(venues), "--duration", str(max_wall_s * speed)]
         for f in faults:
             args += ["--fault", f]
-        self.p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        # off the CPUs the measured process is pinned to (when others remain)
+        cpus = os.sched_getaffinity(0) - set(avoid_cpus)
+        pre = (lambda: os.sched_setaffinity(0, cpus)) if avoid_cpus and cpus else None
+        self.p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                                  preexec_fn=pre)
         line = self.p.stdout.readline()
         if not line:
             raise RuntimeError("nexus sim did not start")
@@ -176,26 +185,93 @@ def replay_throughput(path: str, rounds: int = 3) -> dict:
     return {"replay_msgs": n_msgs, "replay_msgs_per_s": median(rates), "replay_us_per_msg": 1e6 / median(rates)}
 
 
-async def _live(ws, rest, seconds) -> tuple:
+LATENCY_VENUE = "binance-perp"
+
+
+def registry_simulated() -> set[str]:
+    from nexus.venues import registry
+
+    return set(registry.simulated())
+LATENCY_WARMUP_S = 1.0   # connect, instruments and snapshot: not counted
+
+
+async def _live(ws, rest, seconds, pin_cpu=(), busy_poll=False, busy_poll_socket_us=0) -> tuple:
+    """A Runtime (in-process feeds, as `nexus run`) against the simulator for `seconds` after
+    the warm-up. Returns (per-message stage rows: nexus.feeds.stages, messages, venue stats,
+    notes: SO_BUSY_POLL refusals)."""
     from nexus.feeds.runtime import RunConfig, Runtime
 
-    rt = Runtime(RunConfig(venues=list(ws), ws_urls=dict(ws), rest_urls=dict(rest)))
+    rt = Runtime(RunConfig(venues=list(ws), ws_urls=dict(ws), rest_urls=dict(rest), stages=True,
+                           pin_cpu=tuple(pin_cpu), busy_poll=busy_poll, busy_poll_socket_us=busy_poll_socket_us))
     await rt.start()
     t0 = time.monotonic()
-    while time.monotonic() - t0 < seconds:
+    warm = True
+    while time.monotonic() - t0 < seconds + LATENCY_WARMUP_S:
+        if warm and time.monotonic() - t0 >= LATENCY_WARMUP_S:
+            warm = False
+            for r in rt.readers.values():
+                r.probe.reset()
         rt.poll()
-        await asyncio.sleep(0.005)
-    lat = np.concatenate([np.asarray(r.latency_ns, dtype=np.int64) for r in rt.readers.values()])
+        await asyncio.sleep(rt.poll_interval_s)
+    rows = np.concatenate([r.probe.array() for r in rt.readers.values()])
     stats = rt.venue_stats()
     msgs = sum(s.get("msgs", 0) for s in stats.values())
+    notes = sorted({f.conn.busy_poll_error for f in rt.feeds.values() if f.conn.busy_poll_error})
     await rt.stop()
-    return lat, msgs, stats
+    return rows, msgs, stats, notes
+
+
+def live_latency(venues, seconds: float, rounds: int = 1, pin_cpu=(), busy_poll: bool = False,
+                 busy_poll_socket_us: int = 0, progress=None, speed: float = 1.0) -> dict:
+    """Wire-to-book latency per message against `nexus sim` in its own process (kept off the
+    pinned CPU), `rounds` times: each round's p50/p99, their medians, and the median round's
+    per-stage breakdown."""
+    from nexus.feeds.stages import breakdown
+
+    say = progress or (lambda m: None)
+    avoid = set(pin_cpu)
+    rounds_out, bds = [], []
+    notes: set[str] = set()
+    for i in range(rounds):
+        say(f"wire-to-book {','.join(venues)} round {i + 1}/{rounds}"
+            + (f" (pin-cpu {','.join(map(str, pin_cpu))})" if pin_cpu else "") + (" (busy-poll)" if busy_poll else ""))
+        sim = SimProcess(venues, speed=speed, avoid_cpus=avoid)
+        try:
+            rows, msgs, _, n = asyncio.run(_live(sim.ws(), sim.rest(), seconds, pin_cpu, busy_poll, busy_poll_socket_us))
+        finally:
+            sim.stop()
+        notes.update(n)
+        bd = breakdown(rows)
+        bds.append(bd)
+        rounds_out.append({"msgs": msgs, "samples": bd["samples"],
+                           "p50_ns": bd.get("total", {}).get("p50_ns", -1), "p99_ns": bd.get("total", {}).get("p99_ns", -1)})
+    order = sorted(range(rounds), key=lambda k: rounds_out[k]["p50_ns"])
+    mid = order[len(order) // 2]
+    out = {"venues": list(venues), "seconds": seconds, "rounds": rounds_out,
+           "p50_ns": int(median([r["p50_ns"] for r in rounds_out])),
+           "p99_ns": int(median([r["p99_ns"] for r in rounds_out])),
+           "breakdown": bds[mid], "pin_cpu": list(pin_cpu), "busy_poll": busy_poll, "sim_speed": speed}
+    if busy_poll_socket_us:
+        out["so_busy_poll_us"] = busy_poll_socket_us
+        out["so_busy_poll"] = "refused: " + "; ".join(sorted(notes)) if notes else "applied"
+    return out
+
+
+LATENCY_TARGET_P50_NS = 25_000
+LATENCY_TARGET_P99_NS = 100_000
 
 
 def run(quick: bool = False, minutes: float = 10.0, speed: float = 10.0, progress=None,
-        decode_only: bool = False) -> dict:
+        decode_only: bool = False, latency_only: bool = False, latency_venue: str = LATENCY_VENUE,
+        latency_seconds: float | None = None, latency_rounds: int | None = None, pin_cpu=(),
+        busy_poll: bool = False, busy_poll_socket_us: int = 0, latency_speed: float = 1.0) -> dict:
     say = progress or (lambda m: None)
     res: dict = {"benchmark": "feeds", "venues": VENUES}
+    secs = latency_seconds if latency_seconds is not None else (4.0 if quick else 10.0)
+    rnds = latency_rounds if latency_rounds is not None else (1 if quick else 3)
+    if latency_only:
+        res.update(_latency(latency_venue, secs, rnds, pin_cpu, busy_poll, busy_poll_socket_us, say, latency_speed))
+        return res
     say("decode cost per venue on its simulated stream")
     res["decode"] = decode_costs(quick=quick, progress=say)
     if decode_only:
@@ -210,17 +286,37 @@ def run(quick: bool = False, minutes: float = 10.0, speed: float = 10.0, progres
     say("live wire-to-book latency against `nexus sim` in its own process")
     sim = SimProcess(VENUES)
     try:
-        lat, msgs, _ = asyncio.run(_live(sim.ws(), sim.rest(), 5 if quick else 20))
+        rows, msgs, _, _ = asyncio.run(_live(sim.ws(), sim.rest(), 5 if quick else 20))
     finally:
         sim.stop()
+    lat = rows[:, -1]
     res.update(percentiles_ns(lat, "wire_to_book_ns"))
     res["wire_to_book_samples"] = int(lat.size)
     res["live_msgs"] = msgs
+    res.update(_latency(latency_venue, secs, rnds, pin_cpu, busy_poll, busy_poll_socket_us, say, latency_speed))
 
     minutes = 2 if quick else minutes
     say(f"memory over {minutes:g} simulated minutes (simulator at {speed:g}x, in a fresh process)")
     res.update(memory_run(minutes, speed))
     return res
+
+
+def _latency(venue, seconds, rounds, pin_cpu, busy_poll, busy_poll_socket_us, say, speed=1.0) -> dict:
+    """The one-venue wire-to-book figures: plain, and with the co-location options when given;
+    with `speed` > 1 also at that multiple of the simulator's rate ("fast": the handler stays
+    hot in the caches, which shows what the path costs when it is not woken from idle)."""
+    out = {"wire_to_book_one_venue": live_latency([venue], seconds, rounds, progress=say)}
+    if speed > 1:
+        out["wire_to_book_one_venue_fast"] = live_latency([venue], seconds, rounds, progress=say, speed=speed)
+    targets = {"wire_to_book_one_venue_p50_ns": (LATENCY_TARGET_P50_NS, out["wire_to_book_one_venue"]["p50_ns"]),
+               "wire_to_book_one_venue_p99_ns": (LATENCY_TARGET_P99_NS, out["wire_to_book_one_venue"]["p99_ns"])}
+    if pin_cpu or busy_poll or busy_poll_socket_us:
+        t = live_latency([venue], seconds, rounds, pin_cpu, busy_poll, busy_poll_socket_us, progress=say)
+        out["wire_to_book_one_venue_tuned"] = t
+        targets["wire_to_book_one_venue_tuned_p50_ns"] = (LATENCY_TARGET_P50_NS, t["p50_ns"])
+        targets["wire_to_book_one_venue_tuned_p99_ns"] = (LATENCY_TARGET_P99_NS, t["p99_ns"])
+    out["latency_targets"] = {k: {"target": tgt, "measured": m, "met": 0 <= m <= tgt} for k, (tgt, m) in targets.items()}
+    return out
 
 
 MEMORY_BOUND_ANON_BYTES = 4 << 20   # documented bound on private-heap growth, minute 1 -> end

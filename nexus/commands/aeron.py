@@ -6,6 +6,7 @@ publish does not exist, or when the publisher speaks another record layout versi
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 import time
@@ -15,6 +16,15 @@ import click
 from nexus.cli import EXIT_UPSTREAM, EXIT_USAGE
 
 REPORT_S = 1.0
+META_CHECK_S = 0.1  # how often `nexus aeron pub` looks for a changed side file (one stat per ring)
+
+
+def _file_sig(path: str):
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
 
 
 def _dir_option(f):
@@ -147,6 +157,7 @@ def aeron_pub(rings, snapshot_every, wait_rings, channel, control, stream_id, du
     """Publish rings on an Aeron channel. The publisher is one more reader of the rings: the
     feed handlers never wait on it. Back pressure and 'not connected' are counted."""
     from nexus.aeron import AeronPublisher, aeron_default_dir, ensure_driver, rings_with_meta
+    from nexus.ring_meta import meta_path
     from nexus.exceptions import AeronChannelError, AeronDriverError, AeronError, ConfigError, RingError
 
     aeron_dir = aeron_dir or aeron_default_dir()
@@ -156,7 +167,13 @@ def aeron_pub(rings, snapshot_every, wait_rings, channel, control, stream_id, du
     drv = None
     try:
         drv = ensure_driver(aeron_dir, external_driver)
-        pub = AeronPublisher(aeron_dir, channel, stream_id, rings_with_meta(list(rings)), snapshot_every)
+        # each side file's signature before its bytes: a file (re)written after this read is seen
+        # as changed by refresh_meta below, never missed
+        paths = [meta_path(r) for r in rings]
+        seen = [_file_sig(p) for p in paths]
+        with_meta = rings_with_meta(list(rings))
+        metas = [m for _, m in with_meta]
+        pub = AeronPublisher(aeron_dir, channel, stream_id, with_meta, snapshot_every)
     except AeronChannelError as e:
         _fail(EXIT_USAGE, str(e), as_json)
     except ConfigError as e:
@@ -164,15 +181,20 @@ def aeron_pub(rings, snapshot_every, wait_rings, channel, control, stream_id, du
     except (AeronDriverError, RingError) as e:
         _fail(EXIT_UPSTREAM, str(e), as_json)
     stopper = _Stopper(duration)
-    metas = [m for _, m in rings_with_meta(list(rings))]
-    next_meta = [time.monotonic() + REPORT_S]
+    next_meta = [time.monotonic() + META_CHECK_S]
 
     def refresh_meta():
-        # A ring's writer may write (or rewrite) its side file after we attached: re-announce it.
+        # A ring's writer may write (or rewrite) its side file after we attached (a `nexus run`
+        # once its venue listing is in): re-announce it soon, the far host waits for it.
         if time.monotonic() < next_meta[0]:
             return
-        next_meta[0] = time.monotonic() + REPORT_S
-        for i, (_, m) in enumerate(rings_with_meta(list(rings))):
+        next_meta[0] = time.monotonic() + META_CHECK_S
+        for i, p in enumerate(paths):
+            sig = _file_sig(p)
+            if sig == seen[i]:
+                continue
+            seen[i] = sig
+            m = rings_with_meta([rings[i]])[0][1]
             if m != metas[i]:
                 metas[i] = m
                 pub.set_meta(i, m)

@@ -153,13 +153,46 @@ def bench_agg(as_json: bool, messages: int) -> None:
 @click.option("--speed", type=click.FloatRange(1, 100), default=10.0, show_default=True,
               help="Simulator speed for the memory run (simulated seconds per second).")
 @click.option("--decode-only", is_flag=True, help="Only the per-venue decode cost (fast).")
-def bench_feeds(as_json: bool, quick: bool, minutes: float, speed: float, decode_only: bool) -> None:
+@click.option("--latency-only", is_flag=True, help="Only the one-venue wire-to-book latency and its breakdown.")
+@click.option("--latency-venue", default="binance-perp", show_default=True,
+              help="The venue of the one-venue wire-to-book latency.")
+@click.option("--latency-seconds", type=click.FloatRange(1, 600), default=None,
+              help="Seconds of traffic per latency round (default 10; --quick 4).")
+@click.option("--latency-rounds", type=click.IntRange(1, 50), default=None,
+              help="Latency rounds, each against a fresh simulator; medians reported (default 3; --quick 1).")
+@click.option("--latency-speed", type=click.FloatRange(1, 100), default=1.0, show_default=True,
+              help="Above 1: also measure the one-venue latency with the simulator this many times faster "
+                   "(the handler then stays hot in the caches; the target is at 1).")
+@click.option("--pin-cpu", "pin_cpu", default=None, metavar="N",
+              help="Also measure the one-venue latency pinned to CPU N (the simulator kept off it). "
+                   "Cost in production: that core should be kept free of other work.")
+@click.option("--busy-poll", is_flag=True,
+              help="Also measure the one-venue latency with the loop spinning instead of sleeping. Cost in "
+                   "production: one core at 100 % all the time.")
+@click.option("--busy-poll-socket", "busy_poll_socket_us", type=click.IntRange(0, 1_000_000), default=0,
+              metavar="US", help="With the tuned run, SO_BUSY_POLL US µs on the socket (reported applied or refused).")
+def bench_feeds(as_json: bool, quick: bool, minutes: float, speed: float, decode_only: bool, latency_only: bool,
+                latency_venue: str, latency_seconds: float | None, latency_rounds: int | None, latency_speed: float,
+                pin_cpu: str | None,
+                busy_poll: bool, busy_poll_socket_us: int) -> None:
     """Per-venue decode cost, replay throughput of a five-venue session, live wire-to-book
-    latency, memory growth."""
+    latency (five venues; one venue broken down per stage: receive, decode, sync, ring publish,
+    reader poll, book apply), memory growth."""
     from nexus.bench import feeds as feeds_bench
+    from nexus.commands.run import parse_pin_cpu
 
-    res = _measure(feeds_bench.run, as_json, quick=quick, minutes=minutes, speed=speed, decode_only=decode_only)
+    if latency_venue not in feeds_bench.registry_simulated():
+        raise click.BadParameter(f"{latency_venue!r} is not a venue the simulator serves", param_hint="--latency-venue")
+    cpus = parse_pin_cpu(pin_cpu)
+    res = _measure(feeds_bench.run, as_json, quick=quick, minutes=minutes, speed=speed, decode_only=decode_only,
+                   latency_only=latency_only, latency_venue=latency_venue, latency_seconds=latency_seconds,
+                   latency_rounds=latency_rounds, pin_cpu=cpus[:1], busy_poll=busy_poll,
+                   busy_poll_socket_us=busy_poll_socket_us, latency_speed=latency_speed)
     if res is None:
+        return
+    if not decode_only:
+        _echo_latency(res)
+    if latency_only:
         return
     for v, d in res["decode"].items():
         if "error" in d:
@@ -171,7 +204,7 @@ def bench_feeds(as_json: bool, quick: bool, minutes: float, speed: float, decode
         return
     click.echo(f"replay (decode+sync+book+ring+reader): {res['replay_msgs_per_s']:,.0f} msgs/s "
                f"({res['replay_us_per_msg']:.1f} µs/msg, {res['replay_msgs']:,} msgs)")
-    click.echo(f"live wire-to-book latency: p50 {res['wire_to_book_ns_p50'] / 1e3:.0f} µs  "
+    click.echo(f"live wire-to-book latency, five venues: p50 {res['wire_to_book_ns_p50'] / 1e3:.0f} µs  "
                f"p99 {res['wire_to_book_ns_p99'] / 1e3:.0f} µs  p99.9 {res['wire_to_book_ns_p999'] / 1e3:.0f} µs "
                f"({res['wire_to_book_samples']:,} samples)")
     click.echo(f"RSS after 1 simulated minute {res['rss_first_minute_bytes'] / 2**20:.1f} MiB, after "
@@ -184,6 +217,29 @@ def bench_feeds(as_json: bool, quick: bool, minutes: float, speed: float, decode
                f"(bounded by {res['rss_shmem_bound_bytes'] / 2**20:.1f} MiB)")
     for k, t in res.get("targets", {}).items():
         click.echo(f"bound {k} <= {t['target'] / 2**20:.1f} MiB: {'met' if t['met'] else 'EXCEEDED'}")
+
+
+def _echo_latency(res: dict) -> None:
+    from nexus.feeds.stages import STAGES
+
+    for key, label in (("wire_to_book_one_venue", "plain"), ("wire_to_book_one_venue_fast", "fast"),
+                       ("wire_to_book_one_venue_tuned", "tuned")):
+        r = res.get(key)
+        if r is None:
+            continue
+        opts = (f" pin-cpu {','.join(map(str, r['pin_cpu']))}" if r["pin_cpu"] else "") + (" busy-poll" if r["busy_poll"] else "")
+        opts += f" simulator at {r['sim_speed']:g}x" if r["sim_speed"] != 1 else ""
+        click.echo(f"wire-to-book {r['venues'][0]} ({label}{opts}): p50 {r['p50_ns'] / 1e3:.1f} µs  "
+                   f"p99 {r['p99_ns'] / 1e3:.1f} µs (median of {len(r['rounds'])} rounds)")
+        bd = r["breakdown"]
+        for s in STAGES:
+            if s in bd:
+                click.echo(f"  {s:<13} p50 {bd[s]['p50_ns'] / 1e3:7.1f} µs  p99 {bd[s]['p99_ns'] / 1e3:7.1f} µs")
+        if "so_busy_poll" in r:
+            click.echo(f"  SO_BUSY_POLL {r['so_busy_poll_us']} µs: {r['so_busy_poll']}")
+    for k, t in res.get("latency_targets", {}).items():
+        click.echo(f"target {k} <= {t['target'] / 1e3:.0f} µs: {'met' if t['met'] else 'MISSED'} "
+                   f"({t['measured'] / 1e3:.1f} µs)")
 
 
 @bench.command("broker")
@@ -335,9 +391,12 @@ def bench_aeron(as_json: bool, quick: bool) -> None:
     if res is None:
         return
     click.echo(f"aeron:ipc ring->Aeron->ring (Python API): {res['ipc_records_per_s'] / 1e6:8.2f} M records/s")
+    click.echo(f"aeron:ipc ring->Aeron->ring (Rust only):   {res['ipc_native_path_records_per_s'] / 1e6:8.2f} M records/s "
+               f"(Python layer: {res['python_layer_overhead_pct']:+.1f} %)")
     click.echo(f"aeron:ipc C client alone:                 {res['ipc_c_client_records_per_s'] / 1e6:8.2f} M records/s "
-               f"(Python layer + rings: {res['python_layer_overhead_pct']:+.1f} %)")
+               f"(over the Rust ring loop: {res['rings_vs_c_client_overhead_pct']:+.1f} %)")
     click.echo(f"UDP loopback ring->Aeron->ring:           {res['udp_records_per_s'] / 1e6:8.2f} M records/s")
+    click.echo(f"UDP loopback ring->Aeron->ring (Rust):    {res['udp_native_path_records_per_s'] / 1e6:8.2f} M records/s")
     click.echo(f"UDP loopback C client alone:              {res['udp_c_client_records_per_s'] / 1e6:8.2f} M records/s")
     click.echo(f"shared-memory ring, batched:              {res['ring_records_per_s'] / 1e6:8.2f} M records/s")
     click.echo(f"one-way latency p50/p99: ipc {res['ipc_one_way_ns_p50']}/{res['ipc_one_way_ns_p99']} ns, "

@@ -55,6 +55,20 @@ from nexus.config import config_option
               help="Also publish the venues' rings on this Aeron channel (stream default 1001) through a "
                    "`nexus aeron pub` process, for `nexus aeron sub` on other hosts (media driver at AERON_DIR, "
                    "started embedded when none runs there).")
+@click.option("--pin-cpu", "pin_cpu", default=None, metavar="N[,M...]",
+              help="Co-located servers: pin this process (its readers, and the feed handlers unless --procs) to CPU N "
+                   "(os.sched_setaffinity); with --procs the feed processes take the next CPUs listed, in venue "
+                   "order (all on N when only N is given). Cost: that core should be kept free of other work.")
+@click.option("--busy-poll", is_flag=True,
+              help="Co-located servers: the loop reading the rings (and, in-process, the venue sockets) spins "
+                   "instead of sleeping between polls. Cost: it burns one core at 100 % all the time, traffic or "
+                   "not (with --procs, one per feed process too). It pays only on a core no other process runs on "
+                   "(--pin-cpu to an isolated core): on a shared core the spinning process is preempted and its "
+                   "latency gets worse, not better.")
+@click.option("--busy-poll-socket", "busy_poll_socket_us", type=click.IntRange(0, 1_000_000), default=0,
+              metavar="US", help="Also ask the kernel to busy-poll each venue socket for US µs (SO_BUSY_POLL; "
+                                 "needs CAP_NET_ADMIN above net.core.busy_read, a refusal is logged; "
+                                 "no effect on loopback). Cost: CPU spent spinning in the kernel on each read.")
 @ops_options
 @config_option
 @click.option("--view-venue", default=None, metavar="VENUE",
@@ -62,7 +76,8 @@ from nexus.config import config_option
                    "--agg). While it runs, v / V pick the next / previous book, q stops.")
 def run(venues, symbol, sim, seed, faults, endpoints, rest_endpoints, polls, duration, as_json, procs, stale_after,
         agg, stale_mode, divergence_pct, dedup_window_ms, consensus_ring, signals, signals_ring, depth,
-        log_level, log_format, metrics_port, metrics_host, view_venue, from_aeron, aeron_channel):
+        log_level, log_format, metrics_port, metrics_host, view_venue, from_aeron, aeron_channel, pin_cpu,
+        busy_poll, busy_poll_socket_us):
     """Live L2 books and trades from several venues: a terminal view (DOM ladder, trade tape,
     per-venue state, message rate, wire-to-book latency), or headless with --json.
 
@@ -85,6 +100,7 @@ def run(venues, symbol, sim, seed, faults, endpoints, rest_endpoints, polls, dur
         raise click.BadParameter(f"{view_venue!r} is not among the venues run", param_hint="--view-venue")
     if from_aeron and (sim or procs or faults or aeron_channel or polls):
         raise click.UsageError("--from-aeron runs no feed here: it excludes --sim, --procs, --fault, --poll and --aeron")
+    cpus = parse_pin_cpu(pin_cpu)
     div = parse_divergence_pct(divergence_pct)
     poll_s = _parse_polls(polls, vlist)
     if sim:
@@ -101,6 +117,7 @@ def run(venues, symbol, sim, seed, faults, endpoints, rest_endpoints, polls, dur
         agg_options={"stale_mode": stale_mode, "divergence_pct": div, "dedup_window_ms": dedup_window_ms},
         consensus_ring=consensus_ring, signals=signals, signals_ring=signals_ring, poll_s=poll_s,
         from_aeron=from_aeron, ring_meta=bool(aeron_channel),
+        pin_cpu=cpus, busy_poll=busy_poll, busy_poll_socket_us=busy_poll_socket_us,
     )
     metrics_server = _start_ops(cfg, log_level, log_format, metrics_port, metrics_host)
     aeron_pub = _start_aeron_pub(aeron_channel, vlist) if aeron_channel else None
@@ -177,6 +194,18 @@ def _stop_aeron_pub(p) -> None:
         p.wait(10)
     except subprocess.TimeoutExpired:
         p.kill()
+
+
+def parse_pin_cpu(value: str | None) -> tuple[int, ...]:
+    """--pin-cpu N[,M...] -> the CPUs (each one this process may run on), () when not given."""
+    if value is None:
+        return ()
+    from nexus.feeds.run.cpu import parse_cpus
+
+    try:
+        return parse_cpus(value)
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--pin-cpu") from None
 
 
 def parse_divergence_pct(value: str) -> Decimal:

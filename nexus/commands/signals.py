@@ -22,7 +22,20 @@ def param_options(f):
                      help="Override a detector parameter (nexus/flow/params.py; integers: ns, integer "
                           "price/quantity units, percent). Repeatable.")(f)
     f = click.option("--no-oracle", is_flag=True, help="Do not emit oracle signals.")(f)
+    f = click.option("--oracle", "oracle_choice", default="rule", show_default=True, metavar="rule|learned|FILE",
+                     help="Which oracle speaks: the rule-based consensus (engine/det_oracle.pxd), the learned "
+                          "model shipped in the package (nexus/flow/oracle_model.json), or a model file written "
+                          "by `signals oracle-train`.")(f)
     return f
+
+
+def oracle_model_or_fail(choice: str):
+    from nexus.flow.oracle_model import OracleModelError, resolve
+
+    try:
+        return resolve(choice)
+    except OracleModelError as e:
+        raise click.UsageError(str(e)) from None
 
 
 def build_params(overrides: dict, tick: int, oracle: bool):
@@ -39,7 +52,8 @@ def build_params(overrides: dict, tick: int, oracle: bool):
 @source_options
 @param_options
 @click.option("--json", "as_json", is_flag=True, help="JSON Lines (the contract); otherwise a readable line each.")
-def replay(venue, symbol, instruments, records, price_exponent, qty_exponent, tick, params, no_oracle, as_json) -> None:
+def replay(venue, symbol, instruments, records, price_exponent, qty_exponent, tick, params, no_oracle, oracle_choice,
+           as_json) -> None:
     """Raw messages on stdin (as for `book replay`) through the venue's sync rules and the
     signal detectors; one line per signal:
 
@@ -61,8 +75,9 @@ def replay(venue, symbol, instruments, records, price_exponent, qty_exponent, ti
     except ConfigError as e:
         raise click.UsageError(str(e)) from None
     build_params(overrides, tick, not no_oracle)  # refuse bad parameters before reading anything
+    model = oracle_model_or_fail(oracle_choice)
     source = open_source(venue, symbol, instruments, records, price_exponent, qty_exponent, tick)
-    rp = Replay(lambda unit: build_params(overrides, unit.tick, not no_oracle))
+    rp = Replay(lambda unit: build_params(overrides, unit.tick, not no_oracle), oracle_model=model)
     dumps = json.JSONEncoder(separators=(",", ":")).encode
     write = sys.stdout.write
     for unit in source:
@@ -208,3 +223,96 @@ def _row(name: str, d: dict, tail: str = "") -> str:
     """One detector's line of the readable `signals eval` output."""
     return (f"{name:<12} precision {_ratio(d['precision']):>5}  recall {_ratio(d['recall']):>5}  "
             f"labelled {d['labelled']:>3}  detected {d['detected']:>4}{tail}")
+
+
+@signals.command("oracle-train")
+@click.option("--recordings", "recordings", multiple=True, type=click.Path(dir_okay=False), metavar="FILE",
+              help="`nexus record` files, in time order (repeatable). Each venue in a file is one session.")
+@click.option("--seeds", default=None, metavar="N,N,...",
+              help="Or/and the simulator's deterministic sessions (in process, as `signals eval`), in this order.")
+@click.option("--duration", "duration_s", type=click.FloatRange(30, 3600), default=300.0, show_default=True,
+              help="Simulated seconds per seed.")
+@click.option("--venues", default=None, help="With --seeds: comma-separated venues (default: all seven).")
+@click.option("--horizon", "horizon_s", type=click.FloatRange(0.25, 600), default=5.0, show_default=True,
+              help="H: the label is the direction of the mid's move over the next H seconds.")
+@click.option("--folds", type=click.IntRange(1, 20), default=4, show_default=True,
+              help="Walk-forward folds (the samples in time order cut into folds + 1 blocks).")
+@click.option("--min-conf", type=click.IntRange(50, 100), default=55, show_default=True,
+              help="The oracle emits when the model's raw confidence is at least this.")
+@click.option("--symmetric", is_flag=True,
+              help="Fit on the samples and their mirror images (bids<->asks, buys<->sells, label flipped): "
+                   "a model with no drift of its own.")
+@click.option("--cache", "cache_dir", default=None, metavar="DIR", help="With --seeds: keep the simulator's frames here.")
+@click.option("--out", "out_path", default=None, metavar="FILE",
+              help="Write the model (coefficients, calibration, walk-forward report) here; "
+                   "nexus/flow/oracle_model.json is the one `--oracle learned` uses. Without --out: report only.")
+@click.option("--json", "as_json", is_flag=True, help="The walk-forward report as one JSON object.")
+def oracle_train(recordings, seeds, duration_s, venues, horizon_s, folds, min_conf, symmetric, cache_dir, out_path,
+                 as_json) -> None:
+    """Train the learned oracle (logistic regression over the engine's own features) on
+    recordings and evaluate it walk-forward against naive baselines (always the majority
+    direction; the sign of the last move). Label, features and method:
+    nexus/flow/oracle_model.py. Needs scikit-learn (the dev extra).
+
+    \b
+    --json: {"label", "horizon_ns", "folds", "samples", "unlabelled", "up_share",
+     "pooled": {"model"|"majority"|"last_move": {"n", "hit_rate", "hit_rate_ci", "log_loss", "brier"}},
+     "beats_majority": {...}, "beats_last_move": {...}, "confident": {...},
+     "per_fold": [...], "calibration_raw": {...}, "calibration_calibrated": {...}, "model": {...}}
+    """
+    from nexus.exceptions import ConfigError
+    from nexus.feeds.recording import RecordingError
+    from nexus.flow import evaluate, oracle_model as om
+
+    if not recordings and not seeds:
+        raise click.UsageError("give --recordings FILE ... and/or --seeds N,N,...")
+    say = (lambda m: click.echo(f"… {m}", err=True))
+    sessions, sources = [], []
+    try:
+        for i, path in enumerate(recordings):
+            sessions += om.sessions_from_recording(path, progress=say, group=-1 - i)
+            sources.append(path)
+        if seeds:
+            try:
+                seed_list = [int(x) for x in seeds.split(",") if x.strip()]
+            except ValueError:
+                raise click.UsageError(f"--seeds takes integers separated by commas, got {seeds!r}") from None
+            tuning = [sd for sd in seed_list if sd in evaluate.TUNING_SEEDS]
+            if tuning:
+                say(f"note: seeds {', '.join(map(str, tuning))} were used to tune the detectors")
+            vs = tuple(v.strip() for v in venues.split(",")) if venues else evaluate.DEFAULT_VENUES
+            sessions += om.sessions_from_seeds(seed_list, duration_s, vs, cache_dir, progress=say)
+            sources.append(f"simulator seeds {','.join(map(str, seed_list))} x {duration_s:g} s, venues {','.join(vs)}")
+        model = om.train(sessions, horizon_ns=int(round(horizon_s * 1e9)), folds=folds, min_conf=min_conf, sources=sources,
+                         symmetric=symmetric)
+    except RecordingError as e:
+        raise click.UsageError(str(e)) from None
+    except ConfigError as e:
+        raise click.UsageError(str(e)) from None
+    if out_path:
+        from pathlib import Path
+        Path(out_path).write_text(json.dumps(model, indent=1) + "\n")
+        say(f"model written to {out_path}")
+    rep = model["walk_forward"]
+    if as_json:
+        click.echo(json.dumps({**rep, "model": {k: model[k] for k in ("features", "bias", "weights", "mean", "scale",
+                                                                          "horizon_ns", "min_conf", "calibration")}}))
+        return
+    click.echo(f"label: {rep['label']}; {rep['samples']} labelled samples ({rep['unlabelled']} unlabelled), "
+               f"up share {rep['up_share']:.3f}, {rep['folds']} walk-forward folds")
+    for name, d in rep["pooled"].items():
+        click.echo(f"  {name:<10} hit rate {d['hit_rate']:.4f} {_ci(d['hit_rate_ci'])}  log loss {d['log_loss']:.4f}  "
+                   f"Brier {d['brier']:.4f}  (n {d['n']})")
+    g = (rep.get("comparison") or {}).get("gbt")
+    if g:
+        click.echo(f"  (trees)    hit rate {g['hit_rate']:.4f} {_ci(g['hit_rate_ci'])}  log loss {g['log_loss']:.4f}  "
+                   f"Brier {g['brier']:.4f}  (gradient-boosted trees on the same folds, for comparison; not shipped)")
+    c = rep["confident"]
+    click.echo(f"  model at confidence >= {c['min_conf']}: n {c['n']}, hit rate "
+               f"{_ratio(c['hit_rate'])} {_ci(c['hit_rate_ci'])}")
+    for key in ("calibration_raw", "calibration_calibrated"):
+        cal = rep.get(key)
+        if cal:
+            click.echo(f"  {key}: Brier {cal['brier']}  " + "  ".join(
+                f"[{r['confidence'][0]},{r['confidence'][1]}): {r['n']} {r['mean_confidence']} {r['observed']:.2f}"
+                for r in cal["table"]))

@@ -2,13 +2,22 @@
 the venue wants them, message reassembly, and reconnect with exponential backoff + jitter.
 
 The connection knows nothing about books: it hands each complete message to `on_message`
-with its local receive time (CLOCK_MONOTONIC ns) and reports connects / disconnects.
+with its local receive time (CLOCK_MONOTONIC ns) and reports connects / disconnects. The
+receive time is the arrival of the socket read that brought the frame in (stamped at the
+read's first frame), so a frame queued behind others of the same read counts that wait.
+`more_in_read` / `on_read_end` let the handler do per-read work (waking the readers) once, at
+the end of the read.
+
+`busy_poll_us` asks the kernel to busy-poll the socket (SO_BUSY_POLL) for that many µs on
+a read before sleeping; raising it above net.core.busy_read needs CAP_NET_ADMIN, and a
+refusal is logged and kept in `busy_poll_error` (the connection goes on without it).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import ssl
 import time
 from dataclasses import dataclass
@@ -16,7 +25,8 @@ from typing import Awaitable, Callable
 
 from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
-from nexus._native import monotonic_ns
+from time import monotonic_ns
+
 from nexus.feeds.backoff import Backoff
 from nexus.feeds.failures import describe
 from nexus.feeds.session import Session
@@ -25,6 +35,9 @@ from nexus.venues.registry import Heartbeat
 log = logging.getLogger("nexus.feeds")
 
 MESSAGE_BYTES_MAX = 16 << 20
+SO_BUSY_POLL = getattr(socket, "SO_BUSY_POLL", 46)  # Linux <asm-generic/socket.h>
+_TEXT, _BINARY, _CONTINUATION, _CLOSE = WSMsgType.TEXT, WSMsgType.BINARY, WSMsgType.CONTINUATION, WSMsgType.CLOSE
+READ_SPAN_NS = 1_000_000  # frames of one read are handled within this, or are stamped anew
 
 
 @dataclass
@@ -45,19 +58,31 @@ class _Listener(WSListener):
         self.conn = conn
         self._parts: list[bytes] = []
         self._size = 0
+        self._read_ns = 0       # arrival of the current socket read (its first frame)
+        self._new_read = True   # the next frame starts a new read
 
     def on_ws_connected(self, transport: WSTransport) -> None:
         self.conn._on_connected(transport)
 
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
-        t = frame.msg_type
-        if t == WSMsgType.CLOSE:
-            transport.disconnect()
-            return
-        if t not in (WSMsgType.TEXT, WSMsgType.BINARY, WSMsgType.CONTINUATION):
+        now = monotonic_ns()
+        # a new read; or a read whose last frame picows answered itself (a ping) and never
+        # showed here: then the stamp is at most READ_SPAN_NS old
+        if self._new_read or now - self._read_ns > READ_SPAN_NS:
+            self._read_ns = now
+        last = frame.last_in_buffer
+        self._new_read = last
+        conn = self.conn
+        conn.more_in_read = not last
+        t = frame.msg_type  # members are singletons: `is` spares the enum comparisons
+        if t is not _TEXT and t is not _BINARY and t is not _CONTINUATION:
+            if t is _CLOSE:
+                transport.disconnect()
             return
         if frame.fin and not self._parts:
-            self.conn._on_message(frame.get_payload_as_bytes())
+            conn._on_message(frame.get_payload_as_bytes(), self._read_ns)
+            if last and conn.on_read_end is not None:
+                conn.on_read_end()
             return
         self._parts.append(frame.get_payload_as_bytes())
         self._size += frame.payload_size
@@ -68,7 +93,9 @@ class _Listener(WSListener):
             msg = b"".join(self._parts)
             self._parts.clear()
             self._size = 0
-            self.conn._on_message(msg)
+            conn._on_message(msg, self._read_ns)
+            if last and conn.on_read_end is not None:
+                conn.on_read_end()
 
     def on_ws_disconnected(self, transport: WSTransport) -> None:
         self.conn._on_disconnected()
@@ -102,6 +129,7 @@ class FeedConnection:
         on_disconnect: Callable[[], None] | None = None,
         backoff: Backoff | None = None,
         prepare: Callable[[], Awaitable[Session]] | None = None,
+        busy_poll_us: int = 0,
     ):
         self.venue = venue
         self.url = url
@@ -116,6 +144,12 @@ class FeedConnection:
         self.on_open = None                   # Session.on_open: run with the first message
         self._open_hook_due = False
         self._awaiting_open = False
+        # while a message is handled: more frames of the same socket read follow it (their
+        # handling can wait for them: on_read_end is called after the read's last frame)
+        self.more_in_read = False
+        self.on_read_end: Callable[[], None] | None = None
+        self.busy_poll_us = busy_poll_us
+        self.busy_poll_error: str | None = None  # why SO_BUSY_POLL was refused (None: applied or not asked)
         self.stats = ConnStats()
         self.connected = False
         self._transport: WSTransport | None = None
@@ -132,6 +166,8 @@ class FeedConnection:
             self.stats.reconnects += 1
         self.stats.connected_since_ns = monotonic_ns()
         self.stats.last_msg_ns = self.stats.connected_since_ns
+        if self.busy_poll_us:
+            self._set_busy_poll(transport)
         if self.on_connect_cb:
             self.on_connect_cb()
         self._open_hook_due = self.on_open is not None
@@ -141,8 +177,16 @@ class FeedConnection:
         for msg in self.subscribe:
             transport.send(WSMsgType.TEXT, msg)
 
-    def _on_message(self, payload: bytes) -> None:
-        now = monotonic_ns()
+    def _set_busy_poll(self, transport: WSTransport) -> None:
+        try:
+            sock = transport.underlying_transport.get_extra_info("socket")
+            sock.setsockopt(socket.SOL_SOCKET, SO_BUSY_POLL, self.busy_poll_us)
+            self.busy_poll_error = None
+        except OSError as e:
+            self.busy_poll_error = f"SO_BUSY_POLL refused: {e.strerror or e}"
+            log.warning("%s: %s (needs CAP_NET_ADMIN above net.core.busy_read)", self.venue, self.busy_poll_error)
+
+    def _on_message(self, payload: bytes, now: int) -> None:
         self.stats.msgs += 1
         self.stats.bytes += len(payload)
         self.stats.last_msg_ns = now

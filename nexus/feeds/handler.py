@@ -23,7 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from nexus import record
-from nexus._native import monotonic_ns
+from time import monotonic_ns
+
 from nexus.exceptions import BatchFull, DecodeError
 from nexus.exceptions import ConfigError
 from nexus.feeds.connection import FeedConnection
@@ -96,7 +97,8 @@ class VenueFeed:
     """One venue, one symbol: keeps the book synced and publishes to `publish(records)`."""
 
     def __init__(self, venue: str, spec: FeedSpec, symbol: str, ws_url: str, rest_url: str | None,
-                 publish, stale_after_s: float = STALE_AFTER_S, poll_s: float | None = None):
+                 publish, stale_after_s: float = STALE_AFTER_S, poll_s: float | None = None,
+                 on_published=None, busy_poll_us: int = 0):
         self.venue = venue
         self.vid = venue_id(venue)
         self.spec = spec
@@ -110,6 +112,11 @@ class VenueFeed:
         self.sync = self.module.Sync(self.decoder)
         self._wrap_books()
         self._publish_out = publish
+        # called once at the end of a message that published records (in-process readers
+        # read the ring then); None: the readers poll on their own
+        self.on_published = on_published
+        self.probe = None  # nexus.feeds.stages.StageProbe, see enable_probe
+        self._wake_due = False  # records published, readers not woken yet (end of the socket read)
         self.batch = record.empty(DEFAULT_BATCH_RECORDS)
         self.counters = FeedCounters()
         self._last_resync_ns = 0
@@ -129,7 +136,19 @@ class VenueFeed:
                                        self.on_connect, spec.poll_throttled, prepare=prepare)
         else:
             self.conn = FeedConnection(venue, ws_url, spec.subscribe(self.vsym), spec.heartbeat,
-                                       self.on_message, self.on_connect, self.on_disconnect, prepare=prepare)
+                                       self.on_message, self.on_connect, self.on_disconnect, prepare=prepare,
+                                       busy_poll_us=busy_poll_us)
+            self.conn.on_read_end = self._read_end
+
+    def enable_probe(self, probe) -> None:
+        """Stamp every message's stage boundaries into `probe` (nexus.feeds.stages): the
+        handler is swapped for its stamping twin, so a feed without a probe pays nothing."""
+        from nexus.feeds.stages import timed_publish
+
+        self.probe = probe
+        self._publish_out = timed_publish(probe, self._publish_out)
+        self.on_message = self._on_message_probed
+        self.conn.on_message_cb = self._on_message_probed
 
     async def load_instruments(self) -> None:
         """The venue's instrument listing, once (FeedSpec.instruments_path). Also awaited by
@@ -217,9 +236,49 @@ class VenueFeed:
         pass
 
     def on_message(self, payload: bytes, ts_local_ns: int) -> None:
+        published = self.counters.records_published
         segs = self._decode(payload, ts_local_ns)
         if segs is None:
             return
+        self._handle(segs)
+        if self.on_published is not None and self.counters.records_published != published:
+            self._published()
+
+    def _published(self) -> None:
+        """Records of a message are on the ring: wake the readers now, or at the end of the
+        socket read when more of its frames follow (one wake per read; a call_soon in case the
+        read's last frame never reaches the handler, e.g. a ping picows answers itself)."""
+        if self.conn.more_in_read:
+            if not self._wake_due:
+                self._wake_due = True
+                asyncio.get_running_loop().call_soon(self._read_end)
+            return
+        self._wake_due = False
+        self.on_published()
+
+    def _read_end(self) -> None:
+        if self._wake_due:
+            self._wake_due = False
+            self.on_published()
+
+    def _on_message_probed(self, payload: bytes, ts_local_ns: int) -> None:
+        """on_message with the stage stamps (enable_probe)."""
+        probe = self.probe
+        t_handler = monotonic_ns()
+        probe.publish_ns = 0
+        published = self.counters.records_published
+        segs = self._decode(payload, ts_local_ns)
+        t_decoded = monotonic_ns()
+        if segs is None:
+            return
+        self._handle(segs)
+        if self.counters.records_published != published:
+            probe.opened(self.counters.records_published, ts_local_ns, t_handler, t_decoded, monotonic_ns())
+            if self.on_published is not None:
+                self._published()
+
+    def _handle(self, segs) -> None:
+        """The decoded segments through the venue's sync rules; trades published."""
         self.sync.feed(segs, self.batch)
         for seg in segs:
             if seg.kind is SegKind.TRADES and seg.stop > seg.start:

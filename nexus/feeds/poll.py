@@ -27,6 +27,8 @@ POLL_BACKOFF_MAX_S = 30.0
 
 
 class PollConnection:
+    more_in_read = False  # each body is a read of its own (FeedConnection.more_in_read)
+
     def __init__(self, venue: str, url: str, interval_s: float, on_message: Callable[[bytes, int], None],
                  on_connect: Callable[[], None] | None = None, throttled: Callable[[bytes], bool] | None = None,
                  prepare=None) -> None:

@@ -56,9 +56,18 @@ class Runtime:
         self.t0 = 0.0
         self.stop_event: asyncio.Event | None = None
         self._alerts: list[dict] = []
-        self._wake_pending = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self.aeron_source = None  # nexus.feeds.run.aeron_source.AeronSource with cfg.from_aeron
+        self._ring_meta_pending: set[str] = set()   # venue rings whose side file is not written yet
+        self._ring_meta_written: dict = {}          # venue -> the instrument its side file carries
+        self._agg_insts: dict | None = None
+
+    @property
+    def poll_interval_s(self) -> float:
+        """The run loop's sleep between polls: 0 with busy_poll (the loop spins: one core at
+        100 %), else POLL_INTERVAL_S. In-process feeds do not wait for it: each message's
+        records are read as it is handled (_wake)."""
+        return 0.0 if self.cfg.busy_poll else POLL_INTERVAL_S
 
     # what callers read: the parts' state under the names they always had
     @property
@@ -85,6 +94,10 @@ class Runtime:
     async def start(self) -> None:
         cfg = self.cfg
         self._loop = asyncio.get_running_loop()
+        if cfg.pin_cpu:
+            from nexus.feeds.run.cpu import pin
+
+            pin(cfg.pin_cpu[0])
         for name in remove_stale(orphaned_venue_ring):
             log.info("reclaimed the ring %s of a nexus run that was killed", name)
         if cfg.from_aeron:
@@ -93,6 +106,13 @@ class Runtime:
             self.aeron_source = AeronSource(cfg.from_aeron, self.readers)
         else:
             await self.supervisor.start()
+        if cfg.stages:  # per-stage stamps: the in-process feed and its reader share a probe
+            from nexus.feeds.stages import StageProbe
+
+            for v, feed in self.supervisor.feeds.items():
+                probe = StageProbe()
+                feed.enable_probe(probe)
+                self.readers[v].probe = probe
         if not cfg.from_aeron and not await self.supervisor.instruments_ready():
             log.warning("some venues' instrument listings are not loaded yet; their instruments "
                         "are generic until they are")
@@ -100,11 +120,10 @@ class Runtime:
             if feed.instruments_loaded and feed.metadata_ready:  # else once the venue's listing is in
                 self.readers[v].set_instrument(feed.decoder.instrument(feed.symbol))
         if cfg.ring_meta and not cfg.from_aeron:
-            # side files for the venue rings (carried over Aeron: the far host's instruments)
-            from nexus.aeron import write_venue_ring_meta
-
-            for v in cfg.venues:
-                write_venue_ring_meta(self.readers[v].ring, self.supervisor.instrument(v))
+            # side files for the venue rings (carried over Aeron: the far host's instruments),
+            # each written once its reader has the venue's listed instrument (never a generic one)
+            self._ring_meta_pending = set(cfg.venues)
+            self._write_ring_meta()
         if cfg.signals:
             from nexus.flow.live import LiveFlow
             from nexus.instruments import instrument_id_of
@@ -113,16 +132,50 @@ class Runtime:
             self.flow.on_signal = self.on_signal
         elif cfg.signals_ring:
             raise ConfigError("--signals-ring needs the signal detectors on")
-        if cfg.agg:
-            from nexus.feeds.run.aggregation import Aggregation
-
-            insts = {v: self.supervisor.instrument(v) for v in cfg.venues}
-            self.aggregation = Aggregation(insts, cfg.stale_after_s, cfg.agg_options, self.flow)
-            if cfg.consensus_ring:
-                from nexus.feeds.run.publication import ConsensusPublisher
-
-                self.publisher = ConsensusPublisher(cfg.consensus_ring, cfg.symbol, self.aggregation.agg.grid)
+        if cfg.agg and not cfg.from_aeron:
+            self._make_aggregation({v: self.supervisor.instrument(v) for v in cfg.venues})
         self.t0 = time.monotonic()
+
+    def _make_aggregation(self, insts: dict) -> None:
+        from nexus.feeds.run.aggregation import Aggregation
+
+        cfg = self.cfg
+        if self.publisher is not None:
+            self.publisher.close()
+            self.publisher = None
+        self.aggregation = Aggregation(insts, cfg.stale_after_s, cfg.agg_options, self.flow)
+        self._agg_insts = insts
+        if cfg.consensus_ring:
+            from nexus.feeds.run.publication import ConsensusPublisher
+
+            self.publisher = ConsensusPublisher(cfg.consensus_ring, cfg.symbol, self.aggregation.agg.grid)
+
+    def _aeron_aggregation(self) -> None:
+        """--from-aeron --agg: the consensus is built once every venue's listed instrument has come
+        with its ring's side file (a generic instrument would put a venue on the wrong scale), and
+        built again if the publisher's listing changes an instrument."""
+        insts = {v: self.aeron_source.instrument(v) for v in self.cfg.venues}
+        if any(i is None for i in insts.values()) or insts == self._agg_insts:
+            return
+        if self.aggregation is not None:
+            log.info("a venue's instrument changed on the publishing host: consensus rebuilt")
+        self._make_aggregation(insts)
+
+    def _write_ring_meta(self) -> None:
+        """`nexus run --aeron`: write the side file of each venue ring whose reader has its listed
+        instrument (and again when that instrument changes); the `nexus aeron pub` process
+        re-announces a changed side file, so the far host takes the same instrument."""
+        from nexus.aeron import write_venue_ring_meta
+
+        for v, inst in self._ring_meta_written.items():
+            if self.readers[v].inst is not inst:
+                self._ring_meta_pending.add(v)
+        for v in list(self._ring_meta_pending):
+            rs = self.readers[v]
+            if rs.inst is not None:
+                write_venue_ring_meta(rs.ring, rs.inst)
+                self._ring_meta_written[v] = rs.inst
+                self._ring_meta_pending.discard(v)
 
     async def stop(self) -> None:
         if self.aeron_source is not None:
@@ -146,8 +199,10 @@ class Runtime:
         """A reader side's instrument: the in-process feed's once its instrument listing is
         loaded (a listing the token flow fetches comes with the first connection), else the
         feed process's report."""
-        if self.aeron_source is not None:  # no feed here: the publisher's instrument, else the decoder's
-            return self.aeron_source.instrument(venue) or self.supervisor.instrument(venue)
+        if self.aeron_source is not None:
+            # no feed here: only the publisher's listed instrument (from the ring's side file);
+            # no book until it has come, so a book never starts on a generic scale
+            return self.aeron_source.instrument(venue)
         feed = self.supervisor.feeds.get(venue)
         if feed is not None:
             return feed.decoder.instrument(feed.symbol) if feed.metadata_ready else None
@@ -156,7 +211,11 @@ class Runtime:
     def poll(self) -> int:
         if self.aeron_source is not None:
             self.aeron_source.pump()
+            if self.cfg.agg:
+                self._aeron_aggregation()
         total = self.ring_readers.poll(self._instrument_of, self._on_batch)
+        if self._ring_meta_pending:
+            self._write_ring_meta()
         if self.aggregation is not None and self.aggregation.end_of_poll(total) and self.publisher is not None:
             self.publisher.publish(self.aggregation.agg.consensus)
         return total
@@ -174,15 +233,13 @@ class Runtime:
             if self.aggregation is not None:
                 self.aggregation.on_trades(venue, trades, now)
 
-    def _wake(self) -> None:
-        """In-process feeds: read the rings as soon as the event loop is free, once per burst."""
-        if not self._wake_pending and self._loop is not None:
-            self._wake_pending = True
-            self._loop.call_soon(self._woken)
-
-    def _woken(self) -> None:
-        self._wake_pending = False
-        self.poll()
+    def _wake(self, venue: str) -> None:
+        """In-process feeds: a venue's socket read has put records on its ring; its reader
+        reads them now, in the same call (no trip through the event loop between the ring and
+        the book)."""
+        total = self.ring_readers.poll_one(venue, self.readers[venue], self._instrument_of, self._on_batch)
+        if self.aggregation is not None and self.aggregation.end_of_poll(total) and self.publisher is not None:
+            self.publisher.publish(self.aggregation.agg.consensus)
 
     # -- reporting ----------------------------------------------------------------------------
     def venue_stats(self) -> dict[str, dict]:
@@ -200,6 +257,8 @@ class Runtime:
 
     def second_line(self) -> dict:
         now = monotonic_ns()
+        if self._ring_meta_written:
+            self._write_ring_meta()  # an instrument that changed since its side file was written
         line = {"t_s": round(time.monotonic() - self.t0, 3), "venues": self.venue_stats()}
         if self.aggregation is not None:
             line["agg"], alerts = self.aggregation.second(now, self.latency_us_p50)
@@ -245,7 +304,7 @@ class Runtime:
                         self.on_second(line, self)
                 if t_end is not None and now >= t_end:
                     break
-                await asyncio.sleep(POLL_INTERVAL_S)
+                await asyncio.sleep(self.poll_interval_s)
             self.supervisor.drain()
             self.poll()
             return self.summary()

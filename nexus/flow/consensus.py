@@ -29,12 +29,12 @@ _F_LAST, _F_SNAP = int(record.Flag.LAST), int(record.Flag.SNAPSHOT)
 
 
 class ConsensusFlow:
-    def __init__(self, agg, params: FlowParams | None = None, levels: int = IMAGE_LEVELS):
+    def __init__(self, agg, params: FlowParams | None = None, levels: int = IMAGE_LEVELS, oracle_model: dict | None = None):
         self.agg = agg
         self.price_exponent = agg.grid.price_exponent
         self.qty_exponent = agg.grid.qty_exponent
         self.levels = levels
-        self.runner = FlowRunner(params or FlowParams())
+        self.runner = FlowRunner(params or FlowParams(), oracle_model=oracle_model)
         self._bids = np.zeros((levels, 2), dtype=np.int64)
         self._asks = np.zeros((levels, 2), dtype=np.int64)
         self._image = record.empty(1 + 2 * levels)   # reused: the engine copies what it keeps

@@ -38,8 +38,9 @@ def _tick_units(inst) -> int:
 
 class LiveFlow:
     def __init__(self, ring: str | None = None, consensus_instrument_id: int = 0, keep: int = 64,
-                 params: FlowParams | None = None):
+                 params: FlowParams | None = None, oracle_model: dict | None = None):
         self.base = params or FlowParams()
+        self.oracle_model = oracle_model   # the learned oracle (nexus/flow/oracle_model.py); None: the rule one
         self.runners: dict[str, tuple[FlowRunner, object]] = {}
         self.consensus: ConsensusFlow | None = None
         self.consensus_iid = consensus_instrument_id
@@ -65,7 +66,8 @@ class LiveFlow:
         entry = self.runners.get(venue)
         if entry is None or entry[1] is not inst:
             # first sight, or the instrument was re-learnt (exponents may differ): a fresh engine
-            entry = self.runners[venue] = (FlowRunner(self.base.replace(tick=_tick_units(inst)), capacity=1024), inst)
+            entry = self.runners[venue] = (FlowRunner(self.base.replace(tick=_tick_units(inst)), capacity=1024,
+                                                            oracle_model=self.oracle_model), inst)
         runner = entry[0]
         for out in runner.feed(batch):
             if len(out.signals):
@@ -75,7 +77,7 @@ class LiveFlow:
     def _consensus(self, agg) -> ConsensusFlow:
         if self.consensus is None:
             tick = min(_tick_units(v.inst) * v.scale.price_mul for v in agg.venues.values())
-            self.consensus = ConsensusFlow(agg, self.base.replace(tick=max(1, tick)))
+            self.consensus = ConsensusFlow(agg, self.base.replace(tick=max(1, tick)), oracle_model=self.oracle_model)
         return self.consensus
 
     def book_changed(self) -> None:

@@ -211,8 +211,9 @@ def parse_param_overrides(pairs: tuple[str, ...]) -> dict:
 class Replay:
     """One FlowRunner per instrument key, created on first sight with the unit's exponents."""
 
-    def __init__(self, make_params):
+    def __init__(self, make_params, oracle_model: dict | None = None):
         self.make_params = make_params      # (Unit) -> FlowParams
+        self.oracle_model = oracle_model    # a learned oracle (nexus/flow/oracle_model.py); None: the rule one
         self.runners: dict[str, object] = {}
 
     def feed(self, unit: Unit):
@@ -220,5 +221,6 @@ class Replay:
 
         runner = self.runners.get(unit.key)
         if runner is None:
-            runner = self.runners[unit.key] = FlowRunner(self.make_params(unit), capacity=1024)
+            runner = self.runners[unit.key] = FlowRunner(self.make_params(unit), capacity=1024,
+                                                         oracle_model=self.oracle_model)
         return runner.feed(unit.records)

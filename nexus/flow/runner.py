@@ -39,12 +39,17 @@ class Output:
 class FlowRunner:
     """One FlowEngine and its reusable output buffers."""
 
-    def __init__(self, params: FlowParams | None = None, capacity: int = DEFAULT_CAPACITY, publish_to=None):
+    def __init__(self, params: FlowParams | None = None, capacity: int = DEFAULT_CAPACITY, publish_to=None,
+                 oracle_model: dict | None = None):
         self.params = params or FlowParams()
         self.engine = FlowEngine(self.params.engine_dict())
         if self.params.calibrated and self.params.signals:
             from nexus.flow.calibration import apply
             apply(self.engine)
+        if oracle_model is not None and self.params.signals and self.params.oracle:
+            # the learned oracle (nexus/flow/oracle_model.py) instead of the rule one
+            from nexus.flow.oracle_model import install
+            install(self.engine, oracle_model if self.params.calibrated else {**oracle_model, "calibration": None})
         cap = max(int(capacity), 64)
         self.metrics = np.zeros(cap, dtypes.METRIC_DTYPE)
         self.vpin = np.zeros(cap, dtypes.VPIN_DTYPE)

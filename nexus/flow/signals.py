@@ -44,6 +44,8 @@ FACT_NAMES: dict[int, tuple[tuple[str, str], ...]] = {
                        ("traded", "qty"), ("distance", "price"), ("distance_at_placement", "price")),
     SignalType.SMART_MONEY: (("net_large_qty", "qty"), ("large_lots", "count"), ("other_side_lots", "count"),
                              ("background_lots_x1000", "raw"), ("threshold", "qty"), ("net_large_lots", "count")),
+    # score: the rule oracle's weighted score // window_ns; the learned oracle's round(1000 z),
+    # z its logit. model: 0 the rule-based consensus, 1 the learned model (nexus/flow/oracle_model.py)
     SignalType.ORACLE: (("types", "count"), ("agreeing", "count"), ("type_mask", "mask"),
-                        ("score", "raw")),
+                        ("score", "raw"), ("model", "raw")),
 }

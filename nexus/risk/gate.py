@@ -26,7 +26,7 @@ from engine.risk import CV_SCALE_MAX, RiskGate
 from nexus.exceptions import ConfigError
 from nexus.instruments import Instrument, decimals_of
 from nexus.risk.codes import REASON_TEXT, Latch, Reason, Side, Source, State
-from nexus.risk.day import trading_day
+from nexus.risk.day import day_span_ns, trading_day
 from nexus.risk.settings import InstrumentLimits, RiskSettings, limits_problems, validated
 from nexus.risk.store import DayState, FillRow, PositionRow, RiskStateError, RiskStore
 from nexus.venues import venue_id
@@ -86,6 +86,7 @@ class Gate:
                                    _scaled(e.limits.max_notional, self._pnl_exp(e)), e.cv, scale)
         self._apply_limits()
         self.day = trading_day(clock_ns(), settings.day_boundary_min)
+        self._day_span: tuple[int, int, str, str] | None = None
         self.fills = 0
         self._latches = 0
         if halt_reason:
@@ -177,7 +178,14 @@ class Gate:
     def roll_day(self) -> bool:
         """Start a new trading day when the boundary has passed: realised PnL back to 0 and
         unrealised measured from now. The latch and the trading state are kept."""
-        day = trading_day(self.clock_ns(), self.settings.day_boundary_min)
+        now = self.clock_ns()
+        span = self._day_span     # (start, end, boundary, day): the day last seen, checked per order
+        if span is not None and span[0] <= now < span[1] and span[2] == self.settings.day_boundary_utc \
+                and span[3] == self.day:
+            return False
+        bmin = self.settings.day_boundary_min
+        day = trading_day(now, bmin)
+        self._day_span = (*day_span_ns(now, bmin), self.settings.day_boundary_utc, day)
         if day == self.day:
             return False
         self.rg.new_day()

@@ -39,7 +39,7 @@ from typing import Any, Callable, NamedTuple, Sequence
 import numpy as np
 import simdjson
 
-from nexus import record
+from nexus import _native, record
 from nexus._native import parse_scaled
 from nexus.exceptions import BatchFull, DecodeError, NexusError
 from nexus.instruments import Instrument, Registry, decimals_of
@@ -128,11 +128,42 @@ class Segment:
 
 CONTROL = Segment(SegKind.CONTROL)  # shared, immutable by convention
 
+_new_object = object.__new__
+
+
+def fast_segment(kind: SegKind, inst: Instrument, stop: int, snapshot: bool = False, seq: int | None = None,
+                 first_seq: int | None = None, prev_seq: int | None = None, checksum: int | None = None,
+                 ts_exchange_ns: int | None = None, trade_ids: list[str] | None = None) -> Segment:
+    """`Segment(kind, inst, 0, stop, snapshot=..., ...)` for the native fast paths, once per
+    message: the same object, built without a class call with keywords (Python 3.11 runs
+    `Segment(...)` through type.__call__ and matches keywords by name: ~2.5x the cost)."""
+    s = _new_object(Segment)
+    s.kind = kind
+    s.inst = inst
+    s.start = 0
+    s.stop = stop
+    s.snapshot = snapshot
+    s.seq = seq
+    s.first_seq = first_seq
+    s.prev_seq = prev_seq
+    s.checksum = checksum
+    s.ts_exchange_ns = ts_exchange_ns
+    s.trade_ids = trade_ids
+    s.rest = False
+    s.depth = None
+    return s
+
+
+# The per-instrument constants of the native decode fast paths (native/src/py/target.rs); None in
+# a build that predates them (then no fast path is called).
+NativeTarget = getattr(_native, "Target", None)
+
 
 class _Ent:
-    """Per-instrument constants for the record path (looked up once per message)."""
+    """Per-instrument constants for the record path (looked up once per message); `native`:
+    the same for the native fast paths, built once (Decoder._native_fast)."""
 
-    __slots__ = ("inst", "iid", "pe", "qe", "lvl", "snap", "clear", "buy", "sell")
+    __slots__ = ("inst", "iid", "pe", "qe", "lvl", "snap", "clear", "buy", "sell", "native")
 
     def __init__(self, inst: Instrument, vid: int) -> None:
         self.inst = inst
@@ -145,6 +176,9 @@ class _Ent:
         self.clear = header_word(vid, _KIND_CLEAR, _F_SNAPSHOT, 0)
         self.buy = header_word(vid, _KIND_TRADE, 0, BID)
         self.sell = header_word(vid, _KIND_TRADE, 0, ASK)
+        self.native = None if NativeTarget is None else NativeTarget(
+            inst.symbol, self.pe, self.qe, self.iid, self.lvl[1], self.lvl[2], self.snap[1], self.snap[2],
+            self.clear, self.buy, self.sell)
 
 
 def columns(levels: Any, what: str) -> tuple[Sequence[str], Sequence[str]]:
@@ -288,6 +322,7 @@ class Decoder:
 
     venue: str = ""
     PRICE_FIELDS: Any = None  # a compiled regex quoting numeric fields before parsing (Kraken)
+    _fast_ent: _Ent | None = None  # the instrument the native fast path last decoded
 
     def __init__(self, registry: Registry | None = None) -> None:
         self.venue_id = venue_id(self.venue)
@@ -313,6 +348,7 @@ class Decoder:
             raise NexusError(f"instrument of {inst.venue} given to the {self.venue} decoder")
         self.registry.add(inst)
         self._ents.pop(inst.symbol, None)
+        self._fast_ent = None  # the fast path looks the instrument up again: its metadata changed
         self.generic.discard(inst.symbol)
 
     def _ent(self, symbol: Any) -> _Ent:
@@ -365,6 +401,32 @@ class Decoder:
                 q = self._q
                 q[i] = q[i] | _F_LAST << 24
         return segs
+
+    def _native_fast(self, fn: Callable[..., Any], raw: bytes, out: np.ndarray,
+                     ts_local_ns: int) -> tuple[Any, _Ent] | None:
+        """One message through a native fast path. `fn` (a nexus._native fast-path function:
+        raw, out, Target or None, ts_local_ns) parses it, writes its records into `out` from
+        index 0 (F_LAST on the last) and returns what the venue's decoder needs besides them,
+        ("symbol", s) when it is for another instrument than the one given, or None. Returns
+        (that answer, the instrument's entry), or None: the message then takes the general path
+        (`decode`), which accepts and rejects exactly the same messages (a fast path only
+        declines, never decides). The last instrument decoded is tried first."""
+        if out is not self._out:
+            self._bind(out)
+        e = self._fast_ent
+        r = fn(raw, out, e.native if e is not None else None, ts_local_ns)
+        if r is None:
+            return None
+        if r[0] == "symbol":
+            try:
+                e = self._ent(r[1])
+            except Exception:  # the general path says why
+                return None
+            self._fast_ent = e
+            r = fn(raw, out, e.native, ts_local_ns)
+            if r is None or r[0] == "symbol":
+                return None
+        return r, e
 
     def _parse(self, raw: bytes) -> Any:
         if self.PRICE_FIELDS is not None:

@@ -14,6 +14,8 @@ from nexus.exceptions import NexusError
 from nexus.instruments import Instrument
 from nexus.venues.base import ASK, BID, Decoder, Segment, SegKind
 
+_BOOK, _CONTROL = SegKind.BOOK, SegKind.CONTROL
+
 
 class BookState:
     """One symbol's book and its sync bookkeeping."""
@@ -77,13 +79,18 @@ class Sync:
         return st
 
     def feed(self, segments: Iterable[Segment], batch: np.ndarray) -> None:
+        books = self.books
         for seg in segments:
-            if seg.kind is SegKind.BOOK:
-                st = self.state(seg.inst)
+            kind = seg.kind
+            if kind is _BOOK:
+                inst = seg.inst
+                st = books.get(inst.symbol)
+                if st is None or st.inst is not inst:  # new, or new metadata: `state` decides
+                    st = self.state(inst)
                 self.on_book(st, seg, batch)
-                if st.synced:
+                if st.synced and st.book.crossed() is not st.is_crossed:  # a change: noted
                     self._check_crossed(st)
-            elif seg.kind is SegKind.CONTROL:
+            elif kind is _CONTROL:
                 self.on_control(seg)
 
     # -- venue rules (override) ------------------------------------------------------------

@@ -11,7 +11,10 @@ checksum or a parse error there before it resets the connection). OKX runs with 
 `checksum_validation=True`, and an injected bad checksum (`bad-checksum` fault) must be caught.
 Deribit signs in (public/auth, client_signature from cryptofeed's own code, with a key made up
 in memory and opened on the simulator) for the per-change `.raw` channels it asks for; its books
-must equal the simulator's publication at the same change_id.
+must equal the simulator's publication at the same change_id. Crypto.com runs on the Spot API v2
+the simulator serves beside Exchange v1 (cryptofeed speaks v2); its whole-book messages must equal
+the simulator's publication with the same time stamp. Bitget is left out: cryptofeed speaks its
+retired V1 API (RETIRED, with the source).
 Issue 21; cryptofeed is pinned in the dev extra (`cryptofeed==2.4.1`).
 
 cryptofeed accepts only wss:// addresses, so the simulator is reached through the local TLS
@@ -40,8 +43,8 @@ from cryptofeed import FeedHandler  # noqa: E402
 from cryptofeed.connection import HTTPSync  # noqa: E402
 from cryptofeed.symbols import Symbols  # noqa: E402
 from cryptofeed.defines import L2_BOOK, TRADES  # noqa: E402
-from cryptofeed.exchanges import (OKX, Binance, BinanceFutures, Bitfinex, Bybit, Coinbase, Deribit,  # noqa: E402
-                                   Gateio, GateioFutures, Kraken, KuCoin)
+from cryptofeed.exchanges import (OKX, Binance, BinanceFutures, Bitfinex, Bitget, Bybit, Coinbase,  # noqa: E402
+                                   CryptoDotCom, Deribit, Gateio, GateioFutures, Kraken, KuCoin)
 
 from nexus.sim import Simulator  # noqa: E402
 from tests.realclients.tls import tls_front  # noqa: E402
@@ -82,15 +85,39 @@ CASES = {
     "binance-rwa": (Binance, "PAXG-USDT", {}),
     "deribit": (Deribit, "BTC-USD-PERP", {"config": {"deribit": {"key_id": DERIBIT_KEY[0],
                                                                  "key_secret": DERIBIT_KEY[1]}}}),
+    # cryptofeed speaks Crypto.com's Spot API v2 (wss://stream.crypto.com/v2/market,
+    # /v2/public/get-instruments), which the venue still documents (Spot API v2.1) and the
+    # simulator serves beside Exchange v1; its market there is the spot pair BTC_USD. The v2 book
+    # channel has no sequence numbers (each message is the whole book, compared by its time) and
+    # no checksum. cryptofeed keeps v2.1's string numbers as they are: an expected failure below.
+    "cryptocom": (CryptoDotCom, "BTC-USD", {}),
 }
+# Venues the simulator serves that cryptofeed 2.4.1 cannot stream, with the reason (a test below
+# checks that cryptofeed still points at those retired APIs):
+# - bitget: cryptofeed speaks Bitget's V1 API (wss://ws.bitget.com/spot/v1/stream and
+#   /mix/v1/stream, /api/spot/v1/..., /api/mix/v1/...). Bitget retired it: "we will officially
+#   discontinue external access to the V1 API on November 28, 2025. From that date, the V1 API
+#   will no longer support any requests" (https://www.bitget.com/support/articles/12560603838361,
+#   quoted in https://github.com/sieblyio/bitget-api/issues/94; cryptofeed's own issue:
+#   https://github.com/bmoscon/cryptofeed/issues/1102). The simulator serves Bitget V2, the
+#   current API, and does not build the retired one.
+# - dydx: cryptofeed speaks dYdX v3, which has been shut down (the simulator serves the v4 indexer).
+RETIRED = {"bitget": (Bitget, ("wss://ws.bitget.com/spot/v1/stream", "wss://ws.bitget.com/mix/v1/stream"))}
 # accounts a case's client signs in with: case -> (key, secret)
 ACCOUNTS = {"deribit": DERIBIT_KEY}
 # cases whose books are compared with the simulator's publication at the client's own sequence
 # number (cryptofeed hands each book update's sequence number to the callback): case -> channel
 PUBLISHED = {"deribit": "book.BTC-PERPETUAL.raw"}
+# cases whose books carry no sequence number but the publication's own time (cryptofeed hands the
+# book's exchange timestamp to the callback; each message is a whole book): case -> the
+# simulator's view of that wire, given the simulator
+PUBLISHED_AT = {"cryptocom": lambda sim: sim.core.feeds["cryptocom"].v2.view}
 TOP_LEVELS = 10
 # the simulated market of a case, where not BTCUSDT
 SIM_SYMBOL = {"binance-rwa": "PAXGUSDT"}
+# cases that stream longer than STREAM_S: cryptofeed's Crypto.com waits 1 s before subscribing
+# and 1 s after each channel (the venue's advice against its rate limit)
+STREAM_S_OF = {"cryptocom": 10.0}
 
 
 def _host_of(address: str) -> str:
@@ -178,14 +205,15 @@ class _Records(logging.Handler):
         self.records.append(record)
 
 
-def _matches_published(sim, venue: str, channel: str, seq: int, bids: dict, asks: dict) -> bool | None:
-    """Whether the client's top levels equal the simulator's publication with the same sequence
-    number; None when that publication has left the simulator's recent history (read from the
-    simulator's thread: the history is copied first)."""
-    feed = sim.core.feeds[venue]
-    spec = feed.spec
-    for h in list(feed.view(channel).history):
-        if h.seq == seq:
+def _matches_published(sim, venue: str, view, bids: dict, asks: dict, seq: int | None = None,
+                       ts_ms: int | None = None) -> bool | None:
+    """Whether the client's top levels equal the simulator's publication on `view` with the same
+    sequence number (or, for a wire without one, the same time in ms); None when that publication
+    has left the simulator's recent history (read from the simulator's thread: the history is
+    copied first)."""
+    spec = sim.core.feeds[venue].spec
+    for h in list(view.history):
+        if (h.seq == seq) if seq is not None else (h.ts_ns // 1_000_000 == ts_ms):
             top = lambda side, rev: [(Decimal(str(p)), Decimal(str(side[p])))  # noqa: E731
                                      for p in sorted(side, reverse=rev)[:TOP_LEVELS]]
             want = lambda levels: [(Decimal(spec.px(p)), Decimal(spec.qty(q)))  # noqa: E731
@@ -197,7 +225,8 @@ def _matches_published(sim, venue: str, channel: str, seq: int, bids: dict, asks
 def _run(case: str, faults=(), stream_s: float = STREAM_S) -> dict:
     cls, symbol, extra = CASES[case]
     venue = case.split(" ")[0]
-    got = {"books": 0, "trades": 0, "crossed": 0, "bids": 0, "asks": 0, "matched": 0, "mismatched": 0}
+    got = {"books": 0, "trades": 0, "crossed": 0, "bids": 0, "asks": 0, "matched": 0, "mismatched": 0,
+           "number_types": set()}
     holder: dict = {}
     records = _Records()
     log = logging.getLogger("feedhandler")
@@ -208,16 +237,23 @@ def _run(case: str, faults=(), stream_s: float = STREAM_S) -> dict:
         d = b.book.to_dict()
         bids, asks = d["bid"], d["ask"]
         got["bids"], got["asks"] = len(bids), len(asks)
+        got["number_types"].update(type(x).__name__ for x in list(bids)[:1] + list(asks)[:1])
         if bids and asks and max(bids) >= min(asks):
             got["crossed"] += 1
         assert all(Decimal(str(q)) > 0 for q in list(bids.values()) + list(asks.values()))
+        same = None
         if case in PUBLISHED and b.sequence_number is not None:
-            same = _matches_published(holder["sim"], venue, PUBLISHED[case], b.sequence_number, bids, asks)
-            if same is not None:
-                got["matched" if same else "mismatched"] += 1
+            view = holder["sim"].core.feeds[venue].view(PUBLISHED[case])
+            same = _matches_published(holder["sim"], venue, view, bids, asks, seq=b.sequence_number)
+        elif case in PUBLISHED_AT and b.timestamp is not None:
+            same = _matches_published(holder["sim"], venue, PUBLISHED_AT[case](holder["sim"]), bids, asks,
+                                      ts_ms=round(b.timestamp * 1000))
+        if same is not None:
+            got["matched" if same else "mismatched"] += 1
 
     async def trade(t, receipt_ts):
         got["trades"] += 1
+        got["number_types"].update((type(t.price).__name__, type(t.amount).__name__))
 
     try:
         with _SimThread(venue, faults, SIM_SYMBOL.get(case, "BTCUSDT"), ACCOUNTS.get(case)) as st:
@@ -255,14 +291,17 @@ def _run(case: str, faults=(), stream_s: float = STREAM_S) -> dict:
     return got
 
 
+_RUNS: dict[str, dict] = {}     # each case's run, for the checks below that read it again
+
+
 @pytest.mark.parametrize("venue", sorted(CASES))
 def test_cryptofeed_streams_from_the_simulator(venue: str) -> None:
-    got = _run(venue)
+    got = _RUNS[venue] = _run(venue, stream_s=STREAM_S_OF.get(venue, STREAM_S))
     assert got["warnings"] == [], got["warnings"][:5]
     assert got["books"] >= 3 and got["bids"] and got["asks"], got
     assert got["crossed"] == 0, got
     assert got["trades"] > 0, got
-    if venue in PUBLISHED:
+    if venue in PUBLISHED or venue in PUBLISHED_AT:
         assert got["matched"] >= 1 and got["mismatched"] == 0, f"cryptofeed's books against the simulator's: {got}"
 
 
@@ -272,3 +311,24 @@ def test_cryptofeed_catches_an_injected_bad_okx_checksum() -> None:
     got = _run("okx-swap", faults=[f"bad-checksum:okx-swap:{WARMUP_S + 2.0}"], stream_s=STREAM_S + 1.0)
     assert got["warnings"] and all(w.endswith("[BadChecksum]") for w in got["warnings"]), got["warnings"]
     assert got["crossed"] == 0 and got["books"] >= 3, got
+
+
+@pytest.mark.parametrize("venue", sorted(RETIRED))
+def test_cryptofeed_still_speaks_the_retired_api(venue: str) -> None:
+    """The venues left out above stay out only while cryptofeed still points at the retired API:
+    a cryptofeed that moved to the current one must get its case in CASES."""
+    cls, retired = RETIRED[venue]
+    addresses = {ep.address for ep in cls.websocket_endpoints}
+    assert addresses == set(retired), f"cryptofeed's {cls.__name__} now connects to {addresses}: add its case"
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "cryptofeed 2.4.1's CryptoDotCom keeps the strings the venue writes (Spot API v2.1: prices and "
+    "quantities as strings) as its book's prices and its trades' numbers, so its book is ordered as "
+    "text, wrong as soon as prices differ in digit count (https://github.com/bmoscon/cryptofeed/issues/953: "
+    "('10.0000', '23.52') before 7.0835). The simulator's BTC_USD prices all have five integer digits, "
+    "so the streaming test above is not affected."))
+def test_cryptofeed_cryptocom_numbers_are_decimals() -> None:
+    got = _RUNS.get("cryptocom") or _run("cryptocom", stream_s=STREAM_S_OF["cryptocom"])
+    assert got["books"] and got["trades"], got
+    assert got["number_types"] == {"Decimal"}, got["number_types"]

@@ -65,3 +65,33 @@ def test_agree_on_the_bench_stream():
     want = p.check_batch([tuple(r[:9]) for r in orders.tolist()])
     assert out.tolist() == want
     assert len(set(want)) >= 6, "the stream exercises several checks"
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 6), st.integers(0, 300_000), st.integers(1, 400_000), st.integers(1, 10_000),
+       st.sampled_from([0, 1, 2]), st.booleans(), st.integers(1, 8), st.lists(st.integers(1, 700), min_size=1, max_size=12))
+def test_agree_across_batch_splits_and_settings(rate_max, cooldown_ns, window_ns, band_bp, state, auto, max_pos, cuts):
+    """The compiled gate's batch state (rate ring, cooldown) carries over from one
+    check_batch call to the next and every setting is honoured: any split of a stream into
+    batches gives the twin's codes, with tight rate windows (rate_max 1 and 2 included),
+    any band, REDUCING / HALTED, AUTO off, few or many open positions."""
+    orders = make_orders(2_000, seed=rate_max * 7 + band_bp)
+    orders["venue_id"][::13] = 3                       # venue mismatch: unknown
+    c, p = RiskGate(5), PyRiskGate()
+    for g in (c, p):
+        configure(g)
+        g.set_limits(max_pos, cooldown_ns, rate_max, window_ns, band_bp, 10**12, 10**12)
+        g.set_auto(auto)
+    c.set_state(state)
+    p.state = state
+    want = p.check_batch([tuple(r[:9]) for r in orders.tolist()])
+    out = np.zeros(len(orders), np.uint8)
+    i = 0
+    for k in cuts * 10:
+        if i >= len(orders):
+            break
+        c.check_batch(orders[i:i + k], out[i:i + k])
+        i += k
+    if i < len(orders):
+        c.check_batch(orders[i:], out[i:])
+    assert out.tolist() == want

@@ -8,6 +8,9 @@ import sys
 import textwrap
 from decimal import Decimal
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from risk_helpers import INST, seed_store
 from nexus.risk.codes import Latch, OrderType, Reason, Side, State
 from nexus.risk.gate import Gate
@@ -111,6 +114,33 @@ def test_day_boundary_configurable():
     assert trading_day(DAY0 - 1) == "2025-12-31"
     assert trading_day(DAY0 + 21 * 3600 * 10**9, 22 * 60) == "2025-12-31"
     assert trading_day(DAY0 + 22 * 3600 * 10**9, 22 * 60) == "2026-01-01"
+
+
+@given(st.integers(0, 4_000_000_000 * 10**9), st.integers(0, 24 * 60 - 1))
+def test_day_span_holds_exactly_the_instants_of_its_day(now, bmin):
+    """The gate checks an order's instant against the cached [start, end) of the day it last saw:
+    that span must hold exactly the instants trading_day names that day."""
+    from nexus.risk.day import day_span_ns, trading_day
+    start, end = day_span_ns(now, bmin)
+    assert start <= now < end and end - start == 86_400 * 10**9
+    assert trading_day(start, bmin) == trading_day(now, bmin) == trading_day(end - 1, bmin)
+    assert trading_day(start - 1, bmin) != trading_day(now, bmin) != trading_day(end, bmin)
+
+
+def test_gate_rolls_the_day_at_the_boundary_with_the_span_cached(db):
+    now = [DAY0 + 10 * 3600 * 10**9]
+    g = Gate.open(db, clock_ns=lambda: now[0])
+    g.touch(INST, 650000, 650001)
+    g.on_fill(INST, Side.BUY, 100, 650000)
+    g.on_fill(INST, Side.SELL, 100, 649000)             # -10 today
+    assert g.check(INST, Side.BUY, OrderType.MARKET, 1, 0, ts_ns=now[0]) == Reason.ACCEPT
+    assert g.day == "2026-01-01" and g.day_pnl() == Decimal("-10")
+    now[0] = DAY0 + 86_400 * 10**9 - 1                  # the day's last instant: same day
+    g.check(INST, Side.BUY, OrderType.MARKET, 1, 0, ts_ns=now[0])
+    assert g.day == "2026-01-01" and g.day_pnl() == Decimal("-10")
+    now[0] += 1                                         # the boundary: a new day, PnL from 0
+    g.check(INST, Side.BUY, OrderType.MARKET, 1, 0, ts_ns=now[0])
+    assert g.day == "2026-01-02" and g.day_pnl() == 0
 
 
 def test_reset_is_audited_and_keeps_pnl(db):

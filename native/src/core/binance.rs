@@ -7,6 +7,7 @@
 //! error). So the fast path never changes what is accepted or rejected, only how fast.
 
 use crate::core::decimal::parse_scaled;
+use crate::core::fastpath::{self, put};
 use crate::core::record::RECORD_SIZE;
 use serde::Deserialize;
 
@@ -50,17 +51,7 @@ pub enum DepthResult<'a> {
     Fallback,
 }
 
-/// Per-instrument constants the caller supplies: exponents, instrument id and the two
-/// record header words (venue/kind/flags/side packed as in the record's last 8 bytes).
-pub struct Target<'s> {
-    pub symbol: &'s str,
-    pub price_exponent: u32,
-    pub qty_exponent: u32,
-    pub instrument_id: u32,
-    pub hdr_bid: i64,
-    pub hdr_ask: i64,
-    pub ts_local_ns: i64,
-}
+pub use crate::core::fastpath::Target;
 
 const SEQ_MAX: u64 = i64::MAX as u64;
 
@@ -75,33 +66,59 @@ pub fn decode_depth<'a>(raw: &'a [u8], out: &mut [u8], t: &Target) -> DepthResul
     if d.symbol != t.symbol {
         return DepthResult::OtherSymbol(d.symbol);
     }
-    let n = d.b.len() + d.a.len();
-    if n * RECORD_SIZE > out.len() {
-        return DepthResult::Fallback;
-    }
     let ts_ms = d.trans_ms.unwrap_or(d.event_ms);
-    if ts_ms > (i64::MAX / 1_000_000) as u64 {
+    let Some(ts) = fastpath::ms(ts_ms) else { return DepthResult::Fallback };
+    let (bids, asks) = (d.b.iter().map(|[p, q]| Some((*p, *q))), d.a.iter().map(|[p, q]| Some((*p, *q))));
+    let Some(n) = fastpath::book(out, t, false, ts, d.last as i64, bids, d.b.len(), asks, d.a.len()) else {
         return DepthResult::Fallback;
-    }
-    let ts = ts_ms as i64 * 1_000_000;
-    let mut i = 0;
-    for (levels, hdr) in [(&d.b, t.hdr_bid), (&d.a, t.hdr_ask)] {
-        for [p, q] in levels.iter() {
-            let (Ok(price), Ok(qty)) = (parse_scaled(p.as_bytes(), t.price_exponent), parse_scaled(q.as_bytes(), t.qty_exponent)) else {
-                return DepthResult::Fallback;
-            };
-            if price <= 0 || qty < 0 {
-                return DepthResult::Fallback;
-            }
-            let words: [i64; 8] = [ts, t.ts_local_ns, price, qty, d.last as i64, 0, t.instrument_id as i64, hdr];
-            let dst = &mut out[i * RECORD_SIZE..(i + 1) * RECORD_SIZE];
-            for (k, w) in words.iter().enumerate() {
-                dst[k * 8..k * 8 + 8].copy_from_slice(&w.to_le_bytes());
-            }
-            i += 1;
-        }
-    }
+    };
     DepthResult::Done(DepthInfo { records: n, ts_exchange_ns: ts, first: d.first, last: d.last, pu: d.pu })
+}
+
+/// A REST depth snapshot body (GET /api/v3/depth, /fapi/v1/depth): no other key.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Snapshot<'a> {
+    #[serde(rename = "lastUpdateId")]
+    last: u64,
+    // absent: None; null: an error (Python reads T, else E, whenever the key is there)
+    #[serde(rename = "E", default, deserialize_with = "present")]
+    event_ms: Option<u64>,
+    #[serde(rename = "T", default, deserialize_with = "present")]
+    trans_ms: Option<u64>,
+    #[serde(borrow)]
+    bids: Vec<[&'a str; 2]>,
+    #[serde(borrow)]
+    asks: Vec<[&'a str; 2]>,
+}
+
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    u64::deserialize(d).map(Some)
+}
+
+/// What the caller needs besides a snapshot's records.
+#[derive(Debug, PartialEq, Eq)]
+pub struct SnapshotInfo {
+    pub records: usize,
+    /// T, else E, else 0 (spot bodies carry no time)
+    pub ts_exchange_ns: i64,
+    pub last: u64,
+}
+
+/// Native fast path for a REST depth snapshot body of the caller's symbol (the body names
+/// none): BOOK_CLEAR + bids + asks, all flagged F_SNAPSHOT, seq = lastUpdateId, F_LAST on the
+/// last. None (fall back) on anything unusual: another key, a null or mistyped field, a level
+/// that is not two strings, a value off the grid, a price not positive or a size negative,
+/// a batch too small.
+pub fn decode_snapshot(raw: &[u8], out: &mut [u8], t: &Target) -> Option<SnapshotInfo> {
+    let d: Snapshot = serde_json::from_slice(raw).ok()?;
+    if d.last > SEQ_MAX {
+        return None;
+    }
+    let ts = fastpath::ms(d.trans_ms.or(d.event_ms).unwrap_or(0))?;
+    let (bids, asks) = (d.bids.iter().map(|[p, q]| Some((*p, *q))), d.asks.iter().map(|[p, q]| Some((*p, *q))));
+    let n = fastpath::book(out, t, true, ts, d.last as i64, bids, d.bids.len(), asks, d.asks.len())?;
+    Some(SnapshotInfo { records: n, ts_exchange_ns: ts, last: d.last })
 }
 
 #[derive(Deserialize)]
@@ -146,7 +163,6 @@ pub enum TradeResult<'a> {
 /// (side = the taker's: a buyer who is the maker means the taker sold) written at index 0.
 /// Anything unusual — a wrapped (combined-stream) message, a null, missing or mistyped field,
 /// an id beyond 63 bits, a price or size off the grid or not positive — returns `Fallback`.
-/// `hdr_bid` / `hdr_ask` are the buy / sell trade headers here.
 pub fn decode_trade<'a>(raw: &'a [u8], out: &mut [u8], t: &Target) -> TradeResult<'a> {
     let Ok(text) = std::str::from_utf8(raw) else {
         return TradeResult::Fallback;
@@ -177,11 +193,8 @@ pub fn decode_trade<'a>(raw: &'a [u8], out: &mut [u8], t: &Target) -> TradeResul
         return TradeResult::Fallback;
     }
     let ts = d.trade_ms as i64 * 1_000_000;
-    let hdr = if d.buyer_is_maker { t.hdr_ask } else { t.hdr_bid };
-    let words: [i64; 8] = [ts, t.ts_local_ns, price, qty, 0, id as i64, t.instrument_id as i64, hdr];
-    for (k, w) in words.iter().enumerate() {
-        out[k * 8..k * 8 + 8].copy_from_slice(&w.to_le_bytes());
-    }
+    let hdr = if d.buyer_is_maker { t.hdr_sell } else { t.hdr_buy };
+    put(out, 0, [ts, t.ts_local_ns, price, qty, 0, id as i64, t.instrument_id as i64, hdr | fastpath::HDR_F_LAST]);
     TradeResult::Done(TradeInfo { ts_exchange_ns: ts, trade_id: id })
 }
 
@@ -190,7 +203,8 @@ mod tests {
     use super::*;
 
     fn target() -> Target<'static> {
-        Target { symbol: "BNBBTC", price_exponent: 8, qty_exponent: 8, instrument_id: 7, hdr_bid: 11, hdr_ask: 22, ts_local_ns: 5 }
+        Target { symbol: "BNBBTC", price_exponent: 8, qty_exponent: 8, instrument_id: 7, hdr_bid: 11, hdr_ask: 22,
+                 hdr_snap_bid: 0, hdr_snap_ask: 0, hdr_clear: 0, hdr_buy: 11, hdr_sell: 22, ts_local_ns: 5 }
     }
 
     // The diff-depth payload shown in Binance's spot "WebSocket Streams" documentation.
@@ -203,7 +217,25 @@ mod tests {
         assert_eq!(info, DepthInfo { records: 2, ts_exchange_ns: 1672515782136_000_000, first: 157, last: 160, pu: None });
         let word = |rec: usize, w: usize| i64::from_le_bytes(out[rec * 64 + w * 8..rec * 64 + w * 8 + 8].try_into().unwrap());
         assert_eq!((word(0, 2), word(0, 3), word(0, 4), word(0, 7)), (240_000, 1_000_000_000, 160, 11));
-        assert_eq!((word(1, 2), word(1, 3), word(1, 7)), (260_000, 10_000_000_000, 22));
+        assert_eq!((word(1, 2), word(1, 3), word(1, 7)), (260_000, 10_000_000_000, 22 | fastpath::HDR_F_LAST));
+    }
+
+    #[test]
+    fn decodes_a_rest_snapshot() {
+        let mut out = vec![0u8; 64 * 4];
+        let t = Target { hdr_snap_bid: 33, hdr_snap_ask: 44, hdr_clear: 55, ..target() };
+        let body = br#"{"lastUpdateId":1027024,"bids":[["4.00000000","431.00000000"]],"asks":[["4.00000200","12.00000000"]]}"#;
+        let info = decode_snapshot(body, &mut out, &t).expect("taken");
+        assert_eq!(info, SnapshotInfo { records: 3, ts_exchange_ns: 0, last: 1027024 });
+        let word = |rec: usize, w: usize| i64::from_le_bytes(out[rec * 64 + w * 8..rec * 64 + w * 8 + 8].try_into().unwrap());
+        assert_eq!((word(0, 7), word(1, 2), word(1, 4), word(1, 7), word(2, 7)), (55, 400_000_000, 1027024, 33, 44 | fastpath::HDR_F_LAST));
+        let futures = br#"{"lastUpdateId":1,"E":1589436922972,"T":1589436922959,"bids":[],"asks":[]}"#;
+        assert_eq!(decode_snapshot(futures, &mut out, &t).map(|i| i.ts_exchange_ns), Some(1589436922959_000_000));
+        for bad in [&br#"{"lastUpdateId":1,"T":null,"bids":[],"asks":[]}"#[..], br#"{"lastUpdateId":1,"e":"x","bids":[],"asks":[]}"#,
+                    br#"{"lastUpdateId":-1,"bids":[],"asks":[]}"#, br#"{"lastUpdateId":1,"bids":[["1","1","1"]],"asks":[]}"#,
+                    br#"{"lastUpdateId":1,"bids":[["0","1"]],"asks":[]}"#] {
+            assert!(decode_snapshot(bad, &mut out, &t).is_none(), "{}", String::from_utf8_lossy(bad));
+        }
     }
 
     #[test]
@@ -227,7 +259,7 @@ mod tests {
         let agg = r#"{"e":"aggTrade","E":1,"s":"BNBBTC","a":12345,"p":"0.001","q":"100","f":1,"l":2,"T":1672515782136,"m":true,"M":true}"#;
         let TradeResult::Done(info) = decode_trade(agg.as_bytes(), &mut one, &t) else { panic!("fallback") };
         assert_eq!(info, TradeInfo { ts_exchange_ns: 1672515782136_000_000, trade_id: 12345 });
-        assert_eq!(i64::from_le_bytes(one[56..64].try_into().unwrap()), 22); // buyer maker: the taker sold
+        assert_eq!(i64::from_le_bytes(one[56..64].try_into().unwrap()), 22 | fastpath::HDR_F_LAST); // buyer maker: the taker sold
         for bad in [agg.replace(r#""m":true"#, r#""m":1"#), agg.replace(r#""a":12345"#, r#""t":12345"#),
                     agg.replace("0.001", "0.0000000001"), agg.replace(r#""q":"100""#, r#""q":"0""#),
                     agg.replace(r#""e":"aggTrade","#, r#""stream":"x","e":"aggTrade","#)] {

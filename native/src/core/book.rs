@@ -226,10 +226,13 @@ impl Book {
     /// (shortest decimal, no trailing zeros).
     pub fn checksum_string_okx(&self, depth: usize) -> String {
         let mut s = String::with_capacity(depth * 40);
-        let bids: Vec<&Level> = self.bids.iter_best().take(depth).collect();
-        let asks: Vec<&Level> = self.asks.iter_best().take(depth).collect();
-        for i in 0..depth {
-            for l in [bids.get(i), asks.get(i)].into_iter().flatten() {
+        let (mut bids, mut asks) = (self.bids.iter_best().take(depth), self.asks.iter_best().take(depth));
+        loop {  // bid i, ask i, bid i+1, ... (no intermediate vectors: OKX checks every message)
+            let (b, a) = (bids.next(), asks.next());
+            if b.is_none() && a.is_none() {
+                return s;
+            }
+            for l in [b, a].into_iter().flatten() {
                 if !s.is_empty() {
                     s.push(':');
                 }
@@ -238,7 +241,6 @@ impl Book {
                 format_scaled(l.qty, self.qty_exponent, &mut s);
             }
         }
-        s
     }
 
     /// OKX checksum: CRC32 of `checksum_string_okx` as a signed 32-bit integer.
@@ -259,9 +261,16 @@ impl Book {
             ] {
                 tmp.clear();
                 format_fixed(rescale(v, from_exp, to_prec), to_prec, &mut tmp);
-                let digits = tmp.replace('.', "");
-                let trimmed = digits.trim_start_matches('0');
-                s.push_str(if trimmed.is_empty() { "0" } else { trimmed });
+                // '.' removed, then leading zeros stripped ("0" when nothing is left)
+                let start = s.len();
+                for c in tmp.chars().filter(|&c| c != '.') {
+                    if c != '0' || s.len() > start {
+                        s.push(c);
+                    }
+                }
+                if s.len() == start {
+                    s.push('0');
+                }
             }
         }
         s

@@ -3,20 +3,22 @@
 //!
 //! Taken: `{"topic":"orderbook.…","type":"snapshot"|"delta","ts":N,"data":{"s":S,"b":[[p,q],..],
 //! "a":[..],"u":N,..},"cts":N}` and `{"topic":"publicTrade.…","ts":N,"data":[{"T":N,"s":S,"S":
-//! "Buy"|"Sell","v":q,"p":p,"i":id,..},..]}` (keys in any order, others ignored as the Python
-//! decoder ignores them). Anything unusual — a missing, null or mistyped field, a timestamp
+//! "Buy"|"Sell","v":q,"p":p,"i":id,..},..]}` (`topic` first, as Bybit writes it; the other keys
+//! in any order, others ignored as the Python decoder ignores them). Anything unusual — a missing, null or mistyped field, a timestamp
 //! as text, an escaped string, a decimal off the instrument's grid, a non-positive price, a
 //! negative (book) or non-positive (trade) size, trades of two instruments, a batch too small —
 //! returns `Fallback`, and the Python decoder handles the message (and produces its precise
 //! error). The fast path never changes what is accepted or rejected, only how fast.
-//! Trade ids are returned as text: Bybit's are UUIDs, hashed by the caller (trade_id_int).
+//! Trade ids are returned as text; Bybit's are UUIDs, stored as their 63-bit BLAKE2b hash
+//! (core/blake2b.rs, the general path's trade_id_int).
 
-use crate::core::decimal::parse_scaled;
-use crate::core::record::RECORD_SIZE;
+use crate::core::blake2b::trade_id_hash;
+use crate::core::fastpath::{self, fits, mark_last, ms, pair};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
-struct Msg<'a> {
+struct Msg<'a, D> {
+    #[allow(dead_code)] // read for its type: a string (its channel is matched on the raw prefix)
     topic: &'a str,
     #[serde(rename = "type", default)]
     typ: Option<&'a str>,
@@ -25,21 +27,11 @@ struct Msg<'a> {
     // absent: None; null: an error (Python reads `cts` whenever the key is there)
     #[serde(default, deserialize_with = "present")]
     cts: Option<u64>,
-    #[serde(borrow)]
-    data: Data<'a>,
+    data: D,
 }
 
 fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
     u64::deserialize(d).map(Some)
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Data<'a> {
-    #[serde(borrow)]
-    Book(Book<'a>),
-    #[serde(borrow)]
-    Trades(Vec<Trade<'a>>),
 }
 
 #[derive(Deserialize)]
@@ -68,7 +60,7 @@ struct Trade<'a> {
 pub enum Info<'a> {
     Book { records: usize, snapshot: bool, ts_exchange_ns: i64, seq: u64 },
     /// One segment of trades: the first trade's time and every trade id's text; `hashed`:
-    /// some id is not a number below 10^18 (its word was left 0 for the caller to hash).
+    /// some id is not ASCII (its word was left 0 for the caller's trade_id_int).
     Trades { records: usize, ts_exchange_ns: i64, trade_ids: Vec<&'a str>, hashed: bool },
 }
 
@@ -78,40 +70,29 @@ pub enum BybitResult<'a> {
     Fallback,
 }
 
-pub use crate::core::okx::Target;
+pub use crate::core::fastpath::Target;
 
-const TS_MS_MAX: u64 = (i64::MAX / 1_000_000) as u64;
 const SEQ_MAX: u64 = i64::MAX as u64;
-
-fn put(out: &mut [u8], i: usize, words: [i64; 8]) {
-    let dst = &mut out[i * RECORD_SIZE..(i + 1) * RECORD_SIZE];
-    for (k, w) in words.iter().enumerate() {
-        dst[k * 8..k * 8 + 8].copy_from_slice(&w.to_le_bytes());
-    }
-}
-
-fn ms(v: u64) -> Option<i64> {
-    (v <= TS_MS_MAX).then(|| v as i64 * 1_000_000)
-}
 
 pub fn decode<'a>(raw: &'a [u8], out: &mut [u8], t: &Target) -> BybitResult<'a> {
     // simdjson (the general path) validates every string's UTF-8; serde_json skips an ignored one
     let Ok(text) = std::str::from_utf8(raw) else {
         return BybitResult::Fallback;
     };
-    let m: Msg<'a> = match serde_json::from_str(text) {
-        Ok(m) => m,
-        Err(_) => return BybitResult::Fallback,
-    };
-    let r = match &m.data {
-        Data::Book(b) if m.topic.starts_with("orderbook.") => book(&m, b, out, t),
-        Data::Trades(tr) if m.topic.starts_with("publicTrade.") => trades(tr, out, t),
-        _ => None,
+    // the topic first, as Bybit writes it (and the caller checks): its channel names the shape
+    // of `data`, parsed straight into it (no untagged enum buffering the whole message)
+    let r = if raw.starts_with(br#"{"topic":"orderbook."#) {
+        serde_json::from_str::<Msg<'a, Book<'a>>>(text).ok().and_then(|m| book(&m, out, t))
+    } else if raw.starts_with(br#"{"topic":"publicTrade."#) {
+        serde_json::from_str::<Msg<'a, Vec<Trade<'a>>>>(text).ok().and_then(|m| trades(&m.data, out, t))
+    } else {
+        None
     };
     r.unwrap_or(BybitResult::Fallback)
 }
 
-fn book<'a>(m: &Msg<'a>, d: &Book<'a>, out: &mut [u8], t: &Target) -> Option<BybitResult<'a>> {
+fn book<'a>(m: &Msg<'a, Book<'a>>, out: &mut [u8], t: &Target) -> Option<BybitResult<'a>> {
+    let d = &m.data;
     let typ = m.typ?;
     if typ != "snapshot" && typ != "delta" {
         return None;
@@ -127,31 +108,8 @@ fn book<'a>(m: &Msg<'a>, d: &Book<'a>, out: &mut [u8], t: &Target) -> Option<Byb
         Some(c) => c,
         None => m.ts?,
     })?;
-    let n = d.b.len() + d.a.len() + usize::from(snapshot);
-    if n * RECORD_SIZE > out.len() {
-        return None;
-    }
-    let iid = t.instrument_id as i64;
-    let seq = d.u as i64;
-    let (hb, ha) = if snapshot { (t.hdr_snap_bid, t.hdr_snap_ask) } else { (t.hdr_bid, t.hdr_ask) };
-    let mut i = usize::from(snapshot);
-    for (levels, hdr) in [(&d.b, hb), (&d.a, ha)] {
-        for lv in levels {
-            if lv.len() < 2 {
-                return None;
-            }
-            let price = parse_scaled(lv[0].as_bytes(), t.price_exponent).ok()?;
-            let qty = parse_scaled(lv[1].as_bytes(), t.qty_exponent).ok()?;
-            if price <= 0 || qty < 0 {
-                return None;
-            }
-            put(out, i, [ts, t.ts_local_ns, price, qty, seq, 0, iid, hdr]);
-            i += 1;
-        }
-    }
-    if snapshot {
-        put(out, 0, [ts, t.ts_local_ns, 0, 0, seq, 0, iid, t.hdr_clear]);
-    }
+    let n = fastpath::book(out, t, snapshot, ts, d.u as i64, d.b.iter().map(|lv| pair(lv)), d.b.len(),
+                           d.a.iter().map(|lv| pair(lv)), d.a.len())?;
     Some(BybitResult::Done(Info::Book { records: n, snapshot, ts_exchange_ns: ts, seq: d.u }))
 }
 
@@ -160,7 +118,7 @@ fn trades<'a>(tr: &[Trade<'a>], out: &mut [u8], t: &Target) -> Option<BybitResul
     if first.s != t.symbol {
         return Some(BybitResult::OtherSymbol(first.s));
     }
-    if tr.len() * RECORD_SIZE > out.len() {
+    if !fits(out, tr.len()) {
         return None;
     }
     let mut ids = Vec::with_capacity(tr.len());
@@ -171,28 +129,26 @@ fn trades<'a>(tr: &[Trade<'a>], out: &mut [u8], t: &Target) -> Option<BybitResul
             return None;
         }
         let ts = ms(d.time)?;
-        let hdr = match d.side {
-            "Buy" => t.hdr_buy,
-            "Sell" => t.hdr_sell,
+        let buy = match d.side {
+            "Buy" => true,
+            "Sell" => false,
             _ => return None,
         };
-        let tid = if !d.i.is_empty() && d.i.len() <= 18 && d.i.bytes().all(|c| c.is_ascii_digit()) {
+        let tid = if !d.i.is_ascii() {
+            hashed = true; // Python's isdigit() takes other digits too: its trade_id_int decides
+            0
+        } else if !d.i.is_empty() && d.i.len() <= 18 && d.i.bytes().all(|c| c.is_ascii_digit()) {
             d.i.parse::<i64>().ok()?
         } else {
-            hashed = true;
-            0
+            trade_id_hash(d.i.as_bytes()) as i64 // a UUID: its 63-bit hash (Python's trade_id_int)
         };
-        let price = parse_scaled(d.p.as_bytes(), t.price_exponent).ok()?;
-        let qty = parse_scaled(d.v.as_bytes(), t.qty_exponent).ok()?;
-        if price <= 0 || qty <= 0 {
-            return None;
-        }
-        put(out, i, [ts, t.ts_local_ns, price, qty, 0, tid, t.instrument_id as i64, hdr]);
+        fastpath::trade(out, i, t, d.p, d.v, buy, tid, ts)?;
         if i == 0 {
             ts_first = ts;
         }
         ids.push(d.i);
     }
+    mark_last(out, tr.len());
     Some(BybitResult::Done(Info::Trades { records: tr.len(), ts_exchange_ns: ts_first, trade_ids: ids, hashed }))
 }
 
@@ -219,8 +175,9 @@ mod tests {
         let m = br#"{"topic":"publicTrade.BTCUSDT","type":"snapshot","ts":1,"data":[{"T":1767225601120,"s":"BTCUSDT","S":"Sell","v":"0.015","p":"65002.40","L":"MinusTick","i":"450dd3e8-2ad1-42ec-2b96-993c86181c55","BT":false,"seq":60000000296}]}"#;
         let BybitResult::Done(info) = decode(m, &mut out, &target()) else { panic!("fallback") };
         assert_eq!(info, Info::Trades { records: 1, ts_exchange_ns: 1767225601120_000_000,
-                                        trade_ids: vec!["450dd3e8-2ad1-42ec-2b96-993c86181c55"], hashed: true });
-        assert_eq!((word(&out, 0, 2), word(&out, 0, 3), word(&out, 0, 7)), (6500240, 15, 77));
+                                        trade_ids: vec!["450dd3e8-2ad1-42ec-2b96-993c86181c55"], hashed: false });
+        assert_eq!(word(&out, 0, 5), 3899478501180714772); // its BLAKE2b-64, as trade_id_int gives
+        assert_eq!((word(&out, 0, 2), word(&out, 0, 3), word(&out, 0, 7)), (6500240, 15, 77 | crate::core::fastpath::HDR_F_LAST));
     }
 
     #[test]

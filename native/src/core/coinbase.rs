@@ -7,11 +7,10 @@
 //! them). Anything unusual — two events, a missing, null or mistyped field, an escaped string, a
 //! decimal off the instrument's grid, a non-positive price or negative size, a batch too small —
 //! returns `Fallback`, and the Python decoder handles the message (and produces its precise
-//! error). The records' ts_exchange_ns (word 0) is left 0: the caller converts the returned
-//! `timestamp` text (RFC 3339) and writes it.
+//! error). The `timestamp` (RFC 3339) is every record's ts_exchange_ns; one the native reader
+//! does not take (fastpath::iso_ns) also falls back.
 
-use crate::core::decimal::parse_scaled;
-use crate::core::record::RECORD_SIZE;
+use crate::core::fastpath::{self, fits, iso_ns, mark_last, put};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -40,29 +39,22 @@ struct Update<'a> {
 }
 
 #[derive(Debug, PartialEq, Eq)]
-pub struct L2Info<'a> {
+pub struct L2Info {
     pub records: usize,
     pub snapshot: bool,
     pub seq: u64,
-    pub timestamp: &'a str,
+    pub ts_exchange_ns: i64,
 }
 
 pub enum L2Result<'a> {
-    Done(L2Info<'a>),
+    Done(L2Info),
     OtherSymbol(&'a str),
     Fallback,
 }
 
-pub use crate::core::okx::Target;
+pub use crate::core::fastpath::Target;
 
 const SEQ_MAX: u64 = i64::MAX as u64;
-
-fn put(out: &mut [u8], i: usize, words: [i64; 8]) {
-    let dst = &mut out[i * RECORD_SIZE..(i + 1) * RECORD_SIZE];
-    for (k, w) in words.iter().enumerate() {
-        dst[k * 8..k * 8 + 8].copy_from_slice(&w.to_le_bytes());
-    }
-}
 
 pub fn decode_l2<'a>(raw: &'a [u8], out: &mut [u8], t: &Target) -> L2Result<'a> {
     // simdjson (the general path) validates every string's UTF-8; serde_json skips an ignored one
@@ -90,31 +82,27 @@ fn l2<'a>(m: &Msg<'a>, out: &mut [u8], t: &Target) -> Option<L2Result<'a>> {
         return Some(L2Result::OtherSymbol(ev.product_id));
     }
     let n = ev.updates.len() + usize::from(snapshot);
-    if n * RECORD_SIZE > out.len() {
+    if !fits(out, n) {
         return None;
     }
-    let (hb, ha) = if snapshot { (t.hdr_snap_bid, t.hdr_snap_ask) } else { (t.hdr_bid, t.hdr_ask) };
+    let ts = iso_ns(m.timestamp)?;
+    let (hb, ha) = t.level_headers(snapshot);
     let seq = m.sequence_num as i64;
     let iid = t.instrument_id as i64;
     let mut i = usize::from(snapshot);
-    for u in &ev.updates {
+    for u in &ev.updates {  // the sides interleave: one level at a time
         let hdr = match u.side {
             "bid" => hb,
             "offer" => ha,
             _ => return None,
         };
-        let price = parse_scaled(u.price_level.as_bytes(), t.price_exponent).ok()?;
-        let qty = parse_scaled(u.new_quantity.as_bytes(), t.qty_exponent).ok()?;
-        if price <= 0 || qty < 0 {
-            return None;
-        }
-        put(out, i, [0, t.ts_local_ns, price, qty, seq, 0, iid, hdr]);
-        i += 1;
+        i = fastpath::levels(out, i, t, std::iter::once(Some((u.price_level, u.new_quantity))), ts, seq, hdr)?;
     }
     if snapshot {
-        put(out, 0, [0, t.ts_local_ns, 0, 0, seq, 0, iid, t.hdr_clear]);
+        put(out, 0, [ts, t.ts_local_ns, 0, 0, seq, 0, iid, t.hdr_clear]);
     }
-    Some(L2Result::Done(L2Info { records: n, snapshot, seq: m.sequence_num, timestamp: m.timestamp }))
+    mark_last(out, n);
+    Some(L2Result::Done(L2Info { records: n, snapshot, seq: m.sequence_num, ts_exchange_ns: ts }))
 }
 
 #[cfg(test)]
@@ -135,15 +123,17 @@ mod tests {
         let mut out = vec![0u8; 64 * 4];
         let ok = r#"{"channel":"l2_data","client_id":"","timestamp":"2023-02-09T20:32:50.714964855Z","sequence_num":5,"events":[{"type":"update","product_id":"BTC-USD","updates":[{"side":"bid","event_time":"2023-02-09T20:32:50.714964855Z","price_level":"21921.73","new_quantity":"0.06317902"},{"side":"offer","event_time":"x","price_level":"21921.74","new_quantity":"0"}]}]}"#;
         let L2Result::Done(info) = decode_l2(ok.as_bytes(), &mut out, &target()) else { panic!("fallback") };
-        assert_eq!(info, L2Info { records: 2, snapshot: false, seq: 5, timestamp: "2023-02-09T20:32:50.714964855Z" });
+        assert_eq!(info, L2Info { records: 2, snapshot: false, seq: 5, ts_exchange_ns: 1_675_974_770_714_964_855 });
         assert_eq!((word(&out, 0, 2), word(&out, 0, 3), word(&out, 0, 4), word(&out, 0, 7)), (2192173, 6317902, 5, 11));
-        assert_eq!((word(&out, 1, 2), word(&out, 1, 3), word(&out, 1, 7)), (2192174, 0, 22));
+        assert_eq!((word(&out, 1, 0), word(&out, 1, 2), word(&out, 1, 3), word(&out, 1, 7)),
+                   (1_675_974_770_714_964_855, 2192174, 0, 22 | fastpath::HDR_F_LAST));
         for bad in [
             ok.replace(r#""side":"bid""#, r#""side":"buy""#),
             ok.replace("21921.73", "21921.735"),
             ok.replace(r#""sequence_num":5"#, r#""sequence_num":-5"#),
             ok.replace(r#""type":"update""#, r#""type":"x""#),
             ok.replace("l2_data", "market_trades"),
+            ok.replace("2023-02-09T20:32:50.714964855Z\",\"sequence_num", "2023-02-30T20:32:50Z\",\"sequence_num"),
             ok.replace("}]}]}", r#"}]},{"type":"update","product_id":"BTC-USD","updates":[]}]}"#),
         ] {
             assert!(matches!(decode_l2(bad.as_bytes(), &mut out, &target()), L2Result::Fallback), "{bad}");

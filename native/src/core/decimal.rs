@@ -122,18 +122,50 @@ fn parse_small_int(s: &[u8]) -> Result<i32, DecimalError> {
     Ok(if neg { -v } else { v })
 }
 
+/// Digits of `v` into the end of `buf`; returns where they start (no allocation).
+#[inline]
+fn digits(mut v: u64, buf: &mut [u8; 20]) -> usize {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            return i;
+        }
+    }
+}
+
+#[inline]
+fn push_digits(out: &mut String, v: u64) {
+    let mut buf = [0u8; 20];
+    let i = digits(v, &mut buf);
+    // SAFETY: ASCII digits only
+    out.push_str(unsafe { std::str::from_utf8_unchecked(&buf[i..]) });
+}
+
+#[inline]
+fn push_zero_padded(out: &mut String, v: u64, width: usize) {
+    let mut buf = [0u8; 20];
+    let i = digits(v, &mut buf);
+    for _ in buf.len() - i..width {
+        out.push('0');
+    }
+    out.push_str(unsafe { std::str::from_utf8_unchecked(&buf[i..]) });
+}
+
 /// Format a scaled integer as a plain decimal string with trailing fractional zeros removed
-/// ("1.5", "100", "-0.001"). Exact inverse of `parse_scaled` up to trailing zeros.
+/// ("1.5", "100", "-0.001"). Exact inverse of `parse_scaled` up to trailing zeros. Writes
+/// straight into `out` (the book checksums call it for every level of every message).
 pub fn format_scaled(v: i64, exponent: u32, out: &mut String) {
-    let neg = v < 0;
-    let mag = (v as i128).unsigned_abs();
-    let p = POW10[exponent.min(EXPONENT_MAX) as usize] as u128;
+    let mag = v.unsigned_abs();
+    let p = POW10[exponent.min(EXPONENT_MAX) as usize] as u64;
     let int = mag / p;
     let mut frac = mag % p;
-    if neg && mag != 0 {
+    if v < 0 {
         out.push('-');
     }
-    out.push_str(&int.to_string());
+    push_digits(out, int);
     if frac != 0 {
         let mut width = exponent as usize;
         while frac % 10 == 0 {
@@ -141,30 +173,21 @@ pub fn format_scaled(v: i64, exponent: u32, out: &mut String) {
             width -= 1;
         }
         out.push('.');
-        let s = frac.to_string();
-        for _ in s.len()..width {
-            out.push('0');
-        }
-        out.push_str(&s);
+        push_zero_padded(out, frac, width);
     }
 }
 
 /// Format with exactly `exponent` fractional digits (Kraken's checksum representation).
 pub fn format_fixed(v: i64, exponent: u32, out: &mut String) {
-    let neg = v < 0;
-    let mag = (v as i128).unsigned_abs();
-    let p = POW10[exponent.min(EXPONENT_MAX) as usize] as u128;
-    if neg && mag != 0 {
+    let mag = v.unsigned_abs();
+    let p = POW10[exponent.min(EXPONENT_MAX) as usize] as u64;
+    if v < 0 {
         out.push('-');
     }
-    out.push_str(&(mag / p).to_string());
+    push_digits(out, mag / p);
     if exponent > 0 {
         out.push('.');
-        let s = (mag % p).to_string();
-        for _ in s.len()..exponent as usize {
-            out.push('0');
-        }
-        out.push_str(&s);
+        push_zero_padded(out, mag % p, exponent as usize);
     }
 }
 

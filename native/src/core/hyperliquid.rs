@@ -3,31 +3,21 @@
 //!
 //! Taken: `{"channel":"l2Book","data":{"coin":C,"time":N,"levels":[[{"px":p,"sz":q,..},..],
 //! [..]]}}` (a whole book each time) and `{"channel":"trades","data":[{"coin":C,"side":"B"|"A",
-//! "px":p,"sz":q,"time":N,"tid":N,..},..]}` (keys in any order, others ignored as the Python
-//! decoder ignores them). Anything unusual — a missing, null or mistyped field, a time as
+//! "px":p,"sz":q,"time":N,"tid":N,..},..]}` (`channel` first, as Hyperliquid writes it; the
+//! other keys in any order, others ignored as the Python decoder ignores them). Anything unusual — a missing, null or mistyped field, a time as
 //! text, an escaped string, a decimal off the instrument's grid, a non-positive price, a
 //! negative (book) or non-positive (trade) size, a trade id beyond 63 bits, trades of two coins,
 //! a batch too small — returns `Fallback`, and the Python decoder handles the message (and
 //! produces its precise error). The fast path never changes what is accepted or rejected.
 
-use crate::core::decimal::parse_scaled;
-use crate::core::record::RECORD_SIZE;
+use crate::core::fastpath::{self, fits, mark_last, ms};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
-struct Msg<'a> {
+struct Msg<'a, D> {
+    #[allow(dead_code)] // read for its type: a string
     channel: &'a str,
-    #[serde(borrow)]
-    data: Data<'a>,
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Data<'a> {
-    #[serde(borrow)]
-    Book(Book<'a>),
-    #[serde(borrow)]
-    Trades(Vec<Trade<'a>>),
+    data: D,
 }
 
 #[derive(Deserialize)]
@@ -67,35 +57,23 @@ pub enum HlResult<'a> {
     Fallback,
 }
 
-pub use crate::core::okx::Target;
+pub use crate::core::fastpath::Target;
 
-const TS_MS_MAX: u64 = (i64::MAX / 1_000_000) as u64;
 const TID_MAX: u64 = i64::MAX as u64;
-
-fn put(out: &mut [u8], i: usize, words: [i64; 8]) {
-    let dst = &mut out[i * RECORD_SIZE..(i + 1) * RECORD_SIZE];
-    for (k, w) in words.iter().enumerate() {
-        dst[k * 8..k * 8 + 8].copy_from_slice(&w.to_le_bytes());
-    }
-}
-
-fn ms(v: u64) -> Option<i64> {
-    (v <= TS_MS_MAX).then(|| v as i64 * 1_000_000)
-}
 
 pub fn decode<'a>(raw: &'a [u8], out: &mut [u8], t: &Target) -> HlResult<'a> {
     // simdjson (the general path) validates every string's UTF-8; serde_json skips an ignored one
     let Ok(text) = std::str::from_utf8(raw) else {
         return HlResult::Fallback;
     };
-    let m: Msg<'a> = match serde_json::from_str(text) {
-        Ok(m) => m,
-        Err(_) => return HlResult::Fallback,
-    };
-    let r = match (&m.data, m.channel) {
-        (Data::Book(b), "l2Book") => book(b, out, t),
-        (Data::Trades(tr), "trades") => trades(tr, out, t),
-        _ => None,
+    // the channel first, as Hyperliquid writes it (and the caller checks): it names the shape of
+    // `data`, parsed straight into it (no untagged enum buffering the whole message)
+    let r = if raw.starts_with(br#"{"channel":"l2Book","#) {
+        serde_json::from_str::<Msg<'a, Book<'a>>>(text).ok().and_then(|m| book(&m.data, out, t))
+    } else if raw.starts_with(br#"{"channel":"trades","#) {
+        serde_json::from_str::<Msg<'a, Vec<Trade<'a>>>>(text).ok().and_then(|m| trades(&m.data, out, t))
+    } else {
+        None
     };
     r.unwrap_or(HlResult::Fallback)
 }
@@ -108,24 +86,8 @@ fn book<'a>(d: &Book<'a>, out: &mut [u8], t: &Target) -> Option<HlResult<'a>> {
         return None;
     }
     let ts = ms(d.time)?;
-    let n = d.levels[0].len() + d.levels[1].len() + 1;
-    if n * RECORD_SIZE > out.len() {
-        return None;
-    }
-    let iid = t.instrument_id as i64;
-    let mut i = 1;
-    for (levels, hdr) in [(&d.levels[0], t.hdr_snap_bid), (&d.levels[1], t.hdr_snap_ask)] {
-        for lv in levels {
-            let price = parse_scaled(lv.px.as_bytes(), t.price_exponent).ok()?;
-            let qty = parse_scaled(lv.sz.as_bytes(), t.qty_exponent).ok()?;
-            if price <= 0 || qty < 0 {
-                return None;
-            }
-            put(out, i, [ts, t.ts_local_ns, price, qty, 0, 0, iid, hdr]);
-            i += 1;
-        }
-    }
-    put(out, 0, [ts, t.ts_local_ns, 0, 0, 0, 0, iid, t.hdr_clear]);
+    let side = |k: usize| d.levels[k].iter().map(|lv| Some((lv.px, lv.sz)));
+    let n = fastpath::book(out, t, true, ts, 0, side(0), d.levels[0].len(), side(1), d.levels[1].len())?;
     Some(HlResult::Done(Info::Book { records: n, ts_exchange_ns: ts }))
 }
 
@@ -134,7 +96,7 @@ fn trades<'a>(tr: &[Trade<'a>], out: &mut [u8], t: &Target) -> Option<HlResult<'
     if first.coin != t.symbol {
         return Some(HlResult::OtherSymbol(first.coin));
     }
-    if tr.len() * RECORD_SIZE > out.len() {
+    if !fits(out, tr.len()) {
         return None;
     }
     let mut ids = Vec::with_capacity(tr.len());
@@ -144,22 +106,18 @@ fn trades<'a>(tr: &[Trade<'a>], out: &mut [u8], t: &Target) -> Option<HlResult<'
             return None;
         }
         let ts = ms(d.time)?;
-        let hdr = match d.side {
-            "B" => t.hdr_buy,
-            "A" => t.hdr_sell,
+        let buy = match d.side {
+            "B" => true,
+            "A" => false,
             _ => return None,
         };
-        let price = parse_scaled(d.px.as_bytes(), t.price_exponent).ok()?;
-        let qty = parse_scaled(d.sz.as_bytes(), t.qty_exponent).ok()?;
-        if price <= 0 || qty <= 0 {
-            return None;
-        }
-        put(out, i, [ts, t.ts_local_ns, price, qty, 0, d.tid as i64, t.instrument_id as i64, hdr]);
+        fastpath::trade(out, i, t, d.px, d.sz, buy, d.tid as i64, ts)?;
         if i == 0 {
             ts_first = ts;
         }
         ids.push(d.tid);
     }
+    mark_last(out, tr.len());
     Some(HlResult::Done(Info::Trades { records: tr.len(), ts_exchange_ns: ts_first, trade_ids: ids }))
 }
 
@@ -183,11 +141,11 @@ mod tests {
         let HlResult::Done(info) = decode(m, &mut out, &target()) else { panic!("fallback") };
         assert_eq!(info, Info::Book { records: 3, ts_exchange_ns: 1767225601500_000_000 });
         assert_eq!((word(&out, 0, 7), word(&out, 1, 2), word(&out, 1, 3), word(&out, 1, 7)), (55, 649980, 1971, 33));
-        assert_eq!((word(&out, 2, 2), word(&out, 2, 7)), (650015, 44));
+        assert_eq!((word(&out, 2, 2), word(&out, 2, 7)), (650015, 44 | crate::core::fastpath::HDR_F_LAST));
         let m = br#"{"channel":"trades","data":[{"coin":"BTC","side":"A","px":"64994","sz":"0.01601","time":1767225601880,"hash":"0xb6","tid":500000000000006,"users":["0xda","0x93"]}]}"#;
         let HlResult::Done(info) = decode(m, &mut out, &target()) else { panic!("fallback") };
         assert_eq!(info, Info::Trades { records: 1, ts_exchange_ns: 1767225601880_000_000, trade_ids: vec![500000000000006] });
-        assert_eq!((word(&out, 0, 2), word(&out, 0, 5), word(&out, 0, 7)), (649940, 500000000000006, 77));
+        assert_eq!((word(&out, 0, 2), word(&out, 0, 5), word(&out, 0, 7)), (649940, 500000000000006, 77 | crate::core::fastpath::HDR_F_LAST));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Pure Rust core: no pyo3 here. Tested with `cargo test`.
 pub mod bench;
 pub mod binance;
+pub mod blake2b;
 pub mod book;
 pub mod bybit;
 pub mod coinbase;
@@ -8,6 +9,7 @@ pub mod consensus;
 pub mod consensus_side;
 pub mod dedup;
 pub mod decimal;
+pub mod fastpath;
 pub mod hyperliquid;
 pub mod kraken;
 pub mod okx;

@@ -10,8 +10,7 @@
 //! decoder handles the message (and produces its precise error). The fast path never changes
 //! what is accepted or rejected, only how fast.
 
-use crate::core::decimal::parse_scaled;
-use crate::core::record::RECORD_SIZE;
+use crate::core::fastpath::{self, fits, mark_last, ms_text, pair};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -79,40 +78,9 @@ pub enum OkxResult<'a> {
     Fallback,
 }
 
-/// Per-instrument constants the caller supplies (header words as in the record's last 8 bytes).
-pub struct Target<'s> {
-    pub symbol: &'s str,
-    pub price_exponent: u32,
-    pub qty_exponent: u32,
-    pub instrument_id: u32,
-    pub hdr_bid: i64,
-    pub hdr_ask: i64,
-    pub hdr_snap_bid: i64,
-    pub hdr_snap_ask: i64,
-    pub hdr_clear: i64,
-    pub hdr_buy: i64,
-    pub hdr_sell: i64,
-    pub ts_local_ns: i64,
-}
+pub use crate::core::fastpath::Target;
 
-const TS_MS_MAX: u64 = (i64::MAX / 1_000_000) as u64;
 const INT32: std::ops::RangeInclusive<i64> = (i32::MIN as i64)..=(i32::MAX as i64);
-
-/// Milliseconds as ASCII digits -> ns (None: let Python say why not).
-fn ms(s: &str) -> Option<i64> {
-    if s.is_empty() || s.len() > 19 || !s.bytes().all(|c| c.is_ascii_digit()) {
-        return None;
-    }
-    let v: u64 = s.parse().ok()?;
-    (v <= TS_MS_MAX).then(|| v as i64 * 1_000_000)
-}
-
-fn put(out: &mut [u8], i: usize, words: [i64; 8]) {
-    let dst = &mut out[i * RECORD_SIZE..(i + 1) * RECORD_SIZE];
-    for (k, w) in words.iter().enumerate() {
-        dst[k * 8..k * 8 + 8].copy_from_slice(&w.to_le_bytes());
-    }
-}
 
 pub fn decode<'a>(raw: &'a [u8], out: &mut [u8], t: &Target) -> OkxResult<'a> {
     // simdjson (the general path) validates every string's UTF-8; serde_json skips an ignored one
@@ -154,33 +122,11 @@ fn book<'a>(m: &Msg<'a>, out: &mut [u8], t: &Target) -> Option<OkxResult<'a>> {
             return None;
         }
     }
-    let ts = ms(d.ts?)?;
+    let ts = ms_text(d.ts?)?;
     let (bids, asks) = (d.bids.as_ref()?, d.asks.as_ref()?);
-    let n = bids.len() + asks.len() + usize::from(snapshot);
-    if n * RECORD_SIZE > out.len() {
-        return None;
-    }
     let seq_word = d.seq_id.unwrap_or(0).max(0);
-    let iid = t.instrument_id as i64;
-    let mut i = usize::from(snapshot);
-    let (hb, ha) = if snapshot { (t.hdr_snap_bid, t.hdr_snap_ask) } else { (t.hdr_bid, t.hdr_ask) };
-    for (levels, hdr) in [(bids, hb), (asks, ha)] {
-        for lv in levels {
-            if lv.len() < 2 {
-                return None;
-            }
-            let price = parse_scaled(lv[0].as_bytes(), t.price_exponent).ok()?;
-            let qty = parse_scaled(lv[1].as_bytes(), t.qty_exponent).ok()?;
-            if price <= 0 || qty < 0 {
-                return None;
-            }
-            put(out, i, [ts, t.ts_local_ns, price, qty, seq_word, 0, iid, hdr]);
-            i += 1;
-        }
-    }
-    if snapshot {
-        put(out, 0, [ts, t.ts_local_ns, 0, 0, seq_word, 0, iid, t.hdr_clear]);
-    }
+    let n = fastpath::book(out, t, snapshot, ts, seq_word, bids.iter().map(|lv| pair(lv)), bids.len(),
+                           asks.iter().map(|lv| pair(lv)), asks.len())?;
     Some(OkxResult::Done(Info::Book { records: n, snapshot, ts_exchange_ns: ts, seq: d.seq_id, prev: d.prev_seq_id,
                                       checksum: d.checksum }))
 }
@@ -193,7 +139,7 @@ fn trades<'a>(m: &Msg<'a>, out: &mut [u8], t: &Target) -> Option<OkxResult<'a>> 
     if first != t.symbol {
         return Some(OkxResult::OtherSymbol(first));
     }
-    if m.data.len() * RECORD_SIZE > out.len() {
+    if !fits(out, m.data.len()) {
         return None;
     }
     let mut ids = Vec::with_capacity(m.data.len());
@@ -202,10 +148,10 @@ fn trades<'a>(m: &Msg<'a>, out: &mut [u8], t: &Target) -> Option<OkxResult<'a>> 
         if d.inst_id? != t.symbol {
             return None;
         }
-        let ts = ms(d.ts?)?;
-        let hdr = match d.side? {
-            "buy" => t.hdr_buy,
-            "sell" => t.hdr_sell,
+        let ts = ms_text(d.ts?)?;
+        let buy = match d.side? {
+            "buy" => true,
+            "sell" => false,
             _ => return None,
         };
         let id = d.trade_id?;
@@ -213,17 +159,13 @@ fn trades<'a>(m: &Msg<'a>, out: &mut [u8], t: &Target) -> Option<OkxResult<'a>> 
             return None; // a hashed id: Python's
         }
         let tid: i64 = id.parse().ok()?;
-        let price = parse_scaled(d.px?.as_bytes(), t.price_exponent).ok()?;
-        let qty = parse_scaled(d.sz?.as_bytes(), t.qty_exponent).ok()?;
-        if price <= 0 || qty <= 0 {
-            return None;
-        }
-        put(out, i, [ts, t.ts_local_ns, price, qty, 0, tid, t.instrument_id as i64, hdr]);
+        fastpath::trade(out, i, t, d.px?, d.sz?, buy, tid, ts)?;
         if i == 0 {
             ts_first = ts;
         }
         ids.push(id);
     }
+    mark_last(out, m.data.len());
     Some(OkxResult::Done(Info::Trades { records: m.data.len(), ts_exchange_ns: ts_first, trade_ids: ids }))
 }
 
@@ -248,11 +190,11 @@ mod tests {
         assert_eq!(info, Info::Book { records: 2, snapshot: false, ts_exchange_ns: 1767225601100_000_000, seq: Some(12),
                                       prev: Some(10), checksum: Some(-5) });
         assert_eq!((word(&out, 0, 2), word(&out, 0, 3), word(&out, 0, 4), word(&out, 0, 7)), (649993, 482, 12, 11));
-        assert_eq!((word(&out, 1, 2), word(&out, 1, 3), word(&out, 1, 7)), (649970, 0, 22));
+        assert_eq!((word(&out, 1, 2), word(&out, 1, 3), word(&out, 1, 7)), (649970, 0, 22 | crate::core::fastpath::HDR_F_LAST));
         let m = br#"{"arg":{"channel":"trades","instId":"BTC-USDT-SWAP"},"data":[{"instId":"BTC-USDT-SWAP","tradeId":"900000052","px":"64998.9","sz":"2.59","side":"sell","ts":"1767225601130","count":"1"}]}"#;
         let OkxResult::Done(info) = decode(m, &mut out, &target()) else { panic!("fallback") };
         assert_eq!(info, Info::Trades { records: 1, ts_exchange_ns: 1767225601130_000_000, trade_ids: vec!["900000052"] });
-        assert_eq!((word(&out, 0, 2), word(&out, 0, 3), word(&out, 0, 5), word(&out, 0, 7)), (649989, 259, 900000052, 77));
+        assert_eq!((word(&out, 0, 2), word(&out, 0, 3), word(&out, 0, 5), word(&out, 0, 7)), (649989, 259, 900000052, 77 | crate::core::fastpath::HDR_F_LAST));
     }
 
     #[test]

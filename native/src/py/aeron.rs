@@ -6,6 +6,18 @@ use crate::core::aeron as ca;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 
+/// A handle carried into `allow_threads` on the thread that owns it (the classes are
+/// `unsendable`, so no other thread ever reaches it): the GIL is released while the native
+/// pump copies, so a publisher and a subscriber pumped from two Python threads run in parallel.
+struct OnThisThread<T>(*mut T);
+// SAFETY: the closure runs on the calling thread, before `allow_threads` returns.
+unsafe impl<T> Send for OnThisThread<T> {}
+impl<T> OnThisThread<T> {
+    fn get(&self) -> *mut T {
+        self.0
+    }
+}
+
 fn closed() -> PyErr {
     ArgError::AeronClosed.into()
 }
@@ -77,8 +89,10 @@ impl AeronPublisher {
     }
     /// Move up to `budget` records from the rings to the channel; returns how many were read.
     #[pyo3(signature = (budget=65536))]
-    fn pump(&mut self, budget: usize) -> PyResult<usize> {
-        self.inner()?.pump(budget).map_err(aeron_err)
+    fn pump(&mut self, py: Python<'_>, budget: usize) -> PyResult<usize> {
+        let p = OnThisThread(self.inner()? as *mut ca::Publisher);
+        // SAFETY: see OnThisThread; `self` is borrowed mutably for the whole call.
+        py.allow_threads(move || unsafe { (*p.get()).pump(budget) }).map_err(aeron_err)
     }
     /// Replace ring `index`'s side file bytes (re-announced with the next pump).
     fn set_meta(&mut self, index: usize, meta: Vec<u8>) -> PyResult<()> {
@@ -145,8 +159,10 @@ impl AeronSubscriber {
     }
     /// Poll up to `fragment_limit` messages onto the local rings; returns how many.
     #[pyo3(signature = (fragment_limit=1024))]
-    fn pump(&mut self, fragment_limit: usize) -> PyResult<usize> {
-        self.inner()?.pump(fragment_limit).map_err(aeron_err)
+    fn pump(&mut self, py: Python<'_>, fragment_limit: usize) -> PyResult<usize> {
+        let s = OnThisThread(self.inner()? as *mut ca::Subscriber);
+        // SAFETY: see OnThisThread; `self` is borrowed mutably for the whole call.
+        py.allow_threads(move || unsafe { (*s.get()).pump(fragment_limit) }).map_err(aeron_err)
     }
     /// Rings created since the last call: [(local ring name, side-file bytes)].
     fn take_announcements<'py>(&mut self, py: Python<'py>) -> PyResult<Vec<(String, Bound<'py, PyBytes>)>> {
@@ -194,6 +210,12 @@ fn aeron_bench_throughput(py: Python<'_>, dir: String, channel: String, stream_i
     py.allow_threads(|| ca::bench_throughput(&dir, &channel, stream_id, total)).map_err(aeron_err)
 }
 
+/// The Nexus ring -> Aeron -> ring loop with no Python (records/s), as the Python bench runs it.
+#[pyfunction]
+fn aeron_bench_rings_throughput(py: Python<'_>, dir: String, channel: String, stream_id: i32, total: u64) -> PyResult<f64> {
+    py.allow_threads(|| ca::bench_rings_throughput(&dir, &channel, stream_id, total)).map_err(aeron_err)
+}
+
 /// One-way latency samples (ns) of single-record messages `gap_ns` apart on `channel`.
 #[pyfunction]
 fn aeron_bench_latency(py: Python<'_>, dir: String, channel: String, stream_id: i32, count: u64, gap_ns: i64) -> PyResult<Vec<i64>> {
@@ -208,6 +230,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(aeron_driver_active, m)?)?;
     m.add_function(wrap_pyfunction!(aeron_bench_throughput, m)?)?;
     m.add_function(wrap_pyfunction!(aeron_bench_latency, m)?)?;
+    m.add_function(wrap_pyfunction!(aeron_bench_rings_throughput, m)?)?;
     m.add("AERON_LAYOUT_VERSION", ca::LAYOUT_VERSION)?;
     Ok(())
 }

@@ -1,5 +1,6 @@
 use super::buffers::records_mut;
-use crate::core::binance::{decode_depth, decode_trade, DepthResult, Target, TradeResult};
+use super::target::{core, Target};
+use crate::core::binance::{decode_depth, decode_snapshot, decode_trade, DepthResult, TradeResult};
 use numpy::PyUntypedArray;
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
@@ -8,21 +9,15 @@ use pyo3::types::PyTuple;
 /// (records, ts_exchange_ns, U, u, pu) when the records were written into `out` from index
 /// 0, ("symbol", s) when the message is for another symbol, or None to fall back.
 #[pyfunction]
-#[allow(clippy::too_many_arguments)]
 fn binance_depth<'py>(
     py: Python<'py>,
     raw: &[u8],
     out: &Bound<'py, PyUntypedArray>,
-    symbol: &str,
-    price_exponent: u32,
-    qty_exponent: u32,
-    instrument_id: u32,
-    hdr_bid: i64,
-    hdr_ask: i64,
+    target: Option<Bound<'py, Target>>,
     ts_local_ns: i64,
 ) -> PyResult<Option<Bound<'py, PyTuple>>> {
     let buf = records_mut(out)?;
-    let t = Target { symbol, price_exponent, qty_exponent, instrument_id, hdr_bid, hdr_ask, ts_local_ns };
+    let t = core(target.as_ref(), ts_local_ns);
     Ok(match decode_depth(raw, buf, &t) {
         DepthResult::Done(i) => Some(PyTuple::new(py, [
             i.records.into_pyobject(py)?.into_any(),
@@ -40,21 +35,15 @@ fn binance_depth<'py>(
 /// record written into `out` at index 0. Returns (ts_exchange_ns, trade id), ("symbol", s) when
 /// the event is for another symbol, or None to fall back.
 #[pyfunction]
-#[allow(clippy::too_many_arguments)]
 fn binance_trade<'py>(
     py: Python<'py>,
     raw: &[u8],
     out: &Bound<'py, PyUntypedArray>,
-    symbol: &str,
-    price_exponent: u32,
-    qty_exponent: u32,
-    instrument_id: u32,
-    hdr_buy: i64,
-    hdr_sell: i64,
+    target: Option<Bound<'py, Target>>,
     ts_local_ns: i64,
 ) -> PyResult<Option<Bound<'py, PyTuple>>> {
     let buf = records_mut(out)?;
-    let t = Target { symbol, price_exponent, qty_exponent, instrument_id, hdr_bid: hdr_buy, hdr_ask: hdr_sell, ts_local_ns };
+    let t = core(target.as_ref(), ts_local_ns);
     Ok(match decode_trade(raw, buf, &t) {
         TradeResult::Done(i) => Some(PyTuple::new(py, [
             i.ts_exchange_ns.into_pyobject(py)?.into_any(),
@@ -65,7 +54,19 @@ fn binance_trade<'py>(
     })
 }
 
+/// Fast path for a Binance REST depth snapshot body of `target`'s symbol (see
+/// native/src/core/binance.rs): BOOK_CLEAR + levels written into `out` from index 0. Returns
+/// (records, ts_exchange_ns or 0, lastUpdateId), or None to fall back.
+#[pyfunction]
+fn binance_snapshot(raw: &[u8], out: &Bound<'_, PyUntypedArray>, target: Option<Bound<'_, Target>>,
+                    ts_local_ns: i64) -> PyResult<Option<(usize, i64, u64)>> {
+    let buf = records_mut(out)?;
+    let t = core(target.as_ref(), ts_local_ns);
+    Ok(decode_snapshot(raw, buf, &t).map(|i| (i.records, i.ts_exchange_ns, i.last)))
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(binance_depth, m)?)?;
-    m.add_function(wrap_pyfunction!(binance_trade, m)?)
+    m.add_function(wrap_pyfunction!(binance_trade, m)?)?;
+    m.add_function(wrap_pyfunction!(binance_snapshot, m)?)
 }

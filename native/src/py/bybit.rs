@@ -1,5 +1,6 @@
 use super::buffers::records_mut;
-use crate::core::bybit::{decode, BybitResult, Info, Target};
+use super::target::{core, Target};
+use crate::core::bybit::{decode, BybitResult, Info};
 use numpy::PyUntypedArray;
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyTuple};
@@ -7,30 +8,18 @@ use pyo3::types::{PyList, PyTuple};
 /// Fast path for a Bybit `orderbook.*` or `publicTrade.*` push (see native/src/core/bybit.rs),
 /// records written into `out` from index 0. Returns ("book", records, snapshot, ts_exchange_ns,
 /// u) or ("trades", records, ts_exchange_ns, [trade ids], hashed), ("symbol", s) when the
-/// message is for another instrument, or None to fall back. `hashed`: some trade id is not a
-/// number, its record's trade_id word was left 0 for the caller to fill.
+/// message is for another instrument, or None to fall back. `hashed`: some trade id is not ASCII,
+/// its record's trade_id word was left 0 for the caller to fill (others are hashed natively).
 #[pyfunction]
-#[allow(clippy::too_many_arguments)]
 fn bybit_message<'py>(
     py: Python<'py>,
     raw: &[u8],
     out: &Bound<'py, PyUntypedArray>,
-    symbol: &str,
-    price_exponent: u32,
-    qty_exponent: u32,
-    instrument_id: u32,
-    hdr_bid: i64,
-    hdr_ask: i64,
-    hdr_snap_bid: i64,
-    hdr_snap_ask: i64,
-    hdr_clear: i64,
-    hdr_buy: i64,
-    hdr_sell: i64,
+    target: Option<Bound<'py, Target>>,
     ts_local_ns: i64,
 ) -> PyResult<Option<Bound<'py, PyTuple>>> {
     let buf = records_mut(out)?;
-    let t = Target { symbol, price_exponent, qty_exponent, instrument_id, hdr_bid, hdr_ask, hdr_snap_bid, hdr_snap_ask,
-                     hdr_clear, hdr_buy, hdr_sell, ts_local_ns };
+    let t = core(target.as_ref(), ts_local_ns);
     Ok(match decode(raw, buf, &t) {
         BybitResult::Done(Info::Book { records, snapshot, ts_exchange_ns, seq }) => Some(PyTuple::new(py, [
             "book".into_pyobject(py)?.into_any(),

@@ -15,6 +15,7 @@ mod kraken;
 mod okx;
 mod record;
 mod ring;
+mod target;
 
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -24,6 +25,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     decimal::register(m)?;
     ring::register(m)?;
     book::register(m)?;
+    target::register(m)?;
     binance::register(m)?;
     kraken::register(m)?;
     okx::register(m)?;

@@ -1,5 +1,6 @@
 use super::buffers::records_mut;
-use crate::core::okx::{decode, Info, OkxResult, Target};
+use super::target::{core, Target};
+use crate::core::okx::{decode, Info, OkxResult};
 use numpy::PyUntypedArray;
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyTuple};
@@ -9,27 +10,15 @@ use pyo3::types::{PyList, PyTuple};
 /// prevSeqId, checksum) or ("trades", records, ts_exchange_ns, [trade ids]), ("symbol", s)
 /// when the message is for another instrument, or None to fall back.
 #[pyfunction]
-#[allow(clippy::too_many_arguments)]
 fn okx_message<'py>(
     py: Python<'py>,
     raw: &[u8],
     out: &Bound<'py, PyUntypedArray>,
-    symbol: &str,
-    price_exponent: u32,
-    qty_exponent: u32,
-    instrument_id: u32,
-    hdr_bid: i64,
-    hdr_ask: i64,
-    hdr_snap_bid: i64,
-    hdr_snap_ask: i64,
-    hdr_clear: i64,
-    hdr_buy: i64,
-    hdr_sell: i64,
+    target: Option<Bound<'py, Target>>,
     ts_local_ns: i64,
 ) -> PyResult<Option<Bound<'py, PyTuple>>> {
     let buf = records_mut(out)?;
-    let t = Target { symbol, price_exponent, qty_exponent, instrument_id, hdr_bid, hdr_ask, hdr_snap_bid, hdr_snap_ask,
-                     hdr_clear, hdr_buy, hdr_sell, ts_local_ns };
+    let t = core(target.as_ref(), ts_local_ns);
     Ok(match decode(raw, buf, &t) {
         OkxResult::Done(Info::Book { records, snapshot, ts_exchange_ns, seq, prev, checksum }) => Some(PyTuple::new(py, [
             "book".into_pyobject(py)?.into_any(),

@@ -104,7 +104,8 @@ def run(quick: bool = False, messages: int | None = None, seconds: float | None 
                              "decode": f"Nexus >= {DECODE_TARGET:g}x every peer per venue (peer ns/msg / Nexus ns/msg)"},
                  "note": ("Medians of interleaved rounds (each round runs Nexus and every peer once, in turn, "
                           "the garbage collector off during a pass), one process, the same input for every "
-                          "library. Each peer's "
+                          "library, each pass timed in process CPU time (common.clock_ns: time spent waiting "
+                          "for a core on a shared machine is not charged to whichever pass ran then). Each peer's "
                           "output is compared with Nexus's (book: top levels of the final book; decode: final "
                           "book and trades) before it is timed; a peer that disagrees, cannot be imported or "
                           "fails is listed with the reason and not timed. The machine's load is not "

@@ -50,8 +50,10 @@ class AeronSource:
                 rs.ring = local
             inst = instrument_from_meta(local)
             if inst is not None:
-                # the publishing host's instrument (its venue listing); a changed exponent starts the
-                # book afresh, filled again by the next snapshot
+                # the publishing host's instrument (its venue listing). Until a ring's side file
+                # carries it the venue has no book here (Runtime._instrument_of asks only this
+                # source), so a book never starts on a generic scale; a changed exponent starts
+                # the book afresh, filled again by the snapshot that follows the announcement
                 self.insts[v] = inst
                 rs.set_instrument(inst)
         return n

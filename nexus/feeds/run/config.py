@@ -55,3 +55,9 @@ class RunConfig:
     poll_s: dict = field(default_factory=dict)  # venue -> seconds: poll its REST book (nexus.feeds.poll)
     ring_meta: bool = False            # write the venue rings' side files (nexus run --aeron)
     from_aeron: str | None = None      # CHANNEL[,STREAM]: venue rings from an Aeron subscription, no feeds here
+    # co-located servers (nexus.feeds.run.cpu): the CPUs to pin to (the first: this process, the
+    # readers and in-process feeds; with procs, the next ones to the feed processes in venue order)
+    pin_cpu: tuple[int, ...] = ()
+    busy_poll: bool = False            # spin instead of sleeping between polls: one core at 100 % per loop
+    busy_poll_socket_us: int = 0       # SO_BUSY_POLL on each venue socket (refused without CAP_NET_ADMIN: logged)
+    stages: bool = False               # per-stage wire-to-book stamps (nexus.feeds.stages; in-process feeds)

@@ -11,7 +11,9 @@ from collections import deque
 import numpy as np
 
 from nexus import record
-from nexus._native import Book, format_scaled, monotonic_ns
+from time import monotonic_ns
+
+from nexus._native import Book, format_scaled
 from nexus.exceptions import RingNotFound
 from nexus.ring import RingReader
 
@@ -33,6 +35,7 @@ class ReaderSide:
         self.latency_ns: deque[int] = deque(maxlen=LATENCY_SAMPLES_MAX)
         self.records = 0
         self.batches = 0  # latency samples noted so far (metrics take the new ones each refresh)
+        self.probe = None  # nexus.feeds.stages.StageProbe shared with the in-process feed (RunConfig.stages)
 
     def set_instrument(self, inst) -> None:
         if self.inst is None or (inst.price_exponent, inst.qty_exponent) != (self.inst.price_exponent, self.inst.qty_exponent):
@@ -58,33 +61,46 @@ class RingReaders:
     def __init__(self, rings: dict[str, str]) -> None:
         self.sides = {v: ReaderSide(v, ring) for v, ring in rings.items()}
         self._out = record.empty(READ_BATCH)
+        self._out_ts = self._out["ts_local_ns"]  # a view made once: no per-batch field view
 
     def poll(self, instrument_of, on_batch) -> int:
         """Read every ring dry. A venue without a book yet asks `instrument_of(venue)` (None: not
         known yet, skip it); each batch read is applied to its book, then `on_batch(venue,
         side, batch, now_ns)` gets it. Returns the records read."""
         total = 0
-        out = self._out
         for v, rs in self.sides.items():
-            if rs.book is None:
-                inst = instrument_of(v)
-                if inst is None:
-                    continue
-                rs.set_instrument(inst)
-            if not rs.attach():
-                continue
-            while True:
-                n = rs.reader.poll(out)
-                if not n:
-                    break
-                total += n
-                rs.records += n
-                rs.batches += 1
-                batch = out[:n]
-                now = monotonic_ns()
-                rs.book.apply(batch)
-                rs.latency_ns.append(now - int(batch["ts_local_ns"][n - 1]))
-                on_batch(v, rs, batch, now)
+            total += self.poll_one(v, rs, instrument_of, on_batch)
+        return total
+
+    def poll_one(self, v: str, rs: ReaderSide, instrument_of, on_batch) -> int:
+        """`poll` for one venue's ring (an in-process feed wakes its own reader)."""
+        total = 0
+        out = self._out
+        if rs.book is None:
+            inst = instrument_of(v)
+            if inst is None:
+                return 0
+            rs.set_instrument(inst)
+        if rs.reader is None and not rs.attach():
+            return 0
+        cap = len(out)
+        while True:
+            n = rs.reader.poll(out)
+            if not n:
+                break
+            total += n
+            rs.records += n
+            rs.batches += 1
+            polled = monotonic_ns()
+            rs.book.apply(out, n)
+            now = monotonic_ns()
+            # wire to book: the newest message's arrival to its records applied here
+            rs.latency_ns.append(now - int(self._out_ts[n - 1]))
+            if rs.probe is not None:
+                rs.probe.closed(rs.records, polled, now)
+            on_batch(v, rs, out[:n], now)
+            if n < cap:  # drained: spare the empty poll
+                break
         return total
 
     def close(self) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from functools import partial
 import multiprocessing as mp
 import queue as queue_mod
 import signal
@@ -14,6 +15,7 @@ from nexus._native import monotonic_ns
 from nexus.exceptions import ConfigError
 from nexus.feeds.handler import VenueFeed
 from nexus.feeds.run.config import RING_SLOTS, RunConfig
+from nexus.feeds.run.cpu import feed_process_cpu, pin, spin
 from nexus.feeds.specs import spec
 from nexus.ring import RingWriter
 
@@ -36,13 +38,17 @@ def _feed_process(cfg: RunConfig, venue: str, ring: str, ws_url: str, rest_url: 
     SIGHUP are ignored here; SIGTERM stops it alone, cleanly (its ring closed)."""
     for s in (signal.SIGINT, signal.SIGHUP):
         signal.signal(s, signal.SIG_IGN)
+    cpu = feed_process_cpu(cfg.pin_cpu, cfg.venues.index(venue))
+    if cpu is not None:
+        pin(cpu)
 
     async def main():
         terminated = asyncio.Event()
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, terminated.set)
+        spinner = asyncio.get_running_loop().create_task(spin()) if cfg.busy_poll else None
         with RingWriter(ring, slots=RING_SLOTS) as w:
             feed = VenueFeed(venue, spec(venue), cfg.symbol, ws_url, rest_url, w.publish, cfg.stale_after_s,
-                             cfg.poll_s.get(venue))
+                             cfg.poll_s.get(venue), busy_poll_us=cfg.busy_poll_socket_us)
             await _load_instruments([feed])
             feed.conn.start()
             while not (stop_ev.is_set() or terminated.is_set()):
@@ -56,6 +62,8 @@ def _feed_process(cfg: RunConfig, venue: str, ring: str, ws_url: str, rest_url: 
                 except queue_mod.Full:
                     pass
             await feed.conn.stop()
+            if spinner is not None:
+                spinner.cancel()
 
     asyncio.run(main())
 
@@ -77,7 +85,8 @@ def _inst_tuple(inst):
 
 class FeedSupervisor:
     """Starts and stops the simulator and the feed handlers; `rings` names each venue's ring;
-    `on_publish` is called after each in-process publish."""
+    `on_publish(venue)` is called at the end of each in-process venue message that published records
+    (the readers read the ring then, in the same call)."""
 
     def __init__(self, cfg: RunConfig, rings: dict[str, str], on_publish) -> None:
         self.cfg = cfg
@@ -142,13 +151,9 @@ class FeedSupervisor:
             s = spec(v)
             w = RingWriter(self.rings[v], slots=RING_SLOTS)
             self.writers[v] = w
-
-            def publish(recs, w=w):
-                w.publish(recs)
-                self.on_publish()
-
             feed = VenueFeed(v, s, cfg.symbol, cfg.ws_urls.get(v, s.ws_url), cfg.rest_urls.get(v, s.rest_url),
-                             publish, cfg.stale_after_s, cfg.poll_s.get(v))
+                             w.publish, cfg.stale_after_s, cfg.poll_s.get(v), on_published=partial(self.on_publish, v),
+                             busy_poll_us=cfg.busy_poll_socket_us)
             self.feeds[v] = feed
         await self._load_instruments()     # before any connection (bounded wait)
         for feed in self.feeds.values():

@@ -26,10 +26,12 @@ from nexus._native import binance_depth
 from nexus.exceptions import DecodeError
 from nexus.instruments import Instrument, decimals_of
 from nexus.venues.base import (
-    CONTROL, BUFFERED_MESSAGES_MAX, Decoder, Segment, SegKind, columns, log, ms_to_ns, seq_int,
+    CONTROL, BUFFERED_MESSAGES_MAX, Decoder, fast_segment, Segment, SegKind, columns, log, ms_to_ns, seq_int,
     trade_id_int,
 )
 from nexus.venues.booksync import BookState, Sync
+
+_BOOK, _TRADES = SegKind.BOOK, SegKind.TRADES
 
 # Binance writes spot prices and sizes with 8 decimals ("4.00000200"); futures with the
 # symbol's precision. Exponents of 8 hold every value either writes, exactly.
@@ -50,6 +52,7 @@ def instrument(venue: str, symbol: str, tick: str, step: str, *, kind: str = "sp
 # The native fast path for aggTrade / trade events (native/src/core/binance.rs decode_trade);
 # None in a build that predates it (then those events take the general path).
 binance_trade = getattr(_native, "binance_trade", None)
+binance_snapshot = getattr(_native, "binance_snapshot", None)  # ... and for REST depth bodies
 
 
 class BinanceDecoder(Decoder):
@@ -57,8 +60,6 @@ class BinanceDecoder(Decoder):
 
     REQUIRE_PU = False
     CONTRACT_KIND = "spot"
-    _fast_symbol: str | None = None  # the last symbol the native fast path decoded
-    _fast_trade_symbol: str | None = None  # ... and its trade fast path
 
     def decode(self, raw, out, ts_local_ns: int = 0) -> list[Segment]:
         """A well-formed depthUpdate goes through the native fast path
@@ -66,53 +67,39 @@ class BinanceDecoder(Decoder):
         or anything unusual in it, takes the general path, which accepts and rejects exactly
         the same messages (the fast path only declines, never decides)."""
         if type(raw) is bytes and b'"depthUpdate"' in raw[:24]:
-            if out is not self._out:
-                self._bind(out)
-            e = self._ents.get(self._fast_symbol) if self._fast_symbol else None  # current metadata
-            if e is None:
-                r = binance_depth(raw, out, "", 0, 0, 0, 0, 0, ts_local_ns)
-            else:
-                r = binance_depth(raw, out, self._fast_symbol, e.pe, e.qe, e.iid, e.lvl[1], e.lvl[2], ts_local_ns)
-            if r is not None and r[0] == "symbol":
-                try:
-                    e = self._ent(r[1])
-                except Exception:
-                    return super().decode(raw, out, ts_local_ns)
-                self._fast_symbol = r[1]
-                r = binance_depth(raw, out, r[1], e.pe, e.qe, e.iid, e.lvl[1], e.lvl[2], ts_local_ns)
-            if r is not None and r[0] != "symbol":
-                n, ts, first, last, pu = r
-                if pu is None and self.REQUIRE_PU:
-                    return super().decode(raw, out, ts_local_ns)
-                if pu is not None and pu != -1 and pu < 0:
-                    return super().decode(raw, out, ts_local_ns)
-                if n:
-                    i = (n - 1) * 8 + 7  # F_LAST on the message's last record (header word)
-                    self._q[i] = self._q[i] | 1 << 24
-                return [Segment(SegKind.BOOK, e.inst, 0, n, seq=last, first_seq=first, prev_seq=pu,
-                                ts_exchange_ns=ts)]
+            got = self._native_fast(binance_depth, raw, out, ts_local_ns)
+            if got is not None:
+                (n, ts, first, last, pu), e = got
+                if (pu is not None or not self.REQUIRE_PU) and (pu is None or pu >= -1):
+                    return [fast_segment(_BOOK, e.inst, n, False, last, first, pu, None, ts, None)]
+        elif (binance_snapshot is not None and self.rest_symbol is not None and type(raw) is bytes
+              and b'"lastUpdateId"' in raw[:20]):  # a REST depth body, of the symbol the caller names
+            got = self._native_snapshot(raw, out, ts_local_ns)
+            if got is not None:
+                return got
         elif binance_trade is not None and type(raw) is bytes and (b'"aggTrade"' in raw[:24] or b'"trade"' in raw[:16]):
-            # the same for an aggTrade / trade event (one TRADE record)
-            if out is not self._out:
-                self._bind(out)
-            sym = self._fast_trade_symbol
-            e = self._ents.get(sym) if sym else None  # current metadata
-            if e is None:
-                r = binance_trade(raw, out, '"', 0, 0, 0, 0, 0, ts_local_ns)  # '"' never matches
-            else:
-                r = binance_trade(raw, out, sym, e.pe, e.qe, e.iid, e.buy, e.sell, ts_local_ns)
-            if r is not None and r[0] == "symbol":
-                try:
-                    e = self._ent(r[1])
-                except Exception:
-                    return super().decode(raw, out, ts_local_ns)
-                self._fast_trade_symbol = r[1]
-                r = binance_trade(raw, out, r[1], e.pe, e.qe, e.iid, e.buy, e.sell, ts_local_ns)
-            if r is not None and r[0] != "symbol":
-                ts, tid = r
-                self._q[7] = self._q[7] | 1 << 24  # F_LAST on the message's one record (header word)
-                return [Segment(SegKind.TRADES, e.inst, 0, 1, ts_exchange_ns=ts, trade_ids=[str(tid)])]
+            got = self._native_fast(binance_trade, raw, out, ts_local_ns)  # one TRADE record
+            if got is not None:
+                (ts, tid), e = got
+                return [fast_segment(_TRADES, e.inst, 1, False, None, None, None, None, ts, [str(tid)])]
         return super().decode(raw, out, ts_local_ns)
+
+    def _native_snapshot(self, raw: bytes, out: np.ndarray, ts_local_ns: int) -> list[Segment] | None:
+        """A REST depth body through the native fast path (native/src/core/binance.rs
+        decode_snapshot); None: the general path decides."""
+        try:
+            e = self._ent(self.rest_symbol)
+        except Exception:  # the general path says why
+            return None
+        if out is not self._out:
+            self._bind(out)
+        r = binance_snapshot(raw, out, e.native, ts_local_ns)
+        if r is None:
+            return None
+        n, ts, last = r
+        seg = fast_segment(_BOOK, e.inst, n, True, last, None, None, None, ts or None, None)
+        seg.rest = True
+        return [seg]
 
     def _decode(self, doc: Any) -> list[Segment]:
         if type(doc) is not dict:

@@ -31,9 +31,11 @@ from nexus import _native
 from nexus.exceptions import DecodeError
 from nexus.instruments import Instrument, decimals_of
 from nexus.venues.base import (
-    CONTROL, Decoder, Segment, SegKind, TradeFields, columns, log, ms_to_ns, seq_int, trade_id_int,
+    CONTROL, Decoder, fast_segment, Segment, SegKind, TradeFields, columns, log, ms_to_ns, seq_int, trade_id_int,
 )
 from nexus.venues.booksync import BookState, Sync
+
+_BOOK, _TRADES = SegKind.BOOK, SegKind.TRADES
 
 VENUE = "bybit-perp"
 
@@ -50,12 +52,11 @@ TRADE_FIELDS = TradeFields("s", "T", ms_to_ns, "p", "v", "S", "Buy", "Sell", "i"
 # in a build that predates it (then every message takes the general path).
 bybit_message = getattr(_native, "bybit_message", None)
 _PUSH_PREFIX = b'{"topic":"'
-_W_HDR, _W_TID, _F_LAST_BIT = 7, 5, 1 << 24
+_W_TID = 5  # the record's trade_id word
 
 
 class BybitPerpDecoder(Decoder):
     venue = VENUE
-    _fast_symbol: str | None = None  # the last symbol the native fast path decoded
 
     def decode(self, raw, out, ts_local_ns: int = 0) -> list[Segment]:
         """A well-formed orderbook or publicTrade push goes through the native fast path
@@ -63,33 +64,18 @@ class BybitPerpDecoder(Decoder):
         anything unusual in it, takes the general path, which accepts and rejects exactly the
         same messages (the fast path only declines, never decides)."""
         if bybit_message is not None and type(raw) is bytes and raw.startswith(_PUSH_PREFIX):
-            if out is not self._out:
-                self._bind(out)
-            e = self._ents.get(self._fast_symbol) if self._fast_symbol else None  # current metadata
-            r = _fast(raw, out, e, self._fast_symbol if e is not None else '"', ts_local_ns)  # '"' never matches
-            if r is not None and r[0] == "symbol":
-                try:
-                    e = self._ent(r[1])
-                except Exception:
-                    return super().decode(raw, out, ts_local_ns)
-                self._fast_symbol = r[1]
-                r = _fast(raw, out, e, r[1], ts_local_ns)
-            if r is not None and r[0] != "symbol":
-                n = r[1]
-                q = self._q
+            got = self._native_fast(bybit_message, raw, out, ts_local_ns)
+            if got is not None:
+                r, e = got
                 if r[0] == "book":
                     _, n, snapshot, ts, u = r
-                    segs = [Segment(SegKind.BOOK, e.inst, 0, n, snapshot=snapshot, seq=u, ts_exchange_ns=ts)]
-                else:
-                    _, n, ts, ids, hashed = r
-                    if hashed:  # a UUID: the record's trade id is its 63-bit hash (trade_id_int)
-                        for k, tid in enumerate(ids):
-                            q[k * 8 + _W_TID] = trade_id_int(tid)
-                    segs = [Segment(SegKind.TRADES, e.inst, 0, n, ts_exchange_ns=ts, trade_ids=ids)]
-                if n:
-                    i = (n - 1) * 8 + _W_HDR  # F_LAST on the message's last record
-                    q[i] = q[i] | _F_LAST_BIT
-                return segs
+                    return [fast_segment(_BOOK, e.inst, n, snapshot, u, None, None, None, ts, None)]
+                _, n, ts, ids, hashed = r
+                if hashed:  # an id that is not ASCII: trade_id_int decides its record's trade id
+                    q = self._q
+                    for k, tid in enumerate(ids):
+                        q[k * 8 + _W_TID] = trade_id_int(tid)
+                return [fast_segment(_TRADES, e.inst, n, False, None, None, None, None, ts, ids)]
         return super().decode(raw, out, ts_local_ns)
 
     def _decode(self, doc: Any) -> list[Segment]:
@@ -141,13 +127,6 @@ class BybitPerpDecoder(Decoder):
                                            s.get("baseCoin", ""), s.get("quoteCoin", "")))
             n += 1
         return n
-
-
-def _fast(raw: bytes, out: np.ndarray, e: Any, symbol: str, ts_local_ns: int) -> tuple | None:
-    if e is None:
-        return bybit_message(raw, out, symbol, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, ts_local_ns)
-    return bybit_message(raw, out, symbol, e.pe, e.qe, e.iid, e.lvl[1], e.lvl[2], e.snap[1], e.snap[2], e.clear,
-                         e.buy, e.sell, ts_local_ns)
 
 
 class BybitPerpSync(Sync):

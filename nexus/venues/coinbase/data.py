@@ -22,7 +22,6 @@ side printed and recorded is the opposite one.
 
 from __future__ import annotations
 
-from array import array
 from typing import Any
 
 import numpy as np
@@ -31,9 +30,11 @@ from nexus import _native
 from nexus.exceptions import DecodeError
 from nexus.instruments import Instrument
 from nexus.venues.base import (
-    ASK, BID, Decoder, Segment, SegKind, TradeFields, iso_to_ns, log, seq_int,
+    ASK, BID, Decoder, fast_segment, Segment, SegKind, TradeFields, iso_to_ns, log, seq_int,
 )
 from nexus.venues.booksync import BookState, Sync
+
+_BOOK, _TRADES = SegKind.BOOK, SegKind.TRADES
 
 VENUE = "coinbase"
 BOOK_SIDES = {"bid": BID, "offer": ASK}
@@ -56,12 +57,10 @@ _DICT_ONLY = frozenset((dict,))
 # predates it (then every message takes the general path).
 coinbase_l2 = getattr(_native, "coinbase_l2", None)
 _L2_PREFIX = b'{"channel":"l2_data",'
-_W_HDR, _F_LAST_BIT = 7, 1 << 24
 
 
 class CoinbaseDecoder(Decoder):
     venue = VENUE
-    _fast_symbol: str | None = None  # the last product the native fast path decoded
 
     def decode(self, raw, out, ts_local_ns: int = 0) -> list[Segment]:
         """A well-formed l2_data message goes through the native fast path
@@ -69,34 +68,10 @@ class CoinbaseDecoder(Decoder):
         anything unusual in it, takes the general path, which accepts and rejects exactly the
         same messages (the fast path only declines, never decides)."""
         if coinbase_l2 is not None and type(raw) is bytes and raw.startswith(_L2_PREFIX):
-            if out is not self._out:
-                self._bind(out)
-            e = self._ents.get(self._fast_symbol) if self._fast_symbol else None  # current metadata
-            if e is None:
-                r = coinbase_l2(raw, out, '"', 0, 0, 0, 0, 0, 0, 0, 0, ts_local_ns)  # '"' never matches
-            else:
-                r = coinbase_l2(raw, out, self._fast_symbol, e.pe, e.qe, e.iid, e.lvl[1], e.lvl[2], e.snap[1],
-                                e.snap[2], e.clear, ts_local_ns)
-            if r is not None and r[0] == "symbol":
-                try:
-                    e = self._ent(r[1])
-                except Exception:
-                    return super().decode(raw, out, ts_local_ns)
-                self._fast_symbol = r[1]
-                r = coinbase_l2(raw, out, r[1], e.pe, e.qe, e.iid, e.lvl[1], e.lvl[2], e.snap[1], e.snap[2],
-                                e.clear, ts_local_ns)
-            if r is not None and r[0] != "symbol":
-                n, snapshot, seq, stamp = r
-                try:
-                    ts = iso_to_ns(stamp)
-                except DecodeError:
-                    return super().decode(raw, out, ts_local_ns)
-                if n:
-                    q = self._q
-                    q[0:n * 8:8] = array("q", (ts,)) * n  # word 0: ts_exchange_ns
-                    i = (n - 1) * 8 + _W_HDR  # F_LAST on the message's last record
-                    q[i] = q[i] | _F_LAST_BIT
-                return [Segment(SegKind.BOOK, e.inst, 0, n, snapshot=snapshot, seq=seq, ts_exchange_ns=ts)]
+            got = self._native_fast(coinbase_l2, raw, out, ts_local_ns)
+            if got is not None:
+                (n, snapshot, seq, ts), e = got
+                return [fast_segment(_BOOK, e.inst, n, snapshot, seq, None, None, None, ts, None)]
         return super().decode(raw, out, ts_local_ns)
 
     def _decode(self, doc: Any) -> list[Segment]:

@@ -17,6 +17,8 @@
 - every 30 s {"id":<ms>,"method":"public/heartbeat","code":0}; a connection that has not
   answered with public/respond-heartbeat (same id) by the next one is closed.
 - REST GET /exchange/v1/public/get-instruments.
+- Spot API v2 (wss://stream.crypto.com/v2/market, /v2/public/get-instruments), which
+  cryptofeed 2.4.1 speaks, is served beside v1 at /v2/market: sim_v2.py.
 Prices are written at the tick's decimals ("64999.5"), quantities at the lot's ("0.0150").
 """
 
@@ -28,6 +30,7 @@ from nexus.sim import fmt
 from nexus.sim.market import BUY, Fill
 from nexus.sim.feed import Conn, Event, Feed
 from nexus.sim.specs import Flow, SimInstrument, SimVenue
+from nexus.venues.cryptocom import sim_v2
 
 BOOK_EVERY = 10
 SNAPSHOT_EVERY = 50           # 500 ms: book_subscription_type SNAPSHOT
@@ -42,6 +45,9 @@ class CryptocomFeed(Feed):
     venue = "cryptocom"
     ws_path = "/exchange/v1/market"
 
+    def ws_routes(self):
+        return (self.ws_path, sim_v2.WS_PATH)
+
     def __init__(self, vs, clock, seed=0) -> None:
         super().__init__(vs, clock, seed)
         self.inst = self.symbol
@@ -50,6 +56,7 @@ class CryptocomFeed(Feed):
         self.u = {f"book.{self.inst}.{d}": U_BASE for d in DEPTHS}
         self.trade_id = TRADE_ID_BASE
         self.snapshots_on = False    # a SNAPSHOT subscription was made: whole books every 500 ms
+        self.v2 = sim_v2.SpotV2(self)
 
     def view_seq(self, channel):
         return self.u[channel]
@@ -78,6 +85,7 @@ class CryptocomFeed(Feed):
         fills = self.take_fills()
         if fills:
             out.append((f"trade.{self.inst}", self._trades(fills)))
+        out.extend(self.v2.publish(t_ns, fills, self.step_no % BOOK_EVERY == 0))
         if self.step_no % BOOK_EVERY:
             return out
         ms = fmt.ms(t_ns)
@@ -121,6 +129,9 @@ class CryptocomFeed(Feed):
         if method == "public/respond-heartbeat":
             if rid == conn.state.get("hb_id"):
                 conn.state["hb_id"] = None
+            return
+        if conn.path == sim_v2.WS_PATH:
+            self.v2.on_request(conn, rid, method, params)
             return
         if method not in ("subscribe", "unsubscribe"):
             conn.send(fmt.compact({"id": rid, "method": method, "code": 10004, "message": "BAD_REQUEST"}))
@@ -168,7 +179,8 @@ class CryptocomFeed(Feed):
 
     def rest_routes(self):
         return {("GET", "/exchange/v1/public/get-instruments"): lambda q, b: (200, {
-            "id": 1, "method": "public/get-instruments", "code": 0, "result": {"data": [self.instrument()]}})}
+            "id": 1, "method": "public/get-instruments", "code": 0, "result": {"data": [self.instrument()]}}),
+            **self.v2.rest_routes()}
 
 
 SIM = SimVenue(CryptocomFeed, Flow(16.0, 0.07, 35, 0.30, 0.4), leverage_max=100, instruments={

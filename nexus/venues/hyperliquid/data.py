@@ -30,8 +30,10 @@ from nexus import _native
 
 from nexus.exceptions import DecodeError
 from nexus.instruments import Instrument
-from nexus.venues.base import CONTROL, Decoder, Segment, SegKind, TradeFields, ms_to_ns, object_columns
+from nexus.venues.base import CONTROL, Decoder, fast_segment, Segment, SegKind, TradeFields, ms_to_ns, object_columns
 from nexus.venues.booksync import BookState, Sync
+
+_BOOK, _TRADES = SegKind.BOOK, SegKind.TRADES
 
 VENUE = "hyperliquid"
 PRICE_DECIMALS_PERP_MAX = 6
@@ -53,12 +55,10 @@ TRADE_FIELDS = TradeFields("coin", "time", ms_to_ns, "px", "sz", "side", "B", "A
 # build that predates it (then every message takes the general path).
 hyperliquid_message = getattr(_native, "hyperliquid_message", None)
 _PUSH_PREFIX = b'{"channel":"'
-_W_HDR, _F_LAST_BIT = 7, 1 << 24
 
 
 class HyperliquidDecoder(Decoder):
     venue = VENUE
-    _fast_symbol: str | None = None  # the last coin the native fast path decoded
 
     def decode(self, raw, out, ts_local_ns: int = 0) -> list[Segment]:
         """A well-formed l2Book or trades push goes through the native fast path
@@ -66,28 +66,12 @@ class HyperliquidDecoder(Decoder):
         or anything unusual in it, takes the general path, which accepts and rejects exactly the
         same messages (the fast path only declines, never decides)."""
         if hyperliquid_message is not None and type(raw) is bytes and raw.startswith(_PUSH_PREFIX):
-            if out is not self._out:
-                self._bind(out)
-            e = self._ents.get(self._fast_symbol) if self._fast_symbol else None  # current metadata
-            r = _fast(raw, out, e, self._fast_symbol if e is not None else '"', ts_local_ns)  # '"' never matches
-            if r is not None and r[0] == "symbol":
-                try:
-                    e = self._ent(r[1])
-                except Exception:
-                    return super().decode(raw, out, ts_local_ns)
-                self._fast_symbol = r[1]
-                r = _fast(raw, out, e, r[1], ts_local_ns)
-            if r is not None and r[0] != "symbol":
-                n = r[1]
+            got = self._native_fast(hyperliquid_message, raw, out, ts_local_ns)
+            if got is not None:
+                r, e = got
                 if r[0] == "book":
-                    segs = [Segment(SegKind.BOOK, e.inst, 0, n, snapshot=True, ts_exchange_ns=r[2])]
-                else:
-                    segs = [Segment(SegKind.TRADES, e.inst, 0, n, ts_exchange_ns=r[2], trade_ids=list(map(str, r[3])))]
-                if n:
-                    i = (n - 1) * 8 + _W_HDR  # F_LAST on the message's last record
-                    q = self._q
-                    q[i] = q[i] | _F_LAST_BIT
-                return segs
+                    return [fast_segment(_BOOK, e.inst, r[1], True, None, None, None, None, r[2], None)]
+                return [fast_segment(_TRADES, e.inst, r[1], False, None, None, None, None, r[2], list(map(str, r[3])))]
         return super().decode(raw, out, ts_local_ns)
 
     def _decode(self, doc: Any) -> list[Segment]:
@@ -131,13 +115,6 @@ class HyperliquidDecoder(Decoder):
             self.set_instrument(instrument(a["name"], a["szDecimals"]))
             n += 1
         return n
-
-
-def _fast(raw: bytes, out: np.ndarray, e: Any, symbol: str, ts_local_ns: int) -> tuple | None:
-    if e is None:
-        return hyperliquid_message(raw, out, symbol, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, ts_local_ns)
-    return hyperliquid_message(raw, out, symbol, e.pe, e.qe, e.iid, e.lvl[1], e.lvl[2], e.snap[1], e.snap[2], e.clear,
-                               e.buy, e.sell, ts_local_ns)
 
 
 class HyperliquidSync(Sync):

@@ -31,7 +31,6 @@ Trades: `side` is the taker's side.
 from __future__ import annotations
 
 import re
-from array import array
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -41,9 +40,11 @@ from nexus import _native
 from nexus.exceptions import DecodeError
 from nexus.instruments import Instrument
 from nexus.venues.base import (
-    CONTROL, Decoder, Segment, SegKind, TradeFields, iso_to_ns, log, object_columns,
+    CONTROL, Decoder, fast_segment, Segment, SegKind, TradeFields, iso_to_ns, log, object_columns,
 )
 from nexus.venues.booksync import BookState, Sync
+
+_BOOK, _TRADES = SegKind.BOOK, SegKind.TRADES
 
 VENUE = "kraken"
 CHECKSUM_DEPTH = 10
@@ -68,53 +69,30 @@ def _step(decimals: int) -> str:
 # The native fast path for book messages (native/src/core/kraken.rs); None in a build that
 # predates it (then every message takes the general path).
 kraken_book = getattr(_native, "kraken_book", None)
+kraken_trades = getattr(_native, "kraken_trades", None)  # ... and for trade messages
 _BOOK_PREFIX = b'{"channel":"book",'
-_W_HDR, _F_LAST_BIT = 7, 1 << 24
+_TRADE_PREFIX = b'{"channel":"trade",'
 
 
 class KrakenDecoder(Decoder):
     venue = VENUE
     PRICE_FIELDS = NUMERIC_KEYS
-    _fast_symbol: str | None = None  # the last symbol the native fast path decoded
 
     def decode(self, raw, out, ts_local_ns: int = 0) -> list[Segment]:
-        """A well-formed book message goes through the native fast path
+        """A well-formed book or trade message goes through the native fast path
         (native/src/core/kraken.rs): scanned and written into `out` in Rust. Anything else, or
         anything unusual in it, takes the general path, which accepts and rejects exactly the
         same messages (the fast path only declines, never decides)."""
         if kraken_book is not None and type(raw) is bytes and raw.startswith(_BOOK_PREFIX):
-            if out is not self._out:
-                self._bind(out)
-            e = self._ents.get(self._fast_symbol) if self._fast_symbol else None  # current metadata
-            if e is None:
-                r = kraken_book(raw, out, '"', 0, 0, 0, 0, 0, 0, 0, 0, ts_local_ns)  # '"' never matches
-            else:
-                r = kraken_book(raw, out, self._fast_symbol, e.pe, e.qe, e.iid, e.lvl[1], e.lvl[2], e.snap[1],
-                                e.snap[2], e.clear, ts_local_ns)
-            if r is not None and r[0] == "symbol":
-                try:
-                    e = self._ent(r[1])
-                except Exception:
-                    return super().decode(raw, out, ts_local_ns)
-                self._fast_symbol = r[1]
-                r = kraken_book(raw, out, r[1], e.pe, e.qe, e.iid, e.lvl[1], e.lvl[2], e.snap[1], e.snap[2],
-                                e.clear, ts_local_ns)
-            if r is not None and r[0] != "symbol":
-                n, snapshot, checksum, stamp = r
-                ts = 0
-                if stamp is not None:
-                    try:
-                        ts = iso_to_ns(stamp)
-                    except DecodeError:
-                        return super().decode(raw, out, ts_local_ns)
-                q = self._q
-                if n:
-                    if ts:
-                        q[0:n * 8:8] = array("q", (ts,)) * n  # word 0: ts_exchange_ns
-                    i = (n - 1) * 8 + _W_HDR  # F_LAST on the message's last record
-                    q[i] = q[i] | _F_LAST_BIT
-                return [Segment(SegKind.BOOK, e.inst, 0, n, snapshot=snapshot, checksum=checksum,
-                                ts_exchange_ns=ts or None)]
+            got = self._native_fast(kraken_book, raw, out, ts_local_ns)
+            if got is not None:
+                (n, snapshot, checksum, ts), e = got
+                return [fast_segment(_BOOK, e.inst, n, snapshot, None, None, None, checksum, ts or None, None)]
+        elif kraken_trades is not None and type(raw) is bytes and raw.startswith(_TRADE_PREFIX):
+            got = self._native_fast(kraken_trades, raw, out, ts_local_ns)
+            if got is not None:
+                (n, ts, ids), e = got
+                return [fast_segment(_TRADES, e.inst, n, False, None, None, None, None, ts, list(map(str, ids)))]
         return super().decode(raw, out, ts_local_ns)
 
     def _decode(self, doc: Any) -> list[Segment]:

@@ -35,9 +35,11 @@ from nexus import _native
 from nexus.exceptions import DecodeError
 from nexus.instruments import Instrument, decimals_of
 from nexus.venues.base import (
-    CONTROL, Decoder, Segment, SegKind, TradeFields, columns, log, ms_to_ns,
+    CONTROL, Decoder, fast_segment, Segment, SegKind, TradeFields, columns, log, ms_to_ns,
 )
 from nexus.venues.booksync import BookState, Sync
+
+_BOOK, _TRADES = SegKind.BOOK, SegKind.TRADES
 
 VENUE = "okx-swap"
 CHECKSUM_DEPTH = 25
@@ -59,12 +61,10 @@ TRADE_FIELDS = TradeFields("instId", "ts", ms_to_ns, "px", "sz", "side", "buy", 
 # build that predates it (then every message takes the general path).
 okx_message = getattr(_native, "okx_message", None)
 _PUSH_PREFIX = b'{"arg":{"channel":"'
-_W_HDR, _F_LAST_BIT = 7, 1 << 24
 
 
 class OkxSwapDecoder(Decoder):
     venue = VENUE
-    _fast_symbol: str | None = None  # the last instrument the native fast path decoded
 
     def decode(self, raw, out, ts_local_ns: int = 0) -> list[Segment]:
         """A well-formed `books` or `trades` push goes through the native fast path
@@ -72,29 +72,14 @@ class OkxSwapDecoder(Decoder):
         anything unusual in it, takes the general path, which accepts and rejects exactly the
         same messages (the fast path only declines, never decides)."""
         if okx_message is not None and type(raw) is bytes and raw.startswith(_PUSH_PREFIX):
-            if out is not self._out:
-                self._bind(out)
-            e = self._ents.get(self._fast_symbol) if self._fast_symbol else None  # current metadata
-            r = _fast(raw, out, e, self._fast_symbol if e is not None else '"', ts_local_ns)  # '"' never matches
-            if r is not None and r[0] == "symbol":
-                try:
-                    e = self._ent(r[1])
-                except Exception:
-                    return super().decode(raw, out, ts_local_ns)
-                self._fast_symbol = r[1]
-                r = _fast(raw, out, e, r[1], ts_local_ns)
-            if r is not None and r[0] != "symbol":
-                n = r[1]
-                if n:
-                    i = (n - 1) * 8 + _W_HDR  # F_LAST on the message's last record
-                    q = self._q
-                    q[i] = q[i] | _F_LAST_BIT
+            got = self._native_fast(okx_message, raw, out, ts_local_ns)
+            if got is not None:
+                r, e = got
                 if r[0] == "book":
                     _, n, snapshot, ts, seq, prev, checksum = r
-                    return [Segment(SegKind.BOOK, e.inst, 0, n, snapshot=snapshot, seq=seq, prev_seq=prev,
-                                    checksum=checksum or None, ts_exchange_ns=ts)]
+                    return [fast_segment(_BOOK, e.inst, n, snapshot, seq, None, prev, checksum or None, ts, None)]
                 _, n, ts, ids = r
-                return [Segment(SegKind.TRADES, e.inst, 0, n, ts_exchange_ns=ts, trade_ids=ids)]
+                return [fast_segment(_TRADES, e.inst, n, False, None, None, None, None, ts, ids)]
         return super().decode(raw, out, ts_local_ns)
 
     def _parse(self, raw: bytes) -> Any:
@@ -169,13 +154,6 @@ class OkxSwapDecoder(Decoder):
                                            base, quote))
             n += 1
         return n
-
-
-def _fast(raw: bytes, out: np.ndarray, e: Any, symbol: str, ts_local_ns: int) -> tuple | None:
-    if e is None:
-        return okx_message(raw, out, symbol, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, ts_local_ns)
-    return okx_message(raw, out, symbol, e.pe, e.qe, e.iid, e.lvl[1], e.lvl[2], e.snap[1], e.snap[2], e.clear,
-                       e.buy, e.sell, ts_local_ns)
 
 
 class OkxSwapSync(Sync):

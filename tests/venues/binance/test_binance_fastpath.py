@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from nexus import record
-from nexus.exceptions import DecodeError
+from nexus.exceptions import BatchFull, DecodeError
 from nexus.venues.base import Decoder
 from nexus.venues.binance.perp import Decoder as PerpDecoder
 from nexus.venues.binance.spot import Decoder as SpotDecoder
@@ -121,3 +121,57 @@ def test_trade_fast_path_is_taken_for_the_documented_message():
     finally:
         mod.binance_trade = real
     assert calls and segs[0].trade_ids == ["12345"] and out[0]["side"] == 2 and out[0]["flags"] & record.Flag.LAST
+
+
+# The REST depth snapshot fast path (native/src/core/binance.rs decode_snapshot) decides exactly
+# as the general decoder: same records (BOOK_CLEAR + levels), same segment, or the same error.
+snap_ts = st.one_of(st.none(), st.just(1589436922959), st.sampled_from([-1, "1", None, 2**63, 0]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from([SpotDecoder, PerpDecoder]), st.one_of(st.integers(0, 2**63 - 1), st.sampled_from([-1, 2**63, "5"])),
+       st.lists(level, max_size=8), st.lists(level, max_size=8), snap_ts, snap_ts, st.sampled_from([None, "e", "x"]),
+       st.sampled_from(["BTCUSDT", "NEWCOIN", None]), st.booleans(), st.sampled_from([2, 64]), st.booleans(),
+       st.lists(st.tuples(st.decimals(min_value="0.01", max_value="200000", places=2).map(str),
+                          st.decimals(min_value="0", max_value="1000", places=5).map(str)).map(list), max_size=8))
+def test_snapshot_fast_path_equals_general_path(cls, last, bids, asks, e_ms, t_ms, extra, sym, compact, size, good,
+                                                good_levels):
+    if good:  # mostly the bodies Binance sends: the fast path's own work
+        last, bids, asks, extra, sym = abs(last) if type(last) is int else 7, good_levels, good_levels[::-1], None, "BTCUSDT"
+    d = {"lastUpdateId": last}
+    for k, v in (("E", e_ms), ("T", t_ms)):
+        if v is not None:
+            d[k] = v
+    if extra:
+        d[extra] = 1
+    d["bids"], d["asks"] = bids, asks
+    raw = json.dumps(d, separators=(",", ":") if compact else None).encode()
+    fast, slow = cls(), cls()
+    fast.rest_symbol = slow.rest_symbol = sym
+    a, b = record.empty(size), record.empty(size)
+
+    def run(fn, out):
+        try:
+            segs = fn()
+        except (DecodeError, BatchFull) as e:
+            return "error", type(e).__name__, str(e)
+        return ([(s.kind, s.symbol, s.start, s.stop, s.seq, s.ts_exchange_ns, s.snapshot, s.rest) for s in segs],
+                out.tobytes())
+
+    assert run(lambda: fast.decode(raw, a, 42), a) == run(lambda: Decoder.decode(slow, raw, b, 42), b)
+
+
+def test_snapshot_fast_path_is_taken_for_a_rest_body():
+    import nexus.venues.binance.data as mod
+
+    calls = []
+    real = mod.binance_snapshot
+    mod.binance_snapshot = lambda *a: calls.append(1) or real(*a)
+    try:
+        d = SpotDecoder()
+        segs = d.decode_rest_snapshot(b'{"lastUpdateId":1027024,"bids":[["4.00000000","431.00000000"]],'
+                                      b'"asks":[["4.00000200","12.00000000"]]}', "BNBBTC", out := record.empty(8))
+    finally:
+        mod.binance_snapshot = real
+    assert calls and [(s.snapshot, s.rest, s.seq, s.stop) for s in segs] == [(True, True, 1027024, 3)]
+    assert out[2]["flags"] & record.Flag.LAST and out[0]["kind"] == record.Kind.BOOK_CLEAR

@@ -19,7 +19,7 @@ from nexus.exec.keys import Credentials
 from nexus.exec.orders import OrderError, State
 from nexus.venues.bitfinex.orders import BitfinexAdapter, cid_of
 from nexus.venues.bitfinex.sign import BitfinexSigner
-from tests.exec.tradesim import adapter, assert_key_refused, executor, run, send_raw, simulator
+from tests.exec.tradesim import adapter, assert_key_refused, executor, run, sell_down_to, send_raw, simulator
 
 VENUE, SYM, QTY = "bitfinex", "tBTCUSD", "0.01"
 
@@ -103,9 +103,8 @@ def test_limit_rests_in_public_book_then_fills_reported_on_account_channel():
                 assert Decimal(str(seen[2])) >= before + Decimal(QTY)      # our order joined the level
             assert [u.client_id for u in await ex.adapter.open_orders(SYM)] == [o.client_id]
             async with executor(sim, VENUE, "key-B", "secret-B", stream=False) as other:
-                # all the bids down to our price and one BTC more (the published book may lag the live one)
-                big = str(sum(Decimal(q) for p, q in sim.book(VENUE)["bids"] if Decimal(p) >= Decimal(price)) + 1)
-                await other.place(await other.request(SYM, "sell", "limit", big, price=price))
+                # all the bids down to our price, again until ours filled (the flow adds bids meanwhile)
+                await sell_down_to(sim, VENUE, other, SYM, price, ex, o.client_id)
             await ex.wait_for(o.client_id, lambda x: x.state is State.FILLED, 5)      # from channel 0
             assert o.avg_price == Decimal(price) and o.events[-1].dst is State.FILLED
             st = await ex.status(SYM, o.client_id)

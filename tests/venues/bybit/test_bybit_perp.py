@@ -55,7 +55,8 @@ _ANY = {"px": st.one_of(st.sampled_from(['"65002.80"', '"0"', '"-1"', '"1e-5"', 
         "ts": st.sampled_from(["1767225601100", '"1767225601100"', "-1", "null", "99999999999999999"]),
         "type": st.sampled_from(['"delta"', '"snapshot"', '"x"', "null"]),
         "cts": st.sampled_from(["", ',"cts":1767225601099', ',"cts":null', ',"cts":"1"']),
-        "tid": st.sampled_from(['"450dd3e8-2ad1-42ec-2b96-993c86181c55"', '"123"', "7", '"1234567890123456789"']),
+        "tid": st.sampled_from(['"450dd3e8-2ad1-42ec-2b96-993c86181c55"', '"123"', "7", '"1234567890123456789"',
+                                '"\\u0661\\u0662"', '"\u0661\u0662"', '"\u00e9-1"', '""', '"x"', '"' + "a" * 200 + '"']),
         "side": st.sampled_from(['"Buy"', '"Sell"', '"buy"']),
         "extra": st.sampled_from([[], ['"1"'], ['"1"', '"2"']]), "data": st.sampled_from(["book", "trades"])}
 # the values Bybit sends for BTCUSDT (tick 0.10, step 0.001): the fast path's own work
@@ -120,7 +121,7 @@ def test_the_native_path_takes_bybit_pushes():
     raw = (b'{"topic":"publicTrade.BTCUSDT","type":"snapshot","ts":1767225601120,"data":[{"T":1767225601120,'
            b'"s":"BTCUSDT","S":"Sell","v":"0.015","p":"65002.40","L":"MinusTick",'
            b'"i":"450dd3e8-2ad1-42ec-2b96-993c86181c55","BT":false,"seq":60000000296}]}')
-    assert bybit_perp.bybit_message(raw, record.empty(2), "BTCUSDT", 2, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0)[0] == "trades"
+    assert bybit_perp.bybit_message(raw, record.empty(2), _listed()._ent("BTCUSDT").native, 0)[0] == "trades"
     segs = _listed().decode(raw, out := record.empty(2))
     assert [(s.kind, s.stop, s.trade_ids) for s in segs] == [(SegKind.TRADES, 1, ["450dd3e8-2ad1-42ec-2b96-993c86181c55"])]
     assert out[0]["trade_id"] == trade_id_int("450dd3e8-2ad1-42ec-2b96-993c86181c55") and out[0]["price"] == 6500240

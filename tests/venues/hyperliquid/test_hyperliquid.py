@@ -104,7 +104,7 @@ def test_the_native_path_gives_the_general_paths_records(msgs, size):
 def test_the_native_path_takes_hyperliquid_pushes():
     raw = (b'{"channel":"trades","data":[{"coin":"BTC","side":"A","px":"64994","sz":"0.01601","time":1767225601880,'
            b'"hash":"0xb6","tid":500000000000006,"users":["0xda","0x93"]}]}')
-    assert hyperliquid.hyperliquid_message(raw, record.empty(2), "BTC", 1, 5, 1, 0, 0, 0, 0, 0, 0, 0, 0)[0] == "trades"
+    assert hyperliquid.hyperliquid_message(raw, record.empty(2), _listed()._ent("BTC").native, 0)[0] == "trades"
     segs = _listed().decode(raw, out := record.empty(2))
     assert [(s.stop, s.trade_ids) for s in segs] == [(1, ["500000000000006"])]
     assert out[0]["trade_id"] == 500000000000006 and out[0]["price"] == 649940 and out[0]["flags"] & record.Flag.LAST

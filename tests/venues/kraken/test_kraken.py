@@ -146,12 +146,17 @@ _NUM = st.one_of(st.sampled_from(["45283.5", "0.10000000", "0", "1", "-1.5", "1e
 _ANY = {"price": _NUM, "qty": _NUM, "type": st.sampled_from(["snapshot", "update", "other"]),
         "sym": st.sampled_from(["BTC/USD", "ETH/USD", "BTC\\/USD", ""]),
         "checksum": st.sampled_from(["0", "3310070434", "4294967296", "-1", "1.0", "01", '"7"']),
-        "stamp": st.sampled_from(["2023-10-06T17:35:55.440295Z", "2023-10-06T17:35:55Z", "2023-13-06T17:35:55Z", "x"])}
+        "stamp": st.sampled_from(["2023-10-06T17:35:55.440295Z", "2023-10-06T17:35:55Z", "2023-13-06T17:35:55Z", "x",
+                                  "2024-02-29T00:00:00.123456789Z", "2023-02-29T00:00:00Z", "1969-12-31T23:59:59Z",
+                                  "2023-10-06T17:35:55.Z", "2023-10-06T24:00:00Z", "2023-10-06T17:35:55.1234567890Z"]),
+        "side": st.sampled_from(["buy", "sell", "Buy", ""]),
+        "tid": st.sampled_from(["80000001", "0", "-1", "9223372036854775807", "9223372036854775808", '"7"', "1.0", "01"])}
 # the values Kraken sends for BTC/USD (price precision 1, qty precision 8): the fast path's own work
 _GOOD = {"price": st.decimals(min_value="0.1", max_value=10**5, places=1).map(str),
          "qty": st.decimals(min_value=0, max_value=10**3, places=8).map(str),
          "type": st.sampled_from(["snapshot", "update"]), "sym": st.just("BTC/USD"),
-         "checksum": st.sampled_from(["0", "3310070434"]), "stamp": st.just("2023-10-06T17:35:55.440295Z")}
+         "checksum": st.sampled_from(["0", "3310070434"]), "stamp": st.just("2023-10-06T17:35:55.440295Z"),
+         "side": st.sampled_from(["buy", "sell"]), "tid": st.sampled_from(["80000001", "12"])}
 
 
 @st.composite
@@ -195,7 +200,52 @@ def test_the_native_book_path_gives_the_general_paths_records(msgs, size):
 def test_the_native_book_path_takes_kraken_book_messages():
     dec = listed()
     msg = book_msg("update", "BTC/USD", [("45283.5", "0.1")], [("45283.6", "0")], 7)
-    assert kraken.kraken_book(msg, record.empty(4), "BTC/USD", 1, 8, 1, 0, 0, 0, 0, 0, 0) is not None
+    assert kraken.kraken_book(msg, record.empty(4), dec._ent("BTC/USD").native, 0) is not None
     segs = dec.decode(msg, out := record.empty(4))
     assert [(s.start, s.stop, s.checksum) for s in segs] == [(0, 2, 7)]
     assert out[0]["ts_exchange_ns"] == 1696613755440295000 and out[1]["flags"] & record.Flag.LAST
+
+
+@st.composite
+def _trade_messages(draw):
+    v = _GOOD if draw(st.integers(0, 2)) else _ANY
+    qty = v["qty"] if v is _ANY else st.decimals(min_value="0.00000001", max_value=10**3, places=8).map(str)
+    trades = [f'{{"symbol":"{draw(v["sym"])}","side":"{draw(v["side"])}","price":{draw(v["price"])},'
+              f'"qty":{draw(qty)},"ord_type":"market","trade_id":{draw(v["tid"])},"timestamp":"{draw(v["stamp"])}"}}'
+              for _ in range(draw(st.integers(0, 4)))]
+    msg = f'{{"channel":"trade","type":"{draw(v["type"])}","data":[{",".join(trades)}]}}'
+    if not draw(st.integers(0, 3)):  # damage: cut, or a byte changed
+        i = draw(st.integers(0, len(msg) - 1))
+        msg = msg[:i] if draw(st.booleans()) else msg[:i] + draw(st.sampled_from([" ", "}", ",", "0", '"'])) + msg[i + 1:]
+    return msg.encode()
+
+
+def _trade_outcome(decode, raw, size):
+    out = record.empty(size)
+    try:
+        segs = decode(raw, out)
+    except (DecodeError, BatchFull) as e:
+        return type(e).__name__, str(e)
+    return ([(s.kind, s.symbol, s.start, s.stop, s.seq, s.ts_exchange_ns, s.trade_ids) for s in segs], out.tobytes())
+
+
+# The trade fast path (native/src/core/kraken.rs decode_trades) decides exactly as the general path too.
+@pytest.mark.skipif(getattr(kraken, "kraken_trades", None) is None, reason="nexus._native built without kraken_trades")
+@given(st.lists(_trade_messages(), min_size=1, max_size=4), st.sampled_from([2, 64]))
+@settings(max_examples=300, deadline=None)
+def test_the_native_trade_path_gives_the_general_paths_records(msgs, size):
+    fast, slow = listed(), listed()
+    for raw in msgs:
+        assert (_trade_outcome(fast.decode, raw, size)
+                == _trade_outcome(lambda r, o: _GeneralDecoder.decode(slow, r, o), raw, size))
+
+
+@pytest.mark.skipif(getattr(kraken, "kraken_trades", None) is None, reason="nexus._native built without kraken_trades")
+def test_the_native_trade_path_takes_kraken_trade_messages():
+    dec = listed()
+    msg = (b'{"channel":"trade","type":"update","data":[{"symbol":"BTC/USD","side":"sell","price":64999.6,'
+           b'"qty":0.00172737,"ord_type":"market","trade_id":80000001,"timestamp":"2023-10-06T17:35:55.440295Z"}]}')
+    assert kraken.kraken_trades(msg, record.empty(2), dec._ent("BTC/USD").native, 0) is not None
+    segs = dec.decode(msg, out := record.empty(2))
+    assert [(s.stop, s.trade_ids, s.ts_exchange_ns) for s in segs] == [(1, ["80000001"], 1696613755440295000)]
+    assert out[0]["price"] == 649996 and out[0]["trade_id"] == 80000001 and out[0]["flags"] & record.Flag.LAST

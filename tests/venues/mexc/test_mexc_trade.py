@@ -20,7 +20,7 @@ import pytest
 from nexus.exec.client import ClockDrift, VenueRejected
 from nexus.exec.orders import OrderError, OrderRequest, State
 from nexus.venues.mexc.pb.PushDataV3ApiWrapper_pb2 import PushDataV3ApiWrapper
-from tests.exec.tradesim import assert_key_refused, executor, run, send_raw, simulator
+from tests.exec.tradesim import assert_key_refused, executor, run, sell_down_to, send_raw, simulator
 
 VENUE, SYM, QTY = "mexc", "BTCUSDT", "0.010000"
 VENUES = (VENUE,)
@@ -103,9 +103,8 @@ def test_limit_rests_in_public_protobuf_depth_then_fills():
                 assert Decimal(seen) == Decimal(QTY)
             assert [u.client_id for u in await ex.adapter.open_orders(SYM)] == [o.client_id]
             async with executor(sim, VENUE, "key-B", "secret-B", stream=False) as other:
-                # everything bid down to our level, and a margin for bids the flow adds meanwhile
-                big = sum(Decimal(q) for p, q in sim.book(VENUE)["bids"] if Decimal(p) >= Decimal(price))
-                await other.place(await other.request(SYM, "sell", "limit", str(big + Decimal("0.5")), price=price))
+                # everything bid down to our level, again until ours filled (the flow adds bids meanwhile)
+                await sell_down_to(sim, VENUE, other, SYM, price, ex, o.client_id)
             await ex.wait_for(o.client_id, lambda x: x.state is State.FILLED, 10)
             assert o.avg_price == Decimal(price) and o.events[-1].dst is State.FILLED
             st = await ex.status(SYM, o.client_id)

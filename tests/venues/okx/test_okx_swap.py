@@ -171,7 +171,7 @@ def test_the_native_path_takes_okx_pushes():
     raw = (b'{"arg":{"channel":"trades","instId":"BTC-USDT-SWAP"},"data":[{"instId":"BTC-USDT-SWAP",'
            b'"tradeId":"900000052","px":"64998.9","sz":"2.59","side":"sell","ts":"1767225601130","count":"1"}]}')
     dec = _listed()
-    assert okx_swap.okx_message(raw, record.empty(2), "BTC-USDT-SWAP", 1, 2, 1, 0, 0, 0, 0, 0, 0, 0, 0)[0] == "trades"
+    assert okx_swap.okx_message(raw, record.empty(2), dec._ent("BTC-USDT-SWAP").native, 0)[0] == "trades"
     segs = dec.decode(raw, out := record.empty(2))
     assert [(s.kind, s.stop, s.trade_ids) for s in segs] == [(2, 1, ["900000052"])]
     assert out[0]["price"] == 649989 and out[0]["trade_id"] == 900000052 and out[0]["flags"] & record.Flag.LAST

@@ -1,0 +1,147 @@
+"""Wire-to-book stages and the co-location options (issue 19 point 3), over real WebSockets on
+127.0.0.1 against the venue simulator. Latency figures are the benchmark's (`nexus bench
+feeds`), never asserted here: these tests check that every stage is stamped, that the stages
+add up to the total per message, and that --pin-cpu / --busy-poll are applied (read back)."""
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from nexus.feeds.connection import SO_BUSY_POLL
+from nexus.feeds.runtime import RunConfig, Runtime
+from nexus.feeds.stages import STAGES, breakdown
+
+VENUE = "binance-perp"
+
+
+@pytest.fixture
+def keep_affinity():
+    """The tests pin this process's thread: give it back its CPUs afterwards."""
+    cpus = os.sched_getaffinity(0)
+    yield sorted(cpus)
+    os.sched_setaffinity(0, cpus)
+
+
+def _book(book, inst, side, depth=10):
+    return [(inst.price_str(p), inst.qty_str(q)) for p, q in book.top(side, depth)]
+
+
+def test_stages_stamped_and_summing_to_the_total():
+    out = {}
+
+    async def main():
+        rt = Runtime(RunConfig(venues=[VENUE], sim=True, stages=True, signals=False))
+        await rt.start()
+        try:
+            t0 = time.monotonic()
+            while time.monotonic() - t0 < 4:
+                rt.poll()
+                await asyncio.sleep(rt.poll_interval_s)
+            rs, feed = rt.readers[VENUE], rt.feeds[VENUE]
+            out["rows"] = rs.probe.array()
+            out["pending"] = len(rs.probe.pending)
+            st = feed.sync.books[feed.symbol]
+            out["synced"] = st.synced
+            out["feed_book"] = (_book(st.book, st.inst, 1), _book(st.book, st.inst, 2))
+            out["reader_book"] = (_book(rs.book, st.inst, 1), _book(rs.book, st.inst, 2))
+            out["published"], out["read"] = feed.counters.records_published, rs.records
+        finally:
+            await rt.stop()
+
+    asyncio.run(main())
+    rows = out["rows"]
+    assert out["synced"] and rows.shape[0] > 20 and rows.shape[1] == len(STAGES) + 1
+    # every message's records were read in the handler's own call: nothing left open
+    assert out["pending"] == 0 and out["read"] == out["published"]
+    assert out["reader_book"] == out["feed_book"] and out["feed_book"][0]
+    assert (rows >= 0).all()
+    assert (rows[:, :len(STAGES)].sum(axis=1) == rows[:, -1]).all()
+    bd = breakdown(rows)
+    assert bd["samples"] == rows.shape[0] and bd["sum_matches_total"] is True
+    for s in STAGES + ("total",):
+        assert 0 <= bd[s]["p50_ns"] <= bd[s]["p99_ns"] <= rows[:, list(STAGES + ("total",)).index(s)].max()
+
+
+def test_bench_feeds_latency_json_has_the_breakdown():
+    p = subprocess.run([sys.executable, "-m", "nexus.cli", "bench", "feeds", "--latency-only", "--quick",
+                        "--latency-seconds", "2", "--latency-venue", VENUE, "--json"],
+                       capture_output=True, text=True, timeout=180)
+    assert p.returncode == 0, p.stderr[-2000:]
+    res = json.loads(p.stdout)
+    one = res["wire_to_book_one_venue"]
+    assert one["venues"] == [VENUE] and len(one["rounds"]) == 1 and one["pin_cpu"] == [] and not one["busy_poll"]
+    bd = one["breakdown"]
+    assert bd["samples"] > 0 and bd["sum_matches_total"] is True
+    for s in STAGES + ("total",):
+        assert set(bd[s]) == {"p50_ns", "p99_ns", "mean_ns"} and bd[s]["p50_ns"] >= 0
+    assert one["p50_ns"] == bd["total"]["p50_ns"] and one["p99_ns"] == bd["total"]["p99_ns"]
+    assert set(res["latency_targets"]) == {"wire_to_book_one_venue_p50_ns", "wire_to_book_one_venue_p99_ns"}
+    assert res["latency_targets"]["wire_to_book_one_venue_p50_ns"]["target"] == 25_000
+
+
+def test_pin_cpu_and_busy_poll_applied_in_process(keep_affinity):
+    cpu = keep_affinity[-1]
+    seen = {}
+
+    def on_second(line, rt):
+        feed = rt.feeds[VENUE]
+        sock = feed.conn._transport.underlying_transport.get_extra_info("socket") if feed.conn._transport else None
+        seen.setdefault("affinity", os.sched_getaffinity(0))
+        seen.setdefault("interval", rt.poll_interval_s)
+        if sock is not None:
+            seen["so_busy_poll"] = sock.getsockopt(socket.SOL_SOCKET, SO_BUSY_POLL)
+            seen["refused"] = feed.conn.busy_poll_error
+        seen["state"] = line["venues"][VENUE]["state"]
+
+    cfg = RunConfig(venues=[VENUE], sim=True, duration_s=3, signals=False, pin_cpu=(cpu,), busy_poll=True,
+                    busy_poll_socket_us=50)
+    summary = asyncio.run(Runtime(cfg, on_second).run())
+    assert seen["affinity"] == {cpu}
+    assert seen["interval"] == 0.0  # the loop spins: no sleep between polls
+    # SO_BUSY_POLL read back from the socket, or the kernel's refusal reported
+    assert seen["so_busy_poll"] == 50 or (seen["refused"] or "").startswith("SO_BUSY_POLL refused")
+    assert summary["summary"][VENUE]["msgs"] > 0
+
+
+def _children(pid: int) -> list[int]:
+    with open(f"/proc/{pid}/task/{pid}/children") as f:
+        return [int(c) for c in f.read().split()]
+
+
+@pytest.mark.parametrize("procs", [False, True], ids=["in-process", "procs"])
+def test_run_cli_pins_its_processes(procs, keep_affinity):
+    cpus = keep_affinity
+    first, second = cpus[0], cpus[-1]
+    args = [sys.executable, "-m", "nexus.cli", "run", "--sim", "--venues", f"{VENUE},bybit-perp", "--json",
+            "--no-signals", "--duration", "30", "--pin-cpu", f"{first},{second}"]
+    # --procs: not with --busy-poll here, it would spin three processes on the test machine
+    args.append("--procs" if procs else "--busy-poll")
+    p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for _ in range(30):
+            line = p.stdout.readline()
+            assert line, p.stderr.read()[-2000:]
+            if all(v["state"] == "LIVE" for v in json.loads(line)["venues"].values()):
+                break
+        else:
+            pytest.fail("the venues did not go LIVE")
+        assert os.sched_getaffinity(p.pid) == {first}
+        if procs:  # the feed processes (multiprocessing spawn) take the CPUs after the first
+            feeds = [c for c in _children(p.pid) if b"spawn_main" in open(f"/proc/{c}/cmdline", "rb").read()]
+            assert len(feeds) == 2
+            assert [os.sched_getaffinity(c) for c in feeds] == [{second}, {second}]
+    finally:
+        p.terminate()
+        p.communicate(timeout=60)
+
+
+def test_run_cli_refuses_a_cpu_it_cannot_use():
+    bad = max(os.sched_getaffinity(0)) + 1000
+    p = subprocess.run([sys.executable, "-m", "nexus.cli", "run", "--sim", "--venues", VENUE, "--pin-cpu", str(bad)],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 2 and f"CPU {bad} is not available" in p.stderr
