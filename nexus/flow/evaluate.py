@@ -445,6 +445,12 @@ def pool(per_seed: list[dict]) -> dict:
 
 
 def capture_cached(seed: int, duration_s: float, venues, cache_dir: str | None = None):
+    """`capture_cached_full` without the listings and the venues left out: (lines, labels,
+    end_ns, symbols) (what nexus/flow/oracle_model.py reads)."""
+    return capture_cached_full(seed, duration_s, venues, cache_dir)[:4]
+
+
+def capture_cached_full(seed: int, duration_s: float, venues, cache_dir: str | None = None):
     """capture(), or its result stored under cache_dir (one pickle per seed, duration and venue
     set; the simulator's frames do not depend on the detectors, so re-scoring after a detector
     change need not re-simulate). Returns (lines, labels, end_ns, symbols, metadata, skipped)."""
@@ -477,7 +483,7 @@ def run(seed: int = 1, duration_s: float = DEFAULT_DURATION_S, venues=DEFAULT_VE
     table in nexus/flow/calibration.py, as `signals replay` emits them); False: the raw one."""
     say = progress or (lambda m: None)
     say(f"simulating {duration_s:g} s (seed {seed}) on {len(venues)} venues")
-    lines, labels, end_ns, symbols, metadata, skipped = capture_cached(seed, duration_s, tuple(venues), cache_dir)
+    lines, labels, end_ns, symbols, metadata, skipped = capture_cached_full(seed, duration_s, tuple(venues), cache_dir)
     rwa = symbols.get("binance-rwa", "")     # the client's environment reads the frames too (its whitelist)
     _sim_env(tuple(lines), rwa[:-4] if rwa.endswith("USDT") else rwa)
     venues = [v for v in venues if v not in skipped]
