@@ -95,13 +95,16 @@ def replay(venue, symbol, instruments, records, price_exponent, qty_exponent, ti
 
 @signals.command("eval")
 @click.option("--seed", type=int, default=1, show_default=True, help="The simulator's seed (the scenario; 1 is `nexus sim`'s default).")
-@click.option("--seeds", default=None, metavar="N,N,...",
+@click.option("--seeds", default=None, metavar="N,N-M,...",
               help="Several scenarios, scored each and pooled (counts added), with Wilson 95 % intervals, "
                    "per venue, and the reliability table and Brier score per kind; seeds used for tuning "
                    "(nexus.flow.evaluate.TUNING_SEEDS) are left out of the figures and listed.")
 @click.option("--duration", "duration_s", type=click.FloatRange(30, 3600), default=300.0, show_default=True,
               help="Simulated seconds (patterns start every 5-8 s after the first 3 s).")
-@click.option("--venues", default=None, help="Comma-separated venues (default: all seven).")
+@click.option("--venues", default=None,
+              help="Comma-separated venues, or `all`: every venue the simulator serves (default: the seven "
+                   "default ones). A venue whose session cannot be set up is listed in `not_evaluated` "
+                   "with the reason.")
 @click.option("--details", is_flag=True,
               help="Also report, per detector, its false positives and how many fell while a pattern of "
                    "another kind was running on that venue.")
@@ -125,21 +128,23 @@ def eval_(seed, seeds, duration_s, venues, details, raw, include_tuning, fit_pat
     With --seeds, --json prints {"seeds", "excluded_tuning_seeds", "pooled": {detector:
     {precision, precision_ci, recall, recall_ci, labelled, detected, ...}}, "per_venue":
     {venue: {detector: {...}}}, "per_seed": {...}, "calibration": {detector: {"n", "brier",
-    "table": [{"confidence": [lo, hi], "n", "mean_confidence", "observed", "observed_ci"}]}}}.
+    "table": [{"confidence": [lo, hi], "n", "mean_confidence", "observed", "observed_ci"}]}},
+    "venues": [...], "not_evaluated": {venue: why}}.
 
     Matching rules (time window, expected side, level price): nexus/flow/evaluate.py.
     precision / recall are null when nothing was detected / labelled.
     """
     from nexus.flow import evaluate
 
-    vs = tuple(v.strip() for v in venues.split(",")) if venues else evaluate.DEFAULT_VENUES
+    vs = (evaluate.all_venues() if venues.strip() == "all" else tuple(v.strip() for v in venues.split(","))) \
+        if venues else evaluate.DEFAULT_VENUES
     progress = (lambda m: click.echo(f"… {m}", err=True)) if not as_json else None
     keys = ("precision", "recall", "labelled", "detected")
     if seeds is not None or fit_path:
         try:
-            seed_list = [int(x) for x in (seeds or str(seed)).split(",") if x.strip()]
+            seed_list = evaluate.parse_seeds(seeds or str(seed))
         except ValueError:
-            raise click.UsageError(f"--seeds takes integers separated by commas, got {seeds!r}") from None
+            raise click.UsageError(f"--seeds takes integers and ranges (101-120) separated by commas, got {seeds!r}") from None
         if not seed_list:
             raise click.UsageError("--seeds needs at least one seed")
         excluded = [sd for sd in seed_list if sd in evaluate.TUNING_SEEDS] if not (include_tuning or fit_path) else []
@@ -147,13 +152,15 @@ def eval_(seed, seeds, duration_s, venues, details, raw, include_tuning, fit_pat
         if not seed_list:
             raise click.UsageError(f"every seed given is a tuning seed ({', '.join(map(str, excluded))}); "
                                    "use --include-tuning to score them anyway")
-        per_seed, per_venue_runs, outs = {}, [], []
+        per_seed, per_venue_runs, outs, not_evaluated = {}, [], [], {}
         for i, sd in enumerate(seed_list, 1):
             click.echo(f"… seed {sd} ({i} of {len(seed_list)})", err=True)
             r = evaluate.run(seed=sd, duration_s=duration_s, venues=vs, cache_dir=cache_dir,
                              calibrate=not (raw or fit_path))
             per_seed[sd] = r["detectors"]
             per_venue_runs.append(r["per_venue"])
+            for v, why in r["not_evaluated"].items():
+                not_evaluated.setdefault(v, why)
             outs.extend(r["outcomes"])
         if fit_path:
             from pathlib import Path
@@ -161,7 +168,8 @@ def eval_(seed, seeds, duration_s, venues, details, raw, include_tuning, fit_pat
             Path(fit_path).write_text(json.dumps(fit(outs, seed_list), indent=1) + "\n")
             click.echo(f"calibration fitted on seeds {', '.join(map(str, seed_list))} -> {fit_path}", err=True)
         pooled = evaluate.with_intervals(evaluate.pool(list(per_seed.values())))
-        per_venue = {v: evaluate.with_intervals(evaluate.pool([pv[v] for pv in per_venue_runs])) for v in vs}
+        per_venue = {v: evaluate.with_intervals(evaluate.pool([pv[v] for pv in per_venue_runs if v in pv]))
+                     for v in vs if v not in not_evaluated}
         calib = evaluate.reliability(outs)
         ck = keys + ("precision_ci", "recall_ci")
         if as_json:
@@ -172,11 +180,13 @@ def eval_(seed, seeds, duration_s, venues, details, raw, include_tuning, fit_pat
                                                  for v, pv in per_venue.items()},
                                    "per_seed": {str(sd): {n: {k: d[k] for k in keys} for n, d in r.items()}
                                                 for sd, r in per_seed.items()},
-                                   "calibration": calib}))
+                                   "calibration": calib, "venues": list(vs), "not_evaluated": not_evaluated}))
             return
         click.echo(f"seeds {', '.join(map(str, seed_list))} pooled, {duration_s:g} simulated s each, venues: {', '.join(vs)}")
         if excluded:
             click.echo(f"tuning seeds left out: {', '.join(map(str, excluded))}")
+        for v, why in not_evaluated.items():
+            click.echo(f"not evaluated: {v}: {why}")
         for name, d in pooled.items():
             ci = (f"  P95 {_ci(d.get('precision_ci'))} R95 {_ci(d.get('recall_ci'))}") if name != "oracle" else ""
             click.echo(_row(name, d, ci))

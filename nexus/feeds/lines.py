@@ -61,7 +61,10 @@ class LineReader:
     """Iterates (line number, segments, batch) over the decodable lines of a byte stream
     (stdin by default); `rejected` counts the lines that could not be understood."""
 
-    def __init__(self, venue: str, symbol: str | None, instruments: str | None, stream=None) -> None:
+    def __init__(self, venue: str, symbol: str | None, instruments: str | None, stream=None,
+                 metadata: tuple[bytes, ...] = ()) -> None:
+        """`metadata`: instrument listing bodies already in hand (the venue's instrument
+        endpoint's answers, as `--instruments` files hold them), loaded the same way."""
         from nexus import record
         from nexus.exceptions import NexusError
 
@@ -78,6 +81,8 @@ class LineReader:
                     raise InstrumentsFileError(f"--instruments {instruments}: {e}") from None
             if n == 0:
                 _say(f"nexus: warning: --instruments {instruments}: no instruments found")
+        for body in metadata:
+            self.decoder.load_metadata(body)
         self.batch = record.empty(DEFAULT_BATCH_RECORDS)
         self.stream = stream if stream is not None else sys.stdin.buffer
         self.stream = infer_instruments(self.module, self.decoder, self.symbol, self.stream)

@@ -8,6 +8,17 @@ frames. Each venue's frames then go through `nexus signals replay`'s path: the v
 decoder and sync rules (nexus.venues) and the flow engine with the default parameters
 (nexus/flow/params.py). The labels are the simulator's ground truth.
 
+Every venue the simulator serves can be evaluated (`--venues all`): before simulated time
+starts, each venue's connection is set up as the feed runtime sets it up -- its instrument
+listing (FeedSpec.instruments_path / instruments_body, loaded into the decoder as
+`--instruments` is), its token flow (FeedSpec.prepare: KuCoin's bullet-public, Tradovate's
+access token and listings, FXCM's socket.io session and REST subscribe, Gate's futures
+address) over real HTTP to the simulator's handlers on 127.0.0.1 -- and while it runs the
+client keeps the venue's heartbeat (pings on Heartbeat.every_s, idle pings, answers to the
+server's heartbeat requests, which are not passed on). A venue that cannot be evaluated is
+left out of the figures and named with the reason in `not_evaluated` (FXCM: its feed carries
+quotes only, no trades and no depth behind the touch).
+
 Matching (per venue, so a pattern injected on one venue is only looked for there):
 * a label of kind K is matched by a signal of the detector for K (accumulation -> smart_money)
   whose time (exchange timestamp of the record that triggered it) lies in
@@ -29,6 +40,7 @@ The oracle has no labels of its own: only its count is reported.
 
 from __future__ import annotations
 
+import base64
 import io
 from dataclasses import dataclass
 from decimal import Decimal
@@ -47,7 +59,34 @@ DEFAULT_DURATION_S = 300.0
 # confidence calibration, nexus/flow/calibration.py, and were read while fixing issue 18's
 # iceberg/absorption split). `signals eval --seeds` leaves them out of its figures.
 TUNING_SEEDS = frozenset([1, 2, 3, 4, *range(10, 31), *range(201, 206)])
+# The frames cached by `--cache` depend on the simulator: bump this when it changes.
+CACHE_VERSION = 2
 DEFAULT_VENUES = ("binance-perp", "binance-spot", "bybit-perp", "okx-swap", "coinbase", "kraken", "hyperliquid")
+
+
+def all_venues() -> tuple[str, ...]:
+    """Every venue the simulator serves (`--venues all`), in venue-id order."""
+    from nexus.venues import registry
+
+    return tuple(name for name, v in registry.all_venues().items() if v.sim is not None)
+
+
+def parse_seeds(text: str) -> list[int]:
+    """`101-120`, `1,5,9` or both (`1-3,7`) -> [seeds]; ValueError on anything else."""
+    out: list[int] = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        lo, sep, hi = part.partition("-")
+        if sep:
+            a, b = int(lo), int(hi)
+            if b < a:
+                raise ValueError(part)
+            out.extend(range(a, b + 1))
+        else:
+            out.append(int(part))
+    return out
 
 
 def _need_sim():
@@ -62,19 +101,28 @@ def _need_sim():
 class _Conn:
     """One subscribed client connection, in process (nexus.sim.feed.Conn)."""
 
-    def __init__(self, feed, t_ns: int) -> None:
+    def __init__(self, feed, t_ns: int, url: str | None = None) -> None:
+        from urllib.parse import parse_qsl, urlsplit
+
         self.venue = feed.venue
         self.subs: set[str] = set()
         self.state: dict = {}
         self.opened_ns = self.last_sent_ns = t_ns
         self.path = feed.ws_path
         self.query: dict = {}
+        if url is not None:     # the session's address (a token in its query: KuCoin, FXCM)
+            parts = urlsplit(url)
+            self.query = dict(parse_qsl(parts.query))
         self.lines: list[bytes] = []
         self.closed = False
 
-    def send(self, text: str) -> None:
-        if not self.closed:
-            self.lines.append(text.encode() if isinstance(text, str) else bytes(text))
+    def send(self, text) -> None:
+        if self.closed or text is None:
+            return
+        if isinstance(text, str):
+            self.lines.append(text.encode())
+        else:   # a binary frame (MEXC's protocol buffers): one `b64:` line, as `normalize` reads it
+            self.lines.append(b"b64:" + base64.b64encode(bytes(text)))
 
     def ping(self, payload: bytes) -> None:
         pass
@@ -89,15 +137,55 @@ class _Conn:
         self.subs.discard(channel)
 
 
-class _Sink:
-    """What the simulator's server would do with the simulator core's output, for one client each."""
+class _Client:
+    """The client side of one venue connection, in process: the venue's keep-alive
+    (Heartbeat.every_s pings on their period, an idle ping after idle_s without a message)
+    and its answers to the server's heartbeat requests (Heartbeat.answer_marker: answered,
+    not passed on), as nexus/feeds/connection.py does on a socket."""
 
-    def __init__(self, core, conns: dict[str, _Conn]) -> None:
+    def __init__(self, feed, conn: _Conn, hb, t_ns: int) -> None:
+        self.feed, self.conn, self.hb = feed, conn, hb
+        self.next_ping_ns = t_ns + int(hb.every_s * 1e9) if hb is not None and hb.every_s > 0 else None
+        self.seen = 0
+
+    def tick(self, t_ns: int) -> None:
+        hb, conn = self.hb, self.conn
+        if hb is None or conn.closed:
+            return
+        if hb.answer_marker is not None:
+            keep = []
+            for line in conn.lines[self.seen:]:
+                if len(line) < 256 and hb.answer_marker in line:
+                    ans = hb.answer(line) if callable(hb.answer) else hb.answer
+                    self.feed.on_text(conn, ans.decode())
+                else:
+                    keep.append(line)
+            del conn.lines[self.seen:]
+            conn.lines.extend(keep)
+        if hb.pong_marker is not None:      # the venue's pong: liveness only, not a market message
+            conn.lines[self.seen:] = [x for x in conn.lines[self.seen:]
+                                      if not (len(x) < 64 and hb.pong_marker in x)]
+        self.seen = len(conn.lines)
+        if hb.ping is None:
+            return
+        if self.next_ping_ns is not None and t_ns >= self.next_ping_ns:
+            self.feed.on_text(conn, hb.ping.decode())
+            self.next_ping_ns = t_ns + int(hb.every_s * 1e9)
+        elif self.next_ping_ns is None and hb.idle_s > 0 and t_ns - conn.last_sent_ns >= hb.idle_s * 1e9:
+            self.feed.on_text(conn, hb.ping.decode())
+
+
+class _Sink:
+    """What the simulator's server would do with the simulator core's output, for one client
+    each (nexus/sim/server.py SimServer.deliver)."""
+
+    def __init__(self, core, conns: dict[str, _Conn], clients: dict[str, _Client] | None = None) -> None:
         from nexus.sim.core import ALL_CONNECTIONS
 
         self.all = ALL_CONNECTIONS
         self.core = core
         self.conns = conns
+        self.clients = clients or {}
 
     def deliver(self, venue: str, events) -> None:
         conn = self.conns.get(venue)
@@ -105,9 +193,13 @@ class _Sink:
             return
         feed = self.core.feeds[venue]
         for channel, payload in events:
-            if channel == self.all or channel in conn.subs:
+            if channel == self.all:
+                conn.send(payload)
+            elif channel in conn.subs:
                 conn.send(feed.render(conn, channel, payload))
-                conn.last_sent_ns = self.core.t_ns
+            else:
+                continue
+            conn.last_sent_ns = self.core.t_ns
 
     def disconnect(self, venue: str, refuse_until_ns: int) -> None:
         pass
@@ -115,10 +207,13 @@ class _Sink:
     def second(self, t_ns: int) -> None:
         for venue, conn in self.conns.items():
             self.core.feeds[venue].on_second(conn, t_ns)
+        for c in self.clients.values():
+            c.tick(t_ns)
 
 
 def _rest_snapshot(feed, spec, symbol: str) -> bytes | None:
-    """The REST depth body a client would fetch (Binance), from the simulated handler."""
+    """The REST depth body a client would fetch (Binance, KuCoin, Gate, ...), from the
+    simulated handler."""
     import json
     from urllib.parse import parse_qsl, urlsplit
 
@@ -134,27 +229,107 @@ def _rest_snapshot(feed, spec, symbol: str) -> bytes | None:
     return None
 
 
+def _sim_env(venues, base: str) -> None:
+    """The credentials a client of this simulator needs (SIM_ENV of Tradovate's and FXCM's
+    simulators), where the environment does not already hold them -- as the tests give them
+    to `nexus run --sim`."""
+    import importlib
+    import os
+
+    from nexus.venues import registry
+
+    for v in venues:
+        pkg = registry.venue(v).package
+        for k, val in getattr(importlib.import_module(f"{pkg}.sim"), "SIM_ENV", {}).items():
+            os.environ.setdefault(k, val)
+    if "binance-rwa" in venues:
+        # the simulator trades the evaluated symbol on Binance RWA too, which a client reads
+        # only when whitelisted (nexus/venues/binance_rwa/sim.py); PAXG stays on the list
+        from nexus.venues.binance_rwa.whitelist import ENV
+
+        os.environ.setdefault(ENV, f"PAXG,{base}")
+
+
+async def _sessions(eng, venues, symbol_of) -> dict:
+    """Each venue's connection set up as the feed runtime does it (nexus/feeds/handler.py):
+    its instrument listing (FeedSpec.instruments_path / instruments_body), its token flow
+    (FeedSpec.prepare: KuCoin's bullet, Tradovate's access token, FXCM's socket.io session
+    and REST subscribe, Gate's futures address), then the subscribe messages -- over real
+    HTTP to the simulator's REST handlers on 127.0.0.1 (nexus.sim.server.SimServer), while
+    simulated time stands still. Returns {venue: {"conn", "heartbeat", "metadata"} or
+    {"error": why}}."""
+    from nexus.feeds.session import rest_call
+    from nexus.feeds.specs import spec as feed_spec
+    from nexus.sim.server import SimServer
+
+    server = SimServer(eng, "127.0.0.1", 0)
+    await server.start()
+    out: dict = {}
+    try:
+        for v in venues:
+            feed, spec = eng.feeds[v], feed_spec(v)
+            sym = symbol_of(v)
+            rest, ws = server.rest_url(v), server.ws_url(v)
+            try:
+                metadata = []
+                if spec.instruments_path is not None:
+                    post = spec.instruments_body(sym) if spec.instruments_body else None
+                    metadata.append(await rest_call(rest + spec.instruments_path(sym), "POST" if post is not None else "GET",
+                                                    post, {"Content-Type": "application/json"} if post is not None else None))
+                session = await spec.prepare(ws, rest, sym) if spec.prepare is not None else None
+                metadata.extend(session.metadata if session is not None else ())
+                conn = _Conn(feed, eng.t_ns, session.url if session is not None else None)
+                feed.on_open(conn)
+                if conn.closed:
+                    raise RuntimeError(f"the simulator closed the connection: {conn.lines[-1:]!r}")
+                if session is not None and session.on_open is not None:
+                    first = conn.lines[0] if conn.lines else b""
+                    conn.lines.extend(await session.on_open(first))
+                subscribe = session.subscribe if session is not None and session.subscribe is not None \
+                    else spec.subscribe(sym)
+                for msg in subscribe:
+                    feed.on_text(conn, msg.decode())
+                hb = session.heartbeat if session is not None and session.heartbeat is not None else spec.heartbeat
+                out[v] = {"conn": conn, "heartbeat": hb, "metadata": metadata}
+            except Exception as e:  # noqa: BLE001 -- reported per venue in the evaluation's JSON
+                out[v] = {"error": f"{type(e).__name__}: {e}"}
+    finally:
+        await server.stop()
+    return out
+
+
 def capture(seed: int, duration_s: float, venues=DEFAULT_VENUES, symbol: str = "BTCUSDT"):
     """Run the simulator for `duration_s` and return ({venue: [raw lines]}, labels, core)."""
+    lines, labels, eng, _, _ = capture_full(seed, duration_s, venues, symbol)
+    return lines, labels, eng
+
+
+def capture_full(seed: int, duration_s: float, venues=DEFAULT_VENUES, symbol: str = "BTCUSDT"):
+    """`capture`, plus {venue: [instrument listing bodies]} and {venue: why it could not be
+    evaluated} (its session could not be set up)."""
+    import asyncio
+
     _need_sim()
     from nexus.feeds.specs import spec as feed_spec
     from nexus.sim.core import SimCore
 
     eng = SimCore(seed=seed, venues=list(venues), symbol=symbol, patterns=True)
-    conns = {v: _Conn(eng.feeds[v], eng.t_ns) for v in eng.venue_names}
-    eng.sink = _Sink(eng, conns)
-    for v, conn in conns.items():
-        feed, spec = eng.feeds[v], feed_spec(v)
-        feed.on_open(conn)
-        for msg in spec.subscribe(feed.spec.symbol):
-            feed.on_text(conn, msg.decode())
+    _sim_env(eng.venue_names, symbol[:-4] if symbol.endswith("USDT") else symbol)
+    got = asyncio.run(_sessions(eng, eng.venue_names, lambda v: eng.feeds[v].spec.symbol))
+    conns = {v: g["conn"] for v, g in got.items() if "conn" in g}
+    clients = {v: _Client(eng.feeds[v], g["conn"], g["heartbeat"], eng.t_ns) for v, g in got.items() if "conn" in g}
+    skipped = {v: g["error"] for v, g in got.items() if "error" in g}
+    eng.sink = _Sink(eng, conns, clients)
     eng.advance(0.3)  # the first diffs arrive, then the REST snapshot (Binance's documented order)
     for v, conn in conns.items():
         body = _rest_snapshot(eng.feeds[v], feed_spec(v), eng.feeds[v].spec.symbol)
         if body is not None:
             conn.lines.append(body)
     eng.advance(duration_s - 0.3)
-    return {v: c.lines for v, c in conns.items()}, eng.labels(include_active=True), eng
+    for c in clients.values():
+        c.tick(eng.t_ns)
+    metadata = {v: got[v]["metadata"] for v in conns}
+    return {v: c.lines for v, c in conns.items()}, eng.labels(include_active=True), eng, metadata, skipped
 
 
 @dataclass
@@ -168,8 +343,14 @@ class Detected:
     tick: str = "0"
 
 
-def detect(lines_by_venue: dict[str, list[bytes]], symbols: dict[str, str], params_for=None) -> list[Detected]:
-    """Run each venue's raw lines through `signals replay`'s path; every signal, timestamped."""
+def detect(lines_by_venue: dict[str, list[bytes]], symbols: dict[str, str], params_for=None,
+           metadata: dict[str, list[bytes]] | None = None, stats: dict | None = None) -> list[Detected]:
+    """Run each venue's raw lines through `signals replay`'s path; every signal, timestamped.
+    `metadata`: the venue's instrument listing bodies (loaded as `--instruments` would be);
+    `stats`, when given, receives {venue: {"trades", "rejected"}}."""
+    from nexus import record
+
+    trade_kind = int(record.Kind.TRADE)
     from nexus.flow.params import FlowParams
     from nexus.flow.replay import Replay, VenueSource
     from nexus.flow.runner import SIDE_NAMES
@@ -178,14 +359,19 @@ def detect(lines_by_venue: dict[str, list[bytes]], symbols: dict[str, str], para
 
     out: list[Detected] = []
     for venue, lines in lines_by_venue.items():
-        src = VenueSource(venue, symbols.get(venue), stream=io.BytesIO(b"\n".join(lines) + b"\n"))
+        src = VenueSource(venue, symbols.get(venue), stream=io.BytesIO(b"\n".join(lines) + b"\n"),
+                          metadata=tuple((metadata or {}).get(venue, ())))
         rp = Replay(lambda unit: (params_for(venue, unit) if params_for else FlowParams(tick=unit.tick)))
+        trades = 0
         for unit in src:
+            trades += int((unit.records["kind"] == trade_kind).sum())
             for o in rp.feed(unit):
                 for sig in o.signals:
                     out.append(Detected(venue, SIGNAL_NAMES[int(sig["aux"])], SIDE_NAMES[int(sig["side"])],
                                         int(sig["ts_exchange_ns"]), scaled_str(int(sig["price"]), unit.price_exponent),
                                         int(sig["qty"]), scaled_str(unit.tick, unit.price_exponent)))
+        if stats is not None:
+            stats[venue] = {"trades": trades, "rejected": src.rejected}
     return out
 
 
@@ -259,29 +445,36 @@ def pool(per_seed: list[dict]) -> dict:
 
 
 def capture_cached(seed: int, duration_s: float, venues, cache_dir: str | None = None):
+    """`capture_cached_full` without the listings and the venues left out: (lines, labels,
+    end_ns, symbols) (what nexus/flow/oracle_model.py reads)."""
+    return capture_cached_full(seed, duration_s, venues, cache_dir)[:4]
+
+
+def capture_cached_full(seed: int, duration_s: float, venues, cache_dir: str | None = None):
     """capture(), or its result stored under cache_dir (one pickle per seed, duration and venue
     set; the simulator's frames do not depend on the detectors, so re-scoring after a detector
-    change need not re-simulate). Returns (lines, labels, end_ns, symbols)."""
+    change need not re-simulate). Returns (lines, labels, end_ns, symbols, metadata, skipped)."""
     import hashlib
     import os
     import pickle
 
     path = None
     if cache_dir:
-        key = hashlib.sha256(f"{seed}|{duration_s}|{','.join(venues)}".encode()).hexdigest()[:16]
+        key = hashlib.sha256(f"{seed}|{duration_s}|{','.join(venues)}|{CACHE_VERSION}".encode()).hexdigest()[:16]
         path = os.path.join(cache_dir, f"seed{seed}-{key}.pkl")
         if os.path.exists(path):
             with open(path, "rb") as f:
                 d = pickle.load(f)
-            return d["lines"], d["labels"], d["end_ns"], d["symbols"]
-    lines, labels, eng = capture(seed, duration_s, venues)
+            return d["lines"], d["labels"], d["end_ns"], d["symbols"], d["metadata"], d["skipped"]
+    lines, labels, eng, metadata, skipped = capture_full(seed, duration_s, venues)
     symbols = {v: eng.feeds[v].spec.symbol for v in lines}
     if path:
         os.makedirs(cache_dir, exist_ok=True)
         with open(path + ".tmp", "wb") as f:
-            pickle.dump({"lines": lines, "labels": labels, "end_ns": eng.t_ns, "symbols": symbols}, f)
+            pickle.dump({"lines": lines, "labels": labels, "end_ns": eng.t_ns, "symbols": symbols,
+                         "metadata": metadata, "skipped": skipped}, f)
         os.replace(path + ".tmp", path)
-    return lines, labels, eng.t_ns, symbols
+    return lines, labels, eng.t_ns, symbols, metadata, skipped
 
 
 def run(seed: int = 1, duration_s: float = DEFAULT_DURATION_S, venues=DEFAULT_VENUES, progress=None,
@@ -290,16 +483,32 @@ def run(seed: int = 1, duration_s: float = DEFAULT_DURATION_S, venues=DEFAULT_VE
     table in nexus/flow/calibration.py, as `signals replay` emits them); False: the raw one."""
     say = progress or (lambda m: None)
     say(f"simulating {duration_s:g} s (seed {seed}) on {len(venues)} venues")
-    lines, labels, end_ns, symbols = capture_cached(seed, duration_s, tuple(venues), cache_dir)
+    lines, labels, end_ns, symbols, metadata, skipped = capture_cached_full(seed, duration_s, tuple(venues), cache_dir)
+    rwa = symbols.get("binance-rwa", "")     # the client's environment reads the frames too (its whitelist)
+    _sim_env(tuple(lines), rwa[:-4] if rwa.endswith("USDT") else rwa)
+    venues = [v for v in venues if v not in skipped]
     say("replaying every venue through its decoder, sync rules and the detectors")
     from nexus.flow.params import FlowParams
-    detected = detect(lines, symbols, params_for=lambda v, unit: FlowParams(tick=unit.tick, calibrated=calibrate))
+    stats: dict = {}
+    detected = detect({v: lines[v] for v in venues}, symbols,
+                      params_for=lambda v, unit: FlowParams(tick=unit.tick, calibrated=calibrate),
+                      metadata=metadata, stats=stats)
+    skipped = dict(skipped)
+    for v, st in stats.items():
+        if st["trades"] == 0:   # FXCM's feed is quotes only: every detector here reads trades
+            skipped[v] = ("its feed carries quotes only: no trades (which iceberg, absorption, exhaustion, "
+                          "delta spike and smart money read) and no depth behind the touch (where a spoof "
+                          f"stands); {st['rejected']} lines rejected")
+    venues = [v for v in venues if v not in skipped]
+    detected = [d for d in detected if d.venue in venues]
+    labels = [lb for lb in labels if lb["venue"] in venues]
     return {"seed": seed, "duration_s": duration_s, "venues": list(venues),
             "detectors": score(detected, labels, end_ns),
             "per_venue": {v: score([d for d in detected if d.venue == v], [l for l in labels if l["venue"] == v], end_ns)
                           for v in venues},
             "outcomes": outcomes(detected, labels, end_ns),
-            "messages": {v: len(x) for v, x in lines.items()}}
+            "messages": {v: len(x) for v, x in lines.items()},
+            "not_evaluated": skipped}
 
 
 def outcomes(detected: list[Detected], labels: list[dict], end_ns: int) -> list[tuple[str, str, int, bool]]:

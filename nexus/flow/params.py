@@ -98,6 +98,23 @@ seeds 17-30 0.78/0.63 -> 0.77/0.71. Of the rest: 11 walls never tracked (on hype
 25x the average order, which its few, large trades inflate, exceeded the wall 5 times; a
 median-order threshold was tried, see the commit log: no better overall) and 3 that became
 the touch in the message that pulled them.
+Issue 18 (one-market simulator, tuning seeds 201-205 re-simulated with it): spoof
+order_mult_pct 2500 -> 2000. The simulator's walls are 25-40 typical orders, but "the average
+aggressive order" of a heavy-tailed (Pareto) order flow is ~1.2 typical orders, so 25x it
+missed the smaller walls (hyperliquid 1/3 found). Seeds 201-205, spoof precision/recall
+0.89/0.69 -> 0.84/0.75 (hyperliquid 3/3; 1500: 0.64/0.81, rejected). Kraken stays at 0/6
+on those seeds: its walls fail several tests at once (min_rank 2/6, min_life 2/6,
+min_behind 1/6 found when each is relaxed alone), cause not settled. Delta spike: a
+winsorised baseline (clip_z_x100, engine/det_delta_spike.pxd) was tried and is OFF: at 400
+recall 0.91 -> 0.97 but precision 0.79 -> 0.60 (the background flow is heavy-tailed, so the
+winsorised sd is too small for it and ordinary bursts reach z 6); at 600 0.97/0.66.
+Held out (`nexus signals eval --seeds 101-120`, seven default venues, after these values and
+the calibration refit on 201-205): spoof 0.86/0.69 -> 0.81/0.82, delta spike 0.92/0.78 ->
+0.79/0.84. The delta spike's precision fell with the one-market simulator itself (tuning seeds,
+same detector: 0.79 where it was 0.90): its false signals are background bursts with no
+pattern, arbitrageur or router print near them (checked on seeds 201-205), z >= 6 against a
+baseline that the shared reference made calmer; min_rate_pct 200, min_levels 8 and
+min_orders 12 do not separate them (0.81, 0.79, 0.83 precision), z 7 costs recall (0.88/0.76).
 Spoof order_mult_pct was re-checked, not changed: 1500 on the same ten seeds gave
 precision 0.31 (from 0.84) for recall 0.66 (from 0.62).
 """
@@ -232,13 +249,14 @@ SCHEMA: tuple[Param, ...] = (
         P("delta_spike_calm_z_x100", 0, "if > 0: the delta of the bucket before must have |z| below this"),
         P("delta_spike_min_orders", 8, "aggressive orders in the spike's direction in the window"),
         P("delta_spike_min_levels", 6, "distinct prices its prints traded at (moved through the book)"),
+        P("delta_spike_clip_z_x100", 0, "baseline buckets winsorised to median +- this/100 x 1.4826 MAD (0: off)"),
     ),
     *_group(
         "spoof",
         P("spoof_levels", 20, "levels the median level size is taken over", 2, LEVELS_MAX, "SPOOF_LEVELS_MAX"),
         P("spoof_mult_pct", 1000, "a wall: >= this % of the median size of the top `spoof_levels` levels"),
         P("spoof_max_bps", 5, "walls within this many basis points of the touch"),
-        P("spoof_order_mult_pct", 2500, "... and >= this % of the average aggressive order (0: not used)"),
+        P("spoof_order_mult_pct", 2000, "... and >= this % of the average aggressive order (0: not used)"),
         P("spoof_min_qty", 0, "... and at least this size (0: no absolute floor)"),
         P("spoof_max_life_ns", 30 * S, "a wall is tracked at most this long", 1),
         P("spoof_min_life_ns", 150 * MS, "a wall pulled sooner than this is a fleeting order, not a spoof"),

@@ -97,14 +97,15 @@ class RecordSource:
 class VenueSource:
     """Raw venue messages (stdin lines) through the venue's decoder and sync rules."""
 
-    def __init__(self, venue: str, symbol: str | None, instruments: str | None = None, stream=None):
+    def __init__(self, venue: str, symbol: str | None, instruments: str | None = None, stream=None,
+                 metadata: tuple[bytes, ...] = ()):
         try:
             from nexus.feeds.lines import LineReader, warnings_to_stderr
         except ImportError:  # the venue decoders are not in this build
             raise ConfigError("raw venue input needs the venue decoders (nexus.venues), which this build "
                               "does not have yet; use --records to replay binary records") from None
         warnings_to_stderr()
-        self.reader = LineReader(venue, symbol, instruments, stream=stream)
+        self.reader = LineReader(venue, symbol, instruments, stream=stream, metadata=metadata)
         self.sync = self.reader.module.Sync(self.reader.decoder)
         self.symbol = self.reader.symbol
         self.synced: dict[str, bool] = {}

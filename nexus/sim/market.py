@@ -10,6 +10,20 @@ orders with heavy-tailed sizes that walk the book and print trades. Makers follo
 venue's fair price: quotes left on the wrong side of it are taken (small moves) or pulled
 (jumps), and the touch is refilled around it.
 
+The venues are one market, not independent ones: makers on each venue quote off the
+cross-venue reference price (the latent price as the fastest venue sees it), keeping only a
+small share (ALIGN_KEEP) of their own latency and noise, and do not lock or cross the other
+pattern-free venues' touch (`VenueSim.others`); a perpetual adds the market's slowly moving
+spot-perp basis (`Basis`); an arbitrageur (`Arbitrageur`) trades away any cross between two
+venues wider than its costs on the two legs (ARB_LEG_BPS each): a taker sell on the rich
+venue and a taker buy on the cheap one in the same step; and an order router (`Router`) now
+and then splits one parent order into identical child orders on two venues quoting the same
+price, so the same print (side, price, size, time) really appears on two feeds. Scripted
+patterns keep their venue's price: a defended level (iceberg, absorption) holds the whole
+market (`MarketSim._held`), an exhaustion's push moves the other venues' quotes without
+prints of theirs (`VenueSim.follow_only`); the arbitrageur and the router never trade on a
+venue running a pattern or a `diverge` fault.
+
 Everything random comes from `random.Random` instances seeded from the simulator seed, and
 the market advances in fixed simulated steps, so a seed fixes the whole history.
 """
@@ -40,6 +54,14 @@ HAWKES_BETA_PER_S = 4.0         # decay of the excitation
 HAWKES_BRANCHING = 0.6          # mean number of follow-on events each event triggers
 LATENT_VOL_PER_SQRT_S = 9e-5    # ~50 % annualised
 LATENT_HISTORY_STEPS = 1024     # how far back a venue can lag (10 s)
+# Cross-venue coupling (Arbitrageur, Basis, Router)
+ALIGN_KEEP = 0.01               # share of a venue's own lag and noise its makers keep
+ARB_LEG_BPS = 0.01              # the arbitrageur's cost per leg: a top-tier taker fee net of rebates
+ARB_LOTS_MAX = 1.0              # largest arbitrage per leg, in typical orders
+BASIS_MEAN_BPS = 0.0            # perpetual over spot, long-run mean
+BASIS_SD_BPS = 0.3              # stationary spread of the basis
+BASIS_TAU_S = 600.0             # its mean-reversion time: it moves over minutes
+ROUTER_GAP_S = (3.0, 8.0)       # between two split parent orders (market-wide)
 assert HAWKES_BRANCHING < 1
 assert LATENT_HISTORY_STEPS & (LATENT_HISTORY_STEPS - 1) == 0
 
@@ -107,6 +129,11 @@ class Latent:
         self.i = (self.i + 1) & (LATENT_HISTORY_STEPS - 1)
         self.hist[self.i] = self.log_p
 
+    def hold(self, price: float) -> None:
+        """Set the current latent price (a pattern defending a level holds the market there)."""
+        self.log_p = math.log(price)
+        self.hist[self.i] = self.log_p
+
     def at(self, lag_steps: int) -> float:
         lag = min(lag_steps, LATENT_HISTORY_STEPS - 1)
         return math.exp(self.hist[(self.i - lag) & (LATENT_HISTORY_STEPS - 1)])
@@ -137,6 +164,14 @@ class VenueSim:
         self.fair_mult = 1.0        # faults (diverge) and patterns scale the fair price
         self.fair_add = 0.0         # patterns push it (price units)
         self.buy_bias = 0.0         # patterns skew the direction of random market orders
+        self.perpetual = False      # MarketSim sets it: perpetuals carry the spot-perp basis
+        self.basis_bps = 0.0        # the market's basis (perpetuals), set by MarketSim each step
+        self.ref: float | None = None   # the cross-venue reference price (quote currency), MarketSim sets it
+        self.arb_free = False       # MarketSim sets it: the arbitrageur and the router may trade here
+        self.follow_only = False    # MarketSim sets it: makers requote to a pattern's push, nobody takes
+        # (best bid, best ask) of the OTHER venues in this venue's price units (basis included),
+        # as the last step left them: makers quoting here do not lock or cross them (None: alone)
+        self.others: tuple[float | None, float | None] | None = None
         self.hooks: list[Hook] = []
         self.t_ns = 0
         # levels per side the venue's main book channel shows (None: all); the simulator core sets it
@@ -186,7 +221,14 @@ class VenueSim:
             self._ba_ok = False
 
     def add(self, side: int, price: int, lots: int) -> None:
-        """Rest a limit order, clamped so the book never crosses."""
+        """Rest a limit order, clamped so the book never crosses. Where makers watch the other
+        venues (`others`), an order that would lock or cross their touch is not posted (a bid
+        at or above another venue's ask would buy there instead)."""
+        if self.others is not None:     # a maker who would lock another venue trades there instead
+            if side == BID and self.others[1] is not None and price >= self.others[1]:
+                return
+            if side == ASK and self.others[0] is not None and price <= self.others[0]:
+                return
         if side == BID:
             ba = self.best_ask()
             if ba is not None and price >= ba:
@@ -238,6 +280,11 @@ class VenueSim:
             self.fills.append(Fill(self.t_ns, price, q, taker, order, self._makers(q), tag))
         return done
 
+    def scripted(self) -> bool:
+        """A scripted pattern (or a diverge fault) owns this venue's price just now: the
+        arbitrageur and the router leave it alone, no other venue quotes off it."""
+        return self.fair_mult != 1.0 or any(getattr(h, "kind", None) and not h.done for h in self.hooks)
+
     def _makers(self, q: int) -> int:
         per_order = max(1.0, self.order_lots * self.spec.lot)
         return max(1, min(8, int(q / per_order) + (1 if self.rng.random() < 0.4 else 0)))
@@ -252,7 +299,11 @@ class VenueSim:
         self.noise_bps += -self.noise_bps * theta * dt + f.noise_bps * math.sqrt(2 * theta * dt) * self.rng.gauss(0, 1)
         base = latent.at(f.lag_ms * STEPS_PER_S // 1000)
         self.fair_add *= 0.995
-        self.fair = base * self.scale * (1.0 + self.noise_bps * 1e-4) * self.fair_mult + self.fair_add
+        own = base * (1.0 + (self.noise_bps + self.basis_bps) * 1e-4)
+        if self.ref is not None:    # makers quote off the other venues too (see Arbitrageur)
+            ref = self.ref * (1.0 + self.basis_bps * 1e-4)
+            own = ref + (own - ref) * ALIGN_KEEP
+        self.fair = own * self.scale * self.fair_mult + self.fair_add
         for h in self.hooks:
             h.before_flow(self, t_ns)
         self._anchor()
@@ -266,7 +317,7 @@ class VenueSim:
         """Makers follow the fair price: stale quotes are taken or pulled, the touch refilled."""
         tick, fair = self.tick, self.fair
         half = self.flow.spread_ticks * tick / 2.0
-        p_take = min(1.0, self.flow.rate_per_s / 50.0)  # busy venues get arbitraged, quiet ones requote
+        p_take = 0.0 if self.follow_only else min(1.0, self.flow.rate_per_s / 50.0)  # busy venues get arbitraged, quiet ones requote
         ba = self.best_ask()
         if ba is not None and ba < fair - half:
             limit = int(math.floor((fair - half) / tick)) * tick
@@ -320,7 +371,7 @@ class VenueSim:
                 self._random_cancel()
             else:
                 mid = self.mid()
-                skew = max(-0.35, min(0.35, (self.fair - mid) / self.tick * 0.15))
+                skew = 0.0 if self.follow_only else max(-0.35, min(0.35, (self.fair - mid) / self.tick * 0.15))
                 p_buy = min(0.95, max(0.05, 0.5 + skew + self.buy_bias))
                 self.market(BUY if self.rng.random() < p_buy else SELL, self._market_lots())
 
@@ -410,12 +461,184 @@ class MarketSim:
         for name in venues:
             salt = 100 + VENUES.index(name)
             self.venues[name] = VenueSim(market.specs[name], market, seeded(seed, salt), float(market.start_price))
+            self.venues[name].perpetual = registry_perpetual(name)
+        self.basis = Basis(seeded(seed, 11))
+        self.arb = Arbitrageur(self.venues, market)
+        self.router = Router(seeded(seed, 12), self.venues, market)
+        self.hold: float | None = None
         self.step_no = 0
 
     def step(self, t_ns: int) -> dict[str, list[Fill]]:
         self.step_no += 1
         self.latent.step()
-        return {name: vs.step(t_ns, self.latent) for name, vs in self.venues.items()}
+        self.basis.step()
+        coupled = len(self.venues) > 1
+        if self.hold is not None:
+            self.latent.hold(self.hold)     # a defended level holds the whole market
+        ref = self.latent.at(0)
+        # a pattern pushing its venue's price (an exhaustion burst, vs.fair_add) moves the
+        # market's quotes too; the other venues' makers requote to it without taking anything
+        # (no prints of theirs follow the push: the burst is the pattern venue's alone)
+        pushes = [(vs, vs.fair_add / vs.scale / (1.0 + vs.basis_bps * 1e-4)) for vs in self.venues.values()
+                  if coupled and abs(vs.fair_add) >= vs.tick / 2]
+        for vs in self.venues.values():
+            vs.basis_bps = self.basis.bps if vs.perpetual else 0.0
+            push = [p for u, p in pushes if u is not vs]
+            vs.ref = ref + sum(push) if coupled else None
+            vs.follow_only = bool(push)
+            vs.arb_free = coupled and not vs.scripted() and not push
+        if coupled:
+            self._touches()
+        out = {name: vs.step(t_ns, self.latent) for name, vs in self.venues.items()}
+        self.hold = self._held() if coupled else None
+        self.arb.step()
+        self.router.step(t_ns)
+        return out
+
+    def _touches(self) -> None:
+        """Tell each venue free of patterns the other venues' touch (spot terms converted to its
+        own price units): its makers will not lock or cross it."""
+        tops = []
+        for vs in self.venues.values():
+            if not vs.arb_free:     # a pattern's price is not the market's: nobody quotes off it
+                continue
+            k = 1.0 + vs.basis_bps * 1e-4
+            bb, ba = vs.best_bid(), vs.best_ask()
+            tops.append((vs, None if bb is None else bb / vs.scale / k, None if ba is None else ba / vs.scale / k))
+        for vs in self.venues.values():
+            vs.others = None
+        for vs, _, _ in tops:
+            bids = [b for o, b, _ in tops if o is not vs and b is not None]
+            asks = [a for o, _, a in tops if o is not vs and a is not None]
+            k = vs.scale * (1.0 + vs.basis_bps * 1e-4)
+            vs.others = (max(bids) * k if bids else None, min(asks) * k if asks else None)
+
+    def _held(self) -> float | None:
+        """The price a scripted pattern defends just now (an iceberg or an absorber holding a
+        level: `holds_market` on the hook), in spot terms: the other venues' makers and the
+        arbitrageurs carry it to the whole market, as a large passive order holds every venue,
+        not one. The first such venue in venue order wins."""
+        for vs in self.venues.values():
+            if vs.fair_mult != 1.0:     # a diverging venue's price is its fault's, never the market's
+                continue
+            if any(getattr(h, "holds_market", False) and not h.done for h in vs.hooks):
+                return vs.fair / vs.scale / (1.0 + vs.basis_bps * 1e-4)
+        return None
 
     def latent_price(self) -> Decimal:
         return Decimal(repr(self.latent.at(0)))
+
+
+def registry_perpetual(venue: str) -> bool:
+    from nexus.venues import registry
+
+    return registry.venue(venue).sim_venue().leverage_max > 0
+
+
+class Basis:
+    """The spot-perp basis (bp, perpetual over spot): an Ornstein-Uhlenbeck process around
+    BASIS_MEAN_BPS with stationary sd BASIS_SD_BPS and mean-reversion time BASIS_TAU_S, so it
+    drifts over minutes (funding keeps it near its mean), never jumps."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+        self.bps = BASIS_MEAN_BPS + BASIS_SD_BPS * rng.gauss(0, 1)
+
+    def step(self) -> None:
+        dt = 1.0 / STEPS_PER_S
+        k = dt / BASIS_TAU_S
+        self.bps += (BASIS_MEAN_BPS - self.bps) * k + BASIS_SD_BPS * math.sqrt(2 * k) * self.rng.gauss(0, 1)
+
+
+class Arbitrageur:
+    """Trades away any cross between two venues wider than its costs. After every venue has
+    stepped, for each pair where one venue's best bid exceeds another's best ask -- basis
+    removed: a perpetual is compared with a spot book at its price less the basis -- by more
+    than ARB_LEG_BPS on each leg, it sells at the rich bid and buys at the cheap ask in the
+    same step (two taker orders, limited to the two touch prices, of the smaller touch size
+    up to ARB_LOTS_MAX typical orders): visible as a trade on each venue. Venues running a
+    scripted pattern are left alone. Deterministic: no randomness of its own, venues visited
+    in the simulator's venue order."""
+
+    def __init__(self, venues: dict[str, VenueSim], market) -> None:
+        self.venues = venues
+        self.order_size = market.order_size
+        self.trades = 0
+
+    @staticmethod
+    def _px(vs: VenueSim, p: int) -> float:
+        """A price of `vs` in spot terms (quote currency, basis removed)."""
+        return p / vs.scale / (1.0 + vs.basis_bps * 1e-4)
+
+    def step(self) -> None:
+        live = [vs for vs in self.venues.values() if vs.arb_free]
+        for a in live:               # a: the rich venue (sell there)
+            for b in live:           # b: the cheap venue (buy there)
+                if a is b:
+                    continue
+                bid, ask = a.best_bid(), b.best_ask()
+                if bid is None or ask is None:
+                    continue
+                pa, pb = self._px(a, bid), self._px(b, ask)
+                if pa - pb <= 2 * ARB_LEG_BPS * 1e-4 * pb:
+                    continue
+                base = min(a.bids[bid] * a.spec.lot_base() / a.spec.lot,
+                           b.asks[ask] * b.spec.lot_base() / b.spec.lot,
+                           self.order_size * ARB_LOTS_MAX)
+                la = max(1, int(base / a.spec.lot_base() + 1e-9))
+                lb = max(1, int(base / b.spec.lot_base() + 1e-9))
+                a.market(SELL, la, limit=bid)
+                b.market(BUY, lb, limit=ask)
+                self.trades += 1
+
+
+class Router:
+    """An order router that splits one parent order into identical children on two venues
+    whose touch on the taker's side is at the same price: each child takes exactly one price
+    level from one maker order, in the same step, so the two venues print the same trade
+    (taker side, price, base size, exchange time) -- what the Aggregator's cross-venue dedup
+    folds into one (nexus/agg, native TradeDedup: same side, price and size on the consensus
+    grid, timestamps within the dedup window, 0 ms by default). One parent every
+    ROUTER_GAP_S (seeded); pairs of venues not running a pattern, sizes a multiple of the
+    coarser lot and at most what both touches show."""
+
+    def __init__(self, rng: random.Random, venues: dict[str, VenueSim], market) -> None:
+        self.rng = rng
+        self.venues = venues
+        self.order_size = market.order_size
+        self.next_s = self.rng.uniform(*ROUTER_GAP_S)
+        self.t_s = 0.0
+        self.splits = 0
+
+    def step(self, t_ns: int) -> None:
+        self.t_s += 1.0 / STEPS_PER_S
+        if self.t_s < self.next_s:
+            return
+        self.next_s = self.t_s + self.rng.uniform(*ROUTER_GAP_S)
+        side = BUY if self.rng.random() < 0.5 else SELL
+        live = [vs for vs in self.venues.values() if vs.arb_free]
+        touch: dict[float, list[VenueSim]] = {}
+        for vs in live:
+            p = vs.best_ask() if side == BUY else vs.best_bid()
+            if p is not None:
+                touch.setdefault(round(p / vs.scale, 8), []).append(vs)
+        pairs = [vl for _, vl in sorted(touch.items()) if len(vl) >= 2]
+        if not pairs:
+            return
+        vl = pairs[self.rng.randrange(len(pairs))]
+        a, b = self.rng.sample(vl, 2)
+        step = max(a.spec.lot_base(), b.spec.lot_base())
+        avail = min((vs.asks if side == BUY else vs.bids)[vs.best_ask() if side == BUY else vs.best_bid()]
+                    * vs.spec.lot_base() / vs.spec.lot for vs in (a, b))
+        want = self.order_size * (0.3 + 0.7 * self.rng.random())
+        n = int(min(avail / 2, want) / step + 1e-9)     # half the touch at most: the level stays
+        if n < 1:
+            return
+        base = n * step
+        for vs in (a, b):
+            price = vs.best_ask() if side == BUY else vs.best_bid()
+            start = len(vs.fills)
+            vs.market(side, int(round(base / vs.spec.lot_base())), limit=price)
+            for f in vs.fills[start:]:
+                f.makers = 1     # one maker order on each side: one trade on every venue's feed
+        self.splits += 1

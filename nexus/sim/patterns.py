@@ -40,8 +40,8 @@ it is ground truth like any other (a detector that misses it misses a real patte
 
 - an exhaustion's burst phase is a `delta_spike` (side = the burst's aggressor side) when the
   burst's sliding taker delta over SPIKE_BUCKET_NS reached |z| >= SPIKE_Z against the last
-  SPIKE_WINDOW fixed buckets (the delta-spike definition, engine/det_delta_spike.pxd, at its
-  default parameters); `detail.z` is the peak z, `price` the published touch at the peak;
+  SPIKE_WINDOW fixed buckets, winsorised as the detector's robust baseline does (the
+  delta-spike definition, engine/det_delta_spike.pxd, at its default parameters); `detail.z` is the peak z, `price` the published touch at the peak;
 - a delta spike whose own prints moved >= FADE_MOVE_BPS its way (its first print to its
   extreme print) and whose published mid then gave back >= FADE_RETRACE of that move within
   FADE_WATCH_S of the extreme print is an `exhaustion` (side = the spike's side, the
@@ -77,6 +77,11 @@ def _side_name(side: int) -> str:
 
 class Pattern:
     kind = ""
+    # True: the pattern defends a level that holds its venue's price; the simulated makers and
+    # arbitrage carry that price to the other venues (nexus.sim.market.MarketSim._held), as a
+    # large passive order holds the whole market. An exhaustion's push stays on its venue:
+    # carried, it would be an unlabelled directional burst on every other venue.
+    holds_market = False
 
     def __init__(self, label_id: str, vs: VenueSim, t_ns: int, rng: random.Random, side: int) -> None:
         self.id = label_id
@@ -143,6 +148,7 @@ class Pattern:
 
 class Iceberg(Pattern):
     kind = "iceberg"
+    holds_market = True
     TIMEOUT_S = 8.0
 
     def __init__(self, *a) -> None:
@@ -274,6 +280,7 @@ class Spoof(Pattern):
 
 class Absorption(Pattern):
     kind = "absorption"
+    holds_market = True
     DURATION_S = 4.0
 
     def __init__(self, *a) -> None:
@@ -403,6 +410,8 @@ SPIKE_BUCKET_NS = 500_000_000   # nexus.flow.params: delta_spike_bucket_ns
 SPIKE_WINDOW = 60               # delta_spike_window
 SPIKE_BUCKETS_MIN = 20          # delta_spike_min_buckets
 SPIKE_Z = 6.0                   # delta_spike_z_x100 / 100
+SPIKE_CLIP_Z = 0.0              # delta_spike_clip_z_x100 / 100 (the winsorised baseline; 0: off)
+SPIKE_MEDIAN_MAX = 256          # DS_MEDIAN_MAX
 FADE_MOVE_BPS = 3.0             # exhaustion_min_move_bps
 FADE_RETRACE = 0.4              # exhaustion_retrace_pct / 100
 FADE_WATCH_S = 10.0             # exhaustion_watch_ns
@@ -439,7 +448,7 @@ class DeltaMeter:
         if self.bucket is None:
             self.bucket = b
         elif b > self.bucket:
-            self.buckets.append(self.delta)
+            self.buckets.append(self._winsorised(self.delta))
             for _ in range(min(b - self.bucket - 1, SPIKE_WINDOW)):
                 self.buckets.append(0)
             self.bucket, self.delta = b, 0
@@ -449,6 +458,17 @@ class DeltaMeter:
             self.sliding += q
         while self.recent and self.recent[0][0] <= t_ns - SPIKE_BUCKET_NS:
             self.sliding -= self.recent.popleft()[1]
+
+    def _winsorised(self, v: int) -> int:
+        """v clipped to median +- SPIKE_CLIP_Z x 1.4826 MAD of the buckets so far (the last
+        SPIKE_MEDIAN_MAX), as engine/det_delta_spike.pxd's robust baseline does."""
+        if len(self.buckets) < SPIKE_BUCKETS_MIN or SPIKE_CLIP_Z <= 0:
+            return v
+        xs = sorted(list(self.buckets)[-SPIKE_MEDIAN_MAX:])
+        med = xs[len(xs) // 2]
+        mad = max(1, sorted(abs(x - med) for x in xs)[len(xs) // 2])
+        half = int(SPIKE_CLIP_Z * 1.4826 * mad)
+        return max(med - half, min(med + half, v))
 
     def z(self) -> float:
         n = len(self.buckets)
