@@ -1,9 +1,10 @@
 //! L2 order book over integer price levels.
 //!
-//! Each side is a sorted `Vec<Level>` kept with the BEST level LAST (bids ascending, asks
-//! descending), so the common case — an update at or near the touch — inserts or removes at
-//! the end of the vector and moves few bytes. Lookup is a binary search. Measured against a
-//! B-tree map for 10-level deltas on 1000-level books (bench/test_book_bench.py), the vector
+//! Each side is a sorted vector kept with the BEST level LAST (bids by price ascending, asks
+//! by `!price` ascending, i.e. price descending), so the common case — an update at or near
+//! the touch — inserts or removes at the end of the vector and moves few bytes. Lookup scans
+//! back from the touch over the nearest `SCAN` levels, then bisects the rest. Measured against
+//! a B-tree map for 10-level deltas on 1000-level books (bench/test_book_bench.py), the vector
 //! wins because updates cluster at the touch.
 
 use crate::core::decimal::{format_fixed, format_scaled};
@@ -15,64 +16,79 @@ pub struct Level {
     pub qty: i64,
 }
 
+/// One stored level: `key` is the price for bids and `!price` for asks (`!` reverses the order
+/// of every i64 without overflow), so both sides are kept ascending with the best level last.
+#[derive(Clone, Copy, Debug)]
+struct Slot {
+    key: i64,
+    qty: i64,
+}
+
+/// Levels nearer the touch than this are found by a scan from the best end (a venue's changes
+/// cluster at the touch: a few compares, no mispredicted halving); farther ones by bisection.
+const SCAN: usize = 48;
+
 #[derive(Default, Clone, Debug)]
 struct Side {
-    /// Sorted so that the best level is last.
-    levels: Vec<Level>,
-    /// true for bids (ascending storage), false for asks (descending storage).
-    ascending: bool,
+    /// Sorted by key ascending, so the best level is last.
+    levels: Vec<Slot>,
+    /// true for asks (key = !price), false for bids (key = price).
+    ask: bool,
 }
 
 impl Side {
-    fn new(ascending: bool) -> Side {
-        Side { levels: Vec::with_capacity(1024), ascending }
+    fn new(ask: bool) -> Side {
+        Side { levels: Vec::with_capacity(1024), ask }
     }
 
-    #[inline]
-    fn find(&self, price: i64) -> Result<usize, usize> {
-        if self.ascending {
-            self.levels.binary_search_by(|l| l.price.cmp(&price))
-        } else {
-            self.levels.binary_search_by(|l| price.cmp(&l.price))
+    #[inline(always)]
+    fn key(&self, price: i64) -> i64 {
+        if self.ask { !price } else { price }
+    }
+
+    #[inline(always)]
+    fn level(&self, s: &Slot) -> Level {
+        Level { price: self.key(s.key), qty: s.qty }
+    }
+
+    /// First index whose key is >= `key` (where `key` is or would be).
+    #[inline(always)]
+    fn lower_bound(&self, key: i64) -> usize {
+        let v = &self.levels[..];
+        let n = v.len();
+        let lo = n.saturating_sub(SCAN);
+        let mut i = n;
+        while i > lo && v[i - 1].key >= key {
+            i -= 1;
         }
+        if i > lo || lo == 0 {
+            return i;
+        }
+        v[..lo].partition_point(|s| s.key < key)
     }
 
-    #[inline]
+    #[inline(always)]
     fn set(&mut self, price: i64, qty: i64) {
-        // Fast path: the touch itself.
-        if let Some(last) = self.levels.last_mut() {
-            if last.price == price {
-                if qty == 0 {
-                    self.levels.pop();
-                } else {
-                    last.qty = qty;
-                }
-                return;
+        let key = self.key(price);
+        let i = self.lower_bound(key);
+        if i < self.levels.len() && self.levels[i].key == key {
+            if qty == 0 {
+                self.levels.remove(i);
+            } else {
+                self.levels[i].qty = qty;
             }
-        }
-        match self.find(price) {
-            Ok(i) => {
-                if qty == 0 {
-                    self.levels.remove(i);
-                } else {
-                    self.levels[i].qty = qty;
-                }
-            }
-            Err(i) => {
-                if qty != 0 {
-                    self.levels.insert(i, Level { price, qty });
-                }
-            }
+        } else if qty != 0 {
+            self.levels.insert(i, Slot { key, qty });
         }
     }
 
     fn best(&self) -> Option<Level> {
-        self.levels.last().copied()
+        self.levels.last().map(|s| self.level(s))
     }
 
     /// Best first.
-    fn iter_best(&self) -> impl Iterator<Item = &Level> {
-        self.levels.iter().rev()
+    fn iter_best(&self) -> impl Iterator<Item = Level> + '_ {
+        self.levels.iter().rev().map(move |s| self.level(s))
     }
 }
 
@@ -86,7 +102,7 @@ pub struct Book {
 
 impl Book {
     pub fn new(price_exponent: u32, qty_exponent: u32) -> Book {
-        Book { bids: Side::new(true), asks: Side::new(false), price_exponent, qty_exponent }
+        Book { bids: Side::new(false), asks: Side::new(true), price_exponent, qty_exponent }
     }
 
     #[inline]
@@ -128,37 +144,49 @@ impl Book {
     /// unsorted and sorted once when the snapshot ends: venues send snapshots best first,
     /// which would otherwise insert every bid at the front of its vector.
     pub fn apply_bytes(&mut self, bytes: &[u8]) -> usize {
+        use crate::core::record::flags::F_SNAPSHOT;
+        use std::mem::offset_of;
         let mut applied = 0;
         let mut bulk = [false; 3]; // per side: pushing a snapshot after a clear
+        let mut bulking = false; // any of `bulk`
         for chunk in bytes.chunks_exact(RECORD_SIZE) {
-            // SAFETY: a chunk is exactly one record's bytes; read_unaligned has no alignment need.
-            let r: Record = unsafe { std::ptr::read_unaligned(chunk.as_ptr() as *const Record) };
-            let snap = r.flags & crate::core::record::flags::F_SNAPSHOT != 0;
-            match r.kind {
-                kind::BOOK_CLEAR => {
-                    self.finish_bulk(&mut bulk);
-                    self.clear(r.side);
-                    if snap {
-                        if r.side != side::ASK {
-                            bulk[side::BID as usize] = true;
-                        }
-                        if r.side != side::BID {
-                            bulk[side::ASK as usize] = true;
-                        }
+            // Read only the fields used, each unaligned (a chunk is exactly one record's bytes).
+            let p = chunk.as_ptr();
+            // SAFETY: every offset below is inside the 64-byte chunk.
+            let (kind_, flags_, side_) =
+                unsafe { (*p.add(offset_of!(Record, kind)), *p.add(offset_of!(Record, flags)), *p.add(offset_of!(Record, side))) };
+            if kind_ == kind::BOOK_LEVEL {
+                let (price, qty) = unsafe {
+                    (
+                        std::ptr::read_unaligned(p.add(offset_of!(Record, price)) as *const i64),
+                        std::ptr::read_unaligned(p.add(offset_of!(Record, qty)) as *const i64),
+                    )
+                };
+                applied += 1;
+                if bulking {
+                    if flags_ & F_SNAPSHOT != 0 && (side_ == side::BID || side_ == side::ASK) && bulk[side_ as usize] {
+                        let s = if side_ == side::BID { &mut self.bids } else { &mut self.asks };
+                        let key = s.key(price);
+                        s.levels.push(Slot { key, qty });
+                        continue;
                     }
-                    applied += 1;
-                }
-                kind::BOOK_LEVEL if snap && (r.side == side::BID || r.side == side::ASK) && bulk[r.side as usize] => {
-                    let s = if r.side == side::BID { &mut self.bids } else { &mut self.asks };
-                    s.levels.push(Level { price: r.price, qty: r.qty });
-                    applied += 1;
-                }
-                kind::BOOK_LEVEL => {
                     self.finish_bulk(&mut bulk);
-                    self.set(r.side, r.price, r.qty);
-                    applied += 1;
+                    bulking = false;
                 }
-                _ => {}
+                self.set(side_, price, qty);
+            } else if kind_ == kind::BOOK_CLEAR {
+                self.finish_bulk(&mut bulk);
+                self.clear(side_);
+                if flags_ & F_SNAPSHOT != 0 {
+                    if side_ != side::ASK {
+                        bulk[side::BID as usize] = true;
+                    }
+                    if side_ != side::BID {
+                        bulk[side::ASK as usize] = true;
+                    }
+                }
+                bulking = bulk[side::BID as usize] || bulk[side::ASK as usize];
+                applied += 1;
             }
         }
         self.finish_bulk(&mut bulk);
@@ -173,18 +201,20 @@ impl Book {
                 continue;
             }
             bulk[sd as usize] = false;
-            let asc = s.ascending;
             // stable sort keeps arrival order among equal prices; keep the last of each run
-            s.levels.sort_by(|a, b| if asc { a.price.cmp(&b.price) } else { b.price.cmp(&a.price) });
-            let mut out: Vec<Level> = Vec::with_capacity(s.levels.len());
-            for l in s.levels.drain(..) {
-                match out.last_mut() {
-                    Some(prev) if prev.price == l.price => *prev = l,
-                    _ => out.push(l),
+            s.levels.sort_by_key(|l| l.key);
+            let mut w = 0;
+            for r in 0..s.levels.len() {
+                let l = s.levels[r];
+                if w > 0 && s.levels[w - 1].key == l.key {
+                    s.levels[w - 1] = l;
+                } else {
+                    s.levels[w] = l;
+                    w += 1;
                 }
             }
-            out.retain(|l| l.qty != 0);
-            s.levels = out;
+            s.levels.truncate(w);
+            s.levels.retain(|l| l.qty != 0);
         }
     }
 
@@ -210,7 +240,7 @@ impl Book {
         let s = if side_ == side::BID { &self.bids } else { &self.asks };
         let mut n = 0;
         for (slot, l) in out.iter_mut().zip(s.iter_best()) {
-            *slot = *l;
+            *slot = l;
             n += 1;
         }
         n
@@ -218,7 +248,7 @@ impl Book {
 
     pub fn top(&self, side_: u8, n: usize) -> Vec<Level> {
         let s = if side_ == side::BID { &self.bids } else { &self.asks };
-        s.iter_best().take(n).copied().collect()
+        s.iter_best().take(n).collect()
     }
 
     /// OKX v5: "bid1px:bid1sz:ask1px:ask1sz:bid2px:..." over the top `depth` levels of each
