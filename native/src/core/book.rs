@@ -3,7 +3,7 @@
 //! Each side is a sorted vector kept with the BEST level LAST (bids by price ascending, asks
 //! by `!price` ascending, i.e. price descending), so the common case — an update at or near
 //! the touch — inserts or removes at the end of the vector and moves few bytes. Lookup scans
-//! back from the touch over the nearest `SCAN` levels, then bisects the rest. Measured against
+//! from where the level would be in a dense book (`Side::lower_bound`). Measured against
 //! a B-tree map for 10-level deltas on 1000-level books (bench/test_book_bench.py), the vector
 //! wins because updates cluster at the touch.
 
@@ -24,9 +24,8 @@ struct Slot {
     qty: i64,
 }
 
-/// Levels nearer the touch than this are found by a scan from the best end (a venue's changes
-/// cluster at the touch: a few compares, no mispredicted halving); farther ones by bisection.
-const SCAN: usize = 48;
+/// How many records ahead `apply_bytes` prefetches.
+const PREFETCH: usize = 8;
 
 #[derive(Default, Clone, Debug)]
 struct Side {
@@ -34,11 +33,14 @@ struct Side {
     levels: Vec<Slot>,
     /// true for asks (key = !price), false for bids (key = price).
     ask: bool,
+    /// The smallest gap seen between adjacent keys (the tick, in practice; u64::MAX until
+    /// two levels were seen). Only a hint for where to start looking: never affects results.
+    step: u64,
 }
 
 impl Side {
     fn new(ask: bool) -> Side {
-        Side { levels: Vec::with_capacity(1024), ask }
+        Side { levels: Vec::with_capacity(1024), ask, step: u64::MAX }
     }
 
     #[inline(always)]
@@ -52,19 +54,47 @@ impl Side {
     }
 
     /// First index whose key is >= `key` (where `key` is or would be).
+    ///
+    /// Starts where the level would be if every tick between it and the touch were occupied
+    /// (`(touch - key) / step` levels back from the best), which is exact or a few levels off
+    /// for the dense books near the touch that venues send, then gallops from there toward
+    /// the answer (1, 2, 4, ... levels) and bisects the last bracket: O(1) for a good guess,
+    /// O(log n) whatever the guess.
     #[inline(always)]
     fn lower_bound(&self, key: i64) -> usize {
         let v = &self.levels[..];
         let n = v.len();
-        let lo = n.saturating_sub(SCAN);
-        let mut i = n;
-        while i > lo && v[i - 1].key >= key {
-            i -= 1;
+        if n == 0 || key > v[n - 1].key {
+            return n;
         }
-        if i > lo || lo == 0 {
-            return i;
+        let d = v[n - 1].key.wrapping_sub(key) as u64; // touch - key, exact in u64 (key <= touch)
+        let back = if self.step == 1 { d } else { d / self.step };
+        let g = if back >= n as u64 { 0 } else { n - 1 - back as usize };
+        if v[g].key >= key {
+            // the answer is at or before g
+            let (mut hi, mut jump) = (g, 1usize);
+            while hi > 0 {
+                let probe = hi.saturating_sub(jump);
+                if v[probe].key < key {
+                    return probe + 1 + v[probe + 1..hi].partition_point(|s| s.key < key);
+                }
+                hi = probe;
+                jump *= 2;
+            }
+            0
+        } else {
+            // the answer is after g
+            let (mut lo, mut jump) = (g, 1usize);
+            loop {
+                let probe = lo + jump;
+                if probe >= n || v[probe].key >= key {
+                    let end = probe.min(n);
+                    return lo + 1 + v[lo + 1..end].partition_point(|s| s.key < key);
+                }
+                lo = probe;
+                jump *= 2;
+            }
         }
-        v[..lo].partition_point(|s| s.key < key)
     }
 
     #[inline(always)]
@@ -79,6 +109,20 @@ impl Side {
             }
         } else if qty != 0 {
             self.levels.insert(i, Slot { key, qty });
+            self.note_gaps(i);
+        }
+    }
+
+    /// Lower `step` to the gaps around the level just put at `i`.
+    #[inline(always)]
+    fn note_gaps(&mut self, i: usize) {
+        let v = &self.levels;
+        let k = v[i].key;
+        if i > 0 {
+            self.step = self.step.min(k.wrapping_sub(v[i - 1].key) as u64);
+        }
+        if i + 1 < v.len() {
+            self.step = self.step.min(v[i + 1].key.wrapping_sub(k) as u64);
         }
     }
 
@@ -149,7 +193,23 @@ impl Book {
         let mut applied = 0;
         let mut bulk = [false; 3]; // per side: pushing a snapshot after a clear
         let mut bulking = false; // any of `bulk`
-        for chunk in bytes.chunks_exact(RECORD_SIZE) {
+        for (j, chunk) in bytes.chunks_exact(RECORD_SIZE).enumerate() {
+            #[cfg(target_arch = "x86_64")]
+            if j % 2 == 0 {
+                // records are read once, in order: ask for the lines PREFETCH records ahead
+                // (a large batch otherwise stalls on each record's first byte)
+                let ahead = (j + PREFETCH) * RECORD_SIZE;
+                if ahead < bytes.len() {
+                    // SAFETY: a prefetch of an in-bounds address; it reads nothing into the program
+                    unsafe {
+                        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+                        _mm_prefetch(bytes.as_ptr().add(ahead) as *const i8, _MM_HINT_T0);
+                        if ahead + RECORD_SIZE < bytes.len() {
+                            _mm_prefetch(bytes.as_ptr().add(ahead + RECORD_SIZE) as *const i8, _MM_HINT_T0);
+                        }
+                    }
+                }
+            }
             // Read only the fields used, each unaligned (a chunk is exactly one record's bytes).
             let p = chunk.as_ptr();
             // SAFETY: every offset below is inside the 64-byte chunk.
@@ -215,6 +275,9 @@ impl Book {
             }
             s.levels.truncate(w);
             s.levels.retain(|l| l.qty != 0);
+            for i in 1..s.levels.len() {
+                s.step = s.step.min(s.levels[i].key.wrapping_sub(s.levels[i - 1].key) as u64);
+            }
         }
     }
 
