@@ -24,6 +24,9 @@ struct Slot {
     qty: i64,
 }
 
+/// Tails up to this many slots move by a fixed-size copy instead of a memmove call.
+const SHORT: usize = 8;
+
 /// How many records ahead `apply_bytes` prefetches.
 const PREFETCH: usize = 8;
 
@@ -70,6 +73,15 @@ impl Side {
         let d = v[n - 1].key.wrapping_sub(key) as u64; // touch - key, exact in u64 (key <= touch)
         let back = if self.step == 1 { d } else { d / self.step };
         let g = if back >= n as u64 { 0 } else { n - 1 - back as usize };
+        self.gallop(g, key)
+    }
+
+    /// `lower_bound` from a poor guess `g`: gallop toward the answer (1, 2, 4, ... levels),
+    /// then bisect the last bracket.
+    #[inline(always)]
+    fn gallop(&self, g: usize, key: i64) -> usize {
+        let v = &self.levels[..];
+        let n = v.len();
         if v[g].key >= key {
             // the answer is at or before g
             let (mut hi, mut jump) = (g, 1usize);
@@ -101,14 +113,37 @@ impl Side {
     fn set(&mut self, price: i64, qty: i64) {
         let key = self.key(price);
         let i = self.lower_bound(key);
-        if i < self.levels.len() && self.levels[i].key == key {
+        let n = self.levels.len();
+        if i < n && self.levels[i].key == key {
             if qty == 0 {
-                self.levels.remove(i);
+                if n - i <= SHORT + 1 && self.levels.capacity() >= i + 1 + SHORT {
+                    // SAFETY: [i+1, i+1+SHORT) is inside the allocation (capacity checked);
+                    // a fixed-size copy (inlined, no memmove call) moves the tail down one slot,
+                    // with whatever spare-capacity bytes follow it, which stay past the length.
+                    unsafe {
+                        let p = self.levels.as_mut_ptr();
+                        std::ptr::copy(p.add(i + 1), p.add(i), SHORT);
+                        self.levels.set_len(n - 1);
+                    }
+                } else {
+                    self.levels.remove(i);
+                }
             } else {
                 self.levels[i].qty = qty;
             }
         } else if qty != 0 {
-            self.levels.insert(i, Slot { key, qty });
+            if n - i <= SHORT && self.levels.capacity() >= i + 1 + SHORT {
+                // SAFETY: as above: [i, i+1+SHORT) is inside the allocation; the tail (at most
+                // SHORT slots) moves up one, then slot i is written and the length grows by one.
+                unsafe {
+                    let p = self.levels.as_mut_ptr();
+                    std::ptr::copy(p.add(i), p.add(i + 1), SHORT);
+                    p.add(i).write(Slot { key, qty });
+                    self.levels.set_len(n + 1);
+                }
+            } else {
+                self.levels.insert(i, Slot { key, qty });
+            }
             self.note_gaps(i);
         }
     }

@@ -133,3 +133,51 @@ fn bulk_snapshot_equals_level_by_level() {
     assert_eq!(bulk.best_ask(), Some(Level { price: 1001, qty: 99 }));
     assert_eq!(bulk.best_bid(), Some(Level { price: 1000, qty: 5 }));
 }
+
+#[test]
+fn agrees_with_a_btreemap_model_on_sparse_and_extreme_prices() {
+    // The search starts from a guess made with the smallest gap seen; prices far apart, one
+    // odd close pair and the i64 extremes must still land every level where it belongs.
+    use std::collections::BTreeMap;
+    let mut b = Book::new(0, 0);
+    let (mut bids, mut asks) = (BTreeMap::new(), BTreeMap::new());
+    let mut x: u64 = 0x2545F4914F6CDD1D;
+    let picks = [i64::MIN, i64::MIN + 1, -1, 0, 1, i64::MAX - 1, i64::MAX];
+    for step in 0..30_000u32 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let s = if x & 1 == 0 { side::BID } else { side::ASK };
+        let price = match (x >> 4) % 4 {
+            0 => picks[((x >> 8) % picks.len() as u64) as usize],
+            1 => 1_000_000 + ((x >> 8) % 50) as i64 * 1_000_000,  // wide ticks
+            2 => 25_000_000 + ((x >> 8) % 3) as i64,              // a tight cluster
+            _ => ((x >> 8) as i64).wrapping_mul(7919),            // anywhere
+        };
+        let qty = if (x >> 20) % 4 == 0 { 0 } else { 1 + ((x >> 24) % 50) as i64 };
+        if step % 5000 == 4999 {
+            // a snapshot in bulk now and then (sets the gap hint from a whole side)
+            let mut recs = vec![Record { kind: kind::BOOK_CLEAR, side: side::NONE, flags: flags::F_SNAPSHOT, ..Default::default() }];
+            for (m, sd) in [(&bids, side::BID), (&asks, side::ASK)] {
+                for (&p, &q) in m.iter() {
+                    recs.push(Record { kind: kind::BOOK_LEVEL, side: sd, flags: flags::F_SNAPSHOT, price: p, qty: q, ..Default::default() });
+                }
+            }
+            let bytes: Vec<u8> = recs.iter().flat_map(|r| unsafe {
+                std::slice::from_raw_parts(r as *const Record as *const u8, RECORD_SIZE).to_vec()
+            }).collect();
+            b.apply_bytes(&bytes);
+        }
+        b.set(s, price, qty);
+        let m = if s == side::BID { &mut bids } else { &mut asks };
+        if qty == 0 {
+            m.remove(&price);
+        } else {
+            m.insert(price, qty);
+        }
+    }
+    let want_bids: Vec<Level> = bids.iter().rev().map(|(&price, &qty)| Level { price, qty }).collect();
+    let want_asks: Vec<Level> = asks.iter().map(|(&price, &qty)| Level { price, qty }).collect();
+    assert_eq!(b.top(side::BID, usize::MAX), want_bids);
+    assert_eq!(b.top(side::ASK, usize::MAX), want_asks);
+}
