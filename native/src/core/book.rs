@@ -27,6 +27,15 @@ struct Slot {
 /// Tails up to this many slots move by a fixed-size copy instead of a memmove call.
 const SHORT: usize = 8;
 
+/// A snapshot of at least this many levels may make its side dense (`Dense`).
+const DENSE_MIN: usize = 64;
+/// The widest dense window's level span, in grid points (x8 bytes; plus margins).
+const DENSE_SPAN_MAX: u64 = 1 << 15;
+/// A dense window spans at most this many grid points per level it holds.
+const DENSE_SPARSITY_MAX: u64 = 16;
+/// Room left on each side of a new window's levels, at least (grid points).
+const DENSE_MARGIN_MIN: u64 = 256;
+
 /// How many records ahead `apply_bytes` prefetches.
 const PREFETCH: usize = 8;
 
@@ -39,11 +48,31 @@ struct Side {
     /// The smallest gap seen between adjacent keys (the tick, in practice; u64::MAX until
     /// two levels were seen). Only a hint for where to start looking: never affects results.
     step: u64,
+    /// Dense mode (see `Dense`): the levels are in `d`, `levels` is unused.
+    dense: bool,
+    d: Dense,
+}
+
+/// A side held as one quantity per grid point (`key = base + i * grid`, 0 = no level) over
+/// a window around the levels: setting a level is an index, no search and no moving of the
+/// levels behind it. A side becomes dense after a snapshot whose levels lie on one grid over a
+/// span at most `DENSE_SPAN_MAX` points (and at most `DENSE_SPARSITY_MAX` times its level count);
+/// a level off the grid, or one that would stretch the window past that span, turns it back
+/// into the sorted vector, as does a clear. Results are the same either way.
+#[derive(Default, Clone, Debug)]
+struct Dense {
+    base: i64,
+    grid: u64,
+    win: Vec<i64>,
+    /// Non-zero entries of `win`.
+    count: usize,
+    /// Index of the highest non-zero entry (the best level) when count > 0.
+    top: usize,
 }
 
 impl Side {
     fn new(ask: bool) -> Side {
-        Side { levels: Vec::with_capacity(1024), ask, step: u64::MAX }
+        Side { levels: Vec::with_capacity(1024), ask, step: u64::MAX, dense: false, d: Dense::default() }
     }
 
     #[inline(always)]
@@ -112,6 +141,26 @@ impl Side {
     #[inline(always)]
     fn set(&mut self, price: i64, qty: i64) {
         let key = self.key(price);
+        if self.dense {
+            if let Some(i) = self.d.index(key) {
+                self.d.put(i, qty);
+                return;
+            }
+            if qty == 0 {
+                return; // a dense side has no level outside its window
+            }
+            self.rewindow(key);
+            if self.dense {
+                let i = self.d.index(key).expect("the new window holds the key");
+                self.d.put(i, qty);
+                return;
+            }
+        }
+        self.sorted_set(key, qty);
+    }
+
+    #[inline(always)]
+    fn sorted_set(&mut self, key: i64, qty: i64) {
         let i = self.lower_bound(key);
         let n = self.levels.len();
         if i < n && self.levels[i].key == key {
@@ -162,12 +211,195 @@ impl Side {
     }
 
     fn best(&self) -> Option<Level> {
+        if self.dense {
+            return (self.d.count > 0).then(|| Level { price: self.key(self.d.key_at(self.d.top)), qty: self.d.win[self.d.top] });
+        }
         self.levels.last().map(|s| self.level(s))
     }
 
+    fn len(&self) -> usize {
+        if self.dense { self.d.count } else { self.levels.len() }
+    }
+
+    /// Empty, sorted mode (the window's memory is kept for the next snapshot).
+    fn clear(&mut self) {
+        self.levels.clear();
+        self.dense = false;
+        self.d.count = 0;
+    }
+
     /// Best first.
-    fn iter_best(&self) -> impl Iterator<Item = Level> + '_ {
-        self.levels.iter().rev().map(move |s| self.level(s))
+    fn iter_best(&self) -> BestIter<'_> {
+        if self.dense {
+            BestIter::Dense { s: self, next: self.d.top + 1, left: self.d.count }
+        } else {
+            BestIter::Sorted { s: self, it: self.levels.iter().rev() }
+        }
+    }
+
+    /// After a snapshot (sorted mode, `levels` sorted, distinct, non-zero): go dense when the
+    /// levels lie on one grid over a small enough span.
+    fn maybe_dense(&mut self) {
+        let v = &self.levels;
+        if v.len() < DENSE_MIN {
+            return;
+        }
+        let mut g = 0u64;
+        for w in v.windows(2) {
+            g = gcd(g, w[1].key.wrapping_sub(w[0].key) as u64);
+            if g == 1 {
+                break;
+            }
+        }
+        let (lo, hi) = (v[0].key, v[v.len() - 1].key);
+        let levels = std::mem::take(&mut self.levels);
+        if !self.build_window(lo, hi, g, levels.iter().map(|s| (s.key, s.qty))) {
+            self.levels = levels;
+        } else {
+            self.levels = levels;
+            self.levels.clear();
+        }
+    }
+
+    /// Dense: a new level at `key` outside the window. Build a wider window holding it, or
+    /// go back to the sorted vector (off the grid, or too wide).
+    #[inline(never)]
+    fn rewindow(&mut self, key: i64) {
+        let now: Vec<(i64, i64)> = self.d.iter_keys().collect(); // best (highest key) first
+        let (mut lo, mut hi) = (key, key);
+        if let (Some(h), Some(l)) = (now.first(), now.last()) {
+            lo = lo.min(l.0);
+            hi = hi.max(h.0);
+        }
+        let off = key.wrapping_sub(self.d.base) as u64; // the grid is kept: is the key on it?
+        let on_grid = self.d.grid > 0 && off % self.d.grid == 0;
+        if !(on_grid && self.build_window(lo, hi, self.d.grid, now.iter().copied())) {
+            self.dense = false;
+            self.levels.clear();
+            self.levels.extend(now.iter().rev().map(|&(key, qty)| Slot { key, qty }));
+        }
+    }
+
+    /// Fill a window over [lo, hi] on `grid` (with room around it) with `levels`; false (and
+    /// nothing changed) when the span is too wide or sparse, or the window would overflow.
+    fn build_window(&mut self, lo: i64, hi: i64, grid: u64, levels: impl Iterator<Item = (i64, i64)> + Clone) -> bool {
+        if grid == 0 {
+            return false;
+        }
+        let span = (hi.wrapping_sub(lo) as u64) / grid + 1;
+        let n = levels.clone().count() as u64;
+        if span > DENSE_SPAN_MAX || span > DENSE_SPARSITY_MAX * n.max(1) {
+            return false;
+        }
+        let margin = span.max(DENSE_MARGIN_MIN).min(DENSE_SPAN_MAX);
+        let len = span + 2 * margin;
+        let base = match (margin as i128).checked_mul(grid as i128).map(|m| lo as i128 - m) {
+            Some(b) if b >= i64::MIN as i128 && b + (len as i128) * (grid as i128) <= i64::MAX as i128 => b as i64,
+            _ => return false,
+        };
+        let d = &mut self.d;
+        d.win.clear();
+        d.win.resize(len as usize, 0);
+        d.base = base;
+        d.grid = grid;
+        d.count = 0;
+        d.top = 0;
+        for (k, q) in levels {
+            let i = d.index(k).expect("a level inside the window");
+            d.put(i, q);
+        }
+        self.dense = true;
+        true
+    }
+}
+
+impl Dense {
+    /// Window index of `key`, if the window holds it.
+    #[inline(always)]
+    fn index(&self, key: i64) -> Option<usize> {
+        if key < self.base {
+            return None;
+        }
+        let off = key.wrapping_sub(self.base) as u64;
+        let i = if self.grid == 1 {
+            off
+        } else {
+            if off % self.grid != 0 {
+                return None;
+            }
+            off / self.grid
+        };
+        (i < self.win.len() as u64).then_some(i as usize)
+    }
+
+    #[inline(always)]
+    fn key_at(&self, i: usize) -> i64 {
+        self.base.wrapping_add((i as u64).wrapping_mul(self.grid) as i64)
+    }
+
+    #[inline(always)]
+    fn put(&mut self, i: usize, qty: i64) {
+        let old = std::mem::replace(&mut self.win[i], qty);
+        if qty != 0 {
+            if old == 0 {
+                self.count += 1;
+                if self.count == 1 || i > self.top {
+                    self.top = i;
+                }
+            }
+        } else if old != 0 {
+            self.count -= 1;
+            if i == self.top && self.count > 0 {
+                let mut t = i;
+                while self.win[t] == 0 {
+                    t -= 1;
+                }
+                self.top = t;
+            }
+        }
+    }
+
+    /// (key, qty) best (highest key) first.
+    fn iter_keys(&self) -> impl Iterator<Item = (i64, i64)> + Clone + '_ {
+        let end = if self.count > 0 { self.top + 1 } else { 0 };
+        self.win[..end].iter().enumerate().rev().filter(|(_, &q)| q != 0).map(|(i, &q)| (self.key_at(i), q))
+    }
+}
+
+fn gcd(mut a: u64, mut b: u64) -> u64 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
+}
+
+/// A side's levels, best first, in either mode.
+enum BestIter<'a> {
+    Sorted { s: &'a Side, it: std::iter::Rev<std::slice::Iter<'a, Slot>> },
+    Dense { s: &'a Side, next: usize, left: usize },
+}
+
+impl Iterator for BestIter<'_> {
+    type Item = Level;
+
+    #[inline]
+    fn next(&mut self) -> Option<Level> {
+        match self {
+            BestIter::Sorted { s, it } => it.next().map(|l| s.level(l)),
+            BestIter::Dense { s, next, left } => {
+                if *left == 0 {
+                    return None;
+                }
+                let w = &s.d.win;
+                let mut i = *next - 1;
+                while w[i] == 0 {
+                    i -= 1;
+                }
+                *next = i;
+                *left -= 1;
+                Some(Level { price: s.key(s.d.key_at(i)), qty: w[i] })
+            }
+        }
     }
 }
 
@@ -195,10 +427,10 @@ impl Book {
 
     pub fn clear(&mut self, side_: u8) {
         if side_ != side::ASK {
-            self.bids.levels.clear();
+            self.bids.clear();
         }
         if side_ != side::BID {
-            self.asks.levels.clear();
+            self.asks.clear();
         }
     }
 
@@ -313,6 +545,7 @@ impl Book {
             for i in 1..s.levels.len() {
                 s.step = s.step.min(s.levels[i].key.wrapping_sub(s.levels[i - 1].key) as u64);
             }
+            s.maybe_dense();
         }
     }
 
@@ -324,9 +557,9 @@ impl Book {
     }
     pub fn depth(&self, side_: u8) -> usize {
         match side_ {
-            side::BID => self.bids.levels.len(),
-            side::ASK => self.asks.levels.len(),
-            _ => self.bids.levels.len() + self.asks.levels.len(),
+            side::BID => self.bids.len(),
+            side::ASK => self.asks.len(),
+            _ => self.bids.len() + self.asks.len(),
         }
     }
     pub fn crossed(&self) -> bool {
