@@ -37,7 +37,7 @@ const DENSE_SPARSITY_MAX: u64 = 16;
 const DENSE_MARGIN_MIN: u64 = 256;
 
 /// How many records ahead `apply_bytes` prefetches.
-const PREFETCH: usize = 8;
+const PREFETCH: usize = 24;
 
 #[derive(Default, Clone, Debug)]
 struct Side {
