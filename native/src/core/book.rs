@@ -1,11 +1,18 @@
 //! L2 order book over integer price levels.
 //!
-//! Each side is a sorted vector kept with the BEST level LAST (bids by price ascending, asks
-//! by `!price` ascending, i.e. price descending), so the common case — an update at or near
-//! the touch — inserts or removes at the end of the vector and moves few bytes. Lookup scans
-//! from where the level would be in a dense book (`Side::lower_bound`). Measured against
-//! a B-tree map for 10-level deltas on 1000-level books (bench/test_book_bench.py), the vector
-//! wins because updates cluster at the touch.
+//! A side has two forms with the same results:
+//! * dense (`Dense`): one quantity per grid point over a window around the levels, so a
+//!   change is an index computation and a store (no search, no moving of levels). A side
+//!   takes it after a snapshot of at least `DENSE_MIN` levels lying on one grid (the tick)
+//!   over a small enough span; it leaves it for a level off the grid, a window that would grow
+//!   too wide or sparse, or a clear.
+//! * sorted: a vector kept with the BEST level LAST (bids by price ascending, asks by `!price`
+//!   ascending, i.e. price descending), so an update at or near the touch moves few bytes;
+//!   lookup starts from where the level would be in a dense book (`Side::lower_bound`).
+//!
+//! `nexus bench peers --book-only` (1000-level snapshot, 20 000 messages of ~20 changes near
+//! the touch) measured ~37 ns per change for the sorted vector with a binary search, ~22 ns
+//! with the guessed start, ~7-11 ns dense.
 
 use crate::core::decimal::{format_fixed, format_scaled};
 use crate::core::record::{kind, side, Record, RECORD_SIZE};
