@@ -25,6 +25,7 @@ import numpy as np
 from nexus import record
 from time import monotonic_ns
 
+from nexus._native import RingWriter
 from nexus.exceptions import BatchFull, DecodeError
 from nexus.exceptions import ConfigError
 from nexus.feeds.connection import FeedConnection
@@ -49,10 +50,18 @@ _LEVEL = int(record.Kind.BOOK_LEVEL)
 _F_RESYNC = int(record.Flag.RESYNC)
 
 
-class PublishingBook:
-    """A native Book whose every mutation is also published as records."""
+# The inner book's read-only methods a sync rule calls per message (crossed after every book
+# segment, the checksums, the touch): bound once in `PublishingBook.__init__`, so a call is one
+# slot read and the native call, not a Python-level `__getattr__` per use.
+_READS = ("crossed", "best_bid", "best_ask", "depth", "top", "top_into", "checksum_okx", "checksum_string_okx",
+          "checksum_kraken", "checksum_string_kraken")
 
-    __slots__ = ("inner", "publish", "venue_id", "instrument_id", "_one")
+
+class PublishingBook:
+    """A native Book whose every mutation is also published as records. `inner` is fixed for
+    the object's life (its read methods are bound at construction)."""
+
+    __slots__ = ("inner", "publish", "venue_id", "instrument_id", "_one", "_publish_n", *_READS)
 
     def __init__(self, inner, publish, venue_id_: int, instrument_id: int):
         self.inner = inner
@@ -60,10 +69,19 @@ class PublishingBook:
         self.venue_id = venue_id_
         self.instrument_id = instrument_id
         self._one = record.empty(1)
+        # a ring writer's publish takes the record count itself: no slice made per apply
+        self._publish_n = isinstance(getattr(publish, "__self__", None), RingWriter)
+        for name in _READS:
+            setattr(self, name, getattr(inner, name))
 
     def apply(self, batch, n=-1):
         k = self.inner.apply(batch, n)
-        self.publish(batch if n < 0 else batch[:n])
+        if n < 0:
+            self.publish(batch)
+        elif self._publish_n:
+            self.publish(batch, n)
+        else:
+            self.publish(batch[:n])
         return k
 
     def clear(self, side=0):

@@ -1,5 +1,6 @@
 use super::buffers::{records, records_mut};
 use super::error::{ring_err, ArgError};
+use crate::core::record::RECORD_SIZE;
 use crate::core::{bench, ring};
 use numpy::PyUntypedArray;
 use pyo3::prelude::*;
@@ -26,11 +27,14 @@ impl RingWriter {
     fn new(name: &str, slots: u64) -> PyResult<Self> {
         ring::RingWriter::create(name, slots).map(|w| RingWriter(Some(w))).map_err(ring_err)
     }
-    /// Publish a record array (any length; larger than the ring is split). Returns its length.
-    fn publish(&mut self, batch: &Bound<'_, PyUntypedArray>) -> PyResult<usize> {
+    /// Publish the first `n` records of a record array (all if n < 0; any length, larger than
+    /// the ring is split). Returns how many were published.
+    #[pyo3(signature = (batch, n=-1), text_signature = "($self, batch, n=-1)")]
+    fn publish(&mut self, batch: &Bound<'_, PyUntypedArray>, n: isize) -> PyResult<usize> {
         let bytes = records(batch)?;
-        self.inner()?.publish_bytes(bytes);
-        Ok(bytes.len() / crate::core::record::RECORD_SIZE)
+        let len = if n < 0 { bytes.len() } else { (n as usize * RECORD_SIZE).min(bytes.len()) };
+        self.inner()?.publish_bytes(&bytes[..len]);
+        Ok(len / RECORD_SIZE)
     }
     #[getter]
     fn name(&mut self) -> PyResult<String> {
