@@ -38,6 +38,7 @@ __all__ = [
     "binance_depth",
     "binance_trade",
     "binance_snapshot",
+    "binance_depth_sync",
     "coinbase_l2",
     "kraken_book",
     "kraken_trades",
@@ -282,6 +283,15 @@ def binance_snapshot(
     target: Target | None,
     ts_local_ns: int,
 ) -> tuple[int, int, int] | None: ...
+def binance_depth_sync(
+    raw: bytes,
+    out: np.ndarray,
+    target: Target,
+    ts_local_ns: int,
+    book: Book,
+    last_seq: int,
+    rule: int,
+) -> tuple[int, int, int, bool] | None: ...
 def coinbase_l2(
     raw: bytes,
     out: np.ndarray,

@@ -237,10 +237,18 @@ class VenueFeed:
 
     def on_message(self, payload: bytes, ts_local_ns: int) -> None:
         published = self.counters.records_published
-        segs = self._decode(payload, ts_local_ns)
-        if segs is None:
-            return
-        self._handle(segs)
+        r = self.sync.feed_frame(payload, self.batch, ts_local_ns)  # the steady state, fused
+        if r is not None:
+            self.last_book_ts_ns, self.last_book_seq = r[1], r[2]
+            if self.sync.notes:
+                for n in self.sync.notes:
+                    log.info("%s: %s", self.venue, n)
+                self.sync.notes.clear()
+        else:
+            segs = self._decode(payload, ts_local_ns)
+            if segs is None:
+                return
+            self._handle(segs)
         if self.on_published is not None and self.counters.records_published != published:
             self._published()
 

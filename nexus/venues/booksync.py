@@ -93,6 +93,19 @@ class Sync:
             elif kind is _CONTROL:
                 self.on_control(seg)
 
+    def feed_frame(self, raw: Any, batch: np.ndarray, ts_local_ns: int = 0) -> tuple | None:
+        """The fused steady state (a small hook; the Binance syncs implement it): when the
+        frame is an ordinary diff for a book in sync, decode it into `batch`, check its sequence
+        and apply it to the book in one native call, exactly as `decoder.decode` then `feed`
+        would, and return (records, ts_exchange_ns, seq, crossed). None: nothing was applied,
+        the frame takes the general path (`decoder.decode(raw, batch, ts)` then `feed`), which
+        handles every exception (gap, snapshot, first frame after one, other symbol, crossed
+        book, anything the native decoder declines). A book wrapped by the feed handler
+        (`PublishingBook`: `.inner` the native book, `.publish`) has the records published
+        after the apply, as its `apply` does. Callers: the feed handler, `book replay`, the
+        peers bench."""
+        return None
+
     # -- venue rules (override) ------------------------------------------------------------
     def on_book(self, st: BookState, seg: Segment, batch: np.ndarray) -> None:
         raise NotImplementedError

@@ -1,4 +1,5 @@
 use super::buffers::records_mut;
+use super::book::Book;
 use super::target::{core, Target};
 use crate::core::binance::{decode_depth, decode_snapshot, decode_trade, DepthResult, TradeResult};
 use numpy::PyUntypedArray;
@@ -65,8 +66,38 @@ fn binance_snapshot(raw: &[u8], out: &Bound<'_, PyUntypedArray>, target: Option<
     Ok(decode_snapshot(raw, buf, &t).map(|i| (i.records, i.ts_exchange_ns, i.last)))
 }
 
+
+/// The fused steady state of a synced Binance book (booksync.py `Sync.feed_frame`): one
+/// depthUpdate of `target`'s symbol decoded into `out` exactly as `binance_depth` writes it,
+/// its sequence checked against the book's update id `last_seq` and, when it is the ordinary
+/// next diff, applied to `book`. `rule` 0 (spot): no `pu`, U <= last_seq + 1 and u > last_seq;
+/// 1 (USD-M futures): pu == last_seq. Returns (records, ts_exchange_ns, u, crossed after the
+/// apply) when applied, or None when the frame needs the Python path (decode + Sync.feed),
+/// the book then untouched: another symbol, a gap, a stale or duplicate frame, anything the
+/// fast decoder declines.
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+fn binance_depth_sync(raw: &[u8], out: &Bound<'_, PyUntypedArray>, target: &Bound<'_, Target>, ts_local_ns: i64,
+                      book: &Bound<'_, Book>, last_seq: i64, rule: u8) -> PyResult<Option<(usize, i64, u64, bool)>> {
+    let buf = records_mut(out)?;
+    let t = core(Some(target), ts_local_ns);
+    let DepthResult::Done(i) = decode_depth(raw, buf, &t) else { return Ok(None) };
+    let next = match rule {
+        0 => i.pu.is_none() && last_seq >= 0 && i.first <= last_seq as u64 + 1 && i.last > last_seq as u64,
+        1 => i.pu.is_some_and(|pu| pu >= -1 && pu == last_seq),
+        _ => false,
+    };
+    if !next {
+        return Ok(None);
+    }
+    let mut b = book.borrow_mut();
+    b.0.apply_bytes(&buf[..i.records * 64]);
+    Ok(Some((i.records, i.ts_exchange_ns, i.last, b.0.crossed())))
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(binance_depth, m)?)?;
     m.add_function(wrap_pyfunction!(binance_trade, m)?)?;
+    m.add_function(wrap_pyfunction!(binance_depth_sync, m)?)?;
     m.add_function(wrap_pyfunction!(binance_snapshot, m)?)
 }
