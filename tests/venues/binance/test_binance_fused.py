@@ -82,7 +82,7 @@ qtys = st.sampled_from(["0", "0.001", "1.5", "2.250"])
 levels = st.lists(st.tuples(prices, qtys).map(list), max_size=5)
 OPS = ["next"] * 8 + ["gap", "dup", "back", "stale", "snap", "snap_old", "other", "trade", "bad", "nopu", "pu_spot"]
 ops = st.lists(st.tuples(st.sampled_from(OPS), levels, levels, st.integers(0, 3), st.integers(-3, 3)),
-               min_size=1, max_size=60)
+               min_size=3, max_size=60)
 
 
 def frames(mod, plan):
@@ -99,7 +99,10 @@ def frames(mod, plan):
         return json.dumps(m, separators=(",", ":")).encode()
 
     for op, b, a, k, d in plan:
-        if op == "next":
+        if op == "next":  # a run of 1 + k + |d| contiguous diffs (the steady state)
+            for j in range(k + abs(d)):
+                out.append(depth(cur + 1, cur + 1 + j % 2, cur, b[j % 2:], a[:j + 1]))
+                cur += 1 + j % 2
             raw = depth(cur + 1, cur + 1 + k, cur, b, a)
             cur += 1 + k
         elif op == "gap":
@@ -145,7 +148,7 @@ def run_both(mod, raws):
 
 
 @settings(max_examples=500, deadline=None)
-@given(st.sampled_from([spot, perp]), ops, st.booleans())
+@given(st.sampled_from([spot, perp]), ops, st.sampled_from([True, True, True, False]))
 def test_fused_path_equals_general_path(mod, plan, snapshot_first):
     if snapshot_first:
         plan = [("snap", [["99.90", "1.0"]], [["100.10", "1.0"]], 0, 0)] + plan
@@ -155,7 +158,7 @@ def test_fused_path_equals_general_path(mod, plan, snapshot_first):
 def test_fused_path_is_taken_in_the_steady_state_and_declines_the_exceptions():
     for mod in (spot, perp):
         plan = [("snap", [["99.90", "1.0"]], [["100.10", "1.0"]], 0, 0)]
-        plan += [("next", [["99.95", "2.0"]], [["100.05", "0"]], 1, 0)] * 20
+        plan += [("next", [["99.95", "2.0"]], [["100.05", "0"]], 0, 0)] * 20  # k=0, d=0: one frame each
         plan += [("gap", [], [], 0, 0), ("next", [], [], 0, 0), ("snap", [], [["100.20", "3"]], 0, 0)]
         plan += [("next", [["100.30", "1.0"]], [], 0, 0)] * 3  # crosses the ask at 100.20: noted once
         ref, fus = run_both(mod, frames(mod, plan))
