@@ -142,6 +142,7 @@ def replay_throughput(path: str, rounds: int = 3) -> dict:
                 for body in listings.get(venue, ()):  # the instrument listing the recording saved
                     d.load_metadata(body)
                 s = mod.Sync(d)
+                s.fuse()  # as the feed handler does
                 orig = s.state
 
                 def state(inst, orig=orig):
@@ -162,14 +163,11 @@ def replay_throughput(path: str, rounds: int = 3) -> dict:
                     continue
                 if venue not in decoders:
                     new(venue)
-                if syncs[venue].feed_frame(payload, batch, ts) is not None:
-                    segs = ()  # an ordinary diff: decoded, applied and published in one call
-                else:
-                    try:
-                        segs = decoders[venue].decode(payload, batch, ts)
-                    except (DecodeError, BatchFull):
-                        continue
-                    syncs[venue].feed(segs, batch)
+                try:
+                    segs = decoders[venue].decode(payload, batch, ts)
+                except (DecodeError, BatchFull):
+                    continue
+                syncs[venue].feed(segs, batch)
                 for seg in segs:
                     if seg.kind is SegKind.TRADES and seg.stop > seg.start:
                         w.publish(batch[seg.start:seg.stop])

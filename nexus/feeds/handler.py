@@ -34,7 +34,7 @@ from nexus.feeds.recorder import fetch_rest
 from nexus.feeds.session import Session, rest_call
 from nexus.venues.registry import FeedSpec
 from nexus.venues import venue_id
-from nexus.venues.base import DEFAULT_BATCH_RECORDS, SegKind
+from nexus.venues.base import APPLIED, DEFAULT_BATCH_RECORDS, SegKind
 from nexus.venues.registry import canonical_symbol, load, names
 from nexus.venues.registry import feed_spec as registry_spec
 
@@ -111,6 +111,10 @@ class VenueFeed:
         self.decoder.rest_symbol = self.symbol
         self.sync = self.module.Sync(self.decoder)
         self._wrap_books()
+        # the steady state fused (Binance: an ordinary diff decoded, checked and applied to the
+        # book in one native call; decode then returns APPLIED and the book published it); with
+        # the stage probe on, such a frame's sync and book apply count in its decode stage
+        self.sync.fuse()
         self._publish_out = publish
         # called once at the end of a message that published records (in-process readers
         # read the ring then); None: the readers poll on their own
@@ -237,18 +241,10 @@ class VenueFeed:
 
     def on_message(self, payload: bytes, ts_local_ns: int) -> None:
         published = self.counters.records_published
-        r = self.sync.feed_frame(payload, self.batch, ts_local_ns)  # the steady state, fused
-        if r is not None:
-            self.last_book_ts_ns, self.last_book_seq = r[1], r[2]
-            if self.sync.notes:
-                for n in self.sync.notes:
-                    log.info("%s: %s", self.venue, n)
-                self.sync.notes.clear()
-        else:
-            segs = self._decode(payload, ts_local_ns)
-            if segs is None:
-                return
-            self._handle(segs)
+        segs = self._decode(payload, ts_local_ns)
+        if segs is None:
+            return
+        self._handle(segs)
         if self.on_published is not None and self.counters.records_published != published:
             self._published()
 
@@ -287,6 +283,14 @@ class VenueFeed:
 
     def _handle(self, segs) -> None:
         """The decoded segments through the venue's sync rules; trades published."""
+        if segs is APPLIED:  # the fused path applied (and published) it already
+            r = self.sync.last_fused
+            self.last_book_ts_ns, self.last_book_seq = r[1], r[2]
+            if self.sync.notes:
+                for n in self.sync.notes:
+                    log.info("%s: %s", self.venue, n)
+                self.sync.notes.clear()
+            return
         self.sync.feed(segs, self.batch)
         for seg in segs:
             if seg.kind is SegKind.TRADES and seg.stop > seg.start:

@@ -59,8 +59,7 @@ def warnings_to_stderr() -> None:
 
 class LineReader:
     """Iterates (line number, segments, batch) over the decodable lines of a byte stream
-    (stdin by default); `rejected` counts the lines that could not be understood. With
-    `fused` set to a Sync's `feed_frame`, a line that call applies comes with no segments."""
+    (stdin by default); `rejected` counts the lines that could not be understood."""
 
     def __init__(self, venue: str, symbol: str | None, instruments: str | None, stream=None) -> None:
         from nexus import record
@@ -84,22 +83,15 @@ class LineReader:
         self.stream = infer_instruments(self.module, self.decoder, self.symbol, self.stream)
         self.rejected = 0
         self.lines = 0
-        # a Sync's `feed_frame` (set by the caller that feeds one): tried first on each line; a
-        # line it applied is yielded with no segments
-        self.fused = None
 
     def __iter__(self) -> Iterator:
         from nexus import record
         from nexus.exceptions import BatchFull, DecodeError
 
         decode = self.decoder.decode
-        fused = self.fused
         for lineno, raw in enumerate(self.stream, 1):
             self.lines = lineno
             raw = raw.rstrip(b"\r\n")
-            if fused is not None and fused(raw, self.batch) is not None:
-                yield lineno, (), self.batch  # applied by the sync (its notes, if any, belong to this line)
-                continue
             while True:
                 try:
                     segs = decode(raw, self.batch)

@@ -93,17 +93,27 @@ class Sync:
             elif kind is _CONTROL:
                 self.on_control(seg)
 
-    def feed_frame(self, raw: Any, batch: np.ndarray, ts_local_ns: int = 0) -> tuple | None:
-        """The fused steady state (a small hook; the Binance syncs implement it): when the
-        frame is an ordinary diff for a book in sync, decode it into `batch`, check its sequence
-        and apply it to the book in one native call, exactly as `decoder.decode` then `feed`
-        would, and return (records, ts_exchange_ns, seq, crossed). None: nothing was applied,
-        the frame takes the general path (`decoder.decode(raw, batch, ts)` then `feed`), which
-        handles every exception (gap, snapshot, first frame after one, other symbol, crossed
-        book, anything the native decoder declines). A book wrapped by the feed handler
-        (`PublishingBook`: `.inner` the native book, `.publish`) has the records published
-        after the apply, as its `apply` does. Callers: the feed handler, `book replay`, the
-        peers bench."""
+    # -- the fused steady state (a small opt-in hook) -----------------------------------------
+    last_fused: tuple | None = None  # (records, ts_exchange_ns, seq, crossed) of the last fused frame
+
+    def fuse(self) -> None:
+        """Opt in to the fused steady state: the decoder offers every book diff it recognises
+        to `feed_frame` first; an ordinary diff for a book in sync is then decoded into the
+        batch, sequence-checked and applied to the book in one native call, exactly as
+        `decode` then `feed` would leave them, and `decode` returns `APPLIED` (no segments:
+        `feed(APPLIED, batch)` does nothing; `last_fused` says what was applied). Anything
+        else (gap, snapshot, first diff after one, other symbol, crossed book, a frame the
+        native decoder declines) takes the general path unchanged. A book wrapped by the feed
+        handler (`PublishingBook`: `.inner` the native book, `.publish`) has the applied
+        records published, as its `apply` does. Venues without a fused path ignore the call.
+        The caller must feed every decoded frame to this Sync (the decoder's frames are its)."""
+        if type(self).feed_frame is not Sync.feed_frame:
+            self.decoder.fused = self.feed_frame
+
+    def feed_frame(self, raw: bytes, batch: np.ndarray, ts_local_ns: int = 0) -> tuple | None:
+        """The fused path for one frame the decoder recognised as a book diff: (records,
+        ts_exchange_ns, seq, crossed) when applied, None when nothing was applied (the
+        general path decides). Venues with a fused path override it."""
         return None
 
     # -- venue rules (override) ------------------------------------------------------------

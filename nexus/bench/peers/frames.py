@@ -114,15 +114,14 @@ def nexus_decode(venue: str, sim: SimFrames) -> dict:
     def one_pass(with_book: bool):
         dec = fresh()
         sync = mod.Sync(dec) if with_book else None
+        if sync is not None:
+            sync.fuse()  # the steady state in one native call where the venue has it
         feed = sync.feed if with_book else None
         batch = record.empty(DEFAULT_BATCH_RECORDS)
         decode = dec.decode
-        fused = sync.feed_frame if with_book else None  # the steady state in one native call
         rejected = 0
         t0 = clock_ns()
         for raw in lines:
-            if fused is not None and fused(raw, batch) is not None:
-                continue
             while True:
                 try:
                     segs = decode(raw, batch)

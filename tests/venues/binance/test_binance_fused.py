@@ -1,6 +1,7 @@
-"""The fused steady state (`Sync.feed_frame`: decode + sequence check + book apply of an
-ordinary depthUpdate in one native call) must leave exactly what the general path leaves
-(`decoder.decode` then `Sync.feed`): the same records published on the ring (through the feed
+"""The fused steady state (`Sync.fuse()`: the decoder offers each depthUpdate to
+`Sync.feed_frame`, decode + sequence check + book apply of an ordinary diff in one native
+call, and returns APPLIED) must leave exactly what the general path leaves (`decoder.decode`
+then `Sync.feed` without `fuse`): the same records published on the ring (through the feed
 handler's PublishingBook), the same book, the same sync state and notes, after every frame
 of random streams with gaps, duplicates, out-of-order and stale frames, snapshots at any
 point (older, equal, newer), another symbol, trades, frames the decoder refuses, and books
@@ -18,6 +19,7 @@ from nexus import record
 from nexus.exceptions import BatchFull, DecodeError
 from nexus.feeds.handler import PublishingBook
 from nexus.venues.binance import perp, spot
+from nexus.venues.base import APPLIED
 from nexus.venues.binance.data import instrument
 
 SYM = "BTCUSDT"
@@ -33,7 +35,8 @@ class Pipeline:
         for s in (SYM, "ETHUSDT"):
             self.dec.set_instrument(instrument(mod.VENUE, s, "0.01", "0.001"))
         self.sync = mod.Sync(self.dec)
-        self.fused = fused
+        if fused:
+            self.sync.fuse()
         self.taken = 0
         self.ring: list[bytes] = []
         orig = self.sync.state
@@ -53,10 +56,7 @@ class Pipeline:
         self.ring.append(r.tobytes())
 
     def frame(self, raw: bytes, ts: int) -> None:
-        if self.fused and self.sync.feed_frame(raw, self.batch, ts) is not None:
-            self.taken += 1
-            return
-        while True:
+        while True:  # what every caller does: decode, then feed what it gives
             try:
                 segs = self.dec.decode(raw, self.batch, ts)
             except BatchFull as e:
@@ -65,6 +65,9 @@ class Pipeline:
             except DecodeError:
                 return
             break
+        if segs is APPLIED:
+            self.taken += 1
+            assert self.sync.last_fused[2] == self.sync.books[SYM].last_seq
         self.sync.feed(segs, self.batch)
 
     def state_of(self):
