@@ -113,7 +113,8 @@ class VenueFeed:
         self._wrap_books()
         # the steady state fused (Binance: an ordinary diff decoded, checked and applied to the
         # book in one native call; decode then returns APPLIED and the book published it); with
-        # the stage probe on, such a frame's sync and book apply count in its decode stage
+        # the stage probe on, such a frame's sync and book apply count in its decode stage (its
+        # ring publish still in the publish stage)
         self.sync.fuse()
         self._publish_out = publish
         # called once at the end of a message that published records (in-process readers
@@ -275,6 +276,8 @@ class VenueFeed:
         t_decoded = monotonic_ns()
         if segs is None:
             return
+        if segs is APPLIED:  # fused: decode + sync + book apply count as decode; the publish inside it as publish
+            t_decoded -= probe.publish_ns
         self._handle(segs)
         if self.counters.records_published != published:
             probe.opened(self.counters.records_published, ts_local_ns, t_handler, t_decoded, monotonic_ns())
