@@ -44,6 +44,7 @@ __all__ = [
     "kraken_trades",
     "okx_message",
     "bybit_message",
+    "bybit_book_sync",
     "hyperliquid_message",
     "Consensus",
     "TradeDedup",
@@ -331,3 +332,11 @@ def bybit_message(
     ts_local_ns: int,
 ) -> (tuple[Literal["book"], int, bool, int, int] | tuple[Literal["trades"], int, int, list[str], bool]
       | tuple[Literal["symbol"], str] | None): ...
+def bybit_book_sync(
+    raw: bytes,
+    out: np.ndarray,
+    target: Target,
+    ts_local_ns: int,
+    book: Book,
+    last_seq: int,
+) -> tuple[int, int, int, bool] | None: ...

@@ -1,4 +1,5 @@
 use super::buffers::records_mut;
+use super::book::Book;
 use super::target::{core, Target};
 use crate::core::bybit::{decode, BybitResult, Info};
 use numpy::PyUntypedArray;
@@ -40,6 +41,30 @@ fn bybit_message<'py>(
     })
 }
 
+
+/// The fused steady state of a synced Bybit book (booksync.py `Sync.feed_frame`): one
+/// `orderbook.*` delta of `target`'s symbol decoded into `out` exactly as `bybit_message`
+/// writes it and, when its u is `last_seq` + 1, applied to `book`. Returns (records,
+/// ts_exchange_ns, u, crossed after the apply), or None (the book untouched) when the frame
+/// needs the Python path: a snapshot, a gap, a stale or duplicate delta, trades, another
+/// symbol, anything the fast decoder declines.
+#[pyfunction]
+fn bybit_book_sync(raw: &[u8], out: &Bound<'_, PyUntypedArray>, target: &Bound<'_, Target>, ts_local_ns: i64,
+                   book: &Bound<'_, Book>, last_seq: i64) -> PyResult<Option<(usize, i64, u64, bool)>> {
+    let buf = records_mut(out)?;
+    let t = core(Some(target), ts_local_ns);
+    let BybitResult::Done(Info::Book { records, snapshot: false, ts_exchange_ns, seq }) = decode(raw, buf, &t) else {
+        return Ok(None);
+    };
+    if last_seq < 0 || seq != last_seq as u64 + 1 {
+        return Ok(None);
+    }
+    let mut b = book.borrow_mut();
+    b.0.apply_bytes(&buf[..records * 64]);
+    Ok(Some((records, ts_exchange_ns, seq, b.0.crossed())))
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_function(wrap_pyfunction!(bybit_message, m)?)
+    m.add_function(wrap_pyfunction!(bybit_message, m)?)?;
+    m.add_function(wrap_pyfunction!(bybit_book_sync, m)?)
 }
