@@ -102,8 +102,11 @@ class Sync:
         batch, sequence-checked and applied to the book in one native call, exactly as
         `decode` then `feed` would leave them, and `decode` returns `APPLIED` (no segments:
         `feed(APPLIED, batch)` does nothing; `last_fused` says what was applied). Anything
-        else (gap, snapshot, first diff after one, other symbol, crossed book, a frame the
-        native decoder declines) takes the general path unchanged. A book wrapped by the feed
+        else (gap, stale or duplicate diff, snapshot, buffered diffs, Binance's first diff
+        after a snapshot, other symbol, unknown or re-listed instrument, a frame the native
+        decoder declines) takes the general path unchanged. A diff that crosses or uncrosses
+        the book is applied, then noted by `_check_crossed` exactly as `feed` notes it. Venues
+        with a fused path: binance-spot, binance-perp, bybit-perp. A book wrapped by the feed
         handler (`PublishingBook`: `.inner` the native book, `.publish`) has the applied
         records published, as its `apply` does. Venues without a fused path ignore the call.
         The caller must feed every decoded frame to this Sync (the decoder's frames are its)."""
