@@ -43,6 +43,7 @@ __all__ = [
     "kraken_book",
     "kraken_trades",
     "okx_message",
+    "okx_book_sync",
     "bybit_message",
     "bybit_book_sync",
     "hyperliquid_message",
@@ -318,6 +319,15 @@ def okx_message(
     ts_local_ns: int,
 ) -> (tuple[Literal["book"], int, bool, int, int | None, int | None, int | None]
       | tuple[Literal["trades"], int, int, list[str]] | tuple[Literal["symbol"], str] | None): ...
+def okx_book_sync(
+    raw: bytes,
+    out: np.ndarray,
+    target: Target,
+    ts_local_ns: int,
+    book: Book,
+    last_seq: int,
+    depth: int,
+) -> tuple[int, int, int, bool, int, int, int] | None: ...
 def hyperliquid_message(
     raw: bytes,
     out: np.ndarray,

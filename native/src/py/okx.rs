@@ -1,4 +1,5 @@
 use super::buffers::records_mut;
+use super::book::Book;
 use super::target::{core, Target};
 use crate::core::okx::{decode, Info, OkxResult};
 use numpy::PyUntypedArray;
@@ -40,6 +41,34 @@ fn okx_message<'py>(
     })
 }
 
+
+/// The fused steady state of a synced OKX book (booksync.py `Sync.feed_frame`): one `books*`
+/// update of `target`'s symbol decoded into `out` exactly as `okx_message` writes it and, when
+/// its prevSeqId is `last_seq`, applied to `book`, then the book's checksum (top `depth`
+/// levels) computed when the update carries a nonzero one. Returns (records, ts_exchange_ns,
+/// seqId, crossed after the apply, prevSeqId, the venue's checksum or 0, the book's checksum
+/// or 0), or None (the book untouched) when the frame needs the Python path: a snapshot, a gap,
+/// a duplicate, no seqId/prevSeqId, trades, another symbol, anything the fast decoder declines.
+#[pyfunction]
+#[allow(clippy::too_many_arguments, clippy::type_complexity)]
+fn okx_book_sync(raw: &[u8], out: &Bound<'_, PyUntypedArray>, target: &Bound<'_, Target>, ts_local_ns: i64,
+                 book: &Bound<'_, Book>, last_seq: i64, depth: usize)
+                 -> PyResult<Option<(usize, i64, i64, bool, i64, i64, i64)>> {
+    let buf = records_mut(out)?;
+    let t = core(Some(target), ts_local_ns);
+    let OkxResult::Done(Info::Book { records, snapshot: false, ts_exchange_ns, seq: Some(seq), prev: Some(prev), checksum })
+        = decode(raw, buf, &t) else { return Ok(None) };
+    if prev != last_seq {
+        return Ok(None);
+    }
+    let mut b = book.borrow_mut();
+    b.0.apply_bytes(&buf[..records * 64]);
+    let sent = checksum.unwrap_or(0);
+    let mine = if sent != 0 { b.0.checksum_okx(depth) as i64 } else { 0 };
+    Ok(Some((records, ts_exchange_ns, seq, b.0.crossed(), prev, sent, mine)))
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_function(wrap_pyfunction!(okx_message, m)?)
+    m.add_function(wrap_pyfunction!(okx_message, m)?)?;
+    m.add_function(wrap_pyfunction!(okx_book_sync, m)?)
 }
