@@ -111,7 +111,7 @@ class VenueFeed:
         self.decoder.rest_symbol = self.symbol
         self.sync = self.module.Sync(self.decoder)
         self._wrap_books()
-        # the steady state fused (Binance, Bybit: an ordinary diff decoded, checked and applied to the
+        # the steady state fused (Binance, Bybit, OKX: an ordinary diff decoded, checked and applied to the
         # book in one native call; decode then returns APPLIED and the book published it); with
         # the stage probe on, such a frame's sync and book apply count in its decode stage (its
         # ring publish still in the publish stage)

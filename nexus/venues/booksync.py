@@ -106,7 +106,8 @@ class Sync:
         after a snapshot, other symbol, unknown or re-listed instrument, a frame the native
         decoder declines) takes the general path unchanged. A diff that crosses or uncrosses
         the book is applied, then noted by `_check_crossed` exactly as `feed` notes it. Venues
-        with a fused path: binance-spot, binance-perp, bybit-perp. A book wrapped by the feed
+        with a fused path: binance-spot, binance-perp, bybit-perp, okx-swap (which checks the
+        checksum natively too; a mismatch discards the book as `on_book` does). A book wrapped by the feed
         handler (`PublishingBook`: `.inner` the native book, `.publish`) has the applied
         records published, as its `apply` does. Venues without a fused path ignore the call.
         The caller must feed every decoded frame to this Sync (the decoder's frames are its)."""

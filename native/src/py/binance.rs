@@ -1,7 +1,7 @@
 use super::buffers::records_mut;
 use super::book::Book;
 use super::target::{core, Target};
-use crate::core::binance::{decode_depth, decode_snapshot, decode_trade, DepthResult, TradeResult};
+use crate::core::binance::{decode_depth, decode_snapshot, decode_trade, depth_sync, DepthResult, TradeResult};
 use numpy::PyUntypedArray;
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
@@ -78,21 +78,11 @@ fn binance_snapshot(raw: &[u8], out: &Bound<'_, PyUntypedArray>, target: Option<
 #[pyfunction]
 #[allow(clippy::too_many_arguments)]
 fn binance_depth_sync(raw: &[u8], out: &Bound<'_, PyUntypedArray>, target: &Bound<'_, Target>, ts_local_ns: i64,
-                      book: &Bound<'_, Book>, last_seq: i64, rule: u8) -> PyResult<Option<(usize, i64, u64, bool)>> {
+                      book: &Bound<'_, Book>, last_seq: i64, rule: u8) -> PyResult<Option<(usize, i64, i64, bool)>> {
     let buf = records_mut(out)?;
     let t = core(Some(target), ts_local_ns);
-    let DepthResult::Done(i) = decode_depth(raw, buf, &t) else { return Ok(None) };
-    let next = match rule {
-        0 => i.pu.is_none() && last_seq >= 0 && i.first <= last_seq as u64 + 1 && i.last > last_seq as u64,
-        1 => i.pu.is_some_and(|pu| pu >= -1 && pu == last_seq),
-        _ => false,
-    };
-    if !next {
-        return Ok(None);
-    }
-    let mut b = book.borrow_mut();
-    b.0.apply_bytes(&buf[..i.records * 64]);
-    Ok(Some((i.records, i.ts_exchange_ns, i.last, b.0.crossed())))
+    Ok(depth_sync(raw, buf, &t, &mut book.borrow_mut().0, last_seq, rule)
+        .map(|a| (a.records, a.ts_exchange_ns, a.seq, a.crossed)))
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

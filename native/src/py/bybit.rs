@@ -1,7 +1,7 @@
 use super::buffers::records_mut;
 use super::book::Book;
 use super::target::{core, Target};
-use crate::core::bybit::{decode, BybitResult, Info};
+use crate::core::bybit::{book_sync, decode, BybitResult, Info};
 use numpy::PyUntypedArray;
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyTuple};
@@ -50,18 +50,10 @@ fn bybit_message<'py>(
 /// symbol, anything the fast decoder declines.
 #[pyfunction]
 fn bybit_book_sync(raw: &[u8], out: &Bound<'_, PyUntypedArray>, target: &Bound<'_, Target>, ts_local_ns: i64,
-                   book: &Bound<'_, Book>, last_seq: i64) -> PyResult<Option<(usize, i64, u64, bool)>> {
+                   book: &Bound<'_, Book>, last_seq: i64) -> PyResult<Option<(usize, i64, i64, bool)>> {
     let buf = records_mut(out)?;
     let t = core(Some(target), ts_local_ns);
-    let BybitResult::Done(Info::Book { records, snapshot: false, ts_exchange_ns, seq }) = decode(raw, buf, &t) else {
-        return Ok(None);
-    };
-    if last_seq < 0 || seq != last_seq as u64 + 1 {
-        return Ok(None);
-    }
-    let mut b = book.borrow_mut();
-    b.0.apply_bytes(&buf[..records * 64]);
-    Ok(Some((records, ts_exchange_ns, seq, b.0.crossed())))
+    Ok(book_sync(raw, buf, &t, &mut book.borrow_mut().0, last_seq).map(|a| (a.records, a.ts_exchange_ns, a.seq, a.crossed)))
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

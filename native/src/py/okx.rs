@@ -1,7 +1,7 @@
 use super::buffers::records_mut;
 use super::book::Book;
 use super::target::{core, Target};
-use crate::core::okx::{decode, Info, OkxResult};
+use crate::core::okx::{book_sync, decode, Info, OkxResult};
 use numpy::PyUntypedArray;
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyTuple};
@@ -56,16 +56,8 @@ fn okx_book_sync(raw: &[u8], out: &Bound<'_, PyUntypedArray>, target: &Bound<'_,
                  -> PyResult<Option<(usize, i64, i64, bool, i64, i64, i64)>> {
     let buf = records_mut(out)?;
     let t = core(Some(target), ts_local_ns);
-    let OkxResult::Done(Info::Book { records, snapshot: false, ts_exchange_ns, seq: Some(seq), prev: Some(prev), checksum })
-        = decode(raw, buf, &t) else { return Ok(None) };
-    if prev != last_seq {
-        return Ok(None);
-    }
-    let mut b = book.borrow_mut();
-    b.0.apply_bytes(&buf[..records * 64]);
-    let sent = checksum.unwrap_or(0);
-    let mine = if sent != 0 { b.0.checksum_okx(depth) as i64 } else { 0 };
-    Ok(Some((records, ts_exchange_ns, seq, b.0.crossed(), prev, sent, mine)))
+    Ok(book_sync(raw, buf, &t, &mut book.borrow_mut().0, last_seq, depth)
+        .map(|s| (s.applied.records, s.applied.ts_exchange_ns, s.applied.seq, s.applied.crossed, s.prev, s.sent, s.mine)))
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
