@@ -38,11 +38,14 @@ __all__ = [
     "binance_depth",
     "binance_trade",
     "binance_snapshot",
+    "binance_depth_sync",
     "coinbase_l2",
     "kraken_book",
     "kraken_trades",
     "okx_message",
+    "okx_book_sync",
     "bybit_message",
+    "bybit_book_sync",
     "hyperliquid_message",
     "Consensus",
     "TradeDedup",
@@ -282,6 +285,15 @@ def binance_snapshot(
     target: Target | None,
     ts_local_ns: int,
 ) -> tuple[int, int, int] | None: ...
+def binance_depth_sync(
+    raw: bytes,
+    out: np.ndarray,
+    target: Target,
+    ts_local_ns: int,
+    book: Book,
+    last_seq: int,
+    rule: int,
+) -> tuple[int, int, int, bool] | None: ...
 def coinbase_l2(
     raw: bytes,
     out: np.ndarray,
@@ -307,6 +319,15 @@ def okx_message(
     ts_local_ns: int,
 ) -> (tuple[Literal["book"], int, bool, int, int | None, int | None, int | None]
       | tuple[Literal["trades"], int, int, list[str]] | tuple[Literal["symbol"], str] | None): ...
+def okx_book_sync(
+    raw: bytes,
+    out: np.ndarray,
+    target: Target,
+    ts_local_ns: int,
+    book: Book,
+    last_seq: int,
+    depth: int,
+) -> tuple[int, int, int, bool, int, int, int] | None: ...
 def hyperliquid_message(
     raw: bytes,
     out: np.ndarray,
@@ -321,3 +342,11 @@ def bybit_message(
     ts_local_ns: int,
 ) -> (tuple[Literal["book"], int, bool, int, int] | tuple[Literal["trades"], int, int, list[str], bool]
       | tuple[Literal["symbol"], str] | None): ...
+def bybit_book_sync(
+    raw: bytes,
+    out: np.ndarray,
+    target: Target,
+    ts_local_ns: int,
+    book: Book,
+    last_seq: int,
+) -> tuple[int, int, int, bool] | None: ...

@@ -12,7 +12,7 @@ from nexus.agg.aggregator import AggConfig, Aggregator
 from nexus.feeds.handler import PublishingBook
 from nexus.feeds.replay import Replayer, ReplayStats
 from nexus.feeds.specs import spec
-from nexus.venues.base import SegKind
+from nexus.venues.base import APPLIED, SegKind
 from nexus.venues.registry import canonical_symbol, load
 
 _TRADE = int(record.Kind.TRADE)
@@ -47,6 +47,7 @@ def replay_agg(path: str, emit, signals: bool = False, consensus=None, **cfg) ->
         decoder = rp.decoders[venue]
         if s is None or s.decoder is not decoder:  # a new connection: a fresh sync, as live
             s = load(venue).Sync(decoder)
+            s.fuse()  # an ordinary diff on a synced book: decoded, applied and published in one call
             orig = s.state
 
             def state(inst, orig=orig, venue=venue):
@@ -86,7 +87,11 @@ def replay_agg(path: str, emit, signals: bool = False, consensus=None, **cfg) ->
                     if new and flow is not None:
                         flow.on_consensus_trade(agg, agg.tape[-1])
         if flow is not None:
-            ts = int(rp.batch["ts_exchange_ns"][segs[-1].stop - 1]) if segs and segs[-1].stop else 0
+            if segs is APPLIED:  # the fused path wrote its records from index 0, as decode does
+                n = syncs[venue].last_fused[0]
+                ts = int(rp.batch["ts_exchange_ns"][n - 1]) if n else 0
+            else:
+                ts = int(rp.batch["ts_exchange_ns"][segs[-1].stop - 1]) if segs and segs[-1].stop else 0
             flow.on_consensus_book(agg, ts)
     if t0 is not None:
         emit(_line(agg, (next_tick - t0) / 1e9, next_tick, flow))

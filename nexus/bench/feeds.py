@@ -142,6 +142,7 @@ def replay_throughput(path: str, rounds: int = 3) -> dict:
                 for body in listings.get(venue, ()):  # the instrument listing the recording saved
                     d.load_metadata(body)
                 s = mod.Sync(d)
+                s.fuse()  # as the feed handler does
                 orig = s.state
 
                 def state(inst, orig=orig):

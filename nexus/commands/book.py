@@ -47,6 +47,7 @@ def replay(venue: str, symbol: str | None, depth: int, instruments: str | None) 
     """
     reader = open_lines(venue, symbol, instruments)
     sync = reader.module.Sync(reader.decoder)
+    sync.fuse()  # an ordinary diff on a synced book: decoded and applied in one call
     feed, notes = sync.feed, sync.notes
     for lineno, segs, batch in reader:
         feed(segs, batch)

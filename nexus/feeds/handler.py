@@ -35,7 +35,7 @@ from nexus.feeds.recorder import fetch_rest
 from nexus.feeds.session import Session, rest_call
 from nexus.venues.registry import FeedSpec
 from nexus.venues import venue_id
-from nexus.venues.base import DEFAULT_BATCH_RECORDS, SegKind
+from nexus.venues.base import APPLIED, DEFAULT_BATCH_RECORDS, SegKind
 from nexus.venues.registry import canonical_symbol, load, names
 from nexus.venues.registry import feed_spec as registry_spec
 
@@ -129,6 +129,11 @@ class VenueFeed:
         self.decoder.rest_symbol = self.symbol
         self.sync = self.module.Sync(self.decoder)
         self._wrap_books()
+        # the steady state fused (Binance, Bybit, OKX: an ordinary diff decoded, checked and applied to the
+        # book in one native call; decode then returns APPLIED and the book published it); with
+        # the stage probe on, such a frame's sync and book apply count in its decode stage (its
+        # ring publish still in the publish stage)
+        self.sync.fuse()
         self._publish_out = publish
         # called once at the end of a message that published records (in-process readers
         # read the ring then); None: the readers poll on their own
@@ -289,6 +294,8 @@ class VenueFeed:
         t_decoded = monotonic_ns()
         if segs is None:
             return
+        if segs is APPLIED:  # fused: decode + sync + book apply count as decode; the publish inside it as publish
+            t_decoded -= probe.publish_ns
         self._handle(segs)
         if self.counters.records_published != published:
             probe.opened(self.counters.records_published, ts_local_ns, t_handler, t_decoded, monotonic_ns())
@@ -297,6 +304,14 @@ class VenueFeed:
 
     def _handle(self, segs) -> None:
         """The decoded segments through the venue's sync rules; trades published."""
+        if segs is APPLIED:  # the fused path applied (and published) it already
+            r = self.sync.last_fused
+            self.last_book_ts_ns, self.last_book_seq = r[1], r[2]
+            if self.sync.notes:
+                for n in self.sync.notes:
+                    log.info("%s: %s", self.venue, n)
+                self.sync.notes.clear()
+            return
         self.sync.feed(segs, self.batch)
         for seg in segs:
             if seg.kind is SegKind.TRADES and seg.stop > seg.start:

@@ -96,6 +96,7 @@ def replay_trade(path: str, venue: str, symbol: str, risk_settings, instruments,
 def _publishing_sync(venue: str, decoder, on_records):
     """The venue's Sync whose books publish every change to `on_records`."""
     s = load(venue).Sync(decoder)
+    s.fuse()  # an ordinary diff on a synced book: decoded, applied and published in one call
     orig = s.state
 
     def state(inst):

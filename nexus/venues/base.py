@@ -127,6 +127,9 @@ class Segment:
 
 
 CONTROL = Segment(SegKind.CONTROL)  # shared, immutable by convention
+# What `decode` returns for a frame the decoder's Sync applied itself (booksync.Sync.fuse): no
+# segments, so `feed(APPLIED, batch)` does nothing; tell it apart with `segs is APPLIED`.
+APPLIED: tuple = ()
 
 _new_object = object.__new__
 
@@ -323,6 +326,9 @@ class Decoder:
     venue: str = ""
     PRICE_FIELDS: Any = None  # a compiled regex quoting numeric fields before parsing (Kraken)
     _fast_ent: _Ent | None = None  # the instrument the native fast path last decoded
+    # booksync.Sync.fuse sets it to the Sync's `feed_frame`: a venue decoder with a fused path
+    # offers it each book diff first and returns APPLIED when it was applied
+    fused: Callable[[bytes, np.ndarray, int], Any] | None = None
 
     def __init__(self, registry: Registry | None = None) -> None:
         self.venue_id = venue_id(self.venue)

@@ -93,6 +93,33 @@ class Sync:
             elif kind is _CONTROL:
                 self.on_control(seg)
 
+    # -- the fused steady state (a small opt-in hook) -----------------------------------------
+    last_fused: tuple | None = None  # (records, ts_exchange_ns, seq, crossed) of the last fused frame
+
+    def fuse(self) -> None:
+        """Opt in to the fused steady state: the decoder offers every book diff it recognises
+        to `feed_frame` first; an ordinary diff for a book in sync is then decoded into the
+        batch, sequence-checked and applied to the book in one native call, exactly as
+        `decode` then `feed` would leave them, and `decode` returns `APPLIED` (no segments:
+        `feed(APPLIED, batch)` does nothing; `last_fused` says what was applied). Anything
+        else (gap, stale or duplicate diff, snapshot, buffered diffs, Binance's first diff
+        after a snapshot, other symbol, unknown or re-listed instrument, a frame the native
+        decoder declines) takes the general path unchanged. A diff that crosses or uncrosses
+        the book is applied, then noted by `_check_crossed` exactly as `feed` notes it. Venues
+        with a fused path: binance-spot, binance-perp, bybit-perp, okx-swap (which checks the
+        checksum natively too; a mismatch discards the book as `on_book` does). A book wrapped by the feed
+        handler (`PublishingBook`: `.inner` the native book, `.publish`) has the applied
+        records published, as its `apply` does. Venues without a fused path ignore the call.
+        The caller must feed every decoded frame to this Sync (the decoder's frames are its)."""
+        if type(self).feed_frame is not Sync.feed_frame:
+            self.decoder.fused = self.feed_frame
+
+    def feed_frame(self, raw: bytes, batch: np.ndarray, ts_local_ns: int = 0) -> tuple | None:
+        """The fused path for one frame the decoder recognised as a book diff: (records,
+        ts_exchange_ns, seq, crossed) when applied, None when nothing was applied (the
+        general path decides). Venues with a fused path override it."""
+        return None
+
     # -- venue rules (override) ------------------------------------------------------------
     def on_book(self, st: BookState, seg: Segment, batch: np.ndarray) -> None:
         raise NotImplementedError

@@ -6,6 +6,7 @@
 //! returns `None`, and the Python decoder handles the message (and produces its precise
 //! error). So the fast path never changes what is accepted or rejected, only how fast.
 
+use crate::core::book::Book;
 use crate::core::decimal::parse_scaled;
 use crate::core::fastpath::{self, put};
 use crate::core::record::RECORD_SIZE;
@@ -73,6 +74,22 @@ pub fn decode_depth<'a>(raw: &'a [u8], out: &mut [u8], t: &Target) -> DepthResul
         return DepthResult::Fallback;
     };
     DepthResult::Done(DepthInfo { records: n, ts_exchange_ns: ts, first: d.first, last: d.last, pu: d.pu })
+}
+
+/// The fused steady state of a synced book (booksync.py `Sync.fuse`): a depthUpdate of `t`'s
+/// symbol decoded into `out` as `decode_depth` writes it and, when it is the ordinary next diff
+/// after the book's update id `last_seq`, applied to `book`. `rule` 0 (spot): no `pu`,
+/// U <= last_seq + 1 and u > last_seq; 1 (USD-M futures): pu == last_seq. None (the book
+/// untouched): the Python path decides (another symbol, a gap, a stale or duplicate diff,
+/// anything `decode_depth` declines).
+pub fn depth_sync(raw: &[u8], out: &mut [u8], t: &Target, book: &mut Book, last_seq: i64, rule: u8) -> Option<fastpath::Applied> {
+    let DepthResult::Done(i) = decode_depth(raw, out, t) else { return None };
+    let next = match rule {
+        0 => i.pu.is_none() && last_seq >= 0 && i.first <= last_seq as u64 + 1 && i.last > last_seq as u64,
+        1 => i.pu.is_some_and(|pu| pu >= -1 && pu == last_seq),
+        _ => false,
+    };
+    next.then(|| fastpath::apply(book, out, i.records, i.ts_exchange_ns, i.last as i64))
 }
 
 /// A REST depth snapshot body (GET /api/v3/depth, /fapi/v1/depth): no other key.
@@ -266,5 +283,27 @@ mod tests {
             assert!(matches!(decode_trade(bad.as_bytes(), &mut one, &t), TradeResult::Fallback), "{bad}");
         }
         assert!(matches!(decode_depth(other, &mut out, &t), DepthResult::OtherSymbol("ETHBTC")));
+    }
+
+    #[test]
+    fn depth_sync_applies_only_the_next_diff() {
+        use crate::core::record::kind::BOOK_LEVEL;
+        let lvl = (BOOK_LEVEL as i64) << 16;
+        let t = Target { hdr_bid: lvl | 1 << 32, hdr_ask: lvl | 2 << 32, ..target() };
+        let mut out = vec![0u8; 64 * 4];
+        let mut book = Book::new(8, 8);
+        // spot: U=157 follows 156; not 150 (a gap: U > 150 + 1) nor 160 (stale: u <= 160)
+        assert_eq!(depth_sync(DOC, &mut out, &t, &mut book, 150, 0), None);
+        assert_eq!(book.depth(0), 0);
+        assert_eq!(depth_sync(DOC, &mut out, &t, &mut book, 160, 0), None);
+        let a = depth_sync(DOC, &mut out, &t, &mut book, 156, 0).unwrap();
+        assert_eq!(a, fastpath::Applied { records: 2, ts_exchange_ns: 1672515782136_000_000, seq: 160, crossed: false });
+        assert_eq!((book.depth(1), book.depth(2)), (1, 1));
+        // futures: pu must equal the book's update id; spot's rule refuses a message with pu
+        let perp = br#"{"e":"depthUpdate","E":1,"T":2,"s":"BNBBTC","U":161,"u":170,"pu":160,"b":[["0.0027","1"]],"a":[]}"#;
+        assert_eq!(depth_sync(perp, &mut out, &t, &mut book, 160, 0), None);
+        assert_eq!(depth_sync(perp, &mut out, &t, &mut book, 159, 1), None);
+        let a = depth_sync(perp, &mut out, &t, &mut book, 160, 1).unwrap();
+        assert!(a.crossed && a.seq == 170 && a.records == 1);
     }
 }

@@ -13,6 +13,7 @@
 //! (core/blake2b.rs, the general path's trade_id_int).
 
 use crate::core::blake2b::trade_id_hash;
+use crate::core::book::Book as NativeBook;
 use crate::core::fastpath::{self, fits, mark_last, ms, pair};
 use serde::Deserialize;
 
@@ -152,6 +153,17 @@ fn trades<'a>(tr: &[Trade<'a>], out: &mut [u8], t: &Target) -> Option<BybitResul
     Some(BybitResult::Done(Info::Trades { records: tr.len(), ts_exchange_ns: ts_first, trade_ids: ids, hashed }))
 }
 
+/// The fused steady state of a synced book (booksync.py `Sync.fuse`): an `orderbook.*` delta
+/// of `t`'s symbol decoded into `out` as `decode` writes it and, when its u is `last_seq` + 1,
+/// applied to `book`. None (the book untouched): the Python path decides (a snapshot, a gap, a
+/// stale or duplicate delta, trades, another symbol, anything `decode` declines).
+pub fn book_sync(raw: &[u8], out: &mut [u8], t: &Target, book: &mut NativeBook, last_seq: i64) -> Option<fastpath::Applied> {
+    let BybitResult::Done(Info::Book { records, snapshot: false, ts_exchange_ns, seq }) = decode(raw, out, t) else {
+        return None;
+    };
+    (last_seq >= 0 && seq == last_seq as u64 + 1).then(|| fastpath::apply(book, out, records, ts_exchange_ns, seq as i64))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -202,5 +214,22 @@ mod tests {
         }
         let other = ok.replace(r#""s":"BTCUSDT""#, r#""s":"ETHUSDT""#);
         assert!(matches!(decode(other.as_bytes(), &mut out, &t), BybitResult::OtherSymbol("ETHUSDT")));
+    }
+
+    #[test]
+    fn book_sync_applies_only_the_next_delta() {
+        use crate::core::record::kind::BOOK_LEVEL;
+        let lvl = (BOOK_LEVEL as i64) << 16;
+        let t = Target { hdr_bid: lvl | 1 << 32, hdr_ask: lvl | 2 << 32, ..target() };
+        let mut out = vec![0u8; 64 * 8];
+        let mut book = NativeBook::new(2, 3);
+        let m = br#"{"topic":"orderbook.50.BTCUSDT","type":"delta","ts":1,"data":{"s":"BTCUSDT","b":[["65002.80","0.006"]],"a":[["65001.00","1.000"]],"u":11,"seq":6},"cts":2}"#;
+        assert_eq!(book_sync(m, &mut out, &t, &mut book, 9), None);  // a gap
+        assert_eq!(book_sync(m, &mut out, &t, &mut book, 11), None);  // a duplicate
+        assert_eq!(book.depth(0), 0);
+        assert_eq!(book_sync(m, &mut out, &t, &mut book, 10),
+                   Some(fastpath::Applied { records: 2, ts_exchange_ns: 2_000_000, seq: 11, crossed: true }));
+        let snap = br#"{"topic":"orderbook.50.BTCUSDT","type":"snapshot","ts":1,"data":{"s":"BTCUSDT","b":[],"a":[],"u":12,"seq":7}}"#;
+        assert_eq!(book_sync(snap, &mut out, &t, &mut book, 11), None);
     }
 }

@@ -225,3 +225,20 @@ mod tests {
         assert_eq!(book(&mut out, &t, true, 7, 1, bids.into_iter(), 1, [Some(("1", "1")); 2].into_iter(), 2), None);
     }
 }
+
+/// What a fused steady-state call applied to a synced book (the `*_sync` functions of the venue
+/// modules): the message's record count, exchange time and sequence, and whether the book is
+/// crossed after the apply.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Applied {
+    pub records: usize,
+    pub ts_exchange_ns: i64,
+    pub seq: i64,
+    pub crossed: bool,
+}
+
+/// Apply a message's `n` records (written from index 0 of `out`) to `book`.
+pub fn apply(book: &mut crate::core::book::Book, out: &[u8], n: usize, ts_exchange_ns: i64, seq: i64) -> Applied {
+    book.apply_bytes(&out[..n * crate::core::record::RECORD_SIZE]);
+    Applied { records: n, ts_exchange_ns, seq, crossed: book.crossed() }
+}

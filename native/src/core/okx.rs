@@ -10,6 +10,7 @@
 //! decoder handles the message (and produces its precise error). The fast path never changes
 //! what is accepted or rejected, only how fast.
 
+use crate::core::book::Book;
 use crate::core::fastpath::{self, fits, mark_last, ms_text, pair};
 use serde::Deserialize;
 
@@ -169,6 +170,34 @@ fn trades<'a>(m: &Msg<'a>, out: &mut [u8], t: &Target) -> Option<OkxResult<'a>> 
     Some(OkxResult::Done(Info::Trades { records: m.data.len(), ts_exchange_ns: ts_first, trade_ids: ids }))
 }
 
+/// What `book_sync` applied, with the update's prevSeqId, the checksum it sent (0: none) and
+/// the book's own checksum after the apply (0 when none was sent).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Synced {
+    pub applied: fastpath::Applied,
+    pub prev: i64,
+    pub sent: i64,
+    pub mine: i64,
+}
+
+/// The fused steady state of a synced book (booksync.py `Sync.fuse`): a `books*` update of
+/// `t`'s symbol decoded into `out` as `decode` writes it and, when its prevSeqId is
+/// `last_seq`, applied to `book`, then the checksum of its top `depth` levels computed when the
+/// update sent a nonzero one (the caller compares and discards the book on a mismatch). None
+/// (the book untouched): the Python path decides (a snapshot, a gap, a duplicate, no
+/// seqId/prevSeqId, trades, another symbol, anything `decode` declines).
+pub fn book_sync(raw: &[u8], out: &mut [u8], t: &Target, book: &mut Book, last_seq: i64, depth: usize) -> Option<Synced> {
+    let OkxResult::Done(Info::Book { records, snapshot: false, ts_exchange_ns, seq: Some(seq), prev: Some(prev), checksum }) =
+        decode(raw, out, t) else { return None };
+    if prev != last_seq {
+        return None;
+    }
+    let applied = fastpath::apply(book, out, records, ts_exchange_ns, seq);
+    let sent = checksum.unwrap_or(0);
+    let mine = if sent != 0 { book.checksum_okx(depth) as i64 } else { 0 };
+    Some(Synced { applied, prev, sent, mine })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,5 +249,22 @@ mod tests {
         }
         let other = ok.replace("BTC-USDT-SWAP", "ETH-USDT-SWAP");
         assert!(matches!(decode(other.as_bytes(), &mut out, &t), OkxResult::OtherSymbol("ETH-USDT-SWAP")));
+    }
+
+    #[test]
+    fn book_sync_applies_the_chained_update_and_gives_both_checksums() {
+        use crate::core::record::kind::BOOK_LEVEL;
+        let lvl = (BOOK_LEVEL as i64) << 16;
+        let t = Target { hdr_bid: lvl | 1 << 32, hdr_ask: lvl | 2 << 32, ..target() };
+        let mut out = vec![0u8; 64 * 8];
+        let mut book = Book::new(1, 2);
+        let m = br#"{"arg":{"channel":"books","instId":"BTC-USDT-SWAP"},"action":"update","data":[{"asks":[["65000.1","1","0","1"]],"bids":[["64999.9","2","0","1"]],"ts":"3","checksum":-5,"prevSeqId":10,"seqId":12}]}"#;
+        assert_eq!(book_sync(m, &mut out, &t, &mut book, 9, 25), None);  // a gap
+        assert_eq!(book.depth(0), 0);
+        let s = book_sync(m, &mut out, &t, &mut book, 10, 25).unwrap();
+        assert_eq!(s.applied, fastpath::Applied { records: 2, ts_exchange_ns: 3_000_000, seq: 12, crossed: false });
+        assert_eq!((s.prev, s.sent, s.mine), (10, -5, book.checksum_okx(25) as i64));
+        let no_seq = br#"{"arg":{"channel":"books","instId":"BTC-USDT-SWAP"},"action":"update","data":[{"asks":[],"bids":[],"ts":"3","checksum":0,"seqId":13}]}"#;
+        assert_eq!(book_sync(no_seq, &mut out, &t, &mut book, 12, 25), None);
     }
 }

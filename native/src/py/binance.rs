@@ -1,6 +1,7 @@
 use super::buffers::records_mut;
+use super::book::Book;
 use super::target::{core, Target};
-use crate::core::binance::{decode_depth, decode_snapshot, decode_trade, DepthResult, TradeResult};
+use crate::core::binance::{decode_depth, decode_snapshot, decode_trade, depth_sync, DepthResult, TradeResult};
 use numpy::PyUntypedArray;
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
@@ -65,8 +66,28 @@ fn binance_snapshot(raw: &[u8], out: &Bound<'_, PyUntypedArray>, target: Option<
     Ok(decode_snapshot(raw, buf, &t).map(|i| (i.records, i.ts_exchange_ns, i.last)))
 }
 
+
+/// The fused steady state of a synced Binance book (booksync.py `Sync.feed_frame`): one
+/// depthUpdate of `target`'s symbol decoded into `out` exactly as `binance_depth` writes it,
+/// its sequence checked against the book's update id `last_seq` and, when it is the ordinary
+/// next diff, applied to `book`. `rule` 0 (spot): no `pu`, U <= last_seq + 1 and u > last_seq;
+/// 1 (USD-M futures): pu == last_seq. Returns (records, ts_exchange_ns, u, crossed after the
+/// apply) when applied, or None when the frame needs the Python path (decode + Sync.feed),
+/// the book then untouched: another symbol, a gap, a stale or duplicate frame, anything the
+/// fast decoder declines.
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+fn binance_depth_sync(raw: &[u8], out: &Bound<'_, PyUntypedArray>, target: &Bound<'_, Target>, ts_local_ns: i64,
+                      book: &Bound<'_, Book>, last_seq: i64, rule: u8) -> PyResult<Option<(usize, i64, i64, bool)>> {
+    let buf = records_mut(out)?;
+    let t = core(Some(target), ts_local_ns);
+    Ok(depth_sync(raw, buf, &t, &mut book.borrow_mut().0, last_seq, rule)
+        .map(|a| (a.records, a.ts_exchange_ns, a.seq, a.crossed)))
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(binance_depth, m)?)?;
     m.add_function(wrap_pyfunction!(binance_trade, m)?)?;
+    m.add_function(wrap_pyfunction!(binance_depth_sync, m)?)?;
     m.add_function(wrap_pyfunction!(binance_snapshot, m)?)
 }

@@ -19,7 +19,7 @@ fn pair(l: Option<Level>) -> Option<(i64, i64)> {
 
 /// L2 order book over integer price levels (see native/src/core/book.rs).
 #[pyclass(module = "nexus._native")]
-pub struct Book(book::Book);
+pub struct Book(pub(crate) book::Book);
 
 #[pymethods]
 impl Book {

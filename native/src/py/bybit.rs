@@ -1,6 +1,7 @@
 use super::buffers::records_mut;
+use super::book::Book;
 use super::target::{core, Target};
-use crate::core::bybit::{decode, BybitResult, Info};
+use crate::core::bybit::{book_sync, decode, BybitResult, Info};
 use numpy::PyUntypedArray;
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyTuple};
@@ -40,6 +41,22 @@ fn bybit_message<'py>(
     })
 }
 
+
+/// The fused steady state of a synced Bybit book (booksync.py `Sync.feed_frame`): one
+/// `orderbook.*` delta of `target`'s symbol decoded into `out` exactly as `bybit_message`
+/// writes it and, when its u is `last_seq` + 1, applied to `book`. Returns (records,
+/// ts_exchange_ns, u, crossed after the apply), or None (the book untouched) when the frame
+/// needs the Python path: a snapshot, a gap, a stale or duplicate delta, trades, another
+/// symbol, anything the fast decoder declines.
+#[pyfunction]
+fn bybit_book_sync(raw: &[u8], out: &Bound<'_, PyUntypedArray>, target: &Bound<'_, Target>, ts_local_ns: i64,
+                   book: &Bound<'_, Book>, last_seq: i64) -> PyResult<Option<(usize, i64, i64, bool)>> {
+    let buf = records_mut(out)?;
+    let t = core(Some(target), ts_local_ns);
+    Ok(book_sync(raw, buf, &t, &mut book.borrow_mut().0, last_seq).map(|a| (a.records, a.ts_exchange_ns, a.seq, a.crossed)))
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_function(wrap_pyfunction!(bybit_message, m)?)
+    m.add_function(wrap_pyfunction!(bybit_message, m)?)?;
+    m.add_function(wrap_pyfunction!(bybit_book_sync, m)?)
 }

@@ -1,6 +1,7 @@
 use super::buffers::records_mut;
+use super::book::Book;
 use super::target::{core, Target};
-use crate::core::okx::{decode, Info, OkxResult};
+use crate::core::okx::{book_sync, decode, Info, OkxResult};
 use numpy::PyUntypedArray;
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyTuple};
@@ -40,6 +41,26 @@ fn okx_message<'py>(
     })
 }
 
+
+/// The fused steady state of a synced OKX book (booksync.py `Sync.feed_frame`): one `books*`
+/// update of `target`'s symbol decoded into `out` exactly as `okx_message` writes it and, when
+/// its prevSeqId is `last_seq`, applied to `book`, then the book's checksum (top `depth`
+/// levels) computed when the update carries a nonzero one. Returns (records, ts_exchange_ns,
+/// seqId, crossed after the apply, prevSeqId, the venue's checksum or 0, the book's checksum
+/// or 0), or None (the book untouched) when the frame needs the Python path: a snapshot, a gap,
+/// a duplicate, no seqId/prevSeqId, trades, another symbol, anything the fast decoder declines.
+#[pyfunction]
+#[allow(clippy::too_many_arguments, clippy::type_complexity)]
+fn okx_book_sync(raw: &[u8], out: &Bound<'_, PyUntypedArray>, target: &Bound<'_, Target>, ts_local_ns: i64,
+                 book: &Bound<'_, Book>, last_seq: i64, depth: usize)
+                 -> PyResult<Option<(usize, i64, i64, bool, i64, i64, i64)>> {
+    let buf = records_mut(out)?;
+    let t = core(Some(target), ts_local_ns);
+    Ok(book_sync(raw, buf, &t, &mut book.borrow_mut().0, last_seq, depth)
+        .map(|s| (s.applied.records, s.applied.ts_exchange_ns, s.applied.seq, s.applied.crossed, s.prev, s.sent, s.mine)))
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_function(wrap_pyfunction!(okx_message, m)?)
+    m.add_function(wrap_pyfunction!(okx_message, m)?)?;
+    m.add_function(wrap_pyfunction!(okx_book_sync, m)?)
 }

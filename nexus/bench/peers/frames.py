@@ -114,6 +114,8 @@ def nexus_decode(venue: str, sim: SimFrames) -> dict:
     def one_pass(with_book: bool):
         dec = fresh()
         sync = mod.Sync(dec) if with_book else None
+        if sync is not None:
+            sync.fuse()  # the steady state in one native call where the venue has it
         feed = sync.feed if with_book else None
         batch = record.empty(DEFAULT_BATCH_RECORDS)
         decode = dec.decode

@@ -23,10 +23,11 @@ import numpy as np
 
 from nexus import _native
 from nexus._native import binance_depth
+from nexus._native import Book
 from nexus.exceptions import DecodeError
 from nexus.instruments import Instrument, decimals_of
 from nexus.venues.base import (
-    CONTROL, BUFFERED_MESSAGES_MAX, Decoder, fast_segment, Segment, SegKind, columns, log, ms_to_ns, seq_int,
+    APPLIED, CONTROL, BUFFERED_MESSAGES_MAX, Decoder, fast_segment, Segment, SegKind, columns, log, ms_to_ns, seq_int,
     trade_id_int,
 )
 from nexus.venues.booksync import BookState, Sync
@@ -53,6 +54,7 @@ def instrument(venue: str, symbol: str, tick: str, step: str, *, kind: str = "sp
 # None in a build that predates it (then those events take the general path).
 binance_trade = getattr(_native, "binance_trade", None)
 binance_snapshot = getattr(_native, "binance_snapshot", None)  # ... and for REST depth bodies
+binance_depth_sync = getattr(_native, "binance_depth_sync", None)  # ... and the fused steady state
 
 
 class BinanceDecoder(Decoder):
@@ -67,6 +69,9 @@ class BinanceDecoder(Decoder):
         or anything unusual in it, takes the general path, which accepts and rejects exactly
         the same messages (the fast path only declines, never decides)."""
         if type(raw) is bytes and b'"depthUpdate"' in raw[:24]:
+            fused = self.fused  # Sync.fuse: an ordinary diff on a synced book, applied in one call
+            if fused is not None and fused(raw, out, ts_local_ns) is not None:
+                return APPLIED
             got = self._native_fast(binance_depth, raw, out, ts_local_ns)
             if got is not None:
                 (n, ts, first, last, pu), e = got
@@ -220,6 +225,37 @@ class BinanceSync(Sync):
     usable REST snapshot are copied (the batch is reused) and buffered, bounded, in arrival
     order; a snapshot drops the buffered events it already contains, must connect to the
     first one left, and the rest are then applied by the venue's `step` rule."""
+
+    RULE = -1  # binance_depth_sync's sequence rule: 0 spot (U <= u_prev + 1 < u + 1), 1 futures (pu == u_prev)
+
+    def feed_frame(self, raw: Any, batch: np.ndarray, ts_local_ns: int = 0) -> tuple | None:
+        """`Sync.feed_frame` (the decoder offers every depthUpdate frame): an ordinary diff of
+        the decoder's current instrument, its book in sync and one event already applied since
+        the snapshot, in one native call (native/src/py/binance.rs binance_depth_sync); None
+        otherwise (nothing applied)."""
+        e = self.decoder._fast_ent
+        if e is None or binance_depth_sync is None:
+            return None
+        st = self.books.get(e.inst.symbol)
+        if st is None or not st.synced or st.last_prev is None or st.inst is not e.inst:
+            return None
+        book = st.book
+        publish = None
+        if type(book) is not Book:  # the feed handler's PublishingBook
+            book, publish = book.inner, book.publish
+        last = st.last_seq
+        r = binance_depth_sync(raw, batch, e.native, ts_local_ns, book, last, self.RULE)
+        if r is None:
+            return None
+        final = r[2]
+        st.last_prev = last if self.RULE else final  # futures: pu (== the previous u); spot: u
+        st.last_seq = final
+        if publish is not None:
+            publish(batch[:r[0]])
+        if r[3] is not st.is_crossed:  # a change: noted, as `feed` does
+            self._check_crossed(st)
+        self.last_fused = r
+        return r
 
     def on_book(self, st: BookState, seg: Segment, batch: np.ndarray) -> None:
         if seg.snapshot:

@@ -35,6 +35,7 @@ class BinancePerpDecoder(BinanceDecoder):
 
 class BinancePerpSync(BinanceSync):
     venue = VENUE
+    RULE = 1
 
     def still_needed(self, last_update_id: int, final: int) -> bool:
         return final >= last_update_id  # drop u < lastUpdateId

@@ -33,6 +33,7 @@ class BinanceSpotDecoder(BinanceDecoder):
 
 class BinanceSpotSync(BinanceSync):
     venue = VENUE
+    RULE = 0
 
     def still_needed(self, last_update_id: int, final: int) -> bool:
         return final > last_update_id  # discard u <= lastUpdateId

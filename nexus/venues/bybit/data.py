@@ -28,9 +28,11 @@ from typing import Any
 import numpy as np
 
 from nexus import _native
+from nexus._native import Book
 from nexus.exceptions import DecodeError
 from nexus.instruments import Instrument, decimals_of
 from nexus.venues.base import (
+    APPLIED,
     CONTROL, Decoder, fast_segment, Segment, SegKind, TradeFields, columns, log, ms_to_ns, seq_int, trade_id_int,
 )
 from nexus.venues.booksync import BookState, Sync
@@ -51,6 +53,8 @@ TRADE_FIELDS = TradeFields("s", "T", ms_to_ns, "p", "v", "S", "Buy", "Sell", "i"
 # The native fast path for orderbook and publicTrade pushes (native/src/core/bybit.rs); None
 # in a build that predates it (then every message takes the general path).
 bybit_message = getattr(_native, "bybit_message", None)
+bybit_book_sync = getattr(_native, "bybit_book_sync", None)  # the fused steady state (Sync.fuse)
+_BOOK_PREFIX = b'{"topic":"orderbook.'
 _PUSH_PREFIX = b'{"topic":"'
 _W_TID = 5  # the record's trade_id word
 
@@ -64,6 +68,9 @@ class BybitPerpDecoder(Decoder):
         anything unusual in it, takes the general path, which accepts and rejects exactly the
         same messages (the fast path only declines, never decides)."""
         if bybit_message is not None and type(raw) is bytes and raw.startswith(_PUSH_PREFIX):
+            fused = self.fused  # Sync.fuse: an ordinary delta on a synced book, applied in one call
+            if fused is not None and raw.startswith(_BOOK_PREFIX) and fused(raw, out, ts_local_ns) is not None:
+                return APPLIED
             got = self._native_fast(bybit_message, raw, out, ts_local_ns)
             if got is not None:
                 r, e = got
@@ -131,6 +138,31 @@ class BybitPerpDecoder(Decoder):
 
 class BybitPerpSync(Sync):
     venue = VENUE
+
+    def feed_frame(self, raw: bytes, batch: np.ndarray, ts_local_ns: int = 0) -> tuple | None:
+        """`Sync.feed_frame` (the decoder offers every orderbook push): a delta of the decoder's
+        current instrument whose u follows the book's, its book in sync, in one native call
+        (native/src/py/bybit.rs bybit_book_sync); None otherwise (nothing applied)."""
+        e = self.decoder._fast_ent
+        if e is None or bybit_book_sync is None:
+            return None
+        st = self.books.get(e.inst.symbol)
+        if st is None or not st.synced or st.inst is not e.inst or st.depth_limit is not None:
+            return None
+        book = st.book
+        publish = None
+        if type(book) is not Book:  # the feed handler's PublishingBook
+            book, publish = book.inner, book.publish
+        r = bybit_book_sync(raw, batch, e.native, ts_local_ns, book, st.last_seq)
+        if r is None:
+            return None
+        st.last_seq = r[2]
+        if publish is not None and r[0]:  # as Sync.apply: an empty delta applies (publishes) nothing
+            publish(batch[:r[0]])
+        if r[3] is not st.is_crossed:  # a change: noted, as `feed` does
+            self._check_crossed(st)
+        self.last_fused = r
+        return r
 
     def on_book(self, st: BookState, seg: Segment, batch: np.ndarray) -> None:
         if seg.snapshot:

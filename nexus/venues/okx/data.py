@@ -32,10 +32,11 @@ from typing import Any
 import numpy as np
 
 from nexus import _native
+from nexus._native import Book
 from nexus.exceptions import DecodeError
 from nexus.instruments import Instrument, decimals_of
 from nexus.venues.base import (
-    CONTROL, Decoder, fast_segment, Segment, SegKind, TradeFields, columns, log, ms_to_ns,
+    APPLIED, CONTROL, Decoder, fast_segment, Segment, SegKind, TradeFields, columns, log, ms_to_ns,
 )
 from nexus.venues.booksync import BookState, Sync
 
@@ -60,6 +61,8 @@ TRADE_FIELDS = TradeFields("instId", "ts", ms_to_ns, "px", "sz", "side", "buy", 
 # The native fast path for `books` and `trades` pushes (native/src/core/okx.rs); None in a
 # build that predates it (then every message takes the general path).
 okx_message = getattr(_native, "okx_message", None)
+okx_book_sync = getattr(_native, "okx_book_sync", None)  # the fused steady state (Sync.fuse)
+_BOOKS_PREFIX = b'{"arg":{"channel":"books'
 _PUSH_PREFIX = b'{"arg":{"channel":"'
 
 
@@ -72,6 +75,9 @@ class OkxSwapDecoder(Decoder):
         anything unusual in it, takes the general path, which accepts and rejects exactly the
         same messages (the fast path only declines, never decides)."""
         if okx_message is not None and type(raw) is bytes and raw.startswith(_PUSH_PREFIX):
+            fused = self.fused  # Sync.fuse: an ordinary update on a synced book, applied in one call
+            if fused is not None and raw.startswith(_BOOKS_PREFIX) and fused(raw, out, ts_local_ns) is not None:
+                return APPLIED
             got = self._native_fast(okx_message, raw, out, ts_local_ns)
             if got is not None:
                 r, e = got
@@ -159,6 +165,41 @@ class OkxSwapDecoder(Decoder):
 class OkxSwapSync(Sync):
     venue = VENUE
     has_checksum = True
+
+    def feed_frame(self, raw: bytes, batch: np.ndarray, ts_local_ns: int = 0) -> tuple | None:
+        """`Sync.feed_frame` (the decoder offers every books push): an update of the decoder's
+        current instrument whose prevSeqId is the book's seqId, its book in sync, applied and
+        its checksum computed in one native call (native/src/py/okx.rs okx_book_sync); a
+        checksum mismatch then discards the book here as `on_book` does. None otherwise."""
+        e = self.decoder._fast_ent
+        if e is None or okx_book_sync is None:
+            return None
+        st = self.books.get(e.inst.symbol)
+        if st is None or not st.synced or st.inst is not e.inst or st.depth_limit is not None or st.last_seq is None:
+            return None
+        book = st.book
+        publish = None
+        if type(book) is not Book:  # the feed handler's PublishingBook
+            book, publish = book.inner, book.publish
+        try:
+            r = okx_book_sync(raw, batch, e.native, ts_local_ns, book, st.last_seq, CHECKSUM_DEPTH)
+        except OverflowError:  # a seqId beyond int64 (the general path took it): it decides
+            return None
+        if r is None:
+            return None
+        n, _, seq, crossed, prev, sent, mine = r
+        if publish is not None and n:  # as Sync.apply: an empty update applies (publishes) nothing
+            publish(batch[:n])
+        st.last_seq, st.last_prev = seq, prev
+        self.last_fused = r
+        if sent:
+            st.checksum_venue = sent
+            if mine != sent:
+                self.desync(st, f"checksum mismatch: OKX sent {sent}, the book gives {mine}", checksum=True)
+                return r
+        if crossed is not st.is_crossed:  # a change: noted, as `feed` does
+            self._check_crossed(st)
+        return r
 
     def on_book(self, st: BookState, seg: Segment, batch: np.ndarray) -> None:
         if seg.snapshot:
