@@ -41,7 +41,9 @@ The oracle has no labels of its own: only its count is reported.
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
+import os
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -229,25 +231,35 @@ def _rest_snapshot(feed, spec, symbol: str) -> bytes | None:
     return None
 
 
-def _sim_env(venues, base: str) -> None:
+@contextlib.contextmanager
+def _sim_env(venues, base: str):
     """The credentials a client of this simulator needs (SIM_ENV of Tradovate's and FXCM's
     simulators), where the environment does not already hold them -- as the tests give them
-    to `nexus run --sim`."""
+    to `nexus run --sim` -- for the duration of the `with` block only (the evaluation runs in
+    the caller's process: its environment is left as it was found)."""
     import importlib
-    import os
 
     from nexus.venues import registry
 
+    want: dict[str, str] = {}
     for v in venues:
         pkg = registry.venue(v).package
         for k, val in getattr(importlib.import_module(f"{pkg}.sim"), "SIM_ENV", {}).items():
-            os.environ.setdefault(k, val)
+            want.setdefault(k, val)
     if "binance-rwa" in venues:
         # the simulator trades the evaluated symbol on Binance RWA too, which a client reads
         # only when whitelisted (nexus/venues/binance_rwa/sim.py); PAXG stays on the list
         from nexus.venues.binance_rwa.whitelist import ENV
 
-        os.environ.setdefault(ENV, f"PAXG,{base}")
+        want.setdefault(ENV, f"PAXG,{base}")
+    added = [k for k in want if k not in os.environ]
+    for k in added:
+        os.environ[k] = want[k]
+    try:
+        yield
+    finally:
+        for k in added:
+            os.environ.pop(k, None)
 
 
 async def _sessions(eng, venues, symbol_of) -> dict:
@@ -307,14 +319,19 @@ def capture(seed: int, duration_s: float, venues=DEFAULT_VENUES, symbol: str = "
 def capture_full(seed: int, duration_s: float, venues=DEFAULT_VENUES, symbol: str = "BTCUSDT"):
     """`capture`, plus {venue: [instrument listing bodies]} and {venue: why it could not be
     evaluated} (its session could not be set up)."""
-    import asyncio
-
     _need_sim()
-    from nexus.feeds.specs import spec as feed_spec
     from nexus.sim.core import SimCore
 
     eng = SimCore(seed=seed, venues=list(venues), symbol=symbol, patterns=True)
-    _sim_env(eng.venue_names, symbol[:-4] if symbol.endswith("USDT") else symbol)
+    with _sim_env(eng.venue_names, symbol[:-4] if symbol.endswith("USDT") else symbol):
+        return _capture_sessions(eng, duration_s)
+
+
+def _capture_sessions(eng, duration_s: float):
+    import asyncio
+
+    from nexus.feeds.specs import spec as feed_spec
+
     got = asyncio.run(_sessions(eng, eng.venue_names, lambda v: eng.feeds[v].spec.symbol))
     conns = {v: g["conn"] for v, g in got.items() if "conn" in g}
     clients = {v: _Client(eng.feeds[v], g["conn"], g["heartbeat"], eng.t_ns) for v, g in got.items() if "conn" in g}
@@ -485,14 +502,14 @@ def run(seed: int = 1, duration_s: float = DEFAULT_DURATION_S, venues=DEFAULT_VE
     say(f"simulating {duration_s:g} s (seed {seed}) on {len(venues)} venues")
     lines, labels, end_ns, symbols, metadata, skipped = capture_cached_full(seed, duration_s, tuple(venues), cache_dir)
     rwa = symbols.get("binance-rwa", "")     # the client's environment reads the frames too (its whitelist)
-    _sim_env(tuple(lines), rwa[:-4] if rwa.endswith("USDT") else rwa)
     venues = [v for v in venues if v not in skipped]
     say("replaying every venue through its decoder, sync rules and the detectors")
     from nexus.flow.params import FlowParams
     stats: dict = {}
-    detected = detect({v: lines[v] for v in venues}, symbols,
-                      params_for=lambda v, unit: FlowParams(tick=unit.tick, calibrated=calibrate),
-                      metadata=metadata, stats=stats)
+    with _sim_env(tuple(lines), rwa[:-4] if rwa.endswith("USDT") else rwa):
+        detected = detect({v: lines[v] for v in venues}, symbols,
+                          params_for=lambda v, unit: FlowParams(tick=unit.tick, calibrated=calibrate),
+                          metadata=metadata, stats=stats)
     skipped = dict(skipped)
     for v, st in stats.items():
         if st["trades"] == 0:   # FXCM's feed is quotes only: every detector here reads trades

@@ -12,6 +12,7 @@ import pytest
 from nexus import record
 from nexus.flow import evaluate
 from nexus.flow.replay import VenueSource
+from nexus.venues.binance_rwa import whitelist
 
 VENUES = ("kucoin", "mexc", "cryptocom", "deribit", "tradovate", "fxcm", "binance-rwa", "gate")
 SECONDS = 20
@@ -22,8 +23,10 @@ def captured():
     return evaluate.capture_full(7, SECONDS, VENUES)
 
 
-def test_every_session_venue_is_set_up_and_decodes_cleanly(captured):
+def test_every_session_venue_is_set_up_and_decodes_cleanly(captured, monkeypatch):
     lines, labels, eng, metadata, skipped = captured
+    # a client of the simulator's Binance RWA whitelists the simulated symbol, as the evaluation does
+    monkeypatch.setenv(whitelist.ENV, "PAXG,BTC")
     assert skipped == {}
     assert set(lines) == set(VENUES)
     trade, level = int(record.Kind.TRADE), int(record.Kind.BOOK_LEVEL)
@@ -59,3 +62,14 @@ def test_seed_ranges_and_all_venues():
         evaluate.parse_seeds("5-3")
     every = evaluate.all_venues()
     assert set(evaluate.DEFAULT_VENUES) < set(every) and set(VENUES) < set(every)
+
+
+def test_the_evaluation_leaves_the_callers_environment_as_it_found_it(captured, tmp_path):
+    """The simulator's client credentials and Binance RWA's widened whitelist are set only while
+    the evaluation runs (it runs in the caller's process): afterwards a BTCUSDT frame is again
+    refused by Binance RWA's default whitelist."""
+    import os
+
+    assert whitelist.ENV not in os.environ and not whitelist.allowed("BTCUSDT")
+    evaluate.run(seed=7, duration_s=5, venues=("binance-rwa",), cache_dir=str(tmp_path))
+    assert whitelist.ENV not in os.environ and not whitelist.allowed("BTCUSDT")
