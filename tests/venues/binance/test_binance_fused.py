@@ -12,72 +12,33 @@ Streams" (depthUpdate with E, T (futures), s, U, u, pu (futures), b, a) and "Ord
 (lastUpdateId, bids, asks)."""
 import json
 
-import numpy as np
 from hypothesis import given, settings, strategies as st
 
-from nexus import record
-from nexus.exceptions import BatchFull, DecodeError
-from nexus.feeds.handler import PublishingBook
 from nexus.venues.binance import perp, spot
-from nexus.venues.base import APPLIED
 from nexus.venues.binance.data import instrument
+from tests.venues.fused import FusedPipeline
 
 SYM = "BTCUSDT"
-_CLEAR = int(record.Kind.BOOK_CLEAR)
 
 
-class Pipeline:
+class Pipeline(FusedPipeline):
     """One decoder + sync whose books publish every change, as the feed handler wires them."""
 
     def __init__(self, mod, fused: bool) -> None:
-        self.dec = mod.Decoder()
-        self.dec.rest_symbol = SYM
+        dec = mod.Decoder()
+        dec.rest_symbol = SYM
         for s in (SYM, "ETHUSDT"):
-            self.dec.set_instrument(instrument(mod.VENUE, s, "0.01", "0.001"))
-        self.sync = mod.Sync(self.dec)
-        if fused:
-            self.sync.fuse()
-        self.taken = 0
-        self.ring: list[bytes] = []
-        orig = self.sync.state
+            dec.set_instrument(instrument(mod.VENUE, s, "0.01", "0.001"))
+        super().__init__(dec, mod.Sync(dec), fused, 1)
 
-        def state(inst):
-            s = orig(inst)
-            if not isinstance(s.book, PublishingBook):
-                s.book = PublishingBook(s.book, self._publish, 1, inst.instrument_id)
-            return s
+    def on_applied(self) -> None:
+        assert self.sync.last_fused[2] == self.sync.books[SYM].last_seq
 
-        self.sync.state = state
-        self.batch = record.empty(4)  # small: BatchFull and its retry are exercised too
-
-    def _publish(self, recs) -> None:
-        r = recs.copy()
-        r["ts_local_ns"][r["kind"] == _CLEAR] = 0  # PublishingBook stamps its clears with the clock
-        self.ring.append(r.tobytes())
-
-    def frame(self, raw: bytes, ts: int) -> None:
-        while True:  # what every caller does: decode, then feed what it gives
-            try:
-                segs = self.dec.decode(raw, self.batch, ts)
-            except BatchFull as e:
-                self.batch = record.empty(max(e.needed, 2 * len(self.batch)))
-                continue
-            except DecodeError:
-                return
-            break
-        if segs is APPLIED:
-            self.taken += 1
-            assert self.sync.last_fused[2] == self.sync.books[SYM].last_seq
-        self.sync.feed(segs, self.batch)
-
-    def state_of(self):
-        out = []
-        for sym, s in sorted(self.sync.books.items()):
-            b = s.book
-            out.append((sym, s.synced, s.gaps, s.resyncs, s.crossed, s.dropped, s.last_seq, s.last_prev,
-                        s.is_crossed, b.top(1, 1000), b.top(2, 1000),
-                        [(x[0], x[1], x[2], x[3].tobytes()) for x in s.buffer], s.buffered_records))
-        return out, list(self.sync.notes)
+    def fields(self, s) -> tuple:
+        b = s.book
+        return (s.synced, s.gaps, s.resyncs, s.crossed, s.dropped, s.last_seq, s.last_prev,
+                s.is_crossed, b.top(1, 1000), b.top(2, 1000),
+                [(x[0], x[1], x[2], x[3].tobytes()) for x in s.buffer], s.buffered_records)
 
 
 prices = st.integers(9990, 10010).map(lambda c: f"{c / 100:.2f}")  # bids and asks overlap: books cross

@@ -13,62 +13,22 @@ from pathlib import Path
 
 from hypothesis import given, settings, strategies as st
 
-from nexus import record
-from nexus.exceptions import BatchFull, DecodeError
-from nexus.feeds.handler import PublishingBook
-from nexus.venues.base import APPLIED
 from nexus.venues.bybit import data as bybit
+from tests.venues.fused import FusedPipeline
 
 LISTING = Path(__file__).resolve().parents[2] / "fixtures" / "venues" / "bybit-perp" / "instruments.json"
 SYM = "BTCUSDT"
-_CLEAR = int(record.Kind.BOOK_CLEAR)
 
 
-class Pipeline:
+class Pipeline(FusedPipeline):
     def __init__(self, fused: bool) -> None:
-        self.dec = bybit.Decoder()
-        self.dec.load_metadata(LISTING.read_bytes())
-        self.sync = bybit.Sync(self.dec)
-        if fused:
-            self.sync.fuse()
-        self.taken = 0
-        self.ring: list[bytes] = []
-        orig = self.sync.state
+        dec = bybit.Decoder()
+        dec.load_metadata(LISTING.read_bytes())
+        super().__init__(dec, bybit.Sync(dec), fused, 2)
 
-        def state(inst):
-            s = orig(inst)
-            if not isinstance(s.book, PublishingBook):
-                s.book = PublishingBook(s.book, self._publish, 2, inst.instrument_id)
-            return s
-
-        self.sync.state = state
-        self.batch = record.empty(4)
-
-    def _publish(self, recs) -> None:
-        r = recs.copy()
-        r["ts_local_ns"][r["kind"] == _CLEAR] = 0  # PublishingBook stamps its clears with the clock
-        self.ring.append(r.tobytes())
-
-    def frame(self, raw: bytes, ts: int) -> None:
-        while True:
-            try:
-                segs = self.dec.decode(raw, self.batch, ts)
-            except BatchFull as e:
-                self.batch = record.empty(max(e.needed, 2 * len(self.batch)))
-                continue
-            except DecodeError:
-                return
-            break
-        if segs is APPLIED:
-            self.taken += 1
-        self.sync.feed(segs, self.batch)
-
-    def state_of(self):
-        out = []
-        for sym, s in sorted(self.sync.books.items()):
-            out.append((sym, s.synced, s.gaps, s.resyncs, s.crossed, s.dropped, s.last_seq, s.is_crossed,
-                        s.book.top(1, 1000), s.book.top(2, 1000)))
-        return out, list(self.sync.notes)
+    def fields(self, s) -> tuple:
+        return (s.synced, s.gaps, s.resyncs, s.crossed, s.dropped, s.last_seq, s.is_crossed,
+                s.book.top(1, 1000), s.book.top(2, 1000))
 
 
 prices = st.integers(649990, 650010).map(lambda c: f"{c / 10:.2f}")

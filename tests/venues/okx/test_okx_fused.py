@@ -15,66 +15,26 @@ from decimal import Decimal
 
 from hypothesis import given, settings, strategies as st
 
-from nexus import record
 from nexus._native import Book
-from nexus.exceptions import BatchFull, DecodeError
-from nexus.feeds.handler import PublishingBook
-from nexus.venues.base import APPLIED
 from nexus.venues.okx import data as okx
+from tests.venues.fused import FusedPipeline
 
 SYM = "BTC-USDT-SWAP"
 LISTING = (b'{"code":"0","msg":"","data":[{"instType":"SWAP","instId":"BTC-USDT-SWAP","settleCcy":"USDT",'
            b'"ctVal":"0.01","ctValCcy":"BTC","ctType":"linear","tickSz":"0.1","lotSz":"0.01"}]}')
-_CLEAR = int(record.Kind.BOOK_CLEAR)
 MARK = b'"checksum":777777'
 
 
-class Pipeline:
+class Pipeline(FusedPipeline):
     def __init__(self, fused: bool) -> None:
-        self.dec = okx.Decoder()
-        self.dec.load_metadata(LISTING)
-        self.sync = okx.Sync(self.dec)
-        if fused:
-            self.sync.fuse()
-        self.taken = 0
-        self.ring: list[bytes] = []
-        orig = self.sync.state
+        dec = okx.Decoder()
+        dec.load_metadata(LISTING)
+        super().__init__(dec, okx.Sync(dec), fused, 3)
 
-        def state(inst):
-            s = orig(inst)
-            if not isinstance(s.book, PublishingBook):
-                s.book = PublishingBook(s.book, self._publish, 3, inst.instrument_id)
-            return s
-
-        self.sync.state = state
-        self.batch = record.empty(4)
-
-    def _publish(self, recs) -> None:
-        r = recs.copy()
-        r["ts_local_ns"][r["kind"] == _CLEAR] = 0  # PublishingBook stamps its clears with the clock
-        self.ring.append(r.tobytes())
-
-    def frame(self, raw: bytes, ts: int) -> None:
-        while True:
-            try:
-                segs = self.dec.decode(raw, self.batch, ts)
-            except BatchFull as e:
-                self.batch = record.empty(max(e.needed, 2 * len(self.batch)))
-                continue
-            except DecodeError:
-                return
-            break
-        if segs is APPLIED:
-            self.taken += 1
-        self.sync.feed(segs, self.batch)
-
-    def state_of(self):
-        out = []
-        for sym, s in sorted(self.sync.books.items()):
-            out.append((sym, s.synced, s.gaps, s.resyncs, s.crossed, s.dropped, s.checksum_failures, s.checksum_bad,
-                        s.checksum_venue, s.last_seq, s.last_prev, s.is_crossed, s.book.top(1, 1000),
-                        s.book.top(2, 1000)))
-        return out, list(self.sync.notes)
+    def fields(self, s) -> tuple:
+        return (s.synced, s.gaps, s.resyncs, s.crossed, s.dropped, s.checksum_failures, s.checksum_bad,
+                s.checksum_venue, s.last_seq, s.last_prev, s.is_crossed, s.book.top(1, 1000),
+                s.book.top(2, 1000))
 
 
 def with_right_checksum(pipe: Pipeline, raw: bytes) -> bytes:
