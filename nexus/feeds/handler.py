@@ -36,6 +36,7 @@ from nexus.feeds.session import Session, rest_call
 from nexus.venues.registry import FeedSpec
 from nexus.venues import venue_id
 from nexus.venues.base import APPLIED, DEFAULT_BATCH_RECORDS, SegKind
+from nexus.venues.booksync import Sync
 from nexus.venues.registry import canonical_symbol, load, names
 from nexus.venues.registry import feed_spec as registry_spec
 
@@ -48,6 +49,13 @@ REST_SNAPSHOT_DELAY_S = 0.3  # let diffs buffer first (Binance's documented proc
 _CLEAR = int(record.Kind.BOOK_CLEAR)
 _LEVEL = int(record.Kind.BOOK_LEVEL)
 _F_RESYNC = int(record.Flag.RESYNC)
+_TRADES = SegKind.TRADES
+
+
+def takes_count(publish) -> bool:
+    """Does `publish` take `(batch, n)` (a RingWriter's publish, or a wrapper that says so with
+    `takes_n`)? Then the first n records of a batch are published without a slice object."""
+    return isinstance(getattr(publish, "__self__", None), RingWriter) or getattr(publish, "takes_n", False)
 
 
 # The inner book's read-only methods a sync rule calls per message (crossed after every book
@@ -70,7 +78,7 @@ class PublishingBook:
         self.instrument_id = instrument_id
         self._one = record.empty(1)
         # a ring writer's publish takes the record count itself: no slice made per apply
-        self._publish_n = isinstance(getattr(publish, "__self__", None), RingWriter)
+        self._publish_n = takes_count(publish)
         for name in _READS:
             setattr(self, name, getattr(inner, name))
 
@@ -135,10 +143,19 @@ class VenueFeed:
         # ring publish still in the publish stage)
         self.sync.fuse()
         self._publish_out = publish
+        self._publish_n = takes_count(publish)
+        # a trades-only message skips the sync rules when they are the base ones (which ignore
+        # trades); a venue whose rules read every message's sequence (Coinbase, dYdX, Bitfinex)
+        # overrides `feed` and gets every message
+        self._trades_skip_sync = type(self.sync).feed is Sync.feed
+        self._payload = b""  # the message being handled
+        self.keep_warm = False  # RunConfig.keep_warm: remember trades-only frames for warm()
         # called once at the end of a message that published records (in-process readers
         # read the ring then); None: the readers poll on their own
         self.on_published = on_published
         self.probe = None  # nexus.feeds.stages.StageProbe, see enable_probe
+        self.warm_frame: bytes | None = None  # keep_warm: the last trades-only frame (see warm)
+        self.warmed = 0                      # warm() decodes done (keep_warm)
         self._wake_due = False  # records published, readers not woken yet (end of the socket read)
         self.batch = record.empty(DEFAULT_BATCH_RECORDS)
         self.counters = FeedCounters()
@@ -170,6 +187,7 @@ class VenueFeed:
 
         self.probe = probe
         self._publish_out = timed_publish(probe, self._publish_out)
+        self._publish_n = takes_count(self._publish_out)
         self.on_message = self._on_message_probed
         self.conn.on_message_cb = self._on_message_probed
 
@@ -260,6 +278,7 @@ class VenueFeed:
 
     def on_message(self, payload: bytes, ts_local_ns: int) -> None:
         published = self.counters.records_published
+        self._payload = payload
         segs = self._decode(payload, ts_local_ns)
         if segs is None:
             return
@@ -290,6 +309,7 @@ class VenueFeed:
         t_handler = monotonic_ns()
         probe.publish_ns = 0
         published = self.counters.records_published
+        self._payload = payload
         segs = self._decode(payload, ts_local_ns)
         t_decoded = monotonic_ns()
         if segs is None:
@@ -302,8 +322,42 @@ class VenueFeed:
             if self.on_published is not None:
                 self._published()
 
+    def warm(self) -> None:
+        """Keep the decode path in the caches between messages (`nexus run --keep-warm`): decode
+        the last trades-only frame again into the handler's scratch batch. Nothing is published
+        and no book or sync state is touched (a trade frame changes nothing in a decoder: its
+        records are written into the batch, which every message overwrites from index 0); the
+        connection, the ring and the reader's book are not exercised. A decoder that refuses the
+        frame (it never should: it took it once) stops the warming for this feed."""
+        raw = self.warm_frame
+        if raw is None:
+            return
+        try:
+            self.decoder.decode(raw, self.batch, 0)
+        except Exception as e:  # BatchFull cannot happen (the frame fitted); anything else: stop
+            self.warm_frame = None
+            self.keep_warm = False
+            log.warning("%s: keep-warm decode failed (%s); warming stopped", self.venue, e)
+            return
+        self.warmed += 1
+
     def _handle(self, segs) -> None:
         """The decoded segments through the venue's sync rules; trades published."""
+        if len(segs) == 1 and segs[0].kind is _TRADES and self._trades_skip_sync:
+            # the common message (one trade or a few): published from the batch as decoded
+            seg = segs[0]
+            if self.keep_warm:
+                self.warm_frame = self._payload
+            start, stop = seg.start, seg.stop
+            if stop > start:
+                self.counters.records_published += stop - start
+                if start == 0 and self._publish_n:
+                    self._publish_out(self.batch, stop)
+                else:
+                    self._publish_out(self.batch[start:stop])
+            if self.needs_resync():
+                self.request_resync()
+            return
         if segs is APPLIED:  # the fused path applied (and published) it already
             r = self.sync.last_fused
             self.last_book_ts_ns, self.last_book_seq = r[1], r[2]

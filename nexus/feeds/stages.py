@@ -67,14 +67,25 @@ class StageProbe:
 
 
 def timed_publish(probe: StageProbe, publish):
-    """`publish(records)` adding its time to the probe's current message."""
+    """`publish(records)` adding its time to the probe's current message; `run(batch, n)` when
+    `publish` takes a count (nexus.feeds.handler.takes_count), as the ring writer's does."""
+    from nexus.feeds.handler import takes_count
 
-    def run(recs):
+    if takes_count(publish):
+        def run(recs, n=-1):
+            t = monotonic_ns()
+            publish(recs, n)
+            probe.publish_ns += monotonic_ns() - t
+
+        run.takes_n = True
+        return run
+
+    def run1(recs):
         t = monotonic_ns()
         publish(recs)
         probe.publish_ns += monotonic_ns() - t
 
-    return run
+    return run1
 
 
 def breakdown(rows: np.ndarray) -> dict:
