@@ -144,6 +144,7 @@ class FeedConnection:
         self.on_open = None                   # Session.on_open: run with the first message
         self._open_hook_due = False
         self._awaiting_open = False
+        self._screened = True   # see _screen (set on each connection)
         # while a message is handled: more frames of the same socket read follow it (their
         # handling can wait for them: on_read_end is called after the read's last frame)
         self.more_in_read = False
@@ -171,11 +172,20 @@ class FeedConnection:
         if self.on_connect_cb:
             self.on_connect_cb()
         self._open_hook_due = self.on_open is not None
-        if self.open_frame is not None:
-            self._awaiting_open = True      # Session.open_frame: subscribe when the server says so
+        self._awaiting_open = self.open_frame is not None  # Session.open_frame: subscribe when the server says so
+        self._screen()
+        if self._awaiting_open:
             return
         for msg in self.subscribe:
             transport.send(WSMsgType.TEXT, msg)
+
+    def _screen(self) -> None:
+        """Does a message need looking at before the handler gets it (an open hook due, the open
+        frame awaited, the venue's pong or heartbeat request to recognise)? Worked out when one
+        of those changes, not per message."""
+        hb = self.heartbeat
+        self._screened = (self._open_hook_due or self._awaiting_open or hb.pong_marker is not None
+                          or hb.answer_marker is not None)
 
     def _set_busy_poll(self, transport: WSTransport) -> None:
         try:
@@ -187,14 +197,24 @@ class FeedConnection:
             log.warning("%s: %s (needs CAP_NET_ADMIN above net.core.busy_read)", self.venue, self.busy_poll_error)
 
     def _on_message(self, payload: bytes, now: int) -> None:
-        self.stats.msgs += 1
-        self.stats.bytes += len(payload)
-        self.stats.last_msg_ns = now
+        stats = self.stats
+        stats.msgs += 1
+        stats.bytes += len(payload)
+        stats.last_msg_ns = now
+        if not self._screened:  # no open hook due, no open frame awaited, no heartbeat marker
+            try:
+                self.on_message_cb(payload, now)
+            except Exception as e:  # a handler bug must not kill the connection silently
+                log.exception("%s: message handler failed", self.venue)
+                stats.last_error = f"handler: {e}"
+            return
         if self.on_open is not None and self._open_hook_due:
             self._open_hook_due = False
+            self._screen()
             asyncio.get_running_loop().create_task(self._run_open_hook(payload))
         if self._awaiting_open and payload == self.open_frame:
             self._awaiting_open = False
+            self._screen()
             for msg in self.subscribe:
                 self.send(msg)
         hb = self.heartbeat

@@ -155,6 +155,7 @@ class VenueFeed:
         self.on_published = on_published
         self.probe = None  # nexus.feeds.stages.StageProbe, see enable_probe
         self.warm_frame: bytes | None = None  # keep_warm: the last trades-only frame (see warm)
+        self.warm_diff: bytes | None = None   # keep_warm: the last book diff the fused path applied
         self.warmed = 0                      # warm() decodes done (keep_warm)
         self._wake_due = False  # records published, readers not woken yet (end of the socket read)
         self.batch = record.empty(DEFAULT_BATCH_RECORDS)
@@ -324,18 +325,30 @@ class VenueFeed:
 
     def warm(self) -> None:
         """Keep the decode path in the caches between messages (`nexus run --keep-warm`): decode
-        the last trades-only frame again into the handler's scratch batch. Nothing is published
-        and no book or sync state is touched (a trade frame changes nothing in a decoder: its
-        records are written into the batch, which every message overwrites from index 0); the
-        connection, the ring and the reader's book are not exercised. A decoder that refuses the
-        frame (it never should: it took it once) stops the warming for this feed."""
-        raw = self.warm_frame
-        if raw is None:
+        the last trades-only frame again, and the last book diff the fused path applied with the
+        fused path switched off for that call (so the diff is only parsed into records, never
+        applied: `decoder.fused` is restored at once), into the handler's scratch batch. Nothing
+        is published and no book or sync state is touched: a decoder keeps no state of its own
+        from a trade or a diff (the sync rules do, and they are not called); the batch is
+        overwritten from index 0 by every message. The connection, the native book apply, the
+        ring and the reader's book are not exercised. A decoder that refuses a frame it took
+        once (it never should) stops the warming for this feed."""
+        raw, diff = self.warm_frame, self.warm_diff
+        if raw is None and diff is None:
             return
+        dec = self.decoder
         try:
-            self.decoder.decode(raw, self.batch, 0)
+            if raw is not None:
+                dec.decode(raw, self.batch, 0)
+            if diff is not None:
+                fused = dec.fused
+                dec.fused = None
+                try:
+                    dec.decode(diff, self.batch, 0)
+                finally:
+                    dec.fused = fused
         except Exception as e:  # BatchFull cannot happen (the frame fitted); anything else: stop
-            self.warm_frame = None
+            self.warm_frame = self.warm_diff = None
             self.keep_warm = False
             log.warning("%s: keep-warm decode failed (%s); warming stopped", self.venue, e)
             return
@@ -359,6 +372,8 @@ class VenueFeed:
                 self.request_resync()
             return
         if segs is APPLIED:  # the fused path applied (and published) it already
+            if self.keep_warm:
+                self.warm_diff = self._payload
             r = self.sync.last_fused
             self.last_book_ts_ns, self.last_book_seq = r[1], r[2]
             if self.sync.notes:

@@ -56,6 +56,7 @@ class Runtime:
         self.on_signal = None       # callback(signal dict) for every signal the flow engine raises
         rings = {v: venue_ring(v) for v in cfg.venues}
         self.ring_readers = RingReaders(rings)
+        self._wake_args = (self._instrument_of, self._on_batch, self.ring_readers.sides)
         self.supervisor = FeedSupervisor(cfg, rings, self._wake)
         self.trades = TradeTape()
         self.aggregation = None  # nexus.feeds.run.aggregation.Aggregation with cfg.agg
@@ -274,8 +275,9 @@ class Runtime:
     def _wake(self, venue: str) -> None:
         """In-process feeds: a venue's socket read has put records on its ring; its reader
         reads them now, in the same call (no trip through the event loop between the ring and
-        the book)."""
-        total = self.ring_readers.poll_one(venue, self.readers[venue], self._instrument_of, self._on_batch)
+        the book). The reader sides and the two callbacks are bound once (_wake_args)."""
+        instrument_of, on_batch, sides = self._wake_args
+        total = self.ring_readers.poll_one(venue, sides[venue], instrument_of, on_batch)
         if self.aggregation is not None and self.aggregation.end_of_poll(total) and self.publisher is not None:
             self.publisher.publish(self.aggregation.agg.consensus)
 

@@ -3,6 +3,7 @@
 feeds`), never asserted here: these tests check that every stage is stamped, that the stages
 add up to the total per message, and that --pin-cpu / --busy-poll are applied (read back)."""
 import asyncio
+import gc
 import json
 import os
 import socket
@@ -145,3 +146,67 @@ def test_run_cli_refuses_a_cpu_it_cannot_use():
     p = subprocess.run([sys.executable, "-m", "nexus.cli", "run", "--sim", "--venues", VENUE, "--pin-cpu", str(bad)],
                        capture_output=True, text=True, timeout=60)
     assert p.returncode == 2 and f"CPU {bad} is not available" in p.stderr
+
+
+def test_keep_warm_decodes_between_messages_and_publishes_nothing():
+    """--keep-warm: the idle loop re-decodes the feed's last trade frame; the ring, the books and
+    the sync state are as without it, and a warm pass itself publishes nothing."""
+    out = {}
+
+    async def main():
+        rt = Runtime(RunConfig(venues=[VENUE], sim=True, signals=False, keep_warm=True))
+        await rt.start()
+        try:
+            out["frozen"] = gc.get_freeze_count()
+            t0 = time.monotonic()
+            while time.monotonic() - t0 < 4:
+                rt.poll()
+                rt.idle()
+                await asyncio.sleep(rt.poll_interval_s)
+            rs, feed = rt.readers[VENUE], rt.feeds[VENUE]
+            st = feed.sync.books[feed.symbol]
+            out["warmed"], out["frame"] = feed.warmed, feed.warm_frame
+            # a warm pass between messages: nothing published, the book and its sequence unchanged
+            before = (feed.counters.records_published, rt.supervisor.writers[VENUE].position, st.last_seq,
+                      _book(st.book, st.inst, 1), _book(st.book, st.inst, 2))
+            for _ in range(50):
+                feed.warm()
+            out["unchanged"] = before == (feed.counters.records_published, rt.supervisor.writers[VENUE].position,
+                                          st.last_seq, _book(st.book, st.inst, 1), _book(st.book, st.inst, 2))
+            rt.poll()
+            out["feed_book"] = (_book(st.book, st.inst, 1), _book(st.book, st.inst, 2))
+            out["reader_book"] = (_book(rs.book, st.inst, 1), _book(rs.book, st.inst, 2))
+            out["published"], out["read"] = feed.counters.records_published, rs.records
+            out["trades_read"] = sum(1 for row in rt.tape if row["venue"] == VENUE)
+        finally:
+            await rt.stop()
+        out["frozen_after"] = gc.get_freeze_count()
+
+    asyncio.run(main())
+    assert out["warmed"] > 100 and b"aggTrade" in out["frame"]
+    assert out["unchanged"]
+    assert out["read"] == out["published"] and out["feed_book"] == out["reader_book"] and out["feed_book"][0]
+    assert out["trades_read"] > 0
+    # start-up froze what it built (gc.freeze); stop gave it back to the collector
+    assert out["frozen"] > 0 and out["frozen_after"] == 0
+
+
+def test_without_keep_warm_nothing_is_warmed():
+    out = {}
+
+    async def main():
+        rt = Runtime(RunConfig(venues=[VENUE], sim=True, signals=False))
+        await rt.start()
+        try:
+            t0 = time.monotonic()
+            while time.monotonic() - t0 < 2:
+                rt.poll()
+                rt.idle()
+                await asyncio.sleep(rt.poll_interval_s)
+            feed = rt.feeds[VENUE]
+            out["warmed"], out["frame"], out["msgs"] = feed.warmed, feed.warm_frame, feed.conn.stats.msgs
+        finally:
+            await rt.stop()
+
+    asyncio.run(main())
+    assert out["msgs"] > 0 and out["warmed"] == 0 and out["frame"] is None
