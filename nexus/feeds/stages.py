@@ -43,6 +43,7 @@ class StageProbe:
         self.dropped = 0                 # rows past SAMPLES_MAX (not kept)
 
     def opened(self, records_end: int, t_read: int, t_handler: int, t_decoded: int, t_done: int) -> None:
+        """A message's row (the feed handler appends the same tuple inline: keep them alike)."""
         self.pending.append((records_end, t_read, t_handler, t_decoded, t_done, self.publish_ns))
 
     def closed(self, records_read: int, t_polled: int, t_applied: int) -> None:
