@@ -80,7 +80,18 @@ class _Listener(WSListener):
                 transport.disconnect()
             return
         if frame.fin and not self._parts:
-            conn._on_message(frame.get_payload_as_bytes(), self._read_ns)
+            payload = frame.get_payload_as_bytes()
+            if conn._screened:
+                conn._on_message(payload, self._read_ns)
+            else:  # FeedConnection._on_message's plain case, inline (one Python call fewer per message)
+                stats = conn.stats
+                stats.msgs += 1
+                stats.bytes += len(payload)
+                stats.last_msg_ns = self._read_ns
+                try:
+                    conn.on_message_cb(payload, self._read_ns)
+                except Exception as e:  # a handler bug must not kill the connection silently
+                    conn._handler_failed(e)
             if last and conn.on_read_end is not None:
                 conn.on_read_end()
             return
@@ -205,8 +216,7 @@ class FeedConnection:
             try:
                 self.on_message_cb(payload, now)
             except Exception as e:  # a handler bug must not kill the connection silently
-                log.exception("%s: message handler failed", self.venue)
-                stats.last_error = f"handler: {e}"
+                self._handler_failed(e)
             return
         if self.on_open is not None and self._open_hook_due:
             self._open_hook_due = False
@@ -227,8 +237,11 @@ class FeedConnection:
         try:
             self.on_message_cb(payload, now)
         except Exception as e:  # a handler bug must not kill the connection silently
-            log.exception("%s: message handler failed", self.venue)
-            self.stats.last_error = f"handler: {e}"
+            self._handler_failed(e)
+
+    def _handler_failed(self, e: Exception) -> None:
+        log.exception("%s: message handler failed", self.venue)
+        self.stats.last_error = f"handler: {e}"
 
     def _on_disconnected(self) -> None:
         was = self.connected
