@@ -173,9 +173,9 @@ def bench_agg(as_json: bool, messages: int) -> None:
               metavar="US", help="With the tuned run, SO_BUSY_POLL US µs on the socket (reported applied or refused).")
 @click.option("--keep-warm", is_flag=True,
               help="Also measure the one-venue latency (the tuned run, with --pin-cpu/--busy-poll when given) with "
-                   "the feed re-decoding its last trade frame every 100 µs of idle loop (nothing published). Cost in "
-                   "production: one decode (~2 µs) per 100 µs per venue, ~2 % of a core with --busy-poll, "
-                   "~0.2 % without.")
+                   "the feed re-decoding its last trade frame and last book diff every 100 µs of idle loop (nothing "
+                   "published; see `nexus run --keep-warm`). Cost in production: ~4 µs of CPU per venue per "
+                   "100 µs, ~4 % of a core with --busy-poll, ~0.4 % without.")
 def bench_feeds(as_json: bool, quick: bool, minutes: float, speed: float, decode_only: bool, latency_only: bool,
                 latency_venue: str, latency_seconds: float | None, latency_rounds: int | None, latency_speed: float,
                 pin_cpu: str | None,

@@ -70,10 +70,11 @@ from nexus.config import config_option
                                  "needs CAP_NET_ADMIN above net.core.busy_read, a refusal is logged; "
                                  "no effect on loopback). Cost: CPU spent spinning in the kernel on each read.")
 @click.option("--keep-warm", is_flag=True,
-              help="Co-located servers: between messages, each feed re-decodes its last trade frame (at most every "
-                   "100 µs of idle loop; nothing published, no book touched) so the decode path stays in the CPU "
-                   "caches and the next message is not handled cold. Cost: one decode (~2 µs) per 100 µs per venue: "
-                   "~2 % of a core with --busy-poll, ~0.2 % without (the loop then wakes every 1 ms).")
+              help="Co-located servers: between messages, each in-process feed re-decodes its last trade frame and "
+                   "last book diff (at most every 100 µs of idle loop; nothing published, no book or sequence "
+                   "touched) so the decode path stays in the CPU caches and the next message is not handled cold. "
+                   "Cost: ~4 µs of CPU per venue per 100 µs: ~4 % of a core with --busy-poll, ~0.4 % without "
+                   "(the loop then wakes every 1 ms); a message arriving during a warm pass waits for it (a few µs).")
 @ops_options
 @config_option
 @click.option("--view-venue", default=None, metavar="VENUE",
