@@ -345,11 +345,15 @@ class VenueFeed:
         is published and no book or sync state is touched: a decoder keeps no state of its own
         from a trade or a diff (the sync rules do, and they are not called); the batch is
         overwritten from index 0 by every message. The connection, the native book apply, the
-        ring and the reader's book are not exercised. A decoder that refuses a frame it took
-        once (it never should) stops the warming for this feed."""
+        ring and the reader's book are not exercised; of the connection, only the frame-type
+        conversion (FeedConnection.warm). A decoder that refuses a frame it took once (it never
+        should) stops the warming for this feed."""
         raw, diff = self.warm_frame, self.warm_diff
         if raw is None and diff is None:
             return
+        warm_conn = getattr(self.conn, "warm", None)  # FeedConnection (a PollConnection has none)
+        if warm_conn is not None:
+            warm_conn()
         dec = self.decoder
         try:
             if raw is not None:
