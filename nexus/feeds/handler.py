@@ -150,8 +150,10 @@ class VenueFeed:
         self._trades_skip_sync = type(self.sync).feed is Sync.feed
         self._payload = b""  # the message being handled
         self.keep_warm = False  # RunConfig.keep_warm: remember trades-only frames for warm()
-        # called once at the end of a message that published records (in-process readers
-        # read the ring then); None: the readers poll on their own
+        # called at the end of a message that published records (in-process readers read the
+        # ring then): on_published() reads, applies and hands the records on; on_published(True),
+        # when more frames of the same socket read follow, reads and applies them only (the hand-on
+        # waits for the end of the read). None: the readers poll on their own
         self.on_published = on_published
         self.probe = None  # nexus.feeds.stages.StageProbe, see enable_probe
         self.warm_frame: bytes | None = None  # keep_warm: the last trades-only frame (see warm)
@@ -292,6 +294,7 @@ class VenueFeed:
         self._handle(segs)
         if self.on_published is not None and self.counters.records_published != published:
             if self.conn.more_in_read:
+                self.on_published(True)  # applied to the reader's book now, handed on at the end of the read
                 self._wake_later()
             else:
                 self._wake_due = False
@@ -299,8 +302,10 @@ class VenueFeed:
 
     def _wake_later(self) -> None:
         """Records of a message are on the ring and more frames of the same socket read follow:
-        the readers are woken at the end of the read (one wake per read; a call_soon in case the
-        read's last frame never reaches the handler, e.g. a ping picows answers itself)."""
+        `on_published(True)` had the reader apply them to its book at once; the readers' hand-on
+        (flow engine, trade tape, aggregation) waits for the end of the read (one per read; a
+        call_soon in case the read's last frame never reaches the handler, e.g. a ping picows
+        answers itself)."""
         if not self._wake_due:
             self._wake_due = True
             asyncio.get_running_loop().call_soon(self._read_end)
@@ -332,6 +337,7 @@ class VenueFeed:
                                   probe.publish_ns))
             if self.on_published is not None:
                 if self.conn.more_in_read:
+                    self.on_published(True)
                     self._wake_later()
                 else:
                     self._wake_due = False

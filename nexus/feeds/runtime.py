@@ -273,11 +273,16 @@ class Runtime:
             if self.aggregation is not None:
                 self.aggregation.on_trades(venue, trades, now)
 
-    def _wake(self, venue: str) -> None:
+    def _wake(self, venue: str, hold: bool = False) -> None:
         """In-process feeds: a venue's socket read has put records on its ring; its reader
         reads them now, in the same call (no trip through the event loop between the ring and
-        the book). The reader sides and the two callbacks are bound once (_wake_args)."""
+        the book). With `hold` (more frames of the same read follow) the records are applied to
+        the book now and handed on with the rest of the read (RingReaders.poll_held). The
+        reader sides and the two callbacks are bound once (_wake_args)."""
         instrument_of, on_batch, sides = self._wake_args
+        if hold:
+            self.ring_readers.poll_held(sides[venue])
+            return
         total = self.ring_readers.poll_one(venue, sides[venue], instrument_of, on_batch)
         if self.aggregation is not None and self.aggregation.end_of_poll(total) and self.publisher is not None:
             self.publisher.publish(self.aggregation.agg.consensus)

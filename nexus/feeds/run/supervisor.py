@@ -100,8 +100,9 @@ def _inst_tuple(inst):
 
 class FeedSupervisor:
     """Starts and stops the simulator and the feed handlers; `rings` names each venue's ring;
-    `on_publish(venue)` is called at the end of each in-process venue message that published records
-    (the readers read the ring then, in the same call)."""
+    `on_publish(venue, hold=False)` is called at the end of each in-process venue message that published
+    records (the readers read the ring then, in the same call; with hold, more frames of the socket read
+    follow: the records are applied to the reader's book, handed on at the end of the read)."""
 
     def __init__(self, cfg: RunConfig, rings: dict[str, str], on_publish) -> None:
         self.cfg = cfg
