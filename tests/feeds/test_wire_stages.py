@@ -250,3 +250,16 @@ def test_frames_of_one_read_reach_the_book_before_the_read_ends():
     assert out["held"] == 0 and out["pending"] == 0
     assert out["handed"] == out["read"] == out["published"] and out["order_ok"]
     assert out["reader_book"] == out["feed_book"] and out["feed_book"][0]
+
+
+def test_bench_feeds_keep_warm_is_a_tuned_run():
+    p = subprocess.run([sys.executable, "-m", "nexus.cli", "bench", "feeds", "--latency-only", "--quick",
+                        "--latency-seconds", "2", "--latency-venue", VENUE, "--keep-warm", "--json"],
+                       capture_output=True, text=True, timeout=180)
+    assert p.returncode == 0, p.stderr[-2000:]
+    res = json.loads(p.stdout)
+    plain, tuned = res["wire_to_book_one_venue"], res["wire_to_book_one_venue_tuned"]
+    assert plain["keep_warm"] is False and tuned["keep_warm"] is True
+    assert tuned["pin_cpu"] == [] and tuned["busy_poll"] is False
+    assert tuned["breakdown"]["samples"] > 0 and tuned["breakdown"]["sum_matches_total"] is True
+    assert res["latency_targets"]["wire_to_book_one_venue_tuned_p50_ns"]["measured"] == tuned["p50_ns"]
