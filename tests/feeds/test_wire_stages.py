@@ -148,13 +148,23 @@ def test_run_cli_refuses_a_cpu_it_cannot_use():
     assert p.returncode == 2 and f"CPU {bad} is not available" in p.stderr
 
 
+FUSED_VENUES = [VENUE, "bybit-perp", "okx-swap"]  # the venues with a fused diff path (OKX: checksummed)
+
+
 def test_keep_warm_decodes_between_messages_and_publishes_nothing():
-    """--keep-warm: the idle loop re-decodes the feed's last trade frame; the ring, the books and
-    the sync state are as without it, and a warm pass itself publishes nothing."""
+    """--keep-warm: the idle loop re-decodes each feed's last trade frame and last fused diff;
+    the rings, the books, the sequences and the checksums are as without it, and a warm pass
+    itself publishes nothing."""
     out = {}
 
+    def state(rt, v):
+        feed = rt.feeds[v]
+        st = feed.sync.books[feed.symbol]
+        return (feed.counters.records_published, rt.supervisor.writers[v].position, st.last_seq, st.synced,
+                _book(st.book, st.inst, 1), _book(st.book, st.inst, 2))
+
     async def main():
-        rt = Runtime(RunConfig(venues=[VENUE], sim=True, signals=False, keep_warm=True))
+        rt = Runtime(RunConfig(venues=list(FUSED_VENUES), sim=True, signals=False, keep_warm=True))
         await rt.start()
         try:
             out["frozen"] = gc.get_freeze_count()
@@ -163,30 +173,33 @@ def test_keep_warm_decodes_between_messages_and_publishes_nothing():
                 rt.poll()
                 rt.idle()
                 await asyncio.sleep(rt.poll_interval_s)
-            rs, feed = rt.readers[VENUE], rt.feeds[VENUE]
-            st = feed.sync.books[feed.symbol]
-            out["warmed"], out["frame"] = feed.warmed, feed.warm_frame
-            # a warm pass between messages: nothing published, the book and its sequence unchanged
-            before = (feed.counters.records_published, rt.supervisor.writers[VENUE].position, st.last_seq,
-                      _book(st.book, st.inst, 1), _book(st.book, st.inst, 2))
-            for _ in range(50):
-                feed.warm()
-            out["unchanged"] = before == (feed.counters.records_published, rt.supervisor.writers[VENUE].position,
-                                          st.last_seq, _book(st.book, st.inst, 1), _book(st.book, st.inst, 2))
-            rt.poll()
-            out["feed_book"] = (_book(st.book, st.inst, 1), _book(st.book, st.inst, 2))
-            out["reader_book"] = (_book(rs.book, st.inst, 1), _book(rs.book, st.inst, 2))
-            out["published"], out["read"] = feed.counters.records_published, rs.records
-            out["trades_read"] = sum(1 for row in rt.tape if row["venue"] == VENUE)
+            for v in FUSED_VENUES:
+                rs, feed = rt.readers[v], rt.feeds[v]
+                st = feed.sync.books[feed.symbol]
+                o = out[v] = {"warmed": feed.warmed, "frame": feed.warm_frame, "diff": feed.warm_diff}
+                # warm passes between messages: nothing published, book, sequence and checksum unchanged
+                before = state(rt, v)
+                for _ in range(50):
+                    feed.warm()
+                o["unchanged"] = before == state(rt, v)
+                rt.poll()
+                o["feed_book"] = (_book(st.book, st.inst, 1), _book(st.book, st.inst, 2))
+                o["reader_book"] = (_book(rs.book, st.inst, 1), _book(rs.book, st.inst, 2))
+                o["published"], o["read"] = feed.counters.records_published, rs.records
+                o["checksum_failures"], o["gaps"] = st.checksum_failures, st.gaps
+            out["trades_read"] = {v: sum(1 for row in rt.tape if row["venue"] == v) for v in FUSED_VENUES}
         finally:
             await rt.stop()
         out["frozen_after"] = gc.get_freeze_count()
 
     asyncio.run(main())
-    assert out["warmed"] > 100 and b"aggTrade" in out["frame"]
-    assert out["unchanged"]
-    assert out["read"] == out["published"] and out["feed_book"] == out["reader_book"] and out["feed_book"][0]
-    assert out["trades_read"] > 0
+    for v in FUSED_VENUES:
+        o = out[v]
+        assert o["warmed"] > 100 and o["frame"] is not None and o["diff"] is not None, v
+        assert o["unchanged"], v
+        assert o["read"] == o["published"] and o["feed_book"] == o["reader_book"] and o["feed_book"][0], v
+        assert o["checksum_failures"] == 0 and o["gaps"] == 0, v
+        assert out["trades_read"][v] > 0, v
     # start-up froze what it built (gc.freeze); stop gave it back to the collector
     assert out["frozen"] > 0 and out["frozen_after"] == 0
 
