@@ -9,8 +9,8 @@ process (as a venue would be).
     five venues together and for one venue (`latency_venue`, the issue-19 target: p50 <= 25 µs,
     p99 <= 100 µs), that one broken down per stage (receive, decode, sync, ring publish, reader
     poll, book apply: nexus.feeds.stages), the median over `latency_rounds` runs. With
-    `pin_cpu` / `busy_poll` the one-venue run is repeated with them ("tuned"); the simulator
-    is then kept off the pinned CPU.
+    `pin_cpu` / `busy_poll` / `keep_warm` the one-venue run is repeated with them ("tuned");
+    the simulator is then kept off the pinned CPU.
 (d) Decode cost per venue (`decode`): every registry venue's decoder on that venue's simulated
     stream, in ns per message and messages/s (`--decode-only`: this part alone).
 (c) Memory: resident set size after each simulated minute up to `minutes` (the simulator
@@ -213,14 +213,15 @@ def registry_simulated() -> set[str]:
 LATENCY_WARMUP_S = 1.0   # connect, instruments and snapshot: not counted
 
 
-async def _live(ws, rest, seconds, pin_cpu=(), busy_poll=False, busy_poll_socket_us=0) -> tuple:
+async def _live(ws, rest, seconds, pin_cpu=(), busy_poll=False, busy_poll_socket_us=0, keep_warm=False) -> tuple:
     """A Runtime (in-process feeds, as `nexus run`) against the simulator for `seconds` after
     the warm-up. Returns (per-message stage rows: nexus.feeds.stages, messages, venue stats,
     notes: SO_BUSY_POLL refusals)."""
     from nexus.feeds.runtime import RunConfig, Runtime
 
     rt = Runtime(RunConfig(venues=list(ws), ws_urls=dict(ws), rest_urls=dict(rest), stages=True,
-                           pin_cpu=tuple(pin_cpu), busy_poll=busy_poll, busy_poll_socket_us=busy_poll_socket_us))
+                           pin_cpu=tuple(pin_cpu), busy_poll=busy_poll, busy_poll_socket_us=busy_poll_socket_us,
+                           keep_warm=keep_warm))
     await rt.start()
     t0 = time.monotonic()
     warm = True
@@ -230,6 +231,7 @@ async def _live(ws, rest, seconds, pin_cpu=(), busy_poll=False, busy_poll_socket
             for r in rt.readers.values():
                 r.probe.reset()
         rt.poll()
+        rt.idle()
         await asyncio.sleep(rt.poll_interval_s)
     rows = np.concatenate([r.probe.array() for r in rt.readers.values()])
     stats = rt.venue_stats()
@@ -240,7 +242,7 @@ async def _live(ws, rest, seconds, pin_cpu=(), busy_poll=False, busy_poll_socket
 
 
 def live_latency(venues, seconds: float, rounds: int = 1, pin_cpu=(), busy_poll: bool = False,
-                 busy_poll_socket_us: int = 0, progress=None, speed: float = 1.0) -> dict:
+                 busy_poll_socket_us: int = 0, progress=None, speed: float = 1.0, keep_warm: bool = False) -> dict:
     """Wire-to-book latency per message against `nexus sim` in its own process (kept off the
     pinned CPU), `rounds` times: each round's p50/p99, their medians, and the median round's
     per-stage breakdown."""
@@ -252,10 +254,12 @@ def live_latency(venues, seconds: float, rounds: int = 1, pin_cpu=(), busy_poll:
     notes: set[str] = set()
     for i in range(rounds):
         say(f"wire-to-book {','.join(venues)} round {i + 1}/{rounds}"
-            + (f" (pin-cpu {','.join(map(str, pin_cpu))})" if pin_cpu else "") + (" (busy-poll)" if busy_poll else ""))
+            + (f" (pin-cpu {','.join(map(str, pin_cpu))})" if pin_cpu else "") + (" (busy-poll)" if busy_poll else "")
+            + (" (keep-warm)" if keep_warm else ""))
         sim = SimProcess(venues, speed=speed, avoid_cpus=avoid)
         try:
-            rows, msgs, _, n = asyncio.run(_live(sim.ws(), sim.rest(), seconds, pin_cpu, busy_poll, busy_poll_socket_us))
+            rows, msgs, _, n = asyncio.run(_live(sim.ws(), sim.rest(), seconds, pin_cpu, busy_poll, busy_poll_socket_us,
+                                                 keep_warm))
         finally:
             sim.stop()
         notes.update(n)
@@ -268,7 +272,8 @@ def live_latency(venues, seconds: float, rounds: int = 1, pin_cpu=(), busy_poll:
     out = {"venues": list(venues), "seconds": seconds, "rounds": rounds_out,
            "p50_ns": int(median([r["p50_ns"] for r in rounds_out])),
            "p99_ns": int(median([r["p99_ns"] for r in rounds_out])),
-           "breakdown": bds[mid], "pin_cpu": list(pin_cpu), "busy_poll": busy_poll, "sim_speed": speed}
+           "breakdown": bds[mid], "pin_cpu": list(pin_cpu), "busy_poll": busy_poll, "keep_warm": keep_warm,
+           "sim_speed": speed}
     if busy_poll_socket_us:
         out["so_busy_poll_us"] = busy_poll_socket_us
         out["so_busy_poll"] = "refused: " + "; ".join(sorted(notes)) if notes else "applied"
@@ -282,13 +287,14 @@ LATENCY_TARGET_P99_NS = 100_000
 def run(quick: bool = False, minutes: float = 10.0, speed: float = 10.0, progress=None,
         decode_only: bool = False, latency_only: bool = False, latency_venue: str = LATENCY_VENUE,
         latency_seconds: float | None = None, latency_rounds: int | None = None, pin_cpu=(),
-        busy_poll: bool = False, busy_poll_socket_us: int = 0, latency_speed: float = 1.0) -> dict:
+        busy_poll: bool = False, busy_poll_socket_us: int = 0, latency_speed: float = 1.0,
+        keep_warm: bool = False) -> dict:
     say = progress or (lambda m: None)
     res: dict = {"benchmark": "feeds", "venues": VENUES}
     secs = latency_seconds if latency_seconds is not None else (4.0 if quick else 10.0)
     rnds = latency_rounds if latency_rounds is not None else (1 if quick else 3)
     if latency_only:
-        res.update(_latency(latency_venue, secs, rnds, pin_cpu, busy_poll, busy_poll_socket_us, say, latency_speed))
+        res.update(_latency(latency_venue, secs, rnds, pin_cpu, busy_poll, busy_poll_socket_us, say, latency_speed, keep_warm))
         return res
     say("decode cost per venue on its simulated stream")
     res["decode"] = decode_costs(quick=quick, progress=say)
@@ -311,7 +317,7 @@ def run(quick: bool = False, minutes: float = 10.0, speed: float = 10.0, progres
     res.update(percentiles_ns(lat, "wire_to_book_ns"))
     res["wire_to_book_samples"] = int(lat.size)
     res["live_msgs"] = msgs
-    res.update(_latency(latency_venue, secs, rnds, pin_cpu, busy_poll, busy_poll_socket_us, say, latency_speed))
+    res.update(_latency(latency_venue, secs, rnds, pin_cpu, busy_poll, busy_poll_socket_us, say, latency_speed, keep_warm))
 
     minutes = 2 if quick else minutes
     say(f"memory over {minutes:g} simulated minutes (simulator at {speed:g}x, in a fresh process)")
@@ -319,7 +325,7 @@ def run(quick: bool = False, minutes: float = 10.0, speed: float = 10.0, progres
     return res
 
 
-def _latency(venue, seconds, rounds, pin_cpu, busy_poll, busy_poll_socket_us, say, speed=1.0) -> dict:
+def _latency(venue, seconds, rounds, pin_cpu, busy_poll, busy_poll_socket_us, say, speed=1.0, keep_warm=False) -> dict:
     """The one-venue wire-to-book figures: plain, and with the co-location options when given;
     with `speed` > 1 also at that multiple of the simulator's rate ("fast": the handler stays
     hot in the caches, which shows what the path costs when it is not woken from idle)."""
@@ -328,8 +334,9 @@ def _latency(venue, seconds, rounds, pin_cpu, busy_poll, busy_poll_socket_us, sa
         out["wire_to_book_one_venue_fast"] = live_latency([venue], seconds, rounds, progress=say, speed=speed)
     targets = {"wire_to_book_one_venue_p50_ns": (LATENCY_TARGET_P50_NS, out["wire_to_book_one_venue"]["p50_ns"]),
                "wire_to_book_one_venue_p99_ns": (LATENCY_TARGET_P99_NS, out["wire_to_book_one_venue"]["p99_ns"])}
-    if pin_cpu or busy_poll or busy_poll_socket_us:
-        t = live_latency([venue], seconds, rounds, pin_cpu, busy_poll, busy_poll_socket_us, progress=say)
+    if pin_cpu or busy_poll or busy_poll_socket_us or keep_warm:
+        t = live_latency([venue], seconds, rounds, pin_cpu, busy_poll, busy_poll_socket_us, progress=say,
+                         keep_warm=keep_warm)
         out["wire_to_book_one_venue_tuned"] = t
         targets["wire_to_book_one_venue_tuned_p50_ns"] = (LATENCY_TARGET_P50_NS, t["p50_ns"])
         targets["wire_to_book_one_venue_tuned_p99_ns"] = (LATENCY_TARGET_P99_NS, t["p99_ns"])

@@ -36,6 +36,7 @@ from nexus.feeds.session import Session, rest_call
 from nexus.venues.registry import FeedSpec
 from nexus.venues import venue_id
 from nexus.venues.base import APPLIED, DEFAULT_BATCH_RECORDS, SegKind
+from nexus.venues.booksync import Sync
 from nexus.venues.registry import canonical_symbol, load, names
 from nexus.venues.registry import feed_spec as registry_spec
 
@@ -48,6 +49,13 @@ REST_SNAPSHOT_DELAY_S = 0.3  # let diffs buffer first (Binance's documented proc
 _CLEAR = int(record.Kind.BOOK_CLEAR)
 _LEVEL = int(record.Kind.BOOK_LEVEL)
 _F_RESYNC = int(record.Flag.RESYNC)
+_TRADES = SegKind.TRADES
+
+
+def takes_count(publish) -> bool:
+    """Does `publish` take `(batch, n)` (a RingWriter's publish, or a wrapper that says so with
+    `takes_n`)? Then the first n records of a batch are published without a slice object."""
+    return isinstance(getattr(publish, "__self__", None), RingWriter) or getattr(publish, "takes_n", False)
 
 
 # The inner book's read-only methods a sync rule calls per message (crossed after every book
@@ -70,7 +78,7 @@ class PublishingBook:
         self.instrument_id = instrument_id
         self._one = record.empty(1)
         # a ring writer's publish takes the record count itself: no slice made per apply
-        self._publish_n = isinstance(getattr(publish, "__self__", None), RingWriter)
+        self._publish_n = takes_count(publish)
         for name in _READS:
             setattr(self, name, getattr(inner, name))
 
@@ -135,10 +143,22 @@ class VenueFeed:
         # ring publish still in the publish stage)
         self.sync.fuse()
         self._publish_out = publish
-        # called once at the end of a message that published records (in-process readers
-        # read the ring then); None: the readers poll on their own
+        self._publish_n = takes_count(publish)
+        # a trades-only message skips the sync rules when they are the base ones (which ignore
+        # trades); a venue whose rules read every message's sequence (Coinbase, dYdX, Bitfinex)
+        # overrides `feed` and gets every message
+        self._trades_skip_sync = type(self.sync).feed is Sync.feed
+        self._payload = b""  # the message being handled
+        self.keep_warm = False  # RunConfig.keep_warm: remember trades-only frames for warm()
+        # called at the end of a message that published records (in-process readers read the
+        # ring then): on_published() reads, applies and hands the records on; on_published(True),
+        # when more frames of the same socket read follow, reads and applies them only (the hand-on
+        # waits for the end of the read). None: the readers poll on their own
         self.on_published = on_published
         self.probe = None  # nexus.feeds.stages.StageProbe, see enable_probe
+        self.warm_frame: bytes | None = None  # keep_warm: the last trades-only frame (see warm)
+        self.warm_diff: bytes | None = None   # keep_warm: the last book diff the fused path applied
+        self.warmed = 0                      # warm() decodes done (keep_warm)
         self._wake_due = False  # records published, readers not woken yet (end of the socket read)
         self.batch = record.empty(DEFAULT_BATCH_RECORDS)
         self.counters = FeedCounters()
@@ -170,6 +190,7 @@ class VenueFeed:
 
         self.probe = probe
         self._publish_out = timed_publish(probe, self._publish_out)
+        self._publish_n = takes_count(self._publish_out)
         self.on_message = self._on_message_probed
         self.conn.on_message_cb = self._on_message_probed
 
@@ -258,26 +279,36 @@ class VenueFeed:
     def on_disconnect(self) -> None:
         pass
 
+    # The per-message path is kept flat (each Python call on it costs ~1 µs when the caches are
+    # cold, as they are between messages at a venue's usual rate): the first decode attempt, the
+    # wake decision and the probe's row are inline; _decode handles the rare retry.
     def on_message(self, payload: bytes, ts_local_ns: int) -> None:
         published = self.counters.records_published
-        segs = self._decode(payload, ts_local_ns)
-        if segs is None:
-            return
+        self._payload = payload
+        try:
+            segs = self.decoder.decode(payload, self.batch, ts_local_ns)
+        except (BatchFull, DecodeError):  # a bigger batch, or a malformed message counted: _decode
+            segs = self._decode(payload, ts_local_ns)
+            if segs is None:
+                return
         self._handle(segs)
         if self.on_published is not None and self.counters.records_published != published:
-            self._published()
+            if self.conn.more_in_read:
+                self.on_published(True)  # applied to the reader's book now, handed on at the end of the read
+                self._wake_later()
+            else:
+                self._wake_due = False
+                self.on_published()
 
-    def _published(self) -> None:
-        """Records of a message are on the ring: wake the readers now, or at the end of the
-        socket read when more of its frames follow (one wake per read; a call_soon in case the
-        read's last frame never reaches the handler, e.g. a ping picows answers itself)."""
-        if self.conn.more_in_read:
-            if not self._wake_due:
-                self._wake_due = True
-                asyncio.get_running_loop().call_soon(self._read_end)
-            return
-        self._wake_due = False
-        self.on_published()
+    def _wake_later(self) -> None:
+        """Records of a message are on the ring and more frames of the same socket read follow:
+        `on_published(True)` had the reader apply them to its book at once; the readers' hand-on
+        (flow engine, trade tape, aggregation) waits for the end of the read (one per read; a
+        call_soon in case the read's last frame never reaches the handler, e.g. a ping picows
+        answers itself)."""
+        if not self._wake_due:
+            self._wake_due = True
+            asyncio.get_running_loop().call_soon(self._read_end)
 
     def _read_end(self) -> None:
         if self._wake_due:
@@ -285,26 +316,88 @@ class VenueFeed:
             self.on_published()
 
     def _on_message_probed(self, payload: bytes, ts_local_ns: int) -> None:
-        """on_message with the stage stamps (enable_probe)."""
+        """on_message with the stage stamps (enable_probe; StageProbe.opened inline)."""
         probe = self.probe
         t_handler = monotonic_ns()
         probe.publish_ns = 0
         published = self.counters.records_published
-        segs = self._decode(payload, ts_local_ns)
+        self._payload = payload
+        try:
+            segs = self.decoder.decode(payload, self.batch, ts_local_ns)
+        except (BatchFull, DecodeError):
+            segs = self._decode(payload, ts_local_ns)
+            if segs is None:
+                return
         t_decoded = monotonic_ns()
-        if segs is None:
-            return
         if segs is APPLIED:  # fused: decode + sync + book apply count as decode; the publish inside it as publish
             t_decoded -= probe.publish_ns
         self._handle(segs)
         if self.counters.records_published != published:
-            probe.opened(self.counters.records_published, ts_local_ns, t_handler, t_decoded, monotonic_ns())
+            probe.pending.append((self.counters.records_published, ts_local_ns, t_handler, t_decoded, monotonic_ns(),
+                                  probe.publish_ns))
             if self.on_published is not None:
-                self._published()
+                if self.conn.more_in_read:
+                    self.on_published(True)
+                    self._wake_later()
+                else:
+                    self._wake_due = False
+                    self.on_published()
+
+    def warm(self) -> None:
+        """Keep the decode path in the caches between messages (`nexus run --keep-warm`): decode
+        the last trades-only frame again, and the last book diff the fused path applied with the
+        fused path switched off for that call (so the diff is only parsed into records, never
+        applied: `decoder.fused` is restored at once), into the handler's scratch batch. Nothing
+        is published and no book or sync state is touched: a decoder keeps no state of its own
+        from a trade or a diff (the sync rules do, and they are not called); the batch is
+        overwritten from index 0 by every message. The connection, the native book apply, the
+        ring and the reader's book are not exercised; of the connection, only the frame-type
+        conversion (FeedConnection.warm). A decoder that refuses a frame it took once (it never
+        should) stops the warming for this feed."""
+        raw, diff = self.warm_frame, self.warm_diff
+        if raw is None and diff is None:
+            return
+        warm_conn = getattr(self.conn, "warm", None)  # FeedConnection (a PollConnection has none)
+        if warm_conn is not None:
+            warm_conn()
+        dec = self.decoder
+        try:
+            if raw is not None:
+                dec.decode(raw, self.batch, 0)
+            if diff is not None:
+                fused = dec.fused
+                dec.fused = None
+                try:
+                    dec.decode(diff, self.batch, 0)
+                finally:
+                    dec.fused = fused
+        except Exception as e:  # BatchFull cannot happen (the frame fitted); anything else: stop
+            self.warm_frame = self.warm_diff = None
+            self.keep_warm = False
+            log.warning("%s: keep-warm decode failed (%s); warming stopped", self.venue, e)
+            return
+        self.warmed += 1
 
     def _handle(self, segs) -> None:
         """The decoded segments through the venue's sync rules; trades published."""
+        if len(segs) == 1 and segs[0].kind is _TRADES and self._trades_skip_sync:
+            # the common message (one trade or a few): published from the batch as decoded
+            seg = segs[0]
+            if self.keep_warm:
+                self.warm_frame = self._payload
+            start, stop = seg.start, seg.stop
+            if stop > start:
+                self.counters.records_published += stop - start
+                if start == 0 and self._publish_n:
+                    self._publish_out(self.batch, stop)
+                else:
+                    self._publish_out(self.batch[start:stop])
+            if self.needs_resync():
+                self.request_resync()
+            return
         if segs is APPLIED:  # the fused path applied (and published) it already
+            if self.keep_warm:
+                self.warm_diff = self._payload
             r = self.sync.last_fused
             self.last_book_ts_ns, self.last_book_seq = r[1], r[2]
             if self.sync.notes:

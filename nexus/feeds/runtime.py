@@ -14,6 +14,7 @@ publication of the consensus, and the per-venue stats; and it runs the loop.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 import time
@@ -32,6 +33,13 @@ from nexus.ring import remove_stale
 __all__ = ["CONSENSUS_VENUE", "RING_SLOTS", "ReaderSide", "RunConfig", "Runtime"]
 
 POLL_INTERVAL_S = 0.001
+# keep_warm: at most one warming pass per this much loop time (every 1 ms poll when the loop
+# sleeps; one spin iteration in 10 or so with busy_poll)
+KEEP_WARM_INTERVAL_NS = 100_000
+# The young generation is collected from the loop (idle() between messages) once it holds this
+# share of the collector's own threshold, so an automatic collection (tens of µs on a cold
+# cache) seldom lands inside a message's handling.
+GC_IDLE_SHARE = 0.5
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)  # SIGHUP: the terminal was closed
 
 log = logging.getLogger("nexus.feeds")
@@ -48,6 +56,7 @@ class Runtime:
         self.on_signal = None       # callback(signal dict) for every signal the flow engine raises
         rings = {v: venue_ring(v) for v in cfg.venues}
         self.ring_readers = RingReaders(rings)
+        self._wake_args = (self._instrument_of, self._on_batch, self.ring_readers.sides)
         self.supervisor = FeedSupervisor(cfg, rings, self._wake)
         self.trades = TradeTape()
         self.aggregation = None  # nexus.feeds.run.aggregation.Aggregation with cfg.agg
@@ -61,6 +70,9 @@ class Runtime:
         self._ring_meta_pending: set[str] = set()   # venue rings whose side file is not written yet
         self._ring_meta_written: dict = {}          # venue -> the instrument its side file carries
         self._agg_insts: dict | None = None
+        self._warm_next_ns = 0
+        self._gc_idle_at = 0   # young-generation count at which idle() collects it (0: not yet set)
+        self.gc_idle_collections = 0
 
     @property
     def poll_interval_s(self) -> float:
@@ -134,6 +146,14 @@ class Runtime:
             raise ConfigError("--signals-ring needs the signal detectors on")
         if cfg.agg and not cfg.from_aeron:
             self._make_aggregation({v: self.supervisor.instrument(v) for v in cfg.venues})
+        if cfg.keep_warm:
+            for feed in self.supervisor.feeds.values():
+                feed.keep_warm = True
+        # Everything built so far lives as long as the run: out of the collector's sight, so a
+        # full collection later walks only what the run allocates since (gc.freeze).
+        gc.collect()
+        gc.freeze()
+        self._gc_idle_at = max(1, int(gc.get_threshold()[0] * GC_IDLE_SHARE))
         self.t0 = time.monotonic()
 
     def _make_aggregation(self, insts: dict) -> None:
@@ -178,6 +198,7 @@ class Runtime:
                 self._ring_meta_pending.discard(v)
 
     async def stop(self) -> None:
+        gc.unfreeze()  # what start() froze is the collector's again (another Runtime may follow in this process)
         if self.aeron_source is not None:
             self.aeron_source.close()
         if self.cfg.ring_meta and not self.cfg.from_aeron:
@@ -220,6 +241,25 @@ class Runtime:
             self.publisher.publish(self.aggregation.agg.consensus)
         return total
 
+    def idle(self) -> None:
+        """Between polls, when no message is being handled: collect the collector's young
+        generation once it is half way to its threshold (so the automatic collection rarely runs
+        inside a message's handling), and with keep_warm, at most every KEEP_WARM_INTERVAL_NS,
+        have each in-process feed re-decode its last trade frame and book diff (VenueFeed.warm:
+        nothing published, no state changed) so the decode path is in the caches when the next
+        message comes. Cost of keep_warm: ~4 µs per interval per venue (a trade, ~1.6 µs, and a
+        diff, ~2.3 µs, decoded warm): about 4 % of a core with --busy-poll, 0.4 % with the
+        default 1 ms poll."""
+        if self._gc_idle_at and gc.get_count()[0] >= self._gc_idle_at:
+            gc.collect(0)
+            self.gc_idle_collections += 1
+        if self.cfg.keep_warm:
+            now = monotonic_ns()
+            if now >= self._warm_next_ns:
+                self._warm_next_ns = now + KEEP_WARM_INTERVAL_NS
+                for feed in self.supervisor.feeds.values():
+                    feed.warm()
+
     def _on_batch(self, venue: str, rs: ReaderSide, batch: np.ndarray, now: int) -> None:
         if self.on_batch is not None:
             self.on_batch(venue, rs, batch)
@@ -233,11 +273,17 @@ class Runtime:
             if self.aggregation is not None:
                 self.aggregation.on_trades(venue, trades, now)
 
-    def _wake(self, venue: str) -> None:
+    def _wake(self, venue: str, hold: bool = False) -> None:
         """In-process feeds: a venue's socket read has put records on its ring; its reader
         reads them now, in the same call (no trip through the event loop between the ring and
-        the book)."""
-        total = self.ring_readers.poll_one(venue, self.readers[venue], self._instrument_of, self._on_batch)
+        the book). With `hold` (more frames of the same read follow) the records are applied to
+        the book now and handed on with the rest of the read (RingReaders.poll_held). The
+        reader sides and the two callbacks are bound once (_wake_args)."""
+        instrument_of, on_batch, sides = self._wake_args
+        if hold:
+            self.ring_readers.poll_held(sides[venue])
+            return
+        total = self.ring_readers.poll_one(venue, sides[venue], instrument_of, on_batch)
         if self.aggregation is not None and self.aggregation.end_of_poll(total) and self.publisher is not None:
             self.publisher.publish(self.aggregation.agg.consensus)
 
@@ -304,6 +350,7 @@ class Runtime:
                         self.on_second(line, self)
                 if t_end is not None and now >= t_end:
                     break
+                self.idle()
                 await asyncio.sleep(self.poll_interval_s)
             self.supervisor.drain()
             self.poll()

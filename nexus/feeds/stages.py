@@ -43,6 +43,7 @@ class StageProbe:
         self.dropped = 0                 # rows past SAMPLES_MAX (not kept)
 
     def opened(self, records_end: int, t_read: int, t_handler: int, t_decoded: int, t_done: int) -> None:
+        """A message's row (the feed handler appends the same tuple inline: keep them alike)."""
         self.pending.append((records_end, t_read, t_handler, t_decoded, t_done, self.publish_ns))
 
     def closed(self, records_read: int, t_polled: int, t_applied: int) -> None:
@@ -67,14 +68,25 @@ class StageProbe:
 
 
 def timed_publish(probe: StageProbe, publish):
-    """`publish(records)` adding its time to the probe's current message."""
+    """`publish(records)` adding its time to the probe's current message; `run(batch, n)` when
+    `publish` takes a count (nexus.feeds.handler.takes_count), as the ring writer's does."""
+    from nexus.feeds.handler import takes_count
 
-    def run(recs):
+    if takes_count(publish):
+        def run(recs, n=-1):
+            t = monotonic_ns()
+            publish(recs, n)
+            probe.publish_ns += monotonic_ns() - t
+
+        run.takes_n = True
+        return run
+
+    def run1(recs):
         t = monotonic_ns()
         publish(recs)
         probe.publish_ns += monotonic_ns() - t
 
-    return run
+    return run1
 
 
 def breakdown(rows: np.ndarray) -> dict:

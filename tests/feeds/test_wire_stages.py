@@ -3,6 +3,7 @@
 feeds`), never asserted here: these tests check that every stage is stamped, that the stages
 add up to the total per message, and that --pin-cpu / --busy-poll are applied (read back)."""
 import asyncio
+import gc
 import json
 import os
 import socket
@@ -145,3 +146,133 @@ def test_run_cli_refuses_a_cpu_it_cannot_use():
     p = subprocess.run([sys.executable, "-m", "nexus.cli", "run", "--sim", "--venues", VENUE, "--pin-cpu", str(bad)],
                        capture_output=True, text=True, timeout=60)
     assert p.returncode == 2 and f"CPU {bad} is not available" in p.stderr
+
+
+FUSED_VENUES = [VENUE, "bybit-perp", "okx-swap"]  # the venues with a fused diff path (OKX: checksummed)
+
+
+def test_keep_warm_decodes_between_messages_and_publishes_nothing():
+    """--keep-warm: the idle loop re-decodes each feed's last trade frame and last fused diff;
+    the rings, the books, the sequences and the checksums are as without it, and a warm pass
+    itself publishes nothing."""
+    out = {}
+
+    def state(rt, v):
+        feed = rt.feeds[v]
+        st = feed.sync.books[feed.symbol]
+        return (feed.counters.records_published, rt.supervisor.writers[v].position, st.last_seq, st.synced,
+                _book(st.book, st.inst, 1), _book(st.book, st.inst, 2))
+
+    async def main():
+        rt = Runtime(RunConfig(venues=list(FUSED_VENUES), sim=True, signals=False, keep_warm=True))
+        await rt.start()
+        try:
+            out["frozen"] = gc.get_freeze_count()
+            t0 = time.monotonic()
+            while time.monotonic() - t0 < 4:
+                rt.poll()
+                rt.idle()
+                await asyncio.sleep(rt.poll_interval_s)
+            for v in FUSED_VENUES:
+                rs, feed = rt.readers[v], rt.feeds[v]
+                st = feed.sync.books[feed.symbol]
+                o = out[v] = {"warmed": feed.warmed, "frame": feed.warm_frame, "diff": feed.warm_diff}
+                # warm passes between messages: nothing published, book, sequence and checksum unchanged
+                before = state(rt, v)
+                for _ in range(50):
+                    feed.warm()
+                o["unchanged"] = before == state(rt, v)
+                rt.poll()
+                o["feed_book"] = (_book(st.book, st.inst, 1), _book(st.book, st.inst, 2))
+                o["reader_book"] = (_book(rs.book, st.inst, 1), _book(rs.book, st.inst, 2))
+                o["published"], o["read"] = feed.counters.records_published, rs.records
+                o["checksum_failures"], o["gaps"] = st.checksum_failures, st.gaps
+            out["trades_read"] = {v: sum(1 for row in rt.tape if row["venue"] == v) for v in FUSED_VENUES}
+        finally:
+            await rt.stop()
+        out["frozen_after"] = gc.get_freeze_count()
+
+    asyncio.run(main())
+    for v in FUSED_VENUES:
+        o = out[v]
+        assert o["warmed"] > 100 and o["frame"] is not None and o["diff"] is not None, v
+        assert o["unchanged"], v
+        assert o["read"] == o["published"] and o["feed_book"] == o["reader_book"] and o["feed_book"][0], v
+        assert o["checksum_failures"] == 0 and o["gaps"] == 0, v
+        assert out["trades_read"][v] > 0, v
+    # start-up froze what it built (gc.freeze); stop gave it back to the collector
+    assert out["frozen"] > 0 and out["frozen_after"] == 0
+
+
+def test_without_keep_warm_nothing_is_warmed():
+    out = {}
+
+    async def main():
+        rt = Runtime(RunConfig(venues=[VENUE], sim=True, signals=False))
+        await rt.start()
+        try:
+            t0 = time.monotonic()
+            while time.monotonic() - t0 < 2:
+                rt.poll()
+                rt.idle()
+                await asyncio.sleep(rt.poll_interval_s)
+            feed = rt.feeds[VENUE]
+            out["warmed"], out["frame"], out["msgs"] = feed.warmed, feed.warm_frame, feed.conn.stats.msgs
+        finally:
+            await rt.stop()
+
+    asyncio.run(main())
+    assert out["msgs"] > 0 and out["warmed"] == 0 and out["frame"] is None
+
+
+def test_frames_of_one_read_reach_the_book_before_the_read_ends():
+    """A socket read bringing several frames: each message's records are applied to the reader's
+    book as the message is handled (poll_held), and every record is still handed on (on_batch)
+    exactly once, in ring order, with the rest of its read."""
+    out = {"handed": 0, "order_ok": True, "last_ts": 0}
+
+    def on_batch(venue, rs, batch):
+        ts = batch["ts_local_ns"]
+        out["order_ok"] &= bool((ts[1:] >= ts[:-1]).all()) and int(ts[0]) >= out["last_ts"]
+        out["last_ts"] = int(ts[-1])
+        out["handed"] += len(batch)
+
+    async def main():
+        rt = Runtime(RunConfig(venues=[VENUE], sim=True, signals=False, stages=True))
+        rt.on_batch = on_batch
+        await rt.start()
+        try:
+            rs, feed = rt.readers[VENUE], rt.feeds[VENUE]
+            t0 = time.monotonic()
+            while time.monotonic() - t0 < 3 or (rs.early == 0 and time.monotonic() - t0 < 15):
+                rt.poll()
+                rt.idle()
+                await asyncio.sleep(rt.poll_interval_s)
+            rt.poll()
+            st = feed.sync.books[feed.symbol]
+            out["early"], out["held"], out["read"] = rs.early, rs.held, rs.records
+            out["published"] = feed.counters.records_published
+            out["pending"] = len(rs.probe.pending)
+            out["feed_book"] = (_book(st.book, st.inst, 1), _book(st.book, st.inst, 2))
+            out["reader_book"] = (_book(rs.book, st.inst, 1), _book(rs.book, st.inst, 2))
+        finally:
+            await rt.stop()
+
+    asyncio.run(main())
+    assert out["early"] > 0  # the simulator sends a trade and a diff of one tick in one write
+    assert out["held"] == 0 and out["pending"] == 0
+    assert out["handed"] == out["read"] == out["published"] and out["order_ok"]
+    assert out["reader_book"] == out["feed_book"] and out["feed_book"][0]
+
+
+def test_bench_feeds_keep_warm_is_a_tuned_run():
+    p = subprocess.run([sys.executable, "-m", "nexus.cli", "bench", "feeds", "--latency-only", "--quick",
+                        "--latency-seconds", "2", "--latency-venue", VENUE, "--keep-warm", "--json"],
+                       capture_output=True, text=True, timeout=180)
+    assert p.returncode == 0, p.stderr[-2000:]
+    res = json.loads(p.stdout)
+    plain, tuned = res["wire_to_book_one_venue"], res["wire_to_book_one_venue_tuned"]
+    assert plain["keep_warm"] is False and tuned["keep_warm"] is True
+    assert tuned["pin_cpu"] == [] and tuned["busy_poll"] is False
+    assert tuned["breakdown"]["samples"] > 0 and tuned["breakdown"]["sum_matches_total"] is True
+    assert res["latency_targets"]["wire_to_book_one_venue_tuned_p50_ns"]["measured"] == tuned["p50_ns"]

@@ -60,4 +60,5 @@ class RunConfig:
     pin_cpu: tuple[int, ...] = ()
     busy_poll: bool = False            # spin instead of sleeping between polls: one core at 100 % per loop
     busy_poll_socket_us: int = 0       # SO_BUSY_POLL on each venue socket (refused without CAP_NET_ADMIN: logged)
+    keep_warm: bool = False            # re-decode each feed's last trade frame every KEEP_WARM_INTERVAL_NS of idle (runtime)
     stages: bool = False               # per-stage wire-to-book stamps (nexus.feeds.stages; in-process feeds)

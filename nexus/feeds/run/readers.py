@@ -18,6 +18,7 @@ from nexus.exceptions import RingNotFound
 from nexus.ring import RingReader
 
 READ_BATCH = 4096
+HOLD_RECORDS = 1024   # a reader side's records applied early but not yet handed on (poll_held)
 LATENCY_SAMPLES_MAX = 2048
 TAPE_LEN = 200
 BID = int(record.Side.BID)
@@ -36,6 +37,10 @@ class ReaderSide:
         self.records = 0
         self.batches = 0  # latency samples noted so far (metrics take the new ones each refresh)
         self.probe = None  # nexus.feeds.stages.StageProbe shared with the in-process feed (RunConfig.stages)
+        self.hold: np.ndarray | None = None  # poll_held's buffer (made on first use)
+        self.hold_ts: np.ndarray | None = None
+        self.held = 0  # records in `hold`: applied to the book, not yet handed on
+        self.early = 0  # records poll_held applied ahead of their read's end (cumulative)
 
     def set_instrument(self, inst) -> None:
         if self.inst is None or (inst.price_exponent, inst.qty_exponent) != (self.inst.price_exponent, self.inst.qty_exponent):
@@ -73,7 +78,8 @@ class RingReaders:
         return total
 
     def poll_one(self, v: str, rs: ReaderSide, instrument_of, on_batch) -> int:
-        """`poll` for one venue's ring (an in-process feed wakes its own reader)."""
+        """`poll` for one venue's ring (an in-process feed wakes its own reader). Records
+        poll_held applied early are handed on first, in one batch with those read after them."""
         total = 0
         out = self._out
         if rs.book is None:
@@ -83,6 +89,10 @@ class RingReaders:
             rs.set_instrument(inst)
         if rs.reader is None and not rs.attach():
             return 0
+        if rs.held:
+            total = self.poll_held(rs)  # the rest of the socket read, after the held records
+            held, rs.held = rs.held, 0
+            on_batch(v, rs, rs.hold[:held], monotonic_ns())
         cap = len(out)
         while True:
             n = rs.reader.poll(out)
@@ -102,6 +112,37 @@ class RingReaders:
             if n < cap:  # drained: spare the empty poll
                 break
         return total
+
+    def poll_held(self, rs: ReaderSide) -> int:
+        """In-process feeds, a message whose socket read brings more frames: its records are
+        read and applied to the book now (so its wire-to-book time does not include the next
+        frames' decoding), and kept in the side's `hold` buffer; the next poll_one (at the end of
+        the read) hands them on, in one batch with the rest of the read, as one poll at the end
+        of the read would have. Nothing is read before the side is set up (poll_one does that),
+        nor past a full hold buffer (poll_one reads the rest). Returns the records read."""
+        if rs.book is None or rs.reader is None:
+            return 0
+        buf = rs.hold
+        if buf is None:
+            buf = rs.hold = record.empty(HOLD_RECORDS)
+            rs.hold_ts = buf["ts_local_ns"]
+        held = rs.held
+        if held >= len(buf):
+            return 0
+        out = buf[held:] if held else buf
+        n = rs.reader.poll(out)
+        if n:
+            rs.records += n
+            rs.batches += 1
+            polled = monotonic_ns()
+            rs.book.apply(out, n)
+            now = monotonic_ns()
+            rs.latency_ns.append(now - int(rs.hold_ts[held + n - 1]))
+            if rs.probe is not None:
+                rs.probe.closed(rs.records, polled, now)
+            rs.held = held + n
+            rs.early += n
+        return n
 
     def close(self) -> None:
         for r in self.sides.values():

@@ -25,6 +25,8 @@ STATS_QUEUE_MAX = 1024
 log = logging.getLogger("nexus.feeds")
 
 PROC_REPORT_S = 0.5
+KEEP_WARM_INTERVAL_S = 100e-6  # --keep-warm with --busy-poll in a feed process (the loop spins anyway)
+KEEP_WARM_IDLE_S = 0.001       # --keep-warm without: as the in-process loop's 1 ms poll
 PROC_JOIN_S = 5
 # How long `nexus run` waits, at start, for every feed to have its venue's instrument listing
 # (fetched before the first connection) so rings, readers and the Aggregator get the venue's
@@ -51,6 +53,10 @@ def _feed_process(cfg: RunConfig, venue: str, ring: str, ws_url: str, rest_url: 
                              cfg.poll_s.get(venue), busy_poll_us=cfg.busy_poll_socket_us)
             await _load_instruments([feed])
             feed.conn.start()
+            warmer = None
+            if cfg.keep_warm:  # the feed process's own idle loop (the parent's Runtime.idle does it in-process)
+                feed.keep_warm = True
+                warmer = asyncio.get_running_loop().create_task(_keep_warm(feed, cfg.busy_poll))
             while not (stop_ev.is_set() or terminated.is_set()):
                 await asyncio.sleep(PROC_REPORT_S)
                 st = feed.sync.books.get(feed.symbol)
@@ -64,8 +70,17 @@ def _feed_process(cfg: RunConfig, venue: str, ring: str, ws_url: str, rest_url: 
             await feed.conn.stop()
             if spinner is not None:
                 spinner.cancel()
+            if warmer is not None:
+                warmer.cancel()
 
     asyncio.run(main())
+
+
+async def _keep_warm(feed: VenueFeed, busy: bool) -> None:
+    """--keep-warm in a feed process: VenueFeed.warm every KEEP_WARM_INTERVAL_S (cancelled at the end)."""
+    while True:
+        feed.warm()
+        await asyncio.sleep(KEEP_WARM_INTERVAL_S if busy else KEEP_WARM_IDLE_S)
 
 
 async def _load_instruments(feeds) -> None:
@@ -85,8 +100,9 @@ def _inst_tuple(inst):
 
 class FeedSupervisor:
     """Starts and stops the simulator and the feed handlers; `rings` names each venue's ring;
-    `on_publish(venue)` is called at the end of each in-process venue message that published records
-    (the readers read the ring then, in the same call)."""
+    `on_publish(venue, hold=False)` is called at the end of each in-process venue message that published
+    records (the readers read the ring then, in the same call; with hold, more frames of the socket read
+    follow: the records are applied to the reader's book, handed on at the end of the read)."""
 
     def __init__(self, cfg: RunConfig, rings: dict[str, str], on_publish) -> None:
         self.cfg = cfg
