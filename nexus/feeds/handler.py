@@ -313,7 +313,8 @@ class VenueFeed:
     def _read_end(self) -> None:
         if self._wake_due:
             self._wake_due = False
-            self.on_published()
+            if self.on_published is not None:  # None: the run stopped meanwhile
+                self.on_published()
 
     def _on_message_probed(self, payload: bytes, ts_local_ns: int) -> None:
         """on_message with the stage stamps (enable_probe; StageProbe.opened inline)."""

@@ -199,6 +199,10 @@ class Runtime:
 
     async def stop(self) -> None:
         gc.unfreeze()  # what start() froze is the collector's again (another Runtime may follow in this process)
+        # the run is over (its summary taken): a frame the feeds still handle while they stop
+        # reaches their rings but no reader (it raised a signal the summary had not counted)
+        for feed in self.supervisor.feeds.values():
+            feed.on_published = None
         if self.aeron_source is not None:
             self.aeron_source.close()
         if self.cfg.ring_meta and not self.cfg.from_aeron:
