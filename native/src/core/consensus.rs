@@ -71,6 +71,18 @@ impl VenueScale {
     }
 }
 
+/// Ask for every cache line of a block at once: a venue message's records are usually
+/// just written by its decoder, but when they are not in cache the misses then overlap
+/// instead of arriving one pass step at a time.
+#[inline(always)]
+fn prefetch(block: &[u8]) {
+    #[cfg(target_arch = "x86_64")]
+    for off in (0..block.len()).step_by(RECORD_SIZE) {
+        // SAFETY: a hint about an address inside the slice; it neither faults nor writes.
+        unsafe { std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(block.as_ptr().add(off) as *const i8) };
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Consensus {
     bids: CSide,
@@ -177,6 +189,7 @@ impl Consensus {
         let mut n = 0;
         // in blocks that stay in L1 between the two passes (a snapshot can be megabytes)
         for block in bytes.chunks(PASS_BLOCK * RECORD_SIZE) {
+            prefetch(block);
             n += self.bids.apply_records::<false>(v, inc, block, &conv);
             self.asks.apply_records::<true>(v, inc, block, &conv);
         }
