@@ -17,18 +17,19 @@ consensus per message (its best/mid and depth-share reads are in the once-a-seco
 `tick`/`venue_metrics`/`summary`; divergence compares the venues' own book mids), and
 ConsensusFlow reads the top levels per message, a larger read than this one.
 
-Inputs in cache (`*_warm_inputs`, an additional series; the figures above are unchanged):
-the stream above is 10,000 prebuilt messages, 12.8 MB of records for the native book and
-more of tuples for Python, walked once per round after the other side's run has evicted
-them, so every message starts with misses to memory. That costs both sides about the same
-few nanoseconds per update (on a loaded 2-core host: native 6.7 -> 10.5, Python 195 -> 202
-ns per update), which is 40 % of the native figure and 3 % of Python's: the cold stream
-measures the memory system as much as the merge. In Nexus the consensus reads a batch the
-moment after the venue's book applied it (nexus/agg/aggregator.py: `v.book.apply(batch)`
-then `consensus.apply_touch(v.idx, batch)`), in cache, as a Python merge would read tuples
-its decoder just built. The warm series times the same job on the same messages in chunks
-of `WARM_CHUNK` messages whose inputs are read, untimed, just before (native: the records;
-Python: the tuples and their ints); the timer calls per chunk are inside both figures.
+Inputs in cache (`*_warm_inputs`, an additional series; the figures above and their
+definition are unchanged): the stream above is 10,000 prebuilt messages, 12.8 MB of records
+for the native book and more of tuples for Python, walked once per round right after the
+other side's run evicted them, so each message starts with misses to memory. Those cost
+both sides a similar few nanoseconds per update (one paired run on the shared 2-core host,
+load 14: native 6.7 -> 10.5, Python 195 -> 202 ns per update, inputs in cache -> cold),
+which is some 40 % of the native figure and 3 % of Python's: the cold stream measures the
+memory system as much as the merge. In Nexus the consensus reads a batch the moment after
+the venue's book applied it (nexus/agg/aggregator.py: `v.book.apply(batch)` then
+`consensus.apply_touch(v.idx, batch)`), in cache, as a Python merge would read the tuples
+its decoder had just built. The warm series times the same job on the same messages in
+chunks of `WARM_CHUNK` messages whose inputs are read, untimed, just before (native: the
+records; Python: the tuples and their ints); both pay the timer calls of every chunk.
 
 The pure-Python baselines live in the source tree, bench/baselines/consensus.py (not in the
 shipped package); when they cannot be loaded the native figures are still reported, with
