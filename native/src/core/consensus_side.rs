@@ -207,7 +207,8 @@ impl CSide {
     /// a clear) through `set`/`clear_venue`. Returns how many records were levels (of any
     /// side) or clears, as `Consensus::apply_bytes` counts them.
     #[inline(always)]
-    pub fn apply_records<const ASK: bool>(&mut self, v: usize, included: bool, bytes: &[u8], conv: &impl Fn(i64, i64) -> (i64, i64)) -> usize {
+    pub(crate) fn apply_records<const ASK: bool>(&mut self, v: usize, included: bool, bytes: &[u8], conv: &impl Fn(i64, i64) -> (i64, i64)) -> usize {
+        assert!(v < VENUES_MAX, "venue index out of range"); // `Run::set` relies on it
         debug_assert_eq!(ASK, self.ask);
         let mut rest = bytes;
         let mut n = 0;
