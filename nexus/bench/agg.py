@@ -17,6 +17,20 @@ consensus per message (its best/mid and depth-share reads are in the once-a-seco
 `tick`/`venue_metrics`/`summary`; divergence compares the venues' own book mids), and
 ConsensusFlow reads the top levels per message, a larger read than this one.
 
+Inputs in cache (`*_warm_inputs`, an additional series; the figures above and their
+definition are unchanged): the stream above is 10,000 prebuilt messages, 12.8 MB of records
+for the native book and more of tuples for Python, walked once per round right after the
+other side's run evicted them, so each message starts with misses to memory. Those cost
+both sides a similar few nanoseconds per update (one paired run on the shared 2-core host,
+load 14: native 6.7 -> 10.5, Python 195 -> 202 ns per update, inputs in cache -> cold),
+which is some 40 % of the native figure and 3 % of Python's: the cold stream measures the
+memory system as much as the merge. In Nexus the consensus reads a batch the moment after
+the venue's book applied it (nexus/agg/aggregator.py: `v.book.apply(batch)` then
+`consensus.apply_touch(v.idx, batch)`), in cache, as a Python merge would read the tuples
+its decoder had just built. The warm series times the same job on the same messages in
+chunks of `WARM_CHUNK` messages whose inputs are read, untimed, just before (native: the
+records; Python: the tuples and their ints); both pay the timer calls of every chunk.
+
 The pure-Python baselines live in the source tree, bench/baselines/consensus.py (not in the
 shipped package); when they cannot be loaded the native figures are still reported, with
 `python_baseline.available` false and the reason. The pure-Python baseline for that job
@@ -47,6 +61,7 @@ from nexus.bench.stats import median
 
 BID, ASK = int(record.Side.BID), int(record.Side.ASK)
 VENUES = 5
+WARM_CHUNK = 100  # messages per chunk of the warm-input series (~130 KB of records)
 
 
 def replay_throughput(base=None, seconds: float = 15, rounds: int = 3, progress=None) -> dict:
@@ -160,6 +175,26 @@ def _time_native(series, streams, views) -> Consensus:
         c.apply(v, view)
     series["native_apply"].append(time.perf_counter_ns() - t0)
 
+    # the same job with each chunk's records read (untimed) just before it: see the docstring
+    c = _native_loaded(streams)
+    apply_touch, touch = c.apply_touch, c.touch
+    t = touch()
+    wall = cpu = 0
+    for j in range(0, len(views), WARM_CHUNK):
+        chunk = views[j : j + WARM_CHUNK]
+        for _, view in chunk:
+            view.tobytes()
+        t0, c0 = time.perf_counter_ns(), time.thread_time_ns()
+        for v, view in chunk:
+            if apply_touch(v, view):
+                t = touch()
+        cpu += time.thread_time_ns() - c0
+        wall += time.perf_counter_ns() - t0
+    series["native_warm"].append(wall)
+    series["native_warm_cpu"].append(cpu)
+    if t != c.touch():
+        raise AssertionError("the touch followed through apply_touch differs from the book's (warm inputs)")
+
     # one apply per venue stream isolates the merge from Python call overhead
     c = _native_loaded(streams)
     t0 = time.perf_counter_ns()
@@ -179,6 +214,23 @@ def _time_python(base, series, streams, msgs):
         ptouch()
     series["py_cpu"].append(time.thread_time_ns() - c0)
     series["py"].append(time.perf_counter_ns() - t0)
+
+    pc = _python_loaded(base.PySortedConsensus, streams)
+    papply, ptouch = pc.apply, pc.touch
+    wall = cpu = 0
+    for j in range(0, len(msgs), WARM_CHUNK):
+        chunk = msgs[j : j + WARM_CHUNK]
+        for _, msg in chunk:
+            for _, p, q in msg:
+                p < q  # noqa: B015 -- reads both ints (untimed warm-up)
+        t0, c0 = time.perf_counter_ns(), time.thread_time_ns()
+        for v, msg in chunk:
+            papply(v, msg)
+            ptouch()
+        cpu += time.thread_time_ns() - c0
+        wall += time.perf_counter_ns() - t0
+    series["py_warm"].append(wall)
+    series["py_warm_cpu"].append(cpu)
 
     pu = _python_loaded(base.PyUnsortedConsensus, streams)
     uset = pu.set
@@ -206,6 +258,13 @@ def _python_figures(base, res, series, ns, streams, order, pu, c) -> None:
     # CPU-time ratio shows whether a low round was the code or the scheduler.
     res["ratio_native_vs_python_cpu"] = ns["py_cpu"] / ns["native_cpu"]
     res["per_round_ratio_native_vs_python_cpu"] = [p / n for p, n in zip(series["py_cpu"], series["native_cpu"])]
+    res["python_warm_inputs_ns_per_venue_level_update"] = ns["py_warm"]
+    res["native_warm_inputs_ns_per_venue_level_update"] = ns["native_warm"]
+    res["ratio_native_vs_python_warm_inputs"] = ns["py_warm"] / ns["native_warm"]
+    res["ratio_native_vs_python_warm_inputs_cpu"] = ns["py_warm_cpu"] / ns["native_warm_cpu"]
+    res["per_round_ratio_native_vs_python_warm_inputs"] = [p / n for p, n in zip(series["py_warm"], series["native_warm"])]
+    res["per_round_ratio_native_vs_python_warm_inputs_cpu"] = [
+        p / n for p, n in zip(series["py_warm_cpu"], series["native_warm_cpu"])]
     res["baselines"] = {
         "python": "PySortedConsensus: per-venue quantities, totals over included venues, live levels kept "
                   "sorted (bisect); after each venue message reads the touch (best bid/ask price and total); "
@@ -232,8 +291,9 @@ def run(messages: int = 10_000, rounds: int = 5, progress=None, replay: bool = T
 
     views = [(v, streams[v][1][i * 20 : i * 20 + 20]) for v, i in order]
     msgs = [(v, streams[v][2][i]) for v, i in order]
-    series: dict[str, list[int]] = {k: [] for k in ("native", "native_cpu", "native_best_lists", "native_apply", "bulk", "py",
-                                                    "py_cpu", "py_unsorted")}
+    series: dict[str, list[int]] = {k: [] for k in ("native", "native_cpu", "native_warm", "native_warm_cpu",
+                                                    "native_best_lists", "native_apply", "bulk", "py", "py_cpu",
+                                                    "py_warm", "py_warm_cpu", "py_unsorted")}
     for r in range(rounds):  # every series once per round, so load changes hit them all alike
         say(f"round {r + 1}/{rounds}: native, then pure Python")
         c = _time_native(series, streams, views)
@@ -245,6 +305,7 @@ def run(messages: int = 10_000, rounds: int = 5, progress=None, replay: bool = T
     res["native_best_lists_ns_per_venue_level_update"] = ns["native_best_lists"]
     res["native_apply_only_ns_per_venue_level_update"] = ns["native_apply"]
     res["native_ns_per_venue_level_update_bulk"] = ns["bulk"]
+    res["native_warm_inputs_ns_per_venue_level_update"] = ns["native_warm"]
     if base is not None:
         say("pure-Python re-merge of the five venue books after every message (top 25)")
         _python_figures(base, res, series, ns, streams, order, pu, c)

@@ -37,9 +37,12 @@ def test_bench_agg_reports_both_baselines_and_says_which_the_target_uses():
     for k in ("native_ns_per_venue_level_update", "native_apply_only_ns_per_venue_level_update",
               "native_ns_per_venue_level_update_bulk", "python_ns_per_venue_level_update",
               "python_unsorted_dict_ns_per_venue_level_update", "ratio_native_vs_python",
-              "ratio_native_apply_only_vs_python_unsorted_dict", "ratio_native_vs_python_cpu"):
+              "ratio_native_apply_only_vs_python_unsorted_dict", "ratio_native_vs_python_cpu",
+              "native_warm_inputs_ns_per_venue_level_update", "python_warm_inputs_ns_per_venue_level_update",
+              "ratio_native_vs_python_warm_inputs", "ratio_native_vs_python_warm_inputs_cpu"):
         assert res[k] > 0
     assert len(res["per_round_ratio_native_vs_python_cpu"]) == len(res["per_round_ratio_native_vs_python"]) == 1
+    assert len(res["per_round_ratio_native_vs_python_warm_inputs"]) == len(res["per_round_ratio_native_vs_python_warm_inputs_cpu"]) == 1
     assert res["targets"]["ratio_native_vs_python"]["baseline"] == "python"
     assert set(res["baselines"]) >= {"python", "python_unsorted_dict"}
 

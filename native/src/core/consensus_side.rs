@@ -4,7 +4,8 @@
 //! `!price`, which reverses the order and cannot overflow), so both sides share one code path.
 //!
 //! The ladder is `slots` levels on the grid `key = base + i * tick`, stored as structure of
-//! arrays (`total`, a venue bit mask, the per-venue quantities): an update on the grid inside
+//! arrays (`total`, the per-venue quantities; a slot holds a level while any venue's quantity
+//! there is not 0, no separate occupancy is kept): an update on the grid inside
 //! the window is O(1), and the best slot with a positive total is kept incrementally (a
 //! removal at the touch walks down to the next positive total, usually the next slot).
 //! Everything else — levels outside the window, prices off the grid — lives in `overflow`, a
@@ -17,7 +18,8 @@
 //! costs them the overflow's O(log n) path until it leaves, never correctness. A side that
 //! becomes empty re-anchors on its next level for free.
 
-use crate::core::consensus::{CLevel, VENUES_MAX};
+use crate::core::consensus::{CLevel, REC_KIND, REC_PRICE, REC_QTY, REC_SIDE, VENUES_MAX};
+use crate::core::record::{kind, side, RECORD_SIZE};
 
 /// Ladder slots per side by default (about 300 KB per side); with the instruments' tick this
 /// is 4096 ticks, more than any venue's published depth around the touch.
@@ -29,7 +31,7 @@ pub const LADDER_SLOTS: usize = 4096;
 pub const RECENTRE_MISSES: u32 = 256;
 pub const MISS_WEIGHT: u32 = 8;
 const NONE: usize = usize::MAX;
-const _: () = assert!(VENUES_MAX <= 8, "the venue mask is a u8");
+const _: () = assert!(VENUES_MAX <= 8, "the overflow's venue mask is a u8");
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Level {
@@ -39,14 +41,49 @@ struct Level {
     qty: [i64; VENUES_MAX],
 }
 
+/// Exact division by the ladder's tick without a divide instruction: tick = 2^shift * odd,
+/// `inv` the inverse of `odd` modulo 2^64. For x in [0, 2^64), x is a multiple of the tick
+/// iff rotr(x * inv, shift) <= (2^64 - 1) / tick, and then that is x / tick; any other x
+/// maps above that bound (Hacker's Delight 10-17), so above every slot index (`base_for`
+/// keeps slots * tick below 2^64).
+#[derive(Clone, Copy, Debug)]
+struct Div {
+    inv: u64,
+    shift: u32,
+}
+
+impl Div {
+    fn new(tick: i64) -> Div {
+        let t = tick as u64;
+        let shift = t.trailing_zeros();
+        let odd = t >> shift;
+        let mut inv = odd; // Newton's iteration: each step doubles the correct low bits (3, 6, ..., 96)
+        for _ in 0..5 {
+            inv = inv.wrapping_mul(2u64.wrapping_sub(odd.wrapping_mul(inv)));
+        }
+        debug_assert_eq!(odd.wrapping_mul(inv), 1);
+        Div { inv, shift }
+    }
+}
+
+/// The slot of `key` on a ladder of `live` slots from `base` (see `Div`): None when it is
+/// off the grid or outside the window. The offset is taken modulo 2^64: `base_for` keeps
+/// `base + slots * tick` inside i64, so an offset that wrapped never lands on a slot.
+#[inline(always)]
+fn slot_of(key: i64, base: i64, live: u64, div: Div) -> Option<usize> {
+    let d = key.wrapping_sub(base) as u64;
+    let i = d.wrapping_mul(div.inv).rotate_right(div.shift);
+    if i < live { Some(i as usize) } else { None }
+}
+
 #[derive(Clone, Debug)]
 pub struct CSide {
     ask: bool,
     tick: i64,
+    div: Div,
     base: i64, // key of slot 0
     live_slots: u64, // the ladder length when anchored, else 0 (nothing lands on it)
     total: Vec<i64>,
-    mask: Vec<u8>,
     qty: Vec<[i64; VENUES_MAX]>,
     best: usize,  // highest slot with total > 0, or NONE
     overflow: Vec<Level>, // sorted by key, best last
@@ -59,10 +96,10 @@ impl CSide {
         CSide {
             ask,
             tick: 1,
+            div: Div::new(1),
             base: 0,
             live_slots: 0,
             total: vec![0; slots],
-            mask: vec![0; slots],
             qty: vec![[0; VENUES_MAX]; slots],
             best: NONE,
             overflow: Vec::new(),
@@ -82,22 +119,28 @@ impl CSide {
 
     #[inline(always)]
     fn slot(&self, key: i64) -> Option<usize> {
-        let d = key.checked_sub(self.base)?;
-        let i = if self.tick == 1 {
-            d
-        } else {
-            if d % self.tick != 0 {
-                return None;
-            }
-            d / self.tick
-        };
-        // one unsigned compare: negative offsets wrap above any length; 0 when not anchored
-        if (i as u64) < self.live_slots { Some(i as usize) } else { None }
+        slot_of(key, self.base, self.live_slots, self.div)
+    }
+
+    /// Whether ladder slot `i` holds a level (some venue's quantity is not 0).
+    #[inline]
+    fn held(&self, i: usize) -> bool {
+        self.qty[i] != [0; VENUES_MAX]
+    }
+
+    /// (base, live slots) of the window, and `slot`: for tests.
+    #[cfg(test)]
+    pub fn window(&self) -> (i64, u64) {
+        (self.base, self.live_slots)
+    }
+    #[cfg(test)]
+    pub fn slot_for_tests(&self, key: i64) -> Option<usize> {
+        self.slot(key)
     }
 
     /// Ladder slots holding any venue's quantity (a scan: only off the hot path).
     fn ladder_count(&self) -> usize {
-        self.mask[..self.live_slots as usize].iter().filter(|&&m| m != 0).count()
+        self.qty[..self.live_slots as usize].iter().filter(|r| **r != [0; VENUES_MAX]).count()
     }
 
     fn slot_key(&self, i: usize) -> i64 {
@@ -124,7 +167,8 @@ impl CSide {
     #[cold]
     #[inline(never)]
     fn set_missed(&mut self, v: usize, key: i64, qty: i64, included: bool) {
-        if qty != 0 && self.overflow.is_empty() && self.ladder_count() == 0 {
+        // (a side with a positive total on the ladder is not empty: no scan then)
+        if qty != 0 && self.overflow.is_empty() && self.best == NONE && self.ladder_count() == 0 {
             self.anchor_on(key); // an empty side follows its first level
             if let Some(i) = self.slot(key) {
                 return self.set_slot(i, v, qty, included);
@@ -142,23 +186,62 @@ impl CSide {
     /// deletes arrive in random order, and mispredictions were most of the cost).
     #[inline(always)]
     fn set_slot(&mut self, i: usize, v: usize, qty: i64, included: bool) {
-        let bit = 1u8 << v;
-        let m = self.mask[i];
         let q = &mut self.qty[i][v];
         let d = qty - *q;
         *q = qty;
         if included {
             self.total[i] += d;
         }
-        let live = qty != 0;
-        let nm = if live { m | bit } else { m & !bit };
-        self.mask[i] = nm;
         let t = self.total[i];
         // NONE + 1 wraps to 0, below every slot + 1
         let up = (t > 0) & (i.wrapping_add(1) > self.best.wrapping_add(1));
         self.best = if up { i } else { self.best };
         if (t <= 0) & (i == self.best) {
             self.best = self.scan_down(i);
+        }
+    }
+
+    /// Apply this side's records of a batch in order: its levels, and clears of this side
+    /// or of both (`Consensus::clear_venue`'s rule). Runs of records that land on the ladder
+    /// go through `Run::pass`; any other record (off the window or the grid, an empty side,
+    /// a clear) through `set`/`clear_venue`. Returns how many records were levels (of any
+    /// side) or clears, as `Consensus::apply_bytes` counts them.
+    #[inline(always)]
+    pub(crate) fn apply_records<const ASK: bool>(&mut self, v: usize, included: bool, bytes: &[u8], conv: &impl Fn(i64, i64) -> (i64, i64)) -> usize {
+        assert!(v < VENUES_MAX, "venue index out of range"); // `Run::set` relies on it
+        debug_assert_eq!(ASK, self.ask);
+        let mut rest = bytes;
+        let mut n = 0;
+        loop {
+            let mut run = self.open();
+            let (k, stop) = if included { run.pass::<ASK, true>(v, rest, conv) } else { run.pass::<ASK, false>(v, rest, conv) };
+            run.close();
+            n += k;
+            let Some(at) = stop else { return n };
+            let rec = &rest[at..at + RECORD_SIZE];
+            if rec[REC_KIND] == kind::BOOK_LEVEL {
+                let (p, q) = conv(field(rec, REC_PRICE), field(rec, REC_QTY));
+                self.set(v, self.key(p), q, included);
+            } else {
+                self.clear_venue(v, included);
+            }
+            n += 1;
+            rest = &rest[at + RECORD_SIZE..];
+        }
+    }
+
+    /// The ladder opened for a run of updates (see `Run`).
+    #[inline(always)]
+    fn open(&mut self) -> Run<'_> {
+        let live = self.live_slots;
+        Run {
+            base: self.base,
+            live,
+            div: self.div,
+            cand: self.best.wrapping_add(1),
+            total: &mut self.total[..live as usize],
+            qty: &mut self.qty[..live as usize],
+            best: &mut self.best,
         }
     }
 
@@ -206,11 +289,6 @@ impl CSide {
             *q = 0;
         });
         let bit = 1u8 << v;
-        for i in 0..self.live_slots as usize {
-            if self.mask[i] & bit != 0 {
-                self.mask[i] &= !bit;
-            }
-        }
         for l in self.overflow.iter_mut().filter(|l| l.mask & bit != 0) {
             if included {
                 l.total -= l.qty[v];
@@ -232,10 +310,9 @@ impl CSide {
 
     /// Apply `f(total, qty[v])` to every ladder slot holding venue `v`, then repair `best`.
     fn for_venue_slots(&mut self, v: usize, mut f: impl FnMut(&mut i64, &mut i64)) {
-        let bit = 1u8 << v;
         let mut top = NONE;
         for i in 0..self.live_slots as usize {
-            if self.mask[i] & bit != 0 {
+            if self.qty[i][v] != 0 {
                 f(&mut self.total[i], &mut self.qty[i][v]);
                 if self.total[i] > 0 {
                     top = i; // ascending: the last one is the highest
@@ -273,7 +350,7 @@ impl CSide {
     /// Key the window should follow: the best positive total, else the best level.
     fn target(&self) -> Option<i64> {
         self.best_level().map(|l| self.key(l.price)).or_else(|| {
-            let lad = self.mask.iter().rposition(|&m| m != 0).map(|i| self.slot_key(i));
+            let lad = self.qty.iter().rposition(|r| *r != [0; VENUES_MAX]).map(|i| self.slot_key(i));
             let ovf = self.overflow.last().map(|l| l.key);
             lad.max(ovf)
         })
@@ -295,11 +372,11 @@ impl CSide {
         let mut all = std::mem::take(&mut self.scratch);
         all.clear();
         let mut ladder = Vec::with_capacity(self.ladder_count());
-        for i in 0..self.mask.len() {
-            if self.mask[i] != 0 {
-                ladder.push(Level { key: self.slot_key(i), total: self.total[i], mask: self.mask[i], qty: self.qty[i] });
+        for i in 0..self.qty.len() {
+            if self.held(i) {
+                let mask = self.qty[i].iter().enumerate().fold(0u8, |m, (v, &q)| if q != 0 { m | 1 << v } else { m });
+                ladder.push(Level { key: self.slot_key(i), total: self.total[i], mask, qty: self.qty[i] });
                 self.total[i] = 0;
-                self.mask[i] = 0;
                 self.qty[i] = [0; VENUES_MAX];
             }
         }
@@ -316,6 +393,7 @@ impl CSide {
         }
         drop(b);
         self.tick = tick;
+        self.div = Div::new(tick);
         self.base = base.unwrap_or(0);
         self.live_slots = if base.is_some() { self.total.len() as u64 } else { 0 };
         self.best = NONE;
@@ -323,7 +401,6 @@ impl CSide {
             match self.slot(l.key) {
                 Some(i) => {
                     self.total[i] = l.total;
-                    self.mask[i] = l.mask;
                     self.qty[i] = l.qty;
                     if l.total > 0 {
                         self.best = i;
@@ -342,6 +419,7 @@ impl CSide {
             Some(t) => self.rebuild(self.base_for(t, tick), tick),
             None => {
                 self.tick = tick;
+                self.div = Div::new(tick);
                 self.live_slots = 0;
             }
         }
@@ -401,7 +479,7 @@ impl CSide {
 
     pub fn at(&self, key: i64) -> Option<CLevel> {
         match self.slot(key) {
-            Some(i) => (self.mask[i] != 0).then(|| self.level_at(i)),
+            Some(i) => self.held(i).then(|| self.level_at(i)),
             None => self.find(key).ok().map(|i| self.olevel(&self.overflow[i])),
         }
     }
@@ -424,7 +502,7 @@ impl CSide {
             let hi = (khi as i128 - self.base as i128).div_euclid(t).min(self.total.len() as i128 - 1);
             if lo <= hi {
                 for i in lo as usize..=hi as usize {
-                    if self.mask[i] != 0 {
+                    if self.held(i) {
                         add(self.total[i], &self.qty[i]);
                     }
                 }
@@ -445,4 +523,84 @@ impl CSide {
     pub fn ladder_levels(&self) -> usize {
         self.ladder_count()
     }
+}
+
+/// One side's ladder during a run of updates that all land on it. `best` (the highest slot
+/// with a positive total) is not maintained per update: the run keeps `cand`, one more than
+/// the highest slot that was `best` when it opened or got a positive total during the run,
+/// and `close` settles `best` from it. Every slot above `cand - 1` had no positive total
+/// when the run opened (they were above `best`) and none was given one (it would have
+/// raised `cand`), so `best` is `cand - 1` if that slot is still positive, else the next
+/// positive slot below it: one compare per update instead of a read-modify-write of `best`
+/// (a dependency from each update to the next) and a branch.
+struct Run<'a> {
+    base: i64,
+    live: u64,
+    div: Div,
+    cand: usize, // 0: none
+    total: &'a mut [i64],
+    qty: &'a mut [[i64; VENUES_MAX]],
+    best: &'a mut usize,
+}
+
+impl Run<'_> {
+    /// Apply records while they land on the ladder; one side per pass keeps the loop's state
+    /// in registers. Returns (levels and clears counted, offset of the first record of this
+    /// side that needs the general path).
+    #[inline(always)]
+    fn pass<const ASK: bool, const INC: bool>(&mut self, v: usize, bytes: &[u8], conv: &impl Fn(i64, i64) -> (i64, i64)) -> (usize, Option<usize>) {
+        let (this, other) = if ASK { (side::ASK, side::BID) } else { (side::BID, side::ASK) };
+        let mut n = 0;
+        for (j, rec) in bytes.chunks_exact(RECORD_SIZE).enumerate() {
+            let (k, sd) = (rec[REC_KIND], rec[REC_SIDE]);
+            if k == kind::BOOK_LEVEL {
+                if sd == this {
+                    let (p, q) = conv(field(rec, REC_PRICE), field(rec, REC_QTY));
+                    let key = if ASK { !p } else { p };
+                    match slot_of(key, self.base, self.live, self.div) {
+                        Some(i) => self.set::<INC>(i, v, q),
+                        None => return (n, Some(j * RECORD_SIZE)),
+                    }
+                }
+                n += 1;
+            } else if k == kind::BOOK_CLEAR {
+                if sd != other {
+                    return (n, Some(j * RECORD_SIZE));
+                }
+                n += 1;
+            }
+        }
+        (n, None)
+    }
+
+    /// Venue `v`'s quantity at slot `i` (from `slot_of`, so below `live`, the slices' length).
+    #[inline(always)]
+    fn set<const INC: bool>(&mut self, i: usize, v: usize, qty: i64) {
+        debug_assert!(i < self.total.len() && v < VENUES_MAX);
+        // SAFETY: `slot_of` returns only i < live, every slice is `live` long, v < VENUES_MAX.
+        let (q, t) = unsafe { (self.qty.get_unchecked_mut(i).get_unchecked_mut(v), self.total.get_unchecked_mut(i)) };
+        let d = qty - *q;
+        *q = qty;
+        if INC {
+            *t += d;
+        }
+        let c = if *t > 0 { i + 1 } else { 0 };
+        self.cand = self.cand.max(c);
+    }
+
+    /// Settle `best` (see `Run`).
+    #[inline(always)]
+    fn close(self) {
+        *self.best = match self.cand.checked_sub(1) {
+            None => NONE,
+            Some(i) if self.total[i] > 0 => i,
+            Some(i) => self.total[..i].iter().rposition(|&t| t > 0).unwrap_or(NONE),
+        };
+    }
+}
+
+/// An i64 field of a record (unaligned: NumPy buffers need not be 64-aligned).
+#[inline(always)]
+fn field(rec: &[u8], off: usize) -> i64 {
+    i64::from_le_bytes(rec[off..off + 8].try_into().unwrap())
 }

@@ -458,3 +458,110 @@ fn consensus_update_cost() {
         println!("{name}: {best:.1} ns per venue level update (best of 7)");
     }
 }
+
+/// `apply_bytes` (both sides' passes over blocks, runs on the ladder, records that leave
+/// the run mid-batch) against the model: random batches mixing both sides, clears of one
+/// or both sides at any place in the batch, records that are not book levels, levels of no
+/// side, deep, off-grid and far levels, tick changes and exclusions, on small ladders whose
+/// window moves often; converted by scales, the division-free one and the general one.
+#[test]
+fn batches_match_the_model() {
+    let rec = |k: u8, s: u8, p: i64, q: i64| Record { kind: k, side: s, price: p, qty: q, ..Default::default() };
+    let bytes = |rs: &[Record]| -> Vec<u8> {
+        rs.iter().flat_map(|r| unsafe { std::slice::from_raw_parts(r as *const Record as *const u8, RECORD_SIZE) }.to_vec()).collect()
+    };
+    for (slots, seed, scale) in [
+        (4, 11, VenueScale::default()),
+        (16, 12, VenueScale { price_mul: 3, qty_mul: 7, qty_div: 1, inverse: false }),
+        (64, 13, VenueScale { price_mul: 2, qty_mul: 10, qty_div: 3, inverse: false }),
+        (LADDER_SLOTS, 14, VenueScale { price_mul: 1, qty_mul: 5, qty_div: 1, inverse: false }),
+        (LADDER_SLOTS, 15, VenueScale::default()),
+    ] {
+        let mut c = Consensus::with_ladder(slots);
+        let mut m = Model::new();
+        let mut r = Rng(seed);
+        let mut mid = 100_000i64;
+        let mut probes = vec![];
+        for v in 0..5 {
+            c.set_scale(v, scale);
+        }
+        for step in 0..6_000 {
+            mid += if step % 300 == 0 { r.below(4001) as i64 - 2000 } else { r.below(3) as i64 - 1 };
+            let v = r.below(5) as usize;
+            let (mut batch, mut want_n) = (vec![], 0);
+            // up to a few blocks long (PASS_BLOCK records), mostly message-sized
+            let len = if r.below(50) == 0 { 1 + r.below(3 * PASS_BLOCK as u64) } else { 1 + r.below(40) };
+            for _ in 0..len {
+                let s = [side::BID, side::ASK][r.below(2) as usize];
+                let off = match r.below(40) {
+                    0 => r.below(slots as u64 * 8) as i64,
+                    1 => r.below(1 << 30) as i64,
+                    _ => r.below(30) as i64,
+                };
+                let p = if s == side::BID { mid - 1 - off } else { mid + 1 + off };
+                let q = if r.below(4) == 0 { 0 } else { 1 + r.below(1000) as i64 };
+                let x = match r.below(200) {
+                    0 => rec(kind::BOOK_CLEAR, [0, side::BID, side::ASK][r.below(3) as usize], 0, 0),
+                    1 => rec(kind::TRADE, s, p, q),
+                    2 => rec(kind::BOOK_LEVEL, 0, p, q), // no side: counted, applied nowhere
+                    _ => rec(kind::BOOK_LEVEL, s, p, q),
+                };
+                if x.kind == kind::BOOK_CLEAR {
+                    m.clear(v, x.side);
+                } else if x.kind == kind::BOOK_LEVEL && x.side != 0 {
+                    let pc = scale.price(p);
+                    m.set(v, s, pc, scale.qty(q, pc));
+                }
+                want_n += (x.kind == kind::BOOK_LEVEL || x.kind == kind::BOOK_CLEAR) as usize;
+                batch.push(x);
+            }
+            assert_eq!(c.apply_bytes(v, &bytes(&batch)), want_n);
+            match r.below(150) {
+                0 => {
+                    let inc = !m.included[v];
+                    c.set_included(v, inc);
+                    m.included[v] = inc;
+                }
+                1 => c.set_tick([1, 2, 3, 4, 6, 12][r.below(6) as usize] * scale.price_mul),
+                _ => {}
+            }
+            if step % 31 == 0 {
+                probes = vec![scale.price(mid), scale.price(mid - 7), scale.price(mid + 7)];
+                check(&c, &m, &probes);
+            }
+        }
+        check(&c, &m, &probes);
+        assert!(c.ladder_levels(side::BID) > 0 && c.levels(side::BID) > c.ladder_levels(side::BID), "both the ladder and the overflow were used");
+    }
+}
+
+/// The division-free slot (`Div`) agrees with plain division for ticks of every shape,
+/// keys on and off the grid, inside, at the edges of and far outside the window.
+#[test]
+fn slots_by_multiplicative_inverse_are_exact() {
+    let mut r = Rng(99);
+    for tick in [1i64, 2, 3, 5, 6, 7, 8, 10, 12, 100, 1000, 1024, 3 << 20, 999_999_937] {
+        for slots in [4usize, 64, LADDER_SLOTS] {
+            let mut s = crate::core::consensus_side::CSide::new(false, slots);
+            s.set_tick(tick);
+            s.set(0, 1_000_003 * tick, 1, true); // anchors the window
+            let base = s.window().0;
+            let span = slots as i128 * tick as i128;
+            let mut keys = vec![base, base - 1, base + 1, i64::MIN, i64::MAX, 0, -1];
+            for k in 0..slots as i64 + 2 {
+                keys.push(base + k * tick);
+                keys.push(base + k * tick + 1);
+                keys.push(base + k * tick - 1);
+            }
+            for _ in 0..2000 {
+                keys.push(base.wrapping_add((r.next() % (span as u64 * 2 + 1)) as i64 - span as i64 / 2));
+                keys.push(r.next() as i64);
+            }
+            for key in keys {
+                let d = key as i128 - base as i128;
+                let want = (d >= 0 && d < span && d % tick as i128 == 0).then(|| (d / tick as i128) as usize);
+                assert_eq!(s.slot_for_tests(key), want, "tick {tick} slots {slots} key {key}");
+            }
+        }
+    }
+}

@@ -2,7 +2,9 @@ use super::buffers::{fill_pairs, records};
 use super::error::ArgError;
 use crate::core::consensus::{self, CLevel, VenueScale, VENUES_MAX};
 use crate::core::dedup;
-use numpy::{PyArray2, PyUntypedArray};
+use crate::core::record::RECORD_SIZE;
+use numpy::{PyArray2, PyUntypedArray, PyUntypedArrayMethods};
+use std::sync::atomic::{AtomicPtr, Ordering};
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
@@ -12,6 +14,40 @@ fn venue_arg(v: usize) -> PyResult<usize> {
     } else {
         Err(ArgError::VenueIndex.into())
     }
+}
+
+/// The dtype object of the first batch that passed `records`' dtype checks (itemsize 64 and
+/// named fields): the record dtype. One reference to it is kept for good, so its address is
+/// never reused by another object; a batch with this very dtype object needs only its own
+/// shape checked (others go through `records` every time).
+static CHECKED_DTYPE: AtomicPtr<pyo3::ffi::PyObject> = AtomicPtr::new(std::ptr::null_mut());
+
+/// A batch's record bytes, checked as `records` checks them. The first lines of the
+/// records are asked for before anything else is read: NumPy keeps an array's shape in an
+/// allocation of its own, and when neither is in cache the two misses then overlap instead
+/// of following each other. A batch made with the record dtype object checked before
+/// (`CHECKED_DTYPE`) skips the dtype calls.
+fn batch_records<'a>(batch: &'a Bound<'_, PyUntypedArray>) -> PyResult<&'a [u8]> {
+    // SAFETY: the fields of a live array, which `batch` holds.
+    let raw = unsafe { &*batch.as_array_ptr() };
+    #[cfg(target_arch = "x86_64")]
+    for k in 0..8 {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        // SAFETY: a prefetch is a hint that never faults, whatever the address.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>((raw.data as *const i8).wrapping_add(k * 64)) };
+    }
+    let dtype = raw.descr as *mut pyo3::ffi::PyObject;
+    if raw.nd == 1 && raw.flags & numpy::npyffi::NPY_ARRAY_C_CONTIGUOUS != 0 && dtype == CHECKED_DTYPE.load(Ordering::Relaxed) {
+        // SAFETY: a C-contiguous one-dimensional array of 64-byte items, `dimensions[0]` of them.
+        let n = unsafe { *raw.dimensions } as usize;
+        return Ok(unsafe { std::slice::from_raw_parts(raw.data as *const u8, n * RECORD_SIZE) });
+    }
+    let bytes = records(batch)?;
+    if CHECKED_DTYPE.compare_exchange(std::ptr::null_mut(), dtype, Ordering::Relaxed, Ordering::Relaxed).is_ok() {
+        // SAFETY: a new reference to a live dtype object, never released (see CHECKED_DTYPE).
+        unsafe { pyo3::ffi::Py_IncRef(dtype) };
+    }
+    Ok(bytes)
 }
 
 fn level_tuple(l: &CLevel) -> (i64, i64, Vec<i64>) {
@@ -53,13 +89,13 @@ impl Consensus {
     /// Apply venue v's book records (in the venue's own units).
     fn apply(&mut self, v: usize, batch: &Bound<'_, PyUntypedArray>) -> PyResult<usize> {
         let v = venue_arg(v)?;
-        Ok(self.0.apply_bytes(v, records(batch)?))
+        Ok(self.0.apply_bytes(v, batch_records(batch)?))
     }
     /// Apply venue v's book records and return whether the touch changed (best bid/ask
     /// price or total, or a side appearing/emptying): read touch() only when it did.
     fn apply_touch(&mut self, v: usize, batch: &Bound<'_, PyUntypedArray>) -> PyResult<bool> {
         let v = venue_arg(v)?;
-        Ok(self.0.apply_bytes_touch(v, records(batch)?))
+        Ok(self.0.apply_bytes_touch(v, batch_records(batch)?))
     }
     /// Set venue v's quantity at a consensus price (consensus units).
     fn set(&mut self, v: usize, side: u8, price: i64, qty: i64) -> PyResult<()> {

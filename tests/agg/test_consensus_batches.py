@@ -1,0 +1,60 @@
+"""Native Consensus batch entry points (apply / apply_touch): record arrays are read in
+place, views and copies alike, and arrays that are not 1-D C-contiguous 64-byte records
+are refused every time, also after a good batch of the record dtype was seen."""
+import numpy as np
+import pytest
+
+from nexus import record
+from nexus._native import Consensus
+
+BID, ASK = int(record.Side.BID), int(record.Side.ASK)
+
+
+def stream(n, seed):
+    rng = np.random.default_rng(seed)
+    b = record.empty(n)
+    b["kind"] = record.Kind.BOOK_LEVEL
+    b["side"] = rng.choice([BID, ASK], n)
+    off = rng.integers(1, 60, n)
+    b["price"] = np.where(b["side"] == BID, 10_000 - off, 10_000 + off)
+    qty = rng.integers(1, 1_000, n)
+    qty[rng.random(n) < 0.25] = 0
+    b["qty"] = qty
+    b["kind"][rng.random(n) < 0.01] = record.Kind.BOOK_CLEAR
+    return b
+
+
+def test_views_and_copies_give_the_same_book_and_touch_changes():
+    s = stream(6_000, 3)
+    by_view, by_copy = Consensus(), Consensus()
+    for c in (by_view, by_copy):
+        c.set_tick(1)
+    i = 0
+    rng = np.random.default_rng(4)
+    while i < len(s):
+        n = int(rng.integers(0, 40))
+        v = int(rng.integers(0, 5))
+        view = s[i : i + n]
+        assert by_view.apply_touch(v, view) == by_copy.apply_touch(v, view.copy())
+        assert by_view.touch() == by_copy.touch()
+        i += n
+    for side in (BID, ASK):
+        assert by_view.top(side, 100) == by_copy.top(side, 100)
+    assert by_view.levels(BID) > 10 and by_view.levels(ASK) > 10
+
+
+def test_bad_arrays_are_refused_after_good_ones():
+    c = Consensus()
+    good = stream(40, 5)
+    assert c.apply(0, good) == 40
+    for _ in range(2):  # before and after the record dtype was checked once
+        with pytest.raises(ValueError, match="C-contiguous"):
+            c.apply_touch(0, good[::2])
+        with pytest.raises(ValueError, match="1-D"):
+            c.apply(0, good.reshape(4, 10))
+        with pytest.raises(TypeError, match="64-byte"):
+            c.apply_touch(0, np.zeros(8, dtype=np.int64))
+        with pytest.raises(TypeError, match="64-byte"):
+            c.apply(0, np.zeros(4, dtype=[("a", "i8")]))
+        assert c.apply_touch(0, good[:0]) is False
+        assert c.apply(1, good[5:9]) == 4
