@@ -128,7 +128,8 @@ class Runtime:
             from nexus.flow.live import LiveFlow
             from nexus.instruments import instrument_id_of
 
-            self.flow = LiveFlow(cfg.signals_ring, instrument_id_of(CONSENSUS_VENUE, cfg.symbol))
+            self.flow = LiveFlow(cfg.signals_ring, instrument_id_of(CONSENSUS_VENUE, cfg.symbol),
+                                 oracle_model=cfg.oracle_model)
             self.flow.on_signal = self.on_signal
         elif cfg.signals_ring:
             raise ConfigError("--signals-ring needs the signal detectors on")
@@ -268,6 +269,7 @@ class Runtime:
             self._alerts.extend(alerts)
         if self.flow is not None:
             line["signals"] = self.flow.take()
+            line["oracle"] = self.cfg.oracle
         if self.cfg.metrics is not None:
             self.cfg.metrics.update(line, self)
         return line
@@ -279,6 +281,7 @@ class Runtime:
             out["alerts"] = self._alerts
         if self.flow is not None:
             out["signals"] = self.flow.summary()
+            out["oracle"] = self.cfg.oracle
         return out
 
     async def run(self) -> dict:

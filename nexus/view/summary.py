@@ -22,6 +22,11 @@ def _table(title: str, headers: list[str], right_from: int = 1) -> Table:
     return t
 
 
+def oracle_text(oracle: dict) -> str:
+    """The active oracle as the view names it: "rule" or "learned (PATH)"."""
+    return oracle["kind"] if oracle.get("model") is None else f"{oracle['kind']} ({oracle['model']})"
+
+
 def summary_tables(line: dict) -> Group:
     """`line`: the summary line `nexus run --json` prints ({"summary", "agg"?, "signals"?})."""
     venues = line["summary"]
@@ -46,4 +51,6 @@ def summary_tables(line: dict) -> Group:
         parts.append(sig)
     elif "signals" in line:
         parts.append(Text("signals: none raised"))
+    if "oracle" in line:
+        parts.append(Text(f"oracle: {oracle_text(line['oracle'])}"))
     return Group(*parts)
