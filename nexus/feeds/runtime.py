@@ -277,7 +277,7 @@ class Runtime:
     def summary(self) -> dict:
         out = {"summary": self.venue_stats()}
         if self.agg is not None:
-            out["summary_agg"] = self.agg.summary()
+            out["summary_agg"] = {**self.agg.summary(), **self.aggregation.seconds_summary()}
             out["alerts"] = self._alerts
         if self.flow is not None:
             out["signals"] = self.flow.summary()

@@ -12,7 +12,8 @@ from rich.text import Text
 FEED_EVENTS = (("gaps", "gaps"), ("resyncs", "resyncs"), ("reconnects", "reconnects"),
                ("checksum_failures", "cksum fail"), ("malformed", "malformed"))
 AGG_FIELDS = (("best_bid", "best bid"), ("best_ask", "best ask"), ("venues_live", "venues live"),
-              ("trades", "trades"), ("trades_deduped", "trades deduped"), ("crossed", "crossed"))
+              ("trades", "trades"), ("trades_deduped", "trades deduped"), ("crossed", "crossed"),
+              ("uncrossed_share", "uncrossed seconds (share)"))
 
 
 def _table(title: str, headers: list[str], right_from: int = 1) -> Table:
