@@ -37,6 +37,10 @@ from nexus.config import config_option
 @click.option("--stale-mode", type=click.Choice(["exclude", "flag"]), default="exclude", show_default=True,
               help="AGG: drop a stale venue's levels from the consensus, or keep them flagged.")
 @click.option("--divergence-pct", default="0.3", show_default=True, help="AGG: divergence alert threshold, percent.")
+@click.option("--agg-scope", type=click.Choice(["all", "perps"]), default="all", show_default=True,
+              help="AGG: the venues whose books and trades make the consensus: all, or the perpetuals only "
+                   "(spot venues still read and shown per venue). Spot and perpetual books differ by the "
+                   "spot-perp basis, so a consensus of both is crossed whenever the basis exceeds their half-spreads.")
 @click.option("--dedup-window-ms", type=click.FloatRange(0, 10_000), default=0.0, show_default=True,
               help="AGG: cross-venue trade dedup time window.")
 @click.option("--consensus-ring", default=None, metavar="NAME",
@@ -77,7 +81,7 @@ from nexus.config import config_option
               help="The book the view shows first (a venue of --venues; 'agg', the consensus, is the default with "
                    "--agg). While it runs, v / V pick the next / previous book, q stops.")
 def run(venues, symbol, sim, seed, faults, endpoints, rest_endpoints, polls, duration, as_json, procs, stale_after,
-        agg, stale_mode, divergence_pct, dedup_window_ms, consensus_ring, signals, oracle_choice, signals_ring, depth,
+        agg, stale_mode, divergence_pct, agg_scope, dedup_window_ms, consensus_ring, signals, oracle_choice, signals_ring, depth,
         log_level, log_format, metrics_port, metrics_host, view_venue, from_aeron, aeron_channel, pin_cpu,
         busy_poll, busy_poll_socket_us):
     """Live L2 books and trades from several venues: a terminal view (DOM ladder, trade tape,
@@ -94,6 +98,8 @@ def run(venues, symbol, sim, seed, faults, endpoints, rest_endpoints, polls, dur
         raise click.BadParameter("the aggregator takes at most five venues", param_hint="--venues")
     if faults and not sim:
         raise click.UsageError("--fault needs --sim")
+    if agg_scope != "all" and not agg:
+        raise click.UsageError("--agg-scope needs --agg")
     if consensus_ring and not agg:
         raise click.UsageError("--consensus-ring needs --agg")
     if signals_ring and not signals:
@@ -120,6 +126,7 @@ def run(venues, symbol, sim, seed, faults, endpoints, rest_endpoints, polls, dur
         ws_urls=parse_endpoints(endpoints), rest_urls=parse_endpoints(rest_endpoints),
         duration_s=duration, stale_after_s=stale_after, procs=procs, agg=agg,
         agg_options={"stale_mode": stale_mode, "divergence_pct": div, "dedup_window_ms": dedup_window_ms},
+        agg_scope=agg_scope,
         consensus_ring=consensus_ring, signals=signals, signals_ring=signals_ring, poll_s=poll_s,
         oracle_model=oracle_model, oracle=oracle_label(oracle_choice, oracle_model),
         from_aeron=from_aeron, ring_meta=bool(aeron_channel),

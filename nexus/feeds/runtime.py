@@ -144,7 +144,7 @@ class Runtime:
         if self.publisher is not None:
             self.publisher.close()
             self.publisher = None
-        self.aggregation = Aggregation(insts, cfg.stale_after_s, cfg.agg_options, self.flow)
+        self.aggregation = Aggregation(insts, cfg.stale_after_s, cfg.agg_options, self.flow, cfg.agg_scope)
         self._agg_insts = insts
         if cfg.consensus_ring:
             from nexus.feeds.run.publication import ConsensusPublisher

@@ -1,18 +1,43 @@
 """Aggregation for `nexus run --agg`: the Aggregator (consensus book, trade dedup, staleness,
 divergence) fed with each venue's batches as the readers take them, and the flow engine's
 consensus hooks (the consensus image after each burst of book updates, each trade the dedup
-accepted as new)."""
+accepted as new).
+
+Scope (`--agg-scope`): "all" merges every venue run; "perps" merges the perpetuals only
+(instruments whose contract kind is linear or inverse): spot venues are still read, kept and
+shown per venue, but their books and trades stay out of the consensus. A spot book and a
+perpetual book differ by the spot-perp basis on real markets, so a consensus of both is
+crossed whenever the basis exceeds the half-spreads (cents on Binance spot); the perpetuals'
+consensus is the one to read for a perpetual's price. Nothing is adjusted: the consensus of
+the perpetuals is their own books merged, as "all" merges every book."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from nexus.agg.aggregator import AggConfig, Aggregator
+from nexus.exceptions import ConfigError
+
+
+AGG_SCOPES = ("all", "perps")
+
+
+def scope_members(instruments: dict, scope: str) -> dict:
+    """The venues (-> instrument) the consensus merges under `scope`."""
+    if scope not in AGG_SCOPES:
+        raise ConfigError(f"aggregation scope must be one of {', '.join(AGG_SCOPES)}, got {scope!r}")
+    members = {v: i for v, i in instruments.items() if scope == "all" or i.contract_kind != "spot"}
+    if not members:
+        raise ConfigError(f"--agg-scope {scope}: none of {', '.join(instruments)} is a perpetual")
+    return members
 
 
 class Aggregation:
-    def __init__(self, instruments: dict, stale_after_s: float, options: dict, flow=None) -> None:
-        self.agg = Aggregator(instruments, AggConfig(stale_after_s=stale_after_s, **options))
+    def __init__(self, instruments: dict, stale_after_s: float, options: dict, flow=None, scope: str = "all") -> None:
+        members = scope_members(instruments, scope)
+        self.scope = scope
+        self.outside = sorted(set(instruments) - set(members))   # read and shown per venue, not merged
+        self.agg = Aggregator(members, AggConfig(stale_after_s=stale_after_s, **options))
         self.flow = flow  # nexus.flow.live.LiveFlow or None
         self.touch_changed = False
         self._last_ts = 0
@@ -23,6 +48,8 @@ class Aggregation:
         self.crossed_by: dict[str, dict[str, int]] = {}
 
     def on_book(self, venue: str, batch: np.ndarray, now_ns: int) -> None:
+        if venue not in self.agg.venues:
+            return
         self.touch_changed |= self.agg.on_book(venue, batch, now_ns)
         if self.flow is not None:
             self.flow.book_changed()
@@ -30,6 +57,8 @@ class Aggregation:
 
     def on_trades(self, venue: str, trades: np.ndarray, now_ns: int) -> None:
         agg, flow = self.agg, self.flow
+        if venue not in agg.venues:
+            return
         for ts, price, qty, side, trade_id in zip(trades["ts_exchange_ns"].tolist(), trades["price"].tolist(),
                                                   trades["qty"].tolist(), trades["side"].tolist(),
                                                   trades["trade_id"].tolist()):
@@ -54,6 +83,8 @@ class Aggregation:
         for v, m in metrics.items():
             m["latency_us_p50"] = latency_us_p50(v)
         line["venue_metrics"] = metrics
+        if self.scope != "all":
+            line["scope"], line["outside"] = self.scope, self.outside
         return line, alerts
 
     def _count_crossed(self) -> None:
@@ -83,6 +114,7 @@ class Aggregation:
         """For the run's summary: how many of the once-a-second samples found the consensus
         two-sided and uncrossed, and which venues' touches crossed it."""
         n = self.seconds
-        return {"seconds": n, "seconds_uncrossed": n - self.seconds_crossed,
+        scope = {"scope": self.scope, "outside": self.outside} if self.scope != "all" else {}
+        return {**scope, "seconds": n, "seconds_uncrossed": n - self.seconds_crossed,
                 "uncrossed_share": round((n - self.seconds_crossed) / n, 3) if n else None,
                 "crossed_by": {v: c for v, c in sorted(self.crossed_by.items()) if c["bid"] or c["ask"]}}
