@@ -12,6 +12,7 @@ import click
 from nexus.commands.record import parse_venues
 from nexus.cli import EXIT_UPSTREAM, EXIT_USAGE
 from nexus.commands._ops import ops_options, start_metrics
+from nexus.commands.signals import oracle_label, oracle_model_or_fail, oracle_option
 from nexus.config import config_option
 
 
@@ -36,6 +37,10 @@ from nexus.config import config_option
 @click.option("--stale-mode", type=click.Choice(["exclude", "flag"]), default="exclude", show_default=True,
               help="AGG: drop a stale venue's levels from the consensus, or keep them flagged.")
 @click.option("--divergence-pct", default="0.3", show_default=True, help="AGG: divergence alert threshold, percent.")
+@click.option("--agg-scope", type=click.Choice(["all", "perps"]), default="all", show_default=True,
+              help="AGG: the venues whose books and trades make the consensus: all, or the perpetuals only "
+                   "(spot venues still read and shown per venue). Spot and perpetual books differ by the "
+                   "spot-perp basis, so a consensus of both is crossed whenever the basis exceeds their half-spreads.")
 @click.option("--dedup-window-ms", type=click.FloatRange(0, 10_000), default=0.0, show_default=True,
               help="AGG: cross-venue trade dedup time window.")
 @click.option("--consensus-ring", default=None, metavar="NAME",
@@ -44,6 +49,7 @@ from nexus.config import config_option
 @click.option("--signals/--no-signals", default=True, show_default=True,
               help="Run the flow engine's detectors (absorption, iceberg, exhaustion, delta spike, spoof, "
                    "smart money, oracle) on every venue, and on the consensus with --agg.")
+@oracle_option
 @click.option("--signals-ring", default=None, metavar="NAME",
               help="Publish the SIGNAL records on this shared-memory ring (for the auto-trader or any reader).")
 @click.option("--depth", type=click.IntRange(1, 100), default=12, show_default=True, help="Ladder depth shown.")
@@ -81,7 +87,7 @@ from nexus.config import config_option
               help="The book the view shows first (a venue of --venues; 'agg', the consensus, is the default with "
                    "--agg). While it runs, v / V pick the next / previous book, q stops.")
 def run(venues, symbol, sim, seed, faults, endpoints, rest_endpoints, polls, duration, as_json, procs, stale_after,
-        agg, stale_mode, divergence_pct, dedup_window_ms, consensus_ring, signals, signals_ring, depth,
+        agg, stale_mode, divergence_pct, agg_scope, dedup_window_ms, consensus_ring, signals, oracle_choice, signals_ring, depth,
         log_level, log_format, metrics_port, metrics_host, view_venue, from_aeron, aeron_channel, pin_cpu,
         busy_poll, busy_poll_socket_us, keep_warm):
     """Live L2 books and trades from several venues: a terminal view (DOM ladder, trade tape,
@@ -98,6 +104,8 @@ def run(venues, symbol, sim, seed, faults, endpoints, rest_endpoints, polls, dur
         raise click.BadParameter("the aggregator takes at most five venues", param_hint="--venues")
     if faults and not sim:
         raise click.UsageError("--fault needs --sim")
+    if agg_scope != "all" and not agg:
+        raise click.UsageError("--agg-scope needs --agg")
     if consensus_ring and not agg:
         raise click.UsageError("--consensus-ring needs --agg")
     if signals_ring and not signals:
@@ -106,6 +114,9 @@ def run(venues, symbol, sim, seed, faults, endpoints, rest_endpoints, polls, dur
         raise click.BadParameter(f"{view_venue!r} is not among the venues run", param_hint="--view-venue")
     if from_aeron and (sim or procs or faults or aeron_channel or polls):
         raise click.UsageError("--from-aeron runs no feed here: it excludes --sim, --procs, --fault, --poll and --aeron")
+    if oracle_choice != "rule" and not signals:
+        raise click.UsageError("--oracle needs the detectors on (drop --no-signals)")
+    oracle_model = oracle_model_or_fail(oracle_choice)
     cpus = parse_pin_cpu(pin_cpu)
     div = parse_divergence_pct(divergence_pct)
     poll_s = _parse_polls(polls, vlist)
@@ -121,7 +132,9 @@ def run(venues, symbol, sim, seed, faults, endpoints, rest_endpoints, polls, dur
         ws_urls=parse_endpoints(endpoints), rest_urls=parse_endpoints(rest_endpoints),
         duration_s=duration, stale_after_s=stale_after, procs=procs, agg=agg,
         agg_options={"stale_mode": stale_mode, "divergence_pct": div, "dedup_window_ms": dedup_window_ms},
+        agg_scope=agg_scope,
         consensus_ring=consensus_ring, signals=signals, signals_ring=signals_ring, poll_s=poll_s,
+        oracle_model=oracle_model, oracle=oracle_label(oracle_choice, oracle_model),
         from_aeron=from_aeron, ring_meta=bool(aeron_channel),
         pin_cpu=cpus, busy_poll=busy_poll, busy_poll_socket_us=busy_poll_socket_us, keep_warm=keep_warm,
     )
@@ -152,6 +165,7 @@ def run(venues, symbol, sim, seed, faults, endpoints, rest_endpoints, polls, dur
         summary_line["agg"] = summary["summary_agg"]
     if "signals" in summary:
         summary_line["signals"] = summary["signals"]
+        summary_line["oracle"] = summary["oracle"]
     if as_json:
         click.echo(json.dumps(summary_line))
     else:

@@ -22,20 +22,43 @@ def param_options(f):
                      help="Override a detector parameter (nexus/flow/params.py; integers: ns, integer "
                           "price/quantity units, percent). Repeatable.")(f)
     f = click.option("--no-oracle", is_flag=True, help="Do not emit oracle signals.")(f)
-    f = click.option("--oracle", "oracle_choice", default="rule", show_default=True, metavar="rule|learned|FILE",
-                     help="Which oracle speaks: the rule-based consensus (engine/det_oracle.pxd), the learned "
-                          "model shipped in the package (nexus/flow/oracle_model.json), or a model file written "
-                          "by `signals oracle-train`.")(f)
-    return f
+    return oracle_option(f)
+
+
+ORACLE_HELP = ("Which oracle speaks: the rule-based consensus (engine/det_oracle.pxd), the learned "
+               "model shipped in the package (nexus/flow/oracle_model.json), or a model file written "
+               "by `signals oracle-train`.")
+ORACLE_FIX = ("fix: write a model with `nexus signals oracle-train --seeds ... | --recordings FILE... --out FILE`, "
+              "or use --oracle learned (the shipped model) or --oracle rule")
+
+
+def oracle_option(f):
+    """`--oracle rule|learned|FILE`, one meaning in `signals replay`, `nexus run` and `nexus trade`."""
+    return click.option("--oracle", "oracle_choice", default="rule", show_default=True, metavar="rule|learned|FILE",
+                        help=ORACLE_HELP)(f)
 
 
 def oracle_model_or_fail(choice: str):
+    """The `--oracle` value -> the model dict (None: the rule oracle); a missing or malformed
+    file is a usage error (exit 2) naming the file, what is wrong, and the fix."""
     from nexus.flow.oracle_model import OracleModelError, resolve
 
     try:
         return resolve(choice)
     except OracleModelError as e:
-        raise click.UsageError(str(e)) from None
+        raise click.UsageError(f"--oracle: {e}; {ORACLE_FIX}") from None
+
+
+def oracle_label(choice: str, model: dict | None) -> dict:
+    """Which oracle is active, as the run's and the trader's output show it:
+    {"kind": "rule"} or {"kind": "learned", "model": <the file's path>}."""
+    if model is None:
+        return {"kind": "rule"}
+    from pathlib import Path
+
+    from nexus.flow.oracle_model import MODEL_PATH
+
+    return {"kind": "learned", "model": str(MODEL_PATH if choice == "learned" else Path(choice).resolve())}
 
 
 def build_params(overrides: dict, tick: int, oracle: bool):

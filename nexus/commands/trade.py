@@ -18,6 +18,7 @@ import click
 
 from nexus.cli import EXIT_UPSTREAM
 from nexus.commands.risk import DB_HELP
+from nexus.commands.signals import oracle_label, oracle_model_or_fail, oracle_option
 from nexus.config import CommandLineOnly, config_option
 
 CONFIRM_WORD = "YES"
@@ -78,6 +79,7 @@ def _confirm(caps: dict, confirm_caps: bool, as_json: bool) -> None:
 @click.option("--threshold", type=int, default=65, show_default=True, help="Min signal confidence, % (50..95).")
 @click.option("--signals", default=None, help="Signal types to act on (default: all but oracle): absorption, "
                                               "iceberg, exhaustion, delta_spike, spoof, smart_money, oracle.")
+@oracle_option
 @click.option("--qty", default=None, help="Base order size (default: one lot of the symbol).")
 @click.option("--max-positions", default=None, help="Max open trades (1..512; a risk setting, persisted).")
 @click.option("--cooldown-ms", default=None, help="Min ms between two auto entries (0..86400000; persisted).")
@@ -97,7 +99,8 @@ def _confirm(caps: dict, confirm_caps: bool, as_json: bool) -> None:
 @click.option("--db", envvar="NEXUS_RISK_DB", default=None, help=DB_HELP)
 @click.option("--json", "as_json", is_flag=True, help="One JSON line per second, then a summary line.")
 @config_option
-def trade(venue, symbol, auto, confirm_caps, reverse, smart, threshold, signals, qty, max_positions, cooldown_ms,
+def trade(venue, symbol, auto, confirm_caps, reverse, smart, threshold, signals, oracle_choice, qty, max_positions,
+          cooldown_ms,
           daily_loss, daily_profit, tp_ticks, sl_ticks, use_sim, seed, paper, replay_path, duration, testnet,
           rest_url, ws_url, db, as_json):
     """The auto-trader: signals with confidence >= --threshold of the chosen types become
@@ -108,6 +111,8 @@ def trade(venue, symbol, auto, confirm_caps, reverse, smart, threshold, signals,
     from nexus.risk.gate import Gate
 
     settings = _auto_settings(threshold, signals, reverse, smart, tp_ticks, sl_ticks, qty)
+    oracle_model = oracle_model_or_fail(oracle_choice)
+    oracle = (oracle_model, oracle_label(oracle_choice, oracle_model))
     gate = Gate.open(db)
     if gate.store is None:
         raise click.ClickException(f"refusing to trade: {gate.halt_reason}")
@@ -116,10 +121,10 @@ def trade(venue, symbol, auto, confirm_caps, reverse, smart, threshold, signals,
     if replay_path:
         if not paper:
             _usage("--replay runs on paper only: add --paper")
-        return _replay(replay_path, venue, gate, risk, settings, emit, as_json)
+        return _replay(replay_path, venue, gate, risk, settings, emit, as_json, oracle)
     if venue is None:
         _usage("--venue is required (binance-spot or binance-perp)")
-    spec_ = _live_spec(venue, symbol, use_sim, paper, seed, duration, rest_url, ws_url, testnet)
+    spec_ = _live_spec(venue, symbol, use_sim, paper, seed, duration, rest_url, ws_url, testnet, oracle)
     from nexus.exceptions import NexusError
 
     try:
@@ -151,7 +156,7 @@ def trade(venue, symbol, auto, confirm_caps, reverse, smart, threshold, signals,
         sys.exit(EXIT_UPSTREAM)
 
 
-def _live_spec(venue, symbol, use_sim, paper, seed, duration, rest_url, ws_url, testnet):
+def _live_spec(venue, symbol, use_sim, paper, seed, duration, rest_url, ws_url, testnet, oracle=(None, None)):
     from nexus.exceptions import NexusError
     from nexus.feeds.specs import spec
     from nexus.trade.session import LiveSpec
@@ -164,7 +169,7 @@ def _live_spec(venue, symbol, use_sim, paper, seed, duration, rest_url, ws_url, 
         vsym = canonical_symbol(venue, spec(venue).symbol_of(symbol))
     except NexusError as e:
         _usage(str(e))
-    return LiveSpec(venue, vsym, symbol, use_sim, paper, seed, duration, rest_url, ws_url, testnet)
+    return LiveSpec(venue, vsym, symbol, use_sim, paper, seed, duration, rest_url, ws_url, testnet, *oracle)
 
 
 def _run_live(spec_, gate, settings, auto, emit, as_json) -> dict:
@@ -192,7 +197,7 @@ def _run_live(spec_, gate, settings, auto, emit, as_json) -> dict:
     return result
 
 
-def _replay(path, venue, gate, risk, settings, emit, as_json) -> None:
+def _replay(path, venue, gate, risk, settings, emit, as_json, oracle=(None, None)) -> None:
     from nexus.exceptions import NexusError
     from nexus.trade.replay import recording_venue, replay_trade
 
@@ -200,7 +205,7 @@ def _replay(path, venue, gate, risk, settings, emit, as_json) -> None:
         venue, vsym, _ = recording_venue(path, venue)
         inst = gate.instrument(venue, vsym)
         instruments = [(inst, gate.limits(inst))]
-        summary = replay_trade(path, venue, vsym, replace(risk), instruments, settings, emit)
+        summary = replay_trade(path, venue, vsym, replace(risk), instruments, settings, emit, *oracle)
     except NexusError as e:
         _usage(str(e))
     emit(summary)
@@ -223,6 +228,10 @@ def _text_line(line: dict) -> None:
         click.echo(f"summary  AUTO {'on' if s['auto'] else 'off'}  state {s['state']}"
                    f"{'  [LIMIT HIT]' if s['limit_hit'] else ''}  day PnL {s['day_pnl']}  fees {s.get('fees', '0')}  fills {s['fills']}  "
                    f"trades closed {s['trades_closed']}  orders sent {s['orders']['sent']}  refused {s['orders']['refused']}")
+        if "oracle" in s:
+            o = s["oracle"]
+            click.echo(f"  oracle {o['kind']}{' (' + o['model'] + ')' if o.get('model') else ''}  "
+                       f"oracle signals seen: rule {o['signals']['rule']}  learned {o['signals']['learned']}")
         for name, g in s["stats"]["by_signal"].items():
             click.echo(f"  {name:12} trades {g['trades']}  win rate {g['win_rate']}  PnL {g['pnl']}  "
                        f"avg hold {g['avg_hold_ms']} ms  max DD {g['max_drawdown']}")

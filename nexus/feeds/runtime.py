@@ -140,7 +140,8 @@ class Runtime:
             from nexus.flow.live import LiveFlow
             from nexus.instruments import instrument_id_of
 
-            self.flow = LiveFlow(cfg.signals_ring, instrument_id_of(CONSENSUS_VENUE, cfg.symbol))
+            self.flow = LiveFlow(cfg.signals_ring, instrument_id_of(CONSENSUS_VENUE, cfg.symbol),
+                                 oracle_model=cfg.oracle_model)
             self.flow.on_signal = self.on_signal
         elif cfg.signals_ring:
             raise ConfigError("--signals-ring needs the signal detectors on")
@@ -163,7 +164,7 @@ class Runtime:
         if self.publisher is not None:
             self.publisher.close()
             self.publisher = None
-        self.aggregation = Aggregation(insts, cfg.stale_after_s, cfg.agg_options, self.flow)
+        self.aggregation = Aggregation(insts, cfg.stale_after_s, cfg.agg_options, self.flow, cfg.agg_scope)
         self._agg_insts = insts
         if cfg.consensus_ring:
             from nexus.feeds.run.publication import ConsensusPublisher
@@ -318,6 +319,7 @@ class Runtime:
             self._alerts.extend(alerts)
         if self.flow is not None:
             line["signals"] = self.flow.take()
+            line["oracle"] = self.cfg.oracle
         if self.cfg.metrics is not None:
             self.cfg.metrics.update(line, self)
         return line
@@ -325,10 +327,11 @@ class Runtime:
     def summary(self) -> dict:
         out = {"summary": self.venue_stats()}
         if self.agg is not None:
-            out["summary_agg"] = self.agg.summary()
+            out["summary_agg"] = {**self.agg.summary(), **self.aggregation.seconds_summary()}
             out["alerts"] = self._alerts
         if self.flow is not None:
             out["signals"] = self.flow.summary()
+            out["oracle"] = self.cfg.oracle
         return out
 
     async def run(self) -> dict:

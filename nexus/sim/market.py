@@ -496,18 +496,25 @@ class MarketSim:
         return out
 
     def _touches(self) -> None:
-        """Tell each venue free of patterns the other venues' touch (spot terms converted to its
-        own price units): its makers will not lock or cross it."""
+        """Tell each venue the touch of the other venues free of patterns (spot terms converted
+        to its own price units): its makers will not lock or cross it. A venue running a
+        pattern is not quoted off (its price is the pattern's, not the market's), but its own
+        background makers keep to the others' touch like any maker (the pattern's orders are
+        placed by the pattern, not through `VenueSim.add`, so they are not held back); a venue
+        whose makers only follow another venue's push (`follow_only`: nobody takes there, so
+        the arbitrageur leaves it alone) quotes as a maker does, and is quoted off. A diverging
+        venue (fault) is neither: its quotes are the fault's."""
         tops = []
         for vs in self.venues.values():
-            if not vs.arb_free:     # a pattern's price is not the market's: nobody quotes off it
+            if vs.scripted():       # a pattern's price is not the market's: nobody quotes off it
                 continue
             k = 1.0 + vs.basis_bps * 1e-4
             bb, ba = vs.best_bid(), vs.best_ask()
             tops.append((vs, None if bb is None else bb / vs.scale / k, None if ba is None else ba / vs.scale / k))
         for vs in self.venues.values():
             vs.others = None
-        for vs, _, _ in tops:
+            if vs.fair_mult != 1.0:
+                continue
             bids = [b for o, b, _ in tops if o is not vs and b is not None]
             asks = [a for o, _, a in tops if o is not vs and a is not None]
             k = vs.scale * (1.0 + vs.basis_bps * 1e-4)

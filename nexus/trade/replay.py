@@ -22,6 +22,7 @@ from nexus.feeds.specs import spec
 from nexus.flow.live import LiveFlow
 from nexus.risk.gate import Gate
 from nexus.trade.config import AutoSettings
+from nexus.trade.oracle import OracleSeen
 from nexus.trade.paper import PaperRouter
 from nexus.trade.stats import compute
 from nexus.trade.tap import MarketTap
@@ -48,7 +49,9 @@ def recording_venue(path: str, venue: str | None) -> tuple[str, str, str]:
 
 
 def replay_trade(path: str, venue: str, symbol: str, risk_settings, instruments, settings: AutoSettings,
-                 emit: Callable[[dict], None]) -> dict:
+                 emit: Callable[[dict], None], oracle_model: dict | None = None, oracle: dict | None = None) -> dict:
+    """`oracle_model`: the learned oracle's model (None: the rule oracle); `oracle`: its label
+    (nexus.commands.signals.oracle_label), shown with the oracle signals seen per kind."""
     now = [0]
     gate = Gate(risk_settings, instruments, None, clock_ns=lambda: now[0])
     rp = Replayer(path, venues={venue})
@@ -58,8 +61,9 @@ def replay_trade(path: str, venue: str, symbol: str, risk_settings, instruments,
                         session=SESSION)
     paper.sink = trader
     tap = MarketTap(trader, vinst, paper)
-    flow = LiveFlow()
-    flow.on_signal = trader.on_signal
+    flow = LiveFlow(oracle_model=oracle_model)
+    seen = OracleSeen(oracle)
+    flow.on_signal = seen.wrap(trader.on_signal)
     book = Book(vinst.price_exponent, vinst.qty_exponent)
 
     def on_records(recs) -> None:
@@ -75,7 +79,8 @@ def replay_trade(path: str, venue: str, symbol: str, risk_settings, instruments,
         if t0 is None:
             t0, next_tick = now[0], now[0] + NS_PER_S
         while now[0] >= next_tick:
-            emit({"t_s": (next_tick - t0) // NS_PER_S, **trader.status(), "events": trader.take_events()})
+            emit({"t_s": (next_tick - t0) // NS_PER_S, **trader.status(), "oracle": seen.status(),
+                  "events": trader.take_events()})
             next_tick += NS_PER_S
         if segs is None:
             continue
@@ -89,7 +94,8 @@ def replay_trade(path: str, venue: str, symbol: str, risk_settings, instruments,
                 tap.on_batch(book, recs)
                 flow.on_batch(venue, vinst, recs)
     rp.close()
-    return {"summary": {**trader.status(), "events": trader.take_events(), "malformed": rp.stats.malformed,
+    return {"summary": {**trader.status(), "oracle": seen.status(), "events": trader.take_events(),
+                        "malformed": rp.stats.malformed,
                         "journal": [_fill_obj(f) for f in trader.journal], "stats": compute(trader.journal)}}
 
 

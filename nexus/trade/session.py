@@ -14,6 +14,7 @@ from typing import Callable
 
 from nexus.feeds.run.config import RunConfig
 from nexus.trade.config import AutoSettings
+from nexus.trade.oracle import OracleSeen
 from nexus.trade.paper import PaperRouter
 from nexus.trade.stats import compute
 from nexus.trade.tap import MarketTap
@@ -36,6 +37,8 @@ class LiveSpec:
     rest_url: str | None = None
     ws_url: str | None = None
     testnet: bool = False
+    oracle_model: dict | None = None   # the learned oracle's model (None: the rule oracle)
+    oracle: dict | None = None         # its label (nexus.commands.signals.oracle_label)
 
 
 def _session_id() -> str:
@@ -50,7 +53,9 @@ async def run_live(spec: LiveSpec, gate, settings: AutoSettings, auto: bool, loa
     from nexus.feeds.runtime import Runtime
 
     sim = ex = None
-    cfg = RunConfig(venues=[spec.venue], symbol=spec.canonical, duration_s=spec.duration_s)
+    cfg = RunConfig(venues=[spec.venue], symbol=spec.canonical, duration_s=spec.duration_s,
+                    oracle_model=spec.oracle_model)
+    seen = OracleSeen(spec.oracle)
     try:
         if spec.sim:
             from nexus.sim.simulator import Simulator
@@ -90,15 +95,15 @@ async def run_live(spec: LiveSpec, gate, settings: AutoSettings, auto: bool, loa
         def on_second(line, rt):
             emit({"t_s": line["t_s"], "venue": spec.venue, "symbol": spec.symbol,
                   "feed": line["venues"][spec.venue].get("state"), "mode": _mode(spec), **trader.status(),
-                  "events": trader.take_events()})
+                  "oracle": seen.status(), "events": trader.take_events()})
 
         rt = Runtime(cfg, on_second)
         rt.on_batch = on_batch
-        rt.on_signal = trader.on_signal
+        rt.on_signal = seen.wrap(trader.on_signal)
         await rt.run()
         if ex is not None:
             await router.drain()
-        return {"summary": {**trader.status(), "mode": _mode(spec), "events": trader.take_events(),
+        return {"summary": {**trader.status(), "mode": _mode(spec), "oracle": seen.status(), "events": trader.take_events(),
                             "sim_orders": _sim_orders(sim, spec.venue) if sim is not None and ex is not None else None,
                             "sim_fees": _sim_fees(sim, spec.venue) if sim is not None and ex is not None else None,
                             "venue_errors": list(getattr(router, "errors", [])),

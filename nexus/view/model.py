@@ -95,6 +95,8 @@ class ModelBuilder:
             title = f"nexus run {'--agg ' if self.agg else ''}{self.symbol} · book {picked}"
             tape = [t for t in rt.tape if t["venue"] == picked]
         signals = list(rt.flow.recent) if rt.flow is not None else None
+        if signals is not None:
+            title += f" · oracle {rt.cfg.oracle['kind']}"
         return ViewModel(title, line["t_s"], line["venues"], bids, asks, tape, list(self.alerts),
                          [v for v in self.choices if v != CONSENSUS], signals, picked, line.get("agg"), self.keys)
 

@@ -12,7 +12,8 @@ from rich.text import Text
 FEED_EVENTS = (("gaps", "gaps"), ("resyncs", "resyncs"), ("reconnects", "reconnects"),
                ("checksum_failures", "cksum fail"), ("malformed", "malformed"))
 AGG_FIELDS = (("best_bid", "best bid"), ("best_ask", "best ask"), ("venues_live", "venues live"),
-              ("trades", "trades"), ("trades_deduped", "trades deduped"), ("crossed", "crossed"))
+              ("trades", "trades"), ("trades_deduped", "trades deduped"), ("crossed", "crossed"),
+              ("uncrossed_share", "uncrossed seconds (share)"))
 
 
 def _table(title: str, headers: list[str], right_from: int = 1) -> Table:
@@ -20,6 +21,11 @@ def _table(title: str, headers: list[str], right_from: int = 1) -> Table:
     for i, h in enumerate(headers):
         t.add_column(h, justify="right" if i >= right_from else "left", no_wrap=True)
     return t
+
+
+def oracle_text(oracle: dict) -> str:
+    """The active oracle as the view names it: "rule" or "learned (PATH)"."""
+    return oracle["kind"] if oracle.get("model") is None else f"{oracle['kind']} ({oracle['model']})"
 
 
 def summary_tables(line: dict) -> Group:
@@ -46,4 +52,6 @@ def summary_tables(line: dict) -> Group:
         parts.append(sig)
     elif "signals" in line:
         parts.append(Text("signals: none raised"))
+    if "oracle" in line:
+        parts.append(Text(f"oracle: {oracle_text(line['oracle'])}"))
     return Group(*parts)

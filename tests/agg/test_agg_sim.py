@@ -66,3 +66,34 @@ def test_agg_replay_over_a_recording(tmp_path):
 def test_agg_takes_at_most_five_venues():
     p = nexus("run", "--sim", "--agg", "--venues", FIVE + ",kraken", "--duration", "1")
     assert p.returncode == 2 and "at most five" in p.stderr
+
+
+def test_agg_scope_perps_keeps_spot_out_of_the_consensus():
+    """`--agg-scope perps`: Binance spot is read and shown per venue but merged into neither
+    the consensus book nor its tape; the summary names it and counts the seconds sampled."""
+    p = nexus("run", "--sim", "--agg", "--agg-scope", "perps", "--venues", FIVE, "--duration", "8", "--json",
+              "--no-signals")
+    assert p.returncode == 0, p.stderr[-2000:]
+    lines = [json.loads(x) for x in p.stdout.splitlines()]
+    per_second, summary = [x for x in lines if "t_s" in x], lines[-1]
+    perps = set(FIVE.split(",")) - {"binance-spot"}
+    assert set(per_second[-1]["agg"]["venue_metrics"]) == perps
+    assert per_second[-1]["agg"]["scope"] == "perps" and per_second[-1]["agg"]["outside"] == ["binance-spot"]
+    assert summary["summary"]["binance-spot"]["state"] == "LIVE"          # still read
+    agg = summary["agg"]
+    assert agg["scope"] == "perps" and agg["outside"] == ["binance-spot"]
+    assert agg["trades"] > 0 and agg["venues_live"] == len(perps)
+    assert agg["seconds"] == sum(1 for x in per_second if x["agg"]["best_bid"] and x["agg"]["best_ask"])
+    assert agg["seconds_uncrossed"] == sum(1 for x in per_second if x["agg"]["best_bid"] and x["agg"]["best_ask"]
+                                           and not x["agg"]["crossed"])
+    assert agg["uncrossed_share"] == round(agg["seconds_uncrossed"] / agg["seconds"], 3)
+    crossing = {v for v, c in agg["crossed_by"].items() if c["bid"] or c["ask"]}
+    assert crossing <= perps
+
+
+def test_agg_scope_is_checked():
+    p = nexus("run", "--sim", "--agg-scope", "perps", "--venues", "binance-perp", "--duration", "1")
+    assert p.returncode == 2 and "--agg-scope needs --agg" in p.stderr
+    p = nexus("run", "--sim", "--agg", "--agg-scope", "perps", "--venues", "binance-spot,coinbase", "--duration", "2",
+              "--json", "--no-signals")
+    assert p.returncode == 2 and "none of binance-spot, coinbase is a perpetual" in p.stderr, p.stderr[-2000:]

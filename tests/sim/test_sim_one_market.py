@@ -22,7 +22,7 @@ from nexus.sim.market import BID, BUY, SELL
 # 0.5 s) is seen ahead of or behind the others by the runtime, which crosses the consensus
 # by what the price moved meanwhile.
 PERPS_100MS = "binance-perp,okx-swap,aster,cryptocom,deribit"
-UNCROSSED_MIN = 0.8     # measured 0.90 and 0.93 on two 30 s runs (seed 1); 0.0 before
+UNCROSSED_MIN = 0.8     # measured 1.0 and 1.0 on 30 s runs (seeds 1, 2; load 10-12); 0.0 before the one market
 
 
 def test_a_cross_wider_than_the_fees_is_traded_on_both_venues():
@@ -50,6 +50,46 @@ def test_a_cross_wider_than_the_fees_is_traded_on_both_venues():
     # and within a few steps the cross is gone (the arbitrageur and the venue's own makers)
     core.advance(0.1)
     assert rich.best_bid() / rich.scale < cheap.best_ask() / cheap.scale
+
+
+def test_makers_following_a_push_keep_to_each_others_touch():
+    """While one venue is pushed (an exhaustion's fair_add), the others only follow (nobody
+    takes there) -- but their makers still keep to each other's touch: a bid at another
+    follower's ask is not posted."""
+    venues = ["binance-perp", "okx-swap", "aster"]
+    core = SimCore(seed=6, venues=venues, patterns=False)
+    core.advance(1)
+    pusher, a, b = (core.sim.venues[v] for v in venues)
+    pusher.fair_add = 40 * pusher.tick
+    core.step()
+    assert a.follow_only and b.follow_only and not a.arb_free and not b.arb_free
+    # the others' touch as this step began (a's units): both followers have it
+    assert a.others is not None and b.others is not None and None not in a.others + b.others
+    assert a.others[0] < a.others[1]
+    lock = -(-int(a.others[1]) // a.tick) * a.tick        # at or above the others' best ask
+    before = a.n_changes
+    a.add(BID, lock, 1)
+    assert a.n_changes == before and lock not in a.bids
+
+
+def test_patterns_leave_the_venues_uncrossed_most_of_the_time():
+    """The venues' own books (before any publication lag), sampled every 100 ms over a minute
+    with the scripted patterns running: two-sided and uncrossed (best bid < best ask across
+    the five) in at least 90 % of samples (measured 0.955 for this seed; 0.823 while followers
+    of a push and pattern venues' background makers ignored the other venues' touch)."""
+    core = SimCore(seed=1, venues=PERPS_100MS.split(","))
+    core.advance(2)
+    n = uncrossed = 0
+    for i in range(60 * M.STEPS_PER_S):
+        core.step()
+        if i % 10:
+            continue
+        vs = core.sim.venues.values()
+        best_bid = max(v.best_bid() / v.scale for v in vs)
+        best_ask = min(v.best_ask() / v.scale for v in vs)
+        n += 1
+        uncrossed += best_bid < best_ask
+    assert uncrossed / n >= 0.9, uncrossed / n
 
 
 def test_perpetuals_carry_a_slowly_moving_basis():
@@ -84,8 +124,13 @@ def test_five_venue_agg_run_is_mostly_uncrossed_and_dedups_live():
     p = subprocess.run([sys.executable, "-m", "nexus.cli", "run", "--sim", "--agg", "--venues", PERPS_100MS,
                         "--duration", "30", "--json"], capture_output=True, text=True, timeout=240)
     assert p.returncode == 0, p.stderr[-2000:]
-    per_second = [line for line in map(json.loads, p.stdout.splitlines()) if "t_s" in line]
+    lines = [line for line in map(json.loads, p.stdout.splitlines())]
+    per_second = [line for line in lines if "t_s" in line]
     assert len(per_second) >= 25
     uncrossed = sum(1 for line in per_second if not line["agg"]["crossed"]) / len(per_second)
     assert uncrossed >= UNCROSSED_MIN, uncrossed
     assert per_second[-1]["agg"]["trades_deduped"] > 0
+    agg = lines[-1]["agg"]          # the summary counts the same seconds (those with a two-sided consensus)
+    two_sided = [line for line in per_second if line["agg"]["best_bid"] and line["agg"]["best_ask"]]
+    assert agg["seconds"] == len(two_sided)
+    assert agg["seconds_uncrossed"] == sum(1 for line in two_sided if not line["agg"]["crossed"])

@@ -58,4 +58,5 @@ def test_text_mode_prints_tables_json_mode_the_line():
     assert '{"summary"' not in p.stdout
     p = subprocess.run(args + ["--json"], capture_output=True, text=True, timeout=120)
     last = json.loads(p.stdout.splitlines()[-1])
-    assert set(last) == {"summary", "signals"} and set(last["summary"]) == {"okx-swap", "kraken"}
+    assert set(last) == {"summary", "signals", "oracle"} and set(last["summary"]) == {"okx-swap", "kraken"}
+    assert last["oracle"] == {"kind": "rule"}        # the active oracle (--oracle rule|learned|FILE)

@@ -47,10 +47,15 @@ class RunConfig:
     procs: bool = False
     agg: bool = False
     agg_options: dict = field(default_factory=dict)
+    agg_scope: str = "all"             # AGG: "all" venues' books in the consensus, or "perps" only
     sim_speed: float = 1.0
     consensus_ring: str | None = None  # AGG: publish the consensus best bid/ask here (BBO records)
     signals: bool = True               # flow engine + detectors per venue (and on the consensus in AGG)
     signals_ring: str | None = None    # publish the SIGNAL records on this ring
+    # the learned oracle's model (nexus/flow/oracle_model.py; None: the rule oracle) and how the
+    # output names the active oracle ({"kind": "rule"} or {"kind": "learned", "model": path})
+    oracle_model: dict | None = None
+    oracle: dict = field(default_factory=lambda: {"kind": "rule"})
     metrics: object | None = None      # nexus.ops.metrics.RunMetrics: updated from each second's line
     poll_s: dict = field(default_factory=dict)  # venue -> seconds: poll its REST book (nexus.feeds.poll)
     ring_meta: bool = False            # write the venue rings' side files (nexus run --aeron)
