@@ -1040,17 +1040,27 @@ pub fn bench_throughput(dir: &str, channel: &str, stream_id: i32, total: u64) ->
     Ok((got as f64 / elapsed, bp))
 }
 
+/// Records per batch of the ring -> Aeron -> ring loops (this one and the Python bench's).
+pub const BENCH_BATCH: usize = 4096;
+/// Records one far-ring poll of those loops can take (the Python bench's `out` array).
+pub const BENCH_POLL: usize = 1 << 16;
+
 /// The Nexus path with no Python: the same loop `nexus.bench.aeron.nexus_path_throughput` runs
-/// through the Python API (write a 4096-record batch into a near ring, `Publisher::pump`,
-/// `Subscriber::pump` of at most 64 messages, drain the far ring into a buffer), all in Rust on
-/// one thread. Returns records/s; the Python figure over this one is the Python layer's cost.
-pub fn bench_rings_throughput(dir: &str, channel: &str, stream_id: i32, total: u64) -> Result<f64, AeronError> {
-    const BATCH: usize = 4096;
+/// through the Python API, step for step and check for check: per iteration, when no more than
+/// half a ring is in flight, number a `BENCH_BATCH`-record batch and write it into the near ring;
+/// `Publisher::pump` (budget 65536 records), `Subscriber::pump` (64 messages), one poll of the
+/// far ring into a `BENCH_POLL`-record buffer whose last record's sequence number must be the
+/// count so far minus one (order, no loss, no duplicate); at the end, no loss counted by the
+/// far reader or the publisher. All in Rust on one thread; returns records per second of wall
+/// time and records per second of this thread's CPU time (CLOCK_THREAD_CPUTIME_ID: the time the
+/// loop was descheduled on a loaded host is not in it). The Python figures over these are the
+/// Python layer's cost.
+pub fn bench_rings_throughput(dir: &str, channel: &str, stream_id: i32, total: u64) -> Result<(f64, f64), AeronError> {
     let slots = 1u64 << 18;
     let near = format!("bench-aeron-native-{}-{stream_id}", std::process::id());
     let prefix = "far-";
     let mut w = RingWriter::create(&near, slots).map_err(AeronError::Ring)?;
-    let result = (|| -> Result<f64, AeronError> {
+    let result = (|| -> Result<(f64, f64), AeronError> {
         let mut sub = Subscriber::new(connect(dir, 5000)?, channel, stream_id, prefix, slots, LAYOUT_VERSION)?;
         let mut publ = Publisher::new(connect(dir, 5000)?, channel, stream_id, &[(near.clone(), Vec::new())], 3_600_000_000_000, LAYOUT_VERSION)?;
         let deadline = monotonic_ns() + 10_000_000_000;
@@ -1065,38 +1075,58 @@ pub fn bench_rings_throughput(dir: &str, channel: &str, stream_id: i32, total: u
             std::thread::sleep(Duration::from_micros(200));
         }
         let mut far = far.unwrap();
-        let mut out = vec![Record::default(); 8192];
+        let mut out = vec![Record::default(); BENCH_POLL];
         while far.poll(&mut out) > 0 {}
-        let mut batch = vec![Record { kind: kind::TRADE, ..Default::default() }; BATCH];
+        let mut batch = vec![Record { kind: kind::TRADE, ..Default::default() }; BENCH_BATCH];
+        for (i, r) in batch.iter_mut().enumerate() {
+            r.seq = i as u64;
+        }
         let (mut got, mut seq) = (0u64, 0u64);
+        let c0 = thread_cpu_ns();
         let t0 = monotonic_ns();
         let deadline = t0 + 120_000_000_000;
         while got < total && monotonic_ns() < deadline {
             if seq - got <= slots / 2 {
-                for r in batch.iter_mut() {
-                    r.seq = seq;
-                    seq += 1;
-                }
                 w.publish(&batch);
+                seq += BENCH_BATCH as u64;
+                for r in batch.iter_mut() {
+                    r.seq += BENCH_BATCH as u64; // the next batch's sequence numbers, in place
+                }
             }
             publ.pump(1 << 16)?;
             sub.pump(64)?;
-            loop {
-                let n = far.poll(&mut out);
-                if n == 0 {
-                    break;
-                }
+            let n = far.poll(&mut out);
+            if n > 0 {
                 got += n as u64;
+                if out[n - 1].seq != got - 1 {
+                    return Err(AeronError::Other(format!(
+                        "bench on {channel}: record {} carries sequence number {} (out of order, lost or doubled)",
+                        got - 1,
+                        out[n - 1].seq
+                    )));
+                }
             }
         }
         let dt = (monotonic_ns() - t0).max(1) as f64 / 1e9;
+        let cpu = (thread_cpu_ns() - c0).max(1) as f64 / 1e9;
         if got < total || far.lost() > 0 || publ.stats.lost > 0 {
-            return Err(AeronError::Other(format!("bench lost records: got {got}/{total}")));
+            return Err(AeronError::Other(format!(
+                "bench on {channel} lost records: got {got}/{total}, publisher lost {}, far reader lost {}",
+                publ.stats.lost,
+                far.lost()
+            )));
         }
-        Ok(got as f64 / dt)
+        Ok((got as f64 / dt, got as f64 / cpu))
     })();
     w.close(true);
     result
+}
+
+/// This thread's CPU time (CLOCK_THREAD_CPUTIME_ID), ns.
+pub fn thread_cpu_ns() -> i64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    ts.tv_sec * 1_000_000_000 + ts.tv_nsec
 }
 
 /// One-way latency: single-record messages `gap_ns` apart, stamped with CLOCK_MONOTONIC just
