@@ -596,16 +596,18 @@ def test_from_aeron_builds_no_book_before_the_listing_arrives(driver, aeron_dir,
             remove_meta(near_name)
 
 
-def test_bench_loops_carry_every_record_in_order(driver, aeron_dir):
+@pytest.mark.parametrize("renumber", [False, True])
+def test_bench_loops_carry_every_record_in_order(driver, aeron_dir, renumber):
     """The `nexus bench aeron` ring -> Aeron -> ring loops (through the Python API, and the same
-    loop in Rust) check every poll's last sequence number and the loss counters: a short run of
-    each passes those checks and reports a rate from both clocks."""
+    loop in Rust) check every poll's last sequence number, then drain and require exact counts
+    (publisher, subscriber and far reader agree with what was published) and no loss: a short
+    run of each passes those checks and reports a rate from both clocks."""
     from nexus.aeron import aeron_bench_rings_throughput
     from nexus.bench.aeron import BATCH, nexus_path_throughput
 
     total = 20 * BATCH
-    py = nexus_path_throughput(aeron_dir, "aeron:ipc?mtu=65504", 7301 + _uniq(), total)
+    py = nexus_path_throughput(aeron_dir, "aeron:ipc?mtu=65504", 7301 + _uniq(), total, renumber=renumber)
     assert py["records_per_s"] > 0 and py["cpu_records_per_s"] > 0
     assert py["messages"] >= total // 1022
-    wall, cpu = aeron_bench_rings_throughput(aeron_dir, "aeron:ipc?mtu=65504", 7401 + _uniq(), total)
+    wall, cpu = aeron_bench_rings_throughput(aeron_dir, "aeron:ipc?mtu=65504", 7401 + _uniq(), total, renumber=renumber)
     assert wall > 0 and cpu > 0

@@ -1040,23 +1040,35 @@ pub fn bench_throughput(dir: &str, channel: &str, stream_id: i32, total: u64) ->
     Ok((got as f64 / elapsed, bp))
 }
 
-/// Records per batch of the ring -> Aeron -> ring loops (this one and the Python bench's).
-pub const BENCH_BATCH: usize = 4096;
 /// Records one far-ring poll of those loops can take (the Python bench's `out` array).
 pub const BENCH_POLL: usize = 1 << 16;
 
 /// The Nexus path with no Python: the same loop `nexus.bench.aeron.nexus_path_throughput` runs
-/// through the Python API, step for step and check for check: per iteration, when no more than
-/// half a ring is in flight, number a `BENCH_BATCH`-record batch and write it into the near ring;
+/// through the Python API, step for step and check for check. Per iteration: when no more than
+/// half a ring is in flight, write the `batch_len`-record batch into the near ring (with
+/// `renumber`, then add `batch_len` to every record's sequence number in place, so that each
+/// record carries its own stream index; without, each carries its index in the batch);
 /// `Publisher::pump` (budget 65536 records), `Subscriber::pump` (64 messages), one poll of the
-/// far ring into a `BENCH_POLL`-record buffer whose last record's sequence number must be the
-/// count so far minus one (order, no loss, no duplicate); at the end, no loss counted by the
-/// far reader or the publisher. All in Rust on one thread; returns records per second of wall
-/// time and records per second of this thread's CPU time (CLOCK_THREAD_CPUTIME_ID: the time the
-/// loop was descheduled on a loaded host is not in it). The Python figures over these are the
-/// Python layer's cost.
-pub fn bench_rings_throughput(dir: &str, channel: &str, stream_id: i32, total: u64) -> Result<(f64, f64), AeronError> {
+/// far ring into a `BENCH_POLL`-record buffer, whose last record's sequence number must be the
+/// count so far minus one (modulo `batch_len` without `renumber`). Timed until `total` records
+/// came out; then the records still in flight are drained (the same check) and the counts must
+/// be exact: every record published came out once (publisher, subscriber and far reader agree),
+/// nothing lost. All in Rust on one thread; returns records per second of wall time and records
+/// per second of this thread's CPU time (CLOCK_THREAD_CPUTIME_ID: the time the loop was
+/// descheduled on a loaded host is not in it). The Python figures over these are the Python
+/// layer's cost.
+pub fn bench_rings_throughput(
+    dir: &str,
+    channel: &str,
+    stream_id: i32,
+    total: u64,
+    batch_len: usize,
+    renumber: bool,
+) -> Result<(f64, f64), AeronError> {
     let slots = 1u64 << 18;
+    if batch_len == 0 || batch_len as u64 > slots / 4 {
+        return Err(AeronError::Config(format!("bench batch of {batch_len} records: give 1 to {}", slots / 4)));
+    }
     let near = format!("bench-aeron-native-{}-{stream_id}", std::process::id());
     let prefix = "far-";
     let mut w = RingWriter::create(&near, slots).map_err(AeronError::Ring)?;
@@ -1077,10 +1089,21 @@ pub fn bench_rings_throughput(dir: &str, channel: &str, stream_id: i32, total: u
         let mut far = far.unwrap();
         let mut out = vec![Record::default(); BENCH_POLL];
         while far.poll(&mut out) > 0 {}
-        let mut batch = vec![Record { kind: kind::TRADE, ..Default::default() }; BENCH_BATCH];
+        let records0 = sub.state().stats.records;
+        let mut batch = vec![Record { kind: kind::TRADE, ..Default::default() }; batch_len];
         for (i, r) in batch.iter_mut().enumerate() {
             r.seq = i as u64;
         }
+        let modulo = if renumber { u64::MAX } else { batch_len as u64 };
+        let check = |got: u64, last: u64| -> Result<(), AeronError> {
+            if last != (got - 1) % modulo {
+                return Err(AeronError::Other(format!(
+                    "bench on {channel}: record {} carries sequence number {last} (out of order, lost or doubled)",
+                    got - 1
+                )));
+            }
+            Ok(())
+        };
         let (mut got, mut seq) = (0u64, 0u64);
         let c0 = thread_cpu_ns();
         let t0 = monotonic_ns();
@@ -1088,9 +1111,11 @@ pub fn bench_rings_throughput(dir: &str, channel: &str, stream_id: i32, total: u
         while got < total && monotonic_ns() < deadline {
             if seq - got <= slots / 2 {
                 w.publish(&batch);
-                seq += BENCH_BATCH as u64;
-                for r in batch.iter_mut() {
-                    r.seq += BENCH_BATCH as u64; // the next batch's sequence numbers, in place
+                seq += batch_len as u64;
+                if renumber {
+                    for r in batch.iter_mut() {
+                        r.seq += batch_len as u64; // the next batch's sequence numbers, in place
+                    }
                 }
             }
             publ.pump(1 << 16)?;
@@ -1098,25 +1123,34 @@ pub fn bench_rings_throughput(dir: &str, channel: &str, stream_id: i32, total: u
             let n = far.poll(&mut out);
             if n > 0 {
                 got += n as u64;
-                if out[n - 1].seq != got - 1 {
-                    return Err(AeronError::Other(format!(
-                        "bench on {channel}: record {} carries sequence number {} (out of order, lost or doubled)",
-                        got - 1,
-                        out[n - 1].seq
-                    )));
-                }
+                check(got, out[n - 1].seq)?;
             }
         }
         let dt = (monotonic_ns() - t0).max(1) as f64 / 1e9;
         let cpu = (thread_cpu_ns() - c0).max(1) as f64 / 1e9;
-        if got < total || far.lost() > 0 || publ.stats.lost > 0 {
+        let timed = got;
+        // Drain what is still in flight, then every count must be exact.
+        let drain_end = monotonic_ns() + 10_000_000_000;
+        while got < seq && monotonic_ns() < drain_end {
+            publ.pump(1 << 16)?;
+            sub.pump(64)?;
+            let n = far.poll(&mut out);
+            if n > 0 {
+                got += n as u64;
+                check(got, out[n - 1].seq)?;
+            }
+        }
+        let sub_records = sub.state().stats.records - records0;
+        if got < total || got != seq || publ.stats.records != seq || sub_records != seq || far.lost() > 0 || publ.stats.lost > 0 {
             return Err(AeronError::Other(format!(
-                "bench on {channel} lost records: got {got}/{total}, publisher lost {}, far reader lost {}",
+                "bench on {channel} lost records: published {seq}, publisher sent {}, subscriber wrote {sub_records}, \
+                 far reader got {got} (of {total} timed), publisher lost {}, far reader lost {}",
+                publ.stats.records,
                 publ.stats.lost,
                 far.lost()
             )));
         }
-        Ok((got as f64 / dt, got as f64 / cpu))
+        Ok((timed as f64 / dt, timed as f64 / cpu))
     })();
     w.close(true);
     result
