@@ -110,6 +110,11 @@ impl AeronPublisher {
     fn max_records(&mut self) -> PyResult<usize> {
         Ok(self.inner()?.max_records())
     }
+    /// The publication's term length in bytes (its log holds three terms).
+    #[getter]
+    fn term_length(&mut self) -> PyResult<usize> {
+        Ok(self.inner()?.term_length())
+    }
     #[getter]
     fn epoch(&mut self) -> PyResult<u64> {
         Ok(self.inner()?.epoch())
