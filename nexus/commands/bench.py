@@ -402,7 +402,10 @@ def bench_aeron(as_json: bool, quick: bool) -> None:
     click.echo(f"aeron:ipc C client alone:                 {res['ipc_c_client_records_per_s'] / 1e6:8.2f} M records/s "
                f"(over the Rust ring loop: {res['rings_vs_c_client_overhead_pct']:+.1f} %)")
     click.echo(f"UDP loopback ring->Aeron->ring:           {res['udp_records_per_s'] / 1e6:8.2f} M records/s")
-    click.echo(f"UDP loopback ring->Aeron->ring (Rust):    {res['udp_native_path_records_per_s'] / 1e6:8.2f} M records/s")
+    click.echo(f"UDP loopback ring->Aeron->ring (Rust):    {res['udp_native_path_records_per_s'] / 1e6:8.2f} M records/s "
+               f"(Python layer: {res['udp_python_layer_overhead_pct']:+.1f} %)")
+    click.echo(f"Python layer on the loop thread's CPU time: ipc {res['python_layer_overhead_cpu_pct']:+.1f} %, "
+               f"udp {res['udp_python_layer_overhead_cpu_pct']:+.1f} % (medians of per-round paired ratios)")
     click.echo(f"UDP loopback C client alone:              {res['udp_c_client_records_per_s'] / 1e6:8.2f} M records/s")
     click.echo(f"shared-memory ring, batched:              {res['ring_records_per_s'] / 1e6:8.2f} M records/s")
     click.echo(f"one-way latency p50/p99: ipc {res['ipc_one_way_ns_p50']}/{res['ipc_one_way_ns_p99']} ns, "

@@ -191,43 +191,46 @@ class TwoHosts:
             _sh("ip", "netns", "del", ns)
 
 
-def _two_host_run(loss: bool, tmp_path) -> None:
+@pytest.fixture
+def two_hosts():
+    """The two hosts of the UDP tests: two network namespaces joined by a veth pair, or, where
+    they cannot be made (no privileges, no iproute2), both ends on loopback (the test warns why).
+    Yields the TwoHosts (`reason` is None when the namespaces exist) with `pub_ns`, `sub_ns` and
+    the publisher's / subscriber's addresses `pub_ip`, `sub_ip` set for either case."""
     hosts = TwoHosts()
-    pub_ns = sub_ns = None
-    host_b = "127.0.0.1"
-    sub_env: dict = {}
     if hosts.reason is None:
-        pub_ns, sub_ns, host_b = hosts.a, hosts.b, hosts.ip_b
+        hosts.pub_ns, hosts.sub_ns, hosts.pub_ip, hosts.sub_ip = hosts.a, hosts.b, hosts.ip_a, hosts.ip_b
     else:
         warnings.warn(f"network namespaces unavailable ({hosts.reason}): loopback UDP instead", stacklevel=2)
-    if loss:
-        why = hosts.netem_loss(10) if hosts.reason is None else "no namespaces"
-        if why is not None:
-            # Aeron's own loss generator in the receiving driver: 10% of the data frames are dropped
-            # on receipt (seeded), so the receiver NAKs and the sender retransmits.
-            warnings.warn(f"tc netem unavailable ({why}): Aeron's receive-side loss generator drops 10% of data frames",
-                          stacklevel=2)
-            sub_env = {"AERON_UDP_CHANNEL_INCOMING_INTERCEPTORS": "loss",
-                       "AERON_UDP_CHANNEL_TRANSPORT_BINDINGS_LOSS_ARGS": "rate=0.1|seed=7|recv-msg-mask=0x2"}
-    port = 40100 + (PID + _uniq()) % 20000
-    channel = f"aeron:udp?endpoint={host_b}:{port}"
+        hosts.pub_ns = hosts.sub_ns = None
+        hosts.pub_ip = hosts.sub_ip = "127.0.0.1"
+    try:
+        yield hosts
+    finally:
+        hosts.close()
+
+
+def _udp_pair_run(hosts: TwoHosts, pub_channel: str, sub_channel: str, batches, sub_env: dict | None = None,
+                  expect_naks: bool = False) -> None:
+    """`nexus aeron pub` (on the publisher's host) -> `nexus aeron sub` (the subscriber's), each
+    with its own media driver: the far ring is the near ring (inserted snapshots aside), the books
+    equal at the same sequence, nothing lost; with `expect_naks`, the receiving driver asked for
+    retransmits (frames were dropped) and got them."""
     near_name = f"aeron-near-{PID}-{_uniq()}"
     prefix = f"far{_uniq()}-"
     dir_a = f"/dev/shm/nexus-aeron-test-a-{PID}-{_uniq()}"
     dir_b = f"/dev/shm/nexus-aeron-test-b-{PID}-{_uniq()}"
-    batches = stream(400)
     near = np.concatenate(batches)
     sub = pub = None
     try:
         with RingWriter(near_name, slots=1 << 16) as w:
-            sub = Proc(["aeron", "sub", "--channel", channel, "--prefix", prefix, "--aeron-dir", dir_b, "--json"],
-                       netns=sub_ns, env=sub_env)
-            pub = Proc(["aeron", "pub", "--ring", near_name, "--channel", channel, "--aeron-dir", dir_a,
-                        "--snapshot-every", "0.5", "--json"], netns=pub_ns)
-            line = pub.wait_for(lambda ln: ln.get("connected") is True, 30)
-            if line is None:
+            sub = Proc(["aeron", "sub", "--channel", sub_channel, "--prefix", prefix, "--aeron-dir", dir_b, "--json"],
+                       netns=hosts.sub_ns, env=sub_env or {})
+            pub = Proc(["aeron", "pub", "--ring", near_name, "--channel", pub_channel, "--aeron-dir", dir_a,
+                        "--snapshot-every", "0.5", "--json"], netns=hosts.pub_ns)
+            if pub.wait_for(lambda ln: ln.get("connected") is True, 30) is None:
                 pub.stop(), sub.stop()
-                pytest.fail(f"publisher never connected over {channel}: pub {pub.stderr[-2000:]} sub {sub.stderr[-2000:]}")
+                pytest.fail(f"publisher never connected over {pub_channel}: pub {pub.stderr[-2000:]} sub {sub.stderr[-2000:]}")
             for b in batches:
                 w.publish(b)
             end = time.monotonic() + 30
@@ -247,24 +250,39 @@ def _two_host_run(loss: bool, tmp_path) -> None:
         ss = next(ln for ln in reversed(sub.lines) if ln["type"] == "aeron-sub-summary")
         assert ps["lost"] == 0 and ps["records"] == len(near)
         assert ss["records"] == len(near) and ss["lost"] == 0 and ss["restarts"] == 0 and ss["snapshots"] >= 1
-        if loss:
-            # Frames were dropped: the receiving driver asked for them again (Aeron's NAKs) and got them.
+        if expect_naks:
             assert ss["naks_sent"] > 0, ss
     finally:
         for p in (pub, sub):
             if p is not None and p.p.poll() is None:
                 p.stop()
-        hosts.close()
         _cleanup_dir(dir_a)
         _cleanup_dir(dir_b)
 
 
-def test_two_hosts_udp(tmp_path):
-    _two_host_run(False, tmp_path)
+def _unicast(hosts: TwoHosts) -> str:
+    return f"aeron:udp?endpoint={hosts.sub_ip}:{40100 + (PID + _uniq()) % 20000}"
 
 
-def test_two_hosts_udp_with_loss(tmp_path):
-    _two_host_run(True, tmp_path)
+def test_two_hosts_udp(two_hosts):
+    ch = _unicast(two_hosts)
+    _udp_pair_run(two_hosts, ch, ch, stream(400))
+
+
+def test_two_hosts_udp_with_loss(two_hosts):
+    """10% of the publisher's packets dropped (tc netem on its veth end; where that cannot be set,
+    Aeron's own loss generator in the receiving driver): Aeron retransmits, nothing is lost."""
+    why = two_hosts.netem_loss(10) if two_hosts.reason is None else "no namespaces"
+    sub_env = None
+    if why is not None:
+        # Aeron's own loss generator in the receiving driver: 10% of the data frames are dropped
+        # on receipt (seeded), so the receiver NAKs and the sender retransmits.
+        warnings.warn(f"tc netem unavailable ({why}): Aeron's receive-side loss generator drops 10% of data frames",
+                      stacklevel=2)
+        sub_env = {"AERON_UDP_CHANNEL_INCOMING_INTERCEPTORS": "loss",
+                   "AERON_UDP_CHANNEL_TRANSPORT_BINDINGS_LOSS_ARGS": "rate=0.1|seed=7|recv-msg-mask=0x2"}
+    ch = _unicast(two_hosts)
+    _udp_pair_run(two_hosts, ch, ch, stream(400), sub_env=sub_env, expect_naks=True)
 
 
 _MC_PROBE = """
@@ -296,78 +314,23 @@ def _multicast_probe(group: str, port: int, iface: str, ns: str | None) -> str |
     return None if r.returncode == 0 else (r.stdout.strip() or r.stderr.strip() or f"exit {r.returncode}")
 
 
-def test_multicast_udp(tmp_path):
+def test_multicast_udp(two_hosts):
     """UDP multicast (`aeron:udp?endpoint=GROUP:PORT|interface=ADDR`): the publisher in one network
     namespace sends to a multicast group on its end of the veth pair, the subscriber in the other
     joins the group on its end (each with its own media driver); the far ring carries the near
     ring's records and the books match. Without namespaces: both on loopback (interface=127.0.0.1).
     Skipped, with the OS error, only where the kernel delivers no multicast on either."""
-    hosts = TwoHosts()
+    h = two_hosts
     octet = 1 + 2 * ((PID + _uniq()) % 120)  # Aeron: the data group's last octet is odd (control = +1)
     group = f"239.255.{(PID >> 3) % 250}.{octet}"
     port = 44100 + (PID + _uniq()) % 20000
-    try:
-        if hosts.reason is None:
-            pub_ns, sub_ns, if_pub, if_sub = hosts.a, hosts.b, hosts.ip_a, hosts.ip_b
-            # the veth ends are multicast-capable; the probe checks a group member there receives
-            why = _multicast_probe(group, port, if_sub, sub_ns)
-        else:
-            warnings.warn(f"network namespaces unavailable ({hosts.reason}): multicast on loopback instead", stacklevel=2)
-            pub_ns = sub_ns = None
-            if_pub = if_sub = "127.0.0.1"
-            why = _multicast_probe(group, port, "127.0.0.1", None)
-        if why is not None:
-            pytest.skip(f"no multicast delivery to group {group} on {if_sub}"
-                        f"{' (namespace ' + sub_ns + ')' if sub_ns else ''}: {why}")
-        _udp_pair_run(f"aeron:udp?endpoint={group}:{port}|interface={if_pub}",
-                      f"aeron:udp?endpoint={group}:{port}|interface={if_sub}", pub_ns, sub_ns, batches=stream(150))
-    finally:
-        hosts.close()
-
-
-def _udp_pair_run(pub_channel: str, sub_channel: str, pub_ns, sub_ns, batches) -> None:
-    """`nexus aeron pub` (namespace pub_ns) -> `nexus aeron sub` (sub_ns), each with its own driver:
-    the far ring is the near ring (inserted snapshots aside), books equal, nothing lost."""
-    near_name = f"aeron-near-{PID}-{_uniq()}"
-    prefix = f"mc{_uniq()}-"
-    dir_a = f"/dev/shm/nexus-aeron-test-a-{PID}-{_uniq()}"
-    dir_b = f"/dev/shm/nexus-aeron-test-b-{PID}-{_uniq()}"
-    near = np.concatenate(batches)
-    sub = pub = None
-    try:
-        with RingWriter(near_name, slots=1 << 16) as w:
-            sub = Proc(["aeron", "sub", "--channel", sub_channel, "--prefix", prefix, "--aeron-dir", dir_b, "--json"],
-                       netns=sub_ns)
-            pub = Proc(["aeron", "pub", "--ring", near_name, "--channel", pub_channel, "--aeron-dir", dir_a,
-                        "--snapshot-every", "0.5", "--json"], netns=pub_ns)
-            if pub.wait_for(lambda ln: ln.get("connected") is True, 30) is None:
-                pub.stop(), sub.stop()
-                pytest.fail(f"publisher never connected over {pub_channel}: pub {pub.stderr[-2000:]} sub {sub.stderr[-2000:]}")
-            for b in batches:
-                w.publish(b)
-            end = time.monotonic() + 30
-            far_reader = None
-            while far_reader is None and time.monotonic() < end:
-                try:
-                    far_reader = RingReader(prefix + near_name, start="earliest")
-                except Exception:
-                    time.sleep(0.05)
-            assert far_reader is not None, "the subscriber made no local ring"
-            far = read_all(far_reader, 10, until=lambda got: len(without_inserted_snapshots(got)) >= len(near))
-            _compare_at_checkpoints(near, far)
-            far_reader.close()
-            assert pub.stop() == 0
-            assert sub.stop() == 0
-        ps = next(ln for ln in reversed(pub.lines) if ln["type"] == "aeron-pub-summary")
-        ss = next(ln for ln in reversed(sub.lines) if ln["type"] == "aeron-sub-summary")
-        assert ps["lost"] == 0 and ps["records"] == len(near)
-        assert ss["records"] == len(near) and ss["lost"] == 0 and ss["restarts"] == 0 and ss["snapshots"] >= 1
-    finally:
-        for p in (pub, sub):
-            if p is not None and p.p.poll() is None:
-                p.stop()
-        _cleanup_dir(dir_a)
-        _cleanup_dir(dir_b)
+    # the veth ends (or loopback) are multicast-capable; the probe checks a group member there receives
+    why = _multicast_probe(group, port, h.sub_ip, h.sub_ns)
+    if why is not None:
+        pytest.skip(f"no multicast delivery to group {group} on {h.sub_ip}"
+                    f"{' (namespace ' + h.sub_ns + ')' if h.sub_ns else ''}: {why}")
+    _udp_pair_run(h, f"aeron:udp?endpoint={group}:{port}|interface={h.pub_ip}",
+                  f"aeron:udp?endpoint={group}:{port}|interface={h.sub_ip}", stream(150))
 
 
 def test_late_joiner_gets_books_from_snapshots(driver, aeron_dir):
@@ -631,3 +594,21 @@ def test_from_aeron_builds_no_book_before_the_listing_arrives(driver, aeron_dir,
         finally:
             assert pub.stop() == 0, pub.stderr
             remove_meta(near_name)
+
+
+@pytest.mark.parametrize("renumber", [False, True])
+def test_bench_loops_carry_every_record_in_order(driver, aeron_dir, renumber):
+    """The `nexus bench aeron` ring -> Aeron -> ring loops (through the Python API, and the same
+    loop in Rust) check every poll's last sequence number, then drain and require exact counts
+    (publisher, subscriber and far reader agree with what was published) and no loss: a short
+    run of each passes those checks and reports a rate from both clocks."""
+    from nexus.aeron import aeron_bench_rings_throughput
+    from nexus.bench.aeron import BATCH, nexus_path_throughput
+
+    total = 20 * BATCH
+    ch = "aeron:ipc?mtu=65504|term-length=1m"  # a small log: the loops' untimed warm-up lap is short
+    py = nexus_path_throughput(aeron_dir, ch, 7301 + _uniq(), total, renumber=renumber)
+    assert py["records_per_s"] > 0 and py["cpu_records_per_s"] > 0
+    assert py["messages"] >= total // 1022
+    wall, cpu = aeron_bench_rings_throughput(aeron_dir, ch, 7401 + _uniq(), total, renumber=renumber)
+    assert wall > 0 and cpu > 0

@@ -29,6 +29,14 @@
 //! holds the publisher (its ring reader falls behind and, if lapped, counts `lost`, which is
 //! carried to the subscriber); while no subscriber is connected, records are counted and
 //! dropped (the books are still kept for the next snapshot).
+//!
+//! Copies per record: one per hop. The publisher claims its message in the publication's term
+//! buffer and reads the ring straight into it (`pump_claimed`; the copying path is only for a
+//! reader that lapped or a claim cut short); the subscriber's fragment handler gets the term
+//! buffer in place (no assembler) and writes it straight into the far ring's slots
+//! (`SubState::on_message` -> `RingWriter::publish_bytes`). The two other copies on a ring ->
+//! Aeron -> ring path are the ring's own contract: the producer's write into the near ring and
+//! each far reader's poll into its own array.
 
 use crate::core::book::Book;
 use crate::core::record::{flags, kind, side, Record, RECORD_SIZE};
@@ -453,6 +461,11 @@ impl Publisher {
 
     pub fn max_records(&self) -> usize {
         self.max_records
+    }
+
+    /// The publication's term length in bytes (its log holds three terms).
+    pub fn term_length(&self) -> usize {
+        self.publication.get_constants().map(|c| c.term_buffer_length()).unwrap_or(0)
     }
 
     /// Replace ring `index`'s side file (its writer wrote or rewrote it): re-announced with the
@@ -978,16 +991,23 @@ impl Drop for Subscriber {
 }
 
 /// Throughput of the C client alone (no Python anywhere): a publisher thread offers
-/// `total` records in full messages while this thread polls them; returns records/s.
+/// `total` records in full messages while this thread polls them; returns records/s. As in the
+/// ring loops, one untimed lap of the publication's log (three terms) goes first, so the timed
+/// records go through term pages already touched.
 pub fn bench_throughput(dir: &str, channel: &str, stream_id: i32, total: u64) -> Result<(f64, u64), AeronError> {
     let aeron = connect(dir, 5000)?;
     let sub = add_subscription(&aeron, channel, stream_id)?;
     let dir2 = dir.to_string();
     let ch2 = channel.to_string();
+    let (warm_tx, warm_rx) = std::sync::mpsc::channel::<u64>();
     let publisher = std::thread::spawn(move || -> Result<u64, AeronError> {
         let aeron = connect(&dir2, 5000)?;
         let publication = add_publication(&aeron, &ch2, stream_id)?;
         let per = (publication.max_payload_length().map_err(|e| AeronError::Other(format!("{e:?}")))? - HEADER_LEN) / RECORD_SIZE;
+        let term = publication.get_constants().map(|c| c.term_buffer_length()).unwrap_or(0) as u64;
+        let warm = 3 * term / RECORD_SIZE as u64;
+        let _ = warm_tx.send(warm);
+        let total = total + warm;
         let mut msg = vec![0u8; HEADER_LEN + per * RECORD_SIZE];
         Header { layout: LAYOUT_VERSION, kind: MSG_DATA, ring: 0, count: per as u32, flags: 0, epoch: 1, position: 0, lost: 0, sent_ns: 0 }
             .write(&mut msg);
@@ -1020,12 +1040,16 @@ pub fn bench_throughput(dir: &str, channel: &str, stream_id: i32, total: u64) ->
         }
     }
     let h = rc::Handler::new(Count(0));
+    // The untimed lap's length, from the publisher thread once its publication is up.
+    let warm = warm_rx.recv_timeout(Duration::from_secs(15)).unwrap_or(0);
     let mut start = 0i64;
+    let mut at_start = 0u64;
     let deadline = monotonic_ns() + 60_000_000_000;
-    while h.0 < total {
+    while h.0 < total + warm {
         let n = sub.poll(Some(&h), 256).map_err(|e| AeronError::Other(format!("{e:?}")))?;
-        if n > 0 && start == 0 {
+        if start == 0 && h.0 >= warm {
             start = monotonic_ns();
+            at_start = h.0;
         }
         if n == 0 {
             std::thread::yield_now();
@@ -1035,22 +1059,45 @@ pub fn bench_throughput(dir: &str, channel: &str, stream_id: i32, total: u64) ->
         }
     }
     let elapsed = (monotonic_ns() - start).max(1) as f64 / 1e9;
-    let got = h.0;
+    let got = h.0 - at_start;
     let bp = publisher.join().map_err(|_| AeronError::Other("bench publisher panicked".into()))??;
     Ok((got as f64 / elapsed, bp))
 }
 
+/// Records one far-ring poll of those loops can take (the Python bench's `out` array).
+pub const BENCH_POLL: usize = 1 << 16;
+
 /// The Nexus path with no Python: the same loop `nexus.bench.aeron.nexus_path_throughput` runs
-/// through the Python API (write a 4096-record batch into a near ring, `Publisher::pump`,
-/// `Subscriber::pump` of at most 64 messages, drain the far ring into a buffer), all in Rust on
-/// one thread. Returns records/s; the Python figure over this one is the Python layer's cost.
-pub fn bench_rings_throughput(dir: &str, channel: &str, stream_id: i32, total: u64) -> Result<f64, AeronError> {
-    const BATCH: usize = 4096;
+/// through the Python API, step for step and check for check. Per iteration: when no more than
+/// half a ring is in flight, write the `batch_len`-record batch into the near ring (with
+/// `renumber`, then add `batch_len` to every record's sequence number in place, so that each
+/// record carries its own stream index; without, each carries its index in the batch);
+/// `Publisher::pump` (budget 65536 records), `Subscriber::pump` (64 messages), one poll of the
+/// far ring into a `BENCH_POLL`-record buffer, whose last record's sequence number must be the
+/// count so far minus one (modulo `batch_len` without `renumber`). After an untimed lap of the
+/// publication's log (three terms: its pages touched once, as on a running publication), timed
+/// until `total` more records came out; then the records still in flight are drained (the same check) and the counts must
+/// be exact: every record published came out once (publisher, subscriber and far reader agree),
+/// nothing lost. All in Rust on one thread; returns records per second of wall time and records
+/// per second of this thread's CPU time (CLOCK_THREAD_CPUTIME_ID: the time the loop was
+/// descheduled on a loaded host is not in it). The Python figures over these are the Python
+/// layer's cost.
+pub fn bench_rings_throughput(
+    dir: &str,
+    channel: &str,
+    stream_id: i32,
+    total: u64,
+    batch_len: usize,
+    renumber: bool,
+) -> Result<(f64, f64), AeronError> {
     let slots = 1u64 << 18;
+    if batch_len == 0 || batch_len as u64 > slots / 4 {
+        return Err(AeronError::Config(format!("bench batch of {batch_len} records: give 1 to {}", slots / 4)));
+    }
     let near = format!("bench-aeron-native-{}-{stream_id}", std::process::id());
     let prefix = "far-";
     let mut w = RingWriter::create(&near, slots).map_err(AeronError::Ring)?;
-    let result = (|| -> Result<f64, AeronError> {
+    let result = (|| -> Result<(f64, f64), AeronError> {
         let mut sub = Subscriber::new(connect(dir, 5000)?, channel, stream_id, prefix, slots, LAYOUT_VERSION)?;
         let mut publ = Publisher::new(connect(dir, 5000)?, channel, stream_id, &[(near.clone(), Vec::new())], 3_600_000_000_000, LAYOUT_VERSION)?;
         let deadline = monotonic_ns() + 10_000_000_000;
@@ -1065,38 +1112,89 @@ pub fn bench_rings_throughput(dir: &str, channel: &str, stream_id: i32, total: u
             std::thread::sleep(Duration::from_micros(200));
         }
         let mut far = far.unwrap();
-        let mut out = vec![Record::default(); 8192];
+        let mut out = vec![Record::default(); BENCH_POLL];
         while far.poll(&mut out) > 0 {}
-        let mut batch = vec![Record { kind: kind::TRADE, ..Default::default() }; BATCH];
-        let (mut got, mut seq) = (0u64, 0u64);
-        let t0 = monotonic_ns();
-        let deadline = t0 + 120_000_000_000;
-        while got < total && monotonic_ns() < deadline {
-            if seq - got <= slots / 2 {
-                for r in batch.iter_mut() {
-                    r.seq = seq;
-                    seq += 1;
-                }
-                w.publish(&batch);
+        let records0 = sub.state().stats.records;
+        let mut batch = vec![Record { kind: kind::TRADE, ..Default::default() }; batch_len];
+        for (i, r) in batch.iter_mut().enumerate() {
+            r.seq = i as u64;
+        }
+        let modulo = if renumber { u64::MAX } else { batch_len as u64 };
+        let check = |got: u64, last: u64| -> Result<(), AeronError> {
+            if last != (got - 1) % modulo {
+                return Err(AeronError::Other(format!(
+                    "bench on {channel}: record {} carries sequence number {last} (out of order, lost or doubled)",
+                    got - 1
+                )));
             }
+            Ok(())
+        };
+        let (mut got, mut seq) = (0u64, 0u64);
+        // One untimed lap of the publication's log first (three terms): the timed records then
+        // go through term pages already touched, as on a publication that has been running.
+        let warm = 3 * publ.term_length() as u64 / RECORD_SIZE as u64;
+        let mut lockstep = |until: u64, got: &mut u64, seq: &mut u64| -> Result<(), AeronError> {
+            let deadline = monotonic_ns() + 120_000_000_000;
+            while *got < until && monotonic_ns() < deadline {
+                if *seq - *got <= slots / 2 {
+                    w.publish(&batch);
+                    *seq += batch_len as u64;
+                    if renumber {
+                        for r in batch.iter_mut() {
+                            r.seq += batch_len as u64; // the next batch's sequence numbers, in place
+                        }
+                    }
+                }
+                publ.pump(1 << 16)?;
+                sub.pump(64)?;
+                let n = far.poll(&mut out);
+                if n > 0 {
+                    *got += n as u64;
+                    check(*got, out[n - 1].seq)?;
+                }
+            }
+            Ok(())
+        };
+        lockstep(warm, &mut got, &mut seq)?;
+        let got0 = got;
+        let c0 = thread_cpu_ns();
+        let t0 = monotonic_ns();
+        lockstep(got0 + total, &mut got, &mut seq)?;
+        let dt = (monotonic_ns() - t0).max(1) as f64 / 1e9;
+        let cpu = (thread_cpu_ns() - c0).max(1) as f64 / 1e9;
+        let timed = got - got0;
+        // Drain what is still in flight, then every count must be exact.
+        let drain_end = monotonic_ns() + 10_000_000_000;
+        while got < seq && monotonic_ns() < drain_end {
             publ.pump(1 << 16)?;
             sub.pump(64)?;
-            loop {
-                let n = far.poll(&mut out);
-                if n == 0 {
-                    break;
-                }
+            let n = far.poll(&mut out);
+            if n > 0 {
                 got += n as u64;
+                check(got, out[n - 1].seq)?;
             }
         }
-        let dt = (monotonic_ns() - t0).max(1) as f64 / 1e9;
-        if got < total || far.lost() > 0 || publ.stats.lost > 0 {
-            return Err(AeronError::Other(format!("bench lost records: got {got}/{total}")));
+        let sub_records = sub.state().stats.records - records0;
+        if timed < total || got != seq || publ.stats.records != seq || sub_records != seq || far.lost() > 0 || publ.stats.lost > 0 {
+            return Err(AeronError::Other(format!(
+                "bench on {channel} lost records: published {seq}, publisher sent {}, subscriber wrote {sub_records}, \
+                 far reader got {got} (of {total} timed), publisher lost {}, far reader lost {}",
+                publ.stats.records,
+                publ.stats.lost,
+                far.lost()
+            )));
         }
-        Ok(got as f64 / dt)
+        Ok((timed as f64 / dt, timed as f64 / cpu))
     })();
     w.close(true);
     result
+}
+
+/// This thread's CPU time (CLOCK_THREAD_CPUTIME_ID), ns.
+pub fn thread_cpu_ns() -> i64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    ts.tv_sec * 1_000_000_000 + ts.tv_nsec
 }
 
 /// One-way latency: single-record messages `gap_ns` apart, stamped with CLOCK_MONOTONIC just

@@ -110,6 +110,11 @@ impl AeronPublisher {
     fn max_records(&mut self) -> PyResult<usize> {
         Ok(self.inner()?.max_records())
     }
+    /// The publication's term length in bytes (its log holds three terms).
+    #[getter]
+    fn term_length(&mut self) -> PyResult<usize> {
+        Ok(self.inner()?.term_length())
+    }
     #[getter]
     fn epoch(&mut self) -> PyResult<u64> {
         Ok(self.inner()?.epoch())
@@ -210,10 +215,20 @@ fn aeron_bench_throughput(py: Python<'_>, dir: String, channel: String, stream_i
     py.allow_threads(|| ca::bench_throughput(&dir, &channel, stream_id, total)).map_err(aeron_err)
 }
 
-/// The Nexus ring -> Aeron -> ring loop with no Python (records/s), as the Python bench runs it.
+/// The Nexus ring -> Aeron -> ring loop with no Python, as the Python bench runs it: (records per
+/// second of wall time, records per second of the loop thread's CPU time).
 #[pyfunction]
-fn aeron_bench_rings_throughput(py: Python<'_>, dir: String, channel: String, stream_id: i32, total: u64) -> PyResult<f64> {
-    py.allow_threads(|| ca::bench_rings_throughput(&dir, &channel, stream_id, total)).map_err(aeron_err)
+#[pyo3(signature = (dir, channel, stream_id, total, batch=4096, renumber=false))]
+fn aeron_bench_rings_throughput(
+    py: Python<'_>,
+    dir: String,
+    channel: String,
+    stream_id: i32,
+    total: u64,
+    batch: usize,
+    renumber: bool,
+) -> PyResult<(f64, f64)> {
+    py.allow_threads(|| ca::bench_rings_throughput(&dir, &channel, stream_id, total, batch, renumber)).map_err(aeron_err)
 }
 
 /// One-way latency samples (ns) of single-record messages `gap_ns` apart on `channel`.
