@@ -157,6 +157,30 @@ def fast_segment(kind: SegKind, inst: Instrument, stop: int, snapshot: bool = Fa
     return s
 
 
+_TRADES = SegKind.TRADES
+
+
+def trade_segment(inst: Instrument, stop: int, ts_exchange_ns: int | None, trade_ids: list[str]) -> Segment:
+    """`fast_segment(SegKind.TRADES, inst, stop, ts_exchange_ns=..., trade_ids=...)` with only
+    the four fields a trade message sets passed (the native trade fast paths, once per trade
+    frame: the most frequent message of every venue)."""
+    s = _new_object(Segment)
+    s.kind = _TRADES
+    s.inst = inst
+    s.start = 0
+    s.stop = stop
+    s.snapshot = False
+    s.seq = None
+    s.first_seq = None
+    s.prev_seq = None
+    s.checksum = None
+    s.ts_exchange_ns = ts_exchange_ns
+    s.trade_ids = trade_ids
+    s.rest = False
+    s.depth = None
+    return s
+
+
 # The per-instrument constants of the native decode fast paths (native/src/py/target.rs); None in
 # a build that predates them (then no fast path is called).
 NativeTarget = getattr(_native, "Target", None)

@@ -42,6 +42,51 @@ pub fn parse_scaled(s: &[u8], exponent: u32) -> Result<i64, DecimalError> {
     if exponent > EXPONENT_MAX {
         return Err(DecimalError::Overflow);
     }
+    if let Some(v) = parse_plain(s, exponent) {
+        return Ok(v);
+    }
+    parse_general(s, exponent)
+}
+
+/// The common form every venue writes, `digits[.digits]` with at most 18 significant digits
+/// (trailing fractional zeros dropped) and on the grid, in u64 arithmetic without a pass to
+/// find an exponent part. None: not that form (a sign, an exponent, more digits, off the grid,
+/// an overflow, no digit): `parse_general` then decides, so a value taken here is the one it
+/// gives.
+#[inline]
+fn parse_plain(s: &[u8], exponent: u32) -> Option<i64> {
+    let n = s.len();
+    let mut i = 0;
+    let mut acc: u64 = 0;
+    while i < n && s[i].is_ascii_digit() {
+        acc = acc.wrapping_mul(10).wrapping_add((s[i] - b'0') as u64);
+        i += 1;
+    }
+    let int_digits = i;
+    let frac: &[u8] = if i == n {
+        &[]
+    } else if s[i] == b'.' {
+        &s[i + 1..]
+    } else {
+        return None;
+    };
+    let mut end = frac.len();
+    while end > 0 && frac[end - 1] == b'0' {
+        end -= 1;
+    }
+    if int_digits + end > 18 || int_digits + frac.len() == 0 || end > exponent as usize {
+        return None;
+    }
+    for &c in &frac[..end] {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        acc = acc * 10 + (c - b'0') as u64;
+    }
+    (acc as i64).checked_mul(POW10[exponent as usize - end])
+}
+
+fn parse_general(s: &[u8], exponent: u32) -> Result<i64, DecimalError> {
     if s.is_empty() {
         return Err(DecimalError::Empty);
     }
@@ -229,6 +274,38 @@ mod tests {
         assert_eq!(p("99999999999999999999", 0), Err(DecimalError::Overflow));
         assert_eq!(p("9223372036854775807", 0), Ok(i64::MAX));
         assert_eq!(p("9223372036854775808", 0), Err(DecimalError::Overflow));
+    }
+
+    #[test]
+    fn the_plain_form_gives_what_the_general_parser_gives() {
+        // every string over a small alphabet up to 5 characters, plus long and edge forms, at
+        // several exponents: the shortcut takes a value only when the general parser gives it
+        let alphabet = [b'0', b'1', b'9', b'.', b'-', b'e', b'+', b'x'];
+        let mut cases: Vec<Vec<u8>> = vec![vec![]];
+        let mut frontier: Vec<Vec<u8>> = vec![vec![]];
+        for _ in 0..5 {
+            let next: Vec<Vec<u8>> = frontier.iter()
+                .flat_map(|s| alphabet.iter().map(move |&c| { let mut t = s.clone(); t.push(c); t }))
+                .collect();
+            cases.extend(next.iter().cloned());
+            frontier = next;
+        }
+        for s in ["64996.80000000", "0.00000000", "922337203685477580.7", "92233720368547758.07", "999999999999999999",
+                  "9999999999999999999", "123456789012345678.9", "0000000000000000001", "1.000000000000000000000001",
+                  "000000000000000000000.5", "9223372036854775807", "922337203685477.5807", "18446744073709551615"] {
+            cases.push(s.as_bytes().to_vec());
+        }
+        let mut taken = 0;
+        for s in &cases {
+            for e in [0, 1, 2, 4, 8, 18] {
+                if let Some(v) = parse_plain(s, e) {
+                    taken += 1;
+                    assert_eq!(Ok(v), parse_general(s, e), "{:?} at {}", String::from_utf8_lossy(s), e);
+                }
+                assert_eq!(parse_scaled(s, e), parse_general(s, e));
+            }
+        }
+        assert!(taken > 1000, "the shortcut took {taken} values");
     }
 
     #[test]
