@@ -150,25 +150,66 @@ impl<'a> Scan<'a> {
         }
     }
 
-    /// A whole message that is one flat object: `field(key, self)` reads each value (None
-    /// declines), then the object must end the message.
-    pub fn object(&mut self, mut field: impl FnMut(&'a str, &mut Self) -> Option<()>) -> Option<()> {
-        self.eat(b'{')?;
-        if self.eat(b'}').is_none() {
-            loop {
-                let key = self.str()?;
-                self.eat(b':')?;
-                field(key, self)?;
-                match self.peek()? {
-                    b',' => self.i += 1,
-                    b'}' => {
-                        self.i += 1;
-                        break;
-                    }
-                    _ => return None,
+    /// `[[p,q,...],...]`: every level a list of at least two strings (further items strings
+    /// too, skipped), its first two appended to `out` as `Lv` (what serde_json reads).
+    pub fn levels(&mut self, out: &mut Vec<crate::core::fastpath::Lv<'a>>) -> Option<()> {
+        self.array(|c| {
+            c.eat(b'[')?;
+            let p = c.str()?;
+            c.eat(b',')?;
+            let q = c.str()?;
+            while c.eat(b',').is_some() {
+                c.str()?;
+            }
+            c.eat(b']')?;
+            out.push(crate::core::fastpath::Lv(Some((p, q))));
+            Some(())
+        })
+    }
+
+    /// `[item,...]`, each item read by `item(self)`.
+    pub fn array(&mut self, mut item: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+        self.eat(b'[')?;
+        if self.eat(b']').is_some() {
+            return Some(());
+        }
+        loop {
+            item(self)?;
+            match self.peek()? {
+                b',' => self.i += 1,
+                b']' => {
+                    self.i += 1;
+                    return Some(());
                 }
+                _ => return None,
             }
         }
+    }
+
+    /// An object `{...}`: `field(key, self)` reads each value (None declines).
+    pub fn fields(&mut self, mut field: impl FnMut(&'a str, &mut Self) -> Option<()>) -> Option<()> {
+        self.eat(b'{')?;
+        if self.eat(b'}').is_some() {
+            return Some(());
+        }
+        loop {
+            let key = self.str()?;
+            self.eat(b':')?;
+            field(key, self)?;
+            match self.peek()? {
+                b',' => self.i += 1,
+                b'}' => {
+                    self.i += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// A whole message that is one object: `fields`, then the end of the message.
+    pub fn object(&mut self, field: impl FnMut(&'a str, &mut Self) -> Option<()>) -> Option<()> {
+        self.fields(field)?;
         self.done().then_some(())
     }
 }
