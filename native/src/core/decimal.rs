@@ -199,26 +199,48 @@ fn push_zero_padded(out: &mut String, v: u64, width: usize) {
     out.push_str(unsafe { std::str::from_utf8_unchecked(&buf[i..]) });
 }
 
+/// "00" "01" ... "99": two digits per division when formatting.
+const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819202122232425262728293031323334353637383940414243444546474849\
+5051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899";
+
 /// Format a scaled integer as a plain decimal string with trailing fractional zeros removed
 /// ("1.5", "100", "-0.001"). Exact inverse of `parse_scaled` up to trailing zeros. Writes
-/// straight into `out` (the book checksums call it for every level of every message).
+/// straight into `out` (the book checksums call it for every level of every message): the
+/// digits are made once, two per division, into a buffer of zeros that pads the fraction.
 pub fn format_scaled(v: i64, exponent: u32, out: &mut String) {
-    let mag = v.unsigned_abs();
-    let p = POW10[exponent.min(EXPONENT_MAX) as usize] as u64;
-    let int = mag / p;
-    let mut frac = mag % p;
+    let e = exponent.min(EXPONENT_MAX) as usize;
+    let mut buf = [b'0'; 40]; // 20 digits at most, padded to at least e + 1 <= 19
+    let len = buf.len();
+    let mut i = len;
+    let mut m = v.unsigned_abs();
+    while m >= 100 {
+        let r = (m % 100) as usize * 2;
+        m /= 100;
+        i -= 2;
+        buf[i..i + 2].copy_from_slice(&PAIRS[r..r + 2]);
+    }
+    if m >= 10 {
+        let r = m as usize * 2;
+        i -= 2;
+        buf[i..i + 2].copy_from_slice(&PAIRS[r..r + 2]);
+    } else {
+        i -= 1;
+        buf[i] = b'0' + m as u8;
+    }
+    let start = i.min(len - e - 1);
+    let int_end = len - e;
+    let mut end = len;
+    while end > int_end && buf[end - 1] == b'0' {
+        end -= 1;
+    }
     if v < 0 {
         out.push('-');
     }
-    push_digits(out, int);
-    if frac != 0 {
-        let mut width = exponent as usize;
-        while frac % 10 == 0 {
-            frac /= 10;
-            width -= 1;
-        }
+    // SAFETY: ASCII digits only
+    out.push_str(unsafe { std::str::from_utf8_unchecked(&buf[start..int_end]) });
+    if end > int_end {
         out.push('.');
-        push_zero_padded(out, frac, width);
+        out.push_str(unsafe { std::str::from_utf8_unchecked(&buf[int_end..end]) });
     }
 }
 
@@ -306,6 +328,50 @@ mod tests {
             }
         }
         assert!(taken > 1000, "the shortcut took {taken} values");
+    }
+
+    /// Format a scaled integer as a plain decimal string with trailing fractional zeros removed
+    /// ("1.5", "100", "-0.001"). Exact inverse of `parse_scaled` up to trailing zeros. Writes
+    /// straight into `out` (the book checksums call it for every level of every message).
+    fn format_scaled_reference(v: i64, exponent: u32, out: &mut String) {
+        let mag = v.unsigned_abs();
+        let p = POW10[exponent.min(EXPONENT_MAX) as usize] as u64;
+        let int = mag / p;
+        let mut frac = mag % p;
+        if v < 0 {
+            out.push('-');
+        }
+        push_digits(out, int);
+        if frac != 0 {
+            let mut width = exponent as usize;
+            while frac % 10 == 0 {
+                frac /= 10;
+                width -= 1;
+            }
+            out.push('.');
+            push_zero_padded(out, frac, width);
+        }
+    }
+
+    #[test]
+    fn formats_as_the_digit_by_digit_reference() {
+        let mut vals = vec![0i64, 1, -1, 9, 10, 99, 100, 101, 1050, 12345, 649989, i64::MAX, i64::MIN, i64::MIN + 1];
+        let mut x: u64 = 0x9E3779B97F4A7C15;
+        for _ in 0..20000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            vals.push((x >> (x % 64)) as i64);
+            vals.push(-((x % 1_000_000_007) as i64));
+        }
+        for &v in &vals {
+            for e in [0u32, 1, 2, 3, 8, 17, 18] {
+                let (mut a, mut b) = (String::new(), String::new());
+                format_scaled(v, e, &mut a);
+                format_scaled_reference(v, e, &mut b);
+                assert_eq!(a, b, "{v} at {e}");
+            }
+        }
     }
 
     #[test]
