@@ -353,3 +353,33 @@ mod tests {
         assert!(a.crossed && a.seq == 170 && a.records == 1);
     }
 }
+
+#[cfg(test)]
+mod timing {
+    use super::*;
+
+    /// `cargo test --release -p nexus-native binance::timing -- --ignored --nocapture`: ns per
+    /// depthUpdate of a Binance spot frame (not an assertion: a figure to read).
+    #[test]
+    #[ignore]
+    fn depth_ns() {
+        let raw = br#"{"e":"depthUpdate","E":1767225600600,"s":"BTCUSDT","U":50000000198,"u":50000000236,"b":[["64996.80000000","0.03508000"],["64996.13000000","0.01040000"],["64995.65000000","0.01555000"]],"a":[["64994.86000000","0.00000000"],["64995.24000000","0.00000000"],["64995.93000000","0.00000000"],["64996.49000000","0.00000000"],["64996.82000000","0.05004000"],["64997.42000000","0.00658000"],["64997.45000000","0.01000000"],["64998.45000000","0.01000000"],["64999.45000000","0.01000000"],["65000.45000000","0.01000000"]]}"#;
+        let t = Target { symbol: "BTCUSDT", price_exponent: 8, qty_exponent: 8, instrument_id: 7, hdr_bid: 11, hdr_ask: 22,
+                         hdr_snap_bid: 0, hdr_snap_ask: 0, hdr_clear: 0, hdr_buy: 11, hdr_sell: 22, ts_local_ns: 5 };
+        let mut out = vec![0u8; 64 * 64];
+        let n = 200_000;
+        for (name, f) in [("scan", 0), ("serde", 1), ("decode", 2), ("parse_scaled x26", 3)] {
+            let t0 = std::time::Instant::now();
+            let mut k = 0usize;
+            for _ in 0..n {
+                k += match f {
+                    0 => scan_depth(std::hint::black_box(raw)).map(|d| d.b.len()).unwrap_or(0),
+                    1 => serde_json::from_slice::<Depth>(std::hint::black_box(raw)).map(|d| d.b.len()).unwrap_or(0),
+                    2 => match decode_depth(std::hint::black_box(raw), &mut out, &t) { DepthResult::Done(i) => i.records, _ => 0 },
+                    _ => (0..26).map(|j| parse_scaled(std::hint::black_box(b"64996.80000000"), 8).unwrap_or(j) as usize).sum::<usize>() & 1,
+                };
+            }
+            println!("{name}: {:.0} ns ({k})", t0.elapsed().as_nanos() as f64 / n as f64);
+        }
+    }
+}
