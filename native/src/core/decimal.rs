@@ -48,42 +48,39 @@ pub fn parse_scaled(s: &[u8], exponent: u32) -> Result<i64, DecimalError> {
     parse_general(s, exponent)
 }
 
-/// The common form every venue writes, `digits[.digits]` with at most 18 significant digits
-/// (trailing fractional zeros dropped) and on the grid, in u64 arithmetic without a pass to
-/// find an exponent part. None: not that form (a sign, an exponent, more digits, off the grid,
-/// an overflow, no digit): `parse_general` then decides, so a value taken here is the one it
-/// gives.
+/// The common form every venue writes, `digits[.digits]` with at most 19 digits, in one pass
+/// in u64 arithmetic (no pass to find an exponent part, no i128). None: not that form (a sign,
+/// an exponent, more digits, off the grid, an overflow, no digit): `parse_general` then
+/// decides, so a value taken here is the one it gives.
 #[inline]
 fn parse_plain(s: &[u8], exponent: u32) -> Option<i64> {
-    let n = s.len();
-    let mut i = 0;
-    let mut acc: u64 = 0;
-    while i < n && s[i].is_ascii_digit() {
-        acc = acc.wrapping_mul(10).wrapping_add((s[i] - b'0') as u64);
-        i += 1;
-    }
-    let int_digits = i;
-    let frac: &[u8] = if i == n {
-        &[]
-    } else if s[i] == b'.' {
-        &s[i + 1..]
-    } else {
-        return None;
-    };
-    let mut end = frac.len();
-    while end > 0 && frac[end - 1] == b'0' {
-        end -= 1;
-    }
-    if int_digits + end > 18 || int_digits + frac.len() == 0 || end > exponent as usize {
-        return None;
-    }
-    for &c in &frac[..end] {
-        if !c.is_ascii_digit() {
+    let (mut acc, mut digits, mut frac, mut point) = (0u64, 0usize, 0usize, false);
+    for &c in s {
+        let d = c.wrapping_sub(b'0');
+        if d < 10 {
+            acc = acc.wrapping_mul(10).wrapping_add(d as u64); // exact for 19 digits (checked below)
+            digits += 1;
+            frac += point as usize;
+        } else if c == b'.' && !point {
+            point = true;
+        } else {
             return None;
         }
-        acc = acc * 10 + (c - b'0') as u64;
     }
-    (acc as i64).checked_mul(POW10[exponent as usize - end])
+    if digits == 0 || digits > 19 {
+        return None;
+    }
+    let e = exponent as usize;
+    let v = if frac <= e {
+        acc.checked_mul(POW10[e - frac] as u64)?
+    } else {
+        let p = *POW10.get(frac - e)? as u64;
+        if acc % p != 0 {
+            return None; // off the grid (unless zeros): the general parser says which
+        }
+        acc / p
+    };
+    (v <= i64::MAX as u64).then_some(v as i64)
 }
 
 fn parse_general(s: &[u8], exponent: u32) -> Result<i64, DecimalError> {

@@ -39,17 +39,13 @@ impl<'a> Scan<'a> {
     #[inline]
     pub fn str(&mut self) -> Option<&'a str> {
         self.eat(b'"')?;
-        let start = self.i;
-        loop {
-            match self.peek()? {
-                b'"' => break,
-                b'\\' => return None,
-                0x20..=0x7e => self.i += 1,
-                _ => return None,
-            }
+        let rest = &self.b[self.i..];
+        let n = rest.iter().position(|&c| c == b'"' || c == b'\\' || !(0x20..=0x7e).contains(&c))?;
+        if rest[n] != b'"' {
+            return None;
         }
-        let s = &self.b[start..self.i];
-        self.i += 1;
+        let s = &rest[..n];
+        self.i += n + 1;
         // SAFETY: printable ASCII only (checked above)
         Some(unsafe { std::str::from_utf8_unchecked(s) })
     }
