@@ -4,7 +4,7 @@ use super::target::{core, Target};
 use crate::core::binance::{decode_depth, decode_snapshot, decode_trade, depth_sync, DepthResult, TradeResult};
 use numpy::PyUntypedArray;
 use pyo3::prelude::*;
-use pyo3::types::PyTuple;
+use pyo3::types::{PyList, PyTuple};
 
 /// Fast path for a Binance depthUpdate (see native/src/core/binance.rs). Returns
 /// (records, ts_exchange_ns, U, u, pu) when the records were written into `out` from index
@@ -33,9 +33,9 @@ fn binance_depth<'py>(
 }
 
 /// Fast path for a Binance aggTrade / trade event (see native/src/core/binance.rs): one TRADE
-/// record written into `out` at index 0. Returns (ts_exchange_ns, trade id as text: the
-/// segment's trade_ids entry, made here rather than by str() in Python), ("symbol", s) when the
-/// event is for another symbol, or None to fall back.
+/// record written into `out` at index 0. Returns (ts_exchange_ns, [trade id as text]: the
+/// segment's trade_ids, made here rather than in Python), ("symbol", s) when the event is for
+/// another symbol, or None to fall back.
 #[pyfunction]
 fn binance_trade<'py>(
     py: Python<'py>,
@@ -49,7 +49,7 @@ fn binance_trade<'py>(
     Ok(match decode_trade(raw, buf, &t) {
         TradeResult::Done(i) => Some(PyTuple::new(py, [
             i.ts_exchange_ns.into_pyobject(py)?.into_any(),
-            i.trade_id.to_string().into_pyobject(py)?.into_any(),
+            PyList::new(py, [i.trade_id.to_string()])?.into_any(),
         ])?),
         TradeResult::OtherSymbol(s) => Some(PyTuple::new(py, ["symbol", s])?),
         TradeResult::Fallback => None,

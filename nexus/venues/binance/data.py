@@ -79,13 +79,13 @@ class BinanceDecoder(Decoder):
                 e = self._fast_ent
                 if e is not None and binance_trade is not None:
                     r = binance_trade(raw, out, e.native, ts_local_ns)
-                    if r is not None and type(r[0]) is int:  # (ts, trade id as text), not ("symbol", s)
-                        return [trade_segment(e.inst, 1, r[0], [r[1]])]
+                    if r is not None and type(r[0]) is int:  # (ts, [trade id as text]), not ("symbol", s)
+                        return [trade_segment(e.inst, 1, r[0], r[1])]
                 if binance_trade is not None:  # the first trade, another symbol, or declined
                     got = self._native_fast(binance_trade, raw, out, ts_local_ns)
                     if got is not None:
-                        (ts, tid), e = got
-                        return [trade_segment(e.inst, 1, ts, [tid])]
+                        (ts, ids), e = got
+                        return [trade_segment(e.inst, 1, ts, ids)]
             elif raw.startswith(_DEPTH_PREFIX):
                 fused = self.fused  # Sync.fuse: an ordinary diff on a synced book, applied in one call
                 if fused is not None and fused(raw, out, ts_local_ns) is not None:
