@@ -157,28 +157,37 @@ def fast_segment(kind: SegKind, inst: Instrument, stop: int, snapshot: bool = Fa
     return s
 
 
-_TRADES = SegKind.TRADES
+class TradeSegment(Segment):
+    """A trade message's segment as the native trade fast paths make it, once per trade frame
+    (the most frequent message of every venue): a Segment whose fields a trade never sets are
+    class constants, so a new one sets four slots instead of thirteen. Read like any Segment;
+    like every Segment (CONTROL is shared), never changed after it is made (those constant
+    fields cannot be)."""
+
+    __slots__ = ()
+    kind = SegKind.TRADES
+    start = 0
+    snapshot = False
+    seq = None
+    first_seq = None
+    prev_seq = None
+    checksum = None
+    rest = False
+    depth = None
 
 
 def trade_segment(inst: Instrument, stop: int, ts_exchange_ns: int | None, trade_ids: list[str]) -> Segment:
-    """`fast_segment(SegKind.TRADES, inst, stop, ts_exchange_ns=..., trade_ids=...)` with only
-    the four fields a trade message sets passed (the native trade fast paths, once per trade
-    frame: the most frequent message of every venue)."""
-    s = _new_object(Segment)
-    s.kind = _TRADES
+    """`Segment(SegKind.TRADES, inst, 0, stop, ts_exchange_ns=..., trade_ids=...)` for the
+    native trade fast paths: a TradeSegment with its four fields set."""
+    s = _new_trade(TradeSegment)
     s.inst = inst
-    s.start = 0
     s.stop = stop
-    s.snapshot = False
-    s.seq = None
-    s.first_seq = None
-    s.prev_seq = None
-    s.checksum = None
     s.ts_exchange_ns = ts_exchange_ns
     s.trade_ids = trade_ids
-    s.rest = False
-    s.depth = None
     return s
+
+
+_new_trade = object.__new__
 
 
 # The per-instrument constants of the native decode fast paths (native/src/py/target.rs); None in
