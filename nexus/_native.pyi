@@ -282,7 +282,7 @@ def binance_trade(
     out: np.ndarray,
     target: Target | None,
     ts_local_ns: int,
-) -> tuple[int, int] | tuple[Literal["symbol"], str] | None: ...
+) -> tuple[int, list[str]] | tuple[Literal["symbol"], str] | None: ...
 def binance_snapshot(
     raw: bytes,
     out: np.ndarray,

@@ -157,6 +157,39 @@ def fast_segment(kind: SegKind, inst: Instrument, stop: int, snapshot: bool = Fa
     return s
 
 
+class TradeSegment(Segment):
+    """A trade message's segment as the native trade fast paths make it, once per trade frame
+    (the most frequent message of every venue): a Segment whose fields a trade never sets are
+    class constants, so a new one sets four slots instead of thirteen. Read like any Segment;
+    like every Segment (CONTROL is shared), never changed after it is made (those constant
+    fields cannot be)."""
+
+    __slots__ = ()
+    kind = SegKind.TRADES
+    start = 0
+    snapshot = False
+    seq = None
+    first_seq = None
+    prev_seq = None
+    checksum = None
+    rest = False
+    depth = None
+
+
+def trade_segment(inst: Instrument, stop: int, ts_exchange_ns: int | None, trade_ids: list[str]) -> Segment:
+    """`Segment(SegKind.TRADES, inst, 0, stop, ts_exchange_ns=..., trade_ids=...)` for the
+    native trade fast paths: a TradeSegment with its four fields set."""
+    s = _new_trade(TradeSegment)
+    s.inst = inst
+    s.stop = stop
+    s.ts_exchange_ns = ts_exchange_ns
+    s.trade_ids = trade_ids
+    return s
+
+
+_new_trade = object.__new__
+
+
 # The per-instrument constants of the native decode fast paths (native/src/py/target.rs); None in
 # a build that predates them (then no fast path is called).
 NativeTarget = getattr(_native, "Target", None)

@@ -10,6 +10,7 @@ use crate::core::book::Book;
 use crate::core::decimal::parse_scaled;
 use crate::core::fastpath::{self, put};
 use crate::core::record::RECORD_SIZE;
+use crate::core::scan::{Scan, Seen};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -57,9 +58,8 @@ pub use crate::core::fastpath::Target;
 const SEQ_MAX: u64 = i64::MAX as u64;
 
 pub fn decode_depth<'a>(raw: &'a [u8], out: &mut [u8], t: &Target) -> DepthResult<'a> {
-    let d: Depth<'a> = match serde_json::from_slice(raw) {
-        Ok(d) => d,
-        Err(_) => return DepthResult::Fallback,
+    let Some(d) = scan_depth(raw).or_else(|| serde_json::from_slice(raw).ok()) else {
+        return DepthResult::Fallback;
     };
     if d.event != "depthUpdate" || d.first > d.last || d.last > SEQ_MAX {
         return DepthResult::Fallback;
@@ -74,6 +74,56 @@ pub fn decode_depth<'a>(raw: &'a [u8], out: &mut [u8], t: &Target) -> DepthResul
         return DepthResult::Fallback;
     };
     DepthResult::Done(DepthInfo { records: n, ts_exchange_ns: ts, first: d.first, last: d.last, pu: d.pu })
+}
+
+/// A depthUpdate in the compact form Binance sends, read in one pass (core/scan.rs); None:
+/// serde_json reads it (the same `Depth`, or a refusal).
+fn scan_depth(raw: &[u8]) -> Option<Depth<'_>> {
+    let (mut event, mut event_ms, mut trans_ms, mut symbol, mut first, mut last, mut pu) = (None, None, None, None, None, None, None);
+    let (mut b, mut a) = (Vec::with_capacity(16), Vec::with_capacity(16));
+    let mut seen = Seen::default();
+    Scan::new(raw).object(|k, c| {
+        match k {
+            "e" => { seen.first(0)?; event = Some(c.str()?) }
+            "E" => { seen.first(1)?; event_ms = Some(c.u64()?) }
+            "T" => { seen.first(2)?; trans_ms = Some(c.u64()?) }
+            "s" => { seen.first(3)?; symbol = Some(c.str()?) }
+            "U" => { seen.first(4)?; first = Some(c.u64()?) }
+            "u" => { seen.first(5)?; last = Some(c.u64()?) }
+            "pu" => { seen.first(6)?; pu = Some(c.i64()?) }
+            "b" => { seen.first(7)?; c.pairs(&mut b)? }
+            "a" => { seen.first(8)?; c.pairs(&mut a)? }
+            _ => c.skip()?,
+        }
+        Some(())
+    })?;
+    (seen.has(7) && seen.has(8)).then_some(())?;
+    Some(Depth { event: event?, event_ms: event_ms?, trans_ms, symbol: symbol?, first: first?, last: last?, pu, b, a })
+}
+
+/// An aggTrade / trade event in the compact form Binance sends, read in one pass; None:
+/// serde_json reads it (a combined-stream wrapper always goes there).
+fn scan_trade(raw: &[u8]) -> Option<Trade<'_>> {
+    let (mut event, mut symbol, mut agg_id, mut trade_id, mut price, mut qty, mut trade_ms, mut maker) =
+        (None, None, None, None, None, None, None, None);
+    let mut seen = Seen::default();
+    Scan::new(raw).object(|k, c| {
+        match k {
+            "e" => { seen.first(0)?; event = Some(c.str()?) }
+            "s" => { seen.first(1)?; symbol = Some(c.str()?) }
+            "a" => { seen.first(2)?; agg_id = Some(c.u64()?) }
+            "t" => { seen.first(3)?; trade_id = Some(c.u64()?) }
+            "p" => { seen.first(4)?; price = Some(c.str()?) }
+            "q" => { seen.first(5)?; qty = Some(c.str()?) }
+            "T" => { seen.first(6)?; trade_ms = Some(c.u64()?) }
+            "m" => { seen.first(7)?; maker = Some(c.bool()?) }
+            "stream" | "data" => return None,
+            _ => c.skip()?,
+        }
+        Some(())
+    })?;
+    Some(Trade { event: event?, symbol: symbol?, agg_id, trade_id, price: price?, qty: qty?, trade_ms: trade_ms?,
+                 buyer_is_maker: maker?, stream: None, data: None })
 }
 
 /// The fused steady state of a synced book (booksync.py `Sync.fuse`): a depthUpdate of `t`'s
@@ -181,12 +231,8 @@ pub enum TradeResult<'a> {
 /// Anything unusual — a wrapped (combined-stream) message, a null, missing or mistyped field,
 /// an id beyond 63 bits, a price or size off the grid or not positive — returns `Fallback`.
 pub fn decode_trade<'a>(raw: &'a [u8], out: &mut [u8], t: &Target) -> TradeResult<'a> {
-    let Ok(text) = std::str::from_utf8(raw) else {
+    let Some(d) = scan_trade(raw).or_else(|| serde_json::from_str(std::str::from_utf8(raw).ok()?).ok()) else {
         return TradeResult::Fallback;
-    };
-    let d: Trade<'a> = match serde_json::from_str(text) {
-        Ok(d) => d,
-        Err(_) => return TradeResult::Fallback,
     };
     let id = match d.event {
         "aggTrade" => d.agg_id,
@@ -305,5 +351,35 @@ mod tests {
         assert_eq!(depth_sync(perp, &mut out, &t, &mut book, 159, 1), None);
         let a = depth_sync(perp, &mut out, &t, &mut book, 160, 1).unwrap();
         assert!(a.crossed && a.seq == 170 && a.records == 1);
+    }
+}
+
+#[cfg(test)]
+mod timing {
+    use super::*;
+
+    /// `cargo test --release -p nexus-native binance::timing -- --ignored --nocapture`: ns per
+    /// depthUpdate of a Binance spot frame (not an assertion: a figure to read).
+    #[test]
+    #[ignore]
+    fn depth_ns() {
+        let raw = br#"{"e":"depthUpdate","E":1767225600600,"s":"BTCUSDT","U":50000000198,"u":50000000236,"b":[["64996.80000000","0.03508000"],["64996.13000000","0.01040000"],["64995.65000000","0.01555000"]],"a":[["64994.86000000","0.00000000"],["64995.24000000","0.00000000"],["64995.93000000","0.00000000"],["64996.49000000","0.00000000"],["64996.82000000","0.05004000"],["64997.42000000","0.00658000"],["64997.45000000","0.01000000"],["64998.45000000","0.01000000"],["64999.45000000","0.01000000"],["65000.45000000","0.01000000"]]}"#;
+        let t = Target { symbol: "BTCUSDT", price_exponent: 8, qty_exponent: 8, instrument_id: 7, hdr_bid: 11, hdr_ask: 22,
+                         hdr_snap_bid: 0, hdr_snap_ask: 0, hdr_clear: 0, hdr_buy: 11, hdr_sell: 22, ts_local_ns: 5 };
+        let mut out = vec![0u8; 64 * 64];
+        let n = 200_000;
+        for (name, f) in [("scan", 0), ("serde", 1), ("decode", 2), ("parse_scaled x26", 3)] {
+            let t0 = std::time::Instant::now();
+            let mut k = 0usize;
+            for _ in 0..n {
+                k += match f {
+                    0 => scan_depth(std::hint::black_box(raw)).map(|d| d.b.len()).unwrap_or(0),
+                    1 => serde_json::from_slice::<Depth>(std::hint::black_box(raw)).map(|d| d.b.len()).unwrap_or(0),
+                    2 => match decode_depth(std::hint::black_box(raw), &mut out, &t) { DepthResult::Done(i) => i.records, _ => 0 },
+                    _ => (0..26).map(|j| parse_scaled(std::hint::black_box(b"64996.80000000"), 8).unwrap_or(j) as usize).sum::<usize>() & 1,
+                };
+            }
+            println!("{name}: {:.0} ns ({k})", t0.elapsed().as_nanos() as f64 / n as f64);
+        }
     }
 }

@@ -14,7 +14,8 @@
 
 use crate::core::blake2b::trade_id_hash;
 use crate::core::book::Book as NativeBook;
-use crate::core::fastpath::{self, fits, mark_last, ms, pair};
+use crate::core::fastpath::{self, fits, mark_last, ms, Lv};
+use crate::core::scan::{Scan, Seen};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -39,9 +40,9 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Err
 struct Book<'a> {
     s: &'a str,
     #[serde(borrow)]
-    b: Vec<Vec<&'a str>>,
+    b: Vec<Lv<'a>>,
     #[serde(borrow)]
-    a: Vec<Vec<&'a str>>,
+    a: Vec<Lv<'a>>,
     u: u64,
 }
 
@@ -82,14 +83,76 @@ pub fn decode<'a>(raw: &'a [u8], out: &mut [u8], t: &Target) -> BybitResult<'a> 
     };
     // the topic first, as Bybit writes it (and the caller checks): its channel names the shape
     // of `data`, parsed straight into it (no untagged enum buffering the whole message)
+    // (each read in one pass when in the compact form Bybit sends, core/scan.rs; else serde_json)
     let r = if raw.starts_with(br#"{"topic":"orderbook."#) {
-        serde_json::from_str::<Msg<'a, Book<'a>>>(text).ok().and_then(|m| book(&m, out, t))
+        scan_msg(raw, scan_book).or_else(|| serde_json::from_str::<Msg<'a, Book<'a>>>(text).ok()).and_then(|m| book(&m, out, t))
     } else if raw.starts_with(br#"{"topic":"publicTrade."#) {
-        serde_json::from_str::<Msg<'a, Vec<Trade<'a>>>>(text).ok().and_then(|m| trades(&m.data, out, t))
+        scan_msg(raw, scan_trades).or_else(|| serde_json::from_str::<Msg<'a, Vec<Trade<'a>>>>(text).ok())
+            .and_then(|m| trades(&m.data, out, t))
     } else {
         None
     };
     r.unwrap_or(BybitResult::Fallback)
+}
+
+/// A push in the compact form, `data` read by `data`; None: serde_json reads it (the same
+/// `Msg`, or a refusal).
+fn scan_msg<'a, D>(raw: &'a [u8], mut data: impl FnMut(&mut Scan<'a>) -> Option<D>) -> Option<Msg<'a, D>> {
+    let (mut topic, mut typ, mut ts, mut cts, mut d) = (None, None, None, None, None);
+    let mut seen = Seen::default();
+    Scan::new(raw).object(|k, c| {
+        match k {
+            "topic" => { seen.first(0)?; topic = Some(c.str()?) }
+            "type" => { seen.first(1)?; typ = Some(c.str()?) }
+            "ts" => { seen.first(2)?; ts = Some(c.u64()?) }
+            "cts" => { seen.first(3)?; cts = Some(c.u64()?) }
+            "data" => { seen.first(4)?; d = Some(data(c)?) }
+            _ => c.skip()?,
+        }
+        Some(())
+    })?;
+    Some(Msg { topic: topic?, typ, ts, cts, data: d? })
+}
+
+fn scan_book<'a>(c: &mut Scan<'a>) -> Option<Book<'a>> {
+    let (mut s, mut u) = (None, None);
+    let (mut b, mut a) = (Vec::with_capacity(16), Vec::with_capacity(16));
+    let mut seen = Seen::default();
+    c.fields(|k, c| {
+        match k {
+            "s" => { seen.first(0)?; s = Some(c.str()?) }
+            "b" => { seen.first(1)?; c.levels(&mut b)? }
+            "a" => { seen.first(2)?; c.levels(&mut a)? }
+            "u" => { seen.first(3)?; u = Some(c.u64()?) }
+            _ => c.skip()?,
+        }
+        Some(())
+    })?;
+    (seen.has(1) && seen.has(2)).then_some(())?;
+    Some(Book { s: s?, b, a, u: u? })
+}
+
+fn scan_trades<'a>(c: &mut Scan<'a>) -> Option<Vec<Trade<'a>>> {
+    let mut v = Vec::with_capacity(2);
+    c.array(|c| {
+        let (mut time, mut s, mut side, mut q, mut p, mut i) = (None, None, None, None, None, None);
+        let mut seen = Seen::default();
+        c.fields(|k, c| {
+            match k {
+                "T" => { seen.first(0)?; time = Some(c.u64()?) }
+                "s" => { seen.first(1)?; s = Some(c.str()?) }
+                "S" => { seen.first(2)?; side = Some(c.str()?) }
+                "v" => { seen.first(3)?; q = Some(c.str()?) }
+                "p" => { seen.first(4)?; p = Some(c.str()?) }
+                "i" => { seen.first(5)?; i = Some(c.str()?) }
+                _ => c.skip()?,
+            }
+            Some(())
+        })?;
+        v.push(Trade { time: time?, s: s?, side: side?, v: q?, p: p?, i: i? });
+        Some(())
+    })?;
+    Some(v)
 }
 
 fn book<'a>(m: &Msg<'a, Book<'a>>, out: &mut [u8], t: &Target) -> Option<BybitResult<'a>> {
@@ -109,8 +172,8 @@ fn book<'a>(m: &Msg<'a, Book<'a>>, out: &mut [u8], t: &Target) -> Option<BybitRe
         Some(c) => c,
         None => m.ts?,
     })?;
-    let n = fastpath::book(out, t, snapshot, ts, d.u as i64, d.b.iter().map(|lv| pair(lv)), d.b.len(),
-                           d.a.iter().map(|lv| pair(lv)), d.a.len())?;
+    let n = fastpath::book(out, t, snapshot, ts, d.u as i64, d.b.iter().map(|lv| lv.0), d.b.len(),
+                           d.a.iter().map(|lv| lv.0), d.a.len())?;
     Some(BybitResult::Done(Info::Book { records: n, snapshot, ts_exchange_ns: ts, seq: d.u }))
 }
 

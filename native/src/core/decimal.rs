@@ -42,6 +42,48 @@ pub fn parse_scaled(s: &[u8], exponent: u32) -> Result<i64, DecimalError> {
     if exponent > EXPONENT_MAX {
         return Err(DecimalError::Overflow);
     }
+    if let Some(v) = parse_plain(s, exponent) {
+        return Ok(v);
+    }
+    parse_general(s, exponent)
+}
+
+/// The common form every venue writes, `digits[.digits]` with at most 19 digits, in one pass
+/// in u64 arithmetic (no pass to find an exponent part, no i128). None: not that form (a sign,
+/// an exponent, more digits, off the grid, an overflow, no digit): `parse_general` then
+/// decides, so a value taken here is the one it gives.
+#[inline]
+fn parse_plain(s: &[u8], exponent: u32) -> Option<i64> {
+    let (mut acc, mut digits, mut frac, mut point) = (0u64, 0usize, 0usize, false);
+    for &c in s {
+        let d = c.wrapping_sub(b'0');
+        if d < 10 {
+            acc = acc.wrapping_mul(10).wrapping_add(d as u64); // exact for 19 digits (checked below)
+            digits += 1;
+            frac += point as usize;
+        } else if c == b'.' && !point {
+            point = true;
+        } else {
+            return None;
+        }
+    }
+    if digits == 0 || digits > 19 {
+        return None;
+    }
+    let e = exponent as usize;
+    let v = if frac <= e {
+        acc.checked_mul(POW10[e - frac] as u64)?
+    } else {
+        let p = *POW10.get(frac - e)? as u64;
+        if acc % p != 0 {
+            return None; // off the grid (unless zeros): the general parser says which
+        }
+        acc / p
+    };
+    (v <= i64::MAX as u64).then_some(v as i64)
+}
+
+fn parse_general(s: &[u8], exponent: u32) -> Result<i64, DecimalError> {
     if s.is_empty() {
         return Err(DecimalError::Empty);
     }
@@ -154,26 +196,48 @@ fn push_zero_padded(out: &mut String, v: u64, width: usize) {
     out.push_str(unsafe { std::str::from_utf8_unchecked(&buf[i..]) });
 }
 
+/// "00" "01" ... "99": two digits per division when formatting.
+const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819202122232425262728293031323334353637383940414243444546474849\
+5051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899";
+
 /// Format a scaled integer as a plain decimal string with trailing fractional zeros removed
 /// ("1.5", "100", "-0.001"). Exact inverse of `parse_scaled` up to trailing zeros. Writes
-/// straight into `out` (the book checksums call it for every level of every message).
+/// straight into `out` (the book checksums call it for every level of every message): the
+/// digits are made once, two per division, into a buffer of zeros that pads the fraction.
 pub fn format_scaled(v: i64, exponent: u32, out: &mut String) {
-    let mag = v.unsigned_abs();
-    let p = POW10[exponent.min(EXPONENT_MAX) as usize] as u64;
-    let int = mag / p;
-    let mut frac = mag % p;
+    let e = exponent.min(EXPONENT_MAX) as usize;
+    let mut buf = [b'0'; 40]; // 20 digits at most, padded to at least e + 1 <= 19
+    let len = buf.len();
+    let mut i = len;
+    let mut m = v.unsigned_abs();
+    while m >= 100 {
+        let r = (m % 100) as usize * 2;
+        m /= 100;
+        i -= 2;
+        buf[i..i + 2].copy_from_slice(&PAIRS[r..r + 2]);
+    }
+    if m >= 10 {
+        let r = m as usize * 2;
+        i -= 2;
+        buf[i..i + 2].copy_from_slice(&PAIRS[r..r + 2]);
+    } else {
+        i -= 1;
+        buf[i] = b'0' + m as u8;
+    }
+    let start = i.min(len - e - 1);
+    let int_end = len - e;
+    let mut end = len;
+    while end > int_end && buf[end - 1] == b'0' {
+        end -= 1;
+    }
     if v < 0 {
         out.push('-');
     }
-    push_digits(out, int);
-    if frac != 0 {
-        let mut width = exponent as usize;
-        while frac % 10 == 0 {
-            frac /= 10;
-            width -= 1;
-        }
+    // SAFETY: ASCII digits only
+    out.push_str(unsafe { std::str::from_utf8_unchecked(&buf[start..int_end]) });
+    if end > int_end {
         out.push('.');
-        push_zero_padded(out, frac, width);
+        out.push_str(unsafe { std::str::from_utf8_unchecked(&buf[int_end..end]) });
     }
 }
 
@@ -229,6 +293,82 @@ mod tests {
         assert_eq!(p("99999999999999999999", 0), Err(DecimalError::Overflow));
         assert_eq!(p("9223372036854775807", 0), Ok(i64::MAX));
         assert_eq!(p("9223372036854775808", 0), Err(DecimalError::Overflow));
+    }
+
+    #[test]
+    fn the_plain_form_gives_what_the_general_parser_gives() {
+        // every string over a small alphabet up to 5 characters, plus long and edge forms, at
+        // several exponents: the shortcut takes a value only when the general parser gives it
+        let alphabet = [b'0', b'1', b'9', b'.', b'-', b'e', b'+', b'x'];
+        let mut cases: Vec<Vec<u8>> = vec![vec![]];
+        let mut frontier: Vec<Vec<u8>> = vec![vec![]];
+        for _ in 0..5 {
+            let next: Vec<Vec<u8>> = frontier.iter()
+                .flat_map(|s| alphabet.iter().map(move |&c| { let mut t = s.clone(); t.push(c); t }))
+                .collect();
+            cases.extend(next.iter().cloned());
+            frontier = next;
+        }
+        for s in ["64996.80000000", "0.00000000", "922337203685477580.7", "92233720368547758.07", "999999999999999999",
+                  "9999999999999999999", "123456789012345678.9", "0000000000000000001", "1.000000000000000000000001",
+                  "000000000000000000000.5", "9223372036854775807", "922337203685477.5807", "18446744073709551615"] {
+            cases.push(s.as_bytes().to_vec());
+        }
+        let mut taken = 0;
+        for s in &cases {
+            for e in [0, 1, 2, 4, 8, 18] {
+                if let Some(v) = parse_plain(s, e) {
+                    taken += 1;
+                    assert_eq!(Ok(v), parse_general(s, e), "{:?} at {}", String::from_utf8_lossy(s), e);
+                }
+                assert_eq!(parse_scaled(s, e), parse_general(s, e));
+            }
+        }
+        assert!(taken > 1000, "the shortcut took {taken} values");
+    }
+
+    /// Format a scaled integer as a plain decimal string with trailing fractional zeros removed
+    /// ("1.5", "100", "-0.001"). Exact inverse of `parse_scaled` up to trailing zeros. Writes
+    /// straight into `out` (the book checksums call it for every level of every message).
+    fn format_scaled_reference(v: i64, exponent: u32, out: &mut String) {
+        let mag = v.unsigned_abs();
+        let p = POW10[exponent.min(EXPONENT_MAX) as usize] as u64;
+        let int = mag / p;
+        let mut frac = mag % p;
+        if v < 0 {
+            out.push('-');
+        }
+        push_digits(out, int);
+        if frac != 0 {
+            let mut width = exponent as usize;
+            while frac % 10 == 0 {
+                frac /= 10;
+                width -= 1;
+            }
+            out.push('.');
+            push_zero_padded(out, frac, width);
+        }
+    }
+
+    #[test]
+    fn formats_as_the_digit_by_digit_reference() {
+        let mut vals = vec![0i64, 1, -1, 9, 10, 99, 100, 101, 1050, 12345, 649989, i64::MAX, i64::MIN, i64::MIN + 1];
+        let mut x: u64 = 0x9E3779B97F4A7C15;
+        for _ in 0..20000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            vals.push((x >> (x % 64)) as i64);
+            vals.push(-((x % 1_000_000_007) as i64));
+        }
+        for &v in &vals {
+            for e in [0u32, 1, 2, 3, 8, 17, 18] {
+                let (mut a, mut b) = (String::new(), String::new());
+                format_scaled(v, e, &mut a);
+                format_scaled_reference(v, e, &mut b);
+                assert_eq!(a, b, "{v} at {e}");
+            }
+        }
     }
 
     #[test]

@@ -147,6 +147,31 @@ pub fn pair<'a>(lv: &[&'a str]) -> Option<(&'a str, &'a str)> {
     (lv.len() >= 2).then(|| (lv[0], lv[1]))
 }
 
+/// A JSON level `[price, size, ...]` of strings read as `Vec<&str>` would read it (every item a
+/// string without escapes, or an error) without the vector: its first two items, None when it
+/// has fewer (what `pair` gives). Written by serde_json and by core/scan.rs alike.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Lv<'a>(pub Option<(&'a str, &'a str)>);
+
+impl<'de: 'a, 'a> serde::Deserialize<'de> for Lv<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
+            type Value = Lv<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a list of strings")
+            }
+            fn visit_seq<S: serde::de::SeqAccess<'de>>(self, mut seq: S) -> Result<Lv<'a>, S::Error> {
+                let p: Option<&'de str> = seq.next_element()?;
+                let q: Option<&'de str> = if p.is_some() { seq.next_element()? } else { None };
+                while seq.next_element::<&'de str>()?.is_some() {}
+                Ok(Lv(p.zip(q)))
+            }
+        }
+        d.deserialize_seq(V(std::marker::PhantomData))
+    }
+}
+
 /// RFC 3339 UTC as venues write it, `YYYY-MM-DDTHH:MM:SS[.f{1,9}]Z`, -> ns since the epoch,
 /// exactly (the general path's `iso_to_ns`). None (decline) on anything else: another shape,
 /// an invalid date or time, a year outside 1970..=2261.

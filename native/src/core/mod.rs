@@ -15,5 +15,6 @@ pub mod kraken;
 pub mod okx;
 pub mod record;
 pub mod ring;
+pub mod scan;
 #[cfg(feature = "aeron")]
 pub mod aeron;

@@ -11,7 +11,8 @@
 //! what is accepted or rejected, only how fast.
 
 use crate::core::book::Book;
-use crate::core::fastpath::{self, fits, mark_last, ms_text, pair};
+use crate::core::fastpath::{self, fits, mark_last, ms_text, Lv};
+use crate::core::scan::{Scan, Seen};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -41,9 +42,9 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<&'de str>, D
 #[derive(Deserialize)]
 struct Entry<'a> {
     #[serde(borrow, default)]
-    asks: Option<Vec<Vec<&'a str>>>,
+    asks: Option<Vec<Lv<'a>>>,
     #[serde(borrow, default)]
-    bids: Option<Vec<Vec<&'a str>>>,
+    bids: Option<Vec<Lv<'a>>>,
     #[serde(default)]
     ts: Option<&'a str>,
     #[serde(default)]
@@ -84,13 +85,10 @@ pub use crate::core::fastpath::Target;
 const INT32: std::ops::RangeInclusive<i64> = (i32::MIN as i64)..=(i32::MAX as i64);
 
 pub fn decode<'a>(raw: &'a [u8], out: &mut [u8], t: &Target) -> OkxResult<'a> {
-    // simdjson (the general path) validates every string's UTF-8; serde_json skips an ignored one
-    let Ok(text) = std::str::from_utf8(raw) else {
+    // simdjson (the general path) validates every string's UTF-8; serde_json skips an ignored
+    // one (the one-pass reader takes printable ASCII only)
+    let Some(m) = scan_msg(raw).or_else(|| serde_json::from_str(std::str::from_utf8(raw).ok()?).ok()) else {
         return OkxResult::Fallback;
-    };
-    let m: Msg<'a> = match serde_json::from_str(text) {
-        Ok(m) => m,
-        Err(_) => return OkxResult::Fallback,
     };
     let r = match m.arg.channel {
         "books" => book(&m, out, t),
@@ -98,6 +96,66 @@ pub fn decode<'a>(raw: &'a [u8], out: &mut [u8], t: &Target) -> OkxResult<'a> {
         _ => None,
     };
     r.unwrap_or(OkxResult::Fallback)
+}
+
+/// A push in the compact form OKX sends, read in one pass (core/scan.rs); None: serde_json
+/// reads it (the same `Msg`, or a refusal).
+fn scan_msg(raw: &[u8]) -> Option<Msg<'_>> {
+    let (mut arg, mut action, mut data) = (None, None, None);
+    let mut seen = Seen::default();
+    Scan::new(raw).object(|k, c| {
+        match k {
+            "arg" => { seen.first(0)?; arg = Some(scan_arg(c)?) }
+            "action" => { seen.first(1)?; action = Some(c.str()?) }
+            "data" => {
+                seen.first(2)?;
+                let mut v = Vec::with_capacity(2);
+                c.array(|c| { v.push(scan_entry(c)?); Some(()) })?;
+                data = Some(v);
+            }
+            _ => return None,  // Msg denies unknown fields
+        }
+        Some(())
+    })?;
+    Some(Msg { arg: arg?, action, data: data? })
+}
+
+fn scan_arg<'a>(c: &mut Scan<'a>) -> Option<Arg<'a>> {
+    let (mut channel, mut inst_id) = (None, None);
+    let mut seen = Seen::default();
+    c.fields(|k, c| {
+        match k {
+            "channel" => { seen.first(0)?; channel = Some(c.str()?) }
+            "instId" => { seen.first(1)?; inst_id = Some(c.str()?) }
+            _ => c.skip()?,
+        }
+        Some(())
+    })?;
+    Some(Arg { channel: channel?, inst_id: inst_id? })
+}
+
+fn scan_entry<'a>(c: &mut Scan<'a>) -> Option<Entry<'a>> {
+    let mut e = Entry { asks: None, bids: None, ts: None, checksum: None, seq_id: None, prev_seq_id: None, inst_id: None,
+                        trade_id: None, px: None, sz: None, side: None };
+    let mut seen = Seen::default();
+    c.fields(|k, c| {
+        match k {
+            "asks" => { seen.first(0)?; let mut v = Vec::with_capacity(16); c.levels(&mut v)?; e.asks = Some(v) }
+            "bids" => { seen.first(1)?; let mut v = Vec::with_capacity(16); c.levels(&mut v)?; e.bids = Some(v) }
+            "ts" => { seen.first(2)?; e.ts = Some(c.str()?) }
+            "checksum" => { seen.first(3)?; e.checksum = Some(c.i64()?) }
+            "seqId" => { seen.first(4)?; e.seq_id = Some(c.i64()?) }
+            "prevSeqId" => { seen.first(5)?; e.prev_seq_id = Some(c.i64()?) }
+            "instId" => { seen.first(6)?; e.inst_id = Some(c.str()?) }
+            "tradeId" => { seen.first(7)?; e.trade_id = Some(c.str()?) }
+            "px" => { seen.first(8)?; e.px = Some(c.str()?) }
+            "sz" => { seen.first(9)?; e.sz = Some(c.str()?) }
+            "side" => { seen.first(10)?; e.side = Some(c.str()?) }
+            _ => c.skip()?,
+        }
+        Some(())
+    })?;
+    Some(e)
 }
 
 fn book<'a>(m: &Msg<'a>, out: &mut [u8], t: &Target) -> Option<OkxResult<'a>> {
@@ -126,8 +184,8 @@ fn book<'a>(m: &Msg<'a>, out: &mut [u8], t: &Target) -> Option<OkxResult<'a>> {
     let ts = ms_text(d.ts?)?;
     let (bids, asks) = (d.bids.as_ref()?, d.asks.as_ref()?);
     let seq_word = d.seq_id.unwrap_or(0).max(0);
-    let n = fastpath::book(out, t, snapshot, ts, seq_word, bids.iter().map(|lv| pair(lv)), bids.len(),
-                           asks.iter().map(|lv| pair(lv)), asks.len())?;
+    let n = fastpath::book(out, t, snapshot, ts, seq_word, bids.iter().map(|lv| lv.0), bids.len(),
+                           asks.iter().map(|lv| lv.0), asks.len())?;
     Some(OkxResult::Done(Info::Book { records: n, snapshot, ts_exchange_ns: ts, seq: d.seq_id, prev: d.prev_seq_id,
                                       checksum: d.checksum }))
 }

@@ -1,10 +1,10 @@
 use super::buffers::records_mut;
 use super::book::Book;
-use super::target::{core, Target};
+use super::target::{core, fast_path, other_symbol, Target};
 use crate::core::binance::{decode_depth, decode_snapshot, decode_trade, depth_sync, DepthResult, TradeResult};
 use numpy::PyUntypedArray;
 use pyo3::prelude::*;
-use pyo3::types::PyTuple;
+use pyo3::types::{PyList, PyTuple};
 
 /// Fast path for a Binance depthUpdate (see native/src/core/binance.rs). Returns
 /// (records, ts_exchange_ns, U, u, pu) when the records were written into `out` from index
@@ -17,24 +17,17 @@ fn binance_depth<'py>(
     target: Option<Bound<'py, Target>>,
     ts_local_ns: i64,
 ) -> PyResult<Option<Bound<'py, PyTuple>>> {
-    let buf = records_mut(out)?;
-    let t = core(target.as_ref(), ts_local_ns);
-    Ok(match decode_depth(raw, buf, &t) {
-        DepthResult::Done(i) => Some(PyTuple::new(py, [
-            i.records.into_pyobject(py)?.into_any(),
-            i.ts_exchange_ns.into_pyobject(py)?.into_any(),
-            i.first.into_pyobject(py)?.into_any(),
-            i.last.into_pyobject(py)?.into_any(),
-            i.pu.into_pyobject(py)?.into_any(),
-        ])?),
-        DepthResult::OtherSymbol(s) => Some(PyTuple::new(py, ["symbol", s])?),
-        DepthResult::Fallback => None,
+    fast_path(out, target.as_ref(), ts_local_ns, |buf, t| decode_depth(raw, buf, t), |r| match r {
+        DepthResult::Done(i) => Ok(Some((i.records, i.ts_exchange_ns, i.first, i.last, i.pu).into_pyobject(py)?)),
+        DepthResult::OtherSymbol(s) => other_symbol(py, s),
+        DepthResult::Fallback => Ok(None),
     })
 }
 
 /// Fast path for a Binance aggTrade / trade event (see native/src/core/binance.rs): one TRADE
-/// record written into `out` at index 0. Returns (ts_exchange_ns, trade id), ("symbol", s) when
-/// the event is for another symbol, or None to fall back.
+/// record written into `out` at index 0. Returns (ts_exchange_ns, [trade id as text]: the
+/// segment's trade_ids, made here rather than in Python), ("symbol", s) when the event is for
+/// another symbol, or None to fall back.
 #[pyfunction]
 fn binance_trade<'py>(
     py: Python<'py>,
@@ -43,15 +36,10 @@ fn binance_trade<'py>(
     target: Option<Bound<'py, Target>>,
     ts_local_ns: i64,
 ) -> PyResult<Option<Bound<'py, PyTuple>>> {
-    let buf = records_mut(out)?;
-    let t = core(target.as_ref(), ts_local_ns);
-    Ok(match decode_trade(raw, buf, &t) {
-        TradeResult::Done(i) => Some(PyTuple::new(py, [
-            i.ts_exchange_ns.into_pyobject(py)?.into_any(),
-            i.trade_id.into_pyobject(py)?.into_any(),
-        ])?),
-        TradeResult::OtherSymbol(s) => Some(PyTuple::new(py, ["symbol", s])?),
-        TradeResult::Fallback => None,
+    fast_path(out, target.as_ref(), ts_local_ns, |buf, t| decode_trade(raw, buf, t), |r| match r {
+        TradeResult::Done(i) => Ok(Some((i.ts_exchange_ns, PyList::new(py, [i.trade_id.to_string()])?).into_pyobject(py)?)),
+        TradeResult::OtherSymbol(s) => other_symbol(py, s),
+        TradeResult::Fallback => Ok(None),
     })
 }
 

@@ -1,6 +1,6 @@
 use super::buffers::records_mut;
 use super::book::Book;
-use super::target::{core, Target};
+use super::target::{core, fast_path, other_symbol, Target};
 use crate::core::bybit::{book_sync, decode, BybitResult, Info};
 use numpy::PyUntypedArray;
 use pyo3::prelude::*;
@@ -19,25 +19,13 @@ fn bybit_message<'py>(
     target: Option<Bound<'py, Target>>,
     ts_local_ns: i64,
 ) -> PyResult<Option<Bound<'py, PyTuple>>> {
-    let buf = records_mut(out)?;
-    let t = core(target.as_ref(), ts_local_ns);
-    Ok(match decode(raw, buf, &t) {
-        BybitResult::Done(Info::Book { records, snapshot, ts_exchange_ns, seq }) => Some(PyTuple::new(py, [
-            "book".into_pyobject(py)?.into_any(),
-            records.into_pyobject(py)?.into_any(),
-            pyo3::types::PyBool::new(py, snapshot).to_owned().into_any(),
-            ts_exchange_ns.into_pyobject(py)?.into_any(),
-            seq.into_pyobject(py)?.into_any(),
-        ])?),
-        BybitResult::Done(Info::Trades { records, ts_exchange_ns, trade_ids, hashed }) => Some(PyTuple::new(py, [
-            "trades".into_pyobject(py)?.into_any(),
-            records.into_pyobject(py)?.into_any(),
-            ts_exchange_ns.into_pyobject(py)?.into_any(),
-            PyList::new(py, trade_ids)?.into_any(),
-            pyo3::types::PyBool::new(py, hashed).to_owned().into_any(),
-        ])?),
-        BybitResult::OtherSymbol(s) => Some(PyTuple::new(py, ["symbol", s])?),
-        BybitResult::Fallback => None,
+    fast_path(out, target.as_ref(), ts_local_ns, |buf, t| decode(raw, buf, t), |r| match r {
+        BybitResult::Done(Info::Book { records, snapshot, ts_exchange_ns, seq }) =>
+            Ok(Some(("book", records, snapshot, ts_exchange_ns, seq).into_pyobject(py)?)),
+        BybitResult::Done(Info::Trades { records, ts_exchange_ns, trade_ids, hashed }) =>
+            Ok(Some(("trades", records, ts_exchange_ns, PyList::new(py, trade_ids)?, hashed).into_pyobject(py)?)),
+        BybitResult::OtherSymbol(s) => other_symbol(py, s),
+        BybitResult::Fallback => Ok(None),
     })
 }
 

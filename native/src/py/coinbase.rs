@@ -1,5 +1,4 @@
-use super::buffers::records_mut;
-use super::target::{core, Target};
+use super::target::{fast_path, other_symbol, Target};
 use crate::core::coinbase::{decode_l2, L2Result};
 use numpy::PyUntypedArray;
 use pyo3::prelude::*;
@@ -17,17 +16,10 @@ fn coinbase_l2<'py>(
     target: Option<Bound<'py, Target>>,
     ts_local_ns: i64,
 ) -> PyResult<Option<Bound<'py, PyTuple>>> {
-    let buf = records_mut(out)?;
-    let t = core(target.as_ref(), ts_local_ns);
-    Ok(match decode_l2(raw, buf, &t) {
-        L2Result::Done(i) => Some(PyTuple::new(py, [
-            i.records.into_pyobject(py)?.into_any(),
-            pyo3::types::PyBool::new(py, i.snapshot).to_owned().into_any(),
-            i.seq.into_pyobject(py)?.into_any(),
-            i.ts_exchange_ns.into_pyobject(py)?.into_any(),
-        ])?),
-        L2Result::OtherSymbol(s) => Some(PyTuple::new(py, ["symbol", s])?),
-        L2Result::Fallback => None,
+    fast_path(out, target.as_ref(), ts_local_ns, |buf, t| decode_l2(raw, buf, t), |r| match r {
+        L2Result::Done(i) => Ok(Some((i.records, i.snapshot, i.seq, i.ts_exchange_ns).into_pyobject(py)?)),
+        L2Result::OtherSymbol(s) => other_symbol(py, s),
+        L2Result::Fallback => Ok(None),
     })
 }
 

@@ -1,5 +1,4 @@
-use super::buffers::records_mut;
-use super::target::{core, Target};
+use super::target::{fast_path, other_symbol, Target};
 use crate::core::hyperliquid::{decode, HlResult, Info};
 use numpy::PyUntypedArray;
 use pyo3::prelude::*;
@@ -17,22 +16,12 @@ fn hyperliquid_message<'py>(
     target: Option<Bound<'py, Target>>,
     ts_local_ns: i64,
 ) -> PyResult<Option<Bound<'py, PyTuple>>> {
-    let buf = records_mut(out)?;
-    let t = core(target.as_ref(), ts_local_ns);
-    Ok(match decode(raw, buf, &t) {
-        HlResult::Done(Info::Book { records, ts_exchange_ns }) => Some(PyTuple::new(py, [
-            "book".into_pyobject(py)?.into_any(),
-            records.into_pyobject(py)?.into_any(),
-            ts_exchange_ns.into_pyobject(py)?.into_any(),
-        ])?),
-        HlResult::Done(Info::Trades { records, ts_exchange_ns, trade_ids }) => Some(PyTuple::new(py, [
-            "trades".into_pyobject(py)?.into_any(),
-            records.into_pyobject(py)?.into_any(),
-            ts_exchange_ns.into_pyobject(py)?.into_any(),
-            PyList::new(py, trade_ids)?.into_any(),
-        ])?),
-        HlResult::OtherSymbol(s) => Some(PyTuple::new(py, ["symbol", s])?),
-        HlResult::Fallback => None,
+    fast_path(out, target.as_ref(), ts_local_ns, |buf, t| decode(raw, buf, t), |r| match r {
+        HlResult::Done(Info::Book { records, ts_exchange_ns }) => Ok(Some(("book", records, ts_exchange_ns).into_pyobject(py)?)),
+        HlResult::Done(Info::Trades { records, ts_exchange_ns, trade_ids }) =>
+            Ok(Some(("trades", records, ts_exchange_ns, PyList::new(py, trade_ids)?).into_pyobject(py)?)),
+        HlResult::OtherSymbol(s) => other_symbol(py, s),
+        HlResult::Fallback => Ok(None),
     })
 }
 

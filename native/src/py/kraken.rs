@@ -1,5 +1,4 @@
-use super::buffers::records_mut;
-use super::target::{core, Target};
+use super::target::{fast_path, other_symbol, Target};
 use crate::core::kraken::{decode_book, decode_trades, BookResult, TradesResult};
 use numpy::PyUntypedArray;
 use pyo3::prelude::*;
@@ -17,17 +16,10 @@ fn kraken_book<'py>(
     target: Option<Bound<'py, Target>>,
     ts_local_ns: i64,
 ) -> PyResult<Option<Bound<'py, PyTuple>>> {
-    let buf = records_mut(out)?;
-    let t = core(target.as_ref(), ts_local_ns);
-    Ok(match decode_book(raw, buf, &t) {
-        BookResult::Done(i) => Some(PyTuple::new(py, [
-            i.records.into_pyobject(py)?.into_any(),
-            pyo3::types::PyBool::new(py, i.snapshot).to_owned().into_any(),
-            i.checksum.into_pyobject(py)?.into_any(),
-            i.ts_exchange_ns.into_pyobject(py)?.into_any(),
-        ])?),
-        BookResult::OtherSymbol(s) => Some(PyTuple::new(py, ["symbol", s])?),
-        BookResult::Fallback => None,
+    fast_path(out, target.as_ref(), ts_local_ns, |buf, t| decode_book(raw, buf, t), |r| match r {
+        BookResult::Done(i) => Ok(Some((i.records, i.snapshot, i.checksum, i.ts_exchange_ns).into_pyobject(py)?)),
+        BookResult::OtherSymbol(s) => other_symbol(py, s),
+        BookResult::Fallback => Ok(None),
     })
 }
 
@@ -43,16 +35,10 @@ fn kraken_trades<'py>(
     target: Option<Bound<'py, Target>>,
     ts_local_ns: i64,
 ) -> PyResult<Option<Bound<'py, PyTuple>>> {
-    let buf = records_mut(out)?;
-    let t = core(target.as_ref(), ts_local_ns);
-    Ok(match decode_trades(raw, buf, &t) {
-        TradesResult::Done(i) => Some(PyTuple::new(py, [
-            i.records.into_pyobject(py)?.into_any(),
-            i.ts_exchange_ns.into_pyobject(py)?.into_any(),
-            PyList::new(py, i.trade_ids)?.into_any(),
-        ])?),
-        TradesResult::OtherSymbol(s) => Some(PyTuple::new(py, ["symbol", s])?),
-        TradesResult::Fallback => None,
+    fast_path(out, target.as_ref(), ts_local_ns, |buf, t| decode_trades(raw, buf, t), |r| match r {
+        TradesResult::Done(i) => Ok(Some((i.records, i.ts_exchange_ns, PyList::new(py, i.trade_ids)?).into_pyobject(py)?)),
+        TradesResult::OtherSymbol(s) => other_symbol(py, s),
+        TradesResult::Fallback => Ok(None),
     })
 }
 

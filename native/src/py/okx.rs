@@ -1,6 +1,6 @@
 use super::buffers::records_mut;
 use super::book::Book;
-use super::target::{core, Target};
+use super::target::{core, fast_path, other_symbol, Target};
 use crate::core::okx::{book_sync, decode, Info, OkxResult};
 use numpy::PyUntypedArray;
 use pyo3::prelude::*;
@@ -18,26 +18,13 @@ fn okx_message<'py>(
     target: Option<Bound<'py, Target>>,
     ts_local_ns: i64,
 ) -> PyResult<Option<Bound<'py, PyTuple>>> {
-    let buf = records_mut(out)?;
-    let t = core(target.as_ref(), ts_local_ns);
-    Ok(match decode(raw, buf, &t) {
-        OkxResult::Done(Info::Book { records, snapshot, ts_exchange_ns, seq, prev, checksum }) => Some(PyTuple::new(py, [
-            "book".into_pyobject(py)?.into_any(),
-            records.into_pyobject(py)?.into_any(),
-            pyo3::types::PyBool::new(py, snapshot).to_owned().into_any(),
-            ts_exchange_ns.into_pyobject(py)?.into_any(),
-            seq.into_pyobject(py)?.into_any(),
-            prev.into_pyobject(py)?.into_any(),
-            checksum.into_pyobject(py)?.into_any(),
-        ])?),
-        OkxResult::Done(Info::Trades { records, ts_exchange_ns, trade_ids }) => Some(PyTuple::new(py, [
-            "trades".into_pyobject(py)?.into_any(),
-            records.into_pyobject(py)?.into_any(),
-            ts_exchange_ns.into_pyobject(py)?.into_any(),
-            PyList::new(py, trade_ids)?.into_any(),
-        ])?),
-        OkxResult::OtherSymbol(s) => Some(PyTuple::new(py, ["symbol", s])?),
-        OkxResult::Fallback => None,
+    fast_path(out, target.as_ref(), ts_local_ns, |buf, t| decode(raw, buf, t), |r| match r {
+        OkxResult::Done(Info::Book { records, snapshot, ts_exchange_ns, seq, prev, checksum }) =>
+            Ok(Some(("book", records, snapshot, ts_exchange_ns, seq, prev, checksum).into_pyobject(py)?)),
+        OkxResult::Done(Info::Trades { records, ts_exchange_ns, trade_ids }) =>
+            Ok(Some(("trades", records, ts_exchange_ns, PyList::new(py, trade_ids)?).into_pyobject(py)?)),
+        OkxResult::OtherSymbol(s) => other_symbol(py, s),
+        OkxResult::Fallback => Ok(None),
     })
 }
 

@@ -1,9 +1,12 @@
 //! The per-instrument constants the native decode fast paths write with, built once per
 //! instrument by the decoder (nexus/venues/base.py `_Ent`) and passed to every fast-path call.
+use super::buffers::records_mut;
 use super::error::ArgError;
 use crate::core::decimal::EXPONENT_MAX;
 use crate::core::fastpath;
+use numpy::PyUntypedArray;
 use pyo3::prelude::*;
+use pyo3::types::PyTuple;
 
 /// One instrument's record constants: symbol, exponents, instrument id and the header word of
 /// each record shape (book level bid/ask, snapshot level bid/ask, book clear, trade buy/sell).
@@ -51,6 +54,27 @@ pub fn core<'a>(target: Option<&'a Bound<'_, Target>>, ts_local_ns: i64) -> fast
                                hdr_clear, hdr_buy, hdr_sell, ts_local_ns }
         }
     }
+}
+
+/// The one shape of every decode fast-path wrapper (binance, bybit, okx, kraken, coinbase,
+/// hyperliquid): `out` borrowed as record bytes, `target` as the core's view for a message
+/// received at `ts_local_ns`, the core's `decode` run, its answer turned into Python by
+/// `answer` (a tuple, or None to fall back).
+pub fn fast_path<'py, R>(
+    out: &Bound<'py, PyUntypedArray>,
+    target: Option<&Bound<'py, Target>>,
+    ts_local_ns: i64,
+    decode: impl FnOnce(&mut [u8], &fastpath::Target) -> R,
+    answer: impl FnOnce(R) -> PyResult<Option<Bound<'py, PyTuple>>>,
+) -> PyResult<Option<Bound<'py, PyTuple>>> {
+    let buf = records_mut(out)?;
+    let t = core(target, ts_local_ns);
+    answer(decode(buf, &t))
+}
+
+/// ("symbol", s): the message is for another instrument than the target's.
+pub fn other_symbol<'py>(py: Python<'py>, s: &str) -> PyResult<Option<Bound<'py, PyTuple>>> {
+    Ok(Some(("symbol", s).into_pyobject(py)?))
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -27,7 +27,7 @@ from nexus._native import Book
 from nexus.exceptions import DecodeError
 from nexus.instruments import Instrument, decimals_of
 from nexus.venues.base import (
-    APPLIED, CONTROL, BUFFERED_MESSAGES_MAX, Decoder, fast_segment, Segment, SegKind, columns, log, ms_to_ns, seq_int,
+    APPLIED, CONTROL, BUFFERED_MESSAGES_MAX, Decoder, fast_segment, trade_segment, Segment, SegKind, columns, log, ms_to_ns, seq_int,
     trade_id_int,
 )
 from nexus.venues.booksync import BookState, Sync
@@ -55,6 +55,9 @@ def instrument(venue: str, symbol: str, tick: str, step: str, *, kind: str = "sp
 binance_trade = getattr(_native, "binance_trade", None)
 binance_snapshot = getattr(_native, "binance_snapshot", None)  # ... and for REST depth bodies
 binance_depth_sync = getattr(_native, "binance_depth_sync", None)  # ... and the fused steady state
+_TRADE_PREFIXES = (b'{"e":"aggTrade"', b'{"e":"trade"')
+_DEPTH_PREFIX = b'{"e":"depthUpdate"'
+_SNAPSHOT_PREFIX = b'{"lastUpdateId"'
 
 
 class BinanceDecoder(Decoder):
@@ -68,25 +71,35 @@ class BinanceDecoder(Decoder):
         (native/src/core/binance.rs): parsed and written into `out` in Rust. Anything else,
         or anything unusual in it, takes the general path, which accepts and rejects exactly
         the same messages (the fast path only declines, never decides)."""
-        if type(raw) is bytes and b'"depthUpdate"' in raw[:24]:
-            fused = self.fused  # Sync.fuse: an ordinary diff on a synced book, applied in one call
-            if fused is not None and fused(raw, out, ts_local_ns) is not None:
-                return APPLIED
-            got = self._native_fast(binance_depth, raw, out, ts_local_ns)
-            if got is not None:
-                (n, ts, first, last, pu), e = got
-                if (pu is not None or not self.REQUIRE_PU) and (pu is None or pu >= -1):
-                    return [fast_segment(_BOOK, e.inst, n, False, last, first, pu, None, ts, None)]
-        elif (binance_snapshot is not None and self.rest_symbol is not None and type(raw) is bytes
-              and b'"lastUpdateId"' in raw[:20]):  # a REST depth body, of the symbol the caller names
-            got = self._native_snapshot(raw, out, ts_local_ns)
-            if got is not None:
-                return got
-        elif binance_trade is not None and type(raw) is bytes and (b'"aggTrade"' in raw[:24] or b'"trade"' in raw[:16]):
-            got = self._native_fast(binance_trade, raw, out, ts_local_ns)  # one TRADE record
-            if got is not None:
-                (ts, tid), e = got
-                return [fast_segment(_TRADES, e.inst, 1, False, None, None, None, None, ts, [str(tid)])]
+        if type(raw) is bytes:
+            # A raw event starts `{"e":"<type>"`: one prefix test per kind (a substring search
+            # in a slice costs several times more). A frame in any other form (wrapped,
+            # reordered, spaced) takes the general path, which accepts it as well.
+            if raw.startswith(_TRADE_PREFIXES):  # aggTrade / trade: one TRADE record
+                e = self._fast_ent
+                if e is not None and binance_trade is not None:
+                    r = binance_trade(raw, out, e.native, ts_local_ns)
+                    if r is not None and type(r[0]) is int:  # (ts, [trade id as text]), not ("symbol", s)
+                        return [trade_segment(e.inst, 1, r[0], r[1])]
+                if binance_trade is not None:  # the first trade, another symbol, or declined
+                    got = self._native_fast(binance_trade, raw, out, ts_local_ns)
+                    if got is not None:
+                        (ts, ids), e = got
+                        return [trade_segment(e.inst, 1, ts, ids)]
+            elif raw.startswith(_DEPTH_PREFIX):
+                fused = self.fused  # Sync.fuse: an ordinary diff on a synced book, applied in one call
+                if fused is not None and fused(raw, out, ts_local_ns) is not None:
+                    return APPLIED
+                got = self._native_fast(binance_depth, raw, out, ts_local_ns)
+                if got is not None:
+                    (n, ts, first, last, pu), e = got
+                    if (pu is not None or not self.REQUIRE_PU) and (pu is None or pu >= -1):
+                        return [fast_segment(_BOOK, e.inst, n, False, last, first, pu, None, ts, None)]
+            elif (binance_snapshot is not None and self.rest_symbol is not None
+                  and raw.startswith(_SNAPSHOT_PREFIX)):  # a REST depth body, of the symbol the caller names
+                got = self._native_snapshot(raw, out, ts_local_ns)
+                if got is not None:
+                    return got
         return super().decode(raw, out, ts_local_ns)
 
     def _native_snapshot(self, raw: bytes, out: np.ndarray, ts_local_ns: int) -> list[Segment] | None:

@@ -33,7 +33,8 @@ from nexus.exceptions import DecodeError
 from nexus.instruments import Instrument, decimals_of
 from nexus.venues.base import (
     APPLIED,
-    CONTROL, Decoder, fast_segment, Segment, SegKind, TradeFields, columns, log, ms_to_ns, seq_int, trade_id_int,
+    CONTROL, Decoder, fast_segment, trade_segment, Segment, SegKind, TradeFields, columns, log, ms_to_ns, seq_int,
+    trade_id_int,
 )
 from nexus.venues.booksync import BookState, Sync
 
@@ -68,9 +69,18 @@ class BybitPerpDecoder(Decoder):
         anything unusual in it, takes the general path, which accepts and rejects exactly the
         same messages (the fast path only declines, never decides)."""
         if bybit_message is not None and type(raw) is bytes and raw.startswith(_PUSH_PREFIX):
-            fused = self.fused  # Sync.fuse: an ordinary delta on a synced book, applied in one call
-            if fused is not None and raw.startswith(_BOOK_PREFIX) and fused(raw, out, ts_local_ns) is not None:
-                return APPLIED
+            if raw.startswith(_BOOK_PREFIX):
+                fused = self.fused  # Sync.fuse: an ordinary delta on a synced book, applied in one call
+                if fused is not None and fused(raw, out, ts_local_ns) is not None:
+                    return APPLIED
+            else:  # trades: the decoder's current instrument first, in one call
+                e = self._fast_ent
+                if e is not None:
+                    r = bybit_message(raw, out, e.native, ts_local_ns)
+                    if r is None:  # declined: the general path decides
+                        return super().decode(raw, out, ts_local_ns)
+                    if r[0] == "trades" and not r[4]:  # (no id left to trade_id_int)
+                        return [trade_segment(e.inst, r[1], r[2], r[3])]
             got = self._native_fast(bybit_message, raw, out, ts_local_ns)
             if got is not None:
                 r, e = got
@@ -82,7 +92,7 @@ class BybitPerpDecoder(Decoder):
                     q = self._q
                     for k, tid in enumerate(ids):
                         q[k * 8 + _W_TID] = trade_id_int(tid)
-                return [fast_segment(_TRADES, e.inst, n, False, None, None, None, None, ts, ids)]
+                return [trade_segment(e.inst, n, ts, ids)]
         return super().decode(raw, out, ts_local_ns)
 
     def _decode(self, doc: Any) -> list[Segment]:

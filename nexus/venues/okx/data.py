@@ -36,7 +36,7 @@ from nexus._native import Book
 from nexus.exceptions import DecodeError
 from nexus.instruments import Instrument, decimals_of
 from nexus.venues.base import (
-    APPLIED, CONTROL, Decoder, fast_segment, Segment, SegKind, TradeFields, columns, log, ms_to_ns,
+    APPLIED, CONTROL, Decoder, fast_segment, trade_segment, Segment, SegKind, TradeFields, columns, log, ms_to_ns,
 )
 from nexus.venues.booksync import BookState, Sync
 
@@ -75,17 +75,25 @@ class OkxSwapDecoder(Decoder):
         anything unusual in it, takes the general path, which accepts and rejects exactly the
         same messages (the fast path only declines, never decides)."""
         if okx_message is not None and type(raw) is bytes and raw.startswith(_PUSH_PREFIX):
-            fused = self.fused  # Sync.fuse: an ordinary update on a synced book, applied in one call
-            if fused is not None and raw.startswith(_BOOKS_PREFIX) and fused(raw, out, ts_local_ns) is not None:
-                return APPLIED
+            if raw.startswith(_BOOKS_PREFIX):
+                fused = self.fused  # Sync.fuse: an ordinary update on a synced book, applied in one call
+                if fused is not None and fused(raw, out, ts_local_ns) is not None:
+                    return APPLIED
+            else:  # trades: the decoder's current instrument first, in one call
+                e = self._fast_ent
+                if e is not None:
+                    r = okx_message(raw, out, e.native, ts_local_ns)
+                    if r is None:  # declined: the general path decides
+                        return super().decode(raw, out, ts_local_ns)
+                    if r[0] == "trades":
+                        return [trade_segment(e.inst, r[1], r[2], r[3])]
             got = self._native_fast(okx_message, raw, out, ts_local_ns)
             if got is not None:
                 r, e = got
                 if r[0] == "book":
                     _, n, snapshot, ts, seq, prev, checksum = r
                     return [fast_segment(_BOOK, e.inst, n, snapshot, seq, None, prev, checksum or None, ts, None)]
-                _, n, ts, ids = r
-                return [fast_segment(_TRADES, e.inst, n, False, None, None, None, None, ts, ids)]
+                return [trade_segment(e.inst, r[1], r[2], r[3])]
         return super().decode(raw, out, ts_local_ns)
 
     def _parse(self, raw: bytes) -> Any:

@@ -1,0 +1,261 @@
+//! A strict single-pass reader of flat JSON objects in the compact form venues send, for the
+//! decode fast paths: no whitespace, strings of printable ASCII without escapes, integers in
+//! JSON's grammar. It reads each message once, allocation-free apart from the caller's level
+//! vector, where serde_json's derive builds a map walk with generic visitors.
+//!
+//! It only declines: any byte outside that form (whitespace, an escape, non-ASCII, null, a
+//! nested object, a duplicate field, trailing bytes) returns None and the caller parses the
+//! message with serde_json as before, so a value read here is the value serde_json reads (each
+//! user's property test compares the two on generated messages).
+
+/// A cursor over one message.
+pub struct Scan<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl<'a> Scan<'a> {
+    pub fn new(b: &'a [u8]) -> Self {
+        Scan { b, i: 0 }
+    }
+
+    #[inline]
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+
+    #[inline]
+    pub fn eat(&mut self, c: u8) -> Option<()> {
+        (self.peek()? == c).then(|| self.i += 1)
+    }
+
+    /// At the end of the message?
+    #[inline]
+    pub fn done(&self) -> bool {
+        self.i == self.b.len()
+    }
+
+    /// A string of printable ASCII without escapes (its text: valid UTF-8 by construction).
+    #[inline]
+    pub fn str(&mut self) -> Option<&'a str> {
+        self.eat(b'"')?;
+        let rest = &self.b[self.i..];
+        let n = rest.iter().position(|&c| c == b'"' || c == b'\\' || !(0x20..=0x7e).contains(&c))?;
+        if rest[n] != b'"' {
+            return None;
+        }
+        let s = &rest[..n];
+        self.i += n + 1;
+        // SAFETY: printable ASCII only (checked above)
+        Some(unsafe { std::str::from_utf8_unchecked(s) })
+    }
+
+    /// An unsigned integer in JSON's grammar (no leading zero, no fraction or exponent: those
+    /// leave the cursor on a byte the caller's delimiter check refuses) that fits u64.
+    #[inline]
+    pub fn u64(&mut self) -> Option<u64> {
+        let start = self.i;
+        let mut v: u64 = 0;
+        while let Some(c @ b'0'..=b'9') = self.peek() {
+            v = v.checked_mul(10)?.checked_add((c - b'0') as u64)?;
+            self.i += 1;
+        }
+        let n = self.i - start;
+        (n == 1 || (n > 1 && self.b[start] != b'0')).then_some(v)
+    }
+
+    /// A signed integer that fits i64 ("-0" declined).
+    #[inline]
+    pub fn i64(&mut self) -> Option<i64> {
+        if self.eat(b'-').is_some() {
+            let v = self.u64()?;
+            return (v != 0 && v <= i64::MAX as u64 + 1).then(|| (v as i128).wrapping_neg() as i64);
+        }
+        let v = self.u64()?;
+        (v <= i64::MAX as u64).then_some(v as i64)
+    }
+
+    #[inline]
+    pub fn bool(&mut self) -> Option<bool> {
+        let rest = &self.b[self.i..];
+        if rest.starts_with(b"true") {
+            self.i += 4;
+            Some(true)
+        } else if rest.starts_with(b"false") {
+            self.i += 5;
+            Some(false)
+        } else {
+            None
+        }
+    }
+
+    /// A field this reader's caller does not use: a string, a number in JSON's grammar or a
+    /// boolean (null, an object or an array: declined).
+    pub fn skip(&mut self) -> Option<()> {
+        match self.peek()? {
+            b'"' => self.str().map(drop),
+            b't' | b'f' => self.bool().map(drop),
+            b'-' | b'0'..=b'9' => {
+                self.eat(b'-');
+                self.u64()?;
+                if self.eat(b'.').is_some() {
+                    self.digits()?;
+                }
+                if let Some(b'e' | b'E') = self.peek() {
+                    self.i += 1;
+                    if let Some(b'+' | b'-') = self.peek() {
+                        self.i += 1;
+                    }
+                    self.digits()?;
+                }
+                Some(())
+            }
+            _ => None,
+        }
+    }
+
+    fn digits(&mut self) -> Option<()> {
+        let start = self.i;
+        while let Some(b'0'..=b'9') = self.peek() {
+            self.i += 1;
+        }
+        (self.i > start).then_some(())
+    }
+
+    /// `[["p","q"],...]`: every level exactly two strings, appended to `out`.
+    pub fn pairs(&mut self, out: &mut Vec<[&'a str; 2]>) -> Option<()> {
+        self.eat(b'[')?;
+        if self.eat(b']').is_some() {
+            return Some(());
+        }
+        loop {
+            self.eat(b'[')?;
+            let p = self.str()?;
+            self.eat(b',')?;
+            let q = self.str()?;
+            self.eat(b']')?;
+            out.push([p, q]);
+            match self.peek()? {
+                b',' => self.i += 1,
+                b']' => {
+                    self.i += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// `[[p,q,...],...]`: every level a list of at least two strings (further items strings
+    /// too, skipped), its first two appended to `out` as `Lv` (what serde_json reads).
+    pub fn levels(&mut self, out: &mut Vec<crate::core::fastpath::Lv<'a>>) -> Option<()> {
+        self.array(|c| {
+            c.eat(b'[')?;
+            let p = c.str()?;
+            c.eat(b',')?;
+            let q = c.str()?;
+            while c.eat(b',').is_some() {
+                c.str()?;
+            }
+            c.eat(b']')?;
+            out.push(crate::core::fastpath::Lv(Some((p, q))));
+            Some(())
+        })
+    }
+
+    /// `[item,...]`, each item read by `item(self)`.
+    pub fn array(&mut self, mut item: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+        self.eat(b'[')?;
+        if self.eat(b']').is_some() {
+            return Some(());
+        }
+        loop {
+            item(self)?;
+            match self.peek()? {
+                b',' => self.i += 1,
+                b']' => {
+                    self.i += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// An object `{...}`: `field(key, self)` reads each value (None declines).
+    pub fn fields(&mut self, mut field: impl FnMut(&'a str, &mut Self) -> Option<()>) -> Option<()> {
+        self.eat(b'{')?;
+        if self.eat(b'}').is_some() {
+            return Some(());
+        }
+        loop {
+            let key = self.str()?;
+            self.eat(b':')?;
+            field(key, self)?;
+            match self.peek()? {
+                b',' => self.i += 1,
+                b'}' => {
+                    self.i += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// A whole message that is one object: `fields`, then the end of the message.
+    pub fn object(&mut self, field: impl FnMut(&'a str, &mut Self) -> Option<()>) -> Option<()> {
+        self.fields(field)?;
+        self.done().then_some(())
+    }
+}
+
+/// Which of up to 64 known fields were read: a second one declines (serde_json's derive refuses
+/// a duplicate field).
+#[derive(Default)]
+pub struct Seen(u64);
+
+impl Seen {
+    #[inline]
+    pub fn first(&mut self, bit: u32) -> Option<()> {
+        let m = 1u64 << bit;
+        (self.0 & m == 0).then(|| self.0 |= m)
+    }
+    #[inline]
+    pub fn has(&self, bit: u32) -> bool {
+        self.0 & (1u64 << bit) != 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_compact_form_and_declines_the_rest() {
+        let mut got = (None, None, None, vec![]);
+        let ok = Scan::new(br#"{"e":"x","E":12,"pu":-3,"m":true,"f":1.5e-3,"b":[["1.5","2"],["3","4"]]}"#).object(|k, s| {
+            match k {
+                "e" => got.0 = Some(s.str()?),
+                "E" => got.1 = Some(s.u64()?),
+                "pu" => got.2 = Some(s.i64()?),
+                "b" => s.pairs(&mut got.3)?,
+                _ => s.skip()?,
+            }
+            Some(())
+        });
+        assert!(ok.is_some());
+        assert_eq!(got, (Some("x"), Some(12), Some(-3), vec![["1.5", "2"], ["3", "4"]]));
+        for bad in [&br#"{"e": "x"}"#[..], br#"{"e":"x"} "#, br#"{"e":"\u0078"}"#, br#"{"E":012}"#, br#"{"E":1.0}"#,
+                    br#"{"E":18446744073709551616}"#, br#"{"e":null}"#, br#"{"e":{"a":1}}"#, br#"{"b":[["1","2","3"]]}"#,
+                    br#"{"b":[["1"]]}"#, br#"{"pu":-0}"#, "{\"e\":\"\u{e9}\"}".as_bytes(), br#"{"e":"x",}"#, br#"{"f":1.}"#] {
+            let r = Scan::new(bad).object(|k, s| match k {
+                "E" => s.u64().map(drop),
+                "pu" => s.i64().map(drop),
+                "b" => s.pairs(&mut vec![]),
+                _ => s.skip(),
+            });
+            assert!(r.is_none(), "{}", String::from_utf8_lossy(bad));
+        }
+    }
+}
