@@ -241,7 +241,7 @@ SCHEMA: tuple[Param, ...] = (
     *_group(
         "delta_spike",
         P("delta_spike_bucket_ns", 500 * MS, "the sliding delta's window and the baseline's bucket", 1),
-        P("delta_spike_window", 60, "baseline buckets", 1, 4096, "DS_WINDOW_MAX"),
+        P("delta_spike_window", 240, "baseline buckets (240 x 0.5 s: the last 2 minutes)", 1, 4096, "DS_WINDOW_MAX"),
         P("delta_spike_min_buckets", 20, "baseline buckets needed before it fires (<= window)"),
         P("delta_spike_z_x100", 600, "|z| of the delta against the baseline, x100"),
         P("delta_spike_min_qty", 0, "|delta| at least this (0: no absolute floor)"),
