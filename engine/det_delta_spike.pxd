@@ -19,7 +19,10 @@
 # sides are left out). The baseline is a rolling window of the last `window` completed
 # fixed buckets of bucket_ns (by exchange timestamp; a trade that opens a later bucket pushes
 # the finished bucket and one zero per empty bucket in between, at most `window`), with
-# c buckets, S1 = sum and S2 = sum of squares (exact integers). On every print, the SLIDING
+# c buckets, S1 = sum and S2 = sum of squares (exact integers); by default 240 buckets of
+# 0.5 s, the last 2 minutes: the norm a spike stands out from is the market's flow over
+# minutes, not a half-minute lull, after which ordinary flow resuming would read as a spike
+# (measured on the tuning seeds, nexus/flow/params.py). On every print, the SLIDING
 # delta d = the signed volume of the prints in (t - bucket_ns, t] (a spike is not cut in two
 # by a bucket edge) is scored:
 #     z = (c*d - S1) / sqrt(c*S2 - S1^2)          (= (d - mean) / population sd)

@@ -25,6 +25,32 @@ no calm 0.96/0.76, no move check 0.64/0.84, >= K distinct prices with K = 2,3,4,
 0.79,0.79,0.81,0.86,0.86 precision at 0.84 recall; 6 kept. On all ten dev seeds through
 the engine: 0.90/0.83 (was 0.57/0.65 against the older labels). The aggression the
 simulator's absorption sends trades at ONE price; every spike label walks >= 8.
+Delta spike window (issue 18, one-market simulator; tuning seeds only, 101-120 evaluated once
+after): the false signals on tuning seeds 201-204 (16 at window 60) were traced to who sent
+the prints in the 0.5 s before each (a fill-source tag recorded outside the repository):
+14 were the makers' stale-quote taking (nexus/sim/market.py VenueSim._anchor) following an
+ordinary move of the shared reference, none involved the arbitrageur or the router. What
+made ordinary flow read as z >= 6 was the baseline: a median 35.5 of the 60 buckets before a
+false signal held no stale-quote take on that venue (29 before the true ones; on Binance,
+Bybit and OKX 38.5 against 17.5). The simulator makes these lulls: another venue's
+exhaustion puts every other venue in `follow_only` (no takes) until its push decays below
+half a tick (~10-14 s), an iceberg or absorption freezes the shared reference (4-8 s).
+Judged: the labels are right (a normal price move taken as quotes go stale is not a spike)
+and the lulls are a simulator artifact, NOT changed here (it would move every kind; noted for
+the simulator's owner). The detector's norm is made longer instead: the market's flow over
+minutes, not a half-minute lull. Window 60/240/480 buckets on tuning seeds 201-205, 2, 3
+(labels derived at window 60): 0.76/0.88, 0.89/0.88, 0.86/0.85 (120 on 201-204: 0.86/0.85
+against 0.90/0.89 for 240); 240 kept, and the derived exhaustion -> delta spike label
+(nexus/sim/patterns.py SPIKE_WINDOW) follows it. Tried on top, rejected: z 500/550 (0.79/0.94,
+0.86/0.92, and the derived label would move with it), winsorised baseline clip 600/800 (0.78,
+0.83 precision). What is left: planted spikes whose z stays between 4 and 6 (all but one of
+the tuning misses; z 400 finds them at 0.63 precision) -- on Binance perp, the busiest venue,
+whose stale-quote taking (p_take 1) makes the largest baseline sd -- and spikes planted
+before the baseline has min_buckets. All 22 tuning seeds captured (201-205, 2-4, 10-23; labels
+derived at each window): 0.77/0.86 -> 0.92/0.88 (Binance perp 0.64/0.63 -> 0.81/0.63, Bybit
+0.46/0.89 -> 0.81/0.92, OKX 0.59/0.87 -> 0.81/0.77). Held out once afterwards (101-120):
+0.79/0.84 -> 0.90/0.85; Binance perp 0.41/0.53 -> 0.62/0.45 and Bybit precision 0.65 -> 0.76
+(still below 0.7: Binance perp); the other kinds unchanged (only derived delta-spike labels moved).
 Exhaustion (issue 6), on dev seeds 2,3,4,10-16 only: the burst was "one-sided volume over
 2 s >= 150 % of the market's TOTAL normal flow, >= 20 orders, 10 % in the older half"; on
 binance-perp (~73 orders/s of background) the injected bursts never reached that (16 of 17
@@ -241,7 +267,7 @@ SCHEMA: tuple[Param, ...] = (
     *_group(
         "delta_spike",
         P("delta_spike_bucket_ns", 500 * MS, "the sliding delta's window and the baseline's bucket", 1),
-        P("delta_spike_window", 60, "baseline buckets", 1, 4096, "DS_WINDOW_MAX"),
+        P("delta_spike_window", 240, "baseline buckets (240 x 0.5 s: the last 2 minutes)", 1, 4096, "DS_WINDOW_MAX"),
         P("delta_spike_min_buckets", 20, "baseline buckets needed before it fires (<= window)"),
         P("delta_spike_z_x100", 600, "|z| of the delta against the baseline, x100"),
         P("delta_spike_min_qty", 0, "|delta| at least this (0: no absolute floor)"),

@@ -407,7 +407,7 @@ assert tuple(CLASSES) == KINDS
 
 
 SPIKE_BUCKET_NS = 500_000_000   # nexus.flow.params: delta_spike_bucket_ns
-SPIKE_WINDOW = 60               # delta_spike_window
+SPIKE_WINDOW = 240              # delta_spike_window (the detector's default: the derived label follows its definition)
 SPIKE_BUCKETS_MIN = 20          # delta_spike_min_buckets
 SPIKE_Z = 6.0                   # delta_spike_z_x100 / 100
 SPIKE_CLIP_Z = 0.0              # delta_spike_clip_z_x100 / 100 (the winsorised baseline; 0: off)
