@@ -234,8 +234,10 @@ cdef inline void spoof_message(Spoof* s, DetCtx* c, SignalOut* o) noexcept nogil
             w.last = d
             if d * 100 > (100 - s.p.pull_pct) * w.peak or (last - d) * 100 < s.p.pull_pct * w.peak:
                 continue
-            w.active = 0
             behind = side.n - rank - (1 if d > 0 else 0)
+            if d == 0 and behind < s.p.min_behind:
+                continue                     # out of view, not pulled: tracked until it shows again
+            w.active = 0
             if w.traded * 100 > s.p.max_traded_pct * w.peak or rank < s.p.min_rank or behind < s.p.min_behind:
                 continue
             if c.now_ns - w.first_ts < s.p.min_life_ns:
