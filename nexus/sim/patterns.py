@@ -5,7 +5,8 @@ Kinds (the signal families of the product description) and what `side` means in 
 - `iceberg`: a resting order shows a small visible size and refills it at the same price
   each time it is taken, so far more trades there than was ever displayed. side = the side
   of the hidden order ("buy" = a hidden bid).
-- `spoof`: a wall 25-40 typical orders large appears 1.5-3 bp behind the touch -- but never
+- `spoof`: a wall 25-40 typical orders large (a typical order as for `accumulation` below:
+  the venue's realised one where that is larger than the nominal one) appears 1.5-3 bp behind the touch -- but never
   beyond the middle of the depth the venue's main book channel publishes (Kraken's book
   shows 10 levels, Hyperliquid's 20, Bybit's 50: a spoof is DISPLAYED size, so the wall sits
   at most at rank depth // 2; not injected where that is under 4 ticks) -- and is
@@ -233,7 +234,7 @@ class Spoof(Pattern):
         cap = cls.max_shown_ticks(vs, side)
         return cap is None or cap >= cls.TICKS_MIN
 
-    def __init__(self, *a) -> None:
+    def __init__(self, *a, typical_lots: float = 0.0) -> None:
         super().__init__(*a)
         vs = self.vs
         touch = vs.best_bid() if self.side == BID else vs.best_ask()
@@ -244,7 +245,7 @@ class Spoof(Pattern):
         self.pull_ticks = max(2, self.distance // 5)
         d = self.distance * vs.tick
         self.price = touch - d if self.side == BID else touch + d
-        self.size = self.lots * self.rng.randint(25, 40) * vs.spec.lot
+        self.size = max(self.lots, int(typical_lots)) * self.rng.randint(25, 40) * vs.spec.lot
         self.hold_s = self.rng.uniform(2.0, 5.0)
         book = vs.book_side(self.side)
         vs.set_level(self.side, self.price, book.get(self.price, 0) + self.size)
@@ -438,6 +439,7 @@ class Accumulation(Pattern):
 CLASSES: dict[str, type[Pattern]] = {c.kind: c for c in (Iceberg, Spoof, Absorption, Exhaustion, DeltaSpike, Accumulation)}
 assert tuple(CLASSES) == KINDS
 
+TYPICAL_SIZED = ("spoof", "accumulation")   # sized in the venue's realised typical orders
 ORDER_WINDOW = 2000                 # nexus.flow.params: order_median_window
 PARETO_MEDIAN = 0.4 * 2 ** (2 / 3)  # median background market order / nominal order (market.py)
 
@@ -691,7 +693,7 @@ class Scheduler:
                 vs = self.venues[venue]
                 if vs.best_bid() is not None and vs.best_ask() is not None and \
                         (kind != "spoof" or Spoof.feasible(vs, side)):
-                    extra = {"typical_lots": self.orders[venue].typical_lots()} if kind == "accumulation" else {}
+                    extra = {"typical_lots": self.orders[venue].typical_lots()} if kind in TYPICAL_SIZED else {}
                     p = CLASSES[kind](f"L{self.n:04d}", vs, t_ns, seeded(self.rng.getrandbits(48), self.n), side, **extra)
                     vs.hooks.append(p)
                     self.active.append(p)

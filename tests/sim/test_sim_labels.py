@@ -404,3 +404,20 @@ def test_accumulation_lot_is_large_for_the_venue():
     big = Accumulation("L2", vs, e.t_ns, random.Random(3), BUY, typical_lots=sizes.typical_lots())
     assert big.k == small.k and big.lot == int(sizes.typical_lots()) * big.k
     assert big.lot >= 10 * med / vs.spec.lot                    # >= 10x the realised median order
+
+
+def test_spoof_wall_sized_on_the_venue_typical_order():
+    import random
+
+    from nexus.sim.market import BID
+    from nexus.sim.patterns import Spoof
+
+    e = SimCore(seed=5, venues=["hyperliquid"], patterns=False)
+    e.advance(1.0)
+    vs = e.sim.venues["hyperliquid"]
+    nominal = max(1, int(vs.order_lots))
+    a = Spoof("L1", vs, e.t_ns, random.Random(4), BID)
+    b = Spoof("L2", vs, e.t_ns, random.Random(4), BID, typical_lots=2.5 * nominal)
+    k = a.size // (nominal * vs.spec.lot)
+    assert 25 <= k <= 40 and a.size == nominal * k * vs.spec.lot
+    assert b.size == int(2.5 * nominal) * k * vs.spec.lot
