@@ -39,7 +39,15 @@
 #     0.5 s snapshot, Bybit's a 20 ms push) -- it was pulled before it could trade;
 #   * a tracked wall is dropped when it becomes the touch (it could trade) or after
 #     max_life_ns; it is PULLED when, in one message, its size falls by >= pull_pct % of its
-#     peak to <= (100 - pull_pct) % of the peak;
+#     peak to <= (100 - pull_pct) % of the peak -- except when it vanished with fewer than
+#     min_behind levels behind its price: on a depth-limited feed (Kraken's book shows 10
+#     levels, Hyperliquid's 20) levels added in front push a wall beyond the last shown
+#     level and back, and leaving the view is not a pull. Such a wall stays tracked, out of
+#     view; shown again at its price it is the same wall (its life still runs from its
+#     placement -- it was displayed, in and out of the window, all along) and fires only if
+#     pulled while in view. (Before, each return started a new wall: a Kraken wall in and
+#     out of the window for 3.9 s and pulled 50 ms after its last return was a "fleeting
+#     order".);
 #   * a pulled wall fires when at most max_traded_pct % of its peak traded at its price, at
 #     least min_rank better levels still stood in front of it, at least min_behind levels
 #     behind it (it did not merely drop off the end of a depth-limited feed as the price
@@ -234,8 +242,10 @@ cdef inline void spoof_message(Spoof* s, DetCtx* c, SignalOut* o) noexcept nogil
             w.last = d
             if d * 100 > (100 - s.p.pull_pct) * w.peak or (last - d) * 100 < s.p.pull_pct * w.peak:
                 continue
-            w.active = 0
             behind = side.n - rank - (1 if d > 0 else 0)
+            if d == 0 and behind < s.p.min_behind:
+                continue                     # out of view, not pulled: tracked until it shows again
+            w.active = 0
             if w.traded * 100 > s.p.max_traded_pct * w.peak or rank < s.p.min_rank or behind < s.p.min_behind:
                 continue
             if c.now_ns - w.first_ts < s.p.min_life_ns:

@@ -834,8 +834,10 @@ class PyFlowEngine:
                 last, w["last"] = w["last"], d
                 if d * 100 > (100 - p["spoof_pull_pct"]) * w["peak"] or (last - d) * 100 < p["spoof_pull_pct"] * w["peak"]:
                     continue
-                walls[i] = None
                 behind = len(side.prices) - rank - (1 if d > 0 else 0)
+                if d == 0 and behind < p["spoof_min_behind"]:
+                    continue        # out of view (beyond the shown depth), not pulled: kept
+                walls[i] = None
                 if (w["traded"] * 100 > p["spoof_max_traded_pct"] * w["peak"] or rank < p["spoof_min_rank"]
                         or behind < p["spoof_min_behind"]):
                     continue

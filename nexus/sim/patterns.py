@@ -5,7 +5,8 @@ Kinds (the signal families of the product description) and what `side` means in 
 - `iceberg`: a resting order shows a small visible size and refills it at the same price
   each time it is taken, so far more trades there than was ever displayed. side = the side
   of the hidden order ("buy" = a hidden bid).
-- `spoof`: a wall 25-40 typical orders large appears 1.5-3 bp behind the touch -- but never
+- `spoof`: a wall 25-40 typical orders large (a typical order as for `accumulation` below:
+  the venue's realised one where that is larger than the nominal one) appears 1.5-3 bp behind the touch -- but never
   beyond the middle of the depth the venue's main book channel publishes (Kraken's book
   shows 10 levels, Hyperliquid's 20, Bybit's 50: a spoof is DISPLAYED size, so the wall sits
   at most at rank depth // 2; not injected where that is under 4 ticks) -- and is
@@ -17,7 +18,13 @@ Kinds (the signal families of the product description) and what `side` means in 
   label (Scheduler.unobservable lists it); nor does one pulled while it is not on display
   (levels in front pushed it beyond a depth-limited channel's last shown level: the cancel
   never reaches the wire, and to a client the wall left as a level does when the price
-  moves away). side = the side of the wall.
+  moves away); nor does one whose cancel the venue first publishes together with its touch
+  at or beyond the wall's price (Scheduler settles each pulled wall at that publication:
+  e.g. Kraken's book moves tens of ticks per 50 ms message, and a wall pulled 2-8 ticks before
+  the touch reached it is then seen leaving in the message where the touch runs over its
+  price -- on the wire exactly what a maker's quote does when the price jumps through it,
+  which the background does all the time; the definition asks for a wall pulled BEFORE the
+  touch reached it, which that wire does not show). side = the side of the wall.
 - `absorption`: a burst of aggressive orders hits one level whose passive owner keeps
   replenishing it; the price does not give way. side = the absorbing (passive) side.
 - `exhaustion`: an aggressive burst with growing size pushes the price for ~1.5 s, then the
@@ -26,8 +33,16 @@ Kinds (the signal families of the product description) and what `side` means in 
 - `delta_spike`: ~0.6 s of one-sided market orders, several times the normal rate and
   size. side = the aggressor side.
 - `accumulation`: for ~25 s, market orders of one identical large size every 1-2 s,
-  whatever the price does (the "smart money" pattern). side = the accumulating side;
-  `price` is the VWAP of its fills (rounded down to the tick).
+  whatever the price does (the "smart money" pattern). The size is 10-16 typical orders,
+  a typical order being the venue's as its market shows it: the larger of the flow's
+  nominal order size (`VenueSim.order_lots`) and what the venue's realised median taker
+  order (OrderSizes: its last ORDER_WINDOW orders, every source) implies, the median over
+  PARETO_MEDIAN (the background's market orders are Pareto with median 0.635 nominal
+  orders). On a quiet venue the other patterns' bursts are a large share of its orders
+  (Hyperliquid, seed 201: 40 %, median order 1.33 nominal orders where the busy venues show
+  0.62-0.69), and lots of 10-16 nominal orders were only 9-10x its median order: not large
+  lots for that market. side = the accumulating side; `price` is the VWAP of its fills
+  (rounded down to the tick).
 
 Derived labels. Where one pattern's injected flow also realises ANOTHER kind's definition, as
 measured on what the venue PUBLISHES -- its trades (every fill is one, with its price, size
@@ -219,7 +234,7 @@ class Spoof(Pattern):
         cap = cls.max_shown_ticks(vs, side)
         return cap is None or cap >= cls.TICKS_MIN
 
-    def __init__(self, *a) -> None:
+    def __init__(self, *a, typical_lots: float = 0.0) -> None:
         super().__init__(*a)
         vs = self.vs
         touch = vs.best_bid() if self.side == BID else vs.best_ask()
@@ -230,16 +245,34 @@ class Spoof(Pattern):
         self.pull_ticks = max(2, self.distance // 5)
         d = self.distance * vs.tick
         self.price = touch - d if self.side == BID else touch + d
-        self.size = self.lots * self.rng.randint(25, 40) * vs.spec.lot
+        self.size = max(self.lots, int(typical_lots)) * self.rng.randint(25, 40) * vs.spec.lot
         self.hold_s = self.rng.uniform(2.0, 5.0)
         book = vs.book_side(self.side)
         vs.set_level(self.side, self.price, book.get(self.price, 0) + self.size)
         self.detail = {"size": vs.spec.qty(self.size), "distance_ticks": self.distance, "pulled": None}
         self.shown = vs.published_qty is None     # no feed: the internal book is the display
         self.pull_seen = True
+        self.run_over = False
 
     def observable(self) -> bool:
-        return self.shown and self.pull_seen
+        return self.shown and self.pull_seen and not self.run_over
+
+    def settled(self, touch: tuple[int | None, int | None]) -> bool:
+        """Called by the scheduler each step after the pull with the venue's published (best
+        bid, best ask): True once the main book channel has published the cancel (the size at
+        the wall's price fell below the wall), and then whether the touch was at or beyond
+        the wall's price in that publication (`run_over`: not observable as a pull before the
+        price reached it)."""
+        vs = self.vs
+        if vs.published_qty is None:             # no feed: the internal book is the display
+            return True
+        if vs.published_qty(self.side, self.price) >= self.size:
+            return False
+        t = touch[0] if self.side == BID else touch[1]
+        self.run_over = t is None or (t <= self.price if self.side == BID else t >= self.price)
+        if self.run_over:
+            self.detail["published_touch"] = vs.spec.px(t) if t is not None else None
+        return True
 
     def _pull(self, why: str) -> None:
         vs = self.vs
@@ -374,9 +407,10 @@ class Accumulation(Pattern):
     kind = "accumulation"
     DURATION_S = 25.0
 
-    def __init__(self, *a) -> None:
+    def __init__(self, *a, typical_lots: float = 0.0) -> None:
         super().__init__(*a)
-        self.lot = self.lots * self.rng.randint(10, 16)
+        self.k = self.rng.randint(10, 16)
+        self.lot = max(self.lots, int(typical_lots)) * self.k
         self.next_s = 0.0
         self.count = 0
         self.notional = 0   # sum(price * qty) over its fills
@@ -404,6 +438,33 @@ class Accumulation(Pattern):
 
 CLASSES: dict[str, type[Pattern]] = {c.kind: c for c in (Iceberg, Spoof, Absorption, Exhaustion, DeltaSpike, Accumulation)}
 assert tuple(CLASSES) == KINDS
+
+TYPICAL_SIZED = ("spoof", "accumulation")   # sized in the venue's realised typical orders
+ORDER_WINDOW = 2000                 # nexus.flow.params: order_median_window
+PARETO_MEDIAN = 0.4 * 2 ** (2 / 3)  # median background market order / nominal order (market.py)
+
+
+class OrderSizes:
+    """A venue's realised taker orders (its fills grouped by taker order: every source --
+    background, arbitrage, router, patterns), the last ORDER_WINDOW: their median in lots is
+    the venue's typical order as its trades show it. Read-only with respect to the market."""
+
+    def __init__(self, lot: int) -> None:
+        self.lot = max(1, lot)
+        self.sizes: deque[int] = deque(maxlen=ORDER_WINDOW)
+
+    def feed(self, fills) -> None:
+        by: dict[int, int] = {}
+        for f in fills:
+            by[f.order] = by.get(f.order, 0) + f.qty
+        self.sizes.extend(by.values())
+
+    def typical_lots(self) -> float:
+        """The nominal order size the realised median implies (0 before any order)."""
+        if not self.sizes:
+            return 0.0
+        xs = sorted(self.sizes)
+        return xs[len(xs) // 2] / self.lot / PARETO_MEDIAN
 
 
 SPIKE_BUCKET_NS = 500_000_000   # nexus.flow.params: delta_spike_bucket_ns
@@ -588,10 +649,13 @@ class Scheduler:
         self.active: list[Pattern] = []
         self.finished: list[dict] = []
         self.unobservable: list[str] = []    # patterns that ran but never showed on the wire: no label
+        self.published = published or {}
+        self.settling: list[Spoof] = []      # pulled walls whose cancel the venue has not published yet
         self.n = 0
         # published[v]() -> the venue's published (best bid, best ask); the core passes its
         # feeds' main book views. Without it (a bare scheduler) no exhaustion is derived.
         self.meters = {v: DeltaMeter((published or {}).get(v, _no_book)) for v in venues}
+        self.orders = {v: OrderSizes(vs.spec.lot) for v, vs in venues.items()}
         self.derived: list[_Derived] = []
 
     def _next_kind(self) -> str:
@@ -604,8 +668,14 @@ class Scheduler:
         """Start due patterns (before the venues step); returns labels finished since last call."""
         out = self._observe(t_ns)
         done = [p for p in self.active if p.done]
+        settled = [p for p in self.settling if p.settled(self.published.get(p.vs.spec.venue, _no_book)())]
+        if settled:
+            self.settling = [p for p in self.settling if p not in settled]
         if done:
             self.active = [p for p in self.active if not p.done]
+            self.settling += [p for p in done if isinstance(p, Spoof) and p.observable()]
+        done = [p for p in done if not (isinstance(p, Spoof) and p.observable())] + settled
+        if done:
             for p in done:
                 if p.observable():
                     self.finished.append(p.label())
@@ -623,7 +693,8 @@ class Scheduler:
                 vs = self.venues[venue]
                 if vs.best_bid() is not None and vs.best_ask() is not None and \
                         (kind != "spoof" or Spoof.feasible(vs, side)):
-                    p = CLASSES[kind](f"L{self.n:04d}", vs, t_ns, seeded(self.rng.getrandbits(48), self.n), side)
+                    extra = {"typical_lots": self.orders[venue].typical_lots()} if kind in TYPICAL_SIZED else {}
+                    p = CLASSES[kind](f"L{self.n:04d}", vs, t_ns, seeded(self.rng.getrandbits(48), self.n), side, **extra)
                     vs.hooks.append(p)
                     self.active.append(p)
                     if kind == "exhaustion":
@@ -642,6 +713,7 @@ class Scheduler:
             m = self.meters[v]
             if vs.t_ns > m.t_ns:
                 m.feed(vs.t_ns, vs.fills)
+                self.orders[v].feed(vs.fills)
         out = []
         for d in self.derived:
             d.observe(self.meters[d.vs.spec.venue])
@@ -653,7 +725,7 @@ class Scheduler:
         return out
 
     def labels(self, include_active: bool = True) -> list[dict]:
-        out = list(self.finished)
+        out = list(self.finished) + [p.label() for p in self.settling]   # pulled, cancel not yet published
         if include_active:
             out += [p.label() for p in self.active]
         return out

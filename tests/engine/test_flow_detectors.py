@@ -88,6 +88,40 @@ def test_spoof_when_prints_pass_the_wall_before_the_book_says_it_is_gone():
     assert run(fill_at_wall=True)[1] == []
 
 
+def test_spoof_wall_out_of_view_is_not_pulled_and_keeps_its_age():
+    # A depth-limited feed (Kraken's book shows 10 levels): the wall and every level behind it
+    # leave the shown window (levels added in front pushed them out) and come back. Leaving
+    # the view is not a pull -- the wall stays tracked and its life runs from its placement,
+    # so pulled in view 50 ms after it showed again (a 50 ms showing alone would be a
+    # fleeting order) it is a spoof. The same wall that leaves the view and never comes back
+    # gives nothing: its cancel, if any, was never on the wire.
+    def run(comes_back):
+        m = warm_market()
+        t0 = m.t
+        p = m.best(BID) - 5
+        m.emit([m.setq(BID, p, m.book[BID].get(p, 0) + 400)])
+        m.run(0.3, protect={(BID, p)})
+        behind = sorted((q for q in m.book[BID] if q <= p), reverse=True)
+        saved = {q: m.book[BID][q] for q in behind}
+        m.t += m.step_ns
+        m.emit([m.setq(BID, q, 0) for q in behind])                  # out of the shown window
+        if not comes_back:
+            m.t += 10**9
+            m.emit([m.setq(BID, q, saved[q] if q != p else 0) for q in behind])  # the window again, no wall
+            m.run(1)
+            return p, after(signals(m), t0, T.SPOOF)
+        m.t += 5 * 10**8
+        m.emit([m.setq(BID, q, saved[q]) for q in behind])           # back in view
+        m.t += 5 * 10**7
+        m.emit([m.setq(BID, p, 0)])                                  # pulled in view
+        m.run(1)
+        return p, after(signals(m), t0, T.SPOOF)
+
+    p, got = run(comes_back=True)
+    assert [(s[1], s[2]) for s in got] == [(ASK, p)]
+    assert run(comes_back=False)[1] == []
+
+
 def iceberg(m, side, clips=10, display=3, print_size=4):
     p = m.best(side)
     m.emit([m.setq(side, p, display)])

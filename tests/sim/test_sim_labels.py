@@ -332,3 +332,92 @@ def test_spoof_pulled_out_of_view_is_not_labelled():
     e, vs, sp = shown_wall(1)
     sp._pull("timeout")
     assert sp.done and sp.observable()
+
+
+def test_spoof_settled_at_the_publication_of_its_cancel():
+    """A pulled wall is labelled once the venue has published its cancel, and only if the
+    published touch was then still in front of it: a wall whose cancel shows up in the same
+    message as the touch at or beyond its price looks on the wire like a quote the price ran
+    over (the definition asks for a pull BEFORE the price reached it): no label."""
+    import random
+
+    from nexus.sim.market import BID
+    from nexus.sim.patterns import Spoof
+
+    def pulled_wall(i):
+        e = SimCore(seed=5, venues=["kraken"], patterns=False)
+        e.advance(2.0)
+        vs = e.sim.venues["kraken"]
+        sp = Spoof(f"L{i}", vs, e.t_ns, random.Random(i), BID)
+        vs.hooks.append(sp)
+        for _ in range(20):
+            e.step()
+            if sp.shown:
+                break
+        assert sp.shown
+        sp._pull("approach")
+        return e, vs, sp
+
+    e, vs, sp = pulled_wall(1)
+    assert not sp.settled((sp.price + 3 * vs.tick, None))     # cancel not published yet
+    for _ in range(6):                                          # Kraken publishes every 50 ms
+        e.step()
+    assert vs.published_qty(BID, sp.price) < sp.size
+    assert sp.settled((sp.price + 3 * vs.tick, None)) and sp.observable()
+    for touch in (sp.price, sp.price - vs.tick, None):          # at it, run over, no bids
+        e, vs, sp = pulled_wall(1)
+        for _ in range(6):
+            e.step()
+        assert sp.settled((touch, None)) and not sp.observable()
+        assert "published_touch" in sp.detail
+
+
+def test_scheduler_labels_spoofs_only_after_settling(engine):
+    sched = engine.scheduler
+    labelled = {lb["id"] for lb in sched.labels(False) if lb["kind"] == "spoof"}
+    assert labelled and not labelled & set(sched.unobservable)
+    assert all(not p.observable() or p.run_over is False for p in sched.settling)
+    for lb in sched.labels(False):
+        if lb["kind"] == "spoof":
+            assert "published_touch" not in lb["detail"]
+
+
+def test_accumulation_lot_is_large_for_the_venue():
+    """The accumulator's lot is 10-16 typical orders of the venue as its trades show it: the
+    nominal order, or more where the venue's realised median order implies more (a quiet
+    venue whose orders are largely other patterns' bursts)."""
+    import random
+
+    from nexus.sim.market import BUY, Fill
+    from nexus.sim.patterns import PARETO_MEDIAN, Accumulation, OrderSizes
+
+    e = SimCore(seed=5, venues=["hyperliquid"], patterns=False)
+    e.advance(1.0)
+    vs = e.sim.venues["hyperliquid"]
+    nominal = max(1, int(vs.order_lots))
+    small = Accumulation("L1", vs, e.t_ns, random.Random(3), BUY, typical_lots=0.0)
+    assert small.lot == nominal * small.k and 10 <= small.k <= 16
+    sizes = OrderSizes(vs.spec.lot)
+    med = 3 * nominal * vs.spec.lot
+    sizes.feed([Fill(0, 1, q, BUY, i, 1) for i, q in enumerate([med // 2, med, med, 2 * med, med // 3])])
+    assert sizes.typical_lots() == med / vs.spec.lot / PARETO_MEDIAN
+    big = Accumulation("L2", vs, e.t_ns, random.Random(3), BUY, typical_lots=sizes.typical_lots())
+    assert big.k == small.k and big.lot == int(sizes.typical_lots()) * big.k
+    assert big.lot >= 10 * med / vs.spec.lot                    # >= 10x the realised median order
+
+
+def test_spoof_wall_sized_on_the_venue_typical_order():
+    import random
+
+    from nexus.sim.market import BID
+    from nexus.sim.patterns import Spoof
+
+    e = SimCore(seed=5, venues=["hyperliquid"], patterns=False)
+    e.advance(1.0)
+    vs = e.sim.venues["hyperliquid"]
+    nominal = max(1, int(vs.order_lots))
+    a = Spoof("L1", vs, e.t_ns, random.Random(4), BID)
+    b = Spoof("L2", vs, e.t_ns, random.Random(4), BID, typical_lots=2.5 * nominal)
+    k = a.size // (nominal * vs.spec.lot)
+    assert 25 <= k <= 40 and a.size == nominal * k * vs.spec.lot
+    assert b.size == int(2.5 * nominal) * k * vs.spec.lot
