@@ -452,10 +452,11 @@ def _above(sim):
     return str(Decimal(sim.book(VENUE)["asks"][0][0]) + 30)
 
 
-async def _sweep_through(sim, price, side, fired, tries=5):
+async def _sweep_through(sim, price, side, fired, tries=12):
     """Another account takes the (shared) spot book through `price` ("buy": the asks up to it,
     "sell": the bids down to it) until `fired()` (the published book it sizes from may be a
-    step behind the flow, so one sweep can stop short)."""
+    step behind the flow, and the makers refill meanwhile, so one sweep can stop short; on a
+    loaded machine the trigger can take several of the simulator's steps to be seen)."""
     async with executor(sim, VENUE, "key-B", "secret-B", stream=False) as other:
         for _ in range(tries):
             levels = sim.book(VENUE)["asks" if side == "buy" else "bids"]
@@ -463,9 +464,10 @@ async def _sweep_through(sim, price, side, fired, tries=5):
                        if (Decimal(p) <= Decimal(price) if side == "buy" else Decimal(p) >= Decimal(price))]
             sweep = Decimal("0.0100") + sum(Decimal(q) for q in through)
             await other.place(await other.request(SYMBOL, side, "market", str(sweep.quantize(Decimal("0.0001")))))
-            await asyncio.sleep(0.1)
-            if fired():
-                return
+            for _ in range(5):
+                await asyncio.sleep(0.1)
+                if fired():
+                    return
     raise AssertionError(f"the book was not taken through {price}")
 
 
