@@ -40,7 +40,7 @@ impl<'a> Scan<'a> {
     pub fn str(&mut self) -> Option<&'a str> {
         self.eat(b'"')?;
         let rest = &self.b[self.i..];
-        let n = rest.iter().position(|&c| c == b'"' || c == b'\\' || !(0x20..=0x7e).contains(&c))?;
+        let n = plain_len(rest)?;
         if rest[n] != b'"' {
             return None;
         }
@@ -210,6 +210,32 @@ impl<'a> Scan<'a> {
     }
 }
 
+/// Index of the first byte of `b` that is not printable ASCII other than `"` and `\\` (None: every
+/// byte is). Eight bytes a step while none of them is such a byte (a word test per step: a
+/// byte below 0x20, equal to `"`, `\\` or 0x7f, or with its high bit set, makes the step's test
+/// non-zero, and never only a false positive on a clean word), then byte by byte.
+#[inline]
+fn plain_len(b: &[u8]) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    // non-zero iff some byte of `v` is below n (n <= 0x80; Bit Twiddling Hacks' "has less")
+    #[inline(always)]
+    fn has_less(v: u64, n: u64) -> u64 {
+        v.wrapping_sub(LO * n) & !v & HI
+    }
+    let mut i = 0;
+    while let Some(w) = b.get(i..i + 8) {
+        let v = u64::from_le_bytes(w.try_into().unwrap());
+        let bad = has_less(v, 0x20) | has_less(v ^ (LO * b'"' as u64), 1) | has_less(v ^ (LO * b'\\' as u64), 1)
+            | has_less(v ^ (LO * 0x7f), 1) | (v & HI);
+        if bad != 0 {
+            break;
+        }
+        i += 8;
+    }
+    b[i..].iter().position(|&c| c == b'"' || c == b'\\' || !(0x20..=0x7e).contains(&c)).map(|k| i + k)
+}
+
 /// Which of up to 64 known fields were read: a second one declines (serde_json's derive refuses
 /// a duplicate field).
 #[derive(Default)]
@@ -230,6 +256,34 @@ impl Seen {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_len_equals_the_byte_loop() {
+        let slow = |b: &[u8]| b.iter().position(|&c| c == b'"' || c == b'\\' || !(0x20..=0x7e).contains(&c));
+        // every byte value at every position of strings of 0..=24 printable bytes, and the
+        // typical price string followed by the rest of a message
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for len in 0..=24usize {
+            for pos in 0..=len {
+                for c in 0..=255u8 {
+                    let mut b: Vec<u8> = (0..len).map(|_| {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        0x20 + (x % 95) as u8
+                    }).map(|c| if c == b'"' || c == b'\\' { b'a' } else { c }).collect();
+                    if pos < len {
+                        b[pos] = c;
+                    }
+                    assert_eq!(plain_len(&b), slow(&b), "{b:?}");
+                }
+            }
+        }
+        let m = br#"64996.80000000","0.03508000"],["64996.13000000""#;
+        for k in 0..m.len() {
+            assert_eq!(plain_len(&m[k..]), slow(&m[k..]));
+        }
+    }
 
     #[test]
     fn reads_the_compact_form_and_declines_the_rest() {

@@ -96,7 +96,8 @@ def nexus_decode(venue: str, sim: SimFrames) -> dict:
     native book (the job a peer's feed handler does)."""
     from nexus.exceptions import BatchFull, DecodeError
     from nexus.feeds.lines import infer_instruments
-    from nexus.venues.base import DEFAULT_BATCH_RECORDS
+    from nexus.venues.base import DEFAULT_BATCH_RECORDS, SegKind
+    from nexus.venues.booksync import Sync
     from nexus.venues.registry import canonical_symbol, load
 
     from nexus.bench.feeds import spec
@@ -104,6 +105,7 @@ def nexus_decode(venue: str, sim: SimFrames) -> dict:
     mod = load(venue)
     rest_symbol = canonical_symbol(venue, spec(venue).symbol_of(sim.symbol))
     lines = sim.nexus_lines
+    _TRADES = SegKind.TRADES
 
     def fresh():
         dec = mod.Decoder()
@@ -117,6 +119,9 @@ def nexus_decode(venue: str, sim: SimFrames) -> dict:
         if sync is not None:
             sync.fuse()  # the steady state in one native call where the venue has it
         feed = sync.feed if with_book else None
+        # a lone trade segment skips the sync rules when they are the base ones (they ignore
+        # trades), as the feed handler does (nexus/feeds/handler.py `_trades_skip_sync`)
+        skip_trades = with_book and type(sync).feed is Sync.feed
         batch = record.empty(DEFAULT_BATCH_RECORDS)
         decode = dec.decode
         rejected = 0
@@ -133,6 +138,8 @@ def nexus_decode(venue: str, sim: SimFrames) -> dict:
                     segs = ()
                 break
             if feed is not None and segs:
+                if skip_trades and len(segs) == 1 and segs[0].kind is _TRADES:
+                    continue
                 feed(segs, batch)
         dt = clock_ns() - t0
         return dt, (dec, sync, rejected)

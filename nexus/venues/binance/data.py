@@ -27,7 +27,7 @@ from nexus._native import Book
 from nexus.exceptions import DecodeError
 from nexus.instruments import Instrument, decimals_of
 from nexus.venues.base import (
-    APPLIED, CONTROL, BUFFERED_MESSAGES_MAX, Decoder, fast_segment, trade_segment, Segment, SegKind, columns, log, ms_to_ns, seq_int,
+    APPLIED, CONTROL, BUFFERED_MESSAGES_MAX, Decoder, TradeSegment, fast_segment, trade_segment, Segment, SegKind, columns, log, ms_to_ns, seq_int,
     trade_id_int,
 )
 from nexus.venues.booksync import BookState, Sync
@@ -55,8 +55,11 @@ def instrument(venue: str, symbol: str, tick: str, step: str, *, kind: str = "sp
 binance_trade = getattr(_native, "binance_trade", None)
 binance_snapshot = getattr(_native, "binance_snapshot", None)  # ... and for REST depth bodies
 binance_depth_sync = getattr(_native, "binance_depth_sync", None)  # ... and the fused steady state
-_TRADE_PREFIXES = (b'{"e":"aggTrade"', b'{"e":"trade"')
-_DEPTH_PREFIX = b'{"e":"depthUpdate"'
+_new_trade = object.__new__
+# The first 12 bytes of a raw event of each kind the fast paths take (`{"e":"aggTrade"`,
+# `{"e":"trade"`, `{"e":"depthUpdate"`): what `decode` dispatches on.
+_TRADE_EVENT, _DEPTH_EVENT = 1, 2
+_EVENT_KINDS = {b'{"e":"aggTra': _TRADE_EVENT, b'{"e":"trade"': _TRADE_EVENT, b'{"e":"depthU': _DEPTH_EVENT}
 _SNAPSHOT_PREFIX = b'{"lastUpdateId"'
 
 
@@ -72,21 +75,28 @@ class BinanceDecoder(Decoder):
         or anything unusual in it, takes the general path, which accepts and rejects exactly
         the same messages (the fast path only declines, never decides)."""
         if type(raw) is bytes:
-            # A raw event starts `{"e":"<type>"`: one prefix test per kind (a substring search
-            # in a slice costs several times more). A frame in any other form (wrapped,
-            # reordered, spaced) takes the general path, which accepts it as well.
-            if raw.startswith(_TRADE_PREFIXES):  # aggTrade / trade: one TRADE record
+            # A raw event starts `{"e":"<type>"`: its first 12 bytes name the kind, looked up
+            # once (one slice and one dict probe cost less than the two startswith calls a
+            # depthUpdate needed); the native fast path then checks the whole event name. A
+            # frame in any other form (wrapped, reordered, spaced) takes the general path,
+            # which accepts it as well.
+            kind = _EVENT_KINDS.get(raw[:12])
+            if kind == _TRADE_EVENT:  # aggTrade / trade: one TRADE record
                 e = self._fast_ent
                 if e is not None and binance_trade is not None:
                     r = binance_trade(raw, out, e.native, ts_local_ns)
                     if r is not None and type(r[0]) is int:  # (ts, [trade id as text]), not ("symbol", s)
-                        return [trade_segment(e.inst, 1, r[0], r[1])]
+                        s = _new_trade(TradeSegment)  # trade_segment(e.inst, 1, ts, ids), inlined
+                        s.inst = e.inst
+                        s.stop = 1
+                        s.ts_exchange_ns, s.trade_ids = r
+                        return [s]
                 if binance_trade is not None:  # the first trade, another symbol, or declined
                     got = self._native_fast(binance_trade, raw, out, ts_local_ns)
                     if got is not None:
                         (ts, ids), e = got
                         return [trade_segment(e.inst, 1, ts, ids)]
-            elif raw.startswith(_DEPTH_PREFIX):
+            elif kind == _DEPTH_EVENT:
                 fused = self.fused  # Sync.fuse: an ordinary diff on a synced book, applied in one call
                 if fused is not None and fused(raw, out, ts_local_ns) is not None:
                     return APPLIED
@@ -241,30 +251,43 @@ class BinanceSync(Sync):
 
     RULE = -1  # binance_depth_sync's sequence rule: 0 spot (U <= u_prev + 1 < u + 1), 1 futures (pu == u_prev)
 
+    # (decoder entry, BookState) of the last fused frame: the state found again without the
+    # symbol lookup while the decoder's current entry is the same object (a new instrument or
+    # new metadata makes a new entry); every condition on the state is still checked per frame
+    _hot: tuple | None = None
+
     def feed_frame(self, raw: Any, batch: np.ndarray, ts_local_ns: int = 0) -> tuple | None:
         """`Sync.feed_frame` (the decoder offers every depthUpdate frame): an ordinary diff of
         the decoder's current instrument, its book in sync and one event already applied since
         the snapshot, in one native call (native/src/py/binance.rs binance_depth_sync); None
         otherwise (nothing applied)."""
         e = self.decoder._fast_ent
-        if e is None or binance_depth_sync is None:
-            return None
-        st = self.books.get(e.inst.symbol)
-        if st is None or not st.synced or st.last_prev is None or st.inst is not e.inst:
+        hot = self._hot
+        if hot is not None and hot[0] is e:
+            st = hot[1]
+        else:
+            if e is None or binance_depth_sync is None:
+                return None
+            st = self.books.get(e.inst.symbol)
+            if st is None:
+                return None
+            self._hot = (e, st)
+        if not st.synced or st.last_prev is None or st.inst is not e.inst:
             return None
         book = st.book
-        publish = None
-        if type(book) is not Book:  # the feed handler's PublishingBook
-            book, publish = book.inner, book.publish
         last = st.last_seq
-        r = binance_depth_sync(raw, batch, e.native, ts_local_ns, book, last, self.RULE)
-        if r is None:
-            return None
+        if type(book) is Book:
+            r = binance_depth_sync(raw, batch, e.native, ts_local_ns, book, last, self.RULE)
+            if r is None:
+                return None
+        else:  # the feed handler's PublishingBook: the applied records published, as its apply does
+            r = binance_depth_sync(raw, batch, e.native, ts_local_ns, book.inner, last, self.RULE)
+            if r is None:
+                return None
+            book.publish(batch[:r[0]])
         final = r[2]
         st.last_prev = last if self.RULE else final  # futures: pu (== the previous u); spot: u
         st.last_seq = final
-        if publish is not None:
-            publish(batch[:r[0]])
         if r[3] is not st.is_crossed:  # a change: noted, as `feed` does
             self._check_crossed(st)
         self.last_fused = r

@@ -135,3 +135,31 @@ def test_fused_path_is_taken_in_the_steady_state_and_declines_the_exceptions():
         assert st.synced and st.gaps == 1 and st.crossed == 1 and st.is_crossed
         assert sum(len(r) for r in fus.ring) // 64 > 40
         assert any("crossed book" in n for n in fus.sync.notes)
+
+
+def test_fused_path_after_a_relisted_instrument():
+    """New metadata for the book's symbol in the steady state (the same exponents: the book is
+    kept with the new instrument; more decimals: the book waits for a snapshot): the fused path
+    finds the book again (BinanceSync keeps the last one found per decoder entry) and both
+    paths leave the same book, ring and sync state after every frame."""
+    for mod in (spot, perp):
+        for tick in ("0.01", "0.000000001"):  # WIRE_EXPONENT is 8: the second widens the exponent
+            steady = [("snap", [["99.90", "1.0"]], [["100.10", "1.0"]], 0, 0)]
+            steady += [("next", [["99.95", "2.0"]], [["100.05", "0"]], 0, 0)] * 5
+            after = [("next", [["99.96", "1.0"]], [["100.06", "1"]], 0, 0)] * 5
+            after += [("snap", [["99.80", "1.0"]], [["100.20", "1.0"]], 0, 0)]
+            after += [("next", [["99.97", "1.0"]], [["100.07", "1"]], 0, 0)] * 5
+            raws = frames(mod, steady + after)
+            ref, fus = Pipeline(mod, False), Pipeline(mod, True)
+            cut = len(frames(mod, steady))
+            for i, raw in enumerate(raws):
+                if i == cut:
+                    for p in (ref, fus):
+                        p.dec.set_instrument(instrument(mod.VENUE, SYM, tick, "0.001"))
+                ref.frame(raw, 1000 + i)
+                fus.frame(raw, 1000 + i)
+                assert fus.ring == ref.ring, (mod.VENUE, tick, i)
+                assert fus.state_of() == ref.state_of(), (mod.VENUE, tick, i)
+            st = fus.sync.books[SYM]
+            assert st.synced and st.inst is fus.dec.instrument(SYM)
+            assert fus.taken >= 8, (mod.VENUE, tick, fus.taken)  # fused before and after the change
