@@ -341,6 +341,17 @@ class VenueSim:
             for p in [p for p in self.bids if p > hi and not self.protected(BID, p)]:
                 self.set_level(BID, p, 0)
         self._fair_prev = fair
+        if self.others is not None and not self.arb_free:
+            # where the arbitrageur does not come (a pattern's venue, a follower of a push), a
+            # maker's quote at or through another venue's touch would be picked off there:
+            # it is pulled (a defended level stays: the market moved away from it)
+            ob, oa = self.others
+            if oa is not None:
+                for p in [p for p in self.bids if p >= oa and not self.protected(BID, p)]:
+                    self.set_level(BID, p, 0)
+            if ob is not None:
+                for p in [p for p in self.asks if p <= ob and not self.protected(ASK, p)]:
+                    self.set_level(ASK, p, 0)
         p_take = min(1.0, self.flow.rate_per_s / 50.0)  # busy venues get arbitraged, quiet ones requote
         ba = self.best_ask()
         if ba is not None and ba < fair - half:
