@@ -295,6 +295,10 @@ class VenueSim:
         arbitrageur and the router leave it alone, no other venue quotes off it."""
         return self.fair_mult != 1.0 or any(getattr(h, "kind", None) and not h.done for h in self.hooks)
 
+    def defends(self) -> bool:
+        """A scripted pattern here defends a level (`holds_market`: an iceberg, an absorber)."""
+        return any(getattr(h, "holds_market", False) and not h.done for h in self.hooks)
+
     def _makers(self, q: int) -> int:
         per_order = max(1.0, self.order_lots * self.spec.lot)
         return max(1, min(8, int(q / per_order) + (1 if self.rng.random() < 0.4 else 0)))
@@ -341,10 +345,11 @@ class VenueSim:
             for p in [p for p in self.bids if p > hi and not self.protected(BID, p)]:
                 self.set_level(BID, p, 0)
         self._fair_prev = fair
-        if self.others is not None and not self.arb_free:
-            # where the arbitrageur does not come (a pattern's venue, a follower of a push), a
-            # maker's quote at or through another venue's touch would be picked off there:
-            # it is pulled (a defended level stays: the market moved away from it)
+        if self.others is not None and self.defends():
+            # a venue whose pattern defends a level (the arbitrageur does not come here): as
+            # the market moves away from that level, a maker's quote left at or through
+            # another venue's touch would be picked off there, so it is pulled (the defended
+            # level itself stays)
             ob, oa = self.others
             if oa is not None:
                 for p in [p for p in self.bids if p >= oa and not self.protected(BID, p)]:
