@@ -23,8 +23,9 @@ Kinds (the signal families of the product description) and what `side` means in 
 - `exhaustion`: an aggressive burst with growing size pushes the price for ~1.5 s, then the
   aggression stops and the price drifts back. side = the side that is exhausted; `t_ns` is
   the end of the burst and `price` the extreme touch reached.
-- `delta_spike`: ~0.6 s of one-sided market orders, several times the normal rate and
-  size. side = the aggressor side.
+- `delta_spike`: ~0.6 s of one-sided market orders, several times the venue's own normal
+  rate and size (DeltaSpike), planted only once the venue's flow has a baseline (the
+  definition's SPIKE_BUCKETS_MIN buckets). side = the aggressor side.
 - `accumulation`: for ~25 s, market orders of one identical large size every 1-2 s,
   whatever the price does (the "smart money" pattern). side = the accumulating side;
   `price` is the VWAP of its fills (rounded down to the tick).
@@ -77,9 +78,9 @@ def _side_name(side: int) -> str:
 
 class Pattern:
     kind = ""
-    # True: the pattern defends a level that holds its venue's price; the simulated makers and
-    # arbitrage carry that price to the other venues (nexus.sim.market.MarketSim._held), as a
-    # large passive order holds the whole market. An exhaustion's push stays on its venue:
+    # True: the pattern defends a level that holds its venue's price; the whole market does not
+    # trade through it (a floor for a bid, a ceiling for an ask) but moves away from it freely
+    # (nexus.sim.market.MarketSim._held), as a large passive order bounds the whole market. An exhaustion's push stays on its venue:
     # carried, it would be an unlabelled directional burst on every other venue.
     holds_market = False
 
