@@ -51,6 +51,20 @@ derived at each window): 0.77/0.86 -> 0.92/0.88 (Binance perp 0.64/0.63 -> 0.81/
 0.46/0.89 -> 0.81/0.92, OKX 0.59/0.87 -> 0.81/0.77). Held out once afterwards (101-120):
 0.79/0.84 -> 0.90/0.85; Binance perp 0.41/0.53 -> 0.62/0.45 and Bybit precision 0.65 -> 0.76
 (still below 0.7: Binance perp); the other kinds unchanged (only derived delta-spike labels moved).
+The lulls were then removed from the simulator (issue 18, no detector value changed): a
+follower of another venue's push keeps its ordinary flow (only the quotes the push alone left
+stale are pulled; its stale-quote taking after the market's own moves goes on: over 12 s
+after a 4 bp push, Binance perp traded 0.07 of an unpushed run's volume before, 0.95 now),
+a defended level (iceberg, absorption) is a floor/ceiling the market moves away from, not a
+frozen reference, and a planted delta spike comes at 3x its venue's OWN taker-order rate (at
+least 60 orders a second, as before; it was 60 a second everywhere, ~1.7x Binance perp's
+ordinary rate, where the spikes reached only z 4-6) and only once the venue's flow has 20
+baseline buckets. Tuning seeds 201-205, delta spike 0.90/0.93 -> 0.94/0.99 (Binance perp
+1.00/0.80 -> 1.00/1.00); held out once (101-120, figures combined from two halves of 10
+seeds): delta spike 0.90/0.85 -> 0.95/0.95 (Binance perp 0.62/0.45 -> 0.97/1.00, lowest venue
+Bybit precision 0.85); every kind moved with the simulator: iceberg 0.94/0.83 (recall below
+0.85; Binance spot 0.61 and Coinbase 0.67 recall), absorption 0.99/0.93, exhaustion 0.93/0.98,
+spoof 0.89/0.83 (Kraken 0.52, Hyperliquid 0.68 recall), smart money 0.92/0.96.
 Exhaustion (issue 6), on dev seeds 2,3,4,10-16 only: the burst was "one-sided volume over
 2 s >= 150 % of the market's TOTAL normal flow, >= 20 orders, 10 % in the older half"; on
 binance-perp (~73 orders/s of background) the injected bursts never reached that (16 of 17

@@ -19,10 +19,11 @@ venues wider than its costs on the two legs (ARB_LEG_BPS each): a taker sell on 
 venue and a taker buy on the cheap one in the same step; and an order router (`Router`) now
 and then splits one parent order into identical child orders on two venues quoting the same
 price, so the same print (side, price, size, time) really appears on two feeds. Scripted
-patterns keep their venue's price: a defended level (iceberg, absorption) holds the whole
-market (`MarketSim._held`), an exhaustion's push moves the other venues' quotes without
-prints of theirs (`VenueSim.follow_only`); the arbitrageur and the router never trade on a
-venue running a pattern or a `diverge` fault.
+patterns keep their venue's price: a defended level (iceberg, absorption) is a floor (a bid)
+or a ceiling (an ask) for the whole market, which keeps moving away from it
+(`MarketSim._held`); an exhaustion's push moves the other venues' quotes without prints of
+theirs (`VenueSim.follow_only`) while their ordinary flow goes on; the arbitrageur and the
+router never trade on a venue running a pattern or a `diverge` fault.
 
 Everything random comes from `random.Random` instances seeded from the simulator seed, and
 the market advances in fixed simulated steps, so a seed fixes the whole history.
@@ -129,10 +130,15 @@ class Latent:
         self.i = (self.i + 1) & (LATENT_HISTORY_STEPS - 1)
         self.hist[self.i] = self.log_p
 
-    def hold(self, price: float) -> None:
-        """Set the current latent price (a pattern defending a level holds the market there)."""
-        self.log_p = math.log(price)
-        self.hist[self.i] = self.log_p
+    def hold(self, price: float, side: int) -> None:
+        """A pattern defends a level: the market does not trade through it. A defended bid
+        (side BID) is a floor, a defended ask a ceiling: the latent price is kept on the
+        defended side of `price` and walks freely away from it (other participants keep
+        trading; only the level holds, not the whole market)."""
+        log_p = math.log(price)
+        if (self.log_p < log_p) if side == BID else (self.log_p > log_p):
+            self.log_p = log_p
+            self.hist[self.i] = self.log_p
 
     def at(self, lag_steps: int) -> float:
         lag = min(lag_steps, LATENT_HISTORY_STEPS - 1)
@@ -168,7 +174,11 @@ class VenueSim:
         self.basis_bps = 0.0        # the market's basis (perpetuals), set by MarketSim each step
         self.ref: float | None = None   # the cross-venue reference price (quote currency), MarketSim sets it
         self.arb_free = False       # MarketSim sets it: the arbitrageur and the router may trade here
-        self.follow_only = False    # MarketSim sets it: makers requote to a pattern's push, nobody takes
+        self.follow_only = False    # MarketSim sets it: another venue's pattern pushes this venue's quotes
+        self.push_ref = 0.0         # MarketSim sets it: that push (quote currency, spot terms), in self.ref
+        self._push_px = 0.0         # the push's part of self.fair at the last step (price units)
+        self._d_push = 0.0          # its change over this step: quotes it leaves stale are pulled, not taken
+        self._fair_prev: float | None = None
         # (best bid, best ask) of the OTHER venues in this venue's price units (basis included),
         # as the last step left them: makers quoting here do not lock or cross them (None: alone)
         self.others: tuple[float | None, float | None] | None = None
@@ -285,6 +295,10 @@ class VenueSim:
         arbitrageur and the router leave it alone, no other venue quotes off it."""
         return self.fair_mult != 1.0 or any(getattr(h, "kind", None) and not h.done for h in self.hooks)
 
+    def defends(self) -> bool:
+        """A scripted pattern here defends a level (`holds_market`: an iceberg, an absorber)."""
+        return any(getattr(h, "holds_market", False) and not h.done for h in self.hooks)
+
     def _makers(self, q: int) -> int:
         per_order = max(1.0, self.order_lots * self.spec.lot)
         return max(1, min(8, int(q / per_order) + (1 if self.rng.random() < 0.4 else 0)))
@@ -304,6 +318,8 @@ class VenueSim:
             ref = self.ref * (1.0 + self.basis_bps * 1e-4)
             own = ref + (own - ref) * ALIGN_KEEP
         self.fair = own * self.scale * self.fair_mult + self.fair_add
+        push_px = self.push_ref * (1.0 + self.basis_bps * 1e-4) * (1.0 - ALIGN_KEEP) * self.scale * self.fair_mult
+        self._d_push, self._push_px = push_px - self._push_px, push_px
         for h in self.hooks:
             h.before_flow(self, t_ns)
         self._anchor()
@@ -314,10 +330,34 @@ class VenueSim:
         return self.fills
 
     def _anchor(self) -> None:
-        """Makers follow the fair price: stale quotes are taken or pulled, the touch refilled."""
+        """Makers follow the fair price: stale quotes are taken or pulled, the touch refilled.
+        Where another venue's pattern pushed this venue's quotes this step (`_d_push`, see
+        MarketSim.step), the quotes the push alone left stale are pulled first (requoted, no
+        prints: the burst is the pattern venue's); what the market's ordinary move left stale
+        beyond that is taken as on any step, so the venue's ordinary flow goes on."""
         tick, fair = self.tick, self.fair
         half = self.flow.spread_ticks * tick / 2.0
-        p_take = 0.0 if self.follow_only else min(1.0, self.flow.rate_per_s / 50.0)  # busy venues get arbitraged, quiet ones requote
+        if self._d_push and self._fair_prev is not None:
+            pushed = self._fair_prev + self._d_push      # where the push alone moved the fair price
+            lo, hi = min(fair, pushed) - half, max(fair, pushed) + half
+            for p in [p for p in self.asks if p < lo and not self.protected(ASK, p)]:
+                self.set_level(ASK, p, 0)
+            for p in [p for p in self.bids if p > hi and not self.protected(BID, p)]:
+                self.set_level(BID, p, 0)
+        self._fair_prev = fair
+        if self.others is not None and self.defends():
+            # a venue whose pattern defends a level (the arbitrageur does not come here): as
+            # the market moves away from that level, a maker's quote left at or through
+            # another venue's touch would be picked off there, so it is pulled (the defended
+            # level itself stays)
+            ob, oa = self.others
+            if oa is not None:
+                for p in [p for p in self.bids if p >= oa and not self.protected(BID, p)]:
+                    self.set_level(BID, p, 0)
+            if ob is not None:
+                for p in [p for p in self.asks if p <= ob and not self.protected(ASK, p)]:
+                    self.set_level(ASK, p, 0)
+        p_take = min(1.0, self.flow.rate_per_s / 50.0)  # busy venues get arbitraged, quiet ones requote
         ba = self.best_ask()
         if ba is not None and ba < fair - half:
             limit = int(math.floor((fair - half) / tick)) * tick
@@ -371,7 +411,10 @@ class VenueSim:
                 self._random_cancel()
             else:
                 mid = self.mid()
-                skew = 0.0 if self.follow_only else max(-0.35, min(0.35, (self.fair - mid) / self.tick * 0.15))
+                # while another venue's push moves this venue's quotes fast (>= half a tick a
+                # step) the makers' requote lag is the push's, not a price takers lean on
+                moving = abs(self._d_push) >= self.tick / 2
+                skew = 0.0 if moving else max(-0.35, min(0.35, (self.fair - mid) / self.tick * 0.15))
                 p_buy = min(0.95, max(0.05, 0.5 + skew + self.buy_bias))
                 self.market(BUY if self.rng.random() < p_buy else SELL, self._market_lots())
 
@@ -465,7 +508,7 @@ class MarketSim:
         self.basis = Basis(seeded(seed, 11))
         self.arb = Arbitrageur(self.venues, market)
         self.router = Router(seeded(seed, 12), self.venues, market)
-        self.hold: float | None = None
+        self.hold: tuple[float, int] | None = None
         self.step_no = 0
 
     def step(self, t_ns: int) -> dict[str, list[Fill]]:
@@ -474,7 +517,7 @@ class MarketSim:
         self.basis.step()
         coupled = len(self.venues) > 1
         if self.hold is not None:
-            self.latent.hold(self.hold)     # a defended level holds the whole market
+            self.latent.hold(*self.hold)    # a defended level: the market does not trade through it
         ref = self.latent.at(0)
         # a pattern pushing its venue's price (an exhaustion burst, vs.fair_add) moves the
         # market's quotes too; the other venues' makers requote to it without taking anything
@@ -484,7 +527,8 @@ class MarketSim:
         for vs in self.venues.values():
             vs.basis_bps = self.basis.bps if vs.perpetual else 0.0
             push = [p for u, p in pushes if u is not vs]
-            vs.ref = ref + sum(push) if coupled else None
+            vs.push_ref = sum(push) if coupled else 0.0
+            vs.ref = ref + vs.push_ref if coupled else None
             vs.follow_only = bool(push)
             vs.arb_free = coupled and not vs.scripted() and not push
         if coupled:
@@ -520,16 +564,19 @@ class MarketSim:
             k = vs.scale * (1.0 + vs.basis_bps * 1e-4)
             vs.others = (max(bids) * k if bids else None, min(asks) * k if asks else None)
 
-    def _held(self) -> float | None:
+    def _held(self) -> tuple[float, int] | None:
         """The price a scripted pattern defends just now (an iceberg or an absorber holding a
-        level: `holds_market` on the hook), in spot terms: the other venues' makers and the
-        arbitrageurs carry it to the whole market, as a large passive order holds every venue,
-        not one. The first such venue in venue order wins."""
+        level: `holds_market` on the hook), in spot terms, and the defended side: the market
+        does not trade through it (a defended bid is a floor for every venue, as a large
+        passive order is for the whole market) but moves freely away from it -- the other
+        participants keep trading, the reference is not frozen. The first such venue in venue
+        order wins."""
         for vs in self.venues.values():
             if vs.fair_mult != 1.0:     # a diverging venue's price is its fault's, never the market's
                 continue
-            if any(getattr(h, "holds_market", False) and not h.done for h in vs.hooks):
-                return vs.fair / vs.scale / (1.0 + vs.basis_bps * 1e-4)
+            for h in vs.hooks:
+                if getattr(h, "holds_market", False) and not h.done:
+                    return vs.fair / vs.scale / (1.0 + vs.basis_bps * 1e-4), h.side
         return None
 
     def latent_price(self) -> Decimal:

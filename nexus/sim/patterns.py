@@ -30,8 +30,9 @@ Kinds (the signal families of the product description) and what `side` means in 
 - `exhaustion`: an aggressive burst with growing size pushes the price for ~1.5 s, then the
   aggression stops and the price drifts back. side = the side that is exhausted; `t_ns` is
   the end of the burst and `price` the extreme touch reached.
-- `delta_spike`: ~0.6 s of one-sided market orders, several times the normal rate and
-  size. side = the aggressor side.
+- `delta_spike`: ~0.6 s of one-sided market orders, several times the venue's own normal
+  rate and size (DeltaSpike), planted only once the venue's flow has a baseline (the
+  definition's SPIKE_BUCKETS_MIN buckets). side = the aggressor side.
 - `accumulation`: for ~25 s, market orders of one identical large size every 1-2 s,
   whatever the price does (the "smart money" pattern). The size is 10-16 typical orders,
   a typical order being the venue's as its market shows it: the larger of the flow's
@@ -78,7 +79,7 @@ import random
 from collections import deque
 from typing import Callable
 
-from nexus.sim.market import BID, BUY, SELL, VenueSim, seeded
+from nexus.sim.market import BID, BUY, SELL, STEP_NS, VenueSim, seeded
 
 KINDS: tuple[str, ...] = ("iceberg", "spoof", "absorption", "exhaustion", "delta_spike", "accumulation")
 FIRST_PATTERN_S = 3.0
@@ -92,9 +93,9 @@ def _side_name(side: int) -> str:
 
 class Pattern:
     kind = ""
-    # True: the pattern defends a level that holds its venue's price; the simulated makers and
-    # arbitrage carry that price to the other venues (nexus.sim.market.MarketSim._held), as a
-    # large passive order holds the whole market. An exhaustion's push stays on its venue:
+    # True: the pattern defends a level that holds its venue's price; the whole market does not
+    # trade through it (a floor for a bid, a ceiling for an ask) but moves away from it freely
+    # (nexus.sim.market.MarketSim._held), as a large passive order bounds the whole market. An exhaustion's push stays on its venue:
     # carried, it would be an unlabelled directional burst on every other venue.
     holds_market = False
 
@@ -381,8 +382,18 @@ class Exhaustion(Pattern):
 
 
 class DeltaSpike(Pattern):
+    """0.6 s of one-sided market orders at several times the venue's normal rate and size.
+    The rate is RATE_MULT times the venue's OWN normal taker-order rate (the Scheduler sets
+    `per_step` from the venue's recent flow, DeltaMeter.orders_per_step) and at least
+    MIN_PER_STEP orders a step; each order is 1-3 typical orders (the venue's normal taker
+    order is ~1.1 typical). "Several times" is the definition's, not a detector threshold:
+    on a busy venue a fixed rate was no burst (60 orders/s against Binance perp's ~36 a
+    second of ordinary taker orders)."""
+
     kind = "delta_spike"
     DURATION_S = 0.6
+    RATE_MULT = 3.0             # several times the venue's normal taker-order rate
+    MIN_PER_STEP = 0.6          # and at least 60 orders a second (quiet venues)
 
     def __init__(self, *a) -> None:
         super().__init__(*a)
@@ -390,16 +401,24 @@ class DeltaSpike(Pattern):
         self.price = vs.best_ask() if self.side == BUY else vs.best_bid()
         self.delta = 0
         self.orders = 0
+        self.per_step = self.MIN_PER_STEP
         self.detail = {"delta": "0", "orders": 0, "duration_ms": int(self.DURATION_S * 1000)}
+
+    def set_normal_rate(self, orders_per_step: float) -> None:
+        """The venue's normal taker orders per step (its recent flow): the burst's pace."""
+        self.per_step = max(self.MIN_PER_STEP, self.RATE_MULT * orders_per_step)
 
     def before_flow(self, vs, t_ns):
         if self.elapsed_s(t_ns) > self.DURATION_S:
             self.finish(t_ns)
             return
-        if self.rng.random() < 0.6:
+        whole = int(self.per_step)
+        n = whole + (1 if self.rng.random() < self.per_step - whole else 0)
+        for _ in range(n):
             lots = max(1, int(self.lots * (1 + 2 * self.rng.random())))
             self.delta += vs.market(self.side, lots, tag=self.id)
             self.orders += 1
+        if n:
             self.detail.update(delta=vs.spec.qty(self.delta), orders=self.orders)
 
 
@@ -495,6 +514,8 @@ class DeltaMeter:
         self.book = book
         self.fills: list = []
         self.buckets: deque[int] = deque(maxlen=SPIKE_WINDOW)
+        self.counts: deque[int] = deque(maxlen=SPIKE_WINDOW)   # taker orders per bucket, same buckets
+        self.count = 0
         self.bucket: int | None = None
         self.delta = 0
         self.recent: deque[tuple[int, int]] = deque()   # (t_ns, signed qty) of steps with fills
@@ -510,10 +531,13 @@ class DeltaMeter:
             self.bucket = b
         elif b > self.bucket:
             self.buckets.append(self._winsorised(self.delta))
+            self.counts.append(self.count)
             for _ in range(min(b - self.bucket - 1, SPIKE_WINDOW)):
                 self.buckets.append(0)
-            self.bucket, self.delta = b, 0
+                self.counts.append(0)
+            self.bucket, self.delta, self.count = b, 0, 0
         self.delta += q
+        self.count += len({f.order for f in fills})
         if q:
             self.recent.append((t_ns, q))
             self.sliding += q
@@ -530,6 +554,18 @@ class DeltaMeter:
         mad = max(1, sorted(abs(x - med) for x in xs)[len(xs) // 2])
         half = int(SPIKE_CLIP_Z * 1.4826 * mad)
         return max(med - half, min(med + half, v))
+
+    def baseline(self) -> bool:
+        """Whether the venue's flow has a baseline a spike can stand out from (the
+        definition's: SPIKE_BUCKETS_MIN completed buckets)."""
+        return len(self.buckets) >= SPIKE_BUCKETS_MIN
+
+    def orders_per_step(self) -> float:
+        """The venue's normal taker orders per simulated step over the baseline's buckets."""
+        if not self.counts:
+            return 0.0
+        steps = SPIKE_BUCKET_NS / STEP_NS
+        return sum(self.counts) / len(self.counts) / steps
 
     def z(self) -> float:
         n = len(self.buckets)
@@ -687,6 +723,11 @@ class Scheduler:
             free = [v for v in self.venues if v not in busy]
             if free:
                 kind = self._next_kind()
+                if kind == "delta_spike" and self.queue and not all(self.meters[v].baseline() for v in free):
+                    # a spike is an outlier against the venue's normal flow: not planted before
+                    # there is one (the next kind goes first; the spike waits for its turn)
+                    kind = self.queue.pop(0)
+                    self.queue.insert(0, "delta_spike")
                 venue = free[self.rng.randrange(len(free))]
                 side = BUY if self.rng.random() < 0.5 else SELL
                 self.n += 1
@@ -700,6 +741,7 @@ class Scheduler:
                     if kind == "exhaustion":
                         self.derived.append(BurstSpike(p))
                     elif kind == "delta_spike":
+                        p.set_normal_rate(self.meters[venue].orders_per_step())
                         self.derived.append(SpikeFade(p))
             self.next_ns = t_ns + int(self.rng.uniform(*GAP_S) * NS)
         return out + [p.label() for p in done]

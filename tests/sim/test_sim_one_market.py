@@ -53,9 +53,10 @@ def test_a_cross_wider_than_the_fees_is_traded_on_both_venues():
 
 
 def test_makers_following_a_push_keep_to_each_others_touch():
-    """While one venue is pushed (an exhaustion's fair_add), the others only follow (nobody
-    takes there) -- but their makers still keep to each other's touch: a bid at another
-    follower's ask is not posted."""
+    """While one venue is pushed (an exhaustion's fair_add), the others follow it (what the
+    push alone left stale is pulled, not taken; their ordinary flow goes on, see
+    test_sim_background.py) -- and their makers still keep to each other's touch: a bid at
+    another follower's ask is not posted."""
     venues = ["binance-perp", "okx-swap", "aster"]
     core = SimCore(seed=6, venues=venues, patterns=False)
     core.advance(1)
