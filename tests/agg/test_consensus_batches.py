@@ -58,3 +58,22 @@ def test_bad_arrays_are_refused_after_good_ones():
             c.apply(0, np.zeros(4, dtype=[("a", "i8")]))
         assert c.apply_touch(0, good[:0]) is False
         assert c.apply(1, good[5:9]) == 4
+
+
+def test_read_records_reads_the_batch_and_leaves_the_book_alone():
+    """read_records (the bench's floor under apply_touch) sums the batch's prices and
+    quantities, views and copies alike, refuses what apply refuses, and merges nothing."""
+    s = stream(500, 8)
+    c = Consensus()
+    c.apply(0, s[:100])
+    before = (c.touch(), c.top(BID, 50), c.top(ASK, 50))
+    for lo, hi in ((0, 0), (0, 1), (3, 40), (100, 500)):
+        part = s[lo:hi]
+        odd = (int(part["price"].sum()) + int(part["qty"].sum())) % 2 == 1
+        assert c.read_records(2, part) is odd
+        assert c.read_records(2, part.copy()) is odd
+    assert (c.touch(), c.top(BID, 50), c.top(ASK, 50)) == before
+    with pytest.raises(ValueError, match="contiguous"):
+        c.read_records(0, s[::2])
+    with pytest.raises(ValueError):
+        c.read_records(8, s[:3])

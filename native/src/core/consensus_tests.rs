@@ -565,3 +565,17 @@ fn slots_by_multiplicative_inverse_are_exact() {
         }
     }
 }
+
+/// read_records (the bench's floor under apply_bytes) reads every record's price and
+/// quantity, wrapping, and nothing else.
+#[test]
+fn read_records_sums_prices_and_quantities() {
+    let rs: Vec<Record> = (0..37i64)
+        .map(|i| Record { kind: kind::BOOK_LEVEL, side: side::BID, price: i64::MAX - i, qty: 3 * i + 1, seq: 99, ..Default::default() })
+        .collect();
+    let bytes: Vec<u8> = rs.iter().flat_map(|r| unsafe { std::slice::from_raw_parts(r as *const Record as *const u8, RECORD_SIZE) }.to_vec()).collect();
+    let want = rs.iter().fold(0i64, |s, r| s.wrapping_add(r.price).wrapping_add(r.qty));
+    assert_eq!(read_records(&bytes), want);
+    assert_eq!(read_records(&bytes[..RECORD_SIZE]), i64::MAX.wrapping_add(1));
+    assert_eq!(read_records(&[]), 0);
+}

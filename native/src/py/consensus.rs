@@ -6,7 +6,9 @@ use crate::core::record::RECORD_SIZE;
 use numpy::{PyArray2, PyUntypedArray, PyUntypedArrayMethods};
 use std::sync::atomic::{AtomicPtr, Ordering};
 use pyo3::prelude::*;
+use pyo3::exceptions::PyRuntimeError;
 use pyo3::types::PyTuple;
+use std::cell::{Ref, RefCell, RefMut};
 
 fn venue_arg(v: usize) -> PyResult<usize> {
     if v < VENUES_MAX {
@@ -56,107 +58,156 @@ fn level_tuple(l: &CLevel) -> (i64, i64, Vec<i64>) {
 
 type Touch = (i64, i64, i64, i64);
 
-/// Consensus book over up to 8 venues (see native/src/core/consensus.rs). The second field
-/// keeps the last tuple `touch()` returned, handed out again while the touch is unchanged.
-#[pyclass(module = "nexus._native")]
-pub struct Consensus(consensus::Consensus, Option<(Touch, Py<PyTuple>)>);
+/// A Consensus's state: the book, and the last tuple `touch()` returned (handed out again
+/// while the touch is unchanged).
+struct State {
+    book: consensus::Consensus,
+    last_touch: Option<(Touch, Py<PyTuple>)>,
+}
+
+/// Consensus book over up to 8 venues (see native/src/core/consensus.rs).
+///
+/// `frozen`, its state in a `RefCell`: a `&mut self` method would make PyO3 take its
+/// atomic borrow flag (a locked compare-exchange, which also waits for every earlier store
+/// to drain) on each call, and `apply_touch` is called once per venue message. The
+/// RefCell's flag is a plain load and store and still refuses a re-entrant call.
+#[pyclass(module = "nexus._native", frozen)]
+pub struct Consensus(RefCell<State>);
+
+// SAFETY: the module is built for the stable ABI (abi3), which only GIL-enabled CPython
+// loads, and every access to the state is from a method of this class, so with the GIL
+// held: no two threads touch the RefCell at once. (Nothing in the crate reaches a
+// Consensus without the GIL, e.g. through `Py::get`.)
+unsafe impl Sync for Consensus {}
+
+impl Consensus {
+    #[inline(always)]
+    fn state(&self) -> PyResult<RefMut<'_, State>> {
+        self.0.try_borrow_mut().map_err(|_| PyRuntimeError::new_err("Consensus is already in use (a re-entrant call)"))
+    }
+    #[inline(always)]
+    fn book(&self) -> PyResult<Ref<'_, consensus::Consensus>> {
+        self.0
+            .try_borrow()
+            .map(|s| Ref::map(s, |s| &s.book))
+            .map_err(|_| PyRuntimeError::new_err("Consensus is already in use (a re-entrant call)"))
+    }
+}
 
 #[pymethods]
 impl Consensus {
     #[new]
     fn new() -> Self {
-        Consensus(consensus::Consensus::new(), None)
+        Consensus(RefCell::new(State { book: consensus::Consensus::new(), last_touch: None }))
     }
     /// Venue v's conversion into consensus units: price*price_mul; qty*qty_mul/qty_div
     /// (or notional/price for inverse contracts).
     #[pyo3(signature = (v, price_mul, qty_mul, qty_div=1, inverse=false))]
-    fn set_scale(&mut self, v: usize, price_mul: i64, qty_mul: i64, qty_div: i64, inverse: bool) -> PyResult<()> {
+    fn set_scale(&self, v: usize, price_mul: i64, qty_mul: i64, qty_div: i64, inverse: bool) -> PyResult<()> {
         if price_mul <= 0 || qty_mul <= 0 || qty_div <= 0 {
             return Err(ArgError::ScaleFactors.into());
         }
-        self.0.set_scale(venue_arg(v)?, VenueScale { price_mul, qty_mul, qty_div, inverse });
+        self.state()?.book.set_scale(venue_arg(v)?, VenueScale { price_mul, qty_mul, qty_div, inverse });
         Ok(())
     }
     /// The consensus grid's price step (consensus units); a performance hint, prices off it
     /// are still kept exactly.
-    fn set_tick(&mut self, tick: i64) -> PyResult<()> {
+    fn set_tick(&self, tick: i64) -> PyResult<()> {
         if tick <= 0 {
             return Err(ArgError::Tick.into());
         }
-        self.0.set_tick(tick);
+        self.state()?.book.set_tick(tick);
         Ok(())
     }
     /// Apply venue v's book records (in the venue's own units).
-    fn apply(&mut self, v: usize, batch: &Bound<'_, PyUntypedArray>) -> PyResult<usize> {
+    fn apply(&self, v: usize, batch: &Bound<'_, PyUntypedArray>) -> PyResult<usize> {
+        let bytes = batch_records(batch)?;
         let v = venue_arg(v)?;
-        Ok(self.0.apply_bytes(v, batch_records(batch)?))
+        Ok(self.state()?.book.apply_bytes(v, bytes))
     }
     /// Apply venue v's book records and return whether the touch changed (best bid/ask
     /// price or total, or a side appearing/emptying): read touch() only when it did.
-    fn apply_touch(&mut self, v: usize, batch: &Bound<'_, PyUntypedArray>) -> PyResult<bool> {
+    fn apply_touch(&self, v: usize, batch: &Bound<'_, PyUntypedArray>) -> PyResult<bool> {
+        let bytes = batch_records(batch)?;
         let v = venue_arg(v)?;
-        Ok(self.0.apply_bytes_touch(v, batch_records(batch)?))
+        Ok(self.state()?.book.apply_bytes_touch(v, bytes))
+    }
+    /// Read venue v's batch as apply_touch() would — the same call path and the same
+    /// records (the sum of their prices and quantities) — without merging anything; returns
+    /// whether that sum is odd. The floor under apply_touch(), for `nexus bench agg`.
+    fn read_records(&self, v: usize, batch: &Bound<'_, PyUntypedArray>) -> PyResult<bool> {
+        let bytes = batch_records(batch)?;
+        venue_arg(v)?;
+        let _s = self.state()?; // the same borrow apply_touch() takes
+        Ok(consensus::read_records(bytes) & 1 == 1)
     }
     /// Set venue v's quantity at a consensus price (consensus units).
-    fn set(&mut self, v: usize, side: u8, price: i64, qty: i64) -> PyResult<()> {
-        self.0.set(venue_arg(v)?, side, price, qty);
+    fn set(&self, v: usize, side: u8, price: i64, qty: i64) -> PyResult<()> {
+        self.state()?.book.set(venue_arg(v)?, side, price, qty);
         Ok(())
     }
     #[pyo3(signature = (v, side=0))]
-    fn clear_venue(&mut self, v: usize, side: u8) -> PyResult<()> {
-        self.0.clear_venue(venue_arg(v)?, side);
+    fn clear_venue(&self, v: usize, side: u8) -> PyResult<()> {
+        self.state()?.book.clear_venue(venue_arg(v)?, side);
         Ok(())
     }
-    fn set_included(&mut self, v: usize, included: bool) -> PyResult<()> {
-        self.0.set_included(venue_arg(v)?, included);
+    fn set_included(&self, v: usize, included: bool) -> PyResult<()> {
+        self.state()?.book.set_included(venue_arg(v)?, included);
         Ok(())
     }
     fn included(&self, v: usize) -> PyResult<bool> {
-        Ok(self.0.included(venue_arg(v)?))
+        Ok(self.book()?.included(venue_arg(v)?))
     }
     /// (price, total, [qty per venue]) of the best bid, or None.
-    fn best_bid(&self) -> Option<(i64, i64, Vec<i64>)> {
-        self.0.best_bid().as_ref().map(level_tuple)
+    fn best_bid(&self) -> PyResult<Option<(i64, i64, Vec<i64>)>> {
+        Ok(self.book()?.best_bid().as_ref().map(level_tuple))
     }
-    fn best_ask(&self) -> Option<(i64, i64, Vec<i64>)> {
-        self.0.best_ask().as_ref().map(level_tuple)
+    fn best_ask(&self) -> PyResult<Option<(i64, i64, Vec<i64>)>> {
+        Ok(self.book()?.best_ask().as_ref().map(level_tuple))
     }
     /// (bid price, bid total, ask price, ask total), or None while a side is empty: the
     /// touch in one call, without the per-venue lists of best_bid()/best_ask(). While it is
     /// unchanged the same tuple object is returned (most venue messages leave the touch
     /// alone, so a per-message poll builds no new objects).
-    fn touch(&mut self, py: Python<'_>) -> PyResult<Option<Py<PyTuple>>> {
-        let Some(t) = self.0.touch() else { return Ok(None) };
-        if let Some((last, obj)) = &self.1 {
-            if *last == t {
-                return Ok(Some(obj.clone_ref(py)));
+    fn touch(&self, py: Python<'_>) -> PyResult<Option<Py<PyTuple>>> {
+        let t = {
+            let s = self.state()?;
+            let Some(t) = s.book.touch() else { return Ok(None) };
+            if let Some((last, obj)) = &s.last_touch {
+                if *last == t {
+                    return Ok(Some(obj.clone_ref(py)));
+                }
             }
-        }
+            t
+        };
+        // no borrow held while Python objects are made (an allocation can run a collection)
         let obj = PyTuple::new(py, [t.0, t.1, t.2, t.3])?.unbind();
-        self.1 = Some((t, obj.clone_ref(py)));
+        let old = self.state()?.last_touch.replace((t, obj.clone_ref(py)));
+        drop(old);
         Ok(Some(obj))
     }
-    fn top(&self, side: u8, n: usize) -> Vec<(i64, i64, Vec<i64>)> {
-        self.0.top(side, n).iter().map(level_tuple).collect()
+    fn top(&self, side: u8, n: usize) -> PyResult<Vec<(i64, i64, Vec<i64>)>> {
+        Ok(self.book()?.top(side, n).iter().map(level_tuple).collect())
     }
     /// Fill caller-owned int64 arrays of shape (n, 2) with the top (price, total) levels of
     /// each side, best first, without building Python objects; returns (nb, na).
     fn top_into(&self, bids_out: &Bound<'_, PyArray2<i64>>, asks_out: &Bound<'_, PyArray2<i64>>) -> PyResult<(usize, usize)> {
+        let book = self.book()?;
         let fill = |arr: &Bound<'_, PyArray2<i64>>, side: u8| {
-            fill_pairs(arr, |n| self.0.top(side, n).into_iter().map(|l| (l.price, l.total)).collect())
+            fill_pairs(arr, |n| book.top(side, n).into_iter().map(|l| (l.price, l.total)).collect())
         };
         Ok((fill(bids_out, 1)?, fill(asks_out, 2)?))
     }
-    fn at(&self, side: u8, price: i64) -> Option<(i64, i64, Vec<i64>)> {
-        self.0.at(side, price).as_ref().map(level_tuple)
+    fn at(&self, side: u8, price: i64) -> PyResult<Option<(i64, i64, Vec<i64>)>> {
+        Ok(self.book()?.at(side, price).as_ref().map(level_tuple))
     }
     /// ([qty per included venue], total) summed over prices in [lo, hi].
-    fn depth_between(&self, side: u8, lo: i64, hi: i64) -> (Vec<i64>, i64) {
-        let (per, total) = self.0.depth_between(side, lo, hi);
-        (per.to_vec(), total)
+    fn depth_between(&self, side: u8, lo: i64, hi: i64) -> PyResult<(Vec<i64>, i64)> {
+        let (per, total) = self.book()?.depth_between(side, lo, hi);
+        Ok((per.to_vec(), total))
     }
-    fn levels(&self, side: u8) -> usize {
-        self.0.levels(side)
+    fn levels(&self, side: u8) -> PyResult<usize> {
+        Ok(self.book()?.levels(side))
     }
 }
 
