@@ -31,6 +31,20 @@ its decoder had just built. The warm series times the same job on the same messa
 chunks of `WARM_CHUNK` messages whose inputs are read, untimed, just before (native: the
 records; Python: the tuples and their ints); both pay the timer calls of every chunk.
 
+Floors (`native_read_floor_*`, additional figures; the rounds above, their order and
+what they time are unchanged): the same input records read by native code and merged into
+nothing, `Consensus.read_records`, in a phase after the rounds, each timing right after an
+untimed pure-Python round so the records are as cold as the native series finds them.
+Per message (`native_read_floor_ns_per_venue_level_update`) through the very loop and call
+path of the native series: the Python loop, the call, the batch checks and the cache misses
+of its records, which `apply_touch` cannot go below; `native_merge_over_read_floor(_cpu)`
+is the native series over it (1.0: the merge costs nothing beyond reading its input). In
+bulk (`native_read_floor_bulk_*`, one call per venue stream): the machine's streaming read
+of the same 12.8 MB, as GB/s too, against the bulk apply. On the shared 2-core host (load
+~14) the per-message job measured 0.97-1.03x its read floor in thread CPU time: per
+message the native path is the Python call plus the memory misses of a cold stream, and
+the merge itself is hidden under them.
+
 The pure-Python baselines live in the source tree, bench/baselines/consensus.py (not in the
 shipped package); when they cannot be loaded the native figures are still reported, with
 `python_baseline.available` false and the reason. The pure-Python baseline for that job
@@ -61,6 +75,7 @@ from nexus.bench.stats import median
 
 BID, ASK = int(record.Side.BID), int(record.Side.ASK)
 VENUES = 5
+RECORD_BYTES = record.RECORD_DTYPE.itemsize  # read per venue level update
 WARM_CHUNK = 100  # messages per chunk of the warm-input series (~130 KB of records)
 
 
@@ -204,6 +219,41 @@ def _time_native(series, streams, views) -> Consensus:
     return c
 
 
+def _time_floors(base, series, streams, views, msgs) -> None:
+    """One round of the floors under the native series (not part of the rounds above, so
+    those keep their order): the same input records read by native code and merged
+    into nothing. Each is timed with the records as cold as the native series finds them,
+    right after a full pure-Python round (untimed, its figures dropped; without the
+    baselines a 64 MB scan stands in for it).
+
+    `read`: one `Consensus.read_records(v, view)` per message through the loop the native
+    series runs (`if read(v, view): ...`): the same Python loop, call path, batch checks
+    and cache misses as `apply_touch`, only the merge missing. `read_bulk`: one call per
+    venue stream, the machine's streaming read of the same 12.8 MB."""
+    def evict():
+        if base is not None:
+            _time_python(base, {k: [] for k in series}, streams, msgs)
+        else:
+            bytes(64 << 20).count(1)
+
+    c = _native_loaded(streams)
+    read = c.read_records
+    odd = 0
+    evict()
+    t0, c0 = time.perf_counter_ns(), time.thread_time_ns()
+    for v, view in views:
+        if read(v, view):
+            odd += 1
+    series["read_cpu"].append(time.thread_time_ns() - c0)
+    series["read"].append(time.perf_counter_ns() - t0)
+    evict()
+    t0, c0 = time.perf_counter_ns(), time.thread_time_ns()
+    for v in range(VENUES):
+        read(v, streams[v][1])
+    series["read_bulk_cpu"].append(time.thread_time_ns() - c0)
+    series["read_bulk"].append(time.perf_counter_ns() - t0)
+
+
 def _time_python(base, series, streams, msgs):
     """One round of the pure-Python series; returns the unsorted book after it."""
     pc = _python_loaded(base.PySortedConsensus, streams)
@@ -293,12 +343,17 @@ def run(messages: int = 10_000, rounds: int = 5, progress=None, replay: bool = T
     msgs = [(v, streams[v][2][i]) for v, i in order]
     series: dict[str, list[int]] = {k: [] for k in ("native", "native_cpu", "native_warm", "native_warm_cpu",
                                                     "native_best_lists", "native_apply", "bulk", "py", "py_cpu",
-                                                    "py_warm", "py_warm_cpu", "py_unsorted")}
+                                                    "py_warm", "py_warm_cpu", "py_unsorted",
+                                                    "read", "read_cpu", "read_bulk", "read_bulk_cpu")}
     for r in range(rounds):  # every series once per round, so load changes hit them all alike
         say(f"round {r + 1}/{rounds}: native, then pure Python")
         c = _time_native(series, streams, views)
         if base is not None:
             pu = _time_python(base, series, streams, msgs)
+
+    for r in range(rounds):
+        say(f"floor round {r + 1}/{rounds}: the same records read natively, no merge")
+        _time_floors(base, series, streams, views, msgs)
 
     ns = {k: median(v) / n_updates for k, v in series.items() if v}
     res["native_ns_per_venue_level_update"] = ns["native"]
@@ -306,6 +361,16 @@ def run(messages: int = 10_000, rounds: int = 5, progress=None, replay: bool = T
     res["native_apply_only_ns_per_venue_level_update"] = ns["native_apply"]
     res["native_ns_per_venue_level_update_bulk"] = ns["bulk"]
     res["native_warm_inputs_ns_per_venue_level_update"] = ns["native_warm"]
+    # the floors (see _time_floors): what memory and the per-message call path cost alone
+    res["native_read_floor_ns_per_venue_level_update"] = ns["read"]
+    res["native_read_floor_bulk_ns_per_venue_level_update"] = ns["read_bulk"]
+    res["native_read_floor_bulk_gb_per_s"] = RECORD_BYTES / ns["read_bulk"]
+    res["native_merge_over_read_floor"] = ns["native"] / ns["read"]
+    res["native_merge_over_read_floor_cpu"] = ns["native_cpu"] / ns["read_cpu"]
+    res["native_read_floor_bulk_gb_per_s_cpu"] = RECORD_BYTES / ns["read_bulk_cpu"]
+    res["native_bulk_over_read_floor_bulk"] = ns["bulk"] / ns["read_bulk"]
+    res["per_round_native_merge_over_read_floor_cpu"] = [
+        n / r for n, r in zip(series["native_cpu"], series["read_cpu"])]
     if base is not None:
         say("pure-Python re-merge of the five venue books after every message (top 25)")
         _python_figures(base, res, series, ns, streams, order, pu, c)

@@ -39,8 +39,14 @@ def test_bench_agg_reports_both_baselines_and_says_which_the_target_uses():
               "python_unsorted_dict_ns_per_venue_level_update", "ratio_native_vs_python",
               "ratio_native_apply_only_vs_python_unsorted_dict", "ratio_native_vs_python_cpu",
               "native_warm_inputs_ns_per_venue_level_update", "python_warm_inputs_ns_per_venue_level_update",
-              "ratio_native_vs_python_warm_inputs", "ratio_native_vs_python_warm_inputs_cpu"):
+              "ratio_native_vs_python_warm_inputs", "ratio_native_vs_python_warm_inputs_cpu",
+              "native_read_floor_ns_per_venue_level_update", "native_read_floor_bulk_ns_per_venue_level_update",
+              "native_read_floor_bulk_gb_per_s", "native_read_floor_bulk_gb_per_s_cpu",
+              "native_merge_over_read_floor", "native_merge_over_read_floor_cpu", "native_bulk_over_read_floor_bulk"):
         assert res[k] > 0
+    assert len(res["per_round_native_merge_over_read_floor_cpu"]) == 1
+    # GB/s is the 64-byte records read per nanosecond of the bulk floor
+    assert abs(res["native_read_floor_bulk_gb_per_s"] * res["native_read_floor_bulk_ns_per_venue_level_update"] - 64) < 1e-6
     assert len(res["per_round_ratio_native_vs_python_cpu"]) == len(res["per_round_ratio_native_vs_python"]) == 1
     assert len(res["per_round_ratio_native_vs_python_warm_inputs"]) == len(res["per_round_ratio_native_vs_python_warm_inputs_cpu"]) == 1
     assert res["targets"]["ratio_native_vs_python"]["baseline"] == "python"

@@ -87,12 +87,19 @@ fn prefetch(block: &[u8]) {
 /// the same 64-byte lines `Consensus::apply_bytes` reads — and merges nothing: the floor
 /// that memory and the call path put under the merge (`nexus bench agg` times it over the
 /// same input records, per message and in bulk).
+/// It reads them as `apply_with` does: in the same blocks, each block's lines prefetched
+/// first.
 pub fn read_records(bytes: &[u8]) -> i64 {
-    bytes.chunks_exact(RECORD_SIZE).fold(0i64, |s, rec| {
-        let p = i64::from_le_bytes(rec[REC_PRICE..REC_PRICE + 8].try_into().unwrap());
-        let q = i64::from_le_bytes(rec[REC_QTY..REC_QTY + 8].try_into().unwrap());
-        s.wrapping_add(p).wrapping_add(q)
-    })
+    let mut s = 0i64;
+    for block in bytes.chunks(PASS_BLOCK * RECORD_SIZE) {
+        prefetch(block);
+        s = block.chunks_exact(RECORD_SIZE).fold(s, |s, rec| {
+            let p = i64::from_le_bytes(rec[REC_PRICE..REC_PRICE + 8].try_into().unwrap());
+            let q = i64::from_le_bytes(rec[REC_QTY..REC_QTY + 8].try_into().unwrap());
+            s.wrapping_add(p).wrapping_add(q)
+        });
+    }
+    s
 }
 
 #[derive(Clone, Debug)]
