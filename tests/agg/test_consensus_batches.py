@@ -58,6 +58,26 @@ def test_bad_arrays_are_refused_after_good_ones():
             c.apply(0, np.zeros(4, dtype=[("a", "i8")]))
         assert c.apply_touch(0, good[:0]) is False
         assert c.apply(1, good[5:9]) == 4
+        for not_an_array in ([1, 2], good.tobytes(), None):
+            with pytest.raises(TypeError):
+                c.apply_touch(0, not_an_array)
+            with pytest.raises(TypeError):
+                c.apply(0, not_an_array)
+
+
+def test_ndarray_subclasses_are_read_like_plain_arrays():
+    """A plain ndarray takes the short path once its type and dtype were seen; a subclass
+    (a recarray view of the same records) is checked in full and gives the same book."""
+    s = stream(3_000, 6)
+    plain, sub = Consensus(), Consensus()
+    for i in range(0, len(s), 30):
+        part = s[i : i + 30]
+        assert plain.apply_touch(i % 3, part) == sub.apply_touch(i % 3, part.view(np.recarray))
+        assert plain.touch() == sub.touch()
+    for side in (BID, ASK):
+        assert plain.top(side, 80) == sub.top(side, 80)
+    with pytest.raises(ValueError, match="C-contiguous"):
+        sub.apply(0, s[::2].view(np.recarray))
 
 
 def test_read_records_reads_the_batch_and_leaves_the_book_alone():

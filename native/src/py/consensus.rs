@@ -24,30 +24,64 @@ fn venue_arg(v: usize) -> PyResult<usize> {
 /// shape checked (others go through `records` every time).
 static CHECKED_DTYPE: AtomicPtr<pyo3::ffi::PyObject> = AtomicPtr::new(std::ptr::null_mut());
 
+/// NumPy's ndarray type, once a batch of exactly that type was seen: an argument of this
+/// very type is an array without asking NumPy's API table (a static type object, never
+/// freed). Subclasses go through the full downcast every time.
+static NDARRAY_TYPE: AtomicPtr<pyo3::ffi::PyTypeObject> = AtomicPtr::new(std::ptr::null_mut());
+
 /// A batch's record bytes, checked as `records` checks them. The first lines of the
 /// records are asked for before anything else is read: NumPy keeps an array's shape in an
 /// allocation of its own, and when neither is in cache the two misses then overlap instead
-/// of following each other. A batch made with the record dtype object checked before
-/// (`CHECKED_DTYPE`) skips the dtype calls.
-fn batch_records<'a>(batch: &'a Bound<'_, PyUntypedArray>) -> PyResult<&'a [u8]> {
-    // SAFETY: the fields of a live array, which `batch` holds.
-    let raw = unsafe { &*batch.as_array_ptr() };
-    #[cfg(target_arch = "x86_64")]
-    for k in 0..8 {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        // SAFETY: a prefetch is a hint that never faults, whatever the address.
-        unsafe { _mm_prefetch::<_MM_HINT_T0>((raw.data as *const i8).wrapping_add(k * 64)) };
+/// of following each other. A plain ndarray (`NDARRAY_TYPE`) made with the record dtype
+/// object checked before (`CHECKED_DTYPE`) skips the type and dtype calls: the per-message
+/// path of `apply_touch` is otherwise mostly call overhead and cache misses.
+fn batch_records<'a>(batch: &'a Bound<'_, PyAny>) -> PyResult<&'a [u8]> {
+    let obj = batch.as_ptr();
+    // SAFETY: the type of a live object, which `batch` holds.
+    let tp = unsafe { pyo3::ffi::Py_TYPE(obj) };
+    if tp != NDARRAY_TYPE.load(Ordering::Relaxed) {
+        return batch_records_checked(batch.downcast::<PyUntypedArray>()?);
     }
+    // SAFETY: an object of exactly NumPy's ndarray type is a PyArrayObject.
+    let raw = unsafe { &*(obj as *const numpy::npyffi::PyArrayObject) };
+    prefetch_head(raw);
     let dtype = raw.descr as *mut pyo3::ffi::PyObject;
     if raw.nd == 1 && raw.flags & numpy::npyffi::NPY_ARRAY_C_CONTIGUOUS != 0 && dtype == CHECKED_DTYPE.load(Ordering::Relaxed) {
         // SAFETY: a C-contiguous one-dimensional array of 64-byte items, `dimensions[0]` of them.
         let n = unsafe { *raw.dimensions } as usize;
         return Ok(unsafe { std::slice::from_raw_parts(raw.data as *const u8, n * RECORD_SIZE) });
     }
+    batch_records_checked(batch.downcast::<PyUntypedArray>()?)
+}
+
+/// The first lines of an array's data, asked for (see `batch_records`).
+#[inline(always)]
+fn prefetch_head(raw: &numpy::npyffi::PyArrayObject) {
+    #[cfg(target_arch = "x86_64")]
+    for k in 0..8 {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        // SAFETY: a prefetch is a hint that never faults, whatever the address.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>((raw.data as *const i8).wrapping_add(k * 64)) };
+    }
+}
+
+/// `batch_records` for any array: the full checks, and the type and dtype remembered.
+#[inline(never)]
+fn batch_records_checked<'a>(batch: &'a Bound<'_, PyUntypedArray>) -> PyResult<&'a [u8]> {
+    // SAFETY: the fields of a live array, which `batch` holds.
+    let raw = unsafe { &*batch.as_array_ptr() };
+    prefetch_head(raw);
+    let dtype = raw.descr as *mut pyo3::ffi::PyObject;
     let bytes = records(batch)?;
     if CHECKED_DTYPE.compare_exchange(std::ptr::null_mut(), dtype, Ordering::Relaxed, Ordering::Relaxed).is_ok() {
         // SAFETY: a new reference to a live dtype object, never released (see CHECKED_DTYPE).
         unsafe { pyo3::ffi::Py_IncRef(dtype) };
+    }
+    // SAFETY: NumPy's API table is loaded (the downcast used it); its ndarray type is static.
+    let nd = unsafe { numpy::npyffi::PY_ARRAY_API.get_type_object(batch.py(), numpy::npyffi::NpyTypes::PyArray_Type) };
+    // SAFETY: the type of a live object.
+    if unsafe { pyo3::ffi::Py_TYPE(batch.as_ptr()) } == nd {
+        NDARRAY_TYPE.store(nd, Ordering::Relaxed);
     }
     Ok(bytes)
 }
@@ -120,14 +154,14 @@ impl Consensus {
         Ok(())
     }
     /// Apply venue v's book records (in the venue's own units).
-    fn apply(&self, v: usize, batch: &Bound<'_, PyUntypedArray>) -> PyResult<usize> {
+    fn apply(&self, v: usize, batch: &Bound<'_, PyAny>) -> PyResult<usize> {
         let bytes = batch_records(batch)?;
         let v = venue_arg(v)?;
         Ok(self.state()?.book.apply_bytes(v, bytes))
     }
     /// Apply venue v's book records and return whether the touch changed (best bid/ask
     /// price or total, or a side appearing/emptying): read touch() only when it did.
-    fn apply_touch(&self, v: usize, batch: &Bound<'_, PyUntypedArray>) -> PyResult<bool> {
+    fn apply_touch(&self, v: usize, batch: &Bound<'_, PyAny>) -> PyResult<bool> {
         let bytes = batch_records(batch)?;
         let v = venue_arg(v)?;
         Ok(self.state()?.book.apply_bytes_touch(v, bytes))
@@ -135,7 +169,7 @@ impl Consensus {
     /// Read venue v's batch as apply_touch() would — the same call path and the same
     /// records (the sum of their prices and quantities) — without merging anything; returns
     /// whether that sum is odd. The floor under apply_touch(), for `nexus bench agg`.
-    fn read_records(&self, v: usize, batch: &Bound<'_, PyUntypedArray>) -> PyResult<bool> {
+    fn read_records(&self, v: usize, batch: &Bound<'_, PyAny>) -> PyResult<bool> {
         let bytes = batch_records(batch)?;
         venue_arg(v)?;
         let _s = self.state()?; // the same borrow apply_touch() takes
