@@ -40,10 +40,11 @@ path of the native series: the Python loop, the call, the batch checks and the c
 of its records, which `apply_touch` cannot go below; `native_merge_over_read_floor(_cpu)`
 is the native series over it (1.0: the merge costs nothing beyond reading its input). In
 bulk (`native_read_floor_bulk_*`, one call per venue stream): the machine's streaming read
-of the same 12.8 MB, as GB/s too, against the bulk apply. On the shared 2-core host (load
-~14) the per-message job measured 0.97-1.03x its read floor in thread CPU time: per
-message the native path is the Python call plus the memory misses of a cold stream, and
-the merge itself is hidden under them.
+of the same 12.8 MB, as GB/s too, against the bulk apply. Measured on the shared 2-core
+host (load 7-10, four full runs): the native series at 1.02-1.18x its per-message read
+floor in thread CPU time, the bulk read at 8.9-9.8 GB/s of CPU time. Per message the native
+path is the Python call plus the cache misses of a cold stream (the message's records, its
+array object and shape); the merge adds a tenth or so on top of them.
 
 The pure-Python baselines live in the source tree, bench/baselines/consensus.py (not in the
 shipped package); when they cannot be loaded the native figures are still reported, with

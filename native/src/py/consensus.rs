@@ -6,7 +6,6 @@ use crate::core::record::RECORD_SIZE;
 use numpy::{PyArray2, PyUntypedArray, PyUntypedArrayMethods};
 use std::sync::atomic::{AtomicPtr, Ordering};
 use pyo3::prelude::*;
-use pyo3::exceptions::PyRuntimeError;
 use pyo3::types::PyTuple;
 use std::cell::{Ref, RefCell, RefMut};
 
@@ -117,14 +116,14 @@ unsafe impl Sync for Consensus {}
 impl Consensus {
     #[inline(always)]
     fn state(&self) -> PyResult<RefMut<'_, State>> {
-        self.0.try_borrow_mut().map_err(|_| PyRuntimeError::new_err("Consensus is already in use (a re-entrant call)"))
+        self.0.try_borrow_mut().map_err(|_| ArgError::InUse.into())
     }
     #[inline(always)]
     fn book(&self) -> PyResult<Ref<'_, consensus::Consensus>> {
         self.0
             .try_borrow()
             .map(|s| Ref::map(s, |s| &s.book))
-            .map_err(|_| PyRuntimeError::new_err("Consensus is already in use (a re-entrant call)"))
+            .map_err(|_| ArgError::InUse.into())
     }
 }
 

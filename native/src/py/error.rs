@@ -89,6 +89,8 @@ pub enum ArgError {
     RingStart,
     RingClosed,
     AeronClosed,
+    /// A call into an object that is in the middle of another call (re-entered).
+    InUse,
 }
 
 impl ArgError {
@@ -108,6 +110,7 @@ impl ArgError {
             ArgError::RingStart => "start must be 'latest' or 'earliest'".into(),
             ArgError::RingClosed => "ring is closed".into(),
             ArgError::AeronClosed => "Aeron handle is closed".into(),
+            ArgError::InUse => "already in use by another call (a re-entrant call)".into(),
         }
     }
 }
@@ -116,6 +119,7 @@ impl From<ArgError> for PyErr {
     fn from(e: ArgError) -> PyErr {
         match e {
             ArgError::RecordsDtype => PyTypeError::new_err(e.message()),
+            ArgError::InUse => PyRuntimeError::new_err(e.message()),
             _ => PyValueError::new_err(e.message()),
         }
     }
