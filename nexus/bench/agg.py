@@ -41,8 +41,8 @@ of its records, which `apply_touch` cannot go below; `native_merge_over_read_flo
 is the native series over it (1.0: the merge costs nothing beyond reading its input). In
 bulk (`native_read_floor_bulk_*`, one call per venue stream): the machine's streaming read
 of the same 12.8 MB, as GB/s too, against the bulk apply. Measured on the shared 2-core
-host (load 7-10, four full runs): the native series at 1.02-1.18x its per-message read
-floor in thread CPU time, the bulk read at 8.9-9.8 GB/s of CPU time. Per message the native
+host (load 7-14, ten full runs): the native series at 1.02-1.23x its per-message read
+floor in thread CPU time, the bulk read at 8.4-9.8 GB/s of CPU time. Per message the native
 path is the Python call plus the cache misses of a cold stream (the message's records, its
 array object and shape); the merge adds a tenth or so on top of them.
 
