@@ -138,7 +138,7 @@ class BybitPerpSync(Sync):
         st.last_seq = r[2]
         if publish is not None and r[0]:  # as Sync.apply: an empty delta applies (publishes) nothing
             publish(batch[:r[0]])
-        if r[3] is not st.is_crossed:  # a change: noted, as `feed` does
+        if (not r[3]) is st.is_crossed:  # a change: noted, as `feed` does (booksync CROSSED_CHANGED)
             self._check_crossed(st)
         self.last_fused = r
         return r

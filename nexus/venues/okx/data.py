@@ -182,7 +182,7 @@ class OkxSwapSync(Sync):
             if mine != sent:
                 self.desync(st, f"checksum mismatch: OKX sent {sent}, the book gives {mine}", checksum=True)
                 return r
-        if crossed is not st.is_crossed:  # a change: noted, as `feed` does
+        if (not crossed) is st.is_crossed:  # a change: noted, as `feed` does (booksync CROSSED_CHANGED)
             self._check_crossed(st)
         return r
 
