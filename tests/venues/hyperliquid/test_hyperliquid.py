@@ -36,8 +36,7 @@ from pathlib import Path  # noqa: E402
 
 from hypothesis import given, settings, strategies as st  # noqa: E402
 
-from nexus.exceptions import BatchFull  # noqa: E402
-from nexus.venues.base import Decoder as _GeneralDecoder  # noqa: E402
+from tests.venues.fastpath import assert_fast_path_decides_as_the_general_path  # noqa: E402
 
 _LISTING = Path(__file__).resolve().parents[2] / "fixtures" / "venues" / "hyperliquid" / "instruments.json"
 _ANY = {"px": st.one_of(st.sampled_from(['"64998"', '"0"', '"-1"', '"1e-5"', '"0.001"', "5", "null", '""']),
@@ -75,16 +74,6 @@ def _pushes(draw):
     return raw
 
 
-def _outcome(decode, raw, size):
-    out = record.empty(size)
-    try:
-        segs = decode(raw, out)
-    except (DecodeError, BatchFull) as e:
-        return type(e).__name__, str(e)
-    return ([(s.kind, s.symbol, s.start, s.stop, s.snapshot, s.seq, s.prev_seq, s.checksum, s.ts_exchange_ns,
-              s.trade_ids) for s in segs], out.tobytes())
-
-
 def _listed():
     dec = hyperliquid.Decoder()
     dec.load_metadata(_LISTING.read_bytes())
@@ -95,9 +84,7 @@ def _listed():
 @given(st.lists(_pushes(), min_size=1, max_size=4), st.sampled_from([2, 64]))
 @settings(max_examples=400, deadline=None)
 def test_the_native_path_gives_the_general_paths_records(msgs, size):
-    fast, slow = _listed(), _listed()
-    for raw in msgs:
-        assert _outcome(fast.decode, raw, size) == _outcome(lambda r, o: _GeneralDecoder.decode(slow, r, o), raw, size)
+    assert_fast_path_decides_as_the_general_path(_listed, msgs, size)
 
 
 @pytest.mark.skipif(hyperliquid.hyperliquid_message is None, reason="nexus._native built without hyperliquid_message")
