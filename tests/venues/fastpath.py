@@ -28,3 +28,16 @@ def assert_fast_path_decides_as_the_general_path(make_decoder, msgs, size: int) 
     fast, slow = make_decoder(), make_decoder()
     for raw in msgs:
         assert outcome(fast.decode, raw, size) == outcome(lambda r, o: Decoder.decode(slow, r, o), raw, size), raw
+
+
+def maybe_damaged(draw, raw: bytes, invalid_utf8: bool = True) -> bytes:
+    """One message in four damaged, for a strategy (`draw` of hypothesis's st.composite): cut
+    short, or one byte changed (to invalid UTF-8 too, unless `invalid_utf8` is False)."""
+    from hypothesis import strategies as st
+
+    if draw(st.integers(0, 3)):
+        return raw
+    i = draw(st.integers(0, len(raw) - 1))
+    if draw(st.booleans()):
+        return raw[:i]
+    return raw[:i] + draw(st.sampled_from([b" ", b"}", b",", b"0", b'"'] + ([b"\xff"] if invalid_utf8 else []))) + raw[i + 1:]

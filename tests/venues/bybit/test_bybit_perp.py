@@ -45,7 +45,7 @@ def test_several_trades_in_one_message():
 import pytest  # noqa: E402
 from hypothesis import given, settings, strategies as st  # noqa: E402
 
-from tests.venues.fastpath import assert_fast_path_decides_as_the_general_path  # noqa: E402
+from tests.venues.fastpath import assert_fast_path_decides_as_the_general_path, maybe_damaged  # noqa: E402
 
 _ANY = {"px": st.one_of(st.sampled_from(['"65002.80"', '"0"', '"-1"', '"1e-5"', '"0.001"', "5", "null", '""']),
                         st.decimals(min_value=0, max_value=10**5, places=3).map(lambda d: f'"{d}"')),
@@ -83,11 +83,7 @@ def _pushes(draw):
                   f'"v":{draw(sz)},"p":{draw(v["px"])},"L":"MinusTick","i":{draw(v["tid"])},"BT":false}}'
                   for _ in range(draw(st.integers(0, 3)))]
         msg = f'{{"topic":"publicTrade.BTCUSDT","type":"snapshot","ts":1767225601120,"data":[{",".join(trades)}]}}'
-    raw = msg.encode()
-    if not draw(st.integers(0, 3)):  # damage: cut, a byte changed, invalid UTF-8
-        i = draw(st.integers(0, len(raw) - 1))
-        raw = raw[:i] if draw(st.booleans()) else raw[:i] + draw(st.sampled_from([b" ", b"}", b",", b"0", b'"', b"\xff"])) + raw[i + 1:]
-    return raw
+    return maybe_damaged(draw, msg.encode())
 
 
 def _listed():

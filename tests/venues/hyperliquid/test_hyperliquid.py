@@ -36,7 +36,7 @@ from pathlib import Path  # noqa: E402
 
 from hypothesis import given, settings, strategies as st  # noqa: E402
 
-from tests.venues.fastpath import assert_fast_path_decides_as_the_general_path  # noqa: E402
+from tests.venues.fastpath import assert_fast_path_decides_as_the_general_path, maybe_damaged  # noqa: E402
 
 _LISTING = Path(__file__).resolve().parents[2] / "fixtures" / "venues" / "hyperliquid" / "instruments.json"
 _ANY = {"px": st.one_of(st.sampled_from(['"64998"', '"0"', '"-1"', '"1e-5"', '"0.001"', "5", "null", '""']),
@@ -67,11 +67,7 @@ def _pushes(draw):
                   f'"px":{draw(v["px"])},"sz":{draw(sz)},"time":{draw(v["time"])},"hash":"0xb6",'
                   f'"tid":{draw(v["tid"])},"users":["0xda","0x93"]}}' for _ in range(draw(st.integers(0, 3)))]
         msg = f'{{"channel":"trades","data":[{",".join(trades)}]}}'
-    raw = msg.encode()
-    if not draw(st.integers(0, 3)):  # damage: cut, a byte changed, invalid UTF-8
-        i = draw(st.integers(0, len(raw) - 1))
-        raw = raw[:i] if draw(st.booleans()) else raw[:i] + draw(st.sampled_from([b" ", b"}", b",", b"0", b'"', b"\xff"])) + raw[i + 1:]
-    return raw
+    return maybe_damaged(draw, msg.encode())
 
 
 def _listed():

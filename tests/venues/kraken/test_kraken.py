@@ -135,7 +135,7 @@ def test_the_numeric_quoting_is_the_template_substitution(raw):
 # The native fast path for book messages (native/src/core/kraken.rs) only declines, never
 # decides: on any book message, well-formed or damaged, it gives the general path's records and
 # segments, or the general path's error.
-from tests.venues.fastpath import assert_fast_path_decides_as_the_general_path  # noqa: E402
+from tests.venues.fastpath import assert_fast_path_decides_as_the_general_path, maybe_damaged  # noqa: E402
 
 _NUM = st.one_of(st.sampled_from(["45283.5", "0.10000000", "0", "1", "-1.5", "1e-5", "007", "1.23456789", "0.0",
                                   "65000.95", '"1.5"', "true", "1-2"]),
@@ -170,10 +170,7 @@ def _book_messages(draw):
         tail += ',"timestamp":"' + draw(v["stamp"]) + '"'
     msg = (f'{{"channel":"book","type":"{draw(v["type"])}","data":[{{"symbol":"{draw(v["sym"])}","bids":{lv()},'
            f'"asks":{lv()}{tail}}}]}}')
-    if not draw(st.integers(0, 3)):  # damage: cut, or a byte changed
-        i = draw(st.integers(0, len(msg) - 1))
-        msg = msg[:i] if draw(st.booleans()) else msg[:i] + draw(st.sampled_from([" ", "}", ",", "0", '"'])) + msg[i + 1:]
-    return msg.encode()
+    return maybe_damaged(draw, msg.encode(), invalid_utf8=False)
 
 
 @pytest.mark.skipif(kraken.kraken_book is None, reason="nexus._native built without kraken_book")
@@ -201,10 +198,7 @@ def _trade_messages(draw):
               f'"qty":{draw(qty)},"ord_type":"market","trade_id":{draw(v["tid"])},"timestamp":"{draw(v["stamp"])}"}}'
               for _ in range(draw(st.integers(0, 4)))]
     msg = f'{{"channel":"trade","type":"{draw(v["type"])}","data":[{",".join(trades)}]}}'
-    if not draw(st.integers(0, 3)):  # damage: cut, or a byte changed
-        i = draw(st.integers(0, len(msg) - 1))
-        msg = msg[:i] if draw(st.booleans()) else msg[:i] + draw(st.sampled_from([" ", "}", ",", "0", '"'])) + msg[i + 1:]
-    return msg.encode()
+    return maybe_damaged(draw, msg.encode(), invalid_utf8=False)
 
 
 # The trade fast path (native/src/core/kraken.rs decode_trades) decides exactly as the general path too.

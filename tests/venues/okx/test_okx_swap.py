@@ -91,7 +91,7 @@ def test_books5_pushes_are_whole_snapshots():
 import pytest  # noqa: E402
 from hypothesis import given, settings, strategies as st  # noqa: E402
 
-from tests.venues.fastpath import assert_fast_path_decides_as_the_general_path  # noqa: E402
+from tests.venues.fastpath import assert_fast_path_decides_as_the_general_path, maybe_damaged  # noqa: E402
 
 _NUM = st.one_of(st.sampled_from(['"64997"', '"0"', '"4.82"', '"-1"', '"1e-5"', '"0.001"', "5", "null", '"x"', '""']),
                  st.decimals(min_value=0, max_value=10**5, places=2, allow_nan=False).map(lambda d: f'"{d}"'))
@@ -132,11 +132,7 @@ def _pushes(draw):
                   f'"px":{draw(v["px"])},"sz":{draw(v["sz"])},"side":{draw(v["side"])},'
                   f'"ts":{draw(v["ts"])},"count":"1"}}' for _ in range(draw(st.integers(0, 3)))]
         msg = f'{{"arg":{{"channel":"trades","instId":{inst}}},{draw(v["top"])}"data":[{",".join(trades)}]}}'
-    raw = msg.encode()
-    if not draw(st.integers(0, 3)):  # damage: cut, a byte changed, invalid UTF-8
-        i = draw(st.integers(0, len(raw) - 1))
-        raw = raw[:i] if draw(st.booleans()) else raw[:i] + draw(st.sampled_from([b" ", b"}", b",", b"0", b'"', b"\xff"])) + raw[i + 1:]
-    return raw
+    return maybe_damaged(draw, msg.encode())
 
 
 def _listed():
