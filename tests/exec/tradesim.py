@@ -128,3 +128,21 @@ async def assert_clock_drift_refused(sim, venue, symbol, side, qty, off_ms, says
         if then_fills:
             o = await ex.place(await ex.request(symbol, side, "market", qty))
             assert o.state is State.FILLED
+
+
+async def place_through_a_timeout(ex, exchange, symbol, side, qty, *, venue_keeps_client_id=True):
+    """A market order whose answer the simulated venue (`exchange`, sim.exchange(venue)) holds
+    back 2 s, past the executor's timeout (0.5 s in these tests): the executor queries it by
+    client id, finds it filled and never sends it twice; the venue holds that one order, under
+    the request's client id where `venue_keeps_client_id` (not Bitfinex: its cid is a number
+    the adapter derives). Returns the request (for the venue's own checks of a resend)."""
+    from nexus.exec.orders import State
+
+    exchange.delay_next_response(2.0)
+    req = await ex.request(symbol, side, "market", qty)
+    o = await ex.place(req)
+    assert o.state is State.FILLED and ex.sends == 1
+    assert len(exchange.orders) == 1
+    if venue_keeps_client_id:
+        assert [x.client_id for x in exchange.orders.values()] == [req.client_id]
+    return req

@@ -18,7 +18,8 @@ from nexus.exec.keys import Credentials, KeysMissing
 from nexus.exec.orders import OrderError, State
 from nexus.venues.okx.orders import OkxAdapter, base_qty, contracts, iso_ms
 from tests.exec.tradesim import (
-    assert_clock_drift_refused, assert_key_refused, executor, run, sell_down_to, send_raw, simulator,
+    assert_clock_drift_refused, assert_key_refused, executor, place_through_a_timeout, run, sell_down_to, send_raw,
+    simulator,
 )
 
 VENUES = ("bybit-perp", "okx-swap")
@@ -301,11 +302,7 @@ def test_okx_contracts_and_base_quantities_are_explicit():
 def test_timeout_queries_by_client_id_and_never_doubles(venue):
     async def body():
         async with simulator(VENUES) as sim, executor(sim, venue, timeout_s=0.5) as ex:
-            sim.exchange(venue).delay_next_response(2.0)
-            req = await ex.request(SYMBOL[venue], "buy", "market", QTY[venue])
-            o = await ex.place(req)
-            assert o.state is State.FILLED and ex.sends == 1
-            assert [x.client_id for x in sim_orders(sim, venue).values()] == [req.client_id]
+            req = await place_through_a_timeout(ex, sim.exchange(venue), SYMBOL[venue], "buy", QTY[venue])
             assert ex.positions.get(venue, SYMBOL[venue]).qty == Decimal(QTY[venue])
     run(body())
 

@@ -21,7 +21,8 @@ from nexus.exec.keys import Credentials
 from nexus.exec.orders import OrderError, State
 from nexus.venues.coinbase.sign import CoinbaseSigner, new_es256_key, public_pem
 from tests.exec.tradesim import (
-    adapter, assert_clock_drift_refused, assert_key_refused, executor, run, sell_down_to, send_raw, simulator,
+    adapter, assert_clock_drift_refused, assert_key_refused, executor, place_through_a_timeout, run, sell_down_to,
+    send_raw, simulator,
 )
 
 VENUE, SYM, QTY = "coinbase", "BTC-USD", "0.01"
@@ -288,11 +289,7 @@ def test_wrong_key_is_401_not_drift():
 def test_timeout_queries_by_client_id_and_never_doubles():
     async def body():
         async with simulator([VENUE]) as sim, cb_executor(sim, timeout_s=0.5) as ex:
-            sim.exchange(VENUE).delay_next_response(2.0)
-            req = await ex.request(SYM, "buy", "market", QTY)
-            o = await ex.place(req)
-            assert o.state is State.FILLED and ex.sends == 1
-            assert [x.client_id for x in sim_orders(sim).values()] == [req.client_id]
+            req = await place_through_a_timeout(ex, sim.exchange(VENUE), SYM, "buy", QTY)
             # a resend with the same client_order_id is answered with that order, not a new one
             again = await ex.adapter.place(req)
             assert again.state is State.FILLED and len(sim_orders(sim)) == 1

@@ -20,7 +20,9 @@ from nexus.exec.keys import Credentials, KeysMissing
 from nexus.exec.orders import OrderError, State
 from nexus.venues.bitget.orders import MARKET_BUY_BAND, BitgetAdapter
 from tests.exec.test_order_cli import _session
-from tests.exec.tradesim import assert_clock_drift_refused, assert_key_refused, executor, run, send_raw, simulator
+from tests.exec.tradesim import (
+    assert_clock_drift_refused, assert_key_refused, executor, place_through_a_timeout, run, send_raw, simulator,
+)
 
 VENUE, SYM, QTY = "bitget", "BTCUSDT", "0.010000"
 VENUES = (VENUE,)
@@ -266,11 +268,7 @@ def test_missing_passphrase_is_refused_before_sending():
 def test_timeout_queries_by_client_id_and_never_doubles():
     async def body():
         async with simulator(VENUES) as sim, executor(sim, VENUE, timeout_s=0.5) as ex:
-            sim.exchange(VENUE).delay_next_response(2.0)
-            req = await ex.request(SYM, "sell", "market", QTY)
-            o = await ex.place(req)
-            assert o.state is State.FILLED and ex.sends == 1
-            assert [x.client_id for x in sim_orders(sim).values()] == [req.client_id]
+            req = await place_through_a_timeout(ex, sim.exchange(VENUE), SYM, "sell", QTY)
             assert ex.positions.get(VENUE, SYM).qty == -Decimal(QTY)
     run(body())
 

@@ -20,7 +20,7 @@ from nexus.exec.keys import Credentials
 from nexus.exec.orders import OrderError, OrderRequest, OrderType, Side, State
 from nexus.instruments import Instrument
 from nexus.venues.gate.orders import GateAdapter
-from tests.exec.tradesim import assert_clock_drift_refused, executor, run, send_raw, simulator
+from tests.exec.tradesim import assert_clock_drift_refused, executor, place_through_a_timeout, run, send_raw, simulator
 
 VENUE, SYMBOL, PAIR, QTY = "gate", "BTCUSDT", "BTC_USDT", "0.0100"
 FUT, FUT_SYMBOL = "BTCUSDT:USDT", "BTC_USDT:USDT"      # the USDT-settled contract, sizes in contracts
@@ -124,11 +124,7 @@ def test_timeout_queries_by_client_id_and_never_doubles(symbol, qty):
     async def body():
         async with simulator(VENUES) as sim, executor(sim, VENUE, timeout_s=0.5) as ex:
             exchange = _futures(sim) if symbol == FUT else sim.exchange(VENUE)
-            exchange.delay_next_response(2.0)
-            req = await ex.request(symbol, "sell", "market", qty)
-            o = await ex.place(req)
-            assert o.state is State.FILLED and ex.sends == 1
-            assert [x.client_id for x in exchange.orders.values()] == [req.client_id]
+            req = await place_through_a_timeout(ex, exchange, symbol, "sell", qty)
             assert ex.positions.get(VENUE, req.symbol).qty == -Decimal(qty)
     run(body())
 

@@ -24,7 +24,8 @@ from nexus.exec.keys import Credentials, KeysMissing, load
 from nexus.exec.orders import OrderError, State
 from nexus.sim.market import SELL
 from tests.exec.tradesim import (
-    assert_clock_drift_refused, assert_key_refused, executor, run, sell_down_to, send_raw, simulator,
+    assert_clock_drift_refused, assert_key_refused, executor, place_through_a_timeout, run, sell_down_to, send_raw,
+    simulator,
 )
 
 VENUE, SYM, QTY = "kucoin", "BTC-USDT", "0.01"
@@ -340,11 +341,7 @@ def test_key_with_withdrawal_right_is_refused():
 def test_timeout_queries_by_client_id_and_never_doubles():
     async def body():
         async with simulator([VENUE]) as sim, executor(sim, VENUE, timeout_s=0.5) as ex:
-            sim.exchange(VENUE).delay_next_response(2.0)
-            req = await ex.request(SYM, "buy", "market", QTY)
-            o = await ex.place(req)
-            assert o.state is State.FILLED and ex.sends == 1
-            assert [x.client_id for x in sim_orders(sim).values()] == [req.client_id]
+            req = await place_through_a_timeout(ex, sim.exchange(VENUE), SYM, "buy", QTY)
             with pytest.raises(VenueRejected) as e:      # a resend with the same clientOid is refused
                 await ex.adapter.place(req)
             assert e.value.code == "126044" and len(sim_orders(sim)) == 1

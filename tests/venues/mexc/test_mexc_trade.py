@@ -19,7 +19,8 @@ from nexus.exec.client import VenueRejected
 from nexus.exec.orders import OrderError, OrderRequest, State
 from nexus.venues.mexc.pb.PushDataV3ApiWrapper_pb2 import PushDataV3ApiWrapper
 from tests.exec.tradesim import (
-    assert_clock_drift_refused, assert_key_refused, executor, run, sell_down_to, send_raw, simulator,
+    assert_clock_drift_refused, assert_key_refused, executor, place_through_a_timeout, run, sell_down_to, send_raw,
+    simulator,
 )
 
 VENUE, SYM, QTY = "mexc", "BTCUSDT", "0.010000"
@@ -330,11 +331,7 @@ def test_key_with_withdrawals_is_refused():
 def test_timeout_queries_by_client_id_and_never_doubles():
     async def body():
         async with simulator(VENUES) as sim, executor(sim, VENUE, timeout_s=0.5) as ex:
-            sim.exchange(VENUE).delay_next_response(2.0)
-            req = await ex.request(SYM, "buy", "market", QTY)
-            o = await ex.place(req)
-            assert o.state is State.FILLED and ex.sends == 1
-            assert [x.client_id for x in sim_orders(sim).values()] == [req.client_id]
+            req = await place_through_a_timeout(ex, sim.exchange(VENUE), SYM, "buy", QTY)
             assert ex.positions.get(VENUE, SYM).qty == Decimal(QTY)
     run(body())
 
