@@ -3,13 +3,18 @@
 recorded second (recorded receive times, so staleness and alerts happen where they did).
 With `signals`, the flow engine runs as in `nexus run --agg` (nexus.flow.live.LiveFlow): per
 venue on the records the sync publishes and the frame's trades, and on the consensus; each
-line then carries the signals raised in that recorded second and the summary counts them."""
+line then carries the signals raised in that recorded second and the summary counts them.
+`agg_scope` is `nexus run --agg-scope` (nexus.feeds.run.aggregation): venues outside it are
+decoded, synced and run through the per-venue detectors, but stay out of the consensus; the
+consensus is sampled once per recorded second as the run samples it (CrossedSeconds), and the
+summary carries the same `seconds`, `seconds_uncrossed`, `uncrossed_share` and `crossed_by`."""
 
 from __future__ import annotations
 
 from nexus import record
 from nexus.agg.aggregator import AggConfig, Aggregator
 from nexus.feeds.handler import PublishingBook
+from nexus.feeds.run.aggregation import CrossedSeconds, scope_members
 from nexus.feeds.replay import Replayer, ReplayStats
 from nexus.feeds.specs import spec
 from nexus.venues.base import APPLIED, SegKind
@@ -18,7 +23,7 @@ from nexus.venues.registry import canonical_symbol, load
 _TRADE = int(record.Kind.TRADE)
 
 
-def replay_agg(path: str, emit, signals: bool = False, consensus=None, **cfg) -> ReplayStats:
+def replay_agg(path: str, emit, signals: bool = False, consensus=None, agg_scope: str = "all", **cfg) -> ReplayStats:
     """Emit the lines; returns the replay's counts (malformed frames, damage)."""
     rp = Replayer(path)
     venues = rp.header.get("venues") or []
@@ -26,7 +31,9 @@ def replay_agg(path: str, emit, signals: bool = False, consensus=None, **cfg) ->
     insts = {}
     for v in venues:  # from the venue's listing saved in the recording
         insts[v] = rp.instrument(v)
-    agg = Aggregator(insts, AggConfig(**cfg), consensus=consensus)
+    members = scope_members(insts, agg_scope)
+    agg = Aggregator(members, AggConfig(**cfg), consensus=consensus)
+    sampled = CrossedSeconds(agg_scope, sorted(set(insts) - set(members)))
     flow = None
     if signals:
         from nexus.flow.live import LiveFlow
@@ -34,10 +41,13 @@ def replay_agg(path: str, emit, signals: bool = False, consensus=None, **cfg) ->
         flow = LiveFlow()
 
     def on_book(venue, recs):
-        agg.on_book(venue, recs, now)
+        member = venue in members
+        if member:
+            agg.on_book(venue, recs, now)
         if flow is not None:
             flow.on_batch(venue, insts[venue], recs)
-            flow.book_changed()
+            if member:
+                flow.book_changed()
     syncs: dict[str, object] = {}
     t0 = next_tick = None
     now = 0
@@ -58,7 +68,7 @@ def replay_agg(path: str, emit, signals: bool = False, consensus=None, **cfg) ->
                 return st
 
             s.state = state
-            if venue in syncs:
+            if venue in syncs and venue in members:
                 agg.on_venue_reset(venue)
             syncs[venue] = s
         return s
@@ -68,25 +78,29 @@ def replay_agg(path: str, emit, signals: bool = False, consensus=None, **cfg) ->
         if t0 is None:
             t0, next_tick = now, now + 1_000_000_000
         while now >= next_tick:
-            emit(_line(agg, (next_tick - t0) / 1e9, next_tick, flow))
+            emit(_line(agg, (next_tick - t0) / 1e9, next_tick, flow, sampled))
             next_tick += 1_000_000_000
         if venue not in insts:
             continue
         if segs is None:
             continue
-        agg.on_message(venue, now)
+        member = venue in members
+        if member:
+            agg.on_message(venue, now)
         sync_for(venue).feed(segs, rp.batch)
         for seg in segs:
             if seg.kind is SegKind.TRADES:
                 recs = rp.batch[seg.start:seg.stop]
                 if flow is not None:
                     flow.on_batch(venue, insts[venue], recs)
+                if not member:
+                    continue
                 for r in recs:
                     new = agg.on_trade(venue, int(r["ts_exchange_ns"]), int(r["price"]), int(r["qty"]),
                                        int(r["side"]), int(r["trade_id"]), now)
                     if new and flow is not None:
                         flow.on_consensus_trade(agg, agg.tape[-1])
-        if flow is not None:
+        if flow is not None and member:  # (a venue outside the scope leaves the consensus as it was)
             if segs is APPLIED:  # the fused path wrote its records from index 0, as decode does
                 n = syncs[venue].last_fused[0]
                 ts = int(rp.batch["ts_exchange_ns"][n - 1]) if n else 0
@@ -94,8 +108,8 @@ def replay_agg(path: str, emit, signals: bool = False, consensus=None, **cfg) ->
                 ts = int(rp.batch["ts_exchange_ns"][segs[-1].stop - 1]) if segs and segs[-1].stop else 0
             flow.on_consensus_book(agg, ts)
     if t0 is not None:
-        emit(_line(agg, (next_tick - t0) / 1e9, next_tick, flow))
-    summary = {"summary": agg.summary()}
+        emit(_line(agg, (next_tick - t0) / 1e9, next_tick, flow, sampled))
+    summary = {"summary": {**agg.summary(), **sampled.summary()}}
     if flow is not None:
         summary["signals"] = flow.summary()
     emit(summary)
@@ -103,9 +117,12 @@ def replay_agg(path: str, emit, signals: bool = False, consensus=None, **cfg) ->
     return rp.stats
 
 
-def _line(agg: Aggregator, t_s: float, now_ns: int, flow=None) -> dict:
+def _line(agg: Aggregator, t_s: float, now_ns: int, flow=None, sampled: CrossedSeconds | None = None) -> dict:
     alerts = agg.tick(now_ns)
     line = {"t_s": round(t_s, 3), "agg": agg.summary(), "alerts": alerts}
+    if sampled is not None:  # as `nexus run --agg` samples each second (Aggregation.second)
+        sampled.sample(agg)
+        line["agg"].update(sampled.scope_fields)
     if flow is not None:
         line["signals"] = flow.take()
     return line

@@ -105,10 +105,12 @@ def nexus_path_throughput(aeron_dir: str, channel: str, stream_id: int, total: i
 
         publish, pub_pump, sub_pump, poll, now = w.publish, pub.pump, sub.pump, far.poll, time.monotonic
 
-        def lockstep(until: int, got: int, seq: int) -> tuple[int, int]:
-            deadline = now() + 120
+        def lockstep(until: int, got: int, seq: int, more: bool = True, seconds: float = 120) -> tuple[int, int]:
+            """Publish (while `more`), pump both sides and poll the far ring until it has `until`
+            records or `seconds` pass; every poll's last sequence number checked."""
+            deadline = now() + seconds
             while got < until and now() < deadline:
-                if seq - got <= half:  # never more in flight than half a ring (UDP: the window holds it back)
+                if more and seq - got <= half:  # never more in flight than half a ring (UDP: the window holds it back)
                     publish(batch)
                     seq += batch_len
                     if renumber:
@@ -132,15 +134,7 @@ def nexus_path_throughput(aeron_dir: str, channel: str, stream_id: int, total: i
         dt = time.perf_counter_ns() - t0
         cpu = time.thread_time_ns() - c0
         timed = got - got0
-        drain_end = now() + 10  # what is still in flight, then every count must be exact
-        while got < seq and now() < drain_end:
-            pub_pump(PUB_BUDGET)
-            sub_pump(SUB_FRAGMENTS)
-            n = poll(out)
-            if n:
-                got += n
-                if out_seq[n - 1] != (got - 1) % modulo:
-                    raise bad(got, int(out_seq[n - 1]))
+        got, _ = lockstep(seq, got, seq, more=False, seconds=10)  # what is still in flight: every count must then be exact
         ps, ss = pub.stats(), sub.stats()
         far_lost = far.lost
         far.close()

@@ -7,7 +7,7 @@ import json
 import click
 
 from nexus.commands.replay import exit_if_lost
-from nexus.commands.run import parse_divergence_pct
+from nexus.commands.run import agg_scope_option, parse_divergence_pct
 
 
 @click.group()
@@ -24,11 +24,16 @@ def agg() -> None:
 @click.option("--dedup-window-ms", type=click.FloatRange(0, 10_000), default=0.0, show_default=True)
 @click.option("--signals/--no-signals", default=True, show_default=True,
               help="Run the flow engine's detectors per venue and on the consensus, as `nexus run --agg`.")
-def agg_replay(path, as_json, stale_after, stale_mode, divergence_pct, dedup_window_ms, signals):
+@agg_scope_option()
+def agg_replay(path, as_json, stale_after, stale_mode, divergence_pct, dedup_window_ms, signals, agg_scope):
     """Replay a recording (from `nexus record`) through each venue's decoder and sync rules
     into the consensus book, ticking once per recorded second: the same lines as
     `nexus run --agg --json` ({"t_s", "agg": {...}, "alerts": [...], "signals": [...]}), then a
-    summary. Replaying the same file twice gives identical lines."""
+    summary. As the run's summary, it says how many recorded seconds found the consensus
+    two-sided and uncrossed (`seconds`, `seconds_uncrossed`, `uncrossed_share`) and which
+    venues' touches crossed it (`crossed_by`); with `--agg-scope perps`, the spot venues stay out
+    of the consensus (each line and the summary name them in `outside`). Replaying the same
+    file twice gives identical lines."""
     from nexus.agg.replay import replay_agg
 
     def emit(line):
@@ -39,7 +44,8 @@ def agg_replay(path, as_json, stale_after, stale_mode, divergence_pct, dedup_win
             per = "  ".join(f"{v}: " + ", ".join(f"{k} {n}" for k, n in d.items())
                             for v, d in line.get("signals", {}).items())
             click.echo(f"summary  bid {a.get('best_bid')}  ask {a.get('best_ask')}  trades {a.get('trades')}  "
-                       f"deduped {a.get('trades_deduped')}" + (f"\nsignals  {per}" if per else ""))
+                       f"deduped {a.get('trades_deduped')}  uncrossed {a.get('seconds_uncrossed')}/{a.get('seconds')} s "
+                       f"(share {a.get('uncrossed_share')})" + (f"\nsignals  {per}" if per else ""))
         else:
             a = line.get("agg", {})
             alerts = "  ".join(f"{x['type']}:{x['venue']}:{x['state']}" for x in line.get("alerts", []))
@@ -48,5 +54,6 @@ def agg_replay(path, as_json, stale_after, stale_mode, divergence_pct, dedup_win
                        f"live {a.get('venues_live')}  trades {a.get('trades')}  {alerts}  {sigs}".rstrip())
 
     stats = replay_agg(path, emit, signals=signals, stale_after_s=stale_after, stale_mode=stale_mode,
-                       divergence_pct=parse_divergence_pct(divergence_pct), dedup_window_ms=dedup_window_ms)
+                       divergence_pct=parse_divergence_pct(divergence_pct), dedup_window_ms=dedup_window_ms,
+                       agg_scope=agg_scope)
     exit_if_lost(path, stats)

@@ -16,6 +16,16 @@ from nexus.commands.signals import oracle_label, oracle_model_or_fail, oracle_op
 from nexus.config import config_option
 
 
+def agg_scope_option(prefix: str = ""):
+    """`--agg-scope all|perps` (nexus.feeds.run.aggregation.scope_members), for `nexus run --agg`
+    and `nexus agg replay` alike."""
+    text = ("the venues whose books and trades make the consensus: all, or the perpetuals only "
+            "(spot venues still read and shown per venue). Spot and perpetual books differ by the "
+            "spot-perp basis, so a consensus of both is crossed whenever the basis exceeds their half-spreads.")
+    return click.option("--agg-scope", type=click.Choice(["all", "perps"]), default="all", show_default=True,
+                        help=prefix + text if prefix else text[0].upper() + text[1:])
+
+
 @click.command()
 @click.option("--venues", default="binance-perp,binance-spot,bybit-perp,okx-swap,hyperliquid", show_default=True,
               help="Comma-separated venue ids, or 'all' (every venue Nexus reads; with --agg: at most five).")
@@ -37,10 +47,7 @@ from nexus.config import config_option
 @click.option("--stale-mode", type=click.Choice(["exclude", "flag"]), default="exclude", show_default=True,
               help="AGG: drop a stale venue's levels from the consensus, or keep them flagged.")
 @click.option("--divergence-pct", default="0.3", show_default=True, help="AGG: divergence alert threshold, percent.")
-@click.option("--agg-scope", type=click.Choice(["all", "perps"]), default="all", show_default=True,
-              help="AGG: the venues whose books and trades make the consensus: all, or the perpetuals only "
-                   "(spot venues still read and shown per venue). Spot and perpetual books differ by the "
-                   "spot-perp basis, so a consensus of both is crossed whenever the basis exceeds their half-spreads.")
+@agg_scope_option("AGG: ")
 @click.option("--dedup-window-ms", type=click.FloatRange(0, 10_000), default=0.0, show_default=True,
               help="AGG: cross-venue trade dedup time window.")
 @click.option("--consensus-ring", default=None, metavar="NAME",

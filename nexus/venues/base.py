@@ -599,6 +599,70 @@ class Decoder:
         return pos + 1
 
 
+_W_TID = 5  # the record's trade_id word
+
+
+def push_decode(fn: Callable[..., Any] | None, push_prefix: bytes, book_prefix: bytes, *,
+                chained: bool = False, hashed_ids: bool = False) -> Callable[..., list[Segment]]:
+    """The `decode` of a venue whose pushes all start with `push_prefix` (the topic or channel
+    key) and whose book pushes with `book_prefix`, with a native fast path `fn` (a
+    nexus._native fast-path function, see `Decoder._native_fast`; None in a build that
+    predates it: the general `Decoder.decode` is returned). Made once per decoder class and
+    set as its `decode` (`decode = push_decode(...)` in the class body), so a frame costs no
+    Python call more than a hand-written `decode`. What the returned method does:
+
+    - a book push is offered to the fused steady state first (`Decoder.fused`, set by
+      `booksync.Sync.fuse`): `APPLIED` when it applied it;
+    - any other push is tried on the decoder's current instrument in one call: a trade
+      answer becomes its segment; a decline takes the general path;
+    - otherwise `Decoder._native_fast` (which looks the symbol up) and the answer becomes a
+      segment; anything declined, or any frame that is not such a push, takes the general
+      path, which accepts and rejects exactly the same messages (a fast path only declines,
+      never decides).
+
+    The fast path's answers: ("book", n, snapshot, ts, seq) or, with `chained` (OKX), ("book",
+    n, snapshot, ts, seq, prev_seq, checksum) with checksum 0 meaning none; ("trades", n, ts,
+    ids) or, with `hashed_ids` (Bybit), ("trades", n, ts, ids, hashed) where `hashed` says an
+    id is not ASCII digits: `trade_id_int` then writes each record's trade id."""
+    general = Decoder.decode
+    if fn is None:
+        return general
+    book = SegKind.BOOK
+
+    def decode(self: Decoder, raw: bytes | str, out: np.ndarray, ts_local_ns: int = 0) -> list[Segment]:
+        if type(raw) is bytes and raw.startswith(push_prefix):
+            if raw.startswith(book_prefix):
+                fused = self.fused  # Sync.fuse: an ordinary diff on a synced book, applied in one call
+                if fused is not None and fused(raw, out, ts_local_ns) is not None:
+                    return APPLIED
+            else:  # trades: the decoder's current instrument first, in one call
+                e = self._fast_ent
+                if e is not None:
+                    r = fn(raw, out, e.native, ts_local_ns)
+                    if r is None:  # declined: the general path decides
+                        return general(self, raw, out, ts_local_ns)
+                    if r[0] == "trades" and not (hashed_ids and r[4]):
+                        return [trade_segment(e.inst, r[1], r[2], r[3])]
+            got = self._native_fast(fn, raw, out, ts_local_ns)
+            if got is not None:
+                r, e = got
+                if r[0] == "book":
+                    if chained:
+                        _, n, snapshot, ts, seq, prev, checksum = r
+                        return [fast_segment(book, e.inst, n, snapshot, seq, None, prev, checksum or None, ts, None)]
+                    _, n, snapshot, ts, seq = r
+                    return [fast_segment(book, e.inst, n, snapshot, seq, None, None, None, ts, None)]
+                if hashed_ids and r[4]:  # an id that is not ASCII: trade_id_int decides its record's trade id
+                    q = self._q
+                    for k, tid in enumerate(r[3]):
+                        q[k * 8 + _W_TID] = trade_id_int(tid)
+                return [trade_segment(e.inst, r[1], r[2], r[3])]
+        return general(self, raw, out, ts_local_ns)
+
+    decode.__doc__ = push_decode.__doc__
+    return decode
+
+
 _KEY_QUOTED = b'"%b":"'.__mod__
 _QUOTE = b'"'
 

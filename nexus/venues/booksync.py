@@ -16,6 +16,11 @@ from nexus.venues.base import ASK, BID, Decoder, Segment, SegKind
 
 _BOOK, _CONTROL = SegKind.BOOK, SegKind.CONTROL
 
+# CROSSED_CHANGED: has a book's crossed state changed since `BookState.is_crossed` (a bool)?
+# Written `(not crossed) is st.is_crossed`, true exactly when bool(crossed) != is_crossed for
+# any truthy or falsy `crossed` (a native bool today), at the cost of one `not` (no call): the
+# hot paths (`Sync.feed` and the fused `feed_frame`s) test it once per book frame.
+
 
 class BookState:
     """One symbol's book and its sync bookkeeping."""
@@ -44,7 +49,7 @@ class BookState:
         self.buffer: list[tuple[int, int, int | None, np.ndarray]] = []
         self.buffered_records = 0
         self.depth_limit: int | None = None  # truncate each side to this (Kraken)
-        self.is_crossed = False
+        self.is_crossed = False  # always a bool: written by Sync._check_crossed and Sync.desync only
 
 
 class Sync:
@@ -88,7 +93,7 @@ class Sync:
                 if st is None or st.inst is not inst:  # new, or new metadata: `state` decides
                     st = self.state(inst)
                 self.on_book(st, seg, batch)
-                if st.synced and st.book.crossed() is not st.is_crossed:  # a change: noted
+                if st.synced and (not st.book.crossed()) is st.is_crossed:  # a change: noted (CROSSED_CHANGED)
                     self._check_crossed(st)
             elif kind is _CONTROL:
                 self.on_control(seg)
@@ -161,7 +166,7 @@ class Sync:
             self.notes.append(
                 f"{st.inst.symbol}: crossed book (best bid {st.inst.price_str(bb[0])} >= "
                 f"best ask {st.inst.price_str(ba[0])})")
-        st.is_crossed = crossed
+        st.is_crossed = bool(crossed)  # a bool whatever the book's crossed() returns (CROSSED_CHANGED)
 
     def needs_snapshot(self) -> list[str]:
         """Symbols whose book waits for a snapshot (a live feed fetches or resubscribes)."""

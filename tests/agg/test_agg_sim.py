@@ -97,3 +97,53 @@ def test_agg_scope_is_checked():
     p = nexus("run", "--sim", "--agg", "--agg-scope", "perps", "--venues", "binance-spot,coinbase", "--duration", "2",
               "--json", "--no-signals")
     assert p.returncode == 2 and "none of binance-spot, coinbase is a perpetual" in p.stderr, p.stderr[-2000:]
+
+
+def check_uncrossed_summary(per_second, agg):
+    """The summary's once-a-second samples agree with the lines they were taken with."""
+    two_sided = [x for x in per_second if x["agg"]["best_bid"] and x["agg"]["best_ask"]]
+    assert agg["seconds"] == len(two_sided) > 0
+    assert agg["seconds_uncrossed"] == sum(1 for x in two_sided if not x["agg"]["crossed"])
+    assert agg["uncrossed_share"] == round(agg["seconds_uncrossed"] / agg["seconds"], 3)
+    crossed_seconds = agg["seconds"] - agg["seconds_uncrossed"]
+    assert all(0 < c["bid"] + c["ask"] and c["bid"] <= crossed_seconds and c["ask"] <= crossed_seconds
+               for c in agg["crossed_by"].values())
+
+
+def test_agg_replay_scope_and_uncrossed_share_over_a_recording(tmp_path):
+    """`nexus agg replay --agg-scope perps` over a recorded simulator session keeps Binance spot
+    out of the consensus as `nexus run --agg-scope perps` does, and both scopes' summaries
+    carry the run's uncrossed share of the recorded seconds (nexus.feeds.run.aggregation
+    CrossedSeconds, the same code)."""
+    rec = tmp_path / "agg.nxr"
+    p = nexus("record", "--sim", "--venues", FIVE, "--duration", "8", "-o", str(rec), "--json")
+    assert p.returncode == 0, p.stderr[-2000:]
+    out = {}
+    for scope in ("all", "perps"):
+        r = nexus("agg", "replay", str(rec), "--json", "--no-signals", "--agg-scope", scope)
+        assert r.returncode == 0, r.stderr[-2000:]
+        lines = [json.loads(x) for x in r.stdout.splitlines()]
+        per_second, agg = lines[:-1], lines[-1]["summary"]
+        check_uncrossed_summary(per_second, agg)
+        out[scope] = per_second, agg
+    perps = set(FIVE.split(",")) - {"binance-spot"}
+    per_second, agg = out["perps"]
+    assert agg["scope"] == "perps" and agg["outside"] == ["binance-spot"]
+    assert all(x["agg"]["scope"] == "perps" and x["agg"]["outside"] == ["binance-spot"] for x in per_second)
+    assert max(x["agg"]["venues_live"] for x in per_second) == len(perps) == agg["venues_live"]
+    assert set(agg["crossed_by"]) <= perps
+    assert 0 < agg["trades"] < out["all"][1]["trades"]  # spot's trades stay out of the consensus tape
+    per_second, agg = out["all"]
+    assert "scope" not in agg and all("scope" not in x["agg"] for x in per_second)
+    assert agg["venues_live"] == len(perps) + 1
+    text = nexus("agg", "replay", str(rec), "--no-signals", "--agg-scope", "perps")
+    assert text.returncode == 0 and (f"uncrossed {out['perps'][1]['seconds_uncrossed']}/{out['perps'][1]['seconds']} s"
+                                     in text.stdout.splitlines()[-1]), text.stdout[-500:]
+
+
+def test_agg_replay_scope_is_checked(tmp_path):
+    rec = tmp_path / "spot.nxr"
+    p = nexus("record", "--sim", "--venues", "binance-spot,coinbase", "--duration", "2", "-o", str(rec), "--json")
+    assert p.returncode == 0, p.stderr[-2000:]
+    r = nexus("agg", "replay", str(rec), "--json", "--agg-scope", "perps")
+    assert r.returncode == 2 and "none of binance-spot, coinbase is a perpetual" in r.stderr, r.stderr[-2000:]

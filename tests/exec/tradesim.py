@@ -95,3 +95,54 @@ async def sell_down_to(sim, venue, other, symbol, price, ex, client_id, tries=5)
             return
         except (asyncio.TimeoutError, TimeoutError):
             continue
+
+
+async def assert_clock_drift_refused(sim, venue, symbol, side, qty, off_ms, says=(), within_ms=150, *,
+                                     open_executor=None, then_fills=False):
+    """The local clock moves `off_ms` away after the executor's time sync: a market order is
+    refused as ClockDrift, whose message asks to sync the computer clock, says each of `says`
+    (the venue's code, its window) and names the drift (within `within_ms` of `off_ms`); no
+    order reaches the venue and the order is REJECTED. With `then_fills`, the refusal has
+    re-synced the offset: the same order placed again fills. `open_executor(**kw)` opens the
+    executor (default: `executor(sim, venue, **kw)`)."""
+    import re
+
+    import pytest
+
+    from nexus.exec.client import ClockDrift
+    from nexus.exec.orders import State
+
+    skew = {"ms": 0}
+    clock = lambda: time.time_ns() // 1_000_000 + skew["ms"]   # noqa: E731
+    opened = (open_executor or (lambda **kw: executor(sim, venue, **kw)))(clock_ms=clock, stream=False)
+    async with opened as ex:
+        skew["ms"] = off_ms
+        req = await ex.request(symbol, side, "market", qty)
+        with pytest.raises(ClockDrift) as e:
+            await ex.place(req)
+        m = str(e.value)
+        assert "sync your computer clock" in m and all(x in m for x in says), m
+        drift = int(re.search(r"timestamp was ([+-]\d+) ms off", m).group(1))
+        assert off_ms - within_ms <= drift <= off_ms + within_ms, m
+        assert len(sim.exchange(venue).orders) == 0 and ex.tracker.get(req.client_id).state is State.REJECTED
+        if then_fills:
+            o = await ex.place(await ex.request(symbol, side, "market", qty))
+            assert o.state is State.FILLED
+
+
+async def place_through_a_timeout(ex, exchange, symbol, side, qty, *, venue_keeps_client_id=True):
+    """A market order whose answer the simulated venue (`exchange`, sim.exchange(venue)) holds
+    back 2 s, past the executor's timeout (0.5 s in these tests): the executor queries it by
+    client id, finds it filled and never sends it twice; the venue holds that one order, under
+    the request's client id where `venue_keeps_client_id` (not Bitfinex: its cid is a number
+    the adapter derives). Returns the request (for the venue's own checks of a resend)."""
+    from nexus.exec.orders import State
+
+    exchange.delay_next_response(2.0)
+    req = await ex.request(symbol, side, "market", qty)
+    o = await ex.place(req)
+    assert o.state is State.FILLED and ex.sends == 1
+    assert len(exchange.orders) == 1
+    if venue_keeps_client_id:
+        assert [x.client_id for x in exchange.orders.values()] == [req.client_id]
+    return req

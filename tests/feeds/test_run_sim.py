@@ -4,7 +4,6 @@ venues stream, books match the simulator's own books, and each injected fault is
 One 20-second run carries every fault (one per venue) and records a line per second; the
 tests below each check one behaviour of that run.
 """
-import asyncio
 import json
 import subprocess
 import sys
@@ -12,7 +11,7 @@ from decimal import Decimal
 
 import pytest
 
-from nexus.feeds.runtime import RunConfig, Runtime
+from tests.feeds.simrun import feed_and_ring, norm, run_sim
 
 VENUES = ["binance-spot", "binance-perp", "bybit-perp", "okx-swap", "coinbase", "kraken", "hyperliquid"]
 FAULTS = [
@@ -27,56 +26,25 @@ FAULTS = [
 DURATION_S = 20
 
 
-def _norm(levels):
-    return [(Decimal(p), Decimal(q)) for p, q in levels]
-
-
 def _compare(rt, venue, depth=10):
+    st, (mine_b, mine_a), ring = feed_and_ring(rt, venue, depth)
     f = rt.feeds[venue]
-    st = f.sync.books[f.symbol]
-    inst = st.inst
-    mine_b = [(Decimal(inst.price_str(p)), Decimal(inst.qty_str(q))) for p, q in st.book.top(1, depth)]
-    mine_a = [(Decimal(inst.price_str(p)), Decimal(inst.qty_str(q))) for p, q in st.book.top(2, depth)]
     # Binance/Bybit/OKX: the venue's own sequence; elsewhere the publication's timestamp.
     if venue in ("coinbase", "kraken", "hyperliquid"):
         sim_book = rt.sim.book(venue, at_ns=f.last_book_ts_ns)
     else:
         sim_book = rt.sim.book(venue, seq=f.last_book_seq)
-    rs = rt.readers[venue]
-    ring_b = [(Decimal(inst.price_str(p)), Decimal(inst.qty_str(q))) for p, q in rs.book.top(1, depth)]
-    ring_a = [(Decimal(inst.price_str(p)), Decimal(inst.qty_str(q))) for p, q in rs.book.top(2, depth)]
     return {
         "synced": st.synced,
-        "matches_sim": mine_b == _norm(sim_book["bids"][:depth]) and mine_a == _norm(sim_book["asks"][:depth]),
-        "ring_matches_feed": (ring_b, ring_a) == (mine_b, mine_a),
+        "matches_sim": mine_b == norm(sim_book["bids"][:depth]) and mine_a == norm(sim_book["asks"][:depth]),
+        "ring_matches_feed": ring == (mine_b, mine_a),
         "levels": len(mine_b) + len(mine_a),
     }
 
 
 @pytest.fixture(scope="module")
 def faulty_run():
-    lines = []
-
-    async def main():
-        rt = Runtime(RunConfig(venues=list(VENUES), sim=True, seed=11, faults=list(FAULTS), duration_s=DURATION_S))
-        await rt.start()
-        loop = asyncio.get_running_loop()
-        t_end = loop.time() + DURATION_S
-        next_s = loop.time() + 1
-        while loop.time() < t_end:
-            rt.poll()
-            if loop.time() >= next_s:
-                next_s += 1
-                lines.append(rt.second_line())
-            await asyncio.sleep(0.001)
-        rt.poll()
-        final = {v: _compare(rt, v) for v in VENUES}
-        summary = rt.venue_stats()
-        await rt.stop()
-        return final, summary
-
-    final, summary = asyncio.run(main())
-    return {"lines": lines, "final": final, "summary": summary}
+    return run_sim(VENUES, 11, FAULTS, DURATION_S, _compare)
 
 
 def states(run, venue):

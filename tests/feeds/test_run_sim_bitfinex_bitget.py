@@ -4,21 +4,16 @@ venue's own rules (Bitfinex: SEQ_ALL sequence numbers and `cs` checksums; Bitget
 checksum over the original strings).
 
 Two runs, one per fault set, so that each fault is seen on its own."""
-import asyncio
 import subprocess
 import sys
 from decimal import Decimal
 
 import pytest
 
-from nexus.feeds.runtime import RunConfig, Runtime
+from tests.feeds.simrun import feed_and_ring, norm, run_sim
 
 VENUES = ["bitfinex", "bitget"]
 DURATION_S = 16
-
-
-def _norm(levels):
-    return [(Decimal(p), Decimal(q)) for p, q in levels]
 
 
 def _compare(rt, venue, depth=10):
@@ -26,48 +21,21 @@ def _compare(rt, venue, depth=10):
     Bitfinex messages carry no publication number the client could quote (its SEQ_ALL
     numbers are per connection), so the book must equal one of the recent publications
     (Bitget: the one its `seq` names)."""
+    st, mine, ring = feed_and_ring(rt, venue, depth)
     f = rt.feeds[venue]
-    st = f.sync.books[f.symbol]
-    inst = st.inst
-    mine = ([(Decimal(inst.price_str(p)), Decimal(inst.qty_str(q))) for p, q in st.book.top(1, depth)],
-            [(Decimal(inst.price_str(p)), Decimal(inst.qty_str(q))) for p, q in st.book.top(2, depth)])
     feed = rt.sim.core.feeds[venue]
     if venue == "bitget":
         books = [rt.sim.book(venue, seq=f.last_book_seq)]
     else:
         seqs = [h.seq for h in feed.view(feed.primary).history]
         books = [rt.sim.book(venue, seq=s) for s in seqs]
-    matches = any(mine == (_norm(b["bids"][:depth]), _norm(b["asks"][:depth])) for b in books)
-    rs = rt.readers[venue]
-    ring = ([(Decimal(inst.price_str(p)), Decimal(inst.qty_str(q))) for p, q in rs.book.top(1, depth)],
-            [(Decimal(inst.price_str(p)), Decimal(inst.qty_str(q))) for p, q in rs.book.top(2, depth)])
+    matches = any(mine == (norm(b["bids"][:depth]), norm(b["asks"][:depth])) for b in books)
     return {"synced": st.synced, "matches_sim": matches, "ring_matches_feed": ring == mine,
             "levels": len(mine[0]) + len(mine[1])}
 
 
 def _run(faults):
-    lines = []
-
-    async def main():
-        rt = Runtime(RunConfig(venues=list(VENUES), sim=True, seed=5, faults=list(faults), duration_s=DURATION_S))
-        await rt.start()
-        loop = asyncio.get_running_loop()
-        t_end = loop.time() + DURATION_S
-        next_s = loop.time() + 1
-        while loop.time() < t_end:
-            rt.poll()
-            if loop.time() >= next_s:
-                next_s += 1
-                lines.append(rt.second_line())
-            await asyncio.sleep(0.001)
-        rt.poll()
-        final = {v: _compare(rt, v) for v in VENUES}
-        summary = rt.venue_stats()
-        await rt.stop()
-        return final, summary
-
-    final, summary = asyncio.run(main())
-    return {"lines": lines, "final": final, "summary": summary}
+    return run_sim(VENUES, 5, faults, DURATION_S, _compare)
 
 
 @pytest.fixture(scope="module")

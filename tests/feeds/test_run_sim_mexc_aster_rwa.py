@@ -3,11 +3,9 @@ WebSockets on 127.0.0.1: books match the simulator's, and the injected faults (a
 gap and malformed frames on MEXC, a gap on Aster, a disconnect on Binance RWA) are counted
 and recovered. The simulated market's symbol is BTCUSDT, so the run whitelists BTC for
 binance-rwa (NEXUS_BINANCE_RWA_ASSETS)."""
-import asyncio
-
 import pytest
 
-from nexus.feeds.runtime import RunConfig, Runtime
+from tests.feeds.simrun import run_sim
 from tests.feeds.test_run_sim import _compare
 
 VENUES = ["mexc", "aster", "binance-rwa"]
@@ -19,26 +17,10 @@ DURATION_S = 12
 def run():
     mp = pytest.MonkeyPatch()
     mp.setenv("NEXUS_BINANCE_RWA_ASSETS", "PAXG,BTC")
-
-    async def main():
-        rt = Runtime(RunConfig(venues=list(VENUES), sim=True, seed=7, faults=list(FAULTS), duration_s=DURATION_S))
-        await rt.start()
-        loop = asyncio.get_running_loop()
-        t_end = loop.time() + DURATION_S
-        while loop.time() < t_end:
-            rt.poll()
-            await asyncio.sleep(0.001)
-        rt.poll()
-        final = {v: _compare(rt, v) for v in VENUES}
-        summary = rt.venue_stats()
-        await rt.stop()
-        return final, summary
-
     try:
-        final, summary = asyncio.run(main())
+        return run_sim(VENUES, 7, FAULTS, DURATION_S, _compare)
     finally:
         mp.undo()
-    return {"final": final, "summary": summary}
 
 
 @pytest.mark.parametrize("venue", VENUES)

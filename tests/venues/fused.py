@@ -45,8 +45,12 @@ class FusedPipeline:
             break
         if segs is APPLIED:
             self.taken += 1
+            # the crossed state a fused answer carries (index 3 for every venue) is a bool, as
+            # BookState.is_crossed is after every frame (booksync CROSSED_CHANGED)
+            assert type(self.sync.last_fused[3]) is bool, self.sync.last_fused
             self.on_applied()
         self.sync.feed(segs, self.batch)
+        assert all(type(s.is_crossed) is bool for s in self.sync.books.values())
 
     def on_applied(self) -> None:
         """A venue's extra check on a frame the fused path applied."""

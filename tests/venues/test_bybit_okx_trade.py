@@ -7,19 +7,20 @@ import base64
 import hashlib
 import hmac
 import json
-import re
-import time
 from decimal import Decimal
 
 import aiohttp
 import httpx
 import pytest
 
-from nexus.exec.client import ClockDrift, VenueRejected
+from nexus.exec.client import VenueRejected
 from nexus.exec.keys import Credentials, KeysMissing
 from nexus.exec.orders import OrderError, State
 from nexus.venues.okx.orders import OkxAdapter, base_qty, contracts, iso_ms
-from tests.exec.tradesim import assert_key_refused, executor, run, sell_down_to, send_raw, simulator
+from tests.exec.tradesim import (
+    assert_clock_drift_refused, assert_key_refused, executor, place_through_a_timeout, run, sell_down_to, send_raw,
+    simulator,
+)
 
 VENUES = ("bybit-perp", "okx-swap")
 SYMBOL = {"bybit-perp": "BTCUSDT", "okx-swap": "BTC-USDT-SWAP"}
@@ -264,22 +265,11 @@ def test_wire_errors_off_grid_unknown_symbol_leverage(venue):
 
 @pytest.mark.parametrize("venue", VENUES)
 def test_clock_drift_is_a_clear_error_naming_the_drift(venue):
-    skew = {"ms": 0}
-    off = {"bybit-perp": -7000, "okx-swap": -40000}[venue]
+    off, code = {"bybit-perp": (-7000, "10002"), "okx-swap": (-40000, "50102")}[venue]
 
     async def body():
         async with simulator(VENUES) as sim:
-            clock = lambda: time.time_ns() // 1_000_000 + skew["ms"]   # noqa: E731
-            async with executor(sim, venue, clock_ms=clock, stream=False) as ex:
-                skew["ms"] = off
-                req = await ex.request(SYMBOL[venue], "buy", "market", QTY[venue])
-                with pytest.raises(ClockDrift) as e:
-                    await ex.place(req)
-                m = str(e.value)
-                assert "sync your computer clock" in m and ("10002" in m or "50102" in m)
-                drift = int(re.search(r"timestamp was ([+-]\d+) ms off", m).group(1))
-                assert off - 150 <= drift <= off + 150
-                assert len(sim_orders(sim, venue)) == 0 and ex.tracker.get(req.client_id).state is State.REJECTED
+            await assert_clock_drift_refused(sim, venue, SYMBOL[venue], "buy", QTY[venue], off, (code,))
     run(body())
 
 
@@ -312,11 +302,7 @@ def test_okx_contracts_and_base_quantities_are_explicit():
 def test_timeout_queries_by_client_id_and_never_doubles(venue):
     async def body():
         async with simulator(VENUES) as sim, executor(sim, venue, timeout_s=0.5) as ex:
-            sim.exchange(venue).delay_next_response(2.0)
-            req = await ex.request(SYMBOL[venue], "buy", "market", QTY[venue])
-            o = await ex.place(req)
-            assert o.state is State.FILLED and ex.sends == 1
-            assert [x.client_id for x in sim_orders(sim, venue).values()] == [req.client_id]
+            req = await place_through_a_timeout(ex, sim.exchange(venue), SYMBOL[venue], "buy", QTY[venue])
             assert ex.positions.get(venue, SYMBOL[venue]).qty == Decimal(QTY[venue])
     run(body())
 

@@ -20,7 +20,10 @@ from nexus.exec.client import ClockDrift, Executor, VenueRejected
 from nexus.exec.keys import Credentials
 from nexus.exec.orders import OrderError, State
 from nexus.venues.coinbase.sign import CoinbaseSigner, new_es256_key, public_pem
-from tests.exec.tradesim import adapter, assert_key_refused, executor, run, sell_down_to, send_raw, simulator
+from tests.exec.tradesim import (
+    adapter, assert_clock_drift_refused, assert_key_refused, executor, place_through_a_timeout, run, sell_down_to,
+    send_raw, simulator,
+)
 
 VENUE, SYM, QTY = "coinbase", "BTC-USD", "0.01"
 API = "/api/v3/brokerage"
@@ -261,23 +264,10 @@ def test_key_with_transfer_permission_is_refused():
 
 
 def test_clock_drift_is_a_clear_error_naming_the_drift():
-    skew = {"ms": 0}
-
     async def body():
-        async with simulator([VENUE]) as sim:
-            clock = lambda: time.time_ns() // 1_000_000 + skew["ms"]   # noqa: E731
-            async with cb_executor(sim, clock_ms=clock, stream=False) as ex:
-                skew["ms"] = 30_000             # the JWT's nbf lands 30 s in the venue's future
-                req = await ex.request(SYM, "buy", "market", QTY)
-                with pytest.raises(ClockDrift) as e:
-                    await ex.place(req)
-                m = str(e.value)
-                assert "sync your computer clock" in m and "401" in m
-                drift = int(re.search(r"timestamp was ([+-]\d+) ms off", m).group(1))
-                assert 30_000 - 300 <= drift <= 30_000 + 300
-                assert len(sim_orders(sim)) == 0 and ex.tracker.get(req.client_id).state is State.REJECTED
-                o = await ex.place(await ex.request(SYM, "buy", "market", QTY))     # re-synced: it goes
-                assert o.state is State.FILLED
+        async with simulator([VENUE]) as sim:  # the JWT's nbf lands 30 s in the venue's future
+            await assert_clock_drift_refused(sim, VENUE, SYM, "buy", QTY, 30_000, ("401",), 300, then_fills=True,
+                                             open_executor=lambda **kw: cb_executor(sim, **kw))
     run(body())
 
 
@@ -299,11 +289,7 @@ def test_wrong_key_is_401_not_drift():
 def test_timeout_queries_by_client_id_and_never_doubles():
     async def body():
         async with simulator([VENUE]) as sim, cb_executor(sim, timeout_s=0.5) as ex:
-            sim.exchange(VENUE).delay_next_response(2.0)
-            req = await ex.request(SYM, "buy", "market", QTY)
-            o = await ex.place(req)
-            assert o.state is State.FILLED and ex.sends == 1
-            assert [x.client_id for x in sim_orders(sim).values()] == [req.client_id]
+            req = await place_through_a_timeout(ex, sim.exchange(VENUE), SYM, "buy", QTY)
             # a resend with the same client_order_id is answered with that order, not a new one
             again = await ex.adapter.place(req)
             assert again.state is State.FILLED and len(sim_orders(sim)) == 1

@@ -41,11 +41,7 @@ class Aggregation:
         self.flow = flow  # nexus.flow.live.LiveFlow or None
         self.touch_changed = False
         self._last_ts = 0
-        # once a second (`second`): seconds with a two-sided consensus, those crossed (bid >=
-        # ask, locked included), and per venue how often its own touch was on the crossing side
-        self.seconds = 0
-        self.seconds_crossed = 0
-        self.crossed_by: dict[str, dict[str, int]] = {}
+        self.sampled = CrossedSeconds(scope, self.outside)  # sampled once a second (`second`)
 
     def on_book(self, venue: str, batch: np.ndarray, now_ns: int) -> None:
         if venue not in self.agg.venues:
@@ -78,21 +74,36 @@ class Aggregation:
         metrics with its `latency_us_p50(venue)`)."""
         alerts = self.agg.tick(now_ns)
         line = self.agg.summary()
-        self._count_crossed()
+        self.sampled.sample(self.agg)
         metrics = self.agg.venue_metrics(now_ns)
         for v, m in metrics.items():
             m["latency_us_p50"] = latency_us_p50(v)
         line["venue_metrics"] = metrics
-        if self.scope != "all":
-            line["scope"], line["outside"] = self.scope, self.outside
+        line.update(self.sampled.scope_fields)
         return line, alerts
 
-    def _count_crossed(self) -> None:
+    def seconds_summary(self) -> dict:
+        """For the run's summary: `CrossedSeconds.summary` of the once-a-second samples."""
+        return self.sampled.summary()
+
+
+class CrossedSeconds:
+    """Once-a-second samples of a consensus (`sample` after the second's tick): the seconds
+    with a two-sided consensus, those crossed (bid >= ask, locked included), and per venue how
+    often its own touch was on the crossing side. Shared by `nexus run --agg` (Aggregation)
+    and `nexus agg replay` (nexus.agg.replay), so both report the same fields the same way."""
+
+    def __init__(self, scope: str = "all", outside: list[str] | None = None) -> None:
+        self.scope_fields = {"scope": scope, "outside": outside or []} if scope != "all" else {}
+        self.seconds = 0
+        self.seconds_crossed = 0
+        self.crossed_by: dict[str, dict[str, int]] = {}
+
+    def sample(self, agg: Aggregator) -> None:
         """This second's sample of the consensus: two-sided? crossed? whose touch crosses it
         (a venue whose best bid is at or above the consensus ask, or whose best ask is at or
         below the consensus bid, on the consensus grid; stale venues excluded as the consensus
         excludes them)."""
-        agg = self.agg
         b, a = agg.consensus.best_bid(), agg.consensus.best_ask()
         if not (b and a):
             return
@@ -110,11 +121,11 @@ class Aggregation:
             if va and va[0] * v.scale.price_mul <= b[0]:
                 by["ask"] += 1
 
-    def seconds_summary(self) -> dict:
-        """For the run's summary: how many of the once-a-second samples found the consensus
-        two-sided and uncrossed, and which venues' touches crossed it."""
+    def summary(self) -> dict:
+        """How many of the samples found the consensus two-sided and uncrossed (and its
+        share), and which venues' touches crossed it; the scope and the venues outside it when
+        the scope is not "all"."""
         n = self.seconds
-        scope = {"scope": self.scope, "outside": self.outside} if self.scope != "all" else {}
-        return {**scope, "seconds": n, "seconds_uncrossed": n - self.seconds_crossed,
+        return {**self.scope_fields, "seconds": n, "seconds_uncrossed": n - self.seconds_crossed,
                 "uncrossed_share": round((n - self.seconds_crossed) / n, 3) if n else None,
                 "crossed_by": {v: c for v, c in sorted(self.crossed_by.items()) if c["bid"] or c["ask"]}}

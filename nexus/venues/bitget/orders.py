@@ -50,11 +50,8 @@ are plain closing orders; give --reduce-only orders yourself where that matters.
 
 from __future__ import annotations
 
-import asyncio
-import json
-import time
 from decimal import ROUND_CEILING, Decimal
-from typing import Any, Callable
+from typing import Any
 
 from nexus.exec.client import Fill, KeyRefused, OrderUpdate, VenuePosition, VenueRejected, VenueUnreachable
 from nexus.exec.http import WITHDRAWAL_ADVICE, HttpVenue
@@ -64,6 +61,7 @@ from nexus.exec.signing.base import mask
 from nexus.instruments import Instrument
 from nexus.venues.bitget.data import FUTURES_TYPES, _step, instrument, split, symbol_of
 from nexus.venues.bitget.sign import BitgetSigner
+from nexus.venues.okx.orders import LoginStream
 
 VENUE = "bitget"
 OK = "00000"
@@ -121,9 +119,10 @@ def _product(inst_type: str, inst_id: str) -> str:
     return f'"symbol":"{inst_id}","productType":"{inst_type}","marginCoin":"{MARGIN_COIN}"'
 
 
-class BitgetAdapter(HttpVenue):
+class BitgetAdapter(LoginStream, HttpVenue):
     venue = VENUE
     perpetual = False
+    VERIFY_PATH, CHANNELS, PING_S = "/user/verify", CHANNELS, PING_S  # LoginStream (OKX's kind of stream)
     UNKNOWN_ORDER = ORDER_MISSING
 
     def __init__(self, creds: Credentials, *, rest_url: str | None = None, ws_url: str | None = None,
@@ -471,35 +470,6 @@ class BitgetAdapter(HttpVenue):
             it = arg.get("instType", "SPOT")
             return [self.update(o, symbol_of(it, o.get("instId", ""))) for o in msg.get("data") or ()]
         return []
-
-    # -- private stream ---------------------------------------------------------------------
-    def login_message(self) -> str:
-        ts = str(self.now_ms() // 1000)
-        sign = self.signer._b64(f"{ts}GET/user/verify".encode())
-        return json.dumps({"op": "login", "args": [{"apiKey": self.signer.api_key,
-                                                   "passphrase": self.signer._passphrase, "timestamp": ts,
-                                                   "sign": sign}]})
-
-    async def user_stream(self, on_update: Callable[[OrderUpdate], None], ready: asyncio.Event | None = None) -> None:
-        async def handshake(ws) -> None:
-            await ws.send_str(self.login_message())
-            await self._expect(ws, "login", 1)
-            await ws.send_str(json.dumps({"op": "subscribe", "args": list(CHANNELS)}))
-            await self._expect(ws, "subscribe", len(CHANNELS))
-
-        await self.private_stream(on_update, ready, handshake, "ping", PING_S)
-
-    async def _expect(self, ws, event: str, n: int) -> None:
-        deadline = time.monotonic() + 10
-        while n:
-            text = await asyncio.wait_for(ws.receive_str(), max(0.1, deadline - time.monotonic()))
-            if text == "pong":
-                continue
-            doc = json.loads(text)
-            if doc.get("event") == "error":
-                raise VenueRejected(self.venue, doc.get("code", ""), str(doc.get("msg", "")))
-            if doc.get("event") == event:
-                n -= 1
 
 
 def spot(creds: Credentials, **kw) -> BitgetAdapter:

@@ -32,13 +32,9 @@ from nexus._native import Book
 from nexus.exceptions import DecodeError
 from nexus.instruments import Instrument, decimals_of
 from nexus.venues.base import (
-    APPLIED,
-    CONTROL, Decoder, fast_segment, trade_segment, Segment, SegKind, TradeFields, columns, log, ms_to_ns, seq_int,
-    trade_id_int,
+    CONTROL, Decoder, Segment, SegKind, TradeFields, columns, log, ms_to_ns, push_decode, seq_int,
 )
 from nexus.venues.booksync import BookState, Sync
-
-_BOOK, _TRADES = SegKind.BOOK, SegKind.TRADES
 
 VENUE = "bybit-perp"
 
@@ -57,43 +53,16 @@ bybit_message = getattr(_native, "bybit_message", None)
 bybit_book_sync = getattr(_native, "bybit_book_sync", None)  # the fused steady state (Sync.fuse)
 _BOOK_PREFIX = b'{"topic":"orderbook.'
 _PUSH_PREFIX = b'{"topic":"'
-_W_TID = 5  # the record's trade_id word
 
 
 class BybitPerpDecoder(Decoder):
     venue = VENUE
 
-    def decode(self, raw, out, ts_local_ns: int = 0) -> list[Segment]:
-        """A well-formed orderbook or publicTrade push goes through the native fast path
-        (native/src/core/bybit.rs): parsed and written into `out` in Rust. Anything else, or
-        anything unusual in it, takes the general path, which accepts and rejects exactly the
-        same messages (the fast path only declines, never decides)."""
-        if bybit_message is not None and type(raw) is bytes and raw.startswith(_PUSH_PREFIX):
-            if raw.startswith(_BOOK_PREFIX):
-                fused = self.fused  # Sync.fuse: an ordinary delta on a synced book, applied in one call
-                if fused is not None and fused(raw, out, ts_local_ns) is not None:
-                    return APPLIED
-            else:  # trades: the decoder's current instrument first, in one call
-                e = self._fast_ent
-                if e is not None:
-                    r = bybit_message(raw, out, e.native, ts_local_ns)
-                    if r is None:  # declined: the general path decides
-                        return super().decode(raw, out, ts_local_ns)
-                    if r[0] == "trades" and not r[4]:  # (no id left to trade_id_int)
-                        return [trade_segment(e.inst, r[1], r[2], r[3])]
-            got = self._native_fast(bybit_message, raw, out, ts_local_ns)
-            if got is not None:
-                r, e = got
-                if r[0] == "book":
-                    _, n, snapshot, ts, u = r
-                    return [fast_segment(_BOOK, e.inst, n, snapshot, u, None, None, None, ts, None)]
-                _, n, ts, ids, hashed = r
-                if hashed:  # an id that is not ASCII: trade_id_int decides its record's trade id
-                    q = self._q
-                    for k, tid in enumerate(ids):
-                        q[k * 8 + _W_TID] = trade_id_int(tid)
-                return [trade_segment(e.inst, n, ts, ids)]
-        return super().decode(raw, out, ts_local_ns)
+    # A well-formed orderbook or publicTrade push goes through the native fast path
+    # (native/src/core/bybit.rs): parsed and written into `out` in Rust, book diffs offered to
+    # the fused steady state first (Sync.fuse). Anything else, or anything unusual in it,
+    # takes the general path, which accepts and rejects exactly the same messages.
+    decode = push_decode(bybit_message, _PUSH_PREFIX, _BOOK_PREFIX, hashed_ids=True)
 
     def _decode(self, doc: Any) -> list[Segment]:
         if type(doc) is not dict:
@@ -169,7 +138,7 @@ class BybitPerpSync(Sync):
         st.last_seq = r[2]
         if publish is not None and r[0]:  # as Sync.apply: an empty delta applies (publishes) nothing
             publish(batch[:r[0]])
-        if r[3] is not st.is_crossed:  # a change: noted, as `feed` does
+        if (not r[3]) is st.is_crossed:  # a change: noted, as `feed` does (booksync CROSSED_CHANGED)
             self._check_crossed(st)
         self.last_fused = r
         return r

@@ -223,16 +223,20 @@ class GateTrade(SpotPriceOrders, PrivateTrade):
         return str(ORDER_ID_BASE + o.oid)
 
     def _find(self, acct: SimAccount, order_id: str) -> SimOrder:
-        """By Gate id, or by text ("t-...") while the order is open (as Gate documents)."""
+        """By Gate id, or by text ("t-...") while `_by_text` finds it (as Gate documents)."""
         if order_id.startswith("t-"):
             o = self.ex.by_client.get((acct.api_key, order_id[2:]))
-            if o is not None and o.status not in TERMINAL:
+            if o is not None and self._by_text(o):
                 return o
         elif order_id.isdigit():
             o = self.ex.orders.get(int(order_id) - ORDER_ID_BASE)
             if o is not None and o.account == acct.api_key and not self.unfired(o):
                 return o
-        raise GateError(*REJECTS["unknown_order"])
+        raise GateError(*self.rejects["unknown_order"])
+
+    def _by_text(self, o: SimOrder) -> bool:
+        """Spot: an order is found by its text while it is open."""
+        return o.status not in TERMINAL
 
     def _order_path_id(self, req: SimRequest) -> str:
         return req.path.rsplit("/", 1)[1]
@@ -252,10 +256,14 @@ class GateTrade(SpotPriceOrders, PrivateTrade):
         self.ex.cancel(acct, oid=o.oid)
         return 200, self.order_body(o)
 
+    def _list_market(self, q: dict) -> None:
+        """The market a list of orders names (spot: its currency_pair, required)."""
+        self._pair(q.get("currency_pair"))
+
     def list_orders(self, req: SimRequest):
         acct = self._signed(req)
         q = req.query
-        self._pair(q.get("currency_pair"))
+        self._list_market(q)
         status = q.get("status")
         if status not in ("open", "finished"):
             raise _bad("Invalid status: open or finished")
@@ -545,17 +553,9 @@ class GateFuturesTrade(FuturesPriceOrders, GateTrade):
         delay_s = self.ex.take_response_delay()
         return late(201, body, delay_s) if delay_s else (201, body)
 
-    def _find(self, acct: SimAccount, order_id: str) -> SimOrder:
-        if order_id.startswith("t-"):
-            o = self.ex.by_client.get((acct.api_key, order_id[2:]))
-            if o is not None and (o.status not in TERMINAL or
-                                  self.feed.clock() - o.updated_ns <= TEXT_LOOKUP_AFTER_FINISH_NS):
-                return o
-        elif order_id.isdigit():
-            o = self.ex.orders.get(int(order_id) - ORDER_ID_BASE)
-            if o is not None and o.account == acct.api_key and not self.unfired(o):
-                return o
-        raise GateError(*FUTURES_REJECTS["unknown_order"])
+    def _by_text(self, o: SimOrder) -> bool:
+        """Futures: by its text while open, and for a while after it finished."""
+        return o.status not in TERMINAL or self.feed.clock() - o.updated_ns <= TEXT_LOOKUP_AFTER_FINISH_NS
 
     def get_order(self, req: SimRequest):
         acct = self._signed(req)
@@ -569,21 +569,9 @@ class GateFuturesTrade(FuturesPriceOrders, GateTrade):
         self.ex.cancel(acct, oid=o.oid)
         return 200, self.order_body(o)
 
-    def list_orders(self, req: SimRequest):
-        acct = self._signed(req)
-        q = req.query
+    def _list_market(self, q: dict) -> None:
+        """Futures: the contract, if named, must be listed."""
         self._contract(q.get("contract"), required=False)
-        status = q.get("status")
-        if status not in ("open", "finished"):
-            raise _bad("Invalid status: open or finished")
-        try:
-            limit = int(q.get("limit", 100))
-        except ValueError:
-            raise _bad("Invalid limit") from None
-        mine = [o for o in self.ex.orders.values() if o.account == acct.api_key and not self.unfired(o)
-                and (o.status in TERMINAL) == (status == "finished")]
-        mine.sort(key=lambda o: o.updated_ns if status == "finished" else o.created_ns, reverse=status == "finished")
-        return 200, [self.order_body(o) for o in mine[:max(1, min(limit, 1000))]]
 
     def status_of(self, o: SimOrder) -> tuple[str, str]:
         m = self.meta.get(o.oid, {})

@@ -36,11 +36,9 @@ from nexus._native import Book
 from nexus.exceptions import DecodeError
 from nexus.instruments import Instrument, decimals_of
 from nexus.venues.base import (
-    APPLIED, CONTROL, Decoder, fast_segment, trade_segment, Segment, SegKind, TradeFields, columns, log, ms_to_ns,
+    CONTROL, Decoder, Segment, SegKind, TradeFields, columns, log, ms_to_ns, push_decode,
 )
 from nexus.venues.booksync import BookState, Sync
-
-_BOOK, _TRADES = SegKind.BOOK, SegKind.TRADES
 
 VENUE = "okx-swap"
 CHECKSUM_DEPTH = 25
@@ -69,32 +67,11 @@ _PUSH_PREFIX = b'{"arg":{"channel":"'
 class OkxSwapDecoder(Decoder):
     venue = VENUE
 
-    def decode(self, raw, out, ts_local_ns: int = 0) -> list[Segment]:
-        """A well-formed `books` or `trades` push goes through the native fast path
-        (native/src/core/okx.rs): parsed and written into `out` in Rust. Anything else, or
-        anything unusual in it, takes the general path, which accepts and rejects exactly the
-        same messages (the fast path only declines, never decides)."""
-        if okx_message is not None and type(raw) is bytes and raw.startswith(_PUSH_PREFIX):
-            if raw.startswith(_BOOKS_PREFIX):
-                fused = self.fused  # Sync.fuse: an ordinary update on a synced book, applied in one call
-                if fused is not None and fused(raw, out, ts_local_ns) is not None:
-                    return APPLIED
-            else:  # trades: the decoder's current instrument first, in one call
-                e = self._fast_ent
-                if e is not None:
-                    r = okx_message(raw, out, e.native, ts_local_ns)
-                    if r is None:  # declined: the general path decides
-                        return super().decode(raw, out, ts_local_ns)
-                    if r[0] == "trades":
-                        return [trade_segment(e.inst, r[1], r[2], r[3])]
-            got = self._native_fast(okx_message, raw, out, ts_local_ns)
-            if got is not None:
-                r, e = got
-                if r[0] == "book":
-                    _, n, snapshot, ts, seq, prev, checksum = r
-                    return [fast_segment(_BOOK, e.inst, n, snapshot, seq, None, prev, checksum or None, ts, None)]
-                return [trade_segment(e.inst, r[1], r[2], r[3])]
-        return super().decode(raw, out, ts_local_ns)
+    # A well-formed `books` or `trades` push goes through the native fast path
+    # (native/src/core/okx.rs): parsed and written into `out` in Rust, book diffs offered to
+    # the fused steady state first (Sync.fuse). Anything else, or anything unusual in it,
+    # takes the general path, which accepts and rejects exactly the same messages.
+    decode = push_decode(okx_message, _PUSH_PREFIX, _BOOKS_PREFIX, chained=True)
 
     def _parse(self, raw: bytes) -> Any:
         if raw.strip() == b"pong":  # the reply to a text "ping" is plain text
@@ -205,7 +182,7 @@ class OkxSwapSync(Sync):
             if mine != sent:
                 self.desync(st, f"checksum mismatch: OKX sent {sent}, the book gives {mine}", checksum=True)
                 return r
-        if crossed is not st.is_crossed:  # a change: noted, as `feed` does
+        if (not crossed) is st.is_crossed:  # a change: noted, as `feed` does (booksync CROSSED_CHANGED)
             self._check_crossed(st)
         return r
 

@@ -98,9 +98,50 @@ def _dec(text) -> Decimal | None:
     return Decimal(text) if text not in ("", None) else None
 
 
-class OkxAdapter(HttpVenue):
+class LoginStream:
+    """The private stream of OKX's kind (Bitget's API v2 follows it), a mixin for an HttpVenue
+    whose signer has `_b64` (base64 HMAC-SHA256 with the secret), `api_key` and `_passphrase`:
+    a `login` op signed over "{seconds}GET{VERIFY_PATH}", then a `subscribe` op for `CHANNELS`,
+    each answered by events ("error" refuses with the venue's code); the text "ping" every
+    `PING_S` seconds (answered "pong", skipped while waiting for the events)."""
+
+    VERIFY_PATH = "/users/self/verify"
+    CHANNELS: tuple = ()
+    PING_S = 25.0
+
+    def login_message(self) -> str:
+        ts = str(self.now_ms() // 1000)
+        sign = self.signer._b64(f"{ts}GET{self.VERIFY_PATH}".encode())
+        return json.dumps({"op": "login", "args": [{"apiKey": self.signer.api_key,
+                                                   "passphrase": self.signer._passphrase, "timestamp": ts,
+                                                   "sign": sign}]})
+
+    async def user_stream(self, on_update: Callable[[OrderUpdate], None], ready: asyncio.Event | None = None) -> None:
+        async def handshake(ws) -> None:
+            await ws.send_str(self.login_message())
+            await self._expect(ws, "login", 1)
+            await ws.send_str(json.dumps({"op": "subscribe", "args": list(self.CHANNELS)}))
+            await self._expect(ws, "subscribe", len(self.CHANNELS))
+
+        await self.private_stream(on_update, ready, handshake, "ping", self.PING_S)
+
+    async def _expect(self, ws, event: str, n: int) -> None:
+        deadline = time.monotonic() + 10
+        while n:
+            text = await asyncio.wait_for(ws.receive_str(), max(0.1, deadline - time.monotonic()))
+            if text == "pong":
+                continue
+            doc = json.loads(text)
+            if doc.get("event") == "error":
+                raise VenueRejected(self.venue, doc.get("code", ""), str(doc.get("msg", "")))
+            if doc.get("event") == event:
+                n -= 1
+
+
+class OkxAdapter(LoginStream, HttpVenue):
     venue = VENUE
     perpetual = True
+    CHANNELS, PING_S = CHANNELS, PING_S  # LoginStream: its orders and algo orders
     UNKNOWN_ORDER = ("51603", "Order does not exist")
 
     def __init__(self, creds: Credentials, *, rest_url: str | None = None, ws_url: str | None = None,
@@ -290,32 +331,6 @@ class OkxAdapter(HttpVenue):
                                 a.get("algoId", ""), venue_status=f"algo {a.get('state')}", symbol=a.get("instId", ""))
                     for a in msg.get("data", ()) if a.get("algoClOrdId") and a.get("state") != "effective"]
         return []
-
-    # -- private stream ---------------------------------------------------------------------
-    def login_message(self) -> str:
-        ts = str(self.now_ms() // 1000)
-        sign = self.signer._b64(f"{ts}GET/users/self/verify".encode())
-        return json.dumps({"op": "login", "args": [{"apiKey": self.signer.api_key,
-                                                   "passphrase": self.signer._passphrase, "timestamp": ts,
-                                                   "sign": sign}]})
-
-    async def user_stream(self, on_update: Callable[[OrderUpdate], None], ready: asyncio.Event | None = None) -> None:
-        async def handshake(ws) -> None:
-            await ws.send_str(self.login_message())
-            await self._expect(ws, "login", 1)
-            await ws.send_str(json.dumps({"op": "subscribe", "args": list(CHANNELS)}))
-            await self._expect(ws, "subscribe", len(CHANNELS))
-
-        await self.private_stream(on_update, ready, handshake, "ping", PING_S)
-
-    async def _expect(self, ws, event: str, n: int) -> None:
-        deadline = time.monotonic() + 10
-        while n:
-            doc = json.loads(await asyncio.wait_for(ws.receive_str(), max(0.1, deadline - time.monotonic())))
-            if doc.get("event") == "error":
-                raise VenueRejected(self.venue, doc.get("code", ""), str(doc.get("msg", "")))
-            if doc.get("event") == event:
-                n -= 1
 
 
 def swap(creds: Credentials, **kw) -> OkxAdapter:

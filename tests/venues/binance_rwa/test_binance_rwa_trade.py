@@ -20,7 +20,7 @@ from nexus.exec.orders import OrderError, OrderRequest, State
 from nexus.instruments import Instrument
 from nexus.venues.binance_rwa import whitelist
 from nexus.venues.binance_rwa.orders import BinanceRwaAdapter
-from tests.exec.tradesim import assert_key_refused, executor, run, simulator
+from tests.exec.tradesim import assert_key_refused, executor, place_through_a_timeout, run, simulator
 
 VENUE = "binance-rwa"
 SYMBOL = "PAXGUSDT"
@@ -166,11 +166,7 @@ def test_order_bytes_are_binance_spot_signed_requests():
 def test_timeout_queries_by_client_id_and_never_doubles():
     async def body():
         async with rwa_sim() as sim, rwa_executor(sim, timeout_s=0.5) as ex:
-            sim.exchange(VENUE).delay_next_response(2.0)
-            req = await ex.request(SYMBOL, "buy", "market", QTY)
-            o = await ex.place(req)
-            assert o.state is State.FILLED and ex.sends == 1
-            assert [x.client_id for x in sim.exchange(VENUE).orders.values()] == [req.client_id]
+            req = await place_through_a_timeout(ex, sim.exchange(VENUE), SYMBOL, "buy", QTY)
     run(body())
 
 

@@ -19,7 +19,9 @@ from nexus.exec.keys import Credentials
 from nexus.exec.orders import OrderError, State
 from nexus.venues.bitfinex.orders import BitfinexAdapter, cid_of
 from nexus.venues.bitfinex.sign import BitfinexSigner
-from tests.exec.tradesim import adapter, assert_key_refused, executor, run, sell_down_to, send_raw, simulator
+from tests.exec.tradesim import (
+    adapter, assert_key_refused, executor, place_through_a_timeout, run, sell_down_to, send_raw, simulator,
+)
 
 VENUE, SYM, QTY = "bitfinex", "tBTCUSD", "0.01"
 
@@ -309,11 +311,8 @@ def test_key_with_withdraw_permission_is_refused():
 def test_timeout_queries_by_client_id_and_never_doubles():
     async def body():
         async with simulator([VENUE]) as sim, executor(sim, VENUE, timeout_s=0.5) as ex:
-            sim.exchange(VENUE).delay_next_response(2.0)
-            req = await ex.request(SYM, "buy", "market", QTY)
-            o = await ex.place(req)
-            assert o.state is State.FILLED and ex.sends == 1
-            assert len(sim_orders(sim)) == 1
+            req = await place_through_a_timeout(ex, sim.exchange(VENUE), SYM, "buy", QTY,
+                                                venue_keeps_client_id=False)
             with pytest.raises(VenueRejected, match="duplicate cid"):     # the same cid again the same day
                 await ex.adapter.place(req)
             assert len(sim_orders(sim)) == 1

@@ -8,21 +8,21 @@ import base64
 import hashlib
 import hmac
 import json
-import re
 import secrets
-import time
 from decimal import Decimal
 
 import aiohttp
 import httpx
 import pytest
 
-from nexus.exec.client import ClockDrift, VenueRejected
+from nexus.exec.client import VenueRejected
 from nexus.exec.keys import Credentials, KeysMissing
 from nexus.exec.orders import OrderError, State
 from nexus.venues.bitget.orders import MARKET_BUY_BAND, BitgetAdapter
 from tests.exec.test_order_cli import _session
-from tests.exec.tradesim import assert_key_refused, executor, run, send_raw, simulator
+from tests.exec.tradesim import (
+    assert_clock_drift_refused, assert_key_refused, executor, place_through_a_timeout, run, send_raw, simulator,
+)
 
 VENUE, SYM, QTY = "bitget", "BTCUSDT", "0.010000"
 VENUES = (VENUE,)
@@ -237,24 +237,9 @@ def test_wire_errors_off_grid_unknown_symbol_missing_fields():
 
 
 def test_clock_drift_is_a_clear_error_naming_the_drift():
-    skew = {"ms": 0}
-    off = -40_000
-
     async def body():
         async with simulator(VENUES) as sim:
-            clock = lambda: time.time_ns() // 1_000_000 + skew["ms"]   # noqa: E731
-            async with executor(sim, VENUE, clock_ms=clock, stream=False) as ex:
-                skew["ms"] = off
-                req = await ex.request(SYM, "sell", "market", QTY)
-                with pytest.raises(ClockDrift) as e:
-                    await ex.place(req)
-                m = str(e.value)
-                assert "sync your computer clock" in m and "40008" in m and "30 s" in m
-                drift = int(re.search(r"timestamp was ([+-]\d+) ms off", m).group(1))
-                assert off - 150 <= drift <= off + 150
-                assert len(sim_orders(sim)) == 0 and ex.tracker.get(req.client_id).state is State.REJECTED
-                o = await ex.place(await ex.request(SYM, "sell", "market", QTY))     # re-synced: it goes
-                assert o.state is State.FILLED
+            await assert_clock_drift_refused(sim, VENUE, SYM, "sell", QTY, -40_000, ("40008", "30 s"), then_fills=True)
     run(body())
 
 
@@ -283,11 +268,7 @@ def test_missing_passphrase_is_refused_before_sending():
 def test_timeout_queries_by_client_id_and_never_doubles():
     async def body():
         async with simulator(VENUES) as sim, executor(sim, VENUE, timeout_s=0.5) as ex:
-            sim.exchange(VENUE).delay_next_response(2.0)
-            req = await ex.request(SYM, "sell", "market", QTY)
-            o = await ex.place(req)
-            assert o.state is State.FILLED and ex.sends == 1
-            assert [x.client_id for x in sim_orders(sim).values()] == [req.client_id]
+            req = await place_through_a_timeout(ex, sim.exchange(VENUE), SYM, "sell", QTY)
             assert ex.positions.get(VENUE, SYM).qty == -Decimal(QTY)
     run(body())
 

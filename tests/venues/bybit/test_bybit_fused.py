@@ -102,3 +102,15 @@ def test_fused_path_is_taken_in_the_steady_state():
     assert fus.taken == 10 + 3, fus.taken  # every delta that follows the book's u; not the gap nor after it
     s = fus.sync.books[SYM]
     assert s.synced and s.gaps == 1 and s.crossed == 1 and s.is_crossed
+
+
+def test_a_book_that_crosses_uncrosses_and_crosses_again_is_noted_twice():
+    plan = [("snap", [["64999.90", "1.000"]], [["65000.10", "1.000"]], 0), ("next", [["65000.50", "1.000"]], [], 0),
+            ("next", [["65000.50", "0"]], [], 0), ("next", [["65000.60", "1.000"]], [], 0),
+            ("next", [["64999.80", "1.000"]], [], 0)]
+    ref, fus = run_both(frames(plan))
+    assert fus.taken == 4, fus.taken
+    for pipe in (ref, fus):
+        s = pipe.sync.books[SYM]
+        assert s.synced and s.crossed == 2 and s.is_crossed is True
+        assert sum("crossed book" in n for n in pipe.sync.notes) == 2  # once per crossing, not per frame

@@ -72,8 +72,7 @@ def test_products_and_status_carry_increments():
 import pytest  # noqa: E402
 from hypothesis import given, settings, strategies as st  # noqa: E402
 
-from nexus.exceptions import BatchFull, DecodeError  # noqa: E402
-from nexus.venues.base import Decoder as _GeneralDecoder  # noqa: E402
+from tests.venues.fastpath import assert_fast_path_decides_as_the_general_path, maybe_damaged  # noqa: E402
 
 _ANY = {"px": st.one_of(st.sampled_from(['"21921.73"', '"0"', '"-1"', '"1e-5"', '"0.001"', "5", "null", '""']),
                         st.decimals(min_value=0, max_value=10**5, places=3).map(lambda d: f'"{d}"')),
@@ -102,20 +101,7 @@ def _l2_messages(draw):
     events = ",".join(ev() for _ in range(draw(v["events"])))
     msg = (f'{{"channel":"{draw(v["channel"])}","client_id":"","timestamp":{draw(v["stamp"])},'
            f'"sequence_num":{draw(v["seq"])},"events":[{events}]}}')
-    raw = msg.encode()
-    if not draw(st.integers(0, 3)):  # damage: cut, a byte changed, invalid UTF-8
-        i = draw(st.integers(0, len(raw) - 1))
-        raw = raw[:i] if draw(st.booleans()) else raw[:i] + draw(st.sampled_from([b" ", b"}", b",", b"0", b'"', b"\xff"])) + raw[i + 1:]
-    return raw
-
-
-def _outcome(decode, raw, size):
-    out = record.empty(size)
-    try:
-        segs = decode(raw, out)
-    except (DecodeError, BatchFull) as e:
-        return type(e).__name__, str(e)
-    return ([(s.kind, s.symbol, s.start, s.stop, s.snapshot, s.seq, s.ts_exchange_ns) for s in segs], out.tobytes())
+    return maybe_damaged(draw, msg.encode())
 
 
 def _listed():
@@ -129,6 +115,4 @@ def _listed():
 @given(st.lists(_l2_messages(), min_size=1, max_size=4), st.sampled_from([2, 64]))
 @settings(max_examples=400, deadline=None)
 def test_the_native_l2_path_gives_the_general_paths_records(msgs, size):
-    fast, slow = _listed(), _listed()
-    for raw in msgs:
-        assert _outcome(fast.decode, raw, size) == _outcome(lambda r, o: _GeneralDecoder.decode(slow, r, o), raw, size)
+    assert_fast_path_decides_as_the_general_path(_listed, msgs, size)

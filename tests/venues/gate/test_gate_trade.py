@@ -7,7 +7,6 @@ import asyncio
 import hashlib
 import hmac
 import json
-import re
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -16,12 +15,12 @@ import aiohttp
 import httpx
 import pytest
 
-from nexus.exec.client import ClockDrift, VenueRejected
+from nexus.exec.client import VenueRejected
 from nexus.exec.keys import Credentials
 from nexus.exec.orders import OrderError, OrderRequest, OrderType, Side, State
 from nexus.instruments import Instrument
 from nexus.venues.gate.orders import GateAdapter
-from tests.exec.tradesim import executor, run, send_raw, simulator
+from tests.exec.tradesim import assert_clock_drift_refused, executor, place_through_a_timeout, run, send_raw, simulator
 
 VENUE, SYMBOL, PAIR, QTY = "gate", "BTCUSDT", "BTC_USDT", "0.0100"
 FUT, FUT_SYMBOL = "BTCUSDT:USDT", "BTC_USDT:USDT"      # the USDT-settled contract, sizes in contracts
@@ -125,11 +124,7 @@ def test_timeout_queries_by_client_id_and_never_doubles(symbol, qty):
     async def body():
         async with simulator(VENUES) as sim, executor(sim, VENUE, timeout_s=0.5) as ex:
             exchange = _futures(sim) if symbol == FUT else sim.exchange(VENUE)
-            exchange.delay_next_response(2.0)
-            req = await ex.request(symbol, "sell", "market", qty)
-            o = await ex.place(req)
-            assert o.state is State.FILLED and ex.sends == 1
-            assert [x.client_id for x in exchange.orders.values()] == [req.client_id]
+            req = await place_through_a_timeout(ex, exchange, symbol, "sell", qty)
             assert ex.positions.get(VENUE, req.symbol).qty == -Decimal(qty)
     run(body())
 
@@ -196,21 +191,9 @@ def test_venue_refusals_answer_with_gate_labels():
 
 
 def test_clock_drift_is_a_clear_error_naming_the_drift():
-    skew = {"ms": 0}
-
     async def body():
         async with simulator(VENUES) as sim:
-            clock = lambda: time.time_ns() // 1_000_000 + skew["ms"]   # noqa: E731
-            async with executor(sim, VENUE, clock_ms=clock, stream=False) as ex:
-                skew["ms"] = -90_000
-                req = await ex.request(SYMBOL, "sell", "market", QTY)
-                with pytest.raises(ClockDrift) as e:
-                    await ex.place(req)
-                m = str(e.value)
-                assert "REQUEST_EXPIRED" in m and "sync your computer clock" in m and "60 s" in m
-                drift = int(re.search(r"timestamp was ([+-]\d+) ms off", m).group(1))
-                assert -90_000 - 1500 <= drift <= -90_000 + 1500
-                assert len(_orders(sim)) == 0 and ex.tracker.get(req.client_id).state is State.REJECTED
+            await assert_clock_drift_refused(sim, VENUE, SYMBOL, "sell", QTY, -90_000, ("REQUEST_EXPIRED", "60 s"), 1500)
     run(body())
 
 

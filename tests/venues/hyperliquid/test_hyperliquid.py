@@ -36,8 +36,7 @@ from pathlib import Path  # noqa: E402
 
 from hypothesis import given, settings, strategies as st  # noqa: E402
 
-from nexus.exceptions import BatchFull  # noqa: E402
-from nexus.venues.base import Decoder as _GeneralDecoder  # noqa: E402
+from tests.venues.fastpath import assert_fast_path_decides_as_the_general_path, maybe_damaged  # noqa: E402
 
 _LISTING = Path(__file__).resolve().parents[2] / "fixtures" / "venues" / "hyperliquid" / "instruments.json"
 _ANY = {"px": st.one_of(st.sampled_from(['"64998"', '"0"', '"-1"', '"1e-5"', '"0.001"', "5", "null", '""']),
@@ -68,21 +67,7 @@ def _pushes(draw):
                   f'"px":{draw(v["px"])},"sz":{draw(sz)},"time":{draw(v["time"])},"hash":"0xb6",'
                   f'"tid":{draw(v["tid"])},"users":["0xda","0x93"]}}' for _ in range(draw(st.integers(0, 3)))]
         msg = f'{{"channel":"trades","data":[{",".join(trades)}]}}'
-    raw = msg.encode()
-    if not draw(st.integers(0, 3)):  # damage: cut, a byte changed, invalid UTF-8
-        i = draw(st.integers(0, len(raw) - 1))
-        raw = raw[:i] if draw(st.booleans()) else raw[:i] + draw(st.sampled_from([b" ", b"}", b",", b"0", b'"', b"\xff"])) + raw[i + 1:]
-    return raw
-
-
-def _outcome(decode, raw, size):
-    out = record.empty(size)
-    try:
-        segs = decode(raw, out)
-    except (DecodeError, BatchFull) as e:
-        return type(e).__name__, str(e)
-    return ([(s.kind, s.symbol, s.start, s.stop, s.snapshot, s.seq, s.prev_seq, s.checksum, s.ts_exchange_ns,
-              s.trade_ids) for s in segs], out.tobytes())
+    return maybe_damaged(draw, msg.encode())
 
 
 def _listed():
@@ -95,9 +80,7 @@ def _listed():
 @given(st.lists(_pushes(), min_size=1, max_size=4), st.sampled_from([2, 64]))
 @settings(max_examples=400, deadline=None)
 def test_the_native_path_gives_the_general_paths_records(msgs, size):
-    fast, slow = _listed(), _listed()
-    for raw in msgs:
-        assert _outcome(fast.decode, raw, size) == _outcome(lambda r, o: _GeneralDecoder.decode(slow, r, o), raw, size)
+    assert_fast_path_decides_as_the_general_path(_listed, msgs, size)
 
 
 @pytest.mark.skipif(hyperliquid.hyperliquid_message is None, reason="nexus._native built without hyperliquid_message")

@@ -135,8 +135,7 @@ def test_the_numeric_quoting_is_the_template_substitution(raw):
 # The native fast path for book messages (native/src/core/kraken.rs) only declines, never
 # decides: on any book message, well-formed or damaged, it gives the general path's records and
 # segments, or the general path's error.
-from nexus.exceptions import BatchFull  # noqa: E402
-from nexus.venues.base import Decoder as _GeneralDecoder  # noqa: E402
+from tests.venues.fastpath import assert_fast_path_decides_as_the_general_path, maybe_damaged  # noqa: E402
 
 _NUM = st.one_of(st.sampled_from(["45283.5", "0.10000000", "0", "1", "-1.5", "1e-5", "007", "1.23456789", "0.0",
                                   "65000.95", '"1.5"', "true", "1-2"]),
@@ -171,29 +170,14 @@ def _book_messages(draw):
         tail += ',"timestamp":"' + draw(v["stamp"]) + '"'
     msg = (f'{{"channel":"book","type":"{draw(v["type"])}","data":[{{"symbol":"{draw(v["sym"])}","bids":{lv()},'
            f'"asks":{lv()}{tail}}}]}}')
-    if not draw(st.integers(0, 3)):  # damage: cut, or a byte changed
-        i = draw(st.integers(0, len(msg) - 1))
-        msg = msg[:i] if draw(st.booleans()) else msg[:i] + draw(st.sampled_from([" ", "}", ",", "0", '"'])) + msg[i + 1:]
-    return msg.encode()
-
-
-def _outcome(decode, raw, size):
-    out = record.empty(size)
-    try:
-        segs = decode(raw, out)
-    except (DecodeError, BatchFull) as e:
-        return type(e).__name__, str(e)
-    return ([(s.kind, s.symbol, s.start, s.stop, s.snapshot, s.seq, s.checksum, s.ts_exchange_ns) for s in segs],
-            out.tobytes())
+    return maybe_damaged(draw, msg.encode(), invalid_utf8=False)
 
 
 @pytest.mark.skipif(kraken.kraken_book is None, reason="nexus._native built without kraken_book")
 @given(st.lists(_book_messages(), min_size=1, max_size=4), st.sampled_from([3, 64]))
 @settings(max_examples=300, deadline=None)
 def test_the_native_book_path_gives_the_general_paths_records(msgs, size):
-    fast, slow = listed(), listed()
-    for raw in msgs:
-        assert _outcome(fast.decode, raw, size) == _outcome(lambda r, o: _GeneralDecoder.decode(slow, r, o), raw, size)
+    assert_fast_path_decides_as_the_general_path(listed, msgs, size)
 
 
 @pytest.mark.skipif(kraken.kraken_book is None, reason="nexus._native built without kraken_book")
@@ -214,19 +198,7 @@ def _trade_messages(draw):
               f'"qty":{draw(qty)},"ord_type":"market","trade_id":{draw(v["tid"])},"timestamp":"{draw(v["stamp"])}"}}'
               for _ in range(draw(st.integers(0, 4)))]
     msg = f'{{"channel":"trade","type":"{draw(v["type"])}","data":[{",".join(trades)}]}}'
-    if not draw(st.integers(0, 3)):  # damage: cut, or a byte changed
-        i = draw(st.integers(0, len(msg) - 1))
-        msg = msg[:i] if draw(st.booleans()) else msg[:i] + draw(st.sampled_from([" ", "}", ",", "0", '"'])) + msg[i + 1:]
-    return msg.encode()
-
-
-def _trade_outcome(decode, raw, size):
-    out = record.empty(size)
-    try:
-        segs = decode(raw, out)
-    except (DecodeError, BatchFull) as e:
-        return type(e).__name__, str(e)
-    return ([(s.kind, s.symbol, s.start, s.stop, s.seq, s.ts_exchange_ns, s.trade_ids) for s in segs], out.tobytes())
+    return maybe_damaged(draw, msg.encode(), invalid_utf8=False)
 
 
 # The trade fast path (native/src/core/kraken.rs decode_trades) decides exactly as the general path too.
@@ -234,10 +206,7 @@ def _trade_outcome(decode, raw, size):
 @given(st.lists(_trade_messages(), min_size=1, max_size=4), st.sampled_from([2, 64]))
 @settings(max_examples=300, deadline=None)
 def test_the_native_trade_path_gives_the_general_paths_records(msgs, size):
-    fast, slow = listed(), listed()
-    for raw in msgs:
-        assert (_trade_outcome(fast.decode, raw, size)
-                == _trade_outcome(lambda r, o: _GeneralDecoder.decode(slow, r, o), raw, size))
+    assert_fast_path_decides_as_the_general_path(listed, msgs, size)
 
 
 @pytest.mark.skipif(getattr(kraken, "kraken_trades", None) is None, reason="nexus._native built without kraken_trades")

@@ -11,9 +11,7 @@ import base64
 import hashlib
 import hmac
 import json
-import re
 import secrets
-import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -21,11 +19,14 @@ import aiohttp
 import httpx
 import pytest
 
-from nexus.exec.client import ClockDrift, VenueRejected
+from nexus.exec.client import VenueRejected
 from nexus.exec.keys import Credentials, KeysMissing, load
 from nexus.exec.orders import OrderError, State
 from nexus.sim.market import SELL
-from tests.exec.tradesim import assert_key_refused, executor, run, sell_down_to, send_raw, simulator
+from tests.exec.tradesim import (
+    assert_clock_drift_refused, assert_key_refused, executor, place_through_a_timeout, run, sell_down_to, send_raw,
+    simulator,
+)
 
 VENUE, SYM, QTY = "kucoin", "BTC-USDT", "0.01"
 HF = "/api/v1/hf/orders"
@@ -319,23 +320,10 @@ def test_auth_failures_answer_with_kucoin_codes():
 
 
 def test_clock_drift_is_a_clear_error_naming_the_drift():
-    skew = {"ms": 0}
-
     async def body():
-        async with simulator([VENUE]) as sim:
-            clock = lambda: time.time_ns() // 1_000_000 + skew["ms"]   # noqa: E731
-            async with executor(sim, VENUE, clock_ms=clock, stream=False) as ex:
-                skew["ms"] = 9_000              # 9 s ahead of the venue: outside its 5 s window
-                req = await ex.request(SYM, "buy", "market", QTY)
-                with pytest.raises(ClockDrift) as e:
-                    await ex.place(req)
-                m = str(e.value)
-                assert "400002" in m and "sync your computer clock" in m and "5 s either way" in m
-                drift = int(re.search(r"timestamp was ([+-]\d+) ms off", m).group(1))
-                assert 9_000 - 300 <= drift <= 9_000 + 300
-                assert len(sim_orders(sim)) == 0 and ex.tracker.get(req.client_id).state is State.REJECTED
-                o = await ex.place(await ex.request(SYM, "buy", "market", QTY))     # re-synced: it goes
-                assert o.state is State.FILLED
+        async with simulator([VENUE]) as sim:  # 9 s ahead of the venue: outside its 5 s window
+            await assert_clock_drift_refused(sim, VENUE, SYM, "buy", QTY, 9_000, ("400002", "5 s either way"), 300,
+                                             then_fills=True)
     run(body())
 
 
@@ -353,11 +341,7 @@ def test_key_with_withdrawal_right_is_refused():
 def test_timeout_queries_by_client_id_and_never_doubles():
     async def body():
         async with simulator([VENUE]) as sim, executor(sim, VENUE, timeout_s=0.5) as ex:
-            sim.exchange(VENUE).delay_next_response(2.0)
-            req = await ex.request(SYM, "buy", "market", QTY)
-            o = await ex.place(req)
-            assert o.state is State.FILLED and ex.sends == 1
-            assert [x.client_id for x in sim_orders(sim).values()] == [req.client_id]
+            req = await place_through_a_timeout(ex, sim.exchange(VENUE), SYM, "buy", QTY)
             with pytest.raises(VenueRejected) as e:      # a resend with the same clientOid is refused
                 await ex.adapter.place(req)
             assert e.value.code == "126044" and len(sim_orders(sim)) == 1

@@ -7,9 +7,7 @@ import asyncio
 import hashlib
 import hmac
 import json
-import re
 import secrets
-import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -17,10 +15,13 @@ import aiohttp
 import httpx
 import pytest
 
-from nexus.exec.client import ClockDrift, VenueRejected
+from nexus.exec.client import VenueRejected
 from nexus.exec.orders import OrderError, OrderRequest, State
 from nexus.venues.mexc.pb.PushDataV3ApiWrapper_pb2 import PushDataV3ApiWrapper
-from tests.exec.tradesim import assert_key_refused, executor, run, sell_down_to, send_raw, simulator
+from tests.exec.tradesim import (
+    assert_clock_drift_refused, assert_key_refused, executor, place_through_a_timeout, run, sell_down_to, send_raw,
+    simulator,
+)
 
 VENUE, SYM, QTY = "mexc", "BTCUSDT", "0.010000"
 VENUES = (VENUE,)
@@ -309,21 +310,9 @@ def test_wire_errors_answer_with_mexc_codes():
 
 
 def test_clock_drift_is_a_clear_error_naming_the_drift():
-    skew = {"ms": 0}
-
     async def body():
         async with simulator(VENUES) as sim:
-            clock = lambda: time.time_ns() // 1_000_000 + skew["ms"]   # noqa: E731
-            async with executor(sim, VENUE, clock_ms=clock, stream=False) as ex:
-                skew["ms"] = -7000
-                req = await ex.request(SYM, "buy", "market", QTY)
-                with pytest.raises(ClockDrift) as e:
-                    await ex.place(req)
-                m = str(e.value)
-                assert "sync your computer clock" in m and "700003" in m and "recvWindow 5000 ms" in m
-                drift = int(re.search(r"timestamp was ([+-]\d+) ms off", m).group(1))
-                assert -7150 <= drift <= -6850
-                assert len(sim_orders(sim)) == 0 and ex.tracker.get(req.client_id).state is State.REJECTED
+            await assert_clock_drift_refused(sim, VENUE, SYM, "buy", QTY, -7000, ("700003", "recvWindow 5000 ms"))
     run(body())
 
 
@@ -342,11 +331,7 @@ def test_key_with_withdrawals_is_refused():
 def test_timeout_queries_by_client_id_and_never_doubles():
     async def body():
         async with simulator(VENUES) as sim, executor(sim, VENUE, timeout_s=0.5) as ex:
-            sim.exchange(VENUE).delay_next_response(2.0)
-            req = await ex.request(SYM, "buy", "market", QTY)
-            o = await ex.place(req)
-            assert o.state is State.FILLED and ex.sends == 1
-            assert [x.client_id for x in sim_orders(sim).values()] == [req.client_id]
+            req = await place_through_a_timeout(ex, sim.exchange(VENUE), SYM, "buy", QTY)
             assert ex.positions.get(VENUE, SYM).qty == Decimal(QTY)
     run(body())
 

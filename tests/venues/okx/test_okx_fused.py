@@ -131,3 +131,15 @@ def test_fused_path_is_taken_and_a_checksum_mismatch_discards_the_book():
     s = fus.sync.books[SYM]
     assert not s.synced and s.checksum_failures == 1 and s.crossed == 1
     assert any("checksum mismatch" in n for n in fus.sync.notes)
+
+
+def test_a_book_that_crosses_uncrosses_and_crosses_again_is_noted_twice():
+    plan = [("snap", [("64999.9", "1")], [("65000.1", "1")], 0, "ok"), ("next", [("65000.5", "1")], [], 0, "ok"),
+            ("next", [("65000.5", "0")], [], 0, "ok"), ("next", [("65000.6", "1")], [], 0, "ok"),
+            ("next", [("64999.8", "1")], [], 0, "none")]
+    ref, fus = run_both(frames(plan))
+    assert fus.taken == 4, fus.taken
+    for pipe in (ref, fus):
+        s = pipe.sync.books[SYM]
+        assert s.synced and s.checksum_failures == 0 and s.crossed == 2 and s.is_crossed is True
+        assert sum("crossed book" in n for n in pipe.sync.notes) == 2  # once per crossing, not per frame

@@ -91,8 +91,7 @@ def test_books5_pushes_are_whole_snapshots():
 import pytest  # noqa: E402
 from hypothesis import given, settings, strategies as st  # noqa: E402
 
-from nexus.exceptions import BatchFull, DecodeError  # noqa: E402
-from nexus.venues.base import Decoder as _GeneralDecoder  # noqa: E402
+from tests.venues.fastpath import assert_fast_path_decides_as_the_general_path, maybe_damaged  # noqa: E402
 
 _NUM = st.one_of(st.sampled_from(['"64997"', '"0"', '"4.82"', '"-1"', '"1e-5"', '"0.001"', "5", "null", '"x"', '""']),
                  st.decimals(min_value=0, max_value=10**5, places=2, allow_nan=False).map(lambda d: f'"{d}"'))
@@ -133,21 +132,7 @@ def _pushes(draw):
                   f'"px":{draw(v["px"])},"sz":{draw(v["sz"])},"side":{draw(v["side"])},'
                   f'"ts":{draw(v["ts"])},"count":"1"}}' for _ in range(draw(st.integers(0, 3)))]
         msg = f'{{"arg":{{"channel":"trades","instId":{inst}}},{draw(v["top"])}"data":[{",".join(trades)}]}}'
-    raw = msg.encode()
-    if not draw(st.integers(0, 3)):  # damage: cut, a byte changed, invalid UTF-8
-        i = draw(st.integers(0, len(raw) - 1))
-        raw = raw[:i] if draw(st.booleans()) else raw[:i] + draw(st.sampled_from([b" ", b"}", b",", b"0", b'"', b"\xff"])) + raw[i + 1:]
-    return raw
-
-
-def _outcome(decode, raw, size):
-    out = record.empty(size)
-    try:
-        segs = decode(raw, out)
-    except (DecodeError, BatchFull) as e:
-        return type(e).__name__, str(e)
-    return ([(s.kind, s.symbol, s.start, s.stop, s.snapshot, s.seq, s.prev_seq, s.checksum, s.ts_exchange_ns,
-              s.trade_ids) for s in segs], out.tobytes())
+    return maybe_damaged(draw, msg.encode())
 
 
 def _listed():
@@ -161,9 +146,7 @@ def _listed():
 @given(st.lists(_pushes(), min_size=1, max_size=4), st.sampled_from([2, 64]))
 @settings(max_examples=400, deadline=None)
 def test_the_native_path_gives_the_general_paths_records(msgs, size):
-    fast, slow = _listed(), _listed()
-    for raw in msgs:
-        assert _outcome(fast.decode, raw, size) == _outcome(lambda r, o: _GeneralDecoder.decode(slow, r, o), raw, size)
+    assert_fast_path_decides_as_the_general_path(_listed, msgs, size)
 
 
 @pytest.mark.skipif(okx_swap.okx_message is None, reason="nexus._native built without okx_message")
