@@ -37,10 +37,11 @@ from nexus.config import config_option
 @click.option("--stale-mode", type=click.Choice(["exclude", "flag"]), default="exclude", show_default=True,
               help="AGG: drop a stale venue's levels from the consensus, or keep them flagged.")
 @click.option("--divergence-pct", default="0.3", show_default=True, help="AGG: divergence alert threshold, percent.")
-@click.option("--agg-scope", type=click.Choice(["all", "perps"]), default="all", show_default=True,
+@click.option("--agg-scope", type=click.Choice(["auto", "all", "perps"]), default="auto", show_default=True,
               help="AGG: the venues whose books and trades make the consensus: all, or the perpetuals only "
-                   "(spot venues still read and shown per venue). Spot and perpetual books differ by the "
-                   "spot-perp basis, so a consensus of both is crossed whenever the basis exceeds their half-spreads.")
+                   "(spot venues still read and shown per venue); auto: the perpetuals when the venues mix spot "
+                   "and perpetuals, else all. Spot and perpetual books differ by the spot-perp basis, so a "
+                   "consensus of both is crossed whenever the basis exceeds their half-spreads.")
 @click.option("--dedup-window-ms", type=click.FloatRange(0, 10_000), default=0.0, show_default=True,
               help="AGG: cross-venue trade dedup time window.")
 @click.option("--consensus-ring", default=None, metavar="NAME",
@@ -104,7 +105,7 @@ def run(venues, symbol, sim, seed, faults, endpoints, rest_endpoints, polls, dur
         raise click.BadParameter("the aggregator takes at most five venues", param_hint="--venues")
     if faults and not sim:
         raise click.UsageError("--fault needs --sim")
-    if agg_scope != "all" and not agg:
+    if agg_scope != "auto" and not agg:
         raise click.UsageError("--agg-scope needs --agg")
     if consensus_ring and not agg:
         raise click.UsageError("--consensus-ring needs --agg")

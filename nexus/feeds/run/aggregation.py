@@ -5,13 +5,33 @@ accepted as new).
 
 Scope (`--agg-scope`): "all" merges every venue run; "perps" merges the perpetuals only
 (instruments whose contract kind is linear or inverse): spot venues are still read, kept and
-shown per venue, but their books and trades stay out of the consensus. A spot book and a
-perpetual book differ by the spot-perp basis on real markets, so a consensus of both is
-crossed whenever the basis exceeds the half-spreads (cents on Binance spot); the perpetuals'
-consensus is the one to read for a perpetual's price. Nothing is adjusted: the consensus of
-the perpetuals is their own books merged, as "all" merges every book."""
+shown per venue, but their books and trades stay out of the consensus. "auto" (the default)
+is "perps" when the venues run mix spot and perpetual instruments, "all" otherwise; the agg
+line and the summary then name the scope, the venues left outside and `scope_auto`.
+
+Why "auto" is the default. A spot book and a perpetual book are two instruments whose prices
+differ by the spot-perp basis (a real, slowly moving price difference, not a cross anyone can
+trade away: closing it takes funding and carry, not one arbitrage), so a consensus of both is
+crossed whenever the basis exceeds their half-spreads -- cents on Binance spot, i.e. nearly
+always (measured: 0-3 % of seconds uncrossed on the default five, seeds 1-5). Keeping "all" as
+the default would make the default consensus touch a number nobody quotes. A basis-adjusted
+consensus (each book shifted by its tracked basis to a reference venue) was weighed and not
+chosen: its touch would show prices no venue quotes (not executable), its tracked basis lags
+and carries the venues' lead-lag noise, and the fused book is the native merge's to change,
+not this scope's. So by default the perpetuals are merged and spot is shown per venue, named
+as outside; nothing is adjusted or dropped silently, and `--agg-scope all` still merges every
+book (crossed by the basis, and the summary says so in `crossed_by` / `crossed_pairs`).
+
+Once a second the consensus is sampled: two-sided? crossed (bid >= ask, locked included)?
+whose touch crosses it (`crossed_by`), and which pair of venues holds the crossed touch, by
+how many basis points, and how far apart in exchange time their last book updates were
+(`crossed_pairs`): venues publishing at different cadences (Bybit every 20 ms, most books
+every 100 ms, Hyperliquid snapshots every 0.5 s) show the market at different instants, and a
+touch published tens of milliseconds later has moved by more than a 0.1 USD spread."""
 
 from __future__ import annotations
+
+import statistics
 
 import numpy as np
 
@@ -19,13 +39,23 @@ from nexus.agg.aggregator import AggConfig, Aggregator
 from nexus.exceptions import ConfigError
 
 
-AGG_SCOPES = ("all", "perps")
+AGG_SCOPES = ("auto", "all", "perps")
+
+
+def resolve_scope(instruments: dict, scope: str) -> str:
+    """`scope` with "auto" made concrete: "perps" when the instruments mix spot and
+    perpetuals (see the module docstring), "all" otherwise."""
+    if scope not in AGG_SCOPES:
+        raise ConfigError(f"aggregation scope must be one of {', '.join(AGG_SCOPES)}, got {scope!r}")
+    if scope != "auto":
+        return scope
+    kinds = {i.contract_kind == "spot" for i in instruments.values()}
+    return "perps" if kinds == {True, False} else "all"
 
 
 def scope_members(instruments: dict, scope: str) -> dict:
-    """The venues (-> instrument) the consensus merges under `scope`."""
-    if scope not in AGG_SCOPES:
-        raise ConfigError(f"aggregation scope must be one of {', '.join(AGG_SCOPES)}, got {scope!r}")
+    """The venues (-> instrument) the consensus merges under `scope` ("auto" resolved)."""
+    scope = resolve_scope(instruments, scope)
     members = {v: i for v, i in instruments.items() if scope == "all" or i.contract_kind != "spot"}
     if not members:
         raise ConfigError(f"--agg-scope {scope}: none of {', '.join(instruments)} is a perpetual")
@@ -33,9 +63,10 @@ def scope_members(instruments: dict, scope: str) -> dict:
 
 
 class Aggregation:
-    def __init__(self, instruments: dict, stale_after_s: float, options: dict, flow=None, scope: str = "all") -> None:
+    def __init__(self, instruments: dict, stale_after_s: float, options: dict, flow=None, scope: str = "auto") -> None:
         members = scope_members(instruments, scope)
-        self.scope = scope
+        self.scope = resolve_scope(instruments, scope)
+        self.scope_auto = scope == "auto"
         self.outside = sorted(set(instruments) - set(members))   # read and shown per venue, not merged
         self.agg = Aggregator(members, AggConfig(stale_after_s=stale_after_s, **options))
         self.flow = flow  # nexus.flow.live.LiveFlow or None
@@ -46,11 +77,16 @@ class Aggregation:
         self.seconds = 0
         self.seconds_crossed = 0
         self.crossed_by: dict[str, dict[str, int]] = {}
+        # (venue holding the crossed bid, venue holding the crossed ask) -> per crossed sample
+        # (cross in bp, |exchange time gap| of their last book updates in ms)
+        self.crossed_pairs: dict[tuple[str, str], list[tuple[float, float]]] = {}
+        self.book_ts: dict[str, int] = {}    # venue -> exchange time of its last book record
 
     def on_book(self, venue: str, batch: np.ndarray, now_ns: int) -> None:
         if venue not in self.agg.venues:
             return
         self.touch_changed |= self.agg.on_book(venue, batch, now_ns)
+        self.book_ts[venue] = int(batch["ts_exchange_ns"][-1])
         if self.flow is not None:
             self.flow.book_changed()
             self._last_ts = max(self._last_ts, int(batch["ts_exchange_ns"][-1]))
@@ -83,9 +119,13 @@ class Aggregation:
         for v, m in metrics.items():
             m["latency_us_p50"] = latency_us_p50(v)
         line["venue_metrics"] = metrics
-        if self.scope != "all":
-            line["scope"], line["outside"] = self.scope, self.outside
+        line.update(self._scope())
         return line, alerts
+
+    def _scope(self) -> dict:
+        if self.scope == "all":
+            return {}
+        return {"scope": self.scope, "outside": self.outside, **({"scope_auto": True} if self.scope_auto else {})}
 
     def _count_crossed(self) -> None:
         """This second's sample of the consensus: two-sided? crossed? whose touch crosses it
@@ -100,21 +140,46 @@ class Aggregation:
         if b[0] < a[0]:
             return
         self.seconds_crossed += 1
+        top_bid: tuple[int, str] | None = None     # (price on the grid, venue): who holds the touch
+        top_ask: tuple[int, str] | None = None
         for v in agg.venues.values():
             if v.stale and agg.cfg.stale_mode == "exclude":
                 continue
             vb, va = v.book.best_bid(), v.book.best_ask()
             by = self.crossed_by.setdefault(v.name, {"bid": 0, "ask": 0})
-            if vb and vb[0] * v.scale.price_mul >= a[0]:
-                by["bid"] += 1
-            if va and va[0] * v.scale.price_mul <= b[0]:
-                by["ask"] += 1
+            if vb:
+                pb = vb[0] * v.scale.price_mul
+                by["bid"] += pb >= a[0]
+                if top_bid is None or pb > top_bid[0]:
+                    top_bid = (pb, v.name)
+            if va:
+                pa = va[0] * v.scale.price_mul
+                by["ask"] += pa <= b[0]
+                if top_ask is None or pa < top_ask[0]:
+                    top_ask = (pa, v.name)
+        if top_bid and top_ask and top_bid[1] != top_ask[1] and top_ask[0] > 0:
+            tb, ta = self.book_ts.get(top_bid[1]), self.book_ts.get(top_ask[1])
+            gap_ms = abs(tb - ta) / 1e6 if tb is not None and ta is not None else float("nan")
+            self.crossed_pairs.setdefault((top_bid[1], top_ask[1]), []).append(
+                ((top_bid[0] - top_ask[0]) / top_ask[0] * 1e4, gap_ms))
 
     def seconds_summary(self) -> dict:
         """For the run's summary: how many of the once-a-second samples found the consensus
         two-sided and uncrossed, and which venues' touches crossed it."""
         n = self.seconds
-        scope = {"scope": self.scope, "outside": self.outside} if self.scope != "all" else {}
-        return {**scope, "seconds": n, "seconds_uncrossed": n - self.seconds_crossed,
+        return {**self._scope(), "seconds": n, "seconds_uncrossed": n - self.seconds_crossed,
                 "uncrossed_share": round((n - self.seconds_crossed) / n, 3) if n else None,
-                "crossed_by": {v: c for v, c in sorted(self.crossed_by.items()) if c["bid"] or c["ask"]}}
+                "crossed_by": {v: c for v, c in sorted(self.crossed_by.items()) if c["bid"] or c["ask"]},
+                "crossed_pairs": self._pairs()}
+
+    def _pairs(self) -> dict:
+        """Per pair "BIDVENUE>ASKVENUE" (the first's best bid at or over the second's best ask
+        at the crossed samples), most frequent first: the samples, the median cross in bp and
+        the median gap between the two venues' last book updates in exchange time (ms; null
+        when a venue's updates carry no time)."""
+        out = {}
+        for (vb, va), xs in sorted(self.crossed_pairs.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+            gaps = [g for _, g in xs if g == g]
+            out[f"{vb}>{va}"] = {"seconds": len(xs), "bps_median": round(statistics.median(x for x, _ in xs), 3),
+                                 "book_gap_ms_median": round(statistics.median(gaps), 1) if gaps else None}
+        return out
