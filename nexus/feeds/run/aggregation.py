@@ -35,8 +35,11 @@ import statistics
 
 import numpy as np
 
+from nexus import record
 from nexus.agg.aggregator import AggConfig, Aggregator
 from nexus.exceptions import ConfigError
+
+_TRADE = int(record.Kind.TRADE)
 
 
 AGG_SCOPES = ("auto", "all", "perps")
@@ -86,7 +89,9 @@ class Aggregation:
         if venue not in self.agg.venues:
             return
         self.touch_changed |= self.agg.on_book(venue, batch, now_ns)
-        self.book_ts[venue] = int(batch["ts_exchange_ns"][-1])
+        book = np.flatnonzero(batch["kind"] != _TRADE)     # the batch carries the venue's trades too
+        if len(book):
+            self.book_ts[venue] = int(batch["ts_exchange_ns"][book[-1]])
         if self.flow is not None:
             self.flow.book_changed()
             self._last_ts = max(self._last_ts, int(batch["ts_exchange_ns"][-1]))
