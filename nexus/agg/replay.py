@@ -14,7 +14,7 @@ from __future__ import annotations
 from nexus import record
 from nexus.agg.aggregator import AggConfig, Aggregator
 from nexus.feeds.handler import PublishingBook
-from nexus.feeds.run.aggregation import CrossedSeconds, scope_members
+from nexus.feeds.run.aggregation import CrossedSeconds, resolve_scope, scope_members
 from nexus.feeds.replay import Replayer, ReplayStats
 from nexus.feeds.specs import spec
 from nexus.venues.base import APPLIED, SegKind
@@ -23,7 +23,7 @@ from nexus.venues.registry import canonical_symbol, load
 _TRADE = int(record.Kind.TRADE)
 
 
-def replay_agg(path: str, emit, signals: bool = False, consensus=None, agg_scope: str = "all", **cfg) -> ReplayStats:
+def replay_agg(path: str, emit, signals: bool = False, consensus=None, agg_scope: str = "auto", **cfg) -> ReplayStats:
     """Emit the lines; returns the replay's counts (malformed frames, damage)."""
     rp = Replayer(path)
     venues = rp.header.get("venues") or []
@@ -33,7 +33,7 @@ def replay_agg(path: str, emit, signals: bool = False, consensus=None, agg_scope
         insts[v] = rp.instrument(v)
     members = scope_members(insts, agg_scope)
     agg = Aggregator(members, AggConfig(**cfg), consensus=consensus)
-    sampled = CrossedSeconds(agg_scope, sorted(set(insts) - set(members)))
+    sampled = CrossedSeconds(resolve_scope(insts, agg_scope), sorted(set(insts) - set(members)), agg_scope == "auto")
     flow = None
     if signals:
         from nexus.flow.live import LiveFlow
@@ -44,6 +44,7 @@ def replay_agg(path: str, emit, signals: bool = False, consensus=None, agg_scope
         member = venue in members
         if member:
             agg.on_book(venue, recs, now)
+            sampled.note_book(venue, recs)
         if flow is not None:
             flow.on_batch(venue, insts[venue], recs)
             if member:

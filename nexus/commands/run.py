@@ -17,12 +17,13 @@ from nexus.config import config_option
 
 
 def agg_scope_option(prefix: str = ""):
-    """`--agg-scope all|perps` (nexus.feeds.run.aggregation.scope_members), for `nexus run --agg`
-    and `nexus agg replay` alike."""
+    """`--agg-scope auto|all|perps` (nexus.feeds.run.aggregation.scope_members), for `nexus run
+    --agg` and `nexus agg replay` alike."""
     text = ("the venues whose books and trades make the consensus: all, or the perpetuals only "
-            "(spot venues still read and shown per venue). Spot and perpetual books differ by the "
-            "spot-perp basis, so a consensus of both is crossed whenever the basis exceeds their half-spreads.")
-    return click.option("--agg-scope", type=click.Choice(["all", "perps"]), default="all", show_default=True,
+            "(spot venues still read and shown per venue); auto: the perpetuals when the venues mix spot "
+            "and perpetuals, else all. Spot and perpetual books differ by the spot-perp basis, so a "
+            "consensus of both is crossed whenever the basis exceeds their half-spreads.")
+    return click.option("--agg-scope", type=click.Choice(["auto", "all", "perps"]), default="auto", show_default=True,
                         help=prefix + text if prefix else text[0].upper() + text[1:])
 
 
@@ -111,7 +112,7 @@ def run(venues, symbol, sim, seed, faults, endpoints, rest_endpoints, polls, dur
         raise click.BadParameter("the aggregator takes at most five venues", param_hint="--venues")
     if faults and not sim:
         raise click.UsageError("--fault needs --sim")
-    if agg_scope != "all" and not agg:
+    if agg_scope != "auto" and not agg:
         raise click.UsageError("--agg-scope needs --agg")
     if consensus_ring and not agg:
         raise click.UsageError("--consensus-ring needs --agg")

@@ -263,7 +263,10 @@ def title_line(vm: ViewModel, width: int) -> Text:
     t = Text(f"{vm.title} · t={vm.t_s:.0f}s", style="bold")
     agg = vm.agg or {}
     if vm.agg is not None:
-        t.append(f" · live {agg.get('venues_live', 0)}/{len(vm.venue_order)}")
+        # of the venues merged (all, or the perpetuals: --agg-scope, "auto" when spot and perpetuals
+        # mix; a venue left outside keeps its row, without consensus metrics: "-")
+        merged = len(agg.get("venue_metrics") or vm.venue_order)
+        t.append(f" · live {agg.get('venues_live', 0)}/{merged}")
     hint = "  v/V: book  q: quit" if vm.keys else ""
     if t.cell_len + len(hint) <= width:
         t.append(hint, style="dim")

@@ -40,6 +40,11 @@ def summary_tables(line: dict) -> Group:
     parts = [feeds, events]
     if "agg" in line:
         agg = _table("consensus (AGG)", ["", "value"])
+        scope = line["agg"].get("scope")
+        if scope:       # not every venue merged: say which and why (--agg-scope, "auto" by default)
+            agg.add_row("merged", f"{scope} (auto)" if line["agg"].get("scope_auto") else scope)
+            for v in line["agg"].get("outside", []):
+                agg.add_row("outside", v)
         for k, label in AGG_FIELDS:
             v = line["agg"].get(k)
             agg.add_row(label, "-" if v is None else str(v).lower() if isinstance(v, bool) else str(v))

@@ -26,10 +26,12 @@ def check_alerts(lines):
 
 
 def test_live_agg_alerts_and_json_contract():
-    p = nexus("run", "--sim", "--agg", "--venues", FIVE, *FAULTS, "--duration", "16", "--json")
+    # all five merged (spot included), as `--agg-scope all` asks: the default would leave spot outside
+    p = nexus("run", "--sim", "--agg", "--agg-scope", "all", "--venues", FIVE, *FAULTS, "--duration", "16", "--json")
     assert p.returncode == 0, p.stderr[-2000:]
     lines = [json.loads(x) for x in p.stdout.splitlines()]
     per_second = [x for x in lines if "t_s" in x]
+    assert "scope" not in lines[-1]["agg"] and "scope" not in per_second[-1]["agg"]
     for line in per_second:
         assert set(line["agg"]) >= {"best_bid", "best_ask", "venues_live", "trades", "trades_deduped"}
         assert isinstance(line["alerts"], list)
@@ -89,11 +91,52 @@ def test_agg_scope_perps_keeps_spot_out_of_the_consensus():
     assert agg["uncrossed_share"] == round(agg["seconds_uncrossed"] / agg["seconds"], 3)
     crossing = {v for v, c in agg["crossed_by"].items() if c["bid"] or c["ask"]}
     assert crossing <= perps
+    assert "scope_auto" not in agg       # asked for, not chosen
+    check_crossed_pairs(agg, perps)
+
+
+def check_crossed_pairs(agg, members):
+    """The summary's crossed_pairs: one entry per crossed sample (the venues holding the
+    crossed bid and ask, both merged, never the same venue), a cross >= 0 bp."""
+    pairs = agg["crossed_pairs"]
+    assert sum(c["seconds"] for c in pairs.values()) == agg["seconds"] - agg["seconds_uncrossed"]
+    for key, c in pairs.items():
+        bid_venue, ask_venue = key.split(">")
+        assert bid_venue != ask_venue and {bid_venue, ask_venue} <= members, key
+        assert c["bps_median"] >= 0 and (c["book_gap_ms_median"] is None or c["book_gap_ms_median"] >= 0)
+        # the venue holding the crossed bid was counted in crossed_by on the bid side, and so on
+        assert agg["crossed_by"][bid_venue]["bid"] > 0 and agg["crossed_by"][ask_venue]["ask"] > 0
+
+
+def test_agg_default_scope_merges_the_perpetuals_when_spot_is_mixed_in():
+    """No --agg-scope on the default mix of spot and perpetuals: "auto" merges the perpetuals
+    (spot read, shown per venue and named outside, scope_auto); the summary's crossed_pairs
+    accounts for every crossed second. A set of perpetuals only is merged whole (no scope)."""
+    p = nexus("run", "--sim", "--agg", "--venues", FIVE, "--duration", "8", "--json", "--no-signals")
+    assert p.returncode == 0, p.stderr[-2000:]
+    lines = [json.loads(x) for x in p.stdout.splitlines()]
+    per_second, agg = [x for x in lines if "t_s" in x], lines[-1]["agg"]
+    perps = set(FIVE.split(",")) - {"binance-spot"}
+    assert set(per_second[-1]["agg"]["venue_metrics"]) == perps
+    assert per_second[-1]["agg"]["scope_auto"] is True and per_second[-1]["agg"]["outside"] == ["binance-spot"]
+    assert lines[-1]["summary"]["binance-spot"]["state"] == "LIVE"
+    assert (agg["scope"], agg["outside"], agg["scope_auto"]) == ("perps", ["binance-spot"], True)
+    assert agg["seconds"] >= 3
+    check_crossed_pairs(agg, perps)
+    only = "binance-perp,okx-swap,bybit-perp"
+    p = nexus("run", "--sim", "--agg", "--venues", only, "--duration", "4", "--json", "--no-signals")
+    assert p.returncode == 0, p.stderr[-2000:]
+    agg = json.loads(p.stdout.splitlines()[-1])["agg"]
+    assert "scope" not in agg and "scope_auto" not in agg and agg["venues_live"] == 3
+    check_crossed_pairs(agg, set(only.split(",")))
 
 
 def test_agg_scope_is_checked():
-    p = nexus("run", "--sim", "--agg-scope", "perps", "--venues", "binance-perp", "--duration", "1")
-    assert p.returncode == 2 and "--agg-scope needs --agg" in p.stderr
+    for scope in ("perps", "all"):
+        p = nexus("run", "--sim", "--agg-scope", scope, "--venues", "binance-perp", "--duration", "1")
+        assert p.returncode == 2 and "--agg-scope needs --agg" in p.stderr
+    p = nexus("run", "--sim", "--agg", "--agg-scope", "spot", "--venues", "binance-perp", "--duration", "1")
+    assert p.returncode == 2 and "'auto', 'all', 'perps'" in p.stderr, p.stderr[-2000:]
     p = nexus("run", "--sim", "--agg", "--agg-scope", "perps", "--venues", "binance-spot,coinbase", "--duration", "2",
               "--json", "--no-signals")
     assert p.returncode == 2 and "none of binance-spot, coinbase is a perpetual" in p.stderr, p.stderr[-2000:]

@@ -9,6 +9,7 @@ from nexus import record
 from nexus._native import TradeDedup
 from nexus.agg.aggregator import AggConfig, Aggregator, AggOrderRefused, refuse_order_in_agg
 from nexus.agg.scales import common_grid, scale_for, to_common_qty
+from nexus.exceptions import ConfigError
 from nexus.instruments import Instrument
 
 BID, ASK = int(record.Side.BID), int(record.Side.ASK)
@@ -206,3 +207,22 @@ def test_summary_says_when_venues_cross_the_consensus():
     assert agg.summary()["crossed"] is True and agg.summary()["best_bid"] == "101"
     # a level far from the touch leaves it alone
     assert not agg.on_book("okx-swap", levels([(BID, okx.price_to_int("90"), okx.qty_to_int("100"))]), 0)
+
+
+def test_auto_scope_merges_the_perpetuals_only_when_kinds_are_mixed():
+    """run --agg's "auto" scope (nexus.feeds.run.aggregation): perpetuals when spot and
+    perpetual instruments are mixed, every venue otherwise; explicit scopes are kept."""
+    from nexus.feeds.run.aggregation import resolve_scope, scope_members
+
+    mixed = {v: INSTS[v] for v in ("binance-perp", "binance-spot", "okx-swap")}
+    assert resolve_scope(mixed, "auto") == "perps"
+    assert set(scope_members(mixed, "auto")) == {"binance-perp", "okx-swap"}
+    assert set(scope_members(mixed, "all")) == set(mixed)
+    perps = {v: INSTS[v] for v in ("binance-perp", "okx-swap", "hyperliquid")}
+    assert resolve_scope(perps, "auto") == "all" and set(scope_members(perps, "auto")) == set(perps)
+    spot = {"binance-spot": INSTS["binance-spot"]}
+    assert resolve_scope(spot, "auto") == "all" and set(scope_members(spot, "auto")) == {"binance-spot"}
+    with pytest.raises(ConfigError, match="none of binance-spot is a perpetual"):
+        scope_members(spot, "perps")
+    with pytest.raises(ConfigError, match="must be one of auto, all, perps"):
+        resolve_scope(mixed, "spot")

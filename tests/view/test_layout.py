@@ -124,13 +124,19 @@ def test_80x24_agg_consensus_metrics_and_alerts(agg_run):
     vm, levels = agg_run["views"][CONSENSUS]
     lines = screen(vm, 80, 24)
     check_book(vm, levels, lines)
-    assert "consensus" in lines[0] and "live 5/5" in lines[0]
+    # the default five mix spot and perpetuals: "auto" merges the four perpetuals, spot keeps its row
+    outside = vm.agg.get("outside", [])
+    assert outside == ["binance-spot"] and vm.agg["scope"] == "perps"
+    assert "consensus" in lines[0] and "live 4/4" in lines[0], lines[0]
     header = lines[1].split()
     for col in ("msgs/s", "µs", "spread", "depth%"):
         assert col in header
     rows = venue_rows(lines[2:2 + len(FIVE)], FIVE)
     metrics = vm.agg["venue_metrics"]
     for v, ln in rows.items():
+        if v in outside:            # read and shown, not merged: no consensus metrics
+            assert v not in metrics
+            continue
         m = metrics[v]
         assert m["spread"] in ln.split()
         assert f"{Decimal(m['depth_share']) * 100:.1f}%" in ln.split()

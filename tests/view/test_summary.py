@@ -43,6 +43,9 @@ def test_summary_tables_of_a_real_agg_run_at_80_columns(agg_run):
         assert _row(lines, "feed events", v)[1:] == [str(s[k]) for k in
                                                    ("gaps", "resyncs", "reconnects", "checksum_failures", "malformed")]
     assert _row(lines, "consensus (AGG)", "trades")[1] == str(line["agg"]["trades"])
+    # the default five mix spot and perpetuals: "auto" merges the perpetuals, spot is named outside
+    assert _row(lines, "consensus (AGG)", "merged")[1:] == ["perps", "(auto)"]
+    assert _row(lines, "consensus (AGG)", "outside")[1:] == ["binance-spot"]
     counted = [(v, name, n) for v, per in line["signals"].items() for name, n in per.items()]
     assert counted
     for v, name, n in counted:

@@ -5,27 +5,60 @@ accepted as new).
 
 Scope (`--agg-scope`): "all" merges every venue run; "perps" merges the perpetuals only
 (instruments whose contract kind is linear or inverse): spot venues are still read, kept and
-shown per venue, but their books and trades stay out of the consensus. A spot book and a
-perpetual book differ by the spot-perp basis on real markets, so a consensus of both is
-crossed whenever the basis exceeds the half-spreads (cents on Binance spot); the perpetuals'
-consensus is the one to read for a perpetual's price. Nothing is adjusted: the consensus of
-the perpetuals is their own books merged, as "all" merges every book."""
+shown per venue, but their books and trades stay out of the consensus. "auto" (the default)
+is "perps" when the venues run mix spot and perpetual instruments, "all" otherwise; the agg
+line and the summary then name the scope, the venues left outside and `scope_auto`.
+
+Why "auto" is the default. A spot book and a perpetual book are two instruments whose prices
+differ by the spot-perp basis (a real, slowly moving price difference, not a cross anyone can
+trade away: closing it takes funding and carry, not one arbitrage), so a consensus of both is
+crossed whenever the basis exceeds their half-spreads -- cents on Binance spot, i.e. nearly
+always (measured: 0-3 % of seconds uncrossed on the default five, seeds 1-5). Keeping "all" as
+the default would make the default consensus touch a number nobody quotes. A basis-adjusted
+consensus (each book shifted by its tracked basis to a reference venue) was weighed and not
+chosen: its touch would show prices no venue quotes (not executable), its tracked basis lags
+and carries the venues' lead-lag noise, and the fused book is the native merge's to change,
+not this scope's. So by default the perpetuals are merged and spot is shown per venue, named
+as outside; nothing is adjusted or dropped silently, and `--agg-scope all` still merges every
+book (crossed by the basis, and the summary says so in `crossed_by` / `crossed_pairs`).
+
+Once a second the consensus is sampled: two-sided? crossed (bid >= ask, locked included)?
+whose touch crosses it (`crossed_by`), and which pair of venues holds the crossed touch, by
+how many basis points, and how far apart in exchange time their last book updates were
+(`crossed_pairs`): venues publishing at different cadences (Bybit every 20 ms, most books
+every 100 ms, Hyperliquid snapshots every 0.5 s) show the market at different instants, and a
+touch published tens of milliseconds later has moved by more than a 0.1 USD spread."""
 
 from __future__ import annotations
 
+import statistics
+
 import numpy as np
 
+from nexus import record
 from nexus.agg.aggregator import AggConfig, Aggregator
 from nexus.exceptions import ConfigError
 
+_TRADE = int(record.Kind.TRADE)
 
-AGG_SCOPES = ("all", "perps")
+
+AGG_SCOPES = ("auto", "all", "perps")
+
+
+def resolve_scope(instruments: dict, scope: str) -> str:
+    """`scope` with "auto" made concrete: "perps" when the instruments mix spot and
+    perpetuals (see the module docstring), "all" otherwise."""
+    if scope not in AGG_SCOPES:
+        raise ConfigError(f"aggregation scope must be one of {', '.join(AGG_SCOPES)}, got {scope!r}")
+    if scope != "auto":
+        return scope
+    kinds = {i.contract_kind == "spot" for i in instruments.values()}
+    return "perps" if kinds == {True, False} else "all"
 
 
 def scope_members(instruments: dict, scope: str) -> dict:
-    """The venues (-> instrument) the consensus merges under `scope`."""
-    if scope not in AGG_SCOPES:
-        raise ConfigError(f"aggregation scope must be one of {', '.join(AGG_SCOPES)}, got {scope!r}")
+    """The venues (-> instrument) the consensus merges under `scope` ("auto" resolved)."""
+    scope = resolve_scope(instruments, scope)
     members = {v: i for v, i in instruments.items() if scope == "all" or i.contract_kind != "spot"}
     if not members:
         raise ConfigError(f"--agg-scope {scope}: none of {', '.join(instruments)} is a perpetual")
@@ -33,20 +66,23 @@ def scope_members(instruments: dict, scope: str) -> dict:
 
 
 class Aggregation:
-    def __init__(self, instruments: dict, stale_after_s: float, options: dict, flow=None, scope: str = "all") -> None:
+    def __init__(self, instruments: dict, stale_after_s: float, options: dict, flow=None, scope: str = "auto") -> None:
         members = scope_members(instruments, scope)
-        self.scope = scope
+        self.scope = resolve_scope(instruments, scope)
+        self.scope_auto = scope == "auto"
         self.outside = sorted(set(instruments) - set(members))   # read and shown per venue, not merged
         self.agg = Aggregator(members, AggConfig(stale_after_s=stale_after_s, **options))
         self.flow = flow  # nexus.flow.live.LiveFlow or None
         self.touch_changed = False
         self._last_ts = 0
-        self.sampled = CrossedSeconds(scope, self.outside)  # sampled once a second (`second`)
+        # sampled once a second (`second`)
+        self.sampled = CrossedSeconds(self.scope, self.outside, self.scope_auto)
 
     def on_book(self, venue: str, batch: np.ndarray, now_ns: int) -> None:
         if venue not in self.agg.venues:
             return
         self.touch_changed |= self.agg.on_book(venue, batch, now_ns)
+        self.sampled.note_book(venue, batch)
         if self.flow is not None:
             self.flow.book_changed()
             self._last_ts = max(self._last_ts, int(batch["ts_exchange_ns"][-1]))
@@ -89,15 +125,29 @@ class Aggregation:
 
 class CrossedSeconds:
     """Once-a-second samples of a consensus (`sample` after the second's tick): the seconds
-    with a two-sided consensus, those crossed (bid >= ask, locked included), and per venue how
-    often its own touch was on the crossing side. Shared by `nexus run --agg` (Aggregation)
-    and `nexus agg replay` (nexus.agg.replay), so both report the same fields the same way."""
+    with a two-sided consensus, those crossed (bid >= ask, locked included), per venue how
+    often its own touch was on the crossing side, and which pair of venues held the crossed
+    touch (by how many bp, how far apart their last book updates were). Shared by `nexus run
+    --agg` (Aggregation) and `nexus agg replay` (nexus.agg.replay), so both report the same
+    fields the same way."""
 
-    def __init__(self, scope: str = "all", outside: list[str] | None = None) -> None:
-        self.scope_fields = {"scope": scope, "outside": outside or []} if scope != "all" else {}
+    def __init__(self, scope: str = "all", outside: list[str] | None = None, scope_auto: bool = False) -> None:
+        self.scope_fields = ({"scope": scope, "outside": outside or [], **({"scope_auto": True} if scope_auto else {})}
+                             if scope != "all" else {})
         self.seconds = 0
         self.seconds_crossed = 0
         self.crossed_by: dict[str, dict[str, int]] = {}
+        # (venue holding the crossed bid, venue holding the crossed ask) -> per crossed sample
+        # (cross in bp, |exchange time gap| of their last book updates in ms)
+        self.crossed_pairs: dict[tuple[str, str], list[tuple[float, float]]] = {}
+        self.book_ts: dict[str, int] = {}    # venue -> exchange time of its last book record
+
+    def note_book(self, venue: str, batch: np.ndarray) -> None:
+        """The exchange time of the venue's last book record in `batch` (which may carry the
+        venue's trades too), for `crossed_pairs`' time gap."""
+        book = np.flatnonzero(batch["kind"] != _TRADE)
+        if len(book):
+            self.book_ts[venue] = int(batch["ts_exchange_ns"][book[-1]])
 
     def sample(self, agg: Aggregator) -> None:
         """This second's sample of the consensus: two-sided? crossed? whose touch crosses it
@@ -111,21 +161,47 @@ class CrossedSeconds:
         if b[0] < a[0]:
             return
         self.seconds_crossed += 1
+        top_bid: tuple[int, str] | None = None     # (price on the grid, venue): who holds the touch
+        top_ask: tuple[int, str] | None = None
         for v in agg.venues.values():
             if v.stale and agg.cfg.stale_mode == "exclude":
                 continue
             vb, va = v.book.best_bid(), v.book.best_ask()
             by = self.crossed_by.setdefault(v.name, {"bid": 0, "ask": 0})
-            if vb and vb[0] * v.scale.price_mul >= a[0]:
-                by["bid"] += 1
-            if va and va[0] * v.scale.price_mul <= b[0]:
-                by["ask"] += 1
+            if vb:
+                pb = vb[0] * v.scale.price_mul
+                by["bid"] += pb >= a[0]
+                if top_bid is None or pb > top_bid[0]:
+                    top_bid = (pb, v.name)
+            if va:
+                pa = va[0] * v.scale.price_mul
+                by["ask"] += pa <= b[0]
+                if top_ask is None or pa < top_ask[0]:
+                    top_ask = (pa, v.name)
+        if top_bid and top_ask and top_bid[1] != top_ask[1] and top_ask[0] > 0:
+            tb, ta = self.book_ts.get(top_bid[1]), self.book_ts.get(top_ask[1])
+            gap_ms = abs(tb - ta) / 1e6 if tb is not None and ta is not None else float("nan")
+            self.crossed_pairs.setdefault((top_bid[1], top_ask[1]), []).append(
+                ((top_bid[0] - top_ask[0]) / top_ask[0] * 1e4, gap_ms))
 
     def summary(self) -> dict:
         """How many of the samples found the consensus two-sided and uncrossed (and its
-        share), and which venues' touches crossed it; the scope and the venues outside it when
-        the scope is not "all"."""
+        share), which venues' touches crossed it and which pairs held the crossed touch; the
+        scope and the venues outside it when the scope is not "all"."""
         n = self.seconds
         return {**self.scope_fields, "seconds": n, "seconds_uncrossed": n - self.seconds_crossed,
                 "uncrossed_share": round((n - self.seconds_crossed) / n, 3) if n else None,
-                "crossed_by": {v: c for v, c in sorted(self.crossed_by.items()) if c["bid"] or c["ask"]}}
+                "crossed_by": {v: c for v, c in sorted(self.crossed_by.items()) if c["bid"] or c["ask"]},
+                "crossed_pairs": self._pairs()}
+
+    def _pairs(self) -> dict:
+        """Per pair "BIDVENUE>ASKVENUE" (the first's best bid at or over the second's best ask
+        at the crossed samples), most frequent first: the samples, the median cross in bp and
+        the median gap between the two venues' last book updates in exchange time (ms; null
+        when a venue's updates carry no time)."""
+        out = {}
+        for (vb, va), xs in sorted(self.crossed_pairs.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+            gaps = [g for _, g in xs if g == g]
+            out[f"{vb}>{va}"] = {"seconds": len(xs), "bps_median": round(statistics.median(x for x, _ in xs), 3),
+                                 "book_gap_ms_median": round(statistics.median(gaps), 1) if gaps else None}
+        return out

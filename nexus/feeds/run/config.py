@@ -47,7 +47,7 @@ class RunConfig:
     procs: bool = False
     agg: bool = False
     agg_options: dict = field(default_factory=dict)
-    agg_scope: str = "all"             # AGG: "all" venues' books in the consensus, or "perps" only
+    agg_scope: str = "auto"            # AGG: "all" venues' books in the consensus, "perps" only, or "auto" (perps if mixed)
     sim_speed: float = 1.0
     consensus_ring: str | None = None  # AGG: publish the consensus best bid/ask here (BBO records)
     signals: bool = True               # flow engine + detectors per venue (and on the consensus in AGG)
