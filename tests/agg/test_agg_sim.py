@@ -47,12 +47,13 @@ def test_agg_replay_over_a_recording(tmp_path):
     rec = tmp_path / "agg.nxr"
     p = nexus("record", "--sim", "--venues", FIVE, *FAULTS, "--duration", "16", "-o", str(rec), "--json")
     assert p.returncode == 0, p.stderr[-2000:]
-    r = nexus("agg", "replay", str(rec), "--json")
+    # all five merged, as the live test above asks (the default "auto" would leave spot outside)
+    r = nexus("agg", "replay", str(rec), "--json", "--agg-scope", "all")
     assert r.returncode == 0, r.stderr[-2000:]
     lines = [json.loads(x) for x in r.stdout.splitlines()]
     assert "summary" in lines[-1]
     check_alerts(lines[:-1])
-    assert r.stdout == nexus("agg", "replay", str(rec), "--json").stdout  # deterministic
+    assert r.stdout == nexus("agg", "replay", str(rec), "--json", "--agg-scope", "all").stdout  # deterministic
     # the flow engine ran as in `nexus run --agg`: per-line signals add up to the summary's counts
     per_line = [sig for line in lines[:-1] for sig in line["signals"]]
     counted: dict = {}
@@ -61,7 +62,7 @@ def test_agg_replay_over_a_recording(tmp_path):
         counted.setdefault(sig["venue"], {}).setdefault(sig["signal"], 0)
         counted[sig["venue"]][sig["signal"]] += 1
     assert counted == lines[-1]["signals"]
-    quiet = nexus("agg", "replay", str(rec), "--json", "--no-signals")
+    quiet = nexus("agg", "replay", str(rec), "--json", "--no-signals", "--agg-scope", "all")
     assert all("signals" not in json.loads(x) for x in quiet.stdout.splitlines())
 
 
