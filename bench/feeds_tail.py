@@ -109,7 +109,7 @@ async def live(ws, rest, seconds, pin_cpu=(), busy_poll=False, keep_warm=False):
                            pin_cpu=tuple(pin_cpu), busy_poll=busy_poll, keep_warm=keep_warm))
     await rt.start()
     for feed in rt.feeds.values():
-        probed = feed._on_message_probed
+        probed = getattr(feed, "_on_message_probed", feed.on_message)  # before the fold: the stamping twin
 
         def wrapped(payload, ts, probed=probed):
             try:
@@ -119,14 +119,14 @@ async def live(ws, rest, seconds, pin_cpu=(), busy_poll=False, keep_warm=False):
 
         feed.on_message = wrapped
         feed.conn.on_message_cb = wrapped
-        wl = feed._wake_later
+        wl = getattr(feed, "_wake_later", None)
+        if wl is not None:
+            def wake_later(wl=wl):
+                L.wake.append(monotonic_ns())
+                wl()
+                L.wake.append(monotonic_ns())
 
-        def wake_later(wl=wl):
-            L.wake.append(monotonic_ns())
-            wl()
-            L.wake.append(monotonic_ns())
-
-        feed._wake_later = wake_later
+            feed._wake_later = wake_later
     t0 = time.monotonic()
     warm = True
     loop_log = L.loop
