@@ -300,20 +300,22 @@ class VenueFeed:
             t_decoded = monotonic_ns()
             if segs is APPLIED:  # fused: decode + sync + book apply count as decode; the publish inside it as publish
                 t_decoded -= probe.publish_ns
-        self._handle(segs)
-        if counters.records_published == published:
-            return
-        if probe is not None:
-            probe.pending.append((counters.records_published, ts_local_ns, t_handler, t_decoded, monotonic_ns(),
-                                  probe.publish_ns))
-        if self.on_published is not None:
-            if self.conn.more_in_read:
-                # applied to the reader's book now; handed on at the end of the read (_read_end)
-                self.on_published(True)
-                self._wake_due = True
-            else:
-                self._wake_due = False
-                self.on_published()
+        check = self._handle(segs)
+        if counters.records_published != published:
+            if probe is not None:
+                probe.pending.append((counters.records_published, ts_local_ns, t_handler, t_decoded, monotonic_ns(),
+                                      probe.publish_ns))
+            if self.on_published is not None:
+                if self.conn.more_in_read:
+                    # applied to the reader's book now; handed on at the end of the read (_read_end)
+                    self.on_published(True)
+                    self._wake_due = True
+                else:
+                    self._wake_due = False
+                    self.on_published()
+        # after the readers have the records: a resync request only schedules a task
+        if check and self.needs_resync():
+            self.request_resync()
 
     def _read_end(self) -> None:
         """The connection's `on_read_end` (after a socket read's last frame): records applied
@@ -362,8 +364,10 @@ class VenueFeed:
             return
         self.warmed += 1
 
-    def _handle(self, segs) -> None:
-        """The decoded segments through the venue's sync rules; trades published."""
+    def _handle(self, segs) -> bool:
+        """The decoded segments through the venue's sync rules; trades published. Returns
+        whether the message may call for a resync (on_message checks that once the readers
+        have its records: the check is no part of the book's update)."""
         if len(segs) == 1 and segs[0].kind is _TRADES and self._trades_skip_sync:
             # the common message (one trade or a few): published from the batch as decoded
             seg = segs[0]
@@ -376,9 +380,7 @@ class VenueFeed:
                     self._publish_out(self.batch, stop)
                 else:
                     self._publish_out(self.batch[start:stop])
-            if self.needs_resync():
-                self.request_resync()
-            return
+            return True
         if segs is APPLIED:  # the fused path applied (and published) it already
             if self.keep_warm:
                 self.warm_diff = self._payload
@@ -388,7 +390,7 @@ class VenueFeed:
                 for n in self.sync.notes:
                     log.info("%s: %s", self.venue, n)
                 self.sync.notes.clear()
-            return
+            return False
         self.sync.feed(segs, self.batch)
         for seg in segs:
             if seg.kind is SegKind.TRADES and seg.stop > seg.start:
@@ -401,8 +403,7 @@ class VenueFeed:
             self.sync.notes.clear()
         # Only after market data: a control message arriving before the new stream's snapshot
         # (dYdX's `connected`, a subscribe ack) is no reason to drop the connection again.
-        if self.needs_resync() and any(seg.kind is not SegKind.CONTROL for seg in segs):
-            self.request_resync()
+        return any(seg.kind is not SegKind.CONTROL for seg in segs)
 
     def _decode(self, payload: bytes, ts_local_ns: int):
         while True:
