@@ -218,9 +218,10 @@ def analyse(rows, tail_share=0.02):
         d["share_multi_frame_read"] = share(frames_in_read > 1, m)
         d["share_not_first_in_read"] = share(pos > 0, m)
         d["share_gc_inside"] = share(gc_in, m)
-        d["share_ctx_switch_inside"] = share(dcs > 0, m)
-        d["share_involuntary_switch"] = share(dinv > 0, m)
-        d["share_page_fault_inside"] = share(dflt > 0, m)
+        if L.rusage:
+            d["share_ctx_switch_inside"] = share(dcs > 0, m)
+            d["share_involuntary_switch"] = share(dinv > 0, m)
+            d["share_page_fault_inside"] = share(dflt > 0, m)
         d["median_gap_prev_read_ms"] = round(float(np.median(gap_prev[m])) / 1e6, 2)
         d["share_gap_over_20ms"] = share(gap_prev > 20e6, m)
         d["share_loop_work_overlap"] = share(loop_overlap, m)
