@@ -122,7 +122,9 @@ class RingReaders:
         read and applied to the book now (so its wire-to-book time does not include the next
         frames' decoding), and kept in the side's `hold` buffer; the next poll_one (at the end of
         the read) hands them on, in one batch with the rest of the read, as one poll at the end
-        of the read would have. Nothing is read before the side is set up (poll_one does that),
+        of the read would have, and only then notes their latencies and stage-probe rows
+        (_note_held, from the stamps taken here): the read's next frames do not wait for that
+        bookkeeping. Nothing is read before the side is set up (poll_one does that),
         nor past a full hold buffer (poll_one reads the rest). Returns the records read."""
         if rs.book is None or rs.reader is None:
             return 0
