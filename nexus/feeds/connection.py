@@ -85,14 +85,15 @@ class _Listener(WSListener):
             if conn._screened:
                 conn._on_message(payload, self._read_ns)
             else:  # FeedConnection._on_message's plain case, inline (one Python call fewer per message)
-                stats = conn.stats
-                stats.msgs += 1
-                stats.bytes += len(payload)
-                stats.last_msg_ns = self._read_ns
                 try:
                     conn.on_message_cb(payload, self._read_ns)
                 except Exception as e:  # a handler bug must not kill the connection silently
                     conn._handler_failed(e)
+                # counted once the handler is done: nothing on the way to the book reads them
+                stats = conn.stats
+                stats.msgs += 1
+                stats.bytes += len(payload)
+                stats.last_msg_ns = self._read_ns
             if last and conn.on_read_end is not None:
                 conn.on_read_end()
             return

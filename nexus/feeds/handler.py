@@ -184,15 +184,13 @@ class VenueFeed:
             self.conn.on_read_end = self._read_end
 
     def enable_probe(self, probe) -> None:
-        """Stamp every message's stage boundaries into `probe` (nexus.feeds.stages): the
-        handler is swapped for its stamping twin, so a feed without a probe pays nothing."""
+        """Stamp every message's stage boundaries into `probe` (nexus.feeds.stages): on_message
+        stamps when `self.probe` is set, and the ring publish is timed."""
         from nexus.feeds.stages import timed_publish
 
         self.probe = probe
         self._publish_out = timed_publish(probe, self._publish_out)
         self._publish_n = takes_count(self._publish_out)
-        self.on_message = self._on_message_probed
-        self.conn.on_message_cb = self._on_message_probed
 
     async def load_instruments(self) -> None:
         """The venue's instrument listing, once (FeedSpec.instruments_path). Also awaited by
@@ -281,9 +279,16 @@ class VenueFeed:
 
     # The per-message path is kept flat (each Python call on it costs ~1 µs when the caches are
     # cold, as they are between messages at a venue's usual rate): the first decode attempt, the
-    # wake decision and the probe's row are inline; _decode handles the rare retry.
+    # wake decision and the probe's stamps are inline; _decode handles the rare retry. One path
+    # with and without the stage probe (enable_probe): without it, the probe costs three tests
+    # of a local against None per message.
     def on_message(self, payload: bytes, ts_local_ns: int) -> None:
-        published = self.counters.records_published
+        probe = self.probe
+        if probe is not None:  # StageProbe.opened's row, stamped inline
+            t_handler = monotonic_ns()
+            probe.publish_ns = 0
+        counters = self.counters
+        published = counters.records_published
         self._payload = payload
         try:
             segs = self.decoder.decode(payload, self.batch, ts_local_ns)
@@ -291,58 +296,38 @@ class VenueFeed:
             segs = self._decode(payload, ts_local_ns)
             if segs is None:
                 return
-        self._handle(segs)
-        if self.on_published is not None and self.counters.records_published != published:
-            if self.conn.more_in_read:
-                self.on_published(True)  # applied to the reader's book now, handed on at the end of the read
-                self._wake_later()
-            else:
-                self._wake_due = False
-                self.on_published()
-
-    def _wake_later(self) -> None:
-        """Records of a message are on the ring and more frames of the same socket read follow:
-        `on_published(True)` had the reader apply them to its book at once; the readers' hand-on
-        (flow engine, trade tape, aggregation) waits for the end of the read (one per read; a
-        call_soon in case the read's last frame never reaches the handler, e.g. a ping picows
-        answers itself)."""
-        if not self._wake_due:
-            self._wake_due = True
-            asyncio.get_running_loop().call_soon(self._read_end)
+        if probe is not None:
+            t_decoded = monotonic_ns()
+            if segs is APPLIED:  # fused: decode + sync + book apply count as decode; the publish inside it as publish
+                t_decoded -= probe.publish_ns
+        check = self._handle(segs)
+        if counters.records_published != published:
+            if probe is not None:
+                probe.pending.append((counters.records_published, ts_local_ns, t_handler, t_decoded, monotonic_ns(),
+                                      probe.publish_ns))
+            if self.on_published is not None:
+                if self.conn.more_in_read:
+                    # applied to the reader's book now; handed on at the end of the read (_read_end)
+                    self.on_published(True)
+                    self._wake_due = True
+                else:
+                    self._wake_due = False
+                    self.on_published()
+        # after the readers have the records: a resync request only schedules a task
+        if check and self.needs_resync():
+            self.request_resync()
 
     def _read_end(self) -> None:
+        """The connection's `on_read_end` (after a socket read's last frame): records applied
+        early by `on_published(True)` are handed on (flow engine, trade tape, aggregation), once
+        per read. Where a read's last frame never reaches the handler (a ping picows answers
+        itself), the run loop's next poll hands them on (RingReaders.poll_one hands held records
+        on first): no callback is scheduled per read for that case (a loop.call_soon cost ~7 µs on
+        cold caches, paid by every later frame of the read before it was handled)."""
         if self._wake_due:
             self._wake_due = False
             if self.on_published is not None:  # None: the run stopped meanwhile
                 self.on_published()
-
-    def _on_message_probed(self, payload: bytes, ts_local_ns: int) -> None:
-        """on_message with the stage stamps (enable_probe; StageProbe.opened inline)."""
-        probe = self.probe
-        t_handler = monotonic_ns()
-        probe.publish_ns = 0
-        published = self.counters.records_published
-        self._payload = payload
-        try:
-            segs = self.decoder.decode(payload, self.batch, ts_local_ns)
-        except (BatchFull, DecodeError):
-            segs = self._decode(payload, ts_local_ns)
-            if segs is None:
-                return
-        t_decoded = monotonic_ns()
-        if segs is APPLIED:  # fused: decode + sync + book apply count as decode; the publish inside it as publish
-            t_decoded -= probe.publish_ns
-        self._handle(segs)
-        if self.counters.records_published != published:
-            probe.pending.append((self.counters.records_published, ts_local_ns, t_handler, t_decoded, monotonic_ns(),
-                                  probe.publish_ns))
-            if self.on_published is not None:
-                if self.conn.more_in_read:
-                    self.on_published(True)
-                    self._wake_later()
-                else:
-                    self._wake_due = False
-                    self.on_published()
 
     def warm(self) -> None:
         """Keep the decode path in the caches between messages (`nexus run --keep-warm`): decode
@@ -379,8 +364,10 @@ class VenueFeed:
             return
         self.warmed += 1
 
-    def _handle(self, segs) -> None:
-        """The decoded segments through the venue's sync rules; trades published."""
+    def _handle(self, segs) -> bool:
+        """The decoded segments through the venue's sync rules; trades published. Returns
+        whether the message may call for a resync (on_message checks that once the readers
+        have its records: the check is no part of the book's update)."""
         if len(segs) == 1 and segs[0].kind is _TRADES and self._trades_skip_sync:
             # the common message (one trade or a few): published from the batch as decoded
             seg = segs[0]
@@ -393,9 +380,7 @@ class VenueFeed:
                     self._publish_out(self.batch, stop)
                 else:
                     self._publish_out(self.batch[start:stop])
-            if self.needs_resync():
-                self.request_resync()
-            return
+            return True
         if segs is APPLIED:  # the fused path applied (and published) it already
             if self.keep_warm:
                 self.warm_diff = self._payload
@@ -405,7 +390,7 @@ class VenueFeed:
                 for n in self.sync.notes:
                     log.info("%s: %s", self.venue, n)
                 self.sync.notes.clear()
-            return
+            return False
         self.sync.feed(segs, self.batch)
         for seg in segs:
             if seg.kind is SegKind.TRADES and seg.stop > seg.start:
@@ -418,8 +403,7 @@ class VenueFeed:
             self.sync.notes.clear()
         # Only after market data: a control message arriving before the new stream's snapshot
         # (dYdX's `connected`, a subscribe ack) is no reason to drop the connection again.
-        if self.needs_resync() and any(seg.kind is not SegKind.CONTROL for seg in segs):
-            self.request_resync()
+        return any(seg.kind is not SegKind.CONTROL for seg in segs)
 
     def _decode(self, payload: bytes, ts_local_ns: int):
         while True:

@@ -16,7 +16,8 @@ Stages: receive = handler - read, decode = decoded - handler, sync = done - deco
 publish time, ring_publish = the time inside RingWriter.publish for this message, reader_poll
 = polled - done (the wait for the reader, then its poll), book_apply = applied - polled. They
 sum exactly to the total, applied - read. Nothing is logged per message: each stamp is one
-clock read and one list append; a disabled probe costs nothing (the handler is not swapped).
+clock read and one list append; without a probe the handler pays three tests of a local
+against None per message (one path: VenueFeed.on_message).
 """
 
 from __future__ import annotations

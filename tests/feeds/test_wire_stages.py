@@ -253,6 +253,9 @@ def test_frames_of_one_read_reach_the_book_before_the_read_ends():
             out["early"], out["held"], out["read"] = rs.early, rs.held, rs.records
             out["published"] = feed.counters.records_published
             out["pending"] = len(rs.probe.pending)
+            out["marks"] = len(rs.held_marks)
+            out["latencies"], out["batches"] = list(rs.latency_ns), rs.batches
+            out["rows"] = rs.probe.array()
             out["feed_book"] = (_book(st.book, st.inst, 1), _book(st.book, st.inst, 2))
             out["reader_book"] = (_book(rs.book, st.inst, 1), _book(rs.book, st.inst, 2))
         finally:
@@ -262,6 +265,47 @@ def test_frames_of_one_read_reach_the_book_before_the_read_ends():
     assert out["early"] > 0  # the simulator sends a trade and a diff of one tick in one write
     assert out["held"] == 0 and out["pending"] == 0
     assert out["handed"] == out["read"] == out["published"] and out["order_ok"]
+    assert out["reader_book"] == out["feed_book"] and out["feed_book"][0]
+    # the early applies' latencies and probe rows, taken at the hand-on, are all there: one
+    # latency per batch the reader read (early or not), every stage row summing to its total
+    assert out["marks"] == 0
+    assert len(out["latencies"]) == out["batches"] < 2048 and min(out["latencies"]) > 0
+    rows = out["rows"]
+    assert rows.shape[0] > 0 and (rows >= 0).all() and (rows[:, :len(STAGES)].sum(axis=1) == rows[:, -1]).all()
+
+
+def test_a_read_whose_end_never_comes_is_handed_on_by_the_run_loop():
+    """A socket read whose last frame picows answers itself (a ping) never calls on_read_end:
+    the records its earlier frames had applied early are handed on by the run loop's next poll
+    (no callback is scheduled per read). Here the read-end callback is taken away for the run."""
+    out = {"handed": 0}
+
+    def on_batch(venue, rs, batch):
+        out["handed"] += len(batch)
+
+    async def main():
+        rt = Runtime(RunConfig(venues=[VENUE], sim=True, signals=False))
+        rt.on_batch = on_batch
+        await rt.start()
+        try:
+            rs, feed = rt.readers[VENUE], rt.feeds[VENUE]
+            feed.conn.on_read_end = None   # as if no read's last frame reached the listener
+            t0 = time.monotonic()
+            while time.monotonic() - t0 < 3 or (rs.early == 0 and time.monotonic() - t0 < 15):
+                rt.poll()
+                await asyncio.sleep(rt.poll_interval_s)
+            rt.poll()
+            st = feed.sync.books[feed.symbol]
+            out["early"], out["held"], out["read"] = rs.early, rs.held, rs.records
+            out["published"] = feed.counters.records_published
+            out["feed_book"] = (_book(st.book, st.inst, 1), _book(st.book, st.inst, 2))
+            out["reader_book"] = (_book(rs.book, st.inst, 1), _book(rs.book, st.inst, 2))
+        finally:
+            await rt.stop()
+
+    asyncio.run(main())
+    assert out["early"] > 0 and out["held"] == 0
+    assert out["handed"] == out["read"] == out["published"]
     assert out["reader_book"] == out["feed_book"] and out["feed_book"][0]
 
 

@@ -40,6 +40,9 @@ class ReaderSide:
         self.hold: np.ndarray | None = None  # poll_held's buffer (made on first use)
         self.hold_ts: np.ndarray | None = None
         self.held = 0  # records in `hold`: applied to the book, not yet handed on
+        # per early apply (poll_held): (records read through it, polled ns, applied ns, index of its
+        # newest record in `hold`); noted as latencies and probe rows when the read is handed on
+        self.held_marks: list[tuple[int, int, int, int]] = []
         self.early = 0  # records poll_held applied ahead of their read's end (cumulative)
 
     def set_instrument(self, inst) -> None:
@@ -92,6 +95,7 @@ class RingReaders:
         if rs.held:
             total = self.poll_held(rs)  # the rest of the socket read, after the held records
             held, rs.held = rs.held, 0
+            self._note_held(rs)
             on_batch(v, rs, rs.hold[:held], monotonic_ns())
         cap = len(out)
         while True:
@@ -118,7 +122,9 @@ class RingReaders:
         read and applied to the book now (so its wire-to-book time does not include the next
         frames' decoding), and kept in the side's `hold` buffer; the next poll_one (at the end of
         the read) hands them on, in one batch with the rest of the read, as one poll at the end
-        of the read would have. Nothing is read before the side is set up (poll_one does that),
+        of the read would have, and only then notes their latencies and stage-probe rows
+        (_note_held, from the stamps taken here): the read's next frames do not wait for that
+        bookkeeping. Nothing is read before the side is set up (poll_one does that),
         nor past a full hold buffer (poll_one reads the rest). Returns the records read."""
         if rs.book is None or rs.reader is None:
             return 0
@@ -137,12 +143,23 @@ class RingReaders:
             polled = monotonic_ns()
             rs.book.apply(out, n)
             now = monotonic_ns()
-            rs.latency_ns.append(now - int(rs.hold_ts[held + n - 1]))
-            if rs.probe is not None:
-                rs.probe.closed(rs.records, polled, now)
+            # the book has them: everything else waits for the end of the read (_note_held), so
+            # the next frames of the read are not held up by it
+            rs.held_marks.append((rs.records, polled, now, held + n - 1))
             rs.held = held + n
             rs.early += n
         return n
+
+    @staticmethod
+    def _note_held(rs: ReaderSide) -> None:
+        """At the hand-on of a read's held records: their wire-to-book latencies, and the stage
+        probe's rows closed with the stamps taken when each was applied."""
+        ts, lat, probe = rs.hold_ts, rs.latency_ns, rs.probe
+        for records, polled, applied, last in rs.held_marks:
+            lat.append(applied - int(ts[last]))
+            if probe is not None:
+                probe.closed(records, polled, applied)
+        rs.held_marks.clear()
 
     def close(self) -> None:
         for r in self.sides.values():
