@@ -89,6 +89,8 @@ class BybitPerpDecoder(Decoder):
                     return [fast_segment(_BOOK, e.inst, n, snapshot, u, None, None, None, ts, None)]
                 _, n, ts, ids, hashed = r
                 if hashed:  # an id that is not ASCII: trade_id_int decides its record's trade id
+                    if out is not self._out:  # the fast path checked the batch; its views now
+                        self._bind(out)
                     q = self._q
                     for k, tid in enumerate(ids):
                         q[k * 8 + _W_TID] = trade_id_int(tid)
