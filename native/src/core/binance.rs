@@ -61,6 +61,12 @@ pub fn decode_depth<'a>(raw: &'a [u8], out: &mut [u8], t: &Target) -> DepthResul
     if let Some(i) = depth_into(raw, out, t) {
         return DepthResult::Done(i);
     }
+    decode_depth_two_pass(raw, out, t)
+}
+
+/// `decode_depth` for what `depth_into` does not take: the message read whole (core/scan.rs,
+/// else serde_json), then checked and written.
+fn decode_depth_two_pass<'a>(raw: &'a [u8], out: &mut [u8], t: &Target) -> DepthResult<'a> {
     let Some(d) = scan_depth(raw).or_else(|| serde_json::from_slice(raw).ok()) else {
         return DepthResult::Fallback;
     };
@@ -413,6 +419,124 @@ mod tests {
         assert_eq!(depth_sync(perp, &mut out, &t, &mut book, 159, 1), None);
         let a = depth_sync(perp, &mut out, &t, &mut book, 160, 1).unwrap();
         assert!(a.crossed && a.seq == 170 && a.records == 1);
+    }
+}
+
+#[cfg(test)]
+mod one_pass {
+    use super::*;
+
+    /// xorshift: the same generated messages on every run
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+    }
+
+    fn value(r: &mut Rng) -> String {
+        match r.below(60) {
+            0 => "0.000000001".into(),                        // off the grid at exponent 8
+            1 => "-1.5".into(),
+            2 => "0".into(),
+            3 => "1e-3".into(),
+            4 => format!("{}", r.below(100_000)),
+            _ => format!("{}.{:08}", r.below(100_000), r.below(100_000_000)),
+        }
+    }
+
+    fn side(r: &mut Rng) -> String {
+        let n = r.below(8);
+        let lv: Vec<String> = (0..n).map(|_| format!(r#"["{}","{}"]"#, value(r), value(r))).collect();
+        format!("[{}]", lv.join(","))
+    }
+
+    /// A depthUpdate with its fields in Binance's order or shuffled, some left out, doubled,
+    /// of another symbol or event, with `pu` and `T` or not.
+    fn message(r: &mut Rng) -> String {
+        let sym = if r.below(8) == 0 { "ETHBTC" } else { "BNBBTC" };
+        let ev = if r.below(16) == 0 { "aggTrade" } else { "depthUpdate" };
+        let (u0, u1) = (r.below(1000), r.below(1000));
+        let mut f = vec![format!(r#""e":"{ev}""#), format!(r#""E":{}"#, 1_700_000_000_000 + r.below(1000)),
+                         format!(r#""s":"{sym}""#), format!(r#""U":{u0}"#), format!(r#""u":{u1}"#),
+                         format!(r#""b":{}"#, side(r)), format!(r#""a":{}"#, side(r))];
+        if r.below(2) == 0 {
+            f.insert(2, format!(r#""T":{}"#, 1_700_000_000_000 + r.below(1000)));
+        }
+        if r.below(2) == 0 {
+            f.insert(f.len() - 2, format!(r#""pu":{}"#, r.below(1000) as i64 - 1));
+        }
+        match r.below(10) {
+            0 => { let k = r.below(f.len() as u64) as usize; f.remove(k); }
+            1 => { let k = r.below(f.len() as u64) as usize; let x = f[k].clone(); f.push(x); }
+            2 => { let (i, j) = (r.below(f.len() as u64) as usize, r.below(f.len() as u64) as usize); f.swap(i, j); }
+            3 => f.push(r#""x":[1]"#.into()),
+            _ => {}
+        }
+        format!("{{{}}}", f.join(","))
+    }
+
+    #[test]
+    fn depth_into_equals_the_two_pass_path() {
+        let t = Target { symbol: "BNBBTC", price_exponent: 8, qty_exponent: 8, instrument_id: 7, hdr_bid: 11, hdr_ask: 22,
+                         hdr_snap_bid: 0, hdr_snap_ask: 0, hdr_clear: 0, hdr_buy: 0, hdr_sell: 0, ts_local_ns: 5 };
+        let mut r = Rng(0x9e37_79b9_7f4a_7c15);
+        let (mut taken, mut done) = (0, 0);
+        for k in 0..20_000 {
+            let m = message(&mut r);
+            let cap = if k % 7 == 0 { 64 * 5 } else { 64 * 32 }; // a batch too small now and then
+            let (mut a, mut b) = (vec![0xAAu8; cap], vec![0x55u8; cap]);
+            let one = depth_into(m.as_bytes(), &mut a, &t);
+            let two = decode_depth_two_pass(m.as_bytes(), &mut b, &t);
+            done += matches!(two, DepthResult::Done(_)) as usize;
+            match (one, two) {
+                (Some(i), DepthResult::Done(j)) => {
+                    taken += 1;
+                    assert_eq!(i, j, "{m}");
+                    assert_eq!(a[..i.records * 64], b[..j.records * 64], "{m}");
+                }
+                (Some(_), _) => panic!("one pass took what the two-pass path declines: {m}"),
+                (None, _) => {}
+            }
+            // and decode_depth (the one pass, else the two) answers as the two-pass path does
+            match (decode_depth(m.as_bytes(), &mut a, &t), decode_depth_two_pass(m.as_bytes(), &mut b, &t)) {
+                (DepthResult::Done(i), DepthResult::Done(j)) => {
+                    assert_eq!(i, j, "{m}");
+                    assert_eq!(a[..i.records * 64], b[..j.records * 64], "{m}");
+                }
+                (DepthResult::OtherSymbol(x), DepthResult::OtherSymbol(y)) => assert_eq!(x, y),
+                (DepthResult::Fallback, DepthResult::Fallback) => {}
+                _ => panic!("decode_depth and the two-pass path differ: {m}"),
+            }
+        }
+        println!("one pass took {taken} of the {done} messages the two-pass path wrote");
+        // the one-pass reader takes every message the two-pass path writes, in Binance's order
+        assert!(taken > 0 && taken * 10 >= done * 8, "taken {taken} of {done}");
+    }
+
+    #[test]
+    fn the_asks_first_or_another_symbol_go_to_the_two_pass_path() {
+        let t = Target { symbol: "BNBBTC", price_exponent: 8, qty_exponent: 8, instrument_id: 7, hdr_bid: 11, hdr_ask: 22,
+                         hdr_snap_bid: 0, hdr_snap_ask: 0, hdr_clear: 0, hdr_buy: 0, hdr_sell: 0, ts_local_ns: 5 };
+        let mut out = vec![0u8; 64 * 8];
+        let asks_first = br#"{"e":"depthUpdate","E":1,"s":"BNBBTC","U":1,"u":2,"a":[["2","1"]],"b":[["1","1"]]}"#;
+        assert_eq!(depth_into(asks_first, &mut out, &t), None);
+        let DepthResult::Done(i) = decode_depth(asks_first, &mut out, &t) else { panic!("two-pass path") };
+        assert_eq!(i.records, 2);
+        assert_eq!(i64::from_le_bytes(out[56..64].try_into().unwrap()), 11); // the bid first
+        let other = br#"{"e":"depthUpdate","E":1,"s":"ETHBTC","U":1,"u":2,"b":[["1","1"]],"a":[]}"#;
+        assert_eq!(depth_into(other, &mut out, &t), None);
+        assert!(matches!(decode_depth(other, &mut out, &t), DepthResult::OtherSymbol("ETHBTC")));
+        let mut small = vec![0u8; 64];
+        let two = br#"{"e":"depthUpdate","E":1,"s":"BNBBTC","U":1,"u":2,"b":[["1","1"]],"a":[["2","1"]]}"#;
+        assert_eq!(depth_into(two, &mut small, &t), None);
+        assert!(matches!(decode_depth(two, &mut small, &t), DepthResult::Fallback));
     }
 }
 
