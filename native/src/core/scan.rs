@@ -239,9 +239,10 @@ impl<'a> Scan<'a> {
 }
 
 /// Index of the first byte of `b` that is not printable ASCII other than `"` and `\\` (None: every
-/// byte is). Sixteen bytes a step with SSE2 on x86-64, then eight bytes a step while none of them is such a byte (a word test per step: a
-/// byte below 0x20, equal to `"`, `\\` or 0x7f, or with its high bit set, makes the step's test
-/// non-zero, and never only a false positive on a clean word), then byte by byte.
+/// byte is). Sixteen bytes a step with SSE2 on x86-64 (one compare mask per step), then eight
+/// bytes a step while none of them is such a byte (a word test per step: a byte below 0x20,
+/// equal to `"`, `\\` or 0x7f, or with its high bit set, makes the step's test non-zero, and
+/// never only a false positive on a clean word), then byte by byte.
 #[inline]
 fn plain_len(b: &[u8]) -> Option<usize> {
     const LO: u64 = 0x0101_0101_0101_0101;
@@ -307,7 +308,7 @@ mod tests {
     #[test]
     fn plain_len_equals_the_byte_loop() {
         let slow = |b: &[u8]| b.iter().position(|&c| c == b'"' || c == b'\\' || !(0x20..=0x7e).contains(&c));
-        // every byte value at every position of strings of 0..=24 printable bytes, and the
+        // every byte value at every position of strings of 0..=40 printable bytes, and the
         // typical price string followed by the rest of a message
         let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
         for len in 0..=40usize { // the SSE2 steps (16 bytes), the word steps (8), the bytes
