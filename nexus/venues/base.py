@@ -371,7 +371,8 @@ class Decoder:
         self.generic: set[str] = set()  # symbols running on the generic fallback
         self.inferred: set[str] = set()  # symbols whose precision was inferred from the input (offline)
         self.rest_symbol: str | None = None  # the symbol a REST book body belongs to
-        self._out: np.ndarray | None = None
+        self._out: np.ndarray | None = None    # the batch `_bind` made views of
+        self._fast_out: np.ndarray | None = None  # the batch last checked (`_check_batch`)
         self._mv: memoryview = memoryview(b"")
         self._q: memoryview = memoryview(b"").cast("q")
         self._cap = 0
@@ -389,6 +390,11 @@ class Decoder:
         self._ents.pop(inst.symbol, None)
         self._fast_ent = None  # the fast path looks the instrument up again: its metadata changed
         self.generic.discard(inst.symbol)
+        if inst.symbol == self.rest_symbol:
+            # the caller's own instrument (a feed handler names it before it loads the venue's
+            # listing, so before its first frame): its record constants are built now and the
+            # native fast paths try it first, rather than both on the first frame
+            self._fast_ent = self._ent(inst.symbol)
 
     def _ent(self, symbol: Any) -> _Ent:
         e = self._ents.get(symbol)
@@ -450,8 +456,8 @@ class Decoder:
         (that answer, the instrument's entry), or None: the message then takes the general path
         (`decode`), which accepts and rejects exactly the same messages (a fast path only
         declines, never decides). The last instrument decoded is tried first."""
-        if out is not self._out:
-            self._bind(out)
+        if out is not self._fast_out:
+            self._check_batch(out)
         e = self._fast_ent
         r = fn(raw, out, e.native if e is not None else None, ts_local_ns)
         if r is None:
@@ -495,10 +501,17 @@ class Decoder:
         raise DecodeError(f"{self.venue}: not a metadata body this decoder knows")
 
     # -- writing records -------------------------------------------------------------------
-    def _bind(self, out: np.ndarray) -> None:
+    def _check_batch(self, out: np.ndarray) -> None:
+        """Refuse a batch that is not a writable, contiguous record array; the native fast paths
+        write into a batch checked here (`_fast_out`) and need none of `_bind`'s views."""
         if not isinstance(out, np.ndarray) or out.dtype != record.RECORD_DTYPE or out.ndim != 1 \
                 or not out.flags.c_contiguous or not out.flags.writeable:
             raise NexusError("the batch must be a writable, contiguous nexus.record array")
+        self._fast_out = out
+
+    def _bind(self, out: np.ndarray) -> None:
+        """The batch checked, and its views for the Python record writers (`_q`, `_mv`)."""
+        self._check_batch(out)
         self._out = out
         self._mv = memoryview(out.view(np.uint8))
         self._q = self._mv.cast("q")
@@ -653,6 +666,8 @@ def push_decode(fn: Callable[..., Any] | None, push_prefix: bytes, book_prefix: 
                     _, n, snapshot, ts, seq = r
                     return [fast_segment(book, e.inst, n, snapshot, seq, None, None, None, ts, None)]
                 if hashed_ids and r[4]:  # an id that is not ASCII: trade_id_int decides its record's trade id
+                    if out is not self._out:  # the fast path checked the batch; its views now
+                        self._bind(out)
                     q = self._q
                     for k, tid in enumerate(r[3]):
                         q[k * 8 + _W_TID] = trade_id_int(tid)

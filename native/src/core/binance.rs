@@ -58,6 +58,15 @@ pub use crate::core::fastpath::Target;
 const SEQ_MAX: u64 = i64::MAX as u64;
 
 pub fn decode_depth<'a>(raw: &'a [u8], out: &mut [u8], t: &Target) -> DepthResult<'a> {
+    if let Some(i) = depth_into(raw, out, t) {
+        return DepthResult::Done(i);
+    }
+    decode_depth_two_pass(raw, out, t)
+}
+
+/// `decode_depth` for what `depth_into` does not take: the message read whole (core/scan.rs,
+/// else serde_json), then checked and written.
+fn decode_depth_two_pass<'a>(raw: &'a [u8], out: &mut [u8], t: &Target) -> DepthResult<'a> {
     let Some(d) = scan_depth(raw).or_else(|| serde_json::from_slice(raw).ok()) else {
         return DepthResult::Fallback;
     };
@@ -76,6 +85,65 @@ pub fn decode_depth<'a>(raw: &'a [u8], out: &mut [u8], t: &Target) -> DepthResul
     DepthResult::Done(DepthInfo { records: n, ts_exchange_ns: ts, first: d.first, last: d.last, pu: d.pu })
 }
 
+/// `decode_depth` in one pass for the common case: a depthUpdate of `t`'s symbol in the compact
+/// form Binance sends (core/scan.rs), its bids before its asks, each level parsed and written
+/// as its record while it is read (no vector of level texts), the time and sequence words of
+/// every record filled in once the whole object is read. The records are the ones
+/// `fastpath::book` writes from `scan_depth`'s answer (`depth_into_equals_the_two_pass_path`
+/// compares them); None (anything else: another symbol, the asks first, a level or value not
+/// taken, a check failed): the two-pass path decides, from scratch.
+fn depth_into(raw: &[u8], out: &mut [u8], t: &Target) -> Option<DepthInfo> {
+    let (mut event, mut event_ms, mut trans_ms, mut symbol, mut first, mut last, mut pu) = (None, None, None, None, None, None, None);
+    let (mut nb, mut n) = (None, None); // the record index after the bids, after the asks
+    let mut seen = Seen::default();
+    let level = |hdr: i64| {
+        move |out: &mut [u8], i: usize, p: &str, q: &str| {
+            let price = parse_scaled(p.as_bytes(), t.price_exponent).ok()?;
+            let qty = parse_scaled(q.as_bytes(), t.qty_exponent).ok()?;
+            if price <= 0 || qty < 0 {
+                return None;
+            }
+            put(out, i, [0, t.ts_local_ns, price, qty, 0, 0, t.instrument_id as i64, hdr]);
+            Some(())
+        }
+    };
+    Scan::new(raw).object(|k, c| {
+        match k {
+            "e" => c.once(&mut seen, 0, &mut event, Scan::str)?,
+            "E" => c.once(&mut seen, 1, &mut event_ms, Scan::u64)?,
+            "T" => c.once(&mut seen, 2, &mut trans_ms, Scan::u64)?,
+            "s" => c.once(&mut seen, 3, &mut symbol, Scan::str)?,
+            "U" => c.once(&mut seen, 4, &mut first, Scan::u64)?,
+            "u" => c.once(&mut seen, 5, &mut last, Scan::u64)?,
+            "pu" => c.once(&mut seen, 6, &mut pu, Scan::i64)?,
+            "b" => {
+                if symbol.is_some_and(|s| s != t.symbol) {
+                    return None; // another instrument's levels: not parsed at this one's exponents
+                }
+                let i = c.pairs_into(out, 0, level(t.hdr_bid));
+                c.once(&mut seen, 7, &mut nb, |_| i)?
+            }
+            "a" => {
+                let i = c.pairs_into(out, nb?, level(t.hdr_ask));
+                c.once(&mut seen, 8, &mut n, |_| i)?
+            }
+            _ => c.skip()?,
+        }
+        Some(())
+    })?;
+    let (n, first, last) = (n?, first?, last?);
+    if event? != "depthUpdate" || first > last || last > SEQ_MAX || symbol? != t.symbol {
+        return None;
+    }
+    let ts = fastpath::ms(trans_ms.unwrap_or(event_ms?))?;
+    for r in out[..n * RECORD_SIZE].chunks_exact_mut(RECORD_SIZE) {
+        r[..8].copy_from_slice(&ts.to_le_bytes());
+        r[32..40].copy_from_slice(&(last as i64).to_le_bytes());
+    }
+    fastpath::mark_last(out, n);
+    Some(DepthInfo { records: n, ts_exchange_ns: ts, first, last, pu })
+}
+
 /// A depthUpdate in the compact form Binance sends, read in one pass (core/scan.rs); None:
 /// serde_json reads it (the same `Depth`, or a refusal).
 fn scan_depth(raw: &[u8]) -> Option<Depth<'_>> {
@@ -84,13 +152,13 @@ fn scan_depth(raw: &[u8]) -> Option<Depth<'_>> {
     let mut seen = Seen::default();
     Scan::new(raw).object(|k, c| {
         match k {
-            "e" => { seen.first(0)?; event = Some(c.str()?) }
-            "E" => { seen.first(1)?; event_ms = Some(c.u64()?) }
-            "T" => { seen.first(2)?; trans_ms = Some(c.u64()?) }
-            "s" => { seen.first(3)?; symbol = Some(c.str()?) }
-            "U" => { seen.first(4)?; first = Some(c.u64()?) }
-            "u" => { seen.first(5)?; last = Some(c.u64()?) }
-            "pu" => { seen.first(6)?; pu = Some(c.i64()?) }
+            "e" => c.once(&mut seen, 0, &mut event, Scan::str)?,
+            "E" => c.once(&mut seen, 1, &mut event_ms, Scan::u64)?,
+            "T" => c.once(&mut seen, 2, &mut trans_ms, Scan::u64)?,
+            "s" => c.once(&mut seen, 3, &mut symbol, Scan::str)?,
+            "U" => c.once(&mut seen, 4, &mut first, Scan::u64)?,
+            "u" => c.once(&mut seen, 5, &mut last, Scan::u64)?,
+            "pu" => c.once(&mut seen, 6, &mut pu, Scan::i64)?,
             "b" => { seen.first(7)?; c.pairs(&mut b)? }
             "a" => { seen.first(8)?; c.pairs(&mut a)? }
             _ => c.skip()?,
@@ -109,14 +177,14 @@ fn scan_trade(raw: &[u8]) -> Option<Trade<'_>> {
     let mut seen = Seen::default();
     Scan::new(raw).object(|k, c| {
         match k {
-            "e" => { seen.first(0)?; event = Some(c.str()?) }
-            "s" => { seen.first(1)?; symbol = Some(c.str()?) }
-            "a" => { seen.first(2)?; agg_id = Some(c.u64()?) }
-            "t" => { seen.first(3)?; trade_id = Some(c.u64()?) }
-            "p" => { seen.first(4)?; price = Some(c.str()?) }
-            "q" => { seen.first(5)?; qty = Some(c.str()?) }
-            "T" => { seen.first(6)?; trade_ms = Some(c.u64()?) }
-            "m" => { seen.first(7)?; maker = Some(c.bool()?) }
+            "e" => c.once(&mut seen, 0, &mut event, Scan::str)?,
+            "s" => c.once(&mut seen, 1, &mut symbol, Scan::str)?,
+            "a" => c.once(&mut seen, 2, &mut agg_id, Scan::u64)?,
+            "t" => c.once(&mut seen, 3, &mut trade_id, Scan::u64)?,
+            "p" => c.once(&mut seen, 4, &mut price, Scan::str)?,
+            "q" => c.once(&mut seen, 5, &mut qty, Scan::str)?,
+            "T" => c.once(&mut seen, 6, &mut trade_ms, Scan::u64)?,
+            "m" => c.once(&mut seen, 7, &mut maker, Scan::bool)?,
             "stream" | "data" => return None,
             _ => c.skip()?,
         }
@@ -355,6 +423,124 @@ mod tests {
 }
 
 #[cfg(test)]
+mod one_pass {
+    use super::*;
+
+    /// xorshift: the same generated messages on every run
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+    }
+
+    fn value(r: &mut Rng) -> String {
+        match r.below(60) {
+            0 => "0.000000001".into(),                        // off the grid at exponent 8
+            1 => "-1.5".into(),
+            2 => "0".into(),
+            3 => "1e-3".into(),
+            4 => format!("{}", r.below(100_000)),
+            _ => format!("{}.{:08}", r.below(100_000), r.below(100_000_000)),
+        }
+    }
+
+    fn side(r: &mut Rng) -> String {
+        let n = r.below(8);
+        let lv: Vec<String> = (0..n).map(|_| format!(r#"["{}","{}"]"#, value(r), value(r))).collect();
+        format!("[{}]", lv.join(","))
+    }
+
+    /// A depthUpdate with its fields in Binance's order or shuffled, some left out, doubled,
+    /// of another symbol or event, with `pu` and `T` or not.
+    fn message(r: &mut Rng) -> String {
+        let sym = if r.below(8) == 0 { "ETHBTC" } else { "BNBBTC" };
+        let ev = if r.below(16) == 0 { "aggTrade" } else { "depthUpdate" };
+        let (u0, u1) = (r.below(1000), r.below(1000));
+        let mut f = vec![format!(r#""e":"{ev}""#), format!(r#""E":{}"#, 1_700_000_000_000 + r.below(1000)),
+                         format!(r#""s":"{sym}""#), format!(r#""U":{u0}"#), format!(r#""u":{u1}"#),
+                         format!(r#""b":{}"#, side(r)), format!(r#""a":{}"#, side(r))];
+        if r.below(2) == 0 {
+            f.insert(2, format!(r#""T":{}"#, 1_700_000_000_000 + r.below(1000)));
+        }
+        if r.below(2) == 0 {
+            f.insert(f.len() - 2, format!(r#""pu":{}"#, r.below(1000) as i64 - 1));
+        }
+        match r.below(10) {
+            0 => { let k = r.below(f.len() as u64) as usize; f.remove(k); }
+            1 => { let k = r.below(f.len() as u64) as usize; let x = f[k].clone(); f.push(x); }
+            2 => { let (i, j) = (r.below(f.len() as u64) as usize, r.below(f.len() as u64) as usize); f.swap(i, j); }
+            3 => f.push(r#""x":[1]"#.into()),
+            _ => {}
+        }
+        format!("{{{}}}", f.join(","))
+    }
+
+    #[test]
+    fn depth_into_equals_the_two_pass_path() {
+        let t = Target { symbol: "BNBBTC", price_exponent: 8, qty_exponent: 8, instrument_id: 7, hdr_bid: 11, hdr_ask: 22,
+                         hdr_snap_bid: 0, hdr_snap_ask: 0, hdr_clear: 0, hdr_buy: 0, hdr_sell: 0, ts_local_ns: 5 };
+        let mut r = Rng(0x9e37_79b9_7f4a_7c15);
+        let (mut taken, mut done) = (0, 0);
+        for k in 0..20_000 {
+            let m = message(&mut r);
+            let cap = if k % 7 == 0 { 64 * 5 } else { 64 * 32 }; // a batch too small now and then
+            let (mut a, mut b) = (vec![0xAAu8; cap], vec![0x55u8; cap]);
+            let one = depth_into(m.as_bytes(), &mut a, &t);
+            let two = decode_depth_two_pass(m.as_bytes(), &mut b, &t);
+            done += matches!(two, DepthResult::Done(_)) as usize;
+            match (one, two) {
+                (Some(i), DepthResult::Done(j)) => {
+                    taken += 1;
+                    assert_eq!(i, j, "{m}");
+                    assert_eq!(a[..i.records * 64], b[..j.records * 64], "{m}");
+                }
+                (Some(_), _) => panic!("one pass took what the two-pass path declines: {m}"),
+                (None, _) => {}
+            }
+            // and decode_depth (the one pass, else the two) answers as the two-pass path does
+            match (decode_depth(m.as_bytes(), &mut a, &t), decode_depth_two_pass(m.as_bytes(), &mut b, &t)) {
+                (DepthResult::Done(i), DepthResult::Done(j)) => {
+                    assert_eq!(i, j, "{m}");
+                    assert_eq!(a[..i.records * 64], b[..j.records * 64], "{m}");
+                }
+                (DepthResult::OtherSymbol(x), DepthResult::OtherSymbol(y)) => assert_eq!(x, y),
+                (DepthResult::Fallback, DepthResult::Fallback) => {}
+                _ => panic!("decode_depth and the two-pass path differ: {m}"),
+            }
+        }
+        println!("one pass took {taken} of the {done} messages the two-pass path wrote");
+        // the one-pass reader takes every message the two-pass path writes, in Binance's order
+        assert!(taken > 0 && taken * 10 >= done * 8, "taken {taken} of {done}");
+    }
+
+    #[test]
+    fn the_asks_first_or_another_symbol_go_to_the_two_pass_path() {
+        let t = Target { symbol: "BNBBTC", price_exponent: 8, qty_exponent: 8, instrument_id: 7, hdr_bid: 11, hdr_ask: 22,
+                         hdr_snap_bid: 0, hdr_snap_ask: 0, hdr_clear: 0, hdr_buy: 0, hdr_sell: 0, ts_local_ns: 5 };
+        let mut out = vec![0u8; 64 * 8];
+        let asks_first = br#"{"e":"depthUpdate","E":1,"s":"BNBBTC","U":1,"u":2,"a":[["2","1"]],"b":[["1","1"]]}"#;
+        assert_eq!(depth_into(asks_first, &mut out, &t), None);
+        let DepthResult::Done(i) = decode_depth(asks_first, &mut out, &t) else { panic!("two-pass path") };
+        assert_eq!(i.records, 2);
+        assert_eq!(i64::from_le_bytes(out[56..64].try_into().unwrap()), 11); // the bid first
+        let other = br#"{"e":"depthUpdate","E":1,"s":"ETHBTC","U":1,"u":2,"b":[["1","1"]],"a":[]}"#;
+        assert_eq!(depth_into(other, &mut out, &t), None);
+        assert!(matches!(decode_depth(other, &mut out, &t), DepthResult::OtherSymbol("ETHBTC")));
+        let mut small = vec![0u8; 64];
+        let two = br#"{"e":"depthUpdate","E":1,"s":"BNBBTC","U":1,"u":2,"b":[["1","1"]],"a":[["2","1"]]}"#;
+        assert_eq!(depth_into(two, &mut small, &t), None);
+        assert!(matches!(decode_depth(two, &mut small, &t), DepthResult::Fallback));
+    }
+}
+
+#[cfg(test)]
 mod timing {
     use super::*;
 
@@ -381,5 +567,72 @@ mod timing {
             }
             println!("{name}: {:.0} ns ({k})", t0.elapsed().as_nanos() as f64 / n as f64);
         }
+    }
+}
+
+#[cfg(test)]
+mod frames_timing {
+    use super::*;
+
+    /// NEXUS_FRAMES=<file of frames, one a line> cargo test --release -p nexus-native
+    /// binance::frames_timing -- --ignored --nocapture
+    #[test]
+    #[ignore]
+    fn frames_ns() {
+        let Ok(path) = std::env::var("NEXUS_FRAMES") else { return };
+        let text = std::fs::read(path).unwrap();
+        let lines: Vec<&[u8]> = text.split(|&c| c == b'\n').filter(|l| !l.is_empty()).collect();
+        let t = Target { symbol: "BTCUSDT", price_exponent: 8, qty_exponent: 8, instrument_id: 7,
+                         hdr_bid: (1 << 16) | (1 << 32), hdr_ask: (1 << 16) | (2 << 32),
+                         hdr_snap_bid: (1 << 16) | (2 << 24) | (1 << 32), hdr_snap_ask: (1 << 16) | (2 << 24) | (2 << 32),
+                         hdr_clear: (2 << 16) | (2 << 24), hdr_buy: 11, hdr_sell: 22, ts_local_ns: 5 };
+        let mut out = vec![0u8; 64 * 4096];
+        let si = lines.iter().position(|l| l.starts_with(b"{\"lastUpdateId\"")).unwrap();
+        let s = decode_snapshot(lines[si], &mut out, &t).unwrap();
+        let mut book0 = Book::new(8, 8);
+        book0.apply_bytes(&out[..s.records * 64]);
+        let diffs: Vec<&[u8]> = lines[si + 1..].iter().copied().filter(|l| l.starts_with(b"{\"e\":\"depthU")).collect();
+        let rounds = 300;
+        let mut best = [f64::MAX; 4];
+        for _ in 0..rounds {
+            // fused
+            let mut book = book0.clone();
+            let mut last = s.last as i64;
+            let t0 = std::time::Instant::now();
+            for d in &diffs {
+                let a = depth_sync(d, &mut out, &t, &mut book, last, 0).expect("applied");
+                last = a.seq;
+            }
+            best[0] = best[0].min(t0.elapsed().as_nanos() as f64 / diffs.len() as f64);
+            let t0 = std::time::Instant::now();
+            let mut k = 0;
+            for d in &diffs {
+                k += scan_depth(std::hint::black_box(d)).map(|d| d.b.len()).unwrap_or(0);
+            }
+            best[1] = best[1].min(t0.elapsed().as_nanos() as f64 / diffs.len() as f64);
+            std::hint::black_box(k);
+            let t0 = std::time::Instant::now();
+            for d in &diffs {
+                if let DepthResult::Done(i) = decode_depth(std::hint::black_box(d), &mut out, &t) { k += i.records }
+            }
+            best[2] = best[2].min(t0.elapsed().as_nanos() as f64 / diffs.len() as f64);
+            std::hint::black_box(k);
+        }
+        // apply only: records pre-decoded
+        let recs: Vec<Vec<u8>> = diffs.iter().map(|d| {
+            let DepthResult::Done(i) = decode_depth(d, &mut out, &t) else { panic!() };
+            out[..i.records * 64].to_vec()
+        }).collect();
+        for _ in 0..rounds {
+            let mut book = book0.clone();
+            let t0 = std::time::Instant::now();
+            for r in &recs {
+                book.apply_bytes(r);
+                std::hint::black_box(book.crossed());
+            }
+            best[3] = best[3].min(t0.elapsed().as_nanos() as f64 / diffs.len() as f64);
+        }
+        println!("{} diffs: depth_sync {:.0} ns, scan {:.0} ns, decode {:.0} ns, apply {:.0} ns (best of {rounds})",
+                 diffs.len(), best[0], best[1], best[2], best[3]);
     }
 }

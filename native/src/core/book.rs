@@ -108,8 +108,25 @@ impl Side {
         }
         let d = v[n - 1].key.wrapping_sub(key) as u64; // touch - key, exact in u64 (key <= touch)
         let back = if self.step == 1 { d } else { d / self.step };
+        // `back` levels of `step` reach past the deepest level (a side sparser than its finest
+        // gap: a step of one tick, levels tens of ticks apart on average): the guess then
+        // interpolates between the side's two ends instead (its average gap)
+        let back = if back < n as u64 { back } else { self.interpolate(d) };
         let g = if back >= n as u64 { 0 } else { n - 1 - back as usize };
         self.gallop(g, key)
+    }
+
+    /// How many levels back from the touch a key `d` below it would be if the levels were
+    /// evenly spread between the side's two ends (a guess: only where to start looking).
+    #[inline(always)]
+    fn interpolate(&self, d: u64) -> u64 {
+        let v = &self.levels[..];
+        let n = v.len();
+        let span = v[n - 1].key.wrapping_sub(v[0].key) as u64;
+        if d >= span {
+            return n as u64; // at or below the deepest level
+        }
+        ((d as f64) * ((n - 1) as f64) / (span as f64)) as u64
     }
 
     /// `lower_bound` from a poor guess `g`: gallop toward the answer (1, 2, 4, ... levels),

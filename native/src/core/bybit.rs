@@ -102,11 +102,11 @@ fn scan_msg<'a, D>(raw: &'a [u8], mut data: impl FnMut(&mut Scan<'a>) -> Option<
     let mut seen = Seen::default();
     Scan::new(raw).object(|k, c| {
         match k {
-            "topic" => { seen.first(0)?; topic = Some(c.str()?) }
-            "type" => { seen.first(1)?; typ = Some(c.str()?) }
-            "ts" => { seen.first(2)?; ts = Some(c.u64()?) }
-            "cts" => { seen.first(3)?; cts = Some(c.u64()?) }
-            "data" => { seen.first(4)?; d = Some(data(c)?) }
+            "topic" => c.once(&mut seen, 0, &mut topic, Scan::str)?,
+            "type" => c.once(&mut seen, 1, &mut typ, Scan::str)?,
+            "ts" => c.once(&mut seen, 2, &mut ts, Scan::u64)?,
+            "cts" => c.once(&mut seen, 3, &mut cts, Scan::u64)?,
+            "data" => c.once(&mut seen, 4, &mut d, &mut data)?,
             _ => c.skip()?,
         }
         Some(())
@@ -120,10 +120,10 @@ fn scan_book<'a>(c: &mut Scan<'a>) -> Option<Book<'a>> {
     let mut seen = Seen::default();
     c.fields(|k, c| {
         match k {
-            "s" => { seen.first(0)?; s = Some(c.str()?) }
+            "s" => c.once(&mut seen, 0, &mut s, Scan::str)?,
             "b" => { seen.first(1)?; c.levels(&mut b)? }
             "a" => { seen.first(2)?; c.levels(&mut a)? }
-            "u" => { seen.first(3)?; u = Some(c.u64()?) }
+            "u" => c.once(&mut seen, 3, &mut u, Scan::u64)?,
             _ => c.skip()?,
         }
         Some(())
@@ -139,12 +139,12 @@ fn scan_trades<'a>(c: &mut Scan<'a>) -> Option<Vec<Trade<'a>>> {
         let mut seen = Seen::default();
         c.fields(|k, c| {
             match k {
-                "T" => { seen.first(0)?; time = Some(c.u64()?) }
-                "s" => { seen.first(1)?; s = Some(c.str()?) }
-                "S" => { seen.first(2)?; side = Some(c.str()?) }
-                "v" => { seen.first(3)?; q = Some(c.str()?) }
-                "p" => { seen.first(4)?; p = Some(c.str()?) }
-                "i" => { seen.first(5)?; i = Some(c.str()?) }
+                "T" => c.once(&mut seen, 0, &mut time, Scan::u64)?,
+                "s" => c.once(&mut seen, 1, &mut s, Scan::str)?,
+                "S" => c.once(&mut seen, 2, &mut side, Scan::str)?,
+                "v" => c.once(&mut seen, 3, &mut q, Scan::str)?,
+                "p" => c.once(&mut seen, 4, &mut p, Scan::str)?,
+                "i" => c.once(&mut seen, 5, &mut i, Scan::str)?,
                 _ => c.skip()?,
             }
             Some(())

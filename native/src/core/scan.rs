@@ -122,38 +122,37 @@ impl<'a> Scan<'a> {
         (self.i > start).then_some(())
     }
 
+    /// `["p","q"`: a level's opening and its first two strings (what `pair` and `levels` share).
+    #[inline(always)]
+    fn level_head(&mut self) -> Option<[&'a str; 2]> {
+        self.eat(b'[')?;
+        let p = self.str()?;
+        self.eat(b',')?;
+        let q = self.str()?;
+        Some([p, q])
+    }
+
+    /// `["p","q"]` (exactly two strings): the level the Binance readers take.
+    #[inline(always)]
+    fn pair(&mut self) -> Option<[&'a str; 2]> {
+        let pq = self.level_head()?;
+        self.eat(b']')?;
+        Some(pq)
+    }
+
     /// `[["p","q"],...]`: every level exactly two strings, appended to `out`.
     pub fn pairs(&mut self, out: &mut Vec<[&'a str; 2]>) -> Option<()> {
-        self.eat(b'[')?;
-        if self.eat(b']').is_some() {
-            return Some(());
-        }
-        loop {
-            self.eat(b'[')?;
-            let p = self.str()?;
-            self.eat(b',')?;
-            let q = self.str()?;
-            self.eat(b']')?;
-            out.push([p, q]);
-            match self.peek()? {
-                b',' => self.i += 1,
-                b']' => {
-                    self.i += 1;
-                    return Some(());
-                }
-                _ => return None,
-            }
-        }
+        self.array(|c| {
+            out.push(c.pair()?);
+            Some(())
+        })
     }
 
     /// `[[p,q,...],...]`: every level a list of at least two strings (further items strings
     /// too, skipped), its first two appended to `out` as `Lv` (what serde_json reads).
     pub fn levels(&mut self, out: &mut Vec<crate::core::fastpath::Lv<'a>>) -> Option<()> {
         self.array(|c| {
-            c.eat(b'[')?;
-            let p = c.str()?;
-            c.eat(b',')?;
-            let q = c.str()?;
+            let [p, q] = c.level_head()?;
             while c.eat(b',').is_some() {
                 c.str()?;
             }
@@ -161,6 +160,35 @@ impl<'a> Scan<'a> {
             out.push(crate::core::fastpath::Lv(Some((p, q))));
             Some(())
         })
+    }
+
+    /// `[["p","q"],...]` as `pairs` reads it, each level written straight into `out` as book
+    /// record `i`, `i + 1`, ... by `write(out, i, p, q)` (no vector of the texts); the index
+    /// after the last. None (decline) when a level is not read, `write` declines, or the
+    /// records do not fit `out`.
+    #[inline]
+    pub fn pairs_into(&mut self, out: &mut [u8], mut i: usize,
+                      mut write: impl FnMut(&mut [u8], usize, &'a str, &'a str) -> Option<()>) -> Option<usize> {
+        self.array(|c| {
+            let [p, q] = c.pair()?;
+            if !crate::core::fastpath::fits(out, i + 1) {
+                return None;
+            }
+            write(out, i, p, q)?;
+            i += 1;
+            Some(())
+        })?;
+        Some(i)
+    }
+
+    /// A known field's value read by `read` into `slot`, unless the field was read before
+    /// (`seen` bit `bit`: a duplicate declines, as serde_json's derive refuses it).
+    #[inline]
+    pub fn once<T>(&mut self, seen: &mut Seen, bit: u32, slot: &mut Option<T>,
+                   read: impl FnOnce(&mut Self) -> Option<T>) -> Option<()> {
+        seen.first(bit)?;
+        *slot = Some(read(self)?);
+        Some(())
     }
 
     /// `[item,...]`, each item read by `item(self)`.
@@ -211,9 +239,10 @@ impl<'a> Scan<'a> {
 }
 
 /// Index of the first byte of `b` that is not printable ASCII other than `"` and `\\` (None: every
-/// byte is). Eight bytes a step while none of them is such a byte (a word test per step: a
-/// byte below 0x20, equal to `"`, `\\` or 0x7f, or with its high bit set, makes the step's test
-/// non-zero, and never only a false positive on a clean word), then byte by byte.
+/// byte is). Sixteen bytes a step with SSE2 on x86-64 (one compare mask per step), then eight
+/// bytes a step while none of them is such a byte (a word test per step: a byte below 0x20,
+/// equal to `"`, `\\` or 0x7f, or with its high bit set, makes the step's test non-zero, and
+/// never only a false positive on a clean word), then byte by byte.
 #[inline]
 fn plain_len(b: &[u8]) -> Option<usize> {
     const LO: u64 = 0x0101_0101_0101_0101;
@@ -224,6 +253,25 @@ fn plain_len(b: &[u8]) -> Option<usize> {
         v.wrapping_sub(LO * n) & !v & HI
     }
     let mut i = 0;
+    // sixteen bytes a step with SSE2 (every x86-64 CPU has it): a byte is refused when it equals
+    // `"`, `\\` or 0x7f, or is below 0x20 as a signed byte (0x00..=0x1f, and 0x80..=0xff, which
+    // are negative); the first refused byte's index from the compare mask
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: SSE2 is part of x86-64; each load reads b[i..i + 16], inside the slice
+    unsafe {
+        use std::arch::x86_64::*;
+        let (q, bs, del, sp) = (_mm_set1_epi8(b'"' as i8), _mm_set1_epi8(b'\\' as i8), _mm_set1_epi8(0x7f), _mm_set1_epi8(0x20));
+        while i + 16 <= b.len() {
+            let v = _mm_loadu_si128(b.as_ptr().add(i) as *const __m128i);
+            let bad = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, q), _mm_cmpeq_epi8(v, bs)),
+                                   _mm_or_si128(_mm_cmpeq_epi8(v, del), _mm_cmplt_epi8(v, sp)));
+            let m = _mm_movemask_epi8(bad) as u32;
+            if m != 0 {
+                return Some(i + m.trailing_zeros() as usize);
+            }
+            i += 16;
+        }
+    }
     while let Some(w) = b.get(i..i + 8) {
         let v = u64::from_le_bytes(w.try_into().unwrap());
         let bad = has_less(v, 0x20) | has_less(v ^ (LO * b'"' as u64), 1) | has_less(v ^ (LO * b'\\' as u64), 1)
@@ -260,10 +308,10 @@ mod tests {
     #[test]
     fn plain_len_equals_the_byte_loop() {
         let slow = |b: &[u8]| b.iter().position(|&c| c == b'"' || c == b'\\' || !(0x20..=0x7e).contains(&c));
-        // every byte value at every position of strings of 0..=24 printable bytes, and the
+        // every byte value at every position of strings of 0..=40 printable bytes, and the
         // typical price string followed by the rest of a message
         let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-        for len in 0..=24usize {
+        for len in 0..=40usize { // the SSE2 steps (16 bytes), the word steps (8), the bytes
             for pos in 0..=len {
                 for c in 0..=255u8 {
                     let mut b: Vec<u8> = (0..len).map(|_| {

@@ -119,8 +119,8 @@ class BinanceDecoder(Decoder):
             e = self._ent(self.rest_symbol)
         except Exception:  # the general path says why
             return None
-        if out is not self._out:
-            self._bind(out)
+        if out is not self._fast_out:
+            self._check_batch(out)
         r = binance_snapshot(raw, out, e.native, ts_local_ns)
         if r is None:
             return None
@@ -271,7 +271,8 @@ class BinanceSync(Sync):
             st = self.books.get(e.inst.symbol)
             if st is None:
                 return None
-            self._hot = (e, st)
+            if st.inst is e.inst:  # kept only then: a state of an older instrument is replaced
+                self._hot = (e, st)  # (Sync.state) when this entry's first segment comes
         if not st.synced or st.last_prev is None or st.inst is not e.inst:
             return None
         book = st.book
