@@ -25,7 +25,7 @@ from engine.obi cimport depth_sum
 from engine.vpin cimport (Vpin, VpinRow, vpin_init, vpin_free, vpin_trade, vpin_room,
                           VPIN_WINDOW_MAX as C_VPIN_WINDOW_MAX,
                           VPIN_SIGMA_BARS_MAX as C_VPIN_SIGMA_BARS_MAX, VPIN_PHI_BITS)
-from engine.signal cimport SignalOut, SignalFacts, SIGNALS_PER_RECORD_MAX, SIGNAL_FACTS, SIG_TYPES
+from engine.signal cimport SignalOut, SignalFacts, SIGNALS_PER_RECORD_MAX, SIGNAL_FACTS, SIG_TYPES, signal_ts
 from engine.detectors cimport Detectors, det_trade, det_level, det_clear, det_resync, det_message
 from engine.det_exhaustion cimport EXH_RING, EXH_WINDOW_MAX
 from engine.det_delta_spike cimport DS_WINDOW_MAX
@@ -400,12 +400,12 @@ cdef class FlowEngine:
                 return RUN_OUT_FULL
             sig.msg = self.messages
             sig.rec = self.records
-            sig.ts = r.ts_exchange_ns
             sig.ts_local = r.ts_local_ns
             sig.instrument_id = r.instrument_id
             sig.venue_id = r.venue_id
             if r.ts_exchange_ns > self.det.ctx.now_ns:
                 self.det.ctx.now_ns = r.ts_exchange_ns
+            sig.ts = signal_ts(r.ts_exchange_ns, self.det.ctx.now_ns, r.ts_local_ns)
             if r.flags & F_RESYNC:
                 self.msg_resync = 1
             if r.kind == KIND_BOOK_LEVEL or r.kind == KIND_BOOK_CLEAR:

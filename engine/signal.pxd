@@ -3,8 +3,9 @@
 # The record (the same 64 bytes as every market event, so it can go onto a ring and into the
 # view): kind = KIND_SIGNAL, aux = signal type (below), side = 1 buy / 2 sell (the direction
 # the signal points to), price = the level or trade price it is about, qty = confidence
-# 0..100, ts_exchange_ns / ts_local_ns / venue_id / instrument_id = those of the record that
-# triggered it, seq = the message ordinal, trade_id = the record ordinal, flags = F_LAST.
+# 0..100, ts_local_ns / venue_id / instrument_id = those of the record that triggered it,
+# ts_exchange_ns = that record's exchange time, or where it has none the latest one seen
+# (signal_ts below), seq = the message ordinal, trade_id = the record ordinal, flags = F_LAST.
 # The facts row (nexus.flow.dtypes.FACTS_DTYPE) holds up to SIGNAL_FACTS integers whose
 # meaning per signal type is listed in nexus/flow/signals.py (FACT_NAMES) and in each
 # detector's header.
@@ -41,6 +42,18 @@ cdef struct SignalOut:
     int64_t ts_local
     uint32_t instrument_id
     uint16_t venue_id
+
+
+cdef inline int64_t signal_ts(int64_t ts_exchange_ns, int64_t now_ns, int64_t ts_local_ns) noexcept nogil:
+    """The exchange time a signal carries: its record's, or -- for a record without one
+    (Bitfinex's and dYdX's book messages carry none) -- the latest exchange time the engine
+    has seen (`now_ns`, from trades and other venues' records), or the receive time when it has
+    seen none yet. A signal stamped 0 would fall outside every time window it is matched in."""
+    if ts_exchange_ns > 0:
+        return ts_exchange_ns
+    if now_ns > 0:
+        return now_ns
+    return ts_local_ns
 
 
 cdef inline int64_t clamp_conf(int64_t c) noexcept nogil:

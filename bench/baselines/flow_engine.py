@@ -187,6 +187,9 @@ class PyFlowEngine:
             self.cur = (self.messages, self.records, ts)
             if ts > self.now:
                 self.now = ts
+            # engine/signal.pxd signal_ts: a record without exchange time stamps its signals
+            # with the latest one seen, else its receive time
+            self.sig_ts = ts if ts > 0 else (self.now if self.now > 0 else tsl)
             if flags & F_RESYNC:
                 self.msg_resync = True
             if kind == BOOK_LEVEL or kind == BOOK_CLEAR:
@@ -363,8 +366,8 @@ class PyFlowEngine:
 
     # -- detectors (engine/detectors.pxd) -----------------------------------------------------
     def _emit(self, t, side, price, conf, f0=0, f1=0, f2=0, f3=0, f4=0, f5=0):
-        m, rec, ts = self.cur
-        raw = (t, side, price, min(100, max(0, conf)), (f0, f1, f2, f3, f4, f5), m, rec, ts)
+        m, rec, _ = self.cur
+        raw = (t, side, price, min(100, max(0, conf)), (f0, f1, f2, f3, f4, f5), m, rec, self.sig_ts)
         self._raw.append(raw)   # the oracle reads the raw confidences (engine/flow.pyx)
         table = self.calib.get(t)
         self.signals.append(raw if table is None else raw[:3] + (table[raw[3]],) + raw[4:])

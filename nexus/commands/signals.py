@@ -138,8 +138,11 @@ def replay(venue, symbol, instruments, records, price_exponent, qty_exponent, ti
                    "(nexus/flow/calibration_table.json is the one the engine uses).")
 @click.option("--cache", "cache_dir", default=None, metavar="DIR",
               help="Keep the simulator's frames per seed in DIR and reuse them (the detectors still run).")
+@click.option("--jobs", type=click.IntRange(min=0), default=1, show_default=True, metavar="N",
+              help="With --seeds: score N seeds at a time in worker processes (0: one per CPU). The output "
+                   "is the same as with --jobs 1: the results are combined in seed order.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object: per detector precision, recall, labelled, detected.")
-def eval_(seed, seeds, duration_s, venues, details, raw, include_tuning, fit_path, cache_dir, as_json) -> None:
+def eval_(seed, seeds, duration_s, venues, details, raw, include_tuning, fit_path, cache_dir, jobs, as_json) -> None:
     """Run the simulator's labelled scenario in process (no network), replay every venue's
     wire messages through its decoder, sync rules and the detectors (default parameters),
     and score each detector against the labels:
@@ -175,11 +178,14 @@ def eval_(seed, seeds, duration_s, venues, details, raw, include_tuning, fit_pat
         if not seed_list:
             raise click.UsageError(f"every seed given is a tuning seed ({', '.join(map(str, excluded))}); "
                                    "use --include-tuning to score them anyway")
+        from nexus.flow.eval_pool import run_seeds, workers_for
+
+        n_workers = workers_for(jobs, len(seed_list))
+        click.echo(f"… {len(seed_list)} seeds, {n_workers} at a time", err=True)
+        runs = run_seeds(seed_list, jobs, lambda sd, k: click.echo(f"… seed {sd} done ({k} of {len(seed_list)})", err=True),
+                         duration_s=duration_s, venues=vs, cache_dir=cache_dir, calibrate=not (raw or fit_path))
         per_seed, per_venue_runs, outs, not_evaluated = {}, [], [], {}
-        for i, sd in enumerate(seed_list, 1):
-            click.echo(f"… seed {sd} ({i} of {len(seed_list)})", err=True)
-            r = evaluate.run(seed=sd, duration_s=duration_s, venues=vs, cache_dir=cache_dir,
-                             calibrate=not (raw or fit_path))
+        for sd, r in zip(seed_list, runs):
             per_seed[sd] = r["detectors"]
             per_venue_runs.append(r["per_venue"])
             for v, why in r["not_evaluated"].items():

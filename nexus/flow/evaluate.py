@@ -488,10 +488,11 @@ def capture_cached_full(seed: int, duration_s: float, venues, cache_dir: str | N
     symbols = {v: eng.feeds[v].spec.symbol for v in lines}
     if path:
         os.makedirs(cache_dir, exist_ok=True)
-        with open(path + ".tmp", "wb") as f:
+        tmp = f"{path}.{os.getpid()}.tmp"     # per process: `--jobs` workers may write one seed twice
+        with open(tmp, "wb") as f:
             pickle.dump({"lines": lines, "labels": labels, "end_ns": eng.t_ns, "symbols": symbols,
                          "metadata": metadata, "skipped": skipped}, f)
-        os.replace(path + ".tmp", path)
+        os.replace(tmp, path)
     return lines, labels, eng.t_ns, symbols, metadata, skipped
 
 
