@@ -496,9 +496,10 @@ def capture_cached_full(seed: int, duration_s: float, venues, cache_dir: str | N
 
 
 def run(seed: int = 1, duration_s: float = DEFAULT_DURATION_S, venues=DEFAULT_VENUES, progress=None,
-        cache_dir: str | None = None, calibrate: bool = True) -> dict:
+        cache_dir: str | None = None, calibrate: bool = True, overrides: dict | None = None) -> dict:
     """One scenario scored. `calibrate`: the signals carry the calibrated confidence (the
-    table in nexus/flow/calibration.py, as `signals replay` emits them); False: the raw one."""
+    table in nexus/flow/calibration.py, as `signals replay` emits them); False: the raw one.
+    `overrides`: detector parameters replacing the defaults (FlowParams.replace)."""
     say = progress or (lambda m: None)
     say(f"simulating {duration_s:g} s (seed {seed}) on {len(venues)} venues")
     lines, labels, end_ns, symbols, metadata, skipped = capture_cached_full(seed, duration_s, tuple(venues), cache_dir)
@@ -509,7 +510,8 @@ def run(seed: int = 1, duration_s: float = DEFAULT_DURATION_S, venues=DEFAULT_VE
     stats: dict = {}
     with _sim_env(tuple(lines), rwa[:-4] if rwa.endswith("USDT") else rwa):
         detected = detect({v: lines[v] for v in venues}, symbols,
-                          params_for=lambda v, unit: FlowParams(tick=unit.tick, calibrated=calibrate),
+                          params_for=lambda v, unit: FlowParams(tick=unit.tick, calibrated=calibrate).replace(
+                              **(overrides or {})),
                           metadata=metadata, stats=stats)
     skipped = dict(skipped)
     for v, st in stats.items():
