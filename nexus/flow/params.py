@@ -195,6 +195,12 @@ Tuning seeds 201-215, seven default venues, same cached frames (`nexus signals e
 binance-perp 1.00 -> 0.93, okx-swap 0.94 -> 0.88, hyperliquid 1.00 -> 0.86 (one, one and two
 labelled walls). Checked once on seeds 216-223 (never read before; now tuning seeds too):
 spoof 0.94/0.94 -> 1.00/0.94 (false alarms 3 -> 0, no labelled wall lost, no venue worse).
+Held out once after (101-120): spoof 0.82/0.91 -> 0.86/0.88 (binance-spot precision 0.69 ->
+0.79; recall lost on hyperliquid 13 -> 10 of 16 walls and binance-perp 11 -> 10 of 13). The
+cost: the rule counts LEVELS; the four walls lost on 201-215 (hyperliquid 2, binance-perp 1,
+okx-swap 1) were placed 17-171 ticks (1.5-3 bp) behind the touch yet, in the book as published
+then, had fewer than two levels in front (sparse levels or a lagging snapshot, not traced on
+the wire). A rule in distance (bp) instead of levels was not tried.
 """
 
 from __future__ import annotations
