@@ -12,9 +12,10 @@
 #
 # What it does NOT detect: intent (a genuine order cancelled for a genuine reason looks the
 # same); layering across many small orders at several prices (each is judged alone and none
-# is a wall); spoofing at the touch (the touch could trade: it is dropped); walls beyond
-# max_bps or beyond a depth-limited feed; a wall that trades (more than max_traded_pct of it
-# filled at its price: it was real liquidity); fleeting orders shorter than min_life_ns (a
+# is a wall); spoofing at the touch (the touch could trade: it is dropped) or placed just
+# behind it (rank 1, where ordinary depth is pulled as the price nears: min_front); walls
+# beyond max_bps or beyond a depth-limited feed; a wall that trades (more than max_traded_pct
+# of it filled at its price: it was real liquidity); fleeting orders shorter than min_life_ns (a
 # wall shown for one book update cannot mislead anyone; Hasbrouck and Saar, "Technology and
 # liquidity provision", 2009, call these fleeting orders).
 #
@@ -25,10 +26,12 @@
 # wall suggested).
 #
 # Definition, per side, at the end of every message that changed the book:
-#   * a wall is a level other than the touch, within max_bps basis points of the touch, that
-#     the message made >= T = max(min_qty, mult_pct % of the MEDIAN size of the `levels`
-#     best levels, order_mult_pct % of the average aggressive order (engine/detctx.pxd)) and
-#     grew by >= T in that one message (one order placed at once, not depth that built up;
+#   * a wall is a level placed away from the touch: at least two levels in front (min_front:
+#     the touch and at least one more better level) when the message placed it, within
+#     max_bps basis points of the touch, that the message made >= T = max(min_qty, mult_pct %
+#     of the MEDIAN size of the `levels` best levels, order_mult_pct % of the average
+#     aggressive order (engine/detctx.pxd)) and grew by >= T in that one message (one order
+#     placed at once, not depth that built up;
 #     the engine's log of the message's level changes gives the size before, or the side as
 #     the message found it when the message re-sent the whole side). Up to SPOOF_WALLS_MAX
 #     walls per side are tracked by price, with their peak size, the time and the distance
@@ -137,8 +140,8 @@ cdef inline void spoof_consider(Spoof* s, DetCtx* c, int ps, const LadderSide* s
             return
         if not w.active and free_slot == -1:
             free_slot = i
-    if free_slot < 0:
-        return
+    if free_slot < 0 or side_rank(side, price) < s.p.min_front:
+        return                               # placed too close: a wall just behind the touch
     w = &s.w[ps * SPOOF_WALLS_MAX + free_slot]
     w.active = 1
     w.price = price

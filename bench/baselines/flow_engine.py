@@ -791,7 +791,7 @@ class PyFlowEngine:
                 return
             if w is None and slot == -1:
                 slot = i
-        if slot >= 0:
+        if slot >= 0 and side.rank(price) >= p["spoof_min_front"]:
             walls[slot] = {"price": price, "peak": q, "last": q, "thr": thr, "first": self.now, "traded": 0,
                            "dist0": dist}
 

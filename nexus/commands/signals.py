@@ -141,8 +141,12 @@ def replay(venue, symbol, instruments, records, price_exponent, qty_exponent, ti
 @click.option("--jobs", type=click.IntRange(min=0), default=1, show_default=True, metavar="N",
               help="With --seeds: score N seeds at a time in worker processes (0: one per CPU). The output "
                    "is the same as with --jobs 1: the results are combined in seed order.")
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
+              help="Score with a detector parameter overridden (nexus/flow/params.py, as `signals replay "
+                   "--param`), e.g. to measure a change against its old value on the same frames. Repeatable.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object: per detector precision, recall, labelled, detected.")
-def eval_(seed, seeds, duration_s, venues, details, raw, include_tuning, fit_path, cache_dir, jobs, as_json) -> None:
+def eval_(seed, seeds, duration_s, venues, details, raw, include_tuning, fit_path, cache_dir, jobs, params,
+          as_json) -> None:
     """Run the simulator's labelled scenario in process (no network), replay every venue's
     wire messages through its decoder, sync rules and the detectors (default parameters),
     and score each detector against the labels:
@@ -160,8 +164,15 @@ def eval_(seed, seeds, duration_s, venues, details, raw, include_tuning, fit_pat
     Matching rules (time window, expected side, level price): nexus/flow/evaluate.py.
     precision / recall are null when nothing was detected / labelled.
     """
+    from nexus.exceptions import ConfigError
     from nexus.flow import evaluate
+    from nexus.flow.replay import parse_param_overrides
 
+    try:
+        overrides = parse_param_overrides(params)
+    except ConfigError as e:
+        raise click.UsageError(str(e)) from None
+    build_params(overrides, 1, True)  # refuse bad parameters before simulating anything
     vs = (evaluate.all_venues() if venues.strip() == "all" else tuple(v.strip() for v in venues.split(","))) \
         if venues else evaluate.DEFAULT_VENUES
     progress = (lambda m: click.echo(f"… {m}", err=True)) if not as_json else None
@@ -183,7 +194,8 @@ def eval_(seed, seeds, duration_s, venues, details, raw, include_tuning, fit_pat
         n_workers = workers_for(jobs, len(seed_list))
         click.echo(f"… {len(seed_list)} seeds, {n_workers} at a time", err=True)
         runs = run_seeds(seed_list, jobs, lambda sd, k: click.echo(f"… seed {sd} done ({k} of {len(seed_list)})", err=True),
-                         duration_s=duration_s, venues=vs, cache_dir=cache_dir, calibrate=not (raw or fit_path))
+                         duration_s=duration_s, venues=vs, cache_dir=cache_dir, calibrate=not (raw or fit_path),
+                         overrides=overrides)
         per_seed, per_venue_runs, outs, not_evaluated = {}, [], [], {}
         for sd, r in zip(seed_list, runs):
             per_seed[sd] = r["detectors"]
@@ -228,7 +240,8 @@ def eval_(seed, seeds, duration_s, venues, details, raw, include_tuning, fit_pat
             click.echo(f"  {n:<12} Brier {c['brier']}  " + "  ".join(
                 f"[{r['confidence'][0]},{r['confidence'][1]}): {r['n']} {r['mean_confidence']} {r['observed']:.2f}" for r in c["table"]))
         return
-    res = evaluate.run(seed=seed, duration_s=duration_s, venues=vs, progress=progress, cache_dir=cache_dir, calibrate=not raw)
+    res = evaluate.run(seed=seed, duration_s=duration_s, venues=vs, progress=progress, cache_dir=cache_dir,
+                       calibrate=not raw, overrides=overrides)
     out = {name: (d if details else {k: d[k] for k in keys}) for name, d in res["detectors"].items()}
     if as_json:
         click.echo(json.dumps(out))

@@ -59,9 +59,10 @@ DEFAULT_DURATION_S = 300.0
 # Seeds whose scenarios were used to choose detector values or fit the calibration (the
 # history in nexus/flow/params.py: 1 looked at once, 2-4 and 10-30 swept; 201-205 fit the
 # confidence calibration, nexus/flow/calibration.py, and were read while fixing issue 18's
-# iceberg/absorption split; 206-215 read while fixing the spoof and smart money misses).
+# iceberg/absorption split; 206-215 read while fixing the spoof and smart money misses;
+# 216-223 the check of the spoof placement rule, spoof_min_front).
 # `signals eval --seeds` leaves them out of its figures.
-TUNING_SEEDS = frozenset([1, 2, 3, 4, *range(10, 31), *range(201, 216)])
+TUNING_SEEDS = frozenset([1, 2, 3, 4, *range(10, 31), *range(201, 224)])
 # The frames cached by `--cache` depend on the simulator: bump this when it changes.
 CACHE_VERSION = 4
 DEFAULT_VENUES = ("binance-perp", "binance-spot", "bybit-perp", "okx-swap", "coinbase", "kraken", "hyperliquid")
@@ -497,9 +498,10 @@ def capture_cached_full(seed: int, duration_s: float, venues, cache_dir: str | N
 
 
 def run(seed: int = 1, duration_s: float = DEFAULT_DURATION_S, venues=DEFAULT_VENUES, progress=None,
-        cache_dir: str | None = None, calibrate: bool = True) -> dict:
+        cache_dir: str | None = None, calibrate: bool = True, overrides: dict | None = None) -> dict:
     """One scenario scored. `calibrate`: the signals carry the calibrated confidence (the
-    table in nexus/flow/calibration.py, as `signals replay` emits them); False: the raw one."""
+    table in nexus/flow/calibration.py, as `signals replay` emits them); False: the raw one.
+    `overrides`: detector parameters replacing the defaults (FlowParams.replace)."""
     say = progress or (lambda m: None)
     say(f"simulating {duration_s:g} s (seed {seed}) on {len(venues)} venues")
     lines, labels, end_ns, symbols, metadata, skipped = capture_cached_full(seed, duration_s, tuple(venues), cache_dir)
@@ -510,7 +512,8 @@ def run(seed: int = 1, duration_s: float = DEFAULT_DURATION_S, venues=DEFAULT_VE
     stats: dict = {}
     with _sim_env(tuple(lines), rwa[:-4] if rwa.endswith("USDT") else rwa):
         detected = detect({v: lines[v] for v in venues}, symbols,
-                          params_for=lambda v, unit: FlowParams(tick=unit.tick, calibrated=calibrate),
+                          params_for=lambda v, unit: FlowParams(tick=unit.tick, calibrated=calibrate).replace(
+                              **(overrides or {})),
                           metadata=metadata, stats=stats)
     skipped = dict(skipped)
     for v, st in stats.items():

@@ -79,3 +79,36 @@ def test_same_outputs_smart_money_background_bins(seed):
     sm = [f["f"] for s, f in zip(out.signals, out.facts) if int(s["aux"]) == 6]
     assert sm and any(int(f[3]) > 1000 for f in sm)     # a background above one lot was used
     assert_same(out, py)
+
+
+def wall_placed_at_rank(rank, side, seed=1, size=400):
+    """A warm synthetic market, then one wall placed at once `rank` levels behind the touch
+    of `side` (0 is the touch), standing 1 s without trades (the touch cannot come to it),
+    and pulled in one message. Returns the batch, the time the wall was placed, its price."""
+    m = Market(seed)
+    m.run(40)
+    t0 = m.t
+    p = sorted(m.book[side], reverse=side == 1)[rank]
+    m.emit([m.setq(side, p, m.book[side][p] + size)])
+    m.run(1.0, trade_prob=0, protect={(side, p)})
+    m.emit([m.setq(side, p, 0)])
+    m.run(1, trade_prob=0)
+    return m.batch(), t0, p
+
+
+@pytest.mark.parametrize("rank,side,min_front,fires", [
+    (1, 1, 2, False),       # just behind the touch: not tracked by default (spoof_min_front 2)
+    (1, 2, 2, False),
+    (1, 1, 1, True),        # the same stream with the rule relaxed: it was the rule
+    (2, 1, 2, True),        # the touch and one more level in front: a spoof
+    (2, 2, 2, True),
+    (4, 1, 2, True),
+    (4, 1, 5, False),       # ... unless more levels are asked for
+])
+def test_spoof_min_front_judged_where_the_wall_was_placed(rank, side, min_front, fires):
+    batch, t0, p = wall_placed_at_rank(rank, side)
+    out, py = both(batch, FlowParams(spoof_min_front=min_front))
+    assert_same(out, py)
+    got = [(int(s["side"]), int(s["price"])) for s in out.signals
+           if int(s["aux"]) == 5 and int(s["ts_exchange_ns"]) >= t0]
+    assert got == ([(3 - side, p)] if fires else [])   # a pulled bid wall points down (ask)

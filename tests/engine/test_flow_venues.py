@@ -92,3 +92,18 @@ def test_signals_eval_seeds_pooled_is_the_sum_of_the_single_runs():
     assert only.returncode == 2 and b"tuning seed" in only.stderr
     bad = nexus("signals", "eval", "--seeds", "2,x", *args)
     assert bad.returncode == 2 and b"--seeds" in bad.stderr
+
+
+def test_signals_eval_param_overrides(tmp_path):
+    # The same frames (cached) scored with other detector parameters: lowered spoof thresholds
+    # find walls the defaults leave, the spoof detector off finds none; the labels do not move.
+    args = ("--seed", "2", "--duration", "40", "--venues", "okx-swap,kraken", "--json", "--cache", str(tmp_path))
+    low = nexus("signals", "eval", *args, "--param", "spoof_order_mult_pct=0", "--param", "spoof_mult_pct=300")
+    assert low.returncode == 0, low.stderr[-2000:]
+    off = nexus("signals", "eval", *args, "--param", "spoof=off")
+    assert off.returncode == 0, off.stderr[-2000:]
+    low, off = json.loads(low.stdout), json.loads(off.stdout)
+    assert low["spoof"]["detected"] > 0 and off["spoof"]["detected"] == 0
+    assert {n: d["labelled"] for n, d in low.items()} == {n: d["labelled"] for n, d in off.items()}
+    bad = nexus("signals", "eval", *args, "--param", "no_such_param=1")
+    assert bad.returncode == 2 and b"no_such_param" in bad.stderr
