@@ -421,3 +421,23 @@ def test_spoof_wall_sized_on_the_venue_typical_order():
     k = a.size // (nominal * vs.spec.lot)
     assert 25 <= k <= 40 and a.size == nominal * k * vs.spec.lot
     assert b.size == int(2.5 * nominal) * k * vs.spec.lot
+
+
+def test_iceberg_takers_lean_at_the_venues_ordinary_pace():
+    # An iceberg is a clip refilled at the pace of the takers who happen to hit it: its own
+    # leaning takers come no faster than the venue's ordinary taker orders (Tradovate's flow
+    # is ~0.8 orders a second; a fixed 5 a second there was a flood, i.e. absorption).
+    e = SimCore(seed=31, venues=["tradovate"], record_fills=True)
+    icebergs = {}
+    for _ in range(120):
+        e.advance(1)
+        icebergs.update({p.id: p for p in e.scheduler.active if p.kind == "iceberg"})
+    assert icebergs
+    fills = [f for v, f in e.fill_log if v == "tradovate"]
+    background = {f.order for f in fills if f.tag is None}
+    rate = len(background) / ((max(f.ts_ns for f in fills) - min(f.ts_ns for f in fills)) / 1e9)
+    for p in icebergs.values():
+        own = {f.order for f in fills if f.tag == p.id}
+        assert p.done and own and len(own) / ((p.t_end - p.t_start) / 1e9) <= 2 * rate, (len(own), rate)
+        # labelled only where its hidden size showed (a refill); else it is not a label
+        assert (p.refills > 0) == (p.id in {lb["id"] for lb in e.labels(False)})
