@@ -58,8 +58,10 @@ it is ground truth like any other (a detector that misses it misses a real patte
 
 - an exhaustion's burst phase is a `delta_spike` (side = the burst's aggressor side) when the
   burst's sliding taker delta over SPIKE_BUCKET_NS reached |z| >= SPIKE_Z against the last
-  SPIKE_WINDOW fixed buckets, winsorised as the detector's robust baseline does (the
-  delta-spike definition, engine/det_delta_spike.pxd, at its default parameters); `detail.z` is the peak z, `price` the published touch at the peak;
+  SPIKE_WINDOW fixed buckets, winsorised as the detector's robust baseline does, without its
+  largest order (the prints of one step, one timestamp on the wire: a spike does not rest on
+  one block) (the delta-spike definition, engine/det_delta_spike.pxd, at its default
+  parameters); `detail.z` is the peak z, `price` the published touch at the peak;
 - a delta spike whose own prints moved >= FADE_MOVE_BPS its way (its first print to its
   extreme print) and whose published mid then gave back >= FADE_RETRACE of that move within
   FADE_WATCH_S of the extreme print is an `exhaustion` (side = the spike's side, the
@@ -557,7 +559,9 @@ class DeltaMeter:
         self.plain = 0
         self.bucket: int | None = None
         self.delta = 0
-        self.recent: deque[tuple[int, int]] = deque()   # (t_ns, signed qty) of steps with fills
+        # (t_ns, signed qty, bought, sold) of steps with fills: a step's prints share one
+        # timestamp on the wire, so to the detector a step's buys (sells) are one order
+        self.recent: deque[tuple[int, int, int, int]] = deque()
         self.sliding = 0
         self.t_ns = 0
 
@@ -581,7 +585,8 @@ class DeltaMeter:
         self.count += len({f.order for f in fills})
         self.plain += len({f.order for f in fills if f.tag is None})
         if q:
-            self.recent.append((t_ns, q))
+            self.recent.append((t_ns, q, sum(f.qty for f in fills if f.side == BUY),
+                                sum(f.qty for f in fills if f.side != BUY)))
             self.sliding += q
         while self.recent and self.recent[0][0] <= t_ns - SPIKE_BUCKET_NS:
             self.sliding -= self.recent.popleft()[1]
@@ -616,14 +621,21 @@ class DeltaMeter:
             return 0.0
         return sum(self.plains) / len(self.plains) / (SPIKE_BUCKET_NS / STEP_NS)
 
-    def z(self) -> float:
+    def z(self, d: int | None = None) -> float:
+        """z of the sliding delta (or of `d`) against the baseline buckets."""
         n = len(self.buckets)
         if n < SPIKE_BUCKETS_MIN:
             return 0.0
         s1 = sum(self.buckets)
         var = n * sum(v * v for v in self.buckets) - s1 * s1
-        num = n * self.sliding - s1
+        num = n * (self.sliding if d is None else d) - s1
         return num / math.sqrt(var) if var > 0 else num / n
+
+    def z_rest(self, sign: int) -> float:
+        """z of the sliding delta without its largest order in direction `sign` (+1 buys, -1
+        sells): the detector's one-block test (a spike does not rest on one order)."""
+        big = max((b if sign > 0 else s for _, _, b, s in self.recent), default=0)
+        return self.z(self.sliding - sign * big)
 
 
 class _Derived:
@@ -658,7 +670,8 @@ class BurstSpike(_Derived):
         if self.price is None:
             self.price = p.price
         if t <= p.t_start + int(p.BURST_S * NS) and t >= p.t_start:
-            z = m.z() * (1 if self.side == BUY else -1)
+            sign = 1 if self.side == BUY else -1
+            z = m.z_rest(sign) * sign      # the detector's z, its largest order left out
             if z > self.peak:
                 self.peak = z
                 self.t_mark = t
