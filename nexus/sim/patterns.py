@@ -5,7 +5,7 @@ Kinds (the signal families of the product description) and what `side` means in 
 - `iceberg`: a resting order shows a small visible size and refills it at the same price
   each time it is taken, so far more trades there than was ever displayed; takers lean on
   it at the venue's ordinary taker pace, and its slice keeps its place in the level's queue
-  (Iceberg); one whose slice was never reached (never refilled) gets no label. side = the
+  (Iceberg); one refilled fewer than 3 times (its slice barely reached) gets no label. side = the
   side of the hidden order ("buy" = a hidden bid).
 - `spoof`: a wall 25-40 typical orders large (a typical order as for `accumulation` below:
   the venue's realised one where that is larger than the nominal one) appears 1.5-3 bp behind the touch -- but never
@@ -237,12 +237,16 @@ class Iceberg(Pattern):
         self.detail.update(refills=self.refills, executed=vs.spec.qty(self.executed))
         return left + self.shown
 
+    MIN_REFILLS = 3             # a label's ground truth: traded far more than it showed
+
     def observable(self) -> bool:
-        """Labelled only once its hidden size showed: a slice that was never reached (the
-        queue ahead of it at the touch was not traded through before the timeout, as on a
-        quiet venue with a deep touch) never refilled, and on the wire it is an ordinary
-        resting order (Scheduler.unobservable lists it)."""
-        return self.refills > 0
+        """Labelled only once its hidden size showed again and again (MIN_REFILLS refills,
+        so it traded several times what it displayed, as tests/sim/test_sim_labels.py holds
+        every iceberg label to): a slice that was never reached, or refilled once or twice
+        before the timeout (the queue ahead of it at a quiet venue's deep touch, Tradovate:
+        0-2 refills in 8 s at its ordinary pace), is on the wire an ordinary resting order
+        (Scheduler.unobservable lists it)."""
+        return self.refills >= self.MIN_REFILLS
 
     def finish(self, t_ns):
         self.detail.update(refills=self.refills, executed=self.vs.spec.qty(self.executed))
