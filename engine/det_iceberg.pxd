@@ -35,7 +35,9 @@
 #     The flood is also judged directly, before absorption has had time to arm: when
 #     flood_pct > 0 it does not fire while V >= flood_pct % of the market's normal taker
 #     volume over the episode so far (first print to now; engine/detctx.pxd), nor before
-#     any normal volume is known -- the one level alone taking what the whole market
+#     the normal volume is known (the context's warm-up, as for every relative threshold:
+#     absorption cannot arm before it either, so a flood in the first seconds of a stream
+#     was read as an iceberg -- Deribit, seed 205, at 0.5 s) -- the one level alone taking what the whole market
 #     normally trades is a flood, not a clip being refilled. And when flood_orders_per_s > 0
 #     it does not fire while V >= flood_orders_per_s average aggressive orders (detctx.pxd)
 #     per second since the first print (over at least one millisecond): the PACE of the
@@ -55,7 +57,7 @@
 # volume, refills, largest display, duration ns, displayed now, volume beyond the display.
 from libc.stdint cimport int64_t
 from engine.params cimport IcebergParams   # generated from nexus/flow/params.py
-from engine.detctx cimport DetCtx, ctx_side, ctx_flow, ctx_avg_order
+from engine.detctx cimport DetCtx, ctx_side, ctx_flow, ctx_avg_order, ctx_warm
 from engine.ladder cimport side_px, side_qty_at
 from engine.signal cimport SignalOut, emit, conf_ratio, SIG_ICEBERG
 from engine.det_absorption cimport Absorption, absorption_heavy
@@ -137,7 +139,7 @@ cdef inline void iceberg_message(Iceberg* b, DetCtx* c, const Absorption* a, Sig
             continue
         if absorption_heavy(a, ps, e.px, c.now_ns, b.p.window_ns):
             continue
-        if b.p.flood_pct > 0 and (c.rate_q16 <= 0 or e.traded >= ctx_flow(c, b.p.flood_pct, c.now_ns - e.start_ts)):
+        if b.p.flood_pct > 0 and (not ctx_warm(c) or e.traded >= ctx_flow(c, b.p.flood_pct, c.now_ns - e.start_ts)):
             continue
         if b.p.flood_orders_per_s > 0:
             ms = (c.now_ns - e.start_ts) // 1000000

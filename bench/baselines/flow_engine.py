@@ -545,7 +545,7 @@ class PyFlowEngine:
                 continue
             if self._absorption_heavy(ps, e["px"]):
                 continue
-            if p["iceberg_flood_pct"] > 0 and (self.rate <= 0 or e["traded"] >= self._flow(p["iceberg_flood_pct"], self.now - e["start"])):
+            if p["iceberg_flood_pct"] > 0 and (not self._warm() or e["traded"] >= self._flow(p["iceberg_flood_pct"], self.now - e["start"])):
                 continue
             if p["iceberg_flood_orders_per_s"] > 0 and e["traded"] * 1000 >= (
                     p["iceberg_flood_orders_per_s"] * (self.avg_order >> 16) * max(1, (self.now - e["start"]) // 1000000)):
@@ -753,14 +753,22 @@ class PyFlowEngine:
         if not recent:
             return
         orders, last_ts, want, levels = 0, -1, min(p["delta_spike_min_levels"], DS_LEVELS_MAX), set()
+        cur = block = 0
         for t, q_, px_ in recent:
             if (d > 0 and q_ > 0) or (d < 0 and q_ < 0):
                 if t != last_ts:
                     orders += 1
                     last_ts = t
+                    cur = 0
+                cur += q_
+                if (cur > block) if d > 0 else (cur < block):
+                    block = cur
                 if len(levels) < want:
                     levels.add(px_)
         if orders < p["delta_spike_min_orders"] or len(levels) < want:
+            return
+        zr = self._ds_z(d - block)          # one block is a large lot, not a spike
+        if (zr > 0) != (d > 0) or abs(zr) * 100.0 < float(p["delta_spike_z_x100"]):
             return
         self._emit(DELTA_SPIKE, BID if d > 0 else ASK, px, conf_ratio(p["delta_spike_z_x100"], int(az)),
                    d, int(z * 100.0), self.ds_s1, c, W)

@@ -201,6 +201,25 @@ cost: the rule counts LEVELS; the four walls lost on 201-215 (hyperliquid 2, bin
 okx-swap 1) were placed 17-171 ticks (1.5-3 bp) behind the touch yet, in the book as published
 then, had fewer than two levels in front (sparse levels or a lagging snapshot, not traced on
 the wire). A rule in distance (bp) instead of levels was not tried.
+
+Per-venue cells (issue 18 point 3; tuning seeds 201-206, `--venues all`, 18 venues; no
+parameter value changed). Traced on the wire: (1) Tradovate's icebergs (0/3 found, read as
+absorption) were floods: the generator's takers leaned on the clip at a fixed 5 orders a second,
+6x Tradovate's ordinary ~0.8; the generator now paces them at the venue's ordinary taker rate
+(at most 5 a second: busy venues as before), the slice keeps time priority in the level's queue,
+and an iceberg refilled fewer than 3 times is not labelled (Tradovate's 1-2 in 8 s behind its
+deep touch). (2) Delta spike false alarms (Crypto.com, Aster, OKX, KuCoin, ...) were one
+background market order sweeping 20-31 levels among a few ordinary orders; the definition's
+"one block is not a spike" now also holds when the block is not alone (the delta without its
+largest order must still reach z; the derived label follows). (3) An absorption in a stream's
+first seconds was read as an iceberg (Deribit, 0.5 s): the iceberg's flood test waits for the
+context's warm-up. Seeds 201-206, before -> after (the simulator changed too): iceberg
+0.85/0.74 -> 0.94/0.79 (47 -> 43 labels), absorption 0.93/0.93 -> 0.98/0.93, delta spike
+0.87/1.00 -> 1.00/0.97, exhaustion 0.83/1.00 -> 0.83/1.00; seeds 207-210 after: iceberg
+0.96/0.75, absorption 1.00/1.00, delta spike 1.00/0.98. Left: MEXC icebergs (1/4: taken in
+~1 s, the last clips by one background sweep, refills hidden in 100 ms net-change pushes),
+Deribit's absorption misses (both the run's first pattern, at 3 s, before the 10 s warm-up),
+Crypto.com's icebergs (0/2: one before warm-up, one taken in 0.7 s).
 """
 
 from __future__ import annotations

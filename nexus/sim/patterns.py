@@ -3,8 +3,10 @@
 Kinds (the signal families of the product description) and what `side` means in the label:
 
 - `iceberg`: a resting order shows a small visible size and refills it at the same price
-  each time it is taken, so far more trades there than was ever displayed. side = the side
-  of the hidden order ("buy" = a hidden bid).
+  each time it is taken, so far more trades there than was ever displayed; takers lean on
+  it at the venue's ordinary taker pace, and its slice keeps its place in the level's queue
+  (Iceberg); one refilled fewer than 3 times (its slice barely reached) gets no label. side = the
+  side of the hidden order ("buy" = a hidden bid).
 - `spoof`: a wall 25-40 typical orders large (a typical order as for `accumulation` below:
   the venue's realised one where that is larger than the nominal one) appears 1.5-3 bp behind the touch -- but never
   beyond the middle of the depth the venue's main book channel publishes (Kraken's book
@@ -56,8 +58,10 @@ it is ground truth like any other (a detector that misses it misses a real patte
 
 - an exhaustion's burst phase is a `delta_spike` (side = the burst's aggressor side) when the
   burst's sliding taker delta over SPIKE_BUCKET_NS reached |z| >= SPIKE_Z against the last
-  SPIKE_WINDOW fixed buckets, winsorised as the detector's robust baseline does (the
-  delta-spike definition, engine/det_delta_spike.pxd, at its default parameters); `detail.z` is the peak z, `price` the published touch at the peak;
+  SPIKE_WINDOW fixed buckets, winsorised as the detector's robust baseline does, without its
+  largest order (the prints of one step, one timestamp on the wire: a spike does not rest on
+  one block) (the delta-spike definition, engine/det_delta_spike.pxd, at its default
+  parameters); `detail.z` is the peak z, `price` the published touch at the peak;
 - a delta spike whose own prints moved >= FADE_MOVE_BPS its way (its first print to its
   extreme print) and whose published mid then gave back >= FADE_RETRACE of that move within
   FADE_WATCH_S of the extreme print is an `exhaustion` (side = the spike's side, the
@@ -79,7 +83,7 @@ import random
 from collections import deque
 from typing import Callable
 
-from nexus.sim.market import BID, BUY, SELL, STEP_NS, VenueSim, seeded
+from nexus.sim.market import BID, BUY, SELL, STEP_NS, STEPS_PER_S, VenueSim, seeded
 
 KINDS: tuple[str, ...] = ("iceberg", "spoof", "absorption", "exhaustion", "delta_spike", "accumulation")
 FIRST_PATTERN_S = 3.0
@@ -163,9 +167,20 @@ class Pattern:
 
 
 class Iceberg(Pattern):
+    """A hidden order showing a clip of half a typical order at the touch, refilled each time
+    the clip is taken. Takers lean on it at the ordinary pace of the venue's takers: the
+    venue's ordinary taker-order rate (the Scheduler sets it from the venue's recent flow
+    without the patterns' own orders, DeltaMeter.ordinary_orders_per_step, and at least its
+    background's market-order rate)
+    and at most LEAN_PER_STEP orders a step. A fixed 5 orders a second was 6x Tradovate's
+    ordinary taker flow (~0.8 orders a second): a flood into a level that holds, which is
+    absorption by definition (engine/det_absorption.pxd), not a clip refilled at the pace
+    of the takers who happen to hit it."""
+
     kind = "iceberg"
     holds_market = True
     TIMEOUT_S = 8.0
+    LEAN_PER_STEP = 0.05        # at most 5 leaning taker orders a second (busy venues: as before)
 
     def __init__(self, *a) -> None:
         super().__init__(*a)
@@ -177,15 +192,23 @@ class Iceberg(Pattern):
         self.refills = 0
         self.executed = 0
         book = vs.book_side(self.side)
+        self.ahead = book.get(self.price, 0)    # queued before the slice (time priority)
         vs.set_level(self.side, self.price, book.get(self.price, 0) + self.visible)
+        self.lean = self.LEAN_PER_STEP
         self.detail = {"visible": vs.spec.qty(self.visible), "refills": 0, "executed": "0"}
+
+    def set_normal_rate(self, orders_per_step: float) -> None:
+        """The venue's normal taker orders per step (its recent flow; 0: not known yet): the
+        leaning takers' pace, at most LEAN_PER_STEP."""
+        if orders_per_step > 0:
+            self.lean = min(self.LEAN_PER_STEP, orders_per_step)
 
     def before_flow(self, vs, t_ns):
         if self.elapsed_s(t_ns) > self.TIMEOUT_S or (self.hidden == 0 and self.shown == 0):
             self.finish(t_ns)
             return
         self._pin_fair(vs, self.price)
-        if self._at_touch(vs) and self.rng.random() < 0.05:  # takers lean on the level
+        if self._at_touch(vs) and self.rng.random() < self.lean:  # takers lean on the level
             taker = SELL if self.side == BID else BUY
             lots = max(1, int(self.visible // vs.spec.lot * (0.5 + self.rng.random())))
             self.executed += vs.market(taker, lots, limit=self.price, tag=self.id)
@@ -196,15 +219,34 @@ class Iceberg(Pattern):
     def after_fill(self, vs, side, price, fill_qty, left):
         if self.done or side != self.side or price != self.price:
             return left
-        others = left + fill_qty - self.shown          # orders ahead of the slice fill first
-        self.shown -= max(0, fill_qty - max(0, others))
+        # Time priority: the orders queued at the level BEFORE the slice fill first, then the
+        # slice; orders that joined the level after it wait behind it. (Counting every other
+        # order as ahead let makers joining a defended touch shield the slice: on a quiet
+        # venue it was never taken, so never refilled.) A cancel among the others leaves
+        # fewer ahead.
+        self.ahead = min(self.ahead, max(0, left + fill_qty - self.shown))
+        first = min(self.ahead, fill_qty)
+        self.ahead -= first
+        self.shown -= min(self.shown, fill_qty - first)
         if self.shown > 0 or self.hidden <= 0:
             return left
         self.shown = min(self.visible, self.hidden)     # the next slice appears at the same price
         self.hidden -= self.shown
+        self.ahead = left                               # ... behind the orders resting there now
         self.refills += 1
         self.detail.update(refills=self.refills, executed=vs.spec.qty(self.executed))
         return left + self.shown
+
+    MIN_REFILLS = 3             # a label's ground truth: traded far more than it showed
+
+    def observable(self) -> bool:
+        """Labelled only once its hidden size showed again and again (MIN_REFILLS refills,
+        so it traded several times what it displayed, as tests/sim/test_sim_labels.py holds
+        every iceberg label to): a slice that was never reached, or refilled once or twice
+        before the timeout (the queue ahead of it at a quiet venue's deep touch, Tradovate:
+        0-2 refills in 8 s at its ordinary pace), is on the wire an ordinary resting order
+        (Scheduler.unobservable lists it)."""
+        return self.refills >= self.MIN_REFILLS
 
     def finish(self, t_ns):
         self.detail.update(refills=self.refills, executed=self.vs.spec.qty(self.executed))
@@ -461,6 +503,7 @@ assert tuple(CLASSES) == KINDS
 TYPICAL_SIZED = ("spoof", "accumulation")   # sized in the venue's realised typical orders
 ORDER_WINDOW = 2000                 # nexus.flow.params: order_median_window
 PARETO_MEDIAN = 0.4 * 2 ** (2 / 3)  # median background market order / nominal order (market.py)
+MARKET_ORDER_SHARE = 0.12           # the background's events that are market orders (market.py _random_flow)
 
 
 class OrderSizes:
@@ -516,9 +559,13 @@ class DeltaMeter:
         self.buckets: deque[int] = deque(maxlen=SPIKE_WINDOW)
         self.counts: deque[int] = deque(maxlen=SPIKE_WINDOW)   # taker orders per bucket, same buckets
         self.count = 0
+        self.plains: deque[int] = deque(maxlen=SPIKE_WINDOW)   # ... of them, no pattern's own (untagged)
+        self.plain = 0
         self.bucket: int | None = None
         self.delta = 0
-        self.recent: deque[tuple[int, int]] = deque()   # (t_ns, signed qty) of steps with fills
+        # (t_ns, signed qty, bought, sold) of steps with fills: a step's prints share one
+        # timestamp on the wire, so to the detector a step's buys (sells) are one order
+        self.recent: deque[tuple[int, int, int, int]] = deque()
         self.sliding = 0
         self.t_ns = 0
 
@@ -532,14 +579,18 @@ class DeltaMeter:
         elif b > self.bucket:
             self.buckets.append(self._winsorised(self.delta))
             self.counts.append(self.count)
+            self.plains.append(self.plain)
             for _ in range(min(b - self.bucket - 1, SPIKE_WINDOW)):
                 self.buckets.append(0)
                 self.counts.append(0)
-            self.bucket, self.delta, self.count = b, 0, 0
+                self.plains.append(0)
+            self.bucket, self.delta, self.count, self.plain = b, 0, 0, 0
         self.delta += q
         self.count += len({f.order for f in fills})
+        self.plain += len({f.order for f in fills if f.tag is None})
         if q:
-            self.recent.append((t_ns, q))
+            self.recent.append((t_ns, q, sum(f.qty for f in fills if f.side == BUY),
+                                sum(f.qty for f in fills if f.side != BUY)))
             self.sliding += q
         while self.recent and self.recent[0][0] <= t_ns - SPIKE_BUCKET_NS:
             self.sliding -= self.recent.popleft()[1]
@@ -567,14 +618,28 @@ class DeltaMeter:
         steps = SPIKE_BUCKET_NS / STEP_NS
         return sum(self.counts) / len(self.counts) / steps
 
-    def z(self) -> float:
+    def ordinary_orders_per_step(self) -> float:
+        """The venue's ordinary taker orders per step over the same buckets: every source but
+        the scripted patterns' own orders (background, arbitrage, router)."""
+        if not self.plains:
+            return 0.0
+        return sum(self.plains) / len(self.plains) / (SPIKE_BUCKET_NS / STEP_NS)
+
+    def z(self, d: int | None = None) -> float:
+        """z of the sliding delta (or of `d`) against the baseline buckets."""
         n = len(self.buckets)
         if n < SPIKE_BUCKETS_MIN:
             return 0.0
         s1 = sum(self.buckets)
         var = n * sum(v * v for v in self.buckets) - s1 * s1
-        num = n * self.sliding - s1
+        num = n * (self.sliding if d is None else d) - s1
         return num / math.sqrt(var) if var > 0 else num / n
+
+    def z_rest(self, sign: int) -> float:
+        """z of the sliding delta without its largest order in direction `sign` (+1 buys, -1
+        sells): the detector's one-block test (a spike does not rest on one order)."""
+        big = max((b if sign > 0 else s for _, _, b, s in self.recent), default=0)
+        return self.z(self.sliding - sign * big)
 
 
 class _Derived:
@@ -609,7 +674,8 @@ class BurstSpike(_Derived):
         if self.price is None:
             self.price = p.price
         if t <= p.t_start + int(p.BURST_S * NS) and t >= p.t_start:
-            z = m.z() * (1 if self.side == BUY else -1)
+            sign = 1 if self.side == BUY else -1
+            z = m.z_rest(sign) * sign      # the detector's z, its largest order left out
             if z > self.peak:
                 self.peak = z
                 self.t_mark = t
@@ -740,6 +806,11 @@ class Scheduler:
                     self.active.append(p)
                     if kind == "exhaustion":
                         self.derived.append(BurstSpike(p))
+                    elif kind == "iceberg":
+                        # the venue's ordinary taker pace: measured (noisy over the first
+                        # seconds on a quiet venue), at least its background's market orders
+                        p.set_normal_rate(max(self.meters[venue].ordinary_orders_per_step(),
+                                              vs.flow.rate_per_s * MARKET_ORDER_SHARE / STEPS_PER_S))
                     elif kind == "delta_spike":
                         p.set_normal_rate(self.meters[venue].orders_per_step())
                         self.derived.append(SpikeFade(p))

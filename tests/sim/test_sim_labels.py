@@ -421,3 +421,45 @@ def test_spoof_wall_sized_on_the_venue_typical_order():
     k = a.size // (nominal * vs.spec.lot)
     assert 25 <= k <= 40 and a.size == nominal * k * vs.spec.lot
     assert b.size == int(2.5 * nominal) * k * vs.spec.lot
+
+
+def test_iceberg_takers_lean_at_the_venues_ordinary_pace():
+    # An iceberg is a clip refilled at the pace of the takers who happen to hit it: its own
+    # leaning takers come no faster than the venue's ordinary taker orders (Tradovate's flow
+    # is ~0.8 orders a second; a fixed 5 a second there was a flood, i.e. absorption).
+    e = SimCore(seed=31, venues=["tradovate"], record_fills=True)
+    icebergs = {}
+    for _ in range(120):
+        e.advance(1)
+        icebergs.update({p.id: p for p in e.scheduler.active if p.kind == "iceberg"})
+    assert icebergs
+    fills = [f for v, f in e.fill_log if v == "tradovate"]
+    background = {f.order for f in fills if f.tag is None}
+    rate = len(background) / ((max(f.ts_ns for f in fills) - min(f.ts_ns for f in fills)) / 1e9)
+    for p in icebergs.values():
+        own = {f.order for f in fills if f.tag == p.id}
+        assert p.done and own and len(own) / ((p.t_end - p.t_start) / 1e9) <= 2 * rate, (len(own), rate)
+        # labelled only where its hidden size showed again and again; else it is not a label
+        assert (p.refills >= 3) == (p.id in {lb["id"] for lb in e.labels(False)})
+
+
+def test_delta_meter_leaves_the_largest_order_out_of_the_spike():
+    """The derived delta spike scores the burst as the detector does: without its largest
+    order (one step's prints: one timestamp on the wire), so one block is no spike."""
+    from nexus.sim.market import BUY, SELL, Fill
+    from nexus.sim.patterns import SPIKE_BUCKET_NS, SPIKE_BUCKETS_MIN, DeltaMeter
+
+    m = DeltaMeter()
+    step = SPIKE_BUCKET_NS // 5
+    t = 0
+    for i in range(SPIKE_BUCKETS_MIN * 5 + 5):      # a calm baseline: +-1 alternating
+        t += step
+        m.feed(t, [Fill(t, 100, 1, BUY if i % 2 else SELL, i, 1)])
+    t += step
+    m.feed(t, [Fill(t, 100, 50, BUY, 10_000, 1)])    # one block of 50
+    assert m.z() > 6 and m.z_rest(1) < 1
+    for k in range(4):                                # then four more orders of 10, one a step
+        t += step // 5
+        m.feed(t, [Fill(t, 100, 10, BUY, 10_001 + k, 1)])
+    assert m.z_rest(1) == m.z(m.sliding - 50) and m.z_rest(1) > 6
+    assert m.z_rest(-1) >= m.z()                      # leaving a sell out only adds to a buy delta
