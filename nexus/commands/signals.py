@@ -71,6 +71,20 @@ def build_params(overrides: dict, tick: int, oracle: bool):
         raise click.UsageError(str(e)) from None
 
 
+def param_overrides(params, tick: int, oracle: bool) -> dict:
+    """`--param NAME=VALUE ...` -> the overrides, checked against the schema at once (a bad name
+    or value is a usage error, exit 2), for `signals replay` and `signals eval` alike."""
+    from nexus.exceptions import ConfigError
+    from nexus.flow.replay import parse_param_overrides
+
+    try:
+        overrides = parse_param_overrides(params)
+    except ConfigError as e:
+        raise click.UsageError(str(e)) from None
+    build_params(overrides, tick, oracle)
+    return overrides
+
+
 @signals.command("replay")
 @source_options
 @param_options
@@ -89,15 +103,10 @@ def replay(venue, symbol, instruments, records, price_exponent, qty_exponent, ti
     burst point down: "sell"). The oracle combines the others and is off by default for
     trading. Facts per signal: nexus/flow/signals.py.
     """
-    from nexus.exceptions import ConfigError
-    from nexus.flow.replay import Replay, parse_param_overrides
+    from nexus.flow.replay import Replay
     from nexus.flow.runner import signal_json
 
-    try:
-        overrides = parse_param_overrides(params)
-    except ConfigError as e:
-        raise click.UsageError(str(e)) from None
-    build_params(overrides, tick, not no_oracle)  # refuse bad parameters before reading anything
+    overrides = param_overrides(params, tick, not no_oracle)  # refused before reading anything
     model = oracle_model_or_fail(oracle_choice)
     source = open_source(venue, symbol, instruments, records, price_exponent, qty_exponent, tick)
     rp = Replay(lambda unit: build_params(overrides, unit.tick, not no_oracle), oracle_model=model)
@@ -164,15 +173,9 @@ def eval_(seed, seeds, duration_s, venues, details, raw, include_tuning, fit_pat
     Matching rules (time window, expected side, level price): nexus/flow/evaluate.py.
     precision / recall are null when nothing was detected / labelled.
     """
-    from nexus.exceptions import ConfigError
     from nexus.flow import evaluate
-    from nexus.flow.replay import parse_param_overrides
 
-    try:
-        overrides = parse_param_overrides(params)
-    except ConfigError as e:
-        raise click.UsageError(str(e)) from None
-    build_params(overrides, 1, True)  # refuse bad parameters before simulating anything
+    overrides = param_overrides(params, 1, True)  # refused before simulating anything
     vs = (evaluate.all_venues() if venues.strip() == "all" else tuple(v.strip() for v in venues.split(","))) \
         if venues else evaluate.DEFAULT_VENUES
     progress = (lambda m: click.echo(f"… {m}", err=True)) if not as_json else None

@@ -6,6 +6,8 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
+import time
 
 import pytest
 
@@ -19,9 +21,40 @@ def nexus(*args):
     return subprocess.run([sys.executable, "-m", "nexus.cli", *args], capture_output=True, timeout=600)
 
 
+def spawned_workers(pid: int) -> int:
+    """How many of `pid`'s child processes are multiprocessing 'spawn' workers now (read from
+    /proc: each child's parent pid and command line)."""
+    n = 0
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat", "rb") as f:
+                ppid = int(f.read().rsplit(b")", 1)[1].split()[1])
+            if ppid == pid:
+                with open(f"/proc/{d}/cmdline", "rb") as f:
+                    n += b"spawn_main" in f.read()
+        except (OSError, IndexError, ValueError):
+            continue                     # gone meanwhile
+    return n
+
+
+def nexus_watched(*args):
+    """nexus(*args), also returning the most spawn workers seen running under it at once."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        p = subprocess.Popen([sys.executable, "-m", "nexus.cli", *args], stdout=out, stderr=err)
+        most = 0
+        while p.poll() is None:
+            most = max(most, spawned_workers(p.pid))
+            time.sleep(0.05)
+        out.seek(0)
+        err.seek(0)
+        return subprocess.CompletedProcess(p.args, p.returncode, out.read(), err.read()), most
+
+
 def test_json_output_is_the_same_with_two_jobs():
-    one = nexus(*ARGS, "--json", "--jobs", "1")
-    two = nexus(*ARGS, "--json", "--jobs", "2")
+    one, workers_one = nexus_watched(*ARGS, "--json", "--jobs", "1")
+    two, workers_two = nexus_watched(*ARGS, "--json", "--jobs", "2")
     assert one.returncode == 0, one.stderr[-2000:]
     assert two.returncode == 0, two.stderr[-2000:]
     res = json.loads(one.stdout)
@@ -29,6 +62,7 @@ def test_json_output_is_the_same_with_two_jobs():
     assert sum(d["labelled"] for d in res["pooled"].values()) > 0 and set(res["per_venue"]) == {"okx-swap", "bitfinex"}
     assert two.stdout == one.stdout
     assert b"2 at a time" in two.stderr and two.stderr.count(b"done (") == 2     # progress as seeds finish
+    assert workers_one == 0 and workers_two == 2     # the seeds really ran in two worker processes
 
 
 def test_text_output_and_fitted_calibration_are_the_same_with_two_jobs(tmp_path):
