@@ -34,10 +34,11 @@ class Sink(Protocol):
     def second(self, t_ns: int) -> None: ...
 
 
-# Faults that corrupt the next book message: fired only once the venue has a subscribed
-# connection (a client still connecting would otherwise never see the fault it was promised;
-# under load a connection can take seconds to come up).
-HELD_FAULTS = frozenset({"gap", "bad-checksum"})
+# Faults that act on the next book message, or on the connections open at the time: fired only
+# once the venue has a subscribed connection (a client still connecting, e.g. reconnecting after
+# a `disconnect`, would otherwise never see the fault it was promised; under load a connection
+# can take seconds to come up).
+HELD_FAULTS = frozenset({"gap", "bad-checksum", "malformed"})
 
 
 class NullSink:

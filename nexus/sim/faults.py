@@ -9,9 +9,10 @@
 | malformed | 3 text frames that are not valid JSON are sent on every connection of the venue, in addition to (never instead of) the real messages |
 | diverge | the venue's price is 1 % above the market for 15 s |
 
-`gap` and `bad-checksum` act on the next book message: when one falls due while the venue has
-no subscribed connection (a client still connecting), it waits for the first subscriber
-instead of being spent on a message nobody receives (nexus.sim.core.HELD_FAULTS).
+`gap` and `bad-checksum` act on the next book message and `malformed` on the connections open at
+the time: when one falls due while the venue has no subscribed connection (a client still
+connecting, or reconnecting after a `disconnect`), it waits for the first subscriber instead of
+being spent on a message nobody receives (nexus.sim.core.HELD_FAULTS).
 """
 
 from __future__ import annotations

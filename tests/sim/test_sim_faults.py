@@ -232,6 +232,33 @@ def test_malformed_frames_are_extra_and_nothing_is_lost():
     run(main())
 
 
+def test_malformed_due_while_reconnecting_waits_for_the_new_connection():
+    """A `malformed` fault that falls due while the venue refuses connections (just after a
+    `disconnect`) reaches the client once it is back and subscribed: sent to no connection it
+    would be lost, and a client's malformed counter would never move (seen in CI, Tradovate)."""
+    async def main():
+        async with Simulator(seed=25, venues=["bybit-perp"], speed=SPEED,
+                             faults=["disconnect:bybit-perp:1", "malformed:bybit-perp:2"]) as sim:
+            c = await _open(sim, "bybit-perp")
+            await asyncio.wait_for(c.listener.disconnected.wait(), 5)     # dropped at 1 s
+            while sim.t_s < 3.5:                       # refused until 3 s; the fault fell due at 2 s
+                await asyncio.sleep(0.05)
+            malformed = [f for f in sim.core.fault_log() if f["kind"] == "malformed"]
+            assert not malformed[0]["fired"], malformed
+            c = await _open(sim, "bybit-perp")
+            opened_at, broken = sim.t_s, []
+            while sim.t_s < opened_at + 1.0:
+                text = await c.recv()
+                try:
+                    json.loads(text)
+                except ValueError:
+                    broken.append(text)
+            c.close()
+            assert len(broken) == 3, broken
+            assert [f["fired"] for f in sim.core.fault_log()] == [True, True]
+    run(main())
+
+
 def test_diverge_moves_one_venue_by_one_percent_for_15_s():
     speed = 8.0
 
