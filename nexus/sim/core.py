@@ -74,6 +74,7 @@ class SimCore:
             f.exchange = functools.partial(self.exchange, v)
             self.sim.venues[v].published_depth = f.view(f.primary).depth
             self.sim.venues[v].published_qty = self._published_qty(f)
+            self.sim.venues[v].published_prices = self._published_prices(f)
         self.scheduler = Scheduler(self.seed, self.sim.venues, self.epoch_ns, enabled=patterns,
                                    published={v: self._published_touch(f) for v, f in self.feeds.items()})
         self.exchanges: dict[str, SimExchange] = {}    # order entry, opened on first use
@@ -103,6 +104,14 @@ class SimCore:
             view = feed.view(feed.primary)
             return (view.bids if side == BID else view.asks).get(price, 0)
         return qty
+
+    @staticmethod
+    def _published_prices(feed: Feed) -> Callable[[int], Iterable[int]]:
+        """The prices on one side of `feed`'s main book channel as last published."""
+        def prices(side: int) -> Iterable[int]:
+            view = feed.view(feed.primary)
+            return view.bids if side == BID else view.asks
+        return prices
 
     def clock(self) -> int:
         return self.t_ns

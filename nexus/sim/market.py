@@ -50,6 +50,9 @@ BUY, SELL = 1, -1
 LEVELS_MIN = 80                 # levels kept per side (far levels are topped up / trimmed)
 LEVELS_MAX = 220
 SPAN_BPS_MAX = 60.0             # levels farther than this from the fair price are cancelled
+LADDER_TICKS = 10               # coarse-tick venues: makers keep size at (nearly) every tick this close behind the touch
+LADDER_REFILL = 0.5             # chance a hole there is requoted at each depth check (every 100 ms)
+COARSE_PLACE_TICKS = 2.0        # a venue is coarse-ticked where its mean placement distance is under this
 ARB_TICKS = 12                  # stale quotes within this many ticks of fair are traded through
 HAWKES_BETA_PER_S = 4.0         # decay of the excitation
 HAWKES_BRANCHING = 0.6          # mean number of follow-on events each event triggers
@@ -190,6 +193,11 @@ class VenueSim:
         # (side, price) -> the size at that price on the main book channel as last published
         # (None: no feed, e.g. a bare market in tests); the simulator core sets it
         self.published_qty: Callable[[int, int], int] | None = None
+        # side -> the prices on that side of the main book channel as last published (set with it)
+        self.published_prices: Callable[[int], Iterable[int]] | None = None
+        # see _fill_ladder: only where the venue's tick is coarse against its placement distance
+        place_ticks = self.flow.place_bps * 1e-4 * self.fair / self.tick
+        self.ladder_ticks = LADDER_TICKS if place_ticks < COARSE_PLACE_TICKS else 0
         self._seed_book()
 
     # -- the book -----------------------------------------------------------------------
@@ -448,6 +456,7 @@ class VenueSim:
             self.set_level(side, price, qty - max(self.spec.lot, cut))
 
     def _maintain_depth(self) -> None:
+        self._fill_ladder()
         span = SPAN_BPS_MAX * 1e-4 * self.fair
         for side in (BID, ASK):
             book = self.book_side(side)
@@ -467,6 +476,29 @@ class VenueSim:
                 if price <= 0 or abs(price - self.fair) > span:
                     break
                 self.add(side, price, self._limit_lots())
+
+    def _fill_ladder(self) -> None:
+        """On a coarse-tick venue makers quote a ladder behind the touch: a tick within
+        `ladder_ticks` of it that the flow emptied is requoted (chance LADDER_REFILL per
+        check), so the book near the touch has size at nearly every tick, as a CME book does
+        at its $5 tick. Random placement alone left it hollow there: the placement distance
+        (place_bps) is under a tick, rounds to 0, every add joins the touch, and the cancels,
+        concentrated on the first few levels, empty the ticks behind it (Tradovate: 2-13 %
+        of ticks 1-10 held size; Bitfinex, Deribit, dYdX, Hyperliquid alike). Fine-tick
+        venues keep random placement: a ladder of 10 ticks there squeezed a depth-limited
+        channel (Kraken's 10 levels) into ~1 bp, which its price crosses within a step."""
+        if not self.ladder_ticks:
+            return
+        tick = self.tick
+        for side in (BID, ASK):
+            book = self.book_side(side)
+            touch = self.best_bid() if side == BID else self.best_ask()
+            if touch is None:
+                continue
+            for k in range(1, self.ladder_ticks + 1):
+                price = touch - k * tick if side == BID else touch + k * tick
+                if price > 0 and price not in book and self.rng.random() < LADDER_REFILL:
+                    self.add(side, price, self._limit_lots())
 
     def _seed_book(self) -> None:
         tick = self.tick

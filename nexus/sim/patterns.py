@@ -257,6 +257,11 @@ class Spoof(Pattern):
     kind = "spoof"
     DISTANCE_BPS = (1.5, 3.0)
     TICKS_MIN = 4
+    # Levels that must stand in front of the wall (the touch and at least one more) when it is
+    # placed and when the venue first shows it: a spoof is large size AWAY from the best quote
+    # (Lee, Eom & Park 2013); a wall just behind the touch is ordinary depth. The definition's
+    # figure, not the detector's tunable one (nexus/flow/params.py spoof_min_front), on purpose.
+    FRONT_MIN = 2
 
     @staticmethod
     def max_shown_ticks(vs: VenueSim, side: int) -> int | None:
@@ -285,6 +290,7 @@ class Spoof(Pattern):
         cap = self.max_shown_ticks(vs, self.side)
         if cap is not None:
             self.distance = min(self.distance, cap)
+        self.distance = self._away(vs, touch, cap)
         self.pull_ticks = max(2, self.distance // 5)
         d = self.distance * vs.tick
         self.price = touch - d if self.side == BID else touch + d
@@ -292,13 +298,35 @@ class Spoof(Pattern):
         self.hold_s = self.rng.uniform(2.0, 5.0)
         book = vs.book_side(self.side)
         vs.set_level(self.side, self.price, book.get(self.price, 0) + self.size)
-        self.detail = {"size": vs.spec.qty(self.size), "distance_ticks": self.distance, "pulled": None}
+        self.front = self._front(vs.book_side(self.side))
+        self.detail = {"size": vs.spec.qty(self.size), "distance_ticks": self.distance, "pulled": None,
+                       "front_levels": self.front}
         self.shown = vs.published_qty is None     # no feed: the internal book is the display
+        # the wall as first displayed had the touch and one more level in front (no feed: as placed)
+        self.front_ok = self.shown and self.front >= self.FRONT_MIN
         self.pull_seen = True
         self.run_over = False
 
+    def _front(self, levels) -> int:
+        """Levels of `levels` (a side's prices) better than the wall's price."""
+        return sum(1 for p in levels if (p > self.price if self.side == BID else p < self.price))
+
+    def _away(self, vs: VenueSim, touch: int, cap: int | None) -> int:
+        """The drawn distance (ticks), moved out to one tick behind the FRONT_MIN-th level
+        where fewer levels stand in front of it (a sparse book near the touch), unless that
+        is beyond what the channel shows (`cap`) or beyond DISTANCE_BPS: then the wall stays
+        where drawn and, too close to the touch to be a spoof, gets no label (front_ok)."""
+        near = vs.top(self.side, self.FRONT_MIN)
+        if len(near) < self.FRONT_MIN:
+            return self.distance
+        need = abs(touch - near[-1]) // vs.tick + 1
+        far = max(self.distance, int(self.DISTANCE_BPS[1] * 1e-4 * touch / vs.tick))
+        if cap is not None:
+            far = min(far, cap)
+        return need if self.distance < need <= far else self.distance
+
     def observable(self) -> bool:
-        return self.shown and self.pull_seen and not self.run_over
+        return self.shown and self.front_ok and self.pull_seen and not self.run_over
 
     def settled(self, touch: tuple[int | None, int | None]) -> bool:
         """Called by the scheduler each step after the pull with the venue's published (best
@@ -331,12 +359,18 @@ class Spoof(Pattern):
     def before_flow(self, vs, t_ns):
         if not self.shown and vs.published_qty(self.side, self.price) >= self.size:
             self.shown = True                  # the venue has published the wall
+            self.front_ok = self.published_front(vs) >= self.FRONT_MIN
+            self.detail["front_shown"] = self.published_front(vs)
         touch = vs.best_bid() if self.side == BID else vs.best_ask()
         near = touch is not None and abs(touch - self.price) <= self.pull_ticks * vs.tick
         if near:
             self._pull("approach")
         elif self.elapsed_s(t_ns) > self.hold_s and (self._shown(vs) or self.elapsed_s(t_ns) > 2 * self.hold_s):
             self._pull("timeout")
+
+    def published_front(self, vs: VenueSim) -> int:
+        """Levels in front of the wall on the venue's main book channel as last published."""
+        return self._front(vs.published_prices(self.side))
 
     def _shown(self, vs: VenueSim) -> bool:
         """On a depth-limited channel the wall is pulled on timeout only where it is shown

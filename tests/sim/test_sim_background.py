@@ -92,3 +92,34 @@ def test_delta_spikes_wait_for_a_baseline_and_outpace_their_venue(run):
         normal_rate = len(normal) / ((t0 - start) / 1e9)
         spike_rate = lb["detail"]["orders"] / P.DeltaSpike.DURATION_S
         assert spike_rate >= 2 * normal_rate, (lb["venue"], spike_rate, normal_rate)
+
+
+def _near_touch_share(core, venue, seconds, ticks=8):
+    """Share of the ticks 1..`ticks` behind the published touch (both sides, sampled every
+    0.5 s) that hold size on the venue's main book channel."""
+    feed, tick = core.feeds[venue], core.sim.venues[venue].tick
+    held = seen = 0
+    for i in range(int(seconds * M.STEPS_PER_S)):
+        core.step()
+        if i % 50:
+            continue
+        view = feed.view(feed.primary)
+        for side, book in ((BID, view.bids), (ASK, view.asks)):
+            if not book:
+                continue
+            touch = max(book) if side == BID else min(book)
+            held += sum((touch - k * tick if side == BID else touch + k * tick) in book for k in range(1, ticks + 1))
+            seen += ticks
+    return held / seen
+
+
+@pytest.mark.parametrize("venue", ["tradovate", "bitfinex"])
+def test_coarse_tick_book_is_dense_near_the_touch(venue):
+    """A CME micro bitcoin book (Tradovate, $5 tick ~0.8 bp) has resting size at nearly every
+    tick near the touch, as has Bitfinex's at $1: the DOM as published shows it. Before the
+    makers' ladder (VenueSim._fill_ladder) every random add joined the touch on these venues
+    (placement under a tick) and 2-13 % of the ticks behind it held size."""
+    core = SimCore(seed=3, venues=[venue, "binance-perp"], patterns=False)
+    core.advance(5)
+    assert core.sim.venues[venue].ladder_ticks > 0 and core.sim.venues["binance-perp"].ladder_ticks == 0
+    assert _near_touch_share(core, venue, 40) >= 0.85

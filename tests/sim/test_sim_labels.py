@@ -463,3 +463,66 @@ def test_delta_meter_leaves_the_largest_order_out_of_the_spike():
         m.feed(t, [Fill(t, 100, 10, BUY, 10_001 + k, 1)])
     assert m.z_rest(1) == m.z(m.sliding - 50) and m.z_rest(1) > 6
     assert m.z_rest(-1) >= m.z()                      # leaving a sell out only adds to a buy delta
+
+
+def test_tradovate_spoof_walls_stand_away_from_the_touch():
+    """On a coarse-tick venue (Tradovate: $5 tick, ~0.8 bp, a 10-level DOM) every labelled
+    spoof wall had at least the touch and one more level in front of it in the DOM that
+    first showed it (counted here from the published view, step by step) -- a spoof is size
+    away from the best quote; before, walls 4 ticks out in a hollow book had 1 level in front
+    and the detector's definition (min_front 2) rightly ignored them."""
+    from nexus.sim.market import BID
+    from nexus.sim.patterns import Spoof
+
+    e = SimCore(seed=202, venues=["tradovate"])
+    feed, vs = e.feeds["tradovate"], e.sim.venues["tradovate"]
+    front: dict[str, int] = {}
+    for _ in range(150 * 100):
+        e.step()
+        view = feed.view(feed.primary)
+        for h in vs.hooks:
+            if isinstance(h, Spoof) and h.id not in front:
+                book = view.bids if h.side == BID else view.asks
+                if book.get(h.price, 0) >= h.size:
+                    front[h.id] = sum(1 for p in book if (p > h.price if h.side == BID else p < h.price))
+    spoofs = [lb for lb in e.labels(False) if lb["kind"] == "spoof" and "derived_from" not in lb["detail"]]
+    assert spoofs
+    for lb in spoofs:
+        assert front[lb["id"]] >= Spoof.FRONT_MIN, (lb, front)
+        assert lb["detail"]["front_levels"] >= Spoof.FRONT_MIN
+
+
+def test_spoof_wall_without_levels_in_front_is_not_labelled():
+    """Where the book behind the touch is empty as far as the wall may go (the drawn distance,
+    at most 1.5-3 bp and the channel's shown depth) the wall cannot stand away from the touch:
+    it runs, but gets no label (judged on the DOM that first shows it, as a client sees the
+    placement); in a book with levels in front it is labelled."""
+    import random
+
+    from nexus.sim.market import BID
+    from nexus.sim.patterns import Spoof
+
+    def wall(hollow):
+        e = SimCore(seed=5, venues=["tradovate"], patterns=False)
+        e.advance(2.0)
+        vs = e.sim.venues["tradovate"]
+        touch = vs.best_bid()
+        if hollow:          # nothing within 30 ticks behind the touch, and no ladder refilling it
+            vs.ladder_ticks = 0
+            for p in [p for p in vs.bids if touch - 30 * vs.tick <= p < touch]:
+                vs.set_level(BID, p, 0)
+        sp = Spoof("L1", vs, e.t_ns, random.Random(1), BID)
+        vs.hooks.append(sp)
+        for _ in range(30):
+            e.step()
+            if sp.shown or sp.done:
+                break
+        if not sp.done:
+            sp._pull("timeout")
+        return sp
+
+    sp = wall(True)
+    assert sp.shown and sp.front < Spoof.FRONT_MIN and not sp.observable()
+    sp = wall(False)
+    assert sp.shown and sp.front >= Spoof.FRONT_MIN and sp.detail["front_shown"] >= Spoof.FRONT_MIN
+    assert sp.observable() or sp.run_over
