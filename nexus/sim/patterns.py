@@ -11,7 +11,11 @@ Kinds (the signal families of the product description) and what `side` means in 
   the venue's realised one where that is larger than the nominal one) appears 1.5-3 bp behind the touch -- but never
   beyond the middle of the depth the venue's main book channel publishes (Kraken's book
   shows 10 levels, Hyperliquid's 20, Bybit's 50: a spoof is DISPLAYED size, so the wall sits
-  at most at rank depth // 2; not injected where that is under 4 ticks) -- and is
+  at most at rank depth // 2; not injected where that is under 4 ticks), with at least the
+  touch and one more level in front of it (Spoof.FRONT_MIN: a spoof is size AWAY from the best
+  quote; where the drawn distance has fewer, the wall goes out to one tick behind the second
+  level if that stays within 3 bp and the shown depth; a wall the venue first shows with fewer
+  than two levels in front gets no label) -- and is
   cancelled entirely before the touch reaches it (within a fifth of that distance, at least
   2 ticks) or after 2-5 s (on a depth-limited channel, once the wall is back at rank <= depth
   // 2 if the price had moved away and pushed it out of view; at the latest twice that
