@@ -322,6 +322,8 @@ SCHEMA: tuple[Param, ...] = (
         P("iceberg_cooldown_ns", 5 * S, "at most one signal per side per this long"),
         P("iceberg_flood_pct", 200, "not while the level took >= this % of normal flow (0: off)"),
         P("iceberg_flood_orders_per_s", 0, "nor >= this many average orders per second (0: off)"),
+        P("iceberg_late_ns", 500 * MS, "prints up to this long older than the last book update are paired "
+          "with the book update they caused, by exchange time (0: by arrival)"),
     ),
     *_group(
         "exhaustion",
