@@ -30,6 +30,7 @@ ROW_BOOK_CHANGED, ROW_TRADES, ROW_RESET, ROW_HAVE_BID, ROW_HAVE_ASK = 1, 2, 4, 8
 ABSORPTION, ICEBERG, EXHAUSTION, DELTA_SPIKE, SPOOF, SMART_MONEY, ORACLE = range(1, 8)
 EXH_RING, SM_RING, SPOOF_WALLS_MAX, DS_LEVELS_MAX = 4096, 1024, 8, 64
 OS_BUCKETS = 512
+ICE_OBS = 16                      # engine/det_iceberg.pxd ICE_OBS
 
 
 def os_bucket(q):
@@ -138,6 +139,10 @@ class PyFlowEngine:
         self.order = None  # [side, ts, qty, px] of the aggressive order being assembled
         self.abs = {s: None for s in (BID, ASK)}
         self.ice = {s: None for s in (BID, ASK)}
+        self.ice_booked = {s: False for s in (BID, ASK)}
+        # per side, the book at the end of its last ICE_OBS book messages, newest last:
+        # [ts, best px, size there, prints paired with it, counted as a refill]
+        self.ice_obs = {s: deque(maxlen=ICE_OBS) for s in (BID, ASK)}
         self.exh_ring = deque()          # prints of the last window_ns: (ts, signed q, px)
         self.exh_off = 0                 # ring[exh_off:] are the prints of the last burst_ns
         self.exh_buy = self.exh_sell = 0  # their volumes
@@ -210,8 +215,10 @@ class PyFlowEngine:
                     book.prices.clear()
             if self.on[ICEBERG]:
                 for s in (BID, ASK):
-                    if side != (ASK if s == BID else BID) and self.ice[s] is not None:
-                        self.ice[s]["touched"] = True
+                    if side != (ASK if s == BID else BID):
+                        self.ice_booked[s] = True
+                        if self.ice[s] is not None:
+                            self.ice[s]["touched"] = self.ice[s]["active"]
             return
         if side not in (BID, ASK):
             return
@@ -219,8 +226,9 @@ class PyFlowEngine:
         if changed and side not in self.saved:
             self.undo.append((side, price, old, qty if qty > 0 else 0))
         if self.on[ICEBERG]:
+            self.ice_booked[side] = True
             e = self.ice[side]
-            if e is not None and e["px"] == price:
+            if e is not None and e["active"] and e["px"] == price:
                 e["touched"] = True
 
     def _save(self, s, book):
@@ -508,35 +516,84 @@ class PyFlowEngine:
             e["fired"] = True
             e["last"] = self.now
 
+    def _ice_late_slot(self, obs, ts):
+        """engine/det_iceberg.pxd ice_late_slot: the index in obs of the oldest observation at
+        or after ts whose predecessor is still there, for a print at most late_ns old; None."""
+        late = self.p["iceberg_late_ns"]
+        if late <= 0 or not obs or ts > obs[-1][0] or obs[-1][0] - ts > late:
+            return None
+        j = len(obs) - 1
+        while j - 1 >= 0 and obs[j - 1][0] >= ts:
+            j -= 1
+        return j if j >= 1 else None
+
     def _iceberg_trade(self, taker, px, q, ts):
         ps = 3 - taker
         e = self.ice[ps]
-        if e is None or not e["active"] or px != e["px"] or ts - e["start"] > self.p["iceberg_window_ns"]:
+        obs = self.ice_obs[ps]
+        j = self._ice_late_slot(obs, ts)
+        if (e is None or not e["active"] or px != e["px"] or ts - e["start"] > self.p["iceberg_window_ns"]
+                or (e["gone"] is not None and (j is None or ts > e["gone"]))):
             disp = self._book_side(ps).qty.get(px, 0)
+            if j is not None and obs[j - 1][1] == px:
+                disp = obs[j - 1][2]
             last = e["last"] if e is not None else None
-            e = self.ice[ps] = {"active": True, "fired": False, "touched": False, "px": px, "last_disp": disp,
-                                "max_disp": disp, "traded": 0, "since": 0, "refills": 0, "start": ts, "last": last}
+            e = self.ice[ps] = {"active": True, "fired": False, "touched": False, "gone": None, "px": px,
+                                "last_disp": disp, "max_disp": disp, "traded": 0, "since": 0, "refills": 0,
+                                "start": ts, "last": last, "last_ts": ts, "late": False}
         e["traded"] += q
-        e["since"] += q
+        e["last_ts"] = max(e["last_ts"], ts)
+        if j is None:
+            e["since"] += q
+            return
+        e["late"] = True
+        o, op = obs[j], obs[j - 1]
+        if o[1] != px or op[1] != px:
+            return
+        o[3] += q
+        e["max_disp"] = max(e["max_disp"], op[2])
+        if not o[4] and o[2] > 0 and o[2] > op[2] - o[3]:
+            o[4] = True
+            e["refills"] += 1
+            e["max_disp"] = max(e["max_disp"], o[2])
 
     def _iceberg_message(self):
         p = self.p
         for ps in (BID, ASK):
+            obs = self.ice_obs[ps]
+            if self.ice_booked[ps]:
+                self.ice_booked[ps] = False
+                if p["iceberg_late_ns"] > 0:
+                    side = self._book_side(ps)
+                    best = side.px(0)
+                    obs.append([self.now, best, side.qty.get(best, 0), 0, False])
             e = self.ice[ps]
             if e is None or not e["active"]:
                 continue
-            if e["touched"]:
+            if e["gone"] is not None:
+                if self.now - e["gone"] > p["iceberg_late_ns"]:
+                    e["active"] = False
+                    continue
+            elif e["touched"]:
                 e["touched"] = False
                 side = self._book_side(ps)
                 d = side.qty.get(e["px"], 0)
                 if d == 0:
                     best = side.px(0)
                     if (ps == BID and best < e["px"]) or (ps == ASK and best > e["px"]):
-                        e["active"] = False
+                        if p["iceberg_late_ns"] > 0:
+                            e["gone"] = self.now
+                        else:
+                            e["active"] = False
                     e["last_disp"] = 0
                     continue
+                mine = obs and obs[-1][1] == e["px"]
                 if e["since"] > 0 and d > e["last_disp"] - e["since"]:
                     e["refills"] += 1
+                    if mine:
+                        obs[-1][4] = True
+                if mine:
+                    obs[-1][3] += e["since"]
                 e["since"] = 0
                 e["last_disp"] = d
                 if d > e["max_disp"]:
@@ -545,13 +602,15 @@ class PyFlowEngine:
                 continue
             if self._absorption_heavy(ps, e["px"]):
                 continue
-            if p["iceberg_flood_pct"] > 0 and (not self._warm() or e["traded"] >= self._flow(p["iceberg_flood_pct"], self.now - e["start"])):
+            span = (e["last_ts"] if e["late"] else self.now) - e["start"]
+            if p["iceberg_flood_pct"] > 0 and (not self._warm() or e["traded"] >= self._flow(p["iceberg_flood_pct"], span)):
                 continue
+            ms = max(1, span // 1000000)
             if p["iceberg_flood_orders_per_s"] > 0 and e["traded"] * 1000 >= (
-                    p["iceberg_flood_orders_per_s"] * (self.avg_order >> 16) * max(1, (self.now - e["start"]) // 1000000)):
+                    p["iceberg_flood_orders_per_s"] * (self.avg_order >> 16) * ms):
                 continue
             if p["absorption_turnover_pct"] > 0 and e["max_disp"] > 0 and e["traded"] * 100000 >= (
-                    p["absorption_turnover_pct"] * e["max_disp"] * max(1, (self.now - e["start"]) // 1000000)):
+                    p["absorption_turnover_pct"] * e["max_disp"] * ms):
                 continue
             thr = max(e["max_disp"] * p["iceberg_vol_mult_pct"] // 100, p["iceberg_min_qty"], 1)
             if e["traded"] < thr:

@@ -247,3 +247,50 @@ def market_with_patterns(seed):
                 m.emit([m.setq(s, p, 10)])
         m.run(5)
     return m.batch()
+
+
+def batched_trades(recs, book_ns: int = 50_000_000, trades_ns: int = 250_000_000):
+    """The messages of `recs` (a Market's) delivered as Coinbase Advanced Trade sends them
+    (nexus/venues/coinbase/sim.py): book changes merged into one level2 message per book_ns,
+    stamped with its end; trades held back and sent together once per trades_ns, after the
+    level2 message that closes the interval, each keeping its own exchange time -- so a trade
+    arrives after the book update it caused."""
+    msgs, cur = [], []
+    for r in recs:
+        cur.append(dict(r))
+        if r["flags"] & F_LAST:
+            msgs.append(cur)
+            cur = []
+    out, book, trades = [], [], []
+    window = sent_trades = None
+
+    def flush_book():
+        nonlocal sent_trades
+        if not book:
+            return
+        ts = (window + 1) * book_ns
+        for r in book:
+            r["flags"] &= ~F_LAST
+            r["ts"] = ts
+        book[-1]["flags"] |= F_LAST
+        out.extend(book)
+        book.clear()
+        if trades and (sent_trades is None or ts // trades_ns > sent_trades):
+            for r in trades:
+                r["flags"] &= ~F_LAST
+            trades[-1]["flags"] |= F_LAST
+            out.extend(trades)
+            trades.clear()
+            sent_trades = ts // trades_ns
+
+    for m in msgs:
+        if all(r["kind"] == TRADE for r in m):
+            trades.extend(m)
+            continue
+        w = m[0]["ts"] // book_ns
+        if window is not None and w != window:
+            flush_book()
+        window = w
+        book.extend(m)
+    flush_book()
+    return out

@@ -1,0 +1,60 @@
+"""Iceberg with trades that arrive after the book update they caused (Coinbase: level2 every
+50 ms, market_trades in 250 ms batches): prints are paired with the book by exchange time
+(engine/det_iceberg.pxd, iceberg_late_ns), in the compiled engine and its pure-Python twin."""
+
+from flow_streams import TRADE, Market, batched_trades, to_batch
+from nexus.flow.params import FlowParams
+from nexus.flow.signals import SignalType as T
+from test_flow_pyengine import assert_same, both
+
+BID, ASK = 1, 2
+
+
+def last_clips(refilled: bool):
+    """A warm market, then three clips of 3 at the best ask each taken by a print of 4 and
+    shown again (refilled), the last slice (3) taken and the level gone; or, not refilled,
+    the same prints eating a level that showed all 15 from the start."""
+    m = Market(1)
+    m.run(40)
+    t0 = m.t
+    p = m.best(ASK)
+    shown = 3 if refilled else 15
+    m.emit([m.setq(ASK, p, shown)])
+    for k in range(4):
+        m.run(0.6, trade_prob=0, protect={(ASK, p)})
+        q = 4 if k < 3 else 3
+        m.emit([(TRADE, BID, p, q)])
+        m.step(trade_prob=0, protect={(ASK, p)})
+        shown = (3 if refilled else shown - q) if k < 3 else 0
+        m.emit([m.setq(ASK, p, shown)])
+    m.run(1.5, trade_prob=0, protect={(ASK, p)})
+    return m, t0, p
+
+
+def icebergs(out, py, t0):
+    assert_same(out, py)
+    return [(int(s["side"]), int(s["price"])) for s in out.signals
+            if int(s["aux"]) == T.ICEBERG and int(s["ts_exchange_ns"]) >= t0]
+
+
+def test_trades_batched_after_the_refills_are_paired_by_exchange_time():
+    m, t0, p = last_clips(refilled=True)
+    stream = to_batch(batched_trades(m.recs))
+    rows = stream.tolist()                                           # (ts, ..., kind at 9)
+    newest_book = [max((r[0] for r in rows[:i] if r[9] != TRADE), default=0) for i in range(len(rows))]
+    assert any(r[9] == TRADE and r[0] >= t0 and r[0] < newest_book[i] for i, r in enumerate(rows))
+    out, py = both(stream, FlowParams())
+    assert icebergs(out, py, t0) == [(ASK, p)]
+    facts = [f["f"] for s, f in zip(out.signals, out.facts) if int(s["aux"]) == T.ICEBERG]
+    assert int(facts[0][1]) >= 3                                    # refills, each paired with its print
+    # Delivered in time, both pairings read the same iceberg.
+    on_time = m.batch()
+    assert icebergs(*both(on_time, FlowParams()), t0) == [(ASK, p)]
+    assert icebergs(*both(on_time, FlowParams(iceberg_late_ns=0)), t0) == [(ASK, p)]
+
+
+def test_trades_batched_after_a_level_that_was_never_refilled():
+    m, t0, p = last_clips(refilled=False)
+    stream = to_batch(batched_trades(m.recs))
+    assert icebergs(*both(stream, FlowParams()), t0) == []
+    assert icebergs(*both(m.batch(), FlowParams()), t0) == []
