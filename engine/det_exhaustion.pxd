@@ -22,7 +22,7 @@
 #     count scores z * 100 >= orders_z_x100 against the same buckets' order counts, v without
 #     its largest order (the prints of one timestamp) still scores z * 100 >= burst_z_x100 --
 #     a burst does not rest on one block: a single market order sweeping a thin book (the
-#     simulator's accumulation lots on Hyperliquid and Deribit, tuning seeds 207, 213, 214)
+#     simulator's accumulation lots on Hyperliquid and Deribit; nexus/flow/params.py)
 #     made the whole z among a few ordinary orders, its deepest print became E, and the
 #     published mid, which never showed that print, read as a retrace at once -- and the
 #     price has travelled >= min_move_bps basis points in d from the oldest print IN d of the

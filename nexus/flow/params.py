@@ -85,14 +85,17 @@ step, not on what the venue publishes. Measured on the spike's prints and the pu
 detector value changed: 0.97/0.93.
 Exhaustion, one block (issue 18; tuning seeds only, no value changed): the false signals on
 seeds 201-204 over every venue (10 of 66) and 201-215 on Deribit and Hyperliquid (3 of 192)
-were traced on the wire: 10 of 13 were ONE market order (the prints of one timestamp; mostly
-the simulator's accumulation lots) sweeping a thin book among a few ordinary orders -- it made
-the volume z, its deepest print became the extreme, and the published mid, never up there,
-read as a retrace at once. The definition's order count already says one block is a large
-lot; the burst's volume without its largest order must now score burst_z too (as the delta
-spike's does). Left: a Kraken push copied from a KuCoin exhaustion planted 0.5 s earlier and a
-Bybit delta spike that faded (~3 bp by the detector's 1 s lookback, the label measures from the
-spike's own first print) -- real failed bursts with no label on that venue. All venues,
+were traced on the wire. 7 of 13 rested on ONE market order (the prints of one timestamp, 55-
+100 % of the one-sided volume; mostly the simulator's accumulation lots) sweeping a thin book
+among a few ordinary orders: it made the volume z, its deepest print became the extreme, and
+the published mid, never up there, read as a retrace at once. The definition's order count
+already says one block is a large lot; the burst's volume without its largest order must now
+score burst_z too (as the delta spike's does). 4 more were one-sided pushes at z 5.1-6.2 with
+no label near, their extreme a last thin-book sweep; the rule removes them too, but only
+because they were marginal (their largest order 14-28 %), as it removes marginal true bursts.
+Left: a Kraken push copied from a KuCoin exhaustion planted 0.5 s earlier and a Bybit delta
+spike that faded (~3 bp by the detector's 1 s lookback; the label measures from the spike's
+own first print) -- failed bursts on the wire with no label on that venue. All venues,
 201-204: 0.85/1.00 -> 0.97/1.00 (Deribit 3/7 -> 3/3); Deribit+Hyperliquid, 201-215:
 0.98/0.86 -> 1.00/0.80 (the 13 true signals lost had armed at z 5.00-5.16, their largest
 order 5-18 % of the volume); seven default venues, 201-206: 0.94/0.97 -> 1.00/0.93.
