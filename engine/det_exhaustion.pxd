@@ -18,7 +18,13 @@
 #   * a burst is armed when the baseline holds >= min_buckets buckets, v >= max(min_qty, 1),
 #     z * 100 >= burst_z_x100, v is >= dominance_pct % of the window's volume of both sides
 #     (directional, not a two-sided surge), the window holds >= min_orders aggressive orders
-#     in d (prints with distinct timestamps: one block is a large lot, not a burst), and the
+#     in d (prints with distinct timestamps: one block is a large lot, not a burst) whose
+#     count scores z * 100 >= orders_z_x100 against the same buckets' order counts, v without
+#     its largest order (the prints of one timestamp) still scores z * 100 >= burst_z_x100 --
+#     a burst does not rest on one block: a single market order sweeping a thin book (the
+#     simulator's accumulation lots on Hyperliquid and Deribit; nexus/flow/params.py)
+#     made the whole z among a few ordinary orders, its deepest print became E, and the
+#     published mid, which never showed that print, read as a retrace at once -- and the
 #     price has travelled >= min_move_bps basis points in d from the oldest print IN d of the
 #     last window_ns (the lookback the move is measured over; window_ns >= burst_ns; a print
 #     of the other side would add the spread to the move); the burst start S is that print's
@@ -141,9 +147,11 @@ cdef inline void exh_evict(Exhaustion* x) noexcept nogil:
     x.n -= 1
 
 
-cdef inline int64_t exh_orders(const Exhaustion* x, int taker) noexcept nogil:
-    """Aggressive orders (distinct timestamps) in direction `taker` in the last burst_ns."""
-    cdef int64_t i, slot, q, orders = 0, last_ts = -1
+cdef inline int64_t exh_orders(const Exhaustion* x, int taker, int64_t* block) noexcept nogil:
+    """Aggressive orders (distinct timestamps) in direction `taker` in the last burst_ns.
+    *block: the largest of them (its prints' quantities summed)."""
+    cdef int64_t i, slot, q, orders = 0, last_ts = -1, cur = 0
+    block[0] = 0
     for i in range(x.mid, x.head + x.n):
         slot = i % EXH_RING
         q = x.r_q[slot]
@@ -152,6 +160,10 @@ cdef inline int64_t exh_orders(const Exhaustion* x, int taker) noexcept nogil:
         if x.r_ts[slot] != last_ts:
             orders += 1
             last_ts = x.r_ts[slot]
+            cur = 0
+        cur += q if q > 0 else -q
+        if cur > block[0]:
+            block[0] = cur
     return orders
 
 
@@ -168,7 +180,7 @@ cdef inline int64_t exh_oldest_px(const Exhaustion* x, int taker) noexcept nogil
 
 
 cdef inline void exhaustion_trade(Exhaustion* x, DetCtx* c, int taker, int64_t px, int64_t q, int64_t ts) noexcept nogil:
-    cdef int64_t slot, vol, move, oldest_px, b, gap, i, orders
+    cdef int64_t slot, vol, move, oldest_px, b, gap, i, orders, block
     cdef double z, zo
     cdef bint new_order
     # the baseline's fixed buckets
@@ -236,9 +248,11 @@ cdef inline void exhaustion_trade(Exhaustion* x, DetCtx* c, int taker, int64_t p
     move = px - oldest_px if taker == 1 else oldest_px - px
     if move <= 0 or move * 10000 < x.p.min_move_bps * oldest_px:
         return
-    orders = exh_orders(x, taker)
+    orders = exh_orders(x, taker, &block)
     if orders < x.p.min_orders:
         return
+    if exh_z(x, vol - block, x.s1, x.s2) * 100.0 < <double>x.p.burst_z_x100:
+        return                          # one block is a large lot, not a burst
     zo = exh_z(x, orders, x.os1, x.os2)
     if zo * 100.0 < <double>x.p.orders_z_x100:
         return

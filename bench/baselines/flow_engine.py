@@ -708,15 +708,20 @@ class PyFlowEngine:
         move = px - oldest if taker == BID else oldest - px
         if move <= 0 or move * 10000 < p["exhaustion_min_move_bps"] * oldest:
             return
-        orders, last_ts = 0, -1
+        orders, last_ts, cur, block = 0, -1, 0, 0
         for t, sq, _ in islice(ring, self.exh_off, None):
             if (taker == BID and sq <= 0) or (taker == ASK and sq >= 0):
                 continue
             if t != last_ts:
                 orders += 1
                 last_ts = t
+                cur = 0
+            cur += abs(sq)
+            block = max(block, cur)
         if orders < p["exhaustion_min_orders"]:
             return
+        if self._exh_z(vol - block, self.exh_s1, self.exh_s2) * 100.0 < float(p["exhaustion_burst_z_x100"]):
+            return                      # one block is a large lot, not a burst
         if self._exh_z(orders, self.exh_os1, self.exh_os2) * 100.0 < float(p["exhaustion_orders_z_x100"]):
             return
         self.exh[taker] = {"ext": px, "ext_ts": ts, "start": oldest, "vol": vol, "z": int(z * 100.0)}

@@ -294,3 +294,36 @@ def batched_trades(recs, book_ns: int = 50_000_000, trades_ns: int = 250_000_000
         book.extend(m)
     flush_book()
     return out
+
+
+def block_sweep(seed: int = 1, split: bool = False, block: int = 500):
+    """A warm 60-level market, then a dozen 2-lot buys in 0.36 s and one market buy of `block`
+    lots sweeping ~40 ask levels (~4 bp), whose levels the makers restore in the next message
+    (the touch never stays up there), then 3 s of background. `split`: the same prints at
+    distinct timestamps, i.e. one order per level instead of one order. Returns (batch, the
+    time the small buys start)."""
+    m = Market(seed, depth=60)
+    m.run(40)
+    t0 = m.t
+    for _ in range(12):
+        m.trade(1, 2)
+        m.t += 30_000_000
+        m.emit(m.refill_side(1) + m.refill_side(2))
+    before = dict(m.book[2])
+    prints, left = [], block
+    for p in sorted(before):
+        if left <= 0:
+            break
+        take = min(left, before[p])
+        prints.append((TRADE, 1, p, take))
+        left -= take
+    if split:
+        for k, pr in enumerate(prints):
+            m.t += k and 1
+            m.emit([pr])
+    else:
+        m.emit(prints)
+    m.t += m.step_ns
+    m.emit([m.setq(2, p, q) for p, q in before.items()])   # the makers refill what it took
+    m.run(3)
+    return m.batch(), t0

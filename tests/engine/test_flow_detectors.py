@@ -380,3 +380,20 @@ def test_oracle_combines_agreeing_signals():
     sigs = signals(m, oracle_min_conf=50)
     got = after(sigs, t0, T.ORACLE)
     assert got and got[0][1] == BID
+
+
+def test_exhaustion_not_one_block_sweeping_a_thin_book():
+    # A dozen small buys, then ONE market buy sweeping ~40 levels (~4 bp) whose levels the
+    # makers put back at once: the volume z rests on that block (without it, the dozen small
+    # orders score far below the threshold), its deepest print would be the extreme and the
+    # mid, never up there, a "retrace" -- a large lot, not a failed burst.
+    from flow_streams import block_sweep
+
+    batch, t0 = block_sweep()
+    out = FlowRunner(FlowParams()).run(batch)
+    assert [s for s in out.signals if int(s["aux"]) == T.EXHAUSTION and int(s["ts_exchange_ns"]) >= t0] == []
+    # the same prints as one order per level: aggression well above normal, a failed burst
+    batch, t0 = block_sweep(split=True)
+    out = FlowRunner(FlowParams()).run(batch)
+    got = [s for s in out.signals if int(s["aux"]) == T.EXHAUSTION and int(s["ts_exchange_ns"]) >= t0]
+    assert got and int(got[0]["side"]) == ASK

@@ -112,3 +112,15 @@ def test_spoof_min_front_judged_where_the_wall_was_placed(rank, side, min_front,
     got = [(int(s["side"]), int(s["price"])) for s in out.signals
            if int(s["aux"]) == 5 and int(s["ts_exchange_ns"]) >= t0]
     assert got == ([(3 - side, p)] if fires else [])   # a pulled bid wall points down (ask)
+
+
+@pytest.mark.parametrize("split", (False, True))
+def test_same_outputs_on_a_block_sweep(split):
+    # the exhaustion burst's one-block test (its largest order left out) in both engines
+    from flow_streams import block_sweep
+
+    batch, t0 = block_sweep(split=split)
+    out, py = both(batch, FlowParams())
+    assert_same(out, py)
+    exh = [s for s in out.signals if int(s["aux"]) == 3 and int(s["ts_exchange_ns"]) >= t0]
+    assert bool(exh) == split
