@@ -4,6 +4,19 @@
 # extreme, then stalls and gives back ground -- the aggressors ran out. A failed buy burst
 # points down (signal side sell), a failed sell burst up (buy); the price is the extreme.
 #
+# Source: Campbell, Grossman and Wang, "Trading Volume and Serial Correlation in Stock
+# Returns", QJE 1993 (price moves made on heavy one-sided volume driven by liquidity demand,
+# not information, tend to reverse); Harris, *Trading and Exchanges* (2003), on dealers and
+# transitory price impact (takers who demand liquidity fast pay for it, and the price they
+# pushed comes back when they stop); the technical analysts' "buying / selling climax".
+#
+# What it does NOT detect: a slow drift that turns (no burst above the venue's own rate);
+# a burst that rests on one block (one market order sweeping a thin book, its deepest print
+# the "extreme": the burst without its largest order must still reach the z); a burst that
+# keeps going (continuation, not failure); a reversal made by the other side's aggression
+# alone without a retrace of the mid; whether the aggressors were informed (the feed cannot
+# tell: an informed burst that pauses, retraces and then resumes reads as exhausted).
+#
 # Definition. A burst is one-sided aggression well above the venue's own normal one-sided
 # rate over a short window, measured robustly against that venue's recent history:
 #   * baseline: fixed buckets of burst_ns (by exchange timestamp); every completed bucket

@@ -4,6 +4,17 @@
 # many large market orders on the same side over a minute rather than one block. Points in
 # the direction of the large lots (accumulation: buy, distribution: sell).
 #
+# Source: Kyle, "Continuous Auctions and Insider Trading", Econometrica 1985 (an informed
+# trader spreads his demand over time to hide it); Easley and O'Hara, "Price, Trade Size, and
+# Information in Securities Markets", JFE 1987 (larger trades are more likely informed);
+# Harris, *Trading and Exchanges* (2003), on informed traders and order splitting.
+#
+# What it does NOT detect: stealth trading in ordinary or medium-size orders (Barclay and
+# Warner, JFE 1993: informed traders favour medium sizes, which stay under the large-lot
+# threshold here); accumulation through passive (resting) orders, which a trade feed shows
+# as the other side's aggression; a single block (one lot is not persistence); who the
+# participant is (many large traders leaning the same way read as one).
+#
 # Definition. Detectors see aggressive ORDERS: consecutive prints with the same taker side
 # and exchange timestamp are one order (engine/detctx.pxd), so a market order that sweeps
 # three levels is one lot, not three small ones.
