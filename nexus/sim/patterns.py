@@ -363,8 +363,9 @@ class Spoof(Pattern):
     def before_flow(self, vs, t_ns):
         if not self.shown and vs.published_qty(self.side, self.price) >= self.size:
             self.shown = True                  # the venue has published the wall
-            self.front_ok = self.published_front(vs) >= self.FRONT_MIN
-            self.detail["front_shown"] = self.published_front(vs)
+            front = self.published_front(vs)
+            self.front_ok = front >= self.FRONT_MIN
+            self.detail["front_shown"] = front
         touch = vs.best_bid() if self.side == BID else vs.best_ask()
         near = touch is not None and abs(touch - self.price) <= self.pull_ticks * vs.tick
         if near:

@@ -10,10 +10,10 @@ from test_flow_pyengine import assert_same, both
 BID, ASK = 1, 2
 
 
-def last_clips(refilled: bool):
-    """A warm market, then three clips of 3 at the best ask each taken by a print of 4 and
-    shown again (refilled), the last slice (3) taken and the level gone; or, not refilled,
-    the same prints eating a level that showed all 15 from the start."""
+def last_clips(refilled: bool, gap_s: float = 0.6):
+    """A warm market, then three clips of 3 at the best ask each taken by a print of 4 (one
+    every `gap_s`) and shown again (refilled), the last slice (3) taken and the level gone;
+    or, not refilled, the same prints eating a level that showed all 15 from the start."""
     m = Market(1)
     m.run(40)
     t0 = m.t
@@ -21,7 +21,7 @@ def last_clips(refilled: bool):
     shown = 3 if refilled else 15
     m.emit([m.setq(ASK, p, shown)])
     for k in range(4):
-        m.run(0.6, trade_prob=0, protect={(ASK, p)})
+        m.run(gap_s, trade_prob=0, protect={(ASK, p)})
         q = 4 if k < 3 else 3
         m.emit([(TRADE, BID, p, q)])
         m.step(trade_prob=0, protect={(ASK, p)})
@@ -58,3 +58,13 @@ def test_trades_batched_after_a_level_that_was_never_refilled():
     stream = to_batch(batched_trades(m.recs))
     assert icebergs(*both(stream, FlowParams()), t0) == []
     assert icebergs(*both(m.batch(), FlowParams()), t0) == []
+
+
+def test_what_arrival_order_pairing_misses_exchange_time_pairing_finds():
+    """Clips taken 5 times a second, trades held up to 500 ms after the book (within
+    iceberg_late_ns): in arrival order the prints meet a level already refilled or gone and
+    no iceberg is read; paired by exchange time, it is."""
+    m, t0, p = last_clips(refilled=True, gap_s=0.2)
+    stream = to_batch(batched_trades(m.recs, trades_ns=500_000_000))
+    assert icebergs(*both(stream, FlowParams()), t0) == [(ASK, p)]
+    assert icebergs(*both(stream, FlowParams(iceberg_late_ns=0)), t0) == []
