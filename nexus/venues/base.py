@@ -478,9 +478,20 @@ class Decoder:
             raw = quote_numbers(self.PRICE_FIELDS, raw)
         try:
             return self._parser.parse(raw, True)
+        except (ValueError, RuntimeError, MemoryError):
+            pass
+        # A reused simdjson parser names the fault of a broken document by what its buffers held
+        # from the message before (a cut-short trade reads as NUMBER_ERROR after one message and
+        # TAPE_ERROR after another): the reason is taken from a fresh parser, so the same bytes
+        # always give the same error, whichever path decoded the messages before. Errors only.
+        fresh = simdjson.Parser()
+        try:
+            doc = fresh.parse(raw, True)
         except (ValueError, RuntimeError, MemoryError) as e:
             why = str(e).split(". ", 1)[0].rstrip(".")
             raise DecodeError(f"not valid JSON ({why})") from None
+        self._parser = fresh  # never seen; kept so a document only a fresh parser takes is not lost
+        return doc
 
     def _decode(self, doc: Any) -> list[Segment]:
         raise NotImplementedError
