@@ -44,7 +44,7 @@ def replay_agg(path: str, emit, signals: bool = False, consensus=None, agg_scope
         member = venue in members
         if member:
             agg.on_book(venue, recs, now)
-            sampled.note_book(venue, recs)
+            sampled.note_book(venue, recs, agg)
         if flow is not None:
             flow.on_batch(venue, insts[venue], recs)
             if member:

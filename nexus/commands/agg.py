@@ -15,6 +15,12 @@ def agg() -> None:
     """The Aggregator (consensus book across venues) over recordings. Live: `nexus run --agg`."""
 
 
+def _coherent_text(a: dict) -> str:
+    """The summary's coherent-instant sample as text ("" when there is none)."""
+    c = a.get("coherent") or {}
+    return f"  at one instant {c['uncrossed']}/{c['instants']}" if c.get("instants") else ""
+
+
 @agg.command("replay")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="One JSON line per recorded second, then a summary.")
@@ -45,7 +51,7 @@ def agg_replay(path, as_json, stale_after, stale_mode, divergence_pct, dedup_win
                             for v, d in line.get("signals", {}).items())
             click.echo(f"summary  bid {a.get('best_bid')}  ask {a.get('best_ask')}  trades {a.get('trades')}  "
                        f"deduped {a.get('trades_deduped')}  uncrossed {a.get('seconds_uncrossed')}/{a.get('seconds')} s "
-                       f"(share {a.get('uncrossed_share')})" + (f"\nsignals  {per}" if per else ""))
+                       f"(share {a.get('uncrossed_share')})" + _coherent_text(a) + (f"\nsignals  {per}" if per else ""))
         else:
             a = line.get("agg", {})
             alerts = "  ".join(f"{x['type']}:{x['venue']}:{x['state']}" for x in line.get("alerts", []))

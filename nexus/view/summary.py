@@ -48,6 +48,9 @@ def summary_tables(line: dict) -> Group:
         for k, label in AGG_FIELDS:
             v = line["agg"].get(k)
             agg.add_row(label, "-" if v is None else str(v).lower() if isinstance(v, bool) else str(v))
+        c = line["agg"].get("coherent")
+        if c:  # the books at one exchange instant (nexus.feeds.run.aggregation): the market's own crosses
+            agg.add_row("uncrossed at one instant", f"{c['uncrossed']}/{c['instants']}")
         parts.append(agg)
     if line.get("signals"):
         sig = _table("signals", ["venue", "signal", "count"], right_from=2)

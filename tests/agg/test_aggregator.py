@@ -226,3 +226,34 @@ def test_auto_scope_merges_the_perpetuals_only_when_kinds_are_mixed():
         scope_members(spot, "perps")
     with pytest.raises(ConfigError, match="must be one of auto, all, perps"):
         resolve_scope(mixed, "spot")
+
+
+def test_coherent_instants_judge_books_published_at_one_exchange_time():
+    """CrossedSeconds' coherent sample: the consensus is judged only when every merged venue's
+    last book update carries the same exchange time, once per instant, after the instant's
+    last venue; a cross between a fresh book and one published earlier is not sampled there."""
+    from nexus.feeds.run.aggregation import CrossedSeconds
+
+    insts = {v: INSTS[v] for v in ("binance-perp", "okx-swap")}
+    agg, cs = Aggregator(insts, AggConfig()), CrossedSeconds()
+
+    shown: dict = {}
+
+    def book(venue, ts_ns, bid, ask):  # the venue's one bid and one ask move to (bid, ask)
+        new = [(BID, insts[venue].price_to_int(bid), 1), (ASK, insts[venue].price_to_int(ask), 1)]
+        b = levels([(side, px, 0) for side, px, _ in shown.get(venue, ())] + new)
+        shown[venue] = new
+        b["ts_exchange_ns"] = ts_ns
+        agg.on_book(venue, b, ts_ns)
+        cs.note_book(venue, b, agg)
+
+    book("binance-perp", 1 * S, "100.0", "100.2")
+    assert cs.summary()["coherent"]["instants"] == 0           # one venue has published: no instant yet
+    book("okx-swap", 1 * S, "100.1", "100.3")                    # instant 1 s: uncrossed
+    book("binance-perp", 2 * S, "101.0", "101.1")              # fresh touch over okx's 1 s ask: not an instant
+    assert cs.summary()["coherent"] == {"instants": 1, "uncrossed": 1, "uncrossed_share": 1.0}
+    book("okx-swap", 2 * S, "101.0", "101.2")                    # instant 2 s: uncrossed again ...
+    book("okx-swap", 2 * S, "101.1", "101.3")                    # ... until okx's second update of it locks
+    book("binance-perp", 3 * S, "101.1", "101.2")
+    book("okx-swap", 3 * S + 500_000, "101.1", "101.3")          # within COHERENT_NS: instant 3 s, uncrossed
+    assert cs.summary()["coherent"] == {"instants": 3, "uncrossed": 2, "uncrossed_share": 0.667}

@@ -27,7 +27,16 @@ whose touch crosses it (`crossed_by`), and which pair of venues holds the crosse
 how many basis points, and how far apart in exchange time their last book updates were
 (`crossed_pairs`): venues publishing at different cadences (Bybit every 20 ms, most books
 every 100 ms, Hyperliquid snapshots every 0.5 s) show the market at different instants, and a
-touch published tens of milliseconds later has moved by more than a 0.1 USD spread."""
+touch published tens of milliseconds later has moved by more than a 0.1 USD spread.
+
+So the summary also samples the consensus at coherent instants (`coherent`): each time every
+merged venue's last book update carries the same exchange time (within COHERENT_NS), i.e. the
+books show the market at one instant, is the consensus crossed? That separates the market's
+own crosses (venues apart by more than their spreads at one instant: what an arbitrageur would
+trade away) from the publication cadence's (a fresh touch against one published up to 100 ms
+earlier). The once-a-second figure stays the headline: it is what a reader of the consensus
+sees. Venues that never publish at a common instant (real venues' clocks and cadences rarely
+line up to the millisecond) give no coherent sample, and the count says so."""
 
 from __future__ import annotations
 
@@ -40,6 +49,7 @@ from nexus.agg.aggregator import AggConfig, Aggregator
 from nexus.exceptions import ConfigError
 
 _TRADE = int(record.Kind.TRADE)
+COHERENT_NS = 1_000_000     # books whose last updates are this close in exchange time show one instant
 
 
 AGG_SCOPES = ("auto", "all", "perps")
@@ -82,7 +92,7 @@ class Aggregation:
         if venue not in self.agg.venues:
             return
         self.touch_changed |= self.agg.on_book(venue, batch, now_ns)
-        self.sampled.note_book(venue, batch)
+        self.sampled.note_book(venue, batch, self.agg)
         if self.flow is not None:
             self.flow.book_changed()
             self._last_ts = max(self._last_ts, int(batch["ts_exchange_ns"][-1]))
@@ -141,13 +151,34 @@ class CrossedSeconds:
         # (cross in bp, |exchange time gap| of their last book updates in ms)
         self.crossed_pairs: dict[tuple[str, str], list[tuple[float, float]]] = {}
         self.book_ts: dict[str, int] = {}    # venue -> exchange time of its last book record
+        # coherent instants (see the module docstring): how many, how many crossed; the
+        # instant being observed (its exchange time, crossed?) is counted once the next one
+        # begins, so it is judged after the last of its venues' updates
+        self.coherent = 0
+        self.coherent_crossed = 0
+        self._instant: tuple[int, bool] | None = None
 
-    def note_book(self, venue: str, batch: np.ndarray) -> None:
+    def note_book(self, venue: str, batch: np.ndarray, agg: Aggregator | None = None) -> None:
         """The exchange time of the venue's last book record in `batch` (which may carry the
-        venue's trades too), for `crossed_pairs`' time gap."""
+        venue's trades too), for `crossed_pairs`' time gap; with `agg` (the consensus after
+        `batch`), a coherent-instant sample when every merged venue's last book update is
+        within COHERENT_NS of the others'."""
         book = np.flatnonzero(batch["kind"] != _TRADE)
-        if len(book):
-            self.book_ts[venue] = int(batch["ts_exchange_ns"][book[-1]])
+        if not len(book):
+            return
+        self.book_ts[venue] = int(batch["ts_exchange_ns"][book[-1]])
+        if agg is None:
+            return
+        ts = [self.book_ts.get(v) for v, s in agg.venues.items() if not (s.stale and agg.cfg.stale_mode == "exclude")]
+        if len(ts) < 2 or None in ts or max(ts) - min(ts) > COHERENT_NS:
+            return
+        b, a = agg.consensus.best_bid(), agg.consensus.best_ask()
+        if not (b and a):
+            return
+        if self._instant is not None and self._instant[0] != max(ts):
+            self.coherent += 1
+            self.coherent_crossed += self._instant[1]
+        self._instant = (max(ts), b[0] >= a[0])
 
     def sample(self, agg: Aggregator) -> None:
         """This second's sample of the consensus: two-sided? crossed? whose touch crosses it
@@ -192,7 +223,14 @@ class CrossedSeconds:
         return {**self.scope_fields, "seconds": n, "seconds_uncrossed": n - self.seconds_crossed,
                 "uncrossed_share": round((n - self.seconds_crossed) / n, 3) if n else None,
                 "crossed_by": {v: c for v, c in sorted(self.crossed_by.items()) if c["bid"] or c["ask"]},
-                "crossed_pairs": self._pairs()}
+                "crossed_pairs": self._pairs(), "coherent": self._coherent()}
+
+    def _coherent(self) -> dict:
+        """The coherent-instant samples (module docstring): how many instants, how many of
+        them uncrossed and the share (null when there was none)."""
+        n = self.coherent + (self._instant is not None)
+        crossed = self.coherent_crossed + (self._instant is not None and self._instant[1])
+        return {"instants": n, "uncrossed": n - crossed, "uncrossed_share": round((n - crossed) / n, 3) if n else None}
 
     def _pairs(self) -> dict:
         """Per pair "BIDVENUE>ASKVENUE" (the first's best bid at or over the second's best ask
