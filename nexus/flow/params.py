@@ -397,6 +397,8 @@ SCHEMA: tuple[Param, ...] = (
         P("spoof_min_qty", 0, "... and at least this size (0: no absolute floor)"),
         P("spoof_max_life_ns", 30 * S, "a wall is tracked at most this long", 1),
         P("spoof_min_life_ns", 150 * MS, "a wall pulled sooner than this is a fleeting order, not a spoof"),
+        P("spoof_min_updates", 2, "... and a wall shown in fewer of its venue's book updates (the placing one "
+          "counts) is one too: on a 200 ms feed one update outlasts min_life_ns", 1),
         P("spoof_pull_pct", 75, "pulled: its size fell by >= this % of its peak in one message", 0, 100),
         P("spoof_max_traded_pct", 10, "fires when at most this % of its peak traded at its price", 0, 100),
         P("spoof_min_rank", 1, "... with at least this many better levels in front of it"),
