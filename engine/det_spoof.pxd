@@ -15,9 +15,11 @@
 # is a wall); spoofing at the touch (the touch could trade: it is dropped) or placed just
 # behind it (rank 1, where ordinary depth is pulled as the price nears: min_front); walls
 # beyond max_bps or beyond a depth-limited feed; a wall that trades (more than max_traded_pct
-# of it filled at its price: it was real liquidity); fleeting orders shorter than min_life_ns (a
-# wall shown for one book update cannot mislead anyone; Hasbrouck and Saar, "Technology and
-# liquidity provision", 2009, call these fleeting orders).
+# of it filled at its price: it was real liquidity); fleeting orders shorter than min_life_ns or
+# shown in fewer than min_updates book updates (a wall shown for one book update cannot mislead
+# anyone; Hasbrouck and Saar, "Technology and liquidity provision", 2009, call these fleeting
+# orders; on a 200 ms feed one update outlasts min_life_ns, so the age alone does not say it);
+# a wall first seen among the last min_behind levels of a depth-limited view (it scrolled in).
 #
 # What it means to a trader: a wall that is meant to be seen, not filled -- one large order
 # placed behind the touch to lean on the price, cancelled before the price gets to it. A
@@ -27,7 +29,10 @@
 #
 # Definition, per side, at the end of every message that changed the book:
 #   * a wall is a level placed away from the touch: at least two levels in front (min_front:
-#     the touch and at least one more better level) when the message placed it, within
+#     the touch and at least one more better level) and at least min_behind levels behind it
+#     when the message placed it (a level first seen at the edge of a depth-limited view -- a
+#     deep resting order scrolling into Crypto.com's 50 levels at rank 48 -- was not placed
+#     there: the pull's min_behind rule, at placement), within
 #     max_bps basis points of the touch, that the message made >= T = max(min_qty, mult_pct %
 #     of the MEDIAN size of the `levels` best levels, order_mult_pct % of the average
 #     aggressive order (engine/detctx.pxd)) and grew by >= T in that one message (one order
@@ -56,7 +61,10 @@
 #     behind it (it did not merely drop off the end of a depth-limited feed as the price
 #     moved away), and the touch had come closer: its distance to the wall is at most
 #     approach_pct % of the distance when the wall appeared (pulled as the price approached,
-#     "before it could trade"; 100 turns this off), and it stood at least min_life_ns.
+#     "before it could trade"; 100 turns this off), it stood at least min_life_ns, and it was
+#     shown in at least min_updates book messages (the placing one and every later one that
+#     ended with it in view and not pulled: "shown long enough to be seen" on a feed of any
+#     cadence).
 # Confidence: conf_ratio(T, peak). Facts: peak size, life ns, levels in front when pulled,
 # traded at the price, distance from the touch at the pull and when it appeared (price
 # units).
@@ -81,6 +89,7 @@ cdef struct Wall:
     int64_t first_ts
     int64_t traded
     int64_t dist0
+    int64_t shown                    # book messages that ended with it standing in view
 
 cdef struct Spoof:
     SpoofParams p
@@ -124,7 +133,7 @@ cdef inline int64_t spoof_dist(const LadderSide* side, int ps, int64_t price) no
 cdef inline void spoof_consider(Spoof* s, DetCtx* c, int ps, const LadderSide* side, int64_t price,
                                 int64_t before, int64_t thr) noexcept nogil:
     """A level the message changed: track it as a wall if it qualifies."""
-    cdef int64_t q = side_qty_at(side, price), dist
+    cdef int64_t q = side_qty_at(side, price), dist, rank
     cdef int i, free_slot = -1
     cdef Wall* w
     if q < thr or q - before < thr or side.n == 0:
@@ -140,8 +149,11 @@ cdef inline void spoof_consider(Spoof* s, DetCtx* c, int ps, const LadderSide* s
             return
         if not w.active and free_slot == -1:
             free_slot = i
-    if free_slot < 0 or side_rank(side, price) < s.p.min_front:
+    rank = side_rank(side, price)
+    if free_slot < 0 or rank < s.p.min_front:
         return                               # placed too close: a wall just behind the touch
+    if side.n - rank - 1 < s.p.min_behind:
+        return                               # at the edge of the view: it scrolled in, not placed
     w = &s.w[ps * SPOOF_WALLS_MAX + free_slot]
     w.active = 1
     w.price = price
@@ -151,6 +163,7 @@ cdef inline void spoof_consider(Spoof* s, DetCtx* c, int ps, const LadderSide* s
     w.first_ts = c.now_ns
     w.traded = 0
     w.dist0 = dist
+    w.shown = 1
 
 
 cdef inline int64_t spoof_threshold(Spoof* s, DetCtx* c, const LadderSide* side, Py_ssize_t L) noexcept nogil:
@@ -244,6 +257,8 @@ cdef inline void spoof_message(Spoof* s, DetCtx* c, SignalOut* o) noexcept nogil
             last = w.last
             w.last = d
             if d * 100 > (100 - s.p.pull_pct) * w.peak or (last - d) * 100 < s.p.pull_pct * w.peak:
+                if d > 0:
+                    w.shown += 1             # one more message that ended with it in view
                 continue
             behind = side.n - rank - (1 if d > 0 else 0)
             if d == 0 and behind < s.p.min_behind:
@@ -251,7 +266,7 @@ cdef inline void spoof_message(Spoof* s, DetCtx* c, SignalOut* o) noexcept nogil
             w.active = 0
             if w.traded * 100 > s.p.max_traded_pct * w.peak or rank < s.p.min_rank or behind < s.p.min_behind:
                 continue
-            if c.now_ns - w.first_ts < s.p.min_life_ns:
+            if c.now_ns - w.first_ts < s.p.min_life_ns or w.shown < s.p.min_updates:
                 continue
             dist = spoof_dist(side, ps, w.price)
             if s.p.approach_pct < 100 and dist * 100 > s.p.approach_pct * w.dist0:

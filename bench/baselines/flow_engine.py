@@ -863,9 +863,10 @@ class PyFlowEngine:
                 return
             if w is None and slot == -1:
                 slot = i
-        if slot >= 0 and side.rank(price) >= p["spoof_min_front"]:
+        rank = side.rank(price)
+        if slot >= 0 and rank >= p["spoof_min_front"] and len(side.prices) - rank - 1 >= p["spoof_min_behind"]:
             walls[slot] = {"price": price, "peak": q, "last": q, "thr": thr, "first": self.now, "traded": 0,
-                           "dist0": dist}
+                           "dist0": dist, "shown": 1}
 
     def _spoof_scan(self, ps):
         p, side = self.p, self._book_side(ps)
@@ -908,6 +909,8 @@ class PyFlowEngine:
                     continue
                 last, w["last"] = w["last"], d
                 if d * 100 > (100 - p["spoof_pull_pct"]) * w["peak"] or (last - d) * 100 < p["spoof_pull_pct"] * w["peak"]:
+                    if d > 0:
+                        w["shown"] += 1     # one more message that ended with it in view
                     continue
                 behind = len(side.prices) - rank - (1 if d > 0 else 0)
                 if d == 0 and behind < p["spoof_min_behind"]:
@@ -916,7 +919,7 @@ class PyFlowEngine:
                 if (w["traded"] * 100 > p["spoof_max_traded_pct"] * w["peak"] or rank < p["spoof_min_rank"]
                         or behind < p["spoof_min_behind"]):
                     continue
-                if self.now - w["first"] < p["spoof_min_life_ns"]:
+                if self.now - w["first"] < p["spoof_min_life_ns"] or w["shown"] < p["spoof_min_updates"]:
                     continue
                 touch = side.px(0)
                 dist = 0 if not side.prices else (touch - w["price"] if ps == BID else w["price"] - touch)

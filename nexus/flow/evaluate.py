@@ -60,7 +60,8 @@ DEFAULT_DURATION_S = 300.0
 # history in nexus/flow/params.py: 1 looked at once, 2-4 and 10-30 swept; 201-205 fit the
 # confidence calibration, nexus/flow/calibration.py, and were read while fixing issue 18's
 # iceberg/absorption split; 206-215 read while fixing the spoof and smart money misses;
-# 216-223 the check of the spoof placement rule, spoof_min_front).
+# 216-223 the check of the spoof placement rule, spoof_min_front; 201-223 read again for the
+# spoof's fleeting walls and walls scrolling into view, spoof_min_updates).
 # `signals eval --seeds` leaves them out of its figures.
 TUNING_SEEDS = frozenset([1, 2, 3, 4, *range(10, 31), *range(201, 224)])
 # The frames cached by `--cache` depend on the simulator: bump this when it changes.

@@ -114,6 +114,79 @@ def test_spoof_min_front_judged_where_the_wall_was_placed(rank, side, min_front,
     assert got == ([(3 - side, p)] if fires else [])   # a pulled bid wall points down (ask)
 
 
+def spoofs_after(out, t0):
+    return [(int(s["side"]), int(s["price"])) for s in out.signals
+            if int(s["aux"]) == 5 and int(s["ts_exchange_ns"]) >= t0]
+
+
+def wall_shown_in(updates, seed=1, size=400, gap_ns=200_000_000):
+    """A warm market, then a bid wall placed at once 3 levels behind the touch and pulled,
+    shown in `updates` book messages of a feed that sends one every gap_ns (Bitget's 200 ms):
+    the placing one, `updates - 1` that change another level, then the pull. Returns the
+    batch, the time the wall was placed, its price."""
+    m = Market(seed)
+    m.run(40)
+    t0 = m.t
+    p = sorted(m.book[1], reverse=True)[3]
+    far = max(m.book[2])
+    m.emit([m.setq(1, p, m.book[1][p] + size)])
+    for _ in range(updates - 1):
+        m.t += gap_ns
+        m.emit([m.setq(2, far, m.book[2][far] + 1)])      # the venue's next update: the wall still shown
+    m.t += gap_ns
+    m.emit([m.setq(1, p, 0)])
+    m.run(1, trade_prob=0)
+    return m.batch(), t0, p
+
+
+@pytest.mark.parametrize("updates,min_updates,fires", [
+    (1, 2, False),          # one 200 ms update outlasts min_life_ns, but it is a fleeting order
+    (1, 1, True),           # the same stream with the rule relaxed: it was the rule
+    (2, 2, True),           # shown in two updates: a spoof
+])
+def test_spoof_wall_shown_in_one_update_is_not_a_spoof(updates, min_updates, fires):
+    batch, t0, p = wall_shown_in(updates)
+    out, py = both(batch, FlowParams(spoof_min_updates=min_updates))
+    assert_same(out, py)
+    assert spoofs_after(out, t0) == ([(2, p)] if fires else [])
+
+
+def wall_scrolled_in(at_edge, seed=1, size=400):
+    """A 20-level view (Market's depth) whose touch is taken: a large bid level appears in the
+    same message, either at the last shown level (a resting order scrolling into the view,
+    behind 0) or placed 4 levels inside it. Then the price comes 5 levels closer (levels
+    behind it fill the view again) and it is pulled. Returns the batch, t0 and its price."""
+    m = Market(seed)
+    m.run(40)
+    bids = sorted(m.book[1], reverse=True)
+    m.emit([m.setq(1, q, 0) for q in bids[20:]])           # the view: 20 levels
+    bids = bids[:20]
+    m.t += m.step_ns
+    t0 = m.t
+    recs = [m.setq(1, bids[0], 0)]
+    if at_edge:
+        p = bids[-1] - 1
+        recs.append(m.setq(1, p, size))
+    else:
+        p = bids[-5]
+        recs.append(m.setq(1, p, m.book[1][p] + size))
+    m.emit(recs)
+    m.t += m.step_ns
+    m.emit([m.setq(1, q, 0) for q in bids[1:6]] + [m.setq(1, min(m.book[1]) - k, 10) for k in range(1, 6)])
+    m.run(0.5, trade_prob=0, protect={(1, p)})
+    m.emit([m.setq(1, p, 0)])
+    m.run(1, trade_prob=0)
+    return m.batch(), t0, p
+
+
+@pytest.mark.parametrize("at_edge,fires", [(True, False), (False, True)])
+def test_spoof_level_scrolling_in_at_the_view_edge_is_not_placed(at_edge, fires):
+    batch, t0, p = wall_scrolled_in(at_edge)
+    out, py = both(batch, FlowParams())
+    assert_same(out, py)
+    assert spoofs_after(out, t0) == ([(2, p)] if fires else [])
+
+
 @pytest.mark.parametrize("split", (False, True))
 def test_same_outputs_on_a_block_sweep(split):
     # the exhaustion burst's one-block test (its largest order left out) in both engines
