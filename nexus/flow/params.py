@@ -267,7 +267,8 @@ moved schedule, not the detector), 2 clips taken 11-14x their size a second over
 unlabelled, which the detector read before their turnover rose. Other kinds: absorption
 1.00/0.95 -> 1.00/0.96, exhaustion 0.99/0.95 -> 1.00/0.94, delta spike 1.00/0.98 ->
 1.00/0.98, spoof 0.90/0.95 -> 0.86/0.92, smart money 0.95/1.00 -> 0.93/0.96 (the run itself
-changed with the schedule).
+changed with the schedule). Seeds 211-215: iceberg 0.97/0.82 (38) -> 0.95/1.00 (35), every
+venue 4/4 or better; absorption 1.00/0.97 -> 1.00/1.00, spoof 0.94/0.92 -> 0.97/1.00.
 """
 
 from __future__ import annotations
