@@ -62,7 +62,11 @@
 #     V >= absorption_turnover_pct % of Dmax per second since the first print (the same test
 #     absorption arms on; a clip is taken a few times a second at most, a flood is the level
 #     taken ten and more times over each second).
-#     One signal per episode, at most one per side per cooldown_ns.
+#     One signal per episode, at most one per side per cooldown_ns. The test runs at the end
+#     of every message, and also when a print replaces the episode (another price, the
+#     window over, the level gone), as of the episode's last print: a batch of late prints
+#     that ends in a sweep through other prices replaced a complete episode before the end
+#     of its message (Coinbase, seed 202).
 #     Issue 18 (Coinbase, the only venue cell below 0.7 held out): Coinbase sends level2
 #     every 50 ms but market_trades in 250 ms batches, so each refill reached the engine
 #     before the prints that took the clip. By arrival a print was credited to the NEXT
@@ -159,13 +163,58 @@ cdef inline int ice_late_slot(const IcebergSide* e, int64_t ts, int64_t late_ns)
     return k
 
 
-cdef inline void iceberg_trade(Iceberg* b, DetCtx* c, int taker, int64_t px, int64_t q, int64_t ts) noexcept nogil:
+cdef inline void ice_fire(Iceberg* b, DetCtx* c, const Absorption* a, SignalOut* o, int ps,
+                          int64_t now) noexcept nogil:
+    """The fire test of side ps's episode as of exchange time now (at most once per episode)."""
+    cdef IcebergSide* e = &b.s[ps]
+    cdef int64_t thr, ms, span
+    if e.fired or e.refills < b.p.min_refills or now - e.start_ts < b.p.settle_ns:
+        return
+    if absorption_heavy(a, ps, e.px, now, b.p.window_ns):
+        return
+    # Rates over the span the episode's prints are known for: up to now, or, when its
+    # prints arrive after the book (batched trades), up to its latest print -- the
+    # book's clock runs ahead of prints not yet delivered.
+    span = (e.last_ts if e.late else now) - e.start_ts
+    if b.p.flood_pct > 0 and (not ctx_warm(c) or e.traded >= ctx_flow(c, b.p.flood_pct, span)):
+        return
+    ms = span // 1000000
+    if ms < 1:
+        ms = 1
+    if b.p.flood_orders_per_s > 0 and e.traded * 1000 >= b.p.flood_orders_per_s * ctx_avg_order(c) * ms:
+        return
+    if a.p.turnover_pct > 0 and e.max_disp > 0 and e.traded * 100000 >= a.p.turnover_pct * e.max_disp * ms:
+        return
+    thr = e.max_disp * b.p.vol_mult_pct // 100
+    if thr < b.p.min_qty:
+        thr = b.p.min_qty
+    if thr < 1:
+        thr = 1
+    if e.traded < thr:
+        return
+    if e.ever_fired and now - e.last_fire_ts < b.p.cooldown_ns:
+        return
+    emit(o, SIG_ICEBERG, ps, e.px,
+         (conf_ratio(b.p.min_refills, e.refills) + conf_ratio(thr, e.traded)) // 2,
+         e.traded, e.refills, e.max_disp, now - e.start_ts, e.last_disp, e.traded - e.max_disp)
+    e.fired = 1
+    e.ever_fired = 1
+    e.last_fire_ts = now
+
+
+cdef inline void iceberg_trade(Iceberg* b, DetCtx* c, const Absorption* a, SignalOut* o,
+                               int taker, int64_t px, int64_t q, int64_t ts) noexcept nogil:
     cdef int ps = 3 - taker
     cdef IcebergSide* e = &b.s[ps]
     cdef int k = ice_late_slot(e, ts, b.p.late_ns)
     cdef int j, jp
     if (not e.active or px != e.px or ts - e.start_ts > b.p.window_ns
             or (e.gone and (k < 0 or ts > e.gone_ts))):
+        # The episode ends here, before the message's end: its fire test is taken now, at its
+        # last print (a late batch of prints that ends in a sweep through other prices replaced
+        # a complete episode before the end-of-message test saw it: Coinbase, seed 202).
+        if e.active:
+            ice_fire(b, c, a, o, ps, e.last_ts)
         e.active = 1
         e.fired = 0
         e.touched = 0
@@ -222,7 +271,7 @@ cdef inline void iceberg_clear(Iceberg* b, int side) noexcept nogil:
 cdef inline void iceberg_message(Iceberg* b, DetCtx* c, const Absorption* a, SignalOut* o) noexcept nogil:
     cdef int ps
     cdef IcebergSide* e
-    cdef int64_t d, best, thr, ms, span
+    cdef int64_t d, best
     for ps in range(1, 3):
         e = &b.s[ps]
         if e.booked:
@@ -259,35 +308,4 @@ cdef inline void iceberg_message(Iceberg* b, DetCtx* c, const Absorption* a, Sig
             e.last_disp = d
             if d > e.max_disp:
                 e.max_disp = d
-        if e.fired or e.refills < b.p.min_refills or c.now_ns - e.start_ts < b.p.settle_ns:
-            continue
-        if absorption_heavy(a, ps, e.px, c.now_ns, b.p.window_ns):
-            continue
-        # Rates over the span the episode's prints are known for: up to now, or, when its
-        # prints arrive after the book (batched trades), up to its latest print -- the
-        # book's clock runs ahead of prints not yet delivered.
-        span = (e.last_ts if e.late else c.now_ns) - e.start_ts
-        if b.p.flood_pct > 0 and (not ctx_warm(c) or e.traded >= ctx_flow(c, b.p.flood_pct, span)):
-            continue
-        ms = span // 1000000
-        if ms < 1:
-            ms = 1
-        if b.p.flood_orders_per_s > 0 and e.traded * 1000 >= b.p.flood_orders_per_s * ctx_avg_order(c) * ms:
-            continue
-        if a.p.turnover_pct > 0 and e.max_disp > 0 and e.traded * 100000 >= a.p.turnover_pct * e.max_disp * ms:
-            continue
-        thr = e.max_disp * b.p.vol_mult_pct // 100
-        if thr < b.p.min_qty:
-            thr = b.p.min_qty
-        if thr < 1:
-            thr = 1
-        if e.traded < thr:
-            continue
-        if e.ever_fired and c.now_ns - e.last_fire_ts < b.p.cooldown_ns:
-            continue
-        emit(o, SIG_ICEBERG, ps, e.px,
-             (conf_ratio(b.p.min_refills, e.refills) + conf_ratio(thr, e.traded)) // 2,
-             e.traded, e.refills, e.max_disp, c.now_ns - e.start_ts, e.last_disp, e.traded - e.max_disp)
-        e.fired = 1
-        e.ever_fired = 1
-        e.last_fire_ts = c.now_ns
+        ice_fire(b, c, a, o, ps, c.now_ns)

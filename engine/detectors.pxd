@@ -65,7 +65,7 @@ cdef inline void det_trade(Detectors* d, int taker, int64_t px, int64_t q, int64
     if d.on_absorption:
         absorption_trade(&d.absorption, c, taker, px, q, ts)
     if d.on_iceberg:
-        iceberg_trade(&d.iceberg, c, taker, px, q, ts)
+        iceberg_trade(&d.iceberg, c, &d.absorption, o, taker, px, q, ts)
     if d.on_exhaustion:
         exhaustion_trade(&d.exhaustion, c, taker, px, q, ts)
     if d.on_delta_spike:

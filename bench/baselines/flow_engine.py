@@ -489,10 +489,10 @@ class PyFlowEngine:
             e["armed"], e["armed_ts"], e["thr"] = True, ts, thr
             e["heavy"] = (px, ts)
 
-    def _absorption_heavy(self, side, px):
+    def _absorption_heavy(self, side, px, now):
         e = self.abs[side]
         h = e["heavy"] if e is not None else None
-        return h is not None and h[0] == px and self.now - h[1] <= self.p["iceberg_window_ns"]
+        return h is not None and h[0] == px and now - h[1] <= self.p["iceberg_window_ns"]
 
     def _absorption_message(self):
         for ps in (BID, ASK):
@@ -534,6 +534,8 @@ class PyFlowEngine:
         j = self._ice_late_slot(obs, ts)
         if (e is None or not e["active"] or px != e["px"] or ts - e["start"] > self.p["iceberg_window_ns"]
                 or (e["gone"] is not None and (j is None or ts > e["gone"]))):
+            if e is not None and e["active"]:
+                self._iceberg_fire(ps, e, e["last_ts"])     # its last chance, at its last print
             disp = self._book_side(ps).qty.get(px, 0)
             if j is not None and obs[j - 1][1] == px:
                 disp = obs[j - 1][2]
@@ -598,31 +600,36 @@ class PyFlowEngine:
                 e["last_disp"] = d
                 if d > e["max_disp"]:
                     e["max_disp"] = d
-            if e["fired"] or e["refills"] < p["iceberg_min_refills"] or self.now - e["start"] < p["iceberg_settle_ns"]:
-                continue
-            if self._absorption_heavy(ps, e["px"]):
-                continue
-            span = (e["last_ts"] if e["late"] else self.now) - e["start"]
-            if p["iceberg_flood_pct"] > 0 and (not self._warm() or e["traded"] >= self._flow(p["iceberg_flood_pct"], span)):
-                continue
-            ms = max(1, span // 1000000)
-            if p["iceberg_flood_orders_per_s"] > 0 and e["traded"] * 1000 >= (
-                    p["iceberg_flood_orders_per_s"] * (self.avg_order >> 16) * ms):
-                continue
-            if p["absorption_turnover_pct"] > 0 and e["max_disp"] > 0 and e["traded"] * 100000 >= (
-                    p["absorption_turnover_pct"] * e["max_disp"] * ms):
-                continue
-            thr = max(e["max_disp"] * p["iceberg_vol_mult_pct"] // 100, p["iceberg_min_qty"], 1)
-            if e["traded"] < thr:
-                continue
-            if e["last"] is not None and self.now - e["last"] < p["iceberg_cooldown_ns"]:
-                continue
-            self._emit(ICEBERG, ps, e["px"],
-                       (conf_ratio(p["iceberg_min_refills"], e["refills"]) + conf_ratio(thr, e["traded"])) // 2,
-                       e["traded"], e["refills"], e["max_disp"], self.now - e["start"], e["last_disp"],
-                       e["traded"] - e["max_disp"])
-            e["fired"] = True
-            e["last"] = self.now
+            self._iceberg_fire(ps, e, self.now)
+
+    def _iceberg_fire(self, ps, e, now):
+        """engine/det_iceberg.pxd ice_fire: the episode's fire test as of exchange time now."""
+        p = self.p
+        if e["fired"] or e["refills"] < p["iceberg_min_refills"] or now - e["start"] < p["iceberg_settle_ns"]:
+            return
+        if self._absorption_heavy(ps, e["px"], now):
+            return
+        span = (e["last_ts"] if e["late"] else now) - e["start"]
+        if p["iceberg_flood_pct"] > 0 and (not self._warm() or e["traded"] >= self._flow(p["iceberg_flood_pct"], span)):
+            return
+        ms = max(1, span // 1000000)
+        if p["iceberg_flood_orders_per_s"] > 0 and e["traded"] * 1000 >= (
+                p["iceberg_flood_orders_per_s"] * (self.avg_order >> 16) * ms):
+            return
+        if p["absorption_turnover_pct"] > 0 and e["max_disp"] > 0 and e["traded"] * 100000 >= (
+                p["absorption_turnover_pct"] * e["max_disp"] * ms):
+            return
+        thr = max(e["max_disp"] * p["iceberg_vol_mult_pct"] // 100, p["iceberg_min_qty"], 1)
+        if e["traded"] < thr:
+            return
+        if e["last"] is not None and now - e["last"] < p["iceberg_cooldown_ns"]:
+            return
+        self._emit(ICEBERG, ps, e["px"],
+                   (conf_ratio(p["iceberg_min_refills"], e["refills"]) + conf_ratio(thr, e["traded"])) // 2,
+                   e["traded"], e["refills"], e["max_disp"], now - e["start"], e["last_disp"],
+                   e["traded"] - e["max_disp"])
+        e["fired"] = True
+        e["last"] = now
 
     def _exh_push(self, vb, vs, nb, ns):
         if len(self.exh_base) == self.p["exhaustion_base_window"]:

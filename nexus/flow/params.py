@@ -272,6 +272,23 @@ Not adopted, measured on the same frames: `--param spoof_min_updates=3` gave 201
 venues) 0.974/0.974 -> 1.00/0.974 (OKX's one left) and 207-223 (five venues) 0.926/0.911 ->
 0.950/0.911, no label lost; it is a value chosen on these seeds, and a wall on a 0.5 s snapshot
 feed (Hyperliquid) would need to stand 1 s to count, so 2 (the definition's) stays.
+
+Iceberg labels follow the wire (nexus/sim/patterns.py Iceberg.observable): a refill counts only
+where the venue's main book channel published between it and the one before (one taker order
+eating the clip N times in one step showed no refill), no label where the level was taken at
+absorption's flood turnover (>= absorption_turnover_pct of its size a second over the clip's
+life), the first pattern after the 10 s warm-up (FIRST_PATTERN_S 3 -> 12 s); the detector
+fire-tests an episode a print replaces, at its last print (a late Coinbase batch ending in a
+sweep). Tuning seeds 201-210, seven venues (`nexus signals eval --seeds 201-210
+--include-tuning --json --jobs 1 --cache DIR`), before -> after: iceberg 0.97/0.78 (74
+labels) -> 0.89/0.99 (67); precision fell with 8 false alarms (was 2): 6 absorptions read as
+icebergs in their first 0.5-1.5 s (the old engine reads the same frames the same way: the
+moved schedule, not the detector), 2 clips taken 11-14x their size a second over their life,
+unlabelled, which the detector read before their turnover rose. Other kinds: absorption
+1.00/0.95 -> 1.00/0.96, exhaustion 0.99/0.95 -> 1.00/0.94, delta spike 1.00/0.98 ->
+1.00/0.98, spoof 0.90/0.95 -> 0.86/0.92, smart money 0.95/1.00 -> 0.93/0.96 (the run itself
+changed with the schedule). Seeds 211-215: iceberg 0.97/0.82 (38) -> 0.95/1.00 (35), every
+venue 4/4 or better; absorption 1.00/0.97 -> 1.00/1.00, spoof 0.94/0.92 -> 0.97/1.00.
 """
 
 from __future__ import annotations

@@ -75,6 +75,7 @@ class SimCore:
             self.sim.venues[v].published_depth = f.view(f.primary).depth
             self.sim.venues[v].published_qty = self._published_qty(f)
             self.sim.venues[v].published_prices = self._published_prices(f)
+            self.sim.venues[v].published_ts = self._published_ts(f)
         self.scheduler = Scheduler(self.seed, self.sim.venues, self.epoch_ns, enabled=patterns,
                                    published={v: self._published_touch(f) for v, f in self.feeds.items()})
         self.exchanges: dict[str, SimExchange] = {}    # order entry, opened on first use
@@ -112,6 +113,14 @@ class SimCore:
             view = feed.view(feed.primary)
             return view.bids if side == BID else view.asks
         return prices
+
+    @staticmethod
+    def _published_ts(feed: Feed) -> Callable[[], int | None]:
+        """The exchange time of `feed`'s last publication on its main book channel."""
+        def ts() -> int | None:
+            view = feed.view(feed.primary)
+            return view.history[-1].ts_ns if view.history else None
+        return ts
 
     def clock(self) -> int:
         return self.t_ns

@@ -195,6 +195,8 @@ class VenueSim:
         self.published_qty: Callable[[int, int], int] | None = None
         # side -> the prices on that side of the main book channel as last published (set with it)
         self.published_prices: Callable[[int], Iterable[int]] | None = None
+        # () -> the exchange time of the main book channel's last publication (None: none yet)
+        self.published_ts: Callable[[], int | None] | None = None
         # see _fill_ladder: only where the venue's tick is coarse against its placement distance
         place_ticks = self.flow.place_bps * 1e-4 * self.fair / self.tick
         self.ladder_ticks = LADDER_TICKS if place_ticks < COARSE_PLACE_TICKS else 0

@@ -2,7 +2,7 @@
 50 ms, market_trades in 250 ms batches): prints are paired with the book by exchange time
 (engine/det_iceberg.pxd, iceberg_late_ns), in the compiled engine and its pure-Python twin."""
 
-from flow_streams import TRADE, Market, batched_trades, to_batch
+from flow_streams import F_LAST, TRADE, Market, batched_trades, to_batch
 from nexus.flow.params import FlowParams
 from nexus.flow.signals import SignalType as T
 from test_flow_pyengine import assert_same, both
@@ -68,3 +68,40 @@ def test_what_arrival_order_pairing_misses_exchange_time_pairing_finds():
     stream = to_batch(batched_trades(m.recs, trades_ns=500_000_000))
     assert icebergs(*both(stream, FlowParams()), t0) == [(ASK, p)]
     assert icebergs(*both(stream, FlowParams(iceberg_late_ns=0)), t0) == []
+
+
+def test_an_episode_replaced_within_a_message_is_tested_at_its_last_print():
+    """The third clip's print and a sweep through the ten prices behind the level come in one
+    batch of trades (Coinbase, seed 202): each new price starts a new episode before the end
+    of the message, so the complete iceberg is tested when it is replaced, at its last print."""
+    m = Market(1)
+    m.run(40)
+    t0 = m.t
+    p = m.best(ASK)
+    m.emit([m.setq(ASK, p, 3)])
+    for k in range(3):
+        m.run(0.6, trade_prob=0, protect={(ASK, p)})
+        if k == 2:
+            # a seller opens a trade batch: the clip's print and the sweep 40 ms later wait
+            # for the next one, together, after the book messages of both
+            while m.t % 250_000_000:
+                m.step(trade_prob=0, protect={(ASK, p)})
+            m.trade(ASK, 1)
+            for _ in range(3):
+                m.step(trade_prob=0, protect={(ASK, p)})
+        m.emit([(TRADE, BID, p, 4)])
+        m.step(trade_prob=0, protect={(ASK, p)})
+        m.emit([m.setq(ASK, p, 3)])
+    third = m.t
+    m.step(trade_prob=0, protect={(ASK, p)})
+    behind = sorted(m.book[ASK])[1:11]
+    sweep = m.trade(BID, 3 + sum(m.book[ASK][x] for x in behind))
+    assert [px for _, _, px, _ in sweep] == [p] + behind
+    m.run(1.5, trade_prob=0)
+    stream = to_batch(batched_trades(m.recs))
+    kind, ts, last = stream["kind"], stream["ts_exchange_ns"], stream["flags"] & F_LAST
+    # the message that carries the third clip's print also carries the whole sweep
+    i3 = next(i for i in range(len(stream)) if kind[i] == TRADE and ts[i] == third - m.step_ns)
+    end = next(i for i in range(i3, len(stream)) if last[i])
+    assert sum(1 for i in range(i3, end + 1) if kind[i] == TRADE and ts[i] > third) == len(sweep)
+    assert icebergs(*both(stream, FlowParams()), t0) == [(ASK, p)]

@@ -526,3 +526,90 @@ def test_spoof_wall_without_levels_in_front_is_not_labelled():
     sp = wall(False)
     assert sp.shown and sp.front >= Spoof.FRONT_MIN and sp.detail["front_shown"] >= Spoof.FRONT_MIN
     assert sp.observable() or sp.run_over
+
+
+def test_first_pattern_starts_after_the_detectors_warm_up():
+    # Relative thresholds are unknown before the warm-up: a pattern there cannot be read.
+    from nexus.flow.params import FlowParams
+    from nexus.sim.patterns import FIRST_PATTERN_S
+    assert FIRST_PATTERN_S > FlowParams().warmup_s
+    e = SimCore(seed=31, venues=VENUES)
+    assert e.scheduler.next_ns - e.epoch_ns >= FlowParams().warmup_s * 1_000_000_000
+
+
+def test_iceberg_flood_threshold_is_the_absorption_detectors():
+    from nexus.flow.params import FlowParams
+    from nexus.sim.patterns import ABSORPTION_TURNOVER_PCT
+    assert ABSORPTION_TURNOVER_PCT == FlowParams().absorption_turnover_pct
+
+
+def _iceberg_at_touch(venue: str):
+    """A running SimCore without patterns and an iceberg at its best bid whose slice the venue
+    has published; its own takers off (the test takes the level)."""
+    import random
+
+    from nexus.sim.market import BID
+    from nexus.sim.patterns import Iceberg
+    e = SimCore(seed=5, venues=[venue], patterns=False)
+    e.advance(2)
+    vs = e.sim.venues[venue]
+    p = Iceberg("T1", vs, e.t_ns, random.Random(1), BID)
+    p.lean = 0
+    vs.hooks.append(p)
+    _until_published(e, vs, p)
+    return e, vs, p
+
+
+def _until_published(e, vs, p) -> None:
+    """Step until the venue has published the level since the iceberg's last refill."""
+    while (vs.published_ts() or 0) < p.refill_ns:
+        e.step()
+
+
+def _take_in_one_step(e, vs, p, qty: int) -> None:
+    """One sell order of qty (venue units, rounded up to lots) into the iceberg's level during
+    the next step, as the pattern's own takers do."""
+    from nexus.sim.market import SELL
+    lots = -(-qty // vs.spec.lot)
+    p.before_flow = lambda vs_, t_ns: vs_.market(SELL, lots, limit=p.price, tag=p.id)
+    e.step()
+    del p.before_flow
+
+
+def test_iceberg_refills_inside_one_order_are_not_seen():
+    from nexus.sim.patterns import Iceberg
+    # One order eating the level and three clips refills it three times inside one step: no
+    # book message ever shows those clips, so they are not refills on the wire.
+    # (The venue's background sellers hit the level too: counts are taken around the order.)
+    e, vs, p = _iceberg_at_touch("binance-perp")
+    refills, seen = p.refills, p.refills_seen
+    _take_in_one_step(e, vs, p, vs.book_side(p.side)[p.price] + 2 * p.visible)
+    assert p.refills - refills >= 3 and p.refills_seen - seen == 1
+    assert p.refills_seen < Iceberg.MIN_REFILLS <= p.refills and not p.observable()
+
+
+def test_iceberg_refills_with_a_publication_between_are_seen():
+    e, vs, p = _iceberg_at_touch("binance-perp")
+    for _ in range(3):
+        refills, seen = p.refills, p.refills_seen
+        _take_in_one_step(e, vs, p, vs.book_side(p.side)[p.price])      # the queue and the slice
+        assert p.refills > refills and p.refills_seen == seen + 1
+        _until_published(e, vs, p)                                      # the venue shows the clip
+    assert p.refills_seen >= 3
+    turnover = 100 * p.level_traded / p.level_max / ((p.last_fill_ns - p.first_fill_ns) / 1e9)
+    assert p.turnover_pct() == pytest.approx(turnover)
+    from nexus.sim.patterns import ABSORPTION_TURNOVER_PCT
+    assert p.observable() == (turnover < ABSORPTION_TURNOVER_PCT)
+
+
+def test_iceberg_labels_are_not_floods(engine):
+    # The level of every iceberg label was taken less than the absorption detector's flood
+    # turnover (its largest size ten times a second): measured on the fill log.
+    from nexus.sim.patterns import ABSORPTION_TURNOVER_PCT
+    for lb in [x for x in engine.labels(False) if x["kind"] == "iceberg" and "derived_from" not in x["detail"]]:
+        side = 1 if lb["side"] == "sell" else -1        # a hidden bid is hit by sellers
+        fills = [f for v, f in engine.fill_log if v == lb["venue"] and _px(engine, lb, f.price) == lb["price"]
+                 and f.side == side and lb["t_start_ns"] <= f.ts_ns < lb["t_end_ns"]]
+        span_s = max(1_000_000, fills[-1].ts_ns - fills[0].ts_ns) / 1e9
+        level_max = Decimal(lb["detail"]["level_max"]) * 10 ** engine.feeds[lb["venue"]].spec.qty_dec
+        assert 100 * sum(f.qty for f in fills) / float(level_max) / span_s < ABSORPTION_TURNOVER_PCT, lb
