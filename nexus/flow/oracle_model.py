@@ -385,29 +385,15 @@ def _calibrated(conf: np.ndarray, table: list[int] | None) -> np.ndarray:
     return np.asarray(table, np.int64)[np.clip(conf, 0, 100)]
 
 
-MIN_BLOCK = 30   # a calibration block of fewer predictions is pooled with its neighbour
-
-
 def _cal_table(conf: np.ndarray, correct: np.ndarray) -> list[int] | None:
-    """The isotonic calibration (nexus/flow/calibration.py), with blocks of fewer than
-    MIN_BLOCK predictions pooled into their neighbour: the few most confident predictions
-    (2 of 2 right reads 75 % after smoothing) must not set the top of the table."""
-    from nexus.flow.calibration import MIN_SIGNALS, isotonic, table_from_blocks
+    """The isotonic calibration (nexus/flow/calibration.py), blocks of fewer than MIN_BLOCK
+    predictions pooled into their neighbour: the few most confident predictions (2 of 2
+    right reads 75 % after smoothing) must not set the top of the table."""
+    from nexus.flow.calibration import MIN_SIGNALS, isotonic_pooled, table_from_blocks
 
     if len(conf) < MIN_SIGNALS:
         return None
-    blocks = [[c * n, (sh * (n + 2) - 1), n] for c, sh, n in isotonic(list(zip(conf.tolist(), correct.tolist())))]
-    i = 0
-    while len(blocks) > 1 and i < len(blocks):
-        if blocks[i][2] >= MIN_BLOCK:
-            i += 1
-            continue
-        j = i - 1 if i > 0 else i + 1
-        lo, hi = min(i, j), max(i, j)
-        blocks[lo] = [blocks[lo][0] + blocks[hi][0], blocks[lo][1] + blocks[hi][1], blocks[lo][2] + blocks[hi][2]]
-        del blocks[hi]
-        i = 0
-    return table_from_blocks([(s / n, (k + 1) / (n + 2), int(n)) for s, k, n in blocks])
+    return table_from_blocks(isotonic_pooled(list(zip(conf.tolist(), correct.tolist()))))
 
 
 def dataset(sessions: list[Session], horizon_ns: int):

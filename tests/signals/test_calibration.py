@@ -2,7 +2,7 @@
 
 import pytest
 
-from nexus.flow.calibration import fit, isotonic, table_from_blocks
+from nexus.flow.calibration import fit, isotonic, isotonic_pooled, table_from_blocks
 from nexus.flow.evaluate import reliability, wilson
 
 
@@ -16,6 +16,19 @@ def test_isotonic_pools_violators_and_smooths():
     t = table_from_blocks(blocks)
     assert len(t) == 101 and t[0] == t[50] == 62 and t[100] == round(11 / 12 * 100)
     assert all(a <= b for a, b in zip(t, t[1:]))
+
+
+def test_blocks_of_few_signals_are_pooled_with_a_neighbour():
+    # one low-scored false signal, then 40 right at 60 and 40 (36 right) at 90
+    pts = [(40, False)] + [(60, True)] * 40 + [(90, True)] * 36 + [(90, False)] * 4
+    assert [b[2] for b in isotonic(pts)] == [1, 80]                       # PAV alone keeps the block of one ...
+    assert table_from_blocks(isotonic(pts))[40] == 33                     # ... and it sets raw 40 at 33 %
+    blocks = isotonic_pooled(pts, min_block=30)
+    assert [b[2] for b in blocks] == [81]                                 # pooled: 76 of 81
+    assert blocks[0][1] == pytest.approx(77 / 83)
+    big = [(40, False)] * 20 + [(40, True)] * 10 + pts[1:]                 # a block of 30: kept apart
+    assert [b[2] for b in isotonic_pooled(big, min_block=30)] == [30, 80]
+    assert fit([("spoof", "v", c, t) for c, t in pts], [201])["tables"]["spoof"][40] == round(77 / 83 * 100)
 
 
 def test_fit_skips_kinds_with_few_signals():
