@@ -51,7 +51,8 @@ class Simulator:
         self.lag_events = 0
         # wall_clock: simulated time follows the wall clock from epoch_ns (a venue whose clients
         # sign timestamps checks them against it): behind it (start-up, a loaded machine) the
-        # steps run back to back until caught up, never re-anchored later
+        # steps run back to back until caught up, never re-anchored later; an epoch ahead of
+        # the wall clock keeps its lead
         self.wall_clock = wall_clock
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -88,7 +89,13 @@ class Simulator:
         step_s = STEP_NS / 1e9 / self.speed
         t0 = loop.time() - self.core.step_no * step_s
         if self.wall_clock:
-            t0 = loop.time() - (time.time_ns() - self.core.epoch_ns) / 1e9
+            # behind the wall clock (the epoch a little in the past, a restart): caught up to it.
+            # Ahead of it: a lead the caller asked for, kept (anchoring to the wall clock here
+            # undid it: a client signing whole seconds, ccxt's Coinbase JWT nbf, then met a clock
+            # trailing it by a step at every second boundary and was refused now and then).
+            behind_s = (time.time_ns() - self.core.epoch_ns) / 1e9
+            if behind_s > self.core.step_no * step_s:
+                t0 = loop.time() - behind_s
         batch = 0
         while not self._stopping:
             target = t0 + (self.core.step_no + 1) * step_s

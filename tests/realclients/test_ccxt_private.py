@@ -158,9 +158,9 @@ async def _round_trip(venue: str) -> dict:
     _, amount, perpetual, _ = PRIVATE[venue]
     # ccxt's Coinbase JWT has nbf = the current second; a simulator clock started at the test's
     # wall time trails it by milliseconds and, at a second boundary, would find the JWT not yet
-    # valid (as Coinbase refuses one): its clock starts 0.5 s ahead (well inside the other venues'
-    # receive windows).
-    epoch_ns = (time.time_ns() + (500_000_000 if venue == "coinbase" else 0)) // 1_000_000 * 1_000_000
+    # valid (as Coinbase refuses one): its clock starts 2 s ahead (building the simulator takes
+    # ~0.45 s of that lead, more on a loaded machine; the JWT lives 120 s).
+    epoch_ns = (time.time_ns() + (2_000_000_000 if venue == "coinbase" else 0)) // 1_000_000 * 1_000_000
     async with Simulator(seed=5, venues=[_venue(venue)], symbol=SIM_SYMBOL.get(venue, "BTCUSDT"),
                          epoch_ns=epoch_ns, wall_clock=True) as sim:
         key, secret, sim_secret = KEY, SECRET, SECRET

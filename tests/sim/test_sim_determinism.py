@@ -83,3 +83,21 @@ def test_wire_messages_repeat_byte_for_byte_across_runs():
         for k in common:
             assert first[k] == second[k], k
     run(main())
+
+
+def test_wall_clock_keeps_a_lead_and_catches_up_a_lag():
+    """wall_clock: an epoch ahead of the wall clock is kept ahead (a client signing whole
+    seconds, ccxt's Coinbase JWT, must not meet a clock that trails it); one behind is caught up."""
+    import time
+
+    async def offset_s(lead_s: float) -> float:
+        epoch = time.time_ns() + int(lead_s * 1e9)
+        async with Simulator(seed=1, venues=["coinbase"], epoch_ns=epoch, wall_clock=True) as sim:
+            await asyncio.sleep(3.0)    # longer than the lead: a clock that waits for the wall
+            return (sim.now_ns - time.time_ns()) / 1e9  # clock to reach it has no lead left by now
+
+    # building the simulator takes ~0.45 s of the lead (more on a loaded machine), then it is kept
+    ahead = asyncio.run(offset_s(2.0))
+    assert 0.8 < ahead <= 2.0, ahead
+    behind = asyncio.run(offset_s(-2.0))
+    assert -0.2 < behind <= 0.0, behind        # caught up with the wall clock, never ahead of it
