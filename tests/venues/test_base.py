@@ -149,3 +149,24 @@ def test_decoder_state_is_untouched_by_a_rejected_message():
     with pytest.raises(DecodeError):  # valid first level, broken second: nothing may apply
         dec.decode(DEPTH.replace(b'["100.00000000","0.00000000"]', b'["100.00000000","x"]'), out)
     assert sync.books["BTCUSDT"].book.top(1, 10) == before
+
+
+def test_a_parser_that_refuses_a_valid_message_is_replaced_and_the_message_kept():
+    """`Decoder._parse` asks a fresh parser when the reused one refuses a document (for the
+    error's reason). A real state in which the reused parser refuses a VALID document: a lazy
+    (non-recursive) parse's proxies still alive (pysimdjson raises RuntimeError "Tried to re-use
+    a parser ..."). The message must still be parsed, and the decoder keep the fresh parser
+    (`_parse` directly: Binance's depth message takes the native fast path in `decode`)."""
+    import simdjson
+
+    dec = BinanceSpotDecoder()
+    stuck = simdjson.Parser()
+    held = stuck.parse(b'{"a":[1]}')        # a live lazy Object keeps `stuck` in use
+    with pytest.raises(RuntimeError):
+        stuck.parse(DEPTH, True)
+    dec._parser = stuck
+    assert dec._parse(DEPTH) == simdjson.Parser().parse(DEPTH, True)   # the message is kept
+    assert dec._parser is not stuck
+    with pytest.raises(DecodeError, match="not valid JSON"):
+        dec._parse(DEPTH[:40])          # broken bytes are still refused, with a reason
+    assert held["a"][0] == 1
