@@ -163,10 +163,15 @@ class CrossedSeconds:
         venue's trades too), for `crossed_pairs`' time gap; with `agg` (the consensus after
         `batch`), a coherent-instant sample when every merged venue's last book update is
         within COHERENT_NS of the others'."""
-        book = np.flatnonzero(batch["kind"] != _TRADE)
-        if not len(book):
+        if not len(batch):
             return
-        self.book_ts[venue] = int(batch["ts_exchange_ns"][book[-1]])
+        if batch["kind"][-1] != _TRADE:     # the usual batch: it ends with a book record
+            self.book_ts[venue] = int(batch["ts_exchange_ns"][-1])
+        else:
+            book = np.flatnonzero(batch["kind"] != _TRADE)
+            if not len(book):
+                return
+            self.book_ts[venue] = int(batch["ts_exchange_ns"][book[-1]])
         if agg is None:
             return
         ts = [self.book_ts.get(v) for v, s in agg.venues.items() if not (s.stale and agg.cfg.stale_mode == "exclude")]
