@@ -306,7 +306,9 @@ three walls lost were genuine spoofs pulled as the price came (binance-perp seed
 Aster 222): placed, shown once more 100 ms later and pulled 200 ms after placement, the same
 wire footprint as the false alarms it removed (Binance spot, Binance RWA, Aster, Deribit
 200 ms, Coinbase 150 ms). A spoofer who cancels as the price nears may do so within one
-interval; the rule costs recall, so it stays off. What does separate the false alarms on
+interval; the rule costs recall, so it stays off. (`--param spoof_min_updates=3` on the same
+frames: the same pooled figures on both ranges, Bitget's 400 ms one instead of Coinbase's 150 ms
+one; Hyperliquid 2/3 and 1/2 found with either, as with neither.) What does separate the false alarms on
 201-223 with the defaults (29): 22 were placed less than 0.45 bp from the touch, where every labelled wall stood
 1.2-3.2 bp away, except Kraken's (0.48-0.71 bp: its 10-level view caps the distance). Bitget
 4 of its 5 at 0.24-0.32 bp, OKX its one at 0.32 bp: two or more levels in front when placed,
