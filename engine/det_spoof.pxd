@@ -16,7 +16,8 @@
 # behind it (rank 1, where ordinary depth is pulled as the price nears: min_front); walls
 # beyond max_bps or beyond a depth-limited feed; a wall that trades (more than max_traded_pct
 # of it filled at its price: it was real liquidity); fleeting orders shorter than min_life_ns or
-# shown in fewer than min_updates book updates (a wall shown for one book update cannot mislead
+# shown in fewer than min_updates book updates or seen standing (first to last book message that
+# showed it) for less than min_seen_ns (a wall shown for one book update cannot mislead
 # anyone; Hasbrouck and Saar, "Technology and liquidity provision", 2009, call these fleeting
 # orders; on a 200 ms feed one update outlasts min_life_ns, so the age alone does not say it);
 # a wall first seen among the last min_behind levels of a depth-limited view (it scrolled in).
@@ -61,10 +62,14 @@
 #     behind it (it did not merely drop off the end of a depth-limited feed as the price
 #     moved away), and the touch had come closer: its distance to the wall is at most
 #     approach_pct % of the distance when the wall appeared (pulled as the price approached,
-#     "before it could trade"; 100 turns this off), it stood at least min_life_ns, and it was
+#     "before it could trade"; 100 turns this off), it stood at least min_life_ns, it was
 #     shown in at least min_updates book messages (the placing one and every later one that
-#     ended with it in view and not pulled: "shown long enough to be seen" on a feed of any
-#     cadence).
+#     ended with it in view and not pulled), and those messages span at least min_seen_ns
+#     (from the placing one to the last that showed it: how long the wire PROVES it stood --
+#     the age at the pull runs to the message that reports it gone, which may come up to one
+#     book interval after the cancel; 0, the default, turns this off: measured, not adopted,
+#     see nexus/flow/params.py). With 150 ms a 100 ms feed must show it in 3 messages, a 200 ms
+#     feed (Bitget) or a 0.5 s snapshot feed (Hyperliquid) in 2, a 20 ms feed over 150 ms.
 # Confidence: conf_ratio(T, peak). Facts: peak size, life ns, levels in front when pulled,
 # traded at the price, distance from the touch at the pull and when it appeared (price
 # units).
@@ -90,6 +95,7 @@ cdef struct Wall:
     int64_t traded
     int64_t dist0
     int64_t shown                    # book messages that ended with it standing in view
+    int64_t seen_ns                  # the last of them (the placing one at first)
 
 cdef struct Spoof:
     SpoofParams p
@@ -164,6 +170,7 @@ cdef inline void spoof_consider(Spoof* s, DetCtx* c, int ps, const LadderSide* s
     w.traded = 0
     w.dist0 = dist
     w.shown = 1
+    w.seen_ns = c.now_ns
 
 
 cdef inline int64_t spoof_threshold(Spoof* s, DetCtx* c, const LadderSide* side, Py_ssize_t L) noexcept nogil:
@@ -259,6 +266,7 @@ cdef inline void spoof_message(Spoof* s, DetCtx* c, SignalOut* o) noexcept nogil
             if d * 100 > (100 - s.p.pull_pct) * w.peak or (last - d) * 100 < s.p.pull_pct * w.peak:
                 if d > 0:
                     w.shown += 1             # one more message that ended with it in view
+                    w.seen_ns = c.now_ns
                 continue
             behind = side.n - rank - (1 if d > 0 else 0)
             if d == 0 and behind < s.p.min_behind:
@@ -266,7 +274,8 @@ cdef inline void spoof_message(Spoof* s, DetCtx* c, SignalOut* o) noexcept nogil
             w.active = 0
             if w.traded * 100 > s.p.max_traded_pct * w.peak or rank < s.p.min_rank or behind < s.p.min_behind:
                 continue
-            if c.now_ns - w.first_ts < s.p.min_life_ns or w.shown < s.p.min_updates:
+            if (c.now_ns - w.first_ts < s.p.min_life_ns or w.shown < s.p.min_updates
+                    or w.seen_ns - w.first_ts < s.p.min_seen_ns):
                 continue
             dist = spoof_dist(side, ps, w.price)
             if s.p.approach_pct < 100 and dist * 100 > s.p.approach_pct * w.dist0:

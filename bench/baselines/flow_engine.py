@@ -873,7 +873,7 @@ class PyFlowEngine:
         rank = side.rank(price)
         if slot >= 0 and rank >= p["spoof_min_front"] and len(side.prices) - rank - 1 >= p["spoof_min_behind"]:
             walls[slot] = {"price": price, "peak": q, "last": q, "thr": thr, "first": self.now, "traded": 0,
-                           "dist0": dist, "shown": 1}
+                           "dist0": dist, "shown": 1, "seen": self.now}
 
     def _spoof_scan(self, ps):
         p, side = self.p, self._book_side(ps)
@@ -918,6 +918,7 @@ class PyFlowEngine:
                 if d * 100 > (100 - p["spoof_pull_pct"]) * w["peak"] or (last - d) * 100 < p["spoof_pull_pct"] * w["peak"]:
                     if d > 0:
                         w["shown"] += 1     # one more message that ended with it in view
+                        w["seen"] = self.now
                     continue
                 behind = len(side.prices) - rank - (1 if d > 0 else 0)
                 if d == 0 and behind < p["spoof_min_behind"]:
@@ -926,7 +927,8 @@ class PyFlowEngine:
                 if (w["traded"] * 100 > p["spoof_max_traded_pct"] * w["peak"] or rank < p["spoof_min_rank"]
                         or behind < p["spoof_min_behind"]):
                     continue
-                if self.now - w["first"] < p["spoof_min_life_ns"] or w["shown"] < p["spoof_min_updates"]:
+                if (self.now - w["first"] < p["spoof_min_life_ns"] or w["shown"] < p["spoof_min_updates"]
+                        or w["seen"] - w["first"] < p["spoof_min_seen_ns"]):
                     continue
                 touch = side.px(0)
                 dist = 0 if not side.prices else (touch - w["price"] if ps == BID else w["price"] - touch)

@@ -289,6 +289,32 @@ unlabelled, which the detector read before their turnover rose. Other kinds: abs
 1.00/0.98, spoof 0.90/0.95 -> 0.86/0.92, smart money 0.95/1.00 -> 0.93/0.96 (the run itself
 changed with the schedule). Seeds 211-215: iceberg 0.97/0.82 (38) -> 0.95/1.00 (35), every
 venue 4/4 or better; absorption 1.00/0.97 -> 1.00/1.00, spoof 0.94/0.92 -> 0.97/1.00.
+
+Spoof "seen standing" on the wire (spoof_min_seen_ns; tuning seeds 201-223 only, `--venues all`;
+measured, NOT adopted: the default is 0, off). The cadence-aware form of "shown long enough to
+be seen": the time the wire PROVES the wall stood -- from the book message that placed it to the
+last one that showed it, not pulled -- must reach min_seen_ns (the age at the pull runs to the
+message reporting it gone, up to one book interval after the cancel). At 150 ms (= min_life_ns)
+a 100 ms feed needs 3 messages, a 200 ms feed (Bitget) and Hyperliquid's 0.5 s snapshots 2 (as
+now), a 20 ms feed 150 ms. Same cached frames (`nexus signals eval --seeds 201-215
+--include-tuning --venues all --json --jobs 1 --cache DIR`, with and without `--param
+spoof_min_seen_ns=150000000`): 201-215 spoof 0.795/0.937 -> 0.830/0.926 (detected 112 -> 106,
+false alarms 23 -> 18, labels found 89 -> 88 of 95); 216-223 0.895/0.981 -> 0.907/0.942 (57 ->
+54, false alarms 6 -> 5, found 51 -> 49 of 52); 100 ms moves nothing, 200 ms = 150 ms on
+201-215; no other kind moved, OKX and Bitget unchanged (their false alarms outlast it). The
+three walls lost were genuine spoofs pulled as the price came (binance-perp seeds 207 and 222,
+Aster 222): placed, shown once more 100 ms later and pulled 200 ms after placement, the same
+wire footprint as the false alarms it removed (Binance spot, Binance RWA, Aster, Deribit
+200 ms, Coinbase 150 ms). A spoofer who cancels as the price nears may do so within one
+interval; the rule costs recall, so it stays off. (`--param spoof_min_updates=3` on the same
+frames: the same pooled figures on both ranges, Bitget's 400 ms one instead of Coinbase's 150 ms
+one; Hyperliquid 2/3 and 1/2 found with either, as with neither.) What does separate the false alarms on
+201-223 with the defaults (29): 22 were placed less than 0.45 bp from the touch, where every labelled wall stood
+1.2-3.2 bp away, except Kraken's (0.48-0.71 bp: its 10-level view caps the distance). Bitget
+4 of its 5 at 0.24-0.32 bp, OKX its one at 0.32 bp: two or more levels in front when placed,
+on fine-tick dense books. The level count (min_front) is not the same "away from the best
+price" on a 0.01-tick book as on a 0.5-tick one; a distance rule was not adopted here (any bp figure would be chosen from the
+generator's 1.5-3 bp).
 """
 
 from __future__ import annotations
@@ -436,6 +462,9 @@ SCHEMA: tuple[Param, ...] = (
         P("spoof_min_life_ns", 150 * MS, "a wall pulled sooner than this is a fleeting order, not a spoof"),
         P("spoof_min_updates", 2, "... and a wall shown in fewer of its venue's book updates (the placing one "
           "counts) is one too: on a 200 ms feed one update outlasts min_life_ns", 1),
+        P("spoof_min_seen_ns", 0, "... and a wall the wire showed standing for less than this (from the "
+          "placing book message to the last one that showed it, not pulled) is one too (0: off; measured, "
+          "not adopted: see the notes above)"),
         P("spoof_pull_pct", 75, "pulled: its size fell by >= this % of its peak in one message", 0, 100),
         P("spoof_max_traded_pct", 10, "fires when at most this % of its peak traded at its price", 0, 100),
         P("spoof_min_rank", 1, "... with at least this many better levels in front of it"),

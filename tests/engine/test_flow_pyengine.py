@@ -151,6 +151,23 @@ def test_spoof_wall_shown_in_one_update_is_not_a_spoof(updates, min_updates, fir
     assert spoofs_after(out, t0) == ([(2, p)] if fires else [])
 
 
+@pytest.mark.parametrize("gap_ms,updates,min_seen_ms,fires", [
+    (100, 2, 150, False),   # a 100 ms feed: shown at t0 and t0 + 100 ms, pulled at t0 + 200 ms --
+                            # two updates and 200 ms of "life", but the wire showed it standing 100 ms
+    (100, 2, None, True),   # the same stream with the default (the rule off): it was the rule
+    (100, 3, 150, True),    # shown at t0 and t0 + 200 ms: seen standing 200 ms
+    (200, 2, 150, True),    # Bitget's 200 ms book: two updates already span 200 ms
+    (500, 2, 150, True),    # Hyperliquid's 0.5 s snapshots: two, as before (not three: 1 s)
+    (500, 1, 150, False),   # ... and one is still a fleeting order
+])
+def test_spoof_wall_seen_standing_for_min_seen_ns_on_the_wire(gap_ms, updates, min_seen_ms, fires):
+    batch, t0, p = wall_shown_in(updates, gap_ns=gap_ms * 1_000_000)
+    params = FlowParams() if min_seen_ms is None else FlowParams(spoof_min_seen_ns=min_seen_ms * 1_000_000)
+    out, py = both(batch, params)
+    assert_same(out, py)
+    assert spoofs_after(out, t0) == ([(2, p)] if fires else [])
+
+
 def wall_scrolled_in(at_edge, seed=1, size=400):
     """A 20-level view (Market's depth) whose touch is taken: a large bid level appears in the
     same message, either at the last shown level (a resting order scrolling into the view,
