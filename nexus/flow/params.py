@@ -305,6 +305,16 @@ taken within 1.2 s whose turnover over their life reads >= 10x on the wire (the 
 level smaller than the simulator's largest size; the label reads 4-8x); on every venue one
 Deribit clip whose level grew ~28x (makers joining) before 2 s, so its prints no longer
 exceeded twice the largest display.
+Not adopted, measured on the same frames: (1) keeping "prints exceeded twice the display" once
+seen (makers joining while the fire is held no longer undo it): every venue +1 found (that
+Deribit clip) and +1 false alarm (dYdX), seven venues unchanged. (2) Absorption judging its
+flood again at the end of its hold against the largest display seen by then (Bitget, seed 201:
+an iceberg's 0.0125 clip published at <= 0.0039 for its first second armed absorption by
+turnover, which then kept the iceberg quiet): every venue iceberg found 95 -> 97 and
+absorption 103/105 -> 103/103 precise, but seven venues absorption found 105 -> 104 (OKX, seed
+203: a maker joining the absorber's level for a moment disarmed it) and the synthetic absorption
+of tests/engine/flow_streams.py was dropped the same way (makers adding to the level after the
+flood): the largest display counts makers passing by, so it was left out.
 """
 
 from __future__ import annotations
