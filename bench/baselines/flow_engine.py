@@ -535,7 +535,7 @@ class PyFlowEngine:
         if (e is None or not e["active"] or px != e["px"] or ts - e["start"] > self.p["iceberg_window_ns"]
                 or (e["gone"] is not None and (j is None or ts > e["gone"]))):
             if e is not None and e["active"]:
-                self._iceberg_fire(ps, e, e["last_ts"])     # its last chance, at its last print
+                self._iceberg_fire(ps, e, e["last_ts"], True)     # its last chance, at its last print
             disp = self._book_side(ps).qty.get(px, 0)
             if j is not None and obs[j - 1][1] == px:
                 disp = obs[j - 1][2]
@@ -574,6 +574,7 @@ class PyFlowEngine:
                 continue
             if e["gone"] is not None:
                 if self.now - e["gone"] > p["iceberg_late_ns"]:
+                    self._iceberg_fire(ps, e, e["last_ts"], True)     # the episode ends
                     e["active"] = False
                     continue
             elif e["touched"]:
@@ -586,6 +587,7 @@ class PyFlowEngine:
                         if p["iceberg_late_ns"] > 0:
                             e["gone"] = self.now
                         else:
+                            self._iceberg_fire(ps, e, e["last_ts"], True)
                             e["active"] = False
                     e["last_disp"] = 0
                     continue
@@ -600,24 +602,28 @@ class PyFlowEngine:
                 e["last_disp"] = d
                 if d > e["max_disp"]:
                     e["max_disp"] = d
-            self._iceberg_fire(ps, e, self.now)
+            self._iceberg_fire(ps, e, self.now, False)
 
-    def _iceberg_fire(self, ps, e, now):
-        """engine/det_iceberg.pxd ice_fire: the episode's fire test as of exchange time now."""
+    def _iceberg_fire(self, ps, e, now, final):
+        """engine/det_iceberg.pxd ice_fire: the episode's fire test as of exchange time now
+        (final: the episode ends here)."""
         p = self.p
         if e["fired"] or e["refills"] < p["iceberg_min_refills"] or now - e["start"] < p["iceberg_settle_ns"]:
             return
         if self._absorption_heavy(ps, e["px"], now):
             return
         span = (e["last_ts"] if e["late"] else now) - e["start"]
+        if not final and now - e["start"] < p["iceberg_flood_span_ns"] + (p["iceberg_late_ns"] if e["late"] else 0):
+            return
         if p["iceberg_flood_pct"] > 0 and (not self._warm() or e["traded"] >= self._flow(p["iceberg_flood_pct"], span)):
             return
         ms = max(1, span // 1000000)
         if p["iceberg_flood_orders_per_s"] > 0 and e["traded"] * 1000 >= (
                 p["iceberg_flood_orders_per_s"] * (self.avg_order >> 16) * ms):
             return
+        tms = ms if final else max(ms, p["iceberg_flood_span_ns"] // 1000000)
         if p["absorption_turnover_pct"] > 0 and e["max_disp"] > 0 and e["traded"] * 100000 >= (
-                p["absorption_turnover_pct"] * e["max_disp"] * ms):
+                p["absorption_turnover_pct"] * e["max_disp"] * tms):
             return
         thr = max(e["max_disp"] * p["iceberg_vol_mult_pct"] // 100, p["iceberg_min_qty"], 1)
         if e["traded"] < thr:
