@@ -13,7 +13,9 @@
 # What it does NOT detect: intent (a genuine order cancelled for a genuine reason looks the
 # same); layering across many small orders at several prices (each is judged alone and none
 # is a wall); spoofing at the touch (the touch could trade: it is dropped) or placed just
-# behind it (rank 1, where ordinary depth is pulled as the price nears: min_front); walls
+# behind it (rank 1, where ordinary depth is pulled as the price nears: min_front) or within
+# min_dist_vol_pct % of the touch's usual one-second move (an order that may well trade in a
+# second is real liquidity, whatever its intent); walls
 # beyond max_bps or beyond a depth-limited feed; a wall that trades (more than max_traded_pct
 # of it filled at its price: it was real liquidity); fleeting orders shorter than min_life_ns or
 # shown in fewer than min_updates book updates or seen standing (first to last book message that
@@ -30,7 +32,13 @@
 #
 # Definition, per side, at the end of every message that changed the book:
 #   * a wall is a level placed away from the touch: at least two levels in front (min_front:
-#     the touch and at least one more better level) and at least min_behind levels behind it
+#     the touch and at least one more better level), at least min_dist_vol_pct % (50) of the
+#     touch's usual one-second move from it ("away from the best price", Lee-Eom-Park: where
+#     it is unlikely to trade before it is pulled; a level count alone is 0.02 USD on a
+#     0.01-tick book and 1 USD on a 0.5-tick one: the move is the market's own yardstick,
+#     the mean |change| of the mid from one second to the next, sampled at the first book
+#     message of each second, averaged over ~32 s; no wall is tracked before SPOOF_VOL_MIN
+#     samples), and at least min_behind levels behind it
 #     when the message placed it (a level first seen at the edge of a depth-limited view -- a
 #     deep resting order scrolling into Crypto.com's 50 levels at rank 48 -- was not placed
 #     there: the pull's min_behind rule, at placement), within
@@ -84,6 +92,8 @@ cdef enum:
     SPOOF_WALLS_MAX = 8
     SPOOF_LEVELS_MAX = 20            # levels the median is taken over, at most
     SPOOF_SCAN_CAP = 4096            # levels of a re-sent side examined for walls, at most
+    SPOOF_VOL_SHIFT = 5              # the touch's one-second move: EWMA over ~32 s
+    SPOOF_VOL_MIN = 10               # ... known after this many one-second samples
 
 cdef struct Wall:
     bint active
@@ -99,6 +109,12 @@ cdef struct Wall:
 
 cdef struct Spoof:
     SpoofParams p
+    # the market's typical one-second move, for min_dist_vol_pct: bid + ask sampled at the
+    # first book message of each second, |its change| over consecutive seconds averaged (Q16)
+    int64_t vol_sec                  # that second + 1 (0: no sample yet)
+    int64_t vol_mid2
+    int64_t vol_q16
+    int64_t vol_n
     Wall w[3 * SPOOF_WALLS_MAX]      # index side * SPOOF_WALLS_MAX + i (side 1, 2)
 
 
@@ -136,6 +152,28 @@ cdef inline int64_t spoof_dist(const LadderSide* side, int ps, int64_t price) no
     return side_px(side, 0) - price if ps == 1 else price - side_px(side, 0)
 
 
+cdef inline void spoof_vol(Spoof* s, const DetCtx* c) noexcept nogil:
+    """The one-second move of bid + ask, sampled at the first book message of each second."""
+    cdef int64_t sec, m2, d
+    if c.bids.n == 0 or c.asks.n == 0:
+        return
+    sec = c.now_ns // 1000000000 + 1
+    if sec == s.vol_sec:
+        return
+    m2 = side_px(c.bids, 0) + side_px(c.asks, 0)
+    if s.vol_sec != 0 and sec == s.vol_sec + 1:
+        d = m2 - s.vol_mid2
+        if d < 0:
+            d = -d
+        if s.vol_n == 0:
+            s.vol_q16 = d << 16
+        else:
+            s.vol_q16 += ((d << 16) - s.vol_q16) >> SPOOF_VOL_SHIFT
+        s.vol_n += 1
+    s.vol_sec = sec
+    s.vol_mid2 = m2
+
+
 cdef inline void spoof_consider(Spoof* s, DetCtx* c, int ps, const LadderSide* side, int64_t price,
                                 int64_t before, int64_t thr) noexcept nogil:
     """A level the message changed: track it as a wall if it qualifies."""
@@ -147,6 +185,8 @@ cdef inline void spoof_consider(Spoof* s, DetCtx* c, int ps, const LadderSide* s
     dist = spoof_dist(side, ps, price)
     if dist <= 0 or dist * 10000 > s.p.max_bps * side_px(side, 0):
         return
+    if s.p.min_dist_vol_pct > 0 and (s.vol_n < SPOOF_VOL_MIN or dist * 200 < s.p.min_dist_vol_pct * (s.vol_q16 >> 16)):
+        return                               # within the touch's usual one-second move: it may well trade
     for i in range(SPOOF_WALLS_MAX):
         w = &s.w[ps * SPOOF_WALLS_MAX + i]
         if w.active and w.price == price:
@@ -247,6 +287,7 @@ cdef inline void spoof_message(Spoof* s, DetCtx* c, SignalOut* o) noexcept nogil
     cdef Wall* w
     cdef LadderSide* side
     cdef int64_t d, rank, behind, dist, last
+    spoof_vol(s, c)
     for ps in range(1, 3):
         side = ctx_side(c, ps)
         for i in range(SPOOF_WALLS_MAX):

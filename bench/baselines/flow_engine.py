@@ -29,6 +29,7 @@ SQRT1_2 = math.sqrt(0.5)
 ROW_BOOK_CHANGED, ROW_TRADES, ROW_RESET, ROW_HAVE_BID, ROW_HAVE_ASK = 1, 2, 4, 8, 16
 ABSORPTION, ICEBERG, EXHAUSTION, DELTA_SPIKE, SPOOF, SMART_MONEY, ORACLE = range(1, 8)
 EXH_RING, SM_RING, SPOOF_WALLS_MAX, DS_LEVELS_MAX = 4096, 1024, 8, 64
+SPOOF_VOL_SHIFT, SPOOF_VOL_MIN = 5, 10      # engine/det_spoof.pxd
 OS_BUCKETS = 512
 ICE_OBS = 16                      # engine/det_iceberg.pxd ICE_OBS
 
@@ -163,6 +164,7 @@ class PyFlowEngine:
         self.ds_recent_sum = self.ds_older_sum = 0
         self.ds_fired_ts = None
         self.walls = {BID: [None] * SPOOF_WALLS_MAX, ASK: [None] * SPOOF_WALLS_MAX}
+        self.sv_sec = self.sv_mid2 = self.sv_q16 = self.sv_n = 0   # spoof: the touch's one-second move
         self.sm_ring = deque()
         self.sm_q, self.sm_n = {BID: 0, ASK: 0}, {BID: 0, ASK: 0}
         self.sm_last = {}
@@ -868,6 +870,9 @@ class PyFlowEngine:
         dist = touch - price if ps == BID else price - touch
         if dist <= 0 or dist * 10000 > p["spoof_max_bps"] * touch:
             return
+        if p["spoof_min_dist_vol_pct"] > 0 and (self.sv_n < SPOOF_VOL_MIN
+                                                or dist * 200 < p["spoof_min_dist_vol_pct"] * (self.sv_q16 >> 16)):
+            return
         slot = -1
         for i, w in enumerate(walls):
             if w is not None and w["price"] == price:
@@ -905,8 +910,23 @@ class PyFlowEngine:
             before = next(u[2] for u in undo if u[0] == ps and u[1] == price)  # its first: the start
             self._spoof_consider(ps, side, price, before, thr)
 
+    def _spoof_vol(self):
+        bids, asks = self._book_side(BID), self._book_side(ASK)
+        if not bids.prices or not asks.prices:
+            return
+        sec = self.now // 1_000_000_000 + 1
+        if sec == self.sv_sec:
+            return
+        m2 = bids.px(0) + asks.px(0)
+        if self.sv_sec != 0 and sec == self.sv_sec + 1:
+            d = abs(m2 - self.sv_mid2)
+            self.sv_q16 = d << 16 if self.sv_n == 0 else self.sv_q16 + (((d << 16) - self.sv_q16) >> SPOOF_VOL_SHIFT)
+            self.sv_n += 1
+        self.sv_sec, self.sv_mid2 = sec, m2
+
     def _spoof_message(self):
         p = self.p
+        self._spoof_vol()
         for ps in (BID, ASK):
             side, walls = self._book_side(ps), self.walls[ps]
             for i, w in enumerate(walls):

@@ -316,6 +316,22 @@ on fine-tick dense books. The level count (min_front) is not the same "away from
 price" on a 0.01-tick book as on a 0.5-tick one; a distance rule was not adopted here (any bp figure would be chosen from the
 generator's 1.5-3 bp).
 
+Spoof "away from the touch" by the market's own yardstick (spoof_min_dist_vol_pct = 50; tuning
+seeds only). From the traces above (22 of the 29 false alarms on 201-223 placed < 0.45 bp from
+the touch, two or more levels in front on fine-tick dense books): a wall must be placed at least
+half the touch's usual one-second move from it (the mean |change| of the mid from one second to
+the next, EWMA over ~32 s, sampled at each second's first book message; Lee-Eom-Park's walls
+stand away from the best price, where they are unlikely to trade before they are pulled; a
+level count is 0.02 USD on a 0.01-tick book, 1 USD on a 0.5-tick one). Same cached frames
+(`nexus signals eval --seeds 201-215 --include-tuning --venues all --json --jobs 1 --cache DIR
+--param spoof_min_dist_vol_pct=N`): every venue 201-215, N = 0 -> 50 -> 100: spoof
+0.795/0.937 (112 signals, 89 of 95 found) -> 0.927/0.937 (96, 89) -> 0.946/0.916 (92, 87:
+Kraken's 3 walls lost, its 10-level view caps a wall's distance); 50 chosen. Then, not used to
+choose: 216-223 every venue 0.895/0.981 -> 0.962/0.981 (57 -> 53 signals, no label lost);
+seven venues 201-215 0.921/0.949 -> 0.959/0.949 (101 -> 97). No other kind moved. Per venue
+(201-215): Bitget 2/5 -> 2/3 precise, binance-spot 5/8 -> 5/5, Coinbase 6/7 -> 6/6; Kraken's
+2/5 unchanged (its false alarms stand farther than the rule reaches).
+
 Iceberg iceberg_flood_span_ns (2 s, absorption's window; engine/det_iceberg.pxd): the iceberg
 holds its fire until the flood by turnover is known over absorption's window (max(span, 2 s)),
 or tests an episode as it ends, over its life. Of the 8 false alarms on seeds 201-210, 6 were
@@ -493,6 +509,8 @@ SCHEMA: tuple[Param, ...] = (
         P("spoof_min_seen_ns", 0, "... and a wall the wire showed standing for less than this (from the "
           "placing book message to the last one that showed it, not pulled) is one too (0: off; measured, "
           "not adopted: see the notes above)"),
+        P("spoof_min_dist_vol_pct", 50, "a wall is tracked only if placed at least this % of the touch's usual "
+          "one-second move (mean |change| of the mid from one second to the next) from the touch (0: off)"),
         P("spoof_pull_pct", 75, "pulled: its size fell by >= this % of its peak in one message", 0, 100),
         P("spoof_max_traded_pct", 10, "fires when at most this % of its peak traded at its price", 0, 100),
         P("spoof_min_rank", 1, "... with at least this many better levels in front of it"),

@@ -168,6 +168,39 @@ def test_spoof_wall_seen_standing_for_min_seen_ns_on_the_wire(gap_ms, updates, m
     assert spoofs_after(out, t0) == ([(2, p)] if fires else [])
 
 
+@pytest.mark.parametrize("vol_pct,fires", [
+    (0, True),              # the rule off
+    (1, True),              # 4 ticks from the touch is beyond 1 % of its one-second move
+    (100_000, False),       # ... and within 1000x it: a wall that may well trade, not tracked
+])
+def test_spoof_wall_within_the_touchs_one_second_move_is_not_placed(vol_pct, fires):
+    batch, t0, p = wall_shown_in(2)
+    out, py = both(batch, FlowParams(spoof_min_dist_vol_pct=vol_pct))
+    assert_same(out, py)
+    assert spoofs_after(out, t0) == ([(2, p)] if fires else [])
+
+
+def test_spoof_distance_rule_waits_for_the_one_second_move_to_be_known():
+    """Placed 3 s into the stream (3 one-second samples, fewer than SPOOF_VOL_MIN): with the
+    rule on, no wall is tracked yet, whatever its distance; off, the same wall fires."""
+    m = Market(1)
+    m.run(3)
+    t0 = m.t
+    p = sorted(m.book[1], reverse=True)[3]
+    m.emit([m.setq(1, p, m.book[1][p] + 400)])
+    m.t += 200_000_000
+    far = max(m.book[2])
+    m.emit([m.setq(2, far, m.book[2][far] + 1)])
+    m.t += 200_000_000
+    m.emit([m.setq(1, p, 0)])
+    m.run(1, trade_prob=0)
+    params = dict(warmup_s=0, warmup_trades=0)
+    for vol_pct, fires in ((0, True), (1, False)):
+        out, py = both(m.batch(), FlowParams(spoof_min_dist_vol_pct=vol_pct, **params))
+        assert_same(out, py)
+        assert spoofs_after(out, t0) == ([(2, p)] if fires else [])
+
+
 def wall_scrolled_in(at_edge, seed=1, size=400):
     """A 20-level view (Market's depth) whose touch is taken: a large bid level appears in the
     same message, either at the last shown level (a resting order scrolling into the view,
