@@ -168,6 +168,7 @@ class PyRecordConsensus(PySortedConsensus):
     def __init__(self, venues: int = VENUES):
         super().__init__(venues)
         self.scales = [(1, 1, 1, False)] * venues
+        self._hide = {BID: [None] * venues, ASK: [None] * venues}
 
     def set_scale(self, v, price_mul, qty_mul, qty_div=1, inverse=False):
         self.scales[v] = (price_mul, qty_mul, qty_div, inverse)
@@ -215,10 +216,87 @@ class PyRecordConsensus(PySortedConsensus):
         for p, row in self.rows[side].items():
             if lo <= p <= hi:
                 for v in range(self.n):
-                    if self.included[v]:
+                    if self.included[v] and not self._hidden(side, v, p):
                         per[v] += row[v]
                 total += row[self.n]
         return per, total
+
+    # -- hidden levels (native Consensus.set_hide: the Aggregator's uncrossing by freshness) --
+
+    def _hidden(self, side, v, p):
+        h = self._hide[side][v]
+        return h is not None and (p >= h if side == BID else p <= h)
+
+    def set_hide(self, v, side, price=None):
+        """Venue v's levels on `side` at `price` and better leave the totals (None: none do);
+        the totals of the levels whose state changes are redone, the live keys re-sorted."""
+        old = self._hide[side][v]
+        if old == price:
+            return
+        self._hide[side][v] = price
+        if not self.included[v]:
+            return
+        n, keys = self.n, self.keys[side]
+        for p, row in self.rows[side].items():
+            if not row[v]:
+                continue
+            was_h = old is not None and (p >= old if side == BID else p <= old)
+            now_h = self._hidden(side, v, p)
+            if was_h is now_h:
+                continue
+            was = row[n]
+            now = row[n] = was + (row[v] if was_h else -row[v])
+            if (was > 0) is not (now > 0):
+                k = p if side == BID else -p
+                if now > 0:
+                    insort(keys, k)
+                else:
+                    del keys[bisect_left(keys, k)]
+
+    def hidden_from(self, v, side):
+        return self._hide[side][v]
+
+    def apply(self, v, msg):
+        if self._hide[BID][v] is None and self._hide[ASK][v] is None:
+            return super().apply(v, msg)
+        # a venue with hidden levels: each update counts only where it is not hidden
+        n, inc = self.n, self.included[v]
+        for side, price, qty in msg:
+            rows, keys = self.rows[side], self.keys[side]
+            row = rows.get(price)
+            if row is None:
+                if not qty:
+                    continue
+                row = rows[price] = [0] * (n + 1)
+            old = row[v]
+            row[v] = qty
+            if inc and not self._hidden(side, v, price):
+                was = row[n]
+                now = row[n] = was + qty - old
+                if (was > 0) is not (now > 0):
+                    k = price if side == BID else -price
+                    if now > 0:
+                        insort(keys, k)
+                    else:
+                        del keys[bisect_left(keys, k)]
+            if not qty and not any(row):
+                del rows[price]
+
+    def set_included(self, v, included):
+        if self.included[v] == included:
+            return
+        self.included[v] = included
+        n = self.n
+        for side in (BID, ASK):
+            for p, row in self.rows[side].items():
+                row[n] = sum(row[u] for u in range(n) if self.included[u] and not self._hidden(side, u, p))
+            self.keys[side][:] = sorted((p if side == BID else -p) for p, r in self.rows[side].items() if r[n] > 0)
+
+    def top(self, side, n):
+        out = []
+        for p, total, qty in super().top(side, n):
+            out.append((p, total, [0 if self._hidden(side, v, p) else q for v, q in enumerate(qty)]))
+        return out
 
 
 

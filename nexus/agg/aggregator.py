@@ -13,6 +13,25 @@ others" is the median of the other live venues' own mids: the mid of their merge
 would be pulled (or crossed) by the very outlier being judged, the median is not, as long
 as at least three other venues are live (the default AGG set has four others). With fewer,
 an outlier also moves the reference and other venues may be flagged as well.
+
+Uncrossing by freshness (`uncross="fresh"`, the default). Venues publish their books at
+different cadences (Bybit every 20 ms, most books every 100 ms, Hyperliquid snapshots every
+0.5 s), so at any moment the merged touches show the market at different instants, and a
+touch published tens of milliseconds later has often moved by more than a spread: the raw
+merge is crossed in about half of the seconds on the simulator's five venues even though
+they are held together by arbitrage (at instants where every venue published at once it is
+uncrossed 98-100 % of the time; nexus.feeds.run.aggregation). The consensus therefore lets
+the newer quote win: when a venue's levels cross the touch of a venue whose last book update
+is newer (by more than SAME_INSTANT_NS, exchange time), the older venue's crossing levels
+are hidden from the consensus (native `Consensus.set_hide`: out of the totals and reads,
+kept, so they come back exactly) until the cross is gone or the older venue publishes again.
+The consensus then shows only prices some venue quotes, and its touch is the freshest
+estimate of what can be traded. Not hidden: crosses between venues that published at the same
+instant (the market's own, which an arbitrageur would trade), and crosses deeper than
+`uncross_max_bps` (a dislocation or a bad feed, which the divergence alert and a trader
+should see; taker fees on these venues are a few bp a leg, so a cross under 2 bp pays no
+round trip). `uncross="off"` merges the raw books (the summary counts raw crosses either
+way).
 """
 
 from __future__ import annotations
@@ -31,6 +50,10 @@ from nexus.instruments import Instrument
 
 AGG_VENUES_MAX = 5
 BID, ASK = int(record.Side.BID), int(record.Side.ASK)
+_TRADE = int(record.Kind.TRADE)
+UNCROSS_MODES = ("fresh", "off")
+# book updates this close in exchange time show the market at one instant (uncrossing)
+SAME_INSTANT_NS = 1_000_000
 
 
 class AggOrderRefused(ConfigError):
@@ -53,10 +76,16 @@ class AggConfig:
     dedup_window_ms: float = 0.0
     depth_bps: int = 10
     tape_len: int = 200
+    uncross: str = "fresh"  # or "off" (see the module docstring)
+    uncross_max_bps: float = 2.0
 
     def __post_init__(self):
         if self.stale_mode not in ("exclude", "flag"):
             raise ConfigError("stale mode must be 'exclude' or 'flag'")
+        if self.uncross not in UNCROSS_MODES:
+            raise ConfigError(f"uncross mode must be one of {', '.join(UNCROSS_MODES)}, got {self.uncross!r}")
+        if not self.uncross_max_bps >= 0:
+            raise ConfigError(f"uncross_max_bps must be >= 0, got {self.uncross_max_bps}")
         if self.divergence_clear_pct is None:
             self.divergence_clear_pct = self.divergence_pct / 2
         if not (0 < self.divergence_clear_pct <= self.divergence_pct):
@@ -78,6 +107,9 @@ class VenueState:
     stale_total_ns: int = 0
     diverged: bool = False
     trades: int = 0
+    book_ts_ns: int = 0     # exchange time of its last book record (receive time if it has none)
+    hide_bid: int | None = None   # consensus price from which its bids are hidden (uncrossing)
+    hide_ask: int | None = None
 
 
 @dataclass(frozen=True)
@@ -107,6 +139,9 @@ class Aggregator:
             self.venues[name] = VenueState(name, i, inst, sc, Book(inst.price_exponent, inst.qty_exponent))
         self.tape: deque[TapeTrade] = deque(maxlen=self.cfg.tape_len)
         self.trades_in = 0
+        self._fresh = self.cfg.uncross == "fresh"
+        self._hiding = 0            # venue sides currently hidden in part (uncrossing)
+        self.uncross_updates = 0    # how many times a venue side's hidden range was set or lifted
 
     # -- inputs ------------------------------------------------------------------------------
     def on_book(self, venue: str, batch: np.ndarray, now_ns: int) -> bool:
@@ -115,7 +150,76 @@ class Aggregator:
         v.book.apply(batch)
         changed = self.consensus.apply_touch(v.idx, batch)
         self._seen(v, now_ns)
+        if self._fresh and len(batch):
+            kinds = batch["kind"]
+            if kinds[-1] != _TRADE:
+                ts = int(batch["ts_exchange_ns"][-1])
+            else:
+                book = np.flatnonzero(kinds != _TRADE)
+                ts = int(batch["ts_exchange_ns"][book[-1]]) if len(book) else 0
+            if ts or not v.book_ts_ns:
+                v.book_ts_ns = ts or now_ns
+            t = self.consensus.touch()
+            if self._hiding or (t is not None and t[0] >= t[2]):
+                self._uncross()
+                changed |= self.consensus.touch() != t
         return changed
+
+    def _uncross(self) -> None:
+        """Hide each venue's levels that cross a newer venue's touch (module docstring):
+        its bids at or above the lowest ask of the venues whose last book update is newer,
+        its asks at or below their highest bid, unless its own touch crosses them by more
+        than `uncross_max_bps`; lift what no longer needs hiding."""
+        tops = []   # (venue, best bid, best ask on the consensus grid, exchange time)
+        for v in self.venues.values():
+            if v.stale and self.cfg.stale_mode == "exclude":
+                continue
+            b, a = v.book.best_bid(), v.book.best_ask()
+            m = v.scale.price_mul
+            tops.append((v, b[0] * m if b else None, a[0] * m if a else None, v.book_ts_ns))
+        band = self.cfg.uncross_max_bps * 1e-4
+        for v, bid, ask, ts in tops:
+            newer = [(b, a) for u, b, a, t in tops if u is not v and t > ts + SAME_INSTANT_NS]
+            asks = [a for _, a in newer if a is not None]
+            bids = [b for b, _ in newer if b is not None]
+            lo_ask = min(asks) if asks else None
+            hi_bid = max(bids) if bids else None
+            hb = lo_ask if bid is not None and lo_ask is not None and lo_ask <= bid <= lo_ask * (1 + band) else None
+            ha = hi_bid if ask is not None and hi_bid is not None and hi_bid * (1 - band) <= ask <= hi_bid else None
+            if hb != v.hide_bid:
+                self._hiding += (hb is not None) - (v.hide_bid is not None)
+                v.hide_bid = hb
+                self.consensus.set_hide(v.idx, BID, hb)
+                self.uncross_updates += 1
+            if ha != v.hide_ask:
+                self._hiding += (ha is not None) - (v.hide_ask is not None)
+                v.hide_ask = ha
+                self.consensus.set_hide(v.idx, ASK, ha)
+                self.uncross_updates += 1
+
+    def _unhide(self, v: VenueState) -> None:
+        for side, h in ((BID, v.hide_bid), (ASK, v.hide_ask)):
+            if h is not None:
+                self.consensus.set_hide(v.idx, side, None)
+                self._hiding -= 1
+                self.uncross_updates += 1
+        v.hide_bid = v.hide_ask = None
+
+    def raw_crossed(self) -> bool:
+        """Whether the merged venues' own touches cross (some venue's best bid at or above
+        another's best ask; stale venues left out as the consensus leaves them), hidden
+        levels or not: the raw merge's state, which `summary()["crossed"]` shows after
+        uncrossing."""
+        bids, asks = [], []
+        for v in self.venues.values():
+            if v.stale and self.cfg.stale_mode == "exclude":
+                continue
+            b, a = v.book.best_bid(), v.book.best_ask()
+            if b:
+                bids.append(b[0] * v.scale.price_mul)
+            if a:
+                asks.append(a[0] * v.scale.price_mul)
+        return bool(bids and asks and max(bids) >= min(asks))
 
     def on_trade(self, venue: str, ts_exchange_ns: int, price: int, qty: int, side: int, trade_id: int, now_ns: int) -> bool:
         v = self.venues[venue]
@@ -143,6 +247,8 @@ class Aggregator:
         v = self.venues[venue]
         v.book.clear()
         self.consensus.clear_venue(v.idx)
+        self._unhide(v)
+        v.book_ts_ns = 0
 
     # -- once per second --------------------------------------------------------------------
     def tick(self, now_ns: int) -> list[dict]:
@@ -154,6 +260,7 @@ class Aggregator:
                 v.stale, v.stale_since_ns = True, now_ns
                 if self.cfg.stale_mode == "exclude":
                     self.consensus.set_included(v.idx, False)
+                    self._unhide(v)     # out of the consensus: nothing of it to uncross
                 alerts.append({"type": "stale", "venue": v.name, "state": "stale", "silent_s": round(silent / 1e9, 3)})
             elif v.stale and silent is not None and silent <= limit_ns:
                 v.stale = False
@@ -221,8 +328,10 @@ class Aggregator:
             "venues_live": sum(1 for v in self.venues.values() if not v.stale and v.last_msg_ns is not None),
             "trades": self.trades_in,
             "trades_deduped": self.dedup.duplicates_cross_venue + self.dedup.duplicates_same_venue,
-            # venues quoting apart (basis, latency) can leave one's bid above another's ask
+            # venues quoting apart (basis, a dislocation, venues at one instant) can leave one's
+            # bid above another's ask even after uncrossing by freshness
             "crossed": bool(b and a and b[0] >= a[0]),
+            **({"crossed_raw": self.raw_crossed()} if self._fresh else {}),
         }
 
     def venue_metrics(self, now_ns: int, interval_s: float = 1.0) -> dict:

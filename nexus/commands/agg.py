@@ -7,7 +7,7 @@ import json
 import click
 
 from nexus.commands.replay import exit_if_lost
-from nexus.commands.run import agg_scope_option, parse_divergence_pct
+from nexus.commands.run import agg_scope_option, agg_uncross_option, parse_divergence_pct
 
 
 @click.group()
@@ -21,6 +21,12 @@ def _coherent_text(a: dict) -> str:
     return f"  at one instant {c['uncrossed']}/{c['instants']}" if c.get("instants") else ""
 
 
+def _raw_text(a: dict) -> str:
+    """The summary's raw-merge count as text, when the consensus was uncrossed by freshness."""
+    r = a.get("raw") or {}
+    return f"  raw merge uncrossed {r['seconds_uncrossed']}/{a['seconds']}" if a.get("uncross") == "fresh" and r else ""
+
+
 @agg.command("replay")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="One JSON line per recorded second, then a summary.")
@@ -31,7 +37,8 @@ def _coherent_text(a: dict) -> str:
 @click.option("--signals/--no-signals", default=True, show_default=True,
               help="Run the flow engine's detectors per venue and on the consensus, as `nexus run --agg`.")
 @agg_scope_option()
-def agg_replay(path, as_json, stale_after, stale_mode, divergence_pct, dedup_window_ms, signals, agg_scope):
+@agg_uncross_option()
+def agg_replay(path, as_json, stale_after, stale_mode, divergence_pct, dedup_window_ms, signals, agg_scope, agg_uncross):
     """Replay a recording (from `nexus record`) through each venue's decoder and sync rules
     into the consensus book, ticking once per recorded second: the same lines as
     `nexus run --agg --json` ({"t_s", "agg": {...}, "alerts": [...], "signals": [...]}), then a
@@ -51,7 +58,7 @@ def agg_replay(path, as_json, stale_after, stale_mode, divergence_pct, dedup_win
                             for v, d in line.get("signals", {}).items())
             click.echo(f"summary  bid {a.get('best_bid')}  ask {a.get('best_ask')}  trades {a.get('trades')}  "
                        f"deduped {a.get('trades_deduped')}  uncrossed {a.get('seconds_uncrossed')}/{a.get('seconds')} s "
-                       f"(share {a.get('uncrossed_share')})" + _coherent_text(a) + (f"\nsignals  {per}" if per else ""))
+                       f"(share {a.get('uncrossed_share')})" + _raw_text(a) + _coherent_text(a) + (f"\nsignals  {per}" if per else ""))
         else:
             a = line.get("agg", {})
             alerts = "  ".join(f"{x['type']}:{x['venue']}:{x['state']}" for x in line.get("alerts", []))
@@ -61,5 +68,5 @@ def agg_replay(path, as_json, stale_after, stale_mode, divergence_pct, dedup_win
 
     stats = replay_agg(path, emit, signals=signals, stale_after_s=stale_after, stale_mode=stale_mode,
                        divergence_pct=parse_divergence_pct(divergence_pct), dedup_window_ms=dedup_window_ms,
-                       agg_scope=agg_scope)
+                       agg_scope=agg_scope, uncross=agg_uncross)
     exit_if_lost(path, stats)

@@ -27,6 +27,17 @@ def agg_scope_option(prefix: str = ""):
                         help=prefix + text if prefix else text[0].upper() + text[1:])
 
 
+def agg_uncross_option():
+    """`--agg-uncross fresh|off` (nexus.agg.aggregator, "Uncrossing by freshness"), for `nexus
+    run --agg` and `nexus agg replay` alike."""
+    return click.option(
+        "--agg-uncross", type=click.Choice(["fresh", "off"]), default="fresh", show_default=True,
+        help="How the consensus treats a venue's quote that crosses another venue's newer touch (venues publish "
+             "at different cadences, so older quotes lag): fresh hides the older venue's crossing levels until "
+             "it publishes again or the cross is gone (crosses between venues at one instant, or deeper than "
+             "2 bp, stay shown); off merges the raw books. The summary's `raw` counts the raw crosses either way.")
+
+
 @click.command()
 @click.option("--venues", default="binance-perp,binance-spot,bybit-perp,okx-swap,hyperliquid", show_default=True,
               help="Comma-separated venue ids, or 'all' (every venue Nexus reads; with --agg: at most five).")
@@ -49,6 +60,7 @@ def agg_scope_option(prefix: str = ""):
               help="AGG: drop a stale venue's levels from the consensus, or keep them flagged.")
 @click.option("--divergence-pct", default="0.3", show_default=True, help="AGG: divergence alert threshold, percent.")
 @agg_scope_option("AGG: ")
+@agg_uncross_option()
 @click.option("--dedup-window-ms", type=click.FloatRange(0, 10_000), default=0.0, show_default=True,
               help="AGG: cross-venue trade dedup time window.")
 @click.option("--consensus-ring", default=None, metavar="NAME",
@@ -95,7 +107,7 @@ def agg_scope_option(prefix: str = ""):
               help="The book the view shows first (a venue of --venues; 'agg', the consensus, is the default with "
                    "--agg). While it runs, v / V pick the next / previous book, q stops.")
 def run(venues, symbol, sim, seed, faults, endpoints, rest_endpoints, polls, duration, as_json, procs, stale_after,
-        agg, stale_mode, divergence_pct, agg_scope, dedup_window_ms, consensus_ring, signals, oracle_choice, signals_ring, depth,
+        agg, stale_mode, divergence_pct, agg_scope, agg_uncross, dedup_window_ms, consensus_ring, signals, oracle_choice, signals_ring, depth,
         log_level, log_format, metrics_port, metrics_host, view_venue, from_aeron, aeron_channel, pin_cpu,
         busy_poll, busy_poll_socket_us, keep_warm):
     """Live L2 books and trades from several venues: a terminal view (DOM ladder, trade tape,
@@ -114,6 +126,8 @@ def run(venues, symbol, sim, seed, faults, endpoints, rest_endpoints, polls, dur
         raise click.UsageError("--fault needs --sim")
     if agg_scope != "auto" and not agg:
         raise click.UsageError("--agg-scope needs --agg")
+    if agg_uncross != "fresh" and not agg:
+        raise click.UsageError("--agg-uncross needs --agg")
     if consensus_ring and not agg:
         raise click.UsageError("--consensus-ring needs --agg")
     if signals_ring and not signals:
@@ -139,7 +153,8 @@ def run(venues, symbol, sim, seed, faults, endpoints, rest_endpoints, polls, dur
         venues=vlist, symbol=symbol, sim=sim, seed=seed, faults=list(faults),
         ws_urls=parse_endpoints(endpoints), rest_urls=parse_endpoints(rest_endpoints),
         duration_s=duration, stale_after_s=stale_after, procs=procs, agg=agg,
-        agg_options={"stale_mode": stale_mode, "divergence_pct": div, "dedup_window_ms": dedup_window_ms},
+        agg_options={"stale_mode": stale_mode, "divergence_pct": div, "dedup_window_ms": dedup_window_ms,
+                     "uncross": agg_uncross},
         agg_scope=agg_scope,
         consensus_ring=consensus_ring, signals=signals, signals_ring=signals_ring, poll_s=poll_s,
         oracle_model=oracle_model, oracle=oracle_label(oracle_choice, oracle_model),

@@ -48,6 +48,9 @@ def summary_tables(line: dict) -> Group:
         for k, label in AGG_FIELDS:
             v = line["agg"].get(k)
             agg.add_row(label, "-" if v is None else str(v).lower() if isinstance(v, bool) else str(v))
+        r = line["agg"].get("raw")
+        if r and line["agg"].get("uncross") == "fresh":  # before the uncrossing by freshness (nexus.agg.aggregator)
+            agg.add_row("raw merge uncrossed (share)", str(r["uncrossed_share"]))
         c = line["agg"].get("coherent")
         if c:  # the books at one exchange instant (nexus.feeds.run.aggregation): the market's own crosses
             agg.add_row("uncrossed at one instant", f"{c['uncrossed']}/{c['instants']}")

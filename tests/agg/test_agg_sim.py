@@ -97,10 +97,16 @@ def test_agg_scope_perps_keeps_spot_out_of_the_consensus():
 
 
 def check_crossed_pairs(agg, members):
-    """The summary's crossed_pairs: one entry per crossed sample (the venues holding the
-    crossed bid and ask, both merged, never the same venue), a cross >= 0 bp."""
+    """The summary's crossed_pairs: one entry per sample where the venues' own touches
+    crossed (the raw merge, before the consensus's uncrossing by freshness: the venues holding
+    the crossed bid and ask, both merged, never the same venue), a cross >= 0 bp."""
     pairs = agg["crossed_pairs"]
-    assert sum(c["seconds"] for c in pairs.values()) == agg["seconds"] - agg["seconds_uncrossed"]
+    assert agg["uncross"] == "fresh"
+    raw_crossed = agg["seconds"] - agg["raw"]["seconds_uncrossed"]
+    assert sum(c["seconds"] for c in pairs.values()) == raw_crossed
+    assert agg["raw"]["uncrossed_share"] == round(agg["raw"]["seconds_uncrossed"] / agg["seconds"], 3)
+    # the consensus shown is crossed only where the raw merge is
+    assert agg["seconds_uncrossed"] >= agg["raw"]["seconds_uncrossed"]
     for key, c in pairs.items():
         bid_venue, ask_venue = key.split(">")
         assert bid_venue != ask_venue and {bid_venue, ask_venue} <= members, key
@@ -136,6 +142,8 @@ def test_agg_scope_is_checked():
     for scope in ("perps", "all"):
         p = nexus("run", "--sim", "--agg-scope", scope, "--venues", "binance-perp", "--duration", "1")
         assert p.returncode == 2 and "--agg-scope needs --agg" in p.stderr
+    p = nexus("run", "--sim", "--agg-uncross", "off", "--venues", "binance-perp", "--duration", "1")
+    assert p.returncode == 2 and "--agg-uncross needs --agg" in p.stderr
     p = nexus("run", "--sim", "--agg", "--agg-scope", "spot", "--venues", "binance-perp", "--duration", "1")
     assert p.returncode == 2 and "'auto', 'all', 'perps'" in p.stderr, p.stderr[-2000:]
     p = nexus("run", "--sim", "--agg", "--agg-scope", "perps", "--venues", "binance-spot,coinbase", "--duration", "2",
@@ -149,8 +157,11 @@ def check_uncrossed_summary(per_second, agg):
     assert agg["seconds"] == len(two_sided) > 0
     assert agg["seconds_uncrossed"] == sum(1 for x in two_sided if not x["agg"]["crossed"])
     assert agg["uncrossed_share"] == round(agg["seconds_uncrossed"] / agg["seconds"], 3)
-    crossed_seconds = agg["seconds"] - agg["seconds_uncrossed"]
-    assert all(0 < c["bid"] + c["ask"] and c["bid"] <= crossed_seconds and c["ask"] <= crossed_seconds
+    # crossed_by counts the samples where the venues' own touches crossed (the raw merge)
+    assert agg["raw"]["seconds_uncrossed"] == sum(1 for x in two_sided if not x["agg"]["crossed_raw"])
+    assert all(x["agg"]["crossed_raw"] for x in two_sided if x["agg"]["crossed"])
+    raw_crossed = agg["seconds"] - agg["raw"]["seconds_uncrossed"]
+    assert all(0 < c["bid"] + c["ask"] and c["bid"] <= raw_crossed and c["ask"] <= raw_crossed
                for c in agg["crossed_by"].values())
 
 
@@ -183,6 +194,16 @@ def test_agg_replay_scope_and_uncrossed_share_over_a_recording(tmp_path):
     text = nexus("agg", "replay", str(rec), "--no-signals", "--agg-scope", "perps")
     assert text.returncode == 0 and (f"uncrossed {out['perps'][1]['seconds_uncrossed']}/{out['perps'][1]['seconds']} s"
                                      in text.stdout.splitlines()[-1]), text.stdout[-500:]
+    # --agg-uncross off: the raw merge is the consensus; it samples the same raw crosses
+    fresh = out["perps"][1]
+    r = nexus("agg", "replay", str(rec), "--json", "--no-signals", "--agg-scope", "perps", "--agg-uncross", "off")
+    assert r.returncode == 0, r.stderr[-2000:]
+    lines = [json.loads(x) for x in r.stdout.splitlines()]
+    off = lines[-1]["summary"]
+    assert off["uncross"] == "off" and all("crossed_raw" not in x["agg"] for x in lines[:-1])
+    assert off["seconds_uncrossed"] == off["raw"]["seconds_uncrossed"] == fresh["raw"]["seconds_uncrossed"]
+    assert off["crossed_by"] == fresh["crossed_by"] and off["crossed_pairs"] == fresh["crossed_pairs"]
+    assert fresh["seconds_uncrossed"] >= off["seconds_uncrossed"]
 
 
 def test_agg_replay_scope_is_checked(tmp_path):

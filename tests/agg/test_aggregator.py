@@ -257,3 +257,107 @@ def test_coherent_instants_judge_books_published_at_one_exchange_time():
     book("binance-perp", 3 * S, "101.1", "101.2")
     book("okx-swap", 3 * S + 500_000, "101.1", "101.3")          # within COHERENT_NS: instant 3 s, uncrossed
     assert cs.summary()["coherent"] == {"instants": 3, "uncrossed": 2, "uncrossed_share": 0.667}
+
+
+class _Books:
+    """Each venue's one bid and one ask, moved with an exchange time (the previous pair
+    removed in the same batch), through Aggregator.on_book."""
+
+    def __init__(self, agg):
+        self.agg, self.shown = agg, {}
+
+    def __call__(self, venue, ts_ns, bid, ask, qty="1"):
+        inst = self.agg.venues[venue].inst
+        new = [(BID, inst.price_to_int(bid), inst.qty_to_int(qty)), (ASK, inst.price_to_int(ask), inst.qty_to_int(qty))]
+        b = levels([(side, px, 0) for side, px, _ in self.shown.get(venue, ()) if (side, px) not in
+                    {(s, p) for s, p, _ in new}] + new)
+        self.shown[venue] = new
+        b["ts_exchange_ns"] = ts_ns
+        return self.agg.on_book(venue, b, ts_ns)
+
+
+def _px(agg, price):
+    """A price on the consensus grid."""
+    v = agg.venues["okx-swap"]
+    return v.inst.price_to_int(price) * v.scale.price_mul
+
+
+def _pair(agg):
+    s = agg.summary()
+    return s["best_bid"], s["best_ask"], s["crossed"], s.get("crossed_raw")
+
+
+def test_a_quote_crossing_a_newer_touch_leaves_the_consensus_until_its_venue_publishes():
+    """Uncrossing by freshness (nexus.agg.aggregator): OKX publishes 50 ms after Binance and
+    its bid is over Binance's ask; Binance's ask is the older quote, so it is hidden (the
+    consensus shows OKX's ask, the venue books keep everything, `crossed_raw` says the raw
+    merge is crossed); when Binance publishes again, the hidden range follows the newest
+    touches, and it is lifted once nothing crosses."""
+    insts = {v: INSTS[v] for v in ("binance-perp", "okx-swap")}
+    agg = Aggregator(insts)
+    book = _Books(agg)
+    book("binance-perp", 1 * S, "65000.0", "65000.2")
+    book("okx-swap", 1 * S + 50_000_000, "65000.3", "65000.5")
+    assert _pair(agg) == ("65000.3", "65000.5", False, True)
+    assert agg.consensus.hidden_from(0, ASK) == _px(agg, "65000.3") and agg.consensus.hidden_from(0, BID) is None
+    assert agg.venues["binance-perp"].book.best_ask()[0] == INSTS["binance-perp"].price_to_int("65000.2")  # kept
+    # depth reads leave the hidden ask out as the touch does
+    per, total = agg.consensus.depth_between(ASK, _px(agg, "65000.0"), _px(agg, "65000.4"))
+    assert per[0] == 0 and total == 0
+    # Binance publishes: now OKX is the older one, and its bid 100.3 locks Binance's ask 100.3
+    book("binance-perp", 1 * S + 100_000_000, "65000.1", "65000.3")
+    assert _pair(agg) == ("65000.1", "65000.3", False, True)
+    assert agg.consensus.hidden_from(0, ASK) is None and agg.consensus.hidden_from(1, BID) == _px(agg, "65000.3")
+    # OKX publishes an uncrossed pair: nothing is hidden any more
+    book("okx-swap", 1 * S + 150_000_000, "65000.2", "65000.4")
+    assert _pair(agg) == ("65000.2", "65000.3", False, False)
+    assert all(agg.consensus.hidden_from(i, s) is None for i in (0, 1) for s in (BID, ASK))
+    assert agg._hiding == 0 and agg.uncross_updates == 4
+
+
+def test_crosses_at_one_instant_or_deeper_than_the_band_stay_shown():
+    """Not hidden: a cross between books published at one instant (within SAME_INSTANT_NS:
+    the market's own), and one deeper than uncross_max_bps (a dislocation); with
+    uncross="off" nothing is hidden at all."""
+    insts = {v: INSTS[v] for v in ("binance-perp", "okx-swap")}
+    agg = Aggregator(insts)
+    book = _Books(agg)
+    book("binance-perp", 1 * S, "100.0", "100.2")
+    book("okx-swap", 1 * S + 900_000, "100.3", "100.5")          # 0.9 ms later: one instant
+    assert _pair(agg) == ("100.3", "100.2", True, True)
+    agg = Aggregator(insts, AggConfig(uncross_max_bps=2.0))
+    book = _Books(agg)
+    book("binance-perp", 1 * S, "100.0", "100.2")
+    book("okx-swap", 2 * S, "100.3", "100.5")                     # 100.3 over 100.2: 10 bp > 2 bp
+    assert _pair(agg) == ("100.3", "100.2", True, True)
+    agg = Aggregator(insts, AggConfig(uncross_max_bps=20.0))
+    book = _Books(agg)
+    book("binance-perp", 1 * S, "100.0", "100.2")
+    book("okx-swap", 2 * S, "100.3", "100.5")                     # within 20 bp: hidden
+    assert _pair(agg) == ("100.3", "100.5", False, True)
+    agg = Aggregator(insts, AggConfig(uncross="off"))
+    book = _Books(agg)
+    book("binance-perp", 1 * S, "100.0", "100.2")
+    book("okx-swap", 2 * S, "100.3", "100.5")
+    assert _pair(agg) == ("100.3", "100.2", True, None)
+    with pytest.raises(ConfigError, match="uncross mode must be one of fresh, off"):
+        AggConfig(uncross="newest")
+
+
+def test_a_reset_or_stale_venue_takes_its_hidden_range_with_it():
+    insts = {v: INSTS[v] for v in ("binance-perp", "okx-swap")}
+    agg = Aggregator(insts, AggConfig(uncross_max_bps=20.0))
+    book = _Books(agg)
+    book("binance-perp", 1 * S, "100.0", "100.2")
+    book("okx-swap", 2 * S, "100.3", "100.5")
+    assert agg.consensus.hidden_from(0, ASK) is not None and agg._hiding == 1
+    agg.on_venue_reset("binance-perp")
+    assert agg.consensus.hidden_from(0, ASK) is None and agg._hiding == 0
+    book.shown.pop("binance-perp")
+    book("binance-perp", 3 * S, "100.4", "100.6")                # newer: okx's bid 100.3 < 100.6, no cross
+    book("okx-swap", 4 * S, "100.7", "100.9")                     # okx newer, over binance's ask
+    assert agg.consensus.hidden_from(0, ASK) == _px(agg, "100.7") and agg._hiding == 1
+    agg.on_message("okx-swap", 10 * S)
+    agg.tick(10 * S)                                              # binance silent 7 s: stale, excluded
+    assert agg.venues["binance-perp"].stale and agg.consensus.hidden_from(0, ASK) is None and agg._hiding == 0
+    assert _pair(agg) == ("100.7", "100.9", False, False)

@@ -56,7 +56,8 @@ def test_bench_agg_reports_both_baselines_and_says_which_the_target_uses():
 def test_record_adapter_matches_native_through_the_aggregator_api():
     """PyRecordConsensus (the pure-Python merge in the replay benchmark) answers every call
     the Aggregator makes exactly as the native Consensus: scaled records incl. inverse
-    contracts, snapshots (BOOK_CLEAR), touch changes, depth windows, exclusions."""
+    contracts, snapshots (BOOK_CLEAR), touch changes, depth windows, exclusions, hidden
+    levels (`set_hide`, the uncrossing by freshness)."""
     from nexus import record
 
     rng = random.Random(9)
@@ -85,6 +86,13 @@ def test_record_adapter_matches_native_through_the_aggregator_api():
             inc = rng.random() < 0.6
             c.set_included(v, inc)
             pc.set_included(v, inc)
+        if step % 7 == 0:   # the Aggregator's uncrossing: hide a venue's side from a price, or lift it
+            side = rng.choice((BID, ASK))
+            price = None if rng.random() < 0.3 else 100_000 + rng.randrange(-30, 31)
+            c.set_hide(v, side, price)
+            pc.set_hide(v, side, price)
+            assert c.hidden_from(v, side) == pc.hidden_from(v, side) == price
+            assert c.touch() == pc.touch(), step
         if step % 50 == 0:
             for side in (BID, ASK):
                 assert pc.top(side, 30) == [(p, t, q[:VENUES]) for p, t, q in c.top(side, 30)]

@@ -184,6 +184,27 @@ impl Consensus {
         self.included[v]
     }
 
+    /// Hide venue `v`'s levels on one side at `price` and better (bids at or above it, asks
+    /// at or below it; consensus units) from the totals and the reads, or (None) show them
+    /// all again. Its quantities stay stored, so un-hiding is exact; updates to hidden
+    /// levels are kept, not counted. For the Aggregator's uncrossing of stale quotes (a
+    /// venue's quote that crosses a touch published after it; nexus/agg/aggregator.py).
+    pub fn set_hide(&mut self, v: usize, side_: u8, price: Option<i64>) {
+        let inc = self.included[v];
+        match side_ {
+            side::BID => self.bids.set_hide(v, price.map_or(i64::MAX, |p| self.bids.key(p)), inc),
+            side::ASK => self.asks.set_hide(v, price.map_or(i64::MAX, |p| self.asks.key(p)), inc),
+            _ => {}
+        }
+    }
+
+    /// The price from which venue `v`'s levels on a side are hidden (`set_hide`), if any.
+    pub fn hidden_from(&self, v: usize, side_: u8) -> Option<i64> {
+        let s = self.side(side_);
+        let k = s.hide_key(v);
+        (k != i64::MAX).then(|| if side_ == side::BID { k } else { !k })
+    }
+
     /// Apply a venue's book records (venue units), converting each with the venue's scale.
     pub fn apply_bytes(&mut self, v: usize, bytes: &[u8]) -> usize {
         let sc = self.scales[v];

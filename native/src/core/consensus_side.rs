@@ -66,6 +66,13 @@ impl Div {
     }
 }
 
+/// Whether a key is hidden by a venue's hide key (`CSide::set_hide`): at or above it, and
+/// `i64::MAX` hides nothing (so the key `i64::MAX` itself is never hidden).
+#[inline(always)]
+fn hidden(hide: i64, key: i64) -> bool {
+    (key >= hide) & (hide != i64::MAX)
+}
+
 /// The slot of `key` on a ladder of `live` slots from `base` (see `Div`): None when it is
 /// off the grid or outside the window. The offset is taken modulo 2^64: `base_for` keeps
 /// `base + slots * tick` inside i64, so an offset that wrapped never lands on a slot.
@@ -89,6 +96,9 @@ pub struct CSide {
     overflow: Vec<Level>, // sorted by key, best last
     misses: u32,
     scratch: Vec<Level>,
+    /// Per venue: keys at or above `hide[v]` do not count in the totals (`set_hide`);
+    /// `i64::MAX` hides nothing (`hidden`).
+    hide: [i64; VENUES_MAX],
 }
 
 impl CSide {
@@ -105,6 +115,7 @@ impl CSide {
             overflow: Vec::new(),
             misses: 0,
             scratch: Vec::new(),
+            hide: [i64::MAX; VENUES_MAX],
         }
     }
 
@@ -148,16 +159,39 @@ impl CSide {
     }
 
     fn level_at(&self, i: usize) -> CLevel {
-        CLevel { price: self.price(self.slot_key(i)), total: self.total[i], qty: self.qty[i] }
+        let key = self.slot_key(i);
+        CLevel { price: self.price(key), total: self.total[i], qty: self.shown(key, &self.qty[i]) }
     }
 
     fn olevel(&self, l: &Level) -> CLevel {
-        CLevel { price: self.price(l.key), total: l.total, qty: l.qty }
+        CLevel { price: self.price(l.key), total: l.total, qty: self.shown(l.key, &l.qty) }
     }
 
-    /// Set venue `v`'s quantity at `key`; `included` says whether it counts in the totals.
+    /// A level's per-venue quantities as the reads give them: a venue's quantity hidden at
+    /// this key (`set_hide`) reads as 0, as it is absent from the total.
+    #[inline]
+    fn shown(&self, key: i64, qty: &[i64; VENUES_MAX]) -> [i64; VENUES_MAX] {
+        let mut q = *qty;
+        for v in 0..VENUES_MAX {
+            if hidden(self.hide[v], key) {
+                q[v] = 0;
+            }
+        }
+        q
+    }
+
+    /// Whether venue `v`'s quantity at `key` counts in the totals, given that the venue is
+    /// `included`: not when the key is hidden for it (`set_hide`).
+    #[inline(always)]
+    fn counts(&self, v: usize, key: i64, included: bool) -> bool {
+        included & !hidden(self.hide[v], key)
+    }
+
+    /// Set venue `v`'s quantity at `key`; `included` says whether the venue counts in the
+    /// totals (and at this key it counts only below its hide key).
     #[inline(always)]
     pub fn set(&mut self, v: usize, key: i64, qty: i64, included: bool) {
+        let included = self.counts(v, key, included);
         match self.slot(key) {
             Some(i) => self.set_slot(i, v, qty, included),
             None => self.set_missed(v, key, qty, included),
@@ -212,9 +246,12 @@ impl CSide {
         debug_assert_eq!(ASK, self.ask);
         let mut rest = bytes;
         let mut n = 0;
+        // a record at or above the venue's hide key leaves the run for `set` (which does
+        // not count it); nothing is counted for a venue not included, so no limit then
+        let lim = if included { self.hide[v] } else { i64::MAX };
         loop {
             let mut run = self.open();
-            let (k, stop) = if included { run.pass::<ASK, true>(v, rest, conv) } else { run.pass::<ASK, false>(v, rest, conv) };
+            let (k, stop) = if included { run.pass::<ASK, true>(v, lim, rest, conv) } else { run.pass::<ASK, false>(v, lim, rest, conv) };
             run.close();
             n += k;
             let Some(at) = stop else { return n };
@@ -282,15 +319,16 @@ impl CSide {
 
     /// Remove everything venue `v` contributes.
     pub fn clear_venue(&mut self, v: usize, included: bool) {
-        self.for_venue_slots(v, |t, q| {
-            if included {
+        let hide = self.hide[v];
+        self.for_venue_slots(v, |key, t, q| {
+            if included & !hidden(hide, key) {
                 *t -= *q;
             }
             *q = 0;
         });
         let bit = 1u8 << v;
         for l in self.overflow.iter_mut().filter(|l| l.mask & bit != 0) {
-            if included {
+            if included & !hidden(hide, l.key) {
                 l.total -= l.qty[v];
             }
             l.qty[v] = 0;
@@ -300,31 +338,89 @@ impl CSide {
     }
 
     /// Add (`sign` 1) or remove (`sign` -1) venue `v`'s quantities to or from the totals.
+    /// (Keys hidden for the venue, `set_hide`, stay out either way.)
     pub fn include(&mut self, v: usize, sign: i64) {
-        self.for_venue_slots(v, |t, q| *t += sign * *q);
+        let hide = self.hide[v];
+        self.for_venue_slots(v, |key, t, q| {
+            if !hidden(hide, key) {
+                *t += sign * *q
+            }
+        });
         let bit = 1u8 << v;
-        for l in self.overflow.iter_mut().filter(|l| l.mask & bit != 0) {
+        for l in self.overflow.iter_mut().filter(|l| l.mask & bit != 0 && !hidden(hide, l.key)) {
             l.total += sign * l.qty[v];
         }
     }
 
-    /// Apply `f(total, qty[v])` to every ladder slot holding venue `v`, then repair `best`.
-    fn for_venue_slots(&mut self, v: usize, mut f: impl FnMut(&mut i64, &mut i64)) {
+    /// Hide venue `v`'s quantities at keys `>= key` from the totals (`i64::MAX`: hide
+    /// nothing); `included` says whether the venue counts at all (then only the totals of
+    /// the levels between the old and the new hide key change). Its quantities stay
+    /// stored, so raising the key back restores the totals exactly. O(levels between the
+    /// two keys) on the ladder, plus a scan of the overflow.
+    pub fn set_hide(&mut self, v: usize, key: i64, included: bool) {
+        let old = self.hide[v];
+        if old == key {
+            return;
+        }
+        self.hide[v] = key;
+        if !included {
+            return;
+        }
+        let (lo, hi, sign) = if key < old { (key, old, -1) } else { (old, key, 1) };
+        // keys in [lo, hi) change: hidden now (sign -1) or counted again (sign 1)
         let mut top = NONE;
-        for i in 0..self.live_slots as usize {
-            if self.qty[i][v] != 0 {
-                f(&mut self.total[i], &mut self.qty[i][v]);
-                if self.total[i] > 0 {
-                    top = i; // ascending: the last one is the highest
+        if self.live_slots != 0 {
+            let t = self.tick as i128;
+            let first = ((lo as i128 - self.base as i128) + t - 1).div_euclid(t).max(0);
+            let last = ((hi as i128 - 1 - self.base as i128).div_euclid(t)).min(self.live_slots as i128 - 1);
+            if first <= last {
+                for i in first as usize..=last as usize {
+                    let q = self.qty[i][v];
+                    if q != 0 {
+                        self.total[i] += sign * q;
+                        if self.total[i] > 0 {
+                            top = i;
+                        }
+                    }
                 }
             }
         }
+        for l in self.overflow.iter_mut().filter(|l| l.key >= lo && l.key < hi) {
+            l.total += sign * l.qty[v];
+        }
+        self.repair_best(top);
+    }
+
+    /// The hide key of venue `v` (`set_hide`).
+    pub fn hide_key(&self, v: usize) -> i64 {
+        self.hide[v]
+    }
+
+    /// Repair `best` after totals changed: it may have lost its positive total, and `top`
+    /// (a slot changed to a positive total, the highest such; NONE if none) may be above it.
+    fn repair_best(&mut self, top: usize) {
         if self.best != NONE && self.total[self.best] <= 0 {
             self.best = self.scan_down(self.best);
         }
         if top != NONE && (self.best == NONE || top > self.best) {
             self.best = top;
         }
+    }
+
+    /// Apply `f(key, total, qty[v])` to every ladder slot holding venue `v`, then repair
+    /// `best`.
+    fn for_venue_slots(&mut self, v: usize, mut f: impl FnMut(i64, &mut i64, &mut i64)) {
+        let mut top = NONE;
+        for i in 0..self.live_slots as usize {
+            if self.qty[i][v] != 0 {
+                let key = self.base + i as i64 * self.tick;
+                f(key, &mut self.total[i], &mut self.qty[i][v]);
+                if self.total[i] > 0 {
+                    top = i; // ascending: the last one is the highest
+                }
+            }
+        }
+        self.repair_best(top);
     }
 
     // -- window placement --------------------------------------------------------------------
@@ -488,9 +584,10 @@ impl CSide {
     pub fn depth_between(&self, klo: i64, khi: i64, included: &[bool; VENUES_MAX]) -> ([i64; VENUES_MAX], i64) {
         let mut per = [0i64; VENUES_MAX];
         let mut total = 0;
-        let mut add = |t: i64, q: &[i64; VENUES_MAX]| {
+        let hide = self.hide;
+        let mut add = |key: i64, t: i64, q: &[i64; VENUES_MAX]| {
             for v in 0..VENUES_MAX {
-                if included[v] {
+                if included[v] & !hidden(hide[v], key) {
                     per[v] += q[v];
                 }
             }
@@ -503,14 +600,14 @@ impl CSide {
             if lo <= hi {
                 for i in lo as usize..=hi as usize {
                     if self.held(i) {
-                        add(self.total[i], &self.qty[i]);
+                        add(self.base + i as i64 * self.tick, self.total[i], &self.qty[i]);
                     }
                 }
             }
         }
         let start = self.overflow.partition_point(|l| l.key < klo);
         for l in self.overflow[start..].iter().take_while(|l| l.key <= khi) {
-            add(l.total, &l.qty);
+            add(l.key, l.total, &l.qty);
         }
         (per, total)
     }
@@ -548,7 +645,8 @@ impl Run<'_> {
     /// in registers. Returns (levels and clears counted, offset of the first record of this
     /// side that needs the general path).
     #[inline(always)]
-    fn pass<const ASK: bool, const INC: bool>(&mut self, v: usize, bytes: &[u8], conv: &impl Fn(i64, i64) -> (i64, i64)) -> (usize, Option<usize>) {
+    /// `lim`: the venue's hide key; a record at or above it leaves the run too.
+    fn pass<const ASK: bool, const INC: bool>(&mut self, v: usize, lim: i64, bytes: &[u8], conv: &impl Fn(i64, i64) -> (i64, i64)) -> (usize, Option<usize>) {
         let (this, other) = if ASK { (side::ASK, side::BID) } else { (side::BID, side::ASK) };
         let mut n = 0;
         for (j, rec) in bytes.chunks_exact(RECORD_SIZE).enumerate() {
@@ -558,8 +656,8 @@ impl Run<'_> {
                     let (p, q) = conv(field(rec, REC_PRICE), field(rec, REC_QTY));
                     let key = if ASK { !p } else { p };
                     match slot_of(key, self.base, self.live, self.div) {
-                        Some(i) => self.set::<INC>(i, v, q),
-                        None => return (n, Some(j * RECORD_SIZE)),
+                        Some(i) if key < lim => self.set::<INC>(i, v, q),
+                        _ => return (n, Some(j * RECORD_SIZE)),
                     }
                 }
                 n += 1;

@@ -96,11 +96,21 @@ fn random_updates_match_a_model() {
 struct Model {
     sides: [BTreeMap<i64, [i64; VENUES_MAX]>; 2],
     included: [bool; VENUES_MAX],
+    /// per side (bid, ask), per venue: the price from which its levels are hidden
+    hide: [[Option<i64>; VENUES_MAX]; 2],
 }
 
 impl Model {
     fn new() -> Model {
-        Model { sides: [BTreeMap::new(), BTreeMap::new()], included: [true; VENUES_MAX] }
+        Model { sides: [BTreeMap::new(), BTreeMap::new()], included: [true; VENUES_MAX], hide: [[None; VENUES_MAX]; 2] }
+    }
+    /// Whether venue `v`'s level at `p` on side `s` is hidden (bids at or above, asks at or
+    /// below the hide price).
+    fn hidden(&self, s: u8, v: usize, p: i64) -> bool {
+        match self.hide[(s == side::ASK) as usize][v] {
+            None => false,
+            Some(h) => if s == side::BID { p >= h } else { p <= h },
+        }
     }
     fn side(&mut self, s: u8) -> &mut BTreeMap<i64, [i64; VENUES_MAX]> {
         &mut self.sides[(s == side::ASK) as usize]
@@ -123,26 +133,33 @@ impl Model {
             }
         }
     }
-    fn level(&self, p: i64, qs: &[i64; VENUES_MAX]) -> CLevel {
-        let total = (0..VENUES_MAX).filter(|&v| self.included[v]).map(|v| qs[v]).sum();
-        CLevel { price: p, total, qty: *qs }
+    fn level(&self, s: u8, p: i64, qs: &[i64; VENUES_MAX]) -> CLevel {
+        let mut shown = *qs;
+        for v in 0..VENUES_MAX {
+            if self.hidden(s, v, p) {
+                shown[v] = 0;
+            }
+        }
+        let total = (0..VENUES_MAX).filter(|&v| self.included[v]).map(|v| shown[v]).sum();
+        CLevel { price: p, total, qty: shown }
     }
     fn top(&self, s: u8, n: usize) -> Vec<CLevel> {
         let m = &self.sides[(s == side::ASK) as usize];
         let all: Box<dyn Iterator<Item = (&i64, &[i64; VENUES_MAX])>> =
             if s == side::BID { Box::new(m.iter().rev()) } else { Box::new(m.iter()) };
-        all.map(|(p, qs)| self.level(*p, qs)).filter(|l| l.total > 0).take(n).collect()
+        all.map(|(p, qs)| self.level(s, *p, qs)).filter(|l| l.total > 0).take(n).collect()
     }
     fn depth(&self, s: u8, lo: i64, hi: i64) -> ([i64; VENUES_MAX], i64) {
         let mut per = [0; VENUES_MAX];
         let mut total = 0;
         for (p, qs) in self.sides[(s == side::ASK) as usize].range(lo..=hi) {
+            let l = self.level(s, *p, qs);
             for v in 0..VENUES_MAX {
                 if self.included[v] {
-                    per[v] += qs[v];
+                    per[v] += l.qty[v];
                 }
             }
-            total += self.level(*p, qs).total;
+            total += l.total;
         }
         (per, total)
     }
@@ -163,10 +180,10 @@ fn check(c: &Consensus, m: &Model, probes: &[i64]) {
         let mside = &m.sides[(s == side::ASK) as usize];
         assert_eq!(c.levels(s), mside.len());
         for (p, qs) in mside {
-            assert_eq!(c.at(s, *p), Some(m.level(*p, qs)));
+            assert_eq!(c.at(s, *p), Some(m.level(s, *p, qs)));
         }
         for &p in probes {
-            assert_eq!(c.at(s, p), mside.get(&p).map(|qs| m.level(p, qs)));
+            assert_eq!(c.at(s, p), mside.get(&p).map(|qs| m.level(s, p, qs)));
             for w in [0, 3, 40, 1000] {
                 let hi = p.saturating_add(w);
                 assert_eq!(c.depth_between(s, p, hi), m.depth(s, p, hi), "depth {s} [{p}, {hi}]");
@@ -234,6 +251,7 @@ fn run_against_model(slots: usize, seed: u64, steps: usize) -> Consensus {
                 tick = [1, 2, 5, 10][r.below(4) as usize];
                 c.set_tick(tick);
             }
+            4..=9 => hide_at_random(&mut c, &mut m, &mut r, v, mid),
             _ => {}
         }
         if step % 97 == 0 {
@@ -243,6 +261,46 @@ fn run_against_model(slots: usize, seed: u64, steps: usize) -> Consensus {
     }
     check(&c, &m, &probes);
     c
+}
+
+/// Hide (or show again) venue `v`'s levels on a random side from a price near `mid`, in the
+/// consensus and the model alike.
+fn hide_at_random(c: &mut Consensus, m: &mut Model, r: &mut Rng, v: usize, mid: i64) {
+    let s = [side::BID, side::ASK][r.below(2) as usize];
+    let price = match r.below(5) {
+        0 => None,
+        1 => Some(mid + r.below(200_000) as i64 - 100_000), // far: often outside the window
+        _ => Some(mid + r.below(41) as i64 - 20),
+    };
+    c.set_hide(v, s, price);
+    m.hide[(s == side::ASK) as usize][v] = price;
+    assert_eq!(c.hidden_from(v, s), price);
+}
+
+#[test]
+fn hidden_levels_leave_the_totals_and_come_back_exactly() {
+    let mut c = Consensus::new();
+    c.set(0, side::BID, 100, 5);
+    c.set(0, side::BID, 99, 7);
+    c.set(1, side::BID, 100, 3);
+    c.set(1, side::ASK, 101, 4);
+    c.set(0, side::ASK, 100, 2); // venue 0's ask crosses venue 1's bid
+    c.set_hide(0, side::ASK, Some(100)); // venue 0's asks at 100 and below leave
+    assert_eq!(c.touch(), Some((100, 8, 101, 4)));
+    assert_eq!(c.at(side::ASK, 100).unwrap().qty[0], 0, "a hidden quantity reads as 0");
+    c.set(0, side::ASK, 100, 9); // an update to a hidden level: kept, not counted
+    assert_eq!(c.touch(), Some((100, 8, 101, 4)));
+    c.set_hide(0, side::BID, Some(100)); // venue 0's bids at 100 and above leave
+    assert_eq!(c.touch(), Some((100, 3, 101, 4)));
+    assert_eq!(c.depth_between(side::BID, 99, 100), ([7, 3, 0, 0, 0, 0, 0, 0], 10));
+    c.set_included(0, false);
+    c.set_included(0, true); // re-inclusion keeps the hide
+    assert_eq!(c.touch(), Some((100, 3, 101, 4)));
+    c.set_hide(0, side::ASK, None);
+    c.set_hide(0, side::BID, None);
+    assert_eq!(c.touch(), Some((100, 8, 100, 9)), "shown again with the update made while hidden");
+    c.clear_venue(0, 0);
+    assert_eq!(c.touch(), Some((100, 3, 101, 4)));
 }
 
 fn return_outlier(r: &mut Rng) -> i64 {
@@ -523,6 +581,7 @@ fn batches_match_the_model() {
                     m.included[v] = inc;
                 }
                 1 => c.set_tick([1, 2, 3, 4, 6, 12][r.below(6) as usize] * scale.price_mul),
+                2..=4 => hide_at_random(&mut c, &mut m, &mut r, v, scale.price(mid)),
                 _ => {}
             }
             if step % 31 == 0 {

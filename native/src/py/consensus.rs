@@ -191,6 +191,17 @@ impl Consensus {
     fn included(&self, v: usize) -> PyResult<bool> {
         Ok(self.book()?.included(venue_arg(v)?))
     }
+    /// Hide venue `v`'s levels on `side` (1 bid, 2 ask) at `price` and better from the
+    /// totals and reads (bids >= price, asks <= price), or show them all again (None).
+    #[pyo3(signature = (v, side, price=None))]
+    fn set_hide(&self, v: usize, side: u8, price: Option<i64>) -> PyResult<()> {
+        self.state()?.book.set_hide(venue_arg(v)?, side, price);
+        Ok(())
+    }
+    /// The price from which venue `v`'s levels on `side` are hidden, or None.
+    fn hidden_from(&self, v: usize, side: u8) -> PyResult<Option<i64>> {
+        Ok(self.book()?.hidden_from(venue_arg(v)?, side))
+    }
     /// (price, total, [qty per venue]) of the best bid, or None.
     fn best_bid(&self) -> PyResult<Option<(i64, i64, Vec<i64>)>> {
         Ok(self.book()?.best_bid().as_ref().map(level_tuple))

@@ -146,6 +146,8 @@ class CrossedSeconds:
                              if scope != "all" else {})
         self.seconds = 0
         self.seconds_crossed = 0
+        self.seconds_raw_crossed = 0    # the venues' own touches crossed (before uncrossing)
+        self.uncross: str | None = None
         self.crossed_by: dict[str, dict[str, int]] = {}
         # (venue holding the crossed bid, venue holding the crossed ask) -> per crossed sample
         # (cross in bp, |exchange time gap| of their last book updates in ms)
@@ -186,35 +188,39 @@ class CrossedSeconds:
         self._instant = (max(ts), b[0] >= a[0])
 
     def sample(self, agg: Aggregator) -> None:
-        """This second's sample of the consensus: two-sided? crossed? whose touch crosses it
-        (a venue whose best bid is at or above the consensus ask, or whose best ask is at or
-        below the consensus bid, on the consensus grid; stale venues excluded as the consensus
-        excludes them)."""
+        """This second's sample of the consensus: two-sided? crossed (as shown, after the
+        Aggregator's uncrossing by freshness)? were the venues' own touches crossed (the raw
+        merge)? and for a raw cross, whose touch crosses (a venue whose best bid is at or
+        above another's best ask, or whose best ask is at or below another's best bid, on
+        the consensus grid; stale venues excluded as the consensus excludes them)."""
+        self.uncross = agg.cfg.uncross
         b, a = agg.consensus.best_bid(), agg.consensus.best_ask()
         if not (b and a):
             return
         self.seconds += 1
-        if b[0] < a[0]:
-            return
-        self.seconds_crossed += 1
+        self.seconds_crossed += b[0] >= a[0]
         top_bid: tuple[int, str] | None = None     # (price on the grid, venue): who holds the touch
         top_ask: tuple[int, str] | None = None
+        touches = []
         for v in agg.venues.values():
             if v.stale and agg.cfg.stale_mode == "exclude":
                 continue
             vb, va = v.book.best_bid(), v.book.best_ask()
-            by = self.crossed_by.setdefault(v.name, {"bid": 0, "ask": 0})
-            if vb:
-                pb = vb[0] * v.scale.price_mul
-                by["bid"] += pb >= a[0]
-                if top_bid is None or pb > top_bid[0]:
-                    top_bid = (pb, v.name)
-            if va:
-                pa = va[0] * v.scale.price_mul
-                by["ask"] += pa <= b[0]
-                if top_ask is None or pa < top_ask[0]:
-                    top_ask = (pa, v.name)
-        if top_bid and top_ask and top_bid[1] != top_ask[1] and top_ask[0] > 0:
+            pb = vb[0] * v.scale.price_mul if vb else None
+            pa = va[0] * v.scale.price_mul if va else None
+            touches.append((v.name, pb, pa))
+            if pb is not None and (top_bid is None or pb > top_bid[0]):
+                top_bid = (pb, v.name)
+            if pa is not None and (top_ask is None or pa < top_ask[0]):
+                top_ask = (pa, v.name)
+        if not (top_bid and top_ask and top_bid[0] >= top_ask[0]):
+            return
+        self.seconds_raw_crossed += 1
+        for name, pb, pa in touches:
+            by = self.crossed_by.setdefault(name, {"bid": 0, "ask": 0})
+            by["bid"] += pb is not None and pb >= top_ask[0]
+            by["ask"] += pa is not None and pa <= top_bid[0]
+        if top_bid[1] != top_ask[1] and top_ask[0] > 0:
             tb, ta = self.book_ts.get(top_bid[1]), self.book_ts.get(top_ask[1])
             gap_ms = abs(tb - ta) / 1e6 if tb is not None and ta is not None else float("nan")
             self.crossed_pairs.setdefault((top_bid[1], top_ask[1]), []).append(
@@ -227,6 +233,9 @@ class CrossedSeconds:
         n = self.seconds
         return {**self.scope_fields, "seconds": n, "seconds_uncrossed": n - self.seconds_crossed,
                 "uncrossed_share": round((n - self.seconds_crossed) / n, 3) if n else None,
+                "uncross": self.uncross,
+                "raw": {"seconds_uncrossed": n - self.seconds_raw_crossed,
+                        "uncrossed_share": round((n - self.seconds_raw_crossed) / n, 3) if n else None},
                 "crossed_by": {v: c for v, c in sorted(self.crossed_by.items()) if c["bid"] or c["ask"]},
                 "crossed_pairs": self._pairs(), "coherent": self._coherent()}
 
