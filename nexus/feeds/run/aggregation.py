@@ -23,11 +23,15 @@ as outside; nothing is adjusted or dropped silently, and `--agg-scope all` still
 book (crossed by the basis, and the summary says so in `crossed_by` / `crossed_pairs`).
 
 Once a second the consensus is sampled: two-sided? crossed (bid >= ask, locked included)?
-whose touch crosses it (`crossed_by`), and which pair of venues holds the crossed touch, by
-how many basis points, and how far apart in exchange time their last book updates were
-(`crossed_pairs`): venues publishing at different cadences (Bybit every 20 ms, most books
-every 100 ms, Hyperliquid snapshots every 0.5 s) show the market at different instants, and a
-touch published tens of milliseconds later has moved by more than a 0.1 USD spread.
+And the raw merge (the venues' own touches, before the Aggregator's uncrossing by freshness,
+nexus.agg.aggregator): crossed? whose touch crosses it (`crossed_by`), and which pair of
+venues holds the crossed touch, by how many basis points, and how far apart in exchange time
+their last book updates were (`crossed_pairs`): venues publishing at different cadences
+(Bybit every 20 ms, most books every 100 ms, Hyperliquid snapshots every 0.5 s) show the
+market at different instants, and a touch published tens of milliseconds later has moved by
+more than a 0.1 USD spread. The consensus shown hides the older quote of such a cross
+(`--agg-uncross fresh`, the default), so `seconds_uncrossed` counts the consensus as shown and
+`raw` the raw merge; with `--agg-uncross off` the two are the same.
 
 So the summary also samples the consensus at coherent instants (`coherent`): each time every
 merged venue's last book update carries the same exchange time (within COHERENT_NS), i.e. the
