@@ -24,7 +24,11 @@ Kinds (the signal families of the product description) and what `side` means in 
   // 2 if the price had moved away and pushed it out of view; at the latest twice that
   hold); it never trades. A wall pulled before the venue's main book channel ever published
   it (e.g. within one 0.5 s Hyperliquid l2Book interval) was never displayed: it gets no
-  label (Scheduler.unobservable lists it); nor does one pulled while it is not on display
+  label (Scheduler.unobservable lists it); nor does one the channel showed standing in fewer
+  than two of its publications (Spoof.MIN_SHOWN: a wall seen in one 0.5 s snapshot and gone
+  in the next is, on that wire, an order that came and went, as the background's do all the
+  time: "placed, stood, pulled" needs it seen standing after it was placed, as the iceberg's
+  label needs its refills published); nor does one pulled while it is not on display
   (levels in front pushed it beyond a depth-limited channel's last shown level: the cancel
   never reaches the wire, and to a client the wall left as a level does when the price
   moves away); nor does one whose cancel the venue first publishes together with its touch
@@ -321,6 +325,10 @@ class Spoof(Pattern):
     # (Lee, Eom & Park 2013); a wall just behind the touch is ordinary depth. The definition's
     # figure, not the detector's tunable one (nexus/flow/params.py spoof_min_front), on purpose.
     FRONT_MIN = 2
+    # Publications of the venue's main book channel that must show the wall standing (the one
+    # that first shows it counts): a wall seen in one publication and gone in the next cannot
+    # be told on the wire from any order that came and went (see the module docstring).
+    MIN_SHOWN = 2
 
     @staticmethod
     def max_shown_ticks(vs: VenueSim, side: int) -> int | None:
@@ -365,6 +373,8 @@ class Spoof(Pattern):
         self.front_ok = self.shown and self.front >= self.FRONT_MIN
         self.pull_seen = True
         self.run_over = False
+        self.pubs_shown = 0                       # publications that showed it standing (MIN_SHOWN)
+        self._pub_ts: int | None = None           # the last of them (its exchange time)
 
     def _front(self, levels) -> int:
         """Levels of `levels` (a side's prices) better than the wall's price."""
@@ -385,7 +395,8 @@ class Spoof(Pattern):
         return need if self.distance < need <= far else self.distance
 
     def observable(self) -> bool:
-        return self.shown and self.front_ok and self.pull_seen and not self.run_over
+        return (self.shown and self.front_ok and self.pull_seen and not self.run_over
+                and (self.vs.published_qty is None or self.pubs_shown >= self.MIN_SHOWN))
 
     def settled(self, touch: tuple[int | None, int | None]) -> bool:
         """Called by the scheduler each step after the pull with the venue's published (best
@@ -413,9 +424,16 @@ class Spoof(Pattern):
         book = vs.book_side(self.side)
         vs.set_level(self.side, self.price, max(0, book.get(self.price, 0) - self.size))
         self.detail["pulled"] = why
+        if vs.published_qty is not None:
+            self.detail["shown_in"] = self.pubs_shown
         self.finish(vs.t_ns)
 
     def before_flow(self, vs, t_ns):
+        if vs.published_qty is not None and vs.published_qty(self.side, self.price) >= self.size:
+            ts = vs.published_ts()
+            if ts is not None and ts != self._pub_ts:   # a publication since the last step showed it
+                self._pub_ts = ts
+                self.pubs_shown += 1
         if not self.shown and vs.published_qty(self.side, self.price) >= self.size:
             self.shown = True                  # the venue has published the wall
             front = self.published_front(vs)

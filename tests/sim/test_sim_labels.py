@@ -261,9 +261,21 @@ def test_spoof_wall_stays_within_the_published_depth():
     assert Spoof.feasible(vs, BID)
 
 
+def stand(e, sp, steps=100):
+    """Step the simulator until the venue has published the wall standing Spoof.MIN_SHOWN
+    times (its label needs that), or the wall is gone."""
+    from nexus.sim.patterns import Spoof
+
+    for _ in range(steps):
+        if sp.done or sp.pubs_shown >= Spoof.MIN_SHOWN:
+            return
+        e.step()
+
+
 def test_spoof_never_published_is_not_labelled():
     """A wall pulled before the venue's main book channel published it (Hyperliquid pushes
-    l2Book every 0.5 s) was never displayed: no label; one the venue showed is labelled."""
+    l2Book every 0.5 s) was never displayed: no label; nor is one shown in only one
+    publication (Spoof.MIN_SHOWN); one the venue showed standing in two is labelled."""
     import random
 
     from nexus.sim.market import BID
@@ -280,11 +292,16 @@ def test_spoof_never_published_is_not_labelled():
     assert sp.done and not sp.observable()
     sp2 = Spoof("L2", vs, e.t_ns, random.Random(2), BID)
     vs.hooks.append(sp2)
-    e.advance(0.6)
-    assert sp2.shown or sp2.done
-    if not sp2.done:
-        sp2._pull("timeout")
-    assert sp2.observable() == sp2.shown
+    e.advance(0.6)                               # one publication since it was placed
+    assert sp2.shown and not sp2.done and sp2.pubs_shown == 1
+    sp2._pull("timeout")
+    assert sp2.done and not sp2.observable() and sp2.detail["shown_in"] == 1
+    sp3 = Spoof("L3", vs, e.t_ns, random.Random(3), BID)
+    vs.hooks.append(sp3)
+    e.advance(1.1)                               # two publications since it was placed
+    assert sp3.shown and not sp3.done and sp3.pubs_shown == 2
+    sp3._pull("timeout")
+    assert sp3.observable() and sp3.detail["shown_in"] == 2
 
 
 def test_scheduler_drops_unobservable_patterns(engine):
@@ -305,7 +322,7 @@ def test_spoof_pulled_out_of_view_is_not_labelled():
     from nexus.sim.patterns import Spoof
 
     def shown_wall(i):
-        e = SimCore(seed=5, venues=["kraken"], patterns=False)
+        e = SimCore(seed=6, venues=["kraken"], patterns=False)
         e.advance(2.0)
         vs = e.sim.venues["kraken"]
         sp = Spoof(f"L{i}", vs, e.t_ns, random.Random(i), BID)
@@ -314,7 +331,9 @@ def test_spoof_pulled_out_of_view_is_not_labelled():
             e.step()
             if sp.shown:
                 break
+        stand(e, sp)
         assert sp.shown and not sp.done and vs.published_qty(BID, sp.price) >= sp.size
+        assert sp.pubs_shown >= Spoof.MIN_SHOWN      # shown long enough: only the pull's view decides
         return e, vs, sp
 
     e, vs, sp = shown_wall(1)
@@ -354,7 +373,8 @@ def test_spoof_settled_at_the_publication_of_its_cancel():
             e.step()
             if sp.shown:
                 break
-        assert sp.shown
+        stand(e, sp)
+        assert sp.shown and not sp.done
         sp._pull("approach")
         return e, vs, sp
 
@@ -517,6 +537,7 @@ def test_spoof_wall_without_levels_in_front_is_not_labelled():
             e.step()
             if sp.shown or sp.done:
                 break
+        stand(e, sp)
         if not sp.done:
             sp._pull("timeout")
         return sp
