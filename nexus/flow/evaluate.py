@@ -61,9 +61,10 @@ DEFAULT_DURATION_S = 300.0
 # confidence calibration, nexus/flow/calibration.py, and were read while fixing issue 18's
 # iceberg/absorption split; 206-215 read while fixing the spoof and smart money misses;
 # 216-223 the check of the spoof placement rule, spoof_min_front; 201-223 read again for the
-# spoof's fleeting walls and walls scrolling into view, spoof_min_updates).
+# spoof's fleeting walls and walls scrolling into view, spoof_min_updates; 401-440 drawn on
+# 2026-12-08 to trace Hyperliquid's spoof misses, none of which showed on 201-223 or 10-30).
 # `signals eval --seeds` leaves them out of its figures.
-TUNING_SEEDS = frozenset([1, 2, 3, 4, *range(10, 31), *range(201, 224)])
+TUNING_SEEDS = frozenset([1, 2, 3, 4, *range(10, 31), *range(201, 224), *range(401, 441)])
 # The frames cached by `--cache` depend on the simulator: bump this when it changes.
 CACHE_VERSION = 10
 DEFAULT_VENUES = ("binance-perp", "binance-spot", "bybit-perp", "okx-swap", "coinbase", "kraken", "hyperliquid")
