@@ -259,26 +259,18 @@ class PyRecordConsensus(PySortedConsensus):
     def apply(self, v, msg):
         if self._hide[BID][v] is None and self._hide[ASK][v] is None:
             return super().apply(v, msg)
-        # a venue with hidden levels: each update counts only where it is not hidden
-        n, inc = self.n, self.included[v]
+        # a venue with hidden levels: a hidden update is stored and counts in no total
         for side, price, qty in msg:
-            rows, keys = self.rows[side], self.keys[side]
+            if not self._hidden(side, v, price):
+                self.set(v, side, price, qty)
+                continue
+            rows = self.rows[side]
             row = rows.get(price)
             if row is None:
                 if not qty:
                     continue
-                row = rows[price] = [0] * (n + 1)
-            old = row[v]
+                row = rows[price] = [0] * (self.n + 1)
             row[v] = qty
-            if inc and not self._hidden(side, v, price):
-                was = row[n]
-                now = row[n] = was + qty - old
-                if (was > 0) is not (now > 0):
-                    k = price if side == BID else -price
-                    if now > 0:
-                        insort(keys, k)
-                    else:
-                        del keys[bisect_left(keys, k)]
             if not qty and not any(row):
                 del rows[price]
 
