@@ -38,8 +38,9 @@ merged venue's last book update carries the same exchange time (within COHERENT_
 books show the market at one instant, is the consensus crossed? That separates the market's
 own crosses (venues apart by more than their spreads at one instant: what an arbitrageur would
 trade away) from the publication cadence's (a fresh touch against one published up to 100 ms
-earlier). The once-a-second figure stays the headline: it is what a reader of the consensus
-sees. Venues that never publish at a common instant (real venues' clocks and cadences rarely
+earlier); with the uncrossing by freshness no hidden range is in force at such an instant, so
+it measures the market's own crosses either way. The once-a-second figure stays the headline:
+it is what a reader of the consensus sees. Venues that never publish at a common instant (real venues' clocks and cadences rarely
 line up to the millisecond) give no coherent sample, and the count says so."""
 
 from __future__ import annotations
