@@ -30,8 +30,9 @@ estimate of what can be traded. Not hidden: crosses between venues that publishe
 instant (the market's own, which an arbitrageur would trade), and crosses deeper than
 `uncross_max_bps` (a dislocation or a bad feed, which the divergence alert and a trader
 should see; taker fees on these venues are a few bp a leg, so a cross under 2 bp pays no
-round trip). `uncross="off"` merges the raw books (the summary counts raw crosses either
-way).
+round trip). A venue whose book records carry no exchange time (Bitfinex, dYdX) counts as
+published at the latest exchange time any merged venue has shown. `uncross="off"` merges the
+raw books (the summary counts raw crosses either way).
 """
 
 from __future__ import annotations
@@ -107,7 +108,7 @@ class VenueState:
     stale_total_ns: int = 0
     diverged: bool = False
     trades: int = 0
-    book_ts_ns: int = 0     # exchange time of its last book record (receive time if it has none)
+    book_ts_ns: int = 0     # exchange time of its last book record (uncrossing; see on_book)
     hide_bid: int | None = None   # consensus price from which its bids are hidden (uncrossing)
     hide_ask: int | None = None
 
@@ -141,6 +142,7 @@ class Aggregator:
         self.trades_in = 0
         self._fresh = self.cfg.uncross == "fresh"
         self._hiding = 0            # venue sides currently hidden in part (uncrossing)
+        self._latest_ts = 0         # the latest exchange time of any merged venue's book
         self.uncross_updates = 0    # how many times a venue side's hidden range was set or lifted
 
     # -- inputs ------------------------------------------------------------------------------
@@ -157,8 +159,10 @@ class Aggregator:
             else:
                 book = np.flatnonzero(kinds != _TRADE)
                 ts = int(batch["ts_exchange_ns"][book[-1]]) if len(book) else 0
-            if ts or not v.book_ts_ns:
-                v.book_ts_ns = ts or now_ns
+            # a book without exchange times (Bitfinex, dYdX) counts as published at the latest
+            # exchange time any merged venue has shown (as the flow engine stamps its signals)
+            self._latest_ts = max(self._latest_ts, ts)
+            v.book_ts_ns = ts or self._latest_ts
             t = self.consensus.touch()
             if self._hiding or (t is not None and t[0] >= t[2]):
                 self._uncross()

@@ -361,3 +361,21 @@ def test_a_reset_or_stale_venue_takes_its_hidden_range_with_it():
     agg.tick(10 * S)                                              # binance silent 7 s: stale, excluded
     assert agg.venues["binance-perp"].stale and agg.consensus.hidden_from(0, ASK) is None and agg._hiding == 0
     assert _pair(agg) == ("100.7", "100.9", False, False)
+
+
+def test_a_book_without_exchange_times_counts_as_published_at_the_latest_one_seen():
+    """Bitfinex and dYdX book records carry no exchange time: such a venue's update counts as
+    published at the latest exchange time the other venues have shown, so it is not taken
+    for the oldest quote forever (its crossing levels hidden) nor judged on another clock."""
+    insts = {v: INSTS[v] for v in ("binance-perp", "okx-swap")}
+    agg = Aggregator(insts)
+    book = _Books(agg)
+    book("binance-perp", 5 * S, "65000.0", "65000.2")
+    book("okx-swap", 0, "65000.3", "65000.5")          # no exchange time: as of 5 s
+    assert agg.venues["okx-swap"].book_ts_ns == 5 * S
+    assert _pair(agg) == ("65000.3", "65000.2", True, True)   # one instant: the cross stays shown
+    book("binance-perp", 6 * S, "65000.1", "65000.2")
+    book("okx-swap", 0, "65000.3", "65000.6")          # as of 6 s again: still one instant
+    assert _pair(agg) == ("65000.3", "65000.2", True, True)
+    book("binance-perp", 7 * S, "65000.1", "65000.3")  # binance newer: okx's locking bid hides
+    assert _pair(agg) == ("65000.1", "65000.3", False, True)
