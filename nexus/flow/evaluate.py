@@ -66,7 +66,7 @@ DEFAULT_DURATION_S = 300.0
 # `signals eval --seeds` leaves them out of its figures.
 TUNING_SEEDS = frozenset([1, 2, 3, 4, *range(10, 31), *range(201, 224), *range(401, 441)])
 # The frames cached by `--cache` depend on the simulator: bump this when it changes.
-CACHE_VERSION = 10
+CACHE_VERSION = 11
 DEFAULT_VENUES = ("binance-perp", "binance-spot", "bybit-perp", "okx-swap", "coinbase", "kraken", "hyperliquid")
 
 

@@ -623,6 +623,28 @@ def test_iceberg_refills_with_a_publication_between_are_seen():
     assert p.observable() == (turnover < ABSORPTION_TURNOVER_PCT)
 
 
+def test_iceberg_inside_a_level_that_showed_more_than_traded_is_not_labelled():
+    """Three published refills are labelled while more traded at the level than it ever
+    showed; once makers join it beyond everything that traded there (seen at the next fill),
+    the wire shows ordinary depth being taken, no hidden size: no label
+    (Iceberg.observable: level_traded > level_max)."""
+    from nexus.sim.market import SELL
+    e, vs, p = _iceberg_at_touch("binance-perp")
+    for _ in range(3):
+        _take_in_one_step(e, vs, p, vs.book_side(p.side)[p.price])      # the queue and the slice
+        _until_published(e, vs, p)
+    assert p.refills_seen >= 3 and p.level_traded > p.level_max and p.turnover_pct() < 1000
+    assert p.observable()
+    book = vs.book_side(p.side)
+    vs.set_level(p.side, p.price, book[p.price] + 2 * p.level_traded)   # makers join behind the clip
+    p.before_flow = lambda vs_, t_ns: vs_.market(SELL, 1, limit=p.price, tag=p.id)
+    e.step()                                                            # one lot: the fill sees the level
+    del p.before_flow
+    assert p.level_traded <= p.level_max and not p.observable()
+    p._update_detail()
+    assert p.detail["level_traded"] == vs.spec.qty(p.level_traded)
+
+
 def test_iceberg_labels_are_not_floods(engine):
     # The level of every iceberg label was taken less than the absorption detector's flood
     # turnover (its largest size ten times a second): measured on the fill log.
