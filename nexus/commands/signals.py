@@ -171,7 +171,9 @@ def eval_(seed, seeds, duration_s, venues, details, raw, include_tuning, fit_pat
     "venues": [...], "not_evaluated": {venue: why}}.
 
     Matching rules (time window, expected side, level price): nexus/flow/evaluate.py.
-    precision / recall are null when nothing was detected / labelled.
+    precision / recall are null when nothing was detected / labelled. delay_s_median /
+    delay_s_p90 (pooled and per venue; single seed with --details): how long after a found
+    label's start its first matching signal came (a signal may come up to 1 s early).
     """
     from nexus.flow import evaluate
 
@@ -215,7 +217,7 @@ def eval_(seed, seeds, duration_s, venues, details, raw, include_tuning, fit_pat
         per_venue = {v: evaluate.with_intervals(evaluate.pool([pv[v] for pv in per_venue_runs if v in pv]))
                      for v in vs if v not in not_evaluated}
         calib = evaluate.reliability(outs)
-        ck = keys + ("precision_ci", "recall_ci")
+        ck = keys + ("precision_ci", "recall_ci", "delay_s_median", "delay_s_p90")
         if as_json:
             click.echo(json.dumps({"seeds": seed_list, "excluded_tuning_seeds": excluded,
                                    "confidence": "raw" if (raw or fit_path) else "calibrated",
@@ -232,7 +234,9 @@ def eval_(seed, seeds, duration_s, venues, details, raw, include_tuning, fit_pat
         for v, why in not_evaluated.items():
             click.echo(f"not evaluated: {v}: {why}")
         for name, d in pooled.items():
-            ci = (f"  P95 {_ci(d.get('precision_ci'))} R95 {_ci(d.get('recall_ci'))}") if name != "oracle" else ""
+            ci = (f"  P95 {_ci(d.get('precision_ci'))} R95 {_ci(d.get('recall_ci'))}"
+                  + (f"  delay {d['delay_s_median']} s (p90 {d['delay_s_p90']})" if d.get("delay_s_median") is not None else "")
+                  ) if name != "oracle" else ""
             click.echo(_row(name, d, ci))
         click.echo("per venue (precision/recall):")
         for v, pv in per_venue.items():
@@ -245,7 +249,8 @@ def eval_(seed, seeds, duration_s, venues, details, raw, include_tuning, fit_pat
         return
     res = evaluate.run(seed=seed, duration_s=duration_s, venues=vs, progress=progress, cache_dir=cache_dir,
                        calibrate=not raw, overrides=overrides)
-    out = {name: (d if details else {k: d[k] for k in keys}) for name, d in res["detectors"].items()}
+    out = {name: ({**{k: x for k, x in d.items() if k != "delays_ns"}, **evaluate.delay_figures(d.get("delays_ns", []))}
+                  if details else {k: d[k] for k in keys}) for name, d in res["detectors"].items()}
     if as_json:
         click.echo(json.dumps(out))
         return

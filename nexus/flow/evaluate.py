@@ -44,6 +44,7 @@ import base64
 import contextlib
 import io
 import os
+import statistics
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -431,7 +432,11 @@ def score(detected: list[Detected], labels: list[dict], end_ns: int) -> dict:
         hits = [any(_matches(d, l, end_ns) for l in ls) for d in ds]
         tp = sum(hits)
         done = [l for l in ls if not l.get("active")]
-        found = sum(1 for l in done if any(_matches(d, l, end_ns) for d in ds))
+        # per found label: its first matching signal's time after the label's start (may be
+        # below 0: a signal may come BEFORE_NS early)
+        delays = [min(d.ts_ns for d in m) - l["t_start_ns"]
+                  for l in done if (m := [d for d in ds if _matches(d, l, end_ns)])]
+        found = len(delays)
         fps = [d for d, h in zip(ds, hits) if not h]
         res[sig] = {
             "precision": round(tp / len(ds), 4) if ds else None,
@@ -443,6 +448,7 @@ def score(detected: list[Detected], labels: list[dict], end_ns: int) -> dict:
             "found": found,
             "false_positives": len(fps),
             "false_positives_during_other_patterns": sum(1 for d in fps if any(_during(d, l, end_ns) for l in others)),
+            "delays_ns": delays,
         }
     res["oracle"] = {"precision": None, "recall": None, "labelled": 0, "unfinished": 0,
                      "detected": sum(1 for d in detected if d.signal == "oracle"), "true_positives": 0, "found": 0}
@@ -453,16 +459,29 @@ def pool(per_seed: list[dict]) -> dict:
     """Several runs' `score` results as one: counts added, precision and recall recomputed
     from the sums (a seed with more labels weighs more, as it should)."""
     out: dict[str, dict] = {}
+    delays: dict[str, list[int]] = {}
     for res in per_seed:
         for name, d in res.items():
             o = out.setdefault(name, {"labelled": 0, "detected": 0, "true_positives": 0, "found": 0})
             for k in o:
                 o[k] += d.get(k, 0)
+            delays.setdefault(name, []).extend(d.get("delays_ns", ()))
     for name, o in out.items():
         labelled = name != "oracle"
         o["precision"] = round(o["true_positives"] / o["detected"], 4) if o["detected"] and labelled else None
         o["recall"] = round(o["found"] / o["labelled"], 4) if o["labelled"] else None
+        o.update(delay_figures(delays.get(name, [])))
     return out
+
+
+def delay_figures(delays_ns: list[int]) -> dict:
+    """The found labels' signal delay (first matching signal after the label's start, s):
+    median and 90th percentile (nearest rank), null without a found label."""
+    if not delays_ns:
+        return {"delay_s_median": None, "delay_s_p90": None}
+    xs = sorted(delays_ns)
+    p90 = xs[min(len(xs) - 1, max(0, -(-9 * len(xs) // 10) - 1))]
+    return {"delay_s_median": round(statistics.median(xs) / 1e9, 3), "delay_s_p90": round(p90 / 1e9, 3)}
 
 
 def capture_cached(seed: int, duration_s: float, venues, cache_dir: str | None = None):
